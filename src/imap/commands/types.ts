@@ -1,0 +1,161 @@
+/**
+ * What a command is (a small declarative spec) and what it may touch while it runs (the context).
+ * Adding a command = one file exporting a CommandSpec + one line in registry.ts.
+ */
+import type { Logger } from 'pino';
+import type { Token, ImapValue, ResponseCode } from '../wire/types.js';
+import type { SequenceSet } from '../wire/sequence-set.js';
+import type { Flag, FlagChange, MailboxInfo, MailStore, UserMailbox } from '../../store/types.js';
+import type { Authenticator } from '../../auth/types.js';
+import type { ImapLimits } from '../limits.js';
+
+export type StateKind = 'notAuthenticated' | 'authenticated' | 'selected';
+
+/** The selected mailbox as this session knows it: its own sequence-number view. */
+export interface SelectedView {
+  readonly mailbox: MailboxInfo;
+  readonly readOnly: boolean;
+  readonly uidValidity: number;
+  /** UIDNEXT as last known to this session. */
+  readonly uidNext: number;
+  readonly highestModseq: number;
+  /** Messages in the view (the last EXISTS told to the client). */
+  readonly exists: number;
+  /** UID of sequence number `seq` (1-based); throws when out of range. */
+  uidAt(seq: number): number;
+  /** Sequence number of `uid`, or undefined when not in the view. */
+  seqOf(uid: number): number | undefined;
+  /** All UIDs in the view, ascending (index = seq - 1). Do not mutate. */
+  uids(): readonly number[];
+  /**
+   * Resolves a sequence set to UIDs present in the view, ascending. `byUid` selects UID semantics
+   * ("*" = highest UID; numbers that name no message are ignored). For sequence numbers a number
+   * beyond EXISTS fails with BAD (RFC 3501 §9: invalid message sequence number).
+   */
+  resolve(set: SequenceSet, byUid: boolean): number[];
+  /** Flags as this session last saw them, \Recent included when the message is recent for it. */
+  flagsOf(uid: number): Flag[];
+  isRecent(uid: number): boolean;
+  /** Number of messages recent for this session. */
+  recentCount(): number;
+  /** The last SEARCH result saved with RFC 5182 SAVE ("$"), as UIDs. */
+  savedResult: number[];
+  /**
+   * After a command of this session changed flags: records them in the view and, unless `silent`,
+   * sends `* n FETCH (FLAGS (...))` (with UID when `withUid`).
+   */
+  applyOwnFlagChanges(changes: FlagChange[], options: { silent: boolean; withUid: boolean; withModseq: boolean }): void;
+  /** After a command of this session expunged: removes them from the view and sends `* n EXPUNGE`. */
+  applyOwnExpunge(uids: number[]): void;
+}
+
+export interface ConnectionInfo {
+  readonly id: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** True once the connection is encrypted (implicit TLS or after STARTTLS). */
+  readonly secure: boolean;
+  /** True when STARTTLS can be offered (a certificate is configured and not yet secure). */
+  readonly canStartTls: boolean;
+}
+
+export type SessionState =
+  | { kind: 'notAuthenticated' }
+  | { kind: 'authenticated'; user: string; mail: UserMailbox }
+  | { kind: 'selected'; user: string; mail: UserMailbox; view: SelectedView };
+
+/** Server-wide things a command may read. */
+export interface ServerContext {
+  readonly store: MailStore;
+  readonly auth: Authenticator;
+  readonly limits: ImapLimits;
+  readonly allowInsecureAuth: boolean;
+  /** RFC 2971 ID fields the server answers with. */
+  readonly id: Record<string, string>;
+  readonly logger: Logger;
+  /** Capabilities for the connection's current state (what CAPABILITY prints). */
+  capabilities(conn: ConnectionInfo, state: SessionState['kind']): string[];
+}
+
+export interface CommandContext {
+  readonly tag: string;
+  /** The command name as dispatched, e.g. "FETCH" or "UID FETCH". */
+  readonly command: string;
+  readonly connection: ConnectionInfo;
+  readonly server: ServerContext;
+  readonly state: SessionState;
+  readonly logger: Logger;
+  /** Extensions turned on with ENABLE (upper-case names, e.g. "CONDSTORE", "UTF8=ACCEPT"). */
+  readonly enabled: Set<string>;
+
+  /** Queues an untagged data response: `* v1 v2 ...`. */
+  untagged(...values: ImapValue[]): void;
+  /** Queues an untagged status response: `* OK [code] text`. */
+  untaggedStatus(status: 'OK' | 'NO' | 'BAD' | 'BYE', text: string, code?: ResponseCode): void;
+  /** Waits until queued output has been written to the socket (backpressure for long responses). */
+  drain(): Promise<void>;
+
+  /** Sends `+ text` and waits for the client's next line (AUTHENTICATE, IDLE's DONE). null = connection closed. */
+  continuation(text: string): Promise<string | null>;
+  /**
+   * Sends `+ text` and resolves with the next line when it arrives, or null when `signal`'s
+   * wait is given up (IDLE: ended by DONE, by the connection closing, or by the server).
+   * While waiting, changes from other sessions are pushed to the client at once.
+   */
+  idle(text: string): Promise<string | null>;
+
+  /** Switches the session state (LOGIN, SELECT, CLOSE...). Closing the old view is handled here. */
+  setState(next: SessionState): void;
+  /** Upgrades the connection to TLS after the tagged OK of STARTTLS has been written. */
+  startTls(): Promise<void>;
+  /**
+   * Verifies credentials through the server's Authenticator, applying the TLS policy and the
+   * failed-login limits, then opens the user's mail and moves to the authenticated state.
+   * Throws ImapError NO [AUTHENTICATIONFAILED] / [PRIVACYREQUIRED] / [UNAVAILABLE] on failure.
+   */
+  login(credentials: { username: string; password: string; authzid?: string; mechanism: string }): Promise<void>;
+  /** Opens a selected view of a mailbox (SELECT/EXAMINE). Writes the untagged SELECT responses. */
+  select(mailboxName: string, options: { readOnly: boolean; condstore?: boolean }): Promise<SelectedView>;
+  /** Ends the connection after the current response (LOGOUT). */
+  close(): void;
+}
+
+/** What a successful command completes with; the dispatcher writes `tag OK [code] text`. */
+export interface Completion {
+  text?: string;
+  code?: ResponseCode;
+}
+
+export interface CommandSpec<A = unknown> {
+  /** Upper-case name, with "UID " prefix for UID variants: "FETCH", "UID FETCH". */
+  name: string;
+  /** States in which the command is allowed (RFC 3501 §6). */
+  states: readonly StateKind[];
+  /**
+   * RFC 3501 §7.4.1: EXPUNGE responses may not be sent while this command runs or at its end
+   * (FETCH, STORE, SEARCH with sequence numbers). Pending expunges wait for the next command.
+   */
+  noExpunge?: boolean;
+  /** Arguments carry secrets: logs show the command name only. */
+  sensitive?: boolean;
+  /** Capability names this command brings (e.g. IDLE, UNSELECT); added to CAPABILITY when registered. */
+  capabilities?: string[];
+  /** Largest literal this command accepts, checked before the `+` continuation is sent. */
+  maxLiteralSize?: (limits: ImapLimits) => number;
+  /** Pure: argument tokens → typed arguments. Throws ParseError (→ BAD). */
+  parse(args: Token[], env: ParseEnv): A;
+  run(ctx: CommandContext, args: A): Promise<Completion | void>;
+}
+
+/** What parse() may consult besides the tokens (nothing with I/O). */
+export interface ParseEnv {
+  readonly enabled: ReadonlySet<string>;
+  readonly limits: ImapLimits;
+}
+
+/** Convenience for commands that carry a sequence set. */
+export interface SequenceArgs {
+  set: SequenceSet;
+}
+
+export type AnyCommandSpec = CommandSpec<any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -1,0 +1,56 @@
+/**
+ * Every IMAP protocol limit, in one place, with its default. Each is an option of
+ * createImapServer({ limits: { ... } }) and of the config file / CLI (docs/configuration.md).
+ */
+export interface ImapLimits {
+  /** Longest command line (text between literals), in bytes. Longer: BYE and close. */
+  maxLineLength: number;
+  /** Largest literal outside APPEND, in bytes. Larger: NO [TOOBIG] before the continuation. */
+  maxLiteralSize: number;
+  /** Largest message APPEND accepts (advertised as APPENDLIMIT, RFC 7889). */
+  maxMessageSize: number;
+  /** Largest whole command (all lines and literals), in bytes. */
+  maxCommandSize: number;
+  /** Deepest nesting of parenthesised lists / SEARCH terms. */
+  maxNesting: number;
+  /** Most tokens in one command. */
+  maxTokens: number;
+  /** Bytes read ahead of the command being run (pipelined input) before reading pauses. */
+  maxPipelinedBytes: number;
+  /** Bad commands in one connection before BYE. */
+  maxBadCommands: number;
+  /** Commands allowed before authentication. */
+  unauthCommands: number;
+  /** Idle seconds before BYE while not authenticated. */
+  unauthIdleSeconds: number;
+  /** Idle seconds before BYE once authenticated (RFC 3501 §5.4: at least 30 minutes). */
+  authIdleSeconds: number;
+  /** Output bytes queued for a slow reader before the server stops producing more. */
+  maxOutputBuffer: number;
+}
+
+export const DEFAULT_IMAP_LIMITS: ImapLimits = {
+  maxLineLength: 64 * 1024,
+  maxLiteralSize: 64 * 1024,
+  maxMessageSize: 64 * 1024 * 1024,
+  maxCommandSize: 80 * 1024 * 1024,
+  maxNesting: 64,
+  maxTokens: 100_000,
+  maxPipelinedBytes: 1024 * 1024,
+  maxBadCommands: 20,
+  unauthCommands: 10,
+  unauthIdleSeconds: 300,
+  authIdleSeconds: 3600,
+  maxOutputBuffer: 4 * 1024 * 1024,
+};
+
+export function resolveLimits(partial: Partial<ImapLimits> = {}): ImapLimits {
+  const limits = { ...DEFAULT_IMAP_LIMITS, ...partial };
+  if (limits.authIdleSeconds < 1800) {
+    throw new RangeError('authIdleSeconds must be at least 1800 (RFC 3501 §5.4: the autologout timer is at least 30 minutes)');
+  }
+  for (const [k, v] of Object.entries(limits)) {
+    if (!Number.isFinite(v) || v <= 0) throw new RangeError(`limit ${k} must be a positive number`);
+  }
+  return limits;
+}

@@ -1,0 +1,217 @@
+/**
+ * The MailStore contract: what any backend (memory, SQLite, your own API) implements.
+ *
+ * It speaks mail — mailboxes, UIDs, UIDVALIDITY, flags, keywords, modseq, internal dates and a
+ * storage-neutral search tree — and never IMAP or POP3 syntax. Mailbox names are plain Unicode
+ * strings with `delimiter` between levels ("Archive/2024"); the protocol layers translate wire
+ * encodings (modified UTF-7 and so on) before calling in. "INBOX" is case-insensitive and always
+ * spelled "INBOX" in results.
+ *
+ * Every mutating call resolves only once its effect is durable for that backend (for a memory store
+ * that is "in memory"; for SQLite it is "committed to the WAL with fsync").
+ */
+import type { MessageStructure } from '../mime/types.js';
+import type { SearchQuery } from './search-query.js';
+
+export type { SearchQuery } from './search-query.js';
+
+/** System flags are spelled with a backslash ("\\Seen"); anything else is a keyword ("$Forwarded"). */
+export type Flag = string;
+
+export const SYSTEM_FLAGS = ['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft'] as const;
+
+/** RFC 6154 special-use attributes a store may attach to a mailbox. */
+export type SpecialUse = '\\All' | '\\Archive' | '\\Drafts' | '\\Flagged' | '\\Junk' | '\\Sent' | '\\Trash' | '\\Important';
+
+export interface MailboxInfo {
+  /** Stable identity that survives RENAME; sessions hold this, not the name. */
+  id: string;
+  /** Full Unicode name, levels separated by the store's delimiter. */
+  name: string;
+  /** True when the mailbox exists only as a parent of others and cannot hold messages (\Noselect). */
+  noselect: boolean;
+  /** True when the mailbox may not have children (\Noinferiors); INBOX children are allowed by default. */
+  noinferiors?: boolean;
+  subscribed: boolean;
+  specialUse?: SpecialUse;
+}
+
+/** Per-message data that is cheap to list for a whole mailbox. */
+export interface MessageMeta {
+  uid: number;
+  /** Flags and keywords, system flags spelled "\\Seen" etc. Never contains "\\Recent" (a session concept). */
+  flags: Flag[];
+  /** RFC 7162 modification sequence of the last change to this message. */
+  modseq: number;
+}
+
+/** Everything about one message except its bytes. */
+export interface MessageRecord extends MessageMeta {
+  internalDate: Date;
+  /** Size of the message in octets, exactly as FETCH RFC822 / POP3 RETR would send it (CRLF line ends). */
+  size: number;
+}
+
+export interface MailboxStatus {
+  messages: number;
+  unseen: number;
+  uidNext: number;
+  uidValidity: number;
+  highestModseq: number;
+  /** Total octets of all messages (RFC 8438 STATUS=SIZE). */
+  size: number;
+  /** Messages a new SELECT would see as \Recent (uid at or above the recent mark). */
+  recent: number;
+}
+
+export interface MailboxSnapshot {
+  mailbox: MailboxInfo;
+  uidValidity: number;
+  uidNext: number;
+  highestModseq: number;
+  /** Every message in ascending UID order: sequence number n is messages[n-1]. */
+  messages: MessageMeta[];
+}
+
+/** Message bytes as the store accepts them: a whole buffer, or chunks arriving over time. */
+export type MessageContent = Buffer | AsyncIterable<Buffer>;
+
+export interface AppendInput {
+  content: MessageContent;
+  flags?: Flag[];
+  /** Defaults to now. */
+  internalDate?: Date;
+}
+
+export interface AppendResult {
+  uid: number;
+  uidValidity: number;
+  modseq: number;
+}
+
+export interface CopyResult {
+  uidValidity: number;
+  /** [source uid, destination uid] pairs in ascending source order. */
+  mapping: Array<[number, number]>;
+}
+
+export type FlagOperation = 'set' | 'add' | 'remove';
+
+export interface FlagChange {
+  uid: number;
+  flags: Flag[];
+  modseq: number;
+}
+
+export interface FlagUpdateResult {
+  /** Messages whose flags changed (or were touched when the operation was 'set'). */
+  changed: FlagChange[];
+  /** RFC 7162 UNCHANGEDSINCE: uids that were modified after the given modseq and were left alone. */
+  conflicts: number[];
+}
+
+/** A byte range [start, end) into the raw message. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * The change feed. Every mutation made through any handle is published to every watcher of that
+ * user, after it is durable, in commit order. `origin` is the session id of the handle that made the
+ * change (absent for changes from outside, such as delivery or another process).
+ */
+export type MailboxChange =
+  | { kind: 'exists'; mailboxId: string; uids: number[]; origin?: string }
+  | { kind: 'expunge'; mailboxId: string; uids: number[]; origin?: string }
+  | { kind: 'flags'; mailboxId: string; changes: FlagChange[]; origin?: string }
+  | { kind: 'mailboxes'; origin?: string }
+  | { kind: 'uidvalidity'; mailboxId: string; origin?: string };
+
+export type ChangeListener = (change: MailboxChange) => void;
+
+export interface OpenOptions {
+  /** Tags every change made through this handle, so a session can tell its own changes from others'. */
+  origin?: string;
+}
+
+/**
+ * A store: one per server. It hands out per-user handles; a handle can only ever reach its own
+ * user's mailboxes, which is how isolation between users is enforced by construction.
+ */
+export interface MailStore {
+  /** Hierarchy delimiter used in mailbox names. "/" for the built-in stores. */
+  readonly delimiter: string;
+  /** Opens the given user's mail; creates the user's INBOX on first use. */
+  open(user: string, options?: OpenOptions): Promise<UserMailbox>;
+  /** Subscribe to changes of one user's mail. Returns the unsubscribe function. */
+  watch(user: string, listener: ChangeListener): () => void;
+  /** True when watch() reports changes made by other processes too (false: servers may poll). */
+  readonly crossProcessChanges?: boolean;
+  /** Releases resources (database handles, timers). */
+  close(): Promise<void>;
+}
+
+/** One user's mail, as seen through one session (origin). */
+export interface UserMailbox {
+  readonly user: string;
+
+  // --- the mailbox tree -------------------------------------------------------------------
+  list(): Promise<MailboxInfo[]>;
+  /** Creates the mailbox and any missing parents. Fails with 'alreadyexists' if it exists and is selectable. */
+  create(name: string, options?: { specialUse?: SpecialUse }): Promise<MailboxInfo>;
+  /**
+   * RFC 3501 §6.3.4: deleting a mailbox with children turns it into \Noselect (its messages are
+   * removed); deleting a \Noselect mailbox that has children fails; INBOX cannot be deleted.
+   */
+  delete(name: string): Promise<void>;
+  /**
+   * Renames the mailbox and all its children. Renaming INBOX moves its messages into a new mailbox
+   * and leaves INBOX empty (RFC 3501 §6.3.5).
+   */
+  rename(from: string, to: string): Promise<void>;
+  /** Subscriptions are names; a name may be subscribed while it does not exist. */
+  subscribe(name: string, subscribed: boolean): Promise<void>;
+  subscriptions(): Promise<string[]>;
+
+  // --- one mailbox ------------------------------------------------------------------------
+  /** Resolves a name to its mailbox, or throws StoreError('nonexistent'). */
+  get(name: string): Promise<MailboxInfo>;
+  status(mailboxId: string): Promise<MailboxStatus>;
+  snapshot(mailboxId: string): Promise<MailboxSnapshot>;
+  /**
+   * \Recent bookkeeping (RFC 3501 §2.3.2): returns the lowest UID that is recent for the caller
+   * (every message with uid >= that value). Unless `peek`, it also moves the mailbox's recent mark
+   * to UIDNEXT so no other session is told the same messages are recent.
+   */
+  claimRecent(mailboxId: string, options?: { peek?: boolean }): Promise<number>;
+
+  // --- messages -----------------------------------------------------------------------------
+  /** Records for the given UIDs (missing ones are skipped), ascending by UID. */
+  records(mailboxId: string, uids: number[]): Promise<MessageRecord[]>;
+  /** Parsed MIME structure with byte offsets, computed once at append time. */
+  structure(mailboxId: string, uid: number): Promise<MessageStructure>;
+  /** The message bytes, or a range of them. */
+  read(mailboxId: string, uid: number, range?: ByteRange): Promise<Buffer>;
+  /** The message bytes as a stream, for large bodies. */
+  stream(mailboxId: string, uid: number, range?: ByteRange): AsyncIterable<Buffer>;
+  /** UIDs matching the query, ascending. */
+  search(mailboxId: string, query: SearchQuery): Promise<number[]>;
+
+  append(mailboxId: string, input: AppendInput): Promise<AppendResult>;
+  updateFlags(
+    mailboxId: string,
+    uids: number[],
+    operation: FlagOperation,
+    flags: Flag[],
+    options?: { unchangedSince?: number },
+  ): Promise<FlagUpdateResult>;
+  copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult>;
+  /** Atomic copy + expunge (RFC 6851). */
+  move(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult>;
+  /** Removes messages flagged \Deleted (only those among `uids` when given). Returns removed UIDs. */
+  expunge(mailboxId: string, uids?: number[]): Promise<number[]>;
+
+  /** Releases per-session resources. */
+  close(): Promise<void>;
+}
