@@ -1,0 +1,44 @@
+/**
+ * Options of createImapServer(). The CLI flags (kebab-case) and the config file (camelCase) use the
+ * same names; see docs/configuration.md.
+ */
+import type { Logger } from 'pino';
+import type { MailStore } from '../store/types.js';
+import type { Authenticator } from '../auth/types.js';
+import type { ImapLimits } from './limits.js';
+import type { TlsOptions } from '../net/tls.js';
+
+export interface ImapServerOptions {
+  store: MailStore;
+  auth: Authenticator;
+  /** Address to bind (default 127.0.0.1). */
+  host?: string;
+  /** Plain IMAP port with STARTTLS (default 143; 0 picks a free port; null disables). */
+  port?: number | null;
+  /** Implicit-TLS IMAP port (default 993 when `tls` is given; 0 picks a free port; null disables). */
+  tlsPort?: number | null;
+  /** Certificate and key, as PEM contents or file paths. Without it there is no STARTTLS and no tlsPort. */
+  tls?: TlsOptions;
+  /** Allow LOGIN / AUTHENTICATE PLAIN over unencrypted connections (default false). */
+  allowInsecureAuth?: boolean;
+  /** Commands allowed before authentication (default 10). */
+  unauthCommands?: number;
+  /** Seconds of inactivity before BYE when not authenticated (default 300). */
+  unauthIdleSeconds?: number;
+  /** Seconds of inactivity before BYE when authenticated (default 3600; RFC 3501 §5.4 forbids less than 1800). */
+  authIdleSeconds?: number;
+  /** For stores without a cross-process change feed: how often selected sessions re-check the store (default 0 = never). */
+  pollIntervalSeconds?: number;
+  /** Drop privileges to this user / group after binding the ports. */
+  user?: string | number;
+  group?: string | number;
+  logger?: Logger;
+  /** RFC 2971 ID response fields (default name/version of Postroom). */
+  id?: Record<string, string>;
+  /** Host name used in greetings and SASL. Default os.hostname(). */
+  hostname?: string;
+  /** Greeting text after "* OK". */
+  greeting?: string;
+  /** Fine-grained protocol limits (see limits.ts for every default). */
+  limits?: Partial<ImapLimits>;
+}
