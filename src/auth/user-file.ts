@@ -1,0 +1,259 @@
+/**
+ * The passwd-style users file (`DATA/users`): one `name:{SCHEME}hash` line per user. Further
+ * `:`-separated fields are kept but ignored, so a Dovecot passwd-file can be read as is; comment
+ * and blank lines survive edits. Writes are atomic (temp file + rename, mode 0600) under a lock
+ * file, and readers re-read the file when it changes, so `postroom user add` reaches a running
+ * server without a restart.
+ */
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import type { AuthRequest, AuthResult, Authenticator } from './types.js';
+import {
+  DEFAULT_SCRYPT_PARAMS,
+  burnVerification,
+  hashPassword,
+  isSupportedHash,
+  plaintextOf,
+  verifyPassword,
+  type ScryptParams,
+} from './password.js';
+import { passwordProblem, userNameProblem } from './user-name.js';
+
+export interface UserRecord {
+  name: string;
+  /** `{SCHEME}data`. */
+  hash: string;
+  /** Fields after the hash (uid, gid, home … in Dovecot's format), unused by Postroom. */
+  extra: readonly string[];
+}
+
+export type UserFileErrorCode = 'exists' | 'not-found' | 'invalid-name' | 'invalid-password' | 'locked';
+
+export class UserFileError extends Error {
+  constructor(
+    readonly code: UserFileErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UserFileError';
+  }
+}
+
+export interface UserFileOptions {
+  /** Cost of newly written hashes (default N=2^15, r=8, p=1). */
+  scrypt?: ScryptParams;
+  /** How long a writer waits for another writer's lock before giving up (default 10 s). */
+  lockTimeoutMs?: number;
+}
+
+/** A lock older than this belongs to a crashed writer: writes take milliseconds, not minutes. */
+const STALE_LOCK_MS = 60_000;
+const LOCK_POLL_MS = 25;
+
+interface Parsed {
+  /** The file's lines without line ends; a user line is replaced in place on edit. */
+  lines: string[];
+  /** name → index into `lines`. The first line for a name wins, as in Dovecot. */
+  index: Map<string, number>;
+  users: Map<string, UserRecord>;
+}
+
+function parse(text: string): Parsed {
+  const lines = text.split(/\r?\n/);
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  const index = new Map<string, number>();
+  const users = new Map<string, UserRecord>();
+  lines.forEach((line, i) => {
+    if (line.trim() === '' || line.startsWith('#')) return;
+    const [name = '', hash = '', ...extra] = line.split(':');
+    if (name === '' || users.has(name)) return;
+    index.set(name, i);
+    users.set(name, { name, hash, extra });
+  });
+  return { lines, index, users };
+}
+
+function formatLine(record: UserRecord): string {
+  return [record.name, record.hash, ...record.extra].join(':');
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}
+
+export class UserFile {
+  private parsed: Parsed = parse('');
+  /** Identity of the version in memory: inode (changes on every rename), mtime, size. */
+  private version: string | null = null;
+  private refreshing: Promise<void> | undefined;
+  private readonly scrypt: ScryptParams;
+  private readonly lockTimeoutMs: number;
+
+  constructor(
+    readonly path: string,
+    options: UserFileOptions = {},
+  ) {
+    this.scrypt = options.scrypt ?? DEFAULT_SCRYPT_PARAMS;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
+  }
+
+  /** The users file of a data directory: `DATA/users`. */
+  static inDataDir(dataDir: string, options?: UserFileOptions): UserFile {
+    return new UserFile(join(dataDir, 'users'), options);
+  }
+
+  /** Re-reads the file if it changed since the last read (one stat when it did not). */
+  refresh(): Promise<void> {
+    // Concurrent logins share one stat/read instead of each starting its own.
+    this.refreshing ??= this.reload(false).finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  async lookup(name: string): Promise<UserRecord | undefined> {
+    await this.refresh();
+    return this.parsed.users.get(name);
+  }
+
+  /** User names in file order. */
+  async list(): Promise<string[]> {
+    await this.refresh();
+    return [...this.parsed.users.keys()];
+  }
+
+  async add(name: string, password: string): Promise<void> {
+    const problem = userNameProblem(name);
+    if (problem) throw new UserFileError('invalid-name', problem);
+    const hash = await this.hashChecked(password);
+    await this.edit((p) => {
+      if (p.users.has(name)) throw new UserFileError('exists', `user "${name}" already exists`);
+      p.lines.push(formatLine({ name, hash, extra: [] }));
+    });
+  }
+
+  async setPassword(name: string, password: string): Promise<void> {
+    const hash = await this.hashChecked(password);
+    await this.edit((p) => {
+      const record = this.existing(p, name);
+      p.lines[p.index.get(name) ?? -1] = formatLine({ ...record, hash });
+    });
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.edit((p) => {
+      this.existing(p, name);
+      p.lines.splice(p.index.get(name) ?? -1, 1);
+    });
+  }
+
+  private existing(p: Parsed, name: string): UserRecord {
+    const record = p.users.get(name);
+    if (!record) throw new UserFileError('not-found', `no user "${name}"`);
+    return record;
+  }
+
+  /** Hashing is slow, so it happens before taking the lock. */
+  private async hashChecked(password: string): Promise<string> {
+    const problem = passwordProblem(password);
+    if (problem) throw new UserFileError('invalid-password', problem);
+    return hashPassword(password, this.scrypt);
+  }
+
+  private async reload(force: boolean): Promise<void> {
+    let version: string | null;
+    try {
+      const s = await stat(this.path, { bigint: true });
+      version = `${s.ino}:${s.mtimeNs}:${s.size}`;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      version = null;
+    }
+    if (!force && version === this.version) return;
+    let text = '';
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    this.parsed = parse(text);
+    this.version = version;
+  }
+
+  /** Read-modify-write under the lock, always from the file's current content. */
+  private async edit(change: (parsed: Parsed) => void): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true });
+    const release = await this.lock();
+    try {
+      await this.reload(true);
+      const next = parse(this.parsed.lines.join('\n'));
+      change(next);
+      const temp = `${this.path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+      const body = next.lines.length > 0 ? `${next.lines.join('\n')}\n` : '';
+      try {
+        const handle = await open(temp, 'wx', 0o600);
+        try {
+          await handle.writeFile(body, 'utf8');
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await rename(temp, this.path);
+      } catch (err) {
+        await rm(temp, { force: true });
+        throw err;
+      }
+      await this.reload(true);
+    } finally {
+      await release();
+    }
+  }
+
+  private async lock(): Promise<() => Promise<void>> {
+    const lockPath = `${this.path}.lock`;
+    const deadline = Date.now() + this.lockTimeoutMs;
+    for (;;) {
+      try {
+        await writeFile(lockPath, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+        return () => rm(lockPath, { force: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const age = await stat(lockPath).then((s) => Date.now() - s.mtimeMs, () => 0);
+      if (age > STALE_LOCK_MS) {
+        await rm(lockPath, { force: true });
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        throw new UserFileError('locked', `${lockPath} is held by another process; remove it if no postroom command is running`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+    }
+  }
+}
+
+/** An Authenticator backed by a users file. */
+export class UserFileAuthenticator implements Authenticator {
+  readonly users: UserFile;
+
+  /** `source`: a UserFile, or the path of a users file. */
+  constructor(source: UserFile | string) {
+    this.users = typeof source === 'string' ? new UserFile(source) : source;
+  }
+
+  async authenticate(request: AuthRequest): Promise<AuthResult | null> {
+    const record = await this.users.lookup(request.username);
+    if (!record || !isSupportedHash(record.hash)) {
+      await burnVerification();
+      return null;
+    }
+    return (await verifyPassword(request.password, record.hash)) ? { user: record.name } : null;
+  }
+
+  /** Only `{PLAIN}`/`{CLEARTEXT}` entries have a recoverable secret (needed by APOP, CRAM-MD5). */
+  async plaintextSecret(username: string): Promise<string | null> {
+    const record = await this.users.lookup(username);
+    return record ? plaintextOf(record.hash) : null;
+  }
+}

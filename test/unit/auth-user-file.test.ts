@@ -1,0 +1,148 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, writeFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UserFile, UserFileAuthenticator, UserFileError } from '../../src/auth/user-file.js';
+import type { AuthRequest } from '../../src/auth/types.js';
+
+const FAST = { scrypt: { log2N: 10, r: 8, p: 1 } };
+
+async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'postroom-users-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function request(username: string, password: string): AuthRequest {
+  return { username, password, mechanism: 'LOGIN', remoteAddress: '127.0.0.1', secure: true, protocol: 'imap' };
+}
+
+test('add / list / setPassword / delete round trip through the file', async (t) => {
+  const dir = await tempDir(t);
+  const users = UserFile.inDataDir(dir, FAST);
+  assert.deepEqual(await users.list(), []);
+  await users.add('ann', 'pw1');
+  await users.add('bob@example.org', 'pw2');
+  assert.deepEqual(await users.list(), ['ann', 'bob@example.org']);
+
+  const text = await readFile(join(dir, 'users'), 'utf8');
+  assert.match(text, /^ann:\{SCRYPT\}ln=10,r=8,p=1\$[^:\n]+\nbob@example\.org:\{SCRYPT\}[^:\n]+\n$/);
+  assert.equal((await stat(join(dir, 'users'))).mode & 0o777, 0o600);
+
+  const auth = new UserFileAuthenticator(new UserFile(join(dir, 'users')));
+  assert.deepEqual(await auth.authenticate(request('ann', 'pw1')), { user: 'ann' });
+  await users.setPassword('ann', 'new');
+  assert.equal(await auth.authenticate(request('ann', 'pw1')), null);
+  assert.deepEqual(await auth.authenticate(request('ann', 'new')), { user: 'ann' });
+
+  await users.delete('ann');
+  assert.deepEqual(await users.list(), ['bob@example.org']);
+  assert.equal(await auth.authenticate(request('ann', 'new')), null);
+  // No temp or lock files are left behind.
+  assert.deepEqual((await readdir(dir)).sort(), ['users']);
+});
+
+test('errors: duplicate, missing, invalid names and passwords', async (t) => {
+  const users = UserFile.inDataDir(await tempDir(t), FAST);
+  await users.add('ann', 'pw');
+  const code = async (p: Promise<unknown>): Promise<string> => {
+    try {
+      await p;
+      return 'no error';
+    } catch (err) {
+      assert.ok(err instanceof UserFileError);
+      return err.code;
+    }
+  };
+  assert.equal(await code(users.add('ann', 'x')), 'exists');
+  assert.equal(await code(users.setPassword('zed', 'x')), 'not-found');
+  assert.equal(await code(users.delete('zed')), 'not-found');
+  for (const bad of ['', 'a:b', 'a b', '../x', '..', '#x', 'a\nb']) {
+    assert.equal(await code(users.add(bad, 'x')), 'invalid-name', JSON.stringify(bad));
+  }
+  assert.equal(await code(users.add('carl', '')), 'invalid-password');
+  assert.equal(await code(users.add('carl', 'a\nb')), 'invalid-password');
+  assert.deepEqual(await users.list(), ['ann']);
+});
+
+test('Dovecot-style extra fields and comments are read and preserved on edit', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'users');
+  await writeFile(path, '# managed by hand\nann:{PLAIN}pw:1000:1000::/home/ann::userdb_quota_rule=*:storage=1G\n\ndup:{PLAIN}first\ndup:{PLAIN}second\n');
+  const users = new UserFile(path, FAST);
+  const auth = new UserFileAuthenticator(users);
+  assert.deepEqual(await auth.authenticate(request('ann', 'pw')), { user: 'ann' });
+  assert.deepEqual(await auth.authenticate(request('dup', 'first')), { user: 'dup' });
+  assert.equal(await auth.authenticate(request('dup', 'second')), null);
+  assert.equal(await auth.plaintextSecret('ann'), 'pw');
+  assert.equal(await auth.plaintextSecret('nobody'), null);
+
+  await users.setPassword('ann', 'pw2');
+  const text = await readFile(path, 'utf8');
+  const lines = text.split('\n');
+  assert.equal(lines[0], '# managed by hand');
+  assert.match(lines[1] ?? '', /^ann:\{SCRYPT\}[^:]+:1000:1000::\/home\/ann::userdb_quota_rule=\*:storage=1G$/);
+  assert.equal(lines[2], '');
+  assert.equal(await auth.plaintextSecret('ann'), null);
+});
+
+test('a running authenticator sees users added by another process-like writer', async (t) => {
+  const dir = await tempDir(t);
+  const auth = new UserFileAuthenticator(UserFile.inDataDir(dir));
+  assert.equal(await auth.authenticate(request('ann', 'pw')), null); // file does not exist yet
+  const writer = UserFile.inDataDir(dir, FAST);
+  await writer.add('ann', 'pw');
+  assert.deepEqual(await auth.authenticate(request('ann', 'pw')), { user: 'ann' });
+  // Several edits within the same millisecond are still noticed (inode changes on rename).
+  await writer.setPassword('ann', 'a');
+  await writer.setPassword('ann', 'b');
+  assert.deepEqual(await auth.authenticate(request('ann', 'b')), { user: 'ann' });
+});
+
+test('concurrent writers do not lose each other\'s updates', async (t) => {
+  const dir = await tempDir(t);
+  const writers = Array.from({ length: 6 }, () => UserFile.inDataDir(dir, FAST));
+  await Promise.all(writers.map((w, i) => w.add(`user${i}`, `pw${i}`)));
+  const names = await UserFile.inDataDir(dir).list();
+  assert.deepEqual(names.sort(), ['user0', 'user1', 'user2', 'user3', 'user4', 'user5']);
+});
+
+test('concurrent logins during reloads all resolve correctly', async (t) => {
+  const dir = await tempDir(t);
+  const writer = UserFile.inDataDir(dir, FAST);
+  await writer.add('ann', 'pw');
+  const auth = new UserFileAuthenticator(UserFile.inDataDir(dir));
+  const results = await Promise.all([
+    ...Array.from({ length: 5 }, () => auth.authenticate(request('ann', 'pw'))),
+    writer.add('bob', 'pw'),
+    ...Array.from({ length: 5 }, () => auth.authenticate(request('ann', 'bad'))),
+  ]);
+  assert.deepEqual(results.slice(0, 5), Array(5).fill({ user: 'ann' }));
+  assert.deepEqual(results.slice(6), Array(5).fill(null));
+  assert.deepEqual(await auth.authenticate(request('bob', 'pw')), { user: 'bob' });
+});
+
+test('unknown users cost a real scrypt verification (no timing oracle)', async (t) => {
+  const dir = await tempDir(t);
+  const auth = new UserFileAuthenticator(UserFile.inDataDir(dir));
+  await auth.authenticate(request('warm-up', 'x')); // creates the dummy hash once
+  const started = process.hrtime.bigint();
+  assert.equal(await auth.authenticate(request('nobody', 'x')), null);
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  // A map lookup takes microseconds; an N=2^15 scrypt takes milliseconds.
+  assert.ok(ms > 5, `unknown user answered in ${ms} ms`);
+});
+
+test('a stale lock left by a crashed writer is taken over; a fresh one times out', async (t) => {
+  const dir = await tempDir(t);
+  const lockPath = join(dir, 'users.lock');
+  await writeFile(lockPath, '99999\n');
+  const users = UserFile.inDataDir(dir, { ...FAST, lockTimeoutMs: 100 });
+  await assert.rejects(users.add('ann', 'pw'), (err: unknown) => err instanceof UserFileError && err.code === 'locked');
+  const { utimes } = await import('node:fs/promises');
+  const old = new Date(Date.now() - 120_000);
+  await utimes(lockPath, old, old);
+  await users.add('ann', 'pw');
+  assert.deepEqual(await users.list(), ['ann']);
+});
