@@ -1,40 +1,50 @@
 /**
  * MIME parsing with byte offsets and the text helpers SEARCH needs.
- * (Signatures fixed; implementation in progress.)
  */
+import libmime from 'libmime';
 import type { MessageStructure } from './types.js';
+import { headerFields, scanFields, fieldValue } from './header.js';
+import { parseMessage as parse } from './parse.js';
+import { bodyText as text } from './body-text.js';
 
 export type { MessageStructure, MimePart, Envelope, Address, ContentType, Disposition } from './types.js';
 
 /** Parses a raw message into its structure. Never throws: malformed input yields a best-effort tree. */
 export function parseMessage(raw: Buffer): MessageStructure {
-  void raw;
-  throw new Error('not implemented');
+  return parse(raw);
 }
 
 /** Decodes RFC 2047 encoded-words (and RFC 2231 where relevant) into Unicode text. */
 export function decodeHeaderText(value: string): string {
-  void value;
-  throw new Error('not implemented');
+  if (!value.includes('=?')) return value;
+  try {
+    return libmime.decodeWords(value);
+  } catch {
+    return value;
+  }
 }
 
 /** The header fields of the part whose header is raw[start, end): name as written, value unfolded, raw. */
 export function parseHeaderFields(raw: Buffer, start: number, end: number): Array<{ name: string; value: string }> {
-  void raw; void start; void end;
-  throw new Error('not implemented');
+  return headerFields(raw, Math.max(0, start), Math.min(end, raw.length));
 }
 
 /** Decoded values of every header field called `name` (case-insensitive) in the top-level header. */
 export function decodedHeaderValues(raw: Buffer, structure: MessageStructure, name: string): string[] {
-  void raw; void structure; void name;
-  throw new Error('not implemented');
+  const wanted = name.toLowerCase();
+  const end = Math.min(structure.root.bodyStart, raw.length);
+  const out: string[] = [];
+  for (const f of scanFields(raw, 0, end)) {
+    if (f.name.length === wanted.length && f.name.toLowerCase() === wanted) out.push(decodeHeaderText(fieldValue(raw, f)));
+  }
+  return out;
 }
 
 /**
  * The searchable text of the message body: every text/* part (and the text of enclosed messages),
- * transfer-decoded and converted to Unicode from its charset.
+ * transfer-decoded and converted to Unicode from its charset. HTML parts are reduced to their text
+ * (tags dropped, entities decoded) — see body-text.ts.
  */
 export function bodyText(raw: Buffer, structure: MessageStructure): string {
-  void raw; void structure;
-  throw new Error('not implemented');
+  return text(raw, structure);
 }

@@ -1,0 +1,61 @@
+/**
+ * Byte-level helpers shared by the MIME parser: line scanning over a Buffer (so offsets stay exact
+ * whether the message uses CRLF or bare LF) and turning header bytes into text.
+ */
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** Offset just past the end of the line starting at `pos` (after its LF), or `end` when unterminated. */
+export function lineEnd(raw: Buffer, pos: number, end: number): number {
+  const i = raw.indexOf(LF, pos);
+  return i < 0 || i >= end ? end : i + 1;
+}
+
+/** Length of the line terminator ending just before `next` (2 for CRLF, 1 for LF, 0 when none). */
+export function eolLength(raw: Buffer, lineStart: number, next: number): number {
+  if (next <= lineStart || raw[next - 1] !== LF) return 0;
+  return next - 1 > lineStart && raw[next - 2] === CR ? 2 : 1;
+}
+
+/** True when the line [pos, next) is empty: just CRLF or LF. */
+export function isBlankLine(raw: Buffer, pos: number, next: number): boolean {
+  const len = next - pos;
+  if (len === 1) return raw[pos] === LF;
+  if (len === 2) return raw[pos] === CR && raw[pos + 1] === LF;
+  return false;
+}
+
+/** Lines in raw[start, end): every LF ends one, and a non-empty unterminated tail is one more. */
+export function countLines(raw: Buffer, start: number, end: number): number {
+  if (end <= start) return 0;
+  let n = 0;
+  let i = raw.indexOf(LF, start);
+  while (i >= 0 && i < end) {
+    n++;
+    i = raw.indexOf(LF, i + 1);
+  }
+  if (raw[end - 1] !== LF) n++;
+  return n;
+}
+
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+function isAscii(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i++) if (buf[i]! > 0x7f) return false;
+  return true;
+}
+
+/**
+ * Header bytes as text. RFC 6532 allows raw UTF-8 in headers; older mail sometimes carries 8-bit
+ * bytes in some legacy charset, which we can only guess at, so invalid UTF-8 is read as latin1
+ * (every byte maps to one character, nothing is lost).
+ */
+export function headerText(buf: Buffer): string {
+  if (isAscii(buf)) return buf.toString('latin1');
+  try {
+    return utf8Strict.decode(buf);
+  } catch {
+    return buf.toString('latin1');
+  }
+}
