@@ -1,0 +1,30 @@
+/** What the per-user handles share with their MemoryStore: allocation, limits, the feed, caches. */
+import type { ChangeFeed } from '../change-feed.js';
+import type { TextCache } from '../search-eval.js';
+import type { MailboxChange, SpecialUse } from '../types.js';
+import type { MailboxState, UserState } from './state.js';
+
+export interface StoreContext {
+  readonly delimiter: string;
+  readonly feed: ChangeFeed;
+  readonly texts: TextCache;
+  readonly maxMessageSize: number;
+  now(): Date;
+  /** A new, empty mailbox with a fresh id and UIDVALIDITY (not yet linked into a tree). */
+  newMailbox(name: string, specialUse?: SpecialUse): MailboxState;
+}
+
+/** A handle's view: its user's state plus the origin stamped on every change it publishes. */
+export interface HandleContext {
+  readonly store: StoreContext;
+  readonly state: UserState;
+  readonly origin?: string;
+}
+
+type WithoutOrigin<T> = T extends unknown ? Omit<T, 'origin'> : never;
+
+/** Publishes after the change is applied; callers invoke this only once their mutation is complete. */
+export function publish(ctx: HandleContext, change: WithoutOrigin<MailboxChange>): void {
+  const full = (ctx.origin === undefined ? change : { ...change, origin: ctx.origin }) as MailboxChange;
+  ctx.store.feed.publish(ctx.state.user, full);
+}

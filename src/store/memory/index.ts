@@ -1,0 +1,2 @@
+export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
+export { normaliseFlags, applyFlagOperation, sameFlags, hasFlag } from './flags.js';

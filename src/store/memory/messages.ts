@@ -1,0 +1,213 @@
+/** Message operations over one user's state: append, flags, copy/move, expunge, reads, search. */
+import { parseMessage } from '../../mime/index.js';
+import type { MessageStructure } from '../../mime/types.js';
+import { StoreError } from '../errors.js';
+import { matchesQuery } from '../search-eval.js';
+import type {
+  AppendInput,
+  AppendResult,
+  ByteRange,
+  CopyResult,
+  Flag,
+  FlagChange,
+  FlagOperation,
+  FlagUpdateResult,
+  MessageContent,
+  MessageRecord,
+  SearchQuery,
+} from '../types.js';
+import { publish, type HandleContext } from './context.js';
+import { applyFlagOperation, hasFlag, normaliseFlags, sameFlags } from './flags.js';
+import { findMessage, sortedUnique, type MailboxState, type SharedContent, type StoredMessage } from './state.js';
+
+const STREAM_CHUNK = 64 * 1024;
+
+export function mailboxById(ctx: HandleContext, id: string): MailboxState {
+  const box = ctx.state.byId.get(id);
+  if (!box) throw new StoreError('nonexistent', 'no such mailbox');
+  return box;
+}
+
+/** A mailbox that can hold messages; a \Noselect one answers 'cannot'. */
+export function selectable(ctx: HandleContext, id: string): MailboxState {
+  const box = mailboxById(ctx, id);
+  if (box.noselect) throw new StoreError('cannot', `${JSON.stringify(box.name)} cannot hold messages (\\Noselect)`);
+  return box;
+}
+
+export function messageOf(ctx: HandleContext, id: string, uid: number): StoredMessage {
+  const message = findMessage(selectable(ctx, id), uid);
+  if (!message) throw new StoreError('nonexistent', `no message with UID ${uid}`);
+  return message;
+}
+
+export function toRecord(m: StoredMessage): MessageRecord {
+  return { uid: m.uid, flags: [...m.flags], modseq: m.modseq, internalDate: new Date(m.internalDate), size: m.content.raw.length };
+}
+
+/**
+ * The parsed structure. parseMessage is specified never to throw, so this normally just returns the
+ * value computed at append; if parsing failed then, it is retried here rather than losing the message.
+ */
+export function structureOf(content: SharedContent): MessageStructure {
+  content.structure ??= parseMessage(content.raw);
+  return content.structure;
+}
+
+async function collect(content: MessageContent, limit: number): Promise<Buffer> {
+  if (Buffer.isBuffer(content)) {
+    if (content.length > limit) throw new StoreError('toobig', `message exceeds ${limit} octets`);
+    return content;
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of content) {
+    total += chunk.length;
+    if (total > limit) throw new StoreError('toobig', `message exceeds ${limit} octets`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+export async function appendMessage(ctx: HandleContext, id: string, input: AppendInput): Promise<AppendResult> {
+  selectable(ctx, id); // fail before consuming a possibly large stream
+  const internalDate = input.internalDate ? new Date(input.internalDate) : ctx.store.now();
+  if (Number.isNaN(internalDate.getTime())) throw new StoreError('cannot', 'invalid internal date');
+  const raw = await collect(input.content, ctx.store.maxMessageSize);
+  const content: SharedContent = { raw };
+  try {
+    content.structure = parseMessage(raw);
+  } catch {
+    // See structureOf: parsed lazily on first use instead.
+  }
+  const box = selectable(ctx, id); // it may have been deleted while the bytes arrived
+  const message: StoredMessage = {
+    uid: box.uidNext++,
+    flags: normaliseFlags(input.flags ?? []),
+    modseq: ++box.highestModseq,
+    internalDate,
+    content,
+  };
+  box.messages.push(message);
+  box.size += raw.length;
+  publish(ctx, { kind: 'exists', mailboxId: box.id, uids: [message.uid] });
+  return { uid: message.uid, uidValidity: box.uidValidity, modseq: message.modseq };
+}
+
+/**
+ * Only messages whose flags actually changed are reported, for 'set' too: a STORE that leaves a
+ * message as it was produces no FETCH for other sessions and does not bump its modseq
+ * (RFC 7162 §3.1.3 allows either; not bumping keeps CONDSTORE clients from refetching).
+ */
+export function updateFlags(
+  ctx: HandleContext,
+  id: string,
+  uids: number[],
+  operation: FlagOperation,
+  flags: Flag[],
+  unchangedSince?: number,
+): FlagUpdateResult {
+  const box = selectable(ctx, id);
+  const given = normaliseFlags(flags);
+  const changed: FlagChange[] = [];
+  const conflicts: number[] = [];
+  for (const uid of sortedUnique(uids)) {
+    const message = findMessage(box, uid);
+    if (!message) continue;
+    if (unchangedSince !== undefined && message.modseq > unchangedSince) {
+      conflicts.push(uid);
+      continue;
+    }
+    const next = applyFlagOperation(message.flags, operation, given);
+    if (sameFlags(next, message.flags)) continue;
+    message.flags = next;
+    message.modseq = ++box.highestModseq;
+    changed.push({ uid, flags: [...next], modseq: message.modseq });
+  }
+  if (changed.length > 0) publish(ctx, { kind: 'flags', mailboxId: box.id, changes: changed.map((c) => ({ ...c, flags: [...c.flags] })) });
+  return { changed, conflicts };
+}
+
+function copyInto(ctx: HandleContext, source: MailboxState, uids: number[], target: MailboxState): CopyResult {
+  const picked = sortedUnique(uids)
+    .map((uid) => findMessage(source, uid))
+    .filter((m): m is StoredMessage => m !== undefined);
+  const mapping: Array<[number, number]> = [];
+  for (const m of picked) {
+    // The bytes and structure are shared, not copied: COPY costs no message-sized memory.
+    const copy: StoredMessage = { uid: target.uidNext++, flags: [...m.flags], modseq: ++target.highestModseq, internalDate: m.internalDate, content: m.content };
+    target.messages.push(copy);
+    target.size += m.content.raw.length;
+    mapping.push([m.uid, copy.uid]);
+  }
+  if (mapping.length > 0) publish(ctx, { kind: 'exists', mailboxId: target.id, uids: mapping.map(([, to]) => to) });
+  return { uidValidity: target.uidValidity, mapping };
+}
+
+export function copyMessages(ctx: HandleContext, fromId: string, uids: number[], toId: string): CopyResult {
+  return copyInto(ctx, selectable(ctx, fromId), uids, selectable(ctx, toId));
+}
+
+export function moveMessages(ctx: HandleContext, fromId: string, uids: number[], toId: string): CopyResult {
+  const source = selectable(ctx, fromId);
+  const result = copyInto(ctx, source, uids, selectable(ctx, toId));
+  removeMessages(ctx, source, new Set(result.mapping.map(([from]) => from)));
+  return result;
+}
+
+function removeMessages(ctx: HandleContext, box: MailboxState, doomed: Set<number>): number[] {
+  if (doomed.size === 0) return [];
+  const kept: StoredMessage[] = [];
+  const removed: number[] = [];
+  for (const m of box.messages) {
+    if (doomed.has(m.uid)) {
+      removed.push(m.uid);
+      box.size -= m.content.raw.length;
+    } else kept.push(m);
+  }
+  box.messages = kept;
+  if (removed.length > 0) {
+    // RFC 7162 §3.2.5.1: an expunge changes the mailbox, so HIGHESTMODSEQ moves on.
+    box.highestModseq++;
+    publish(ctx, { kind: 'expunge', mailboxId: box.id, uids: removed });
+  }
+  return removed;
+}
+
+export function expungeMessages(ctx: HandleContext, id: string, uids?: number[]): number[] {
+  const box = selectable(ctx, id);
+  const within = uids ? new Set(uids) : undefined;
+  const doomed = new Set(
+    box.messages.filter((m) => hasFlag(m.flags, '\\Deleted') && (!within || within.has(m.uid))).map((m) => m.uid),
+  );
+  return removeMessages(ctx, box, doomed);
+}
+
+function clamp(size: number, range?: ByteRange): [number, number] {
+  if (!range) return [0, size];
+  const start = Math.min(Math.max(0, range.start), size);
+  return [start, Math.min(Math.max(start, range.end), size)];
+}
+
+/** A view of the stored bytes, not a copy (messages can be large); callers must not modify it. */
+export function readMessage(ctx: HandleContext, id: string, uid: number, range?: ByteRange): Buffer {
+  const raw = messageOf(ctx, id, uid).content.raw;
+  const [start, end] = clamp(raw.length, range);
+  return raw.subarray(start, end);
+}
+
+export async function* streamMessage(ctx: HandleContext, id: string, uid: number, range?: ByteRange): AsyncGenerator<Buffer> {
+  const raw = messageOf(ctx, id, uid).content.raw;
+  const [start, end] = clamp(raw.length, range);
+  for (let at = start; at < end; at += STREAM_CHUNK) yield raw.subarray(at, Math.min(end, at + STREAM_CHUNK));
+}
+
+export function searchMessages(ctx: HandleContext, id: string, query: SearchQuery): number[] {
+  const box = selectable(ctx, id);
+  const out: number[] = [];
+  for (const m of box.messages) {
+    const target = { record: toRecord(m), raw: () => m.content.raw, structure: () => structureOf(m.content) };
+    if (matchesQuery(query, target, { cache: { texts: ctx.store.texts, key: m.content } })) out.push(m.uid);
+  }
+  return out;
+}

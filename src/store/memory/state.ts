@@ -1,0 +1,76 @@
+/** The in-memory data model: plain objects owned by one MemoryStore, never handed out directly. */
+import type { MessageStructure } from '../../mime/types.js';
+import type { Flag, MailboxInfo, SpecialUse } from '../types.js';
+
+/** Bytes and parsed structure of one message, shared (not copied) by COPY. */
+export interface SharedContent {
+  readonly raw: Buffer;
+  structure?: MessageStructure;
+}
+
+export interface StoredMessage {
+  uid: number;
+  flags: Flag[];
+  modseq: number;
+  internalDate: Date;
+  content: SharedContent;
+}
+
+export interface MailboxState {
+  readonly id: string;
+  name: string;
+  noselect: boolean;
+  specialUse?: SpecialUse;
+  uidValidity: number;
+  uidNext: number;
+  highestModseq: number;
+  /** Lowest UID still \Recent for the next session that claims it. */
+  recentMark: number;
+  /** Ascending by UID. */
+  messages: StoredMessage[];
+  /** Sum of message sizes in octets. */
+  size: number;
+}
+
+export interface UserState {
+  readonly user: string;
+  /** Keyed by canonical name (validateMailboxName output). */
+  readonly byName: Map<string, MailboxState>;
+  readonly byId: Map<string, MailboxState>;
+  readonly subscriptions: Set<string>;
+}
+
+/** Binary search: the index of `uid` in `messages`, or -1. */
+export function indexOfUid(messages: StoredMessage[], uid: number): number {
+  let lo = 0;
+  let hi = messages.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = messages[mid]!.uid;
+    if (at === uid) return mid;
+    if (at < uid) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+export function findMessage(box: MailboxState, uid: number): StoredMessage | undefined {
+  const i = indexOfUid(box.messages, uid);
+  return i < 0 ? undefined : box.messages[i];
+}
+
+/** Unique UIDs in ascending order. */
+export function sortedUnique(uids: number[]): number[] {
+  return [...new Set(uids)].sort((a, b) => a - b);
+}
+
+export function toInfo(user: UserState, box: MailboxState): MailboxInfo {
+  const info: MailboxInfo = {
+    id: box.id,
+    name: box.name,
+    noselect: box.noselect,
+    subscribed: user.subscriptions.has(box.name),
+  };
+  if (box.specialUse) info.specialUse = box.specialUse;
+  return info;
+}

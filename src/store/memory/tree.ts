@@ -1,0 +1,147 @@
+/**
+ * Mailbox tree operations (RFC 3501 §6.3.3–6.3.5) over one user's state. Every function validates
+ * names first, mutates, then publishes, so listeners never observe a half-applied change.
+ */
+import { StoreError } from '../errors.js';
+import { isSameOrBelow, parentNames, validateMailboxName } from '../names.js';
+import type { MailboxInfo, SpecialUse } from '../types.js';
+import { publish, type HandleContext } from './context.js';
+import { toInfo, type MailboxState } from './state.js';
+
+export function canonical(ctx: HandleContext, name: string): string {
+  return validateMailboxName(name, ctx.store.delimiter);
+}
+
+export function byName(ctx: HandleContext, name: string): MailboxState {
+  const box = ctx.state.byName.get(canonical(ctx, name));
+  if (!box) throw new StoreError('nonexistent', `no mailbox named ${JSON.stringify(name)}`);
+  return box;
+}
+
+function link(ctx: HandleContext, box: MailboxState): void {
+  ctx.state.byName.set(box.name, box);
+  ctx.state.byId.set(box.id, box);
+}
+
+/** Creates missing ancestors of `name` as ordinary (selectable) mailboxes. */
+function ensureParents(ctx: HandleContext, name: string): void {
+  for (const parent of parentNames(name, ctx.store.delimiter)) {
+    if (!ctx.state.byName.has(parent)) link(ctx, ctx.store.newMailbox(parent));
+  }
+}
+
+function descendants(ctx: HandleContext, name: string): MailboxState[] {
+  const out: MailboxState[] = [];
+  for (const box of ctx.state.byName.values()) {
+    if (box.name !== name && isSameOrBelow(box.name, name, ctx.store.delimiter)) out.push(box);
+  }
+  return out;
+}
+
+/** Tree order: INBOX first, then by levels, so a parent always precedes its children. */
+function compareNames(a: string, b: string, delimiter: string): number {
+  if (a === b) return 0;
+  if (a === 'INBOX') return -1;
+  if (b === 'INBOX') return 1;
+  const la = a.split(delimiter);
+  const lb = b.split(delimiter);
+  for (let i = 0; i < Math.min(la.length, lb.length); i++) {
+    if (la[i] !== lb[i]) return la[i]! < lb[i]! ? -1 : 1;
+  }
+  return la.length - lb.length;
+}
+
+export function listMailboxes(ctx: HandleContext): MailboxInfo[] {
+  return [...ctx.state.byName.values()]
+    .sort((a, b) => compareNames(a.name, b.name, ctx.store.delimiter))
+    .map((box) => toInfo(ctx.state, box));
+}
+
+export function createMailbox(ctx: HandleContext, name: string, specialUse?: SpecialUse): MailboxInfo {
+  const full = canonical(ctx, name);
+  const existing = ctx.state.byName.get(full);
+  if (existing && !existing.noselect) throw new StoreError('alreadyexists', `mailbox ${JSON.stringify(full)} already exists`);
+  let box: MailboxState;
+  if (existing) {
+    // A \Noselect name becomes a real mailbox again; its UID counter was preserved, so UIDs stay unique.
+    existing.noselect = false;
+    if (specialUse) existing.specialUse = specialUse;
+    box = existing;
+  } else {
+    ensureParents(ctx, full);
+    box = ctx.store.newMailbox(full, specialUse);
+    link(ctx, box);
+  }
+  publish(ctx, { kind: 'mailboxes' });
+  return toInfo(ctx.state, box);
+}
+
+/** Removes every message; returns the removed UIDs. The UID counter is kept (RFC 3501 §6.3.4). */
+export function clearMessages(box: MailboxState): number[] {
+  const uids = box.messages.map((m) => m.uid);
+  if (uids.length === 0) return uids;
+  box.messages = [];
+  box.size = 0;
+  box.highestModseq++;
+  return uids;
+}
+
+export function deleteMailbox(ctx: HandleContext, name: string): void {
+  const box = byName(ctx, name);
+  if (box.name === 'INBOX') throw new StoreError('cannot', 'INBOX cannot be deleted');
+  if (descendants(ctx, box.name).length > 0) {
+    if (box.noselect) throw new StoreError('hasChildren', `${JSON.stringify(box.name)} has inferior hierarchical names`);
+    const removed = clearMessages(box);
+    box.noselect = true;
+    if (removed.length > 0) publish(ctx, { kind: 'expunge', mailboxId: box.id, uids: removed });
+  } else {
+    ctx.state.byName.delete(box.name);
+    ctx.state.byId.delete(box.id);
+  }
+  // Subscriptions survive deletion on purpose (RFC 3501 §6.3.9).
+  publish(ctx, { kind: 'mailboxes' });
+}
+
+export function renameMailbox(ctx: HandleContext, from: string, to: string): void {
+  const source = byName(ctx, from);
+  const target = canonical(ctx, to);
+  if (ctx.state.byName.has(target)) throw new StoreError('alreadyexists', `mailbox ${JSON.stringify(target)} already exists`);
+  if (source.name === 'INBOX') return renameInbox(ctx, source, target);
+  const delimiter = ctx.store.delimiter;
+  if (isSameOrBelow(target, source.name, delimiter)) throw new StoreError('cannot', 'cannot rename a mailbox into itself');
+  const moving = [source, ...descendants(ctx, source.name)];
+  const renamed = moving.map((box) => ({ box, name: target + box.name.slice(source.name.length) }));
+  for (const { name } of renamed) canonical(ctx, name); // children may grow past the length/depth limits
+  for (const box of moving) ctx.state.byName.delete(box.name);
+  ensureParents(ctx, target);
+  for (const { box, name } of renamed) {
+    if (ctx.state.subscriptions.delete(box.name)) ctx.state.subscriptions.add(name);
+    box.name = name;
+    ctx.state.byName.set(name, box);
+  }
+  publish(ctx, { kind: 'mailboxes' });
+}
+
+/** RFC 3501 §6.3.5: messages move to a new mailbox, INBOX stays (empty), its children stay put. */
+function renameInbox(ctx: HandleContext, inbox: MailboxState, target: string): void {
+  ensureParents(ctx, target);
+  const box = ctx.store.newMailbox(target);
+  link(ctx, box);
+  for (const message of inbox.messages) {
+    box.messages.push({ ...message, flags: [...message.flags], uid: box.uidNext++, modseq: ++box.highestModseq });
+    box.size += message.content.raw.length;
+  }
+  const removed = clearMessages(inbox);
+  if (box.messages.length > 0) publish(ctx, { kind: 'exists', mailboxId: box.id, uids: box.messages.map((m) => m.uid) });
+  if (removed.length > 0) publish(ctx, { kind: 'expunge', mailboxId: inbox.id, uids: removed });
+  publish(ctx, { kind: 'mailboxes' });
+}
+
+export function setSubscribed(ctx: HandleContext, name: string, subscribed: boolean): void {
+  const full = canonical(ctx, name);
+  const had = ctx.state.subscriptions.has(full);
+  if (had === subscribed) return;
+  if (subscribed) ctx.state.subscriptions.add(full);
+  else ctx.state.subscriptions.delete(full);
+  publish(ctx, { kind: 'mailboxes' });
+}

@@ -1,0 +1,151 @@
+/** One user's mail as seen through one handle; it can only reach the UserState it was given. */
+import type { MessageStructure } from '../../mime/types.js';
+import { sortedUnique, findMessage, toInfo, type StoredMessage } from './state.js';
+import type {
+  AppendInput,
+  AppendResult,
+  ByteRange,
+  CopyResult,
+  Flag,
+  FlagOperation,
+  FlagUpdateResult,
+  MailboxInfo,
+  MailboxSnapshot,
+  MailboxStatus,
+  MessageRecord,
+  SearchQuery,
+  SpecialUse,
+  UserMailbox,
+} from '../types.js';
+import type { HandleContext } from './context.js';
+import { hasFlag } from './flags.js';
+import * as msg from './messages.js';
+import * as tree from './tree.js';
+
+export class MemoryUserMailbox implements UserMailbox {
+  constructor(private readonly ctx: HandleContext) {}
+
+  get user(): string {
+    return this.ctx.state.user;
+  }
+
+  async list(): Promise<MailboxInfo[]> {
+    return tree.listMailboxes(this.ctx);
+  }
+
+  async create(name: string, options: { specialUse?: SpecialUse } = {}): Promise<MailboxInfo> {
+    return tree.createMailbox(this.ctx, name, options.specialUse);
+  }
+
+  async delete(name: string): Promise<void> {
+    tree.deleteMailbox(this.ctx, name);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    tree.renameMailbox(this.ctx, from, to);
+  }
+
+  async subscribe(name: string, subscribed: boolean): Promise<void> {
+    tree.setSubscribed(this.ctx, name, subscribed);
+  }
+
+  async subscriptions(): Promise<string[]> {
+    return [...this.ctx.state.subscriptions].sort();
+  }
+
+  async get(name: string): Promise<MailboxInfo> {
+    return toInfo(this.ctx.state, tree.byName(this.ctx, name));
+  }
+
+  async status(mailboxId: string): Promise<MailboxStatus> {
+    const box = msg.selectable(this.ctx, mailboxId);
+    let unseen = 0;
+    let recent = 0;
+    for (const m of box.messages) {
+      if (!hasFlag(m.flags, '\\Seen')) unseen++;
+      if (m.uid >= box.recentMark) recent++;
+    }
+    return {
+      messages: box.messages.length,
+      unseen,
+      uidNext: box.uidNext,
+      uidValidity: box.uidValidity,
+      highestModseq: box.highestModseq,
+      size: box.size,
+      recent,
+    };
+  }
+
+  async snapshot(mailboxId: string): Promise<MailboxSnapshot> {
+    const box = msg.selectable(this.ctx, mailboxId);
+    return {
+      mailbox: toInfo(this.ctx.state, box),
+      uidValidity: box.uidValidity,
+      uidNext: box.uidNext,
+      highestModseq: box.highestModseq,
+      messages: box.messages.map((m) => ({ uid: m.uid, flags: [...m.flags], modseq: m.modseq })),
+    };
+  }
+
+  async claimRecent(mailboxId: string, options: { peek?: boolean } = {}): Promise<number> {
+    const box = msg.selectable(this.ctx, mailboxId);
+    const mark = box.recentMark;
+    if (!options.peek) box.recentMark = box.uidNext;
+    return mark;
+  }
+
+  async records(mailboxId: string, uids: number[]): Promise<MessageRecord[]> {
+    const box = msg.selectable(this.ctx, mailboxId);
+    return sortedUnique(uids)
+      .map((uid) => findMessage(box, uid))
+      .filter((m): m is StoredMessage => m !== undefined)
+      .map(msg.toRecord);
+  }
+
+  async structure(mailboxId: string, uid: number): Promise<MessageStructure> {
+    // A copy: the cached structure is shared by every COPY of the message and must stay intact.
+    return structuredClone(msg.structureOf(msg.messageOf(this.ctx, mailboxId, uid).content));
+  }
+
+  async read(mailboxId: string, uid: number, range?: ByteRange): Promise<Buffer> {
+    return msg.readMessage(this.ctx, mailboxId, uid, range);
+  }
+
+  stream(mailboxId: string, uid: number, range?: ByteRange): AsyncIterable<Buffer> {
+    return msg.streamMessage(this.ctx, mailboxId, uid, range);
+  }
+
+  async search(mailboxId: string, query: SearchQuery): Promise<number[]> {
+    return msg.searchMessages(this.ctx, mailboxId, query);
+  }
+
+  append(mailboxId: string, input: AppendInput): Promise<AppendResult> {
+    return msg.appendMessage(this.ctx, mailboxId, input);
+  }
+
+  async updateFlags(
+    mailboxId: string,
+    uids: number[],
+    operation: FlagOperation,
+    flags: Flag[],
+    options: { unchangedSince?: number } = {},
+  ): Promise<FlagUpdateResult> {
+    return msg.updateFlags(this.ctx, mailboxId, uids, operation, flags, options.unchangedSince);
+  }
+
+  async copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
+    return msg.copyMessages(this.ctx, fromMailboxId, uids, toMailboxId);
+  }
+
+  async move(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
+    return msg.moveMessages(this.ctx, fromMailboxId, uids, toMailboxId);
+  }
+
+  async expunge(mailboxId: string, uids?: number[]): Promise<number[]> {
+    return msg.expungeMessages(this.ctx, mailboxId, uids);
+  }
+
+  async close(): Promise<void> {
+    // Nothing is held per handle; the user's state belongs to the store.
+  }
+}
