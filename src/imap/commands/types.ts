@@ -109,11 +109,19 @@ export interface CommandContext {
   /** Upgrades the connection to TLS after the tagged OK of STARTTLS has been written. */
   startTls(): Promise<void>;
   /**
-   * Verifies credentials through the server's Authenticator, applying the TLS policy and the
-   * failed-login limits, then opens the user's mail and moves to the authenticated state.
+   * Authenticates and moves to the authenticated state, applying the TLS policy (no plaintext
+   * credentials without TLS unless allowInsecureAuth) and the failed-login delays and lockouts.
+   * Either give the credentials (checked with the server's Authenticator), or a `verify` function
+   * that runs a SASL exchange and resolves the user name (null = bad credentials).
    * Throws ImapError NO [AUTHENTICATIONFAILED] / [PRIVACYREQUIRED] / [UNAVAILABLE] on failure.
    */
-  login(credentials: { username: string; password: string; authzid?: string; mechanism: string }): Promise<void>;
+  login(
+    attempt:
+      | { mechanism: string; username: string; password: string; authzid?: string }
+      | { mechanism: string; plaintext: boolean; verify: () => Promise<string | null> },
+  ): Promise<void>;
+  /** SASL context for mechanisms (authenticator, addresses, host name). */
+  saslContext(): import('../../auth/sasl/types.js').SaslContext;
   /** Opens a selected view of a mailbox (SELECT/EXAMINE). Writes the untagged SELECT responses. */
   select(mailboxName: string, options: { readOnly: boolean; condstore?: boolean }): Promise<SelectedView>;
   /** Ends the connection after the current response (LOGOUT). */

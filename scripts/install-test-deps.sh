@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian programs the end-to-end tests drive (real clients), when missing.
+# Runs as root in CI; on a developer machine without root it only reports what is missing.
+set -euo pipefail
+need=()
+command -v python3 >/dev/null || need+=(python3)
+command -v curl >/dev/null || need+=(curl)
+command -v fetchmail >/dev/null || need+=(fetchmail)
+command -v openssl >/dev/null || need+=(openssl)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing test programs (install them with apt-get): ${need[*]}" >&2
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,34 @@
+/**
+ * What CAPABILITY advertises, by connection state (RFC 3501 §6.1.1, §7.2.1; RFC 2595 §3.2 and
+ * RFC 3501 §6.2.3 for LOGINDISABLED).
+ */
+import type { StateKind, ConnectionInfo } from './commands/types.js';
+
+export interface CapabilityInputs {
+  conn: ConnectionInfo;
+  state: StateKind;
+  allowInsecureAuth: boolean;
+  /** SASL mechanism names usable on this connection. */
+  saslMechanisms: (secure: boolean) => string[];
+  /** Capabilities contributed by registered commands. */
+  commandCapabilities: string[];
+  maxMessageSize: number;
+}
+
+const BASE = ['IMAP4rev1', 'LITERAL+', 'SASL-IR', 'ENABLE', 'CHILDREN', 'NAMESPACE', 'UIDPLUS', 'ID'];
+
+export function computeCapabilities(input: CapabilityInputs): string[] {
+  const caps = [...BASE];
+  if (input.state === 'notAuthenticated') {
+    if (input.conn.canStartTls) caps.push('STARTTLS');
+    const authAllowed = input.conn.secure || input.allowInsecureAuth;
+    if (authAllowed) {
+      for (const m of input.saslMechanisms(input.conn.secure)) caps.push(`AUTH=${m}`);
+    } else {
+      caps.push('LOGINDISABLED');
+    }
+  }
+  for (const c of input.commandCapabilities) if (!caps.includes(c)) caps.push(c);
+  caps.push(`APPENDLIMIT=${input.maxMessageSize}`);
+  return caps;
+}

@@ -1,0 +1,54 @@
+/**
+ * The one table of IMAP commands. A built-in command is one file plus one line here; a framework
+ * user's custom command goes through the same table (server.addCommand()).
+ */
+import type { AnyCommandSpec } from './types.js';
+import { capabilityCommand } from './capability.js';
+import { noopCommand } from './noop.js';
+import { logoutCommand } from './logout.js';
+import { starttlsCommand } from './starttls.js';
+import { loginCommand } from './login.js';
+import { authenticateCommand } from './authenticate.js';
+import { selectCommand, examineCommand } from './select.js';
+import { idleCommand } from './idle.js';
+import { enableCommand } from './enable.js';
+import { idCommand } from './id.js';
+
+export const BUILTIN_COMMANDS: readonly AnyCommandSpec[] = [
+  capabilityCommand,
+  noopCommand,
+  logoutCommand,
+  starttlsCommand,
+  loginCommand,
+  authenticateCommand,
+  selectCommand,
+  examineCommand,
+  idleCommand,
+  enableCommand,
+  idCommand,
+];
+
+export class CommandRegistry {
+  private readonly specs = new Map<string, AnyCommandSpec>();
+
+  constructor(specs: readonly AnyCommandSpec[] = BUILTIN_COMMANDS) {
+    for (const spec of specs) this.add(spec);
+  }
+
+  add(spec: AnyCommandSpec): void {
+    const name = spec.name.toUpperCase();
+    if (!/^(UID )?[A-Z][A-Z0-9_.-]*$/.test(name)) throw new TypeError(`invalid command name "${spec.name}"`);
+    this.specs.set(name, spec);
+  }
+
+  get(name: string): AnyCommandSpec | undefined {
+    return this.specs.get(name.toUpperCase());
+  }
+
+  /** Capability names that registered commands bring (IDLE, UNSELECT, MOVE...). */
+  capabilities(): string[] {
+    const out = new Set<string>();
+    for (const spec of this.specs.values()) for (const c of spec.capabilities ?? []) out.add(c);
+    return [...out];
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * createImapServer(): listeners (plain with STARTTLS, implicit TLS), the command table, and the
+ * bookkeeping of live connections. Everything protocol-specific happens in session/ and commands/.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import os from 'node:os';
+import { pino, type Logger } from 'pino';
+import type { ImapServerOptions } from './server-options.js';
+import type { AnyCommandSpec, ConnectionInfo, StateKind } from './commands/types.js';
+import { CommandRegistry } from './commands/registry.js';
+import { computeCapabilities } from './capabilities.js';
+import { resolveLimits, type ImapLimits } from './limits.js';
+import { ImapConnection } from './session/connection.js';
+import type { ServerCore } from './session/server-core.js';
+import { createSecureContext } from '../net/tls.js';
+import { LoginGuard } from '../auth/login-guard.js';
+import { usableSaslMechanisms } from '../auth/sasl/index.js';
+import { dropPrivileges } from '../net/privileges.js';
+import type { MailStore } from '../store/types.js';
+import type { Authenticator } from '../auth/types.js';
+
+export const SERVER_NAME = 'Postroom';
+export const SERVER_VERSION = '0.1.0';
+
+export interface ConnectionSummary {
+  id: string;
+  remoteAddress: string;
+  remotePort: number;
+  secure: boolean;
+  user?: string;
+  mailbox?: string;
+  startedAt: Date;
+}
+
+export interface BoundPorts {
+  port?: number;
+  tlsPort?: number;
+}
+
+export class ImapServer implements ServerCore {
+  readonly store: MailStore;
+  readonly auth: Authenticator;
+  readonly limits: ImapLimits;
+  readonly allowInsecureAuth: boolean;
+  readonly id: Record<string, string>;
+  readonly logger: Logger;
+  readonly registry = new CommandRegistry();
+  secureContext?: tls.SecureContext;
+  readonly hostname: string;
+  readonly greeting: string;
+  readonly loginGuard = new LoginGuard();
+  readonly pollIntervalSeconds: number;
+
+  private readonly live = new Set<ImapConnection>();
+  private readonly listeners: net.Server[] = [];
+  private closing = false;
+
+  constructor(private readonly options: ImapServerOptions) {
+    if (!options.store) throw new TypeError('createImapServer: a store is required');
+    if (!options.auth) throw new TypeError('createImapServer: an authenticator (auth) is required');
+    this.store = options.store;
+    this.auth = options.auth;
+    this.limits = resolveLimits({
+      ...options.limits,
+      ...(options.unauthCommands !== undefined ? { unauthCommands: options.unauthCommands } : {}),
+      ...(options.unauthIdleSeconds !== undefined ? { unauthIdleSeconds: options.unauthIdleSeconds } : {}),
+      ...(options.authIdleSeconds !== undefined ? { authIdleSeconds: options.authIdleSeconds } : {}),
+    });
+    this.allowInsecureAuth = options.allowInsecureAuth ?? false;
+    this.id = options.id ?? { name: SERVER_NAME, version: SERVER_VERSION, vendor: 'Postroom' };
+    this.logger = options.logger ?? pino({ level: 'silent' });
+    this.hostname = options.hostname ?? os.hostname();
+    this.greeting = options.greeting ?? `${SERVER_NAME} ready`;
+    this.pollIntervalSeconds = options.pollIntervalSeconds ?? 0;
+    if (options.tls) this.secureContext = createSecureContext(options.tls);
+  }
+
+  capabilities(conn: ConnectionInfo, state: StateKind): string[] {
+    return computeCapabilities({
+      conn,
+      state,
+      allowInsecureAuth: this.allowInsecureAuth,
+      saslMechanisms: (secure) =>
+        usableSaslMechanisms(this.auth, { secure, allowInsecureAuth: this.allowInsecureAuth }).map((m) => m.name),
+      commandCapabilities: this.registry.capabilities(),
+      maxMessageSize: this.limits.maxMessageSize,
+    });
+  }
+
+  /** Registers a custom command (or replaces a built-in) through the same table the built-ins use. */
+  addCommand(spec: AnyCommandSpec): this {
+    this.registry.add(spec);
+    return this;
+  }
+
+  /** Reloads the certificate and key (e.g. on SIGHUP); existing connections keep theirs. */
+  setTls(options: NonNullable<ImapServerOptions['tls']>): void {
+    this.secureContext = createSecureContext(options);
+  }
+
+  async listen(): Promise<BoundPorts> {
+    const host = this.options.host ?? '127.0.0.1';
+    const bound: BoundPorts = {};
+    const port = this.options.port === undefined ? 143 : this.options.port;
+    if (port !== null) {
+      const server = net.createServer({ pauseOnConnect: false }, (socket) => this.accept(socket, false));
+      bound.port = await this.bind(server, host, port);
+    }
+    const tlsPort = this.options.tlsPort === undefined ? (this.secureContext ? 993 : null) : this.options.tlsPort;
+    if (tlsPort !== null) {
+      if (!this.secureContext) throw new Error('tlsPort needs tls options (key and cert)');
+      const server = tls.createServer({ SNICallback: (_name, cb) => cb(null, this.secureContext!) }, (socket) => this.accept(socket, true));
+      server.on('tlsClientError', (err) => this.logger.debug({ err: err.message }, 'TLS handshake failed'));
+      bound.tlsPort = await this.bind(server, host, tlsPort);
+    }
+    if (this.options.user !== undefined || this.options.group !== undefined) {
+      dropPrivileges(this.options.user, this.options.group);
+      this.logger.info({ user: this.options.user, group: this.options.group }, 'dropped privileges');
+    }
+    this.logger.info({ host, ...bound }, 'IMAP listening');
+    return bound;
+  }
+
+  private bind(server: net.Server, host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        server.on('error', (err) => this.logger.error({ err }, 'listener error'));
+        this.listeners.push(server);
+        resolve((server.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  private accept(socket: net.Socket, secure: boolean): void {
+    if (this.closing) {
+      socket.end('* BYE Server shutting down\r\n');
+      return;
+    }
+    socket.on('error', () => undefined);
+    const conn = new ImapConnection(socket, this, secure);
+    this.live.add(conn);
+    conn.logger.debug({ secure }, 'connected');
+    conn.start();
+  }
+
+  connectionClosed(conn: ImapConnection): void {
+    this.live.delete(conn);
+    conn.logger.debug('disconnected');
+  }
+
+  connections(): ConnectionSummary[] {
+    return [...this.live].map((c) => ({
+      id: c.id,
+      remoteAddress: c.remoteAddress,
+      remotePort: c.remotePort,
+      secure: c.secure,
+      user: c.user,
+      mailbox: c.selectedMailbox,
+      startedAt: c.startedAt,
+    }));
+  }
+
+  connectionsForUser(user: string): ConnectionSummary[] {
+    return this.connections().filter((c) => c.user === user);
+  }
+
+  connectionsForMailbox(mailbox: string, user?: string): ConnectionSummary[] {
+    return this.connections().filter((c) => c.mailbox === mailbox && (user === undefined || c.user === user));
+  }
+
+  /** Stops listening, says BYE to every client (after its command in flight), and waits for them. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    this.listeners.length = 0;
+    await Promise.all([...this.live].map((c) => c.shutdownGracefully('Server shutting down')));
+  }
+}
+
+export function createImapServer(options: ImapServerOptions): ImapServer {
+  return new ImapServer(options);
+}

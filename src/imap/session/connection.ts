@@ -1,0 +1,370 @@
+/**
+ * One IMAP connection: moves bytes between the socket, the framer, the dispatcher and the output
+ * queue, and owns the session state. Commands run one at a time, in order; input the client
+ * pipelines meanwhile waits in the framer (bounded: the socket is paused above maxPipelinedBytes).
+ */
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { CommandFramer, FrameTooLongError, type LiteralRequest } from '../wire/framer.js';
+import { encodeResponse } from '../wire/encoder.js';
+import { atom, type ImapValue, type Response, type ResponseCode } from '../wire/types.js';
+import type { ConnectionInfo, SessionState } from '../commands/types.js';
+import { OutputQueue } from './output.js';
+import { SelectedMailboxView } from './selected-view.js';
+import { dispatch, peekCommand } from './dispatcher.js';
+import type { ServerCore } from './server-core.js';
+import { upgradeToTls } from '../../net/tls.js';
+
+export class ImapConnection implements ConnectionInfo {
+  readonly id = randomUUID();
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly startedAt = new Date();
+  readonly logger: Logger;
+  secure: boolean;
+  state: SessionState = { kind: 'notAuthenticated' };
+  readonly enabled = new Set<string>();
+  readonly framer: CommandFramer;
+  out: OutputQueue;
+
+  badCommands = 0;
+  commandsBeforeAuth = 0;
+  loginFailures = 0;
+  /** True while a command is running (close() waits for it). */
+  busy = false;
+  private closing = false;
+  private closed = false;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private unwatch: (() => void) | null = null;
+  private idling: { flush: () => void } | null = null;
+  private pendingTls = false;
+  private paused = false;
+  private readonly closedPromise: Promise<void>;
+  private resolveClosed!: () => void;
+
+  constructor(
+    private socket: Socket | TLSSocket,
+    readonly server: ServerCore,
+    secure: boolean,
+  ) {
+    this.secure = secure;
+    this.remoteAddress = socket.remoteAddress ?? 'unknown';
+    this.remotePort = socket.remotePort ?? 0;
+    this.logger = server.logger.child({ conn: this.id.slice(0, 8), remote: this.remoteAddress });
+    this.framer = new CommandFramer(server.limits);
+    this.out = new OutputQueue(socket, server.limits.maxOutputBuffer);
+    this.closedPromise = new Promise((r) => (this.resolveClosed = r));
+  }
+
+  get canStartTls(): boolean {
+    return !this.secure && this.server.secureContext !== undefined;
+  }
+
+  get user(): string | undefined {
+    return this.state.kind === 'notAuthenticated' ? undefined : this.state.user;
+  }
+
+  get selectedMailbox(): string | undefined {
+    return this.state.kind === 'selected' ? this.state.view.mailbox.name : undefined;
+  }
+
+  /** Resolves once the connection is fully closed. */
+  whenClosed(): Promise<void> {
+    return this.closedPromise;
+  }
+
+  start(): void {
+    this.attachSocket(this.socket);
+    this.socket.setNoDelay(true);
+    const caps = this.server.capabilities(this, 'notAuthenticated').join(' ');
+    this.write({ type: 'status', tag: '*', status: 'OK', code: { name: 'CAPABILITY', args: caps.split(' ').map(atom) }, text: this.server.greeting });
+    this.resetIdleTimer();
+    void this.loop();
+  }
+
+  // --- output ----------------------------------------------------------------------------
+
+  write(response: Response): void {
+    if (this.closed) return;
+    this.out.push(encodeResponse(response, { utf8: this.enabled.has('UTF8=ACCEPT') }));
+  }
+
+  untagged(...values: ImapValue[]): void {
+    this.write({ type: 'data', values });
+  }
+
+  status(tag: string, status: 'OK' | 'NO' | 'BAD' | 'BYE' | 'PREAUTH', text: string, code?: ResponseCode): void {
+    this.write({ type: 'status', tag, status, code, text });
+  }
+
+  // --- the command loop ----------------------------------------------------------------------
+
+  private async loop(): Promise<void> {
+    try {
+      while (!this.closing) {
+        const result = await this.framer.nextCommand((req) => this.literalGate(req));
+        this.maybeResume();
+        if (result === null) break;
+        if (result.type === 'fatal') {
+          this.status('*', 'BYE', result.reason);
+          break;
+        }
+        if (result.type === 'rejected') continue;
+        this.resetIdleTimer();
+        this.busy = true;
+        try {
+          await dispatch(this, result.command);
+        } finally {
+          this.busy = false;
+        }
+        if (this.pendingTls) await this.upgrade();
+        this.resetIdleTimer();
+      }
+    } catch (err) {
+      this.logger.error({ err }, 'connection loop failed');
+      this.status('*', 'BYE', 'Internal server error');
+    }
+    await this.shutdown();
+  }
+
+  /** Decides, before the `+` continuation, whether a literal may be sent (RFC 3501 §7.5, RFC 7888). */
+  private async literalGate(req: LiteralRequest): Promise<{ reject: true } | null> {
+    const peek = peekCommand(req.textSoFar);
+    const spec = peek ? this.server.registry.get(peek.name) : undefined;
+    const tag = peek?.tag ?? '*';
+    if (!spec) {
+      if (!req.nonSync) this.status(tag, 'BAD', 'Unknown command');
+      return { reject: true };
+    }
+    if (!spec.states.includes(this.state.kind)) {
+      if (!req.nonSync) this.status(tag, 'BAD', `${spec.name} is not allowed in this state`);
+      return { reject: true };
+    }
+    const max = spec.maxLiteralSize?.(this.server.limits) ?? this.server.limits.maxLiteralSize;
+    if (req.size > max) {
+      if (!req.nonSync) this.status(tag, 'NO', `Literal too large (limit ${max} octets)`, { name: 'TOOBIG' });
+      else this.status('*', 'BYE', `Literal too large (limit ${max} octets)`);
+      return { reject: true };
+    }
+    if (!req.nonSync) this.write({ type: 'continuation', text: 'Ready for literal data' });
+    return null;
+  }
+
+  /** Sends `+ text` and reads one line (AUTHENTICATE). */
+  async continuation(text: string): Promise<string | null> {
+    this.write({ type: 'continuation', text });
+    try {
+      const line = await this.framer.nextLine(this.server.limits.maxLineLength);
+      this.maybeResume();
+      this.resetIdleTimer();
+      return line;
+    } catch (err) {
+      if (err instanceof FrameTooLongError) return null;
+      throw err;
+    }
+  }
+
+  /** RFC 2177 IDLE: push changes at once until the client's next line. */
+  async idle(text: string): Promise<string | null> {
+    this.write({ type: 'continuation', text });
+    let flushing = Promise.resolve();
+    const flush = (): void => {
+      flushing = flushing.then(() => this.flushUpdates(true)).catch((err) => this.logger.error({ err }, 'idle flush failed'));
+    };
+    this.idling = { flush };
+    if (this.state.kind === 'selected' && this.state.view instanceof SelectedMailboxView && this.state.view.hasPending()) flush();
+    try {
+      const line = await this.framer.nextLine(this.server.limits.maxLineLength);
+      this.maybeResume();
+      return line;
+    } catch (err) {
+      if (err instanceof FrameTooLongError) return null;
+      throw err;
+    } finally {
+      this.idling = null;
+      await flushing;
+    }
+  }
+
+  /** Reports changes made elsewhere to the selected mailbox, where the protocol allows. */
+  async flushUpdates(allowExpunge: boolean): Promise<void> {
+    if (this.state.kind !== 'selected') return;
+    const view = this.state.view;
+    if (view instanceof SelectedMailboxView && view.hasPending()) await view.flush(this.state.mail, allowExpunge);
+  }
+
+  // --- state ----------------------------------------------------------------------------------
+
+  setState(next: SessionState): void {
+    const prev = this.state;
+    if (prev.kind === 'selected' && (next.kind !== 'selected' || next.view !== prev.view)) this.stopWatching();
+    if (prev.kind !== 'notAuthenticated' && next.kind === 'notAuthenticated') void prev.mail.close().catch(() => undefined);
+    this.state = next;
+  }
+
+  /** Enters the selected state with a view whose change-feed subscription is already running. */
+  enterSelected(next: SessionState & { kind: 'selected' }, view: SelectedMailboxView, unwatch: () => void): void {
+    this.setState(next);
+    this.unwatch = unwatch;
+    view.onPending = () => this.idling?.flush();
+    this.startPolling(view);
+  }
+
+  private startPolling(view: SelectedMailboxView): void {
+    const seconds = this.server.pollIntervalSeconds;
+    if (!seconds || this.server.store.crossProcessChanges) return;
+    this.pollTimer = setInterval(() => {
+      if (this.state.kind !== 'selected' || this.state.view !== view) return;
+      const mail = this.state.mail;
+      mail
+        .snapshot(view.mailbox.id)
+        .then((snap) => view.resync(snap))
+        .catch((err) => this.logger.warn({ err }, 'poll failed'));
+    }, seconds * 1000);
+    this.pollTimer.unref();
+  }
+
+  private stopWatching(): void {
+    this.unwatch?.();
+    this.unwatch = null;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = null;
+  }
+
+  /** STARTTLS: stop reading now, drop pipelined plaintext, upgrade after the tagged OK is out. */
+  requestTls(): void {
+    this.socket.pause();
+    this.detachSocket(this.socket);
+    this.framer.discardBuffered();
+    this.pendingTls = true;
+  }
+
+  private async upgrade(): Promise<void> {
+    this.pendingTls = false;
+    await this.out.idle();
+    const context = this.server.secureContext;
+    if (!context) return;
+    try {
+      const secure = await upgradeToTls(this.socket as Socket, context);
+      this.framer.discardBuffered();
+      this.socket = secure;
+      this.secure = true;
+      this.out.setSocket(secure);
+      this.attachSocket(secure);
+    } catch (err) {
+      this.logger.info({ err: (err as Error).message }, 'STARTTLS handshake failed');
+      this.closing = true;
+      this.socket.destroy();
+    }
+  }
+
+  // --- socket plumbing -------------------------------------------------------------------------
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.framer.push(chunk);
+    if (!this.paused && this.framer.buffered > this.server.limits.maxPipelinedBytes) {
+      this.paused = true;
+      this.socket.pause();
+      this.watchResume();
+    }
+  };
+
+  /** While paused, check now and then whether the framer has consumed enough to read again. */
+  private watchResume(): void {
+    const check = (): void => {
+      if (!this.paused || this.closed) return;
+      if (this.framer.buffered <= this.server.limits.maxPipelinedBytes / 2) this.maybeResume();
+      else setTimeout(check, 5).unref();
+    };
+    setTimeout(check, 5).unref();
+  }
+
+  private maybeResume(): void {
+    if (this.paused && this.framer.buffered <= this.server.limits.maxPipelinedBytes / 2 && !this.pendingTls) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private readonly onEnd = (): void => {
+    this.framer.end();
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.logger.debug({ err: err.message }, 'socket error');
+    this.framer.end();
+  };
+
+  private readonly onClose = (): void => {
+    this.framer.end();
+    this.out.close();
+    this.closing = true;
+  };
+
+  private attachSocket(socket: Socket | TLSSocket): void {
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+  }
+
+  private detachSocket(socket: Socket | TLSSocket): void {
+    socket.off('data', this.onData);
+    socket.off('end', this.onEnd);
+    socket.off('close', this.onClose);
+    // keep the error listener: an error while upgrading must not crash the process
+  }
+
+  private resetIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    const seconds = this.state.kind === 'notAuthenticated' ? this.server.limits.unauthIdleSeconds : this.server.limits.authIdleSeconds;
+    this.idleTimer = setTimeout(() => {
+      this.status('*', 'BYE', 'Autologout; idle for too long');
+      this.close();
+    }, seconds * 1000);
+    this.idleTimer.unref();
+  }
+
+  /** Ends the connection after the queued output (LOGOUT, BYE). */
+  close(): void {
+    this.closing = true;
+    this.framer.end();
+  }
+
+  /** Server shutdown: BYE now if nothing runs, else after the command in flight. */
+  async shutdownGracefully(reason: string): Promise<void> {
+    if (this.closed) return;
+    if (!this.busy || this.idling) {
+      this.status('*', 'BYE', reason);
+      this.close();
+    } else {
+      this.closing = true;
+      this.framer.end();
+      const done = this.whenClosed();
+      await Promise.race([done, new Promise((r) => setTimeout(r, 10_000).unref())]);
+      if (!this.closed) {
+        this.status('*', 'BYE', reason);
+      }
+    }
+    await Promise.race([this.whenClosed(), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    if (!this.closed) this.socket.destroy();
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closing = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.stopWatching();
+    if (this.state.kind !== 'notAuthenticated') void this.state.mail.close().catch(() => undefined);
+    await Promise.race([this.out.idle(), new Promise((r) => setTimeout(r, 2_000).unref())]);
+    this.closed = true;
+    this.out.close();
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1_000).unref();
+    this.server.connectionClosed(this);
+    this.resolveClosed();
+  }
+}

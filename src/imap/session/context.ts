@@ -1,0 +1,143 @@
+/**
+ * The CommandContext handed to a command's run(): the only way a command reaches the connection,
+ * the session state and the server. Login and SELECT live here because several commands share them.
+ */
+import type { CommandContext, SessionState } from '../commands/types.js';
+import type { MailboxChange } from '../../store/types.js';
+import type { SaslContext } from '../../auth/sasl/types.js';
+import { atom, type ImapValue } from '../wire/types.js';
+import { ImapError } from '../errors.js';
+import type { ImapConnection } from './connection.js';
+import { SelectedMailboxView } from './selected-view.js';
+
+const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function createCommandContext(conn: ImapConnection, tag: string, command: string): CommandContext {
+  const server = conn.server;
+  return {
+    tag,
+    command,
+    connection: conn,
+    server,
+    get state() {
+      return conn.state;
+    },
+    logger: conn.logger,
+    enabled: conn.enabled,
+    untagged: (...values: ImapValue[]) => conn.untagged(...values),
+    untaggedStatus: (status, text, code) => conn.status('*', status, text, code),
+    drain: () => conn.out.drain(),
+    continuation: (text) => conn.continuation(text),
+    idle: (text) => conn.idle(text),
+    setState: (next: SessionState) => conn.setState(next),
+    startTls: async () => conn.requestTls(),
+    close: () => conn.close(),
+    saslContext: (): SaslContext => ({
+      authenticator: server.auth,
+      remoteAddress: conn.remoteAddress,
+      secure: conn.secure,
+      protocol: 'imap',
+      hostname: server.hostname,
+    }),
+    login: (attempt) => login(conn, attempt),
+    select: (name, options) => select(conn, name, options),
+  };
+}
+
+type LoginAttempt = Parameters<CommandContext['login']>[0];
+
+async function login(conn: ImapConnection, attempt: LoginAttempt): Promise<void> {
+  const server = conn.server;
+  const plaintext = 'password' in attempt ? true : attempt.plaintext;
+  if (plaintext && !conn.secure && !server.allowInsecureAuth) {
+    // RFC 3501 §6.2.3 (LOGINDISABLED) and RFC 5530 PRIVACYREQUIRED.
+    throw ImapError.no('Plaintext authentication is disabled without TLS; use STARTTLS first', 'PRIVACYREQUIRED');
+  }
+  const username = 'password' in attempt ? attempt.username : undefined;
+  const audit = { remote: conn.remoteAddress, mechanism: attempt.mechanism, protocol: 'imap' };
+  if (server.loginGuard.isLocked(conn.remoteAddress, username)) {
+    conn.logger.warn({ ...audit, user: username, result: 'locked' }, 'authentication refused: locked out');
+    await sleep(server.loginGuard.options.baseDelayMs);
+    throw ImapError.no('Too many failed logins; try again later', 'UNAVAILABLE');
+  }
+  let user: string | null;
+  try {
+    if ('password' in attempt) {
+      const result = await server.auth.authenticate({
+        username: attempt.username,
+        password: attempt.password,
+        authzid: attempt.authzid,
+        mechanism: attempt.mechanism,
+        remoteAddress: conn.remoteAddress,
+        secure: conn.secure,
+        protocol: 'imap',
+      });
+      user = result?.user ?? null;
+    } else {
+      user = await attempt.verify();
+    }
+  } catch (err) {
+    if (err instanceof ImapError) throw err;
+    conn.logger.error({ err, ...audit }, 'authenticator failed');
+    throw ImapError.no('Authentication is temporarily unavailable', 'UNAVAILABLE');
+  }
+  if (!user) {
+    const delay = server.loginGuard.failure(conn.remoteAddress, username);
+    conn.loginFailures++;
+    conn.logger.info({ ...audit, user: username, result: 'failure' }, 'authentication failed');
+    await sleep(delay);
+    throw ImapError.no('Invalid credentials', 'AUTHENTICATIONFAILED');
+  }
+  server.loginGuard.success(conn.remoteAddress, user);
+  conn.logger.info({ ...audit, user, result: 'success' }, 'authenticated');
+  const mail = await server.store.open(user, { origin: conn.id });
+  conn.setState({ kind: 'authenticated', user, mail });
+}
+
+async function select(conn: ImapConnection, name: string, options: { readOnly: boolean }): Promise<SelectedMailboxView> {
+  const st = conn.state;
+  if (st.kind === 'notAuthenticated') throw ImapError.bad('Not authenticated');
+  const { user, mail } = st;
+  // RFC 3501 §6.3.1: a SELECT, even a failing one, first closes the mailbox selected before.
+  if (st.kind === 'selected') conn.setState({ kind: 'authenticated', user, mail });
+
+  const info = await mail.get(name);
+  if (info.noselect) throw ImapError.no(`${name} cannot be selected`, 'CANNOT');
+
+  // Subscribe before the snapshot so no change can fall between them; the view ignores what the
+  // snapshot already has.
+  const early: MailboxChange[] = [];
+  let view: SelectedMailboxView | null = null;
+  const unwatch = conn.server.store.watch(user, (change) => (view ? view.onChange(change) : early.push(change)));
+  try {
+    const snapshot = await mail.snapshot(info.id);
+    const recentFrom = await mail.claimRecent(info.id, { peek: options.readOnly });
+    view = new SelectedMailboxView(snapshot, options.readOnly, recentFrom, conn, conn.id, {
+      reportModseq: () => conn.enabled.has('CONDSTORE'),
+    });
+    for (const change of early) view.onChange(change);
+  } catch (err) {
+    unwatch();
+    throw err;
+  }
+
+  const flags = [...SYSTEM_FLAGS, ...view.keywords()];
+  conn.untagged(atom('FLAGS'), flags.map(atom));
+  if (options.readOnly) {
+    conn.status('*', 'OK', 'Read-only mailbox', { name: 'PERMANENTFLAGS', args: [[]] });
+  } else {
+    conn.status('*', 'OK', 'Flags permitted', { name: 'PERMANENTFLAGS', args: [[...flags, '\\*'].map(atom)] });
+  }
+  conn.untagged(view.exists, atom('EXISTS'));
+  conn.untagged(view.recentCount(), atom('RECENT'));
+  const unseen = view.firstUnseenSeq();
+  if (unseen !== undefined) conn.status('*', 'OK', `Message ${unseen} is first unseen`, { name: 'UNSEEN', args: [unseen] });
+  conn.status('*', 'OK', 'UIDs valid', { name: 'UIDVALIDITY', args: [view.uidValidity] });
+  conn.status('*', 'OK', 'Predicted next UID', { name: 'UIDNEXT', args: [view.uidNext] });
+  if (conn.enabled.has('CONDSTORE')) conn.status('*', 'OK', 'Highest', { name: 'HIGHESTMODSEQ', args: [view.highestModseq] });
+
+  conn.enterSelected({ kind: 'selected', user, mail, view }, view, unwatch);
+  return view;
+}

@@ -1,0 +1,105 @@
+/**
+ * Turns one framed command into exactly one tagged completion. Only this file writes tagged lines:
+ * parse errors become BAD, thrown errors go through toErrorReply() (src/imap/errors.ts), and pending
+ * updates from other sessions are reported before the completion where RFC 3501 §7.4.1 allows.
+ */
+import type { FramedCommand } from '../wire/types.js';
+import { parseCommand, CommandSyntaxError } from '../wire/tokenizer.js';
+import { toErrorReply } from '../errors.js';
+import type { ImapConnection } from './connection.js';
+import { createCommandContext } from './context.js';
+
+/** Tag and command name from the start of a command, before it is complete (for the literal gate). */
+export function peekCommand(text: string): { tag: string; name: string } | null {
+  const m = /^([^\s(){%*"\\]+) +([A-Za-z][A-Za-z0-9.-]*)(?: +([A-Za-z]+))?/.exec(text);
+  if (!m) return null;
+  const name = m[2]!.toUpperCase();
+  return { tag: m[1]!, name: name === 'UID' && m[3] ? `UID ${m[3].toUpperCase()}` : name };
+}
+
+const STATE_NAMES = { notAuthenticated: 'before authentication', authenticated: 'without a selected mailbox', selected: 'with a mailbox selected' };
+
+function badCommand(conn: ImapConnection): void {
+  conn.badCommands++;
+  if (conn.badCommands >= conn.server.limits.maxBadCommands) {
+    conn.status('*', 'BYE', 'Too many invalid commands');
+    conn.close();
+  }
+}
+
+export async function dispatch(conn: ImapConnection, framed: FramedCommand): Promise<void> {
+  const limits = conn.server.limits;
+  let parsed;
+  try {
+    parsed = parseCommand(framed, limits);
+  } catch (err) {
+    const tag = err instanceof CommandSyntaxError && err.tag ? err.tag : '*';
+    conn.status(tag, 'BAD', err instanceof Error ? err.message : 'Syntax error');
+    badCommand(conn);
+    return;
+  }
+  const { tag } = parsed;
+  let name = parsed.name;
+  let args = parsed.args;
+  if (name === 'UID') {
+    const sub = args[0];
+    if (!sub || sub.type !== 'atom') {
+      conn.status(tag, 'BAD', 'UID needs a command');
+      badCommand(conn);
+      return;
+    }
+    name = `UID ${sub.value.toUpperCase()}`;
+    args = args.slice(1);
+  }
+
+  if (conn.state.kind === 'notAuthenticated' && ++conn.commandsBeforeAuth > limits.unauthCommands) {
+    conn.status('*', 'BYE', 'Too many commands before authentication');
+    conn.close();
+    return;
+  }
+
+  const spec = conn.server.registry.get(name);
+  if (!spec) {
+    conn.status(tag, 'BAD', `Unknown command ${name.slice(0, 40)}`);
+    badCommand(conn);
+    return;
+  }
+  if (!spec.states.includes(conn.state.kind)) {
+    conn.status(tag, 'BAD', `${name} is not allowed ${STATE_NAMES[conn.state.kind]}`);
+    badCommand(conn);
+    return;
+  }
+
+  let commandArgs: unknown;
+  try {
+    commandArgs = spec.parse(args, { enabled: conn.enabled, limits });
+  } catch (err) {
+    const reply = toErrorReply(err);
+    conn.status(tag, reply.status === 'BYE' ? 'BAD' : reply.status, reply.text, reply.code);
+    badCommand(conn);
+    return;
+  }
+
+  conn.logger.debug({ tag, command: name, args: spec.sensitive ? '[redacted]' : undefined }, 'command');
+  const ctx = createCommandContext(conn, tag, name);
+  try {
+    const completion = await spec.run(ctx, commandArgs);
+    await conn.flushUpdates(!spec.noExpunge);
+    conn.status(tag, 'OK', completion?.text ?? `${name} completed`, completion?.code);
+  } catch (err) {
+    const reply = toErrorReply(err);
+    if (reply.unexpected) conn.logger.error({ err, command: name }, 'command failed');
+    if (reply.status === 'BYE') {
+      conn.status('*', 'BYE', reply.text);
+      conn.close();
+      return;
+    }
+    try {
+      await conn.flushUpdates(!spec.noExpunge);
+    } catch (flushErr) {
+      conn.logger.error({ err: flushErr }, 'update flush failed');
+    }
+    conn.status(tag, reply.status, reply.text, reply.code);
+    if (reply.status === 'BAD') badCommand(conn);
+  }
+}

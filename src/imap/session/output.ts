@@ -1,0 +1,123 @@
+/**
+ * The connection's write side: encoded responses go into one ordered queue that is pumped into the
+ * socket with backpressure. Streamed literals (large bodies) are read chunk by chunk only as fast as
+ * the client takes them, so a slow reader pauses production instead of growing memory.
+ */
+import type { Duplex } from 'node:stream';
+import type { EncodedChunk } from '../wire/encoder.js';
+
+type Pending = { chunk: EncodedChunk };
+
+export class OutputQueue {
+  private queue: Pending[] = [];
+  private queuedBytes = 0;
+  private pumping = false;
+  private idleWaiters: Array<() => void> = [];
+  private closed = false;
+  /** Bytes written to the socket in total (for logs and metrics). */
+  written = 0;
+
+  constructor(
+    private socket: Duplex,
+    private readonly highWaterMark: number,
+  ) {}
+
+  /** Swaps the underlying socket (after STARTTLS). Only called while the queue is empty. */
+  setSocket(socket: Duplex): void {
+    this.socket = socket;
+  }
+
+  push(chunks: EncodedChunk[]): void {
+    if (this.closed) return;
+    for (const chunk of chunks) {
+      this.queue.push({ chunk });
+      this.queuedBytes += Buffer.isBuffer(chunk) ? chunk.length : 0;
+    }
+    if (!this.pumping) void this.pump();
+  }
+
+  /** Resolves when everything queued so far has been handed to the socket and the socket drained enough. */
+  async drain(): Promise<void> {
+    if (this.queuedBytes < this.highWaterMark && !this.socketNeedsDrain()) return;
+    await this.idle();
+  }
+
+  /** Resolves when the queue is empty and the socket's buffer has been flushed to the kernel. */
+  idle(): Promise<void> {
+    if (!this.pumping && this.queue.length === 0 && !this.socketNeedsDrain()) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      if (!this.pumping) void this.pump();
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.wakeIdle();
+  }
+
+  private socketNeedsDrain(): boolean {
+    const s = this.socket as Duplex & { writableNeedDrain?: boolean };
+    return !this.closed && !s.destroyed && s.writableNeedDrain === true;
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private async write(buf: Buffer): Promise<void> {
+    if (this.closed || this.socket.destroyed) return;
+    this.written += buf.length;
+    if (!this.socket.write(buf)) await this.waitDrain();
+  }
+
+  private waitDrain(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.queue.length > 0 && !this.closed) {
+        const { chunk } = this.queue.shift() as Pending;
+        if (Buffer.isBuffer(chunk)) {
+          this.queuedBytes -= chunk.length;
+          await this.write(chunk);
+        } else {
+          let sent = 0;
+          for await (const part of chunk.stream()) {
+            if (this.closed) break;
+            const room = chunk.size - sent;
+            const piece = part.length > room ? part.subarray(0, room) : part;
+            sent += piece.length;
+            await this.write(piece);
+            if (sent >= chunk.size) break;
+          }
+          // A literal promised `size` octets; if the source ran short the protocol stream would be
+          // corrupt, so pad with spaces — never leave the client waiting mid-literal.
+          if (sent < chunk.size && !this.closed) await this.write(Buffer.alloc(chunk.size - sent, 0x20));
+        }
+      }
+      if (this.socketNeedsDrain()) await this.waitDrain();
+    } catch {
+      // The socket failed mid-write; the connection's close handler cleans up.
+      this.close();
+    } finally {
+      this.pumping = false;
+      if (this.queue.length === 0) this.wakeIdle();
+      else if (!this.closed) void this.pump();
+    }
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * One session's view of its selected mailbox: its own sequence numbers, the flags it has been told,
+ * the messages that are \Recent for it, and the changes made by others that it has not reported yet.
+ *
+ * Other sessions' changes arrive through the store's change feed at any moment and wait here; the
+ * session reports them only where the protocol allows (RFC 3501 §5.2, §7.4.1): new messages and flag
+ * changes after any command, EXPUNGE only after commands other than FETCH, STORE and SEARCH.
+ */
+import type { FlagChange, MailboxChange, MailboxInfo, MailboxSnapshot, MessageMeta, UserMailbox } from '../../store/types.js';
+import type { SelectedView } from '../commands/types.js';
+import { atom, type ImapValue } from '../wire/types.js';
+import { resolveRanges, type SequenceSet } from '../wire/sequence-set.js';
+import { ParseError } from '../wire/args.js';
+
+export interface ViewOutput {
+  untagged(...values: ImapValue[]): void;
+}
+
+interface Entry {
+  flags: string[];
+  modseq: number;
+}
+
+export class SelectedMailboxView implements SelectedView {
+  readonly mailbox: MailboxInfo;
+  readonly readOnly: boolean;
+  readonly uidValidity: number;
+  uidNext: number;
+  highestModseq: number;
+  savedResult: number[] = [];
+
+  private uidList: number[];
+  private entries = new Map<number, Entry>();
+  private recent = new Set<number>();
+
+  /** Changes from other sessions waiting to be reported. */
+  private pendingNew = new Set<number>();
+  private pendingExpunge = new Set<number>();
+  private pendingFlags = new Map<number, FlagChange>();
+  /** Highest UID this view has heard of (so a late 'exists' event for a known UID is ignored). */
+  private maxKnownUid: number;
+
+  /** Called whenever something is waiting to be reported (lets IDLE push at once). */
+  onPending?: () => void;
+
+  constructor(
+    snapshot: MailboxSnapshot,
+    readOnly: boolean,
+    recentFrom: number,
+    private readonly out: ViewOutput,
+    private readonly origin: string,
+    private readonly options: { reportModseq: () => boolean },
+  ) {
+    this.mailbox = snapshot.mailbox;
+    this.readOnly = readOnly;
+    this.uidValidity = snapshot.uidValidity;
+    this.uidNext = snapshot.uidNext;
+    this.highestModseq = snapshot.highestModseq;
+    this.uidList = snapshot.messages.map((m) => m.uid);
+    for (const m of snapshot.messages) {
+      this.entries.set(m.uid, { flags: m.flags, modseq: m.modseq });
+      if (m.uid >= recentFrom) this.recent.add(m.uid);
+    }
+    this.maxKnownUid = this.uidList.length ? this.uidList[this.uidList.length - 1]! : 0;
+  }
+
+  get exists(): number {
+    return this.uidList.length;
+  }
+
+  uids(): readonly number[] {
+    return this.uidList;
+  }
+
+  uidAt(seq: number): number {
+    const uid = this.uidList[seq - 1];
+    if (uid === undefined) throw new ParseError(`Invalid message sequence number ${seq}`);
+    return uid;
+  }
+
+  seqOf(uid: number): number | undefined {
+    let lo = 0;
+    let hi = this.uidList.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = this.uidList[mid]!;
+      if (v === uid) return mid + 1;
+      if (v < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  resolve(set: SequenceSet, byUid: boolean): number[] {
+    if (set.saved) return this.savedResult.filter((uid) => this.seqOf(uid) !== undefined);
+    const n = this.uidList.length;
+    if (byUid) {
+      const max = n ? this.uidList[n - 1]! : 0;
+      const out: number[] = [];
+      for (const [a, b] of resolveRanges(set.ranges, max)) {
+        // Walk only the part of the UID list inside [a, b].
+        let i = this.lowerBound(a);
+        while (i < n && this.uidList[i]! <= b) out.push(this.uidList[i++]!);
+      }
+      return out;
+    }
+    // RFC 3501 §9: "*" in an empty mailbox, or a number above EXISTS, is invalid.
+    const ranges = resolveRanges(set.ranges, n);
+    const out: number[] = [];
+    for (const [a, b] of ranges) {
+      if (a < 1 || b > n) throw new ParseError(n === 0 ? 'No messages in mailbox' : `Invalid message sequence number (mailbox has ${n})`);
+      for (let s = a; s <= b; s++) out.push(this.uidList[s - 1]!);
+    }
+    return out;
+  }
+
+  flagsOf(uid: number): string[] {
+    const flags = this.entries.get(uid)?.flags ?? [];
+    return this.recent.has(uid) ? [...flags, '\\Recent'] : flags;
+  }
+
+  modseqOf(uid: number): number {
+    return this.entries.get(uid)?.modseq ?? 0;
+  }
+
+  isRecent(uid: number): boolean {
+    return this.recent.has(uid);
+  }
+
+  recentCount(): number {
+    return this.recent.size;
+  }
+
+  /** Distinct keywords in use, for the FLAGS response. */
+  keywords(): string[] {
+    const set = new Set<string>();
+    for (const e of this.entries.values()) for (const f of e.flags) if (!f.startsWith('\\')) set.add(f);
+    return [...set].sort();
+  }
+
+  firstUnseenSeq(): number | undefined {
+    for (let i = 0; i < this.uidList.length; i++) {
+      if (!this.entries.get(this.uidList[i]!)?.flags.includes('\\Seen')) return i + 1;
+    }
+    return undefined;
+  }
+
+  applyOwnFlagChanges(changes: FlagChange[], options: { silent: boolean; withUid: boolean; withModseq: boolean }): void {
+    for (const c of changes) {
+      const seq = this.seqOf(c.uid);
+      if (seq === undefined) continue;
+      this.entries.set(c.uid, { flags: c.flags, modseq: c.modseq });
+      this.pendingFlags.delete(c.uid);
+      if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
+      if (!options.silent) this.out.untagged(seq, atom('FETCH'), this.fetchFlagsItems(c.uid, options.withUid, options.withModseq));
+    }
+  }
+
+  applyOwnExpunge(uids: number[]): void {
+    // Descending order: each EXPUNGE renumbers only the messages after it (RFC 3501 §7.4.1).
+    const sorted = [...uids].sort((a, b) => b - a);
+    for (const uid of sorted) {
+      const seq = this.seqOf(uid);
+      this.pendingExpunge.delete(uid);
+      this.pendingFlags.delete(uid);
+      if (seq === undefined) continue;
+      this.uidList.splice(seq - 1, 1);
+      this.entries.delete(uid);
+      this.recent.delete(uid);
+      this.out.untagged(seq, atom('EXPUNGE'));
+    }
+  }
+
+  /** Feed listener: queue changes of this mailbox made elsewhere. */
+  onChange(change: MailboxChange): void {
+    if (change.kind === 'mailboxes' || change.mailboxId !== this.mailbox.id) return;
+    const own = change.origin === this.origin;
+    switch (change.kind) {
+      case 'exists':
+        for (const uid of change.uids) {
+          if (uid > this.maxKnownUid) {
+            this.pendingNew.add(uid);
+            this.maxKnownUid = uid;
+          }
+        }
+        break;
+      case 'expunge':
+        if (own) return;
+        for (const uid of change.uids) {
+          if (this.pendingNew.delete(uid)) continue;
+          if (this.entries.has(uid)) this.pendingExpunge.add(uid);
+        }
+        break;
+      case 'flags':
+        if (own) return;
+        for (const c of change.changes) {
+          if (this.entries.has(c.uid) || this.pendingNew.has(c.uid)) this.pendingFlags.set(c.uid, c);
+        }
+        break;
+      case 'uidvalidity':
+        break;
+    }
+    if (this.hasPending()) this.onPending?.();
+  }
+
+  hasPending(): boolean {
+    return this.pendingNew.size > 0 || this.pendingExpunge.size > 0 || this.pendingFlags.size > 0;
+  }
+
+  /**
+   * Reports queued changes: EXPUNGE (only when allowed), then EXISTS/RECENT for new messages, then
+   * FETCH FLAGS for changed ones.
+   */
+  async flush(mail: UserMailbox, allowExpunge: boolean): Promise<void> {
+    if (allowExpunge && this.pendingExpunge.size > 0) {
+      const gone = [...this.pendingExpunge];
+      this.pendingExpunge.clear();
+      this.applyOwnExpunge(gone);
+    }
+    if (this.pendingNew.size > 0) {
+      // Claim \Recent first: every message announced to us so far that is at or above the mark
+      // becomes recent for this session only (RFC 3501 §2.3.2).
+      const recentFrom = await mail.claimRecent(this.mailbox.id, { peek: this.readOnly });
+      const uids = [...this.pendingNew].sort((a, b) => a - b);
+      this.pendingNew.clear();
+      const metas: MessageMeta[] = uids.length ? await mail.records(this.mailbox.id, uids) : [];
+      let added = 0;
+      for (const m of metas) {
+        if (this.pendingExpunge.has(m.uid)) {
+          this.pendingExpunge.delete(m.uid);
+          continue;
+        }
+        if (this.entries.has(m.uid)) continue;
+        const pf = this.pendingFlags.get(m.uid);
+        this.entries.set(m.uid, pf ? { flags: pf.flags, modseq: pf.modseq } : { flags: m.flags, modseq: m.modseq });
+        this.pendingFlags.delete(m.uid);
+        this.uidList.push(m.uid);
+        if (m.uid >= recentFrom) this.recent.add(m.uid);
+        if (m.uid >= this.uidNext) this.uidNext = m.uid + 1;
+        if (m.modseq > this.highestModseq) this.highestModseq = m.modseq;
+        added++;
+      }
+      if (added > 0) {
+        this.out.untagged(this.uidList.length, atom('EXISTS'));
+        this.out.untagged(this.recent.size, atom('RECENT'));
+      }
+    }
+    if (this.pendingFlags.size > 0) {
+      const changes = [...this.pendingFlags.values()].sort((a, b) => a.uid - b.uid);
+      this.pendingFlags.clear();
+      for (const c of changes) {
+        const seq = this.seqOf(c.uid);
+        if (seq === undefined) continue;
+        const entry = this.entries.get(c.uid);
+        if (entry && entry.modseq >= c.modseq && entry.modseq !== 0) continue;
+        this.entries.set(c.uid, { flags: c.flags, modseq: c.modseq });
+        if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
+        this.out.untagged(seq, atom('FETCH'), this.fetchFlagsItems(c.uid, true, this.options.reportModseq()));
+      }
+    }
+  }
+
+  /**
+   * For stores whose change feed cannot see other processes: compare a fresh snapshot with the view
+   * and queue the differences as if they had arrived through the feed.
+   */
+  resync(snapshot: MailboxSnapshot): void {
+    const current = new Set(snapshot.messages.map((m) => m.uid));
+    const gone = this.uidList.filter((uid) => !current.has(uid));
+    if (gone.length) this.onChange({ kind: 'expunge', mailboxId: this.mailbox.id, uids: gone });
+    const added = snapshot.messages.filter((m) => m.uid > this.maxKnownUid).map((m) => m.uid);
+    if (added.length) this.onChange({ kind: 'exists', mailboxId: this.mailbox.id, uids: added });
+    const changed: FlagChange[] = [];
+    for (const m of snapshot.messages) {
+      const e = this.entries.get(m.uid);
+      if (e && (e.modseq !== m.modseq || e.flags.join(' ') !== m.flags.join(' '))) changed.push({ uid: m.uid, flags: m.flags, modseq: m.modseq });
+    }
+    if (changed.length) this.onChange({ kind: 'flags', mailboxId: this.mailbox.id, changes: changed });
+  }
+
+  private fetchFlagsItems(uid: number, withUid: boolean, withModseq: boolean): ImapValue[] {
+    const items: ImapValue[] = [];
+    if (withUid) items.push(atom('UID'), uid);
+    items.push(atom('FLAGS'), this.flagsOf(uid).map(atom));
+    if (withModseq) items.push(atom('MODSEQ'), [this.modseqOf(uid)]);
+    return items;
+  }
+
+  private lowerBound(value: number): number {
+    let lo = 0;
+    let hi = this.uidList.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.uidList[mid]! < value) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * What a connection needs from its server: the shared context plus the command table, TLS and
+ * connection bookkeeping. Implemented by ImapServer (src/imap/server.ts).
+ */
+import type tls from 'node:tls';
+import type { Logger } from 'pino';
+import type { ServerContext } from '../commands/types.js';
+import type { CommandRegistry } from '../commands/registry.js';
+import type { LoginGuard } from '../../auth/login-guard.js';
+import type { ImapConnection } from './connection.js';
+
+export interface ServerCore extends ServerContext {
+  readonly registry: CommandRegistry;
+  readonly secureContext?: tls.SecureContext;
+  readonly hostname: string;
+  readonly greeting: string;
+  readonly loginGuard: LoginGuard;
+  readonly pollIntervalSeconds: number;
+  readonly logger: Logger;
+  connectionClosed(conn: ImapConnection): void;
+}

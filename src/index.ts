@@ -1,0 +1,37 @@
+/**
+ * Postroom's public API: servers, stores, authenticators and the types to write your own.
+ */
+export { createImapServer, ImapServer, type BoundPorts, type ConnectionSummary } from './imap/server.js';
+export type { ImapServerOptions } from './imap/server-options.js';
+export { DEFAULT_IMAP_LIMITS, type ImapLimits } from './imap/limits.js';
+export type {
+  CommandSpec,
+  CommandContext,
+  Completion,
+  SessionState,
+  SelectedView,
+  ConnectionInfo,
+  ParseEnv,
+  StateKind,
+} from './imap/commands/types.js';
+export { ImapError } from './imap/errors.js';
+export { ArgReader, ParseError } from './imap/wire/args.js';
+export { atom, literal, type ImapValue, type Token } from './imap/wire/types.js';
+
+export type * from './store/types.js';
+export type { SearchQuery, UidRanges, Day } from './store/search-query.js';
+export { StoreError, type StoreErrorKind } from './store/errors.js';
+export { MemoryStore } from './store/memory/index.js';
+export { ChangeFeed } from './store/change-feed.js';
+export { validateMailboxName } from './store/names.js';
+export { matchesQuery } from './store/search-eval.js';
+export { runStoreConformance } from './store/conformance/index.js';
+
+export type { Authenticator, AuthRequest, AuthResult } from './auth/types.js';
+export type { SaslMechanism, SaslExchange, SaslStep, SaslContext } from './auth/sasl/types.js';
+export { StaticAuthenticator } from './auth/static-users.js';
+export { LoginGuard, type LoginGuardOptions } from './auth/login-guard.js';
+
+export type { MessageStructure, MimePart, Envelope, Address } from './mime/types.js';
+export { parseMessage } from './mime/index.js';
+export type { TlsOptions } from './net/tls.js';

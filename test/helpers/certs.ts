@@ -1,0 +1,21 @@
+/**
+ * One self-signed certificate per test process (generation takes a moment), for TLS tests.
+ */
+import { generate } from 'selfsigned';
+
+let cached: Promise<{ key: string; cert: string }> | undefined;
+
+export function testCertificate(): Promise<{ key: string; cert: string }> {
+  cached ??= (async () => {
+    const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+      keyType: 'ec',
+      algorithm: 'sha256',
+      extensions: [
+        { name: 'basicConstraints', cA: false },
+        { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
+      ],
+    } as Parameters<typeof generate>[1]);
+    return { key: pems.private, cert: pems.cert };
+  })();
+  return cached;
+}

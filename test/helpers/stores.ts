@@ -1,0 +1,25 @@
+/**
+ * The stores every end-to-end suite runs against. POSTROOM_TEST_STORES="memory,sqlite" picks a subset.
+ */
+import { MemoryStore } from '../../src/store/memory/index.js';
+import type { MailStore } from '../../src/store/types.js';
+
+export interface MadeStore {
+  store: MailStore;
+  cleanup: () => Promise<void>;
+}
+
+type Factory = () => Promise<MadeStore>;
+
+const ALL: Record<string, Factory> = {
+  memory: async () => {
+    const store = new MemoryStore();
+    return { store, cleanup: () => store.close() };
+  },
+};
+
+export function storeFactories(): Record<string, Factory> {
+  const wanted = process.env.POSTROOM_TEST_STORES?.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!wanted) return ALL;
+  return Object.fromEntries(Object.entries(ALL).filter(([name]) => wanted.includes(name)));
+}

@@ -1,0 +1,162 @@
+/**
+ * Replays every transcript in this folder against a live server (fresh MemoryStore each):
+ *   C: <line>   sent as-is with CRLF
+ *   S: <line>   the next line the server sends must match; `{{regex}}` embeds a regular expression
+ *   # ...       comment
+ *   !nologin    (first lines) start unauthenticated; otherwise `alice` is logged in first
+ *   !store sqlite   (reserved for store-specific runs)
+ * The suite runs once per store named in TRANSCRIPT_STORES (default "memory").
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import net from 'node:net';
+import { startImapServer, type TestServer } from '../helpers/imap-server.js';
+import { storeFactories } from '../helpers/stores.js';
+
+const dir = dirname(fileURLToPath(import.meta.url));
+const files = readdirSync(dir).filter((f) => f.endsWith('.txt')).sort();
+
+interface Step {
+  kind: 'C' | 'S';
+  text: string;
+  line: number;
+}
+
+function parseTranscript(text: string): { steps: Step[]; login: boolean } {
+  const steps: Step[] = [];
+  let login = true;
+  text.split(/\r?\n/).forEach((raw, i) => {
+    if (raw.startsWith('C: ') || raw === 'C:') steps.push({ kind: 'C', text: raw.slice(3), line: i + 1 });
+    else if (raw.startsWith('S: ')) steps.push({ kind: 'S', text: raw.slice(3), line: i + 1 });
+    else if (raw.trim() === '!nologin') login = false;
+  });
+  return { steps, login };
+}
+
+function toRegex(pattern: string): RegExp {
+  let out = '';
+  let rest = pattern;
+  for (;;) {
+    const open = rest.indexOf('{{');
+    if (open < 0) break;
+    const close = rest.indexOf('}}', open + 2);
+    if (close < 0) break;
+    out += rest.slice(0, open).replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '(?:' + rest.slice(open + 2, close) + ')';
+    rest = rest.slice(close + 2);
+  }
+  out += rest.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${out}$`);
+}
+
+class LineClient {
+  private buf = '';
+  private waiters: Array<() => void> = [];
+  private closed = false;
+  readonly socket: net.Socket;
+
+  constructor(port: number) {
+    this.socket = net.connect(port, '127.0.0.1');
+    this.socket.setEncoding('latin1');
+    this.socket.on('data', (d: string) => {
+      this.buf += d;
+      this.wake();
+    });
+    this.socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    this.socket.on('error', () => undefined);
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  async line(timeoutMs = 5000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.buf.indexOf('\r\n');
+      if (i >= 0) {
+        const l = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 2);
+        return l;
+      }
+      if (this.closed) throw new Error('connection closed');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for a line (buffered: ${JSON.stringify(this.buf.slice(0, 200))})`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  send(text: string): void {
+    this.socket.write(Buffer.from(text + '\r\n', 'latin1'));
+  }
+}
+
+async function replay(server: TestServer, file: string): Promise<void> {
+  const { steps, login } = parseTranscript(readFileSync(join(dir, file), 'utf8'));
+  assert.ok(steps.some((s) => s.kind === 'S'), `${file} has no expectations`);
+  const c = new LineClient(server.port);
+  try {
+    assert.match(await c.line(), /^\* OK /);
+    if (login) {
+      c.send('x0 LOGIN alice secret');
+      for (;;) {
+        const l = await c.line();
+        if (l.startsWith('x0 ')) {
+          assert.match(l, /^x0 OK/);
+          break;
+        }
+      }
+    }
+    const seen: string[] = [];
+    for (const step of steps) {
+      if (step.kind === 'C') {
+        c.send(step.text);
+        seen.push(`C: ${step.text}`);
+        continue;
+      }
+      const got = await c.line().catch((err: Error) => `<<${err.message}>>`);
+      seen.push(`S: ${got}`);
+      if (!toRegex(step.text).test(got)) {
+        assert.fail(`${file}:${step.line}\nexpected: ${step.text}\n     got: ${got}\n--- transcript so far ---\n${seen.slice(-15).join('\n')}`);
+      }
+    }
+  } finally {
+    c.socket.destroy();
+  }
+}
+
+for (const [storeName, factory] of Object.entries(storeFactories())) {
+  describe(`transcripts (${storeName} store)`, () => {
+    for (const file of files) {
+      describe(file, () => {
+        let server: TestServer;
+        let cleanup: () => Promise<void>;
+        before(async () => {
+          const made = await factory();
+          cleanup = made.cleanup;
+          server = await startImapServer({ store: made.store });
+        });
+        after(async () => {
+          await server.close();
+          await cleanup();
+        });
+        it('replays', async () => {
+          await replay(server, file);
+        });
+      });
+    }
+  });
+}
