@@ -1,0 +1,178 @@
+/**
+ * Responses → bytes. Each value picks the safest wire form (RFC 3501 §4): atom, number, quoted
+ * string, or literal; large bodies stay streams so they are never held twice in memory.
+ */
+import { isUtf8 } from 'node:buffer';
+import { atom, type ImapValue, type Response, type ResponseCode } from './types.js';
+
+export type EncodedChunk = Buffer | { size: number; stream: () => AsyncIterable<Buffer> };
+
+export interface EncodeOptions {
+  /** UTF8=ACCEPT is on (RFC 6855 §3): valid UTF-8 may travel in quoted strings. */
+  utf8?: boolean;
+}
+
+/** Longest string sent quoted; longer ones go as literals. */
+const MAX_QUOTED = 1024;
+/** Buffers at least this large are passed on as their own chunk instead of being copied. */
+const LARGE_BUFFER = 16 * 1024;
+
+const CRLF = '\r\n';
+
+/** Collects output, merging consecutive small pieces into one Buffer. */
+class ChunkWriter {
+  readonly chunks: EncodedChunk[] = [];
+  private pending: Array<string | Buffer> = [];
+
+  text(s: string): void {
+    this.pending.push(s);
+  }
+
+  bytes(b: Buffer): void {
+    if (b.length >= LARGE_BUFFER) {
+      this.flush();
+      this.chunks.push(b);
+    } else {
+      this.pending.push(b);
+    }
+  }
+
+  stream(size: number, stream: () => AsyncIterable<Buffer>): void {
+    this.flush();
+    this.chunks.push({ size, stream });
+  }
+
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const parts = this.pending;
+    this.pending = [];
+    if (parts.every((p) => typeof p === 'string')) {
+      this.chunks.push(Buffer.from(parts.join(''), 'utf8'));
+    } else {
+      this.chunks.push(Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p))));
+    }
+  }
+
+  done(): EncodedChunk[] {
+    this.flush();
+    return this.chunks;
+  }
+}
+
+/** True when the bytes may be sent as a quoted string (RFC 3501 §9: quoted = DQUOTE *QUOTED-CHAR DQUOTE). */
+function quotable(b: Buffer, utf8: boolean): boolean {
+  if (b.length > MAX_QUOTED) return false;
+  let eightBit = false;
+  for (const c of b) {
+    if (c === 0x0d || c === 0x0a || c === 0) return false;
+    if (c >= 0x80) {
+      if (!utf8) return false;
+      eightBit = true;
+    }
+  }
+  return !eightBit || isUtf8(b);
+}
+
+function writeString(w: ChunkWriter, b: Buffer, utf8: boolean): void {
+  if (quotable(b, utf8)) {
+    w.text('"');
+    let start = 0;
+    for (let i = 0; i < b.length; i++) {
+      const c = b[i];
+      if (c === 0x22 || c === 0x5c) {
+        w.bytes(b.subarray(start, i));
+        w.text('\\');
+        start = i;
+      }
+    }
+    w.bytes(b.subarray(start));
+    w.text('"');
+  } else {
+    w.text(`{${b.length}}${CRLF}`);
+    w.bytes(b);
+  }
+}
+
+function writeValue(w: ChunkWriter, v: ImapValue, utf8: boolean): void {
+  if (v === null) return w.text('NIL');
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`not an IMAP number: ${v}`);
+    return w.text(String(v));
+  }
+  if (typeof v === 'bigint') return w.text(v.toString());
+  if (typeof v === 'string') return writeString(w, Buffer.from(v, 'utf8'), utf8);
+  if (Buffer.isBuffer(v)) return writeString(w, v, utf8);
+  if (Array.isArray(v)) {
+    w.text('(');
+    v.forEach((item, i) => {
+      if (i > 0) w.text(' ');
+      writeValue(w, item, utf8);
+    });
+    return w.text(')');
+  }
+  if (v.kind === 'atom') return w.text(v.text);
+  // literal(): always a literal; literal8 (RFC 3516) is announced with "~".
+  w.text(`${v.binary ? '~' : ''}{${v.size}}${CRLF}`);
+  if (Buffer.isBuffer(v.data)) w.bytes(v.data);
+  else w.stream(v.size, v.data);
+}
+
+/** Human-readable text may not break the line: CR and LF become spaces. */
+const oneLine = (text: string): string => text.replace(/[\r\n]+/g, ' ');
+
+function writeCode(w: ChunkWriter, code: ResponseCode, utf8: boolean): void {
+  w.text(`[${code.name}`);
+  for (const arg of code.args ?? []) {
+    w.text(' ');
+    writeValue(w, arg, utf8);
+  }
+  w.text(']');
+}
+
+export function encodeValue(v: ImapValue, options: EncodeOptions = {}): EncodedChunk[] {
+  const w = new ChunkWriter();
+  writeValue(w, v, options.utf8 === true);
+  return w.done();
+}
+
+export function encodeResponse(r: Response, options: EncodeOptions = {}): EncodedChunk[] {
+  const utf8 = options.utf8 === true;
+  const w = new ChunkWriter();
+  switch (r.type) {
+    case 'data':
+      w.text('*');
+      for (const v of r.values) {
+        w.text(' ');
+        writeValue(w, v, utf8);
+      }
+      break;
+    case 'status': {
+      w.text(`${r.tag} ${r.status}`);
+      if (r.code) {
+        w.text(' ');
+        writeCode(w, r.code, utf8);
+      }
+      const text = oneLine(r.text);
+      if (text.length > 0) w.text(` ${text}`);
+      break;
+    }
+    case 'continuation':
+      // RFC 3501 §9: continue-req = "+" SP (resp-text / base64) CRLF — the space is always there.
+      w.text(`+ ${oneLine(r.text)}`);
+      break;
+  }
+  w.text(CRLF);
+  return w.done();
+}
+
+/** RFC 3501 §9 ATOM-CHAR: any CHAR except atom-specials. */
+function isAtomChar(c: number): boolean {
+  return c > 0x20 && c < 0x7f && !'(){%*"\\]'.includes(String.fromCharCode(c));
+}
+
+/** A mailbox name or other astring: an atom when it safely can be, else a string. */
+export function astring(text: string): ImapValue {
+  if (text.length === 0 || text.toUpperCase() === 'NIL') return text;
+  for (let i = 0; i < text.length; i++) if (!isAtomChar(text.charCodeAt(i))) return text;
+  return atom(text);
+}

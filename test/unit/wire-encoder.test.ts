@@ -1,0 +1,128 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encodeResponse, encodeValue, astring, type EncodedChunk } from '../../src/imap/wire/encoder.js';
+import { atom, literal, type ImapValue, type Token } from '../../src/imap/wire/types.js';
+import { parseCommand } from '../../src/imap/wire/tokenizer.js';
+import { CommandFramer } from '../../src/imap/wire/framer.js';
+import { DEFAULT_IMAP_LIMITS } from '../../src/imap/limits.js';
+
+async function bytes(chunks: EncodedChunk[]): Promise<Buffer> {
+  const out: Buffer[] = [];
+  for (const c of chunks) {
+    if (Buffer.isBuffer(c)) out.push(c);
+    else {
+      let n = 0;
+      for await (const b of c.stream()) {
+        out.push(b);
+        n += b.length;
+      }
+      assert.equal(n, c.size, 'stream delivers its announced size');
+    }
+  }
+  return Buffer.concat(out);
+}
+const text = (chunks: EncodedChunk[]): string => {
+  assert.ok(chunks.every((c) => Buffer.isBuffer(c)));
+  return Buffer.concat(chunks as Buffer[]).toString('latin1');
+};
+
+test('values', () => {
+  const table: Array<[ImapValue, string]> = [
+    [null, 'NIL'],
+    [0, '0'],
+    [4294967295, '4294967295'],
+    [12345678901234567890n, '12345678901234567890'],
+    [atom('\\Seen'), '\\Seen'],
+    ['INBOX', '"INBOX"'],
+    ['', '""'],
+    ['say "hi" \\o/', '"say \\"hi\\" \\\\o/"'],
+    ['two\r\nlines', '{10}\r\ntwo\r\nlines'],
+    ['nul\0', '{4}\r\nnul\0'],
+    ['Entwürfe', `{9}\r\n${Buffer.from('Entwürfe').toString('latin1')}`],
+    [Buffer.from([0x41, 0xff]), '{2}\r\nA\xff'],
+    ['x'.repeat(1025), `{1025}\r\n${'x'.repeat(1025)}`],
+    ['x'.repeat(1024), `"${'x'.repeat(1024)}"`],
+    [literal(Buffer.from('abc')), '{3}\r\nabc'],
+    [literal(Buffer.from('a\0c'), undefined, true), '~{3}\r\na\0c'],
+    [[atom('FLAGS'), [atom('\\Seen'), atom('\\Answered')], atom('UID'), 7], '(FLAGS (\\Seen \\Answered) UID 7)'],
+    [[], '()'],
+    [[null, [null, []]], '(NIL (NIL ()))'],
+  ];
+  for (const [v, want] of table) assert.equal(text(encodeValue(v)), want, String(v));
+});
+
+test('UTF8=ACCEPT lets valid UTF-8 go quoted, but not invalid bytes', () => {
+  assert.equal(Buffer.concat(encodeValue('Entwürfe', { utf8: true }) as Buffer[]).toString('utf8'), '"Entwürfe"');
+  assert.equal(text(encodeValue(Buffer.from([0x41, 0xff]), { utf8: true })), '{2}\r\nA\xff');
+});
+
+test('responses', () => {
+  assert.equal(text(encodeResponse({ type: 'data', values: [3, atom('EXISTS')] })), '* 3 EXISTS\r\n');
+  assert.equal(
+    text(encodeResponse({ type: 'data', values: [atom('LIST'), [atom('\\Noselect')], '/', astring('foo bar')] })),
+    '* LIST (\\Noselect) "/" "foo bar"\r\n',
+  );
+  assert.equal(
+    text(encodeResponse({ type: 'status', tag: '*', status: 'OK', code: { name: 'UIDVALIDITY', args: [3857529045] }, text: 'UIDs valid' })),
+    '* OK [UIDVALIDITY 3857529045] UIDs valid\r\n',
+  );
+  assert.equal(
+    text(encodeResponse({ type: 'status', tag: '*', status: 'OK', code: { name: 'PERMANENTFLAGS', args: [[atom('\\Deleted'), atom('\\Seen'), atom('\\*')]] }, text: 'Limited' })),
+    '* OK [PERMANENTFLAGS (\\Deleted \\Seen \\*)] Limited\r\n',
+  );
+  assert.equal(text(encodeResponse({ type: 'status', tag: 'A142', status: 'OK', code: { name: 'READ-WRITE' }, text: 'SELECT completed' })), 'A142 OK [READ-WRITE] SELECT completed\r\n');
+  assert.equal(text(encodeResponse({ type: 'status', tag: 'a', status: 'NO', text: 'bad\r\n* injected' })), 'a NO bad * injected\r\n');
+  assert.equal(text(encodeResponse({ type: 'continuation', text: 'Ready for additional command text' })), '+ Ready for additional command text\r\n');
+  assert.equal(text(encodeResponse({ type: 'continuation', text: '' })), '+ \r\n');
+});
+
+test('small pieces merge into one buffer; streams and big buffers stay separate', async () => {
+  const big = Buffer.alloc(100_000, 0x62);
+  async function* gen(): AsyncIterable<Buffer> {
+    yield Buffer.from('hello ');
+    yield Buffer.from('world');
+  }
+  const chunks = encodeResponse({
+    type: 'data',
+    values: [1, atom('FETCH'), [atom('UID'), 9, atom('BODY[]'), literal(gen, 11), atom('BODY[1]'), literal(big)]],
+  });
+  assert.equal(chunks.length, 5);
+  assert.equal((chunks[0] as Buffer).toString(), '* 1 FETCH (UID 9 BODY[] {11}\r\n');
+  assert.ok(!Buffer.isBuffer(chunks[1]) && chunks[1]!.size === 11);
+  assert.equal(chunks[3], big, 'the large buffer itself, not a copy');
+  const all = await bytes(chunks);
+  assert.equal(all.toString('latin1'), `* 1 FETCH (UID 9 BODY[] {11}\r\nhello world BODY[1] {100000}\r\n${'b'.repeat(100_000)})\r\n`);
+});
+
+test('astring picks atom or string', () => {
+  assert.deepEqual(astring('INBOX'), atom('INBOX'));
+  assert.deepEqual(astring('a/b.c-d'), atom('a/b.c-d'));
+  for (const s of ['', 'NIL', 'nil', 'a b', 'a*', 'a%', 'a]', 'a(', 'q"', 'b\\', 'Entwürfe', 'x{1}']) {
+    assert.equal(astring(s), s, s);
+  }
+});
+
+/** Encodes values as the arguments of a command and reads them back through framer + tokenizer. */
+async function roundTrip(values: ImapValue[]): Promise<Token[]> {
+  const wire = await bytes(encodeValue([atom('X'), ...values]));
+  // Drop the list's parentheses: "(X a b)" → "t X a b".
+  const body = Buffer.concat([Buffer.from('t '), wire.subarray(1, wire.length - 1), Buffer.from('\r\n')]);
+  const framer = new CommandFramer(DEFAULT_IMAP_LIMITS);
+  framer.push(body);
+  const r = await framer.nextCommand(() => null);
+  assert.ok(r?.type === 'command');
+  const parsed = parseCommand(r.command, DEFAULT_IMAP_LIMITS);
+  assert.equal(parsed.name, 'X');
+  return parsed.args;
+}
+
+test('round trip: encode values, frame and tokenize them back', async () => {
+  const samples = ['plain', 'with space', 'q"uote\\', 'multi\r\nline', 'Entwürfe', '', 'x'.repeat(3000), 'NIL'];
+  const tokens = await roundTrip(samples);
+  assert.deepEqual(tokens.map((t) => (t.type === 'string' ? t.value.toString('utf8') : null)), samples);
+  const nested = await roundTrip([[atom('\\Seen'), [1, 'two', null]], literal(Buffer.from([0, 1, 2]), undefined, true)]);
+  assert.deepEqual(nested, [
+    { type: 'list', items: [{ type: 'atom', value: '\\Seen' }, { type: 'list', items: [{ type: 'atom', value: '1' }, { type: 'string', value: Buffer.from('two'), literal: false }, { type: 'atom', value: 'NIL' }] }] },
+    { type: 'string', value: Buffer.from([0, 1, 2]), literal: true, binary: true },
+  ]);
+});
