@@ -1,0 +1,75 @@
+/**
+ * APPEND (RFC 3501 §6.3.11) with RFC 4315 APPENDUID, and the RFC 6855 §4 `UTF8 (literal8)` form once
+ * UTF8=ACCEPT is enabled.
+ */
+import type { CommandSpec, ParseEnv } from './types.js';
+import type { Flag } from '../../store/types.js';
+import { ArgReader, ParseError } from '../wire/args.js';
+import { readMailboxName } from './mailbox-name.js';
+import { parseDateTime } from '../wire/datetime.js';
+import type { Token } from '../wire/types.js';
+import { ImapError } from '../errors.js';
+import { flagsFromTokens } from '../search/flags.js';
+import { targetMailbox } from './copy.js';
+
+export interface AppendArgs {
+  mailbox: string;
+  /** Without \Recent, which a client cannot set (RFC 3501 §2.3.2): it is dropped, not refused. */
+  flags: Flag[];
+  internalDate?: Date;
+  message: Buffer;
+}
+
+function messageLiteral(t: Token | undefined): Buffer {
+  // RFC 3501 §9: append-data is a literal; a quoted string cannot carry a message (no CR/LF).
+  if (!t || t.type !== 'string' || !t.literal) throw new ParseError('Expected the message as a literal');
+  return t.value;
+}
+
+export function parseAppendArgs(tokens: Token[], env: ParseEnv): AppendArgs {
+  const r = new ArgReader(tokens);
+  const mailbox = readMailboxName(r, env.enabled);
+  let flags: Flag[] = [];
+  const first = r.peek();
+  if (first?.type === 'list') {
+    r.next();
+    flags = flagsFromTokens(first.items);
+  }
+  let internalDate: Date | undefined;
+  const maybeDate = r.peek();
+  if (maybeDate?.type === 'string' && !maybeDate.literal) {
+    r.next();
+    internalDate = parseDateTime(maybeDate.value.toString('latin1'));
+  }
+  let message: Buffer;
+  if (env.enabled.has('UTF8=ACCEPT') && r.acceptAtom('UTF8')) {
+    // RFC 6855 §4: UTF8 (literal8) carries a message whose header may hold raw UTF-8.
+    const inner = r.list('UTF8 message');
+    message = messageLiteral(inner.next('message literal'));
+    inner.end();
+  } else {
+    message = messageLiteral(r.next('message literal'));
+  }
+  r.end();
+  return { mailbox, flags, internalDate, message };
+}
+
+export const appendCommand: CommandSpec<AppendArgs> = {
+  name: 'APPEND',
+  states: ['authenticated', 'selected'],
+  // Checked before the "+" continuation, so an oversized message is refused without being sent.
+  maxLiteralSize: (limits) => limits.maxMessageSize,
+  parse: parseAppendArgs,
+  async run(ctx, args) {
+    const state = ctx.state;
+    if (state.kind === 'notAuthenticated') throw ImapError.bad('Not authenticated');
+    const target = await targetMailbox(state.mail, args.mailbox);
+    if (args.message.length === 0) throw ImapError.no('Empty message');
+    const result = await state.mail.append(target.id, {
+      content: args.message,
+      flags: args.flags,
+      internalDate: args.internalDate,
+    });
+    return { code: { name: 'APPENDUID', args: [result.uidValidity, result.uid] }, text: 'APPEND completed' };
+  },
+};

@@ -1,0 +1,77 @@
+/**
+ * COPY and UID COPY (RFC 3501 §6.4.7, §6.4.8) answering with RFC 4315 COPYUID. MOVE reuses the
+ * argument parsing and target lookup from here.
+ */
+import type { CommandContext, CommandSpec, ParseEnv } from './types.js';
+import type { CopyResult, MailboxInfo, UserMailbox } from '../../store/types.js';
+import { ArgReader } from '../wire/args.js';
+import { readMailboxName } from './mailbox-name.js';
+import { atom, type Token } from '../wire/types.js';
+import { formatNumberSet, type SequenceSet } from '../wire/sequence-set.js';
+import { ImapError } from '../errors.js';
+import { isStoreError } from '../../store/errors.js';
+import type { ResponseCode } from '../wire/types.js';
+
+export interface CopyArgs {
+  set: SequenceSet;
+  /** Target mailbox, decoded to Unicode. */
+  mailbox: string;
+}
+
+export function parseCopyArgs(tokens: Token[], env: ParseEnv): CopyArgs {
+  const r = new ArgReader(tokens);
+  const set = r.sequenceSet();
+  const mailbox = readMailboxName(r, env.enabled);
+  r.end();
+  return { set, mailbox };
+}
+
+/**
+ * The destination of COPY/MOVE/APPEND. RFC 3501 §6.4.7/§6.3.11: a missing target is NO [TRYCREATE]
+ * so the client knows creating it may help; a \Noselect one cannot hold messages at all.
+ */
+export async function targetMailbox(mail: UserMailbox, name: string): Promise<MailboxInfo> {
+  let info: MailboxInfo;
+  try {
+    info = await mail.get(name);
+  } catch (err) {
+    if (isStoreError(err) && err.kind === 'nonexistent') throw ImapError.no('Mailbox does not exist', 'TRYCREATE');
+    throw err;
+  }
+  if (info.noselect) throw ImapError.no('Mailbox cannot hold messages', 'CANNOT');
+  return info;
+}
+
+/** `COPYUID uidvalidity source-uids dest-uids`, both sets in the same (source) order (RFC 4315 §3). */
+export function copyUidCode(result: CopyResult): ResponseCode {
+  const src = result.mapping.map(([s]) => s);
+  const dst = result.mapping.map(([, d]) => d);
+  return { name: 'COPYUID', args: [result.uidValidity, atom(formatNumberSet(src)), atom(formatNumberSet(dst))] };
+}
+
+async function runCopy(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
+  const state = ctx.state;
+  if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
+  const { mail, view } = state;
+  const uids = view.resolve(args.set, byUid);
+  const target = await targetMailbox(mail, args.mailbox);
+  // RFC 5182 §2.1 / RFC 4315: an empty set (UIDs that name nothing, an empty "$") is not an error.
+  if (uids.length === 0) return { text: 'Nothing to copy' };
+  const result = await mail.copy(view.mailbox.id, uids, target.id);
+  if (result.mapping.length === 0) return { text: 'Nothing to copy' };
+  return { code: copyUidCode(result), text: 'COPY completed' };
+}
+
+export const copyCommand: CommandSpec<CopyArgs> = {
+  name: 'COPY',
+  states: ['selected'],
+  parse: parseCopyArgs,
+  run: (ctx, args) => runCopy(ctx, args, false),
+};
+
+export const uidCopyCommand: CommandSpec<CopyArgs> = {
+  name: 'UID COPY',
+  states: ['selected'],
+  parse: parseCopyArgs,
+  run: (ctx, args) => runCopy(ctx, args, true),
+};

@@ -1,0 +1,43 @@
+/**
+ * EXPUNGE (RFC 3501 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1).
+ */
+import type { CommandContext, CommandSpec, SelectedView, SequenceArgs } from './types.js';
+import { ArgReader } from '../wire/args.js';
+import { ImapError } from '../errors.js';
+
+/** `pick` chooses the candidates; only \Deleted ones among them are removed. */
+async function runExpunge(ctx: CommandContext, pick: (view: SelectedView) => number[]) {
+  const state = ctx.state;
+  if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
+  const { mail, view } = state;
+  if (view.readOnly) throw ImapError.no('Mailbox is read-only');
+  const candidates = pick(view);
+  // UID EXPUNGE naming nothing that exists is a successful no-op.
+  if (candidates.length === 0) return;
+  const removed = await mail.expunge(view.mailbox.id, candidates);
+  view.applyOwnExpunge(removed);
+}
+
+export const expungeCommand: CommandSpec<void> = {
+  name: 'EXPUNGE',
+  states: ['selected'],
+  parse(args) {
+    new ArgReader(args).end();
+  },
+  // Only messages this session knows about: one that arrived unannounced must not vanish before
+  // the client has been told it exists.
+  run: (ctx) => runExpunge(ctx, (view) => [...view.uids()]),
+};
+
+export const uidExpungeCommand: CommandSpec<SequenceArgs> = {
+  name: 'UID EXPUNGE',
+  states: ['selected'],
+  capabilities: ['UIDPLUS'],
+  parse(args) {
+    const r = new ArgReader(args);
+    const set = r.sequenceSet('UID set');
+    r.end();
+    return { set };
+  },
+  run: (ctx, args) => runExpunge(ctx, (view) => view.resolve(args.set, true)),
+};

@@ -1,0 +1,124 @@
+/**
+ * STORE and UID STORE (RFC 3501 §6.4.6, §6.4.8), with the RFC 7162 UNCHANGEDSINCE modifier.
+ */
+import type { CommandContext, CommandSpec, ParseEnv } from './types.js';
+import type { Flag, FlagOperation } from '../../store/types.js';
+import { ArgReader, ParseError } from '../wire/args.js';
+import { atom, type ImapValue, type Token } from '../wire/types.js';
+import { formatNumberSet, type SequenceSet } from '../wire/sequence-set.js';
+import { ImapError } from '../errors.js';
+import { flagsFromTokens } from '../search/flags.js';
+import { enableCondstore } from '../search/condstore.js';
+
+export interface StoreArgs {
+  set: SequenceSet;
+  operation: FlagOperation;
+  silent: boolean;
+  flags: Flag[];
+  /** RFC 7162 §3.1.3 UNCHANGEDSINCE. */
+  unchangedSince?: number;
+}
+
+const OPERATIONS: Record<string, FlagOperation> = { FLAGS: 'set', '+FLAGS': 'add', '-FLAGS': 'remove' };
+
+/** RFC 4466 §2.5 store-modifiers: "(name value ...)"; only UNCHANGEDSINCE is known. */
+function parseModifiers(r: ArgReader): number | undefined {
+  const list = r.list('store modifiers');
+  let unchangedSince: number | undefined;
+  if (list.remaining === 0) throw new ParseError('Empty store modifier list');
+  while (list.remaining > 0) {
+    const name = list.atom('store modifier').toUpperCase();
+    if (name !== 'UNCHANGEDSINCE') throw new ParseError(`Unknown store modifier ${name.slice(0, 40)}`);
+    if (unchangedSince !== undefined) throw new ParseError('UNCHANGEDSINCE given twice');
+    unchangedSince = list.number('UNCHANGEDSINCE mod-sequence');
+  }
+  return unchangedSince;
+}
+
+export function parseStoreArgs(tokens: Token[], _env?: ParseEnv): StoreArgs {
+  const r = new ArgReader(tokens);
+  const set = r.sequenceSet();
+  const unchangedSince = r.isList() ? parseModifiers(r) : undefined;
+  const item = r.atom('store data item').toUpperCase();
+  const silent = item.endsWith('.SILENT');
+  const operation = OPERATIONS[silent ? item.slice(0, -'.SILENT'.length) : item];
+  if (!operation) throw new ParseError(`Unknown store data item ${item.slice(0, 40)}`);
+  let flagTokens: Token[];
+  if (r.isList()) {
+    const t = r.next();
+    flagTokens = t.type === 'list' ? t.items : [];
+    r.end();
+  } else {
+    // RFC 3501 §9 store-att-flags: a flag-list, or flags separated by spaces without parentheses.
+    flagTokens = [];
+    while (r.remaining > 0) flagTokens.push(r.next());
+    if (flagTokens.length === 0) throw new ParseError('Missing flags');
+  }
+  return { set, operation, silent, flags: flagsFromTokens(flagTokens), unchangedSince };
+}
+
+async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
+  const state = ctx.state;
+  if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
+  const { mail, view } = state;
+  if (view.readOnly) throw ImapError.no('Mailbox is read-only');
+  const uids = view.resolve(args.set, byUid);
+  if (uids.length === 0) return { text: 'Nothing to store' };
+  if (args.unchangedSince !== undefined) enableCondstore(ctx, view);
+  const withModseq = ctx.enabled.has('CONDSTORE');
+
+  const result = await mail.updateFlags(view.mailbox.id, uids, args.operation, args.flags, {
+    unchangedSince: args.unchangedSince,
+  });
+  view.applyOwnFlagChanges(result.changed, { silent: true, withUid: byUid, withModseq });
+
+  const changedModseq = new Map(result.changed.map((c) => [c.uid, c.modseq]));
+  const conflicts = new Set(result.conflicts);
+  // Messages that failed UNCHANGEDSINCE get no FETCH from us: whatever changed them reached this
+  // session through the change feed and is reported (with MODSEQ) right after the command.
+  const targets = uids.filter((uid) => !conflicts.has(uid) && view.seqOf(uid) !== undefined);
+
+  // RFC 7162 §3.1.3: with UNCHANGEDSINCE a FETCH carrying MODSEQ is sent even for .SILENT.
+  const silentButModseq = args.silent && args.unchangedSince !== undefined;
+  const reported = args.silent ? (silentButModseq ? targets.filter((u) => changedModseq.has(u)) : []) : targets;
+
+  let modseqOf = changedModseq;
+  if (withModseq) {
+    const missing = reported.filter((uid) => !changedModseq.has(uid));
+    if (missing.length > 0) {
+      const records = await mail.records(view.mailbox.id, missing);
+      modseqOf = new Map([...changedModseq, ...records.map((rec): [number, number] => [rec.uid, rec.modseq])]);
+    }
+  }
+  for (const uid of reported) {
+    const items: ImapValue[] = [];
+    if (byUid) items.push(atom('UID'), uid);
+    if (!args.silent) items.push(atom('FLAGS'), view.flagsOf(uid).map((f) => atom(f)));
+    if (withModseq) items.push(atom('MODSEQ'), [modseqOf.get(uid) ?? view.highestModseq]);
+    ctx.untagged(view.seqOf(uid) ?? 0, atom('FETCH'), items);
+  }
+
+  if (conflicts.size > 0) {
+    const failed = byUid
+      ? [...conflicts].sort((a, b) => a - b)
+      : [...conflicts].map((uid) => view.seqOf(uid)).filter((s): s is number => s !== undefined).sort((a, b) => a - b);
+    return { code: { name: 'MODIFIED', args: [atom(formatNumberSet(failed))] }, text: 'Conditional STORE failed' };
+  }
+  return undefined;
+}
+
+export const storeCommand: CommandSpec<StoreArgs> = {
+  name: 'STORE',
+  states: ['selected'],
+  // RFC 3501 §7.4.1: the FETCH responses use sequence numbers.
+  noExpunge: true,
+  parse: parseStoreArgs,
+  run: (ctx, args) => runStore(ctx, args, false),
+};
+
+export const uidStoreCommand: CommandSpec<StoreArgs> = {
+  name: 'UID STORE',
+  states: ['selected'],
+  parse: parseStoreArgs,
+  run: (ctx, args) => runStore(ctx, args, true),
+};

@@ -1,0 +1,186 @@
+/**
+ * SEARCH arguments (RFC 3501 §6.4.4, RFC 4731 RETURN, RFC 5182 SAVE, RFC 7162 MODSEQ) → SearchArgs.
+ * Pure: tokens in, a key tree out, ParseError (→ BAD) for anything malformed.
+ */
+import { ArgReader, ParseError } from '../wire/args.js';
+import { parseSequenceSet } from '../wire/sequence-set.js';
+import { parseSearchDate } from '../wire/datetime.js';
+import type { Token } from '../wire/types.js';
+import type { ParseEnv } from '../commands/types.js';
+import { parseFlag } from './flags.js';
+import type { ReturnOptions, SearchArgs, SearchKey } from './keys.js';
+
+/** Sequence sets are the only keys that start with a digit, "*" or "$". */
+const SEQUENCE_SET = /^[0-9*$][0-9*:,$]*$/;
+
+const FLAG_KEYS: Record<string, [flag: string, set: boolean]> = {
+  ANSWERED: ['\\Answered', true],
+  DELETED: ['\\Deleted', true],
+  DRAFT: ['\\Draft', true],
+  FLAGGED: ['\\Flagged', true],
+  SEEN: ['\\Seen', true],
+  UNANSWERED: ['\\Answered', false],
+  UNDELETED: ['\\Deleted', false],
+  UNDRAFT: ['\\Draft', false],
+  UNFLAGGED: ['\\Flagged', false],
+  UNSEEN: ['\\Seen', false],
+};
+
+const ADDRESS_HEADERS: Record<string, string> = { BCC: 'Bcc', CC: 'Cc', FROM: 'From', TO: 'To', SUBJECT: 'Subject' };
+
+const DATE_KEYS: Record<string, ['internaldate' | 'sentdate', 'before' | 'on' | 'since']> = {
+  BEFORE: ['internaldate', 'before'],
+  ON: ['internaldate', 'on'],
+  SINCE: ['internaldate', 'since'],
+  SENTBEFORE: ['sentdate', 'before'],
+  SENTON: ['sentdate', 'on'],
+  SENTSINCE: ['sentdate', 'since'],
+};
+
+const RETURN_NAMES = ['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE'] as const;
+
+class KeyParser {
+  usesModseq = false;
+  constructor(private readonly maxDepth: number) {}
+
+  /** One search-key; `depth` counts the NOT/OR/parenthesis levels around it. */
+  key(r: ArgReader, depth: number): SearchKey {
+    if (depth > this.maxDepth) throw new ParseError('Search criteria nested too deeply');
+    const t = r.next('search key');
+    if (t.type === 'list') return this.group(new ArgReader(t.items), depth + 1);
+    if (t.type !== 'atom' || t.section || t.partial) throw new ParseError('Expected a search key');
+    const name = t.value.toUpperCase();
+
+    const flagKey = FLAG_KEYS[name];
+    if (flagKey) return { type: 'flag', flag: flagKey[0], set: flagKey[1] };
+    const header = ADDRESS_HEADERS[name];
+    if (header) return { type: 'header', name: header, value: r.astring(`${name} string`) };
+    const dateKey = DATE_KEYS[name];
+    if (dateKey) return { type: dateKey[0], op: dateKey[1], day: parseSearchDate(r.astring(`${name} date`)) };
+
+    switch (name) {
+      case 'ALL':
+        return { type: 'all' };
+      case 'BODY':
+        return { type: 'body', value: r.astring('BODY string') };
+      case 'TEXT':
+        return { type: 'text', value: r.astring('TEXT string') };
+      case 'HEADER': {
+        const field = r.astring('header field name');
+        // RFC 5322 §2.2: a field name is printable US-ASCII except ":".
+        if (!/^[\x21-\x39\x3b-\x7e]+$/.test(field)) throw new ParseError('Invalid header field name');
+        return { type: 'header', name: field, value: r.astring('HEADER string') };
+      }
+      case 'KEYWORD':
+      case 'UNKEYWORD': {
+        const parsed = parseFlag(r.astring('keyword'));
+        const set = name === 'KEYWORD';
+        if (parsed.kind === 'recent') return { type: 'recent', set };
+        return { type: 'flag', flag: parsed.flag, set };
+      }
+      case 'LARGER':
+        return { type: 'size', op: 'larger', octets: r.number('LARGER size') };
+      case 'SMALLER':
+        return { type: 'size', op: 'smaller', octets: r.number('SMALLER size') };
+      case 'RECENT':
+        return { type: 'recent', set: true };
+      case 'OLD':
+        return { type: 'recent', set: false };
+      case 'NEW':
+        // RFC 3501 §6.4.4: NEW is "functionally equivalent to (RECENT UNSEEN)".
+        return { type: 'and', of: [{ type: 'recent', set: true }, { type: 'flag', flag: '\\Seen', set: false }] };
+      case 'NOT':
+        return { type: 'not', of: this.key(r, depth + 1) };
+      case 'OR':
+        return { type: 'or', of: [this.key(r, depth + 1), this.key(r, depth + 1)] };
+      case 'UID':
+        return { type: 'uidset', set: r.sequenceSet('UID set') };
+      case 'MODSEQ':
+        return this.modseq(r);
+      default:
+        if (SEQUENCE_SET.test(name)) return { type: 'seqset', set: parseSequenceSet(t.value) };
+        throw new ParseError(`Unknown search key ${t.value.slice(0, 40)}`);
+    }
+  }
+
+  /** Keys side by side mean AND (RFC 3501 §6.4.4); a group needs at least one. */
+  group(r: ArgReader, depth: number): SearchKey {
+    if (depth > this.maxDepth) throw new ParseError('Search criteria nested too deeply');
+    const keys: SearchKey[] = [];
+    while (r.remaining > 0) keys.push(this.key(r, depth));
+    if (keys.length === 0) throw new ParseError('Missing search criteria');
+    return keys.length === 1 ? keys[0]! : { type: 'and', of: keys };
+  }
+
+  /**
+   * RFC 7162 §3.1.5: MODSEQ [entry-name entry-type-req] mod-sequence-valzer. The store keeps one
+   * mod-sequence per message, so the entry name and type are checked and then ignored, as the RFC
+   * tells such servers to do.
+   */
+  private modseq(r: ArgReader): SearchKey {
+    if (r.peek()?.type === 'string') {
+      const entry = r.string('entry name');
+      if (!entry.startsWith('/flags/')) throw new ParseError('MODSEQ entry name must be /flags/<flag>');
+      const type = r.atom('entry type').toUpperCase();
+      if (type !== 'PRIV' && type !== 'SHARED' && type !== 'ALL') throw new ParseError('MODSEQ entry type must be priv, shared or all');
+    }
+    const min = r.number('mod-sequence');
+    this.usesModseq = true;
+    return { type: 'modseq', min };
+  }
+}
+
+function parseReturnOptions(r: ArgReader): ReturnOptions {
+  const opts: ReturnOptions = { min: false, max: false, all: false, count: false, save: false };
+  const list = r.list('RETURN options');
+  if (list.remaining === 0) {
+    // RFC 4731 §3.1: an empty list means (ALL).
+    opts.all = true;
+    return opts;
+  }
+  while (list.remaining > 0) {
+    const word = list.atom('RETURN option').toUpperCase();
+    const known = RETURN_NAMES.find((n) => n === word);
+    if (!known) throw new ParseError(`Unknown RETURN option ${word.slice(0, 40)}`);
+    opts[known.toLowerCase() as keyof ReturnOptions] = true;
+  }
+  return opts;
+}
+
+/** Removes nested ANDs and redundant ALLs so the store gets a flat, small tree. */
+export function simplify(key: SearchKey): SearchKey {
+  switch (key.type) {
+    case 'and': {
+      const of: SearchKey[] = [];
+      for (const k of key.of.map(simplify)) {
+        if (k.type === 'and') of.push(...k.of);
+        else if (k.type !== 'all') of.push(k);
+      }
+      if (of.length === 0) return { type: 'all' };
+      return of.length === 1 ? of[0]! : { type: 'and', of };
+    }
+    case 'or':
+      return { type: 'or', of: [simplify(key.of[0]), simplify(key.of[1])] };
+    case 'not':
+      return { type: 'not', of: simplify(key.of) };
+    default:
+      return key;
+  }
+}
+
+export function parseSearchArgs(tokens: Token[], env: ParseEnv): SearchArgs {
+  const r = new ArgReader(tokens);
+  let returnOptions: ReturnOptions | undefined;
+  if (r.acceptAtom('RETURN')) returnOptions = parseReturnOptions(r);
+  let charset: string | undefined;
+  if (r.acceptAtom('CHARSET')) {
+    charset = r.astring('charset').toUpperCase();
+    // RFC 6855 §3: after ENABLE UTF8=ACCEPT a CHARSET label conflicts with the session's UTF-8.
+    // UTF-8 itself cannot conflict, so only other labels are refused.
+    if (env.enabled.has('UTF8=ACCEPT') && charset !== 'UTF-8') throw new ParseError('CHARSET not allowed after ENABLE UTF8=ACCEPT');
+  }
+  if (r.remaining === 0) throw new ParseError('Missing search criteria');
+  const parser = new KeyParser(env.limits.maxNesting);
+  const key = simplify(parser.group(r, 0));
+  return { charset, returnOptions, key, usesModseq: parser.usesModseq };
+}
