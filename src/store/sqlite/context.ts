@@ -1,0 +1,68 @@
+/** What every part of the SQLite store shares: the connection, statements, blob files, change feed. */
+import type { Database } from 'better-sqlite3';
+import type { Logger } from 'pino';
+import type { ChangeFeed } from '../change-feed.js';
+import { StoreError } from '../errors.js';
+import type { BlobFiles } from './blob-files.js';
+import type { Statements } from './database.js';
+
+export interface StoreContext {
+  readonly db: Database;
+  readonly sql: Statements;
+  readonly files: BlobFiles;
+  readonly feed: ChangeFeed;
+  readonly delimiter: string;
+  /** Bodies up to this many octets are stored inline as BLOBs; larger ones as files. */
+  readonly inlineMax: number;
+  readonly logger?: Logger;
+}
+
+export interface MailboxRow {
+  id: number;
+  user_id: number;
+  name: string;
+  noselect: number;
+  special_use: string | null;
+  uid_validity: number;
+  uid_next: number;
+  highest_modseq: number;
+  recent_uid: number;
+}
+
+/** A handle's view: which user it may touch. Every lookup by id is checked against this user. */
+export interface UserScope {
+  readonly ctx: StoreContext;
+  readonly userId: number;
+  readonly user: string;
+  readonly origin: string | undefined;
+}
+
+export function mailboxById(scope: UserScope, mailboxId: string): MailboxRow {
+  const id = /^\d+$/.test(mailboxId) ? Number(mailboxId) : NaN;
+  const row = Number.isSafeInteger(id)
+    ? (scope.ctx.sql.get('SELECT * FROM mailboxes WHERE id = ? AND user_id = ?').get(id, scope.userId) as MailboxRow | undefined)
+    : undefined;
+  if (!row) throw new StoreError('nonexistent', 'no such mailbox');
+  return row;
+}
+
+/** A mailbox that can hold messages (not \Noselect). */
+export function selectableMailbox(scope: UserScope, mailboxId: string): MailboxRow {
+  const row = mailboxById(scope, mailboxId);
+  if (row.noselect) throw new StoreError('nonexistent', `mailbox ${row.name} cannot hold messages`);
+  return row;
+}
+
+export function mailboxByName(scope: UserScope, name: string): MailboxRow | undefined {
+  return scope.ctx.sql.get('SELECT * FROM mailboxes WHERE user_id = ? AND name = ?').get(scope.userId, name) as MailboxRow | undefined;
+}
+
+/** Runs `fn` in a write transaction taken up front (BEGIN IMMEDIATE), so it never fails half-way on a lock upgrade. */
+export function write<T>(ctx: StoreContext, fn: () => T): T {
+  return ctx.db.transaction(fn).immediate();
+}
+
+/** A JSON array parameter for `IN (SELECT value FROM json_each(?))`, which keeps large UID lists to one statement. */
+export function jsonList(values: readonly number[]): string {
+  return JSON.stringify(values);
+}

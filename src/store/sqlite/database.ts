@@ -1,0 +1,54 @@
+/**
+ * Opens DATA/mail.sqlite with the settings the durability promise rests on:
+ * - WAL journal with synchronous=FULL: every COMMIT fsyncs the WAL, so a resolved mutation survives
+ *   kill -9 *and* power loss (NORMAL would only survive a process crash; see docs/architecture.md).
+ * - locking_mode=EXCLUSIVE: the connection takes the database's exclusive lock on first write and
+ *   keeps it until close. A second process on the same data folder therefore fails fast with
+ *   SQLITE_BUSY, which we turn into a clear 'inuse' error. The OS drops the lock when a process dies,
+ *   so a kill -9 never leaves a stale lock behind (unlike a PID file).
+ */
+import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import { join } from 'node:path';
+import { StoreError } from '../errors.js';
+
+export const DATABASE_FILE = 'mail.sqlite';
+
+export function openDatabase(directory: string): Database {
+  const path = join(directory, DATABASE_FILE);
+  const db = new BetterSqlite3(path, { timeout: 200 });
+  try {
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('cache_size = -65536');
+    // A write right away takes the exclusive lock now rather than at the first APPEND.
+    db.exec('BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL); COMMIT');
+  } catch (err) {
+    db.close();
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new StoreError(
+        'inuse',
+        `The data folder ${directory} is in use by another postroom process (${path} is locked). ` +
+          'Stop that process first, or give this one another --data folder.',
+      );
+    }
+    throw err;
+  }
+  return db;
+}
+
+/** Prepared statements by SQL text, so hot paths prepare once. */
+export class Statements {
+  private readonly cache = new Map<string, Statement>();
+  constructor(private readonly db: Database) {}
+
+  get(sql: string): Statement {
+    let stmt = this.cache.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.cache.set(sql, stmt);
+    }
+    return stmt;
+  }
+}

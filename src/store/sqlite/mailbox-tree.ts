@@ -1,0 +1,197 @@
+/** LIST / CREATE / DELETE / RENAME / SUBSCRIBE over the `mailboxes` and `subscriptions` tables. */
+import { StoreError } from '../errors.js';
+import { isSameOrBelow, parentNames, validateMailboxName } from '../names.js';
+import type { MailboxInfo, SpecialUse } from '../types.js';
+import { releaseContents, removeFiles } from './contents.js';
+import { mailboxByName, write, type MailboxRow, type StoreContext, type UserScope } from './context.js';
+
+/** SQLite's substr() counts code points, JavaScript's length counts UTF-16 units. */
+function chars(s: string): number {
+  return [...s].length;
+}
+
+export function toInfo(row: MailboxRow, subscribed: boolean): MailboxInfo {
+  const info: MailboxInfo = { id: String(row.id), name: row.name, noselect: row.noselect === 1, subscribed };
+  if (row.special_use) info.specialUse = row.special_use as SpecialUse;
+  return info;
+}
+
+/**
+ * A UIDVALIDITY never handed out before in this database (RFC 3501 §2.3.1.1: a re-created mailbox
+ * must not reuse one). Seconds since the epoch keep values unique across a database rebuilt from
+ * an export, the stored counter keeps them unique within one second.
+ */
+export function nextUidValidity(ctx: StoreContext): number {
+  const last = (ctx.sql.get("SELECT value FROM meta WHERE key = 'last_uidvalidity'").get() as { value: number } | undefined)?.value ?? 0;
+  const next = Math.max(Math.floor(Date.now() / 1000), last + 1);
+  ctx.sql.get("INSERT INTO meta (key, value) VALUES ('last_uidvalidity', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(next);
+  return next;
+}
+
+export function insertMailbox(scope: UserScope, name: string, noselect: boolean, specialUse?: SpecialUse): MailboxRow {
+  const { ctx } = scope;
+  return ctx.sql
+    .get('INSERT INTO mailboxes (user_id, name, noselect, special_use, uid_validity) VALUES (?, ?, ?, ?, ?) RETURNING *')
+    .get(scope.userId, name, noselect ? 1 : 0, specialUse ?? null, nextUidValidity(ctx)) as MailboxRow;
+}
+
+function isSubscribed(scope: UserScope, name: string): boolean {
+  return scope.ctx.sql.get('SELECT 1 FROM subscriptions WHERE user_id = ? AND name = ?').get(scope.userId, name) !== undefined;
+}
+
+function hasChildren(scope: UserScope, name: string): boolean {
+  const d = scope.ctx.delimiter;
+  return (
+    scope.ctx.sql
+      .get('SELECT 1 FROM mailboxes WHERE user_id = ? AND substr(name, 1, ?) = ? LIMIT 1')
+      .get(scope.userId, chars(name + d), name + d) !== undefined
+  );
+}
+
+export function listMailboxes(scope: UserScope): MailboxInfo[] {
+  const rows = scope.ctx.sql.get('SELECT * FROM mailboxes WHERE user_id = ?').all(scope.userId) as MailboxRow[];
+  const subs = new Set(subscriptionNames(scope));
+  const d = scope.ctx.delimiter;
+  return rows.sort((a, b) => compareNames(a.name, b.name, d)).map((r) => toInfo(r, subs.has(r.name)));
+}
+
+/** Tree order: INBOX first, then level by level, so a parent always precedes its children. */
+function compareNames(a: string, b: string, delimiter: string): number {
+  if (a === b) return 0;
+  if (a === 'INBOX') return -1;
+  if (b === 'INBOX') return 1;
+  const la = a.split(delimiter);
+  const lb = b.split(delimiter);
+  for (let i = 0; i < Math.min(la.length, lb.length); i++) {
+    if (la[i] !== lb[i]) return la[i]! < lb[i]! ? -1 : 1;
+  }
+  return la.length - lb.length;
+}
+
+export function getMailbox(scope: UserScope, rawName: string): MailboxInfo {
+  const name = validateMailboxName(rawName, scope.ctx.delimiter);
+  const row = mailboxByName(scope, name);
+  if (!row) throw new StoreError('nonexistent', `mailbox ${name} does not exist`);
+  return toInfo(row, isSubscribed(scope, name));
+}
+
+/** Missing parents are created as ordinary mailboxes (RFC 3501 §6.3.3 "create any superior names"). */
+function ensureParents(scope: UserScope, name: string): void {
+  for (const parent of parentNames(name, scope.ctx.delimiter)) {
+    if (!mailboxByName(scope, parent)) insertMailbox(scope, parent, false);
+  }
+}
+
+export function createMailbox(scope: UserScope, rawName: string, specialUse?: SpecialUse): MailboxInfo {
+  const name = validateMailboxName(rawName, scope.ctx.delimiter);
+  const row = write(scope.ctx, () => {
+    const existing = mailboxByName(scope, name);
+    if (existing && !existing.noselect) throw new StoreError('alreadyexists', `mailbox ${name} already exists`);
+    ensureParents(scope, name);
+    if (existing) {
+      // A \Noselect left by DELETE becomes selectable again; its UIDs were never reused, but the
+      // mailbox is new to clients, so it gets a fresh UIDVALIDITY.
+      return scope.ctx.sql
+        .get('UPDATE mailboxes SET noselect = 0, special_use = ?, uid_validity = ? WHERE id = ? RETURNING *')
+        .get(specialUse ?? null, nextUidValidity(scope.ctx), existing.id) as MailboxRow;
+    }
+    return insertMailbox(scope, name, false, specialUse);
+  });
+  scope.ctx.feed.publish(scope.user, { kind: 'mailboxes', origin: scope.origin });
+  return toInfo(row, isSubscribed(scope, name));
+}
+
+/** Removes all messages of a mailbox inside the caller's transaction; returns their UIDs and files to unlink. */
+export function removeAllMessages(scope: UserScope, mailboxId: number): { uids: number[]; files: Buffer[] } {
+  const { ctx } = scope;
+  const rows = ctx.sql.get('DELETE FROM messages WHERE mailbox_id = ? RETURNING uid, content_id').all(mailboxId) as Array<{
+    uid: number;
+    content_id: number;
+  }>;
+  const files = releaseContents(
+    ctx,
+    rows.map((r) => r.content_id),
+  );
+  return { uids: rows.map((r) => r.uid).sort((a, b) => a - b), files };
+}
+
+export function deleteMailbox(scope: UserScope, rawName: string): void {
+  const name = validateMailboxName(rawName, scope.ctx.delimiter);
+  if (name === 'INBOX') throw new StoreError('cannot', 'INBOX cannot be deleted');
+  const { ctx } = scope;
+  let expunged: { id: number; uids: number[] } | null = null;
+  const files = write(ctx, () => {
+    const row = mailboxByName(scope, name);
+    if (!row) throw new StoreError('nonexistent', `mailbox ${name} does not exist`);
+    const children = hasChildren(scope, name);
+    if (children && row.noselect) throw new StoreError('hasChildren', `mailbox ${name} has inferior mailboxes`);
+    const removed = removeAllMessages(scope, row.id);
+    if (children) {
+      // RFC 3501 §6.3.4: the name stays as \Noselect so its children keep their parent.
+      ctx.sql.get('UPDATE mailboxes SET noselect = 1, special_use = NULL, highest_modseq = highest_modseq + 1 WHERE id = ?').run(row.id);
+      expunged = { id: row.id, uids: removed.uids };
+    } else {
+      ctx.sql.get('DELETE FROM mailboxes WHERE id = ?').run(row.id);
+    }
+    return removed.files;
+  });
+  removeFiles(ctx, files);
+  const exp = expunged as { id: number; uids: number[] } | null;
+  if (exp && exp.uids.length > 0) ctx.feed.publish(scope.user, { kind: 'expunge', mailboxId: String(exp.id), uids: exp.uids, origin: scope.origin });
+  ctx.feed.publish(scope.user, { kind: 'mailboxes', origin: scope.origin });
+}
+
+export function renameMailbox(scope: UserScope, rawFrom: string, rawTo: string): void {
+  const { ctx } = scope;
+  const d = ctx.delimiter;
+  const from = validateMailboxName(rawFrom, d);
+  const to = validateMailboxName(rawTo, d);
+  let inboxMoved: { id: number; uids: number[] } | null = null;
+  write(ctx, () => {
+    const source = mailboxByName(scope, from);
+    if (!source) throw new StoreError('nonexistent', `mailbox ${from} does not exist`);
+    if (from === to || mailboxByName(scope, to)) throw new StoreError('alreadyexists', `mailbox ${to} already exists`);
+    if (isSameOrBelow(to, from, d)) throw new StoreError('cannot', 'a mailbox cannot be moved below itself');
+    ensureParents(scope, to);
+    if (from === 'INBOX') {
+      // RFC 3501 §6.3.5: INBOX's messages move to the new name; INBOX stays, empty; its children stay.
+      const target = insertMailbox(scope, to, false);
+      const uids = (ctx.sql.get('SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid').pluck().all(source.id) as number[]);
+      ctx.sql.get('UPDATE messages SET mailbox_id = ? WHERE mailbox_id = ?').run(target.id, source.id);
+      ctx.sql
+        .get('UPDATE mailboxes SET uid_next = ?, highest_modseq = ?, recent_uid = ? WHERE id = ?')
+        .run(source.uid_next, source.highest_modseq, source.recent_uid, target.id);
+      ctx.sql.get('UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = ?').run(source.id);
+      inboxMoved = { id: source.id, uids };
+      return;
+    }
+    const moving = ctx.sql
+      .get('SELECT name FROM mailboxes WHERE user_id = ? AND (name = ? OR substr(name, 1, ?) = ?)')
+      .pluck()
+      .all(scope.userId, from, chars(from + d), from + d) as string[];
+    // Children may grow past the name length or depth limits; check all before changing any.
+    const renamed = moving.map((name) => [name, validateMailboxName(to + name.slice(from.length), d)] as const);
+    const setName = ctx.sql.get('UPDATE mailboxes SET name = ? WHERE user_id = ? AND name = ?');
+    const moveSub = ctx.sql.get('UPDATE OR REPLACE subscriptions SET name = ? WHERE user_id = ? AND name = ?');
+    for (const [oldName, newName] of renamed) {
+      setName.run(newName, scope.userId, oldName);
+      moveSub.run(newName, scope.userId, oldName);
+    }
+  });
+  const moved = inboxMoved as { id: number; uids: number[] } | null;
+  if (moved && moved.uids.length > 0) ctx.feed.publish(scope.user, { kind: 'expunge', mailboxId: String(moved.id), uids: moved.uids, origin: scope.origin });
+  ctx.feed.publish(scope.user, { kind: 'mailboxes', origin: scope.origin });
+}
+
+export function setSubscription(scope: UserScope, rawName: string, subscribed: boolean): void {
+  const name = validateMailboxName(rawName, scope.ctx.delimiter);
+  write(scope.ctx, () => {
+    if (subscribed) scope.ctx.sql.get('INSERT OR IGNORE INTO subscriptions (user_id, name) VALUES (?, ?)').run(scope.userId, name);
+    else scope.ctx.sql.get('DELETE FROM subscriptions WHERE user_id = ? AND name = ?').run(scope.userId, name);
+  });
+  scope.ctx.feed.publish(scope.user, { kind: 'mailboxes', origin: scope.origin });
+}
+
+export function subscriptionNames(scope: UserScope): string[] {
+  return scope.ctx.sql.get('SELECT name FROM subscriptions WHERE user_id = ? ORDER BY name').pluck().all(scope.userId) as string[];
+}

@@ -1,0 +1,190 @@
+/**
+ * APPEND, STORE, COPY, MOVE, EXPUNGE. Each is one write transaction; the change feed hears about it
+ * only after COMMIT returned, i.e. after the WAL was fsynced (synchronous=FULL), so nothing a
+ * client was told about can be lost by a crash.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseMessage } from '../../mime/index.js';
+import { StoreError } from '../errors.js';
+import type { AppendInput, AppendResult, CopyResult, Flag, FlagChange, FlagOperation, FlagUpdateResult } from '../types.js';
+import { collectContent, type Collected } from './content.js';
+import { addReference, findContent, insertContent, releaseContents, removeFiles } from './contents.js';
+import { jsonList, selectableMailbox, write, type UserScope } from './context.js';
+import { applyFlagOperation, normalizeFlags, parseFlags, serializeFlags } from './flags.js';
+import { computeSearchColumns } from './search-columns.js';
+
+interface Parsed {
+  structureJson: string;
+  search: ReturnType<typeof computeSearchColumns>;
+}
+
+async function parseCollected(collected: Collected, tempPathRead: () => Promise<Buffer>): Promise<Parsed> {
+  const raw = collected.kind === 'inline' ? collected.body : await tempPathRead();
+  const structure = parseMessage(raw);
+  return { structureJson: JSON.stringify(structure), search: computeSearchColumns(raw, structure) };
+}
+
+export async function appendMessage(scope: UserScope, mailboxId: string, input: AppendInput): Promise<AppendResult> {
+  const { ctx } = scope;
+  selectableMailbox(scope, mailboxId); // fail before reading a large literal into a mailbox that does not exist
+  const flags = normalizeFlags(input.flags ?? []);
+  const internalDate = input.internalDate ?? new Date();
+  if (Number.isNaN(internalDate.getTime())) throw new StoreError('cannot', 'invalid internal date');
+  const collected = await collectContent(input.content, ctx.inlineMax, ctx.files);
+  const tempPath = collected.kind === 'file' ? collected.tempPath : null;
+  try {
+    // Identical bytes are stored once; only a new body needs parsing (once, here, never at FETCH).
+    const parsed = findContent(ctx, collected.sha256) ? null : await parseCollected(collected, () => readFile(tempPath!));
+    const result = write(ctx, () => {
+      const box = selectableMailbox(scope, mailboxId);
+      let contentId = findContent(ctx, collected.sha256)?.id;
+      if (contentId === undefined) {
+        const p = parsed ?? (() => { throw new StoreError('unavailable', 'content vanished during append; retry'); })();
+        contentId = insertContent(ctx, collected.sha256, collected.size, collected.kind === 'inline' ? collected.body : null, p.structureJson, p.search);
+        if (tempPath) ctx.files.installSync(tempPath, collected.sha256);
+      }
+      addReference(ctx, contentId);
+      const uid = box.uid_next;
+      const modseq = box.highest_modseq + 1;
+      ctx.sql.get('UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?').run(uid + 1, modseq, box.id);
+      ctx.sql
+        .get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(box.id, uid, contentId, serializeFlags(flags), modseq, internalDate.getTime(), collected.size);
+      return { uid, uidValidity: box.uid_validity, modseq };
+    });
+    ctx.feed.publish(scope.user, { kind: 'exists', mailboxId, uids: [result.uid], origin: scope.origin });
+    return result;
+  } finally {
+    // Still there only when the body was deduplicated or the transaction failed.
+    if (tempPath) ctx.files.discardSync(tempPath);
+  }
+}
+
+interface FlagRow {
+  uid: number;
+  flags: string;
+  modseq: number;
+}
+
+export function updateFlags(
+  scope: UserScope,
+  mailboxId: string,
+  uids: number[],
+  operation: FlagOperation,
+  flags: Flag[],
+  unchangedSince: number | undefined,
+): FlagUpdateResult {
+  const { ctx } = scope;
+  const wanted = normalizeFlags(flags);
+  const published: FlagChange[] = [];
+  const result = write(ctx, (): FlagUpdateResult => {
+    const box = selectableMailbox(scope, mailboxId);
+    const rows = ctx.sql
+      .get('SELECT uid, flags, modseq FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid')
+      .all(box.id, jsonList(uids)) as FlagRow[];
+    // RFC 7162 §3.1.3 allows one modseq for every message changed by the same STORE.
+    const modseq = box.highest_modseq + 1;
+    const changed: FlagChange[] = [];
+    const conflicts: number[] = [];
+    const update = ctx.sql.get('UPDATE messages SET flags = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?');
+    for (const row of rows) {
+      if (unchangedSince !== undefined && row.modseq > unchangedSince) {
+        conflicts.push(row.uid);
+        continue;
+      }
+      const current = parseFlags(row.flags);
+      const next = applyFlagOperation(current, operation, wanted);
+      if (next === null) {
+        if (operation === 'set') changed.push({ uid: row.uid, flags: current, modseq: row.modseq });
+        continue;
+      }
+      update.run(serializeFlags(next), modseq, box.id, row.uid);
+      changed.push({ uid: row.uid, flags: next, modseq });
+      published.push({ uid: row.uid, flags: next, modseq });
+    }
+    if (published.length > 0) ctx.sql.get('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?').run(modseq, box.id);
+    return { changed, conflicts };
+  });
+  if (published.length > 0) ctx.feed.publish(scope.user, { kind: 'flags', mailboxId, changes: published, origin: scope.origin });
+  return result;
+}
+
+interface CopyRow {
+  uid: number;
+  content_id: number;
+  flags: string;
+  internal_date: number;
+  size: number;
+}
+
+export function copyMessages(scope: UserScope, fromId: string, uids: number[], toId: string, removeSource: boolean): CopyResult {
+  const { ctx } = scope;
+  let files: Buffer[] = [];
+  const result = write(ctx, () => {
+    const source = selectableMailbox(scope, fromId);
+    const target = selectableMailbox(scope, toId);
+    const rows = ctx.sql
+      .get(
+        'SELECT uid, content_id, flags, internal_date, size FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid',
+      )
+      .all(source.id, jsonList(uids)) as CopyRow[];
+    if (rows.length === 0) return { uidValidity: target.uid_validity, mapping: [] as Array<[number, number]> };
+    const modseq = target.highest_modseq + 1;
+    let next = target.uid_next;
+    const mapping: Array<[number, number]> = [];
+    const insert = ctx.sql.get(
+      'INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    for (const row of rows) {
+      insert.run(target.id, next, row.content_id, row.flags, modseq, row.internal_date, row.size);
+      addReference(ctx, row.content_id);
+      mapping.push([row.uid, next]);
+      next++;
+    }
+    ctx.sql.get('UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?').run(next, modseq, target.id);
+    if (removeSource) files = deleteRows(scope, source.id, source.highest_modseq, rows);
+    return { uidValidity: target.uid_validity, mapping };
+  });
+  removeFiles(ctx, files);
+  if (result.mapping.length > 0) {
+    ctx.feed.publish(scope.user, { kind: 'exists', mailboxId: toId, uids: result.mapping.map((m) => m[1]), origin: scope.origin });
+    if (removeSource) ctx.feed.publish(scope.user, { kind: 'expunge', mailboxId: fromId, uids: result.mapping.map((m) => m[0]), origin: scope.origin });
+  }
+  return result;
+}
+
+/** Deletes message rows (inside a transaction); RFC 7162 §3.2.10 wants HIGHESTMODSEQ to grow on expunge. */
+function deleteRows(scope: UserScope, mailboxId: number, highestModseq: number, rows: ReadonlyArray<{ uid: number; content_id: number }>): Buffer[] {
+  const { ctx } = scope;
+  const del = ctx.sql.get('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?');
+  for (const row of rows) del.run(mailboxId, row.uid);
+  ctx.sql.get('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?').run(highestModseq + 1, mailboxId);
+  return releaseContents(
+    ctx,
+    rows.map((r) => r.content_id),
+  );
+}
+
+export function expungeMessages(scope: UserScope, mailboxId: string, uids: number[] | undefined): number[] {
+  const { ctx } = scope;
+  let files: Buffer[] = [];
+  const removed = write(ctx, () => {
+    const box = selectableMailbox(scope, mailboxId);
+    const deletedTest = "instr(' ' || flags || ' ', ' \\Deleted ') > 0";
+    const rows = (
+      uids === undefined
+        ? ctx.sql.get(`SELECT uid, content_id FROM messages WHERE mailbox_id = ? AND ${deletedTest} ORDER BY uid`).all(box.id)
+        : ctx.sql
+            .get(
+              `SELECT uid, content_id FROM messages WHERE mailbox_id = ? AND ${deletedTest} AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`,
+            )
+            .all(box.id, jsonList(uids))
+    ) as Array<{ uid: number; content_id: number }>;
+    if (rows.length === 0) return [];
+    files = deleteRows(scope, box.id, box.highest_modseq, rows);
+    return rows.map((r) => r.uid);
+  });
+  removeFiles(ctx, files);
+  if (removed.length > 0) ctx.feed.publish(scope.user, { kind: 'expunge', mailboxId, uids: removed, origin: scope.origin });
+  return removed;
+}

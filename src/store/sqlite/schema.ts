@@ -1,0 +1,124 @@
+/**
+ * The schema as an ordered list of migrations. `schema_version` holds the number of the last one
+ * applied; opening an older database runs the missing ones, each in its own transaction, so a crash
+ * mid-upgrade leaves the database at a consistent earlier version and the next open resumes.
+ */
+import type { Database } from 'better-sqlite3';
+
+export interface MigrationContext {
+  /** Reads a stored body (inline or file) by content id; used by migrations that derive data. */
+  readBody(contentId: number): Buffer;
+  /** Computes the search columns of a body; the same function append uses. */
+  searchColumns(raw: Buffer, structureJson: string): SearchColumns;
+}
+
+export interface SearchColumns {
+  from: string | null;
+  to: string | null;
+  cc: string | null;
+  bcc: string | null;
+  subject: string | null;
+  sentDay: string | null;
+}
+
+export interface Migration {
+  version: number;
+  description: string;
+  up(db: Database, ctx: MigrationContext): void;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'users, mailboxes, subscriptions, refcounted contents, messages',
+    up(db) {
+      db.exec(`
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+        CREATE TABLE mailboxes (
+          id INTEGER PRIMARY KEY,
+          user_id INTEGER NOT NULL REFERENCES users(id),
+          name TEXT NOT NULL,
+          noselect INTEGER NOT NULL DEFAULT 0,
+          special_use TEXT,
+          uid_validity INTEGER NOT NULL,
+          uid_next INTEGER NOT NULL DEFAULT 1,
+          highest_modseq INTEGER NOT NULL DEFAULT 1,
+          recent_uid INTEGER NOT NULL DEFAULT 1,
+          UNIQUE (user_id, name)
+        );
+        CREATE TABLE subscriptions (
+          user_id INTEGER NOT NULL REFERENCES users(id),
+          name TEXT NOT NULL,
+          PRIMARY KEY (user_id, name)
+        ) WITHOUT ROWID;
+        -- One row per distinct message body (by SHA-256); COPY and identical APPENDs add a reference.
+        -- body is NULL when the bytes live in a file under blobs/ (large messages).
+        -- AUTOINCREMENT: ids are never reused, so caches keyed by content id cannot go stale.
+        CREATE TABLE contents (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          sha256 BLOB NOT NULL UNIQUE,
+          size INTEGER NOT NULL,
+          refs INTEGER NOT NULL,
+          body BLOB,
+          structure TEXT NOT NULL
+        );
+        CREATE TABLE messages (
+          mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),
+          uid INTEGER NOT NULL,
+          content_id INTEGER NOT NULL REFERENCES contents(id),
+          flags TEXT NOT NULL DEFAULT '',
+          modseq INTEGER NOT NULL,
+          internal_date INTEGER NOT NULL,
+          size INTEGER NOT NULL,
+          PRIMARY KEY (mailbox_id, uid)
+        ) WITHOUT ROWID;
+        CREATE INDEX messages_by_content ON messages (content_id);
+      `);
+    },
+  },
+  {
+    version: 2,
+    description: 'decoded header columns for SQL-side SEARCH (backfilled from stored bodies)',
+    up(db, ctx) {
+      db.exec(`
+        CREATE TABLE content_search (
+          content_id INTEGER PRIMARY KEY REFERENCES contents(id) ON DELETE CASCADE,
+          hdr_from TEXT, hdr_to TEXT, hdr_cc TEXT, hdr_bcc TEXT, hdr_subject TEXT,
+          sent_day TEXT
+        );
+      `);
+      const insert = db.prepare(
+        'INSERT INTO content_search (content_id, hdr_from, hdr_to, hdr_cc, hdr_bcc, hdr_subject, sent_day) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      );
+      const rows = db.prepare('SELECT id, structure FROM contents').all() as Array<{ id: number; structure: string }>;
+      for (const row of rows) {
+        const c = ctx.searchColumns(ctx.readBody(row.id), row.structure);
+        insert.run(row.id, c.from, c.to, c.cc, c.bcc, c.subject, c.sentDay);
+      }
+    },
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export function currentVersion(db: Database): number {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+  return row?.version ?? 0;
+}
+
+/** Applies every migration above the current version, up to `target` (default: all). */
+export function migrate(db: Database, ctx: MigrationContext, target: number = LATEST_VERSION): number {
+  let version = currentVersion(db);
+  for (const m of MIGRATIONS) {
+    if (m.version <= version || m.version > target) continue;
+    db.transaction(() => {
+      m.up(db, ctx);
+      db.prepare('DELETE FROM schema_version').run();
+      db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(m.version);
+    }).immediate();
+    version = m.version;
+  }
+  return version;
+}

@@ -1,0 +1,108 @@
+/**
+ * SqliteStore: the durable default MailStore. One database per server, DATA/mail.sqlite, with large
+ * bodies in DATA/blobs/ (why: docs/architecture.md, "Storage (SQLite)").
+ */
+import { mkdirSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { ChangeFeed } from '../change-feed.js';
+import { StoreError } from '../errors.js';
+import { validateMailboxName } from '../names.js';
+import { TextCache } from '../search-eval.js';
+import type { ChangeListener, MailStore, OpenOptions, UserMailbox } from '../types.js';
+import { BlobFiles } from './blob-files.js';
+import { readBodySync } from './contents.js';
+import { Statements, openDatabase } from './database.js';
+import type { StoreContext, UserScope } from './context.js';
+import { insertMailbox } from './mailbox-tree.js';
+import { migrate } from './schema.js';
+import { computeSearchColumns } from './search-columns.js';
+import { SqliteUserMailbox } from './user-mailbox.js';
+import type { MessageStructure } from '../../mime/types.js';
+
+export interface SqliteStoreOptions {
+  /** The server's data folder; created when missing. */
+  directory: string;
+  logger?: Logger;
+  /** Bodies up to this size are kept inline in the database (default 256 KiB). */
+  inlineMax?: number;
+  /** Stop migrating at this schema version (tests of the upgrade path only). */
+  schemaVersion?: number;
+}
+
+const DEFAULT_INLINE_MAX = 256 * 1024;
+
+export class SqliteStore implements MailStore {
+  readonly delimiter = '/';
+  /**
+   * True: the exclusive database lock means no other process can change this data, so watch()
+   * reports every change there can be and servers need not poll.
+   */
+  readonly crossProcessChanges = true;
+  private readonly texts = new TextCache();
+  private closed = false;
+
+  private constructor(private readonly ctx: StoreContext) {}
+
+  static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
+    mkdirSync(options.directory, { recursive: true });
+    const db = openDatabase(options.directory);
+    try {
+      const files = new BlobFiles(options.directory);
+      const feed = new ChangeFeed({
+        onListenerError: (err) => options.logger?.error({ err }, 'change listener failed'),
+      });
+      const ctx: StoreContext = {
+        db,
+        sql: new Statements(db),
+        files,
+        feed,
+        delimiter: '/',
+        inlineMax: options.inlineMax ?? DEFAULT_INLINE_MAX,
+        logger: options.logger,
+      };
+      const version = migrate(
+        db,
+        {
+          readBody: (id) => readBodySync(ctx, id),
+          searchColumns: (raw, json) => computeSearchColumns(raw, JSON.parse(json) as MessageStructure),
+        },
+        options.schemaVersion,
+      );
+      if (options.schemaVersion === undefined) {
+        const referenced = ctx.sql.get('SELECT 1 FROM contents WHERE sha256 = ? AND body IS NULL');
+        const swept = files.sweep((hex) => /^[0-9a-f]{64}$/.test(hex) && referenced.get(Buffer.from(hex, 'hex')) !== undefined);
+        if (swept > 0) options.logger?.info({ swept }, 'removed message files left by an interrupted write');
+      }
+      options.logger?.debug({ directory: options.directory, version }, 'sqlite store open');
+      return new SqliteStore(ctx);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  async open(user: string, options: OpenOptions = {}): Promise<UserMailbox> {
+    if (this.closed) throw new StoreError('unavailable', 'the store is closed');
+    const { ctx } = this;
+    const userId = ctx.db.transaction(() => {
+      const found = ctx.sql.get('SELECT id FROM users WHERE name = ?').pluck().get(user) as number | undefined;
+      if (found !== undefined) return found;
+      return Number(ctx.sql.get('INSERT INTO users (name) VALUES (?)').run(user).lastInsertRowid);
+    }).immediate();
+    const scope: UserScope = { ctx, userId, user, origin: options.origin };
+    const inbox = validateMailboxName('INBOX', ctx.delimiter);
+    const exists = ctx.sql.get('SELECT 1 FROM mailboxes WHERE user_id = ? AND name = ?').get(userId, inbox) !== undefined;
+    if (!exists) ctx.db.transaction(() => insertMailbox(scope, inbox, false)).immediate();
+    return new SqliteUserMailbox(scope, this.texts);
+  }
+
+  watch(user: string, listener: ChangeListener): () => void {
+    return this.ctx.feed.watch(user, listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.ctx.db.close();
+  }
+}

@@ -1,0 +1,122 @@
+/** One user's mail through one handle: a thin adapter from the MailStore contract to the SQL modules. */
+import type { MessageStructure } from '../../mime/types.js';
+import type { TextCache } from '../search-eval.js';
+import type { SearchQuery } from '../search-query.js';
+import type {
+  AppendInput,
+  AppendResult,
+  ByteRange,
+  CopyResult,
+  Flag,
+  FlagOperation,
+  FlagUpdateResult,
+  MailboxInfo,
+  MailboxSnapshot,
+  MailboxStatus,
+  MessageRecord,
+  SpecialUse,
+  UserMailbox,
+} from '../types.js';
+import type { UserScope } from './context.js';
+import {
+  createMailbox,
+  deleteMailbox,
+  getMailbox,
+  listMailboxes,
+  renameMailbox,
+  setSubscription,
+  subscriptionNames,
+} from './mailbox-tree.js';
+import {
+  claimRecent,
+  mailboxSnapshot,
+  mailboxStatus,
+  messageRecords,
+  messageStructure,
+  readMessage,
+  searchMessages,
+  streamMessage,
+} from './message-reads.js';
+import { appendMessage, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
+
+export class SqliteUserMailbox implements UserMailbox {
+  constructor(
+    private readonly scope: UserScope,
+    private readonly texts: TextCache,
+  ) {}
+
+  get user(): string {
+    return this.scope.user;
+  }
+
+  // The SQL runs synchronously; async wrappers turn its throws into rejections, as the contract expects.
+  async list(): Promise<MailboxInfo[]> {
+    return listMailboxes(this.scope);
+  }
+  async create(name: string, options?: { specialUse?: SpecialUse }): Promise<MailboxInfo> {
+    return createMailbox(this.scope, name, options?.specialUse);
+  }
+  async delete(name: string): Promise<void> {
+    deleteMailbox(this.scope, name);
+  }
+  async rename(from: string, to: string): Promise<void> {
+    renameMailbox(this.scope, from, to);
+  }
+  async subscribe(name: string, subscribed: boolean): Promise<void> {
+    setSubscription(this.scope, name, subscribed);
+  }
+  async subscriptions(): Promise<string[]> {
+    return subscriptionNames(this.scope);
+  }
+  async get(name: string): Promise<MailboxInfo> {
+    return getMailbox(this.scope, name);
+  }
+  async status(mailboxId: string): Promise<MailboxStatus> {
+    return mailboxStatus(this.scope, mailboxId);
+  }
+  async snapshot(mailboxId: string): Promise<MailboxSnapshot> {
+    return mailboxSnapshot(this.scope, mailboxId);
+  }
+  async claimRecent(mailboxId: string, options?: { peek?: boolean }): Promise<number> {
+    return claimRecent(this.scope, mailboxId, options?.peek === true);
+  }
+  async records(mailboxId: string, uids: number[]): Promise<MessageRecord[]> {
+    return messageRecords(this.scope, mailboxId, uids);
+  }
+  async structure(mailboxId: string, uid: number): Promise<MessageStructure> {
+    return messageStructure(this.scope, mailboxId, uid);
+  }
+  read(mailboxId: string, uid: number, range?: ByteRange): Promise<Buffer> {
+    return Promise.resolve().then(() => readMessage(this.scope, mailboxId, uid, range));
+  }
+  stream(mailboxId: string, uid: number, range?: ByteRange): AsyncIterable<Buffer> {
+    return streamMessage(this.scope, mailboxId, uid, range);
+  }
+  async search(mailboxId: string, query: SearchQuery): Promise<number[]> {
+    return searchMessages(this.scope, mailboxId, query, this.texts);
+  }
+  append(mailboxId: string, input: AppendInput): Promise<AppendResult> {
+    return appendMessage(this.scope, mailboxId, input);
+  }
+  async updateFlags(
+    mailboxId: string,
+    uids: number[],
+    operation: FlagOperation,
+    flags: Flag[],
+    options?: { unchangedSince?: number },
+  ): Promise<FlagUpdateResult> {
+    return updateFlags(this.scope, mailboxId, uids, operation, flags, options?.unchangedSince);
+  }
+  async copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
+    return copyMessages(this.scope, fromMailboxId, uids, toMailboxId, false);
+  }
+  async move(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
+    return copyMessages(this.scope, fromMailboxId, uids, toMailboxId, true);
+  }
+  async expunge(mailboxId: string, uids?: number[]): Promise<number[]> {
+    return expungeMessages(this.scope, mailboxId, uids);
+  }
+  async close(): Promise<void> {
+    // Nothing per handle: statements and the connection belong to the store.
+  }
+}
