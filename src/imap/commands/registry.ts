@@ -13,6 +13,16 @@ import { selectCommand, examineCommand } from './select.js';
 import { idleCommand } from './idle.js';
 import { enableCommand } from './enable.js';
 import { idCommand } from './id.js';
+import { appendCommand } from './append.js';
+import { checkCommand } from './check.js';
+import { closeCommand } from './close.js';
+import { unselectCommand } from './unselect.js';
+import { expungeCommand, uidExpungeCommand } from './expunge.js';
+import { searchCommand, uidSearchCommand } from './search.js';
+import { storeCommand, uidStoreCommand } from './store.js';
+import { copyCommand, uidCopyCommand } from './copy.js';
+import { moveCommand, uidMoveCommand } from './move.js';
+import { statusCommand } from './status.js';
 
 export const BUILTIN_COMMANDS: readonly AnyCommandSpec[] = [
   capabilityCommand,
@@ -26,6 +36,21 @@ export const BUILTIN_COMMANDS: readonly AnyCommandSpec[] = [
   idleCommand,
   enableCommand,
   idCommand,
+  appendCommand,
+  checkCommand,
+  closeCommand,
+  unselectCommand,
+  expungeCommand,
+  uidExpungeCommand,
+  searchCommand,
+  uidSearchCommand,
+  storeCommand,
+  uidStoreCommand,
+  copyCommand,
+  uidCopyCommand,
+  moveCommand,
+  uidMoveCommand,
+  statusCommand,
 ];
 
 export class CommandRegistry {
