@@ -135,3 +135,19 @@ test('nesting and token limits', () => {
   syntaxError(line('a X 1 2 3 4 5 6'), 'a', lim);
   syntaxError(line('a FETCH 1 BODY[1 2 3 4 5 6]'), 'a', lim);
 });
+
+test('arbitrary input either parses or fails with CommandSyntaxError', async () => {
+  const fc = (await import('fast-check')).default;
+  const alphabet = fc.constantFrom(...'a1 ()[]<>."\\{}~+*%:,$\r\xff'.split(''));
+  fc.assert(
+    fc.property(fc.array(alphabet, { maxLength: 60 }), (chars) => {
+      try {
+        parseCommand(line(`t ${chars.join('')}`), { ...limits, maxNesting: 4 });
+      } catch (err) {
+        assert.ok(err instanceof CommandSyntaxError, String(err));
+        assert.equal(err.tag, 't');
+      }
+    }),
+    { numRuns: 2000 },
+  );
+});

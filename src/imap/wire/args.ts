@@ -12,6 +12,19 @@ export class ParseError extends Error {
   }
 }
 
+/**
+ * The text of an atom that the tokenizer read as word + section, e.g. the mailbox name "foo[bar]"
+ * ("[" is an ATOM-CHAR, RFC 3501 §9). Only shapes that can be rebuilt exactly are accepted.
+ */
+function plainAtomText(t: Token): string | undefined {
+  if (t.type !== 'atom' || t.partial) return undefined;
+  if (!t.section) return t.value;
+  if (t.section.length === 0) return `${t.value}[]`;
+  const only = t.section.length === 1 ? t.section[0] : undefined;
+  if (only?.type === 'atom' && !only.section && !only.partial) return `${t.value}[${only.value}]`;
+  return undefined;
+}
+
 export class ArgReader {
   private pos = 0;
   constructor(private readonly tokens: Token[]) {}
@@ -42,7 +55,8 @@ export class ArgReader {
   /** An atom or string, as UTF-8 text (astring). */
   astring(what = 'string'): string {
     const t = this.next(what);
-    if (t.type === 'atom' && !t.section && !t.partial) return t.value;
+    const text = plainAtomText(t);
+    if (text !== undefined) return text;
     if (t.type === 'string') return t.value.toString('utf8');
     throw new ParseError(`Expected ${what}`);
   }
@@ -51,7 +65,8 @@ export class ArgReader {
   bytes(what = 'string'): Buffer {
     const t = this.next(what);
     if (t.type === 'string') return t.value;
-    if (t.type === 'atom' && !t.section && !t.partial) return Buffer.from(t.value, 'utf8');
+    const text = plainAtomText(t);
+    if (text !== undefined) return Buffer.from(text, 'utf8');
     throw new ParseError(`Expected ${what}`);
   }
 

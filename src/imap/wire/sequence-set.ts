@@ -39,9 +39,10 @@ export function parseSequenceSet(text: string): SequenceSet {
 }
 
 /**
- * Resolves ranges to concrete numbers given the largest number in use (`max`, 0 for an empty
- * mailbox). Returns sorted, de-duplicated numbers within [1, max] for sequence numbers; for UIDs
- * pass `clamp=false` so only `*` is replaced (callers then intersect with existing UIDs).
+ * Resolves ranges to concrete inclusive [low, high] pairs given the largest number in use (`max`,
+ * 0 for an empty mailbox): `*` becomes `max`, reversed ranges are turned round, and overlapping or
+ * adjacent ranges are merged, sorted ascending. Numbers are not clamped to `max`: callers check
+ * sequence numbers against EXISTS and intersect UIDs with those that exist.
  */
 export function resolveRanges(ranges: SeqRange[], max: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
