@@ -96,6 +96,17 @@ export class SqliteStore implements MailStore {
     return new SqliteUserMailbox(scope, this.texts);
   }
 
+  /** The connection settings the durability promise rests on (for diagnostics and tests). */
+  durability(): { journalMode: string; synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA'; lockingMode: string } {
+    const db = this.ctx.db;
+    const sync = db.pragma('synchronous', { simple: true }) as number;
+    return {
+      journalMode: String(db.pragma('journal_mode', { simple: true })),
+      synchronous: (['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const)[sync] ?? 'OFF',
+      lockingMode: String(db.pragma('locking_mode', { simple: true })),
+    };
+  }
+
   watch(user: string, listener: ChangeListener): () => void {
     return this.ctx.feed.watch(user, listener);
   }

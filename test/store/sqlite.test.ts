@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { SqliteStore, SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/index.js';
+import { isStoreError } from '../../src/store/errors.js';
+import type { MailboxChange } from '../../src/store/types.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'postroom-sqlite-'));
+  dirs.push(dir);
+  return dir;
+}
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function message(subject: string, body = 'hello world', extra = ''): Buffer {
+  return Buffer.from(`From: Ann <ann@example.com>\r\nTo: bob@example.org\r\nSubject: ${subject}\r\nDate: Mon, 3 Jun 2024 10:00:00 +0200\r\n${extra}\r\n${body}\r\n`);
+}
+
+function countRows(dir: string, table: string): number {
+  // The store holds an exclusive lock while open, so callers close it first.
+  const db = new BetterSqlite3(join(dir, 'mail.sqlite'), { readonly: true });
+  try {
+    return (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+describe('SqliteStore durability settings', () => {
+  it('runs in WAL mode with synchronous=FULL and exclusive locking', async () => {
+    const dir = tempDir();
+    const store = await SqliteStore.open({ directory: dir });
+    assert.deepEqual(store.durability(), { journalMode: 'wal', synchronous: 'FULL', lockingMode: 'exclusive' });
+    await store.close();
+  });
+
+  it('keeps everything across close and reopen', async () => {
+    const dir = tempDir();
+    let store = await SqliteStore.open({ directory: dir });
+    let u = await store.open('alice');
+    const inbox = await u.get('INBOX');
+    const a = await u.append(inbox.id, { content: message('one'), flags: ['\\Seen', '$Work'], internalDate: new Date('2024-01-02T03:04:05Z') });
+    await store.close();
+    store = await SqliteStore.open({ directory: dir });
+    u = await store.open('alice');
+    const [rec] = await u.records(inbox.id, [a.uid]);
+    assert.deepEqual(rec?.flags, ['\\Seen', '$Work']);
+    assert.equal(rec?.internalDate.toISOString(), '2024-01-02T03:04:05.000Z');
+    assert.deepEqual(await u.read(inbox.id, a.uid), message('one'));
+    const st = await u.status(inbox.id);
+    assert.equal(st.uidValidity, a.uidValidity);
+    assert.equal(st.uidNext, a.uid + 1);
+    await store.close();
+  });
+});
+
+describe('SqliteStore content storage', () => {
+  it('COPY and identical APPENDs share one stored body; the last expunge frees it', async () => {
+    const dir = tempDir();
+    let store = await SqliteStore.open({ directory: dir });
+    const u = await store.open('alice');
+    const inbox = await u.get('INBOX');
+    const other = await u.create('Other');
+    const a = await u.append(inbox.id, { content: message('shared') });
+    await u.append(inbox.id, { content: message('shared') });
+    await u.copy(inbox.id, [a.uid], other.id);
+    await store.close();
+    assert.equal(countRows(dir, 'contents'), 1);
+    assert.equal(countRows(dir, 'messages'), 3);
+
+    store = await SqliteStore.open({ directory: dir });
+    const v = await store.open('alice');
+    await v.updateFlags(inbox.id, [1, 2], 'add', ['\\Deleted']);
+    await v.expunge(inbox.id);
+    await v.delete('Other');
+    await store.close();
+    assert.equal(countRows(dir, 'contents'), 0);
+  });
+
+  it('streams large bodies to a file, serves ranges from it and removes it on expunge', async () => {
+    const dir = tempDir();
+    const store = await SqliteStore.open({ directory: dir, inlineMax: 1024 });
+    const u = await store.open('alice');
+    const inbox = await u.get('INBOX');
+    const body = 'x'.repeat(200_000);
+    const raw = message('large', body);
+    async function* chunks(): AsyncIterable<Buffer> {
+      for (let i = 0; i < raw.length; i += 4096) yield raw.subarray(i, i + 4096);
+    }
+    const r = await u.append(inbox.id, { content: chunks() });
+    const files = readdirSync(join(dir, 'blobs')).flatMap((p) => readdirSync(join(dir, 'blobs', p)));
+    assert.equal(files.length, 1);
+    assert.deepEqual(await u.read(inbox.id, r.uid), raw);
+    assert.deepEqual(await u.read(inbox.id, r.uid, { start: 100, end: 50_000 }), raw.subarray(100, 50_000));
+    const parts: Buffer[] = [];
+    for await (const c of u.stream(inbox.id, r.uid, { start: 7, end: raw.length - 3 })) parts.push(c);
+    assert.deepEqual(Buffer.concat(parts), raw.subarray(7, raw.length - 3));
+    assert.equal((await u.structure(inbox.id, r.uid)).size, raw.length);
+    await u.updateFlags(inbox.id, [r.uid], 'add', ['\\Deleted']);
+    await u.expunge(inbox.id);
+    const left = readdirSync(join(dir, 'blobs')).flatMap((p) => readdirSync(join(dir, 'blobs', p)));
+    assert.deepEqual(left, []);
+    await store.close();
+  });
+
+  it('sweeps blob files no row refers to (a crash between rename and commit)', async () => {
+    const dir = tempDir();
+    await (await SqliteStore.open({ directory: dir })).close();
+    const orphanDir = join(dir, 'blobs', 'ab');
+    mkdirSync(orphanDir, { recursive: true });
+    const orphan = join(orphanDir, 'ab'.padEnd(64, '0'));
+    writeFileSync(orphan, 'orphan');
+    const store = await SqliteStore.open({ directory: dir });
+    assert.equal(existsSync(orphan), false);
+    await store.close();
+  });
+});
+
+describe('SqliteStore data-folder lock', () => {
+  it('refuses a second store on the same folder in this process with a clear inuse error', async () => {
+    const dir = tempDir();
+    const store = await SqliteStore.open({ directory: dir });
+    await assert.rejects(SqliteStore.open({ directory: dir }), (err: unknown) => {
+      assert.ok(isStoreError(err));
+      assert.equal(err.kind, 'inuse');
+      assert.match(err.message, /in use by another postroom process/);
+      return true;
+    });
+    await store.close();
+    const again = await SqliteStore.open({ directory: dir });
+    await again.close();
+  });
+
+  it('refuses a second process, and lets it in once the first is gone', async () => {
+    const dir = tempDir();
+    const script = `
+      import { SqliteStore } from ${JSON.stringify(new URL('../../src/store/sqlite/index.ts', import.meta.url).href)};
+      try { const s = await SqliteStore.open({ directory: ${JSON.stringify(dir)} }); await s.close(); console.log('opened'); }
+      catch (e) { console.log('refused: ' + e.message); }
+    `;
+    const run = () =>
+      spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 }).stdout.trim();
+    const store = await SqliteStore.open({ directory: dir });
+    assert.match(run(), /^refused: The data folder .* is in use by another postroom process/);
+    await store.close();
+    assert.equal(run(), 'opened');
+  });
+});
+
+describe('SqliteStore migrations', () => {
+  it('upgrades a version-1 database and backfills the search columns', async () => {
+    const dir = tempDir();
+    let store = await SqliteStore.open({ directory: dir, schemaVersion: 1 });
+    await store.close();
+    // A v1 database has no content_search table; rows are written as v1 code would have.
+    const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
+    assert.equal(db.prepare('SELECT version FROM schema_version').pluck().get(), 1);
+    const raw = message('=?utf-8?q?Gr=C3=BC=C3=9Fe?= from v1');
+    db.prepare("INSERT INTO users (id, name) VALUES (1, 'alice')").run();
+    db.prepare("INSERT INTO mailboxes (id, user_id, name, uid_validity, uid_next, highest_modseq) VALUES (1, 1, 'INBOX', 7, 2, 2)").run();
+    const { parseMessage } = await import('../../src/mime/index.js');
+    db.prepare("INSERT INTO contents (id, sha256, size, refs, body, structure) VALUES (1, x'00', ?, 1, ?, ?)").run(
+      raw.length,
+      raw,
+      JSON.stringify(parseMessage(raw)),
+    );
+    db.prepare("INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size) VALUES (1, 1, 1, '', 2, 0, ?)").run(raw.length);
+    db.close();
+
+    store = await SqliteStore.open({ directory: dir });
+    const u = await store.open('alice');
+    const inbox = await u.get('INBOX');
+    assert.deepEqual(await u.search(inbox.id, { type: 'header', name: 'Subject', value: 'GRÜSSE' }), []);
+    assert.deepEqual(await u.search(inbox.id, { type: 'header', name: 'Subject', value: 'grüße FROM' }), [1]);
+    assert.equal((await u.status(inbox.id)).uidValidity, 7);
+    await store.close();
+    const check = new BetterSqlite3(join(dir, 'mail.sqlite'), { readonly: true });
+    assert.equal(check.prepare('SELECT version FROM schema_version').pluck().get(), SQLITE_SCHEMA_VERSION);
+    check.close();
+  });
+});
+
+describe('SqliteStore change feed', () => {
+  it('publishes after commit with the handle origin', async () => {
+    const dir = tempDir();
+    const store = await SqliteStore.open({ directory: dir });
+    const seen: MailboxChange[] = [];
+    store.watch('alice', (c) => seen.push(c));
+    const u = await store.open('alice', { origin: 's1' });
+    const inbox = await u.get('INBOX');
+    const r = await u.append(inbox.id, { content: message('x') });
+    await u.updateFlags(inbox.id, [r.uid], 'add', ['\\Deleted']);
+    await u.expunge(inbox.id);
+    assert.deepEqual(
+      seen.map((c) => [c.kind, c.origin]),
+      [
+        ['exists', 's1'],
+        ['flags', 's1'],
+        ['expunge', 's1'],
+      ],
+    );
+    await store.close();
+  });
+});
