@@ -1,0 +1,19 @@
+/** RFC 1939 §7 UIDL [msg]: "n unique-id", the ids stable across sessions (see the maildrops). */
+import type { Pop3Command } from './types.js';
+import { optionalMessageNumber } from './arguments.js';
+import { messageIndex, transaction } from './message-number.js';
+
+export const uidlCommand: Pop3Command<number | undefined> = {
+  name: 'UIDL',
+  states: ['transaction'],
+  parse: optionalMessageNumber,
+  async run(ctx, n) {
+    const state = transaction(ctx.state);
+    if (n !== undefined) return { text: `${n} ${state.maildrop.uidl(messageIndex(state, n))}` };
+    const lines: string[] = [];
+    for (let i = 0; i < state.maildrop.count; i++) {
+      if (!state.deleted.has(i)) lines.push(`${i + 1} ${state.maildrop.uidl(i)}`);
+    }
+    return { text: 'Unique-id listing follows', body: { kind: 'lines', lines } };
+  },
+};

@@ -1,0 +1,84 @@
+/**
+ * The store-backed maildrop: the user's INBOX in the MailStore that IMAP serves too.
+ *
+ * UIDL is `${uidValidity}.${uid}`: both numbers are kept by the store across sessions and
+ * restarts, and a UID is never reused within one UIDVALIDITY (RFC 3501 §2.3.1.1), so the pair is
+ * unique and stable as RFC 1939 §7 requires — unlike a Message-ID, which senders repeat.
+ *
+ * DELE is applied at QUIT as "+\Deleted on exactly those UIDs, then expunge exactly those", which
+ * the store publishes on its change feed, so IMAP sessions see EXPUNGE. Messages sent whole by RETR
+ * get \Seen at the same moment, so an IMAP client knows they were read; a dropped connection
+ * changes nothing.
+ */
+import type { MailStore, MessageRecord, UserMailbox } from '../../store/types.js';
+import { StoreError } from '../../store/errors.js';
+import { Pop3Error } from '../errors.js';
+import type { Maildrop, MaildropSource } from './types.js';
+
+class StoreMaildrop implements Maildrop {
+  constructor(
+    private readonly handle: UserMailbox,
+    private readonly mailboxId: string,
+    private readonly uidValidity: number,
+    private readonly records: MessageRecord[],
+  ) {}
+
+  get count(): number {
+    return this.records.length;
+  }
+
+  async size(index: number): Promise<number> {
+    return this.records[index].size;
+  }
+
+  uidl(index: number): string {
+    return `${this.uidValidity}.${this.records[index].uid}`;
+  }
+
+  async *content(index: number): AsyncIterable<Buffer> {
+    try {
+      yield* this.handle.stream(this.mailboxId, this.records[index].uid);
+    } catch (err) {
+      if (err instanceof StoreError && err.kind === 'nonexistent') {
+        throw new Pop3Error('Message was removed by another session');
+      }
+      throw err;
+    }
+  }
+
+  async commit(deleted: number[], retrieved: number[]): Promise<void> {
+    const status = await this.handle.status(this.mailboxId);
+    if (status.uidValidity !== this.uidValidity) {
+      // The UIDs we hold now name other messages (or none): touching them could lose mail.
+      throw new Pop3Error('Mailbox was reset during the session; no messages were deleted', 'SYS/PERM');
+    }
+    const seen = retrieved.filter((i) => !deleted.includes(i)).map((i) => this.records[i].uid);
+    if (seen.length > 0) await this.handle.updateFlags(this.mailboxId, seen, 'add', ['\\Seen']);
+    if (deleted.length === 0) return;
+    const uids = deleted.map((i) => this.records[i].uid).sort((a, b) => a - b);
+    await this.handle.updateFlags(this.mailboxId, uids, 'add', ['\\Deleted']);
+    await this.handle.expunge(this.mailboxId, uids);
+  }
+
+  async release(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+export function storeMaildrops(store: MailStore): MaildropSource {
+  return {
+    async open(user, sessionId) {
+      const handle = await store.open(user, { origin: sessionId });
+      try {
+        const inbox = await handle.get('INBOX');
+        const snap = await handle.snapshot(inbox.id);
+        const uids = snap.messages.filter((m) => !m.flags.includes('\\Deleted')).map((m) => m.uid);
+        const records = uids.length > 0 ? await handle.records(inbox.id, uids) : [];
+        return new StoreMaildrop(handle, inbox.id, snap.uidValidity, records);
+      } catch (err) {
+        await handle.close().catch(() => undefined);
+        throw err;
+      }
+    },
+  };
+}

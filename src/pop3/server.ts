@@ -1,0 +1,156 @@
+/**
+ * createPop3Server(): POP3 (RFC 1939) with CAPA (RFC 2449), STLS (RFC 2595) and AUTH (RFC 5034),
+ * over either the shared MailStore or Net::Server::POP3-style callbacks. Both modes share every
+ * line of protocol code; they differ only in the Maildrop and Authenticator they are given.
+ */
+import net from 'node:net';
+import os from 'node:os';
+import type { SecureContext } from 'node:tls';
+import { createSecureContext, upgradeToTls } from '../net/tls.js';
+import { buildPop3Auth } from './auth.js';
+import { createCommandTable } from './commands/registry.js';
+import { resolvePop3Limits } from './limits.js';
+import { callbackMaildrops } from './maildrop/callback-maildrop.js';
+import { locksFor } from './maildrop/locks.js';
+import { storeMaildrops } from './maildrop/store-maildrop.js';
+import type { Pop3ListenResult, Pop3Server, Pop3ServerOptions } from './options.js';
+import { Pop3Connection, apopTimestamp } from './session/connection.js';
+import { statusLine } from './session/dispatcher.js';
+import type { Pop3Services } from './session/services.js';
+
+export type {
+  Pop3Callbacks,
+  Pop3ConnectionInfo,
+  Pop3ExpirePolicy,
+  Pop3ListenResult,
+  Pop3LoginDelayPolicy,
+  Pop3LoginResult,
+  Pop3MessageContent,
+  Pop3Server,
+  Pop3ServerOptions,
+} from './options.js';
+export type { Pop3Limits } from './limits.js';
+export { DEFAULT_POP3_LIMITS } from './limits.js';
+export { apopDigest } from './auth.js';
+
+const DEFAULT_WELCOME = 'Postroom POP3 server ready';
+/** RFC 1939 §3: a reply is at most 512 octets with its CRLF; "+OK " and CRLF leave 506. */
+const MAX_GREETING_TEXT = 506;
+
+function checkWelcome(welcome: string, hostname: string, withTimestamp: boolean): void {
+  if (/[\r\n]/.test(welcome)) throw new RangeError('welcome must be a single line');
+  const bytes = Buffer.byteLength(welcome, 'utf8');
+  if (bytes > MAX_GREETING_TEXT) {
+    throw new RangeError(`welcome is ${bytes} bytes; RFC 1939 limits a response to 512 octets, so the text after "+OK " may be at most ${MAX_GREETING_TEXT}`);
+  }
+  const total = bytes + (withTimestamp ? 1 + Buffer.byteLength(apopTimestamp(hostname)) + 4 : 0);
+  if (total > MAX_GREETING_TEXT) {
+    throw new RangeError(`welcome plus the APOP timestamp is ${total} bytes; at most ${MAX_GREETING_TEXT} fit in the RFC 1939 greeting`);
+  }
+}
+
+export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
+  const { store, callbacks } = options;
+  if (!store && !callbacks) throw new TypeError('createPop3Server needs `store` (with `auth`) or `callbacks`');
+  const auth = buildPop3Auth(options.auth, callbacks);
+  const hostname = options.hostname ?? os.hostname();
+  const welcome = options.welcome ?? DEFAULT_WELCOME;
+  checkWelcome(welcome, hostname, auth.apop !== undefined);
+  const tlsContext: SecureContext | undefined = options.tls ? createSecureContext(options.tls) : undefined;
+  const port = options.port === undefined ? 110 : options.port;
+  const tlsPort = options.tlsPort === undefined ? (tlsContext ? 995 : null) : options.tlsPort;
+  if (tlsPort !== null && !tlsContext) throw new TypeError('tlsPort needs `tls` (a certificate and key)');
+  const host = options.host ?? '127.0.0.1';
+
+  const services: Pop3Services = {
+    auth,
+    maildrops: store ? storeMaildrops(store) : callbackMaildrops(callbacks!),
+    locks: locksFor(store ?? callbacks!),
+    limits: resolvePop3Limits(options.limits),
+    logger: options.logger,
+    hostname,
+    tlsContext,
+    allowInsecureAuth: options.allowInsecureAuth ?? false,
+    welcome,
+    implementation: options.implementation ?? 'Postroom',
+    loginDelay: options.loginDelay,
+    expireTime: options.expireTime,
+    lastLogins: new Map(),
+    callbacks,
+  };
+  const commands = createCommandTable();
+  const open = new Set<Pop3Connection>();
+  const listeners: net.Server[] = [];
+  let closing = false;
+
+  function serve(socket: net.Socket, secure: boolean): void {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    if (open.size >= services.limits.maxConnections) {
+      socket.end(statusLine(false, 'Too many connections, try again later', 'SYS/TEMP'));
+      return;
+    }
+    const connection = new Pop3Connection(socket, services, commands, secure);
+    open.add(connection);
+    void connection.closed.then(() => open.delete(connection));
+    void connection.start();
+  }
+
+  function onPlain(socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    serve(socket, false);
+  }
+
+  function onImplicitTls(socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    upgradeToTls(socket, tlsContext!, services.limits.tlsHandshakeSeconds * 1000).then(
+      (secure) => serve(secure, true),
+      (err: unknown) => {
+        services.logger?.debug({ err }, 'pop3s handshake failed');
+        socket.destroy();
+      },
+    );
+  }
+
+  function bind(p: number, handler: (s: net.Socket) => void): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer(handler);
+      server.once('error', reject);
+      server.listen(p, host, () => {
+        server.off('error', reject);
+        listeners.push(server);
+        const address = server.address();
+        resolve(typeof address === 'object' && address ? address.port : p);
+      });
+    });
+  }
+
+  return {
+    async listen(): Promise<Pop3ListenResult> {
+      const result: Pop3ListenResult = {};
+      if (port !== null) result.port = await bind(port, onPlain);
+      if (tlsPort !== null) result.tlsPort = await bind(tlsPort, onImplicitTls);
+      services.logger?.info({ host, ...result }, 'pop3 listening');
+      return result;
+    },
+
+    async close(): Promise<void> {
+      closing = true;
+      const stopped = listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve())));
+      for (const connection of open) connection.shutdown();
+      const all = Promise.all([...open].map((c) => c.closed));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 10_000)));
+      if ((await Promise.race([all, late])) === 'late') for (const connection of open) connection.destroy();
+      clearTimeout(timer);
+      await all;
+      await Promise.all(stopped);
+    },
+
+    connections(): number {
+      return open.size;
+    },
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * One input line → one reply. The only place that writes "+OK" and "-ERR": it looks the command
+ * up, checks the state, parses, runs, and turns whatever was thrown into -ERR through errors.ts.
+ * Every refusal says why, and the session serves on — unless too many were bad in a row of misuse.
+ */
+import type { Pop3Command, Pop3Context, Pop3Reply } from '../commands/types.js';
+import { CommandSyntaxError, parseCommandLine, printable, type CommandLine } from '../wire/command-line.js';
+import type { FramedItem } from '../wire/framer.js';
+import { MultilineEncoder } from '../wire/multiline.js';
+import { Pop3Error, toPop3ErrorReply, type Pop3ResponseCode } from '../errors.js';
+import type { SocketWriter } from './writer.js';
+
+export type AfterReply = 'close' | 'starttls' | undefined;
+
+export interface DispatchTarget {
+  ctx: Pop3Context;
+  commands: ReadonlyMap<string, Pop3Command>;
+  writer: SocketWriter;
+  /** Bad commands so far on this connection. */
+  badCommands: number;
+}
+
+/** A reply line, cut to RFC 1939 §3's 512 octets (CRLF included) so a long reason cannot break it. */
+export function statusLine(ok: boolean, text: string, code?: Pop3ResponseCode): string {
+  const head = ok ? '+OK' : '-ERR';
+  const body = code ? `[${code}] ${text}` : text;
+  const line = body.length > 0 ? `${head} ${body}` : head;
+  return `${line.slice(0, 510)}\r\n`;
+}
+
+const STATE_HINT: Record<string, string> = {
+  authorization: 'before login',
+  transaction: 'after login',
+  update: 'now',
+};
+
+export async function dispatch(target: DispatchTarget, item: FramedItem): Promise<AfterReply> {
+  const { ctx, writer } = target;
+  const logger = ctx.services.logger;
+  if (item.kind === 'overlong') {
+    return refuse(target, `Line too long (${item.length} octets, limit ${ctx.services.limits.maxLineLength})`);
+  }
+  let line: CommandLine;
+  try {
+    line = parseCommandLine(item.text);
+  } catch (err) {
+    return refuse(target, err instanceof Error ? err.message : 'Syntax error');
+  }
+  const command = target.commands.get(line.keyword);
+  logger?.debug({ session: ctx.connection.id, command: line.keyword, args: command?.sensitive ? '***' : line.rest }, 'pop3 command');
+  if (!command) return refuse(target, `Unknown command: ${printable(line.keyword)}`);
+  if (!command.states.includes(ctx.state.name)) {
+    return refuse(target, `${command.name} is not valid ${STATE_HINT[ctx.state.name] ?? 'in this state'}`);
+  }
+  let args: unknown;
+  try {
+    args = command.parse(line);
+  } catch (err) {
+    if (err instanceof CommandSyntaxError) return refuse(target, err.message);
+    throw err;
+  }
+  let reply: Pop3Reply;
+  try {
+    reply = await command.run(ctx, args);
+  } catch (err) {
+    const e = toPop3ErrorReply(err);
+    if (e.unexpected) logger?.error({ err, session: ctx.connection.id, command: command.name }, 'pop3 command failed');
+    await writer.write(statusLine(false, e.text, e.code));
+    return e.close ? 'close' : undefined;
+  }
+  await writeReply(target, reply);
+  return reply.then;
+}
+
+async function refuse(target: DispatchTarget, reason: string): Promise<AfterReply> {
+  target.badCommands += 1;
+  const max = target.ctx.services.limits.maxBadCommands;
+  if (target.badCommands >= max) {
+    await target.writer.write(statusLine(false, `${reason}; too many bad commands, closing connection`));
+    return 'close';
+  }
+  await target.writer.write(statusLine(false, reason));
+  return undefined;
+}
+
+async function writeReply(target: DispatchTarget, reply: Pop3Reply): Promise<void> {
+  const { writer } = target;
+  const body = reply.body;
+  if (!body) {
+    await writer.write(statusLine(true, reply.text));
+    return;
+  }
+  if (body.kind === 'lines') {
+    const enc = new MultilineEncoder();
+    const text = body.lines.map((l) => `${l}\r\n`).join('');
+    await writer.write(Buffer.concat([Buffer.from(statusLine(true, reply.text)), enc.push(Buffer.from(text, 'latin1')), enc.end()]));
+    return;
+  }
+  // Take the first chunk before "+OK": a message that cannot be read still gets an honest -ERR.
+  const it = body.content[Symbol.asyncIterator]();
+  let next: IteratorResult<Buffer>;
+  try {
+    next = await it.next();
+  } catch (err) {
+    const e = toPop3ErrorReply(err);
+    if (e.unexpected) target.ctx.services.logger?.error({ err, session: target.ctx.connection.id }, 'pop3 message read failed');
+    await writer.write(statusLine(false, e.text, e.code));
+    return;
+  }
+  await writer.write(statusLine(true, reply.text));
+  const enc = new MultilineEncoder({ bodyLines: body.bodyLines });
+  try {
+    while (!next.done) {
+      const out = enc.push(next.value);
+      if (out.length > 0) await writer.write(out);
+      if (enc.done) break;
+      next = await it.next();
+    }
+  } catch (err) {
+    // The +OK is out: there is no way to say -ERR now, and a short message must not pass as whole.
+    target.ctx.services.logger?.error({ err, session: target.ctx.connection.id }, 'pop3 message stream failed');
+    throw new Pop3Error('Message stream failed', 'SYS/TEMP', true);
+  } finally {
+    if (!next.done) await it.return?.().catch(() => undefined);
+  }
+  await writer.write(enc.end());
+  body.onSent?.();
+}

@@ -1,0 +1,31 @@
+/**
+ * What every session of one server shares: resolved options, the mail and auth sources, the lock
+ * table. Built once by createPop3Server; sessions only read it (apart from the login-delay clock).
+ */
+import type { Logger } from 'pino';
+import type { SecureContext } from 'node:tls';
+import type { Pop3Limits } from '../limits.js';
+import type { Pop3Auth } from '../auth.js';
+import type { MaildropSource } from '../maildrop/types.js';
+import type { MaildropLocks } from '../maildrop/locks.js';
+import type { Pop3Callbacks, Pop3ExpirePolicy, Pop3LoginDelayPolicy } from '../options.js';
+
+export interface Pop3Services {
+  auth: Pop3Auth;
+  maildrops: MaildropSource;
+  locks: MaildropLocks;
+  limits: Pop3Limits;
+  logger?: Logger;
+  hostname: string;
+  /** Present when a certificate is configured: STLS is offered on plain connections. */
+  tlsContext?: SecureContext;
+  allowInsecureAuth: boolean;
+  welcome: string;
+  implementation: string;
+  loginDelay?: Pop3LoginDelayPolicy;
+  expireTime?: Pop3ExpirePolicy;
+  /** user (lower case) → time of the last successful login, for LOGIN-DELAY. */
+  lastLogins: Map<string, number>;
+  /** connect/disconnect hooks, when in callback mode. */
+  callbacks?: Pop3Callbacks;
+}
