@@ -177,3 +177,19 @@ test('concurrent reads are refused', async () => {
   f.end();
   assert.equal(await first, null);
 });
+
+test('a long line sent one byte per chunk is read in linear time', async () => {
+  const f = new CommandFramer(limits());
+  const body = `a LOGIN ${'x'.repeat(60_000)} y`;
+  const started = process.hrtime.bigint();
+  const r = f.nextCommand(accept);
+  let n = 0;
+  for (const b of Buffer.from(`${body}\r\n`)) {
+    f.push(Buffer.from([b]));
+    // Let the framer scan between pushes, as it would between packets.
+    if (++n % 4 === 0) await Promise.resolve().then(() => undefined);
+  }
+  assert.deepEqual(literalText(await r), { text: [body], literals: [] });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  assert.ok(ms < 2000, `took ${ms} ms`);
+});

@@ -1,10 +1,14 @@
 /**
  * A FIFO of received chunks read by logical offset, without concatenating them: literal bodies leave
- * as slices of the chunks they arrived in.
+ * as slices of the chunks they arrived in. Every operation costs in proportion to the chunks it
+ * touches, never to all chunks held, so a client sending one byte per packet cannot make the framer
+ * do quadratic work.
  */
 export class ByteQueue {
   private chunks: Buffer[] = [];
-  /** Bytes of chunks[0] already consumed. */
+  /** Index of the first unconsumed chunk. */
+  private first = 0;
+  /** Bytes of chunks[first] already consumed. */
   private head = 0;
   private total = 0;
 
@@ -19,36 +23,43 @@ export class ByteQueue {
 
   clear(): void {
     this.chunks = [];
+    this.first = 0;
     this.head = 0;
     this.total = 0;
+  }
+
+  private startOf(i: number): number {
+    return i === this.first ? this.head : 0;
+  }
+
+  /** Chunk index holding logical `offset` and that chunk's logical start, searched from the end. */
+  private locate(offset: number): [number, number] {
+    let base = this.total;
+    for (let i = this.chunks.length - 1; i >= this.first; i--) {
+      base -= this.chunks[i]!.length - this.startOf(i);
+      if (base <= offset) return [i, base];
+    }
+    return [this.first, 0];
   }
 
   /** Logical offset of the first `byte` at or after `from`, or -1. */
   indexOf(byte: number, from: number): number {
     if (from >= this.total) return -1;
-    let base = 0;
-    for (let i = 0; i < this.chunks.length; i++) {
+    let [i, base] = this.locate(from);
+    for (; i < this.chunks.length; i++) {
       const chunk = this.chunks[i]!;
-      const start = i === 0 ? this.head : 0;
-      const len = chunk.length - start;
-      if (from < base + len) {
-        const at = chunk.indexOf(byte, start + Math.max(0, from - base));
-        if (at >= 0) return base + at - start;
-      }
-      base += len;
+      const start = this.startOf(i);
+      const at = chunk.indexOf(byte, start + Math.max(0, from - base));
+      if (at >= 0) return base + at - start;
+      base += chunk.length - start;
     }
     return -1;
   }
 
   byteAt(offset: number): number {
-    let rest = offset;
-    for (let i = 0; i < this.chunks.length; i++) {
-      const chunk = this.chunks[i]!;
-      const start = i === 0 ? this.head : 0;
-      if (rest < chunk.length - start) return chunk[start + rest]!;
-      rest -= chunk.length - start;
-    }
-    throw new RangeError('ByteQueue: offset beyond buffered data');
+    if (offset < 0 || offset >= this.total) throw new RangeError('ByteQueue: offset beyond buffered data');
+    const [i, base] = this.locate(offset);
+    return this.chunks[i]![this.startOf(i) + offset - base]!;
   }
 
   /** Consumes up to `n` bytes, returned as slices (fewer bytes only when fewer are buffered). */
@@ -56,11 +67,11 @@ export class ByteQueue {
     const out: Buffer[] = [];
     let left = Math.min(n, this.total);
     while (left > 0) {
-      const chunk = this.chunks[0]!;
+      const chunk = this.chunks[this.first]!;
       const avail = chunk.length - this.head;
       if (avail <= left) {
         out.push(this.head === 0 ? chunk : chunk.subarray(this.head));
-        this.chunks.shift();
+        this.first++;
         this.head = 0;
         this.total -= avail;
         left -= avail;
@@ -71,7 +82,19 @@ export class ByteQueue {
         left = 0;
       }
     }
+    this.compact();
     return out;
+  }
+
+  /** Drops consumed chunk slots now and then, keeping the array from growing forever. */
+  private compact(): void {
+    if (this.first === this.chunks.length) {
+      this.chunks = [];
+      this.first = 0;
+    } else if (this.first > 1024 && this.first * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.first);
+      this.first = 0;
+    }
   }
 
   /** Consumes `n` bytes as a latin1 string (one char per byte). */

@@ -7,6 +7,7 @@
  * literals, and the literal bodies themselves. `text[0]` holds "tag COMMAND args... {n}" up to and
  * including the literal marker, `literals[i]` follows `text[i]`, and `text` has one more element than
  * `literals`. Literal bodies are kept as the chunks they arrived in (never concatenated twice).
+ * Text segments are latin1-decoded (one char per byte), so 8-bit bytes survive exactly.
  */
 export interface FramedCommand {
   text: string[];
