@@ -49,6 +49,11 @@ export function resolveLimits(partial: Partial<ImapLimits> = {}): ImapLimits {
   if (limits.authIdleSeconds < 1800) {
     throw new RangeError('authIdleSeconds must be at least 1800 (RFC 3501 §5.4: the autologout timer is at least 30 minutes)');
   }
+  // The socket pauses above maxPipelinedBytes and resumes below half of it; a partial line must fit
+  // below that mark or a paused connection could wait for bytes it refuses to read.
+  if (limits.maxLineLength * 2 >= limits.maxPipelinedBytes) {
+    throw new RangeError('maxPipelinedBytes must be more than twice maxLineLength');
+  }
   for (const [k, v] of Object.entries(limits)) {
     if (!Number.isFinite(v) || v <= 0) throw new RangeError(`limit ${k} must be a positive number`);
   }

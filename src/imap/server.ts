@@ -5,6 +5,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import type { ImapServerOptions } from './server-options.js';
 import type { AnyCommandSpec, ConnectionInfo, StateKind } from './commands/types.js';
@@ -54,6 +55,8 @@ export class ImapServer implements ServerCore {
 
   private readonly live = new Set<ImapConnection>();
   private readonly listeners: net.Server[] = [];
+  private readonly tlsListeners: tls.Server[] = [];
+  private tlsOptions?: ImapServerOptions['tls'];
   private closing = false;
 
   constructor(private readonly options: ImapServerOptions) {
@@ -73,7 +76,10 @@ export class ImapServer implements ServerCore {
     this.hostname = options.hostname ?? os.hostname();
     this.greeting = options.greeting ?? `${SERVER_NAME} ready`;
     this.pollIntervalSeconds = options.pollIntervalSeconds ?? 0;
-    if (options.tls) this.secureContext = createSecureContext(options.tls);
+    if (options.tls) {
+      this.tlsOptions = options.tls;
+      this.secureContext = createSecureContext(options.tls);
+    }
   }
 
   capabilities(conn: ConnectionInfo, state: StateKind): string[] {
@@ -96,7 +102,15 @@ export class ImapServer implements ServerCore {
 
   /** Reloads the certificate and key (e.g. on SIGHUP); existing connections keep theirs. */
   setTls(options: NonNullable<ImapServerOptions['tls']>): void {
+    this.tlsOptions = options;
     this.secureContext = createSecureContext(options);
+    for (const l of this.tlsListeners) l.setSecureContext(this.tlsServerOptions());
+  }
+
+  private tlsServerOptions(): tls.TlsOptions {
+    const o = this.tlsOptions!;
+    const read = (v: string | Buffer): string | Buffer => (Buffer.isBuffer(v) || v.includes('-----BEGIN') ? v : readFileSync(v));
+    return { key: read(o.key), cert: read(o.cert), minVersion: o.minVersion ?? 'TLSv1.2', ...(o.ciphers ? { ciphers: o.ciphers } : {}) };
   }
 
   async listen(): Promise<BoundPorts> {
@@ -110,7 +124,8 @@ export class ImapServer implements ServerCore {
     const tlsPort = this.options.tlsPort === undefined ? (this.secureContext ? 993 : null) : this.options.tlsPort;
     if (tlsPort !== null) {
       if (!this.secureContext) throw new Error('tlsPort needs tls options (key and cert)');
-      const server = tls.createServer({ SNICallback: (_name, cb) => cb(null, this.secureContext!) }, (socket) => this.accept(socket, true));
+      const server = tls.createServer(this.tlsServerOptions(), (socket) => this.accept(socket, true));
+      this.tlsListeners.push(server);
       server.on('tlsClientError', (err) => this.logger.debug({ err: err.message }, 'TLS handshake failed'));
       bound.tlsPort = await this.bind(server, host, tlsPort);
     }

@@ -23,6 +23,14 @@ import { storeCommand, uidStoreCommand } from './store.js';
 import { copyCommand, uidCopyCommand } from './copy.js';
 import { moveCommand, uidMoveCommand } from './move.js';
 import { statusCommand } from './status.js';
+import { createCommand } from './create.js';
+import { deleteCommand } from './delete.js';
+import { renameCommand } from './rename.js';
+import { subscribeCommand } from './subscribe.js';
+import { unsubscribeCommand } from './unsubscribe.js';
+import { listCommand } from './list.js';
+import { lsubCommand } from './lsub.js';
+import { namespaceCommand } from './namespace.js';
 
 export const BUILTIN_COMMANDS: readonly AnyCommandSpec[] = [
   capabilityCommand,
@@ -51,6 +59,14 @@ export const BUILTIN_COMMANDS: readonly AnyCommandSpec[] = [
   moveCommand,
   uidMoveCommand,
   statusCommand,
+  createCommand,
+  deleteCommand,
+  renameCommand,
+  subscribeCommand,
+  unsubscribeCommand,
+  listCommand,
+  lsubCommand,
+  namespaceCommand,
 ];
 
 export class CommandRegistry {
