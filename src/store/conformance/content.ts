@@ -1,0 +1,87 @@
+/** Message bytes in and out: streamed appends, ranges, streams, structure. */
+import assert from 'node:assert/strict';
+import { describe } from 'node:test';
+import { chunksOf, collect, rejectsWith, type Register } from './harness.js';
+import { awkwardMessage, bigMessage, encodedMessage, simpleMessage } from './fixtures.js';
+
+export function contentTests(test: Register): void {
+  describe('message content', () => {
+    test('append from an async iterable of chunks stores exactly the same bytes', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const { uid } = await a.append(inbox.id, { content: chunksOf(encodedMessage, [1, 0, 7, 64, 3]) });
+      assert.deepEqual(await a.read(inbox.id, uid), encodedMessage);
+      assert.equal((await a.records(inbox.id, [uid]))[0]!.size, encodedMessage.length);
+    });
+
+    test('arbitrary bytes (NUL, 8-bit, bare LF) survive unchanged', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const { uid } = await a.append(inbox.id, { content: chunksOf(awkwardMessage, [5, 5, 5]) });
+      assert.deepEqual(await a.read(inbox.id, uid), awkwardMessage);
+      assert.deepEqual(await collect(a.stream(inbox.id, uid)), awkwardMessage);
+    });
+
+    test('read with a byte range returns [start, end), clamped to the message', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const raw = simpleMessage();
+      const { uid } = await a.append(inbox.id, { content: raw });
+      assert.deepEqual(await a.read(inbox.id, uid, { start: 6, end: 11 }), raw.subarray(6, 11));
+      assert.deepEqual(await a.read(inbox.id, uid, { start: 0, end: 1 }), raw.subarray(0, 1));
+      assert.deepEqual(await a.read(inbox.id, uid, { start: raw.length - 3, end: raw.length + 100 }), raw.subarray(raw.length - 3));
+      assert.equal((await a.read(inbox.id, uid, { start: raw.length + 5, end: raw.length + 10 })).length, 0);
+      assert.equal((await a.read(inbox.id, uid, { start: 4, end: 4 })).length, 0);
+    });
+
+    test('a 1 MiB message streams in and out intact, in more than one chunk', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const raw = bigMessage(1024 * 1024);
+      const sizes = Array.from({ length: 40 }, (_, i) => 1000 + i * 997);
+      const { uid } = await a.append(inbox.id, { content: chunksOf(raw, sizes) });
+      const parts: Buffer[] = [];
+      for await (const part of a.stream(inbox.id, uid)) parts.push(Buffer.from(part));
+      assert.ok(parts.length > 1, 'a large body is streamed in pieces');
+      assert.ok(Buffer.concat(parts).equals(raw));
+      const ranged = await collect(a.stream(inbox.id, uid, { start: 500_000, end: 700_001 }));
+      assert.ok(ranged.equals(raw.subarray(500_000, 700_001)));
+      assert.equal((await a.status(inbox.id)).size, raw.length);
+    });
+
+    test('structure is present and describes the message', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const { uid } = await a.append(inbox.id, { content: encodedMessage });
+      const s = await a.structure(inbox.id, uid);
+      assert.equal(s.size, encodedMessage.length);
+      assert.equal(s.root.contentType.type.toLowerCase(), 'multipart');
+      assert.equal(s.root.parts?.length, 2);
+      assert.equal(s.envelope.date, 'Tue, 1 Jul 2003 23:30:00 -0700');
+      const copy = await a.copy(inbox.id, [uid], inbox.id);
+      assert.deepEqual(await a.structure(inbox.id, copy.mapping[0]![1]), s);
+    });
+
+    test('reading a missing message or from a missing mailbox fails with nonexistent', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      await rejectsWith(a.read(inbox.id, 77), 'nonexistent');
+      await rejectsWith(a.structure(inbox.id, 77), 'nonexistent');
+      await rejectsWith(collect(a.stream(inbox.id, 77)), 'nonexistent');
+      await rejectsWith(a.read('no-such-mailbox-id', 1), 'nonexistent');
+      await rejectsWith(a.records('no-such-mailbox-id', [1]), 'nonexistent');
+    });
+
+    test('internal date defaults to about now and is kept when given', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const before = Date.now();
+      const { uid } = await a.append(inbox.id, { content: simpleMessage() });
+      const [record] = await a.records(inbox.id, [uid]);
+      assert.ok(Math.abs(record!.internalDate.getTime() - before) < 60_000);
+      const given = new Date('1999-12-31T23:59:59.000Z');
+      const second = await a.append(inbox.id, { content: simpleMessage(), internalDate: given });
+      assert.equal((await a.records(inbox.id, [second.uid]))[0]!.internalDate.toISOString(), given.toISOString());
+    });
+  });
+}

@@ -1,0 +1,253 @@
+/** UIDs, UIDVALIDITY, modseq, flags, copy/move/expunge and \Recent bookkeeping. */
+import assert from 'node:assert/strict';
+import { describe } from 'node:test';
+import { flagSet, rejectsWith, type Register } from './harness.js';
+import { simpleMessage } from './fixtures.js';
+import type { UserMailbox } from '../types.js';
+
+async function fill(a: UserMailbox, mailboxId: string, count: number, flags: string[][] = []): Promise<number[]> {
+  const uids: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = await a.append(mailboxId, { content: simpleMessage({ subject: `message ${i + 1}` }), flags: flags[i] ?? [] });
+    uids.push(r.uid);
+  }
+  return uids;
+}
+
+export function messageTests(test: Register): void {
+  describe('UIDs and UIDVALIDITY (RFC 3501 §2.3.1.1)', () => {
+    test('UIDs strictly increase and stay below UIDNEXT; append reports the mailbox UIDVALIDITY', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const results = [];
+      for (let i = 0; i < 5; i++) results.push(await a.append(inbox.id, { content: simpleMessage() }));
+      const status = await a.status(inbox.id);
+      for (let i = 1; i < results.length; i++) assert.ok(results[i]!.uid > results[i - 1]!.uid);
+      assert.ok(results[0]!.uid >= 1);
+      assert.ok(status.uidNext > results[4]!.uid);
+      for (const r of results) assert.equal(r.uidValidity, status.uidValidity);
+      assert.ok(Number.isInteger(status.uidValidity) && status.uidValidity >= 1 && status.uidValidity <= 0xffffffff);
+      assert.deepEqual((await a.snapshot(inbox.id)).messages.map((m) => m.uid), results.map((r) => r.uid));
+    });
+
+    test('UIDs are never reused after expunge and re-append', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const [, second] = await fill(a, inbox.id, 2, [[], ['\\Deleted']]);
+      assert.deepEqual(await a.expunge(inbox.id), [second]);
+      const again = await a.append(inbox.id, { content: simpleMessage() });
+      assert.ok(again.uid > second!, `new UID ${again.uid} must exceed expunged ${second}`);
+    });
+
+    test('snapshot lists every message in ascending UID order with flags and modseq', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const uids = await fill(a, inbox.id, 3, [['\\Seen'], [], ['$Label']]);
+      const snap = await a.snapshot(inbox.id);
+      assert.equal(snap.mailbox.id, inbox.id);
+      assert.deepEqual(snap.messages.map((m) => m.uid), uids);
+      assert.deepEqual(snap.messages.map((m) => m.flags), [['\\Seen'], [], ['$Label']]);
+      for (const m of snap.messages) assert.ok(m.modseq >= 1 && m.modseq <= snap.highestModseq);
+      assert.equal(snap.uidNext, (await a.status(inbox.id)).uidNext);
+    });
+  });
+
+  describe('modseq (RFC 7162)', () => {
+    test('append, flag change and expunge each raise HIGHESTMODSEQ', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const h0 = (await a.status(inbox.id)).highestModseq;
+      const first = await a.append(inbox.id, { content: simpleMessage() });
+      const h1 = (await a.status(inbox.id)).highestModseq;
+      assert.ok(h1 > h0);
+      assert.equal(first.modseq, h1);
+      const second = await a.append(inbox.id, { content: simpleMessage() });
+      assert.ok(second.modseq > first.modseq);
+      const { changed } = await a.updateFlags(inbox.id, [first.uid], 'add', ['\\Deleted']);
+      const h2 = (await a.status(inbox.id)).highestModseq;
+      assert.equal(changed.length, 1);
+      assert.ok(changed[0]!.modseq > second.modseq);
+      assert.equal(h2, changed[0]!.modseq);
+      await a.expunge(inbox.id);
+      assert.ok((await a.status(inbox.id)).highestModseq > h2);
+    });
+
+    test('every changed message gets a modseq above its old one', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const uids = await fill(a, inbox.id, 3);
+      const before = (await a.snapshot(inbox.id)).messages;
+      await a.updateFlags(inbox.id, uids, 'add', ['\\Flagged']);
+      const after = (await a.snapshot(inbox.id)).messages;
+      for (let i = 0; i < uids.length; i++) assert.ok(after[i]!.modseq > before[i]!.modseq);
+    });
+  });
+
+  describe('flags', () => {
+    test('append normalises flags: system flags canonical, no \\Recent, no duplicates, keywords as given', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const { uid } = await a.append(inbox.id, { content: simpleMessage(), flags: ['\\seen', '\\SEEN', '\\Recent', '$Forwarded', '$forwarded', 'Work'] });
+      const [record] = await a.records(inbox.id, [uid]);
+      assert.deepEqual([...record!.flags].sort(), ['$Forwarded', 'Work', '\\Seen'].sort());
+    });
+
+    test('add, remove and set report only messages whose flags changed', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const [u1, u2] = await fill(a, inbox.id, 2, [['\\Seen'], []]);
+      const added = await a.updateFlags(inbox.id, [u1!, u2!], 'add', ['\\Seen']);
+      assert.deepEqual(added.changed.map((c) => c.uid), [u2]);
+      assert.deepEqual(added.changed[0]!.flags, ['\\Seen']);
+      assert.deepEqual(added.conflicts, []);
+      const removed = await a.updateFlags(inbox.id, [u1!, u2!], 'remove', ['\\SEEN']);
+      assert.deepEqual(removed.changed.map((c) => c.uid), [u1, u2]);
+      const set = await a.updateFlags(inbox.id, [u1!, u2!], 'set', ['\\Answered', 'todo']);
+      assert.deepEqual(set.changed.map((c) => c.uid), [u1, u2]);
+      const same = await a.updateFlags(inbox.id, [u1!, u2!], 'set', ['todo', '\\answered']);
+      assert.deepEqual(same.changed, [], 'setting the same flags changes nothing');
+      const records = await a.records(inbox.id, [u1!, u2!]);
+      for (const r of records) assert.deepEqual(flagSet(r.flags), flagSet(['\\Answered', 'todo']));
+    });
+
+    test('\\Recent cannot be stored and unknown UIDs are ignored', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const [uid] = await fill(a, inbox.id, 1);
+      const result = await a.updateFlags(inbox.id, [uid!, 9999], 'add', ['\\Recent']);
+      assert.deepEqual(result.changed, []);
+      assert.deepEqual((await a.records(inbox.id, [uid!]))[0]!.flags, []);
+    });
+
+    test('UNCHANGEDSINCE: messages modified later are conflicts and stay untouched', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const [u1, u2] = await fill(a, inbox.id, 2);
+      const mark = (await a.status(inbox.id)).highestModseq;
+      await a.updateFlags(inbox.id, [u2!], 'add', ['$Seen-elsewhere']);
+      const result = await a.updateFlags(inbox.id, [u1!, u2!], 'add', ['\\Flagged'], { unchangedSince: mark });
+      assert.deepEqual(result.changed.map((c) => c.uid), [u1]);
+      assert.deepEqual(result.conflicts, [u2]);
+      const [r2] = await a.records(inbox.id, [u2!]);
+      assert.ok(!r2!.flags.includes('\\Flagged'));
+    });
+  });
+
+  describe('records, copy, move, expunge', () => {
+    test('records: ascending, missing UIDs skipped, sizes and internal dates as appended', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const date = new Date('2021-03-04T05:06:07.000Z');
+      const body = simpleMessage({ body: 'sized' });
+      const { uid } = await a.append(inbox.id, { content: body, internalDate: date, flags: ['\\Draft'] });
+      const [other] = await fill(a, inbox.id, 1);
+      const records = await a.records(inbox.id, [other!, 424242, uid]);
+      assert.deepEqual(records.map((r) => r.uid), [uid, other]);
+      assert.equal(records[0]!.size, body.length);
+      assert.equal(records[0]!.internalDate.getTime(), date.getTime());
+      assert.deepEqual(records[0]!.flags, ['\\Draft']);
+    });
+
+    test('copy: mapping in ascending source order, bytes, flags and dates preserved, source untouched', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const dest = await a.create('Archive');
+      const date = new Date('2020-01-02T03:04:05.000Z');
+      const m1 = await a.append(inbox.id, { content: simpleMessage({ subject: 'one' }), flags: ['\\Seen'], internalDate: date });
+      const m2 = await a.append(inbox.id, { content: simpleMessage({ subject: 'two' }), flags: ['$Keep'] });
+      const result = await a.copy(inbox.id, [m2.uid, m1.uid, 31337], dest.id);
+      const destStatus = await a.status(dest.id);
+      assert.equal(result.uidValidity, destStatus.uidValidity);
+      assert.deepEqual(result.mapping.map(([from]) => from), [m1.uid, m2.uid]);
+      assert.ok(result.mapping[1]![1] > result.mapping[0]![1]);
+      const [[, c1], [, c2]] = result.mapping as [[number, number], [number, number]];
+      assert.deepEqual(await a.read(dest.id, c1), await a.read(inbox.id, m1.uid));
+      assert.deepEqual(await a.read(dest.id, c2), await a.read(inbox.id, m2.uid));
+      const [r1] = await a.records(dest.id, [c1]);
+      assert.deepEqual(r1!.flags, ['\\Seen']);
+      assert.equal(r1!.internalDate.getTime(), date.getTime());
+      assert.equal((await a.status(inbox.id)).messages, 2);
+      assert.equal(destStatus.messages, 2);
+    });
+
+    test('copy into the same mailbox gives new UIDs', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const [uid] = await fill(a, inbox.id, 1);
+      const result = await a.copy(inbox.id, [uid!], inbox.id);
+      assert.equal(result.mapping.length, 1);
+      assert.ok(result.mapping[0]![1] > uid!);
+      assert.equal((await a.status(inbox.id)).messages, 2);
+    });
+
+    test('copy or move to a missing mailbox fails with nonexistent and changes nothing', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const gone = await a.create('gone');
+      await a.delete('gone');
+      const [uid] = await fill(a, inbox.id, 1);
+      await rejectsWith(a.copy(inbox.id, [uid!], gone.id), 'nonexistent');
+      await rejectsWith(a.move(inbox.id, [uid!], gone.id), 'nonexistent');
+      assert.equal((await a.status(inbox.id)).messages, 1);
+    });
+
+    test('move: destination gains, source loses, mapping reported', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const dest = await a.create('Moved');
+      const uids = await fill(a, inbox.id, 3);
+      const body = await a.read(inbox.id, uids[1]!);
+      const result = await a.move(inbox.id, [uids[1]!, uids[2]!], dest.id);
+      assert.deepEqual(result.mapping.map(([from]) => from), [uids[1], uids[2]]);
+      assert.deepEqual((await a.snapshot(inbox.id)).messages.map((m) => m.uid), [uids[0]]);
+      assert.deepEqual((await a.snapshot(dest.id)).messages.map((m) => m.uid), result.mapping.map(([, to]) => to));
+      assert.deepEqual(await a.read(dest.id, result.mapping[0]![1]), body);
+      await rejectsWith(a.read(inbox.id, uids[1]!), 'nonexistent');
+    });
+
+    test('expunge removes only \\Deleted messages, within the given UIDs when given', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const uids = await fill(a, inbox.id, 4, [['\\Deleted'], [], ['\\Deleted'], ['\\Deleted']]);
+      assert.deepEqual(await a.expunge(inbox.id, [uids[0]!, uids[1]!]), [uids[0]]);
+      assert.deepEqual(await a.expunge(inbox.id), [uids[2], uids[3]]);
+      assert.deepEqual(await a.expunge(inbox.id), []);
+      const status = await a.status(inbox.id);
+      assert.equal(status.messages, 1);
+      await rejectsWith(a.read(inbox.id, uids[0]!), 'nonexistent');
+      await rejectsWith(a.structure(inbox.id, uids[2]!), 'nonexistent');
+    });
+
+    test('status counts messages, unseen, size and recent', async ({ open }) => {
+      const a = await open();
+      const box = await a.create('counted');
+      const m1 = simpleMessage({ body: 'a' });
+      const m2 = simpleMessage({ body: 'bbbbbbbbbb' });
+      await a.append(box.id, { content: m1, flags: ['\\Seen'] });
+      await a.append(box.id, { content: m2 });
+      const status = await a.status(box.id);
+      assert.equal(status.messages, 2);
+      assert.equal(status.unseen, 1);
+      assert.equal(status.size, m1.length + m2.length);
+      assert.equal(status.recent, 2);
+    });
+  });
+
+  describe('\\Recent (RFC 3501 §2.3.2)', () => {
+    test('claimRecent hands the recent messages to one claimer only; peek leaves them', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const [first] = await fill(a, inbox.id, 2);
+      assert.equal(await a.claimRecent(inbox.id, { peek: true }), first);
+      assert.equal((await a.status(inbox.id)).recent, 2);
+      assert.equal(await a.claimRecent(inbox.id), first);
+      const uidNext = (await a.status(inbox.id)).uidNext;
+      assert.equal((await a.status(inbox.id)).recent, 0);
+      const other = await open('alice', 'other-session');
+      assert.equal(await other.claimRecent(inbox.id), uidNext, 'nothing is recent for a later session');
+      const late = await a.append(inbox.id, { content: simpleMessage() });
+      assert.equal((await a.status(inbox.id)).recent, 1);
+      assert.equal(await other.claimRecent(inbox.id), late.uid);
+    });
+  });
+}
