@@ -21,6 +21,10 @@ export interface Pop3ConnectionInfo {
   user?: string;
 }
 
+export interface Pop3ConnectionSummary extends Pop3ConnectionInfo {
+  startedAt: Date;
+}
+
 /** Message bytes a callback may return: whole, or as a stream (a Node Readable is an AsyncIterable). */
 export type Pop3MessageContent = Buffer | Uint8Array | string | AsyncIterable<Buffer | Uint8Array | string>;
 
@@ -102,6 +106,6 @@ export interface Pop3Server {
   listen(): Promise<Pop3ListenResult>;
   /** Stops accepting, lets running commands finish, closes every session (no deletions without QUIT). */
   close(): Promise<void>;
-  /** Number of open connections on both listeners. */
-  connections(): number;
+  /** The open connections on both listeners (a snapshot, like the IMAP server's). */
+  connections(): Pop3ConnectionSummary[];
 }

@@ -13,7 +13,7 @@ import { resolvePop3Limits } from './limits.js';
 import { callbackMaildrops } from './maildrop/callback-maildrop.js';
 import { locksFor } from './maildrop/locks.js';
 import { storeMaildrops } from './maildrop/store-maildrop.js';
-import type { Pop3ListenResult, Pop3Server, Pop3ServerOptions } from './options.js';
+import type { Pop3ConnectionSummary, Pop3ListenResult, Pop3Server, Pop3ServerOptions } from './options.js';
 import { Pop3Connection, apopTimestamp } from './session/connection.js';
 import { statusLine } from './session/dispatcher.js';
 import type { Pop3Services } from './session/services.js';
@@ -21,6 +21,7 @@ import type { Pop3Services } from './session/services.js';
 export type {
   Pop3Callbacks,
   Pop3ConnectionInfo,
+  Pop3ConnectionSummary,
   Pop3ExpirePolicy,
   Pop3ListenResult,
   Pop3LoginDelayPolicy,
@@ -149,8 +150,8 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
       await Promise.all(stopped);
     },
 
-    connections(): number {
-      return open.size;
+    connections(): Pop3ConnectionSummary[] {
+      return [...open].map((c) => ({ ...c.info, startedAt: c.startedAt }));
     },
   };
 }

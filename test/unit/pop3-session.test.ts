@@ -70,7 +70,7 @@ test('DELE applies only at QUIT; RSET undoes; a dropped connection deletes nothi
   c.close();
   await c.waitClosed();
   // give the server a moment to notice and release the lock
-  for (let i = 0; i < 50 && server.connections() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 50 && server.connections().length > 0; i++) await new Promise((r) => setTimeout(r, 10));
   assert.deepEqual(drop.deletions, []);
   c = await login(port);
   assert.match(await c.cmd('STAT'), /^\+OK 2 /);

@@ -23,6 +23,7 @@ export function apopTimestamp(hostname: string): string {
 export class Pop3Connection {
   readonly info: Pop3ConnectionInfo;
   readonly closed: Promise<void>;
+  readonly startedAt = new Date();
   private socket: Socket;
   private readonly framer: LineFramer;
   private readonly writer: SocketWriter;

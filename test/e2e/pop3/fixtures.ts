@@ -45,7 +45,7 @@ export function tinyAuthenticator(users: Record<string, string>): Authenticator 
 let cached: { key: string; cert: string } | undefined;
 export async function testCertificate(): Promise<{ key: string; cert: string }> {
   if (!cached) {
-    const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], { keySize: 2048, days: 1 });
+    const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], { keySize: 2048 });
     cached = { key: pems.private, cert: pems.cert };
   }
   return cached;
