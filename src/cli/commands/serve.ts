@@ -1,0 +1,82 @@
+/** `postroom serve`: runs IMAP and POP3 until SIGTERM/SIGINT. */
+import { Option, type Command } from 'commander';
+import { resolveSettings } from '../../config/resolve.js';
+import { DEFAULT_SETTINGS, LOG_LEVELS, STORE_KINDS } from '../../config/settings.js';
+import { createLogger } from '../logger.js';
+import { startServers } from '../start.js';
+import { demoBanner } from '../demo.js';
+
+/** How long a clean shutdown may take before we give up on stragglers. */
+const SHUTDOWN_TIMEOUT_MS = 15_000;
+
+const PORT_HELP = 'a port number, "auto" (any free port) or "off"/0 (disabled)';
+
+export function register(program: Command): void {
+  const d = DEFAULT_SETTINGS;
+  program
+    .command('serve')
+    .description('run the IMAP and POP3 servers')
+    .option('--config <file>', 'JSON config file with the same settings in camelCase (flags override it)')
+    .option('--data <dir>', `data folder: users file, TLS files, mail (default: ${d.data})`)
+    .option('--host <address>', `address to listen on (default: ${d.host})`)
+    .option('--imap-port <port>', `IMAP with STARTTLS: ${PORT_HELP} (default: ${d.imapPort})`)
+    .option('--imaps-port <port>', `IMAP over implicit TLS (default: ${d.imapsPort})`)
+    .option('--pop3-port <port>', `POP3 with STLS (default: ${d.pop3Port})`)
+    .option('--pop3s-port <port>', `POP3 over implicit TLS (default: ${d.pop3sPort})`)
+    .option('--ephemeral-ports', 'bind every enabled listener to a free port (for tests); see the "listening" line')
+    .addOption(new Option('--store <kind>', `mail store (default: ${d.store})`).choices(STORE_KINDS))
+    .option('--allow-insecure-auth', 'accept passwords on unencrypted connections (default: only after TLS)')
+    .option('--no-allow-insecure-auth', 'require TLS before passwords, overriding the config file')
+    .option('--tls-key <file>', 'TLS private key, PEM (default: a self-signed certificate in DATA/tls/)')
+    .option('--tls-cert <file>', 'TLS certificate chain, PEM (give with --tls-key)')
+    .option('--hostname <name>', 'server name in greetings and SASL (default: the machine host name)')
+    .addOption(new Option('--log-level <level>', `log detail (default: ${d.logLevel})`).choices(LOG_LEVELS))
+    .option('--demo', 'if there are no users, create user "demo" with a random password and print it')
+    .addHelpText(
+      'after',
+      '\nOn startup one JSON line {"msg":"listening","host":…,"imapPort":…,"imapsPort":…,"pop3Port":…,"pop3sPort":…}\n' +
+        'is written to stdout with the bound ports (null when disabled). SIGTERM or SIGINT stops cleanly (exit 0).\n' +
+        'Every option is described in docs/configuration.md.',
+    )
+    .action(async (options: Record<string, unknown>) => {
+      await serve(options);
+    });
+}
+
+async function serve(options: Record<string, unknown>): Promise<void> {
+  const settings = await resolveSettings(options);
+  const human = process.stdout.isTTY === true;
+  const logger = createLogger(settings.logLevel, human);
+  const running = await startServers(settings, logger);
+
+  // The machine-readable contract (tests, supervisors): always written, whatever the log level.
+  process.stdout.write(`${JSON.stringify({ msg: 'listening', ...running.ports, pid: process.pid })}\n`);
+  if (running.demoPassword) process.stdout.write(demoBanner(running.demoPassword, running.ports, settings.data, human));
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+    running.close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

@@ -1,0 +1,116 @@
+/**
+ * The settings of `postroom serve`, one name each: camelCase in the JSON config file and in the
+ * library options, kebab-case as command-line flags (`imapPort` ↔ `--imap-port`). Precedence:
+ * built-in defaults < config file < flags. docs/configuration.md lists them all.
+ */
+import { parsePort, type PortSetting } from './ports.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const STORE_KINDS = ['sqlite', 'memory'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
+
+export interface ServeSettings {
+  /** Data folder: users file, TLS files, the SQLite store. */
+  data: string;
+  host: string;
+  imapPort: PortSetting;
+  imapsPort: PortSetting;
+  pop3Port: PortSetting;
+  pop3sPort: PortSetting;
+  /** Every enabled listener binds a free port instead of its configured one. */
+  ephemeralPorts: boolean;
+  store: StoreKind;
+  allowInsecureAuth: boolean;
+  logLevel: LogLevel;
+  demo: boolean;
+  /** PEM files; when both are absent a self-signed certificate is made in DATA/tls/. */
+  tlsKey?: string;
+  tlsCert?: string;
+  /** Name used in greetings and SASL (default: the machine's host name). */
+  hostname?: string;
+}
+
+export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
+  data: './data',
+  host: '127.0.0.1',
+  imapPort: 1143,
+  imapsPort: 1993,
+  pop3Port: 1110,
+  pop3sPort: 1995,
+  ephemeralPorts: false,
+  store: 'sqlite',
+  allowInsecureAuth: false,
+  logLevel: 'info',
+  demo: false,
+});
+
+export type PartialSettings = Partial<ServeSettings>;
+
+type Kind = 'string' | 'boolean' | 'port' | 'path' | { oneOf: readonly string[] };
+
+/** The schema shared by the config-file reader and the flag reader. */
+export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
+  data: 'path',
+  host: 'string',
+  imapPort: 'port',
+  imapsPort: 'port',
+  pop3Port: 'port',
+  pop3sPort: 'port',
+  ephemeralPorts: 'boolean',
+  store: { oneOf: STORE_KINDS },
+  allowInsecureAuth: 'boolean',
+  logLevel: { oneOf: LOG_LEVELS },
+  demo: 'boolean',
+  tlsKey: 'path',
+  tlsCert: 'path',
+  hostname: 'string',
+};
+
+export function isSettingKey(key: string): key is keyof ServeSettings {
+  return Object.prototype.hasOwnProperty.call(SETTING_KINDS, key);
+}
+
+/** `imapPort` → `--imap-port`, for messages that should name the flag. */
+export function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/**
+ * Checks and normalises one value; `source` names where it came from in error messages.
+ * `resolvePath` turns relative paths into absolute ones (config files resolve against their own
+ * folder, flags against the working directory).
+ */
+export function settingValue(
+  key: keyof ServeSettings,
+  value: unknown,
+  source: string,
+  resolvePath: (p: string) => string,
+): ServeSettings[keyof ServeSettings] {
+  const kind = SETTING_KINDS[key];
+  const where = `${source}: ${key}`;
+  if (kind === 'port') return parsePort(value, where);
+  if (kind === 'boolean') {
+    if (typeof value !== 'boolean') throw new Error(`${where}: expected true or false, got ${JSON.stringify(value)}`);
+    return value;
+  }
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new Error(`${where}: expected a non-empty string, got ${JSON.stringify(value)}`);
+  }
+  if (kind === 'path') return resolvePath(value);
+  if (kind === 'string') return value;
+  if (!kind.oneOf.includes(value)) throw new Error(`${where}: expected one of ${kind.oneOf.join(', ')}, got "${value}"`);
+  return value as ServeSettings[keyof ServeSettings];
+}
+
+/** Later layers win; undefined values in a layer do not erase earlier ones. */
+export function mergeSettings(...layers: PartialSettings[]): ServeSettings {
+  const merged: Record<string, unknown> = { ...DEFAULT_SETTINGS };
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) {
+      if (value !== undefined) merged[key] = value;
+    }
+  }
+  return merged as unknown as ServeSettings;
+}
