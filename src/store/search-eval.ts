@@ -104,7 +104,7 @@ export function sentDayOf(value: string | null): Day | null {
     if (month >= 0) return formatDay(fullYear(m[3]!), month + 1, Number(m[1]));
   }
   // Not RFC 5322, but seen in the wild from broken software.
-  const iso = /\b(\d{4})-(\d{2})-(\d{2})\b/.exec(value);
+  const iso = /\b(\d{4})-(\d{2})-(\d{2})(?!\d)/.exec(value);
   if (iso) return formatDay(Number(iso[1]), Number(iso[2]), Number(iso[3]));
   return null;
 }
