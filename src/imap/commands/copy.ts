@@ -59,7 +59,7 @@ async function runCopy(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
   if (uids.length === 0) return { text: 'Nothing to copy' };
   const result = await mail.copy(view.mailbox.id, uids, target.id);
   if (result.mapping.length === 0) return { text: 'Nothing to copy' };
-  return { code: copyUidCode(result), text: 'COPY completed' };
+  return { code: copyUidCode(result), text: `${ctx.command} completed` };
 }
 
 export const copyCommand: CommandSpec<CopyArgs> = {

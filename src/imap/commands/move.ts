@@ -19,7 +19,7 @@ async function runMove(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
   if (result.mapping.length === 0) return { text: 'Nothing to move' };
   ctx.untaggedStatus('OK', 'Moved', copyUidCode(result));
   view.applyOwnExpunge(result.mapping.map(([src]) => src));
-  return { text: 'MOVE completed' };
+  return { text: `${ctx.command} completed` };
 }
 
 export const moveCommand: CommandSpec<CopyArgs> = {
