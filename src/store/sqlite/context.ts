@@ -49,7 +49,7 @@ export function mailboxById(scope: UserScope, mailboxId: string): MailboxRow {
 /** A mailbox that can hold messages (not \Noselect). */
 export function selectableMailbox(scope: UserScope, mailboxId: string): MailboxRow {
   const row = mailboxById(scope, mailboxId);
-  if (row.noselect) throw new StoreError('nonexistent', `mailbox ${row.name} cannot hold messages`);
+  if (row.noselect) throw new StoreError('cannot', `mailbox ${row.name} is \\Noselect and cannot hold messages`);
   return row;
 }
 

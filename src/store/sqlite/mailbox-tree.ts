@@ -151,7 +151,8 @@ export function renameMailbox(scope: UserScope, rawFrom: string, rawTo: string):
     const source = mailboxByName(scope, from);
     if (!source) throw new StoreError('nonexistent', `mailbox ${from} does not exist`);
     if (from === to || mailboxByName(scope, to)) throw new StoreError('alreadyexists', `mailbox ${to} already exists`);
-    if (isSameOrBelow(to, from, d)) throw new StoreError('cannot', 'a mailbox cannot be moved below itself');
+    // INBOX may be renamed to its own child: only its messages move (RFC 3501 §6.3.5).
+    if (from !== 'INBOX' && isSameOrBelow(to, from, d)) throw new StoreError('cannot', 'a mailbox cannot be moved below itself');
     ensureParents(scope, to);
     if (from === 'INBOX') {
       // RFC 3501 §6.3.5: INBOX's messages move to the new name; INBOX stays, empty; its children stay.

@@ -94,10 +94,7 @@ export function updateFlags(
       }
       const current = parseFlags(row.flags);
       const next = applyFlagOperation(current, operation, wanted);
-      if (next === null) {
-        if (operation === 'set') changed.push({ uid: row.uid, flags: current, modseq: row.modseq });
-        continue;
-      }
+      if (next === null) continue;
       update.run(serializeFlags(next), modseq, box.id, row.uid);
       changed.push({ uid: row.uid, flags: next, modseq });
       published.push({ uid: row.uid, flags: next, modseq });

@@ -35,8 +35,9 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec(`
         CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
         CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+        -- AUTOINCREMENT: a re-created mailbox must never get the id of a deleted one.
         CREATE TABLE mailboxes (
-          id INTEGER PRIMARY KEY,
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
           user_id INTEGER NOT NULL REFERENCES users(id),
           name TEXT NOT NULL,
           noselect INTEGER NOT NULL DEFAULT 0,
