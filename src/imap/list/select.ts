@@ -61,6 +61,8 @@ interface Node {
   hasChildren: boolean;
   /** Some descendant meets the criteria without matching the pattern (reason B above). */
   hiddenMatchBelow: boolean;
+  /** The name matches a pattern (computed once; matching is the costly part). */
+  matched: boolean;
 }
 
 export function selectListEntries(input: ListInput): ListEntry[] {
@@ -68,16 +70,17 @@ export function selectListEntries(input: ListInput): ListEntry[] {
   const nodes = buildTree(input);
   const meets = criteria(selection);
 
+  for (const node of nodes.values()) node.matched = matches(node.name);
   for (const node of nodes.values()) {
     if (node.mailbox) forEachAncestor(node.name, delimiter, (a) => (nodes.get(a) as Node).hasChildren = true);
-    if (meets(node) && !matches(node.name)) {
+    if (meets(node) && !node.matched) {
       forEachAncestor(node.name, delimiter, (a) => (nodes.get(a) as Node).hiddenMatchBelow = true);
     }
   }
 
   const entries: ListEntry[] = [];
   for (const node of nodes.values()) {
-    if (!matches(node.name)) continue;
+    if (!node.matched) continue;
     const meetsItself = meets(node);
     const childInfo = selection.recursiveMatch && node.hiddenMatchBelow ? criteriaNames(selection) : undefined;
     // Reason B without RECURSIVEMATCH only applies to plain LIST/LSUB; RFC 5258 §3.3 keeps
@@ -101,7 +104,7 @@ function buildTree(input: ListInput): Map<string, Node> {
   const ensure = (name: string): Node => {
     let node = nodes.get(name);
     if (!node) {
-      node = { name, subscribed: false, hasChildren: false, hiddenMatchBelow: false };
+      node = { name, subscribed: false, hasChildren: false, hiddenMatchBelow: false, matched: false };
       nodes.set(name, node);
     }
     return node;
