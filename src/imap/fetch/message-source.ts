@@ -1,0 +1,48 @@
+/**
+ * One message's data for FETCH, loaded from the store only when an item asks for it and at most
+ * once: the structure, and the bytes (the whole of a small message in one read; ranges of a large
+ * one, or a stream when the piece itself is large).
+ */
+import type { MessageStructure } from '../../mime/types.js';
+import type { ByteRange, MessageRecord, UserMailbox } from '../../store/types.js';
+
+/** Messages up to this size are read whole once when several pieces are wanted. */
+const WHOLE_READ_LIMIT = 256 * 1024;
+
+export class MessageSource {
+  private structurePromise?: Promise<MessageStructure>;
+  private rawPromise?: Promise<Buffer>;
+
+  constructor(
+    private readonly mail: UserMailbox,
+    private readonly mailboxId: string,
+    readonly uid: number,
+    /** Present when the batch loaded records. */
+    readonly record: MessageRecord | undefined,
+  ) {}
+
+  structure(): Promise<MessageStructure> {
+    this.structurePromise ??= this.mail.structure(this.mailboxId, this.uid);
+    return this.structurePromise;
+  }
+
+  /** Size of the whole message, from the record when there is one. */
+  async size(): Promise<number> {
+    return this.record ? this.record.size : (await this.structure()).size;
+  }
+
+  /** Bytes of `range` of the message. */
+  async read(range: ByteRange, messageSize: number): Promise<Buffer> {
+    if (this.rawPromise || messageSize <= WHOLE_READ_LIMIT) {
+      this.rawPromise ??= this.mail.read(this.mailboxId, this.uid);
+      const raw = await this.rawPromise;
+      return raw.subarray(Math.min(range.start, raw.length), Math.min(range.end, raw.length));
+    }
+    return this.mail.read(this.mailboxId, this.uid, range);
+  }
+
+  /** A stream of `range`, read when the encoder gets to it (for large literals). */
+  stream(range: ByteRange): () => AsyncIterable<Buffer> {
+    return () => this.mail.stream(this.mailboxId, this.uid, range);
+  }
+}

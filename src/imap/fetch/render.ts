@@ -1,0 +1,80 @@
+/**
+ * Builds the data items of one `* n FETCH (...)` response from the requested items and the
+ * message's lazily loaded data.
+ */
+import { atom, literal, type ImapValue } from '../wire/types.js';
+import { formatInternalDate } from '../wire/datetime.js';
+import type { Flag } from '../../store/types.js';
+import type { FetchItem } from './items.js';
+import type { MessageSource } from './message-source.js';
+import { renderEnvelope } from './envelope.js';
+import { renderBodyStructure } from './bodystructure.js';
+import { applyPartial, filterHeaderFields, sectionTarget, slicePartial } from './section.js';
+
+/** Section data larger than this is streamed from the store instead of read into memory. */
+export const STREAM_THRESHOLD = 64 * 1024;
+
+export interface RenderOptions {
+  /** Flags as this session knows them (\Recent included). */
+  flags: () => Flag[];
+  /** MODSEQ to report, when known without a record (e.g. just changed by this FETCH). */
+  modseq?: number;
+  /** Items to put first / last that the client did not ask for (UID for UID FETCH, FLAGS after \Seen...). */
+  prepend: FetchItem[];
+  append: FetchItem[];
+}
+
+/** What a section item contributes: the bytes, or a stream for big pieces. */
+async function sectionValue(item: Extract<FetchItem, { kind: 'section' }>, src: MessageSource): Promise<ImapValue> {
+  const { section, partial } = item;
+  const size = await src.size();
+  let target;
+  if (section.path.length === 0 && section.text === 'all') target = { kind: 'range' as const, range: { start: 0, end: size } };
+  else target = sectionTarget(await src.structure(), section);
+  if (!target) return '';
+  if (target.kind === 'fields') {
+    const header = await src.read(target.header, size);
+    const bytes = slicePartial(filterHeaderFields(header, target.names, target.not), partial);
+    return bytes.length === 0 ? '' : literal(bytes);
+  }
+  const range = applyPartial({ start: Math.min(target.range.start, size), end: Math.min(target.range.end, size) }, partial);
+  const length = Math.max(0, range.end - range.start);
+  if (length === 0) return '';
+  if (length > STREAM_THRESHOLD) return literal(src.stream(range), length);
+  return literal(await src.read(range, size));
+}
+
+async function renderItem(item: FetchItem, src: MessageSource, opts: RenderOptions): Promise<[string, ImapValue]> {
+  if (item.kind === 'section') {
+    const label = item.partial ? `${item.label}<${item.partial.offset}>` : item.label;
+    return [label, await sectionValue(item, src)];
+  }
+  switch (item.name) {
+    case 'UID':
+      return ['UID', src.uid];
+    case 'FLAGS':
+      return ['FLAGS', opts.flags().map((f) => atom(f))];
+    case 'INTERNALDATE':
+      return ['INTERNALDATE', src.record ? formatInternalDate(src.record.internalDate) : null];
+    case 'RFC822.SIZE':
+      return ['RFC822.SIZE', await src.size()];
+    case 'MODSEQ':
+      return ['MODSEQ', [opts.modseq ?? src.record?.modseq ?? 0]];
+    case 'ENVELOPE':
+      return ['ENVELOPE', renderEnvelope((await src.structure()).envelope)];
+    case 'BODY':
+      return ['BODY', renderBodyStructure((await src.structure()).root, false)];
+    case 'BODYSTRUCTURE':
+      return ['BODYSTRUCTURE', renderBodyStructure((await src.structure()).root, true)];
+  }
+}
+
+/** The flat list `name value name value ...` of one FETCH response. */
+export async function renderFetch(items: FetchItem[], src: MessageSource, opts: RenderOptions): Promise<ImapValue[]> {
+  const out: ImapValue[] = [];
+  for (const item of [...opts.prepend, ...items, ...opts.append]) {
+    const [name, value] = await renderItem(item, src, opts);
+    out.push(atom(name), value);
+  }
+  return out;
+}
