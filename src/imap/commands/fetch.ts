@@ -1,0 +1,173 @@
+/**
+ * FETCH and UID FETCH (RFC 3501 §6.4.5, §6.4.8), with the RFC 7162 MODSEQ item and CHANGEDSINCE
+ * modifier. Data is loaded per batch of messages and only as far as the requested items need it:
+ * `UID FETCH 1:* (UID FLAGS)` touches nothing but the session's view.
+ */
+import type { CommandContext, CommandSpec, ParseEnv, SelectedView } from './types.js';
+import type { FlagChange, MessageRecord, UserMailbox } from '../../store/types.js';
+import { isStoreError } from '../../store/errors.js';
+import { ArgReader, ParseError } from '../wire/args.js';
+import { atom, type ImapValue, type Token } from '../wire/types.js';
+import type { SequenceSet } from '../wire/sequence-set.js';
+import { ImapError } from '../errors.js';
+import { parseFetchItems, type FetchItem } from '../fetch/items.js';
+import { MessageSource } from '../fetch/message-source.js';
+import { renderFetch } from '../fetch/render.js';
+import { enableCondstore } from '../search/condstore.js';
+
+export interface FetchArgs {
+  set: SequenceSet;
+  items: FetchItem[];
+  /** RFC 7162 §3.1.4.1 CHANGEDSINCE: only messages whose mod-sequence is greater. */
+  changedSince?: number;
+}
+
+/** Messages handled per store round trip; output is drained between batches. */
+const BATCH = 1000;
+/** Message bytes queued before waiting for the client to read them, within a batch. */
+const DRAIN_BYTES = 1024 * 1024;
+
+/** Bytes of message data held in a response's values (streamed literals hold none). */
+function heldBytes(values: ImapValue[]): number {
+  let n = 0;
+  for (const v of values) {
+    if (Buffer.isBuffer(v)) n += v.length;
+    else if (v !== null && typeof v === 'object' && !Array.isArray(v) && v.kind === 'literal' && Buffer.isBuffer(v.data)) n += v.size;
+  }
+  return n;
+}
+
+const UID_ITEM: FetchItem = { kind: 'simple', name: 'UID' };
+const FLAGS_ITEM: FetchItem = { kind: 'simple', name: 'FLAGS' };
+const MODSEQ_ITEM: FetchItem = { kind: 'simple', name: 'MODSEQ' };
+
+/** RFC 4466 §2.4 fetch-modifiers: "(name value ...)"; CHANGEDSINCE is the one we know. */
+function parseModifiers(r: ArgReader): number {
+  const list = r.list('fetch modifiers');
+  let changedSince: number | undefined;
+  if (list.remaining === 0) throw new ParseError('Empty fetch modifier list');
+  while (list.remaining > 0) {
+    const name = list.atom('fetch modifier').toUpperCase();
+    if (name !== 'CHANGEDSINCE') throw new ParseError(`Unknown fetch modifier ${name.slice(0, 40)}`);
+    if (changedSince !== undefined) throw new ParseError('CHANGEDSINCE given twice');
+    changedSince = list.number('CHANGEDSINCE mod-sequence');
+  }
+  return changedSince!;
+}
+
+export function parseFetchArgs(tokens: Token[], _env?: ParseEnv): FetchArgs {
+  const r = new ArgReader(tokens);
+  const set = r.sequenceSet();
+  const items = parseFetchItems(r.next('fetch attributes'));
+  const changedSince = r.isList() ? parseModifiers(r) : undefined;
+  r.end();
+  return changedSince === undefined ? { set, items } : { set, items, changedSince };
+}
+
+const has = (items: FetchItem[], name: string): boolean => items.some((i) => i.kind === 'simple' && i.name === name);
+
+interface Plan {
+  items: FetchItem[];
+  byUid: boolean;
+  /** Records are needed (dates, sizes, modseqs, or the CHANGEDSINCE filter). */
+  records: boolean;
+  /** Some item fetches a body without PEEK: \Seen is set (RFC 3501 §6.4.5). */
+  setsSeen: boolean;
+  modseq: boolean;
+  changedSince?: number;
+}
+
+function makePlan(args: FetchArgs, byUid: boolean): Plan {
+  const items = args.items;
+  const modseq = has(items, 'MODSEQ') || args.changedSince !== undefined;
+  const records =
+    modseq ||
+    has(items, 'INTERNALDATE') ||
+    has(items, 'RFC822.SIZE') ||
+    items.some((i) => i.kind === 'section' && i.section.path.length === 0 && i.section.text === 'all');
+  const setsSeen = items.some((i) => i.kind === 'section' && !i.peek);
+  return { items, byUid, records, setsSeen, modseq, changedSince: args.changedSince };
+}
+
+/** Sets \Seen on the batch's messages that lack it; returns the changes (already applied to the view). */
+async function markSeen(mail: UserMailbox, view: SelectedView, uids: number[], byUid: boolean, withModseq: boolean): Promise<Map<number, FlagChange>> {
+  const unseen = uids.filter((uid) => !view.flagsOf(uid).includes('\\Seen'));
+  if (unseen.length === 0) return new Map();
+  const result = await mail.updateFlags(view.mailbox.id, unseen, 'add', ['\\Seen']);
+  // Silent: the FLAGS go out inside this command's own FETCH responses instead.
+  view.applyOwnFlagChanges(result.changed, { silent: true, withUid: byUid, withModseq });
+  return new Map(result.changed.map((c) => [c.uid, c]));
+}
+
+async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedView, uids: number[], plan: Plan): Promise<void> {
+  const mailboxId = view.mailbox.id;
+  let records: Map<number, MessageRecord> | undefined;
+  if (plan.records) {
+    const list = await mail.records(mailboxId, uids);
+    records = new Map(list.map((rec) => [rec.uid, rec]));
+    // Gone meanwhile (expunged by another session): skipped silently.
+    uids = uids.filter((uid) => records!.has(uid));
+  }
+  if (plan.changedSince !== undefined) uids = uids.filter((uid) => records!.get(uid)!.modseq > plan.changedSince!);
+  const withModseq = ctx.enabled.has('CONDSTORE');
+  let queued = 0;
+  const seen = plan.setsSeen && !view.readOnly ? await markSeen(mail, view, uids, plan.byUid, withModseq) : new Map<number, FlagChange>();
+
+  for (const uid of uids) {
+    const seq = view.seqOf(uid);
+    if (seq === undefined) continue;
+    const change = seen.get(uid);
+    const prepend = plan.byUid && !has(plan.items, 'UID') ? [UID_ITEM] : [];
+    const append: FetchItem[] = [];
+    if (change && !has(plan.items, 'FLAGS')) append.push(FLAGS_ITEM);
+    if ((plan.modseq || (change && withModseq)) && !has(plan.items, 'MODSEQ')) append.push(MODSEQ_ITEM);
+    const src = new MessageSource(mail, mailboxId, uid, records?.get(uid));
+    try {
+      const values = await renderFetch(plan.items, src, {
+        flags: () => view.flagsOf(uid),
+        modseq: change?.modseq,
+        prepend,
+        append,
+      });
+      ctx.untagged(seq, atom('FETCH'), values);
+      queued += heldBytes(values);
+    } catch (err) {
+      if (isStoreError(err) && err.kind === 'nonexistent') continue;
+      throw err;
+    }
+    if (queued > DRAIN_BYTES) {
+      await ctx.drain();
+      queued = 0;
+    }
+  }
+}
+
+async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): Promise<void> {
+  const state = ctx.state;
+  if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
+  const { mail, view } = state;
+  const uids = view.resolve(args.set, byUid);
+  // RFC 7162 §3.1: FETCH MODSEQ and CHANGEDSINCE turn CONDSTORE on.
+  if (has(args.items, 'MODSEQ') || args.changedSince !== undefined) enableCondstore(ctx, view);
+  const plan = makePlan(args, byUid);
+  for (let i = 0; i < uids.length; i += BATCH) {
+    await runBatch(ctx, mail, view, uids.slice(i, i + BATCH), plan);
+    await ctx.drain();
+  }
+}
+
+export const fetchCommand: CommandSpec<FetchArgs> = {
+  name: 'FETCH',
+  states: ['selected'],
+  // RFC 3501 §7.4.1: responses carry sequence numbers, so no EXPUNGE may be sent meanwhile.
+  noExpunge: true,
+  parse: parseFetchArgs,
+  run: (ctx, args) => runFetch(ctx, args, false),
+};
+
+export const uidFetchCommand: CommandSpec<FetchArgs> = {
+  name: 'UID FETCH',
+  states: ['selected'],
+  parse: parseFetchArgs,
+  run: (ctx, args) => runFetch(ctx, args, true),
+};

@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseFetchArgs } from '../../src/imap/commands/fetch.js';
+import { tokens } from './fetch-harness.js';
+
+const names = (args: string): string[] =>
+  parseFetchArgs(tokens(args)).items.map((i) =>
+    i.kind === 'simple' ? i.name : `${i.peek ? 'peek:' : ''}${i.label}${i.partial ? `<${i.partial.offset}.${i.partial.length ?? ''}>` : ''}`,
+  );
+
+test('macros expand (RFC 3501 §6.4.5)', () => {
+  assert.deepEqual(names('1 ALL'), ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE']);
+  assert.deepEqual(names('1 fast'), ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE']);
+  assert.deepEqual(names('1 FULL'), ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY']);
+});
+
+test('single items and lists', () => {
+  assert.deepEqual(names('1:* (UID FLAGS)'), ['UID', 'FLAGS']);
+  assert.deepEqual(names('1 BODYSTRUCTURE'), ['BODYSTRUCTURE']);
+  assert.deepEqual(names('1 (RFC822 RFC822.HEADER RFC822.TEXT RFC822.SIZE modseq)'), [
+    'RFC822',
+    'peek:RFC822.HEADER',
+    'RFC822.TEXT',
+    'RFC822.SIZE',
+    'MODSEQ',
+  ]);
+  assert.deepEqual(names('1 (BODY[] BODY.PEEK[HEADER.FIELDS (A B)]<0.100> body[1.2.mime]<5>)'), [
+    'BODY[]',
+    'peek:BODY[HEADER.FIELDS (A B)]<0.100>',
+    'BODY[1.2.MIME]<5.>',
+  ]);
+  assert.deepEqual(names('1 (FLAGS flags UID)'), ['FLAGS', 'UID']);
+});
+
+test('CHANGEDSINCE modifier (RFC 7162 §3.1.4.1)', () => {
+  assert.equal(parseFetchArgs(tokens('1:* (FLAGS) (CHANGEDSINCE 12345)')).changedSince, 12345);
+  assert.equal(parseFetchArgs(tokens('1:* FLAGS')).changedSince, undefined);
+});
+
+test('bad FETCH arguments are ParseErrors (BAD)', () => {
+  for (const bad of [
+    '1',
+    '1 ()',
+    '1 (ALL)',
+    '1 (FLAGS FAST)',
+    '1 BOGUS',
+    '1 FLAGS extra',
+    '1 BODY[MIME]',
+    '1 BODY[0]',
+    '1 RFC822[]',
+    '1 (FLAGS) (CHANGEDSINCE)',
+    '1 (FLAGS) (VANISHED)',
+    '1 "FLAGS"',
+    'x FLAGS',
+  ]) {
+    assert.throws(() => parseFetchArgs(tokens(bad)), { name: 'ParseError' }, bad);
+  }
+});
