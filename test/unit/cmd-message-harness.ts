@@ -80,7 +80,8 @@ export async function harness(): Promise<Harness> {
     },
     async run(spec, args, literals = []) {
       const bufs = literals.map((l) => (Buffer.isBuffer(l) ? l : Buffer.from(l)));
-      const text = [`t ${spec.name} ${args}`, ...bufs.map(() => '')];
+      // The framer hands over command text as latin1, one char per byte.
+      const text = [Buffer.from(`t ${spec.name} ${args}`, 'utf8').toString('latin1'), ...bufs.map(() => '')];
       const env = { enabled, limits: DEFAULT_IMAP_LIMITS };
       const ctx = context(spec.name);
       try {
