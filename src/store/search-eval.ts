@@ -23,7 +23,7 @@ export interface SearchableMessage {
 
 export interface MatchOptions {
   /** Shares decoded text between evaluations; `key` identifies the message content (e.g. its Buffer). */
-  cache?: { texts: TextCache; key: object | string };
+  cache?: { texts: TextCache; key: TextCacheKey };
 }
 
 /** Lower-cases and NFC-normalises text for comparison (lower-casing can produce decomposed output). */
@@ -176,6 +176,12 @@ class LazyMessage {
   }
 }
 
+/**
+ * Identifies one message content. Prefer a number or string: an object key is held strongly until
+ * evicted, so keying by something that references the bytes keeps those bytes alive.
+ */
+export type TextCacheKey = string | number | object;
+
 /** Decoded, folded text of one message content; each part is filled in when first needed. */
 export interface CachedText {
   body?: string;
@@ -190,7 +196,7 @@ export interface CachedText {
  * re-decode every message. Bounded by entry count and by total characters held.
  */
 export class TextCache {
-  private readonly entries = new Map<object | string, { text: CachedText; chars: number }>();
+  private readonly entries = new Map<TextCacheKey, { text: CachedText; chars: number }>();
   private chars = 0;
 
   constructor(
@@ -203,7 +209,7 @@ export class TextCache {
   }
 
   /** The (possibly new, empty) entry for `key`, marked most recently used. */
-  entry(key: object | string): CachedText {
+  entry(key: TextCacheKey): CachedText {
     const found = this.entries.get(key);
     if (found) {
       this.entries.delete(key);
@@ -217,7 +223,7 @@ export class TextCache {
   }
 
   /** Re-measures an entry after it grew, evicting older entries to stay within bounds. */
-  touch(key: object | string): void {
+  touch(key: TextCacheKey): void {
     const found = this.entries.get(key);
     if (!found) return;
     const t = found.text;
@@ -233,7 +239,7 @@ export class TextCache {
     this.chars = 0;
   }
 
-  private evict(keep: object | string): void {
+  private evict(keep: TextCacheKey): void {
     for (const [key, value] of this.entries) {
       if (this.entries.size <= this.maxEntries && this.chars <= this.maxChars) break;
       if (key === keep) continue;

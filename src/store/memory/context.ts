@@ -10,6 +10,8 @@ export interface StoreContext {
   readonly texts: TextCache;
   readonly maxMessageSize: number;
   now(): Date;
+  /** A new key for a SharedContent (cache identity). */
+  nextContentKey(): number;
   /** A new, empty mailbox with a fresh id and UIDVALIDITY (not yet linked into a tree). */
   newMailbox(name: string, specialUse?: SpecialUse): MailboxState;
 }

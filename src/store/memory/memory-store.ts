@@ -39,6 +39,7 @@ export class MemoryStore implements MailStore {
   private readonly feed: ChangeFeed;
   private lastUidValidity = 0;
   private nextId = 1;
+  private contentKeys = 0;
   private closed = false;
 
   constructor(private readonly options: MemoryStoreOptions = {}) {
@@ -51,6 +52,7 @@ export class MemoryStore implements MailStore {
       maxMessageSize: options.maxMessageSize ?? 64 * 1024 * 1024,
       now: options.now ?? (() => new Date()),
       newMailbox: (name, specialUse) => this.newMailbox(name, specialUse),
+      nextContentKey: () => ++this.contentKeys,
     };
   }
 

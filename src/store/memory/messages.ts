@@ -57,7 +57,8 @@ export function structureOf(content: SharedContent): MessageStructure {
 async function collect(content: MessageContent, limit: number): Promise<Buffer> {
   if (Buffer.isBuffer(content)) {
     if (content.length > limit) throw new StoreError('toobig', `message exceeds ${limit} octets`);
-    return content;
+    // A private copy: the caller may reuse its buffer (or it may be a slice of a larger one).
+    return Buffer.from(content);
   }
   const chunks: Buffer[] = [];
   let total = 0;
@@ -74,7 +75,7 @@ export async function appendMessage(ctx: HandleContext, id: string, input: Appen
   const internalDate = input.internalDate ? new Date(input.internalDate) : ctx.store.now();
   if (Number.isNaN(internalDate.getTime())) throw new StoreError('cannot', 'invalid internal date');
   const raw = await collect(input.content, ctx.store.maxMessageSize);
-  const content: SharedContent = { raw };
+  const content: SharedContent = { key: ctx.store.nextContentKey(), raw };
   try {
     content.structure = parseMessage(raw);
   } catch {
@@ -207,7 +208,7 @@ export function searchMessages(ctx: HandleContext, id: string, query: SearchQuer
   const out: number[] = [];
   for (const m of box.messages) {
     const target = { record: toRecord(m), raw: () => m.content.raw, structure: () => structureOf(m.content) };
-    if (matchesQuery(query, target, { cache: { texts: ctx.store.texts, key: m.content } })) out.push(m.uid);
+    if (matchesQuery(query, target, { cache: { texts: ctx.store.texts, key: m.content.key } })) out.push(m.uid);
   }
   return out;
 }

@@ -4,6 +4,8 @@ import type { Flag, MailboxInfo, SpecialUse } from '../types.js';
 
 /** Bytes and parsed structure of one message, shared (not copied) by COPY. */
 export interface SharedContent {
+  /** Identifies the content in caches without keeping its bytes alive there. */
+  readonly key: number;
   readonly raw: Buffer;
   structure?: MessageStructure;
 }
