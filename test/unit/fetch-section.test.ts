@@ -125,3 +125,26 @@ test('LF-only messages: sections come out as stored; HEADER.FIELDS ends with CRL
   assert.equal(sectionBytes(raw, s, sec('HEADER.FIELDS (Subject)')).toString(), 'Subject: s\n\r\n');
   assert.equal(sectionBytes(raw, s, sec('TEXT')).toString(), 'body\n');
 });
+
+test('sectionBytes never throws and stays within the message (fast-check)', async () => {
+  const fc = (await import('fast-check')).default;
+  const texts = ['all', 'header', 'text', 'mime', 'headerFields', 'headerFieldsNot'] as const;
+  const pieces = fc.constantFrom('--o\r\n', '--o--\r\n', '--i\n', '\r\n', 'Content-Type: message/rfc822\r\n', 'Content-Type: multipart/mixed; boundary=i\r\n', 'Subject: s\r\n', 'x');
+  fc.assert(
+    fc.property(
+      fc.array(pieces, { maxLength: 40 }),
+      fc.array(fc.integer({ min: 1, max: 4 }), { maxLength: 4 }),
+      fc.constantFrom(...texts),
+      fc.option(fc.record({ offset: fc.nat(50), length: fc.option(fc.integer({ min: 1, max: 50 }), { nil: undefined }) }), { nil: undefined }),
+      (ps, path, text, partial) => {
+        const raw = Buffer.from('Content-Type: multipart/mixed; boundary=o\r\n\r\n' + ps.join(''));
+        const s = parseMessage(raw);
+        const section: FetchSection = text.startsWith('headerFields') ? { path, text, fields: ['Subject'] } : { path, text };
+        const out = sectionBytes(raw, s, section, partial);
+        if (text !== 'headerFields' && text !== 'headerFieldsNot') assert.ok(out.length <= raw.length);
+        if (partial?.length !== undefined) assert.ok(out.length <= partial.length);
+      },
+    ),
+    { numRuns: 500 },
+  );
+});

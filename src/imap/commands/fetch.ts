@@ -12,7 +12,7 @@ import type { SequenceSet } from '../wire/sequence-set.js';
 import { ImapError } from '../errors.js';
 import { parseFetchItems, type FetchItem } from '../fetch/items.js';
 import { MessageSource } from '../fetch/message-source.js';
-import { renderFetch } from '../fetch/render.js';
+import { renderFetch, renderFromView, viewOnly } from '../fetch/render.js';
 import { enableCondstore } from '../search/condstore.js';
 
 export interface FetchArgs {
@@ -113,6 +113,14 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   let queued = 0;
   const seen = plan.setsSeen && !view.readOnly ? await markSeen(mail, view, uids, plan.byUid, withModseq) : new Map<number, FlagChange>();
 
+  if (!plan.records && viewOnly(plan.items)) {
+    const items = plan.byUid && !has(plan.items, 'UID') ? [UID_ITEM, ...plan.items] : plan.items;
+    for (const uid of uids) {
+      const seq = view.seqOf(uid);
+      if (seq !== undefined) ctx.untagged(seq, atom('FETCH'), renderFromView(items, uid, view.flagsOf(uid)));
+    }
+    return;
+  }
   for (const uid of uids) {
     const seq = view.seqOf(uid);
     if (seq === undefined) continue;
