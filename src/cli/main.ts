@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerUser } from './commands/user.js';
-
-type Register = (program: Command) => void;
+import { register as registerImport } from './commands/import.js';
+import { register as registerExport } from './commands/export.js';
 
 function version(): string {
   // ../../package.json from both src/cli/main.ts and dist/cli/main.js.
@@ -13,36 +13,34 @@ function version(): string {
   return pkg.version ?? '0.0.0';
 }
 
-/** import/export are written separately; they join the CLI as soon as their files exist. */
-async function optionalCommands(): Promise<Register[]> {
-  const found: Register[] = [];
-  for (const name of ['import', 'export']) {
-    const specifier = `./commands/${name}.js`;
-    try {
-      const mod = (await import(specifier)) as { register?: Register };
-      if (typeof mod.register === 'function') found.push(mod.register);
-    } catch (err) {
-      const missing = (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String(err).includes(`commands/${name}`);
-      if (!missing) throw err;
-    }
-  }
-  return found;
-}
-
-export async function buildProgram(): Promise<Command> {
+function buildProgram(): Command {
   const program = new Command('postroom')
     .description('Postroom: an IMAP4rev1 / POP3 mail-access server')
     .version(version(), '-V, --version')
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Before the sub-commands exist, so they inherit it: usage errors reach main() as CommanderError.
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  postroom serve --demo                      try it: creates user "demo" and prints how to connect
+  postroom user add ann --data ./data        add a user (asks for the password)
+  echo "$PW" | postroom user add ann --password-stdin
+  postroom serve --config postroom.json      settings from a JSON file (flags override it)
+
+Run "postroom help <command>" for the options of a command; docs/cli.md and
+docs/configuration.md describe them all.`,
+    );
   registerServe(program);
   registerUser(program);
-  for (const register of await optionalCommands()) register(program);
+  registerImport(program);
+  registerExport(program);
   return program;
 }
 
 async function main(): Promise<void> {
-  const program = await buildProgram();
-  program.exitOverride();
+  const program = buildProgram();
   try {
     await program.parseAsync(process.argv);
   } catch (err) {
