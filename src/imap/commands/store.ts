@@ -90,7 +90,10 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
       modseqOf = new Map([...changedModseq, ...records.map((rec): [number, number] => [rec.uid, rec.modseq])]);
     }
   }
+  let written = 0;
   for (const uid of reported) {
+    // STORE 1:* on a large mailbox is one FETCH per message: let a slow reader catch up.
+    if (++written % 512 === 0) await ctx.drain();
     const items: ImapValue[] = [];
     if (byUid) items.push(atom('UID'), uid);
     if (!args.silent) items.push(atom('FLAGS'), view.flagsOf(uid).map((f) => atom(f)));

@@ -13,10 +13,14 @@ export interface Found {
   seqs: number[];
 }
 
-/** `* SEARCH 2 5 9 [(MODSEQ n)]`: one line even when nothing matched. */
+/**
+ * `* SEARCH 2 5 9 [(MODSEQ n)]`: one line even when nothing matched. The numbers travel as one atom:
+ * a mailbox can match hundreds of thousands of messages, more values than a spread call accepts.
+ */
 export function searchResponse(found: Found, byUid: boolean, modseq: number | undefined): ImapValue[] {
-  const values: ImapValue[] = [atom('SEARCH'), ...(byUid ? found.uids : found.seqs)];
-  if (modseq !== undefined && found.uids.length > 0) values.push([atom('MODSEQ'), modseq]);
+  const numbers = byUid ? found.uids : found.seqs;
+  const values: ImapValue[] = [atom(numbers.length > 0 ? `SEARCH ${numbers.join(' ')}` : 'SEARCH')];
+  if (modseq !== undefined && numbers.length > 0) values.push([atom('MODSEQ'), modseq]);
   return values;
 }
 
