@@ -5,12 +5,15 @@ import type { ChangeFeed } from '../change-feed.js';
 import { StoreError } from '../errors.js';
 import type { BlobFiles } from './blob-files.js';
 import type { Statements } from './database.js';
+import type { GroupCommit } from './group-commit.js';
 
 export interface StoreContext {
   readonly db: Database;
   readonly sql: Statements;
   readonly files: BlobFiles;
   readonly feed: ChangeFeed;
+  /** Batches APPEND transactions (one fsync for many). */
+  readonly group: GroupCommit;
   readonly delimiter: string;
   /** Bodies up to this many octets are stored inline as BLOBs; larger ones as files. */
   readonly inlineMax: number;

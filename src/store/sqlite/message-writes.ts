@@ -35,7 +35,7 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
   try {
     // Identical bytes are stored once; only a new body needs parsing (once, here, never at FETCH).
     const parsed = findContent(ctx, collected.sha256) ? null : await parseCollected(collected, () => readFile(tempPath!));
-    const result = write(ctx, () => {
+    const result = await ctx.group.run(() => {
       const box = selectableMailbox(scope, mailboxId);
       let contentId = findContent(ctx, collected.sha256)?.id;
       if (contentId === undefined) {

@@ -17,6 +17,7 @@ import { insertMailbox } from './mailbox-tree.js';
 import { migrate } from './schema.js';
 import { computeSearchColumns } from './search-columns.js';
 import { SqliteUserMailbox } from './user-mailbox.js';
+import { GroupCommit } from './group-commit.js';
 import type { MessageStructure } from '../../mime/types.js';
 
 export interface SqliteStoreOptions {
@@ -56,6 +57,7 @@ export class SqliteStore implements MailStore {
         sql: new Statements(db),
         files,
         feed,
+        group: new GroupCommit(db),
         delimiter: '/',
         inlineMax: options.inlineMax ?? DEFAULT_INLINE_MAX,
         logger: options.logger,
