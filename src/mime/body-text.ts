@@ -16,17 +16,55 @@ function codePoint(n: number): string {
   return Number.isInteger(n) && n > 0 && n <= 0x10ffff ? String.fromCodePoint(n) : ' ';
 }
 
+const ENTITY = /&(#x[0-9a-f]{1,6}|#[0-9]{1,7}|[a-z]{2,6});/gi;
+
+function decodeEntities(text: string): string {
+  return text.replace(ENTITY, (m, ref: string) => {
+    if (ref[0] === '#') {
+      return codePoint(ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10));
+    }
+    return ENTITIES[ref.toLowerCase()] ?? m;
+  });
+}
+
+/**
+ * Text of an HTML document for matching. A single forward scan (no backtracking regexes), so
+ * hostile input such as "<<<<..." or endless unclosed "<script" costs linear time: every search
+ * moves the position forward, and an unclosed construct ends the scan.
+ */
 export function htmlToText(html: string): string {
-  return html
-    .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ')
-    .replace(/<!--[\s\S]*?-->/g, ' ')
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&(#x[0-9a-f]{1,6}|#[0-9]{1,7}|[a-z]{2,6});/gi, (m, ref: string) => {
-      if (ref[0] === '#') {
-        return codePoint(ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10));
-      }
-      return ENTITIES[ref.toLowerCase()] ?? m;
-    });
+  // ASCII-only lower-casing keeps every index the same in both strings.
+  const lower = html.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+  const out: string[] = [];
+  let i = 0;
+  while (i < html.length) {
+    const lt = html.indexOf('<', i);
+    if (lt < 0) {
+      out.push(html.slice(i));
+      break;
+    }
+    out.push(html.slice(i, lt), ' ');
+    if (lower.startsWith('<!--', lt)) {
+      const close = html.indexOf('-->', lt + 4);
+      if (close < 0) break;
+      i = close + 3;
+      continue;
+    }
+    const gt = html.indexOf('>', lt + 1);
+    if (gt < 0) break;
+    const raw = /^<(script|style)\b/.exec(lower.slice(lt, lt + 8));
+    if (raw) {
+      // Script and style content is not text; skip to the matching end tag.
+      const close = lower.indexOf(`</${raw[1]}`, gt + 1);
+      if (close < 0) break;
+      const closeGt = html.indexOf('>', close);
+      if (closeGt < 0) break;
+      i = closeGt + 1;
+      continue;
+    }
+    i = gt + 1;
+  }
+  return decodeEntities(out.join(''));
 }
 
 function collect(raw: Buffer, part: MimePart, out: string[]): void {

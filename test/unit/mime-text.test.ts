@@ -88,3 +88,18 @@ test('raw UTF-8 header (RFC 6532) survives, invalid 8-bit falls back to latin1',
   const latin = Buffer.concat([Buffer.from('Subject: '), Buffer.from([0x46, 0xfc]), Buffer.from('\r\n\r\n')]);
   assert.equal(parseMessage(latin).envelope.subject, 'Fü');
 });
+
+test('hostile HTML and headers cost linear time', () => {
+  const started = performance.now();
+  for (const body of ['<'.repeat(200_000), '<script'.repeat(50_000), '<!--'.repeat(50_000), '<a>'.repeat(100_000)]) {
+    const raw = Buffer.from(`Content-Type: text/html\r\n\r\n${body}`);
+    assert.equal(typeof text(raw), 'string');
+  }
+  for (const h of ['To: ' + '('.repeat(100_000), 'To: ' + '<'.repeat(100_000), 'To: ' + 'a:'.repeat(50_000), 'Subject: ' + '=?a?B?x?= '.repeat(20_000)]) {
+    const raw = Buffer.from(`${h}\r\n\r\n`);
+    const s = parseMessage(raw);
+    assert.ok(decodedHeaderValues(raw, s, 'subject').length <= 1);
+  }
+  // Quadratic behaviour would take minutes here; linear takes well under a second.
+  assert.ok(performance.now() - started < 5000, `took ${performance.now() - started} ms`);
+});
