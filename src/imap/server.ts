@@ -189,9 +189,13 @@ export class ImapServer implements ServerCore {
   /** Stops listening, says BYE to every client (after its command in flight), and waits for them. */
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    // A listener's close() completes only once its connections are gone, so start it, end the
+    // sessions, and wait for both together.
+    const stopped = this.listeners.map((l) => new Promise<void>((r) => l.close(() => r())));
     this.listeners.length = 0;
+    this.tlsListeners.length = 0;
     await Promise.all([...this.live].map((c) => c.shutdownGracefully('Server shutting down')));
+    await Promise.all(stopped);
   }
 }
 

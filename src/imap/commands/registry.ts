@@ -23,6 +23,7 @@ import { storeCommand, uidStoreCommand } from './store.js';
 import { copyCommand, uidCopyCommand } from './copy.js';
 import { moveCommand, uidMoveCommand } from './move.js';
 import { statusCommand } from './status.js';
+import { fetchCommand, uidFetchCommand } from './fetch.js';
 import { createCommand } from './create.js';
 import { deleteCommand } from './delete.js';
 import { renameCommand } from './rename.js';
@@ -59,6 +60,8 @@ export const BUILTIN_COMMANDS: readonly AnyCommandSpec[] = [
   moveCommand,
   uidMoveCommand,
   statusCommand,
+  fetchCommand,
+  uidFetchCommand,
   createCommand,
   deleteCommand,
   renameCommand,
