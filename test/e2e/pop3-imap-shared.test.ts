@@ -40,7 +40,7 @@ test('POP3 DELE + QUIT is an EXPUNGE for IMAP; IMAP APPEND appears in the next P
   const lock = await client.getMailboxLock('INBOX');
   t.after(() => lock.release());
   const expunged: number[] = [];
-  client.on('expunge', (data: { seq: number }) => expunged.push(data.seq));
+  client.on('expunge', (data) => expunged.push(data.seq ?? -1));
 
   // Message 2 over POP3.
   const c = await RawPop3.connect(pop3Port!);
