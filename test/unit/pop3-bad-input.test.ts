@@ -99,3 +99,11 @@ test('welcome over 506 bytes is refused at start', () => {
   assert.doesNotThrow(() => createPop3Server({ callbacks: drop.callbacks, welcome: 'x'.repeat(400) }));
   assert.throws(() => createPop3Server({ callbacks: drop.callbacks, limits: { idleSeconds: 60 } }), /at least 600/);
 });
+
+test('status lines never exceed 512 octets', async () => {
+  const { statusLine } = await import('../../src/pop3/session/dispatcher.js');
+  const line = statusLine(false, 'é'.repeat(600), 'SYS/PERM');
+  assert.ok(Buffer.byteLength(line) <= 512);
+  assert.ok(line.endsWith('\r\n'));
+  assert.ok(!line.includes('\uFFFD'));
+});

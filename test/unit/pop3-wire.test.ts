@@ -90,3 +90,10 @@ test('multiline: TOP cuts after the header and n body lines', () => {
   enc.push(Buffer.from(msg));
   assert.equal(enc.done, true);
 });
+
+test('framer: UTF-8 lines decode as UTF-8, other bytes as latin1', () => {
+  const f = new LineFramer(1024);
+  f.push(Buffer.concat([Buffer.from('PASS pässwörd\r\n'), Buffer.from([0x50, 0x41, 0x53, 0x53, 0x20, 0xe4, 0x0d, 0x0a])]));
+  assert.deepEqual(f.next(), { kind: 'line', text: 'PASS pässwörd' });
+  assert.deepEqual(f.next(), { kind: 'line', text: 'PASS ä' });
+});

@@ -25,7 +25,8 @@ export function statusLine(ok: boolean, text: string, code?: Pop3ResponseCode): 
   const head = ok ? '+OK' : '-ERR';
   const body = code ? `[${code}] ${text}` : text;
   const line = body.length > 0 ? `${head} ${body}` : head;
-  return `${line.slice(0, 510)}\r\n`;
+  const bytes = Buffer.from(line, 'utf8');
+  return bytes.length <= 510 ? `${line}\r\n` : `${bytes.subarray(0, 510).toString('utf8').replace(/\uFFFD$/, '')}\r\n`;
 }
 
 const STATE_HINT: Record<string, string> = {

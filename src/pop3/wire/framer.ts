@@ -8,6 +8,20 @@
  */
 export type FramedItem = { kind: 'line'; text: string } | { kind: 'overlong'; length: number };
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * RFC 1939 names no charset. Today's clients send UTF-8 user names and passwords, so that is tried
+ * first; bytes that are not UTF-8 fall back to latin1, which maps each byte to one character.
+ */
+export function decodeLine(bytes: Buffer): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return bytes.toString('latin1');
+  }
+}
+
 export class LineFramer {
   private parts: Buffer[] = [];
   private partBytes = 0;
@@ -51,8 +65,7 @@ export class LineFramer {
     this.partBytes = 0;
     let len = raw.length - 1; // the LF
     if (len > 0 && raw[len - 1] === 0x0d) len -= 1;
-    // latin1 keeps every byte as one char, so a password in any charset survives unchanged.
-    this.queue.push({ item: { kind: 'line', text: raw.toString('latin1', 0, len) }, bytes: raw.length });
+    this.queue.push({ item: { kind: 'line', text: decodeLine(raw.subarray(0, len)) }, bytes: raw.length });
     this.queuedBytes += raw.length;
   }
 
