@@ -47,7 +47,10 @@ export function buildPop3Auth(auth: Authenticator | undefined, callbacks: Pop3Ca
       apop: async (user, digest, timestamp) => loginUser(await apopCallback(user, digest, timestamp), user),
     };
   }
-  const secretOf = auth?.plaintextSecret?.bind(auth);
+  const secretCallback = callbacks?.secret;
+  const secretOf = secretCallback
+    ? async (user: string): Promise<string | null> => secretCallback(user)
+    : auth?.plaintextSecret?.bind(auth);
   if (!secretOf) return { authenticator };
   return {
     authenticator,

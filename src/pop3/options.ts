@@ -44,9 +44,14 @@ export interface Pop3Callbacks {
    * APOP (RFC 1939 §7): `digest` is the lower-case hex MD5 the client sent, `greeting` the
    * timestamp of this connection's greeting, angle brackets included — the digest must equal
    * md5(greeting + secret); `apopDigest()` computes it. Without this callback APOP uses
-   * `auth.plaintextSecret` when there is one, and is not offered otherwise.
+   * `secret`, then `auth.plaintextSecret`, and is not offered when there is none of them.
    */
   apop?(user: string, digest: string, greeting: string): MaybePromise<Pop3LoginResult>;
+  /**
+   * The other way to offer APOP: hand over the user's shared secret (null: unknown user) and let
+   * the server compute and compare the digest. Used when `apop` is absent.
+   */
+  secret?(user: string): MaybePromise<string | null>;
   /** The ids of the messages in the user's maildrop, oldest first. Ids are stable keys: they become UIDLs. */
   list(user: string): MaybePromise<string[]>;
   /** Octets of the message as RETR sends it (CRLF line ends, before dot-stuffing). Optional: measured otherwise. */

@@ -118,3 +118,33 @@ test('an idle session is dropped after idleSeconds without deleting anything', a
   assert.equal(c.closed, true);
   assert.deepEqual(drop.deletions, []);
 });
+
+test('APOP with a secret() callback: the server computes and compares the digest', async (t) => {
+  const { apopDigest } = await import('../../src/pop3/server.js');
+  const drop = memoryDrop({}, { gus: { m: 'Subject: m\r\n\r\nx\r\n' } });
+  const server = createPop3Server({
+    callbacks: { ...drop.callbacks, secret: (user) => (user === 'gus' ? 's3cret' : null) },
+    port: 0,
+    tlsPort: null,
+    limits: { authFailureDelaySeconds: 0 },
+  });
+  t.after(() => server.close());
+  const { port } = await server.listen();
+  const c = await RawPop3.connect(port!);
+  const ts = /(<[^>]+>)$/.exec(await c.greeting)![1];
+  assert.match(await c.cmd(`APOP nobody ${apopDigest(ts, 's3cret')}`), /^-ERR \[AUTH\]/);
+  assert.match(await c.cmd(`APOP gus ${apopDigest(ts, 'S3CRET')}`), /^-ERR \[AUTH\]/);
+  assert.match(await c.cmd(`APOP gus ${apopDigest(ts, 's3cret').toUpperCase()}`), /^\+OK/);
+  await c.cmd('QUIT');
+});
+
+test('no APOP source: no timestamp in the greeting and APOP refused', async (t) => {
+  const drop = memoryDrop({ gus: 'pw' }, { gus: {} });
+  const server = createPop3Server({ callbacks: drop.callbacks, port: 0, tlsPort: null });
+  t.after(() => server.close());
+  const { port } = await server.listen();
+  const c = await RawPop3.connect(port!);
+  assert.doesNotMatch(await c.greeting, /</);
+  assert.match(await c.cmd(`APOP gus ${'0'.repeat(32)}`), /^-ERR APOP is not available/);
+  await c.cmd('QUIT');
+});
