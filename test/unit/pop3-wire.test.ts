@@ -97,3 +97,35 @@ test('framer: UTF-8 lines decode as UTF-8, other bytes as latin1', () => {
   assert.deepEqual(f.next(), { kind: 'line', text: 'PASS pässwörd' });
   assert.deepEqual(f.next(), { kind: 'line', text: 'PASS ä' });
 });
+
+test('multiline: output does not depend on how the input is chunked, and un-stuffs to the normalised input', async () => {
+  const fc = (await import('fast-check')).default;
+  const alphabet = fc.constantFrom(0x0d, 0x0a, 0x2e, 0x41, 0x20);
+  fc.assert(
+    fc.property(fc.array(alphabet, { maxLength: 200 }), fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 20 }), (bytes, cuts) => {
+      const input = Buffer.from(bytes);
+      const whole = new MultilineEncoder();
+      const expected = Buffer.concat([whole.push(input), whole.end()]);
+      const chunked = new MultilineEncoder();
+      const parts: Buffer[] = [];
+      for (let i = 0, k = 0; i < input.length; k++) {
+        const n = cuts[k % cuts.length];
+        parts.push(chunked.push(input.subarray(i, i + n)));
+        i += n;
+      }
+      parts.push(chunked.end());
+      assert.deepEqual(Buffer.concat(parts), expected);
+      // Every line ends in CRLF, there is no bare CR or LF, and it ends with the terminator.
+      const text = expected.toString('latin1');
+      assert.ok(text.endsWith('.\r\n'));
+      assert.doesNotMatch(text.replace(/\r\n/g, ''), /[\r\n]/);
+      // Un-stuffing gives back the input with CRLF line ends, plus a final CRLF if it lacked one.
+      const lines = text.slice(0, -3).split('\r\n').slice(0, -1).map((l) => (l.startsWith('.') ? l.slice(1) : l));
+      const normalised = input.toString('latin1').replace(/\r\n|\r|\n/g, '\r\n');
+      const withEnd = normalised.length === 0 || normalised.endsWith('\r\n') ? normalised : `${normalised}\r\n`;
+      assert.equal(lines.map((l) => `${l}\r\n`).join(''), withEnd);
+      assert.equal(whole.octets, Buffer.byteLength(withEnd, 'latin1'));
+    }),
+    { numRuns: 500 },
+  );
+});
