@@ -22,7 +22,8 @@ function poplib(args: Record<string, unknown>): Promise<Record<string, unknown>>
 const big = bigMessage(3);
 const messages = [...variedMessages(4), big];
 
-for (const mode of ['callbacks', 'store'] as Mode[]) {
+// 'store' is the MemoryStore, 'sqlite' the SqliteStore: the same POP3 code over both backends.
+for (const mode of ['callbacks', 'store', 'sqlite'] as Mode[]) {
   describe(`poplib, ${mode} mode`, () => {
 
     for (const tls of ['stls', 'implicit'] as const) {

@@ -106,3 +106,41 @@ test('store mode: a message appended after a session appears in the next one', a
   assert.match(await d.cmd('STAT'), /^\+OK 4 /);
   await d.cmd('QUIT');
 });
+
+test('store mode over SqliteStore: UIDLs survive a restart of server and store', async (t) => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { SqliteStore } = await import('../../src/store/sqlite/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'pop3-restart-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const auth = tinyAuthenticator({ alice: 'pw' });
+
+  async function uidlsOnce(seed: boolean): Promise<string[]> {
+    const store = await SqliteStore.open({ directory: dir });
+    try {
+      if (seed) {
+        const h = await store.open('alice');
+        const inbox = await h.get('INBOX');
+        for (let n = 1; n <= 3; n++) await h.append(inbox.id, { content: msg(n) });
+        await h.close();
+      }
+      const server = createPop3Server({ store, auth, port: 0, tlsPort: null, allowInsecureAuth: true });
+      const { port } = await server.listen();
+      try {
+        const c = await login(port!);
+        await c.cmd('UIDL');
+        const lines = await c.multi();
+        await c.cmd('QUIT');
+        return lines;
+      } finally {
+        await server.close();
+      }
+    } finally {
+      await store.close();
+    }
+  }
+  const first = await uidlsOnce(true);
+  assert.equal(first.length, 3);
+  assert.deepEqual(await uidlsOnce(false), first);
+});

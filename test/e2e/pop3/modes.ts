@@ -1,9 +1,14 @@
 /** Starts a TLS-enabled POP3 server in either mode over the same messages, for the e2e tests. */
 import { createPop3Server, apopDigest, type Pop3Server } from '../../../src/pop3/server.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MemoryStore } from '../../../src/store/memory/index.js';
+import { SqliteStore } from '../../../src/store/sqlite/index.js';
+import type { MailStore } from '../../../src/store/types.js';
 import { memoryDrop, testCertificate, tinyAuthenticator } from './fixtures.js';
 
-export type Mode = 'callbacks' | 'store';
+export type Mode = 'callbacks' | 'store' | 'sqlite';
 
 export interface Running {
   server: Pop3Server;
@@ -17,8 +22,9 @@ export interface Running {
 export async function startMode(mode: Mode, user: string, password: string, messages: Buffer[]): Promise<Running> {
   const tls = await testCertificate();
   const base = { port: 0, tlsPort: 0, tls, limits: { authFailureDelaySeconds: 0 } } as const;
-  if (mode === 'store') {
-    const store = new MemoryStore();
+  if (mode !== 'callbacks') {
+    const dir = mode === 'sqlite' ? mkdtempSync(join(tmpdir(), 'pop3-sqlite-')) : undefined;
+    const store: MailStore = dir ? await SqliteStore.open({ directory: dir }) : new MemoryStore();
     const handle = await store.open(user);
     const inbox = await handle.get('INBOX');
     for (const content of messages) await handle.append(inbox.id, { content });
@@ -33,6 +39,7 @@ export async function startMode(mode: Mode, user: string, password: string, mess
         await server.close();
         await handle.close();
         await store.close();
+        if (dir) rmSync(dir, { recursive: true, force: true });
       },
     };
   }
