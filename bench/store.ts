@@ -1,0 +1,122 @@
+/**
+ * `npm run bench:store`: builds a mailbox of 100,000 varied messages in a SqliteStore and times the
+ * IMAP commands that matter on large mailboxes, over a real connection to createImapServer:
+ *   SELECT, UID FETCH 1:* (UID FLAGS), FETCH 1:100 (ENVELOPE BODYSTRUCTURE), UID SEARCH FROM "x",
+ *   SEARCH BODY "y" over 10,000 messages, STORE +FLAGS over 10,000, APPEND throughput,
+ * and the size on disk against the raw message bytes.
+ * Options: --messages N (default 100000), --dir PATH (default: a temp folder, removed afterwards).
+ */
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ImapFlow } from 'imapflow';
+import { createImapServer } from '../src/imap/server.js';
+import { StaticAuthenticator } from '../src/auth/static-users.js';
+import { SqliteStore } from '../src/store/sqlite/index.js';
+import { benchMessage, rng } from './store-messages.js';
+import { RawImap } from './store-raw-client.js';
+
+const { values } = parseArgs({ options: { messages: { type: 'string', default: '100000' }, dir: { type: 'string' } } });
+const TOTAL = Number(values.messages);
+const dir = values.dir ?? mkdtempSync(join(tmpdir(), 'postroom-bench-'));
+const removeAfter = values.dir === undefined;
+
+const mb = (bytes: number): string => (bytes / 1048576).toFixed(1);
+const row = (label: string, value: string): void => void process.stdout.write(`${label.padEnd(46)} ${value}\n`);
+
+function diskBytes(path: string): number {
+  let total = 0;
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const p = join(path, entry.name);
+    total += entry.isDirectory() ? diskBytes(p) : statSync(p).size;
+  }
+  return total;
+}
+
+async function build(store: SqliteStore): Promise<{ bytes: number; ms: number }> {
+  const u = await store.open('alice');
+  const inbox = await u.get('INBOX');
+  const r = rng(42);
+  let bytes = 0;
+  let next = 0;
+  const started = performance.now();
+  // 32 appends in flight, as many IMAP clients would have: group commit batches their fsyncs.
+  const worker = async (): Promise<void> => {
+    while (next < TOTAL) {
+      const i = next++;
+      const raw = benchMessage(r, i);
+      bytes += raw.length;
+      await u.append(inbox.id, { content: raw, flags: i % 3 === 0 ? ['\\Seen'] : [], internalDate: new Date(Date.UTC(2024, 0, 1) + i * 60_000) });
+      if ((i + 1) % 10_000 === 0) process.stderr.write(`  built ${i + 1} / ${TOTAL}\n`);
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, worker));
+  return { bytes, ms: performance.now() - started };
+}
+
+async function imapAppend(port: number, clients: number, perClient: number): Promise<{ count: number; bytes: number; ms: number }> {
+  const r = rng(7);
+  const batches = Array.from({ length: clients }, (_, c) => Array.from({ length: perClient }, (_, i) => benchMessage(r, TOTAL + c * perClient + i)));
+  const conns = await Promise.all(
+    batches.map(async () => {
+      const c = new ImapFlow({ host: '127.0.0.1', port, secure: false, doSTARTTLS: false, auth: { user: 'alice', pass: 'secret' }, logger: false });
+      await c.connect();
+      return c;
+    }),
+  );
+  const started = performance.now();
+  await Promise.all(conns.map(async (c, i) => {
+    for (const raw of batches[i]!) await c.append('Appended', raw);
+  }));
+  const ms = performance.now() - started;
+  await Promise.all(conns.map((c) => c.logout()));
+  return { count: clients * perClient, bytes: batches.flat().reduce((n, b) => n + b.length, 0), ms };
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`postroom bench:store — ${TOTAL} messages in ${dir}\n`);
+  let store = await SqliteStore.open({ directory: dir });
+  const built = await build(store);
+  row('APPEND (store API, 32 in flight)', `${((TOTAL / built.ms) * 1000).toFixed(0)} msg/s, ${((built.bytes / 1048576 / built.ms) * 1000).toFixed(1)} MB/s`);
+  await store.close(); // checkpoints the WAL, so the sizes below are the steady state
+  const dbBytes = diskBytes(dir);
+  row('raw message bytes', `${mb(built.bytes)} MB`);
+  row('on disk (database + blob files)', `${mb(dbBytes)} MB (${(((dbBytes - built.bytes) / built.bytes) * 100).toFixed(1)}% overhead)`);
+
+  store = await SqliteStore.open({ directory: dir });
+  const server = createImapServer({ host: '127.0.0.1', port: 0, tlsPort: null, allowInsecureAuth: true, store, auth: new StaticAuthenticator({ alice: 'secret' }) });
+  const { port } = await server.listen();
+  try {
+    const c = await RawImap.connect(port!);
+    await c.command('LOGIN alice secret');
+    const time = async (label: string, command: string, note?: (r: Awaited<ReturnType<RawImap['command']>>) => string): Promise<void> => {
+      const res = await c.command(command);
+      row(label, `${res.ms.toFixed(1)} ms${note ? `  (${note(res)})` : ''}`);
+    };
+    await time(`SELECT INBOX (${TOTAL})`, 'SELECT INBOX');
+    await time('UID FETCH 1:* (UID FLAGS)', 'UID FETCH 1:* (UID FLAGS)', (r) => `${mb(r.bytes)} MB of responses`);
+    await time('FETCH 1:100 (ENVELOPE BODYSTRUCTURE)', 'FETCH 1:100 (ENVELOPE BODYSTRUCTURE)');
+    const hits = (r: { untagged: string[] }): string => `${Math.max(0, (r.untagged.find((l) => l.startsWith('* SEARCH')) ?? '* SEARCH').split(' ').length - 2)} hits`;
+    await time('UID SEARCH FROM "x"', 'UID SEARCH FROM "x"', hits);
+    await time('UID SEARCH SUBJECT "invoice"', 'UID SEARCH SUBJECT "invoice"', hits);
+    const tenK = Math.min(10_000, TOTAL);
+    await time(`SEARCH 1:${tenK} BODY "y" (first run)`, `SEARCH 1:${tenK} BODY "y"`, hits);
+    await time(`SEARCH 1:${tenK} BODY "y" (again)`, `SEARCH 1:${tenK} BODY "y"`, hits);
+    await time(`STORE 1:${tenK} +FLAGS (\\Flagged)`, `STORE 1:${tenK} +FLAGS (\\Flagged)`);
+    await time(`STORE 1:${tenK} +FLAGS.SILENT ($Bench)`, `STORE 1:${tenK} +FLAGS.SILENT ($Bench)`);
+    await time('SELECT INBOX again (after the STOREs)', 'SELECT INBOX');
+    await c.command('CREATE Appended');
+    await c.command('LOGOUT').catch(() => undefined);
+    c.close();
+
+    const appended = await imapAppend(port!, 20, 100);
+    row(`APPEND over IMAP (20 clients, ${appended.count} msgs)`, `${((appended.count / appended.ms) * 1000).toFixed(0)} msg/s, ${((appended.bytes / 1048576 / appended.ms) * 1000).toFixed(1)} MB/s`);
+  } finally {
+    await server.close();
+    await store.close();
+    if (removeAfter) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
