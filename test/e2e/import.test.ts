@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { ImapFlow } from 'imapflow';
+import { ImapFlow, type FetchMessageObject } from 'imapflow';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const SERVER = fileURLToPath(new URL('./fixtures/sqlite-imap-server.ts', import.meta.url));
@@ -140,7 +140,7 @@ describe('postroom import / export', () => {
       for (const [mailbox, wanted] of byMailbox) {
         const lock = await c.getMailboxLock(mailbox);
         try {
-          const got = [];
+          const got: FetchMessageObject[] = [];
           for await (const m of c.fetch('1:*', { uid: true, flags: true, source: true, internalDate: true })) got.push(m);
           assert.equal(got.length, wanted.length, `message count in ${mailbox}`);
           for (const w of wanted) {
