@@ -25,7 +25,6 @@ export { MemoryStore } from './store/memory/index.js';
 export { ChangeFeed } from './store/change-feed.js';
 export { validateMailboxName } from './store/names.js';
 export { matchesQuery } from './store/search-eval.js';
-export { runStoreConformance } from './store/conformance/index.js';
 
 export type { Authenticator, AuthRequest, AuthResult } from './auth/types.js';
 export type { SaslMechanism, SaslExchange, SaslStep, SaslContext } from './auth/sasl/types.js';
@@ -35,3 +34,8 @@ export { LoginGuard, type LoginGuardOptions } from './auth/login-guard.js';
 export type { MessageStructure, MimePart, Envelope, Address } from './mime/types.js';
 export { parseMessage } from './mime/index.js';
 export type { TlsOptions } from './net/tls.js';
+
+export { SqliteStore } from './store/sqlite/index.js';
+export { createPop3Server, apopDigest, DEFAULT_POP3_LIMITS } from './pop3/server.js';
+export type { Pop3ServerOptions, Pop3Callbacks, Pop3Limits } from './pop3/server.js';
+export { UserFileAuthenticator, UserFile } from './auth/user-file.js';

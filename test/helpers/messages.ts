@@ -153,8 +153,9 @@ function buildMessageParts(spec: MessageSpec): { raw: string; expected: Expected
     `Message-ID: ${spec.messageId}\r\n` +
     `MIME-Version: 1.0\r\n` +
     top.headers;
-  // A single-part message's body is part "1" as far as IMAP numbering goes.
-  const expected = top.expected.childNodes ? top.expected : { ...top.expected, part: '1' };
+  // The root of a single-part message has no part number in a client's tree (it is BODY[1] on
+  // the wire, but imapflow leaves the root unnumbered).
+  const expected = top.expected.childNodes ? top.expected : { ...top.expected, part: undefined };
   return { raw: `${head}\r\n${top.body}`, expected };
 }
 

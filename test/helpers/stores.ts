@@ -3,6 +3,10 @@
  */
 import { MemoryStore } from '../../src/store/memory/index.js';
 import type { MailStore } from '../../src/store/types.js';
+import { SqliteStore } from '../../src/store/sqlite/index.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface MadeStore {
   store: MailStore;
@@ -15,6 +19,17 @@ const ALL: Record<string, Factory> = {
   memory: async () => {
     const store = new MemoryStore();
     return { store, cleanup: () => store.close() };
+  },
+  sqlite: async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'postroom-e2e-'));
+    const store = await SqliteStore.open({ directory });
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await rm(directory, { recursive: true, force: true });
+      },
+    };
   },
 };
 
