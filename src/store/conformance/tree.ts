@@ -18,6 +18,7 @@ export function treeTests(test: Register): void {
       assert.equal((await a.get('InBoX')).id, inbox.id);
       const again = await open();
       assert.equal((await again.get('INBOX')).id, inbox.id, 'a second handle sees the same INBOX');
+      assert.deepEqual(await a.subscriptions(), ['INBOX'], 'a new user starts with INBOX subscribed');
     });
 
     test('rfc-6.3.3 create: returns the mailbox, which get() and list() then show', async ({ open }) => {

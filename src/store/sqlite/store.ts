@@ -89,7 +89,11 @@ export class SqliteStore implements MailStore {
     const userId = ctx.db.transaction(() => {
       const found = ctx.sql.get('SELECT id FROM users WHERE name = ?').pluck().get(user) as number | undefined;
       if (found !== undefined) return found;
-      return Number(ctx.sql.get('INSERT INTO users (name) VALUES (?)').run(user).lastInsertRowid);
+      const id = Number(ctx.sql.get('INSERT INTO users (name) VALUES (?)').run(user).lastInsertRowid);
+      // A new user starts with INBOX subscribed, as in every store (clients that show only
+      // subscribed folders would otherwise hide it).
+      ctx.sql.get('INSERT OR IGNORE INTO subscriptions (user_id, name) VALUES (?, ?)').run(id, 'INBOX');
+      return id;
     }).immediate();
     const scope: UserScope = { ctx, userId, user, origin: options.origin };
     const inbox = validateMailboxName('INBOX', ctx.delimiter);
