@@ -6,10 +6,14 @@
 import type { Duplex } from 'node:stream';
 import type { EncodedChunk } from '../wire/encoder.js';
 
-type Pending = { chunk: EncodedChunk };
+/** Small responses are coalesced into writes of about this size (one syscall, not one per line). */
+const WRITE_BATCH = 64 * 1024;
 
 export class OutputQueue {
-  private queue: Pending[] = [];
+  // A FIFO as array + head index: Array.shift() is linear on large arrays, and a FETCH of 100,000
+  // messages queues 100,000 responses.
+  private queue: EncodedChunk[] = [];
+  private head = 0;
   private queuedBytes = 0;
   private pumping = false;
   private idleWaiters: Array<() => void> = [];
@@ -30,7 +34,7 @@ export class OutputQueue {
   push(chunks: EncodedChunk[]): void {
     if (this.closed) return;
     for (const chunk of chunks) {
-      this.queue.push({ chunk });
+      this.queue.push(chunk);
       this.queuedBytes += Buffer.isBuffer(chunk) ? chunk.length : 0;
     }
     if (!this.pumping) void this.pump();
@@ -44,18 +48,34 @@ export class OutputQueue {
 
   /** Resolves when the queue is empty and the socket's buffer has been flushed to the kernel. */
   idle(): Promise<void> {
-    if (!this.pumping && this.queue.length === 0 && !this.socketNeedsDrain()) return Promise.resolve();
+    if (!this.pumping && this.pending() === 0 && !this.socketNeedsDrain()) return Promise.resolve();
     return new Promise((resolve) => {
       this.idleWaiters.push(resolve);
       if (!this.pumping) void this.pump();
     });
   }
 
+  private pending(): number {
+    return this.queue.length - this.head;
+  }
+
   close(): void {
     this.closed = true;
     this.queue = [];
+    this.head = 0;
     this.queuedBytes = 0;
     this.wakeIdle();
+  }
+
+  /** Drops consumed entries once they are the larger part of the array. */
+  private compact(): void {
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
   }
 
   private socketNeedsDrain(): boolean {
@@ -90,12 +110,24 @@ export class OutputQueue {
   private async pump(): Promise<void> {
     this.pumping = true;
     try {
-      while (this.queue.length > 0 && !this.closed) {
-        const { chunk } = this.queue.shift() as Pending;
+      while (this.pending() > 0 && !this.closed) {
+        const chunk = this.queue[this.head]!;
         if (Buffer.isBuffer(chunk)) {
-          this.queuedBytes -= chunk.length;
-          await this.write(chunk);
+          const parts: Buffer[] = [];
+          let size = 0;
+          while (this.head < this.queue.length && size < WRITE_BATCH) {
+            const next = this.queue[this.head]!;
+            if (!Buffer.isBuffer(next)) break;
+            parts.push(next);
+            size += next.length;
+            this.head++;
+          }
+          this.queuedBytes -= size;
+          this.compact();
+          await this.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
         } else {
+          this.head++;
+          this.compact();
           let sent = 0;
           for await (const part of chunk.stream()) {
             if (this.closed) break;
@@ -116,7 +148,7 @@ export class OutputQueue {
       this.close();
     } finally {
       this.pumping = false;
-      if (this.queue.length === 0) this.wakeIdle();
+      if (this.pending() === 0) this.wakeIdle();
       else if (!this.closed) void this.pump();
     }
   }
