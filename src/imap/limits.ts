@@ -27,6 +27,21 @@ export interface ImapLimits {
   authIdleSeconds: number;
   /** Output bytes queued for a slow reader before the server stops producing more. */
   maxOutputBuffer: number;
+  /** Open connections on the server (all listeners). More are answered `* BYE [UNAVAILABLE]` and closed. */
+  maxConnections: number;
+  /** Open connections from one remote address. More: `* BYE [UNAVAILABLE]` before the greeting. */
+  maxConnectionsPerIp: number;
+  /** Authenticated sessions of one user. One more login gets `NO [LIMIT]` (RFC 5530). */
+  maxConnectionsPerUser: number;
+  /**
+   * Seconds a command line may take from its first byte to its CRLF. A slower sender gets BYE:
+   * the idle timers alone cannot stop a client that trickles a byte every few seconds.
+   */
+  lineTimeoutSeconds: number;
+  /** Slowest average rate (bytes/second) at which a literal may arrive; its deadline is lineTimeoutSeconds plus size / rate. */
+  minLiteralBytesPerSecond: number;
+  /** Seconds the implicit-TLS handshake (port 993) and the STARTTLS handshake may take. */
+  tlsHandshakeSeconds: number;
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -42,6 +57,12 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   unauthIdleSeconds: 300,
   authIdleSeconds: 3600,
   maxOutputBuffer: 4 * 1024 * 1024,
+  maxConnections: 10_000,
+  maxConnectionsPerIp: 200,
+  maxConnectionsPerUser: 50,
+  lineTimeoutSeconds: 60,
+  minLiteralBytesPerSecond: 16 * 1024,
+  tlsHandshakeSeconds: 30,
 };
 
 export function resolveLimits(partial: Partial<ImapLimits> = {}): ImapLimits {

@@ -7,6 +7,7 @@ import type { MailStore } from '../store/types.js';
 import type { Authenticator } from '../auth/types.js';
 import type { ImapLimits } from './limits.js';
 import type { TlsOptions } from '../net/tls.js';
+import type { LoginGuard, LoginGuardOptions } from '../auth/login-guard.js';
 
 export interface ImapServerOptions {
   store: MailStore;
@@ -41,4 +42,9 @@ export interface ImapServerOptions {
   greeting?: string;
   /** Fine-grained protocol limits (see limits.ts for every default). */
   limits?: Partial<ImapLimits>;
+  /**
+   * Failed-login delays and lockouts (see login-guard.ts for the defaults). Pass one LoginGuard
+   * instance to IMAP and POP3 so a guesser cannot switch protocols to start afresh.
+   */
+  loginGuard?: LoginGuard | Partial<LoginGuardOptions>;
 }

@@ -18,6 +18,7 @@ import { createSecureContext } from '../net/tls.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { usableSaslMechanisms } from '../auth/sasl/index.js';
 import { dropPrivileges } from '../net/privileges.js';
+import { ConnectionLimiter } from '../net/connection-limits.js';
 import type { MailStore } from '../store/types.js';
 import type { Authenticator } from '../auth/types.js';
 
@@ -50,7 +51,9 @@ export class ImapServer implements ServerCore {
   secureContext?: tls.SecureContext;
   readonly hostname: string;
   readonly greeting: string;
-  readonly loginGuard = new LoginGuard();
+  readonly loginGuard: LoginGuard;
+  /** Open connections in total, per address and per user (limits.maxConnections*). */
+  readonly connectionLimiter: ConnectionLimiter;
   readonly pollIntervalSeconds: number;
 
   private readonly live = new Set<ImapConnection>();
@@ -70,6 +73,8 @@ export class ImapServer implements ServerCore {
       ...(options.unauthIdleSeconds !== undefined ? { unauthIdleSeconds: options.unauthIdleSeconds } : {}),
       ...(options.authIdleSeconds !== undefined ? { authIdleSeconds: options.authIdleSeconds } : {}),
     });
+    this.loginGuard = options.loginGuard instanceof LoginGuard ? options.loginGuard : new LoginGuard(options.loginGuard);
+    this.connectionLimiter = new ConnectionLimiter(this.limits);
     this.allowInsecureAuth = options.allowInsecureAuth ?? false;
     this.id = options.id ?? { name: SERVER_NAME, version: SERVER_VERSION, vendor: 'Postroom' };
     this.logger = options.logger ?? pino({ level: 'silent' });
@@ -102,15 +107,23 @@ export class ImapServer implements ServerCore {
 
   /** Reloads the certificate and key (e.g. on SIGHUP); existing connections keep theirs. */
   setTls(options: NonNullable<ImapServerOptions['tls']>): void {
+    // Build first: a bad new key or certificate throws here and the old ones stay in service.
+    const context = createSecureContext(options);
     this.tlsOptions = options;
-    this.secureContext = createSecureContext(options);
+    this.secureContext = context;
     for (const l of this.tlsListeners) l.setSecureContext(this.tlsServerOptions());
   }
 
   private tlsServerOptions(): tls.TlsOptions {
     const o = this.tlsOptions!;
     const read = (v: string | Buffer): string | Buffer => (Buffer.isBuffer(v) || v.includes('-----BEGIN') ? v : readFileSync(v));
-    return { key: read(o.key), cert: read(o.cert), minVersion: o.minVersion ?? 'TLSv1.2', ...(o.ciphers ? { ciphers: o.ciphers } : {}) };
+    return {
+      key: read(o.key),
+      cert: read(o.cert),
+      minVersion: o.minVersion ?? 'TLSv1.2',
+      handshakeTimeout: this.limits.tlsHandshakeSeconds * 1000,
+      ...(o.ciphers ? { ciphers: o.ciphers } : {}),
+    };
   }
 
   async listen(): Promise<BoundPorts> {
@@ -155,7 +168,17 @@ export class ImapServer implements ServerCore {
       return;
     }
     socket.on('error', () => undefined);
-    const conn = new ImapConnection(socket, this, secure);
+    const slot = this.connectionLimiter.admitConnection(socket.remoteAddress ?? 'unknown');
+    if (typeof slot === 'string') {
+      // Refused before any session exists, so it costs no more than the socket itself.
+      const why = slot === 'total' ? 'Too many connections' : 'Too many connections from your address';
+      this.logger.warn({ remote: socket.remoteAddress, limit: slot }, 'connection refused: limit reached');
+      socket.end(`* BYE [UNAVAILABLE] ${why}, try again later\r\n`);
+      setTimeout(() => socket.destroy(), 1_000).unref();
+      return;
+    }
+    socket.once('close', () => slot.release());
+    const conn = new ImapConnection(socket, this, secure, this.connectionLimiter);
     this.live.add(conn);
     conn.logger.debug({ secure }, 'connected');
     conn.start();

@@ -16,6 +16,9 @@ import { SelectedMailboxView } from './selected-view.js';
 import { dispatch, peekCommand } from './dispatcher.js';
 import type { ServerCore } from './server-core.js';
 import { upgradeToTls } from '../../net/tls.js';
+import { LineTimer } from '../../net/line-timer.js';
+import type { ConnectionLimiter, ConnectionSlot } from '../../net/connection-limits.js';
+import { ImapError } from '../errors.js';
 
 export class ImapConnection implements ConnectionInfo {
   readonly id = randomUUID();
@@ -42,6 +45,10 @@ export class ImapConnection implements ConnectionInfo {
   private idling: { flush: () => void } | null = null;
   private pendingTls = false;
   private paused = false;
+  /** True while the session waits for client input (a command, an AUTHENTICATE response, DONE). */
+  private reading = false;
+  private readonly lineTimer = new LineTimer(() => this.inputTooSlow());
+  private userSlot: ConnectionSlot | null = null;
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
 
@@ -49,6 +56,7 @@ export class ImapConnection implements ConnectionInfo {
     private socket: Socket | TLSSocket,
     readonly server: ServerCore,
     secure: boolean,
+    private readonly limiter?: ConnectionLimiter,
   ) {
     this.secure = secure;
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
@@ -105,7 +113,7 @@ export class ImapConnection implements ConnectionInfo {
   private async loop(): Promise<void> {
     try {
       while (!this.closing) {
-        const result = await this.framer.nextCommand((req) => this.literalGate(req));
+        const result = await this.read(() => this.framer.nextCommand((req) => this.literalGate(req)));
         this.maybeResume();
         if (result === null) break;
         if (result.type === 'fatal') {
@@ -149,6 +157,9 @@ export class ImapConnection implements ConnectionInfo {
       else this.status('*', 'BYE', `Literal too large (limit ${max} octets)`);
       return { reject: true };
     }
+    // The literal gets its own deadline, long enough for its size at the slowest accepted rate.
+    const { lineTimeoutSeconds, minLiteralBytesPerSecond } = this.server.limits;
+    this.lineTimer.restart((lineTimeoutSeconds + req.size / minLiteralBytesPerSecond) * 1000);
     if (!req.nonSync) this.write({ type: 'continuation', text: 'Ready for literal data' });
     return null;
   }
@@ -157,7 +168,7 @@ export class ImapConnection implements ConnectionInfo {
   async continuation(text: string): Promise<string | null> {
     this.write({ type: 'continuation', text });
     try {
-      const line = await this.framer.nextLine(this.server.limits.maxLineLength);
+      const line = await this.read(() => this.framer.nextLine(this.server.limits.maxLineLength));
       this.maybeResume();
       this.resetIdleTimer();
       return line;
@@ -177,7 +188,7 @@ export class ImapConnection implements ConnectionInfo {
     this.idling = { flush };
     if (this.state.kind === 'selected' && this.state.view instanceof SelectedMailboxView && this.state.view.hasPending()) flush();
     try {
-      const line = await this.framer.nextLine(this.server.limits.maxLineLength);
+      const line = await this.read(() => this.framer.nextLine(this.server.limits.maxLineLength));
       this.maybeResume();
       return line;
     } catch (err) {
@@ -196,13 +207,57 @@ export class ImapConnection implements ConnectionInfo {
     if (view instanceof SelectedMailboxView && view.hasPending()) await view.flush(this.state.mail, allowExpunge);
   }
 
+  /**
+   * Runs one framer read with the line deadline: the clock starts at the first byte of the awaited
+   * input (now, if some is already buffered) and stops when the read completes.
+   */
+  private async read<T>(fn: () => Promise<T>): Promise<T> {
+    this.reading = true;
+    if (this.framer.buffered > 0) this.lineTimer.start(this.server.limits.lineTimeoutSeconds * 1000);
+    try {
+      return await fn();
+    } finally {
+      this.reading = false;
+      this.lineTimer.stop();
+    }
+  }
+
+  private inputTooSlow(): void {
+    if (this.closing) return;
+    this.logger.info('input not completed in time');
+    this.status('*', 'BYE', 'Command not completed in time');
+    this.close();
+  }
+
   // --- state ----------------------------------------------------------------------------------
 
   setState(next: SessionState): void {
     const prev = this.state;
+    if (prev.kind === 'notAuthenticated' && next.kind !== 'notAuthenticated') this.admitUser(next.user, next.mail);
+    if (prev.kind !== 'notAuthenticated' && next.kind === 'notAuthenticated') this.releaseUser();
     if (prev.kind === 'selected' && (next.kind !== 'selected' || next.view !== prev.view)) this.stopWatching();
     if (prev.kind !== 'notAuthenticated' && next.kind === 'notAuthenticated') void prev.mail.close().catch(() => undefined);
     this.state = next;
+  }
+
+  /**
+   * Every login passes through here on its way to the authenticated state, so this is where the
+   * per-user connection limit holds (RFC 5530 LIMIT); the refusal becomes the command's tagged NO.
+   */
+  private admitUser(user: string, mail: { close(): Promise<void> }): void {
+    if (!this.limiter) return;
+    const slot = this.limiter.admitUser(user);
+    if (slot === 'user') {
+      void mail.close().catch(() => undefined);
+      this.logger.warn({ user, remote: this.remoteAddress, result: 'limit' }, 'login refused: too many connections for user');
+      throw ImapError.no('Too many connections for this user', 'LIMIT');
+    }
+    this.userSlot = slot;
+  }
+
+  private releaseUser(): void {
+    this.userSlot?.release();
+    this.userSlot = null;
   }
 
   /** Enters the selected state with a view whose change-feed subscription is already running. */
@@ -248,7 +303,7 @@ export class ImapConnection implements ConnectionInfo {
     const context = this.server.secureContext;
     if (!context) return;
     try {
-      const secure = await upgradeToTls(this.socket as Socket, context);
+      const secure = await upgradeToTls(this.socket as Socket, context, this.server.limits.tlsHandshakeSeconds * 1000);
       this.framer.discardBuffered();
       this.socket = secure;
       this.secure = true;
@@ -265,6 +320,7 @@ export class ImapConnection implements ConnectionInfo {
 
   private readonly onData = (chunk: Buffer): void => {
     this.framer.push(chunk);
+    if (this.reading) this.lineTimer.start(this.server.limits.lineTimeoutSeconds * 1000);
     if (!this.paused && this.framer.buffered > this.server.limits.maxPipelinedBytes) {
       this.paused = true;
       this.socket.pause();
@@ -357,6 +413,8 @@ export class ImapConnection implements ConnectionInfo {
     if (this.closed) return;
     this.closing = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.lineTimer.stop();
+    this.releaseUser();
     this.stopWatching();
     if (this.state.kind !== 'notAuthenticated') void this.state.mail.close().catch(() => undefined);
     await Promise.race([this.out.idle(), new Promise((r) => setTimeout(r, 2_000).unref())]);
