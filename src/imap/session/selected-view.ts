@@ -16,11 +16,6 @@ export interface ViewOutput {
   untagged(...values: ImapValue[]): void;
 }
 
-interface Entry {
-  flags: string[];
-  modseq: number;
-}
-
 export class SelectedMailboxView implements SelectedView {
   readonly mailbox: MailboxInfo;
   readonly readOnly: boolean;
@@ -29,9 +24,16 @@ export class SelectedMailboxView implements SelectedView {
   highestModseq: number;
   savedResult: number[] = [];
 
+  // Parallel arrays indexed by sequence number - 1: no per-message objects, so SELECT of a
+  // 100,000-message mailbox costs three array copies rather than 100,000 allocations.
   private uidList: number[];
-  private entries = new Map<number, Entry>();
-  private recent = new Set<number>();
+  private flagList: string[][];
+  private modseqList: number[];
+  /** Messages in the snapshot with uid in [recentFrom, snapshotMax] are \Recent for this session. */
+  private readonly recentFrom: number;
+  private readonly snapshotMax: number;
+  /** Messages that arrived later and were claimed as \Recent by this session. */
+  private recentLater = new Set<number>();
 
   /** Changes from other sessions waiting to be reported. */
   private pendingNew = new Set<number>();
@@ -56,12 +58,19 @@ export class SelectedMailboxView implements SelectedView {
     this.uidValidity = snapshot.uidValidity;
     this.uidNext = snapshot.uidNext;
     this.highestModseq = snapshot.highestModseq;
-    this.uidList = snapshot.messages.map((m) => m.uid);
-    for (const m of snapshot.messages) {
-      this.entries.set(m.uid, { flags: m.flags, modseq: m.modseq });
-      if (m.uid >= recentFrom) this.recent.add(m.uid);
+    const n = snapshot.messages.length;
+    this.uidList = new Array<number>(n);
+    this.flagList = new Array<string[]>(n);
+    this.modseqList = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const m = snapshot.messages[i]!;
+      this.uidList[i] = m.uid;
+      this.flagList[i] = m.flags;
+      this.modseqList[i] = m.modseq;
     }
-    this.maxKnownUid = this.uidList.length ? this.uidList[this.uidList.length - 1]! : 0;
+    this.maxKnownUid = n ? this.uidList[n - 1]! : 0;
+    this.recentFrom = recentFrom;
+    this.snapshotMax = this.maxKnownUid;
   }
 
   get exists(): number {
@@ -115,41 +124,56 @@ export class SelectedMailboxView implements SelectedView {
   }
 
   flagsOf(uid: number): string[] {
-    const flags = this.entries.get(uid)?.flags ?? [];
-    return this.recent.has(uid) ? [...flags, '\\Recent'] : flags;
+    const seq = this.seqOf(uid);
+    const flags = seq === undefined ? [] : this.flagList[seq - 1]!;
+    return this.isRecent(uid) ? [...flags, '\\Recent'] : flags;
   }
 
   modseqOf(uid: number): number {
-    return this.entries.get(uid)?.modseq ?? 0;
+    const seq = this.seqOf(uid);
+    return seq === undefined ? 0 : this.modseqList[seq - 1]!;
   }
 
   isRecent(uid: number): boolean {
-    return this.recent.has(uid);
+    return (uid >= this.recentFrom && uid <= this.snapshotMax) || this.recentLater.has(uid);
   }
 
   recentCount(): number {
-    return this.recent.size;
+    const fromSnapshot = this.recentFrom <= this.snapshotMax ? this.lowerBound(this.snapshotMax + 1) - this.lowerBound(this.recentFrom) : 0;
+    return fromSnapshot + this.recentLater.size;
   }
 
   /** Distinct keywords in use, for the FLAGS response. */
   keywords(): string[] {
     const set = new Set<string>();
-    for (const e of this.entries.values()) for (const f of e.flags) if (!f.startsWith('\\')) set.add(f);
+    const list = this.flagList;
+    for (let i = 0; i < list.length; i++) {
+      const flags = list[i]!;
+      for (let j = 0; j < flags.length; j++) {
+        const f = flags[j]!;
+        if (f.charCodeAt(0) !== 92 /* backslash: a system flag */) set.add(f);
+      }
+    }
     return [...set].sort();
   }
 
   firstUnseenSeq(): number | undefined {
-    for (let i = 0; i < this.uidList.length; i++) {
-      if (!this.entries.get(this.uidList[i]!)?.flags.includes('\\Seen')) return i + 1;
+    for (let i = 0; i < this.flagList.length; i++) {
+      if (!this.flagList[i]!.includes('\\Seen')) return i + 1;
     }
     return undefined;
+  }
+
+  private setEntry(seq: number, flags: string[], modseq: number): void {
+    this.flagList[seq - 1] = flags;
+    this.modseqList[seq - 1] = modseq;
   }
 
   applyOwnFlagChanges(changes: FlagChange[], options: { silent: boolean; withUid: boolean; withModseq: boolean }): void {
     for (const c of changes) {
       const seq = this.seqOf(c.uid);
       if (seq === undefined) continue;
-      this.entries.set(c.uid, { flags: c.flags, modseq: c.modseq });
+      this.setEntry(seq, c.flags, c.modseq);
       this.pendingFlags.delete(c.uid);
       if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
       if (!options.silent) this.out.untagged(seq, atom('FETCH'), this.fetchFlagsItems(c.uid, options.withUid, options.withModseq));
@@ -165,8 +189,9 @@ export class SelectedMailboxView implements SelectedView {
       this.pendingFlags.delete(uid);
       if (seq === undefined) continue;
       this.uidList.splice(seq - 1, 1);
-      this.entries.delete(uid);
-      this.recent.delete(uid);
+      this.flagList.splice(seq - 1, 1);
+      this.modseqList.splice(seq - 1, 1);
+      this.recentLater.delete(uid);
       this.out.untagged(seq, atom('EXPUNGE'));
     }
   }
@@ -188,13 +213,13 @@ export class SelectedMailboxView implements SelectedView {
         if (own) return;
         for (const uid of change.uids) {
           if (this.pendingNew.delete(uid)) continue;
-          if (this.entries.has(uid)) this.pendingExpunge.add(uid);
+          if (this.seqOf(uid) !== undefined) this.pendingExpunge.add(uid);
         }
         break;
       case 'flags':
         if (own) return;
         for (const c of change.changes) {
-          if (this.entries.has(c.uid) || this.pendingNew.has(c.uid)) this.pendingFlags.set(c.uid, c);
+          if (this.pendingNew.has(c.uid) || this.seqOf(c.uid) !== undefined) this.pendingFlags.set(c.uid, c);
         }
         break;
       case 'uidvalidity':
@@ -230,19 +255,20 @@ export class SelectedMailboxView implements SelectedView {
           this.pendingExpunge.delete(m.uid);
           continue;
         }
-        if (this.entries.has(m.uid)) continue;
+        if (m.uid <= this.lastUid()) continue;
         const pf = this.pendingFlags.get(m.uid);
-        this.entries.set(m.uid, pf ? { flags: pf.flags, modseq: pf.modseq } : { flags: m.flags, modseq: m.modseq });
-        this.pendingFlags.delete(m.uid);
         this.uidList.push(m.uid);
-        if (m.uid >= recentFrom) this.recent.add(m.uid);
+        this.flagList.push(pf ? pf.flags : m.flags);
+        this.modseqList.push(pf ? pf.modseq : m.modseq);
+        this.pendingFlags.delete(m.uid);
+        if (m.uid >= recentFrom) this.recentLater.add(m.uid);
         if (m.uid >= this.uidNext) this.uidNext = m.uid + 1;
         if (m.modseq > this.highestModseq) this.highestModseq = m.modseq;
         added++;
       }
       if (added > 0) {
         this.out.untagged(this.uidList.length, atom('EXISTS'));
-        this.out.untagged(this.recent.size, atom('RECENT'));
+        this.out.untagged(this.recentCount(), atom('RECENT'));
       }
     }
     if (this.pendingFlags.size > 0) {
@@ -251,9 +277,9 @@ export class SelectedMailboxView implements SelectedView {
       for (const c of changes) {
         const seq = this.seqOf(c.uid);
         if (seq === undefined) continue;
-        const entry = this.entries.get(c.uid);
-        if (entry && entry.modseq >= c.modseq && entry.modseq !== 0) continue;
-        this.entries.set(c.uid, { flags: c.flags, modseq: c.modseq });
+        const known = this.modseqList[seq - 1]!;
+        if (known >= c.modseq && known !== 0) continue;
+        this.setEntry(seq, c.flags, c.modseq);
         if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
         this.out.untagged(seq, atom('FETCH'), this.fetchFlagsItems(c.uid, true, this.options.reportModseq()));
       }
@@ -272,8 +298,11 @@ export class SelectedMailboxView implements SelectedView {
     if (added.length) this.onChange({ kind: 'exists', mailboxId: this.mailbox.id, uids: added });
     const changed: FlagChange[] = [];
     for (const m of snapshot.messages) {
-      const e = this.entries.get(m.uid);
-      if (e && (e.modseq !== m.modseq || e.flags.join(' ') !== m.flags.join(' '))) changed.push({ uid: m.uid, flags: m.flags, modseq: m.modseq });
+      const seq = this.seqOf(m.uid);
+      if (seq === undefined) continue;
+      if (this.modseqList[seq - 1] !== m.modseq || this.flagList[seq - 1]!.join(' ') !== m.flags.join(' ')) {
+        changed.push({ uid: m.uid, flags: m.flags, modseq: m.modseq });
+      }
     }
     if (changed.length) this.onChange({ kind: 'flags', mailboxId: this.mailbox.id, changes: changed });
   }
@@ -284,6 +313,10 @@ export class SelectedMailboxView implements SelectedView {
     items.push(atom('FLAGS'), this.flagsOf(uid).map(atom));
     if (withModseq) items.push(atom('MODSEQ'), [this.modseqOf(uid)]);
     return items;
+  }
+
+  private lastUid(): number {
+    return this.uidList.length ? this.uidList[this.uidList.length - 1]! : 0;
   }
 
   private lowerBound(value: number): number {
