@@ -1,0 +1,33 @@
+/** What one simulated client does. Each scenario is a closed loop (no think time) until the deadline. */
+export type ScenarioName = 'mixed' | 'fetch' | 'append' | 'idle';
+
+export interface LoadConfig {
+  host: string;
+  port: number;
+  users: string[];
+  password: string;
+  /** Clients in this worker process. */
+  clients: number;
+  /** Index of this worker's first client (clients are spread over users by global index). */
+  firstClient: number;
+  seconds: number;
+  scenario: ScenarioName;
+  /** Seeds APPENDed messages apart between workers and runs. */
+  seed: number;
+  /** Logins in flight at once while connecting (the idle scenario opens thousands). */
+  connectConcurrency: number;
+}
+
+/** Relative weights of the operations inside a selected session. */
+export const MIXES: Record<Exclude<ScenarioName, 'idle'>, Record<string, number>> = {
+  mixed: { fetchFlags: 15, fetchEnvelope: 15, fetchBody: 20, store: 15, append: 10, expunge: 8, idle: 4, noop: 8, status: 5 },
+  fetch: { fetchFlags: 30, fetchEnvelope: 35, fetchBody: 35 },
+  append: { append: 90, expunge: 10 },
+};
+
+/** Operations per login session before LOGOUT and a fresh connection. */
+export const SESSION_OPS: Record<Exclude<ScenarioName, 'idle'>, [number, number]> = {
+  mixed: [10, 40],
+  fetch: [100, 200],
+  append: [50, 100],
+};

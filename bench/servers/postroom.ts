@@ -1,0 +1,121 @@
+/**
+ * Postroom under test: `postroom serve --store sqlite` as its own process (so its memory is its
+ * own), on a data folder seeded through the store API with the same messages Dovecot gets.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { SqliteStore } from '../../src/store/sqlite/index.js';
+import { UserFile } from '../../src/auth/user-file.js';
+import { benchMessage } from '../load/messages.js';
+import { ARCHIVE_MESSAGES, PASSWORD, cachedSeed, messageSeed, seedKey, type SeedSpec } from './common.js';
+
+/**
+ * scrypt at N=2^12 costs about what Dovecot's SHA512-CRYPT (5,000 rounds) does per LOGIN, so the
+ * password check weighs the same on both sides; `postroom user add` uses N=2^15.
+ */
+const BENCH_SCRYPT = { log2N: 12, r: 8, p: 1 };
+
+async function build(dir: string, spec: SeedSpec): Promise<void> {
+  const users = UserFile.inDataDir(dir, { scrypt: BENCH_SCRYPT });
+  const store = await SqliteStore.open({ directory: dir });
+  let u = 0;
+  for (const [name, count] of Object.entries(spec.users)) {
+    await users.add(name, PASSWORD);
+    const box = await store.open(name);
+    const archive = await box.create('Archive');
+    const inbox = await box.get('INBOX');
+    const fill = async (mailboxId: string, folder: 'INBOX' | 'Archive', n: number): Promise<void> => {
+      let next = 0;
+      // Appends in flight together share one fsync (the store's group commit).
+      const lane = async (): Promise<void> => {
+        while (next < n) {
+          const i = next++;
+          const seed = messageSeed(u, folder, i);
+          await box.append(mailboxId, {
+            content: benchMessage(seed, 'seeded'),
+            flags: i % 3 === 0 ? [] : ['\\Seen'],
+            internalDate: new Date(Date.UTC(2025, 0, 1) + seed % 1_000_000 * 61_000),
+          });
+        }
+      };
+      await Promise.all(Array.from({ length: 64 }, lane));
+    };
+    await fill(inbox.id, 'INBOX', count);
+    await fill(archive.id, 'Archive', ARCHIVE_MESSAGES);
+    await box.close();
+    u++;
+  }
+  await store.close();
+}
+
+export interface RunningServer {
+  name: string;
+  pid: number;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface PostroomOptions {
+  runDir: string;
+  spec: SeedSpec;
+  /** Extra node flags, e.g. --cpu-prof. */
+  nodeArgs?: string[];
+  /** Extra serve flags, e.g. --workers 2. */
+  serveArgs?: string[];
+}
+
+export async function startPostroom(opts: PostroomOptions): Promise<RunningServer> {
+  const data = join(opts.runDir, 'postroom');
+  await cachedSeed(`postroom-${seedKey(opts.spec)}`, (dir) => build(dir, opts.spec), data);
+  const args = [
+    ...(opts.nodeArgs ?? []),
+    '--import',
+    'tsx',
+    'src/cli/main.ts',
+    'serve',
+    '--data',
+    data,
+    '--store',
+    'sqlite',
+    '--host',
+    '127.0.0.1',
+    '--imap-port',
+    'auto',
+    '--imaps-port',
+    'off',
+    '--pop3-port',
+    'off',
+    '--pop3s-port',
+    'off',
+    '--allow-insecure-auth',
+    '--log-level',
+    'error',
+    ...(opts.serveArgs ?? []),
+  ];
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      try {
+        const msg = JSON.parse(line) as { msg?: string; imapPort?: number };
+        if (msg.msg === 'listening' && msg.imapPort) resolve(msg.imapPort);
+      } catch {
+        /* a log line */
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`postroom serve exited with ${code} before listening`)));
+  });
+  return {
+    name: 'Postroom',
+    pid: child.pid!,
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        child.once('exit', () => (clearTimeout(t), resolve()));
+        child.kill('SIGTERM');
+      }),
+  };
+}
