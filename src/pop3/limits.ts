@@ -23,6 +23,15 @@ export interface Pop3Limits {
   tlsHandshakeSeconds: number;
   /** Simultaneous connections per server (both listeners together); more are greeted with -ERR and closed. */
   maxConnections: number;
+  /** Simultaneous connections from one remote address; more are greeted with -ERR [SYS/TEMP] and closed. */
+  maxConnectionsPerIp: number;
+  /** Simultaneous logged-in sessions of one user; one more login gets -ERR [SYS/TEMP]. */
+  maxConnectionsPerUser: number;
+  /**
+   * Seconds a line may take from its first byte to its line end. A client trickling bytes more
+   * slowly is disconnected (the idle timer alone is reset by every byte).
+   */
+  lineTimeoutSeconds: number;
 }
 
 export const DEFAULT_POP3_LIMITS: Pop3Limits = {
@@ -34,6 +43,9 @@ export const DEFAULT_POP3_LIMITS: Pop3Limits = {
   authFailureDelaySeconds: 1,
   tlsHandshakeSeconds: 30,
   maxConnections: 1000,
+  maxConnectionsPerIp: 50,
+  maxConnectionsPerUser: 10,
+  lineTimeoutSeconds: 60,
 };
 
 /** Merges the given limits over the defaults and rejects values the RFCs or common sense forbid. */
@@ -47,8 +59,9 @@ export function resolvePop3Limits(partial: Partial<Pop3Limits> = {}): Pop3Limits
   }
   // The 255-octet command of RFC 2449 §4 must always fit.
   if (limits.maxLineLength < 512) throw new RangeError('maxLineLength must be at least 512');
-  if (limits.maxAuthFailures < 1 || limits.maxBadCommands < 1 || limits.maxConnections < 1) {
-    throw new RangeError('maxAuthFailures, maxBadCommands and maxConnections must be at least 1');
+  for (const k of ['maxAuthFailures', 'maxBadCommands', 'maxConnections', 'maxConnectionsPerIp', 'maxConnectionsPerUser'] as const) {
+    if (limits[k] < 1) throw new RangeError(`POP3 limit ${k} must be at least 1`);
   }
+  if (limits.lineTimeoutSeconds <= 0) throw new RangeError('POP3 limit lineTimeoutSeconds must be positive');
   return limits;
 }

@@ -8,6 +8,7 @@ import type { MailStore } from '../store/types.js';
 import type { Authenticator } from '../auth/types.js';
 import type { TlsOptions } from '../net/tls.js';
 import type { Pop3Limits } from './limits.js';
+import type { LoginGuard, LoginGuardOptions } from '../auth/login-guard.js';
 
 /** Who is on the other end; handed to the connect/disconnect callbacks. */
 export interface Pop3ConnectionInfo {
@@ -99,6 +100,8 @@ export interface Pop3ServerOptions {
   expireTime?: Pop3ExpirePolicy;
   /** IMPLEMENTATION capability text (default "Postroom"). */
   implementation?: string;
+  /** Failed-login delays and lockouts; share one LoginGuard with the IMAP server to count both. */
+  loginGuard?: LoginGuard | Partial<LoginGuardOptions>;
 }
 
 export interface Pop3ListenResult {
@@ -113,4 +116,6 @@ export interface Pop3Server {
   close(): Promise<void>;
   /** The open connections on both listeners (a snapshot, like the IMAP server's). */
   connections(): Pop3ConnectionSummary[];
+  /** Replaces certificate and key (e.g. on SIGHUP); open connections keep the ones they started with. */
+  setTls(tls: TlsOptions): void;
 }

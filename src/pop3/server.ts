@@ -7,6 +7,8 @@ import net from 'node:net';
 import os from 'node:os';
 import type { SecureContext } from 'node:tls';
 import { createSecureContext, upgradeToTls } from '../net/tls.js';
+import { ConnectionLimiter } from '../net/connection-limits.js';
+import { LoginGuard } from '../auth/login-guard.js';
 import { buildPop3Auth } from './auth.js';
 import { createCommandTable } from './commands/registry.js';
 import { resolvePop3Limits } from './limits.js';
@@ -63,11 +65,14 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
   if (tlsPort !== null && !tlsContext) throw new TypeError('tlsPort needs `tls` (a certificate and key)');
   const host = options.host ?? '127.0.0.1';
 
+  const limits = resolvePop3Limits(options.limits);
   const services: Pop3Services = {
     auth,
     maildrops: store ? storeMaildrops(store) : callbackMaildrops(callbacks!),
     locks: locksFor(store ?? callbacks!),
-    limits: resolvePop3Limits(options.limits),
+    limits,
+    loginGuard: options.loginGuard instanceof LoginGuard ? options.loginGuard : new LoginGuard(options.loginGuard),
+    limiter: new ConnectionLimiter(limits),
     logger: options.logger,
     hostname,
     tlsContext,
@@ -84,13 +89,32 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
   const listeners: net.Server[] = [];
   let closing = false;
 
+  /** Counts the connection before anything else is spent on it (a TLS handshake included). */
+  function admit(socket: net.Socket, plain: boolean): boolean {
+    if (closing) {
+      socket.destroy();
+      return false;
+    }
+    const slot = services.limiter.admitConnection(socket.remoteAddress ?? 'unknown');
+    if (typeof slot === 'string') {
+      services.logger?.warn({ remote: socket.remoteAddress, limit: slot }, 'pop3 connection refused: limit reached');
+      // On the implicit-TLS port a clear-text -ERR would only confuse the handshake, so just close.
+      if (plain) {
+        const why = slot === 'total' ? 'Too many connections' : 'Too many connections from your address';
+        socket.end(statusLine(false, `${why}, try again later`, 'SYS/TEMP'));
+        setTimeout(() => socket.destroy(), 1000).unref();
+      } else {
+        socket.destroy();
+      }
+      return false;
+    }
+    socket.once('close', () => slot.release());
+    return true;
+  }
+
   function serve(socket: net.Socket, secure: boolean): void {
     if (closing) {
       socket.destroy();
-      return;
-    }
-    if (open.size >= services.limits.maxConnections) {
-      socket.end(statusLine(false, 'Too many connections, try again later', 'SYS/TEMP'));
       return;
     }
     const connection = new Pop3Connection(socket, services, commands, secure);
@@ -101,12 +125,13 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
 
   function onPlain(socket: net.Socket): void {
     socket.on('error', () => undefined);
-    serve(socket, false);
+    if (admit(socket, true)) serve(socket, false);
   }
 
   function onImplicitTls(socket: net.Socket): void {
     socket.on('error', () => undefined);
-    upgradeToTls(socket, tlsContext!, services.limits.tlsHandshakeSeconds * 1000).then(
+    if (!admit(socket, false)) return;
+    upgradeToTls(socket, services.tlsContext!, services.limits.tlsHandshakeSeconds * 1000).then(
       (secure) => serve(secure, true),
       (err: unknown) => {
         services.logger?.debug({ err }, 'pop3s handshake failed');
@@ -152,6 +177,11 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
 
     connections(): Pop3ConnectionSummary[] {
       return [...open].map((c) => ({ ...c.info, startedAt: c.startedAt }));
+    },
+
+    setTls(tls): void {
+      // Built before it replaces anything: a broken new key or certificate throws, the old stay.
+      services.tlsContext = createSecureContext(tls);
     },
   };
 }

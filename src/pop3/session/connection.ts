@@ -6,11 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { upgradeToTls } from '../../net/tls.js';
+import { LineTimer } from '../../net/line-timer.js';
 import type { Pop3Command, Pop3Context } from '../commands/types.js';
 import type { Pop3ConnectionInfo } from '../options.js';
 import { LineFramer, type FramedItem } from '../wire/framer.js';
 import { Pop3Error } from '../errors.js';
 import { dispatch, statusLine, type DispatchTarget } from './dispatcher.js';
+import { userSlots } from './login.js';
 import type { Pop3Services } from './services.js';
 import type { Pop3State } from './state.js';
 import { SocketWriter } from './writer.js';
@@ -36,6 +38,11 @@ export class Pop3Connection {
   private finished = false;
   private lineWaiter: (() => void) | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Runs while a line has started but not ended: a trickling sender is cut off (limits.lineTimeoutSeconds). */
+  private readonly lineTimer = new LineTimer(() => {
+    this.services.logger?.info({ session: this.info.id }, 'pop3 line not completed in time');
+    this.socket.destroy();
+  });
   private resolveClosed!: () => void;
 
   constructor(
@@ -112,6 +119,7 @@ export class Pop3Connection {
   private readonly onData = (chunk: Buffer): void => {
     this.touch();
     this.framer.push(chunk);
+    this.timeLine(chunk);
     if (this.framer.buffered > this.services.limits.maxPipelinedBytes) this.socket.pause();
     const waiter = this.lineWaiter;
     if (waiter) {
@@ -121,6 +129,15 @@ export class Pop3Connection {
       this.pump();
     }
   };
+
+  /** The clock runs from the first byte of a line to its LF; a chunk that starts a new line restarts it. */
+  private timeLine(chunk: Buffer): void {
+    const ms = this.services.limits.lineTimeoutSeconds * 1000;
+    const lf = chunk.lastIndexOf(0x0a);
+    if (lf === chunk.length - 1) this.lineTimer.stop();
+    else if (lf >= 0) this.lineTimer.restart(ms);
+    else this.lineTimer.start(ms);
+  }
 
   private readonly onError = (err: Error): void => {
     this.services.logger?.debug({ err, session: this.info.id }, 'pop3 socket error');
@@ -203,6 +220,7 @@ export class Pop3Connection {
     plain.off('data', this.onData);
     plain.pause();
     this.framer.discard();
+    this.lineTimer.stop();
     let secure: Socket;
     try {
       secure = await upgradeToTls(plain, context, this.services.limits.tlsHandshakeSeconds * 1000);
@@ -231,6 +249,8 @@ export class Pop3Connection {
     if (this.finished) return;
     this.finished = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.lineTimer.stop();
+    userSlots.get(this.info)?.release();
     this.lineWaiter?.();
     const state = this.state;
     if (state.name === 'transaction') {

@@ -9,6 +9,7 @@ import type { FramedItem } from '../wire/framer.js';
 import { MultilineEncoder } from '../wire/multiline.js';
 import { Pop3Error, toPop3ErrorReply, type Pop3ResponseCode } from '../errors.js';
 import type { SocketWriter } from './writer.js';
+import { loginAttempts } from './login.js';
 
 export type AfterReply = 'close' | 'starttls' | undefined;
 
@@ -60,6 +61,7 @@ export async function dispatch(target: DispatchTarget, item: FramedItem): Promis
     if (err instanceof CommandSyntaxError) return refuse(target, err.message);
     throw err;
   }
+  noteLoginAttempt(ctx, command.name, line);
   let reply: Pop3Reply;
   try {
     reply = await command.run(ctx, args);
@@ -71,6 +73,18 @@ export async function dispatch(target: DispatchTarget, item: FramedItem): Promis
   }
   await writeReply(target, reply);
   return reply.then;
+}
+
+/** Remembers mechanism and claimed user of a login command for the audit log (never the secret). */
+function noteLoginAttempt(ctx: Pop3Context, name: string, line: CommandLine): void {
+  if (name === 'PASS') {
+    const state = ctx.state;
+    loginAttempts.set(ctx, { mechanism: 'USER', user: state.name === 'authorization' ? state.pendingUser : undefined });
+  } else if (name === 'APOP') {
+    loginAttempts.set(ctx, { mechanism: 'APOP', user: line.args[0] });
+  } else if (name === 'AUTH' && line.args[0] !== undefined) {
+    loginAttempts.set(ctx, { mechanism: line.args[0].toUpperCase().slice(0, 20) });
+  }
 }
 
 async function refuse(target: DispatchTarget, reason: string): Promise<AfterReply> {

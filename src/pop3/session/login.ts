@@ -6,6 +6,37 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pop3Error } from '../errors.js';
 import type { Pop3Context, Pop3Reply } from '../commands/types.js';
+import type { Pop3ConnectionInfo } from '../options.js';
+import type { ConnectionSlot } from '../../net/connection-limits.js';
+
+/** What the dispatcher knows about the login command being run, for the audit log and the guard. */
+export interface LoginAttempt {
+  /** USER (for USER/PASS), APOP, or the SASL mechanism name. */
+  mechanism: string;
+  /** The name the client gave, when the command carries one in clear. */
+  user?: string;
+}
+
+/** Set by the dispatcher before PASS, APOP and AUTH run; commands need not know about it. */
+export const loginAttempts = new WeakMap<Pop3Context, LoginAttempt>();
+
+/** Per-user connection places held by logged-in sessions; the connection releases its own on close. */
+export const userSlots = new WeakMap<Pop3ConnectionInfo, ConnectionSlot>();
+
+/** One audit line per login outcome: user, remote address, mechanism, result — never a secret. */
+function audit(ctx: Pop3Context, result: 'success' | 'failure' | 'locked' | 'limit', user: string | undefined): void {
+  const attempt = loginAttempts.get(ctx);
+  const line = {
+    session: ctx.connection.id,
+    protocol: 'pop3',
+    remote: ctx.connection.remoteAddress,
+    mechanism: attempt?.mechanism ?? 'unknown',
+    user: user ?? attempt?.user,
+    result,
+  };
+  if (result === 'success') ctx.services.logger?.info(line, 'authenticated');
+  else ctx.services.logger?.warn(line, 'authentication failed');
+}
 
 export function loginDelayFor(ctx: Pop3Context, user: string | null): number | undefined {
   const policy = ctx.services.loginDelay;
@@ -15,6 +46,12 @@ export function loginDelayFor(ctx: Pop3Context, user: string | null): number | u
 
 export async function completeLogin(ctx: Pop3Context, user: string): Promise<Pop3Reply> {
   const { services, connection } = ctx;
+  // The lockout is checked after the credentials, with the same answer a wrong password gets, so a
+  // locked-out guesser learns nothing from trying the right one.
+  if (services.loginGuard.isLocked(connection.remoteAddress, user)) {
+    audit(ctx, 'locked', user);
+    return failLogin(ctx, 'Invalid user name or password', services.loginGuard.options.baseDelayMs);
+  }
   const key = user.toLowerCase();
   const delay = loginDelayFor(ctx, user);
   const last = services.lastLogins.get(key);
@@ -22,7 +59,13 @@ export async function completeLogin(ctx: Pop3Context, user: string): Promise<Pop
     // RFC 2449 §8.1.1: a well-behaved client then waits instead of retrying at once.
     throw new Pop3Error(`Minimum time between logins is ${delay} seconds`, 'LOGIN-DELAY');
   }
+  const slot = services.limiter.admitUser(user);
+  if (slot === 'user') {
+    audit(ctx, 'limit', user);
+    throw new Pop3Error('Too many connections for this user, try again later', 'SYS/TEMP');
+  }
   if (!services.locks.acquire(user)) {
+    slot.release();
     throw new Pop3Error('Maildrop already locked by another session', 'IN-USE');
   }
   let maildrop;
@@ -30,15 +73,19 @@ export async function completeLogin(ctx: Pop3Context, user: string): Promise<Pop
     maildrop = await services.maildrops.open(user, connection.id);
   } catch (err) {
     services.locks.release(user);
+    slot.release();
     throw err;
   }
+  userSlots.set(connection, slot);
+  services.loginGuard.success(connection.remoteAddress, user);
+  audit(ctx, 'success', user);
   ctx.setState({ name: 'transaction', user, maildrop, deleted: new Set(), retrieved: new Set() });
   connection.user = user;
   if (delay !== undefined) {
     services.lastLogins.set(key, Date.now());
     pruneLogins(services.lastLogins);
   }
-  services.logger?.info({ session: connection.id, user, messages: maildrop.count }, 'pop3 login');
+  services.logger?.debug({ session: connection.id, user, messages: maildrop.count }, 'pop3 maildrop opened');
   return { text: `${user}'s maildrop has ${maildrop.count} message${maildrop.count === 1 ? '' : 's'}` };
 }
 
@@ -51,10 +98,22 @@ function pruneLogins(logins: Map<string, number>): void {
 
 /** Counts a failed login, waits a moment, and throws the -ERR [AUTH] (hanging up after too many). */
 export async function refuseLogin(ctx: Pop3Context, reason: string): Promise<never> {
+  const { loginGuard } = ctx.services;
+  const user = loginAttempts.get(ctx)?.user;
+  const address = ctx.connection.remoteAddress;
+  if (loginGuard.isLocked(address, user)) {
+    audit(ctx, 'locked', undefined);
+    return failLogin(ctx, reason, loginGuard.options.baseDelayMs);
+  }
+  audit(ctx, 'failure', undefined);
+  return failLogin(ctx, reason, loginGuard.failure(address, user));
+}
+
+async function failLogin(ctx: Pop3Context, reason: string, guardDelayMs: number): Promise<never> {
   ctx.authFailures += 1;
-  const { limits, logger } = ctx.services;
-  logger?.info({ session: ctx.connection.id, failures: ctx.authFailures }, 'pop3 login failed');
-  if (limits.authFailureDelaySeconds > 0) await sleep(limits.authFailureDelaySeconds * 1000);
+  const { limits } = ctx.services;
+  const delayMs = Math.max(limits.authFailureDelaySeconds * 1000, guardDelayMs);
+  if (delayMs > 0) await sleep(delayMs);
   if (ctx.authFailures >= limits.maxAuthFailures) {
     throw new Pop3Error(`${reason}; too many failed logins, closing connection`, 'AUTH', true);
   }

@@ -9,6 +9,8 @@ import type { Pop3Auth } from '../auth.js';
 import type { MaildropSource } from '../maildrop/types.js';
 import type { MaildropLocks } from '../maildrop/locks.js';
 import type { Pop3Callbacks, Pop3ExpirePolicy, Pop3LoginDelayPolicy } from '../options.js';
+import type { LoginGuard } from '../../auth/login-guard.js';
+import type { ConnectionLimiter } from '../../net/connection-limits.js';
 
 export interface Pop3Services {
   auth: Pop3Auth;
@@ -17,8 +19,12 @@ export interface Pop3Services {
   limits: Pop3Limits;
   logger?: Logger;
   hostname: string;
-  /** Present when a certificate is configured: STLS is offered on plain connections. */
+  /** Present when a certificate is configured: STLS is offered on plain connections. Replaced by setTls(). */
   tlsContext?: SecureContext;
+  /** Failed-login delays and lockouts per address and per user (possibly shared with IMAP). */
+  loginGuard: LoginGuard;
+  /** Open connections in total, per address and per user. */
+  limiter: ConnectionLimiter;
   allowInsecureAuth: boolean;
   welcome: string;
   implementation: string;
