@@ -5,9 +5,12 @@
  * Our own scheme is `{SCRYPT}ln=<log2 N>,r=<r>,p=<p>$<salt base64>$<hash base64>`: the parameters
  * travel with each hash, so raising the default cost later does not break existing entries.
  * `{PLAIN}` / `{CLEARTEXT}` are read (Dovecot compatibility, and APOP/CRAM-MD5 need the secret) but
- * never written by us.
+ * never written by us. Dovecot's `{SHA512-CRYPT}`, `{SHA256-CRYPT}`, `{BLF-CRYPT}`, `{ARGON2ID}`,
+ * `{ARGON2I}` and `{SCRAM-SHA-256}` are verified too (dovecot-hashes.ts), so a Dovecot
+ * passwd-file can be migrated as is.
  */
 import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { isDovecotHash, verifyDovecotHash } from './dovecot-hashes.js';
 
 export interface ScryptParams {
   /** log2 of the CPU/memory cost N. */
@@ -99,7 +102,7 @@ export function isSupportedHash(stored: string): boolean {
   const split = splitScheme(stored);
   if (!split) return false;
   if (split.scheme === 'SCRYPT') return parseScrypt(split.data) !== null;
-  return PLAINTEXT_SCHEMES.has(split.scheme);
+  return PLAINTEXT_SCHEMES.has(split.scheme) || isDovecotHash(split.scheme, split.data);
 }
 
 /** The stored secret when the entry is plaintext, else null. */
@@ -130,6 +133,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
   }
   const plain = plaintextOf(stored);
   if (plain !== null) return constantTimeEqual(prepare(password), prepare(plain));
+  if (split) return verifyDovecotHash(password, split.scheme, split.data);
   return false;
 }
 

@@ -28,4 +28,39 @@ export interface Authenticator {
    * server side). Return null for unknown users.
    */
   plaintextSecret?(username: string): Promise<string | null>;
+  /**
+   * Optional: SCRAM-SHA-256 keys of a user (RFC 5802 §3), enabling the SCRAM-SHA-256 mechanism
+   * without the server ever holding the password. Return null for unknown users and for users
+   * whose entry has no keys (they simply cannot use SCRAM).
+   */
+  scramCredentials?(username: string): Promise<ScramCredentials | null>;
+  /**
+   * Optional: verifies an OAuth 2.0 bearer token, enabling OAUTHBEARER (RFC 7628) and XOAUTH2.
+   * Resolves the user the token belongs to, or null when it is invalid or expired. Without this
+   * hook neither mechanism is offered. `withTokenVerifier()` (src/auth/sasl) adds one to any
+   * authenticator.
+   */
+  verifyToken?(request: TokenRequest): Promise<AuthResult | null>;
+}
+
+/** What the server keeps for SCRAM (RFC 5802 §3): enough to verify a proof, not to log in. */
+export interface ScramCredentials {
+  /** Canonical user name the session runs as; defaults to the name the client gave. */
+  user?: string;
+  salt: Buffer;
+  iterations: number;
+  storedKey: Buffer;
+  serverKey: Buffer;
+}
+
+export interface TokenRequest {
+  /** The identity the client claims (OAUTHBEARER gs2 `a=`, XOAUTH2 `user=`); may be empty. */
+  username: string;
+  /** The bearer token. Sensitive: never log it. */
+  token: string;
+  /** "OAUTHBEARER" or "XOAUTH2". */
+  mechanism: string;
+  remoteAddress: string;
+  secure: boolean;
+  protocol: 'imap' | 'pop3';
 }

@@ -4,11 +4,17 @@
  * and blank lines survive edits. Writes are atomic (temp file + rename, mode 0600) under a lock
  * file, and readers re-read the file when it changes, so `postroom user add` reaches a running
  * server without a restart.
+ *
+ * Setting a password also writes the user's SCRAM-SHA-256 keys (salt, iteration count, StoredKey,
+ * ServerKey — not the password) as a `scram-sha-256=` pair among Dovecot's space-separated extra
+ * fields (the 8th field), so SCRAM works without a recoverable secret. Entries without keys, such as
+ * ones imported from Dovecot, can still log in with every other mechanism; an entry whose hash
+ * itself is `{SCRAM-SHA-256}` serves both.
  */
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import type { AuthRequest, AuthResult, Authenticator } from './types.js';
+import type { AuthRequest, AuthResult, Authenticator, ScramCredentials, TokenRequest } from './types.js';
 import {
   DEFAULT_SCRYPT_PARAMS,
   burnVerification,
@@ -19,6 +25,8 @@ import {
   type ScryptParams,
 } from './password.js';
 import { passwordProblem, userNameProblem } from './user-name.js';
+import { DEFAULT_SCRAM_ITERATIONS, MIN_SCRAM_ITERATIONS, deriveScramKeys, formatScramKeys, parseScramKeys, toCredentials } from './sasl/scram-keys.js';
+import { splitScheme } from './password.js';
 
 export interface UserRecord {
   name: string;
@@ -45,6 +53,36 @@ export interface UserFileOptions {
   scrypt?: ScryptParams;
   /** How long a writer waits for another writer's lock before giving up (default 10 s). */
   lockTimeoutMs?: number;
+  /** PBKDF2 iterations of newly written SCRAM-SHA-256 keys (default 4096, the RFC 7677 minimum). */
+  scramIterations?: number;
+}
+
+/** Index of Dovecot's extra-fields field among the fields after the hash (uid, gid, gecos, home, shell, extra). */
+const EXTRA_FIELDS_INDEX = 5;
+const SCRAM_KEY = 'scram-sha-256';
+
+/** The extra fields as `key=value` words; the field may itself contain ':' (joined back). */
+function extraWords(extra: readonly string[]): string[] {
+  const field = extra.slice(EXTRA_FIELDS_INDEX).join(':');
+  return field === '' ? [] : field.split(' ').filter((w) => w !== '');
+}
+
+/** The stored SCRAM keys of a record: from the extra fields, or a `{SCRAM-SHA-256}` hash. */
+export function scramKeysOf(record: UserRecord): ReturnType<typeof parseScramKeys> {
+  const word = extraWords(record.extra).find((w) => w.startsWith(`${SCRAM_KEY}=`));
+  if (word) return parseScramKeys(word.slice(SCRAM_KEY.length + 1));
+  const split = splitScheme(record.hash);
+  return split?.scheme === 'SCRAM-SHA-256' ? parseScramKeys(split.data) : null;
+}
+
+/** `extra` with the SCRAM pair replaced (or removed when `value` is null), other fields kept. */
+function withScramField(extra: readonly string[], value: string | null): string[] {
+  const fixed = [...extra.slice(0, EXTRA_FIELDS_INDEX)];
+  const words = extraWords(extra).filter((w) => !w.startsWith(`${SCRAM_KEY}=`));
+  if (value !== null) words.push(`${SCRAM_KEY}=${value}`);
+  if (words.length === 0) return fixed;
+  while (fixed.length < EXTRA_FIELDS_INDEX) fixed.push('');
+  return [...fixed, words.join(' ')];
 }
 
 /** A lock older than this belongs to a crashed writer: writes take milliseconds, not minutes. */
@@ -89,6 +127,7 @@ export class UserFile {
   private refreshing: Promise<void> | undefined;
   private readonly scrypt: ScryptParams;
   private readonly lockTimeoutMs: number;
+  private readonly scramIterations: number;
 
   constructor(
     readonly path: string,
@@ -96,6 +135,10 @@ export class UserFile {
   ) {
     this.scrypt = options.scrypt ?? DEFAULT_SCRYPT_PARAMS;
     this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
+    this.scramIterations = options.scramIterations ?? DEFAULT_SCRAM_ITERATIONS;
+    if (!Number.isInteger(this.scramIterations) || this.scramIterations < MIN_SCRAM_ITERATIONS) {
+      throw new RangeError(`scramIterations must be an integer of at least ${MIN_SCRAM_ITERATIONS}`);
+    }
   }
 
   /** The users file of a data directory: `DATA/users`. */
@@ -126,18 +169,19 @@ export class UserFile {
   async add(name: string, password: string): Promise<void> {
     const problem = userNameProblem(name);
     if (problem) throw new UserFileError('invalid-name', problem);
-    const hash = await this.hashChecked(password);
+    const { hash, scram } = await this.hashChecked(password);
     await this.edit((p) => {
       if (p.users.has(name)) throw new UserFileError('exists', `user "${name}" already exists`);
-      p.lines.push(formatLine({ name, hash, extra: [] }));
+      p.lines.push(formatLine({ name, hash, extra: withScramField([], scram) }));
     });
   }
 
   async setPassword(name: string, password: string): Promise<void> {
-    const hash = await this.hashChecked(password);
+    const { hash, scram } = await this.hashChecked(password);
     await this.edit((p) => {
       const record = this.existing(p, name);
-      p.lines[p.index.get(name) ?? -1] = formatLine({ ...record, hash });
+      // Old keys would still accept the old password through SCRAM, so they are always replaced.
+      p.lines[p.index.get(name) ?? -1] = formatLine({ ...record, hash, extra: withScramField(record.extra, scram) });
     });
   }
 
@@ -155,10 +199,15 @@ export class UserFile {
   }
 
   /** Hashing is slow, so it happens before taking the lock. */
-  private async hashChecked(password: string): Promise<string> {
+  private async hashChecked(password: string): Promise<{ hash: string; scram: string }> {
     const problem = passwordProblem(password);
     if (problem) throw new UserFileError('invalid-password', problem);
-    return hashPassword(password, this.scrypt);
+    // NFKC as in password.ts: the core of the SASLprep that SCRAM clients apply (RFC 5802 §2.2).
+    const [hash, keys] = await Promise.all([
+      hashPassword(password, this.scrypt),
+      deriveScramKeys(password.normalize('NFKC'), this.scramIterations),
+    ]);
+    return { hash, scram: formatScramKeys(keys) };
   }
 
   private async reload(force: boolean): Promise<void> {
@@ -233,13 +282,41 @@ export class UserFile {
   }
 }
 
+export interface UserFileAuthenticatorOptions {
+  /**
+   * Hand `{PLAIN}`/`{CLEARTEXT}` secrets to APOP and CRAM-MD5 (default false). Off, those
+   * mechanisms are not offered at all: with hashed entries they could only fail, and clients that
+   * prefer them would never fall back to one that works.
+   */
+  plaintextSecrets?: boolean;
+  /** OAuth bearer token check; enables OAUTHBEARER and XOAUTH2. */
+  verifyToken?: (request: TokenRequest) => Promise<AuthResult | null>;
+}
+
 /** An Authenticator backed by a users file. */
 export class UserFileAuthenticator implements Authenticator {
   readonly users: UserFile;
+  /** Present only with `plaintextSecrets: true` (its presence is what enables APOP and CRAM-MD5). */
+  readonly plaintextSecret?: (username: string) => Promise<string | null>;
+  readonly verifyToken?: (request: TokenRequest) => Promise<AuthResult | null>;
 
   /** `source`: a UserFile, or the path of a users file. */
-  constructor(source: UserFile | string) {
+  constructor(source: UserFile | string, options: UserFileAuthenticatorOptions = {}) {
     this.users = typeof source === 'string' ? new UserFile(source) : source;
+    if (options.plaintextSecrets === true) {
+      // Only `{PLAIN}`/`{CLEARTEXT}` entries have a recoverable secret.
+      this.plaintextSecret = async (username) => {
+        const record = await this.users.lookup(username);
+        return record ? plaintextOf(record.hash) : null;
+      };
+    }
+    if (options.verifyToken) this.verifyToken = options.verifyToken;
+  }
+
+  async scramCredentials(username: string): Promise<ScramCredentials | null> {
+    const record = await this.users.lookup(username);
+    const keys = record ? scramKeysOf(record) : null;
+    return record && keys ? toCredentials(keys, record.name) : null;
   }
 
   async authenticate(request: AuthRequest): Promise<AuthResult | null> {
@@ -249,11 +326,5 @@ export class UserFileAuthenticator implements Authenticator {
       return null;
     }
     return (await verifyPassword(request.password, record.hash)) ? { user: record.name } : null;
-  }
-
-  /** Only `{PLAIN}`/`{CLEARTEXT}` entries have a recoverable secret (needed by APOP, CRAM-MD5). */
-  async plaintextSecret(username: string): Promise<string | null> {
-    const record = await this.users.lookup(username);
-    return record ? plaintextOf(record.hash) : null;
   }
 }

@@ -27,7 +27,10 @@ test('add / list / setPassword / delete round trip through the file', async (t) 
   assert.deepEqual(await users.list(), ['ann', 'bob@example.org']);
 
   const text = await readFile(join(dir, 'users'), 'utf8');
-  assert.match(text, /^ann:\{SCRYPT\}ln=10,r=8,p=1\$[^:\n]+\nbob@example\.org:\{SCRYPT\}[^:\n]+\n$/);
+  // The hash, five empty Dovecot fields, then the SCRAM keys among the extra fields.
+  const scram = 'scram-sha-256=4096,[A-Za-z0-9+/=]+,[A-Za-z0-9+/=]+,[A-Za-z0-9+/=]+';
+  assert.match(text, new RegExp(`^ann:\\{SCRYPT\\}ln=10,r=8,p=1\\$[^:\\n]+::::::${scram}\\nbob@example\\.org:\\{SCRYPT\\}[^:\\n]+::::::${scram}\\n$`));
+  assert.doesNotMatch(text, /pw1|pw2/);
   assert.equal((await stat(join(dir, 'users'))).mode & 0o777, 0o600);
 
   const auth = new UserFileAuthenticator(new UserFile(join(dir, 'users')));
@@ -71,20 +74,22 @@ test('Dovecot-style extra fields and comments are read and preserved on edit', a
   const path = join(dir, 'users');
   await writeFile(path, '# managed by hand\nann:{PLAIN}pw:1000:1000::/home/ann::userdb_quota_rule=*:storage=1G\n\ndup:{PLAIN}first\ndup:{PLAIN}second\n');
   const users = new UserFile(path, FAST);
-  const auth = new UserFileAuthenticator(users);
+  const auth = new UserFileAuthenticator(users, { plaintextSecrets: true });
   assert.deepEqual(await auth.authenticate(request('ann', 'pw')), { user: 'ann' });
   assert.deepEqual(await auth.authenticate(request('dup', 'first')), { user: 'dup' });
   assert.equal(await auth.authenticate(request('dup', 'second')), null);
-  assert.equal(await auth.plaintextSecret('ann'), 'pw');
-  assert.equal(await auth.plaintextSecret('nobody'), null);
+  assert.equal(await auth.plaintextSecret?.('ann'), 'pw');
+  assert.equal(await auth.plaintextSecret?.('nobody'), null);
+  assert.equal(await auth.scramCredentials('ann'), null, 'a {PLAIN} entry has no SCRAM keys');
 
   await users.setPassword('ann', 'pw2');
   const text = await readFile(path, 'utf8');
   const lines = text.split('\n');
   assert.equal(lines[0], '# managed by hand');
-  assert.match(lines[1] ?? '', /^ann:\{SCRYPT\}[^:]+:1000:1000::\/home\/ann::userdb_quota_rule=\*:storage=1G$/);
+  assert.match(lines[1] ?? '', /^ann:\{SCRYPT\}[^:]+:1000:1000::\/home\/ann::userdb_quota_rule=\*:storage=1G scram-sha-256=4096,\S+$/);
   assert.equal(lines[2], '');
-  assert.equal(await auth.plaintextSecret('ann'), null);
+  assert.equal(await auth.plaintextSecret?.('ann'), null);
+  assert.equal((await auth.scramCredentials('ann'))?.iterations, 4096);
 });
 
 test('a running authenticator sees users added by another process-like writer', async (t) => {
