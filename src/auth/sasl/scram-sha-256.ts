@@ -90,7 +90,10 @@ type Phase =
 class ScramExchange implements SaslExchange {
   private phase: Phase = { name: 'start' };
 
-  constructor(private readonly ctx: SaslContext) {}
+  constructor(
+    private readonly ctx: SaslContext,
+    private readonly serverNonce: () => string,
+  ) {}
 
   async step(response: Buffer | null): Promise<SaslStep> {
     const phase = this.phase;
@@ -125,7 +128,7 @@ class ScramExchange implements SaslExchange {
     if (first.gs2.cbindFlag === 'p') return this.fail('Channel binding is not supported');
     const found = (await this.ctx.authenticator.scramCredentials?.(first.username)) ?? null;
     const creds = found ?? mockCredentials(first.username);
-    const nonce = first.nonce + randomBytes(18).toString('base64');
+    const nonce = first.nonce + this.serverNonce();
     const serverFirst = `r=${nonce},s=${creds.salt.toString('base64')},i=${creds.iterations}`;
     this.phase = { name: 'final', first, creds, known: found !== null, nonce, serverFirst };
     return { type: 'challenge', data: Buffer.from(serverFirst, 'utf8') };
@@ -156,9 +159,17 @@ class ScramExchange implements SaslExchange {
   }
 }
 
-export const scramSha256Mechanism: SaslMechanism = {
-  name: 'SCRAM-SHA-256',
-  plaintext: false,
-  available: (authenticator) => typeof authenticator.scramCredentials === 'function',
-  start: (ctx) => new ScramExchange(ctx),
-};
+/** 18 random bytes: base64 never contains ",", so the nonce stays valid (RFC 5802 §7). */
+const randomNonce = (): string => randomBytes(18).toString('base64');
+
+/** `serverNonce` is replaceable so tests can replay the RFC 7677 §3 example exactly. */
+export function createScramSha256Mechanism(serverNonce: () => string = randomNonce): SaslMechanism {
+  return {
+    name: 'SCRAM-SHA-256',
+    plaintext: false,
+    available: (authenticator) => typeof authenticator.scramCredentials === 'function',
+    start: (ctx) => new ScramExchange(ctx, serverNonce),
+  };
+}
+
+export const scramSha256Mechanism: SaslMechanism = createScramSha256Mechanism();
