@@ -27,7 +27,7 @@ const SECRETS = ['pw-alice', 'pw-carol', 'pw-wrong', 'tok-alice', 'expired', 'no
 const b64 = (s: string | Buffer): string => Buffer.from(s).toString('base64');
 
 /** Everything the server logs, at every level, as one string. */
-function captureLogger(): { logger: ReturnType<typeof pino>; text: () => string } {
+function captureLogger() {
   const chunks: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
