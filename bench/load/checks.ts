@@ -99,9 +99,10 @@ export function checkBody(c: Completion, uid: number): boolean {
 
 export function checkStore(c: Completion, uid: number, flag: string, added: boolean): void {
   expectOk(c, 'UID STORE');
-  for (const it of fetchItems(c)) {
-    if (it.uid !== uid || it.flags === null) continue;
-    const has = it.flags.some((f) => f.toLowerCase() === flag.toLowerCase());
-    if (has !== added) throw new CheckError(`UID ${uid}: ${flag} ${added ? 'missing after +FLAGS' : 'still there after -FLAGS'}`);
-  }
+  // Another session's STORE on the same message may be reported in the same response (RFC 3501
+  // §7.4.2), so one FETCH for the UID showing our change is enough; none at all means expunged.
+  const mine = fetchItems(c).filter((it) => it.uid === uid && it.flags !== null);
+  if (mine.length === 0) return;
+  const ok = mine.some((it) => it.flags!.some((f) => f.toLowerCase() === flag.toLowerCase()) === added);
+  if (!ok) throw new CheckError(`UID ${uid}: ${flag} ${added ? 'missing after +FLAGS' : 'still there after -FLAGS'}`);
 }

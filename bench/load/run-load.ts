@@ -65,11 +65,14 @@ export class LoadRun {
       seconds: opts.scenario === 'idle' ? (performance.now() - this.started) / 1000 : opts.seconds,
       notified: n.reduce((a, b) => a + b, 0),
     }));
+    // Rejections surface through result()/whenHolding(); a killed run must not crash the runner.
+    this.done.catch(() => undefined);
   }
 
   /** Idle scenario: resolves with the number of connections sitting in IDLE. */
   whenHolding(): Promise<number> {
-    return this.holding;
+    // A worker that dies before holding would otherwise leave this waiting forever.
+    return Promise.race([this.holding, this.done.then(() => Promise.reject(new Error('load workers ended before holding')))]);
   }
 
   stop(): void {

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { UserFile } from '../../src/auth/user-file.js';
@@ -63,36 +64,21 @@ export interface PostroomOptions {
   nodeArgs?: string[];
   /** Extra serve flags, e.g. --workers 2. */
   serveArgs?: string[];
+  maxConnections?: number;
 }
+
+const MAIN = fileURLToPath(new URL('./postroom-main.ts', import.meta.url));
 
 export async function startPostroom(opts: PostroomOptions): Promise<RunningServer> {
   const data = join(opts.runDir, 'postroom');
   await cachedSeed(`postroom-${seedKey(opts.spec)}`, (dir) => build(dir, opts.spec), data);
-  const args = [
-    ...(opts.nodeArgs ?? []),
-    '--import',
-    'tsx',
-    'src/cli/main.ts',
-    'serve',
-    '--data',
-    data,
-    '--store',
-    'sqlite',
-    '--host',
-    '127.0.0.1',
-    '--imap-port',
-    'auto',
-    '--imaps-port',
-    'off',
-    '--pop3-port',
-    'off',
-    '--pop3s-port',
-    'off',
-    '--allow-insecure-auth',
-    '--log-level',
-    'error',
-    ...(opts.serveArgs ?? []),
-  ];
+  // `--workers` is a serve flag: that mode runs the real CLI; otherwise the bench's own entry point
+  // (postroom-main.ts), which can raise the connection limits serve has no flags for.
+  const args = opts.serveArgs?.length
+    ? [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--host', '127.0.0.1',
+        '--imap-port', 'auto', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--allow-insecure-auth',
+        '--log-level', 'error', ...opts.serveArgs]
+    : [...(opts.nodeArgs ?? []), '--import', 'tsx', MAIN, data, String(opts.maxConnections ?? 20_000)];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });

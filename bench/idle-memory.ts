@@ -1,0 +1,98 @@
+/**
+ * Memory per idle connection: start a server, measure PSS over its process tree, open N
+ * connections that LOGIN, SELECT INBOX and IDLE, let it settle, measure again; then APPEND one
+ * message per user from another connection and count the IDLE sessions that heard EXISTS.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { LoadRun } from './load/run-load.js';
+import { WireClient } from './load/wire-client.js';
+import { benchMessage } from './load/messages.js';
+import { PASSWORD } from './servers/common.js';
+import { treeMemory, type TreeMemory } from './servers/memory.js';
+import type { RunningServer } from './servers/postroom.js';
+
+const INOTIFY = '/proc/sys/fs/inotify/max_user_instances';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface IdleResult {
+  held: number;
+  before: TreeMemory;
+  after: TreeMemory;
+  notified: number;
+  openSeconds: number;
+}
+
+export interface IdleOptions {
+  start: () => Promise<RunningServer>;
+  connections: number;
+  users: string[];
+  settleSeconds: number;
+  workers: number;
+}
+
+/**
+ * Dovecot's IDLE uses one inotify instance per imap process, all under one uid, and the kernel
+ * allows 128 by default: raise it for the run and put the old value back after.
+ */
+function raiseInotify(min: number): () => void {
+  let old: string;
+  try {
+    old = readFileSync(INOTIFY, 'utf8').trim();
+  } catch {
+    return () => undefined;
+  }
+  if (Number(old) >= min) return () => undefined;
+  try {
+    writeFileSync(INOTIFY, String(min));
+  } catch {
+    process.stderr.write(`could not raise ${INOTIFY} to ${min}; Dovecot will fall back to polling\n`);
+    return () => undefined;
+  }
+  return () => writeFileSync(INOTIFY, old);
+}
+
+async function appendOnePerUser(port: number, users: string[]): Promise<void> {
+  for (const [i, user] of users.entries()) {
+    const { client } = await WireClient.connect('127.0.0.1', port);
+    await client.command(`LOGIN ${user} ${PASSWORD}`);
+    await client.append('INBOX', '', benchMessage(7_000_000 + i, 'notify'));
+    await client.command('LOGOUT');
+    client.close();
+  }
+}
+
+export async function idleMemory(o: IdleOptions): Promise<IdleResult> {
+  const restore = raiseInotify(o.connections + 1024);
+  const server = await o.start();
+  let run: LoadRun | undefined;
+  try {
+    await sleep(2000);
+    const before = treeMemory(server.pid);
+    const t0 = performance.now();
+    run = new LoadRun({
+      host: '127.0.0.1',
+      port: server.port,
+      users: o.users,
+      password: PASSWORD,
+      clients: o.connections,
+      seconds: 0,
+      workers: o.workers,
+      scenario: 'idle',
+      seed: 5,
+      connectConcurrency: 20,
+    });
+    const held = await run.whenHolding();
+    const openSeconds = (performance.now() - t0) / 1000;
+    await sleep(o.settleSeconds * 1000);
+    const after = treeMemory(server.pid);
+    await appendOnePerUser(server.port, o.users);
+    await sleep(5000);
+    run.stop();
+    const result = await run.result();
+    return { held, before, after, notified: result.notified, openSeconds };
+  } finally {
+    run?.kill();
+    await server.stop();
+    restore();
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * `npm run bench:vs-dovecot [-- --quick] [--seconds S] [--rounds R] [--only mixed-50,idle] [--idle N]
+ *   [--big N] [--cpu-prof] [--out FILE]`
+ * Postroom (SqliteStore) and Dovecot (Maildir; default and high-performance login mode) on the same
+ * machine, seeded with the same users and messages, under the same load, in turn (A B C A B C…).
+ * Prints per-command throughput and latency for each and the ratio Postroom/Dovecot, and the memory
+ * per idle IDLE connection as PSS over each server's process tree.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runLoad, type LoadOptions, type LoadResult } from './load/run-load.js';
+import { loadTable, sideBySide } from './load/report.js';
+import { merge } from './load/stats.js';
+import type { ScenarioName } from './load/scenario.js';
+import { BENCH_TMP, PASSWORD, mixedUsers, type SeedSpec } from './servers/common.js';
+import { startPostroom, type RunningServer } from './servers/postroom.js';
+import { dovecotVersion, ensureDovecot, startDovecot } from './servers/dovecot.js';
+import { idleMemory, type IdleResult } from './idle-memory.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    seconds: { type: 'string' },
+    rounds: { type: 'string' },
+    only: { type: 'string' },
+    idle: { type: 'string' },
+    big: { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'postroom-workers': { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+const quick = values.quick;
+const SECONDS = Number(values.seconds ?? (quick ? 5 : 12));
+const ROUNDS = Number(values.rounds ?? (quick ? 1 : 2));
+const IDLE = Number(values.idle ?? (quick ? 300 : 10_000));
+const BIG = Number(values.big ?? (quick ? 5_000 : 100_000));
+const GEN_WORKERS = 2;
+
+interface Scenario {
+  name: string;
+  load: ScenarioName;
+  clients: number;
+  spec: SeedSpec;
+}
+
+const mixedSpec = mixedUsers(20, quick ? 200 : 1_000);
+const bigSpec: SeedSpec = { users: { big: BIG } };
+const SCENARIOS: Scenario[] = [
+  { name: 'mixed-1', load: 'mixed', clients: 1, spec: mixedSpec },
+  { name: 'mixed-50', load: 'mixed', clients: 50, spec: mixedSpec },
+  { name: 'mixed-200', load: 'mixed', clients: 200, spec: mixedSpec },
+  { name: `fetch-${BIG}`, load: 'fetch', clients: 20, spec: bigSpec },
+  { name: 'append', load: 'append', clients: 20, spec: mixedSpec },
+];
+const only = values.only?.split(',');
+const wanted = (name: string): boolean => !only || only.some((o) => name.startsWith(o));
+
+const out: string[] = [];
+const say = (s: string): void => {
+  out.push(s);
+  process.stdout.write(`${s}\n`);
+};
+
+type Starter = (runDir: string, spec: SeedSpec, maxConnections: number) => Promise<RunningServer>;
+const postroomArgs = values['postroom-workers'] ? ['--workers', values['postroom-workers']] : [];
+const SERVERS: { label: string; start: Starter }[] = [
+  {
+    label: 'Postroom',
+    start: (runDir, spec) =>
+      startPostroom({
+        runDir,
+        spec,
+        serveArgs: postroomArgs,
+        ...(values['cpu-prof'] ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', join(BENCH_TMP, 'profiles')] } : {}),
+      }),
+  },
+  {
+    label: 'Dovecot',
+    start: (runDir, spec, max) => startDovecot({ runDir, spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: max }),
+  },
+  {
+    label: 'Dovecot-hp',
+    start: (runDir, spec, max) => startDovecot({ runDir, spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max }),
+  },
+];
+
+async function loadScenario(s: Scenario): Promise<void> {
+  const running: RunningServer[] = [];
+  try {
+    for (const [i, srv] of SERVERS.entries()) running.push(await srv.start(join(BENCH_TMP, 'run', `${s.name}-${i}`), s.spec, s.clients * 2 + 50));
+    const results: LoadResult[][] = SERVERS.map(() => []);
+    const base: Omit<LoadOptions, 'port' | 'seed'> = {
+      host: '127.0.0.1',
+      users: Object.keys(s.spec.users),
+      password: PASSWORD,
+      clients: s.clients,
+      seconds: SECONDS,
+      workers: GEN_WORKERS,
+      scenario: s.load,
+      connectConcurrency: 50,
+    };
+    // A short warm-up each, not counted: first SELECTs build Dovecot's index files and Postroom's caches.
+    for (const r of running) await runLoad({ ...base, seconds: Math.min(3, SECONDS), port: r.port, seed: 99 });
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, r] of running.entries()) {
+        process.stderr.write(`  ${s.name}: ${r.name}${i === 2 ? '-hp' : ''} round ${round + 1}/${ROUNDS}\n`);
+        results[i]!.push(await runLoad({ ...base, port: r.port, seed: round * 10 + i }));
+      }
+    }
+    const combined = results.map((rs) => ({ table: merge(rs.map((x) => x.table)), seconds: rs.reduce((n, x) => n + x.seconds, 0) }));
+    say(`\n### ${s.name}: ${s.clients} client${s.clients === 1 ? '' : 's'}, ${s.load} load, ${ROUNDS}×${SECONDS} s each\n`);
+    say('Postroom vs Dovecot (default login mode):\n');
+    say(sideBySide(combined[0]!, combined[1]!));
+    say('\nPostroom vs Dovecot with `service_count = 0` for imap-login (high-performance mode):\n');
+    say(sideBySide(combined[0]!, combined[2]!, ['Postroom', 'Dovecot-hp']));
+    const errs = combined.map((c, i) => `${SERVERS[i]!.label}:\n${loadTable(c.table, c.seconds).split('\n\n')[1] ?? '  none'}`);
+    say(`\nErrors (wrong or failed answers):\n\n\`\`\`\n${errs.join('\n')}\n\`\`\``);
+  } finally {
+    for (const r of running) await r.stop();
+  }
+}
+
+const mb = (b: number): string => (b / 1048576).toFixed(1);
+const kb = (b: number): string => (b / 1024).toFixed(0);
+
+async function idleScenario(): Promise<void> {
+  const spec = mixedUsers(20, 50);
+  const variants: { label: string; start: () => Promise<RunningServer>; settleSeconds: number }[] = [
+    { label: 'Postroom', start: () => SERVERS[0]!.start(join(BENCH_TMP, 'run', 'idle-p'), spec, IDLE), settleSeconds: 3 },
+    { label: 'Dovecot (hp login)', start: () => startDovecot({ runDir: join(BENCH_TMP, 'run', 'idle-d'), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: IDLE }), settleSeconds: 3 },
+    { label: 'Dovecot (hp login, imap_hibernate_timeout=5s)', start: () => startDovecot({ runDir: join(BENCH_TMP, 'run', 'idle-dh'), spec, highPerformanceLogin: true, hibernateSeconds: 5, maxConnections: IDLE }), settleSeconds: 15 },
+  ];
+  const rows: [string, IdleResult][] = [];
+  for (const v of variants) {
+    process.stderr.write(`  idle: ${v.label}, ${IDLE} connections\n`);
+    rows.push([v.label, await idleMemory({ start: v.start, connections: IDLE, users: Object.keys(spec.users), settleSeconds: v.settleSeconds, workers: GEN_WORKERS })]);
+  }
+  say(`\n### ${IDLE} idle connections in IDLE (20 users, INBOX selected)\n`);
+  say('| server | held | processes | PSS before | PSS with all idle | per connection | RSS per connection | notified of a new message | open time s |');
+  say('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const [label, r] of rows) {
+    const per = (r.after.pssBytes - r.before.pssBytes) / Math.max(1, r.held);
+    const perRss = (r.after.rssBytes - r.before.rssBytes) / Math.max(1, r.held);
+    say(
+      `| ${label} | ${r.held} | ${r.after.processes} | ${mb(r.before.pssBytes)} MB | ${mb(r.after.pssBytes)} MB | ${kb(per)} KB | ${kb(perRss)} KB | ${r.notified}/${r.held} | ${r.openSeconds.toFixed(0)} |`,
+    );
+  }
+  const pPer = (rows[0]![1].after.pssBytes - rows[0]![1].before.pssBytes) / Math.max(1, rows[0]![1].held);
+  for (const [label, r] of rows.slice(1)) {
+    const dPer = (r.after.pssBytes - r.before.pssBytes) / Math.max(1, r.held);
+    say(`\nPostroom/${label} memory per connection: ${(pPer / dPer).toFixed(3)}`);
+  }
+}
+
+async function main(): Promise<void> {
+  ensureDovecot();
+  mkdirSync(BENCH_TMP, { recursive: true });
+  const cpu = cpus();
+  say(`## bench:vs-dovecot ${quick ? '(quick) ' : ''}— ${new Date().toISOString()}\n`);
+  say(`Machine: ${cpu.length} × ${cpu[0]?.model.trim()}, ${(totalmem() / 1073741824).toFixed(0)} GB; Node ${process.version}; ${dovecotVersion()}.`);
+  say(`Server and ${GEN_WORKERS} load-generator processes share these cores.`);
+  const started = Date.now();
+  for (const s of SCENARIOS) if (wanted(s.name)) await loadScenario(s);
+  if (wanted('idle')) await idleScenario();
+  say(`\n(total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  if (values.out) writeFileSync(values.out, `${out.join('\n')}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:vs-dovecot failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exitCode = 1;
+});
