@@ -166,6 +166,12 @@ export class UserFile {
     return [...this.parsed.users.keys()];
   }
 
+  /** Whole entries in file order (hashes included: for tools, never for logs). */
+  async records(): Promise<UserRecord[]> {
+    await this.refresh();
+    return [...this.parsed.users.values()];
+  }
+
   async add(name: string, password: string): Promise<void> {
     const problem = userNameProblem(name);
     if (problem) throw new UserFileError('invalid-name', problem);

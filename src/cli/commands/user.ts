@@ -1,6 +1,7 @@
 /** `postroom user add|passwd|list|delete`: manage DATA/users, also while a server runs. */
 import type { Command } from 'commander';
-import { UserFile } from '../../auth/user-file.js';
+import { UserFile, scramKeysOf, type UserRecord } from '../../auth/user-file.js';
+import { isSupportedHash, splitScheme } from '../../auth/password.js';
 import { resolveSettings } from '../../config/resolve.js';
 import { DEFAULT_SETTINGS } from '../../config/settings.js';
 import { promptNewPassword, readPasswordFromStdin } from '../prompt.js';
@@ -20,6 +21,17 @@ function withDataOptions(command: Command): Command {
   return command
     .option('--data <dir>', `data folder holding the users file (default: ${DEFAULT_SETTINGS.data})`)
     .option('--config <file>', 'take the data folder from this serve config file');
+}
+
+/**
+ * `name<TAB>scheme<TAB>scram|-`, so an operator migrating from Dovecot can see who still has an
+ * imported hash (they can log in, but not with SCRAM until they set a password) and which entries
+ * Postroom cannot verify at all.
+ */
+function describeRecord(record: UserRecord): string {
+  const scheme = splitScheme(record.hash)?.scheme ?? 'none';
+  const usable = isSupportedHash(record.hash) ? scheme : `${scheme} (unsupported)`;
+  return `${record.name}\t${usable}\t${scramKeysOf(record) ? 'scram' : '-'}`;
 }
 
 export function register(program: Command): void {
@@ -45,10 +57,17 @@ export function register(program: Command): void {
       process.stdout.write(`changed the password of ${name}\n`);
     });
 
-  withDataOptions(user.command('list').description('print the user names, one per line')).action(async (options: Options) => {
-    const names = await (await usersFile(options)).list();
-    process.stdout.write(names.map((n) => `${n}\n`).join(''));
-  });
+  withDataOptions(user.command('list').description('print the user names, one per line'))
+    .option('-l, --long', 'also print each password scheme and whether SCRAM-SHA-256 keys are stored')
+    .action(async (options: Options) => {
+      const users = await usersFile(options);
+      if (options['long'] === true) {
+        process.stdout.write((await users.records()).map((r) => `${describeRecord(r)}\n`).join(''));
+        return;
+      }
+      const names = await users.list();
+      process.stdout.write(names.map((n) => `${n}\n`).join(''));
+    });
 
   withDataOptions(user.command('delete <name>').alias('del').description('remove a user (their mail stays in the store)')).action(
     async (name: string, options: Options) => {
