@@ -69,7 +69,8 @@ test('rfc-7.4.2 multipart BODYSTRUCTURE example', () => {
   const s = parseMessage(raw);
   assert.equal(
     wire(renderBodyStructure(s.root, false)),
-    '(("TEXT" "PLAIN" ("charset" "us-ascii") NIL NIL "7BIT" 1152 23) ' +
+    // RFC 3501 §9 body-type-mpart = 1*body SP media-subtype: parts are adjacent, as in §7.4.2's example.
+      '(("TEXT" "PLAIN" ("charset" "us-ascii") NIL NIL "7BIT" 1152 23)' +
       '("TEXT" "PLAIN" ("charset" "US-ASCII" "name" "cc.diff") "<960723163407.20117h@cac.washington.edu>" "Compiler diff" "BASE64" 4554 73) "MIXED")',
   );
   assert.match(wire(renderBodyStructure(s.root, true)), /"MIXED" \("boundary" "b1"\) NIL NIL NIL\)$/);
@@ -112,7 +113,7 @@ test('BODYSTRUCTURE of mixed / alternative / message/rfc822 with extension data'
   const body = wire(renderBodyStructure(s.root, false));
   assert.equal(
     body,
-    '((("TEXT" "PLAIN" ("charset" "utf-8") NIL NIL "QUOTED-PRINTABLE" 2 1) ("TEXT" "HTML" ("charset" "utf-8") NIL NIL "7BIT" 9 1) "ALTERNATIVE") ' +
+    '((("TEXT" "PLAIN" ("charset" "utf-8") NIL NIL "QUOTED-PRINTABLE" 2 1)("TEXT" "HTML" ("charset" "utf-8") NIL NIL "7BIT" 9 1) "ALTERNATIVE")' +
       '("MESSAGE" "RFC822" NIL NIL NIL "7BIT" 39 (NIL "inner" ((NIL NIL "x" "y.test")) ((NIL NIL "x" "y.test")) ((NIL NIL "x" "y.test")) NIL NIL NIL NIL NIL) ' +
       '("TEXT" "PLAIN" ("charset" "us-ascii") NIL NIL "7BIT" 5 1) 4) "MIXED")',
   );

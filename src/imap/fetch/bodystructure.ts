@@ -4,7 +4,7 @@
  * clients compare them case-insensitively anyway); other strings are as written in the message.
  */
 import type { Disposition, Envelope, MimePart } from '../../mime/types.js';
-import type { ImapValue } from '../wire/types.js';
+import { concat, type ImapValue } from '../wire/types.js';
 import { renderEnvelope } from './envelope.js';
 
 const EMPTY_ENVELOPE: Envelope = {
@@ -56,8 +56,8 @@ function language(tags: string[] | null): ImapValue {
 export function renderBodyStructure(part: MimePart, extended: boolean): ImapValue {
   const subtype = part.contentType.subtype.toUpperCase();
   if (part.parts && part.parts.length > 0) {
-    const out: ImapValue[] = part.parts.map((p) => renderBodyStructure(p, extended));
-    out.push(subtype);
+    // body-type-mpart = 1*body SP media-subtype: the parts are adjacent, with no space between.
+    const out: ImapValue[] = [concat(part.parts.map((p) => renderBodyStructure(p, extended))), subtype];
     // body-ext-mpart = body-fld-param [SP body-fld-dsp [SP body-fld-lang [SP body-fld-loc ...]]]
     if (extended) out.push(params(part.contentType.params), disposition(part.disposition), language(part.language), part.location);
     return out;

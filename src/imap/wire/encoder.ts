@@ -111,6 +111,10 @@ function writeValue(w: ChunkWriter, v: ImapValue, utf8: boolean): void {
     return w.text(')');
   }
   if (v.kind === 'atom') return w.text(v.text);
+  if (v.kind === 'concat') {
+    for (const item of v.items) writeValue(w, item, utf8);
+    return;
+  }
   // literal(): always a literal; literal8 (RFC 3516) is announced with "~".
   w.text(`${v.binary ? '~' : ''}{${v.size}}${CRLF}`);
   if (Buffer.isBuffer(v.data)) w.bytes(v.data);

@@ -50,7 +50,8 @@ export type ImapValue =
   | Buffer
   | ImapValue[]
   | AtomValue
-  | LiteralValue;
+  | LiteralValue
+  | ConcatValue;
 
 export interface AtomValue {
   readonly kind: 'atom';
@@ -66,7 +67,18 @@ export interface LiteralValue {
   readonly binary?: boolean;
 }
 
+/**
+ * Values written next to each other with no space: RFC 3501 §9 body-type-mpart is `1*body SP
+ * media-subtype`, so the parts of a multipart BODYSTRUCTURE are adjacent lists: `(...)(...) "MIXED"`.
+ */
+export interface ConcatValue {
+  readonly kind: 'concat';
+  readonly items: ImapValue[];
+}
+
 export const atom = (text: string): AtomValue => ({ kind: 'atom', text });
+
+export const concat = (items: ImapValue[]): ConcatValue => ({ kind: 'concat', items });
 
 export const literal = (
   data: Buffer | (() => AsyncIterable<Buffer>),
