@@ -1,0 +1,54 @@
+/**
+ * Output backpressure: a client that asks for a big FETCH and stops reading pauses the server's
+ * writing; server memory does not grow with the size of the answer. Reading again finishes it.
+ */
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startImapServer } from '../helpers/imap-server.js';
+import { RawClient, sleep } from './security-raw-client.js';
+
+const MESSAGES = 30;
+const SIZE = 2 * 1024 * 1024;
+
+it(`a client that stops reading during a ${(MESSAGES * SIZE) / 2 ** 20} MB FETCH does not grow server memory`, async (t) => {
+  const s = await startImapServer();
+  t.after(() => s.close());
+  const c = new RawClient(s.port);
+  await c.expect(/^\* OK/);
+  c.send('l LOGIN alice secret\r\n');
+  await c.expect(/^l OK/);
+  const body = Buffer.alloc(SIZE, 'x'.charCodeAt(0));
+  for (let i = 0; i < SIZE; i += 100) body[i + 98] = 13, body[i + 99] = 10;
+  const message = Buffer.concat([Buffer.from(`Subject: big\r\n\r\n`), body]);
+  for (let i = 0; i < MESSAGES; i++) {
+    c.send(Buffer.concat([Buffer.from(`a${i} APPEND INBOX {${message.length}+}\r\n`), message, Buffer.from('\r\n')]));
+    await c.expect(new RegExp(`^a${i} OK`), 20_000);
+  }
+  c.send('s SELECT INBOX\r\n');
+  await c.expect(/^s OK/);
+
+  global.gc?.();
+  await sleep(200);
+  const before = process.memoryUsage();
+  c.socket.pause();
+  c.send('f FETCH 1:* BODY.PEEK[]\r\n');
+  let peak = 0;
+  for (let i = 0; i < 15; i++) {
+    await sleep(100);
+    const now = process.memoryUsage();
+    peak = Math.max(peak, now.arrayBuffers - before.arrayBuffers, now.rss - before.rss);
+  }
+  const total = MESSAGES * message.length;
+  // What the server handed to its socket while nobody read: bounded by kernel buffers and the
+  // output queue's high-water mark, not by the answer (a private peek, for this test only).
+  const live = (s.server as unknown as { live: Set<{ user?: string; out: { written: number } }> }).live;
+  const written = [...live].find((x) => x.user === 'alice')!.out.written;
+  const sentBeforeFetch = c.transcript.join('\r\n').length;
+  assert.ok(written - sentBeforeFetch < 16 * 1024 * 1024, `server wrote ${written} bytes to a client that reads nothing`);
+  assert.ok(peak < 24 * 1024 * 1024, `server memory grew by ${peak} bytes for a ${total}-byte answer while the client was not reading`);
+  console.log(`# memory growth while the client stalled: ${(peak / 2 ** 20).toFixed(1)} MB for a ${(total / 2 ** 20).toFixed(0)} MB FETCH`);
+
+  c.socket.resume();
+  await c.expect(/^f OK/, 30_000);
+  c.destroy();
+});
