@@ -60,8 +60,9 @@ export function checkFlagsFetch(c: Completion, lo: number): number[] {
     if (it.flags === null) throw new CheckError(`UID ${it.uid}: FETCH without FLAGS`);
     seen.add(it.uid);
   }
-  // RFC 3501 §6.4.8: "n:*" always includes the highest UID, even when it is below n.
-  for (const u of seen) if (u < lo && seen.size > 1) throw new CheckError(`UID ${u} below the range ${lo}:*`);
+  // A UID below `lo` is not an error: an unsolicited FLAGS update for another message may carry
+  // its UID too, and "n:*" includes the highest UID even when it is below n (§6.4.8).
+  void lo;
   return [...seen];
 }
 
