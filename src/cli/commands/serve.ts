@@ -5,6 +5,7 @@ import { DEFAULT_SETTINGS, LOG_LEVELS, STORE_KINDS } from '../../config/settings
 import { createLogger } from '../logger.js';
 import { startServers } from '../start.js';
 import { demoBanner } from '../demo.js';
+import { parseWorkers, serveCluster } from '../cluster.js';
 
 /** How long a clean shutdown may take before we give up on stragglers. */
 const SHUTDOWN_TIMEOUT_MS = 15_000;
@@ -32,6 +33,7 @@ export function register(program: Command): void {
     .option('--hostname <name>', 'server name in greetings and SASL (default: the machine host name)')
     .addOption(new Option('--log-level <level>', `log detail (default: ${d.logLevel})`).choices(LOG_LEVELS))
     .option('--demo', 'if there are no users, create user "demo" with a random password and print it')
+    .option('--workers <n>', 'protocol worker processes sharing the listeners, or "auto"; the store stays in the primary (default 1)')
     .addHelpText(
       'after',
       '\nOn startup one JSON line {"msg":"listening","host":…,"imapPort":…,"imapsPort":…,"pop3Port":…,"pop3sPort":…}\n' +
@@ -39,6 +41,8 @@ export function register(program: Command): void {
         'Every option is described in docs/configuration.md.',
     )
     .action(async (options: Record<string, unknown>) => {
+      const workers = parseWorkers(options['workers']);
+      if (workers > 1) return serveCluster(options, workers);
       await serve(options);
     });
 }
