@@ -6,6 +6,7 @@ import { StoreError } from '../errors.js';
 import type { BlobFiles } from './blob-files.js';
 import type { Statements } from './database.js';
 import type { GroupCommit } from './group-commit.js';
+import type { SnapshotCache } from './snapshot-cache.js';
 
 export interface StoreContext {
   readonly db: Database;
@@ -18,6 +19,8 @@ export interface StoreContext {
   /** Bodies up to this many octets are stored inline as BLOBs; larger ones as files. */
   readonly inlineMax: number;
   readonly logger?: Logger;
+  /** Recent SELECT snapshots of large mailboxes, brought up to date by modseq. */
+  readonly snapshots: SnapshotCache;
 }
 
 export interface MailboxRow {

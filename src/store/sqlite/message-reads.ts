@@ -34,18 +34,7 @@ export function mailboxStatus(scope: UserScope, mailboxId: string): MailboxStatu
 
 export function mailboxSnapshot(scope: UserScope, mailboxId: string): MailboxSnapshot {
   const box = selectableMailbox(scope, mailboxId);
-  // One JSON value instead of 100,000 rows: better-sqlite3's per-row cost dominated SELECT of a
-  // large mailbox, and JSON.parse builds the arrays far faster.
-  const json = scope.ctx.sql
-    .get('SELECT json_group_array(json_array(uid, flags, modseq) ORDER BY uid) FROM messages WHERE mailbox_id = ?')
-    .pluck()
-    .get(box.id) as string;
-  const rows = JSON.parse(json) as Array<[number, string, number]>;
-  const messages: MessageMeta[] = new Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    messages[i] = { uid: r[0], flags: r[1] === '' ? [] : r[1].split(' '), modseq: r[2] };
-  }
+  const messages = scope.ctx.snapshots.messages(scope.ctx, box);
   const subscribed = scope.ctx.sql.get('SELECT 1 FROM subscriptions WHERE user_id = ? AND name = ?').get(scope.userId, box.name) !== undefined;
   return { mailbox: toInfo(box, subscribed), uidValidity: box.uid_validity, uidNext: box.uid_next, highestModseq: box.highest_modseq, messages };
 }

@@ -99,6 +99,13 @@ export const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 3,
+    description: 'index messages by modseq (SELECT snapshot catch-up, CONDSTORE)',
+    up(db) {
+      db.exec('CREATE INDEX messages_by_modseq ON messages (mailbox_id, modseq)');
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

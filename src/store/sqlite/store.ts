@@ -9,6 +9,7 @@ import { StoreError } from '../errors.js';
 import { validateMailboxName } from '../names.js';
 import { TextCache } from '../search-eval.js';
 import type { ChangeListener, MailStore, OpenOptions, UserMailbox } from '../types.js';
+import { SnapshotCache } from './snapshot-cache.js';
 import { BlobFiles } from './blob-files.js';
 import { readBodySync } from './contents.js';
 import { Statements, openDatabase } from './database.js';
@@ -61,6 +62,7 @@ export class SqliteStore implements MailStore {
         delimiter: '/',
         inlineMax: options.inlineMax ?? DEFAULT_INLINE_MAX,
         logger: options.logger,
+        snapshots: new SnapshotCache(),
       };
       const version = migrate(
         db,
