@@ -7,6 +7,7 @@ import type { MailStore } from '../store/types.js';
 import type { StoreKind } from '../config/settings.js';
 import type { ImapServerOptions } from '../imap/server-options.js';
 import type { Pop3Server, Pop3ServerOptions } from '../pop3/options.js';
+import type { TlsOptions } from '../net/tls.js';
 
 export async function openStore(kind: StoreKind, dataDir: string, logger: Logger): Promise<MailStore> {
   if (kind === 'memory') {
@@ -21,6 +22,8 @@ export async function openStore(kind: StoreKind, dataDir: string, logger: Logger
 export interface ListeningServer {
   listen(): Promise<{ port?: number; tlsPort?: number }>;
   close(): Promise<void>;
+  /** New certificate and key for new handshakes; open connections keep theirs (SIGHUP). */
+  setTls(tls: TlsOptions): void;
 }
 
 export async function createImap(options: ImapServerOptions): Promise<ListeningServer> {

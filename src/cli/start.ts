@@ -27,6 +27,8 @@ export interface RunningServers {
   /** The demo user's new password, when `demo` created one. */
   demoPassword: string | null;
   close(): Promise<void>;
+  /** Reads certificate and key again and hands them to every server (SIGHUP). */
+  reloadTls(): Promise<void>;
 }
 
 async function tlsOptions(settings: ServeSettings, logger: Logger): Promise<TlsOptions> {
@@ -87,5 +89,9 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     await closeAll().catch(() => undefined);
     throw err;
   }
-  return { ports, demoPassword, close: closeAll };
+  const reloadTls = async (): Promise<void> => {
+    const fresh = await tlsOptions(settings, logger);
+    for (const s of servers) s.setTls(fresh);
+  };
+  return { ports, demoPassword, close: closeAll, reloadTls };
 }

@@ -83,4 +83,11 @@ async function serve(options: Record<string, unknown>): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // Certificate renewal without a restart: new handshakes get the new files, sessions stay up.
+  process.on('SIGHUP', () => {
+    running.reloadTls().then(
+      () => logger.info('TLS certificate and key reloaded'),
+      (err: unknown) => logger.error({ err }, 'TLS reload failed; keeping the previous certificate'),
+    );
+  });
 }
