@@ -26,7 +26,8 @@ export { ChangeFeed } from './store/change-feed.js';
 export { validateMailboxName } from './store/names.js';
 export { matchesQuery } from './store/search-eval.js';
 
-export type { Authenticator, AuthRequest, AuthResult } from './auth/types.js';
+export type { Authenticator, AuthRequest, AuthResult, ScramCredentials, TokenRequest } from './auth/types.js';
+export { withTokenVerifier, deriveScramKeys, saslMechanisms, findSaslMechanism } from './auth/sasl/index.js';
 export type { SaslMechanism, SaslExchange, SaslStep, SaslContext } from './auth/sasl/types.js';
 export { StaticAuthenticator } from './auth/static-users.js';
 export { LoginGuard, type LoginGuardOptions } from './auth/login-guard.js';
@@ -38,4 +39,4 @@ export type { TlsOptions } from './net/tls.js';
 export { SqliteStore } from './store/sqlite/index.js';
 export { createPop3Server, apopDigest, DEFAULT_POP3_LIMITS } from './pop3/server.js';
 export type { Pop3ServerOptions, Pop3Callbacks, Pop3Limits } from './pop3/server.js';
-export { UserFileAuthenticator, UserFile } from './auth/user-file.js';
+export { UserFileAuthenticator, UserFile, type UserFileAuthenticatorOptions } from './auth/user-file.js';
