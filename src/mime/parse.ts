@@ -71,7 +71,8 @@ function header(raw: Buffer, start: number, end: number): { bodyStart: number; f
   return { bodyStart, fields: scanFields(raw, start, bodyStart) };
 }
 
-function emptyPart(at: number): MimePart {
+/** A zero-length text/plain part at `at`: what stands in for a part that could not be read. */
+export function emptyPart(at: number): MimePart {
   return {
     headerStart: at,
     bodyStart: at,

@@ -6,36 +6,9 @@
 import type { Disposition, Envelope, MimePart } from '../../mime/types.js';
 import { concat, type ImapValue } from '../wire/types.js';
 import { renderEnvelope } from './envelope.js';
+import { EMPTY_ENVELOPE } from '../../mime/envelope.js';
+import { emptyPart } from '../../mime/parse.js';
 
-const EMPTY_ENVELOPE: Envelope = {
-  date: null,
-  subject: null,
-  from: null,
-  sender: null,
-  replyTo: null,
-  to: null,
-  cc: null,
-  bcc: null,
-  inReplyTo: null,
-  messageId: null,
-};
-
-function emptyBody(at: number): MimePart {
-  return {
-    headerStart: at,
-    bodyStart: at,
-    bodyEnd: at,
-    bodyLines: 0,
-    contentType: { type: 'text', subtype: 'plain', params: [] },
-    encoding: '7BIT',
-    id: null,
-    description: null,
-    md5: null,
-    disposition: null,
-    language: null,
-    location: null,
-  };
-}
 
 /** body-fld-param: ("name" "value" ...) or NIL. */
 function params(list: Array<[string, string]>): ImapValue {
@@ -78,7 +51,7 @@ export function renderBodyStructure(part: MimePart, extended: boolean): ImapValu
     // body-type-msg: envelope, body of the enclosed message, lines. RFC 3501's grammar has this form
     // for RFC822 only, so message/global (RFC 6532) is sent as a basic body for IMAP4rev1 clients.
     // An encoded message/rfc822 could not be looked into; the grammar still wants the full form.
-    const enclosed = part.message ?? { envelope: EMPTY_ENVELOPE, root: emptyBody(part.bodyEnd) };
+    const enclosed = part.message ?? { envelope: EMPTY_ENVELOPE, root: emptyPart(part.bodyEnd) };
     out.push(renderEnvelope(enclosed.envelope), renderBodyStructure(enclosed.root, extended), part.bodyLines);
   }
   // body-ext-1part = body-fld-md5 [SP body-fld-dsp [SP body-fld-lang [SP body-fld-loc ...]]]
