@@ -127,7 +127,8 @@ test('encoded message/rfc822 still renders the body-type-msg form', () => {
   const s = parseMessage(Buffer.from('Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nQUJD\r\n'));
   assert.equal(
     wire(renderBodyStructure(s.root, false)),
-    '("MESSAGE" "RFC822" NIL NIL NIL "BASE64" 6 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("TEXT" "PLAIN" NIL NIL NIL "7BIT" 0 0) 1)',
+    // The stand-in body is the RFC 2045 §5.2 default type: text/plain; charset=us-ascii.
+    '("MESSAGE" "RFC822" NIL NIL NIL "BASE64" 6 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("TEXT" "PLAIN" ("charset" "us-ascii") NIL NIL "7BIT" 0 0) 1)',
   );
 });
 
