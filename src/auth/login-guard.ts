@@ -42,6 +42,9 @@ export class LoginGuard {
   readonly options: LoginGuardOptions;
 
   constructor(options: Partial<LoginGuardOptions> = {}, private readonly now: () => number = Date.now) {
+    for (const k of Object.keys(options)) {
+      if (!(k in DEFAULT_LOGIN_GUARD)) throw new RangeError(`unknown login guard option "${k}" (known: ${Object.keys(DEFAULT_LOGIN_GUARD).join(', ')})`);
+    }
     this.options = { ...DEFAULT_LOGIN_GUARD, ...options };
   }
 

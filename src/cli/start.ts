@@ -12,6 +12,8 @@ import type { TlsOptions } from '../net/tls.js';
 import type { MailStore } from '../store/types.js';
 import { createImap, createPop3, openStore, type ListeningServer } from './components.js';
 import { ensureDemoUser } from './demo.js';
+import { LoginGuard } from '../auth/login-guard.js';
+import { dropPrivileges } from '../net/privileges.js';
 
 /** What the `{"msg":"listening"}` line reports; null: the listener is disabled. */
 export interface ListeningPorts {
@@ -65,13 +67,15 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     host: settings.host,
     tls,
     allowInsecureAuth: settings.allowInsecureAuth,
+    // One guard for both protocols: a password guesser cannot switch protocol to start over.
+    loginGuard: new LoginGuard(settings.loginGuard),
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
   };
   const ports: ListeningPorts = { host: settings.host, imapPort: null, imapsPort: null, pop3Port: null, pop3sPort: null };
   try {
     const imap = { port: port(settings.imapPort), tlsPort: port(settings.imapsPort) };
     if (imap.port !== null || imap.tlsPort !== null) {
-      const server = await createImap({ ...common, ...imap, logger: logger.child({ protocol: 'imap' }) });
+      const server = await createImap({ ...common, ...imap, limits: settings.imapLimits, logger: logger.child({ protocol: 'imap' }) });
       servers.push(server);
       const bound = await server.listen();
       ports.imapPort = bound.port ?? null;
@@ -79,11 +83,16 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     }
     const pop3 = { port: port(settings.pop3Port), tlsPort: port(settings.pop3sPort) };
     if (pop3.port !== null || pop3.tlsPort !== null) {
-      const server = await createPop3({ ...common, ...pop3, logger: logger.child({ protocol: 'pop3' }) });
+      const server = await createPop3({ ...common, ...pop3, limits: settings.pop3Limits, logger: logger.child({ protocol: 'pop3' }) });
       servers.push(server);
       const bound = await server.listen();
       ports.pop3Port = bound.port ?? null;
       ports.pop3sPort = bound.tlsPort ?? null;
+    }
+    // Only after every port is bound: binding ports below 1024 needs root, serving mail does not.
+    if (settings.user !== undefined || settings.group !== undefined) {
+      dropPrivileges(settings.user, settings.group);
+      logger.info({ user: settings.user, group: settings.group }, 'dropped privileges');
     }
   } catch (err) {
     await closeAll().catch(() => undefined);

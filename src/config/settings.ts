@@ -30,6 +30,15 @@ export interface ServeSettings {
   tlsCert?: string;
   /** Name used in greetings and SASL (default: the machine's host name). */
   hostname?: string;
+  /** Drop privileges to this user / group once every port is bound. */
+  user?: string;
+  group?: string;
+  /** Overrides of the IMAP protocol limits (src/imap/limits.ts); config file only. */
+  imapLimits?: Record<string, number>;
+  /** Overrides of the POP3 limits (src/pop3/limits.ts); config file only. */
+  pop3Limits?: Record<string, number>;
+  /** Failed-login delays and lockouts shared by IMAP and POP3 (src/auth/login-guard.ts); config file only. */
+  loginGuard?: Record<string, number>;
 }
 
 export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
@@ -48,7 +57,7 @@ export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
 
 export type PartialSettings = Partial<ServeSettings>;
 
-type Kind = 'string' | 'boolean' | 'port' | 'path' | { oneOf: readonly string[] };
+type Kind = 'string' | 'boolean' | 'port' | 'path' | 'numbers' | { oneOf: readonly string[] };
 
 /** The schema shared by the config-file reader and the flag reader. */
 export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
@@ -66,6 +75,11 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   tlsKey: 'path',
   tlsCert: 'path',
   hostname: 'string',
+  user: 'string',
+  group: 'string',
+  imapLimits: 'numbers',
+  pop3Limits: 'numbers',
+  loginGuard: 'numbers',
 };
 
 export function isSettingKey(key: string): key is keyof ServeSettings {
@@ -91,6 +105,14 @@ export function settingValue(
   const kind = SETTING_KINDS[key];
   const where = `${source}: ${key}`;
   if (kind === 'port') return parsePort(value, where);
+  if (kind === 'numbers') {
+    // Names are checked against the defaults by the servers themselves (an unknown limit is an error there).
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${where}: expected an object of numbers`);
+    for (const [k, v] of Object.entries(value)) {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`${where}.${k}: expected a positive number, got ${JSON.stringify(v)}`);
+    }
+    return value as Record<string, number>;
+  }
   if (kind === 'boolean') {
     if (typeof value !== 'boolean') throw new Error(`${where}: expected true or false, got ${JSON.stringify(value)}`);
     return value;

@@ -66,6 +66,9 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
 };
 
 export function resolveLimits(partial: Partial<ImapLimits> = {}): ImapLimits {
+  for (const k of Object.keys(partial)) {
+    if (!(k in DEFAULT_IMAP_LIMITS)) throw new RangeError(`unknown IMAP limit "${k}" (known: ${Object.keys(DEFAULT_IMAP_LIMITS).join(', ')})`);
+  }
   const limits = { ...DEFAULT_IMAP_LIMITS, ...partial };
   if (limits.authIdleSeconds < 1800) {
     throw new RangeError('authIdleSeconds must be at least 1800 (RFC 3501 §5.4: the autologout timer is at least 30 minutes)');

@@ -50,6 +50,9 @@ export const DEFAULT_POP3_LIMITS: Pop3Limits = {
 
 /** Merges the given limits over the defaults and rejects values the RFCs or common sense forbid. */
 export function resolvePop3Limits(partial: Partial<Pop3Limits> = {}): Pop3Limits {
+  for (const k of Object.keys(partial)) {
+    if (!(k in DEFAULT_POP3_LIMITS)) throw new RangeError(`unknown POP3 limit "${k}" (known: ${Object.keys(DEFAULT_POP3_LIMITS).join(', ')})`);
+  }
   const limits = { ...DEFAULT_POP3_LIMITS, ...partial };
   for (const [k, v] of Object.entries(limits)) {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`POP3 limit ${k} must be a non-negative number`);

@@ -31,6 +31,8 @@ export function register(program: Command): void {
     .option('--tls-key <file>', 'TLS private key, PEM (default: a self-signed certificate in DATA/tls/)')
     .option('--tls-cert <file>', 'TLS certificate chain, PEM (give with --tls-key)')
     .option('--hostname <name>', 'server name in greetings and SASL (default: the machine host name)')
+    .option('--user <name>', 'drop privileges to this user once every port is bound')
+    .option('--group <name>', 'drop privileges to this group once every port is bound')
     .addOption(new Option('--log-level <level>', `log detail (default: ${d.logLevel})`).choices(LOG_LEVELS))
     .option('--demo', 'if there are no users, create user "demo" with a random password and print it')
     .option('--workers <n>', 'protocol worker processes sharing the listeners, or "auto"; the store stays in the primary (default 1)')
