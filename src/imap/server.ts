@@ -100,9 +100,21 @@ export class ImapServer implements ServerCore {
   }
 
   /** Registers a custom command (or replaces a built-in) through the same table the built-ins use. */
-  addCommand(spec: AnyCommandSpec): this {
-    this.registry.add(spec);
+  addCommand(spec: AnyCommandSpec): this;
+  addCommand(name: string, spec: Omit<AnyCommandSpec, 'name'>): this;
+  addCommand(nameOrSpec: string | AnyCommandSpec, spec?: Omit<AnyCommandSpec, 'name'>): this {
+    this.registry.add(typeof nameOrSpec === 'string' ? { ...(spec as AnyCommandSpec), name: nameOrSpec } : nameOrSpec);
     return this;
+  }
+
+  /**
+   * The capability list as a client sees it in `state` (default: before login), over TLS or not
+   * (default: over TLS, where the AUTH= mechanisms are offered).
+   */
+  capability(state: StateKind = 'notAuthenticated', options: { secure?: boolean } = {}): string[] {
+    const secure = options.secure ?? true;
+    const conn: ConnectionInfo = { id: '', remoteAddress: '', remotePort: 0, secure, canStartTls: !secure && this.secureContext !== undefined };
+    return this.capabilities(conn, state);
   }
 
   /** Reloads the certificate and key (e.g. on SIGHUP); existing connections keep theirs. */

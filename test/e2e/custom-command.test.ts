@@ -13,8 +13,19 @@ describe('custom commands', () => {
   before(async () => {
     server = await startImapServer();
     server.server.addCommand(xcountCommand);
+    const { name: _name, ...rest } = xcountCommand;
+    server.server.addCommand('XCOUNT2', rest);
   });
   after(async () => server.close());
+
+  it('lists the capabilities a client sees, by state and TLS', () => {
+    const before = server.server.capability();
+    assert.ok(before.includes('XCOUNT') && before.includes('AUTH=PLAIN'));
+    const plain = server.server.capability('notAuthenticated', { secure: false });
+    assert.ok(plain.includes('STARTTLS'));
+    const after = server.server.capability('authenticated');
+    assert.ok(!after.some((c) => c.startsWith('AUTH=')) && after.includes('IDLE'));
+  });
 
   it('advertises, checks state, parses, runs, and maps store errors for an added command', async () => {
     const c = new RawClient(server.port);
@@ -33,6 +44,8 @@ describe('custom commands', () => {
       assert.match(await c.expect(/^e /), /^e BAD/);
       c.send('f XCOUNT Nope\r\n');
       assert.match(await c.expect(/^f /), /^f NO \[NONEXISTENT\]/);
+      c.send('g XCOUNT2 INBOX\r\n');
+      assert.equal(await c.expect(/^g /), 'g OK counted', 'addCommand(name, spec) registers under the given name');
     } finally {
       c.destroy();
     }
