@@ -181,19 +181,31 @@ export class SelectedMailboxView implements SelectedView {
   }
 
   applyOwnExpunge(uids: number[]): void {
-    // Descending order: each EXPUNGE renumbers only the messages after it (RFC 3501 §7.4.1).
-    const sorted = [...uids].sort((a, b) => b - a);
-    for (const uid of sorted) {
-      const seq = this.seqOf(uid);
+    // Reported in descending order: each EXPUNGE renumbers only the messages after it (RFC 3501
+    // §7.4.1), so every number sent is still the message's number when the client reads it.
+    const seqs: number[] = [];
+    for (const uid of uids) {
       this.pendingExpunge.delete(uid);
       this.pendingFlags.delete(uid);
-      if (seq === undefined) continue;
-      this.uidList.splice(seq - 1, 1);
-      this.flagList.splice(seq - 1, 1);
-      this.modseqList.splice(seq - 1, 1);
       this.recentLater.delete(uid);
+      const seq = this.seqOf(uid);
+      if (seq !== undefined) seqs.push(seq);
+    }
+    if (seqs.length === 0) return;
+    seqs.sort((a, b) => b - a);
+    let previous = 0;
+    for (const seq of seqs) {
+      if (seq === previous) continue;
+      previous = seq;
       this.out.untagged(seq, atom('EXPUNGE'));
     }
+    // One pass over the arrays, not one splice per message (an EXPUNGE of 10,000 out of 100,000).
+    const drop = new Uint8Array(this.uidList.length);
+    for (const seq of seqs) drop[seq - 1] = 1;
+    const keep = (_: unknown, i: number): boolean => drop[i] === 0;
+    this.uidList = this.uidList.filter(keep);
+    this.flagList = this.flagList.filter(keep);
+    this.modseqList = this.modseqList.filter(keep);
   }
 
   /** Feed listener: queue changes of this mailbox made elsewhere. */
