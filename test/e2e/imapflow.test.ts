@@ -152,6 +152,32 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       }
     });
 
+    it('appends and fetches back a 6 MB message byte for byte (streamed both ways)', async () => {
+      const c = client(server);
+      await c.connect();
+      try {
+        const r = rng(6);
+        const line = (i: number): string => `${i.toString(36).padStart(6, '0')} ${Array.from({ length: 70 }, () => String.fromCharCode(33 + Math.floor(r() * 90))).join('')}\r\n`;
+        let body = '';
+        for (let i = 0; body.length < 6 * 1024 * 1024; i++) body += line(i);
+        const raw = Buffer.from(`Subject: big\r\nContent-Type: text/plain\r\n\r\n${body}`);
+        await c.mailboxCreate('Big');
+        const res = await c.append('Big', raw);
+        assert.ok(res && typeof res === 'object');
+        const lock = await c.getMailboxLock('Big');
+        try {
+          const msg = await c.fetchOne('1', { source: true, size: true });
+          assert.ok(msg);
+          assert.equal(msg.size, raw.length);
+          assert.ok(msg.source!.equals(raw), 'the message comes back byte for byte');
+        } finally {
+          lock.release();
+        }
+      } finally {
+        await c.logout();
+      }
+    });
+
     it('searches, stores flags, copies and expunges', async () => {
       const c = client(server);
       await c.connect();

@@ -19,7 +19,9 @@ function parse(args: string, literal: string | null = MSG, enabled: string[] = [
 }
 
 test('mailbox, optional flag list, optional date-time, literal', () => {
-  assert.deepEqual(parse('saved-messages'), { mailbox: 'saved-messages', flags: [], internalDate: undefined, message: Buffer.from(MSG) });
+  const plain = parse('saved-messages');
+  assert.deepEqual({ ...plain, message: Buffer.concat(plain.message.chunks) }, { mailbox: 'saved-messages', flags: [], internalDate: undefined, message: Buffer.from(MSG) });
+  assert.equal(plain.message.size, Buffer.byteLength(MSG));
   const full = parse('"Sent Items" (\\Seen $Work \\Recent \\seen)  "07-Feb-1994 21:52:25 -0800"');
   assert.equal(full.mailbox, 'Sent Items');
   assert.deepEqual(full.flags, ['\\Seen', '$Work']);
@@ -38,7 +40,7 @@ test('RFC 6855 §4: UTF8 (literal8) is accepted once UTF8=ACCEPT is enabled', ()
   const text = ['t APPEND INBOX UTF8 (~{4}', ')'];
   const cmd = parseCommand({ text, literals: [[Buffer.from('a\r\nb')]], size: 0 }, DEFAULT_IMAP_LIMITS);
   const env = (e: string[]) => ({ enabled: new Set(e), limits: DEFAULT_IMAP_LIMITS });
-  assert.deepEqual(parseAppendArgs(cmd.args, env(['UTF8=ACCEPT'])).message, Buffer.from('a\r\nb'));
+  assert.deepEqual(Buffer.concat(parseAppendArgs(cmd.args, env(['UTF8=ACCEPT'])).message.chunks), Buffer.from('a\r\nb'));
   assert.throws(() => parseAppendArgs(cmd.args, env([])), ParseError);
 });
 

@@ -17,13 +17,24 @@ export interface AppendArgs {
   /** Without \Recent, which a client cannot set (RFC 3501 §2.3.2): it is dropped, not refused. */
   flags: Flag[];
   internalDate?: Date;
-  message: Buffer;
+  message: MessageLiteral;
 }
 
-function messageLiteral(t: Token | undefined): Buffer {
+/** The message as the framer received it: chunks, joined by nobody unless the store does. */
+export interface MessageLiteral {
+  size: number;
+  chunks: readonly Buffer[];
+}
+
+function messageLiteral(t: Token | undefined): MessageLiteral {
   // RFC 3501 §9: append-data is a literal; a quoted string cannot carry a message (no CR/LF).
   if (!t || t.type !== 'string' || !t.literal) throw new ParseError('Expected the message as a literal');
-  return t.value;
+  const chunks = t.chunks ?? [t.value];
+  return { size: chunks.reduce((n, c) => n + c.length, 0), chunks };
+}
+
+async function* each(chunks: readonly Buffer[]): AsyncIterable<Buffer> {
+  yield* chunks;
 }
 
 export function parseAppendArgs(tokens: Token[], env: ParseEnv): AppendArgs {
@@ -41,7 +52,7 @@ export function parseAppendArgs(tokens: Token[], env: ParseEnv): AppendArgs {
     r.next();
     internalDate = parseDateTime(maybeDate.value.toString('latin1'));
   }
-  let message: Buffer;
+  let message: MessageLiteral;
   if (env.enabled.has('UTF8=ACCEPT') && r.acceptAtom('UTF8')) {
     // RFC 6855 §4: UTF8 (literal8) carries a message whose header may hold raw UTF-8.
     const inner = r.list('UTF8 message');
@@ -64,9 +75,11 @@ export const appendCommand: CommandSpec<AppendArgs> = {
     const state = ctx.state;
     if (state.kind === 'notAuthenticated') throw ImapError.bad('Not authenticated');
     const target = await targetMailbox(state.mail, args.mailbox);
-    if (args.message.length === 0) throw ImapError.no('Empty message');
+    if (args.message.size === 0) throw ImapError.no('Empty message');
+    const { chunks } = args.message;
     const result = await state.mail.append(target.id, {
-      content: args.message,
+      // Several chunks go to the store as a stream: a large message is never held twice here.
+      content: chunks.length === 1 ? chunks[0]! : each(chunks),
       flags: args.flags,
       internalDate: args.internalDate,
     });

@@ -193,11 +193,19 @@ function parseLiteral(cur: Cursor): Token {
   const m = /^~?\{(\d+)\+?\}$/.exec(line.slice(cur.pos));
   if (!m || cur.seg >= cur.cmd.text.length - 1) throw new ParseError('Invalid literal');
   const chunks = cur.cmd.literals[cur.seg] ?? [];
-  const value = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-  if (value.length !== Number(m[1])) throw new ParseError('Literal size mismatch');
+  let size = 0;
+  for (const c of chunks) size += c.length;
+  if (size !== Number(m[1])) throw new ParseError('Literal size mismatch');
   cur.seg++;
   cur.pos = 0;
-  return binary ? { type: 'string', value, literal: true, binary: true } : { type: 'string', value, literal: true };
+  const token = (binary ? { type: 'string', literal: true, binary: true } : { type: 'string', literal: true }) as Token & { type: 'string' };
+  let joined: Buffer | undefined;
+  Object.defineProperty(token, 'value', {
+    enumerable: true,
+    get: () => (joined ??= chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)),
+  });
+  Object.defineProperty(token, 'chunks', { enumerable: false, value: chunks });
+  return token;
 }
 
 /** Ends a bare word: SP, parentheses, end of line; "]" too inside a section. */

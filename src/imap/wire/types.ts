@@ -24,8 +24,12 @@ export type Token =
    * atom token with `section` (the tokens between the brackets) and `partial` set.
    */
   | { type: 'atom'; value: string; section?: Token[]; partial?: { offset: number; length?: number } }
-  /** A quoted string (already unescaped) or a literal. `value` is the exact bytes. */
-  | { type: 'string'; value: Buffer; literal: boolean; binary?: boolean }
+  /**
+   * A quoted string (already unescaped) or a literal. `value` is the exact bytes. For a literal,
+   * `chunks` (not enumerable) holds the bytes as they arrived and `value` joins them only when
+   * read, so APPEND can hand a large message to the store without a second copy.
+   */
+  | { type: 'string'; value: Buffer; literal: boolean; binary?: boolean; readonly chunks?: readonly Buffer[] }
   /** A parenthesised list. */
   | { type: 'list'; items: Token[] };
 
