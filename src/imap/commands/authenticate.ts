@@ -1,5 +1,6 @@
 import type { CommandContext, CommandSpec } from './types.js';
 import { ArgReader } from '../wire/args.js';
+import { atom } from '../wire/types.js';
 import { ImapError } from '../errors.js';
 import { findSaslMechanism } from '../../auth/sasl/index.js';
 
@@ -64,7 +65,7 @@ export const authenticateCommand: CommandSpec<AuthenticateArgs> = {
       },
     });
     return {
-      code: { name: 'CAPABILITY', args: ctx.server.capabilities(ctx.connection, 'authenticated').map((c) => ({ kind: 'atom', text: c }) as const) },
+      code: { name: 'CAPABILITY', args: ctx.server.capabilities(ctx.connection, 'authenticated').map(atom) },
       text: 'Authenticated',
     };
   },

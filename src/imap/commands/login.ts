@@ -1,5 +1,6 @@
 import type { CommandSpec } from './types.js';
 import { ArgReader } from '../wire/args.js';
+import { atom } from '../wire/types.js';
 
 /** RFC 3501 §6.2.3; TLS policy, delays and lockouts live in ctx.login(). */
 export const loginCommand: CommandSpec<{ username: string; password: string }> = {
@@ -15,6 +16,6 @@ export const loginCommand: CommandSpec<{ username: string; password: string }> =
   },
   async run(ctx, args) {
     await ctx.login({ username: args.username, password: args.password, mechanism: 'LOGIN' });
-    return { code: { name: 'CAPABILITY', args: ctx.server.capabilities(ctx.connection, 'authenticated').map((c) => ({ kind: 'atom', text: c }) as const) }, text: 'Logged in' };
+    return { code: { name: 'CAPABILITY', args: ctx.server.capabilities(ctx.connection, 'authenticated').map(atom) }, text: 'Logged in' };
   },
 };
