@@ -1,6 +1,7 @@
 /**
  * What CAPABILITY advertises, by connection state (RFC 3501 §6.1.1, §7.2.1; RFC 2595 §3.2 and
- * RFC 3501 §6.2.3 for LOGINDISABLED).
+ * RFC 3501 §6.2.3 for LOGINDISABLED). CONDSTORE (RFC 7162 §3.1.1) is unconditional: every store
+ * keeps a persistent mod-sequence per message, so NOMODSEQ is never needed.
  */
 import type { StateKind, ConnectionInfo } from './commands/types.js';
 
@@ -15,7 +16,7 @@ export interface CapabilityInputs {
   maxMessageSize: number;
 }
 
-const BASE = ['IMAP4rev1', 'LITERAL+', 'SASL-IR', 'ENABLE', 'CHILDREN', 'NAMESPACE', 'UIDPLUS', 'ID'];
+const BASE = ['IMAP4rev1', 'LITERAL+', 'SASL-IR', 'ENABLE', 'CHILDREN', 'NAMESPACE', 'UIDPLUS', 'ID', 'CONDSTORE'];
 
 export function computeCapabilities(input: CapabilityInputs): string[] {
   const caps = [...BASE];

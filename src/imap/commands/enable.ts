@@ -2,8 +2,12 @@ import type { CommandSpec } from './types.js';
 import { ArgReader } from '../wire/args.js';
 import { atom } from '../wire/types.js';
 
-/** Extensions ENABLE can turn on in this server (RFC 5161 §3.1: unknown names are ignored). */
-export const ENABLEABLE = new Set<string>([]);
+/**
+ * Extensions ENABLE can turn on in this server (RFC 5161 §3.1: unknown names are ignored).
+ * ENABLE runs only in the authenticated state, so enabling CONDSTORE here never owes the client a
+ * HIGHESTMODSEQ (RFC 7162 §3.1 asks for one only when a mailbox is selected); the next SELECT sends it.
+ */
+export const ENABLEABLE = new Set<string>(['CONDSTORE']);
 
 /** RFC 5161 */
 export const enableCommand: CommandSpec<string[]> = {

@@ -96,7 +96,7 @@ async function login(conn: ImapConnection, attempt: LoginAttempt): Promise<void>
   conn.setState({ kind: 'authenticated', user, mail });
 }
 
-async function select(conn: ImapConnection, name: string, options: { readOnly: boolean }): Promise<SelectedMailboxView> {
+async function select(conn: ImapConnection, name: string, options: { readOnly: boolean; condstore?: boolean }): Promise<SelectedMailboxView> {
   const st = conn.state;
   if (st.kind === 'notAuthenticated') throw ImapError.bad('Not authenticated');
   const { user, mail } = st;
@@ -123,6 +123,10 @@ async function select(conn: ImapConnection, name: string, options: { readOnly: b
     throw err;
   }
 
+  // RFC 7162 §3.1.8: SELECT/EXAMINE (CONDSTORE) enables it only once the mailbox is open, so a
+  // failing SELECT leaves the session as it was; its HIGHESTMODSEQ is the one written below.
+  if (options.condstore) conn.enabled.add('CONDSTORE');
+
   const flags = [...SYSTEM_FLAGS, ...view.keywords()];
   conn.untagged(atom('FLAGS'), flags.map(atom));
   if (options.readOnly) {
@@ -136,6 +140,8 @@ async function select(conn: ImapConnection, name: string, options: { readOnly: b
   if (unseen !== undefined) conn.status('*', 'OK', `Message ${unseen} is first unseen`, { name: 'UNSEEN', args: [unseen] });
   conn.status('*', 'OK', 'UIDs valid', { name: 'UIDVALIDITY', args: [view.uidValidity] });
   conn.status('*', 'OK', 'Predicted next UID', { name: 'UIDNEXT', args: [view.uidNext] });
+  // RFC 7162 §3.1.2.1: once enabled, every SELECT/EXAMINE reports it (never NOMODSEQ: every
+  // store keeps mod-sequences).
   if (conn.enabled.has('CONDSTORE')) conn.status('*', 'OK', 'Highest', { name: 'HIGHESTMODSEQ', args: [view.highestModseq] });
 
   conn.enterSelected({ kind: 'selected', user, mail, view }, view, unwatch);
