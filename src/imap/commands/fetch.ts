@@ -117,7 +117,11 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     const items = plan.byUid && !has(plan.items, 'UID') ? [UID_ITEM, ...plan.items] : plan.items;
     for (const uid of uids) {
       const seq = view.seqOf(uid);
-      if (seq !== undefined) ctx.untagged(seq, atom('FETCH'), renderFromView(items, uid, view.flagsOf(uid)));
+      if (seq === undefined) continue;
+      const values = renderFromView(items, uid, view.flagsOf(uid));
+      // RFC 7162 §3.1: once CONDSTORE is on, every FETCH response carries MODSEQ.
+      if (withModseq) values.push(atom('MODSEQ'), [view.modseqOf(uid)]);
+      ctx.untagged(seq, atom('FETCH'), values);
     }
     return;
   }
@@ -128,12 +132,13 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     const prepend = plan.byUid && !has(plan.items, 'UID') ? [UID_ITEM] : [];
     const append: FetchItem[] = [];
     if (change && !has(plan.items, 'FLAGS')) append.push(FLAGS_ITEM);
-    if ((plan.modseq || (change && withModseq)) && !has(plan.items, 'MODSEQ')) append.push(MODSEQ_ITEM);
+    if ((plan.modseq || withModseq) && !has(plan.items, 'MODSEQ')) append.push(MODSEQ_ITEM);
     const src = new MessageSource(mail, mailboxId, uid, records?.get(uid));
     try {
       const values = await renderFetch(plan.items, src, {
         flags: () => view.flagsOf(uid),
-        modseq: change?.modseq,
+        // Not asked for, MODSEQ goes with the FLAGS this session knows (RFC 7162 §3.1), from the view.
+        modseq: change?.modseq ?? (plan.modseq ? undefined : view.modseqOf(uid)),
         prepend,
         append,
       });

@@ -8,6 +8,7 @@ import { ArgReader, ParseError } from '../wire/args.js';
 import { atom, type ImapValue } from '../wire/types.js';
 import { ImapError } from '../errors.js';
 import type { MailboxInfo, UserMailbox } from '../../store/types.js';
+import { enableCondstore } from '../search/condstore.js';
 import { mailboxNameValue, normalizeInbox, readMailboxName, userMail } from './mailbox-name.js';
 
 /**
@@ -22,7 +23,7 @@ export const STATUS_ITEMS = [
   'UNSEEN',
   'DELETED', // RFC 9051 §6.3.11
   'SIZE', // RFC 8438
-  'HIGHESTMODSEQ', // RFC 7162 §3.1.8
+  'HIGHESTMODSEQ', // RFC 7162 §3.1.7
   'APPENDLIMIT', // RFC 7889 §3.1
 ] as const;
 
@@ -85,16 +86,10 @@ export async function statusValues(
   return out;
 }
 
-/**
- * RFC 7162 §3.1: STATUS (HIGHESTMODSEQ) is a CONDSTORE enabling command; the first one with a
- * mailbox selected must report that mailbox's HIGHESTMODSEQ.
- */
+/** RFC 7162 §3.1: STATUS (HIGHESTMODSEQ) is a CONDSTORE enabling command. */
 export function noteCondstoreEnabling(ctx: CommandContext, items: readonly StatusItem[]): void {
-  if (!items.includes('HIGHESTMODSEQ') || ctx.enabled.has('CONDSTORE')) return;
-  ctx.enabled.add('CONDSTORE');
-  if (ctx.state.kind === 'selected') {
-    ctx.untaggedStatus('OK', 'Highest', { name: 'HIGHESTMODSEQ', args: [ctx.state.view.highestModseq] });
-  }
+  if (!items.includes('HIGHESTMODSEQ')) return;
+  enableCondstore(ctx, ctx.state.kind === 'selected' ? ctx.state.view : undefined);
 }
 
 export interface StatusArgs {

@@ -62,9 +62,12 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
   if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
   const { mail, view } = state;
   if (view.readOnly) throw ImapError.no('Mailbox is read-only');
-  const uids = view.resolve(args.set, byUid);
+  // "7,3:9" names message 7 twice: it gets one FETCH and cannot fail its own second test (RFC 7162
+  // §3.1.3, the note after Example 11).
+  const uids = [...new Set(view.resolve(args.set, byUid))].sort((a, b) => a - b);
   if (uids.length === 0) return { text: 'Nothing to store' };
-  if (args.unchangedSince !== undefined) enableCondstore(ctx, view);
+  const conditional = args.unchangedSince !== undefined;
+  if (conditional) enableCondstore(ctx, view);
   const withModseq = ctx.enabled.has('CONDSTORE');
 
   const result = await mail.updateFlags(view.mailbox.id, uids, args.operation, args.flags, {
@@ -72,23 +75,17 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
   });
   view.applyOwnFlagChanges(result.changed, { silent: true, withUid: byUid, withModseq });
 
-  const changedModseq = new Map(result.changed.map((c) => [c.uid, c.modseq]));
   const conflicts = new Set(result.conflicts);
   // Messages that failed UNCHANGEDSINCE get no FETCH from us: whatever changed them reached this
   // session through the change feed and is reported (with MODSEQ) right after the command.
   const targets = uids.filter((uid) => !conflicts.has(uid) && view.seqOf(uid) !== undefined);
 
-  // RFC 7162 §3.1.3: with UNCHANGEDSINCE a FETCH carrying MODSEQ is sent even for .SILENT.
-  const silentButModseq = args.silent && args.unchangedSince !== undefined;
-  const reported = args.silent ? (silentButModseq ? targets.filter((u) => changedModseq.has(u)) : []) : targets;
-
-  let modseqOf = changedModseq;
-  if (withModseq) {
-    const missing = reported.filter((uid) => !changedModseq.has(uid));
-    if (missing.length > 0) {
-      const records = await mail.records(view.mailbox.id, missing);
-      modseqOf = new Map([...changedModseq, ...records.map((rec): [number, number] => [rec.uid, rec.modseq])]);
-    }
+  // .SILENT still owes a CONDSTORE-aware client the new mod-sequences (RFC 7162 §3.1.3 and its
+  // Example 14): with UNCHANGEDSINCE for every message that passed, otherwise for those that changed.
+  let reported = targets;
+  if (args.silent) {
+    const changed = new Set(result.changed.map((c) => c.uid));
+    reported = !withModseq ? [] : conditional ? targets : targets.filter((uid) => changed.has(uid));
   }
   let written = 0;
   for (const uid of reported) {
@@ -97,11 +94,13 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
     const items: ImapValue[] = [];
     if (byUid) items.push(atom('UID'), uid);
     if (!args.silent) items.push(atom('FLAGS'), view.flagsOf(uid).map((f) => atom(f)));
-    if (withModseq) items.push(atom('MODSEQ'), [modseqOf.get(uid) ?? view.highestModseq]);
+    // The view holds the mod-sequence of exactly the flags it reports (just updated for the changed).
+    if (withModseq) items.push(atom('MODSEQ'), [view.modseqOf(uid)]);
     ctx.untagged(view.seqOf(uid) ?? 0, atom('FETCH'), items);
   }
 
   if (conflicts.size > 0) {
+    // RFC 7162 §3.1.3: MODIFIED lists sequence numbers for STORE, UIDs for UID STORE.
     const failed = byUid
       ? [...conflicts].sort((a, b) => a - b)
       : [...conflicts].map((uid) => view.seqOf(uid)).filter((s): s is number => s !== undefined).sort((a, b) => a - b);

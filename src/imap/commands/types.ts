@@ -35,6 +35,11 @@ export interface SelectedView {
   resolve(set: SequenceSet, byUid: boolean): number[];
   /** Flags as this session last saw them, \Recent included when the message is recent for it. */
   flagsOf(uid: number): Flag[];
+  /**
+   * Mod-sequence of the flags `flagsOf` returns (RFC 7162), 0 when not in the view: what a FETCH
+   * carrying those flags reports once CONDSTORE is on, without asking the store.
+   */
+  modseqOf(uid: number): number;
   isRecent(uid: number): boolean;
   /** Number of messages recent for this session. */
   recentCount(): number;
