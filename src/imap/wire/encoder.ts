@@ -121,8 +121,16 @@ function writeValue(w: ChunkWriter, v: ImapValue, utf8: boolean): void {
   else w.stream(v.size, v.data);
 }
 
-/** Human-readable text may not break the line: CR and LF become spaces. */
-const oneLine = (text: string): string => text.replace(/[\r\n]+/g, ' ');
+/**
+ * Human-readable text (RFC 3501 §9 text = 1*TEXT-CHAR, "any CHAR except CR and LF", CHAR being
+ * %x01-7F): CR and LF become spaces, and before UTF8=ACCEPT anything outside 7-bit (a Unicode
+ * mailbox name in an error message, 8-bit input echoed back) becomes "?", so no client meets 8-bit
+ * bytes where the grammar promises none.
+ */
+function oneLine(text: string, utf8: boolean): string {
+  const flat = text.replace(/[\r\n]+/g, ' ');
+  return utf8 ? flat.replace(/\0/g, '?') : flat.replace(/[^\x01-\x7f]/gu, '?');
+}
 
 function writeCode(w: ChunkWriter, code: ResponseCode, utf8: boolean): void {
   w.text(`[${code.name}`);
@@ -156,13 +164,13 @@ export function encodeResponse(r: Response, options: EncodeOptions = {}): Encode
         w.text(' ');
         writeCode(w, r.code, utf8);
       }
-      const text = oneLine(r.text);
+      const text = oneLine(r.text, utf8);
       if (text.length > 0) w.text(` ${text}`);
       break;
     }
     case 'continuation':
       // RFC 3501 §9: continue-req = "+" SP (resp-text / base64) CRLF — the space is always there.
-      w.text(`+ ${oneLine(r.text)}`);
+      w.text(`+ ${oneLine(r.text, utf8)}`);
       break;
   }
   w.text(CRLF);
