@@ -79,7 +79,7 @@ export async function idleMemory(o: IdleOptions): Promise<IdleResult> {
       workers: o.workers,
       scenario: 'idle',
       seed: 5,
-      connectConcurrency: 20,
+      connectConcurrency: 40,
     });
     const held = await run.whenHolding();
     const openSeconds = (performance.now() - t0) / 1000;

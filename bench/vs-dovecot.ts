@@ -11,7 +11,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoad, type LoadOptions, type LoadResult } from './load/run-load.js';
-import { loadTable, sideBySide } from './load/report.js';
+import { loadTable, sideBySide, summary } from './load/report.js';
 import { merge } from './load/stats.js';
 import type { ScenarioName } from './load/scenario.js';
 import { BENCH_TMP, PASSWORD, mixedUsers, type SeedSpec } from './servers/common.js';
@@ -33,7 +33,7 @@ const { values } = parseArgs({
   },
 });
 const quick = values.quick;
-const SECONDS = Number(values.seconds ?? (quick ? 5 : 12));
+const SECONDS = Number(values.seconds ?? (quick ? 5 : 10));
 const ROUNDS = Number(values.rounds ?? (quick ? 1 : 2));
 const IDLE = Number(values.idle ?? (quick ? 300 : 10_000));
 const BIG = Number(values.big ?? (quick ? 5_000 : 100_000));
@@ -65,18 +65,10 @@ const say = (s: string): void => {
 };
 
 type Starter = (runDir: string, spec: SeedSpec, maxConnections: number) => Promise<RunningServer>;
-const postroomArgs = values['postroom-workers'] ? ['--workers', values['postroom-workers']] : [];
+const postroomWorkers = values['postroom-workers'] ? Number(values['postroom-workers']) : 0;
+const profileArgs = values['cpu-prof'] ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', join(BENCH_TMP, 'profiles')] } : {};
 const SERVERS: { label: string; start: Starter }[] = [
-  {
-    label: 'Postroom',
-    start: (runDir, spec) =>
-      startPostroom({
-        runDir,
-        spec,
-        serveArgs: postroomArgs,
-        ...(values['cpu-prof'] ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', join(BENCH_TMP, 'profiles')] } : {}),
-      }),
-  },
+  { label: 'Postroom', start: (runDir, spec, max) => startPostroom({ runDir, spec, maxConnections: max, ...profileArgs }) },
   {
     label: 'Dovecot',
     start: (runDir, spec, max) => startDovecot({ runDir, spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: max }),
@@ -85,6 +77,10 @@ const SERVERS: { label: string; start: Starter }[] = [
     label: 'Dovecot-hp',
     start: (runDir, spec, max) => startDovecot({ runDir, spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max }),
   },
+  // `postroom serve --workers N`, measured in the same rounds (the CLI's default connection limits apply).
+  ...(postroomWorkers > 1
+    ? [{ label: `Postroom --workers ${postroomWorkers}`, start: ((runDir, spec) => startPostroom({ runDir, spec, serveArgs: ['--workers', String(postroomWorkers)] })) as Starter }]
+    : []),
 ];
 
 async function loadScenario(s: Scenario): Promise<void> {
@@ -106,15 +102,16 @@ async function loadScenario(s: Scenario): Promise<void> {
     for (const r of running) await runLoad({ ...base, seconds: Math.min(3, SECONDS), port: r.port, seed: 99 });
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, r] of running.entries()) {
-        process.stderr.write(`  ${s.name}: ${r.name}${i === 2 ? '-hp' : ''} round ${round + 1}/${ROUNDS}\n`);
+        process.stderr.write(`  ${s.name}: ${SERVERS[i]!.label} round ${round + 1}/${ROUNDS}\n`);
         results[i]!.push(await runLoad({ ...base, port: r.port, seed: round * 10 + i }));
       }
     }
     const combined = results.map((rs) => ({ table: merge(rs.map((x) => x.table)), seconds: rs.reduce((n, x) => n + x.seconds, 0) }));
     say(`\n### ${s.name}: ${s.clients} client${s.clients === 1 ? '' : 's'}, ${s.load} load, ${ROUNDS}×${SECONDS} s each\n`);
-    say('Postroom vs Dovecot (default login mode):\n');
+    say(summary(combined.map((c, i) => ({ name: SERVERS[i]!.label, ...c })), ['Dovecot', 'Dovecot-hp']));
+    say('\nPostroom vs Dovecot (default login mode), per command:\n');
     say(sideBySide(combined[0]!, combined[1]!));
-    say('\nPostroom vs Dovecot with `service_count = 0` for imap-login (high-performance mode):\n');
+    say('\nPostroom vs Dovecot with `service_count = 0` for imap-login (high-performance mode), per command:\n');
     say(sideBySide(combined[0]!, combined[2]!, ['Postroom', 'Dovecot-hp']));
     const errs = combined.map((c, i) => `${SERVERS[i]!.label}:\n${loadTable(c.table, c.seconds).split('\n\n')[1] ?? '  none'}`);
     say(`\nErrors (wrong or failed answers):\n\n\`\`\`\n${errs.join('\n')}\n\`\`\``);

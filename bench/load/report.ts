@@ -1,5 +1,5 @@
 /** Text tables for the terminal and for RESULTS.md. */
-import { percentile, totals, type StatsTable } from './stats.js';
+import { merge, percentile, totals, type StatsTable } from './stats.js';
 
 const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : '–');
 
@@ -37,4 +37,22 @@ export function sideBySide(a: { table: StatsTable; seconds: number }, b: { table
   const tb = totals(b.table);
   rows.push(`| **all** | ${f(ta.ok / a.seconds)} | ${f(tb.ok / b.seconds)} | ${f(ta.ok / a.seconds / (tb.ok / b.seconds), 2)} | | | | | | ${ta.errors}/${tb.errors} |`);
   return rows.join('\n');
+}
+
+/** One row per server: all commands together, and the ratio of its throughput to each reference. */
+export function summary(rows: { name: string; table: StatsTable; seconds: number }[], references: string[]): string {
+  const rate = (r: { table: StatsTable; seconds: number }): number => totals(r.table).ok / r.seconds;
+  const refs = references.map((n) => rows.find((r) => r.name === n)).filter((r) => r !== undefined);
+  const out = [
+    `| server | commands/s | ${refs.map((r) => `vs ${r.name}`).join(' | ')} | p50 ms (all) | p99 ms (all) | errors |`,
+    `| --- | ---: | ${refs.map(() => '---:').join(' | ')} | ---: | ---: | ---: |`,
+  ];
+  for (const r of rows) {
+    const one = merge(Object.values(r.table).map((v) => ({ all: v })))['all'];
+    const t = totals(r.table);
+    out.push(
+      `| ${r.name} | ${f(rate(r))} | ${refs.map((x) => f(rate(r) / rate(x), 2)).join(' | ')} | ${one ? f(percentile(one, 0.5), 2) : '–'} | ${one ? f(percentile(one, 0.99), 2) : '–'} | ${t.errors} |`,
+    );
+  }
+  return out.join('\n');
 }
