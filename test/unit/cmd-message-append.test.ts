@@ -90,12 +90,15 @@ test('a missing mailbox is NO [TRYCREATE]; an empty message is NO; nothing is st
   await h.close();
 });
 
-test('APPEND into a \\Noselect mailbox is refused', async () => {
+test('APPEND into a \\Noselect mailbox is refused with TRYCREATE (CREATE would make it selectable)', async () => {
   const h = await harness();
   await h.mail.create('Parent/Child');
   await h.mail.delete('Parent');
   // RFC 3501 §6.3.4: deleting a parent leaves it as a \Noselect placeholder.
   assert.equal((await h.mail.get('Parent')).noselect, true);
-  assert.match(await h.run(appendCommand, `Parent {${MSG.length}}`, [MSG]), /^t NO \[CANNOT\]/);
+  // RFC 3501 §6.3.11: TRYCREATE unless it is certain the mailbox cannot be created — and CREATE
+  // of a \Noselect placeholder succeeds.
+  assert.match(await h.run(appendCommand, `Parent {${MSG.length}}`, [MSG]), /^t NO \[TRYCREATE\]/);
+  assert.equal((await h.mail.get('Parent')).noselect, true, 'nothing was created behind the client\'s back');
   await h.close();
 });

@@ -27,8 +27,10 @@ export function parseCopyArgs(tokens: Token[], env: ParseEnv): CopyArgs {
 }
 
 /**
- * The destination of COPY/MOVE/APPEND. RFC 3501 §6.4.7/§6.3.11: a missing target is NO [TRYCREATE]
- * so the client knows creating it may help; a \Noselect one cannot hold messages at all.
+ * The destination of COPY/MOVE/APPEND. RFC 3501 §6.4.7/§6.3.11: "Unless it is certain that the
+ * destination mailbox can not be created, the server MUST send the response code [TRYCREATE]". That
+ * covers a \Noselect placeholder too: it cannot hold messages, but CREATE turns it into a mailbox
+ * that can, so the client is told to create it and retry.
  */
 export async function targetMailbox(mail: UserMailbox, name: string): Promise<MailboxInfo> {
   let info: MailboxInfo;
@@ -38,7 +40,7 @@ export async function targetMailbox(mail: UserMailbox, name: string): Promise<Ma
     if (isStoreError(err) && err.kind === 'nonexistent') throw ImapError.no('Mailbox does not exist', 'TRYCREATE');
     throw err;
   }
-  if (info.noselect) throw ImapError.no('Mailbox cannot hold messages', 'CANNOT');
+  if (info.noselect) throw ImapError.no('Mailbox cannot hold messages until it is created', 'TRYCREATE');
   return info;
 }
 
