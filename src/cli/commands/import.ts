@@ -66,6 +66,9 @@ export function register(program: Command): void {
             `for ${String(options['user'])} in ${seconds.toFixed(1)} s; ${summary.skipped} already there\n`,
         );
         for (const f of summary.failed) process.stderr.write(`failed: ${f.origin}: ${f.error}\n`);
+        if (summary.droppedKeywords.length > 0) {
+          process.stderr.write(`keywords left out (not valid IMAP flags): ${summary.droppedKeywords.map((k) => JSON.stringify(k)).join(', ')}\n`);
+        }
         if (summary.failed.length > 0) process.exitCode = 1;
       } finally {
         if (started) bar.stop();

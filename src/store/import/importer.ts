@@ -7,6 +7,7 @@
  * in the source are therefore imported twice on the first run and never again.
  */
 import { createHash } from 'node:crypto';
+import { isValidFlag } from '../flag-syntax.js';
 import { stat } from 'node:fs/promises';
 import type { MailStore, UserMailbox } from '../types.js';
 import { isStoreError } from '../errors.js';
@@ -45,6 +46,8 @@ export interface ImportSummary {
   skipped: number;
   bytes: number;
   failed: Array<{ origin: string; error: string }>;
+  /** Keywords from the source that cannot be IMAP flags (spaces, quotes, non-ASCII...), left out. */
+  droppedKeywords: string[];
 }
 
 export function sha256Hex(data: Buffer): string {
@@ -62,7 +65,7 @@ async function digestsByReading(handle: UserMailbox, mailboxId: string): Promise
 
 export async function importMail(options: ImportOptions): Promise<ImportSummary> {
   const handle = await options.store.open(options.user);
-  const summary: ImportSummary = { mailboxes: [], imported: 0, skipped: 0, bytes: 0, failed: [] };
+  const summary: ImportSummary = { mailboxes: [], imported: 0, skipped: 0, bytes: 0, failed: [], droppedKeywords: [] };
   const digests = options.digests ?? digestsByReading;
   const targets = new Map<string, { id: string; have: Map<string, number> }>();
 
@@ -95,7 +98,12 @@ export async function importMail(options: ImportOptions): Promise<ImportSummary>
         summary.skipped++;
         return;
       }
-      await handle.append(t.id, { content: raw, flags: msg.flags, internalDate: msg.internalDate });
+      const flags = msg.flags.filter((f) => {
+        if (isValidFlag(f)) return true;
+        if (!summary.droppedKeywords.includes(f)) summary.droppedKeywords.push(f);
+        return false;
+      });
+      await handle.append(t.id, { content: raw, flags, internalDate: msg.internalDate });
       summary.imported++;
       summary.bytes += raw.length;
     } catch (err) {
