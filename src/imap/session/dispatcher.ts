@@ -4,6 +4,7 @@
  * updates from other sessions are reported before the completion where RFC 3501 §7.4.1 allows.
  */
 import type { FramedCommand } from '../wire/types.js';
+import type { StateKind } from '../commands/types.js';
 import { parseCommand, CommandSyntaxError } from '../wire/tokenizer.js';
 import { toErrorReply } from '../errors.js';
 import type { ImapConnection } from './connection.js';
@@ -17,7 +18,13 @@ export function peekCommand(text: string): { tag: string; name: string } | null 
   return { tag: m[1]!, name: name === 'UID' && m[3] ? `UID ${m[3].toUpperCase()}` : name };
 }
 
-const STATE_NAMES = { notAuthenticated: 'before authentication', authenticated: 'without a selected mailbox', selected: 'with a mailbox selected' };
+/** Why a command may not run now, in the client's terms (RFC 3501 §3 states). */
+function stateRefusal(name: string, allowed: readonly StateKind[], state: StateKind): string {
+  if (state === 'notAuthenticated') return `${name} is not allowed before authentication`;
+  if (!allowed.includes('authenticated') && !allowed.includes('selected')) return `${name} is not allowed once authenticated`;
+  if (state === 'authenticated') return `${name} is not allowed without a selected mailbox`;
+  return `${name} is not allowed with a mailbox selected`;
+}
 
 function badCommand(conn: ImapConnection): void {
   conn.badCommands++;
@@ -65,7 +72,7 @@ export async function dispatch(conn: ImapConnection, framed: FramedCommand): Pro
     return;
   }
   if (!spec.states.includes(conn.state.kind)) {
-    conn.status(tag, 'BAD', `${name} is not allowed ${STATE_NAMES[conn.state.kind]}`);
+    conn.status(tag, 'BAD', stateRefusal(name, spec.states, conn.state.kind));
     badCommand(conn);
     return;
   }
