@@ -90,6 +90,10 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
         assert.ok(lines.includes('* 2 EXISTS'), lines.join(' | '));
         const fetch = lines.find((l) => l.startsWith('* 1 FETCH'));
         assert.ok(fetch && /\\Flagged/.test(fetch) && /\$Later/.test(fetch), lines.join(' | '));
+        // The keyword is new to A: FLAGS and PERMANENTFLAGS name it before the FETCH that uses it.
+        const flagsAt = lines.findIndex((l) => l.startsWith('* FLAGS ') && l.includes('$Later'));
+        assert.ok(flagsAt >= 0 && flagsAt < lines.indexOf(fetch), lines.join(' | '));
+        assert.ok(lines.some((l) => l.startsWith('* OK [PERMANENTFLAGS (') && l.includes('$Later')), lines.join(' | '));
       } finally {
         a.destroy();
         b.destroy();

@@ -10,8 +10,6 @@ import { ImapError } from '../errors.js';
 import type { ImapConnection } from './connection.js';
 import { SelectedMailboxView } from './selected-view.js';
 
-const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export function createCommandContext(conn: ImapConnection, tag: string, command: string): CommandContext {
@@ -127,7 +125,7 @@ async function select(conn: ImapConnection, name: string, options: { readOnly: b
   // failing SELECT leaves the session as it was; its HIGHESTMODSEQ is the one written below.
   if (options.condstore) conn.enabled.add('CONDSTORE');
 
-  const flags = [...SYSTEM_FLAGS, ...view.keywords()];
+  const flags = view.definedFlags();
   conn.untagged(atom('FLAGS'), flags.map(atom));
   if (options.readOnly) {
     conn.status('*', 'OK', 'Read-only mailbox', { name: 'PERMANENTFLAGS', args: [[]] });

@@ -8,13 +8,18 @@
  */
 import type { FlagChange, MailboxChange, MailboxInfo, MailboxSnapshot, MessageMeta, UserMailbox } from '../../store/types.js';
 import type { SelectedView } from '../commands/types.js';
-import { atom, type ImapValue } from '../wire/types.js';
+import { atom, type ImapValue, type ResponseCode } from '../wire/types.js';
 import { resolveRanges, type SequenceSet } from '../wire/sequence-set.js';
 import { ParseError } from '../wire/args.js';
 
 export interface ViewOutput {
   untagged(...values: ImapValue[]): void;
+  /** Untagged status responses (PERMANENTFLAGS when a new keyword appears). */
+  status?(tag: '*', status: 'OK', text: string, code?: ResponseCode): void;
 }
+
+/** The system flags, in the order FLAGS and PERMANENTFLAGS list them. */
+export const SYSTEM_FLAG_LIST = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
 export class SelectedMailboxView implements SelectedView {
   readonly mailbox: MailboxInfo;
@@ -34,6 +39,8 @@ export class SelectedMailboxView implements SelectedView {
   private readonly snapshotMax: number;
   /** Messages that arrived later and were claimed as \Recent by this session. */
   private recentLater = new Set<number>();
+  /** Keywords in use, lower-cased → first spelling seen (atoms compare case-insensitively). */
+  private readonly keywordSpelling = new Map<string, string>();
 
   /** Changes from other sessions waiting to be reported. */
   private pendingNew = new Set<number>();
@@ -71,6 +78,7 @@ export class SelectedMailboxView implements SelectedView {
     this.maxKnownUid = n ? this.uidList[n - 1]! : 0;
     this.recentFrom = recentFrom;
     this.snapshotMax = this.maxKnownUid;
+    for (let i = 0; i < n; i++) this.noteKeywords(this.flagList[i]!);
   }
 
   get exists(): number {
@@ -145,16 +153,38 @@ export class SelectedMailboxView implements SelectedView {
 
   /** Distinct keywords in use, for the FLAGS response. */
   keywords(): string[] {
-    const set = new Set<string>();
-    const list = this.flagList;
-    for (let i = 0; i < list.length; i++) {
-      const flags = list[i]!;
-      for (let j = 0; j < flags.length; j++) {
-        const f = flags[j]!;
-        if (f.charCodeAt(0) !== 92 /* backslash: a system flag */) set.add(f);
+    return [...this.keywordSpelling.values()].sort();
+  }
+
+  /** Every flag the FLAGS response lists: the system flags, then the keywords in use. */
+  definedFlags(): string[] {
+    return [...SYSTEM_FLAG_LIST, ...this.keywords()];
+  }
+
+  /** Remembers keywords; true when one was new to this session. */
+  private noteKeywords(flags: readonly string[]): boolean {
+    let added = false;
+    for (let j = 0; j < flags.length; j++) {
+      const f = flags[j]!;
+      if (f.charCodeAt(0) === 92 /* backslash: a system flag */) continue;
+      const key = f.toLowerCase();
+      if (!this.keywordSpelling.has(key)) {
+        this.keywordSpelling.set(key, f);
+        added = true;
       }
     }
-    return [...set].sort();
+    return added;
+  }
+
+  /**
+   * A keyword this session has not seen before: tell the client before the FETCH that carries it
+   * (RFC 3501 §7.2.6 FLAGS; clients such as Thunderbird build their tag lists from it).
+   */
+  private announceNewKeywords(flags: readonly string[]): void {
+    if (!this.noteKeywords(flags)) return;
+    const defined = this.definedFlags();
+    this.out.untagged(atom('FLAGS'), defined.map(atom));
+    if (!this.readOnly) this.out.status?.('*', 'OK', 'Flags permitted', { name: 'PERMANENTFLAGS', args: [[...defined, '\\*'].map(atom)] });
   }
 
   firstUnseenSeq(): number | undefined {
@@ -176,6 +206,7 @@ export class SelectedMailboxView implements SelectedView {
       this.setEntry(seq, c.flags, c.modseq);
       this.pendingFlags.delete(c.uid);
       if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
+      this.announceNewKeywords(c.flags);
       if (!options.silent) this.out.untagged(seq, atom('FETCH'), this.fetchFlagsItems(c.uid, options.withUid, options.withModseq));
     }
   }
@@ -271,6 +302,7 @@ export class SelectedMailboxView implements SelectedView {
         const pf = this.pendingFlags.get(m.uid);
         this.uidList.push(m.uid);
         this.flagList.push(pf ? pf.flags : m.flags);
+        this.announceNewKeywords(pf ? pf.flags : m.flags);
         this.modseqList.push(pf ? pf.modseq : m.modseq);
         this.pendingFlags.delete(m.uid);
         if (m.uid >= recentFrom) this.recentLater.add(m.uid);
@@ -293,6 +325,7 @@ export class SelectedMailboxView implements SelectedView {
         if (known >= c.modseq && known !== 0) continue;
         this.setEntry(seq, c.flags, c.modseq);
         if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
+        this.announceNewKeywords(c.flags);
         this.out.untagged(seq, atom('FETCH'), this.fetchFlagsItems(c.uid, true, this.options.reportModseq()));
       }
     }
