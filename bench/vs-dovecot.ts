@@ -126,7 +126,7 @@ const kb = (b: number): string => (b / 1024).toFixed(0);
 async function idleScenario(): Promise<void> {
   const spec = mixedUsers(20, 50);
   const variants: { label: string; start: () => Promise<RunningServer>; settleSeconds: number }[] = [
-    { label: 'Postroom', start: () => SERVERS[0]!.start(join(BENCH_TMP, 'run', 'idle-p'), spec, IDLE), settleSeconds: 3 },
+    { label: 'Postroom', start: () => SERVERS[0]!.start(join(BENCH_TMP, 'run', 'idle-p'), spec, IDLE + 100), settleSeconds: 3 },
     { label: 'Dovecot (hp login)', start: () => startDovecot({ runDir: join(BENCH_TMP, 'run', 'idle-d'), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: IDLE }), settleSeconds: 3 },
     { label: 'Dovecot (hp login, imap_hibernate_timeout=5s)', start: () => startDovecot({ runDir: join(BENCH_TMP, 'run', 'idle-dh'), spec, highPerformanceLogin: true, hibernateSeconds: 5, maxConnections: IDLE }), settleSeconds: 15 },
   ];

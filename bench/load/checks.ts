@@ -87,15 +87,14 @@ export function checkEnvelopes(c: Completion, lo: number, hi: number): number {
 /** Returns true when the message was there (it may have been expunged by another client). */
 export function checkBody(c: Completion, uid: number): boolean {
   expectOk(c, 'UID FETCH BODY[]');
-  for (const it of fetchItems(c)) {
-    if (it.uid !== uid) continue;
-    const m = /BODY\[\] \{#(\d+)\}/i.exec(it.response.text);
-    if (!m) throw new CheckError(`UID ${uid}: no BODY[] literal`);
+  // A FETCH for the same UID without BODY[] is another session's flag change (§7.4.2), not our answer.
+  const answers = fetchItems(c).filter((it) => it.uid === uid && /BODY\[\] \{#\d+\}/i.test(it.response.text));
+  for (const it of answers) {
+    const m = /BODY\[\] \{#(\d+)\}/i.exec(it.response.text)!;
     const problem = verifyWholeMessage(it.response.literals[Number(m[1])]!);
     if (problem) throw new CheckError(`UID ${uid}: ${problem}`);
-    return true;
   }
-  return false;
+  return answers.length > 0;
 }
 
 export function checkStore(c: Completion, uid: number, flag: string, added: boolean): void {

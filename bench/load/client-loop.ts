@@ -142,6 +142,20 @@ export class ClientLoop {
     return 1 + Math.floor(this.r() * Math.max(1, this.uidNext - 1));
   }
 
+  /**
+   * A message only this client flags: clients of one user split the UIDs between them (uid mod
+   * clients-per-user), so no concurrent STORE can undo ours and the STORE check can be strict.
+   */
+  private ownUid(): number {
+    const users = this.cfg.users.length;
+    const perUser = Math.max(1, Math.ceil(this.cfg.totalClients / users));
+    const slot = Math.floor(this.index / users) % perUser;
+    const mine = this.known.filter((u) => u % perUser === slot);
+    if (mine.length > 0) return mine[Math.floor(this.r() * mine.length)]!;
+    const u = this.randomUid();
+    return u - (u % perUser) + slot;
+  }
+
   private async fetchFlags(): Promise<void> {
     // A client resyncing the newest 200 messages' flags.
     const lo = Math.max(1, this.uidNext - 200);
@@ -169,7 +183,7 @@ export class ClientLoop {
         return;
       }
       case 'store': {
-        const uid = this.randomUid();
+        const uid = this.ownUid();
         const add = this.r() < 0.5;
         await this.cmd('STORE', `UID STORE ${uid} ${add ? '+' : '-'}FLAGS (\\Flagged)`, (c) => checkStore(c, uid, '\\Flagged', add));
         return;

@@ -6,7 +6,7 @@ import type { LoadConfig } from './scenario.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
-export interface LoadOptions extends Omit<LoadConfig, 'clients' | 'firstClient'> {
+export interface LoadOptions extends Omit<LoadConfig, 'clients' | 'firstClient' | 'totalClients'> {
   /** Clients in all. */
   clients: number;
   /** Generator processes. */
@@ -40,7 +40,7 @@ export class LoadRun {
     let first = 0;
     for (let w = 0; w < workers; w++) {
       const clients = Math.floor(opts.clients / workers) + (w < opts.clients % workers ? 1 : 0);
-      const cfg: LoadConfig = { ...opts, clients, firstClient: first, seed: opts.seed * 16 + w };
+      const cfg: LoadConfig = { ...opts, clients, totalClients: opts.clients, firstClient: first, seed: opts.seed * 16 + w };
       first += clients;
       const child = fork(WORKER, [JSON.stringify(cfg)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       this.children.push(child);

@@ -8,6 +8,8 @@ export interface LoadConfig {
   password: string;
   /** Clients in this worker process. */
   clients: number;
+  /** Clients in all workers together. */
+  totalClients: number;
   /** Index of this worker's first client (clients are spread over users by global index). */
   firstClient: number;
   seconds: number;
