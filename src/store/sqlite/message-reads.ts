@@ -5,7 +5,7 @@ import { matchesQuery, type TextCache } from '../search-eval.js';
 import type { SearchQuery } from '../search-query.js';
 import type { ByteRange, MailboxSnapshot, MailboxStatus, MessageMeta, MessageRecord } from '../types.js';
 import { readBody, readBodySync, readStructureJson, streamBody } from './contents.js';
-import { jsonList, selectableMailbox, write, type UserScope } from './context.js';
+import { jsonList, selectableMailbox, type UserScope } from './context.js';
 import { parseFlags } from './flags.js';
 import { toInfo } from './mailbox-tree.js';
 import { planQuery } from './search-sql.js';
@@ -39,10 +39,11 @@ export function mailboxSnapshot(scope: UserScope, mailboxId: string): MailboxSna
   return { mailbox: toInfo(box, subscribed), uidValidity: box.uid_validity, uidNext: box.uid_next, highestModseq: box.highest_modseq, messages };
 }
 
-export function claimRecent(scope: UserScope, mailboxId: string, peek: boolean): number {
+export async function claimRecent(scope: UserScope, mailboxId: string, peek: boolean): Promise<number> {
   const box = selectableMailbox(scope, mailboxId);
   if (peek || box.recent_uid >= box.uid_next) return box.recent_uid;
-  return write(scope.ctx, () => {
+  // Batched with other writes (one fsync for many SELECTs, STOREs and APPENDs).
+  return scope.ctx.group.run(() => {
     const fresh = selectableMailbox(scope, mailboxId);
     scope.ctx.sql.get('UPDATE mailboxes SET recent_uid = uid_next WHERE id = ?').run(fresh.id);
     return fresh.recent_uid;

@@ -9,7 +9,7 @@ import { StoreError } from '../errors.js';
 import type { AppendInput, AppendResult, CopyResult, Flag, FlagChange, FlagOperation, FlagUpdateResult } from '../types.js';
 import { collectContent, type Collected } from './content.js';
 import { addReference, findContent, insertContent, releaseContents, removeFiles } from './contents.js';
-import { jsonList, selectableMailbox, write, type UserScope } from './context.js';
+import { jsonList, selectableMailbox, type UserScope } from './context.js';
 import { applyFlagOperation, normalizeFlags, parseFlags, serializeFlags } from './flags.js';
 import { computeSearchColumns } from './search-columns.js';
 
@@ -66,18 +66,20 @@ interface FlagRow {
   modseq: number;
 }
 
-export function updateFlags(
+export async function updateFlags(
   scope: UserScope,
   mailboxId: string,
   uids: number[],
   operation: FlagOperation,
   flags: Flag[],
   unchangedSince: number | undefined,
-): FlagUpdateResult {
+): Promise<FlagUpdateResult> {
   const { ctx } = scope;
   const wanted = normalizeFlags(flags);
   const published: FlagChange[] = [];
-  const result = write(ctx, (): FlagUpdateResult => {
+  // Through the group commit, like APPEND: STOREs from many sessions share one fsync, and the
+  // promise resolves only after the COMMIT, so the tagged OK still means durable.
+  const result = await ctx.group.run((): FlagUpdateResult => {
     const box = selectableMailbox(scope, mailboxId);
     const rows = ctx.sql
       .get('SELECT uid, flags, modseq FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid')
@@ -114,10 +116,10 @@ interface CopyRow {
   size: number;
 }
 
-export function copyMessages(scope: UserScope, fromId: string, uids: number[], toId: string, removeSource: boolean): CopyResult {
+export async function copyMessages(scope: UserScope, fromId: string, uids: number[], toId: string, removeSource: boolean): Promise<CopyResult> {
   const { ctx } = scope;
   let files: Buffer[] = [];
-  const result = write(ctx, () => {
+  const result = await ctx.group.run(() => {
     const source = selectableMailbox(scope, fromId);
     const target = selectableMailbox(scope, toId);
     const rows = ctx.sql
@@ -162,10 +164,10 @@ function deleteRows(scope: UserScope, mailboxId: number, highestModseq: number, 
   );
 }
 
-export function expungeMessages(scope: UserScope, mailboxId: string, uids: number[] | undefined): number[] {
+export async function expungeMessages(scope: UserScope, mailboxId: string, uids: number[] | undefined): Promise<number[]> {
   const { ctx } = scope;
   let files: Buffer[] = [];
-  const removed = write(ctx, () => {
+  const removed = await ctx.group.run(() => {
     const box = selectableMailbox(scope, mailboxId);
     const deletedTest = "instr(' ' || flags || ' ', ' \\Deleted ') > 0";
     const rows = (
