@@ -27,6 +27,8 @@ export interface IdleOptions {
   connections: number;
   users: string[];
   settleSeconds: number;
+  /** How long IDLE sessions get to hear about the appended messages. */
+  notifySeconds: number;
   workers: number;
 }
 
@@ -86,7 +88,7 @@ export async function idleMemory(o: IdleOptions): Promise<IdleResult> {
     await sleep(o.settleSeconds * 1000);
     const after = treeMemory(server.pid);
     await appendOnePerUser(server.port, o.users);
-    await sleep(5000);
+    await sleep(o.notifySeconds * 1000);
     run.stop();
     const result = await run.result();
     return { held, before, after, notified: result.notified, openSeconds };
