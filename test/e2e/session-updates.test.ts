@@ -65,8 +65,27 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
         const after = await run(a, 'se3', 'UID SEARCH ALL');
         assert.ok(after.includes('* SEARCH 1 3'), after.join(' | '));
 
+        // A STORE on a message another session expunged reports no flags it did not set (RFC 2180
+        // §4.2.1); one on a message whose flags already match still gets its FETCH.
+        await run(b, 'd5', 'UID STORE 1 +FLAGS.SILENT (\\Seen)');
+        await run(b, 'd6', 'UID STORE 3 +FLAGS.SILENT (\\Deleted)');
+        await run(b, 'd7', 'UID EXPUNGE 3');
+        const gone = await run(a, 'g1', 'STORE 2 +FLAGS (\\Flagged)');
+        // Message 2 is UID 3 now, which B flagged \Deleted and expunged: A hears B's flag change (the
+        // EXPUNGE waits, this is STORE), but no FETCH of its own for a change that never happened.
+        const about2 = gone.filter((l) => l.startsWith('* 2 FETCH'));
+        assert.equal(about2.length, 1, gone.join(' | '));
+        assert.match(about2[0]!, /\\Deleted/);
+        assert.doesNotMatch(about2[0]!, /\\Flagged/);
+        assert.match(gone.at(-1)!, /^g1 OK/);
+        const same = await run(a, 'g2', 'STORE 1 +FLAGS (\\Seen)');
+        assert.ok(same.some((l) => /^\* 1 FETCH \(FLAGS \(.*\\Seen/.test(l)), same.join(' | '));
+        await run(a, 'g3', 'NOOP');
+        await run(b, 'ap4', `APPEND Ex {15+}\r\nSubject: m4\r\n\r\n`);
+        await run(a, 'g4', 'NOOP');
+
         // UID FETCH may carry it (RFC 3501 §7.4.1 names only the sequence-number forms).
-        await run(b, 'd3', 'UID STORE 3 +FLAGS.SILENT (\\Deleted)');
+        await run(b, 'd3', 'UID STORE 4 +FLAGS.SILENT (\\Deleted)');
         await run(b, 'd4', 'EXPUNGE');
         const uidFetch = await run(a, 'uf', 'UID FETCH 1:* (FLAGS)');
         assert.ok(uidFetch.includes('* 2 EXPUNGE'), uidFetch.join(' | '));

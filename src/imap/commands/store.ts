@@ -57,6 +57,15 @@ export function parseStoreArgs(tokens: Token[], _env?: ParseEnv): StoreArgs {
   return { set, operation, silent, flags: flagsFromTokens(flagTokens), unchangedSince };
 }
 
+/** Whether `operation` would change `current` (case-insensitively; \Recent is the session's own). */
+function wouldChange(current: readonly string[], operation: StoreArgs['operation'], flags: readonly string[]): boolean {
+  const have = new Set(current.map((f) => f.toLowerCase()).filter((f) => f !== '\\recent'));
+  const given = new Set(flags.map((f) => f.toLowerCase()).filter((f) => f !== '\\recent'));
+  if (operation === 'add') return [...given].some((f) => !have.has(f));
+  if (operation === 'remove') return [...given].some((f) => have.has(f));
+  return have.size !== given.size || [...given].some((f) => !have.has(f));
+}
+
 async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
   const state = ctx.state;
   if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
@@ -76,16 +85,24 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
   view.applyOwnFlagChanges(result.changed, { silent: true, withUid: byUid, withModseq });
 
   const conflicts = new Set(result.conflicts);
+  const changedUids = new Set(result.changed.map((c) => c.uid));
   // Messages that failed UNCHANGEDSINCE get no FETCH from us: whatever changed them reached this
-  // session through the change feed and is reported (with MODSEQ) right after the command.
-  const targets = uids.filter((uid) => !conflicts.has(uid) && view.seqOf(uid) !== undefined);
+  // session through the change feed and is reported (with MODSEQ) right after the command. The same
+  // holds for a message the store left alone although the operation would change the flags this
+  // session knows: another session expunged it (or changed it) meanwhile, and reporting the flags we
+  // hold would be reporting a change that did not happen (RFC 2180 §4.2.1 lets us say nothing).
+  const targets = uids.filter(
+    (uid) =>
+      !conflicts.has(uid) &&
+      view.seqOf(uid) !== undefined &&
+      (changedUids.has(uid) || !wouldChange(view.flagsOf(uid), args.operation, args.flags)),
+  );
 
   // .SILENT still owes a CONDSTORE-aware client the new mod-sequences (RFC 7162 §3.1.3 and its
   // Example 14): with UNCHANGEDSINCE for every message that passed, otherwise for those that changed.
   let reported = targets;
   if (args.silent) {
-    const changed = new Set(result.changed.map((c) => c.uid));
-    reported = !withModseq ? [] : conditional ? targets : targets.filter((uid) => changed.has(uid));
+    reported = !withModseq ? [] : conditional ? targets : targets.filter((uid) => changedUids.has(uid));
   }
   let written = 0;
   for (const uid of reported) {
