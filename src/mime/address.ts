@@ -20,7 +20,9 @@ function lex(value: string): Tok[] {
   const n = value.length;
   while (i < n) {
     const c = value[i]!;
-    if (c === ' ' || c === '\t' || c === '\r' || c === '\n') {
+    // The same test as the atom loop below uses to stop: otherwise a character that only one of them
+    // calls white space (vertical tab, no-break space) would make an empty atom forever.
+    if (/\s/.test(c)) {
       i++;
     } else if (c === '(') {
       let depth = 1;
