@@ -23,6 +23,8 @@ import { StoreError, type StoreErrorKind } from '../store/errors.js';
 import type { ChangeListener, MailboxChange, MailStore, OpenOptions, UserMailbox } from '../store/types.js';
 import { createImap, createPop3, openStore, type ListeningServer } from './components.js';
 import { createLogger } from './logger.js';
+import { LoginGuard } from '../auth/login-guard.js';
+import { dropPrivileges } from '../net/privileges.js';
 
 type Call = { t: 'call'; id: number; handle: number; method: string; args: unknown[] };
 type Open = { t: 'open'; id: number; handle: number; user: string; options?: OpenOptions };
@@ -261,6 +263,8 @@ async function worker(options: Record<string, unknown>): Promise<void> {
     host: settings.host,
     tls: { key: tls.key, cert: tls.cert },
     allowInsecureAuth: settings.allowInsecureAuth,
+    // Each worker counts failed logins on its own (the guard is per process).
+    loginGuard: new LoginGuard(settings.loginGuard),
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
   };
   const port = (p: ServeSettings['imapPort']): number | null => listenPort(p, settings.ephemeralPorts);
@@ -268,7 +272,7 @@ async function worker(options: Record<string, unknown>): Promise<void> {
   const servers: ListeningServer[] = [];
   const imap = { port: port(settings.imapPort), tlsPort: port(settings.imapsPort) };
   if (imap.port !== null || imap.tlsPort !== null) {
-    const s = await createImap({ ...common, ...imap, logger: logger.child({ protocol: 'imap' }) });
+    const s = await createImap({ ...common, ...imap, limits: settings.imapLimits, logger: logger.child({ protocol: 'imap' }) });
     servers.push(s);
     const b = await s.listen();
     ports.imapPort = b.port ?? null;
@@ -276,12 +280,13 @@ async function worker(options: Record<string, unknown>): Promise<void> {
   }
   const pop3 = { port: port(settings.pop3Port), tlsPort: port(settings.pop3sPort) };
   if (pop3.port !== null || pop3.tlsPort !== null) {
-    const s = await createPop3({ ...common, ...pop3, logger: logger.child({ protocol: 'pop3' }) });
+    const s = await createPop3({ ...common, ...pop3, limits: settings.pop3Limits, logger: logger.child({ protocol: 'pop3' }) });
     servers.push(s);
     const b = await s.listen();
     ports.pop3Port = b.port ?? null;
     ports.pop3sPort = b.tlsPort ?? null;
   }
+  if (settings.user !== undefined || settings.group !== undefined) dropPrivileges(settings.user, settings.group);
   process.on('message', (m: ToWorker) => {
     if (m.t !== 'stop') return;
     void Promise.allSettled(servers.map((s) => s.close())).then(() => process.exit(0));
