@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { ImapFlow } from 'imapflow';
 import { startImapServer, type TestServer } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { RawClient, run } from '../helpers/raw-client.js';
 
 function flow(server: TestServer): ImapFlow {
   return new ImapFlow({
@@ -23,15 +23,6 @@ function flow(server: TestServer): ImapFlow {
   });
 }
 
-async function run(c: RawClient, tag: string, command: string): Promise<string[]> {
-  c.send(`${tag} ${command}\r\n`);
-  const lines: string[] = [];
-  for (;;) {
-    const line = await c.expect(/.*/);
-    lines.push(line);
-    if (line.startsWith(`${tag} `)) return lines;
-  }
-}
 
 const modseqIn = (line: string | undefined): number => Number(/MODSEQ \((\d+)\)/.exec(line ?? '')?.[1] ?? NaN);
 

@@ -7,18 +7,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startImapServer, type TestServer } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { RawClient, run } from '../helpers/raw-client.js';
 
-/** Sends a command and returns every line up to and including its tagged reply. */
-async function run(c: RawClient, tag: string, command: string): Promise<string[]> {
-  c.send(`${tag} ${command}\r\n`);
-  const lines: string[] = [];
-  for (;;) {
-    const line = await c.expect(/.*/);
-    lines.push(line);
-    if (line.startsWith(`${tag} `)) return lines;
-  }
-}
 
 async function session(server: TestServer): Promise<RawClient> {
   const c = new RawClient(server.port);

@@ -72,3 +72,14 @@ export class RawClient {
     this.socket.destroy();
   }
 }
+
+/** Sends a command and returns every line up to and including its tagged reply. */
+export async function run(c: RawClient, tag: string, command: string): Promise<string[]> {
+  c.send(`${tag} ${command}\r\n`);
+  const lines: string[] = [];
+  for (;;) {
+    const line = await c.expect(/.*/);
+    lines.push(line);
+    if (line.startsWith(`${tag} `)) return lines;
+  }
+}

@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import net from 'node:net';
 import { startImapServer, type TestServer } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 const dir = dirname(fileURLToPath(import.meta.url));
 const files = readdirSync(dir).filter((f) => f.endsWith('.txt')).sort();
@@ -51,69 +51,18 @@ function toRegex(pattern: string): RegExp {
   return new RegExp(`^${out}$`);
 }
 
-class LineClient {
-  private buf = '';
-  private waiters: Array<() => void> = [];
-  private closed = false;
-  readonly socket: net.Socket;
-
-  constructor(port: number) {
-    this.socket = net.connect(port, '127.0.0.1');
-    this.socket.setEncoding('latin1');
-    this.socket.on('data', (d: string) => {
-      this.buf += d;
-      this.wake();
-    });
-    this.socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    this.socket.on('error', () => undefined);
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  async line(timeoutMs = 5000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const i = this.buf.indexOf('\r\n');
-      if (i >= 0) {
-        const l = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 2);
-        return l;
-      }
-      if (this.closed) throw new Error('connection closed');
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for a line (buffered: ${JSON.stringify(this.buf.slice(0, 200))})`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
-  }
-
-  send(text: string): void {
-    this.socket.write(Buffer.from(text + '\r\n', 'latin1'));
-  }
-}
-
 async function replay(server: TestServer, file: string): Promise<void> {
   const { steps, login } = parseTranscript(readFileSync(join(dir, file), 'utf8'));
   assert.ok(steps.some((s) => s.kind === 'S'), `${file} has no expectations`);
-  const c = new LineClient(server.port);
+  const c = new RawClient(server.port);
+  const nextLine = (): Promise<string> => c.expect(/.*/);
+  const sendLine = (text: string): void => c.send(Buffer.from(`${text}\r\n`, 'latin1'));
   try {
-    assert.match(await c.line(), /^\* OK /);
+    assert.match(await nextLine(), /^\* OK /);
     if (login) {
-      c.send('x0 LOGIN alice secret');
+      sendLine('x0 LOGIN alice secret');
       for (;;) {
-        const l = await c.line();
+        const l = await nextLine();
         if (l.startsWith('x0 ')) {
           assert.match(l, /^x0 OK/);
           break;
@@ -123,18 +72,18 @@ async function replay(server: TestServer, file: string): Promise<void> {
     const seen: string[] = [];
     for (const step of steps) {
       if (step.kind === 'C') {
-        c.send(step.text);
+        sendLine(step.text);
         seen.push(`C: ${step.text}`);
         continue;
       }
-      const got = await c.line().catch((err: Error) => `<<${err.message}>>`);
+      const got = await nextLine().catch((err: Error) => `<<${err.message}>>`);
       seen.push(`S: ${got}`);
       if (!toRegex(step.text).test(got)) {
         assert.fail(`${file}:${step.line}\nexpected: ${step.text}\n     got: ${got}\n--- transcript so far ---\n${seen.slice(-15).join('\n')}`);
       }
     }
   } finally {
-    c.socket.destroy();
+    c.destroy();
   }
 }
 
