@@ -34,10 +34,99 @@ function countRows(dir: string, table: string): number {
 }
 
 describe('SqliteStore durability settings', () => {
-  it('runs in WAL mode with synchronous=FULL and exclusive locking', async () => {
+  it('runs in WAL mode with synchronous=NORMAL, exclusive locking, and syncs the WAL for each acknowledged write', async () => {
     const dir = tempDir();
     const store = await SqliteStore.open({ directory: dir });
-    assert.deepEqual(store.durability(), { journalMode: 'wal', synchronous: 'FULL', lockingMode: 'exclusive' });
+    const before = store.durability();
+    assert.deepEqual({ ...before, walSyncs: 0 }, { journalMode: 'wal', synchronous: 'NORMAL', lockingMode: 'exclusive', walSyncs: 0 });
+    const u = await store.open('alice');
+    const inbox = await u.get('INBOX');
+    await u.append(inbox.id, { content: message('one') });
+    await u.updateFlags(inbox.id, [1], 'add', ['\\Seen']);
+    assert.ok(store.durability().walSyncs >= before.walSyncs + 2, 'each write waited for a WAL sync');
+    assert.ok(existsSync(join(dir, 'mail.sqlite-wal')));
+    await store.close();
+  });
+
+  it('acknowledges a write only after the WAL sync that follows its commit', async () => {
+    const dir = tempDir();
+    // A syncer the test releases by hand: the stand-in for a slow disk.
+    const gates: Array<() => void> = [];
+    let hold = false;
+    const walSyncer = (): Promise<void> => (hold ? new Promise<void>((r) => gates.push(r)) : Promise.resolve());
+    const syncStarted = async (): Promise<void> => {
+      for (let waited = 0; gates.length === 0; waited += 1) {
+        if (waited > 2000) throw new Error('no WAL sync was started');
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    };
+    const store = await SqliteStore.open({ directory: dir, walSyncer, inlineMax: 16 });
+    const u = await store.open('alice');
+    const inbox = await u.get('INBOX');
+    const box = await u.create('Big');
+    const changes: MailboxChange[] = [];
+    store.watch('alice', (c) => changes.push(c));
+    hold = true;
+
+    let acked = false;
+    const pending = u.append(inbox.id, { content: message('durable') }).then((r) => {
+      acked = true;
+      return r;
+    });
+    await syncStarted();
+    // Committed (another reader sees the row) but neither acknowledged nor announced yet.
+    assert.equal((await u.status(inbox.id)).messages, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(acked, false);
+    assert.equal(changes.length, 0);
+    // A second write committed while the first sync runs waits for a sync of its own.
+    let secondAcked = false;
+    const second = u.updateFlags(inbox.id, [1], 'add', ['\\Flagged']).then(() => {
+      secondAcked = true;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    gates.shift()!();
+    const result = await pending;
+    assert.equal(result.uid, 1);
+    assert.equal(changes.filter((c) => c.kind === 'exists').length, 1);
+    await syncStarted();
+    assert.equal(secondAcked, false);
+    gates.shift()!();
+    await second;
+
+    // Deleting a mailbox removes its message files only once the deletion is synced.
+    // (inlineMax 16 keeps every body here as a file.)
+    hold = false;
+    const blobFiles = (): string[] => readdirSync(join(dir, 'blobs'), { recursive: true }).map(String).filter((n) => /[0-9a-f]{64}$/.test(n));
+    const inboxFiles = blobFiles().length;
+    await u.append(box.id, { content: message('big', 'x'.repeat(4096)) });
+    assert.equal(blobFiles().length, inboxFiles + 1);
+    hold = true;
+    const deleting = u.delete('Big');
+    await syncStarted();
+    assert.equal(blobFiles().length, inboxFiles + 1, 'file kept while the deletion is not durable');
+    gates.shift()!();
+    await deleting;
+    assert.equal(blobFiles().length, inboxFiles);
+    hold = false;
+    await store.close();
+  });
+
+  it('reports a failed WAL sync as a failed write, not as success', async () => {
+    const dir = tempDir();
+    let fail = false;
+    const store = await SqliteStore.open({
+      directory: dir,
+      walSyncer: async () => {
+        if (fail) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+      },
+    });
+    const u = await store.open('alice');
+    const inbox = await u.get('INBOX');
+    fail = true;
+    await assert.rejects(u.append(inbox.id, { content: message('lost?') }), /EIO/);
+    fail = false;
+    await u.append(inbox.id, { content: message('next') });
     await store.close();
   });
 

@@ -7,14 +7,17 @@ import type { BlobFiles } from './blob-files.js';
 import type { Statements } from './database.js';
 import type { GroupCommit } from './group-commit.js';
 import type { SnapshotCache } from './snapshot-cache.js';
+import type { WalSync } from './wal-sync.js';
 
 export interface StoreContext {
   readonly db: Database;
   readonly sql: Statements;
   readonly files: BlobFiles;
   readonly feed: ChangeFeed;
-  /** Batches APPEND transactions (one fsync for many). */
+  /** Batches message writes into one transaction; resolves them once the WAL is synced. */
   readonly group: GroupCommit;
+  /** The durability barrier every write awaits before it resolves. */
+  readonly durable: WalSync;
   readonly delimiter: string;
   /** Bodies up to this many octets are stored inline as BLOBs; larger ones as files. */
   readonly inlineMax: number;

@@ -1,7 +1,9 @@
 /**
  * Opens DATA/mail.sqlite with the settings the durability promise rests on:
- * - WAL journal with synchronous=FULL: every COMMIT fsyncs the WAL, so a resolved mutation survives
- *   kill -9 *and* power loss (NORMAL would only survive a process crash; see docs/architecture.md).
+ * - WAL journal with synchronous=NORMAL: a COMMIT writes its frames without fsync (it already
+ *   survives kill -9), and every write path then awaits WalSync, which fdatasyncs the WAL off the
+ *   event loop before anyone is told OK — so a resolved mutation also survives power loss
+ *   (wal-sync.ts, docs/architecture.md).
  * - locking_mode=EXCLUSIVE: the connection takes the database's exclusive lock on first write and
  *   keeps it until close. A second process on the same data folder therefore fails fast with
  *   SQLITE_BUSY, which we turn into a clear 'inuse' error. The OS drops the lock when a process dies,
@@ -19,7 +21,7 @@ export function openDatabase(directory: string): Database {
   try {
     db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
+    db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma('cache_size = -65536');
     // A write right away takes the exclusive lock now rather than at the first APPEND.

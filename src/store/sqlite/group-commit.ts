@@ -1,12 +1,14 @@
 /**
- * Group commit for APPEND. With synchronous=FULL every COMMIT costs an fsync, which caps one-by-one
- * appends at a few hundred a second. Appends that arrive while the event loop is busy are queued
- * and committed together in one transaction — one fsync for the batch — and each caller's promise
- * resolves only after that COMMIT returned, so the durability promise is unchanged. Each job runs in
- * its own savepoint (better-sqlite3 nests transactions that way), so one failing job rolls back
- * alone and the others still commit.
+ * Group commit for every message write (APPEND, STORE, COPY, MOVE, EXPUNGE, the \Recent claim).
+ * Writes that arrive while the event loop is busy are queued and committed together in one
+ * transaction, and each caller's promise resolves only after that COMMIT returned *and* the WAL
+ * sync that follows it finished (wal-sync.ts) — so a tagged OK still means "on disk", while the
+ * fsync itself runs off the event loop and is shared by every batch that committed meanwhile.
+ * Each job runs in its own savepoint (better-sqlite3 nests transactions that way), so one failing
+ * job rolls back alone and the others still commit.
  */
 import type { Database } from 'better-sqlite3';
+import type { WalSync } from './wal-sync.js';
 
 interface Job {
   run: () => unknown;
@@ -20,18 +22,41 @@ export class GroupCommit {
 
   constructor(
     private readonly db: Database,
+    private readonly durable: WalSync,
     /** Upper bound of jobs per transaction, so one commit never holds the loop for long. */
     private readonly maxBatch = 256,
   ) {}
 
+  /** Jobs queued or committed but not yet settled. */
+  private unsettled = 0;
+
   run<T>(fn: () => T): Promise<T> {
+    this.unsettled++;
+    const settled = (): void => {
+      this.unsettled--;
+    };
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run: fn, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({
+        run: fn,
+        resolve: (v) => {
+          settled();
+          (resolve as (v: unknown) => void)(v);
+        },
+        reject: (e) => {
+          settled();
+          reject(e);
+        },
+      });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
       }
     });
+  }
+
+  /** Resolves when every queued write has settled (before the store closes its connection). */
+  async drain(): Promise<void> {
+    while (this.unsettled > 0) await new Promise((r) => setTimeout(r, 1));
   }
 
   private flush(): void {
@@ -59,10 +84,17 @@ export class GroupCommit {
       for (const job of batch) job.reject(error);
       return;
     }
-    batch.forEach((job, i) => {
-      const o = outcomes[i]!;
-      if (o.ok) job.resolve(o.value);
-      else job.reject(o.error);
+    const settle = (): void =>
+      batch.forEach((job, i) => {
+        const o = outcomes[i]!;
+        if (o.ok) job.resolve(o.value);
+        else job.reject(o.error);
+      });
+    if (!outcomes.some((o) => o.ok)) return settle();
+    // Committed but not yet durable: nobody hears of it before the sync. If the sync fails the
+    // change may still be on disk, but no one was told it is.
+    this.durable.sync().then(settle, (error: unknown) => {
+      for (const job of batch) job.reject(error);
     });
   }
 }

@@ -115,7 +115,7 @@ export function removeAllMessages(scope: UserScope, mailboxId: number): { uids: 
   return { uids: rows.map((r) => r.uid).sort((a, b) => a - b), files };
 }
 
-export function deleteMailbox(scope: UserScope, rawName: string): void {
+export async function deleteMailbox(scope: UserScope, rawName: string): Promise<void> {
   const name = validateMailboxName(rawName, scope.ctx.delimiter);
   if (name === 'INBOX') throw new StoreError('cannot', 'INBOX cannot be deleted');
   const { ctx } = scope;
@@ -135,6 +135,8 @@ export function deleteMailbox(scope: UserScope, rawName: string): void {
     }
     return removed.files;
   });
+  // Files go only once the deletion is durable: a power loss must not leave rows without bytes.
+  await ctx.durable.sync();
   removeFiles(ctx, files);
   const exp = expunged as { id: number; uids: number[] } | null;
   if (exp && exp.uids.length > 0) ctx.feed.publish(scope.user, { kind: 'expunge', mailboxId: String(exp.id), uids: exp.uids, origin: scope.origin });

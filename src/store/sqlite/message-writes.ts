@@ -1,7 +1,7 @@
 /**
- * APPEND, STORE, COPY, MOVE, EXPUNGE. Each is one write transaction; the change feed hears about it
- * only after COMMIT returned, i.e. after the WAL was fsynced (synchronous=FULL), so nothing a
- * client was told about can be lost by a crash.
+ * APPEND, STORE, COPY, MOVE, EXPUNGE. Each is one write transaction in the group commit; the change
+ * feed hears about it, and blob files it released are deleted, only after the WAL holding it was
+ * synced (group-commit.ts, wal-sync.ts), so nothing a client was told about can be lost by a crash.
  */
 import { readFile } from 'node:fs/promises';
 import { parseMessage } from '../../mime/index.js';

@@ -53,17 +53,23 @@ export class SqliteUserMailbox implements UserMailbox {
   async list(): Promise<MailboxInfo[]> {
     return listMailboxes(this.scope);
   }
+  // Mailbox-tree writes commit synchronously; like message writes they resolve only once the WAL
+  // holding them is synced (wal-sync.ts).
   async create(name: string, options?: { specialUse?: SpecialUse }): Promise<MailboxInfo> {
-    return createMailbox(this.scope, name, options?.specialUse);
+    const info = createMailbox(this.scope, name, options?.specialUse);
+    await this.scope.ctx.durable.sync();
+    return info;
   }
   async delete(name: string): Promise<void> {
-    deleteMailbox(this.scope, name);
+    await deleteMailbox(this.scope, name);
   }
   async rename(from: string, to: string): Promise<void> {
     renameMailbox(this.scope, from, to);
+    await this.scope.ctx.durable.sync();
   }
   async subscribe(name: string, subscribed: boolean): Promise<void> {
     setSubscription(this.scope, name, subscribed);
+    await this.scope.ctx.durable.sync();
   }
   async subscriptions(): Promise<string[]> {
     return subscriptionNames(this.scope);
