@@ -17,7 +17,7 @@
  * one may have started before its frames were written), and one sync serves everyone who arrived
  * meanwhile — group commit for the fsync.
  */
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { closeSync, fdatasync, fstatSync, openSync, statSync } from 'node:fs';
 
 /** Makes the file at `path` durable. Injected by tests; the default is open + fdatasync. */
 export type FileSyncer = (path: string) => Promise<void>;
@@ -30,8 +30,8 @@ interface Waiter {
 export class WalSync {
   private running = false;
   private waiting: Waiter[] = [];
-  private handle: FileHandle | undefined;
-  private handleIno = -1;
+  private fd: number | undefined;
+  private fdIno = -1;
   /** Completed syncs (diagnostics and tests). */
   syncs = 0;
 
@@ -50,8 +50,8 @@ export class WalSync {
 
   async close(): Promise<void> {
     while (this.running) await new Promise((r) => setImmediate(r));
-    await this.handle?.close().catch(() => undefined);
-    this.handle = undefined;
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 
   private startNext(): void {
@@ -73,29 +73,24 @@ export class WalSync {
   }
 
   private async syncWal(): Promise<void> {
-    // SQLite deletes the WAL only after checkpointing all of it into the (then synced) database,
-    // and may create a new file later: keep one descriptor, but reopen when the path names
-    // another inode. No WAL at all means nothing is waiting in one.
-    let handle: FileHandle;
-    try {
-      handle = await this.currentHandle();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    await handle.datasync();
+    const fd = this.currentFd();
+    if (fd === undefined) return; // no WAL file: nothing is waiting in one
+    await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
   }
 
-  private async currentHandle(): Promise<FileHandle> {
-    if (this.handle) {
-      const onDisk = await stat(this.walPath).catch(() => undefined);
-      if (onDisk && onDisk.ino === this.handleIno) return this.handle;
-      await this.handle.close().catch(() => undefined);
-      this.handle = undefined;
-    }
-    const handle = await open(this.walPath, 'r');
-    this.handleIno = (await handle.stat()).ino;
-    this.handle = handle;
-    return handle;
+  /**
+   * One descriptor, kept open. SQLite deletes the WAL only after checkpointing all of it into the
+   * (then synced) database file and may create a new one later, so when the path names another
+   * inode the descriptor is reopened. stat/open run on the loop: they touch cached metadata only,
+   * while the fdatasync — the part that waits for the disk — runs on the thread pool, one hop.
+   */
+  private currentFd(): number | undefined {
+    const onDisk = statSync(this.walPath, { throwIfNoEntry: false });
+    if (!onDisk) return undefined;
+    if (this.fd !== undefined && onDisk.ino === this.fdIno) return this.fd;
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = openSync(this.walPath, 'r');
+    this.fdIno = fstatSync(this.fd).ino;
+    return this.fd;
   }
 }
