@@ -16,6 +16,7 @@ export class OutputQueue {
   private head = 0;
   private queuedBytes = 0;
   private pumping = false;
+  private pumpScheduled = false;
   private idleWaiters: Array<() => void> = [];
   private closed = false;
   /** Bytes written to the socket in total (for logs and metrics). */
@@ -37,7 +38,16 @@ export class OutputQueue {
       this.queue.push(chunk);
       this.queuedBytes += Buffer.isBuffer(chunk) ? chunk.length : 0;
     }
-    if (!this.pumping) void this.pump();
+    // Start writing at the end of this turn of the event loop, not now: a command's untagged data
+    // and its tagged OK are usually pushed a few microtasks apart, and one write(2) for both
+    // halves the syscalls — on loopback each one carries the receiver's TCP work too.
+    if (!this.pumping && !this.pumpScheduled) {
+      this.pumpScheduled = true;
+      setImmediate(() => {
+        this.pumpScheduled = false;
+        if (!this.pumping) void this.pump();
+      });
+    }
   }
 
   /** Resolves when everything queued so far has been handed to the socket and the socket drained enough. */
