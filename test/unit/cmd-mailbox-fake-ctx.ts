@@ -71,6 +71,7 @@ export async function harness(options: { delimiter?: string; enabled?: string[];
     logger: server.logger,
     enabled,
     untagged: (...values: ImapValue[]) => write({ type: 'data', values }),
+    untaggedLines: (text: string) => lines.push(...text.split('\r\n').slice(0, -1)),
     untaggedStatus: (status: 'OK' | 'NO' | 'BAD' | 'BYE', text: string, code?: ResponseCode) => write({ type: 'status', tag: '*', status, text, code }),
     drain: async () => undefined,
     continuation: unsupported,

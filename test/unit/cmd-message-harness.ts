@@ -129,6 +129,7 @@ export async function harness(): Promise<Harness> {
       logger,
       enabled,
       untagged: (...values) => untagged(values),
+      untaggedLines: (text) => h.lines.push(...text.split('\r\n').slice(0, -1)),
       untaggedStatus: (status, text, code) => h.lines.push(render({ type: 'status', tag: '*', status, text, code })),
       drain: async () => undefined,
       continuation: unsupported,

@@ -77,6 +77,9 @@ export async function fetchHarness(messages: Array<string | Buffer>, options: { 
       logger: server.logger,
       enabled,
       untagged: (...values: ImapValue[]) => push({ type: 'data', values }),
+      untaggedLines: (text: string) => {
+        for (const line of text.split('\r\n').slice(0, -1)) pending.push(Promise.resolve(line));
+      },
       untaggedStatus: (status: 'OK' | 'NO' | 'BAD' | 'BYE', text: string, code?: ResponseCode) => push({ type: 'status', tag: '*', status, text, code }),
       drain: async () => {
         h.drains++;

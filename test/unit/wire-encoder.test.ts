@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeResponse, encodeValue, astring, type EncodedChunk } from '../../src/imap/wire/encoder.js';
+import { encodeResponse, encodeValue, astring, viewFetchLine, type EncodedChunk } from '../../src/imap/wire/encoder.js';
 import { atom, literal, type ImapValue, type Token } from '../../src/imap/wire/types.js';
 import { parseCommand } from '../../src/imap/wire/tokenizer.js';
 import { CommandFramer } from '../../src/imap/wire/framer.js';
@@ -125,4 +125,29 @@ test('round trip: encode values, frame and tokenize them back', async () => {
     { type: 'list', items: [{ type: 'atom', value: '\\Seen' }, { type: 'list', items: [{ type: 'atom', value: '1' }, { type: 'string', value: Buffer.from('two'), literal: false }, { type: 'atom', value: 'NIL' }] }] },
     { type: 'string', value: Buffer.from([0, 1, 2]), literal: true, binary: true },
   ]);
+});
+
+test('viewFetchLine writes the same bytes as encodeResponse for UID/FLAGS/MODSEQ fetch responses', async () => {
+  const fc = (await import('fast-check')).default;
+  const flagAtom = fc.oneof(
+    fc.constantFrom('\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft', '\\Recent'),
+    fc.stringMatching(/^[A-Za-z0-9$_.,+-]{1,12}$/),
+  );
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 2 ** 32 - 1 }),
+      fc.integer({ min: 1, max: 2 ** 32 - 1 }),
+      fc.array(flagAtom, { maxLength: 6 }),
+      fc.option(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), { nil: undefined }),
+      fc.constantFrom<Array<'UID' | 'FLAGS'>>(['UID', 'FLAGS'], ['FLAGS', 'UID'], ['FLAGS']),
+      (seq, uid, flags, modseq, order) => {
+        const values: ImapValue[] = [];
+        for (const item of order) values.push(atom(item), item === 'UID' ? uid : flags.map((f) => atom(f)));
+        if (modseq !== undefined) values.push(atom('MODSEQ'), [modseq]);
+        const expected = Buffer.concat(encodeResponse({ type: 'data', values: [seq, atom('FETCH'), values] }) as Buffer[]).toString('utf8');
+        assert.equal(viewFetchLine(seq, order, uid, flags, modseq), expected);
+      },
+    ),
+    { numRuns: 2000 },
+  );
 });

@@ -12,7 +12,8 @@ import type { SequenceSet } from '../wire/sequence-set.js';
 import { ImapError } from '../errors.js';
 import { parseFetchItems, type FetchItem } from '../fetch/items.js';
 import { MessageSource } from '../fetch/message-source.js';
-import { renderFetch, renderFromView, viewOnly } from '../fetch/render.js';
+import { renderFetch, viewOnly } from '../fetch/render.js';
+import { viewFetchLine } from '../wire/encoder.js';
 import { enableCondstore } from '../search/condstore.js';
 
 export interface FetchArgs {
@@ -114,15 +115,17 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   const seen = plan.setsSeen && !view.readOnly ? await markSeen(mail, view, uids, plan.byUid, withModseq) : new Map<number, FlagChange>();
 
   if (!plan.records && viewOnly(plan.items)) {
+    // The flag-resync shape: answered from the view, encoded straight to text, one write per batch.
     const items = plan.byUid && !has(plan.items, 'UID') ? [UID_ITEM, ...plan.items] : plan.items;
+    const order = items.map((i) => (i.kind === 'simple' && i.name === 'UID' ? 'UID' : 'FLAGS') as 'UID' | 'FLAGS');
+    let text = '';
     for (const uid of uids) {
       const seq = view.seqOf(uid);
       if (seq === undefined) continue;
-      const values = renderFromView(items, uid, view.flagsOf(uid));
       // RFC 7162 §3.1: once CONDSTORE is on, every FETCH response carries MODSEQ.
-      if (withModseq) values.push(atom('MODSEQ'), [view.modseqOf(uid)]);
-      ctx.untagged(seq, atom('FETCH'), values);
+      text += viewFetchLine(seq, order, uid, view.flagsOf(uid), withModseq ? view.modseqOf(uid) : undefined);
     }
+    ctx.untaggedLines(text);
     return;
   }
   for (const uid of uids) {

@@ -95,6 +95,11 @@ export interface CommandContext {
 
   /** Queues an untagged data response: `* v1 v2 ...`. */
   untagged(...values: ImapValue[]): void;
+  /**
+   * Queues untagged responses the wire encoder already wrote as text (complete lines, each ending
+   * in CRLF) — for the few hot paths that produce very many small responses (see viewFetchLine).
+   */
+  untaggedLines(text: string): void;
   /** Queues an untagged status response: `* OK [code] text`. */
   untaggedStatus(status: 'OK' | 'NO' | 'BAD' | 'BYE', text: string, code?: ResponseCode): void;
   /** Waits until queued output has been written to the socket (backpressure for long responses). */

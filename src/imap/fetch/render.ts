@@ -74,16 +74,6 @@ export function viewOnly(items: FetchItem[]): boolean {
   return items.every((i) => i.kind === 'simple' && (i.name === 'UID' || i.name === 'FLAGS'));
 }
 
-/** renderFetch for view-only items, without the per-message promises (UID FETCH 1:* (UID FLAGS)). */
-export function renderFromView(items: FetchItem[], uid: number, flags: Flag[]): ImapValue[] {
-  const out: ImapValue[] = [];
-  for (const item of items) {
-    if (item.kind === 'simple' && item.name === 'UID') out.push(atom('UID'), uid);
-    else out.push(atom('FLAGS'), flags.map((f) => atom(f)));
-  }
-  return out;
-}
-
 /** The flat list `name value name value ...` of one FETCH response. */
 export async function renderFetch(items: FetchItem[], src: MessageSource, opts: RenderOptions): Promise<ImapValue[]> {
   const out: ImapValue[] = [];

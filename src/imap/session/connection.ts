@@ -100,6 +100,12 @@ export class ImapConnection implements ConnectionInfo {
     this.out.push(encodeResponse(response, { utf8: this.enabled.has('UTF8=ACCEPT') }));
   }
 
+  /** Responses already encoded as text (encoder.ts viewFetchLine). */
+  writeEncoded(text: string): void {
+    if (this.closed || text.length === 0) return;
+    this.out.push([Buffer.from(text, 'utf8')]);
+  }
+
   untagged(...values: ImapValue[]): void {
     this.write({ type: 'data', values });
   }

@@ -25,6 +25,7 @@ export function createCommandContext(conn: ImapConnection, tag: string, command:
     logger: conn.logger,
     enabled: conn.enabled,
     untagged: (...values: ImapValue[]) => conn.untagged(...values),
+    untaggedLines: (text: string) => conn.writeEncoded(text),
     untaggedStatus: (status, text, code) => conn.status('*', status, text, code),
     drain: () => conn.out.drain(),
     continuation: (text) => conn.continuation(text),
