@@ -7,7 +7,20 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
+import type { MessageMeta } from '../../src/store/types.js';
+
+/** What the message rows say, read straight from the database file (the store must be closed). */
+function truth(dir: string, mailboxId: string): MessageMeta[] {
+  const db = new BetterSqlite3(join(dir, 'mail.sqlite'), { readonly: true });
+  try {
+    const rows = db.prepare('SELECT uid, flags, modseq FROM messages WHERE mailbox_id = ? ORDER BY uid').all(Number(mailboxId)) as Array<{ uid: number; flags: string; modseq: number }>;
+    return rows.map((r) => ({ uid: r.uid, flags: r.flags === '' ? [] : r.flags.split(' '), modseq: r.modseq }));
+  } finally {
+    db.close();
+  }
+}
 
 test('snapshots of a large mailbox stay exact across appends, flag changes, expunges and copies', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'postroom-snapcache-'));
@@ -37,12 +50,13 @@ test('snapshots of a large mailbox stay exact across appends, flag changes, expu
     for (const [name, step] of steps) {
       await step();
       const cached = await mail.snapshot(inbox.id);
-      // A second store on a copy would be locked out; reopen the same one to read without the cache.
+      // Closing saves the snapshot; the reopened store starts from that saved copy.
       await store.close();
+      assert.deepEqual(cached.messages, truth(dir, inbox.id), `after ${name}`);
       store = await SqliteStore.open({ directory: dir });
       mail = await store.open('alice');
       const fresh = await mail.snapshot(inbox.id);
-      assert.deepEqual(cached.messages, fresh.messages, `after ${name}`);
+      assert.deepEqual(fresh.messages, cached.messages, `after ${name}, from the saved snapshot`);
       assert.equal(cached.highestModseq, fresh.highestModseq, `after ${name}`);
       assert.notDeepEqual(cached.messages, previous.messages, `${name} changed something`);
       previous = fresh;
@@ -52,6 +66,59 @@ test('snapshots of a large mailbox stay exact across appends, flag changes, expu
     assert.ok(!last.some((m) => [5, 6, 10, 11, 2501].includes(m.uid)));
     assert.deepEqual(last.find((m) => m.uid === 3)!.flags, ['$Kw']);
     await store.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a stale saved snapshot (the server was killed after changes) is brought up to date, never trusted as is', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'postroom-snapsave-'));
+  try {
+    let store = await SqliteStore.open({ directory: dir });
+    let mail = await store.open('alice');
+    const inbox = await mail.get('INBOX');
+    await Promise.all(Array.from({ length: 2200 }, (_, i) => mail.append(inbox.id, { content: Buffer.from(`Subject: ${i}\r\n\r\nx\r\n`) })));
+    await store.close();
+    const copy = (): Record<string, unknown> => {
+      const db = new BetterSqlite3(join(dir, 'mail.sqlite'), { readonly: true });
+      try {
+        return db.prepare('SELECT * FROM mailbox_snapshots WHERE mailbox_id = ?').get(Number(inbox.id)) as Record<string, unknown>;
+      } finally {
+        db.close();
+      }
+    };
+    const stale = copy();
+    assert.ok(stale, 'closing saved the snapshot of the large mailbox');
+    assert.equal(stale.count, 2200);
+
+    const cases: Array<[string, (m: typeof mail) => Promise<unknown>]> = [
+      ['flags', (m) => m.updateFlags(inbox.id, [1, 2000], 'add', ['\\Answered'])],
+      ['append', (m) => m.append(inbox.id, { content: Buffer.from('Subject: later\r\n\r\ny\r\n'), flags: ['$Late'] })],
+      ['expunge', async (m) => {
+        await m.updateFlags(inbox.id, [7], 'add', ['\\Deleted']);
+        return m.expunge(inbox.id, [7]);
+      }],
+    ];
+    for (const [name, change] of cases) {
+      store = await SqliteStore.open({ directory: dir });
+      mail = await store.open('alice');
+      await change(mail);
+      await store.close();
+      // Put the old saved snapshot back, as if the server had been killed before saving a new one.
+      const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
+      db.prepare('UPDATE mailbox_snapshots SET highest_modseq = ?, count = ?, uids = ?, modseqs = ?, flag_sets = ?, flag_refs = ? WHERE mailbox_id = ?')
+        .run(stale.highest_modseq, stale.count, stale.uids, stale.modseqs, stale.flag_sets, stale.flag_refs, Number(inbox.id));
+      db.close();
+      const expected = truth(dir, inbox.id);
+      store = await SqliteStore.open({ directory: dir });
+      mail = await store.open('alice');
+      assert.deepEqual((await mail.snapshot(inbox.id)).messages, expected, `after ${name}`);
+      await store.close();
+    }
+    const final = truth(dir, inbox.id);
+    assert.equal(final.length, 2200);
+    assert.deepEqual(final.find((m) => m.uid === 2000)!.flags, ['\\Answered']);
+    assert.deepEqual(final.at(-1)!.flags, ['$Late']);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -37,6 +37,7 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
     const parsed = findContent(ctx, collected.sha256) ? null : await parseCollected(collected, () => readFile(tempPath!));
     const result = await ctx.group.run(() => {
       const box = selectableMailbox(scope, mailboxId);
+      ctx.snapshots.noteWrite(box.id);
       let contentId = findContent(ctx, collected.sha256)?.id;
       if (contentId === undefined) {
         const p = parsed ?? (() => { throw new StoreError('unavailable', 'content vanished during append; retry'); })();
@@ -81,6 +82,7 @@ export async function updateFlags(
   // promise resolves only after the COMMIT, so the tagged OK still means durable.
   const result = await ctx.group.run((): FlagUpdateResult => {
     const box = selectableMailbox(scope, mailboxId);
+    ctx.snapshots.noteWrite(box.id);
     const rows = ctx.sql
       .get('SELECT uid, flags, modseq FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid')
       .all(box.id, jsonList(uids)) as FlagRow[];
@@ -122,6 +124,8 @@ export async function copyMessages(scope: UserScope, fromId: string, uids: numbe
   const result = await ctx.group.run(() => {
     const source = selectableMailbox(scope, fromId);
     const target = selectableMailbox(scope, toId);
+    ctx.snapshots.noteWrite(target.id);
+    if (removeSource) ctx.snapshots.noteWrite(source.id);
     const rows = ctx.sql
       .get(
         'SELECT uid, content_id, flags, internal_date, size FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid',
@@ -169,6 +173,7 @@ export async function expungeMessages(scope: UserScope, mailboxId: string, uids:
   let files: Buffer[] = [];
   const removed = await ctx.group.run(() => {
     const box = selectableMailbox(scope, mailboxId);
+    ctx.snapshots.noteWrite(box.id);
     const deletedTest = "instr(' ' || flags || ' ', ' \\Deleted ') > 0";
     const rows = (
       uids === undefined

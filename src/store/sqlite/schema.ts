@@ -106,6 +106,23 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec('CREATE INDEX messages_by_modseq ON messages (mailbox_id, modseq)');
     },
   },
+  {
+    version: 4,
+    description: 'saved SELECT snapshots of large mailboxes (saved-snapshots.ts)',
+    up(db) {
+      db.exec(`
+        CREATE TABLE mailbox_snapshots (
+          mailbox_id INTEGER PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
+          highest_modseq INTEGER NOT NULL,
+          count INTEGER NOT NULL,
+          uids BLOB NOT NULL,
+          modseqs BLOB NOT NULL,
+          flag_sets TEXT NOT NULL,
+          flag_refs BLOB NOT NULL
+        )
+      `);
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
