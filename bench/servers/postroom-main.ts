@@ -7,6 +7,11 @@
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { UserFile, UserFileAuthenticator } from '../../src/auth/user-file.js';
 import { createImapServer } from '../../src/imap/server.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+// POSTROOM_BENCH_LOOP_DELAY=1: report the event loop's delay (what every queued command waits) at exit.
+const loopDelay = process.env.POSTROOM_BENCH_LOOP_DELAY ? monitorEventLoopDelay({ resolution: 5 }) : undefined;
+loopDelay?.enable();
 
 const [data, max] = [process.argv[2]!, Number(process.argv[3] ?? 20_000)];
 const store = await SqliteStore.open({ directory: data });
@@ -22,6 +27,10 @@ const server = createImapServer({
 const bound = await server.listen();
 process.stdout.write(`${JSON.stringify({ msg: 'listening', imapPort: bound.port, pid: process.pid })}\n`);
 const stop = (): void => {
+  if (loopDelay) {
+    const ms = (ns: number): string => (ns / 1e6).toFixed(1);
+    process.stderr.write(`event loop delay ms: p50 ${ms(loopDelay.percentile(50))} p90 ${ms(loopDelay.percentile(90))} p99 ${ms(loopDelay.percentile(99))} max ${ms(loopDelay.max)}\n`);
+  }
   void server
     .close()
     .then(() => store.close())
