@@ -97,7 +97,9 @@ export class ImapConnection implements ConnectionInfo {
 
   write(response: Response): void {
     if (this.closed) return;
-    this.out.push(encodeResponse(response, { utf8: this.enabled.has('UTF8=ACCEPT') }));
+    // A continuation goes out at once: nothing else of this command can join it, and the client
+    // sends nothing more (an APPEND's literal) until it arrives.
+    this.out.push(encodeResponse(response, { utf8: this.enabled.has('UTF8=ACCEPT') }), response.type === 'continuation');
   }
 
   /** Responses already encoded as text (encoder.ts viewFetchLine). */

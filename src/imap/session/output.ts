@@ -32,7 +32,8 @@ export class OutputQueue {
     this.socket = socket;
   }
 
-  push(chunks: EncodedChunk[]): void {
+  /** Queues chunks; `now` starts writing at once (a continuation the client is waiting for). */
+  push(chunks: EncodedChunk[], now = false): void {
     if (this.closed) return;
     for (const chunk of chunks) {
       this.queue.push(chunk);
@@ -41,6 +42,10 @@ export class OutputQueue {
     // Start writing at the end of this turn of the event loop, not now: a command's untagged data
     // and its tagged OK are usually pushed a few microtasks apart, and one write(2) for both
     // halves the syscalls — on loopback each one carries the receiver's TCP work too.
+    if (now && !this.pumping) {
+      void this.pump();
+      return;
+    }
     if (!this.pumping && !this.pumpScheduled) {
       this.pumpScheduled = true;
       setImmediate(() => {

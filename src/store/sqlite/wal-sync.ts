@@ -13,9 +13,11 @@
  * Why not synchronous=FULL: it fsyncs inside COMMIT, synchronously on the event loop, and every
  * other session waits those milliseconds (bench/RESULTS.md measured it as the top of the profile).
  *
- * Syncs coalesce: a caller that arrives while a sync is running waits for the next one (the running
- * one may have started before its frames were written), and one sync serves everyone who arrived
- * meanwhile — group commit for the fsync.
+ * Syncs coalesce: a sync covers only what was written before it started, so a caller that arrives
+ * while one runs needs another. Up to MAX_IN_FLIGHT run at once — a caller does not wait for a sync
+ * that cannot help it to finish first (under load most of a sync's time is the trip through the
+ * thread pool and back to a busy event loop, not the disk) — and beyond that callers queue, and
+ * one sync serves everyone who queued meanwhile: group commit for the fsync.
  */
 import { closeSync, fdatasync, fstatSync, openSync, statSync } from 'node:fs';
 
@@ -27,11 +29,23 @@ interface Waiter {
   reject: (error: unknown) => void;
 }
 
+/** One started sync and the callers it answers, oldest first in `running`. */
+interface Running {
+  batch: Waiter[];
+  settled: boolean;
+}
+
+/** Syncs running at once (each on its own thread-pool thread). */
+const MAX_IN_FLIGHT = 2;
+
 export class WalSync {
-  private running = false;
+  private inFlight = 0;
   private waiting: Waiter[] = [];
+  private running: Running[] = [];
   private fd: number | undefined;
   private fdIno = -1;
+  /** Descriptors replaced while a sync may still be using them; closed once none runs. */
+  private retired: number[] = [];
   /** Completed syncs (diagnostics and tests). */
   syncs = 0;
 
@@ -44,32 +58,50 @@ export class WalSync {
   sync(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ resolve, reject });
-      if (!this.running) this.startNext();
+      if (this.inFlight < MAX_IN_FLIGHT) this.startNext();
     });
   }
 
   async close(): Promise<void> {
-    while (this.running) await new Promise((r) => setImmediate(r));
+    while (this.inFlight > 0) await new Promise((r) => setImmediate(r));
+    this.closeRetired();
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
 
   private startNext(): void {
-    const batch = this.waiting;
+    const entry: Running = { batch: this.waiting, settled: false };
     this.waiting = [];
-    this.running = true;
+    this.running.push(entry);
+    this.inFlight++;
     (this.syncer ? this.syncer(this.walPath) : this.syncWal()).then(
       () => {
         this.syncs++;
-        for (const w of batch) w.resolve();
+        // A sync covers everything written before it started, so it also completes every earlier
+        // sync's callers. Settling them first keeps acknowledgements — and so the change feed —
+        // in commit order: a session told of UID 11 before UID 10 would never show UID 10.
+        const upTo = this.running.indexOf(entry);
+        for (const earlier of this.running.splice(0, upTo + 1)) {
+          if (earlier.settled) continue;
+          earlier.settled = true;
+          for (const w of earlier.batch) w.resolve();
+        }
       },
       (error: unknown) => {
-        for (const w of batch) w.reject(error);
+        if (entry.settled) return;
+        entry.settled = true;
+        this.running.splice(this.running.indexOf(entry), 1);
+        for (const w of entry.batch) w.reject(error);
       },
     ).finally(() => {
-      this.running = false;
-      if (this.waiting.length > 0) this.startNext();
+      this.inFlight--;
+      if (this.inFlight === 0) this.closeRetired();
+      if (this.waiting.length > 0 && this.inFlight < MAX_IN_FLIGHT) this.startNext();
     });
+  }
+
+  private closeRetired(): void {
+    for (const fd of this.retired.splice(0)) closeSync(fd);
   }
 
   private async syncWal(): Promise<void> {
@@ -88,7 +120,7 @@ export class WalSync {
     const onDisk = statSync(this.walPath, { throwIfNoEntry: false });
     if (!onDisk) return undefined;
     if (this.fd !== undefined && onDisk.ino === this.fdIno) return this.fd;
-    if (this.fd !== undefined) closeSync(this.fd);
+    if (this.fd !== undefined) this.retired.push(this.fd);
     this.fd = openSync(this.walPath, 'r');
     this.fdIno = fstatSync(this.fd).ino;
     return this.fd;

@@ -1,0 +1,71 @@
+/**
+ * WalSync, the durability barrier of the SQLite store: a caller resolves only after a sync that
+ * started after it called, syncs overlap but acknowledgements keep call order, and a failed sync
+ * fails its callers unless a later sync already covered them.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WalSync } from '../../src/store/sqlite/wal-sync.js';
+
+/** A syncer the test finishes by hand, one call at a time. */
+function manualSyncer(): { syncer: () => Promise<void>; calls: Array<{ finish: () => void; fail: (e: Error) => void }> } {
+  const calls: Array<{ finish: () => void; fail: (e: Error) => void }> = [];
+  const syncer = (): Promise<void> => new Promise<void>((resolve, reject) => calls.push({ finish: resolve, fail: reject }));
+  return { syncer, calls };
+}
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+test('a later sync finishing first acknowledges the earlier callers too, in call order', async () => {
+  const { syncer, calls } = manualSyncer();
+  const wal = new WalSync('/nonexistent-wal', syncer);
+  const order: string[] = [];
+  const a = wal.sync().then(() => order.push('a'));
+  const b = wal.sync().then(() => order.push('b'));
+  await tick();
+  assert.equal(calls.length, 2, 'the second caller did not wait for the first sync to finish');
+  calls[1]!.finish();
+  await Promise.all([a, b]);
+  assert.deepEqual(order, ['a', 'b']);
+  calls[0]!.finish(); // the older sync ending late changes nothing
+  await tick();
+  assert.equal(wal.syncs, 2);
+});
+
+test('beyond two syncs in flight, callers queue and share the next sync', async () => {
+  const { syncer, calls } = manualSyncer();
+  const wal = new WalSync('/nonexistent-wal', syncer);
+  let done = 0;
+  const all = [wal.sync(), wal.sync(), wal.sync(), wal.sync()].map((p) => p.then(() => done++));
+  await tick();
+  assert.equal(calls.length, 2);
+  calls[0]!.finish();
+  await tick();
+  assert.equal(done, 1, 'only the first caller was covered');
+  assert.equal(calls.length, 3, 'the two queued callers share one new sync');
+  calls[2]!.finish();
+  await Promise.all(all);
+  assert.equal(done, 4);
+  calls[1]!.finish();
+});
+
+test('a failed sync fails its callers, unless a later sync already covered them', async () => {
+  const { syncer, calls } = manualSyncer();
+  const wal = new WalSync('/nonexistent-wal', syncer);
+  const first = wal.sync();
+  const second = wal.sync();
+  await tick();
+  calls[0]!.fail(new Error('EIO'));
+  await assert.rejects(first, /EIO/);
+  calls[1]!.finish();
+  await second;
+
+  const third = wal.sync();
+  const fourth = wal.sync();
+  await tick();
+  calls[3]!.finish(); // covers the third caller as well
+  await Promise.all([third, fourth]);
+  calls[2]!.fail(new Error('EIO, too late to matter'));
+  await tick();
+  await wal.close();
+});
