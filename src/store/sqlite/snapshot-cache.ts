@@ -86,18 +86,21 @@ export class SnapshotCache {
    * (the count no longer adds up), in which case the caller reads everything again.
    */
   private catchUp(ctx: StoreContext, box: MailboxRow, entry: Entry): boolean {
-    const changed = ctx.sql
-      .get('SELECT uid, flags, modseq FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid')
-      .all(box.id, entry.highestModseq) as Array<{ uid: number; flags: string; modseq: number }>;
+    // Walked by the modseq index; put in UID order here so appended messages come in ascending.
+    const changed = scanMetaLines(
+      ctx.sql
+        .get("SELECT group_concat(uid || ',' || modseq || ',' || flags, char(10)) FROM messages WHERE mailbox_id = ? AND modseq > ?")
+        .pluck()
+        .get(box.id, entry.highestModseq) as string | null,
+    ).sort((a, b) => a.uid - b.uid);
     const list = entry.messages;
-    for (const row of changed) {
-      const meta: MessageMeta = { uid: row.uid, flags: parseFlags(row.flags), modseq: row.modseq };
+    for (const meta of changed) {
       const last = list.length ? list[list.length - 1]!.uid : 0;
-      if (row.uid > last) {
+      if (meta.uid > last) {
         list.push(meta);
         continue;
       }
-      const i = indexOf(list, row.uid);
+      const i = indexOf(list, meta.uid);
       if (i < 0) return false; // a UID below the last one that we never saw: resync fully
       list[i] = meta;
     }
@@ -124,22 +127,31 @@ function indexOf(list: MessageMeta[], uid: number): number {
 /**
  * Every message's UID, modseq and flags in one string ("uid,modseq,flags" lines) rather than
  * 100,000 rows: better-sqlite3's per-row cost dominated, and a hand scan of one string is several
- * times faster than JSON. Flags come last because a keyword may contain a comma (it is an atom,
- * RFC 3501 §9) but never a line break. The lines follow the primary key (mailbox_id, uid), which is
- * the order SQLite walks; an ORDER BY inside group_concat would sort again and double the cost, so
- * the scan checks the order instead and sorts only if it ever differs.
+ * times faster than JSON. The lines follow the primary key (mailbox_id, uid), which is the order
+ * SQLite walks; an ORDER BY inside group_concat would sort again and double the cost, so the order
+ * is checked instead and sorted only if it ever differs.
  */
 function readAll(ctx: StoreContext, mailboxId: number): MessageMeta[] {
-  const text = ctx.sql
-    .get("SELECT group_concat(uid || ',' || modseq || ',' || flags, char(10)) FROM messages WHERE mailbox_id = ?")
-    .pluck()
-    .get(mailboxId) as string | null;
+  const messages = scanMetaLines(
+    ctx.sql.get("SELECT group_concat(uid || ',' || modseq || ',' || flags, char(10)) FROM messages WHERE mailbox_id = ?").pluck().get(mailboxId) as
+      | string
+      | null,
+  );
+  for (let i = 1; i < messages.length; i++) {
+    if (messages[i]!.uid < messages[i - 1]!.uid) return messages.sort((a, b) => a.uid - b.uid);
+  }
+  return messages;
+}
+
+/**
+ * Parses "uid,modseq,flags" lines. Flags come last because a keyword may contain a comma (it is an
+ * atom, RFC 3501 §9) but never a line break. Few distinct flag sets exist in a mailbox, so each is
+ * one frozen array shared by every message that has it.
+ */
+function scanMetaLines(text: string | null): MessageMeta[] {
   if (text === null) return [];
-  // Few distinct flag sets exist in a mailbox: share one frozen array per set.
   const sets = new Map<string, Flag[]>();
   const messages: MessageMeta[] = [];
-  let sorted = true;
-  let previous = 0;
   let i = 0;
   const n = text.length;
   while (i < n) {
@@ -156,11 +168,8 @@ function readAll(ctx: StoreContext, mailboxId: number): MessageMeta[] {
       flags = Object.freeze(parseFlags(stored)) as Flag[];
       sets.set(stored, flags);
     }
-    if (uid < previous) sorted = false;
-    previous = uid;
     messages.push({ uid, flags, modseq });
     i = end + 1;
   }
-  if (!sorted) messages.sort((a, b) => a.uid - b.uid);
   return messages;
 }
