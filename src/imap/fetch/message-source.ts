@@ -41,8 +41,13 @@ export class MessageSource {
     return this.mail.read(this.mailboxId, this.uid, range);
   }
 
-  /** A stream of `range`, read when the encoder gets to it (for large literals). */
+  /**
+   * A stream of `range` (for large literals): asked for now, while the response is built, and read
+   * when the output queue gets to it — so a store that looks the message up at the call keeps
+   * serving it even if it is expunged meanwhile.
+   */
   stream(range: ByteRange): () => AsyncIterable<Buffer> {
-    return () => this.mail.stream(this.mailboxId, this.uid, range);
+    const stream = this.mail.stream(this.mailboxId, this.uid, range);
+    return () => stream;
   }
 }

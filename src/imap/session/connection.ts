@@ -63,7 +63,7 @@ export class ImapConnection implements ConnectionInfo {
     this.remotePort = socket.remotePort ?? 0;
     this.logger = server.logger.child({ conn: this.id.slice(0, 8), remote: this.remoteAddress });
     this.framer = new CommandFramer(server.limits);
-    this.out = new OutputQueue(socket, server.limits.maxOutputBuffer);
+    this.out = new OutputQueue(socket, server.limits.maxOutputBuffer, (err) => this.logger.warn({ err }, 'output failed; connection dropped'));
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
   }
 

@@ -25,6 +25,8 @@ export class OutputQueue {
   constructor(
     private socket: Duplex,
     private readonly highWaterMark: number,
+    /** Told when output cannot go on (the socket failed, or a streamed literal's source did). */
+    private readonly onFailure?: (error: unknown) => void,
   ) {}
 
   /** Swaps the underlying socket (after STARTTLS). Only called while the queue is empty. */
@@ -158,9 +160,14 @@ export class OutputQueue {
         }
       }
       if (this.socketNeedsDrain()) await this.waitDrain();
-    } catch {
-      // The socket failed mid-write; the connection's close handler cleans up.
+    } catch (error) {
+      // The socket failed mid-write, or a literal's source failed after its size was announced
+      // (a message expunged and its body deleted before the queue reached it). The client's
+      // parser expects the announced octets: the only clean answer left is to drop the connection,
+      // never to leave the client waiting for bytes that will not come.
       this.close();
+      this.socket.destroy();
+      this.onFailure?.(error);
     } finally {
       this.pumping = false;
       if (this.pending() === 0) this.wakeIdle();
