@@ -34,6 +34,20 @@ export function contentTests(test: Register): void {
       assert.equal((await a.read(inbox.id, uid, { start: 4, end: 4 })).length, 0);
     });
 
+    test('a stream asked for before an EXPUNGE still yields the whole message (FETCH asks first, reads later)', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      // Unique bytes, so the expunge takes the last reference to them.
+      const small = Buffer.concat([simpleMessage(), Buffer.from(`X-Unique: ${Math.random()}\r\n`)]);
+      const big = Buffer.concat([bigMessage(600 * 1024), Buffer.from(`\r\nX-Unique: ${Math.random()}\r\n`)]);
+      const uids = [(await a.append(inbox.id, { content: small })).uid, (await a.append(inbox.id, { content: big })).uid];
+      const streams = [a.stream(inbox.id, uids[0]!), a.stream(inbox.id, uids[1]!, { start: 100, end: 500_100 })];
+      await a.updateFlags(inbox.id, uids, 'add', ['\\Deleted']);
+      assert.deepEqual(await a.expunge(inbox.id), uids);
+      assert.deepEqual(await collect(streams[0]!), small);
+      assert.ok((await collect(streams[1]!)).equals(big.subarray(100, 500_100)));
+    });
+
     test('a 1 MiB message streams in and out intact, in more than one chunk', async ({ open }) => {
       const a = await open();
       const inbox = await a.get('INBOX');

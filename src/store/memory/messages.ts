@@ -197,10 +197,20 @@ export function readMessage(ctx: HandleContext, id: string, uid: number, range?:
   return raw.subarray(start, end);
 }
 
-export async function* streamMessage(ctx: HandleContext, id: string, uid: number, range?: ByteRange): AsyncGenerator<Buffer> {
-  const raw = messageOf(ctx, id, uid).content.raw;
+/** The bytes are taken at the call and yielded as consumed: FETCH asks first and reads later. */
+export function streamMessage(ctx: HandleContext, id: string, uid: number, range?: ByteRange): AsyncGenerator<Buffer> {
+  let raw: Buffer;
+  try {
+    raw = messageOf(ctx, id, uid).content.raw;
+  } catch (error) {
+    return (async function* () {
+      throw error;
+    })();
+  }
   const [start, end] = clamp(raw.length, range);
-  for (let at = start; at < end; at += STREAM_CHUNK) yield raw.subarray(at, Math.min(end, at + STREAM_CHUNK));
+  return (async function* () {
+    for (let at = start; at < end; at += STREAM_CHUNK) yield raw.subarray(at, Math.min(end, at + STREAM_CHUNK));
+  })();
 }
 
 export function searchMessages(ctx: HandleContext, id: string, query: SearchQuery): number[] {

@@ -42,6 +42,41 @@ export class BlobFiles {
     fsyncDirSync(dir);
   }
 
+  private readonly pendingRemovals = new Map<string, { timer: NodeJS.Timeout | undefined; run: () => void }>();
+
+  /**
+   * Deletes a released file after `graceMs` (0: now), unless `stillReferenced()` says its bytes
+   * came back meanwhile. Pending deletions run at once on `flushPendingRemovals()` (store close).
+   */
+  removeLater(sha256: Buffer, graceMs: number, stillReferenced: () => boolean, onError: (err: unknown) => void): void {
+    const key = sha256.toString('hex');
+    const run = (): void => {
+      const pending = this.pendingRemovals.get(key);
+      if (pending?.timer) clearTimeout(pending.timer);
+      this.pendingRemovals.delete(key);
+      try {
+        if (!stillReferenced()) this.removeSync(sha256);
+      } catch (err) {
+        onError(err);
+      }
+    };
+    const earlier = this.pendingRemovals.get(key);
+    if (earlier?.timer) clearTimeout(earlier.timer);
+    if (graceMs <= 0) {
+      this.pendingRemovals.delete(key);
+      run();
+      return;
+    }
+    const timer = setTimeout(run, graceMs);
+    timer.unref();
+    this.pendingRemovals.set(key, { timer, run });
+  }
+
+  /** Runs every pending deletion now (the store is closing: no reader can still need them). */
+  flushPendingRemovals(): void {
+    for (const { run } of [...this.pendingRemovals.values()]) run();
+  }
+
   /** Deletes the file of a content whose last reference was just committed away. */
   removeSync(sha256: Buffer): void {
     try {

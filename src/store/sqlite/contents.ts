@@ -72,14 +72,17 @@ export function releaseContents(ctx: StoreContext, contentIds: readonly number[]
   return filesToRemove;
 }
 
+/**
+ * Deletes the files of contents whose last reference was committed away — after the store's grace
+ * period, so a FETCH that pinned the body a moment earlier still streams it (streamBody), and only
+ * if no content row refers to the same bytes again by then (an identical message appended since).
+ */
 export function removeFiles(ctx: StoreContext, digests: readonly Buffer[]): void {
   for (const d of digests) {
-    try {
-      ctx.files.removeSync(d);
-    } catch (err) {
+    ctx.files.removeLater(d, ctx.releasedFileGraceMs, () => ctx.sql.get('SELECT 1 FROM contents WHERE sha256 = ?').get(d) !== undefined, (err) =>
       // The content row is gone already; a leftover file is only wasted space, swept at next open.
-      ctx.logger?.warn({ err }, 'could not remove message file');
-    }
+      ctx.logger?.warn({ err }, 'could not remove message file'),
+    );
   }
 }
 
@@ -102,16 +105,18 @@ export function readBodySync(ctx: StoreContext, contentId: number): Buffer {
   return (ctx.sql.get('SELECT body FROM contents WHERE id = ?').get(contentId) as { body: Buffer }).body;
 }
 
+function readInline(ctx: StoreContext, contentId: number, start: number, end: number): Buffer {
+  // substr() on a BLOB counts from 1 and returns a BLOB.
+  const r = ctx.sql.get('SELECT substr(body, ?, ?) AS part FROM contents WHERE id = ?').get(start + 1, end - start, contentId) as {
+    part: Buffer | null;
+  };
+  return r.part ?? Buffer.alloc(0);
+}
+
 export async function readBody(ctx: StoreContext, contentId: number, range?: ByteRange): Promise<Buffer> {
   const row = contentById(ctx, contentId);
   const { start, end } = clampRange(row.size, range);
-  if (!row.external) {
-    // substr() on a BLOB counts from 1 and returns a BLOB.
-    const r = ctx.sql.get('SELECT substr(body, ?, ?) AS part FROM contents WHERE id = ?').get(start + 1, end - start, contentId) as {
-      part: Buffer | null;
-    };
-    return r.part ?? Buffer.alloc(0);
-  }
+  if (!row.external) return readInline(ctx, contentId, start, end);
   const handle = await open(ctx.files.pathFor(row.sha256), 'r');
   try {
     const out = Buffer.allocUnsafe(end - start);
@@ -129,16 +134,30 @@ export async function readBody(ctx: StoreContext, contentId: number, range?: Byt
 
 const STREAM_CHUNK = 64 * 1024;
 
-export async function* streamBody(ctx: StoreContext, contentId: number, range?: ByteRange): AsyncIterable<Buffer> {
-  const row = contentById(ctx, contentId);
-  const { start, end } = clampRange(row.size, range);
-  if (end <= start) return;
-  if (!row.external) {
-    const whole = await readBody(ctx, contentId, { start, end });
-    for (let i = 0; i < whole.length; i += STREAM_CHUNK) yield whole.subarray(i, i + STREAM_CHUNK);
-    return;
+/**
+ * The body is pinned at the call and read as the stream is consumed (FETCH asks while building its
+ * response; its output queue reads later). An inline body's range (at most inlineMax octets) is
+ * read now; a file is opened later, and survives an EXPUNGE meanwhile because released files are
+ * deleted only after a grace period (removeFiles). Lookup errors surface on iteration, as the
+ * store contract says.
+ */
+export function streamBody(ctx: StoreContext, contentId: number, range?: ByteRange): AsyncIterable<Buffer> {
+  let source: Buffer | { path: string; start: number; end: number } | Error;
+  try {
+    const row = contentById(ctx, contentId);
+    const { start, end } = clampRange(row.size, range);
+    source = row.external ? { path: ctx.files.pathFor(row.sha256), start, end } : readInline(ctx, contentId, start, end);
+  } catch (error) {
+    source = error instanceof Error ? error : new Error(String(error));
   }
-  // The file is opened now: a later EXPUNGE may unlink it, but an open descriptor keeps reading.
-  const stream = createReadStream(ctx.files.pathFor(row.sha256), { start, end: end - 1, highWaterMark: STREAM_CHUNK });
-  for await (const chunk of stream) yield chunk as Buffer;
+  return (async function* () {
+    if (source instanceof Error) throw source;
+    if (Buffer.isBuffer(source)) {
+      for (let i = 0; i < source.length; i += STREAM_CHUNK) yield source.subarray(i, i + STREAM_CHUNK);
+      return;
+    }
+    if (source.end <= source.start) return;
+    const stream = createReadStream(source.path, { start: source.start, end: source.end - 1, highWaterMark: STREAM_CHUNK });
+    for await (const chunk of stream) yield chunk as Buffer;
+  })();
 }

@@ -21,6 +21,8 @@ export interface StoreContext {
   readonly delimiter: string;
   /** Bodies up to this many octets are stored inline as BLOBs; larger ones as files. */
   readonly inlineMax: number;
+  /** How long a released body file outlives its last reference (a FETCH may have pinned it). */
+  readonly releasedFileGraceMs: number;
   readonly logger?: Logger;
   /** Recent SELECT snapshots of large mailboxes, brought up to date by modseq. */
   readonly snapshots: SnapshotCache;

@@ -88,23 +88,17 @@ export function readMessage(scope: UserScope, mailboxId: string, uid: number, ra
   return readBody(scope.ctx, contentOf(scope, mailboxId, uid), range);
 }
 
-/**
- * The message is looked up at the call, its bytes read as the stream is consumed: FETCH builds its
- * response (this call) before the output queue reads the literal, and a message expunged in
- * between must still stream. (Errors still surface on iteration, as the store contract says.)
- */
+/** Looked up and pinned at the call, read as consumed (see streamBody); errors surface on iteration. */
 export function streamMessage(scope: UserScope, mailboxId: string, uid: number, range?: ByteRange): AsyncIterable<Buffer> {
-  let contentId = 0;
-  let lookupError: unknown;
+  let contentId: number;
   try {
     contentId = contentOf(scope, mailboxId, uid);
   } catch (error) {
-    lookupError = error;
+    return (async function* () {
+      throw error;
+    })();
   }
-  return (async function* () {
-    if (lookupError !== undefined) throw lookupError;
-    yield* streamBody(scope.ctx, contentId, range);
-  })();
+  return streamBody(scope.ctx, contentId, range);
 }
 
 export function searchMessages(scope: UserScope, mailboxId: string, query: SearchQuery, texts: TextCache): number[] {

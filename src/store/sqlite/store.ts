@@ -29,6 +29,11 @@ export interface SqliteStoreOptions {
   logger?: Logger;
   /** Bodies up to this size are kept inline in the database (default 256 KiB). */
   inlineMax?: number;
+  /**
+   * How long the file of a body whose last message went stays on disk (default 5 minutes), so a
+   * FETCH that started streaming it just before the EXPUNGE still completes. 0 deletes at once.
+   */
+  releasedFileGraceMs?: number;
   /** Stop migrating at this schema version (tests of the upgrade path only). */
   schemaVersion?: number;
   /**
@@ -39,6 +44,7 @@ export interface SqliteStoreOptions {
 }
 
 const DEFAULT_INLINE_MAX = 256 * 1024;
+const DEFAULT_RELEASED_FILE_GRACE_MS = 5 * 60_000;
 /** At close, stop starting new snapshot saves after this long (each takes ~20–60 ms per 100,000 messages). */
 const SNAPSHOT_SAVE_BUDGET_MS = 2_000;
 
@@ -72,6 +78,7 @@ export class SqliteStore implements MailStore {
         group: new GroupCommit(db, durable),
         delimiter: '/',
         inlineMax: options.inlineMax ?? DEFAULT_INLINE_MAX,
+        releasedFileGraceMs: options.releasedFileGraceMs ?? DEFAULT_RELEASED_FILE_GRACE_MS,
         logger: options.logger,
         snapshots: new SnapshotCache(),
       };
@@ -166,6 +173,7 @@ export class SqliteStore implements MailStore {
       // Only a speed-up is lost: the next SELECT reads the mailbox in full.
       this.ctx.logger?.warn({ err }, 'could not save mailbox snapshots');
     }
+    this.ctx.files.flushPendingRemovals();
     await this.ctx.durable.close();
     this.ctx.db.close();
   }
