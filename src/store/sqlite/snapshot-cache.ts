@@ -82,8 +82,9 @@ export class SnapshotCache {
   }
 
   /**
-   * Applies the rows changed since the entry was taken. Returns false when messages were removed
-   * (the count no longer adds up), in which case the caller reads everything again.
+   * Applies the rows changed since the entry was taken. Expunges leave no row to find by modseq;
+   * when the count shows some, the current UID list (one column, a fraction of a full read) says
+   * which. Returns false when the pieces still do not add up; the caller then reads everything.
    */
   private catchUp(ctx: StoreContext, box: MailboxRow, entry: Entry): boolean {
     // Walked by the modseq index; put in UID order here so appended messages come in ascending.
@@ -105,10 +106,28 @@ export class SnapshotCache {
       list[i] = meta;
     }
     const count = ctx.sql.get('SELECT COUNT(*) FROM messages WHERE mailbox_id = ?').pluck().get(box.id) as number;
-    if (count !== list.length) return false;
+    if (count !== list.length && !dropExpunged(ctx, box.id, entry, count)) return false;
     entry.highestModseq = box.highest_modseq;
     return true;
   }
+}
+
+/** Keeps only the messages whose UID is still in the mailbox; false if the result is not `count` long. */
+function dropExpunged(ctx: StoreContext, mailboxId: number, entry: Entry, count: number): boolean {
+  const text = ctx.sql.get('SELECT group_concat(uid) FROM messages WHERE mailbox_id = ?').pluck().get(mailboxId) as string | null;
+  const present = text === null ? [] : text.split(',').map(Number);
+  // Both ascending (the primary key's order) make one merge walk. Were they not, the walk would
+  // keep too few and the count check below would send the caller to a full read: `kept` is a
+  // subset of `present`, so equal sizes mean equal sets.
+  const kept: MessageMeta[] = [];
+  let j = 0;
+  for (const meta of entry.messages) {
+    while (j < present.length && present[j]! < meta.uid) j++;
+    if (j < present.length && present[j] === meta.uid) kept.push(meta);
+  }
+  if (kept.length !== count || present.length !== count) return false;
+  entry.messages = kept;
+  return true;
 }
 
 function indexOf(list: MessageMeta[], uid: number): number {
