@@ -28,12 +28,16 @@ const BATCH = 1000;
 /** Message bytes queued before waiting for the client to read them, within a batch. */
 const DRAIN_BYTES = 1024 * 1024;
 
-/** Bytes of message data held in a response's values (streamed literals hold none). */
+/**
+ * Bytes of message data a response's values may hold. A streamed literal counts in full: the store
+ * may have pinned its bytes already (see UserMailbox.stream), so a FETCH of many medium messages
+ * must wait for the client like one of many small ones.
+ */
 function heldBytes(values: ImapValue[]): number {
   let n = 0;
   for (const v of values) {
     if (Buffer.isBuffer(v)) n += v.length;
-    else if (v !== null && typeof v === 'object' && !Array.isArray(v) && v.kind === 'literal' && Buffer.isBuffer(v.data)) n += v.size;
+    else if (v !== null && typeof v === 'object' && !Array.isArray(v) && v.kind === 'literal') n += v.size;
   }
   return n;
 }

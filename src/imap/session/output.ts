@@ -39,7 +39,9 @@ export class OutputQueue {
     if (this.closed) return;
     for (const chunk of chunks) {
       this.queue.push(chunk);
-      this.queuedBytes += Buffer.isBuffer(chunk) ? chunk.length : 0;
+      // A streamed literal counts too: its source may already hold the bytes (a store pins a
+      // message's body when FETCH asks for the stream), so backpressure must see them.
+      this.queuedBytes += Buffer.isBuffer(chunk) ? chunk.length : chunk.size;
     }
     // Start writing at the end of this turn of the event loop, not now: a command's untagged data
     // and its tagged OK are usually pushed a few microtasks apart, and one write(2) for both
@@ -157,6 +159,7 @@ export class OutputQueue {
           // A literal promised `size` octets; if the source ran short the protocol stream would be
           // corrupt, so pad with spaces — never leave the client waiting mid-literal.
           if (sent < chunk.size && !this.closed) await this.write(Buffer.alloc(chunk.size - sent, 0x20));
+          this.queuedBytes -= chunk.size;
         }
       }
       if (this.socketNeedsDrain()) await this.waitDrain();
