@@ -4,10 +4,10 @@
  * Example 14 — the session that changed the flags gets MODSEQ even for .SILENT, a CONDSTORE-aware
  * session hears FLAGS with MODSEQ, a session that never enabled CONDSTORE hears FLAGS alone.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ImapFlow } from 'imapflow';
-import { startImapServer, type TestServer } from '../helpers/imap-server.js';
+import { serverForSuite, type TestServer } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
 import { RawClient, run } from '../helpers/raw-client.js';
 
@@ -28,26 +28,16 @@ const modseqIn = (line: string | undefined): number => Number(/MODSEQ \((\d+)\)/
 
 for (const [storeName, factory] of Object.entries(storeFactories())) {
   describe(`CONDSTORE across sessions (${storeName} store)`, () => {
-    let server: TestServer;
-    let cleanup: () => Promise<void>;
-    before(async () => {
-      const made = await factory();
-      cleanup = made.cleanup;
-      server = await startImapServer({ store: made.store });
-    });
-    after(async () => {
-      await server.close();
-      await cleanup();
-    });
+    const server = serverForSuite(factory);
 
     it('imapflow reads msg.modseq and HIGHESTMODSEQ after another client changed a flag', async () => {
-      const setup = flow(server);
+      const setup = flow(server());
       await setup.connect();
       await setup.mailboxCreate('Cond');
       await setup.append('Cond', 'Subject: one\r\n\r\nbody\r\n');
       await setup.append('Cond', 'Subject: two\r\n\r\nbody\r\n');
 
-      const watcher = flow(server);
+      const watcher = flow(server());
       await watcher.connect();
       try {
         assert.ok(watcher.enabled.has('CONDSTORE'), 'imapflow enabled CONDSTORE');
@@ -88,9 +78,9 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
     });
 
     it('Example 14: MODSEQ for the changer and the CONDSTORE-aware session, none for the other', async () => {
-      const one = new RawClient(server.port);
-      const two = new RawClient(server.port);
-      const three = new RawClient(server.port);
+      const one = new RawClient(server().port);
+      const two = new RawClient(server().port);
+      const three = new RawClient(server().port);
       try {
         for (const c of [one, two, three]) await c.login();
         await run(one, 'c', 'CREATE Ex14');

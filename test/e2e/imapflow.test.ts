@@ -3,10 +3,10 @@
  * messages checked by ENVELOPE and BODYSTRUCTURE against what the generator says they are, SEARCH,
  * STORE, COPY, EXPUNGE seen by a second session, IDLE told of an APPEND from another client.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ImapFlow, type MessageStructureObject } from 'imapflow';
-import { startImapServer, type TestServer } from '../helpers/imap-server.js';
+import { serverForSuite, type TestServer } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
 import { buildMessage, randomMessageSpec, rng, type ExpectedPart, type MessageSpec } from '../helpers/messages.js';
 
@@ -38,41 +38,31 @@ function checkStructure(got: MessageStructureObject, want: ExpectedPart, where: 
 
 for (const [storeName, factory] of Object.entries(storeFactories())) {
   describe(`imapflow end to end (${storeName} store)`, () => {
-    let server: TestServer;
-    let cleanup: () => Promise<void>;
-    before(async () => {
-      const made = await factory();
-      cleanup = made.cleanup;
-      server = await startImapServer({ store: made.store, allowInsecureAuth: false });
-    });
-    after(async () => {
-      await server.close();
-      await cleanup();
-    });
+    const server = serverForSuite(factory, { allowInsecureAuth: false });
 
     it('logs in over STARTTLS and over implicit TLS, and is refused in plaintext', async () => {
-      const starttls = client(server);
+      const starttls = client(server());
       await starttls.connect();
       assert.equal(starttls.secureConnection ?? true, true);
       assert.ok(starttls.authenticated);
       await starttls.logout();
 
-      const implicit = client(server, { secure: true });
+      const implicit = client(server(), { secure: true });
       await implicit.connect();
       assert.ok(implicit.authenticated);
       await implicit.logout();
 
-      const plain = new ImapFlow({ host: server.host, port: server.port, secure: false, doSTARTTLS: false, auth: { user: 'alice', pass: 'secret' }, logger: false });
+      const plain = new ImapFlow({ host: server().host, port: server().port, secure: false, doSTARTTLS: false, auth: { user: 'alice', pass: 'secret' }, logger: false });
       await assert.rejects(plain.connect());
       plain.close();
 
-      const wrong = client(server, { pass: 'nope' });
+      const wrong = client(server(), { pass: 'nope' });
       await assert.rejects(wrong.connect());
       wrong.close();
     });
 
     it('creates, renames and deletes mailboxes with their hierarchy', async () => {
-      const c = client(server);
+      const c = client(server());
       await c.connect();
       try {
         await c.mailboxCreate('Projects/2024/Q1');
@@ -102,7 +92,7 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
     });
 
     it('stores 100 varied messages and serves ENVELOPE and BODYSTRUCTURE as generated', async () => {
-      const c = client(server);
+      const c = client(server());
       await c.connect();
       const r = rng(20241122);
       const specs: MessageSpec[] = [];
@@ -153,7 +143,7 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
     });
 
     it('appends and fetches back a 6 MB message byte for byte (streamed both ways)', async () => {
-      const c = client(server);
+      const c = client(server());
       await c.connect();
       try {
         const r = rng(6);
@@ -179,7 +169,7 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
     });
 
     it('searches, stores flags, copies and expunges', async () => {
-      const c = client(server);
+      const c = client(server());
       await c.connect();
       try {
         await c.mailboxCreate('Work');
@@ -216,8 +206,8 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
     });
 
     it('tells a second session about an EXPUNGE, and an IDLE session about a new message within a second', async () => {
-      const a = client(server);
-      const b = client(server);
+      const a = client(server());
+      const b = client(server());
       await a.connect();
       await b.connect();
       try {

@@ -1,33 +1,23 @@
 /**
  * End to end with Python's imaplib (the scenario script asserts each answer itself).
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startImapServer, type TestServer } from '../helpers/imap-server.js';
+import { serverForSuite } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
 
 const script = fileURLToPath(new URL('./python/imaplib_scenario.py', import.meta.url));
 
 for (const [storeName, factory] of Object.entries(storeFactories())) {
   describe(`Python imaplib end to end (${storeName} store)`, () => {
-    let server: TestServer;
-    let cleanup: () => Promise<void>;
-    before(async () => {
-      const made = await factory();
-      cleanup = made.cleanup;
-      server = await startImapServer({ store: made.store, allowInsecureAuth: false });
-    });
-    after(async () => {
-      await server.close();
-      await cleanup();
-    });
+    const server = serverForSuite(factory, { allowInsecureAuth: false });
 
     it('runs the imaplib scenario: STARTTLS, implicit TLS, tree, APPEND, FETCH, SEARCH, STORE, COPY, EXPUNGE', async () => {
       const res = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
         // Asynchronous: a synchronous spawn would block the event loop this server runs on.
-        execFile('python3', [script, server.host, String(server.port), String(server.tlsPort)], { timeout: 60_000 }, (err, stdout, stderr) => {
+        execFile('python3', [script, server().host, String(server().port), String(server().tlsPort)], { timeout: 60_000 }, (err, stdout, stderr) => {
           resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
         });
       });

@@ -11,7 +11,7 @@ import { createPop3Server } from '../../src/pop3/server.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
 import { StaticAuthenticator } from '../../src/auth/static-users.js';
 import { LoginGuard } from '../../src/auth/login-guard.js';
-import { RawClient } from './security-raw-client.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 function captureLogger() {
   const lines: Array<Record<string, unknown>> = [];

@@ -8,7 +8,7 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startImapServer } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
-import { RawClient, sleep } from './security-raw-client.js';
+import { RawClient, sleep } from '../helpers/raw-client.js';
 
 const SHAPES = [
   { MESSAGES: 30, SIZE: 2 * 1024 * 1024 },

@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startImapServer, type TestServer } from '../helpers/imap-server.js';
 import { storeFactories, type MadeStore } from '../helpers/stores.js';
-import { RawClient } from './security-raw-client.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 /**
  * Hostile names as IMAP strings (literals where quoting cannot carry the bytes). Raw NUL and

@@ -9,7 +9,7 @@ import { testCertificate } from '../helpers/certs.js';
 import { createPop3Server, type Pop3ServerOptions } from '../../src/pop3/server.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
 import { StaticAuthenticator } from '../../src/auth/static-users.js';
-import { RawClient, sleep } from './security-raw-client.js';
+import { RawClient, sleep } from '../helpers/raw-client.js';
 
 async function startPop3(extra: Partial<Pop3ServerOptions> = {}) {
   const store = new MemoryStore();

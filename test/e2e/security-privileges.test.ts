@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { RawClient } from './security-raw-client.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 const root = process.getuid?.() === 0;
 const linux = process.platform === 'linux';

@@ -6,7 +6,7 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startImapServer } from '../helpers/imap-server.js';
-import { RawClient, sleep } from './security-raw-client.js';
+import { RawClient, sleep } from '../helpers/raw-client.js';
 
 const STALLERS = 2000;
 

@@ -11,7 +11,7 @@ import { createPop3Server } from '../../src/pop3/server.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
 import { StaticAuthenticator } from '../../src/auth/static-users.js';
 import { testCertificate } from '../helpers/certs.js';
-import { RawClient } from './security-raw-client.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 async function otherCertificate(): Promise<{ key: string; cert: string }> {
   const pems = await generate([{ name: 'commonName', value: 'renewed.example' }], { keyType: 'ec', algorithm: 'sha256' } as Parameters<typeof generate>[1]);

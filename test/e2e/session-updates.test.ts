@@ -3,9 +3,9 @@
  * FETCH, STORE or SEARCH but at the next command that allows it; new messages and flag changes after
  * any command; \Recent given to exactly one session; EXAMINE read-only. Run against every store.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startImapServer, type TestServer } from '../helpers/imap-server.js';
+import { serverForSuite, type TestServer } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
 import { RawClient, run } from '../helpers/raw-client.js';
 
@@ -18,21 +18,11 @@ async function session(server: TestServer): Promise<RawClient> {
 
 for (const [storeName, factory] of Object.entries(storeFactories())) {
   describe(`session updates (${storeName} store)`, () => {
-    let server: TestServer;
-    let cleanup: () => Promise<void>;
-    before(async () => {
-      const made = await factory();
-      cleanup = made.cleanup;
-      server = await startImapServer({ store: made.store });
-    });
-    after(async () => {
-      await server.close();
-      await cleanup();
-    });
+    const server = serverForSuite(factory);
 
     it('holds EXPUNGE back during FETCH, STORE and SEARCH, and sends it at NOOP', async () => {
-      const a = await session(server);
-      const b = await session(server);
+      const a = await session(server());
+      const b = await session(server());
       try {
         await run(a, 'c0', 'CREATE Ex');
         for (let i = 1; i <= 3; i++) await run(a, `ap${i}`, `APPEND Ex {${14 + String(i).length}+}\r\nSubject: m${i}\r\n\r\n`);
@@ -86,8 +76,8 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
     });
 
     it('reports new messages and flag changes made elsewhere after any command', async () => {
-      const a = await session(server);
-      const b = await session(server);
+      const a = await session(server());
+      const b = await session(server());
       try {
         await run(a, 'c0', 'CREATE Fl');
         await run(a, 'ap', 'APPEND Fl {14+}\r\nSubject: x\r\n\r\n');
@@ -110,8 +100,8 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
     });
 
     it('gives \\Recent to exactly one session, and EXAMINE changes nothing', async () => {
-      const a = await session(server);
-      const b = await session(server);
+      const a = await session(server());
+      const b = await session(server());
       try {
         await run(a, 'c0', 'CREATE Rc');
         await run(a, 'ap', 'APPEND Rc {14+}\r\nSubject: r\r\n\r\n');

@@ -1,45 +1,70 @@
 /**
- * A line-oriented raw IMAP client for tests that need exact bytes on the wire.
+ * A line-oriented raw socket client for tests that need exact bytes on the wire: any loopback
+ * source address, plaintext or TLS (and STARTTLS upgrades), every received line kept in a
+ * transcript (so a test can assert what never arrived).
  */
 import net from 'node:net';
+import tls from 'node:tls';
 
 export class RawClient {
-  buf = '';
+  /** The received tail that is not a complete line yet. */
+  private tail = '';
+  /** Complete lines not yet consumed by expect(). */
+  private readonly pending: string[] = [];
   private waiters: Array<() => void> = [];
+  /** Every complete line received, in order, plaintext and TLS alike. */
+  readonly transcript: string[] = [];
   closed = false;
-  readonly socket: net.Socket;
+  socket: net.Socket;
 
-  constructor(port: number) {
-    this.socket = net.connect(port, '127.0.0.1');
-    this.socket.setEncoding('latin1');
-    this.socket.on('data', (d: string) => {
-      this.buf += d;
+  constructor(port: number, options: { localAddress?: string; tls?: boolean } = {}) {
+    const base = { port, host: '127.0.0.1', ...(options.localAddress ? { localAddress: options.localAddress } : {}) };
+    this.socket = options.tls ? tls.connect({ ...base, rejectUnauthorized: false }) : net.connect(base);
+    this.listen(this.socket);
+  }
+
+  /** Everything received and not consumed by expect() yet, as on the wire. */
+  get buf(): string {
+    return this.pending.map((line) => `${line}\r\n`).join('') + this.tail;
+  }
+
+  private listen(socket: net.Socket): void {
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      this.tail += d;
+      let i: number;
+      let from = 0;
+      while ((i = this.tail.indexOf('\r\n', from)) >= 0) {
+        const line = this.tail.slice(from, i);
+        this.transcript.push(line);
+        this.pending.push(line);
+        from = i + 2;
+      }
+      this.tail = this.tail.slice(from);
       this.wake();
     });
-    this.socket.on('close', () => {
+    socket.on('close', () => {
       this.closed = true;
       this.wake();
     });
-    this.socket.on('error', () => undefined);
+    socket.on('error', () => undefined);
   }
 
   private wake(): void {
     for (const w of this.waiters.splice(0)) w();
   }
 
-  /** Waits for a line matching `re` (skipping others); returns it. */
+  /** Waits for a line matching `re`, skipping others; returns it. */
   async expect(re: RegExp, timeoutMs = 5000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      let i: number;
-      while ((i = this.buf.indexOf('\r\n')) >= 0) {
-        const line = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 2);
+      while (this.pending.length > 0) {
+        const line = this.pending.shift()!;
         if (re.test(line)) return line;
       }
-      if (this.closed) throw new Error(`closed before ${re}`);
+      if (this.closed) throw new Error(`closed before ${re}; transcript ${JSON.stringify(this.transcript.slice(-5))}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${re}; have ${JSON.stringify(this.buf.slice(0, 200))}`);
+      if (left <= 0) throw new Error(`timed out waiting for ${re}; transcript ${JSON.stringify(this.transcript.slice(-5))}`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, left);
         this.waiters.push(() => {
@@ -62,10 +87,24 @@ export class RawClient {
     this.socket.write(typeof text === 'string' ? Buffer.from(text, 'latin1') : text);
   }
 
+  /** Reads the greeting and logs in as alice (the test servers' user). */
   async login(): Promise<void> {
     await this.expect(/^\* OK/);
     this.send('L LOGIN alice secret\r\n');
     await this.expect(/^L OK/);
+  }
+
+  /** Starts TLS on the same socket (after STARTTLS / STLS was answered). */
+  async upgrade(): Promise<void> {
+    const plain = this.socket;
+    plain.removeAllListeners('data');
+    const secure = tls.connect({ socket: plain, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', () => resolve());
+      secure.once('error', reject);
+    });
+    this.socket = secure;
+    this.listen(secure);
   }
 
   destroy(): void {
@@ -83,3 +122,5 @@ export async function run(c: RawClient, tag: string, command: string): Promise<s
     if (line.startsWith(`${tag} `)) return lines;
   }
 }
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

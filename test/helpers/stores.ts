@@ -13,7 +13,8 @@ export interface MadeStore {
   cleanup: () => Promise<void>;
 }
 
-type Factory = () => Promise<MadeStore>;
+export type StoreFactory = () => Promise<MadeStore>;
+type Factory = StoreFactory;
 
 const ALL: Record<string, Factory> = {
   memory: async () => {

@@ -7,12 +7,12 @@
  *   !store sqlite   (reserved for store-specific runs)
  * The suite runs once per store named in TRANSCRIPT_STORES (default "memory").
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startImapServer, type TestServer } from '../helpers/imap-server.js';
+import { serverForSuite, type TestServer } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
 import { RawClient } from '../helpers/raw-client.js';
 
@@ -91,19 +91,9 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
   describe(`transcripts (${storeName} store)`, () => {
     for (const file of files) {
       describe(file, () => {
-        let server: TestServer;
-        let cleanup: () => Promise<void>;
-        before(async () => {
-          const made = await factory();
-          cleanup = made.cleanup;
-          server = await startImapServer({ store: made.store });
-        });
-        after(async () => {
-          await server.close();
-          await cleanup();
-        });
+        const server = serverForSuite(factory);
         it('replays', async () => {
-          await replay(server, file);
+          await replay(server(), file);
         });
       });
     }
