@@ -53,3 +53,16 @@ export function parentNames(name: string, delimiter: string): string[] {
 export function isSameOrBelow(name: string, ancestor: string, delimiter: string): boolean {
   return name === ancestor || name.startsWith(ancestor + delimiter);
 }
+
+/** Tree order for list(): INBOX first, then level by level, so a parent always precedes its children. */
+export function compareMailboxNames(a: string, b: string, delimiter: string): number {
+  if (a === b) return 0;
+  if (a === 'INBOX') return -1;
+  if (b === 'INBOX') return 1;
+  const la = a.split(delimiter);
+  const lb = b.split(delimiter);
+  for (let i = 0; i < Math.min(la.length, lb.length); i++) {
+    if (la[i] !== lb[i]) return la[i]! < lb[i]! ? -1 : 1;
+  }
+  return la.length - lb.length;
+}

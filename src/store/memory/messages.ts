@@ -2,6 +2,7 @@
 import { parseMessage } from '../../mime/index.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { StoreError } from '../errors.js';
+import { bufferChunks, pinnedStream } from '../pinned-stream.js';
 import { matchesQuery } from '../search-eval.js';
 import type {
   AppendInput,
@@ -197,20 +198,11 @@ export function readMessage(ctx: HandleContext, id: string, uid: number, range?:
   return raw.subarray(start, end);
 }
 
-/** The bytes are taken at the call and yielded as consumed: FETCH asks first and reads later. */
-export function streamMessage(ctx: HandleContext, id: string, uid: number, range?: ByteRange): AsyncGenerator<Buffer> {
-  let raw: Buffer;
-  try {
-    raw = messageOf(ctx, id, uid).content.raw;
-  } catch (error) {
-    return (async function* () {
-      throw error;
-    })();
-  }
-  const [start, end] = clamp(raw.length, range);
-  return (async function* () {
-    for (let at = start; at < end; at += STREAM_CHUNK) yield raw.subarray(at, Math.min(end, at + STREAM_CHUNK));
-  })();
+export function streamMessage(ctx: HandleContext, id: string, uid: number, range?: ByteRange): AsyncIterable<Buffer> {
+  return pinnedStream(
+    () => messageOf(ctx, id, uid).content.raw,
+    (raw) => bufferChunks(raw, STREAM_CHUNK, ...clamp(raw.length, range)),
+  );
 }
 
 export function searchMessages(ctx: HandleContext, id: string, query: SearchQuery): number[] {

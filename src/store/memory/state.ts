@@ -1,6 +1,7 @@
 /** The in-memory data model: plain objects owned by one MemoryStore, never handed out directly. */
 import type { MessageStructure } from '../../mime/types.js';
 import type { Flag, MailboxInfo, SpecialUse } from '../types.js';
+import { indexOfUid } from '../uid-index.js';
 
 /** Bytes and parsed structure of one message, shared (not copied) by COPY. */
 export interface SharedContent {
@@ -40,20 +41,6 @@ export interface UserState {
   readonly byName: Map<string, MailboxState>;
   readonly byId: Map<string, MailboxState>;
   readonly subscriptions: Set<string>;
-}
-
-/** Binary search: the index of `uid` in `messages`, or -1. */
-export function indexOfUid(messages: StoredMessage[], uid: number): number {
-  let lo = 0;
-  let hi = messages.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const at = messages[mid]!.uid;
-    if (at === uid) return mid;
-    if (at < uid) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
 }
 
 export function findMessage(box: MailboxState, uid: number): StoredMessage | undefined {

@@ -3,7 +3,7 @@
  * names first, mutates, then publishes, so listeners never observe a half-applied change.
  */
 import { StoreError } from '../errors.js';
-import { isSameOrBelow, parentNames, validateMailboxName } from '../names.js';
+import { compareMailboxNames, isSameOrBelow, parentNames, validateMailboxName } from '../names.js';
 import type { MailboxInfo, SpecialUse } from '../types.js';
 import { publish, type HandleContext } from './context.js';
 import { toInfo, type MailboxState } from './state.js';
@@ -38,22 +38,9 @@ function descendants(ctx: HandleContext, name: string): MailboxState[] {
   return out;
 }
 
-/** Tree order: INBOX first, then by levels, so a parent always precedes its children. */
-function compareNames(a: string, b: string, delimiter: string): number {
-  if (a === b) return 0;
-  if (a === 'INBOX') return -1;
-  if (b === 'INBOX') return 1;
-  const la = a.split(delimiter);
-  const lb = b.split(delimiter);
-  for (let i = 0; i < Math.min(la.length, lb.length); i++) {
-    if (la[i] !== lb[i]) return la[i]! < lb[i]! ? -1 : 1;
-  }
-  return la.length - lb.length;
-}
-
 export function listMailboxes(ctx: HandleContext): MailboxInfo[] {
   return [...ctx.state.byName.values()]
-    .sort((a, b) => compareNames(a.name, b.name, ctx.store.delimiter))
+    .sort((a, b) => compareMailboxNames(a.name, b.name, ctx.store.delimiter))
     .map((box) => toInfo(ctx.state, box));
 }
 

@@ -42,7 +42,7 @@ export class BlobFiles {
     fsyncDirSync(dir);
   }
 
-  private readonly pendingRemovals = new Map<string, { timer: NodeJS.Timeout | undefined; run: () => void }>();
+  private readonly pendingRemovals = new Map<string, { timer: NodeJS.Timeout; run: () => void }>();
 
   /**
    * Deletes a released file after `graceMs` (0: now), unless `stillReferenced()` says its bytes
@@ -50,9 +50,10 @@ export class BlobFiles {
    */
   removeLater(sha256: Buffer, graceMs: number, stillReferenced: () => boolean, onError: (err: unknown) => void): void {
     const key = sha256.toString('hex');
+    clearTimeout(this.pendingRemovals.get(key)?.timer);
+    this.pendingRemovals.delete(key);
     const run = (): void => {
-      const pending = this.pendingRemovals.get(key);
-      if (pending?.timer) clearTimeout(pending.timer);
+      clearTimeout(this.pendingRemovals.get(key)?.timer);
       this.pendingRemovals.delete(key);
       try {
         if (!stillReferenced()) this.removeSync(sha256);
@@ -60,13 +61,7 @@ export class BlobFiles {
         onError(err);
       }
     };
-    const earlier = this.pendingRemovals.get(key);
-    if (earlier?.timer) clearTimeout(earlier.timer);
-    if (graceMs <= 0) {
-      this.pendingRemovals.delete(key);
-      run();
-      return;
-    }
+    if (graceMs <= 0) return run();
     const timer = setTimeout(run, graceMs);
     timer.unref();
     this.pendingRemovals.set(key, { timer, run });

@@ -6,6 +6,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { ByteRange } from '../types.js';
 import { StoreError } from '../errors.js';
+import { bufferChunks } from '../pinned-stream.js';
 import type { StoreContext } from './context.js';
 import type { SearchColumns } from './schema.js';
 
@@ -134,30 +135,25 @@ export async function readBody(ctx: StoreContext, contentId: number, range?: Byt
 
 const STREAM_CHUNK = 64 * 1024;
 
+/** A body's range as pinned for a stream: inline bytes read now, or the file's place. */
+export type PinnedBody = Buffer | { path: string; start: number; end: number };
+
 /**
- * The body is pinned at the call and read as the stream is consumed (FETCH asks while building its
- * response; its output queue reads later). An inline body's range (at most inlineMax octets) is
- * read now; a file is opened later, and survives an EXPUNGE meanwhile because released files are
- * deleted only after a grace period (removeFiles). Lookup errors surface on iteration, as the
- * store contract says.
+ * Pins a body's range for a stream read later (see pinned-stream.ts): an inline body's range (at
+ * most inlineMax octets) is read now; a file is opened only when read, and survives an EXPUNGE
+ * meanwhile because released files are deleted after a grace period (removeFiles).
  */
-export function streamBody(ctx: StoreContext, contentId: number, range?: ByteRange): AsyncIterable<Buffer> {
-  let source: Buffer | { path: string; start: number; end: number } | Error;
-  try {
-    const row = contentById(ctx, contentId);
-    const { start, end } = clampRange(row.size, range);
-    source = row.external ? { path: ctx.files.pathFor(row.sha256), start, end } : readInline(ctx, contentId, start, end);
-  } catch (error) {
-    source = error instanceof Error ? error : new Error(String(error));
+export function pinBody(ctx: StoreContext, contentId: number, range?: ByteRange): PinnedBody {
+  const row = contentById(ctx, contentId);
+  const { start, end } = clampRange(row.size, range);
+  return row.external ? { path: ctx.files.pathFor(row.sha256), start, end } : readInline(ctx, contentId, start, end);
+}
+
+export async function* readPinnedBody(body: PinnedBody): AsyncIterable<Buffer> {
+  if (Buffer.isBuffer(body)) {
+    yield* bufferChunks(body, STREAM_CHUNK);
+  } else if (body.end > body.start) {
+    const file = createReadStream(body.path, { start: body.start, end: body.end - 1, highWaterMark: STREAM_CHUNK });
+    for await (const chunk of file) yield chunk as Buffer;
   }
-  return (async function* () {
-    if (source instanceof Error) throw source;
-    if (Buffer.isBuffer(source)) {
-      for (let i = 0; i < source.length; i += STREAM_CHUNK) yield source.subarray(i, i + STREAM_CHUNK);
-      return;
-    }
-    if (source.end <= source.start) return;
-    const stream = createReadStream(source.path, { start: source.start, end: source.end - 1, highWaterMark: STREAM_CHUNK });
-    for await (const chunk of stream) yield chunk as Buffer;
-  })();
 }

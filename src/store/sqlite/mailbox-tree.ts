@@ -1,6 +1,6 @@
 /** LIST / CREATE / DELETE / RENAME / SUBSCRIBE over the `mailboxes` and `subscriptions` tables. */
 import { StoreError } from '../errors.js';
-import { isSameOrBelow, parentNames, validateMailboxName } from '../names.js';
+import { compareMailboxNames, isSameOrBelow, parentNames, validateMailboxName } from '../names.js';
 import type { MailboxInfo, SpecialUse } from '../types.js';
 import { releaseContents, removeFiles } from './contents.js';
 import { mailboxByName, write, type MailboxRow, type StoreContext, type UserScope } from './context.js';
@@ -52,20 +52,7 @@ export function listMailboxes(scope: UserScope): MailboxInfo[] {
   const rows = scope.ctx.sql.get('SELECT * FROM mailboxes WHERE user_id = ?').all(scope.userId) as MailboxRow[];
   const subs = new Set(subscriptionNames(scope));
   const d = scope.ctx.delimiter;
-  return rows.sort((a, b) => compareNames(a.name, b.name, d)).map((r) => toInfo(r, subs.has(r.name)));
-}
-
-/** Tree order: INBOX first, then level by level, so a parent always precedes its children. */
-function compareNames(a: string, b: string, delimiter: string): number {
-  if (a === b) return 0;
-  if (a === 'INBOX') return -1;
-  if (b === 'INBOX') return 1;
-  const la = a.split(delimiter);
-  const lb = b.split(delimiter);
-  for (let i = 0; i < Math.min(la.length, lb.length); i++) {
-    if (la[i] !== lb[i]) return la[i]! < lb[i]! ? -1 : 1;
-  }
-  return la.length - lb.length;
+  return rows.sort((a, b) => compareMailboxNames(a.name, b.name, d)).map((r) => toInfo(r, subs.has(r.name)));
 }
 
 export function getMailbox(scope: UserScope, rawName: string): MailboxInfo {

@@ -4,7 +4,8 @@ import { StoreError } from '../errors.js';
 import { matchesQuery, type TextCache } from '../search-eval.js';
 import type { SearchQuery } from '../search-query.js';
 import type { ByteRange, MailboxSnapshot, MailboxStatus, MessageMeta, MessageRecord } from '../types.js';
-import { readBody, readBodySync, readStructureJson, streamBody } from './contents.js';
+import { pinBody, readBody, readBodySync, readPinnedBody, readStructureJson } from './contents.js';
+import { pinnedStream } from '../pinned-stream.js';
 import { jsonList, selectableMailbox, type UserScope } from './context.js';
 import { parseFlags } from './flags.js';
 import { toInfo } from './mailbox-tree.js';
@@ -88,17 +89,8 @@ export function readMessage(scope: UserScope, mailboxId: string, uid: number, ra
   return readBody(scope.ctx, contentOf(scope, mailboxId, uid), range);
 }
 
-/** Looked up and pinned at the call, read as consumed (see streamBody); errors surface on iteration. */
 export function streamMessage(scope: UserScope, mailboxId: string, uid: number, range?: ByteRange): AsyncIterable<Buffer> {
-  let contentId: number;
-  try {
-    contentId = contentOf(scope, mailboxId, uid);
-  } catch (error) {
-    return (async function* () {
-      throw error;
-    })();
-  }
-  return streamBody(scope.ctx, contentId, range);
+  return pinnedStream(() => pinBody(scope.ctx, contentOf(scope, mailboxId, uid), range), readPinnedBody);
 }
 
 export function searchMessages(scope: UserScope, mailboxId: string, query: SearchQuery, texts: TextCache): number[] {

@@ -7,6 +7,7 @@
  * the snapshots of large mailboxes changed since they were last saved are written to the database
  * (saved-snapshots.ts), and a mailbox not in memory starts from its saved snapshot instead.
  */
+import { indexOfUid } from '../uid-index.js';
 import type { Flag, MessageMeta } from '../types.js';
 import type { MailboxRow, StoreContext } from './context.js';
 import { parseFlags } from './flags.js';
@@ -101,7 +102,7 @@ export class SnapshotCache {
         list.push(meta);
         continue;
       }
-      const i = indexOf(list, meta.uid);
+      const i = indexOfUid(list, meta.uid);
       if (i < 0) return false; // a UID below the last one that we never saw: resync fully
       list[i] = meta;
     }
@@ -128,19 +129,6 @@ function dropExpunged(ctx: StoreContext, mailboxId: number, entry: Entry, count:
   if (kept.length !== count || present.length !== count) return false;
   entry.messages = kept;
   return true;
-}
-
-function indexOf(list: MessageMeta[], uid: number): number {
-  let lo = 0;
-  let hi = list.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = list[mid]!.uid;
-    if (v === uid) return mid;
-    if (v < uid) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
 }
 
 /**
