@@ -16,12 +16,11 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { resolveSettings } from '../config/resolve.js';
 import type { ServeSettings } from '../config/settings.js';
-import { listenPort } from '../config/ports.js';
 import { ensureDevCertificate } from '../config/dev-certificate.js';
 import { UserFile, UserFileAuthenticator } from '../auth/user-file.js';
 import { StoreError, type StoreErrorKind } from '../store/errors.js';
 import type { ChangeListener, MailboxChange, MailStore, OpenOptions, UserMailbox } from '../store/types.js';
-import { createImap, createPop3, openStore, type ListeningServer } from './components.js';
+import { listenProtocols, openStore, type ListeningPorts, type ListeningServer, type SharedServerOptions } from './components.js';
 import { createLogger } from './logger.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { dropPrivileges } from '../net/privileges.js';
@@ -29,20 +28,12 @@ import { dropPrivileges } from '../net/privileges.js';
 type Call = { t: 'call'; id: number; handle: number; method: string; args: unknown[] };
 type Open = { t: 'open'; id: number; handle: number; user: string; options?: OpenOptions };
 type Watch = { t: 'watch' | 'unwatch'; user: string };
-type Listening = { t: 'listening'; ports: Ports };
+type Listening = { t: 'listening'; ports: ListeningPorts };
 type ToPrimary = Call | Open | Watch | Listening;
 type Reply = { t: 'reply'; id: number; ok: true; value: unknown } | { t: 'reply'; id: number; ok: false; kind?: StoreErrorKind; message: string };
 type Change = { t: 'change'; user: string; change: MailboxChange };
 type Stop = { t: 'stop' };
 type ToWorker = Reply | Change | Stop;
-
-interface Ports {
-  host: string;
-  imapPort: number | null;
-  imapsPort: number | null;
-  pop3Port: number | null;
-  pop3sPort: number | null;
-}
 
 /** The UserMailbox methods a worker may call; anything else is refused by the primary. */
 const METHODS = new Set([
@@ -77,7 +68,7 @@ async function primary(options: Record<string, unknown>, count: number): Promise
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   cluster.setupPrimary({ serialization: 'advanced' });
 
-  const listening: Promise<Ports>[] = [];
+  const listening: Promise<ListeningPorts>[] = [];
   const workers: Worker[] = [];
   for (let i = 0; i < count; i++) {
     const w = cluster.fork();
@@ -257,7 +248,7 @@ async function worker(options: Record<string, unknown>): Promise<void> {
   const store = new ForwardingStore();
   const auth = new UserFileAuthenticator(UserFile.inDataDir(settings.data));
   const tls = settings.tlsKey && settings.tlsCert ? { key: settings.tlsKey, cert: settings.tlsCert } : await ensureDevCertificate(settings.data);
-  const common = {
+  const common: SharedServerOptions = {
     store,
     auth,
     host: settings.host,
@@ -267,25 +258,8 @@ async function worker(options: Record<string, unknown>): Promise<void> {
     loginGuard: new LoginGuard(settings.loginGuard),
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
   };
-  const port = (p: ServeSettings['imapPort']): number | null => listenPort(p, settings.ephemeralPorts);
-  const ports: Ports = { host: settings.host, imapPort: null, imapsPort: null, pop3Port: null, pop3sPort: null };
   const servers: ListeningServer[] = [];
-  const imap = { port: port(settings.imapPort), tlsPort: port(settings.imapsPort) };
-  if (imap.port !== null || imap.tlsPort !== null) {
-    const s = await createImap({ ...common, ...imap, limits: settings.imapLimits, logger: logger.child({ protocol: 'imap' }) });
-    servers.push(s);
-    const b = await s.listen();
-    ports.imapPort = b.port ?? null;
-    ports.imapsPort = b.tlsPort ?? null;
-  }
-  const pop3 = { port: port(settings.pop3Port), tlsPort: port(settings.pop3sPort) };
-  if (pop3.port !== null || pop3.tlsPort !== null) {
-    const s = await createPop3({ ...common, ...pop3, limits: settings.pop3Limits, logger: logger.child({ protocol: 'pop3' }) });
-    servers.push(s);
-    const b = await s.listen();
-    ports.pop3Port = b.port ?? null;
-    ports.pop3sPort = b.tlsPort ?? null;
-  }
+  const ports = await listenProtocols(settings, common, logger, servers);
   if (settings.user !== undefined || settings.group !== undefined) dropPrivileges(settings.user, settings.group);
   process.on('message', (m: ToWorker) => {
     if (m.t !== 'stop') return;

@@ -1,7 +1,7 @@
 /** `serve --demo`: a ready-to-use account on an empty server, and how to reach it. */
 import { randomBytes } from 'node:crypto';
 import type { UserFile } from '../auth/user-file.js';
-import type { ListeningPorts } from './start.js';
+import type { ListeningPorts } from './components.js';
 
 export const DEMO_USER = 'demo';
 

@@ -6,23 +6,13 @@ import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { UserFile, UserFileAuthenticator } from '../auth/user-file.js';
 import { ensureDevCertificate } from '../config/dev-certificate.js';
-import { listenPort } from '../config/ports.js';
 import type { ServeSettings } from '../config/settings.js';
 import type { TlsOptions } from '../net/tls.js';
 import type { MailStore } from '../store/types.js';
-import { createImap, createPop3, openStore, type ListeningServer } from './components.js';
+import { listenProtocols, openStore, type ListeningPorts, type ListeningServer, type SharedServerOptions } from './components.js';
 import { ensureDemoUser } from './demo.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { dropPrivileges } from '../net/privileges.js';
-
-/** What the `{"msg":"listening"}` line reports; null: the listener is disabled. */
-export interface ListeningPorts {
-  host: string;
-  imapPort: number | null;
-  imapsPort: number | null;
-  pop3Port: number | null;
-  pop3sPort: number | null;
-}
 
 export interface RunningServers {
   ports: ListeningPorts;
@@ -60,8 +50,7 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     await store.close();
   };
 
-  const port = (setting: ServeSettings['imapPort']): number | null => listenPort(setting, settings.ephemeralPorts);
-  const common = {
+  const common: SharedServerOptions = {
     store,
     auth,
     host: settings.host,
@@ -71,24 +60,9 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     loginGuard: new LoginGuard(settings.loginGuard),
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
   };
-  const ports: ListeningPorts = { host: settings.host, imapPort: null, imapsPort: null, pop3Port: null, pop3sPort: null };
+  let ports: ListeningPorts;
   try {
-    const imap = { port: port(settings.imapPort), tlsPort: port(settings.imapsPort) };
-    if (imap.port !== null || imap.tlsPort !== null) {
-      const server = await createImap({ ...common, ...imap, limits: settings.imapLimits, logger: logger.child({ protocol: 'imap' }) });
-      servers.push(server);
-      const bound = await server.listen();
-      ports.imapPort = bound.port ?? null;
-      ports.imapsPort = bound.tlsPort ?? null;
-    }
-    const pop3 = { port: port(settings.pop3Port), tlsPort: port(settings.pop3sPort) };
-    if (pop3.port !== null || pop3.tlsPort !== null) {
-      const server = await createPop3({ ...common, ...pop3, limits: settings.pop3Limits, logger: logger.child({ protocol: 'pop3' }) });
-      servers.push(server);
-      const bound = await server.listen();
-      ports.pop3Port = bound.port ?? null;
-      ports.pop3sPort = bound.tlsPort ?? null;
-    }
+    ports = await listenProtocols(settings, common, logger, servers);
     // Only after every port is bound: binding ports below 1024 needs root, serving mail does not.
     if (settings.user !== undefined || settings.group !== undefined) {
       dropPrivileges(settings.user, settings.group);
