@@ -19,10 +19,19 @@ export interface ConnectionSlot {
   release(): void;
 }
 
+/** Sessions open for one address or user; every slot of that key shares it (and its key string). */
+interface Counter {
+  readonly key: string;
+  n: number;
+  readonly limiter: ConnectionLimiter;
+  /** Counts connections (and so the total too), not authenticated users. */
+  readonly connection: boolean;
+}
+
 export class ConnectionLimiter {
   private total = 0;
-  private readonly perIp = new Map<string, number>();
-  private readonly perUser = new Map<string, number>();
+  private readonly perIp = new Map<string, Counter>();
+  private readonly perUser = new Map<string, Counter>();
 
   constructor(private readonly options: ConnectionLimitOptions) {}
 
@@ -33,47 +42,52 @@ export class ConnectionLimiter {
   /** Takes a place for a new connection from `address`, or says which limit it would break. */
   admitConnection(address: string): ConnectionSlot | Refusal {
     if (this.total >= this.options.maxConnections) return 'total';
-    if ((this.perIp.get(address) ?? 0) >= this.options.maxConnectionsPerIp) return 'address';
+    if ((this.perIp.get(address)?.n ?? 0) >= this.options.maxConnectionsPerIp) return 'address';
     this.total++;
-    increment(this.perIp, address);
-    return once(() => {
-      this.total--;
-      decrement(this.perIp, address);
-    });
+    return new Slot(this.count(this.perIp, address, true));
   }
 
   /** Takes a place for an authenticated session of `user` (case-insensitive, like the login guard). */
   admitUser(user: string): ConnectionSlot | 'user' {
     const key = user.toLowerCase();
-    if ((this.perUser.get(key) ?? 0) >= this.options.maxConnectionsPerUser) return 'user';
-    increment(this.perUser, key);
-    return once(() => decrement(this.perUser, key));
+    if ((this.perUser.get(key)?.n ?? 0) >= this.options.maxConnectionsPerUser) return 'user';
+    return new Slot(this.count(this.perUser, key, false));
+  }
+
+  /** Called once per slot (Slot.release). */
+  free(counter: Counter): void {
+    if (counter.connection) this.total--;
+    const map = counter.connection ? this.perIp : this.perUser;
+    // Entries at zero are deleted so that a scan of many addresses cannot grow the map for ever.
+    if (--counter.n <= 0 && map.get(counter.key) === counter) map.delete(counter.key);
+  }
+
+  private count(map: Map<string, Counter>, key: string, connection: boolean): Counter {
+    let counter = map.get(key);
+    if (!counter) {
+      counter = { key, n: 0, limiter: this, connection };
+      map.set(key, counter);
+    }
+    counter.n++;
+    return counter;
   }
 
   /** Sessions of `user` open now (for tests and admin views). */
   userSessions(user: string): number {
-    return this.perUser.get(user.toLowerCase()) ?? 0;
+    return this.perUser.get(user.toLowerCase())?.n ?? 0;
   }
 }
 
-function increment(map: Map<string, number>, key: string): void {
-  map.set(key, (map.get(key) ?? 0) + 1);
-}
+/**
+ * A class rather than a closure, and no strings of its own: hibernated IMAP sessions keep two
+ * slots each, and tens of thousands of them are held at once (src/imap/session/hibernation.ts).
+ */
+class Slot implements ConnectionSlot {
+  constructor(private counter: Counter | null) {}
 
-// Entries at zero are deleted so that a scan of many addresses cannot grow the map for ever.
-function decrement(map: Map<string, number>, key: string): void {
-  const n = (map.get(key) ?? 0) - 1;
-  if (n <= 0) map.delete(key);
-  else map.set(key, n);
-}
-
-function once(fn: () => void): ConnectionSlot {
-  let done = false;
-  return {
-    release() {
-      if (done) return;
-      done = true;
-      fn();
-    },
-  };
+  release(): void {
+    const counter = this.counter;
+    this.counter = null;
+    counter?.limiter.free(counter);
+  }
 }
