@@ -42,6 +42,12 @@ export interface ImapLimits {
   minLiteralBytesPerSecond: number;
   /** Seconds the implicit-TLS handshake (port 993) and the STARTTLS handshake may take. */
   tlsHandshakeSeconds: number;
+  /**
+   * Seconds an IDLE with nothing to report lasts before the session is hibernated: kept as about
+   * 1 KB instead of about 25 KB until the client or a change to its mailbox wakes it
+   * (src/imap/session/hibernation.ts). Plain-text connections only; 0 turns hibernation off.
+   */
+  idleHibernateSeconds: number;
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -63,6 +69,7 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   lineTimeoutSeconds: 60,
   minLiteralBytesPerSecond: 16 * 1024,
   tlsHandshakeSeconds: 30,
+  idleHibernateSeconds: 30,
 };
 
 export function resolveLimits(partial: Partial<ImapLimits> = {}): ImapLimits {
@@ -79,6 +86,7 @@ export function resolveLimits(partial: Partial<ImapLimits> = {}): ImapLimits {
     throw new RangeError('maxPipelinedBytes must be more than twice maxLineLength');
   }
   for (const [k, v] of Object.entries(limits)) {
+    if (k === 'idleHibernateSeconds' && v === 0) continue; // 0: hibernation off
     if (!Number.isFinite(v) || v <= 0) throw new RangeError(`limit ${k} must be a positive number`);
   }
   return limits;

@@ -14,6 +14,7 @@ import { computeCapabilities } from './capabilities.js';
 import { resolveLimits, type ImapLimits } from './limits.js';
 import { ImapConnection } from './session/connection.js';
 import type { ServerCore } from './session/server-core.js';
+import { Hibernation, type FrozenSession } from './session/hibernation.js';
 import { createSecureContext } from '../net/tls.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { usableSaslMechanisms } from '../auth/sasl/index.js';
@@ -33,6 +34,8 @@ export interface ConnectionSummary {
   user?: string;
   mailbox?: string;
   startedAt: Date;
+  /** Parked in IDLE hibernation (src/imap/session/hibernation.ts). */
+  hibernated?: boolean;
 }
 
 export interface BoundPorts {
@@ -55,6 +58,7 @@ export class ImapServer implements ServerCore {
   /** Open connections in total, per address and per user (limits.maxConnections*). */
   readonly connectionLimiter: ConnectionLimiter;
   readonly pollIntervalSeconds: number;
+  readonly hibernation: Hibernation | null;
 
   private readonly live = new Set<ImapConnection>();
   private readonly listeners: net.Server[] = [];
@@ -81,6 +85,13 @@ export class ImapServer implements ServerCore {
     this.hostname = options.hostname ?? os.hostname();
     this.greeting = options.greeting ?? `${SERVER_NAME} ready`;
     this.pollIntervalSeconds = options.pollIntervalSeconds ?? 0;
+    // A hibernated session hears of changes only through the change feed, so not where the
+    // store asks to be polled instead.
+    const pollsInstead = this.pollIntervalSeconds > 0 && !this.store.crossProcessChanges;
+    this.hibernation =
+      this.limits.idleHibernateSeconds > 0 && !pollsInstead
+        ? new Hibernation(this.limits.idleHibernateSeconds, this.store, this.logger, (session, socket) => this.wake(session, socket))
+        : null;
     if (options.tls) {
       this.tlsOptions = options.tls;
       this.secureContext = createSecureContext(options.tls);
@@ -189,11 +200,17 @@ export class ImapServer implements ServerCore {
       setTimeout(() => socket.destroy(), 1_000).unref();
       return;
     }
-    socket.once('close', () => slot.release());
-    const conn = new ImapConnection(socket, this, secure, this.connectionLimiter);
+    const conn = new ImapConnection(socket, this, secure, { limiter: this.connectionLimiter, slot });
     this.live.add(conn);
     conn.logger.debug({ secure }, 'connected');
     conn.start();
+  }
+
+  private wake(session: FrozenSession, socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    const conn = new ImapConnection(socket, this, false, { limiter: this.connectionLimiter, slot: session.connectionSlot ?? undefined, resumed: session });
+    this.live.add(conn);
+    conn.resume();
   }
 
   connectionClosed(conn: ImapConnection): void {
@@ -201,8 +218,9 @@ export class ImapServer implements ServerCore {
     conn.logger.debug('disconnected');
   }
 
+  /** Open connections, hibernated ones included (those with `hibernated: true` and no id). */
   connections(): ConnectionSummary[] {
-    return [...this.live].map((c) => ({
+    const live: ConnectionSummary[] = [...this.live].map((c) => ({
       id: c.id,
       remoteAddress: c.remoteAddress,
       remotePort: c.remotePort,
@@ -211,6 +229,17 @@ export class ImapServer implements ServerCore {
       mailbox: c.selectedMailbox,
       startedAt: c.startedAt,
     }));
+    const parked: ConnectionSummary[] = (this.hibernation?.summaries() ?? []).map((h) => ({
+      id: '',
+      remoteAddress: h.remoteAddress,
+      remotePort: h.remotePort,
+      secure: false,
+      user: h.user,
+      mailbox: h.mailboxName,
+      startedAt: h.startedAt,
+      hibernated: true,
+    }));
+    return [...live, ...parked];
   }
 
   connectionsForUser(user: string): ConnectionSummary[] {
@@ -229,6 +258,7 @@ export class ImapServer implements ServerCore {
     const stopped = this.listeners.map((l) => new Promise<void>((r) => l.close(() => r())));
     this.listeners.length = 0;
     this.tlsListeners.length = 0;
+    this.hibernation?.wakeAll();
     await Promise.all([...this.live].map((c) => c.shutdownGracefully('Server shutting down')));
     await Promise.all(stopped);
   }

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CommandFramer, FrameTooLongError, type LiteralRequest } from '../wire/framer.js';
 import { encodeResponse } from '../wire/encoder.js';
-import { atom, type ImapValue, type Response, type ResponseCode } from '../wire/types.js';
+import { atom, type FramedCommand, type ImapValue, type Response, type ResponseCode } from '../wire/types.js';
 import type { ConnectionInfo, SessionState } from '../commands/types.js';
 import { OutputQueue } from './output.js';
 import { SelectedMailboxView } from './selected-view.js';
@@ -18,13 +18,24 @@ import type { ServerCore } from './server-core.js';
 import { upgradeToTls } from '../../net/tls.js';
 import { LineTimer } from '../../net/line-timer.js';
 import type { ConnectionLimiter, ConnectionSlot } from '../../net/connection-limits.js';
+import { parkRefusal } from '../../net/parked-socket.js';
+import type { MailboxChange } from '../../store/types.js';
 import { ImapError } from '../errors.js';
+import type { FrozenSession } from './hibernation.js';
+
+export interface ConnectionOptions {
+  limiter?: ConnectionLimiter;
+  /** This connection's place under the total and per-address limits, released when the socket closes. */
+  slot?: ConnectionSlot;
+  /** A hibernated session woken on this socket (hibernation.ts): resume() instead of start(). */
+  resumed?: FrozenSession;
+}
 
 export class ImapConnection implements ConnectionInfo {
   readonly id = randomUUID();
   readonly remoteAddress: string;
   readonly remotePort: number;
-  readonly startedAt = new Date();
+  readonly startedAt: Date;
   readonly logger: Logger;
   secure: boolean;
   state: SessionState = { kind: 'notAuthenticated' };
@@ -43,6 +54,14 @@ export class ImapConnection implements ConnectionInfo {
   private pollTimer: NodeJS.Timeout | null = null;
   private unwatch: (() => void) | null = null;
   private idling: { flush: () => void } | null = null;
+  /** Flushes of IDLE updates not yet written. */
+  private idleFlushes = 0;
+  private hibernateTimer: NodeJS.Timeout | null = null;
+  /** The IDLE being resumed after hibernation: its continuation was sent before. */
+  private resumingIdle = false;
+  /** When the autologout timer fires (epoch ms). */
+  private logoutAt = 0;
+  private connectionSlot: ConnectionSlot | null;
   private pendingTls = false;
   private paused = false;
   /** True while the session waits for client input (a command, an AUTHENTICATE response, DONE). */
@@ -56,11 +75,17 @@ export class ImapConnection implements ConnectionInfo {
     private socket: Socket | TLSSocket,
     readonly server: ServerCore,
     secure: boolean,
-    private readonly limiter?: ConnectionLimiter,
+    private readonly options: ConnectionOptions = {},
   ) {
     this.secure = secure;
-    this.remoteAddress = socket.remoteAddress ?? 'unknown';
-    this.remotePort = socket.remotePort ?? 0;
+    const resumed = options.resumed;
+    // A woken socket was built from a bare handle: its address is asked of the kernel again, but
+    // the frozen session kept what the first socket said.
+    this.remoteAddress = resumed?.remoteAddress ?? socket.remoteAddress ?? 'unknown';
+    this.remotePort = resumed?.remotePort ?? socket.remotePort ?? 0;
+    this.startedAt = new Date(resumed?.startedAt ?? Date.now());
+    this.connectionSlot = options.slot ?? null;
+    if (this.connectionSlot) socket.once('close', () => this.connectionSlot?.release());
     this.logger = server.logger.child({ conn: this.id.slice(0, 8), remote: this.remoteAddress });
     this.framer = new CommandFramer(server.limits);
     this.out = new OutputQueue(socket, server.limits.maxOutputBuffer, (err) => this.logger.warn({ err }, 'output failed; connection dropped'));
@@ -118,8 +143,9 @@ export class ImapConnection implements ConnectionInfo {
 
   // --- the command loop ----------------------------------------------------------------------
 
-  private async loop(): Promise<void> {
+  private async loop(resumed?: FramedCommand): Promise<void> {
     try {
+      if (resumed) await this.runCommand(resumed);
       while (!this.closing) {
         const result = await this.read(() => this.framer.nextCommand((req) => this.literalGate(req)));
         this.maybeResume();
@@ -130,20 +156,24 @@ export class ImapConnection implements ConnectionInfo {
         }
         if (result.type === 'rejected') continue;
         this.resetIdleTimer();
-        this.busy = true;
-        try {
-          await dispatch(this, result.command);
-        } finally {
-          this.busy = false;
-        }
-        if (this.pendingTls) await this.upgrade();
-        this.resetIdleTimer();
+        await this.runCommand(result.command);
       }
     } catch (err) {
       this.logger.error({ err }, 'connection loop failed');
       this.status('*', 'BYE', 'Internal server error');
     }
     await this.shutdown();
+  }
+
+  private async runCommand(command: FramedCommand): Promise<void> {
+    this.busy = true;
+    try {
+      await dispatch(this, command);
+    } finally {
+      this.busy = false;
+    }
+    if (this.pendingTls) await this.upgrade();
+    this.resetIdleTimer();
   }
 
   /** Decides, before the `+` continuation, whether a literal may be sent (RFC 3501 §7.5, RFC 7888). */
@@ -187,14 +217,21 @@ export class ImapConnection implements ConnectionInfo {
   }
 
   /** RFC 2177 IDLE: push changes at once until the client's next line. */
-  async idle(text: string): Promise<string | null> {
-    this.write({ type: 'continuation', text });
+  async idle(text: string, tag: string): Promise<string | null> {
+    if (this.resumingIdle) this.resumingIdle = false;
+    else this.write({ type: 'continuation', text });
     let flushing = Promise.resolve();
     const flush = (): void => {
-      flushing = flushing.then(() => this.flushUpdates(true)).catch((err) => this.logger.error({ err }, 'idle flush failed'));
+      this.idleFlushes++;
+      this.scheduleHibernation(tag);
+      flushing = flushing
+        .then(() => this.flushUpdates(true))
+        .catch((err) => this.logger.error({ err }, 'idle flush failed'))
+        .finally(() => this.idleFlushes--);
     };
     this.idling = { flush };
     if (this.state.kind === 'selected' && this.state.view instanceof SelectedMailboxView && this.state.view.hasPending()) flush();
+    this.scheduleHibernation(tag);
     try {
       const line = await this.read(() => this.framer.nextLine(this.server.limits.maxLineLength));
       this.maybeResume();
@@ -204,8 +241,126 @@ export class ImapConnection implements ConnectionInfo {
       throw err;
     } finally {
       this.idling = null;
+      this.cancelHibernation();
       await flushing;
     }
+  }
+
+  // --- hibernation (hibernation.ts) ----------------------------------------------------------
+
+  /** (Re)starts the countdown to hibernation of this IDLE; every update pushed restarts it. */
+  private scheduleHibernation(tag: string): void {
+    const hibernation = this.server.hibernation;
+    if (!hibernation || this.secure) return;
+    this.cancelHibernation();
+    this.hibernateTimer = setTimeout(() => this.hibernate(tag), hibernation.afterSeconds * 1000);
+    this.hibernateTimer.unref();
+  }
+
+  private cancelHibernation(): void {
+    if (this.hibernateTimer) clearTimeout(this.hibernateTimer);
+    this.hibernateTimer = null;
+  }
+
+  /**
+   * Hands the session to the server's hibernation and lets this object go. Anything unfinished —
+   * updates being written, input arriving, changes not yet reported — puts it off to later.
+   */
+  private hibernate(tag: string): void {
+    this.hibernateTimer = null;
+    const hibernation = this.server.hibernation;
+    if (!hibernation || !this.idling || this.closing) return;
+    const st = this.state;
+    if (st.kind === 'notAuthenticated') return;
+    const view = st.kind === 'selected' && st.view instanceof SelectedMailboxView ? st.view.freeze() : null;
+    // Changes wait to be reported (their flush restarts the countdown), or a SEARCHRES result
+    // would be lost, or the view is not ours to freeze.
+    if (st.kind === 'selected' && !view) return;
+    if (this.idleFlushes > 0 || this.paused || this.framer.buffered > 0 || !this.out.empty || parkRefusal(this.socket) !== null) {
+      this.scheduleHibernation(tag);
+      return;
+    }
+    const parked = hibernation.park(this.socket, {
+      user: st.user,
+      remoteAddress: this.remoteAddress,
+      remotePort: this.remotePort,
+      startedAt: this.startedAt.getTime(),
+      tag,
+      enabled: this.enabled.size ? [...this.enabled] : null,
+      badCommands: this.badCommands,
+      view,
+      logoutAt: this.logoutAt,
+      connectionSlot: this.connectionSlot,
+      userSlot: this.userSlot,
+    });
+    if (!parked) return;
+    this.logger.debug('hibernated');
+    // The slots now belong to the frozen session; everything else of this connection is dropped.
+    this.connectionSlot = null;
+    this.userSlot = null;
+    this.closing = true;
+    this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.lineTimer.stop();
+    this.stopWatching();
+    void st.mail.close().catch(() => undefined);
+    this.out.close();
+    this.server.connectionClosed(this);
+    this.resolveClosed();
+  }
+
+  /** Starts a woken session: back in its mailbox, inside its IDLE, reporting what changed. */
+  resume(): void {
+    const frozen = this.options.resumed;
+    if (!frozen) throw new Error('resume() is for woken sessions');
+    this.attachSocket(this.socket);
+    this.socket.setNoDelay(true);
+    this.badCommands = frozen.badCommands;
+    for (const name of frozen.enabled ?? []) this.enabled.add(name);
+    this.userSlot = frozen.userSlot;
+    this.startIdleTimer(frozen.logoutAt - Date.now());
+    this.logger.debug('woken from hibernation');
+    void this.restore(frozen).then(
+      () => {
+        // Told to close while being restored (server shutdown): its BYE is out; no IDLE to finish.
+        if (this.closing) return this.shutdown();
+        this.resumingIdle = true;
+        return this.loop({ text: [`${frozen.tag} IDLE`], literals: [], size: 0 });
+      },
+      (err: unknown) => {
+        this.logger.warn({ err }, 'could not restore a hibernated session');
+        this.status('*', 'BYE', 'Session could not be restored');
+        return this.shutdown();
+      },
+    );
+  }
+
+  private async restore(frozen: FrozenSession): Promise<void> {
+    const { user } = frozen;
+    const mail = await this.server.store.open(user, { origin: this.id });
+    const fv = frozen.view;
+    if (!fv) {
+      this.state = { kind: 'authenticated', user, mail };
+      return;
+    }
+    // As in SELECT: subscribe first, so nothing falls between the subscription and the snapshot.
+    const early: MailboxChange[] = [];
+    let view: SelectedMailboxView | null = null;
+    const unwatch = this.server.store.watch(user, (change) => (view ? view.onChange(change) : early.push(change)));
+    try {
+      const snapshot = await mail.snapshot(fv.mailboxId);
+      if (snapshot.uidValidity !== fv.uidValidity) throw new Error('UIDVALIDITY changed while hibernated');
+      view = SelectedMailboxView.thaw(fv, snapshot, this, this.id, { reportModseq: () => this.enabled.has('CONDSTORE') });
+      for (const change of early) view.onChange(change);
+    } catch (err) {
+      unwatch();
+      void mail.close().catch(() => undefined);
+      throw err;
+    }
+    this.state = { kind: 'selected', user, mail, view };
+    this.unwatch = unwatch;
+    view.onPending = () => this.idling?.flush();
+    this.startPolling(view);
   }
 
   /** Reports changes made elsewhere to the selected mailbox, where the protocol allows. */
@@ -253,8 +408,8 @@ export class ImapConnection implements ConnectionInfo {
    * per-user connection limit holds (RFC 5530 LIMIT); the refusal becomes the command's tagged NO.
    */
   private admitUser(user: string, mail: { close(): Promise<void> }): void {
-    if (!this.limiter) return;
-    const slot = this.limiter.admitUser(user);
+    if (!this.options.limiter) return;
+    const slot = this.options.limiter.admitUser(user);
     if (slot === 'user') {
       void mail.close().catch(() => undefined);
       this.logger.warn({ user, remote: this.remoteAddress, result: 'limit' }, 'login refused: too many connections for user');
@@ -383,12 +538,17 @@ export class ImapConnection implements ConnectionInfo {
   }
 
   private resetIdleTimer(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
     const seconds = this.state.kind === 'notAuthenticated' ? this.server.limits.unauthIdleSeconds : this.server.limits.authIdleSeconds;
+    this.startIdleTimer(seconds * 1000);
+  }
+
+  private startIdleTimer(ms: number): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.logoutAt = Date.now() + ms;
     this.idleTimer = setTimeout(() => {
       this.status('*', 'BYE', 'Autologout; idle for too long');
       this.close();
-    }, seconds * 1000);
+    }, Math.max(0, ms));
     this.idleTimer.unref();
   }
 
@@ -421,6 +581,7 @@ export class ImapConnection implements ConnectionInfo {
     if (this.closed) return;
     this.closing = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.cancelHibernation();
     this.lineTimer.stop();
     this.releaseUser();
     this.stopWatching();

@@ -29,7 +29,7 @@ export function createCommandContext(conn: ImapConnection, tag: string, command:
     untaggedStatus: (status, text, code) => conn.status('*', status, text, code),
     drain: () => conn.out.drain(),
     continuation: (text) => conn.continuation(text),
-    idle: (text) => conn.idle(text),
+    idle: (text) => conn.idle(text, tag),
     setState: (next: SessionState) => conn.setState(next),
     startTls: async () => conn.requestTls(),
     close: () => conn.close(),

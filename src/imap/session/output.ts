@@ -74,6 +74,11 @@ export class OutputQueue {
     });
   }
 
+  /** Nothing queued, nothing being written, nothing waiting in the socket. */
+  get empty(): boolean {
+    return !this.pumping && !this.pumpScheduled && this.pending() === 0 && !this.socketNeedsDrain();
+  }
+
   private pending(): number {
     return this.queue.length - this.head;
   }

@@ -18,6 +18,24 @@ export interface ViewOutput {
   status?(tag: '*', status: 'OK', text: string, code?: ResponseCode): void;
 }
 
+/**
+ * What a view must remember while its session is hibernated (hibernation.ts): the messages the
+ * client knows, by UID, and the marks from which to tell it what changed meanwhile. Flags are not
+ * kept: on thaw the current ones are read, and those changed since `highestModseq` are reported.
+ */
+export interface FrozenView {
+  mailboxId: string;
+  mailboxName: string;
+  readOnly: boolean;
+  uidValidity: number;
+  uidNext: number;
+  highestModseq: number;
+  /** The UIDs the client knows, in sequence order; shared between sessions that know the same. */
+  uids: Uint32Array;
+  recentFrom: number;
+  recentLater: number[] | null;
+}
+
 /** The system flags, in the order FLAGS and PERMANENTFLAGS list them. */
 export const SYSTEM_FLAG_LIST = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
@@ -79,6 +97,60 @@ export class SelectedMailboxView implements SelectedView {
     this.recentFrom = recentFrom;
     this.snapshotMax = this.maxKnownUid;
     for (let i = 0; i < n; i++) this.noteKeywords(this.flagList[i]!);
+  }
+
+  /**
+   * The view's state for hibernation, or null when it cannot be frozen now: changes wait to be
+   * reported, or a SEARCHRES result ($) would be lost.
+   */
+  freeze(): Omit<FrozenView, 'uids'> & { uids: readonly number[] } | null {
+    if (this.hasPending() || this.savedResult.length > 0) return null;
+    return {
+      mailboxId: this.mailbox.id,
+      mailboxName: this.mailbox.name,
+      readOnly: this.readOnly,
+      uidValidity: this.uidValidity,
+      uidNext: this.uidNext,
+      highestModseq: this.highestModseq,
+      uids: this.uidList,
+      recentFrom: this.recentFrom,
+      recentLater: this.recentLater.size ? [...this.recentLater] : null,
+    };
+  }
+
+  /**
+   * Rebuilds a frozen view against the mailbox as it is now: the client's sequence numbers are
+   * the frozen UIDs, and everything that changed since — expunged, new, flags changed after the
+   * frozen HIGHESTMODSEQ — waits to be reported, as if it had come through the change feed.
+   */
+  static thaw(
+    frozen: FrozenView,
+    current: MailboxSnapshot,
+    out: ViewOutput,
+    origin: string,
+    options: { reportModseq: () => boolean },
+  ): SelectedMailboxView {
+    const now = new Map<number, MessageMeta>();
+    for (const m of current.messages) now.set(m.uid, m);
+    const known: MessageMeta[] = new Array<MessageMeta>(frozen.uids.length);
+    for (let i = 0; i < frozen.uids.length; i++) {
+      const uid = frozen.uids[i]!;
+      const m = now.get(uid);
+      // Unchanged since the freeze: the current flags are the ones the client was told. Changed or
+      // gone: modseq 0 and no flags, so resync() reports the message.
+      known[i] = m && m.modseq <= frozen.highestModseq ? m : { uid, flags: [], modseq: 0 };
+    }
+    const before: MailboxSnapshot = {
+      mailbox: current.mailbox,
+      uidValidity: frozen.uidValidity,
+      uidNext: frozen.uidNext,
+      highestModseq: frozen.highestModseq,
+      messages: known,
+    };
+    const view = new SelectedMailboxView(before, frozen.readOnly, frozen.recentFrom, out, origin, options);
+    for (const uid of frozen.recentLater ?? []) view.recentLater.add(uid);
+    view.resync(current);
+    return view;
   }
 
   get exists(): number {

@@ -8,6 +8,7 @@ import type { ServerContext } from '../commands/types.js';
 import type { CommandRegistry } from '../commands/registry.js';
 import type { LoginGuard } from '../../auth/login-guard.js';
 import type { ImapConnection } from './connection.js';
+import type { Hibernation } from './hibernation.js';
 
 export interface ServerCore extends ServerContext {
   readonly registry: CommandRegistry;
@@ -17,5 +18,7 @@ export interface ServerCore extends ServerContext {
   readonly loginGuard: LoginGuard;
   readonly pollIntervalSeconds: number;
   readonly logger: Logger;
+  /** IDLE hibernation, or null when turned off. */
+  readonly hibernation: Hibernation | null;
   connectionClosed(conn: ImapConnection): void;
 }

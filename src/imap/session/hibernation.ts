@@ -1,0 +1,337 @@
+/**
+ * IDLE hibernation. A session that has sat in IDLE with nothing to report for a while is reduced to
+ * a FrozenSession — who it is, the UIDs its client knows, the IDLE tag — and its socket is parked
+ * (src/net/parked-socket.ts); the connection object, its parser, buffers, view and timers are let
+ * go. About 1 KB stays per connection instead of about 25 KB. Dovecot's imap-hibernate does the
+ * same for the same reason: mobile clients hold IDLE for hours and are idle almost all that time.
+ *
+ * A hibernated session wakes — becomes a full connection again, still inside its IDLE command — when
+ * its client sends anything (DONE, or the connection ends), when its mailbox changes, at its
+ * autologout deadline, and when the server shuts down. Waking reads the mailbox afresh and reports
+ * what changed since the freeze, exactly what the session would have said had it stayed awake.
+ */
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { ChangeListener, MailboxChange, MailStore } from '../../store/types.js';
+import type { ConnectionSlot } from '../../net/connection-limits.js';
+import { parkSocket, wakeParked, type ParkedHandle, type ParkedSocketOwner } from '../../net/parked-socket.js';
+import type { FrozenView } from './selected-view.js';
+
+export interface FrozenSession {
+  readonly user: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly startedAt: number;
+  /** Tag of the IDLE command the client is waiting to complete. */
+  readonly tag: string;
+  /** ENABLEd extensions (null: none). */
+  readonly enabled: string[] | null;
+  readonly badCommands: number;
+  /** The selected mailbox's view; null when IDLE runs in the authenticated state. */
+  readonly view: FrozenView | null;
+  /** When the autologout timer fires (epoch ms). */
+  readonly logoutAt: number;
+  readonly connectionSlot: ConnectionSlot | null;
+  readonly userSlot: ConnectionSlot | null;
+}
+
+/** What a connection hands over to be parked: a frozen session whose UIDs are still its own array. */
+export type ParkRequest = Omit<FrozenSession, 'view'> & { view: (Omit<FrozenView, 'uids'> & { uids: readonly number[] }) | null };
+
+/** A parked session as the server lists it. */
+export interface HibernatedSummary {
+  user: string;
+  remoteAddress: string;
+  remotePort: number;
+  mailboxName?: string;
+  startedAt: Date;
+}
+
+/**
+ * One parked session, flat: tens of thousands are held at once, so no nested objects and no
+ * closures — the parked handle finds this object, and this object its Hibernation.
+ */
+class ParkedSession implements ParkedSocketOwner {
+  readonly user: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  // Times in whole seconds: small integers are stored in the object, milliseconds would be boxed.
+  readonly startedAtSeconds: number;
+  readonly logoutAtSeconds: number;
+  readonly tag: string;
+  readonly enabled: string[] | null;
+  readonly badCommands: number;
+  readonly connectionSlot: ConnectionSlot | null;
+  readonly userSlot: ConnectionSlot | null;
+  /** The mailbox as the client knows it, shared with sessions that know the same; null outside the selected state. */
+  readonly view: SharedView | null;
+  readonly readOnly: boolean;
+  readonly recentFrom: number;
+  readonly recentLater: number[] | null;
+  handle: ParkedHandle | null = null;
+
+  constructor(
+    private readonly owner: Hibernation,
+    s: ParkRequest,
+    view: SharedView | null,
+    intern: (text: string) => string,
+  ) {
+    this.user = intern(s.user);
+    this.remoteAddress = intern(s.remoteAddress);
+    this.remotePort = s.remotePort;
+    this.startedAtSeconds = Math.floor(s.startedAt / 1000);
+    this.logoutAtSeconds = Math.ceil(s.logoutAt / 1000);
+    this.tag = s.tag;
+    this.enabled = s.enabled;
+    this.badCommands = s.badCommands;
+    this.connectionSlot = s.connectionSlot;
+    this.userSlot = s.userSlot;
+    this.view = view;
+    this.readOnly = s.view?.readOnly ?? false;
+    this.recentFrom = s.view?.recentFrom ?? 0;
+    this.recentLater = s.view?.recentLater ?? null;
+  }
+
+  get mailboxId(): string | null {
+    return this.view?.mailboxId ?? null;
+  }
+
+  revived(socket: Socket): void {
+    this.owner.woken(this, socket);
+  }
+
+  frozen(): FrozenSession {
+    const v = this.view;
+    const view: FrozenView | null = v
+      ? {
+          mailboxId: v.mailboxId,
+          mailboxName: v.mailboxName,
+          readOnly: this.readOnly,
+          uidValidity: v.uidValidity,
+          uidNext: v.uidNext,
+          highestModseq: v.highestModseq,
+          uids: v.uids,
+          recentFrom: this.recentFrom,
+          recentLater: this.recentLater,
+        }
+      : null;
+    return {
+      user: this.user,
+      remoteAddress: this.remoteAddress,
+      remotePort: this.remotePort,
+      startedAt: this.startedAtSeconds * 1000,
+      tag: this.tag,
+      enabled: this.enabled,
+      badCommands: this.badCommands,
+      view,
+      logoutAt: this.logoutAtSeconds * 1000,
+      connectionSlot: this.connectionSlot,
+      userSlot: this.userSlot,
+    };
+  }
+}
+
+interface UserEntry {
+  sessions: Set<ParkedSession>;
+  unwatch: () => void;
+}
+
+/** The part of a frozen view that sessions of one mailbox at rest have in common. */
+interface SharedView {
+  readonly key: string;
+  readonly mailboxId: string;
+  readonly mailboxName: string;
+  readonly uidValidity: number;
+  readonly uidNext: number;
+  readonly highestModseq: number;
+  readonly uids: Uint32Array;
+  sessions: number;
+}
+
+/** How often parked sessions are checked against their autologout deadline. */
+const SWEEP_MS = 15_000;
+
+export class Hibernation {
+  private readonly users = new Map<string, UserEntry>();
+  /** Views by mailbox and modseq: sessions of one mailbox at rest mostly know the same. */
+  private readonly shared = new Map<string, SharedView>();
+  /** One copy of each user name, address and mailbox id among parked sessions (rebuilt by the sweep). */
+  private strings = new Map<string, string>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private parkedCount = 0;
+  /** Set by wakeAll(): a closing server parks nothing more. */
+  private closed = false;
+
+  constructor(
+    /** Seconds a session stays in IDLE with nothing to report before it is hibernated. */
+    readonly afterSeconds: number,
+    private readonly store: MailStore,
+    private readonly logger: Logger,
+    /** Turns a woken session back into a connection on `socket`. */
+    private readonly resume: (session: FrozenSession, socket: Socket) => void,
+  ) {}
+
+  get size(): number {
+    return this.parkedCount;
+  }
+
+  /**
+   * Parks `socket` with `session` as all that remains of the connection. False when the socket
+   * cannot be parked (the caller keeps the connection as it is).
+   */
+  park(socket: Socket, session: ParkRequest): boolean {
+    if (this.closed) return false;
+    const parked = new ParkedSession(this, session, session.view ? this.shareView(session.view) : null, (text) => this.intern(text));
+    const handle = parkSocket(socket, parked);
+    if (!handle) {
+      this.releaseView(parked);
+      return false;
+    }
+    parked.handle = handle;
+    this.userEntry(parked.user).sessions.add(parked);
+    this.parkedCount++;
+    this.startSweep();
+    return true;
+  }
+
+  /** Wakes every parked session (server shutdown); each then handles the shutdown as usual. */
+  wakeAll(): void {
+    this.closed = true;
+    for (const parked of this.all()) this.wake(parked);
+  }
+
+  summaries(): HibernatedSummary[] {
+    return this.all().map((p) => ({
+      user: p.user,
+      remoteAddress: p.remoteAddress,
+      remotePort: p.remotePort,
+      startedAt: new Date(p.startedAtSeconds * 1000),
+      ...(p.view ? { mailboxName: p.view.mailboxName } : {}),
+    }));
+  }
+
+  /** Called by a parked session whose socket came back (its own input, or wake()). */
+  woken(parked: ParkedSession, socket: Socket): void {
+    this.forget(parked);
+    try {
+      this.resume(parked.frozen(), socket);
+    } catch (err) {
+      this.logger.error({ err }, 'waking a hibernated session failed');
+      parked.connectionSlot?.release();
+      parked.userSlot?.release();
+      socket.destroy();
+    }
+  }
+
+  private wake(parked: ParkedSession): void {
+    if (parked.handle) wakeParked(parked.handle);
+  }
+
+  private all(): ParkedSession[] {
+    const all: ParkedSession[] = [];
+    for (const u of this.users.values()) all.push(...u.sessions);
+    return all;
+  }
+
+  private userEntry(user: string): UserEntry {
+    let entry = this.users.get(user);
+    if (!entry) {
+      const sessions = new Set<ParkedSession>();
+      const listener: ChangeListener = (change) => this.onChange(sessions, change);
+      entry = { sessions, unwatch: this.store.watch(user, listener) };
+      this.users.set(user, entry);
+    }
+    return entry;
+  }
+
+  /** A change to a mailbox wakes the sessions that have it selected; IDLE reports nothing else. */
+  private onChange(sessions: Set<ParkedSession>, change: MailboxChange): void {
+    if (change.kind === 'mailboxes') return;
+    for (const parked of [...sessions]) if (parked.mailboxId === change.mailboxId) this.wake(parked);
+  }
+
+  private forget(parked: ParkedSession): void {
+    parked.handle = null;
+    const user = this.users.get(parked.user);
+    if (user?.sessions.delete(parked)) {
+      this.parkedCount--;
+      if (user.sessions.size === 0) {
+        user.unwatch();
+        this.users.delete(parked.user);
+      }
+    }
+    this.releaseView(parked);
+    if (this.parkedCount === 0) {
+      this.stopSweep();
+      this.strings.clear();
+    }
+  }
+
+  private intern(text: string): string {
+    const found = this.strings.get(text);
+    if (found !== undefined) return found;
+    this.strings.set(text, text);
+    return text;
+  }
+
+  private shareView(v: NonNullable<ParkRequest['view']>): SharedView {
+    const key = `${v.mailboxId}\u0000${v.highestModseq}\u0000${v.uids.length}`;
+    const found = this.shared.get(key);
+    if (found && found.uidValidity === v.uidValidity && found.uidNext === v.uidNext && found.mailboxName === v.mailboxName && sameUids(found.uids, v.uids)) {
+      found.sessions++;
+      return found;
+    }
+    const view: SharedView = {
+      key,
+      mailboxId: this.intern(v.mailboxId),
+      mailboxName: this.intern(v.mailboxName),
+      uidValidity: v.uidValidity,
+      uidNext: v.uidNext,
+      highestModseq: v.highestModseq,
+      uids: Uint32Array.from(v.uids),
+      sessions: 1,
+    };
+    // A different view under the same key (possible only in unusual histories) is simply not shared.
+    if (!found) this.shared.set(key, view);
+    return view;
+  }
+
+  private releaseView(parked: ParkedSession): void {
+    const view = parked.view;
+    if (view && --view.sessions === 0 && this.shared.get(view.key) === view) this.shared.delete(view.key);
+  }
+
+  private startSweep(): void {
+    if (this.sweepTimer) return;
+    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
+    this.sweepTimer.unref();
+  }
+
+  private stopSweep(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+  }
+
+  /**
+   * Sessions past their autologout deadline wake up, and the woken connection logs them out. The
+   * string table is rebuilt from the sessions still parked, so names of the departed go with them.
+   */
+  private sweep(): void {
+    const now = Date.now() / 1000;
+    const strings = new Map<string, string>();
+    for (const parked of this.all()) {
+      if (parked.logoutAtSeconds <= now) {
+        this.wake(parked);
+        continue;
+      }
+      for (const text of [parked.user, parked.remoteAddress, parked.view?.mailboxId, parked.view?.mailboxName]) if (text) strings.set(text, text);
+    }
+    this.strings = strings;
+  }
+}
+
+function sameUids(a: Uint32Array, b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

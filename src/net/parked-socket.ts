@@ -1,0 +1,112 @@
+/**
+ * A plain TCP connection held by its libuv handle alone, without the net.Socket around it.
+ *
+ * A net.Socket with its stream states costs about 1.5 KB of memory; the handle underneath about
+ * 0.5 KB. A server holding tens of thousands of idle connections (IMAP IDLE) parks them here and
+ * turns a handle back into a net.Socket when the client sends something or the server has
+ * something to say. This reaches into Node's stream internals (`socket._handle`, the handle's
+ * `onread` and `reading`, the `owner_symbol` back-reference) as node:cluster does when it moves
+ * handles between processes; parkRefusal() checks that each piece looks as expected, so a
+ * Node.js release that changes them turns parking off instead of breaking connections.
+ * test/unit/parked-socket.test.ts pins the behaviour down.
+ *
+ * Nothing here allocates per connection beyond the handle: one shared read callback finds the
+ * owner on the handle itself, in the slot where Node keeps the socket.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+
+/** Told when its parked connection comes back as a socket. */
+export interface ParkedSocketOwner {
+  /**
+   * Attach the socket's listeners before returning: bytes or an end of stream that woke the
+   * connection are delivered to the socket right after this call.
+   */
+  revived(socket: net.Socket): void;
+}
+
+/** The parts of Node's TCP handle (src/tcp_wrap.cc, src/stream_base.cc) this file relies on. */
+interface TcpHandle {
+  readStart(): number;
+  readStop(): number;
+  /** An accessor in Node: it accepts functions only. */
+  onread: (...args: unknown[]) => unknown;
+  reading?: boolean;
+  [key: symbol]: unknown;
+}
+
+/** A parked connection, for wakeParked(). */
+export interface ParkedHandle {
+  readonly parked: true;
+}
+
+/** Why a socket cannot be parked now, or null when it can. */
+export function parkRefusal(socket: net.Socket): string | null {
+  if (socket instanceof tls.TLSSocket) return 'TLS state lives in the socket';
+  if (socket.destroyed || !socket.readable || !socket.writable) return 'socket is closing';
+  if (socket.readableLength > 0 || socket.writableLength > 0) return 'data buffered in the socket';
+  if (socket.isPaused()) return 'socket is paused';
+  const handle = (socket as unknown as { _handle?: Partial<TcpHandle> | null })._handle;
+  if (!handle || typeof handle.readStop !== 'function' || typeof handle.readStart !== 'function') return 'no TCP handle';
+  if (typeof handle.onread !== 'function' || !nodeOwnerSymbol(handle as TcpHandle)) return 'unknown handle layout';
+  return null;
+}
+
+function nodeOwnerSymbol(handle: TcpHandle): symbol | undefined {
+  return Object.getOwnPropertySymbols(handle).find((s) => s.description === 'owner_symbol');
+}
+
+/**
+ * Detaches the handle from `socket` and holds it for `owner`. The socket object is destroyed (its
+ * server stops counting it) without closing the connection, and every listener on it is removed:
+ * the caller must not rely on its 'close'. Returns null when parkRefusal() says no.
+ */
+export function parkSocket(socket: net.Socket, owner: ParkedSocketOwner): ParkedHandle | null {
+  if (parkRefusal(socket) !== null) return null;
+  const holder = socket as unknown as { _handle: TcpHandle | null };
+  const handle = holder._handle!;
+
+  socket.removeAllListeners();
+  holder._handle = null;
+  // Node's own back-reference slot now points to the parking owner: no new property on the
+  // handle, and the socket object is free to go.
+  handle[nodeOwnerSymbol(handle)!] = owner;
+  // With no handle, destroy() only ends the JavaScript side: it emits 'close' and tells the server
+  // the connection is gone (its count and close() would otherwise wait for it forever).
+  socket.destroy();
+
+  handle.onread = onParkedRead;
+  if (handle.reading !== true) handle.readStart();
+  return handle as unknown as ParkedHandle;
+}
+
+/** Gives a parked connection back to its owner as a net.Socket (news, shutdown, a timeout). */
+export function wakeParked(parked: ParkedHandle): void {
+  const handle = parked as unknown as TcpHandle;
+  if (handle.onread !== onParkedRead) return;
+  const owner = parkedOwner(handle);
+  owner.revived(revive(handle));
+}
+
+/**
+ * Any read event — bytes, end of stream, an error — wakes the connection. The event's details
+ * live in a buffer Node shares between all streams, valid only during this call, so the revived
+ * socket's own read callback must see them now, not later.
+ */
+function onParkedRead(this: TcpHandle, ...args: unknown[]): unknown {
+  const owner = parkedOwner(this);
+  owner.revived(revive(this));
+  return this.onread.apply(this, args);
+}
+
+function parkedOwner(handle: TcpHandle): ParkedSocketOwner {
+  return handle[nodeOwnerSymbol(handle)!] as ParkedSocketOwner;
+}
+
+/** Ends the parking (the handle's read callback is no longer ours) and wraps the handle in a socket. */
+function revive(handle: TcpHandle): net.Socket {
+  handle.readStop();
+  // net.Socket starts reading only when it believes the handle is not reading already.
+  handle.reading = false;
+  return new net.Socket({ handle, readable: true, writable: true } as net.SocketConstructorOpts);
+}

@@ -1,0 +1,221 @@
+/**
+ * IDLE hibernation (src/imap/session/hibernation.ts): a session idling with nothing to report is
+ * parked, and it wakes — inside the same IDLE, same tag, same sequence numbers — when its client
+ * speaks, when its mailbox changes, and when the server shuts down. Run against every store.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startImapServer, type TestServer } from '../helpers/imap-server.js';
+import { storeFactories } from '../helpers/stores.js';
+import { RawClient, run, sleep } from '../helpers/raw-client.js';
+
+const HIBERNATE_SECONDS = 0.2;
+
+async function until(what: string, test: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(10);
+  }
+}
+
+const parked = (s: TestServer): number => s.server.hibernation?.size ?? 0;
+
+async function idling(s: TestServer, mailbox: string | null, tag = 'I1'): Promise<RawClient> {
+  const c = new RawClient(s.port);
+  await c.login();
+  if (mailbox) await run(c, 's', `SELECT ${mailbox}`);
+  c.send(`${tag} IDLE\r\n`);
+  await c.expect(/^\+ /);
+  return c;
+}
+
+async function append(c: RawClient, tag: string, mailbox: string, subject: string): Promise<void> {
+  const msg = `Subject: ${subject}\r\n\r\nbody\r\n`;
+  const lines = await run(c, tag, `APPEND ${mailbox} {${msg.length}+}\r\n${msg}`);
+  assert.match(lines.at(-1)!, new RegExp(`^${tag} OK`));
+}
+
+for (const [storeName, factory] of Object.entries(storeFactories())) {
+  describe(`IDLE hibernation (${storeName} store)`, () => {
+    async function withServer(fn: (s: TestServer) => Promise<void>, limits: Record<string, number> = {}): Promise<void> {
+      const made = await factory();
+      const s = await startImapServer({ store: made.store, limits: { idleHibernateSeconds: HIBERNATE_SECONDS, ...limits } });
+      try {
+        await fn(s);
+      } finally {
+        await s.close();
+        await made.cleanup();
+      }
+    }
+
+    it('parks an idle session and finishes its IDLE when the client says DONE', () =>
+      withServer(async (s) => {
+        const setup = new RawClient(s.port);
+        await setup.login();
+        for (let i = 1; i <= 3; i++) await append(setup, `a${i}`, 'INBOX', `m${i}`);
+        const c = await idling(s, 'INBOX', 'T7');
+        await until('the session is parked', () => parked(s) === 1);
+        const listed = s.server.connections().filter((x) => x.hibernated);
+        assert.deepEqual(
+          listed.map((x) => [x.user, x.mailbox]),
+          [['alice', 'INBOX']],
+        );
+        c.send('DONE\r\n');
+        assert.match(await c.expect(/^T7 /), /^T7 OK IDLE terminated/);
+        assert.equal(parked(s), 0);
+        // Still the same session: logged in, INBOX selected, the same sequence numbers.
+        const fetch = await run(c, 'f', 'FETCH 1:* (UID)');
+        assert.deepEqual(fetch.filter((l) => l.startsWith('*')), ['* 1 FETCH (UID 1)', '* 2 FETCH (UID 2)', '* 3 FETCH (UID 3)']);
+        // And it hibernates again at the next IDLE.
+        c.send('T8 IDLE\r\n');
+        await c.expect(/^\+ /);
+        await until('parked again', () => parked(s) === 1);
+        c.send('DONE\r\nn NOOP\r\n');
+        assert.match(await c.expect(/^T8 /), /^T8 OK/);
+        assert.match(await c.expect(/^n /), /^n OK/);
+        setup.destroy();
+        c.destroy();
+      }));
+
+    it('wakes for changes to its mailbox and reports them as an awake session would', () =>
+      withServer(async (s) => {
+        const other = new RawClient(s.port);
+        await other.login();
+        await run(other, 'c', 'CREATE Box');
+        for (let i = 1; i <= 4; i++) await append(other, `a${i}`, 'Box', `m${i}`);
+        const c = await idling(s, 'Box');
+        await until('parked', () => parked(s) === 1);
+
+        await run(other, 's', 'SELECT Box');
+        await run(other, 'd', 'STORE 2 +FLAGS.SILENT (\\Deleted)');
+        await run(other, 'x', 'EXPUNGE');
+        assert.equal(await c.expect(/EXPUNGE/), '* 2 EXPUNGE');
+        await until('parked after the expunge', () => parked(s) === 1);
+
+        await append(other, 'a5', 'Box', 'm5');
+        assert.equal(await c.expect(/EXISTS/), '* 4 EXISTS');
+        await until('parked after the append', () => parked(s) === 1);
+
+        await run(other, 'fl', 'UID STORE 3 +FLAGS (\\Flagged $Work)');
+        // UID 3 is message 2 now; a keyword the session had not seen comes with FLAGS first.
+        assert.match(await c.expect(/^\* FLAGS/), /\$Work/);
+        // Every message here is \Recent for this session: it selected the mailbox first.
+        assert.match(await c.expect(/FETCH/), /^\* 2 FETCH \(UID 3 FLAGS \(\\Flagged \$Work \\Recent\)\)$/);
+        await until('parked after the flag change', () => parked(s) === 1);
+
+        // A change to another mailbox does not wake it.
+        await append(other, 'a6', 'INBOX', 'elsewhere');
+        await sleep(100);
+        assert.equal(parked(s), 1);
+
+        c.send('DONE\r\n');
+        assert.match(await c.expect(/^I1 /), /^I1 OK/);
+        const uids = await run(c, 'u', 'UID SEARCH ALL');
+        assert.ok(uids.includes('* SEARCH 1 3 4 5'), uids.join(' | '));
+        other.destroy();
+        c.destroy();
+      }));
+
+    it('reports a burst of changes in order, waking once for the first', () =>
+      withServer(async (s) => {
+        const other = new RawClient(s.port);
+        await other.login();
+        await run(other, 'c', 'CREATE Many');
+        for (let i = 1; i <= 5; i++) await append(other, `a${i}`, 'Many', `m${i}`);
+        const c = await idling(s, 'Many');
+        await until('parked', () => parked(s) === 1);
+        // Pipelined: the first change wakes the session; the others land while it reads the mailbox
+        // or after it is awake.
+        await run(other, 's', 'SELECT Many');
+        other.send('p1 STORE 1 +FLAGS.SILENT (\\Deleted)\r\np2 EXPUNGE\r\np3 STORE 3 +FLAGS.SILENT (\\Seen)\r\n');
+        await other.expect(/^p3 OK/);
+        await append(other, 'a6', 'Many', 'm6');
+        await c.expect(/^\* 5 EXISTS$/);
+        // Whichever way the changes were split between waking and the awake session, the client was
+        // told each one against the numbering it had at that moment.
+        const told = c.transcript.filter((l) => /EXPUNGE|FETCH/.test(l));
+        assert.ok(told.includes('* 1 EXPUNGE'), told.join(' | '));
+        assert.ok(told.includes('* 3 FETCH (UID 4 FLAGS (\\Seen \\Recent))'), told.join(' | '));
+        c.send('DONE\r\n');
+        await c.expect(/^I1 OK/);
+        const all = await run(c, 'f', 'FETCH 1:* (UID)');
+        assert.deepEqual(
+          all.filter((l) => l.startsWith('* ')),
+          ['* 1 FETCH (UID 2)', '* 2 FETCH (UID 3)', '* 3 FETCH (UID 4)', '* 4 FETCH (UID 5)', '* 5 FETCH (UID 6)'],
+        );
+        other.destroy();
+        c.destroy();
+      }));
+
+    it('parks IDLE in the authenticated state too, and keeps ENABLEd extensions', () =>
+      withServer(async (s) => {
+        const c = new RawClient(s.port);
+        await c.login();
+        await run(c, 'e', 'ENABLE CONDSTORE');
+        c.send('I1 IDLE\r\n');
+        await c.expect(/^\+ /);
+        await until('parked', () => parked(s) === 1);
+        c.send('DONE\r\n');
+        await c.expect(/^I1 OK/);
+        const sel = await run(c, 's', 'SELECT INBOX');
+        assert.ok(sel.some((l) => /HIGHESTMODSEQ/.test(l)), `CONDSTORE still enabled: ${sel.join(' | ')}`);
+        c.destroy();
+      }));
+
+    it('releases the connection and user places when a parked client goes away', () =>
+      withServer(async (s) => {
+        const c = await idling(s, 'INBOX');
+        await until('parked', () => parked(s) === 1);
+        assert.equal(s.server.connectionLimiter.open, 1);
+        assert.equal(s.server.connectionLimiter.userSessions('alice'), 1);
+        c.socket.end();
+        await until('the places are released', () => s.server.connectionLimiter.open === 0);
+        assert.equal(s.server.connectionLimiter.userSessions('alice'), 0);
+        assert.equal(parked(s), 0);
+        assert.equal(s.server.connections().length, 0);
+      }));
+
+    it('does not park TLS sessions', () =>
+      withServer(async (s) => {
+        const c = new RawClient(s.tlsPort, { tls: true });
+        await c.login();
+        c.send('I1 IDLE\r\n');
+        await c.expect(/^\+ /);
+        await sleep(HIBERNATE_SECONDS * 1000 * 3);
+        assert.equal(parked(s), 0);
+        c.send('DONE\r\n');
+        await c.expect(/^I1 OK/);
+        c.destroy();
+      }));
+
+    it('says BYE to parked sessions when the server shuts down', async () => {
+      const made = await factory();
+      const s = await startImapServer({ store: made.store, limits: { idleHibernateSeconds: HIBERNATE_SECONDS } });
+      try {
+        const c = await idling(s, 'INBOX');
+        await until('parked', () => parked(s) === 1);
+        await s.server.close();
+        assert.match(await c.expect(/^\* BYE/), /shutting down/);
+        await c.waitClosed();
+        assert.ok(!c.transcript.some((l) => l.startsWith('I1 ')), 'no IDLE completion after the BYE');
+      } finally {
+        await made.store.close();
+        await made.cleanup();
+      }
+    });
+
+    it('never parks when idleHibernateSeconds is 0', () =>
+      withServer(
+        async (s) => {
+          assert.equal(s.server.hibernation, null);
+          const c = await idling(s, 'INBOX');
+          await sleep(300);
+          c.send('DONE\r\n');
+          await c.expect(/^I1 OK/);
+          c.destroy();
+        },
+        { idleHibernateSeconds: 0 },
+      ));
+  });
+}
