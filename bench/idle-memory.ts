@@ -63,12 +63,36 @@ async function appendOnePerUser(port: number, users: string[]): Promise<void> {
   }
 }
 
+/**
+ * Every user logs in, selects INBOX, idles and logs out once before the baseline is read, so that
+ * what a server sets up once (compiled code, caches, index files) is not counted per connection.
+ */
+async function warmUp(port: number, users: string[]): Promise<void> {
+  await Promise.all(
+    users.map(async (user) => {
+      const { client } = await WireClient.connect('127.0.0.1', port);
+      await client.command(`LOGIN ${user} ${PASSWORD}`);
+      await client.command('SELECT INBOX');
+      const tag = client.nextTag();
+      client.write(`${tag} IDLE\r\n`);
+      await client.next(10_000);
+      client.write('DONE\r\n');
+      await client.complete(tag, 10_000);
+      await client.command('LOGOUT');
+      client.close();
+    }),
+  );
+}
+
 export async function idleMemory(o: IdleOptions): Promise<IdleResult> {
   const restore = raiseInotify(o.connections + 1024);
   const server = await o.start();
   let run: LoadRun | undefined;
   try {
-    await sleep(2000);
+    await warmUp(server.port, o.users);
+    // The baseline gets the same time to settle as the measurement after it (a garbage-collected
+    // server shrinks while idle; counting that against the connections would flatter it).
+    await sleep(Math.max(2, o.settleSeconds) * 1000);
     const before = treeMemory(server.pid);
     const t0 = performance.now();
     run = new LoadRun({

@@ -2,7 +2,7 @@
  * The Postroom process under test: SqliteStore, the users file, createImapServer on loopback —
  * what `postroom serve --store sqlite` runs, with the connection limits raised for the load
  * (serve has no flags for them) and no TLS, like the Dovecot side.
- * argv: DATA_DIR MAX_CONNECTIONS. Prints {"msg":"listening","imapPort":…,"pid":…}.
+ * argv: DATA_DIR MAX_CONNECTIONS [IDLE_HIBERNATE_SECONDS]. Prints {"msg":"listening","imapPort":…,"pid":…}.
  */
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { UserFile, UserFileAuthenticator } from '../../src/auth/user-file.js';
@@ -13,7 +13,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 const loopDelay = process.env.POSTROOM_BENCH_LOOP_DELAY ? monitorEventLoopDelay({ resolution: 5 }) : undefined;
 loopDelay?.enable();
 
-const [data, max] = [process.argv[2]!, Number(process.argv[3] ?? 20_000)];
+const [data, max, hibernate] = [process.argv[2]!, Number(process.argv[3] ?? 20_000), process.argv[4]];
 const store = await SqliteStore.open({ directory: data });
 const server = createImapServer({
   store,
@@ -22,7 +22,12 @@ const server = createImapServer({
   port: 0,
   tlsPort: null,
   allowInsecureAuth: true,
-  limits: { maxConnections: max, maxConnectionsPerIp: max, maxConnectionsPerUser: max },
+  limits: {
+    maxConnections: max,
+    maxConnectionsPerIp: max,
+    maxConnectionsPerUser: max,
+    ...(hibernate ? { idleHibernateSeconds: Number(hibernate) } : {}),
+  },
 });
 const bound = await server.listen();
 process.stdout.write(`${JSON.stringify({ msg: 'listening', imapPort: bound.port, pid: process.pid })}\n`);

@@ -65,6 +65,8 @@ export interface PostroomOptions {
   /** Extra serve flags, e.g. --workers 2. */
   serveArgs?: string[];
   maxConnections?: number;
+  /** limits.idleHibernateSeconds (default: the server's own default; 0 turns hibernation off). */
+  hibernateSeconds?: number;
 }
 
 const MAIN = fileURLToPath(new URL('./postroom-main.ts', import.meta.url));
@@ -78,7 +80,7 @@ export async function startPostroom(opts: PostroomOptions): Promise<RunningServe
     ? [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--host', '127.0.0.1',
         '--imap-port', 'auto', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--allow-insecure-auth',
         '--log-level', 'error', ...opts.serveArgs]
-    : [...(opts.nodeArgs ?? []), '--import', 'tsx', MAIN, data, String(opts.maxConnections ?? 20_000)];
+    : [...(opts.nodeArgs ?? []), '--import', 'tsx', MAIN, data, String(opts.maxConnections ?? 20_000), String(opts.hibernateSeconds ?? '')];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });

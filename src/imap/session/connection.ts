@@ -113,7 +113,9 @@ export class ImapConnection implements ConnectionInfo {
     this.attachSocket(this.socket);
     this.socket.setNoDelay(true);
     const caps = this.server.capabilities(this, 'notAuthenticated').join(' ');
-    this.write({ type: 'status', tag: '*', status: 'OK', code: { name: 'CAPABILITY', args: caps.split(' ').map(atom) }, text: this.server.greeting });
+    // The greeting goes out now rather than at the end of this loop turn: nothing can join it, and
+    // on a busy server the rest of the turn is milliseconds the client would wait for it.
+    this.out.push(encodeResponse({ type: 'status', tag: '*', status: 'OK', code: { name: 'CAPABILITY', args: caps.split(' ').map(atom) }, text: this.server.greeting }), true);
     this.resetIdleTimer();
     void this.loop();
   }
