@@ -3,6 +3,7 @@
  * bookkeeping of live connections. Everything protocol-specific happens in session/ and commands/.
  */
 import net from 'node:net';
+import cluster from 'node:cluster';
 import tls from 'node:tls';
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { LoginGuard } from '../auth/login-guard.js';
 import { usableSaslMechanisms } from '../auth/sasl/index.js';
 import { dropPrivileges } from '../net/privileges.js';
 import { ConnectionLimiter } from '../net/connection-limits.js';
+import { duplicateListenHandle } from '../net/accept-handles.js';
 import type { MailStore } from '../store/types.js';
 import type { Authenticator } from '../auth/types.js';
 
@@ -156,14 +158,20 @@ export class ImapServer implements ServerCore {
     if (port !== null) {
       const server = net.createServer({ pauseOnConnect: false }, (socket) => this.accept(socket, false));
       bound.port = await this.bind(server, host, port);
+      await this.addAcceptHandles(server, () => net.createServer({ pauseOnConnect: false }, (socket) => this.accept(socket, false)));
     }
     const tlsPort = this.options.tlsPort === undefined ? (this.secureContext ? 993 : null) : this.options.tlsPort;
     if (tlsPort !== null) {
       if (!this.secureContext) throw new Error('tlsPort needs tls options (key and cert)');
-      const server = tls.createServer(this.tlsServerOptions(), (socket) => this.accept(socket, true));
-      this.tlsListeners.push(server);
-      server.on('tlsClientError', (err) => this.logger.debug({ err: err.message }, 'TLS handshake failed'));
+      const create = (): tls.Server => {
+        const server = tls.createServer(this.tlsServerOptions(), (socket) => this.accept(socket, true));
+        this.tlsListeners.push(server);
+        server.on('tlsClientError', (err) => this.logger.debug({ err: err.message }, 'TLS handshake failed'));
+        return server;
+      };
+      const server = create();
       bound.tlsPort = await this.bind(server, host, tlsPort);
+      await this.addAcceptHandles(server, create);
     }
     if (this.options.user !== undefined || this.options.group !== undefined) {
       dropPrivileges(this.options.user, this.options.group);
@@ -183,6 +191,24 @@ export class ImapServer implements ServerCore {
         resolve((server.address() as net.AddressInfo).port);
       });
     });
+  }
+
+  /**
+   * More handles on the socket `server` listens on, each served by its own (identical) listener:
+   * libuv accepts one connection per handle per loop turn, so under load one handle leaves new
+   * clients waiting in the accept queue (see net/accept-handles.ts).
+   */
+  private async addAcceptHandles(server: net.Server, create: () => net.Server): Promise<void> {
+    // A cluster worker's listener is the primary's (it accepts and hands connections over).
+    if (cluster.isWorker) return;
+    const handles = await duplicateListenHandle(server as net.Server & { _handle?: unknown }, (this.options.acceptHandles ?? 1) - 1);
+    for (const handle of handles) {
+      const extra = create();
+      extra.on('error', (err) => this.logger.error({ err }, 'listener error'));
+      extra.listen(handle);
+      this.listeners.push(extra);
+    }
+    if (handles.length > 0) this.logger.debug({ handles: handles.length + 1 }, 'accept handles');
   }
 
   private accept(socket: net.Socket, secure: boolean): void {
