@@ -14,6 +14,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
+import { pinnedStream } from '../store/pinned-stream.js';
 import { resolveSettings } from '../config/resolve.js';
 import type { ServeSettings } from '../config/settings.js';
 import { ensureDevCertificate } from '../config/dev-certificate.js';
@@ -229,9 +230,20 @@ function forwardingMailbox(store: ForwardingStore, user: string, handle: number)
     records: (...a) => call('records', a),
     structure: (...a) => call('structure', a),
     read: (...a) => call('read', a),
-    async *stream(mailboxId, uid, range) {
-      yield (await call('read', range ? [mailboxId, uid, range] : [mailboxId, uid])) as Buffer;
-    },
+    // Asked of the primary at the call, as the store contract says (streams are pinned when FETCH
+    // asks for them), not when the output queue gets round to reading: by then another session
+    // may have expunged the message.
+    stream: (mailboxId, uid, range) =>
+      pinnedStream(
+        () => {
+          const bytes = call('read', range ? [mailboxId, uid, range] : [mailboxId, uid]) as Promise<Buffer>;
+          bytes.catch(() => undefined); // surfaces on the first read
+          return bytes;
+        },
+        async function* (bytes) {
+          yield await bytes;
+        },
+      ),
     search: (...a) => call('search', a),
     append: async (mailboxId, input) => call('append', [mailboxId, { ...input, content: await collect(input.content) }]),
     updateFlags: (...a) => call('updateFlags', a),
