@@ -123,7 +123,7 @@ async function loadScenario(s: Scenario): Promise<void> {
 }
 
 const mb = (b: number): string => (b / 1048576).toFixed(1);
-const kb = (b: number): string => (b / 1024).toFixed(0);
+const kb = (b: number): string => (b / 1024).toFixed(b < 10 * 1024 ? 2 : 0);
 
 async function idleScenario(): Promise<void> {
   const spec = mixedUsers(20, 50);
