@@ -36,6 +36,17 @@ async function append(c: RawClient, tag: string, mailbox: string, subject: strin
   assert.match(lines.at(-1)!, new RegExp(`^${tag} OK`));
 }
 
+/** `other` fills a new mailbox with `count` messages; `idler` selects it, idles and is parked. */
+async function parkedIn(s: TestServer, mailbox: string, count: number): Promise<{ other: RawClient; idler: RawClient }> {
+  const other = new RawClient(s.port);
+  await other.login();
+  await run(other, 'c', `CREATE ${mailbox}`);
+  for (let i = 1; i <= count; i++) await append(other, `a${i}`, mailbox, `m${i}`);
+  const idler = await idling(s, mailbox);
+  await until('parked', () => parked(s) === 1);
+  return { other, idler };
+}
+
 for (const [storeName, factory] of Object.entries(storeFactories())) {
   describe(`IDLE hibernation (${storeName} store)`, () => {
     async function withServer(fn: (s: TestServer) => Promise<void>, limits: Record<string, number> = {}): Promise<void> {
@@ -80,12 +91,7 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
 
     it('wakes for changes to its mailbox and reports them as an awake session would', () =>
       withServer(async (s) => {
-        const other = new RawClient(s.port);
-        await other.login();
-        await run(other, 'c', 'CREATE Box');
-        for (let i = 1; i <= 4; i++) await append(other, `a${i}`, 'Box', `m${i}`);
-        const c = await idling(s, 'Box');
-        await until('parked', () => parked(s) === 1);
+        const { other, idler: c } = await parkedIn(s, 'Box', 4);
 
         await run(other, 's', 'SELECT Box');
         await run(other, 'd', 'STORE 2 +FLAGS.SILENT (\\Deleted)');
@@ -119,12 +125,7 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
 
     it('reports a burst of changes in order, waking once for the first', () =>
       withServer(async (s) => {
-        const other = new RawClient(s.port);
-        await other.login();
-        await run(other, 'c', 'CREATE Many');
-        for (let i = 1; i <= 5; i++) await append(other, `a${i}`, 'Many', `m${i}`);
-        const c = await idling(s, 'Many');
-        await until('parked', () => parked(s) === 1);
+        const { other, idler: c } = await parkedIn(s, 'Many', 5);
         // Pipelined: the first change wakes the session; the others land while it reads the mailbox
         // or after it is awake.
         await run(other, 's', 'SELECT Many');

@@ -30,6 +30,21 @@ function owner(onRevived: (s: net.Socket) => void): ParkedSocketOwner {
   return { revived: onRevived };
 }
 
+/** Parks the server side; the revived socket, once there is one, records what it reads. */
+function parkRecording(p: Pair): { handle: ReturnType<typeof parkSocket>; got: string[]; revived: () => net.Socket | undefined } {
+  let revived: net.Socket | undefined;
+  const got: string[] = [];
+  const handle = parkSocket(
+    p.serverSide,
+    owner((s) => {
+      revived = s;
+      s.setEncoding('latin1');
+      s.on('data', (d: string) => got.push(d));
+    }),
+  );
+  return { handle, got, revived: () => revived };
+}
+
 const until = async (test: () => boolean): Promise<void> => {
   const deadline = Date.now() + 3000;
   while (!test()) {
@@ -41,27 +56,19 @@ const until = async (test: () => boolean): Promise<void> => {
 describe('parked sockets', () => {
   it('wakes on client bytes and hands them, whole, to the revived socket', async () => {
     const p = await pair();
-    let revived: net.Socket | undefined;
-    const got: string[] = [];
-    const handle = parkSocket(
-      p.serverSide,
-      owner((s) => {
-        revived = s;
-        s.setEncoding('latin1');
-        s.on('data', (d: string) => got.push(d));
-      }),
-    );
+    const { handle, got, revived } = parkRecording(p);
     assert.ok(handle);
     assert.equal(p.serverSide.destroyed, true, 'the old socket object is let go');
+    assert.equal(revived(), undefined, 'parked until something happens');
     p.client.write('DONE\r\nA2 NOOP\r\n');
     await until(() => got.join('') === 'DONE\r\nA2 NOOP\r\n');
-    revived!.write('A2 OK\r\n');
+    revived()!.write('A2 OK\r\n');
     await until(() => p.received.join('') === 'A2 OK\r\n');
     // Reading goes on after the bytes that woke it.
     p.client.write('more\r\n');
     await until(() => got.join('').endsWith('more\r\n'));
     p.client.destroy();
-    revived!.destroy();
+    revived()!.destroy();
     await new Promise((r) => p.server.close(r));
   });
 
@@ -86,19 +93,12 @@ describe('parked sockets', () => {
 
   it('wakes on the server side with nothing read, and the socket still works both ways', async () => {
     const p = await pair();
-    let revived: net.Socket | undefined;
-    const got: string[] = [];
-    const handle = parkSocket(
-      p.serverSide,
-      owner((s) => {
-        revived = s;
-        s.setEncoding('latin1');
-        s.on('data', (d: string) => got.push(d));
-      }),
-    )!;
-    wakeParked(handle);
+    const { handle, got, revived: current } = parkRecording(p);
+    wakeParked(handle!);
+    const revived = current();
     assert.ok(revived);
-    wakeParked(handle); // a second wake is ignored
+    wakeParked(handle!); // a second wake is ignored
+    assert.equal(current(), revived);
     revived.write('* 3 EXISTS\r\n');
     await until(() => p.received.join('') === '* 3 EXISTS\r\n');
     p.client.write('DONE\r\n');
