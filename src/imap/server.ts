@@ -239,9 +239,9 @@ export class ImapServer implements ServerCore {
     conn.resume();
   }
 
-  connectionClosed(conn: ImapConnection): void {
+  connectionClosed(conn: ImapConnection, why?: 'hibernated'): void {
     this.live.delete(conn);
-    conn.logger.debug('disconnected');
+    conn.logger.debug(why ?? 'disconnected');
   }
 
   /** Open connections, hibernated ones included (those with `hibernated: true` and no id). */

@@ -296,7 +296,6 @@ export class ImapConnection implements ConnectionInfo {
       userSlot: this.userSlot,
     });
     if (!parked) return;
-    this.logger.debug('hibernated');
     // The slots now belong to the frozen session; everything else of this connection is dropped.
     this.connectionSlot = null;
     this.userSlot = null;
@@ -307,7 +306,7 @@ export class ImapConnection implements ConnectionInfo {
     this.stopWatching();
     void st.mail.close().catch(() => undefined);
     this.out.close();
-    this.server.connectionClosed(this);
+    this.server.connectionClosed(this, 'hibernated');
     this.resolveClosed();
   }
 

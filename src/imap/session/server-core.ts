@@ -20,5 +20,6 @@ export interface ServerCore extends ServerContext {
   readonly logger: Logger;
   /** IDLE hibernation, or null when turned off. */
   readonly hibernation: Hibernation | null;
-  connectionClosed(conn: ImapConnection): void;
+  /** The connection is gone from this server's list: closed, or parked by IDLE hibernation. */
+  connectionClosed(conn: ImapConnection, why?: 'hibernated'): void;
 }
