@@ -27,6 +27,9 @@ export class ClientLoop {
   private known: number[] = [];
   private mine: number[] = [];
   private uidNext = 1;
+  /** Paced load (cfg.rate): when this client's next command is due (performance.now() ms). */
+  private nextDue = 0;
+  private readonly interval: number;
 
   constructor(
     private readonly cfg: LoadConfig,
@@ -35,6 +38,23 @@ export class ClientLoop {
     private readonly deadline: number,
   ) {
     this.r = rng(cfg.seed * 100_003 + index);
+    this.interval = cfg.rate ? (cfg.totalClients / cfg.rate) * 1000 : 0;
+  }
+
+  /**
+   * When the command about to be sent counts from. Without a rate: now. With one, each client
+   * sends on its own schedule (every totalClients/rate seconds, first at a random offset), and
+   * latency counts from the scheduled time, not the time sent: a server that falls behind is
+   * charged for the wait it causes (no coordinated omission).
+   */
+  private async due(): Promise<number> {
+    if (!this.interval) return performance.now();
+    const now = performance.now();
+    if (this.nextDue === 0) this.nextDue = now + this.r() * this.interval;
+    const due = this.nextDue;
+    this.nextDue += this.interval;
+    if (due > now) await sleep(due - now);
+    return due;
   }
 
   private get user(): string {
@@ -43,7 +63,7 @@ export class ClientLoop {
 
   /** Times one command; a wrong or failed answer is recorded as an error and rethrown. */
   private async timed<T>(name: string, run: () => Promise<T>): Promise<T> {
-    const t0 = performance.now();
+    const t0 = await this.due();
     try {
       const v = await run();
       this.rec.ok(name, performance.now() - t0);

@@ -18,6 +18,11 @@ export interface LoadConfig {
   seed: number;
   /** Logins in flight at once while connecting (the idle scenario opens thousands). */
   connectConcurrency: number;
+  /**
+   * Commands per second offered by all clients together; absent: no think time (each client sends
+   * its next command as soon as the last is answered, which saturates the server).
+   */
+  rate?: number;
 }
 
 /** Relative weights of the operations inside a selected session. */
