@@ -47,6 +47,11 @@ export class ClientLoop {
    * latency counts from the scheduled time, not the time sent: a server that falls behind is
    * charged for the wait it causes (no coordinated omission).
    */
+  /** After a pause the client chose (holding IDLE, a breath after an error): due again from now. */
+  private restartSchedule(): void {
+    if (this.interval) this.nextDue = performance.now();
+  }
+
   private async due(): Promise<number> {
     if (!this.interval) return performance.now();
     const now = performance.now();
@@ -94,6 +99,7 @@ export class ClientLoop {
         this.client?.close();
         this.client = null;
         await sleep(50);
+        this.restartSchedule();
       }
     }
   }
@@ -256,6 +262,7 @@ export class ClientLoop {
       if (!r.text.startsWith('+')) throw new CheckError(`IDLE: ${r.text}`);
     });
     await sleep(200 + Math.floor(this.r() * 800));
+    this.restartSchedule();
     await this.timed('DONE', async () => {
       client.write('DONE\r\n');
       expectOk(await client.complete(tag), 'IDLE DONE');
