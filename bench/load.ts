@@ -1,5 +1,5 @@
 /**
- * `npm run bench:load -- --port 1143 [--clients 50] [--seconds 30] [--workers 2] [--scenario mixed]
+ * `npm run bench:load -- --port 1143 [--clients 50] [--seconds 30] [--workers 2] [--scenario mixed] [--rate N]
  *   [--users 20 | --user-names a,b] [--password P]`: the load generator against any IMAP server
  * (no TLS). Users must exist with an INBOX and an Archive folder; the bench:vs-dovecot runner
  * seeds them. Prints per-command counts, rate, p50 and p99, and errors (wrong answers included).
@@ -21,6 +21,7 @@ const { values } = parseArgs({
     users: { type: 'string', default: '10' },
     'user-names': { type: 'string' },
     password: { type: 'string', default: PASSWORD },
+    rate: { type: 'string' },
   },
 });
 if (!values.port) {
@@ -44,5 +45,6 @@ const result = await runLoad({
   scenario,
   seed: 1,
   connectConcurrency: 50,
+  ...(values.rate ? { rate: Number(values.rate) } : {}),
 });
 process.stdout.write(`${scenario}: ${values.clients} clients, ${result.seconds.toFixed(1)} s\n${loadTable(result.table, result.seconds)}\n`);
