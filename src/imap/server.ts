@@ -244,7 +244,7 @@ export class ImapServer implements ServerCore {
     conn.logger.debug(why ?? 'disconnected');
   }
 
-  /** Open connections, hibernated ones included (those with `hibernated: true` and no id). */
+  /** Open connections, hibernated ones included (with `hibernated: true`). */
   connections(): ConnectionSummary[] {
     const live: ConnectionSummary[] = [...this.live].map((c) => ({
       id: c.id,
@@ -256,7 +256,7 @@ export class ImapServer implements ServerCore {
       startedAt: c.startedAt,
     }));
     const parked: ConnectionSummary[] = (this.hibernation?.summaries() ?? []).map((h) => ({
-      id: '',
+      id: h.id,
       remoteAddress: h.remoteAddress,
       remotePort: h.remotePort,
       secure: false,

@@ -66,15 +66,19 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
         await setup.login();
         for (let i = 1; i <= 3; i++) await append(setup, `a${i}`, 'INBOX', `m${i}`);
         const c = await idling(s, 'INBOX', 'T7');
+        const idOf = (): string | undefined => s.server.connections().find((x) => x.user === 'alice' && x.mailbox === 'INBOX')?.id;
+        const awakeId = idOf();
+        assert.ok(awakeId);
         await until('the session is parked', () => parked(s) === 1);
         const listed = s.server.connections().filter((x) => x.hibernated);
         assert.deepEqual(
-          listed.map((x) => [x.user, x.mailbox]),
-          [['alice', 'INBOX']],
+          listed.map((x) => [x.user, x.mailbox, x.id]),
+          [['alice', 'INBOX', awakeId]],
         );
         c.send('DONE\r\n');
         assert.match(await c.expect(/^T7 /), /^T7 OK IDLE terminated/);
         assert.equal(parked(s), 0);
+        assert.equal(idOf(), awakeId, 'the connection keeps its id across hibernation');
         // Still the same session: logged in, INBOX selected, the same sequence numbers.
         const fetch = await run(c, 'f', 'FETCH 1:* (UID)');
         assert.deepEqual(fetch.filter((l) => l.startsWith('*')), ['* 1 FETCH (UID 1)', '* 2 FETCH (UID 2)', '* 3 FETCH (UID 3)']);

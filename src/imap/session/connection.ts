@@ -32,7 +32,7 @@ export interface ConnectionOptions {
 }
 
 export class ImapConnection implements ConnectionInfo {
-  readonly id = randomUUID();
+  readonly id: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly startedAt: Date;
@@ -79,6 +79,7 @@ export class ImapConnection implements ConnectionInfo {
   ) {
     this.secure = secure;
     const resumed = options.resumed;
+    this.id = resumed?.id ?? randomUUID();
     // A woken socket was built from a bare handle: its address is asked of the kernel again, but
     // the frozen session kept what the first socket said.
     this.remoteAddress = resumed?.remoteAddress ?? socket.remoteAddress ?? 'unknown';
@@ -283,6 +284,7 @@ export class ImapConnection implements ConnectionInfo {
       return;
     }
     const parked = hibernation.park(this.socket, {
+      id: this.id,
       user: st.user,
       remoteAddress: this.remoteAddress,
       remotePort: this.remotePort,

@@ -18,6 +18,8 @@ import { parkSocket, wakeParked, type ParkedHandle, type ParkedSocketOwner } fro
 import type { FrozenView } from './selected-view.js';
 
 export interface FrozenSession {
+  /** The connection's id, kept across hibernation (logs, and framework code keyed by it). */
+  readonly id: string;
   readonly user: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
@@ -40,6 +42,7 @@ export type ParkRequest = Omit<FrozenSession, 'view'> & { view: (Omit<FrozenView
 
 /** A parked session as the server lists it. */
 export interface HibernatedSummary {
+  id: string;
   user: string;
   remoteAddress: string;
   remotePort: number;
@@ -52,6 +55,7 @@ export interface HibernatedSummary {
  * closures — the parked handle finds this object, and this object its Hibernation.
  */
 class ParkedSession implements ParkedSocketOwner {
+  readonly id: string;
   readonly user: string;
   readonly remoteAddress: string;
   readonly remotePort: number;
@@ -76,6 +80,7 @@ class ParkedSession implements ParkedSocketOwner {
     view: SharedView | null,
     intern: (text: string) => string,
   ) {
+    this.id = s.id;
     this.user = intern(s.user);
     this.remoteAddress = intern(s.remoteAddress);
     this.remotePort = s.remotePort;
@@ -116,6 +121,7 @@ class ParkedSession implements ParkedSocketOwner {
         }
       : null;
     return {
+      id: this.id,
       user: this.user,
       remoteAddress: this.remoteAddress,
       remotePort: this.remotePort,
@@ -202,6 +208,7 @@ export class Hibernation {
 
   summaries(): HibernatedSummary[] {
     return this.all().map((p) => ({
+      id: p.id,
       user: p.user,
       remoteAddress: p.remoteAddress,
       remotePort: p.remotePort,
