@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CommandFramer, FrameTooLongError, type LiteralRequest } from '../wire/framer.js';
 import { encodeResponse } from '../wire/encoder.js';
@@ -79,7 +79,9 @@ export class ImapConnection implements ConnectionInfo {
   ) {
     this.secure = secure;
     const resumed = options.resumed;
-    this.id = resumed?.id ?? randomUUID();
+    // 72 random bits in 12 characters: unique enough for logs and change origins, and short, as
+    // hibernated sessions keep it (tens of thousands of them).
+    this.id = resumed?.id ?? randomBytes(9).toString('base64url');
     // A woken socket was built from a bare handle: its address is asked of the kernel again, but
     // the frozen session kept what the first socket said.
     this.remoteAddress = resumed?.remoteAddress ?? socket.remoteAddress ?? 'unknown';
