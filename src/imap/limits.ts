@@ -43,7 +43,7 @@ export interface ImapLimits {
   /** Seconds the implicit-TLS handshake (port 993) and the STARTTLS handshake may take. */
   tlsHandshakeSeconds: number;
   /**
-   * Seconds an IDLE with nothing to report lasts before the session is hibernated: kept in under
+   * Seconds an IDLE with nothing to report lasts before the session is hibernated: kept in about
    * 1 KB instead of about 21 KB until the client or a change to its mailbox wakes it
    * (src/imap/session/hibernation.ts). Plain-text connections only; 0 turns hibernation off.
    */

@@ -2,8 +2,9 @@
  * IDLE hibernation. A session that has sat in IDLE with nothing to report for a while is reduced to
  * a FrozenSession — who it is, the UIDs its client knows, the IDLE tag — and its socket is parked
  * (src/net/parked-socket.ts); the connection object, its parser, buffers, view and timers are let
- * go. Under 1 KB stays per connection instead of about 21 KB (bench/RESULTS.md). Dovecot's imap-hibernate does the
- * same for the same reason: mobile clients hold IDLE for hours and are idle almost all that time.
+ * go: about 1 KB stays per connection instead of about 21 KB (bench/RESULTS.md). Dovecot's
+ * imap-hibernate does the same for the same reason: mobile clients hold IDLE for hours and are
+ * idle almost all that time.
  *
  * A hibernated session wakes — becomes a full connection again, still inside its IDLE command — when
  * its client sends anything (DONE, or the connection ends), when its mailbox changes, at its
