@@ -7,17 +7,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startImapServer, type TestServer } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
-import { RawClient, run, sleep } from '../helpers/raw-client.js';
+import { RawClient, run, sleep, until } from '../helpers/raw-client.js';
 
 const HIBERNATE_SECONDS = 0.2;
-
-async function until(what: string, test: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(10);
-  }
-}
 
 const parked = (s: TestServer): number => s.server.hibernation?.size ?? 0;
 

@@ -124,3 +124,12 @@ export async function run(c: RawClient, tag: string, command: string): Promise<s
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `test` every 10 ms until it holds; fails naming `what` after `timeoutMs`. */
+export async function until(what: string, test: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(10);
+  }
+}

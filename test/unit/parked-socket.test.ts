@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { parkRefusal, parkSocket, wakeParked, type ParkedSocketOwner } from '../../src/net/parked-socket.js';
+import { until } from '../helpers/raw-client.js';
 
 interface Pair {
   server: net.Server;
@@ -45,13 +46,6 @@ function parkRecording(p: Pair): { handle: ReturnType<typeof parkSocket>; got: s
   return { handle, got, revived: () => revived };
 }
 
-const until = async (test: () => boolean): Promise<void> => {
-  const deadline = Date.now() + 3000;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
 
 describe('parked sockets', () => {
   it('wakes on client bytes and hands them, whole, to the revived socket', async () => {
@@ -61,12 +55,12 @@ describe('parked sockets', () => {
     assert.equal(p.serverSide.destroyed, true, 'the old socket object is let go');
     assert.equal(revived(), undefined, 'parked until something happens');
     p.client.write('DONE\r\nA2 NOOP\r\n');
-    await until(() => got.join('') === 'DONE\r\nA2 NOOP\r\n');
+    await until('received', () => got.join('') === 'DONE\r\nA2 NOOP\r\n');
     revived()!.write('A2 OK\r\n');
-    await until(() => p.received.join('') === 'A2 OK\r\n');
+    await until('received', () => p.received.join('') === 'A2 OK\r\n');
     // Reading goes on after the bytes that woke it.
     p.client.write('more\r\n');
-    await until(() => got.join('').endsWith('more\r\n'));
+    await until('received', () => got.join('').endsWith('more\r\n'));
     p.client.destroy();
     revived()!.destroy();
     await new Promise((r) => p.server.close(r));
@@ -87,7 +81,7 @@ describe('parked sockets', () => {
     // The server no longer counts the parked connection.
     const closed = new Promise((r) => p.server.close(r));
     p.client.end();
-    await until(() => ended);
+    await until('the end of the stream arrived', () => ended);
     await closed;
   });
 
@@ -100,9 +94,9 @@ describe('parked sockets', () => {
     wakeParked(handle!); // a second wake is ignored
     assert.equal(current(), revived);
     revived.write('* 3 EXISTS\r\n');
-    await until(() => p.received.join('') === '* 3 EXISTS\r\n');
+    await until('received', () => p.received.join('') === '* 3 EXISTS\r\n');
     p.client.write('DONE\r\n');
-    await until(() => got.join('') === 'DONE\r\n');
+    await until('received', () => got.join('') === 'DONE\r\n');
     p.client.destroy();
     revived.destroy();
     await new Promise((r) => p.server.close(r));

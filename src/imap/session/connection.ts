@@ -12,14 +12,12 @@ import { encodeResponse } from '../wire/encoder.js';
 import { atom, type FramedCommand, type ImapValue, type Response, type ResponseCode } from '../wire/types.js';
 import type { ConnectionInfo, SessionState } from '../commands/types.js';
 import { OutputQueue } from './output.js';
-import { SelectedMailboxView } from './selected-view.js';
+import { SelectedMailboxView, watchedView } from './selected-view.js';
 import { dispatch, peekCommand } from './dispatcher.js';
 import type { ServerCore } from './server-core.js';
 import { upgradeToTls } from '../../net/tls.js';
 import { LineTimer } from '../../net/line-timer.js';
 import type { ConnectionLimiter, ConnectionSlot } from '../../net/connection-limits.js';
-import { parkRefusal } from '../../net/parked-socket.js';
-import type { MailboxChange } from '../../store/types.js';
 import { ImapError } from '../errors.js';
 import type { FrozenSession } from './hibernation.js';
 
@@ -281,11 +279,12 @@ export class ImapConnection implements ConnectionInfo {
     // Changes wait to be reported (their flush restarts the countdown), or a SEARCHRES result
     // would be lost, or the view is not ours to freeze.
     if (st.kind === 'selected' && !view) return;
-    if (this.idleFlushes > 0 || this.paused || this.framer.buffered > 0 || !this.out.empty || parkRefusal(this.socket) !== null) {
-      this.scheduleHibernation(tag);
-      return;
-    }
-    const parked = hibernation.park(this.socket, {
+    const parked =
+      this.idleFlushes === 0 &&
+      !this.paused &&
+      this.framer.buffered === 0 &&
+      this.out.empty &&
+      hibernation.park(this.socket, {
       id: this.id,
       user: st.user,
       remoteAddress: this.remoteAddress,
@@ -299,16 +298,16 @@ export class ImapConnection implements ConnectionInfo {
       connectionSlot: this.connectionSlot,
       userSlot: this.userSlot,
     });
-    if (!parked) return;
+    // Something unfinished (updates being written, input arriving), or the socket cannot be parked now.
+    if (!parked) {
+      this.scheduleHibernation(tag);
+      return;
+    }
     // The slots now belong to the frozen session; everything else of this connection is dropped.
     this.connectionSlot = null;
     this.userSlot = null;
-    this.closing = true;
+    this.endSession();
     this.closed = true;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.lineTimer.stop();
-    this.stopWatching();
-    void st.mail.close().catch(() => undefined);
     this.out.close();
     this.server.connectionClosed(this, 'hibernated');
     this.resolveClosed();
@@ -343,29 +342,17 @@ export class ImapConnection implements ConnectionInfo {
   private async restore(frozen: FrozenSession): Promise<void> {
     const { user } = frozen;
     const mail = await this.server.store.open(user, { origin: this.id });
+    // Straight to the authenticated state: the user's connection slot came with the session, so
+    // setState() must not admit the user again.
+    this.state = { kind: 'authenticated', user, mail };
     const fv = frozen.view;
-    if (!fv) {
-      this.state = { kind: 'authenticated', user, mail };
-      return;
-    }
-    // As in SELECT: subscribe first, so nothing falls between the subscription and the snapshot.
-    const early: MailboxChange[] = [];
-    let view: SelectedMailboxView | null = null;
-    const unwatch = this.server.store.watch(user, (change) => (view ? view.onChange(change) : early.push(change)));
-    try {
+    if (!fv) return;
+    const { view, unwatch } = await watchedView(this.server.store, user, async () => {
       const snapshot = await mail.snapshot(fv.mailboxId);
       if (snapshot.uidValidity !== fv.uidValidity) throw new Error('UIDVALIDITY changed while hibernated');
-      view = SelectedMailboxView.thaw(fv, snapshot, this, this.id, { reportModseq: () => this.enabled.has('CONDSTORE') });
-      for (const change of early) view.onChange(change);
-    } catch (err) {
-      unwatch();
-      void mail.close().catch(() => undefined);
-      throw err;
-    }
-    this.state = { kind: 'selected', user, mail, view };
-    this.unwatch = unwatch;
-    view.onPending = () => this.idling?.flush();
-    this.startPolling(view);
+      return SelectedMailboxView.thaw(fv, snapshot, this, this.id, { reportModseq: () => this.enabled.has('CONDSTORE') });
+    });
+    this.enterSelected({ kind: 'selected', user, mail, view }, view, unwatch);
   }
 
   /** Reports changes made elsewhere to the selected mailbox, where the protocol allows. */
@@ -582,8 +569,8 @@ export class ImapConnection implements ConnectionInfo {
     if (!this.closed) this.socket.destroy();
   }
 
-  private async shutdown(): Promise<void> {
-    if (this.closed) return;
+  /** Stops everything the session runs: timers, the change-feed subscription, the store handle. */
+  private endSession(): void {
     this.closing = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.cancelHibernation();
@@ -591,6 +578,11 @@ export class ImapConnection implements ConnectionInfo {
     this.releaseUser();
     this.stopWatching();
     if (this.state.kind !== 'notAuthenticated') void this.state.mail.close().catch(() => undefined);
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.endSession();
     await Promise.race([this.out.idle(), new Promise((r) => setTimeout(r, 2_000).unref())]);
     this.closed = true;
     this.out.close();

@@ -3,12 +3,11 @@
  * the session state and the server. Login and SELECT live here because several commands share them.
  */
 import type { CommandContext, SessionState } from '../commands/types.js';
-import type { MailboxChange } from '../../store/types.js';
 import type { SaslContext } from '../../auth/sasl/types.js';
 import { atom, type ImapValue } from '../wire/types.js';
 import { ImapError } from '../errors.js';
 import type { ImapConnection } from './connection.js';
-import { SelectedMailboxView } from './selected-view.js';
+import { SelectedMailboxView, watchedView } from './selected-view.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -105,22 +104,13 @@ async function select(conn: ImapConnection, name: string, options: { readOnly: b
   const info = await mail.get(name);
   if (info.noselect) throw ImapError.no(`${name} cannot be selected`, 'CANNOT');
 
-  // Subscribe before the snapshot so no change can fall between them; the view ignores what the
-  // snapshot already has.
-  const early: MailboxChange[] = [];
-  let view: SelectedMailboxView | null = null;
-  const unwatch = conn.server.store.watch(user, (change) => (view ? view.onChange(change) : early.push(change)));
-  try {
+  const { view, unwatch } = await watchedView(conn.server.store, user, async () => {
     const snapshot = await mail.snapshot(info.id);
     const recentFrom = await mail.claimRecent(info.id, { peek: options.readOnly });
-    view = new SelectedMailboxView(snapshot, options.readOnly, recentFrom, conn, conn.id, {
+    return new SelectedMailboxView(snapshot, options.readOnly, recentFrom, conn, conn.id, {
       reportModseq: () => conn.enabled.has('CONDSTORE'),
     });
-    for (const change of early) view.onChange(change);
-  } catch (err) {
-    unwatch();
-    throw err;
-  }
+  });
 
   // RFC 7162 §3.1.8: SELECT/EXAMINE (CONDSTORE) enables it only once the mailbox is open, so a
   // failing SELECT leaves the session as it was; its HIGHESTMODSEQ is the one written below.

@@ -165,7 +165,6 @@ export class Hibernation {
   /** One copy of each user name, address and mailbox id among parked sessions (rebuilt by the sweep). */
   private strings = new Map<string, string>();
   private sweepTimer: NodeJS.Timeout | null = null;
-  private parkedCount = 0;
   /** Set by wakeAll(): a closing server parks nothing more. */
   private closed = false;
 
@@ -179,7 +178,9 @@ export class Hibernation {
   ) {}
 
   get size(): number {
-    return this.parkedCount;
+    let n = 0;
+    for (const u of this.users.values()) n += u.sessions.size;
+    return n;
   }
 
   /**
@@ -196,7 +197,6 @@ export class Hibernation {
     }
     parked.handle = handle;
     this.userEntry(parked.user).sessions.add(parked);
-    this.parkedCount++;
     this.startSweep();
     return true;
   }
@@ -261,15 +261,12 @@ export class Hibernation {
   private forget(parked: ParkedSession): void {
     parked.handle = null;
     const user = this.users.get(parked.user);
-    if (user?.sessions.delete(parked)) {
-      this.parkedCount--;
-      if (user.sessions.size === 0) {
-        user.unwatch();
-        this.users.delete(parked.user);
-      }
+    if (user?.sessions.delete(parked) && user.sessions.size === 0) {
+      user.unwatch();
+      this.users.delete(parked.user);
     }
     this.releaseView(parked);
-    if (this.parkedCount === 0) {
+    if (this.users.size === 0) {
       this.stopSweep();
       this.strings.clear();
     }

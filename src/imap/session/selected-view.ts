@@ -6,7 +6,7 @@
  * session reports them only where the protocol allows (RFC 3501 §5.2, §7.4.1): new messages and flag
  * changes after any command, EXPUNGE only after commands other than FETCH, STORE and SEARCH.
  */
-import type { FlagChange, MailboxChange, MailboxInfo, MailboxSnapshot, MessageMeta, UserMailbox } from '../../store/types.js';
+import type { FlagChange, MailboxChange, MailboxInfo, MailboxSnapshot, MailStore, MessageMeta, UserMailbox } from '../../store/types.js';
 import type { SelectedView } from '../commands/types.js';
 import { atom, type ImapValue, type ResponseCode } from '../wire/types.js';
 import { resolveRanges, type SequenceSet } from '../wire/sequence-set.js';
@@ -446,4 +446,28 @@ export class SelectedMailboxView implements SelectedView {
     }
     return lo;
   }
+}
+
+/**
+ * Builds a view with its change-feed subscription already running: the subscription starts
+ * before `make` reads the snapshot, so no change can fall between them, and changes that arrive
+ * meanwhile are applied once the view exists (it ignores what the snapshot already has). SELECT
+ * and the waking of a hibernated session both open views this way.
+ */
+export async function watchedView(
+  store: MailStore,
+  user: string,
+  make: () => Promise<SelectedMailboxView>,
+): Promise<{ view: SelectedMailboxView; unwatch: () => void }> {
+  const early: MailboxChange[] = [];
+  let view: SelectedMailboxView | null = null;
+  const unwatch = store.watch(user, (change) => (view ? view.onChange(change) : early.push(change)));
+  try {
+    view = await make();
+  } catch (err) {
+    unwatch();
+    throw err;
+  }
+  for (const change of early) view.onChange(change);
+  return { view, unwatch };
 }
