@@ -19,6 +19,8 @@ interface Job {
 export class GroupCommit {
   private queue: Job[] = [];
   private scheduled = false;
+  /** Holds in force (checkpointer.ts): while any is, nothing commits and jobs wait in the queue. */
+  private holds = 0;
 
   constructor(
     private readonly db: Database,
@@ -47,11 +49,26 @@ export class GroupCommit {
           reject(e);
         },
       });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.schedule();
     });
+  }
+
+  /** Stops committing until the returned function is called; queued jobs then commit together. */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.schedule();
+    };
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.holds > 0 || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
   }
 
   /** Resolves when every queued write has settled (before the store closes its connection). */
@@ -60,12 +77,10 @@ export class GroupCommit {
   }
 
   private flush(): void {
-    const batch = this.queue.splice(0, this.maxBatch);
     this.scheduled = false;
-    if (this.queue.length > 0) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
+    if (this.holds > 0) return; // release() schedules again
+    const batch = this.queue.splice(0, this.maxBatch);
+    this.schedule();
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
       this.db

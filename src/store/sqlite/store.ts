@@ -14,6 +14,8 @@ import { SnapshotCache } from './snapshot-cache.js';
 import { BlobFiles } from './blob-files.js';
 import { readBodySync } from './contents.js';
 import { DATABASE_FILE, Statements, openDatabase } from './database.js';
+import { lockDataFolder } from './folder-lock.js';
+import { Checkpointer } from './checkpointer.js';
 import type { StoreContext, UserScope } from './context.js';
 import { insertMailbox } from './mailbox-tree.js';
 import { migrate } from './schema.js';
@@ -22,6 +24,7 @@ import { SqliteUserMailbox } from './user-mailbox.js';
 import { GroupCommit } from './group-commit.js';
 import { WalSync, type FileSyncer } from './wal-sync.js';
 import type { MessageStructure } from '../../mime/types.js';
+import type { Database } from 'better-sqlite3';
 
 export interface SqliteStoreOptions {
   /** The server's data folder; created when missing. */
@@ -41,6 +44,12 @@ export interface SqliteStoreOptions {
    * only; the default is the real sync).
    */
   walSyncer?: FileSyncer;
+  /**
+   * WAL checkpoints on the worker thread: how often to look for new writes (default 1,000 ms) and
+   * how many WAL pages make the next checkpoint hold writes back so the WAL can start over (default
+   * 8,192, 32 MiB). See checkpointer.ts.
+   */
+  checkpoints?: { intervalMs?: number; holdWritesAboveFrames?: number };
 }
 
 const DEFAULT_INLINE_MAX = 256 * 1024;
@@ -51,18 +60,29 @@ const SNAPSHOT_SAVE_BUDGET_MS = 2_000;
 export class SqliteStore implements MailStore {
   readonly delimiter = '/';
   /**
-   * True: the exclusive database lock means no other process can change this data, so watch()
-   * reports every change there can be and servers need not poll.
+   * True: the data folder's lock (folder-lock.ts) means no other postroom process can change this
+   * data, so watch() reports every change there can be and servers need not poll.
    */
   readonly crossProcessChanges = true;
   private readonly texts = new TextCache();
   private closed = false;
 
-  private constructor(private readonly ctx: StoreContext) {}
+  private constructor(
+    private readonly ctx: StoreContext,
+    private readonly lock: Database,
+    private readonly checkpointer: Checkpointer,
+  ) {}
 
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
     mkdirSync(options.directory, { recursive: true });
-    const db = openDatabase(options.directory);
+    const lock = lockDataFolder(options.directory);
+    let db: Database;
+    try {
+      db = openDatabase(options.directory);
+    } catch (err) {
+      lock.close();
+      throw err;
+    }
     try {
       const files = new BlobFiles(options.directory);
       const durable = new WalSync(`${join(options.directory, DATABASE_FILE)}-wal`, options.walSyncer);
@@ -96,10 +116,16 @@ export class SqliteStore implements MailStore {
         if (swept > 0) options.logger?.info({ swept }, 'removed message files left by an interrupted write');
       }
       await durable.sync(); // a migration's commits, like every write, are synced before use
+      const checkpointer = new Checkpointer(db, join(options.directory, DATABASE_FILE), () => durable.syncs, () => ctx.group.hold(), {
+        ...options.checkpoints,
+        onError: (err) => options.logger?.error({ err }, 'checkpoint worker failed; checkpoints run on the event loop from now on'),
+      });
+      checkpointer.start();
       options.logger?.debug({ directory: options.directory, version }, 'sqlite store open');
-      return new SqliteStore(ctx);
+      return new SqliteStore(ctx, lock, checkpointer);
     } catch (err) {
       db.close();
+      lock.close();
       throw err;
     }
   }
@@ -129,8 +155,13 @@ export class SqliteStore implements MailStore {
     journalMode: string;
     synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
     lockingMode: string;
+    /** 0: checkpoints run on the checkpointer's worker thread, not inside a COMMIT. */
+    walAutocheckpoint: number;
     /** WAL fdatasyncs completed so far: each acknowledged write waited for one. */
     walSyncs: number;
+    /** Checkpoints the worker thread completed, and how many of them held writes back. */
+    checkpoints: number;
+    heldCheckpoints: number;
   } {
     const db = this.ctx.db;
     const sync = db.pragma('synchronous', { simple: true }) as number;
@@ -138,8 +169,16 @@ export class SqliteStore implements MailStore {
       journalMode: String(db.pragma('journal_mode', { simple: true })),
       synchronous: (['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const)[sync] ?? 'OFF',
       lockingMode: String(db.pragma('locking_mode', { simple: true })),
+      walAutocheckpoint: db.pragma('wal_autocheckpoint', { simple: true }) as number,
       walSyncs: this.ctx.durable.syncs,
+      checkpoints: this.checkpointer.checkpoints,
+      heldCheckpoints: this.checkpointer.heldCheckpoints,
     };
+  }
+
+  /** Runs a WAL checkpoint on the worker thread now (tests and diagnostics; it also runs by itself). */
+  checkpoint(): Promise<void> {
+    return this.checkpointer.checkpoint();
   }
 
   /**
@@ -174,7 +213,9 @@ export class SqliteStore implements MailStore {
       this.ctx.logger?.warn({ err }, 'could not save mailbox snapshots');
     }
     this.ctx.files.flushPendingRemovals();
+    await this.checkpointer.close();
     await this.ctx.durable.close();
-    this.ctx.db.close();
+    this.ctx.db.close(); // the last connection: SQLite checkpoints the rest and removes the WAL
+    this.lock.close();
   }
 }
