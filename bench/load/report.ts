@@ -9,7 +9,9 @@ export function loadTable(table: StatsTable, seconds: number): string {
     rows.push(`| ${cmd} | ${s.ok} | ${s.errors} | ${f(s.ok / seconds)} | ${f(percentile(s, 0.5), 2)} | ${f(percentile(s, 0.99), 2)} |`);
   }
   const t = totals(table);
-  rows.push(`| **all** | ${t.ok} | ${t.errors} | ${f(t.ok / seconds)} | | |`);
+  const all = merge(Object.values(table).map((v) => ({ all: v })))['all'];
+  const p = (q: number): string => (all ? f(percentile(all, q), 2) : '–');
+  rows.push(`| **all** | ${t.ok} | ${t.errors} | ${f(t.ok / seconds)} | ${p(0.5)} | ${p(0.99)} |`);
   const errors = Object.entries(table).flatMap(([cmd, s]) => s.samples.map((m) => `  ${cmd}: ${m}`));
   return rows.join('\n') + (errors.length ? `\n\nfirst errors:\n${errors.join('\n')}` : '');
 }

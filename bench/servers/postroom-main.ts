@@ -7,11 +7,38 @@
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { UserFile, UserFileAuthenticator } from '../../src/auth/user-file.js';
 import { createImapServer } from '../../src/imap/server.js';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 
 // POSTROOM_BENCH_LOOP_DELAY=1: report the event loop's delay (what every queued command waits) at exit.
 const loopDelay = process.env.POSTROOM_BENCH_LOOP_DELAY ? monitorEventLoopDelay({ resolution: 5 }) : undefined;
 loopDelay?.enable();
+
+// POSTROOM_BENCH_STALLS=1: count the loop's stalls over 20 ms and garbage collections over 10 ms,
+// reported at exit, to tell what a latency tail is made of.
+const stalls = { count: 0, ms: 0, worst: [] as number[], gcCount: 0, gcMs: 0, gcWorst: 0 };
+const eluStart = performance.eventLoopUtilization();
+if (process.env.POSTROOM_BENCH_STALLS) {
+  let last = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    const late = now - last - 5;
+    last = now;
+    if (late > 20) {
+      stalls.count++;
+      stalls.ms += late;
+      stalls.worst = [...stalls.worst, late].sort((a, b) => b - a).slice(0, 5);
+    }
+  }, 5).unref();
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if (e.duration > 10) {
+        stalls.gcCount++;
+        stalls.gcMs += e.duration;
+        stalls.gcWorst = Math.max(stalls.gcWorst, e.duration);
+      }
+    }
+  }).observe({ entryTypes: ['gc'] });
+}
 
 const [data, max, hibernate] = [process.argv[2]!, Number(process.argv[3] ?? 20_000), process.argv[4]];
 const store = await SqliteStore.open({ directory: data });
@@ -36,6 +63,15 @@ const stop = (): void => {
   if (loopDelay) {
     const ms = (ns: number): string => (ns / 1e6).toFixed(1);
     process.stderr.write(`event loop delay ms: p50 ${ms(loopDelay.percentile(50))} p90 ${ms(loopDelay.percentile(90))} p99 ${ms(loopDelay.percentile(99))} max ${ms(loopDelay.max)}\n`);
+  }
+  if (process.env.XP_SYNCLOG) { const a = ((globalThis as any).__syncs as number[]).sort((x, y) => x - y); const q = (f: number) => a[Math.floor(a.length * f)]!.toFixed(1); process.stderr.write(`syncs ${a.length} p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} max ${a[a.length - 1]!.toFixed(1)} over100 ${a.filter((x) => x > 100).length}\n`); }
+  if (process.env.POSTROOM_BENCH_STALLS) {
+    const r = (n: number): string => n.toFixed(0);
+    process.stderr.write(
+      `event loop utilization since start: ${(performance.eventLoopUtilization(eluStart).utilization * 100).toFixed(0)} %; ` +
+      `stalls over 20 ms: ${stalls.count} (${r(stalls.ms)} ms in all; worst ${stalls.worst.map(r).join(', ')}); ` +
+        `GC over 10 ms: ${stalls.gcCount} (${r(stalls.gcMs)} ms; worst ${r(stalls.gcWorst)})\n`,
+    );
   }
   void server
     .close()
