@@ -78,10 +78,7 @@ export class ConnectionLimiter {
   }
 }
 
-/**
- * A class rather than a closure, and no strings of its own: hibernated IMAP sessions keep two
- * slots each, and tens of thousands of them are held at once (src/imap/session/hibernation.ts).
- */
+/** A class rather than a closure, and no strings of its own: one per connection. */
 class Slot implements ConnectionSlot {
   constructor(private counter: Counter | null) {}
 
@@ -90,4 +87,31 @@ class Slot implements ConnectionSlot {
     this.counter = null;
     counter?.limiter.free(counter);
   }
+
+  /** Hands the place over to the caller (holdPlace): this slot no longer releases it. */
+  detach(): Counter | null {
+    const counter = this.counter;
+    this.counter = null;
+    return counter;
+  }
+}
+
+/**
+ * A slot's place, still counted, without an object of its own: what a hibernated IMAP session keeps
+ * (tens of thousands are held at once, src/imap/session/hibernation.ts) — a reference to the
+ * counter its key shares with every other slot of that key.
+ */
+export type HeldPlace = { readonly __heldPlace: true };
+
+/** Turns `slot` into its bare place; null when it was already released. The slot is spent. */
+export function holdPlace(slot: ConnectionSlot): HeldPlace | null {
+  // A ConnectionSlot made elsewhere is kept as it is.
+  const place = slot instanceof Slot ? slot.detach() : slot;
+  return place as unknown as HeldPlace | null;
+}
+
+/** The place as a slot again, to be released once like any other. */
+export function slotFromPlace(place: HeldPlace): ConnectionSlot {
+  const kept = place as unknown as ConnectionSlot | Counter;
+  return 'release' in kept ? kept : new Slot(kept);
 }

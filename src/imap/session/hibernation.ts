@@ -14,7 +14,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ChangeListener, MailboxChange, MailStore } from '../../store/types.js';
-import type { ConnectionSlot } from '../../net/connection-limits.js';
+import { holdPlace, slotFromPlace, type ConnectionSlot, type HeldPlace } from '../../net/connection-limits.js';
 import { parkSocket, wakeParked, type ParkedHandle, type ParkedSocketOwner } from '../../net/parked-socket.js';
 import type { FrozenView } from './selected-view.js';
 
@@ -51,9 +51,19 @@ export interface HibernatedSummary {
   startedAt: Date;
 }
 
+/** What few parked sessions have: kept apart so the common session does without the fields. */
+interface RareState {
+  readonly enabled: string[] | null;
+  readonly badCommands: number;
+  readonly readOnly: boolean;
+  readonly recentLater: number[] | null;
+}
+
 /**
  * One parked session, flat: tens of thousands are held at once, so no nested objects and no
- * closures — the parked handle finds this object, and this object its Hibernation.
+ * closures — the parked handle finds this object, and this object its Hibernation. Every field
+ * costs 8 bytes per session; the connection slots are kept as bare places (no slot objects), and
+ * what sessions rarely have sits in `rare`, null for most.
  */
 class ParkedSession implements ParkedSocketOwner {
   readonly id: string;
@@ -64,15 +74,13 @@ class ParkedSession implements ParkedSocketOwner {
   readonly startedAtSeconds: number;
   readonly logoutAtSeconds: number;
   readonly tag: string;
-  readonly enabled: string[] | null;
-  readonly badCommands: number;
-  readonly connectionSlot: ConnectionSlot | null;
-  readonly userSlot: ConnectionSlot | null;
+  /** Set by takePlaces() once the socket is parked: until then the connection still owns its slots. */
+  connectionPlace: HeldPlace | null = null;
+  userPlace: HeldPlace | null = null;
   /** The mailbox as the client knows it, shared with sessions that know the same; null outside the selected state. */
   readonly view: SharedView | null;
-  readonly readOnly: boolean;
   readonly recentFrom: number;
-  readonly recentLater: number[] | null;
+  readonly rare: RareState | null;
   handle: ParkedHandle | null = null;
 
   constructor(
@@ -88,37 +96,46 @@ class ParkedSession implements ParkedSocketOwner {
     this.startedAtSeconds = Math.floor(s.startedAt / 1000);
     this.logoutAtSeconds = Math.ceil(s.logoutAt / 1000);
     this.tag = s.tag;
-    this.enabled = s.enabled;
-    this.badCommands = s.badCommands;
-    this.connectionSlot = s.connectionSlot;
-    this.userSlot = s.userSlot;
     this.view = view;
-    this.readOnly = s.view?.readOnly ?? false;
     this.recentFrom = s.view?.recentFrom ?? 0;
-    this.recentLater = s.view?.recentLater ?? null;
+    const rare: RareState = {
+      enabled: s.enabled,
+      badCommands: s.badCommands,
+      readOnly: s.view?.readOnly ?? false,
+      recentLater: s.view?.recentLater ?? null,
+    };
+    this.rare = rare.enabled || rare.badCommands || rare.readOnly || rare.recentLater ? rare : null;
   }
 
   get mailboxId(): string | null {
     return this.view?.mailboxId ?? null;
   }
 
+  /** The connection's slots become this session's places (their slot objects are spent). */
+  takePlaces(s: ParkRequest): void {
+    this.connectionPlace = s.connectionSlot ? holdPlace(s.connectionSlot) : null;
+    this.userPlace = s.userSlot ? holdPlace(s.userSlot) : null;
+  }
+
   revived(socket: Socket): void {
     this.owner.woken(this, socket);
   }
 
+  /** The session as it was handed in; its places become slots again (call once). */
   frozen(): FrozenSession {
     const v = this.view;
+    const rare = this.rare;
     const view: FrozenView | null = v
       ? {
           mailboxId: v.mailboxId,
           mailboxName: v.mailboxName,
-          readOnly: this.readOnly,
+          readOnly: rare?.readOnly ?? false,
           uidValidity: v.uidValidity,
           uidNext: v.uidNext,
           highestModseq: v.highestModseq,
           uids: v.uids,
           recentFrom: this.recentFrom,
-          recentLater: this.recentLater,
+          recentLater: rare?.recentLater ?? null,
         }
       : null;
     return {
@@ -128,12 +145,12 @@ class ParkedSession implements ParkedSocketOwner {
       remotePort: this.remotePort,
       startedAt: this.startedAtSeconds * 1000,
       tag: this.tag,
-      enabled: this.enabled,
-      badCommands: this.badCommands,
+      enabled: rare?.enabled ?? null,
+      badCommands: rare?.badCommands ?? 0,
       view,
       logoutAt: this.logoutAtSeconds * 1000,
-      connectionSlot: this.connectionSlot,
-      userSlot: this.userSlot,
+      connectionSlot: this.connectionPlace ? slotFromPlace(this.connectionPlace) : null,
+      userSlot: this.userPlace ? slotFromPlace(this.userPlace) : null,
     };
   }
 }
@@ -196,6 +213,7 @@ export class Hibernation {
       return false;
     }
     parked.handle = handle;
+    parked.takePlaces(session);
     this.userEntry(parked.user).sessions.add(parked);
     this.startSweep();
     return true;
@@ -221,12 +239,13 @@ export class Hibernation {
   /** Called by a parked session whose socket came back (its own input, or wake()). */
   woken(parked: ParkedSession, socket: Socket): void {
     this.forget(parked);
+    const session = parked.frozen();
     try {
-      this.resume(parked.frozen(), socket);
+      this.resume(session, socket);
     } catch (err) {
       this.logger.error({ err }, 'waking a hibernated session failed');
-      parked.connectionSlot?.release();
-      parked.userSlot?.release();
+      session.connectionSlot?.release();
+      session.userSlot?.release();
       socket.destroy();
     }
   }
