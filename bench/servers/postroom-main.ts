@@ -40,6 +40,13 @@ if (process.env.POSTROOM_BENCH_STALLS) {
   }).observe({ entryTypes: ['gc'] });
 }
 
+// SIGUSR2: print what the process's memory is made of (V8 heap used and held, native) to stderr.
+process.on('SIGUSR2', () => {
+  const m = process.memoryUsage();
+  const mb = (n: number): string => (n / 1048576).toFixed(1);
+  process.stderr.write(`memory MB: rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}\n`);
+});
+
 const [data, max, hibernate] = [process.argv[2]!, Number(process.argv[3] ?? 20_000), process.argv[4]];
 const store = await SqliteStore.open({ directory: data });
 const server = createImapServer({
