@@ -3,9 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import BetterSqlite3 from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
-import { Checkpointer } from '../../src/store/sqlite/checkpointer.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -22,15 +20,28 @@ function message(i: number): Buffer {
   return Buffer.from(`From: a@example.com\r\nSubject: m${i}\r\nMessage-ID: <${i}@example.com>\r\n\r\n${body}\r\n`);
 }
 
-describe('SqliteStore WAL checkpoints on a worker thread', () => {
-  it('copies the WAL into the database off the event loop, and the data reads back after reopening', async () => {
+const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A promise's state without waiting for it. */
+async function settled(p: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  void p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await tick(20);
+  return done;
+}
+
+describe('SqliteStore WAL checkpoints', () => {
+  it('copies the WAL into the database only when asked or when writes happened, and the data reads back after reopening', async () => {
     const dir = tempDir();
     const store = await SqliteStore.open({ directory: dir, checkpoints: { intervalMs: 60_000 } });
     const u = await store.open('alice');
     const inbox = await u.get('INBOX');
     for (let i = 0; i < 50; i++) await u.append(inbox.id, { content: message(i) });
     const dbBefore = statSync(join(dir, 'mail.sqlite')).size;
-    assert.equal(store.durability().checkpoints, 0, 'nothing checkpoints inside a COMMIT or by itself within the interval');
+    assert.equal(store.durability().checkpoints, 0, 'no checkpoint ran inside a COMMIT');
     await store.checkpoint();
     assert.equal(store.durability().checkpoints, 1);
     assert.ok(statSync(join(dir, 'mail.sqlite')).size > dbBefore + 50 * 4096, 'the pages reached the database file');
@@ -44,36 +55,70 @@ describe('SqliteStore WAL checkpoints on a worker thread', () => {
   it('runs by itself once writes happened, and not while nothing is written', async () => {
     const dir = tempDir();
     const store = await SqliteStore.open({ directory: dir, checkpoints: { intervalMs: 20 } });
-    await new Promise((r) => setTimeout(r, 100));
-    const idle = store.durability().checkpoints;
     const u = await store.open('alice');
     const inbox = await u.get('INBOX');
     await u.append(inbox.id, { content: message(1) });
     const deadline = Date.now() + 5_000;
-    while (store.durability().checkpoints === idle && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(store.durability().checkpoints > idle, 'a write was followed by a checkpoint');
-    await new Promise((r) => setTimeout(r, 100)); // one started for the user's creation may still be running
-    const after = store.durability().checkpoints;
-    await new Promise((r) => setTimeout(r, 150));
-    assert.equal(store.durability().checkpoints, after, 'no checkpoints while nothing is written');
+    while (store.durability().checkpoints === 0 && Date.now() < deadline) await tick(10);
+    assert.ok(store.durability().checkpoints > 0, 'a write was followed by a checkpoint');
+    await tick(100);
+    const quiet = store.durability().checkpoints;
+    await tick(150);
+    assert.equal(store.durability().checkpoints, quiet, 'no checkpoints while nothing is written');
+    await store.close();
+  });
+
+  it('syncs the WAL before copying and the database before any write goes on; reads do not wait', async () => {
+    const dir = tempDir();
+    const events: string[] = [];
+    let finishDatabaseSync: () => void = () => undefined;
+    const store = await SqliteStore.open({
+      directory: dir,
+      walSyncer: async () => void events.push('wal synced'),
+      checkpoints: {
+        intervalMs: 60_000,
+        databaseSyncer: () => {
+          events.push('database sync started');
+          return new Promise<void>((resolve) => (finishDatabaseSync = () => (events.push('database synced'), resolve())));
+        },
+      },
+    });
+    const u = await store.open('alice');
+    const inbox = await u.get('INBOX');
+    await u.append(inbox.id, { content: message(1) });
+    events.length = 0;
+
+    const checkpoint = store.checkpoint();
+    await tick(20);
+    assert.deepEqual(events, ['wal synced', 'database sync started'], 'the WAL is durable before its pages are copied');
+    // While the database file is being synced: reads answer, writes of both kinds wait.
+    assert.equal((await u.status(inbox.id)).messages, 1);
+    const append = u.append(inbox.id, { content: message(2) });
+    const create = u.create('Later');
+    assert.equal(await settled(append), false, 'an APPEND waits for the checkpoint');
+    assert.equal(await settled(create), false, 'a mailbox-tree write waits for the checkpoint');
+    finishDatabaseSync();
+    await checkpoint;
+    await append;
+    await create;
+    assert.equal(events.indexOf('database synced') < events.lastIndexOf('wal synced'), true, 'writes went on after the database sync');
+    assert.equal((await u.status(inbox.id)).messages, 2);
     await store.close();
   });
 
   it('keeps the WAL from growing without bound under a steady stream of writes', async () => {
     const dir = tempDir();
-    const hold = 64;
-    const store = await SqliteStore.open({ directory: dir, checkpoints: { intervalMs: 10, holdWritesAboveFrames: hold } });
+    const store = await SqliteStore.open({ directory: dir, checkpoints: { intervalMs: 10 } });
     const u = await store.open('alice');
     const inbox = await u.get('INBOX');
     const total = 2_400;
     let next = 0;
-    // Eight writers never pause, so a checkpoint that ran beside them would never catch up.
+    // Eight writers that never pause: each checkpoint still copies everything, so the WAL starts over.
     const lane = async (): Promise<void> => {
       while (next < total) await u.append(inbox.id, { content: message(next++) });
     };
     await Promise.all(Array.from({ length: 8 }, lane));
-    const d = store.durability();
-    assert.ok(d.heldCheckpoints > 0, 'some checkpoints held writes back');
+    assert.ok(store.durability().checkpoints > 1);
     const wal = statSync(join(dir, 'mail.sqlite-wal')).size;
     await store.checkpoint();
     const written = statSync(join(dir, 'mail.sqlite')).size;
@@ -82,32 +127,20 @@ describe('SqliteStore WAL checkpoints on a worker thread', () => {
     await store.close();
   });
 
-  it('lets a second connection read the database while the store is open', async () => {
+  it('turns SQLite autocheckpoint back on when a checkpoint fails, and writes go on', async () => {
     const dir = tempDir();
-    const store = await SqliteStore.open({ directory: dir });
+    const store = await SqliteStore.open({
+      directory: dir,
+      checkpoints: { intervalMs: 60_000, databaseSyncer: async () => Promise.reject(new Error('EIO')) },
+    });
     const u = await store.open('alice');
-    await u.append((await u.get('INBOX')).id, { content: message(1) });
-    const db = new BetterSqlite3(join(dir, 'mail.sqlite'), { readonly: true });
-    assert.equal((db.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n, 1);
-    db.close();
+    const inbox = await u.get('INBOX');
+    await u.append(inbox.id, { content: message(1) });
+    await store.checkpoint();
+    assert.equal(store.durability().walAutocheckpoint, 1000);
+    assert.equal(store.durability().checkpoints, 0);
+    await u.append(inbox.id, { content: message(2) });
+    assert.equal((await u.status(inbox.id)).messages, 2);
     await store.close();
-  });
-
-  it('turns SQLite autocheckpoint back on when the worker fails', async () => {
-    const dir = tempDir();
-    const db = new BetterSqlite3(join(dir, 'x.sqlite'));
-    db.pragma('journal_mode = WAL');
-    db.pragma('wal_autocheckpoint = 0');
-    const errors: unknown[] = [];
-    // A path with no database: the worker's connection cannot open (fileMustExist).
-    const ck = new Checkpointer(db, join(dir, 'missing.sqlite'), () => 1, () => () => {}, { onError: (e) => errors.push(e) });
-    await ck.checkpoint();
-    assert.equal(errors.length, 1);
-    assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 1000);
-    await ck.checkpoint(); // gives up quietly from then on
-    assert.equal(errors.length, 1);
-    assert.equal(ck.checkpoints, 0);
-    await ck.close();
-    db.close();
   });
 });

@@ -24,7 +24,7 @@ function message(subject: string, body = 'hello world', extra = ''): Buffer {
 }
 
 function countRows(dir: string, table: string): number {
-  // Callers close the store first, so every write has reached the database.
+  // The store holds an exclusive lock while open, so callers close it first.
   const db = new BetterSqlite3(join(dir, 'mail.sqlite'), { readonly: true });
   try {
     return (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
@@ -40,7 +40,7 @@ describe('SqliteStore durability settings', () => {
     const before = store.durability();
     assert.deepEqual(
       { ...before, walSyncs: 0 },
-      { journalMode: 'wal', synchronous: 'NORMAL', lockingMode: 'normal', walAutocheckpoint: 0, walSyncs: 0, checkpoints: 0, heldCheckpoints: 0 },
+      { journalMode: 'wal', synchronous: 'NORMAL', lockingMode: 'exclusive', walAutocheckpoint: 0, walSyncs: 0, checkpoints: 0 },
     );
     const u = await store.open('alice');
     const inbox = await u.get('INBOX');

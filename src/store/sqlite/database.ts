@@ -4,20 +4,25 @@
  *   survives kill -9), and every write path then awaits WalSync, which fdatasyncs the WAL off the
  *   event loop before anyone is told OK — so a resolved mutation also survives power loss
  *   (wal-sync.ts, docs/architecture.md).
- * - wal_autocheckpoint=0: SQLite would otherwise run a checkpoint — copying the WAL into the
- *   database and fsyncing it — inside whichever COMMIT crosses 1,000 frames, on the event loop
- *   (100–190 ms stalls under the bench's load). Checkpointer runs them on a worker thread instead,
- *   with a connection of its own; that is why this one uses locking_mode=NORMAL, and why the
- *   one-process-per-folder lock lives in a file of its own (folder-lock.ts).
+ * - locking_mode=EXCLUSIVE: the connection takes the database's exclusive lock on first write and
+ *   keeps it until close. A second process on the same data folder therefore fails fast with
+ *   SQLITE_BUSY, which we turn into a clear 'inuse' error. The OS drops the lock when a process dies,
+ *   so a kill -9 never leaves a stale lock behind (unlike a PID file).
+ * - wal_autocheckpoint=0: SQLite would otherwise checkpoint — copy the WAL into the database and
+ *   fsync both — inside whichever COMMIT crosses 1,000 pages, on the event loop (100–190 ms stalls
+ *   under the bench's load). Checkpointer runs them instead, with the fsync off the loop.
  */
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import { join } from 'node:path';
+import { StoreError } from '../errors.js';
 
 export const DATABASE_FILE = 'mail.sqlite';
 
 export function openDatabase(directory: string): Database {
-  const db = new BetterSqlite3(join(directory, DATABASE_FILE), { timeout: 200 });
+  const path = join(directory, DATABASE_FILE);
+  const db = new BetterSqlite3(path, { timeout: 200 });
   try {
+    db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('wal_autocheckpoint = 0');
@@ -25,8 +30,17 @@ export function openDatabase(directory: string): Database {
     db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     db.pragma('foreign_keys = ON');
     db.pragma('cache_size = -65536');
+    // A write right away takes the exclusive lock now rather than at the first APPEND.
+    db.exec('BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL); COMMIT');
   } catch (err) {
     db.close();
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new StoreError(
+        'inuse',
+        `The data folder ${directory} is in use by another postroom process (${path} is locked). ` +
+          'Stop that process first, or give this one another --data folder.',
+      );
+    }
     throw err;
   }
   return db;

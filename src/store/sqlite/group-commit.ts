@@ -21,6 +21,8 @@ export class GroupCommit {
   private scheduled = false;
   /** Holds in force (checkpointer.ts): while any is, nothing commits and jobs wait in the queue. */
   private holds = 0;
+  /** whenOpen() callers waiting for the holds to end. */
+  private openWaiters: Array<() => void> = [];
 
   constructor(
     private readonly db: Database,
@@ -61,8 +63,18 @@ export class GroupCommit {
       if (released) return;
       released = true;
       this.holds--;
+      if (this.holds === 0) for (const wake of this.openWaiters.splice(0)) wake();
       this.schedule();
     };
+  }
+
+  /**
+   * Resolves when no hold is in force. Writes that commit on their own, outside the queue (the
+   * mailbox tree, a new user), await this right before their transaction.
+   */
+  whenOpen(): Promise<void> {
+    if (this.holds === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.openWaiters.push(resolve));
   }
 
   private schedule(): void {

@@ -107,6 +107,7 @@ export async function deleteMailbox(scope: UserScope, rawName: string): Promise<
   if (name === 'INBOX') throw new StoreError('cannot', 'INBOX cannot be deleted');
   const { ctx } = scope;
   let expunged: { id: number; uids: number[] } | null = null;
+  await ctx.group.whenOpen(); // outside the group commit's queue (checkpointer.ts)
   const files = write(ctx, () => {
     const row = mailboxByName(scope, name);
     if (!row) throw new StoreError('nonexistent', `mailbox ${name} does not exist`);

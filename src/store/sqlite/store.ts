@@ -14,7 +14,6 @@ import { SnapshotCache } from './snapshot-cache.js';
 import { BlobFiles } from './blob-files.js';
 import { readBodySync } from './contents.js';
 import { DATABASE_FILE, Statements, openDatabase } from './database.js';
-import { lockDataFolder } from './folder-lock.js';
 import { Checkpointer } from './checkpointer.js';
 import type { StoreContext, UserScope } from './context.js';
 import { insertMailbox } from './mailbox-tree.js';
@@ -24,7 +23,6 @@ import { SqliteUserMailbox } from './user-mailbox.js';
 import { GroupCommit } from './group-commit.js';
 import { WalSync, type FileSyncer } from './wal-sync.js';
 import type { MessageStructure } from '../../mime/types.js';
-import type { Database } from 'better-sqlite3';
 
 export interface SqliteStoreOptions {
   /** The server's data folder; created when missing. */
@@ -45,11 +43,10 @@ export interface SqliteStoreOptions {
    */
   walSyncer?: FileSyncer;
   /**
-   * WAL checkpoints on the worker thread: how often to look for new writes (default 1,000 ms) and
-   * how many WAL pages make the next checkpoint hold writes back so the WAL can start over (default
-   * 8,192, 32 MiB). See checkpointer.ts.
+   * WAL checkpoints (checkpointer.ts): how often to look for new writes to copy into the database
+   * (default 1,000 ms); the database file's fdatasync can be replaced (tests of the order only).
    */
-  checkpoints?: { intervalMs?: number; holdWritesAboveFrames?: number };
+  checkpoints?: { intervalMs?: number; databaseSyncer?: FileSyncer };
 }
 
 const DEFAULT_INLINE_MAX = 256 * 1024;
@@ -60,8 +57,8 @@ const SNAPSHOT_SAVE_BUDGET_MS = 2_000;
 export class SqliteStore implements MailStore {
   readonly delimiter = '/';
   /**
-   * True: the data folder's lock (folder-lock.ts) means no other postroom process can change this
-   * data, so watch() reports every change there can be and servers need not poll.
+   * True: the exclusive database lock means no other process can change this data, so watch()
+   * reports every change there can be and servers need not poll.
    */
   readonly crossProcessChanges = true;
   private readonly texts = new TextCache();
@@ -69,20 +66,12 @@ export class SqliteStore implements MailStore {
 
   private constructor(
     private readonly ctx: StoreContext,
-    private readonly lock: Database,
     private readonly checkpointer: Checkpointer,
   ) {}
 
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
     mkdirSync(options.directory, { recursive: true });
-    const lock = lockDataFolder(options.directory);
-    let db: Database;
-    try {
-      db = openDatabase(options.directory);
-    } catch (err) {
-      lock.close();
-      throw err;
-    }
+    const db = openDatabase(options.directory);
     try {
       const files = new BlobFiles(options.directory);
       const durable = new WalSync(`${join(options.directory, DATABASE_FILE)}-wal`, options.walSyncer);
@@ -116,16 +105,15 @@ export class SqliteStore implements MailStore {
         if (swept > 0) options.logger?.info({ swept }, 'removed message files left by an interrupted write');
       }
       await durable.sync(); // a migration's commits, like every write, are synced before use
-      const checkpointer = new Checkpointer(db, join(options.directory, DATABASE_FILE), () => durable.syncs, () => ctx.group.hold(), {
+      const checkpointer = new Checkpointer(db, join(options.directory, DATABASE_FILE), durable, ctx.group, {
         ...options.checkpoints,
-        onError: (err) => options.logger?.error({ err }, 'checkpoint worker failed; checkpoints run on the event loop from now on'),
+        onError: (err) => options.logger?.error({ err }, 'WAL checkpoint failed; SQLite checkpoints by itself from now on'),
       });
       checkpointer.start();
       options.logger?.debug({ directory: options.directory, version }, 'sqlite store open');
-      return new SqliteStore(ctx, lock, checkpointer);
+      return new SqliteStore(ctx, checkpointer);
     } catch (err) {
       db.close();
-      lock.close();
       throw err;
     }
   }
@@ -133,6 +121,7 @@ export class SqliteStore implements MailStore {
   async open(user: string, options: OpenOptions = {}): Promise<UserMailbox> {
     if (this.closed) throw new StoreError('unavailable', 'the store is closed');
     const { ctx } = this;
+    await ctx.group.whenOpen(); // these writes commit outside the group commit's queue
     const userId = ctx.db.transaction(() => {
       const found = ctx.sql.get('SELECT id FROM users WHERE name = ?').pluck().get(user) as number | undefined;
       if (found !== undefined) return found;
@@ -155,13 +144,12 @@ export class SqliteStore implements MailStore {
     journalMode: string;
     synchronous: 'OFF' | 'NORMAL' | 'FULL' | 'EXTRA';
     lockingMode: string;
-    /** 0: checkpoints run on the checkpointer's worker thread, not inside a COMMIT. */
+    /** 0: checkpoints are the Checkpointer's, not SQLite's inside a COMMIT. */
     walAutocheckpoint: number;
     /** WAL fdatasyncs completed so far: each acknowledged write waited for one. */
     walSyncs: number;
-    /** Checkpoints the worker thread completed, and how many of them held writes back. */
+    /** Checkpoints completed. */
     checkpoints: number;
-    heldCheckpoints: number;
   } {
     const db = this.ctx.db;
     const sync = db.pragma('synchronous', { simple: true }) as number;
@@ -172,11 +160,10 @@ export class SqliteStore implements MailStore {
       walAutocheckpoint: db.pragma('wal_autocheckpoint', { simple: true }) as number,
       walSyncs: this.ctx.durable.syncs,
       checkpoints: this.checkpointer.checkpoints,
-      heldCheckpoints: this.checkpointer.heldCheckpoints,
     };
   }
 
-  /** Runs a WAL checkpoint on the worker thread now (tests and diagnostics; it also runs by itself). */
+  /** Runs a WAL checkpoint now (tests and diagnostics; it also runs by itself). */
   checkpoint(): Promise<void> {
     return this.checkpointer.checkpoint();
   }
@@ -203,6 +190,7 @@ export class SqliteStore implements MailStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.checkpointer.close();
     await this.ctx.group.drain();
     try {
       const saved = this.ctx.snapshots.saveChanged(this.ctx, SNAPSHOT_SAVE_BUDGET_MS);
@@ -213,9 +201,7 @@ export class SqliteStore implements MailStore {
       this.ctx.logger?.warn({ err }, 'could not save mailbox snapshots');
     }
     this.ctx.files.flushPendingRemovals();
-    await this.checkpointer.close();
     await this.ctx.durable.close();
-    this.ctx.db.close(); // the last connection: SQLite checkpoints the rest and removes the WAL
-    this.lock.close();
+    this.ctx.db.close(); // SQLite checkpoints the rest (with its own fsyncs) and removes the WAL
   }
 }

@@ -53,9 +53,11 @@ export class SqliteUserMailbox implements UserMailbox {
   async list(): Promise<MailboxInfo[]> {
     return listMailboxes(this.scope);
   }
-  // Mailbox-tree writes commit synchronously; like message writes they resolve only once the WAL
-  // holding them is synced (wal-sync.ts).
+  // Mailbox-tree writes commit synchronously, outside the group commit's queue: they wait while a
+  // checkpoint holds writes back (checkpointer.ts), and like message writes they resolve only once
+  // the WAL holding them is synced (wal-sync.ts).
   async create(name: string, options?: { specialUse?: SpecialUse }): Promise<MailboxInfo> {
+    await this.scope.ctx.group.whenOpen();
     const info = createMailbox(this.scope, name, options?.specialUse);
     await this.scope.ctx.durable.sync();
     return info;
@@ -64,10 +66,12 @@ export class SqliteUserMailbox implements UserMailbox {
     await deleteMailbox(this.scope, name);
   }
   async rename(from: string, to: string): Promise<void> {
+    await this.scope.ctx.group.whenOpen();
     renameMailbox(this.scope, from, to);
     await this.scope.ctx.durable.sync();
   }
   async subscribe(name: string, subscribed: boolean): Promise<void> {
+    await this.scope.ctx.group.whenOpen();
     setSubscription(this.scope, name, subscribed);
     await this.scope.ctx.durable.sync();
   }
