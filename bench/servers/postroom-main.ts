@@ -71,7 +71,6 @@ const stop = (): void => {
     const ms = (ns: number): string => (ns / 1e6).toFixed(1);
     process.stderr.write(`event loop delay ms: p50 ${ms(loopDelay.percentile(50))} p90 ${ms(loopDelay.percentile(90))} p99 ${ms(loopDelay.percentile(99))} max ${ms(loopDelay.max)}\n`);
   }
-  if (process.env.XP_SYNCLOG) { const a = ((globalThis as any).__syncs as number[]).sort((x, y) => x - y); const q = (f: number) => a[Math.floor(a.length * f)]!.toFixed(1); process.stderr.write(`syncs ${a.length} p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} max ${a[a.length - 1]!.toFixed(1)} over100 ${a.filter((x) => x > 100).length}\n`); }
   if (process.env.POSTROOM_BENCH_STALLS) {
     const r = (n: number): string => n.toFixed(0);
     process.stderr.write(

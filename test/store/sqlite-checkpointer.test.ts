@@ -93,14 +93,18 @@ describe('SqliteStore WAL checkpoints', () => {
     assert.deepEqual(events, ['wal synced', 'database sync started'], 'the WAL is durable before its pages are copied');
     // While the database file is being synced: reads answer, writes of both kinds wait.
     assert.equal((await u.status(inbox.id)).messages, 1);
+    assert.equal(await settled(store.open('alice')), true, 'a LOGIN of a known user writes nothing and does not wait');
     const append = u.append(inbox.id, { content: message(2) });
     const create = u.create('Later');
+    const newUser = store.open('bob');
     assert.equal(await settled(append), false, 'an APPEND waits for the checkpoint');
     assert.equal(await settled(create), false, 'a mailbox-tree write waits for the checkpoint');
+    assert.equal(await settled(newUser), false, 'creating a user waits for the checkpoint');
     finishDatabaseSync();
     await checkpoint;
     await append;
     await create;
+    await newUser;
     assert.equal(events.indexOf('database synced') < events.lastIndexOf('wal synced'), true, 'writes went on after the database sync');
     assert.equal((await u.status(inbox.id)).messages, 2);
     await store.close();

@@ -121,9 +121,17 @@ export class SqliteStore implements MailStore {
   async open(user: string, options: OpenOptions = {}): Promise<UserMailbox> {
     if (this.closed) throw new StoreError('unavailable', 'the store is closed');
     const { ctx } = this;
+    const inbox = validateMailboxName('INBOX', ctx.delimiter);
+    const findUser = (): number | undefined => ctx.sql.get('SELECT id FROM users WHERE name = ?').pluck().get(user) as number | undefined;
+    const hasInbox = (id: number): boolean => ctx.sql.get('SELECT 1 FROM mailboxes WHERE user_id = ? AND name = ?').get(id, inbox) !== undefined;
+    const known = findUser();
+    if (known !== undefined && hasInbox(known)) {
+      // The usual LOGIN: nothing to write, so no wait for a checkpoint and no WAL sync.
+      return new SqliteUserMailbox({ ctx, userId: known, user, origin: options.origin }, this.texts);
+    }
     await ctx.group.whenOpen(); // these writes commit outside the group commit's queue
     const userId = ctx.db.transaction(() => {
-      const found = ctx.sql.get('SELECT id FROM users WHERE name = ?').pluck().get(user) as number | undefined;
+      const found = findUser();
       if (found !== undefined) return found;
       const id = Number(ctx.sql.get('INSERT INTO users (name) VALUES (?)').run(user).lastInsertRowid);
       // A new user starts with INBOX subscribed, as in every store (clients that show only
@@ -132,9 +140,7 @@ export class SqliteStore implements MailStore {
       return id;
     }).immediate();
     const scope: UserScope = { ctx, userId, user, origin: options.origin };
-    const inbox = validateMailboxName('INBOX', ctx.delimiter);
-    const exists = ctx.sql.get('SELECT 1 FROM mailboxes WHERE user_id = ? AND name = ?').get(userId, inbox) !== undefined;
-    if (!exists) ctx.db.transaction(() => insertMailbox(scope, inbox, false)).immediate();
+    if (!hasInbox(userId)) ctx.db.transaction(() => insertMailbox(scope, inbox, false)).immediate();
     await ctx.durable.sync();
     return new SqliteUserMailbox(scope, this.texts);
   }
