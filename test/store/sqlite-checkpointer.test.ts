@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { SqliteStore } from '../../src/store/sqlite/index.js';
+import { SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite/index.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -18,6 +18,15 @@ after(() => {
 function message(i: number): Buffer {
   const body = `message ${i} `.repeat(300); // about 4 KB: a page or more per message
   return Buffer.from(`From: a@example.com\r\nSubject: m${i}\r\nMessage-ID: <${i}@example.com>\r\n\r\n${body}\r\n`);
+}
+
+/** A store in a new folder with alice's INBOX open. */
+async function aliceStore(options: Omit<SqliteStoreOptions, 'directory'>) {
+  const dir = tempDir();
+  const store = await SqliteStore.open({ directory: dir, ...options });
+  const u = await store.open('alice');
+  const inbox = await u.get('INBOX');
+  return { dir, store, u, inbox };
 }
 
 const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -35,10 +44,7 @@ async function settled(p: Promise<unknown>): Promise<boolean> {
 
 describe('SqliteStore WAL checkpoints', () => {
   it('copies the WAL into the database only when asked or when writes happened, and the data reads back after reopening', async () => {
-    const dir = tempDir();
-    const store = await SqliteStore.open({ directory: dir, checkpoints: { intervalMs: 60_000 } });
-    const u = await store.open('alice');
-    const inbox = await u.get('INBOX');
+    const { dir, store, u, inbox } = await aliceStore({ checkpoints: { intervalMs: 60_000 } });
     for (let i = 0; i < 50; i++) await u.append(inbox.id, { content: message(i) });
     const dbBefore = statSync(join(dir, 'mail.sqlite')).size;
     assert.equal(store.durability().checkpoints, 0, 'no checkpoint ran inside a COMMIT');
@@ -53,10 +59,7 @@ describe('SqliteStore WAL checkpoints', () => {
   });
 
   it('runs by itself once writes happened, and not while nothing is written', async () => {
-    const dir = tempDir();
-    const store = await SqliteStore.open({ directory: dir, checkpoints: { intervalMs: 20 } });
-    const u = await store.open('alice');
-    const inbox = await u.get('INBOX');
+    const { store, u, inbox } = await aliceStore({ checkpoints: { intervalMs: 20 } });
     await u.append(inbox.id, { content: message(1) });
     const deadline = Date.now() + 5_000;
     while (store.durability().checkpoints === 0 && Date.now() < deadline) await tick(10);
@@ -69,11 +72,9 @@ describe('SqliteStore WAL checkpoints', () => {
   });
 
   it('syncs the WAL before copying and the database before any write goes on; reads do not wait', async () => {
-    const dir = tempDir();
     const events: string[] = [];
     let finishDatabaseSync: () => void = () => undefined;
-    const store = await SqliteStore.open({
-      directory: dir,
+    const { store, u, inbox } = await aliceStore({
       walSyncer: async () => void events.push('wal synced'),
       checkpoints: {
         intervalMs: 60_000,
@@ -83,8 +84,6 @@ describe('SqliteStore WAL checkpoints', () => {
         },
       },
     });
-    const u = await store.open('alice');
-    const inbox = await u.get('INBOX');
     await u.append(inbox.id, { content: message(1) });
     events.length = 0;
 
@@ -111,10 +110,7 @@ describe('SqliteStore WAL checkpoints', () => {
   });
 
   it('keeps the WAL from growing without bound under a steady stream of writes', async () => {
-    const dir = tempDir();
-    const store = await SqliteStore.open({ directory: dir, checkpoints: { intervalMs: 10 } });
-    const u = await store.open('alice');
-    const inbox = await u.get('INBOX');
+    const { dir, store, u, inbox } = await aliceStore({ checkpoints: { intervalMs: 10 } });
     const total = 2_400;
     let next = 0;
     // Eight writers that never pause: each checkpoint still copies everything, so the WAL starts over.
@@ -132,13 +128,9 @@ describe('SqliteStore WAL checkpoints', () => {
   });
 
   it('turns SQLite autocheckpoint back on when a checkpoint fails, and writes go on', async () => {
-    const dir = tempDir();
-    const store = await SqliteStore.open({
-      directory: dir,
+    const { store, u, inbox } = await aliceStore({
       checkpoints: { intervalMs: 60_000, databaseSyncer: async () => Promise.reject(new Error('EIO')) },
     });
-    const u = await store.open('alice');
-    const inbox = await u.get('INBOX');
     await u.append(inbox.id, { content: message(1) });
     await store.checkpoint();
     assert.equal(store.durability().walAutocheckpoint, 1000);
