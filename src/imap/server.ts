@@ -156,9 +156,10 @@ export class ImapServer implements ServerCore {
     const bound: BoundPorts = {};
     const port = this.options.port === undefined ? 143 : this.options.port;
     if (port !== null) {
-      const server = net.createServer({ pauseOnConnect: false }, (socket) => this.accept(socket, false));
+      const create = (): net.Server => net.createServer({ pauseOnConnect: false }, (socket) => this.accept(socket, false));
+      const server = create();
       bound.port = await this.bind(server, host, port);
-      await this.addAcceptHandles(server, () => net.createServer({ pauseOnConnect: false }, (socket) => this.accept(socket, false)));
+      await this.addAcceptHandles(server, create);
     }
     const tlsPort = this.options.tlsPort === undefined ? (this.secureContext ? 993 : null) : this.options.tlsPort;
     if (tlsPort !== null) {

@@ -14,7 +14,7 @@ import { SnapshotCache } from './snapshot-cache.js';
 import { BlobFiles } from './blob-files.js';
 import { readBodySync } from './contents.js';
 import { DATABASE_FILE, Statements, openDatabase } from './database.js';
-import { Checkpointer } from './checkpointer.js';
+import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 import type { StoreContext, UserScope } from './context.js';
 import { insertMailbox } from './mailbox-tree.js';
 import { migrate } from './schema.js';
@@ -46,7 +46,7 @@ export interface SqliteStoreOptions {
    * WAL checkpoints (checkpointer.ts): how often to look for new writes to copy into the database
    * (default 1,000 ms); the database file's fdatasync can be replaced (tests of the order only).
    */
-  checkpoints?: { intervalMs?: number; databaseSyncer?: FileSyncer };
+  checkpoints?: Omit<CheckpointerOptions, 'onError'>;
 }
 
 const DEFAULT_INLINE_MAX = 256 * 1024;
