@@ -1,0 +1,125 @@
+/**
+ * A MailStore whose calls run somewhere else — the cluster's primary process (cli/cluster.ts), or
+ * any thread or process at the far end of a link — answered there by serveStore().
+ *
+ * What crosses: every UserMailbox call and its result, by structured clone (Buffers and Dates
+ * arrive intact); an APPEND's body and a read() travel whole, not streamed. Change events arrive on
+ * the same link as the replies, so a session hears of a change no later than the reply of the call
+ * that made it, in the owner's commit order.
+ */
+import { ChangeFeed, type ChangeFeedOptions } from '../change-feed.js';
+import { StoreError } from '../errors.js';
+import { bufferChunks, pinnedStream } from '../pinned-stream.js';
+import type { ChangeListener, MailStore, MessageContent, OpenOptions, UserMailbox } from '../types.js';
+import { asBuffer, type CallRequest, type OpenRequest, type RemoteMethod, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
+
+/** Bytes that crossed whole still reach the output queue in pieces, as the local stores give them. */
+const STREAM_CHUNK = 64 * 1024;
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
+
+export class RemoteStore implements MailStore {
+  readonly delimiter = '/';
+  /** The owner's store sees every change, and forwards them. */
+  readonly crossProcessChanges = true;
+  private nextId = 1;
+  private nextHandle = 1;
+  private readonly waiting = new Map<number, Pending>();
+  private readonly feed: ChangeFeed;
+
+  constructor(
+    private readonly link: StoreLink<StoreResponse, StoreRequest>,
+    options: ChangeFeedOptions = {},
+  ) {
+    this.feed = new ChangeFeed(options);
+    link.onMessage((m) => {
+      if (m.t === 'reply') {
+        const w = this.waiting.get(m.id);
+        this.waiting.delete(m.id);
+        if (!w) return;
+        if (m.ok) w.resolve(m.value);
+        else w.reject(m.kind ? new StoreError(m.kind, m.message) : new Error(m.message));
+      } else {
+        this.feed.publish(m.user, m.change);
+      }
+    });
+  }
+
+  request(message: Omit<OpenRequest, 'id'> | Omit<CallRequest, 'id'>): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.link.send({ ...message, id } as OpenRequest | CallRequest);
+    });
+  }
+
+  async open(user: string, options?: OpenOptions): Promise<UserMailbox> {
+    const handle = this.nextHandle++;
+    await this.request({ t: 'open', handle, user, ...(options ? { options } : {}) });
+    return remoteMailbox(this, user, handle);
+  }
+
+  watch(user: string, listener: ChangeListener): () => void {
+    // The owner is asked for a user's events once, while this side has listeners for them.
+    if (this.feed.listenerCount(user) === 0) this.link.send({ t: 'watch', user });
+    const stop = this.feed.watch(user, listener);
+    let stopped = false;
+    return () => {
+      if (stopped) return;
+      stopped = true;
+      stop();
+      if (this.feed.listenerCount(user) === 0) this.link.send({ t: 'unwatch', user });
+    };
+  }
+
+  async close(): Promise<void> {}
+}
+
+async function collect(content: MessageContent): Promise<Buffer> {
+  if (Buffer.isBuffer(content)) return content;
+  const parts: Buffer[] = [];
+  for await (const c of content) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMailbox {
+  const call = (method: RemoteMethod, args: unknown[]): Promise<never> => store.request({ t: 'call', handle, method, args }) as Promise<never>;
+  const read = async (args: unknown[]): Promise<Buffer> => asBuffer((await call('read', args)) as Uint8Array);
+  return {
+    user,
+    list: () => call('list', []),
+    create: (...a) => call('create', a),
+    delete: (...a) => call('delete', a),
+    rename: (...a) => call('rename', a),
+    subscribe: (...a) => call('subscribe', a),
+    subscriptions: () => call('subscriptions', []),
+    get: (...a) => call('get', a),
+    status: (...a) => call('status', a),
+    snapshot: (...a) => call('snapshot', a),
+    claimRecent: (...a) => call('claimRecent', a),
+    records: (...a) => call('records', a),
+    structure: (...a) => call('structure', a),
+    read: (...a) => read(a),
+    // Asked of the owner at the call, as the store contract says (streams are pinned when FETCH
+    // asks for them), not when the output queue gets round to reading: by then another session
+    // may have expunged the message.
+    stream: (mailboxId, uid, range) =>
+      pinnedStream(
+        () => {
+          const bytes = read(range ? [mailboxId, uid, range] : [mailboxId, uid]);
+          bytes.catch(() => undefined); // surfaces on the first read
+          return bytes;
+        },
+        async function* (bytes) {
+          yield* bufferChunks(await bytes, STREAM_CHUNK);
+        },
+      ),
+    search: (...a) => call('search', a),
+    append: async (mailboxId, input) => call('append', [mailboxId, { ...input, content: await collect(input.content) }]),
+    updateFlags: (...a) => call('updateFlags', a),
+    copy: (...a) => call('copy', a),
+    move: (...a) => call('move', a),
+    expunge: (...a) => call('expunge', a),
+    close: () => call('close', []),
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * The owner's side of a remote store: answers one peer's calls on the real store and forwards the
+ * change events of the users that peer watches.
+ */
+import { StoreError } from '../errors.js';
+import type { AppendInput, MailStore, UserMailbox } from '../types.js';
+import { REMOTE_METHODS, asBuffer, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
+
+export interface ServedPeer {
+  /** Drops the peer's watches and closes its handles (the peer is gone). */
+  release(): void;
+}
+
+export function serveStore(store: MailStore, link: StoreLink<StoreRequest, StoreResponse>): ServedPeer {
+  const handles = new Map<number, UserMailbox>();
+  const watches = new Map<string, () => void>();
+
+  const answer = async (m: StoreRequest): Promise<void> => {
+    if (m.t === 'watch') {
+      if (!watches.has(m.user)) watches.set(m.user, store.watch(m.user, (change) => link.send({ t: 'change', user: m.user, change })));
+      return;
+    }
+    if (m.t === 'unwatch') {
+      watches.get(m.user)?.();
+      watches.delete(m.user);
+      return;
+    }
+    let response: StoreResponse;
+    try {
+      let value: unknown;
+      if (m.t === 'open') {
+        handles.set(m.handle, await store.open(m.user, m.options));
+      } else {
+        const h = handles.get(m.handle);
+        if (!h || !REMOTE_METHODS.has(m.method)) throw new Error(`unknown store call ${m.method}`);
+        const args = m.method === 'append' ? [m.args[0], withBufferContent(m.args[1] as AppendInput)] : m.args;
+        value = await (h[m.method] as (...a: unknown[]) => Promise<unknown>).apply(h, args);
+        if (m.method === 'close') handles.delete(m.handle);
+      }
+      response = { t: 'reply', id: m.id, ok: true, value };
+    } catch (err) {
+      response =
+        err instanceof StoreError
+          ? { t: 'reply', id: m.id, ok: false, kind: err.kind, message: err.message }
+          : { t: 'reply', id: m.id, ok: false, message: err instanceof Error ? err.message : String(err) };
+    }
+    link.send(response);
+  };
+
+  link.onMessage((m) => void answer(m));
+  return {
+    release() {
+      for (const unwatch of watches.values()) unwatch();
+      watches.clear();
+      for (const h of handles.values()) void h.close().catch(() => undefined);
+      handles.clear();
+    },
+  };
+}
+
+function withBufferContent(input: AppendInput): AppendInput {
+  return input.content instanceof Uint8Array ? { ...input, content: asBuffer(input.content) } : input;
+}
