@@ -126,6 +126,25 @@ test('records are loaded in batches of at most 1000', async () => {
   assert.equal(h.lines.length, 2101);
 });
 
+test('store calls for several messages overlap, and responses keep their order when answers come back out of order', async () => {
+  const h = await fetchHarness(Array.from({ length: 20 }, (_, i) => simple(`m${i}`)));
+  const mail = h.mail as UserMailbox;
+  const orig = mail.structure.bind(mail);
+  let inFlight = 0;
+  let most = 0;
+  mail.structure = async (id, uid) => {
+    most = Math.max(most, ++inFlight);
+    // Later UIDs answer sooner, as a remote store's replies may.
+    await new Promise((resolve) => setTimeout(resolve, 2 * (21 - uid)));
+    inFlight--;
+    return orig(id, uid);
+  };
+  await h.exec(fetchCommand, '1:20 ENVELOPE');
+  assert.ok(most > 1, `at most ${most} structure call(s) at once`);
+  const subjects = h.lines.filter((l) => l.startsWith('* ')).map((l) => /^\* (\d+) FETCH \(ENVELOPE \(NIL "(m\d+)"/.exec(l)?.slice(1).join(' '));
+  assert.deepEqual(subjects, Array.from({ length: 20 }, (_, i) => `${i + 1} m${i}`));
+});
+
 test('a message expunged by another session meanwhile is skipped silently', async () => {
   const h = await fetchHarness([simple('a'), simple('b'), simple('c')]);
   const other = h.mail;

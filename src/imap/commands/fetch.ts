@@ -27,6 +27,8 @@ export interface FetchArgs {
 const BATCH = 1000;
 /** Message bytes queued before waiting for the client to read them, within a batch. */
 const DRAIN_BYTES = 1024 * 1024;
+/** Messages rendered ahead of the one being written (runBatch). */
+const LOOKAHEAD = 8;
 
 /**
  * Bytes of message data a response's values may hold. A streamed literal counts in full: the store
@@ -132,29 +134,45 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     ctx.untaggedLines(text);
     return;
   }
-  for (const uid of uids) {
-    const seq = view.seqOf(uid);
-    if (seq === undefined) continue;
+  const render = (uid: number): Promise<ImapValue[]> => {
     const change = seen.get(uid);
     const prepend = plan.byUid && !has(plan.items, 'UID') ? [UID_ITEM] : [];
     const append: FetchItem[] = [];
     if (change && !has(plan.items, 'FLAGS')) append.push(FLAGS_ITEM);
     if ((plan.modseq || withModseq) && !has(plan.items, 'MODSEQ')) append.push(MODSEQ_ITEM);
-    const src = new MessageSource(mail, mailboxId, uid, records?.get(uid));
+    const values = renderFetch(plan.items, new MessageSource(mail, mailboxId, uid, records?.get(uid)), {
+      flags: () => view.flagsOf(uid),
+      // Not asked for, MODSEQ goes with the FLAGS this session knows (RFC 7162 §3.1), from the view.
+      modseq: change?.modseq ?? (plan.modseq ? undefined : view.modseqOf(uid)),
+      prepend,
+      append,
+    });
+    values.catch(() => undefined); // awaited in turn below; an earlier failure may end the loop first
+    return values;
+  };
+  // A few messages render ahead of the one being written, so their store calls overlap (a store on
+  // another thread or host answers them together) while the responses still go out in order.
+  const ahead: Array<{ uid: number; values: Promise<ImapValue[]> }> = [];
+  let next = 0;
+  const fill = (): void => {
+    while (ahead.length < LOOKAHEAD && next < uids.length) {
+      const uid = uids[next++]!;
+      if (view.seqOf(uid) !== undefined) ahead.push({ uid, values: render(uid) });
+    }
+  };
+  for (fill(); ahead.length > 0; fill()) {
+    const { uid, values: rendering } = ahead.shift()!;
+    let values: ImapValue[];
     try {
-      const values = await renderFetch(plan.items, src, {
-        flags: () => view.flagsOf(uid),
-        // Not asked for, MODSEQ goes with the FLAGS this session knows (RFC 7162 §3.1), from the view.
-        modseq: change?.modseq ?? (plan.modseq ? undefined : view.modseqOf(uid)),
-        prepend,
-        append,
-      });
-      ctx.untagged(seq, atom('FETCH'), values);
-      queued += heldBytes(values);
+      values = await rendering;
     } catch (err) {
       if (isStoreError(err) && err.kind === 'nonexistent') continue;
       throw err;
     }
+    const seq = view.seqOf(uid);
+    if (seq === undefined) continue;
+    ctx.untagged(seq, atom('FETCH'), values);
+    queued += heldBytes(values);
     if (queued > DRAIN_BYTES) {
       await ctx.drain();
       queued = 0;
