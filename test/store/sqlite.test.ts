@@ -261,7 +261,7 @@ describe('SqliteStore data-folder lock', () => {
 });
 
 describe('SqliteStore migrations', () => {
-  it('upgrades a version-1 database and backfills the search columns', async () => {
+  it('upgrades a version-1 database, backfills the search columns and moves the structures', async () => {
     const dir = tempDir();
     let store = await SqliteStore.open({ directory: dir, schemaVersion: 1 });
     await store.close();
@@ -286,6 +286,8 @@ describe('SqliteStore migrations', () => {
     assert.deepEqual(await u.search(inbox.id, { type: 'header', name: 'Subject', value: 'GRÜSSE' }), []);
     assert.deepEqual(await u.search(inbox.id, { type: 'header', name: 'Subject', value: 'grüße FROM' }), [1]);
     assert.equal((await u.status(inbox.id)).uidValidity, 7);
+    // v5 moved the structure out of the contents row.
+    assert.equal((await u.structure(inbox.id, 1)).envelope.subject, '=?utf-8?q?Gr=C3=BC=C3=9Fe?= from v1');
     await store.close();
     const check = new BetterSqlite3(join(dir, 'mail.sqlite'), { readonly: true });
     assert.equal(check.prepare('SELECT version FROM schema_version').pluck().get(), SQLITE_SCHEMA_VERSION);

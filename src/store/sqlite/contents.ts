@@ -40,9 +40,10 @@ export function insertContent(
 ): number {
   const id = Number(
     ctx.sql
-      .get('INSERT INTO contents (sha256, size, refs, body, structure) VALUES (?, ?, 0, ?, ?)')
-      .run(sha256, size, body, structureJson).lastInsertRowid,
+      .get("INSERT INTO contents (sha256, size, refs, body, structure) VALUES (?, ?, 0, ?, '')")
+      .run(sha256, size, body).lastInsertRowid,
   );
+  ctx.sql.get('INSERT INTO content_structures (content_id, structure) VALUES (?, ?)').run(id, structureJson);
   ctx.sql
     .get('INSERT INTO content_search (content_id, hdr_from, hdr_to, hdr_cc, hdr_bcc, hdr_subject, sent_day) VALUES (?, ?, ?, ?, ?, ?, ?)')
     .run(id, search.from, search.to, search.cc, search.bcc, search.subject, search.sentDay);
@@ -67,6 +68,7 @@ export function releaseContents(ctx: StoreContext, contentIds: readonly number[]
     const row = dec.get(n, id) as { refs: number; sha256: Buffer; external: number } | undefined;
     if (!row || row.refs > 0) continue;
     ctx.sql.get('DELETE FROM content_search WHERE content_id = ?').run(id);
+    ctx.sql.get('DELETE FROM content_structures WHERE content_id = ?').run(id);
     ctx.sql.get('DELETE FROM contents WHERE id = ?').run(id);
     if (row.external) filesToRemove.push(row.sha256);
   }
@@ -88,7 +90,7 @@ export function removeFiles(ctx: StoreContext, digests: readonly Buffer[]): void
 }
 
 export function readStructureJson(ctx: StoreContext, contentId: number): string {
-  const row = ctx.sql.get('SELECT structure FROM contents WHERE id = ?').get(contentId) as { structure: string } | undefined;
+  const row = ctx.sql.get('SELECT structure FROM content_structures WHERE content_id = ?').get(contentId) as { structure: string } | undefined;
   if (!row) throw new StoreError('unavailable', `content ${contentId} is missing`);
   return row.structure;
 }
