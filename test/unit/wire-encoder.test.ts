@@ -151,3 +151,22 @@ test('viewFetchLine writes the same bytes as encodeResponse for UID/FLAGS/MODSEQ
     { numRuns: 2000 },
   );
 });
+
+test('a string encodes to the same bytes as its UTF-8 Buffer, with and without UTF8=ACCEPT', async () => {
+  const fc = (await import('fast-check')).default;
+  // Mostly the 7-bit text the fast path takes, with quotes, backslashes, CR/LF/NUL, 8-bit
+  // characters and lengths around the quoted limit mixed in.
+  const piece = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.constantFrom('"', '\\', '\r', '\n', '\0', 'é', '日本', '\u{1F600}', '\x7f', '\x01'),
+    fc.constantFrom('a'.repeat(1023), 'a'.repeat(1024), 'a'.repeat(1025)),
+  );
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 6 }).map((parts) => parts.join('')), fc.boolean(), (s, utf8) => {
+      const viaString = Buffer.concat(encodeValue([s, 1, s], { utf8 }) as Buffer[]);
+      const viaBytes = Buffer.concat(encodeValue([Buffer.from(s, 'utf8'), 1, Buffer.from(s, 'utf8')], { utf8 }) as Buffer[]);
+      assert.deepEqual(viaString, viaBytes);
+    }),
+    { numRuns: 3000 },
+  );
+});

@@ -19,21 +19,26 @@ const LARGE_BUFFER = 16 * 1024;
 
 const CRLF = '\r\n';
 
-/** Collects output, merging consecutive small pieces into one Buffer. */
+/**
+ * Collects output, merging consecutive small pieces into one Buffer. Text accumulates as one string
+ * and becomes bytes once per run (a response is mostly text: one Buffer.from per run, not per piece).
+ */
 class ChunkWriter {
   readonly chunks: EncodedChunk[] = [];
-  private pending: Array<string | Buffer> = [];
+  private parts: Buffer[] = [];
+  private run = '';
 
   text(s: string): void {
-    this.pending.push(s);
+    this.run += s;
   }
 
   bytes(b: Buffer): void {
     if (b.length >= LARGE_BUFFER) {
       this.flush();
       this.chunks.push(b);
-    } else {
-      this.pending.push(b);
+    } else if (b.length > 0) {
+      this.endRun();
+      this.parts.push(b);
     }
   }
 
@@ -43,20 +48,35 @@ class ChunkWriter {
   }
 
   flush(): void {
-    if (this.pending.length === 0) return;
-    const parts = this.pending;
-    this.pending = [];
-    if (parts.every((p) => typeof p === 'string')) {
-      this.chunks.push(Buffer.from(parts.join(''), 'utf8'));
-    } else {
-      this.chunks.push(Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p))));
-    }
+    this.endRun();
+    if (this.parts.length === 0) return;
+    this.chunks.push(this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts));
+    this.parts = [];
   }
 
   done(): EncodedChunk[] {
     this.flush();
     return this.chunks;
   }
+
+  private endRun(): void {
+    if (this.run.length === 0) return;
+    this.parts.push(Buffer.from(this.run, 'utf8'));
+    this.run = '';
+  }
+}
+
+/** A string that is 7-bit and free of NUL, CR and LF: quotable as it is, whatever UTF8=ACCEPT says. */
+const PLAIN_QUOTABLE = /^[\x01-\x09\x0b\x0c\x0e-\x7f]*$/;
+
+/** Strings: the common 7-bit case is quoted as text, without a detour through a Buffer. */
+function writeText(w: ChunkWriter, s: string, utf8: boolean): void {
+  // For a 7-bit string, length in UTF-16 units is its length in octets.
+  if (s.length <= MAX_QUOTED && PLAIN_QUOTABLE.test(s)) {
+    w.text(`"${s.replace(/["\\]/g, '\\$&')}"`);
+    return;
+  }
+  writeString(w, Buffer.from(s, 'utf8'), utf8);
 }
 
 /** True when the bytes may be sent as a quoted string (RFC 3501 §9: quoted = DQUOTE *QUOTED-CHAR DQUOTE). */
@@ -100,7 +120,7 @@ function writeValue(w: ChunkWriter, v: ImapValue, utf8: boolean): void {
     return w.text(String(v));
   }
   if (typeof v === 'bigint') return w.text(v.toString());
-  if (typeof v === 'string') return writeString(w, Buffer.from(v, 'utf8'), utf8);
+  if (typeof v === 'string') return writeText(w, v, utf8);
   if (Buffer.isBuffer(v)) return writeString(w, v, utf8);
   if (Array.isArray(v)) {
     w.text('(');
