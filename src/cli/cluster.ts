@@ -97,10 +97,13 @@ async function primary(options: Record<string, unknown>, count: number): Promise
 async function worker(options: Record<string, unknown>): Promise<void> {
   const settings: ServeSettings = await resolveSettings(options);
   const logger: Logger = createLogger(settings.logLevel, false).child({ worker: cluster.worker?.id });
-  const store = new RemoteStore({
-    send: (m) => process.send!(m),
-    onMessage: (listener) => process.on('message', (m: unknown) => isStoreResponse(m) && listener(m)),
-  });
+  const store = new RemoteStore(
+    {
+      send: (m) => process.send!(m),
+      onMessage: (listener) => process.on('message', (m: unknown) => isStoreResponse(m) && listener(m)),
+    },
+    { onListenerError: (err) => logger.error({ err }, 'change listener failed') },
+  );
   const auth = new UserFileAuthenticator(UserFile.inDataDir(settings.data));
   const tls = settings.tlsKey && settings.tlsCert ? { key: settings.tlsKey, cert: settings.tlsCert } : await ensureDevCertificate(settings.data);
   const common: SharedServerOptions = {
