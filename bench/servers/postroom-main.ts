@@ -56,7 +56,7 @@ const server = createImapServer({
   port: 0,
   tlsPort: null,
   allowInsecureAuth: true,
-  acceptHandles: 4, // as serve does
+  acceptHandles: 16, // as serve does
   limits: {
     maxConnections: max,
     maxConnectionsPerIp: max,

@@ -66,8 +66,9 @@ export async function listenProtocols(
   const ports: ListeningPorts = { host: settings.host, imapPort: null, imapsPort: null, pop3Port: null, pop3sPort: null };
   const imap = { port: port(settings.imapPort), tlsPort: port(settings.imapsPort) };
   if (imap.port !== null || imap.tlsPort !== null) {
-    // Four accept handles: a loaded server would otherwise admit one new client per loop turn.
-    const server = await createImap({ ...common, ...imap, acceptHandles: 4, limits: settings.imapLimits, logger: logger.child({ protocol: 'imap' }) });
+    // Sixteen accept handles: a loaded server would otherwise admit one new client per loop turn
+    // (docs/architecture.md, "Several accept handles").
+    const server = await createImap({ ...common, ...imap, acceptHandles: 16, limits: settings.imapLimits, logger: logger.child({ protocol: 'imap' }) });
     servers.push(server);
     const bound = await server.listen();
     ports.imapPort = bound.port ?? null;

@@ -43,7 +43,7 @@ export interface ImapServerOptions {
   /** Fine-grained protocol limits (see limits.ts for every default). */
   limits?: Partial<ImapLimits>;
   /**
-   * Handles polled on each listening socket (default 1; `postroom serve` uses 4). A busy event loop
+   * Handles polled on each listening socket (default 1; `postroom serve` uses 16). A busy event loop
    * accepts at most one connection per handle per turn; more handles need a helper process at
    * listen() (see net/accept-handles.ts), so servers started by test suites keep to one.
    */
