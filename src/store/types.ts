@@ -110,6 +110,15 @@ export interface FlagUpdateResult {
   conflicts: number[];
 }
 
+/**
+ * What stream() returns. `pinned`, when present, settles once the store holds the bytes, and
+ * rejects (StoreError 'nonexistent') if the message went first — FETCH awaits it before it announces
+ * a literal it could not finish. Without it, the bytes are pinned by the time stream() returns.
+ */
+export interface MessageStream extends AsyncIterable<Buffer> {
+  readonly pinned?: Promise<void>;
+}
+
 /** A byte range [start, end) into the raw message. */
 export interface ByteRange {
   start: number;
@@ -193,8 +202,12 @@ export interface UserMailbox {
   structure(mailboxId: string, uid: number): Promise<MessageStructure>;
   /** The message bytes, or a range of them. */
   read(mailboxId: string, uid: number, range?: ByteRange): Promise<Buffer>;
-  /** The message bytes as a stream, for large bodies. */
-  stream(mailboxId: string, uid: number, range?: ByteRange): AsyncIterable<Buffer>;
+  /**
+   * The message bytes as a stream, for large bodies. The message is looked up, and its bytes
+   * pinned, at the call: a later expunge must not cut the stream short. A store that cannot pin
+   * synchronously (one in another process) says when it has through `pinned`.
+   */
+  stream(mailboxId: string, uid: number, range?: ByteRange): MessageStream;
   /** UIDs matching the query, ascending. */
   search(mailboxId: string, query: SearchQuery): Promise<number[]>;
 

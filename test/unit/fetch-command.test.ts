@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { fetchCommand, uidFetchCommand } from '../../src/imap/commands/fetch.js';
 import { fetchHarness } from './fetch-harness.js';
 import type { UserMailbox } from '../../src/store/types.js';
+import { StoreError } from '../../src/store/errors.js';
 
 const simple = (subject: string, body = 'hello'): string => `From: a@b.test\r\nSubject: ${subject}\r\n\r\n${body}`;
 
@@ -92,6 +93,21 @@ test('bodies over 64 KiB are streamed from the store', async () => {
   await h.exec(fetchCommand, '1 BODY.PEEK[TEXT]<10.100000>');
   assert.equal(streamed, 1);
   assert.equal(h.lines[0], `* 1 FETCH (BODY[TEXT]<10> {100000}\r\n${'y'.repeat(100_000)})`);
+});
+
+test('a stream whose store reports the message gone before pinning it is skipped, before any literal is announced', async () => {
+  const h = await fetchHarness([simple('small'), simple('big', 'y'.repeat(200_000)), simple('after')]);
+  const mail = h.mail as UserMailbox;
+  const original = mail.stream.bind(mail);
+  // What a RemoteStore does when an EXPUNGE reached the store's owner before this read did.
+  mail.stream = (id, uid, range) => {
+    const pinned = Promise.reject(new StoreError('nonexistent', 'no such message'));
+    return Object.assign(original(id, uid, range), { pinned });
+  };
+  const done = await h.exec(fetchCommand, '1:3 BODY.PEEK[]');
+  assert.match(done, /^t OK/);
+  const fetched = h.lines.filter((l) => l.startsWith('* '));
+  assert.deepEqual(fetched.map((l) => l.slice(0, 11)), ['* 1 FETCH (', '* 3 FETCH (']);
 });
 
 test('UID FETCH 1:* (UID FLAGS) reads nothing from the store and drains per batch', async () => {

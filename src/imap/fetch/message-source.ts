@@ -44,10 +44,13 @@ export class MessageSource {
   /**
    * A stream of `range` (for large literals): asked for now, while the response is built, and read
    * when the output queue gets to it — so a store that looks the message up at the call keeps
-   * serving it even if it is expunged meanwhile.
+   * serving it even if it is expunged meanwhile. A store that pins asynchronously is waited for
+   * here, so a message expunged first fails this FETCH item (and is skipped) instead of a literal
+   * already announced.
    */
-  stream(range: ByteRange): () => AsyncIterable<Buffer> {
+  async stream(range: ByteRange): Promise<() => AsyncIterable<Buffer>> {
     const stream = this.mail.stream(this.mailboxId, this.uid, range);
+    await stream.pinned;
     return () => stream;
   }
 }

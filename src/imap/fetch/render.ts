@@ -40,7 +40,7 @@ async function sectionValue(item: Extract<FetchItem, { kind: 'section' }>, src: 
   const range = applyPartial({ start: Math.min(target.range.start, size), end: Math.min(target.range.end, size) }, partial);
   const length = Math.max(0, range.end - range.start);
   if (length === 0) return '';
-  if (length > STREAM_THRESHOLD) return literal(src.stream(range), length);
+  if (length > STREAM_THRESHOLD) return literal(await src.stream(range), length);
   return literal(await src.read(range, size));
 }
 

@@ -9,7 +9,7 @@
  */
 import { ChangeFeed, type ChangeFeedOptions } from '../change-feed.js';
 import { StoreError } from '../errors.js';
-import { bufferChunks, pinnedStream } from '../pinned-stream.js';
+import { bufferChunks } from '../pinned-stream.js';
 import type { ChangeListener, MailStore, MessageContent, OpenOptions, UserMailbox } from '../types.js';
 import { asBuffer, type CallRequest, type OpenRequest, type RemoteMethod, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
 
@@ -100,20 +100,17 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
     records: (...a) => call('records', a),
     structure: (...a) => call('structure', a),
     read: (...a) => read(a),
-    // Asked of the owner at the call, as the store contract says (streams are pinned when FETCH
-    // asks for them), not when the output queue gets round to reading: by then another session
-    // may have expunged the message.
-    stream: (mailboxId, uid, range) =>
-      pinnedStream(
-        () => {
-          const bytes = read(range ? [mailboxId, uid, range] : [mailboxId, uid]);
-          bytes.catch(() => undefined); // surfaces on the first read
-          return bytes;
-        },
-        async function* (bytes) {
-          yield* bufferChunks(await bytes, STREAM_CHUNK);
-        },
-      ),
+    stream: (mailboxId, uid, range) => {
+      const bytes = read(range ? [mailboxId, uid, range] : [mailboxId, uid]);
+      // The owner pins the bytes when the request reaches it — after any call sent before it,
+      // an EXPUNGE included — so FETCH learns whether it did before announcing the literal.
+      const pinned = bytes.then(() => undefined);
+      pinned.catch(() => undefined); // also surfaces on the first read, for callers that do not wait
+      const stream = (async function* () {
+        yield* bufferChunks(await bytes, STREAM_CHUNK);
+      })();
+      return Object.assign(stream, { pinned });
+    },
     search: (...a) => call('search', a),
     append: async (mailboxId, input) => call('append', [mailboxId, { ...input, content: await collect(input.content) }]),
     updateFlags: (...a) => call('updateFlags', a),
