@@ -3,9 +3,10 @@
  * any thread or process at the far end of a link — answered there by serveStore().
  *
  * What crosses: every UserMailbox call and its result, by structured clone (Dates arrive intact;
- * bytes that a MessagePort delivers as plain Uint8Arrays are made Buffers again); an APPEND's body and a read() travel whole, not streamed. Change events arrive on
- * the same link as the replies, so a session hears of a change no later than the reply of the call
- * that made it, in the owner's commit order.
+ * bytes that a MessagePort delivers as plain Uint8Arrays are made Buffers again); an APPEND's body
+ * and a read() travel whole, not streamed. Change events arrive on the same link as the replies, so
+ * a session hears of a change no later than the reply of the call that made it, in the owner's
+ * commit order.
  */
 import { ChangeFeed, type ChangeFeedOptions } from '../change-feed.js';
 import { StoreError } from '../errors.js';
