@@ -16,6 +16,9 @@ export function pinnedStream<T>(pin: () => T, read: (pinned: T) => AsyncIterable
   return read(pinned);
 }
 
+/** The piece size every built-in store streams bodies in. */
+export const STREAM_CHUNK = 64 * 1024;
+
 /** `[start, end)` of a buffer in pieces of `chunk` octets. */
 export async function* bufferChunks(buf: Buffer, chunk: number, start = 0, end = buf.length): AsyncIterable<Buffer> {
   for (let at = start; at < end; at += chunk) yield buf.subarray(at, Math.min(end, at + chunk));

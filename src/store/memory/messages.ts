@@ -2,7 +2,7 @@
 import { parseMessage } from '../../mime/index.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { StoreError } from '../errors.js';
-import { bufferChunks, pinnedStream } from '../pinned-stream.js';
+import { STREAM_CHUNK, bufferChunks, pinnedStream } from '../pinned-stream.js';
 import { matchesQuery } from '../search-eval.js';
 import type {
   AppendInput,
@@ -20,8 +20,6 @@ import type {
 import { publish, type HandleContext } from './context.js';
 import { applyFlagOperation, hasFlag, normaliseFlags, sameFlags } from './flags.js';
 import { findMessage, sortedUnique, type MailboxState, type SharedContent, type StoredMessage } from './state.js';
-
-const STREAM_CHUNK = 64 * 1024;
 
 export function mailboxById(ctx: HandleContext, id: string): MailboxState {
   const box = ctx.state.byId.get(id);

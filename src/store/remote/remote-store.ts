@@ -10,12 +10,9 @@
  */
 import { ChangeFeed, type ChangeFeedOptions } from '../change-feed.js';
 import { StoreError } from '../errors.js';
-import { bufferChunks } from '../pinned-stream.js';
+import { STREAM_CHUNK, bufferChunks } from '../pinned-stream.js';
 import type { ChangeListener, MailStore, MessageContent, OpenOptions, UserMailbox } from '../types.js';
 import { asBuffer, type CallRequest, type OpenRequest, type RemoteMethod, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
-
-/** Bytes that crossed whole still reach the output queue in pieces, as the local stores give them. */
-const STREAM_CHUNK = 64 * 1024;
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
 
@@ -107,6 +104,7 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
       // an EXPUNGE included — so FETCH learns whether it did before announcing the literal.
       const pinned = bytes.then(() => undefined);
       pinned.catch(() => undefined); // also surfaces on the first read, for callers that do not wait
+      // Bytes that crossed whole still reach the output queue in pieces, as the local stores give them.
       const stream = (async function* () {
         yield* bufferChunks(await bytes, STREAM_CHUNK);
       })();

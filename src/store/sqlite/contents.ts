@@ -6,7 +6,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { ByteRange } from '../types.js';
 import { StoreError } from '../errors.js';
-import { bufferChunks } from '../pinned-stream.js';
+import { STREAM_CHUNK, bufferChunks } from '../pinned-stream.js';
 import type { StoreContext } from './context.js';
 import type { SearchColumns } from './schema.js';
 
@@ -134,8 +134,6 @@ export async function readBody(ctx: StoreContext, contentId: number, range?: Byt
     await handle.close();
   }
 }
-
-const STREAM_CHUNK = 64 * 1024;
 
 /** A body's range as pinned for a stream: inline bytes read now, or the file's place. */
 export type PinnedBody = Buffer | { path: string; start: number; end: number };
