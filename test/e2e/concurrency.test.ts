@@ -161,6 +161,29 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
         { idleHibernateSeconds: 0.2 },
       ));
 
+    it('a hibernated session that wakes to a new keyword still names the keywords it announced before', () =>
+      withEnv(
+        async (env) => {
+          await env.outside.append(env.boxId, { content: message(1), flags: ['$Old'] });
+          const a = await session(env);
+          a.send('I IDLE\r\n');
+          await a.expect(/^\+ /);
+          await until('A parked', () => (env.server.server.hibernation?.size ?? 0) === 1);
+          // The one message loses the keyword A was told of and gains one A has never heard of.
+          await env.outside.updateFlags(env.boxId, [1], 'set', ['$New']);
+          const fetch = await a.expect(/^\* 1 FETCH/);
+          const flags = a.transcript.filter((l) => l.startsWith('* FLAGS')).at(-1) ?? '';
+          // RFC 3501 §7.2.6: until that FETCH arrives the client believes message 1 has $Old, so a
+          // FLAGS before it must not drop $Old (and must name $New, which the FETCH uses).
+          assert.match(flags, /\$Old/, `${flags} | ${fetch}`);
+          assert.match(flags, /\$New/, `${flags} | ${fetch}`);
+          a.send('DONE\r\n');
+          await a.expect(/^I OK/);
+          a.destroy();
+        },
+        { idleHibernateSeconds: 0.2 },
+      ));
+
     it('LOGOUT: BYE and the tagged OK only, even with changes from others waiting', () =>
       withEnv(async (env) => {
         for (let i = 1; i <= 3; i++) await env.outside.append(env.boxId, { content: message(i) });

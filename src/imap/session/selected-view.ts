@@ -32,6 +32,11 @@ export interface FrozenView {
   highestModseq: number;
   /** The UIDs the client knows, in sequence order; shared between sessions that know the same. */
   uids: Uint32Array;
+  /**
+   * The keywords FLAGS has announced to the client, space-separated: a FLAGS response after the
+   * thaw must still name them while the client believes a message has one (RFC 3501 §7.2.6).
+   */
+  keywords: string;
   recentFrom: number;
   recentLater: number[] | null;
 }
@@ -115,6 +120,7 @@ export class SelectedMailboxView implements SelectedView {
       uidNext: this.uidNext,
       highestModseq: this.highestModseq,
       uids: this.uidList,
+      keywords: this.keywords().join(' '),
       ...this.frozenRecent(),
     };
   }
@@ -165,6 +171,7 @@ export class SelectedMailboxView implements SelectedView {
       messages: known,
     };
     const view = new SelectedMailboxView(before, frozen.readOnly, frozen.recentFrom, out, origin, options);
+    for (const keyword of frozen.keywords ? frozen.keywords.split(' ') : []) view.noteKeywords([keyword]);
     for (const uid of frozen.recentLater ?? []) view.recentLater.add(uid);
     view.resync(current);
     return view;
