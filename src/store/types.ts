@@ -113,7 +113,9 @@ export interface FlagUpdateResult {
 /**
  * What stream() returns. `pinned`, when present, settles once the store holds the bytes, and
  * rejects (StoreError 'nonexistent') if the message went first — FETCH awaits it before it announces
- * a literal it could not finish. Without it, the bytes are pinned by the time stream() returns.
+ * a literal it could not finish. Without it, the bytes are pinned by the time stream() returns; a
+ * message that is already gone at the call must therefore come with a rejected `pinned` (or make
+ * stream() throw), never with a stream that fails only once the literal has been announced.
  */
 export interface MessageStream extends AsyncIterable<Buffer> {
   readonly pinned?: Promise<void>;

@@ -184,6 +184,23 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
         { idleHibernateSeconds: 0.2 },
       ));
 
+    it('FETCH BODY[] of a large message expunged while the FETCH sets \\Seen skips it and keeps the connection', () =>
+      withEnv(async (env) => {
+        const big = Buffer.concat([message(1), Buffer.alloc(200_000, 'a')]); // streamed, not read whole
+        const { uid } = await env.outside.append(env.boxId, { content: big });
+        const a = await session(env);
+        // FETCH reads the record, sets \Seen, and only then asks for the body: another session
+        // expunges the message in between.
+        env.store.at('updateFlags', 'after', async () => {
+          await env.outside.updateFlags(env.boxId, [uid], 'add', ['\\Deleted']);
+          await env.outside.expunge(env.boxId, [uid]);
+        });
+        const lines = await run(a, 'f', 'FETCH 1 (BODY[])');
+        assert.match(lines.at(-1)!, /^f OK/, lines.join(' | '));
+        assert.deepEqual(await run(a, 'n', 'NOOP').then((l) => l.filter((x) => x.includes('EXPUNGE'))), ['* 1 EXPUNGE']);
+        a.destroy();
+      }));
+
     it('LOGOUT: BYE and the tagged OK only, even with changes from others waiting', () =>
       withEnv(async (env) => {
         for (let i = 1; i <= 3; i++) await env.outside.append(env.boxId, { content: message(i) });

@@ -107,6 +107,22 @@ export function contentTests(test: Register): void {
       await rejectsWith(a.records('no-such-mailbox-id', [1]), 'nonexistent');
     });
 
+    test('a stream of a message already expunged says so before a byte is read (pinned rejects)', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const { uid } = await a.append(inbox.id, { content: bigMessage(200 * 1024), flags: ['\\Deleted'] });
+      await a.expunge(inbox.id);
+      let stream;
+      try {
+        stream = a.stream(inbox.id, uid);
+      } catch (err) {
+        return rejectsWith(Promise.reject(err), 'nonexistent');
+      }
+      assert.ok(stream.pinned, 'FETCH learns of it before announcing a literal');
+      await rejectsWith(stream.pinned, 'nonexistent');
+      await rejectsWith(collect(stream), 'nonexistent');
+    });
+
     test('internal date defaults to about now and is kept when given', async ({ open }) => {
       const a = await open();
       const inbox = await a.get('INBOX');
