@@ -224,17 +224,21 @@ export class StressClient {
     if (byUid && targets.some((u) => u === undefined)) return;
     const set = byUid ? targets.join(',') : `${a}:${b}`;
     const item = `${add ? '+' : '-'}FLAGS${silent ? '.SILENT' : ''}`;
+    const known = Math.max(view.highestModseq, ...view.entries.map((e) => e.modseq ?? 0));
     const r = await this.s.command(`${byUid ? 'UID ' : ''}STORE ${set} ${item} (${flag})`, { noExpunge: !byUid });
     if (!this.ok(r, 'STORE') || silent) return;
     const lower = flag.toLowerCase();
     for (const uid of targets) {
       if (uid === undefined) continue;
       if (view.seqOf(uid) === undefined) continue; // expunged during a UID STORE: reported already
-      // The STORE's own FETCH shows the flag stored; FETCHes of others' later changes may follow it.
-      // None showing it: the server left the message out, which it may only do for one expunged
-      // meanwhile (RFC 2180 §4.2.1) — so it must be reported expunged at the next chance.
+      // The STORE's own FETCH shows the flag stored; FETCHes of others' later changes may follow it
+      // (and a server may let one of those stand for its own answer). None showing it, and none
+      // newer than what the session knew when it sent the STORE: the server left the message out,
+      // which it may only do for one expunged meanwhile (RFC 2180 §4.2.1) — so it must be reported
+      // expunged at the next chance.
       const answers = view.fetches.filter((f) => f.uid === uid && f.flags);
-      if (!answers.some((f) => f.flags!.some((x) => x.toLowerCase() === lower) === add)) {
+      if (answers.some((f) => f.flags!.some((x) => x.toLowerCase() === lower) === add)) continue;
+      if (!answers.some((f) => (f.modseq ?? 0) > known)) {
         this.mustVanish.set(uid, { by: 0, why: `${r.tagged}: ${answers.map((f) => f.line).join(' | ') || 'no FETCH'}` });
       }
     }
