@@ -113,7 +113,9 @@ export interface FlagUpdateResult {
 /**
  * What stream() returns. `pinned`, when present, settles once the store holds the bytes, and
  * rejects (StoreError 'nonexistent') if the message went first — FETCH awaits it before it announces
- * a literal it could not finish. Without it, the bytes are pinned by the time stream() returns.
+ * a literal it could not finish. Without it, the bytes are pinned by the time stream() returns; a
+ * message that is already gone at the call must therefore come with a rejected `pinned` (or make
+ * stream() throw), never with a stream that fails only once the literal has been announced.
  */
 export interface MessageStream extends AsyncIterable<Buffer> {
   readonly pinned?: Promise<void>;
@@ -138,6 +140,13 @@ export type MailboxChange =
   | { kind: 'uidvalidity'; mailboxId: string; origin?: string };
 
 export type ChangeListener = (change: MailboxChange) => void;
+
+export interface RecentClaimOptions {
+  /** Only look: the mark stays where it is (EXAMINE, RFC 3501 §6.3.2). */
+  peek?: boolean;
+  /** The highest UID the caller claims (see claimRecent); default UIDNEXT − 1. */
+  through?: number;
+}
 
 export interface OpenOptions {
   /** Tags every change made through this handle, so a session can tell its own changes from others'. */
@@ -189,11 +198,16 @@ export interface UserMailbox {
   status(mailboxId: string): Promise<MailboxStatus>;
   snapshot(mailboxId: string): Promise<MailboxSnapshot>;
   /**
-   * \Recent bookkeeping (RFC 3501 §2.3.2): returns the lowest UID that is recent for the caller
-   * (every message with uid >= that value). Unless `peek`, it also moves the mailbox's recent mark
-   * to UIDNEXT so no other session is told the same messages are recent.
+   * \Recent bookkeeping (RFC 3501 §2.3.2: a message is recent in exactly one session, the first
+   * to be told of it). Returns `from`, the lowest UID that is recent for the caller: the messages
+   * recent for it are those with `from <= uid <= through`, where `through` is the highest UID the
+   * caller is about to report (default, and at most, UIDNEXT − 1). Unless `peek`, the mailbox's
+   * recent mark moves past `through` in the same atomic step that read it, so no other session is
+   * told the same messages are recent — and messages after `through`, which the caller has not
+   * seen, stay recent for whichever session sees them first. Two concurrent claims never return
+   * overlapping ranges.
    */
-  claimRecent(mailboxId: string, options?: { peek?: boolean }): Promise<number>;
+  claimRecent(mailboxId: string, options?: RecentClaimOptions): Promise<number>;
 
   // --- messages -----------------------------------------------------------------------------
   /** Records for the given UIDs (missing ones are skipped), ascending by UID. */

@@ -64,7 +64,7 @@ export async function harness(): Promise<Harness> {
       unwatch?.();
       const info = await mail.get(name);
       const snapshot = await mail.snapshot(info.id);
-      const recentFrom = await mail.claimRecent(info.id, { peek: readOnly });
+      const recentFrom = await mail.claimRecent(info.id, { peek: readOnly, through: snapshot.uidNext - 1 });
       const view = new SelectedMailboxView(snapshot, readOnly, recentFrom, { untagged: (...v) => untagged(v) }, 'me', {
         reportModseq: () => enabled.has('CONDSTORE'),
       });

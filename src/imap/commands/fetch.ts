@@ -116,6 +116,11 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     uids = uids.filter((uid) => records!.has(uid));
   }
   if (plan.changedSince !== undefined) uids = uids.filter((uid) => records!.get(uid)!.modseq > plan.changedSince!);
+  // Records carry the store's flags, which may be newer than the view's (another session's change
+  // not reported yet): the view takes them, so FLAGS and MODSEQ agree and no keyword goes out
+  // unannounced; messages whose flags changed so get FLAGS in this response.
+  const refreshed = new Set<number>();
+  if (records) for (const uid of uids) if (view.applyCurrent(records.get(uid)!)) refreshed.add(uid);
   const withModseq = ctx.enabled.has('CONDSTORE');
   let queued = 0;
   const seen = plan.setsSeen && !view.readOnly ? await markSeen(mail, view, uids, plan.byUid, withModseq) : new Map<number, FlagChange>();
@@ -138,12 +143,13 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     const change = seen.get(uid);
     const prepend = plan.byUid && !has(plan.items, 'UID') ? [UID_ITEM] : [];
     const append: FetchItem[] = [];
-    if (change && !has(plan.items, 'FLAGS')) append.push(FLAGS_ITEM);
+    if ((change || refreshed.has(uid)) && !has(plan.items, 'FLAGS')) append.push(FLAGS_ITEM);
     if ((plan.modseq || withModseq) && !has(plan.items, 'MODSEQ')) append.push(MODSEQ_ITEM);
     const values = renderFetch(plan.items, new MessageSource(mail, mailboxId, uid, records?.get(uid)), {
       flags: () => view.flagsOf(uid),
-      // Not asked for, MODSEQ goes with the FLAGS this session knows (RFC 7162 §3.1), from the view.
-      modseq: change?.modseq ?? (plan.modseq ? undefined : view.modseqOf(uid)),
+      // MODSEQ goes with the FLAGS this session knows (RFC 7162 §3.1), from the view — which the
+      // records (when loaded) and this FETCH's own \Seen have just brought up to date.
+      modseq: view.modseqOf(uid),
       prepend,
       append,
     });

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Token, ImapValue, ResponseCode } from '../wire/types.js';
 import type { SequenceSet } from '../wire/sequence-set.js';
-import type { Flag, FlagChange, MailboxInfo, MailStore, UserMailbox } from '../../store/types.js';
+import type { Flag, FlagChange, MailboxInfo, MailStore, MessageMeta, UserMailbox } from '../../store/types.js';
 import type { Authenticator } from '../../auth/types.js';
 import type { ImapLimits } from '../limits.js';
 
@@ -50,6 +50,12 @@ export interface SelectedView {
    * sends `* n FETCH (FLAGS (...))` (with UID when `withUid`).
    */
   applyOwnFlagChanges(changes: FlagChange[], options: { silent: boolean; withUid: boolean; withModseq: boolean }): void;
+  /**
+   * The store's current flags of a message, read by this session's own command (FETCH's records):
+   * when newer than the view's, the view takes them — announcing a keyword new to the session
+   * with FLAGS first (RFC 3501 §7.2.6) — and returns true, so the command reports FLAGS with them.
+   */
+  applyCurrent(meta: MessageMeta): boolean;
   /** After a command of this session expunged: removes them from the view and sends `* n EXPUNGE`. */
   applyOwnExpunge(uids: number[]): void;
 }

@@ -105,6 +105,14 @@ export class ImapConnection implements ConnectionInfo {
     return this.state.kind === 'selected' ? this.state.view.mailbox.name : undefined;
   }
 
+  /**
+   * True once the session is ending (LOGOUT, BYE): from then on the client has no mailbox view to
+   * apply updates to, so none are sent (RFC 3501 §6.1.3: BYE, then the tagged OK).
+   */
+  get ending(): boolean {
+    return this.closing;
+  }
+
   /** Resolves once the connection is fully closed. */
   whenClosed(): Promise<void> {
     return this.closedPromise;

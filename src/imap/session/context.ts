@@ -106,7 +106,9 @@ async function select(conn: ImapConnection, name: string, options: { readOnly: b
 
   const { view, unwatch } = await watchedView(conn.server.store, user, async () => {
     const snapshot = await mail.snapshot(info.id);
-    const recentFrom = await mail.claimRecent(info.id, { peek: options.readOnly });
+    // Claims \Recent for the messages in the snapshot only: one that arrived since is reported
+    // (and claimed) by whichever session tells its client first (RFC 3501 §2.3.2).
+    const recentFrom = await mail.claimRecent(info.id, { peek: options.readOnly, through: snapshot.uidNext - 1 });
     return new SelectedMailboxView(snapshot, options.readOnly, recentFrom, conn, conn.id, {
       reportModseq: () => conn.enabled.has('CONDSTORE'),
     });

@@ -91,7 +91,7 @@ export async function dispatch(conn: ImapConnection, framed: FramedCommand): Pro
   const ctx = createCommandContext(conn, tag, name);
   try {
     const completion = await spec.run(ctx, commandArgs);
-    await conn.flushUpdates(!spec.noExpunge);
+    if (!conn.ending) await conn.flushUpdates(!spec.noExpunge);
     conn.status(tag, 'OK', completion?.text ?? `${name} completed`, completion?.code);
   } catch (err) {
     const reply = toErrorReply(err);
@@ -102,7 +102,7 @@ export async function dispatch(conn: ImapConnection, framed: FramedCommand): Pro
       return;
     }
     try {
-      await conn.flushUpdates(!spec.noExpunge);
+      if (!conn.ending) await conn.flushUpdates(!spec.noExpunge);
     } catch (flushErr) {
       conn.logger.error({ err: flushErr }, 'update flush failed');
     }

@@ -134,6 +134,7 @@ class ParkedSession implements ParkedSocketOwner {
           uidNext: v.uidNext,
           highestModseq: v.highestModseq,
           uids: v.uids,
+          keywords: v.keywords,
           recentFrom: this.recentFrom,
           recentLater: rare?.recentLater ?? null,
         }
@@ -169,6 +170,8 @@ interface SharedView {
   readonly uidNext: number;
   readonly highestModseq: number;
   readonly uids: Uint32Array;
+  /** Keywords announced to the client (FrozenView.keywords). */
+  readonly keywords: string;
   sessions: number;
 }
 
@@ -301,7 +304,14 @@ export class Hibernation {
   private shareView(v: NonNullable<ParkRequest['view']>): SharedView {
     const key = `${v.mailboxId}\u0000${v.highestModseq}\u0000${v.uids.length}`;
     const found = this.shared.get(key);
-    if (found && found.uidValidity === v.uidValidity && found.uidNext === v.uidNext && found.mailboxName === v.mailboxName && sameUids(found.uids, v.uids)) {
+    if (
+      found &&
+      found.uidValidity === v.uidValidity &&
+      found.uidNext === v.uidNext &&
+      found.mailboxName === v.mailboxName &&
+      found.keywords === v.keywords &&
+      sameUids(found.uids, v.uids)
+    ) {
       found.sessions++;
       return found;
     }
@@ -313,6 +323,7 @@ export class Hibernation {
       uidNext: v.uidNext,
       highestModseq: v.highestModseq,
       uids: Uint32Array.from(v.uids),
+      keywords: this.intern(v.keywords),
       sessions: 1,
     };
     // A different view under the same key (possible only in unusual histories) is simply not shared.
@@ -348,7 +359,7 @@ export class Hibernation {
         this.wake(parked);
         continue;
       }
-      for (const text of [parked.user, parked.remoteAddress, parked.view?.mailboxId, parked.view?.mailboxName]) if (text) strings.set(text, text);
+      for (const text of [parked.user, parked.remoteAddress, parked.view?.mailboxId, parked.view?.mailboxName, parked.view?.keywords]) if (text) strings.set(text, text);
     }
     this.strings = strings;
   }

@@ -32,6 +32,11 @@ export interface FrozenView {
   highestModseq: number;
   /** The UIDs the client knows, in sequence order; shared between sessions that know the same. */
   uids: Uint32Array;
+  /**
+   * The keywords FLAGS has announced to the client, space-separated: a FLAGS response after the
+   * thaw must still name them while the client believes a message has one (RFC 3501 §7.2.6).
+   */
+  keywords: string;
   recentFrom: number;
   recentLater: number[] | null;
 }
@@ -64,6 +69,8 @@ export class SelectedMailboxView implements SelectedView {
   private pendingNew = new Set<number>();
   private pendingExpunge = new Set<number>();
   private pendingFlags = new Map<number, FlagChange>();
+  /** New messages flush() is reading from the store: changes to them must not be dropped meanwhile. */
+  private arriving = new Set<number>();
   /** Highest UID this view has heard of (so a late 'exists' event for a known UID is ignored). */
   private maxKnownUid: number;
 
@@ -113,9 +120,25 @@ export class SelectedMailboxView implements SelectedView {
       uidNext: this.uidNext,
       highestModseq: this.highestModseq,
       uids: this.uidList,
-      recentFrom: this.recentFrom,
-      recentLater: this.recentLater.size ? [...this.recentLater] : null,
+      keywords: this.keywords().join(' '),
+      ...this.frozenRecent(),
     };
+  }
+
+  /**
+   * The recent messages in the shape a thawed view reads them: `recentFrom` covers every frozen UID
+   * from there on, `recentLater` lists any others. Usually the recent messages are the last ones
+   * (one number, nothing listed); when another session was first to see a later arrival they are
+   * not, and they are listed, so the thawed view cannot take that arrival for its own.
+   */
+  private frozenRecent(): { recentFrom: number; recentLater: number[] | null } {
+    const count = this.recentCount();
+    const beyond = this.uidNext;
+    if (count === 0) return { recentFrom: beyond, recentLater: null };
+    let first = this.recentFrom <= this.snapshotMax ? this.uidList[this.lowerBound(this.recentFrom)] ?? beyond : beyond;
+    for (const uid of this.recentLater) if (uid < first) first = uid;
+    if (this.uidList.length - this.lowerBound(first) === count) return { recentFrom: first, recentLater: null };
+    return { recentFrom: beyond, recentLater: this.uidList.filter((uid) => this.isRecent(uid)) };
   }
 
   /**
@@ -148,6 +171,7 @@ export class SelectedMailboxView implements SelectedView {
       messages: known,
     };
     const view = new SelectedMailboxView(before, frozen.readOnly, frozen.recentFrom, out, origin, options);
+    for (const keyword of frozen.keywords ? frozen.keywords.split(' ') : []) view.noteKeywords([keyword]);
     for (const uid of frozen.recentLater ?? []) view.recentLater.add(uid);
     view.resync(current);
     return view;
@@ -275,12 +299,37 @@ export class SelectedMailboxView implements SelectedView {
     for (const c of changes) {
       const seq = this.seqOf(c.uid);
       if (seq === undefined) continue;
-      this.setEntry(seq, c.flags, c.modseq);
-      this.pendingFlags.delete(c.uid);
-      if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
-      this.announceNewKeywords(c.flags);
+      this.takeNewer(seq, c);
       if (!options.silent) this.out.untagged(seq, atom('FETCH'), this.fetchFlagsItems(c.uid, options.withUid, options.withModseq));
     }
+  }
+
+  /**
+   * The store's current flags of a message in the view, as this session's own command just read
+   * them (FETCH loads records): when they are newer than what the view holds they become what it
+   * reports from now on — a keyword new to the session is announced first (RFC 3501 §7.2.6) — and
+   * true tells the command to report FLAGS with them.
+   */
+  applyCurrent(meta: MessageMeta): boolean {
+    const seq = this.seqOf(meta.uid);
+    if (seq === undefined || meta.modseq <= this.modseqList[seq - 1]!) return false;
+    const before = this.flagList[seq - 1]!;
+    this.takeNewer(seq, meta);
+    return before.length !== meta.flags.length || before.some((f, i) => f !== meta.flags[i]);
+  }
+
+  /**
+   * Records flags and their mod-sequence for a message — unless the view already holds a later
+   * state (a change is never undone by an older one). A change from others waiting to be reported
+   * is dropped when this one supersedes it, and kept when it is later still.
+   */
+  private takeNewer(seq: number, c: MessageMeta): void {
+    const pending = this.pendingFlags.get(c.uid);
+    if (pending && pending.modseq <= c.modseq) this.pendingFlags.delete(c.uid);
+    if (c.modseq < this.modseqList[seq - 1]!) return;
+    this.announceNewKeywords(c.flags);
+    this.setEntry(seq, c.flags, c.modseq);
+    if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
   }
 
   applyOwnExpunge(uids: number[]): void {
@@ -328,13 +377,15 @@ export class SelectedMailboxView implements SelectedView {
         if (own) return;
         for (const uid of change.uids) {
           if (this.pendingNew.delete(uid)) continue;
-          if (this.seqOf(uid) !== undefined) this.pendingExpunge.add(uid);
+          if (this.arriving.has(uid) || this.seqOf(uid) !== undefined) this.pendingExpunge.add(uid);
         }
         break;
       case 'flags':
         if (own) return;
         for (const c of change.changes) {
-          if (this.pendingNew.has(c.uid) || this.seqOf(c.uid) !== undefined) this.pendingFlags.set(c.uid, c);
+          if (!this.pendingNew.has(c.uid) && !this.arriving.has(c.uid) && this.seqOf(c.uid) === undefined) continue;
+          const known = this.pendingFlags.get(c.uid);
+          if (!known || known.modseq < c.modseq) this.pendingFlags.set(c.uid, c);
         }
         break;
       case 'uidvalidity':
@@ -358,29 +409,46 @@ export class SelectedMailboxView implements SelectedView {
       this.applyOwnExpunge(gone);
     }
     if (this.pendingNew.size > 0) {
-      // Claim \Recent first: every message announced to us so far that is at or above the mark
-      // becomes recent for this session only (RFC 3501 §2.3.2).
-      const recentFrom = await mail.claimRecent(this.mailbox.id, { peek: this.readOnly });
       const uids = [...this.pendingNew].sort((a, b) => a - b);
       this.pendingNew.clear();
-      const metas: MessageMeta[] = uids.length ? await mail.records(this.mailbox.id, uids) : [];
+      for (const uid of uids) this.arriving.add(uid);
+      let metas: MessageMeta[];
+      let recentFrom: number;
+      try {
+        // \Recent (RFC 3501 §2.3.2): claim exactly the messages about to be reported, up to the
+        // highest of them. The store moves its mark past that one atomically, so of two sessions
+        // told of the same message only one gets it; a message that arrives meanwhile is not
+        // among `uids` and stays claimable by whichever session reports it first.
+        recentFrom = await mail.claimRecent(this.mailbox.id, { peek: this.readOnly, through: uids[uids.length - 1]! });
+        metas = await mail.records(this.mailbox.id, uids);
+      } catch (err) {
+        for (const uid of uids) this.pendingNew.add(uid); // reported at the next flush instead
+        throw err;
+      } finally {
+        for (const uid of uids) this.arriving.delete(uid);
+      }
       let added = 0;
       for (const m of metas) {
-        if (this.pendingExpunge.has(m.uid)) {
-          this.pendingExpunge.delete(m.uid);
-          continue;
-        }
+        if (this.pendingExpunge.delete(m.uid)) continue; // expunged while we read it: never reported
         if (m.uid <= this.lastUid()) continue;
+        // A flag change heard while reading may be older or newer than what the read returned.
         const pf = this.pendingFlags.get(m.uid);
-        this.uidList.push(m.uid);
-        this.flagList.push(pf ? pf.flags : m.flags);
-        this.announceNewKeywords(pf ? pf.flags : m.flags);
-        this.modseqList.push(pf ? pf.modseq : m.modseq);
+        const cur = pf && pf.modseq > m.modseq ? pf : m;
         this.pendingFlags.delete(m.uid);
+        this.announceNewKeywords(cur.flags);
+        this.uidList.push(m.uid);
+        this.flagList.push(cur.flags);
+        this.modseqList.push(cur.modseq);
         if (m.uid >= recentFrom) this.recentLater.add(m.uid);
         if (m.uid >= this.uidNext) this.uidNext = m.uid + 1;
-        if (m.modseq > this.highestModseq) this.highestModseq = m.modseq;
+        if (cur.modseq > this.highestModseq) this.highestModseq = cur.modseq;
         added++;
+      }
+      // Announced but gone before it could be read: nothing to report, nothing to expunge later.
+      for (const uid of uids) {
+        if (this.seqOf(uid) !== undefined) continue;
+        this.pendingFlags.delete(uid);
+        this.pendingExpunge.delete(uid);
       }
       if (added > 0) {
         this.out.untagged(this.uidList.length, atom('EXISTS'));

@@ -249,5 +249,49 @@ export function messageTests(test: Register): void {
       assert.equal((await a.status(inbox.id)).recent, 1);
       assert.equal(await other.claimRecent(inbox.id), late.uid);
     });
+
+    test('claimRecent claims through the UID given, and leaves later messages to the next claimer', async ({ open }) => {
+      const a = await open();
+      const b = await open('alice', 'other-session');
+      const inbox = await a.get('INBOX');
+      const [first, second, third] = await fill(a, inbox.id, 3);
+      // A has been told of the first two only: the third is not A's to take.
+      const fromA = await a.claimRecent(inbox.id, { through: second });
+      assert.equal(fromA, first);
+      assert.equal((await a.status(inbox.id)).recent, 1);
+      assert.equal(await b.claimRecent(inbox.id, { peek: true, through: third }), third);
+      assert.equal(await b.claimRecent(inbox.id, { through: third }), third, 'the third message is recent for B');
+      assert.equal(await a.claimRecent(inbox.id, { through: third }), third! + 1, 'and for nobody else');
+      // `through` beyond the last message claims no message that does not exist yet.
+      assert.equal(await a.claimRecent(inbox.id, { through: third! + 50 }), third! + 1);
+      const late = await a.append(inbox.id, { content: simpleMessage() });
+      assert.equal(await b.claimRecent(inbox.id, { through: late.uid }), late.uid);
+    });
+
+    test('claims made at the same time never hand a message to two sessions', async ({ open }) => {
+      const inbox = await (await open()).get('INBOX');
+      const sessions = await Promise.all(Array.from({ length: 6 }, (_, i) => open('alice', `session-${i}`)));
+      const owners = new Map<number, number>();
+      let appended: number[] = [];
+      for (let round = 0; round < 4; round++) {
+        appended = [...appended, ...(await fill(sessions[0]!, inbox.id, 2))];
+        const last = appended.at(-1)!;
+        // Each session claims through the last message it heard of (some have heard of fewer).
+        const claims = await Promise.all(
+          sessions.map(async (s, i) => {
+            const through = i % 2 === 0 ? last : last - 1;
+            return { i, from: await s.claimRecent(inbox.id, { through }), through };
+          }),
+        );
+        for (const { i, from, through } of claims) {
+          for (const uid of appended) {
+            if (uid < from || uid > through) continue;
+            assert.ok(!owners.has(uid), `UID ${uid} recent for sessions ${owners.get(uid)} and ${i}`);
+            owners.set(uid, i);
+          }
+        }
+      }
+      assert.deepEqual([...owners.keys()].sort((x, y) => x - y), appended, 'every message is recent for one session');
+    });
   });
 }

@@ -13,6 +13,7 @@ import type {
   MailboxSnapshot,
   MailboxStatus,
   MessageRecord,
+  RecentClaimOptions,
   SearchQuery,
   SpecialUse,
   UserMailbox,
@@ -87,10 +88,12 @@ export class MemoryUserMailbox implements UserMailbox {
     };
   }
 
-  async claimRecent(mailboxId: string, options: { peek?: boolean } = {}): Promise<number> {
+  async claimRecent(mailboxId: string, options: RecentClaimOptions = {}): Promise<number> {
     const box = msg.selectable(this.ctx, mailboxId);
     const mark = box.recentMark;
-    if (!options.peek) box.recentMark = box.uidNext;
+    // Read and moved in one synchronous step: no other claim can come between.
+    const through = Math.min(options.through ?? box.uidNext - 1, box.uidNext - 1);
+    if (!options.peek && through >= mark) box.recentMark = through + 1;
     return mark;
   }
 

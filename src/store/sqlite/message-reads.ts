@@ -3,7 +3,7 @@ import type { MessageStructure } from '../../mime/types.js';
 import { StoreError } from '../errors.js';
 import { matchesQuery, type TextCache } from '../search-eval.js';
 import type { SearchQuery } from '../search-query.js';
-import type { ByteRange, MailboxSnapshot, MailboxStatus, MessageMeta, MessageRecord } from '../types.js';
+import type { ByteRange, MailboxSnapshot, MailboxStatus, MessageMeta, MessageRecord, RecentClaimOptions } from '../types.js';
 import { pinBody, readBody, readBodySync, readPinnedBody, readStructureJson } from './contents.js';
 import { pinnedStream } from '../pinned-stream.js';
 import { jsonList, selectableMailbox, type UserScope } from './context.js';
@@ -40,13 +40,18 @@ export function mailboxSnapshot(scope: UserScope, mailboxId: string): MailboxSna
   return { mailbox: toInfo(box, subscribed), uidValidity: box.uid_validity, uidNext: box.uid_next, highestModseq: box.highest_modseq, messages };
 }
 
-export async function claimRecent(scope: UserScope, mailboxId: string, peek: boolean): Promise<number> {
+export async function claimRecent(scope: UserScope, mailboxId: string, options: RecentClaimOptions): Promise<number> {
   const box = selectableMailbox(scope, mailboxId);
-  if (peek || box.recent_uid >= box.uid_next) return box.recent_uid;
-  // Batched with other writes (one fsync for many SELECTs, STOREs and APPENDs).
+  const last = (b: { uid_next: number }): number => Math.min(options.through ?? b.uid_next - 1, b.uid_next - 1);
+  // The mark only grows: once it is past `through`, nothing up to there can be claimed any more.
+  if (options.peek || box.recent_uid > last(box)) return box.recent_uid;
+  // Batched with other writes (one fsync for many SELECTs, STOREs and APPENDs). The mark is read
+  // again inside the transaction: that read and the move are the one atomic step that makes two
+  // sessions' claims disjoint.
   return scope.ctx.group.run(() => {
     const fresh = selectableMailbox(scope, mailboxId);
-    scope.ctx.sql.get('UPDATE mailboxes SET recent_uid = uid_next WHERE id = ?').run(fresh.id);
+    const through = last(fresh);
+    if (fresh.recent_uid <= through) scope.ctx.sql.get('UPDATE mailboxes SET recent_uid = ? WHERE id = ?').run(through + 1, fresh.id);
     return fresh.recent_uid;
   });
 }

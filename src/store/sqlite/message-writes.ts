@@ -34,25 +34,35 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
   const tempPath = collected.kind === 'file' ? collected.tempPath : null;
   try {
     // Identical bytes are stored once; only a new body needs parsing (once, here, never at FETCH).
-    const parsed = findContent(ctx, collected.sha256) ? null : await parseCollected(collected, () => readFile(tempPath!));
-    const result = await ctx.group.run(() => {
-      const box = selectableMailbox(scope, mailboxId);
-      ctx.snapshots.noteWrite(box.id);
-      let contentId = findContent(ctx, collected.sha256)?.id;
-      if (contentId === undefined) {
-        const p = parsed ?? (() => { throw new StoreError('unavailable', 'content vanished during append; retry'); })();
-        contentId = insertContent(ctx, collected.sha256, collected.size, collected.kind === 'inline' ? collected.body : null, p.structureJson, p.search);
-        if (tempPath) ctx.files.installSync(tempPath, collected.sha256);
-      }
-      addReference(ctx, contentId);
-      const uid = box.uid_next;
-      const modseq = box.highest_modseq + 1;
-      ctx.sql.get('UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?').run(uid + 1, modseq, box.id);
-      ctx.sql
-        .get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(box.id, uid, contentId, serializeFlags(flags), modseq, internalDate.getTime(), collected.size);
-      return { uid, uidValidity: box.uid_validity, modseq };
-    });
+    // Whether the bytes are new is decided again inside the transaction, where finding the
+    // content and adding the reference are one step that no expunge can come between. If the
+    // last other reference went meanwhile (the check out here saw the content, the transaction
+    // does not), the body is parsed after all and the write tried once more — with the parse in
+    // hand it cannot miss again. Another session's EXPUNGE never fails a valid APPEND.
+    let parsed = findContent(ctx, collected.sha256) ? null : await parseCollected(collected, () => readFile(tempPath!));
+    let result: AppendResult | null = null;
+    while (!result) {
+      const known = parsed;
+      result = await ctx.group.run((): AppendResult | null => {
+        const box = selectableMailbox(scope, mailboxId);
+        let contentId = findContent(ctx, collected.sha256)?.id;
+        if (contentId === undefined) {
+          if (!known) return null; // gone since the check above: parse, then write again
+          contentId = insertContent(ctx, collected.sha256, collected.size, collected.kind === 'inline' ? collected.body : null, known.structureJson, known.search);
+          if (tempPath) ctx.files.installSync(tempPath, collected.sha256);
+        }
+        ctx.snapshots.noteWrite(box.id);
+        addReference(ctx, contentId);
+        const uid = box.uid_next;
+        const modseq = box.highest_modseq + 1;
+        ctx.sql.get('UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?').run(uid + 1, modseq, box.id);
+        ctx.sql
+          .get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(box.id, uid, contentId, serializeFlags(flags), modseq, internalDate.getTime(), collected.size);
+        return { uid, uidValidity: box.uid_validity, modseq };
+      });
+      if (!result) parsed = await parseCollected(collected, () => readFile(tempPath!));
+    }
     ctx.feed.publish(scope.user, { kind: 'exists', mailboxId, uids: [result.uid], origin: scope.origin });
     return result;
   } finally {

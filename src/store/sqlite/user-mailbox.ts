@@ -14,6 +14,7 @@ import type {
   MailboxSnapshot,
   MailboxStatus,
   MessageRecord,
+  RecentClaimOptions,
   SpecialUse,
   UserMailbox,
 } from '../types.js';
@@ -87,8 +88,8 @@ export class SqliteUserMailbox implements UserMailbox {
   async snapshot(mailboxId: string): Promise<MailboxSnapshot> {
     return mailboxSnapshot(this.scope, mailboxId);
   }
-  async claimRecent(mailboxId: string, options?: { peek?: boolean }): Promise<number> {
-    return claimRecent(this.scope, mailboxId, options?.peek === true);
+  async claimRecent(mailboxId: string, options?: RecentClaimOptions): Promise<number> {
+    return claimRecent(this.scope, mailboxId, options ?? {});
   }
   async records(mailboxId: string, uids: number[]): Promise<MessageRecord[]> {
     return messageRecords(this.scope, mailboxId, uids);
