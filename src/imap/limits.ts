@@ -11,9 +11,33 @@ export interface ImapLimits {
   maxMessageSize: number;
   /** Largest whole command (all lines and literals), in bytes. */
   maxCommandSize: number;
+  /**
+   * Most literals in one command. Each literal is a round trip for the client (or a `{n+}` marker),
+   * so real clients send a handful; MULTIAPPEND and CATENATE may need a few hundred. A synchronising
+   * literal past the limit is answered `BAD` before its continuation, a non-synchronising one with
+   * BYE (RFC 7888 §4).
+   */
+  maxLiteralsPerCommand: number;
+  /**
+   * Largest command before authentication (all lines and literals), which is also the longest line
+   * an AUTHENTICATE response may be. Before login a client needs only LOGIN, AUTHENTICATE (with an
+   * OAuth token of several KB as its initial response), STARTTLS, CAPABILITY, ID, NOOP and LOGOUT.
+   * Larger: `NO [TOOBIG]` before a synchronising literal's continuation, otherwise BYE without
+   * reading the rest. Reading also pauses at twice this much pipelined input.
+   */
+  maxUnauthCommandSize: number;
+  /**
+   * Input held for all not-yet-authenticated connections of the server together, in bytes. The
+   * connection whose input would take the total above it gets `* BYE [UNAVAILABLE]`.
+   */
+  maxUnauthBufferedTotal: number;
   /** Deepest nesting of parenthesised lists / SEARCH terms. */
   maxNesting: number;
-  /** Most tokens in one command. */
+  /**
+   * Most tokens in one command. Parsing is one synchronous step, so this bounds how long one
+   * command can hold the event loop while it is parsed (10,000 tokens: a few ms). A SEARCH of a
+   * thousand keys or a MULTIAPPEND of a thousand messages needs a few thousand.
+   */
   maxTokens: number;
   /** Bytes read ahead of the command being run (pipelined input) before reading pauses. */
   maxPipelinedBytes: number;
@@ -55,8 +79,11 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   maxLiteralSize: 64 * 1024,
   maxMessageSize: 64 * 1024 * 1024,
   maxCommandSize: 80 * 1024 * 1024,
+  maxLiteralsPerCommand: 1000,
+  maxUnauthCommandSize: 16 * 1024,
+  maxUnauthBufferedTotal: 32 * 1024 * 1024,
   maxNesting: 64,
-  maxTokens: 100_000,
+  maxTokens: 10_000,
   maxPipelinedBytes: 1024 * 1024,
   maxBadCommands: 20,
   unauthCommands: 10,

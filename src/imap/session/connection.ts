@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { CommandFramer, FrameTooLongError, type LiteralRequest } from '../wire/framer.js';
+import { CommandFramer, FrameTooLongError, type FrameBounds, type LiteralRequest } from '../wire/framer.js';
 import { encodeResponse } from '../wire/encoder.js';
 import { atom, type FramedCommand, type ImapValue, type Response, type ResponseCode } from '../wire/types.js';
 import type { ConnectionInfo, SessionState } from '../commands/types.js';
@@ -20,6 +20,8 @@ import { LineTimer } from '../../net/line-timer.js';
 import type { ConnectionLimiter, ConnectionSlot } from '../../net/connection-limits.js';
 import { ImapError } from '../errors.js';
 import type { FrozenSession } from './hibernation.js';
+import type { BudgetShare } from '../../net/input-budget.js';
+import { TimeSlice } from '../../util/time-slice.js';
 
 export interface ConnectionOptions {
   limiter?: ConnectionLimiter;
@@ -62,10 +64,22 @@ export class ImapConnection implements ConnectionInfo {
   private connectionSlot: ConnectionSlot | null;
   private pendingTls = false;
   private paused = false;
+  /** Input is no longer read (refuseInput). */
+  private inputRefused = false;
   /** True while the session waits for client input (a command, an AUTHENTICATE response, DONE). */
   private reading = false;
   private readonly lineTimer = new LineTimer(() => this.inputTooSlow());
   private userSlot: ConnectionSlot | null = null;
+  /** This connection's part of the server-wide budget for input before authentication. */
+  private readonly unauthInput: BudgetShare;
+  /** Bytes of the command being run (its literals are held until it completes). */
+  private runningCommandBytes = 0;
+  /**
+   * Input already buffered is framed and run without waiting for anything, as one chain of
+   * promise callbacks: without yields, a thousand pipelined commands or literals would hold the
+   * event loop (and every other client) until done.
+   */
+  private readonly slice = new TimeSlice();
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
 
@@ -89,6 +103,7 @@ export class ImapConnection implements ConnectionInfo {
     if (this.connectionSlot) socket.once('close', () => this.connectionSlot?.release());
     this.logger = server.logger.child({ conn: this.id.slice(0, 8), remote: this.remoteAddress });
     this.framer = new CommandFramer(server.limits);
+    this.unauthInput = server.unauthInput.share();
     this.out = new OutputQueue(socket, server.limits.maxOutputBuffer, (err) => this.logger.warn({ err }, 'output failed; connection dropped'));
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
   }
@@ -150,16 +165,18 @@ export class ImapConnection implements ConnectionInfo {
     try {
       if (resumed) await this.runCommand(resumed);
       while (!this.closing) {
-        const result = await this.read(() => this.framer.nextCommand((req) => this.literalGate(req)));
+        const result = await this.read(() => this.framer.nextCommand((req) => this.literalGate(req), this.frameBounds()));
         this.maybeResume();
         if (result === null) break;
         if (result.type === 'fatal') {
           this.status('*', 'BYE', result.reason);
+          this.refuseInput();
           break;
         }
         if (result.type === 'rejected') continue;
         this.resetIdleTimer();
         await this.runCommand(result.command);
+        if (this.slice.due) await this.slice.yieldNow();
       }
     } catch (err) {
       this.logger.error({ err }, 'connection loop failed');
@@ -170,46 +187,104 @@ export class ImapConnection implements ConnectionInfo {
 
   private async runCommand(command: FramedCommand): Promise<void> {
     this.busy = true;
+    this.runningCommandBytes = command.size;
     try {
       await dispatch(this, command);
     } finally {
       this.busy = false;
+      this.runningCommandBytes = 0;
+      this.chargeUnauthInput();
     }
     if (this.pendingTls) await this.upgrade();
     this.resetIdleTimer();
   }
 
+  /**
+   * Framing bounds for the next read. Before authentication a client needs only LOGIN,
+   * AUTHENTICATE, STARTTLS, CAPABILITY, ID, NOOP and LOGOUT, so its commands are held to
+   * maxUnauthCommandSize (as Dovecot's login processes cap their input at a few KB).
+   */
+  private frameBounds(): FrameBounds {
+    const l = this.server.limits;
+    if (this.state.kind !== 'notAuthenticated') {
+      return { maxLineLength: l.maxLineLength, maxCommandSize: l.maxCommandSize, maxLiterals: l.maxLiteralsPerCommand };
+    }
+    return {
+      maxLineLength: Math.min(l.maxLineLength, l.maxUnauthCommandSize),
+      maxCommandSize: Math.min(l.maxCommandSize, l.maxUnauthCommandSize),
+      maxLiterals: l.maxLiteralsPerCommand,
+    };
+  }
+
+  /**
+   * Pipelined input read ahead before the socket is paused. Before authentication: twice the
+   * longest line allowed then, the least that cannot leave a paused connection waiting for the rest
+   * of a line it refuses to read (the rule resolveLimits() checks for maxPipelinedBytes).
+   */
+  private readAheadLimit(): number {
+    const l = this.server.limits;
+    return this.state.kind === 'notAuthenticated' ? 2 * this.frameBounds().maxLineLength + 2 : l.maxPipelinedBytes;
+  }
+
+  /**
+   * Reports the input this connection holds to the server-wide budget for unauthenticated input;
+   * false when the budget is exhausted. After authentication the share is given back.
+   */
+  private chargeUnauthInput(): boolean {
+    if (this.state.kind !== 'notAuthenticated' || this.closed) {
+      this.unauthInput.release();
+      return true;
+    }
+    return this.unauthInput.set(this.framer.buffered + this.framer.commandBytes + this.runningCommandBytes);
+  }
+
   /** Decides, before the `+` continuation, whether a literal may be sent (RFC 3501 §7.5, RFC 7888). */
-  private async literalGate(req: LiteralRequest): Promise<{ reject: true } | null> {
-    const peek = peekCommand(req.textSoFar);
+  private async literalGate(req: LiteralRequest): Promise<{ reject: true; reason: string } | null> {
+    if (this.slice.due) await this.slice.yieldNow();
+    const peek = peekCommand(req.firstLine);
     const spec = peek ? this.server.registry.get(peek.name) : undefined;
     const tag = peek?.tag ?? '*';
-    if (!spec) {
-      if (!req.nonSync) this.status(tag, 'BAD', 'Unknown command');
-      return { reject: true };
+    // A synchronising literal is refused with a tagged reply instead of the continuation, and the
+    // client abandons the command; a non-synchronising one is already on its way, so the
+    // connection ends with BYE without reading it (RFC 7888 §4).
+    const refuse = (status: 'BAD' | 'NO', text: string, code?: ResponseCode): { reject: true; reason: string } => {
+      if (!req.nonSync) this.status(tag, status, text, code);
+      return { reject: true, reason: text };
+    };
+    if (!spec) return refuse('BAD', 'Unknown command');
+    if (!spec.states.includes(this.state.kind)) return refuse('BAD', `${spec.name} is not allowed in this state`);
+    // RFC 3516 §4.2: literal8 belongs to BINARY; without it advertised, `~{n}` is a syntax error.
+    if (req.binary && !this.server.registry.capabilities().includes('BINARY')) {
+      return refuse('BAD', 'literal8 (~{n}) is not accepted: this server does not offer BINARY');
     }
-    if (!spec.states.includes(this.state.kind)) {
-      if (!req.nonSync) this.status(tag, 'BAD', `${spec.name} is not allowed in this state`);
-      return { reject: true };
+    const limits = this.server.limits;
+    if (req.exceeds === 'literals') return refuse('BAD', `Too many literals in one command (limit ${limits.maxLiteralsPerCommand})`);
+    if (req.exceeds === 'commandSize') {
+      const bounds = this.frameBounds();
+      const before = this.state.kind === 'notAuthenticated' ? ' before authentication' : '';
+      return refuse('NO', `Command too large${before} (limit ${bounds.maxCommandSize} octets)`, { name: 'TOOBIG' });
     }
-    const max = spec.maxLiteralSize?.(this.server.limits) ?? this.server.limits.maxLiteralSize;
-    if (req.size > max) {
-      if (!req.nonSync) this.status(tag, 'NO', `Literal too large (limit ${max} octets)`, { name: 'TOOBIG' });
-      else this.status('*', 'BYE', `Literal too large (limit ${max} octets)`);
-      return { reject: true };
-    }
-    // The literal gets its own deadline, long enough for its size at the slowest accepted rate.
-    const { lineTimeoutSeconds, minLiteralBytesPerSecond } = this.server.limits;
-    this.lineTimer.restart((lineTimeoutSeconds + req.size / minLiteralBytesPerSecond) * 1000);
+    const max = spec.maxLiteralSize?.(limits) ?? limits.maxLiteralSize;
+    if (req.size > max) return refuse('NO', `Literal too large (limit ${max} octets)`, { name: 'TOOBIG' });
+    // The literal gets its own deadline, long enough for its size at the slowest accepted rate, and
+    // no silence between its bytes longer than the line deadline: a client that stops sending is cut
+    // off after lineTimeoutSeconds, however large the literal it announced.
+    const { lineTimeoutSeconds, minLiteralBytesPerSecond } = limits;
+    this.lineTimer.restart((lineTimeoutSeconds + req.size / minLiteralBytesPerSecond) * 1000, lineTimeoutSeconds * 1000);
     if (!req.nonSync) this.write({ type: 'continuation', text: 'Ready for literal data' });
     return null;
+  }
+
+  /** Yields to the event loop if this connection has used up its time slice (src/util/time-slice.ts). */
+  async pause(): Promise<void> {
+    if (this.slice.due) await this.slice.yieldNow();
   }
 
   /** Sends `+ text` and reads one line (AUTHENTICATE). */
   async continuation(text: string): Promise<string | null> {
     this.write({ type: 'continuation', text });
     try {
-      const line = await this.read(() => this.framer.nextLine(this.server.limits.maxLineLength));
+      const line = await this.read(() => this.framer.nextLine(this.frameBounds().maxLineLength));
       this.maybeResume();
       this.resetIdleTimer();
       return line;
@@ -393,6 +468,8 @@ export class ImapConnection implements ConnectionInfo {
     if (prev.kind === 'selected' && (next.kind !== 'selected' || next.view !== prev.view)) this.stopWatching();
     if (prev.kind !== 'notAuthenticated' && next.kind === 'notAuthenticated') void prev.mail.close().catch(() => undefined);
     this.state = next;
+    // Authenticated input is bounded by the per-connection limits alone.
+    if (next.kind !== 'notAuthenticated') this.unauthInput.release();
   }
 
   /**
@@ -474,9 +551,17 @@ export class ImapConnection implements ConnectionInfo {
   // --- socket plumbing -------------------------------------------------------------------------
 
   private readonly onData = (chunk: Buffer): void => {
+    if (this.closing) return;
+    this.slice.restart();
     this.framer.push(chunk);
+    this.lineTimer.activity();
     if (this.reading) this.lineTimer.start(this.server.limits.lineTimeoutSeconds * 1000);
-    if (!this.paused && this.framer.buffered > this.server.limits.maxPipelinedBytes) {
+    if (!this.chargeUnauthInput()) {
+      this.logger.warn({ total: this.server.unauthInput.total }, 'input before authentication over the server-wide budget; connection closed');
+      this.abort('Server busy, try again later', { name: 'UNAVAILABLE' });
+      return;
+    }
+    if (!this.paused && this.framer.buffered > this.readAheadLimit()) {
       this.paused = true;
       this.socket.pause();
       this.watchResume();
@@ -487,14 +572,14 @@ export class ImapConnection implements ConnectionInfo {
   private watchResume(): void {
     const check = (): void => {
       if (!this.paused || this.closed) return;
-      if (this.framer.buffered <= this.server.limits.maxPipelinedBytes / 2) this.maybeResume();
+      if (this.framer.buffered <= this.readAheadLimit() / 2) this.maybeResume();
       else setTimeout(check, 5).unref();
     };
     setTimeout(check, 5).unref();
   }
 
   private maybeResume(): void {
-    if (this.paused && this.framer.buffered <= this.server.limits.maxPipelinedBytes / 2 && !this.pendingTls) {
+    if (this.paused && this.framer.buffered <= this.readAheadLimit() / 2 && !this.pendingTls && !this.closing) {
       this.paused = false;
       this.socket.resume();
     }
@@ -544,10 +629,32 @@ export class ImapConnection implements ConnectionInfo {
     this.idleTimer.unref();
   }
 
+  /**
+   * Stops reading: whatever the client still sends (the rest of a refused literal) is not wanted,
+   * and reading it would only fill memory with garbage. The socket is destroyed once the BYE is out.
+   */
+  private refuseInput(): void {
+    this.inputRefused = true;
+    this.socket.pause();
+  }
+
   /** Ends the connection after the queued output (LOGOUT, BYE). */
   close(): void {
     this.closing = true;
     this.framer.end();
+  }
+
+  /**
+   * BYE now and drop all input: nothing buffered or still arriving will run. The command in flight,
+   * if any, completes first (close() waits for it).
+   */
+  private abort(text: string, code?: ResponseCode): void {
+    this.status('*', 'BYE', text, code);
+    this.closing = true;
+    this.refuseInput();
+    this.framer.discardBuffered();
+    this.framer.end();
+    this.chargeUnauthInput();
   }
 
   /** Server shutdown: BYE now if nothing runs, else after the command in flight. */
@@ -575,6 +682,7 @@ export class ImapConnection implements ConnectionInfo {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.cancelHibernation();
     this.lineTimer.stop();
+    this.unauthInput.release();
     this.releaseUser();
     this.stopWatching();
     if (this.state.kind !== 'notAuthenticated') void this.state.mail.close().catch(() => undefined);
@@ -586,8 +694,11 @@ export class ImapConnection implements ConnectionInfo {
     await Promise.race([this.out.idle(), new Promise((r) => setTimeout(r, 2_000).unref())]);
     this.closed = true;
     this.out.close();
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 1_000).unref();
+    const socket = this.socket;
+    // A socket that no longer reads would never see the client's FIN: close it once ours is sent.
+    if (this.inputRefused) socket.end(() => socket.destroy());
+    else socket.end();
+    setTimeout(() => socket.destroy(), 1_000).unref();
     this.server.connectionClosed(this);
     this.resolveClosed();
   }
