@@ -64,6 +64,10 @@ export class ImapConnection implements ConnectionInfo {
   private connectionSlot: ConnectionSlot | null;
   private pendingTls = false;
   private paused = false;
+  /** A BYE went out (RFC 3501 §7.1.5: the last thing a server says before it closes). */
+  private byeSent = false;
+  /** Server shutdown asked for this BYE once the command in flight has completed. */
+  private byeWhenDone: string | null = null;
   /** Input is no longer read (refuseInput). */
   private inputRefused = false;
   /** True while the session waits for client input (a command, an AUTHENTICATE response, DONE). */
@@ -156,6 +160,7 @@ export class ImapConnection implements ConnectionInfo {
   }
 
   status(tag: string, status: 'OK' | 'NO' | 'BAD' | 'BYE' | 'PREAUTH', text: string, code?: ResponseCode): void {
+    if (status === 'BYE' && !this.closed) this.byeSent = true;
     this.write({ type: 'status', tag, status, code, text });
   }
 
@@ -167,7 +172,8 @@ export class ImapConnection implements ConnectionInfo {
       while (!this.closing) {
         const result = await this.read(() => this.framer.nextCommand((req) => this.literalGate(req), this.frameBounds()));
         this.maybeResume();
-        if (result === null) break;
+        // Told to close while this command was being read (BYE is out): it does not run.
+        if (result === null || this.closing) break;
         if (result.type === 'fatal') {
           this.status('*', 'BYE', result.reason);
           this.refuseInput();
@@ -664,6 +670,8 @@ export class ImapConnection implements ConnectionInfo {
       this.status('*', 'BYE', reason);
       this.close();
     } else {
+      // The command's tagged reply first, then BYE (shutdown() writes it), then the close.
+      this.byeWhenDone = reason;
       this.closing = true;
       this.framer.end();
       const done = this.whenClosed();
@@ -690,6 +698,7 @@ export class ImapConnection implements ConnectionInfo {
 
   private async shutdown(): Promise<void> {
     if (this.closed) return;
+    if (this.byeWhenDone !== null && !this.byeSent) this.status('*', 'BYE', this.byeWhenDone);
     this.endSession();
     await Promise.race([this.out.idle(), new Promise((r) => setTimeout(r, 2_000).unref())]);
     this.closed = true;
