@@ -39,6 +39,18 @@ export interface ImapLimits {
    * thousand keys or a MULTIAPPEND of a thousand messages needs a few thousand.
    */
   maxTokens: number;
+  /**
+   * Mailboxes one user may have (INBOX and \Noselect parents count). CREATE or RENAME past it:
+   * `NO [LIMIT]`. Real users have tens to a few thousand; Gmail stops labels at 10,000.
+   */
+  maxMailboxesPerUser: number;
+  /**
+   * Distinct keywords in use in one mailbox. A STORE, APPEND, COPY or MOVE that would add more:
+   * `NO [LIMIT]`. Clients use a handful ($Forwarded, $Junk, tags); Cyrus allows 128 per mailbox.
+   */
+  maxKeywordsPerMailbox: number;
+  /** Longest keyword, in octets (Dovecot's mail_max_keyword_length is 50). Longer: `NO [LIMIT]`. */
+  maxKeywordLength: number;
   /** Bytes read ahead of the command being run (pipelined input) before reading pauses. */
   maxPipelinedBytes: number;
   /** Bad commands in one connection before BYE. */
@@ -84,6 +96,9 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   maxUnauthBufferedTotal: 32 * 1024 * 1024,
   maxNesting: 64,
   maxTokens: 10_000,
+  maxMailboxesPerUser: 10_000,
+  maxKeywordsPerMailbox: 256,
+  maxKeywordLength: 100,
   maxPipelinedBytes: 1024 * 1024,
   maxBadCommands: 20,
   unauthCommands: 10,

@@ -41,6 +41,8 @@ export interface SelectedView {
    */
   modseqOf(uid: number): number;
   isRecent(uid: number): boolean;
+  /** Distinct keywords of the messages in the view (as the FLAGS response lists them). */
+  keywords(): string[];
   /** Number of messages recent for this session. */
   recentCount(): number;
   /** The last SEARCH result saved with RFC 5182 SAVE ("$"), as UIDs. */

@@ -259,8 +259,9 @@ export class ImapConnection implements ConnectionInfo {
     };
     if (!spec) return refuse('BAD', 'Unknown command');
     if (!spec.states.includes(this.state.kind)) return refuse('BAD', `${spec.name} is not allowed in this state`);
-    // RFC 3516 §4.2: literal8 belongs to BINARY; without it advertised, `~{n}` is a syntax error.
-    if (req.binary && !this.server.registry.capabilities().includes('BINARY')) {
+    // literal8 belongs to BINARY (RFC 3516 §4.2) and to APPEND's UTF8 data once UTF8=ACCEPT is
+    // enabled (RFC 6855 §4); otherwise `~{n}` is not in the grammar.
+    if (req.binary && !this.enabled.has('UTF8=ACCEPT') && !this.server.registry.capabilities().includes('BINARY')) {
       return refuse('BAD', 'literal8 (~{n}) is not accepted: this server does not offer BINARY');
     }
     const limits = this.server.limits;
