@@ -16,6 +16,9 @@ import { join } from 'node:path';
 import { startImapServer } from '../helpers/imap-server.js';
 import { RawClient, sleep, until } from '../helpers/raw-client.js';
 import { rssOf, serveProcess } from '../helpers/serve-process.js';
+import { createPop3Server } from '../../src/pop3/server.js';
+import { MemoryStore } from '../../src/store/memory/index.js';
+import { StaticAuthenticator } from '../../src/auth/static-users.js';
 
 const MB = 1024 * 1024;
 
@@ -158,5 +161,46 @@ describe('memory before authentication', () => {
     c.send('b NOOP\r\n');
     assert.match(await c.expect(/^b /), /^b OK/);
     c.destroy();
+  });
+
+  it('POP3: the input all connections not logged in hold together is bounded too, and given back', async (t) => {
+    const store = new MemoryStore();
+    const server = createPop3Server({
+      store,
+      auth: new StaticAuthenticator({ alice: 'secret' }),
+      port: 0,
+      tlsPort: null,
+      allowInsecureAuth: true,
+      limits: { maxUnauthBufferedTotal: 64 * 1024, authFailureDelaySeconds: 0 },
+    });
+    const { port } = await server.listen();
+    t.after(async () => {
+      await server.close();
+      await store.close();
+    });
+    // Each holds 6 KB of a line that never ends (under the 8 KB line limit): ten fit in 64 KB.
+    async function hold(n: number): Promise<RawClient[]> {
+      const clients: RawClient[] = [];
+      for (let i = 0; i < n; i++) {
+        const c = new RawClient(port!);
+        await c.expect(/^\+OK/);
+        c.send(`USER ${'u'.repeat(6 * 1024)}`);
+        clients.push(c);
+        await sleep(5);
+      }
+      await sleep(300);
+      return clients;
+    }
+    const refusedOf = (cs: RawClient[]): RawClient[] => cs.filter((c) => c.transcript.some((l) => l.startsWith('-ERR [SYS/TEMP] Server busy')));
+    const first = await hold(20);
+    const refused = refusedOf(first);
+    console.log(`# POP3: ${refused.length} of 20 refused`);
+    assert.ok(refused.length >= 9 && refused.length <= 11, `${refused.length} refused`);
+    for (const c of first) c.destroy();
+    await sleep(300);
+    // Given back: the same again fits as before.
+    const second = await hold(8);
+    assert.equal(refusedOf(second).length, 0);
+    for (const c of second) c.destroy();
   });
 });

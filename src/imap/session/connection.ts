@@ -68,8 +68,6 @@ export class ImapConnection implements ConnectionInfo {
   private byeSent = false;
   /** Server shutdown asked for this BYE once the command in flight has completed. */
   private byeWhenDone: string | null = null;
-  /** Input is no longer read (refuseInput). */
-  private inputRefused = false;
   /** True while the session waits for client input (a command, an AUTHENTICATE response, DONE). */
   private reading = false;
   private readonly lineTimer = new LineTimer(() => this.inputTooSlow());
@@ -637,12 +635,13 @@ export class ImapConnection implements ConnectionInfo {
   }
 
   /**
-   * Stops reading: whatever the client still sends (the rest of a refused literal) is not wanted,
-   * and reading it would only fill memory with garbage. The socket is destroyed once the BYE is out.
+   * Whatever the client still sends (the rest of a refused literal) is dropped as it arrives
+   * (onData ignores input once closing). It is still read, not left in the socket: closing a
+   * socket with unread input makes the kernel send RST, and the client could lose the BYE.
    */
   private refuseInput(): void {
-    this.inputRefused = true;
-    this.socket.pause();
+    this.closing = true;
+    this.framer.discardBuffered();
   }
 
   /** Ends the connection after the queued output (LOGOUT, BYE). */
@@ -657,9 +656,7 @@ export class ImapConnection implements ConnectionInfo {
    */
   private abort(text: string, code?: ResponseCode): void {
     this.status('*', 'BYE', text, code);
-    this.closing = true;
     this.refuseInput();
-    this.framer.discardBuffered();
     this.framer.end();
     this.chargeUnauthInput();
   }
@@ -705,9 +702,7 @@ export class ImapConnection implements ConnectionInfo {
     this.closed = true;
     this.out.close();
     const socket = this.socket;
-    // A socket that no longer reads would never see the client's FIN: close it once ours is sent.
-    if (this.inputRefused) socket.end(() => socket.destroy());
-    else socket.end();
+    socket.end();
     setTimeout(() => socket.destroy(), 1_000).unref();
     this.server.connectionClosed(this);
     this.resolveClosed();
