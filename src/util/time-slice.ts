@@ -5,7 +5,7 @@
  * `pause()` between steps: once the slice has run `ms`, it yields to the event loop (setImmediate,
  * so pending I/O of other connections runs first) and a new slice starts.
  */
-export const DEFAULT_SLICE_MS = 4;
+export const DEFAULT_SLICE_MS = 2;
 
 export class TimeSlice {
   private started = performance.now();

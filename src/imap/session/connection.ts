@@ -448,6 +448,8 @@ export class ImapConnection implements ConnectionInfo {
    */
   private async read<T>(fn: () => Promise<T>): Promise<T> {
     this.reading = true;
+    // Nothing more to run until the client sends more: whatever it waits for goes out now.
+    if (this.framer.buffered === 0) this.out.flush();
     if (this.framer.buffered > 0) this.lineTimer.start(this.server.limits.lineTimeoutSeconds * 1000);
     try {
       return await fn();
