@@ -127,6 +127,10 @@ export function resolveLimits(partial: Partial<ImapLimits> = {}): ImapLimits {
   if (limits.maxLineLength * 2 >= limits.maxPipelinedBytes) {
     throw new RangeError('maxPipelinedBytes must be more than twice maxLineLength');
   }
+  // The budget shared by all connections before login must hold at least one of their commands.
+  if (limits.maxUnauthBufferedTotal < limits.maxUnauthCommandSize) {
+    throw new RangeError('maxUnauthBufferedTotal must be at least maxUnauthCommandSize');
+  }
   for (const [k, v] of Object.entries(limits)) {
     if (k === 'idleHibernateSeconds' && v === 0) continue; // 0: hibernation off
     if (!Number.isFinite(v) || v <= 0) throw new RangeError(`limit ${k} must be a positive number`);

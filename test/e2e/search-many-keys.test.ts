@@ -1,7 +1,7 @@
 /**
- * SEARCH with hundreds or thousands of keys (issue 13, item 9) on every store: answered correctly
- * — never NO [SERVERBUG] (SQLite refuses expression trees deeper than 1000, and a flat chain of 950
- * ANDs is one) — while a bystander keeps being served.
+ * SEARCH with a thousand keys or more (issue 13, item 9) on every store: answered correctly — never
+ * NO [SERVERBUG] (SQLite refuses expression trees deeper than 1000, which a flat chain of ANDs of
+ * that length is) — while a bystander keeps being served.
  */
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,8 +42,8 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       await run(c, 's', 'SELECT INBOX');
     });
 
-    it('950 NOT SUBJECT keys (deeper than SQLite allows as a chain) match every message', async () => {
-      const keys = range(950).map((i) => `NOT SUBJECT "absent${i}"`).join(' ');
+    it('1,200 NOT SUBJECT keys (deeper than SQLite allows as a chain) match every message', async () => {
+      const keys = range(1200).map((i) => `NOT SUBJECT "absent${i}"`).join(' ');
       const r = await search(c, 'a', keys);
       assert.match(r.status, /^a OK/);
       assert.deepEqual(r.seqs, range(MESSAGES));
@@ -89,7 +89,8 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       }
       const latency = await probe.stop();
       console.log(`# ${storeName}: bystander NOOP during 3,000-key searches: max ${latency.max.toFixed(0)} ms over ${latency.samples.length}`);
-      assert.ok(latency.max < 2000, `a bystander's NOOP took ${latency.max} ms`);
+      // Each search takes a second or more; before, the bystander waited for all of it.
+      assert.ok(latency.max < 500, `a bystander's NOOP took ${latency.max} ms`);
       other.destroy();
     });
   });
