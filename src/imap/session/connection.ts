@@ -13,7 +13,8 @@ import { atom, type FramedCommand, type ImapValue, type Response, type ResponseC
 import type { ConnectionInfo, SessionState } from '../commands/types.js';
 import { OutputQueue } from './output.js';
 import { SelectedMailboxView, watchedView } from './selected-view.js';
-import { dispatch, peekCommand } from './dispatcher.js';
+import { dispatch } from './dispatcher.js';
+import { frameBounds, judgeLiteral, readAheadLimit } from './input-rules.js';
 import type { ServerCore } from './server-core.js';
 import { upgradeToTls } from '../../net/tls.js';
 import { LineTimer } from '../../net/line-timer.js';
@@ -203,31 +204,12 @@ export class ImapConnection implements ConnectionInfo {
     this.resetIdleTimer();
   }
 
-  /**
-   * Framing bounds for the next read. Before authentication a client needs only LOGIN,
-   * AUTHENTICATE, STARTTLS, CAPABILITY, ID, NOOP and LOGOUT, so its commands are held to
-   * maxUnauthCommandSize (as Dovecot's login processes cap their input at a few KB).
-   */
   private frameBounds(): FrameBounds {
-    const l = this.server.limits;
-    if (this.state.kind !== 'notAuthenticated') {
-      return { maxLineLength: l.maxLineLength, maxCommandSize: l.maxCommandSize, maxLiterals: l.maxLiteralsPerCommand };
-    }
-    return {
-      maxLineLength: Math.min(l.maxLineLength, l.maxUnauthCommandSize),
-      maxCommandSize: Math.min(l.maxCommandSize, l.maxUnauthCommandSize),
-      maxLiterals: l.maxLiteralsPerCommand,
-    };
+    return frameBounds(this.server.limits, this.state.kind);
   }
 
-  /**
-   * Pipelined input read ahead before the socket is paused. Before authentication: twice the
-   * longest line allowed then, the least that cannot leave a paused connection waiting for the rest
-   * of a line it refuses to read (the rule resolveLimits() checks for maxPipelinedBytes).
-   */
   private readAheadLimit(): number {
-    const l = this.server.limits;
-    return this.state.kind === 'notAuthenticated' ? 2 * this.frameBounds().maxLineLength + 2 : l.maxPipelinedBytes;
+    return readAheadLimit(this.server.limits, this.state.kind);
   }
 
   /**
@@ -245,32 +227,15 @@ export class ImapConnection implements ConnectionInfo {
   /** Decides, before the `+` continuation, whether a literal may be sent (RFC 3501 §7.5, RFC 7888). */
   private async literalGate(req: LiteralRequest): Promise<{ reject: true; reason: string } | null> {
     if (this.slice.due) await this.slice.yieldNow();
-    const peek = peekCommand(req.firstLine);
-    const spec = peek ? this.server.registry.get(peek.name) : undefined;
-    const tag = peek?.tag ?? '*';
-    // A synchronising literal is refused with a tagged reply instead of the continuation, and the
-    // client abandons the command; a non-synchronising one is already on its way, so the
-    // connection ends with BYE without reading it (RFC 7888 §4).
-    const refuse = (status: 'BAD' | 'NO', text: string, code?: ResponseCode): { reject: true; reason: string } => {
-      if (!req.nonSync) this.status(tag, status, text, code);
-      return { reject: true, reason: text };
-    };
-    if (!spec) return refuse('BAD', 'Unknown command');
-    if (!spec.states.includes(this.state.kind)) return refuse('BAD', `${spec.name} is not allowed in this state`);
-    // literal8 belongs to BINARY (RFC 3516 §4.2) and to APPEND's UTF8 data once UTF8=ACCEPT is
-    // enabled (RFC 6855 §4); otherwise `~{n}` is not in the grammar.
-    if (req.binary && !this.enabled.has('UTF8=ACCEPT') && !this.server.registry.capabilities().includes('BINARY')) {
-      return refuse('BAD', 'literal8 (~{n}) is not accepted: this server does not offer BINARY');
+    const verdict = judgeLiteral(req, { limits: this.server.limits, registry: this.server.registry, state: this.state.kind, enabled: this.enabled });
+    if (!verdict.accept) {
+      // A synchronising literal is refused with a tagged reply instead of the continuation, and the
+      // client abandons the command; a non-synchronising one is already on its way, so the
+      // connection ends with BYE without reading it (RFC 7888 §4).
+      if (!req.nonSync) this.status(verdict.tag, verdict.status, verdict.text, verdict.code);
+      return { reject: true, reason: verdict.text };
     }
     const limits = this.server.limits;
-    if (req.exceeds === 'literals') return refuse('BAD', `Too many literals in one command (limit ${limits.maxLiteralsPerCommand})`);
-    if (req.exceeds === 'commandSize') {
-      const bounds = this.frameBounds();
-      const before = this.state.kind === 'notAuthenticated' ? ' before authentication' : '';
-      return refuse('NO', `Command too large${before} (limit ${bounds.maxCommandSize} octets)`, { name: 'TOOBIG' });
-    }
-    const max = spec.maxLiteralSize?.(limits) ?? limits.maxLiteralSize;
-    if (req.size > max) return refuse('NO', `Literal too large (limit ${max} octets)`, { name: 'TOOBIG' });
     // The literal gets its own deadline, long enough for its size at the slowest accepted rate, and
     // no silence between its bytes longer than the line deadline: a client that stops sending is cut
     // off after lineTimeoutSeconds, however large the literal it announced.
