@@ -118,6 +118,7 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   if (plan.changedSince !== undefined) uids = uids.filter((uid) => records!.get(uid)!.modseq > plan.changedSince!);
   const withModseq = ctx.enabled.has('CONDSTORE');
   let queued = 0;
+  let rendered = 0;
   const seen = plan.setsSeen && !view.readOnly ? await markSeen(mail, view, uids, plan.byUid, withModseq) : new Map<number, FlagChange>();
 
   if (!plan.records && viewOnly(plan.items)) {
@@ -173,7 +174,8 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     if (seq === undefined) continue;
     ctx.untagged(seq, atom('FETCH'), values);
     queued += heldBytes(values);
-    if (queued > DRAIN_BYTES) {
+    if (queued > DRAIN_BYTES || ++rendered % 16 === 0) {
+      // Backpressure, and other sessions' turn: a FETCH of thousands of messages is many slices.
       await ctx.drain();
       queued = 0;
     }
