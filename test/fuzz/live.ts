@@ -6,7 +6,7 @@
  * - hostile shapes (shapes.ts: thousands of tiny literals, 60 KB literals before login, deep and
  *   wide SEARCH criteria, section-like words, POP3 floods) run alongside and must get the answers
  *   the server owes them;
- * - a bystander (probe.mjs, a third process) sends NOOP every 50 ms throughout.
+ * - a bystander (probe.mjs, a third process) sends NOOP every 20 ms throughout.
  * It checks that the server never has an unhandled rejection, that bob never receives alice's
  * mailbox names or message text, that the server's memory stays bounded, that the bystander's
  * NOOPs stay fast (p99), and that a fresh client is still served at the end.
@@ -92,13 +92,13 @@ function startServer(options: FuzzServerOptions): Promise<{ child: ChildProcess;
 interface ProbeSamples {
   /** Round trips as the bystander saw them (ms). */
   wall: number[];
-  /** The same without the time the server waited for a CPU held by other processes (probe.mjs). */
+  /** The same without the time the server and the probe waited for a CPU held by others (probe.mjs). */
   server: number[];
 }
 
 function startProbe(port: number, serverPid: number): { stop: () => Promise<ProbeSamples> } {
   const script = fileURLToPath(new URL('./probe.mjs', import.meta.url));
-  const child = fork(script, [String(port), 'alice', 'secret', '50', String(serverPid)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(script, [String(port), 'alice', 'secret', '20', String(serverPid)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const result = new Promise<ProbeSamples>((resolve, reject) => {
     child.once('message', (m: ProbeSamples & { error?: string }) => (m.error ? reject(new Error(`probe: ${m.error}`)) : resolve(m)));
     child.once('exit', () => reject(new Error('the probe exited without samples')));

@@ -4,22 +4,30 @@
 // { type: 'samples', wall: [ms, …], server: [ms, …] } and exits.
 //
 // `wall` is the round trip as the client sees it. `server` is that minus the time the server's
-// event-loop thread spent runnable but not running (waiting for a CPU that other processes held,
-// from the kernel's /proc/PID/task/PID/schedstat): what the server itself made the client wait.
-// On a machine shared with other work, only the second says something about the server.
+// event-loop thread, and this probe's, spent runnable but not running (waiting for a CPU that other
+// processes held, from the kernel's /proc/PID/task/TID/schedstat): what the server itself made the
+// client wait. The two waits hardly overlap: the probe sleeps until the reply arrives, so it can
+// only wait for a CPU after the server has answered. On a machine shared with other work, only
+// the second figure says something about the server.
 //
 //   node test/fuzz/probe.mjs PORT USER PASSWORD INTERVAL_MS SERVER_PID
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 
 const [port, user, password, interval, serverPid] = process.argv.slice(2);
-/** Nanoseconds the server's main thread has waited on a run queue, or null where unknown. */
-function serverRunqueueWait() {
+/** Nanoseconds the main thread of process `pid` has waited on a run queue, or null where unknown. */
+function runqueueWait(pid) {
   try {
-    return Number(readFileSync(`/proc/${serverPid}/task/${serverPid}/schedstat`, 'utf8').split(' ')[1]);
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]);
   } catch {
     return null;
   }
+}
+/** Both waits together: the server's and this probe's. */
+function waited() {
+  const server = runqueueWait(serverPid);
+  const own = runqueueWait(process.pid);
+  return server === null || own === null ? null : server + own;
 }
 const socket = net.connect(Number(port), '127.0.0.1');
 socket.setNoDelay(true);
@@ -64,11 +72,11 @@ if (!login?.startsWith('L OK')) {
   process.exit(1);
 }
 for (let n = 0; running; n++) {
-  const waitedBefore = serverRunqueueWait();
+  const waitedBefore = waited();
   const started = performance.now();
   const reply = await command(`p${n}`, 'NOOP');
   const wall = performance.now() - started;
-  const waitedAfter = serverRunqueueWait();
+  const waitedAfter = waited();
   if (reply === null) {
     process.send?.({ type: 'samples', wall: samples, server: serverSamples, error: 'connection closed' });
     process.exit(1);
