@@ -11,10 +11,46 @@ export interface ImapLimits {
   maxMessageSize: number;
   /** Largest whole command (all lines and literals), in bytes. */
   maxCommandSize: number;
+  /**
+   * Most literals in one command. Each literal is a round trip for the client (or a `{n+}` marker),
+   * so real clients send a handful; MULTIAPPEND and CATENATE may need a few hundred. A synchronising
+   * literal past the limit is answered `BAD` before its continuation, a non-synchronising one with
+   * BYE (RFC 7888 §4).
+   */
+  maxLiteralsPerCommand: number;
+  /**
+   * Largest command before authentication (all lines and literals), which is also the longest line
+   * an AUTHENTICATE response may be. Before login a client needs only LOGIN, AUTHENTICATE (with an
+   * OAuth token of several KB as its initial response), STARTTLS, CAPABILITY, ID, NOOP and LOGOUT.
+   * Larger: `NO [TOOBIG]` before a synchronising literal's continuation, otherwise BYE without
+   * reading the rest. Reading also pauses at twice this much pipelined input.
+   */
+  maxUnauthCommandSize: number;
+  /**
+   * Input held for all not-yet-authenticated connections of the server together, in bytes. The
+   * connection whose input would take the total above it gets `* BYE [UNAVAILABLE]`.
+   */
+  maxUnauthBufferedTotal: number;
   /** Deepest nesting of parenthesised lists / SEARCH terms. */
   maxNesting: number;
-  /** Most tokens in one command. */
+  /**
+   * Most tokens in one command. Parsing is one synchronous step, so this bounds how long one
+   * command can hold the event loop while it is parsed (10,000 tokens: a few ms). A SEARCH of a
+   * thousand keys or a MULTIAPPEND of a thousand messages needs a few thousand.
+   */
   maxTokens: number;
+  /**
+   * Mailboxes one user may have (INBOX and \Noselect parents count). CREATE or RENAME past it:
+   * `NO [LIMIT]`. Real users have tens to a few thousand; Gmail stops labels at 10,000.
+   */
+  maxMailboxesPerUser: number;
+  /**
+   * Distinct keywords in use in one mailbox. A STORE, APPEND, COPY or MOVE that would add more:
+   * `NO [LIMIT]`. Clients use a handful ($Forwarded, $Junk, tags); Cyrus allows 128 per mailbox.
+   */
+  maxKeywordsPerMailbox: number;
+  /** Longest keyword, in octets (Dovecot's mail_max_keyword_length is 50). Longer: `NO [LIMIT]`. */
+  maxKeywordLength: number;
   /** Bytes read ahead of the command being run (pipelined input) before reading pauses. */
   maxPipelinedBytes: number;
   /** Bad commands in one connection before BYE. */
@@ -55,8 +91,14 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   maxLiteralSize: 64 * 1024,
   maxMessageSize: 64 * 1024 * 1024,
   maxCommandSize: 80 * 1024 * 1024,
+  maxLiteralsPerCommand: 1000,
+  maxUnauthCommandSize: 16 * 1024,
+  maxUnauthBufferedTotal: 32 * 1024 * 1024,
   maxNesting: 64,
-  maxTokens: 100_000,
+  maxTokens: 10_000,
+  maxMailboxesPerUser: 10_000,
+  maxKeywordsPerMailbox: 256,
+  maxKeywordLength: 100,
   maxPipelinedBytes: 1024 * 1024,
   maxBadCommands: 20,
   unauthCommands: 10,
@@ -84,6 +126,10 @@ export function resolveLimits(partial: Partial<ImapLimits> = {}): ImapLimits {
   // below that mark or a paused connection could wait for bytes it refuses to read.
   if (limits.maxLineLength * 2 >= limits.maxPipelinedBytes) {
     throw new RangeError('maxPipelinedBytes must be more than twice maxLineLength');
+  }
+  // The budget shared by all connections before login must hold at least one of their commands.
+  if (limits.maxUnauthBufferedTotal < limits.maxUnauthCommandSize) {
+    throw new RangeError('maxUnauthBufferedTotal must be at least maxUnauthCommandSize');
   }
   for (const [k, v] of Object.entries(limits)) {
     if (k === 'idleHibernateSeconds' && v === 0) continue; // 0: hibernation off

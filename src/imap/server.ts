@@ -21,6 +21,7 @@ import { LoginGuard } from '../auth/login-guard.js';
 import { usableSaslMechanisms } from '../auth/sasl/index.js';
 import { dropPrivileges } from '../net/privileges.js';
 import { ConnectionLimiter } from '../net/connection-limits.js';
+import { InputBudget } from '../net/input-budget.js';
 import { duplicateListenHandle } from '../net/accept-handles.js';
 import type { MailStore } from '../store/types.js';
 import type { Authenticator } from '../auth/types.js';
@@ -61,6 +62,7 @@ export class ImapServer implements ServerCore {
   readonly connectionLimiter: ConnectionLimiter;
   readonly pollIntervalSeconds: number;
   readonly hibernation: Hibernation | null;
+  readonly unauthInput: InputBudget;
 
   private readonly live = new Set<ImapConnection>();
   private readonly listeners: net.Server[] = [];
@@ -81,6 +83,7 @@ export class ImapServer implements ServerCore {
     });
     this.loginGuard = options.loginGuard instanceof LoginGuard ? options.loginGuard : new LoginGuard(options.loginGuard);
     this.connectionLimiter = new ConnectionLimiter(this.limits);
+    this.unauthInput = new InputBudget(this.limits.maxUnauthBufferedTotal);
     this.allowInsecureAuth = options.allowInsecureAuth ?? false;
     this.id = options.id ?? { name: SERVER_NAME, version: SERVER_VERSION, vendor: 'Postroom' };
     this.logger = options.logger ?? pino({ level: 'silent' });

@@ -11,6 +11,11 @@ export interface Pop3Limits {
   maxLineLength: number;
   /** Bytes of pipelined input queued ahead of the command being run before reading pauses. */
   maxPipelinedBytes: number;
+  /**
+   * Input held by all connections that have not logged in, together, in bytes. The connection
+   * whose input would take the total above it gets `-ERR [SYS/TEMP]` and is closed.
+   */
+  maxUnauthBufferedTotal: number;
   /** Failed USER/PASS, APOP or AUTH attempts in one connection before the server hangs up. */
   maxAuthFailures: number;
   /** Commands the server answers with -ERR (unknown, bad arguments, wrong state) before it hangs up. */
@@ -37,6 +42,7 @@ export interface Pop3Limits {
 export const DEFAULT_POP3_LIMITS: Pop3Limits = {
   maxLineLength: 8 * 1024,
   maxPipelinedBytes: 64 * 1024,
+  maxUnauthBufferedTotal: 32 * 1024 * 1024,
   maxAuthFailures: 3,
   maxBadCommands: 20,
   idleSeconds: 600,

@@ -8,6 +8,7 @@ import os from 'node:os';
 import type { SecureContext } from 'node:tls';
 import { createSecureContext, upgradeToTls } from '../net/tls.js';
 import { ConnectionLimiter } from '../net/connection-limits.js';
+import { InputBudget } from '../net/input-budget.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { buildPop3Auth } from './auth.js';
 import { createCommandTable } from './commands/registry.js';
@@ -73,6 +74,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     limits,
     loginGuard: options.loginGuard instanceof LoginGuard ? options.loginGuard : new LoginGuard(options.loginGuard),
     limiter: new ConnectionLimiter(limits),
+    unauthInput: new InputBudget(limits.maxUnauthBufferedTotal),
     logger: options.logger,
     hostname,
     tlsContext,

@@ -35,7 +35,8 @@ export function matchesQuery(query: SearchQuery, msg: SearchableMessage, options
   return evaluate(query, new LazyMessage(msg, options.cache));
 }
 
-function evaluate(q: SearchQuery, m: LazyMessage): boolean {
+/** @internal The reference evaluation of `q` on one message (search-run.ts evaluates leaves with it). */
+export function evaluate(q: SearchQuery, m: LazyMessage): boolean {
   const record = m.msg.record;
   switch (q.type) {
     case 'all':
@@ -66,16 +67,24 @@ function evaluate(q: SearchQuery, m: LazyMessage): boolean {
     case 'header': {
       const values = m.headerValues(q.name);
       if (q.value === '') return values.length > 0;
-      const needle = foldText(q.value);
-      return values.some((v) => v.includes(needle));
+      const n = needle(q);
+      return values.some((v) => v.includes(n));
     }
     case 'body':
-      return m.body().includes(foldText(q.value));
+      return m.body().includes(needle(q));
     case 'text': {
-      const needle = foldText(q.value);
-      return m.headerText().includes(needle) || m.body().includes(needle);
+      const n = needle(q);
+      return m.headerText().includes(n) || m.body().includes(n);
     }
   }
+}
+
+/** A key's value, folded once per key rather than once per message (normalize() is slow). */
+const folded = new WeakMap<SearchQuery, string>();
+function needle(q: SearchQuery & { value: string }): string {
+  let n = folded.get(q);
+  if (n === undefined) folded.set(q, (n = foldText(q.value)));
+  return n;
 }
 
 function compareDay(day: Day, op: 'before' | 'on' | 'since', target: Day): boolean {
@@ -122,8 +131,8 @@ function formatDay(year: number, month: number, day: number): Day | null {
   return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
 }
 
-/** Memoises the expensive views of one message for the length of one evaluation. */
-class LazyMessage {
+/** @internal Memoises the expensive views of one message for the length of one evaluation. */
+export class LazyMessage {
   private local: CachedText = {};
 
   constructor(
@@ -131,9 +140,13 @@ class LazyMessage {
     private readonly cache: MatchOptions['cache'],
   ) {}
 
+  private shared: CachedText | undefined;
+
   private texts(): CachedText {
     if (!this.cache) return this.local;
-    return this.cache.texts.entry(this.cache.key);
+    // Looked up once: the LRU bookkeeping of every lookup was most of a many-key search's time.
+    // An entry evicted meanwhile still serves this message; it is only no longer shared.
+    return (this.shared ??= this.cache.texts.entry(this.cache.key));
   }
 
   private remember<K extends keyof CachedText>(key: K, compute: () => NonNullable<CachedText[K]>): NonNullable<CachedText[K]> {

@@ -1,6 +1,7 @@
 /**
  * 2,000 connections that each send one byte and stall: the line deadline closes them all while an
- * ordinary client keeps getting answers. Timers are short here; the defaults are in limits.ts.
+ * ordinary client keeps getting answers. A literal that stalls is cut off after the same deadline
+ * of silence, however large it was announced. Timers are short here; the defaults are in limits.ts.
  */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -53,4 +54,39 @@ it(`closes ${STALLERS} stalled one-byte connections by the timers while serving 
   await normal.expect(/^z OK/);
   console.log(`# ${STALLERS} stalled connections closed in ${took} ms; slowest NOOP meanwhile ${worst} ms over ${n} NOOPs`);
   normal.destroy();
+});
+
+it('a literal that stalls is cut off after lineTimeoutSeconds of silence, not after its whole transfer time', async (t) => {
+  const s = await startImapServer({ limits: { lineTimeoutSeconds: 2 } });
+  t.after(() => s.close());
+  const c = new RawClient(s.port);
+  await c.login();
+  // 60 MB at the slowest accepted rate (16 KiB/s) may take an hour; silence may not.
+  c.send('a APPEND INBOX {60000000}\r\n');
+  await c.expect(/^\+ /);
+  c.send(Buffer.alloc(1000, 0x78));
+  const started = Date.now();
+  assert.match(await c.expect(/^\* BYE/, 10_000), /^\* BYE Command not completed in time/);
+  await c.waitClosed();
+  const took = Date.now() - started;
+  console.log(`# a stalled 60 MB literal was cut off after ${took} ms of silence`);
+  assert.ok(took >= 1500 && took < 8000, `closed after ${took} ms`);
+});
+
+it('a slow literal whose bytes keep coming completes', async (t) => {
+  const s = await startImapServer({ limits: { lineTimeoutSeconds: 2 } });
+  t.after(() => s.close());
+  const c = new RawClient(s.port);
+  await c.login();
+  const message = Buffer.concat([Buffer.from('Subject: slow\r\n\r\n'), Buffer.alloc(300_000 - 17, 0x78)]);
+  c.send(`a APPEND INBOX {${message.length}}\r\n`);
+  await c.expect(/^\+ /);
+  // Six parts, one every 800 ms: 4 s in all, twice the line deadline, never 2 s of silence.
+  for (let i = 0; i < 6; i++) {
+    c.send(message.subarray(i * 50_000, (i + 1) * 50_000));
+    await sleep(800);
+  }
+  c.send('\r\n');
+  assert.match(await c.expect(/^a /, 5000), /^a OK/);
+  c.destroy();
 });

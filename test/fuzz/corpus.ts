@@ -49,6 +49,31 @@ export const VALID_COMMANDS: readonly string[] = [
   'APPEND INBOX "1-Jan-2024 10:00:00 +0000" {4+}\r\nx\r\n',
 ];
 
+/**
+ * POP3 commands valid in the TRANSACTION state (no QUIT: it would end the run's session and expunge;
+ * no STLS). Message numbers stay within the maildrops the run prepares (20 messages).
+ */
+export const VALID_POP3_COMMANDS: readonly string[] = [
+  'STAT',
+  'LIST',
+  'LIST 3',
+  'LIST 99',
+  'UIDL',
+  'UIDL 2',
+  'RETR 1',
+  'RETR 7',
+  'TOP 4 0',
+  'TOP 5 3',
+  'DELE 6',
+  'RSET',
+  'NOOP',
+  'CAPA',
+  'USER someone',
+  'PASS nothing',
+  'AUTH PLAIN',
+  'APOP x 0123456789abcdef0123456789abcdef',
+];
+
 /** A corruption applied to a valid command's bytes. */
 export type Corruption =
   | { kind: 'flip'; at: number; byte: number }

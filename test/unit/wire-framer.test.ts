@@ -55,7 +55,7 @@ test('literals split at every byte position', async () => {
       requests.map((r) => [r.size, r.nonSync, r.binary]),
       [[10, false, false], [3, true, false], [2, false, true]],
     );
-    assert.ok(requests[0]!.textSoFar.startsWith('A003 APPEND'));
+    assert.ok(requests[0]!.firstLine.startsWith('A003 APPEND'));
   }
 });
 

@@ -122,7 +122,7 @@ test('malformed commands', () => {
 test('10,000 nested parentheses are a clean error', () => {
   syntaxError(line(`a SEARCH ${'('.repeat(10_000)}${')'.repeat(10_000)}`), 'a');
   syntaxError(line(`a FETCH 1 BODY[${'('.repeat(10_000)}`), 'a');
-  const deep = { ...limits, maxNesting: 20_000 };
+  const deep = { ...limits, maxNesting: 20_000, maxTokens: 20_000 };
   const ok = parseCommand(line(`a SEARCH ${'('.repeat(10_000)}ALL${')'.repeat(10_000)}`), deep);
   assert.equal(ok.args.length, 1);
 });

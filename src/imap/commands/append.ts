@@ -11,6 +11,7 @@ import type { Token } from '../wire/types.js';
 import { ImapError } from '../errors.js';
 import { flagsFromTokens } from '../search/flags.js';
 import { targetMailbox } from './copy.js';
+import { checkKeywords } from './mail-limits.js';
 
 export interface AppendArgs {
   mailbox: string;
@@ -76,6 +77,7 @@ export const appendCommand: CommandSpec<AppendArgs> = {
     if (state.kind === 'notAuthenticated') throw ImapError.bad('Not authenticated');
     const target = await targetMailbox(state.mail, args.mailbox);
     if (args.message.size === 0) throw ImapError.no('Empty message');
+    await checkKeywords(ctx, state.mail, target, args.flags);
     const { chunks } = args.message;
     const result = await state.mail.append(target.id, {
       // Several chunks go to the store as a stream: a large message is never held twice here.

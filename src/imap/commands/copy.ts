@@ -2,7 +2,7 @@
  * COPY and UID COPY (RFC 3501 §6.4.7, §6.4.8) answering with RFC 4315 COPYUID. MOVE reuses the
  * argument parsing and target lookup from here.
  */
-import type { CommandContext, CommandSpec, ParseEnv } from './types.js';
+import type { CommandContext, CommandSpec, ParseEnv, SelectedView } from './types.js';
 import type { CopyResult, MailboxInfo, UserMailbox } from '../../store/types.js';
 import { ArgReader } from '../wire/args.js';
 import { readMailboxName } from './mailbox-name.js';
@@ -11,6 +11,7 @@ import { formatNumberSet, type SequenceSet } from '../wire/sequence-set.js';
 import { ImapError } from '../errors.js';
 import { isStoreError } from '../../store/errors.js';
 import type { ResponseCode } from '../wire/types.js';
+import { checkKeywords } from './mail-limits.js';
 
 export interface CopyArgs {
   set: SequenceSet;
@@ -44,6 +45,13 @@ export async function targetMailbox(mail: UserMailbox, name: string): Promise<Ma
   return info;
 }
 
+/** The distinct flags of the messages being copied or moved, as this session knows them. */
+export function keywordsOf(view: SelectedView, uids: readonly number[]): string[] {
+  const out = new Map<string, string>();
+  for (const uid of uids) for (const f of view.flagsOf(uid)) if (!f.startsWith('\\')) out.set(f.toLowerCase(), f);
+  return [...out.values()];
+}
+
 /** `COPYUID uidvalidity source-uids dest-uids`, both sets in the same (source) order (RFC 4315 §3). */
 export function copyUidCode(result: CopyResult): ResponseCode {
   const src = result.mapping.map(([s]) => s);
@@ -59,6 +67,7 @@ async function runCopy(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
   const target = await targetMailbox(mail, args.mailbox);
   // RFC 5182 §2.1 / RFC 4315: an empty set (UIDs that name nothing, an empty "$") is not an error.
   if (uids.length === 0) return { text: 'Nothing to copy' };
+  await checkKeywords(ctx, mail, target, keywordsOf(view, uids));
   const result = await mail.copy(view.mailbox.id, uids, target.id);
   if (result.mapping.length === 0) return { text: 'Nothing to copy' };
   return { code: copyUidCode(result), text: `${ctx.command} completed` };

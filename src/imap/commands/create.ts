@@ -7,6 +7,7 @@ import { ArgReader, ParseError } from '../wire/args.js';
 import { ImapError } from '../errors.js';
 import type { SpecialUse } from '../../store/types.js';
 import { checkNewName, normalizeInbox, readMailboxName, userMail } from './mailbox-name.js';
+import { checkMailboxCount } from './mail-limits.js';
 
 const SPECIAL_USES: readonly SpecialUse[] = ['\\All', '\\Archive', '\\Drafts', '\\Flagged', '\\Junk', '\\Sent', '\\Trash', '\\Important'];
 
@@ -49,6 +50,7 @@ export const createCommand: CommandSpec<CreateArgs> = {
     if (name === 'INBOX') throw ImapError.no('INBOX always exists', 'ALREADYEXISTS');
     checkNewName(name);
     const specialUse = pickSpecialUse(args.use ?? []);
+    await checkMailboxCount(ctx, mail, name);
     await mail.create(name, specialUse ? { specialUse } : {});
     return { text: 'CREATE completed' };
   },

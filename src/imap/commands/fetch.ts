@@ -123,6 +123,7 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   if (records) for (const uid of uids) if (view.applyCurrent(records.get(uid)!)) refreshed.add(uid);
   const withModseq = ctx.enabled.has('CONDSTORE');
   let queued = 0;
+  let rendered = 0;
   const seen = plan.setsSeen && !view.readOnly ? await markSeen(mail, view, uids, plan.byUid, withModseq) : new Map<number, FlagChange>();
 
   if (!plan.records && viewOnly(plan.items)) {
@@ -179,7 +180,8 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     if (seq === undefined) continue;
     ctx.untagged(seq, atom('FETCH'), values);
     queued += heldBytes(values);
-    if (queued > DRAIN_BYTES) {
+    if (queued > DRAIN_BYTES || ++rendered % 16 === 0) {
+      // Backpressure, and other sessions' turn: a FETCH of thousands of messages is many slices.
       await ctx.drain();
       queued = 0;
     }

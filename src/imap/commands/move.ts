@@ -4,7 +4,8 @@
  */
 import type { CommandContext, CommandSpec } from './types.js';
 import { ImapError } from '../errors.js';
-import { copyUidCode, parseCopyArgs, targetMailbox, type CopyArgs } from './copy.js';
+import { copyUidCode, keywordsOf, parseCopyArgs, targetMailbox, type CopyArgs } from './copy.js';
+import { checkKeywords } from './mail-limits.js';
 
 async function runMove(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
   const state = ctx.state;
@@ -15,6 +16,7 @@ async function runMove(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
   if (view.readOnly) throw ImapError.no('Mailbox is read-only');
   const target = await targetMailbox(mail, args.mailbox);
   if (uids.length === 0) return { text: 'Nothing to move' };
+  await checkKeywords(ctx, mail, target, keywordsOf(view, uids));
   const result = await mail.move(view.mailbox.id, uids, target.id);
   if (result.mapping.length === 0) return { text: 'Nothing to move' };
   ctx.untaggedStatus('OK', 'Moved', copyUidCode(result));

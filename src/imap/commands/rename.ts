@@ -6,6 +6,7 @@ import type { CommandSpec } from './types.js';
 import { ArgReader } from '../wire/args.js';
 import { ImapError } from '../errors.js';
 import { checkNewName, normalizeInbox, readMailboxName, userMail } from './mailbox-name.js';
+import { checkMailboxCount } from './mail-limits.js';
 
 export interface RenameArgs {
   from: string;
@@ -28,7 +29,10 @@ export const renameCommand: CommandSpec<RenameArgs> = {
     const to = normalizeInbox(args.to, delimiter);
     if (to === 'INBOX') throw ImapError.no('INBOX already exists', 'ALREADYEXISTS');
     checkNewName(to);
-    await userMail(ctx).rename(from, to);
+    const mail = userMail(ctx);
+    // Missing parents of the new name are created; renaming INBOX leaves an empty INBOX behind.
+    await checkMailboxCount(ctx, mail, to, { renamed: true, extra: from === 'INBOX' ? 1 : 0 });
+    await mail.rename(from, to);
     return { text: 'RENAME completed' };
   },
 };

@@ -9,6 +9,7 @@ import { formatNumberSet, type SequenceSet } from '../wire/sequence-set.js';
 import { ImapError } from '../errors.js';
 import { flagsFromTokens } from '../search/flags.js';
 import { enableCondstore } from '../search/condstore.js';
+import { checkKeywords } from './mail-limits.js';
 
 export interface StoreArgs {
   set: SequenceSet;
@@ -78,6 +79,7 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
   const conditional = args.unchangedSince !== undefined;
   if (conditional) enableCondstore(ctx, view);
   const withModseq = ctx.enabled.has('CONDSTORE');
+  if (args.operation !== 'remove') await checkKeywords(ctx, mail, view.mailbox, args.flags);
 
   const result = await mail.updateFlags(view.mailbox.id, uids, args.operation, args.flags, {
     unchangedSince: args.unchangedSince,

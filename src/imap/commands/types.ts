@@ -41,6 +41,8 @@ export interface SelectedView {
    */
   modseqOf(uid: number): number;
   isRecent(uid: number): boolean;
+  /** Distinct keywords of the messages in the view (as the FLAGS response lists them). */
+  keywords(): string[];
   /** Number of messages recent for this session. */
   recentCount(): number;
   /** The last SEARCH result saved with RFC 5182 SAVE ("$"), as UIDs. */
@@ -108,7 +110,11 @@ export interface CommandContext {
   untaggedLines(text: string): void;
   /** Queues an untagged status response: `* OK [code] text`. */
   untaggedStatus(status: 'OK' | 'NO' | 'BAD' | 'BYE', text: string, code?: ResponseCode): void;
-  /** Waits until queued output has been written to the socket (backpressure for long responses). */
+  /**
+   * Waits until queued output has been written to the socket (backpressure for long responses),
+   * and lets other sessions run if this one has used its time slice (src/util/time-slice.ts). Long
+   * loops call it every few items: it resolves at once when there is nothing to wait for.
+   */
   drain(): Promise<void>;
 
   /** Sends `+ text` and waits for the client's next line (AUTHENTICATE, IDLE's DONE). null = connection closed. */

@@ -7,19 +7,22 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { CommandFramer, FrameTooLongError, type LiteralRequest } from '../wire/framer.js';
+import { CommandFramer, FrameTooLongError, type FrameBounds, type LiteralRequest } from '../wire/framer.js';
 import { encodeResponse } from '../wire/encoder.js';
 import { atom, type FramedCommand, type ImapValue, type Response, type ResponseCode } from '../wire/types.js';
 import type { ConnectionInfo, SessionState } from '../commands/types.js';
 import { OutputQueue } from './output.js';
 import { SelectedMailboxView, watchedView } from './selected-view.js';
-import { dispatch, peekCommand } from './dispatcher.js';
+import { dispatch } from './dispatcher.js';
+import { frameBounds, judgeLiteral, readAheadLimit } from './input-rules.js';
 import type { ServerCore } from './server-core.js';
 import { upgradeToTls } from '../../net/tls.js';
 import { LineTimer } from '../../net/line-timer.js';
 import type { ConnectionLimiter, ConnectionSlot } from '../../net/connection-limits.js';
 import { ImapError } from '../errors.js';
 import type { FrozenSession } from './hibernation.js';
+import type { BudgetShare } from '../../net/input-budget.js';
+import { TimeSlice } from '../../util/time-slice.js';
 
 export interface ConnectionOptions {
   limiter?: ConnectionLimiter;
@@ -62,10 +65,24 @@ export class ImapConnection implements ConnectionInfo {
   private connectionSlot: ConnectionSlot | null;
   private pendingTls = false;
   private paused = false;
+  /** A BYE went out (RFC 3501 §7.1.5: the last thing a server says before it closes). */
+  private byeSent = false;
+  /** Server shutdown asked for this BYE once the command in flight has completed. */
+  private byeWhenDone: string | null = null;
   /** True while the session waits for client input (a command, an AUTHENTICATE response, DONE). */
   private reading = false;
   private readonly lineTimer = new LineTimer(() => this.inputTooSlow());
   private userSlot: ConnectionSlot | null = null;
+  /** This connection's part of the server-wide budget for input before authentication. */
+  private readonly unauthInput: BudgetShare;
+  /** Bytes of the command being run (its literals are held until it completes). */
+  private runningCommandBytes = 0;
+  /**
+   * Input already buffered is framed and run without waiting for anything, as one chain of
+   * promise callbacks: without yields, a thousand pipelined commands or literals would hold the
+   * event loop (and every other client) until done.
+   */
+  private readonly slice = new TimeSlice();
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
 
@@ -89,6 +106,7 @@ export class ImapConnection implements ConnectionInfo {
     if (this.connectionSlot) socket.once('close', () => this.connectionSlot?.release());
     this.logger = server.logger.child({ conn: this.id.slice(0, 8), remote: this.remoteAddress });
     this.framer = new CommandFramer(server.limits);
+    this.unauthInput = server.unauthInput.share();
     this.out = new OutputQueue(socket, server.limits.maxOutputBuffer, (err) => this.logger.warn({ err }, 'output failed; connection dropped'));
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
   }
@@ -149,6 +167,7 @@ export class ImapConnection implements ConnectionInfo {
   }
 
   status(tag: string, status: 'OK' | 'NO' | 'BAD' | 'BYE' | 'PREAUTH', text: string, code?: ResponseCode): void {
+    if (status === 'BYE' && !this.closed) this.byeSent = true;
     this.write({ type: 'status', tag, status, code, text });
   }
 
@@ -158,16 +177,19 @@ export class ImapConnection implements ConnectionInfo {
     try {
       if (resumed) await this.runCommand(resumed);
       while (!this.closing) {
-        const result = await this.read(() => this.framer.nextCommand((req) => this.literalGate(req)));
+        const result = await this.read(() => this.framer.nextCommand((req) => this.literalGate(req), this.frameBounds()));
         this.maybeResume();
-        if (result === null) break;
+        // Told to close while this command was being read (BYE is out): it does not run.
+        if (result === null || this.closing) break;
         if (result.type === 'fatal') {
           this.status('*', 'BYE', result.reason);
+          this.refuseInput();
           break;
         }
         if (result.type === 'rejected') continue;
         this.resetIdleTimer();
         await this.runCommand(result.command);
+        if (this.slice.due) await this.slice.yieldNow();
       }
     } catch (err) {
       this.logger.error({ err }, 'connection loop failed');
@@ -178,46 +200,69 @@ export class ImapConnection implements ConnectionInfo {
 
   private async runCommand(command: FramedCommand): Promise<void> {
     this.busy = true;
+    this.runningCommandBytes = command.size;
     try {
       await dispatch(this, command);
     } finally {
       this.busy = false;
+      this.runningCommandBytes = 0;
+      this.chargeUnauthInput();
     }
     if (this.pendingTls) await this.upgrade();
     this.resetIdleTimer();
   }
 
+  private frameBounds(): FrameBounds {
+    return frameBounds(this.server.limits, this.state.kind);
+  }
+
+  private readAheadLimit(): number {
+    return readAheadLimit(this.server.limits, this.state.kind);
+  }
+
+  /**
+   * Reports the input this connection holds to the server-wide budget for unauthenticated input;
+   * false when the budget is exhausted. After authentication the share is given back.
+   */
+  private chargeUnauthInput(): boolean {
+    if (this.state.kind !== 'notAuthenticated' || this.closed) {
+      this.unauthInput.release();
+      return true;
+    }
+    return this.unauthInput.set(this.framer.buffered + this.framer.commandBytes + this.runningCommandBytes);
+  }
+
   /** Decides, before the `+` continuation, whether a literal may be sent (RFC 3501 §7.5, RFC 7888). */
-  private async literalGate(req: LiteralRequest): Promise<{ reject: true } | null> {
-    const peek = peekCommand(req.textSoFar);
-    const spec = peek ? this.server.registry.get(peek.name) : undefined;
-    const tag = peek?.tag ?? '*';
-    if (!spec) {
-      if (!req.nonSync) this.status(tag, 'BAD', 'Unknown command');
-      return { reject: true };
+  private async literalGate(req: LiteralRequest): Promise<{ reject: true; reason: string } | null> {
+    if (this.slice.due) await this.slice.yieldNow();
+    const verdict = judgeLiteral(req, { limits: this.server.limits, registry: this.server.registry, state: this.state.kind, enabled: this.enabled });
+    if (!verdict.accept) {
+      // A synchronising literal is refused with a tagged reply instead of the continuation, and the
+      // client abandons the command; a non-synchronising one is already on its way, so the
+      // connection ends with BYE without reading it (RFC 7888 §4).
+      if (!req.nonSync) this.status(verdict.tag, verdict.status, verdict.text, verdict.code);
+      return { reject: true, reason: verdict.text };
     }
-    if (!spec.states.includes(this.state.kind)) {
-      if (!req.nonSync) this.status(tag, 'BAD', `${spec.name} is not allowed in this state`);
-      return { reject: true };
-    }
-    const max = spec.maxLiteralSize?.(this.server.limits) ?? this.server.limits.maxLiteralSize;
-    if (req.size > max) {
-      if (!req.nonSync) this.status(tag, 'NO', `Literal too large (limit ${max} octets)`, { name: 'TOOBIG' });
-      else this.status('*', 'BYE', `Literal too large (limit ${max} octets)`);
-      return { reject: true };
-    }
-    // The literal gets its own deadline, long enough for its size at the slowest accepted rate.
-    const { lineTimeoutSeconds, minLiteralBytesPerSecond } = this.server.limits;
-    this.lineTimer.restart((lineTimeoutSeconds + req.size / minLiteralBytesPerSecond) * 1000);
+    const limits = this.server.limits;
+    // The literal gets its own deadline, long enough for its size at the slowest accepted rate, and
+    // no silence between its bytes longer than the line deadline: a client that stops sending is cut
+    // off after lineTimeoutSeconds, however large the literal it announced.
+    const { lineTimeoutSeconds, minLiteralBytesPerSecond } = limits;
+    this.lineTimer.restart((lineTimeoutSeconds + req.size / minLiteralBytesPerSecond) * 1000, lineTimeoutSeconds * 1000);
     if (!req.nonSync) this.write({ type: 'continuation', text: 'Ready for literal data' });
     return null;
+  }
+
+  /** Yields to the event loop if this connection has used up its time slice (src/util/time-slice.ts). */
+  async pause(): Promise<void> {
+    if (this.slice.due) await this.slice.yieldNow();
   }
 
   /** Sends `+ text` and reads one line (AUTHENTICATE). */
   async continuation(text: string): Promise<string | null> {
     this.write({ type: 'continuation', text });
     try {
-      const line = await this.read(() => this.framer.nextLine(this.server.limits.maxLineLength));
+      const line = await this.read(() => this.framer.nextLine(this.frameBounds().maxLineLength));
       this.maybeResume();
       this.resetIdleTimer();
       return line;
@@ -376,6 +421,8 @@ export class ImapConnection implements ConnectionInfo {
    */
   private async read<T>(fn: () => Promise<T>): Promise<T> {
     this.reading = true;
+    // Nothing more to run until the client sends more: whatever it waits for goes out now.
+    if (this.framer.buffered === 0) this.out.flush();
     if (this.framer.buffered > 0) this.lineTimer.start(this.server.limits.lineTimeoutSeconds * 1000);
     try {
       return await fn();
@@ -401,6 +448,8 @@ export class ImapConnection implements ConnectionInfo {
     if (prev.kind === 'selected' && (next.kind !== 'selected' || next.view !== prev.view)) this.stopWatching();
     if (prev.kind !== 'notAuthenticated' && next.kind === 'notAuthenticated') void prev.mail.close().catch(() => undefined);
     this.state = next;
+    // Authenticated input is bounded by the per-connection limits alone.
+    if (next.kind !== 'notAuthenticated') this.unauthInput.release();
   }
 
   /**
@@ -482,9 +531,17 @@ export class ImapConnection implements ConnectionInfo {
   // --- socket plumbing -------------------------------------------------------------------------
 
   private readonly onData = (chunk: Buffer): void => {
+    if (this.closing) return;
+    this.slice.restart();
     this.framer.push(chunk);
+    this.lineTimer.activity();
     if (this.reading) this.lineTimer.start(this.server.limits.lineTimeoutSeconds * 1000);
-    if (!this.paused && this.framer.buffered > this.server.limits.maxPipelinedBytes) {
+    if (!this.chargeUnauthInput()) {
+      this.logger.warn({ total: this.server.unauthInput.total }, 'input before authentication over the server-wide budget; connection closed');
+      this.abort('Server busy, try again later', { name: 'UNAVAILABLE' });
+      return;
+    }
+    if (!this.paused && this.framer.buffered > this.readAheadLimit()) {
       this.paused = true;
       this.socket.pause();
       this.watchResume();
@@ -495,14 +552,14 @@ export class ImapConnection implements ConnectionInfo {
   private watchResume(): void {
     const check = (): void => {
       if (!this.paused || this.closed) return;
-      if (this.framer.buffered <= this.server.limits.maxPipelinedBytes / 2) this.maybeResume();
+      if (this.framer.buffered <= this.readAheadLimit() / 2) this.maybeResume();
       else setTimeout(check, 5).unref();
     };
     setTimeout(check, 5).unref();
   }
 
   private maybeResume(): void {
-    if (this.paused && this.framer.buffered <= this.server.limits.maxPipelinedBytes / 2 && !this.pendingTls) {
+    if (this.paused && this.framer.buffered <= this.readAheadLimit() / 2 && !this.pendingTls && !this.closing) {
       this.paused = false;
       this.socket.resume();
     }
@@ -552,10 +609,31 @@ export class ImapConnection implements ConnectionInfo {
     this.idleTimer.unref();
   }
 
+  /**
+   * Whatever the client still sends (the rest of a refused literal) is dropped as it arrives
+   * (onData ignores input once closing). It is still read, not left in the socket: closing a
+   * socket with unread input makes the kernel send RST, and the client could lose the BYE.
+   */
+  private refuseInput(): void {
+    this.closing = true;
+    this.framer.discardBuffered();
+  }
+
   /** Ends the connection after the queued output (LOGOUT, BYE). */
   close(): void {
     this.closing = true;
     this.framer.end();
+  }
+
+  /**
+   * BYE now and drop all input: nothing buffered or still arriving will run. The command in flight,
+   * if any, completes first (close() waits for it).
+   */
+  private abort(text: string, code?: ResponseCode): void {
+    this.status('*', 'BYE', text, code);
+    this.refuseInput();
+    this.framer.end();
+    this.chargeUnauthInput();
   }
 
   /** Server shutdown: BYE now if nothing runs, else after the command in flight. */
@@ -565,6 +643,8 @@ export class ImapConnection implements ConnectionInfo {
       this.status('*', 'BYE', reason);
       this.close();
     } else {
+      // The command's tagged reply first, then BYE (shutdown() writes it), then the close.
+      this.byeWhenDone = reason;
       this.closing = true;
       this.framer.end();
       const done = this.whenClosed();
@@ -583,6 +663,7 @@ export class ImapConnection implements ConnectionInfo {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.cancelHibernation();
     this.lineTimer.stop();
+    this.unauthInput.release();
     this.releaseUser();
     this.stopWatching();
     if (this.state.kind !== 'notAuthenticated') void this.state.mail.close().catch(() => undefined);
@@ -590,12 +671,14 @@ export class ImapConnection implements ConnectionInfo {
 
   private async shutdown(): Promise<void> {
     if (this.closed) return;
+    if (this.byeWhenDone !== null && !this.byeSent) this.status('*', 'BYE', this.byeWhenDone);
     this.endSession();
     await Promise.race([this.out.idle(), new Promise((r) => setTimeout(r, 2_000).unref())]);
     this.closed = true;
     this.out.close();
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 1_000).unref();
+    const socket = this.socket;
+    socket.end();
+    setTimeout(() => socket.destroy(), 1_000).unref();
     this.server.connectionClosed(this);
     this.resolveClosed();
   }

@@ -26,7 +26,10 @@ export function createCommandContext(conn: ImapConnection, tag: string, command:
     untagged: (...values: ImapValue[]) => conn.untagged(...values),
     untaggedLines: (text: string) => conn.writeEncoded(text),
     untaggedStatus: (status, text, code) => conn.status('*', status, text, code),
-    drain: () => conn.out.drain(),
+    drain: async () => {
+      await conn.out.drain();
+      await conn.pause();
+    },
     continuation: (text) => conn.continuation(text),
     idle: (text) => conn.idle(text, tag),
     setState: (next: SessionState) => conn.setState(next),

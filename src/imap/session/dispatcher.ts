@@ -77,6 +77,8 @@ export async function dispatch(conn: ImapConnection, framed: FramedCommand): Pro
     return;
   }
 
+  // Tokenizing and parsing a large command each take a few ms; other clients get a turn between.
+  await conn.pause();
   let commandArgs: unknown;
   try {
     commandArgs = spec.parse(args, { enabled: conn.enabled, limits });
@@ -87,6 +89,7 @@ export async function dispatch(conn: ImapConnection, framed: FramedCommand): Pro
     return;
   }
 
+  await conn.pause();
   conn.logger.debug({ tag, command: name, args: spec.sensitive ? '[redacted]' : undefined }, 'command');
   const ctx = createCommandContext(conn, tag, name);
   try {

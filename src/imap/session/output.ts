@@ -59,6 +59,15 @@ export class OutputQueue {
     }
   }
 
+  /**
+   * Starts writing now rather than at the end of this turn of the event loop: the client is waiting
+   * for what is queued and nothing else will join it (the connection is about to wait for input).
+   * On a busy server the end of the turn can be many milliseconds away.
+   */
+  flush(): void {
+    if (!this.pumping && !this.closed && this.pending() > 0) void this.pump();
+  }
+
   /** Resolves when everything queued so far has been handed to the socket and the socket drained enough. */
   async drain(): Promise<void> {
     if (this.queuedBytes < this.highWaterMark && !this.socketNeedsDrain()) return;

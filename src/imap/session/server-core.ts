@@ -9,6 +9,7 @@ import type { CommandRegistry } from '../commands/registry.js';
 import type { LoginGuard } from '../../auth/login-guard.js';
 import type { ImapConnection } from './connection.js';
 import type { Hibernation } from './hibernation.js';
+import type { InputBudget } from '../../net/input-budget.js';
 
 export interface ServerCore extends ServerContext {
   readonly registry: CommandRegistry;
@@ -20,6 +21,8 @@ export interface ServerCore extends ServerContext {
   readonly logger: Logger;
   /** IDLE hibernation, or null when turned off. */
   readonly hibernation: Hibernation | null;
+  /** Input held by all not-yet-authenticated connections together (limits.maxUnauthBufferedTotal). */
+  readonly unauthInput: InputBudget;
   /** The connection is gone from this server's list: closed, or parked by IDLE hibernation. */
   connectionClosed(conn: ImapConnection, why?: 'hibernated'): void;
 }

@@ -14,22 +14,44 @@ import type { ImapLimits } from '../limits.js';
 import { ByteQueue } from './byte-queue.js';
 
 export interface LiteralRequest {
-  /** The command text received so far (text segments joined), enough to read tag and name. */
-  textSoFar: string;
+  /**
+   * The command's first line (up to and including the first literal marker): enough to read tag and
+   * name. Never the whole text so far, which would cost time in proportion to it per literal.
+   */
+  firstLine: string;
   /** Announced size in bytes. */
   size: number;
   /** `{n+}` (RFC 7888): the bytes follow without waiting for a continuation. */
   nonSync: boolean;
   /** `~{n}` (RFC 3516 literal8). */
   binary: boolean;
+  /** Literals of this command already read (0 for the first). */
+  index: number;
+  /** Bytes of this command so far: its lines (this one included) and literals. */
+  commandSize: number;
+  /**
+   * A bound of `FrameBounds` this literal would break. The gate must reject it (and write the
+   * reply); if it does not, the framer ends the connection.
+   */
+  exceeds: 'literals' | 'commandSize' | null;
+}
+
+/** The framing bounds of one read; they differ before and after authentication. */
+export interface FrameBounds {
+  maxLineLength: number;
+  maxCommandSize: number;
+  maxLiterals: number;
 }
 
 /**
  * Decides about a literal before its bytes are read. Resolve `null` to accept (for a synchronising
  * literal the gate writes the `+` continuation itself before resolving), or `{ reject: true }` after
- * writing the tagged reply.
+ * writing the tagged reply. For a non-synchronising literal a rejection ends the connection; `reason`
+ * is then the text of its BYE.
  */
-export type LiteralGate = (request: LiteralRequest) => Promise<{ reject: true } | null> | { reject: true } | null;
+export type LiteralGate = (
+  request: LiteralRequest,
+) => Promise<{ reject: true; reason?: string } | null> | { reject: true; reason?: string } | null;
 
 export type FrameResult =
   | { type: 'command'; command: FramedCommand }
@@ -85,6 +107,7 @@ export class CommandFramer {
   private reading = false;
   private fatalReason: string | null = null;
   private wake: (() => void) | null = null;
+  private pendingSize = 0;
 
   constructor(private readonly limits: ImapLimits) {}
 
@@ -111,34 +134,61 @@ export class CommandFramer {
     this.queue.clear();
   }
 
-  async nextCommand(onLiteral: LiteralGate): Promise<FrameResult | null> {
+  /**
+   * Bytes held for the command being read: its lines and literals so far, not counting what is
+   * still buffered (`buffered`). Zero between commands.
+   */
+  get commandBytes(): number {
+    return this.pendingSize;
+  }
+
+  /**
+   * Reads the next command. Work is linear in its bytes: text segments and literals are collected
+   * as they come and never re-joined while reading.
+   */
+  async nextCommand(onLiteral: LiteralGate, bounds: Partial<FrameBounds> = {}): Promise<FrameResult | null> {
+    const maxLineLength = bounds.maxLineLength ?? this.limits.maxLineLength;
+    const maxCommandSize = bounds.maxCommandSize ?? this.limits.maxCommandSize;
+    const maxLiterals = bounds.maxLiterals ?? this.limits.maxLiteralsPerCommand;
     return this.exclusive(async () => {
       if (this.fatalReason !== null) return { type: 'fatal', reason: this.fatalReason };
       const text: string[] = [];
       const literals: Buffer[][] = [];
-      let size = 0;
-      for (;;) {
-        const line = await this.readLine(this.limits.maxLineLength);
-        if (line === null) return null;
-        if (line === TOO_LONG) return this.fail(`Line longer than ${this.limits.maxLineLength} bytes`);
-        size += line.consumed;
-        if (size > this.limits.maxCommandSize) return this.fail('Command too large');
-        text.push(line.text);
-        const marker = findLiteralMarker(line.text);
-        if (marker === null) return { type: 'command', command: { text, literals, size } };
-        if (marker === 'invalid') return this.fail('Invalid literal size');
+      this.pendingSize = 0;
+      try {
+        for (;;) {
+          const line = await this.readLine(maxLineLength);
+          if (line === null) return null;
+          if (line === TOO_LONG) return this.fail(`Line longer than ${maxLineLength} bytes`);
+          this.pendingSize += line.consumed;
+          if (this.pendingSize > maxCommandSize) return this.fail('Command too large');
+          text.push(line.text);
+          const marker = findLiteralMarker(line.text);
+          if (marker === null) return { type: 'command', command: { text, literals, size: this.pendingSize } };
+          if (marker === 'invalid') return this.fail('Invalid literal size');
 
-        const verdict = await onLiteral({ textSoFar: text.join(''), ...marker });
-        if (verdict !== null && verdict.reject) {
-          // RFC 7888 §4: a rejected non-synchronising literal is on its way anyway; we may close.
-          if (marker.nonSync) return this.fail('Non-synchronizing literal rejected');
-          return { type: 'rejected' };
+          const exceeds =
+            literals.length >= maxLiterals ? 'literals' : this.pendingSize + marker.size > maxCommandSize ? 'commandSize' : null;
+          const verdict = await onLiteral({
+            firstLine: text[0]!,
+            ...marker,
+            index: literals.length,
+            commandSize: this.pendingSize,
+            exceeds,
+          });
+          if (verdict !== null && verdict.reject) {
+            // RFC 7888 §4: a rejected non-synchronising literal is on its way anyway; we close.
+            if (marker.nonSync) return this.fail(verdict.reason ?? 'Non-synchronizing literal rejected');
+            return { type: 'rejected' };
+          }
+          if (exceeds === 'literals') return this.fail('Too many literals in one command');
+          if (exceeds === 'commandSize') return this.fail('Command too large');
+          const body = await this.readBytes(marker.size);
+          if (body === null) return null;
+          literals.push(body);
         }
-        if (size + marker.size > this.limits.maxCommandSize) return this.fail('Command too large');
-        const body = await this.readBytes(marker.size);
-        if (body === null) return null;
-        literals.push(body);
-        size += marker.size;
+      } finally {
+        this.pendingSize = 0;
       }
     });
   }
@@ -209,7 +259,7 @@ export class CommandFramer {
     }
   }
 
-  /** Exactly `n` bytes as slices of the chunks they arrived in. */
+  /** Exactly `n` bytes as slices of the chunks they arrived in (counted in `commandBytes` as they come). */
   private async readBytes(n: number): Promise<Buffer[] | null> {
     const out: Buffer[] = [];
     let left = n;
@@ -223,6 +273,7 @@ export class CommandFramer {
       for (const b of part) {
         out.push(b);
         left -= b.length;
+        this.pendingSize += b.length;
       }
     }
     return out;

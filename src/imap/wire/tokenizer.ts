@@ -22,6 +22,20 @@ export class CommandSyntaxError extends ParseError {
 /** A limit was hit: never retried as another reading of the same bytes. */
 class TokenLimitError extends ParseError {}
 
+/**
+ * A "]" met inside a parenthesised list of a section. The attempt fails, and so does every attempt
+ * starting before the "(" of the innermost list still open (`seg`, `pos`); one starting inside that
+ * list may not.
+ */
+class SectionListError extends ParseError {
+  constructor(
+    readonly seg: number,
+    readonly pos: number,
+  ) {
+    super('Unbalanced parentheses in section');
+  }
+}
+
 const SP = 0x20;
 const LPAREN = 0x28;
 const RPAREN = 0x29;
@@ -47,6 +61,14 @@ class Cursor {
   pos = 0;
   tokens = 0;
   depth = 0;
+  /**
+   * Where a failed `[section]` attempt stopped, in segment `seg`. An attempt starting before that
+   * point scans the same bytes to the same "]" (or the same error) and fails the same way, so it is
+   * not made: without this, `x[ x[ x[ …` without a "]" rescans the line once per word (quadratic).
+   */
+  sectionFailed: { seg: number; pos: number } | null = null;
+  /** Where the token being read starts (set by parseSequence). */
+  tokenStart = 0;
   constructor(
     readonly cmd: FramedCommand,
     readonly limits: ImapLimits,
@@ -121,8 +143,11 @@ export function parseCommand(cmd: FramedCommand, limits: ImapLimits): ParsedComm
 function parseSequence(cur: Cursor, inSection: boolean): Token[] {
   const top: Token[] = [];
   const stack: Token[][] = [top];
+  /** Where each open list's "(" is, [segment, position], for SectionListError. */
+  const opened: Array<[number, number]> = [];
   for (;;) {
     cur.skipSpaces();
+    cur.tokenStart = cur.pos;
     const c = cur.peek();
     const items = stack[stack.length - 1]!;
     if (c === EOL) {
@@ -131,11 +156,13 @@ function parseSequence(cur: Cursor, inSection: boolean): Token[] {
       if (inSection) throw new ParseError('Missing "]"');
       return top;
     }
-    if (inSection && c === RBRACKET && stack.length === 1) {
+    if (inSection && c === RBRACKET) {
+      if (stack.length > 1) throw new SectionListError(...opened[opened.length - 1]!);
       cur.pos++;
       return top;
     }
     if (c === LPAREN) {
+      opened.push([cur.seg, cur.pos]);
       cur.pos++;
       cur.countToken();
       if (++cur.depth > cur.limits.maxNesting) throw new TokenLimitError('Lists nested too deeply');
@@ -147,6 +174,7 @@ function parseSequence(cur: Cursor, inSection: boolean): Token[] {
       cur.pos++;
       cur.depth--;
       stack.pop();
+      opened.pop();
     } else {
       cur.countToken();
       items.push(parseScalar(cur, inSection));
@@ -251,25 +279,46 @@ function parsePlainWord(cur: Cursor, start: number): Token {
   return { type: 'atom', value: atomText(cur.line.slice(start, cur.pos)) };
 }
 
-/** `[section]` and an optional `<offset>` / `<offset.length>` after a word such as BODY.PEEK. */
+/**
+ * `[section]` and an optional `<offset>` / `<offset.length>` after a word such as BODY.PEEK.
+ *
+ * A failed attempt is remembered (Cursor.sectionFailed) so that the attempts of later words do not
+ * scan the same bytes again. The reasoning: before the token where an attempt failed there is no
+ * "]" (the first one ends the section), so the words the caller then reads are the tokens this
+ * attempt read. A later attempt that starts at a "[" inside one of those words reads, from the end of
+ * that word on, the same tokens, at the same list depth or shallower, up to the same failure:
+ * - an error inside a token: the same token, the same error;
+ * - the end of the line, or a "]" followed by something that may not follow a section: the same;
+ * - a "]" inside a list: fails too if it starts before that list's "(" (it is still inside it).
+ */
 function tryParseSection(cur: Cursor, value: string): Token | null {
+  const failed = cur.sectionFailed;
+  if (failed && failed.seg === cur.seg && cur.pos < failed.pos) return null;
+  const seg = cur.seg;
+  const fail = (pos: number): null => {
+    cur.sectionFailed = { seg, pos };
+    return null;
+  };
   cur.pos++; // "["
   let section: Token[];
   try {
     section = parseSequence(cur, true);
   } catch (err) {
-    if (err instanceof ParseError && !(err instanceof TokenLimitError)) return null;
+    if (err instanceof SectionListError) return fail(err.seg === seg ? err.pos : cur.seg === seg ? cur.tokenStart : Infinity);
+    if (err instanceof ParseError && !(err instanceof TokenLimitError)) return fail(cur.seg === seg ? cur.tokenStart : Infinity);
     throw err;
   }
+  // From here on a failure is about what follows the "]" that ended the section.
+  const closer = cur.seg === seg ? cur.pos - 1 : Infinity;
   let partial: { offset: number; length?: number } | undefined;
   if (cur.peek() === 0x3c /* < */) {
-    const m = /^<(\d{1,15})(?:\.(\d{1,15}))?>/.exec(cur.line.slice(cur.pos));
-    if (!m) return null;
+    const m = /^<(\d{1,15})(?:\.(\d{1,15}))?>/.exec(cur.line.slice(cur.pos, cur.pos + 40));
+    if (!m) return fail(closer);
     const length = m[2] === undefined ? undefined : Number(m[2]);
-    if (length === 0) return null; // RFC 3501 §9: the length is an nz-number
+    if (length === 0) return fail(closer); // RFC 3501 §9: the length is an nz-number
     partial = length === undefined ? { offset: Number(m[1]) } : { offset: Number(m[1]), length };
     cur.pos += m[0].length;
   }
-  if (!endsWord(cur.peek(), false)) return null;
+  if (!endsWord(cur.peek(), false)) return fail(closer);
   return partial ? { type: 'atom', value, section, partial } : { type: 'atom', value, section };
 }

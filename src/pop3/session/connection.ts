@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { upgradeToTls } from '../../net/tls.js';
 import { LineTimer } from '../../net/line-timer.js';
+import type { BudgetShare } from '../../net/input-budget.js';
+import { TimeSlice } from '../../util/time-slice.js';
 import type { Pop3Command, Pop3Context } from '../commands/types.js';
 import type { Pop3ConnectionInfo } from '../options.js';
 import { LineFramer, type FramedItem } from '../wire/framer.js';
@@ -35,6 +37,8 @@ export class Pop3Connection {
   /** Commands wait for the greeting: a client that talks first is not answered before it. */
   private greeted = false;
   private ending = false;
+  /** Input over the server-wide budget: nothing more is read or run. */
+  private refused = false;
   private finished = false;
   private lineWaiter: (() => void) | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -44,6 +48,10 @@ export class Pop3Connection {
     this.socket.destroy();
   });
   private resolveClosed!: () => void;
+  /** This connection's part of the server-wide budget for input before login. */
+  private readonly unauthInput: BudgetShare;
+  /** Pipelined commands run without waiting; the loop yields once it has run a slice. */
+  private readonly slice = new TimeSlice();
 
   constructor(
     socket: Socket,
@@ -60,6 +68,7 @@ export class Pop3Connection {
       secure,
     };
     this.framer = new LineFramer(services.limits.maxLineLength);
+    this.unauthInput = services.unauthInput.share();
     this.writer = new SocketWriter(socket, () => this.touch());
     const timestamp = services.auth.apop ? apopTimestamp(services.hostname) : undefined;
     const self = this;
@@ -71,6 +80,7 @@ export class Pop3Connection {
       },
       setState: (next) => {
         this.state = next;
+        if (next.name !== 'authorization') this.unauthInput.release();
       },
       timestamp,
       authFailures: 0,
@@ -117,8 +127,20 @@ export class Pop3Connection {
   }
 
   private readonly onData = (chunk: Buffer): void => {
+    if (this.finished || this.refused) return;
     this.touch();
+    this.slice.restart();
     this.framer.push(chunk);
+    if (this.state.name === 'authorization' && !this.unauthInput.set(this.framer.buffered)) {
+      this.services.logger?.warn({ session: this.info.id }, 'pop3 input before login over the server-wide budget; connection closed');
+      // Further input is read and dropped (not left unread, which would make the close a reset).
+      this.refused = true;
+      this.framer.discard();
+      this.unauthInput.release();
+      void this.writer.write(statusLine(false, 'Server busy, try again later', 'SYS/TEMP')).catch(() => undefined);
+      this.end();
+      return;
+    }
     this.timeLine(chunk);
     if (this.framer.buffered > this.services.limits.maxPipelinedBytes) this.socket.pause();
     const waiter = this.lineWaiter;
@@ -170,12 +192,14 @@ export class Pop3Connection {
   private async run(): Promise<void> {
     try {
       for (;;) {
-        if (this.finished) return;
+        if (this.finished || this.refused) return;
         if (this.ending) return this.end();
         const item = this.framer.next();
         if (!item) return;
         this.resumeIfDrained();
+        if (this.state.name === 'authorization') this.unauthInput.set(this.framer.buffered);
         const after = await dispatch(this.target, item);
+        if (this.slice.due) await this.slice.yieldNow();
         if (after === 'close') return this.end();
         if (after === 'starttls') await this.startTls();
       }
@@ -250,6 +274,7 @@ export class Pop3Connection {
     this.finished = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.lineTimer.stop();
+    this.unauthInput.release();
     userSlots.get(this.info)?.release();
     this.lineWaiter?.();
     const state = this.state;

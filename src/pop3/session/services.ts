@@ -11,6 +11,7 @@ import type { MaildropLocks } from '../maildrop/locks.js';
 import type { Pop3Callbacks, Pop3ExpirePolicy, Pop3LoginDelayPolicy } from '../options.js';
 import type { LoginGuard } from '../../auth/login-guard.js';
 import type { ConnectionLimiter } from '../../net/connection-limits.js';
+import type { InputBudget } from '../../net/input-budget.js';
 
 export interface Pop3Services {
   auth: Pop3Auth;
@@ -25,6 +26,8 @@ export interface Pop3Services {
   loginGuard: LoginGuard;
   /** Open connections in total, per address and per user. */
   limiter: ConnectionLimiter;
+  /** Input held by all connections not logged in yet (limits.maxUnauthBufferedTotal). */
+  unauthInput: InputBudget;
   allowInsecureAuth: boolean;
   welcome: string;
   implementation: string;

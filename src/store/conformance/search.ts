@@ -106,6 +106,23 @@ export function searchTests(test: Register): void {
       assert.ok((await a.search(box, { type: 'modseq', min: 1 })).length === 5);
     });
 
+    test('queries of thousands of keys and long UID sets are answered, not refused', async (env) => {
+      const { a, box, u } = await corpus(env);
+      const all = [u.plain, u.encoded, u.flagged, u.big, u.late];
+      const absent = (i: number): SearchQuery => ({ type: 'not', of: { type: 'header', name: 'Subject', value: `absent ${i}` } });
+      const wide: SearchQuery = { type: 'and', of: Array.from({ length: 3000 }, (_, i) => absent(i)) };
+      assert.deepEqual(await a.search(box, wide), all, '3,000 ANDed keys');
+      // Nested ORs, each around a wide AND: deep and wide at once.
+      let deep: SearchQuery = { type: 'flag', flag: '\\Flagged', set: true };
+      for (let level = 0; level < 60; level++) deep = { type: 'or', of: [{ type: 'and', of: [absent(level), { type: 'size', op: 'smaller', octets: 1 }] }, deep] };
+      assert.deepEqual(await a.search(box, deep), [u.flagged], '60 nested ORs');
+      const ranges: Array<[number, number]> = Array.from({ length: 500 }, (_, i) => [u.late + 2 * i + 10, u.late + 2 * i + 10]);
+      ranges.push([u.encoded, u.encoded]);
+      assert.deepEqual(await a.search(box, { type: 'uid', ranges }), [u.encoded], 'a UID set of 501 ranges');
+      const mixed: SearchQuery = { type: 'and', of: [...Array.from({ length: 800 }, (_, i) => absent(i)), { type: 'body', value: 'numbers' }] };
+      assert.deepEqual(await a.search(box, mixed), [u.flagged], 'keys that compile and one that does not');
+    });
+
     test('results follow flag changes and expunges', async (env) => {
       const { a, box, u } = await corpus(env);
       await a.updateFlags(box, [u.big], 'add', ['\\Seen']);

@@ -3,7 +3,7 @@ import { parseMessage } from '../../mime/index.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { StoreError } from '../errors.js';
 import { STREAM_CHUNK, bufferChunks, pinnedStream } from '../pinned-stream.js';
-import { matchesQuery } from '../search-eval.js';
+import { runSearch, type SearchTarget } from '../search-run.js';
 import type {
   AppendInput,
   AppendResult,
@@ -203,12 +203,15 @@ export function streamMessage(ctx: HandleContext, id: string, uid: number, range
   );
 }
 
-export function searchMessages(ctx: HandleContext, id: string, query: SearchQuery): number[] {
+/** Evaluated in steps that yield to the event loop (search-run.ts), over the messages present now. */
+export function searchMessages(ctx: HandleContext, id: string, query: SearchQuery): Promise<number[]> {
   const box = selectable(ctx, id);
-  const out: number[] = [];
-  for (const m of box.messages) {
-    const target = { record: toRecord(m), raw: () => m.content.raw, structure: () => structureOf(m.content) };
-    if (matchesQuery(query, target, { cache: { texts: ctx.store.texts, key: m.content.key } })) out.push(m.uid);
-  }
-  return out;
+  const toTarget = (m: StoredMessage): SearchTarget => ({
+    record: toRecord(m),
+    raw: () => m.content.raw,
+    structure: () => structureOf(m.content),
+    cacheKey: m.content.key,
+  });
+  // A copy: messages appended or expunged while the search yields do not shift it.
+  return runSearch(query, box.messages.slice(), toTarget, { texts: ctx.store.texts });
 }

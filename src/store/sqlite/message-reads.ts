@@ -1,15 +1,12 @@
-/** STATUS, SELECT snapshots, \Recent, records, structure, bytes and SEARCH. */
+/** STATUS, SELECT snapshots, \Recent, records, structure and bytes (SEARCH: search.ts). */
 import type { MessageStructure } from '../../mime/types.js';
 import { StoreError } from '../errors.js';
-import { matchesQuery, type TextCache } from '../search-eval.js';
-import type { SearchQuery } from '../search-query.js';
 import type { ByteRange, MailboxSnapshot, MailboxStatus, MessageMeta, MessageRecord, RecentClaimOptions } from '../types.js';
-import { pinBody, readBody, readBodySync, readPinnedBody, readStructureJson } from './contents.js';
+import { pinBody, readBody, readPinnedBody, readStructureJson } from './contents.js';
 import { pinnedStream } from '../pinned-stream.js';
 import { jsonList, selectableMailbox, type UserScope } from './context.js';
 import { parseFlags } from './flags.js';
 import { toInfo } from './mailbox-tree.js';
-import { planQuery } from './search-sql.js';
 
 export function mailboxStatus(scope: UserScope, mailboxId: string): MailboxStatus {
   const box = selectableMailbox(scope, mailboxId);
@@ -56,7 +53,7 @@ export async function claimRecent(scope: UserScope, mailboxId: string, options: 
   });
 }
 
-interface RecordRow {
+export interface RecordRow {
   uid: number;
   flags: string;
   modseq: number;
@@ -65,7 +62,7 @@ interface RecordRow {
   content_id: number;
 }
 
-function toRecord(r: RecordRow): MessageRecord {
+export function toRecord(r: RecordRow): MessageRecord {
   return { uid: r.uid, flags: parseFlags(r.flags), modseq: r.modseq, internalDate: new Date(r.internal_date), size: r.size };
 }
 
@@ -96,33 +93,4 @@ export function readMessage(scope: UserScope, mailboxId: string, uid: number, ra
 
 export function streamMessage(scope: UserScope, mailboxId: string, uid: number, range?: ByteRange): AsyncIterable<Buffer> {
   return pinnedStream(() => pinBody(scope.ctx, contentOf(scope, mailboxId, uid), range), readPinnedBody);
-}
-
-export function searchMessages(scope: UserScope, mailboxId: string, query: SearchQuery, texts: TextCache): number[] {
-  const box = selectableMailbox(scope, mailboxId);
-  const { filter, residual } = planQuery(query);
-  const { ctx } = scope;
-  const from = 'FROM messages m LEFT JOIN content_search cs ON cs.content_id = m.content_id';
-  if (!residual) {
-    return ctx.sql.get(`SELECT m.uid ${from} WHERE m.mailbox_id = ? AND ${filter.sql} ORDER BY m.uid`).pluck().all(box.id, ...filter.params) as number[];
-  }
-  const rows = ctx.sql
-    .get(`SELECT m.uid, m.flags, m.modseq, m.internal_date, m.size, m.content_id ${from} WHERE m.mailbox_id = ? AND ${filter.sql} ORDER BY m.uid`)
-    .all(box.id, ...filter.params) as RecordRow[];
-  const out: number[] = [];
-  for (const row of rows) {
-    let raw: Buffer | undefined;
-    let structure: MessageStructure | undefined;
-    const matched = matchesQuery(
-      residual,
-      {
-        record: toRecord(row),
-        raw: () => (raw ??= readBodySync(ctx, row.content_id)),
-        structure: () => (structure ??= JSON.parse(readStructureJson(ctx, row.content_id)) as MessageStructure),
-      },
-      { cache: { texts, key: `c${row.content_id}` } },
-    );
-    if (matched) out.push(row.uid);
-  }
-  return out;
 }

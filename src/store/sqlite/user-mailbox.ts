@@ -35,9 +35,9 @@ import {
   messageRecords,
   messageStructure,
   readMessage,
-  searchMessages,
   streamMessage,
 } from './message-reads.js';
+import { searchMessages } from './search.js';
 import { appendMessage, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
 
 export class SqliteUserMailbox implements UserMailbox {

@@ -1,0 +1,72 @@
+/**
+ * What a session accepts as input, decided from its state and the limits alone (no I/O): the
+ * framing bounds of the next read, how much it reads ahead, and whether a literal may be sent. The
+ * connection applies the decisions (src/imap/session/connection.ts).
+ */
+import type { FrameBounds, LiteralRequest } from '../wire/framer.js';
+import type { ResponseCode } from '../wire/types.js';
+import type { ImapLimits } from '../limits.js';
+import type { StateKind } from '../commands/types.js';
+import type { CommandRegistry } from '../commands/registry.js';
+import { peekCommand } from './dispatcher.js';
+
+/**
+ * Framing bounds for the next read. Before authentication a client needs only LOGIN,
+ * AUTHENTICATE, STARTTLS, CAPABILITY, ID, NOOP and LOGOUT, so its commands are held to
+ * maxUnauthCommandSize (as Dovecot's login processes cap their input at a few KB).
+ */
+export function frameBounds(limits: ImapLimits, state: StateKind): FrameBounds {
+  if (state !== 'notAuthenticated') {
+    return { maxLineLength: limits.maxLineLength, maxCommandSize: limits.maxCommandSize, maxLiterals: limits.maxLiteralsPerCommand };
+  }
+  return {
+    maxLineLength: Math.min(limits.maxLineLength, limits.maxUnauthCommandSize),
+    maxCommandSize: Math.min(limits.maxCommandSize, limits.maxUnauthCommandSize),
+    maxLiterals: limits.maxLiteralsPerCommand,
+  };
+}
+
+/**
+ * Pipelined input read ahead before the socket is paused. Before authentication: twice the
+ * longest line allowed then, the least that cannot leave a paused connection waiting for the rest
+ * of a line it refuses to read (the rule resolveLimits() checks for maxPipelinedBytes).
+ */
+export function readAheadLimit(limits: ImapLimits, state: StateKind): number {
+  return state === 'notAuthenticated' ? 2 * frameBounds(limits, state).maxLineLength + 2 : limits.maxPipelinedBytes;
+}
+
+export type LiteralVerdict =
+  | { accept: true }
+  /** The reply for a synchronising literal (tagged), or the BYE text for a non-synchronising one. */
+  | { accept: false; tag: string; status: 'BAD' | 'NO'; text: string; code?: ResponseCode };
+
+export interface LiteralSession {
+  limits: ImapLimits;
+  registry: CommandRegistry;
+  state: StateKind;
+  enabled: ReadonlySet<string>;
+}
+
+/** Whether a literal may be sent, decided before the `+` continuation (RFC 3501 §7.5, RFC 7888). */
+export function judgeLiteral(req: LiteralRequest, session: LiteralSession): LiteralVerdict {
+  const { limits, registry, state } = session;
+  const peek = peekCommand(req.firstLine);
+  const spec = peek ? registry.get(peek.name) : undefined;
+  const tag = peek?.tag ?? '*';
+  const refuse = (status: 'BAD' | 'NO', text: string, code?: ResponseCode): LiteralVerdict => ({ accept: false, tag, status, text, ...(code ? { code } : {}) });
+  if (!spec) return refuse('BAD', 'Unknown command');
+  if (!spec.states.includes(state)) return refuse('BAD', `${spec.name} is not allowed in this state`);
+  // literal8 belongs to BINARY (RFC 3516 §4.2) and to APPEND's UTF8 data once UTF8=ACCEPT is
+  // enabled (RFC 6855 §4); otherwise `~{n}` is not in the grammar.
+  if (req.binary && !session.enabled.has('UTF8=ACCEPT') && !registry.capabilities().includes('BINARY')) {
+    return refuse('BAD', 'literal8 (~{n}) is not accepted: this server does not offer BINARY');
+  }
+  if (req.exceeds === 'literals') return refuse('BAD', `Too many literals in one command (limit ${limits.maxLiteralsPerCommand})`);
+  if (req.exceeds === 'commandSize') {
+    const before = state === 'notAuthenticated' ? ' before authentication' : '';
+    return refuse('NO', `Command too large${before} (limit ${frameBounds(limits, state).maxCommandSize} octets)`, { name: 'TOOBIG' });
+  }
+  const max = spec.maxLiteralSize?.(limits) ?? limits.maxLiteralSize;
+  if (req.size > max) return refuse('NO', `Literal too large (limit ${max} octets)`, { name: 'TOOBIG' });
+  return { accept: true };
+}

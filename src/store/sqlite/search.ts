@@ -1,0 +1,103 @@
+/**
+ * SEARCH in SQLite: what compiles (search-sql.ts) runs as SQL, the rest in code (search-run.ts).
+ *
+ * better-sqlite3 runs a statement to completion on the event loop, so the mailbox is read in pages
+ * of UIDs, each sized to take about one time slice, with a yield between pages: a search over a
+ * large mailbox, or with a thousand terms, never holds other sessions for longer than a slice or so.
+ * Between pages other sessions may change the mailbox; a page sees the mailbox as it is when read,
+ * and a message expunged while its page is being evaluated is left out.
+ */
+import type { Statement } from 'better-sqlite3';
+import type { MessageStructure } from '../../mime/types.js';
+import { TimeSlice, DEFAULT_SLICE_MS } from '../../util/time-slice.js';
+import type { TextCache } from '../search-eval.js';
+import type { SearchQuery } from '../search-query.js';
+import { runSearch, SearchTargetGone, type SearchTarget } from '../search-run.js';
+import { readBodySync, readStructureJson } from './contents.js';
+import { selectableMailbox, type StoreContext, type UserScope } from './context.js';
+import { toRecord, type RecordRow } from './message-reads.js';
+import { planQuery } from './search-sql.js';
+
+const FIRST_PAGE = 256;
+const MIN_PAGE = 16;
+const MAX_PAGE = 16_384;
+
+export async function searchMessages(scope: UserScope, mailboxId: string, query: SearchQuery, texts: TextCache): Promise<number[]> {
+  const box = selectableMailbox(scope, mailboxId);
+  const { ctx } = scope;
+  const slice = new TimeSlice();
+  const { filter, residual } = planQuery(query);
+  if (slice.due) await slice.yieldNow();
+  const columns = residual ? 'm.uid, m.flags, m.modseq, m.internal_date, m.size, m.content_id' : 'm.uid';
+  const stmt = searchStatement(
+    ctx,
+    `SELECT ${columns} FROM messages m LEFT JOIN content_search cs ON cs.content_id = m.content_id
+      WHERE m.mailbox_id = ? AND m.uid > ? AND ${filter.sql} ORDER BY m.uid LIMIT ?`,
+  );
+  if (slice.due) await slice.yieldNow();
+  const out: number[] = [];
+  let after = 0;
+  let page = FIRST_PAGE;
+  for (;;) {
+    const started = performance.now();
+    const rows = stmt.all(box.id, after, ...filter.params, page) as Array<RecordRow | { uid: number }>;
+    const took = performance.now() - started;
+    if (rows.length === 0) break;
+    after = rows[rows.length - 1]!.uid;
+    if (residual) {
+      out.push(...(await runSearch(residual, rows as RecordRow[], (row) => target(ctx, box.id, row), { texts, slice })));
+    } else {
+      for (const row of rows) out.push(row.uid);
+    }
+    if (rows.length < page) break;
+    // Aim the next page at half a slice of SQL time.
+    const aim = DEFAULT_SLICE_MS / 2;
+    page = Math.max(MIN_PAGE, Math.min(MAX_PAGE, Math.round(took > 0 ? (page * aim) / took : page * 2)));
+    if (slice.due) await slice.yieldNow();
+  }
+  return out;
+}
+
+/** A row as the evaluator sees it; body and structure are read when first needed. */
+function target(ctx: StoreContext, mailboxId: number, row: RecordRow): SearchTarget {
+  let raw: Buffer | undefined;
+  let structure: MessageStructure | undefined;
+  // The page was read before the evaluation yielded: the message (and, if it was the last
+  // reference, its body) may be gone since. That is an expunge, not an error.
+  const read = <T>(load: () => T): T => {
+    try {
+      return load();
+    } catch (err) {
+      const still = ctx.sql.get('SELECT 1 FROM messages WHERE mailbox_id = ? AND uid = ?').get(mailboxId, row.uid);
+      if (still === undefined) throw new SearchTargetGone();
+      throw err;
+    }
+  };
+  return {
+    record: toRecord(row),
+    raw: () => (raw ??= read(() => readBodySync(ctx, row.content_id))),
+    structure: () => (structure ??= read(() => JSON.parse(readStructureJson(ctx, row.content_id)) as MessageStructure)),
+    cacheKey: `c${row.content_id}`,
+  };
+}
+
+/**
+ * Search statements are cached apart from the store's statement cache, and only a few: their text
+ * depends on the query's shape, which clients choose, so caching every one would grow without end.
+ */
+const cached = new WeakMap<StoreContext, Map<string, Statement>>();
+const MAX_CACHED = 64;
+
+function searchStatement(ctx: StoreContext, sql: string): Statement {
+  let cache = cached.get(ctx);
+  if (!cache) cached.set(ctx, (cache = new Map()));
+  let stmt = cache.get(sql);
+  if (stmt) {
+    cache.delete(sql);
+  } else {
+    stmt = ctx.db.prepare(sql);
+    if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
+  }
+  cache.set(sql, stmt);
+  return stmt;
+}

@@ -1,0 +1,60 @@
+/**
+ * `postroom serve` in a child process, for tests that need a real server process: its memory
+ * measured from outside (RSS), signals, exit codes.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { CLI_MAIN } from './cli.js';
+
+export interface ServedProcess {
+  child: ChildProcessWithoutNullStreams;
+  imapPort: number;
+  pop3Port: number | null;
+  /** Every JSON line seen on stdout so far. */
+  lines: Record<string, unknown>[];
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `postroom serve ARGS` and resolves at its `{"msg":"listening"}` line; killed after the test. */
+export function serveProcess(t: { after: (fn: () => void) => void }, args: string[]): Promise<ServedProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'serve', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const lines: Record<string, unknown>[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line within 30 s; stderr: ${err}`)), 30_000);
+    let buffered = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (!line.startsWith('{')) continue;
+        const json = JSON.parse(line) as Record<string, unknown>;
+        lines.push(json);
+        if (json['msg'] === 'listening') {
+          clearTimeout(timer);
+          resolve({ child, imapPort: json['imapPort'] as number, pop3Port: (json['pop3Port'] as number | null) ?? null, lines, stderr: () => err, exited });
+        }
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code} before listening; stderr: ${err}`));
+    });
+  });
+}
+
+/** Resident memory of a process in bytes (Linux /proc). */
+export async function rssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]) * 1024;
+}

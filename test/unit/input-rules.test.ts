@@ -1,0 +1,51 @@
+/** The literal gate's decisions and the framing bounds, as a table (src/imap/session/input-rules.ts). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { frameBounds, judgeLiteral, readAheadLimit } from '../../src/imap/session/input-rules.js';
+import type { LiteralRequest } from '../../src/imap/wire/framer.js';
+import { DEFAULT_IMAP_LIMITS as limits } from '../../src/imap/limits.js';
+import { CommandRegistry } from '../../src/imap/commands/registry.js';
+import type { StateKind } from '../../src/imap/commands/types.js';
+
+const registry = new CommandRegistry();
+const request = (firstLine: string, over: Partial<LiteralRequest> = {}): LiteralRequest => ({
+  firstLine,
+  size: 10,
+  nonSync: false,
+  binary: false,
+  index: 0,
+  commandSize: firstLine.length + 2,
+  exceeds: null,
+  ...over,
+});
+const judge = (req: LiteralRequest, state: StateKind = 'authenticated', enabled: string[] = []) =>
+  judgeLiteral(req, { limits, registry, state, enabled: new Set(enabled) });
+
+test('literal decisions', () => {
+  const table: Array<[LiteralRequest, StateKind, string[], string]> = [
+    [request('a LOGIN {5}'), 'notAuthenticated', [], 'accept'],
+    [request('a APPEND INBOX {10}', { size: 50_000_000 }), 'authenticated', [], 'accept'],
+    [request('a APPEND INBOX {10}', { size: 70_000_000 }), 'authenticated', [], 'NO TOOBIG Literal too large (limit 67108864 octets)'],
+    [request('a LIST {10}', { size: 70_000 }), 'authenticated', [], 'NO TOOBIG Literal too large (limit 65536 octets)'],
+    [request('a FROB {3}'), 'authenticated', [], 'BAD Unknown command'],
+    [request('a SELECT {5}'), 'notAuthenticated', [], 'BAD SELECT is not allowed in this state'],
+    [request('a APPEND INBOX ~{5}', { binary: true }), 'authenticated', [], 'BAD literal8 (~{n}) is not accepted: this server does not offer BINARY'],
+    [request('a APPEND INBOX UTF8 (~{5}', { binary: true }), 'authenticated', ['UTF8=ACCEPT'], 'accept'],
+    [request('a SEARCH {1}', { exceeds: 'literals' }), 'selected', [], 'BAD Too many literals in one command (limit 1000)'],
+    [request('a LOGIN {1}', { exceeds: 'commandSize' }), 'notAuthenticated', [], 'NO TOOBIG Command too large before authentication (limit 16384 octets)'],
+    [request('a APPEND x {1}', { exceeds: 'commandSize' }), 'authenticated', [], 'NO TOOBIG Command too large (limit 83886080 octets)'],
+  ];
+  for (const [req, state, enabled, expected] of table) {
+    const v = judge(req, state, enabled);
+    const got = v.accept ? 'accept' : [v.status, v.code?.name, v.text].filter(Boolean).join(' ');
+    assert.equal(got, expected, req.firstLine);
+    if (!v.accept) assert.equal(v.tag, 'a');
+  }
+});
+
+test('bounds before and after authentication', () => {
+  assert.deepEqual(frameBounds(limits, 'notAuthenticated'), { maxLineLength: 16_384, maxCommandSize: 16_384, maxLiterals: 1000 });
+  assert.deepEqual(frameBounds(limits, 'selected'), { maxLineLength: 65_536, maxCommandSize: 80 * 1024 * 1024, maxLiterals: 1000 });
+  assert.equal(readAheadLimit(limits, 'notAuthenticated'), 2 * 16_384 + 2);
+  assert.equal(readAheadLimit(limits, 'authenticated'), 1024 * 1024);
+});
