@@ -10,12 +10,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { SyncThread } from './sync-thread.js';
 
 export class BlobFiles {
   readonly root: string;
   readonly tmp: string;
 
-  constructor(directory: string) {
+  constructor(
+    directory: string,
+    /** Where a new body file's fdatasync runs (default: libuv's thread pool). */
+    private readonly syncThread?: SyncThread,
+  ) {
     this.root = join(directory, 'blobs');
     this.tmp = join(directory, 'tmp');
     mkdirSync(this.root, { recursive: true });
@@ -30,7 +35,7 @@ export class BlobFiles {
 
   async createTemp(): Promise<TempBlob> {
     const path = join(this.tmp, `${Date.now()}-${randomBytes(6).toString('hex')}`);
-    return new TempBlob(path, await open(path, 'w'));
+    return new TempBlob(path, await open(path, 'w'), this.syncThread);
   }
 
   /** Moves a synced temp file into place. Runs synchronously inside the referencing transaction. */
@@ -108,6 +113,7 @@ export class TempBlob {
   constructor(
     readonly path: string,
     private readonly handle: FileHandle,
+    private readonly syncThread?: SyncThread,
   ) {}
 
   async write(chunk: Buffer): Promise<void> {
@@ -120,9 +126,10 @@ export class TempBlob {
     }
   }
 
-  /** fsyncs and closes; returns the SHA-256 of everything written. */
+  /** Syncs (data and size) and closes; returns the SHA-256 of everything written. */
   async finish(): Promise<Buffer> {
-    await this.handle.sync();
+    if (this.syncThread) await this.syncThread.fdatasync(this.handle.fd);
+    else await this.handle.datasync();
     await this.handle.close();
     return this.hash.digest();
   }

@@ -12,7 +12,7 @@
  * 2. WalSync makes every committed frame durable — the order SQLite's own checkpoint keeps: no page
  *    reaches the database file before its WAL frame is on disk;
  * 3. `PRAGMA wal_checkpoint(PASSIVE)` runs with synchronous=OFF for its duration, so it only copies;
- * 4. the database file is fdatasynced on the thread pool;
+ * 4. the database file is fdatasynced off the loop (on the store's sync thread, sync-thread.ts);
  * 5. writes go on. The first of them starts the WAL over from its first frame
  *    (https://sqlite.org/wal.html, "Checkpointing") — safe only because step 4 came first: the
  *    frames it overwrites are durable in the database file by then.
@@ -27,6 +27,7 @@
 import type { Database } from 'better-sqlite3';
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import type { GroupCommit } from './group-commit.js';
+import type { SyncThread } from './sync-thread.js';
 import type { FileSyncer, WalSync } from './wal-sync.js';
 
 export interface CheckpointerOptions {
@@ -34,6 +35,8 @@ export interface CheckpointerOptions {
   intervalMs?: number;
   /** Replaces the fdatasync of the database file (tests of the order only). */
   databaseSyncer?: FileSyncer;
+  /** Where the database file's fdatasync runs (default: libuv's thread pool). */
+  thread?: SyncThread;
   onError?: (err: unknown) => void;
 }
 
@@ -112,6 +115,7 @@ export class Checkpointer {
     if (this.options.databaseSyncer) return this.options.databaseSyncer(this.path);
     // mail.sqlite is never replaced while open, so one descriptor serves every checkpoint.
     const fd = (this.fd ??= openSync(this.path, 'r'));
+    if (this.options.thread) return this.options.thread.fdatasync(fd);
     return new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
   }
 }

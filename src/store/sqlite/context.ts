@@ -7,12 +7,15 @@ import type { BlobFiles } from './blob-files.js';
 import type { Statements } from './database.js';
 import type { GroupCommit } from './group-commit.js';
 import type { SnapshotCache } from './snapshot-cache.js';
+import type { SyncThread } from './sync-thread.js';
 import type { WalSync } from './wal-sync.js';
 
 export interface StoreContext {
   readonly db: Database;
   readonly sql: Statements;
   readonly files: BlobFiles;
+  /** Runs the fdatasyncs writes wait for, off libuv's thread pool (sync-thread.ts). */
+  readonly syncThread: SyncThread;
   readonly feed: ChangeFeed;
   /** Batches message writes into one transaction; resolves them once the WAL is synced. */
   readonly group: GroupCommit;

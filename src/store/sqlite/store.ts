@@ -22,6 +22,7 @@ import { computeSearchColumns } from './search-columns.js';
 import { SqliteUserMailbox } from './user-mailbox.js';
 import { GroupCommit } from './group-commit.js';
 import { WalSync, type FileSyncer } from './wal-sync.js';
+import { SyncThread } from './sync-thread.js';
 import type { MessageStructure } from '../../mime/types.js';
 
 export interface SqliteStoreOptions {
@@ -72,9 +73,11 @@ export class SqliteStore implements MailStore {
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
     mkdirSync(options.directory, { recursive: true });
     const db = openDatabase(options.directory);
+    let syncThread: SyncThread | undefined;
     try {
-      const files = new BlobFiles(options.directory);
-      const durable = new WalSync(`${join(options.directory, DATABASE_FILE)}-wal`, options.walSyncer);
+      syncThread = new SyncThread((err) => options.logger?.error({ err }, 'the fsync thread stopped; syncing on the thread pool from now on'));
+      const files = new BlobFiles(options.directory, syncThread);
+      const durable = new WalSync(`${join(options.directory, DATABASE_FILE)}-wal`, options.walSyncer, syncThread);
       const feed = new ChangeFeed({
         onListenerError: (err) => options.logger?.error({ err }, 'change listener failed'),
       });
@@ -82,6 +85,7 @@ export class SqliteStore implements MailStore {
         db,
         sql: new Statements(db),
         files,
+        syncThread,
         feed,
         durable,
         group: new GroupCommit(db, durable),
@@ -106,6 +110,7 @@ export class SqliteStore implements MailStore {
       }
       await durable.sync(); // a migration's commits, like every write, are synced before use
       const checkpointer = new Checkpointer(db, join(options.directory, DATABASE_FILE), durable, ctx.group, {
+        thread: syncThread,
         ...options.checkpoints,
         onError: (err) => options.logger?.error({ err }, 'WAL checkpoint failed; SQLite checkpoints by itself from now on'),
       });
@@ -113,6 +118,7 @@ export class SqliteStore implements MailStore {
       options.logger?.debug({ directory: options.directory, version }, 'sqlite store open');
       return new SqliteStore(ctx, checkpointer);
     } catch (err) {
+      await syncThread?.close();
       db.close();
       throw err;
     }
@@ -208,6 +214,7 @@ export class SqliteStore implements MailStore {
     }
     this.ctx.files.flushPendingRemovals();
     await this.ctx.durable.close();
+    await this.ctx.syncThread.close();
     this.ctx.db.close(); // SQLite checkpoints the rest (with its own fsyncs) and removes the WAL
   }
 }
