@@ -40,7 +40,7 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     logger.warn({ file: users.path }, 'no users yet: add one with "postroom user add NAME" (or start with --demo)');
   }
   const tls = await tlsOptions(settings, logger);
-  const store: MailStore = await openStore(settings.store, settings.data, logger.child({ component: 'store' }));
+  const store: MailStore = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), settings.sqliteLimits);
   logger.info({ store: settings.store, data: settings.data }, 'store opened');
 
   const servers: ListeningServer[] = [];

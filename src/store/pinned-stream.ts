@@ -1,17 +1,25 @@
+import type { MessageStream } from './types.js';
+
 /**
  * The shape of UserMailbox.stream() in both stores: FETCH asks for a stream while it builds a
  * response and its output queue reads it later, so the message is looked up and its bytes pinned
- * at the call (`pin`), and read only as the stream is consumed (`read`). An error from `pin`
- * surfaces on the first read, as the store contract says.
+ * at the call (`pin`), and read only as the stream is consumed (`read`). An error from `pin` (the
+ * message is gone, its body is damaged) surfaces on the first read, as the store contract says,
+ * and in `pinned` too, so FETCH can answer NO before it announces a literal it could not fill.
  */
-export function pinnedStream<T>(pin: () => T, read: (pinned: T) => AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+export function pinnedStream<T>(pin: () => T, read: (pinned: T) => AsyncIterable<Buffer>): MessageStream {
   let pinned: T;
   try {
     pinned = pin();
   } catch (error) {
-    return (async function* () {
-      throw error;
-    })();
+    const failed = Promise.reject(error);
+    failed.catch(() => undefined); // a caller that only iterates hears of it there
+    return Object.assign(
+      (async function* () {
+        throw error;
+      })(),
+      { pinned: failed },
+    );
   }
   return read(pinned);
 }

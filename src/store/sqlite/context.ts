@@ -6,6 +6,7 @@ import { StoreError } from '../errors.js';
 import type { BlobFiles } from './blob-files.js';
 import type { Statements } from './database.js';
 import type { GroupCommit } from './group-commit.js';
+import type { StoreHealth } from './health.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import type { SyncThread } from './sync-thread.js';
 import type { WalSync } from './wal-sync.js';
@@ -27,6 +28,8 @@ export interface StoreContext {
   /** How long a released body file outlives its last reference (a FETCH may have pinned it). */
   readonly releasedFileGraceMs: number;
   readonly logger?: Logger;
+  /** Full disks and damaged data: classified into StoreErrors and logged once (health.ts). */
+  readonly health: StoreHealth;
   /** Recent SELECT snapshots of large mailboxes, brought up to date by modseq. */
   readonly snapshots: SnapshotCache;
 }

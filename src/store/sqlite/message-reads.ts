@@ -3,7 +3,7 @@ import type { MessageStructure } from '../../mime/types.js';
 import { StoreError } from '../errors.js';
 import { matchesQuery, type TextCache } from '../search-eval.js';
 import type { SearchQuery } from '../search-query.js';
-import type { ByteRange, MailboxSnapshot, MailboxStatus, MessageMeta, MessageRecord } from '../types.js';
+import type { ByteRange, MailboxSnapshot, MailboxStatus, MessageMeta, MessageRecord, MessageStream } from '../types.js';
 import { pinBody, readBody, readBodySync, readPinnedBody, readStructureJson } from './contents.js';
 import { pinnedStream } from '../pinned-stream.js';
 import { jsonList, selectableMailbox, type UserScope } from './context.js';
@@ -89,8 +89,21 @@ export function readMessage(scope: UserScope, mailboxId: string, uid: number, ra
   return readBody(scope.ctx, contentOf(scope, mailboxId, uid), range);
 }
 
-export function streamMessage(scope: UserScope, mailboxId: string, uid: number, range?: ByteRange): AsyncIterable<Buffer> {
+export function streamMessage(scope: UserScope, mailboxId: string, uid: number, range?: ByteRange): MessageStream {
   return pinnedStream(() => pinBody(scope.ctx, contentOf(scope, mailboxId, uid), range), readPinnedBody);
+}
+
+/**
+ * A body to match words in. A damaged one (a missing file; logged once by StoreHealth) matches
+ * nothing rather than failing the search of the whole mailbox.
+ */
+function bodyForSearch(scope: UserScope, contentId: number): Buffer {
+  try {
+    return readBodySync(scope.ctx, contentId);
+  } catch (err) {
+    if (err instanceof StoreError && err.kind === 'damaged') return Buffer.alloc(0);
+    throw err;
+  }
 }
 
 export function searchMessages(scope: UserScope, mailboxId: string, query: SearchQuery, texts: TextCache): number[] {
@@ -112,7 +125,7 @@ export function searchMessages(scope: UserScope, mailboxId: string, query: Searc
       residual,
       {
         record: toRecord(row),
-        raw: () => (raw ??= readBodySync(ctx, row.content_id)),
+        raw: () => (raw ??= bodyForSearch(scope, row.content_id)),
         structure: () => (structure ??= JSON.parse(readStructureJson(ctx, row.content_id)) as MessageStructure),
       },
       { cache: { texts, key: `c${row.content_id}` } },
