@@ -194,17 +194,25 @@ export class TempBlob {
     this.hash.update(chunk);
     this.size += chunk.length;
     let offset = 0;
-    while (offset < chunk.length) {
-      const { bytesWritten } = await this.handle.write(chunk, offset, chunk.length - offset);
-      offset += bytesWritten;
+    try {
+      while (offset < chunk.length) {
+        const { bytesWritten } = await this.handle.write(chunk, offset, chunk.length - offset);
+        offset += bytesWritten;
+      }
+    } catch (err) {
+      throw withPath(err, this.path);
     }
   }
 
   /** Syncs (data and size) and closes; returns the SHA-256 of everything written. */
   async finish(): Promise<Buffer> {
-    if (this.syncThread) await this.syncThread.fdatasync(this.handle.fd);
-    else await this.handle.datasync();
-    await this.handle.close();
+    try {
+      if (this.syncThread) await this.syncThread.fdatasync(this.handle.fd);
+      else await this.handle.datasync();
+      await this.handle.close();
+    } catch (err) {
+      throw withPath(err, this.path);
+    }
     return this.hash.digest();
   }
 
@@ -212,6 +220,12 @@ export class TempBlob {
     await this.handle.close().catch(() => undefined);
     rmSync(this.path, { force: true });
   }
+}
+
+/** Writes through a FileHandle fail without naming the file; logs should. */
+function withPath(err: unknown, path: string): unknown {
+  if (err instanceof Error && (err as NodeJS.ErrnoException).path === undefined) (err as NodeJS.ErrnoException).path = path;
+  return err;
 }
 
 function fsyncDirSync(dir: string): void {

@@ -22,7 +22,8 @@
  * measured with strace) cost about 10 % of throughput under the mixed load (bench/RESULTS.md).
  *
  * Should a checkpoint fail, SQLite's own autocheckpoint is switched back on: checkpoints return to
- * the loop, but the WAL never grows without bound.
+ * the loop, but the WAL never grows without bound. A full disk is the exception: the checkpoint is
+ * tried again each tick until space is freed (the WAL grows meanwhile only if writes succeed).
  */
 import type { Database } from 'better-sqlite3';
 import { closeSync, fdatasync, openSync } from 'node:fs';
@@ -38,6 +39,17 @@ export interface CheckpointerOptions {
   /** Where the database file's fdatasync runs (default: libuv's thread pool). */
   thread?: SyncThread;
   onError?: (err: unknown) => void;
+  /**
+   * A failure that may go away (a full disk): told here, and the checkpoint is tried again at the
+   * next tick instead of handing checkpoints back to SQLite for good.
+   */
+  onTransientError?: (err: unknown) => void;
+}
+
+/** Failures a later checkpoint may not meet: the disk was full (the WAL is intact meanwhile). */
+function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 export class Checkpointer {
@@ -92,6 +104,13 @@ export class Checkpointer {
       if (copied > 0) await this.syncDatabase();
       this.checkpoints++;
     } catch (err) {
+      if (isTransient(err)) {
+        // Part of the WAL may have been copied: harmless, its frames still take precedence, and
+        // the next checkpoint copies them again. Make sure the next tick tries.
+        this.seenWrites = -1;
+        this.options.onTransientError?.(err);
+        return;
+      }
       this.failed = true;
       this.options.onError?.(err);
       this.db.pragma('wal_autocheckpoint = 1000');

@@ -16,6 +16,8 @@ const NO_SPACE_CODES = new Set(['SQLITE_FULL', 'ENOSPC', 'EDQUOT']);
 const RELOG_MS = 60 * 60_000;
 /** Problems remembered as logged; beyond this the oldest are forgotten (and may be logged again). */
 const MAX_REMEMBERED = 10_000;
+/** Free space that ends a disk-full episode (with a successful write). */
+const EPISODE_END_FREE_BYTES = 1024 * 1024;
 
 export const NO_SPACE_TEXT = "The server's disk is full; try again later";
 export const DAMAGED_DATABASE_TEXT = "The server's mail database is damaged; the administrator has been told";
@@ -121,9 +123,15 @@ export class StoreHealth {
     return this.damagedContents.get(contentId);
   }
 
-  /** A write committed and synced: a disk-full episode, if one was going on, is over. */
+  /**
+   * A write committed and synced: a disk-full episode, if one was going on, is over — once the
+   * disk has room again. A small write can succeed on a full disk (into pages the WAL already
+   * has), and ending the episode then would log a new one at the next failure.
+   */
   writeSucceeded(): void {
     if (!this.full) return;
+    const free = this.freeBytes();
+    if (free !== undefined && free < EPISODE_END_FREE_BYTES) return;
     const { since, refused, file } = this.full;
     this.full = null;
     this.logger?.warn({ refused, seconds: Math.round((Date.now() - since) / 1000), file }, 'disk space available again: writes succeed');
@@ -139,17 +147,19 @@ export class StoreHealth {
       return;
     }
     this.full = { since: Date.now(), refused: 1, file };
-    let free: number | undefined;
-    try {
-      const fs = statfsSync(this.directory);
-      free = fs.bavail * fs.bsize;
-    } catch {
-      // the number is a courtesy
-    }
     this.logger?.error(
-      { err, file, directory: this.directory, freeBytes: free },
+      { err, file, directory: this.directory, freeBytes: this.freeBytes() },
       `disk full: writing ${file} failed for lack of space; APPEND, COPY, flag changes and the like are refused until space is freed (logged once until writes succeed again)`,
     );
+  }
+
+  private freeBytes(): number | undefined {
+    try {
+      const fs = statfsSync(this.directory);
+      return fs.bavail * fs.bsize;
+    } catch {
+      return undefined;
+    }
   }
 
   private once(key: string, log: () => void): void {

@@ -181,6 +181,7 @@ export class SqliteStore implements MailStore {
         thread: syncThread,
         ...options.checkpoints,
         onError: (err) => options.logger?.error({ err }, 'WAL checkpoint failed; SQLite checkpoints by itself from now on'),
+        onTransientError: (err) => ctx.health.classify(err),
       });
       checkpointer.start();
       options.logger?.debug({ directory: options.directory, version }, 'sqlite store open');

@@ -19,6 +19,7 @@ import type {
   MessageStream,
 } from '../types.js';
 import type { UserScope } from './context.js';
+import { StoreError } from '../errors.js';
 import {
   createMailbox,
   deleteMailbox,
@@ -113,8 +114,21 @@ export class SqliteUserMailbox implements UserMailbox {
   snapshot(mailboxId: string): Promise<MailboxSnapshot> {
     return this.call(() => mailboxSnapshot(this.scope, mailboxId));
   }
-  claimRecent(mailboxId: string, options?: { peek?: boolean }): Promise<number> {
-    return this.call(() => claimRecent(this.scope, mailboxId, options?.peek === true));
+  /**
+   * On a full disk the claim cannot be written; SELECT still works, as a peek: this session sees
+   * the new messages as \Recent and so may one other session. A full disk must not stop anyone
+   * from reading mail over a flag that RFC 9051 dropped.
+   */
+  async claimRecent(mailboxId: string, options?: { peek?: boolean }): Promise<number> {
+    const peeked = await this.call(() => claimRecent(this.scope, mailboxId, true));
+    if (options?.peek === true) return peeked;
+    try {
+      return await this.call(() => claimRecent(this.scope, mailboxId, false));
+    } catch (err) {
+      // (The mark as it was before: a claim that committed but could not be synced is not ours.)
+      if (err instanceof StoreError && err.kind === 'nospace') return peeked;
+      throw err;
+    }
   }
   records(mailboxId: string, uids: number[]): Promise<MessageRecord[]> {
     return this.call(() => messageRecords(this.scope, mailboxId, uids));
