@@ -22,6 +22,7 @@ import { listenProtocols, openStore, type ListeningPorts, type ListeningServer, 
 import { createLogger } from './logger.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { dropPrivileges } from '../net/privileges.js';
+import { isMaintainable, startControlSocket } from './control-socket.js';
 
 type Listening = { t: 'listening'; ports: ListeningPorts };
 type Stop = { t: 'stop' };
@@ -71,6 +72,8 @@ async function primary(options: Record<string, unknown>, count: number): Promise
     w.on('exit', () => peer.release());
   }
   const ports = (await Promise.all(listening))[0]!;
+  // The primary holds the store, so `postroom check` talks to it (it keeps its privileges).
+  const control = isMaintainable(store) ? await startControlSocket(settings.data, store, logger.child({ component: 'control' })) : null;
   process.stdout.write(`${JSON.stringify({ msg: 'listening', ...ports, pid: process.pid, workers: count })}\n`);
 
   let stopping = false;
@@ -83,6 +86,7 @@ async function primary(options: Record<string, unknown>, count: number): Promise
     const timer = setTimeout(() => process.exit(1), 15_000);
     timer.unref();
     void Promise.all(exited)
+      .then(() => control?.close())
       .then(() => store.close())
       .then(() => process.exit(0));
   };

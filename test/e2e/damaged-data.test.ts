@@ -6,60 +6,27 @@
  * IMAP and POP3 clients and the server's log.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { cpSync, existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync, mkdirSync, openSync, writeSync, closeSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, mkdirSync, openSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { UserFile } from '../../src/auth/user-file.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
+import { LARGE, MESSAGES, blobPath, buildDataFolder, copyFolder, damageBodies, seq, sha } from '../helpers/damage.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { ServeExit, startServe, type ServeChild } from '../helpers/serve.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tempDir = tempDirs('postroom-damage-');
-const LARGE = 409_600;
-
-/** A message of exactly `size` octets (CRLF lines) whose bytes depend on `tag`. */
-function messageOf(tag: string, size: number): Buffer {
-  const head = `From: sender@example.com\r\nTo: alice@example.com\r\nSubject: ${tag}\r\nMessage-ID: <${tag}@example.com>\r\n\r\n`;
-  let body = '';
-  while (head.length + body.length + 80 <= size) body += `${tag} ${'y'.repeat(74 - tag.length)}\r\n`;
-  const rest = size - head.length - body.length;
-  body += rest >= 2 ? `${'z'.repeat(rest - 2)}\r\n` : 'z'.repeat(rest);
-  return Buffer.from(head + body, 'latin1');
-}
-
-const MESSAGES = {
-  missingFile: messageOf('missing-file', LARGE),
-  shortFile: messageOf('short-file', LARGE),
-  alteredInline: messageOf('altered-inline', 4_000),
-  alteredFile: messageOf('altered-file', LARGE),
-  goodSmall: messageOf('good-small', 3_000),
-  goodLarge: messageOf('good-large', LARGE),
-};
-const ORDER = Object.keys(MESSAGES) as Array<keyof typeof MESSAGES>;
-const seq = (name: keyof typeof MESSAGES): number => ORDER.indexOf(name) + 1;
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-const blobPath = (data: string, b: Buffer): string => join(data, 'blobs', sha(b).slice(0, 2), sha(b));
-
 let pristine: string;
 
 before(async () => {
   pristine = tempDir();
-  await UserFile.inDataDir(pristine, { scrypt: { log2N: 10, r: 8, p: 1 } }).add('alice', 'secret');
-  const store = await SqliteStore.open({ directory: pristine });
-  const u = await store.open('alice');
-  const inbox = await u.get('INBOX');
-  for (const name of ORDER) await u.append(inbox.id, { content: MESSAGES[name] });
-  await store.close();
+  await buildDataFolder(pristine);
 });
 
 /** A copy of the pristine folder to damage. */
 function copyOfPristine(): string {
-  const dir = tempDir();
-  cpSync(pristine, dir, { recursive: true });
-  return dir;
+  return copyFolder(pristine, tempDir());
 }
 
 const SERVE_ARGS = ['--ephemeral-ports', '--imaps-port', 'off', '--pop3s-port', 'off', '--allow-insecure-auth', '--log-level', 'info'];
@@ -118,19 +85,8 @@ describe('damaged message bodies', () => {
     const short = blobPath(data, MESSAGES.shortFile);
     const altered = blobPath(data, MESSAGES.alteredFile);
     for (const f of [missing, short, altered]) assert.equal(statSync(f).size, LARGE, `${f} is a body file`);
-    // Damage: one file deleted, one cut to 1,000 bytes, one byte changed in a file and in an inline body.
-    readdirSync(join(data, 'blobs')); // (the folder exists)
-    writeFileSync(missing, ''); // replaced below by an unlink, after checking the path is right
-    (await import('node:fs')).unlinkSync(missing);
-    truncateSync(short, 1000);
-    const fd = openSync(altered, 'r+');
-    writeSync(fd, Buffer.from('Q'), 0, 1, 300_000);
-    closeSync(fd);
-    const db = new BetterSqlite3(join(data, 'mail.sqlite'));
-    const inline = Buffer.from(MESSAGES.alteredInline);
-    inline[inline.length - 10] = 0x51;
-    assert.equal(db.prepare('UPDATE contents SET body = ? WHERE sha256 = ?').run(inline, Buffer.from(sha(MESSAGES.alteredInline), 'hex')).changes, 1);
-    db.close();
+    // One file deleted, one cut to 1,000 bytes, one byte changed in a file and in an inline body.
+    damageBodies(data);
 
     const s = await serve(t, data);
     const c = await imap(s.listening.imapPort!);
@@ -199,7 +155,7 @@ describe('damaged or mismatched data folders at startup', () => {
   test('a missing database with blobs/ present: serve refuses, says what to check, and deletes nothing', async () => {
     const data = copyOfPristine();
     const files = readdirSync(join(data, 'blobs'), { recursive: true }).map(String).sort();
-    for (const f of ['mail.sqlite', 'mail.sqlite-wal', 'mail.sqlite-shm']) (await import('node:fs')).rmSync(join(data, f), { force: true });
+    for (const f of ['mail.sqlite', 'mail.sqlite-wal', 'mail.sqlite-shm']) rmSync(join(data, f), { force: true });
     const r = await refusal(data);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /mail\.sqlite is new \(it was missing or empty\), but .*blobs holds 4 message files/);
@@ -272,8 +228,8 @@ describe('damaged or mismatched data folders at startup', () => {
     const data = copyOfPristine();
     const other = copyOfPristine();
     // Another data folder's database (a fresh one, with its own identity) beside these blobs.
-    for (const f of ['mail.sqlite', 'mail.sqlite-wal', 'mail.sqlite-shm']) (await import('node:fs')).rmSync(join(other, f), { force: true });
-    (await import('node:fs')).rmSync(join(other, 'blobs'), { recursive: true, force: true });
+    for (const f of ['mail.sqlite', 'mail.sqlite-wal', 'mail.sqlite-shm']) rmSync(join(other, f), { force: true });
+    rmSync(join(other, 'blobs'), { recursive: true, force: true });
     await (await SqliteStore.open({ directory: other })).close();
     cpSync(join(other, 'mail.sqlite'), join(data, 'mail.sqlite'));
     const r = await refusal(data);

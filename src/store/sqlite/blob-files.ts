@@ -74,6 +74,11 @@ export class BlobFiles {
     this.pendingRemovals.set(key, { timer, run });
   }
 
+  /** Whether the file of this body (hex SHA-256) is released and waiting out its grace period. */
+  isPendingRemoval(hex: string): boolean {
+    return this.pendingRemovals.has(hex);
+  }
+
   /** Runs every pending deletion now (the store is closing: no reader can still need them). */
   flushPendingRemovals(): void {
     for (const { run } of [...this.pendingRemovals.values()]) run();

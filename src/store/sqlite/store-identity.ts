@@ -28,7 +28,7 @@ import { DATABASE_FILE } from './database.js';
 export const IDENTITY_FILE = 'postroom-store-id';
 const META_KEY = 'store_id';
 
-function readMarker(files: BlobFiles): number | null | 'unreadable' {
+export function readMarker(files: BlobFiles): number | null | 'unreadable' {
   let text: string;
   try {
     text = readFileSync(join(files.root, IDENTITY_FILE), 'latin1');
@@ -44,7 +44,7 @@ function markerText(id: number): string {
   return `${id}\nThis number ties this blobs/ folder to the mail.sqlite beside it (postroom). Do not copy it between data folders.\n`;
 }
 
-function databaseIdentity(db: Database): number | undefined {
+export function databaseIdentity(db: Database): number | undefined {
   const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(META_KEY) as { value: number } | undefined;
   return row?.value;
 }

@@ -19,6 +19,7 @@ import type { StoreContext, UserScope } from './context.js';
 import { insertMailbox } from './mailbox-tree.js';
 import { currentVersion, migrate } from './schema.js';
 import { startupCheck, type IntegrityResult } from './database-check.js';
+import { checkStore, type CheckOptions, type CheckReport } from './check.js';
 import { StoreHealth, type HealthStatus } from './health.js';
 import { resolveSqliteLimits, type SqliteLimits } from './limits.js';
 import { IDENTITY_FILE, reconcileIdentity, refuseNewDatabaseWithBlobs } from './store-identity.js';
@@ -262,6 +263,15 @@ export class SqliteStore implements MailStore {
   /** Disk-full episode and damage met while serving (health.ts). */
   health(): HealthStatus {
     return this.ctx.health.status();
+  }
+
+  /**
+   * Verifies every body against its SHA-256, every reference and the database pages (check.ts);
+   * damaged bodies found are refused from then on. Runs alongside serving.
+   */
+  async check(options: CheckOptions = {}): Promise<CheckReport> {
+    if (this.closed) throw new StoreError('unavailable', 'the store is closed');
+    return checkStore(this.ctx, options);
   }
 
   /** Runs a WAL checkpoint now (tests and diagnostics; it also runs by itself). */
