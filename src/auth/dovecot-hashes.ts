@@ -12,6 +12,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { verify as verifyShaCrypt } from 'unixcrypt';
 import bcrypt from 'bcryptjs';
 import { verify as verifyArgon2 } from '@node-rs/argon2';
+import { withHashingSlot } from './hashing-slots.js';
 import { deriveScramKeys, parseScramKeys } from './sasl/scram-keys.js';
 
 /** SHA-crypt runs synchronously on the event loop: 5,000 rounds (the default) take ~15 ms. */
@@ -80,7 +81,8 @@ function argon2(variant: 'argon2id' | 'argon2i'): SchemeHandler {
     async verify(password, data) {
       if (!valid(data)) return false;
       try {
-        return await verifyArgon2(data, password);
+        // napi-rs runs it on libuv's thread pool: bounded like scrypt (hashing-slots.ts).
+        return await withHashingSlot(() => verifyArgon2(data, password));
       } catch {
         return false;
       }

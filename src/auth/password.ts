@@ -11,6 +11,7 @@
  */
 import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { isDovecotHash, verifyDovecotHash } from './dovecot-hashes.js';
+import { withHashingSlot } from './hashing-slots.js';
 
 export interface ScryptParams {
   /** log2 of the CPU/memory cost N. */
@@ -40,9 +41,13 @@ function scryptAsync(password: Buffer, salt: Buffer, keylen: number, params: Scr
     // Node's default maxmem (32 MiB) is exactly 128*N*r at our default cost; leave head-room.
     maxmem: 256 * N * params.r + 1024 * 1024,
   };
-  return new Promise((resolve, reject) => {
-    scrypt(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key)));
-  });
+  // On the thread pool, but never on all of its threads at once (hashing-slots.ts).
+  return withHashingSlot(
+    () =>
+      new Promise((resolve, reject) => {
+        scrypt(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key)));
+      }),
+  );
 }
 
 /**

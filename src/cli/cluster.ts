@@ -22,6 +22,7 @@ import { listenProtocols, openStore, type ListeningPorts, type ListeningServer, 
 import { createLogger } from './logger.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { dropPrivileges } from '../net/privileges.js';
+import { isMaintainable, startControlSocket } from './control-socket.js';
 
 type Listening = { t: 'listening'; ports: ListeningPorts };
 type Stop = { t: 'stop' };
@@ -45,7 +46,7 @@ export async function serveCluster(options: Record<string, unknown>, workers: nu
 async function primary(options: Record<string, unknown>, count: number): Promise<void> {
   const settings = await resolveSettings(options);
   const logger = createLogger(settings.logLevel, process.stdout.isTTY === true);
-  const store = await openStore(settings.store, settings.data, logger.child({ component: 'store' }));
+  const store = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), settings.sqliteLimits);
   // Made once here, so the workers do not race to create the same certificate files.
   if (!settings.tlsKey) await ensureDevCertificate(settings.data);
   // The kernel spreads connections over the workers' accept() calls; round-robin would make this
@@ -71,6 +72,8 @@ async function primary(options: Record<string, unknown>, count: number): Promise
     w.on('exit', () => peer.release());
   }
   const ports = (await Promise.all(listening))[0]!;
+  // The primary holds the store, so `postroom check` talks to it (it keeps its privileges).
+  const control = isMaintainable(store) ? await startControlSocket(settings.data, store, logger.child({ component: 'control' })) : null;
   process.stdout.write(`${JSON.stringify({ msg: 'listening', ...ports, pid: process.pid, workers: count })}\n`);
 
   let stopping = false;
@@ -83,6 +86,7 @@ async function primary(options: Record<string, unknown>, count: number): Promise
     const timer = setTimeout(() => process.exit(1), 15_000);
     timer.unref();
     void Promise.all(exited)
+      .then(() => control?.close())
       .then(() => store.close())
       .then(() => process.exit(0));
   };

@@ -11,13 +11,13 @@ import type { TlsOptions } from '../net/tls.js';
 import { listenPort } from '../config/ports.js';
 import type { ServeSettings } from '../config/settings.js';
 
-export async function openStore(kind: StoreKind, dataDir: string, logger: Logger): Promise<MailStore> {
+export async function openStore(kind: StoreKind, dataDir: string, logger: Logger, sqliteLimits?: Record<string, number>): Promise<MailStore> {
   if (kind === 'memory') {
     const { MemoryStore } = await import('../store/memory/index.js');
     return new MemoryStore();
   }
   const { SqliteStore } = await import('../store/sqlite/index.js');
-  return SqliteStore.open({ directory: dataDir, logger });
+  return SqliteStore.open({ directory: dataDir, logger, limits: sqliteLimits });
 }
 
 /** What serve needs of a protocol server: both createImapServer and createPop3Server return this. */

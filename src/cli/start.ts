@@ -13,6 +13,7 @@ import { listenProtocols, openStore, type ListeningPorts, type ListeningServer, 
 import { ensureDemoUser } from './demo.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { dropPrivileges } from '../net/privileges.js';
+import { isMaintainable, startControlSocket, type ControlSocket } from './control-socket.js';
 
 export interface RunningServers {
   ports: ListeningPorts;
@@ -40,11 +41,13 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     logger.warn({ file: users.path }, 'no users yet: add one with "postroom user add NAME" (or start with --demo)');
   }
   const tls = await tlsOptions(settings, logger);
-  const store: MailStore = await openStore(settings.store, settings.data, logger.child({ component: 'store' }));
+  const store: MailStore = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), settings.sqliteLimits);
   logger.info({ store: settings.store, data: settings.data }, 'store opened');
 
   const servers: ListeningServer[] = [];
+  let control: ControlSocket | null = null;
   const closeAll = async (): Promise<void> => {
+    await control?.close();
     const results = await Promise.allSettled(servers.map((s) => s.close()));
     for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'error while closing a server');
     await store.close();
@@ -68,6 +71,8 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
       dropPrivileges(settings.user, settings.group);
       logger.info({ user: settings.user, group: settings.group }, 'dropped privileges');
     }
+    // After the drop, so the socket belongs to the user the server runs as (`postroom check`).
+    if (isMaintainable(store)) control = await startControlSocket(settings.data, store, logger.child({ component: 'control' }));
   } catch (err) {
     await closeAll().catch(() => undefined);
     throw err;

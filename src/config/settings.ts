@@ -39,6 +39,8 @@ export interface ServeSettings {
   pop3Limits?: Record<string, number>;
   /** Failed-login delays and lockouts shared by IMAP and POP3 (src/auth/login-guard.ts); config file only. */
   loginGuard?: Record<string, number>;
+  /** Overrides of the SQLite store's limits (src/store/sqlite/limits.ts); config file only. */
+  sqliteLimits?: Record<string, number>;
 }
 
 export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
@@ -80,6 +82,7 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   imapLimits: 'numbers',
   pop3Limits: 'numbers',
   loginGuard: 'numbers',
+  sqliteLimits: 'numbers',
 };
 
 export function isSettingKey(key: string): key is keyof ServeSettings {

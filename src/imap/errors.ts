@@ -2,7 +2,7 @@
  * The one place where failures become IMAP responses.
  *   ParseError            → tag BAD <reason>
  *   ImapError.bad/no/bye  → tag BAD / tag NO [CODE] / * BYE
- *   StoreError            → tag NO [NONEXISTENT|ALREADYEXISTS|NOPERM|OVERQUOTA|INUSE|...] (RFC 5530)
+ *   StoreError            → tag NO [NONEXISTENT|ALREADYEXISTS|NOPERM|OVERQUOTA|INUSE|UNAVAILABLE|CORRUPTION|...] (RFC 5530)
  *   anything else         → tag NO [SERVERBUG] (and a log line with the stack)
  */
 import { ParseError } from './wire/args.js';
@@ -41,6 +41,11 @@ const STORE_CODES: Record<StoreErrorKind, string | undefined> = {
   limit: 'LIMIT',
   toobig: 'TOOBIG',
   unavailable: 'UNAVAILABLE',
+  // RFC 5530 §3: UNAVAILABLE is a temporary failure of a subsystem, which a full disk is; OVERQUOTA
+  // (Dovecot's choice) would tell the user to delete mail over a problem only the operator can fix.
+  nospace: 'UNAVAILABLE',
+  // RFC 5530 §3: "some relevant data (e.g., the mailbox) are corrupt"; the store logs what and where.
+  damaged: 'CORRUPTION',
 };
 
 export interface ErrorReply {

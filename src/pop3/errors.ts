@@ -36,6 +36,10 @@ const STORE_CODES: Record<StoreErrorKind, Pop3ResponseCode> = {
   limit: 'SYS/PERM',
   toobig: 'SYS/PERM',
   unavailable: 'SYS/TEMP',
+  // A full disk goes away once space is freed: the client may try again later.
+  nospace: 'SYS/TEMP',
+  // A damaged message stays damaged until someone repairs or removes it.
+  damaged: 'SYS/PERM',
 };
 
 export interface Pop3ErrorReply {

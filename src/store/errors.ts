@@ -13,14 +13,25 @@ export type StoreErrorKind =
   | 'hasChildren' // delete of a \Noselect mailbox with children
   | 'limit' // a configured limit (mailbox count, name length...)
   | 'toobig' // the message is larger than the store accepts
-  | 'unavailable'; // temporary failure; retrying later may work
+  | 'unavailable' // temporary failure; retrying later may work
+  | 'nospace' // the disk holding the store is full: temporary, until an operator frees space
+  | 'damaged'; // stored data cannot be read back intact (a body file missing, cut short or altered; damaged database pages)
+
+export interface StoreErrorOptions {
+  /** The file the failure concerns, for logs (never shown to clients). */
+  file?: string;
+  cause?: unknown;
+}
 
 export class StoreError extends Error {
   readonly kind: StoreErrorKind;
-  constructor(kind: StoreErrorKind, message: string) {
-    super(message);
+  /** The file the failure concerns, for logs; the message clients see does not name it. */
+  readonly file: string | undefined;
+  constructor(kind: StoreErrorKind, message: string, options: StoreErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'StoreError';
     this.kind = kind;
+    this.file = options.file;
   }
 }
 

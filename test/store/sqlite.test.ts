@@ -179,7 +179,7 @@ describe('SqliteStore content storage', () => {
       for (let i = 0; i < raw.length; i += 4096) yield raw.subarray(i, i + 4096);
     }
     const r = await u.append(inbox.id, { content: chunks() });
-    const files = readdirSync(join(dir, 'blobs')).flatMap((p) => readdirSync(join(dir, 'blobs', p)));
+    const files = bodyFiles(dir);
     assert.equal(files.length, 1);
     assert.deepEqual(await u.read(inbox.id, r.uid), raw);
     assert.deepEqual(await u.read(inbox.id, r.uid, { start: 100, end: 50_000 }), raw.subarray(100, 50_000));
@@ -189,7 +189,7 @@ describe('SqliteStore content storage', () => {
     assert.equal((await u.structure(inbox.id, r.uid)).size, raw.length);
     await u.updateFlags(inbox.id, [r.uid], 'add', ['\\Deleted']);
     await u.expunge(inbox.id);
-    const left = (): string[] => readdirSync(join(dir, 'blobs')).flatMap((p) => readdirSync(join(dir, 'blobs', p)));
+    const left = (): string[] => bodyFiles(dir);
     // Kept for the grace period (a FETCH may have pinned it), removed at the latest when the store closes.
     assert.equal(left().length, 1);
     await store.close();
@@ -201,7 +201,7 @@ describe('SqliteStore content storage', () => {
     const store = await SqliteStore.open({ directory: dir, inlineMax: 1024, releasedFileGraceMs: 80 });
     const u = await store.open('alice');
     const inbox = await u.get('INBOX');
-    const files = (): string[] => readdirSync(join(dir, 'blobs')).flatMap((p) => readdirSync(join(dir, 'blobs', p)));
+    const files = (): string[] => bodyFiles(dir);
     const a = message('gone', 'a'.repeat(5000));
     const b = message('back', 'b'.repeat(5000));
     const ua = (await u.append(inbox.id, { content: a })).uid;
@@ -216,18 +216,28 @@ describe('SqliteStore content storage', () => {
     await store.close();
   });
 
-  it('sweeps blob files no row refers to (a crash between rename and commit)', async () => {
+  it('sweeps blob files no row refers to (a crash between rename and commit) once past the grace period', async () => {
     const dir = tempDir();
     await (await SqliteStore.open({ directory: dir })).close();
     const orphanDir = join(dir, 'blobs', 'ab');
     mkdirSync(orphanDir, { recursive: true });
     const orphan = join(orphanDir, 'ab'.padEnd(64, '0'));
     writeFileSync(orphan, 'orphan');
-    const store = await SqliteStore.open({ directory: dir });
+    // Just written: younger than the default grace period (an hour), so it stays for now.
+    await (await SqliteStore.open({ directory: dir })).close();
+    assert.equal(existsSync(orphan), true);
+    const store = await SqliteStore.open({ directory: dir, limits: { orphanGraceMinutes: 0 } });
     assert.equal(existsSync(orphan), false);
     await store.close();
   });
 });
+
+/** The body files under DATA/blobs (not the identity marker). */
+function bodyFiles(dir: string): string[] {
+  return readdirSync(join(dir, 'blobs'), { recursive: true })
+    .map(String)
+    .filter((n) => /[0-9a-f]{64}$/.test(n));
+}
 
 describe('SqliteStore data-folder lock', () => {
   it('refuses a second store on the same folder in this process with a clear inuse error', async () => {

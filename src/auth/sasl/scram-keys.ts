@@ -7,6 +7,7 @@
  */
 import { createHash, createHmac, pbkdf2, randomBytes } from 'node:crypto';
 import type { ScramCredentials } from '../types.js';
+import { withHashingSlot } from '../hashing-slots.js';
 
 /** RFC 7677 §4: at least 4096 iterations. */
 export const MIN_SCRAM_ITERATIONS = 4096;
@@ -28,9 +29,13 @@ export interface ScramKeys {
 
 function saltedPassword(password: Buffer, salt: Buffer, iterations: number): Promise<Buffer> {
   // Hi() of RFC 5802 §2.2 is PBKDF2 with HMAC as the PRF and a single block.
-  return new Promise((resolve, reject) => {
-    pbkdf2(password, salt, iterations, KEY_BYTES, 'sha256', (err, key) => (err ? reject(err) : resolve(key)));
-  });
+  // A thread-pool job like scrypt: bounded the same way (hashing-slots.ts).
+  return withHashingSlot(
+    () =>
+      new Promise((resolve, reject) => {
+        pbkdf2(password, salt, iterations, KEY_BYTES, 'sha256', (err, key) => (err ? reject(err) : resolve(key)));
+      }),
+  );
 }
 
 /**

@@ -103,6 +103,11 @@ export function contentTests(test: Register): void {
       await rejectsWith(a.read(inbox.id, 77), 'nonexistent');
       await rejectsWith(a.structure(inbox.id, 77), 'nonexistent');
       await rejectsWith(collect(a.stream(inbox.id, 77)), 'nonexistent');
+      // A stream that could not pin says so in `pinned` too (when the store offers it), so FETCH
+      // can skip the message instead of announcing a literal it cannot fill.
+      const missing = a.stream(inbox.id, 77);
+      if (missing.pinned) await rejectsWith(missing.pinned, 'nonexistent');
+      await collect(missing).catch(() => undefined);
       await rejectsWith(a.read('no-such-mailbox-id', 1), 'nonexistent');
       await rejectsWith(a.records('no-such-mailbox-id', [1]), 'nonexistent');
     });

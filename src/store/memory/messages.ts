@@ -16,6 +16,7 @@ import type {
   MessageContent,
   MessageRecord,
   SearchQuery,
+  MessageStream,
 } from '../types.js';
 import { publish, type HandleContext } from './context.js';
 import { applyFlagOperation, hasFlag, normaliseFlags, sameFlags } from './flags.js';
@@ -196,7 +197,7 @@ export function readMessage(ctx: HandleContext, id: string, uid: number, range?:
   return raw.subarray(start, end);
 }
 
-export function streamMessage(ctx: HandleContext, id: string, uid: number, range?: ByteRange): AsyncIterable<Buffer> {
+export function streamMessage(ctx: HandleContext, id: string, uid: number, range?: ByteRange): MessageStream {
   return pinnedStream(
     () => messageOf(ctx, id, uid).content.raw,
     (raw) => bufferChunks(raw, STREAM_CHUNK, ...clamp(raw.length, range)),

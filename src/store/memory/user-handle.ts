@@ -17,6 +17,7 @@ import type {
   SearchQuery,
   SpecialUse,
   UserMailbox,
+  MessageStream,
 } from '../types.js';
 import type { HandleContext } from './context.js';
 import { hasFlag } from './flags.js';
@@ -114,7 +115,7 @@ export class MemoryUserMailbox implements UserMailbox {
     return msg.readMessage(this.ctx, mailboxId, uid, range);
   }
 
-  stream(mailboxId: string, uid: number, range?: ByteRange): AsyncIterable<Buffer> {
+  stream(mailboxId: string, uid: number, range?: ByteRange): MessageStream {
     return msg.streamMessage(this.ctx, mailboxId, uid, range);
   }
 

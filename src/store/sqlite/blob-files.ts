@@ -4,18 +4,25 @@
  * Durability order (see docs/architecture.md, "Storage (SQLite)"): bytes are written to tmp/, the
  * file is fsynced, renamed into place and its directory fsynced — all before the transaction that
  * references it commits. A crash in between leaves an unreferenced file, never a reference to a
- * missing one; `sweep()` removes such orphans on the next open.
+ * missing one; `sweep()` removes such orphans at a later open — only when blobs/ is known to belong
+ * to this database (store-identity.ts) and only once they are old enough. Anything in blobs/ that
+ * is not a body file (a stray file or folder) is reported and left alone.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { SyncThread } from './sync-thread.js';
 
 export class BlobFiles {
   readonly root: string;
   readonly tmp: string;
 
-  constructor(directory: string) {
+  constructor(
+    directory: string,
+    /** Where a new body file's fdatasync runs (default: libuv's thread pool). */
+    private readonly syncThread?: SyncThread,
+  ) {
     this.root = join(directory, 'blobs');
     this.tmp = join(directory, 'tmp');
     mkdirSync(this.root, { recursive: true });
@@ -30,7 +37,7 @@ export class BlobFiles {
 
   async createTemp(): Promise<TempBlob> {
     const path = join(this.tmp, `${Date.now()}-${randomBytes(6).toString('hex')}`);
-    return new TempBlob(path, await open(path, 'w'));
+    return new TempBlob(path, await open(path, 'w'), this.syncThread);
   }
 
   /** Moves a synced temp file into place. Runs synchronously inside the referencing transaction. */
@@ -67,6 +74,11 @@ export class BlobFiles {
     this.pendingRemovals.set(key, { timer, run });
   }
 
+  /** Whether the file of this body (hex SHA-256) is released and waiting out its grace period. */
+  isPendingRemoval(hex: string): boolean {
+    return this.pendingRemovals.has(hex);
+  }
+
   /** Runs every pending deletion now (the store is closing: no reader can still need them). */
   flushPendingRemovals(): void {
     for (const { run } of [...this.pendingRemovals.values()]) run();
@@ -85,20 +97,92 @@ export class BlobFiles {
     rmSync(tempPath, { force: true });
   }
 
-  /** Removes files no content row refers to (left by a crash between rename and commit). */
-  sweep(isReferenced: (hex: string) => boolean): number {
-    let removed = 0;
-    for (const prefix of readdirSync(this.root)) {
-      const dir = join(this.root, prefix);
-      for (const name of readdirSync(dir)) {
-        if (!isReferenced(name)) {
-          rmSync(join(dir, name), { force: true });
-          removed++;
+  /**
+   * Every body file under blobs/ (`<2 hex>/<64 hex>` starting with the same two digits), and every
+   * other entry as a stray — except `ignore` (the identity marker) at the top. Paths of strays are
+   * relative to blobs/. Nothing is read but directory entries (and the age of each body file).
+   */
+  list(ignore: ReadonlySet<string> = new Set()): BlobListing {
+    const files: BlobFile[] = [];
+    const strays: string[] = [];
+    const now = Date.now();
+    for (const top of readdirSync(this.root, { withFileTypes: true })) {
+      if (ignore.has(top.name)) continue;
+      if (!top.isDirectory() || !/^[0-9a-f]{2}$/.test(top.name)) {
+        strays.push(top.name);
+        continue;
+      }
+      const dir = join(this.root, top.name);
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        if (!entry.isFile() || !/^[0-9a-f]{64}$/.test(entry.name) || !entry.name.startsWith(top.name)) {
+          strays.push(`${top.name}/${entry.name}`);
+          continue;
         }
+        const path = join(dir, entry.name);
+        // ctime too: a file copied in keeps an old mtime, but its ctime says when it arrived here.
+        const st = lstatSync(path, { throwIfNoEntry: false });
+        if (!st) continue;
+        files.push({ hex: entry.name, path, ageMs: now - Math.max(st.mtimeMs, st.ctimeMs), size: st.size });
       }
     }
-    return removed;
+    return { files, strays };
   }
+
+  /**
+   * Removes body files no content row refers to (left by a crash between rename and commit, or by a
+   * stop during a released file's grace period) once they are at least `graceMs` old. Younger
+   * orphans wait for a later start; strays are never touched.
+   */
+  sweep(isReferenced: (hex: string) => boolean, graceMs: number, ignore?: ReadonlySet<string>): SweepResult {
+    const { files, strays } = this.list(ignore);
+    let removed = 0;
+    let young = 0;
+    for (const f of files) {
+      if (isReferenced(f.hex)) continue;
+      if (f.ageMs < graceMs) {
+        young++;
+        continue;
+      }
+      rmSync(f.path, { force: true });
+      removed++;
+    }
+    return { removed, young, strays };
+  }
+
+  /** Writes a small file under blobs/ durably (temp, fsync, rename, fsync of blobs/). */
+  writeSmallFileSync(name: string, text: string): void {
+    const temp = join(this.root, `.${name}.${randomBytes(4).toString('hex')}`);
+    const fd = openSync(temp, 'w');
+    try {
+      writeFileSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, join(this.root, name));
+    fsyncDirSync(this.root);
+  }
+}
+
+export interface BlobFile {
+  hex: string;
+  path: string;
+  /** Since the file was written or arrived here (ms). */
+  ageMs: number;
+  size: number;
+}
+
+export interface BlobListing {
+  files: BlobFile[];
+  /** Entries that are not body files, relative to blobs/. */
+  strays: string[];
+}
+
+export interface SweepResult {
+  removed: number;
+  /** Orphans younger than the grace period, kept for now. */
+  young: number;
+  strays: string[];
 }
 
 export class TempBlob {
@@ -108,22 +192,32 @@ export class TempBlob {
   constructor(
     readonly path: string,
     private readonly handle: FileHandle,
+    private readonly syncThread?: SyncThread,
   ) {}
 
   async write(chunk: Buffer): Promise<void> {
     this.hash.update(chunk);
     this.size += chunk.length;
     let offset = 0;
-    while (offset < chunk.length) {
-      const { bytesWritten } = await this.handle.write(chunk, offset, chunk.length - offset);
-      offset += bytesWritten;
+    try {
+      while (offset < chunk.length) {
+        const { bytesWritten } = await this.handle.write(chunk, offset, chunk.length - offset);
+        offset += bytesWritten;
+      }
+    } catch (err) {
+      throw withPath(err, this.path);
     }
   }
 
-  /** fsyncs and closes; returns the SHA-256 of everything written. */
+  /** Syncs (data and size) and closes; returns the SHA-256 of everything written. */
   async finish(): Promise<Buffer> {
-    await this.handle.sync();
-    await this.handle.close();
+    try {
+      if (this.syncThread) await this.syncThread.fdatasync(this.handle.fd);
+      else await this.handle.datasync();
+      await this.handle.close();
+    } catch (err) {
+      throw withPath(err, this.path);
+    }
     return this.hash.digest();
   }
 
@@ -131,6 +225,12 @@ export class TempBlob {
     await this.handle.close().catch(() => undefined);
     rmSync(this.path, { force: true });
   }
+}
+
+/** Writes through a FileHandle fail without naming the file; logs should. */
+function withPath(err: unknown, path: string): unknown {
+  if (err instanceof Error && (err as NodeJS.ErrnoException).path === undefined) (err as NodeJS.ErrnoException).path = path;
+  return err;
 }
 
 function fsyncDirSync(dir: string): void {

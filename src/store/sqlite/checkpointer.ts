@@ -12,7 +12,7 @@
  * 2. WalSync makes every committed frame durable — the order SQLite's own checkpoint keeps: no page
  *    reaches the database file before its WAL frame is on disk;
  * 3. `PRAGMA wal_checkpoint(PASSIVE)` runs with synchronous=OFF for its duration, so it only copies;
- * 4. the database file is fdatasynced on the thread pool;
+ * 4. the database file is fdatasynced off the loop (on the store's sync thread, sync-thread.ts);
  * 5. writes go on. The first of them starts the WAL over from its first frame
  *    (https://sqlite.org/wal.html, "Checkpointing") — safe only because step 4 came first: the
  *    frames it overwrites are durable in the database file by then.
@@ -22,11 +22,13 @@
  * measured with strace) cost about 10 % of throughput under the mixed load (bench/RESULTS.md).
  *
  * Should a checkpoint fail, SQLite's own autocheckpoint is switched back on: checkpoints return to
- * the loop, but the WAL never grows without bound.
+ * the loop, but the WAL never grows without bound. A full disk is the exception: the checkpoint is
+ * tried again each tick until space is freed (the WAL grows meanwhile only if writes succeed).
  */
 import type { Database } from 'better-sqlite3';
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import type { GroupCommit } from './group-commit.js';
+import type { SyncThread } from './sync-thread.js';
 import type { FileSyncer, WalSync } from './wal-sync.js';
 
 export interface CheckpointerOptions {
@@ -34,7 +36,20 @@ export interface CheckpointerOptions {
   intervalMs?: number;
   /** Replaces the fdatasync of the database file (tests of the order only). */
   databaseSyncer?: FileSyncer;
+  /** Where the database file's fdatasync runs (default: libuv's thread pool). */
+  thread?: SyncThread;
   onError?: (err: unknown) => void;
+  /**
+   * A failure that may go away (a full disk): told here, and the checkpoint is tried again at the
+   * next tick instead of handing checkpoints back to SQLite for good.
+   */
+  onTransientError?: (err: unknown) => void;
+}
+
+/** Failures a later checkpoint may not meet: the disk was full (the WAL is intact meanwhile). */
+function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 export class Checkpointer {
@@ -89,6 +104,13 @@ export class Checkpointer {
       if (copied > 0) await this.syncDatabase();
       this.checkpoints++;
     } catch (err) {
+      if (isTransient(err)) {
+        // Part of the WAL may have been copied: harmless, its frames still take precedence, and
+        // the next checkpoint copies them again. Make sure the next tick tries.
+        this.seenWrites = -1;
+        this.options.onTransientError?.(err);
+        return;
+      }
       this.failed = true;
       this.options.onError?.(err);
       this.db.pragma('wal_autocheckpoint = 1000');
@@ -112,6 +134,7 @@ export class Checkpointer {
     if (this.options.databaseSyncer) return this.options.databaseSyncer(this.path);
     // mail.sqlite is never replaced while open, so one descriptor serves every checkpoint.
     const fd = (this.fd ??= openSync(this.path, 'r'));
+    if (this.options.thread) return this.options.thread.fdatasync(fd);
     return new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
   }
 }

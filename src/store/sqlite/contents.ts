@@ -2,13 +2,15 @@
  * The refcounted `contents` table: one row per distinct body. Messages (including COPY results)
  * point at a content; the last message to let go deletes the row, and its file once committed.
  */
-import { createReadStream, readFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { ByteRange } from '../types.js';
 import { StoreError } from '../errors.js';
 import { STREAM_CHUNK, bufferChunks } from '../pinned-stream.js';
 import type { StoreContext } from './context.js';
 import type { SearchColumns } from './schema.js';
+import { DATABASE_FILE } from './database.js';
 
 export interface ContentRow {
   id: number;
@@ -101,59 +103,159 @@ function clampRange(size: number, range?: ByteRange): { start: number; end: numb
   return { start, end };
 }
 
-/** Synchronous whole-body read, for migrations and search fallbacks over small bodies. */
-export function readBodySync(ctx: StoreContext, contentId: number): Buffer {
-  const row = contentById(ctx, contentId);
-  if (row.external) return readFileSync(ctx.files.pathFor(row.sha256));
-  return (ctx.sql.get('SELECT body FROM contents WHERE id = ?').get(contentId) as { body: Buffer }).body;
+// --- damage ------------------------------------------------------------------------------------
+// A body is served only whole and right: its file must exist with the size the row records, a
+// read must return every octet asked for, and a read of the whole body must hash to the stored
+// SHA-256. Anything else is a 'damaged' StoreError (logged once by StoreHealth, naming the file)
+// raised before the protocol announces a size it could not deliver.
+
+/** Where a body lives, for log lines. */
+function bodyPlace(ctx: StoreContext, row: ContentRow): string {
+  return row.external ? ctx.files.pathFor(row.sha256) : `${ctx.health.databasePath} (content ${row.id}, stored inline)`;
 }
 
-function readInline(ctx: StoreContext, contentId: number, start: number, end: number): Buffer {
+function damaged(ctx: StoreContext, row: ContentRow, problem: string): StoreError {
+  return ctx.health.bodyDamaged(row.id, bodyPlace(ctx, row), problem);
+}
+
+/** Refuses a body already found damaged (by a read, a stream or `postroom check`). */
+function usableContent(ctx: StoreContext, contentId: number): ContentRow {
+  const row = contentById(ctx, contentId);
+  const known = ctx.health.knownDamage(row.id);
+  if (known !== undefined) throw damaged(ctx, row, known);
+  return row;
+}
+
+function checkDigest(ctx: StoreContext, row: ContentRow, bytes: Buffer): void {
+  if (!createHash('sha256').update(bytes).digest().equals(row.sha256)) {
+    throw damaged(ctx, row, 'its SHA-256 differs from the one stored with it: the bytes were altered');
+  }
+}
+
+/** The size of a body file, checked against its row before anything is read or announced. */
+function checkFileSize(ctx: StoreContext, row: ContentRow, size: number | undefined, isFile = true): void {
+  if (size === undefined) throw damaged(ctx, row, `the file ${DATABASE_FILE} refers to is missing`);
+  if (!isFile) throw damaged(ctx, row, 'it is not a regular file');
+  if (size !== row.size) throw damaged(ctx, row, `the file holds ${size} octets, ${row.size} expected`);
+}
+
+async function openBodyFile(ctx: StoreContext, row: ContentRow): Promise<FileHandle> {
+  try {
+    return await open(ctx.files.pathFor(row.sha256), 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') checkFileSize(ctx, row, undefined);
+    throw err;
+  }
+}
+
+/**
+ * Synchronous whole-body read, for migrations and search fallbacks over small bodies. A missing
+ * file is 'damaged'; the hash is not checked here (SEARCH reads bodies to match words, and a
+ * damaged one must not stop the search of a whole mailbox).
+ */
+export function readBodySync(ctx: StoreContext, contentId: number): Buffer {
+  const row = contentById(ctx, contentId);
+  if (!row.external) return (ctx.sql.get('SELECT body FROM contents WHERE id = ?').get(contentId) as { body: Buffer }).body;
+  try {
+    return readFileSync(ctx.files.pathFor(row.sha256));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') checkFileSize(ctx, row, undefined);
+    throw err;
+  }
+}
+
+function readInline(ctx: StoreContext, row: ContentRow, start: number, end: number): Buffer {
   // substr() on a BLOB counts from 1 and returns a BLOB.
-  const r = ctx.sql.get('SELECT substr(body, ?, ?) AS part FROM contents WHERE id = ?').get(start + 1, end - start, contentId) as {
+  const r = ctx.sql.get('SELECT substr(body, ?, ?) AS part FROM contents WHERE id = ?').get(start + 1, end - start, row.id) as {
     part: Buffer | null;
   };
-  return r.part ?? Buffer.alloc(0);
+  const part = r.part ?? Buffer.alloc(0);
+  if (part.length !== end - start) {
+    const length = ctx.sql.get('SELECT length(body) FROM contents WHERE id = ?').pluck().get(row.id) as number;
+    throw damaged(ctx, row, `the stored body holds ${length} octets, ${row.size} expected`);
+  }
+  if (start === 0 && end === row.size) checkDigest(ctx, row, part);
+  return part;
 }
 
 export async function readBody(ctx: StoreContext, contentId: number, range?: ByteRange): Promise<Buffer> {
-  const row = contentById(ctx, contentId);
+  const row = usableContent(ctx, contentId);
   const { start, end } = clampRange(row.size, range);
-  if (!row.external) return readInline(ctx, contentId, start, end);
-  const handle = await open(ctx.files.pathFor(row.sha256), 'r');
+  if (!row.external) return readInline(ctx, row, start, end);
+  const handle = await openBodyFile(ctx, row);
   try {
+    const stat = await handle.stat();
+    checkFileSize(ctx, row, stat.size, stat.isFile());
     const out = Buffer.allocUnsafe(end - start);
     let done = 0;
     while (done < out.length) {
       const { bytesRead } = await handle.read(out, done, out.length - done, start + done);
-      if (bytesRead === 0) break;
+      if (bytesRead === 0) throw damaged(ctx, row, `the file ended after ${start + done} octets, ${row.size} expected`);
       done += bytesRead;
     }
-    return done === out.length ? out : out.subarray(0, done);
+    if (start === 0 && end === row.size) checkDigest(ctx, row, out);
+    return out;
   } finally {
     await handle.close();
   }
 }
 
 /** A body's range as pinned for a stream: inline bytes read now, or the file's place. */
-export type PinnedBody = Buffer | { path: string; start: number; end: number };
+export type PinnedBody = Buffer | PinnedFile;
+
+export interface PinnedFile {
+  path: string;
+  start: number;
+  end: number;
+  /** Checks the bytes as they stream: the whole body's digest, and that none are missing. */
+  verify: {
+    /** The stored SHA-256 when the whole body streams (then hashing it costs one pass). */
+    sha256: Buffer | undefined;
+    damaged: (problem: string) => StoreError;
+  };
+}
 
 /**
  * Pins a body's range for a stream read later (see pinned-stream.ts): an inline body's range (at
  * most inlineMax octets) is read now; a file is opened only when read, and survives an EXPUNGE
- * meanwhile because released files are deleted after a grace period (removeFiles).
+ * meanwhile because released files are deleted after a grace period (removeFiles). Either way the
+ * body is checked here — the file's size, the inline bytes' length and digest — so a damaged body
+ * fails before FETCH announces its literal or POP3 says +OK.
  */
 export function pinBody(ctx: StoreContext, contentId: number, range?: ByteRange): PinnedBody {
-  const row = contentById(ctx, contentId);
+  const row = usableContent(ctx, contentId);
   const { start, end } = clampRange(row.size, range);
-  return row.external ? { path: ctx.files.pathFor(row.sha256), start, end } : readInline(ctx, contentId, start, end);
+  if (!row.external) return readInline(ctx, row, start, end);
+  const path = ctx.files.pathFor(row.sha256);
+  const stat = statSync(path, { throwIfNoEntry: false });
+  checkFileSize(ctx, row, stat?.size, stat?.isFile());
+  const whole = start === 0 && end === row.size;
+  return { path, start, end, verify: { sha256: whole ? row.sha256 : undefined, damaged: (problem) => damaged(ctx, row, problem) } };
 }
 
 export async function* readPinnedBody(body: PinnedBody): AsyncIterable<Buffer> {
   if (Buffer.isBuffer(body)) {
     yield* bufferChunks(body, STREAM_CHUNK);
-  } else if (body.end > body.start) {
-    const file = createReadStream(body.path, { start: body.start, end: body.end - 1, highWaterMark: STREAM_CHUNK });
-    for await (const chunk of file) yield chunk as Buffer;
+    return;
   }
+  if (body.end <= body.start) return;
+  const { verify } = body;
+  const hash = verify.sha256 ? createHash('sha256') : undefined;
+  const want = body.end - body.start;
+  let got = 0;
+  const file = createReadStream(body.path, { start: body.start, end: body.end - 1, highWaterMark: STREAM_CHUNK });
+  for await (const piece of file) {
+    const chunk = piece as Buffer;
+    got += chunk.length;
+    hash?.update(chunk);
+    // The last piece is held back until the digest is known: a body altered on disk is cut off
+    // (the connection drops, the client has not got a whole wrong message) and, as StoreHealth
+    // now knows it damaged, every later read of it is refused before it starts.
+    if (got >= want && hash && !hash.digest().equals(verify.sha256!)) {
+      throw verify.damaged('its SHA-256 differs from the one stored with it: the bytes were altered');
+    }
+    yield chunk;
+  }
+  // The file shrank after its size was checked: never let a short body pass as whole.
+  if (got < want) throw verify.damaged(`the file ended after ${body.start + got} octets, ${body.end} expected`);
 }

@@ -6,13 +6,17 @@ import { StoreError } from '../errors.js';
 import type { BlobFiles } from './blob-files.js';
 import type { Statements } from './database.js';
 import type { GroupCommit } from './group-commit.js';
+import type { StoreHealth } from './health.js';
 import type { SnapshotCache } from './snapshot-cache.js';
+import type { SyncThread } from './sync-thread.js';
 import type { WalSync } from './wal-sync.js';
 
 export interface StoreContext {
   readonly db: Database;
   readonly sql: Statements;
   readonly files: BlobFiles;
+  /** Runs the fdatasyncs writes wait for, off libuv's thread pool (sync-thread.ts). */
+  readonly syncThread: SyncThread;
   readonly feed: ChangeFeed;
   /** Batches message writes into one transaction; resolves them once the WAL is synced. */
   readonly group: GroupCommit;
@@ -24,6 +28,8 @@ export interface StoreContext {
   /** How long a released body file outlives its last reference (a FETCH may have pinned it). */
   readonly releasedFileGraceMs: number;
   readonly logger?: Logger;
+  /** Full disks and damaged data: classified into StoreErrors and logged once (health.ts). */
+  readonly health: StoreHealth;
   /** Recent SELECT snapshots of large mailboxes, brought up to date by modseq. */
   readonly snapshots: SnapshotCache;
 }

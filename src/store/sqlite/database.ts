@@ -15,6 +15,7 @@
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
+import { headerProblems } from './database-check.js';
 
 export const DATABASE_FILE = 'mail.sqlite';
 
@@ -39,6 +40,15 @@ export function openDatabase(directory: string): Database {
         'inuse',
         `The data folder ${directory} is in use by another postroom process (${path} is locked). ` +
           'Stop that process first, or give this one another --data folder.',
+      );
+    }
+    const code = (err as { code?: string }).code ?? '';
+    if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+      const problems = headerProblems(path);
+      throw new StoreError(
+        'damaged',
+        `${path} is damaged: ${[`${(err as Error).message} (${code})`, ...problems].join('; ')}. Keep a copy of the data folder as it is and restore mail.sqlite from a backup (docs/sqlite.md, "Damaged data").`,
+        { file: path, cause: err },
       );
     }
     throw err;

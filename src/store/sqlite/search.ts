@@ -13,6 +13,7 @@ import { TimeSlice, DEFAULT_SLICE_MS } from '../../util/time-slice.js';
 import type { TextCache } from '../search-eval.js';
 import type { SearchQuery } from '../search-query.js';
 import { runSearch, SearchTargetGone, type SearchTarget } from '../search-run.js';
+import { StoreError } from '../errors.js';
 import { readBodySync, readStructureJson } from './contents.js';
 import { selectableMailbox, type StoreContext, type UserScope } from './context.js';
 import { toRecord, type RecordRow } from './message-reads.js';
@@ -58,6 +59,15 @@ export async function searchMessages(scope: UserScope, mailboxId: string, query:
   return out;
 }
 
+function bodyOrEmptyWhenDamaged(ctx: StoreContext, contentId: number): Buffer {
+  try {
+    return readBodySync(ctx, contentId);
+  } catch (err) {
+    if (err instanceof StoreError && err.kind === 'damaged') return Buffer.alloc(0);
+    throw err;
+  }
+}
+
 /** A row as the evaluator sees it; body and structure are read when first needed. */
 function target(ctx: StoreContext, mailboxId: number, row: RecordRow): SearchTarget {
   let raw: Buffer | undefined;
@@ -75,7 +85,9 @@ function target(ctx: StoreContext, mailboxId: number, row: RecordRow): SearchTar
   };
   return {
     record: toRecord(row),
-    raw: () => (raw ??= read(() => readBodySync(ctx, row.content_id))),
+    // A damaged body (a missing file; logged once by StoreHealth) matches nothing rather than
+    // failing the search of the whole mailbox.
+    raw: () => (raw ??= read(() => bodyOrEmptyWhenDamaged(ctx, row.content_id))),
     structure: () => (structure ??= read(() => JSON.parse(readStructureJson(ctx, row.content_id)) as MessageStructure)),
     cacheKey: `c${row.content_id}`,
   };

@@ -2,7 +2,7 @@
  * SqliteStore: the durable default MailStore. One database per server, DATA/mail.sqlite, with large
  * bodies in DATA/blobs/ (why: docs/architecture.md, "Storage (SQLite)").
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ChangeFeed } from '../change-feed.js';
@@ -17,11 +17,17 @@ import { DATABASE_FILE, Statements, openDatabase } from './database.js';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 import type { StoreContext, UserScope } from './context.js';
 import { insertMailbox } from './mailbox-tree.js';
-import { migrate } from './schema.js';
+import { currentVersion, migrate } from './schema.js';
+import { startupCheck, type IntegrityResult } from './database-check.js';
+import { checkStore, type CheckOptions, type CheckReport } from './check.js';
+import { StoreHealth, type HealthStatus } from './health.js';
+import { resolveSqliteLimits, type SqliteLimits } from './limits.js';
+import { IDENTITY_FILE, reconcileIdentity, refuseNewDatabaseWithBlobs } from './store-identity.js';
 import { computeSearchColumns } from './search-columns.js';
 import { SqliteUserMailbox } from './user-mailbox.js';
 import { GroupCommit } from './group-commit.js';
 import { WalSync, type FileSyncer } from './wal-sync.js';
+import { SyncThread } from './sync-thread.js';
 import type { MessageStructure } from '../../mime/types.js';
 
 export interface SqliteStoreOptions {
@@ -47,6 +53,45 @@ export interface SqliteStoreOptions {
    * (default 1,000 ms); the database file's fdatasync can be replaced (tests of the order only).
    */
   checkpoints?: Omit<CheckpointerOptions, 'onError'>;
+  /** Overrides of the store's limits (limits.ts): the orphan sweep's grace, the startup check's size bound. */
+  limits?: Partial<SqliteLimits>;
+  /**
+   * 'serve' (default): refuse a damaged or mismatched data folder, sweep orphans. 'check' (what
+   * `postroom check` uses when no server runs): the database must exist; a damaged one still
+   * opens, nothing is swept and blobs/ is left as it is, so the check can report it all.
+   */
+  purpose?: 'serve' | 'check';
+}
+
+/**
+ * Deletes body files no content row refers to — only when blobs/ is known to belong to this
+ * database (store-identity.ts) and only those past the grace period. Strays are reported, never
+ * touched.
+ */
+function sweepOrphans(ctx: StoreContext, limits: SqliteLimits, logger: Logger | undefined): void {
+  const { id, maySweep } = reconcileIdentity(ctx.db, ctx.files, logger);
+  const ignore = new Set([IDENTITY_FILE]);
+  if (!maySweep) {
+    const { strays } = ctx.files.list(ignore);
+    if (strays.length > 0) logStrays(ctx, strays, logger);
+    return;
+  }
+  const referenced = ctx.sql.get('SELECT 1 FROM contents WHERE sha256 = ? AND body IS NULL');
+  const result = ctx.files.sweep((hex) => referenced.get(Buffer.from(hex, 'hex')) !== undefined, limits.orphanGraceMinutes * 60_000, ignore);
+  if (result.removed > 0 || result.young > 0) {
+    logger?.info(
+      { removed: result.removed, keptYoung: result.young, graceMinutes: limits.orphanGraceMinutes, storeId: id },
+      'unreferenced message files in blobs/ (left by an interrupted write): removed those past the grace period',
+    );
+  }
+  if (result.strays.length > 0) logStrays(ctx, result.strays, logger);
+}
+
+function logStrays(ctx: StoreContext, strays: string[], logger: Logger | undefined): void {
+  logger?.warn(
+    { blobs: ctx.files.root, count: strays.length, entries: strays.slice(0, 20) },
+    `${ctx.files.root} holds entries that are not message files; they are left alone (move them elsewhere; "postroom check --quarantine" does)`,
+  );
 }
 
 const DEFAULT_INLINE_MAX = 256 * 1024;
@@ -67,14 +112,44 @@ export class SqliteStore implements MailStore {
   private constructor(
     private readonly ctx: StoreContext,
     private readonly checkpointer: Checkpointer,
+    private integrityResult: IntegrityResult,
   ) {}
 
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
+    const limits = resolveSqliteLimits(options.limits);
+    const forCheck = options.purpose === 'check';
+    const dbPath = join(options.directory, DATABASE_FILE);
+    const existed = (statSync(dbPath, { throwIfNoEntry: false })?.size ?? 0) > 0;
+    if (forCheck && !existed) throw new StoreError('damaged', `${dbPath} is missing or empty: there is no database to check`, { file: dbPath });
     mkdirSync(options.directory, { recursive: true });
     const db = openDatabase(options.directory);
+    let syncThread: SyncThread | undefined;
+    let refusedNew = false;
     try {
-      const files = new BlobFiles(options.directory);
-      const durable = new WalSync(`${join(options.directory, DATABASE_FILE)}-wal`, options.walSyncer);
+      // Before anything else touches the folder: a damaged database stops here, named, rather than
+      // answering every SELECT with an error later (database-check.ts).
+      const integrity: IntegrityResult = existed
+        ? startupCheck(db, dbPath, limits.startupCheckMaxMegabytes * 1024 * 1024)
+        : { at: new Date().toISOString(), checked: 'full', ok: true, problems: [], ms: 0 };
+      if (!integrity.ok && !forCheck) {
+        throw new StoreError(
+          'damaged',
+          `${dbPath} is damaged: ${integrity.problems.slice(0, 5).join('; ')}. Stop here, keep a copy of the data folder as it is, ` +
+            'and restore mail.sqlite from a backup (docs/sqlite.md, "Damaged data"); "postroom check" lists what else is affected.',
+          { file: dbPath },
+        );
+      }
+      if (integrity.checked === 'full') options.logger?.info({ file: dbPath, ms: integrity.ms, ok: integrity.ok }, 'database check done');
+      else options.logger?.info({ file: dbPath, limitMegabytes: limits.startupCheckMaxMegabytes }, 'database larger than the startup check limit: only its header was checked; "postroom check" checks it all');
+      const databaseIsNew = currentVersion(db) === 0;
+      syncThread = new SyncThread((err) => options.logger?.error({ err }, 'the fsync thread stopped; syncing on the thread pool from now on'));
+      const files = new BlobFiles(options.directory, syncThread);
+      if (!forCheck) {
+        refusedNew = databaseIsNew;
+        refuseNewDatabaseWithBlobs(options.directory, files, databaseIsNew);
+        refusedNew = false;
+      }
+      const durable = new WalSync(`${dbPath}-wal`, options.walSyncer, syncThread);
       const feed = new ChangeFeed({
         onListenerError: (err) => options.logger?.error({ err }, 'change listener failed'),
       });
@@ -82,6 +157,7 @@ export class SqliteStore implements MailStore {
         db,
         sql: new Statements(db),
         files,
+        syncThread,
         feed,
         durable,
         group: new GroupCommit(db, durable),
@@ -89,6 +165,7 @@ export class SqliteStore implements MailStore {
         inlineMax: options.inlineMax ?? DEFAULT_INLINE_MAX,
         releasedFileGraceMs: options.releasedFileGraceMs ?? DEFAULT_RELEASED_FILE_GRACE_MS,
         logger: options.logger,
+        health: new StoreHealth(options.directory, options.logger),
         snapshots: new SnapshotCache(),
       };
       const version = migrate(
@@ -99,27 +176,36 @@ export class SqliteStore implements MailStore {
         },
         options.schemaVersion,
       );
-      if (options.schemaVersion === undefined) {
-        const referenced = ctx.sql.get('SELECT 1 FROM contents WHERE sha256 = ? AND body IS NULL');
-        const swept = files.sweep((hex) => /^[0-9a-f]{64}$/.test(hex) && referenced.get(Buffer.from(hex, 'hex')) !== undefined);
-        if (swept > 0) options.logger?.info({ swept }, 'removed message files left by an interrupted write');
-      }
+      if (options.schemaVersion === undefined && !forCheck) sweepOrphans(ctx, limits, options.logger);
       await durable.sync(); // a migration's commits, like every write, are synced before use
-      const checkpointer = new Checkpointer(db, join(options.directory, DATABASE_FILE), durable, ctx.group, {
+      const checkpointer = new Checkpointer(db, dbPath, durable, ctx.group, {
+        thread: syncThread,
         ...options.checkpoints,
         onError: (err) => options.logger?.error({ err }, 'WAL checkpoint failed; SQLite checkpoints by itself from now on'),
+        onTransientError: (err) => ctx.health.classify(err),
       });
       checkpointer.start();
       options.logger?.debug({ directory: options.directory, version }, 'sqlite store open');
-      return new SqliteStore(ctx, checkpointer);
+      return new SqliteStore(ctx, checkpointer, integrity);
     } catch (err) {
+      await syncThread?.close();
       db.close();
+      // A start refused over a missing database leaves the folder as it found it.
+      if (refusedNew && !existed) for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
       throw err;
     }
   }
 
   async open(user: string, options: OpenOptions = {}): Promise<UserMailbox> {
     if (this.closed) throw new StoreError('unavailable', 'the store is closed');
+    try {
+      return await this.openUser(user, options);
+    } catch (err) {
+      throw this.ctx.health.classify(err);
+    }
+  }
+
+  private async openUser(user: string, options: OpenOptions): Promise<UserMailbox> {
     const { ctx } = this;
     const inbox = validateMailboxName('INBOX', ctx.delimiter);
     const findUser = (): number | undefined => ctx.sql.get('SELECT id FROM users WHERE name = ?').pluck().get(user) as number | undefined;
@@ -169,6 +255,25 @@ export class SqliteStore implements MailStore {
     };
   }
 
+  /** The result of the database check made at open (database-check.ts). */
+  integrity(): IntegrityResult {
+    return { ...this.integrityResult, problems: [...this.integrityResult.problems] };
+  }
+
+  /** Disk-full episode and damage met while serving (health.ts). */
+  health(): HealthStatus {
+    return this.ctx.health.status();
+  }
+
+  /**
+   * Verifies every body against its SHA-256, every reference and the database pages (check.ts);
+   * damaged bodies found are refused from then on. Runs alongside serving.
+   */
+  async check(options: CheckOptions = {}): Promise<CheckReport> {
+    if (this.closed) throw new StoreError('unavailable', 'the store is closed');
+    return checkStore(this.ctx, options);
+  }
+
   /** Runs a WAL checkpoint now (tests and diagnostics; it also runs by itself). */
   checkpoint(): Promise<void> {
     return this.checkpointer.checkpoint();
@@ -208,6 +313,7 @@ export class SqliteStore implements MailStore {
     }
     this.ctx.files.flushPendingRemovals();
     await this.ctx.durable.close();
+    await this.ctx.syncThread.close();
     this.ctx.db.close(); // SQLite checkpoints the rest (with its own fsyncs) and removes the WAL
   }
 }

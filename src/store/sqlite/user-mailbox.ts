@@ -17,8 +17,10 @@ import type {
   RecentClaimOptions,
   SpecialUse,
   UserMailbox,
+  MessageStream,
 } from '../types.js';
 import type { UserScope } from './context.js';
+import { StoreError } from '../errors.js';
 import {
   createMailbox,
   deleteMailbox,
@@ -50,82 +52,133 @@ export class SqliteUserMailbox implements UserMailbox {
     return this.scope.user;
   }
 
-  // The SQL runs synchronously; async wrappers turn its throws into rejections, as the contract expects.
-  async list(): Promise<MailboxInfo[]> {
-    return listMailboxes(this.scope);
+  /**
+   * Every call goes through here: the SQL runs synchronously, so the async wrapper turns its throws
+   * into rejections, as the contract expects; a full disk or damaged data becomes the StoreError
+   * kind the protocols map (health.ts), logged once rather than per failure.
+   */
+  private async call<T>(fn: () => T | Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.scope.ctx.health.classify(err);
+    }
+  }
+
+  /** A write: as `call`, and its success ends a disk-full episode. */
+  private async write<T>(fn: () => T | Promise<T>): Promise<T> {
+    const result = await this.call(fn);
+    this.scope.ctx.health.writeSucceeded();
+    return result;
+  }
+
+  list(): Promise<MailboxInfo[]> {
+    return this.call(() => listMailboxes(this.scope));
   }
   // Mailbox-tree writes commit synchronously, outside the group commit's queue: they wait while a
   // checkpoint holds writes back (checkpointer.ts), and like message writes they resolve only once
   // the WAL holding them is synced (wal-sync.ts).
-  async create(name: string, options?: { specialUse?: SpecialUse }): Promise<MailboxInfo> {
-    await this.scope.ctx.group.whenOpen();
-    const info = createMailbox(this.scope, name, options?.specialUse);
-    await this.scope.ctx.durable.sync();
-    return info;
+  create(name: string, options?: { specialUse?: SpecialUse }): Promise<MailboxInfo> {
+    return this.write(async () => {
+      await this.scope.ctx.group.whenOpen();
+      const info = createMailbox(this.scope, name, options?.specialUse);
+      await this.scope.ctx.durable.sync();
+      return info;
+    });
   }
-  async delete(name: string): Promise<void> {
-    await deleteMailbox(this.scope, name);
+  delete(name: string): Promise<void> {
+    return this.write(() => deleteMailbox(this.scope, name));
   }
-  async rename(from: string, to: string): Promise<void> {
-    await this.scope.ctx.group.whenOpen();
-    renameMailbox(this.scope, from, to);
-    await this.scope.ctx.durable.sync();
+  rename(from: string, to: string): Promise<void> {
+    return this.write(async () => {
+      await this.scope.ctx.group.whenOpen();
+      renameMailbox(this.scope, from, to);
+      await this.scope.ctx.durable.sync();
+    });
   }
-  async subscribe(name: string, subscribed: boolean): Promise<void> {
-    await this.scope.ctx.group.whenOpen();
-    setSubscription(this.scope, name, subscribed);
-    await this.scope.ctx.durable.sync();
+  subscribe(name: string, subscribed: boolean): Promise<void> {
+    return this.write(async () => {
+      await this.scope.ctx.group.whenOpen();
+      setSubscription(this.scope, name, subscribed);
+      await this.scope.ctx.durable.sync();
+    });
   }
-  async subscriptions(): Promise<string[]> {
-    return subscriptionNames(this.scope);
+  subscriptions(): Promise<string[]> {
+    return this.call(() => subscriptionNames(this.scope));
   }
-  async get(name: string): Promise<MailboxInfo> {
-    return getMailbox(this.scope, name);
+  get(name: string): Promise<MailboxInfo> {
+    return this.call(() => getMailbox(this.scope, name));
   }
-  async status(mailboxId: string): Promise<MailboxStatus> {
-    return mailboxStatus(this.scope, mailboxId);
+  status(mailboxId: string): Promise<MailboxStatus> {
+    return this.call(() => mailboxStatus(this.scope, mailboxId));
   }
-  async snapshot(mailboxId: string): Promise<MailboxSnapshot> {
-    return mailboxSnapshot(this.scope, mailboxId);
+  snapshot(mailboxId: string): Promise<MailboxSnapshot> {
+    return this.call(() => mailboxSnapshot(this.scope, mailboxId));
   }
+  /**
+   * On a full disk the claim cannot be written; SELECT still works, as a peek: this session sees
+   * the new messages as \Recent and so may one other session. A full disk must not stop anyone
+   * from reading mail over a flag that RFC 9051 dropped.
+   */
   async claimRecent(mailboxId: string, options?: RecentClaimOptions): Promise<number> {
-    return claimRecent(this.scope, mailboxId, options ?? {});
+    const peeked = await this.call(() => claimRecent(this.scope, mailboxId, { ...options, peek: true }));
+    if (options?.peek === true) return peeked;
+    try {
+      return await this.call(() => claimRecent(this.scope, mailboxId, options ?? {}));
+    } catch (err) {
+      // (The mark as it was before: a claim that committed but could not be synced is not ours.)
+      if (err instanceof StoreError && err.kind === 'nospace') return peeked;
+      throw err;
+    }
   }
-  async records(mailboxId: string, uids: number[]): Promise<MessageRecord[]> {
-    return messageRecords(this.scope, mailboxId, uids);
+  records(mailboxId: string, uids: number[]): Promise<MessageRecord[]> {
+    return this.call(() => messageRecords(this.scope, mailboxId, uids));
   }
-  async structure(mailboxId: string, uid: number): Promise<MessageStructure> {
-    return messageStructure(this.scope, mailboxId, uid);
+  structure(mailboxId: string, uid: number): Promise<MessageStructure> {
+    return this.call(() => messageStructure(this.scope, mailboxId, uid));
   }
   read(mailboxId: string, uid: number, range?: ByteRange): Promise<Buffer> {
-    return Promise.resolve().then(() => readMessage(this.scope, mailboxId, uid, range));
+    return this.call(() => readMessage(this.scope, mailboxId, uid, range));
   }
-  stream(mailboxId: string, uid: number, range?: ByteRange): AsyncIterable<Buffer> {
-    return streamMessage(this.scope, mailboxId, uid, range);
+  stream(mailboxId: string, uid: number, range?: ByteRange): MessageStream {
+    const health = this.scope.ctx.health;
+    const inner = streamMessage(this.scope, mailboxId, uid, range);
+    const pinned = inner.pinned?.catch((err: unknown) => {
+      throw health.classify(err);
+    });
+    pinned?.catch(() => undefined); // a caller that only iterates hears of it there
+    const stream = (async function* () {
+      try {
+        yield* inner;
+      } catch (err) {
+        throw health.classify(err);
+      }
+    })();
+    return pinned ? Object.assign(stream, { pinned }) : stream;
   }
-  async search(mailboxId: string, query: SearchQuery): Promise<number[]> {
-    return searchMessages(this.scope, mailboxId, query, this.texts);
+  search(mailboxId: string, query: SearchQuery): Promise<number[]> {
+    return this.call(() => searchMessages(this.scope, mailboxId, query, this.texts));
   }
   append(mailboxId: string, input: AppendInput): Promise<AppendResult> {
-    return appendMessage(this.scope, mailboxId, input);
+    return this.write(() => appendMessage(this.scope, mailboxId, input));
   }
-  async updateFlags(
+  updateFlags(
     mailboxId: string,
     uids: number[],
     operation: FlagOperation,
     flags: Flag[],
     options?: { unchangedSince?: number },
   ): Promise<FlagUpdateResult> {
-    return updateFlags(this.scope, mailboxId, uids, operation, flags, options?.unchangedSince);
+    return this.write(() => updateFlags(this.scope, mailboxId, uids, operation, flags, options?.unchangedSince));
   }
-  async copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
-    return copyMessages(this.scope, fromMailboxId, uids, toMailboxId, false);
+  copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
+    return this.write(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, false));
   }
-  async move(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
-    return copyMessages(this.scope, fromMailboxId, uids, toMailboxId, true);
+  move(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
+    return this.write(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, true));
   }
-  async expunge(mailboxId: string, uids?: number[]): Promise<number[]> {
-    return expungeMessages(this.scope, mailboxId, uids);
+  expunge(mailboxId: string, uids?: number[]): Promise<number[]> {
+    return this.write(() => expungeMessages(this.scope, mailboxId, uids));
   }
   async close(): Promise<void> {
     // Nothing per handle: statements and the connection belong to the store.

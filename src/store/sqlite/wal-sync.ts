@@ -1,6 +1,7 @@
 /**
- * The durability barrier: fdatasync of the WAL file, run on libuv's thread pool instead of the event
- * loop.
+ * The durability barrier: fdatasync of the WAL file, run on the store's own sync thread
+ * (sync-thread.ts) instead of the event loop — and not on libuv's thread pool either, where it
+ * would queue behind password hashes.
  *
  * The connection runs with synchronous=NORMAL, so a COMMIT only write()s its WAL frames: from that
  * moment the change survives kill -9 (the bytes are in the kernel), but not yet a power loss. Every
@@ -20,6 +21,7 @@
  * one sync serves everyone who queued meanwhile: group commit for the fsync.
  */
 import { closeSync, fdatasync, fstatSync, openSync, statSync } from 'node:fs';
+import type { SyncThread } from './sync-thread.js';
 
 /** Makes the file at `path` durable. Injected by tests; the default is open + fdatasync. */
 export type FileSyncer = (path: string) => Promise<void>;
@@ -52,6 +54,8 @@ export class WalSync {
   constructor(
     private readonly walPath: string,
     private readonly syncer?: FileSyncer,
+    /** Where the fdatasync runs; without one, on libuv's thread pool. */
+    private readonly thread?: SyncThread,
   ) {}
 
   /** Resolves once everything committed before this call is on stable storage. */
@@ -107,6 +111,7 @@ export class WalSync {
   private async syncWal(): Promise<void> {
     const fd = this.currentFd();
     if (fd === undefined) return; // no WAL file: nothing is waiting in one
+    if (this.thread) return this.thread.fdatasync(fd);
     await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
   }
 
@@ -114,7 +119,7 @@ export class WalSync {
    * One descriptor, kept open. SQLite deletes the WAL only after checkpointing all of it into the
    * (then synced) database file and may create a new one later, so when the path names another
    * inode the descriptor is reopened. stat/open run on the loop: they touch cached metadata only,
-   * while the fdatasync — the part that waits for the disk — runs on the thread pool, one hop.
+   * while the fdatasync — the part that waits for the disk — runs on the sync thread, one hop.
    */
   private currentFd(): number | undefined {
     const onDisk = statSync(this.walPath, { throwIfNoEntry: false });
