@@ -10,7 +10,7 @@
  * Unicode text; both sides are lower-cased and NFC-normalised so "É" written precomposed or as
  * "E" + combining accent match each other.
  */
-import { bodyText, decodeHeaderText, decodedHeaderValues, parseHeaderFields } from '../mime/index.js';
+import { bodyText, decodeHeaderText, parseHeaderFields, searchHeaderValues } from '../mime/index.js';
 import type { MessageStructure } from '../mime/types.js';
 import type { Day, SearchQuery } from './search-query.js';
 import type { MessageRecord } from './types.js';
@@ -156,7 +156,7 @@ class LazyMessage {
     const fields = this.remember('fields', () => new Map<string, string[]>());
     let values = fields.get(lower);
     if (!values) {
-      values = decodedHeaderValues(this.msg.raw(), this.msg.structure(), name).map(foldText);
+      values = searchHeaderValues(this.msg.raw(), this.msg.structure(), name).map(foldText);
       fields.set(lower, values);
       this.cache?.texts.touch(this.cache.key);
     }
