@@ -59,6 +59,12 @@ function evaluate(q: SearchQuery, m: LazyMessage): boolean {
       return record.modseq >= q.min;
     case 'internaldate':
       return compareDay(utcDay(record.internalDate), q.op, q.day);
+    case 'arrival': {
+      // Whole seconds, truncated as SQLite's integer division does (search-sql.ts must agree).
+      const at = Math.trunc(record.internalDate.getTime() / 1000);
+      const target = Math.trunc(q.time / 1000);
+      return q.op === 'until' ? at <= target : at >= target;
+    }
     case 'sentdate': {
       const day = m.sentDay();
       return day !== null && compareDay(day, q.op, q.day);

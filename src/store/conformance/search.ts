@@ -58,6 +58,11 @@ export function searchTests(test: Register): void {
         ['internaldate before', { type: 'internaldate', op: 'before', day: '2024-05-02' }, [u.plain]],
         ['internaldate on (UTC day)', { type: 'internaldate', op: 'on', day: '2024-05-02' }, [u.encoded]],
         ['internaldate since', { type: 'internaldate', op: 'since', day: '2024-05-03' }, [u.flagged, u.big, u.late]],
+        // RFC 5032 WITHIN: to the second, both ends inclusive.
+        ['arrival until', { type: 'arrival', op: 'until', time: Date.parse('2024-05-02T23:59:59.999Z') }, [u.plain, u.encoded]],
+        ['arrival from', { type: 'arrival', op: 'from', time: Date.parse('2024-05-02T23:59:59Z') }, [u.encoded, u.flagged, u.big, u.late]],
+        ['arrival from, a second later', { type: 'arrival', op: 'from', time: Date.parse('2024-05-03T00:00:00Z') }, [u.flagged, u.big, u.late]],
+        ['not arrival until', { type: 'not', of: { type: 'arrival', op: 'until', time: Date.parse('2024-05-03T00:00:00Z') } }, [u.big, u.late]],
         ['sentdate on: the Date: header own day, timezone ignored', { type: 'sentdate', op: 'on', day: '2024-05-01' }, [u.flagged]],
         ['sentdate on: -0700 late evening stays that day', { type: 'sentdate', op: 'on', day: '2003-07-01' }, [u.encoded]],
         ['sentdate before', { type: 'sentdate', op: 'before', day: '2003-07-01' }, [u.plain, u.big]],

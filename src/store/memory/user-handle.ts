@@ -14,6 +14,7 @@ import type {
   MailboxStatus,
   MessageRecord,
   SearchQuery,
+  SortableMessage,
   SpecialUse,
   UserMailbox,
 } from '../types.js';
@@ -117,6 +118,10 @@ export class MemoryUserMailbox implements UserMailbox {
 
   async search(mailboxId: string, query: SearchQuery): Promise<number[]> {
     return msg.searchMessages(this.ctx, mailboxId, query);
+  }
+
+  async sortData(mailboxId: string): Promise<readonly SortableMessage[]> {
+    return msg.sortData(this.ctx, mailboxId);
   }
 
   append(mailboxId: string, input: AppendInput): Promise<AppendResult> {

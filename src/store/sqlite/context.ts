@@ -7,6 +7,7 @@ import type { BlobFiles } from './blob-files.js';
 import type { Statements } from './database.js';
 import type { GroupCommit } from './group-commit.js';
 import type { SnapshotCache } from './snapshot-cache.js';
+import type { SortCache } from './sort-cache.js';
 import type { WalSync } from './wal-sync.js';
 
 export interface StoreContext {
@@ -26,6 +27,8 @@ export interface StoreContext {
   readonly logger?: Logger;
   /** Recent SELECT snapshots of large mailboxes, brought up to date by modseq. */
   readonly snapshots: SnapshotCache;
+  /** SORT/THREAD keys of recently sorted mailboxes (sort-cache.ts). */
+  readonly sortKeys: SortCache;
 }
 
 export interface MailboxRow {

@@ -3,7 +3,7 @@ import type { MessageStructure } from '../../mime/types.js';
 import { StoreError } from '../errors.js';
 import { matchesQuery, type TextCache } from '../search-eval.js';
 import type { SearchQuery } from '../search-query.js';
-import type { ByteRange, MailboxSnapshot, MailboxStatus, MessageMeta, MessageRecord } from '../types.js';
+import type { ByteRange, MailboxSnapshot, MailboxStatus, MessageMeta, MessageRecord, SortableMessage } from '../types.js';
 import { pinBody, readBody, readBodySync, readPinnedBody, readStructureJson } from './contents.js';
 import { pinnedStream } from '../pinned-stream.js';
 import { jsonList, selectableMailbox, type UserScope } from './context.js';
@@ -120,4 +120,9 @@ export function searchMessages(scope: UserScope, mailboxId: string, query: Searc
     if (matched) out.push(row.uid);
   }
   return out;
+}
+
+/** Every message's SORT/THREAD keys, from the cache (sort-cache.ts) or content_sort. */
+export function sortData(scope: UserScope, mailboxId: string): readonly SortableMessage[] {
+  return scope.ctx.sortKeys.list(scope.ctx, selectableMailbox(scope, mailboxId));
 }

@@ -61,6 +61,9 @@ export function compileQuery(query: SearchQuery): SqlFragment | null {
     case 'internaldate':
       // search-eval compares the UTC calendar day of the internal date.
       return { sql: `(strftime('%Y-%m-%d', m.internal_date / 1000.0, 'unixepoch') ${DAY_OP[query.op]} ?)`, params: [query.day] };
+    case 'arrival':
+      // internal_date is INTEGER milliseconds: integer division truncates as search-eval does.
+      return { sql: `((m.internal_date / 1000) ${query.op === 'until' ? '<=' : '>='} ?)`, params: [Math.trunc(query.time / 1000)] };
     case 'sentdate':
       return { sql: `coalesce(cs.sent_day ${DAY_OP[query.op]} ?, 0)`, params: [query.day] };
     case 'header': {

@@ -14,6 +14,7 @@ import type {
   MailboxSnapshot,
   MailboxStatus,
   MessageRecord,
+  SortableMessage,
   SpecialUse,
   UserMailbox,
 } from '../types.js';
@@ -35,6 +36,7 @@ import {
   messageStructure,
   readMessage,
   searchMessages,
+  sortData,
   streamMessage,
 } from './message-reads.js';
 import { appendMessage, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
@@ -104,6 +106,9 @@ export class SqliteUserMailbox implements UserMailbox {
   }
   async search(mailboxId: string, query: SearchQuery): Promise<number[]> {
     return searchMessages(this.scope, mailboxId, query, this.texts);
+  }
+  async sortData(mailboxId: string): Promise<readonly SortableMessage[]> {
+    return sortData(this.scope, mailboxId);
   }
   append(mailboxId: string, input: AppendInput): Promise<AppendResult> {
     return appendMessage(this.scope, mailboxId, input);
