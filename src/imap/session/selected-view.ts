@@ -7,7 +7,7 @@
  * changes after any command, EXPUNGE only after commands other than FETCH, STORE and SEARCH.
  */
 import type { FlagChange, MailboxChange, MailboxInfo, MailboxSnapshot, MailStore, MessageMeta, UserMailbox } from '../../store/types.js';
-import type { SelectedView } from '../commands/types.js';
+import type { SelectedView, ViewObserver } from '../commands/types.js';
 import { atom, type ImapValue, type ResponseCode } from '../wire/types.js';
 import { resolveRanges, type SequenceSet } from '../wire/sequence-set.js';
 import { ParseError } from '../wire/args.js';
@@ -70,6 +70,9 @@ export class SelectedMailboxView implements SelectedView {
   /** Called whenever something is waiting to be reported (lets IDLE push at once). */
   onPending?: () => void;
 
+  /** Live RFC 5267 UPDATE contexts and anything else that follows what this view reports. */
+  readonly observers = new Set<ViewObserver>();
+
   constructor(
     snapshot: MailboxSnapshot,
     readOnly: boolean,
@@ -104,7 +107,8 @@ export class SelectedMailboxView implements SelectedView {
    * reported, or a SEARCHRES result ($) would be lost.
    */
   freeze(): Omit<FrozenView, 'uids'> & { uids: readonly number[] } | null {
-    if (this.hasPending() || this.savedResult.length > 0) return null;
+    // Live UPDATE contexts would be lost too: a session with one stays awake.
+    if (this.hasPending() || this.savedResult.length > 0 || this.observers.size > 0) return null;
     return {
       mailboxId: this.mailbox.id,
       mailboxName: this.mailbox.name,
@@ -281,6 +285,12 @@ export class SelectedMailboxView implements SelectedView {
       this.announceNewKeywords(c.flags);
       if (!options.silent) this.out.untagged(seq, atom('FETCH'), this.fetchFlagsItems(c.uid, options.withUid, options.withModseq));
     }
+    if (changes.length > 0) for (const o of this.observers) o.flagsChanged(changes.map((c) => c.uid));
+  }
+
+  observe(observer: ViewObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
   }
 
   applyOwnExpunge(uids: number[]): void {
@@ -295,6 +305,11 @@ export class SelectedMailboxView implements SelectedView {
       if (seq !== undefined) seqs.push(seq);
     }
     if (seqs.length === 0) return;
+    // RFC 5267 §4.3.4: REMOVEFROM in sequence numbers goes out before the EXPUNGE that shifts them.
+    if (this.observers.size > 0) {
+      const gone = seqs.map((seq) => this.uidList[seq - 1]!);
+      for (const o of this.observers) o.expunging(gone);
+    }
     seqs.sort((a, b) => b - a);
     let previous = 0;
     for (const seq of seqs) {
@@ -364,7 +379,7 @@ export class SelectedMailboxView implements SelectedView {
       const uids = [...this.pendingNew].sort((a, b) => a - b);
       this.pendingNew.clear();
       const metas: MessageMeta[] = uids.length ? await mail.records(this.mailbox.id, uids) : [];
-      let added = 0;
+      const addedUids: number[] = [];
       for (const m of metas) {
         if (this.pendingExpunge.has(m.uid)) {
           this.pendingExpunge.delete(m.uid);
@@ -380,11 +395,12 @@ export class SelectedMailboxView implements SelectedView {
         if (m.uid >= recentFrom) this.recentLater.add(m.uid);
         if (m.uid >= this.uidNext) this.uidNext = m.uid + 1;
         if (m.modseq > this.highestModseq) this.highestModseq = m.modseq;
-        added++;
+        addedUids.push(m.uid);
       }
-      if (added > 0) {
+      if (addedUids.length > 0) {
         this.out.untagged(this.uidList.length, atom('EXISTS'));
         this.out.untagged(this.recentCount(), atom('RECENT'));
+        for (const o of this.observers) o.added(addedUids);
       }
     }
     if (this.pendingFlags.size > 0) {
@@ -399,8 +415,10 @@ export class SelectedMailboxView implements SelectedView {
         if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
         this.announceNewKeywords(c.flags);
         this.out.untagged(seq, atom('FETCH'), this.fetchFlagsItems(c.uid, true, this.options.reportModseq()));
+        for (const o of this.observers) o.flagsChanged([c.uid]);
       }
     }
+    for (const o of [...this.observers]) await o.settle();
   }
 
   /**
