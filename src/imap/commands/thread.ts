@@ -7,7 +7,7 @@ import type { CommandContext, CommandSpec } from './types.js';
 import { ImapError } from '../errors.js';
 import { atom } from '../wire/types.js';
 import { enableCondstore } from '../search/condstore.js';
-import { checkCharset, findMatches, storeQuery } from '../search/execute.js';
+import { checkCharset, findMatchingUids, storeQuery } from '../search/execute.js';
 import { parseThreadArgs, type ThreadArgs } from '../search/sort-parse.js';
 import { formatThreads } from '../search/thread-format.js';
 import { sortData } from '../../store/sort/sort-data.js';
@@ -20,9 +20,9 @@ async function runThread(ctx: CommandContext, args: ThreadArgs, byUid: boolean):
   checkCharset(args.charset);
   const query = storeQuery(args.key, view);
   if (args.usesModseq) enableCondstore(ctx, view);
-  const found = await findMatches(mail, view, query, true);
+  const found = await findMatchingUids(mail, view, query);
   const list = await sortData(mail, view.mailbox.id, view.uids());
-  const threads = threadUids(list, found.uids, args.algorithm);
+  const threads = threadUids(list, found, args.algorithm);
   const text = formatThreads(threads, byUid ? (uid) => uid : (uid) => view.seqOf(uid) ?? 0);
   ctx.untagged(atom(text === '' ? 'THREAD' : `THREAD ${text}`));
 }

@@ -28,15 +28,9 @@ export function storeQuery(key: SearchKey, view: SelectedView): SearchQuery {
 
 /**
  * The messages of the view that match `query`, ascending. The store also sees messages this
- * session has not been told about yet; they do not count. With `allFromView`, ALL is answered
- * from the view without a store call (SORT and THREAD, whose key lists leave out messages the
- * store no longer has, exactly as the store's search would).
+ * session has not been told about yet; they do not count.
  */
-export async function findMatches(mail: UserMailbox, view: SelectedView, query: SearchQuery, allFromView = false): Promise<Found> {
-  if (allFromView && query.type === 'all') {
-    const uids = [...view.uids()];
-    return { uids, seqs: uids.map((_, i) => i + 1) };
-  }
+export async function findMatches(mail: UserMailbox, view: SelectedView, query: SearchQuery): Promise<Found> {
   const matched = await mail.search(view.mailbox.id, query);
   const found: Found = { uids: [], seqs: [] };
   for (const uid of matched) {
@@ -46,4 +40,14 @@ export async function findMatches(mail: UserMailbox, view: SelectedView, query: 
     found.seqs.push(seq);
   }
   return found;
+}
+
+/**
+ * The UIDs findMatches would give, for SORT and THREAD. ALL is answered by the view's own list
+ * (not a copy: callers only read it) without a store call; their key lists leave out messages
+ * the store no longer has, exactly as the store's search would.
+ */
+export async function findMatchingUids(mail: UserMailbox, view: SelectedView, query: SearchQuery): Promise<readonly number[]> {
+  if (query.type === 'all') return view.uids();
+  return (await findMatches(mail, view, query)).uids;
 }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import { messageSortKeys } from '../../mime/index.js';
-import { sortData } from '../sort/sort-data.js';
+import { plainSortable, sortData } from '../sort/sort-data.js';
 import type { SortableMessage, UserMailbox } from '../types.js';
 import type { Register } from './harness.js';
 import { simpleMessage } from './fixtures.js';
@@ -33,7 +33,7 @@ export function sortTests(test: Register): void {
       await add({ from: '"Ann" <ann@example.org>', to: 'undisclosed-recipients:;', subject: '=?utf-8?q?=C3=A9t=C3=A9?=', date: 'garbage' }, '2024-05-02T10:00:00Z');
       await add({ subject: '', extra: ['In-Reply-To: <a@x>', 'Cc: cc@example.org'] }, '2024-05-03T10:00:00Z');
       const got = await sortData(a, box);
-      assert.deepEqual(got, await expected(a, box));
+      assert.deepEqual(got.map(plainSortable), await expected(a, box));
       assert.deepEqual(
         got.map((m) => [m.subject, m.replyOrForward, m.from, m.displayFrom, m.to, m.cc, m.references]),
         [
@@ -56,13 +56,13 @@ export function sortTests(test: Register): void {
       if (a.sortData) assert.equal(await a.sortData(box), first, 'the same array while the mailbox is unchanged');
       // A flag change alters no key.
       await a.updateFlags(box, [first[0]!.uid], 'add', ['\\Deleted']);
-      assert.deepEqual(await sortData(a, box), await expected(a, box));
+      assert.deepEqual((await sortData(a, box)).map(plainSortable), await expected(a, box));
       await a.expunge(box);
       await a.append(box, { content: simpleMessage({ subject: 'four' }) });
       await a.copy(box, [first[1]!.uid], other);
       const after = await sortData(a, box);
       assert.deepEqual(after.map((m) => m.subject), ['TWO', 'THREE', 'FOUR']);
-      assert.deepEqual(after, await expected(a, box));
+      assert.deepEqual(after.map(plainSortable), await expected(a, box));
       assert.deepEqual((await sortData(a, other)).map((m) => m.subject), ['TWO']);
     });
   });

@@ -5,7 +5,7 @@
 import { StoreError } from '../errors.js';
 import type { AppendInput, MailStore, UserMailbox } from '../types.js';
 import { REMOTE_METHODS, asBuffer, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
-import { sortData } from '../sort/sort-data.js';
+import { plainSortable, sortData } from '../sort/sort-data.js';
 
 export interface ServedPeer {
   /** Drops the peer's watches and closes its handles (the peer is gone). */
@@ -44,7 +44,7 @@ export function serveStore(store: MailStore, link: StoreLink<StoreRequest, Store
           const list = await sortData(h, m.args[0] as string);
           let token = sortTokens.get(list);
           if (token === undefined) sortTokens.set(list, (token = nextSortToken++));
-          value = m.args[1] === token ? { token, same: true } : { token, list };
+          value = m.args[1] === token ? { token, same: true } : { token, list: list.map(plainSortable) };
         } else value = await (h[m.method] as (...a: unknown[]) => Promise<unknown>).apply(h, args);
         if (m.method === 'close') handles.delete(m.handle);
       }

@@ -57,3 +57,25 @@ export async function sortData(mail: UserMailbox, mailboxId: string, uids?: read
   box.last = list;
   return list;
 }
+
+/**
+ * A message's keys as a plain object. A store may hand out objects that read their keys on demand
+ * (the SQLite store does); this is what crosses a process link, or what tests compare.
+ */
+export function plainSortable(m: SortableMessage): SortableMessage {
+  return {
+    uid: m.uid,
+    internalDate: m.internalDate,
+    size: m.size,
+    sentDate: m.sentDate,
+    subject: m.subject,
+    replyOrForward: m.replyOrForward,
+    from: m.from,
+    to: m.to,
+    cc: m.cc,
+    displayFrom: m.displayFrom,
+    displayTo: m.displayTo,
+    messageId: m.messageId,
+    references: [...m.references],
+  };
+}

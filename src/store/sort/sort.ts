@@ -101,6 +101,12 @@ export function sortedOrder(list: readonly SortableMessage[], program: readonly 
   return order;
 }
 
+function sameMessages(list: readonly SortableMessage[], uids: readonly number[]): boolean {
+  if (uids.length !== list.length) return false;
+  for (let i = 0; i < uids.length; i++) if (uids[i] !== list[i]!.uid) return false;
+  return true;
+}
+
 /** Marks which entries of `list` (ascending UIDs) are among `uids` (ascending). */
 export function selectionMask(list: readonly SortableMessage[], uids: readonly number[]): Uint8Array {
   const mask = new Uint8Array(list.length);
@@ -113,15 +119,28 @@ export function selectionMask(list: readonly SortableMessage[], uids: readonly n
   return mask;
 }
 
-/** The UIDs among `uids` (ascending), sorted by the program. UIDs without keys are left out. */
-export function sortUids(list: readonly SortableMessage[], uids: readonly number[], program: readonly SortCriterion[]): number[] {
+/**
+ * Indexes into `list` of the messages among `uids` (ascending), in the program's order; UIDs
+ * without keys are left out. The result may be the cached order itself: do not modify it.
+ */
+export function sortIndexes(list: readonly SortableMessage[], uids: readonly number[], program: readonly SortCriterion[]): Uint32Array {
   const order = sortedOrder(list, program);
+  if (sameMessages(list, uids)) return order; // the whole mailbox: the cached order as it is
   const mask = selectionMask(list, uids);
-  const out: number[] = [];
+  const out = new Uint32Array(order.length);
+  let n = 0;
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
-    if (mask[i]) out.push(list[i]!.uid);
+    if (mask[i]) out[n++] = i;
   }
+  return out.subarray(0, n);
+}
+
+/** The UIDs among `uids` (ascending), sorted by the program. UIDs without keys are left out. */
+export function sortUids(list: readonly SortableMessage[], uids: readonly number[], program: readonly SortCriterion[]): number[] {
+  const indexes = sortIndexes(list, uids, program);
+  const out = new Array<number>(indexes.length);
+  for (let k = 0; k < indexes.length; k++) out[k] = list[indexes[k]!]!.uid;
   return out;
 }
 
