@@ -256,52 +256,59 @@ function prune(f: Forest, roots: number[]): number[] {
 
 /** Step 5: threads whose subjects match merge. `roots` are sorted (step 4). Returns the new top level. */
 function mergeBySubject(f: Forest, roots: number[]): number[] {
-  // The thread subject: the message's, or its first child's for a dummy (5.B.i).
-  const threadMessage = (r: number): SortableMessage | null => f.msg[r] ?? (f.first[r] === -1 ? null : f.msg[f.first[r]!]!) ?? null;
-  const table = new Map<string, number>();
+  // (5)(B)(i) The thread subject: the message's, or its first child's for a dummy; read once per root.
+  const subject: string[] = new Array<string>(roots.length);
+  const reply = new Uint8Array(roots.length);
+  for (let k = 0; k < roots.length; k++) {
+    const r = roots[k]!;
+    const m = f.msg[r] ?? (f.first[r] === -1 ? null : f.msg[f.first[r]!]);
+    subject[k] = m?.subject ?? '';
+    reply[k] = m?.replyOrForward ? 1 : 0;
+  }
+  const replyOf = (n: number, k: number): boolean => (f.msg[n] === null ? false : n === roots[k] ? reply[k] === 1 : f.msg[n]!.replyOrForward);
+  // The subject table holds a node and, for a root, its position in `roots`.
+  const table = new Map<string, [node: number, k: number]>();
   // (5)(B)
-  for (const r of roots) {
-    const m = threadMessage(r);
-    if (!m || m.subject === '') continue;
-    const there = table.get(m.subject);
-    if (there === undefined) table.set(m.subject, r);
-    else {
-      const t = f.msg[there];
-      if (t !== null && (f.msg[r] === null || (t!.replyOrForward && !m.replyOrForward))) table.set(m.subject, r);
-    }
+  for (let k = 0; k < roots.length; k++) {
+    const s = subject[k]!;
+    if (s === '') continue;
+    const there = table.get(s);
+    if (there === undefined) table.set(s, [roots[k]!, k]);
+    else if (f.msg[there[0]] !== null && (f.msg[roots[k]!] === null || (reply[there[1]] === 1 && reply[k] === 0))) table.set(s, [roots[k]!, k]);
   }
   // (5)(C)
-  const removed = new Set<number>();
+  const removed = new Uint8Array(f.size + roots.length);
   const changed = new Set<number>();
   const added: number[] = [];
-  for (const r of roots) {
-    const m = threadMessage(r);
-    if (!m || m.subject === '') continue;
-    const target = table.get(m.subject)!;
+  for (let k = 0; k < roots.length; k++) {
+    const s = subject[k]!;
+    if (s === '') continue;
+    const r = roots[k]!;
+    const [target, tk] = table.get(s)!;
     if (target === r) continue;
-    const cur = f.msg[r];
-    const tm = f.msg[target];
-    if (cur === null && tm === null) {
+    const curDummy = f.msg[r] === null;
+    const targetDummy = f.msg[target] === null;
+    if (curDummy && targetDummy) {
       for (let c = f.first[r]!; c !== -1; c = f.first[r]!) f.link(target, c);
-      removed.add(r);
+      removed[r] = 1;
       changed.add(target);
-    } else if (tm === null || (cur!.replyOrForward && !tm!.replyOrForward)) {
+    } else if (targetDummy || (reply[k] === 1 && !replyOf(target, tk))) {
       f.link(target, r);
-      removed.add(r);
+      removed[r] = 1;
       changed.add(target);
     } else {
       const dummy = f.add(null);
       f.link(dummy, target);
       f.link(dummy, r);
-      removed.add(target).add(r);
+      removed[target] = removed[r] = 1;
       added.push(dummy);
       changed.add(dummy);
-      table.set(m.subject, dummy);
+      table.set(s, [dummy, -1]);
     }
   }
   // Step 6 for what changed; everything else was sorted already.
   for (const n of changed) f.sortChildren(n);
-  return [...roots.filter((r) => !removed.has(r)), ...added];
+  return [...roots.filter((r) => removed[r] === 0), ...added];
 }
 
 // --- the algorithms ------------------------------------------------------------------------------------
