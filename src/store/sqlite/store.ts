@@ -50,8 +50,10 @@ export interface SqliteStoreOptions {
    */
   checkpoints?: Omit<CheckpointerOptions, 'onError'>;
   /**
-   * SORT/THREAD keys kept in memory, in messages over all mailboxes (default 500,000, about
-   * 150 MB at most): a repeated SORT of a mailbox held here reads nothing from the database.
+   * SORT/THREAD keys kept in memory, in messages over all mailboxes (default 500,000): a repeated
+   * SORT of a mailbox held here reads nothing from the database. Columns are read as commands need
+   * them: about 80 bytes a message for SORT (DATE), 400 with every key (THREAD, all sort keys) —
+   * 40 MB for a 100,000-message mailbox sorted every way (measured, bench mailbox).
    */
   sortCacheMessages?: number;
 }
