@@ -12,7 +12,7 @@
  */
 import { bodyText, decodeHeaderText, parseHeaderFields, searchHeaderValues } from '../mime/index.js';
 import type { MessageStructure } from '../mime/types.js';
-import type { Day, SearchQuery } from './search-query.js';
+import type { Day, SearchQuery, UidRanges } from './search-query.js';
 import type { MessageRecord } from './types.js';
 
 export interface SearchableMessage {
@@ -47,7 +47,7 @@ function evaluate(q: SearchQuery, m: LazyMessage): boolean {
     case 'not':
       return !evaluate(q.of, m);
     case 'uid':
-      return q.ranges.some(([a, b]) => record.uid >= Math.min(a, b) && record.uid <= Math.max(a, b));
+      return inRanges(record.uid, q.ranges);
     case 'flag': {
       // Flags are atoms, and atoms are case-insensitive (RFC 3501 §9 note 1).
       const wanted = q.flag.toLowerCase();
@@ -82,6 +82,33 @@ function evaluate(q: SearchQuery, m: LazyMessage): boolean {
       return m.headerText().includes(needle) || m.body().includes(needle);
     }
   }
+}
+
+/** Ranges sorted and merged once per query, so a set of thousands of ranges costs a binary search. */
+const sortedRanges = new WeakMap<UidRanges, Array<[number, number]>>();
+
+function inRanges(uid: number, ranges: UidRanges): boolean {
+  if (ranges.length <= 8) return ranges.some(([a, b]) => uid >= Math.min(a, b) && uid <= Math.max(a, b));
+  let merged = sortedRanges.get(ranges);
+  if (!merged) {
+    merged = [];
+    for (const [a, b] of ranges.map(([x, y]): [number, number] => [Math.min(x, y), Math.max(x, y)]).sort((x, y) => x[0] - y[0])) {
+      const last = merged[merged.length - 1];
+      if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
+      else merged.push([a, b]);
+    }
+    sortedRanges.set(ranges, merged);
+  }
+  let lo = 0;
+  let hi = merged.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const [a, b] = merged[mid]!;
+    if (uid < a) hi = mid - 1;
+    else if (uid > b) lo = mid + 1;
+    else return true;
+  }
+  return false;
 }
 
 function compareDay(day: Day, op: 'before' | 'on' | 'since', target: Day): boolean {

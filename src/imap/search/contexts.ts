@@ -19,6 +19,7 @@ import { sortData } from '../../store/sort/sort-data.js';
 import type { SelectedView, ViewObserver } from '../commands/types.js';
 import { atom, type ImapValue } from '../wire/types.js';
 import { formatOrderedSet } from './results.js';
+import { viewRanges } from './to-query.js';
 
 export interface UpdateContext {
   tag: string;
@@ -109,8 +110,9 @@ class ViewContexts implements ViewObserver {
     if (dirty.length === 0) return;
     const mailboxId = this.view.mailbox.id;
     let keys: Map<number, SortableMessage> | undefined;
+    // Neighbours in the view make one range: a STORE over 10,000 messages is one range to test.
+    const ranges = viewRanges(this.view, dirty);
     for (const ctx of [...this.contexts.values()]) {
-      const ranges = dirty.map((uid): [number, number] => [uid, uid]);
       const matching = new Set(await this.mail.search(mailboxId, { type: 'and', of: [ctx.query, { type: 'uid', ranges }] }));
       if (!this.contexts.has(ctx.tag)) continue; // cancelled meanwhile
       const current = new Set(ctx.results);

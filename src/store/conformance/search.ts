@@ -38,6 +38,9 @@ export function searchTests(test: Register): void {
       const cases: Array<[string, SearchQuery, number[]]> = [
         ['all', { type: 'all' }, all],
         ['uid range', { type: 'uid', ranges: [[u.encoded, u.flagged]] }, [u.encoded, u.flagged]],
+        // Thousands of ranges ("UID 1,3,5,…", or an UPDATE context checking scattered changes).
+        ['uid set of 5,000 ranges', { type: 'uid', ranges: Array.from({ length: 5000 }, (_, i): [number, number] => [u.plain + 3 * i, u.plain + 3 * i]) }, [u.plain, u.big]],
+        ['unseen in a uid set of 5,000 ranges', { type: 'and', of: [{ type: 'flag', flag: '\\Seen', set: false }, { type: 'uid', ranges: Array.from({ length: 5000 }, (_, i): [number, number] => [u.plain + 3 * i, u.plain + 3 * i]) }] }, [u.big]],
         ['uid ranges, reversed bounds', { type: 'uid', ranges: [[u.late, u.late], [u.encoded, u.plain]] }, [u.plain, u.encoded, u.late]],
         ['uid: no ranges', { type: 'uid', ranges: [] }, []],
         ['flag set', { type: 'flag', flag: '\\Seen', set: true }, [u.plain, u.flagged]],

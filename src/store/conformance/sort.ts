@@ -1,7 +1,8 @@
 /**
  * The SORT/THREAD keys (UserMailbox.sortData, optional): a store that offers them must give exactly
- * what the generic fallback computes from structure() and read() — the keys of messageSortKeys —
- * and keep returning the same array while the mailbox is unchanged. A store without the method is
+ * what the generic fallback computes from structure() and read() — the keys of messageSortKeys,
+ * compared as plain values (a store may hand out objects that read them on demand) — and keep
+ * returning the same array while the mailbox is unchanged. A store without the method is
  * checked through the fallback (sortData() in src/store/sort/sort-data.ts), which every SORT uses.
  */
 import assert from 'node:assert/strict';

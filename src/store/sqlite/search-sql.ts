@@ -26,6 +26,9 @@ const HEADER_COLUMN: Record<IndexedHeader, string> = {
 
 const DAY_OP = { before: '<', on: '=', since: '>=' } as const;
 
+/** UID ranges compiled into SQL; more are matched by the reference evaluator. */
+const MAX_SQL_RANGES = 200;
+
 /** SQL for `query`, or null when some key needs the reference evaluator. */
 export function compileQuery(query: SearchQuery): SqlFragment | null {
   switch (query.type) {
@@ -45,6 +48,9 @@ export function compileQuery(query: SearchQuery): SqlFragment | null {
     }
     case 'uid': {
       if (query.ranges.length === 0) return { sql: '0', params: [] };
+      // SQLite parses a chain of ORs as a tree as deep as the chain (at most 1,000 deep): a set of
+      // many ranges ("UID 1,3,5,…") is checked by the evaluator instead, on the rows the rest selects.
+      if (query.ranges.length > MAX_SQL_RANGES) return null;
       const sql = query.ranges.map(() => '(m.uid BETWEEN ? AND ?)').join(' OR ');
       return { sql: `(${sql})`, params: query.ranges.flatMap(([a, b]) => [Math.min(a, b), Math.max(a, b)]) };
     }
