@@ -124,15 +124,18 @@ class Forest {
   }
 
   /** Nodes under `roots` in pre-order (parents before children), without recursion. */
-  preOrder(roots: readonly number[]): number[] {
-    const out: number[] = [];
-    const stack = [...roots];
-    while (stack.length > 0) {
-      const n = stack.pop()!;
-      out.push(n);
-      for (let c = this.first[n]!; c !== -1; c = this.next[c]!) stack.push(c);
+  preOrder(roots: readonly number[]): Int32Array {
+    const out = new Int32Array(this.size);
+    const stack = new Int32Array(this.size);
+    let n = 0;
+    let top = 0;
+    for (let i = roots.length - 1; i >= 0; i--) stack[top++] = roots[i]!;
+    while (top > 0) {
+      const x = stack[--top]!;
+      out[n++] = x;
+      for (let c = this.first[x]!; c !== -1; c = this.next[c]!) stack[top++] = c;
     }
-    return out;
+    return out.subarray(0, n);
   }
 
   private compare = (a: number, b: number): number => {
@@ -155,13 +158,6 @@ class Forest {
       this.date[p] = this.date[this.first[p]!]!;
       this.uid[p] = this.uid[this.first[p]!]!;
     }
-  }
-
-  /** Steps 4 and 6: every set of siblings sorted, bottom-up; returns the roots sorted. */
-  sortAll(roots: number[]): number[] {
-    const nodes = this.preOrder(roots);
-    for (let i = nodes.length - 1; i >= 0; i--) this.sortChildren(nodes[i]!);
-    return roots.sort(this.compare);
   }
 
   sortRoots(roots: number[]): number[] {
@@ -229,18 +225,24 @@ function buildLinks(messages: readonly SortableMessage[]): { f: Forest; roots: n
 }
 
 /**
- * Step 3: dummies with no children go; a dummy's children take its place — except at the top,
- * where a dummy with several children stays (promoting them would make them separate threads).
+ * Steps 3, 4 and 6 in one bottom-up pass. Dummies with no children go; a dummy's children take its
+ * place — except at the top, where a dummy with several children stays (promoting them would make
+ * them separate threads). Every set of siblings is sorted by sent date, ties by mailbox order, a
+ * dummy sorting as its first child. Returns the top level, sorted.
  */
-function prune(f: Forest, roots: number[]): number[] {
+function pruneAndSort(f: Forest, roots: number[]): number[] {
   const nodes = f.preOrder(roots);
-  // Children before parents: a dummy's children are final when it is reached.
+  // Children before parents: a node's children are final (and sorted) when it is reached.
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i]!;
     const p = f.parent[n]!;
-    if (f.msg[n] !== null || p === -1) continue;
-    for (let c = f.first[n]!; c !== -1; c = f.first[n]!) f.link(p, c);
-    f.unlink(n);
+    if (f.msg[n] === null && p !== -1) {
+      // Its parent, reached later, sorts the children it receives.
+      for (let c = f.first[n]!; c !== -1; c = f.first[n]!) f.link(p, c);
+      f.unlink(n);
+    } else {
+      f.sortChildren(n);
+    }
   }
   const top: number[] = [];
   for (const r of roots) {
@@ -251,7 +253,7 @@ function prune(f: Forest, roots: number[]): number[] {
       top.push(only);
     }
   }
-  return top;
+  return f.sortRoots(top);
 }
 
 /** Step 5: threads whose subjects match merge. `roots` are sorted (step 4). Returns the new top level. */
@@ -315,20 +317,30 @@ function mergeBySubject(f: Forest, roots: number[]): number[] {
 
 /** REFS orders threads by their most recent message (Dovecot's reading of the draft), ties by mailbox order. */
 function byLatest(f: Forest, roots: number[]): number[] {
-  const latest = new Map<number, number>();
+  // One pass over every thread: parents come before children in pre-order, so each node finds
+  // its thread's root through its parent.
+  const rootOf = new Int32Array(f.size);
+  const latest = new Float64Array(f.size);
   for (const r of roots) {
-    let best = f.date[r]!;
-    for (const n of f.preOrder([r])) if (f.date[n]! > best) best = f.date[n]!;
-    latest.set(r, best);
+    rootOf[r] = r;
+    latest[r] = f.date[r]!;
   }
-  return roots.sort((a, b) => latest.get(a)! - latest.get(b)! || f.uid[a]! - f.uid[b]!);
+  const nodes = f.preOrder(roots);
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    const p = f.parent[n]!;
+    if (p === -1) continue;
+    const r = (rootOf[n] = rootOf[p]!);
+    if (f.date[n]! > latest[r]!) latest[r] = f.date[n]!;
+  }
+  return roots.sort((a, b) => latest[a]! - latest[b]! || f.uid[a]! - f.uid[b]!);
 }
 
 /** Threads `messages` (those the search matched, in mailbox order). */
 export function threadMessages(messages: readonly SortableMessage[], algorithm: ThreadAlgorithm): ThreadNode[] {
   if (algorithm === 'orderedsubject') return orderedSubject(messages);
   const { f, roots } = buildLinks(messages);
-  const top = f.sortAll(prune(f, roots));
+  const top = pruneAndSort(f, roots);
   if (algorithm === 'refs') return f.toThreadNodes(byLatest(f, top));
   // (4) sorted the top level, so (5) finds which message of a subject leads; then (6) again.
   return f.toThreadNodes(f.sortRoots(mergeBySubject(f, top)));

@@ -30,7 +30,8 @@ const GROUPS = {
   cc: 's.cc_key',
   displayFrom: 's.display_from',
   displayTo: 's.display_to',
-  thread: 's.message_id, s.refs',
+  // THREAD reads the subjects too (step 5): one pass for both rather than two.
+  thread: 's.message_id, s.refs, s.subject, s.reply',
 } as const;
 type Group = keyof typeof GROUPS;
 
@@ -72,7 +73,10 @@ class KeyTable {
       if (this.uids[i] !== uid) continue;
       for (let c = 0; c < names.length; c++) cols[c]![i] = row[c + 1];
     }
-    names.forEach((n, c) => this.values.set(n, cols[c]!));
+    // A column another group already read is kept: rows may hold values split since (references).
+    names.forEach((n, c) => {
+      if (!this.values.has(n)) this.values.set(n, cols[c]!);
+    });
   }
 
   /** A new table for the mailbox now: the kept messages, then `added`, with the loaded columns carried over. */
