@@ -186,6 +186,10 @@ function buildLinks(messages: readonly SortableMessage[]): { f: Forest; roots: n
   let capacity = 2 * messages.length + 1;
   for (const m of messages) capacity += m.references.length;
   const f = new Forest(capacity);
+  // Only an ID some message references can link anything: most messages (those nobody answered)
+  // need no entry in the ID table at all, which is the costly part of threading a large mailbox.
+  const referenced = new Set<string>();
+  for (const m of messages) for (const id of m.references) referenced.add(id);
   const byId = new Map<string, number>();
   const idNode = (id: string): number => {
     let n = byId.get(id);
@@ -199,13 +203,14 @@ function buildLinks(messages: readonly SortableMessage[]): { f: Forest; roots: n
     // A message with no valid Message-ID, or with one an earlier message took, gets a unique one:
     // a node no reference can reach. A dummy a reference created for its ID becomes the message.
     let own: number;
-    const existing = m.messageId === null ? undefined : byId.get(m.messageId);
+    const id = m.messageId !== null && referenced.has(m.messageId) ? m.messageId : null;
+    const existing = id === null ? undefined : byId.get(id);
     if (existing !== undefined && f.msg[existing] === null) {
       own = existing;
       f.setMessage(own, m);
     } else {
       own = f.add(m);
-      if (m.messageId !== null && existing === undefined) byId.set(m.messageId, own);
+      if (id !== null && existing === undefined) byId.set(id, own);
     }
     // (1)(A) link the references pairwise, never changing an existing parent, never making a loop.
     let previous = -1;
