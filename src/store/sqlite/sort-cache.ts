@@ -47,7 +47,8 @@ class KeyTable {
     readonly uids: readonly number[],
     readonly internalDate: readonly number[],
     readonly size: readonly number[],
-    private readonly load: (group: Group) => unknown[][],
+    /** Rows of (uid, ...columns) for the given SQL columns, ascending by UID. */
+    private readonly load: (columns: readonly string[]) => unknown[][],
   ) {
     this.rows = uids.map((_, i) => new SortRow(this, i));
   }
@@ -63,20 +64,18 @@ class KeyTable {
   }
 
   private fill(group: Group): void {
-    const names = GROUPS[group].split(', ');
+    // Only the columns of the group not read yet (THREAD's group shares the subjects with SORT's).
+    const names = GROUPS[group].split(', ').filter((n) => !this.values.has(n));
     const cols = names.map(() => new Array<unknown>(this.uids.length).fill(null));
     // Rows are matched by UID: a message gone since this table was made keeps the empty value.
     let i = 0;
-    for (const row of this.load(group)) {
+    for (const row of this.load(names)) {
       const uid = row[0] as number;
       while (i < this.uids.length && this.uids[i]! < uid) i++;
       if (this.uids[i] !== uid) continue;
       for (let c = 0; c < names.length; c++) cols[c]![i] = row[c + 1];
     }
-    // A column another group already read is kept: rows may hold values split since (references).
-    names.forEach((n, c) => {
-      if (!this.values.has(n)) this.values.set(n, cols[c]!);
-    });
+    names.forEach((n, c) => this.values.set(n, cols[c]!));
   }
 
   /** A new table for the mailbox now: the kept messages, then `added`, with the loaded columns carried over. */
@@ -184,8 +183,8 @@ export class SortCache {
       .get(`SELECT m.uid, m.internal_date, m.size, s.sent_date FROM messages m LEFT JOIN content_sort s ON s.content_id = m.content_id WHERE m.mailbox_id = ? AND m.uid >= ? ORDER BY m.uid`)
       .raw()
       .all(mailboxId, fromUid) as Array<[number, number, number, number | null]>;
-    const load = (group: Group): unknown[][] =>
-      ctx.sql.get(`SELECT m.uid, ${GROUPS[group]} ${FROM} WHERE m.mailbox_id = ? AND m.uid >= ? ORDER BY m.uid`).raw().all(mailboxId, fromUid) as unknown[][];
+    const load = (columns: readonly string[]): unknown[][] =>
+      ctx.sql.get(`SELECT m.uid, ${columns.join(', ')} ${FROM} WHERE m.mailbox_id = ? AND m.uid >= ? ORDER BY m.uid`).raw().all(mailboxId, fromUid) as unknown[][];
     const table = new KeyTable(
       rows.map((r) => r[0]),
       rows.map((r) => r[1]),
