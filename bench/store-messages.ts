@@ -1,4 +1,9 @@
-/** Deterministic varied messages for the store benchmark: mostly small text, some attachments, a few MB-sized. */
+/**
+ * Deterministic varied messages for the store benchmark: mostly small text, some attachments, a few
+ * MB-sized — and about a third of them replies, so SORT (SUBJECT) and THREAD have real work: a reply
+ * answers one of the 300 messages before it, carries "Re:" (sometimes "Fwd:" or a "[list]" tag)
+ * before its thread's subject, and References/In-Reply-To naming the thread's root and its parent.
+ */
 
 export function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -44,13 +49,55 @@ function base64Block(r: () => number, bytes: number): string {
   return buf.toString('base64').replace(/.{76}/g, '$&\r\n');
 }
 
+/** A 32-bit mix of `n`: the thread structure depends on the message index alone. */
+function hash(n: number): number {
+  let x = Math.imul(n ^ 0x9e3779b9, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/** The message `i` answers, or null for the start of a thread (35% of messages are replies). */
+export function parentOf(i: number): number | null {
+  const h = hash(i);
+  if (i === 0 || h % 100 >= 35) return null;
+  return i - 1 - ((h >>> 8) % Math.min(i, 300));
+}
+
+const roots = new Map<number, number>();
+function rootOf(i: number): number {
+  let known = roots.get(i);
+  if (known === undefined) {
+    const p = parentOf(i);
+    known = p === null ? i : rootOf(p);
+    roots.set(i, known);
+  }
+  return known;
+}
+
+function threadSubject(root: number): string {
+  const r = rng(root * 7919 + 17);
+  return `${sentence(r, 3 + Math.floor(r() * 5))} #${root}`;
+}
+
+const REPLY_PREFIXES = ['Re: ', 'Re: ', 'Re: ', 'RE: ', 'Fwd: ', 'Re: [team] '];
+
+function threadHeaders(i: number): string {
+  const parent = parentOf(i);
+  if (parent === null) return `Subject: ${threadSubject(i)}\r\n`;
+  const root = rootOf(i);
+  const prefix = REPLY_PREFIXES[hash(i + 1) % REPLY_PREFIXES.length]!;
+  const refs = root === parent ? `<bench-${root}@postroom.test>` : `<bench-${root}@postroom.test> <bench-${parent}@postroom.test>`;
+  return `Subject: ${prefix}${threadSubject(root)}\r\nIn-Reply-To: <bench-${parent}@postroom.test>\r\nReferences: ${refs}\r\n`;
+}
+
 /** Size class: 90% 1.5–10 KB text, 9.8% 20–200 KB with an attachment, 0.2% 1–3 MB. */
 export function benchMessage(r: () => number, i: number): Buffer {
   const from = `${NAMES[Math.floor(r() * NAMES.length)]}@${DOMAINS[Math.floor(r() * DOMAINS.length)]}`;
   const to = `${NAMES[Math.floor(r() * NAMES.length)]}@example.com`;
   const date = new Date(Date.UTC(2020, 0, 1) + Math.floor(r() * 4 * 365 * 86400_000)).toUTCString().replace('GMT', '+0000');
   const header =
-    `From: ${from}\r\nTo: ${to}\r\nSubject: ${sentence(r, 3 + Math.floor(r() * 5))} #${i}\r\nDate: ${date}\r\n` +
+    `From: ${from}\r\nTo: ${to}\r\n${threadHeaders(i)}Date: ${date}\r\n` +
     `Message-ID: <bench-${i}@postroom.test>\r\nMIME-Version: 1.0\r\n`;
   const roll = r();
   if (roll < 0.9) {

@@ -4,8 +4,11 @@
  *   SELECT, UID FETCH 1:* (UID FLAGS), FETCH 1:100 (ENVELOPE BODYSTRUCTURE), UID SEARCH FROM "x",
  *   SEARCH BODY "y" over 10,000 messages, STORE +FLAGS over 10,000, APPEND throughput,
  * and the size on disk against the raw message bytes.
+ * Then SORT and THREAD on the same mailbox, side by side with Dovecot serving the same messages
+ * (bench/store-sort.ts; Dovecot is installed from Debian when missing).
  * Options: --messages N (default 100000), --dir PATH (default: a temp folder, removed afterwards),
- * --reuse (with --dir: time the commands on a folder an earlier run built, skipping the build).
+ * --reuse (with --dir: time the commands on a folder an earlier run built, skipping the build),
+ * --skip-dovecot (Postroom's SORT/THREAD rows only).
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,9 +21,15 @@ import { StaticAuthenticator } from '../src/auth/static-users.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
 import { benchMessage, rng } from './store-messages.js';
 import { RawImap } from './store-raw-client.js';
+import { SORT_COMMANDS, sortBench } from './store-sort.js';
 
 const { values } = parseArgs({
-  options: { messages: { type: 'string', default: '100000' }, dir: { type: 'string' }, reuse: { type: 'boolean', default: false } },
+  options: {
+    messages: { type: 'string', default: '100000' },
+    dir: { type: 'string' },
+    reuse: { type: 'boolean', default: false },
+    'skip-dovecot': { type: 'boolean', default: false },
+  },
 });
 const TOTAL = Number(values.messages);
 const dir = values.dir ?? mkdtempSync(join(tmpdir(), 'postroom-bench-'));
@@ -156,7 +165,35 @@ async function main(): Promise<void> {
   } finally {
     await server.close();
     await store.close();
+  }
+  try {
+    await sortRows();
+  } finally {
     if (removeAfter) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** SORT and THREAD, first and repeated, Postroom next to Dovecot on the same messages. */
+async function sortRows(): Promise<void> {
+  const r = await sortBench(dir, TOTAL, values['skip-dovecot']);
+  const f = (ms: number): string => ms.toFixed(1).padStart(8);
+  const d = r.dovecot;
+  process.stdout.write(
+    `\nSORT and THREAD, ${TOTAL} messages (ms)${' '.repeat(9)}Postroom: first repeated` +
+      (d ? ` | Dovecot ${d.version.split(' ')[0]}: first-ever  after-restart  repeated | repeated Dovecot/Postroom` : '') +
+      '\n',
+  );
+  row('SELECT INBOX (before the rows below)', `${f(r.postroom.select)}${d ? ` | ${f(d.cold.select)}  ${f(d.restarted.select)}` : ''}`);
+  for (const command of SORT_COMMANDS) {
+    const p = r.postroom.timings.get(command)!;
+    let text = `${f(p.first)} ${f(p.repeated)}`;
+    if (d) {
+      const cold = d.cold.timings.get(command)!;
+      const warm = d.restarted.timings.get(command)!;
+      text += ` | ${f(cold.first)} ${f(warm.first)} ${f(warm.repeated)} | ${(warm.repeated / p.repeated).toFixed(2)}x`;
+      if (cold.count !== p.count) text += `  (answers differ: ${p.count} vs ${cold.count} numbers)`;
+    }
+    row(command, text);
   }
 }
 

@@ -61,6 +61,13 @@ export interface DovecotOptions {
   /** imap_hibernate_timeout in seconds; 0 leaves hibernation off (the default). */
   hibernateSeconds: number;
   maxConnections: number;
+  /**
+   * Mail to serve instead of the load bench's seeded users (bench:store exports its own mailbox):
+   * `build` fills a folder holding one Maildir per user, cached under `name` like the default seed.
+   */
+  seed?: { name: string; build: (dir: string) => Promise<void> };
+  /** Start on the mail folder an earlier start left (with Dovecot's index and cache files) instead of a fresh copy. */
+  keepMail?: boolean;
 }
 
 function config(o: DovecotOptions, dir: string, port: number, pop3Port: number): string {
@@ -136,12 +143,20 @@ service auth {
 ${o.hibernateSeconds > 0 ? `imap_hibernate_timeout = ${o.hibernateSeconds}s\n` : ''}`;
 }
 
+/** Hands a seeded mail folder to the unprivileged user Dovecot runs mail processes as. */
+export function chownMail(dir: string): void {
+  execFileSync('chown', ['-R', `${MAIL_UID}:${MAIL_GID}`, dir]);
+}
+
 export async function startDovecot(o: DovecotOptions): Promise<RunningServer> {
   ensureDovecot();
   const dir = o.runDir;
   mkdirSync(dir, { recursive: true });
   chmodSync(dir, 0o755);
-  await cachedSeed(`dovecot-${seedKey(o.spec)}`, (d) => build(d, o.spec), join(dir, 'mail'));
+  if (o.keepMail && existsSync(join(dir, 'mail'))) {
+    // As the earlier run left it.
+  } else if (o.seed) await cachedSeed(o.seed.name, o.seed.build, join(dir, 'mail'));
+  else await cachedSeed(`dovecot-${seedKey(o.spec)}`, (d) => build(d, o.spec), join(dir, 'mail'));
   const hash = execFileSync('/usr/bin/doveadm', ['pw', '-s', 'SHA512-CRYPT', '-p', PASSWORD], { encoding: 'utf8' }).trim();
   const passwd = Object.keys(o.spec.users)
     .map((u) => `${u}:${hash}:${MAIL_UID}:${MAIL_GID}::${dir}/mail/${u}::`)

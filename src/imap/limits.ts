@@ -84,6 +84,12 @@ export interface ImapLimits {
    * (src/imap/session/hibernation.ts). Plain-text connections only; 0 turns hibernation off.
    */
   idleHibernateSeconds: number;
+  /**
+   * Live RFC 5267 UPDATE contexts (SEARCH/SORT RETURN (UPDATE)) one session may hold; each costs a
+   * search per change to its mailbox. Beyond it the command answers `* NO [NOUPDATE "tag"]` and
+   * still returns its result.
+   */
+  maxUpdateContexts: number;
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -112,6 +118,7 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   minLiteralBytesPerSecond: 16 * 1024,
   tlsHandshakeSeconds: 30,
   idleHibernateSeconds: 30,
+  maxUpdateContexts: 16,
 };
 
 export function resolveLimits(partial: Partial<ImapLimits> = {}): ImapLimits {

@@ -6,8 +6,11 @@ import type { MessageStructure } from './types.js';
 import { headerFields, scanFields, fieldValue } from './header.js';
 import { parseMessage as parse } from './parse.js';
 import { bodyText as text } from './body-text.js';
+import { addressSearchText } from './address-text.js';
+import { computeSortKeys, type MessageSortKeys } from './sort-keys.js';
 
 export type { MessageStructure, MimePart, Envelope, Address, ContentType, Disposition } from './types.js';
+export type { MessageSortKeys } from './sort-keys.js';
 
 /** Parses a raw message into its structure. Never throws: malformed input yields a best-effort tree. */
 export function parseMessage(raw: Buffer): MessageStructure {
@@ -38,6 +41,30 @@ export function decodedHeaderValues(raw: Buffer, structure: MessageStructure, na
     if (f.name.length === wanted.length && f.name.toLowerCase() === wanted) out.push(decodeHeaderText(fieldValue(raw, f)));
   }
   return out;
+}
+
+/** Header fields whose SEARCH keys (FROM, TO, CC, BCC) match parsed addresses rather than raw text. */
+const ADDRESS_FIELDS: ReadonlySet<string> = new Set(['from', 'to', 'cc', 'bcc']);
+
+/**
+ * The text SEARCH compares for every field called `name` in the top-level header: decoded text,
+ * and for address fields the addresses written out without comments or folding (address-text.ts).
+ * Every occurrence counts: a field repeated in a malformed message is found by either value.
+ */
+export function searchHeaderValues(raw: Buffer, structure: MessageStructure, name: string): string[] {
+  const wanted = name.toLowerCase();
+  if (!ADDRESS_FIELDS.has(wanted)) return decodedHeaderValues(raw, structure, name);
+  const end = Math.min(structure.root.bodyStart, raw.length);
+  const out: string[] = [];
+  for (const f of scanFields(raw, 0, end)) {
+    if (f.name.length === wanted.length && f.name.toLowerCase() === wanted) out.push(addressSearchText(fieldValue(raw, f), decodeHeaderText));
+  }
+  return out;
+}
+
+/** The SORT and THREAD keys of a message (sort-keys.ts), computed from its bytes and structure. */
+export function messageSortKeys(raw: Buffer, structure: MessageStructure): MessageSortKeys {
+  return computeSortKeys(raw, structure, decodeHeaderText);
 }
 
 /**

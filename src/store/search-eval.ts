@@ -10,9 +10,9 @@
  * Unicode text; both sides are lower-cased and NFC-normalised so "É" written precomposed or as
  * "E" + combining accent match each other.
  */
-import { bodyText, decodeHeaderText, decodedHeaderValues, parseHeaderFields } from '../mime/index.js';
+import { bodyText, decodeHeaderText, parseHeaderFields, searchHeaderValues } from '../mime/index.js';
 import type { MessageStructure } from '../mime/types.js';
-import type { Day, SearchQuery } from './search-query.js';
+import type { Day, SearchQuery, UidRanges } from './search-query.js';
 import type { MessageRecord } from './types.js';
 
 export interface SearchableMessage {
@@ -48,7 +48,7 @@ export function evaluate(q: SearchQuery, m: LazyMessage): boolean {
     case 'not':
       return !evaluate(q.of, m);
     case 'uid':
-      return q.ranges.some(([a, b]) => record.uid >= Math.min(a, b) && record.uid <= Math.max(a, b));
+      return inRanges(record.uid, q.ranges);
     case 'flag': {
       // Flags are atoms, and atoms are case-insensitive (RFC 3501 §9 note 1).
       const wanted = q.flag.toLowerCase();
@@ -60,6 +60,12 @@ export function evaluate(q: SearchQuery, m: LazyMessage): boolean {
       return record.modseq >= q.min;
     case 'internaldate':
       return compareDay(utcDay(record.internalDate), q.op, q.day);
+    case 'arrival': {
+      // Whole seconds, truncated as SQLite's integer division does (search-sql.ts must agree).
+      const at = Math.trunc(record.internalDate.getTime() / 1000);
+      const target = Math.trunc(q.time / 1000);
+      return q.op === 'until' ? at <= target : at >= target;
+    }
     case 'sentdate': {
       const day = m.sentDay();
       return day !== null && compareDay(day, q.op, q.day);
@@ -85,6 +91,33 @@ function needle(q: SearchQuery & { value: string }): string {
   let n = folded.get(q);
   if (n === undefined) folded.set(q, (n = foldText(q.value)));
   return n;
+}
+
+/** Ranges sorted and merged once per query, so a set of thousands of ranges costs a binary search. */
+const sortedRanges = new WeakMap<UidRanges, Array<[number, number]>>();
+
+function inRanges(uid: number, ranges: UidRanges): boolean {
+  if (ranges.length <= 8) return ranges.some(([a, b]) => uid >= Math.min(a, b) && uid <= Math.max(a, b));
+  let merged = sortedRanges.get(ranges);
+  if (!merged) {
+    merged = [];
+    for (const [a, b] of ranges.map(([x, y]): [number, number] => [Math.min(x, y), Math.max(x, y)]).sort((x, y) => x[0] - y[0])) {
+      const last = merged[merged.length - 1];
+      if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
+      else merged.push([a, b]);
+    }
+    sortedRanges.set(ranges, merged);
+  }
+  let lo = 0;
+  let hi = merged.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const [a, b] = merged[mid]!;
+    if (uid < a) hi = mid - 1;
+    else if (uid > b) lo = mid + 1;
+    else return true;
+  }
+  return false;
 }
 
 function compareDay(day: Day, op: 'before' | 'on' | 'since', target: Day): boolean {
@@ -169,7 +202,7 @@ export class LazyMessage {
     const fields = this.remember('fields', () => new Map<string, string[]>());
     let values = fields.get(lower);
     if (!values) {
-      values = decodedHeaderValues(this.msg.raw(), this.msg.structure(), name).map(foldText);
+      values = searchHeaderValues(this.msg.raw(), this.msg.structure(), name).map(foldText);
       fields.set(lower, values);
       this.cache?.texts.touch(this.cache.key);
     }

@@ -30,4 +30,10 @@ export type SearchQuery =
   /** Date: header compared by day, ignoring its time and timezone. */
   | { type: 'sentdate'; op: 'before' | 'on' | 'since'; day: Day }
   | { type: 'size'; op: 'larger' | 'smaller'; octets: number }
+  /**
+   * Internal date against a moment, to the second (RFC 5032 WITHIN): `until` matches dates at or
+   * before `time`, `from` dates at or after it. `time` is milliseconds since the epoch; both sides
+   * are truncated to whole seconds.
+   */
+  | { type: 'arrival'; op: 'until' | 'from'; time: number }
   | { type: 'modseq'; min: number };

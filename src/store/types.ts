@@ -11,7 +11,10 @@
  * that is "in memory"; for SQLite it is "committed to the WAL with fsync").
  */
 import type { MessageStructure } from '../mime/types.js';
+import type { MessageSortKeys } from '../mime/sort-keys.js';
 import type { SearchQuery } from './search-query.js';
+
+export type { MessageSortKeys } from '../mime/sort-keys.js';
 
 export type { SearchQuery } from './search-query.js';
 
@@ -49,6 +52,18 @@ export interface MessageMeta {
 export interface MessageRecord extends MessageMeta {
   internalDate: Date;
   /** Size of the message in octets, exactly as FETCH RFC822 / POP3 RETR would send it (CRLF line ends). */
+  size: number;
+}
+
+/**
+ * One message as SORT and THREAD see it (RFC 5256, RFC 5957): its sort and thread keys, derived from
+ * its header by messageSortKeys() (src/mime/index.ts), plus what the store knows of it anyway.
+ */
+export interface SortableMessage extends MessageSortKeys {
+  uid: number;
+  /** INTERNALDATE, milliseconds since the epoch (SORT ARRIVAL, and DATE when there is no sent date). */
+  internalDate: number;
+  /** Size in octets (SORT SIZE). */
   size: number;
 }
 
@@ -224,6 +239,16 @@ export interface UserMailbox {
   stream(mailboxId: string, uid: number, range?: ByteRange): MessageStream;
   /** UIDs matching the query, ascending. */
   search(mailboxId: string, query: SearchQuery): Promise<number[]>;
+  /**
+   * Optional: the sort and thread keys of every message in the mailbox, ascending by UID — what SORT
+   * and THREAD work from. The keys are messageSortKeys(raw, structure) of each message, which a
+   * store can compute once (at APPEND) and keep. While the mailbox's messages are unchanged a store
+   * should return the very same array (not a copy): callers cache sorted orders and threads by its
+   * identity, so neither side may modify it (a store that returns a new array each time is still
+   * correct, only every SORT then sorts again). Without this method, sortData() in
+   * src/store/sort/sort-data.ts computes the keys from structure() and read() of each message.
+   */
+  sortData?(mailboxId: string): Promise<readonly SortableMessage[]>;
 
   append(mailboxId: string, input: AppendInput): Promise<AppendResult>;
   updateFlags(

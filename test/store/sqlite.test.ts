@@ -305,6 +305,78 @@ describe('SqliteStore migrations', () => {
   });
 });
 
+describe('SqliteStore migration to v6 (sort keys, address fixes)', () => {
+  it('upgrades a version-5 database: sort keys for every content, structures and address search columns derived again', async () => {
+    const dir = tempDir();
+    let store = await SqliteStore.open({ directory: dir, schemaVersion: 5 });
+    await store.close();
+    // Rows as v5 code wrote them: the old envelope (no comment name) and the raw address text.
+    const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
+    assert.equal(db.prepare('SELECT version FROM schema_version').pluck().get(), 5);
+    const raws = [
+      Buffer.from('From: <user (c)@ (c) example.org> (Real Name)\r\nSubject: Re: Plan\r\nMessage-ID: <p2@x>\r\nReferences: <p1@x>\r\nDate: 3 Feb 1994 12:00:00 +0100\r\n\r\nx\r\n'),
+      Buffer.from('From: a@x.test\r\nReply-To: "Some Name"\r\nSubject: Plan\r\nMessage-ID: <p1@x>\r\n\r\ny\r\n'),
+    ];
+    db.prepare("INSERT INTO users (id, name) VALUES (1, 'alice')").run();
+    db.prepare("INSERT INTO mailboxes (id, user_id, name, uid_validity, uid_next, highest_modseq) VALUES (1, 1, 'INBOX', 7, 3, 3)").run();
+    raws.forEach((raw, i) => {
+      const id = i + 1;
+      const oldEnvelope = { from: [{ name: null, adl: null, mailbox: 'user', host: 'example.org' }], replyTo: [{ name: null, adl: null, mailbox: '"Some Name"', host: '' }] };
+      const structure = JSON.stringify({ size: raw.length, envelope: oldEnvelope, root: { headerStart: 0, bodyStart: raw.indexOf('\r\n\r\n') + 4, bodyEnd: raw.length } });
+      db.prepare("INSERT INTO contents (id, sha256, size, refs, body, structure) VALUES (?, ?, ?, 1, ?, '')").run(id, Buffer.from([id]), raw.length, raw);
+      db.prepare('INSERT INTO content_structures (content_id, structure) VALUES (?, ?)').run(id, structure);
+      db.prepare('INSERT INTO content_search (content_id, hdr_from, hdr_subject) VALUES (?, ?, ?)').run(id, 'raw text', 'plan');
+      db.prepare("INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size) VALUES (1, ?, ?, '', 2, 0, ?)").run(id, id, raw.length);
+    });
+    db.close();
+
+    store = await SqliteStore.open({ directory: dir });
+    const u = await store.open('alice');
+    const inbox = await u.get('INBOX');
+    const keys = await u.sortData!(inbox.id);
+    assert.deepEqual(
+      keys.map((k) => [k.uid, k.subject, k.replyOrForward, k.from, k.displayFrom, k.messageId, k.references, k.sentDate]),
+      [
+        [1, 'PLAN', true, 'USER', 'REAL NAME', 'p2@x', ['p1@x'], Date.UTC(1994, 1, 3, 11)],
+        [2, 'PLAN', false, 'A', 'A@X.TEST', 'p1@x', [], null],
+      ],
+    );
+    // The envelope was parsed again: the comment is the name; a name alone is no address.
+    const e1 = (await u.structure(inbox.id, 1)).envelope;
+    assert.deepEqual(e1.from, [{ name: 'Real Name', adl: null, mailbox: 'user', host: 'example.org' }]);
+    assert.deepEqual((await u.structure(inbox.id, 2)).envelope.replyTo, [{ name: null, adl: null, mailbox: 'a', host: 'x.test' }]);
+    // The SQL search columns hold the new address text.
+    assert.deepEqual(await u.search(inbox.id, { type: 'header', name: 'From', value: 'user@example.org' }), [1]);
+    assert.deepEqual(await u.search(inbox.id, { type: 'header', name: 'From', value: 'real name' }), [1]);
+    await store.close();
+    const check = new BetterSqlite3(join(dir, 'mail.sqlite'), { readonly: true });
+    assert.equal(check.prepare('SELECT version FROM schema_version').pluck().get(), SQLITE_SCHEMA_VERSION);
+    assert.equal(check.prepare('SELECT count(*) FROM content_sort').pluck().get(), 2);
+    check.close();
+  });
+
+  it('keeps the sort keys of a content until its last message goes', async () => {
+    const dir = tempDir();
+    let store = await SqliteStore.open({ directory: dir });
+    let u = await store.open('alice');
+    const inbox = await u.get('INBOX');
+    const other = await u.create('Other');
+    const r = await u.append(inbox.id, { content: message('kept') });
+    await u.copy(inbox.id, [r.uid], other.id);
+    await u.updateFlags(inbox.id, [r.uid], 'add', ['\\Deleted']);
+    await u.expunge(inbox.id);
+    await store.close();
+    assert.equal(countRows(dir, 'content_sort'), 1);
+    store = await SqliteStore.open({ directory: dir });
+    u = await store.open('alice');
+    assert.deepEqual((await u.sortData!(other.id)).map((k) => k.subject), ['KEPT']);
+    await u.updateFlags(other.id, [1], 'add', ['\\Deleted']);
+    await u.expunge(other.id);
+    await store.close();
+    assert.equal(countRows(dir, 'content_sort'), 0);
+  });
+});
+
 describe('SqliteStore change feed', () => {
   it('publishes after commit with the handle origin', async () => {
     const dir = tempDir();

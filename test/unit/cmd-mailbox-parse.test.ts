@@ -1,7 +1,11 @@
-/** parse() tables for the mailbox commands: argument text → typed arguments, or a ParseError (BAD). */
+/**
+ * parse() tables for the mailbox commands: argument text → typed arguments, a ParseError (BAD), or
+ * an ImapError NO for a well-formed string that is not a valid modified UTF-7 name.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParseError } from '../../src/imap/wire/args.js';
+import { ImapError } from '../../src/imap/errors.js';
 import type { CommandSpec } from '../../src/imap/commands/types.js';
 import { createCommand } from '../../src/imap/commands/create.js';
 import { deleteCommand } from '../../src/imap/commands/delete.js';
@@ -14,13 +18,14 @@ import { statusCommand } from '../../src/imap/commands/status.js';
 import { namespaceCommand } from '../../src/imap/commands/namespace.js';
 import { tokens, env } from './cmd-mailbox-fake-ctx.js';
 
-type Row = [args: string, expected: unknown | typeof ParseError, enabled?: string[], literals?: string[]];
+type Row = [args: string, expected: unknown | typeof ParseError | typeof ImapError, enabled?: string[], literals?: string[]];
 
 function check<A>(spec: CommandSpec<A>, rows: Row[]): void {
   for (const [args, expected, enabled, literals] of rows) {
     const run = (): A => spec.parse(tokens(args, literals), env(enabled));
     const label = `${spec.name} ${args}`;
     if (expected === ParseError) assert.throws(run, ParseError, label);
+    else if (expected === ImapError) assert.throws(run, (err: unknown) => err instanceof ImapError && err.status === 'NO' && /modified UTF-7/.test(err.message), label);
     else assert.deepEqual(run(), expected, label);
   }
 }
@@ -37,13 +42,14 @@ test('CREATE', () => {
     ['~peter/mail/&U,BTFw-/&ZeVnLIqe-', { name: '~peter/mail/台北/日本語' }],
     ['&AOk-t&AOk-', { name: 'été' }],
     ['"&-"', { name: '&' }],
-    ['&Jjo!', ParseError],
-    ['&AGE-', ParseError], // encodes printable ASCII: not the canonical spelling
+    // Not modified UTF-7: the string is fine, the name is not — NO with the reason, not BAD.
+    ['&Jjo!', ImapError],
+    ['&AGE-', ImapError], // encodes printable ASCII: not the canonical spelling
     // UTF-8 as-is once UTF8=ACCEPT is on (RFC 6855 §3); an "&" is then just a character.
     ['"été"', { name: 'été' }, ['UTF8=ACCEPT']],
     ['&AOk-', { name: '&AOk-' }, ['UTF8=ACCEPT']],
     // 8-bit without UTF8=ACCEPT is not modified UTF-7.
-    ['"été"', ParseError],
+    ['"été"', ImapError],
     // RFC 6154 §3 / RFC 4466 create-params.
     ['MySpecial (USE (\\Drafts))', { name: 'MySpecial', use: ['\\Drafts'] }],
     ['MySpecial (USE (\\Drafts \\Sent))', { name: 'MySpecial', use: ['\\Drafts', '\\Sent'] }],
@@ -81,7 +87,7 @@ test('RENAME', () => {
     ['a &AOk-', { from: 'a', to: 'é' }],
     ['a', ParseError],
     ['a b c', ParseError],
-    ['a &', ParseError],
+    ['a &', ImapError],
   ]);
 });
 
@@ -106,7 +112,7 @@ test('LIST: RFC 3501 forms', () => {
     ['""', ParseError],
     ['', ParseError],
     ['"" * extra', ParseError],
-    ['"" &Jjo', ParseError],
+    ['"" &Jjo', ImapError],
   ]);
 });
 

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCommand } from '../../src/imap/wire/tokenizer.js';
 import { ParseError } from '../../src/imap/wire/args.js';
+import { ImapError } from '../../src/imap/errors.js';
 import { DEFAULT_IMAP_LIMITS } from '../../src/imap/limits.js';
 import { appendCommand, parseAppendArgs } from '../../src/imap/commands/append.js';
 import { harness } from './cmd-message-harness.js';
@@ -55,7 +56,6 @@ const bad: Array<[string, string | null]> = [
   ['INBOX "7-Feb-1994"', MSG],
   ['INBOX "7-Feb-1994 21:52:25 -0800" "7-Feb-1994 21:52:25 -0800"', MSG],
   ['INBOX () ()', MSG],
-  ['Bad&name', MSG],
   ['', MSG],
 ];
 for (const [args, lit] of bad) {
@@ -63,6 +63,13 @@ for (const [args, lit] of bad) {
     assert.throws(() => parse(args, lit), ParseError);
   });
 }
+
+test('APPEND to a name that is not modified UTF-7 is NO with the reason, not BAD', () => {
+  assert.throws(
+    () => parse('Bad&name', MSG),
+    (err: unknown) => err instanceof ImapError && err.status === 'NO' && /modified UTF-7/.test(err.message),
+  );
+});
 
 test('the literal limit is the message size limit', () => {
   assert.equal(appendCommand.maxLiteralSize?.({ ...DEFAULT_IMAP_LIMITS, maxMessageSize: 1234 }), 1234);

@@ -52,7 +52,7 @@ test('RETURN (SAVE) stores UIDs in the view; a later NO with SAVE empties it, a 
   assert.equal(await h.run(searchCommand, 'RETURN (SAVE) UNSEEN'), 't OK SEARCH completed');
   assert.deepEqual(h.take(), []);
   assert.deepEqual(view.savedResult, [2, 3]);
-  assert.match(await h.run(searchCommand, 'RETURN (SAVE) 9'), /^t BAD /);
+  assert.match(await h.run(searchCommand, 'RETURN (SAVE) BOGUS'), /^t BAD /);
   assert.deepEqual(view.savedResult, [2, 3]);
   assert.match(await h.run(searchCommand, 'RETURN (SAVE) CHARSET X-UNKNOWN ALL'), /^t NO \[BADCHARSET/);
   assert.deepEqual(view.savedResult, []);

@@ -120,8 +120,41 @@ test('RETURN options (RFC 4731, RFC 5182)', () => {
   assert.deepEqual(parse('RETURN () ALL').returnOptions, { min: false, max: false, all: true, count: false, save: false });
   assert.deepEqual(parse('RETURN (save) CHARSET UTF-8 ALL').returnOptions, { min: false, max: false, all: false, count: false, save: true });
   assert.equal(parse('ALL').returnOptions, undefined);
-  assert.throws(() => parse('RETURN (PARTIAL 1:10) ALL'), ParseError);
   assert.throws(() => parse('RETURN MIN ALL'), ParseError);
+  assert.throws(() => parse('RETURN (BOGUS) ALL'), ParseError);
+});
+
+test('RETURN options of RFC 5267 (CONTEXT, UPDATE) and RFC 9394 (PARTIAL)', () => {
+  const none = { min: false, max: false, all: false, count: false, save: false };
+  assert.deepEqual(parse('RETURN (PARTIAL 1:10) ALL').returnOptions, { ...none, partial: { from: 1, to: 10, fromEnd: false, text: '1:10' } });
+  // "500:400" is "400:500"; a range counted from the end keeps its sign.
+  assert.deepEqual(parse('RETURN (PARTIAL 500:400 COUNT) ALL').returnOptions, { ...none, count: true, partial: { from: 400, to: 500, fromEnd: false, text: '500:400' } });
+  assert.deepEqual(parse('RETURN (PARTIAL -1:-100) ALL').returnOptions?.partial, { from: 1, to: 100, fromEnd: true, text: '-1:-100' });
+  assert.deepEqual(parse('RETURN (CONTEXT UPDATE COUNT) ALL').returnOptions, { ...none, count: true, context: true, update: true });
+  for (const bad of [
+    'RETURN (PARTIAL 1:5 ALL) ALL', // RFC 5267 §4.4 / RFC 9394 §3.1: one PARTIAL or one ALL
+    'RETURN (ALL PARTIAL 1:5) ALL',
+    'RETURN (PARTIAL 1:5 PARTIAL 6:9) ALL',
+    'RETURN (ALL ALL) ALL',
+    'RETURN (PARTIAL) ALL',
+    'RETURN (PARTIAL 0:5) ALL',
+    'RETURN (PARTIAL 1:*) ALL',
+    'RETURN (PARTIAL -1:5) ALL',
+    'RETURN (PARTIAL 5) ALL',
+    'RETURN (PARTIAL "1:5") ALL',
+    'RETURN (PARTIAL 1:4294967296) ALL',
+    'RETURN (UPDATE UPDATE) ALL',
+  ]) {
+    assert.throws(() => parse(bad), ParseError, bad);
+  }
+});
+
+test('RFC 5032 WITHIN: OLDER and YOUNGER take an interval in seconds', () => {
+  assert.deepEqual(parse('YOUNGER 259200').key, { type: 'within', op: 'younger', seconds: 259200 });
+  assert.deepEqual(parse('OLDER 1').key, { type: 'within', op: 'older', seconds: 1 });
+  // The grammar says nz-number, but imapflow sends YOUNGER 0 for SINCE a date that is not past.
+  assert.deepEqual(parse('YOUNGER 0').key, { type: 'within', op: 'younger', seconds: 0 });
+  for (const bad of ['OLDER', 'YOUNGER -5', 'YOUNGER x', 'OLDER 4294967296', 'OLDER "5"']) assert.throws(() => parse(bad), ParseError, bad);
 });
 
 test('usesModseq is set only when MODSEQ appears, at any depth', () => {

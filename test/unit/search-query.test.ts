@@ -46,8 +46,11 @@ test('sequence sets become UID ranges; "*" is the last message', () => {
   assert.deepEqual(toStoreQuery(seqs([1, 1], [5, 6]), view), { type: 'uid', ranges: [[10, 10], [40, 50]] });
 });
 
-test('a sequence number beyond EXISTS is a BAD (RFC 3501 §9)', () => {
-  assert.throws(() => toStoreQuery(seqs([7, 7]), makeView()), ParseError);
+test('sequence numbers beyond EXISTS name no message: the search is not BAD (as Dovecot and Cyrus answer)', () => {
+  assert.deepEqual(toStoreQuery(seqs([7, 7]), makeView()), { type: 'uid', ranges: [] });
+  // A range reaching past the end keeps the part that exists.
+  const view = makeView();
+  assert.deepEqual(toStoreQuery(seqs([view.exists, view.exists + 5]), view), { type: 'uid', ranges: [[view.uidAt(view.exists), view.uidAt(view.exists)]] });
 });
 
 test('UID sets keep only UIDs in the view', () => {
@@ -113,11 +116,11 @@ test('SEARCH answers with sequence numbers, UID SEARCH with UIDs, and an empty l
 });
 
 test('ESEARCH (RFC 4731 §3.1): MIN/MAX/ALL only when something matched, COUNT always', () => {
-  assert.equal(show(esearchResponse('A282', found, false, opts({ min: true, count: true }), undefined)), 'ESEARCH (TAG "A282") MIN 2 COUNT 4');
-  assert.equal(show(esearchResponse('A283', found, false, opts({ all: true }), undefined)), 'ESEARCH (TAG "A283") ALL 2:4,6');
-  assert.equal(show(esearchResponse('A285', found, true, opts({ min: true, max: true }), undefined)), 'ESEARCH (TAG "A285") UID MIN 20 MAX 50');
-  assert.equal(show(esearchResponse('x', none, false, opts({ min: true, max: true, all: true, count: true }), 3)), 'ESEARCH (TAG "x") COUNT 0');
-  assert.equal(show(esearchResponse('m', found, false, opts({ max: true }), 12)), 'ESEARCH (TAG "m") MAX 6 MODSEQ 12');
+  assert.equal(show(esearchResponse('A282', found.seqs, false, opts({ min: true, count: true }), undefined)), 'ESEARCH (TAG "A282") MIN 2 COUNT 4');
+  assert.equal(show(esearchResponse('A283', found.seqs, false, opts({ all: true }), undefined)), 'ESEARCH (TAG "A283") ALL 2:4,6');
+  assert.equal(show(esearchResponse('A285', found.uids, true, opts({ min: true, max: true }), undefined)), 'ESEARCH (TAG "A285") UID MIN 20 MAX 50');
+  assert.equal(show(esearchResponse('x', none.seqs, false, opts({ min: true, max: true, all: true, count: true }), 3)), 'ESEARCH (TAG "x") COUNT 0');
+  assert.equal(show(esearchResponse('m', found.seqs, false, opts({ max: true }), 12)), 'ESEARCH (TAG "m") MAX 6 MODSEQ 12');
 });
 
 test('SAVE alone sends no ESEARCH; "$" holds MIN/MAX only when nothing else was asked (RFC 5182 §2.4)', () => {

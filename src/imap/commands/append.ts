@@ -5,7 +5,7 @@
 import type { CommandSpec, ParseEnv } from './types.js';
 import type { Flag } from '../../store/types.js';
 import { ArgReader, ParseError } from '../wire/args.js';
-import { readMailboxName } from './mailbox-name.js';
+import { mailboxNameFrom } from './mailbox-name.js';
 import { parseDateTime } from '../wire/datetime.js';
 import type { Token } from '../wire/types.js';
 import { ImapError } from '../errors.js';
@@ -40,7 +40,8 @@ async function* each(chunks: readonly Buffer[]): AsyncIterable<Buffer> {
 
 export function parseAppendArgs(tokens: Token[], env: ParseEnv): AppendArgs {
   const r = new ArgReader(tokens);
-  const mailbox = readMailboxName(r, env.enabled);
+  // The name is decoded once the syntax is known good: a malformed command is BAD before a bad name is NO.
+  const mailboxBytes = r.bytes('mailbox name');
   let flags: Flag[] = [];
   const first = r.peek();
   if (first?.type === 'list') {
@@ -63,7 +64,7 @@ export function parseAppendArgs(tokens: Token[], env: ParseEnv): AppendArgs {
     message = messageLiteral(r.next('message literal'));
   }
   r.end();
-  return { mailbox, flags, internalDate, message };
+  return { mailbox: mailboxNameFrom(mailboxBytes, env.enabled), flags, internalDate, message };
 }
 
 export const appendCommand: CommandSpec<AppendArgs> = {

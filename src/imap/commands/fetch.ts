@@ -15,12 +15,17 @@ import { MessageSource } from '../fetch/message-source.js';
 import { renderFetch, viewOnly } from '../fetch/render.js';
 import { viewFetchLine } from '../wire/encoder.js';
 import { enableCondstore } from '../search/condstore.js';
+import { parsePartialRange } from '../search/parse.js';
+import { partialWindow } from '../search/results.js';
+import type { PartialRange } from '../search/keys.js';
 
 export interface FetchArgs {
   set: SequenceSet;
   items: FetchItem[];
   /** RFC 7162 §3.1.4.1 CHANGEDSINCE: only messages whose mod-sequence is greater. */
   changedSince?: number;
+  /** RFC 9394 §3.3 PARTIAL: only this window of the messages the set names (before CHANGEDSINCE, §3.4). */
+  partial?: PartialRange;
 }
 
 /** Messages handled per store round trip; output is drained between batches. */
@@ -48,27 +53,33 @@ const UID_ITEM: FetchItem = { kind: 'simple', name: 'UID' };
 const FLAGS_ITEM: FetchItem = { kind: 'simple', name: 'FLAGS' };
 const MODSEQ_ITEM: FetchItem = { kind: 'simple', name: 'MODSEQ' };
 
-/** RFC 4466 §2.4 fetch-modifiers: "(name value ...)"; CHANGEDSINCE is the one we know. */
-function parseModifiers(r: ArgReader): number {
+/** RFC 4466 §2.4 fetch-modifiers: "(name value ...)"; CHANGEDSINCE (RFC 7162) and PARTIAL (RFC 9394). */
+function parseModifiers(r: ArgReader): { changedSince?: number; partial?: PartialRange } {
   const list = r.list('fetch modifiers');
-  let changedSince: number | undefined;
+  const out: { changedSince?: number; partial?: PartialRange } = {};
   if (list.remaining === 0) throw new ParseError('Empty fetch modifier list');
   while (list.remaining > 0) {
     const name = list.atom('fetch modifier').toUpperCase();
-    if (name !== 'CHANGEDSINCE') throw new ParseError(`Unknown fetch modifier ${name.slice(0, 40)}`);
-    if (changedSince !== undefined) throw new ParseError('CHANGEDSINCE given twice');
-    changedSince = list.number('CHANGEDSINCE mod-sequence');
+    if (name === 'CHANGEDSINCE') {
+      if (out.changedSince !== undefined) throw new ParseError('CHANGEDSINCE given twice');
+      out.changedSince = list.number('CHANGEDSINCE mod-sequence');
+    } else if (name === 'PARTIAL') {
+      if (out.partial) throw new ParseError('PARTIAL given twice');
+      out.partial = parsePartialRange(list.atom('PARTIAL range'));
+    } else {
+      throw new ParseError(`Unknown fetch modifier ${name.slice(0, 40)}`);
+    }
   }
-  return changedSince!;
+  return out;
 }
 
 export function parseFetchArgs(tokens: Token[], _env?: ParseEnv): FetchArgs {
   const r = new ArgReader(tokens);
   const set = r.sequenceSet();
   const items = parseFetchItems(r.next('fetch attributes'));
-  const changedSince = r.isList() ? parseModifiers(r) : undefined;
+  const modifiers = r.isList() ? parseModifiers(r) : {};
   r.end();
-  return changedSince === undefined ? { set, items } : { set, items, changedSince };
+  return { set, items, ...modifiers };
 }
 
 const has = (items: FetchItem[], name: string): boolean => items.some((i) => i.kind === 'simple' && i.name === name);
@@ -192,7 +203,8 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   const state = ctx.state;
   if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
   const { mail, view } = state;
-  const uids = view.resolve(args.set, byUid);
+  const named = view.resolve(args.set, byUid);
+  const uids = args.partial ? partialWindow(named, args.partial) : named;
   // RFC 7162 §3.1: FETCH MODSEQ and CHANGEDSINCE turn CONDSTORE on.
   if (has(args.items, 'MODSEQ') || args.changedSince !== undefined) enableCondstore(ctx, view);
   const plan = makePlan(args, byUid);

@@ -20,7 +20,21 @@ export function utf8Names(enabled: ReadonlySet<string>): boolean {
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
-/** Wire bytes → Unicode name. Invalid encodings are a syntax error (BAD). */
+/**
+ * A name that is not valid modified UTF-7 (RFC 3501 §5.1.3). The argument itself is a valid
+ * string — only the name in it is wrong — so the answer is NO with the reason, not BAD, as
+ * Dovecot and Cyrus answer.
+ */
+export function mutf7Name(wire: string, what = 'mailbox name'): string {
+  try {
+    return decodeMailboxName(wire);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : 'invalid encoding';
+    throw ImapError.no(`${what === 'mailbox name' ? '' : `${what}: `}${why} (modified UTF-7, RFC 3501 section 5.1.3)`, 'CANNOT');
+  }
+}
+
+/** Wire bytes → Unicode name. Invalid UTF-8 is BAD; invalid modified UTF-7 is NO (mutf7Name). */
 export function decodeWireName(bytes: Buffer, enabled: ReadonlySet<string>, what = 'mailbox name'): string {
   if (utf8Names(enabled)) {
     try {
@@ -31,7 +45,7 @@ export function decodeWireName(bytes: Buffer, enabled: ReadonlySet<string>, what
   }
   // Modified UTF-7 is 7-bit; latin1 keeps every byte as one character so 8-bit input is detected
   // by the decoder instead of being silently replaced.
-  return decodeMailboxName(bytes.toString('latin1'));
+  return mutf7Name(bytes.toString('latin1'), what);
 }
 
 /**
@@ -39,7 +53,12 @@ export function decodeWireName(bytes: Buffer, enabled: ReadonlySet<string>, what
  * becomes "INBOX" (§5.1); the case of deeper levels is the store's business.
  */
 export function readMailboxName(r: ArgReader, enabled: ReadonlySet<string>, what = 'mailbox name'): string {
-  const name = decodeWireName(r.bytes(what), enabled, what);
+  return mailboxNameFrom(r.bytes(what), enabled, what);
+}
+
+/** readMailboxName for bytes already read: lets a command finish checking its syntax (BAD) first. */
+export function mailboxNameFrom(bytes: Buffer, enabled: ReadonlySet<string>, what = 'mailbox name'): string {
+  const name = decodeWireName(bytes, enabled, what);
   return /^inbox$/i.test(name) ? 'INBOX' : name;
 }
 

@@ -32,6 +32,9 @@ import { unsubscribeCommand } from './unsubscribe.js';
 import { listCommand } from './list.js';
 import { lsubCommand } from './lsub.js';
 import { namespaceCommand } from './namespace.js';
+import { sortCommand, uidSortCommand } from './sort.js';
+import { threadCommand, uidThreadCommand } from './thread.js';
+import { cancelUpdateCommand } from './cancelupdate.js';
 
 export const BUILTIN_COMMANDS: readonly AnyCommandSpec[] = [
   capabilityCommand,
@@ -70,6 +73,11 @@ export const BUILTIN_COMMANDS: readonly AnyCommandSpec[] = [
   listCommand,
   lsubCommand,
   namespaceCommand,
+  sortCommand,
+  uidSortCommand,
+  threadCommand,
+  uidThreadCommand,
+  cancelUpdateCommand,
 ];
 
 export class CommandRegistry {

@@ -1,6 +1,6 @@
 import type { CommandSpec } from './types.js';
 import { ArgReader, ParseError } from '../wire/args.js';
-import { decodeMailboxName } from '../wire/mutf7.js';
+import { mutf7Name } from './mailbox-name.js';
 
 interface SelectArgs {
   name: string;
@@ -30,7 +30,7 @@ function parseSelect(args: Parameters<CommandSpec['parse']>[0], env: Parameters<
   const raw = r.astring('mailbox name');
   const { condstore } = r.remaining > 0 ? parseSelectParams(r) : { condstore: false };
   r.end();
-  return { name: env.enabled.has('UTF8=ACCEPT') ? raw : decodeMailboxName(raw), condstore };
+  return { name: env.enabled.has('UTF8=ACCEPT') ? raw : mutf7Name(raw), condstore };
 }
 
 /** RFC 7162 §3.1.8 Example 18 tells the client in the tagged text that CONDSTORE is on. */

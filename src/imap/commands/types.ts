@@ -60,6 +60,24 @@ export interface SelectedView {
   applyCurrent(meta: MessageMeta): boolean;
   /** After a command of this session expunged: removes them from the view and sends `* n EXPUNGE`. */
   applyOwnExpunge(uids: number[]): void;
+  /**
+   * Optional: lets `observer` hear what the view reports from now on, until the returned function
+   * is called or the mailbox is closed (RFC 5267 UPDATE contexts). A view without it refuses
+   * UPDATE with NOUPDATE.
+   */
+  observe?(observer: ViewObserver): () => void;
+}
+
+/** Hears the changes a selected view reports to its client (src/imap/search/contexts.ts). */
+export interface ViewObserver {
+  /** Messages about to be reported expunged: their sequence numbers are still valid now. */
+  expunging(uids: readonly number[]): void;
+  /** Messages just reported with EXISTS. */
+  added(uids: readonly number[]): void;
+  /** Messages whose flags changed (reported with FETCH, or changed by this session's STORE). */
+  flagsChanged(uids: readonly number[]): void;
+  /** Finishes the work the calls above queued; awaited whenever the view has reported its updates. */
+  settle(): Promise<void>;
 }
 
 export interface ConnectionInfo {

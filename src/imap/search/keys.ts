@@ -19,15 +19,34 @@ export type SearchKey =
   /** UID <set>, or "UID $". */
   | { type: 'uidset'; set: SequenceSet }
   /** RECENT (set: true) / OLD (set: false); NEW is RECENT plus UNSEEN. */
-  | { type: 'recent'; set: boolean };
+  | { type: 'recent'; set: boolean }
+  /** RFC 5032 OLDER / YOUNGER: INTERNALDATE against "now" minus `seconds`, fixed when the command runs. */
+  | { type: 'within'; op: 'older' | 'younger'; seconds: number };
 
-/** What RETURN (...) asked for (RFC 4731 ESEARCH, RFC 5182 SAVE). */
+/**
+ * A PARTIAL range (RFC 5267 §4.4, RFC 9394 §3.1): results `from` to `to` (1-based, inclusive,
+ * from <= to), counted from the last result backwards when `fromEnd` ("-1:-100").
+ */
+export interface PartialRange {
+  from: number;
+  to: number;
+  fromEnd: boolean;
+  /** The range as the client wrote it, echoed in the PARTIAL response. */
+  text: string;
+}
+
+/** What RETURN (...) asked for (RFC 4731 ESEARCH, RFC 5182 SAVE, RFC 5267 CONTEXT, RFC 9394 PARTIAL). */
 export interface ReturnOptions {
   min: boolean;
   max: boolean;
   all: boolean;
   count: boolean;
   save: boolean;
+  /** RFC 5267 §4.2: a hint that the criteria will be used again; accepted, nothing changes. */
+  context?: boolean;
+  /** RFC 5267 §4.3: keep the result up to date with ADDTO/REMOVEFROM while the mailbox is selected. */
+  update?: boolean;
+  partial?: PartialRange;
 }
 
 export interface SearchArgs {

@@ -8,7 +8,7 @@ import { parseSearchDate } from '../wire/datetime.js';
 import type { Token } from '../wire/types.js';
 import type { ParseEnv } from '../commands/types.js';
 import { parseFlag } from './flags.js';
-import type { ReturnOptions, SearchArgs, SearchKey } from './keys.js';
+import type { PartialRange, ReturnOptions, SearchArgs, SearchKey } from './keys.js';
 
 /** Sequence sets are the only keys that start with a digit, "*" or "$". */
 const SEQUENCE_SET = /^[0-9*$][0-9*:,$]*$/;
@@ -37,7 +37,7 @@ const DATE_KEYS: Record<string, ['internaldate' | 'sentdate', 'before' | 'on' | 
   SENTSINCE: ['sentdate', 'since'],
 };
 
-const RETURN_NAMES = ['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE'] as const;
+const RETURN_NAMES = ['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE', 'CONTEXT', 'UPDATE'] as const;
 
 class KeyParser {
   usesModseq = false;
@@ -97,6 +97,14 @@ class KeyParser {
         return { type: 'uidset', set: r.sequenceSet('UID set') };
       case 'MODSEQ':
         return this.modseq(r);
+      case 'OLDER':
+      case 'YOUNGER': {
+        // RFC 5032 §3: ( "OLDER" / "YOUNGER" ) SP nz-number, an interval in seconds. 0 is taken
+        // too ("now"): imapflow turns SINCE <a date not in the past> into YOUNGER 0.
+        const seconds = r.number(`${name} interval`);
+        if (seconds > 0xffffffff) throw new ParseError(`${name} interval out of range`);
+        return { type: 'within', op: name === 'OLDER' ? 'older' : 'younger', seconds };
+      }
       default:
         if (SEQUENCE_SET.test(name)) return { type: 'seqset', set: parseSequenceSet(t.value) };
         throw new ParseError(`Unknown search key ${t.value.slice(0, 40)}`);
@@ -130,7 +138,25 @@ class KeyParser {
   }
 }
 
-function parseReturnOptions(r: ArgReader): ReturnOptions {
+/**
+ * RFC 9394 §4: partial-range-first = nz-number ":" nz-number, partial-range-last = MINUS nz-number
+ * ":" MINUS nz-number; "500:400" is "400:500", "*" is not allowed.
+ */
+export function parsePartialRange(text: string): PartialRange {
+  const m = /^(-?)([1-9]\d{0,9}):(-?)([1-9]\d{0,9})$/.exec(text);
+  if (!m || m[1] !== m[3]) throw new ParseError('PARTIAL needs a range such as 1:100 or -1:-100');
+  const a = Number(m[2]);
+  const b = Number(m[4]);
+  if (a > 0xffffffff || b > 0xffffffff) throw new ParseError('PARTIAL range out of range');
+  return { from: Math.min(a, b), to: Math.max(a, b), fromEnd: m[1] === '-', text };
+}
+
+/**
+ * RETURN (...) of SEARCH (RFC 4731, RFC 5182) and of SORT (RFC 5267 ESORT), with CONTEXT and UPDATE
+ * (RFC 5267 §4) and PARTIAL (RFC 9394). One command takes one PARTIAL or one ALL, not both, and no
+ * option twice where that would be ambiguous (RFC 5267 §4.4).
+ */
+export function parseReturnOptions(r: ArgReader): ReturnOptions {
   const opts: ReturnOptions = { min: false, max: false, all: false, count: false, save: false };
   const list = r.list('RETURN options');
   if (list.remaining === 0) {
@@ -140,11 +166,27 @@ function parseReturnOptions(r: ArgReader): ReturnOptions {
   }
   while (list.remaining > 0) {
     const word = list.atom('RETURN option').toUpperCase();
+    if (word === 'PARTIAL') {
+      if (opts.partial || opts.all) throw new ParseError('Only one PARTIAL or ALL may be given (RFC 9394 §3.1)');
+      opts.partial = parsePartialRange(list.atom('PARTIAL range'));
+      continue;
+    }
     const known = RETURN_NAMES.find((n) => n === word);
     if (!known) throw new ParseError(`Unknown RETURN option ${word.slice(0, 40)}`);
-    opts[known.toLowerCase() as keyof ReturnOptions] = true;
+    const key = known.toLowerCase() as 'min' | 'max' | 'all' | 'count' | 'save' | 'context' | 'update';
+    if (key === 'all' && (opts.all || opts.partial)) throw new ParseError('Only one PARTIAL or ALL may be given (RFC 5267 §4.4)');
+    if (key === 'update' && opts.update) throw new ParseError('UPDATE given twice');
+    opts[key] = true;
   }
   return opts;
+}
+
+/** Search criteria (one or more keys) up to the end of the arguments. */
+export function parseCriteria(r: ArgReader, env: ParseEnv): { key: SearchKey; usesModseq: boolean } {
+  if (r.remaining === 0) throw new ParseError('Missing search criteria');
+  const parser = new KeyParser(env.limits.maxNesting);
+  const key = simplify(parser.group(r, 0));
+  return { key, usesModseq: parser.usesModseq };
 }
 
 /** Removes nested ANDs and redundant ALLs so the store gets a flat, small tree. */
@@ -179,8 +221,5 @@ export function parseSearchArgs(tokens: Token[], env: ParseEnv): SearchArgs {
     // UTF-8 itself cannot conflict, so only other labels are refused.
     if (env.enabled.has('UTF8=ACCEPT') && charset !== 'UTF-8') throw new ParseError('CHARSET not allowed after ENABLE UTF8=ACCEPT');
   }
-  if (r.remaining === 0) throw new ParseError('Missing search criteria');
-  const parser = new KeyParser(env.limits.maxNesting);
-  const key = simplify(parser.group(r, 0));
-  return { charset, returnOptions, key, usesModseq: parser.usesModseq };
+  return { charset, returnOptions, ...parseCriteria(r, env) };
 }

@@ -3,8 +3,7 @@
  * and the RFC 4731 `* ESEARCH` for RETURN (...), including what RFC 5182 SAVE keeps in "$".
  */
 import { atom, type ImapValue } from '../wire/types.js';
-import { formatNumberSet } from '../wire/sequence-set.js';
-import type { ReturnOptions } from './keys.js';
+import type { PartialRange, ReturnOptions } from './keys.js';
 
 export interface Found {
   /** Matching UIDs in the view, ascending. */
@@ -24,9 +23,32 @@ export function searchResponse(found: Found, byUid: boolean, modseq: number | un
   return values;
 }
 
+/**
+ * A list of numbers in the order given, as sequence-set text: ascending runs become ranges, the
+ * order is otherwise kept ("23765,23764,23763", RFC 5267 §3.2; "1:3,7" for a sorted list).
+ */
+export function formatOrderedSet(numbers: readonly number[]): string {
+  const parts: string[] = [];
+  let i = 0;
+  while (i < numbers.length) {
+    let j = i;
+    while (j + 1 < numbers.length && numbers[j + 1] === numbers[j]! + 1) j++;
+    parts.push(i === j ? `${numbers[i]}` : `${numbers[i]}:${numbers[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+/** The results a PARTIAL range selects (RFC 9394 §3.1: the first is 1, -1 is the last). */
+export function partialWindow<T>(list: readonly T[], range: PartialRange): T[] {
+  if (!range.fromEnd) return list.slice(range.from - 1, range.to);
+  return list.slice(Math.max(list.length - range.to, 0), Math.max(list.length - range.from + 1, 0));
+}
+
 /** UIDs whose mod-sequence the MODSEQ result reports (RFC 4731 §3.2). */
 export function modseqSubject(found: Found, opts: ReturnOptions | undefined): number[] {
   if (found.uids.length === 0) return [];
+  if (opts?.partial && !opts.all && !opts.count && !opts.min && !opts.max) return partialWindow(found.uids, opts.partial);
   if (!opts || opts.all || opts.count || (!opts.min && !opts.max)) return found.uids;
   const out: number[] = [];
   if (opts.min) out.push(found.uids[0]!);
@@ -34,26 +56,28 @@ export function modseqSubject(found: Found, opts: ReturnOptions | undefined): nu
   return out;
 }
 
-/** RFC 5182 §2.4: with only MIN and/or MAX, "$" keeps just those; otherwise every match. */
+/**
+ * RFC 5182 §2.4: with only MIN and/or MAX, "$" keeps just those; with only PARTIAL, the window
+ * (what was returned, as with MIN/MAX); otherwise every match.
+ */
 export function savedUids(found: Found, opts: ReturnOptions): number[] {
-  if (opts.all || opts.count || (!opts.min && !opts.max)) return found.uids;
+  if (opts.all || opts.count) return found.uids;
+  if (opts.partial && !opts.min && !opts.max) return partialWindow(found.uids, opts.partial);
+  if (!opts.min && !opts.max) return found.uids;
   return modseqSubject(found, opts);
 }
 
-/** True when RETURN asked for something to be sent (SAVE alone sends no ESEARCH). */
+/** True when RETURN asked for something to be sent (SAVE, CONTEXT or UPDATE alone send none). */
 export function wantsEsearch(opts: ReturnOptions): boolean {
-  return opts.min || opts.max || opts.all || opts.count;
+  return opts.min || opts.max || opts.all || opts.count || opts.partial !== undefined;
 }
 
-/** `* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [COUNT n] [ALL set] [MODSEQ n]` (RFC 4731 §3.1). */
-export function esearchResponse(
-  tag: string,
-  found: Found,
-  byUid: boolean,
-  opts: ReturnOptions,
-  modseq: number | undefined,
-): ImapValue[] {
-  const numbers = byUid ? found.uids : found.seqs;
+/**
+ * `* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [COUNT n] [ALL set] [PARTIAL (range set)] [MODSEQ n]`
+ * (RFC 4731 §3.1, RFC 9394 §3.1). `numbers` are the results in the requested order: mailbox order
+ * for SEARCH, the sort order for SORT (RFC 5267 §3.1: MIN and MAX are the first and last sorted).
+ */
+export function esearchResponse(tag: string, numbers: readonly number[], byUid: boolean, opts: ReturnOptions, modseq: number | undefined): ImapValue[] {
   const values: ImapValue[] = [atom('ESEARCH'), [atom('TAG'), tag]];
   if (byUid) values.push(atom('UID'));
   if (numbers.length > 0) {
@@ -61,7 +85,12 @@ export function esearchResponse(
     if (opts.max) values.push(atom('MAX'), numbers[numbers.length - 1]!);
   }
   if (opts.count) values.push(atom('COUNT'), numbers.length);
-  if (opts.all && numbers.length > 0) values.push(atom('ALL'), atom(formatNumberSet(numbers)));
+  if (opts.all && numbers.length > 0) values.push(atom('ALL'), atom(formatOrderedSet(numbers)));
+  if (opts.partial) {
+    // RFC 9394 §3.1: the requested range, then the results in it, or NIL when there are none.
+    const window = partialWindow(numbers, opts.partial);
+    values.push(atom('PARTIAL'), [atom(opts.partial.text), window.length > 0 ? atom(formatOrderedSet(window)) : null]);
+  }
   if (modseq !== undefined && numbers.length > 0) values.push(atom('MODSEQ'), modseq);
   return values;
 }

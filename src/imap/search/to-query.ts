@@ -4,6 +4,7 @@
  */
 import type { SearchQuery, UidRanges } from '../../store/search-query.js';
 import type { SelectedView } from '../commands/types.js';
+import { resolveRanges, type SequenceSet } from '../wire/sequence-set.js';
 import type { SearchKey } from './keys.js';
 
 /**
@@ -25,17 +26,35 @@ export function viewRanges(view: SelectedView, uids: readonly number[]): UidRang
   return ranges;
 }
 
-export function toStoreQuery(key: SearchKey, view: SelectedView): SearchQuery {
+/**
+ * The UIDs of the messages a sequence set names in a search. Numbers beyond the mailbox name no
+ * message, and "*" in an empty mailbox names none: the search answers OK with what is left, as
+ * Dovecot and Cyrus do — a client whose view raced with an expunge must not get BAD (FETCH and
+ * STORE still refuse such numbers, RFC 3501 §9).
+ */
+function searchSeqs(view: SelectedView, set: SequenceSet): number[] {
+  if (set.saved) return view.resolve(set, false);
+  const uids = view.uids();
+  const out: number[] = [];
+  for (const [a, b] of resolveRanges(set.ranges, uids.length)) {
+    for (let s = Math.max(a, 1); s <= Math.min(b, uids.length); s++) out.push(uids[s - 1]!);
+  }
+  return out;
+}
+
+export function toStoreQuery(key: SearchKey, view: SelectedView, now: number = Date.now()): SearchQuery {
   switch (key.type) {
     case 'and':
-      return { type: 'and', of: key.of.map((k) => toStoreQuery(k, view)) };
+      return { type: 'and', of: key.of.map((k) => toStoreQuery(k, view, now)) };
     case 'or':
-      return { type: 'or', of: [toStoreQuery(key.of[0], view), toStoreQuery(key.of[1], view)] };
+      return { type: 'or', of: [toStoreQuery(key.of[0], view, now), toStoreQuery(key.of[1], view, now)] };
     case 'not':
-      return { type: 'not', of: toStoreQuery(key.of, view) };
+      return { type: 'not', of: toStoreQuery(key.of, view, now) };
+    case 'within':
+      // RFC 5032 §2: OLDER matches dates at or before now - interval, YOUNGER at or after it.
+      return { type: 'arrival', op: key.op === 'older' ? 'until' : 'from', time: now - key.seconds * 1000 };
     case 'seqset':
-      // view.resolve answers BAD for numbers beyond EXISTS (RFC 3501 §9) and handles "$".
-      return { type: 'uid', ranges: viewRanges(view, view.resolve(key.set, false)) };
+      return { type: 'uid', ranges: viewRanges(view, searchSeqs(view, key.set)) };
     case 'uidset':
       return { type: 'uid', ranges: viewRanges(view, view.resolve(key.set, true)) };
     case 'recent': {

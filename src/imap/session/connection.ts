@@ -412,7 +412,8 @@ export class ImapConnection implements ConnectionInfo {
   async flushUpdates(allowExpunge: boolean): Promise<void> {
     if (this.state.kind !== 'selected') return;
     const view = this.state.view;
-    if (view instanceof SelectedMailboxView && view.hasPending()) await view.flush(this.state.mail, allowExpunge);
+    // Live UPDATE contexts (RFC 5267) may have work queued by this session's own STORE or EXPUNGE.
+    if (view instanceof SelectedMailboxView && (view.hasPending() || view.observers.size > 0)) await view.flush(this.state.mail, allowExpunge);
   }
 
   /**

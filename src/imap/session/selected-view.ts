@@ -7,7 +7,7 @@
  * changes after any command, EXPUNGE only after commands other than FETCH, STORE and SEARCH.
  */
 import type { FlagChange, MailboxChange, MailboxInfo, MailboxSnapshot, MailStore, MessageMeta, UserMailbox } from '../../store/types.js';
-import type { SelectedView } from '../commands/types.js';
+import type { SelectedView, ViewObserver } from '../commands/types.js';
 import { atom, type ImapValue, type ResponseCode } from '../wire/types.js';
 import { resolveRanges, type SequenceSet } from '../wire/sequence-set.js';
 import { ParseError } from '../wire/args.js';
@@ -77,6 +77,9 @@ export class SelectedMailboxView implements SelectedView {
   /** Called whenever something is waiting to be reported (lets IDLE push at once). */
   onPending?: () => void;
 
+  /** Live RFC 5267 UPDATE contexts and anything else that follows what this view reports. */
+  readonly observers = new Set<ViewObserver>();
+
   constructor(
     snapshot: MailboxSnapshot,
     readOnly: boolean,
@@ -111,7 +114,8 @@ export class SelectedMailboxView implements SelectedView {
    * reported, or a SEARCHRES result ($) would be lost.
    */
   freeze(): Omit<FrozenView, 'uids'> & { uids: readonly number[] } | null {
-    if (this.hasPending() || this.savedResult.length > 0) return null;
+    // Live UPDATE contexts would be lost too: a session with one stays awake.
+    if (this.hasPending() || this.savedResult.length > 0 || this.observers.size > 0) return null;
     return {
       mailboxId: this.mailbox.id,
       mailboxName: this.mailbox.name,
@@ -302,6 +306,12 @@ export class SelectedMailboxView implements SelectedView {
       this.takeNewer(seq, c);
       if (!options.silent) this.out.untagged(seq, atom('FETCH'), this.fetchFlagsItems(c.uid, options.withUid, options.withModseq));
     }
+    if (changes.length > 0) for (const o of this.observers) o.flagsChanged(changes.map((c) => c.uid));
+  }
+
+  observe(observer: ViewObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
   }
 
   /**
@@ -344,6 +354,11 @@ export class SelectedMailboxView implements SelectedView {
       if (seq !== undefined) seqs.push(seq);
     }
     if (seqs.length === 0) return;
+    // RFC 5267 §4.3.4: REMOVEFROM in sequence numbers goes out before the EXPUNGE that shifts them.
+    if (this.observers.size > 0) {
+      const gone = seqs.map((seq) => this.uidList[seq - 1]!);
+      for (const o of this.observers) o.expunging(gone);
+    }
     seqs.sort((a, b) => b - a);
     let previous = 0;
     for (const seq of seqs) {
@@ -427,7 +442,7 @@ export class SelectedMailboxView implements SelectedView {
       } finally {
         for (const uid of uids) this.arriving.delete(uid);
       }
-      let added = 0;
+      const addedUids: number[] = [];
       for (const m of metas) {
         if (this.pendingExpunge.delete(m.uid)) continue; // expunged while we read it: never reported
         if (m.uid <= this.lastUid()) continue;
@@ -442,7 +457,7 @@ export class SelectedMailboxView implements SelectedView {
         if (m.uid >= recentFrom) this.recentLater.add(m.uid);
         if (m.uid >= this.uidNext) this.uidNext = m.uid + 1;
         if (cur.modseq > this.highestModseq) this.highestModseq = cur.modseq;
-        added++;
+        addedUids.push(m.uid);
       }
       // Announced but gone before it could be read: nothing to report, nothing to expunge later.
       for (const uid of uids) {
@@ -450,9 +465,10 @@ export class SelectedMailboxView implements SelectedView {
         this.pendingFlags.delete(uid);
         this.pendingExpunge.delete(uid);
       }
-      if (added > 0) {
+      if (addedUids.length > 0) {
         this.out.untagged(this.uidList.length, atom('EXISTS'));
         this.out.untagged(this.recentCount(), atom('RECENT'));
+        for (const o of this.observers) o.added(addedUids);
       }
     }
     if (this.pendingFlags.size > 0) {
@@ -467,8 +483,10 @@ export class SelectedMailboxView implements SelectedView {
         if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
         this.announceNewKeywords(c.flags);
         this.out.untagged(seq, atom('FETCH'), this.fetchFlagsItems(c.uid, true, this.options.reportModseq()));
+        for (const o of this.observers) o.flagsChanged([c.uid]);
       }
     }
+    for (const o of [...this.observers]) await o.settle();
   }
 
   /**

@@ -14,6 +14,7 @@ import { makeRegister, type ConformanceOptions, type StoreFactory } from './harn
 import { isolationTests } from './isolation.js';
 import { messageTests } from './messages.js';
 import { searchTests } from './search.js';
+import { sortTests } from './sort.js';
 import { treeTests } from './tree.js';
 
 export type { ConformanceOptions, StoreFactory, TestEnv } from './harness.js';
@@ -25,6 +26,7 @@ export function runStoreConformance(name: string, factory: StoreFactory, options
     messageTests(test);
     contentTests(test);
     searchTests(test);
+    sortTests(test);
     feedTests(test);
     isolationTests(test);
   });

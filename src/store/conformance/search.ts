@@ -38,6 +38,9 @@ export function searchTests(test: Register): void {
       const cases: Array<[string, SearchQuery, number[]]> = [
         ['all', { type: 'all' }, all],
         ['uid range', { type: 'uid', ranges: [[u.encoded, u.flagged]] }, [u.encoded, u.flagged]],
+        // Thousands of ranges ("UID 1,3,5,…", or an UPDATE context checking scattered changes).
+        ['uid set of 5,000 ranges', { type: 'uid', ranges: Array.from({ length: 5000 }, (_, i): [number, number] => [u.plain + 3 * i, u.plain + 3 * i]) }, [u.plain, u.big]],
+        ['unseen in a uid set of 5,000 ranges', { type: 'and', of: [{ type: 'flag', flag: '\\Seen', set: false }, { type: 'uid', ranges: Array.from({ length: 5000 }, (_, i): [number, number] => [u.plain + 3 * i, u.plain + 3 * i]) }] }, [u.big]],
         ['uid ranges, reversed bounds', { type: 'uid', ranges: [[u.late, u.late], [u.encoded, u.plain]] }, [u.plain, u.encoded, u.late]],
         ['uid: no ranges', { type: 'uid', ranges: [] }, []],
         ['flag set', { type: 'flag', flag: '\\Seen', set: true }, [u.plain, u.flagged]],
@@ -58,6 +61,11 @@ export function searchTests(test: Register): void {
         ['internaldate before', { type: 'internaldate', op: 'before', day: '2024-05-02' }, [u.plain]],
         ['internaldate on (UTC day)', { type: 'internaldate', op: 'on', day: '2024-05-02' }, [u.encoded]],
         ['internaldate since', { type: 'internaldate', op: 'since', day: '2024-05-03' }, [u.flagged, u.big, u.late]],
+        // RFC 5032 WITHIN: to the second, both ends inclusive.
+        ['arrival until', { type: 'arrival', op: 'until', time: Date.parse('2024-05-02T23:59:59.999Z') }, [u.plain, u.encoded]],
+        ['arrival from', { type: 'arrival', op: 'from', time: Date.parse('2024-05-02T23:59:59Z') }, [u.encoded, u.flagged, u.big, u.late]],
+        ['arrival from, a second later', { type: 'arrival', op: 'from', time: Date.parse('2024-05-03T00:00:00Z') }, [u.flagged, u.big, u.late]],
+        ['not arrival until', { type: 'not', of: { type: 'arrival', op: 'until', time: Date.parse('2024-05-03T00:00:00Z') } }, [u.big, u.late]],
         ['sentdate on: the Date: header own day, timezone ignored', { type: 'sentdate', op: 'on', day: '2024-05-01' }, [u.flagged]],
         ['sentdate on: -0700 late evening stays that day', { type: 'sentdate', op: 'on', day: '2003-07-01' }, [u.encoded]],
         ['sentdate before', { type: 'sentdate', op: 'before', day: '2003-07-01' }, [u.plain, u.big]],

@@ -1,5 +1,5 @@
 /** Message operations over one user's state: append, flags, copy/move, expunge, reads, search. */
-import { parseMessage } from '../../mime/index.js';
+import { messageSortKeys, parseMessage } from '../../mime/index.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { StoreError } from '../errors.js';
 import { STREAM_CHUNK, bufferChunks, pinnedStream } from '../pinned-stream.js';
@@ -17,6 +17,7 @@ import type {
   MessageRecord,
   SearchQuery,
   MessageStream,
+  SortableMessage,
 } from '../types.js';
 import { publish, type HandleContext } from './context.js';
 import { applyFlagOperation, hasFlag, normaliseFlags, sameFlags } from './flags.js';
@@ -215,4 +216,17 @@ export function searchMessages(ctx: HandleContext, id: string, query: SearchQuer
   });
   // A copy: messages appended or expunged while the search yields do not shift it.
   return runSearch(query, box.messages.slice(), toTarget, { texts: ctx.store.texts });
+}
+
+/** Every message's SORT/THREAD keys (UserMailbox.sortData): computed once per content, kept per mailbox. */
+export function sortData(ctx: HandleContext, id: string): readonly SortableMessage[] {
+  const box = selectable(ctx, id);
+  const cached = box.sortData;
+  if (cached && cached.uidNext === box.uidNext && cached.count === box.messages.length) return cached.list;
+  const list = box.messages.map((m): SortableMessage => {
+    const keys = (m.content.sortKeys ??= messageSortKeys(m.content.raw, structureOf(m.content)));
+    return { ...keys, uid: m.uid, internalDate: m.internalDate.getTime(), size: m.content.raw.length };
+  });
+  box.sortData = { uidNext: box.uidNext, count: box.messages.length, list };
+  return list;
 }

@@ -1,6 +1,6 @@
 /** The in-memory data model: plain objects owned by one MemoryStore, never handed out directly. */
 import type { MessageStructure } from '../../mime/types.js';
-import type { Flag, MailboxInfo, SpecialUse } from '../types.js';
+import type { Flag, MailboxInfo, MessageSortKeys, SortableMessage, SpecialUse } from '../types.js';
 import { indexOfUid } from '../uid-index.js';
 
 /** Bytes and parsed structure of one message, shared (not copied) by COPY. */
@@ -9,6 +9,8 @@ export interface SharedContent {
   readonly key: number;
   readonly raw: Buffer;
   structure?: MessageStructure;
+  /** SORT/THREAD keys, computed on first use and shared by every COPY. */
+  sortKeys?: MessageSortKeys;
 }
 
 export interface StoredMessage {
@@ -33,6 +35,11 @@ export interface MailboxState {
   messages: StoredMessage[];
   /** Sum of message sizes in octets. */
   size: number;
+  /**
+   * The last sortData() answer and the message set it described: UIDs are never reused and only
+   * grow, so (uidNext, message count) names the set; the same array is returned until it changes.
+   */
+  sortData?: { uidNext: number; count: number; list: readonly SortableMessage[] };
 }
 
 export interface UserState {

@@ -15,6 +15,7 @@ import type {
   MessageRecord,
   RecentClaimOptions,
   SearchQuery,
+  SortableMessage,
   SpecialUse,
   UserMailbox,
   MessageStream,
@@ -121,6 +122,10 @@ export class MemoryUserMailbox implements UserMailbox {
 
   async search(mailboxId: string, query: SearchQuery): Promise<number[]> {
     return msg.searchMessages(this.ctx, mailboxId, query);
+  }
+
+  async sortData(mailboxId: string): Promise<readonly SortableMessage[]> {
+    return msg.sortData(this.ctx, mailboxId);
   }
 
   append(mailboxId: string, input: AppendInput): Promise<AppendResult> {

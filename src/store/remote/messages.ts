@@ -11,7 +11,7 @@ export type RemoteMethod = Exclude<keyof UserMailbox, 'user' | 'stream'>;
 
 export const REMOTE_METHODS: ReadonlySet<string> = new Set<RemoteMethod>([
   'list', 'create', 'delete', 'rename', 'subscribe', 'subscriptions', 'get', 'status', 'snapshot', 'claimRecent',
-  'records', 'structure', 'read', 'search', 'append', 'updateFlags', 'copy', 'move', 'expunge', 'close',
+  'records', 'structure', 'read', 'search', 'sortData', 'append', 'updateFlags', 'copy', 'move', 'expunge', 'close',
 ]);
 
 export type OpenRequest = { t: 'open'; id: number; handle: number; user: string; options?: OpenOptions };

@@ -11,7 +11,7 @@
 import { ChangeFeed, type ChangeFeedOptions } from '../change-feed.js';
 import { StoreError } from '../errors.js';
 import { STREAM_CHUNK, bufferChunks } from '../pinned-stream.js';
-import type { ChangeListener, MailStore, MessageContent, OpenOptions, UserMailbox } from '../types.js';
+import type { ChangeListener, MailStore, MessageContent, OpenOptions, SortableMessage, UserMailbox } from '../types.js';
 import { asBuffer, type CallRequest, type OpenRequest, type RemoteMethod, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
@@ -83,6 +83,17 @@ async function collect(content: MessageContent): Promise<Buffer> {
 function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMailbox {
   const call = (method: RemoteMethod, args: unknown[]): Promise<never> => store.request({ t: 'call', handle, method, args }) as Promise<never>;
   const read = async (args: unknown[]): Promise<Buffer> => asBuffer((await call('read', args)) as Uint8Array);
+  // The owner says when the keys it would send are the ones this side already holds (store-server.ts):
+  // they cross once, and the array keeps its identity, which SORT's caches rely on.
+  const sortKeys = new Map<string, { token: number; list: readonly SortableMessage[] }>();
+  const sortData = async (mailboxId: string): Promise<readonly SortableMessage[]> => {
+    const known = sortKeys.get(mailboxId);
+    const reply = (await call('sortData', [mailboxId, known?.token])) as { token: number; same?: boolean; list?: SortableMessage[] };
+    if (reply.same && known) return known.list;
+    const list = reply.list ?? [];
+    sortKeys.set(mailboxId, { token: reply.token, list });
+    return list;
+  };
   return {
     user,
     list: () => call('list', []),
@@ -111,6 +122,7 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
       return Object.assign(stream, { pinned });
     },
     search: (...a) => call('search', a),
+    sortData,
     append: async (mailboxId, input) => call('append', [mailboxId, { ...input, content: await collect(input.content) }]),
     updateFlags: (...a) => call('updateFlags', a),
     copy: (...a) => call('copy', a),

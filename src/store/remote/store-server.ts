@@ -5,6 +5,7 @@
 import { StoreError } from '../errors.js';
 import type { AppendInput, MailStore, UserMailbox } from '../types.js';
 import { REMOTE_METHODS, asBuffer, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
+import { plainSortable, sortData } from '../sort/sort-data.js';
 
 export interface ServedPeer {
   /** Drops the peer's watches and closes its handles (the peer is gone). */
@@ -14,6 +15,10 @@ export interface ServedPeer {
 export function serveStore(store: MailStore, link: StoreLink<StoreRequest, StoreResponse>): ServedPeer {
   const handles = new Map<number, UserMailbox>();
   const watches = new Map<string, () => void>();
+  // sortData answers carry a token per key array: a peer that already holds the array the store
+  // still returns is told so instead of receiving 100,000 entries again (and keeps its identity).
+  const sortTokens = new WeakMap<object, number>();
+  let nextSortToken = 1;
 
   const answer = async (m: StoreRequest): Promise<void> => {
     if (m.t === 'watch') {
@@ -34,7 +39,13 @@ export function serveStore(store: MailStore, link: StoreLink<StoreRequest, Store
         const h = handles.get(m.handle);
         if (!h || !REMOTE_METHODS.has(m.method)) throw new Error(`unknown store call ${m.method}`);
         const args = m.method === 'append' ? [m.args[0], withBufferContent(m.args[1] as AppendInput)] : m.args;
-        value = await (h[m.method] as (...a: unknown[]) => Promise<unknown>).apply(h, args);
+        if (m.method === 'sortData') {
+          // Optional in the contract: a store without it is answered by the fallback.
+          const list = await sortData(h, m.args[0] as string);
+          let token = sortTokens.get(list);
+          if (token === undefined) sortTokens.set(list, (token = nextSortToken++));
+          value = m.args[1] === token ? { token, same: true } : { token, list: list.map(plainSortable) };
+        } else value = await (h[m.method] as (...a: unknown[]) => Promise<unknown>).apply(h, args);
         if (m.method === 'close') handles.delete(m.handle);
       }
       response = { t: 'reply', id: m.id, ok: true, value };

@@ -9,7 +9,7 @@ import type { ByteRange } from '../types.js';
 import { StoreError } from '../errors.js';
 import { STREAM_CHUNK, bufferChunks } from '../pinned-stream.js';
 import type { StoreContext } from './context.js';
-import type { SearchColumns } from './schema.js';
+import { INSERT_CONTENT_SORT, contentSortParams, type SearchColumns, type SortColumns } from './schema.js';
 import { DATABASE_FILE } from './database.js';
 
 export interface ContentRow {
@@ -37,9 +37,9 @@ export function insertContent(
   sha256: Buffer,
   size: number,
   body: Buffer | null,
-  structureJson: string,
-  search: SearchColumns,
+  derived: { structureJson: string; search: SearchColumns; sort: SortColumns },
 ): number {
+  const { structureJson, search } = derived;
   const id = Number(
     ctx.sql
       .get("INSERT INTO contents (sha256, size, refs, body, structure) VALUES (?, ?, 0, ?, '')")
@@ -49,6 +49,7 @@ export function insertContent(
   ctx.sql
     .get('INSERT INTO content_search (content_id, hdr_from, hdr_to, hdr_cc, hdr_bcc, hdr_subject, sent_day) VALUES (?, ?, ?, ?, ?, ?, ?)')
     .run(id, search.from, search.to, search.cc, search.bcc, search.subject, search.sentDay);
+  ctx.sql.get(INSERT_CONTENT_SORT).run(...contentSortParams(id, derived.sort));
   return id;
 }
 
@@ -70,6 +71,7 @@ export function releaseContents(ctx: StoreContext, contentIds: readonly number[]
     const row = dec.get(n, id) as { refs: number; sha256: Buffer; external: number } | undefined;
     if (!row || row.refs > 0) continue;
     ctx.sql.get('DELETE FROM content_search WHERE content_id = ?').run(id);
+    ctx.sql.get('DELETE FROM content_sort WHERE content_id = ?').run(id);
     ctx.sql.get('DELETE FROM content_structures WHERE content_id = ?').run(id);
     ctx.sql.get('DELETE FROM contents WHERE id = ?').run(id);
     if (row.external) filesToRemove.push(row.sha256);

@@ -8,6 +8,7 @@ import type { Statements } from './database.js';
 import type { GroupCommit } from './group-commit.js';
 import type { StoreHealth } from './health.js';
 import type { SnapshotCache } from './snapshot-cache.js';
+import type { SortCache } from './sort-cache.js';
 import type { SyncThread } from './sync-thread.js';
 import type { WalSync } from './wal-sync.js';
 
@@ -32,6 +33,8 @@ export interface StoreContext {
   readonly health: StoreHealth;
   /** Recent SELECT snapshots of large mailboxes, brought up to date by modseq. */
   readonly snapshots: SnapshotCache;
+  /** SORT/THREAD keys of recently sorted mailboxes (sort-cache.ts). */
+  readonly sortKeys: SortCache;
 }
 
 export interface MailboxRow {

@@ -1,7 +1,7 @@
 /** STATUS, SELECT snapshots, \Recent, records, structure and bytes (SEARCH: search.ts). */
 import type { MessageStructure } from '../../mime/types.js';
 import { StoreError } from '../errors.js';
-import type { ByteRange, MailboxSnapshot, MailboxStatus, MessageMeta, MessageRecord, MessageStream, RecentClaimOptions } from '../types.js';
+import type { ByteRange, MailboxSnapshot, MailboxStatus, MessageMeta, MessageRecord, MessageStream, RecentClaimOptions, SortableMessage } from '../types.js';
 import { pinBody, readBody, readPinnedBody, readStructureJson } from './contents.js';
 import { pinnedStream } from '../pinned-stream.js';
 import { jsonList, selectableMailbox, type UserScope } from './context.js';
@@ -93,4 +93,9 @@ export function readMessage(scope: UserScope, mailboxId: string, uid: number, ra
 
 export function streamMessage(scope: UserScope, mailboxId: string, uid: number, range?: ByteRange): MessageStream {
   return pinnedStream(() => pinBody(scope.ctx, contentOf(scope, mailboxId, uid), range), readPinnedBody);
+}
+
+/** Every message's SORT/THREAD keys, from the cache (sort-cache.ts) or content_sort. */
+export function sortData(scope: UserScope, mailboxId: string): readonly SortableMessage[] {
+  return scope.ctx.sortKeys.list(scope.ctx, selectableMailbox(scope, mailboxId));
 }

@@ -12,16 +12,23 @@ import { addReference, findContent, insertContent, releaseContents, removeFiles 
 import { jsonList, selectableMailbox, type UserScope } from './context.js';
 import { applyFlagOperation, normalizeFlags, parseFlags, serializeFlags } from './flags.js';
 import { computeSearchColumns } from './search-columns.js';
+import { computeSortColumns } from './sort-columns.js';
+import type { SearchColumns, SortColumns } from './schema.js';
 
 interface Parsed {
   structureJson: string;
-  search: ReturnType<typeof computeSearchColumns>;
+  search: SearchColumns;
+  sort: SortColumns;
+}
+
+/** Everything a new body is parsed for, once: structure, search columns, sort keys. */
+export function deriveContent(raw: Buffer): Parsed {
+  const structure = parseMessage(raw);
+  return { structureJson: JSON.stringify(structure), search: computeSearchColumns(raw, structure), sort: computeSortColumns(raw, structure) };
 }
 
 async function parseCollected(collected: Collected, tempPathRead: () => Promise<Buffer>): Promise<Parsed> {
-  const raw = collected.kind === 'inline' ? collected.body : await tempPathRead();
-  const structure = parseMessage(raw);
-  return { structureJson: JSON.stringify(structure), search: computeSearchColumns(raw, structure) };
+  return deriveContent(collected.kind === 'inline' ? collected.body : await tempPathRead());
 }
 
 export async function appendMessage(scope: UserScope, mailboxId: string, input: AppendInput): Promise<AppendResult> {
@@ -48,7 +55,7 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
         let contentId = findContent(ctx, collected.sha256)?.id;
         if (contentId === undefined) {
           if (!known) return null; // gone since the check above: parse, then write again
-          contentId = insertContent(ctx, collected.sha256, collected.size, collected.kind === 'inline' ? collected.body : null, known.structureJson, known.search);
+          contentId = insertContent(ctx, collected.sha256, collected.size, collected.kind === 'inline' ? collected.body : null, known);
           if (tempPath) ctx.files.installSync(tempPath, collected.sha256);
         }
         ctx.snapshots.noteWrite(box.id);

@@ -10,6 +10,32 @@ export interface MigrationContext {
   readBody(contentId: number): Buffer;
   /** Computes the search columns of a body; the same function append uses. */
   searchColumns(raw: Buffer, structureJson: string): SearchColumns;
+  /** Everything APPEND derives from a body now: structure JSON, search columns, sort keys. */
+  derive(raw: Buffer): { structureJson: string; search: SearchColumns; sort: SortColumns };
+}
+
+/** A content's SORT/THREAD keys as stored (sort-columns.ts). */
+export interface SortColumns {
+  sentDate: number | null;
+  subject: string;
+  reply: number;
+  from: string;
+  to: string;
+  cc: string;
+  displayFrom: string;
+  displayTo: string;
+  messageId: string | null;
+  /** References, space-separated (normalised IDs contain no white space). */
+  refs: string;
+}
+
+/** The INSERT every writer of content_sort uses (append and the v6 backfill). */
+export const INSERT_CONTENT_SORT =
+  'INSERT INTO content_sort (content_id, sent_date, subject, reply, from_key, to_key, cc_key, display_from, display_to, message_id, refs) ' +
+  'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+
+export function contentSortParams(contentId: number, c: SortColumns): Array<string | number | null> {
+  return [contentId, c.sentDate, c.subject, c.reply, c.from, c.to, c.cc, c.displayFrom, c.displayTo, c.messageId, c.refs];
 }
 
 export interface SearchColumns {
@@ -138,6 +164,43 @@ export const MIGRATIONS: readonly Migration[] = [
         );
         INSERT INTO content_structures (content_id, structure) SELECT id, structure FROM contents;
       `);
+    },
+  },
+  {
+    version: 6,
+    description: 'SORT/THREAD keys per content; structures and address search columns derived again (address fixes)',
+    up(db, ctx) {
+      // Every content is parsed again: the keys are new, and the envelope (a comment as display
+      // name, no made-up address for a name alone) and the address search text (comments and
+      // folding removed) changed with them. One pass over the bodies, as v2 made.
+      db.exec(`
+        CREATE TABLE content_sort (
+          content_id INTEGER PRIMARY KEY REFERENCES contents(id) ON DELETE CASCADE,
+          sent_date INTEGER,
+          subject TEXT NOT NULL,
+          reply INTEGER NOT NULL,
+          from_key TEXT NOT NULL,
+          to_key TEXT NOT NULL,
+          cc_key TEXT NOT NULL,
+          display_from TEXT NOT NULL,
+          display_to TEXT NOT NULL,
+          message_id TEXT,
+          refs TEXT NOT NULL
+        );
+      `);
+      const insertSort = db.prepare(INSERT_CONTENT_SORT);
+      const updateStructure = db.prepare('UPDATE content_structures SET structure = ? WHERE content_id = ?');
+      const updateSearch = db.prepare(
+        'UPDATE content_search SET hdr_from = ?, hdr_to = ?, hdr_cc = ?, hdr_bcc = ?, hdr_subject = ?, sent_day = ? WHERE content_id = ?',
+      );
+      const ids = db.prepare('SELECT id FROM contents').pluck().all() as number[];
+      for (const id of ids) {
+        const d = ctx.derive(ctx.readBody(id));
+        updateStructure.run(d.structureJson, id);
+        const c = d.search;
+        updateSearch.run(c.from, c.to, c.cc, c.bcc, c.subject, c.sentDay, id);
+        insertSort.run(...contentSortParams(id, d.sort));
+      }
     },
   },
 ];

@@ -6,7 +6,7 @@
  * the SQL side only needs `instr()`: SQLite's own lower() knows ASCII only, and RFC 3501 §6.4.4 asks
  * for case-insensitive matching of the decoded text.
  */
-import { decodedHeaderValues } from '../../mime/index.js';
+import { searchHeaderValues } from '../../mime/index.js';
 import { foldText, sentDayOf } from '../search-eval.js';
 import type { MessageStructure } from '../../mime/types.js';
 import type { SearchColumns } from './schema.js';
@@ -20,7 +20,7 @@ const SEPARATOR = '\u0000';
 
 export function computeSearchColumns(raw: Buffer, structure: MessageStructure): SearchColumns {
   const column = (name: IndexedHeader): string | null => {
-    const values = decodedHeaderValues(raw, structure, name);
+    const values = searchHeaderValues(raw, structure, name);
     return values.length === 0 ? null : values.map(foldText).join(SEPARATOR);
   };
   return {

@@ -115,6 +115,9 @@ function compileNode(query: SearchQuery): Compiled | null {
     case 'internaldate':
       // search-eval compares the UTC calendar day of the internal date.
       return leaf(`(strftime('%Y-%m-%d', m.internal_date / 1000.0, 'unixepoch') ${DAY_OP[query.op]} ?)`, [query.day]);
+    case 'arrival':
+      // internal_date is INTEGER milliseconds: integer division truncates as search-eval does.
+      return leaf(`((m.internal_date / 1000) ${query.op === 'until' ? '<=' : '>='} ?)`, [Math.trunc(query.time / 1000)]);
     case 'sentdate':
       return leaf(`coalesce(cs.sent_day ${DAY_OP[query.op]} ?, 0)`, [query.day]);
     case 'header': {

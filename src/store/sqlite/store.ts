@@ -11,6 +11,7 @@ import { validateMailboxName } from '../names.js';
 import { TextCache } from '../search-eval.js';
 import type { ChangeListener, MailStore, OpenOptions, UserMailbox } from '../types.js';
 import { SnapshotCache } from './snapshot-cache.js';
+import { SortCache } from './sort-cache.js';
 import { BlobFiles } from './blob-files.js';
 import { readBodySync } from './contents.js';
 import { DATABASE_FILE, Statements, openDatabase } from './database.js';
@@ -28,6 +29,7 @@ import { SqliteUserMailbox } from './user-mailbox.js';
 import { GroupCommit } from './group-commit.js';
 import { WalSync, type FileSyncer } from './wal-sync.js';
 import { SyncThread } from './sync-thread.js';
+import { deriveContent } from './message-writes.js';
 import type { MessageStructure } from '../../mime/types.js';
 
 export interface SqliteStoreOptions {
@@ -61,7 +63,15 @@ export interface SqliteStoreOptions {
    * opens, nothing is swept and blobs/ is left as it is, so the check can report it all.
    */
   purpose?: 'serve' | 'check';
+  /**
+   * SORT/THREAD keys kept in memory, in messages over all mailboxes (default 500,000): a repeated
+   * SORT of a mailbox held here reads nothing from the database. Columns are read as commands need
+   * them: about 80 bytes a message for SORT (DATE), 400 with every key (THREAD, all sort keys) —
+   * 40 MB for a 100,000-message mailbox sorted every way (measured, bench mailbox).
+   */
+  sortCacheMessages?: number;
 }
+
 
 /**
  * Deletes body files no content row refers to — only when blobs/ is known to belong to this
@@ -167,12 +177,14 @@ export class SqliteStore implements MailStore {
         logger: options.logger,
         health: new StoreHealth(options.directory, options.logger),
         snapshots: new SnapshotCache(),
+        sortKeys: new SortCache(options.sortCacheMessages),
       };
       const version = migrate(
         db,
         {
           readBody: (id) => readBodySync(ctx, id),
           searchColumns: (raw, json) => computeSearchColumns(raw, JSON.parse(json) as MessageStructure),
+          derive: deriveContent,
         },
         options.schemaVersion,
       );

@@ -15,6 +15,7 @@ import type {
   MailboxStatus,
   MessageRecord,
   RecentClaimOptions,
+  SortableMessage,
   SpecialUse,
   UserMailbox,
   MessageStream,
@@ -37,6 +38,7 @@ import {
   messageRecords,
   messageStructure,
   readMessage,
+  sortData,
   streamMessage,
 } from './message-reads.js';
 import { searchMessages } from './search.js';
@@ -158,6 +160,9 @@ export class SqliteUserMailbox implements UserMailbox {
   }
   search(mailboxId: string, query: SearchQuery): Promise<number[]> {
     return this.call(() => searchMessages(this.scope, mailboxId, query, this.texts));
+  }
+  sortData(mailboxId: string): Promise<readonly SortableMessage[]> {
+    return this.call(() => sortData(this.scope, mailboxId));
   }
   append(mailboxId: string, input: AppendInput): Promise<AppendResult> {
     return this.write(() => appendMessage(this.scope, mailboxId, input));

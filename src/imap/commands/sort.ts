@@ -1,0 +1,100 @@
+/**
+ * SORT and UID SORT (RFC 5256 §3) with the DISPLAYFROM/DISPLAYTO keys of RFC 5957, the RETURN
+ * options of RFC 5267 (ESORT: MIN MAX COUNT ALL; CONTEXT=SORT: CONTEXT UPDATE PARTIAL) and
+ * RFC 9394 PARTIAL, and the MODSEQ of RFC 7162 §3.1.5 in the answer. The ordering itself is in
+ * src/store/sort/ (protocol-free); the keys come from the store (UserMailbox.sortData) or its
+ * fallback.
+ */
+import type { CommandContext, CommandSpec } from './types.js';
+import { ImapError, toErrorReply } from '../errors.js';
+import { atom, type ImapValue } from '../wire/types.js';
+import { enableCondstore } from '../search/condstore.js';
+import { checkCharset, findMatchingUids, storeQuery } from '../search/execute.js';
+import { esearchResponse, modseqSubject, savedUids, wantsEsearch, type Found } from '../search/results.js';
+import { parseSortArgs, type SortArgs } from '../search/sort-parse.js';
+import { checkUpdateTag, startUpdates } from '../search/updates.js';
+import { sortData } from '../../store/sort/sort-data.js';
+import { sortIndexes } from '../../store/sort/sort.js';
+import type { SortableMessage } from '../../store/types.js';
+import type { SelectedView } from './types.js';
+
+/**
+ * The sequence number of every entry of `list` in the view (0 when the view has not been told of
+ * it), by walking both ascending UID lists once: no binary search per message.
+ */
+function seqsOf(list: readonly SortableMessage[], view: SelectedView): Int32Array {
+  const uids = view.uids();
+  const seqs = new Int32Array(list.length);
+  let j = 0;
+  for (let i = 0; i < list.length; i++) {
+    const uid = list[i]!.uid;
+    while (j < uids.length && uids[j]! < uid) j++;
+    if (uids[j] === uid) seqs[i] = j + 1;
+  }
+  return seqs;
+}
+
+async function runSort(ctx: CommandContext, args: SortArgs, byUid: boolean): Promise<void> {
+  const state = ctx.state;
+  if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
+  const { mail, view } = state;
+  const opts = args.returnOptions;
+  checkUpdateTag(ctx, opts?.update);
+  let found: readonly number[];
+  let query;
+  try {
+    checkCharset(args.charset);
+    query = storeQuery(args.key, view);
+    if (args.usesModseq) enableCondstore(ctx, view);
+    found = await findMatchingUids(mail, view, query);
+  } catch (err) {
+    // RFC 5182 §2.1 for SORT ... RETURN (SAVE): NO empties "$", BAD leaves it.
+    if (opts?.save && toErrorReply(err).status === 'NO') view.savedResult = [];
+    throw err;
+  }
+  const list = await sortData(mail, view.mailbox.id, view.uids());
+  // Messages gone from the store meanwhile have no keys and are left out, as SEARCH leaves them.
+  const indexes = sortIndexes(list, found, args.program);
+  const seqOfIndex = seqsOf(list, view);
+  const sorted: Found = { uids: new Array<number>(indexes.length), seqs: new Array<number>(indexes.length) };
+  for (let k = 0; k < indexes.length; k++) {
+    const i = indexes[k]!;
+    sorted.uids[k] = list[i]!.uid;
+    sorted.seqs[k] = seqOfIndex[i]!;
+  }
+  const numbers = byUid ? sorted.uids : sorted.seqs;
+
+  let modseq: number | undefined;
+  if (args.usesModseq) {
+    const subject = modseqSubject(sorted, opts);
+    if (subject.length > 0) modseq = (await mail.records(view.mailbox.id, subject)).reduce((max, r) => Math.max(max, r.modseq), 0);
+  }
+  if (!opts) {
+    // One atom for the numbers: a mailbox can hold more messages than a spread call takes values.
+    const values: ImapValue[] = [atom(numbers.length > 0 ? `SORT ${numbers.join(' ')}` : 'SORT')];
+    if (modseq !== undefined) values.push([atom('MODSEQ'), modseq]);
+    ctx.untagged(...values);
+    return;
+  }
+  // "$" is a set: kept in mailbox order whatever the sort order.
+  if (opts.save) view.savedResult = savedUids(sorted, opts).sort((a, b) => a - b);
+  if (wantsEsearch(opts)) ctx.untagged(...esearchResponse(ctx.tag, numbers, byUid, opts, modseq));
+  if (opts.update) startUpdates(ctx, { tag: ctx.tag, byUid, query, program: args.program, results: sorted.uids });
+}
+
+export const sortCommand: CommandSpec<SortArgs> = {
+  name: 'SORT',
+  states: ['selected'],
+  // RFC 5256 §3: no EXPUNGE while SORT (with sequence numbers) answers.
+  noExpunge: true,
+  capabilities: ['SORT', 'SORT=DISPLAY', 'ESORT', 'CONTEXT=SORT'],
+  parse: parseSortArgs,
+  run: (ctx, args) => runSort(ctx, args, false),
+};
+
+export const uidSortCommand: CommandSpec<SortArgs> = {
+  name: 'UID SORT',
+  states: ['selected'],
+  parse: parseSortArgs,
+  run: (ctx, args) => runSort(ctx, args, true),
+};

@@ -1,0 +1,45 @@
+/**
+ * THREAD and UID THREAD (RFC 5256 §4): ORDEREDSUBJECT, REFERENCES and REFS
+ * (draft-ietf-morg-inthread, as Dovecot offers it). The algorithms are in src/store/sort/thread.ts
+ * (protocol-free); this file finds the messages, asks for their keys and writes the answer.
+ */
+import type { CommandContext, CommandSpec } from './types.js';
+import { ImapError } from '../errors.js';
+import { atom } from '../wire/types.js';
+import { enableCondstore } from '../search/condstore.js';
+import { checkCharset, findMatchingUids, storeQuery } from '../search/execute.js';
+import { parseThreadArgs, type ThreadArgs } from '../search/sort-parse.js';
+import { formatThreads } from '../search/thread-format.js';
+import { sortData } from '../../store/sort/sort-data.js';
+import { threadUids } from '../../store/sort/thread.js';
+
+async function runThread(ctx: CommandContext, args: ThreadArgs, byUid: boolean): Promise<void> {
+  const state = ctx.state;
+  if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
+  const { mail, view } = state;
+  checkCharset(args.charset);
+  const query = storeQuery(args.key, view);
+  if (args.usesModseq) enableCondstore(ctx, view);
+  const found = await findMatchingUids(mail, view, query);
+  const list = await sortData(mail, view.mailbox.id, view.uids());
+  const threads = threadUids(list, found, args.algorithm);
+  const text = formatThreads(threads, byUid ? (uid) => uid : (uid) => view.seqOf(uid) ?? 0);
+  ctx.untagged(atom(text === '' ? 'THREAD' : `THREAD ${text}`));
+}
+
+export const threadCommand: CommandSpec<ThreadArgs> = {
+  name: 'THREAD',
+  states: ['selected'],
+  // RFC 5256 §4: no EXPUNGE while THREAD (with sequence numbers) answers.
+  noExpunge: true,
+  capabilities: ['THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES', 'THREAD=REFS'],
+  parse: parseThreadArgs,
+  run: (ctx, args) => runThread(ctx, args, false),
+};
+
+export const uidThreadCommand: CommandSpec<ThreadArgs> = {
+  name: 'UID THREAD',
+  states: ['selected'],
+  parse: parseThreadArgs,
+  run: (ctx, args) => runThread(ctx, args, true),
+};

@@ -1,0 +1,53 @@
+/**
+ * What SEARCH, SORT and THREAD share once their arguments are parsed: the charset check and
+ * finding the matching messages of the session's view.
+ */
+import type { SelectedView } from '../commands/types.js';
+import type { SearchQuery } from '../../store/search-query.js';
+import type { UserMailbox } from '../../store/types.js';
+import { ImapError } from '../errors.js';
+import { atom } from '../wire/types.js';
+import type { SearchKey } from './keys.js';
+import type { Found } from './results.js';
+import { toStoreQuery } from './to-query.js';
+
+/** Charsets whose strings arrive as UTF-8 text (US-ASCII is a subset). */
+export const CHARSETS = ['US-ASCII', 'UTF-8'];
+
+/** RFC 3501 §6.4.4, RFC 5256 §3: an unsupported charset is NO [BADCHARSET (supported...)], not BAD. */
+export function checkCharset(charset: string | undefined): void {
+  if (charset !== undefined && !CHARSETS.includes(charset)) {
+    throw ImapError.no(`Charset ${charset.slice(0, 40)} is not supported`, { name: 'BADCHARSET', args: [CHARSETS.map((c) => atom(c))] });
+  }
+}
+
+/** The store query of a search key; "all" passes through so callers can skip the store. */
+export function storeQuery(key: SearchKey, view: SelectedView): SearchQuery {
+  return toStoreQuery(key, view);
+}
+
+/**
+ * The messages of the view that match `query`, ascending. The store also sees messages this
+ * session has not been told about yet; they do not count.
+ */
+export async function findMatches(mail: UserMailbox, view: SelectedView, query: SearchQuery): Promise<Found> {
+  const matched = await mail.search(view.mailbox.id, query);
+  const found: Found = { uids: [], seqs: [] };
+  for (const uid of matched) {
+    const seq = view.seqOf(uid);
+    if (seq === undefined) continue;
+    found.uids.push(uid);
+    found.seqs.push(seq);
+  }
+  return found;
+}
+
+/**
+ * The UIDs findMatches would give, for SORT and THREAD. ALL is answered by the view's own list
+ * (not a copy: callers only read it) without a store call; their key lists leave out messages
+ * the store no longer has, exactly as the store's search would.
+ */
+export async function findMatchingUids(mail: UserMailbox, view: SelectedView, query: SearchQuery): Promise<readonly number[]> {
+  if (query.type === 'all') return view.uids();
+  return (await findMatches(mail, view, query)).uids;
+}

@@ -1,0 +1,158 @@
+/**
+ * SORT (RFC 5256 §3, RFC 5957): ordering messages by a sort program, over the keys of
+ * sort-data.ts. Protocol-free: the IMAP command parses the program and prints the result.
+ *
+ * Strings compare in i;unicode-casemap order (the keys are already casemapped; code point order
+ * between them), the empty string first; dates and sizes ascending; REVERSE turns one criterion
+ * round; messages equal by every criterion keep mailbox (UID) order, which REVERSE never affects.
+ *
+ * The full sorted order of a mailbox is cached per key list (sortData's array, by identity) and
+ * program, so repeating a SORT — or the same SORT with other search criteria — only filters it.
+ */
+import type { SortableMessage } from '../types.js';
+
+export type SortKey = 'arrival' | 'cc' | 'date' | 'from' | 'size' | 'subject' | 'to' | 'displayfrom' | 'displayto';
+
+export interface SortCriterion {
+  key: SortKey;
+  reverse: boolean;
+}
+
+/** RFC 5256 §2.2: the sent date, or the INTERNALDATE when the message has none. */
+export function sortDate(m: SortableMessage): number {
+  return m.sentDate ?? m.internalDate;
+}
+
+/**
+ * The key as a value JavaScript's `<` orders correctly: numbers as they are; casemapped strings
+ * with UTF-16 units rearranged so that code point order (the collation's i;octet over UTF-8)
+ * comes out — surrogates (code points above U+FFFF) after U+E000–U+FFFF. Only strings that hold
+ * such units are copied.
+ */
+const HIGH_UNITS = /[\ud800-\uffff]/;
+function comparable(text: string): string {
+  if (!HIGH_UNITS.test(text)) return text;
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    out += String.fromCharCode(c < 0xd800 ? c : c < 0xe000 ? c + 0x2000 : c - 0x800);
+  }
+  return out;
+}
+
+function keyValues(list: readonly SortableMessage[], key: SortKey): Array<number | string> {
+  switch (key) {
+    case 'arrival':
+      return list.map((m) => m.internalDate);
+    case 'date':
+      return list.map(sortDate);
+    case 'size':
+      return list.map((m) => m.size);
+    case 'subject':
+      return list.map((m) => comparable(m.subject));
+    case 'from':
+      return list.map((m) => comparable(m.from));
+    case 'to':
+      return list.map((m) => comparable(m.to));
+    case 'cc':
+      return list.map((m) => comparable(m.cc));
+    case 'displayfrom':
+      return list.map((m) => comparable(m.displayFrom));
+    case 'displayto':
+      return list.map((m) => comparable(m.displayTo));
+  }
+}
+
+/** Indexes into `list` in sorted order (`list` ascending by UID, so index order is mailbox order). */
+function computeOrder(list: readonly SortableMessage[], program: readonly SortCriterion[]): Uint32Array {
+  const columns = program.map((c) => ({ values: keyValues(list, c.key), sign: c.reverse ? -1 : 1 }));
+  const order = new Uint32Array(list.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  order.sort((a, b) => {
+    for (const { values, sign } of columns) {
+      const x = values[a]!;
+      const y = values[b]!;
+      if (x < y) return -sign;
+      if (x > y) return sign;
+    }
+    return a - b;
+  });
+  return order;
+}
+
+/** Sorted orders cached per key list; a handful of programs each. */
+const MAX_PROGRAMS = 8;
+const orders = new WeakMap<readonly SortableMessage[], Map<string, Uint32Array>>();
+
+/** The sorted order of all of `list` (indexes), from the cache when this program was sorted before. */
+export function sortedOrder(list: readonly SortableMessage[], program: readonly SortCriterion[]): Uint32Array {
+  const name = program.map((c) => (c.reverse ? `-${c.key}` : c.key)).join(' ');
+  let cached = orders.get(list);
+  if (!cached) orders.set(list, (cached = new Map()));
+  const hit = cached.get(name);
+  if (hit) {
+    cached.delete(name);
+    cached.set(name, hit);
+    return hit;
+  }
+  const order = computeOrder(list, program);
+  cached.set(name, order);
+  if (cached.size > MAX_PROGRAMS) cached.delete(cached.keys().next().value as string);
+  return order;
+}
+
+function sameMessages(list: readonly SortableMessage[], uids: readonly number[]): boolean {
+  if (uids.length !== list.length) return false;
+  for (let i = 0; i < uids.length; i++) if (uids[i] !== list[i]!.uid) return false;
+  return true;
+}
+
+/** Marks which entries of `list` (ascending UIDs) are among `uids` (ascending). */
+export function selectionMask(list: readonly SortableMessage[], uids: readonly number[]): Uint8Array {
+  const mask = new Uint8Array(list.length);
+  let j = 0;
+  for (let i = 0; i < list.length && j < uids.length; i++) {
+    const uid = list[i]!.uid;
+    while (j < uids.length && uids[j]! < uid) j++;
+    if (uids[j] === uid) mask[i] = 1;
+  }
+  return mask;
+}
+
+/**
+ * Indexes into `list` of the messages among `uids` (ascending), in the program's order; UIDs
+ * without keys are left out. The result may be the cached order itself: do not modify it.
+ */
+export function sortIndexes(list: readonly SortableMessage[], uids: readonly number[], program: readonly SortCriterion[]): Uint32Array {
+  const order = sortedOrder(list, program);
+  if (sameMessages(list, uids)) return order; // the whole mailbox: the cached order as it is
+  const mask = selectionMask(list, uids);
+  const out = new Uint32Array(order.length);
+  let n = 0;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    if (mask[i]) out[n++] = i;
+  }
+  return out.subarray(0, n);
+}
+
+/** The UIDs among `uids` (ascending), sorted by the program. UIDs without keys are left out. */
+export function sortUids(list: readonly SortableMessage[], uids: readonly number[], program: readonly SortCriterion[]): number[] {
+  const indexes = sortIndexes(list, uids, program);
+  const out = new Array<number>(indexes.length);
+  for (let k = 0; k < indexes.length; k++) out[k] = list[indexes[k]!]!.uid;
+  return out;
+}
+
+/** A comparator by the program for single messages (placing a new message into a live SORT context). */
+export function compareBy(program: readonly SortCriterion[]): (a: SortableMessage, b: SortableMessage) => number {
+  return (a, b) => {
+    for (const c of program) {
+      const [x] = keyValues([a], c.key);
+      const [y] = keyValues([b], c.key);
+      if (x! < y!) return c.reverse ? 1 : -1;
+      if (x! > y!) return c.reverse ? -1 : 1;
+    }
+    return a.uid - b.uid;
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * The SORT/THREAD keys of recently sorted mailboxes, in memory (UserMailbox.sortData).
+ *
+ * Kept by column and read lazily: a SORT (DATE) reads the sent dates of the mailbox and nothing
+ * else, a THREAD the Message-IDs, References and subjects. Each column is one query over the
+ * mailbox's messages joined to content_sort (the keys were computed at APPEND), read the first
+ * time a command needs it; a 100,000-message mailbox holds only the columns its clients sort by.
+ * The list handed out is one small object per message whose properties read those columns.
+ *
+ * When the mailbox changed, the cache is brought up to date cheaply: rows above the old UIDNEXT are
+ * the new messages, and only when the count shows expunges is the list of UIDs read to drop them;
+ * the loaded columns follow. Only this process writes the database (exclusive lock), so nothing
+ * changes behind the cache. While a mailbox is unchanged the same array is returned, as the
+ * contract asks, so the IMAP layer's caches of sorted orders and threads (keyed by it) stay valid
+ * across commands and sessions. Bounded by the number of messages held (least recently used go).
+ */
+import type { SortableMessage } from '../types.js';
+import type { MailboxRow, StoreContext } from './context.js';
+
+export const DEFAULT_SORT_CACHE_MESSAGES = 500_000;
+
+const FROM = 'FROM messages m JOIN content_sort s ON s.content_id = m.content_id';
+
+/** Column groups, each read by one query: the SQL columns after m.uid. */
+const GROUPS = {
+  sentDate: 's.sent_date',
+  subject: 's.subject, s.reply',
+  from: 's.from_key',
+  to: 's.to_key',
+  cc: 's.cc_key',
+  displayFrom: 's.display_from',
+  displayTo: 's.display_to',
+  // THREAD reads the subjects too (step 5): one pass for both rather than two.
+  thread: 's.message_id, s.refs, s.subject, s.reply',
+} as const;
+type Group = keyof typeof GROUPS;
+
+const NO_REFERENCES: readonly string[] = Object.freeze([]);
+
+/** One mailbox's keys by column, for the messages `uids` (ascending). */
+class KeyTable {
+  /** Loaded column values, by SQL column name, aligned with `uids`. */
+  readonly values = new Map<string, unknown[]>();
+  readonly rows: SortRow[];
+
+  constructor(
+    readonly uids: readonly number[],
+    readonly internalDate: readonly number[],
+    readonly size: readonly number[],
+    /** Rows of (uid, ...columns) for the given SQL columns, ascending by UID. */
+    private readonly load: (columns: readonly string[]) => unknown[][],
+  ) {
+    this.rows = uids.map((_, i) => new SortRow(this, i));
+  }
+
+  /** The values of one SQL column of `group` (loading the group the first time). */
+  column<T>(group: Group, name: string): T[] {
+    let col = this.values.get(name);
+    if (!col) {
+      this.fill(group);
+      col = this.values.get(name)!;
+    }
+    return col as T[];
+  }
+
+  private fill(group: Group): void {
+    // Only the columns of the group not read yet (THREAD's group shares the subjects with SORT's).
+    const names = GROUPS[group].split(', ').filter((n) => !this.values.has(n));
+    const cols = names.map(() => new Array<unknown>(this.uids.length).fill(null));
+    // Rows are matched by UID: a message gone since this table was made keeps the empty value.
+    let i = 0;
+    for (const row of this.load(names)) {
+      const uid = row[0] as number;
+      while (i < this.uids.length && this.uids[i]! < uid) i++;
+      if (this.uids[i] !== uid) continue;
+      for (let c = 0; c < names.length; c++) cols[c]![i] = row[c + 1];
+    }
+    names.forEach((n, c) => this.values.set(n, cols[c]!));
+  }
+
+  /** A new table for the mailbox now: the kept messages, then `added`, with the loaded columns carried over. */
+  next(keep: Uint8Array | null, added: KeyTable): KeyTable {
+    const pick = <T>(xs: readonly T[]): T[] => (keep ? xs.filter((_, i) => keep[i] === 1) : [...xs]);
+    const table = new KeyTable(
+      [...pick(this.uids), ...added.uids],
+      [...pick(this.internalDate), ...added.internalDate],
+      [...pick(this.size), ...added.size],
+      this.load,
+    );
+    for (const [name, col] of this.values) {
+      const group = (Object.keys(GROUPS) as Group[]).find((g) => GROUPS[g].split(', ').includes(name))!;
+      table.values.set(name, [...pick(col), ...added.column(group, name)]);
+    }
+    return table;
+  }
+}
+
+/** One message's keys, read from its table's columns. */
+class SortRow implements SortableMessage {
+  constructor(
+    private readonly t: KeyTable,
+    private readonly i: number,
+  ) {}
+  get uid(): number {
+    return this.t.uids[this.i]!;
+  }
+  get internalDate(): number {
+    return this.t.internalDate[this.i]!;
+  }
+  get size(): number {
+    return this.t.size[this.i]!;
+  }
+  get sentDate(): number | null {
+    return this.t.column<number | null>('sentDate', 's.sent_date')[this.i]!;
+  }
+  get subject(): string {
+    return this.t.column<string | null>('subject', 's.subject')[this.i] ?? '';
+  }
+  get replyOrForward(): boolean {
+    return this.t.column<number | null>('subject', 's.reply')[this.i] === 1;
+  }
+  get from(): string {
+    return this.t.column<string | null>('from', 's.from_key')[this.i] ?? '';
+  }
+  get to(): string {
+    return this.t.column<string | null>('to', 's.to_key')[this.i] ?? '';
+  }
+  get cc(): string {
+    return this.t.column<string | null>('cc', 's.cc_key')[this.i] ?? '';
+  }
+  get displayFrom(): string {
+    return this.t.column<string | null>('displayFrom', 's.display_from')[this.i] ?? '';
+  }
+  get displayTo(): string {
+    return this.t.column<string | null>('displayTo', 's.display_to')[this.i] ?? '';
+  }
+  get messageId(): string | null {
+    return this.t.column<string | null>('thread', 's.message_id')[this.i]!;
+  }
+  get references(): string[] {
+    const refs = this.t.column<string | string[] | null>('thread', 's.refs');
+    let v = refs[this.i];
+    // Split on first use and kept split: THREAD reads every message's references.
+    if (typeof v === 'string') refs[this.i] = v = v === '' ? (NO_REFERENCES as string[]) : v.split(' ');
+    return (v ?? NO_REFERENCES) as string[];
+  }
+}
+
+interface Entry {
+  highestModseq: number;
+  uidNext: number;
+  table: KeyTable;
+}
+
+export class SortCache {
+  private readonly entries = new Map<number, Entry>();
+  private held = 0;
+
+  constructor(private readonly maxMessages = DEFAULT_SORT_CACHE_MESSAGES) {}
+
+  list(ctx: StoreContext, box: MailboxRow): readonly SortableMessage[] {
+    const entry = this.entries.get(box.id);
+    if (entry) {
+      this.entries.delete(box.id);
+      this.entries.set(box.id, entry); // most recently used
+      if (entry.highestModseq === box.highest_modseq) return entry.table.rows;
+      const fresh = this.refresh(ctx, box, entry);
+      this.replace(box.id, entry, fresh);
+      return fresh.table.rows;
+    }
+    const created: Entry = { highestModseq: box.highest_modseq, uidNext: box.uid_next, table: this.read(ctx, box.id, 0) };
+    this.replace(box.id, undefined, created);
+    return created.table.rows;
+  }
+
+  /**
+   * The messages of the mailbox with UID >= `fromUid`, with their sent dates (SORT DATE, and every
+   * THREAD, need them; reading them in the same pass costs less than a second one). Other columns
+   * are read later, when a command needs them.
+   */
+  private read(ctx: StoreContext, mailboxId: number, fromUid: number): KeyTable {
+    const rows = ctx.sql
+      .get(`SELECT m.uid, m.internal_date, m.size, s.sent_date FROM messages m LEFT JOIN content_sort s ON s.content_id = m.content_id WHERE m.mailbox_id = ? AND m.uid >= ? ORDER BY m.uid`)
+      .raw()
+      .all(mailboxId, fromUid) as Array<[number, number, number, number | null]>;
+    const load = (columns: readonly string[]): unknown[][] =>
+      ctx.sql.get(`SELECT m.uid, ${columns.join(', ')} ${FROM} WHERE m.mailbox_id = ? AND m.uid >= ? ORDER BY m.uid`).raw().all(mailboxId, fromUid) as unknown[][];
+    const table = new KeyTable(
+      rows.map((r) => r[0]),
+      rows.map((r) => r[1]),
+      rows.map((r) => r[2]),
+      load,
+    );
+    table.values.set(GROUPS.sentDate, rows.map((r) => r[3]));
+    return table;
+  }
+
+  /** The entry brought up to `box`: flag changes keep the list; appends and expunges make a new one. */
+  private refresh(ctx: StoreContext, box: MailboxRow, entry: Entry): Entry {
+    const count = ctx.sql.get('SELECT count(*) FROM messages WHERE mailbox_id = ?').pluck().get(box.id) as number;
+    const old = entry.table;
+    if (entry.uidNext === box.uid_next && old.uids.length === count) return { ...entry, highestModseq: box.highest_modseq };
+    const added = this.read(ctx, box.id, entry.uidNext);
+    let keep: Uint8Array | null = null;
+    if (old.uids.length + added.uids.length !== count) {
+      const present = new Set(ctx.sql.get('SELECT uid FROM messages WHERE mailbox_id = ? AND uid < ?').pluck().all(box.id, entry.uidNext) as number[]);
+      keep = new Uint8Array(old.uids.length);
+      old.uids.forEach((uid, i) => (keep![i] = present.has(uid) ? 1 : 0));
+    }
+    return { highestModseq: box.highest_modseq, uidNext: box.uid_next, table: old.next(keep, added) };
+  }
+
+  private replace(id: number, old: Entry | undefined, next: Entry): void {
+    this.held += next.table.uids.length - (old?.table.uids.length ?? 0);
+    this.entries.set(id, next);
+    for (const [key, e] of this.entries) {
+      if (this.held <= this.maxMessages || key === id) break;
+      this.entries.delete(key);
+      this.held -= e.table.uids.length;
+    }
+  }
+}
