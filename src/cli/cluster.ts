@@ -22,6 +22,7 @@ import { listenProtocols, openStore, type ListeningPorts, type ListeningServer, 
 import { createLogger } from './logger.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { dropPrivileges } from '../net/privileges.js';
+import { startDelivery } from './delivery.js';
 
 type Listening = { t: 'listening'; ports: ListeningPorts };
 type Stop = { t: 'stop' };
@@ -71,7 +72,10 @@ async function primary(options: Record<string, unknown>, count: number): Promise
     w.on('exit', () => peer.release());
   }
   const ports = (await Promise.all(listening))[0]!;
-  process.stdout.write(`${JSON.stringify({ msg: 'listening', ...ports, pid: process.pid, workers: count })}\n`);
+  // Delivery runs here, next to the store: an LMTP append is one local call, and IDLE sessions in
+  // the workers hear of it through the change events forwarded to them.
+  const delivery = await startDelivery(settings, store, new UserFileAuthenticator(UserFile.inDataDir(settings.data)), logger);
+  process.stdout.write(`${JSON.stringify({ msg: 'listening', ...ports, ...delivery.ports, pid: process.pid, workers: count })}\n`);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -82,7 +86,7 @@ async function primary(options: Record<string, unknown>, count: number): Promise
     for (const w of workers) if (!w.isDead()) w.send({ t: 'stop' } satisfies Stop);
     const timer = setTimeout(() => process.exit(1), 15_000);
     timer.unref();
-    void Promise.all(exited)
+    void Promise.all([...exited, delivery.close()])
       .then(() => store.close())
       .then(() => process.exit(0));
   };

@@ -6,6 +6,7 @@ import { register as registerServe } from './commands/serve.js';
 import { register as registerUser } from './commands/user.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerExport } from './commands/export.js';
+import { register as registerDeliver } from './commands/deliver.js';
 
 function version(): string {
   // ../../package.json from both src/cli/main.ts and dist/cli/main.js.
@@ -15,7 +16,7 @@ function version(): string {
 
 function buildProgram(): Command {
   const program = new Command('postroom')
-    .description('Postroom: an IMAP4rev1 / POP3 mail-access server')
+    .description('Postroom: an IMAP4rev1 / POP3 mail-access server with LMTP delivery')
     .version(version(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     // Before the sub-commands exist, so they inherit it: usage errors reach main() as CommanderError.
@@ -28,6 +29,7 @@ Examples:
   postroom user add ann --data ./data        add a user (asks for the password)
   echo "$PW" | postroom user add ann --password-stdin
   postroom serve --config postroom.json      settings from a JSON file (flags override it)
+  postroom deliver --user ann < message.eml  deliver a message (an LDA; docs/delivery.md)
 
 Run "postroom help <command>" for the options of a command; docs/cli.md and
 docs/configuration.md describe them all.`,
@@ -36,6 +38,7 @@ docs/configuration.md describe them all.`,
   registerUser(program);
   registerImport(program);
   registerExport(program);
+  registerDeliver(program);
   return program;
 }
 

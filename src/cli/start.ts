@@ -13,9 +13,10 @@ import { listenProtocols, openStore, type ListeningPorts, type ListeningServer, 
 import { ensureDemoUser } from './demo.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { dropPrivileges } from '../net/privileges.js';
+import { startDelivery, type DeliveryPorts, type RunningDelivery } from './delivery.js';
 
 export interface RunningServers {
-  ports: ListeningPorts;
+  ports: ListeningPorts & DeliveryPorts;
   /** The demo user's new password, when `demo` created one. */
   demoPassword: string | null;
   close(): Promise<void>;
@@ -44,8 +45,9 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
   logger.info({ store: settings.store, data: settings.data }, 'store opened');
 
   const servers: ListeningServer[] = [];
+  let delivery: RunningDelivery | undefined;
   const closeAll = async (): Promise<void> => {
-    const results = await Promise.allSettled(servers.map((s) => s.close()));
+    const results = await Promise.allSettled([...servers.map((s) => s.close()), delivery?.close()]);
     for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'error while closing a server');
     await store.close();
   };
@@ -60,9 +62,11 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     loginGuard: new LoginGuard(settings.loginGuard),
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
   };
-  let ports: ListeningPorts;
+  let ports: ListeningPorts & DeliveryPorts;
   try {
-    ports = await listenProtocols(settings, common, logger, servers);
+    const protocols = await listenProtocols(settings, common, logger, servers);
+    delivery = await startDelivery(settings, store, auth, logger);
+    ports = { ...protocols, ...delivery.ports };
     // Only after every port is bound: binding ports below 1024 needs root, serving mail does not.
     if (settings.user !== undefined || settings.group !== undefined) {
       dropPrivileges(settings.user, settings.group);
