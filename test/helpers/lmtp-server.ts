@@ -1,5 +1,4 @@
-/** Starts createLmtpServer on a free loopback port for a test, over any store. */
-import { after } from 'node:test';
+/** Starts createLmtpServer on a free loopback port for a test, over any store. The caller closes it. */
 import { StaticAuthenticator } from '../../src/auth/static-users.js';
 import { createLmtpServer, type LmtpServer, type LmtpServerOptions } from '../../src/lmtp/server.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
@@ -32,7 +31,6 @@ export async function startLmtpServer(options: Partial<LmtpServerOptions> = {}):
     await server.close();
     if (!options.store) await store.close();
   };
-  after(close);
   return { server, store, port: bound.port!, sockets: bound.sockets, close };
 }
 
