@@ -65,6 +65,7 @@ export function createLmtpServer(options: LmtpServerOptions): LmtpServer {
     maxRecipients: limits.maxRecipients,
     maxCommandLength: limits.maxLineLength,
     socketTimeout: limits.idleSeconds * 1000,
+    closeTimeout: CLOSE_GRACE_MS,
     onMailFrom,
     onRcptTo,
     onData,
@@ -209,14 +210,20 @@ export function createLmtpServer(options: LmtpServerOptions): LmtpServer {
       const stopped = listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve())));
       // From now on smtp-server answers every command with 421 (it checks its close timer).
       smtp.close();
-      for (const connection of smtp.connections) {
-        const busy = connection.session.envelope?.mailFrom || connection._dataStream;
-        if (!busy) connection.send(421, replyText({ code: 421, enhanced: '4.3.2', text: 'Server shutting down' }));
-      }
-      const idle = Promise.all([...open.values()].map((s) => new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())))));
+      const goodbyeToIdle = (): void => {
+        for (const connection of smtp.connections) {
+          const busy = connection.session.envelope?.mailFrom || connection._dataStream;
+          if (!busy) connection.send(421, replyText({ code: 421, enhanced: '4.3.2', text: 'Server shutting down' }));
+        }
+      };
+      goodbyeToIdle();
+      // Messages being stored are answered first; then their sessions are idle and told too.
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), CLOSE_GRACE_MS)));
-      if ((await Promise.race([Promise.all([idle, ...storing]), late])) === 'late') for (const s of open.values()) s.destroy();
+      await Promise.race([Promise.allSettled([...storing]), late]);
+      goodbyeToIdle();
+      const gone = Promise.all([...open.values()].map((s) => new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())))));
+      if ((await Promise.race([gone, late])) === 'late') for (const s of open.values()) s.destroy();
       clearTimeout(timer);
       // Whatever was being stored has settled before the store closes under it.
       await Promise.allSettled([...storing]);
