@@ -10,10 +10,11 @@
  * An outcome is `ok` only once every append it made has resolved, and the store resolves an
  * append only when it is durable — so an LMTP 250 means what an IMAP APPEND's OK means.
  */
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/types.js';
 import { isStoreError } from '../store/errors.js';
-import type { Flag, MailboxInfo, MailStore, UserMailbox } from '../store/types.js';
+import type { Flag, MailboxInfo, MailStore, MessageContent, UserMailbox } from '../store/types.js';
 import { DeliveryError, deliveryFailure, failureText, isUnexpected } from './errors.js';
 import { addressProblem, candidateUsers, type RecipientUserName } from './recipient.js';
 import type { MessageSpool } from './spool.js';
@@ -53,6 +54,16 @@ export interface RecipientRequest {
 }
 
 const KEEP: readonly DeliveryAction[] = [{ kind: 'keep' }];
+
+/** One recipient's copy of the message, fresh for each append (a stream can be read once). */
+type Copy = () => { content: MessageContent; sha256?: Buffer };
+
+async function digestOf(content: MessageContent): Promise<Buffer> {
+  const hash = createHash('sha256');
+  if (Buffer.isBuffer(content)) return hash.update(content).digest();
+  for await (const chunk of content) hash.update(chunk);
+  return hash.digest();
+}
 /** Large messages: recipients after the first are stored this many at a time. */
 const FILE_CONCURRENCY = 4;
 
@@ -104,23 +115,29 @@ export class DeliveryPipeline {
     const returnPath = `Return-Path: <${from}>\r\n`;
     const withDeliveredTo = this.deliveredTo === 'always' || (this.deliveredTo === 'single' && recipients.length === 1);
     const contents = new Map<string, Buffer>();
-    const content = (recipient: Recipient): (() => ReturnType<MessageSpool['content']>) => {
-      const prefix = withDeliveredTo ? `${returnPath}Delivered-To: ${recipient.address}\r\n` : returnPath;
-      return () => {
-        if (!message.inMemory) return message.content(Buffer.from(prefix));
-        // The same Buffer for every recipient with the same trace headers: built once.
-        let bytes = contents.get(prefix);
-        if (!bytes) contents.set(prefix, (bytes = message.content(Buffer.from(prefix)) as Buffer));
-        return bytes;
-      };
+    const bytesFor = (prefix: string): MessageContent => {
+      if (!message.inMemory) return message.content(Buffer.from(prefix));
+      // The same Buffer for every recipient with the same trace headers: built once.
+      let bytes = contents.get(prefix);
+      if (!bytes) contents.set(prefix, (bytes = message.content(Buffer.from(prefix)) as Buffer));
+      return bytes;
     };
-    const one = (recipient: Recipient): Promise<DeliveryOutcome> => this.deliverOne(from, recipient, message, content(recipient));
+    // Several recipients, one set of trace headers: every copy is the same bytes. Their digest
+    // lets a content-addressed store add the later copies without reading them again.
+    const sha256 = !withDeliveredTo && recipients.length > 1 ? await digestOf(bytesFor(returnPath)) : undefined;
+    const copy = (recipient: Recipient): Copy => {
+      const prefix = withDeliveredTo ? `${returnPath}Delivered-To: ${recipient.address}\r\n` : returnPath;
+      return () => ({ content: bytesFor(prefix), ...(sha256 ? { sha256 } : {}) });
+    };
+    const one = (recipient: Recipient): Promise<DeliveryOutcome> => this.deliverOne(from, recipient, message, copy(recipient));
     if (message.inMemory || recipients.length === 1) return Promise.all(recipients.map(one));
     // A large body: the first copy stores the bytes (and its MIME structure is parsed once); the
-    // others find them stored already, a few at a time so temporary files stay few.
+    // others find them stored — all at once when the store can tell by digest, otherwise a few at
+    // a time so that temporary files stay few.
     const outcomes: DeliveryOutcome[] = [await one(recipients[0]!)];
-    for (let i = 1; i < recipients.length; i += FILE_CONCURRENCY) {
-      outcomes.push(...(await Promise.all(recipients.slice(i, i + FILE_CONCURRENCY).map(one))));
+    const batch = sha256 ? recipients.length : FILE_CONCURRENCY;
+    for (let i = 1; i < recipients.length; i += batch) {
+      outcomes.push(...(await Promise.all(recipients.slice(i, i + batch).map(one))));
     }
     return outcomes;
   }
@@ -129,7 +146,7 @@ export class DeliveryPipeline {
     from: string,
     recipient: Recipient,
     message: MessageSpool,
-    content: () => ReturnType<MessageSpool['content']>,
+    copy: Copy,
   ): Promise<DeliveryOutcome> {
     const { store, logger, filter } = this.options;
     let mail: UserMailbox | undefined;
@@ -144,8 +161,8 @@ export class DeliveryPipeline {
       if (refusal?.kind === 'reject') throw new DeliveryError(refusal.temporary ? 'deferred' : 'rejected', refusal.reason);
       const stored: StoredCopy[] = [];
       for (const action of actions) {
-        if (action.kind === 'keep') stored.push(await this.append(mail, chosen, action.flags, content));
-        if (action.kind === 'fileinto') stored.push(await this.append(mail, await this.fileintoTarget(mail, action), action.flags, content));
+        if (action.kind === 'keep') stored.push(await this.append(mail, chosen, action.flags, copy));
+        if (action.kind === 'fileinto') stored.push(await this.append(mail, await this.fileintoTarget(mail, action), action.flags, copy));
       }
       for (const copy of stored) {
         logger?.info({ to: recipient.address, user: recipient.user, mailbox: copy.mailbox, uid: copy.uid, size: message.size }, 'delivered');
@@ -166,9 +183,9 @@ export class DeliveryPipeline {
     mail: UserMailbox,
     box: MailboxInfo,
     flags: readonly Flag[] | undefined,
-    content: () => ReturnType<MessageSpool['content']>,
+    copy: Copy,
   ): Promise<StoredCopy> {
-    const result = await mail.append(box.id, { content: content(), ...(flags ? { flags: [...flags] } : {}) });
+    const result = await mail.append(box.id, { ...copy(), ...(flags ? { flags: [...flags] } : {}) });
     return { mailbox: box.name, uid: result.uid };
   }
 

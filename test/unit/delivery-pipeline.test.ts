@@ -140,3 +140,28 @@ test('NUL bytes and an oversized message are refused for every recipient, and no
   );
   assert.equal((await storedMessages(store, 'ann')).length + (await storedMessages(store, 'bob')).length, 0);
 });
+
+test('SQLite: an append that names stored bytes by digest adds a reference without reading them; an unknown digest is read as usual', async () => {
+  const store = await SqliteStore.open({ directory: newDir() });
+  try {
+    const mail = await store.open('ann');
+    const inbox = await mail.get('INBOX');
+    const body = Buffer.from(`Subject: known\r\n\r\n${'y'.repeat(300_000)}\r\n`);
+    const { createHash } = await import('node:crypto');
+    const sha256 = createHash('sha256').update(body).digest();
+    await mail.append(inbox.id, { content: body });
+    const unreadable: AsyncIterable<Buffer> = {
+      [Symbol.asyncIterator]() {
+        throw new Error('the content was read although the store holds it');
+      },
+    };
+    const again = await mail.append(inbox.id, { content: unreadable, sha256, flags: ['\\Seen'] });
+    assert.deepEqual(await mail.read(inbox.id, again.uid), body);
+    assert.equal((await mail.records(inbox.id, [again.uid]))[0]!.size, body.length);
+    const other = Buffer.from('Subject: new\r\n\r\n');
+    const fresh = await mail.append(inbox.id, { content: other, sha256: createHash('sha256').update('something else').digest() });
+    assert.deepEqual(await mail.read(inbox.id, fresh.uid), other);
+  } finally {
+    await store.close();
+  }
+});

@@ -120,9 +120,12 @@ export class TempBlob {
     }
   }
 
-  /** fsyncs and closes; returns the SHA-256 of everything written. */
+  /**
+   * Closes the file; returns the SHA-256 of everything written. Not synced yet: most bodies that
+   * turn out to be stored already (the same message for several recipients) are only discarded, so
+   * the caller syncs (syncFile) just the ones it will install.
+   */
   async finish(): Promise<Buffer> {
-    await this.handle.sync();
     await this.handle.close();
     return this.hash.digest();
   }
@@ -130,6 +133,16 @@ export class TempBlob {
   async abort(): Promise<void> {
     await this.handle.close().catch(() => undefined);
     rmSync(this.path, { force: true });
+  }
+}
+
+/** fsync of a closed file by its path, off the event loop. */
+export async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
