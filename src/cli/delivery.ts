@@ -32,6 +32,12 @@ export interface RunningDelivery {
   close(): Promise<void>;
 }
 
+/** LMTP's message size follows IMAP's maxMessageSize unless set itself: what is delivered can be APPENDed back. */
+function lmtpLimits(settings: ServeSettings): Record<string, number> {
+  const imapMax = settings.imapLimits?.['maxMessageSize'];
+  return { ...(imapMax !== undefined ? { maxMessageSize: imapMax } : {}), ...settings.lmtpLimits };
+}
+
 export async function startDelivery(settings: ServeSettings, store: MailStore, auth: Authenticator, logger: Logger): Promise<RunningDelivery> {
   const spool = join(settings.data, SPOOL_FOLDER);
   // Spool files are unlinked as soon as they are opened; anything here is from a crash mid-open.
@@ -57,7 +63,7 @@ export async function startDelivery(settings: ServeSettings, store: MailStore, a
     allowFrom: settings.lmtpAllowFrom,
     sockets,
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
-    ...(settings.lmtpLimits ? { limits: settings.lmtpLimits } : {}),
+    limits: lmtpLimits(settings),
     recipientDelimiter: settings.recipientDelimiter,
     recipientUserName: settings.recipientUserName,
     deliveredTo: settings.deliveredTo,

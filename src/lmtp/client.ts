@@ -208,18 +208,23 @@ export class DotStuffer {
   private last = 0x0a;
 
   push(chunk: Buffer): Buffer {
-    let plain = 0;
+    if (chunk.length === 0) return chunk;
     const parts: Buffer[] = [];
-    for (let i = 0; i < chunk.length; i++) {
-      const byte = chunk[i]!;
-      const atLineStart = this.last === 0x0a;
-      const bareLf = byte === 0x0a && this.last !== 0x0d;
-      if ((atLineStart && byte === 0x2e) || bareLf) {
-        parts.push(chunk.subarray(plain, i), Buffer.from(bareLf ? '\r' : '.'));
-        plain = i;
+    let plain = 0;
+    // Only line starts matter: the chunk's first byte, and the byte after each LF.
+    if (this.last === 0x0a && chunk[0] === 0x2e) parts.push(DOT);
+    for (let lf = chunk.indexOf(0x0a); lf !== -1; lf = chunk.indexOf(0x0a, lf + 1)) {
+      const before = lf === 0 ? this.last : chunk[lf - 1];
+      if (before !== 0x0d) {
+        parts.push(chunk.subarray(plain, lf), CR);
+        plain = lf;
       }
-      this.last = byte;
+      if (chunk[lf + 1] === 0x2e) {
+        parts.push(chunk.subarray(plain, lf + 1), DOT);
+        plain = lf + 1;
+      }
     }
+    this.last = chunk[chunk.length - 1]!;
     if (parts.length === 0) return chunk;
     parts.push(chunk.subarray(plain));
     return Buffer.concat(parts);
@@ -229,3 +234,6 @@ export class DotStuffer {
     return Buffer.from(this.last === 0x0a ? '.\r\n' : '\r\n.\r\n');
   }
 }
+
+const DOT = Buffer.from('.');
+const CR = Buffer.from('\r');
