@@ -60,32 +60,36 @@ describe('LMTP server', () => {
     }
   });
 
-  it('an IDLE session hears an LMTP delivery as it hears an APPEND', async () => {
-    const store = await SqliteStore.open({ directory: newDir() });
-    const imap = await startImapServer({ store, auth: new StaticAuthenticator({ ann: 'secret' }) });
-    const lmtp = await startLmtpServer({ store });
-    const client = new ImapFlow({ host: '127.0.0.1', port: imap.port, secure: false, auth: { user: 'ann', pass: 'secret' }, logger: false, tls: { rejectUnauthorized: false } });
-    try {
-      await client.connect();
-      await client.mailboxOpen('INBOX');
-      const heard = new Promise<number>((resolve) => client.on('exists', (e: { count: number }) => resolve(e.count)));
-      const idling = client.idle();
-      await sleep(200);
-      const mta = await LmtpClient.connect({ host: '127.0.0.1', port: lmtp.port });
-      const result = await mta.send('s@example.org', [{ address: 'ann@example.org' }], Buffer.from('Subject: news\r\n\r\nhello\r\n'));
-      await mta.quit();
-      assert.equal(result.delivery[0]?.code, 250);
-      assert.equal(await Promise.race([heard, sleep(10_000).then(() => -1)]), 1, 'IDLE reported EXISTS 1');
-      void idling;
-      const fetched = await client.fetchOne('1', { source: true });
-      assert.equal(fetched && fetched.source?.toString(), 'Return-Path: <s@example.org>\r\nDelivered-To: ann@example.org\r\nSubject: news\r\n\r\nhello\r\n');
-    } finally {
-      await client.logout().catch(() => undefined);
-      await lmtp.close();
-      await imap.close();
-      await store.close();
-    }
-  });
+  for (const hibernate of [false, true]) {
+    it(`an IDLE session${hibernate ? ' (hibernated)' : ''} hears an LMTP delivery as it hears an APPEND`, async () => {
+      const store = await SqliteStore.open({ directory: newDir() });
+      const imap = await startImapServer({ store, auth: new StaticAuthenticator({ ann: 'secret' }), limits: { idleHibernateSeconds: hibernate ? 1 : 0 } });
+      const lmtp = await startLmtpServer({ store });
+      const client = new ImapFlow({ host: '127.0.0.1', port: imap.port, secure: false, auth: { user: 'ann', pass: 'secret' }, logger: false, doSTARTTLS: false });
+      try {
+        await client.connect();
+        await client.mailboxOpen('INBOX');
+        const heard = new Promise<number>((resolve) => client.on('exists', (e: { count: number }) => resolve(e.count)));
+        const idling = client.idle();
+        // Hibernation starts after idleHibernateSeconds with nothing to report (plain-text sessions only).
+        await sleep(hibernate ? 2000 : 200);
+        assert.equal(imap.server.connections().filter((c) => c.hibernated).length, hibernate ? 1 : 0, 'hibernated sessions');
+        const mta = await LmtpClient.connect({ host: '127.0.0.1', port: lmtp.port });
+        const result = await mta.send('s@example.org', [{ address: 'ann@example.org' }], Buffer.from('Subject: news\r\n\r\nhello\r\n'));
+        await mta.quit();
+        assert.equal(result.delivery[0]?.code, 250);
+        assert.equal(await Promise.race([heard, sleep(10_000).then(() => -1)]), 1, 'IDLE reported EXISTS 1');
+        void idling;
+        const fetched = await client.fetchOne('1', { source: true });
+        assert.equal(fetched && fetched.source?.toString(), 'Return-Path: <s@example.org>\r\nDelivered-To: ann@example.org\r\nSubject: news\r\n\r\nhello\r\n');
+      } finally {
+        await client.logout().catch(() => undefined);
+        await lmtp.close();
+        await imap.close();
+        await store.close();
+      }
+    });
+  }
 
   it('TCP: only allowed addresses get a session (554 5.7.1 for others); past maxConnections 421 4.3.2', async () => {
     const lmtp = await startLmtpServer({ allowFrom: ['127.0.0.2/32'], limits: { maxConnections: 2 } });
