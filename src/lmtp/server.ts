@@ -104,7 +104,6 @@ export function createLmtpServer(options: LmtpServerOptions): LmtpServer {
 
   function onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, replies?: Array<string | Error>) => void): void {
     const recipients = session.envelope.rcptTo.map((a) => resolved.get(a));
-    // Every accepted RCPT was resolved; should one not be, all are answered 451 rather than miscounted.
     const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
     const socket = open.get(session.id);
     // However slowly the bytes come, DATA ends within dataSeconds (the idle timer restarts on every byte).
@@ -140,6 +139,7 @@ export function createLmtpServer(options: LmtpServerOptions): LmtpServer {
       if (!stream.readableEnded) return null;
       // smtp-server answers 552 5.3.4 itself for an oversized message (rejectOversized).
       if (spool.oversized) return [];
+      // Every accepted RCPT was resolved; should one not be, all are answered 451 rather than miscounted.
       if (recipients.some((r) => r === undefined)) throw new Error('a recipient was accepted but not resolved');
       const outcomes = await pipeline.deliver(from, recipients as Recipient[], spool);
       return outcomes.map(outcomeReply);
