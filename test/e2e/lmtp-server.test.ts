@@ -155,6 +155,35 @@ describe('LMTP server', () => {
     }
   });
 
+  it('the filter step over the wire: reject 550 5.7.1, a temporary reject 450 4.7.1, discard 250, fileinto', async () => {
+    const store = new MemoryStore();
+    await (await store.open('carol')).create('Sorted');
+    const lmtp = await startLmtpServer({
+      store,
+      filter: ({ recipient }) =>
+        recipient.user === 'ann'
+          ? [{ kind: 'reject', reason: 'Not wanted here' }]
+          : recipient.user === 'bob'
+            ? [{ kind: 'reject', reason: 'Greylisted', temporary: true }]
+            : recipient.user === 'carol'
+              ? [{ kind: 'fileinto', mailbox: 'Sorted', flags: ['\\Flagged'] }]
+              : [{ kind: 'discard' }],
+    });
+    try {
+      const client = await LmtpClient.connect({ host: '127.0.0.1', port: lmtp.port });
+      const result = await client.send('s@example.org', ['ann', 'bob', 'carol', 'full'].map((u) => ({ address: `${u}@example.org` })), Buffer.from('Subject: f\r\n\r\n'));
+      await client.quit();
+      assert.deepEqual(
+        result.delivery.map((r) => `${r?.code} ${r?.enhanced} ${r?.text}`),
+        ['550 5.7.1 Not wanted here', '450 4.7.1 Greylisted', '250 2.0.0 <carol@example.org> Saved', '250 2.0.0 <full@example.org> Discarded by a filter'],
+      );
+      assert.equal((await storedMessages(store, 'carol', 'Sorted')).length, 1);
+      assert.equal((await storedMessages(store, 'ann')).length + (await storedMessages(store, 'full')).length, 0);
+    } finally {
+      await lmtp.close();
+    }
+  });
+
   it('close(): an idle session is told 421, a message being stored is still answered 250', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));

@@ -5,7 +5,7 @@
 import { StoreError } from '../../src/store/errors.js';
 import type { ChangeListener, MailStore, OpenOptions, UserMailbox } from '../../src/store/types.js';
 
-export type Fault = 'unavailable' | 'diskfull' | 'overquota' | 'io';
+export type Fault = 'unavailable' | 'diskfull' | 'overquota' | 'io' | 'noperm';
 
 export class FaultStore implements MailStore {
   readonly delimiter: string;
@@ -42,6 +42,7 @@ export class FaultStore implements MailStore {
 
 function appendError(fault: Fault): Error {
   if (fault === 'overquota') return new StoreError('overquota', 'quota exceeded');
+  if (fault === 'noperm') return new StoreError('noperm', 'mailbox is read-only');
   if (fault === 'diskfull') return Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 });
   return Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO', errno: -5 });
 }

@@ -12,7 +12,7 @@ export interface TestLmtpServer {
   close(): Promise<void>;
 }
 
-export const LMTP_USERS = { ann: 'x', bob: 'x', carol: 'x', broken: 'x', full: 'x', quota: 'x', ailing: 'x' };
+export const LMTP_USERS = { ann: 'x', bob: 'x', carol: 'x', broken: 'x', full: 'x', quota: 'x', ailing: 'x', closed: 'x' };
 
 export async function startLmtpServer(options: Partial<LmtpServerOptions> = {}): Promise<TestLmtpServer> {
   const store = options.store ?? new MemoryStore();

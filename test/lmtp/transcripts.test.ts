@@ -7,7 +7,8 @@
  *   !contains USER MAILBOX N TEXT   message N (1-based) of USER's MAILBOX is exactly TEXT (\r\n escapes)
  *   # ...            comment
  * Users: ann (with a mailbox "Lists"), bob, carol; broken (the store is unreachable for them),
- * full (the disk is full), quota (over quota), ailing (an I/O error) — test/helpers/fault-store.ts.
+ * full (the disk is full), quota (over quota), ailing (an I/O error), closed (the mailbox refuses
+ * appends) — test/helpers/fault-store.ts.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -68,6 +69,7 @@ describe('LMTP transcripts', () => {
           ['full', 'diskfull'],
           ['quota', 'overquota'],
           ['ailing', 'io'],
+          ['closed', 'noperm'],
         ]),
       );
       await (await memory.open('ann')).create('Lists');
