@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian programs the end-to-end tests drive (real clients), when missing.
+# Installs the Debian programs the end-to-end tests drive (real clients, and Postfix as the MTA that
+# delivers over LMTP), when missing.
 # Runs as root in CI; on a developer machine without root it only reports what is missing.
 set -euo pipefail
 need=()
@@ -7,11 +8,16 @@ command -v python3 >/dev/null || need+=(python3)
 command -v curl >/dev/null || need+=(curl)
 command -v fetchmail >/dev/null || need+=(fetchmail)
 command -v openssl >/dev/null || need+=(openssl)
+command -v swaks >/dev/null || need+=(swaks)
+[ -x /usr/sbin/postfix ] || need+=(postfix)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing test programs (install them with apt-get): ${need[*]}" >&2
   exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Postfix without a system configuration: the package then neither writes /etc/postfix/main.cf nor
+# starts a system instance. The tests run their own instance from a temporary config_directory.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -40,3 +40,10 @@ export { SqliteStore } from './store/sqlite/index.js';
 export { createPop3Server, apopDigest, DEFAULT_POP3_LIMITS } from './pop3/server.js';
 export type { Pop3ServerOptions, Pop3Callbacks, Pop3Limits } from './pop3/server.js';
 export { UserFileAuthenticator, UserFile, type UserFileAuthenticatorOptions } from './auth/user-file.js';
+
+export { createLmtpServer, DEFAULT_LMTP_LIMITS } from './lmtp/server.js';
+export type { LmtpLimits, LmtpListenResult, LmtpServer, LmtpServerOptions, LmtpSocketOption } from './lmtp/server.js';
+export { LmtpClient, type LmtpTarget, type LmtpTransactionResult } from './lmtp/client.js';
+export { DeliveryPipeline, type DeliveryOptions, type DeliveryPipelineOptions } from './delivery/pipeline.js';
+export { MessageSpool } from './delivery/spool.js';
+export type { DeliveryAction, DeliveryFailure, DeliveryFailureKind, DeliveryFilter, DeliveryOutcome, FilterInput, Recipient } from './delivery/types.js';

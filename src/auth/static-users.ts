@@ -27,6 +27,10 @@ export class StaticAuthenticator implements Authenticator {
     return { user: request.username };
   }
 
+  async lookupUser(username: string): Promise<AuthResult | null> {
+    return this.users.has(username) ? { user: username } : null;
+  }
+
   async plaintextSecret(username: string): Promise<string | null> {
     return this.users.get(username) ?? null;
   }

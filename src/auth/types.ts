@@ -41,6 +41,13 @@ export interface Authenticator {
    * authenticator.
    */
   verifyToken?(request: TokenRequest): Promise<AuthResult | null>;
+  /**
+   * Optional: whether `username` names a user, and its canonical name — mail delivery (LMTP,
+   * `postroom deliver`) asks before it accepts a recipient, so unknown ones get 550 5.1.1 at RCPT.
+   * Return null for unknown users; throw only for temporary failures. Without this hook delivery
+   * accepts every recipient whose mapped name is a usable user name (docs/delivery.md).
+   */
+  lookupUser?(username: string): Promise<AuthResult | null>;
 }
 
 /** What the server keeps for SCRAM (RFC 5802 §3): enough to verify a proof, not to log in. */

@@ -325,6 +325,11 @@ export class UserFileAuthenticator implements Authenticator {
     return record && keys ? toCredentials(keys, record.name) : null;
   }
 
+  async lookupUser(username: string): Promise<AuthResult | null> {
+    const record = await this.users.lookup(username);
+    return record ? { user: record.name } : null;
+  }
+
   async authenticate(request: AuthRequest): Promise<AuthResult | null> {
     const record = await this.users.lookup(request.username);
     if (!record || !isSupportedHash(record.hash)) {

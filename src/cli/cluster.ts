@@ -23,6 +23,7 @@ import { createLogger } from './logger.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { dropPrivileges } from '../net/privileges.js';
 import { isMaintainable, startControlSocket } from './control-socket.js';
+import { startDelivery } from './delivery.js';
 
 type Listening = { t: 'listening'; ports: ListeningPorts };
 type Stop = { t: 'stop' };
@@ -74,7 +75,10 @@ async function primary(options: Record<string, unknown>, count: number): Promise
   const ports = (await Promise.all(listening))[0]!;
   // The primary holds the store, so `postroom check` talks to it (it keeps its privileges).
   const control = isMaintainable(store) ? await startControlSocket(settings.data, store, logger.child({ component: 'control' })) : null;
-  process.stdout.write(`${JSON.stringify({ msg: 'listening', ...ports, pid: process.pid, workers: count })}\n`);
+  // Delivery runs here, next to the store: an LMTP append is one local call, and IDLE sessions in
+  // the workers hear of it through the change events forwarded to them.
+  const delivery = await startDelivery(settings, store, new UserFileAuthenticator(UserFile.inDataDir(settings.data)), logger);
+  process.stdout.write(`${JSON.stringify({ msg: 'listening', ...ports, ...delivery.ports, pid: process.pid, workers: count })}\n`);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -85,7 +89,7 @@ async function primary(options: Record<string, unknown>, count: number): Promise
     for (const w of workers) if (!w.isDead()) w.send({ t: 'stop' } satisfies Stop);
     const timer = setTimeout(() => process.exit(1), 15_000);
     timer.unref();
-    void Promise.all(exited)
+    void Promise.all([...exited, delivery.close()])
       .then(() => control?.close())
       .then(() => store.close())
       .then(() => process.exit(0));

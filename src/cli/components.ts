@@ -9,7 +9,12 @@ import type { ImapServerOptions } from '../imap/server-options.js';
 import type { Pop3Server, Pop3ServerOptions } from '../pop3/options.js';
 import type { TlsOptions } from '../net/tls.js';
 import { listenPort } from '../config/ports.js';
+import { socketAnswers } from '../net/unix-socket.js';
+import { deliverSocketPath } from './delivery.js';
 import type { ServeSettings } from '../config/settings.js';
+
+/** How long serve waits for the data folder's lock: `postroom deliver` holds it briefly when no server runs. */
+const STORE_LOCK_WAIT_MS = 15_000;
 
 export async function openStore(kind: StoreKind, dataDir: string, logger: Logger, sqliteLimits?: Record<string, number>): Promise<MailStore> {
   if (kind === 'memory') {
@@ -17,7 +22,18 @@ export async function openStore(kind: StoreKind, dataDir: string, logger: Logger
     return new MemoryStore();
   }
   const { SqliteStore } = await import('../store/sqlite/index.js');
-  return SqliteStore.open({ directory: dataDir, logger, limits: sqliteLimits });
+  const { isStoreError } = await import('../store/errors.js');
+  const deadline = Date.now() + STORE_LOCK_WAIT_MS;
+  for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+    try {
+      return await SqliteStore.open({ directory: dataDir, logger, limits: sqliteLimits });
+    } catch (err) {
+      if (!isStoreError(err) || err.kind !== 'inuse' || Date.now() + wait > deadline) throw err;
+      // A running server answers on its delivery socket: then waiting would not help.
+      if (await socketAnswers(deliverSocketPath(dataDir))) throw err;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
 }
 
 /** What serve needs of a protocol server: both createImapServer and createPop3Server return this. */

@@ -7,6 +7,7 @@ import { register as registerUser } from './commands/user.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerExport } from './commands/export.js';
 import { register as registerCheck } from './commands/check.js';
+import { register as registerDeliver } from './commands/deliver.js';
 
 function version(): string {
   // ../../package.json from both src/cli/main.ts and dist/cli/main.js.
@@ -16,7 +17,7 @@ function version(): string {
 
 function buildProgram(): Command {
   const program = new Command('postroom')
-    .description('Postroom: an IMAP4rev1 / POP3 mail-access server')
+    .description('Postroom: an IMAP4rev1 / POP3 mail-access server with LMTP delivery')
     .version(version(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     // Before the sub-commands exist, so they inherit it: usage errors reach main() as CommanderError.
@@ -30,6 +31,7 @@ Examples:
   echo "$PW" | postroom user add ann --password-stdin
   postroom serve --config postroom.json      settings from a JSON file (flags override it)
   postroom check --data ./data               verify every stored message (also while serve runs)
+  postroom deliver --user ann < message.eml  deliver a message (an LDA; docs/delivery.md)
 
 Run "postroom help <command>" for the options of a command; docs/cli.md and
 docs/configuration.md describe them all.`,
@@ -39,6 +41,7 @@ docs/configuration.md describe them all.`,
   registerImport(program);
   registerExport(program);
   registerCheck(program);
+  registerDeliver(program);
   return program;
 }
 

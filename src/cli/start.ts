@@ -14,9 +14,10 @@ import { ensureDemoUser } from './demo.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { dropPrivileges } from '../net/privileges.js';
 import { isMaintainable, startControlSocket, type ControlSocket } from './control-socket.js';
+import { startDelivery, type DeliveryPorts, type RunningDelivery } from './delivery.js';
 
 export interface RunningServers {
-  ports: ListeningPorts;
+  ports: ListeningPorts & DeliveryPorts;
   /** The demo user's new password, when `demo` created one. */
   demoPassword: string | null;
   close(): Promise<void>;
@@ -46,9 +47,10 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
 
   const servers: ListeningServer[] = [];
   let control: ControlSocket | null = null;
+  let delivery: RunningDelivery | undefined;
   const closeAll = async (): Promise<void> => {
     await control?.close();
-    const results = await Promise.allSettled(servers.map((s) => s.close()));
+    const results = await Promise.allSettled([...servers.map((s) => s.close()), delivery?.close()]);
     for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'error while closing a server');
     await store.close();
   };
@@ -63,9 +65,11 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     loginGuard: new LoginGuard(settings.loginGuard),
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
   };
-  let ports: ListeningPorts;
+  let ports: ListeningPorts & DeliveryPorts;
   try {
-    ports = await listenProtocols(settings, common, logger, servers);
+    const protocols = await listenProtocols(settings, common, logger, servers);
+    delivery = await startDelivery(settings, store, auth, logger);
+    ports = { ...protocols, ...delivery.ports };
     // Only after every port is bound: binding ports below 1024 needs root, serving mail does not.
     if (settings.user !== undefined || settings.group !== undefined) {
       dropPrivileges(settings.user, settings.group);

@@ -11,6 +11,9 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const STORE_KINDS = ['sqlite', 'memory'] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
 
+export const RECIPIENT_USER_NAMES = ['auto', 'localpart', 'address'] as const;
+export const DELIVERED_TO_MODES = ['single', 'always', 'never'] as const;
+
 export interface ServeSettings {
   /** Data folder: users file, TLS files, the SQLite store. */
   data: string;
@@ -41,6 +44,24 @@ export interface ServeSettings {
   loginGuard?: Record<string, number>;
   /** Overrides of the SQLite store's limits (src/store/sqlite/limits.ts); config file only. */
   sqliteLimits?: Record<string, number>;
+  /** LMTP over TCP (off by default: LMTP has no authentication). */
+  lmtpPort: PortSetting;
+  /** Address the LMTP TCP listener binds (loopback by default, whatever `host` is). */
+  lmtpHost: string;
+  /** Client addresses or CIDR ranges allowed on the LMTP TCP port. */
+  lmtpAllowFrom: string[];
+  /** LMTP on a UNIX-domain socket (mode 0660), e.g. for Postfix's `lmtp:unix:` transport. */
+  lmtpSocket?: string;
+  /** Overrides of the LMTP limits (src/lmtp/limits.ts); config file only. */
+  lmtpLimits?: Record<string, number>;
+  /** Separates user and detail in a recipient's local part; "" turns details off. */
+  recipientDelimiter: string;
+  /** Which part of a recipient address is the user name. */
+  recipientUserName: (typeof RECIPIENT_USER_NAMES)[number];
+  /** When delivery adds Delivered-To: (docs/delivery.md). */
+  deliveredTo: (typeof DELIVERED_TO_MODES)[number];
+  /** Deliver user+detail@… into the user's mailbox "detail" when it exists. */
+  detailMailbox: boolean;
 }
 
 export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
@@ -55,11 +76,19 @@ export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
   allowInsecureAuth: false,
   logLevel: 'info',
   demo: false,
+  lmtpPort: 'off',
+  lmtpHost: '127.0.0.1',
+  lmtpAllowFrom: ['127.0.0.0/8', '::1'],
+  recipientDelimiter: '+',
+  recipientUserName: 'auto',
+  deliveredTo: 'single',
+  detailMailbox: true,
 });
 
 export type PartialSettings = Partial<ServeSettings>;
 
-type Kind = 'string' | 'boolean' | 'port' | 'path' | 'numbers' | { oneOf: readonly string[] };
+/** `list`: an array of strings, or one comma-separated string (flags); `text`: a string that may be empty. */
+type Kind = 'string' | 'text' | 'boolean' | 'port' | 'path' | 'numbers' | 'list' | { oneOf: readonly string[] };
 
 /** The schema shared by the config-file reader and the flag reader. */
 export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
@@ -83,6 +112,15 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   pop3Limits: 'numbers',
   loginGuard: 'numbers',
   sqliteLimits: 'numbers',
+  lmtpPort: 'port',
+  lmtpHost: 'string',
+  lmtpAllowFrom: 'list',
+  lmtpSocket: 'path',
+  lmtpLimits: 'numbers',
+  recipientDelimiter: 'text',
+  recipientUserName: { oneOf: RECIPIENT_USER_NAMES },
+  deliveredTo: { oneOf: DELIVERED_TO_MODES },
+  detailMailbox: 'boolean',
 };
 
 export function isSettingKey(key: string): key is keyof ServeSettings {
@@ -115,6 +153,17 @@ export function settingValue(
       if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`${where}.${k}: expected a positive number, got ${JSON.stringify(v)}`);
     }
     return value as Record<string, number>;
+  }
+  if (kind === 'list') {
+    const items = typeof value === 'string' ? value.split(',').map((v) => v.trim()) : value;
+    if (!Array.isArray(items) || items.some((v) => typeof v !== 'string' || v === '')) {
+      throw new Error(`${where}: expected a list of non-empty strings, got ${JSON.stringify(value)}`);
+    }
+    return items as string[];
+  }
+  if (kind === 'text') {
+    if (typeof value !== 'string') throw new Error(`${where}: expected a string, got ${JSON.stringify(value)}`);
+    return value;
   }
   if (kind === 'boolean') {
     if (typeof value !== 'boolean') throw new Error(`${where}: expected true or false, got ${JSON.stringify(value)}`);

@@ -96,6 +96,13 @@ export interface AppendInput {
   flags?: Flag[];
   /** Defaults to now. */
   internalDate?: Date;
+  /**
+   * Optional: the SHA-256 of `content`, computed by the caller over exactly those bytes. A store
+   * that keeps bodies by content hash may then leave `content` unread when it already holds bytes
+   * with this digest — mail delivery passes it when one message goes to many recipients. Other
+   * stores ignore it; none may use it for anything else.
+   */
+  sha256?: Buffer;
 }
 
 export interface AppendResult {

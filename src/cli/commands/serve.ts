@@ -1,7 +1,7 @@
-/** `postroom serve`: runs IMAP and POP3 until SIGTERM/SIGINT. */
+/** `postroom serve`: runs IMAP, POP3 and mail delivery (LMTP) until SIGTERM/SIGINT. */
 import { Option, type Command } from 'commander';
 import { resolveSettings } from '../../config/resolve.js';
-import { DEFAULT_SETTINGS, LOG_LEVELS, STORE_KINDS } from '../../config/settings.js';
+import { DEFAULT_SETTINGS, DELIVERED_TO_MODES, LOG_LEVELS, RECIPIENT_USER_NAMES, STORE_KINDS } from '../../config/settings.js';
 import { createLogger } from '../logger.js';
 import { startServers } from '../start.js';
 import { demoBanner } from '../demo.js';
@@ -16,7 +16,7 @@ export function register(program: Command): void {
   const d = DEFAULT_SETTINGS;
   program
     .command('serve')
-    .description('run the IMAP and POP3 servers')
+    .description('run the IMAP and POP3 servers and accept mail over LMTP')
     .option('--config <file>', 'JSON config file with the same settings in camelCase (flags override it)')
     .option('--data <dir>', `data folder: users file, TLS files, mail (default: ${d.data})`)
     .option('--host <address>', `address to listen on (default: ${d.host})`)
@@ -24,6 +24,15 @@ export function register(program: Command): void {
     .option('--imaps-port <port>', `IMAP over implicit TLS (default: ${d.imapsPort})`)
     .option('--pop3-port <port>', `POP3 with STLS (default: ${d.pop3Port})`)
     .option('--pop3s-port <port>', `POP3 over implicit TLS (default: ${d.pop3sPort})`)
+    .option('--lmtp-port <port>', `mail delivery over LMTP/TCP: ${PORT_HELP} (default: off)`)
+    .option('--lmtp-host <address>', `address the LMTP port listens on (default: ${d.lmtpHost})`)
+    .option('--lmtp-allow-from <list>', 'comma-separated addresses or CIDR ranges allowed on the LMTP port (default: loopback)')
+    .option('--lmtp-socket <path>', 'mail delivery over LMTP on this UNIX socket, mode 0660 (default: none)')
+    .option('--recipient-delimiter <char>', `separates user and detail in a recipient address, "" for none (default: ${d.recipientDelimiter})`)
+    .addOption(new Option('--recipient-user-name <rule>', `which part of a recipient address is the user name (default: ${d.recipientUserName})`).choices(RECIPIENT_USER_NAMES))
+    .addOption(new Option('--delivered-to <when>', `when delivery adds Delivered-To: (default: ${d.deliveredTo})`).choices(DELIVERED_TO_MODES))
+    .option('--detail-mailbox', 'deliver user+detail@… into the mailbox "detail" when it exists (default)')
+    .option('--no-detail-mailbox', 'always deliver into INBOX, whatever the detail')
     .option('--ephemeral-ports', 'bind every enabled listener to a free port (for tests); see the "listening" line')
     .addOption(new Option('--store <kind>', `mail store (default: ${d.store})`).choices(STORE_KINDS))
     .option('--allow-insecure-auth', 'accept passwords on unencrypted connections (default: only after TLS)')
@@ -38,8 +47,9 @@ export function register(program: Command): void {
     .option('--workers <n>', 'protocol worker processes sharing the listeners, or "auto"; the store stays in the primary (default 1)')
     .addHelpText(
       'after',
-      '\nOn startup one JSON line {"msg":"listening","host":…,"imapPort":…,"imapsPort":…,"pop3Port":…,"pop3sPort":…}\n' +
-        'is written to stdout with the bound ports (null when disabled). SIGTERM or SIGINT stops cleanly (exit 0).\n' +
+      '\nOn startup one JSON line {"msg":"listening","host":…,"imapPort":…,"imapsPort":…,"pop3Port":…,"pop3sPort":…,\n' +
+        '"lmtpPort":…,"lmtpSocket":…,"deliverSocket":…} is written to stdout with the bound ports (null when disabled).\n' +
+        'SIGTERM or SIGINT stops cleanly (exit 0). Mail delivery (LMTP, postroom deliver): docs/delivery.md.\n' +
         'Every option is described in docs/configuration.md.',
     )
     .action(async (options: Record<string, unknown>) => {

@@ -40,6 +40,22 @@ export class BlobFiles {
     return new TempBlob(path, await open(path, 'w'), this.syncThread);
   }
 
+  /**
+   * fdatasync of a finished temp file by its path, off the event loop (on the store's sync thread
+   * when there is one, so logins hashing passwords on libuv's pool cannot delay it).
+   */
+  async syncTemp(tempPath: string): Promise<void> {
+    const handle = await open(tempPath, 'r');
+    try {
+      if (this.syncThread) await this.syncThread.fdatasync(handle.fd);
+      else await handle.datasync();
+    } catch (err) {
+      throw withPath(err, tempPath);
+    } finally {
+      await handle.close();
+    }
+  }
+
   /** Moves a synced temp file into place. Runs synchronously inside the referencing transaction. */
   installSync(tempPath: string, sha256: Buffer): void {
     const target = this.pathFor(sha256);
@@ -209,11 +225,13 @@ export class TempBlob {
     }
   }
 
-  /** Syncs (data and size) and closes; returns the SHA-256 of everything written. */
+  /**
+   * Closes the file; returns the SHA-256 of everything written. Not synced yet: most bodies that
+   * turn out to be stored already (the same message for several recipients) are only discarded, so
+   * the caller syncs (BlobFiles.syncTemp) just the ones it will install.
+   */
   async finish(): Promise<Buffer> {
     try {
-      if (this.syncThread) await this.syncThread.fdatasync(this.handle.fd);
-      else await this.handle.datasync();
       await this.handle.close();
     } catch (err) {
       throw withPath(err, this.path);

@@ -37,6 +37,12 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
   const flags = normalizeFlags(input.flags ?? []);
   const internalDate = input.internalDate ?? new Date();
   if (Number.isNaN(internalDate.getTime())) throw new StoreError('cannot', 'invalid internal date');
+  if (input.sha256) {
+    // The caller says which bytes these are: when they are stored already, add a reference
+    // without reading them again (one message delivered to many recipients).
+    const known = await appendKnownContent(scope, mailboxId, input.sha256, flags, internalDate);
+    if (known) return known;
+  }
   const collected = await collectContent(input.content, ctx.inlineMax, ctx.files);
   const tempPath = collected.kind === 'file' ? collected.tempPath : null;
   try {
@@ -47,6 +53,8 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
     // does not), the body is parsed after all and the write tried once more — with the parse in
     // hand it cannot miss again. Another session's EXPUNGE never fails a valid APPEND.
     let parsed = findContent(ctx, collected.sha256) ? null : await parseCollected(collected, () => readFile(tempPath!));
+    // Only a body that will be installed must be on disk before the COMMIT that refers to it.
+    if (parsed && tempPath) await ctx.files.syncTemp(tempPath);
     let result: AppendResult | null = null;
     while (!result) {
       const known = parsed;
@@ -68,7 +76,10 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
           .run(box.id, uid, contentId, serializeFlags(flags), modseq, internalDate.getTime(), collected.size);
         return { uid, uidValidity: box.uid_validity, modseq };
       });
-      if (!result) parsed = await parseCollected(collected, () => readFile(tempPath!));
+      if (!result) {
+        parsed = await parseCollected(collected, () => readFile(tempPath!));
+        if (tempPath) await ctx.files.syncTemp(tempPath);
+      }
     }
     ctx.feed.publish(scope.user, { kind: 'exists', mailboxId, uids: [result.uid], origin: scope.origin });
     return result;
@@ -76,6 +87,28 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
     // Still there only when the body was deduplicated or the transaction failed.
     if (tempPath) ctx.files.discardSync(tempPath);
   }
+}
+
+/** APPEND of bytes the store already holds, by digest; null when it does not hold them (any more). */
+async function appendKnownContent(scope: UserScope, mailboxId: string, sha256: Buffer, flags: Flag[], internalDate: Date): Promise<AppendResult | null> {
+  const { ctx } = scope;
+  if (!findContent(ctx, sha256)) return null;
+  const result = await ctx.group.run(() => {
+    const content = findContent(ctx, sha256);
+    if (!content) return null; // released meanwhile: the caller reads the bytes after all
+    const box = selectableMailbox(scope, mailboxId);
+    ctx.snapshots.noteWrite(box.id);
+    addReference(ctx, content.id);
+    const uid = box.uid_next;
+    const modseq = box.highest_modseq + 1;
+    ctx.sql.get('UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?').run(uid + 1, modseq, box.id);
+    ctx.sql
+      .get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(box.id, uid, content.id, serializeFlags(flags), modseq, internalDate.getTime(), content.size);
+    return { uid, uidValidity: box.uid_validity, modseq };
+  });
+  if (result) ctx.feed.publish(scope.user, { kind: 'exists', mailboxId, uids: [result.uid], origin: scope.origin });
+  return result;
 }
 
 interface FlagRow {

@@ -1,0 +1,79 @@
+/**
+ * The delivery side of `postroom serve`: the LMTP listeners the settings ask for, plus the private
+ * delivery socket DATA/deliver.sock that is always there, so `postroom deliver` can reach the
+ * running server (which holds the store's exclusive lock) without any LMTP setting.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Authenticator } from '../auth/types.js';
+import { listenPort } from '../config/ports.js';
+import type { ServeSettings } from '../config/settings.js';
+import type { LmtpServer, LmtpSocketOption } from '../lmtp/options.js';
+import { MAX_SOCKET_PATH_BYTES } from '../net/unix-socket.js';
+import type { MailStore } from '../store/types.js';
+
+export const DELIVER_SOCKET = 'deliver.sock';
+const SPOOL_FOLDER = 'spool';
+
+export function deliverSocketPath(dataDir: string): string {
+  return join(dataDir, DELIVER_SOCKET);
+}
+
+export interface DeliveryPorts {
+  lmtpPort: number | null;
+  lmtpSocket: string | null;
+  /** The private socket of `postroom deliver`; null when the data folder's path is too long for one. */
+  deliverSocket: string | null;
+}
+
+export interface RunningDelivery {
+  ports: DeliveryPorts;
+  close(): Promise<void>;
+}
+
+/** LMTP's message size follows IMAP's maxMessageSize unless set itself: what is delivered can be APPENDed back. */
+function lmtpLimits(settings: ServeSettings): Record<string, number> {
+  const imapMax = settings.imapLimits?.['maxMessageSize'];
+  return { ...(imapMax !== undefined ? { maxMessageSize: imapMax } : {}), ...settings.lmtpLimits };
+}
+
+export async function startDelivery(settings: ServeSettings, store: MailStore, auth: Authenticator, logger: Logger): Promise<RunningDelivery> {
+  const spool = join(settings.data, SPOOL_FOLDER);
+  // Spool files are unlinked as soon as they are opened; anything here is from a crash mid-open.
+  await rm(spool, { recursive: true, force: true });
+  await mkdir(spool, { recursive: true, mode: 0o700 });
+  const sockets: LmtpSocketOption[] = [];
+  let deliverSocket: string | null = deliverSocketPath(settings.data);
+  if (Buffer.byteLength(deliverSocket) > MAX_SOCKET_PATH_BYTES) {
+    logger.warn({ path: deliverSocket }, 'the data folder path is too long for the delivery socket; postroom deliver needs --socket or an LMTP setting');
+    deliverSocket = null;
+  } else {
+    // 0600: inside the data folder (0700) only the server's own user could reach it anyway.
+    sockets.push({ path: deliverSocket, mode: 0o600 });
+  }
+  if (settings.lmtpSocket) sockets.push({ path: settings.lmtpSocket, mode: 0o660 });
+  const port = listenPort(settings.lmtpPort, settings.ephemeralPorts);
+  const { createLmtpServer } = await import('../lmtp/server.js');
+  const server: LmtpServer = createLmtpServer({
+    store,
+    auth,
+    port,
+    host: settings.lmtpHost,
+    allowFrom: settings.lmtpAllowFrom,
+    sockets,
+    ...(settings.hostname ? { hostname: settings.hostname } : {}),
+    limits: lmtpLimits(settings),
+    recipientDelimiter: settings.recipientDelimiter,
+    recipientUserName: settings.recipientUserName,
+    deliveredTo: settings.deliveredTo,
+    detailMailbox: settings.detailMailbox,
+    spoolDirectory: spool,
+    logger: logger.child({ protocol: 'lmtp' }),
+  });
+  const bound = await server.listen();
+  return {
+    ports: { lmtpPort: bound.port ?? null, lmtpSocket: settings.lmtpSocket ?? null, deliverSocket },
+    close: () => server.close(),
+  };
+}

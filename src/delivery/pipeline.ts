@@ -1,0 +1,232 @@
+/**
+ * The delivery pipeline shared by the LMTP server, `postroom deliver` and tests:
+ *
+ *   resolve(address)   at RCPT time: address → user (+ detail), the user must exist and the store
+ *                      must answer — so an MTA hears "no such user" before it sends the message;
+ *   deliver(message)   after the message is in: per recipient, choose the mailbox (the detail
+ *                      mailbox when it exists, else INBOX), ask the filter (Sieve's place; by
+ *                      default keep), store, and report each recipient's outcome.
+ *
+ * An outcome is `ok` only once every append it made has resolved, and the store resolves an
+ * append only when it is durable — so an LMTP 250 means what an IMAP APPEND's OK means.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Authenticator } from '../auth/types.js';
+import { isStoreError } from '../store/errors.js';
+import type { Flag, MailboxInfo, MailStore, MessageContent, UserMailbox } from '../store/types.js';
+import { DeliveryError, deliveryFailure, failureText, isUnexpected } from './errors.js';
+import { addressProblem, candidateUsers, type RecipientUserName } from './recipient.js';
+import type { MessageSpool } from './spool.js';
+import type { DeliveryAction, DeliveryFailure, DeliveryFilter, DeliveryOutcome, Recipient, StoredCopy } from './types.js';
+
+export type DeliveredToHeader = 'single' | 'always' | 'never';
+
+/** How recipients are mapped and what is added to each copy (docs/delivery.md). */
+export interface DeliveryOptions {
+  /** Separates user and detail in the local part ("+" in ann+lists@…); "" turns details off. Default "+". */
+  recipientDelimiter?: string;
+  /** Which part of the address names the user. Default "auto" (the address, else the local part). */
+  recipientUserName?: RecipientUserName;
+  /**
+   * When to add `Delivered-To:`. "single" (default): only when the transaction has one recipient,
+   * so that the copies of a message for several recipients are the same bytes and the store
+   * keeps them once (Dovecot's LMTP does the same); "always"; "never".
+   */
+  deliveredTo?: DeliveredToHeader;
+  /** Deliver `user+detail@…` into mailbox `detail` when the user has one. Default true. */
+  detailMailbox?: boolean;
+  /** The step between "recipient known" and "stored" (Sieve). Default: keep. */
+  filter?: DeliveryFilter;
+}
+
+export interface DeliveryPipelineOptions extends DeliveryOptions {
+  store: MailStore;
+  /** Asked whether recipients exist (`lookupUser`); without that hook every name is accepted. */
+  auth: Authenticator;
+  logger?: Logger;
+}
+
+/** Explicit choices that skip the address rule (`postroom deliver --user … --mailbox …`). */
+export interface RecipientRequest {
+  user?: string;
+  mailbox?: string;
+}
+
+const KEEP: readonly DeliveryAction[] = [{ kind: 'keep' }];
+
+/** One recipient's copy of the message, fresh for each append (a stream can be read once). */
+type Copy = () => { content: MessageContent; sha256?: Buffer };
+
+async function digestOf(content: MessageContent): Promise<Buffer> {
+  const hash = createHash('sha256');
+  if (Buffer.isBuffer(content)) return hash.update(content).digest();
+  for await (const chunk of content) hash.update(chunk);
+  return hash.digest();
+}
+/** Large messages: recipients after the first are stored this many at a time. */
+const FILE_CONCURRENCY = 4;
+
+export class DeliveryPipeline {
+  private readonly delimiter: string;
+  private readonly userName: RecipientUserName;
+  private readonly deliveredTo: DeliveredToHeader;
+  private readonly detailMailbox: boolean;
+
+  constructor(private readonly options: DeliveryPipelineOptions) {
+    this.delimiter = options.recipientDelimiter ?? '+';
+    this.userName = options.recipientUserName ?? 'auto';
+    this.deliveredTo = options.deliveredTo ?? 'single';
+    this.detailMailbox = options.detailMailbox ?? true;
+  }
+
+  /** RCPT time. Throws DeliveryError (nouser, badaddress) or whatever the lookup or store threw. */
+  async resolve(address: string, request: RecipientRequest = {}): Promise<Recipient> {
+    const problem = addressProblem(address);
+    if (problem) throw new DeliveryError('badaddress', problem);
+    const recipient = await this.findUser(address, request);
+    // The store must answer now, not after the MTA has sent the whole message (451 4.3.0 at RCPT).
+    const mail = await this.options.store.open(recipient.user);
+    await mail.close();
+    return recipient;
+  }
+
+  private async findUser(address: string, request: RecipientRequest): Promise<Recipient> {
+    const { auth } = this.options;
+    const mailbox = request.mailbox !== undefined && request.mailbox !== '' ? { mailbox: request.mailbox } : {};
+    const candidates = request.user !== undefined ? [{ user: request.user }] : candidateUsers(address, this.userName, this.delimiter);
+    if (!auth.lookupUser) {
+      // Documented fallback: a framework authenticator that cannot tell accepts every usable name.
+      const first = candidates[0];
+      if (first) return { address, ...first, ...mailbox };
+    } else {
+      for (const candidate of candidates) {
+        const found = await auth.lookupUser(candidate.user);
+        if (found) return { address, ...candidate, user: found.user, ...mailbox };
+      }
+    }
+    throw new DeliveryError('nouser', `No such user: ${address}`);
+  }
+
+  /** After DATA: one outcome per recipient, in order. Never throws. */
+  async deliver(from: string, recipients: readonly Recipient[], message: MessageSpool): Promise<DeliveryOutcome[]> {
+    const refusal = whyRefused(message);
+    if (refusal) return recipients.map((recipient) => ({ ok: false, recipient, failure: refusal }));
+    const returnPath = `Return-Path: <${from}>\r\n`;
+    const withDeliveredTo = this.deliveredTo === 'always' || (this.deliveredTo === 'single' && recipients.length === 1);
+    const contents = new Map<string, Buffer>();
+    const bytesFor = (prefix: string): MessageContent => {
+      if (!message.inMemory) return message.content(Buffer.from(prefix));
+      // The same Buffer for every recipient with the same trace headers: built once.
+      let bytes = contents.get(prefix);
+      if (!bytes) contents.set(prefix, (bytes = message.content(Buffer.from(prefix)) as Buffer));
+      return bytes;
+    };
+    // Several recipients, one set of trace headers: every copy is the same bytes. Their digest
+    // lets a content-addressed store add the later copies without reading them again.
+    const sha256 = !withDeliveredTo && recipients.length > 1 ? await digestOf(bytesFor(returnPath)) : undefined;
+    const copy = (recipient: Recipient): Copy => {
+      const prefix = withDeliveredTo ? `${returnPath}Delivered-To: ${recipient.address}\r\n` : returnPath;
+      return () => ({ content: bytesFor(prefix), ...(sha256 ? { sha256 } : {}) });
+    };
+    const one = (recipient: Recipient): Promise<DeliveryOutcome> => this.deliverOne(from, recipient, message, copy(recipient));
+    if (message.inMemory || recipients.length === 1) return Promise.all(recipients.map(one));
+    // A large body: the first copy stores the bytes (and its MIME structure is parsed once); the
+    // others find them stored — all at once when the store can tell by digest, otherwise a few at
+    // a time so that temporary files stay few.
+    const outcomes: DeliveryOutcome[] = [await one(recipients[0]!)];
+    const batch = sha256 ? recipients.length : FILE_CONCURRENCY;
+    for (let i = 1; i < recipients.length; i += batch) {
+      outcomes.push(...(await Promise.all(recipients.slice(i, i + batch).map(one))));
+    }
+    return outcomes;
+  }
+
+  private async deliverOne(
+    from: string,
+    recipient: Recipient,
+    message: MessageSpool,
+    copy: Copy,
+  ): Promise<DeliveryOutcome> {
+    const { store, logger, filter } = this.options;
+    let mail: UserMailbox | undefined;
+    try {
+      mail = await store.open(recipient.user);
+      const chosen = await this.chooseMailbox(mail, recipient);
+      const decided = filter
+        ? await filter({ from, recipient, mailbox: chosen.name, header: message.headerBytes(), size: message.size, mail })
+        : KEEP;
+      const actions = decided.length === 0 ? KEEP : decided;
+      const refusal = actions.find((a) => a.kind === 'reject');
+      if (refusal?.kind === 'reject') throw new DeliveryError(refusal.temporary ? 'deferred' : 'rejected', refusal.reason);
+      const stored: StoredCopy[] = [];
+      for (const action of actions) {
+        if (action.kind === 'keep') stored.push(await this.append(mail, chosen, action.flags, copy));
+        if (action.kind === 'fileinto') stored.push(await this.append(mail, await this.fileintoTarget(mail, action), action.flags, copy));
+      }
+      for (const copy of stored) {
+        logger?.info({ to: recipient.address, user: recipient.user, mailbox: copy.mailbox, uid: copy.uid, size: message.size }, 'delivered');
+      }
+      if (stored.length === 0) logger?.info({ to: recipient.address, user: recipient.user }, 'discarded by the filter');
+      return { ok: true, recipient, stored };
+    } catch (err) {
+      const failure = deliveryFailure(err);
+      if (isUnexpected(err)) logger?.error({ err, to: recipient.address, user: recipient.user }, 'delivery failed');
+      else logger?.info({ to: recipient.address, user: recipient.user, failure: failure.kind, reason: (err as Error).message }, 'delivery refused');
+      return { ok: false, recipient, failure };
+    } finally {
+      await mail?.close().catch(() => undefined);
+    }
+  }
+
+  private async append(
+    mail: UserMailbox,
+    box: MailboxInfo,
+    flags: readonly Flag[] | undefined,
+    copy: Copy,
+  ): Promise<StoredCopy> {
+    const result = await mail.append(box.id, { ...copy(), ...(flags ? { flags: [...flags] } : {}) });
+    return { mailbox: box.name, uid: result.uid };
+  }
+
+  /** The detail (or explicitly asked-for) mailbox when it exists and holds messages; else INBOX. */
+  private async chooseMailbox(mail: UserMailbox, recipient: Recipient): Promise<MailboxInfo> {
+    const wanted = recipient.mailbox ?? (this.detailMailbox ? recipient.detail : undefined);
+    if (wanted !== undefined) {
+      const exact = await existing(mail, wanted);
+      if (exact && !exact.noselect) return exact;
+      if (recipient.mailbox === undefined) {
+        // Addresses are often lower-cased on the way; "+lists" still finds "Lists" if it is the only match.
+        const folded = wanted.toLowerCase();
+        const matches = (await mail.list()).filter((b) => !b.noselect && b.name.toLowerCase() === folded);
+        if (matches.length === 1) return matches[0]!;
+      }
+    }
+    return mail.get('INBOX');
+  }
+
+  private async fileintoTarget(mail: UserMailbox, action: Extract<DeliveryAction, { kind: 'fileinto' }>): Promise<MailboxInfo> {
+    const found = await existing(mail, action.mailbox);
+    if (found && !found.noselect) return found;
+    if (action.create && !found) return mail.create(action.mailbox);
+    return mail.get('INBOX'); // RFC 5228 §4.1 leaves a missing mailbox to the implementation; like Dovecot: INBOX
+  }
+}
+
+async function existing(mail: UserMailbox, name: string): Promise<MailboxInfo | null> {
+  try {
+    return await mail.get(name);
+  } catch (err) {
+    if (isStoreError(err) && (err.kind === 'nonexistent' || err.kind === 'cannot')) return null;
+    throw err;
+  }
+}
+
+/** Messages that are refused for every recipient alike, before anything is stored. */
+function whyRefused(message: MessageSpool): DeliveryFailure | null {
+  if (message.oversized) return { kind: 'toobig', message: failureText('toobig') };
+  if (message.error !== null) return deliveryFailure(message.error);
+  // IMAP cannot carry NUL in a message (RFC 3501 §4.3, RFC 9051 §4.3); like Cyrus, refuse it.
+  if (message.hasNul) return { kind: 'badcontent', message: 'Message contains NUL characters' };
+  return null;
+}

@@ -1,0 +1,176 @@
+/**
+ * Receives a message's bytes once, so it can be stored for many recipients without being held
+ * whole in memory.
+ *
+ * On the way in: bare LF line ends become CRLF (what IMAP sizes and FETCH assume), NUL bytes are
+ * noticed, the header section is kept (for the filter step), and bytes past the size limit are
+ * counted but not kept. Small messages stay in memory; once a message grows past `memoryMax` it
+ * moves to a temporary file that is unlinked as soon as it is opened, so a crash leaves nothing
+ * behind. Each recipient's copy is then read from there: one Buffer when small (the same bytes
+ * for every recipient, so a content-addressed store keeps them once), a stream of positional
+ * reads of the file when large.
+ */
+import { randomBytes } from 'node:crypto';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { MessageContent } from '../store/types.js';
+
+export interface SpoolOptions {
+  /** Messages up to this many bytes stay in memory. */
+  memoryMax: number;
+  /** Bytes past this are not kept; the message is then `oversized`. */
+  maxSize: number;
+  /** Where the temporary file of a large message is made. */
+  directory: string;
+}
+
+/** How much of the header section the filter step gets. */
+export const MAX_HEADER_BYTES = 64 * 1024;
+const READ_CHUNK = 64 * 1024;
+const CR = 0x0d;
+const LF = 0x0a;
+const CRLF = Buffer.from('\r\n');
+
+export class MessageSpool {
+  private chunks: Buffer[] = [];
+  private file: FileHandle | null = null;
+  private fileSize = 0;
+  /** Octets after line-end normalisation (what will be stored). */
+  size = 0;
+  /** Octets as received. */
+  receivedSize = 0;
+  hasNul = false;
+  oversized = false;
+  /** A write to the temporary file failed; later bytes are dropped and the message cannot be delivered. */
+  error: unknown = null;
+  private lastByte = -1;
+  private header: Buffer[] = [];
+  private headerSize = 0;
+  private headerDone = false;
+  private released = false;
+
+  constructor(private readonly options: SpoolOptions) {}
+
+  /** Takes the next piece of the message. Resolves when it may be given the next one. */
+  async write(chunk: Buffer): Promise<void> {
+    if (chunk.length === 0) return;
+    this.receivedSize += chunk.length;
+    if (this.oversized || this.error !== null) return;
+    if (this.receivedSize > this.options.maxSize) {
+      // Refused whatever follows: nothing of it is kept (RFC 1870 §6: the server may discard).
+      this.oversized = true;
+      await this.dropKept();
+      return;
+    }
+    if (!this.hasNul && chunk.includes(0)) this.hasNul = true;
+    const normal = this.normalize(chunk);
+    this.size += normal.length;
+    if (!this.headerDone) this.keepHeader(normal);
+    try {
+      if (this.file) return await this.append(normal);
+      this.chunks.push(normal);
+      if (this.size > this.options.memoryMax) await this.moveToFile();
+    } catch (err) {
+      this.error = err;
+      await this.dropKept();
+    }
+  }
+
+  /** The header section seen so far (all of it once the blank line has passed), CRLF line ends. */
+  headerBytes(): Buffer {
+    return Buffer.concat(this.header, this.headerSize);
+  }
+
+  get inMemory(): boolean {
+    return this.file === null;
+  }
+
+  /** `prefix` (the trace headers) followed by the message. */
+  content(prefix: Buffer): MessageContent {
+    if (this.released) throw new Error('the spooled message was released');
+    if (!this.file) return Buffer.concat([prefix, ...this.chunks], prefix.length + this.size);
+    return readFrom(this.file, prefix, this.fileSize);
+  }
+
+  /** Frees memory and closes the temporary file (already unlinked). Safe to call more than once. */
+  async release(): Promise<void> {
+    this.released = true;
+    await this.dropKept();
+  }
+
+  private async dropKept(): Promise<void> {
+    this.chunks = [];
+    const file = this.file;
+    this.file = null;
+    await file?.close().catch(() => undefined);
+  }
+
+  /** Bare LF → CRLF, remembering whether the previous piece ended in CR. */
+  private normalize(chunk: Buffer): Buffer {
+    let from = 0;
+    let parts: Buffer[] | null = null;
+    for (let lf = chunk.indexOf(LF); lf !== -1; lf = chunk.indexOf(LF, lf + 1)) {
+      const before = lf === 0 ? this.lastByte : chunk[lf - 1];
+      if (before === CR) continue;
+      parts ??= [];
+      parts.push(chunk.subarray(from, lf), CRLF);
+      from = lf + 1;
+    }
+    this.lastByte = chunk[chunk.length - 1]!;
+    if (!parts) return chunk;
+    parts.push(chunk.subarray(from));
+    return Buffer.concat(parts);
+  }
+
+  private keepHeader(normal: Buffer): void {
+    const room = MAX_HEADER_BYTES - this.headerSize;
+    const piece = normal.subarray(0, room);
+    this.header.push(piece);
+    this.headerSize += piece.length;
+    const seen = Buffer.concat(this.header, this.headerSize);
+    // A message may start with the blank line (no header fields at all).
+    const end = seen[0] === CR && seen[1] === LF ? -2 : seen.indexOf('\r\n\r\n');
+    if (end !== -1) {
+      this.header = [seen.subarray(0, end + 2)];
+      this.headerSize = end + 2;
+      this.headerDone = true;
+    } else if (this.headerSize >= MAX_HEADER_BYTES) {
+      this.header = [seen];
+      this.headerDone = true;
+    } else {
+      this.header = [seen];
+    }
+  }
+
+  private async moveToFile(): Promise<void> {
+    const path = join(this.options.directory, `lmtp-${process.pid}-${randomBytes(8).toString('hex')}`);
+    const file = await open(path, 'wx+', 0o600);
+    // Unlinked at once: the open descriptor keeps the bytes, and no crash can leave them behind.
+    await unlink(path).catch(() => undefined);
+    this.file = file;
+    const pending = this.chunks;
+    this.chunks = [];
+    for (const piece of pending) await this.append(piece);
+  }
+
+  private async append(piece: Buffer): Promise<void> {
+    let offset = 0;
+    while (offset < piece.length) {
+      const { bytesWritten } = await this.file!.write(piece, offset, piece.length - offset, this.fileSize);
+      offset += bytesWritten;
+      this.fileSize += bytesWritten;
+    }
+  }
+}
+
+/** `prefix`, then the file's bytes by positional reads (many recipients may read at once). */
+async function* readFrom(file: FileHandle, prefix: Buffer, size: number): AsyncGenerator<Buffer> {
+  if (prefix.length > 0) yield prefix;
+  for (let position = 0; position < size; ) {
+    const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - position));
+    const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) throw new Error('the spooled message is shorter than written');
+    position += bytesRead;
+    yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+  }
+}
