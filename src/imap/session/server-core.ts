@@ -9,6 +9,7 @@ import type { CommandRegistry } from '../commands/registry.js';
 import type { LoginGuard } from '../../auth/login-guard.js';
 import type { ImapConnection } from './connection.js';
 import type { Hibernation } from './hibernation.js';
+import type { ProtocolMetrics } from '../../metrics/types.js';
 
 export interface ServerCore extends ServerContext {
   readonly registry: CommandRegistry;
@@ -20,6 +21,8 @@ export interface ServerCore extends ServerContext {
   readonly logger: Logger;
   /** IDLE hibernation, or null when turned off. */
   readonly hibernation: Hibernation | null;
+  /** Counters and histograms (NO_PROTOCOL_METRICS when none were given). */
+  readonly metrics: ProtocolMetrics;
   /** The connection is gone from this server's list: closed, or parked by IDLE hibernation. */
   connectionClosed(conn: ImapConnection, why?: 'hibernated'): void;
 }

@@ -11,6 +11,7 @@ import type { MaildropLocks } from '../maildrop/locks.js';
 import type { Pop3Callbacks, Pop3ExpirePolicy, Pop3LoginDelayPolicy } from '../options.js';
 import type { LoginGuard } from '../../auth/login-guard.js';
 import type { ConnectionLimiter } from '../../net/connection-limits.js';
+import type { ProtocolMetrics } from '../../metrics/types.js';
 
 export interface Pop3Services {
   auth: Pop3Auth;
@@ -34,4 +35,5 @@ export interface Pop3Services {
   lastLogins: Map<string, number>;
   /** connect/disconnect hooks, when in callback mode. */
   callbacks?: Pop3Callbacks;
+  metrics: ProtocolMetrics;
 }

@@ -23,6 +23,8 @@ import { SqliteUserMailbox } from './user-mailbox.js';
 import { GroupCommit } from './group-commit.js';
 import { WalSync, type FileSyncer } from './wal-sync.js';
 import type { MessageStructure } from '../../mime/types.js';
+import type { SqliteTimings } from '../../metrics/types.js';
+import { reportTimings } from './timings.js';
 
 export interface SqliteStoreOptions {
   /** The server's data folder; created when missing. */
@@ -47,6 +49,8 @@ export interface SqliteStoreOptions {
    * (default 1,000 ms); the database file's fdatasync can be replaced (tests of the order only).
    */
   checkpoints?: Omit<CheckpointerOptions, 'onError'>;
+  /** Reports each write's wait for the WAL sync and each checkpoint's duration (metrics). */
+  timings?: SqliteTimings;
 }
 
 const DEFAULT_INLINE_MAX = 256 * 1024;
@@ -109,6 +113,7 @@ export class SqliteStore implements MailStore {
         ...options.checkpoints,
         onError: (err) => options.logger?.error({ err }, 'WAL checkpoint failed; SQLite checkpoints by itself from now on'),
       });
+      if (options.timings) reportTimings(durable, checkpointer, options.timings);
       checkpointer.start();
       options.logger?.debug({ directory: options.directory, version }, 'sqlite store open');
       return new SqliteStore(ctx, checkpointer);
