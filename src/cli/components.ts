@@ -10,14 +10,17 @@ import type { Pop3Server, Pop3ServerOptions } from '../pop3/options.js';
 import type { TlsOptions } from '../net/tls.js';
 import { listenPort } from '../config/ports.js';
 import type { ServeSettings } from '../config/settings.js';
+import type { Metrics } from '../metrics/prometheus.js';
+import type { SqliteTimings } from '../metrics/types.js';
+import { countByState, imapSession, matches, pop3Session, type SessionFilter, type SessionInfo } from './control/sessions.js';
 
-export async function openStore(kind: StoreKind, dataDir: string, logger: Logger): Promise<MailStore> {
+export async function openStore(kind: StoreKind, dataDir: string, logger: Logger, timings?: SqliteTimings): Promise<MailStore> {
   if (kind === 'memory') {
     const { MemoryStore } = await import('../store/memory/index.js');
     return new MemoryStore();
   }
   const { SqliteStore } = await import('../store/sqlite/index.js');
-  return SqliteStore.open({ directory: dataDir, logger });
+  return SqliteStore.open({ directory: dataDir, logger, ...(timings ? { timings } : {}) });
 }
 
 /** What serve needs of a protocol server: both createImapServer and createPop3Server return this. */
@@ -26,16 +29,46 @@ export interface ListeningServer {
   close(): Promise<void>;
   /** New certificate and key for new handshakes; open connections keep theirs (SIGHUP). */
   setTls(tls: TlsOptions): void;
+  /** Open sessions (`postroom who`, the sessions gauge). */
+  sessions(): SessionInfo[];
+  /** Ends the sessions the filter picks after their command in flight; returns them. */
+  kick(filter: SessionFilter): SessionInfo[];
 }
 
 export async function createImap(options: ImapServerOptions): Promise<ListeningServer> {
-  const { createImapServer } = await import('../imap/server.js');
-  return createImapServer(options);
+  const { createImapServer, imapSessionState } = await import('../imap/server.js');
+  const server = createImapServer(options);
+  const sessions = (): SessionInfo[] => server.connections().map((c) => imapSession(c, imapSessionState(c)));
+  return {
+    listen: () => server.listen(),
+    close: () => server.close(),
+    setTls: (tls) => server.setTls(tls),
+    sessions,
+    kick(filter) {
+      const picked = sessions().filter((s) => matches(s, filter));
+      const ids = new Set(picked.map((s) => s.id));
+      server.kick((c) => ids.has(c.id));
+      return picked;
+    },
+  };
 }
 
-export async function createPop3(options: Pop3ServerOptions): Promise<Pop3Server> {
+export async function createPop3(options: Pop3ServerOptions): Promise<ListeningServer> {
   const { createPop3Server } = await import('../pop3/server.js');
-  return createPop3Server(options);
+  const server: Pop3Server = createPop3Server(options);
+  const sessions = (): SessionInfo[] => server.connections().map((c) => pop3Session(c));
+  return {
+    listen: () => server.listen(),
+    close: () => server.close(),
+    setTls: (tls) => server.setTls(tls),
+    sessions,
+    kick(filter) {
+      const picked = sessions().filter((s) => matches(s, filter));
+      const ids = new Set(picked.map((s) => s.id));
+      server.kick((c) => ids.has(c.id));
+      return picked;
+    },
+  };
 }
 
 /** What the `{"msg":"listening"}` line reports; null: the listener is disabled. */
@@ -61,6 +94,7 @@ export async function listenProtocols(
   common: SharedServerOptions,
   logger: Logger,
   servers: ListeningServer[],
+  metrics?: Metrics,
 ): Promise<ListeningPorts> {
   const port = (setting: ServeSettings['imapPort']): number | null => listenPort(setting, settings.ephemeralPorts);
   const ports: ListeningPorts = { host: settings.host, imapPort: null, imapsPort: null, pop3Port: null, pop3sPort: null };
@@ -68,7 +102,15 @@ export async function listenProtocols(
   if (imap.port !== null || imap.tlsPort !== null) {
     // Sixteen accept handles: a loaded server would otherwise admit one new client per loop turn
     // (docs/architecture.md, "Several accept handles").
-    const server = await createImap({ ...common, ...imap, acceptHandles: 16, limits: settings.imapLimits, logger: logger.child({ protocol: 'imap' }) });
+    const server = await createImap({
+      ...common,
+      ...imap,
+      acceptHandles: 16,
+      limits: settings.imapLimits,
+      logger,
+      ...(metrics ? { metrics: metrics.protocol('imap') } : {}),
+    });
+    metrics?.countSessions('imap', () => countByState(server.sessions()));
     servers.push(server);
     const bound = await server.listen();
     ports.imapPort = bound.port ?? null;
@@ -76,7 +118,8 @@ export async function listenProtocols(
   }
   const pop3 = { port: port(settings.pop3Port), tlsPort: port(settings.pop3sPort) };
   if (pop3.port !== null || pop3.tlsPort !== null) {
-    const server = await createPop3({ ...common, ...pop3, limits: settings.pop3Limits, logger: logger.child({ protocol: 'pop3' }) });
+    const server = await createPop3({ ...common, ...pop3, limits: settings.pop3Limits, logger, ...(metrics ? { metrics: metrics.protocol('pop3') } : {}) });
+    metrics?.countSessions('pop3', () => countByState(server.sessions()));
     servers.push(server);
     const bound = await server.listen();
     ports.pop3Port = bound.port ?? null;

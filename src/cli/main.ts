@@ -6,6 +6,10 @@ import { register as registerServe } from './commands/serve.js';
 import { register as registerUser } from './commands/user.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerExport } from './commands/export.js';
+import { register as registerWho } from './commands/who.js';
+import { register as registerMailbox } from './commands/mailbox.js';
+import { register as registerReload } from './commands/reload.js';
+import { register as registerBackup } from './commands/backup.js';
 
 function version(): string {
   // ../../package.json from both src/cli/main.ts and dist/cli/main.js.
@@ -28,6 +32,8 @@ Examples:
   postroom user add ann --data ./data        add a user (asks for the password)
   echo "$PW" | postroom user add ann --password-stdin
   postroom serve --config postroom.json      settings from a JSON file (flags override it)
+  postroom who --data ./data                 who is connected to the running server
+  postroom backup --to mail-$(date +%F).sqlite --data ./data
 
 Run "postroom help <command>" for the options of a command; docs/cli.md and
 docs/configuration.md describe them all.`,
@@ -36,6 +42,10 @@ docs/configuration.md describe them all.`,
   registerUser(program);
   registerImport(program);
   registerExport(program);
+  registerWho(program);
+  registerMailbox(program);
+  registerReload(program);
+  registerBackup(program);
   return program;
 }
 

@@ -39,6 +39,17 @@ export interface ServeSettings {
   pop3Limits?: Record<string, number>;
   /** Failed-login delays and lockouts shared by IMAP and POP3 (src/auth/login-guard.ts); config file only. */
   loginGuard?: Record<string, number>;
+  /** Protocol worker processes (`--workers`): a number from 1 to 64, or "auto" (one per core). */
+  workers: number | 'auto';
+  /** The operations listener: /metrics, /healthz, /readyz (src/metrics/http.ts). Off by default. */
+  metricsPort: PortSetting;
+  metricsHost: string;
+  /** The control socket of `postroom who|kick|mailbox|reload|backup…` (default DATA/control.sock). */
+  controlSocket?: string;
+  /** Thunderbird autoconfig answered over HTTP (src/autoconfig/). Off by default. */
+  autoconfigPort: PortSetting;
+  /** Address of the autoconfig listener (default: `host`). */
+  autoconfigHost?: string;
 }
 
 export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
@@ -53,11 +64,15 @@ export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
   allowInsecureAuth: false,
   logLevel: 'info',
   demo: false,
+  workers: 1,
+  metricsPort: 'off',
+  metricsHost: '127.0.0.1',
+  autoconfigPort: 'off',
 });
 
 export type PartialSettings = Partial<ServeSettings>;
 
-type Kind = 'string' | 'boolean' | 'port' | 'path' | 'numbers' | { oneOf: readonly string[] };
+type Kind = 'string' | 'boolean' | 'port' | 'path' | 'numbers' | 'workers' | { oneOf: readonly string[] };
 
 /** The schema shared by the config-file reader and the flag reader. */
 export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
@@ -80,6 +95,12 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   imapLimits: 'numbers',
   pop3Limits: 'numbers',
   loginGuard: 'numbers',
+  workers: 'workers',
+  metricsPort: 'port',
+  metricsHost: 'string',
+  controlSocket: 'path',
+  autoconfigPort: 'port',
+  autoconfigHost: 'string',
 };
 
 export function isSettingKey(key: string): key is keyof ServeSettings {
@@ -105,13 +126,18 @@ export function settingValue(
   const kind = SETTING_KINDS[key];
   const where = `${source}: ${key}`;
   if (kind === 'port') return parsePort(value, where);
+  if (kind === 'workers') return parseWorkersSetting(value, where);
   if (kind === 'numbers') {
-    // Names are checked against the defaults by the servers themselves (an unknown limit is an error there).
+    // Names are checked against the defaults by the servers themselves (an unknown limit is an
+    // error there, and so is 0 for a limit that cannot be switched off). null means 0: off.
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${where}: expected an object of numbers`);
-    for (const [k, v] of Object.entries(value)) {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`${where}.${k}: expected a positive number, got ${JSON.stringify(v)}`);
+    const numbers: Record<string, number> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (v === null) numbers[k] = 0;
+      else if (typeof v === 'number' && Number.isFinite(v) && v >= 0) numbers[k] = v;
+      else throw new Error(`${where}.${k}: expected a number of 0 or more (0 or null: no limit, where that is allowed), got ${JSON.stringify(v)}`);
     }
-    return value as Record<string, number>;
+    return numbers;
   }
   if (kind === 'boolean') {
     if (typeof value !== 'boolean') throw new Error(`${where}: expected true or false, got ${JSON.stringify(value)}`);
@@ -124,6 +150,16 @@ export function settingValue(
   if (kind === 'string') return value;
   if (!kind.oneOf.includes(value)) throw new Error(`${where}: expected one of ${kind.oneOf.join(', ')}, got "${value}"`);
   return value as ServeSettings[keyof ServeSettings];
+}
+
+/** `--workers N` / `"workers": N`: 1 to 64, or "auto". */
+function parseWorkersSetting(value: unknown, where: string): number | 'auto' {
+  if (value === 'auto') return 'auto';
+  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 64) {
+    throw new Error(`${where}: expected a whole number from 1 to 64, or "auto", got ${JSON.stringify(value)}`);
+  }
+  return n;
 }
 
 /** Later layers win; undefined values in a layer do not erase earlier ones. */

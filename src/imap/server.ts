@@ -197,7 +197,7 @@ export class ImapServer implements ServerCore {
       dropPrivileges(this.options.user, this.options.group);
       this.logger.info({ user: this.options.user, group: this.options.group }, 'dropped privileges');
     }
-    this.logger.info({ host, ...bound }, 'listening');
+    this.logger.info({ host, ...bound }, 'accepting connections');
     return bound;
   }
 

@@ -88,7 +88,7 @@ export class Metrics {
         for (const [protocol, count] of counters) for (const { state, count: n } of count()) this.inc({ protocol, state }, n);
       },
     });
-    new Gauge({ name: `${p}build_info`, help: 'Always 1; the version in a label', labelNames: ['version'], registers: [r] }).set({ version: VERSION }, 1);
+    new Gauge({ name: `${p}build_info`, help: 'Always 1; the version in a label', labelNames: ['version'], registers: [r], aggregator: 'first' }).set({ version: VERSION }, 1);
     if (options.processMetrics !== false) collectDefaultMetrics({ register: r });
   }
 

@@ -53,5 +53,6 @@ export function timedStore<S extends MailStore>(store: S, observe: StoreObserver
     open: async (user, options) => timedMailbox(await open(user, options), observe),
     watch: (user, listener) => store.watch(user, listener),
     close: () => store.close(),
+    ...(store.readiness ? { readiness: () => store.readiness!() } : {}),
   };
 }

@@ -169,7 +169,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
       const result: Pop3ListenResult = {};
       if (port !== null) result.port = await bind(port, onPlain);
       if (tlsPort !== null) result.tlsPort = await bind(tlsPort, onImplicitTls);
-      services.logger?.info({ host, ...result }, 'listening');
+      services.logger?.info({ host, ...result }, 'accepting connections');
       return result;
     },
 

@@ -18,9 +18,10 @@ export class BlobFiles {
   constructor(directory: string) {
     this.root = join(directory, 'blobs');
     this.tmp = join(directory, 'tmp');
-    mkdirSync(this.root, { recursive: true });
+    // 0700 and 0600 throughout: these are everybody's messages.
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
     rmSync(this.tmp, { recursive: true, force: true });
-    mkdirSync(this.tmp, { recursive: true });
+    mkdirSync(this.tmp, { recursive: true, mode: 0o700 });
   }
 
   pathFor(sha256: Buffer): string {
@@ -30,14 +31,14 @@ export class BlobFiles {
 
   async createTemp(): Promise<TempBlob> {
     const path = join(this.tmp, `${Date.now()}-${randomBytes(6).toString('hex')}`);
-    return new TempBlob(path, await open(path, 'w'));
+    return new TempBlob(path, await open(path, 'w', 0o600));
   }
 
   /** Moves a synced temp file into place. Runs synchronously inside the referencing transaction. */
   installSync(tempPath: string, sha256: Buffer): void {
     const target = this.pathFor(sha256);
     const dir = join(target, '..');
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     renameSync(tempPath, target);
     fsyncDirSync(dir);
   }

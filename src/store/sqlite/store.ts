@@ -2,7 +2,7 @@
  * SqliteStore: the durable default MailStore. One database per server, DATA/mail.sqlite, with large
  * bodies in DATA/blobs/ (why: docs/architecture.md, "Storage (SQLite)").
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ChangeFeed } from '../change-feed.js';
@@ -25,6 +25,8 @@ import { WalSync, type FileSyncer } from './wal-sync.js';
 import type { MessageStructure } from '../../mime/types.js';
 import type { SqliteTimings } from '../../metrics/types.js';
 import { reportTimings } from './timings.js';
+import { backupStore, type BackupProgress, type BackupSummary } from './backup.js';
+import { writeProblem } from './health.js';
 
 export interface SqliteStoreOptions {
   /** The server's data folder; created when missing. */
@@ -71,10 +73,14 @@ export class SqliteStore implements MailStore {
   private constructor(
     private readonly ctx: StoreContext,
     private readonly checkpointer: Checkpointer,
+    /** The data folder. */
+    readonly directory: string,
   ) {}
 
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
-    mkdirSync(options.directory, { recursive: true });
+    // 0700 and 0600: the folder holds everybody's mail. SQLite gives the WAL the database file's mode.
+    mkdirSync(options.directory, { recursive: true, mode: 0o700 });
+    closeSync(openSync(join(options.directory, DATABASE_FILE), 'a', 0o600));
     const db = openDatabase(options.directory);
     try {
       const files = new BlobFiles(options.directory);
@@ -116,7 +122,7 @@ export class SqliteStore implements MailStore {
       if (options.timings) reportTimings(durable, checkpointer, options.timings);
       checkpointer.start();
       options.logger?.debug({ directory: options.directory, version }, 'sqlite store open');
-      return new SqliteStore(ctx, checkpointer);
+      return new SqliteStore(ctx, checkpointer, options.directory);
     } catch (err) {
       db.close();
       throw err;
@@ -192,6 +198,23 @@ export class SqliteStore implements MailStore {
       )
       .all(user, Number(mailboxId)) as Array<{ hex: string; n: number }>;
     return new Map(rows.map((r) => [r.hex, r.n]));
+  }
+
+  /** The users that have mail here (the store keeps users the users file may have dropped). */
+  knownUsers(): string[] {
+    return this.ctx.sql.get('SELECT name FROM users ORDER BY name').pluck().all() as string[];
+  }
+
+  /** For /readyz: null when open and writable, otherwise what is wrong (health.ts). */
+  async readiness(): Promise<string | null> {
+    if (this.closed) return 'the store is closed';
+    return writeProblem(this.ctx.db, join(this.directory, DATABASE_FILE), this.ctx.files.tmp);
+  }
+
+  /** A consistent single-file copy of the store, taken while it is in use (backup.ts). */
+  backup(destination: string, onProgress?: (p: BackupProgress) => void): Promise<BackupSummary> {
+    if (this.closed) return Promise.reject(new StoreError('unavailable', 'the store is closed'));
+    return backupStore(this.ctx.db, this.ctx.files, destination, onProgress);
   }
 
   watch(user: string, listener: ChangeListener): () => void {
