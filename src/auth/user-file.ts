@@ -103,7 +103,8 @@ function parse(text: string): Parsed {
   const index = new Map<string, number>();
   const users = new Map<string, UserRecord>();
   lines.forEach((line, i) => {
-    if (line.trim() === '' || line.startsWith('#')) return;
+    // A line without a colon names no password: not a user (problems() reports it).
+    if (line.trim() === '' || line.startsWith('#') || !line.includes(':')) return;
     const [name = '', hash = '', ...extra] = line.split(':');
     if (name === '' || users.has(name)) return;
     index.set(name, i);

@@ -150,18 +150,6 @@ async function primary(options: Record<string, unknown>, count: number): Promise
     reload,
   };
   const control = await startControlSocket(settings, runtime, logger);
-  process.stdout.write(
-    `${JSON.stringify({
-      msg: 'listening',
-      ...ports,
-      metricsPort: http.metricsPort,
-      autoconfigPort: http.autoconfigPort,
-      controlSocket: control.path,
-      pid: process.pid,
-      workers: count,
-    })}\n`,
-  );
-
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) process.exit(1);
     stopping = true;
@@ -188,6 +176,18 @@ async function primary(options: Record<string, unknown>, count: number): Promise
     if (!stopping) logger.error({ worker: w.id, code, signal }, 'a worker died; stopping');
     if (!stopping) stop('SIGTERM');
   });
+  // Only now: a supervisor (or a test) may signal as soon as it reads the line.
+  process.stdout.write(
+    `${JSON.stringify({
+      msg: 'listening',
+      ...ports,
+      metricsPort: http.metricsPort,
+      autoconfigPort: http.autoconfigPort,
+      controlSocket: control.path,
+      pid: process.pid,
+      workers: count,
+    })}\n`,
+  );
 }
 
 async function worker(options: Record<string, unknown>): Promise<void> {

@@ -61,19 +61,6 @@ async function serve(options: Record<string, unknown>): Promise<void> {
   const logger = createLogger(settings.logLevel, human);
   const running = await startServers(settings, logger);
 
-  // The machine-readable contract (tests, supervisors): always written, whatever the log level.
-  process.stdout.write(
-    `${JSON.stringify({
-      msg: 'listening',
-      ...running.ports,
-      metricsPort: running.metricsPort,
-      autoconfigPort: running.autoconfigPort,
-      controlSocket: running.controlSocket,
-      pid: process.pid,
-    })}\n`,
-  );
-  if (running.demoPassword) process.stdout.write(demoBanner(running.demoPassword, running.ports, settings.data, human));
-
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -105,4 +92,19 @@ async function serve(options: Record<string, unknown>): Promise<void> {
     logger.info({ signal: 'SIGHUP' }, 'reloading');
     running.reload().catch((err: unknown) => logger.error({ err }, 'reload failed'));
   });
+
+  // Announced only once the signal handlers are in place: a supervisor (or a test) may send
+  // SIGTERM as soon as it reads this line.
+  // The machine-readable contract (tests, supervisors): always written, whatever the log level.
+  process.stdout.write(
+    `${JSON.stringify({
+      msg: 'listening',
+      ...running.ports,
+      metricsPort: running.metricsPort,
+      autoconfigPort: running.autoconfigPort,
+      controlSocket: running.controlSocket,
+      pid: process.pid,
+    })}\n`,
+  );
+  if (running.demoPassword) process.stdout.write(demoBanner(running.demoPassword, running.ports, settings.data, human));
 }
