@@ -40,3 +40,15 @@ export { SqliteStore } from './store/sqlite/index.js';
 export { createPop3Server, apopDigest, DEFAULT_POP3_LIMITS } from './pop3/server.js';
 export type { Pop3ServerOptions, Pop3Callbacks, Pop3Limits } from './pop3/server.js';
 export { UserFileAuthenticator, UserFile, type UserFileAuthenticatorOptions } from './auth/user-file.js';
+
+export { Metrics, type MetricsOptions } from './metrics/prometheus.js';
+export { timedStore } from './metrics/store-timing.js';
+export { startOpsListener, type OpsListener, type OpsListenerOptions, type ReadinessCheck } from './metrics/http.js';
+export {
+  NO_PROTOCOL_METRICS,
+  type ProtocolMetrics,
+  type DeliveryMetrics,
+  type LoginGuardObserver,
+  type StoreObserver,
+  type SqliteTimings,
+} from './metrics/types.js';

@@ -14,6 +14,7 @@ import { generate } from 'selfsigned';
 import { UserFile } from '../../src/auth/user-file.js';
 import { WireClient } from '../../bench/load/wire-client.js';
 import { postroom } from '../helpers/cli.js';
+import { RawClient } from '../helpers/raw-client.js';
 import { startServe, waitForLog } from '../helpers/serve.js';
 
 const FAST = { scrypt: { log2N: 10, r: 8, p: 1 } };
@@ -75,8 +76,9 @@ test('admin commands against a running server', { timeout: 180_000 }, async (t) 
   const { client: bob } = await WireClient.connect('127.0.0.1', imapPort!);
   t.after(() => bob.close());
   assert.equal((await bob.command('LOGIN bob pw-bob')).status, 'OK');
-  const { client: pop } = await WireClient.connect('127.0.0.1', pop3Port!).catch(() => ({ client: null as never }));
-  void pop;
+  const pop = new RawClient(pop3Port!);
+  t.after(() => pop.destroy());
+  await pop.expect(/^\+OK/);
   const who = await postroom(['who', '--data', data, '--json']);
   assert.equal(who.code, 0, who.stderr);
   const sessions = who.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -13,6 +13,7 @@ import { after } from 'node:test';
 import { postroom } from '../helpers/cli.js';
 import { logLines, startServe } from '../helpers/serve.js';
 import { UserFile } from '../../src/auth/user-file.js';
+import { RawClient } from '../helpers/raw-client.js';
 
 const work = mkdtempSync(join(tmpdir(), 'postroom-rails-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -65,8 +66,15 @@ describe('file modes', () => {
     chmodSync(join(data, 'mail.sqlite'), 0o644);
     writeFileSync(join(data, 'users'), 'ann:{PLAIN}pw\nno colon here\nbob:{MD5}abc\nann:{PLAIN}other\n', { mode: 0o644 });
     chmodSync(join(data, 'users'), 0o644);
-    const again = await startServe(['--data', data, '--ephemeral-ports', '--store', 'sqlite', '--log-level', 'warn']);
+    const again = await startServe(['--data', data, '--ephemeral-ports', '--store', 'sqlite', '--log-level', 'warn', '--hostname', 'mail.rails.test']);
     const warnings = logLines(again).filter((l) => l['level'] === 40).map((l) => String(l['msg']));
+    // --hostname is in both greetings, as the docs say.
+    const imap = new RawClient(again.listening.imapPort!);
+    assert.match(await imap.expect(/^\* OK/), /^\* OK \[CAPABILITY [^\]]+\] mail\.rails\.test Postroom ready$/);
+    imap.destroy();
+    const pop = new RawClient(again.listening.pop3Port!);
+    assert.match(await pop.expect(/^\+OK/), /^\+OK mail\.rails\.test Postroom POP3 server ready( <[^>]+@mail\.rails\.test>)?$/);
+    pop.destroy();
     assert.equal(await again.stop(), 0);
     const expect = [
       new RegExp(`^${data} has mode 0755: other users may read what it holds; chmod 700 ${data}$`),
