@@ -13,7 +13,7 @@ import { processTree } from '../../bench/servers/memory.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
-test('serve --workers 2 serves IMAP from worker processes and forwards IDLE notifications', { timeout: 90_000 }, async (t) => {
+test('serve --workers 2 serves IMAP from worker processes and forwards IDLE notifications', { timeout: 150_000 }, async (t) => {
   const data = await mkdtemp(join(tmpdir(), 'postroom-cluster-'));
   t.after(() => rm(data, { recursive: true, force: true }));
   await UserFile.inDataDir(data, { scrypt: { log2N: 10, r: 8, p: 1 } }).add('alice', 'pw-alice');
@@ -29,7 +29,7 @@ test('serve --workers 2 serves IMAP from worker processes and forwards IDLE noti
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const listening = await new Promise<{ imapPort: number; workers: number; pid: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no listening line')), 30_000);
+    const timer = setTimeout(() => reject(new Error('no listening line')), 90_000);
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (!line.startsWith('{')) return;
       const m = JSON.parse(line) as { msg?: string; imapPort: number; workers: number; pid: number };
@@ -77,7 +77,7 @@ test('serve --workers 2 serves IMAP from worker processes and forwards IDLE noti
   assert.equal(await exited, 0);
 });
 
-test('serve --workers 2 survives SIGHUP and reloads every worker; who, reload and /metrics see the workers', { timeout: 120_000 }, async (t) => {
+test('serve --workers 2 survives SIGHUP and reloads every worker; who, reload and /metrics see the workers', { timeout: 200_000 }, async (t) => {
   const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
   const tls = await import('node:tls');
   const { generate } = await import('selfsigned');

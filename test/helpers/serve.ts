@@ -57,8 +57,8 @@ export function startServe(args: string[], options: ServeOptions = {}): Promise<
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`no listening line within 40 s; stderr: ${err}`));
-    }, 40_000);
+      reject(new Error(`no listening line within 90 s; stderr: ${err}`));
+    }, 90_000);
     createInterface({ input: child.stdout }).on('line', (line) => {
       lines.push(line);
       if (!line.startsWith('{"msg":"listening"')) return;

@@ -23,9 +23,16 @@ function mib(bytes: number): string {
   return (bytes / (1024 * 1024)).toFixed(1);
 }
 
-/** Hashes of what a mailbox already holds, so a re-run skips it without reading every message back. */
-function digestsOf(target: AdminTarget, user: string): (handle: UserMailbox, mailboxId: string) => Promise<Map<string, number>> {
+type Digests = (handle: UserMailbox, mailboxId: string) => Promise<Map<string, number>>;
+
+/**
+ * Hashes of what a mailbox already holds, so a re-run skips it without reading every message back
+ * (the SQLite store keeps them; with another store importMail() reads and hashes).
+ */
+async function digestsOf(target: AdminTarget, user: string): Promise<Digests | undefined> {
   if (!target.online) return (_handle, mailboxId) => target.sqlite.contentDigests(user, mailboxId);
+  const status = await target.client.request<{ store?: string }>('status');
+  if (status.store !== 'sqlite') return undefined;
   return async (_handle, mailboxId) => {
     const { digests } = await target.client.request<{ digests: Array<[string, number]> }>('digests', { user, mailboxId });
     return new Map(digests);
@@ -58,7 +65,7 @@ export function register(program: Command): void {
           store: target.store,
           user,
           source: from,
-          digests: digestsOf(target, user),
+          digests: await digestsOf(target, user),
           onProgress: (p: ImportProgress) => progress.update(p.done, p.total, `imported ${p.imported}, already there ${p.skipped}`),
         });
         progress.stop();
