@@ -31,9 +31,10 @@ await box.close();
 await store.close();
 
 async function measure(name: string, root: string, env: Record<string, string>): Promise<number> {
-  const data = join(work, name);
+  const data = join(work, name.replace(/\W+/g, '-'));
   cpSync(seed, data, { recursive: true });
-  const out = join(work, `${name}.callgrind`);
+  const file = name.replace(/\W+/g, '-');
+  const out = join(work, `${file}.callgrind`);
   const child = spawn(
     'valgrind',
     // --predictable and --single-threaded: V8 compiles and collects garbage on this thread, at
@@ -70,8 +71,8 @@ async function measure(name: string, root: string, env: Record<string, string>):
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
   // The dump after -d is the file with the highest part number: its totals are the workload's.
-  const dumps = readdirSync(work).filter((f) => f.startsWith(`${name}.callgrind.`)).sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
-  const text = readFileSync(join(work, dumps.at(-1) ?? `${name}.callgrind`), 'utf8');
+  const dumps = readdirSync(work).filter((f) => f.startsWith(`${file}.callgrind.`)).sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
+  const text = readFileSync(join(work, dumps.at(-1) ?? `${file}.callgrind`), 'utf8');
   const total = Number(/^(?:summary|totals): (\d+)/m.exec(text)![1]);
   process.stderr.write(`  ${name}: ${total} instructions in ${seconds.toFixed(0)} s\n`);
   return total;
@@ -80,6 +81,7 @@ async function measure(name: string, root: string, env: Record<string, string>):
 const sides: Array<[string, string, Record<string, string>]> = [
   ['metrics-off', process.cwd(), {}],
   ['metrics-on', process.cwd(), { POSTROOM_BENCH_METRICS: '1' }],
+  ['metrics-on, no process metrics', process.cwd(), { POSTROOM_BENCH_METRICS: 'counters' }],
   ...(values.base ? ([['base', resolve(values.base), {}]] as Array<[string, string, Record<string, string>]>) : []),
 ];
 const results: Array<[string, number]> = [];

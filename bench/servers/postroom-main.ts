@@ -14,7 +14,8 @@ import { LoginGuard } from '../../src/auth/login-guard.js';
 
 // POSTROOM_BENCH_METRICS=1: count as `serve --metrics-port` does (commands, logins, bytes, store and
 // WAL timings), to measure what the instrumentation costs (bench/metrics-ab.ts).
-const metrics = process.env.POSTROOM_BENCH_METRICS ? new Metrics() : undefined;
+// POSTROOM_BENCH_METRICS=counters: the same without Node's process metrics (event-loop lag monitor, GC observer).
+const metrics = process.env.POSTROOM_BENCH_METRICS ? new Metrics({ processMetrics: process.env.POSTROOM_BENCH_METRICS !== 'counters' }) : undefined;
 
 // POSTROOM_BENCH_LOOP_DELAY=1: report the event loop's delay (what every queued command waits) at exit.
 const loopDelay = process.env.POSTROOM_BENCH_LOOP_DELAY ? monitorEventLoopDelay({ resolution: 5 }) : undefined;
