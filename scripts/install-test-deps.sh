@@ -10,6 +10,8 @@ command -v fetchmail >/dev/null || need+=(fetchmail)
 command -v openssl >/dev/null || need+=(openssl)
 command -v swaks >/dev/null || need+=(swaks)
 [ -x /usr/sbin/postfix ] || need+=(postfix)
+# systemd-analyze verifies deploy/postroom.service (test/deploy/).
+command -v systemd-analyze >/dev/null || need+=(systemd)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing test programs (install them with apt-get): ${need[*]}" >&2

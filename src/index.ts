@@ -47,3 +47,14 @@ export { LmtpClient, type LmtpTarget, type LmtpTransactionResult } from './lmtp/
 export { DeliveryPipeline, type DeliveryOptions, type DeliveryPipelineOptions } from './delivery/pipeline.js';
 export { MessageSpool } from './delivery/spool.js';
 export type { DeliveryAction, DeliveryFailure, DeliveryFailureKind, DeliveryFilter, DeliveryOutcome, FilterInput, Recipient } from './delivery/types.js';
+export { Metrics, type MetricsOptions } from './metrics/prometheus.js';
+export { timedStore } from './metrics/store-timing.js';
+export { startOpsListener, type OpsListener, type OpsListenerOptions, type ReadinessCheck } from './metrics/http.js';
+export {
+  NO_PROTOCOL_METRICS,
+  type ProtocolMetrics,
+  type DeliveryMetrics,
+  type LoginGuardObserver,
+  type StoreObserver,
+  type SqliteTimings,
+} from './metrics/types.js';

@@ -8,6 +8,14 @@ import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { UserFile, UserFileAuthenticator } from '../../src/auth/user-file.js';
 import { createImapServer } from '../../src/imap/server.js';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { Metrics } from '../../src/metrics/prometheus.js';
+import { timedStore } from '../../src/metrics/store-timing.js';
+import { LoginGuard } from '../../src/auth/login-guard.js';
+
+// POSTROOM_BENCH_METRICS=1: count as `serve --metrics-port` does (commands, logins, bytes, store and
+// WAL timings), to measure what the instrumentation costs (bench/metrics-ab.ts).
+// POSTROOM_BENCH_METRICS=counters: the same without Node's process metrics (event-loop lag monitor, GC observer).
+const metrics = process.env.POSTROOM_BENCH_METRICS ? new Metrics({ processMetrics: process.env.POSTROOM_BENCH_METRICS !== 'counters' }) : undefined;
 
 // POSTROOM_BENCH_LOOP_DELAY=1: report the event loop's delay (what every queued command waits) at exit.
 const loopDelay = process.env.POSTROOM_BENCH_LOOP_DELAY ? monitorEventLoopDelay({ resolution: 5 }) : undefined;
@@ -48,9 +56,13 @@ process.on('SIGUSR2', () => {
 });
 
 const [data, max, hibernate] = [process.argv[2]!, Number(process.argv[3] ?? 20_000), process.argv[4]];
-const store = await SqliteStore.open({ directory: data });
+const store = await SqliteStore.open({ directory: data, ...(metrics ? { timings: metrics.sqlite } : {}) });
+const loginGuard = new LoginGuard();
+loginGuard.observer = metrics?.loginGuard;
 const server = createImapServer({
-  store,
+  store: metrics ? timedStore(store, metrics.store) : store,
+  loginGuard,
+  ...(metrics ? { metrics: metrics.protocol('imap') } : {}),
   auth: new UserFileAuthenticator(UserFile.inDataDir(data)),
   host: '127.0.0.1',
   port: 0,

@@ -103,7 +103,8 @@ function parse(text: string): Parsed {
   const index = new Map<string, number>();
   const users = new Map<string, UserRecord>();
   lines.forEach((line, i) => {
-    if (line.trim() === '' || line.startsWith('#')) return;
+    // A line without a colon names no password: not a user (problems() reports it).
+    if (line.trim() === '' || line.startsWith('#') || !line.includes(':')) return;
     const [name = '', hash = '', ...extra] = line.split(':');
     if (name === '' || users.has(name)) return;
     index.set(name, i);
@@ -164,6 +165,56 @@ export class UserFile {
   async list(): Promise<string[]> {
     await this.refresh();
     return [...this.parsed.users.keys()];
+  }
+
+  /**
+   * What is wrong with the file, one sentence each naming the file (and line): a line without a
+   * colon, an empty or repeated name, a hash in a scheme Postroom cannot verify (that user cannot
+   * log in), a file mode that lets other users read the hashes. Empty when all is well or the file
+   * does not exist. `serve` logs these at start and on reload; `user list` prints them.
+   */
+  async problems(): Promise<string[]> {
+    const problems: string[] = [];
+    let mode: number;
+    try {
+      mode = (await stat(this.path)).mode;
+    } catch (err) {
+      if (isNotFound(err)) return problems;
+      throw err;
+    }
+    if ((mode & 0o077) !== 0) {
+      problems.push(`${this.path} has mode ${(mode & 0o777).toString(8).padStart(4, '0')}, so other users can read the password hashes: chmod 600 ${this.path}`);
+    }
+    const text = await readFile(this.path, 'utf8');
+    const firstLine = new Map<string, number>();
+    text.split(/\r?\n/).forEach((line, i) => {
+      const n = i + 1;
+      if (line.trim() === '' || line.startsWith('#')) return;
+      const at = `${this.path}:${n}`;
+      if (!line.includes(':')) {
+        problems.push(`${at}: no ":" between a user name and a password hash; the line is ignored`);
+        return;
+      }
+      const [name = '', hash = ''] = line.split(':');
+      if (name === '') {
+        problems.push(`${at}: the user name is empty; the line is ignored`);
+        return;
+      }
+      const earlier = firstLine.get(name);
+      if (earlier !== undefined) {
+        problems.push(`${at}: user "${name}" again; the entry on line ${earlier} is the one used`);
+        return;
+      }
+      firstLine.set(name, n);
+      if (isSupportedHash(hash)) return;
+      const scheme = splitScheme(hash)?.scheme;
+      problems.push(
+        scheme === undefined
+          ? `${at}: user "${name}" has no {SCHEME} before the password hash, so nobody can log in as "${name}"`
+          : `${at}: user "${name}" has a password in scheme {${scheme}}, which Postroom cannot verify, so nobody can log in as "${name}" (set a new one with "postroom user passwd ${name}")`,
+      );
+    });
+    return problems;
   }
 
   /** Whole entries in file order (hashes included: for tools, never for logs). */
@@ -238,7 +289,8 @@ export class UserFile {
 
   /** Read-modify-write under the lock, always from the file's current content. */
   private async edit(change: (parsed: Parsed) => void): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
+    // 0700: the folder holds the hashes (and, for `serve`, everybody's mail).
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     const release = await this.lock();
     try {
       await this.reload(true);

@@ -7,10 +7,16 @@
  * that forwards every call to the primary over IPC (store/remote/), and the primary forwards each
  * change-feed event to the workers watching that user — so an IDLE session in one worker hears an
  * APPEND made in another. Every store call costs a round trip through the primary's event loop.
+ *
+ * The primary also runs what there is one of: the control socket, the metrics and autoconfig
+ * listeners. Sessions live in the workers, so `who`, `kick`, reload and the metrics ask each
+ * worker over the same IPC channel (admin.ts).
  */
 import cluster, { type Worker } from 'node:cluster';
+import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
+import { AggregatorRegistry } from 'prom-client';
 import { resolveSettings } from '../config/resolve.js';
 import type { ServeSettings } from '../config/settings.js';
 import { ensureDevCertificate } from '../config/dev-certificate.js';
@@ -18,11 +24,18 @@ import { UserFile, UserFileAuthenticator } from '../auth/user-file.js';
 import { RemoteStore } from '../store/remote/remote-store.js';
 import { serveStore } from '../store/remote/store-server.js';
 import { isStoreRequest, isStoreResponse, type StoreRequest, type StoreResponse } from '../store/remote/messages.js';
+import type { SqliteStore } from '../store/sqlite/store.js';
 import { listenProtocols, openStore, type ListeningPorts, type ListeningServer, type SharedServerOptions } from './components.js';
 import { createLogger } from './logger.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { dropPrivileges } from '../net/privileges.js';
-import { isMaintainable, startControlSocket } from './control-socket.js';
+import { Metrics } from '../metrics/prometheus.js';
+import { timedStore } from '../metrics/store-timing.js';
+import { askWorker, isAdminRequest, type AdminOp, type AdminReply, type AdminRequest } from './admin-ipc.js';
+import { bindHttpListeners, startControlSocket, warnAboutDataFolder } from './ops-listeners.js';
+import type { ServeRuntime } from './control/serve-operations.js';
+import type { SessionFilter, SessionInfo } from './control/sessions.js';
+import { tlsOptions } from './start.js';
 import { startDelivery } from './delivery.js';
 
 type Listening = { t: 'listening'; ports: ListeningPorts };
@@ -45,9 +58,15 @@ export async function serveCluster(options: Record<string, unknown>, workers: nu
 // primary: owns the store, answers calls, fans out changes
 
 async function primary(options: Record<string, unknown>, count: number): Promise<void> {
+  const startedAt = Date.now();
   const settings = await resolveSettings(options);
   const logger = createLogger(settings.logLevel, process.stdout.isTTY === true);
-  const store = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), settings.sqliteLimits);
+  await mkdir(settings.data, { recursive: true, mode: 0o700 });
+  const users = UserFile.inDataDir(settings.data);
+  await warnAboutDataFolder(settings, users, logger);
+  const metrics = settings.metricsPort !== 'off' ? new Metrics() : undefined;
+  const raw = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), { timings: metrics?.sqlite, limits: settings.sqliteLimits });
+  const store = metrics ? timedStore(raw, metrics.store) : raw;
   // Made once here, so the workers do not race to create the same certificate files.
   if (!settings.tlsKey) await ensureDevCertificate(settings.data);
   // The kernel spreads connections over the workers' accept() calls; round-robin would make this
@@ -73,14 +92,68 @@ async function primary(options: Record<string, unknown>, count: number): Promise
     w.on('exit', () => peer.release());
   }
   const ports = (await Promise.all(listening))[0]!;
-  // The primary holds the store, so `postroom check` talks to it (it keeps its privileges).
-  const control = isMaintainable(store) ? await startControlSocket(settings.data, store, logger.child({ component: 'control' })) : null;
+  let stopping = false;
+
+  const everyWorker = async <T>(op: AdminOp, args: Record<string, unknown> = {}): Promise<T[]> =>
+    Promise.all(workers.filter((w) => !w.isDead()).map((w) => askWorker<T>(w, op, args)));
+
+  const reload = async (): Promise<{ tls: string; usersFile: string[]; workers: number }> => {
+    let tls = 'reloaded';
+    try {
+      // The workers read the files; the development certificate is renewed here, once.
+      if (!settings.tlsKey) await ensureDevCertificate(settings.data);
+      const answers = await everyWorker<{ tls: string }>('reload');
+      tls = answers.find((a) => a.tls !== 'reloaded')?.tls ?? 'reloaded';
+      if (tls === 'reloaded') logger.info({ workers: answers.length }, 'TLS certificate and key reloaded in every worker');
+      else logger.error({ tls }, 'TLS reload failed in a worker; it keeps the previous certificate');
+    } catch (err) {
+      tls = `failed: ${(err as Error).message}`;
+      logger.error({ err }, 'reload failed');
+    }
+    return { tls, usersFile: await warnAboutDataFolder(settings, users, logger), workers: workers.filter((w) => !w.isDead()).length };
+  };
+
+  const http = await bindHttpListeners(settings, logger, {
+    metrics: metrics
+      ? async () => {
+          // One exposition for the cluster: the primary's series (store, WAL) and the workers' (sessions, commands) summed.
+          const all = [await metrics.registry.getMetricsAsJSON(), ...(await everyWorker<object[]>('metrics'))];
+          const registry = AggregatorRegistry.aggregate(all);
+          return { contentType: registry.contentType, text: await registry.metrics() };
+        }
+      : null,
+    readiness: {
+      store: () => (stopping ? 'shutting down' : (raw.readiness?.() ?? null)),
+      listeners: () => {
+        const alive = workers.filter((w) => !w.isDead()).length;
+        return !stopping && alive === count ? null : `${alive} of ${count} workers are running`;
+      },
+    },
+    ports,
+    users,
+  });
+  const runtime: ServeRuntime = {
+    store,
+    sqlite: settings.store === 'sqlite' ? (raw as SqliteStore) : null,
+    dataDir: settings.data,
+    status: async () => ({
+      pid: process.pid,
+      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      data: settings.data,
+      store: settings.store,
+      ...ports,
+      metricsPort: http.metricsPort,
+      autoconfigPort: http.autoconfigPort,
+      workers: count,
+    }),
+    sessions: async () => (await everyWorker<SessionInfo[]>('who')).flat(),
+    kick: async (filter: SessionFilter) => (await everyWorker<SessionInfo[]>('kick', { ...filter })).flat(),
+    reload,
+  };
+  const control = await startControlSocket(settings, runtime, logger);
   // Delivery runs here, next to the store: an LMTP append is one local call, and IDLE sessions in
   // the workers hear of it through the change events forwarded to them.
-  const delivery = await startDelivery(settings, store, new UserFileAuthenticator(UserFile.inDataDir(settings.data)), logger);
-  process.stdout.write(`${JSON.stringify({ msg: 'listening', ...ports, ...delivery.ports, pid: process.pid, workers: count })}\n`);
-
-  let stopping = false;
+  const delivery = await startDelivery(settings, store, new UserFileAuthenticator(users), logger);
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) process.exit(1);
     stopping = true;
@@ -89,17 +162,37 @@ async function primary(options: Record<string, unknown>, count: number): Promise
     for (const w of workers) if (!w.isDead()) w.send({ t: 'stop' } satisfies Stop);
     const timer = setTimeout(() => process.exit(1), 15_000);
     timer.unref();
-    void Promise.all([...exited, delivery.close()])
-      .then(() => control?.close())
+    void control
+      .close()
+      .then(() => http.close())
+      .then(() => Promise.all([...exited, delivery.close()]))
       .then(() => store.close())
       .then(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // Without a handler SIGHUP would end the primary, and with it every worker (exit 129).
+  process.on('SIGHUP', () => {
+    logger.info({ signal: 'SIGHUP' }, 'reloading');
+    void reload();
+  });
   cluster.on('exit', (w, code, signal) => {
     if (!stopping) logger.error({ worker: w.id, code, signal }, 'a worker died; stopping');
     if (!stopping) stop('SIGTERM');
   });
+  // Only now: a supervisor (or a test) may signal as soon as it reads the line.
+  process.stdout.write(
+    `${JSON.stringify({
+      msg: 'listening',
+      ...ports,
+      ...delivery.ports,
+      metricsPort: http.metricsPort,
+      autoconfigPort: http.autoconfigPort,
+      controlSocket: control.path,
+      pid: process.pid,
+      workers: count,
+    })}\n`,
+  );
 }
 
 async function worker(options: Record<string, unknown>): Promise<void> {
@@ -114,27 +207,60 @@ async function worker(options: Record<string, unknown>): Promise<void> {
   );
   const auth = new UserFileAuthenticator(UserFile.inDataDir(settings.data));
   const tls = settings.tlsKey && settings.tlsCert ? { key: settings.tlsKey, cert: settings.tlsCert } : await ensureDevCertificate(settings.data);
+  const metrics = settings.metricsPort !== 'off' ? new Metrics() : undefined;
+  // Each worker counts failed logins on its own (the guard is per process).
+  const loginGuard = new LoginGuard(settings.loginGuard);
+  loginGuard.observer = metrics?.loginGuard;
   const common: SharedServerOptions = {
     store,
     auth,
     host: settings.host,
     tls: { key: tls.key, cert: tls.cert },
     allowInsecureAuth: settings.allowInsecureAuth,
-    // Each worker counts failed logins on its own (the guard is per process).
-    loginGuard: new LoginGuard(settings.loginGuard),
+    loginGuard,
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
   };
   const servers: ListeningServer[] = [];
-  const ports = await listenProtocols(settings, common, logger, servers);
+  const ports = await listenProtocols(settings, common, logger, servers, metrics);
   if (settings.user !== undefined || settings.group !== undefined) dropPrivileges(settings.user, settings.group);
-  process.on('message', (m: Stop | StoreResponse) => {
+  const id = cluster.worker?.id;
+  const withWorker = (s: SessionInfo): SessionInfo => (id === undefined ? s : { ...s, worker: id });
+  const answer = async (m: AdminRequest): Promise<unknown> => {
+    switch (m.op) {
+      case 'who':
+        return servers.flatMap((s) => s.sessions()).map(withWorker);
+      case 'kick':
+        return servers.flatMap((s) => s.kick(m.args as SessionFilter)).map(withWorker);
+      case 'metrics':
+        return metrics ? metrics.registry.getMetricsAsJSON() : [];
+      case 'reload':
+        try {
+          const fresh = await tlsOptions(settings, logger);
+          for (const s of servers) s.setTls(fresh);
+          return { tls: 'reloaded' };
+        } catch (err) {
+          logger.error({ err }, 'TLS reload failed; keeping the previous certificate');
+          return { tls: `failed, the previous certificate stays: ${(err as Error).message}` };
+        }
+    }
+  };
+  process.on('message', (m: Stop | StoreResponse | AdminRequest) => {
+    if (isAdminRequest(m)) {
+      void answer(m).then(
+        (result) => process.send!({ t: 'admin-reply', id: m.id, ok: true, result } satisfies AdminReply),
+        (err: unknown) => process.send!({ t: 'admin-reply', id: m.id, ok: false, error: (err as Error).message } satisfies AdminReply),
+      );
+      return;
+    }
     if (m.t !== 'stop') return;
     void Promise.allSettled(servers.map((s) => s.close())).then(() => process.exit(0));
   });
   // Without the primary there is no store: leave rather than answer every command with an error.
   process.on('disconnect', () => process.exit(1));
-  // The primary handles the signals; a Ctrl-C reaches the whole process group.
+  // The primary handles the signals (and tells the workers to reload); a Ctrl-C or a hangup
+  // reaches the whole process group.
   process.on('SIGINT', () => undefined);
   process.on('SIGTERM', () => undefined);
+  process.on('SIGHUP', () => undefined);
   process.send!({ t: 'listening', ports } satisfies Listening);
 }

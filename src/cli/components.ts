@@ -12,11 +12,21 @@ import { listenPort } from '../config/ports.js';
 import { socketAnswers } from '../net/unix-socket.js';
 import { deliverSocketPath } from './delivery.js';
 import type { ServeSettings } from '../config/settings.js';
+import type { Metrics } from '../metrics/prometheus.js';
+import type { SqliteTimings } from '../metrics/types.js';
+import { countByState, imapSession, matches, pop3Session, type SessionFilter, type SessionInfo } from './control/sessions.js';
 
 /** How long serve waits for the data folder's lock: `postroom deliver` holds it briefly when no server runs. */
 const STORE_LOCK_WAIT_MS = 15_000;
 
-export async function openStore(kind: StoreKind, dataDir: string, logger: Logger, sqliteLimits?: Record<string, number>): Promise<MailStore> {
+export interface StoreExtras {
+  /** Overrides of the SQLite store's limits (sqliteLimits). */
+  limits?: Record<string, number>;
+  /** Where the SQLite store reports WAL and checkpoint timings (metrics). */
+  timings?: SqliteTimings;
+}
+
+export async function openStore(kind: StoreKind, dataDir: string, logger: Logger, extras: StoreExtras = {}): Promise<MailStore> {
   if (kind === 'memory') {
     const { MemoryStore } = await import('../store/memory/index.js');
     return new MemoryStore();
@@ -26,7 +36,7 @@ export async function openStore(kind: StoreKind, dataDir: string, logger: Logger
   const deadline = Date.now() + STORE_LOCK_WAIT_MS;
   for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
     try {
-      return await SqliteStore.open({ directory: dataDir, logger, limits: sqliteLimits });
+      return await SqliteStore.open({ directory: dataDir, logger, limits: extras.limits, ...(extras.timings ? { timings: extras.timings } : {}) });
     } catch (err) {
       if (!isStoreError(err) || err.kind !== 'inuse' || Date.now() + wait > deadline) throw err;
       // A running server answers on its delivery socket: then waiting would not help.
@@ -42,16 +52,46 @@ export interface ListeningServer {
   close(): Promise<void>;
   /** New certificate and key for new handshakes; open connections keep theirs (SIGHUP). */
   setTls(tls: TlsOptions): void;
+  /** Open sessions (`postroom who`, the sessions gauge). */
+  sessions(): SessionInfo[];
+  /** Ends the sessions the filter picks after their command in flight; returns them. */
+  kick(filter: SessionFilter): SessionInfo[];
 }
 
 export async function createImap(options: ImapServerOptions): Promise<ListeningServer> {
-  const { createImapServer } = await import('../imap/server.js');
-  return createImapServer(options);
+  const { createImapServer, imapSessionState } = await import('../imap/server.js');
+  const server = createImapServer(options);
+  const sessions = (): SessionInfo[] => server.connections().map((c) => imapSession(c, imapSessionState(c)));
+  return {
+    listen: () => server.listen(),
+    close: () => server.close(),
+    setTls: (tls) => server.setTls(tls),
+    sessions,
+    kick(filter) {
+      const picked = sessions().filter((s) => matches(s, filter));
+      const ids = new Set(picked.map((s) => s.id));
+      server.kick((c) => ids.has(c.id));
+      return picked;
+    },
+  };
 }
 
-export async function createPop3(options: Pop3ServerOptions): Promise<Pop3Server> {
+export async function createPop3(options: Pop3ServerOptions): Promise<ListeningServer> {
   const { createPop3Server } = await import('../pop3/server.js');
-  return createPop3Server(options);
+  const server: Pop3Server = createPop3Server(options);
+  const sessions = (): SessionInfo[] => server.connections().map((c) => pop3Session(c));
+  return {
+    listen: () => server.listen(),
+    close: () => server.close(),
+    setTls: (tls) => server.setTls(tls),
+    sessions,
+    kick(filter) {
+      const picked = sessions().filter((s) => matches(s, filter));
+      const ids = new Set(picked.map((s) => s.id));
+      server.kick((c) => ids.has(c.id));
+      return picked;
+    },
+  };
 }
 
 /** What the `{"msg":"listening"}` line reports; null: the listener is disabled. */
@@ -77,6 +117,7 @@ export async function listenProtocols(
   common: SharedServerOptions,
   logger: Logger,
   servers: ListeningServer[],
+  metrics?: Metrics,
 ): Promise<ListeningPorts> {
   const port = (setting: ServeSettings['imapPort']): number | null => listenPort(setting, settings.ephemeralPorts);
   const ports: ListeningPorts = { host: settings.host, imapPort: null, imapsPort: null, pop3Port: null, pop3sPort: null };
@@ -84,7 +125,15 @@ export async function listenProtocols(
   if (imap.port !== null || imap.tlsPort !== null) {
     // Sixteen accept handles: a loaded server would otherwise admit one new client per loop turn
     // (docs/architecture.md, "Several accept handles").
-    const server = await createImap({ ...common, ...imap, acceptHandles: 16, limits: settings.imapLimits, logger: logger.child({ protocol: 'imap' }) });
+    const server = await createImap({
+      ...common,
+      ...imap,
+      acceptHandles: 16,
+      limits: settings.imapLimits,
+      logger,
+      ...(metrics ? { metrics: metrics.protocol('imap') } : {}),
+    });
+    metrics?.countSessions('imap', () => countByState(server.sessions()));
     servers.push(server);
     const bound = await server.listen();
     ports.imapPort = bound.port ?? null;
@@ -92,7 +141,8 @@ export async function listenProtocols(
   }
   const pop3 = { port: port(settings.pop3Port), tlsPort: port(settings.pop3sPort) };
   if (pop3.port !== null || pop3.tlsPort !== null) {
-    const server = await createPop3({ ...common, ...pop3, limits: settings.pop3Limits, logger: logger.child({ protocol: 'pop3' }) });
+    const server = await createPop3({ ...common, ...pop3, limits: settings.pop3Limits, logger, ...(metrics ? { metrics: metrics.protocol('pop3') } : {}) });
+    metrics?.countSessions('pop3', () => countByState(server.sessions()));
     servers.push(server);
     const bound = await server.listen();
     ports.pop3Port = bound.port ?? null;

@@ -8,6 +8,10 @@ import { register as registerImport } from './commands/import.js';
 import { register as registerExport } from './commands/export.js';
 import { register as registerCheck } from './commands/check.js';
 import { register as registerDeliver } from './commands/deliver.js';
+import { register as registerWho } from './commands/who.js';
+import { register as registerMailbox } from './commands/mailbox.js';
+import { register as registerReload } from './commands/reload.js';
+import { register as registerBackup } from './commands/backup.js';
 
 function version(): string {
   // ../../package.json from both src/cli/main.ts and dist/cli/main.js.
@@ -32,6 +36,8 @@ Examples:
   postroom serve --config postroom.json      settings from a JSON file (flags override it)
   postroom check --data ./data               verify every stored message (also while serve runs)
   postroom deliver --user ann < message.eml  deliver a message (an LDA; docs/delivery.md)
+  postroom who --data ./data                 who is connected to the running server
+  postroom backup --to mail-$(date +%F).sqlite --data ./data
 
 Run "postroom help <command>" for the options of a command; docs/cli.md and
 docs/configuration.md describe them all.`,
@@ -42,6 +48,10 @@ docs/configuration.md describe them all.`,
   registerExport(program);
   registerCheck(program);
   registerDeliver(program);
+  registerWho(program);
+  registerMailbox(program);
+  registerReload(program);
+  registerBackup(program);
   return program;
 }
 

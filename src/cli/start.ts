@@ -1,6 +1,7 @@
 /**
  * Starts everything `postroom serve` runs from resolved settings: users file, certificate, store,
- * the IMAP and POP3 servers. Returns the bound ports and one close() for all of it.
+ * the IMAP and POP3 servers, and beside them the metrics and autoconfig listeners and the control
+ * socket. Returns the bound ports and one close() for all of it.
  */
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
@@ -13,19 +14,28 @@ import { listenProtocols, openStore, type ListeningPorts, type ListeningServer, 
 import { ensureDemoUser } from './demo.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { dropPrivileges } from '../net/privileges.js';
-import { isMaintainable, startControlSocket, type ControlSocket } from './control-socket.js';
+import { Metrics } from '../metrics/prometheus.js';
+import { timedStore } from '../metrics/store-timing.js';
+import type { ControlServer } from '../control/server.js';
+import { bindHttpListeners, startControlSocket, warnAboutDataFolder, type HttpListeners } from './ops-listeners.js';
+import type { ReloadReport, ServeRuntime } from './control/serve-operations.js';
+import type { SqliteStore } from '../store/sqlite/store.js';
 import { startDelivery, type DeliveryPorts, type RunningDelivery } from './delivery.js';
 
 export interface RunningServers {
   ports: ListeningPorts & DeliveryPorts;
+  /** The operations listener's port (null: off) and the autoconfig listener's. */
+  metricsPort: number | null;
+  autoconfigPort: number | null;
+  controlSocket: string;
   /** The demo user's new password, when `demo` created one. */
   demoPassword: string | null;
   close(): Promise<void>;
-  /** Reads certificate and key again and hands them to every server (SIGHUP). */
-  reloadTls(): Promise<void>;
+  /** What SIGHUP and `postroom reload` do: certificate and key read again, the users file checked. */
+  reload(): Promise<ReloadReport>;
 }
 
-async function tlsOptions(settings: ServeSettings, logger: Logger): Promise<TlsOptions> {
+export async function tlsOptions(settings: ServeSettings, logger: Logger): Promise<TlsOptions> {
   if (settings.tlsKey && settings.tlsCert) return { key: settings.tlsKey, cert: settings.tlsCert };
   const dev = await ensureDevCertificate(settings.data);
   logger.info({ cert: dev.certPath }, 'using the self-signed development certificate');
@@ -33,6 +43,7 @@ async function tlsOptions(settings: ServeSettings, logger: Logger): Promise<TlsO
 }
 
 export async function startServers(settings: ServeSettings, logger: Logger): Promise<RunningServers> {
+  const startedAt = Date.now();
   // 0700: the folder holds password hashes, the TLS key and everybody's mail.
   await mkdir(settings.data, { recursive: true, mode: 0o700 });
   const users = UserFile.inDataDir(settings.data);
@@ -41,20 +52,31 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
   if (!settings.demo && (await users.list()).length === 0) {
     logger.warn({ file: users.path }, 'no users yet: add one with "postroom user add NAME" (or start with --demo)');
   }
+  await warnAboutDataFolder(settings, users, logger);
   const tls = await tlsOptions(settings, logger);
-  const store: MailStore = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), settings.sqliteLimits);
+  // Counting costs a little on every command, so only when someone can read the counts.
+  const metrics = settings.metricsPort !== 'off' ? new Metrics() : undefined;
+  const raw: MailStore = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), { timings: metrics?.sqlite, limits: settings.sqliteLimits });
+  const store = metrics ? timedStore(raw, metrics.store) : raw;
   logger.info({ store: settings.store, data: settings.data }, 'store opened');
 
   const servers: ListeningServer[] = [];
-  let control: ControlSocket | null = null;
+  let http: HttpListeners | undefined;
+  let control: ControlServer | undefined;
   let delivery: RunningDelivery | undefined;
+  let listening = false;
+  let closing = false;
   const closeAll = async (): Promise<void> => {
-    await control?.close();
+    closing = true;
+    await control?.close().catch((err: unknown) => logger.error({ err }, 'error while closing the control socket'));
     const results = await Promise.allSettled([...servers.map((s) => s.close()), delivery?.close()]);
     for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'error while closing a server');
+    await http?.close();
     await store.close();
   };
 
+  const loginGuard = new LoginGuard(settings.loginGuard);
+  loginGuard.observer = metrics?.loginGuard;
   const common: SharedServerOptions = {
     store,
     auth,
@@ -62,28 +84,73 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     tls,
     allowInsecureAuth: settings.allowInsecureAuth,
     // One guard for both protocols: a password guesser cannot switch protocol to start over.
-    loginGuard: new LoginGuard(settings.loginGuard),
+    loginGuard,
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
   };
+
+  const reload = async (): Promise<ReloadReport> => {
+    let tlsResult = 'reloaded';
+    try {
+      const fresh = await tlsOptions(settings, logger);
+      for (const s of servers) s.setTls(fresh);
+      logger.info('TLS certificate and key reloaded');
+    } catch (err) {
+      tlsResult = `failed, the previous certificate stays: ${(err as Error).message}`;
+      logger.error({ err }, 'TLS reload failed; keeping the previous certificate');
+    }
+    return { tls: tlsResult, usersFile: await warnAboutDataFolder(settings, users, logger) };
+  };
+
   let ports: ListeningPorts & DeliveryPorts;
   try {
-    const protocols = await listenProtocols(settings, common, logger, servers);
+    const protocols = await listenProtocols(settings, common, logger, servers, metrics);
     delivery = await startDelivery(settings, store, auth, logger);
     ports = { ...protocols, ...delivery.ports };
+    listening = true;
+    http = await bindHttpListeners(settings, logger, {
+      metrics: metrics ? async () => ({ contentType: metrics.contentType(), text: await metrics.text() }) : null,
+      readiness: {
+        store: () => (closing ? 'shutting down' : (raw.readiness?.() ?? null)),
+        listeners: () => (listening && !closing ? null : 'the mail listeners are not bound'),
+      },
+      ports,
+      users,
+    });
     // Only after every port is bound: binding ports below 1024 needs root, serving mail does not.
     if (settings.user !== undefined || settings.group !== undefined) {
       dropPrivileges(settings.user, settings.group);
       logger.info({ user: settings.user, group: settings.group }, 'dropped privileges');
     }
-    // After the drop, so the socket belongs to the user the server runs as (`postroom check`).
-    if (isMaintainable(store)) control = await startControlSocket(settings.data, store, logger.child({ component: 'control' }));
+    const runtime: ServeRuntime = {
+      store,
+      sqlite: settings.store === 'sqlite' ? (raw as SqliteStore) : null,
+      dataDir: settings.data,
+      status: async () => ({
+        pid: process.pid,
+        uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+        data: settings.data,
+        store: settings.store,
+        ...ports,
+        metricsPort: http?.metricsPort ?? null,
+        autoconfigPort: http?.autoconfigPort ?? null,
+        workers: 1,
+      }),
+      sessions: async () => servers.flatMap((s) => s.sessions()),
+      kick: async (filter) => servers.flatMap((s) => s.kick(filter)),
+      reload,
+    };
+    control = await startControlSocket(settings, runtime, logger);
   } catch (err) {
     await closeAll().catch(() => undefined);
     throw err;
   }
-  const reloadTls = async (): Promise<void> => {
-    const fresh = await tlsOptions(settings, logger);
-    for (const s of servers) s.setTls(fresh);
+  return {
+    ports,
+    metricsPort: http.metricsPort,
+    autoconfigPort: http.autoconfigPort,
+    controlSocket: control.path,
+    demoPassword,
+    close: closeAll,
+    reload,
   };
-  return { ports, demoPassword, close: closeAll, reloadTls };
 }

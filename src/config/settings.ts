@@ -62,6 +62,17 @@ export interface ServeSettings {
   deliveredTo: (typeof DELIVERED_TO_MODES)[number];
   /** Deliver user+detail@… into the user's mailbox "detail" when it exists. */
   detailMailbox: boolean;
+  /** Protocol worker processes (`--workers`): a number from 1 to 64, or "auto" (one per core). */
+  workers: number | 'auto';
+  /** The operations listener: /metrics, /healthz, /readyz (src/metrics/http.ts). Off by default. */
+  metricsPort: PortSetting;
+  metricsHost: string;
+  /** The control socket of `postroom who|kick|mailbox|reload|backup…` (default DATA/control.sock). */
+  controlSocket?: string;
+  /** Thunderbird autoconfig answered over HTTP (src/autoconfig/). Off by default. */
+  autoconfigPort: PortSetting;
+  /** Address of the autoconfig listener (default: `host`). */
+  autoconfigHost?: string;
 }
 
 export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
@@ -83,12 +94,16 @@ export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
   recipientUserName: 'auto',
   deliveredTo: 'single',
   detailMailbox: true,
+  workers: 1,
+  metricsPort: 'off',
+  metricsHost: '127.0.0.1',
+  autoconfigPort: 'off',
 });
 
 export type PartialSettings = Partial<ServeSettings>;
 
 /** `list`: an array of strings, or one comma-separated string (flags); `text`: a string that may be empty. */
-type Kind = 'string' | 'text' | 'boolean' | 'port' | 'path' | 'numbers' | 'list' | { oneOf: readonly string[] };
+type Kind = 'string' | 'text' | 'boolean' | 'port' | 'path' | 'numbers' | 'list' | 'workers' | { oneOf: readonly string[] };
 
 /** The schema shared by the config-file reader and the flag reader. */
 export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
@@ -121,6 +136,12 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   recipientUserName: { oneOf: RECIPIENT_USER_NAMES },
   deliveredTo: { oneOf: DELIVERED_TO_MODES },
   detailMailbox: 'boolean',
+  workers: 'workers',
+  metricsPort: 'port',
+  metricsHost: 'string',
+  controlSocket: 'path',
+  autoconfigPort: 'port',
+  autoconfigHost: 'string',
 };
 
 export function isSettingKey(key: string): key is keyof ServeSettings {
@@ -146,13 +167,18 @@ export function settingValue(
   const kind = SETTING_KINDS[key];
   const where = `${source}: ${key}`;
   if (kind === 'port') return parsePort(value, where);
+  if (kind === 'workers') return parseWorkersSetting(value, where);
   if (kind === 'numbers') {
-    // Names are checked against the defaults by the servers themselves (an unknown limit is an error there).
+    // Names are checked against the defaults by the servers themselves (an unknown limit is an
+    // error there, and so is 0 for a limit that cannot be switched off). null means 0: off.
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${where}: expected an object of numbers`);
-    for (const [k, v] of Object.entries(value)) {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`${where}.${k}: expected a positive number, got ${JSON.stringify(v)}`);
+    const numbers: Record<string, number> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (v === null) numbers[k] = 0;
+      else if (typeof v === 'number' && Number.isFinite(v) && v >= 0) numbers[k] = v;
+      else throw new Error(`${where}.${k}: expected a number of 0 or more (0 or null: no limit, where that is allowed), got ${JSON.stringify(v)}`);
     }
-    return value as Record<string, number>;
+    return numbers;
   }
   if (kind === 'list') {
     const items = typeof value === 'string' ? value.split(',').map((v) => v.trim()) : value;
@@ -176,6 +202,16 @@ export function settingValue(
   if (kind === 'string') return value;
   if (!kind.oneOf.includes(value)) throw new Error(`${where}: expected one of ${kind.oneOf.join(', ')}, got "${value}"`);
   return value as ServeSettings[keyof ServeSettings];
+}
+
+/** `--workers N` / `"workers": N`: 1 to 64, or "auto". */
+function parseWorkersSetting(value: unknown, where: string): number | 'auto' {
+  if (value === 'auto') return 'auto';
+  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 64) {
+    throw new Error(`${where}: expected a whole number from 1 to 64, or "auto", got ${JSON.stringify(value)}`);
+  }
+  return n;
 }
 
 /** Later layers win; undefined values in a layer do not erase earlier ones. */

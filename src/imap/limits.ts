@@ -121,11 +121,20 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   maxUpdateContexts: 16,
 };
 
+/** Limits that 0 switches off (no limit at all); the others must stay positive. */
+export const IMAP_LIMITS_OFF_WITH_ZERO: ReadonlySet<keyof ImapLimits> = new Set([
+  'maxConnections', 'maxConnectionsPerIp', 'maxConnectionsPerUser', 'maxBadCommands', 'unauthCommands', 'idleHibernateSeconds',
+]);
+
 export function resolveLimits(partial: Partial<ImapLimits> = {}): ImapLimits {
   for (const k of Object.keys(partial)) {
     if (!(k in DEFAULT_IMAP_LIMITS)) throw new RangeError(`unknown IMAP limit "${k}" (known: ${Object.keys(DEFAULT_IMAP_LIMITS).join(', ')})`);
   }
   const limits = { ...DEFAULT_IMAP_LIMITS, ...partial };
+  for (const k of IMAP_LIMITS_OFF_WITH_ZERO) {
+    // A count compared with Infinity never reaches it; hibernation reads 0 itself.
+    if (limits[k] === 0 && k !== 'idleHibernateSeconds') limits[k] = Infinity;
+  }
   if (limits.authIdleSeconds < 1800) {
     throw new RangeError('authIdleSeconds must be at least 1800 (RFC 3501 §5.4: the autologout timer is at least 30 minutes)');
   }
@@ -139,8 +148,10 @@ export function resolveLimits(partial: Partial<ImapLimits> = {}): ImapLimits {
     throw new RangeError('maxUnauthBufferedTotal must be at least maxUnauthCommandSize');
   }
   for (const [k, v] of Object.entries(limits)) {
-    if (k === 'idleHibernateSeconds' && v === 0) continue; // 0: hibernation off
-    if (!Number.isFinite(v) || v <= 0) throw new RangeError(`limit ${k} must be a positive number`);
+    if (IMAP_LIMITS_OFF_WITH_ZERO.has(k as keyof ImapLimits) && (v === Infinity || v === 0)) continue;
+    if (!Number.isFinite(v) || v <= 0) {
+      throw new RangeError(`limit ${k} must be a positive number (0 switches off only ${[...IMAP_LIMITS_OFF_WITH_ZERO].join(', ')})`);
+    }
   }
   return limits;
 }

@@ -8,6 +8,7 @@ import type { Authenticator } from '../auth/types.js';
 import type { ImapLimits } from './limits.js';
 import type { TlsOptions } from '../net/tls.js';
 import type { LoginGuard, LoginGuardOptions } from '../auth/login-guard.js';
+import type { ProtocolMetrics } from '../metrics/types.js';
 
 export interface ImapServerOptions {
   store: MailStore;
@@ -38,7 +39,7 @@ export interface ImapServerOptions {
   id?: Record<string, string>;
   /** Host name used in greetings and SASL. Default os.hostname(). */
   hostname?: string;
-  /** Greeting text after "* OK". */
+  /** Greeting text after "* OK" (default "HOSTNAME Postroom ready"). */
   greeting?: string;
   /** Fine-grained protocol limits (see limits.ts for every default). */
   limits?: Partial<ImapLimits>;
@@ -53,4 +54,9 @@ export interface ImapServerOptions {
    * instance to IMAP and POP3 so a guesser cannot switch protocols to start afresh.
    */
   loginGuard?: LoginGuard | Partial<LoginGuardOptions>;
+  /**
+   * Counters and histograms: connections, commands, logins, bytes, TLS handshakes
+   * (`new Metrics().protocol('imap')`, src/metrics/; or your own implementation). Default: none.
+   */
+  metrics?: ProtocolMetrics;
 }

@@ -25,6 +25,7 @@ import { InputBudget } from '../net/input-budget.js';
 import { duplicateListenHandle } from '../net/accept-handles.js';
 import type { MailStore } from '../store/types.js';
 import type { Authenticator } from '../auth/types.js';
+import { NO_PROTOCOL_METRICS, type ProtocolMetrics } from '../metrics/types.js';
 
 export const SERVER_NAME = 'Postroom';
 export const SERVER_VERSION = '0.1.0';
@@ -39,6 +40,15 @@ export interface ConnectionSummary {
   startedAt: Date;
   /** Parked in IDLE hibernation (src/imap/session/hibernation.ts). */
   hibernated?: boolean;
+  /** When the client last sent a command (hibernated sessions: when they were parked, at the latest). */
+  lastActivity?: Date;
+}
+
+/** The session's protocol state, as the metrics and `postroom who` name it. */
+export function imapSessionState(c: ConnectionSummary): 'not_authenticated' | 'authenticated' | 'selected' | 'hibernated' {
+  if (c.hibernated) return 'hibernated';
+  if (c.mailbox !== undefined) return 'selected';
+  return c.user !== undefined ? 'authenticated' : 'not_authenticated';
 }
 
 export interface BoundPorts {
@@ -63,6 +73,7 @@ export class ImapServer implements ServerCore {
   readonly pollIntervalSeconds: number;
   readonly hibernation: Hibernation | null;
   readonly unauthInput: InputBudget;
+  readonly metrics: ProtocolMetrics;
 
   private readonly live = new Set<ImapConnection>();
   private readonly listeners: net.Server[] = [];
@@ -86,9 +97,11 @@ export class ImapServer implements ServerCore {
     this.unauthInput = new InputBudget(this.limits.maxUnauthBufferedTotal);
     this.allowInsecureAuth = options.allowInsecureAuth ?? false;
     this.id = options.id ?? { name: SERVER_NAME, version: SERVER_VERSION, vendor: 'Postroom' };
-    this.logger = options.logger ?? pino({ level: 'silent' });
+    // Every line of this server says which protocol it is about (the audit lines rely on it).
+    this.logger = (options.logger ?? pino({ level: 'silent' })).child({ protocol: 'imap' });
+    this.metrics = options.metrics ?? NO_PROTOCOL_METRICS;
     this.hostname = options.hostname ?? os.hostname();
-    this.greeting = options.greeting ?? `${SERVER_NAME} ready`;
+    this.greeting = options.greeting ?? `${this.hostname} ${SERVER_NAME} ready`;
     this.pollIntervalSeconds = options.pollIntervalSeconds ?? 0;
     // A hibernated session hears of changes only through the change feed, so not where the
     // store asks to be polled instead.
@@ -168,9 +181,15 @@ export class ImapServer implements ServerCore {
     if (tlsPort !== null) {
       if (!this.secureContext) throw new Error('tlsPort needs tls options (key and cert)');
       const create = (): tls.Server => {
-        const server = tls.createServer(this.tlsServerOptions(), (socket) => this.accept(socket, true));
+        const server = tls.createServer(this.tlsServerOptions(), (socket) => {
+          this.metrics.tlsHandshake('implicit', true);
+          this.accept(socket, true);
+        });
         this.tlsListeners.push(server);
-        server.on('tlsClientError', (err) => this.logger.debug({ err: err.message }, 'TLS handshake failed'));
+        server.on('tlsClientError', (err) => {
+          this.metrics.tlsHandshake('implicit', false);
+          this.logger.debug({ err: err.message }, 'TLS handshake failed');
+        });
         return server;
       };
       const server = create();
@@ -181,7 +200,7 @@ export class ImapServer implements ServerCore {
       dropPrivileges(this.options.user, this.options.group);
       this.logger.info({ user: this.options.user, group: this.options.group }, 'dropped privileges');
     }
-    this.logger.info({ host, ...bound }, 'IMAP listening');
+    this.logger.info({ host, ...bound }, 'accepting connections');
     return bound;
   }
 
@@ -217,6 +236,7 @@ export class ImapServer implements ServerCore {
 
   private accept(socket: net.Socket, secure: boolean): void {
     if (this.closing) {
+      this.metrics.connectionRefused('shutdown');
       socket.end('* BYE Server shutting down\r\n');
       return;
     }
@@ -224,12 +244,14 @@ export class ImapServer implements ServerCore {
     const slot = this.connectionLimiter.admitConnection(socket.remoteAddress ?? 'unknown');
     if (typeof slot === 'string') {
       // Refused before any session exists, so it costs no more than the socket itself.
+      this.metrics.connectionRefused(slot === 'total' ? 'total' : 'address');
       const why = slot === 'total' ? 'Too many connections' : 'Too many connections from your address';
       this.logger.warn({ remote: socket.remoteAddress, limit: slot }, 'connection refused: limit reached');
       socket.end(`* BYE [UNAVAILABLE] ${why}, try again later\r\n`);
       setTimeout(() => socket.destroy(), 1_000).unref();
       return;
     }
+    this.metrics.connectionOpened();
     const conn = new ImapConnection(socket, this, secure, { limiter: this.connectionLimiter, slot });
     this.live.add(conn);
     conn.logger.debug({ secure }, 'connected');
@@ -241,6 +263,11 @@ export class ImapServer implements ServerCore {
     const conn = new ImapConnection(socket, this, false, { limiter: this.connectionLimiter, slot: session.connectionSlot ?? undefined, resumed: session });
     this.live.add(conn);
     conn.resume();
+    const kicked = this.kickOnWake.get(session.id);
+    if (kicked !== undefined) {
+      this.kickOnWake.delete(session.id);
+      void conn.shutdownGracefully(kicked);
+    }
   }
 
   connectionClosed(conn: ImapConnection, why?: 'hibernated'): void {
@@ -258,6 +285,7 @@ export class ImapServer implements ServerCore {
       user: c.user,
       mailbox: c.selectedMailbox,
       startedAt: c.startedAt,
+      lastActivity: c.lastActivity,
     }));
     const parked: ConnectionSummary[] = (this.hibernation?.summaries() ?? []).map((h) => ({
       id: h.id,
@@ -268,9 +296,52 @@ export class ImapServer implements ServerCore {
       mailbox: h.mailboxName,
       startedAt: h.startedAt,
       hibernated: true,
+      lastActivity: new Date(h.logoutAt.getTime() - this.limits.authIdleSeconds * 1000),
     }));
     return [...live, ...parked];
   }
+
+  /**
+   * Ends the sessions `which` picks (`postroom kick`): BYE after the command in flight, as at
+   * shutdown; hibernated ones are woken first and then told. Returns the ids of those told.
+   */
+  kick(which: (c: ConnectionSummary) => boolean, reason = 'Disconnected by the administrator'): string[] {
+    const ids: string[] = [];
+    for (const conn of [...this.live]) {
+      const summary: ConnectionSummary = {
+        id: conn.id,
+        remoteAddress: conn.remoteAddress,
+        remotePort: conn.remotePort,
+        secure: conn.secure,
+        user: conn.user,
+        mailbox: conn.selectedMailbox,
+        startedAt: conn.startedAt,
+      };
+      if (!which(summary)) continue;
+      ids.push(conn.id);
+      void conn.shutdownGracefully(reason);
+    }
+    for (const parked of this.hibernation?.summaries() ?? []) {
+      const summary: ConnectionSummary = {
+        id: parked.id,
+        remoteAddress: parked.remoteAddress,
+        remotePort: parked.remotePort,
+        secure: false,
+        user: parked.user,
+        mailbox: parked.mailboxName,
+        startedAt: parked.startedAt,
+        hibernated: true,
+      };
+      if (!which(summary)) continue;
+      ids.push(parked.id);
+      this.kickOnWake.set(parked.id, reason);
+      this.hibernation?.wakeOne(parked.id);
+    }
+    return ids;
+  }
+
+  /** Sessions to end as soon as they wake (kicked while hibernated). */
+  private readonly kickOnWake = new Map<string, string>();
 
   connectionsForUser(user: string): ConnectionSummary[] {
     return this.connections().filter((c) => c.user === user);

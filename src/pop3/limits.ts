@@ -54,13 +54,21 @@ export const DEFAULT_POP3_LIMITS: Pop3Limits = {
   lineTimeoutSeconds: 60,
 };
 
+/** Limits that 0 switches off (no limit at all). */
+export const POP3_LIMITS_OFF_WITH_ZERO: ReadonlySet<keyof Pop3Limits> = new Set([
+  'maxAuthFailures', 'maxBadCommands', 'maxConnections', 'maxConnectionsPerIp', 'maxConnectionsPerUser',
+]);
+
 /** Merges the given limits over the defaults and rejects values the RFCs or common sense forbid. */
 export function resolvePop3Limits(partial: Partial<Pop3Limits> = {}): Pop3Limits {
   for (const k of Object.keys(partial)) {
     if (!(k in DEFAULT_POP3_LIMITS)) throw new RangeError(`unknown POP3 limit "${k}" (known: ${Object.keys(DEFAULT_POP3_LIMITS).join(', ')})`);
   }
   const limits = { ...DEFAULT_POP3_LIMITS, ...partial };
+  // 0 switches these off: a count compared with Infinity never reaches it.
+  for (const k of POP3_LIMITS_OFF_WITH_ZERO) if (limits[k] === 0) limits[k] = Infinity;
   for (const [k, v] of Object.entries(limits)) {
+    if (v === Infinity && POP3_LIMITS_OFF_WITH_ZERO.has(k as keyof Pop3Limits)) continue;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`POP3 limit ${k} must be a non-negative number`);
   }
   if (limits.idleSeconds < 600) {

@@ -9,6 +9,7 @@ import type { Authenticator } from '../auth/types.js';
 import type { TlsOptions } from '../net/tls.js';
 import type { Pop3Limits } from './limits.js';
 import type { LoginGuard, LoginGuardOptions } from '../auth/login-guard.js';
+import type { ProtocolMetrics } from '../metrics/types.js';
 
 /** Who is on the other end; handed to the connect/disconnect callbacks. */
 export interface Pop3ConnectionInfo {
@@ -24,6 +25,8 @@ export interface Pop3ConnectionInfo {
 
 export interface Pop3ConnectionSummary extends Pop3ConnectionInfo {
   startedAt: Date;
+  /** When the client last sent a line. */
+  lastActivity?: Date;
 }
 
 /** Message bytes a callback may return: whole, or as a stream (a Node Readable is an AsyncIterable). */
@@ -88,11 +91,11 @@ export interface Pop3ServerOptions {
   tls?: TlsOptions;
   /** Allow USER/PASS and plaintext SASL on unencrypted connections (default false, RFC 2595 §2.2). */
   allowInsecureAuth?: boolean;
-  /** Host name in the APOP timestamp and SASL. Default os.hostname(). */
+  /** Host name in the greeting, the APOP timestamp and SASL. Default os.hostname(). */
   hostname?: string;
   logger?: Logger;
   limits?: Partial<Pop3Limits>;
-  /** Greeting text after "+OK" (at most 506 bytes with the APOP timestamp: RFC 1939 §3 caps a reply at 512). */
+  /** Greeting text after "+OK" (default "HOSTNAME Postroom POP3 server ready"; at most 506 bytes with the APOP timestamp: RFC 1939 §3 caps a reply at 512). */
   welcome?: string;
   /** LOGIN-DELAY announced in CAPA and enforced with -ERR [LOGIN-DELAY]. */
   loginDelay?: Pop3LoginDelayPolicy;
@@ -102,6 +105,8 @@ export interface Pop3ServerOptions {
   implementation?: string;
   /** Failed-login delays and lockouts; share one LoginGuard with the IMAP server to count both. */
   loginGuard?: LoginGuard | Partial<LoginGuardOptions>;
+  /** Counters and histograms (`new Metrics().protocol('pop3')`, src/metrics/). Default: none. */
+  metrics?: ProtocolMetrics;
 }
 
 export interface Pop3ListenResult {
@@ -118,4 +123,9 @@ export interface Pop3Server {
   connections(): Pop3ConnectionSummary[];
   /** Replaces certificate and key (e.g. on SIGHUP); open connections keep the ones they started with. */
   setTls(tls: TlsOptions): void;
+  /**
+   * Ends the sessions `which` picks (`postroom kick`) after the command in progress, without an
+   * UPDATE state (no deletions). Returns their ids.
+   */
+  kick(which: (c: Pop3ConnectionSummary) => boolean): string[];
 }

@@ -20,6 +20,7 @@ import type { Pop3ConnectionSummary, Pop3ListenResult, Pop3Server, Pop3ServerOpt
 import { Pop3Connection, apopTimestamp } from './session/connection.js';
 import { statusLine } from './session/dispatcher.js';
 import type { Pop3Services } from './session/services.js';
+import { NO_PROTOCOL_METRICS } from '../metrics/types.js';
 
 export type {
   Pop3Callbacks,
@@ -37,7 +38,7 @@ export type { Pop3Limits } from './limits.js';
 export { DEFAULT_POP3_LIMITS } from './limits.js';
 export { apopDigest } from './auth.js';
 
-const DEFAULT_WELCOME = 'Postroom POP3 server ready';
+const defaultWelcome = (hostname: string): string => `${hostname} Postroom POP3 server ready`;
 /** RFC 1939 §3: a reply is at most 512 octets with its CRLF; "+OK " and CRLF leave 506. */
 const MAX_GREETING_TEXT = 506;
 
@@ -58,7 +59,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
   if (!store && !callbacks) throw new TypeError('createPop3Server needs `store` (with `auth`) or `callbacks`');
   const auth = buildPop3Auth(options.auth, callbacks);
   const hostname = options.hostname ?? os.hostname();
-  const welcome = options.welcome ?? DEFAULT_WELCOME;
+  const welcome = options.welcome ?? defaultWelcome(hostname);
   checkWelcome(welcome, hostname, auth.apop !== undefined);
   const tlsContext: SecureContext | undefined = options.tls ? createSecureContext(options.tls) : undefined;
   const port = options.port === undefined ? 110 : options.port;
@@ -67,6 +68,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
   const host = options.host ?? '127.0.0.1';
 
   const limits = resolvePop3Limits(options.limits);
+  const metrics = options.metrics ?? NO_PROTOCOL_METRICS;
   const services: Pop3Services = {
     auth,
     maildrops: store ? storeMaildrops(store) : callbackMaildrops(callbacks!),
@@ -75,7 +77,9 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     loginGuard: options.loginGuard instanceof LoginGuard ? options.loginGuard : new LoginGuard(options.loginGuard),
     limiter: new ConnectionLimiter(limits),
     unauthInput: new InputBudget(limits.maxUnauthBufferedTotal),
-    logger: options.logger,
+    // Every line says which protocol it is about (the audit lines rely on it).
+    logger: options.logger?.child({ protocol: 'pop3' }),
+    metrics,
     hostname,
     tlsContext,
     allowInsecureAuth: options.allowInsecureAuth ?? false,
@@ -94,12 +98,14 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
   /** Counts the connection before anything else is spent on it (a TLS handshake included). */
   function admit(socket: net.Socket, plain: boolean): boolean {
     if (closing) {
+      metrics.connectionRefused('shutdown');
       socket.destroy();
       return false;
     }
     const slot = services.limiter.admitConnection(socket.remoteAddress ?? 'unknown');
     if (typeof slot === 'string') {
-      services.logger?.warn({ remote: socket.remoteAddress, limit: slot }, 'pop3 connection refused: limit reached');
+      metrics.connectionRefused(slot === 'total' ? 'total' : 'address');
+      services.logger?.warn({ remote: socket.remoteAddress, limit: slot }, 'connection refused: limit reached');
       // On the implicit-TLS port a clear-text -ERR would only confuse the handshake, so just close.
       if (plain) {
         const why = slot === 'total' ? 'Too many connections' : 'Too many connections from your address';
@@ -111,6 +117,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
       return false;
     }
     socket.once('close', () => slot.release());
+    metrics.connectionOpened();
     return true;
   }
 
@@ -134,9 +141,13 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     socket.on('error', () => undefined);
     if (!admit(socket, false)) return;
     upgradeToTls(socket, services.tlsContext!, services.limits.tlsHandshakeSeconds * 1000).then(
-      (secure) => serve(secure, true),
+      (secure) => {
+        metrics.tlsHandshake('implicit', true);
+        serve(secure, true);
+      },
       (err: unknown) => {
-        services.logger?.debug({ err }, 'pop3s handshake failed');
+        metrics.tlsHandshake('implicit', false);
+        services.logger?.debug({ err, remote: socket.remoteAddress }, 'TLS handshake failed');
         socket.destroy();
       },
     );
@@ -160,7 +171,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
       const result: Pop3ListenResult = {};
       if (port !== null) result.port = await bind(port, onPlain);
       if (tlsPort !== null) result.tlsPort = await bind(tlsPort, onImplicitTls);
-      services.logger?.info({ host, ...result }, 'pop3 listening');
+      services.logger?.info({ host, ...result }, 'accepting connections');
       return result;
     },
 
@@ -178,7 +189,17 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     },
 
     connections(): Pop3ConnectionSummary[] {
-      return [...open].map((c) => ({ ...c.info, startedAt: c.startedAt }));
+      return [...open].map((c) => ({ ...c.info, startedAt: c.startedAt, lastActivity: c.lastActivity }));
+    },
+
+    kick(which): string[] {
+      const ids: string[] = [];
+      for (const c of open) {
+        if (!which({ ...c.info, startedAt: c.startedAt, lastActivity: c.lastActivity })) continue;
+        ids.push(c.info.id);
+        c.shutdown();
+      }
+      return ids;
     },
 
     setTls(tls): void {

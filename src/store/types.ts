@@ -190,6 +190,11 @@ export interface MailStore {
   readonly crossProcessChanges?: boolean;
   /** Releases resources (database handles, timers). */
   close(): Promise<void>;
+  /**
+   * For readiness probes (/readyz): resolves null when the store can take writes now, otherwise a
+   * short reason. Optional; stores without it are taken to be ready while open.
+   */
+  readiness?(): Promise<string | null>;
 }
 
 /** One user's mail, as seen through one session (origin). */

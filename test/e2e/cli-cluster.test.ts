@@ -13,7 +13,7 @@ import { processTree } from '../../bench/servers/memory.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
-test('serve --workers 2 serves IMAP from worker processes and forwards IDLE notifications', { timeout: 90_000 }, async (t) => {
+test('serve --workers 2 serves IMAP from worker processes and forwards IDLE notifications', { timeout: 150_000 }, async (t) => {
   const data = await mkdtemp(join(tmpdir(), 'postroom-cluster-'));
   t.after(() => rm(data, { recursive: true, force: true }));
   await UserFile.inDataDir(data, { scrypt: { log2N: 10, r: 8, p: 1 } }).add('alice', 'pw-alice');
@@ -29,7 +29,7 @@ test('serve --workers 2 serves IMAP from worker processes and forwards IDLE noti
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const listening = await new Promise<{ imapPort: number; workers: number; pid: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no listening line')), 30_000);
+    const timer = setTimeout(() => reject(new Error('no listening line')), 90_000);
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (!line.startsWith('{')) return;
       const m = JSON.parse(line) as { msg?: string; imapPort: number; workers: number; pid: number };
@@ -75,4 +75,70 @@ test('serve --workers 2 serves IMAP from worker processes and forwards IDLE noti
   for (const c of clients) c.close();
   child.kill('SIGTERM');
   assert.equal(await exited, 0);
+});
+
+test('serve --workers 2 survives SIGHUP and reloads every worker; who, reload and /metrics see the workers', { timeout: 200_000 }, async (t) => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const tls = await import('node:tls');
+  const { generate } = await import('selfsigned');
+  const { startServe } = await import('../helpers/serve.js');
+  const { postroom } = await import('../helpers/cli.js');
+  const work = mkdtempSync(join(tmpdir(), 'postroom-cluster-hup-'));
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  const data = join(work, 'data');
+  await UserFile.inDataDir(data, { scrypt: { log2N: 10, r: 8, p: 1 } }).add('alice', 'pw-alice');
+  const cert = async (cn: string): Promise<void> => {
+    const pems = await generate([{ name: 'commonName', value: cn }], { keyType: 'ec', curve: 'P-256', algorithm: 'sha256' } as never);
+    writeFileSync(join(work, 'key.pem'), pems.private);
+    writeFileSync(join(work, 'cert.pem'), pems.cert);
+  };
+  const served = (port: number): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const c = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+        resolve(String(c.getPeerCertificate().subject?.CN));
+        c.end();
+      });
+      c.on('error', reject);
+    });
+  await cert('before.example');
+  const s = await startServe([
+    '--workers', '2', '--data', data, '--ephemeral-ports', '--allow-insecure-auth', '--metrics-port', 'auto', '--log-level', 'info',
+    '--tls-key', join(work, 'key.pem'), '--tls-cert', join(work, 'cert.pem'),
+  ]);
+  t.after(() => s.stop());
+  assert.equal(s.listening.workers, 2);
+  const { client } = await WireClient.connect('127.0.0.1', s.listening.imapPort!);
+  t.after(() => client.close());
+  assert.equal((await client.command('LOGIN alice pw-alice')).status, 'OK');
+  assert.equal((await client.command('SELECT INBOX')).status, 'OK');
+  // Handshakes land on either worker: several, so both must have reloaded.
+  for (let i = 0; i < 4; i++) assert.equal(await served(s.listening.imapsPort!), 'before.example');
+
+  await cert('after-hup.example');
+  s.child.kill('SIGHUP');
+  const deadline = Date.now() + 15_000;
+  while (!s.lines.some((l) => l.includes('TLS certificate and key reloaded in every worker')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(s.child.exitCode, null, 'the cluster is still running after SIGHUP');
+  for (let i = 0; i < 4; i++) assert.equal(await served(s.listening.imapsPort!), 'after-hup.example');
+  assert.equal((await client.command('NOOP')).status, 'OK', 'the open session survived');
+
+  await cert('after-reload.example');
+  const reload = await postroom(['reload', '--data', data]);
+  assert.equal(reload.stdout, 'TLS certificate and key: reloaded (2 workers)\n', reload.stderr);
+  for (let i = 0; i < 4; i++) assert.equal(await served(s.listening.imapsPort!), 'after-reload.example');
+
+  const who = await postroom(['who', '--data', data, '--json']);
+  const sessions = who.stdout.trim().split('\n').map((l) => JSON.parse(l) as { user?: string; worker?: number; state: string });
+  const alice = sessions.find((x) => x.user === 'alice');
+  assert.equal(alice?.state, 'selected');
+  assert.ok(alice?.worker === 1 || alice?.worker === 2, who.stdout);
+
+  const text = await (await fetch(`http://127.0.0.1:${s.listening.metricsPort}/metrics`)).text();
+  assert.match(text, /^postroom_commands_total\{protocol="imap",command="SELECT",result="ok"\} 1$/m, 'counted in a worker, seen through the primary');
+  assert.match(text, /^postroom_sessions\{protocol="imap",state="selected"\} 1$/m);
+  assert.match(text, /^postroom_store_operation_duration_seconds_count\{operation="snapshot"\} [1-9]/m, 'store timings from the primary');
+  assert.match(text, /^postroom_build_info\{version="0\.1\.0"\} 1$/m);
+  assert.equal((await fetch(`http://127.0.0.1:${s.listening.metricsPort}/readyz`)).status, 200);
+  client.close();
+  assert.equal(await s.stop(), 0);
 });

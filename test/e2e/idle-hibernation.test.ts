@@ -202,6 +202,19 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       }
     });
 
+    it('kick() wakes a parked session to tell it BYE; a filter that picks nobody ends nothing', () =>
+      withServer(async (s) => {
+        const c = await idling(s, 'INBOX');
+        await until('parked', () => parked(s) === 1);
+        const id = s.server.connections().find((x) => x.hibernated)!.id;
+        assert.deepEqual(s.server.kick((x) => x.user === 'nobody'), []);
+        assert.deepEqual(s.server.kick((x) => x.id === id), [id]);
+        assert.match(await c.expect(/^\* BYE/), /^\* BYE Disconnected by the administrator$/);
+        await c.waitClosed();
+        assert.equal(parked(s), 0);
+        assert.equal(s.server.connections().length, 0);
+      }));
+
     it('never parks when idleHibernateSeconds is 0', () =>
       withServer(
         async (s) => {

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { ImapFlow, type FetchMessageObject } from 'imapflow';
+import { UserFile } from '../../src/auth/user-file.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const SERVER = fileURLToPath(new URL('./fixtures/sqlite-imap-server.ts', import.meta.url));
@@ -97,8 +98,12 @@ describe('postroom import / export', () => {
   let expected: Expected[] = [];
   let server: ChildProcess | undefined;
 
-  before(() => {
+  before(async () => {
     expected = [...buildMaildir(maildir), ...buildMbox(mboxFile)];
+    // import refuses users that are not in the users file (and a data folder that does not exist).
+    const users = UserFile.inDataDir(data, { scrypt: { log2N: 10, r: 8, p: 1 } });
+    await users.add('alice', 'secret');
+    await users.add('bob', 'secret');
   });
   after(() => {
     if (server && server.exitCode === null) server.kill('SIGKILL');

@@ -12,6 +12,7 @@ import { MemoryStore } from '../../src/store/memory/index.js';
 import { StaticAuthenticator } from '../../src/auth/static-users.js';
 import { LoginGuard } from '../../src/auth/login-guard.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { duplicateTopLevelKeys } from '../helpers/json-keys.js';
 
 function captureLogger() {
   const lines: Array<Record<string, unknown>> = [];
@@ -62,6 +63,30 @@ describe('brute force', () => {
     user.destroy();
   });
 
+  it('IMAP behind one shared address (NAT): one person locked out by their typos does not lock out the others', async (t) => {
+    const s = await startImapServer({ loginGuard: { baseDelayMs: 1, maxDelayMs: 5 }, unauthCommands: 100 });
+    t.after(() => s.close());
+    const office = new RawClient(s.port);
+    await office.expect(/^\* OK/);
+    for (let i = 0; i < 12; i++) {
+      office.send(`g${i} LOGIN alice typo${i}\r\n`);
+      await office.expect(new RegExp(`^g${i} NO`));
+    }
+    office.send('r LOGIN alice secret\r\n');
+    assert.match(await office.expect(/^r /), /^r NO \[UNAVAILABLE\]/, 'alice is locked out from this address');
+    // bob, from the same address, is not.
+    const colleague = new RawClient(s.port);
+    await colleague.expect(/^\* OK/);
+    colleague.send('b LOGIN bob hunter2\r\n');
+    assert.match(await colleague.expect(/^b /), /^b OK/);
+    // Nor does AUTHENTICATE, which names the user only inside the exchange, get alice past it.
+    const sasl = new RawClient(s.port);
+    await sasl.expect(/^\* OK/);
+    sasl.send(`c AUTHENTICATE PLAIN ${b64('\0alice\0secret')}\r\n`);
+    assert.match(await sasl.expect(/^c /), /^c NO \[UNAVAILABLE\]/);
+    for (const x of [office, colleague, sasl]) x.destroy();
+  });
+
   it('POP3 shares the guard: a lockout earned over IMAP holds for POP3 from that address', async (t) => {
     const guard = new LoginGuard({ baseDelayMs: 1, maxDelayMs: 5, maxFailures: 3 });
     const imap = await startImapServer({ loginGuard: guard });
@@ -106,6 +131,20 @@ describe('audit log', () => {
     return lines.filter((l) => l['result'] !== undefined && l['mechanism'] !== undefined);
   }
 
+  /** Every audit line: no key twice, the same fields and messages in both protocols. */
+  function assertConsistent(raw: string[], protocol: string): void {
+    const audit = raw.filter((r) => r.includes('"mechanism"'));
+    assert.ok(audit.length >= 4, raw.join(''));
+    for (const line of audit) {
+      assert.deepEqual(duplicateTopLevelKeys(line), [], `duplicate keys in ${line}`);
+      const l = JSON.parse(line) as Record<string, unknown>;
+      for (const key of ['protocol', 'conn', 'remote', 'mechanism', 'user', 'result']) assert.ok(l[key] !== undefined, `${key} missing in ${line}`);
+      assert.equal(l['protocol'], protocol);
+      const expected = { success: 'authenticated', failure: 'authentication failed', locked: 'authentication refused: locked out' }[String(l['result'])];
+      assert.equal(l['msg'], expected, line);
+    }
+  }
+
   it('IMAP: LOGIN and AUTHENTICATE PLAIN, success and failure, without passwords', async (t) => {
     const log = captureLogger();
     const s = await startImapServer({ logger: log.logger, loginGuard: { baseDelayMs: 1 } });
@@ -134,6 +173,8 @@ describe('audit log', () => {
     assert.equal(pick('LOGIN', 'success')?.['user'], 'alice');
     assert.ok(pick('PLAIN', 'failure'), JSON.stringify(lines));
     assert.deepEqual({ user: pick('PLAIN', 'success')?.['user'], remote: pick('PLAIN', 'success')?.['remote'] }, { user: 'bob', remote: '127.0.0.3' });
+    assert.equal(pick('PLAIN', 'failure')?.['user'], 'bob', 'the SASL exchange names the user it failed for');
+    assertConsistent(log.raw, 'imap');
     const all = log.raw.join('');
     for (const secret of ['Wr0ngPassw0rd', 'An0therWrong', 'secret', 'hunter2', b64('\0bob\0hunter2')]) {
       assert.ok(!all.includes(secret), `log contains ${secret}`);
@@ -184,6 +225,8 @@ describe('audit log', () => {
     assert.deepEqual({ user: pick('USER', 'success')?.['user'], remote: pick('USER', 'success')?.['remote'] }, { user: 'alice', remote: '127.0.0.4' });
     assert.ok(pick('PLAIN', 'failure'), JSON.stringify(lines));
     assert.equal(pick('PLAIN', 'success')?.['user'], 'bob');
+    assert.equal(pick('PLAIN', 'failure')?.['user'], 'bob', 'the SASL exchange names the user it failed for');
+    assertConsistent(log.raw, 'pop3');
     const all = log.raw.join('');
     for (const secret of ['Wr0ngPassw0rd', 'An0therWrong', 'secret', 'hunter2', b64('\0bob\0hunter2')]) {
       assert.ok(!all.includes(secret), `log contains ${secret}`);

@@ -12,7 +12,11 @@ export interface Listening {
   imapsPort: number | null;
   pop3Port: number | null;
   pop3sPort: number | null;
+  metricsPort: number | null;
+  autoconfigPort: number | null;
+  controlSocket: string;
   pid: number;
+  workers?: number;
 }
 
 export interface ServeChild {
@@ -20,11 +24,13 @@ export interface ServeChild {
   listening: Listening;
   /** Everything written to stdout so far (log lines are JSON when stdout is not a TTY). */
   stdout(): string;
+  /** Every complete stdout line so far (JSON log lines and the listening line). */
+  readonly lines: string[];
   stderr(): string;
   /** stdout's JSON lines so far. */
   logLines(): Array<Record<string, unknown>>;
   exited: Promise<number | null>;
-  /** SIGTERM, then waits for the exit; SIGKILL after 15 s. */
+  /** SIGTERM, then waits for the exit; SIGKILL after 20 s. */
   stop(): Promise<number | null>;
 }
 
@@ -33,7 +39,12 @@ export interface ServeOptions {
   /** A command the node process runs under, e.g. ['unshare', '--mount', 'sh', '-c', '…"$@"', 'sh']. */
   wrap?: string[];
   timeoutMs?: number;
+  /** Run as this user and group (the tests run as root; a server that must meet file permissions must not). */
+  uid?: number;
+  gid?: number;
 }
+
+export type ServeProcess = ServeChild;
 
 const running = new Set<ChildProcessWithoutNullStreams>();
 process.on('exit', () => {
@@ -57,7 +68,12 @@ function parseJsonLines(text: string): Array<Record<string, unknown>> {
 export function spawnPostroom(args: string[], options: ServeOptions = {}): ChildProcessWithoutNullStreams {
   const node = [process.execPath, '--import', 'tsx', CLI_MAIN, ...args];
   const [cmd, ...rest] = options.wrap ? [...options.wrap, ...node] : node;
-  const child = spawn(cmd!, rest, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
+  const child = spawn(cmd!, rest, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: options.env ?? process.env,
+    ...(options.uid !== undefined ? { uid: options.uid } : {}),
+    ...(options.gid !== undefined ? { gid: options.gid } : {}),
+  });
   running.add(child);
   child.on('exit', () => running.delete(child));
   return child;
@@ -74,8 +90,8 @@ export function startServe(args: string[], options: ServeOptions = {}): Promise<
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`serve did not listen within ${options.timeoutMs ?? 30_000} ms; stderr: ${err}`));
-    }, options.timeoutMs ?? 30_000);
+      reject(new Error(`serve did not listen within ${options.timeoutMs ?? 90_000} ms; stderr: ${err}`));
+    }, options.timeoutMs ?? 90_000);
     const onData = (): void => {
       const listening = parseJsonLines(out).find((l) => l['msg'] === 'listening');
       if (!listening) return;
@@ -85,12 +101,15 @@ export function startServe(args: string[], options: ServeOptions = {}): Promise<
         child,
         listening: listening as unknown as Listening,
         stdout: () => out,
+        get lines() {
+          return out.split('\n').slice(0, -1);
+        },
         stderr: () => err,
         logLines: () => parseJsonLines(out),
         exited,
         stop: async () => {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-          const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+          const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
           const code = await exited;
           clearTimeout(t);
           return code;
@@ -130,4 +149,20 @@ export async function runPostroom(args: string[], options: ServeOptions & { inpu
   await new Promise<void>((resolve) => (child.stdout.readableEnded ? resolve() : child.stdout.once('end', () => resolve())));
   clearTimeout(timer);
   return { code, stdout: out, stderr: err };
+}
+
+/** Parsed JSON log lines of a serve process (the listening line excluded). */
+export function logLines(p: ServeChild): Array<Record<string, unknown>> {
+  return p.logLines().filter((l) => l['msg'] !== 'listening');
+}
+
+/** Waits until a log line satisfies `match`. */
+export async function waitForLog(p: ServeChild, match: (line: Record<string, unknown>) => boolean, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = logLines(p).find(match);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no such log line within ${timeoutMs} ms; lines:\n${p.stdout()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -76,7 +76,7 @@ test('SCRAM-SHA-256: empty first challenge, wrong password fails (not malformed)
   assert.equal(text(await ex.step(null)), '');
   const first = text(await ex.step(b('n,,n=user,r=abc')));
   assert.match(first, /^r=abc[A-Za-z0-9+/=]{24},s=/);
-  assert.deepEqual(await ex.step(b(clientFinal('wrong', 'n=user,r=abc', first))), { type: 'failure', reason: 'Authentication failed' });
+  assert.deepEqual(await ex.step(b(clientFinal('wrong', 'n=user,r=abc', first))), { type: 'failure', reason: 'Authentication failed', user: 'user' });
 
   // A saslname with "=2C" decodes to ",".
   ex = scramSha256Mechanism.start(ctx(auth));
@@ -102,7 +102,7 @@ test('SCRAM-SHA-256: unknown users get a stable mock salt and fail only at the p
     const ex = scramSha256Mechanism.start(ctx(auth));
     const first = text(await ex.step(b('n,,n=ghost,r=q')));
     salts.push(/,s=([^,]+),i=4096$/.exec(first)?.[1]);
-    assert.deepEqual(await ex.step(b(clientFinal('pencil', 'n=ghost,r=q', first))), { type: 'failure', reason: 'Authentication failed' });
+    assert.deepEqual(await ex.step(b(clientFinal('pencil', 'n=ghost,r=q', first))), { type: 'failure', reason: 'Authentication failed', user: 'ghost' });
   }
   assert.ok(salts[0]);
   assert.equal(salts[0], salts[1]);
@@ -170,7 +170,7 @@ test('CRAM-MD5: a challenge with the host name; the RFC 2195 digest computation;
   const bad = cramMd5Mechanism.start(ctx(auth));
   const c2 = text(await bad.step(null));
   assert.notEqual(c2, challenge, 'challenges are unique');
-  assert.deepEqual(await bad.step(b(`tim ${'0'.repeat(32)}`)), { type: 'failure', reason: 'Authentication failed' });
+  assert.deepEqual(await bad.step(b(`tim ${'0'.repeat(32)}`)), { type: 'failure', reason: 'Authentication failed', user: 'tim' });
   const unknown = cramMd5Mechanism.start(ctx(auth));
   const c3 = text(await unknown.step(null));
   assert.equal((await unknown.step(b(`nobody ${createHmac('md5', '').update(c3).digest('hex')}`))).type, 'failure');

@@ -46,7 +46,7 @@ test('unknown limit names and non-numbers are refused', async () => {
     await assert.rejects(startServers(settings, pino({ level: 'silent' })), /unknown IMAP limit "maxBadComands"/);
   });
   await withConfig({ pop3Limits: { idleSeconds: 'soon' } }, async (config) => {
-    await assert.rejects(resolveSettings({ config }), /pop3Limits\.idleSeconds: expected a positive number/);
+    await assert.rejects(resolveSettings({ config }), /pop3Limits\.idleSeconds: expected a number of 0 or more/);
   });
   await withConfig({ loginGuard: { maxFailure: 1 } }, async (config) => {
     const settings = await resolveSettings({ config });

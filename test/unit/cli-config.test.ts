@@ -114,3 +114,41 @@ test('resolveSettings reads --config and lets flags override it', async (t) => {
   await assert.rejects(resolveSettings({ tlsKey: 'k.pem' }), /must be given together/);
   await assert.rejects(resolveSettings({ config: join(dir, 'missing.json') }), /cannot read config file/);
 });
+
+test('every serve flag is a config key too (workers included), and docs/cli.md documents each flag', async () => {
+  const program = new Command();
+  registerServe(program);
+  const serve = program.commands.find((c) => c.name() === 'serve')!;
+  const docs = await import('node:fs').then((fs) => fs.readFileSync(new URL('../../docs/cli.md', import.meta.url), 'utf8'));
+  for (const o of serve.options) {
+    const key = o.attributeName();
+    if (key === 'config') continue;
+    assert.ok(key in SETTING_KINDS, `--${o.long} has no config key ${key}`);
+    assert.ok(docs.includes(`\`${o.long}`), `${o.long} is not in docs/cli.md`);
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'postroom-cfgkeys-'));
+  try {
+    const settings = parseConfig(JSON.stringify({ workers: 2, metricsPort: 9143, metricsHost: '127.0.0.2', autoconfigPort: 'auto', controlSocket: 'ctl.sock' }), join(dir, 'c.json'));
+    assert.deepEqual(settings, { workers: 2, metricsPort: 9143, metricsHost: '127.0.0.2', autoconfigPort: 'auto', controlSocket: join(dir, 'ctl.sock') });
+    assert.equal(parseConfig('{"workers":"auto"}', 'c.json').workers, 'auto');
+    assert.equal(settingsFromFlags({ workers: '3' }).workers, 3);
+    assert.throws(() => parseConfig('{"workers":0}', 'c.json'), /c\.json: workers: expected a whole number from 1 to 64, or "auto", got 0/);
+    assert.throws(() => parseConfig('{"workers":"many"}', 'c.json'), /workers: expected a whole number/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('limits: 0 or null switch off the limits that may be off; the others say which can', async () => {
+  const { resolveLimits } = await import('../../src/imap/limits.js');
+  const { resolvePop3Limits } = await import('../../src/pop3/limits.js');
+  const settings = parseConfig(JSON.stringify({ imapLimits: { maxConnectionsPerIp: null, maxBadCommands: 0 }, pop3Limits: { maxAuthFailures: null } }), 'c.json');
+  assert.deepEqual(settings.imapLimits, { maxConnectionsPerIp: 0, maxBadCommands: 0 });
+  const imap = resolveLimits(settings.imapLimits);
+  assert.equal(imap.maxConnectionsPerIp, Infinity);
+  assert.equal(imap.maxBadCommands, Infinity);
+  assert.equal(imap.maxConnections, 10_000, 'the others keep their defaults');
+  assert.equal(resolvePop3Limits(settings.pop3Limits).maxAuthFailures, Infinity);
+  assert.throws(() => resolveLimits({ maxMessageSize: 0 }), /limit maxMessageSize must be a positive number \(0 switches off only maxConnections, /);
+  assert.throws(() => parseConfig('{"imapLimits":{"maxConnections":-1}}', 'c.json'), /imapLimits\.maxConnections: expected a number of 0 or more/);
+});

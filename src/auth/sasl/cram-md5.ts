@@ -37,7 +37,7 @@ class CramMd5Exchange implements SaslExchange {
     // Unknown users cost the same HMAC as known ones.
     const expected = digest(Buffer.from(secret ?? randomBytes(16).toString('hex'), 'utf8'), this.challenge);
     const ok = timingSafeEqual(expected, Buffer.from(hex, 'hex'));
-    if (secret === null || !ok) return { type: 'failure', reason: 'Authentication failed' };
+    if (secret === null || !ok) return { type: 'failure', reason: 'Authentication failed', user: username };
     return { type: 'success', user: username };
   }
 

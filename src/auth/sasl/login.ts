@@ -55,7 +55,7 @@ class LoginExchange implements SaslExchange {
     this.phase = 'done';
     const password = field(response);
     if (password === null) return malformed('Malformed password');
-    if (password.length === 0) return { type: 'failure', reason: 'Authentication failed' };
+    if (password.length === 0) return { type: 'failure', reason: 'Authentication failed', user: this.username };
     const result = await this.ctx.authenticator.authenticate({
       username: this.username,
       password,
@@ -64,7 +64,7 @@ class LoginExchange implements SaslExchange {
       secure: this.ctx.secure,
       protocol: this.ctx.protocol,
     });
-    if (!result) return { type: 'failure', reason: 'Authentication failed' };
+    if (!result) return { type: 'failure', reason: 'Authentication failed', user: this.username };
     return { type: 'success', user: result.user };
   }
 

@@ -61,9 +61,9 @@ class PlainExchange implements SaslExchange {
       secure: this.ctx.secure,
       protocol: this.ctx.protocol,
     });
-    if (!result) return { type: 'failure', reason: 'Authentication failed' };
+    if (!result) return { type: 'failure', reason: 'Authentication failed', user: creds.authcid };
     if (proxying && result.user !== creds.authzid) {
-      return { type: 'failure', reason: 'Not authorized to act as the requested identity' };
+      return { type: 'failure', reason: 'Not authorized to act as the requested identity', user: creds.authcid };
     }
     return { type: 'success', user: result.user };
   }

@@ -17,7 +17,7 @@ const NONCE = /^[\x21-\x2b\x2d-\x7e]+$/;
 const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 const malformed = (reason: string): SaslStep => ({ type: 'failure', reason, malformed: true });
-const denied: SaslStep = { type: 'failure', reason: 'Authentication failed' };
+const denied = { type: 'failure', reason: 'Authentication failed' } as const;
 
 /**
  * For unknown users (and users without keys) we answer with a salt that is stable per name, so
@@ -148,7 +148,7 @@ class ScramExchange implements SaslExchange {
     const clientKey = Buffer.alloc(32);
     for (let i = 0; i < 32; i++) clientKey[i] = (final.proof[i] ?? 0) ^ (clientSignature[i] ?? 0);
     const proofOk = timingSafeEqual(sha256(clientKey), phase.creds.storedKey);
-    if (!phase.known || !proofOk) return denied;
+    if (!phase.known || !proofOk) return { ...denied, user: phase.first.username };
     const user = phase.creds.user ?? phase.first.username;
     const authzid = phase.first.gs2.authzid;
     if (authzid !== '' && authzid !== user && authzid !== phase.first.username) {

@@ -19,7 +19,8 @@ export type SaslStep =
   /** Authenticated as `user`; `data` is additional data with success (SCRAM server-final). */
   | { type: 'success'; user: string; data?: Buffer }
   /** Failed: bad credentials (`reason` is safe to show) or a malformed exchange (`malformed`). */
-  | { type: 'failure'; reason: string; malformed?: boolean };
+  /** `user`: the name the client claimed, when known, so the login guard can count the failure for it. */
+  | { type: 'failure'; reason: string; malformed?: boolean; user?: string };
 
 export interface SaslExchange {
   /** `response` is the client's decoded response; null for the first step without initial response. */

@@ -1,7 +1,7 @@
 /**
  * `postroom check`: verifies the SQLite store — every body against its SHA-256 and size, every
  * reference, blobs/, the database pages — through the running server's control socket when one
- * runs (control-socket.ts), else by opening the data folder itself. Exit codes: 0 nothing damaged
+ * runs (the "check" operation, src/cli/control/serve-operations.ts), else by opening the data folder itself. Exit codes: 0 nothing damaged
  * (orphans and strays may be listed), 2 damage found, 1 the check could not run.
  */
 import cliProgress from 'cli-progress';
@@ -10,7 +10,8 @@ import { resolveSettings } from '../../config/resolve.js';
 import { DEFAULT_SETTINGS } from '../../config/settings.js';
 import type { CheckProgress, CheckReport } from '../../store/sqlite/index.js';
 import { isStoreError } from '../../store/errors.js';
-import { requestCheck } from '../control-socket.js';
+import { connectControl, controlSocketPath } from '../admin/target.js';
+import type { ServeSettings } from '../../config/settings.js';
 import { formatReport } from './check-report.js';
 
 type Options = Record<string, unknown>;
@@ -66,9 +67,23 @@ function progressReporter(enabled: boolean): { update: (p: CheckProgress) => voi
   };
 }
 
-async function runCheck(dataDir: string, quarantine: boolean, onProgress: (p: CheckProgress) => void): Promise<CheckReport> {
-  const online = await requestCheck(dataDir, { quarantine, onProgress });
+/** The check inside a running server (its control socket), or null when none answers. */
+async function checkOnline(settings: ServeSettings, quarantine: boolean, onProgress: (p: CheckProgress) => void): Promise<CheckReport | null> {
+  const client = await connectControl(settings);
+  if (!client) return null;
+  try {
+    return await client.request<CheckReport>('check', { quarantine }, (event, data) => {
+      if (event === 'progress') onProgress(data as CheckProgress);
+    });
+  } finally {
+    client.close();
+  }
+}
+
+async function runCheck(settings: ServeSettings, quarantine: boolean, onProgress: (p: CheckProgress) => void): Promise<CheckReport> {
+  const online = await checkOnline(settings, quarantine, onProgress);
   if (online) return online;
+  const dataDir = settings.data;
   const { SqliteStore } = await import('../../store/sqlite/index.js');
   let store;
   try {
@@ -76,7 +91,7 @@ async function runCheck(dataDir: string, quarantine: boolean, onProgress: (p: Ch
   } catch (err) {
     if (isStoreError(err) && err.kind === 'inuse') {
       throw new Error(
-        `${err.message} It has no control socket (${dataDir}/control.sock) to run the check through: ` +
+        `${err.message} It has no control socket (${controlSocketPath(settings)}) to run the check through: ` +
           'is it "postroom import" or "export", or a server from before "postroom check"? Run the check when it has finished.',
       );
     }
@@ -95,6 +110,7 @@ export function register(program: Command): void {
     .description('verify the SQLite store: every message body against its SHA-256, every reference, blobs/, the database pages')
     .option('--data <dir>', `data folder (default: ${DEFAULT_SETTINGS.data})`)
     .option('--config <file>', 'take the data folder from this serve config file')
+    .option('--control-socket <path>', 'the running server\'s control socket (default: DATA/control.sock)')
     .option('--quarantine', 'move damaged body files and stray entries of blobs/ to DATA/quarantine/<time>/')
     .option('--json', 'print the report as JSON')
     .option('--no-progress', 'no progress bar or progress lines')
@@ -105,11 +121,11 @@ export function register(program: Command): void {
         'and strays may be listed), 2 damage found, 1 the check could not run. docs/cli.md has the details.',
     )
     .action(async (options: Options) => {
-      const settings = await resolveSettings({ data: options['data'], config: options['config'] });
+      const settings = await resolveSettings({ data: options['data'], config: options['config'], controlSocket: options['controlSocket'] });
       const progress = progressReporter(options['progress'] !== false);
       let report: CheckReport;
       try {
-        report = await runCheck(settings.data, options['quarantine'] === true, progress.update);
+        report = await runCheck(settings, options['quarantine'] === true, progress.update);
       } catch (err) {
         progress.stop();
         process.stderr.write(`postroom check: ${err instanceof Error ? err.message : String(err)}\n`);

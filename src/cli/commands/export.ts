@@ -1,54 +1,47 @@
-/** `postroom export --user NAME --maildir PATH`: write a user's mail out as a Maildir++ tree. */
-import cliProgress from 'cli-progress';
+/** `postroom export --user NAME --maildir PATH`: write a user's mail out as a Maildir++ tree, also while the server runs. */
 import type { Command } from 'commander';
-import { resolveSettings } from '../../config/resolve.js';
-import { DEFAULT_SETTINGS } from '../../config/settings.js';
 import { exportMaildir } from '../../store/import/index.js';
-import { SqliteStore } from '../../store/sqlite/index.js';
-
-type Options = Record<string, unknown>;
+import { openAdminTarget } from '../admin/target.js';
+import { adminSettings, requireKnownUser, withServerOptions, type Options } from '../admin/options.js';
+import { checkExportTarget } from '../admin/sources.js';
+import { createProgress } from '../progress.js';
 
 export function register(program: Command): void {
-  program
-    .command('export')
-    .description("export a user's mail from the SQLite store to a Maildir++ tree (Dovecot/Courier layout); re-running adds only new messages")
+  withServerOptions(
+    program
+      .command('export')
+      .description("export a user's mail to a Maildir++ tree (Dovecot/Courier layout; folders 0700, files 0600); re-running adds only new messages. Works while the server runs."),
+  )
     .requiredOption('--user <name>', 'whose mail to export')
     .requiredOption('--maildir <path>', 'Maildir root to write (created when missing)')
     .option('--lf', 'write bare-LF line ends instead of the stored CRLF bytes')
-    .option('--data <dir>', `data folder (default: ${DEFAULT_SETTINGS.data})`)
-    .option('--config <file>', 'take the data folder from this serve config file')
-    .option('--no-progress', 'no progress bar')
+    .option('--no-progress', 'no progress output (a bar on a terminal, otherwise a line every 5 s)')
     .action(async (options: Options) => {
-      const settings = await resolveSettings({ data: options['data'], config: options['config'] });
-      const store = await SqliteStore.open({ directory: settings.data });
-      const showBar = options['progress'] !== false && process.stderr.isTTY === true;
-      const bar = new cliProgress.SingleBar({ format: ' {bar} {percentage}% | {value}/{total} messages', stream: process.stderr }, cliProgress.Presets.shades_classic);
-      let started = false;
+      const user = String(options['user']);
+      const path = String(options['maildir']);
+      checkExportTarget(path);
+      const settings = await adminSettings(options);
+      const target = await openAdminTarget(settings);
+      const progress = createProgress({ unit: 'messages', label: 'export', enabled: options['progress'] !== false });
       try {
+        await requireKnownUser(settings, target, user);
         const summary = await exportMaildir({
-          store,
-          user: String(options['user']),
-          path: String(options['maildir']),
+          store: target.store,
+          user,
+          path,
           lf: options['lf'] === true,
-          onProgress: ({ done, total }) => {
-            if (!showBar) return;
-            if (!started) {
-              bar.start(total, done);
-              started = true;
-            } else bar.update(done);
-          },
+          onProgress: ({ done, total }) => progress.update(done, total),
         });
-        if (started) bar.stop();
-        started = false;
+        progress.stop();
         process.stdout.write(
-          `exported ${summary.exported} messages (${(summary.bytes / 1048576).toFixed(1)} MiB) from ${summary.mailboxes} mailboxes to ${String(options['maildir'])}; ${summary.skipped} already there\n`,
+          `exported ${summary.exported} messages (${(summary.bytes / 1048576).toFixed(1)} MiB) from ${summary.mailboxes} mailboxes to ${path}; ${summary.skipped} already there\n`,
         );
         if (summary.droppedKeywords.length > 0) {
           process.stderr.write(`warning: more than 26 keywords in a folder; not written: ${summary.droppedKeywords.join(' ')}\n`);
         }
       } finally {
-        if (started) bar.stop();
-        await store.close();
+        progress.stop();
+        await target.close();
       }
     });
 }

@@ -45,6 +45,11 @@ export function register(program: Command): void {
     .addOption(new Option('--log-level <level>', `log detail (default: ${d.logLevel})`).choices(LOG_LEVELS))
     .option('--demo', 'if there are no users, create user "demo" with a random password and print it')
     .option('--workers <n>', 'protocol worker processes sharing the listeners, or "auto"; the store stays in the primary (default 1)')
+    .option('--metrics-port <port>', `/metrics, /healthz and /readyz over HTTP: ${PORT_HELP} (default: off)`)
+    .option('--metrics-host <address>', `address of the metrics listener (default: ${d.metricsHost})`)
+    .option('--control-socket <path>', 'control socket of the admin commands (default: DATA/control.sock)')
+    .option('--autoconfig-port <port>', `Thunderbird autoconfig over HTTP: ${PORT_HELP} (default: off)`)
+    .option('--autoconfig-host <address>', 'address of the autoconfig listener (default: --host)')
     .addHelpText(
       'after',
       '\nOn startup one JSON line {"msg":"listening","host":…,"imapPort":…,"imapsPort":…,"pop3Port":…,"pop3sPort":…,\n' +
@@ -53,7 +58,8 @@ export function register(program: Command): void {
         'Every option is described in docs/configuration.md.',
     )
     .action(async (options: Record<string, unknown>) => {
-      const workers = parseWorkers(options['workers']);
+      // From the flags or the config file.
+      const workers = parseWorkers((await resolveSettings(options)).workers);
       if (workers > 1) return serveCluster(options, workers);
       await serve(options);
     });
@@ -64,10 +70,6 @@ async function serve(options: Record<string, unknown>): Promise<void> {
   const human = process.stdout.isTTY === true;
   const logger = createLogger(settings.logLevel, human);
   const running = await startServers(settings, logger);
-
-  // The machine-readable contract (tests, supervisors): always written, whatever the log level.
-  process.stdout.write(`${JSON.stringify({ msg: 'listening', ...running.ports, pid: process.pid })}\n`);
-  if (running.demoPassword) process.stdout.write(demoBanner(running.demoPassword, running.ports, settings.data, human));
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -97,9 +99,22 @@ async function serve(options: Record<string, unknown>): Promise<void> {
   process.on('SIGINT', stop);
   // Certificate renewal without a restart: new handshakes get the new files, sessions stay up.
   process.on('SIGHUP', () => {
-    running.reloadTls().then(
-      () => logger.info('TLS certificate and key reloaded'),
-      (err: unknown) => logger.error({ err }, 'TLS reload failed; keeping the previous certificate'),
-    );
+    logger.info({ signal: 'SIGHUP' }, 'reloading');
+    running.reload().catch((err: unknown) => logger.error({ err }, 'reload failed'));
   });
+
+  // Announced only once the signal handlers are in place: a supervisor (or a test) may send
+  // SIGTERM as soon as it reads this line.
+  // The machine-readable contract (tests, supervisors): always written, whatever the log level.
+  process.stdout.write(
+    `${JSON.stringify({
+      msg: 'listening',
+      ...running.ports,
+      metricsPort: running.metricsPort,
+      autoconfigPort: running.autoconfigPort,
+      controlSocket: running.controlSocket,
+      pid: process.pid,
+    })}\n`,
+  );
+  if (running.demoPassword) process.stdout.write(demoBanner(running.demoPassword, running.ports, settings.data, human));
 }

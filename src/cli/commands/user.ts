@@ -61,6 +61,8 @@ export function register(program: Command): void {
     .option('-l, --long', 'also print each password scheme and whether SCRAM-SHA-256 keys are stored')
     .action(async (options: Options) => {
       const users = await usersFile(options);
+      // Entries that are ignored or cannot log in, and a loose file mode, are not kept quiet.
+      for (const p of await users.problems()) process.stderr.write(`warning: ${p}\n`);
       if (options['long'] === true) {
         process.stdout.write((await users.records()).map((r) => `${describeRecord(r)}\n`).join(''));
         return;

@@ -42,9 +42,11 @@ export const authenticateCommand: CommandSpec<AuthenticateArgs> = {
     if (!mechanism || !mechanism.available(sasl.authenticator)) {
       throw ImapError.no(`Unsupported authentication mechanism ${args.mechanism}`, 'CANNOT');
     }
+    let claimed: string | undefined;
     await ctx.login({
       mechanism: mechanism.name,
       plaintext: mechanism.plaintext,
+      claimedUser: () => claimed,
       verify: async () => {
         const exchange = mechanism.start(sasl);
         let response: Buffer | null = args.initial === undefined ? null : decode(args.initial);
@@ -57,6 +59,7 @@ export const authenticateCommand: CommandSpec<AuthenticateArgs> = {
           }
           if (step.type === 'failure') {
             if (step.malformed) throw ImapError.bad(step.reason);
+            claimed = step.user;
             return null;
           }
           response = await readResponse(ctx, step.data);

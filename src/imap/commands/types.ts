@@ -158,7 +158,13 @@ export interface CommandContext {
   login(
     attempt:
       | { mechanism: string; username: string; password: string; authzid?: string }
-      | { mechanism: string; plaintext: boolean; verify: () => Promise<string | null> },
+      | {
+          mechanism: string;
+          plaintext: boolean;
+          verify: () => Promise<string | null>;
+          /** After a failed verify: the user name the client claimed, if the mechanism saw one (for the login guard). */
+          claimedUser?: () => string | undefined;
+        },
   ): Promise<void>;
   /** SASL context for mechanisms (authenticator, addresses, host name). */
   saslContext(): import('../../auth/sasl/types.js').SaslContext;

@@ -62,6 +62,8 @@ export class ImapConnection implements ConnectionInfo {
   private resumingIdle = false;
   /** When the autologout timer fires (epoch ms). */
   private logoutAt = 0;
+  /** When the autologout timer last started: the client's last command (epoch ms). */
+  private activeAt = Date.now();
   private connectionSlot: ConnectionSlot | null;
   private pendingTls = false;
   private paused = false;
@@ -85,6 +87,8 @@ export class ImapConnection implements ConnectionInfo {
   private readonly slice = new TimeSlice();
   private readonly closedPromise: Promise<void>;
   private resolveClosed!: () => void;
+  /** Output bytes already reported to the metrics (OutputQueue.written counts them all). */
+  private reportedOut = 0;
 
   constructor(
     private socket: Socket | TLSSocket,
@@ -210,6 +214,15 @@ export class ImapConnection implements ConnectionInfo {
     }
     if (this.pendingTls) await this.upgrade();
     this.resetIdleTimer();
+    this.reportOutput();
+  }
+
+  /** Hands the bytes written since the last report to the metrics: once per command, not per write. */
+  private reportOutput(): void {
+    const written = this.out.written;
+    if (written === this.reportedOut) return;
+    this.server.metrics.bytesOut(written - this.reportedOut);
+    this.reportedOut = written;
   }
 
   private frameBounds(): FrameBounds {
@@ -360,6 +373,7 @@ export class ImapConnection implements ConnectionInfo {
     this.connectionSlot = null;
     this.userSlot = null;
     this.endSession();
+    this.reportOutput();
     this.closed = true;
     this.out.close();
     this.server.connectionClosed(this, 'hibernated');
@@ -462,7 +476,7 @@ export class ImapConnection implements ConnectionInfo {
     const slot = this.options.limiter.admitUser(user);
     if (slot === 'user') {
       void mail.close().catch(() => undefined);
-      this.logger.warn({ user, remote: this.remoteAddress, result: 'limit' }, 'login refused: too many connections for user');
+      this.logger.warn({ user, result: 'limit' }, 'login refused: too many connections for user');
       throw ImapError.no('Too many connections for this user', 'LIMIT');
     }
     this.userSlot = slot;
@@ -522,7 +536,9 @@ export class ImapConnection implements ConnectionInfo {
       this.secure = true;
       this.out.setSocket(secure);
       this.attachSocket(secure);
+      this.server.metrics.tlsHandshake('starttls', true);
     } catch (err) {
+      this.server.metrics.tlsHandshake('starttls', false);
       this.logger.info({ err: (err as Error).message }, 'STARTTLS handshake failed');
       this.closing = true;
       this.socket.destroy();
@@ -533,6 +549,7 @@ export class ImapConnection implements ConnectionInfo {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.closing) return;
+    this.server.metrics.bytesIn(chunk.length);
     this.slice.restart();
     this.framer.push(chunk);
     this.lineTimer.activity();
@@ -600,9 +617,15 @@ export class ImapConnection implements ConnectionInfo {
     this.startIdleTimer(seconds * 1000);
   }
 
+  /** The client's last activity (a command, a line of one), for `postroom who`. */
+  get lastActivity(): Date {
+    return new Date(this.activeAt);
+  }
+
   private startIdleTimer(ms: number): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.logoutAt = Date.now() + ms;
+    this.activeAt = Date.now();
+    this.logoutAt = this.activeAt + ms;
     this.idleTimer = setTimeout(() => {
       this.status('*', 'BYE', 'Autologout; idle for too long');
       this.close();
@@ -675,6 +698,7 @@ export class ImapConnection implements ConnectionInfo {
     if (this.byeWhenDone !== null && !this.byeSent) this.status('*', 'BYE', this.byeWhenDone);
     this.endSession();
     await Promise.race([this.out.idle(), new Promise((r) => setTimeout(r, 2_000).unref())]);
+    this.reportOutput();
     this.closed = true;
     this.out.close();
     const socket = this.socket;

@@ -51,18 +51,22 @@ type LoginAttempt = Parameters<CommandContext['login']>[0];
 
 async function login(conn: ImapConnection, attempt: LoginAttempt): Promise<void> {
   const server = conn.server;
+  const guard = server.loginGuard;
   const plaintext = 'password' in attempt ? true : attempt.plaintext;
   if (plaintext && !conn.secure && !server.allowInsecureAuth) {
     // RFC 3501 §6.2.3 (LOGINDISABLED) and RFC 5530 PRIVACYREQUIRED.
     throw ImapError.no('Plaintext authentication is disabled without TLS; use STARTTLS first', 'PRIVACYREQUIRED');
   }
-  const username = 'password' in attempt ? attempt.username : undefined;
-  const audit = { remote: conn.remoteAddress, mechanism: attempt.mechanism, protocol: 'imap' };
-  if (server.loginGuard.isLocked(conn.remoteAddress, username)) {
-    conn.logger.warn({ ...audit, user: username, result: 'locked' }, 'authentication refused: locked out');
-    await sleep(server.loginGuard.options.baseDelayMs);
+  const mechanism = attempt.mechanism;
+  // The connection's logger already carries conn, remote and protocol: the audit line adds the rest.
+  const refuseLocked = async (user: string | undefined): Promise<never> => {
+    conn.logger.warn({ mechanism, user, result: 'locked' }, 'authentication refused: locked out');
+    server.metrics.login('locked', mechanism);
+    await sleep(guard.options.baseDelayMs);
     throw ImapError.no('Too many failed logins; try again later', 'UNAVAILABLE');
-  }
+  };
+  let username = 'password' in attempt ? attempt.username : undefined;
+  if (guard.isLocked(conn.remoteAddress, username)) return refuseLocked(username);
   let user: string | null;
   try {
     if ('password' in attempt) {
@@ -70,7 +74,7 @@ async function login(conn: ImapConnection, attempt: LoginAttempt): Promise<void>
         username: attempt.username,
         password: attempt.password,
         authzid: attempt.authzid,
-        mechanism: attempt.mechanism,
+        mechanism,
         remoteAddress: conn.remoteAddress,
         secure: conn.secure,
         protocol: 'imap',
@@ -81,20 +85,33 @@ async function login(conn: ImapConnection, attempt: LoginAttempt): Promise<void>
     }
   } catch (err) {
     if (err instanceof ImapError) throw err;
-    conn.logger.error({ err, ...audit }, 'authenticator failed');
+    conn.logger.error({ err, mechanism }, 'authenticator failed');
     throw ImapError.no('Authentication is temporarily unavailable', 'UNAVAILABLE');
   }
   if (!user) {
-    const delay = server.loginGuard.failure(conn.remoteAddress, username);
+    // A SASL exchange says whom it was for only now.
+    if ('verify' in attempt) username = attempt.claimedUser?.();
+    const delay = guard.failure(conn.remoteAddress, username);
     conn.loginFailures++;
-    conn.logger.info({ ...audit, user: username, result: 'failure' }, 'authentication failed');
+    conn.logger.info({ mechanism, user: username, result: 'failure' }, 'authentication failed');
+    server.metrics.login('failure', mechanism);
     await sleep(delay);
     throw ImapError.no('Invalid credentials', 'AUTHENTICATIONFAILED');
   }
-  server.loginGuard.success(conn.remoteAddress, user);
-  conn.logger.info({ ...audit, user, result: 'success' }, 'authenticated');
+  // The same for SASL, whose user name was not known before the exchange: a locked pair or user
+  // must not get in through AUTHENTICATE. The answer is a lockout's, right password or not.
+  if (!('password' in attempt) && guard.isLocked(conn.remoteAddress, user)) return refuseLocked(user);
+  guard.success(conn.remoteAddress, user);
   const mail = await server.store.open(user, { origin: conn.id });
-  conn.setState({ kind: 'authenticated', user, mail });
+  try {
+    conn.setState({ kind: 'authenticated', user, mail });
+  } catch (err) {
+    // The per-user connection limit (connection.ts admitUser), which logs its own line.
+    server.metrics.login('limit', mechanism);
+    throw err;
+  }
+  conn.logger.info({ mechanism, user, result: 'success' }, 'authenticated');
+  server.metrics.login('success', mechanism);
 }
 
 async function select(conn: ImapConnection, name: string, options: { readOnly: boolean; condstore?: boolean }): Promise<SelectedMailboxView> {

@@ -9,6 +9,15 @@ import { parseCommand, CommandSyntaxError } from '../wire/tokenizer.js';
 import { toErrorReply } from '../errors.js';
 import type { ImapConnection } from './connection.js';
 import { createCommandContext } from './context.js';
+import type { CommandResult } from '../../metrics/types.js';
+
+/** What the metrics hear of a command: its table name (or "unknown") and how it ended. */
+export interface CommandOutcome {
+  command: string;
+  result: CommandResult;
+}
+
+const UNKNOWN = 'unknown';
 
 /** Tag and command name from the start of a command, before it is complete (for the literal gate). */
 export function peekCommand(text: string): { tag: string; name: string } | null {
@@ -34,7 +43,14 @@ function badCommand(conn: ImapConnection): void {
   }
 }
 
+/** Runs one command and reports it to the server's metrics (a counter and a histogram update). */
 export async function dispatch(conn: ImapConnection, framed: FramedCommand): Promise<void> {
+  const started = performance.now();
+  const outcome = await run(conn, framed);
+  conn.server.metrics.command(outcome.command, outcome.result, (performance.now() - started) / 1000);
+}
+
+async function run(conn: ImapConnection, framed: FramedCommand): Promise<CommandOutcome> {
   const limits = conn.server.limits;
   let parsed;
   try {
@@ -43,7 +59,7 @@ export async function dispatch(conn: ImapConnection, framed: FramedCommand): Pro
     const tag = err instanceof CommandSyntaxError && err.tag ? err.tag : '*';
     conn.status(tag, 'BAD', err instanceof Error ? err.message : 'Syntax error');
     badCommand(conn);
-    return;
+    return { command: UNKNOWN, result: 'bad' };
   }
   const { tag } = parsed;
   let name = parsed.name;
@@ -53,7 +69,7 @@ export async function dispatch(conn: ImapConnection, framed: FramedCommand): Pro
     if (!sub || sub.type !== 'atom') {
       conn.status(tag, 'BAD', 'UID needs a command');
       badCommand(conn);
-      return;
+      return { command: UNKNOWN, result: 'bad' };
     }
     name = `UID ${sub.value.toUpperCase()}`;
     args = args.slice(1);
@@ -62,19 +78,19 @@ export async function dispatch(conn: ImapConnection, framed: FramedCommand): Pro
   if (conn.state.kind === 'notAuthenticated' && ++conn.commandsBeforeAuth > limits.unauthCommands) {
     conn.status('*', 'BYE', 'Too many commands before authentication');
     conn.close();
-    return;
+    return { command: conn.server.registry.get(name)?.name ?? UNKNOWN, result: 'bye' };
   }
 
   const spec = conn.server.registry.get(name);
   if (!spec) {
     conn.status(tag, 'BAD', `Unknown command ${name.slice(0, 40)}`);
     badCommand(conn);
-    return;
+    return { command: UNKNOWN, result: 'bad' };
   }
   if (!spec.states.includes(conn.state.kind)) {
     conn.status(tag, 'BAD', stateRefusal(name, spec.states, conn.state.kind));
     badCommand(conn);
-    return;
+    return { command: spec.name, result: 'bad' };
   }
 
   // Tokenizing and parsing a large command each take a few ms; other clients get a turn between.
@@ -86,7 +102,7 @@ export async function dispatch(conn: ImapConnection, framed: FramedCommand): Pro
     const reply = toErrorReply(err);
     conn.status(tag, reply.status === 'BYE' ? 'BAD' : reply.status, reply.text, reply.code);
     badCommand(conn);
-    return;
+    return { command: spec.name, result: reply.status === 'NO' ? 'no' : 'bad' };
   }
 
   await conn.pause();
@@ -96,13 +112,14 @@ export async function dispatch(conn: ImapConnection, framed: FramedCommand): Pro
     const completion = await spec.run(ctx, commandArgs);
     if (!conn.ending) await conn.flushUpdates(!spec.noExpunge);
     conn.status(tag, 'OK', completion?.text ?? `${name} completed`, completion?.code);
+    return { command: spec.name, result: 'ok' };
   } catch (err) {
     const reply = toErrorReply(err);
     if (reply.unexpected) conn.logger.error({ err, command: name }, 'command failed');
     if (reply.status === 'BYE') {
       conn.status('*', 'BYE', reply.text);
       conn.close();
-      return;
+      return { command: spec.name, result: 'bye' };
     }
     try {
       if (!conn.ending) await conn.flushUpdates(!spec.noExpunge);
@@ -111,5 +128,6 @@ export async function dispatch(conn: ImapConnection, framed: FramedCommand): Pro
     }
     conn.status(tag, reply.status, reply.text, reply.code);
     if (reply.status === 'BAD') badCommand(conn);
+    return { command: spec.name, result: reply.status === 'NO' ? 'no' : 'bad' };
   }
 }

@@ -49,6 +49,8 @@ export interface HibernatedSummary {
   remotePort: number;
   mailboxName?: string;
   startedAt: Date;
+  /** When the autologout timer ends the session (its last activity plus authIdleSeconds). */
+  logoutAt: Date;
 }
 
 /** What few parked sessions have: kept apart so the common session does without the fields. */
@@ -235,8 +237,17 @@ export class Hibernation {
       remoteAddress: p.remoteAddress,
       remotePort: p.remotePort,
       startedAt: new Date(p.startedAtSeconds * 1000),
+      logoutAt: new Date(p.logoutAtSeconds * 1000),
       ...(p.view ? { mailboxName: p.view.mailboxName } : {}),
     }));
+  }
+
+  /** Wakes one parked session (`postroom kick`); false when there is none with that id. */
+  wakeOne(id: string): boolean {
+    const parked = this.all().find((p) => p.id === id);
+    if (!parked) return false;
+    this.wake(parked);
+    return true;
   }
 
   /** Called by a parked session whose socket came back (its own input, or wake()). */

@@ -10,6 +10,7 @@ import type { LoginGuard } from '../../auth/login-guard.js';
 import type { ImapConnection } from './connection.js';
 import type { Hibernation } from './hibernation.js';
 import type { InputBudget } from '../../net/input-budget.js';
+import type { ProtocolMetrics } from '../../metrics/types.js';
 
 export interface ServerCore extends ServerContext {
   readonly registry: CommandRegistry;
@@ -23,6 +24,8 @@ export interface ServerCore extends ServerContext {
   readonly hibernation: Hibernation | null;
   /** Input held by all not-yet-authenticated connections together (limits.maxUnauthBufferedTotal). */
   readonly unauthInput: InputBudget;
+  /** Counters and histograms (NO_PROTOCOL_METRICS when none were given). */
+  readonly metrics: ProtocolMetrics;
   /** The connection is gone from this server's list: closed, or parked by IDLE hibernation. */
   connectionClosed(conn: ImapConnection, why?: 'hibernated'): void;
 }

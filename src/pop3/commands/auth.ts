@@ -66,7 +66,7 @@ export const authCommand: Pop3Command<AuthArgs> = {
     }
     if (step.type === 'failure') {
       if (step.malformed) throw new Pop3Error(step.reason);
-      return refuseLogin(ctx, step.reason);
+      return refuseLogin(ctx, step.reason, step.user);
     }
     if (step.data && step.data.length > 0) {
       const last = await readResponse(ctx, step.data);

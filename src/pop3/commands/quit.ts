@@ -20,13 +20,13 @@ export const quitCommand: Pop3Command<void> = {
       await state.maildrop.commit(deleted, [...state.retrieved]);
     } catch (err) {
       const reply = toPop3ErrorReply(err);
-      if (reply.unexpected) services.logger?.error({ err, session: connection.id }, 'pop3 update failed');
+      if (reply.unexpected) ctx.logger?.error({ err }, 'update failed');
       throw new Pop3Error(reply.text, reply.code ?? 'SYS/TEMP', true);
     } finally {
-      await state.maildrop.release().catch((err: unknown) => services.logger?.warn({ err }, 'pop3 maildrop release failed'));
+      await state.maildrop.release().catch((err: unknown) => ctx.logger?.warn({ err }, 'maildrop release failed'));
       services.locks.release(state.user);
     }
-    services.logger?.info({ session: connection.id, user: state.user, deleted: deleted.length }, 'pop3 update');
+    ctx.logger?.info({ user: state.user, deleted: deleted.length }, 'update');
     const left = state.maildrop.count - deleted.length;
     return { text: `Bye, ${left} message${left === 1 ? '' : 's'} left in maildrop`, then: 'close' };
   },

@@ -3,6 +3,7 @@
  * arguments, and run(ctx, args) that talks to the session only through ctx. Only the dispatcher
  * writes "+OK"/"-ERR": run returns a reply or throws a Pop3Error.
  */
+import type { Logger } from 'pino';
 import type { CommandLine } from '../wire/command-line.js';
 import type { Pop3State, Pop3StateName } from '../session/state.js';
 import type { Pop3Services } from '../session/services.js';
@@ -35,6 +36,8 @@ export interface Pop3Context {
   authenticated: boolean;
   /** SASL continuation: writes "+ <base64>" and resolves with the client's next line (null if it hung up). */
   continuation(challenge: Buffer): Promise<string | null>;
+  /** The server's logger with this connection's `conn` and `remote` bound (as IMAP's); absent without a logger. */
+  readonly logger?: Logger;
 }
 
 export interface Pop3Command<A = unknown> {

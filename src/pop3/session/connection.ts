@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
 import { upgradeToTls } from '../../net/tls.js';
 import { LineTimer } from '../../net/line-timer.js';
 import type { BudgetShare } from '../../net/input-budget.js';
@@ -28,6 +29,10 @@ export class Pop3Connection {
   readonly info: Pop3ConnectionInfo;
   readonly closed: Promise<void>;
   readonly startedAt = new Date();
+  /** The server's logger with `conn` and `remote` bound, as IMAP's connections have. */
+  readonly logger: Logger | undefined;
+  /** When the client last sent something (epoch ms), for `postroom who`. */
+  private activeAt = Date.now();
   private socket: Socket;
   private readonly framer: LineFramer;
   private readonly writer: SocketWriter;
@@ -44,7 +49,7 @@ export class Pop3Connection {
   private idleTimer: NodeJS.Timeout | undefined;
   /** Runs while a line has started but not ended: a trickling sender is cut off (limits.lineTimeoutSeconds). */
   private readonly lineTimer = new LineTimer(() => {
-    this.services.logger?.info({ session: this.info.id }, 'pop3 line not completed in time');
+    this.logger?.info('input not completed in time');
     this.socket.destroy();
   });
   private resolveClosed!: () => void;
@@ -67,9 +72,10 @@ export class Pop3Connection {
       remotePort: socket.remotePort,
       secure,
     };
+    this.logger = services.logger?.child({ conn: this.info.id, remote: this.info.remoteAddress });
     this.framer = new LineFramer(services.limits.maxLineLength);
     this.unauthInput = services.unauthInput.share();
-    this.writer = new SocketWriter(socket, () => this.touch());
+    this.writer = new SocketWriter(socket, () => this.touch(), (n) => services.metrics.bytesOut(n));
     const timestamp = services.auth.apop ? apopTimestamp(services.hostname) : undefined;
     const self = this;
     const ctx: Pop3Context = {
@@ -86,6 +92,7 @@ export class Pop3Connection {
       authFailures: 0,
       authenticated: false,
       continuation: (challenge) => this.continuation(challenge),
+      ...(this.logger ? { logger: this.logger } : {}),
     };
     this.target = { ctx, commands, writer: this.writer, badCommands: 0 };
     this.attach(socket);
@@ -126,8 +133,14 @@ export class Pop3Connection {
     socket.once('close', this.onClose);
   }
 
+  get lastActivity(): Date {
+    return new Date(this.activeAt);
+  }
+
   private readonly onData = (chunk: Buffer): void => {
     if (this.finished || this.refused) return;
+    this.activeAt = Date.now();
+    this.services.metrics.bytesIn(chunk.length);
     this.touch();
     this.slice.restart();
     this.framer.push(chunk);
@@ -162,7 +175,7 @@ export class Pop3Connection {
   }
 
   private readonly onError = (err: Error): void => {
-    this.services.logger?.debug({ err, session: this.info.id }, 'pop3 socket error');
+    this.logger?.debug({ err: err.message }, 'socket error');
   };
 
   private readonly onClose = (): void => {
@@ -175,7 +188,7 @@ export class Pop3Connection {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
       // §3: the server "should close the TCP connection without removing any messages or sending any response".
-      this.services.logger?.info({ session: this.info.id }, 'pop3 idle timeout');
+      this.logger?.info('autologout: idle for too long');
       this.socket.destroy();
     }, this.services.limits.idleSeconds * 1000);
     this.idleTimer.unref();
@@ -205,7 +218,7 @@ export class Pop3Connection {
       }
     } catch (err) {
       if (!(err instanceof Error && err.name === 'ConnectionGoneError')) {
-        this.services.logger?.warn({ err, session: this.info.id }, 'pop3 connection aborted');
+        this.logger?.warn({ err }, 'connection aborted');
       }
       if (err instanceof Pop3Error && err.close) {
         await this.writer.write(statusLine(false, err.message, err.code)).catch(() => undefined);
@@ -249,7 +262,8 @@ export class Pop3Connection {
     try {
       secure = await upgradeToTls(plain, context, this.services.limits.tlsHandshakeSeconds * 1000);
     } catch (err) {
-      this.services.logger?.info({ err, session: this.info.id }, 'pop3 STLS handshake failed');
+      this.services.metrics.tlsHandshake('starttls', false);
+      this.logger?.info({ err: (err as Error).message }, 'STARTTLS handshake failed');
       plain.destroy();
       void this.cleanup();
       throw Object.assign(new Error('TLS handshake failed'), { name: 'ConnectionGoneError' });
@@ -258,6 +272,7 @@ export class Pop3Connection {
     this.socket = secure;
     this.writer.replaceSocket(secure);
     this.info.secure = true;
+    this.services.metrics.tlsHandshake('starttls', true);
     this.attach(secure);
     this.touch();
   }
@@ -281,13 +296,13 @@ export class Pop3Connection {
     if (state.name === 'transaction') {
       // No QUIT, so no UPDATE state: the DELE marks are simply forgotten (RFC 1939 §6).
       this.state = { name: 'authorization' };
-      await state.maildrop.release().catch((err: unknown) => this.services.logger?.warn({ err }, 'pop3 maildrop release failed'));
+      await state.maildrop.release().catch((err: unknown) => this.logger?.warn({ err }, 'maildrop release failed'));
       this.services.locks.release(state.user);
     }
     try {
       await this.services.callbacks?.disconnect?.(this.info);
     } catch (err) {
-      this.services.logger?.warn({ err, session: this.info.id }, 'pop3 disconnect callback failed');
+      this.logger?.warn({ err }, 'disconnect callback failed');
     }
     this.resolveClosed();
   }

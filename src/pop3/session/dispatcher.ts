@@ -10,6 +10,7 @@ import { MultilineEncoder } from '../wire/multiline.js';
 import { Pop3Error, toPop3ErrorReply, type Pop3ResponseCode } from '../errors.js';
 import type { SocketWriter } from './writer.js';
 import { loginAttempts } from './login.js';
+import type { CommandResult } from '../../metrics/types.js';
 
 export type AfterReply = 'close' | 'starttls' | undefined;
 
@@ -36,9 +37,25 @@ const STATE_HINT: Record<string, string> = {
   update: 'now',
 };
 
+/** Runs one line and reports it to the metrics: the command's table name (or "unknown") and how it ended. */
 export async function dispatch(target: DispatchTarget, item: FramedItem): Promise<AfterReply> {
+  const started = performance.now();
+  const outcome: Outcome = { command: 'unknown', result: 'bad' };
+  try {
+    return await run(target, item, outcome);
+  } finally {
+    target.ctx.services.metrics.command(outcome.command, outcome.result, (performance.now() - started) / 1000);
+  }
+}
+
+interface Outcome {
+  command: string;
+  result: CommandResult;
+}
+
+async function run(target: DispatchTarget, item: FramedItem, outcome: Outcome): Promise<AfterReply> {
   const { ctx, writer } = target;
-  const logger = ctx.services.logger;
+  const logger = ctx.logger;
   if (item.kind === 'overlong') {
     return refuse(target, `Line too long (${item.length} octets, limit ${ctx.services.limits.maxLineLength})`);
   }
@@ -49,8 +66,9 @@ export async function dispatch(target: DispatchTarget, item: FramedItem): Promis
     return refuse(target, err instanceof Error ? err.message : 'Syntax error');
   }
   const command = target.commands.get(line.keyword);
-  logger?.debug({ session: ctx.connection.id, command: line.keyword, args: command?.sensitive ? '***' : line.rest }, 'pop3 command');
+  logger?.debug({ command: line.keyword, args: command?.sensitive ? '[redacted]' : line.rest }, 'command');
   if (!command) return refuse(target, `Unknown command: ${printable(line.keyword)}`);
+  outcome.command = command.name;
   if (!command.states.includes(ctx.state.name)) {
     return refuse(target, `${command.name} is not valid ${STATE_HINT[ctx.state.name] ?? 'in this state'}`);
   }
@@ -62,15 +80,18 @@ export async function dispatch(target: DispatchTarget, item: FramedItem): Promis
     throw err;
   }
   noteLoginAttempt(ctx, command.name, line);
+  // A thrown error below is a -ERR from the command itself, not a bad command.
+  outcome.result = 'no';
   let reply: Pop3Reply;
   try {
     reply = await command.run(ctx, args);
   } catch (err) {
     const e = toPop3ErrorReply(err);
-    if (e.unexpected) logger?.error({ err, session: ctx.connection.id, command: command.name }, 'pop3 command failed');
+    if (e.unexpected) logger?.error({ err, command: command.name }, 'command failed');
     await writer.write(statusLine(false, e.text, e.code));
     return e.close ? 'close' : undefined;
   }
+  outcome.result = 'ok';
   await writeReply(target, reply);
   return reply.then;
 }
@@ -118,7 +139,7 @@ async function writeReply(target: DispatchTarget, reply: Pop3Reply): Promise<voi
     next = await it.next();
   } catch (err) {
     const e = toPop3ErrorReply(err);
-    if (e.unexpected) target.ctx.services.logger?.error({ err, session: target.ctx.connection.id }, 'pop3 message read failed');
+    if (e.unexpected) target.ctx.logger?.error({ err }, 'message read failed');
     await writer.write(statusLine(false, e.text, e.code));
     return;
   }
@@ -133,7 +154,7 @@ async function writeReply(target: DispatchTarget, reply: Pop3Reply): Promise<voi
     }
   } catch (err) {
     // The +OK is out: there is no way to say -ERR now, and a short message must not pass as whole.
-    target.ctx.services.logger?.error({ err, session: target.ctx.connection.id }, 'pop3 message stream failed');
+    target.ctx.logger?.error({ err }, 'message stream failed');
     throw new Pop3Error('Message stream failed', 'SYS/TEMP', true);
   } finally {
     if (!next.done) await it.return?.().catch(() => undefined);

@@ -26,16 +26,14 @@ export const userSlots = new WeakMap<Pop3ConnectionInfo, ConnectionSlot>();
 /** One audit line per login outcome: user, remote address, mechanism, result — never a secret. */
 function audit(ctx: Pop3Context, result: 'success' | 'failure' | 'locked' | 'limit', user: string | undefined): void {
   const attempt = loginAttempts.get(ctx);
-  const line = {
-    session: ctx.connection.id,
-    protocol: 'pop3',
-    remote: ctx.connection.remoteAddress,
-    mechanism: attempt?.mechanism ?? 'unknown',
-    user: user ?? attempt?.user,
-    result,
-  };
-  if (result === 'success') ctx.services.logger?.info(line, 'authenticated');
-  else ctx.services.logger?.warn(line, 'authentication failed');
+  const mechanism = attempt?.mechanism ?? 'unknown';
+  // conn, remote and protocol are bound in ctx.logger; the same fields and messages as IMAP's.
+  const line = { mechanism, user: user ?? attempt?.user, result };
+  if (result === 'success') ctx.logger?.info(line, 'authenticated');
+  else if (result === 'failure') ctx.logger?.info(line, 'authentication failed');
+  else if (result === 'locked') ctx.logger?.warn(line, 'authentication refused: locked out');
+  else ctx.logger?.warn(line, 'login refused: too many connections for user');
+  ctx.services.metrics.login(result, mechanism);
 }
 
 export function loginDelayFor(ctx: Pop3Context, user: string | null): number | undefined {
@@ -85,7 +83,7 @@ export async function completeLogin(ctx: Pop3Context, user: string): Promise<Pop
     services.lastLogins.set(key, Date.now());
     pruneLogins(services.lastLogins);
   }
-  services.logger?.debug({ session: connection.id, user, messages: maildrop.count }, 'pop3 maildrop opened');
+  ctx.logger?.debug({ user, messages: maildrop.count }, 'maildrop opened');
   return { text: `${user}'s maildrop has ${maildrop.count} message${maildrop.count === 1 ? '' : 's'}` };
 }
 
@@ -97,9 +95,12 @@ function pruneLogins(logins: Map<string, number>): void {
 }
 
 /** Counts a failed login, waits a moment, and throws the -ERR [AUTH] (hanging up after too many). */
-export async function refuseLogin(ctx: Pop3Context, reason: string): Promise<never> {
+export async function refuseLogin(ctx: Pop3Context, reason: string, claimedUser?: string): Promise<never> {
   const { loginGuard } = ctx.services;
-  const user = loginAttempts.get(ctx)?.user;
+  // USER/PASS and APOP name the user in the command; a SASL exchange only in its messages.
+  const attempt = loginAttempts.get(ctx);
+  if (attempt && attempt.user === undefined && claimedUser !== undefined) attempt.user = claimedUser;
+  const user = attempt?.user;
   const address = ctx.connection.remoteAddress;
   if (loginGuard.isLocked(address, user)) {
     audit(ctx, 'locked', undefined);

@@ -12,6 +12,7 @@ import type { Pop3Callbacks, Pop3ExpirePolicy, Pop3LoginDelayPolicy } from '../o
 import type { LoginGuard } from '../../auth/login-guard.js';
 import type { ConnectionLimiter } from '../../net/connection-limits.js';
 import type { InputBudget } from '../../net/input-budget.js';
+import type { ProtocolMetrics } from '../../metrics/types.js';
 
 export interface Pop3Services {
   auth: Pop3Auth;
@@ -37,4 +38,5 @@ export interface Pop3Services {
   lastLogins: Map<string, number>;
   /** connect/disconnect hooks, when in callback mode. */
   callbacks?: Pop3Callbacks;
+  metrics: ProtocolMetrics;
 }

@@ -17,6 +17,8 @@ export class SocketWriter {
     private socket: Socket,
     /** Called whenever output made progress, so the idle timer knows the client is reading. */
     private readonly onProgress: () => void,
+    /** Told how many bytes each write hands to the socket (metrics). */
+    private readonly onWritten: (bytes: number) => void = () => undefined,
   ) {}
 
   /** After STLS the same writer goes on writing to the TLS socket. */
@@ -27,6 +29,7 @@ export class SocketWriter {
   async write(data: Buffer | string): Promise<void> {
     const socket = this.socket;
     if (socket.destroyed || !socket.writable) throw new ConnectionGoneError();
+    this.onWritten(typeof data === 'string' ? Buffer.byteLength(data) : data.length);
     if (socket.write(data)) return;
     await new Promise<void>((resolve, reject) => {
       const done = (): void => {

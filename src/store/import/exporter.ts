@@ -72,7 +72,7 @@ class Keywords {
   async save(): Promise<void> {
     if (this.byName.size === 0) return;
     const lines = [...this.byName.values()].map(({ letter, name }) => `${letter.charCodeAt(0) - 97} ${name}`);
-    await writeFile(join(this.folder, 'dovecot-keywords'), lines.join('\n') + '\n');
+    await writeFile(join(this.folder, 'dovecot-keywords'), lines.join('\n') + '\n', { mode: 0o600 });
   }
 }
 
@@ -87,7 +87,8 @@ export async function exportMaildir(options: ExportOptions): Promise<ExportSumma
     options.onProgress?.({ done, total });
     for (const { box, snap } of snapshots) {
       const dir = folderPath(options.path, box.name);
-      for (const sub of ['cur', 'new', 'tmp']) mkdirSync(join(dir, sub), { recursive: true });
+      // 0700 and 0600, as Dovecot writes Maildirs: it is someone's mail.
+      for (const sub of ['cur', 'new', 'tmp']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
       summary.mailboxes++;
       const present = new Set(readdirSync(join(dir, 'cur')).map((n) => n.replace(/[:!]2,.*$/, '')));
       const keywords = new Keywords(dir);
@@ -102,7 +103,7 @@ export async function exportMaildir(options: ExportOptions): Promise<ExportSumma
           }
           const name = `${base}:2,${flagLetters(rec.flags, keywords, summary.droppedKeywords)}`;
           const tmp = join(dir, 'tmp', base);
-          const file = await open(tmp, 'w');
+          const file = await open(tmp, 'w', 0o600);
           try {
             for await (const chunk of handle.stream(box.id, rec.uid)) {
               const out = options.lf ? toLf(chunk) : chunk;
@@ -122,7 +123,7 @@ export async function exportMaildir(options: ExportOptions): Promise<ExportSumma
       await keywords.save();
     }
     const subs = await handle.subscriptions();
-    if (subs.length > 0) await writeFile(join(options.path, 'subscriptions'), subs.map((s) => `${s}\n`).join(''));
+    if (subs.length > 0) await writeFile(join(options.path, 'subscriptions'), subs.map((s) => `${s}\n`).join(''), { mode: 0o600 });
   } finally {
     await handle.close();
   }

@@ -25,9 +25,10 @@ export class BlobFiles {
   ) {
     this.root = join(directory, 'blobs');
     this.tmp = join(directory, 'tmp');
-    mkdirSync(this.root, { recursive: true });
+    // 0700 and 0600 throughout: these are everybody's messages.
+    mkdirSync(this.root, { recursive: true, mode: 0o700 });
     rmSync(this.tmp, { recursive: true, force: true });
-    mkdirSync(this.tmp, { recursive: true });
+    mkdirSync(this.tmp, { recursive: true, mode: 0o700 });
   }
 
   pathFor(sha256: Buffer): string {
@@ -37,7 +38,7 @@ export class BlobFiles {
 
   async createTemp(): Promise<TempBlob> {
     const path = join(this.tmp, `${Date.now()}-${randomBytes(6).toString('hex')}`);
-    return new TempBlob(path, await open(path, 'w'), this.syncThread);
+    return new TempBlob(path, await open(path, 'w', 0o600), this.syncThread);
   }
 
   /**
@@ -60,7 +61,7 @@ export class BlobFiles {
   installSync(tempPath: string, sha256: Buffer): void {
     const target = this.pathFor(sha256);
     const dir = join(target, '..');
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     renameSync(tempPath, target);
     fsyncDirSync(dir);
   }

@@ -2,7 +2,7 @@
  * SqliteStore: the durable default MailStore. One database per server, DATA/mail.sqlite, with large
  * bodies in DATA/blobs/ (why: docs/architecture.md, "Storage (SQLite)").
  */
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ChangeFeed } from '../change-feed.js';
@@ -31,6 +31,10 @@ import { WalSync, type FileSyncer } from './wal-sync.js';
 import { SyncThread } from './sync-thread.js';
 import { deriveContent } from './message-writes.js';
 import type { MessageStructure } from '../../mime/types.js';
+import type { SqliteTimings } from '../../metrics/types.js';
+import { reportTimings } from './timings.js';
+import { backupStore, type BackupProgress, type BackupSummary } from './backup.js';
+import { writeProblem } from './readiness.js';
 
 export interface SqliteStoreOptions {
   /** The server's data folder; created when missing. */
@@ -70,8 +74,9 @@ export interface SqliteStoreOptions {
    * 40 MB for a 100,000-message mailbox sorted every way (measured, bench mailbox).
    */
   sortCacheMessages?: number;
+  /** Reports each write's wait for the WAL sync and each checkpoint's duration (metrics). */
+  timings?: SqliteTimings;
 }
-
 
 /**
  * Deletes body files no content row refers to — only when blobs/ is known to belong to this
@@ -123,6 +128,8 @@ export class SqliteStore implements MailStore {
     private readonly ctx: StoreContext,
     private readonly checkpointer: Checkpointer,
     private integrityResult: IntegrityResult,
+    /** The data folder. */
+    readonly directory: string,
   ) {}
 
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
@@ -131,7 +138,9 @@ export class SqliteStore implements MailStore {
     const dbPath = join(options.directory, DATABASE_FILE);
     const existed = (statSync(dbPath, { throwIfNoEntry: false })?.size ?? 0) > 0;
     if (forCheck && !existed) throw new StoreError('damaged', `${dbPath} is missing or empty: there is no database to check`, { file: dbPath });
-    mkdirSync(options.directory, { recursive: true });
+    // 0700 and 0600: the folder holds everybody's mail. SQLite gives the WAL the database file's mode.
+    mkdirSync(options.directory, { recursive: true, mode: 0o700 });
+    closeSync(openSync(dbPath, 'a', 0o600));
     const db = openDatabase(options.directory);
     let syncThread: SyncThread | undefined;
     let refusedNew = false;
@@ -196,9 +205,10 @@ export class SqliteStore implements MailStore {
         onError: (err) => options.logger?.error({ err }, 'WAL checkpoint failed; SQLite checkpoints by itself from now on'),
         onTransientError: (err) => ctx.health.classify(err),
       });
+      if (options.timings) reportTimings(durable, checkpointer, options.timings);
       checkpointer.start();
       options.logger?.debug({ directory: options.directory, version }, 'sqlite store open');
-      return new SqliteStore(ctx, checkpointer, integrity);
+      return new SqliteStore(ctx, checkpointer, integrity, options.directory);
     } catch (err) {
       await syncThread?.close();
       db.close();
@@ -304,6 +314,23 @@ export class SqliteStore implements MailStore {
       )
       .all(user, Number(mailboxId)) as Array<{ hex: string; n: number }>;
     return new Map(rows.map((r) => [r.hex, r.n]));
+  }
+
+  /** The users that have mail here (the store keeps users the users file may have dropped). */
+  knownUsers(): string[] {
+    return this.ctx.sql.get('SELECT name FROM users ORDER BY name').pluck().all() as string[];
+  }
+
+  /** For /readyz: null when open and writable, otherwise what is wrong (health.ts). */
+  async readiness(): Promise<string | null> {
+    if (this.closed) return 'the store is closed';
+    return writeProblem(this.ctx.db, join(this.directory, DATABASE_FILE), this.ctx.files.tmp);
+  }
+
+  /** A consistent single-file copy of the store, taken while it is in use (backup.ts). */
+  backup(destination: string, onProgress?: (p: BackupProgress) => void): Promise<BackupSummary> {
+    if (this.closed) return Promise.reject(new StoreError('unavailable', 'the store is closed'));
+    return backupStore(this.ctx.db, this.ctx.files, destination, onProgress);
   }
 
   watch(user: string, listener: ChangeListener): () => void {

@@ -1,0 +1,58 @@
+/**
+ * A MailStore whose per-user calls are timed: every UserMailbox method reports its latency and
+ * whether it failed to a StoreObserver. The wrapper works for any backend, so the store code stays
+ * free of metrics; a call costs two `performance.now()` and one histogram update.
+ */
+import type { MailStore, UserMailbox } from '../store/types.js';
+import type { StoreObserver } from './types.js';
+
+/** The calls that return promises (stream() is synchronous and timed by its reader, not here). */
+const TIMED = [
+  'list', 'create', 'delete', 'rename', 'subscribe', 'subscriptions', 'get', 'status', 'snapshot', 'claimRecent',
+  'records', 'structure', 'read', 'search', 'append', 'updateFlags', 'copy', 'move', 'expunge',
+] as const;
+
+function timed<A extends unknown[], R>(operation: string, observe: StoreObserver, fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return (...args: A) => {
+    const started = performance.now();
+    return fn(...args).then(
+      (value) => {
+        observe(operation, (performance.now() - started) / 1000, true);
+        return value;
+      },
+      (err: unknown) => {
+        observe(operation, (performance.now() - started) / 1000, false);
+        throw err;
+      },
+    );
+  };
+}
+
+function timedMailbox(inner: UserMailbox, observe: StoreObserver): UserMailbox {
+  // A prototype chain keeps anything else the backend's handle offers reachable.
+  const outer = Object.create(inner) as Record<string, unknown>;
+  for (const name of TIMED) {
+    const method = (inner[name] as (...a: unknown[]) => Promise<unknown>).bind(inner);
+    outer[name] = timed(name, observe, method);
+  }
+  outer['stream'] = inner.stream.bind(inner);
+  outer['close'] = inner.close.bind(inner);
+  return outer as unknown as UserMailbox;
+}
+
+/** `store` with every UserMailbox call (and open) timed; everything else passes through. */
+export function timedStore<S extends MailStore>(store: S, observe: StoreObserver): MailStore {
+  const open = timed('open', observe, store.open.bind(store));
+  return {
+    get delimiter() {
+      return store.delimiter;
+    },
+    get crossProcessChanges() {
+      return store.crossProcessChanges;
+    },
+    open: async (user, options) => timedMailbox(await open(user, options), observe),
+    watch: (user, listener) => store.watch(user, listener),
+    close: () => store.close(),
+    ...(store.readiness ? { readiness: () => store.readiness!() } : {}),
+  };
+}
