@@ -219,7 +219,7 @@ export async function checkStore(ctx: StoreContext, options: CheckOptions = {}):
   };
 
   options.onProgress?.({ phase: 'database', done: 0, total: 1 });
-  report.database.problems.push(...headerProblems(dbPath));
+  report.database.problems.push(...headerProblems(dbPath, ctx.databaseFd));
   if (options.online) {
     const { problems, longestStallMs } = await quickCheckByTable(ctx.db);
     report.database.problems.push(...problems);

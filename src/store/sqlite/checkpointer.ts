@@ -38,6 +38,11 @@ export interface CheckpointerOptions {
   databaseSyncer?: FileSyncer;
   /** Where the database file's fdatasync runs (default: libuv's thread pool). */
   thread?: SyncThread;
+  /**
+   * The store's descriptor of the database file, kept open as long as the connection (store.ts):
+   * syncing through a descriptor of our own would, once closed, drop SQLite's POSIX locks.
+   */
+  databaseFd?: number;
   onError?: (err: unknown) => void;
   /**
    * A failure that may go away (a full disk): told here, and the checkpoint is tried again at the
@@ -133,7 +138,7 @@ export class Checkpointer {
   private syncDatabase(): Promise<void> {
     if (this.options.databaseSyncer) return this.options.databaseSyncer(this.path);
     // mail.sqlite is never replaced while open, so one descriptor serves every checkpoint.
-    const fd = (this.fd ??= openSync(this.path, 'r'));
+    const fd = this.options.databaseFd ?? (this.fd ??= openSync(this.path, 'r'));
     if (this.options.thread) return this.options.thread.fdatasync(fd);
     return new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
   }

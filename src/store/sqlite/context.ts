@@ -18,6 +18,12 @@ export interface StoreContext {
   readonly files: BlobFiles;
   /** Runs the fdatasyncs writes wait for, off libuv's thread pool (sync-thread.ts). */
   readonly syncThread: SyncThread;
+  /**
+   * A descriptor of mail.sqlite held from before the connection opens until after it closes. Code
+   * that reads or syncs the file uses it: POSIX releases all of a process's locks on a file when any
+   * descriptor of that file is closed, and SQLite's exclusive lock is such a lock.
+   */
+  readonly databaseFd: number;
   readonly feed: ChangeFeed;
   /** Batches message writes into one transaction; resolves them once the WAL is synced. */
   readonly group: GroupCommit;

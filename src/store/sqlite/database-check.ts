@@ -30,17 +30,28 @@ function pageSizeOf(header: Buffer): number {
   return raw === 1 ? 65536 : raw;
 }
 
-/** What the file's own size and header say, without SQLite. Empty when all is well (or the file is new). */
-export function headerProblems(path: string): string[] {
+/**
+ * What the file's own size and header say, without SQLite. Empty when all is well (or the file is new).
+ *
+ * `heldFd`: a descriptor of the file this process keeps open while its connection holds SQLite's
+ * lock. It must be given whenever this process has the database open: POSIX drops every lock a
+ * process holds on a file when it closes *any* descriptor of that file, so opening and closing the
+ * file here would let another process in beside the connection.
+ */
+export function headerProblems(path: string, heldFd?: number): string[] {
   const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
   if (size === 0) return [];
   if (size < 100) return [`the file is ${size} bytes, too short to hold even the SQLite header`];
   const header = Buffer.alloc(100);
-  const fd = openSync(path, 'r');
-  try {
-    readSync(fd, header, 0, 100, 0);
-  } finally {
-    closeSync(fd);
+  if (heldFd !== undefined) {
+    readSync(heldFd, header, 0, 100, 0);
+  } else {
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, header, 0, 100, 0);
+    } finally {
+      closeSync(fd);
+    }
   }
   if (header.toString('latin1', 0, 16) !== 'SQLite format 3\0') return ['it does not start with the SQLite header: this is not a database file (or its first page was overwritten)'];
   const pageSize = pageSizeOf(header);
@@ -100,9 +111,9 @@ export async function quickCheckByTable(db: Database): Promise<{ problems: strin
 }
 
 /** The check `SqliteStore.open` runs: the header always, quick_check up to `maxBytes`. */
-export function startupCheck(db: Database, path: string, maxBytes: number): IntegrityResult {
+export function startupCheck(db: Database, path: string, heldFd: number, maxBytes: number): IntegrityResult {
   const started = performance.now();
-  const problems = headerProblems(path);
+  const problems = headerProblems(path, heldFd);
   const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
   const full = size <= maxBytes;
   if (full) problems.push(...quickCheck(db));

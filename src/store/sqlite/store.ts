@@ -140,15 +140,23 @@ export class SqliteStore implements MailStore {
     if (forCheck && !existed) throw new StoreError('damaged', `${dbPath} is missing or empty: there is no database to check`, { file: dbPath });
     // 0700 and 0600: the folder holds everybody's mail. SQLite gives the WAL the database file's mode.
     mkdirSync(options.directory, { recursive: true, mode: 0o700 });
-    closeSync(openSync(dbPath, 'a', 0o600));
-    const db = openDatabase(options.directory);
+    // Held until after the connection closes (context.ts, databaseFd): never closed while SQLite holds its lock.
+    closeSync(openSync(dbPath, 'a', 0o600)); // created 0600 if missing (no lock is held yet)
+    const databaseFd = openSync(dbPath, 'r+');
+    let db;
+    try {
+      db = openDatabase(options.directory);
+    } catch (err) {
+      closeSync(databaseFd);
+      throw err;
+    }
     let syncThread: SyncThread | undefined;
     let refusedNew = false;
     try {
       // Before anything else touches the folder: a damaged database stops here, named, rather than
       // answering every SELECT with an error later (database-check.ts).
       const integrity: IntegrityResult = existed
-        ? startupCheck(db, dbPath, limits.startupCheckMaxMegabytes * 1024 * 1024)
+        ? startupCheck(db, dbPath, databaseFd, limits.startupCheckMaxMegabytes * 1024 * 1024)
         : { at: new Date().toISOString(), checked: 'full', ok: true, problems: [], ms: 0 };
       if (!integrity.ok && !forCheck) {
         throw new StoreError(
@@ -177,6 +185,7 @@ export class SqliteStore implements MailStore {
         sql: new Statements(db),
         files,
         syncThread,
+        databaseFd,
         feed,
         durable,
         group: new GroupCommit(db, durable),
@@ -201,6 +210,7 @@ export class SqliteStore implements MailStore {
       await durable.sync(); // a migration's commits, like every write, are synced before use
       const checkpointer = new Checkpointer(db, dbPath, durable, ctx.group, {
         thread: syncThread,
+        databaseFd,
         ...options.checkpoints,
         onError: (err) => options.logger?.error({ err }, 'WAL checkpoint failed; SQLite checkpoints by itself from now on'),
         onTransientError: (err) => ctx.health.classify(err),
@@ -212,6 +222,7 @@ export class SqliteStore implements MailStore {
     } catch (err) {
       await syncThread?.close();
       db.close();
+      closeSync(databaseFd);
       // A start refused over a missing database leaves the folder as it found it.
       if (refusedNew && !existed) for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
       throw err;
@@ -354,5 +365,6 @@ export class SqliteStore implements MailStore {
     await this.ctx.durable.close();
     await this.ctx.syncThread.close();
     this.ctx.db.close(); // SQLite checkpoints the rest (with its own fsyncs) and removes the WAL
+    closeSync(this.ctx.databaseFd); // only now: closing it drops the process's locks on the file
   }
 }
