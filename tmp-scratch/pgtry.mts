@@ -1,0 +1,10 @@
+import { testDatabaseUrl } from '../test/helpers/postgres.js';
+import pg from 'pg';
+const t0 = Date.now();
+const u = await testDatabaseUrl();
+console.log('first db', Date.now() - t0, u);
+const t1 = Date.now();
+for (let i = 0; i < 10; i++) await testDatabaseUrl();
+console.log('10 dbs', Date.now() - t1);
+const c = new pg.Client(u); await c.connect(); console.log((await c.query('select version()')).rows[0]); await c.end();
+process.exit(0);
