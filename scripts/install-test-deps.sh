@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian programs the end-to-end tests drive (real clients), when missing.
+# Installs the Debian programs the end-to-end tests drive (real clients, PostgreSQL), when missing.
 # Runs as root in CI; on a developer machine without root it only reports what is missing.
 set -euo pipefail
 need=()
@@ -7,6 +7,9 @@ command -v python3 >/dev/null || need+=(python3)
 command -v curl >/dev/null || need+=(curl)
 command -v fetchmail >/dev/null || need+=(fetchmail)
 command -v openssl >/dev/null || need+=(openssl)
+# The PostgreSQL store's tests start their own cluster (initdb, pg_ctl) from the server package,
+# whose programs live outside PATH; the package also creates the unprivileged "postgres" user.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing test programs (install them with apt-get): ${need[*]}" >&2

@@ -45,7 +45,7 @@ export async function serveCluster(options: Record<string, unknown>, workers: nu
 async function primary(options: Record<string, unknown>, count: number): Promise<void> {
   const settings = await resolveSettings(options);
   const logger = createLogger(settings.logLevel, process.stdout.isTTY === true);
-  const store = await openStore(settings.store, settings.data, logger.child({ component: 'store' }));
+  const store = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), settings.databaseUrl);
   // Made once here, so the workers do not race to create the same certificate files.
   if (!settings.tlsKey) await ensureDevCertificate(settings.data);
   // The kernel spreads connections over the workers' accept() calls; round-robin would make this

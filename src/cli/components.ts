@@ -11,7 +11,11 @@ import type { TlsOptions } from '../net/tls.js';
 import { listenPort } from '../config/ports.js';
 import type { ServeSettings } from '../config/settings.js';
 
-export async function openStore(kind: StoreKind, dataDir: string, logger: Logger): Promise<MailStore> {
+export async function openStore(kind: StoreKind, dataDir: string, logger: Logger, databaseUrl?: string): Promise<MailStore> {
+  if (kind === 'postgres') {
+    const { PostgresStore } = await import('../store/postgres/index.js');
+    return PostgresStore.open({ ...(databaseUrl ? { connectionString: databaseUrl } : {}), logger });
+  }
   if (kind === 'memory') {
     const { MemoryStore } = await import('../store/memory/index.js');
     return new MemoryStore();

@@ -13,6 +13,7 @@ import { listenProtocols, openStore, type ListeningPorts, type ListeningServer, 
 import { ensureDemoUser } from './demo.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { dropPrivileges } from '../net/privileges.js';
+import { redactUrl } from '../store/postgres/url.js';
 
 export interface RunningServers {
   ports: ListeningPorts;
@@ -40,8 +41,8 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     logger.warn({ file: users.path }, 'no users yet: add one with "postroom user add NAME" (or start with --demo)');
   }
   const tls = await tlsOptions(settings, logger);
-  const store: MailStore = await openStore(settings.store, settings.data, logger.child({ component: 'store' }));
-  logger.info({ store: settings.store, data: settings.data }, 'store opened');
+  const store: MailStore = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), settings.databaseUrl);
+  logger.info({ store: settings.store, data: settings.data, ...(settings.store === 'postgres' ? { database: redactUrl(settings.databaseUrl) } : {}) }, 'store opened');
 
   const servers: ListeningServer[] = [];
   const closeAll = async (): Promise<void> => {

@@ -24,7 +24,7 @@ export const quitCommand: Pop3Command<void> = {
       throw new Pop3Error(reply.text, reply.code ?? 'SYS/TEMP', true);
     } finally {
       await state.maildrop.release().catch((err: unknown) => services.logger?.warn({ err }, 'pop3 maildrop release failed'));
-      services.locks.release(state.user);
+      services.locks.release(state.user, services.logger);
     }
     services.logger?.info({ session: connection.id, user: state.user, deleted: deleted.length }, 'pop3 update');
     const left = state.maildrop.count - deleted.length;

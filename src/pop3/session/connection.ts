@@ -257,7 +257,7 @@ export class Pop3Connection {
       // No QUIT, so no UPDATE state: the DELE marks are simply forgotten (RFC 1939 §6).
       this.state = { name: 'authorization' };
       await state.maildrop.release().catch((err: unknown) => this.services.logger?.warn({ err }, 'pop3 maildrop release failed'));
-      this.services.locks.release(state.user);
+      this.services.locks.release(state.user, this.services.logger);
     }
     try {
       await this.services.callbacks?.disconnect?.(this.info);

@@ -20,6 +20,7 @@ import { PgMaildropLocks } from './maildrop-locks.js';
 import { insertMailbox } from './mailbox-tree.js';
 import { migrate } from './schema.js';
 import { PgUserMailbox } from './user-mailbox.js';
+import { redactUrl } from './url.js';
 
 export interface PostgresStoreOptions extends ConnectionOptions {
   logger?: Logger;
@@ -40,18 +41,6 @@ export interface PostgresStoreOptions extends ConnectionOptions {
 
 const DEFAULT_RELEASED_GRACE_MS = 5 * 60_000;
 const DEFAULT_COLLECT_INTERVAL_MS = 60_000;
-
-/** "postgres://user:secret@host/db" without the password, for messages and logs. */
-export function redactUrl(url: string | undefined): string {
-  if (!url) return '(PG* environment variables)';
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(an unparsable URL)';
-  }
-}
 
 export class PostgresStore implements MailStore, MaildropLockProvider {
   readonly delimiter = '/';
