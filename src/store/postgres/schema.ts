@@ -109,20 +109,21 @@ export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.versio
 /** Any constant unique to us: the key of the advisory lock migrations run under. */
 const MIGRATION_LOCK_KEY = 0x706f7374726f6f6dn; // "postroom"
 
-export async function migrate(client: pg.ClientBase, target = PG_SCHEMA_VERSION): Promise<number> {
+export async function migrate(client: pg.ClientBase, target = PG_SCHEMA_VERSION, migrations: readonly PgMigration[] = PG_MIGRATIONS): Promise<number> {
+  const known = migrations[migrations.length - 1]?.version ?? 0;
   await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
   try {
     await client.query(`CREATE TABLE IF NOT EXISTS postroom_schema (
       version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
     const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM postroom_schema');
     let version = rows[0]?.v ?? 0;
-    if (version > PG_SCHEMA_VERSION) {
+    if (version > known) {
       throw new StoreError(
         'cannot',
-        `the database schema is at version ${version}, newer than this Postroom knows (${PG_SCHEMA_VERSION}); upgrade Postroom on this node, or point it at another database`,
+        `the database schema is at version ${version}, newer than this Postroom knows (${known}); upgrade Postroom on this node, or point it at another database`,
       );
     }
-    for (const m of PG_MIGRATIONS) {
+    for (const m of migrations) {
       if (m.version <= version || m.version > target) continue;
       await client.query('BEGIN');
       try {

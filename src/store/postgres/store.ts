@@ -62,6 +62,9 @@ export class PostgresStore implements MailStore, MaildropLockProvider {
    */
   static async open(options: PostgresStoreOptions = {}): Promise<PostgresStore> {
     const where = redactUrl(options.connectionString);
+    if (options.connectionString !== undefined && !/^postgres(ql)?:\/\//.test(options.connectionString)) {
+      throw new StoreError('cannot', `the database URL ${where} is not of the form postgres://user:password@host:port/database`);
+    }
     const logger = options.logger;
     const pool = createPool(options, (err) => logger?.warn({ err }, 'an idle PostgreSQL connection failed; the pool replaces it'));
     const feed = new ClusterFeed(pool, { connection: options, logger, checkIntervalMs: options.feedCheckIntervalMs });
