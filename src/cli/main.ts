@@ -6,6 +6,7 @@ import { register as registerServe } from './commands/serve.js';
 import { register as registerUser } from './commands/user.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerExport } from './commands/export.js';
+import { register as registerMigrate } from './commands/migrate.js';
 
 function version(): string {
   // ../../package.json from both src/cli/main.ts and dist/cli/main.js.
@@ -28,6 +29,7 @@ Examples:
   postroom user add ann --data ./data        add a user (asks for the password)
   echo "$PW" | postroom user add ann --password-stdin
   postroom serve --config postroom.json      settings from a JSON file (flags override it)
+  postroom migrate --from sqlite:./data --to postgres://mail@db/mail --verify
 
 Run "postroom help <command>" for the options of a command; docs/cli.md and
 docs/configuration.md describe them all.`,
@@ -36,6 +38,7 @@ docs/configuration.md describe them all.`,
   registerUser(program);
   registerImport(program);
   registerExport(program);
+  registerMigrate(program);
   return program;
 }
 

@@ -20,6 +20,8 @@ import { PgMaildropLocks } from './maildrop-locks.js';
 import { insertMailbox } from './mailbox-tree.js';
 import { migrate } from './schema.js';
 import { PgUserMailbox } from './user-mailbox.js';
+import { pgMigrationTarget } from './importer.js';
+import type { UserImporter } from '../migrate/types.js';
 import { redactUrl } from './url.js';
 
 export interface PostgresStoreOptions extends ConnectionOptions {
@@ -139,6 +141,11 @@ export class PostgresStore implements MailStore, MaildropLockProvider {
   async unlockMaildrop(user: string): Promise<void> {
     const id = await this.userId(user, false).catch(() => undefined);
     if (id !== undefined) await this.locks.release(id);
+  }
+
+  /** Writes a user's mail with the identities it had elsewhere (`postroom migrate`; src/store/migrate/). */
+  importUser(user: string): Promise<UserImporter> {
+    return pgMigrationTarget(this.ctx, (name) => this.userId(name, true)).importUser(user);
   }
 
   /** Every user with mail in the store (for `postroom migrate`). */

@@ -23,6 +23,8 @@ import { SqliteUserMailbox } from './user-mailbox.js';
 import { GroupCommit } from './group-commit.js';
 import { WalSync, type FileSyncer } from './wal-sync.js';
 import type { MessageStructure } from '../../mime/types.js';
+import type { UserImporter } from '../migrate/types.js';
+import { sqliteMigrationTarget } from './importer.js';
 
 export interface SqliteStoreOptions {
   /** The server's data folder; created when missing. */
@@ -191,6 +193,20 @@ export class SqliteStore implements MailStore {
 
   watch(user: string, listener: ChangeListener): () => void {
     return this.ctx.feed.watch(user, listener);
+  }
+
+  /** Every user with mail in the store (the source side of `postroom migrate`). */
+  async users(): Promise<string[]> {
+    return this.ctx.sql.get('SELECT name FROM users ORDER BY name').pluck().all() as string[];
+  }
+
+  /** Writes a user's mail with the identities it had elsewhere (`postroom migrate`; src/store/migrate/). */
+  importUser(user: string): Promise<UserImporter> {
+    const open = async (name: string): Promise<number> => {
+      await this.open(name);
+      return this.ctx.sql.get('SELECT id FROM users WHERE name = ?').pluck().get(name) as number;
+    };
+    return sqliteMigrationTarget(this.ctx, open).importUser(user);
   }
 
   async close(): Promise<void> {
