@@ -52,7 +52,7 @@ export class ClusterFeed implements SequencerHost {
   private reconnectAttempts = 0;
   private closed = false;
   private checkTimer: NodeJS.Timeout | undefined;
-  /** Times from a hint's arrival to the publication it caused, for diagnostics (last 1,000). */
+  /** Hints from other nodes received so far (diagnostics). */
   readonly notificationsReceived = { count: 0 };
 
   constructor(
