@@ -45,7 +45,8 @@ if (usesPostgres && !process.env.POSTROOM_TEST_PG_URL) {
 
 const res = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, ...files],
+  // --expose-gc: memory tests collect garbage before they measure what the server holds.
+  ['--expose-gc', '--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, ...files],
   { stdio: 'inherit', env },
 );
 process.exit(res.status ?? 1);

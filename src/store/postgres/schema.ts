@@ -74,6 +74,9 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
         data bytea NOT NULL,
         PRIMARY KEY (content_id, seq)
       );
+      -- Out of line but not compressed: attachments (most of the bytes) are compressed already,
+      -- and substring() of an uncompressed value reads only the TOAST pieces it covers.
+      ALTER TABLE content_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
 
       CREATE TABLE messages (
         mailbox_id bigint NOT NULL REFERENCES mailboxes(id),
