@@ -80,6 +80,11 @@ export class PostgresStore implements MailStore, MaildropLockProvider {
       try {
         const version = await migrate(client, options.schemaVersion);
         logger?.debug({ database: where, version }, 'postgres schema ready');
+        // A tagged OK promises durability; with this off, a PostgreSQL crash can lose acknowledged mail.
+        const { rows } = await client.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
+        if (rows[0]?.synchronous_commit === 'off') {
+          logger?.warn({ database: where }, 'synchronous_commit is off: a PostgreSQL crash can lose mail the server acknowledged');
+        }
       } finally {
         client.release();
       }
