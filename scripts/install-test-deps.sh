@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian programs the end-to-end tests drive (real clients, and Postfix as the MTA that
-# delivers over LMTP), when missing.
+# Installs the Debian programs the end-to-end tests drive (real clients, Postfix as the MTA that
+# delivers over LMTP, PostgreSQL), when missing.
 # Runs as root in CI; on a developer machine without root it only reports what is missing.
 set -euo pipefail
 need=()
@@ -12,6 +12,9 @@ command -v swaks >/dev/null || need+=(swaks)
 [ -x /usr/sbin/postfix ] || need+=(postfix)
 # systemd-analyze verifies deploy/postroom.service (test/deploy/).
 command -v systemd-analyze >/dev/null || need+=(systemd)
+# The PostgreSQL store's tests start their own cluster (initdb, pg_ctl) from the server package,
+# whose programs live outside PATH; the package also creates the unprivileged "postgres" user.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing test programs (install them with apt-get): ${need[*]}" >&2

@@ -65,7 +65,7 @@ async function primary(options: Record<string, unknown>, count: number): Promise
   const users = UserFile.inDataDir(settings.data);
   await warnAboutDataFolder(settings, users, logger);
   const metrics = settings.metricsPort !== 'off' ? new Metrics() : undefined;
-  const raw = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), { timings: metrics?.sqlite, limits: settings.sqliteLimits });
+  const raw = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), { timings: metrics?.sqlite, limits: settings.sqliteLimits, databaseUrl: settings.databaseUrl });
   const store = metrics ? timedStore(raw, metrics.store) : raw;
   // Made once here, so the workers do not race to create the same certificate files.
   if (!settings.tlsKey) await ensureDevCertificate(settings.data);

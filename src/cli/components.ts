@@ -24,9 +24,15 @@ export interface StoreExtras {
   limits?: Record<string, number>;
   /** Where the SQLite store reports WAL and checkpoint timings (metrics). */
   timings?: SqliteTimings;
+  /** The PostgreSQL store's database (else the PG* environment variables). */
+  databaseUrl?: string;
 }
 
 export async function openStore(kind: StoreKind, dataDir: string, logger: Logger, extras: StoreExtras = {}): Promise<MailStore> {
+  if (kind === 'postgres') {
+    const { PostgresStore } = await import('../store/postgres/index.js');
+    return PostgresStore.open({ ...(extras.databaseUrl ? { connectionString: extras.databaseUrl } : {}), logger });
+  }
   if (kind === 'memory') {
     const { MemoryStore } = await import('../store/memory/index.js');
     return new MemoryStore();

@@ -12,6 +12,7 @@ import { register as registerWho } from './commands/who.js';
 import { register as registerMailbox } from './commands/mailbox.js';
 import { register as registerReload } from './commands/reload.js';
 import { register as registerBackup } from './commands/backup.js';
+import { register as registerMigrate } from './commands/migrate.js';
 
 function version(): string {
   // ../../package.json from both src/cli/main.ts and dist/cli/main.js.
@@ -38,6 +39,7 @@ Examples:
   postroom deliver --user ann < message.eml  deliver a message (an LDA; docs/delivery.md)
   postroom who --data ./data                 who is connected to the running server
   postroom backup --to mail-$(date +%F).sqlite --data ./data
+  postroom migrate --from sqlite:./data --to postgres://mail@db/mail --verify
 
 Run "postroom help <command>" for the options of a command; docs/cli.md and
 docs/configuration.md describe them all.`,
@@ -52,6 +54,7 @@ docs/configuration.md describe them all.`,
   registerMailbox(program);
   registerReload(program);
   registerBackup(program);
+  registerMigrate(program);
   return program;
 }
 

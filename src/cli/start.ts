@@ -21,6 +21,7 @@ import { bindHttpListeners, startControlSocket, warnAboutDataFolder, type HttpLi
 import type { ReloadReport, ServeRuntime } from './control/serve-operations.js';
 import type { SqliteStore } from '../store/sqlite/store.js';
 import { startDelivery, type DeliveryPorts, type RunningDelivery } from './delivery.js';
+import { redactUrl } from '../store/postgres/url.js';
 
 export interface RunningServers {
   ports: ListeningPorts & DeliveryPorts;
@@ -56,9 +57,9 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
   const tls = await tlsOptions(settings, logger);
   // Counting costs a little on every command, so only when someone can read the counts.
   const metrics = settings.metricsPort !== 'off' ? new Metrics() : undefined;
-  const raw: MailStore = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), { timings: metrics?.sqlite, limits: settings.sqliteLimits });
+  const raw: MailStore = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), { timings: metrics?.sqlite, limits: settings.sqliteLimits, databaseUrl: settings.databaseUrl });
   const store = metrics ? timedStore(raw, metrics.store) : raw;
-  logger.info({ store: settings.store, data: settings.data }, 'store opened');
+  logger.info({ store: settings.store, data: settings.data, ...(settings.store === 'postgres' ? { database: redactUrl(settings.databaseUrl) } : {}) }, 'store opened');
 
   const servers: ListeningServer[] = [];
   let http: HttpListeners | undefined;

@@ -8,7 +8,7 @@ import { parsePort, type PortSetting } from './ports.js';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export const STORE_KINDS = ['sqlite', 'memory'] as const;
+export const STORE_KINDS = ['sqlite', 'memory', 'postgres'] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
 
 export const RECIPIENT_USER_NAMES = ['auto', 'localpart', 'address'] as const;
@@ -25,6 +25,11 @@ export interface ServeSettings {
   /** Every enabled listener binds a free port instead of its configured one. */
   ephemeralPorts: boolean;
   store: StoreKind;
+  /**
+   * The PostgreSQL store's database (store = postgres): postgres://user:password@host:port/db.
+   * What it leaves out comes from the PG* environment variables (PGHOST, PGPASSWORD, ...).
+   */
+  databaseUrl?: string;
   allowInsecureAuth: boolean;
   logLevel: LogLevel;
   demo: boolean;
@@ -115,6 +120,7 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   pop3sPort: 'port',
   ephemeralPorts: 'boolean',
   store: { oneOf: STORE_KINDS },
+  databaseUrl: 'string',
   allowInsecureAuth: 'boolean',
   logLevel: { oneOf: LOG_LEVELS },
   demo: 'boolean',

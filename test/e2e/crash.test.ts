@@ -162,6 +162,9 @@ describe('SqliteStore survives SIGKILL during concurrent APPENDs', () => {
         const stop = { killed: false };
         const loops = Array.from({ length: CLIENTS }, (_, i) => appendLoop(first.port, rng(seed * 1000 + i), i, acked, stop));
         const killAfter = 400 + Math.floor(r() * 1600);
+        // Counted from the first acknowledgement: on a loaded machine the clients may need seconds
+        // to connect, and a kill before any APPEND completed would prove nothing.
+        for (const end = Date.now() + 30_000; acked.length === 0 && Date.now() < end; ) await new Promise((res) => setTimeout(res, 20));
         await new Promise((res) => setTimeout(res, killAfter));
         stop.killed = true;
         first.child.kill('SIGKILL');

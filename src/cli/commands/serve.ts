@@ -35,6 +35,7 @@ export function register(program: Command): void {
     .option('--no-detail-mailbox', 'always deliver into INBOX, whatever the detail')
     .option('--ephemeral-ports', 'bind every enabled listener to a free port (for tests); see the "listening" line')
     .addOption(new Option('--store <kind>', `mail store (default: ${d.store})`).choices(STORE_KINDS))
+    .option('--database-url <url>', 'PostgreSQL database of the postgres store, postgres://user:password@host:port/db (PG* variables fill in the rest)')
     .option('--allow-insecure-auth', 'accept passwords on unencrypted connections (default: only after TLS)')
     .option('--no-allow-insecure-auth', 'require TLS before passwords, overriding the config file')
     .option('--tls-key <file>', 'TLS private key, PEM (default: a self-signed certificate in DATA/tls/)')

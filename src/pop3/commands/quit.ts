@@ -24,7 +24,7 @@ export const quitCommand: Pop3Command<void> = {
       throw new Pop3Error(reply.text, reply.code ?? 'SYS/TEMP', true);
     } finally {
       await state.maildrop.release().catch((err: unknown) => ctx.logger?.warn({ err }, 'maildrop release failed'));
-      services.locks.release(state.user);
+      services.locks.release(state.user, services.logger);
     }
     ctx.logger?.info({ user: state.user, deleted: deleted.length }, 'update');
     const left = state.maildrop.count - deleted.length;

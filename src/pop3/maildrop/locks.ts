@@ -5,20 +5,36 @@
  *
  * Locks are per process. For the store-backed mode they are keyed by the store object, so two POP3
  * servers (say, a plain and a TLS one built separately) over one store still exclude each other.
+ * A store shared by several processes (PostgreSQL) may also offer a lock that holds across them
+ * (src/store/cross-process-locks.ts): it is taken after the in-process one.
  */
+import type { Logger } from 'pino';
+import { maildropLockProvider, type MaildropLockProvider } from '../../store/cross-process-locks.js';
+
 export class MaildropLocks {
   private readonly held = new Set<string>();
 
-  /** True when the lock was taken; false when another session holds it. */
-  acquire(user: string): boolean {
+  constructor(private readonly shared?: MaildropLockProvider) {}
+
+  /** True when the lock was taken; false when another session (here or in another process) holds it. */
+  async acquire(user: string): Promise<boolean> {
     const key = user.toLowerCase();
     if (this.held.has(key)) return false;
     this.held.add(key);
-    return true;
+    if (!this.shared) return true;
+    let taken = false;
+    try {
+      taken = await this.shared.lockMaildrop(user);
+    } finally {
+      if (!taken) this.held.delete(key);
+    }
+    return taken;
   }
 
-  release(user: string): void {
-    this.held.delete(user.toLowerCase());
+  release(user: string, logger?: Logger): void {
+    const key = user.toLowerCase();
+    if (!this.held.delete(key)) return;
+    this.shared?.unlockMaildrop(user).catch((err: unknown) => logger?.warn({ err }, 'could not release the shared maildrop lock'));
   }
 
   get size(): number {
@@ -32,7 +48,7 @@ const byOwner = new WeakMap<object, MaildropLocks>();
 export function locksFor(owner: object): MaildropLocks {
   let locks = byOwner.get(owner);
   if (!locks) {
-    locks = new MaildropLocks();
+    locks = new MaildropLocks(maildropLockProvider(owner));
     byOwner.set(owner, locks);
   }
   return locks;

@@ -297,7 +297,7 @@ export class Pop3Connection {
       // No QUIT, so no UPDATE state: the DELE marks are simply forgotten (RFC 1939 §6).
       this.state = { name: 'authorization' };
       await state.maildrop.release().catch((err: unknown) => this.logger?.warn({ err }, 'maildrop release failed'));
-      this.services.locks.release(state.user);
+      this.services.locks.release(state.user, this.services.logger);
     }
     try {
       await this.services.callbacks?.disconnect?.(this.info);

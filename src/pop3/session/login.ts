@@ -62,7 +62,14 @@ export async function completeLogin(ctx: Pop3Context, user: string): Promise<Pop
     audit(ctx, 'limit', user);
     throw new Pop3Error('Too many connections for this user, try again later', 'SYS/TEMP');
   }
-  if (!services.locks.acquire(user)) {
+  let locked: boolean;
+  try {
+    locked = await services.locks.acquire(user);
+  } catch (err) {
+    slot.release(); // a shared lock that could not be asked (its database is down)
+    throw err;
+  }
+  if (!locked) {
     slot.release();
     throw new Pop3Error('Maildrop already locked by another session', 'IN-USE');
   }
@@ -70,7 +77,7 @@ export async function completeLogin(ctx: Pop3Context, user: string): Promise<Pop
   try {
     maildrop = await services.maildrops.open(user, connection.id);
   } catch (err) {
-    services.locks.release(user);
+    services.locks.release(user, services.logger);
     slot.release();
     throw err;
   }

@@ -15,7 +15,7 @@ import { computeSearchColumns } from './search-columns.js';
 import { computeSortColumns } from './sort-columns.js';
 import type { SearchColumns, SortColumns } from './schema.js';
 
-interface Parsed {
+export interface Parsed {
   structureJson: string;
   search: SearchColumns;
   sort: SortColumns;

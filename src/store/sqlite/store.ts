@@ -35,6 +35,8 @@ import type { SqliteTimings } from '../../metrics/types.js';
 import { reportTimings } from './timings.js';
 import { backupStore, type BackupProgress, type BackupSummary } from './backup.js';
 import { writeProblem } from './readiness.js';
+import type { UserImporter } from '../migrate/types.js';
+import { sqliteMigrationTarget } from './importer.js';
 
 export interface SqliteStoreOptions {
   /** The server's data folder; created when missing. */
@@ -346,6 +348,20 @@ export class SqliteStore implements MailStore {
 
   watch(user: string, listener: ChangeListener): () => void {
     return this.ctx.feed.watch(user, listener);
+  }
+
+  /** Every user with mail in the store (the source side of `postroom migrate`). */
+  async users(): Promise<string[]> {
+    return this.ctx.sql.get('SELECT name FROM users ORDER BY name').pluck().all() as string[];
+  }
+
+  /** Writes a user's mail with the identities it had elsewhere (`postroom migrate`; src/store/migrate/). */
+  importUser(user: string): Promise<UserImporter> {
+    const open = async (name: string): Promise<number> => {
+      await this.open(name);
+      return this.ctx.sql.get('SELECT id FROM users WHERE name = ?').pluck().get(name) as number;
+    };
+    return sqliteMigrationTarget(this.ctx, open).importUser(user);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,114 @@
+/**
+ * Copies every user's mail from one store into another, mailbox by mailbox, in batches, keeping
+ * UIDVALIDITY, UIDs, flags and keywords, modseqs, internal dates and subscriptions. Bodies are read
+ * one at a time from the source and written in batches of bounded size, so memory stays flat
+ * however large the store.
+ */
+import { compareMailboxNames } from '../names.js';
+import type { MailStore, UserMailbox } from '../types.js';
+import type { ImportedMessage, MigrationSource, MigrationTarget } from './types.js';
+
+export interface MigrateProgress {
+  user: string;
+  mailbox: string;
+  /** Messages copied so far, over all users, and how many there are in all. */
+  done: number;
+  total: number;
+  bytes: number;
+}
+
+export interface MigrateSummary {
+  users: number;
+  mailboxes: number;
+  messages: number;
+  bytes: number;
+}
+
+export interface MigrateOptions {
+  from: MigrationSource;
+  to: MailStore & MigrationTarget;
+  /** Only these users (default: every user of the source). */
+  users?: string[];
+  onProgress?: (p: MigrateProgress) => void;
+  /** Messages per write batch (default 200) and the bytes a batch may hold (default 16 MiB). */
+  batchMessages?: number;
+  batchBytes?: number;
+}
+
+const RECORDS_PAGE = 500;
+
+export async function usersToMigrate(from: MigrationSource, only?: string[]): Promise<string[]> {
+  const all = await from.users();
+  if (!only || only.length === 0) return all;
+  const missing = only.filter((u) => !all.includes(u));
+  if (missing.length > 0) throw new Error(`no such user in the source store: ${missing.join(', ')}`);
+  return only;
+}
+
+async function countMessages(handle: UserMailbox): Promise<number> {
+  let n = 0;
+  for (const m of await handle.list()) if (!m.noselect) n += (await handle.status(m.id)).messages;
+  return n;
+}
+
+export async function migrateMail(options: MigrateOptions): Promise<MigrateSummary> {
+  const { from, to } = options;
+  const batchMessages = options.batchMessages ?? 200;
+  const batchBytes = options.batchBytes ?? 16 * 1024 * 1024;
+  const users = await usersToMigrate(from, options.users);
+  const summary: MigrateSummary = { users: 0, mailboxes: 0, messages: 0, bytes: 0 };
+  const handles = new Map<string, UserMailbox>();
+  let total = 0;
+  for (const user of users) {
+    const handle = await from.open(user);
+    handles.set(user, handle);
+    total += await countMessages(handle);
+  }
+  for (const user of users) {
+    const source = handles.get(user)!;
+    const target = await to.importUser(user);
+    const mailboxes = (await source.list()).sort((a, b) => compareMailboxNames(a.name, b.name, from.delimiter));
+    for (const box of mailboxes) {
+      summary.mailboxes++;
+      if (box.noselect) {
+        await target.mailbox({ name: box.name, noselect: true, ...(box.specialUse ? { specialUse: box.specialUse } : {}) });
+        continue;
+      }
+      const snap = await source.snapshot(box.id);
+      const targetId = await target.mailbox({
+        name: box.name,
+        noselect: false,
+        ...(box.specialUse ? { specialUse: box.specialUse } : {}),
+        uidValidity: snap.uidValidity,
+        uidNext: snap.uidNext,
+        highestModseq: snap.highestModseq,
+      });
+      let batch: ImportedMessage[] = [];
+      let batchSize = 0;
+      const flush = async (): Promise<void> => {
+        if (batch.length === 0) return;
+        await target.messages(targetId, batch);
+        batch = [];
+        batchSize = 0;
+        options.onProgress?.({ user, mailbox: box.name, done: summary.messages, total, bytes: summary.bytes });
+      };
+      for (let at = 0; at < snap.messages.length; at += RECORDS_PAGE) {
+        const page = snap.messages.slice(at, at + RECORDS_PAGE);
+        const records = await source.records(box.id, page.map((m) => m.uid));
+        for (const record of records) {
+          const content = await source.read(box.id, record.uid);
+          batch.push({ uid: record.uid, flags: record.flags, modseq: record.modseq, internalDate: record.internalDate, content });
+          batchSize += content.length;
+          summary.messages++;
+          summary.bytes += content.length;
+          if (batch.length >= batchMessages || batchSize >= batchBytes) await flush();
+        }
+      }
+      await flush();
+    }
+    await target.subscriptions(await source.subscriptions());
+    await source.close();
+    summary.users++;
+  }
+  return summary;
+}

@@ -1,0 +1,242 @@
+/** STATUS, SELECT snapshots, \Recent, records, structure, bytes and SEARCH. */
+import type { MessageStructure } from '../../mime/types.js';
+import { StoreError } from '../errors.js';
+import { STREAM_CHUNK, bufferChunks } from '../pinned-stream.js';
+import { matchesQuery, type TextCache } from '../search-eval.js';
+import type { SearchQuery } from '../search-query.js';
+import type { ByteRange, MailboxSnapshot, MailboxStatus, MessageMeta, MessageRecord, MessageStream, RecentClaimOptions } from '../types.js';
+import { parseFlags } from '../sqlite/flags.js';
+import { clampRange } from './contents.js';
+import { inMailbox, selectableMailbox, toInfo, type MailboxRow, type PgScope } from './context.js';
+import { parseId } from './db.js';
+import { numbered, planQuery } from './search-sql.js';
+
+export async function mailboxStatus(scope: PgScope, mailboxId: string): Promise<MailboxStatus> {
+  const [row] = await inMailbox<MailboxRow & { _k: number; messages: number; size: number; unseen: number; recent: number }>(
+    scope.ctx.pool,
+    scope,
+    mailboxId,
+    `SELECT 1 AS _k, b.uid_next, b.uid_validity, b.highest_modseq, count(*) AS messages, coalesce(sum(m.size), 0)::bigint AS size,
+            count(*) FILTER (WHERE strpos(' ' || m.flags || ' ', ' \\Seen ') = 0) AS unseen,
+            count(*) FILTER (WHERE m.uid >= b.recent_uid) AS recent
+       FROM messages m WHERE m.mailbox_id = b.id`,
+  );
+  const r = row!;
+  return {
+    messages: r.messages,
+    unseen: r.unseen,
+    uidNext: r.uid_next,
+    uidValidity: r.uid_validity,
+    highestModseq: r.highest_modseq,
+    size: r.size,
+    recent: r.recent,
+  };
+}
+
+export async function mailboxSnapshot(scope: PgScope, mailboxId: string): Promise<MailboxSnapshot> {
+  const id = parseId(mailboxId);
+  // One statement: the mailbox's counters and its messages come from the same snapshot.
+  const { rows } = await scope.ctx.pool.query<
+    MailboxRow & { subscribed: boolean; uids: number[] | null; flags: string[] | null; modseqs: number[] | null }
+  >(
+    `SELECT b.*, EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = b.user_id AND s.name = b.name) AS subscribed,
+            a.uids, a.flags, a.modseqs
+       FROM mailboxes b
+       CROSS JOIN LATERAL (SELECT array_agg(uid ORDER BY uid) AS uids, array_agg(flags ORDER BY uid) AS flags,
+                                  array_agg(modseq ORDER BY uid) AS modseqs
+                             FROM messages WHERE mailbox_id = b.id) a
+      WHERE b.id = $1 AND b.user_id = $2`,
+    [id ?? -1, scope.userId],
+  );
+  const box = rows[0];
+  if (!box) throw new StoreError('nonexistent', 'no such mailbox');
+  if (box.noselect) throw new StoreError('cannot', `mailbox ${box.name} is \\Noselect and cannot hold messages`);
+  const uids = box.uids ?? [];
+  const flags = box.flags ?? [];
+  const modseqs = box.modseqs ?? [];
+  const messages: MessageMeta[] = new Array<MessageMeta>(uids.length);
+  for (let i = 0; i < uids.length; i++) messages[i] = { uid: uids[i]!, flags: parseFlags(flags[i]!), modseq: modseqs[i]! };
+  // The session builds its view from this: every change up to here must be published first, so
+  // the ones after reach it in order (cluster-feed.ts).
+  await scope.ctx.feed.syncTo(scope.user, box.id, box.highest_modseq);
+  return { mailbox: toInfo(box, box.subscribed), uidValidity: box.uid_validity, uidNext: box.uid_next, highestModseq: box.highest_modseq, messages };
+}
+
+/**
+ * Moves the recent mark to UIDNEXT and returns where it was: one UPDATE under the row lock, so of
+ * sessions on any number of nodes exactly one is told a message is \Recent.
+ */
+/**
+ * \Recent (RFC 3501 §2.3.2): the lowest UID recent for the caller; unless `peek`, the mark moves
+ * past `through` (at most to UIDNEXT) in the same statement that reads it, under the row lock, so
+ * the claims of two sessions — on any nodes — never overlap. The mark only grows.
+ */
+export async function claimRecent(scope: PgScope, mailboxId: string, options: RecentClaimOptions): Promise<number> {
+  const { pool } = scope.ctx;
+  const box = await selectableMailbox(pool, scope, mailboxId);
+  const last = Math.min(options.through ?? box.uid_next - 1, box.uid_next - 1);
+  if (options.peek || box.recent_uid > last) return box.recent_uid;
+  const { rows } = await pool.query<{ recent_uid: number }>(
+    `UPDATE mailboxes b SET recent_uid = GREATEST(old.recent_uid, LEAST($2::bigint, b.uid_next - 1) + 1)
+       FROM (SELECT id, recent_uid FROM mailboxes WHERE id = $1 FOR UPDATE) old
+      WHERE b.id = old.id RETURNING old.recent_uid`,
+    [box.id, options.through ?? Number.MAX_SAFE_INTEGER],
+  );
+  if (!rows[0]) throw new StoreError('nonexistent', 'no such mailbox');
+  return rows[0].recent_uid;
+}
+
+interface RecordRow {
+  uid: number;
+  flags: string;
+  modseq: number;
+  internal_date: number;
+  size: number;
+}
+
+function toRecord(r: RecordRow): MessageRecord {
+  return { uid: r.uid, flags: parseFlags(r.flags), modseq: r.modseq, internalDate: new Date(r.internal_date), size: r.size };
+}
+
+export async function messageRecords(scope: PgScope, mailboxId: string, uids: number[]): Promise<MessageRecord[]> {
+  const rows = await inMailbox<RecordRow & { _k: number }>(
+    scope.ctx.pool,
+    scope,
+    mailboxId,
+    `SELECT 1 AS _k, uid, flags, modseq, internal_date, size FROM messages
+      WHERE mailbox_id = b.id AND uid = ANY($3::bigint[]) ORDER BY uid`,
+    [uids.filter((u) => Number.isSafeInteger(u))],
+  );
+  return rows.map(toRecord);
+}
+
+interface ContentOf {
+  content_id: number;
+  size: number;
+}
+
+async function contentOf(scope: PgScope, mailboxId: string, uid: number): Promise<ContentOf> {
+  const [row] = await inMailbox<ContentOf & { _k: number }>(
+    scope.ctx.pool,
+    scope,
+    mailboxId,
+    'SELECT 1 AS _k, content_id, size FROM messages WHERE mailbox_id = b.id AND uid = $3',
+    [Number.isSafeInteger(uid) ? uid : -1],
+  );
+  if (!row) throw new StoreError('nonexistent', `no message with UID ${uid}`);
+  return row;
+}
+
+export async function messageStructure(scope: PgScope, mailboxId: string, uid: number): Promise<MessageStructure> {
+  const [row] = await inMailbox<{ _k: number; structure: string }>(
+    scope.ctx.pool,
+    scope,
+    mailboxId,
+    'SELECT 1 AS _k, c.structure FROM messages m JOIN contents c ON c.id = m.content_id WHERE m.mailbox_id = b.id AND m.uid = $3',
+    [Number.isSafeInteger(uid) ? uid : -1],
+  );
+  if (!row) throw new StoreError('nonexistent', `no message with UID ${uid}`);
+  return JSON.parse(row.structure) as MessageStructure;
+}
+
+async function collectBytes(parts: AsyncIterable<Buffer>, size: number): Promise<Buffer> {
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for await (const part of parts) {
+    part.copy(out, at);
+    at += part.length;
+  }
+  return at === size ? out : out.subarray(0, at);
+}
+
+export async function readMessage(scope: PgScope, mailboxId: string, uid: number, range?: ByteRange): Promise<Buffer> {
+  const content = await contentOf(scope, mailboxId, uid);
+  const { start, end } = clampRange(content.size, range);
+  return collectBytes(scope.ctx.blobs.read(scope.ctx.pool, content.content_id, start, end), end - start);
+}
+
+/**
+ * The message is looked up at the call (`pinned` settles then); its bytes are read chunk by chunk
+ * as the stream is consumed. An EXPUNGE after the lookup does not cut the stream short: released
+ * contents are collected only after a grace period (contents.ts).
+ */
+export function streamMessage(scope: PgScope, mailboxId: string, uid: number, range?: ByteRange): { stream: MessageStream; pin: Promise<unknown> } {
+  const lookup = contentOf(scope, mailboxId, uid);
+  const pinned = lookup.then(() => undefined);
+  pinned.catch(() => undefined); // also surfaces on the first read, for callers that do not wait
+  const { blobs, pool } = scope.ctx;
+  const body = (async function* () {
+    const content = await lookup;
+    const { start, end } = clampRange(content.size, range);
+    for await (const part of blobs.read(pool, content.content_id, start, end)) yield* bufferChunks(part, STREAM_CHUNK);
+  })();
+  return { stream: Object.assign(body, { pinned }), pin: pinned };
+}
+
+/** How many bodies a residual search holds at once (they are read in batches of about this size). */
+const SEARCH_BATCH_BYTES = 16 * 1024 * 1024;
+
+export async function searchMessages(scope: PgScope, mailboxId: string, query: SearchQuery, texts: TextCache): Promise<number[]> {
+  const { filter, residual } = planQuery(query);
+  const { pool, blobs } = scope.ctx;
+  const from = 'FROM messages m JOIN contents c ON c.id = m.content_id WHERE m.mailbox_id = b.id AND';
+  if (!residual) {
+    const rows = await inMailbox<{ _k: number; uid: number }>(
+      pool,
+      scope,
+      mailboxId,
+      `SELECT 1 AS _k, m.uid ${from} ${numbered(filter.sql, 3)} ORDER BY m.uid`,
+      filter.params,
+    );
+    return rows.map((r) => r.uid);
+  }
+  const rows = await inMailbox<RecordRow & { _k: number; content_id: number; structure: string }>(
+    pool,
+    scope,
+    mailboxId,
+    `SELECT 1 AS _k, m.uid, m.flags, m.modseq, m.internal_date, m.size, m.content_id, c.structure ${from} ${numbered(filter.sql, 3)} ORDER BY m.uid`,
+    filter.params,
+  );
+  const out: number[] = [];
+  for (let i = 0; i < rows.length; ) {
+    // A batch of bodies, read only if the evaluator asks for them.
+    let batchEnd = i;
+    let bytes = 0;
+    while (batchEnd < rows.length && (batchEnd === i || bytes + rows[batchEnd]!.size <= SEARCH_BATCH_BYTES)) bytes += rows[batchEnd++]!.size;
+    const batch = rows.slice(i, batchEnd);
+    const bodies = new Map<number, Buffer>();
+    const needsBytes = batch.some((row) => {
+      try {
+        matchesQuery(residual, { record: toRecord(row), raw: () => { throw NEED_BYTES; }, structure: () => JSON.parse(row.structure) as MessageStructure }, {
+          cache: { texts, key: `c${row.content_id}` },
+        });
+        return false;
+      } catch (err) {
+        if (err === NEED_BYTES) return true;
+        throw err;
+      }
+    });
+    if (needsBytes) {
+      for (const row of batch) {
+        if (!bodies.has(row.content_id)) bodies.set(row.content_id, await collectBytes(blobs.read(pool, row.content_id, 0, row.size), row.size));
+      }
+    }
+    for (const row of batch) {
+      let structure: MessageStructure | undefined;
+      const matched = matchesQuery(
+        residual,
+        {
+          record: toRecord(row),
+          raw: () => bodies.get(row.content_id) ?? Buffer.alloc(0),
+          structure: () => (structure ??= JSON.parse(row.structure) as MessageStructure),
+        },
+        { cache: { texts, key: `c${row.content_id}` } },
+      );
+      if (matched) out.push(row.uid);
+    }
+    i = batchEnd;
+  }
+  return out;
+}
+
+const NEED_BYTES = Symbol('the evaluator needs the message bytes');

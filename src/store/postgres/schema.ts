@@ -1,0 +1,146 @@
+/**
+ * The PostgreSQL schema as an ordered list of migrations. `postroom_schema` records each one
+ * applied; every node runs the missing ones at start, one transaction each, under an advisory lock
+ * so that nodes starting together apply each migration once. A database whose schema is newer than
+ * this build knows is refused with a clear error: running old code on it could corrupt it.
+ *
+ * Never edit a migration that has shipped; append a new one.
+ */
+import type pg from 'pg';
+import { StoreError } from '../errors.js';
+
+export interface PgMigration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+  {
+    version: 1,
+    description: 'users, mailboxes, subscriptions, contents in chunks, messages, expunged UIDs',
+    sql: `
+      CREATE TABLE postroom_meta (key text PRIMARY KEY, value bigint NOT NULL);
+      INSERT INTO postroom_meta (key, value) VALUES ('last_uidvalidity', 0);
+
+      CREATE TABLE users (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE);
+
+      -- Ids come from a sequence and are never handed out twice: a re-created mailbox looks new.
+      -- uid_next and highest_modseq only grow; every write to a mailbox raises highest_modseq by
+      -- exactly one while holding this row's lock, so modseqs number a mailbox's commits in order.
+      CREATE TABLE mailboxes (
+        id bigserial PRIMARY KEY,
+        user_id bigint NOT NULL REFERENCES users(id),
+        name text NOT NULL,
+        noselect boolean NOT NULL DEFAULT false,
+        special_use text,
+        uid_validity bigint NOT NULL,
+        uid_next bigint NOT NULL DEFAULT 1,
+        highest_modseq bigint NOT NULL DEFAULT 1,
+        recent_uid bigint NOT NULL DEFAULT 1,
+        UNIQUE (user_id, name)
+      );
+
+      CREATE TABLE subscriptions (
+        user_id bigint NOT NULL REFERENCES users(id),
+        name text NOT NULL,
+        PRIMARY KEY (user_id, name)
+      );
+
+      -- One row per distinct body (SHA-256). No reference count: a message row is the reference
+      -- (its foreign key locks the content row), and the collector deletes only contents no
+      -- message refers to, so a concurrent APPEND or COPY on another node either keeps the row
+      -- alive or fails its foreign-key check and retries. released_at marks candidates.
+      CREATE TABLE contents (
+        id bigserial PRIMARY KEY,
+        sha256 bytea NOT NULL UNIQUE,
+        size bigint NOT NULL,
+        released_at timestamptz,
+        structure text NOT NULL,
+        hdr_from bytea,
+        hdr_to bytea,
+        hdr_cc bytea,
+        hdr_bcc bytea,
+        hdr_subject bytea,
+        sent_day text
+      );
+      CREATE INDEX contents_released ON contents (released_at) WHERE released_at IS NOT NULL;
+
+      -- The bytes, at most 1 MiB a row, so no body sits in one value and a range read fetches
+      -- only the rows it needs.
+      CREATE TABLE content_chunks (
+        content_id bigint NOT NULL REFERENCES contents(id) ON DELETE CASCADE,
+        seq integer NOT NULL,
+        data bytea NOT NULL,
+        PRIMARY KEY (content_id, seq)
+      );
+      -- Out of line but not compressed: attachments (most of the bytes) are compressed already,
+      -- and substring() of an uncompressed value reads only the TOAST pieces it covers.
+      ALTER TABLE content_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+
+      CREATE TABLE messages (
+        mailbox_id bigint NOT NULL REFERENCES mailboxes(id),
+        uid bigint NOT NULL,
+        content_id bigint NOT NULL REFERENCES contents(id),
+        flags text NOT NULL DEFAULT '',
+        modseq bigint NOT NULL,
+        -- The modseq of the write that added the message: the change feed tells "new" from
+        -- "flags changed" by it.
+        created_modseq bigint NOT NULL,
+        internal_date bigint NOT NULL,
+        size bigint NOT NULL,
+        PRIMARY KEY (mailbox_id, uid)
+      );
+      CREATE INDEX messages_modseq ON messages (mailbox_id, modseq);
+      CREATE INDEX messages_content ON messages (content_id);
+
+      -- Every expunged UID with the modseq of its expunge: other nodes' change feeds read it, and
+      -- QRESYNC (RFC 7162 VANISHED) will.
+      CREATE TABLE expunged (
+        mailbox_id bigint NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        uid bigint NOT NULL,
+        modseq bigint NOT NULL,
+        PRIMARY KEY (mailbox_id, uid)
+      );
+      CREATE INDEX expunged_modseq ON expunged (mailbox_id, modseq);
+    `,
+  },
+];
+
+export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;
+
+/** Any constant unique to us: the key of the advisory lock migrations run under. */
+const MIGRATION_LOCK_KEY = 0x706f7374726f6f6dn; // "postroom"
+
+export async function migrate(client: pg.ClientBase, target = PG_SCHEMA_VERSION, migrations: readonly PgMigration[] = PG_MIGRATIONS): Promise<number> {
+  const known = migrations[migrations.length - 1]?.version ?? 0;
+  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
+  try {
+    await client.query(`CREATE TABLE IF NOT EXISTS postroom_schema (
+      version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM postroom_schema');
+    let version = rows[0]?.v ?? 0;
+    if (version > known) {
+      throw new StoreError(
+        'cannot',
+        `the database schema is at version ${version}, newer than this Postroom knows (${known}); upgrade Postroom on this node, or point it at another database`,
+      );
+    }
+    for (const m of migrations) {
+      if (m.version <= version || m.version > target) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO postroom_schema (version, description) VALUES ($1, $2)', [m.version, m.description]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+      version = m.version;
+    }
+    return version;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY.toString()]).catch(() => undefined);
+  }
+}

@@ -1,0 +1,154 @@
+/** One user's mail through one handle: the MailStore contract mapped onto the SQL modules. */
+import type { MessageStructure } from '../../mime/types.js';
+import type { TextCache } from '../search-eval.js';
+import type { SearchQuery } from '../search-query.js';
+import type {
+  AppendInput,
+  AppendResult,
+  ByteRange,
+  CopyResult,
+  Flag,
+  FlagOperation,
+  FlagUpdateResult,
+  MailboxInfo,
+  MailboxSnapshot,
+  MailboxStatus,
+  MessageRecord,
+  MessageStream,
+  RecentClaimOptions,
+  SpecialUse,
+  UserMailbox,
+} from '../types.js';
+import type { PgScope } from './context.js';
+import { toStoreError } from './db.js';
+import { createMailbox, deleteMailbox, getMailbox, listMailboxes, renameMailbox, setSubscription, subscriptionNames } from './mailbox-tree.js';
+import {
+  claimRecent,
+  mailboxSnapshot,
+  mailboxStatus,
+  messageRecords,
+  messageStructure,
+  readMessage,
+  searchMessages,
+  streamMessage,
+} from './message-reads.js';
+import { appendMessage, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
+
+/** Every call's errors pass through toStoreError: an unreachable database is `unavailable`. */
+async function translated<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    throw toStoreError(err);
+  }
+}
+
+export class PgUserMailbox implements UserMailbox {
+  /**
+   * Streams this handle asked for whose message is still being looked up. Its writes wait for
+   * them: a FETCH that asked for a body before its own session's EXPUNGE must get the body, even
+   * though the two queries travel on different pooled connections.
+   */
+  private readonly pins = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly scope: PgScope,
+    private readonly texts: TextCache,
+  ) {}
+
+  get user(): string {
+    return this.scope.user;
+  }
+
+  private async afterPins(): Promise<void> {
+    if (this.pins.size > 0) await Promise.allSettled([...this.pins]);
+  }
+
+  private mutate<T>(work: () => Promise<T>): Promise<T> {
+    return translated(this.afterPins().then(work));
+  }
+
+  list(): Promise<MailboxInfo[]> {
+    return translated(listMailboxes(this.scope));
+  }
+  create(name: string, options?: { specialUse?: SpecialUse }): Promise<MailboxInfo> {
+    return this.mutate(() => createMailbox(this.scope, name, options?.specialUse));
+  }
+  delete(name: string): Promise<void> {
+    return this.mutate(() => deleteMailbox(this.scope, name));
+  }
+  rename(from: string, to: string): Promise<void> {
+    return this.mutate(() => renameMailbox(this.scope, from, to));
+  }
+  subscribe(name: string, subscribed: boolean): Promise<void> {
+    return this.mutate(() => setSubscription(this.scope, name, subscribed));
+  }
+  subscriptions(): Promise<string[]> {
+    return translated(subscriptionNames(this.scope));
+  }
+  get(name: string): Promise<MailboxInfo> {
+    return translated(getMailbox(this.scope, name));
+  }
+  status(mailboxId: string): Promise<MailboxStatus> {
+    return translated(mailboxStatus(this.scope, mailboxId));
+  }
+  snapshot(mailboxId: string): Promise<MailboxSnapshot> {
+    return translated(mailboxSnapshot(this.scope, mailboxId));
+  }
+  claimRecent(mailboxId: string, options?: RecentClaimOptions): Promise<number> {
+    return translated(claimRecent(this.scope, mailboxId, options ?? {}));
+  }
+  records(mailboxId: string, uids: number[]): Promise<MessageRecord[]> {
+    return translated(messageRecords(this.scope, mailboxId, uids));
+  }
+  structure(mailboxId: string, uid: number): Promise<MessageStructure> {
+    return translated(messageStructure(this.scope, mailboxId, uid));
+  }
+  read(mailboxId: string, uid: number, range?: ByteRange): Promise<Buffer> {
+    return translated(readMessage(this.scope, mailboxId, uid, range));
+  }
+  stream(mailboxId: string, uid: number, range?: ByteRange): MessageStream {
+    const { stream, pin } = streamMessage(this.scope, mailboxId, uid, range);
+    this.pins.add(pin);
+    void pin.finally(() => this.pins.delete(pin)).catch(() => undefined);
+    const inner = stream[Symbol.asyncIterator]();
+    const pinned = stream.pinned!.catch((err: unknown) => Promise.reject(toStoreError(err)));
+    pinned.catch(() => undefined);
+    return Object.assign(
+      {
+        [Symbol.asyncIterator]: () => ({
+          next: () => translated(inner.next()),
+          return: (value?: unknown) => inner.return?.(value) ?? Promise.resolve({ done: true as const, value: undefined }),
+        }),
+      },
+      { pinned },
+    ) as MessageStream;
+  }
+  search(mailboxId: string, query: SearchQuery): Promise<number[]> {
+    return translated(searchMessages(this.scope, mailboxId, query, this.texts));
+  }
+  append(mailboxId: string, input: AppendInput): Promise<AppendResult> {
+    return this.mutate(() => appendMessage(this.scope, mailboxId, input));
+  }
+  updateFlags(
+    mailboxId: string,
+    uids: number[],
+    operation: FlagOperation,
+    flags: Flag[],
+    options?: { unchangedSince?: number },
+  ): Promise<FlagUpdateResult> {
+    return this.mutate(() => updateFlags(this.scope, mailboxId, uids, operation, flags, options?.unchangedSince));
+  }
+  copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
+    return this.mutate(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, false));
+  }
+  move(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
+    return this.mutate(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, true));
+  }
+  expunge(mailboxId: string, uids?: number[]): Promise<number[]> {
+    return this.mutate(() => expungeMessages(this.scope, mailboxId, uids));
+  }
+  async close(): Promise<void> {
+    // Nothing per handle: connections belong to the store's pool.
+  }
+}
