@@ -103,7 +103,7 @@ test('SQLite: one message for three recipients is stored once, small (inline) an
         assert.deepEqual(stored, Buffer.concat([Buffer.from('Return-Path: <from@example.org>\r\n'), body]));
       }
       assert.equal(digests.size, 1, `${label}: every recipient's copy is the same stored content`);
-      const blobs = readdirSync(join(directory, 'blobs')).flatMap((d) => readdirSync(join(directory, 'blobs', d)));
+      const blobs = readdirSync(join(directory, 'blobs'), { recursive: true }).map(String).filter((n) => /[0-9a-f]{64}$/.test(n));
       assert.equal(blobs.length, label === 'large' ? 1 : 0, `${label}: blob files`);
     } finally {
       await store.close();

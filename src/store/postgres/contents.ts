@@ -13,9 +13,10 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type pg from 'pg';
-import { decodedHeaderValues, parseMessage } from '../../mime/index.js';
+import { parseMessage } from '../../mime/index.js';
+import { headerSearchText, type IndexedHeader } from '../search-columns.js';
 import type { MessageStructure } from '../../mime/types.js';
-import { foldText, sentDayOf } from '../search-eval.js';
+import { sentDayOf } from '../search-eval.js';
 import type { MessageContent } from '../types.js';
 import type { BlobStore } from './blob-store.js';
 import type { Queryable } from './db.js';
@@ -40,9 +41,7 @@ export async function collectBody(content: MessageContent): Promise<CollectedBod
   return { body: parts.length === 1 ? parts[0]! : Buffer.concat(parts, size), sha256: hash.digest() };
 }
 
-/** Header fields with a search column; the rest are searched by evaluating the stored message. */
-export const INDEXED_HEADERS = ['from', 'to', 'cc', 'bcc', 'subject'] as const;
-export type IndexedHeader = (typeof INDEXED_HEADERS)[number];
+export { INDEXED_HEADERS, type IndexedHeader } from '../search-columns.js';
 
 /**
  * Folded header text as UTF-8 bytes, occurrences joined by NUL: bytea, because PostgreSQL text
@@ -53,8 +52,8 @@ export type SearchColumns = Record<IndexedHeader, Buffer | null> & { sentDay: st
 
 export function searchColumns(raw: Buffer, structure: MessageStructure): SearchColumns {
   const column = (name: IndexedHeader): Buffer | null => {
-    const values = decodedHeaderValues(raw, structure, name);
-    return values.length === 0 ? null : Buffer.from(values.map(foldText).join('\u0000'), 'utf8');
+    const text = headerSearchText(raw, structure, name);
+    return text === null ? null : Buffer.from(text, 'utf8');
   };
   return {
     from: column('from'),

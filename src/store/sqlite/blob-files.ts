@@ -169,7 +169,7 @@ export class BlobFiles {
   /** Writes a small file under blobs/ durably (temp, fsync, rename, fsync of blobs/). */
   writeSmallFileSync(name: string, text: string): void {
     const temp = join(this.root, `.${name}.${randomBytes(4).toString('hex')}`);
-    const fd = openSync(temp, 'w');
+    const fd = openSync(temp, 'w', 0o600);
     try {
       writeFileSync(fd, text);
       fsyncSync(fd);

@@ -6,23 +6,15 @@
  * the SQL side only needs `instr()`: SQLite's own lower() knows ASCII only, and RFC 3501 §6.4.4 asks
  * for case-insensitive matching of the decoded text.
  */
-import { searchHeaderValues } from '../../mime/index.js';
-import { foldText, sentDayOf } from '../search-eval.js';
+import { sentDayOf } from '../search-eval.js';
 import type { MessageStructure } from '../../mime/types.js';
+import { headerSearchText, type IndexedHeader } from '../search-columns.js';
 import type { SearchColumns } from './schema.js';
 
-/** Header fields with their own column; other fields fall back to evaluating the stored message. */
-export const INDEXED_HEADERS = ['from', 'to', 'cc', 'bcc', 'subject'] as const;
-export type IndexedHeader = (typeof INDEXED_HEADERS)[number];
-
-/** Several occurrences of a field are kept apart by NUL, which no query value matches across. */
-const SEPARATOR = '\u0000';
+export { INDEXED_HEADERS, type IndexedHeader } from '../search-columns.js';
 
 export function computeSearchColumns(raw: Buffer, structure: MessageStructure): SearchColumns {
-  const column = (name: IndexedHeader): string | null => {
-    const values = searchHeaderValues(raw, structure, name);
-    return values.length === 0 ? null : values.map(foldText).join(SEPARATOR);
-  };
+  const column = (name: IndexedHeader): string | null => headerSearchText(raw, structure, name);
   return {
     from: column('from'),
     to: column('to'),
