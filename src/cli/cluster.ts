@@ -153,7 +153,7 @@ async function primary(options: Record<string, unknown>, count: number): Promise
   const control = await startControlSocket(settings, runtime, logger);
   // Delivery runs here, next to the store: an LMTP append is one local call, and IDLE sessions in
   // the workers hear of it through the change events forwarded to them.
-  const delivery = await startDelivery(settings, store, new UserFileAuthenticator(users), logger);
+  const delivery = await startDelivery(settings, store, new UserFileAuthenticator(users), logger, metrics);
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) process.exit(1);
     stopping = true;

@@ -12,6 +12,7 @@ import type { ServeSettings } from '../config/settings.js';
 import type { LmtpServer, LmtpSocketOption } from '../lmtp/options.js';
 import { MAX_SOCKET_PATH_BYTES } from '../net/unix-socket.js';
 import type { MailStore } from '../store/types.js';
+import type { Metrics } from '../metrics/prometheus.js';
 
 export const DELIVER_SOCKET = 'deliver.sock';
 const SPOOL_FOLDER = 'spool';
@@ -38,7 +39,7 @@ function lmtpLimits(settings: ServeSettings): Record<string, number> {
   return { ...(imapMax !== undefined ? { maxMessageSize: imapMax } : {}), ...settings.lmtpLimits };
 }
 
-export async function startDelivery(settings: ServeSettings, store: MailStore, auth: Authenticator, logger: Logger): Promise<RunningDelivery> {
+export async function startDelivery(settings: ServeSettings, store: MailStore, auth: Authenticator, logger: Logger, metrics?: Metrics): Promise<RunningDelivery> {
   const spool = join(settings.data, SPOOL_FOLDER);
   // Spool files are unlinked as soon as they are opened; anything here is from a crash mid-open.
   await rm(spool, { recursive: true, force: true });
@@ -70,6 +71,7 @@ export async function startDelivery(settings: ServeSettings, store: MailStore, a
     detailMailbox: settings.detailMailbox,
     spoolDirectory: spool,
     logger: logger.child({ protocol: 'lmtp' }),
+    ...(metrics ? { metrics: { protocol: metrics.protocol('lmtp'), delivery: metrics.delivery } } : {}),
   });
   const bound = await server.listen();
   return {

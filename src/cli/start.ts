@@ -105,7 +105,7 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
   let ports: ListeningPorts & DeliveryPorts;
   try {
     const protocols = await listenProtocols(settings, common, logger, servers, metrics);
-    delivery = await startDelivery(settings, store, auth, logger);
+    delivery = await startDelivery(settings, store, auth, logger, metrics);
     ports = { ...protocols, ...delivery.ports };
     listening = true;
     http = await bindHttpListeners(settings, logger, {

@@ -1,5 +1,6 @@
 /** Options of createLmtpServer(). */
 import type { Logger } from 'pino';
+import type { DeliveryMetrics, ProtocolMetrics } from '../metrics/types.js';
 import type { Authenticator } from '../auth/types.js';
 import type { DeliveryOptions, DeliveryPipeline } from '../delivery/pipeline.js';
 import type { MailStore } from '../store/types.js';
@@ -35,6 +36,11 @@ export interface LmtpServerOptions extends DeliveryOptions {
   /** Folder for the temporary file of a message too large to hold in memory (default os.tmpdir()). */
   spoolDirectory?: string;
   logger?: Logger;
+  /**
+   * Counters (src/metrics): connections and refusals through `protocol`, and one `delivery` per
+   * recipient after DATA — delivered (250), rejected (5xx) or deferred (4xx) — timed from the end of DATA.
+   */
+  metrics?: { protocol?: ProtocolMetrics; delivery?: DeliveryMetrics };
 }
 
 export interface LmtpListenResult {

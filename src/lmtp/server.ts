@@ -141,8 +141,12 @@ export function createLmtpServer(options: LmtpServerOptions): LmtpServer {
       if (spool.oversized) return [];
       // Every accepted RCPT was resolved; should one not be, all are answered 451 rather than miscounted.
       if (recipients.some((r) => r === undefined)) throw new Error('a recipient was accepted but not resolved');
+      const started = performance.now();
       const outcomes = await pipeline.deliver(from, recipients as Recipient[], spool);
-      return outcomes.map(outcomeReply);
+      const replies = outcomes.map(outcomeReply);
+      const seconds = (performance.now() - started) / 1000;
+      for (const reply of replies) options.metrics?.delivery?.delivery(reply.code < 300 ? 'delivered' : reply.code < 500 ? 'deferred' : 'rejected', seconds);
+      return replies;
     } finally {
       await spool.release();
     }
@@ -157,12 +161,15 @@ export function createLmtpServer(options: LmtpServerOptions): LmtpServer {
     };
     if (tcp && !allow.allows(socket.remoteAddress)) {
       logger?.warn({ remote: socket.remoteAddress }, 'lmtp: connection from an address that is not allowed');
+      options.metrics?.protocol?.connectionRefused('address');
       return refuse(REPLIES.addressNotAllowed());
     }
     if (open.size >= limits.maxConnections) {
       logger?.warn({ limit: limits.maxConnections }, 'lmtp: connection refused, too many open');
+      options.metrics?.protocol?.connectionRefused('total');
       return refuse(REPLIES.tooManyConnections());
     }
+    options.metrics?.protocol?.connectionOpened();
     const id = randomBytes(9).toString('base64url');
     open.set(id, socket);
     socket.once('close', () => open.delete(id));

@@ -13,6 +13,7 @@ import net from 'node:net';
 import { UserFile } from '../../src/auth/user-file.js';
 import { WireClient } from '../../bench/load/wire-client.js';
 import { RawClient } from '../helpers/raw-client.js';
+import { LmtpClient } from '../../src/lmtp/client.js';
 import { startServe, type ServeProcess } from '../helpers/serve.js';
 
 const FAST = { scrypt: { log2N: 10, r: 8, p: 1 } };
@@ -131,6 +132,12 @@ test('serve --metrics-port: counters and histograms move under load; /healthz; /
     c.on('error', () => undefined);
   });
 
+  // Delivery over LMTP (the private socket of postroom deliver): one recipient stored, one unknown.
+  const lmtp = await LmtpClient.connect({ path: s.listening.deliverSocket! });
+  const sent = await lmtp.send('sender@example.org', [{ address: 'ann@localhost' }, { address: 'nobody@localhost' }], Buffer.from('Subject: metrics\r\n\r\nhi\r\n'));
+  await lmtp.quit();
+  assert.deepEqual(sent.rcpt.map((r) => r.code), [250, 550]);
+
   const after = samples((await get(port, '/metrics')).body);
   const grew = (key: string, atLeast = 1): void => {
     const d = value(after, key) - value(before, key);
@@ -157,6 +164,9 @@ test('serve --metrics-port: counters and histograms move under load; /healthz; /
   grew('postroom_tls_handshakes_total{protocol="imap",kind="implicit",result="ok"}', 1);
   grew('postroom_tls_handshakes_total{protocol="imap",kind="implicit",result="failed"}', 1);
   grew('postroom_store_operation_duration_seconds_count{operation="append"}', 45);
+  grew('postroom_connections_total{protocol="lmtp"}', 1);
+  grew('postroom_deliveries_total{result="delivered"}', 1);
+  grew('postroom_delivery_duration_seconds_count', 1);
   grew('postroom_store_operation_duration_seconds_count{operation="open"}', 4);
   grew('postroom_sqlite_wal_sync_seconds_count', 45);
   assert.ok(value(after, 'process_resident_memory_bytes') > 0, 'process metrics are there');

@@ -15,6 +15,9 @@ export interface Listening {
   metricsPort: number | null;
   autoconfigPort: number | null;
   controlSocket: string;
+  lmtpPort: number | null;
+  lmtpSocket: string | null;
+  deliverSocket: string | null;
   pid: number;
   workers?: number;
 }
