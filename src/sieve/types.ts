@@ -1,0 +1,106 @@
+/**
+ * The Sieve interpreter's contract (RFC 5228 and extensions): what the rest of Postroom gives a
+ * script and what it gets back. The language (src/sieve/) is pure: it parses, validates and runs a
+ * script against one message and returns the actions to carry out. It does no I/O of its own
+ * beyond the callbacks in SieveEnvironment; storing, sending (redirect, vacation) and remembering
+ * whom vacation answered are the delivery side's work (src/delivery, the Sieve filter step).
+ */
+
+/** A place in a script, 1-based, as ManageSieve's PUTSCRIPT/CHECKSCRIPT report it (RFC 5804 §2.6). */
+export interface SieveDiagnostic {
+  line: number;
+  column: number;
+  message: string;
+}
+
+/** Bounds that keep a hostile or careless script from costing more than a delivery is worth. */
+export interface SieveLimits {
+  /** Largest script accepted, in bytes. */
+  maxScriptBytes: number;
+  /** Deepest nesting of blocks and tests. */
+  maxNestingDepth: number;
+  /** Most actions one run may produce before it fails (and the message is kept). */
+  maxActions: number;
+  /** Most redirects one run may produce (RFC 5228 §4.2 asks for a limit). */
+  maxRedirects: number;
+  /** Most bytes of the body the `body` test looks at. */
+  maxBodyBytes: number;
+  /** Work budget of one :matches comparison (steps of the matcher) before it counts as no match. */
+  maxMatchSteps: number;
+  /** Wall-clock budget of one run in milliseconds; past it, the run fails and the message is kept. */
+  maxRunMilliseconds: number;
+}
+
+/** A script that passed parsing and validation, ready to run any number of times. */
+export interface SieveScript {
+  /** The extensions the script's `require` lists (lower-case capability names). */
+  readonly requires: readonly string[];
+}
+
+export type CompileResult =
+  | { ok: true; script: SieveScript; warnings: SieveDiagnostic[] }
+  | { ok: false; errors: SieveDiagnostic[] };
+
+/** What one run may look at. Everything is about the one recipient this delivery is for. */
+export interface SieveEnvironment {
+  envelope: {
+    /** MAIL FROM; "" for the null sender. */
+    from: string;
+    /** RCPT TO of this recipient, as the MTA gave it. */
+    to: string;
+  };
+  /** The header section as received, CRLF line ends, without the body. */
+  header: Buffer;
+  /** The body (after the blank line), at most `maxBytes` of it; called only by tests that need it. */
+  body(maxBytes: number): Promise<Buffer>;
+  /** Size of the whole message in octets (the `size` test). */
+  size: number;
+  /** `mailboxexists` (RFC 5490) and `fileinto :create` decisions. */
+  mailboxExists(name: string): Promise<boolean>;
+  /** The time `currentdate` and vacation see; defaults to now. */
+  now?: Date;
+  /** The user's own addresses (vacation: answer only mail sent to one of them, RFC 5230 §4.5). */
+  userAddresses?: readonly string[];
+}
+
+export type SieveFlagList = readonly string[];
+
+export type SieveAction =
+  | { type: 'keep'; flags?: SieveFlagList }
+  | { type: 'fileinto'; mailbox: string; flags?: SieveFlagList; copy: boolean; create: boolean }
+  | { type: 'redirect'; address: string; copy: boolean }
+  | { type: 'discard' }
+  /** reject (RFC 5429 §2.2) or ereject (§2.1): refused at delivery time for this recipient. */
+  | { type: 'reject'; reason: string; ereject: boolean }
+  /**
+   * vacation (RFC 5230), already checked by the interpreter against the rules that do not need
+   * memory (not to lists, bulk, auto-submitted mail, the null sender, or mail not addressed to the
+   * user). The delivery side checks its per-user memory (`handle`, `to`, `days`) and sends.
+   */
+  | {
+      type: 'vacation';
+      /** Whom to answer: the envelope sender. */
+      to: string;
+      handle: string;
+      /** How long to remember having answered `to` (RFC 5230 §4.1; :seconds where offered). */
+      seconds: number;
+      subject: string;
+      from?: string;
+      reason: string;
+      mime: boolean;
+      /** Message-ID of the message answered, for In-Reply-To/References. */
+      inReplyTo?: string;
+    };
+
+export interface SieveOutcome {
+  /**
+   * What to do, in order. When the script cancels no implicit keep (RFC 5228 §2.10.2), a `keep`
+   * is in the list. An empty list means the message is discarded.
+   */
+  actions: SieveAction[];
+  /**
+   * Set when the run failed (a runtime error, a limit); `actions` is then a lone `keep` (with the
+   * flags set so far only if the script asked for them) so that no mail is lost.
+   */
+  error?: string;
+}
