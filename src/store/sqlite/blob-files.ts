@@ -2,8 +2,8 @@
  * Large message bodies live as content-addressed files: blobs/<first two hex>/<sha256 hex>.
  *
  * Durability order (see docs/architecture.md, "Storage (SQLite)"): bytes are written to tmp/, the
- * file is fsynced, renamed into place and its directory fsynced — all before the transaction that
- * references it commits. A crash in between leaves an unreferenced file, never a reference to a
+ * file is fdatasynced, renamed into place and its directory fsynced — all before the transaction
+ * that references it commits, and the two syncs off the event loop (`install`). A crash in between leaves an unreferenced file, never a reference to a
  * missing one; `sweep()` removes such orphans at a later open — only when blobs/ is known to belong
  * to this database (store-identity.ts) and only once they are old enough. Anything in blobs/ that
  * is not a body file (a stray file or folder) is reported and left alone.
@@ -57,7 +57,51 @@ export class BlobFiles {
     }
   }
 
-  /** Moves a synced temp file into place. Runs synchronously inside the referencing transaction. */
+  /** Bodies renamed into place whose referencing transaction has not finished yet (by hex digest). */
+  private readonly installing = new Map<string, number>();
+
+  /**
+   * Moves a synced temp file into place and makes the new directory entry durable, off the event
+   * loop, before the transaction that will reference it (the directory fsync was the last sync a
+   * large APPEND or delivery did on the loop). Until `installed()` is called, a pending removal of
+   * the same bytes (released by an expunge a moment ago) leaves the file alone: the caller is about
+   * to reference it. Should that transaction fail, the file is an orphan like one left by a crash,
+   * swept at a later open.
+   */
+  async install(tempPath: string, sha256: Buffer): Promise<void> {
+    const key = sha256.toString('hex');
+    this.installing.set(key, (this.installing.get(key) ?? 0) + 1);
+    try {
+      const target = this.pathFor(sha256);
+      const dir = join(target, '..');
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      // Over an identical durable file when two sessions store the same new body at once: the
+      // temp file was fdatasynced first, so what lies at `target` is durable at every moment.
+      renameSync(tempPath, target);
+      const handle = await open(dir, 'r');
+      try {
+        if (this.syncThread) await this.syncThread.fsync(handle.fd);
+        else await handle.sync();
+      } catch (err) {
+        throw withPath(err, dir);
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      this.installed(sha256);
+      throw err;
+    }
+  }
+
+  /** The transaction that was to reference an `install`ed body has finished (either way). */
+  installed(sha256: Buffer): void {
+    const key = sha256.toString('hex');
+    const n = (this.installing.get(key) ?? 1) - 1;
+    if (n > 0) this.installing.set(key, n);
+    else this.installing.delete(key);
+  }
+
+  /** Moves a synced temp file into place, synchronously inside the referencing transaction (import). */
   installSync(tempPath: string, sha256: Buffer): void {
     const target = this.pathFor(sha256);
     const dir = join(target, '..');
@@ -80,7 +124,7 @@ export class BlobFiles {
       clearTimeout(this.pendingRemovals.get(key)?.timer);
       this.pendingRemovals.delete(key);
       try {
-        if (!stillReferenced()) this.removeSync(sha256);
+        if (!this.installing.has(key) && !stillReferenced()) this.removeSync(sha256);
       } catch (err) {
         onError(err);
       }
@@ -89,6 +133,11 @@ export class BlobFiles {
     const timer = setTimeout(run, graceMs);
     timer.unref();
     this.pendingRemovals.set(key, { timer, run });
+  }
+
+  /** Whether the file of this body (hex SHA-256) is in place but its transaction has not committed yet. */
+  isInstalling(hex: string): boolean {
+    return this.installing.has(hex);
   }
 
   /** Whether the file of this body (hex SHA-256) is released and waiting out its grace period. */

@@ -48,6 +48,8 @@ export async function checkFiles(ctx: StoreContext, onProgress: (done: number, t
       }
       findings.checked++;
       if (referenced.get(Buffer.from(entry.name, 'hex')) !== undefined) continue;
+      // An APPEND between moving its body into place and committing: not an orphan.
+      if (ctx.files.isInstalling(entry.name)) continue;
       if (ctx.files.isPendingRemoval(entry.name)) {
         findings.pendingDeletion++;
         continue;

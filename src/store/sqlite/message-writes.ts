@@ -45,6 +45,7 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
   }
   const collected = await collectContent(input.content, ctx.inlineMax, ctx.files);
   const tempPath = collected.kind === 'file' ? collected.tempPath : null;
+  let installed = false;
   try {
     // Identical bytes are stored once; only a new body needs parsing (once, here, never at FETCH).
     // Whether the bytes are new is decided again inside the transaction, where finding the
@@ -53,8 +54,14 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
     // does not), the body is parsed after all and the write tried once more — with the parse in
     // hand it cannot miss again. Another session's EXPUNGE never fails a valid APPEND.
     let parsed = findContent(ctx, collected.sha256) ? null : await parseCollected(collected, () => readFile(tempPath!));
-    // Only a body that will be installed must be on disk before the COMMIT that refers to it.
-    if (parsed && tempPath) await ctx.files.syncTemp(tempPath);
+    // Only a body that will be installed must be on disk, in place, before the COMMIT that refers to it.
+    const install = async (): Promise<void> => {
+      if (!tempPath) return;
+      await ctx.files.syncTemp(tempPath);
+      await ctx.files.install(tempPath, collected.sha256);
+      installed = true;
+    };
+    if (parsed) await install();
     let result: AppendResult | null = null;
     while (!result) {
       const known = parsed;
@@ -64,7 +71,6 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
         if (contentId === undefined) {
           if (!known) return null; // gone since the check above: parse, then write again
           contentId = insertContent(ctx, collected.sha256, collected.size, collected.kind === 'inline' ? collected.body : null, known);
-          if (tempPath) ctx.files.installSync(tempPath, collected.sha256);
         }
         ctx.snapshots.noteWrite(box.id);
         addReference(ctx, contentId);
@@ -78,14 +84,15 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
       });
       if (!result) {
         parsed = await parseCollected(collected, () => readFile(tempPath!));
-        if (tempPath) await ctx.files.syncTemp(tempPath);
+        await install();
       }
     }
     ctx.feed.publish(scope.user, { kind: 'exists', mailboxId, uids: [result.uid], origin: scope.origin });
     return result;
   } finally {
-    // Still there only when the body was deduplicated or the transaction failed.
-    if (tempPath) ctx.files.discardSync(tempPath);
+    if (installed) ctx.files.installed(collected.sha256);
+    // Still there only when the body was deduplicated or the transaction failed before install.
+    else if (tempPath) ctx.files.discardSync(tempPath);
   }
 }
 

@@ -17,15 +17,16 @@
  * Should the thread die, its pending requests and every later one run on the thread pool instead
  * (and a log line says so): slower under load, never less durable.
  */
-import { fdatasync } from 'node:fs';
+import { fdatasync, fsync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 const THREAD_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { fdatasyncSync } = require('node:fs');
-parentPort.on('message', ({ id, fd }) => {
+const { fdatasyncSync, fsyncSync } = require('node:fs');
+parentPort.on('message', ({ id, fd, full }) => {
   try {
-    fdatasyncSync(fd);
+    if (full) fsyncSync(fd);
+    else fdatasyncSync(fd);
     parentPort.postMessage({ id });
   } catch (e) {
     parentPort.postMessage({ id, code: e && e.code, message: String(e && e.message) });
@@ -42,20 +43,32 @@ interface Reply {
 export class SyncThread {
   private worker: Worker | undefined;
   private nextId = 1;
-  private readonly pending = new Map<number, { fd: number; resolve: () => void; reject: (err: unknown) => void }>();
+  private readonly pending = new Map<number, { fd: number; full: boolean; resolve: () => void; reject: (err: unknown) => void }>();
   private broken = false;
 
   constructor(private readonly onBroken?: (err: unknown) => void) {}
 
   /** fdatasync(fd): resolves when the file's data is on stable storage. */
   fdatasync(fd: number): Promise<void> {
-    if (this.broken) return poolSync(fd);
+    return this.request(fd, false);
+  }
+
+  /**
+   * fsync(fd): data and metadata. For a directory after a rename into it, so that the new entry
+   * survives a crash (fdatasync's promise covers a file's data, not a directory's entries).
+   */
+  fsync(fd: number): Promise<void> {
+    return this.request(fd, true);
+  }
+
+  private request(fd: number, full: boolean): Promise<void> {
+    if (this.broken) return poolSync(fd, full);
     const worker = this.start();
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
-      this.pending.set(id, { fd, resolve, reject });
+      this.pending.set(id, { fd, full, resolve, reject });
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ id, fd });
+      worker.postMessage({ id, fd, full });
     });
   }
 
@@ -77,14 +90,15 @@ export class SyncThread {
       // Only a request in flight keeps the process alive, as a pool request would.
       if (this.pending.size === 0) worker.unref();
       if (reply.code === undefined && reply.message === undefined) return waiter.resolve();
-      const err = Object.assign(new Error(reply.message ?? 'fdatasync failed'), { code: reply.code, syscall: 'fdatasync' });
+      const syscall = waiter.full ? 'fsync' : 'fdatasync';
+      const err = Object.assign(new Error(reply.message ?? `${syscall} failed`), { code: reply.code, syscall });
       waiter.reject(err);
     });
     const fail = (err: unknown): void => {
       if (this.worker !== worker) return; // closed on purpose
       this.broken = true;
       this.worker = undefined;
-      for (const w of this.pending.values()) poolSync(w.fd).then(w.resolve, w.reject);
+      for (const w of this.pending.values()) poolSync(w.fd, w.full).then(w.resolve, w.reject);
       this.pending.clear();
       this.onBroken?.(err);
     };
@@ -96,6 +110,6 @@ export class SyncThread {
   }
 }
 
-function poolSync(fd: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+function poolSync(fd: number, full: boolean): Promise<void> {
+  return new Promise<void>((resolve, reject) => (full ? fsync : fdatasync)(fd, (err) => (err ? reject(err) : resolve())));
 }
