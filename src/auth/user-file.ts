@@ -27,6 +27,7 @@ import {
 import { passwordProblem, userNameProblem } from './user-name.js';
 import { DEFAULT_SCRAM_ITERATIONS, MIN_SCRAM_ITERATIONS, deriveScramKeys, formatScramKeys, parseScramKeys, toCredentials } from './sasl/scram-keys.js';
 import { splitScheme } from './password.js';
+import { CredentialCache, type CredentialCacheOptions } from './credential-cache.js';
 
 export interface UserRecord {
   name: string;
@@ -349,6 +350,11 @@ export interface UserFileAuthenticatorOptions {
   plaintextSecrets?: boolean;
   /** OAuth bearer token check; enables OAUTHBEARER and XOAUTH2. */
   verifyToken?: (request: TokenRequest) => Promise<AuthResult | null>;
+  /**
+   * Verified logins remembered so that reconnecting costs no password hash (credential-cache.ts;
+   * default 10,000 entries for 3,600 s). `{ entries: 0 }` turns it off.
+   */
+  credentialCache?: Partial<CredentialCacheOptions>;
 }
 
 /** An Authenticator backed by a users file. */
@@ -357,10 +363,13 @@ export class UserFileAuthenticator implements Authenticator {
   /** Present only with `plaintextSecrets: true` (its presence is what enables APOP and CRAM-MD5). */
   readonly plaintextSecret?: (username: string) => Promise<string | null>;
   readonly verifyToken?: (request: TokenRequest) => Promise<AuthResult | null>;
+  /** Logins verified recently; `clear()` it to make every client verify its password again. */
+  readonly credentialCache: CredentialCache;
 
   /** `source`: a UserFile, or the path of a users file. */
   constructor(source: UserFile | string, options: UserFileAuthenticatorOptions = {}) {
     this.users = typeof source === 'string' ? new UserFile(source) : source;
+    this.credentialCache = new CredentialCache(options.credentialCache);
     if (options.plaintextSecrets === true) {
       // Only `{PLAIN}`/`{CLEARTEXT}` entries have a recoverable secret.
       this.plaintextSecret = async (username) => {
@@ -388,6 +397,9 @@ export class UserFileAuthenticator implements Authenticator {
       await burnVerification();
       return null;
     }
-    return (await verifyPassword(request.password, record.hash)) ? { user: record.name } : null;
+    if (this.credentialCache.has(record.name, request.password, record.hash)) return { user: record.name };
+    if (!(await verifyPassword(request.password, record.hash))) return null;
+    this.credentialCache.remember(record.name, request.password, record.hash);
+    return { user: record.name };
   }
 }

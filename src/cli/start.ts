@@ -48,7 +48,7 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
   // 0700: the folder holds password hashes, the TLS key and everybody's mail.
   await mkdir(settings.data, { recursive: true, mode: 0o700 });
   const users = UserFile.inDataDir(settings.data);
-  const auth = new UserFileAuthenticator(users);
+  const auth = new UserFileAuthenticator(users, { credentialCache: settings.authCache });
   const demoPassword = settings.demo ? await ensureDemoUser(users) : null;
   if (!settings.demo && (await users.list()).length === 0) {
     logger.warn({ file: users.path }, 'no users yet: add one with "postroom user add NAME" (or start with --demo)');
@@ -99,6 +99,9 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
       tlsResult = `failed, the previous certificate stays: ${(err as Error).message}`;
       logger.error({ err }, 'TLS reload failed; keeping the previous certificate');
     }
+    // Passwords changed in the users file already miss the cache (the stored hash is part of its
+    // key); a reload also forgets the rest, as an operator who suspects a leak would expect.
+    auth.credentialCache.clear();
     return { tls: tlsResult, usersFile: await warnAboutDataFolder(settings, users, logger) };
   };
 

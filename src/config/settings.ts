@@ -49,6 +49,8 @@ export interface ServeSettings {
   loginGuard?: Record<string, number>;
   /** Overrides of the SQLite store's limits (src/store/sqlite/limits.ts); config file only. */
   sqliteLimits?: Record<string, number>;
+  /** Verified-login cache: `entries`, `ttlSeconds` (src/auth/credential-cache.ts); config file only. */
+  authCache?: Record<string, number>;
   /** LMTP over TCP (off by default: LMTP has no authentication). */
   lmtpPort: PortSetting;
   /** Address the LMTP TCP listener binds (loopback by default, whatever `host` is). */
@@ -133,6 +135,7 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   pop3Limits: 'numbers',
   loginGuard: 'numbers',
   sqliteLimits: 'numbers',
+  authCache: 'numbers',
   lmtpPort: 'port',
   lmtpHost: 'string',
   lmtpAllowFrom: 'list',
