@@ -14,12 +14,15 @@ export interface CapabilityInputs {
   /** Capabilities contributed by registered commands. */
   commandCapabilities: string[];
   maxMessageSize: number;
+  /** LITERAL- instead of LITERAL+ (RFC 7888 §5 forbids advertising both). */
+  literalMinus?: boolean;
 }
 
-const BASE = ['IMAP4rev1', 'LITERAL+', 'SASL-IR', 'ENABLE', 'CHILDREN', 'NAMESPACE', 'UIDPLUS', 'ID', 'CONDSTORE'];
+const BASE = ['IMAP4rev1', 'SASL-IR', 'ENABLE', 'CHILDREN', 'NAMESPACE', 'UIDPLUS', 'ID', 'CONDSTORE'];
 
 export function computeCapabilities(input: CapabilityInputs): string[] {
   const caps = [...BASE];
+  caps.splice(1, 0, input.literalMinus ? 'LITERAL-' : 'LITERAL+');
   if (input.state === 'notAuthenticated') {
     if (input.conn.canStartTls) caps.push('STARTTLS');
     const authAllowed = input.conn.secure || input.allowInsecureAuth;

@@ -53,7 +53,10 @@ export interface ImapLimits {
   maxKeywordLength: number;
   /** Bytes read ahead of the command being run (pipelined input) before reading pauses. */
   maxPipelinedBytes: number;
-  /** Bad commands in one connection before BYE. */
+  /**
+   * BAD replies in a row before BYE. Any command answered OK or NO starts the count again, so a
+   * long-lived session that occasionally tries an unsupported command is never dropped for it.
+   */
   maxBadCommands: number;
   /** Commands allowed before authentication. */
   unauthCommands: number;

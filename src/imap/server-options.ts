@@ -41,6 +41,12 @@ export interface ImapServerOptions {
   hostname?: string;
   /** Greeting text after "* OK" (default "HOSTNAME Postroom ready"). */
   greeting?: string;
+  /**
+   * Advertise LITERAL- instead of LITERAL+ (RFC 7888 §5; a server must not offer both): clients
+   * may then send non-synchronising literals of at most 4096 octets, and a larger one ends the
+   * session with `* BYE [TOOBIG]` (RFC 7888 §4-5). Default false: LITERAL+, as Dovecot and Cyrus.
+   */
+  literalMinus?: boolean;
   /** Fine-grained protocol limits (see limits.ts for every default). */
   limits?: Partial<ImapLimits>;
   /**

@@ -71,6 +71,7 @@ export class ImapServer implements ServerCore {
   /** Open connections in total, per address and per user (limits.maxConnections*). */
   readonly connectionLimiter: ConnectionLimiter;
   readonly pollIntervalSeconds: number;
+  readonly literalMinus: boolean;
   readonly hibernation: Hibernation | null;
   readonly unauthInput: InputBudget;
   readonly metrics: ProtocolMetrics;
@@ -103,6 +104,7 @@ export class ImapServer implements ServerCore {
     this.hostname = options.hostname ?? os.hostname();
     this.greeting = options.greeting ?? `${this.hostname} ${SERVER_NAME} ready`;
     this.pollIntervalSeconds = options.pollIntervalSeconds ?? 0;
+    this.literalMinus = options.literalMinus ?? false;
     // A hibernated session hears of changes only through the change feed, so not where the
     // store asks to be polled instead.
     const pollsInstead = this.pollIntervalSeconds > 0 && !this.store.crossProcessChanges;
@@ -125,6 +127,7 @@ export class ImapServer implements ServerCore {
         usableSaslMechanisms(this.auth, { secure, allowInsecureAuth: this.allowInsecureAuth }).map((m) => m.name),
       commandCapabilities: this.registry.capabilities(),
       maxMessageSize: this.limits.maxMessageSize,
+      literalMinus: this.literalMinus,
     });
   }
 

@@ -45,6 +45,8 @@ export class ImapConnection implements ConnectionInfo {
   out: OutputQueue;
 
   badCommands = 0;
+  /** Response code for the BYE of a refused non-synchronising literal (TOOBIG, RFC 7888 §4). */
+  private byeCode: ResponseCode | undefined;
   commandsBeforeAuth = 0;
   loginFailures = 0;
   /** True while a command is running (close() waits for it). */
@@ -186,7 +188,7 @@ export class ImapConnection implements ConnectionInfo {
         // Told to close while this command was being read (BYE is out): it does not run.
         if (result === null || this.closing) break;
         if (result.type === 'fatal') {
-          this.status('*', 'BYE', result.reason);
+          this.status('*', 'BYE', result.reason, this.byeCode);
           this.refuseInput();
           break;
         }
@@ -248,12 +250,19 @@ export class ImapConnection implements ConnectionInfo {
   /** Decides, before the `+` continuation, whether a literal may be sent (RFC 3501 §7.5, RFC 7888). */
   private async literalGate(req: LiteralRequest): Promise<{ reject: true; reason: string } | null> {
     if (this.slice.due) await this.slice.yieldNow();
-    const verdict = judgeLiteral(req, { limits: this.server.limits, registry: this.server.registry, state: this.state.kind, enabled: this.enabled });
+    const verdict = judgeLiteral(req, {
+      limits: this.server.limits,
+      registry: this.server.registry,
+      state: this.state.kind,
+      enabled: this.enabled,
+      literalMinus: this.server.literalMinus,
+    });
     if (!verdict.accept) {
       // A synchronising literal is refused with a tagged reply instead of the continuation, and the
       // client abandons the command; a non-synchronising one is already on its way, so the
       // connection ends with BYE without reading it (RFC 7888 §4).
       if (!req.nonSync) this.status(verdict.tag, verdict.status, verdict.text, verdict.code);
+      else this.byeCode = verdict.byeCode;
       return { reject: true, reason: verdict.text };
     }
     const limits = this.server.limits;

@@ -35,6 +35,11 @@ function stateRefusal(name: string, allowed: readonly StateKind[], state: StateK
   return `${name} is not allowed with a mailbox selected`;
 }
 
+/**
+ * Counts one BAD reply. The session ends after maxBadCommands of them in a row: a client stuck
+ * sending garbage is cut off, while one that stays connected for days and now and then tries a
+ * command this server lacks is not (the count restarts at every command that is not BAD).
+ */
 function badCommand(conn: ImapConnection): void {
   conn.badCommands++;
   if (conn.badCommands >= conn.server.limits.maxBadCommands) {
@@ -112,6 +117,7 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
     const completion = await spec.run(ctx, commandArgs);
     if (!conn.ending) await conn.flushUpdates(!spec.noExpunge);
     conn.status(tag, 'OK', completion?.text ?? `${name} completed`, completion?.code);
+    conn.badCommands = 0;
     return { command: spec.name, result: 'ok' };
   } catch (err) {
     const reply = toErrorReply(err);
@@ -128,6 +134,7 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
     }
     conn.status(tag, reply.status, reply.text, reply.code);
     if (reply.status === 'BAD') badCommand(conn);
+    else conn.badCommands = 0;
     return { command: spec.name, result: reply.status === 'NO' ? 'no' : 'bad' };
   }
 }

@@ -38,14 +38,19 @@ export function readAheadLimit(limits: ImapLimits, state: StateKind): number {
 export type LiteralVerdict =
   | { accept: true }
   /** The reply for a synchronising literal (tagged), or the BYE text for a non-synchronising one. */
-  | { accept: false; tag: string; status: 'BAD' | 'NO'; text: string; code?: ResponseCode };
+  | { accept: false; tag: string; status: 'BAD' | 'NO'; text: string; code?: ResponseCode; byeCode?: ResponseCode };
 
 export interface LiteralSession {
   limits: ImapLimits;
   registry: CommandRegistry;
   state: StateKind;
   enabled: ReadonlySet<string>;
+  /** LITERAL- is advertised: non-synchronising literals stop at NON_SYNC_LITERAL_MINUS_MAX octets. */
+  literalMinus?: boolean;
 }
+
+/** RFC 7888 §5: the largest non-synchronising literal a LITERAL- server accepts. */
+export const NON_SYNC_LITERAL_MINUS_MAX = 4096;
 
 /** Whether a literal may be sent, decided before the `+` continuation (RFC 3501 §7.5, RFC 7888). */
 export function judgeLiteral(req: LiteralRequest, session: LiteralSession): LiteralVerdict {
@@ -65,6 +70,13 @@ export function judgeLiteral(req: LiteralRequest, session: LiteralSession): Lite
   if (req.exceeds === 'commandSize') {
     const before = state === 'notAuthenticated' ? ' before authentication' : '';
     return refuse('NO', `Command too large${before} (limit ${frameBounds(limits, state).maxCommandSize} octets)`, { name: 'TOOBIG' });
+  }
+  // RFC 7888 §5: past 4096 octets a LITERAL- client must synchronise; one that did not has its
+  // bytes on the way, so the session ends with BYE [TOOBIG] (the framer closes it, §4).
+  if (req.nonSync && session.literalMinus && req.size > NON_SYNC_LITERAL_MINUS_MAX) {
+    const toobig: ResponseCode = { name: 'TOOBIG' };
+    const text = `Non-synchronizing literal larger than ${NON_SYNC_LITERAL_MINUS_MAX} octets (LITERAL-)`;
+    return { accept: false, tag, status: 'BAD', text, code: toobig, byeCode: toobig };
   }
   const max = spec.maxLiteralSize?.(limits) ?? limits.maxLiteralSize;
   if (req.size > max) return refuse('NO', `Literal too large (limit ${max} octets)`, { name: 'TOOBIG' });

@@ -19,6 +19,8 @@ export interface ServerCore extends ServerContext {
   readonly greeting: string;
   readonly loginGuard: LoginGuard;
   readonly pollIntervalSeconds: number;
+  /** RFC 7888 §5: LITERAL- is advertised instead of LITERAL+ (non-synchronising literals up to 4096 octets). */
+  readonly literalMinus: boolean;
   readonly logger: Logger;
   /** IDLE hibernation, or null when turned off. */
   readonly hibernation: Hibernation | null;

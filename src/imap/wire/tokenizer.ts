@@ -315,7 +315,8 @@ function tryParseSection(cur: Cursor, value: string): Token | null {
     const m = /^<(\d{1,15})(?:\.(\d{1,15}))?>/.exec(cur.line.slice(cur.pos, cur.pos + 40));
     if (!m) return fail(closer);
     const length = m[2] === undefined ? undefined : Number(m[2]);
-    if (length === 0) return fail(closer); // RFC 3501 §9: the length is an nz-number
+    // RFC 3501 §9 writes the length as nz-number, but §6.4.5 defines what a partial beyond the
+    // data returns (an empty string) and clients do send <n.0>; like Dovecot we answer it: "".
     partial = length === undefined ? { offset: Number(m[1]) } : { offset: Number(m[1]), length };
     cur.pos += m[0].length;
   }
