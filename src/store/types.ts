@@ -37,6 +37,16 @@ export interface MailboxInfo {
   noinferiors?: boolean;
   subscribed: boolean;
   specialUse?: SpecialUse;
+  /**
+   * Optional: true when this user may read the mailbox but not change it (an archive, a mailbox
+   * fed from elsewhere). The protocol layers then refuse every change before calling the store:
+   * IMAP SELECT opens it read-only (`[READ-ONLY]`, empty PERMANENTFLAGS), FETCH does not set \Seen,
+   * STORE/EXPUNGE/MOVE out of it and APPEND/COPY/MOVE into it answer NO [NOPERM], POP3 refuses
+   * DELE and its QUIT changes nothing. A store that marks a mailbox read-only should also refuse
+   * such writes itself (StoreError 'noperm'), for callers other than the protocol layers. Tree
+   * operations (DELETE, RENAME) are the store's to allow or refuse.
+   */
+  readOnly?: boolean;
 }
 
 /** Per-message data that is cheap to list for a whole mailbox. */

@@ -12,6 +12,7 @@ import { ImapError } from '../errors.js';
 import { isStoreError } from '../../store/errors.js';
 import type { ResponseCode } from '../wire/types.js';
 import { checkKeywords } from './mail-limits.js';
+import { requireWritableTarget } from './mailbox-access.js';
 
 export interface CopyArgs {
   set: SequenceSet;
@@ -42,6 +43,7 @@ export async function targetMailbox(mail: UserMailbox, name: string): Promise<Ma
     throw err;
   }
   if (info.noselect) throw ImapError.no('Mailbox cannot hold messages until it is created', 'TRYCREATE');
+  requireWritableTarget(info);
   return info;
 }
 

@@ -4,13 +4,14 @@
 import type { CommandContext, CommandSpec, SelectedView, SequenceArgs } from './types.js';
 import { ArgReader } from '../wire/args.js';
 import { ImapError } from '../errors.js';
+import { requireWritableView } from './mailbox-access.js';
 
 /** `pick` chooses the candidates; only \Deleted ones among them are removed. */
 async function runExpunge(ctx: CommandContext, pick: (view: SelectedView) => number[]) {
   const state = ctx.state;
   if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
   const { mail, view } = state;
-  if (view.readOnly) throw ImapError.no('Mailbox is read-only');
+  requireWritableView(view);
   const candidates = pick(view);
   // UID EXPUNGE naming nothing that exists is a successful no-op.
   if (candidates.length === 0) return;

@@ -6,6 +6,7 @@ import type { CommandContext, CommandSpec } from './types.js';
 import { ImapError } from '../errors.js';
 import { copyUidCode, keywordsOf, parseCopyArgs, targetMailbox, type CopyArgs } from './copy.js';
 import { checkKeywords } from './mail-limits.js';
+import { requireWritableView } from './mailbox-access.js';
 
 async function runMove(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
   const state = ctx.state;
@@ -13,7 +14,7 @@ async function runMove(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
   const { mail, view } = state;
   const uids = view.resolve(args.set, byUid);
   // Moving out removes messages, which a read-only session may not do (RFC 6851 §3.3).
-  if (view.readOnly) throw ImapError.no('Mailbox is read-only');
+  requireWritableView(view);
   const target = await targetMailbox(mail, args.mailbox);
   if (uids.length === 0) return { text: 'Nothing to move' };
   await checkKeywords(ctx, mail, target, keywordsOf(view, uids));

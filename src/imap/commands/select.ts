@@ -43,8 +43,9 @@ export const selectCommand: CommandSpec<SelectArgs> = {
   states: ['authenticated', 'selected'],
   parse: parseSelect,
   async run(ctx, args) {
-    await ctx.select(args.name, { readOnly: false, condstore: args.condstore });
-    return { code: { name: 'READ-WRITE' }, text: completed('SELECT', args) };
+    // A mailbox the store marks read-only opens as EXAMINE would (RFC 3501 §6.3.1 allows READ-ONLY).
+    const view = await ctx.select(args.name, { readOnly: false, condstore: args.condstore });
+    return { code: { name: view.readOnly ? 'READ-ONLY' : 'READ-WRITE' }, text: completed('SELECT', args) };
   },
 };
 

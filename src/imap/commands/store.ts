@@ -10,6 +10,7 @@ import { ImapError } from '../errors.js';
 import { flagsFromTokens } from '../search/flags.js';
 import { enableCondstore } from '../search/condstore.js';
 import { checkKeywords } from './mail-limits.js';
+import { requireWritableView } from './mailbox-access.js';
 
 export interface StoreArgs {
   set: SequenceSet;
@@ -71,7 +72,7 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
   const state = ctx.state;
   if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
   const { mail, view } = state;
-  if (view.readOnly) throw ImapError.no('Mailbox is read-only');
+  requireWritableView(view);
   // "7,3:9" names message 7 twice: it gets one FETCH and cannot fail its own second test (RFC 7162
   // §3.1.3, the note after Example 11).
   const uids = [...new Set(view.resolve(args.set, byUid))].sort((a, b) => a - b);

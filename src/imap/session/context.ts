@@ -123,6 +123,8 @@ async function select(conn: ImapConnection, name: string, options: { readOnly: b
 
   const info = await mail.get(name);
   if (info.noselect) throw ImapError.no(`${name} cannot be selected`, 'CANNOT');
+  // A mailbox the store marks read-only is never opened read-write (MailboxInfo.readOnly).
+  options = { ...options, readOnly: options.readOnly || info.readOnly === true };
 
   const { view, unwatch } = await watchedView(conn.server.store, user, async () => {
     const snapshot = await mail.snapshot(info.id);

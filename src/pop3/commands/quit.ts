@@ -17,7 +17,7 @@ export const quitCommand: Pop3Command<void> = {
     const { services, connection } = ctx;
     const deleted = [...state.deleted];
     try {
-      await state.maildrop.commit(deleted, [...state.retrieved]);
+      if (!state.maildrop.readOnly) await state.maildrop.commit(deleted, [...state.retrieved]);
     } catch (err) {
       const reply = toPop3ErrorReply(err);
       if (reply.unexpected) ctx.logger?.error({ err }, 'update failed');

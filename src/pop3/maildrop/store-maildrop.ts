@@ -8,7 +8,8 @@
  * DELE is applied at QUIT as "+\Deleted on exactly those UIDs, then expunge exactly those", which
  * the store publishes on its change feed, so IMAP sessions see EXPUNGE. Messages sent whole by RETR
  * get \Seen at the same moment, so an IMAP client knows they were read; a dropped connection
- * changes nothing.
+ * changes nothing. A read-only INBOX (MailboxInfo.readOnly) is served as it is: DELE is refused and
+ * QUIT changes nothing.
  */
 import type { MailStore, MessageRecord, UserMailbox } from '../../store/types.js';
 import { StoreError } from '../../store/errors.js';
@@ -21,6 +22,7 @@ class StoreMaildrop implements Maildrop {
     private readonly mailboxId: string,
     private readonly uidValidity: number,
     private readonly records: MessageRecord[],
+    readonly readOnly: boolean,
   ) {}
 
   get count(): number {
@@ -47,6 +49,8 @@ class StoreMaildrop implements Maildrop {
   }
 
   async commit(deleted: number[], retrieved: number[]): Promise<void> {
+    // Neither \Seen nor deletions: the store would refuse them ('noperm'), and QUIT should not fail.
+    if (this.readOnly) return;
     const status = await this.handle.status(this.mailboxId);
     if (status.uidValidity !== this.uidValidity) {
       // The UIDs we hold now name other messages (or none): touching them could lose mail.
@@ -74,7 +78,7 @@ export function storeMaildrops(store: MailStore): MaildropSource {
         const snap = await handle.snapshot(inbox.id);
         const uids = snap.messages.filter((m) => !m.flags.includes('\\Deleted')).map((m) => m.uid);
         const records = uids.length > 0 ? await handle.records(inbox.id, uids) : [];
-        return new StoreMaildrop(handle, inbox.id, snap.uidValidity, records);
+        return new StoreMaildrop(handle, inbox.id, snap.uidValidity, records, inbox.readOnly === true);
       } catch (err) {
         await handle.close().catch(() => undefined);
         throw err;

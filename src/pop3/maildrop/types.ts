@@ -6,6 +6,11 @@
 export interface Maildrop {
   /** Messages at login; message number n is index n-1. */
   readonly count: number;
+  /**
+   * Optional: true when the maildrop may be read but not changed (the store marks the INBOX
+   * read-only, MailboxInfo.readOnly). DELE is then refused and commit() is not called.
+   */
+  readonly readOnly?: boolean;
   /** Octets the message takes on the wire (CRLF line ends, before dot-stuffing). */
   size(index: number): Promise<number>;
   /** RFC 1939 §7 unique-id: 1-70 characters 0x21-0x7E, stable across sessions. */

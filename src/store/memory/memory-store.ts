@@ -69,6 +69,19 @@ export class MemoryStore implements MailStore {
     return new MemoryUserMailbox({ store: this.context, state, origin: options.origin });
   }
 
+  /**
+   * Marks one of `user`'s mailboxes read-only (an archive) or writable again: MailboxInfo.readOnly,
+   * and every change of its messages or flags refused with StoreError 'noperm'.
+   */
+  async setReadOnly(user: string, name: string, readOnly = true): Promise<void> {
+    const handle = await this.open(user);
+    const id = (await handle.get(name)).id;
+    const box = this.users.get(user)!.byId.get(id)!;
+    if (readOnly) box.readOnly = true;
+    else delete box.readOnly;
+    this.feed.publish(user, { kind: 'mailboxes' });
+  }
+
   watch(user: string, listener: ChangeListener): () => void {
     return this.feed.watch(user, listener);
   }

@@ -36,6 +36,13 @@ export function selectable(ctx: HandleContext, id: string): MailboxState {
   return box;
 }
 
+/** A mailbox whose messages or flags are about to change: refused ('noperm') when read-only. */
+export function writable(ctx: HandleContext, id: string): MailboxState {
+  const box = selectable(ctx, id);
+  if (box.readOnly) throw new StoreError('noperm', `${JSON.stringify(box.name)} is read-only`);
+  return box;
+}
+
 export function messageOf(ctx: HandleContext, id: string, uid: number): StoredMessage {
   const message = findMessage(selectable(ctx, id), uid);
   if (!message) throw new StoreError('nonexistent', `no message with UID ${uid}`);
@@ -72,7 +79,7 @@ async function collect(content: MessageContent, limit: number): Promise<Buffer> 
 }
 
 export async function appendMessage(ctx: HandleContext, id: string, input: AppendInput): Promise<AppendResult> {
-  selectable(ctx, id); // fail before consuming a possibly large stream
+  writable(ctx, id); // fail before consuming a possibly large stream
   const internalDate = input.internalDate ? new Date(input.internalDate) : ctx.store.now();
   if (Number.isNaN(internalDate.getTime())) throw new StoreError('cannot', 'invalid internal date');
   const raw = await collect(input.content, ctx.store.maxMessageSize);
@@ -82,7 +89,7 @@ export async function appendMessage(ctx: HandleContext, id: string, input: Appen
   } catch {
     // See structureOf: parsed lazily on first use instead.
   }
-  const box = selectable(ctx, id); // it may have been deleted while the bytes arrived
+  const box = writable(ctx, id); // it may have been deleted (or marked read-only) while the bytes arrived
   const message: StoredMessage = {
     uid: box.uidNext++,
     flags: normaliseFlags(input.flags ?? []),
@@ -109,7 +116,7 @@ export function updateFlags(
   flags: Flag[],
   unchangedSince?: number,
 ): FlagUpdateResult {
-  const box = selectable(ctx, id);
+  const box = writable(ctx, id);
   const given = normaliseFlags(flags);
   const changed: FlagChange[] = [];
   const conflicts: number[] = [];
@@ -147,12 +154,12 @@ function copyInto(ctx: HandleContext, source: MailboxState, uids: number[], targ
 }
 
 export function copyMessages(ctx: HandleContext, fromId: string, uids: number[], toId: string): CopyResult {
-  return copyInto(ctx, selectable(ctx, fromId), uids, selectable(ctx, toId));
+  return copyInto(ctx, selectable(ctx, fromId), uids, writable(ctx, toId));
 }
 
 export function moveMessages(ctx: HandleContext, fromId: string, uids: number[], toId: string): CopyResult {
-  const source = selectable(ctx, fromId);
-  const result = copyInto(ctx, source, uids, selectable(ctx, toId));
+  const source = writable(ctx, fromId);
+  const result = copyInto(ctx, source, uids, writable(ctx, toId));
   removeMessages(ctx, source, new Set(result.mapping.map(([from]) => from)));
   return result;
 }
@@ -177,7 +184,7 @@ function removeMessages(ctx: HandleContext, box: MailboxState, doomed: Set<numbe
 }
 
 export function expungeMessages(ctx: HandleContext, id: string, uids?: number[]): number[] {
-  const box = selectable(ctx, id);
+  const box = writable(ctx, id);
   const within = uids ? new Set(uids) : undefined;
   const doomed = new Set(
     box.messages.filter((m) => hasFlag(m.flags, '\\Deleted') && (!within || within.has(m.uid))).map((m) => m.uid),

@@ -26,6 +26,8 @@ export interface MailboxState {
   name: string;
   noselect: boolean;
   specialUse?: SpecialUse;
+  /** Marked with MemoryStore.setReadOnly(): messages and flags may be read, never changed. */
+  readOnly?: boolean;
   uidValidity: number;
   uidNext: number;
   highestModseq: number;
@@ -68,5 +70,6 @@ export function toInfo(user: UserState, box: MailboxState): MailboxInfo {
     subscribed: user.subscriptions.has(box.name),
   };
   if (box.specialUse) info.specialUse = box.specialUse;
+  if (box.readOnly) info.readOnly = true;
   return info;
 }
