@@ -25,6 +25,7 @@ import { RemoteStore } from '../store/remote/remote-store.js';
 import { serveStore } from '../store/remote/store-server.js';
 import { isStoreRequest, isStoreResponse, type StoreRequest, type StoreResponse } from '../store/remote/messages.js';
 import type { SqliteStore } from '../store/sqlite/store.js';
+import { proxyProtocolOptions } from './proxy-settings.js';
 import { listenProtocols, openStore, type ListeningPorts, type ListeningServer, type SharedServerOptions } from './components.js';
 import { createLogger } from './logger.js';
 import { LoginGuard } from '../auth/login-guard.js';
@@ -219,6 +220,7 @@ async function worker(options: Record<string, unknown>): Promise<void> {
     allowInsecureAuth: settings.allowInsecureAuth,
     loginGuard,
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
+    proxyProtocol: proxyProtocolOptions(settings),
   };
   const servers: ListeningServer[] = [];
   const ports = await listenProtocols(settings, common, logger, servers, metrics);
