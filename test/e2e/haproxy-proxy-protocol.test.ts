@@ -54,8 +54,11 @@ describe('two nodes behind HAProxy with the PROXY protocol', { timeout: 180_000 
     const config = `
 global
     maxconn 200
+    log stderr format raw local0 info
 defaults
     mode tcp
+    log global
+    option log-health-checks
     timeout connect 5s
     timeout client 31m
     timeout server 31m
@@ -65,12 +68,14 @@ frontend imap1
 backend imap_node1
     option tcp-check
     tcp-check expect string "* OK"
-    server node1 127.0.0.1:${n1.imapPort} send-proxy-v2 check-send-proxy check inter 2s
+    server node1 127.0.0.1:${n1.imapPort} send-proxy-v2 check-send-proxy check inter 300ms
 frontend imaps1
     bind 127.0.0.1:${port.imaps1}
     default_backend imaps_node1
 backend imaps_node1
-    server node1 127.0.0.1:${Number(n1.listening['imapsPort'])} send-proxy-v2
+    option tcp-check
+    tcp-check expect string "* OK"
+    server node1 127.0.0.1:${Number(n1.listening['imapsPort'])} send-proxy-v2 check check-send-proxy check-ssl verify none inter 300ms
 frontend pop31
     bind 127.0.0.1:${port.pop31}
     default_backend pop3_node1
@@ -82,7 +87,7 @@ frontend imap2
 backend imap_node2
     option tcp-check
     tcp-check expect string "* OK"
-    server node2 127.0.0.1:${n2.imapPort} send-proxy check-send-proxy check inter 2s
+    server node2 127.0.0.1:${n2.imapPort} send-proxy check-send-proxy check inter 300ms
 `;
     haproxy = await startHaproxy(config, Object.values(port));
   });
@@ -116,6 +121,20 @@ backend imap_node2
     // HAProxy's own address shows nowhere: its health checks (a v2 LOCAL header) came and went.
     assert.ok(![...one, ...two].some((x) => x.remoteAddress === '127.0.0.1'));
     pop3.destroy();
+  });
+
+  it('HAProxy\'s health checks, which send a header too (v2 LOCAL), pass on every backend', async () => {
+    // Every checked backend reports a passed check (logged as it comes up: option log-health-checks).
+    const backends = ['imap_node1/node1', 'imaps_node1/node1', 'imap_node2/node2'];
+    const deadline = Date.now() + 15_000;
+    while (!backends.every((b) => haproxy.output().includes(`Health check for server ${b} succeeded`)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    for (const b of backends) assert.ok(haproxy.output().includes(`Health check for server ${b} succeeded`), `${b}: ${haproxy.output()}`);
+    // A few more check intervals (300 ms): a failing one is logged too.
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.doesNotMatch(haproxy.output(), /Health check for server \S+ failed/, haproxy.output());
+    assert.doesNotMatch(haproxy.output(), /is DOWN/, haproxy.output());
   });
 
   it('an APPEND through node 1 is heard by an IDLE session on node 2', async () => {
