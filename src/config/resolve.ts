@@ -8,7 +8,7 @@ import { isSettingKey, mergeSettings, settingValue, type PartialSettings, type S
  * arrives as `imapPort`; values not given on the command line are undefined and left out.
  */
 /** Flags whose name is not their setting's: `--trusted-proxy` (repeatable) fills `trustedProxies`. */
-const FLAG_SETTINGS: Readonly<Record<string, string>> = { trustedProxy: 'trustedProxies' };
+export const FLAG_SETTINGS: Readonly<Record<string, string>> = { trustedProxy: 'trustedProxies' };
 
 export function settingsFromFlags(options: Record<string, unknown>): PartialSettings {
   const settings: Record<string, unknown> = {};
