@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian programs the end-to-end tests drive (real clients, Postfix as the MTA that
-# delivers over LMTP, PostgreSQL), when missing.
+# delivers over LMTP, PostgreSQL, HAProxy), when missing.
 # Runs as root in CI; on a developer machine without root it only reports what is missing.
 set -euo pipefail
 need=()
@@ -15,6 +15,9 @@ command -v systemd-analyze >/dev/null || need+=(systemd)
 # The PostgreSQL store's tests start their own cluster (initdb, pg_ctl) from the server package,
 # whose programs live outside PATH; the package also creates the unprivileged "postgres" user.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
+# Two nodes behind HAProxy with the PROXY protocol (test/e2e/haproxy-proxy-protocol.test.ts); the
+# test runs its own haproxy from a generated configuration, never the system service.
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing test programs (install them with apt-get): ${need[*]}" >&2

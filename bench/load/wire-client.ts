@@ -4,6 +4,7 @@
  * a right answer from a wrong one, fast.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 
 export interface Response {
   /** The line with each literal replaced by `{#k}`, k indexing `literals`. */
@@ -44,11 +45,13 @@ export class WireClient {
     socket.on('close', () => end());
   }
 
-  static async connect(host: string, port: number, timeoutMs = 30_000): Promise<{ client: WireClient; greeting: Response }> {
-    const socket = net.connect({ host, port });
+  /** `localAddress`: the source address to connect from; `tls`: implicit TLS (any certificate accepted). */
+  static async connect(host: string, port: number, timeoutMs = 30_000, options: { localAddress?: string; tls?: boolean } = {}): Promise<{ client: WireClient; greeting: Response }> {
+    const local = options.localAddress ? { localAddress: options.localAddress } : {};
+    const socket = options.tls ? tls.connect({ host, port, rejectUnauthorized: false, ...local }) : net.connect({ host, port, ...local });
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new WireError('connect timeout')), timeoutMs);
-      socket.once('connect', () => (clearTimeout(t), resolve()));
+      socket.once(options.tls ? 'secureConnect' : 'connect', () => (clearTimeout(t), resolve()));
       socket.once('error', (e) => (clearTimeout(t), reject(e)));
     });
     const client = new WireClient(socket);

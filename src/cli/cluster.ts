@@ -1,16 +1,18 @@
 /**
- * `postroom serve --workers N`: N worker processes run the IMAP and POP3 protocol on shared
- * listening sockets, and the primary alone owns the store.
+ * `postroom serve --workers N` on PostgreSQL: N worker processes run IMAP and POP3 on shared
+ * listening sockets, and each opens the store itself — its own connection pool and its own LISTEN
+ * connection — exactly as separate nodes on one database do (docs/cluster.md). The change feed
+ * that keeps nodes consistent (NOTIFY after commit, catch-up by modseq) keeps the workers
+ * consistent too: an IDLE session in one worker hears an APPEND made in another. No store call
+ * crosses a process boundary.
  *
- * Why this shape: SqliteStore holds an exclusive lock on its data folder (docs/sqlite.md, "One
- * process per data folder"), so workers cannot open it themselves. Each worker gets a RemoteStore
- * that forwards every call to the primary over IPC (store/remote/), and the primary forwards each
- * change-feed event to the workers watching that user — so an IDLE session in one worker hears an
- * APPEND made in another. Every store call costs a round trip through the primary's event loop.
+ * The primary runs what there is one of: LMTP delivery and the control socket (on a store of its
+ * own, a third "node"), the metrics and autoconfig listeners. Sessions live in the workers, so
+ * `who`, `kick`, reload and the metrics ask each worker over the cluster IPC channel (admin-ipc.ts).
  *
- * The primary also runs what there is one of: the control socket, the metrics and autoconfig
- * listeners. Sessions live in the workers, so `who`, `kick`, reload and the metrics ask each
- * worker over the same IPC channel (admin.ts).
+ * Why not SQLite: a SQLite data folder has one writer process, which holds an exclusive lock on it
+ * (docs/sqlite.md, "One process per data folder"; docs/architecture.md), and no cross-process change
+ * feed; so --workers is refused there (workersRefusal()).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { mkdir } from 'node:fs/promises';
@@ -21,10 +23,8 @@ import { resolveSettings } from '../config/resolve.js';
 import type { ServeSettings } from '../config/settings.js';
 import { ensureDevCertificate } from '../config/dev-certificate.js';
 import { UserFile, UserFileAuthenticator } from '../auth/user-file.js';
-import { RemoteStore } from '../store/remote/remote-store.js';
-import { serveStore } from '../store/remote/store-server.js';
-import { isStoreRequest, isStoreResponse, type StoreRequest, type StoreResponse } from '../store/remote/messages.js';
-import type { SqliteStore } from '../store/sqlite/store.js';
+import type { StoreKind } from '../config/settings.js';
+import { proxyProtocolOptions } from './proxy-settings.js';
 import { listenProtocols, openStore, type ListeningPorts, type ListeningServer, type SharedServerOptions } from './components.js';
 import { createLogger } from './logger.js';
 import { LoginGuard } from '../auth/login-guard.js';
@@ -41,6 +41,19 @@ import { startDelivery } from './delivery.js';
 type Listening = { t: 'listening'; ports: ListeningPorts };
 type Stop = { t: 'stop' };
 
+/** Why `--workers count` cannot run on `store`, or null when it can. */
+export function workersRefusal(count: number, store: StoreKind): string | null {
+  if (count <= 1 || store === 'postgres') return null;
+  return (
+    `--workers ${count} needs --store postgres. Each worker process opens the store itself, and a ` +
+    (store === 'sqlite'
+      ? 'SQLite data folder has exactly one writer process (it holds the folder\'s lock; see docs/sqlite.md). '
+      : 'memory store lives inside one process. ') +
+    'Run one process per SQLite data folder (it uses one core for the store), or move the mail to PostgreSQL ' +
+    '(postroom migrate --from sqlite:DATA --to postgres://…) and run workers or several nodes on it (docs/cluster.md).'
+  );
+}
+
 export function parseWorkers(value: unknown): number {
   if (value === undefined) return 1;
   const n = value === 'auto' ? availableParallelism() : Number(value);
@@ -55,22 +68,26 @@ export async function serveCluster(options: Record<string, unknown>, workers: nu
 }
 
 // ---------------------------------------------------------------------------------------------
-// primary: owns the store, answers calls, fans out changes
+// primary: forks the workers, runs delivery, the control socket and the HTTP listeners
 
 async function primary(options: Record<string, unknown>, count: number): Promise<void> {
   const startedAt = Date.now();
   const settings = await resolveSettings(options);
+  const refusal = workersRefusal(count, settings.store);
+  if (refusal) throw new Error(refusal);
   const logger = createLogger(settings.logLevel, process.stdout.isTTY === true);
   await mkdir(settings.data, { recursive: true, mode: 0o700 });
   const users = UserFile.inDataDir(settings.data);
   await warnAboutDataFolder(settings, users, logger);
   const metrics = settings.metricsPort !== 'off' ? new Metrics() : undefined;
-  const raw = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), { timings: metrics?.sqlite, limits: settings.sqliteLimits, databaseUrl: settings.databaseUrl });
+  // The primary's own store (migrations run here first, under their lock): delivery and the
+  // control socket's commands use it. The workers open theirs once it is there.
+  const raw = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), { databaseUrl: settings.databaseUrl });
   const store = metrics ? timedStore(raw, metrics.store) : raw;
   // Made once here, so the workers do not race to create the same certificate files.
   if (!settings.tlsKey) await ensureDevCertificate(settings.data);
-  // The kernel spreads connections over the workers' accept() calls; round-robin would make this
-  // process — whose loop also waits on every commit's fsync — hand out each connection itself.
+  // The kernel spreads connections over the workers' accept() calls, rather than this process
+  // handing out each connection itself.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   cluster.setupPrimary({ serialization: 'advanced' });
 
@@ -79,17 +96,12 @@ async function primary(options: Record<string, unknown>, count: number): Promise
   for (let i = 0; i < count; i++) {
     const w = cluster.fork();
     workers.push(w);
-    const peer = serveStore(store, {
-      send: (m) => w.isConnected() && w.send(m),
-      onMessage: (listener) => w.on('message', (m: unknown) => isStoreRequest(m) && listener(m)),
-    });
     listening.push(
       new Promise((resolve, reject) => {
-        w.on('message', (m: Listening | StoreRequest) => m.t === 'listening' && resolve(m.ports));
+        w.on('message', (m: Listening) => m.t === 'listening' && resolve(m.ports));
         w.once('exit', (code) => reject(new Error(`worker ${w.id} exited with ${code} before listening`)));
       }),
     );
-    w.on('exit', () => peer.release());
   }
   const ports = (await Promise.all(listening))[0]!;
   let stopping = false;
@@ -116,7 +128,7 @@ async function primary(options: Record<string, unknown>, count: number): Promise
   const http = await bindHttpListeners(settings, logger, {
     metrics: metrics
       ? async () => {
-          // One exposition for the cluster: the primary's series (store, WAL) and the workers' (sessions, commands) summed.
+          // One exposition for the cluster: the primary's series (delivery, its store calls) and the workers' (sessions, commands, theirs) summed.
           const all = [await metrics.registry.getMetricsAsJSON(), ...(await everyWorker<object[]>('metrics'))];
           const registry = AggregatorRegistry.aggregate(all);
           return { contentType: registry.contentType, text: await registry.metrics() };
@@ -134,7 +146,7 @@ async function primary(options: Record<string, unknown>, count: number): Promise
   });
   const runtime: ServeRuntime = {
     store,
-    sqlite: settings.store === 'sqlite' ? (raw as SqliteStore) : null,
+    sqlite: null,
     dataDir: settings.data,
     status: async () => ({
       pid: process.pid,
@@ -151,8 +163,8 @@ async function primary(options: Record<string, unknown>, count: number): Promise
     reload,
   };
   const control = await startControlSocket(settings, runtime, logger);
-  // Delivery runs here, next to the store: an LMTP append is one local call, and IDLE sessions in
-  // the workers hear of it through the change events forwarded to them.
+  // Delivery runs here, on the primary's store: IDLE sessions in the workers hear of what it
+  // stores through the database's change feed, as on any other node.
   const delivery = await startDelivery(settings, store, new UserFileAuthenticator(users), logger, metrics);
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) process.exit(1);
@@ -198,16 +210,12 @@ async function primary(options: Record<string, unknown>, count: number): Promise
 async function worker(options: Record<string, unknown>): Promise<void> {
   const settings: ServeSettings = await resolveSettings(options);
   const logger: Logger = createLogger(settings.logLevel, false).child({ worker: cluster.worker?.id });
-  const store = new RemoteStore(
-    {
-      send: (m) => process.send!(m),
-      onMessage: (listener) => process.on('message', (m: unknown) => isStoreResponse(m) && listener(m)),
-    },
-    { onListenerError: (err) => logger.error({ err }, 'change listener failed') },
-  );
+  const metrics = settings.metricsPort !== 'off' ? new Metrics() : undefined;
+  // Its own pool and LISTEN connection: the workers are nodes of one database (see the top).
+  const raw = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), { databaseUrl: settings.databaseUrl });
+  const store = metrics ? timedStore(raw, metrics.store) : raw;
   const auth = new UserFileAuthenticator(UserFile.inDataDir(settings.data));
   const tls = settings.tlsKey && settings.tlsCert ? { key: settings.tlsKey, cert: settings.tlsCert } : await ensureDevCertificate(settings.data);
-  const metrics = settings.metricsPort !== 'off' ? new Metrics() : undefined;
   // Each worker counts failed logins on its own (the guard is per process).
   const loginGuard = new LoginGuard(settings.loginGuard);
   loginGuard.observer = metrics?.loginGuard;
@@ -219,6 +227,7 @@ async function worker(options: Record<string, unknown>): Promise<void> {
     allowInsecureAuth: settings.allowInsecureAuth,
     loginGuard,
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
+    proxyProtocol: proxyProtocolOptions(settings),
   };
   const servers: ListeningServer[] = [];
   const ports = await listenProtocols(settings, common, logger, servers, metrics);
@@ -244,7 +253,7 @@ async function worker(options: Record<string, unknown>): Promise<void> {
         }
     }
   };
-  process.on('message', (m: Stop | StoreResponse | AdminRequest) => {
+  process.on('message', (m: Stop | AdminRequest) => {
     if (isAdminRequest(m)) {
       void answer(m).then(
         (result) => process.send!({ t: 'admin-reply', id: m.id, ok: true, result } satisfies AdminReply),
@@ -253,9 +262,11 @@ async function worker(options: Record<string, unknown>): Promise<void> {
       return;
     }
     if (m.t !== 'stop') return;
-    void Promise.allSettled(servers.map((s) => s.close())).then(() => process.exit(0));
+    void Promise.allSettled(servers.map((s) => s.close()))
+      .then(() => store.close())
+      .then(() => process.exit(0));
   });
-  // Without the primary there is no store: leave rather than answer every command with an error.
+  // The primary supervises (signals, reload, `who`): without it, leave.
   process.on('disconnect', () => process.exit(1));
   // The primary handles the signals (and tells the workers to reload); a Ctrl-C or a hangup
   // reaches the whole process group.

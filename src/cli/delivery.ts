@@ -3,6 +3,7 @@
  * delivery socket DATA/deliver.sock that is always there, so `postroom deliver` can reach the
  * running server (which holds the store's exclusive lock) without any LMTP setting.
  */
+import { proxyProtocolOptions } from './proxy-settings.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -56,12 +57,14 @@ export async function startDelivery(settings: ServeSettings, store: MailStore, a
   if (settings.lmtpSocket) sockets.push({ path: settings.lmtpSocket, mode: 0o660 });
   const port = listenPort(settings.lmtpPort, settings.ephemeralPorts);
   const { createLmtpServer } = await import('../lmtp/server.js');
+  const proxy = proxyProtocolOptions(settings);
   const server: LmtpServer = createLmtpServer({
     store,
     auth,
     port,
     host: settings.lmtpHost,
     allowFrom: settings.lmtpAllowFrom,
+    ...(proxy ? { proxyProtocol: proxy } : {}),
     sockets,
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
     limits: lmtpLimits(settings),

@@ -10,6 +10,7 @@ import { ensureDevCertificate } from '../config/dev-certificate.js';
 import type { ServeSettings } from '../config/settings.js';
 import type { TlsOptions } from '../net/tls.js';
 import type { MailStore } from '../store/types.js';
+import { proxyProtocolOptions } from './proxy-settings.js';
 import { listenProtocols, openStore, type ListeningPorts, type ListeningServer, type SharedServerOptions } from './components.js';
 import { ensureDemoUser } from './demo.js';
 import { LoginGuard } from '../auth/login-guard.js';
@@ -87,6 +88,7 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     // One guard for both protocols: a password guesser cannot switch protocol to start over.
     loginGuard,
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
+    proxyProtocol: proxyProtocolOptions(settings),
   };
 
   const reload = async (): Promise<ReloadReport> => {

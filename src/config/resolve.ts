@@ -7,9 +7,13 @@ import { isSettingKey, mergeSettings, settingValue, type PartialSettings, type S
  * Keeps the options that are settings. Commander already camelCases flag names, so `--imap-port`
  * arrives as `imapPort`; values not given on the command line are undefined and left out.
  */
+/** Flags whose name is not their setting's: `--trusted-proxy` (repeatable) fills `trustedProxies`. */
+export const FLAG_SETTINGS: Readonly<Record<string, string>> = { trustedProxy: 'trustedProxies' };
+
 export function settingsFromFlags(options: Record<string, unknown>): PartialSettings {
   const settings: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(options)) {
+  for (const [flag, value] of Object.entries(options)) {
+    const key = FLAG_SETTINGS[flag] ?? flag;
     if (value === undefined || !isSettingKey(key)) continue;
     settings[key] = settingValue(key, value, 'command line', (p) => resolve(p));
   }

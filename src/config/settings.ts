@@ -69,6 +69,13 @@ export interface ServeSettings {
   deliveredTo: (typeof DELIVERED_TO_MODES)[number];
   /** Deliver user+detail@… into the user's mailbox "detail" when it exists. */
   detailMailbox: boolean;
+  /**
+   * Proxies (HAProxy) whose connections start with a PROXY protocol v1/v2 header, as addresses or
+   * CIDR ranges, on the IMAP, IMAPS, POP3, POP3S and LMTP TCP listeners. Empty: off.
+   */
+  trustedProxies: string[];
+  /** Overrides of the PROXY protocol limits (maxHeaderBytes, headerTimeoutSeconds); config file only. */
+  proxyLimits?: Record<string, number>;
   /** Protocol worker processes (`--workers`): a number from 1 to 64, or "auto" (one per core). */
   workers: number | 'auto';
   /** The operations listener: /metrics, /healthz, /readyz (src/metrics/http.ts). Off by default. */
@@ -101,6 +108,7 @@ export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
   recipientUserName: 'auto',
   deliveredTo: 'single',
   detailMailbox: true,
+  trustedProxies: [],
   workers: 1,
   metricsPort: 'off',
   metricsHost: '127.0.0.1',
@@ -145,6 +153,8 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   recipientUserName: { oneOf: RECIPIENT_USER_NAMES },
   deliveredTo: { oneOf: DELIVERED_TO_MODES },
   detailMailbox: 'boolean',
+  trustedProxies: 'list',
+  proxyLimits: 'numbers',
   workers: 'workers',
   metricsPort: 'port',
   metricsHost: 'string',

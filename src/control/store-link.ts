@@ -1,6 +1,6 @@
 /**
  * The running server's MailStore, reached over the control socket: the `store` operation carries
- * the same open/call messages as the `--workers` link (src/store/remote/), answered by
+ * RemoteStore's open/call messages (src/store/remote/), answered by
  * serveStore() on the server's own store — so what an admin command changes is published on the
  * change feed and reaches IDLE sessions like any client's change. On the client side
  * `controlledStore()` is a RemoteStore, so code written against MailStore (import, export, the

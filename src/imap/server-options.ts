@@ -9,6 +9,7 @@ import type { ImapLimits } from './limits.js';
 import type { TlsOptions } from '../net/tls.js';
 import type { LoginGuard, LoginGuardOptions } from '../auth/login-guard.js';
 import type { ProtocolMetrics } from '../metrics/types.js';
+import type { ProxyProtocolOptions } from '../net/proxy-gate.js';
 
 export interface ImapServerOptions {
   store: MailStore;
@@ -65,4 +66,9 @@ export interface ImapServerOptions {
    * (`new Metrics().protocol('imap')`, src/metrics/; or your own implementation). Default: none.
    */
   metrics?: ProtocolMetrics;
+  /**
+   * PROXY protocol v1/v2 from trusted proxies (HAProxy `send-proxy-v2`) on both ports: the client
+   * address in the header is the one limits, the login guard and logs see. Default: off.
+   */
+  proxyProtocol?: ProxyProtocolOptions;
 }

@@ -16,7 +16,8 @@ import { resolveLimits, type ImapLimits } from './limits.js';
 import { ImapConnection } from './session/connection.js';
 import type { ServerCore } from './session/server-core.js';
 import { Hibernation, type FrozenSession } from './session/hibernation.js';
-import { createSecureContext } from '../net/tls.js';
+import { createSecureContext, upgradeToTls } from '../net/tls.js';
+import { ProxyGate, type ClientPeer, type GateHandlers } from '../net/proxy-gate.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { usableSaslMechanisms } from '../auth/sasl/index.js';
 import { dropPrivileges } from '../net/privileges.js';
@@ -75,6 +76,8 @@ export class ImapServer implements ServerCore {
   readonly hibernation: Hibernation | null;
   readonly unauthInput: InputBudget;
   readonly metrics: ProtocolMetrics;
+  /** Null unless trusted proxies are configured (options.proxyProtocol). */
+  private readonly proxyGate: ProxyGate | null;
 
   private readonly live = new Set<ImapConnection>();
   private readonly listeners: net.Server[] = [];
@@ -112,6 +115,7 @@ export class ImapServer implements ServerCore {
       this.limits.idleHibernateSeconds > 0 && !pollsInstead
         ? new Hibernation(this.limits.idleHibernateSeconds, this.store, this.logger, (session, socket) => this.wake(session, socket))
         : null;
+    this.proxyGate = ProxyGate.create(options.proxyProtocol, this.logger);
     if (options.tls) {
       this.tlsOptions = options.tls;
       this.secureContext = createSecureContext(options.tls);
@@ -175,7 +179,13 @@ export class ImapServer implements ServerCore {
     const bound: BoundPorts = {};
     const port = this.options.port === undefined ? 143 : this.options.port;
     if (port !== null) {
-      const create = (): net.Server => net.createServer({ pauseOnConnect: false }, (socket) => this.accept(socket, false));
+      const gate = this.proxyGate;
+      const handlers: GateHandlers = {
+        pass: (socket, peer) => this.accept(socket, false, peer),
+        refused: () => this.metrics.connectionRefused('proxy'),
+        refusal: (reason) => `* BYE ${reason}\r\n`,
+      };
+      const create = (): net.Server => net.createServer({ pauseOnConnect: false }, (socket) => (gate ? gate.admit(socket, handlers) : this.accept(socket, false)));
       const server = create();
       bound.port = await this.bind(server, host, port);
       await this.addAcceptHandles(server, create);
@@ -183,18 +193,13 @@ export class ImapServer implements ServerCore {
     const tlsPort = this.options.tlsPort === undefined ? (this.secureContext ? 993 : null) : this.options.tlsPort;
     if (tlsPort !== null) {
       if (!this.secureContext) throw new Error('tlsPort needs tls options (key and cert)');
-      const create = (): tls.Server => {
-        const server = tls.createServer(this.tlsServerOptions(), (socket) => {
-          this.metrics.tlsHandshake('implicit', true);
-          this.accept(socket, true);
-        });
-        this.tlsListeners.push(server);
-        server.on('tlsClientError', (err) => {
-          this.metrics.tlsHandshake('implicit', false);
-          this.logger.debug({ err: err.message }, 'TLS handshake failed');
-        });
-        return server;
-      };
+      const gate = this.proxyGate;
+      // Behind trusted proxies the header comes before the TLS handshake, so the listener is plain
+      // TCP and each connection is wrapped in TLS once through the gate.
+      const create = (): net.Server =>
+        gate
+          ? net.createServer((socket) => gate.admit(socket, { pass: (s, peer) => this.acceptImplicitTls(s, peer), refused: () => this.metrics.connectionRefused('proxy'), refusal: null }))
+          : this.createTlsListener();
       const server = create();
       bound.tlsPort = await this.bind(server, host, tlsPort);
       await this.addAcceptHandles(server, create);
@@ -205,6 +210,34 @@ export class ImapServer implements ServerCore {
     }
     this.logger.info({ host, ...bound }, 'accepting connections');
     return bound;
+  }
+
+  private createTlsListener(): tls.Server {
+    const server = tls.createServer(this.tlsServerOptions(), (socket) => {
+      this.metrics.tlsHandshake('implicit', true);
+      this.accept(socket, true);
+    });
+    this.tlsListeners.push(server);
+    server.on('tlsClientError', (err) => {
+      this.metrics.tlsHandshake('implicit', false);
+      this.logger.debug({ err: err.message }, 'TLS handshake failed');
+    });
+    return server;
+  }
+
+  /** An implicit-TLS connection that came through the PROXY protocol gate: the handshake, then a session. */
+  private acceptImplicitTls(socket: net.Socket, peer: ClientPeer): void {
+    upgradeToTls(socket, this.secureContext!, this.limits.tlsHandshakeSeconds * 1000).then(
+      (secure) => {
+        this.metrics.tlsHandshake('implicit', true);
+        this.accept(secure, true, peer);
+      },
+      (err: unknown) => {
+        this.metrics.tlsHandshake('implicit', false);
+        this.logger.debug({ err: (err as Error).message, remote: peer.address }, 'TLS handshake failed');
+        socket.destroy();
+      },
+    );
   }
 
   private bind(server: net.Server, host: string, port: number): Promise<number> {
@@ -237,25 +270,26 @@ export class ImapServer implements ServerCore {
     if (handles.length > 0) this.logger.debug({ handles: handles.length + 1 }, 'accept handles');
   }
 
-  private accept(socket: net.Socket, secure: boolean): void {
+  private accept(socket: net.Socket, secure: boolean, peer?: ClientPeer): void {
     if (this.closing) {
       this.metrics.connectionRefused('shutdown');
       socket.end('* BYE Server shutting down\r\n');
       return;
     }
     socket.on('error', () => undefined);
-    const slot = this.connectionLimiter.admitConnection(socket.remoteAddress ?? 'unknown');
+    const remote = peer?.address ?? socket.remoteAddress ?? 'unknown';
+    const slot = this.connectionLimiter.admitConnection(remote);
     if (typeof slot === 'string') {
       // Refused before any session exists, so it costs no more than the socket itself.
       this.metrics.connectionRefused(slot === 'total' ? 'total' : 'address');
       const why = slot === 'total' ? 'Too many connections' : 'Too many connections from your address';
-      this.logger.warn({ remote: socket.remoteAddress, limit: slot }, 'connection refused: limit reached');
+      this.logger.warn({ remote, limit: slot }, 'connection refused: limit reached');
       socket.end(`* BYE [UNAVAILABLE] ${why}, try again later\r\n`);
       setTimeout(() => socket.destroy(), 1_000).unref();
       return;
     }
     this.metrics.connectionOpened();
-    const conn = new ImapConnection(socket, this, secure, { limiter: this.connectionLimiter, slot });
+    const conn = new ImapConnection(socket, this, secure, { limiter: this.connectionLimiter, slot, ...(peer ? { peer } : {}) });
     this.live.add(conn);
     conn.logger.debug({ secure }, 'connected');
     conn.start();

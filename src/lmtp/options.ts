@@ -5,6 +5,7 @@ import type { Authenticator } from '../auth/types.js';
 import type { DeliveryOptions, DeliveryPipeline } from '../delivery/pipeline.js';
 import type { MailStore } from '../store/types.js';
 import type { LmtpLimits } from './limits.js';
+import type { ProxyProtocolOptions } from '../net/proxy-gate.js';
 
 /** A UNIX-domain socket to listen on. */
 export interface LmtpSocketOption {
@@ -28,6 +29,11 @@ export interface LmtpServerOptions extends DeliveryOptions {
    * any user. Others are answered 554 5.7.1 and disconnected. Sockets are guarded by their mode.
    */
   allowFrom?: readonly string[];
+  /**
+   * PROXY protocol v1/v2 on the TCP listener from trusted proxies: `allowFrom` then applies to the
+   * client address in the header (the MTA's), and the logs show it. Default: off.
+   */
+  proxyProtocol?: ProxyProtocolOptions;
   /** UNIX-domain sockets to listen on (what Postfix's `lmtp:unix:` transport connects to). */
   sockets?: ReadonlyArray<string | LmtpSocketOption>;
   /** Name in the greeting and the LHLO reply (default os.hostname()). */

@@ -19,6 +19,7 @@ import { MessageSpool } from '../delivery/spool.js';
 import type { DeliveryOutcome, Recipient } from '../delivery/types.js';
 import { listenOnSocket } from '../net/unix-socket.js';
 import { AllowList, DEFAULT_LMTP_ALLOW_FROM } from './allow-list.js';
+import { ProxyGate, type ClientPeer } from '../net/proxy-gate.js';
 import { resolveLmtpLimits, type LmtpLimits } from './limits.js';
 import type { LmtpListenResult, LmtpServer, LmtpServerOptions, LmtpSocketOption } from './options.js';
 import { RCPT_MAILBOX_PARAM, RCPT_USER_PARAM } from './params.js';
@@ -39,6 +40,7 @@ export function createLmtpServer(options: LmtpServerOptions): LmtpServer {
   const limits: LmtpLimits = resolveLmtpLimits(options.limits);
   const logger = options.logger;
   const allow = new AllowList(options.allowFrom ?? DEFAULT_LMTP_ALLOW_FROM);
+  const proxyGate = ProxyGate.create(options.proxyProtocol, logger);
   const pipeline = new DeliveryPipeline({ ...options, logger });
   const spoolDirectory = options.spoolDirectory ?? os.tmpdir();
   const sockets: LmtpSocketOption[] = (options.sockets ?? []).map((s) => (typeof s === 'string' ? { path: s } : s));
@@ -152,15 +154,16 @@ export function createLmtpServer(options: LmtpServerOptions): LmtpServer {
     }
   }
 
-  function accept(socket: net.Socket, tcp: boolean): void {
+  function accept(socket: net.Socket, tcp: boolean, peer?: ClientPeer): void {
     socket.on('error', () => undefined);
     if (closing) return void socket.destroy();
     const refuse = (reply: LmtpReply): void => {
       socket.end(replyLine(reply));
       setTimeout(() => socket.destroy(), 1000).unref();
     };
-    if (tcp && !allow.allows(socket.remoteAddress)) {
-      logger?.warn({ remote: socket.remoteAddress }, 'lmtp: connection from an address that is not allowed');
+    const remote = peer ?? { address: socket.remoteAddress ?? 'unknown', port: socket.remotePort ?? 0 };
+    if (tcp && !allow.allows(remote.address)) {
+      logger?.warn({ remote: remote.address }, 'lmtp: connection from an address that is not allowed');
       options.metrics?.protocol?.connectionRefused('address');
       return refuse(REPLIES.addressNotAllowed());
     }
@@ -173,7 +176,7 @@ export function createLmtpServer(options: LmtpServerOptions): LmtpServer {
     const id = randomBytes(9).toString('base64url');
     open.set(id, socket);
     socket.once('close', () => open.delete(id));
-    const connection = new LmtpConnection(smtp, socket, tcp ? { id } : { id, remoteAddress: 'unix', remotePort: 0 });
+    const connection = new LmtpConnection(smtp, socket, tcp ? { id, remoteAddress: remote.address, remotePort: remote.port } : { id, remoteAddress: 'unix', remotePort: 0 });
     smtp.connections.add(connection);
     connection.on('error', (err: Error) => logger?.debug({ err, session: id }, 'lmtp: connection error'));
     connection.init();
@@ -182,7 +185,16 @@ export function createLmtpServer(options: LmtpServerOptions): LmtpServer {
   function bindTcp(port: number): Promise<number> {
     const host = options.host ?? '127.0.0.1';
     return new Promise((resolve, reject) => {
-      const server = net.createServer((s) => accept(s, true));
+      const gate = proxyGate;
+      const server = net.createServer((s) =>
+        gate
+          ? gate.admit(s, {
+              pass: (socket, peer) => accept(socket, true, peer),
+              refused: () => options.metrics?.protocol?.connectionRefused('proxy'),
+              refusal: (reason) => replyLine({ code: 421, enhanced: '4.7.0', text: reason }),
+            })
+          : accept(s, true),
+      );
       server.once('error', reject);
       server.listen(port, host, () => {
         server.off('error', reject);

@@ -16,7 +16,8 @@ export type LoginResult = 'success' | 'failure' | 'locked' | 'limit';
 export type TlsKind = 'implicit' | 'starttls';
 
 /** Why a connection was refused before any session existed. */
-export type RefusalReason = 'total' | 'address' | 'shutdown';
+/** `proxy`: a PROXY protocol header missing, malformed, too slow, or from an untrusted address. */
+export type RefusalReason = 'total' | 'address' | 'shutdown' | 'proxy';
 
 export interface ProtocolMetrics {
   /** A connection was accepted (and counted against the connection limits). */

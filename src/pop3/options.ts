@@ -3,6 +3,7 @@
  *   - store-backed: `store` + `auth`, the user's INBOX in the same MailStore IMAP serves;
  *   - callbacks: the Net::Server::POP3 model, typed and async, for mail that lives elsewhere.
  */
+import type { ProxyProtocolOptions } from '../net/proxy-gate.js';
 import type { Logger } from 'pino';
 import type { MailStore } from '../store/types.js';
 import type { Authenticator } from '../auth/types.js';
@@ -107,6 +108,11 @@ export interface Pop3ServerOptions {
   loginGuard?: LoginGuard | Partial<LoginGuardOptions>;
   /** Counters and histograms (`new Metrics().protocol('pop3')`, src/metrics/). Default: none. */
   metrics?: ProtocolMetrics;
+  /**
+   * PROXY protocol v1/v2 from trusted proxies (HAProxy `send-proxy-v2`) on both ports: the client
+   * address in the header is the one limits, the login guard and logs see. Default: off.
+   */
+  proxyProtocol?: ProxyProtocolOptions;
 }
 
 export interface Pop3ListenResult {

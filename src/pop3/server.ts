@@ -21,6 +21,7 @@ import { Pop3Connection, apopTimestamp } from './session/connection.js';
 import { statusLine } from './session/dispatcher.js';
 import type { Pop3Services } from './session/services.js';
 import { NO_PROTOCOL_METRICS } from '../metrics/types.js';
+import { ProxyGate, type ClientPeer } from '../net/proxy-gate.js';
 
 export type {
   Pop3Callbacks,
@@ -90,22 +91,24 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     lastLogins: new Map(),
     callbacks,
   };
+  const proxyGate = ProxyGate.create(options.proxyProtocol, services.logger);
   const commands = createCommandTable();
   const open = new Set<Pop3Connection>();
   const listeners: net.Server[] = [];
   let closing = false;
 
   /** Counts the connection before anything else is spent on it (a TLS handshake included). */
-  function admit(socket: net.Socket, plain: boolean): boolean {
+  function admit(socket: net.Socket, plain: boolean, peer?: ClientPeer): boolean {
     if (closing) {
       metrics.connectionRefused('shutdown');
       socket.destroy();
       return false;
     }
-    const slot = services.limiter.admitConnection(socket.remoteAddress ?? 'unknown');
+    const remote = peer?.address ?? socket.remoteAddress ?? 'unknown';
+    const slot = services.limiter.admitConnection(remote);
     if (typeof slot === 'string') {
       metrics.connectionRefused(slot === 'total' ? 'total' : 'address');
-      services.logger?.warn({ remote: socket.remoteAddress, limit: slot }, 'connection refused: limit reached');
+      services.logger?.warn({ remote, limit: slot }, 'connection refused: limit reached');
       // On the implicit-TLS port a clear-text -ERR would only confuse the handshake, so just close.
       if (plain) {
         const why = slot === 'total' ? 'Too many connections' : 'Too many connections from your address';
@@ -121,36 +124,48 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     return true;
   }
 
-  function serve(socket: net.Socket, secure: boolean): void {
+  function serve(socket: net.Socket, secure: boolean, peer?: ClientPeer): void {
     if (closing) {
       socket.destroy();
       return;
     }
-    const connection = new Pop3Connection(socket, services, commands, secure);
+    const connection = new Pop3Connection(socket, services, commands, secure, peer);
     open.add(connection);
     void connection.closed.then(() => open.delete(connection));
     void connection.start();
   }
 
-  function onPlain(socket: net.Socket): void {
+  function onPlain(socket: net.Socket, peer?: ClientPeer): void {
     socket.on('error', () => undefined);
-    if (admit(socket, true)) serve(socket, false);
+    if (admit(socket, true, peer)) serve(socket, false, peer);
   }
 
-  function onImplicitTls(socket: net.Socket): void {
+  function onImplicitTls(socket: net.Socket, peer?: ClientPeer): void {
     socket.on('error', () => undefined);
-    if (!admit(socket, false)) return;
+    if (!admit(socket, false, peer)) return;
     upgradeToTls(socket, services.tlsContext!, services.limits.tlsHandshakeSeconds * 1000).then(
       (secure) => {
         metrics.tlsHandshake('implicit', true);
-        serve(secure, true);
+        serve(secure, true, peer);
       },
       (err: unknown) => {
         metrics.tlsHandshake('implicit', false);
-        services.logger?.debug({ err, remote: socket.remoteAddress }, 'TLS handshake failed');
+        services.logger?.debug({ err, remote: peer?.address ?? socket.remoteAddress }, 'TLS handshake failed');
         socket.destroy();
       },
     );
+  }
+
+  /** Through the PROXY protocol gate first, when trusted proxies are configured. */
+  function gated(handler: (s: net.Socket, peer?: ClientPeer) => void, plain: boolean): (s: net.Socket) => void {
+    const gate = proxyGate;
+    if (!gate) return (s) => handler(s);
+    return (s) =>
+      gate.admit(s, {
+        pass: handler,
+        refused: () => metrics.connectionRefused('proxy'),
+        refusal: plain ? (reason) => statusLine(false, reason, 'SYS/PERM') : null,
+      });
   }
 
   function bind(p: number, handler: (s: net.Socket) => void): Promise<number> {
@@ -169,8 +184,8 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
   return {
     async listen(): Promise<Pop3ListenResult> {
       const result: Pop3ListenResult = {};
-      if (port !== null) result.port = await bind(port, onPlain);
-      if (tlsPort !== null) result.tlsPort = await bind(tlsPort, onImplicitTls);
+      if (port !== null) result.port = await bind(port, gated(onPlain, true));
+      if (tlsPort !== null) result.tlsPort = await bind(tlsPort, gated(onImplicitTls, false));
       services.logger?.info({ host, ...result }, 'accepting connections');
       return result;
     },

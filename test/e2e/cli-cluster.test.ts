@@ -1,4 +1,7 @@
-/** `postroom serve --workers 2`: shared listeners, the store in the primary, IDLE hears changes from any worker. */
+/**
+ * `postroom serve --workers 2` on PostgreSQL: shared listeners, each worker with its own store (pool and
+ * LISTEN feed), IDLE hears changes from any worker; on SQLite (and memory) --workers is refused.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -10,17 +13,19 @@ import { createInterface } from 'node:readline';
 import { UserFile } from '../../src/auth/user-file.js';
 import { WireClient } from '../../bench/load/wire-client.js';
 import { processTree } from '../../bench/servers/memory.js';
+import { testDatabaseUrl } from '../helpers/postgres.js';
+import { postroom } from '../helpers/cli.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
-test('serve --workers 2 serves IMAP from worker processes and forwards IDLE notifications', { timeout: 150_000 }, async (t) => {
+test('serve --workers 2 on PostgreSQL serves IMAP from worker processes, each on its own store, and IDLE hears every worker', { timeout: 150_000 }, async (t) => {
   const data = await mkdtemp(join(tmpdir(), 'postroom-cluster-'));
   t.after(() => rm(data, { recursive: true, force: true }));
   await UserFile.inDataDir(data, { scrypt: { log2N: 10, r: 8, p: 1 } }).add('alice', 'pw-alice');
 
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', MAIN, 'serve', '--workers', '2', '--data', data, '--store', 'sqlite', '--imap-port', 'auto', '--imaps-port', 'off',
+    ['--import', 'tsx', MAIN, 'serve', '--workers', '2', '--data', data, '--store', 'postgres', '--database-url', await testDatabaseUrl(), '--imap-port', 'auto', '--imaps-port', 'off',
       '--pop3-port', 'off', '--pop3s-port', 'off', '--allow-insecure-auth', '--log-level', 'error'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -65,7 +70,7 @@ test('serve --workers 2 serves IMAP from worker processes and forwards IDLE noti
   // Eight sessions over two workers: every one must hear the new message, whichever worker it is on.
   await Promise.race([Promise.all(heard), new Promise((_, reject) => setTimeout(() => reject(new Error('IDLE sessions not notified')), 10_000))]);
 
-  // A store error crosses the process boundary as the same NO [code].
+  // A store error in a worker is the same NO [code] as in a single process.
   const missing = await writer.command('SELECT Nowhere');
   assert.equal(missing.status, 'NO');
   assert.match(missing.tagged, /\[NONEXISTENT\]/);
@@ -102,7 +107,7 @@ test('serve --workers 2 survives SIGHUP and reloads every worker; who, reload an
     });
   await cert('before.example');
   const s = await startServe([
-    '--workers', '2', '--data', data, '--ephemeral-ports', '--allow-insecure-auth', '--metrics-port', 'auto', '--log-level', 'info',
+    '--workers', '2', '--store', 'postgres', '--database-url', await testDatabaseUrl(), '--data', data, '--ephemeral-ports', '--allow-insecure-auth', '--metrics-port', 'auto', '--log-level', 'info',
     '--tls-key', join(work, 'key.pem'), '--tls-cert', join(work, 'cert.pem'),
   ]);
   t.after(() => s.stop());
@@ -136,9 +141,22 @@ test('serve --workers 2 survives SIGHUP and reloads every worker; who, reload an
   const text = await (await fetch(`http://127.0.0.1:${s.listening.metricsPort}/metrics`)).text();
   assert.match(text, /^postroom_commands_total\{protocol="imap",command="SELECT",result="ok"\} 1$/m, 'counted in a worker, seen through the primary');
   assert.match(text, /^postroom_sessions\{protocol="imap",state="selected"\} 1$/m);
-  assert.match(text, /^postroom_store_operation_duration_seconds_count\{operation="snapshot"\} [1-9]/m, 'store timings from the primary');
+  assert.match(text, /^postroom_store_operation_duration_seconds_count\{operation="snapshot"\} [1-9]/m, 'store timings from the workers, summed by the primary');
   assert.match(text, /^postroom_build_info\{version="0\.1\.0"\} 1$/m);
   assert.equal((await fetch(`http://127.0.0.1:${s.listening.metricsPort}/readyz`)).status, 200);
   client.close();
   assert.equal(await s.stop(), 0);
+});
+
+test('serve --workers 2 is refused on SQLite and memory, pointing to PostgreSQL', { timeout: 60_000 }, async (t) => {
+  const data = await mkdtemp(join(tmpdir(), 'postroom-cluster-sqlite-'));
+  t.after(() => rm(data, { recursive: true, force: true }));
+  for (const store of ['sqlite', 'memory']) {
+    const r = await postroom(['serve', '--workers', '2', '--store', store, '--data', data, '--ephemeral-ports', '--log-level', 'error']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^postroom: --workers 2 needs --store postgres\. /);
+    assert.match(r.stderr, store === 'sqlite' ? /exactly one writer process/ : /memory store lives inside one process/);
+    assert.match(r.stderr, /postroom migrate --from sqlite:DATA --to postgres:/);
+    assert.equal(r.stdout, '', 'nothing listened');
+  }
 });

@@ -12,6 +12,8 @@ export interface ServeNode {
   pid: number;
   imapPort: number;
   pop3Port: number;
+  /** Everything the listening line said (imapsPort, pop3sPort, controlSocket, …). */
+  listening: Record<string, unknown>;
   data: string;
   /** Resolves with the exit code (null after a signal). */
   exited: Promise<number | null>;
@@ -38,7 +40,7 @@ export async function startServeNode(args: string[], data: string, env: NodeJS.P
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const listening = await new Promise<{ imapPort: number; pop3Port: number; pid: number }>((resolve, reject) => {
+  const listening = await new Promise<{ imapPort: number; pop3Port: number; pid: number } & Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no listening line within 60 s; stderr: ${stderr}`)), 60_000);
     void exited.then((code) => {
       clearTimeout(timer);
@@ -46,7 +48,7 @@ export async function startServeNode(args: string[], data: string, env: NodeJS.P
     });
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (!line.startsWith('{')) return;
-      const m = JSON.parse(line) as { msg?: string; imapPort: number; pop3Port: number; pid: number };
+      const m = JSON.parse(line) as { msg?: string; imapPort: number; pop3Port: number; pid: number } & Record<string, unknown>;
       if (m.msg === 'listening') {
         clearTimeout(timer);
         resolve(m);
@@ -58,6 +60,7 @@ export async function startServeNode(args: string[], data: string, env: NodeJS.P
     pid: listening.pid,
     imapPort: listening.imapPort,
     pop3Port: listening.pop3Port,
+    listening,
     data,
     exited,
     stderr: () => stderr,

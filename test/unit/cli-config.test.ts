@@ -14,6 +14,7 @@ import {
   settingsFromFlags,
 } from '../../src/config/index.js';
 import { SETTING_KINDS } from '../../src/config/settings.js';
+import { FLAG_SETTINGS } from '../../src/config/resolve.js';
 import { Command } from 'commander';
 import { register as registerServe } from '../../src/cli/commands/serve.js';
 
@@ -51,9 +52,14 @@ test('every setting but the config-file-only objects has its flag on `serve`', (
   registerServe(program);
   const serve = program.commands.find((c) => c.name() === 'serve')!;
   const flags = new Set(serve.options.map((o) => o.long));
+  // A flag named otherwise than its setting (--trusted-proxy, repeatable, for trustedProxies).
+  const flagOf = (key: string): string => {
+    const alias = Object.entries(FLAG_SETTINGS).find(([, setting]) => setting === key)?.[0];
+    return alias ? flagName(alias) : flagName(key);
+  };
   for (const [key, kind] of Object.entries(SETTING_KINDS)) {
-    if (kind === 'numbers') assert.ok(!flags.has(flagName(key)), `${key} is config-file only`);
-    else assert.ok(flags.has(flagName(key)), `serve has no ${flagName(key)} for ${key}`);
+    if (kind === 'numbers') assert.ok(!flags.has(flagOf(key)), `${key} is config-file only`);
+    else assert.ok(flags.has(flagOf(key)), `serve has no ${flagOf(key)} for ${key}`);
   }
 });
 
@@ -121,7 +127,7 @@ test('every serve flag is a config key too (workers included), and docs/cli.md d
   const serve = program.commands.find((c) => c.name() === 'serve')!;
   const docs = await import('node:fs').then((fs) => fs.readFileSync(new URL('../../docs/cli.md', import.meta.url), 'utf8'));
   for (const o of serve.options) {
-    const key = o.attributeName();
+    const key = FLAG_SETTINGS[o.attributeName()] ?? o.attributeName();
     if (key === 'config') continue;
     assert.ok(key in SETTING_KINDS, `--${o.long} has no config key ${key}`);
     assert.ok(docs.includes(`\`${o.long}`), `${o.long} is not in docs/cli.md`);
@@ -132,6 +138,8 @@ test('every serve flag is a config key too (workers included), and docs/cli.md d
     assert.deepEqual(settings, { workers: 2, metricsPort: 9143, metricsHost: '127.0.0.2', autoconfigPort: 'auto', controlSocket: join(dir, 'ctl.sock') });
     assert.equal(parseConfig('{"workers":"auto"}', 'c.json').workers, 'auto');
     assert.equal(settingsFromFlags({ workers: '3' }).workers, 3);
+    assert.deepEqual(settingsFromFlags({ trustedProxy: ['10.0.0.5', '10.1.0.0/16'] }).trustedProxies, ['10.0.0.5', '10.1.0.0/16']);
+    assert.deepEqual(parseConfig('{"trustedProxies":["::1"]}', 'c.json').trustedProxies, ['::1']);
     assert.throws(() => parseConfig('{"workers":0}', 'c.json'), /c\.json: workers: expected a whole number from 1 to 64, or "auto", got 0/);
     assert.throws(() => parseConfig('{"workers":"many"}', 'c.json'), /workers: expected a whole number/);
   } finally {

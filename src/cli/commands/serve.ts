@@ -45,6 +45,11 @@ export function register(program: Command): void {
     .option('--group <name>', 'drop privileges to this group once every port is bound')
     .addOption(new Option('--log-level <level>', `log detail (default: ${d.logLevel})`).choices(LOG_LEVELS))
     .option('--demo', 'if there are no users, create user "demo" with a random password and print it')
+    .option(
+      '--trusted-proxy <address>',
+      'a proxy (HAProxy) whose connections start with a PROXY protocol v1/v2 header: an address or CIDR range; repeat or separate with commas (default: none)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(',').map((v) => v.trim())],
+    )
     .option('--workers <n>', 'protocol worker processes sharing the listeners, or "auto"; the store stays in the primary (default 1)')
     .option('--metrics-port <port>', `/metrics, /healthz and /readyz over HTTP: ${PORT_HELP} (default: off)`)
     .option('--metrics-host <address>', `address of the metrics listener (default: ${d.metricsHost})`)

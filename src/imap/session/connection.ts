@@ -30,6 +30,8 @@ export interface ConnectionOptions {
   slot?: ConnectionSlot;
   /** A hibernated session woken on this socket (hibernation.ts): resume() instead of start(). */
   resumed?: FrozenSession;
+  /** The client's address when a trusted proxy gave it (PROXY protocol); else the socket's. */
+  peer?: { address: string; port: number };
 }
 
 export class ImapConnection implements ConnectionInfo {
@@ -105,8 +107,8 @@ export class ImapConnection implements ConnectionInfo {
     this.id = resumed?.id ?? randomBytes(9).toString('base64url');
     // A woken socket was built from a bare handle: its address is asked of the kernel again, but
     // the frozen session kept what the first socket said.
-    this.remoteAddress = resumed?.remoteAddress ?? socket.remoteAddress ?? 'unknown';
-    this.remotePort = resumed?.remotePort ?? socket.remotePort ?? 0;
+    this.remoteAddress = resumed?.remoteAddress ?? options.peer?.address ?? socket.remoteAddress ?? 'unknown';
+    this.remotePort = resumed?.remotePort ?? options.peer?.port ?? socket.remotePort ?? 0;
     this.startedAt = new Date(resumed?.startedAt ?? Date.now());
     this.connectionSlot = options.slot ?? null;
     if (this.connectionSlot) socket.once('close', () => this.connectionSlot?.release());

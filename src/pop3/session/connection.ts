@@ -63,13 +63,15 @@ export class Pop3Connection {
     private readonly services: Pop3Services,
     commands: ReadonlyMap<string, Pop3Command>,
     secure: boolean,
+    /** The client's address when a trusted proxy gave it (PROXY protocol); else the socket's. */
+    peer?: { address: string; port: number },
   ) {
     this.socket = socket;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.info = {
       id: `pop3-${randomBytes(6).toString('hex')}`,
-      remoteAddress: socket.remoteAddress ?? 'unknown',
-      remotePort: socket.remotePort,
+      remoteAddress: peer?.address ?? socket.remoteAddress ?? 'unknown',
+      remotePort: peer?.port ?? socket.remotePort,
       secure,
     };
     this.logger = services.logger?.child({ conn: this.info.id, remote: this.info.remoteAddress });

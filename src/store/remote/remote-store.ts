@@ -1,6 +1,7 @@
 /**
- * A MailStore whose calls run somewhere else — the cluster's primary process (cli/cluster.ts), or
- * any thread or process at the far end of a link — answered there by serveStore().
+ * A MailStore whose calls run somewhere else — a running server reached over the control socket
+ * (control/store-link.ts), or any thread or process at the far end of a link — answered there by
+ * serveStore().
  *
  * What crosses: every UserMailbox call and its result, by structured clone (Dates arrive intact;
  * bytes that a MessagePort delivers as plain Uint8Arrays are made Buffers again); an APPEND's body
