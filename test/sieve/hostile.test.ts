@@ -36,7 +36,7 @@ test('10,000 nested blocks, tests and test lists: an error at the first level to
   assert.match(nots.message, /nested too deeply/);
   const lists = compileError(`if ${'anyof('.repeat(depth)}true${')'.repeat(depth)} { keep; }`);
   assert.match(lists.message, /nested too deeply/);
-  const lists2 = compileError(`if anyof(${'[ "a", '.repeat(depth)}`);
+  const lists2 = compileError(`if header "a" ${'[ "a", '.repeat(depth)}`);
   assert.match(lists2.message, /expected a string in the string list/);
   // A configured limit above the hard bound is held to it (1000), still an error, not a crash.
   const huge = compileSieve('if true {'.repeat(depth) + '}'.repeat(depth), { limits: { maxNestingDepth: 1_000_000 } });
