@@ -27,6 +27,8 @@ export class RunState {
   /** The internal flags variable of imap4flags (RFC 5232 §3). */
   flags: string[] = [];
   private bodyCache: Buffer | null = null;
+  /** body test strings by transform, so that many body tests parse the MIME structure once. */
+  readonly bodyStrings = new Map<string, string[]>();
 
   constructor(
     readonly program: Program,

@@ -75,6 +75,16 @@ test('many keys against a huge header are stopped by maxRunMilliseconds, keeping
   assert.ok(Date.now() - started < 20_000);
 });
 
+test('variable expansion is bounded per run: a short script cannot build gigabytes of strings', async () => {
+  const refs = '${a}'.repeat(5000);
+  const out = await run(`require "variables"; set "a" "${'x'.repeat(4000)}"; if string :is ["${refs}", "${refs}"] "" { discard; }`);
+  assert.deepEqual(out.actions, [{ type: 'keep' }]);
+  assert.match(out.error ?? '', /variables expanded to more than 16777216 characters/);
+  // A value longer than maxVariableBytes is cut, not refused.
+  const cut = await run(`require ["variables", "fileinto"]; set "a" "${'y'.repeat(50)}"; set :length "n" "\${a}"; fileinto "\${n}";`, {}, { maxVariableBytes: 10 });
+  assert.deepEqual(cut.actions, [{ type: 'fileinto', mailbox: '10', copy: false, create: false }]);
+});
+
 /** A small deterministic generator (xorshift), so a failure can be replayed from its seed. */
 function rng(seed: number): () => number {
   let x = seed || 1;
