@@ -189,6 +189,9 @@ test('RFC 5173 §5–§6: body :raw, :content, :text with a MIME walk, within ma
   assert.equal(await t('body :raw :contains "Caf=E9"'), true);
   assert.equal(await t('body :raw :contains "preamble"'), true);
   assert.equal(await t('body :contains "html part"'), true);
+  // :text reduces HTML to its text (RFC 5173 §5.3); :content gives the markup as written.
+  assert.equal(await t('body :text :contains "<p>"'), false);
+  assert.equal(await t('body :content "text/html" :contains "<p>html"'), true);
   // Only the first maxBodyBytes are looked at.
   assert.equal(await t('body :raw :contains "secret"', { maxBodyBytes: 20 }), false);
   assert.equal(await t('body :raw :contains "preamble"', { maxBodyBytes: 20 }), true);
