@@ -8,7 +8,8 @@ import { programOf } from './compile.js';
 import type { Instruction } from './program.js';
 import { resolveLimits } from './limits.js';
 import { canonicalFlags, RunState, SieveRuntimeError } from './state.js';
-import { evaluate } from './tests.js';
+import { compareValues, evaluate } from './tests.js';
+import { addHeader, deleteHeader, isFieldName, PROTECTED_FIELDS } from './editheader.js';
 import { applyModifiers, VariableLimitError } from './variables.js';
 import { isMailAddress } from './validate.js';
 import { vacationAction, vacationRefusal } from './vacation.js';
@@ -29,7 +30,8 @@ export async function runSieve(script: SieveScript, env: SieveEnvironment, limit
     if (!(e instanceof Stop)) return run.failed(e);
   }
   try {
-    return { actions: run.finish() };
+    const actions = run.finish();
+    return st.edited ? { actions, header: st.header } : { actions };
   } catch (e) {
     return run.failed(e);
   }
@@ -144,6 +146,9 @@ class Runner {
       case 'addflag':
       case 'removeflag':
         return this.flagCommand(c);
+      case 'addheader':
+      case 'deleteheader':
+        return this.editHeader(c);
       case 'set': {
         const value = applyModifiers(st.str(c.pos[1]), c.tags);
         st.vars.set(c.pos[0] as string, value);
@@ -152,6 +157,25 @@ class Runner {
       default:
         throw new SieveRuntimeError(c.offset, `command "${c.name}" is not implemented`);
     }
+  }
+
+  private editHeader(c: Instruction): void {
+    const st = this.st;
+    const name = st.str(c.pos[0]);
+    if (!isFieldName(name)) throw new SieveRuntimeError(c.offset, `"${name}" is not a valid header field name`);
+    if (PROTECTED_FIELDS.has(name.toLowerCase())) throw new SieveRuntimeError(c.offset, `the "${name}" header field cannot be changed`);
+    if (c.name === 'addheader') {
+      st.replaceHeader(addHeader(st.header, name, st.str(c.pos[1]), c.tags.has('last')));
+      return;
+    }
+    const index = c.tags.get('index');
+    const patterns = c.pos.length > 1 ? st.list(c.pos[1]) : null;
+    st.replaceHeader(
+      deleteHeader(st.header, name, (value, i, count) => {
+        if (typeof index === 'number' && (c.tags.has('last') ? count - i + 1 : i) !== index) return false;
+        return patterns === null || compareValues(st, c, [value], patterns);
+      }),
+    );
   }
 
   private flagCommand(c: Instruction): void {

@@ -20,7 +20,10 @@ export class SieveRuntimeError extends Error {
 }
 
 export class RunState {
-  readonly msg: MessageView;
+  /** The header as the script sees it now: the received one, or as editheader changed it. */
+  header: Buffer;
+  msg: MessageView;
+  edited = false;
   readonly vars: Variables;
   readonly deadline: number;
   readonly separator: string;
@@ -36,10 +39,20 @@ export class RunState {
     readonly limits: Required<SieveLimits>,
     readonly map: SourceMap | null,
   ) {
+    this.header = env.header;
     this.msg = new MessageView(env.header);
     this.vars = new Variables(limits.maxVariables, limits.maxVariableBytes);
     this.deadline = performance.now() + limits.maxRunMilliseconds;
     this.separator = env.subaddressSeparator ?? '+';
+  }
+
+  /** editheader changed the header: later tests see the new one (RFC 5293). */
+  replaceHeader(header: Buffer): void {
+    if (header === this.header) return;
+    this.header = header;
+    this.msg = new MessageView(header);
+    this.bodyStrings.clear();
+    this.edited = true;
   }
 
   uses(ext: string): boolean {

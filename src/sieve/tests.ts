@@ -68,7 +68,7 @@ export async function evaluate(st: RunState, t: Instruction): Promise<boolean> {
       const transform = t.tags.has('raw') ? 'raw' : Array.isArray(content) ? st.list(content) : 'text';
       const key = JSON.stringify(transform);
       let strings = st.bodyStrings.get(key);
-      if (!strings) st.bodyStrings.set(key, (strings = bodyStrings(st.env.header, body, transform)));
+      if (!strings) st.bodyStrings.set(key, (strings = bodyStrings(st.header, body, transform)));
       return compareValues(st, t, strings, st.list(t.pos[0]));
     }
     case 'date':

@@ -22,6 +22,7 @@ import {
   type ValueKind,
 } from './spec.js';
 import { parseAddressList } from '../mime/address.js';
+import { isFieldName, PROTECTED_FIELDS } from './editheader.js';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -172,13 +173,13 @@ export class Validator {
 
   private positional(node: SieveNode, spec: CommandSpec, given: Argument[], inst: Instruction): void {
     const max = spec.positional.length;
-    const min = max - (spec.optionalLeading ?? 0);
+    const min = max - (spec.optionalLeading ?? 0) - (spec.optionalTrailing ?? 0);
     if (given.length < min || given.length > max) {
       const where = given.length > max ? given[max]!.offset : node.offset;
       const count = min === max ? `${max}` : `${min} or ${max}`;
       throw new SieveSyntaxError(where, `"${node.name}" takes ${count} positional argument${max === 1 ? '' : 's'}, found ${given.length}`);
     }
-    const kinds = spec.positional.slice(max - given.length);
+    const kinds = spec.optionalTrailing ? spec.positional.slice(0, given.length) : spec.positional.slice(max - given.length);
     if (given.length === max && spec.optionalLeading && !this.has('variables')) {
       throw new SieveSyntaxError(given[0]!.offset, `the variable name argument of "${node.name}" needs require "variables"`);
     }
@@ -269,6 +270,15 @@ export class Validator {
           }
         }
         break;
+      case 'addheader':
+      case 'deleteheader': {
+        const name = inst.pos[0] as string;
+        if (literal(name) && !isFieldName(name)) throw new SieveSyntaxError(at(0), `"${name}" is not a valid header field name`);
+        if (literal(name) && PROTECTED_FIELDS.has(name.toLowerCase())) throw new SieveSyntaxError(at(0), `the "${name}" header field cannot be changed`);
+        if (inst.tags.has('last') && node.name === 'deleteheader' && !inst.tags.has('index')) throw new SieveSyntaxError(node.offset, '":last" needs ":index"');
+        if (inst.tags.get('index') === 0) throw new SieveSyntaxError(node.offset, '":index" counts from 1');
+        break;
+      }
       case 'date':
       case 'currentdate': {
         const part = inst.pos[node.name === 'date' ? 1 : 0] as string;
