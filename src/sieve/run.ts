@@ -7,7 +7,7 @@
 import { programOf } from './compile.js';
 import type { Instruction } from './program.js';
 import { resolveLimits } from './limits.js';
-import { canonicalFlags, RunState, SieveRuntimeError } from './state.js';
+import { canonicalFlags, deliverableFlags, RunState, SieveRuntimeError } from './state.js';
 import { compareValues, evaluate } from './tests.js';
 import { addHeader, deleteHeader, isFieldName, PROTECTED_FIELDS } from './editheader.js';
 import { applyModifiers, VariableLimitError } from './variables.js';
@@ -58,8 +58,8 @@ class Runner {
     } else {
       message = `runtime error: ${e instanceof Error ? e.message : String(e)}`;
     }
-    const flags = this.st.flags;
-    return { actions: [flags.length > 0 ? { type: 'keep', flags: [...flags] } : { type: 'keep' }], error: message };
+    const flags = deliverableFlags(this.st.flags);
+    return { actions: [flags.length > 0 ? { type: 'keep', flags } : { type: 'keep' }], error: message };
   }
 
   async block(commands: Instruction[]): Promise<void> {
@@ -99,8 +99,8 @@ class Runner {
   private flagsFor(c: Instruction): string[] | undefined {
     if (!this.st.uses('imap4flags')) return undefined;
     const given = c.tags.get('flags');
-    const flags = given !== undefined ? canonicalFlags(this.st.list(given)) : this.st.flags;
-    return flags.length > 0 ? [...flags] : undefined;
+    const flags = deliverableFlags(given !== undefined ? canonicalFlags(this.st.list(given)) : this.st.flags);
+    return flags.length > 0 ? flags : undefined;
   }
 
   private async command(c: Instruction): Promise<void> {
@@ -234,8 +234,8 @@ class Runner {
   finish(): SieveAction[] {
     const out = collapse(this.actions);
     if (this.implicitKeep && !out.some((a) => a.type === 'keep')) {
-      const flags = this.st.uses('imap4flags') && this.st.flags.length > 0 ? [...this.st.flags] : undefined;
-      out.push(flags ? { type: 'keep', flags } : { type: 'keep' });
+      const flags = this.st.uses('imap4flags') ? deliverableFlags(this.st.flags) : [];
+      out.push(flags.length > 0 ? { type: 'keep', flags } : { type: 'keep' });
     }
     return out;
   }

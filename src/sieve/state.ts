@@ -96,3 +96,25 @@ export function canonicalFlags(values: readonly string[]): string[] {
   }
   return out;
 }
+
+const SYSTEM_FLAGS = new Map(['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft'].map((f) => [f.toLowerCase(), f]));
+/** RFC 3501 flag-keyword: an atom (no control characters, space, ( ) { % * " \\ ]). */
+const KEYWORD = /^[^\x00-\x20(){%*"\\\]\x7f-\uffff]+$/;
+
+/**
+ * The flags an action can really set (RFC 5232 §2: flags that are not valid IMAP flags are
+ * ignored): the system flags other than \Recent, in their usual spelling, and keywords that are
+ * IMAP atoms.
+ */
+export function deliverableFlags(flags: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const f of flags) {
+    if (f.startsWith('\\')) {
+      const system = SYSTEM_FLAGS.get(f.toLowerCase());
+      if (system && !out.includes(system)) out.push(system);
+    } else if (KEYWORD.test(f)) {
+      out.push(f);
+    }
+  }
+  return out;
+}

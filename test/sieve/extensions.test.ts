@@ -56,6 +56,11 @@ test('RFC 5232 §3.2/§3.3: addflag and removeflag on a variable', async () => {
   assert.deepEqual(set.actions, [{ type: 'keep', flags: ['\\Seen', 'A'] }]);
 });
 
+test('RFC 5232 §2: invalid flags, \\Recent and unknown system flags are ignored; spaces are delimiters', async () => {
+  const out = await run('require ["imap4flags", "fileinto"]; addflag ["  \\\\seen   $Label1 ", "\\\\Recent", "\\\\Bogus", "bad(flag", "Grün", "", "ok]no"]; fileinto "a"; keep;');
+  assert.deepEqual(out.actions, [fileinto('a', { flags: ['\\Seen', '$Label1'] }), { type: 'keep', flags: ['\\Seen', '$Label1'] }]);
+});
+
 test('RFC 5232 §4: hasflag examples', async () => {
   const t = async (setup: string, test: string): Promise<boolean> =>
     (await run(`require ["imap4flags", "variables", "relational", "comparator-i;ascii-numeric"]; ${setup} if ${test} { discard; }`)).actions.some((a) => a.type === 'discard');
