@@ -47,6 +47,16 @@ test('10,000 nested blocks, tests and test lists: an error at the first level to
   assert.ok(ok);
 });
 
+test('at the hard nesting bound (1000) parse, validation and run do not overflow the stack', async () => {
+  // 500 blocks, then a test nested 500 deep: depth exactly 1000; one "not" more is 1001.
+  const script = (nots: number): string => `${'if true {'.repeat(500)} if ${'not '.repeat(nots)}false { discard; } ${'}'.repeat(500)}`;
+  const ok = compileSieve(script(499), { limits: { maxNestingDepth: 1000 } });
+  assert.equal(ok.ok, true, JSON.stringify(!ok.ok && ok.errors));
+  if (ok.ok) assert.deepEqual((await runSieve(ok.script, env())).actions, [{ type: 'discard' }]);
+  const deeper = compileSieve(script(500), { limits: { maxNestingDepth: 1000 } });
+  assert.equal(deeper.ok, false);
+});
+
 test(':matches "*a*a*a…" and long segments on a 100 KB header finish fast; over budget is no match', async () => {
   const value = 'a'.repeat(100_000);
   const started = Date.now();
