@@ -2,7 +2,7 @@
  * The strings the `body` test (RFC 5173) searches: :raw, the undecoded body; :content, the decoded
  * content of every MIME part whose type matches (§5.2: "" = every type, "text" = every subtype,
  * "text/html" = exactly that), found recursively through multipart and message/rfc822 parts;
- * :text, the same as :content "text". Only the first maxBodyBytes of the body are looked at.
+ * :text, the same as :content "text" but with HTML reduced to its text (§5.3 allows it). Only the first maxBodyBytes of the body are looked at.
  * Multipart containers themselves contribute nothing (their preamble and epilogue are not
  * searched; documented in docs/sieve.md).
  */
@@ -10,6 +10,7 @@ import { parseMessage } from '../mime/index.js';
 import type { MimePart } from '../mime/index.js';
 import { decodeTransfer } from '../mime/transfer.js';
 import { decodeCharset } from '../mime/charset.js';
+import { htmlToText } from '../mime/body-text.js';
 
 function typeMatches(spec: string, type: string, subtype: string): boolean {
   const s = spec.toLowerCase();
@@ -48,7 +49,9 @@ export function bodyStrings(header: Buffer, body: Buffer, transform: 'raw' | 'te
     if (!specs.some((s) => typeMatches(s, type, subtype))) return;
     const content = decodeTransfer(raw.subarray(part.bodyStart, part.bodyEnd), part.encoding);
     const charset = part.contentType.params.find(([k]) => k === 'charset')?.[1];
-    out.push(type === 'text' ? decodeCharset(content, charset) : content.toString('latin1'));
+    if (type !== 'text') out.push(content.toString('latin1'));
+    else if (transform === 'text' && subtype === 'html') out.push(htmlToText(decodeCharset(content, charset)));
+    else out.push(decodeCharset(content, charset));
   };
   walk(structure.root, 0);
   return out;

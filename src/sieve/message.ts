@@ -16,6 +16,8 @@ export interface SplitAddress {
 
 export class MessageView {
   private readonly byName = new Map<string, string[]>();
+  private readonly decodedCache = new Map<string, string[]>();
+  private readonly addressCache = new Map<string, SplitAddress[]>();
 
   constructor(readonly header: Buffer) {
     for (const f of scanFields(header, 0, header.length)) {
@@ -37,13 +39,20 @@ export class MessageView {
 
   /** Values for the `header` test: decoded and trimmed (RFC 5228 §5.7). */
   decoded(name: string): string[] {
-    return this.raw(name).map((v) => decodeHeaderText(v).trim());
+    const key = name.toLowerCase();
+    let values = this.decodedCache.get(key);
+    if (!values) this.decodedCache.set(key, (values = this.raw(key).map((v) => decodeHeaderText(v).trim())));
+    return values;
   }
 
   /** Addresses in every field called `name`; group names and markers are not addresses. */
   addresses(name: string): SplitAddress[] {
+    const key = name.toLowerCase();
+    const cached = this.addressCache.get(key);
+    if (cached) return cached;
     const out: SplitAddress[] = [];
-    for (const v of this.raw(name)) {
+    this.addressCache.set(key, out);
+    for (const v of this.raw(key)) {
       for (const a of parseAddressList(v) ?? []) {
         if (a.host === null || a.mailbox === null) continue;
         out.push({ all: a.host === '' ? a.mailbox : `${a.mailbox}@${a.host}`, localpart: a.mailbox, domain: a.host });

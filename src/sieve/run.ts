@@ -7,8 +7,9 @@
 import { programOf } from './compile.js';
 import type { Instruction } from './program.js';
 import { resolveLimits } from './limits.js';
-import { canonicalFlags, RunState, SieveRuntimeError } from './state.js';
-import { evaluate } from './tests.js';
+import { canonicalFlags, deliverableFlags, RunState, SieveRuntimeError } from './state.js';
+import { compareValues, evaluate } from './tests.js';
+import { addHeader, deleteHeader, isFieldName, PROTECTED_FIELDS } from './editheader.js';
 import { applyModifiers, VariableLimitError } from './variables.js';
 import { isMailAddress } from './validate.js';
 import { vacationAction, vacationRefusal } from './vacation.js';
@@ -29,7 +30,8 @@ export async function runSieve(script: SieveScript, env: SieveEnvironment, limit
     if (!(e instanceof Stop)) return run.failed(e);
   }
   try {
-    return { actions: run.finish() };
+    const actions = run.finish();
+    return st.edited ? { actions, header: st.header } : { actions };
   } catch (e) {
     return run.failed(e);
   }
@@ -56,8 +58,8 @@ class Runner {
     } else {
       message = `runtime error: ${e instanceof Error ? e.message : String(e)}`;
     }
-    const flags = this.st.flags;
-    return { actions: [flags.length > 0 ? { type: 'keep', flags: [...flags] } : { type: 'keep' }], error: message };
+    const flags = deliverableFlags(this.st.flags);
+    return { actions: [flags.length > 0 ? { type: 'keep', flags } : { type: 'keep' }], error: message };
   }
 
   async block(commands: Instruction[]): Promise<void> {
@@ -97,8 +99,8 @@ class Runner {
   private flagsFor(c: Instruction): string[] | undefined {
     if (!this.st.uses('imap4flags')) return undefined;
     const given = c.tags.get('flags');
-    const flags = given !== undefined ? canonicalFlags(this.st.list(given)) : this.st.flags;
-    return flags.length > 0 ? [...flags] : undefined;
+    const flags = deliverableFlags(given !== undefined ? canonicalFlags(this.st.list(given)) : this.st.flags);
+    return flags.length > 0 ? flags : undefined;
   }
 
   private async command(c: Instruction): Promise<void> {
@@ -144,6 +146,9 @@ class Runner {
       case 'addflag':
       case 'removeflag':
         return this.flagCommand(c);
+      case 'addheader':
+      case 'deleteheader':
+        return this.editHeader(c);
       case 'set': {
         const value = applyModifiers(st.str(c.pos[1]), c.tags);
         st.vars.set(c.pos[0] as string, value);
@@ -152,6 +157,25 @@ class Runner {
       default:
         throw new SieveRuntimeError(c.offset, `command "${c.name}" is not implemented`);
     }
+  }
+
+  private editHeader(c: Instruction): void {
+    const st = this.st;
+    const name = st.str(c.pos[0]);
+    if (!isFieldName(name)) throw new SieveRuntimeError(c.offset, `"${name}" is not a valid header field name`);
+    if (PROTECTED_FIELDS.has(name.toLowerCase())) throw new SieveRuntimeError(c.offset, `the "${name}" header field cannot be changed`);
+    if (c.name === 'addheader') {
+      st.replaceHeader(addHeader(st.header, name, st.str(c.pos[1]), c.tags.has('last')));
+      return;
+    }
+    const index = c.tags.get('index');
+    const patterns = c.pos.length > 1 ? st.list(c.pos[1]) : null;
+    st.replaceHeader(
+      deleteHeader(st.header, name, (value, i, count) => {
+        if (typeof index === 'number' && (c.tags.has('last') ? count - i + 1 : i) !== index) return false;
+        return patterns === null || compareValues(st, c, [value], patterns);
+      }),
+    );
   }
 
   private flagCommand(c: Instruction): void {
@@ -210,8 +234,8 @@ class Runner {
   finish(): SieveAction[] {
     const out = collapse(this.actions);
     if (this.implicitKeep && !out.some((a) => a.type === 'keep')) {
-      const flags = this.st.uses('imap4flags') && this.st.flags.length > 0 ? [...this.st.flags] : undefined;
-      out.push(flags ? { type: 'keep', flags } : { type: 'keep' });
+      const flags = this.st.uses('imap4flags') ? deliverableFlags(this.st.flags) : [];
+      out.push(flags.length > 0 ? { type: 'keep', flags } : { type: 'keep' });
     }
     return out;
   }

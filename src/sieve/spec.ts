@@ -26,6 +26,8 @@ export interface CommandSpec {
   positional: ValueKind[];
   /** Positional arguments that may be left out, from the front (setflag's optional variable name). */
   optionalLeading?: number;
+  /** Positional arguments that may be left out at the end (deleteheader's value patterns). */
+  optionalTrailing?: number;
   tests?: 'one' | 'list';
   block?: boolean;
 }
@@ -110,6 +112,16 @@ export const SPECS: Record<string, CommandSpec> = {
       handle: { value: 'string' },
     },
   },
+  // RFC 5293 editheader
+  addheader: { kind: 'command', ext: ['editheader'], positional: ['string', 'string'], tags: { last: {} } },
+  deleteheader: {
+    kind: 'command',
+    ext: ['editheader'],
+    compares: true,
+    positional: ['string', 'strings'],
+    optionalTrailing: 1,
+    tags: { index: { value: 'number' }, last: {} },
+  },
   // RFC 5260 date
   date: { kind: 'test', ext: ['date'], compares: true, positional: ['string', 'string', 'strings'], tags: ZONE_TAGS },
   currentdate: { kind: 'test', ext: ['date'], compares: true, positional: ['string', 'strings'], tags: { zone: { value: 'string' } } },
@@ -161,7 +173,7 @@ export const ADDRESS_HEADERS: ReadonlySet<string> = new Set([
 export const SIEVE_EXTENSIONS: readonly string[] = [
   'fileinto', 'reject', 'ereject', 'envelope', 'encoded-character', 'comparator-i;ascii-numeric',
   'copy', 'mailbox', 'imap4flags', 'variables', 'subaddress', 'relational', 'body', 'vacation',
-  'vacation-seconds', 'date',
+  'vacation-seconds', 'date', 'editheader',
 ];
 
 export const IMPLICIT_EXTENSIONS: readonly string[] = ['comparator-i;octet', 'comparator-i;ascii-casemap'];

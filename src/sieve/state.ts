@@ -20,13 +20,18 @@ export class SieveRuntimeError extends Error {
 }
 
 export class RunState {
-  readonly msg: MessageView;
+  /** The header as the script sees it now: the received one, or as editheader changed it. */
+  header: Buffer;
+  msg: MessageView;
+  edited = false;
   readonly vars: Variables;
   readonly deadline: number;
   readonly separator: string;
   /** The internal flags variable of imap4flags (RFC 5232 §3). */
   flags: string[] = [];
   private bodyCache: Buffer | null = null;
+  /** body test strings by transform, so that many body tests parse the MIME structure once. */
+  readonly bodyStrings = new Map<string, string[]>();
 
   constructor(
     readonly program: Program,
@@ -34,10 +39,20 @@ export class RunState {
     readonly limits: Required<SieveLimits>,
     readonly map: SourceMap | null,
   ) {
+    this.header = env.header;
     this.msg = new MessageView(env.header);
     this.vars = new Variables(limits.maxVariables, limits.maxVariableBytes);
     this.deadline = performance.now() + limits.maxRunMilliseconds;
     this.separator = env.subaddressSeparator ?? '+';
+  }
+
+  /** editheader changed the header: later tests see the new one (RFC 5293). */
+  replaceHeader(header: Buffer): void {
+    if (header === this.header) return;
+    this.header = header;
+    this.msg = new MessageView(header);
+    this.bodyStrings.clear();
+    this.edited = true;
   }
 
   uses(ext: string): boolean {
@@ -76,6 +91,28 @@ export function canonicalFlags(values: readonly string[]): string[] {
     for (const f of v.split(' ')) {
       if (f === '' || seen.has(f.toLowerCase())) continue;
       seen.add(f.toLowerCase());
+      out.push(f);
+    }
+  }
+  return out;
+}
+
+const SYSTEM_FLAGS = new Map(['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft'].map((f) => [f.toLowerCase(), f]));
+/** RFC 3501 flag-keyword: an atom (no control characters, space, ( ) { % * " \\ ]). */
+const KEYWORD = /^[^\x00-\x20(){%*"\\\]\x7f-\uffff]+$/;
+
+/**
+ * The flags an action can really set (RFC 5232 §2: flags that are not valid IMAP flags are
+ * ignored): the system flags other than \Recent, in their usual spelling, and keywords that are
+ * IMAP atoms.
+ */
+export function deliverableFlags(flags: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const f of flags) {
+    if (f.startsWith('\\')) {
+      const system = SYSTEM_FLAGS.get(f.toLowerCase());
+      if (system && !out.includes(system)) out.push(system);
+    } else if (KEYWORD.test(f)) {
       out.push(f);
     }
   }

@@ -66,7 +66,10 @@ export async function evaluate(st: RunState, t: Instruction): Promise<boolean> {
       const body = await st.body();
       const content = t.tags.get('content');
       const transform = t.tags.has('raw') ? 'raw' : Array.isArray(content) ? st.list(content) : 'text';
-      return compareValues(st, t, bodyStrings(st.env.header, body, transform), st.list(t.pos[0]));
+      const key = JSON.stringify(transform);
+      let strings = st.bodyStrings.get(key);
+      if (!strings) st.bodyStrings.set(key, (strings = bodyStrings(st.header, body, transform)));
+      return compareValues(st, t, strings, st.list(t.pos[0]));
     }
     case 'date':
     case 'currentdate':

@@ -109,4 +109,10 @@ export interface SieveOutcome {
    * flags set so far only if the script asked for them) so that no mail is lost.
    */
   error?: string;
+  /**
+   * The header section as editheader (RFC 5293) left it, when the script changed it; absent
+   * otherwise (and after an error: the message is kept as received). What keep, fileinto and
+   * redirect deliver is this header followed by the original body.
+   */
+  header?: Buffer;
 }

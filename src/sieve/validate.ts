@@ -5,7 +5,7 @@
  * the right kind, comparator and match type compatible. It returns the program the interpreter
  * runs, or throws a SieveSyntaxError at the offending argument.
  */
-import type { Argument, SieveNode, StringArg } from './ast.js';
+import type { Argument, SieveNode, StringArg, TagArg } from './ast.js';
 import { decodeEncodedCharacters, EncodedCharacterError } from './encoded-character.js';
 import { SieveSyntaxError } from './position.js';
 import type { AddressPart, Instruction, MatchType, Program, Value } from './program.js';
@@ -22,6 +22,7 @@ import {
   type ValueKind,
 } from './spec.js';
 import { parseAddressList } from '../mime/address.js';
+import { isFieldName, PROTECTED_FIELDS } from './editheader.js';
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -69,7 +70,7 @@ export class Validator {
       if (node.name === 'require') {
         throw new SieveSyntaxError(node.offset, topLevel ? '"require" must come before any other command (RFC 5228 §3.2)' : '"require" is only allowed at the start of the script');
       }
-      const spec = SPECS[node.name];
+      const spec = own(SPECS, node.name);
       if (!spec) throw new SieveSyntaxError(node.offset, `unknown command "${node.name}"`);
       if (spec.kind !== 'command') throw new SieveSyntaxError(node.offset, `"${node.name}" is a test, not a command`);
       if ((node.name === 'elsif' || node.name === 'else') && previous !== 'if' && previous !== 'elsif') {
@@ -104,12 +105,8 @@ export class Validator {
       match: { kind: 'is' },
       addressPart: 'all',
     };
-    const groups = new Map<string, string>();
-    const claim = (group: string, tag: string, offset: number): void => {
-      const other = groups.get(group);
-      if (other !== undefined) throw new SieveSyntaxError(offset, `":${tag}" cannot be used together with ":${other}"`);
-      groups.set(group, tag);
-    };
+    // Which tag took each exclusive group (match type, comparator, …); small, so an array.
+    const groups: string[] = [];
     const positional: Argument[] = [];
     const args = node.args;
     for (let i = 0; i < args.length; i++) {
@@ -120,42 +117,36 @@ export class Validator {
       }
       if (positional.length > 0) throw new SieveSyntaxError(arg.offset, `tagged argument ":${arg.name}" must come before the positional arguments of "${node.name}" (RFC 5228 §2.6.2)`);
       if (inst.tags.has(arg.name)) throw new SieveSyntaxError(arg.offset, `":${arg.name}" given twice`);
-      const tag = spec.tags?.[arg.name];
-      const needValue = (kind: ValueKind): Value => {
-        const v = args[i + 1];
-        if (!v || v.kind === 'tag' || !fits(v, kind)) throw new SieveSyntaxError(arg.offset, `":${arg.name}" must be followed by ${kindName(kind)}`);
-        i++;
-        return this.value(v, kind);
-      };
+      const tag = own(spec.tags, arg.name);
+      const match = spec.compares ? own(MATCH_TAGS, arg.name) : undefined;
+      const part = spec.addressPart ? own(ADDRESS_PART_TAGS, arg.name) : undefined;
       if (tag) {
         if (tag.ext && !this.has(tag.ext)) throw new SieveSyntaxError(arg.offset, `":${arg.name}" needs require "${tag.ext}"`);
-        if (tag.group) claim(tag.group, arg.name, arg.offset);
-        inst.tags.set(arg.name, tag.value ? needValue(tag.value) : true);
+        if (tag.group) claim(groups, tag.group, arg);
+        inst.tags.set(arg.name, tag.value ? this.tagValue(args, i++, tag.value) : true);
       } else if (spec.compares && arg.name === 'comparator') {
-        claim('comparator', arg.name, arg.offset);
-        const name = (needValue('string') as string).toLowerCase();
+        claim(groups, 'comparator', arg);
+        const name = (this.tagValue(args, i++, 'string') as string).toLowerCase();
         if (!COMPARATORS.has(name)) throw new SieveSyntaxError(arg.offset, `unknown comparator "${name}"`);
         if (!IMPLICIT_EXTENSIONS.includes(`comparator-${name}`) && !this.has(`comparator-${name}`)) {
           throw new SieveSyntaxError(arg.offset, `comparator "${name}" needs require "comparator-${name}"`);
         }
         inst.comparator = name;
         inst.tags.set(arg.name, name);
-      } else if (spec.compares && MATCH_TAGS[arg.name]) {
-        const m = MATCH_TAGS[arg.name]!;
-        if (m.ext && !this.has(m.ext)) throw new SieveSyntaxError(arg.offset, `":${arg.name}" needs require "${m.ext}"`);
-        claim('match', arg.name, arg.offset);
-        if (m.value) {
-          const op = (needValue('string') as string).toLowerCase();
+      } else if (match) {
+        if (match.ext && !this.has(match.ext)) throw new SieveSyntaxError(arg.offset, `":${arg.name}" needs require "${match.ext}"`);
+        claim(groups, 'match', arg);
+        if (match.value) {
+          const op = (this.tagValue(args, i++, 'string') as string).toLowerCase();
           if (!RELATIONAL_OPS.has(op) && !op.includes('${')) throw new SieveSyntaxError(arg.offset, `unknown relational operator "${op}" (one of gt, ge, lt, le, eq, ne)`);
           inst.match = { kind: arg.name as 'count' | 'value', op };
         } else {
           inst.match = { kind: arg.name } as MatchType;
         }
         inst.tags.set(arg.name, true);
-      } else if (spec.addressPart && ADDRESS_PART_TAGS[arg.name]) {
-        const ext = ADDRESS_PART_TAGS[arg.name]!.ext;
-        if (ext && !this.has(ext)) throw new SieveSyntaxError(arg.offset, `":${arg.name}" needs require "${ext}"`);
-        claim('address-part', arg.name, arg.offset);
+      } else if (part) {
+        if (part.ext && !this.has(part.ext)) throw new SieveSyntaxError(arg.offset, `":${arg.name}" needs require "${part.ext}"`);
+        claim(groups, 'address-part', arg);
         inst.addressPart = arg.name as AddressPart;
         inst.tags.set(arg.name, true);
       } else if (arg.name === 'regex' && spec.compares) {
@@ -170,15 +161,23 @@ export class Validator {
     return inst;
   }
 
+  /** The value after the tag at args[i], of the kind the tag takes. */
+  private tagValue(args: Argument[], i: number, kind: ValueKind): Value {
+    const tag = args[i] as TagArg;
+    const v = args[i + 1];
+    if (!v || v.kind === 'tag' || !fits(v, kind)) throw new SieveSyntaxError(tag.offset, `":${tag.name}" must be followed by ${kindName(kind)}`);
+    return this.value(v, kind);
+  }
+
   private positional(node: SieveNode, spec: CommandSpec, given: Argument[], inst: Instruction): void {
     const max = spec.positional.length;
-    const min = max - (spec.optionalLeading ?? 0);
+    const min = max - (spec.optionalLeading ?? 0) - (spec.optionalTrailing ?? 0);
     if (given.length < min || given.length > max) {
       const where = given.length > max ? given[max]!.offset : node.offset;
       const count = min === max ? `${max}` : `${min} or ${max}`;
       throw new SieveSyntaxError(where, `"${node.name}" takes ${count} positional argument${max === 1 ? '' : 's'}, found ${given.length}`);
     }
-    const kinds = spec.positional.slice(max - given.length);
+    const kinds = spec.optionalTrailing ? spec.positional.slice(0, given.length) : spec.positional.slice(max - given.length);
     if (given.length === max && spec.optionalLeading && !this.has('variables')) {
       throw new SieveSyntaxError(given[0]!.offset, `the variable name argument of "${node.name}" needs require "variables"`);
     }
@@ -196,7 +195,7 @@ export class Validator {
     }
     if (spec.tests === 'list' && !node.testList) throw new SieveSyntaxError(node.tests[0]?.offset ?? node.offset, `"${node.name}" takes a test list in parentheses`);
     for (const t of node.tests) {
-      const ts = SPECS[t.name];
+      const ts = own(SPECS, t.name);
       if (!ts) throw new SieveSyntaxError(t.offset, `unknown test "${t.name}"`);
       if (ts.kind !== 'test') throw new SieveSyntaxError(t.offset, `"${t.name}" is a command, not a test`);
       if (t.block) throw new SieveSyntaxError(t.offset, `test "${t.name}" has a block`);
@@ -269,6 +268,15 @@ export class Validator {
           }
         }
         break;
+      case 'addheader':
+      case 'deleteheader': {
+        const name = inst.pos[0] as string;
+        if (literal(name) && !isFieldName(name)) throw new SieveSyntaxError(at(0), `"${name}" is not a valid header field name`);
+        if (literal(name) && PROTECTED_FIELDS.has(name.toLowerCase())) throw new SieveSyntaxError(at(0), `the "${name}" header field cannot be changed`);
+        if (inst.tags.has('last') && node.name === 'deleteheader' && !inst.tags.has('index')) throw new SieveSyntaxError(node.offset, '":last" needs ":index"');
+        if (inst.tags.get('index') === 0) throw new SieveSyntaxError(node.offset, '":index" counts from 1');
+        break;
+      }
       case 'date':
       case 'currentdate': {
         const part = inst.pos[node.name === 'date' ? 1 : 0] as string;
@@ -288,6 +296,19 @@ export class Validator {
       }
     }
   }
+}
+
+/** A table entry by name; names like "constructor" or "__proto__" are not entries. */
+function own<T>(table: Record<string, T> | undefined, key: string): T | undefined {
+  return table !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+/** Takes an exclusive group for a tag (groups holds "group=tag" entries), or says which tag has it. */
+function claim(groups: string[], group: string, tag: TagArg): void {
+  const prefix = `${group}=`;
+  const other = groups.find((g) => g.startsWith(prefix));
+  if (other !== undefined) throw new SieveSyntaxError(tag.offset, `":${tag.name}" cannot be used together with ":${other.slice(prefix.length)}"`);
+  groups.push(prefix + tag.name);
 }
 
 function fits(arg: Argument, kind: ValueKind): boolean {

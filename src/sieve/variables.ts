@@ -9,8 +9,15 @@ const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*|[0-9]+)\}/g;
 
 export class VariableLimitError extends Error {}
 
+/**
+ * Total characters one run may produce by expanding variables. Without it, a 1 MiB script of
+ * "${a}" references to a 4 KiB variable would build gigabytes within a single command.
+ */
+export const MAX_EXPANDED_CHARS = 16 * 1024 * 1024;
+
 export class Variables {
   private readonly named = new Map<string, string>();
+  private expanded = 0;
   matches: string[] = [];
 
   constructor(
@@ -35,7 +42,12 @@ export class Variables {
 
   expand(s: string): string {
     if (!s.includes('${')) return s;
-    return s.replace(REFERENCE, (_w, name: string) => this.get(name));
+    return s.replace(REFERENCE, (_w, name: string) => {
+      const v = this.get(name);
+      this.expanded += v.length;
+      if (this.expanded > MAX_EXPANDED_CHARS) throw new VariableLimitError(`variables expanded to more than ${MAX_EXPANDED_CHARS} characters in one run`);
+      return v;
+    });
   }
 
   /** Values longer than the limit are cut at a character boundary (RFC 5229 §6 allows it). */
