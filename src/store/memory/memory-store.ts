@@ -34,6 +34,8 @@ const MAX_UIDVALIDITY = 0xffffffff;
 export class MemoryStore implements MailStore {
   readonly delimiter: string;
   readonly crossProcessChanges = false;
+  /** Keeps exactly the (CRLF) bytes it was given. */
+  readonly lineEnds = 'crlf' as const;
   private readonly users = new Map<string, UserState>();
   private readonly context: StoreContext;
   private readonly feed: ChangeFeed;
