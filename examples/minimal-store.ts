@@ -1,14 +1,11 @@
 // A minimal, read-only MailStore: each user has one INBOX holding a fixed array of messages.
-// In your own project import these from 'postroom' instead of '../src/...'.
-import { parseMessage, type MessageStructure } from '../src/mime/index.js';
-import { ChangeFeed } from '../src/store/change-feed.js';
-import { StoreError } from '../src/store/errors.js';
-import { validateMailboxName } from '../src/store/names.js';
-import { matchesQuery } from '../src/store/search-eval.js';
-import type {
-  ByteRange, ChangeListener, MailboxInfo, MailboxSnapshot, MailboxStatus, MailStore,
-  MessageRecord, SearchQuery, UserMailbox,
-} from '../src/store/types.js';
+// In your own project import these from 'postroom' instead of '../src/index.js'.
+import {
+  ChangeFeed, matchesQuery, parseMessage, pinnedStream, StoreError, validateMailboxName,
+  type ByteRange, type ChangeListener, type MailboxInfo, type MailboxSnapshot, type MailboxStatus,
+  type MailStore, type MessageRecord, type MessageStream, type MessageStructure, type SearchQuery,
+  type UserMailbox,
+} from '../src/index.js';
 
 export interface FixedMessage {
   raw: Buffer;
@@ -84,8 +81,11 @@ class ArrayMailbox implements UserMailbox {
     const raw = this.message(id, uid).raw;
     return range ? raw.subarray(range.start, range.end) : raw;
   }
-  async *stream(id: string, uid: number, range?: ByteRange): AsyncIterable<Buffer> {
-    yield await this.read(id, uid, range);
+  stream(id: string, uid: number, range?: ByteRange): MessageStream {
+    // Looked up now, read later (FETCH announces the size first): a missing message fails here.
+    return pinnedStream(() => this.message(id, uid).raw, async function* (raw) {
+      yield range ? raw.subarray(range.start, range.end) : raw;
+    });
   }
   async search(id: string, query: SearchQuery): Promise<number[]> {
     this.box(id);

@@ -25,6 +25,8 @@ export { MemoryStore } from './store/memory/index.js';
 export { ChangeFeed } from './store/change-feed.js';
 export { validateMailboxName } from './store/names.js';
 export { matchesQuery } from './store/search-eval.js';
+export { toCrlf, isCrlf, crlfContent } from './store/line-ends.js';
+export { pinnedStream, bufferChunks, STREAM_CHUNK } from './store/pinned-stream.js';
 
 export type { Authenticator, AuthRequest, AuthResult, ScramCredentials, TokenRequest } from './auth/types.js';
 export { withTokenVerifier, deriveScramKeys, saslMechanisms, findSaslMechanism } from './auth/sasl/index.js';

@@ -2,7 +2,7 @@
  * Receives a message's bytes once, so it can be stored for many recipients without being held
  * whole in memory.
  *
- * On the way in: bare LF line ends become CRLF (what IMAP sizes and FETCH assume), NUL bytes are
+ * On the way in: bare LF (or CR) line ends become CRLF (what IMAP sizes and FETCH assume), NUL bytes are
  * noticed, the header section is kept (for the filter step), and bytes past the size limit are
  * counted but not kept. Small messages stay in memory; once a message grows past `memoryMax` it
  * moves to a temporary file that is unlinked as soon as it is opened, so a crash leaves nothing
@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MessageContent } from '../store/types.js';
+import { CrlfNormalizer } from '../store/line-ends.js';
 
 export interface SpoolOptions {
   /** Messages up to this many bytes stay in memory. */
@@ -29,7 +30,6 @@ export const MAX_HEADER_BYTES = 64 * 1024;
 const READ_CHUNK = 64 * 1024;
 const CR = 0x0d;
 const LF = 0x0a;
-const CRLF = Buffer.from('\r\n');
 
 export class MessageSpool {
   private chunks: Buffer[] = [];
@@ -43,7 +43,7 @@ export class MessageSpool {
   oversized = false;
   /** A write to the temporary file failed; later bytes are dropped and the message cannot be delivered. */
   error: unknown = null;
-  private lastByte = -1;
+  private readonly lineEnds = new CrlfNormalizer();
   private header: Buffer[] = [];
   private headerSize = 0;
   private headerDone = false;
@@ -105,21 +105,9 @@ export class MessageSpool {
     await file?.close().catch(() => undefined);
   }
 
-  /** Bare LF → CRLF, remembering whether the previous piece ended in CR. */
+  /** Bare LF or CR → CRLF (src/store/line-ends.ts, the one place that rule lives). */
   private normalize(chunk: Buffer): Buffer {
-    let from = 0;
-    let parts: Buffer[] | null = null;
-    for (let lf = chunk.indexOf(LF); lf !== -1; lf = chunk.indexOf(LF, lf + 1)) {
-      const before = lf === 0 ? this.lastByte : chunk[lf - 1];
-      if (before === CR) continue;
-      parts ??= [];
-      parts.push(chunk.subarray(from, lf), CRLF);
-      from = lf + 1;
-    }
-    this.lastByte = chunk[chunk.length - 1]!;
-    if (!parts) return chunk;
-    parts.push(chunk.subarray(from));
-    return Buffer.concat(parts);
+    return this.lineEnds.push(chunk);
   }
 
   private keepHeader(normal: Buffer): void {

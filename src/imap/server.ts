@@ -25,6 +25,7 @@ import { ConnectionLimiter } from '../net/connection-limits.js';
 import { InputBudget } from '../net/input-budget.js';
 import { duplicateListenHandle } from '../net/accept-handles.js';
 import type { MailStore } from '../store/types.js';
+import { crlfStore } from '../store/crlf-store.js';
 import type { Authenticator } from '../auth/types.js';
 import { NO_PROTOCOL_METRICS, type ProtocolMetrics } from '../metrics/types.js';
 
@@ -88,7 +89,8 @@ export class ImapServer implements ServerCore {
   constructor(private readonly options: ImapServerOptions) {
     if (!options.store) throw new TypeError('createImapServer: a store is required');
     if (!options.auth) throw new TypeError('createImapServer: an authenticator (auth) is required');
-    this.store = options.store;
+    // CRLF line ends in and out (docs/store.md): sizes then agree with the bytes sent.
+    this.store = crlfStore(options.store);
     this.auth = options.auth;
     this.limits = resolveLimits({
       ...options.limits,

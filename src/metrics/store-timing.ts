@@ -50,6 +50,9 @@ export function timedStore<S extends MailStore>(store: S, observe: StoreObserver
     get crossProcessChanges() {
       return store.crossProcessChanges;
     },
+    get lineEnds() {
+      return store.lineEnds;
+    },
     open: async (user, options) => timedMailbox(await open(user, options), observe),
     watch: (user, listener) => store.watch(user, listener),
     close: () => store.close(),

@@ -23,18 +23,36 @@ export interface StoreErrorOptions {
   cause?: unknown;
 }
 
+const KINDS: ReadonlySet<string> = new Set<StoreErrorKind>([
+  'nonexistent', 'alreadyexists', 'noperm', 'overquota', 'inuse', 'cannot', 'hasChildren', 'limit', 'toobig',
+  'unavailable', 'nospace', 'damaged',
+]);
+const BRAND = Symbol.for('postroom.StoreError');
+
+/**
+ * `err instanceof StoreError` holds for any error branded as one — by this class, by another copy
+ * of the package (a store built against its own dependency), or by hand: an Error whose `name` is
+ * "StoreError" and whose `kind` is one of the kinds above. The servers rely on it.
+ */
 export class StoreError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null) return false;
+    const v = value as { name?: unknown; kind?: unknown };
+    return (value as Record<symbol, unknown>)[BRAND] === true || (value instanceof Error && v.name === 'StoreError' && typeof v.kind === 'string' && KINDS.has(v.kind));
+  }
   readonly kind: StoreErrorKind;
   /** The file the failure concerns, for logs; the message clients see does not name it. */
   readonly file: string | undefined;
   constructor(kind: StoreErrorKind, message: string, options: StoreErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'StoreError';
+    Object.defineProperty(this, BRAND, { value: true });
     this.kind = kind;
     this.file = options.file;
   }
 }
 
+/** True for a StoreError from any copy of the package (see the class). */
 export function isStoreError(err: unknown): err is StoreError {
   return err instanceof StoreError;
 }

@@ -7,6 +7,12 @@
  * encodings (modified UTF-7 and so on) before calling in. "INBOX" is case-insensitive and always
  * spelled "INBOX" in results.
  *
+ * Message bytes are CRLF: every line ends in CR LF, and no CR or LF occurs alone (RFC 5322 §2.1).
+ * The servers normalise what they hand to append() (src/store/line-ends.ts), and a store declares
+ * with `lineEnds: 'crlf'` that it serves only what it was given; a store that may serve bare LF
+ * (messages from elsewhere) leaves it out and the servers normalise on the way out as well
+ * (src/store/crlf-store.ts), at the cost of reading each message once for its size.
+ *
  * Every mutating call resolves only once its effect is durable for that backend (for a memory store
  * that is "in memory"; for SQLite it is "committed to the WAL with fsync").
  */
@@ -110,7 +116,8 @@ export interface AppendInput {
    * Optional: the SHA-256 of `content`, computed by the caller over exactly those bytes. A store
    * that keeps bodies by content hash may then leave `content` unread when it already holds bytes
    * with this digest — mail delivery passes it when one message goes to many recipients. Other
-   * stores ignore it; none may use it for anything else.
+   * stores ignore it; none may use it for anything else. It is the digest of the CRLF form: the
+   * servers drop it when they had to change a buffer's line ends.
    */
   sha256?: Buffer;
 }
@@ -196,6 +203,11 @@ export interface MailStore {
   open(user: string, options?: OpenOptions): Promise<UserMailbox>;
   /** Subscribe to changes of one user's mail. Returns the unsubscribe function. */
   watch(user: string, listener: ChangeListener): () => void;
+  /**
+   * 'crlf': every message this store serves has CRLF line ends (it keeps what append() was given,
+   * which the servers have normalised). Without it the servers normalise what the store serves.
+   */
+  readonly lineEnds?: 'crlf';
   /** True when watch() reports changes made by other processes too (false: servers may poll). */
   readonly crossProcessChanges?: boolean;
   /** Releases resources (database handles, timers). */

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ArrayStore } from '../../examples/minimal-store.js';
 import { StoreError } from '../../src/store/errors.js';
+import { runStoreConformance, storeConformanceCases, type TestRunner } from '../../src/store/conformance/index.js';
+import { MemoryStore } from '../../src/store/memory/index.js';
 
 const raw = (subject: string, body: string) => Buffer.from(`From: a@example.org\r\nSubject: ${subject}\r\n\r\n${body}\r\n`);
 const one = raw('First', 'apples and pears');
@@ -62,5 +64,61 @@ describe('examples/minimal-store.ts', () => {
     const code = readFileSync(new URL('../../examples/minimal-store.ts', import.meta.url), 'utf8');
     const doc = readFileSync(new URL('../../docs/store.md', import.meta.url), 'utf8');
     assert.ok(doc.includes(code.trimEnd()), 'update docs/store.md after editing examples/minimal-store.ts');
+  });
+});
+
+// The example, run through the suite as the doc says: read-only profile, seeded with its messages,
+// working as users it does not hold (the cases that need writes are reported skipped).
+runStoreConformance('ArrayStore (read-only, seeded)', () => store(), {
+  profile: 'read-only',
+  users: ['carol', 'dave'],
+  seeded: { user: 'alice', messages: [one, two] },
+});
+
+describe('the conformance suite outside node:test', () => {
+  it('storeConformanceCases: plain cases that run and throw without any test runner', async () => {
+    const cases = storeConformanceCases(() => new MemoryStore(), { seeded: undefined });
+    assert.ok(cases.length > 60, `${cases.length} cases`);
+    assert.ok(cases.every((c) => !c.skip && c.path.length >= 1 && typeof c.run === 'function'));
+    for (const c of cases.filter((c) => c.path[0] === 'mailbox tree')) await c.run();
+    // A store that breaks a rule makes a case throw.
+    const broken = storeConformanceCases(() => {
+      const m = new MemoryStore();
+      const open = m.open.bind(m);
+      m.open = async (user, o) => Object.assign(await open(user, o), { subscriptions: async () => [] });
+      return m;
+    });
+    const inbox = broken.find((c) => c.title.startsWith('open creates INBOX'))!;
+    await assert.rejects(inbox.run(), /a new user starts with INBOX subscribed/);
+  });
+
+  it('runStoreConformance registers with an injected describe/it (vitest, jest, mocha) and skips what does not apply', async () => {
+    const seen: string[] = [];
+    const bodies: Array<() => Promise<void>> = [];
+    const runner: TestRunner = {
+      describe: (title, fn) => {
+        seen.push(`describe ${title}`);
+        fn();
+      },
+      it: (title, fn) => {
+        seen.push(`it ${title}`);
+        bodies.push(fn);
+      },
+      skip: (title) => seen.push(`skip ${title}`),
+    };
+    runStoreConformance('ArrayStore', () => store(), { runner, profile: 'read-only', users: ['carol', 'dave'], seeded: { user: 'alice', messages: [one, two] } });
+    assert.equal(seen[0], 'describe store conformance: ArrayStore');
+    assert.ok(seen.includes('describe seeded messages'));
+    assert.ok(seen.filter((s) => s.startsWith('skip ')).length > 40, 'write cases are skipped for a read-only store');
+    assert.equal(bodies.length, 3 + 4, 'three read-only cases and four seeded ones run');
+    for (const body of bodies) await body();
+  });
+
+  it('StoreError is recognised by brand, name and kind, not only by class identity', () => {
+    const foreign = Object.assign(new Error('gone'), { name: 'StoreError', kind: 'nonexistent' });
+    assert.ok(foreign instanceof StoreError, 'an error from another copy of the package');
+    assert.ok(!(Object.assign(new Error('x'), { name: 'StoreError', kind: 'bogus' }) instanceof StoreError));
+    assert.ok(!(new Error('plain') instanceof StoreError));
+    assert.ok(new StoreError('noperm', 'no') instanceof StoreError);
   });
 });

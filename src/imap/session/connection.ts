@@ -411,7 +411,8 @@ export class ImapConnection implements ConnectionInfo {
       },
       (err: unknown) => {
         this.logger.warn({ err }, 'could not restore a hibernated session');
-        this.status('*', 'BYE', 'Session could not be restored');
+        const changed = err instanceof Error && err.message === 'Mailbox UIDVALIDITY changed';
+        this.status('*', 'BYE', changed ? err.message : 'Session could not be restored');
         return this.shutdown();
       },
     );
@@ -427,7 +428,7 @@ export class ImapConnection implements ConnectionInfo {
     if (!fv) return;
     const { view, unwatch } = await watchedView(this.server.store, user, async () => {
       const snapshot = await mail.snapshot(fv.mailboxId);
-      if (snapshot.uidValidity !== fv.uidValidity) throw new Error('UIDVALIDITY changed while hibernated');
+      if (snapshot.uidValidity !== fv.uidValidity) throw new Error('Mailbox UIDVALIDITY changed');
       return SelectedMailboxView.thaw(fv, snapshot, this, this.id, { reportModseq: () => this.enabled.has('CONDSTORE') });
     });
     this.enterSelected({ kind: 'selected', user, mail, view }, view, unwatch);
@@ -503,6 +504,11 @@ export class ImapConnection implements ConnectionInfo {
     this.setState(next);
     this.unwatch = unwatch;
     view.onPending = () => this.idling?.flush();
+    view.onInvalidated = () => {
+      if (this.closing || this.state.kind !== 'selected' || this.state.view !== view) return;
+      this.logger.info({ mailbox: view.mailbox.name }, 'UIDVALIDITY of the selected mailbox changed: ending the session');
+      void this.shutdownGracefully('Mailbox UIDVALIDITY changed');
+    };
     this.startPolling(view);
   }
 

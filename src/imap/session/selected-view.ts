@@ -74,6 +74,13 @@ export class SelectedMailboxView implements SelectedView {
   /** Highest UID this view has heard of (so a late 'exists' event for a known UID is ignored). */
   private maxKnownUid: number;
 
+  /**
+   * The store gave the mailbox a new UIDVALIDITY: every UID this session knows may now name another
+   * message. Called once; the connection ends the session (see onChange).
+   */
+  onInvalidated?: () => void;
+  invalidated = false;
+
   /** Called whenever something is waiting to be reported (lets IDLE push at once). */
   onPending?: () => void;
 
@@ -404,7 +411,14 @@ export class SelectedMailboxView implements SelectedView {
         }
         break;
       case 'uidvalidity':
-        break;
+        // RFC 3501 §2.3.1.1 lets UIDs fail to persist only with a new UIDVALIDITY, and gives a
+        // selected session no way to learn it but a new SELECT. Like Dovecot ("most clients would
+        // get confused"), the session ends with BYE; the client reconnects and resynchronises.
+        if (!this.invalidated) {
+          this.invalidated = true;
+          this.onInvalidated?.();
+        }
+        return;
     }
     if (this.hasPending()) this.onPending?.();
   }
@@ -494,6 +508,7 @@ export class SelectedMailboxView implements SelectedView {
    * and queue the differences as if they had arrived through the feed.
    */
   resync(snapshot: MailboxSnapshot): void {
+    if (snapshot.uidValidity !== this.uidValidity) return this.onChange({ kind: 'uidvalidity', mailboxId: this.mailbox.id });
     const current = new Set(snapshot.messages.map((m) => m.uid));
     const gone = this.uidList.filter((uid) => !current.has(uid));
     if (gone.length) this.onChange({ kind: 'expunge', mailboxId: this.mailbox.id, uids: gone });

@@ -13,6 +13,7 @@
  */
 import type { MailStore, MessageRecord, UserMailbox } from '../../store/types.js';
 import { StoreError } from '../../store/errors.js';
+import { crlfStore } from '../../store/crlf-store.js';
 import { Pop3Error } from '../errors.js';
 import type { Maildrop, MaildropSource } from './types.js';
 
@@ -69,7 +70,9 @@ class StoreMaildrop implements Maildrop {
   }
 }
 
-export function storeMaildrops(store: MailStore): MaildropSource {
+export function storeMaildrops(given: MailStore): MaildropSource {
+  // CRLF line ends, so LIST (the record's size) is what RETR sends (docs/store.md).
+  const store = crlfStore(given);
   return {
     async open(user, sessionId) {
       const handle = await store.open(user, { origin: sessionId });

@@ -1,6 +1,5 @@
 /** The change feed: what, in which order, with which origin, to whom. */
 import assert from 'node:assert/strict';
-import { describe } from 'node:test';
 import type { MailboxChange } from '../types.js';
 import { eventually, recordChanges, type Register } from './harness.js';
 import { simpleMessage } from './fixtures.js';
@@ -8,7 +7,7 @@ import { simpleMessage } from './fixtures.js';
 const kinds = (changes: MailboxChange[]) => changes.map((c) => c.kind);
 
 export function feedTests(test: Register): void {
-  describe('change feed', () => {
+  test.group('change feed', () => {
     test('append, flags and expunge are published with the handle origin, in order', async ({ store, open }) => {
       const a = await open('alice', 'session-1');
       const inbox = await a.get('INBOX');

@@ -1,11 +1,10 @@
 /** Users are isolated by construction: a handle reaches only its own user's mail. */
 import assert from 'node:assert/strict';
-import { describe } from 'node:test';
 import { collect, recordChanges, rejectsWith, type Register } from './harness.js';
 import { simpleMessage } from './fixtures.js';
 
 export function isolationTests(test: Register): void {
-  describe('user isolation', () => {
+  test.group('user isolation', () => {
     test('user b cannot see, name or guess user a mailboxes and messages', async ({ store, open, name }) => {
       const a = await open('alice');
       const b = await open('bob');

@@ -1,6 +1,5 @@
 /** UIDs, UIDVALIDITY, modseq, flags, copy/move/expunge and \Recent bookkeeping. */
 import assert from 'node:assert/strict';
-import { describe } from 'node:test';
 import { flagSet, rejectsWith, type Register } from './harness.js';
 import { simpleMessage } from './fixtures.js';
 import type { UserMailbox } from '../types.js';
@@ -15,7 +14,7 @@ async function fill(a: UserMailbox, mailboxId: string, count: number, flags: str
 }
 
 export function messageTests(test: Register): void {
-  describe('UIDs and UIDVALIDITY (RFC 3501 §2.3.1.1)', () => {
+  test.group('UIDs and UIDVALIDITY (RFC 3501 §2.3.1.1)', () => {
     test('UIDs strictly increase and stay below UIDNEXT; append reports the mailbox UIDVALIDITY', async ({ open }) => {
       const a = await open();
       const inbox = await a.get('INBOX');
@@ -52,7 +51,7 @@ export function messageTests(test: Register): void {
     });
   });
 
-  describe('modseq (RFC 7162)', () => {
+  test.group('modseq (RFC 7162)', () => {
     test('append, flag change and expunge each raise HIGHESTMODSEQ', async ({ open }) => {
       const a = await open();
       const inbox = await a.get('INBOX');
@@ -83,7 +82,7 @@ export function messageTests(test: Register): void {
     });
   });
 
-  describe('flags', () => {
+  test.group('flags', () => {
     test('append normalises flags: system flags canonical, no \\Recent, no duplicates, keywords as given', async ({ open }) => {
       const a = await open();
       const inbox = await a.get('INBOX');
@@ -133,7 +132,7 @@ export function messageTests(test: Register): void {
     });
   });
 
-  describe('records, copy, move, expunge', () => {
+  test.group('records, copy, move, expunge', () => {
     test('records: ascending, missing UIDs skipped, sizes and internal dates as appended', async ({ open }) => {
       const a = await open();
       const inbox = await a.get('INBOX');
@@ -233,7 +232,7 @@ export function messageTests(test: Register): void {
     });
   });
 
-  describe('\\Recent (RFC 3501 §2.3.2)', () => {
+  test.group('\\Recent (RFC 3501 §2.3.2)', () => {
     test('claimRecent hands the recent messages to one claimer only; peek leaves them', async ({ open }) => {
       const a = await open();
       const inbox = await a.get('INBOX');

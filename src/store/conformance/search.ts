@@ -1,6 +1,5 @@
 /** SEARCH over the storage-neutral query tree (RFC 3501 §6.4.4): each key and their nesting. */
 import assert from 'node:assert/strict';
-import { describe } from 'node:test';
 import type { SearchQuery, UserMailbox } from '../types.js';
 import type { TestEnv, Register } from './harness.js';
 import { encodedMessage, simpleMessage } from './fixtures.js';
@@ -31,7 +30,7 @@ async function corpus(env: TestEnv): Promise<Corpus> {
 }
 
 export function searchTests(test: Register): void {
-  describe('search', () => {
+  test.group('search', () => {
     test('each key type selects exactly the expected messages', async (env) => {
       const { a, box, u } = await corpus(env);
       const all = [u.plain, u.encoded, u.flagged, u.big, u.late];

@@ -6,7 +6,6 @@
  * checked through the fallback (sortData() in src/store/sort/sort-data.ts), which every SORT uses.
  */
 import assert from 'node:assert/strict';
-import { describe } from 'node:test';
 import { messageSortKeys } from '../../mime/index.js';
 import { plainSortable, sortData } from '../sort/sort-data.js';
 import type { SortableMessage, UserMailbox } from '../types.js';
@@ -25,7 +24,7 @@ async function expected(a: UserMailbox, box: string): Promise<SortableMessage[]>
 }
 
 export function sortTests(test: Register): void {
-  describe('sort and thread keys', () => {
+  test.group('sort and thread keys', () => {
     test('sortData gives every message, ascending, with the keys of messageSortKeys', async (env) => {
       const a = await env.open();
       const box = (await a.create('sorted')).id;

@@ -1,6 +1,5 @@
 /** RFC 3501 §6.3.3–6.3.5 and §6.3.6–6.3.7: the mailbox tree, names and subscriptions. */
 import assert from 'node:assert/strict';
-import { describe } from 'node:test';
 import type { MailboxInfo } from '../types.js';
 import { rejectsWith, type Register } from './harness.js';
 import { simpleMessage } from './fixtures.js';
@@ -8,8 +7,8 @@ import { simpleMessage } from './fixtures.js';
 const names = (list: MailboxInfo[]) => list.map((m) => m.name);
 
 export function treeTests(test: Register): void {
-  describe('mailbox tree', () => {
-    test('open creates INBOX, spelled INBOX, reachable in any case, with a stable id', async ({ open }) => {
+  test.group('mailbox tree', () => {
+    test.readOnly('open creates INBOX, spelled INBOX, reachable in any case, with a stable id', async ({ open }) => {
       const a = await open();
       assert.deepEqual(names(await a.list()), ['INBOX']);
       const inbox = await a.get('inbox');
@@ -66,7 +65,7 @@ export function treeTests(test: Register): void {
       assert.deepEqual(names(await a.list()).sort(), ['INBOX', 'ok']);
     });
 
-    test('get of a missing name fails with nonexistent', async ({ open }) => {
+    test.readOnly('get of a missing name fails with nonexistent', async ({ open }) => {
       const a = await open();
       await rejectsWith(a.get('nope'), 'nonexistent');
     });

@@ -6,6 +6,7 @@
 import { ChangeFeed } from '../change-feed.js';
 import { StoreError } from '../errors.js';
 import { TextCache } from '../search-eval.js';
+import { validateMailboxName } from '../names.js';
 import type { ChangeListener, MailStore, OpenOptions, SpecialUse, UserMailbox } from '../types.js';
 import type { StoreContext } from './context.js';
 import type { MailboxState, UserState } from './state.js';
@@ -34,6 +35,8 @@ const MAX_UIDVALIDITY = 0xffffffff;
 export class MemoryStore implements MailStore {
   readonly delimiter: string;
   readonly crossProcessChanges = false;
+  /** Keeps exactly the (CRLF) bytes it was given. */
+  readonly lineEnds = 'crlf' as const;
   private readonly users = new Map<string, UserState>();
   private readonly context: StoreContext;
   private readonly feed: ChangeFeed;
@@ -80,6 +83,25 @@ export class MemoryStore implements MailStore {
     if (readOnly) box.readOnly = true;
     else delete box.readOnly;
     this.feed.publish(user, { kind: 'mailboxes' });
+  }
+
+  /**
+   * Gives a mailbox a new, higher UIDVALIDITY and renumbers its messages from UID 1, as a backend
+   * that lost its UID mapping would (a test kit's fault; RFC 3501 §2.3.1.1), and publishes the
+   * `uidvalidity` change: selected sessions end with BYE. Returns the new UIDVALIDITY.
+   */
+  resetUidValidity(user: string, name: string): number {
+    const state = this.users.get(user);
+    const box = state?.byName.get(validateMailboxName(name, this.delimiter));
+    if (!state || !box || box.noselect) throw new StoreError('nonexistent', `no mailbox ${name}`);
+    const next = this.allocateUidValidity();
+    box.uidValidity = next > box.uidValidity ? next : box.uidValidity + 1;
+    box.messages.forEach((m, i) => (m.uid = i + 1));
+    box.uidNext = box.messages.length + 1;
+    box.recentMark = box.uidNext;
+    delete box.sortData;
+    this.feed.publish(user, { kind: 'uidvalidity', mailboxId: box.id });
+    return box.uidValidity;
   }
 
   watch(user: string, listener: ChangeListener): () => void {

@@ -46,6 +46,8 @@ const DEFAULT_COLLECT_INTERVAL_MS = 60_000;
 
 export class PostgresStore implements MailStore, MaildropLockProvider {
   readonly delimiter = '/';
+  /** Keeps exactly the (CRLF) bytes it was given. */
+  readonly lineEnds = 'crlf' as const;
   /** Other nodes' changes reach watch() through LISTEN/NOTIFY: sessions need not poll. */
   readonly crossProcessChanges = true;
   private readonly texts = new TextCache();

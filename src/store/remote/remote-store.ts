@@ -19,6 +19,8 @@ type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
 
 export class RemoteStore implements MailStore {
   readonly delimiter = '/';
+  /** Keeps exactly the (CRLF) bytes it was given. */
+  readonly lineEnds = 'crlf' as const;
   /** The owner's store sees every change, and forwards them. */
   readonly crossProcessChanges = true;
   private nextId = 1;

@@ -118,6 +118,8 @@ const SNAPSHOT_SAVE_BUDGET_MS = 2_000;
 
 export class SqliteStore implements MailStore {
   readonly delimiter = '/';
+  /** Keeps exactly the (CRLF) bytes it was given. */
+  readonly lineEnds = 'crlf' as const;
   /**
    * True: the exclusive database lock means no other process can change this data, so watch()
    * reports every change there can be and servers need not poll.
