@@ -1,7 +1,8 @@
 /**
  * What CAPABILITY advertises, by connection state (RFC 3501 §6.1.1, §7.2.1; RFC 2595 §3.2 and
  * RFC 3501 §6.2.3 for LOGINDISABLED). CONDSTORE (RFC 7162 §3.1.1) is unconditional: every store
- * keeps a persistent mod-sequence per message, so NOMODSEQ is never needed.
+ * keeps a persistent mod-sequence per message, so NOMODSEQ is never needed. QRESYNC (RFC 7162
+ * §3.2) too: a store without an expunged-UID log is answered from the client's known UIDs.
  */
 import type { StateKind, ConnectionInfo } from './commands/types.js';
 
@@ -18,7 +19,7 @@ export interface CapabilityInputs {
   literalMinus?: boolean;
 }
 
-const BASE = ['IMAP4rev1', 'SASL-IR', 'ENABLE', 'CHILDREN', 'NAMESPACE', 'UIDPLUS', 'ID', 'CONDSTORE'];
+const BASE = ['IMAP4rev1', 'SASL-IR', 'ENABLE', 'CHILDREN', 'NAMESPACE', 'UIDPLUS', 'ID', 'CONDSTORE', 'QRESYNC'];
 
 export function computeCapabilities(input: CapabilityInputs): string[] {
   const caps = [...BASE];

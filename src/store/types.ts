@@ -295,6 +295,14 @@ export interface UserMailbox {
   copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult>;
   /** Atomic copy + expunge (RFC 6851). */
   move(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult>;
+  /**
+   * Optional (RFC 7162 §3.2 QRESYNC): the UIDs expunged from the mailbox with a mod-sequence above
+   * `since` (every expunge raises HIGHESTMODSEQ and is recorded at the new value), ascending; or
+   * null when the store no longer remembers all of them (src/store/expunged.ts: retention). Without
+   * the method, or on null, the IMAP layer reports every UID the client may know that is gone —
+   * correct, only larger.
+   */
+  expungedSince?(mailboxId: string, since: number): Promise<number[] | null>;
   /** Removes messages flagged \Deleted (only those among `uids` when given). Returns removed UIDs. */
   expunge(mailboxId: string, uids?: number[]): Promise<number[]>;
 

@@ -7,7 +7,7 @@ import { atom } from '../wire/types.js';
  * ENABLE runs only in the authenticated state, so enabling CONDSTORE here never owes the client a
  * HIGHESTMODSEQ (RFC 7162 §3.1 asks for one only when a mailbox is selected); the next SELECT sends it.
  */
-export const ENABLEABLE = new Set<string>(['CONDSTORE']);
+export const ENABLEABLE = new Set<string>(['CONDSTORE', 'QRESYNC']);
 
 /** RFC 5161 */
 export const enableCommand: CommandSpec<string[]> = {
@@ -28,6 +28,8 @@ export const enableCommand: CommandSpec<string[]> = {
         ctx.enabled.add(name);
         newly.push(name);
       }
+      // RFC 7162 §3.2.3: enabling QRESYNC enables CONDSTORE as well (ENABLED names what was asked).
+      if (name === 'QRESYNC') ctx.enabled.add('CONDSTORE');
     }
     ctx.untagged(atom('ENABLED'), ...newly.map(atom));
   },

@@ -3,6 +3,8 @@
  * modifier. Data is loaded per batch of messages and only as far as the requested items need it:
  * `UID FETCH 1:* (UID FLAGS)` touches nothing but the session's view.
  */
+import { toRanges, vanishedLines, vanishedSince } from '../session/qresync.js';
+import { resolveRanges } from '../wire/sequence-set.js';
 import type { CommandContext, CommandSpec, ParseEnv, SelectedView } from './types.js';
 import type { FlagChange, MessageRecord, UserMailbox } from '../../store/types.js';
 import { isStoreError } from '../../store/errors.js';
@@ -26,6 +28,8 @@ export interface FetchArgs {
   changedSince?: number;
   /** RFC 9394 §3.3 PARTIAL: only this window of the messages the set names (before CHANGEDSINCE, §3.4). */
   partial?: PartialRange;
+  /** RFC 7162 §3.2.6 VANISHED (UID FETCH only, with CHANGEDSINCE, once QRESYNC is enabled). */
+  vanished?: boolean;
 }
 
 /** Messages handled per store round trip; output is drained between batches. */
@@ -54,15 +58,18 @@ const FLAGS_ITEM: FetchItem = { kind: 'simple', name: 'FLAGS' };
 const MODSEQ_ITEM: FetchItem = { kind: 'simple', name: 'MODSEQ' };
 
 /** RFC 4466 §2.4 fetch-modifiers: "(name value ...)"; CHANGEDSINCE (RFC 7162) and PARTIAL (RFC 9394). */
-function parseModifiers(r: ArgReader): { changedSince?: number; partial?: PartialRange } {
+function parseModifiers(r: ArgReader): { changedSince?: number; partial?: PartialRange; vanished?: boolean } {
   const list = r.list('fetch modifiers');
-  const out: { changedSince?: number; partial?: PartialRange } = {};
+  const out: { changedSince?: number; partial?: PartialRange; vanished?: boolean } = {};
   if (list.remaining === 0) throw new ParseError('Empty fetch modifier list');
   while (list.remaining > 0) {
     const name = list.atom('fetch modifier').toUpperCase();
     if (name === 'CHANGEDSINCE') {
       if (out.changedSince !== undefined) throw new ParseError('CHANGEDSINCE given twice');
       out.changedSince = list.number('CHANGEDSINCE mod-sequence');
+    } else if (name === 'VANISHED') {
+      if (out.vanished) throw new ParseError('VANISHED given twice');
+      out.vanished = true;
     } else if (name === 'PARTIAL') {
       if (out.partial) throw new ParseError('PARTIAL given twice');
       out.partial = parsePartialRange(list.atom('PARTIAL range'));
@@ -199,10 +206,24 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   }
 }
 
+/**
+ * RFC 7162 §3.2.6: the UIDs of the set expunged since CHANGEDSINCE, as VANISHED (EARLIER), before
+ * any FETCH response. BAD for FETCH, without CHANGEDSINCE, or before ENABLE QRESYNC.
+ */
+async function reportVanished(ctx: CommandContext, mail: UserMailbox, view: SelectedView, args: FetchArgs, byUid: boolean): Promise<void> {
+  if (!byUid) throw ImapError.bad('VANISHED is a UID FETCH modifier');
+  if (!ctx.enabled.has('QRESYNC')) throw ImapError.bad('VANISHED needs ENABLE QRESYNC first');
+  if (args.changedSince === undefined) throw ImapError.bad('VANISHED needs CHANGEDSINCE');
+  const known = args.set.saved ? toRanges(view.savedResult) : resolveRanges(args.set.ranges, view.uidNext - 1);
+  const lines = vanishedLines(await vanishedSince(mail, view, args.changedSince, known), true);
+  if (lines) ctx.untaggedLines(lines);
+}
+
 async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): Promise<void> {
   const state = ctx.state;
   if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
   const { mail, view } = state;
+  if (args.vanished) await reportVanished(ctx, mail, view, args, byUid);
   const named = view.resolve(args.set, byUid);
   const uids = args.partial ? partialWindow(named, args.partial) : named;
   // RFC 7162 §3.1: FETCH MODSEQ and CHANGEDSINCE turn CONDSTORE on.

@@ -11,6 +11,22 @@ import type { ImapLimits } from '../limits.js';
 
 export type StateKind = 'notAuthenticated' | 'authenticated' | 'selected';
 
+/** RFC 7162 §3.2.5 QRESYNC select parameter, parsed. */
+export interface QresyncParams {
+  uidValidity: number;
+  modseq: number;
+  /** Known UIDs as ranges (default 1:UIDNEXT-1). */
+  knownUids?: Array<[number, number]>;
+  /** §3.2.5.2 message sequence match data, expanded: seqs[i] is believed to hold uids[i]. */
+  seqMatch?: { seqs: number[]; uids: number[] };
+}
+
+export interface SelectOptions {
+  readOnly: boolean;
+  condstore?: boolean;
+  qresync?: QresyncParams;
+}
+
 /** The selected mailbox as this session knows it: its own sequence-number view. */
 export interface SelectedView {
   readonly mailbox: MailboxInfo;
@@ -169,7 +185,7 @@ export interface CommandContext {
   /** SASL context for mechanisms (authenticator, addresses, host name). */
   saslContext(): import('../../auth/sasl/types.js').SaslContext;
   /** Opens a selected view of a mailbox (SELECT/EXAMINE). Writes the untagged SELECT responses. */
-  select(mailboxName: string, options: { readOnly: boolean; condstore?: boolean }): Promise<SelectedView>;
+  select(mailboxName: string, options: SelectOptions): Promise<SelectedView>;
   /** Ends the connection after the current response (LOGOUT). */
   close(): void;
 }

@@ -429,7 +429,10 @@ export class ImapConnection implements ConnectionInfo {
     const { view, unwatch } = await watchedView(this.server.store, user, async () => {
       const snapshot = await mail.snapshot(fv.mailboxId);
       if (snapshot.uidValidity !== fv.uidValidity) throw new Error('Mailbox UIDVALIDITY changed');
-      return SelectedMailboxView.thaw(fv, snapshot, this, this.id, { reportModseq: () => this.enabled.has('CONDSTORE') });
+      return SelectedMailboxView.thaw(fv, snapshot, this, this.id, {
+        reportModseq: () => this.enabled.has('CONDSTORE'),
+        vanished: () => this.enabled.has('QRESYNC'),
+      });
     });
     this.enterSelected({ kind: 'selected', user, mail, view }, view, unwatch);
   }

@@ -2,6 +2,10 @@
  * The CommandContext handed to a command's run(): the only way a command reaches the connection,
  * the session state and the server. Login and SELECT live here because several commands share them.
  */
+import type { QresyncParams, SelectOptions } from '../commands/types.js';
+import type { UserMailbox } from '../../store/types.js';
+import { firstUnknownUid, inRanges, vanishedLines, vanishedSince } from './qresync.js';
+import { viewFetchLine } from '../wire/encoder.js';
 import type { CommandContext, SessionState } from '../commands/types.js';
 import type { SaslContext } from '../../auth/sasl/types.js';
 import { atom, type ImapValue } from '../wire/types.js';
@@ -114,12 +118,16 @@ async function login(conn: ImapConnection, attempt: LoginAttempt): Promise<void>
   server.metrics.login('success', mechanism);
 }
 
-async function select(conn: ImapConnection, name: string, options: { readOnly: boolean; condstore?: boolean }): Promise<SelectedMailboxView> {
+async function select(conn: ImapConnection, name: string, options: SelectOptions): Promise<SelectedMailboxView> {
   const st = conn.state;
   if (st.kind === 'notAuthenticated') throw ImapError.bad('Not authenticated');
   const { user, mail } = st;
   // RFC 3501 §6.3.1: a SELECT, even a failing one, first closes the mailbox selected before.
-  if (st.kind === 'selected') conn.setState({ kind: 'authenticated', user, mail });
+  if (st.kind === 'selected') {
+    conn.setState({ kind: 'authenticated', user, mail });
+    // RFC 7162 §3.2.11: the boundary between the old mailbox's responses and the new one's.
+    conn.status('*', 'OK', 'Previous mailbox closed', { name: 'CLOSED' });
+  }
 
   const info = await mail.get(name);
   if (info.noselect) throw ImapError.no(`${name} cannot be selected`, 'CANNOT');
@@ -133,6 +141,7 @@ async function select(conn: ImapConnection, name: string, options: { readOnly: b
     const recentFrom = await mail.claimRecent(info.id, { peek: options.readOnly, through: snapshot.uidNext - 1 });
     return new SelectedMailboxView(snapshot, options.readOnly, recentFrom, conn, conn.id, {
       reportModseq: () => conn.enabled.has('CONDSTORE'),
+      vanished: () => conn.enabled.has('QRESYNC'),
     });
   });
 
@@ -156,7 +165,37 @@ async function select(conn: ImapConnection, name: string, options: { readOnly: b
   // RFC 7162 §3.1.2.1: once enabled, every SELECT/EXAMINE reports it (never NOMODSEQ: every
   // store keeps mod-sequences).
   if (conn.enabled.has('CONDSTORE')) conn.status('*', 'OK', 'Highest', { name: 'HIGHESTMODSEQ', args: [view.highestModseq] });
+  // RFC 7162 §3.2.5: with a matching UIDVALIDITY, what changed since the client's mod-sequence.
+  const q = options.qresync;
+  if (q && q.uidValidity === view.uidValidity) await reportResync(conn, mail, view, q);
 
   conn.enterSelected({ kind: 'selected', user, mail, view }, view, unwatch);
   return view;
+}
+
+/**
+ * The QRESYNC part of SELECT (RFC 7162 §3.2.5.1), equivalent to `UID FETCH known-uids (FLAGS)
+ * (CHANGEDSINCE modseq VANISHED)`: VANISHED (EARLIER) first, then the changed messages with UID,
+ * FLAGS and MODSEQ, all limited to the UIDs the client says it knows.
+ */
+async function reportResync(conn: ImapConnection, mail: UserMailbox, view: SelectedMailboxView, q: QresyncParams): Promise<void> {
+  const known = q.knownUids ?? (view.uidNext > 1 ? [[1, view.uidNext - 1] as [number, number]] : []);
+  const from = q.seqMatch ? firstUnknownUid(view, q.seqMatch.seqs, q.seqMatch.uids) : 1;
+  const vanished = await vanishedSince(mail, view, q.modseq, known, from);
+  const lines = vanishedLines(vanished, true);
+  if (lines) conn.writeEncoded(lines);
+  const uids = view.uids();
+  let text = '';
+  for (let i = 0; i < uids.length; i++) {
+    const uid = uids[i]!;
+    const modseq = view.modseqOf(uid);
+    if (modseq <= q.modseq || !inRanges(known, uid)) continue;
+    text += viewFetchLine(i + 1, ['UID', 'FLAGS'], uid, view.flagsOf(uid), modseq);
+    if (text.length > 64 * 1024) {
+      conn.writeEncoded(text);
+      text = '';
+      await conn.pause();
+    }
+  }
+  if (text) conn.writeEncoded(text);
 }

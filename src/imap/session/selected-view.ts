@@ -9,7 +9,7 @@
 import type { FlagChange, MailboxChange, MailboxInfo, MailboxSnapshot, MailStore, MessageMeta, UserMailbox } from '../../store/types.js';
 import type { SelectedView, ViewObserver } from '../commands/types.js';
 import { atom, type ImapValue, type ResponseCode } from '../wire/types.js';
-import { resolveRanges, type SequenceSet } from '../wire/sequence-set.js';
+import { formatNumberSet, resolveRanges, type SequenceSet } from '../wire/sequence-set.js';
 import { ParseError } from '../wire/args.js';
 
 export interface ViewOutput {
@@ -39,6 +39,13 @@ export interface FrozenView {
   keywords: string;
   recentFrom: number;
   recentLater: number[] | null;
+}
+
+export interface ViewOptions {
+  /** CONDSTORE is on: flag updates carry MODSEQ (RFC 7162 §3.1). */
+  reportModseq: () => boolean;
+  /** QRESYNC is on: expunges go out as `* VANISHED uid-set` instead of EXPUNGE (RFC 7162 §3.2.10.2). */
+  vanished?: () => boolean;
 }
 
 /** The system flags, in the order FLAGS and PERMANENTFLAGS list them. */
@@ -93,7 +100,7 @@ export class SelectedMailboxView implements SelectedView {
     recentFrom: number,
     private readonly out: ViewOutput,
     private readonly origin: string,
-    private readonly options: { reportModseq: () => boolean },
+    private readonly options: ViewOptions,
   ) {
     this.mailbox = snapshot.mailbox;
     this.readOnly = readOnly;
@@ -162,7 +169,7 @@ export class SelectedMailboxView implements SelectedView {
     current: MailboxSnapshot,
     out: ViewOutput,
     origin: string,
-    options: { reportModseq: () => boolean },
+    options: ViewOptions,
   ): SelectedMailboxView {
     const now = new Map<number, MessageMeta>();
     for (const m of current.messages) now.set(m.uid, m);
@@ -366,6 +373,16 @@ export class SelectedMailboxView implements SelectedView {
       const gone = seqs.map((seq) => this.uidList[seq - 1]!);
       for (const o of this.observers) o.expunging(gone);
     }
+    if (this.options.vanished?.()) {
+      // UIDs, not sequence numbers: one response, ascending (the set syntax needs no order).
+      const gone = [...new Set(seqs.map((seq) => this.uidList[seq - 1]!))].sort((a, b) => a - b);
+      for (let i = 0; i < gone.length; i += 5000) this.out.untagged(atom('VANISHED'), atom(formatNumberSet(gone.slice(i, i + 5000))));
+    } else this.sendExpunges(seqs);
+    this.dropSeqs(seqs);
+  }
+
+  /** `* n EXPUNGE` for each sequence number, highest first. */
+  private sendExpunges(seqs: number[]): void {
     seqs.sort((a, b) => b - a);
     let previous = 0;
     for (const seq of seqs) {
@@ -373,6 +390,9 @@ export class SelectedMailboxView implements SelectedView {
       previous = seq;
       this.out.untagged(seq, atom('EXPUNGE'));
     }
+  }
+
+  private dropSeqs(seqs: number[]): void {
     // One pass over the arrays, not one splice per message (an EXPUNGE of 10,000 out of 100,000).
     const drop = new Uint8Array(this.uidList.length);
     for (const seq of seqs) drop[seq - 1] = 1;

@@ -52,6 +52,31 @@ export function messageTests(test: Register): void {
   });
 
   test.group('modseq (RFC 7162)', () => {
+    test('expungedSince (optional, QRESYNC): expunged UIDs after a modseq, by expunge, move and rename of INBOX', async ({ open }) => {
+      const a = await open();
+      if (!a.expungedSince) return; // optional: the IMAP layer answers from the known UIDs instead
+      const inbox = await a.get('INBOX');
+      const other = await a.create('Other');
+      const uids = await fill(a, inbox.id, 6, [['\\Deleted'], [], ['\\Deleted'], [], [], []]);
+      const h0 = (await a.status(inbox.id)).highestModseq;
+      assert.deepEqual(await a.expungedSince(inbox.id, h0), []);
+      await a.expunge(inbox.id);
+      const h1 = (await a.status(inbox.id)).highestModseq;
+      assert.ok(h1 > h0);
+      await a.move(inbox.id, [uids[3]!], other.id);
+      const h2 = (await a.status(inbox.id)).highestModseq;
+      assert.deepEqual(await a.expungedSince(inbox.id, h0), [uids[0], uids[2], uids[3]]);
+      assert.deepEqual(await a.expungedSince(inbox.id, h1), [uids[3]]);
+      assert.deepEqual(await a.expungedSince(inbox.id, h2), []);
+      // Flag changes raise the modseq without expunging anything.
+      await a.updateFlags(inbox.id, [uids[1]!], 'add', ['\\Seen']);
+      assert.deepEqual(await a.expungedSince(inbox.id, h2), []);
+      await a.rename('INBOX', 'Old');
+      const left = await a.expungedSince(inbox.id, h2);
+      assert.deepEqual(left, [uids[1], uids[4], uids[5]]);
+      await rejectsWith(a.expungedSince('999999', 0), 'nonexistent');
+    });
+
     test('append, flag change and expunge each raise HIGHESTMODSEQ', async ({ open }) => {
       const a = await open();
       const inbox = await a.get('INBOX');

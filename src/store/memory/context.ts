@@ -9,6 +9,8 @@ export interface StoreContext {
   readonly feed: ChangeFeed;
   readonly texts: TextCache;
   readonly maxMessageSize: number;
+  /** Expunged UIDs kept per mailbox for QRESYNC (src/store/expunged.ts). */
+  readonly expungedRetention: number;
   now(): Date;
   /** A new key for a SharedContent (cache identity). */
   nextContentKey(): number;

@@ -3,6 +3,7 @@
  * conformance suite is written against its behaviour), the store for tests and demos, and a
  * readable example for anyone writing their own backend. Nothing survives a restart.
  */
+import { DEFAULT_EXPUNGED_RETENTION, emptyExpungedLog } from '../expunged.js';
 import { ChangeFeed } from '../change-feed.js';
 import { StoreError } from '../errors.js';
 import { TextCache } from '../search-eval.js';
@@ -26,6 +27,11 @@ export interface MemoryStoreOptions {
   feed?: ChangeFeed;
   /** Clock for default internal dates. */
   now?: () => Date;
+  /**
+   * Expunged UIDs remembered per mailbox for QRESYNC (src/store/expunged.ts). Default
+   * DEFAULT_EXPUNGED_RETENTION (50,000).
+   */
+  expungedRetention?: number;
   /** Bound of the decoded-text cache used by SEARCH BODY/TEXT (entries). Default 1000. */
   searchCacheEntries?: number;
 }
@@ -53,6 +59,7 @@ export class MemoryStore implements MailStore {
       feed: this.feed,
       texts: new TextCache(options.searchCacheEntries ?? 1000),
       maxMessageSize: options.maxMessageSize ?? 64 * 1024 * 1024,
+      expungedRetention: options.expungedRetention ?? DEFAULT_EXPUNGED_RETENTION,
       now: options.now ?? (() => new Date()),
       newMailbox: (name, specialUse) => this.newMailbox(name, specialUse),
       nextContentKey: () => ++this.contentKeys,
@@ -124,6 +131,7 @@ export class MemoryStore implements MailStore {
       recentMark: 1,
       messages: [],
       size: 0,
+      expunged: emptyExpungedLog(),
     };
     if (specialUse) box.specialUse = specialUse;
     return box;

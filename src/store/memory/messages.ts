@@ -20,6 +20,7 @@ import type {
   SortableMessage,
 } from '../types.js';
 import { publish, type HandleContext } from './context.js';
+import { recordExpunged } from '../expunged.js';
 import { applyFlagOperation, hasFlag, normaliseFlags, sameFlags } from './flags.js';
 import { findMessage, sortedUnique, type MailboxState, type SharedContent, type StoredMessage } from './state.js';
 
@@ -178,6 +179,7 @@ function removeMessages(ctx: HandleContext, box: MailboxState, doomed: Set<numbe
   if (removed.length > 0) {
     // RFC 7162 §3.2.5.1: an expunge changes the mailbox, so HIGHESTMODSEQ moves on.
     box.highestModseq++;
+    recordExpunged(box.expunged, removed, box.highestModseq, ctx.store.expungedRetention);
     publish(ctx, { kind: 'expunge', mailboxId: box.id, uids: removed });
   }
   return removed;

@@ -2,6 +2,7 @@
 import type { MessageStructure } from '../../mime/types.js';
 import type { Flag, MailboxInfo, MessageSortKeys, SortableMessage, SpecialUse } from '../types.js';
 import { indexOfUid } from '../uid-index.js';
+import type { ExpungedLog } from '../expunged.js';
 
 /** Bytes and parsed structure of one message, shared (not copied) by COPY. */
 export interface SharedContent {
@@ -35,6 +36,8 @@ export interface MailboxState {
   recentMark: number;
   /** Ascending by UID. */
   messages: StoredMessage[];
+  /** UIDs expunged, with the modseq of their expunge (QRESYNC, src/store/expunged.ts). */
+  expunged: ExpungedLog;
   /** Sum of message sizes in octets. */
   size: number;
   /**

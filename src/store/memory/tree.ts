@@ -2,6 +2,7 @@
  * Mailbox tree operations (RFC 3501 §6.3.3–6.3.5) over one user's state. Every function validates
  * names first, mutates, then publishes, so listeners never observe a half-applied change.
  */
+import { recordExpunged } from '../expunged.js';
 import { StoreError } from '../errors.js';
 import { compareMailboxNames, isSameOrBelow, parentNames, validateMailboxName } from '../names.js';
 import type { MailboxInfo, SpecialUse } from '../types.js';
@@ -64,12 +65,13 @@ export function createMailbox(ctx: HandleContext, name: string, specialUse?: Spe
 }
 
 /** Removes every message; returns the removed UIDs. The UID counter is kept (RFC 3501 §6.3.4). */
-export function clearMessages(box: MailboxState): number[] {
+export function clearMessages(ctx: HandleContext, box: MailboxState): number[] {
   const uids = box.messages.map((m) => m.uid);
   if (uids.length === 0) return uids;
   box.messages = [];
   box.size = 0;
   box.highestModseq++;
+  recordExpunged(box.expunged, uids, box.highestModseq, ctx.store.expungedRetention);
   return uids;
 }
 
@@ -78,7 +80,7 @@ export function deleteMailbox(ctx: HandleContext, name: string): void {
   if (box.name === 'INBOX') throw new StoreError('cannot', 'INBOX cannot be deleted');
   if (descendants(ctx, box.name).length > 0) {
     if (box.noselect) throw new StoreError('hasChildren', `${JSON.stringify(box.name)} has inferior hierarchical names`);
-    const removed = clearMessages(box);
+    const removed = clearMessages(ctx, box);
     box.noselect = true;
     if (removed.length > 0) publish(ctx, { kind: 'expunge', mailboxId: box.id, uids: removed });
   } else {
@@ -118,7 +120,7 @@ function renameInbox(ctx: HandleContext, inbox: MailboxState, target: string): v
     box.messages.push({ ...message, flags: [...message.flags], uid: box.uidNext++, modseq: ++box.highestModseq });
     box.size += message.content.raw.length;
   }
-  const removed = clearMessages(inbox);
+  const removed = clearMessages(ctx, inbox);
   if (box.messages.length > 0) publish(ctx, { kind: 'exists', mailboxId: box.id, uids: box.messages.map((m) => m.uid) });
   if (removed.length > 0) publish(ctx, { kind: 'expunge', mailboxId: inbox.id, uids: removed });
   publish(ctx, { kind: 'mailboxes' });

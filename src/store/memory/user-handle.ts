@@ -1,4 +1,5 @@
 /** One user's mail as seen through one handle; it can only reach the UserState it was given. */
+import { expungedSince } from '../expunged.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { sortedUnique, findMessage, toInfo, type StoredMessage } from './state.js';
 import type {
@@ -88,6 +89,10 @@ export class MemoryUserMailbox implements UserMailbox {
       highestModseq: box.highestModseq,
       messages: box.messages.map((m) => ({ uid: m.uid, flags: [...m.flags], modseq: m.modseq })),
     };
+  }
+
+  async expungedSince(mailboxId: string, since: number): Promise<number[] | null> {
+    return expungedSince(msg.selectable(this.ctx, mailboxId).expunged, since);
   }
 
   async claimRecent(mailboxId: string, options: RecentClaimOptions = {}): Promise<number> {

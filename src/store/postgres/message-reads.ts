@@ -240,3 +240,19 @@ export async function searchMessages(scope: PgScope, mailboxId: string, query: S
 }
 
 const NEED_BYTES = Symbol('the evaluator needs the message bytes');
+
+/**
+ * UserMailbox.expungedSince (QRESYNC, RFC 7162 §3.2): the expunged table has held every expunge
+ * since the first schema version (other nodes' feeds catch up from it) and is not pruned, so the
+ * answer is always complete.
+ */
+export async function expungedSince(scope: PgScope, mailboxId: string, since: number): Promise<number[]> {
+  const [row] = await inMailbox<{ _k: number; uids: Array<string | number> | null }>(
+    scope.ctx.pool,
+    scope,
+    mailboxId,
+    `SELECT 1 AS _k, array_agg(e.uid ORDER BY e.uid) AS uids FROM expunged e WHERE e.mailbox_id = b.id AND e.modseq > $3`,
+    [since],
+  );
+  return (row?.uids ?? []).map(Number);
+}

@@ -24,6 +24,7 @@ import { toStoreError } from './db.js';
 import { createMailbox, deleteMailbox, getMailbox, listMailboxes, renameMailbox, setSubscription, subscriptionNames } from './mailbox-tree.js';
 import {
   claimRecent,
+  expungedSince,
   mailboxSnapshot,
   mailboxStatus,
   messageRecords,
@@ -94,6 +95,9 @@ export class PgUserMailbox implements UserMailbox {
   }
   snapshot(mailboxId: string): Promise<MailboxSnapshot> {
     return translated(mailboxSnapshot(this.scope, mailboxId));
+  }
+  expungedSince(mailboxId: string, since: number): Promise<number[] | null> {
+    return translated(expungedSince(this.scope, mailboxId, since));
   }
   claimRecent(mailboxId: string, options?: RecentClaimOptions): Promise<number> {
     return translated(claimRecent(this.scope, mailboxId, options ?? {}));

@@ -10,7 +10,7 @@ import type { MailboxChange, OpenOptions, UserMailbox } from '../types.js';
 export type RemoteMethod = Exclude<keyof UserMailbox, 'user' | 'stream'>;
 
 export const REMOTE_METHODS: ReadonlySet<string> = new Set<RemoteMethod>([
-  'list', 'create', 'delete', 'rename', 'subscribe', 'subscriptions', 'get', 'status', 'snapshot', 'claimRecent',
+  'list', 'create', 'delete', 'rename', 'subscribe', 'subscriptions', 'get', 'status', 'snapshot', 'claimRecent', 'expungedSince',
   'records', 'structure', 'read', 'search', 'sortData', 'append', 'updateFlags', 'copy', 'move', 'expunge', 'close',
 ]);
 

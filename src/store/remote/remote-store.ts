@@ -109,6 +109,7 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
     status: (...a) => call('status', a),
     snapshot: (...a) => call('snapshot', a),
     claimRecent: (...a) => call('claimRecent', a),
+    expungedSince: (...a) => call('expungedSince', a),
     records: (...a) => call('records', a),
     structure: (...a) => call('structure', a),
     read: (...a) => read(a),

@@ -45,6 +45,9 @@ export function serveStore(store: MailStore, link: StoreLink<StoreRequest, Store
           let token = sortTokens.get(list);
           if (token === undefined) sortTokens.set(list, (token = nextSortToken++));
           value = m.args[1] === token ? { token, same: true } : { token, list: list.map(plainSortable) };
+        } else if (m.method === 'expungedSince') {
+          // Optional in the contract: null tells the caller to answer from the known UIDs.
+          value = h.expungedSince ? await h.expungedSince(m.args[0] as string, m.args[1] as number) : null;
         } else value = await (h[m.method] as (...a: unknown[]) => Promise<unknown>).apply(h, args);
         if (m.method === 'close') handles.delete(m.handle);
       }

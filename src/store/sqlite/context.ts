@@ -41,6 +41,8 @@ export interface StoreContext {
   readonly snapshots: SnapshotCache;
   /** SORT/THREAD keys of recently sorted mailboxes (sort-cache.ts). */
   readonly sortKeys: SortCache;
+  /** Expunged UIDs kept per mailbox for QRESYNC (limits.ts, expunged-log.ts). */
+  readonly expungedRetention: number;
 }
 
 export interface MailboxRow {

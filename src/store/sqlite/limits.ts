@@ -3,6 +3,7 @@
  * `SqliteStore.open({ limits: { ... } })` and of the serve config file (`sqliteLimits`,
  * docs/configuration.md).
  */
+import { DEFAULT_EXPUNGED_RETENTION } from '../expunged.js';
 export interface SqliteLimits {
   /**
    * Minutes a body file in blobs/ must have gone unreferenced (since it was written or arrived)
@@ -16,11 +17,18 @@ export interface SqliteLimits {
    * `postroom check` checks them in full.
    */
   startupCheckMaxMegabytes: number;
+  /**
+   * Expunged UIDs remembered per mailbox for QRESYNC (src/store/expunged.ts). Beyond it the
+   * oldest are pruned; a client resynchronising from before them gets every UID it may know that
+   * is gone instead of the exact list.
+   */
+  expungedRetention: number;
 }
 
 export const DEFAULT_SQLITE_LIMITS: Readonly<SqliteLimits> = Object.freeze({
   orphanGraceMinutes: 60,
   startupCheckMaxMegabytes: 1024,
+  expungedRetention: DEFAULT_EXPUNGED_RETENTION,
 });
 
 /** Defaults with `overrides` applied; an unknown name or a bad value is an error. */

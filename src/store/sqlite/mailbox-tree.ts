@@ -1,4 +1,5 @@
 /** LIST / CREATE / DELETE / RENAME / SUBSCRIBE over the `mailboxes` and `subscriptions` tables. */
+import { recordExpungedRows } from './expunged-log.js';
 import { StoreError } from '../errors.js';
 import { compareMailboxNames, isSameOrBelow, parentNames, validateMailboxName } from '../names.js';
 import type { MailboxInfo, SpecialUse } from '../types.js';
@@ -153,6 +154,7 @@ export function renameMailbox(scope: UserScope, rawFrom: string, rawTo: string):
         .get('UPDATE mailboxes SET uid_next = ?, highest_modseq = ?, recent_uid = ? WHERE id = ?')
         .run(source.uid_next, source.highest_modseq, source.recent_uid, target.id);
       ctx.sql.get('UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = ?').run(source.id);
+      recordExpungedRows(ctx, source.id, uids, source.highest_modseq + 1);
       inboxMoved = { id: source.id, uids };
       return;
     }

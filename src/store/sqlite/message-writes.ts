@@ -3,6 +3,7 @@
  * feed hears about it, and blob files it released are deleted, only after the WAL holding it was
  * synced (group-commit.ts, wal-sync.ts), so nothing a client was told about can be lost by a crash.
  */
+import { recordExpungedRows } from './expunged-log.js';
 import { readFile } from 'node:fs/promises';
 import { parseMessage } from '../../mime/index.js';
 import { StoreError } from '../errors.js';
@@ -219,6 +220,12 @@ function deleteRows(scope: UserScope, mailboxId: number, highestModseq: number, 
   const del = ctx.sql.get('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?');
   for (const row of rows) del.run(mailboxId, row.uid);
   ctx.sql.get('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?').run(highestModseq + 1, mailboxId);
+  recordExpungedRows(
+    ctx,
+    mailboxId,
+    rows.map((r) => r.uid),
+    highestModseq + 1,
+  );
   return releaseContents(
     ctx,
     rows.map((r) => r.content_id),

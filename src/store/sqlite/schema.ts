@@ -203,6 +203,26 @@ export const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 7,
+    description: 'expunged UIDs with the modseq of their expunge, for QRESYNC (RFC 7162 §3.2)',
+    up(db) {
+      // Expunges before this version were not recorded: the mark says that everything up to the
+      // current HIGHESTMODSEQ is unknown, so QRESYNC from before it answers from the known UIDs.
+      db.exec(`
+        CREATE TABLE expunged (
+          mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+          uid INTEGER NOT NULL,
+          modseq INTEGER NOT NULL,
+          PRIMARY KEY (mailbox_id, uid)
+        ) WITHOUT ROWID;
+        CREATE INDEX expunged_by_modseq ON expunged (mailbox_id, modseq);
+        ALTER TABLE mailboxes ADD COLUMN expunged_pruned_modseq INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE mailboxes ADD COLUMN expunged_count INTEGER NOT NULL DEFAULT 0;
+        UPDATE mailboxes SET expunged_pruned_modseq = highest_modseq;
+      `);
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

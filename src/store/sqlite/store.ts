@@ -200,6 +200,7 @@ export class SqliteStore implements MailStore {
         health: new StoreHealth(options.directory, options.logger),
         snapshots: new SnapshotCache(),
         sortKeys: new SortCache(options.sortCacheMessages),
+        expungedRetention: limits.expungedRetention,
       };
       const version = migrate(
         db,

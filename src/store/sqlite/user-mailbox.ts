@@ -1,4 +1,5 @@
 /** One user's mail through one handle: a thin adapter from the MailStore contract to the SQL modules. */
+import { expungedSinceRows } from './expunged-log.js';
 import type { MessageStructure } from '../../mime/types.js';
 import type { TextCache } from '../search-eval.js';
 import type { SearchQuery } from '../search-query.js';
@@ -116,6 +117,9 @@ export class SqliteUserMailbox implements UserMailbox {
   }
   snapshot(mailboxId: string): Promise<MailboxSnapshot> {
     return this.call(() => mailboxSnapshot(this.scope, mailboxId));
+  }
+  expungedSince(mailboxId: string, since: number): Promise<number[] | null> {
+    return this.call(() => expungedSinceRows(this.scope, mailboxId, since));
   }
   /**
    * On a full disk the claim cannot be written; SELECT still works, as a peek: this session sees
