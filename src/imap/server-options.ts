@@ -59,4 +59,10 @@ export interface ImapServerOptions {
    * (`new Metrics().protocol('imap')`, src/metrics/; or your own implementation). Default: none.
    */
   metrics?: ProtocolMetrics;
+  /**
+   * Users with administrative rights over the server: they may SETQUOTA and read any user's quota
+   * root as `#user/<name>` (RFC 9208). Default: nobody — quotas are then set only with
+   * `postroom quota set` or the store's setQuota().
+   */
+  administrators?: readonly string[];
 }

@@ -12,6 +12,7 @@ import { contentTests } from './content.js';
 import { feedTests } from './feed.js';
 import { makeRegister, type ConformanceOptions, type StoreFactory } from './harness.js';
 import { isolationTests } from './isolation.js';
+import { quotaTests } from './quota.js';
 import { messageTests } from './messages.js';
 import { searchTests } from './search.js';
 import { sortTests } from './sort.js';
@@ -29,5 +30,6 @@ export function runStoreConformance(name: string, factory: StoreFactory, options
     sortTests(test);
     feedTests(test);
     isolationTests(test);
+    quotaTests(test);
   });
 }

@@ -3,6 +3,7 @@ import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { ChangeFeed } from '../change-feed.js';
 import { StoreError } from '../errors.js';
+import type { QuotaDefaults } from '../types.js';
 import type { BlobFiles } from './blob-files.js';
 import type { Statements } from './database.js';
 import type { GroupCommit } from './group-commit.js';
@@ -41,6 +42,8 @@ export interface StoreContext {
   readonly snapshots: SnapshotCache;
   /** SORT/THREAD keys of recently sorted mailboxes (sort-cache.ts). */
   readonly sortKeys: SortCache;
+  /** RFC 9208 limits of users without their own (SqliteStoreOptions.quotaDefaults). */
+  readonly quotaDefaults?: QuotaDefaults;
 }
 
 export interface MailboxRow {
