@@ -12,6 +12,7 @@
  * listeners. Sessions live in the workers, so `who`, `kick`, reload and the metrics ask each
  * worker over the same IPC channel (admin.ts).
  */
+import { quotaDefaults } from './quota-defaults.js';
 import cluster, { type Worker } from 'node:cluster';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -65,7 +66,12 @@ async function primary(options: Record<string, unknown>, count: number): Promise
   const users = UserFile.inDataDir(settings.data);
   await warnAboutDataFolder(settings, users, logger);
   const metrics = settings.metricsPort !== 'off' ? new Metrics() : undefined;
-  const raw = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), { timings: metrics?.sqlite, limits: settings.sqliteLimits, databaseUrl: settings.databaseUrl });
+  const raw = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), {
+    timings: metrics?.sqlite,
+    limits: settings.sqliteLimits,
+    databaseUrl: settings.databaseUrl,
+    quotaDefaults: quotaDefaults(users, settings.quota),
+  });
   const store = metrics ? timedStore(raw, metrics.store) : raw;
   // Made once here, so the workers do not race to create the same certificate files.
   if (!settings.tlsKey) await ensureDevCertificate(settings.data);
@@ -217,6 +223,7 @@ async function worker(options: Record<string, unknown>): Promise<void> {
     host: settings.host,
     tls: { key: tls.key, cert: tls.cert },
     allowInsecureAuth: settings.allowInsecureAuth,
+    administrators: settings.admins,
     loginGuard,
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
   };

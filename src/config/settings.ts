@@ -49,6 +49,14 @@ export interface ServeSettings {
   loginGuard?: Record<string, number>;
   /** Overrides of the SQLite store's limits (src/store/sqlite/limits.ts); config file only. */
   sqliteLimits?: Record<string, number>;
+  /**
+   * Default RFC 9208 limits of every user (docs/quota.md): `storage` in octets, `messages` a count;
+   * 0 or absent: unlimited. A user's `quota_storage=`/`quota_messages=` fields in the users file,
+   * and limits set with `postroom quota set` or SETQUOTA, take precedence.
+   */
+  quota?: Record<string, number>;
+  /** Users with administrative rights over IMAP (SETQUOTA, other users' quota roots). */
+  admins: string[];
   /** LMTP over TCP (off by default: LMTP has no authentication). */
   lmtpPort: PortSetting;
   /** Address the LMTP TCP listener binds (loopback by default, whatever `host` is). */
@@ -95,6 +103,7 @@ export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
   lmtpPort: 'off',
   lmtpHost: '127.0.0.1',
   lmtpAllowFrom: ['127.0.0.0/8', '::1'],
+  admins: [],
   recipientDelimiter: '+',
   recipientUserName: 'auto',
   deliveredTo: 'single',
@@ -133,6 +142,8 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   pop3Limits: 'numbers',
   loginGuard: 'numbers',
   sqliteLimits: 'numbers',
+  quota: 'numbers',
+  admins: 'list',
   lmtpPort: 'port',
   lmtpHost: 'string',
   lmtpAllowFrom: 'list',

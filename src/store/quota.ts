@@ -35,6 +35,12 @@ export function checkQuota(usage: QuotaUsage, limits: QuotaLimits, add: QuotaUsa
   }
 }
 
+/** True when nothing more fits: a limit is reached already (any further message would pass it). */
+export function isFull(state: { usage: QuotaUsage; limits: QuotaLimits }): boolean {
+  const { usage, limits } = state;
+  return (limits.messages !== undefined && usage.messages >= limits.messages) || (limits.storage !== undefined && usage.storage >= limits.storage);
+}
+
 /** Checks caller-supplied limits: whole, non-negative numbers within 2^53 (RFC 9208 number64). */
 export function validateLimits(limits: QuotaLimits): QuotaLimits {
   const out: QuotaLimits = {};
