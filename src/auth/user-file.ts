@@ -68,6 +68,11 @@ function extraWords(extra: readonly string[]): string[] {
   return field === '' ? [] : field.split(' ').filter((w) => w !== '');
 }
 
+/** The `key=value` words of a record's extra fields (Dovecot's 8th field), e.g. `quota_storage=1G`. */
+export function extraFieldWords(record: UserRecord): string[] {
+  return extraWords(record.extra);
+}
+
 /** The stored SCRAM keys of a record: from the extra fields, or a `{SCRAM-SHA-256}` hash. */
 export function scramKeysOf(record: UserRecord): ReturnType<typeof parseScramKeys> {
   const word = extraWords(record.extra).find((w) => w.startsWith(`${SCRAM_KEY}=`));

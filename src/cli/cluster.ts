@@ -14,6 +14,7 @@
  * (docs/sqlite.md, "One process per data folder"; docs/architecture.md), and no cross-process change
  * feed; so --workers is refused there (workersRefusal()).
  */
+import { quotaDefaults } from './quota-defaults.js';
 import cluster, { type Worker } from 'node:cluster';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -82,7 +83,10 @@ async function primary(options: Record<string, unknown>, count: number): Promise
   const metrics = settings.metricsPort !== 'off' ? new Metrics() : undefined;
   // The primary's own store (migrations run here first, under their lock): delivery and the
   // control socket's commands use it. The workers open theirs once it is there.
-  const raw = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), { databaseUrl: settings.databaseUrl });
+  const raw = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), {
+    databaseUrl: settings.databaseUrl,
+    quotaDefaults: quotaDefaults(users, settings.quota),
+  });
   const store = metrics ? timedStore(raw, metrics.store) : raw;
   // Made once here, so the workers do not race to create the same certificate files.
   if (!settings.tlsKey) await ensureDevCertificate(settings.data);
@@ -212,9 +216,13 @@ async function worker(options: Record<string, unknown>): Promise<void> {
   const logger: Logger = createLogger(settings.logLevel, false).child({ worker: cluster.worker?.id });
   const metrics = settings.metricsPort !== 'off' ? new Metrics() : undefined;
   // Its own pool and LISTEN connection: the workers are nodes of one database (see the top).
-  const raw = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), { databaseUrl: settings.databaseUrl });
+  const users = UserFile.inDataDir(settings.data);
+  const raw = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), {
+    databaseUrl: settings.databaseUrl,
+    quotaDefaults: quotaDefaults(users, settings.quota),
+  });
   const store = metrics ? timedStore(raw, metrics.store) : raw;
-  const auth = new UserFileAuthenticator(UserFile.inDataDir(settings.data));
+  const auth = new UserFileAuthenticator(users, { credentialCache: settings.authCache });
   const tls = settings.tlsKey && settings.tlsCert ? { key: settings.tlsKey, cert: settings.tlsCert } : await ensureDevCertificate(settings.data);
   // Each worker counts failed logins on its own (the guard is per process).
   const loginGuard = new LoginGuard(settings.loginGuard);
@@ -225,6 +233,7 @@ async function worker(options: Record<string, unknown>): Promise<void> {
     host: settings.host,
     tls: { key: tls.key, cert: tls.cert },
     allowInsecureAuth: settings.allowInsecureAuth,
+    administrators: settings.admins,
     loginGuard,
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
     proxyProtocol: proxyProtocolOptions(settings),

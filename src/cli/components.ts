@@ -3,7 +3,7 @@
  * `user` commands start fast and never load better-sqlite3.
  */
 import type { Logger } from 'pino';
-import type { MailStore } from '../store/types.js';
+import type { MailStore, QuotaDefaults } from '../store/types.js';
 import type { StoreKind } from '../config/settings.js';
 import type { ImapServerOptions } from '../imap/server-options.js';
 import type { Pop3Server, Pop3ServerOptions } from '../pop3/options.js';
@@ -26,23 +26,35 @@ export interface StoreExtras {
   timings?: SqliteTimings;
   /** The PostgreSQL store's database (else the PG* environment variables). */
   databaseUrl?: string;
+  /** RFC 9208 limits of users without their own (quota-defaults.ts). */
+  quotaDefaults?: QuotaDefaults;
 }
 
 export async function openStore(kind: StoreKind, dataDir: string, logger: Logger, extras: StoreExtras = {}): Promise<MailStore> {
   if (kind === 'postgres') {
     const { PostgresStore } = await import('../store/postgres/index.js');
-    return PostgresStore.open({ ...(extras.databaseUrl ? { connectionString: extras.databaseUrl } : {}), logger });
+    return PostgresStore.open({
+      ...(extras.databaseUrl ? { connectionString: extras.databaseUrl } : {}),
+      logger,
+      ...(extras.quotaDefaults ? { quotaDefaults: extras.quotaDefaults } : {}),
+    });
   }
   if (kind === 'memory') {
     const { MemoryStore } = await import('../store/memory/index.js');
-    return new MemoryStore();
+    return new MemoryStore(extras.quotaDefaults ? { quotaDefaults: extras.quotaDefaults } : {});
   }
   const { SqliteStore } = await import('../store/sqlite/index.js');
   const { isStoreError } = await import('../store/errors.js');
   const deadline = Date.now() + STORE_LOCK_WAIT_MS;
   for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
     try {
-      return await SqliteStore.open({ directory: dataDir, logger, limits: extras.limits, ...(extras.timings ? { timings: extras.timings } : {}) });
+      return await SqliteStore.open({
+        directory: dataDir,
+        logger,
+        limits: extras.limits,
+        ...(extras.timings ? { timings: extras.timings } : {}),
+        ...(extras.quotaDefaults ? { quotaDefaults: extras.quotaDefaults } : {}),
+      });
     } catch (err) {
       if (!isStoreError(err) || err.kind !== 'inuse' || Date.now() + wait > deadline) throw err;
       // A running server answers on its delivery socket: then waiting would not help.

@@ -3,6 +3,7 @@
  * the IMAP and POP3 servers, and beside them the metrics and autoconfig listeners and the control
  * socket. Returns the bound ports and one close() for all of it.
  */
+import { quotaDefaults } from './quota-defaults.js';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { UserFile, UserFileAuthenticator } from '../auth/user-file.js';
@@ -58,7 +59,12 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
   const tls = await tlsOptions(settings, logger);
   // Counting costs a little on every command, so only when someone can read the counts.
   const metrics = settings.metricsPort !== 'off' ? new Metrics() : undefined;
-  const raw: MailStore = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), { timings: metrics?.sqlite, limits: settings.sqliteLimits, databaseUrl: settings.databaseUrl });
+  const raw: MailStore = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), {
+    timings: metrics?.sqlite,
+    limits: settings.sqliteLimits,
+    databaseUrl: settings.databaseUrl,
+    quotaDefaults: quotaDefaults(users, settings.quota),
+  });
   const store = metrics ? timedStore(raw, metrics.store) : raw;
   logger.info({ store: settings.store, data: settings.data, ...(settings.store === 'postgres' ? { database: redactUrl(settings.databaseUrl) } : {}) }, 'store opened');
 
@@ -85,6 +91,7 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     host: settings.host,
     tls,
     allowInsecureAuth: settings.allowInsecureAuth,
+    administrators: settings.admins,
     // One guard for both protocols: a password guesser cannot switch protocol to start over.
     loginGuard,
     ...(settings.hostname ? { hostname: settings.hostname } : {}),

@@ -51,6 +51,14 @@ export interface ServeSettings {
   sqliteLimits?: Record<string, number>;
   /** Verified-login cache: `entries`, `ttlSeconds` (src/auth/credential-cache.ts); config file only. */
   authCache?: Record<string, number>;
+  /**
+   * Default RFC 9208 limits of every user (docs/quota.md): `storage` in octets, `messages` a count;
+   * 0 or absent: unlimited. A user's `quota_storage=`/`quota_messages=` fields in the users file,
+   * and limits set with `postroom quota set` or SETQUOTA, take precedence.
+   */
+  quota?: Record<string, number>;
+  /** Users with administrative rights over IMAP (SETQUOTA, other users' quota roots). */
+  admins: string[];
   /** LMTP over TCP (off by default: LMTP has no authentication). */
   lmtpPort: PortSetting;
   /** Address the LMTP TCP listener binds (loopback by default, whatever `host` is). */
@@ -104,6 +112,7 @@ export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
   lmtpPort: 'off',
   lmtpHost: '127.0.0.1',
   lmtpAllowFrom: ['127.0.0.0/8', '::1'],
+  admins: [],
   recipientDelimiter: '+',
   recipientUserName: 'auto',
   deliveredTo: 'single',
@@ -144,6 +153,8 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   loginGuard: 'numbers',
   sqliteLimits: 'numbers',
   authCache: 'numbers',
+  quota: 'numbers',
+  admins: 'list',
   lmtpPort: 'port',
   lmtpHost: 'string',
   lmtpAllowFrom: 'list',

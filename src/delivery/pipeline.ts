@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/types.js';
 import { isStoreError } from '../store/errors.js';
+import { isFull } from '../store/quota.js';
 import type { Flag, MailboxInfo, MailStore, MessageContent, UserMailbox } from '../store/types.js';
 import { DeliveryError, deliveryFailure, failureText, isUnexpected } from './errors.js';
 import { addressProblem, candidateUsers, type RecipientUserName } from './recipient.js';
@@ -87,7 +88,14 @@ export class DeliveryPipeline {
     const recipient = await this.findUser(address, request);
     // The store must answer now, not after the MTA has sent the whole message (451 4.3.0 at RCPT).
     const mail = await this.options.store.open(recipient.user);
-    await mail.close();
+    try {
+      // RFC 9208 quota: a user already at a limit is told at RCPT (452 4.2.2), before the MTA
+      // sends the message; one that merely would not fit is refused after DATA, by the store.
+      const quota = mail.quota ? await mail.quota() : undefined;
+      if (quota && isFull(quota)) throw new DeliveryError('overquota', failureText('overquota'));
+    } finally {
+      await mail.close();
+    }
     return recipient;
   }
 

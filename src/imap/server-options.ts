@@ -71,4 +71,10 @@ export interface ImapServerOptions {
    * address in the header is the one limits, the login guard and logs see. Default: off.
    */
   proxyProtocol?: ProxyProtocolOptions;
+  /**
+   * Users with administrative rights over the server: they may SETQUOTA and read any user's quota
+   * root as `#user/<name>` (RFC 9208). Default: nobody — quotas are then set only with
+   * `postroom quota set` or the store's setQuota().
+   */
+  administrators?: readonly string[];
 }

@@ -11,6 +11,7 @@ import { pino, type Logger } from 'pino';
 import type { ImapServerOptions } from './server-options.js';
 import type { AnyCommandSpec, ConnectionInfo, StateKind } from './commands/types.js';
 import { CommandRegistry } from './commands/registry.js';
+import { QUOTA_COMMANDS } from './commands/quota.js';
 import { computeCapabilities } from './capabilities.js';
 import { resolveLimits, type ImapLimits } from './limits.js';
 import { ImapConnection } from './session/connection.js';
@@ -65,6 +66,7 @@ export class ImapServer implements ServerCore {
   readonly allowInsecureAuth: boolean;
   readonly id: Record<string, string>;
   readonly logger: Logger;
+  readonly administrators: ReadonlySet<string>;
   readonly registry = new CommandRegistry();
   secureContext?: tls.SecureContext;
   readonly hostname: string;
@@ -92,6 +94,9 @@ export class ImapServer implements ServerCore {
     // CRLF line ends in and out (docs/store.md): sizes then agree with the bytes sent.
     this.store = crlfStore(options.store);
     this.auth = options.auth;
+    this.administrators = new Set(options.administrators ?? []);
+    // QUOTA (RFC 9208) only where the store keeps quotas; a custom command may still replace them.
+    if (this.store.getQuota && this.store.setQuota) for (const spec of QUOTA_COMMANDS) this.registry.add(spec);
     this.limits = resolveLimits({
       ...options.limits,
       ...(options.unauthCommands !== undefined ? { unauthCommands: options.unauthCommands } : {}),

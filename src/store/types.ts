@@ -187,6 +187,34 @@ export interface RecentClaimOptions {
   through?: number;
 }
 
+/**
+ * RFC 9208 limits of one user's mail (the user's one quota root). `storage` is in octets (IMAP
+ * reports units of 1024), `messages` a count; an absent resource is unlimited.
+ */
+export interface QuotaLimits {
+  storage?: number;
+  messages?: number;
+}
+
+/** What a user's messages take now: the sum of every message's size and their number, in all mailboxes. */
+export interface QuotaUsage {
+  storage: number;
+  messages: number;
+}
+
+export interface QuotaState {
+  usage: QuotaUsage;
+  limits: QuotaLimits;
+  /** 'store': limits set with setQuota() (SETQUOTA, `postroom quota set`); 'default': from quotaDefaults. */
+  source: 'store' | 'default';
+}
+
+/**
+ * The limits of a user who has none set in the store: the server answers from the users file and
+ * the configuration (src/quota/defaults.ts). Asked before each write that adds messages.
+ */
+export type QuotaDefaults = (user: string) => QuotaLimits | Promise<QuotaLimits>;
+
 export interface OpenOptions {
   /** Tags every change made through this handle, so a session can tell its own changes from others'. */
   origin?: string;
@@ -212,6 +240,16 @@ export interface MailStore {
   readonly crossProcessChanges?: boolean;
   /** Releases resources (database handles, timers). */
   close(): Promise<void>;
+  /**
+   * Optional (RFC 9208): a user's usage and limits, for administrators (`postroom quota get`).
+   * Stores without quota support leave it out; the server then offers no QUOTA extension.
+   */
+  getQuota?(user: string): Promise<QuotaState>;
+  /**
+   * Optional: replaces the user's limits (every resource not given becomes unlimited, RFC 9208
+   * §4.1.3); null removes them, so the defaults apply again. Kept in the store, durable.
+   */
+  setQuota?(user: string, limits: QuotaLimits | null): Promise<void>;
   /**
    * For readiness probes (/readyz): resolves null when the store can take writes now, otherwise a
    * short reason. Optional; stores without it are taken to be ready while open.
@@ -283,6 +321,15 @@ export interface UserMailbox {
    * src/store/sort/sort-data.ts computes the keys from structure() and read() of each message.
    */
   sortData?(mailboxId: string): Promise<readonly SortableMessage[]>;
+
+  /**
+   * Optional (RFC 9208): this user's usage and limits. A store that has it enforces the limits
+   * atomically inside every write that adds messages — append() and copy() fail with StoreError
+   * 'overquota' when the result would exceed a limit, checked and written in one step, so writers
+   * racing each other never overshoot. move() within the user changes no usage and is never
+   * refused for quota. Messages flagged \Deleted count until expunged.
+   */
+  quota?(): Promise<QuotaState>;
 
   append(mailboxId: string, input: AppendInput): Promise<AppendResult>;
   updateFlags(

@@ -4,6 +4,7 @@
  *   S: <line>   the next line the server sends must match; `{{regex}}` embeds a regular expression
  *   # ...       comment
  *   !nologin    (first lines) start unauthenticated; otherwise `alice` is logged in first
+ * alice is an administrator of the server (SETQUOTA; RFC 9208); bob is not.
  *   !store sqlite   (reserved for store-specific runs)
  * The suite runs once per store named in TRANSCRIPT_STORES (default "memory").
  */
@@ -91,7 +92,7 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
   describe(`transcripts (${storeName} store)`, () => {
     for (const file of files) {
       describe(file, () => {
-        const server = serverForSuite(factory);
+        const server = serverForSuite(factory, { administrators: ['alice'] });
         it('replays', async () => {
           await replay(server(), file);
         });

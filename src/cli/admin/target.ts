@@ -69,7 +69,10 @@ export async function openAdminTarget(settings: ServeSettings, options: { create
   const { SqliteStore } = await import('../../store/sqlite/index.js');
   let sqlite: SqliteStore;
   try {
-    sqlite = await SqliteStore.open({ directory: settings.data });
+    // The same default limits as the server, so `postroom quota get` and `deliver` agree with it.
+    const { quotaDefaults } = await import('../quota-defaults.js');
+    const { UserFile } = await import('../../auth/user-file.js');
+    sqlite = await SqliteStore.open({ directory: settings.data, quotaDefaults: quotaDefaults(UserFile.inDataDir(settings.data), settings.quota) });
   } catch (err) {
     if ((err as { kind?: string }).kind === 'inuse') {
       throw new Error(`${(err as Error).message} Its control socket ${controlSocketPath(settings)} does not answer: if it runs with another controlSocket setting, give the same --config.`);

@@ -101,7 +101,9 @@ async function viaLmtp(client: LmtpClient, request: DeliverRequest, where: strin
 
 async function direct(settings: ServeSettings, request: DeliverRequest, logger: Logger | undefined): Promise<DeliverResult> {
   const { SqliteStore } = await import('../../store/sqlite/index.js');
-  const store = await SqliteStore.open({ directory: settings.data, logger });
+  const { quotaDefaults } = await import('../quota-defaults.js');
+  // The same default limits as the server (quota-defaults.ts): a delivery without it obeys them too.
+  const store = await SqliteStore.open({ directory: settings.data, logger, quotaDefaults: quotaDefaults(UserFile.inDataDir(settings.data), settings.quota) });
   const via = `the store in ${join(settings.data)}`;
   try {
     const problem = request.from === '' ? null : addressProblem(request.from);

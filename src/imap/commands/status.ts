@@ -23,6 +23,7 @@ export const STATUS_ITEMS = [
   'UNSEEN',
   'DELETED', // RFC 9051 §6.3.11
   'SIZE', // RFC 8438
+  'DELETED-STORAGE', // RFC 9208 §4.1.4
   'HIGHESTMODSEQ', // RFC 7162 §3.1.7
   'APPENDLIMIT', // RFC 7889 §3.1
 ] as const;
@@ -75,6 +76,13 @@ export async function statusValues(
       case 'SIZE':
         out.push(status.size);
         break;
+      case 'DELETED-STORAGE': {
+        // RFC 9208 §4.1.4: what an EXPUNGE would free, in the same units as STATUS SIZE (octets).
+        const uids = await mail.search(mailbox.id, { type: 'flag', flag: '\\Deleted', set: true });
+        const records = uids.length > 0 ? await mail.records(mailbox.id, uids) : [];
+        out.push(records.reduce((n, r) => n + r.size, 0));
+        break;
+      }
       case 'HIGHESTMODSEQ':
         out.push(status.highestModseq);
         break;

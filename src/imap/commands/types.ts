@@ -117,6 +117,8 @@ export interface ServerContext {
   readonly auth: Authenticator;
   readonly limits: ImapLimits;
   readonly allowInsecureAuth: boolean;
+  /** Users with administrative rights (ImapServerOptions.administrators): SETQUOTA, other users' quota roots. */
+  readonly administrators?: ReadonlySet<string>;
   /** RFC 2971 ID fields the server answers with. */
   readonly id: Record<string, string>;
   readonly logger: Logger;

@@ -14,6 +14,7 @@ import { contentTests } from './content.js';
 import { feedTests } from './feed.js';
 import { makeRegister, type ConformanceCase, type ConformanceOptions, type StoreFactory } from './harness.js';
 import { isolationTests } from './isolation.js';
+import { quotaTests } from './quota.js';
 import { messageTests } from './messages.js';
 import { searchTests } from './search.js';
 import { seededTests } from './seeded.js';
@@ -41,6 +42,7 @@ export function storeConformanceCases(factory: StoreFactory, options: Conformanc
   sortTests(test);
   feedTests(test);
   isolationTests(test);
+  quotaTests(test);
   if (options.seeded) seededTests(test, options.seeded);
   return cases;
 }

@@ -1,7 +1,7 @@
 /** What the per-user handles share with their MemoryStore: allocation, limits, the feed, caches. */
 import type { ChangeFeed } from '../change-feed.js';
 import type { TextCache } from '../search-eval.js';
-import type { MailboxChange, SpecialUse } from '../types.js';
+import type { MailboxChange, QuotaDefaults, SpecialUse } from '../types.js';
 import type { MailboxState, UserState } from './state.js';
 
 export interface StoreContext {
@@ -11,6 +11,8 @@ export interface StoreContext {
   readonly maxMessageSize: number;
   /** Expunged UIDs kept per mailbox for QRESYNC (src/store/expunged.ts). */
   readonly expungedRetention: number;
+  /** Limits of users without their own (MemoryStoreOptions.quotaDefaults). */
+  readonly quotaDefaults?: QuotaDefaults;
   now(): Date;
   /** A new key for a SharedContent (cache identity). */
   nextContentKey(): number;

@@ -8,9 +8,10 @@ import { ChangeFeed } from '../change-feed.js';
 import { StoreError } from '../errors.js';
 import { TextCache } from '../search-eval.js';
 import { validateMailboxName } from '../names.js';
-import type { ChangeListener, MailStore, OpenOptions, SpecialUse, UserMailbox } from '../types.js';
+import type { ChangeListener, MailStore, OpenOptions, QuotaLimits, QuotaState, QuotaDefaults, SpecialUse, UserMailbox } from '../types.js';
+import { effectiveLimits, validateLimits } from '../quota.js';
 import type { StoreContext } from './context.js';
-import type { MailboxState, UserState } from './state.js';
+import { usageOf, type MailboxState, type UserState } from './state.js';
 import { MemoryUserMailbox } from './user-handle.js';
 
 export interface MemoryStoreOptions {
@@ -34,6 +35,8 @@ export interface MemoryStoreOptions {
   expungedRetention?: number;
   /** Bound of the decoded-text cache used by SEARCH BODY/TEXT (entries). Default 1000. */
   searchCacheEntries?: number;
+  /** RFC 9208 limits of users that have none set with setQuota(); default: unlimited. */
+  quotaDefaults?: QuotaDefaults;
 }
 
 const MAX_UIDVALIDITY = 0xffffffff;
@@ -63,6 +66,7 @@ export class MemoryStore implements MailStore {
       now: options.now ?? (() => new Date()),
       newMailbox: (name, specialUse) => this.newMailbox(name, specialUse),
       nextContentKey: () => ++this.contentKeys,
+      ...(options.quotaDefaults ? { quotaDefaults: options.quotaDefaults } : {}),
     };
   }
 
@@ -109,6 +113,20 @@ export class MemoryStore implements MailStore {
     delete box.sortData;
     this.feed.publish(user, { kind: 'uidvalidity', mailboxId: box.id });
     return box.uidValidity;
+  }
+
+  async getQuota(user: string): Promise<QuotaState> {
+    await this.open(user);
+    const state = this.users.get(user)!;
+    const { limits, source } = await effectiveLimits(user, state.quota, this.options.quotaDefaults);
+    return { usage: usageOf(state), limits, source };
+  }
+
+  async setQuota(user: string, limits: QuotaLimits | null): Promise<void> {
+    await this.open(user);
+    const state = this.users.get(user)!;
+    if (limits === null) delete state.quota;
+    else state.quota = validateLimits(limits);
   }
 
   watch(user: string, listener: ChangeListener): () => void {

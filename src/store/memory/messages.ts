@@ -17,12 +17,14 @@ import type {
   MessageRecord,
   SearchQuery,
   MessageStream,
+  QuotaLimits,
   SortableMessage,
 } from '../types.js';
 import { publish, type HandleContext } from './context.js';
 import { recordExpunged } from '../expunged.js';
 import { applyFlagOperation, hasFlag, normaliseFlags, sameFlags } from './flags.js';
-import { findMessage, sortedUnique, type MailboxState, type SharedContent, type StoredMessage } from './state.js';
+import { findMessage, sortedUnique, usageOf, type MailboxState, type SharedContent, type StoredMessage } from './state.js';
+import { checkQuota, effectiveLimits } from '../quota.js';
 
 export function mailboxById(ctx: HandleContext, id: string): MailboxState {
   const box = ctx.state.byId.get(id);
@@ -90,7 +92,10 @@ export async function appendMessage(ctx: HandleContext, id: string, input: Appen
   } catch {
     // See structureOf: parsed lazily on first use instead.
   }
+  const limits = await quotaLimits(ctx);
+  // From here to the push, nothing awaits: the quota check and the write are one step.
   const box = writable(ctx, id); // it may have been deleted (or marked read-only) while the bytes arrived
+  checkQuota(usageOf(ctx.state), limits, { storage: raw.length, messages: 1 });
   const message: StoredMessage = {
     uid: box.uidNext++,
     flags: normaliseFlags(input.flags ?? []),
@@ -138,10 +143,14 @@ export function updateFlags(
   return { changed, conflicts };
 }
 
-function copyInto(ctx: HandleContext, source: MailboxState, uids: number[], target: MailboxState): CopyResult {
+function copyInto(ctx: HandleContext, source: MailboxState, uids: number[], target: MailboxState, limits?: QuotaLimits): CopyResult {
   const picked = sortedUnique(uids)
     .map((uid) => findMessage(source, uid))
     .filter((m): m is StoredMessage => m !== undefined);
+  if (limits) {
+    const storage = picked.reduce((n, m) => n + m.content.raw.length, 0);
+    checkQuota(usageOf(ctx.state), limits, { storage, messages: picked.length });
+  }
   const mapping: Array<[number, number]> = [];
   for (const m of picked) {
     // The bytes and structure are shared, not copied: COPY costs no message-sized memory.
@@ -154,8 +163,15 @@ function copyInto(ctx: HandleContext, source: MailboxState, uids: number[], targ
   return { uidValidity: target.uidValidity, mapping };
 }
 
-export function copyMessages(ctx: HandleContext, fromId: string, uids: number[], toId: string): CopyResult {
-  return copyInto(ctx, selectable(ctx, fromId), uids, writable(ctx, toId));
+/** All or nothing: a COPY that would exceed the quota copies no message. */
+export async function copyMessages(ctx: HandleContext, fromId: string, uids: number[], toId: string): Promise<CopyResult> {
+  const limits = await quotaLimits(ctx);
+  return copyInto(ctx, selectable(ctx, fromId), uids, writable(ctx, toId), limits);
+}
+
+/** The limits that apply to the handle's user now (resolved before the write's synchronous step). */
+export async function quotaLimits(ctx: HandleContext): Promise<QuotaLimits> {
+  return (await effectiveLimits(ctx.state.user, ctx.state.quota, ctx.store.quotaDefaults)).limits;
 }
 
 export function moveMessages(ctx: HandleContext, fromId: string, uids: number[], toId: string): CopyResult {

@@ -1,6 +1,6 @@
 /** The in-memory data model: plain objects owned by one MemoryStore, never handed out directly. */
 import type { MessageStructure } from '../../mime/types.js';
-import type { Flag, MailboxInfo, MessageSortKeys, SortableMessage, SpecialUse } from '../types.js';
+import type { Flag, MailboxInfo, MessageSortKeys, QuotaLimits, QuotaUsage, SortableMessage, SpecialUse } from '../types.js';
 import { indexOfUid } from '../uid-index.js';
 import type { ExpungedLog } from '../expunged.js';
 
@@ -53,6 +53,19 @@ export interface UserState {
   readonly byName: Map<string, MailboxState>;
   readonly byId: Map<string, MailboxState>;
   readonly subscriptions: Set<string>;
+  /** Limits set with setQuota() (RFC 9208 SETQUOTA); absent: the store's quotaDefaults apply. */
+  quota?: QuotaLimits;
+}
+
+/** Usage over all of the user's mailboxes: each keeps its size, so this is one pass over mailboxes. */
+export function usageOf(user: UserState): QuotaUsage {
+  let storage = 0;
+  let messages = 0;
+  for (const box of user.byId.values()) {
+    storage += box.size;
+    messages += box.messages.length;
+  }
+  return { storage, messages };
 }
 
 export function findMessage(box: MailboxState, uid: number): StoredMessage | undefined {

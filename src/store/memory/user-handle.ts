@@ -1,7 +1,8 @@
 /** One user's mail as seen through one handle; it can only reach the UserState it was given. */
 import { expungedSince } from '../expunged.js';
 import type { MessageStructure } from '../../mime/types.js';
-import { sortedUnique, findMessage, toInfo, type StoredMessage } from './state.js';
+import { sortedUnique, findMessage, toInfo, usageOf, type StoredMessage } from './state.js';
+import { effectiveLimits } from '../quota.js';
 import type {
   AppendInput,
   AppendResult,
@@ -20,6 +21,7 @@ import type {
   SpecialUse,
   UserMailbox,
   MessageStream,
+  QuotaState,
 } from '../types.js';
 import type { HandleContext } from './context.js';
 import { hasFlag } from './flags.js';
@@ -131,6 +133,11 @@ export class MemoryUserMailbox implements UserMailbox {
 
   async sortData(mailboxId: string): Promise<readonly SortableMessage[]> {
     return msg.sortData(this.ctx, mailboxId);
+  }
+
+  async quota(): Promise<QuotaState> {
+    const { limits, source } = await effectiveLimits(this.ctx.state.user, this.ctx.state.quota, this.ctx.store.quotaDefaults);
+    return { usage: usageOf(this.ctx.state), limits, source };
   }
 
   append(mailboxId: string, input: AppendInput): Promise<AppendResult> {

@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import { StoreError } from '../errors.js';
-import type { MailboxInfo, SpecialUse } from '../types.js';
+import type { MailboxInfo, QuotaDefaults, SpecialUse } from '../types.js';
 import type { BlobStore } from './blob-store.js';
 import type { ClusterFeed } from './cluster-feed.js';
 import { parseId, type Queryable } from './db.js';
@@ -13,6 +13,8 @@ export interface PgContext {
   readonly blobs: BlobStore;
   readonly delimiter: string;
   readonly logger?: Logger;
+  /** RFC 9208 limits of users without their own (PostgresStoreOptions.quotaDefaults). */
+  readonly quotaDefaults?: QuotaDefaults;
 }
 
 /** A handle's reach: one user. Every lookup by mailbox id also checks `user_id`. */

@@ -14,6 +14,7 @@ import { mailboxRow, requireSelectable, selectableMailbox, type MailboxRow, type
 import { RetryTransaction, parseId, transaction } from './db.js';
 import { expungeAt } from './mailbox-tree.js';
 import type { Reservation } from './sequencer.js';
+import { checkUsage, limitsFor } from './quota.js';
 
 /** Runs a write; every reservation made by an attempt is aborted when that attempt rolls back. */
 async function write<T>(scope: PgScope, body: (tx: pg.PoolClient, reserved: Reservation[]) => Promise<T>): Promise<{ result: T; reserved: Reservation[] }> {
@@ -52,6 +53,7 @@ export async function appendMessage(scope: PgScope, mailboxId: string, input: Ap
   const internalDate = input.internalDate ?? new Date();
   if (Number.isNaN(internalDate.getTime())) throw new StoreError('cannot', 'invalid internal date');
   const collected = await collectBody(input.content);
+  const limits = await limitsFor(ctx.pool, scope.userId, scope.user, ctx.quotaDefaults);
   const { result, reserved } = await write(scope, async (tx, reserved) => {
     // The body first, before the mailbox row lock: a large upload must not hold up the mailbox.
     const contentId = await storeContent(tx, ctx.blobs, collected);
@@ -66,6 +68,8 @@ export async function appendMessage(scope: PgScope, mailboxId: string, input: Ap
       requireSelectable(await mailboxRow(tx, scope, mailboxId)); // says why: gone, or \Noselect now
       throw new RetryTransaction('the mailbox changed during append');
     }
+    // After the mailbox row lock, as every writer takes them; a refusal rolls the UID back.
+    await checkUsage(tx, scope.userId, limits, { storage: collected.body.length, messages: 1 });
     const r = ctx.feed.reserve(scope.user, box.id, box.highest_modseq);
     reserved.push(r);
     const uid = box.uid;
@@ -148,14 +152,18 @@ async function lockPair(tx: pg.PoolClient, scope: PgScope, fromId: string, toId:
 
 export async function copyMessages(scope: PgScope, fromId: string, uids: number[], toId: string, removeSource: boolean): Promise<CopyResult> {
   const { ctx } = scope;
+  // A MOVE stays within the user: it changes no usage and is never refused for quota.
+  const limits = removeSource ? {} : await limitsFor(ctx.pool, scope.userId, scope.user, ctx.quotaDefaults);
   const { result, reserved } = await write(scope, async (tx, reserved): Promise<CopyResult> => {
     const { source, target } = await lockPair(tx, scope, fromId, toId);
-    const found = await tx.query<{ uid: number }>('SELECT uid FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) ORDER BY uid', [
+    const found = await tx.query<{ uid: number; size: number }>('SELECT uid, size FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) ORDER BY uid', [
       source.id,
       uids.filter((u) => Number.isSafeInteger(u)),
     ]);
     const sourceUids = found.rows.map((r) => r.uid);
     if (sourceUids.length === 0) return { uidValidity: target.uid_validity, mapping: [] };
+    // All or nothing, against the usage locked in this transaction.
+    await checkUsage(tx, scope.userId, limits, { storage: found.rows.reduce((n, r) => n + Number(r.size), 0), messages: sourceUids.length });
     const first = target.uid_next;
     const modseq = target.highest_modseq + 1;
     await tx.query('UPDATE mailboxes SET uid_next = uid_next + $1, highest_modseq = $2 WHERE id = $3', [sourceUids.length, modseq, target.id]);

@@ -105,6 +105,50 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX expunged_modseq ON expunged (mailbox_id, modseq);
     `,
   },
+  {
+    version: 2,
+    description: 'RFC 9208 quotas: per-user limits, and usage kept by statement triggers on messages (backfilled)',
+    // Usage is kept by triggers, so every path that adds or removes message rows (APPEND, COPY,
+    // MOVE, EXPUNGE, DELETE, the importers) counts without knowing about quotas; per statement,
+    // with transition tables, so a COPY of 10,000 messages is one update. Rows never change owner
+    // (RENAME moves them between mailboxes of the same user), so UPDATE needs no trigger. Writers
+    // take a mailbox row lock before the quota_usage row, always in that order (no deadlock).
+    sql: `
+      CREATE TABLE quota_limits (
+        user_id bigint PRIMARY KEY REFERENCES users(id),
+        storage bigint,
+        messages bigint
+      );
+      CREATE TABLE quota_usage (
+        user_id bigint PRIMARY KEY REFERENCES users(id),
+        storage bigint NOT NULL,
+        messages bigint NOT NULL
+      );
+      INSERT INTO quota_usage (user_id, storage, messages)
+        SELECT b.user_id, coalesce(sum(m.size), 0), count(m.uid)
+          FROM mailboxes b LEFT JOIN messages m ON m.mailbox_id = b.id GROUP BY b.user_id;
+
+      CREATE FUNCTION postroom_quota_added() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO quota_usage AS q (user_id, storage, messages)
+          SELECT b.user_id, sum(a.size), count(*) FROM postroom_added a JOIN mailboxes b ON b.id = a.mailbox_id GROUP BY b.user_id
+          ON CONFLICT (user_id) DO UPDATE SET storage = q.storage + EXCLUDED.storage, messages = q.messages + EXCLUDED.messages;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION postroom_quota_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE quota_usage q SET storage = q.storage - r.storage, messages = q.messages - r.messages
+          FROM (SELECT b.user_id, sum(d.size) AS storage, count(*) AS messages
+                  FROM postroom_removed d JOIN mailboxes b ON b.id = d.mailbox_id GROUP BY b.user_id) r
+         WHERE q.user_id = r.user_id;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER messages_quota_added AFTER INSERT ON messages
+        REFERENCING NEW TABLE AS postroom_added FOR EACH STATEMENT EXECUTE FUNCTION postroom_quota_added();
+      CREATE TRIGGER messages_quota_removed AFTER DELETE ON messages
+        REFERENCING OLD TABLE AS postroom_removed FOR EACH STATEMENT EXECUTE FUNCTION postroom_quota_removed();
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

@@ -10,7 +10,8 @@ import { StoreError } from '../errors.js';
 import type { MaildropLockProvider } from '../cross-process-locks.js';
 import { validateMailboxName } from '../names.js';
 import { TextCache } from '../search-eval.js';
-import type { ChangeListener, MailStore, OpenOptions, UserMailbox } from '../types.js';
+import type { ChangeListener, MailStore, OpenOptions, QuotaDefaults, QuotaLimits, QuotaState, UserMailbox } from '../types.js';
+import { quotaState, writeLimits } from './quota.js';
 import { PgChunkStore, type BlobStore } from './blob-store.js';
 import { ClusterFeed } from './cluster-feed.js';
 import { collectGarbage } from './contents.js';
@@ -39,6 +40,8 @@ export interface PostgresStoreOptions extends ConnectionOptions {
   feedCheckIntervalMs?: number;
   /** Stop migrating at this schema version (tests of the upgrade path only). */
   schemaVersion?: number;
+  /** RFC 9208 limits of users that have none set with setQuota(); default: unlimited. */
+  quotaDefaults?: QuotaDefaults;
 }
 
 const DEFAULT_RELEASED_GRACE_MS = 5 * 60_000;
@@ -97,7 +100,14 @@ export class PostgresStore implements MailStore, MaildropLockProvider {
       if (err instanceof StoreError) throw err;
       throw new StoreError('unavailable', `PostgreSQL at ${where}: ${(err as Error).message}`);
     }
-    const ctx: PgContext = { pool, feed, blobs: options.blobs ?? new PgChunkStore(), delimiter: '/', logger };
+    const ctx: PgContext = {
+      pool,
+      feed,
+      blobs: options.blobs ?? new PgChunkStore(),
+      delimiter: '/',
+      logger,
+      ...(options.quotaDefaults ? { quotaDefaults: options.quotaDefaults } : {}),
+    };
     const store = new PostgresStore(ctx, new PgMaildropLocks(options, logger), options);
     store.startCollector();
     return store;
@@ -139,6 +149,19 @@ export class PostgresStore implements MailStore, MaildropLockProvider {
 
   watch(user: string, listener: ChangeListener): () => void {
     return this.ctx.feed.watch(user, listener);
+  }
+
+  async getQuota(user: string): Promise<QuotaState> {
+    try {
+      return await quotaState(this.ctx.pool, await this.userId(user, true), user, this.ctx.quotaDefaults);
+    } catch (err) {
+      throw toStoreError(err);
+    }
+  }
+
+  async setQuota(user: string, limits: QuotaLimits | null): Promise<void> {
+    const userId = await this.userId(user, true).catch((err: unknown) => Promise.reject(toStoreError(err)));
+    await writeLimits(this.ctx.pool, userId, limits).catch((err: unknown) => Promise.reject(toStoreError(err)));
   }
 
   async lockMaildrop(user: string): Promise<boolean> {

@@ -15,10 +15,12 @@ import type {
   MailboxStatus,
   MessageRecord,
   MessageStream,
+  QuotaState,
   RecentClaimOptions,
   SpecialUse,
   UserMailbox,
 } from '../types.js';
+import { quotaState } from './quota.js';
 import type { PgScope } from './context.js';
 import { toStoreError } from './db.js';
 import { createMailbox, deleteMailbox, getMailbox, listMailboxes, renameMailbox, setSubscription, subscriptionNames } from './mailbox-tree.js';
@@ -130,6 +132,9 @@ export class PgUserMailbox implements UserMailbox {
   }
   search(mailboxId: string, query: SearchQuery): Promise<number[]> {
     return translated(searchMessages(this.scope, mailboxId, query, this.texts));
+  }
+  quota(): Promise<QuotaState> {
+    return translated(quotaState(this.scope.ctx.pool, this.scope.userId, this.scope.user, this.scope.ctx.quotaDefaults));
   }
   append(mailboxId: string, input: AppendInput): Promise<AppendResult> {
     return this.mutate(() => appendMessage(this.scope, mailboxId, input));

@@ -6,12 +6,16 @@
 import type { StoreErrorKind } from '../errors.js';
 import type { MailboxChange, OpenOptions, UserMailbox } from '../types.js';
 
-/** The UserMailbox methods that cross; stream() is read() on the owner's side. */
-export type RemoteMethod = Exclude<keyof UserMailbox, 'user' | 'stream'>;
+/**
+ * The UserMailbox methods that cross; stream() is read() on the owner's side. `setQuota` is the
+ * store's setQuota() for the handle's user (the only store-level call a peer makes).
+ */
+export type RemoteMethod = Exclude<keyof UserMailbox, 'user' | 'stream'> | 'setQuota';
 
 export const REMOTE_METHODS: ReadonlySet<string> = new Set<RemoteMethod>([
   'list', 'create', 'delete', 'rename', 'subscribe', 'subscriptions', 'get', 'status', 'snapshot', 'claimRecent', 'expungedSince',
   'records', 'structure', 'read', 'search', 'sortData', 'append', 'updateFlags', 'copy', 'move', 'expunge', 'close',
+  'quota', 'setQuota',
 ]);
 
 export type OpenRequest = { t: 'open'; id: number; handle: number; user: string; options?: OpenOptions };

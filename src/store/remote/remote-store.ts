@@ -12,7 +12,7 @@
 import { ChangeFeed, type ChangeFeedOptions } from '../change-feed.js';
 import { StoreError } from '../errors.js';
 import { STREAM_CHUNK, bufferChunks } from '../pinned-stream.js';
-import type { ChangeListener, MailStore, MessageContent, OpenOptions, SortableMessage, UserMailbox } from '../types.js';
+import type { ChangeListener, MailStore, MessageContent, OpenOptions, QuotaLimits, QuotaState, SortableMessage, UserMailbox } from '../types.js';
 import { asBuffer, type CallRequest, type OpenRequest, type RemoteMethod, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
@@ -71,6 +71,26 @@ export class RemoteStore implements MailStore {
       stop();
       if (this.feed.listenerCount(user) === 0) this.link.send({ t: 'unwatch', user });
     };
+  }
+
+  /** Through a handle of the user: the owner's store answers (StoreError 'cannot' when it keeps no quotas). */
+  async getQuota(user: string): Promise<QuotaState> {
+    const handle = await this.open(user);
+    try {
+      return await handle.quota!();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async setQuota(user: string, limits: QuotaLimits | null): Promise<void> {
+    const handle = this.nextHandle++;
+    await this.request({ t: 'open', handle, user });
+    try {
+      await this.request({ t: 'call', handle, method: 'setQuota', args: [limits] });
+    } finally {
+      await this.request({ t: 'call', handle, method: 'close', args: [] });
+    }
   }
 
   async close(): Promise<void> {}
@@ -132,6 +152,7 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
     copy: (...a) => call('copy', a),
     move: (...a) => call('move', a),
     expunge: (...a) => call('expunge', a),
+    quota: () => call('quota', []),
     close: () => call('close', []),
   };
 }

@@ -3,7 +3,7 @@
  * change events of the users that peer watches.
  */
 import { StoreError } from '../errors.js';
-import type { AppendInput, MailStore, UserMailbox } from '../types.js';
+import type { AppendInput, MailStore, QuotaLimits, UserMailbox } from '../types.js';
 import { REMOTE_METHODS, asBuffer, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
 import { plainSortable, sortData } from '../sort/sort-data.js';
 
@@ -48,6 +48,10 @@ export function serveStore(store: MailStore, link: StoreLink<StoreRequest, Store
         } else if (m.method === 'expungedSince') {
           // Optional in the contract: null tells the caller to answer from the known UIDs.
           value = h.expungedSince ? await h.expungedSince(m.args[0] as string, m.args[1] as number) : null;
+        } else if (m.method === 'setQuota' || m.method === 'quota') {
+          // Optional in the contract: a store without quotas answers 'cannot'.
+          if (!store.setQuota || !h.quota) throw new StoreError('cannot', 'this store keeps no quotas');
+          value = m.method === 'quota' ? await h.quota() : await store.setQuota(h.user, m.args[0] as QuotaLimits | null);
         } else value = await (h[m.method] as (...a: unknown[]) => Promise<unknown>).apply(h, args);
         if (m.method === 'close') handles.delete(m.handle);
       }

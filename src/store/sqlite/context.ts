@@ -3,6 +3,7 @@ import type { Database } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { ChangeFeed } from '../change-feed.js';
 import { StoreError } from '../errors.js';
+import type { QuotaDefaults } from '../types.js';
 import type { BlobFiles } from './blob-files.js';
 import type { Statements } from './database.js';
 import type { GroupCommit } from './group-commit.js';
@@ -43,6 +44,8 @@ export interface StoreContext {
   readonly sortKeys: SortCache;
   /** Expunged UIDs kept per mailbox for QRESYNC (limits.ts, expunged-log.ts). */
   readonly expungedRetention: number;
+  /** RFC 9208 limits of users without their own (SqliteStoreOptions.quotaDefaults). */
+  readonly quotaDefaults?: QuotaDefaults;
 }
 
 export interface MailboxRow {

@@ -15,6 +15,7 @@ import { applyFlagOperation, normalizeFlags, parseFlags, serializeFlags } from '
 import { computeSearchColumns } from './search-columns.js';
 import { computeSortColumns } from './sort-columns.js';
 import type { SearchColumns, SortColumns } from './schema.js';
+import { checkUsage, limitsFor } from './quota.js';
 
 export interface Parsed {
   structureJson: string;
@@ -44,6 +45,7 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
     const known = await appendKnownContent(scope, mailboxId, input.sha256, flags, internalDate);
     if (known) return known;
   }
+  const { limits } = await limitsFor(ctx, scope.userId, scope.user, ctx.quotaDefaults);
   const collected = await collectContent(input.content, ctx.inlineMax, ctx.files);
   const tempPath = collected.kind === 'file' ? collected.tempPath : null;
   let installed = false;
@@ -68,6 +70,7 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
       const known = parsed;
       result = await ctx.group.run((): AppendResult | null => {
         const box = selectableMailbox(scope, mailboxId);
+        checkUsage(ctx, scope.userId, limits, { storage: collected.size, messages: 1 });
         let contentId = findContent(ctx, collected.sha256)?.id;
         if (contentId === undefined) {
           if (!known) return null; // gone since the check above: parse, then write again
@@ -101,10 +104,12 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
 async function appendKnownContent(scope: UserScope, mailboxId: string, sha256: Buffer, flags: Flag[], internalDate: Date): Promise<AppendResult | null> {
   const { ctx } = scope;
   if (!findContent(ctx, sha256)) return null;
+  const { limits } = await limitsFor(ctx, scope.userId, scope.user, ctx.quotaDefaults);
   const result = await ctx.group.run(() => {
     const content = findContent(ctx, sha256);
     if (!content) return null; // released meanwhile: the caller reads the bytes after all
     const box = selectableMailbox(scope, mailboxId);
+    checkUsage(ctx, scope.userId, limits, { storage: content.size, messages: 1 });
     ctx.snapshots.noteWrite(box.id);
     addReference(ctx, content.id);
     const uid = box.uid_next;
@@ -179,6 +184,8 @@ interface CopyRow {
 export async function copyMessages(scope: UserScope, fromId: string, uids: number[], toId: string, removeSource: boolean): Promise<CopyResult> {
   const { ctx } = scope;
   let files: Buffer[] = [];
+  // A MOVE stays within the user: it changes no usage and is never refused for quota.
+  const limits = removeSource ? {} : (await limitsFor(ctx, scope.userId, scope.user, ctx.quotaDefaults)).limits;
   const result = await ctx.group.run(() => {
     const source = selectableMailbox(scope, fromId);
     const target = selectableMailbox(scope, toId);
@@ -190,6 +197,8 @@ export async function copyMessages(scope: UserScope, fromId: string, uids: numbe
       )
       .all(source.id, jsonList(uids)) as CopyRow[];
     if (rows.length === 0) return { uidValidity: target.uid_validity, mapping: [] as Array<[number, number]> };
+    // All or nothing, checked against the usage in this transaction.
+    checkUsage(ctx, scope.userId, limits, { storage: rows.reduce((n, r) => n + r.size, 0), messages: rows.length });
     const modseq = target.highest_modseq + 1;
     let next = target.uid_next;
     const mapping: Array<[number, number]> = [];

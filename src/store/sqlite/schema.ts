@@ -223,6 +223,39 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 8,
+    description: 'RFC 9208 quotas: per-user limits, and usage kept by triggers on messages (backfilled)',
+    up(db) {
+      // Usage is kept by triggers, so every path that adds or removes message rows (APPEND, COPY,
+      // MOVE, EXPUNGE, DELETE, the importers) counts without knowing about quotas. A message row
+      // never changes owner: RENAME moves rows between mailboxes of the same user.
+      db.exec(`
+        CREATE TABLE quota_limits (
+          user_id INTEGER PRIMARY KEY REFERENCES users(id),
+          storage INTEGER,
+          messages INTEGER
+        );
+        CREATE TABLE quota_usage (
+          user_id INTEGER PRIMARY KEY REFERENCES users(id),
+          storage INTEGER NOT NULL,
+          messages INTEGER NOT NULL
+        );
+        INSERT INTO quota_usage (user_id, storage, messages)
+          SELECT b.user_id, coalesce(sum(m.size), 0), count(m.uid)
+            FROM mailboxes b LEFT JOIN messages m ON m.mailbox_id = b.id GROUP BY b.user_id;
+        CREATE TRIGGER quota_usage_insert AFTER INSERT ON messages BEGIN
+          INSERT INTO quota_usage (user_id, storage, messages)
+            SELECT user_id, NEW.size, 1 FROM mailboxes WHERE id = NEW.mailbox_id
+            ON CONFLICT (user_id) DO UPDATE SET storage = storage + excluded.storage, messages = messages + 1;
+        END;
+        CREATE TRIGGER quota_usage_delete AFTER DELETE ON messages BEGIN
+          UPDATE quota_usage SET storage = storage - OLD.size, messages = messages - 1
+           WHERE user_id = (SELECT user_id FROM mailboxes WHERE id = OLD.mailbox_id);
+        END;
+      `);
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -9,7 +9,8 @@ import { ChangeFeed } from '../change-feed.js';
 import { StoreError } from '../errors.js';
 import { validateMailboxName } from '../names.js';
 import { TextCache } from '../search-eval.js';
-import type { ChangeListener, MailStore, OpenOptions, UserMailbox } from '../types.js';
+import type { ChangeListener, MailStore, OpenOptions, QuotaDefaults, QuotaLimits, QuotaState, UserMailbox } from '../types.js';
+import { quotaState, writeLimits } from './quota.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { SortCache } from './sort-cache.js';
 import { BlobFiles } from './blob-files.js';
@@ -78,6 +79,8 @@ export interface SqliteStoreOptions {
   sortCacheMessages?: number;
   /** Reports each write's wait for the WAL sync and each checkpoint's duration (metrics). */
   timings?: SqliteTimings;
+  /** RFC 9208 limits of users that have none set with setQuota(); default: unlimited. */
+  quotaDefaults?: QuotaDefaults;
 }
 
 /**
@@ -201,6 +204,7 @@ export class SqliteStore implements MailStore {
         snapshots: new SnapshotCache(),
         sortKeys: new SortCache(options.sortCacheMessages),
         expungedRetention: limits.expungedRetention,
+        ...(options.quotaDefaults ? { quotaDefaults: options.quotaDefaults } : {}),
       };
       const version = migrate(
         db,
@@ -351,6 +355,22 @@ export class SqliteStore implements MailStore {
 
   watch(user: string, listener: ChangeListener): () => void {
     return this.ctx.feed.watch(user, listener);
+  }
+
+  async getQuota(user: string): Promise<QuotaState> {
+    const userId = await this.userId(user);
+    return quotaState(this.ctx, userId, user, this.ctx.quotaDefaults);
+  }
+
+  async setQuota(user: string, limits: QuotaLimits | null): Promise<void> {
+    const userId = await this.userId(user);
+    await writeLimits(this.ctx, userId, limits);
+  }
+
+  /** The user's row id, creating the user (and INBOX) as open() does. */
+  private async userId(user: string): Promise<number> {
+    await this.open(user);
+    return this.ctx.sql.get('SELECT id FROM users WHERE name = ?').pluck().get(user) as number;
   }
 
   /** Every user with mail in the store (the source side of `postroom migrate`). */

@@ -20,7 +20,9 @@ import type {
   SpecialUse,
   UserMailbox,
   MessageStream,
+  QuotaState,
 } from '../types.js';
+import { quotaState } from './quota.js';
 import type { UserScope } from './context.js';
 import { StoreError } from '../errors.js';
 import {
@@ -168,6 +170,10 @@ export class SqliteUserMailbox implements UserMailbox {
   sortData(mailboxId: string): Promise<readonly SortableMessage[]> {
     return this.call(() => sortData(this.scope, mailboxId));
   }
+  quota(): Promise<QuotaState> {
+    return this.call(() => quotaState(this.scope.ctx, this.scope.userId, this.scope.user, this.scope.ctx.quotaDefaults));
+  }
+
   append(mailboxId: string, input: AppendInput): Promise<AppendResult> {
     return this.write(() => appendMessage(this.scope, mailboxId, input));
   }
