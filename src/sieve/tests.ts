@@ -33,11 +33,11 @@ export async function evaluate(st: RunState, t: Instruction): Promise<boolean> {
       return t.tags.has('over') ? st.env.size > n : st.env.size < n;
     }
     case 'header': {
-      const values = st.list(t.pos[0]).flatMap((h) => st.msg.decoded(h));
+      const values = st.list(t.pos[0]).flatMap((h) => pickField(t, st.msg.decoded(h)));
       return compareValues(st, t, values, st.list(t.pos[1]));
     }
     case 'address': {
-      const addrs = st.list(t.pos[0]).flatMap((h) => st.msg.addresses(h));
+      const addrs = st.list(t.pos[0]).flatMap((h) => pickField(t, st.msg.addressesByField(h)).flat());
       return compareValues(st, t, parts(st, t, addrs), st.list(t.pos[1]));
     }
     case 'envelope': {
@@ -79,6 +79,17 @@ export async function evaluate(st: RunState, t: Instruction): Promise<boolean> {
   }
 }
 
+/**
+ * The fields a test looks at: all of them, or with :index (RFC 5260 §6) only the one at that
+ * position from the top (or, with :last, from the bottom); `firstOnly` for date, which reads one.
+ */
+function pickField<T>(t: Instruction, fields: T[], firstOnly = false): T[] {
+  const index = t.tags.get('index');
+  if (typeof index !== 'number') return firstOnly ? fields.slice(0, 1) : fields;
+  const at = t.tags.has('last') ? fields.length - index : index - 1;
+  return at >= 0 && at < fields.length ? [fields[at]!] : [];
+}
+
 function parts(st: RunState, t: Instruction, addrs: SplitAddress[]): string[] {
   const out: string[] = [];
   for (const a of addrs) {
@@ -93,7 +104,7 @@ function dateTest(st: RunState, t: Instruction): boolean {
   const isDate = t.name === 'date';
   if (isDate) {
     const field = st.str(t.pos[0]);
-    const first = st.msg.raw(field)[0];
+    const first = pickField(t, st.msg.raw(field), true)[0];
     when = first === undefined ? null : parseHeaderDate(first, field);
   } else {
     const now = st.env.now ?? new Date();

@@ -230,6 +230,10 @@ export class Validator {
     if (inst.match.kind === 'contains' || inst.match.kind === 'matches') {
       if (inst.comparator === 'i;ascii-numeric') throw new SieveSyntaxError(node.offset, `comparator "i;ascii-numeric" cannot be used with ":${inst.match.kind}" (RFC 4790 §9.1.1)`);
     }
+    if ((node.name === 'header' || node.name === 'address' || node.name === 'date') && inst.tags.has('last') && !inst.tags.has('index')) {
+      throw new SieveSyntaxError(node.offset, '":last" needs ":index" (RFC 5260 §6)');
+    }
+    if (inst.tags.get('index') === 0) throw new SieveSyntaxError(node.offset, '":index" counts from 1');
     switch (node.name) {
       case 'address':
         for (const h of inst.pos[0] as string[]) {
@@ -273,8 +277,7 @@ export class Validator {
         const name = inst.pos[0] as string;
         if (literal(name) && !isFieldName(name)) throw new SieveSyntaxError(at(0), `"${name}" is not a valid header field name`);
         if (literal(name) && PROTECTED_FIELDS.has(name.toLowerCase())) throw new SieveSyntaxError(at(0), `the "${name}" header field cannot be changed`);
-        if (inst.tags.has('last') && node.name === 'deleteheader' && !inst.tags.has('index')) throw new SieveSyntaxError(node.offset, '":last" needs ":index"');
-        if (inst.tags.get('index') === 0) throw new SieveSyntaxError(node.offset, '":index" counts from 1');
+        if (node.name === 'deleteheader' && inst.tags.has('last') && !inst.tags.has('index')) throw new SieveSyntaxError(node.offset, '":last" needs ":index"');
         break;
       }
       case 'date':

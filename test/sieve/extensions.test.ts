@@ -279,3 +279,30 @@ test('RFC 5228 §2.4.2.4: encoded-character', async () => {
   assert.deepEqual([bad.line, bad.column], [2, 10]);
   assert.match(bad.message, /not a Unicode character/);
 });
+
+test('RFC 5260 §6: index — :index N (and :last) on header, address and date', async () => {
+  const headers = [
+    'Received: from c by d; Mon, 1 Dec 2025 12:00:00 +0000',
+    'Received: from a by b; Sat, 6 Dec 2025 12:00:00 +0000',
+    'X-Tag: one',
+    'X-Tag: two',
+    'X-Tag: three',
+    'To: a@first.example',
+    'To: b@second.example',
+  ];
+  const t = async (test: string): Promise<boolean> =>
+    (await run(`require ["index", "date"]; if ${test} { discard; }`, { headers })).actions[0]!.type === 'discard';
+  assert.equal(await t('header :index 2 "x-tag" "two"'), true);
+  assert.equal(await t('header :index 2 "x-tag" "one"'), false);
+  assert.equal(await t('header :index 1 :last "x-tag" "three"'), true);
+  assert.equal(await t('header :index 3 :last "x-tag" "one"'), true);
+  assert.equal(await t('header :index 4 "x-tag" ["one", "two", "three"]'), false);
+  assert.equal(await t('address :index 2 :domain "to" "second.example"'), true);
+  assert.equal(await t('address :index 1 :domain "to" "second.example"'), false);
+  assert.equal(await t('date :zone "+0000" "received" "date" "2025-12-01"'), true);
+  assert.equal(await t('date :index 2 :zone "+0000" "received" "date" "2025-12-06"'), true);
+  assert.equal(await t('date :index 1 :last :zone "+0000" "received" "weekday" "6"'), true);
+  assert.match(compileError('require "index"; if header :last "a" "b" {}').message, /":last" needs ":index"/);
+  assert.match(compileError('if header :index 1 "a" "b" {}').message, /":index" needs require "index"/);
+  assert.match(compileError('require "index"; if header :index 0 "a" "b" {}').message, /counts from 1/);
+});
