@@ -119,6 +119,8 @@ export const SPECS: Record<string, CommandSpec> = {
       handle: { value: 'string' },
     },
   },
+  // RFC 5183 environment
+  environment: { kind: 'test', ext: ['environment'], compares: true, positional: ['string', 'strings'] },
   // RFC 5293 editheader
   addheader: { kind: 'command', ext: ['editheader'], positional: ['string', 'string'], tags: { last: {} } },
   deleteheader: {
@@ -180,7 +182,7 @@ export const ADDRESS_HEADERS: ReadonlySet<string> = new Set([
 export const SIEVE_EXTENSIONS: readonly string[] = [
   'fileinto', 'reject', 'ereject', 'envelope', 'encoded-character', 'comparator-i;ascii-numeric',
   'copy', 'mailbox', 'imap4flags', 'variables', 'subaddress', 'relational', 'body', 'vacation',
-  'vacation-seconds', 'date', 'index', 'editheader',
+  'vacation-seconds', 'date', 'index', 'editheader', 'environment',
 ];
 
 export const IMPLICIT_EXTENSIONS: readonly string[] = ['comparator-i;octet', 'comparator-i;ascii-casemap'];

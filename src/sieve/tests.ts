@@ -74,10 +74,19 @@ export async function evaluate(st: RunState, t: Instruction): Promise<boolean> {
     case 'date':
     case 'currentdate':
       return dateTest(st, t);
+    case 'environment': {
+      const name = st.str(t.pos[0]).toLowerCase();
+      const items = st.env.environment ?? {};
+      const value = Object.hasOwn(items, name) ? items[name] : Object.hasOwn(ENVIRONMENT_DEFAULTS, name) ? ENVIRONMENT_DEFAULTS[name] : undefined;
+      return value === undefined ? false : compareValues(st, t, [value], st.list(t.pos[1]));
+    }
     default:
       throw new SieveRuntimeError(t.offset, `test "${t.name}" is not implemented`);
   }
 }
+
+/** RFC 5183 §4: what this interpreter says of itself and where it runs (at delivery, in the MDA). */
+const ENVIRONMENT_DEFAULTS: Readonly<Record<string, string>> = { name: 'Postroom', location: 'MDA', phase: 'during' };
 
 /**
  * The fields a test looks at: all of them, or with :index (RFC 5260 §6) only the one at that

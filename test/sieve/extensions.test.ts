@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileError, run } from './helpers.js';
+import { runSieve } from '../../src/sieve/index.js';
+import { compile, compileError, env, run } from './helpers.js';
 
 const fileinto = (mailbox: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ type: 'fileinto', mailbox, copy: false, create: false, ...extra });
 
@@ -305,4 +306,17 @@ test('RFC 5260 §6: index — :index N (and :last) on header, address and date',
   assert.match(compileError('require "index"; if header :last "a" "b" {}').message, /":last" needs ":index"/);
   assert.match(compileError('if header :index 1 "a" "b" {}').message, /":index" needs require "index"/);
   assert.match(compileError('require "index"; if header :index 0 "a" "b" {}').message, /counts from 1/);
+});
+
+test('RFC 5183: environment items from the delivery side, with defaults for name, location and phase', async () => {
+  const script = compile(`require ["environment", "fileinto", "variables"];
+    if environment :matches "remote-host" "*.example.net" { fileinto "from-\${1}"; }
+    if environment :is "location" "MDA" { fileinto "mda"; }
+    if environment :is "name" "Postroom" { fileinto "named"; }
+    if environment :is "phase" "during" { fileinto "during"; }
+    if environment :contains "constructor" "" { fileinto "never"; }
+    if environment :is "host" "" { fileinto "never-either"; }`);
+  const out = await runSieve(script, { ...env(), environment: { 'remote-host': 'mx1.example.net', domain: 'example.com' } });
+  assert.deepEqual(out.actions.map((a) => (a as { mailbox?: string }).mailbox), ['from-mx1', 'mda', 'named', 'during']);
+  assert.match(compileError('if environment "name" "x" {}').message, /needs require "environment"/);
 });
