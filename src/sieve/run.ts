@@ -22,7 +22,12 @@ class Stop {}
 export async function runSieve(script: SieveScript, env: SieveEnvironment, limits?: Partial<SieveLimits>): Promise<SieveOutcome> {
   const program = programOf(script);
   if (!program) return { actions: [{ type: 'keep' }], error: 'not a script compiled by compileSieve' };
-  const st = new RunState(program, env, resolveLimits(limits), sourceMapOf(script) ?? null);
+  let st: RunState;
+  try {
+    st = new RunState(program, env, resolveLimits(limits), sourceMapOf(script) ?? null);
+  } catch (e) {
+    return { actions: [{ type: 'keep' }], error: `runtime error: ${e instanceof Error ? e.message : String(e)}` };
+  }
   const run = new Runner(st);
   try {
     await run.block(program.commands);
