@@ -151,6 +151,9 @@ class Runner {
       case 'addflag':
       case 'removeflag':
         return this.flagCommand(c);
+      case 'error':
+        // RFC 5463 §5: the script fails with the user's message; the message is kept.
+        throw new SieveRuntimeError(c.offset, `error: ${st.str(c.pos[0])}`);
       case 'addheader':
       case 'deleteheader':
         return this.editHeader(c);

@@ -119,6 +119,9 @@ export const SPECS: Record<string, CommandSpec> = {
       handle: { value: 'string' },
     },
   },
+  // RFC 5463 ihave
+  ihave: { kind: 'test', ext: ['ihave'], positional: ['strings'] },
+  error: { kind: 'command', ext: ['ihave'], positional: ['string'] },
   // RFC 5183 environment
   environment: { kind: 'test', ext: ['environment'], compares: true, positional: ['string', 'strings'] },
   // RFC 5293 editheader
@@ -182,7 +185,7 @@ export const ADDRESS_HEADERS: ReadonlySet<string> = new Set([
 export const SIEVE_EXTENSIONS: readonly string[] = [
   'fileinto', 'reject', 'ereject', 'envelope', 'encoded-character', 'comparator-i;ascii-numeric',
   'copy', 'mailbox', 'imap4flags', 'variables', 'subaddress', 'relational', 'body', 'vacation',
-  'vacation-seconds', 'date', 'index', 'editheader', 'environment',
+  'vacation-seconds', 'date', 'index', 'editheader', 'environment', 'ihave',
 ];
 
 export const IMPLICIT_EXTENSIONS: readonly string[] = ['comparator-i;octet', 'comparator-i;ascii-casemap'];

@@ -9,7 +9,7 @@ import { addressPart, splitEnvelopeAddress, type SplitAddress } from './message.
 import { canonicalFlags, SieveRuntimeError, type RunState } from './state.js';
 import { bodyStrings } from './body.js';
 import { datePart, parseHeaderDate, zoneMinutes, type ZonedTime } from './date.js';
-import { RELATIONAL_OPS } from './spec.js';
+import { IMPLICIT_EXTENSIONS, RELATIONAL_OPS } from './spec.js';
 
 export async function evaluate(st: RunState, t: Instruction): Promise<boolean> {
   st.checkClock(t);
@@ -74,6 +74,10 @@ export async function evaluate(st: RunState, t: Instruction): Promise<boolean> {
     case 'date':
     case 'currentdate':
       return dateTest(st, t);
+    case 'ihave': {
+      const available = st.program.available;
+      return (t.pos[0] as string[]).every((c) => available.has(c.toLowerCase()) || IMPLICIT_EXTENSIONS.includes(c.toLowerCase()));
+    }
     case 'environment': {
       const name = st.str(t.pos[0]).toLowerCase();
       const items = st.env.environment ?? {};

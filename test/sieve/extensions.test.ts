@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runSieve } from '../../src/sieve/index.js';
+import { compileSieve, runSieve } from '../../src/sieve/index.js';
 import { compile, compileError, env, run } from './helpers.js';
 
 const fileinto = (mailbox: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ type: 'fileinto', mailbox, copy: false, create: false, ...extra });
@@ -319,4 +319,27 @@ test('RFC 5183: environment items from the delivery side, with defaults for name
   const out = await runSieve(script, { ...env(), environment: { 'remote-host': 'mx1.example.net', domain: 'example.com' } });
   assert.deepEqual(out.actions.map((a) => (a as { mailbox?: string }).mailbox), ['from-mx1', 'mda', 'named', 'during']);
   assert.match(compileError('if environment "name" "x" {}').message, /needs require "environment"/);
+});
+
+test('RFC 5463: ihave guards a block — unsupported capabilities are not validated, supported ones are enabled; error fails the run', async () => {
+  const script = `require ["ihave", "fileinto"];
+    if ihave "x-frobnicate" { frobnicate :hard "everything"; }
+    elsif ihave ["vacation", "variables"] { set "who" "me"; vacation :subject "\${who}" "away"; }
+    if allof (ihave "editheader", true) { addheader "X-Checked" "yes"; }
+    if not ihave "envelope" { fileinto "never"; }`;
+  const out = await run(script, { headers: ['From: a@b.example', 'To: user@example.com'] });
+  assert.equal(out.error, undefined);
+  assert.deepEqual(out.actions.map((a) => a.type), ['vacation', 'keep']);
+  assert.equal((out.actions[0] as { subject: string }).subject, 'me');
+  assert.match(out.header?.toString() ?? '', /^X-Checked: yes\r\n/);
+  // Outside a guard, the capability is still not required.
+  assert.match(compileError('require "ihave"; if ihave "vacation" { keep; } vacation "x";').message, /"vacation" needs require "vacation"/);
+  // A disabled extension: ihave is false and the block is not validated.
+  const disabled = compileSieve('require "ihave"; if ihave "vacation" { vacation :bogus "x"; } else { discard; }', { extensions: ['ihave'] });
+  assert.equal(disabled.ok, true);
+  if (disabled.ok) assert.deepEqual((await runSieve(disabled.script, env())).actions, [{ type: 'discard' }]);
+  // RFC 5463 §5: error ends the run with the user's message; the message is kept.
+  const failed = await run('require ["ihave", "fileinto"]; fileinto "a";\nif not ihave "x-needed" { error "this script needs x-needed"; }');
+  assert.deepEqual(failed.actions, [{ type: 'keep' }]);
+  assert.equal(failed.error, 'line 2: error: this script needs x-needed');
 });
