@@ -4,7 +4,7 @@
  * successful :matches when the script uses variables.
  */
 import type { Instruction } from './program.js';
-import { contains, equals, order, relation, StepBudget, wildcardMatch } from './match.js';
+import { contains, equals, foldAscii, order, relation, StepBudget, wildcardMatch } from './match.js';
 import { addressPart, splitEnvelopeAddress, type SplitAddress } from './message.js';
 import { canonicalFlags, SieveRuntimeError, type RunState } from './state.js';
 import { bodyStrings } from './body.js';
@@ -149,11 +149,9 @@ export function compareValues(st: RunState, t: Instruction, values: string[], ke
     if (m.kind === 'count') return keys.some((k) => relation(op, order(comparator, String(values.length), k)));
     return values.some((v) => keys.some((k) => relation(op, order(comparator, v, k))));
   }
-  for (const v of values) {
-    for (const k of keys) {
-      if (m.kind === 'is' && equals(comparator, v, k)) return true;
-      if (m.kind === 'contains' && contains(comparator, v, k)) return true;
-      if (m.kind === 'matches') {
+  if (m.kind === 'matches') {
+    for (const v of values) {
+      for (const k of keys) {
         const budget = new StepBudget(st.limits.maxMatchSteps);
         const captures = wildcardMatch(v, k, comparator === 'i;ascii-casemap', budget);
         if (captures) {
@@ -163,6 +161,18 @@ export function compareValues(st: RunState, t: Instruction, values: string[], ke
         st.checkClock(t);
       }
     }
+    return false;
+  }
+  // :is and :contains: under i;ascii-casemap both sides are folded once, then compared as octets.
+  const fold = comparator === 'i;ascii-casemap';
+  const vs = fold ? values.map(foldAscii) : values;
+  const ks = fold ? keys.map(foldAscii) : keys;
+  const plain = fold ? 'i;octet' : comparator;
+  for (const v of vs) {
+    for (const k of ks) {
+      if (m.kind === 'is' ? equals(plain, v, k) : contains(plain, v, k)) return true;
+    }
+    st.checkClock(t);
   }
   return false;
 }

@@ -95,6 +95,17 @@ test('variable expansion is bounded per run: a short script cannot build gigabyt
   assert.deepEqual(cut.actions, [{ type: 'fileinto', mailbox: '10', copy: false, create: false }]);
 });
 
+test(':contains over thousands of fields and keys is stopped by maxRunMilliseconds too', async () => {
+  const headers = Array.from({ length: 2000 }, (_, i) => `X-A: ${String(i).padStart(5, '0')}${'b'.repeat(2000)}`);
+  const keys = Array.from({ length: 20_000 }, (_, i) => `"needle-${i}-not-there"`).join(',');
+  const script = compile(`if header :contains "X-A" [${keys}] { discard; }`);
+  const started = Date.now();
+  const out = await runSieve(script, env({ headers }), { maxRunMilliseconds: 300 });
+  assert.deepEqual(out.actions, [{ type: 'keep' }]);
+  assert.match(out.error ?? '', /maxRunMilliseconds/);
+  assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+});
+
 /** A small deterministic generator (xorshift), so a failure can be replayed from its seed. */
 function rng(seed: number): () => number {
   let x = seed || 1;
