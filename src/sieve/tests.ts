@@ -147,7 +147,11 @@ export function compareValues(st: RunState, t: Instruction, values: string[], ke
     const op = st.str(m.op).toLowerCase();
     if (!RELATIONAL_OPS.has(op)) throw new SieveRuntimeError(t.offset, `unknown relational operator "${op}"`);
     if (m.kind === 'count') return keys.some((k) => relation(op, order(comparator, String(values.length), k)));
-    return values.some((v) => keys.some((k) => relation(op, order(comparator, v, k))));
+    for (const v of values) {
+      if (keys.some((k) => relation(op, order(comparator, v, k)))) return true;
+      st.checkClock(t);
+    }
+    return false;
   }
   if (m.kind === 'matches') {
     for (const v of values) {
