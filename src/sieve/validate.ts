@@ -254,6 +254,12 @@ export class Validator {
       throw new SieveSyntaxError(node.offset, '":last" needs ":index" (RFC 5260 §6)');
     }
     if (inst.tags.get('index') === 0) throw new SieveSyntaxError(node.offset, '":index" counts from 1');
+    if (node.name === 'header' || node.name === 'address' || node.name === 'exists' || node.name === 'date') {
+      const names = inst.pos[0];
+      for (const h of typeof names === 'string' ? [names] : (names as string[])) {
+        if (literal(h) && !isFieldName(h)) throw new SieveSyntaxError(at(0), `"${h}" is not a valid header field name`);
+      }
+    }
     switch (node.name) {
       case 'ihave':
         for (const c of inst.pos[0] as string[]) if (c.includes('${') && this.has('variables')) throw new SieveSyntaxError(at(0), '"ihave" takes constant capability names (RFC 5463 §4)');
