@@ -4,7 +4,7 @@
  * (§2.10.3); a runtime error or a limit ends the run with the message kept and the error
  * reported, so that no mail is lost.
  */
-import { programOf } from './compile.js';
+import { programOf, sourceMapOf } from './compile.js';
 import type { Instruction } from './program.js';
 import { resolveLimits } from './limits.js';
 import { canonicalFlags, deliverableFlags, RunState, SieveRuntimeError } from './state.js';
@@ -15,8 +15,8 @@ import { isMailAddress } from './validate.js';
 import { vacationAction, vacationRefusal } from './vacation.js';
 import { collapse } from './actions.js';
 import type { SieveAction, SieveEnvironment, SieveLimits, SieveOutcome, SieveScript } from './types.js';
-import { sourceMapOf } from './compile.js';
 
+/** Thrown by `stop` (RFC 5228 §3.3) to leave every block at once; not an error. */
 class Stop {}
 
 export async function runSieve(script: SieveScript, env: SieveEnvironment, limits?: Partial<SieveLimits>): Promise<SieveOutcome> {
