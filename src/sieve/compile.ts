@@ -49,8 +49,9 @@ export function compileSieve(source: string, options: CompileOptions = {}): Comp
     return { ok: true, script, warnings: [] };
   } catch (e) {
     if (e instanceof SieveSyntaxError) return { ok: false, errors: [map.diagnostic(e.offset, e.message)] };
-    // A stack overflow would be a defect (nesting is bounded), but it must never escape as a crash.
+    // A stack overflow or any other exception would be a defect here (nesting is bounded), but a
+    // script must never crash its caller: it is refused with the reason.
     if (e instanceof RangeError) return { ok: false, errors: [{ line: 1, column: 1, message: 'script too complex to compile' }] };
-    throw e;
+    return { ok: false, errors: [{ line: 1, column: 1, message: `internal error while compiling: ${e instanceof Error ? e.message : String(e)}` }] };
   }
 }

@@ -10,7 +10,7 @@
 
 export type Comparator = string;
 
-const foldAscii = (s: string): string => (/[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s);
+export const foldAscii = (s: string): string => (/[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s);
 
 export class StepBudget {
   used = 0;

@@ -17,7 +17,7 @@ export interface SplitAddress {
 export class MessageView {
   private readonly byName = new Map<string, string[]>();
   private readonly decodedCache = new Map<string, string[]>();
-  private readonly addressCache = new Map<string, SplitAddress[]>();
+  private readonly addressCache = new Map<string, SplitAddress[][]>();
 
   constructor(readonly header: Buffer) {
     for (const f of scanFields(header, 0, header.length)) {
@@ -47,17 +47,23 @@ export class MessageView {
 
   /** Addresses in every field called `name`; group names and markers are not addresses. */
   addresses(name: string): SplitAddress[] {
+    return this.addressesByField(name).flat();
+  }
+
+  /** The addresses of each field called `name`, one list per field (for :index, RFC 5260 §6). */
+  addressesByField(name: string): SplitAddress[][] {
     const key = name.toLowerCase();
     const cached = this.addressCache.get(key);
     if (cached) return cached;
-    const out: SplitAddress[] = [];
-    this.addressCache.set(key, out);
-    for (const v of this.raw(key)) {
+    const out = this.raw(key).map((v) => {
+      const list: SplitAddress[] = [];
       for (const a of parseAddressList(v) ?? []) {
         if (a.host === null || a.mailbox === null) continue;
-        out.push({ all: a.host === '' ? a.mailbox : `${a.mailbox}@${a.host}`, localpart: a.mailbox, domain: a.host });
+        list.push({ all: a.host === '' ? a.mailbox : `${a.mailbox}@${a.host}`, localpart: a.mailbox, domain: a.host });
       }
-    }
+      return list;
+    });
+    this.addressCache.set(key, out);
     return out;
   }
 }

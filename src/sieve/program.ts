@@ -34,5 +34,7 @@ export interface Instruction {
 
 export interface Program {
   requires: Set<string>;
+  /** The capabilities offered when it was compiled (the ihave test asks about them). */
+  available: ReadonlySet<string>;
   commands: Instruction[];
 }

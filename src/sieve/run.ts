@@ -4,7 +4,7 @@
  * (§2.10.3); a runtime error or a limit ends the run with the message kept and the error
  * reported, so that no mail is lost.
  */
-import { programOf } from './compile.js';
+import { programOf, sourceMapOf } from './compile.js';
 import type { Instruction } from './program.js';
 import { resolveLimits } from './limits.js';
 import { canonicalFlags, deliverableFlags, RunState, SieveRuntimeError } from './state.js';
@@ -15,14 +15,19 @@ import { isMailAddress } from './validate.js';
 import { vacationAction, vacationRefusal } from './vacation.js';
 import { collapse } from './actions.js';
 import type { SieveAction, SieveEnvironment, SieveLimits, SieveOutcome, SieveScript } from './types.js';
-import { sourceMapOf } from './compile.js';
 
+/** Thrown by `stop` (RFC 5228 §3.3) to leave every block at once; not an error. */
 class Stop {}
 
 export async function runSieve(script: SieveScript, env: SieveEnvironment, limits?: Partial<SieveLimits>): Promise<SieveOutcome> {
   const program = programOf(script);
   if (!program) return { actions: [{ type: 'keep' }], error: 'not a script compiled by compileSieve' };
-  const st = new RunState(program, env, resolveLimits(limits), sourceMapOf(script) ?? null);
+  let st: RunState;
+  try {
+    st = new RunState(program, env, resolveLimits(limits), sourceMapOf(script) ?? null);
+  } catch (e) {
+    return { actions: [{ type: 'keep' }], error: `runtime error: ${e instanceof Error ? e.message : String(e)}` };
+  }
   const run = new Runner(st);
   try {
     await run.block(program.commands);
@@ -146,6 +151,9 @@ class Runner {
       case 'addflag':
       case 'removeflag':
         return this.flagCommand(c);
+      case 'error':
+        // RFC 5463 §5: the script fails with the user's message; the message is kept.
+        throw new SieveRuntimeError(c.offset, `error: ${st.str(c.pos[0])}`);
       case 'addheader':
       case 'deleteheader':
         return this.editHeader(c);

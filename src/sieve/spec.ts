@@ -32,9 +32,16 @@ export interface CommandSpec {
   block?: boolean;
 }
 
+/** RFC 5260 §6 index: which occurrence of a field a test looks at, counted from the top or (:last) the bottom. */
+const INDEX_TAGS: Record<string, TagSpec> = {
+  index: { value: 'number', ext: 'index' },
+  last: { ext: 'index' },
+};
+
 const ZONE_TAGS: Record<string, TagSpec> = {
   zone: { value: 'string', group: 'zone' },
   originalzone: { group: 'zone' },
+  ...INDEX_TAGS,
 };
 
 export const SPECS: Record<string, CommandSpec> = {
@@ -57,9 +64,9 @@ export const SPECS: Record<string, CommandSpec> = {
   reject: { kind: 'command', ext: ['reject'], positional: ['string'] },
   ereject: { kind: 'command', ext: ['ereject'], positional: ['string'] },
   // §5: tests
-  address: { kind: 'test', compares: true, addressPart: true, positional: ['strings', 'strings'] },
+  address: { kind: 'test', compares: true, addressPart: true, positional: ['strings', 'strings'], tags: INDEX_TAGS },
   envelope: { kind: 'test', ext: ['envelope'], compares: true, addressPart: true, positional: ['strings', 'strings'] },
-  header: { kind: 'test', compares: true, positional: ['strings', 'strings'] },
+  header: { kind: 'test', compares: true, positional: ['strings', 'strings'], tags: INDEX_TAGS },
   exists: { kind: 'test', positional: ['strings'] },
   size: { kind: 'test', positional: ['number'], tags: { over: { group: 'size' }, under: { group: 'size' } } },
   allof: { kind: 'test', positional: [], tests: 'list' },
@@ -112,6 +119,11 @@ export const SPECS: Record<string, CommandSpec> = {
       handle: { value: 'string' },
     },
   },
+  // RFC 5463 ihave
+  ihave: { kind: 'test', ext: ['ihave'], positional: ['strings'] },
+  error: { kind: 'command', ext: ['ihave'], positional: ['string'] },
+  // RFC 5183 environment
+  environment: { kind: 'test', ext: ['environment'], compares: true, positional: ['string', 'strings'] },
   // RFC 5293 editheader
   addheader: { kind: 'command', ext: ['editheader'], positional: ['string', 'string'], tags: { last: {} } },
   deleteheader: {
@@ -173,7 +185,7 @@ export const ADDRESS_HEADERS: ReadonlySet<string> = new Set([
 export const SIEVE_EXTENSIONS: readonly string[] = [
   'fileinto', 'reject', 'ereject', 'envelope', 'encoded-character', 'comparator-i;ascii-numeric',
   'copy', 'mailbox', 'imap4flags', 'variables', 'subaddress', 'relational', 'body', 'vacation',
-  'vacation-seconds', 'date', 'editheader',
+  'vacation-seconds', 'date', 'index', 'editheader', 'environment', 'ihave',
 ];
 
 export const IMPLICIT_EXTENSIONS: readonly string[] = ['comparator-i;octet', 'comparator-i;ascii-casemap'];

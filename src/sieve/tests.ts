@@ -4,12 +4,12 @@
  * successful :matches when the script uses variables.
  */
 import type { Instruction } from './program.js';
-import { contains, equals, order, relation, StepBudget, wildcardMatch } from './match.js';
+import { contains, equals, foldAscii, order, relation, StepBudget, wildcardMatch } from './match.js';
 import { addressPart, splitEnvelopeAddress, type SplitAddress } from './message.js';
 import { canonicalFlags, SieveRuntimeError, type RunState } from './state.js';
 import { bodyStrings } from './body.js';
 import { datePart, parseHeaderDate, zoneMinutes, type ZonedTime } from './date.js';
-import { RELATIONAL_OPS } from './spec.js';
+import { IMPLICIT_EXTENSIONS, RELATIONAL_OPS } from './spec.js';
 
 export async function evaluate(st: RunState, t: Instruction): Promise<boolean> {
   st.checkClock(t);
@@ -33,11 +33,11 @@ export async function evaluate(st: RunState, t: Instruction): Promise<boolean> {
       return t.tags.has('over') ? st.env.size > n : st.env.size < n;
     }
     case 'header': {
-      const values = st.list(t.pos[0]).flatMap((h) => st.msg.decoded(h));
+      const values = st.list(t.pos[0]).flatMap((h) => pickField(t, st.msg.decoded(h)));
       return compareValues(st, t, values, st.list(t.pos[1]));
     }
     case 'address': {
-      const addrs = st.list(t.pos[0]).flatMap((h) => st.msg.addresses(h));
+      const addrs = st.list(t.pos[0]).flatMap((h) => pickField(t, st.msg.addressesByField(h)).flat());
       return compareValues(st, t, parts(st, t, addrs), st.list(t.pos[1]));
     }
     case 'envelope': {
@@ -74,9 +74,33 @@ export async function evaluate(st: RunState, t: Instruction): Promise<boolean> {
     case 'date':
     case 'currentdate':
       return dateTest(st, t);
+    case 'ihave': {
+      const available = st.program.available;
+      return (t.pos[0] as string[]).every((c) => available.has(c.toLowerCase()) || IMPLICIT_EXTENSIONS.includes(c.toLowerCase()));
+    }
+    case 'environment': {
+      const name = st.str(t.pos[0]).toLowerCase();
+      const items = st.env.environment ?? {};
+      const value = Object.hasOwn(items, name) ? items[name] : Object.hasOwn(ENVIRONMENT_DEFAULTS, name) ? ENVIRONMENT_DEFAULTS[name] : undefined;
+      return value === undefined ? false : compareValues(st, t, [value], st.list(t.pos[1]));
+    }
     default:
       throw new SieveRuntimeError(t.offset, `test "${t.name}" is not implemented`);
   }
+}
+
+/** RFC 5183 §4: what this interpreter says of itself and where it runs (at delivery, in the MDA). */
+const ENVIRONMENT_DEFAULTS: Readonly<Record<string, string>> = { name: 'Postroom', location: 'MDA', phase: 'during' };
+
+/**
+ * The fields a test looks at: all of them, or with :index (RFC 5260 §6) only the one at that
+ * position from the top (or, with :last, from the bottom); `firstOnly` for date, which reads one.
+ */
+function pickField<T>(t: Instruction, fields: T[], firstOnly = false): T[] {
+  const index = t.tags.get('index');
+  if (typeof index !== 'number') return firstOnly ? fields.slice(0, 1) : fields;
+  const at = t.tags.has('last') ? fields.length - index : index - 1;
+  return at >= 0 && at < fields.length ? [fields[at]!] : [];
 }
 
 function parts(st: RunState, t: Instruction, addrs: SplitAddress[]): string[] {
@@ -93,7 +117,7 @@ function dateTest(st: RunState, t: Instruction): boolean {
   const isDate = t.name === 'date';
   if (isDate) {
     const field = st.str(t.pos[0]);
-    const first = st.msg.raw(field)[0];
+    const first = pickField(t, st.msg.raw(field), true)[0];
     when = first === undefined ? null : parseHeaderDate(first, field);
   } else {
     const now = st.env.now ?? new Date();
@@ -123,13 +147,15 @@ export function compareValues(st: RunState, t: Instruction, values: string[], ke
     const op = st.str(m.op).toLowerCase();
     if (!RELATIONAL_OPS.has(op)) throw new SieveRuntimeError(t.offset, `unknown relational operator "${op}"`);
     if (m.kind === 'count') return keys.some((k) => relation(op, order(comparator, String(values.length), k)));
-    return values.some((v) => keys.some((k) => relation(op, order(comparator, v, k))));
+    for (const v of values) {
+      if (keys.some((k) => relation(op, order(comparator, v, k)))) return true;
+      st.checkClock(t);
+    }
+    return false;
   }
-  for (const v of values) {
-    for (const k of keys) {
-      if (m.kind === 'is' && equals(comparator, v, k)) return true;
-      if (m.kind === 'contains' && contains(comparator, v, k)) return true;
-      if (m.kind === 'matches') {
+  if (m.kind === 'matches') {
+    for (const v of values) {
+      for (const k of keys) {
         const budget = new StepBudget(st.limits.maxMatchSteps);
         const captures = wildcardMatch(v, k, comparator === 'i;ascii-casemap', budget);
         if (captures) {
@@ -139,6 +165,18 @@ export function compareValues(st: RunState, t: Instruction, values: string[], ke
         st.checkClock(t);
       }
     }
+    return false;
+  }
+  // :is and :contains: under i;ascii-casemap both sides are folded once, then compared as octets.
+  const fold = comparator === 'i;ascii-casemap';
+  const vs = fold ? values.map(foldAscii) : values;
+  const ks = fold ? keys.map(foldAscii) : keys;
+  const plain = fold ? 'i;octet' : comparator;
+  for (const v of vs) {
+    for (const k of ks) {
+      if (m.kind === 'is' ? equals(plain, v, k) : contains(plain, v, k)) return true;
+    }
+    st.checkClock(t);
   }
   return false;
 }

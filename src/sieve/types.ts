@@ -67,6 +67,12 @@ export interface SieveEnvironment {
   userAddresses?: readonly string[];
   /** The separator of subaddresses (RFC 5233 :user/:detail), as the MTA uses it; default "+". */
   subaddressSeparator?: string;
+  /**
+   * Items of the `environment` test (RFC 5183 §4), by lower-case name: "domain", "host",
+   * "remote-host", "remote-ip", "version"… "name" defaults to "Postroom", "location" to "MDA",
+   * "phase" to "during"; an item not given makes the test false.
+   */
+  environment?: Readonly<Record<string, string>>;
 }
 
 export type SieveFlagList = readonly string[];

@@ -28,6 +28,8 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export class Validator {
   private readonly requires = new Set<string>();
+  /** Capabilities enabled by an `ihave` guard somewhere (RFC 5463): on at run time too. */
+  private readonly guarded = new Set<string>();
 
   constructor(private readonly available: ReadonlySet<string>) {}
 
@@ -41,7 +43,9 @@ export class Validator {
         requiresAllowed = false;
       }
     }
-    return { requires: this.requires, commands: this.block(commands.filter((c) => c.name !== 'require'), true) };
+    const program = this.block(commands.filter((c) => c.name !== 'require'), true);
+    for (const cap of this.guarded) this.requires.add(cap);
+    return { requires: this.requires, available: this.available, commands: program };
   }
 
   private require(c: SieveNode): void {
@@ -203,7 +207,23 @@ export class Validator {
     }
     if (spec.block && node.block === null) throw new SieveSyntaxError(node.offset, `"${node.name}" needs a block`);
     if (!spec.block && node.block !== null) throw new SieveSyntaxError(node.offset, `"${node.name}" takes no block; end it with ";"`);
-    if (node.block !== null) inst.block = this.block(node.block, false);
+    if (node.block === null) return;
+    const guard = node.name === 'if' || node.name === 'elsif' ? ihaveGuard(inst.tests[0]) : [];
+    if (guard.length === 0) {
+      inst.block = this.block(node.block, false);
+    } else if (!guard.every((c) => this.available.has(c) || IMPLICIT_EXTENSIONS.includes(c))) {
+      // RFC 5463 §4: a block guarded by ihave of something unsupported never runs and is not
+      // validated — it may use commands this implementation has never heard of.
+      inst.block = [];
+    } else {
+      const added = guard.filter((c) => !this.requires.has(c));
+      for (const c of added) {
+        this.requires.add(c);
+        this.guarded.add(c);
+      }
+      inst.block = this.block(node.block, false);
+      for (const c of added) this.requires.delete(c);
+    }
   }
 
   private value(arg: Argument, kind: ValueKind): Value {
@@ -230,7 +250,20 @@ export class Validator {
     if (inst.match.kind === 'contains' || inst.match.kind === 'matches') {
       if (inst.comparator === 'i;ascii-numeric') throw new SieveSyntaxError(node.offset, `comparator "i;ascii-numeric" cannot be used with ":${inst.match.kind}" (RFC 4790 §9.1.1)`);
     }
+    if ((node.name === 'header' || node.name === 'address' || node.name === 'date') && inst.tags.has('last') && !inst.tags.has('index')) {
+      throw new SieveSyntaxError(node.offset, '":last" needs ":index" (RFC 5260 §6)');
+    }
+    if (inst.tags.get('index') === 0) throw new SieveSyntaxError(node.offset, '":index" counts from 1');
+    if (node.name === 'header' || node.name === 'address' || node.name === 'exists' || node.name === 'date') {
+      const names = inst.pos[0];
+      for (const h of typeof names === 'string' ? [names] : (names as string[])) {
+        if (literal(h) && !isFieldName(h)) throw new SieveSyntaxError(at(0), `"${h}" is not a valid header field name`);
+      }
+    }
     switch (node.name) {
+      case 'ihave':
+        for (const c of inst.pos[0] as string[]) if (c.includes('${') && this.has('variables')) throw new SieveSyntaxError(at(0), '"ihave" takes constant capability names (RFC 5463 §4)');
+        break;
       case 'address':
         for (const h of inst.pos[0] as string[]) {
           if (literal(h) && !ADDRESS_HEADERS.has(h.toLowerCase())) throw new SieveSyntaxError(at(0), `"${h}" is not an address header field; the address test cannot use it`);
@@ -273,8 +306,7 @@ export class Validator {
         const name = inst.pos[0] as string;
         if (literal(name) && !isFieldName(name)) throw new SieveSyntaxError(at(0), `"${name}" is not a valid header field name`);
         if (literal(name) && PROTECTED_FIELDS.has(name.toLowerCase())) throw new SieveSyntaxError(at(0), `the "${name}" header field cannot be changed`);
-        if (inst.tags.has('last') && node.name === 'deleteheader' && !inst.tags.has('index')) throw new SieveSyntaxError(node.offset, '":last" needs ":index"');
-        if (inst.tags.get('index') === 0) throw new SieveSyntaxError(node.offset, '":index" counts from 1');
+        if (node.name === 'deleteheader' && inst.tags.has('last') && !inst.tags.has('index')) throw new SieveSyntaxError(node.offset, '":last" needs ":index"');
         break;
       }
       case 'date':
@@ -296,6 +328,14 @@ export class Validator {
       }
     }
   }
+}
+
+/** The capabilities an if-test guarantees: those of an ihave test, alone or inside allof. */
+function ihaveGuard(test: Instruction | undefined): string[] {
+  if (!test) return [];
+  if (test.name === 'ihave') return (test.pos[0] as string[]).map((c) => c.toLowerCase());
+  if (test.name === 'allof') return test.tests.flatMap((t) => ihaveGuard(t));
+  return [];
 }
 
 /** A table entry by name; names like "constructor" or "__proto__" are not entries. */

@@ -156,3 +156,30 @@ test('a script not made by compileSieve is refused with keep, not a crash', asyn
   assert.ok(out.error);
   compile('keep;');
 });
+
+test('a failing callback (body, mailboxExists) is a runtime error: the message is kept', async () => {
+  const failing = {
+    ...env(),
+    body: async (): Promise<Buffer> => {
+      throw new Error('disk on fire');
+    },
+    mailboxExists: async (): Promise<boolean> => {
+      throw new Error('store unavailable');
+    },
+  };
+  const body = await runSieve(compile('require ["body", "fileinto"]; if body :contains "x" { fileinto "a"; }'), failing);
+  assert.deepEqual(body.actions, [{ type: 'keep' }]);
+  assert.match(body.error ?? '', /disk on fire/);
+  const box = await runSieve(compile('require ["mailbox", "fileinto"]; fileinto "b"; if mailboxexists "a" { fileinto "a"; }'), failing);
+  assert.deepEqual(box.actions, [{ type: 'keep' }]);
+  assert.match(box.error ?? '', /store unavailable/);
+});
+
+test('binary garbage and LF-only line ends in the header do not upset the tests', async () => {
+  const garbage = {
+    ...env(),
+    header: Buffer.concat([Buffer.from('From: a@b.example\nSubject: caf\xe9\n\x00\x01\xff: junk\n', 'latin1'), Buffer.from([0xc3, 0x28, 0x0a, 0x0a])]),
+  };
+  const out = await runSieve(compile('if allof (address :domain :is "from" "b.example", header :contains "subject" "caf") { discard; }'), garbage);
+  assert.deepEqual(out.actions, [{ type: 'discard' }]);
+});

@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileError, run } from './helpers.js';
+import { compileSieve, runSieve } from '../../src/sieve/index.js';
+import { compile, compileError, env, run } from './helpers.js';
 
 const fileinto = (mailbox: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({ type: 'fileinto', mailbox, copy: false, create: false, ...extra });
 
@@ -278,4 +279,67 @@ test('RFC 5228 §2.4.2.4: encoded-character', async () => {
   const bad = compileError('require ["encoded-character", "fileinto"];\nfileinto "${unicode:D800}";');
   assert.deepEqual([bad.line, bad.column], [2, 10]);
   assert.match(bad.message, /not a Unicode character/);
+});
+
+test('RFC 5260 §6: index — :index N (and :last) on header, address and date', async () => {
+  const headers = [
+    'Received: from c by d; Mon, 1 Dec 2025 12:00:00 +0000',
+    'Received: from a by b; Sat, 6 Dec 2025 12:00:00 +0000',
+    'X-Tag: one',
+    'X-Tag: two',
+    'X-Tag: three',
+    'To: a@first.example',
+    'To: b@second.example',
+  ];
+  const t = async (test: string): Promise<boolean> =>
+    (await run(`require ["index", "date"]; if ${test} { discard; }`, { headers })).actions[0]!.type === 'discard';
+  assert.equal(await t('header :index 2 "x-tag" "two"'), true);
+  assert.equal(await t('header :index 2 "x-tag" "one"'), false);
+  assert.equal(await t('header :index 1 :last "x-tag" "three"'), true);
+  assert.equal(await t('header :index 3 :last "x-tag" "one"'), true);
+  assert.equal(await t('header :index 4 "x-tag" ["one", "two", "three"]'), false);
+  assert.equal(await t('address :index 2 :domain "to" "second.example"'), true);
+  assert.equal(await t('address :index 1 :domain "to" "second.example"'), false);
+  assert.equal(await t('date :zone "+0000" "received" "date" "2025-12-01"'), true);
+  assert.equal(await t('date :index 2 :zone "+0000" "received" "date" "2025-12-06"'), true);
+  assert.equal(await t('date :index 1 :last :zone "+0000" "received" "weekday" "6"'), true);
+  assert.match(compileError('require "index"; if header :last "a" "b" {}').message, /":last" needs ":index"/);
+  assert.match(compileError('if header :index 1 "a" "b" {}').message, /":index" needs require "index"/);
+  assert.match(compileError('require "index"; if header :index 0 "a" "b" {}').message, /counts from 1/);
+});
+
+test('RFC 5183: environment items from the delivery side, with defaults for name, location and phase', async () => {
+  const script = compile(`require ["environment", "fileinto", "variables"];
+    if environment :matches "remote-host" "*.example.net" { fileinto "from-\${1}"; }
+    if environment :is "location" "MDA" { fileinto "mda"; }
+    if environment :is "name" "Postroom" { fileinto "named"; }
+    if environment :is "phase" "during" { fileinto "during"; }
+    if environment :contains "constructor" "" { fileinto "never"; }
+    if environment :is "host" "" { fileinto "never-either"; }`);
+  const out = await runSieve(script, { ...env(), environment: { 'remote-host': 'mx1.example.net', domain: 'example.com' } });
+  assert.deepEqual(out.actions.map((a) => (a as { mailbox?: string }).mailbox), ['from-mx1', 'mda', 'named', 'during']);
+  assert.match(compileError('if environment "name" "x" {}').message, /needs require "environment"/);
+});
+
+test('RFC 5463: ihave guards a block — unsupported capabilities are not validated, supported ones are enabled; error fails the run', async () => {
+  const script = `require ["ihave", "fileinto"];
+    if ihave "x-frobnicate" { frobnicate :hard "everything"; }
+    elsif ihave ["vacation", "variables"] { set "who" "me"; vacation :subject "\${who}" "away"; }
+    if allof (ihave "editheader", true) { addheader "X-Checked" "yes"; }
+    if not ihave "envelope" { fileinto "never"; }`;
+  const out = await run(script, { headers: ['From: a@b.example', 'To: user@example.com'] });
+  assert.equal(out.error, undefined);
+  assert.deepEqual(out.actions.map((a) => a.type), ['vacation', 'keep']);
+  assert.equal((out.actions[0] as { subject: string }).subject, 'me');
+  assert.match(out.header?.toString() ?? '', /^X-Checked: yes\r\n/);
+  // Outside a guard, the capability is still not required.
+  assert.match(compileError('require "ihave"; if ihave "vacation" { keep; } vacation "x";').message, /"vacation" needs require "vacation"/);
+  // A disabled extension: ihave is false and the block is not validated.
+  const disabled = compileSieve('require "ihave"; if ihave "vacation" { vacation :bogus "x"; } else { discard; }', { extensions: ['ihave'] });
+  assert.equal(disabled.ok, true);
+  if (disabled.ok) assert.deepEqual((await runSieve(disabled.script, env())).actions, [{ type: 'discard' }]);
+  // RFC 5463 §5: error ends the run with the user's message; the message is kept.
+  const failed = await run('require ["ihave", "fileinto"]; fileinto "a";\nif not ihave "x-needed" { error "this script needs x-needed"; }');
+  assert.deepEqual(failed.actions, [{ type: 'keep' }]);
+  assert.equal(failed.error, 'line 2: error: this script needs x-needed');
 });

@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { compileSieve, runSieve, DEFAULT_SIEVE_LIMITS } from '../../src/sieve/index.js';
 import { compile, compileError, env, run } from './helpers.js';
 
@@ -95,6 +96,17 @@ test('variable expansion is bounded per run: a short script cannot build gigabyt
   assert.deepEqual(cut.actions, [{ type: 'fileinto', mailbox: '10', copy: false, create: false }]);
 });
 
+test(':contains over thousands of fields and keys is stopped by maxRunMilliseconds too', async () => {
+  const headers = Array.from({ length: 2000 }, (_, i) => `X-A: ${String(i).padStart(5, '0')}${'b'.repeat(2000)}`);
+  const keys = Array.from({ length: 20_000 }, (_, i) => `"needle-${i}-not-there"`).join(',');
+  const script = compile(`if header :contains "X-A" [${keys}] { discard; }`);
+  const started = Date.now();
+  const out = await runSieve(script, env({ headers }), { maxRunMilliseconds: 300 });
+  assert.deepEqual(out.actions, [{ type: 'keep' }]);
+  assert.match(out.error ?? '', /maxRunMilliseconds/);
+  assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+});
+
 /** A small deterministic generator (xorshift), so a failure can be replayed from its seed. */
 function rng(seed: number): () => number {
   let x = seed || 1;
@@ -144,4 +156,39 @@ test('fuzz: 3,000 garbled scripts never throw from compile or run', async () => 
   }
   assert.ok(compiled > 0, 'some garbled scripts are valid and were run');
   assert.ok(Date.now() - started < 60_000);
+});
+
+test('fuzz: 3,000 mutations of the valid scripts of these tests never throw; failures keep the message', async () => {
+  const dir = new URL('.', import.meta.url);
+  const text = ['base', 'extensions', 'vacation', 'editheader'].map((f) => readFileSync(new URL(`${f}.test.ts`, dir), 'utf8')).join('\n');
+  const seeds = [...text.matchAll(/`(require[^`]*)`/g)].map((m) => m[1]!.replace(/\\\$/g, '$'));
+  assert.ok(seeds.length > 10, `seed scripts found (${seeds.length})`);
+  const random = rng(5463);
+  const e = env({
+    headers: ['From: "A" <a@b.example>', 'To: user@example.com, x+y@z.example', 'Subject: =?UTF-8?B?w6k=?= x', 'Date: Tue, 1 Apr 1997 09:06:31 -0800', 'List-Id: <l.example>'],
+  });
+  let ran = 0;
+  for (let i = 0; i < 3000; i++) {
+    let s = seeds[Math.floor(random() * seeds.length)]!;
+    for (let j = 1 + Math.floor(random() * 4); j > 0; j--) {
+      const p = Math.floor(random() * (s.length + 1));
+      const k = random();
+      if (k < 0.3) s = s.slice(0, p) + s.slice(p + 1 + Math.floor(random() * 5));
+      else if (k < 0.6) {
+        const q = Math.floor(random() * s.length);
+        s = s.slice(0, p) + s.slice(q, q + Math.floor(random() * 20)) + s.slice(p);
+      } else {
+        s = s.slice(0, p) + '"*?${1}\\;{}()[],:#/*'[Math.floor(random() * 20)] + s.slice(p);
+      }
+    }
+    const c = compileSieve(s);
+    if (!c.ok) continue;
+    ran++;
+    const out = await runSieve(c.script, e);
+    if (out.error) {
+      assert.deepEqual(out.actions.map((a) => a.type), ['keep'], s);
+      assert.doesNotMatch(out.error, /runtime error|internal/, `an unexpected exception for ${JSON.stringify(s)}`);
+    }
+  }
+  assert.ok(ran > 50, `some mutants were valid and ran (${ran})`);
 });

@@ -40,6 +40,8 @@ const CASES: Array<[string, string, number, number, RegExp]> = [
   ['names of Object.prototype are not commands', 'constructor;', 1, 1, /unknown command "constructor"/],
   ['or tags', 'if header :__proto__ "a" "b" {}', 1, 11, /"header" does not take ":__proto__"/],
   ['or tests', 'if hasOwnProperty { }', 1, 4, /unknown test "hasownproperty"/],
+  ['invalid header name', 'if header :is ["Subject", "Bad: name"] "x" {}', 1, 15, /"Bad: name" is not a valid header field name/],
+  ['empty header name', 'if exists "" {}', 1, 11, /"" is not a valid header field name/],
   ['regex refused', 'if header :regex "a" "b" {}', 1, 11, /":regex" is not supported/],
   ['column counts characters', 'if header :is "Subjekt" "Grüße" { bogus; }', 1, 35, /unknown command "bogus"/],
   ['not with a test list', 'if not (true) { }', 1, 9, /exactly one test/],
