@@ -28,6 +28,11 @@ const clients = Number(values.clients);
 let server: StressServer | null = null;
 let port = Number(values.port);
 let users = values['user-names']?.split(',') ?? [];
+if (!values.port && Number(values.workers) > 1) {
+  // The stress starts `serve --store sqlite`, where --workers is refused (one writer process per data folder).
+  process.stderr.write('--workers: `serve --workers` needs PostgreSQL; point the stress at such a server with --port, --user-names and --password\n');
+  process.exit(2);
+}
 if (!values.port) {
   server = await startStressServer({ users: Number(values.users), workers: Number(values.workers), maxConnections: clients * 2 + 50 });
   port = server.port;

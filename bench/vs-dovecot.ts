@@ -73,6 +73,11 @@ const say = (s: string): void => {
 
 type Starter = (runDir: string, spec: SeedSpec, maxConnections: number) => Promise<RunningServer>;
 const postroomWorkers = values['postroom-workers'] ? Number(values['postroom-workers']) : 0;
+if (postroomWorkers > 1) {
+  // The Postroom side runs on SQLite, where `serve --workers` is refused (one writer process per data folder).
+  process.stderr.write('--postroom-workers: `serve --workers` needs PostgreSQL; measure several processes with `npm run bench:cluster`\n');
+  process.exit(2);
+}
 const profileArgs = values['cpu-prof'] ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', join(BENCH_TMP, 'profiles')] } : {};
 const SERVERS: { label: string; start: Starter }[] = [
   { label: 'Postroom', start: (runDir, spec, max) => startPostroom({ runDir, spec, maxConnections: max, ...profileArgs }) },

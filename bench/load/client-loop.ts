@@ -105,7 +105,8 @@ export class ClientLoop {
   }
 
   async login(): Promise<void> {
-    const { client, greeting } = await this.timed('CONNECT', () => WireClient.connect(this.cfg.host, this.cfg.port));
+    const port = this.cfg.ports?.length ? this.cfg.ports[this.index % this.cfg.ports.length]! : this.cfg.port;
+    const { client, greeting } = await this.timed('CONNECT', () => WireClient.connect(this.cfg.host, port, 30_000, { tls: this.cfg.tls === true }));
     this.client = client;
     if (!greeting.text.startsWith('* OK')) throw new CheckError(`greeting: ${greeting.text}`);
     await this.cmd('LOGIN', `LOGIN ${this.user} ${this.cfg.password}`, (c) => expectOk(c, 'LOGIN'));

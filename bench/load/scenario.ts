@@ -4,6 +4,10 @@ export type ScenarioName = 'mixed' | 'fetch' | 'append' | 'idle';
 export interface LoadConfig {
   host: string;
   port: number;
+  /** Several servers (cluster nodes): client i connects to ports[i % ports.length] instead of `port`. */
+  ports?: number[];
+  /** Implicit TLS (the port is an IMAPS port; any certificate is accepted). */
+  tls?: boolean;
   users: string[];
   password: string;
   /** Clients in this worker process. */

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { UserFile } from '../../src/auth/user-file.js';
+import type { MailStore } from '../../src/store/types.js';
 import { benchMessage } from '../load/messages.js';
 import { ARCHIVE_MESSAGES, PASSWORD, cachedSeed, messageSeed, seedKey, type SeedSpec } from './common.js';
 
@@ -21,10 +22,22 @@ const BENCH_SCRYPT = { log2N: 10, r: 8, p: 1 };
 
 async function build(dir: string, spec: SeedSpec): Promise<void> {
   const users = UserFile.inDataDir(dir, { scrypt: BENCH_SCRYPT });
+  for (const name of Object.keys(spec.users)) await users.add(name, PASSWORD);
   const store = await SqliteStore.open({ directory: dir });
+  await seedMail(store, spec);
+  await store.close();
+}
+
+/** A users file with the bench users (cheap scrypt, see BENCH_SCRYPT) in `dir`. */
+export async function benchUsers(dir: string, spec: SeedSpec): Promise<void> {
+  const users = UserFile.inDataDir(dir, { scrypt: BENCH_SCRYPT });
+  for (const name of Object.keys(spec.users)) await users.add(name, PASSWORD);
+}
+
+/** The bench's messages into any store (SQLite here, PostgreSQL for bench:cluster): the same bytes Dovecot gets. */
+export async function seedMail(store: MailStore, spec: SeedSpec): Promise<void> {
   let u = 0;
   for (const [name, count] of Object.entries(spec.users)) {
-    await users.add(name, PASSWORD);
     const box = await store.open(name);
     const archive = await box.create('Archive');
     const inbox = await box.get('INBOX');
@@ -49,13 +62,14 @@ async function build(dir: string, spec: SeedSpec): Promise<void> {
     await box.close();
     u++;
   }
-  await store.close();
 }
 
 export interface RunningServer {
   name: string;
   pid: number;
   port: number;
+  /** The implicit-TLS IMAP port, when the server has one. */
+  tlsPort?: number;
   stop(): Promise<void>;
 }
 
@@ -72,6 +86,13 @@ export interface PostroomOptions {
 }
 
 const MAIN = fileURLToPath(new URL('./postroom-main.ts', import.meta.url));
+
+/** A fresh copy of the seeded SQLite data folder (users file and mail) under `runDir`; returns its path. */
+export async function seededPostroomData(runDir: string, spec: SeedSpec): Promise<string> {
+  const data = join(runDir, 'postroom');
+  await cachedSeed(`postroom-n${BENCH_SCRYPT.log2N}-${seedKey(spec)}`, (dir) => build(dir, spec), data);
+  return data;
+}
 
 export async function startPostroom(opts: PostroomOptions): Promise<RunningServer> {
   const data = join(opts.runDir, 'postroom');

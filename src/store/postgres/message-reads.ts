@@ -2,7 +2,9 @@
 import type { MessageStructure } from '../../mime/types.js';
 import { StoreError } from '../errors.js';
 import { STREAM_CHUNK, bufferChunks } from '../pinned-stream.js';
-import { matchesQuery, type TextCache } from '../search-eval.js';
+import type { TextCache } from '../search-eval.js';
+import { runSearch, type SearchTarget } from '../search-run.js';
+import { TimeSlice } from '../../util/time-slice.js';
 import type { SearchQuery } from '../search-query.js';
 import type { ByteRange, MailboxSnapshot, MailboxStatus, MessageMeta, MessageRecord, MessageStream, RecentClaimOptions } from '../types.js';
 import { parseFlags } from '../sqlite/flags.js';
@@ -197,49 +199,59 @@ export async function searchMessages(scope: PgScope, mailboxId: string, query: S
     `SELECT 1 AS _k, m.uid, m.flags, m.modseq, m.internal_date, m.size, m.content_id, c.structure ${from} ${numbered(filter.sql, 3)} ORDER BY m.uid`,
     filter.params,
   );
+  // The evaluation runs key by key over a batch and yields between steps (search-run.ts, as the
+  // SQLite and memory stores do): thousands of BODY keys over large bodies never hold the loop.
+  const slice = new TimeSlice();
+  const needsBytes = usesMessageBytes(residual);
   const out: number[] = [];
   for (let i = 0; i < rows.length; ) {
-    // A batch of bodies, read only if the evaluator asks for them.
+    // A batch of bodies, read only when the residual query looks into messages.
     let batchEnd = i;
     let bytes = 0;
     while (batchEnd < rows.length && (batchEnd === i || bytes + rows[batchEnd]!.size <= SEARCH_BATCH_BYTES)) bytes += rows[batchEnd++]!.size;
     const batch = rows.slice(i, batchEnd);
     const bodies = new Map<number, Buffer>();
-    const needsBytes = batch.some((row) => {
-      try {
-        matchesQuery(residual, { record: toRecord(row), raw: () => { throw NEED_BYTES; }, structure: () => JSON.parse(row.structure) as MessageStructure }, {
-          cache: { texts, key: `c${row.content_id}` },
-        });
-        return false;
-      } catch (err) {
-        if (err === NEED_BYTES) return true;
-        throw err;
-      }
-    });
     if (needsBytes) {
       for (const row of batch) {
         if (!bodies.has(row.content_id)) bodies.set(row.content_id, await collectBytes(blobs.read(pool, row.content_id, 0, row.size), row.size));
       }
     }
-    for (const row of batch) {
+    const toTarget = (row: (typeof batch)[number]): SearchTarget => {
       let structure: MessageStructure | undefined;
-      const matched = matchesQuery(
-        residual,
-        {
-          record: toRecord(row),
-          raw: () => bodies.get(row.content_id) ?? Buffer.alloc(0),
-          structure: () => (structure ??= JSON.parse(row.structure) as MessageStructure),
-        },
-        { cache: { texts, key: `c${row.content_id}` } },
-      );
-      if (matched) out.push(row.uid);
-    }
+      return {
+        record: toRecord(row),
+        raw: () => bodies.get(row.content_id) ?? Buffer.alloc(0),
+        structure: () => (structure ??= JSON.parse(row.structure) as MessageStructure),
+        cacheKey: `c${row.content_id}`,
+      };
+    };
+    out.push(...(await runSearch(residual, batch, toTarget, { texts, slice })));
     i = batchEnd;
   }
   return out;
 }
 
-const NEED_BYTES = Symbol('the evaluator needs the message bytes');
+/** Whether evaluating `q` reads a message's bytes (headers, body, sent date), not just its record. */
+function usesMessageBytes(q: SearchQuery): boolean {
+  switch (q.type) {
+    case 'and':
+    case 'or':
+      return q.of.some(usesMessageBytes);
+    case 'not':
+      return usesMessageBytes(q.of);
+    case 'all':
+    case 'uid':
+    case 'flag':
+    case 'size':
+    case 'modseq':
+    case 'internaldate':
+    case 'arrival':
+      return false;
+    default:
+      // header, body, text, sentdate — and anything new, to be safe.
+      return true;
+  }
+}
 
 /**
  * UserMailbox.expungedSince (QRESYNC, RFC 7162 §3.2): the expunged table has held every expunge
@@ -256,3 +268,4 @@ export async function expungedSince(scope: PgScope, mailboxId: string, since: nu
   );
   return (row?.uids ?? []).map(Number);
 }
+
