@@ -70,6 +70,41 @@ describe('PostgresStore: schema and start-up', () => {
     }
   });
 
+  it('the quota migration (2) fills quota_usage from the mail already stored, and the triggers keep it', async () => {
+    const url = await testDatabaseUrl();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      assert.equal(await migrate(client, 1), 1);
+      // Rows as version-1 code wrote them: alice has three messages in two mailboxes, carol none.
+      await client.query(`INSERT INTO users (id, name) VALUES (1, 'alice'), (2, 'carol')`);
+      await client.query(
+        `INSERT INTO mailboxes (id, user_id, name, uid_validity, uid_next, highest_modseq) VALUES (1, 1, 'INBOX', 7, 3, 3), (2, 1, 'Work', 8, 2, 2), (3, 2, 'INBOX', 9, 1, 1)`,
+      );
+      await client.query(`INSERT INTO contents (id, sha256, size, structure) VALUES (1, '\\x01', 100, ''), (2, '\\x02', 40, '')`);
+      await client.query(
+        `INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, created_modseq, internal_date, size)
+         VALUES (1, 1, 1, '', 2, 2, 0, 100), (1, 2, 2, '', 3, 3, 0, 40), (2, 1, 1, '', 2, 2, 0, 100)`,
+      );
+      assert.equal(await migrate(client), PG_MIGRATIONS.length);
+      const usage = await client.query<{ user_id: number; storage: number; messages: number }>('SELECT user_id, storage, messages FROM quota_usage ORDER BY user_id');
+      assert.deepEqual(usage.rows.map((r) => [Number(r.user_id), Number(r.storage), Number(r.messages)]), [
+        [1, 240, 3],
+        [2, 0, 0],
+      ]);
+      // One statement removing rows of one user, one adding rows: each is one update by the triggers.
+      await client.query('DELETE FROM messages WHERE mailbox_id = 1');
+      await client.query(`INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, created_modseq, internal_date, size) VALUES (3, 1, 2, '', 2, 2, 0, 40), (3, 2, 2, '', 2, 2, 0, 40)`);
+      const after = await client.query<{ user_id: number; storage: number; messages: number }>('SELECT user_id, storage, messages FROM quota_usage ORDER BY user_id');
+      assert.deepEqual(after.rows.map((r) => [Number(r.user_id), Number(r.storage), Number(r.messages)]), [
+        [1, 100, 1],
+        [2, 80, 2],
+      ]);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('refuses a database whose schema is newer, saying so', async () => {
     const url = await testDatabaseUrl();
     await (await store(url)).close();

@@ -399,3 +399,38 @@ describe('SqliteStore change feed', () => {
     await store.close();
   });
 });
+
+describe('SqliteStore migration to v8 (quotas)', () => {
+  it('upgrades a version-6 database: quota_usage is filled from the mail already stored, and kept from then on', async () => {
+    const dir = tempDir();
+    let store = await SqliteStore.open({ directory: dir, schemaVersion: 6 });
+    await store.close();
+    // Rows as v6 code wrote them: alice has three messages in two mailboxes, bob one, carol none.
+    const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
+    assert.equal(db.prepare('SELECT version FROM schema_version').pluck().get(), 6);
+    db.prepare("INSERT INTO users (id, name) VALUES (1, 'alice'), (2, 'bob'), (3, 'carol')").run();
+    db.prepare(
+      "INSERT INTO mailboxes (id, user_id, name, uid_validity, uid_next, highest_modseq) VALUES (1, 1, 'INBOX', 7, 3, 3), (2, 1, 'Work', 8, 2, 2), (3, 2, 'INBOX', 9, 2, 2), (4, 3, 'INBOX', 10, 1, 1)",
+    ).run();
+    db.prepare("INSERT INTO contents (id, sha256, size, refs, body, structure) VALUES (1, x'01', 100, 3, x'00', ''), (2, x'02', 40, 1, x'00', '')").run();
+    const insert = db.prepare("INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size) VALUES (?, ?, ?, '', 2, 0, ?)");
+    insert.run(1, 1, 1, 100);
+    insert.run(1, 2, 2, 40);
+    insert.run(2, 1, 1, 100);
+    insert.run(3, 1, 1, 100);
+    db.close();
+
+    store = await SqliteStore.open({ directory: dir });
+    assert.deepEqual((await store.getQuota('alice')).usage, { storage: 240, messages: 3 });
+    assert.deepEqual((await store.getQuota('bob')).usage, { storage: 100, messages: 1 });
+    assert.deepEqual((await store.getQuota('carol')).usage, { storage: 0, messages: 0 });
+    const m = Buffer.from('Subject: after quotas\r\n\r\nbody\r\n');
+    const carol = await store.open('carol');
+    await carol.append((await carol.get('INBOX')).id, { content: m });
+    assert.deepEqual((await store.getQuota('carol')).usage, { storage: m.length, messages: 1 });
+    const alice = await store.open('alice');
+    await alice.delete('Work');
+    assert.deepEqual((await store.getQuota('alice')).usage, { storage: 140, messages: 2 });
+    await store.close();
+  });
+});

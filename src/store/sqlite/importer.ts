@@ -14,6 +14,7 @@ import { normalizeFlags, serializeFlags } from './flags.js';
 import { nextUidValidity } from './mailbox-tree.js';
 import { deriveContent, type Parsed } from './message-writes.js';
 import { readFile } from 'node:fs/promises';
+import { addUsage } from './quota.js';
 
 export function sqliteMigrationTarget(ctx: StoreContext, userId: (user: string) => Promise<number>): MigrationTarget {
   return {
@@ -91,6 +92,7 @@ class SqliteUserImporter implements UserImporter {
           addReference(ctx, contentId);
           insert.run(Number(mailboxId), m.uid, contentId, serializeFlags(normalizeFlags(m.flags)), m.modseq, m.internalDate.getTime(), collected.size);
         }
+        addUsage(ctx, this.userId, prepared.reduce((n, p) => n + p.collected.size, 0), prepared.length);
       });
       await ctx.durable.sync();
     } finally {

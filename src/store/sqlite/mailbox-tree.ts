@@ -5,6 +5,7 @@ import { compareMailboxNames, isSameOrBelow, parentNames, validateMailboxName } 
 import type { MailboxInfo, SpecialUse } from '../types.js';
 import { releaseContents, removeFiles } from './contents.js';
 import { mailboxByName, write, type MailboxRow, type StoreContext, type UserScope } from './context.js';
+import { addUsage } from './quota.js';
 
 /** SQLite's substr() counts code points, JavaScript's length counts UTF-16 units. */
 function chars(s: string): number {
@@ -92,10 +93,12 @@ export function createMailbox(scope: UserScope, rawName: string, specialUse?: Sp
 /** Removes all messages of a mailbox inside the caller's transaction; returns their UIDs and files to unlink. */
 export function removeAllMessages(scope: UserScope, mailboxId: number): { uids: number[]; files: Buffer[] } {
   const { ctx } = scope;
-  const rows = ctx.sql.get('DELETE FROM messages WHERE mailbox_id = ? RETURNING uid, content_id').all(mailboxId) as Array<{
+  const rows = ctx.sql.get('DELETE FROM messages WHERE mailbox_id = ? RETURNING uid, content_id, size').all(mailboxId) as Array<{
     uid: number;
     content_id: number;
+    size: number;
   }>;
+  addUsage(ctx, scope.userId, -rows.reduce((n, r) => n + r.size, 0), -rows.length);
   const files = releaseContents(
     ctx,
     rows.map((r) => r.content_id),

@@ -15,7 +15,7 @@ import { applyFlagOperation, normalizeFlags, parseFlags, serializeFlags } from '
 import { computeSearchColumns } from './search-columns.js';
 import { computeSortColumns } from './sort-columns.js';
 import type { SearchColumns, SortColumns } from './schema.js';
-import { checkUsage, limitsFor } from './quota.js';
+import { addUsage, checkUsage, limitsFor } from './quota.js';
 
 export interface Parsed {
   structureJson: string;
@@ -84,6 +84,7 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
         ctx.sql
           .get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size) VALUES (?, ?, ?, ?, ?, ?, ?)')
           .run(box.id, uid, contentId, serializeFlags(flags), modseq, internalDate.getTime(), collected.size);
+        addUsage(ctx, scope.userId, collected.size, 1);
         return { uid, uidValidity: box.uid_validity, modseq };
       });
       if (!result) {
@@ -118,6 +119,7 @@ async function appendKnownContent(scope: UserScope, mailboxId: string, sha256: B
     ctx.sql
       .get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(box.id, uid, content.id, serializeFlags(flags), modseq, internalDate.getTime(), content.size);
+    addUsage(ctx, scope.userId, content.size, 1);
     return { uid, uidValidity: box.uid_validity, modseq };
   });
   if (result) ctx.feed.publish(scope.user, { kind: 'exists', mailboxId, uids: [result.uid], origin: scope.origin });
@@ -212,6 +214,7 @@ export async function copyMessages(scope: UserScope, fromId: string, uids: numbe
       next++;
     }
     ctx.sql.get('UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?').run(next, modseq, target.id);
+    addUsage(ctx, scope.userId, rows.reduce((n, r) => n + r.size, 0), rows.length);
     if (removeSource) files = deleteRows(scope, source.id, source.highest_modseq, rows);
     return { uidValidity: target.uid_validity, mapping };
   });
@@ -224,10 +227,11 @@ export async function copyMessages(scope: UserScope, fromId: string, uids: numbe
 }
 
 /** Deletes message rows (inside a transaction); RFC 7162 §3.2.10 wants HIGHESTMODSEQ to grow on expunge. */
-function deleteRows(scope: UserScope, mailboxId: number, highestModseq: number, rows: ReadonlyArray<{ uid: number; content_id: number }>): Buffer[] {
+function deleteRows(scope: UserScope, mailboxId: number, highestModseq: number, rows: ReadonlyArray<{ uid: number; content_id: number; size: number }>): Buffer[] {
   const { ctx } = scope;
   const del = ctx.sql.get('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?');
   for (const row of rows) del.run(mailboxId, row.uid);
+  addUsage(ctx, scope.userId, -rows.reduce((n, r) => n + r.size, 0), -rows.length);
   ctx.sql.get('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?').run(highestModseq + 1, mailboxId);
   recordExpungedRows(
     ctx,
@@ -250,13 +254,13 @@ export async function expungeMessages(scope: UserScope, mailboxId: string, uids:
     const deletedTest = "instr(' ' || flags || ' ', ' \\Deleted ') > 0";
     const rows = (
       uids === undefined
-        ? ctx.sql.get(`SELECT uid, content_id FROM messages WHERE mailbox_id = ? AND ${deletedTest} ORDER BY uid`).all(box.id)
+        ? ctx.sql.get(`SELECT uid, content_id, size FROM messages WHERE mailbox_id = ? AND ${deletedTest} ORDER BY uid`).all(box.id)
         : ctx.sql
             .get(
-              `SELECT uid, content_id FROM messages WHERE mailbox_id = ? AND ${deletedTest} AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`,
+              `SELECT uid, content_id, size FROM messages WHERE mailbox_id = ? AND ${deletedTest} AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`,
             )
             .all(box.id, jsonList(uids))
-    ) as Array<{ uid: number; content_id: number }>;
+    ) as Array<{ uid: number; content_id: number; size: number }>;
     if (rows.length === 0) return [];
     files = deleteRows(scope, box.id, box.highest_modseq, rows);
     return rows.map((r) => r.uid);

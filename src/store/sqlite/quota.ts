@@ -1,6 +1,7 @@
 /**
- * RFC 9208 quotas in the SQLite store. Usage lives in quota_usage, kept by triggers on messages
- * (schema.ts, version 7); limits set with setQuota() in quota_limits. Writes that add messages
+ * RFC 9208 quotas in the SQLite store. Usage lives in quota_usage (schema.ts, version 7), kept by
+ * addUsage() in the same transaction as every statement that adds or removes message rows
+ * (message-writes.ts, mailbox-tree.ts, importer.ts); limits set with setQuota() in quota_limits. Writes that add messages
  * call checkUsage() inside their transaction: SQLite runs one write transaction at a time, so the
  * usage read there cannot change before the insert, and racing APPENDs never overshoot.
  */
@@ -32,6 +33,19 @@ export async function limitsFor(ctx: StoreContext, userId: number, user: string,
 export async function quotaState(ctx: StoreContext, userId: number, user: string, defaults: QuotaDefaults | undefined): Promise<QuotaState> {
   const { limits, source } = await limitsFor(ctx, userId, user, defaults);
   return { usage: readUsage(ctx, userId), limits, source };
+}
+
+/**
+ * Inside the transaction that added (positive) or removed (negative) message rows of the user:
+ * one statement per operation, however many rows.
+ */
+export function addUsage(ctx: StoreContext, userId: number, storage: number, messages: number): void {
+  if (storage === 0 && messages === 0) return;
+  ctx.sql
+    .get(
+      'INSERT INTO quota_usage (user_id, storage, messages) VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET storage = storage + excluded.storage, messages = messages + excluded.messages',
+    )
+    .run(userId, storage, messages);
 }
 
 /** Inside the write transaction: throws StoreError 'overquota' unless `add` fits. */
