@@ -3,6 +3,7 @@
  * modifier. Data is loaded per batch of messages and only as far as the requested items need it:
  * `UID FETCH 1:* (UID FLAGS)` touches nothing but the session's view.
  */
+import { utf8Names } from './mailbox-name.js';
 import { toRanges, vanishedLines, vanishedSince } from '../session/qresync.js';
 import { resolveRanges } from '../wire/sequence-set.js';
 import type { CommandContext, CommandSpec, ParseEnv, SelectedView } from './types.js';
@@ -171,6 +172,7 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
       modseq: view.modseqOf(uid),
       prepend,
       append,
+      utf8: utf8Names(ctx.enabled),
     });
     values.catch(() => undefined); // awaited in turn below; an earlier failure may end the loop first
     return values;
