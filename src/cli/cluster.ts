@@ -217,6 +217,7 @@ async function worker(options: Record<string, unknown>): Promise<void> {
     host: settings.host,
     tls: { key: tls.key, cert: tls.cert },
     allowInsecureAuth: settings.allowInsecureAuth,
+    literalMinus: settings.literalMinus,
     loginGuard,
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
   };

@@ -84,6 +84,7 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     host: settings.host,
     tls,
     allowInsecureAuth: settings.allowInsecureAuth,
+    literalMinus: settings.literalMinus,
     // One guard for both protocols: a password guesser cannot switch protocol to start over.
     loginGuard,
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
