@@ -234,6 +234,7 @@ async function worker(options: Record<string, unknown>): Promise<void> {
     tls: { key: tls.key, cert: tls.cert },
     allowInsecureAuth: settings.allowInsecureAuth,
     administrators: settings.admins,
+    literalMinus: settings.literalMinus,
     loginGuard,
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
     proxyProtocol: proxyProtocolOptions(settings),

@@ -92,6 +92,7 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     tls,
     allowInsecureAuth: settings.allowInsecureAuth,
     administrators: settings.admins,
+    literalMinus: settings.literalMinus,
     // One guard for both protocols: a password guesser cannot switch protocol to start over.
     loginGuard,
     ...(settings.hostname ? { hostname: settings.hostname } : {}),

@@ -31,6 +31,8 @@ export interface ServeSettings {
    */
   databaseUrl?: string;
   allowInsecureAuth: boolean;
+  /** IMAP advertises LITERAL- instead of LITERAL+ (RFC 7888 §5: non-synchronising literals up to 4096 octets). */
+  literalMinus: boolean;
   logLevel: LogLevel;
   demo: boolean;
   /** PEM files; when both are absent a self-signed certificate is made in DATA/tls/. */
@@ -107,6 +109,7 @@ export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
   ephemeralPorts: false,
   store: 'sqlite',
   allowInsecureAuth: false,
+  literalMinus: false,
   logLevel: 'info',
   demo: false,
   lmtpPort: 'off',
@@ -141,6 +144,7 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   store: { oneOf: STORE_KINDS },
   databaseUrl: 'string',
   allowInsecureAuth: 'boolean',
+  literalMinus: 'boolean',
   logLevel: { oneOf: LOG_LEVELS },
   demo: 'boolean',
   tlsKey: 'path',

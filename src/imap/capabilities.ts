@@ -19,7 +19,7 @@ export interface CapabilityInputs {
   literalMinus?: boolean;
 }
 
-const BASE = ['IMAP4rev1', 'SASL-IR', 'ENABLE', 'CHILDREN', 'NAMESPACE', 'UIDPLUS', 'ID', 'CONDSTORE', 'QRESYNC'];
+const BASE = ['IMAP4rev1', 'SASL-IR', 'ENABLE', 'CHILDREN', 'NAMESPACE', 'UIDPLUS', 'ID', 'CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT'];
 
 export function computeCapabilities(input: CapabilityInputs): string[] {
   const caps = [...BASE];

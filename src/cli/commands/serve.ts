@@ -38,6 +38,7 @@ export function register(program: Command): void {
     .option('--database-url <url>', 'PostgreSQL database of the postgres store, postgres://user:password@host:port/db (PG* variables fill in the rest)')
     .option('--allow-insecure-auth', 'accept passwords on unencrypted connections (default: only after TLS)')
     .option('--no-allow-insecure-auth', 'require TLS before passwords, overriding the config file')
+    .option('--literal-minus', 'IMAP: advertise LITERAL- instead of LITERAL+ (non-synchronising literals up to 4096 octets, RFC 7888)')
     .option('--tls-key <file>', 'TLS private key, PEM (default: a self-signed certificate in DATA/tls/)')
     .option('--tls-cert <file>', 'TLS certificate chain, PEM (give with --tls-key)')
     .option('--hostname <name>', 'server name in greetings and SASL (default: the machine host name)')

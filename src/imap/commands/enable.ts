@@ -7,7 +7,7 @@ import { atom } from '../wire/types.js';
  * ENABLE runs only in the authenticated state, so enabling CONDSTORE here never owes the client a
  * HIGHESTMODSEQ (RFC 7162 §3.1 asks for one only when a mailbox is selected); the next SELECT sends it.
  */
-export const ENABLEABLE = new Set<string>(['CONDSTORE', 'QRESYNC']);
+export const ENABLEABLE = new Set<string>(['CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT']);
 
 /** RFC 5161 */
 export const enableCommand: CommandSpec<string[]> = {

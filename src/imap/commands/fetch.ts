@@ -3,6 +3,7 @@
  * modifier. Data is loaded per batch of messages and only as far as the requested items need it:
  * `UID FETCH 1:* (UID FLAGS)` touches nothing but the session's view.
  */
+import { utf8Names } from './mailbox-name.js';
 import { toRanges, vanishedLines, vanishedSince } from '../session/qresync.js';
 import { resolveRanges } from '../wire/sequence-set.js';
 import type { CommandContext, CommandSpec, ParseEnv, SelectedView } from './types.js';
@@ -77,6 +78,8 @@ function parseModifiers(r: ArgReader): { changedSince?: number; partial?: Partia
       throw new ParseError(`Unknown fetch modifier ${name.slice(0, 40)}`);
     }
   }
+  // RFC 7162 §3.2.6: VANISHED only together with CHANGEDSINCE.
+  if (out.vanished && out.changedSince === undefined) throw new ParseError('VANISHED needs CHANGEDSINCE');
   return out;
 }
 
@@ -171,6 +174,7 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
       modseq: view.modseqOf(uid),
       prepend,
       append,
+      utf8: utf8Names(ctx.enabled),
     });
     values.catch(() => undefined); // awaited in turn below; an earlier failure may end the loop first
     return values;
@@ -210,10 +214,9 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
  * RFC 7162 §3.2.6: the UIDs of the set expunged since CHANGEDSINCE, as VANISHED (EARLIER), before
  * any FETCH response. BAD for FETCH, without CHANGEDSINCE, or before ENABLE QRESYNC.
  */
-async function reportVanished(ctx: CommandContext, mail: UserMailbox, view: SelectedView, args: FetchArgs, byUid: boolean): Promise<void> {
+async function reportVanished(ctx: CommandContext, mail: UserMailbox, view: SelectedView, args: FetchArgs & { changedSince: number }, byUid: boolean): Promise<void> {
   if (!byUid) throw ImapError.bad('VANISHED is a UID FETCH modifier');
   if (!ctx.enabled.has('QRESYNC')) throw ImapError.bad('VANISHED needs ENABLE QRESYNC first');
-  if (args.changedSince === undefined) throw ImapError.bad('VANISHED needs CHANGEDSINCE');
   const known = args.set.saved ? toRanges(view.savedResult) : resolveRanges(args.set.ranges, view.uidNext - 1);
   const lines = vanishedLines(await vanishedSince(mail, view, args.changedSince, known), true);
   if (lines) ctx.untaggedLines(lines);
@@ -223,7 +226,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   const state = ctx.state;
   if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
   const { mail, view } = state;
-  if (args.vanished) await reportVanished(ctx, mail, view, args, byUid);
+  if (args.vanished && args.changedSince !== undefined) await reportVanished(ctx, mail, view, { ...args, changedSince: args.changedSince }, byUid);
   const named = view.resolve(args.set, byUid);
   const uids = args.partial ? partialWindow(named, args.partial) : named;
   // RFC 7162 §3.1: FETCH MODSEQ and CHANGEDSINCE turn CONDSTORE on.

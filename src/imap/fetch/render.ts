@@ -22,6 +22,8 @@ export interface RenderOptions {
   /** Items to put first / last that the client did not ask for (UID for UID FETCH, FLAGS after \Seen...). */
   prepend: FetchItem[];
   append: FetchItem[];
+  /** The session enabled UTF8=ACCEPT or IMAP4rev2: 8-bit parameter values may go out as they are. */
+  utf8?: boolean;
 }
 
 /** What a section item contributes: the bytes, or a stream for big pieces. */
@@ -63,9 +65,9 @@ async function renderItem(item: FetchItem, src: MessageSource, opts: RenderOptio
     case 'ENVELOPE':
       return ['ENVELOPE', renderEnvelope((await src.structure()).envelope)];
     case 'BODY':
-      return ['BODY', renderBodyStructure((await src.structure()).root, false)];
+      return ['BODY', renderBodyStructure((await src.structure()).root, false, opts.utf8)];
     case 'BODYSTRUCTURE':
-      return ['BODYSTRUCTURE', renderBodyStructure((await src.structure()).root, true)];
+      return ['BODYSTRUCTURE', renderBodyStructure((await src.structure()).root, true, opts.utf8)];
   }
 }
 

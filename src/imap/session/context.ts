@@ -194,6 +194,8 @@ async function reportResync(conn: ImapConnection, mail: UserMailbox, view: Selec
     if (text.length > 64 * 1024) {
       conn.writeEncoded(text);
       text = '';
+      // Backpressure, and other sessions' turn: a resync from an old modseq may list every message.
+      await conn.out.drain();
       await conn.pause();
     }
   }
