@@ -1,7 +1,8 @@
 /**
  * Postroom's public API: servers, stores, authenticators and the types to write your own.
  */
-export { createImapServer, ImapServer, type BoundPorts, type ConnectionSummary } from './imap/server.js';
+export { createImapServer, ImapServer, type BoundPorts, type ConnectionSummary, type CloseOptions } from './imap/server.js';
+export type { ImapHooks, ImapSessionInfo, ImapCommandEvent, ImapAuthEvent } from './imap/hooks.js';
 export { CommandRegistry } from './imap/commands/registry.js';
 export { parseSequenceSet, resolveRanges, type SequenceSet, type SeqRange, type SeqNumber } from './imap/wire/sequence-set.js';
 export type { ResponseCode, AtomValue, LiteralValue, ConcatValue } from './imap/wire/types.js';
