@@ -43,6 +43,7 @@ import {
   type ServerContext, type MailStore, type UserMailbox, type CommandSpec, type MessageStream,
 } from 'postroom';
 import { runStoreConformance, storeConformanceCases, type ConformanceCase } from 'postroom/conformance';
+import { startTestServer, type TestServer, type FaultRule } from 'postroom/testing';
 
 const flags: readonly string[] = SYSTEM_FLAGS;
 const seq: SequenceSet = parseSequenceSet('1:*');
@@ -57,7 +58,9 @@ const stream: MessageStream = pinnedStream(() => toCrlf(Buffer.from('a\\n')), as
 const cases: ConformanceCase[] = storeConformanceCases(() => new MemoryStore());
 const err: boolean = new StoreError('noperm', 'x') instanceof StoreError;
 const spec: CommandSpec | undefined = undefined;
-export { flags, seq, info, content, login, ctx, registry, stream, cases, err, spec, createImapServer, runStoreConformance };
+const kit: () => Promise<TestServer> = () => startTestServer({ users: { a: 'b' } });
+const rule: FaultRule = { command: 'FETCH', action: { type: 'drop' } };
+export { kit, rule, flags, seq, info, content, login, ctx, registry, stream, cases, err, spec, createImapServer, runStoreConformance };
 export type { UserMailbox };
 `;
 
@@ -121,6 +124,10 @@ export async function resolve(specifier, context, next) {
   writeFileSync(join(consumer, 'entry.mjs'), `
 const root = await import('postroom');
 const conformance = await import('postroom/conformance');
+const testing = await import('postroom/testing');
+const kit = await testing.startTestServer({ users: { a: 'b' } });
+if (!kit.imapPort) throw new Error('the test kit has no IMAP port');
+await kit.close({ force: true });
 if (!Array.isArray(root.SYSTEM_FLAGS) || !root.SYSTEM_FLAGS.includes('\\\\Seen')) throw new Error('SYSTEM_FLAGS is not a value');
 for (const name of ['createImapServer', 'createPop3Server', 'MemoryStore', 'CommandRegistry', 'StoreError', 'pinnedStream', 'SqliteStore'])
   if (typeof root[name] !== 'function') throw new Error(name + ' missing');
