@@ -19,7 +19,7 @@ import { resolveLimits, type ImapLimits } from './limits.js';
 import { ImapConnection } from './session/connection.js';
 import type { ServerCore } from './session/server-core.js';
 import { Hibernation, type FrozenSession } from './session/hibernation.js';
-import { createSecureContext } from '../net/tls.js';
+import { caOf, createSecureContext } from '../net/tls.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { usableSaslMechanisms } from '../auth/sasl/index.js';
 import { dropPrivileges } from '../net/privileges.js';
@@ -186,6 +186,9 @@ export class ImapServer extends EventEmitter implements ServerCore {
       minVersion: o.minVersion ?? 'TLSv1.2',
       handshakeTimeout: this.limits.tlsHandshakeSeconds * 1000,
       ...(o.ciphers ? { ciphers: o.ciphers } : {}),
+      ...(o.passphrase !== undefined ? { passphrase: o.passphrase } : {}),
+      ...(o.ca !== undefined ? { ca: caOf(o.ca) } : {}),
+      ...(o.SNICallback ? { SNICallback: o.SNICallback } : {}),
     };
   }
 
