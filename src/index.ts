@@ -46,6 +46,7 @@ export { LoginGuard, type LoginGuardOptions } from './auth/login-guard.js';
 export type { MessageStructure, MimePart, Envelope, Address } from './mime/types.js';
 export { parseMessage } from './mime/index.js';
 export type { TlsOptions } from './net/tls.js';
+export type { Logger } from './util/logger.js';
 
 export { SqliteStore } from './store/sqlite/index.js';
 export { createPop3Server, apopDigest, DEFAULT_POP3_LIMITS } from './pop3/server.js';

@@ -4,7 +4,7 @@
  * socket. Returns the bound ports and one close() for all of it.
  */
 import { mkdir } from 'node:fs/promises';
-import type { Logger } from 'pino';
+import type { Logger } from '../util/logger.js';
 import { UserFile, UserFileAuthenticator } from '../auth/user-file.js';
 import { ensureDevCertificate } from '../config/dev-certificate.js';
 import type { ServeSettings } from '../config/settings.js';

@@ -2,7 +2,7 @@
  * Options of createImapServer(). The CLI flags (kebab-case) and the config file (camelCase) use the
  * same names; see docs/configuration.md.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../util/logger.js';
 import type { MailStore } from '../store/types.js';
 import type { Authenticator } from '../auth/types.js';
 import type { ImapLimits } from './limits.js';

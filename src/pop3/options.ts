@@ -3,7 +3,7 @@
  *   - store-backed: `store` + `auth`, the user's INBOX in the same MailStore IMAP serves;
  *   - callbacks: the Net::Server::POP3 model, typed and async, for mail that lives elsewhere.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../util/logger.js';
 import type { MailStore } from '../store/types.js';
 import type { Authenticator } from '../auth/types.js';
 import type { TlsOptions } from '../net/tls.js';

@@ -122,3 +122,21 @@ test('alert() pushes * OK [ALERT] to a session now; disconnect(id) ends it with 
   await c.waitClosed();
   assert.equal(server.disconnect('no-such-id'), false);
 });
+
+test('any logger with child/debug/info/warn/error will do (not only pino)', async (t) => {
+  const lines: Array<[string, unknown, string | undefined]> = [];
+  const make = (bindings: Record<string, unknown>): import('../../src/index.js').Logger => ({
+    child: (more) => make({ ...bindings, ...more }),
+    debug: (obj, msg) => lines.push(['debug', { ...bindings, ...(obj as object) }, msg]),
+    info: (obj, msg) => lines.push(['info', { ...bindings, ...(obj as object) }, msg]),
+    warn: (obj, msg) => lines.push(['warn', { ...bindings, ...(obj as object) }, msg]),
+    error: (obj, msg) => lines.push(['error', { ...bindings, ...(obj as object) }, msg]),
+  });
+  const { port } = await start(t, { logger: make({}) });
+  const c = await loggedIn(t, port);
+  await run(c, 'Z', 'LOGOUT');
+  const auth = lines.find(([, , msg]) => msg === 'authenticated');
+  assert.ok(auth, 'the login was logged');
+  assert.equal((auth[1] as { protocol?: string; user?: string }).protocol, 'imap');
+  assert.equal((auth[1] as { user?: string }).user, 'alice');
+});

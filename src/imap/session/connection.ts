@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { randomBytes } from 'node:crypto';
-import type { Logger } from 'pino';
+import type { Logger } from '../../util/logger.js';
 import { CommandFramer, FrameTooLongError, type FrameBounds, type LiteralRequest } from '../wire/framer.js';
 import { encodeResponse } from '../wire/encoder.js';
 import { atom, type FramedCommand, type ImapValue, type Response, type ResponseCode } from '../wire/types.js';

@@ -3,7 +3,7 @@
  * connection bookkeeping. Implemented by ImapServer (src/imap/server.ts).
  */
 import type tls from 'node:tls';
-import type { Logger } from 'pino';
+import type { Logger } from '../../util/logger.js';
 import type { ServerContext } from '../commands/types.js';
 import type { CommandRegistry } from '../commands/registry.js';
 import type { LoginGuard } from '../../auth/login-guard.js';
