@@ -1,7 +1,11 @@
 /**
  * Postroom's public API: servers, stores, authenticators and the types to write your own.
  */
-export { createImapServer, ImapServer, type BoundPorts, type ConnectionSummary } from './imap/server.js';
+export { createImapServer, ImapServer, type BoundPorts, type ConnectionSummary, type CloseOptions } from './imap/server.js';
+export type { ImapHooks, ImapSessionInfo, ImapCommandEvent, ImapAuthEvent } from './imap/hooks.js';
+export { CommandRegistry } from './imap/commands/registry.js';
+export { parseSequenceSet, resolveRanges, type SequenceSet, type SeqRange, type SeqNumber } from './imap/wire/sequence-set.js';
+export type { ResponseCode, AtomValue, LiteralValue, ConcatValue } from './imap/wire/types.js';
 export type { ImapServerOptions } from './imap/server-options.js';
 export { DEFAULT_IMAP_LIMITS, type ImapLimits } from './imap/limits.js';
 export type {
@@ -13,18 +17,23 @@ export type {
   ConnectionInfo,
   ParseEnv,
   StateKind,
+  ServerContext,
+  ViewObserver,
+  SequenceArgs,
+  AnyCommandSpec,
 } from './imap/commands/types.js';
 export { ImapError } from './imap/errors.js';
 export { ArgReader, ParseError } from './imap/wire/args.js';
 export { atom, literal, type ImapValue, type Token } from './imap/wire/types.js';
 
 export type * from './store/types.js';
+export { SYSTEM_FLAGS } from './store/types.js';
 export type { SearchQuery, UidRanges, Day } from './store/search-query.js';
-export { StoreError, type StoreErrorKind } from './store/errors.js';
+export { StoreError, isStoreError, type StoreErrorKind, type StoreErrorOptions } from './store/errors.js';
 export { MemoryStore } from './store/memory/index.js';
 export { ChangeFeed } from './store/change-feed.js';
 export { validateMailboxName } from './store/names.js';
-export { matchesQuery } from './store/search-eval.js';
+export { matchesQuery, TextCache } from './store/search-eval.js';
 export { toCrlf, isCrlf, crlfContent } from './store/line-ends.js';
 export { pinnedStream, bufferChunks, STREAM_CHUNK } from './store/pinned-stream.js';
 
@@ -37,10 +46,23 @@ export { LoginGuard, type LoginGuardOptions } from './auth/login-guard.js';
 export type { MessageStructure, MimePart, Envelope, Address } from './mime/types.js';
 export { parseMessage } from './mime/index.js';
 export type { TlsOptions } from './net/tls.js';
+export type { Logger } from './util/logger.js';
 
 export { SqliteStore } from './store/sqlite/index.js';
 export { createPop3Server, apopDigest, DEFAULT_POP3_LIMITS } from './pop3/server.js';
-export type { Pop3ServerOptions, Pop3Callbacks, Pop3Limits } from './pop3/server.js';
+export type {
+  Pop3ServerOptions,
+  Pop3Callbacks,
+  Pop3Limits,
+  Pop3Server,
+  Pop3ConnectionInfo,
+  Pop3ConnectionSummary,
+  Pop3ExpirePolicy,
+  Pop3ListenResult,
+  Pop3LoginDelayPolicy,
+  Pop3LoginResult,
+  Pop3MessageContent,
+} from './pop3/server.js';
 export { UserFileAuthenticator, UserFile, type UserFileAuthenticatorOptions } from './auth/user-file.js';
 
 export { createLmtpServer, DEFAULT_LMTP_LIMITS } from './lmtp/server.js';

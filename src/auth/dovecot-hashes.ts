@@ -9,9 +9,6 @@
  * entry (rounds=999999999) must not let one login attempt pin the CPU.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { verify as verifyShaCrypt } from 'unixcrypt';
-import bcrypt from 'bcryptjs';
-import { verify as verifyArgon2 } from '@node-rs/argon2';
 import { withHashingSlot } from './hashing-slots.js';
 import { deriveScramKeys, parseScramKeys } from './sasl/scram-keys.js';
 
@@ -42,6 +39,8 @@ function shaCrypt(id: '5' | '6', hashChars: number): SchemeHandler {
     async verify(password, data) {
       if (!valid(data)) return false;
       try {
+        // Hashing libraries load on first use, so `import 'postroom'` does not pay for them.
+        const { verify: verifyShaCrypt } = await import('unixcrypt');
         return verifyShaCrypt(password, data);
       } catch {
         return false;
@@ -61,6 +60,7 @@ const blfCrypt: SchemeHandler = {
     // PHP and Dovecot write $2y$, which is the same algorithm as $2b$.
     const normalised = data.replace(/^\$2[xy]\$/, '$2b$');
     try {
+      const { default: bcrypt } = await import('bcryptjs');
       return await bcrypt.compare(password, normalised);
     } catch {
       return false;
@@ -82,6 +82,8 @@ function argon2(variant: 'argon2id' | 'argon2i'): SchemeHandler {
       if (!valid(data)) return false;
       try {
         // napi-rs runs it on libuv's thread pool: bounded like scrypt (hashing-slots.ts).
+        // Loaded on first use: a native module `import 'postroom'` must not pay for (docs/api.md).
+        const { verify: verifyArgon2 } = await import('@node-rs/argon2');
         return await withHashingSlot(() => verifyArgon2(data, password));
       } catch {
         return false;

@@ -18,7 +18,7 @@ import { quotaDefaults } from './quota-defaults.js';
 import cluster, { type Worker } from 'node:cluster';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import type { Logger } from 'pino';
+import type { Logger } from '../util/logger.js';
 import { AggregatorRegistry } from 'prom-client';
 import { resolveSettings } from '../config/resolve.js';
 import type { ServeSettings } from '../config/settings.js';

@@ -2,7 +2,7 @@
  * Loads the parts `postroom serve` runs: stores and protocol servers. Imported lazily, so the
  * `user` commands start fast and never load better-sqlite3.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../util/logger.js';
 import type { MailStore, QuotaDefaults } from '../store/types.js';
 import type { StoreKind } from '../config/settings.js';
 import type { ImapServerOptions } from '../imap/server-options.js';

@@ -6,7 +6,7 @@
 import { proxyProtocolOptions } from './proxy-settings.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
+import type { Logger } from '../util/logger.js';
 import type { Authenticator } from '../auth/types.js';
 import { listenPort } from '../config/ports.js';
 import type { ServeSettings } from '../config/settings.js';

@@ -4,7 +4,7 @@
  * and the checks of the data folder that end in warnings at start and on reload.
  */
 import os from 'node:os';
-import type { Logger } from 'pino';
+import type { Logger } from '../util/logger.js';
 import { listenPort } from '../config/ports.js';
 import type { ServeSettings } from '../config/settings.js';
 import { startOpsListener, type OpsListener, type ReadinessCheck } from '../metrics/http.js';

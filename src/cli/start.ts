@@ -5,7 +5,7 @@
  */
 import { quotaDefaults } from './quota-defaults.js';
 import { mkdir } from 'node:fs/promises';
-import type { Logger } from 'pino';
+import type { Logger } from '../util/logger.js';
 import { UserFile, UserFileAuthenticator } from '../auth/user-file.js';
 import { ensureDevCertificate } from '../config/dev-certificate.js';
 import type { ServeSettings } from '../config/settings.js';

@@ -7,7 +7,7 @@
  */
 import net from 'node:net';
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
-import type { Logger } from 'pino';
+import type { Logger } from '../util/logger.js';
 import { isStoreError } from '../store/errors.js';
 import { FrameError, FrameReader, encodeFrame, type Frame } from './framing.js';
 import { ControlError, type ControlCall, type ControlOperations, type ControlSession } from './operations.js';

@@ -11,7 +11,7 @@
  * append only when it is durable — so an LMTP 250 means what an IMAP APPEND's OK means.
  */
 import { createHash } from 'node:crypto';
-import type { Logger } from 'pino';
+import type { Logger } from '../util/logger.js';
 import type { Authenticator } from '../auth/types.js';
 import { isStoreError } from '../store/errors.js';
 import { isFull } from '../store/quota.js';

@@ -129,7 +129,8 @@ export const IMAP_LIMITS_OFF_WITH_ZERO: ReadonlySet<keyof ImapLimits> = new Set(
   'maxConnections', 'maxConnectionsPerIp', 'maxConnectionsPerUser', 'maxBadCommands', 'unauthCommands', 'idleHibernateSeconds',
 ]);
 
-export function resolveLimits(partial: Partial<ImapLimits> = {}): ImapLimits {
+/** `allowShortAutologout`: for test kits only (postroom/testing), lets authIdleSeconds go below 1800. */
+export function resolveLimits(partial: Partial<ImapLimits> = {}, options: { allowShortAutologout?: boolean } = {}): ImapLimits {
   for (const k of Object.keys(partial)) {
     if (!(k in DEFAULT_IMAP_LIMITS)) throw new RangeError(`unknown IMAP limit "${k}" (known: ${Object.keys(DEFAULT_IMAP_LIMITS).join(', ')})`);
   }
@@ -138,7 +139,7 @@ export function resolveLimits(partial: Partial<ImapLimits> = {}): ImapLimits {
     // A count compared with Infinity never reaches it; hibernation reads 0 itself.
     if (limits[k] === 0 && k !== 'idleHibernateSeconds') limits[k] = Infinity;
   }
-  if (limits.authIdleSeconds < 1800) {
+  if (limits.authIdleSeconds < 1800 && !options.allowShortAutologout) {
     throw new RangeError('authIdleSeconds must be at least 1800 (RFC 3501 §5.4: the autologout timer is at least 30 minutes)');
   }
   // The socket pauses above maxPipelinedBytes and resumes below half of it; a partial line must fit

@@ -2,11 +2,12 @@
  * Options of createImapServer(). The CLI flags (kebab-case) and the config file (camelCase) use the
  * same names; see docs/configuration.md.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../util/logger.js';
 import type { MailStore } from '../store/types.js';
 import type { Authenticator } from '../auth/types.js';
 import type { ImapLimits } from './limits.js';
 import type { TlsOptions } from '../net/tls.js';
+import type { ImapHooks } from './hooks.js';
 import type { LoginGuard, LoginGuardOptions } from '../auth/login-guard.js';
 import type { ProtocolMetrics } from '../metrics/types.js';
 import type { ProxyProtocolOptions } from '../net/proxy-gate.js';
@@ -36,6 +37,13 @@ export interface ImapServerOptions {
   user?: string | number;
   group?: string | number;
   logger?: Logger;
+  /** Session hooks: onConnect, onAuth, onCommand (per-command authorization), onClose (src/imap/hooks.ts). */
+  hooks?: ImapHooks;
+  /**
+   * Test kits only: allows `authIdleSeconds` below 1800, so autologout can be tested. A real
+   * server must not (RFC 3501 §5.4: at least 30 minutes). postroom/testing sets it.
+   */
+  allowShortAutologout?: boolean;
   /** RFC 2971 ID response fields (default name/version of Postroom). */
   id?: Record<string, string>;
   /** Host name used in greetings and SASL. Default os.hostname(). */

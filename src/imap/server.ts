@@ -3,12 +3,16 @@
  * bookkeeping of live connections. Everything protocol-specific happens in session/ and commands/.
  */
 import net from 'node:net';
+import { EventEmitter } from 'node:events';
 import cluster from 'node:cluster';
 import tls from 'node:tls';
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
-import { pino, type Logger } from 'pino';
+import { pino } from 'pino';
+import type { Logger } from '../util/logger.js';
 import type { ImapServerOptions } from './server-options.js';
+import type { ImapHooks } from './hooks.js';
+import { ImapError } from './errors.js';
 import type { AnyCommandSpec, ConnectionInfo, StateKind } from './commands/types.js';
 import { CommandRegistry } from './commands/registry.js';
 import { QUOTA_COMMANDS } from './commands/quota.js';
@@ -17,7 +21,7 @@ import { resolveLimits, type ImapLimits } from './limits.js';
 import { ImapConnection } from './session/connection.js';
 import type { ServerCore } from './session/server-core.js';
 import { Hibernation, type FrozenSession } from './session/hibernation.js';
-import { createSecureContext, upgradeToTls } from '../net/tls.js';
+import { caOf, createSecureContext, upgradeToTls } from '../net/tls.js';
 import { ProxyGate, type ClientPeer, type GateHandlers } from '../net/proxy-gate.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { usableSaslMechanisms } from '../auth/sasl/index.js';
@@ -59,7 +63,21 @@ export interface BoundPorts {
   tlsPort?: number;
 }
 
-export class ImapServer implements ServerCore {
+/** Options of close(): how long to wait for sessions before dropping them. */
+export interface CloseOptions {
+  /** Drop every connection at once, without waiting for commands in flight. */
+  force?: boolean;
+  /** Wait at most this long for sessions to finish (a hung store call), then drop the rest. */
+  timeoutMs?: number;
+  /** Aborting it drops the remaining connections, as `force`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Events: 'error' (a listener failed after listen(): the socket server's error; without an 'error'
+ * listener it is only logged, never thrown).
+ */
+export class ImapServer extends EventEmitter implements ServerCore {
   readonly store: MailStore;
   readonly auth: Authenticator;
   readonly limits: ImapLimits;
@@ -81,15 +99,18 @@ export class ImapServer implements ServerCore {
   readonly metrics: ProtocolMetrics;
   /** Null unless trusted proxies are configured (options.proxyProtocol). */
   private readonly proxyGate: ProxyGate | null;
+  readonly hooks: ImapHooks;
 
   private readonly live = new Set<ImapConnection>();
-  private readonly listeners: net.Server[] = [];
+  private readonly netServers: net.Server[] = [];
   private readonly tlsListeners: tls.Server[] = [];
   private tlsOptions?: ImapServerOptions['tls'];
   private closing = false;
 
   constructor(private readonly options: ImapServerOptions) {
+    super();
     if (!options.store) throw new TypeError('createImapServer: a store is required');
+    this.hooks = options.hooks ?? {};
     if (!options.auth) throw new TypeError('createImapServer: an authenticator (auth) is required');
     // CRLF line ends in and out (docs/store.md): sizes then agree with the bytes sent.
     this.store = crlfStore(options.store);
@@ -102,7 +123,7 @@ export class ImapServer implements ServerCore {
       ...(options.unauthCommands !== undefined ? { unauthCommands: options.unauthCommands } : {}),
       ...(options.unauthIdleSeconds !== undefined ? { unauthIdleSeconds: options.unauthIdleSeconds } : {}),
       ...(options.authIdleSeconds !== undefined ? { authIdleSeconds: options.authIdleSeconds } : {}),
-    });
+    }, { allowShortAutologout: options.allowShortAutologout === true });
     this.loginGuard = options.loginGuard instanceof LoginGuard ? options.loginGuard : new LoginGuard(options.loginGuard);
     this.connectionLimiter = new ConnectionLimiter(this.limits);
     this.unauthInput = new InputBudget(this.limits.maxUnauthBufferedTotal);
@@ -178,10 +199,18 @@ export class ImapServer implements ServerCore {
       minVersion: o.minVersion ?? 'TLSv1.2',
       handshakeTimeout: this.limits.tlsHandshakeSeconds * 1000,
       ...(o.ciphers ? { ciphers: o.ciphers } : {}),
+      ...(o.passphrase !== undefined ? { passphrase: o.passphrase } : {}),
+      ...(o.ca !== undefined ? { ca: caOf(o.ca) } : {}),
+      ...(o.SNICallback ? { SNICallback: o.SNICallback } : {}),
     };
   }
 
+  private listening = false;
+
   async listen(): Promise<BoundPorts> {
+    if (this.listening) throw new Error('listen(): this server is already listening (close() it first)');
+    if (this.closing) throw new Error('listen(): this server was closed');
+    this.listening = true;
     const host = this.options.host ?? '127.0.0.1';
     const bound: BoundPorts = {};
     const port = this.options.port === undefined ? 143 : this.options.port;
@@ -252,11 +281,16 @@ export class ImapServer implements ServerCore {
       server.once('error', reject);
       server.listen(port, host, () => {
         server.off('error', reject);
-        server.on('error', (err) => this.logger.error({ err }, 'listener error'));
-        this.listeners.push(server);
+        server.on('error', (err) => this.listenerError(err));
+        this.netServers.push(server);
         resolve((server.address() as net.AddressInfo).port);
       });
     });
+  }
+
+  private listenerError(err: Error): void {
+    this.logger.error({ err }, 'listener error');
+    if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
   /**
@@ -270,9 +304,9 @@ export class ImapServer implements ServerCore {
     const handles = await duplicateListenHandle(server as net.Server & { _handle?: unknown }, (this.options.acceptHandles ?? 1) - 1);
     for (const handle of handles) {
       const extra = create();
-      extra.on('error', (err) => this.logger.error({ err }, 'listener error'));
+      extra.on('error', (err) => this.listenerError(err));
       extra.listen(handle);
-      this.listeners.push(extra);
+      this.netServers.push(extra);
     }
     if (handles.length > 0) this.logger.debug({ handles: handles.length + 1 }, 'accept handles');
   }
@@ -299,7 +333,18 @@ export class ImapServer implements ServerCore {
     const conn = new ImapConnection(socket, this, secure, { limiter: this.connectionLimiter, slot, ...(peer ? { peer } : {}) });
     this.live.add(conn);
     conn.logger.debug({ secure }, 'connected');
-    conn.start();
+    const onConnect = this.hooks.onConnect;
+    if (!onConnect) return conn.start();
+    const refuse = (text: string): void => {
+      this.live.delete(conn);
+      conn.refuse(text);
+    };
+    Promise.resolve()
+      .then(() => onConnect(conn.sessionInfo()))
+      .then(
+        (ok) => (ok === false ? refuse('Connection refused') : conn.start()),
+        (err: unknown) => refuse(err instanceof ImapError ? err.message : 'Connection refused'),
+      );
   }
 
   private wake(session: FrozenSession, socket: net.Socket): void {
@@ -317,6 +362,13 @@ export class ImapServer implements ServerCore {
   connectionClosed(conn: ImapConnection, why?: 'hibernated'): void {
     this.live.delete(conn);
     conn.logger.debug(why ?? 'disconnected');
+    if (!why) {
+      try {
+        this.hooks.onClose?.(conn.sessionInfo());
+      } catch (err) {
+        this.logger.error({ err }, 'onClose hook failed');
+      }
+    }
   }
 
   /** Open connections, hibernated ones included (with `hibernated: true`). */
@@ -384,6 +436,33 @@ export class ImapServer implements ServerCore {
     return ids;
   }
 
+  /**
+   * Ends one session: BYE `reason` after its command in flight (as kick), or with `force` drops
+   * it at once. Returns false when there is no such connection.
+   */
+  disconnect(id: string, options: { reason?: string; force?: boolean } = {}): boolean {
+    const conn = [...this.live].find((c) => c.id === id);
+    if (conn && options.force) {
+      conn.destroy();
+      return true;
+    }
+    return this.kick((c) => c.id === id, options.reason).length > 0;
+  }
+
+  /**
+   * Pushes an untagged `* OK [ALERT] text` (RFC 3501 §7.1) to one session now, or to every session
+   * of `user`. Returns how many were told (hibernated sessions are not: they are woken by mail only).
+   */
+  alert(which: { id?: string; user?: string }, text: string): number {
+    let told = 0;
+    for (const conn of this.live) {
+      if ((which.id !== undefined && conn.id !== which.id) || (which.user !== undefined && conn.user !== which.user)) continue;
+      conn.notify(text, { name: 'ALERT' });
+      told++;
+    }
+    return told;
+  }
+
   /** Sessions to end as soon as they wake (kicked while hibernated). */
   private readonly kickOnWake = new Map<string, string>();
 
@@ -395,13 +474,33 @@ export class ImapServer implements ServerCore {
     return this.connections().filter((c) => c.mailbox === mailbox && (user === undefined || c.user === user));
   }
 
-  /** Stops listening, says BYE to every client (after its command in flight), and waits for them. */
-  async close(): Promise<void> {
+  /**
+   * Stops listening, says BYE to every client (after its command in flight), and waits for them —
+   * at most `timeoutMs`, or until `signal` aborts; with `force` (or then) the rest are dropped.
+   */
+  async close(options: CloseOptions = {}): Promise<void> {
     this.closing = true;
+    const dropAll = (): void => {
+      for (const c of this.live) c.destroy();
+    };
+    if (options.force) dropAll();
+    let timer: NodeJS.Timeout | undefined;
+    if (options.timeoutMs !== undefined) timer = setTimeout(dropAll, options.timeoutMs);
+    options.signal?.addEventListener('abort', dropAll, { once: true });
+    if (options.signal?.aborted) dropAll();
+    try {
+      await this.closeGracefully();
+    } finally {
+      if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', dropAll);
+    }
+  }
+
+  private async closeGracefully(): Promise<void> {
     // A listener's close() completes only once its connections are gone, so start it, end the
     // sessions, and wait for both together.
-    const stopped = this.listeners.map((l) => new Promise<void>((r) => l.close(() => r())));
-    this.listeners.length = 0;
+    const stopped = this.netServers.map((l) => new Promise<void>((r) => l.close(() => r())));
+    this.netServers.length = 0;
     this.tlsListeners.length = 0;
     this.hibernation?.wakeAll();
     await Promise.all([...this.live].map((c) => c.shutdownGracefully('Server shutting down')));

@@ -1,5 +1,5 @@
 /** Options of createLmtpServer(). */
-import type { Logger } from 'pino';
+import type { Logger } from '../util/logger.js';
 import type { DeliveryMetrics, ProtocolMetrics } from '../metrics/types.js';
 import type { Authenticator } from '../auth/types.js';
 import type { DeliveryOptions, DeliveryPipeline } from '../delivery/pipeline.js';

@@ -9,7 +9,7 @@
  * slow to arrive ends the connection, with a log line that says why.
  */
 import type net from 'node:net';
-import type { Logger } from 'pino';
+import type { Logger } from '../util/logger.js';
 import { AddressList, unmapIPv4 } from './address-list.js';
 import { mayBeProxyHeader, parseProxyHeader, PROXY_V1_MAX_BYTES, type ProxyHeader } from './proxy-protocol.js';
 

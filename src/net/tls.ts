@@ -14,7 +14,20 @@ export interface TlsOptions {
   minVersion?: tls.SecureVersion;
   /** OpenSSL cipher list (default: Node's). */
   ciphers?: string;
+  /** Passphrase of an encrypted `key`. */
+  passphrase?: string;
+  /** Certificates of the CAs that issued the chain (PEM text or file paths), as Node's `ca`. */
+  ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /**
+   * Per-hostname certificates: called with the name the client asked for (SNI), answer with a
+   * SecureContext (tls.createSecureContext) or undefined for the default — Node's SNICallback.
+   * Used for implicit TLS and for STARTTLS/STLS alike.
+   */
+  SNICallback?: (servername: string, callback: (err: Error | null, context?: tls.SecureContext) => void) => void;
 }
+
+/** The SNI callback of each context made here, so upgradeToTls() can use it. */
+const sniOf = new WeakMap<tls.SecureContext, NonNullable<TlsOptions['SNICallback']>>();
 
 function pem(value: string | Buffer): Buffer {
   if (Buffer.isBuffer(value)) return value;
@@ -22,12 +35,21 @@ function pem(value: string | Buffer): Buffer {
 }
 
 export function createSecureContext(options: TlsOptions): tls.SecureContext {
-  return tls.createSecureContext({
+  const context = tls.createSecureContext({
     key: pem(options.key),
     cert: pem(options.cert),
     minVersion: options.minVersion ?? 'TLSv1.2',
     ...(options.ciphers ? { ciphers: options.ciphers } : {}),
+    ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
+    ...(options.ca !== undefined ? { ca: caOf(options.ca) } : {}),
   });
+  if (options.SNICallback) sniOf.set(context, options.SNICallback);
+  return context;
+}
+
+/** `ca` as Node takes it: PEM buffers, each read from a file when given as a path. */
+export function caOf(ca: NonNullable<TlsOptions['ca']>): Buffer[] {
+  return (Array.isArray(ca) ? ca : [ca as string | Buffer]).map(pem);
 }
 
 /**
@@ -37,7 +59,8 @@ export function createSecureContext(options: TlsOptions): tls.SecureContext {
  */
 export function upgradeToTls(socket: Socket, context: tls.SecureContext, timeoutMs = 30_000): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
-    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: context });
+    const sni = sniOf.get(context);
+    const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: context, ...(sni ? { SNICallback: sni } : {}) });
     const timer = setTimeout(() => {
       secure.destroy();
       reject(new Error('TLS handshake timed out'));

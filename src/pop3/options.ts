@@ -4,7 +4,7 @@
  *   - callbacks: the Net::Server::POP3 model, typed and async, for mail that lives elsewhere.
  */
 import type { ProxyProtocolOptions } from '../net/proxy-gate.js';
-import type { Logger } from 'pino';
+import type { Logger } from '../util/logger.js';
 import type { MailStore } from '../store/types.js';
 import type { Authenticator } from '../auth/types.js';
 import type { TlsOptions } from '../net/tls.js';

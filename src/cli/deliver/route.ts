@@ -6,7 +6,7 @@
  * full first. Two deliveries, or a server starting meanwhile, take turns at the lock.
  */
 import { join } from 'node:path';
-import type { Logger } from 'pino';
+import type { Logger } from '../../util/logger.js';
 import { UserFile, UserFileAuthenticator } from '../../auth/user-file.js';
 import { listenPort } from '../../config/ports.js';
 import type { ServeSettings } from '../../config/settings.js';

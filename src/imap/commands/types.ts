@@ -2,7 +2,7 @@
  * What a command is (a small declarative spec) and what it may touch while it runs (the context).
  * Adding a command = one file exporting a CommandSpec + one line in registry.ts.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../../util/logger.js';
 import type { Token, ImapValue, ResponseCode } from '../wire/types.js';
 import type { SequenceSet } from '../wire/sequence-set.js';
 import type { Flag, FlagChange, MailboxInfo, MailStore, MessageMeta, UserMailbox } from '../../store/types.js';

@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { randomBytes } from 'node:crypto';
-import type { Logger } from 'pino';
+import type { Logger } from '../../util/logger.js';
 import { CommandFramer, FrameTooLongError, type FrameBounds, type LiteralRequest } from '../wire/framer.js';
 import { encodeResponse } from '../wire/encoder.js';
 import { atom, type FramedCommand, type ImapValue, type Response, type ResponseCode } from '../wire/types.js';
@@ -15,6 +15,7 @@ import { OutputQueue } from './output.js';
 import { SelectedMailboxView, watchedView } from './selected-view.js';
 import { dispatch } from './dispatcher.js';
 import { frameBounds, judgeLiteral, readAheadLimit } from './input-rules.js';
+import type { ImapSessionInfo } from '../hooks.js';
 import type { ServerCore } from './server-core.js';
 import { upgradeToTls } from '../../net/tls.js';
 import { LineTimer } from '../../net/line-timer.js';
@@ -661,6 +662,43 @@ export class ImapConnection implements ConnectionInfo {
   private refuseInput(): void {
     this.closing = true;
     this.framer.discardBuffered();
+  }
+
+  /** Commands run so far (the hooks' `index`). */
+  commandIndex = 0;
+
+  /** What the hooks are told about this connection. */
+  sessionInfo(): ImapSessionInfo {
+    return { id: this.id, remoteAddress: this.remoteAddress, remotePort: this.remotePort, secure: this.secure, ...(this.user ? { user: this.user } : {}) };
+  }
+
+  /** Refused by the onConnect hook before the greeting: BYE and close, no session ever ran. */
+  refuse(text: string): void {
+    this.closing = true;
+    this.closed = true;
+    this.unauthInput.release();
+    this.socket.end(`* BYE ${text}\r\n`);
+    setTimeout(() => this.socket.destroy(), 1_000).unref();
+    this.resolveClosed();
+  }
+
+  /** Drops the connection now, without BYE (server.close({ force }), disconnect(id, { force })). */
+  destroy(): void {
+    this.socket.destroy();
+    if (this.closed) return;
+    // A command may be stuck in a store call that never returns: the session is over now anyway.
+    this.endSession();
+    this.closed = true;
+    this.out.close();
+    this.server.connectionClosed(this);
+    this.resolveClosed();
+  }
+
+  /** Sends an untagged status now (an ALERT from the administrator, for instance). */
+  notify(text: string, code?: ResponseCode): void {
+    if (this.closing) return;
+    this.status('*', 'OK', text, code);
+    this.out.flush();
   }
 
   /** Ends the connection after the queued output (LOGOUT, BYE). */

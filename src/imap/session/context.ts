@@ -51,6 +51,17 @@ export function createCommandContext(conn: ImapConnection, tag: string, command:
   };
 }
 
+/** The onAuth hook: told, never asked; a throwing hook is logged and ignored. */
+function authHook(conn: ImapConnection, username: string, mechanism: string, ok: boolean): void {
+  const hook = conn.server.hooks.onAuth;
+  if (!hook) return;
+  try {
+    hook({ ...conn.sessionInfo(), username, mechanism, ok });
+  } catch (err) {
+    conn.logger.error({ err }, 'onAuth hook failed');
+  }
+}
+
 type LoginAttempt = Parameters<CommandContext['login']>[0];
 
 async function login(conn: ImapConnection, attempt: LoginAttempt): Promise<void> {
@@ -98,6 +109,7 @@ async function login(conn: ImapConnection, attempt: LoginAttempt): Promise<void>
     const delay = guard.failure(conn.remoteAddress, username);
     conn.loginFailures++;
     conn.logger.info({ mechanism, user: username, result: 'failure' }, 'authentication failed');
+    authHook(conn, username ?? '', mechanism, false);
     server.metrics.login('failure', mechanism);
     await sleep(delay);
     throw ImapError.no('Invalid credentials', 'AUTHENTICATIONFAILED');
@@ -115,6 +127,7 @@ async function login(conn: ImapConnection, attempt: LoginAttempt): Promise<void>
     throw err;
   }
   conn.logger.info({ mechanism, user, result: 'success' }, 'authenticated');
+  authHook(conn, user, mechanism, true);
   server.metrics.login('success', mechanism);
 }
 

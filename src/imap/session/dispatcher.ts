@@ -114,6 +114,8 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
   conn.logger.debug({ tag, command: name, args: spec.sensitive ? '[redacted]' : undefined }, 'command');
   const ctx = createCommandContext(conn, tag, name);
   try {
+    const hook = conn.server.hooks.onCommand;
+    if (hook) await hook({ ...conn.sessionInfo(), tag, command: spec.name === name ? name : name, state: conn.state.kind, mailbox: conn.selectedMailbox, index: conn.commandIndex++ });
     const completion = await spec.run(ctx, commandArgs);
     if (!conn.ending) await conn.flushUpdates(!spec.noExpunge);
     conn.status(tag, 'OK', completion?.text ?? `${name} completed`, completion?.code);

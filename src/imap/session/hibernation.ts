@@ -12,7 +12,7 @@
  * what changed since the freeze, exactly what the session would have said had it stayed awake.
  */
 import type { Socket } from 'node:net';
-import type { Logger } from 'pino';
+import type { Logger } from '../../util/logger.js';
 import type { ChangeListener, MailboxChange, MailStore } from '../../store/types.js';
 import { holdPlace, slotFromPlace, type ConnectionSlot, type HeldPlace } from '../../net/connection-limits.js';
 import { parkSocket, wakeParked, type ParkedHandle, type ParkedSocketOwner } from '../../net/parked-socket.js';

@@ -3,7 +3,7 @@
  * connection bookkeeping. Implemented by ImapServer (src/imap/server.ts).
  */
 import type tls from 'node:tls';
-import type { Logger } from 'pino';
+import type { Logger } from '../../util/logger.js';
 import type { ServerContext } from '../commands/types.js';
 import type { CommandRegistry } from '../commands/registry.js';
 import type { LoginGuard } from '../../auth/login-guard.js';
@@ -11,6 +11,7 @@ import type { ImapConnection } from './connection.js';
 import type { Hibernation } from './hibernation.js';
 import type { InputBudget } from '../../net/input-budget.js';
 import type { ProtocolMetrics } from '../../metrics/types.js';
+import type { ImapHooks } from '../hooks.js';
 
 export interface ServerCore extends ServerContext {
   readonly registry: CommandRegistry;
@@ -28,6 +29,8 @@ export interface ServerCore extends ServerContext {
   readonly unauthInput: InputBudget;
   /** Counters and histograms (NO_PROTOCOL_METRICS when none were given). */
   readonly metrics: ProtocolMetrics;
+  /** The embedder's hooks ({} when none were given). */
+  readonly hooks: ImapHooks;
   /** The connection is gone from this server's list: closed, or parked by IDLE hibernation. */
   connectionClosed(conn: ImapConnection, why?: 'hibernated'): void;
 }

@@ -3,7 +3,7 @@
  * arguments, and run(ctx, args) that talks to the session only through ctx. Only the dispatcher
  * writes "+OK"/"-ERR": run returns a reply or throws a Pop3Error.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../../util/logger.js';
 import type { CommandLine } from '../wire/command-line.js';
 import type { Pop3State, Pop3StateName } from '../session/state.js';
 import type { Pop3Services } from '../session/services.js';

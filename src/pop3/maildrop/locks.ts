@@ -8,7 +8,7 @@
  * A store shared by several processes (PostgreSQL) may also offer a lock that holds across them
  * (src/store/cross-process-locks.ts): it is taken after the in-process one.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../../util/logger.js';
 import { maildropLockProvider, type MaildropLockProvider } from '../../store/cross-process-locks.js';
 
 export class MaildropLocks {

@@ -2,7 +2,7 @@
  * What every session of one server shares: resolved options, the mail and auth sources, the lock
  * table. Built once by createPop3Server; sessions only read it (apart from the login-delay clock).
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../../util/logger.js';
 import type { SecureContext } from 'node:tls';
 import type { Pop3Limits } from '../limits.js';
 import type { Pop3Auth } from '../auth.js';

@@ -13,7 +13,7 @@
  * of them here (snapshot() starts following at the modseq it saw).
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
+import type { Logger } from '../../util/logger.js';
 import pg from 'pg';
 import { ChangeFeed } from '../change-feed.js';
 import type { ChangeListener, MailboxChange } from '../types.js';

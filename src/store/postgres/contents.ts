@@ -11,7 +11,7 @@
  * lock is held across nodes for longer than one statement.
  */
 import { createHash } from 'node:crypto';
-import type { Logger } from 'pino';
+import type { Logger } from '../../util/logger.js';
 import type pg from 'pg';
 import { parseMessage } from '../../mime/index.js';
 import { headerSearchText, type IndexedHeader } from '../search-columns.js';

@@ -1,5 +1,5 @@
 /** What every part of the PostgreSQL store shares, and the per-handle scope every query is bound to. */
-import type { Logger } from 'pino';
+import type { Logger } from '../../util/logger.js';
 import type pg from 'pg';
 import { StoreError } from '../errors.js';
 import type { MailboxInfo, QuotaDefaults, SpecialUse } from '../types.js';

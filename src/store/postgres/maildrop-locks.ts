@@ -8,7 +8,7 @@
  * meanwhile is reported in the log (that session's UPDATE may then overlap the other's; both only
  * delete messages by UID, so the worst outcome is a DELE that finds its message already gone).
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../../util/logger.js';
 import pg from 'pg';
 import { clientConfig, toStoreError, type ConnectionOptions } from './db.js';
 

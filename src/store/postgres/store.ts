@@ -4,7 +4,7 @@
  * sessions hear the others' changes through LISTEN/NOTIFY (cluster-feed.ts), and POP3 maildrop
  * locks hold across nodes (maildrop-locks.ts).
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../../util/logger.js';
 import type pg from 'pg';
 import { StoreError } from '../errors.js';
 import type { MaildropLockProvider } from '../cross-process-locks.js';

@@ -11,7 +11,8 @@
  * blobs/ folder needed). The copy is written under a temporary name with mode 0600, checked with
  * `PRAGMA integrity_check`, fsynced and only then renamed to the destination.
  */
-import BetterSqlite3, { type Database } from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
+import { sqliteDatabase } from './native.js';
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -69,7 +70,7 @@ export async function backupStore(db: Database, files: BlobFiles, destination: s
 
 /** Makes the copy self-contained (bodies inline, rollback journal instead of WAL) and checks it. */
 async function finishCopy(path: string, files: BlobFiles, onProgress?: (p: BackupProgress) => void): Promise<Omit<BackupSummary, 'bytes'>> {
-  const copy = new BetterSqlite3(path);
+  const copy = new (sqliteDatabase())(path);
   try {
     // One file to carry around: the copy's header says WAL, as the original's does.
     copy.pragma('journal_mode = DELETE');

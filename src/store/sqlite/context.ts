@@ -1,6 +1,6 @@
 /** What every part of the SQLite store shares: the connection, statements, blob files, change feed. */
 import type { Database } from 'better-sqlite3';
-import type { Logger } from 'pino';
+import type { Logger } from '../../util/logger.js';
 import type { ChangeFeed } from '../change-feed.js';
 import { StoreError } from '../errors.js';
 import type { QuotaDefaults } from '../types.js';

@@ -12,7 +12,8 @@
  *   fsync both — inside whichever COMMIT crosses 1,000 pages, on the event loop (100–190 ms stalls
  *   under the bench's load). Checkpointer runs them instead, with the fsync off the loop.
  */
-import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
+import { sqliteDatabase } from './native.js';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
 import { headerProblems } from './database-check.js';
@@ -21,7 +22,7 @@ export const DATABASE_FILE = 'mail.sqlite';
 
 export function openDatabase(directory: string): Database {
   const path = join(directory, DATABASE_FILE);
-  const db = new BetterSqlite3(path, { timeout: 200 });
+  const db = new (sqliteDatabase())(path, { timeout: 200 });
   try {
     db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = WAL');

@@ -7,7 +7,7 @@
  */
 import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
+import type { Logger } from '../../util/logger.js';
 import { StoreError } from '../errors.js';
 import { DATABASE_FILE } from './database.js';
 

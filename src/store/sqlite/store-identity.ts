@@ -19,7 +19,7 @@ import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
-import type { Logger } from 'pino';
+import type { Logger } from '../../util/logger.js';
 import { StoreError } from '../errors.js';
 import type { BlobFiles } from './blob-files.js';
 import { DATABASE_FILE } from './database.js';

@@ -4,7 +4,7 @@
  */
 import { closeSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from 'pino';
+import type { Logger } from '../../util/logger.js';
 import { ChangeFeed } from '../change-feed.js';
 import { StoreError } from '../errors.js';
 import { validateMailboxName } from '../names.js';
