@@ -14,6 +14,7 @@ import { makeRegister, type ConformanceOptions, type StoreFactory } from './harn
 import { isolationTests } from './isolation.js';
 import { messageTests } from './messages.js';
 import { searchTests } from './search.js';
+import { sieveTests } from './sieve.js';
 import { sortTests } from './sort.js';
 import { treeTests } from './tree.js';
 
@@ -29,5 +30,6 @@ export function runStoreConformance(name: string, factory: StoreFactory, options
     sortTests(test);
     feedTests(test);
     isolationTests(test);
+    sieveTests(test);
   });
 }

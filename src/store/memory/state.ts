@@ -48,6 +48,15 @@ export interface UserState {
   readonly byName: Map<string, MailboxState>;
   readonly byId: Map<string, MailboxState>;
   readonly subscriptions: Set<string>;
+  /** Sieve scripts and vacation memory (sieve.ts). */
+  readonly sieve: MemorySieveState;
+}
+
+export interface MemorySieveState {
+  readonly scripts: Map<string, string>;
+  active: string | null;
+  /** "handle\0address" → end of the memory, ms since the epoch. */
+  readonly vacation: Map<string, number>;
 }
 
 export function findMessage(box: MailboxState, uid: number): StoredMessage | undefined {

@@ -5,6 +5,7 @@
  */
 import type { StoreErrorKind } from '../errors.js';
 import type { MailboxChange, OpenOptions, UserMailbox } from '../types.js';
+import { SIEVE_STORAGE_METHODS } from '../sieve-storage.js';
 
 /** The UserMailbox methods that cross; stream() is read() on the owner's side. */
 export type RemoteMethod = Exclude<keyof UserMailbox, 'user' | 'stream'>;
@@ -12,6 +13,7 @@ export type RemoteMethod = Exclude<keyof UserMailbox, 'user' | 'stream'>;
 export const REMOTE_METHODS: ReadonlySet<string> = new Set<RemoteMethod>([
   'list', 'create', 'delete', 'rename', 'subscribe', 'subscriptions', 'get', 'status', 'snapshot', 'claimRecent',
   'records', 'structure', 'read', 'search', 'sortData', 'append', 'updateFlags', 'copy', 'move', 'expunge', 'close',
+  ...SIEVE_STORAGE_METHODS,
 ]);
 
 export type OpenRequest = { t: 'open'; id: number; handle: number; user: string; options?: OpenOptions };

@@ -6,6 +6,12 @@ import { StoreError } from '../errors.js';
 import type { AppendInput, MailStore, UserMailbox } from '../types.js';
 import { REMOTE_METHODS, asBuffer, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
 import { plainSortable, sortData } from '../sort/sort-data.js';
+import { SIEVE_STORAGE_METHODS, sieveStorage, type SieveScriptStorage } from '../sieve-storage.js';
+
+const SIEVE_METHODS: ReadonlySet<string> = new Set(SIEVE_STORAGE_METHODS);
+function isSieveMethod(method: string): method is keyof SieveScriptStorage {
+  return SIEVE_METHODS.has(method);
+}
 
 export interface ServedPeer {
   /** Drops the peer's watches and closes its handles (the peer is gone). */
@@ -45,6 +51,10 @@ export function serveStore(store: MailStore, link: StoreLink<StoreRequest, Store
           let token = sortTokens.get(list);
           if (token === undefined) sortTokens.set(list, (token = nextSortToken++));
           value = m.args[1] === token ? { token, same: true } : { token, list: list.map(plainSortable) };
+        } else if (isSieveMethod(m.method)) {
+          // Optional in the contract: a store without script storage answers 'cannot'.
+          const scripts = sieveStorage(h);
+          value = await (scripts[m.method] as (...a: unknown[]) => Promise<unknown>).apply(scripts, args);
         } else value = await (h[m.method] as (...a: unknown[]) => Promise<unknown>).apply(h, args);
         if (m.method === 'close') handles.delete(m.handle);
       }
