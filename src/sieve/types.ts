@@ -29,6 +29,10 @@ export interface SieveLimits {
   maxMatchSteps: number;
   /** Wall-clock budget of one run in milliseconds; past it, the run fails and the message is kept. */
   maxRunMilliseconds: number;
+  /** Most variables one run may set (RFC 5229 §6 asks for a limit); past it, the run fails. */
+  maxVariables?: number;
+  /** Longest value of a variable in bytes; longer values are cut (RFC 5229 §6). */
+  maxVariableBytes?: number;
 }
 
 /** A script that passed parsing and validation, ready to run any number of times. */
@@ -61,6 +65,8 @@ export interface SieveEnvironment {
   now?: Date;
   /** The user's own addresses (vacation: answer only mail sent to one of them, RFC 5230 §4.5). */
   userAddresses?: readonly string[];
+  /** The separator of subaddresses (RFC 5233 :user/:detail), as the MTA uses it; default "+". */
+  subaddressSeparator?: string;
 }
 
 export type SieveFlagList = readonly string[];
@@ -103,4 +109,10 @@ export interface SieveOutcome {
    * flags set so far only if the script asked for them) so that no mail is lost.
    */
   error?: string;
+  /**
+   * The header section as editheader (RFC 5293) left it, when the script changed it; absent
+   * otherwise (and after an error: the message is kept as received). What keep, fileinto and
+   * redirect deliver is this header followed by the original body.
+   */
+  header?: Buffer;
 }

@@ -1,0 +1,57 @@
+/**
+ * Duplicate actions collapsed (RFC 5228 §2.10.3): filing into the same mailbox twice files once
+ * (keep counts as filing into INBOX), redirecting to the same address twice sends once, discard
+ * once. The first occurrence keeps its place; flags of the duplicates are merged into it.
+ */
+import type { SieveAction } from './types.js';
+import { canonicalFlags } from './state.js';
+
+function mailboxKey(a: SieveAction): string | null {
+  if (a.type === 'keep') return 'inbox';
+  if (a.type === 'fileinto') return a.mailbox.toLowerCase() === 'inbox' ? 'inbox' : `box:${a.mailbox}`;
+  return null;
+}
+
+function redirectKey(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? address : address.slice(0, at) + address.slice(at).toLowerCase();
+}
+
+export function collapse(actions: readonly SieveAction[]): SieveAction[] {
+  const out: SieveAction[] = [];
+  const filed = new Map<string, number>();
+  const redirected = new Map<string, number>();
+  for (const a of actions) {
+    const box = mailboxKey(a);
+    if (box !== null) {
+      const at = filed.get(box);
+      if (at === undefined) {
+        filed.set(box, out.length);
+        out.push({ ...a } as SieveAction);
+        continue;
+      }
+      const first = out[at]! as Extract<SieveAction, { type: 'keep' | 'fileinto' }>;
+      const flags = canonicalFlags([...(first.flags ?? []), ...((a as { flags?: readonly string[] }).flags ?? [])]);
+      let merged: SieveAction = flags.length > 0 ? { ...first, flags } : first;
+      // A keep and a fileinto "INBOX" are the same delivery; keep, the plainer, stands for both.
+      if (merged.type === 'fileinto' && a.type === 'keep') merged = flags.length > 0 ? { type: 'keep', flags } : { type: 'keep' };
+      if (merged.type === 'fileinto' && a.type === 'fileinto') merged = { ...merged, create: merged.create || a.create, copy: merged.copy && a.copy };
+      out[at] = merged;
+    } else if (a.type === 'redirect') {
+      const key = redirectKey(a.address);
+      const at = redirected.get(key);
+      if (at === undefined) {
+        redirected.set(key, out.length);
+        out.push({ ...a });
+      } else {
+        const first = out[at] as Extract<SieveAction, { type: 'redirect' }>;
+        out[at] = { ...first, copy: first.copy && a.copy };
+      }
+    } else if (a.type === 'discard') {
+      if (!out.some((x) => x.type === 'discard')) out.push(a);
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}

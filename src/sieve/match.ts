@@ -1,0 +1,141 @@
+/**
+ * Comparators (RFC 4790 §9: i;octet, i;ascii-casemap, i;ascii-numeric) and match types (RFC 5228
+ * §2.7.1, RFC 5231 relational). `:matches` uses a matcher without backtracking: the pattern is
+ * cut at its stars into segments, the first anchored at the start, the last at the end, and each
+ * middle one placed at its leftmost fit after the previous. For patterns of literals, "?" and "*"
+ * that is exact, finds the non-greedy captures RFC 5229 §3.2 asks for, and costs at most
+ * (text length × longest segment) steps — counted against a budget; past it the comparison is
+ * "no match" (docs/sieve.md).
+ */
+
+export type Comparator = string;
+
+const foldAscii = (s: string): string => (/[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s);
+
+export class StepBudget {
+  used = 0;
+  constructor(readonly max: number) {}
+}
+
+type PatternToken = { kind: 'lit'; ch: string } | { kind: 'one' };
+
+function splitPattern(pattern: string): { segments: PatternToken[][] } {
+  const segments: PatternToken[][] = [[]];
+  const chars = Array.from(pattern);
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i]!;
+    if (c === '\\' && i + 1 < chars.length) segments[segments.length - 1]!.push({ kind: 'lit', ch: chars[++i]! });
+    else if (c === '*') segments.push([]);
+    else if (c === '?') segments[segments.length - 1]!.push({ kind: 'one' });
+    else segments[segments.length - 1]!.push({ kind: 'lit', ch: c });
+  }
+  return { segments };
+}
+
+/**
+ * `value` against the wildcard `pattern`: null for no match (or budget spent), else the match
+ * variables — [whole value, one string per wildcard in pattern order].
+ */
+export function wildcardMatch(value: string, pattern: string, fold: boolean, budget: StepBudget): string[] | null {
+  const text = Array.from(value);
+  const cmp = fold ? Array.from(foldAscii(value)) : text;
+  const { segments } = splitPattern(fold ? foldAscii(pattern) : pattern);
+  const fits = (seg: PatternToken[], at: number): boolean => {
+    for (let j = 0; j < seg.length; j++) {
+      budget.used++;
+      const t = seg[j]!;
+      if (t.kind === 'lit' && cmp[at + j] !== t.ch) return false;
+    }
+    return true;
+  };
+  const n = text.length;
+  const last = segments.length - 1;
+  const first = segments[0]!;
+  if (last === 0) {
+    if (n !== first.length || !fits(first, 0)) return null;
+  } else if (first.length > n || !fits(first, 0)) {
+    return null;
+  }
+  const starts: number[] = [0];
+  if (last > 0) {
+    const tail = segments[last]!;
+    const end = n - tail.length;
+    if (end < first.length || !fits(tail, end)) return null;
+    let pos = first.length;
+    for (let i = 1; i < last; i++) {
+      const seg = segments[i]!;
+      let q = pos;
+      while (q + seg.length <= end && !fits(seg, q)) {
+        q++;
+        if (budget.used > budget.max) return null;
+      }
+      if (q + seg.length > end) return null;
+      starts.push(q);
+      pos = q + seg.length;
+    }
+    starts.push(end);
+  }
+  if (budget.used > budget.max) return null;
+  const captures = [value];
+  segments.forEach((seg, i) => {
+    const s = starts[i]!;
+    seg.forEach((t, j) => {
+      if (t.kind === 'one') captures.push(text[s + j]!);
+    });
+    if (i < last) captures.push(text.slice(s + seg.length, starts[i + 1]).join(''));
+  });
+  return captures;
+}
+
+/** RFC 4790 §9.1: the number a string starts with, as a digit string without leading zeros; null = positive infinity. */
+function numericKey(s: string): string | null {
+  const m = /^[0-9]+/.exec(s);
+  if (!m) return null;
+  return m[0].replace(/^0+(?=\d)/, '');
+}
+
+/** Ordering of two strings under a comparator: negative, zero or positive. */
+export function order(comparator: Comparator, a: string, b: string): number {
+  if (comparator === 'i;ascii-numeric') {
+    const x = numericKey(a);
+    const y = numericKey(b);
+    if (x === null || y === null) return x === y ? 0 : x === null ? 1 : -1;
+    return x.length !== y.length ? x.length - y.length : x < y ? -1 : x > y ? 1 : 0;
+  }
+  if (comparator === 'i;ascii-casemap') return Buffer.compare(Buffer.from(foldAscii(a)), Buffer.from(foldAscii(b)));
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+export function relation(op: string, c: number): boolean {
+  switch (op) {
+    case 'gt':
+      return c > 0;
+    case 'ge':
+      return c >= 0;
+    case 'lt':
+      return c < 0;
+    case 'le':
+      return c <= 0;
+    case 'eq':
+      return c === 0;
+    case 'ne':
+      return c !== 0;
+    default:
+      return false;
+  }
+}
+
+export function equals(comparator: Comparator, a: string, b: string): boolean {
+  if (comparator === 'i;octet') return a === b;
+  if (comparator === 'i;ascii-casemap') return a.length === b.length && foldAscii(a) === foldAscii(b);
+  return order(comparator, a, b) === 0;
+}
+
+export function contains(comparator: Comparator, a: string, b: string): boolean {
+  return comparator === 'i;octet' ? a.includes(b) : foldAscii(a).includes(foldAscii(b));
+}
+
+/** RFC 5229 :quotewildcard — the characters special to :matches, escaped. */
+export function quoteWildcard(s: string): string {
+  return s.replace(/[*?\\]/g, '\\$&');
+}

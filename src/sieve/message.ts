@@ -1,0 +1,98 @@
+/**
+ * The message as the tests see it: header fields by name (unfolded; RFC 2047-decoded for `header`,
+ * RFC 5228 §2.7.2), the addresses of address fields (src/mime's RFC 5322 parser), and envelope
+ * addresses split into local part and domain. The header is scanned once per run.
+ */
+import { decodeHeaderText } from '../mime/index.js';
+import { parseAddressList } from '../mime/address.js';
+import { fieldValue, scanFields } from '../mime/header.js';
+import type { AddressPart } from './program.js';
+
+export interface SplitAddress {
+  all: string;
+  localpart: string;
+  domain: string;
+}
+
+export class MessageView {
+  private readonly byName = new Map<string, string[]>();
+  private readonly decodedCache = new Map<string, string[]>();
+  private readonly addressCache = new Map<string, SplitAddress[][]>();
+
+  constructor(readonly header: Buffer) {
+    for (const f of scanFields(header, 0, header.length)) {
+      const key = f.name.toLowerCase();
+      let list = this.byName.get(key);
+      if (!list) this.byName.set(key, (list = []));
+      list.push(fieldValue(header, f));
+    }
+  }
+
+  /** Raw (unfolded, not decoded) values of every field called `name`, in order. */
+  raw(name: string): string[] {
+    return this.byName.get(name.toLowerCase()) ?? [];
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name.toLowerCase());
+  }
+
+  /** Values for the `header` test: decoded and trimmed (RFC 5228 §5.7). */
+  decoded(name: string): string[] {
+    const key = name.toLowerCase();
+    let values = this.decodedCache.get(key);
+    if (!values) this.decodedCache.set(key, (values = this.raw(key).map((v) => decodeHeaderText(v).trim())));
+    return values;
+  }
+
+  /** Addresses in every field called `name`; group names and markers are not addresses. */
+  addresses(name: string): SplitAddress[] {
+    return this.addressesByField(name).flat();
+  }
+
+  /** The addresses of each field called `name`, one list per field (for :index, RFC 5260 §6). */
+  addressesByField(name: string): SplitAddress[][] {
+    const key = name.toLowerCase();
+    const cached = this.addressCache.get(key);
+    if (cached) return cached;
+    const out = this.raw(key).map((v) => {
+      const list: SplitAddress[] = [];
+      for (const a of parseAddressList(v) ?? []) {
+        if (a.host === null || a.mailbox === null) continue;
+        list.push({ all: a.host === '' ? a.mailbox : `${a.mailbox}@${a.host}`, localpart: a.mailbox, domain: a.host });
+      }
+      return list;
+    });
+    this.addressCache.set(key, out);
+    return out;
+  }
+}
+
+/** An envelope address (no angle brackets) split at its last "@"; "" (the null sender) is all empty. */
+export function splitEnvelopeAddress(addr: string): SplitAddress {
+  const a = addr.replace(/^<|>$/g, '');
+  const at = a.lastIndexOf('@');
+  if (at < 0) return { all: a, localpart: a, domain: '' };
+  return { all: a, localpart: a.slice(0, at), domain: a.slice(at + 1) };
+}
+
+/**
+ * The part of an address a test looks at (RFC 5228 §2.7.4, RFC 5233 :user/:detail); null when
+ * the address has no such part (:detail of an address without a separator) and cannot match.
+ */
+export function addressPart(a: SplitAddress, part: AddressPart, separator: string): string | null {
+  switch (part) {
+    case 'all':
+      return a.all;
+    case 'localpart':
+      return a.localpart;
+    case 'domain':
+      return a.domain;
+    case 'user':
+    case 'detail': {
+      const at = separator === '' ? -1 : a.localpart.indexOf(separator);
+      if (part === 'user') return at < 0 ? a.localpart : a.localpart.slice(0, at);
+      return at < 0 ? null : a.localpart.slice(at + separator.length);
+    }
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * The interpreter: runs a compiled script against one message and returns the actions (RFC 5228
+ * §2.10). Implicit keep (§2.10.2) unless an action cancels it; duplicate actions collapsed
+ * (§2.10.3); a runtime error or a limit ends the run with the message kept and the error
+ * reported, so that no mail is lost.
+ */
+import { programOf } from './compile.js';
+import type { Instruction } from './program.js';
+import { resolveLimits } from './limits.js';
+import { canonicalFlags, deliverableFlags, RunState, SieveRuntimeError } from './state.js';
+import { compareValues, evaluate } from './tests.js';
+import { addHeader, deleteHeader, isFieldName, PROTECTED_FIELDS } from './editheader.js';
+import { applyModifiers, VariableLimitError } from './variables.js';
+import { isMailAddress } from './validate.js';
+import { vacationAction, vacationRefusal } from './vacation.js';
+import { collapse } from './actions.js';
+import type { SieveAction, SieveEnvironment, SieveLimits, SieveOutcome, SieveScript } from './types.js';
+import { sourceMapOf } from './compile.js';
+
+class Stop {}
+
+export async function runSieve(script: SieveScript, env: SieveEnvironment, limits?: Partial<SieveLimits>): Promise<SieveOutcome> {
+  const program = programOf(script);
+  if (!program) return { actions: [{ type: 'keep' }], error: 'not a script compiled by compileSieve' };
+  const st = new RunState(program, env, resolveLimits(limits), sourceMapOf(script) ?? null);
+  const run = new Runner(st);
+  try {
+    await run.block(program.commands);
+  } catch (e) {
+    if (!(e instanceof Stop)) return run.failed(e);
+  }
+  try {
+    const actions = run.finish();
+    return st.edited ? { actions, header: st.header } : { actions };
+  } catch (e) {
+    return run.failed(e);
+  }
+}
+
+class Runner {
+  private actions: SieveAction[] = [];
+  private implicitKeep = true;
+  private actionCount = 0;
+  private redirects = 0;
+  private vacationSeen = false;
+
+  constructor(private readonly st: RunState) {}
+
+  failed(e: unknown): SieveOutcome {
+    let message: string;
+    if (e instanceof SieveRuntimeError) {
+      const where = e.offset !== null && this.st.map ? this.st.map.position(e.offset) : null;
+      message = where ? `line ${where.line}: ${e.message}` : e.message;
+    } else if (e instanceof VariableLimitError) {
+      message = e.message;
+    } else if (e instanceof RangeError) {
+      message = 'script too complex to run';
+    } else {
+      message = `runtime error: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    const flags = deliverableFlags(this.st.flags);
+    return { actions: [flags.length > 0 ? { type: 'keep', flags } : { type: 'keep' }], error: message };
+  }
+
+  async block(commands: Instruction[]): Promise<void> {
+    let taken = false;
+    for (const c of commands) {
+      this.st.checkClock(c);
+      if (c.name === 'if') {
+        taken = await evaluate(this.st, c.tests[0]!);
+        if (taken) await this.block(c.block!);
+      } else if (c.name === 'elsif') {
+        if (taken) continue;
+        taken = await evaluate(this.st, c.tests[0]!);
+        if (taken) await this.block(c.block!);
+      } else if (c.name === 'else') {
+        if (!taken) await this.block(c.block!);
+      } else {
+        await this.command(c);
+      }
+    }
+  }
+
+  private add(c: Instruction, action: SieveAction): void {
+    if (++this.actionCount > this.st.limits.maxActions) throw new SieveRuntimeError(c.offset, `more than ${this.st.limits.maxActions} actions (maxActions)`);
+    const has = (type: SieveAction['type']): boolean => this.actions.some((a) => a.type === type);
+    // RFC 5429 §2.1/§2.2: reject is incompatible with vacation, and (as Pigeonhole) with delivering.
+    const delivering = (t: SieveAction['type']): boolean => t === 'keep' || t === 'fileinto' || t === 'redirect';
+    if (action.type === 'reject') {
+      if (has('reject')) throw new SieveRuntimeError(c.offset, 'only one reject or ereject per message');
+      const other = this.actions.find((a) => a.type === 'vacation' || delivering(a.type));
+      if (other) throw new SieveRuntimeError(c.offset, `reject cannot be combined with ${other.type}`);
+    } else if (has('reject') && (action.type === 'vacation' || delivering(action.type))) {
+      throw new SieveRuntimeError(c.offset, `${action.type} cannot be combined with reject`);
+    }
+    this.actions.push(action);
+  }
+
+  private flagsFor(c: Instruction): string[] | undefined {
+    if (!this.st.uses('imap4flags')) return undefined;
+    const given = c.tags.get('flags');
+    const flags = deliverableFlags(given !== undefined ? canonicalFlags(this.st.list(given)) : this.st.flags);
+    return flags.length > 0 ? flags : undefined;
+  }
+
+  private async command(c: Instruction): Promise<void> {
+    const st = this.st;
+    switch (c.name) {
+      case 'stop':
+        throw new Stop();
+      case 'keep': {
+        const flags = this.flagsFor(c);
+        this.add(c, flags ? { type: 'keep', flags } : { type: 'keep' });
+        return;
+      }
+      case 'discard':
+        this.add(c, { type: 'discard' });
+        this.implicitKeep = false;
+        return;
+      case 'fileinto': {
+        const mailbox = st.str(c.pos[0]);
+        if (mailbox === '') throw new SieveRuntimeError(c.offset, 'fileinto an empty mailbox name');
+        const copy = c.tags.has('copy');
+        const flags = this.flagsFor(c);
+        this.add(c, { type: 'fileinto', mailbox, copy, create: c.tags.has('create'), ...(flags ? { flags } : {}) });
+        if (!copy) this.implicitKeep = false;
+        return;
+      }
+      case 'redirect': {
+        const address = st.str(c.pos[0]).trim();
+        if (!isMailAddress(address)) throw new SieveRuntimeError(c.offset, `"${address}" is not a valid address to redirect to`);
+        const copy = c.tags.has('copy');
+        if (++this.redirects > st.limits.maxRedirects) throw new SieveRuntimeError(c.offset, `more than ${st.limits.maxRedirects} redirects (maxRedirects)`);
+        this.add(c, { type: 'redirect', address, copy });
+        if (!copy) this.implicitKeep = false;
+        return;
+      }
+      case 'reject':
+      case 'ereject':
+        this.add(c, { type: 'reject', reason: st.str(c.pos[0]), ereject: c.name === 'ereject' });
+        this.implicitKeep = false;
+        return;
+      case 'vacation':
+        return this.vacation(c);
+      case 'setflag':
+      case 'addflag':
+      case 'removeflag':
+        return this.flagCommand(c);
+      case 'addheader':
+      case 'deleteheader':
+        return this.editHeader(c);
+      case 'set': {
+        const value = applyModifiers(st.str(c.pos[1]), c.tags);
+        st.vars.set(c.pos[0] as string, value);
+        return;
+      }
+      default:
+        throw new SieveRuntimeError(c.offset, `command "${c.name}" is not implemented`);
+    }
+  }
+
+  private editHeader(c: Instruction): void {
+    const st = this.st;
+    const name = st.str(c.pos[0]);
+    if (!isFieldName(name)) throw new SieveRuntimeError(c.offset, `"${name}" is not a valid header field name`);
+    if (PROTECTED_FIELDS.has(name.toLowerCase())) throw new SieveRuntimeError(c.offset, `the "${name}" header field cannot be changed`);
+    if (c.name === 'addheader') {
+      st.replaceHeader(addHeader(st.header, name, st.str(c.pos[1]), c.tags.has('last')));
+      return;
+    }
+    const index = c.tags.get('index');
+    const patterns = c.pos.length > 1 ? st.list(c.pos[1]) : null;
+    st.replaceHeader(
+      deleteHeader(st.header, name, (value, i, count) => {
+        if (typeof index === 'number' && (c.tags.has('last') ? count - i + 1 : i) !== index) return false;
+        return patterns === null || compareValues(st, c, [value], patterns);
+      }),
+    );
+  }
+
+  private flagCommand(c: Instruction): void {
+    const st = this.st;
+    const variable = c.pos.length === 2 ? (c.pos[0] as string) : null;
+    const given = canonicalFlags(st.list(c.pos[c.pos.length - 1]));
+    const current = variable === null ? st.flags : canonicalFlags([st.vars.get(variable)]);
+    let next: string[];
+    if (c.name === 'setflag') next = given;
+    else if (c.name === 'addflag') next = canonicalFlags([...current, ...given]);
+    else {
+      const drop = new Set(given.map((f) => f.toLowerCase()));
+      next = current.filter((f) => !drop.has(f.toLowerCase()));
+    }
+    if (variable === null) st.flags = next;
+    else st.vars.set(variable, next.join(' '));
+  }
+
+  private vacation(c: Instruction): void {
+    const st = this.st;
+    // RFC 5230 §4.7 (and Pigeonhole): one vacation action per run.
+    if (this.vacationSeen) throw new SieveRuntimeError(c.offset, 'only one vacation action per message');
+    this.vacationSeen = true;
+    const addresses = c.tags.has('addresses') ? st.list(c.tags.get('addresses')) : [];
+    const own = [...(st.env.userAddresses ?? []), ...addresses, st.env.envelope.to].filter((a) => a !== '');
+    if (vacationRefusal(st.msg, st.env.envelope.from, own, st.separator) !== null) return;
+    const num = (name: string): number | undefined => {
+      const v = c.tags.get(name);
+      return typeof v === 'number' ? v : undefined;
+    };
+    const opt = (name: string): string | undefined => (c.tags.has(name) ? st.str(c.tags.get(name)) : undefined);
+    const days = num('days');
+    const seconds = num('seconds');
+    const subject = opt('subject');
+    const from = opt('from');
+    const handle = opt('handle');
+    this.add(
+      c,
+      vacationAction(
+        {
+          reason: st.str(c.pos[0]),
+          addresses,
+          mime: c.tags.has('mime'),
+          ...(days !== undefined ? { days } : {}),
+          ...(seconds !== undefined ? { seconds } : {}),
+          ...(subject !== undefined ? { subject } : {}),
+          ...(from !== undefined ? { from } : {}),
+          ...(handle !== undefined ? { handle } : {}),
+        },
+        st.msg,
+        st.env.envelope.from,
+      ),
+    );
+  }
+
+  finish(): SieveAction[] {
+    const out = collapse(this.actions);
+    if (this.implicitKeep && !out.some((a) => a.type === 'keep')) {
+      const flags = this.st.uses('imap4flags') ? deliverableFlags(this.st.flags) : [];
+      out.push(flags.length > 0 ? { type: 'keep', flags } : { type: 'keep' });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * What one run of a script carries from command to command: the message, the variables and
+ * flags, the clock and the step budget. Shared by the test evaluator (tests.ts) and the command
+ * runner (run.ts).
+ */
+import type { SourceMap } from './position.js';
+import type { Instruction, Program, Value } from './program.js';
+import type { SieveEnvironment, SieveLimits } from './types.js';
+import { MessageView } from './message.js';
+import { Variables } from './variables.js';
+
+/** A failure at run time: the message is kept and the error reported (RFC 5228 §2.10.6). */
+export class SieveRuntimeError extends Error {
+  constructor(
+    readonly offset: number | null,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class RunState {
+  /** The header as the script sees it now: the received one, or as editheader changed it. */
+  header: Buffer;
+  msg: MessageView;
+  edited = false;
+  readonly vars: Variables;
+  readonly deadline: number;
+  readonly separator: string;
+  /** The internal flags variable of imap4flags (RFC 5232 §3). */
+  flags: string[] = [];
+  private bodyCache: Buffer | null = null;
+  /** body test strings by transform, so that many body tests parse the MIME structure once. */
+  readonly bodyStrings = new Map<string, string[]>();
+
+  constructor(
+    readonly program: Program,
+    readonly env: SieveEnvironment,
+    readonly limits: Required<SieveLimits>,
+    readonly map: SourceMap | null,
+  ) {
+    this.header = env.header;
+    this.msg = new MessageView(env.header);
+    this.vars = new Variables(limits.maxVariables, limits.maxVariableBytes);
+    this.deadline = performance.now() + limits.maxRunMilliseconds;
+    this.separator = env.subaddressSeparator ?? '+';
+  }
+
+  /** editheader changed the header: later tests see the new one (RFC 5293). */
+  replaceHeader(header: Buffer): void {
+    if (header === this.header) return;
+    this.header = header;
+    this.msg = new MessageView(header);
+    this.bodyStrings.clear();
+    this.edited = true;
+  }
+
+  uses(ext: string): boolean {
+    return this.program.requires.has(ext);
+  }
+
+  checkClock(at: Instruction): void {
+    if (performance.now() > this.deadline) throw new SieveRuntimeError(at.offset, `script ran longer than ${this.limits.maxRunMilliseconds} ms (maxRunMilliseconds)`);
+  }
+
+  /** A string argument with variables expanded (RFC 5229 §3) when the script uses them. */
+  str(v: Value | true | undefined): string {
+    const s = typeof v === 'string' ? v : Array.isArray(v) ? (v[0] ?? '') : '';
+    return this.uses('variables') ? this.vars.expand(s) : s;
+  }
+
+  list(v: Value | true | undefined): string[] {
+    const l = typeof v === 'string' ? [v] : Array.isArray(v) ? v : [];
+    return this.uses('variables') ? l.map((s) => this.vars.expand(s)) : l;
+  }
+
+  async body(): Promise<Buffer> {
+    if (this.bodyCache === null) {
+      const b = await this.env.body(this.limits.maxBodyBytes);
+      this.bodyCache = b.length > this.limits.maxBodyBytes ? b.subarray(0, this.limits.maxBodyBytes) : b;
+    }
+    return this.bodyCache;
+  }
+}
+
+/** A flag list as imap4flags keeps it: space-separated flags, duplicates (case-insensitive) dropped. */
+export function canonicalFlags(values: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const v of values) {
+    for (const f of v.split(' ')) {
+      if (f === '' || seen.has(f.toLowerCase())) continue;
+      seen.add(f.toLowerCase());
+      out.push(f);
+    }
+  }
+  return out;
+}
+
+const SYSTEM_FLAGS = new Map(['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft'].map((f) => [f.toLowerCase(), f]));
+/** RFC 3501 flag-keyword: an atom (no control characters, space, ( ) { % * " \\ ]). */
+const KEYWORD = /^[^\x00-\x20(){%*"\\\]\x7f-\uffff]+$/;
+
+/**
+ * The flags an action can really set (RFC 5232 §2: flags that are not valid IMAP flags are
+ * ignored): the system flags other than \Recent, in their usual spelling, and keywords that are
+ * IMAP atoms.
+ */
+export function deliverableFlags(flags: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const f of flags) {
+    if (f.startsWith('\\')) {
+      const system = SYSTEM_FLAGS.get(f.toLowerCase());
+      if (system && !out.includes(system)) out.push(system);
+    } else if (KEYWORD.test(f)) {
+      out.push(f);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,64 @@
+/**
+ * The :matches matcher (src/sieve/match.ts) against a reference: the same pattern as a JavaScript
+ * regular expression with lazy stars, whose leftmost-first search defines RFC 5229's non-greedy
+ * match variables. Random short values and patterns over a small alphabet (with "?", "*", "\",
+ * non-ASCII and astral characters) must agree on match, no match and every capture.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { StepBudget, wildcardMatch } from '../../src/sieve/match.js';
+
+function reference(value: string, pattern: string, fold: boolean): string[] | null {
+  let re = '';
+  const chars = Array.from(pattern);
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i]!;
+    if (c === '\\' && i + 1 < chars.length) re += escape(chars[++i]!);
+    else if (c === '*') re += '(.*?)';
+    else if (c === '?') re += '(.)';
+    else re += escape(c);
+  }
+  const m = new RegExp(`^${re}$`, fold ? 'siu' : 'su').exec(value);
+  return m ? [...m] : null;
+}
+
+const escape = (c: string): string => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+function rng(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 0x100000000;
+  };
+}
+
+test(':matches agrees with a lazy regular expression on 5,000 random cases, captures included', () => {
+  const random = rng(5228);
+  const pick = (alphabet: string[]): string => alphabet[Math.floor(random() * alphabet.length)]!;
+  const valueChars = ['a', 'b', 'A', '€', '😀', '*', '?', '\\'];
+  const patternChars = ['a', 'b', 'B', '€', '😀', '?', '*', '*', '\\'];
+  let matched = 0;
+  for (let i = 0; i < 5000; i++) {
+    const value = Array.from({ length: Math.floor(random() * 9) }, () => pick(valueChars)).join('');
+    const pattern = Array.from({ length: Math.floor(random() * 7) }, () => pick(patternChars)).join('');
+    for (const fold of [false, true]) {
+      const got = wildcardMatch(value, pattern, fold, new StepBudget(1_000_000));
+      const want = reference(value, pattern, fold);
+      assert.deepEqual(got, want, `value ${JSON.stringify(value)} pattern ${JSON.stringify(pattern)} fold ${fold}`);
+      if (got) matched++;
+    }
+  }
+  assert.ok(matched > 500, `enough matching cases (${matched})`);
+});
+
+test('the step budget: a long near-miss segment is cut off, a generous budget decides it', () => {
+  const value = 'a'.repeat(20_000);
+  const pattern = `*${'a'.repeat(500)}b*`;
+  const small = new StepBudget(100_000);
+  assert.equal(wildcardMatch(value, pattern, false, small), null);
+  assert.ok(small.used <= 100_000 + 500, `stopped near the budget (${small.used})`);
+  const large = new StepBudget(50_000_000);
+  assert.equal(wildcardMatch(`${value}b`, pattern, false, large)?.[0], `${value}b`);
+});
