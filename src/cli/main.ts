@@ -10,6 +10,7 @@ import { register as registerCheck } from './commands/check.js';
 import { register as registerDeliver } from './commands/deliver.js';
 import { register as registerWho } from './commands/who.js';
 import { register as registerMailbox } from './commands/mailbox.js';
+import { register as registerSieve } from './commands/sieve.js';
 import { register as registerReload } from './commands/reload.js';
 import { register as registerBackup } from './commands/backup.js';
 import { register as registerMigrate } from './commands/migrate.js';
@@ -52,6 +53,7 @@ docs/configuration.md describe them all.`,
   registerDeliver(program);
   registerWho(program);
   registerMailbox(program);
+  registerSieve(program);
   registerReload(program);
   registerBackup(program);
   registerMigrate(program);

@@ -145,4 +145,30 @@ describe('Sieve end to end: sieve-connect, ManageSieve, LMTP, IMAP', () => {
     assert.equal(r.delivery[0]?.code, 250);
     assert.equal((await mailboxFlags(imapPort(), 'bob', 'INBOX')).length, before + 1);
   });
+
+  it('postroom sieve put|list|get|activate|deactivate|delete|check through the running server', async () => {
+    const file = join(work, 'filing.sieve');
+    writeFileSync(file, 'require ["fileinto", "mailbox"];\nif header :is "subject" "cli" { fileinto :create "Cli"; }\n');
+    const bad = join(work, 'bad.sieve');
+    writeFileSync(bad, 'keep;\nfrobnicate;\n');
+    const run = (args: string[]) => postroom(['sieve', ...args, '--data', data]);
+    const put = await run(['put', '--user', 'bob', file]);
+    assert.equal(put.code, 0, put.stderr);
+    const refused = await run(['put', '--user', 'bob', bad]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /line 2, column 1/);
+    assert.equal((await run(['check', bad])).code === 0, false);
+    assert.equal((await run(['check', file])).code, 0);
+    assert.equal((await run(['activate', 'filing', '--user', 'bob'])).code, 0);
+    assert.match((await run(['list', '--user', 'bob'])).stdout, /^filing\t\d+\tACTIVE$/m);
+    assert.match((await run(['get', 'filing', '--user', 'bob'])).stdout, /fileinto :create "Cli"/);
+    const busy = await run(['delete', 'filing', '--user', 'bob']);
+    assert.notEqual(busy.code, 0);
+    // The active script is the one delivery uses at once.
+    await lmtp.send('x@remote.test', [{ address: 'bob@mx.test' }], Buffer.from('Subject: cli\r\n\r\nbody\r\n'));
+    assert.equal((await mailboxFlags(imapPort(), 'bob', 'Cli')).length, 1);
+    assert.equal((await run(['deactivate', '--user', 'bob'])).code, 0);
+    assert.equal((await run(['delete', 'filing', '--user', 'bob'])).code, 0);
+    assert.doesNotMatch((await run(['list', '--user', 'bob'])).stdout, /filing/);
+  });
 });
