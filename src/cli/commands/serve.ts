@@ -29,6 +29,8 @@ export function register(program: Command): void {
     .option('--lmtp-allow-from <list>', 'comma-separated addresses or CIDR ranges allowed on the LMTP port (default: loopback)')
     .option('--lmtp-socket <path>', 'mail delivery over LMTP on this UNIX socket, mode 0660 (default: none)')
     .option('--managesieve-port <port>', `ManageSieve (RFC 5804) for Sieve scripts: ${PORT_HELP} (default: off; 4190 is the standard port)`)
+    .option('--sieve-before <file>', 'a Sieve script run before every user\'s own (default: none)')
+    .option('--sieve-after <file>', 'a Sieve script run after every user\'s own (default: none)')
     .option('--sieve-relay <url>', 'where Sieve redirect and vacation send mail: smtp://host:port or sendmail:/usr/sbin/sendmail (default: none)')
     .option('--recipient-delimiter <char>', `separates user and detail in a recipient address, "" for none (default: ${d.recipientDelimiter})`)
     .addOption(new Option('--recipient-user-name <rule>', `which part of a recipient address is the user name (default: ${d.recipientUserName})`).choices(RECIPIENT_USER_NAMES))
