@@ -9,6 +9,8 @@ command -v curl >/dev/null || need+=(curl)
 command -v fetchmail >/dev/null || need+=(fetchmail)
 command -v openssl >/dev/null || need+=(openssl)
 command -v swaks >/dev/null || need+=(swaks)
+# ManageSieve's end-to-end test uploads scripts with it.
+command -v sieve-connect >/dev/null || need+=(sieve-connect)
 [ -x /usr/sbin/postfix ] || need+=(postfix)
 # systemd-analyze verifies deploy/postroom.service (test/deploy/).
 command -v systemd-analyze >/dev/null || need+=(systemd)

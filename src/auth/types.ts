@@ -12,7 +12,7 @@ export interface AuthRequest {
   mechanism: string;
   remoteAddress: string;
   secure: boolean;
-  protocol: 'imap' | 'pop3';
+  protocol: 'imap' | 'pop3' | 'managesieve';
 }
 
 export interface AuthResult {
@@ -69,5 +69,5 @@ export interface TokenRequest {
   mechanism: string;
   remoteAddress: string;
   secure: boolean;
-  protocol: 'imap' | 'pop3';
+  protocol: 'imap' | 'pop3' | 'managesieve';
 }

@@ -4,7 +4,8 @@
  * running server (which holds the store's exclusive lock) without any LMTP setting.
  */
 import { proxyProtocolOptions } from './proxy-settings.js';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import type { DeliveryFilter } from '../delivery/types.js';
 import { join } from 'node:path';
 import type { Logger } from '../util/logger.js';
 import type { Authenticator } from '../auth/types.js';
@@ -40,7 +41,26 @@ function lmtpLimits(settings: ServeSettings): Record<string, number> {
   return { ...(imapMax !== undefined ? { maxMessageSize: imapMax } : {}), ...settings.lmtpLimits };
 }
 
+/** The Sieve filter of serve: global scripts from files (read and checked at startup), the relay. */
+async function sieveFilter(settings: ServeSettings, logger: Logger): Promise<{ filter: DeliveryFilter; close(): Promise<void> }> {
+  const { createSieveFilter } = await import('../delivery/sieve-filter.js');
+  const { createMailSender } = await import('../delivery/sender.js');
+  const read = async (path: string | undefined): Promise<string | undefined> => (path === undefined ? undefined : readFile(path, 'utf8'));
+  const sender = settings.sieveRelay ? createMailSender(settings.sieveRelay) : undefined;
+  const filter = createSieveFilter({
+    ...(settings.sieveBefore ? { before: await read(settings.sieveBefore) } : {}),
+    ...(settings.sieveAfter ? { after: await read(settings.sieveAfter) } : {}),
+    limits: settings.sieveLimits ?? {},
+    ...(sender ? { sender } : {}),
+    logger: logger.child({ component: 'sieve' }),
+    ...(settings.hostname ? { hostname: settings.hostname } : {}),
+    ...(settings.recipientDelimiter ? { subaddressSeparator: settings.recipientDelimiter } : {}),
+  });
+  return { filter, close: async () => sender?.close() };
+}
+
 export async function startDelivery(settings: ServeSettings, store: MailStore, auth: Authenticator, logger: Logger, metrics?: Metrics): Promise<RunningDelivery> {
+  const sieve = await sieveFilter(settings, logger);
   const spool = join(settings.data, SPOOL_FOLDER);
   // Spool files are unlinked as soon as they are opened; anything here is from a crash mid-open.
   await rm(spool, { recursive: true, force: true });
@@ -72,6 +92,7 @@ export async function startDelivery(settings: ServeSettings, store: MailStore, a
     recipientUserName: settings.recipientUserName,
     deliveredTo: settings.deliveredTo,
     detailMailbox: settings.detailMailbox,
+    filter: sieve.filter,
     spoolDirectory: spool,
     logger: logger.child({ protocol: 'lmtp' }),
     ...(metrics ? { metrics: { protocol: metrics.protocol('lmtp'), delivery: metrics.delivery } } : {}),
@@ -79,6 +100,9 @@ export async function startDelivery(settings: ServeSettings, store: MailStore, a
   const bound = await server.listen();
   return {
     ports: { lmtpPort: bound.port ?? null, lmtpSocket: settings.lmtpSocket ?? null, deliverSocket },
-    close: () => server.close(),
+    close: async () => {
+      await server.close();
+      await sieve.close();
+    },
   };
 }

@@ -23,6 +23,7 @@ import { bindHttpListeners, startControlSocket, warnAboutDataFolder, type HttpLi
 import type { ReloadReport, ServeRuntime } from './control/serve-operations.js';
 import type { SqliteStore } from '../store/sqlite/store.js';
 import { startDelivery, type DeliveryPorts, type RunningDelivery } from './delivery.js';
+import { startManageSieve, type RunningManageSieve } from './managesieve.js';
 import { redactUrl } from '../store/postgres/url.js';
 
 export interface RunningServers {
@@ -72,12 +73,13 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
   let http: HttpListeners | undefined;
   let control: ControlServer | undefined;
   let delivery: RunningDelivery | undefined;
+  let managesieve: RunningManageSieve | undefined;
   let listening = false;
   let closing = false;
   const closeAll = async (): Promise<void> => {
     closing = true;
     await control?.close().catch((err: unknown) => logger.error({ err }, 'error while closing the control socket'));
-    const results = await Promise.allSettled([...servers.map((s) => s.close()), delivery?.close()]);
+    const results = await Promise.allSettled([...servers.map((s) => s.close()), delivery?.close(), managesieve?.close()]);
     for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'error while closing a server');
     await http?.close();
     await store.close();
@@ -104,6 +106,7 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     try {
       const fresh = await tlsOptions(settings, logger);
       for (const s of servers) s.setTls(fresh);
+      managesieve?.setTls(fresh);
       logger.info('TLS certificate and key reloaded');
     } catch (err) {
       tlsResult = `failed, the previous certificate stays: ${(err as Error).message}`;
@@ -115,11 +118,12 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     return { tls: tlsResult, usersFile: await warnAboutDataFolder(settings, users, logger) };
   };
 
-  let ports: ListeningPorts & DeliveryPorts;
+  let ports: ListeningPorts & DeliveryPorts & { managesievePort: number | null };
   try {
     const protocols = await listenProtocols(settings, common, logger, servers, metrics);
     delivery = await startDelivery(settings, store, auth, logger, metrics);
-    ports = { ...protocols, ...delivery.ports };
+    managesieve = await startManageSieve(settings, { store, auth, tls, loginGuard }, logger);
+    ports = { ...protocols, ...delivery.ports, managesievePort: managesieve.port };
     listening = true;
     http = await bindHttpListeners(settings, logger, {
       metrics: metrics ? async () => ({ contentType: metrics.contentType(), text: await metrics.text() }) : null,

@@ -93,6 +93,21 @@ export interface ServeSettings {
   metricsHost: string;
   /** The control socket of `postroom who|kick|mailbox|reload|backup…` (default DATA/control.sock). */
   controlSocket?: string;
+  /** ManageSieve (RFC 5804), where users upload their Sieve scripts. Off by default (4190 in production). */
+  managesievePort: PortSetting;
+  /** Overrides of the ManageSieve limits (src/managesieve/limits.ts); config file only. */
+  managesieveLimits?: Record<string, number>;
+  /** Overrides of the Sieve limits (src/sieve/limits.ts); config file only. */
+  sieveLimits?: Record<string, number>;
+  /**
+   * Where redirect and vacation send mail: smtp://host:port (an SMTP relay, e.g. the local MTA) or
+   * sendmail:/path/to/sendmail. Without it, redirect and vacation are not carried out (logged).
+   */
+  sieveRelay?: string;
+  /** A Sieve script run before every user's own script (administrators). */
+  sieveBefore?: string;
+  /** A Sieve script run after every user's own script, when it kept the message. */
+  sieveAfter?: string;
   /** Thunderbird autoconfig answered over HTTP (src/autoconfig/). Off by default. */
   autoconfigPort: PortSetting;
   /** Address of the autoconfig listener (default: `host`). */
@@ -124,6 +139,7 @@ export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
   workers: 1,
   metricsPort: 'off',
   metricsHost: '127.0.0.1',
+  managesievePort: 'off',
   autoconfigPort: 'off',
 });
 
@@ -174,6 +190,12 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   metricsPort: 'port',
   metricsHost: 'string',
   controlSocket: 'path',
+  managesievePort: 'port',
+  managesieveLimits: 'numbers',
+  sieveLimits: 'numbers',
+  sieveRelay: 'string',
+  sieveBefore: 'path',
+  sieveAfter: 'path',
   autoconfigPort: 'port',
   autoconfigHost: 'string',
 };

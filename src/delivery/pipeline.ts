@@ -162,7 +162,16 @@ export class DeliveryPipeline {
       mail = await store.open(recipient.user);
       const chosen = await this.chooseMailbox(mail, recipient);
       const decided = filter
-        ? await filter({ from, recipient, mailbox: chosen.name, header: message.headerBytes(), size: message.size, mail })
+        ? await filter({
+            from,
+            recipient,
+            mailbox: chosen.name,
+            header: message.headerBytes(),
+            size: message.size,
+            mail,
+            body: (maxBytes) => message.bodyBytes(maxBytes),
+            message: () => message.bytes(),
+          })
         : KEEP;
       const actions = decided.length === 0 ? KEEP : decided;
       const refusal = actions.find((a) => a.kind === 'reject');

@@ -81,6 +81,34 @@ export class MessageSpool {
     return Buffer.concat(this.header, this.headerSize);
   }
 
+  /** The whole message as it will be stored (without trace headers), read into memory. */
+  async bytes(): Promise<Buffer> {
+    const content = this.content(Buffer.alloc(0));
+    if (Buffer.isBuffer(content)) return content;
+    const parts: Buffer[] = [];
+    for await (const chunk of content) parts.push(chunk);
+    return Buffer.concat(parts);
+  }
+
+  /** At most `maxBytes` of the body (what follows the header section's blank line). */
+  async bodyBytes(maxBytes: number): Promise<Buffer> {
+    const header = this.headerBytes();
+    // headerBytes ends with the last field's CRLF; the blank line's CRLF follows (unless cut at 64 KiB).
+    const start = header.length === 0 ? 2 : header.length + 2;
+    const want = start + maxBytes;
+    const content = this.content(Buffer.alloc(0));
+    if (Buffer.isBuffer(content)) return content.subarray(Math.min(start, content.length), Math.min(want, content.length));
+    const parts: Buffer[] = [];
+    let got = 0;
+    for await (const chunk of content) {
+      parts.push(chunk);
+      got += chunk.length;
+      if (got >= want) break;
+    }
+    const all = Buffer.concat(parts);
+    return all.subarray(Math.min(start, all.length), Math.min(want, all.length));
+  }
+
   get inMemory(): boolean {
     return this.file === null;
   }

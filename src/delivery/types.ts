@@ -35,6 +35,10 @@ export interface FilterInput {
   readonly size: number;
   /** The recipient's mail (to ask whether a mailbox exists, for example). Do not close it. */
   readonly mail: UserMailbox;
+  /** The body (after the header section), at most `maxBytes` of it (Sieve's body test). */
+  readonly body?: (maxBytes: number) => Promise<Buffer>;
+  /** The whole message as received, without the trace headers (to redirect it). */
+  readonly message?: () => Promise<Buffer>;
 }
 
 /**

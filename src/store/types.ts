@@ -19,6 +19,9 @@
 import type { MessageStructure } from '../mime/types.js';
 import type { MessageSortKeys } from '../mime/sort-keys.js';
 import type { SearchQuery } from './search-query.js';
+import type { SieveScriptStorage } from './sieve-storage.js';
+
+export type { SieveScriptInfo, SieveScriptStorage } from './sieve-storage.js';
 
 export type { MessageSortKeys } from '../mime/sort-keys.js';
 
@@ -257,8 +260,11 @@ export interface MailStore {
   readiness?(): Promise<string | null>;
 }
 
-/** One user's mail, as seen through one session (origin). */
-export interface UserMailbox {
+/**
+ * One user's mail, as seen through one session (origin). The Sieve script storage methods
+ * (sieve-storage.ts) are optional: a store without them has no scripts (sieveStorage() says so).
+ */
+export interface UserMailbox extends Partial<SieveScriptStorage> {
   readonly user: string;
 
   // --- the mailbox tree -------------------------------------------------------------------

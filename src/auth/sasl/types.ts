@@ -8,7 +8,7 @@ export interface SaslContext {
   authenticator: Authenticator;
   remoteAddress: string;
   secure: boolean;
-  protocol: 'imap' | 'pop3';
+  protocol: 'imap' | 'pop3' | 'managesieve';
   /** Server host name, for mechanisms that include it (e.g. CRAM-MD5 challenge). */
   hostname: string;
 }

@@ -28,6 +28,10 @@ export function register(program: Command): void {
     .option('--lmtp-host <address>', `address the LMTP port listens on (default: ${d.lmtpHost})`)
     .option('--lmtp-allow-from <list>', 'comma-separated addresses or CIDR ranges allowed on the LMTP port (default: loopback)')
     .option('--lmtp-socket <path>', 'mail delivery over LMTP on this UNIX socket, mode 0660 (default: none)')
+    .option('--managesieve-port <port>', `ManageSieve (RFC 5804) for Sieve scripts: ${PORT_HELP} (default: off; 4190 is the standard port)`)
+    .option('--sieve-before <file>', 'a Sieve script run before every user\'s own (default: none)')
+    .option('--sieve-after <file>', 'a Sieve script run after every user\'s own (default: none)')
+    .option('--sieve-relay <url>', 'where Sieve redirect and vacation send mail: smtp://host:port or sendmail:/usr/sbin/sendmail (default: none)')
     .option('--recipient-delimiter <char>', `separates user and detail in a recipient address, "" for none (default: ${d.recipientDelimiter})`)
     .addOption(new Option('--recipient-user-name <rule>', `which part of a recipient address is the user name (default: ${d.recipientUserName})`).choices(RECIPIENT_USER_NAMES))
     .addOption(new Option('--delivered-to <when>', `when delivery adds Delivered-To: (default: ${d.deliveredTo})`).choices(DELIVERED_TO_MODES))
@@ -61,7 +65,7 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       '\nOn startup one JSON line {"msg":"listening","host":…,"imapPort":…,"imapsPort":…,"pop3Port":…,"pop3sPort":…,\n' +
-        '"lmtpPort":…,"lmtpSocket":…,"deliverSocket":…} is written to stdout with the bound ports (null when disabled).\n' +
+        '"lmtpPort":…,"lmtpSocket":…,"deliverSocket":…,"managesievePort":…} is written to stdout with the bound ports (null when disabled).\n' +
         'SIGTERM or SIGINT stops cleanly (exit 0). Mail delivery (LMTP, postroom deliver): docs/delivery.md.\n' +
         'Every option is described in docs/configuration.md.',
     )

@@ -18,6 +18,7 @@ import { quotaTests } from './quota.js';
 import { messageTests } from './messages.js';
 import { searchTests } from './search.js';
 import { seededTests } from './seeded.js';
+import { sieveTests } from './sieve.js';
 import { sortTests } from './sort.js';
 import { treeTests } from './tree.js';
 
@@ -43,6 +44,7 @@ export function storeConformanceCases(factory: StoreFactory, options: Conformanc
   feedTests(test);
   isolationTests(test);
   quotaTests(test);
+  sieveTests(test);
   if (options.seeded) seededTests(test, options.seeded);
   return cases;
 }

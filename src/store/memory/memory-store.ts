@@ -74,7 +74,7 @@ export class MemoryStore implements MailStore {
     if (this.closed) throw new StoreError('unavailable', 'store is closed');
     let state = this.users.get(user);
     if (!state) {
-      state = { user, byName: new Map(), byId: new Map(), subscriptions: new Set(['INBOX']) };
+      state = { user, byName: new Map(), byId: new Map(), subscriptions: new Set(['INBOX']), sieve: { scripts: new Map(), active: null, vacation: new Map() } };
       const inbox = this.newMailbox('INBOX');
       state.byName.set(inbox.name, inbox);
       state.byId.set(inbox.id, inbox);

@@ -55,6 +55,15 @@ export interface UserState {
   readonly subscriptions: Set<string>;
   /** Limits set with setQuota() (RFC 9208 SETQUOTA); absent: the store's quotaDefaults apply. */
   quota?: QuotaLimits;
+  /** Sieve scripts and vacation memory (sieve.ts). */
+  readonly sieve: MemorySieveState;
+}
+
+export interface MemorySieveState {
+  readonly scripts: Map<string, string>;
+  active: string | null;
+  /** "handle\0address" → end of the memory, ms since the epoch. */
+  readonly vacation: Map<string, number>;
 }
 
 /** Usage over all of the user's mailboxes: each keeps its size, so this is one pass over mailboxes. */

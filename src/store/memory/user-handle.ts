@@ -27,9 +27,15 @@ import type { HandleContext } from './context.js';
 import { hasFlag } from './flags.js';
 import * as msg from './messages.js';
 import * as tree from './tree.js';
+import { MemorySieveScripts } from './sieve.js';
+import type { SieveScriptInfo } from '../sieve-storage.js';
 
 export class MemoryUserMailbox implements UserMailbox {
-  constructor(private readonly ctx: HandleContext) {}
+  private readonly sieve: MemorySieveScripts;
+
+  constructor(private readonly ctx: HandleContext) {
+    this.sieve = new MemorySieveScripts(ctx.state.sieve);
+  }
 
   get user(): string {
     return this.ctx.state.user;
@@ -168,5 +174,37 @@ export class MemoryUserMailbox implements UserMailbox {
 
   async close(): Promise<void> {
     // Nothing is held per handle; the user's state belongs to the store.
+  }
+
+  // --- Sieve scripts and vacation memory (../sieve-storage.ts) --------------------------------
+  sieveList(): Promise<SieveScriptInfo[]> {
+    return this.sieve.sieveList();
+  }
+  sieveGet(name: string): Promise<string> {
+    return this.sieve.sieveGet(name);
+  }
+  sievePut(name: string, content: string): Promise<void> {
+    return this.sieve.sievePut(name, content);
+  }
+  sieveDelete(name: string): Promise<void> {
+    return this.sieve.sieveDelete(name);
+  }
+  sieveRename(from: string, to: string): Promise<void> {
+    return this.sieve.sieveRename(from, to);
+  }
+  sieveSetActive(name: string | null): Promise<void> {
+    return this.sieve.sieveSetActive(name);
+  }
+  sieveActive(): Promise<{ name: string; content: string } | null> {
+    return this.sieve.sieveActive();
+  }
+  vacationRemember(handle: string, address: string, until: Date): Promise<void> {
+    return this.sieve.vacationRemember(handle, address, until);
+  }
+  vacationAnswered(handle: string, address: string, now: Date): Promise<boolean> {
+    return this.sieve.vacationAnswered(handle, address, now);
+  }
+  vacationPrune(now: Date): Promise<number> {
+    return this.sieve.vacationPrune(now);
   }
 }

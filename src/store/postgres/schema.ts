@@ -149,6 +149,29 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
         REFERENCING OLD TABLE AS postroom_removed FOR EACH STATEMENT EXECUTE FUNCTION postroom_quota_removed();
     `,
   },
+  {
+    version: 3,
+    description: 'Sieve scripts per user (one active) and vacation memory',
+    sql: `
+      CREATE TABLE sieve_scripts (
+        user_id bigint NOT NULL REFERENCES users(id),
+        name text NOT NULL,
+        content text NOT NULL,
+        active boolean NOT NULL DEFAULT false,
+        PRIMARY KEY (user_id, name)
+      );
+      -- At most one active script per user (RFC 5804 §2.8).
+      CREATE UNIQUE INDEX sieve_scripts_active ON sieve_scripts (user_id) WHERE active;
+      -- Whom vacation answered (RFC 5230 §4.2): per handle and lower-cased address, until a time.
+      CREATE TABLE sieve_vacation (
+        user_id bigint NOT NULL REFERENCES users(id),
+        handle text NOT NULL,
+        address text NOT NULL,
+        until timestamptz NOT NULL,
+        PRIMARY KEY (user_id, handle, address)
+      );
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

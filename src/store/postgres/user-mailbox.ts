@@ -36,6 +36,8 @@ import {
   streamMessage,
 } from './message-reads.js';
 import { appendMessage, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
+import { PgSieveScripts } from './sieve.js';
+import type { SieveScriptInfo } from '../sieve-storage.js';
 
 /** Every call's errors pass through toStoreError: an unreachable database is `unavailable`. */
 async function translated<T>(work: Promise<T>): Promise<T> {
@@ -54,10 +56,14 @@ export class PgUserMailbox implements UserMailbox {
    */
   private readonly pins = new Set<Promise<unknown>>();
 
+  private readonly sieve: PgSieveScripts;
+
   constructor(
     private readonly scope: PgScope,
     private readonly texts: TextCache,
-  ) {}
+  ) {
+    this.sieve = new PgSieveScripts(scope);
+  }
 
   get user(): string {
     return this.scope.user;
@@ -159,5 +165,37 @@ export class PgUserMailbox implements UserMailbox {
   }
   async close(): Promise<void> {
     // Nothing per handle: connections belong to the store's pool.
+  }
+
+  // --- Sieve scripts and vacation memory (../sieve-storage.ts) --------------------------------
+  sieveList(): Promise<SieveScriptInfo[]> {
+    return this.sieve.sieveList();
+  }
+  sieveGet(name: string): Promise<string> {
+    return this.sieve.sieveGet(name);
+  }
+  sievePut(name: string, content: string): Promise<void> {
+    return this.sieve.sievePut(name, content);
+  }
+  sieveDelete(name: string): Promise<void> {
+    return this.sieve.sieveDelete(name);
+  }
+  sieveRename(from: string, to: string): Promise<void> {
+    return this.sieve.sieveRename(from, to);
+  }
+  sieveSetActive(name: string | null): Promise<void> {
+    return this.sieve.sieveSetActive(name);
+  }
+  sieveActive(): Promise<{ name: string; content: string } | null> {
+    return this.sieve.sieveActive();
+  }
+  vacationRemember(handle: string, address: string, until: Date): Promise<void> {
+    return this.sieve.vacationRemember(handle, address, until);
+  }
+  vacationAnswered(handle: string, address: string, now: Date): Promise<boolean> {
+    return this.sieve.vacationAnswered(handle, address, now);
+  }
+  vacationPrune(now: Date): Promise<number> {
+    return this.sieve.vacationPrune(now);
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { StoreErrorKind } from '../errors.js';
 import type { MailboxChange, OpenOptions, UserMailbox } from '../types.js';
+import { SIEVE_STORAGE_METHODS } from '../sieve-storage.js';
 
 /**
  * The UserMailbox methods that cross; stream() is read() on the owner's side. `setQuota` is the
@@ -16,6 +17,7 @@ export const REMOTE_METHODS: ReadonlySet<string> = new Set<RemoteMethod>([
   'list', 'create', 'delete', 'rename', 'subscribe', 'subscriptions', 'get', 'status', 'snapshot', 'claimRecent', 'expungedSince',
   'records', 'structure', 'read', 'search', 'sortData', 'append', 'updateFlags', 'copy', 'move', 'expunge', 'close',
   'quota', 'setQuota',
+  ...SIEVE_STORAGE_METHODS,
 ]);
 
 export type OpenRequest = { t: 'open'; id: number; handle: number; user: string; options?: OpenOptions };

@@ -154,5 +154,16 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
     expunge: (...a) => call('expunge', a),
     quota: () => call('quota', []),
     close: () => call('close', []),
+    // Sieve scripts: the owner answers StoreError 'cannot' when its store keeps none.
+    sieveList: () => call('sieveList', []),
+    sieveGet: (...a) => call('sieveGet', a),
+    sievePut: (...a) => call('sievePut', a),
+    sieveDelete: (...a) => call('sieveDelete', a),
+    sieveRename: (...a) => call('sieveRename', a),
+    sieveSetActive: (...a) => call('sieveSetActive', a),
+    sieveActive: () => call('sieveActive', []),
+    vacationRemember: (...a) => call('vacationRemember', a),
+    vacationAnswered: (...a) => call('vacationAnswered', a),
+    vacationPrune: (...a) => call('vacationPrune', a),
   };
 }

@@ -6,6 +6,12 @@ import { StoreError } from '../errors.js';
 import type { AppendInput, MailStore, QuotaLimits, UserMailbox } from '../types.js';
 import { REMOTE_METHODS, asBuffer, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
 import { plainSortable, sortData } from '../sort/sort-data.js';
+import { SIEVE_STORAGE_METHODS, sieveStorage, type SieveScriptStorage } from '../sieve-storage.js';
+
+const SIEVE_METHODS: ReadonlySet<string> = new Set(SIEVE_STORAGE_METHODS);
+function isSieveMethod(method: string): method is keyof SieveScriptStorage {
+  return SIEVE_METHODS.has(method);
+}
 
 export interface ServedPeer {
   /** Drops the peer's watches and closes its handles (the peer is gone). */
@@ -52,6 +58,10 @@ export function serveStore(store: MailStore, link: StoreLink<StoreRequest, Store
           // Optional in the contract: a store without quotas answers 'cannot'.
           if (!store.setQuota || !h.quota) throw new StoreError('cannot', 'this store keeps no quotas');
           value = m.method === 'quota' ? await h.quota() : await store.setQuota(h.user, m.args[0] as QuotaLimits | null);
+        } else if (isSieveMethod(m.method)) {
+          // Optional in the contract: a store without script storage answers 'cannot'.
+          const scripts = sieveStorage(h);
+          value = await (scripts[m.method] as (...a: unknown[]) => Promise<unknown>).apply(scripts, args);
         } else value = await (h[m.method] as (...a: unknown[]) => Promise<unknown>).apply(h, args);
         if (m.method === 'close') handles.delete(m.handle);
       }

@@ -247,6 +247,31 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 9,
+    description: 'Sieve scripts per user (one active) and vacation memory',
+    up(db) {
+      db.exec(`
+        CREATE TABLE sieve_scripts (
+          user_id INTEGER NOT NULL REFERENCES users(id),
+          name TEXT NOT NULL,
+          content TEXT NOT NULL,
+          active INTEGER NOT NULL DEFAULT 0,
+          PRIMARY KEY (user_id, name)
+        ) WITHOUT ROWID;
+        -- At most one active script per user (RFC 5804 §2.8).
+        CREATE UNIQUE INDEX sieve_scripts_active ON sieve_scripts (user_id) WHERE active = 1;
+        -- Whom vacation answered (RFC 5230 §4.2): per handle and lower-cased address, until a time (ms).
+        CREATE TABLE sieve_vacation (
+          user_id INTEGER NOT NULL REFERENCES users(id),
+          handle TEXT NOT NULL,
+          address TEXT NOT NULL,
+          until INTEGER NOT NULL,
+          PRIMARY KEY (user_id, handle, address)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -45,13 +45,19 @@ import {
   streamMessage,
 } from './message-reads.js';
 import { searchMessages } from './search.js';
+import { SqliteSieveScripts } from './sieve.js';
+import type { SieveScriptInfo } from '../sieve-storage.js';
 import { appendMessage, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
 
 export class SqliteUserMailbox implements UserMailbox {
+  private readonly sieve: SqliteSieveScripts;
+
   constructor(
     private readonly scope: UserScope,
     private readonly texts: TextCache,
-  ) {}
+  ) {
+    this.sieve = new SqliteSieveScripts(scope);
+  }
 
   get user(): string {
     return this.scope.user;
@@ -197,5 +203,37 @@ export class SqliteUserMailbox implements UserMailbox {
   }
   async close(): Promise<void> {
     // Nothing per handle: statements and the connection belong to the store.
+  }
+
+  // --- Sieve scripts and vacation memory (../sieve-storage.ts) --------------------------------
+  sieveList(): Promise<SieveScriptInfo[]> {
+    return this.sieve.sieveList();
+  }
+  sieveGet(name: string): Promise<string> {
+    return this.sieve.sieveGet(name);
+  }
+  sievePut(name: string, content: string): Promise<void> {
+    return this.sieve.sievePut(name, content);
+  }
+  sieveDelete(name: string): Promise<void> {
+    return this.sieve.sieveDelete(name);
+  }
+  sieveRename(from: string, to: string): Promise<void> {
+    return this.sieve.sieveRename(from, to);
+  }
+  sieveSetActive(name: string | null): Promise<void> {
+    return this.sieve.sieveSetActive(name);
+  }
+  sieveActive(): Promise<{ name: string; content: string } | null> {
+    return this.sieve.sieveActive();
+  }
+  vacationRemember(handle: string, address: string, until: Date): Promise<void> {
+    return this.sieve.vacationRemember(handle, address, until);
+  }
+  vacationAnswered(handle: string, address: string, now: Date): Promise<boolean> {
+    return this.sieve.vacationAnswered(handle, address, now);
+  }
+  vacationPrune(now: Date): Promise<number> {
+    return this.sieve.vacationPrune(now);
   }
 }

@@ -1,0 +1,290 @@
+/**
+ * Sieve at delivery: a DeliveryFilter that runs the administrator's `sieveBefore` script, the
+ * recipient's active script and `sieveAfter`, and turns their actions into delivery actions.
+ *
+ *   keep / fileinto (:create, :copy, flags) / discard → DeliveryAction (the pipeline stores them)
+ *   reject / ereject → the recipient's 550 5.7.1 (RFC 5429)
+ *   redirect / vacation → sent through the configured relay (sender.ts), with loop protection,
+ *                          a cap on redirects and vacation's per-user memory (RFC 5230 §4.2)
+ *
+ * No mail is lost to Sieve: an invalid stored script, a runtime error, a store that cannot say
+ * which script is active, or a relay that refuses a redirect leave the message kept in the
+ * mailbox it would have reached without a script, and the problem logged for that user.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Logger } from '../util/logger.js';
+import { compileSieve, DEFAULT_SIEVE_LIMITS, runSieve } from '../sieve/index.js';
+import type { SieveAction, SieveLimits, SieveOutcome, SieveScript } from '../sieve/types.js';
+import { hasSieveStorage } from '../store/sieve-storage.js';
+import { isStoreError } from '../store/errors.js';
+import type { MailSender } from './sender.js';
+import type { DeliveryAction, DeliveryFilter, FilterInput } from './types.js';
+
+export interface SieveFilterOptions {
+  /** Source of a script run before each user's own (administrators'). */
+  before?: string;
+  /** Source of a script run after each user's own. */
+  after?: string;
+  limits?: Partial<SieveLimits>;
+  /** Where redirect and vacation go; without one they are logged and not sent (the message is kept). */
+  sender?: MailSender;
+  logger?: Logger;
+  /** Host name in Message-IDs of vacation answers. */
+  hostname?: string;
+  /** The recipient delimiter of delivery, for :user/:detail (RFC 5233). */
+  subaddressSeparator?: string;
+  now?: () => Date;
+  /** Compiled user scripts kept, by content hash. Default 1000. */
+  cacheEntries?: number;
+}
+
+/** The header a redirected copy carries: the same message coming back for the same address is not redirected again. */
+export const LOOP_HEADER = 'X-Postroom-Loop';
+
+/** Compiles, or throws an Error naming the first error's position (global scripts at startup). */
+export function compileOrThrow(source: string, what: string, limits?: Partial<SieveLimits>): SieveScript {
+  const result = compileSieve(source, { limits: limits ?? {} });
+  if (!result.ok) {
+    const e = result.errors[0]!;
+    throw new Error(`${what}: line ${e.line}, column ${e.column}: ${e.message}`);
+  }
+  return result.script;
+}
+
+export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFilter {
+  const limits = { ...DEFAULT_SIEVE_LIMITS, ...options.limits };
+  const before = options.before !== undefined ? compileOrThrow(options.before, 'sieveBefore', limits) : undefined;
+  const after = options.after !== undefined ? compileOrThrow(options.after, 'sieveAfter', limits) : undefined;
+  const cache = new ScriptCache(options.cacheEntries ?? 1000, limits);
+  const now = options.now ?? (() => new Date());
+  const logger = options.logger;
+
+  return async (input) => {
+    const log = logger?.child({ user: input.recipient.user, to: input.recipient.address });
+    const scripts: SieveScript[] = [];
+    if (before) scripts.push(before);
+    const own = await userScript(input, cache, log);
+    if (own) scripts.push(own);
+    if (after) scripts.push(after);
+    if (scripts.length === 0) return [];
+    const at = now();
+    const outcomes: SieveOutcome[] = [];
+    for (const script of scripts) {
+      const outcome = await runSieve(script, environment(input, at, limits, options.subaddressSeparator), limits).catch(
+        (err: unknown): SieveOutcome => ({ actions: [{ type: 'keep' }], error: (err as Error).message }),
+      );
+      if (outcome.error) log?.warn({ error: outcome.error }, 'sieve script failed at run time; the message is kept');
+      outcomes.push(outcome);
+    }
+    return carryOut(input, outcomes, { limits, sender: options.sender, log, at, hostname: options.hostname ?? 'localhost' });
+  };
+}
+
+/** The user's active script, compiled (cached by content); undefined when none or not usable. */
+async function userScript(input: FilterInput, cache: ScriptCache, log: Logger | undefined): Promise<SieveScript | undefined> {
+  if (!hasSieveStorage(input.mail)) return undefined;
+  let active;
+  try {
+    active = await input.mail.sieveActive();
+  } catch (err) {
+    // Unreadable scripts must not refuse mail: deliver as if there were none, and say so.
+    log?.error({ err }, 'the active sieve script could not be read; delivering without it');
+    if (isStoreError(err) && err.kind === 'unavailable') throw err;
+    return undefined;
+  }
+  if (!active) return undefined;
+  const compiled = cache.get(active.content);
+  if (!compiled.ok) {
+    log?.error({ script: active.name, error: compiled.error }, 'the active sieve script is not valid; the message is kept in INBOX');
+    return undefined;
+  }
+  return compiled.script;
+}
+
+function environment(input: FilterInput, at: Date, limits: SieveLimits, subaddressSeparator: string | undefined) {
+  return {
+    envelope: { from: input.from, to: input.recipient.address },
+    header: input.header,
+    body: async (maxBytes: number) => (input.body ? input.body(Math.min(maxBytes, limits.maxBodyBytes)) : Buffer.alloc(0)),
+    size: input.size,
+    mailboxExists: async (name: string) => {
+      try {
+        const box = await input.mail.get(name);
+        return !box.noselect;
+      } catch {
+        return false;
+      }
+    },
+    now: at,
+    userAddresses: [input.recipient.address],
+    ...(subaddressSeparator ? { subaddressSeparator } : {}),
+  };
+}
+
+interface CarryContext {
+  limits: SieveLimits;
+  sender: MailSender | undefined;
+  log: Logger | undefined;
+  at: Date;
+  hostname: string;
+}
+
+/** Several scripts' outcomes → one list of delivery actions; sending happens here. */
+async function carryOut(input: FilterInput, outcomes: SieveOutcome[], c: CarryContext): Promise<DeliveryAction[]> {
+  const result: DeliveryAction[] = [];
+  // The implicit keep survives only if no script cancelled it (each outcome lists a keep then).
+  let keep = outcomes.every((o) => o.actions.some((a) => a.type === 'keep'));
+  let keepFlags: readonly string[] | undefined;
+  let discarded = false;
+  let redirects = 0;
+  for (const outcome of outcomes) {
+    for (const action of outcome.actions) {
+      switch (action.type) {
+        case 'keep':
+          if (action.flags) keepFlags = action.flags;
+          break;
+        case 'fileinto':
+          result.push({ kind: 'fileinto', mailbox: action.mailbox, ...(action.flags ? { flags: action.flags } : {}), create: action.create });
+          break;
+        case 'discard':
+          discarded = true;
+          break;
+        case 'reject':
+          // RFC 5429 §2.1/2.2: refused at delivery; LMTP answers 550 5.7.1 with the reason.
+          return [{ kind: 'reject', reason: oneLine(action.reason) || 'Rejected by the recipient\'s filter' }];
+        case 'redirect':
+          if (redirects >= c.limits.maxRedirects) {
+            c.log?.warn({ address: action.address }, 'sieve redirect over the limit; not sent');
+            if (!action.copy) keep = true;
+            break;
+          }
+          redirects++;
+          if (!(await redirect(input, action, c)) && !action.copy) keep = true; // not sent: keep it rather than lose it
+          break;
+        case 'vacation':
+          await vacation(input, action, c);
+          break;
+      }
+    }
+  }
+  if (keep) result.unshift({ kind: 'keep', ...(keepFlags ? { flags: keepFlags } : {}) });
+  if (result.length === 0 && (discarded || !keep)) return [{ kind: 'discard' }];
+  return result;
+}
+
+function headerValues(header: Buffer, name: string): string[] {
+  const text = header.toString('latin1').replace(/\r\n[ \t]+/g, ' ');
+  const wanted = name.toLowerCase();
+  const values: string[] = [];
+  for (const line of text.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === wanted) values.push(line.slice(colon + 1).trim());
+  }
+  return values;
+}
+
+/** The message came back here already: a redirect of it again would loop. */
+function looped(input: FilterInput): boolean {
+  const me = input.recipient.address.toLowerCase();
+  const seen = [...headerValues(input.header, LOOP_HEADER), ...headerValues(input.header, 'Delivered-To')];
+  return seen.some((v) => v.replace(/^<|>$/g, '').toLowerCase() === me);
+}
+
+async function redirect(input: FilterInput, action: Extract<SieveAction, { type: 'redirect' }>, c: CarryContext): Promise<boolean> {
+  if (looped(input)) {
+    c.log?.warn({ address: action.address }, 'sieve redirect not sent: the message has been here before (mail loop)');
+    return false;
+  }
+  if (!c.sender || !input.message) {
+    c.log?.warn({ address: action.address }, 'sieve redirect not sent: no sieveRelay is configured; the message is kept');
+    return false;
+  }
+  try {
+    const raw = Buffer.concat([Buffer.from(`${LOOP_HEADER}: ${input.recipient.address}\r\n`), await input.message()]);
+    // RFC 5228 §4.2: the envelope sender stays the original one.
+    await c.sender.send({ from: input.from, to: [action.address] }, raw);
+    c.log?.info({ address: action.address }, 'sieve redirect sent');
+    return true;
+  } catch (err) {
+    c.log?.error({ err, address: action.address }, 'sieve redirect could not be sent; the message is kept');
+    return false;
+  }
+}
+
+async function vacation(input: FilterInput, action: Extract<SieveAction, { type: 'vacation' }>, c: CarryContext): Promise<void> {
+  const mail = input.mail;
+  if (!hasSieveStorage(mail)) {
+    c.log?.warn('vacation not sent: the store keeps no vacation memory');
+    return;
+  }
+  if (looped(input)) return;
+  try {
+    if (await mail.vacationAnswered(action.handle, action.to, c.at)) return; // answered within :days
+    if (!c.sender) {
+      c.log?.warn({ to: action.to }, 'vacation not sent: no sieveRelay is configured');
+      return;
+    }
+    await c.sender.send({ from: '', to: [action.to] }, vacationMessage(input, action, c));
+    await mail.vacationRemember(action.handle, action.to, new Date(c.at.getTime() + action.seconds * 1000));
+    if (Math.random() < 0.01) await mail.vacationPrune(c.at); // now and then, forget what has ended
+    c.log?.info({ to: action.to }, 'vacation answer sent');
+  } catch (err) {
+    c.log?.error({ err, to: action.to }, 'vacation answer could not be sent');
+  }
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ').trim().slice(0, 400);
+}
+
+function encodeHeader(text: string): string {
+  const clean = oneLine(text);
+  // eslint-disable-next-line no-control-regex
+  return /^[\x20-\x7e]*$/.test(clean) ? clean : `=?UTF-8?B?${Buffer.from(clean, 'utf8').toString('base64')}?=`;
+}
+
+/** RFC 5230 §5: null MAIL FROM, Auto-Submitted: auto-replied, In-Reply-To/References to the message answered. */
+function vacationMessage(input: FilterInput, action: Extract<SieveAction, { type: 'vacation' }>, c: CarryContext): Buffer {
+  const lines = [
+    `From: ${action.from ?? `<${input.recipient.address}>`}`,
+    `To: <${action.to}>`,
+    `Subject: ${encodeHeader(action.subject)}`,
+    `Date: ${c.at.toUTCString().replace('GMT', '+0000')}`,
+    `Message-ID: <${randomBytes(12).toString('hex')}.vacation@${c.hostname}>`,
+    ...(action.inReplyTo ? [`In-Reply-To: ${action.inReplyTo}`, `References: ${action.inReplyTo}`] : []),
+    'Auto-Submitted: auto-replied',
+    'Precedence: bulk',
+    'MIME-Version: 1.0',
+  ];
+  if (action.mime) return Buffer.from(`${lines.join('\r\n')}\r\n${action.reason.replace(/\r?\n/g, '\r\n')}`);
+  lines.push('Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit');
+  return Buffer.from(`${lines.join('\r\n')}\r\n\r\n${action.reason.replace(/\r?\n/g, '\r\n')}\r\n`);
+}
+
+type Compiled = { ok: true; script: SieveScript } | { ok: false; error: string };
+
+/** Compiled scripts by SHA-256 of their text: many users share a script, and scripts rarely change. */
+class ScriptCache {
+  private readonly entries = new Map<string, Compiled>();
+  constructor(
+    private readonly max: number,
+    private readonly limits: SieveLimits,
+  ) {}
+
+  get(source: string): Compiled {
+    const key = createHash('sha256').update(source).digest('hex');
+    const found = this.entries.get(key);
+    if (found) {
+      this.entries.delete(key);
+      this.entries.set(key, found); // most recently used last
+      return found;
+    }
+    const result = compileSieve(source, { limits: this.limits });
+    const compiled: Compiled = result.ok
+      ? { ok: true, script: result.script }
+      : { ok: false, error: result.errors.map((e) => `line ${e.line}, column ${e.column}: ${e.message}`).join('; ') };
+    this.entries.set(key, compiled);
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+    return compiled;
+  }
+}

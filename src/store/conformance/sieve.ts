@@ -1,0 +1,114 @@
+/** Sieve scripts and vacation memory (sieve-storage.ts): optional, but all or nothing. */
+import assert from 'node:assert/strict';
+import { describe } from 'node:test';
+import { hasSieveStorage, sieveStorage, SIEVE_STORAGE_METHODS } from '../sieve-storage.js';
+import { rejectsWith, type Register } from './harness.js';
+
+export function sieveTests(test: Register): void {
+  describe('sieve scripts', () => {
+    test('a store keeps every script method or none, and says so clearly when none', async ({ open }) => {
+      const mail = await open();
+      const present = SIEVE_STORAGE_METHODS.filter((m) => typeof mail[m] === 'function');
+      assert.ok(present.length === 0 || present.length === SIEVE_STORAGE_METHODS.length, `partial script storage: ${present.join(', ')}`);
+      if (!hasSieveStorage(mail)) assert.throws(() => sieveStorage(mail), /does not keep Sieve scripts/);
+    });
+
+    test('put, get, list (sorted, sizes in octets), replace', async ({ open }) => {
+      const mail = await open();
+      if (!hasSieveStorage(mail)) return;
+      assert.deepEqual(await mail.sieveList(), []);
+      assert.equal(await mail.sieveActive(), null);
+      await mail.sievePut('work', 'keep;\r\n');
+      await mail.sievePut('Ärger', 'discard; # é\r\n');
+      await mail.sievePut('a', 'stop;');
+      const list = await mail.sieveList();
+      assert.deepEqual(list.map((s) => s.name), ['a', 'work', 'Ärger']);
+      assert.deepEqual(list.find((s) => s.name === 'Ärger'), { name: 'Ärger', active: false, size: Buffer.byteLength('discard; # é\r\n') });
+      assert.equal(await mail.sieveGet('Ärger'), 'discard; # é\r\n');
+      await mail.sievePut('work', 'fileinto "Work";');
+      assert.equal(await mail.sieveGet('work'), 'fileinto "Work";');
+      await rejectsWith(mail.sieveGet('missing'), 'nonexistent');
+      await rejectsWith(mail.sieveGet('WORK'), 'nonexistent'); // names are case-sensitive
+    });
+
+    test('one active script; replacing it keeps it active; deleting it is refused', async ({ open }) => {
+      const mail = await open();
+      if (!hasSieveStorage(mail)) return;
+      await mail.sievePut('one', 'keep;');
+      await mail.sievePut('two', 'discard;');
+      await mail.sieveSetActive('one');
+      assert.deepEqual(await mail.sieveActive(), { name: 'one', content: 'keep;' });
+      await mail.sieveSetActive('two');
+      assert.deepEqual((await mail.sieveList()).filter((s) => s.active).map((s) => s.name), ['two']);
+      await mail.sievePut('two', 'stop;');
+      assert.deepEqual(await mail.sieveActive(), { name: 'two', content: 'stop;' });
+      await rejectsWith(mail.sieveDelete('two'), 'inuse');
+      await rejectsWith(mail.sieveSetActive('three'), 'nonexistent');
+      assert.equal((await mail.sieveActive())?.name, 'two');
+      await mail.sieveSetActive(null);
+      assert.equal(await mail.sieveActive(), null);
+      await mail.sieveDelete('two');
+      await rejectsWith(mail.sieveDelete('two'), 'nonexistent');
+      assert.deepEqual((await mail.sieveList()).map((s) => s.name), ['one']);
+    });
+
+    test('rename: the active script stays active; no overwrite', async ({ open }) => {
+      const mail = await open();
+      if (!hasSieveStorage(mail)) return;
+      await mail.sievePut('old', 'keep;');
+      await mail.sievePut('other', 'discard;');
+      await mail.sieveSetActive('old');
+      await mail.sieveRename('old', 'new');
+      assert.deepEqual(await mail.sieveActive(), { name: 'new', content: 'keep;' });
+      await rejectsWith(mail.sieveGet('old'), 'nonexistent');
+      await rejectsWith(mail.sieveRename('new', 'other'), 'alreadyexists');
+      await rejectsWith(mail.sieveRename('gone', 'x'), 'nonexistent');
+      assert.equal(await mail.sieveGet('other'), 'discard;');
+    });
+
+    test('scripts and vacation memory belong to one user', async ({ open }) => {
+      const a = await open('alice');
+      const b = await open('bob');
+      if (!hasSieveStorage(a) || !hasSieveStorage(b)) return;
+      await a.sievePut('mine', 'keep;');
+      await a.sieveSetActive('mine');
+      await a.vacationRemember('h', 'x@example.org', new Date(Date.now() + 60_000));
+      assert.deepEqual(await b.sieveList(), []);
+      assert.equal(await b.sieveActive(), null);
+      await rejectsWith(b.sieveGet('mine'), 'nonexistent');
+      await rejectsWith(b.sieveSetActive('mine'), 'nonexistent');
+      assert.equal(await b.vacationAnswered('h', 'x@example.org', new Date()), false);
+      assert.equal(await a.vacationAnswered('h', 'x@example.org', new Date()), true);
+    });
+
+    test('vacation memory: per handle and address (case-insensitive), until a time; prune', async ({ open }) => {
+      const mail = await open();
+      if (!hasSieveStorage(mail)) return;
+      const t0 = new Date('2026-12-01T00:00:00Z');
+      const day = 86_400_000;
+      await mail.vacationRemember('away', 'Ann@Example.ORG', new Date(t0.getTime() + 7 * day));
+      await mail.vacationRemember('short', 'bob@example.org', new Date(t0.getTime() + day));
+      assert.equal(await mail.vacationAnswered('away', 'ann@example.org', t0), true);
+      assert.equal(await mail.vacationAnswered('other', 'ann@example.org', t0), false);
+      assert.equal(await mail.vacationAnswered('away', 'ann@example.org', new Date(t0.getTime() + 7 * day)), false);
+      // Remembering again moves the end.
+      await mail.vacationRemember('away', 'ann@example.org', new Date(t0.getTime() + 2 * day));
+      assert.equal(await mail.vacationAnswered('away', 'ann@example.org', new Date(t0.getTime() + 3 * day)), false);
+      assert.equal(await mail.vacationPrune(new Date(t0.getTime() + day)), 1);
+      assert.equal(await mail.vacationAnswered('short', 'bob@example.org', t0), false);
+      assert.equal(await mail.vacationAnswered('away', 'ann@example.org', t0), true);
+      assert.equal(await mail.vacationPrune(new Date(t0.getTime() + 10 * day)), 1);
+      assert.equal(await mail.vacationAnswered('away', 'ann@example.org', t0), false);
+    });
+
+    test('scripts survive closing the handle', async ({ store, open }) => {
+      const mail = await store.open('alice');
+      if (!hasSieveStorage(mail)) return void (await mail.close());
+      await mail.sievePut('kept', 'keep;');
+      await mail.sieveSetActive('kept');
+      await mail.close();
+      const again = await open();
+      assert.deepEqual(await sieveStorage(again).sieveActive(), { name: 'kept', content: 'keep;' });
+    });
+  });
+}
