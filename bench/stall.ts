@@ -1,0 +1,149 @@
+/**
+ * How long one big command holds the event loop (issue 13: no single command may hold it for more
+ * than a few milliseconds). An in-process server on each store, a mailbox seeded through the store,
+ * then each command over a real socket while perf_hooks' event-loop-delay histogram records the
+ * longest stall. Prints one table row per command.
+ *
+ *   npx tsx bench/stall.ts [--messages 20000] [--stores memory,sqlite]
+ */
+import net from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createImapServer } from '../src/imap/server.js';
+import { StaticAuthenticator } from '../src/auth/static-users.js';
+import { MemoryStore } from '../src/store/memory/index.js';
+import { SqliteStore } from '../src/store/sqlite/index.js';
+import type { MailStore } from '../src/store/types.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : fallback;
+}
+const MESSAGES = Number(arg('messages', '20000'));
+const STORES = arg('stores', 'memory,sqlite').split(',');
+
+/** A client that only looks for its tagged reply at the end of what arrived, so it costs the loop little. */
+class Client {
+  private buf = '';
+  private waiting: { tag: string; resolve: (s: string) => void } | null = null;
+  private constructor(private readonly socket: net.Socket) {
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      this.buf += d;
+      if (this.buf.length > 1 << 20) this.buf = this.buf.slice(-4096);
+      const w = this.waiting;
+      if (!w) return;
+      const at = this.buf.lastIndexOf(`\r\n${w.tag} `) >= 0 ? this.buf.lastIndexOf(`\r\n${w.tag} `) + 2 : this.buf.startsWith(`${w.tag} `) ? 0 : -1;
+      if (at >= 0 && this.buf.indexOf('\r\n', at) > 0) {
+        const line = this.buf.slice(at, this.buf.indexOf('\r\n', at));
+        this.buf = '';
+        this.waiting = null;
+        w.resolve(line);
+      }
+    });
+  }
+  static async connect(port: number): Promise<Client> {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    const c = new Client(socket);
+    await new Promise((r) => setTimeout(r, 50));
+    c.buf = '';
+    return c;
+  }
+  run(tag: string, command: string): Promise<string> {
+    return new Promise((resolve) => {
+      this.waiting = { tag, resolve };
+      this.socket.write(`${tag} ${command}\r\n`);
+    });
+  }
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+async function makeStore(kind: string): Promise<{ store: MailStore; cleanup: () => Promise<void> }> {
+  if (kind === 'memory') {
+    const store = new MemoryStore();
+    return { store, cleanup: () => store.close() };
+  }
+  const directory = await mkdtemp(join(tmpdir(), 'postroom-stall-'));
+  const store = await SqliteStore.open({ directory });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+async function seed(store: MailStore, mailbox: string, n: number): Promise<void> {
+  const mail = await store.open('alice');
+  const box = await mail.get(mailbox).catch(async () => mail.create(mailbox));
+  for (let i = 0; i < n; i += 1000) {
+    const batch: Array<Promise<unknown>> = [];
+    for (let j = i; j < Math.min(n, i + 1000); j++) {
+      batch.push(mail.append(box.id, { content: Buffer.from(`From: a${j}@example.org\r\nSubject: message ${j}\r\n\r\nbody ${j}\r\n`) }));
+    }
+    await Promise.all(batch);
+  }
+  await mail.close();
+}
+
+async function main(): Promise<void> {
+  const rows: string[] = [];
+  for (const kind of STORES) {
+    const { store, cleanup } = await makeStore(kind);
+    const t0 = performance.now();
+    await seed(store, 'INBOX', MESSAGES);
+    console.error(`# ${kind}: seeded ${MESSAGES} in ${(performance.now() - t0).toFixed(0)} ms`);
+    const server = createImapServer({
+      host: '127.0.0.1',
+      port: 0,
+      store,
+      auth: new StaticAuthenticator({ alice: 'secret' }),
+      allowInsecureAuth: true,
+    });
+    const { port } = await server.listen();
+    const c = await Client.connect(port!);
+    await c.run('L', 'LOGIN alice secret');
+    await c.run('c', 'CREATE Other');
+    await c.run('c2', 'CREATE Third');
+    const h = monitorEventLoopDelay({ resolution: 1 });
+    h.enable();
+    const measure = async (label: string, command: string): Promise<void> => {
+      await new Promise((r) => setTimeout(r, 50));
+      h.reset();
+      const started = performance.now();
+      const reply = await c.run('t', command);
+      const took = performance.now() - started;
+      const stall = h.max / 1e6;
+      rows.push(`| ${kind} | ${MESSAGES} | ${label} | ${took.toFixed(0)} | ${stall.toFixed(0)} |`);
+      console.error(`${kind} ${label}: ${took.toFixed(0)} ms, max loop delay ${stall.toFixed(0)} ms — ${reply.slice(0, 60)}`);
+    };
+    await measure('SELECT', 'SELECT INBOX');
+    await measure('FETCH 1:* (UID FLAGS)', 'FETCH 1:* (UID FLAGS)');
+    await measure('UID SEARCH ALL', 'UID SEARCH ALL');
+    await measure('STORE +FLAGS (\\Seen)', 'STORE 1:* +FLAGS (\\Seen)');
+    await measure('STORE +FLAGS ($Kw)', 'STORE 1:* +FLAGS ($Kw)');
+    await measure('UID COPY 1:* Other', 'UID COPY 1:* Other');
+    await measure('UID MOVE 1:* Third', 'UID MOVE 1:* Third');
+    await measure('SELECT Other', 'SELECT Other');
+    await measure('STORE +FLAGS (\\Deleted)', 'STORE 1:* +FLAGS.SILENT (\\Deleted)');
+    await measure('EXPUNGE', 'EXPUNGE');
+    await measure('SELECT Third', 'SELECT Third');
+    await measure('STORE +FLAGS (\\Deleted) (2)', 'STORE 1:* +FLAGS.SILENT (\\Deleted)');
+    await measure('UID EXPUNGE 1:*', 'UID EXPUNGE 1:*');
+    await measure('UNSELECT', 'UNSELECT');
+    c.close();
+    h.disable();
+    await server.close();
+    await cleanup();
+  }
+  console.log('| store | messages | command | took ms | max loop delay ms |\n|---|---|---|---|---|');
+  for (const r of rows) console.log(r);
+}
+
+await main();
