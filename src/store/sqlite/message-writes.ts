@@ -14,6 +14,7 @@ import { applyFlagOperation, normalizeFlags, parseFlags, serializeFlags } from '
 import { computeSearchColumns } from './search-columns.js';
 import { computeSortColumns } from './sort-columns.js';
 import type { SearchColumns, SortColumns } from './schema.js';
+import { COPY_CHUNK, copyInChunks } from './chunked-copy.js';
 
 export interface Parsed {
   structureJson: string;
@@ -169,6 +170,9 @@ interface CopyRow {
 }
 
 export async function copyMessages(scope: UserScope, fromId: string, uids: number[], toId: string, removeSource: boolean): Promise<CopyResult> {
+  // A large COPY in several transactions, still all-or-nothing (chunked-copy.ts). A MOVE stays one
+  // transaction: the IMAP command cuts it into chunks itself, which RFC 6851 §3.3 allows.
+  if (!removeSource && uids.length > COPY_CHUNK) return copyInChunks(scope, fromId, uids, toId);
   const { ctx } = scope;
   let files: Buffer[] = [];
   const result = await ctx.group.run(() => {
