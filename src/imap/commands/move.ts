@@ -6,7 +6,7 @@ import type { CommandContext, CommandSpec } from './types.js';
 import { ImapError } from '../errors.js';
 import { copyUidCode, keywordsOf, parseCopyArgs, targetMailbox, type CopyArgs } from './copy.js';
 import { checkKeywords } from './mail-limits.js';
-import { chunksOf } from './chunks.js';
+import { chunksOf, WRITE_CHUNK } from './chunks.js';
 import type { CopyResult } from '../../store/types.js';
 
 async function runMove(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
@@ -38,7 +38,13 @@ async function runMove(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
   }
   if (moved.mapping.length > 0) {
     ctx.untaggedStatus('OK', 'Moved', copyUidCode(moved));
-    view.applyOwnExpunge(moved.mapping.map(([src]) => src));
+    // The EXPUNGEs in pieces too (highest first, so the numbers still to be sent do not shift):
+    // 50,000 of them and the view's arrays rebuilt at once were 100 ms on the loop.
+    const gone = moved.mapping.map(([src]) => src).sort((a, b) => b - a);
+    for (const chunk of chunksOf(gone, 4 * WRITE_CHUNK)) {
+      view.applyOwnExpunge(chunk);
+      await ctx.drain();
+    }
   }
   if (failure !== undefined) throw failure;
   if (moved.mapping.length === 0) return { text: 'Nothing to move' };
