@@ -17,6 +17,7 @@ import type {
   SearchQuery,
   SortableMessage,
   SpecialUse,
+  CreateMailboxOptions,
   UserMailbox,
   MessageStream,
 } from '../types.js';
@@ -36,8 +37,8 @@ export class MemoryUserMailbox implements UserMailbox {
     return tree.listMailboxes(this.ctx);
   }
 
-  async create(name: string, options: { specialUse?: SpecialUse } = {}): Promise<MailboxInfo> {
-    return tree.createMailbox(this.ctx, name, options.specialUse);
+  async create(name: string, options: CreateMailboxOptions = {}): Promise<MailboxInfo> {
+    return tree.createMailbox(this.ctx, name, options.specialUse, options.maxMailboxes);
   }
 
   async delete(name: string): Promise<void> {

@@ -17,6 +17,7 @@ import type {
   MessageStream,
   RecentClaimOptions,
   SpecialUse,
+  CreateMailboxOptions,
   UserMailbox,
 } from '../types.js';
 import type { PgScope } from './context.js';
@@ -71,8 +72,8 @@ export class PgUserMailbox implements UserMailbox {
   list(): Promise<MailboxInfo[]> {
     return translated(listMailboxes(this.scope));
   }
-  create(name: string, options?: { specialUse?: SpecialUse }): Promise<MailboxInfo> {
-    return this.mutate(() => createMailbox(this.scope, name, options?.specialUse));
+  create(name: string, options?: CreateMailboxOptions): Promise<MailboxInfo> {
+    return this.mutate(() => createMailbox(this.scope, name, options?.specialUse, options?.maxMailboxes));
   }
   delete(name: string): Promise<void> {
     return this.mutate(() => deleteMailbox(this.scope, name));

@@ -17,6 +17,7 @@ import type {
   RecentClaimOptions,
   SortableMessage,
   SpecialUse,
+  CreateMailboxOptions,
   UserMailbox,
   MessageStream,
 } from '../types.js';
@@ -80,10 +81,10 @@ export class SqliteUserMailbox implements UserMailbox {
   // Mailbox-tree writes commit synchronously, outside the group commit's queue: they wait while a
   // checkpoint holds writes back (checkpointer.ts), and like message writes they resolve only once
   // the WAL holding them is synced (wal-sync.ts).
-  create(name: string, options?: { specialUse?: SpecialUse }): Promise<MailboxInfo> {
+  create(name: string, options?: CreateMailboxOptions): Promise<MailboxInfo> {
     return this.write(async () => {
       await this.scope.ctx.group.whenOpen();
-      const info = createMailbox(this.scope, name, options?.specialUse);
+      const info = createMailbox(this.scope, name, options?.specialUse, options?.maxMailboxes);
       await this.scope.ctx.durable.sync();
       return info;
     });
