@@ -279,7 +279,12 @@ export interface UserMailbox {
     uids: number[],
     operation: FlagOperation,
     flags: Flag[],
-    options?: { unchangedSince?: number },
+    /**
+     * `maxKeywords`: fail with 'limit', changing nothing, when the mailbox would then hold more
+     * distinct keywords than that — checked inside the write, so parallel STOREs cannot pass it
+     * together. A store that cannot count atomically may ignore it (the server checks too).
+     */
+    options?: { unchangedSince?: number; maxKeywords?: number },
   ): Promise<FlagUpdateResult>;
   copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult>;
   /** Atomic copy + expunge (RFC 6851). */

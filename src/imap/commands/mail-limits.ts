@@ -3,11 +3,11 @@
  * (limits.ts). They are checked here, above the store, so every store obeys them the same way;
  * breaking one is `NO [LIMIT]` (RFC 5530 §3).
  *
- * The check here comes before the write. For the mailbox count the stores check again inside
- * CREATE's write (`create(name, { maxMailboxes })`), so parallel CREATEs of one user cannot go
- * past it together. The keyword count is still checked only here: two sessions adding new
- * keywords to one mailbox at the same moment can together go past it by what each adds (an exact
- * count inside the write would mean reading every message's flags in each STORE's transaction).
+ * The check here comes before the write and answers early. The stores check again inside the
+ * write for CREATE (`create(name, { maxMailboxes })`) and STORE (`updateFlags(…, { maxKeywords })`,
+ * src/store/keyword-limit.ts), so parallel CREATEs or STOREs of one user cannot pass a limit
+ * together. RENAME, APPEND, COPY and MOVE are still checked only here: two sessions writing at the
+ * same moment can together go past a limit by what each adds.
  */
 import type { CommandContext } from './types.js';
 import type { Flag, MailboxInfo, UserMailbox } from '../../store/types.js';

@@ -87,8 +87,11 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
   const conflicts = new Set<number>();
   let written = 0;
   for (const chunk of chunksOf(uids)) {
+    // The store counts keywords again inside its write (checkKeywords above may miss what other
+    // sessions are adding at the same moment).
     const result = await mail.updateFlags(view.mailbox.id, chunk, args.operation, args.flags, {
       unchangedSince: args.unchangedSince,
+      maxKeywords: ctx.server.limits.maxKeywordsPerMailbox,
     });
     view.applyOwnFlagChanges(result.changed, { silent: true, withUid: byUid, withModseq });
     for (const uid of result.conflicts) conflicts.add(uid);

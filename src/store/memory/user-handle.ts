@@ -138,9 +138,9 @@ export class MemoryUserMailbox implements UserMailbox {
     uids: number[],
     operation: FlagOperation,
     flags: Flag[],
-    options: { unchangedSince?: number } = {},
+    options: { unchangedSince?: number; maxKeywords?: number } = {},
   ): Promise<FlagUpdateResult> {
-    return msg.updateFlags(this.ctx, mailboxId, uids, operation, flags, options.unchangedSince);
+    return msg.updateFlags(this.ctx, mailboxId, uids, operation, flags, options.unchangedSince, options.maxKeywords);
   }
 
   async copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {

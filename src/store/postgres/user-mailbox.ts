@@ -136,9 +136,9 @@ export class PgUserMailbox implements UserMailbox {
     uids: number[],
     operation: FlagOperation,
     flags: Flag[],
-    options?: { unchangedSince?: number },
+    options?: { unchangedSince?: number; maxKeywords?: number },
   ): Promise<FlagUpdateResult> {
-    return this.mutate(() => updateFlags(this.scope, mailboxId, uids, operation, flags, options?.unchangedSince));
+    return this.mutate(() => updateFlags(this.scope, mailboxId, uids, operation, flags, options?.unchangedSince, options?.maxKeywords));
   }
   copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
     return this.mutate(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, false));

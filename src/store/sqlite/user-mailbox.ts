@@ -173,9 +173,9 @@ export class SqliteUserMailbox implements UserMailbox {
     uids: number[],
     operation: FlagOperation,
     flags: Flag[],
-    options?: { unchangedSince?: number },
+    options?: { unchangedSince?: number; maxKeywords?: number },
   ): Promise<FlagUpdateResult> {
-    return this.write(() => updateFlags(this.scope, mailboxId, uids, operation, flags, options?.unchangedSince));
+    return this.write(() => updateFlags(this.scope, mailboxId, uids, operation, flags, options?.unchangedSince, options?.maxKeywords));
   }
   copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
     return this.write(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, false));
