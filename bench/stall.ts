@@ -4,7 +4,7 @@
  * then each command over a real socket while a 1 ms timer records the longest stall (wall and CPU
  * time, test/helpers/loop-stall.ts). Prints one table row per command.
  *
- *   npx tsx bench/stall.ts [--messages 20000] [--stores memory,sqlite]
+ *   npx tsx bench/stall.ts [--messages 20000] [--stores memory,sqlite] [--children 2000]
  */
 import net from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,6 +23,7 @@ function arg(name: string, fallback: string): string {
 }
 const MESSAGES = Number(arg('messages', '20000'));
 const STORES = arg('stores', 'memory,sqlite').split(',');
+const CHILDREN = Number(arg('children', '2000'));
 
 /** A client that only looks for its tagged reply at the end of what arrived, so it costs the loop little. */
 class Client {
@@ -136,6 +137,17 @@ async function main(): Promise<void> {
     await measure('STORE +FLAGS (\\Deleted) (2)', 'STORE 1:* +FLAGS.SILENT (\\Deleted)');
     await measure('UID EXPUNGE 1:*', 'UID EXPUNGE 1:*');
     await measure('UNSELECT', 'UNSELECT');
+    // DELETE of a full mailbox, RENAME of a mailbox with many children, LIST of many mailboxes.
+    await c.run('s4', 'SELECT INBOX');
+    await c.run('c4', 'CREATE Fourth');
+    await c.run('p4', 'UID COPY 1:* Fourth');
+    await c.run('u4', 'UNSELECT');
+    await measure('DELETE (mailbox of all messages)', 'DELETE Fourth');
+    const mail = await store.open('alice');
+    for (let i = 0; i < CHILDREN; i++) await mail.create(`Parent/child${i}`);
+    await mail.close();
+    await measure(`RENAME (${CHILDREN} children)`, 'RENAME Parent Renamed');
+    await measure(`LIST (${CHILDREN + 4} mailboxes)`, 'LIST "" "*"');
     c.close();
     await server.close();
     await cleanup();
