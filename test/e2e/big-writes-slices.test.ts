@@ -1,6 +1,6 @@
 /**
  * Issue 13: no single command holds the event loop for long. STORE, COPY, MOVE and EXPUNGE over
- * 30,000 messages on the SQLite store were each one synchronous stretch of 100–700 ms of CPU
+ * 30,000 messages on the SQLite store were each one synchronous stretch of 70–340 ms of CPU
  * (better-sqlite3 is synchronous), during which every other session waited. They now run in chunks
  * (src/imap/commands/chunks.ts, src/store/sqlite/chunked-copy.ts). The bound is on the CPU time of
  * the longest stretch (test/helpers/loop-stall.ts), which a busy machine does not inflate the way
@@ -18,8 +18,12 @@ import { meterLoopStalls } from '../helpers/loop-stall.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 
 const MESSAGES = 30_000;
-/** CPU ms. Before the chunks the shortest of these commands took 150 ms here; after, about 20–40. */
+/**
+ * Main-thread CPU ms. Before the chunks these commands held the loop 130–210 ms here (EXPUNGE of
+ * bodies still referenced elsewhere, the cheapest, 70 ms); after, 10–30 (COPY 50).
+ */
 const MAX_STALL_CPU_MS = 90;
+const MAX_EXPUNGE_STALL_CPU_MS = 50;
 
 describe(`big writes over ${MESSAGES} messages leave room for other sessions (SQLite)`, () => {
   let dir: string;
@@ -58,7 +62,7 @@ describe(`big writes over ${MESSAGES} messages leave room for other sessions (SQ
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function measured(command: string): Promise<void> {
+  async function measured(command: string, bound = MAX_STALL_CPU_MS): Promise<void> {
     const probe = new NoopProbe(other, 5);
     const meter = meterLoopStalls();
     const started = Date.now();
@@ -70,7 +74,7 @@ describe(`big writes over ${MESSAGES} messages leave room for other sessions (SQ
       `# ${command}: ${Date.now() - started} ms; longest stall ${stall.maxCpuMs.toFixed(0)} ms CPU (${stall.maxWallMs.toFixed(0)} ms wall); ` +
         `bystander NOOP max ${latency.max.toFixed(0)} ms over ${latency.samples.length}`,
     );
-    assert.ok(stall.maxCpuMs < MAX_STALL_CPU_MS, `${command} held the event loop for ${stall.maxCpuMs.toFixed(0)} ms of CPU`);
+    assert.ok(stall.maxCpuMs < bound, `${command} held the event loop for ${stall.maxCpuMs.toFixed(0)} ms of CPU`);
   }
 
   it('STORE +FLAGS (\\Seen)', () => measured('STORE 1:* +FLAGS.SILENT (\\Seen)'));
@@ -81,13 +85,13 @@ describe(`big writes over ${MESSAGES} messages leave room for other sessions (SQ
     c.send('o SELECT Other\r\n');
     await c.expect(/^o OK/, 30_000);
     await measured('STORE 1:* +FLAGS.SILENT (\\Deleted)');
-    await measured('EXPUNGE');
+    await measured('EXPUNGE', MAX_EXPUNGE_STALL_CPU_MS);
   });
   it('UID EXPUNGE', async () => {
     c.send('o SELECT Third\r\n');
     await c.expect(/^o OK/, 30_000);
     c.send('d STORE 1:* +FLAGS.SILENT (\\Deleted)\r\n');
     await c.expect(/^d OK/, 120_000);
-    await measured('UID EXPUNGE 1:*');
+    await measured('UID EXPUNGE 1:*', MAX_EXPUNGE_STALL_CPU_MS);
   });
 });
