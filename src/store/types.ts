@@ -260,6 +260,12 @@ export interface MailStore {
   readiness?(): Promise<string | null>;
 }
 
+export interface CreateMailboxOptions {
+  specialUse?: SpecialUse;
+  /** The most mailboxes (INBOX, \\Noselect parents included) the user may have after the CREATE. */
+  maxMailboxes?: number;
+}
+
 /**
  * One user's mail, as seen through one session (origin). The Sieve script storage methods
  * (sieve-storage.ts) are optional: a store without them has no scripts (sieveStorage() says so).
@@ -269,8 +275,13 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
 
   // --- the mailbox tree -------------------------------------------------------------------
   list(): Promise<MailboxInfo[]>;
-  /** Creates the mailbox and any missing parents. Fails with 'alreadyexists' if it exists and is selectable. */
-  create(name: string, options?: { specialUse?: SpecialUse }): Promise<MailboxInfo>;
+  /**
+   * Creates the mailbox and any missing parents. Fails with 'alreadyexists' if it exists and is
+   * selectable. With `maxMailboxes`, fails with 'limit' (and creates nothing) when the user would
+   * then have more mailboxes than that — checked inside the write, so parallel CREATEs cannot go
+   * past it together. A store that cannot count atomically may ignore it (the server checks too).
+   */
+  create(name: string, options?: CreateMailboxOptions): Promise<MailboxInfo>;
   /**
    * RFC 3501 §6.3.4: deleting a mailbox with children turns it into \Noselect (its messages are
    * removed); deleting a \Noselect mailbox that has children fails; INBOX cannot be deleted.
@@ -343,7 +354,12 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
     uids: number[],
     operation: FlagOperation,
     flags: Flag[],
-    options?: { unchangedSince?: number },
+    /**
+     * `maxKeywords`: fail with 'limit', changing nothing, when the mailbox would then hold more
+     * distinct keywords than that — checked inside the write, so parallel STOREs cannot pass it
+     * together. A store that cannot count atomically may ignore it (the server checks too).
+     */
+    options?: { unchangedSince?: number; maxKeywords?: number },
   ): Promise<FlagUpdateResult>;
   copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult>;
   /** Atomic copy + expunge (RFC 6851). */

@@ -51,7 +51,10 @@ export const createCommand: CommandSpec<CreateArgs> = {
     checkNewName(name);
     const specialUse = pickSpecialUse(args.use ?? []);
     await checkMailboxCount(ctx, mail, name);
-    await mail.create(name, specialUse ? { specialUse } : {});
+    // The check above answers early; the store counts again inside its write, where parallel
+    // CREATEs of the same user cannot both pass.
+    const maxMailboxes = ctx.server.limits.maxMailboxesPerUser;
+    await mail.create(name, specialUse ? { specialUse, maxMailboxes } : { maxMailboxes });
     return { text: 'CREATE completed' };
   },
 };

@@ -5,6 +5,7 @@ import type { CommandContext, CommandSpec, SelectedView, SequenceArgs } from './
 import { ArgReader } from '../wire/args.js';
 import { ImapError } from '../errors.js';
 import { requireWritableView } from './mailbox-access.js';
+import { chunksOf } from './chunks.js';
 
 /** `pick` chooses the candidates; only \Deleted ones among them are removed. */
 async function runExpunge(ctx: CommandContext, pick: (view: SelectedView) => number[]) {
@@ -15,8 +16,14 @@ async function runExpunge(ctx: CommandContext, pick: (view: SelectedView) => num
   const candidates = pick(view);
   // UID EXPUNGE naming nothing that exists is a successful no-op.
   if (candidates.length === 0) return;
-  const removed = await mail.expunge(view.mailbox.id, candidates);
-  view.applyOwnExpunge(removed);
+  // One store call per chunk (chunks.ts), highest UIDs first so that the sequence numbers in the
+  // untagged EXPUNGEs of the chunks still to come are not shifted by those already sent.
+  const sorted = [...candidates].sort((a, b) => b - a);
+  for (const chunk of chunksOf(sorted)) {
+    const removed = await mail.expunge(view.mailbox.id, chunk);
+    view.applyOwnExpunge(removed);
+    await ctx.drain();
+  }
 }
 
 export const expungeCommand: CommandSpec<void> = {

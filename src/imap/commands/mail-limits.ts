@@ -3,10 +3,11 @@
  * (limits.ts). They are checked here, above the store, so every store obeys them the same way;
  * breaking one is `NO [LIMIT]` (RFC 5530 §3).
  *
- * The check comes before the write and is not atomic with it: two sessions of the same user
- * writing at the same moment can together go past a limit by what each adds. These limits are
- * there to stop a runaway client (5,000 CREATEs, 6,000 keywords on one message), not to count
- * exactly.
+ * The check here comes before the write and answers early. The stores check again inside the
+ * write for CREATE (`create(name, { maxMailboxes })`) and STORE (`updateFlags(…, { maxKeywords })`,
+ * src/store/keyword-limit.ts), so parallel CREATEs or STOREs of one user cannot pass a limit
+ * together. RENAME, APPEND, COPY and MOVE are still checked only here: two sessions writing at the
+ * same moment can together go past a limit by what each adds.
  */
 import type { CommandContext } from './types.js';
 import type { Flag, MailboxInfo, UserMailbox } from '../../store/types.js';

@@ -11,6 +11,7 @@ import { flagsFromTokens } from '../search/flags.js';
 import { enableCondstore } from '../search/condstore.js';
 import { checkKeywords } from './mail-limits.js';
 import { requireWritableView } from './mailbox-access.js';
+import { chunksOf } from './chunks.js';
 
 export interface StoreArgs {
   set: SequenceSet;
@@ -82,41 +83,50 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
   const withModseq = ctx.enabled.has('CONDSTORE');
   if (args.operation !== 'remove') await checkKeywords(ctx, mail, view.mailbox, args.flags);
 
-  const result = await mail.updateFlags(view.mailbox.id, uids, args.operation, args.flags, {
-    unchangedSince: args.unchangedSince,
-  });
-  view.applyOwnFlagChanges(result.changed, { silent: true, withUid: byUid, withModseq });
-
-  const conflicts = new Set(result.conflicts);
-  const changedUids = new Set(result.changed.map((c) => c.uid));
-  // Messages that failed UNCHANGEDSINCE get no FETCH from us: whatever changed them reached this
-  // session through the change feed and is reported (with MODSEQ) right after the command. The same
-  // holds for a message the store left alone although the operation would change the flags this
-  // session knows: another session expunged it (or changed it) meanwhile, and reporting the flags we
-  // hold would be reporting a change that did not happen (RFC 2180 §4.2.1 lets us say nothing).
-  const targets = uids.filter(
-    (uid) =>
-      !conflicts.has(uid) &&
-      view.seqOf(uid) !== undefined &&
-      (changedUids.has(uid) || !wouldChange(view.flagsOf(uid), args.operation, args.flags)),
-  );
-
-  // .SILENT still owes a CONDSTORE-aware client the new mod-sequences (RFC 7162 §3.1.3 and its
-  // Example 14): with UNCHANGEDSINCE for every message that passed, otherwise for those that changed.
-  let reported = targets;
-  if (args.silent) {
-    reported = !withModseq ? [] : conditional ? targets : targets.filter((uid) => changedUids.has(uid));
-  }
+  // One store call per chunk, each reported before the next (chunks.ts): a STORE 1:* over a large
+  // mailbox is many short transactions, not one long stretch on the event loop.
+  const conflicts = new Set<number>();
   let written = 0;
-  for (const uid of reported) {
-    // STORE 1:* on a large mailbox is one FETCH per message: let a slow reader catch up.
-    if (++written % 512 === 0) await ctx.drain();
-    const items: ImapValue[] = [];
-    if (byUid) items.push(atom('UID'), uid);
-    if (!args.silent) items.push(atom('FLAGS'), view.flagsOf(uid).map((f) => atom(f)));
-    // The view holds the mod-sequence of exactly the flags it reports (just updated for the changed).
-    if (withModseq) items.push(atom('MODSEQ'), [view.modseqOf(uid)]);
-    ctx.untagged(view.seqOf(uid) ?? 0, atom('FETCH'), items);
+  for (const chunk of chunksOf(uids)) {
+    // The store counts keywords again inside its write (checkKeywords above may miss what other
+    // sessions are adding at the same moment).
+    const result = await mail.updateFlags(view.mailbox.id, chunk, args.operation, args.flags, {
+      unchangedSince: args.unchangedSince,
+      maxKeywords: ctx.server.limits.maxKeywordsPerMailbox,
+    });
+    view.applyOwnFlagChanges(result.changed, { silent: true, withUid: byUid, withModseq });
+    for (const uid of result.conflicts) conflicts.add(uid);
+    const chunkConflicts = new Set(result.conflicts);
+    const changedUids = new Set(result.changed.map((c) => c.uid));
+    // Messages that failed UNCHANGEDSINCE get no FETCH from us: whatever changed them reached this
+    // session through the change feed and is reported (with MODSEQ) right after the command. The same
+    // holds for a message the store left alone although the operation would change the flags this
+    // session knows: another session expunged it (or changed it) meanwhile, and reporting the flags we
+    // hold would be reporting a change that did not happen (RFC 2180 §4.2.1 lets us say nothing).
+    const targets = chunk.filter(
+      (uid) =>
+        !chunkConflicts.has(uid) &&
+        view.seqOf(uid) !== undefined &&
+        (changedUids.has(uid) || !wouldChange(view.flagsOf(uid), args.operation, args.flags)),
+    );
+
+    // .SILENT still owes a CONDSTORE-aware client the new mod-sequences (RFC 7162 §3.1.3 and its
+    // Example 14): with UNCHANGEDSINCE for every message that passed, otherwise for those that changed.
+    let reported = targets;
+    if (args.silent) {
+      reported = !withModseq ? [] : conditional ? targets : targets.filter((uid) => changedUids.has(uid));
+    }
+    for (const uid of reported) {
+      // STORE 1:* on a large mailbox is one FETCH per message: let a slow reader catch up.
+      if (++written % 512 === 0) await ctx.drain();
+      const items: ImapValue[] = [];
+      if (byUid) items.push(atom('UID'), uid);
+      if (!args.silent) items.push(atom('FLAGS'), view.flagsOf(uid).map((f) => atom(f)));
+      // The view holds the mod-sequence of exactly the flags it reports (just updated for the changed).
+      if (withModseq) items.push(atom('MODSEQ'), [view.modseqOf(uid)]);
+      ctx.untagged(view.seqOf(uid) ?? 0, atom('FETCH'), items);
+    }
+    await ctx.drain();
   }
 
   if (conflicts.size > 0) {

@@ -116,6 +116,24 @@ export function messageTests(test: Register): void {
       assert.deepEqual([...record!.flags].sort(), ['$Forwarded', 'Work', '\\Seen'].sort());
     });
 
+    test('updateFlags with maxKeywords fails with limit, changing nothing, also when many run at once', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const uids = await fill(a, inbox.id, 6, [['One'], ['two']]);
+      await rejectsWith(a.updateFlags(inbox.id, [uids[2]!], 'add', ['three', '\\Seen'], { maxKeywords: 2 }), 'limit');
+      assert.deepEqual((await a.records(inbox.id, [uids[2]!]))[0]!.flags, []);
+      // Keywords already in the mailbox always fit, in any spelling; removing never counts.
+      await a.updateFlags(inbox.id, [uids[2]!], 'set', ['one', 'TWO'], { maxKeywords: 2 });
+      await a.updateFlags(inbox.id, [uids[2]!], 'remove', ['one', 'new'], { maxKeywords: 2 });
+      const handles = await Promise.all([open(), open(), open()]);
+      const outcomes = await Promise.allSettled(
+        uids.slice(3).flatMap((uid, i) => [0, 1, 2].map((j) => handles[j]!.updateFlags(inbox.id, [uid], 'add', [`par${i}-${j}`], { maxKeywords: 5 }))),
+      );
+      assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 3);
+      const keywords = new Set((await a.records(inbox.id, uids)).flatMap((r) => r.flags.map((f) => f.toLowerCase())));
+      assert.equal(keywords.size, 5);
+    });
+
     test('add, remove and set report only messages whose flags changed', async ({ open }) => {
       const a = await open();
       const inbox = await a.get('INBOX');

@@ -53,6 +53,21 @@ export function treeTests(test: Register): void {
       await rejectsWith(a.create('inbox'), 'alreadyexists');
     });
 
+    test('create with maxMailboxes fails with limit, creating nothing, also when many run at once', async ({ open, name }) => {
+      const a = await open();
+      await a.create('one'); // with INBOX: two
+      await rejectsWith(a.create(name('p', 'q'), { maxMailboxes: 3 }), 'limit'); // would make p and p/q
+      assert.deepEqual(names(await a.list()).sort(), ['INBOX', 'one']);
+      await a.create('two', { maxMailboxes: 3 });
+      // Parallel CREATEs of one user: the count is taken inside each write.
+      const others = await Promise.all([open(), open(), open()]);
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) => others[i % 3]!.create(`par${i}`, { maxMailboxes: 8 })),
+      );
+      assert.equal((await a.list()).length, 8);
+      assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 5);
+    });
+
     test('invalid names are refused with cannot everywhere a name is taken', async ({ open, name }) => {
       const a = await open();
       await a.create('ok');

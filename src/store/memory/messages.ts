@@ -1,4 +1,5 @@
 /** Message operations over one user's state: append, flags, copy/move, expunge, reads, search. */
+import { checkKeywordLimitSync } from '../keyword-limit.js';
 import { messageSortKeys, parseMessage } from '../../mime/index.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { StoreError } from '../errors.js';
@@ -121,9 +122,15 @@ export function updateFlags(
   operation: FlagOperation,
   flags: Flag[],
   unchangedSince?: number,
+  maxKeywords?: number,
 ): FlagUpdateResult {
   const box = writable(ctx, id);
   const given = normaliseFlags(flags);
+  // Counted and written in one synchronous step: no other session's STORE comes between.
+  checkKeywordLimitSync(operation, given, maxKeywords, {
+    has: (k) => box.messages.some((m) => m.flags.some((f) => f.toLowerCase() === k)),
+    all: () => box.messages.flatMap((m) => m.flags.filter((f) => !f.startsWith('\\')).map((f) => f.toLowerCase())),
+  });
   const changed: FlagChange[] = [];
   const conflicts: number[] = [];
   for (const uid of sortedUnique(uids)) {

@@ -45,10 +45,15 @@ export function listMailboxes(ctx: HandleContext): MailboxInfo[] {
     .map((box) => toInfo(ctx.state, box));
 }
 
-export function createMailbox(ctx: HandleContext, name: string, specialUse?: SpecialUse): MailboxInfo {
+export function createMailbox(ctx: HandleContext, name: string, specialUse?: SpecialUse, maxMailboxes?: number): MailboxInfo {
   const full = canonical(ctx, name);
   const existing = ctx.state.byName.get(full);
   if (existing && !existing.noselect) throw new StoreError('alreadyexists', `mailbox ${JSON.stringify(full)} already exists`);
+  if (maxMailboxes !== undefined && !existing) {
+    // Counted and created in one synchronous step: no other session's CREATE comes between.
+    const added = 1 + parentNames(full, ctx.store.delimiter).filter((p) => !ctx.state.byName.has(p)).length;
+    if (ctx.state.byName.size + added > maxMailboxes) throw new StoreError('limit', `Too many mailboxes (limit ${maxMailboxes})`);
+  }
   let box: MailboxState;
   if (existing) {
     // A \Noselect name becomes a real mailbox again; its UID counter was preserved, so UIDs stay unique.

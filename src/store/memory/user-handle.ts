@@ -19,6 +19,7 @@ import type {
   SearchQuery,
   SortableMessage,
   SpecialUse,
+  CreateMailboxOptions,
   UserMailbox,
   MessageStream,
   QuotaState,
@@ -45,8 +46,8 @@ export class MemoryUserMailbox implements UserMailbox {
     return tree.listMailboxes(this.ctx);
   }
 
-  async create(name: string, options: { specialUse?: SpecialUse } = {}): Promise<MailboxInfo> {
-    return tree.createMailbox(this.ctx, name, options.specialUse);
+  async create(name: string, options: CreateMailboxOptions = {}): Promise<MailboxInfo> {
+    return tree.createMailbox(this.ctx, name, options.specialUse, options.maxMailboxes);
   }
 
   async delete(name: string): Promise<void> {
@@ -155,9 +156,9 @@ export class MemoryUserMailbox implements UserMailbox {
     uids: number[],
     operation: FlagOperation,
     flags: Flag[],
-    options: { unchangedSince?: number } = {},
+    options: { unchangedSince?: number; maxKeywords?: number } = {},
   ): Promise<FlagUpdateResult> {
-    return msg.updateFlags(this.ctx, mailboxId, uids, operation, flags, options.unchangedSince);
+    return msg.updateFlags(this.ctx, mailboxId, uids, operation, flags, options.unchangedSince, options.maxKeywords);
   }
 
   async copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {

@@ -109,12 +109,19 @@ async function treeChange<T>(scope: PgScope, body: (tx: pg.PoolClient, reserved:
   return result;
 }
 
-export async function createMailbox(scope: PgScope, rawName: string, specialUse?: SpecialUse): Promise<MailboxInfo> {
+export async function createMailbox(scope: PgScope, rawName: string, specialUse?: SpecialUse, maxMailboxes?: number): Promise<MailboxInfo> {
   const name = validateMailboxName(rawName, scope.ctx.delimiter);
   const row = await treeChange(scope, async (tx) => {
     const existing = await byName(tx, scope, name, true);
     if (existing && !existing.noselect) throw new StoreError('alreadyexists', `mailbox ${name} already exists`);
+    const count = async (): Promise<number> =>
+      Number((await tx.query<{ n: string }>('SELECT count(*) AS n FROM mailboxes WHERE user_id = $1', [scope.userId])).rows[0]!.n);
     await ensureParents(tx, scope, name);
+    // Counted under the user's tree lock (treeChange), in the transaction that creates: parallel
+    // CREATEs, on this node or another, cannot pass the limit together.
+    if (maxMailboxes !== undefined && !existing && (await count()) + 1 > maxMailboxes) {
+      throw new StoreError('limit', `Too many mailboxes (limit ${maxMailboxes})`);
+    }
     if (existing) {
       // A \Noselect left by DELETE becomes selectable again; its UIDs were never reused, but it is
       // new to clients, so it gets a fresh UIDVALIDITY.

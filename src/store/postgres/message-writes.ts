@@ -5,6 +5,7 @@
  * queues a hint for the other nodes. The promise resolves after COMMIT returned and the change
  * was published here: a tagged OK means durable (synchronous_commit) and visible to every node.
  */
+import { checkKeywordLimit, keywordsOfFlagStrings } from '../keyword-limit.js';
 import type pg from 'pg';
 import { StoreError } from '../errors.js';
 import { applyFlagOperation, normalizeFlags, parseFlags, serializeFlags } from '../sqlite/flags.js';
@@ -95,11 +96,25 @@ export async function updateFlags(
   operation: FlagOperation,
   flags: Flag[],
   unchangedSince: number | undefined,
+  maxKeywords?: number,
 ): Promise<FlagUpdateResult> {
   const { ctx } = scope;
   const wanted = normalizeFlags(flags);
   const { result, reserved } = await write(scope, async (tx, reserved): Promise<FlagUpdateResult> => {
     const box = await selectableMailbox(tx, scope, mailboxId, true);
+    // Under the mailbox row's lock, which every write to the mailbox takes: parallel STOREs, on
+    // this node or another, cannot pass the limit together.
+    await checkKeywordLimit(operation, wanted, maxKeywords, {
+      has: async (k) =>
+        (
+          await tx.query(
+            "SELECT 1 FROM messages WHERE mailbox_id = $1 AND position(' ' || $2 || ' ' IN ' ' || lower(flags) || ' ') > 0 LIMIT 1",
+            [box.id, k],
+          )
+        ).rows.length > 0,
+      all: async () =>
+        keywordsOfFlagStrings((await tx.query<{ flags: string }>('SELECT DISTINCT flags FROM messages WHERE mailbox_id = $1', [box.id])).rows.map((r) => r.flags)),
+    });
     const { rows } = await tx.query<{ uid: number; flags: string; modseq: number }>(
       'SELECT uid, flags, modseq FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) ORDER BY uid',
       [box.id, uids.filter((u) => Number.isSafeInteger(u))],

@@ -18,6 +18,7 @@ import type {
   QuotaState,
   RecentClaimOptions,
   SpecialUse,
+  CreateMailboxOptions,
   UserMailbox,
 } from '../types.js';
 import { quotaState } from './quota.js';
@@ -80,8 +81,8 @@ export class PgUserMailbox implements UserMailbox {
   list(): Promise<MailboxInfo[]> {
     return translated(listMailboxes(this.scope));
   }
-  create(name: string, options?: { specialUse?: SpecialUse }): Promise<MailboxInfo> {
-    return this.mutate(() => createMailbox(this.scope, name, options?.specialUse));
+  create(name: string, options?: CreateMailboxOptions): Promise<MailboxInfo> {
+    return this.mutate(() => createMailbox(this.scope, name, options?.specialUse, options?.maxMailboxes));
   }
   delete(name: string): Promise<void> {
     return this.mutate(() => deleteMailbox(this.scope, name));
@@ -150,9 +151,9 @@ export class PgUserMailbox implements UserMailbox {
     uids: number[],
     operation: FlagOperation,
     flags: Flag[],
-    options?: { unchangedSince?: number },
+    options?: { unchangedSince?: number; maxKeywords?: number },
   ): Promise<FlagUpdateResult> {
-    return this.mutate(() => updateFlags(this.scope, mailboxId, uids, operation, flags, options?.unchangedSince));
+    return this.mutate(() => updateFlags(this.scope, mailboxId, uids, operation, flags, options?.unchangedSince, options?.maxKeywords));
   }
   copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
     return this.mutate(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, false));

@@ -29,6 +29,13 @@ export class GroupCommit {
     private readonly durable: WalSync,
     /** Upper bound of jobs per transaction, so one commit never holds the loop for long. */
     private readonly maxBatch = 256,
+    /**
+     * And of the time one transaction's jobs may take: once they have run this long, the jobs not
+     * yet started wait for the next transaction, after other sessions had their turn. Big
+     * commands cut their work into jobs of a few milliseconds (src/imap/commands/chunks.ts), and
+     * many sessions' chunks must not add up to one long stretch again.
+     */
+    private readonly maxBatchMs = 4,
   ) {}
 
   /** Jobs queued or committed but not yet settled. */
@@ -92,12 +99,13 @@ export class GroupCommit {
     this.scheduled = false;
     if (this.holds > 0) return; // release() schedules again
     const batch = this.queue.splice(0, this.maxBatch);
-    this.schedule();
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    const started = performance.now();
     try {
       this.db
         .transaction(() => {
           for (const job of batch) {
+            if (outcomes.length > 0 && performance.now() - started >= this.maxBatchMs) break;
             try {
               outcomes.push({ ok: true, value: this.db.transaction(job.run)() });
             } catch (error) {
@@ -107,10 +115,14 @@ export class GroupCommit {
         })
         .immediate();
     } catch (error) {
+      this.schedule();
       // The COMMIT itself failed (disk full, I/O error): nothing of the batch is durable.
       for (const job of batch) job.reject(error);
       return;
     }
+    // The jobs the time bound left out go first in the next transaction.
+    this.queue.unshift(...batch.splice(outcomes.length));
+    this.schedule();
     const settle = (): void =>
       batch.forEach((job, i) => {
         const o = outcomes[i]!;

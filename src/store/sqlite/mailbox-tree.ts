@@ -71,12 +71,16 @@ function ensureParents(scope: UserScope, name: string): void {
   }
 }
 
-export function createMailbox(scope: UserScope, rawName: string, specialUse?: SpecialUse): MailboxInfo {
+export function createMailbox(scope: UserScope, rawName: string, specialUse?: SpecialUse, maxMailboxes?: number): MailboxInfo {
   const name = validateMailboxName(rawName, scope.ctx.delimiter);
   const row = write(scope.ctx, () => {
     const existing = mailboxByName(scope, name);
     if (existing && !existing.noselect) throw new StoreError('alreadyexists', `mailbox ${name} already exists`);
     ensureParents(scope, name);
+    // Counted inside the transaction that creates: parallel CREATEs cannot pass the limit together.
+    if (maxMailboxes !== undefined && !existing && countMailboxes(scope) + 1 > maxMailboxes) {
+      throw new StoreError('limit', `Too many mailboxes (limit ${maxMailboxes})`);
+    }
     if (existing) {
       // A \Noselect left by DELETE becomes selectable again; its UIDs were never reused, but the
       // mailbox is new to clients, so it gets a fresh UIDVALIDITY.
@@ -88,6 +92,10 @@ export function createMailbox(scope: UserScope, rawName: string, specialUse?: Sp
   });
   scope.ctx.feed.publish(scope.user, { kind: 'mailboxes', origin: scope.origin });
   return toInfo(row, isSubscribed(scope, name));
+}
+
+function countMailboxes(scope: UserScope): number {
+  return scope.ctx.sql.get('SELECT count(*) FROM mailboxes WHERE user_id = ?').pluck().get(scope.userId) as number;
 }
 
 /** Removes all messages of a mailbox inside the caller's transaction; returns their UIDs and files to unlink. */

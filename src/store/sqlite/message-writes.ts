@@ -16,6 +16,8 @@ import { computeSearchColumns } from './search-columns.js';
 import { computeSortColumns } from './sort-columns.js';
 import type { SearchColumns, SortColumns } from './schema.js';
 import { addUsage, checkUsage, limitsFor } from './quota.js';
+import { COPY_CHUNK, copyInChunks } from './chunked-copy.js';
+import { checkKeywordLimitSync, keywordsOfFlagStrings } from '../keyword-limit.js';
 
 export interface Parsed {
   structureJson: string;
@@ -139,6 +141,7 @@ export async function updateFlags(
   operation: FlagOperation,
   flags: Flag[],
   unchangedSince: number | undefined,
+  maxKeywords?: number,
 ): Promise<FlagUpdateResult> {
   const { ctx } = scope;
   const wanted = normalizeFlags(flags);
@@ -147,6 +150,10 @@ export async function updateFlags(
   // promise resolves only after the COMMIT, so the tagged OK still means durable.
   const result = await ctx.group.run((): FlagUpdateResult => {
     const box = selectableMailbox(scope, mailboxId);
+    checkKeywordLimitSync(operation, wanted, maxKeywords, {
+      has: (k) => ctx.sql.get("SELECT 1 FROM messages WHERE mailbox_id = ? AND instr(' ' || lower(flags) || ' ', ' ' || ? || ' ') > 0 LIMIT 1").pluck().get(box.id, k) !== undefined,
+      all: () => keywordsOfFlagStrings(ctx.sql.get('SELECT DISTINCT flags FROM messages WHERE mailbox_id = ?').pluck().all(box.id) as string[]),
+    });
     ctx.snapshots.noteWrite(box.id);
     const rows = ctx.sql
       .get('SELECT uid, flags, modseq FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid')
@@ -184,6 +191,9 @@ interface CopyRow {
 }
 
 export async function copyMessages(scope: UserScope, fromId: string, uids: number[], toId: string, removeSource: boolean): Promise<CopyResult> {
+  // A large COPY in several transactions, still all-or-nothing (chunked-copy.ts). A MOVE stays one
+  // transaction: the IMAP command cuts it into chunks itself, which RFC 6851 §3.3 allows.
+  if (!removeSource && uids.length > COPY_CHUNK) return copyInChunks(scope, fromId, uids, toId);
   const { ctx } = scope;
   let files: Buffer[] = [];
   // A MOVE stays within the user: it changes no usage and is never refused for quota.

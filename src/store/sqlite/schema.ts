@@ -272,6 +272,22 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 10,
+    description: 'copies_in_progress: the UID ranges of a COPY not yet complete, removed again after a crash',
+    up(db) {
+      // No foreign key: deleting the target mailbox during a COPY must not be refused.
+      db.exec(`
+        CREATE TABLE copies_in_progress (
+          id INTEGER PRIMARY KEY,
+          copy_id INTEGER NOT NULL,
+          mailbox_id INTEGER NOT NULL,
+          first_uid INTEGER NOT NULL,
+          last_uid INTEGER NOT NULL
+        );
+      `);
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

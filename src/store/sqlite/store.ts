@@ -20,6 +20,7 @@ import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 import type { StoreContext, UserScope } from './context.js';
 import { insertMailbox } from './mailbox-tree.js';
 import { currentVersion, migrate } from './schema.js';
+import { rollBackUnfinishedCopies } from './chunked-copy.js';
 import { startupCheck, type IntegrityResult } from './database-check.js';
 import { checkStore, type CheckOptions, type CheckReport } from './check.js';
 import { StoreHealth, type HealthStatus } from './health.js';
@@ -215,7 +216,11 @@ export class SqliteStore implements MailStore {
         },
         options.schemaVersion,
       );
-      if (options.schemaVersion === undefined && !forCheck) sweepOrphans(ctx, limits, options.logger);
+      if (options.schemaVersion === undefined && !forCheck) {
+        const undone = rollBackUnfinishedCopies(ctx);
+        if (undone > 0) options.logger?.warn({ messages: undone }, 'removed the messages of a COPY the last run did not finish');
+        sweepOrphans(ctx, limits, options.logger);
+      }
       await durable.sync(); // a migration's commits, like every write, are synced before use
       const checkpointer = new Checkpointer(db, dbPath, durable, ctx.group, {
         thread: syncThread,

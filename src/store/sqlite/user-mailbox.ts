@@ -18,6 +18,7 @@ import type {
   RecentClaimOptions,
   SortableMessage,
   SpecialUse,
+  CreateMailboxOptions,
   UserMailbox,
   MessageStream,
   QuotaState,
@@ -89,10 +90,10 @@ export class SqliteUserMailbox implements UserMailbox {
   // Mailbox-tree writes commit synchronously, outside the group commit's queue: they wait while a
   // checkpoint holds writes back (checkpointer.ts), and like message writes they resolve only once
   // the WAL holding them is synced (wal-sync.ts).
-  create(name: string, options?: { specialUse?: SpecialUse }): Promise<MailboxInfo> {
+  create(name: string, options?: CreateMailboxOptions): Promise<MailboxInfo> {
     return this.write(async () => {
       await this.scope.ctx.group.whenOpen();
-      const info = createMailbox(this.scope, name, options?.specialUse);
+      const info = createMailbox(this.scope, name, options?.specialUse, options?.maxMailboxes);
       await this.scope.ctx.durable.sync();
       return info;
     });
@@ -188,9 +189,9 @@ export class SqliteUserMailbox implements UserMailbox {
     uids: number[],
     operation: FlagOperation,
     flags: Flag[],
-    options?: { unchangedSince?: number },
+    options?: { unchangedSince?: number; maxKeywords?: number },
   ): Promise<FlagUpdateResult> {
-    return this.write(() => updateFlags(this.scope, mailboxId, uids, operation, flags, options?.unchangedSince));
+    return this.write(() => updateFlags(this.scope, mailboxId, uids, operation, flags, options?.unchangedSince, options?.maxKeywords));
   }
   copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
     return this.write(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, false));

@@ -1,0 +1,158 @@
+/**
+ * How long one big command holds the event loop (issue 13: no single command may hold it for more
+ * than a few milliseconds). An in-process server on each store, a mailbox seeded through the store,
+ * then each command over a real socket while a 1 ms timer records the longest stall (wall and CPU
+ * time, test/helpers/loop-stall.ts). Prints one table row per command.
+ *
+ *   npx tsx bench/stall.ts [--messages 20000] [--stores memory,sqlite] [--children 2000]
+ */
+import net from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createImapServer } from '../src/imap/server.js';
+import { StaticAuthenticator } from '../src/auth/static-users.js';
+import { MemoryStore } from '../src/store/memory/index.js';
+import { SqliteStore } from '../src/store/sqlite/index.js';
+import type { MailStore } from '../src/store/types.js';
+import { meterLoopStalls } from '../test/helpers/loop-stall.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : fallback;
+}
+const MESSAGES = Number(arg('messages', '20000'));
+const STORES = arg('stores', 'memory,sqlite').split(',');
+const CHILDREN = Number(arg('children', '2000'));
+
+/** A client that only looks for its tagged reply at the end of what arrived, so it costs the loop little. */
+class Client {
+  private buf = '';
+  private waiting: { tag: string; resolve: (s: string) => void } | null = null;
+  private constructor(private readonly socket: net.Socket) {
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      this.buf += d;
+      if (this.buf.length > 1 << 20) this.buf = this.buf.slice(-4096);
+      const w = this.waiting;
+      if (!w) return;
+      const at = this.buf.lastIndexOf(`\r\n${w.tag} `) >= 0 ? this.buf.lastIndexOf(`\r\n${w.tag} `) + 2 : this.buf.startsWith(`${w.tag} `) ? 0 : -1;
+      if (at >= 0 && this.buf.indexOf('\r\n', at) > 0) {
+        const line = this.buf.slice(at, this.buf.indexOf('\r\n', at));
+        this.buf = '';
+        this.waiting = null;
+        w.resolve(line);
+      }
+    });
+  }
+  static async connect(port: number): Promise<Client> {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    const c = new Client(socket);
+    await new Promise((r) => setTimeout(r, 50));
+    c.buf = '';
+    return c;
+  }
+  run(tag: string, command: string): Promise<string> {
+    return new Promise((resolve) => {
+      this.waiting = { tag, resolve };
+      this.socket.write(`${tag} ${command}\r\n`);
+    });
+  }
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+async function makeStore(kind: string): Promise<{ store: MailStore; cleanup: () => Promise<void> }> {
+  if (kind === 'memory') {
+    const store = new MemoryStore();
+    return { store, cleanup: () => store.close() };
+  }
+  const directory = await mkdtemp(join(tmpdir(), 'postroom-stall-'));
+  const store = await SqliteStore.open({ directory });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+async function seed(store: MailStore, mailbox: string, n: number): Promise<void> {
+  const mail = await store.open('alice');
+  const box = await mail.get(mailbox).catch(async () => mail.create(mailbox));
+  for (let i = 0; i < n; i += 1000) {
+    const batch: Array<Promise<unknown>> = [];
+    for (let j = i; j < Math.min(n, i + 1000); j++) {
+      batch.push(mail.append(box.id, { content: Buffer.from(`From: a${j}@example.org\r\nSubject: message ${j}\r\n\r\nbody ${j}\r\n`) }));
+    }
+    await Promise.all(batch);
+  }
+  await mail.close();
+}
+
+async function main(): Promise<void> {
+  const rows: string[] = [];
+  for (const kind of STORES) {
+    const { store, cleanup } = await makeStore(kind);
+    const t0 = performance.now();
+    await seed(store, 'INBOX', MESSAGES);
+    console.error(`# ${kind}: seeded ${MESSAGES} in ${(performance.now() - t0).toFixed(0)} ms`);
+    const server = createImapServer({
+      host: '127.0.0.1',
+      port: 0,
+      store,
+      auth: new StaticAuthenticator({ alice: 'secret' }),
+      allowInsecureAuth: true,
+    });
+    const { port } = await server.listen();
+    const c = await Client.connect(port!);
+    await c.run('L', 'LOGIN alice secret');
+    await c.run('c', 'CREATE Other');
+    await c.run('c2', 'CREATE Third');
+    const measure = async (label: string, command: string): Promise<void> => {
+      await new Promise((r) => setTimeout(r, 50));
+      const meter = meterLoopStalls();
+      const started = performance.now();
+      const reply = await c.run('t', command);
+      const took = performance.now() - started;
+      const stall = meter.stop();
+      const row = `| ${kind} | ${MESSAGES} | ${label} | ${took.toFixed(0)} | ${stall.maxWallMs.toFixed(0)} | ${stall.maxCpuMs.toFixed(0)} |`;
+      rows.push(row);
+      console.error(`${row} ${reply.slice(0, 60)}`);
+    };
+    await measure('SELECT', 'SELECT INBOX');
+    await measure('FETCH 1:* (UID FLAGS)', 'FETCH 1:* (UID FLAGS)');
+    await measure('UID SEARCH ALL', 'UID SEARCH ALL');
+    await measure('STORE +FLAGS (\\Seen)', 'STORE 1:* +FLAGS (\\Seen)');
+    await measure('STORE +FLAGS ($Kw)', 'STORE 1:* +FLAGS ($Kw)');
+    await measure('UID COPY 1:* Other', 'UID COPY 1:* Other');
+    // DELETE of a mailbox holding every message (a copy, while INBOX is still full).
+    await c.run('c4', 'CREATE Fourth');
+    await c.run('p4', 'UID COPY 1:* Fourth');
+    await measure('DELETE (mailbox of all messages)', 'DELETE Fourth');
+    await measure('UID MOVE 1:* Third', 'UID MOVE 1:* Third');
+    await measure('SELECT Other', 'SELECT Other');
+    await measure('STORE +FLAGS (\\Deleted)', 'STORE 1:* +FLAGS.SILENT (\\Deleted)');
+    await measure('EXPUNGE', 'EXPUNGE');
+    await measure('SELECT Third', 'SELECT Third');
+    await measure('STORE +FLAGS (\\Deleted) (2)', 'STORE 1:* +FLAGS.SILENT (\\Deleted)');
+    await measure('UID EXPUNGE 1:*', 'UID EXPUNGE 1:*');
+    await measure('UNSELECT', 'UNSELECT');
+    // RENAME of a mailbox with many children, LIST of many mailboxes.
+    const mail = await store.open('alice');
+    for (let i = 0; i < CHILDREN; i++) await mail.create(`Parent/child${i}`);
+    await mail.close();
+    await measure(`RENAME (${CHILDREN} children)`, 'RENAME Parent Renamed');
+    await measure(`LIST (${CHILDREN + 4} mailboxes)`, 'LIST "" "*"');
+    c.close();
+    await server.close();
+    await cleanup();
+  }
+  console.log('| store | messages | command | took ms | longest stall, wall ms | longest stall, CPU ms |\n|---|---|---|---|---|---|');
+  for (const r of rows) console.log(r);
+}
+
+await main();

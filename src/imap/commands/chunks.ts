@@ -1,0 +1,24 @@
+/**
+ * Big writes in pieces. A STORE, MOVE or EXPUNGE over 20,000 messages was one store call, and with
+ * the SQLite store (better-sqlite3 is synchronous) one stretch of 100–1,500 ms on the event loop,
+ * during which every other session waited. These commands now call the store once per chunk of
+ * messages and apply each chunk to the session's view before the next: each call is a
+ * transaction of its own, a few milliseconds long, and other sessions run between them.
+ *
+ * Partial progress is legal for all three. RFC 3501 §6.4.6 describes STORE message by message and
+ * does not make the set atomic (a failure half-way leaves the FETCHes already sent true). An
+ * EXPUNGE that fails half-way has removed the messages its untagged EXPUNGEs named (§7.4.1).
+ * RFC 6851 §3.3 lets MOVE fail part-way as long as every message is either moved or untouched,
+ * which each chunk's own transaction guarantees. COPY must be all-or-nothing (RFC 3501 §6.4.7)
+ * and is not cut here: the stores slice it themselves.
+ */
+
+/** Messages per store call: a few milliseconds of SQLite work (bench/stall.ts measures it). */
+export const WRITE_CHUNK = 250;
+
+/** `items` cut into runs of `size`, in order. */
+export function chunksOf<T>(items: readonly T[], size = WRITE_CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
