@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { describe } from 'node:test';
 import { rejectsWith, type Register, type TestEnv } from './harness.js';
 import { bigMessage, simpleMessage } from './fixtures.js';
 import type { MailStore, QuotaLimits, UserMailbox } from '../types.js';
@@ -39,7 +38,7 @@ async function setLimits(store: QuotaStore, limits: QuotaLimits): Promise<void> 
 }
 
 export function quotaTests(test: Register): void {
-  describe('quota (RFC 9208)', () => {
+  test.group('quota (RFC 9208)', () => {
     test('usage is every mailbox of the user and agrees with STATUS, through append, copy, move, expunge and delete', async (env) => {
       const q = await quotaStore(env);
       if (!q) return;

@@ -1,11 +1,10 @@
 /** Sieve scripts and vacation memory (sieve-storage.ts): optional, but all or nothing. */
 import assert from 'node:assert/strict';
-import { describe } from 'node:test';
 import { hasSieveStorage, sieveStorage, SIEVE_STORAGE_METHODS } from '../sieve-storage.js';
 import { rejectsWith, type Register } from './harness.js';
 
 export function sieveTests(test: Register): void {
-  describe('sieve scripts', () => {
+  test.group('sieve scripts', () => {
     test('a store keeps every script method or none, and says so clearly when none', async ({ open }) => {
       const mail = await open();
       const present = SIEVE_STORAGE_METHODS.filter((m) => typeof mail[m] === 'function');
