@@ -25,6 +25,8 @@ export interface IdleResult {
 export interface IdleOptions {
   start: () => Promise<RunningServer>;
   connections: number;
+  /** The idle sessions connect to the server's implicit-TLS port (RunningServer.tlsPort). */
+  tls?: boolean;
   users: string[];
   settleSeconds: number;
   /** How long IDLE sessions get to hear about the appended messages. */
@@ -67,10 +69,10 @@ async function appendOnePerUser(port: number, users: string[]): Promise<void> {
  * Every user logs in, selects INBOX, idles and logs out once before the baseline is read, so that
  * what a server sets up once (compiled code, caches, index files) is not counted per connection.
  */
-async function warmUp(port: number, users: string[]): Promise<void> {
+async function warmUp(port: number, users: string[], tls: boolean): Promise<void> {
   await Promise.all(
     users.map(async (user) => {
-      const { client } = await WireClient.connect('127.0.0.1', port);
+      const { client } = await WireClient.connect('127.0.0.1', port, 30_000, { tls });
       await client.command(`LOGIN ${user} ${PASSWORD}`);
       await client.command('SELECT INBOX');
       const tag = client.nextTag();
@@ -89,7 +91,9 @@ export async function idleMemory(o: IdleOptions): Promise<IdleResult> {
   const server = await o.start();
   let run: LoadRun | undefined;
   try {
-    await warmUp(server.port, o.users);
+    const idlePort = o.tls ? server.tlsPort : server.port;
+    if (idlePort === undefined) throw new Error(`${server.name} has no TLS port`);
+    await warmUp(idlePort, o.users, o.tls === true);
     // The baseline gets the same time to settle as the measurement after it (a garbage-collected
     // server shrinks while idle; counting that against the connections would flatter it).
     await sleep(Math.max(2, o.settleSeconds) * 1000);
@@ -97,7 +101,8 @@ export async function idleMemory(o: IdleOptions): Promise<IdleResult> {
     const t0 = performance.now();
     run = new LoadRun({
       host: '127.0.0.1',
-      port: server.port,
+      port: idlePort,
+      ...(o.tls ? { tls: true } : {}),
       users: o.users,
       password: PASSWORD,
       clients: o.connections,

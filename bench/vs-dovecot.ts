@@ -1,12 +1,14 @@
 /**
- * `npm run bench:vs-dovecot [-- --quick] [--seconds S] [--rounds R] [--only mixed-50,idle] [--idle N]
+ * `npm run bench:vs-dovecot [-- --quick] [--seconds S] [--rounds R] [--only mixed-50,idle,idle-tls] [--idle N]
  *   [--big N] [--cpu-prof] [--out FILE]`
  * Postroom (SqliteStore) and Dovecot (Maildir; default and high-performance login mode) on the same
  * machine, seeded with the same users and messages, under the same load, in turn (A B C A B C…).
  * Prints per-command throughput and latency for each and the ratio Postroom/Dovecot, and the memory
- * per idle IDLE connection as PSS over each server's process tree.
+ * per idle IDLE connection as PSS over each server's process tree — plaintext (`idle`) and over
+ * implicit TLS (`idle-tls`: both servers hibernating, Dovecot's imap-login holding the TLS state).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { testCertificate } from '../test/helpers/certs.js';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -137,24 +139,35 @@ async function loadScenario(s: Scenario): Promise<void> {
 const mb = (b: number): string => (b / 1048576).toFixed(1);
 const kb = (b: number): string => (b / 1024).toFixed(b < 10 * 1024 ? 2 : 0);
 
-async function idleScenario(): Promise<void> {
+async function idleScenario(overTls: boolean): Promise<void> {
   const spec = mixedUsers(20, 50);
   // Hibernating servers get a minute to settle: Dovecot moves sessions to imap-hibernate 5 s after
   // IDLE starts; Postroom parks them after 5 s too, and its heap shrinks only once V8 notices the
   // process is idle (about 40 s later). Baselines are taken after the same wait (idle-memory.ts).
   const settleHibernating = quick ? 20 : 60;
+  let tls: { cert: string; key: string } | undefined;
+  if (overTls) {
+    const cert = await testCertificate();
+    const dir = join(BENCH_TMP, 'run', 'idle-tls-cert');
+    mkdirSync(dir, { recursive: true });
+    tls = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
+    writeFileSync(tls.cert, cert.cert);
+    writeFileSync(tls.key, cert.key, { mode: 0o644 });
+  }
+  const suffix = overTls ? '-tls' : '';
+  const withTls = tls ? { tls } : {};
   const variants: { label: string; start: () => Promise<RunningServer>; settleSeconds: number }[] = [
-    { label: 'Postroom (idleHibernateSeconds=0)', start: () => startPostroom({ runDir: join(BENCH_TMP, 'run', 'idle-p'), spec, maxConnections: IDLE + 100, hibernateSeconds: 0 }), settleSeconds: 3 },
-    { label: 'Postroom (idleHibernateSeconds=5)', start: () => startPostroom({ runDir: join(BENCH_TMP, 'run', 'idle-ph'), spec, maxConnections: IDLE + 100, hibernateSeconds: 5 }), settleSeconds: settleHibernating },
-    { label: 'Dovecot (hp login)', start: () => startDovecot({ runDir: join(BENCH_TMP, 'run', 'idle-d'), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: IDLE }), settleSeconds: 3 },
-    { label: 'Dovecot (hp login, imap_hibernate_timeout=5s)', start: () => startDovecot({ runDir: join(BENCH_TMP, 'run', 'idle-dh'), spec, highPerformanceLogin: true, hibernateSeconds: 5, maxConnections: IDLE }), settleSeconds: settleHibernating },
+    { label: 'Postroom (idleHibernateSeconds=0)', start: () => startPostroom({ runDir: join(BENCH_TMP, 'run', `idle-p${suffix}`), spec, maxConnections: IDLE + 100, hibernateSeconds: 0, ...withTls }), settleSeconds: 3 },
+    { label: 'Postroom (idleHibernateSeconds=5)', start: () => startPostroom({ runDir: join(BENCH_TMP, 'run', `idle-ph${suffix}`), spec, maxConnections: IDLE + 100, hibernateSeconds: 5, ...withTls }), settleSeconds: settleHibernating },
+    { label: 'Dovecot (hp login)', start: () => startDovecot({ runDir: join(BENCH_TMP, 'run', `idle-d${suffix}`), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: IDLE, ...withTls }), settleSeconds: 3 },
+    { label: 'Dovecot (hp login, imap_hibernate_timeout=5s)', start: () => startDovecot({ runDir: join(BENCH_TMP, 'run', `idle-dh${suffix}`), spec, highPerformanceLogin: true, hibernateSeconds: 5, maxConnections: IDLE, ...withTls }), settleSeconds: settleHibernating },
   ];
   const rows: [string, IdleResult][] = [];
   for (const v of variants) {
-    process.stderr.write(`  idle: ${v.label}, ${IDLE} connections\n`);
-    rows.push([v.label, await idleMemory({ start: v.start, connections: IDLE, users: Object.keys(spec.users), settleSeconds: v.settleSeconds, notifySeconds: quick ? 2 : 5, workers: GEN_WORKERS })]);
+    process.stderr.write(`  idle${suffix}: ${v.label}, ${IDLE} connections\n`);
+    rows.push([v.label, await idleMemory({ start: v.start, connections: IDLE, tls: overTls, users: Object.keys(spec.users), settleSeconds: v.settleSeconds, notifySeconds: quick ? 2 : 5, workers: GEN_WORKERS })]);
   }
-  say(`\n### ${IDLE} idle connections in IDLE (20 users, INBOX selected)\n`);
+  say(`\n### ${IDLE} idle connections in IDLE${overTls ? ' over implicit TLS' : ''} (20 users, INBOX selected)\n`);
   say(`| server | held | processes | PSS before | PSS with all idle | per connection | RSS per connection | notified within ${quick ? 2 : 5} s | open time s |`);
   say('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [label, r] of rows) {
@@ -182,7 +195,8 @@ async function main(): Promise<void> {
   say(`Server and ${GEN_WORKERS} load-generator processes share these cores.`);
   const started = Date.now();
   for (const s of SCENARIOS) if (wanted(s.name)) await loadScenario(s);
-  if (wanted('idle')) await idleScenario();
+  if (wanted('idle')) await idleScenario(false);
+  if (wanted('idle-tls')) await idleScenario(true);
   say(`\n(total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   if (values.out) writeFileSync(values.out, `${out.join('\n')}\n`);
 }

@@ -25,7 +25,7 @@ export class IdleHolder {
     const t0 = performance.now();
     let client: WireClient | undefined;
     try {
-      const c = await WireClient.connect(this.cfg.host, this.cfg.port, 120_000);
+      const c = await WireClient.connect(this.cfg.host, this.cfg.port, 120_000, { tls: this.cfg.tls === true });
       client = c.client;
       expectOk(await client.command(`LOGIN ${user} ${this.cfg.password}`, 120_000), 'LOGIN');
       expectOk(await client.command('SELECT INBOX', 120_000), 'SELECT');

@@ -1,8 +1,9 @@
 /**
  * The Postroom process under test: SqliteStore, the users file, createImapServer on loopback —
  * what `postroom serve --store sqlite` runs, with the connection limits raised for the load
- * (serve has no flags for them) and no TLS, like the Dovecot side.
- * argv: DATA_DIR MAX_CONNECTIONS [IDLE_HIBERNATE_SECONDS]. Prints {"msg":"listening","imapPort":…,"pid":…}.
+ * (serve has no flags for them) and no TLS, like the Dovecot side — or, with POSTROOM_BENCH_TLS_CERT and
+ * POSTROOM_BENCH_TLS_KEY (PEM files), an implicit-TLS port beside the plain one.
+ * argv: DATA_DIR MAX_CONNECTIONS [IDLE_HIBERNATE_SECONDS]. Prints {"msg":"listening","imapPort":…,"tlsPort":…,"pid":…}.
  */
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { UserFile, UserFileAuthenticator } from '../../src/auth/user-file.js';
@@ -11,6 +12,7 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Metrics } from '../../src/metrics/prometheus.js';
 import { timedStore } from '../../src/metrics/store-timing.js';
 import { LoginGuard } from '../../src/auth/login-guard.js';
+import { readFileSync } from 'node:fs';
 
 // POSTROOM_BENCH_METRICS=1: count as `serve --metrics-port` does (commands, logins, bytes, store and
 // WAL timings), to measure what the instrumentation costs (bench/metrics-ab.ts).
@@ -56,6 +58,7 @@ process.on('SIGUSR2', () => {
 });
 
 const [data, max, hibernate] = [process.argv[2]!, Number(process.argv[3] ?? 20_000), process.argv[4]];
+const tlsFiles = process.env.POSTROOM_BENCH_TLS_CERT && process.env.POSTROOM_BENCH_TLS_KEY ? { cert: process.env.POSTROOM_BENCH_TLS_CERT, key: process.env.POSTROOM_BENCH_TLS_KEY } : null;
 const store = await SqliteStore.open({ directory: data, ...(metrics ? { timings: metrics.sqlite } : {}) });
 const loginGuard = new LoginGuard();
 loginGuard.observer = metrics?.loginGuard;
@@ -66,7 +69,7 @@ const server = createImapServer({
   auth: new UserFileAuthenticator(UserFile.inDataDir(data)),
   host: '127.0.0.1',
   port: 0,
-  tlsPort: null,
+  ...(tlsFiles ? { tlsPort: 0, tls: { cert: readFileSync(tlsFiles.cert), key: readFileSync(tlsFiles.key) } } : { tlsPort: null }),
   allowInsecureAuth: true,
   acceptHandles: 16, // as serve does
   limits: {
@@ -77,7 +80,7 @@ const server = createImapServer({
   },
 });
 const bound = await server.listen();
-process.stdout.write(`${JSON.stringify({ msg: 'listening', imapPort: bound.port, pid: process.pid })}\n`);
+process.stdout.write(`${JSON.stringify({ msg: 'listening', imapPort: bound.port, ...(bound.tlsPort ? { tlsPort: bound.tlsPort } : {}), pid: process.pid })}\n`);
 const stop = (): void => {
   if (loopDelay) {
     const ms = (ns: number): string => (ns / 1e6).toFixed(1);

@@ -83,6 +83,8 @@ export interface PostroomOptions {
   maxConnections?: number;
   /** limits.idleHibernateSeconds (default: the server's own default; 0 turns hibernation off). */
   hibernateSeconds?: number;
+  /** An implicit-TLS port beside the plain one (RunningServer.tlsPort), with this certificate and key (PEM files). */
+  tls?: { cert: string; key: string };
 }
 
 const MAIN = fileURLToPath(new URL('./postroom-main.ts', import.meta.url));
@@ -104,12 +106,15 @@ export async function startPostroom(opts: PostroomOptions): Promise<RunningServe
         '--imap-port', 'auto', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--allow-insecure-auth',
         '--log-level', 'error', ...opts.serveArgs]
     : [...(opts.nodeArgs ?? []), '--import', 'tsx', MAIN, data, String(opts.maxConnections ?? 20_000), String(opts.hibernateSeconds ?? '')];
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const env = opts.tls ? { ...process.env, POSTROOM_BENCH_TLS_CERT: opts.tls.cert, POSTROOM_BENCH_TLS_KEY: opts.tls.key } : process.env;
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
+  let tlsPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       try {
-        const msg = JSON.parse(line) as { msg?: string; imapPort?: number };
+        const msg = JSON.parse(line) as { msg?: string; imapPort?: number; tlsPort?: number };
+        tlsPort = msg.tlsPort ?? tlsPort;
         if (msg.msg === 'listening' && msg.imapPort) resolve(msg.imapPort);
       } catch {
         /* a log line */
@@ -121,6 +126,7 @@ export async function startPostroom(opts: PostroomOptions): Promise<RunningServe
     name: 'Postroom',
     pid: child.pid!,
     port,
+    ...(tlsPort ? { tlsPort } : {}),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -349,7 +349,9 @@ export class ImapServer extends EventEmitter implements ServerCore {
 
   private wake(session: FrozenSession, socket: net.Socket): void {
     socket.on('error', () => undefined);
-    const conn = new ImapConnection(socket, this, false, { limiter: this.connectionLimiter, slot: session.connectionSlot ?? undefined, resumed: session });
+    // A parked TLS session comes back on its own TLSSocket (src/net/parked-socket.ts).
+    const secure = socket instanceof tls.TLSSocket;
+    const conn = new ImapConnection(socket, this, secure, { limiter: this.connectionLimiter, slot: session.connectionSlot ?? undefined, resumed: session });
     this.live.add(conn);
     conn.resume();
     const kicked = this.kickOnWake.get(session.id);

@@ -12,6 +12,13 @@
  *
  * Nothing here allocates per connection beyond the handle: one shared read callback finds the
  * owner on the handle itself, in the slot where Node keeps the socket.
+ *
+ * A TLS connection cannot be reduced to its handle: its TLS state (keys, sequence numbers) lives in
+ * the TLSSocket and the OpenSSL object behind it, and bytes on the wire are records only it can
+ * decrypt. Such a socket is parked as it is — paused, with only a wake-up listener on it — so what
+ * is let go is the session's JavaScript state (the connection, its parser, buffers, view and
+ * timers), which is most of an idle session's memory; Node's OpenSSL releases its record buffers
+ * while a connection is quiet (SSL_MODE_RELEASE_BUFFERS), so what stays is small too.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -42,7 +49,7 @@ export interface ParkedHandle {
 
 /** Why a socket cannot be parked now, or null when it can. */
 export function parkRefusal(socket: net.Socket): string | null {
-  if (socket instanceof tls.TLSSocket) return 'TLS state lives in the socket';
+  if (socket instanceof tls.TLSSocket) return tlsParkRefusal(socket);
   if (socket.destroyed || !socket.readable || !socket.writable) return 'socket is closing';
   if (socket.readableLength > 0 || socket.writableLength > 0) return 'data buffered in the socket';
   if (socket.isPaused()) return 'socket is paused';
@@ -63,6 +70,7 @@ function nodeOwnerSymbol(handle: TcpHandle): symbol | undefined {
  */
 export function parkSocket(socket: net.Socket, owner: ParkedSocketOwner): ParkedHandle | null {
   if (parkRefusal(socket) !== null) return null;
+  if (socket instanceof tls.TLSSocket) return parkTls(socket, owner);
   const holder = socket as unknown as { _handle: TcpHandle | null };
   const handle = holder._handle!;
 
@@ -82,6 +90,7 @@ export function parkSocket(socket: net.Socket, owner: ParkedSocketOwner): Parked
 
 /** Gives a parked connection back to its owner as a net.Socket (news, shutdown, a timeout). */
 export function wakeParked(parked: ParkedHandle): void {
+  if (parked instanceof ParkedTls) return parked.wake();
   const handle = parked as unknown as TcpHandle;
   if (handle.onread !== onParkedRead) return;
   const owner = parkedOwner(handle);
@@ -109,4 +118,54 @@ function revive(handle: TcpHandle): net.Socket {
   // net.Socket starts reading only when it believes the handle is not reading already.
   handle.reading = false;
   return new net.Socket({ handle, readable: true, writable: true } as net.SocketConstructorOpts);
+}
+
+// --- TLS ------------------------------------------------------------------------------------------
+
+function tlsParkRefusal(socket: tls.TLSSocket): string | null {
+  if (socket.destroyed || !socket.readable || !socket.writable) return 'socket is closing';
+  if (socket.readableLength > 0 || socket.writableLength > 0) return 'data buffered in the socket';
+  if (socket.isPaused()) return 'socket is paused';
+  // The caller has taken its own 'data' listener off; another one would still be fed while parked.
+  if (socket.listenerCount('data') > 0 || socket.listenerCount('readable') > 0) return 'socket still has readers';
+  return null;
+}
+
+/**
+ * A parked TLS socket. Its only listeners while parked are this object's two, shared by no closure:
+ * 'readable' (bytes arrived, or the end of the stream) and 'close'. The socket is paused, so what
+ * arrives waits in its buffer for the revived owner.
+ */
+class ParkedTls implements ParkedHandle {
+  readonly parked = true as const;
+
+  constructor(
+    private socket: tls.TLSSocket | null,
+    private readonly owner: ParkedSocketOwner,
+  ) {}
+
+  listen(socket: tls.TLSSocket): void {
+    socket.on('readable', this.wake);
+    socket.on('close', this.wake);
+  }
+
+  /** Hands the socket back to its owner (once); the owner's listeners then get what was buffered. */
+  readonly wake = (): void => {
+    const socket = this.socket;
+    if (!socket) return;
+    this.socket = null;
+    socket.off('readable', this.wake);
+    socket.off('close', this.wake);
+    this.owner.revived(socket);
+    // With a 'readable' listener gone the stream stays paused: flowing again delivers the buffered
+    // bytes (and the end of the stream) to the owner's 'data' and 'end' listeners.
+    if (!socket.destroyed) socket.resume();
+  };
+}
+
+function parkTls(socket: tls.TLSSocket, owner: ParkedSocketOwner): ParkedHandle {
+  socket.pause();
+  const parked = new ParkedTls(socket, owner);
+  parked.listen(socket);
+  return parked;
 }

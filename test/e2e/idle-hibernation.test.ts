@@ -174,18 +174,73 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
         assert.equal(s.server.connections().length, 0);
       }));
 
-    it('does not park TLS sessions', () =>
+    it('parks TLS sessions too (implicit TLS): wakes for changes and finishes its IDLE on DONE', () =>
       withServer(async (s) => {
+        const other = new RawClient(s.port);
+        await other.login();
+        await append(other, 'a1', 'INBOX', 'm1');
         const c = new RawClient(s.tlsPort, { tls: true });
         await c.login();
+        await run(c, 's', 'SELECT INBOX');
         c.send('I1 IDLE\r\n');
         await c.expect(/^\+ /);
-        await sleep(HIBERNATE_SECONDS * 1000 * 3);
-        assert.equal(parked(s), 0);
+        await until('the TLS session is parked', () => parked(s) === 1);
+        assert.deepEqual(
+          s.server.connections().filter((x) => x.hibernated).map((x) => [x.user, x.mailbox]),
+          [['alice', 'INBOX']],
+        );
+        // News wakes it: the report comes over the same TLS connection, then it parks again.
+        await append(other, 'a2', 'INBOX', 'm2');
+        assert.equal(await c.expect(/EXISTS/), '* 2 EXISTS');
+        await until('parked again after the news', () => parked(s) === 1);
+        // The client's own bytes wake it (a TLS record that only the parked socket can decrypt).
         c.send('DONE\r\n');
-        await c.expect(/^I1 OK/);
+        assert.match(await c.expect(/^I1 /), /^I1 OK/);
+        assert.equal(parked(s), 0);
+        const fetch = await run(c, 'f', 'FETCH 1:* (UID)');
+        assert.deepEqual(fetch.filter((l) => l.startsWith('*')), ['* 1 FETCH (UID 1)', '* 2 FETCH (UID 2)']);
+        const session = s.server.connections().find((x) => x.user === 'alice' && x.mailbox === 'INBOX');
+        assert.equal(session?.secure, true, 'the woken session knows it is on TLS');
+        other.destroy();
         c.destroy();
       }));
+
+    it('parks a session that did STARTTLS and wakes it on DONE and DONE pipelined with a command', () =>
+      withServer(async (s) => {
+        const c = new RawClient(s.port);
+        await c.expect(/^\* OK/);
+        await run(c, 't', 'STARTTLS');
+        await c.upgrade();
+        c.send('L LOGIN alice secret\r\n');
+        await c.expect(/^L OK/);
+        c.send('I1 IDLE\r\n');
+        await c.expect(/^\+ /);
+        await until('parked', () => parked(s) === 1);
+        c.send('DONE\r\nn NOOP\r\n');
+        assert.match(await c.expect(/^I1 /), /^I1 OK/);
+        assert.match(await c.expect(/^n /), /^n OK/);
+        c.destroy();
+      }));
+
+    for (const how of ['end', 'reset'] as const) {
+      it(`releases the places of a parked TLS client that goes away (${how})`, () =>
+        withServer(async (s) => {
+          // TLS over a TCP socket of our own, so that the test can reset the TCP connection.
+          const c = new RawClient(s.tlsPort);
+          const tcp = c.socket;
+          await c.upgrade();
+          await c.login();
+          c.send('I1 IDLE\r\n');
+          await c.expect(/^\+ /);
+          await until('parked', () => parked(s) === 1);
+          assert.equal(s.server.connectionLimiter.open, 1);
+          if (how === 'end') c.socket.end();
+          else tcp.resetAndDestroy();
+          await until('the places are released', () => s.server.connectionLimiter.open === 0 && s.server.connectionLimiter.userSessions('alice') === 0);
+          assert.equal(parked(s), 0);
+          assert.equal(s.server.connections().length, 0);
+        }));
+    }
 
     it('says BYE to parked sessions when the server shuts down', async () => {
       const made = await factory();

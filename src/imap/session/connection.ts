@@ -4,7 +4,7 @@
  * pipelines meanwhile waits in the framer (bounded: the socket is paused above maxPipelinedBytes).
  */
 import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../util/logger.js';
 import { CommandFramer, FrameTooLongError, type FrameBounds, type LiteralRequest } from '../wire/framer.js';
@@ -21,7 +21,7 @@ import { upgradeToTls } from '../../net/tls.js';
 import { LineTimer } from '../../net/line-timer.js';
 import type { ConnectionLimiter, ConnectionSlot } from '../../net/connection-limits.js';
 import { ImapError } from '../errors.js';
-import type { FrozenSession } from './hibernation.js';
+import type { FrozenSession, Hibernation, ParkRequest } from './hibernation.js';
 import type { BudgetShare } from '../../net/input-budget.js';
 import { TimeSlice } from '../../util/time-slice.js';
 
@@ -94,6 +94,8 @@ export class ImapConnection implements ConnectionInfo {
   private resolveClosed!: () => void;
   /** Output bytes already reported to the metrics (OutputQueue.written counts them all). */
   private reportedOut = 0;
+  /** Gives the connection's place back when its socket closes (a named function: hibernation takes it off a TLS socket). */
+  private readonly releaseConnectionSlot = (): void => this.connectionSlot?.release();
 
   constructor(
     private socket: Socket | TLSSocket,
@@ -112,7 +114,7 @@ export class ImapConnection implements ConnectionInfo {
     this.remotePort = resumed?.remotePort ?? options.peer?.port ?? socket.remotePort ?? 0;
     this.startedAt = new Date(resumed?.startedAt ?? Date.now());
     this.connectionSlot = options.slot ?? null;
-    if (this.connectionSlot) socket.once('close', () => this.connectionSlot?.release());
+    if (this.connectionSlot) socket.once('close', this.releaseConnectionSlot);
     this.logger = server.logger.child({ conn: this.id.slice(0, 8), remote: this.remoteAddress });
     this.framer = new CommandFramer(server.limits);
     this.unauthInput = server.unauthInput.share();
@@ -332,7 +334,7 @@ export class ImapConnection implements ConnectionInfo {
   /** (Re)starts the countdown to hibernation of this IDLE; every update pushed restarts it. */
   private scheduleHibernation(tag: string): void {
     const hibernation = this.server.hibernation;
-    if (!hibernation || this.secure) return;
+    if (!hibernation) return;
     this.cancelHibernation();
     this.hibernateTimer = setTimeout(() => this.hibernate(tag), hibernation.afterSeconds * 1000);
     this.hibernateTimer.unref();
@@ -362,7 +364,7 @@ export class ImapConnection implements ConnectionInfo {
       !this.paused &&
       this.framer.buffered === 0 &&
       this.out.empty &&
-      hibernation.park(this.socket, {
+      this.parkWith(hibernation, {
       id: this.id,
       user: st.user,
       remoteAddress: this.remoteAddress,
@@ -390,6 +392,23 @@ export class ImapConnection implements ConnectionInfo {
     this.out.close();
     this.server.connectionClosed(this, 'hibernated');
     this.resolveClosed();
+  }
+
+  /**
+   * Parks this connection's socket. A TLS socket stays the same object while parked, so this
+   * connection's own listeners come off it first (they would keep the whole connection alive) and
+   * go back on if it cannot be parked; a plain one is reduced to its handle, listeners and all.
+   */
+  private parkWith(hibernation: Hibernation, request: ParkRequest): boolean {
+    if (!(this.socket instanceof TLSSocket)) return hibernation.park(this.socket, request);
+    const socket = this.socket;
+    this.detachSocket(socket);
+    socket.off('error', this.onError);
+    socket.off('close', this.releaseConnectionSlot);
+    if (hibernation.park(socket, request)) return true;
+    this.attachSocket(socket);
+    if (this.connectionSlot) socket.once('close', this.releaseConnectionSlot);
+    return false;
   }
 
   /** Starts a woken session: back in its mailbox, inside its IDLE, reporting what changed. */

@@ -6,6 +6,8 @@
  * imap-hibernate does the same for the same reason: mobile clients hold IDLE for hours and are
  * idle almost all that time.
  *
+ * TLS sessions are parked too: their TLSSocket stays, with nothing of the session around it.
+ *
  * A hibernated session wakes — becomes a full connection again, still inside its IDLE command — when
  * its client sends anything (DONE, or the connection ends), when its mailbox changes, at its
  * autologout deadline, and when the server shuts down. Waking reads the mailbox afresh and reports
@@ -254,6 +256,12 @@ export class Hibernation {
   woken(parked: ParkedSession, socket: Socket): void {
     this.forget(parked);
     const session = parked.frozen();
+    if (socket.destroyed) {
+      // A parked TLS socket that closed (a reset, an error): there is no client left to resume for.
+      session.connectionSlot?.release();
+      session.userSlot?.release();
+      return;
+    }
     try {
       this.resume(session, socket);
     } catch (err) {
