@@ -1,8 +1,11 @@
 /**
- * `npm run bench:vs-dovecot [-- --quick] [--seconds S] [--rounds R] [--only mixed-50,idle,idle-tls] [--idle N]
- *   [--big N] [--cpu-prof] [--out FILE]`
+ * `npm run bench:vs-dovecot [-- --quick] [--seconds S] [--rounds R] [--only mixed-50,persistent-1,idle,idle-tls] [--idle N]
+ *   [--big N] [--tls] [--cpu-prof] [--out FILE]`
  * Postroom (SqliteStore) and Dovecot (Maildir; default and high-performance login mode) on the same
  * machine, seeded with the same users and messages, under the same load, in turn (A B C A B C…).
+ * `mixed-N` clients log out and reconnect after every round of 10–40 commands; `persistent-N` clients
+ * keep one connection for the whole run, as mail clients do. `--tls`: every load scenario over
+ * implicit TLS on both servers (how clients connect by default).
  * Prints per-command throughput and latency for each and the ratio Postroom/Dovecot, and the memory
  * per idle IDLE connection as PSS over each server's process tree — plaintext (`idle`) and over
  * implicit TLS (`idle-tls`: both servers hibernating, Dovecot's imap-login holding the TLS state).
@@ -30,6 +33,7 @@ const { values } = parseArgs({
     idle: { type: 'string' },
     big: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    tls: { type: 'boolean', default: false },
     'postroom-workers': { type: 'string' },
     out: { type: 'string' },
   },
@@ -49,6 +53,8 @@ interface Scenario {
   spec: SeedSpec;
   /** Offered commands/s in all (paced clients); absent: clients send without pause. */
   rate?: number;
+  /** Clients keep their connection for the whole run (LoadConfig.persistent). */
+  persistent?: boolean;
 }
 
 const mixedSpec = mixedUsers(20, quick ? 200 : 1_000);
@@ -57,6 +63,9 @@ const SCENARIOS: Scenario[] = [
   { name: 'mixed-1', load: 'mixed', clients: 1, spec: mixedSpec },
   { name: 'mixed-50', load: 'mixed', clients: 50, spec: mixedSpec },
   { name: 'mixed-200', load: 'mixed', clients: 200, spec: mixedSpec },
+  { name: 'persistent-1', load: 'mixed', clients: 1, spec: mixedSpec, persistent: true },
+  { name: 'persistent-50', load: 'mixed', clients: 50, spec: mixedSpec, persistent: true },
+  { name: 'persistent-200', load: 'mixed', clients: 200, spec: mixedSpec, persistent: true },
   // Latency at an equal offered load that every server sustains: with clients that never pause,
   // per-command latency only shows where each server makes its clients wait.
   { name: 'paced-50', load: 'mixed', clients: 50, spec: mixedSpec, rate: quick ? 500 : 1000 },
@@ -74,6 +83,23 @@ const say = (s: string): void => {
 };
 
 type Starter = (runDir: string, spec: SeedSpec, maxConnections: number) => Promise<RunningServer>;
+
+/** One certificate for every server of the run (written once, on first use). */
+let tlsFiles: { cert: string; key: string } | undefined;
+async function benchTls(): Promise<{ cert: string; key: string }> {
+  if (tlsFiles) return tlsFiles;
+  const cert = await testCertificate();
+  const dir = join(BENCH_TMP, 'run', 'tls-cert');
+  mkdirSync(dir, { recursive: true });
+  const files = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
+  writeFileSync(files.cert, cert.cert);
+  // Read by Dovecot's config process (root) and Postroom alike.
+  writeFileSync(files.key, cert.key, { mode: 0o644 });
+  tlsFiles = files;
+  return files;
+}
+const loadTls = values.tls;
+const serverTls = async (): Promise<{ tls?: { cert: string; key: string } }> => (loadTls ? { tls: await benchTls() } : {});
 const postroomWorkers = values['postroom-workers'] ? Number(values['postroom-workers']) : 0;
 if (postroomWorkers > 1) {
   // The Postroom side runs on SQLite, where `serve --workers` is refused (one writer process per data folder).
@@ -82,14 +108,14 @@ if (postroomWorkers > 1) {
 }
 const profileArgs = values['cpu-prof'] ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', join(BENCH_TMP, 'profiles')] } : {};
 const SERVERS: { label: string; start: Starter }[] = [
-  { label: 'Postroom', start: (runDir, spec, max) => startPostroom({ runDir, spec, maxConnections: max, ...profileArgs }) },
+  { label: 'Postroom', start: async (runDir, spec, max) => startPostroom({ runDir, spec, maxConnections: max, ...profileArgs, ...(await serverTls()) }) },
   {
     label: 'Dovecot',
-    start: (runDir, spec, max) => startDovecot({ runDir, spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: max }),
+    start: async (runDir, spec, max) => startDovecot({ runDir, spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: max, ...(await serverTls()) }),
   },
   {
     label: 'Dovecot-hp',
-    start: (runDir, spec, max) => startDovecot({ runDir, spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max }),
+    start: async (runDir, spec, max) => startDovecot({ runDir, spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max, ...(await serverTls()) }),
   },
   // `postroom serve --workers N`, measured in the same rounds (the CLI's default connection limits apply).
   ...(postroomWorkers > 1
@@ -112,18 +138,26 @@ async function loadScenario(s: Scenario): Promise<void> {
       scenario: s.load,
       connectConcurrency: 50,
       ...(s.rate ? { rate: s.rate } : {}),
+      ...(s.persistent ? { persistent: true } : {}),
+      ...(loadTls ? { tls: true } : {}),
+    };
+    const portOf = (r: RunningServer): number => {
+      if (!loadTls) return r.port;
+      if (r.tlsPort === undefined) throw new Error(`${r.name} has no TLS port`);
+      return r.tlsPort;
     };
     // A short warm-up each, not counted: first SELECTs build Dovecot's index files and Postroom's caches.
-    for (const r of running) await runLoad({ ...base, seconds: Math.min(WARMUP, SECONDS), port: r.port, seed: 99 });
+    for (const r of running) await runLoad({ ...base, seconds: Math.min(WARMUP, SECONDS), port: portOf(r), seed: 99 });
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, r] of running.entries()) {
         process.stderr.write(`  ${s.name}: ${SERVERS[i]!.label} round ${round + 1}/${ROUNDS}\n`);
-        results[i]!.push(await runLoad({ ...base, port: r.port, seed: round * 10 + i }));
+        results[i]!.push(await runLoad({ ...base, port: portOf(r), seed: round * 10 + i }));
       }
     }
     const combined = results.map((rs) => ({ table: merge(rs.map((x) => x.table)), seconds: rs.reduce((n, x) => n + x.seconds, 0) }));
     const paced = s.rate ? `, paced at ${s.rate} commands/s in all (latency from each command's scheduled time)` : '';
-    say(`\n### ${s.name}: ${s.clients} client${s.clients === 1 ? '' : 's'}, ${s.load} load${paced}, ${ROUNDS}×${SECONDS} s each\n`);
+    const how = `${s.persistent ? ', persistent sessions' : ''}${loadTls ? ', implicit TLS' : ''}`;
+    say(`\n### ${s.name}: ${s.clients} client${s.clients === 1 ? '' : 's'}, ${s.load} load${how}${paced}, ${ROUNDS}×${SECONDS} s each\n`);
     say(summary(combined.map((c, i) => ({ name: SERVERS[i]!.label, ...c })), ['Dovecot', 'Dovecot-hp']));
     say('\nPostroom vs Dovecot (default login mode), per command:\n');
     say(sideBySide(combined[0]!, combined[1]!));
@@ -145,15 +179,7 @@ async function idleScenario(overTls: boolean): Promise<void> {
   // IDLE starts; Postroom parks them after 5 s too, and its heap shrinks only once V8 notices the
   // process is idle (about 40 s later). Baselines are taken after the same wait (idle-memory.ts).
   const settleHibernating = quick ? 20 : 60;
-  let tls: { cert: string; key: string } | undefined;
-  if (overTls) {
-    const cert = await testCertificate();
-    const dir = join(BENCH_TMP, 'run', 'idle-tls-cert');
-    mkdirSync(dir, { recursive: true });
-    tls = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
-    writeFileSync(tls.cert, cert.cert);
-    writeFileSync(tls.key, cert.key, { mode: 0o644 });
-  }
+  const tls = overTls ? await benchTls() : undefined;
   const suffix = overTls ? '-tls' : '';
   const withTls = tls ? { tls } : {};
   const variants: { label: string; start: () => Promise<RunningServer>; settleSeconds: number }[] = [

@@ -128,7 +128,8 @@ export class ClientLoop {
   }
 
   private async session(scenario: keyof typeof MIXES): Promise<void> {
-    await this.login();
+    const persistent = this.cfg.persistent === true;
+    if (!persistent || !this.client) await this.login();
     if (scenario === 'mixed') {
       await this.cmd('LIST', 'LIST "" "*"', (c) => {
         expectOk(c, 'LIST');
@@ -146,6 +147,8 @@ export class ClientLoop {
     for (let i = 0; i < ops && Date.now() < this.deadline; i++) await this.op(weighted(this.r, MIXES[scenario]));
     // Leave the mailbox as we found it, so the next run sees the same size.
     if (this.mine.length > 0) await this.expungeMine();
+    // A persistent client keeps its connection for the next round, until the run ends.
+    if (persistent && Date.now() < this.deadline) return;
     await this.cmd('LOGOUT', 'LOGOUT', (c) => {
       expectOk(c, 'LOGOUT');
       if (!c.untagged.some((u) => u.text.startsWith('* BYE'))) throw new CheckError('LOGOUT without BYE');

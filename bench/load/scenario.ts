@@ -8,6 +8,12 @@ export interface LoadConfig {
   ports?: number[];
   /** Implicit TLS (the port is an IMAPS port; any certificate is accepted). */
   tls?: boolean;
+  /**
+   * Persistent sessions: each client logs in once and repeats its rounds (LIST, STATUS, SELECT,
+   * commands) on the same connection until the deadline, as a mail client does, instead of
+   * logging out and reconnecting after every round.
+   */
+  persistent?: boolean;
   users: string[];
   password: string;
   /** Clients in this worker process. */

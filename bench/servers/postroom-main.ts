@@ -54,7 +54,7 @@ if (process.env.POSTROOM_BENCH_STALLS) {
 process.on('SIGUSR2', () => {
   const m = process.memoryUsage();
   const mb = (n: number): string => (n / 1048576).toFixed(1);
-  process.stderr.write(`memory MB: rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}\n`);
+  process.stderr.write(`memory MB: rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}; hibernated sessions ${server.hibernation?.size ?? 0}\n`);
 });
 
 const [data, max, hibernate] = [process.argv[2]!, Number(process.argv[3] ?? 20_000), process.argv[4]];
