@@ -130,7 +130,7 @@ export class ClientLoop {
   private async session(scenario: keyof typeof MIXES): Promise<void> {
     const persistent = this.cfg.persistent === true;
     if (!persistent || !this.client) await this.login();
-    if (scenario === 'mixed') {
+    if (scenario === 'mixed' || scenario === 'busy') {
       await this.cmd('LIST', 'LIST "" "*"', (c) => {
         expectOk(c, 'LIST');
         if (!c.untagged.some((u) => /^\* LIST \([^)]*\) (?:"."|NIL) "?INBOX"?$/i.test(u.text))) throw new CheckError('LIST without INBOX');

@@ -1,5 +1,10 @@
 /** What one simulated client does. Each scenario is a closed loop (no think time) until the deadline. */
-export type ScenarioName = 'mixed' | 'fetch' | 'append' | 'idle';
+/**
+ * `busy` is `mixed` without IDLE's wait for news (200–1,000 ms of nothing per IDLE): the mix an
+ * independent stress tool such as imaptest sends, where a single client's rate measures the server
+ * and not the pauses. The others: see MIXES.
+ */
+export type ScenarioName = 'mixed' | 'busy' | 'fetch' | 'append' | 'idle';
 
 export interface LoadConfig {
   host: string;
@@ -38,6 +43,7 @@ export interface LoadConfig {
 /** Relative weights of the operations inside a selected session. */
 export const MIXES: Record<Exclude<ScenarioName, 'idle'>, Record<string, number>> = {
   mixed: { fetchFlags: 15, fetchEnvelope: 15, fetchBody: 20, store: 15, append: 10, expunge: 8, idle: 4, noop: 8, status: 5 },
+  busy: { fetchFlags: 15, fetchEnvelope: 15, fetchBody: 20, store: 15, append: 10, expunge: 8, noop: 8, status: 5 },
   fetch: { fetchFlags: 30, fetchEnvelope: 35, fetchBody: 35 },
   append: { append: 90, expunge: 10 },
 };
@@ -45,6 +51,7 @@ export const MIXES: Record<Exclude<ScenarioName, 'idle'>, Record<string, number>
 /** Operations per login session before LOGOUT and a fresh connection. */
 export const SESSION_OPS: Record<Exclude<ScenarioName, 'idle'>, [number, number]> = {
   mixed: [10, 40],
+  busy: [10, 40],
   fetch: [100, 200],
   append: [50, 100],
 };
