@@ -1,6 +1,6 @@
 /**
  * `npx tsx bench/profile-postroom.ts [--scenario mixed] [--clients 50] [--seconds 15] [--messages 1000]
- *   [--big 100000] [--workers N]`: Postroom alone under one load, started with `node --cpu-prof`;
+ *   [--big 100000] [--workers N] [--persistent]`: Postroom alone under one load, started with `node --cpu-prof`;
  * prints the load table and the hottest functions and files of the server's profile.
  */
 import { execFileSync } from 'node:child_process';
@@ -21,6 +21,7 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '1000' },
     big: { type: 'string', default: '100000' },
     workers: { type: 'string' },
+    persistent: { type: 'boolean', default: false },
   },
 });
 const scenario = values.scenario as Exclude<ScenarioName, 'idle'>;
@@ -44,6 +45,7 @@ const result = await runLoad({
   scenario,
   seed: 3,
   connectConcurrency: 50,
+  ...(values.persistent ? { persistent: true } : {}),
 });
 await server.stop();
 process.stdout.write(`${scenario}, ${values.clients} clients, ${values.seconds} s\n${loadTable(result.table, result.seconds)}\n\n`);

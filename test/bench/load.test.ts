@@ -49,3 +49,50 @@ test('percentiles come from the merged histograms within 2 %', () => {
   assert.ok(Math.abs(percentile(all, 0.5) - 50) / 50 < 0.021, `p50 ${percentile(all, 0.5)}`);
   assert.ok(Math.abs(percentile(all, 0.99) - 99) / 99 < 0.021, `p99 ${percentile(all, 0.99)}`);
 });
+
+test('persistent clients log in once and keep their connection for round after round, over TLS too', async () => {
+  const { startPostroom } = await import('../../bench/servers/postroom.js');
+  const { runLoad } = await import('../../bench/load/run-load.js');
+  const { BENCH_TMP, PASSWORD, mixedUsers } = await import('../../bench/servers/common.js');
+  const { testCertificate } = await import('../helpers/certs.js');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'postroom-load-'));
+  const cert = await testCertificate();
+  const tls = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
+  writeFileSync(tls.cert, cert.cert);
+  writeFileSync(tls.key, cert.key);
+  const spec = mixedUsers(2, 30);
+  const server = await startPostroom({ runDir: join(BENCH_TMP, 'run', 'load-test-persistent'), spec, maxConnections: 50, tls });
+  try {
+    assert.ok(server.tlsPort, 'the bench server has an implicit-TLS port');
+    for (const overTls of [false, true]) {
+      const result = await runLoad({
+        host: '127.0.0.1',
+        port: overTls ? server.tlsPort! : server.port,
+        ...(overTls ? { tls: true } : {}),
+        users: Object.keys(spec.users),
+        password: PASSWORD,
+        clients: 2,
+        seconds: 2,
+        workers: 1,
+        scenario: 'busy',
+        persistent: true,
+        seed: 1,
+        connectConcurrency: 2,
+      });
+      const count = (name: string): number => result.table[name]?.ok ?? 0;
+      const errors = Object.values(result.table).reduce((n, s) => n + s.errors, 0);
+      assert.equal(errors, 0, JSON.stringify(Object.entries(result.table).filter(([, s]) => s.errors > 0)));
+      assert.equal(count('CONNECT'), 2, 'one connection per client for the whole run');
+      assert.equal(count('LOGIN'), 2);
+      assert.ok(count('SELECT') > 2, `rounds repeat on the same connection (SELECT ×${count('SELECT')})`);
+      assert.equal(count('IDLE'), 0, 'the busy mix sends no IDLE');
+      assert.equal(count('LOGOUT'), 2, 'LOGOUT once, when the run ends');
+    }
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
