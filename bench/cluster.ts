@@ -1,5 +1,6 @@
 /**
- * `npm run bench:cluster [-- --quick] [--seconds S] [--clients 50,200] [--nodes 1,2,3] [--rounds R] [--messages N]`
+ * `npm run bench:cluster [-- --quick] [--seconds S] [--clients 50,200] [--nodes 1,2,3] [--rounds R] [--messages N]
+ *   [--delay-only] [--delay-rounds N]`
  *
  * Postroom nodes on one PostgreSQL (a throwaway cluster on a loopback port, as the tests start
  * it), under the mixed load of bench:load spread over 1, 2 and 3 nodes (client i → node i mod n);
@@ -38,6 +39,8 @@ const { values } = parseArgs({
     clients: { type: 'string' },
     nodes: { type: 'string' },
     messages: { type: 'string' },
+    'delay-only': { type: 'boolean', default: false },
+    'delay-rounds': { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -49,7 +52,9 @@ const CLIENTS = (values.clients ?? '50,200').split(',').map(Number);
 const NODES = (values.nodes ?? '1,2,3').split(',').map(Number);
 const MAX_NODES = Math.max(...NODES);
 const spec: SeedSpec = mixedUsers(20, Number(values.messages ?? (quick ? 200 : 1_000)));
-const DELAY_ROUNDS = quick ? 30 : 100;
+const DELAY_ROUNDS = Number(values['delay-rounds'] ?? (quick ? 30 : 100));
+/** Only the cross-node notification delay (two nodes), no load rows. */
+const DELAY_ONLY = values['delay-only'];
 
 const out: string[] = [];
 const say = (s: string): void => {
@@ -193,7 +198,7 @@ async function main(): Promise<void> {
     ];
     say(`## bench:cluster — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${dovecotVersion()}`);
     say(`\nMixed load over implicit TLS, ${Object.keys(spec.users).length} users × ${Object.values(spec.users)[0]} messages, ${ROUNDS}×${SECONDS} s per row after a ${WARMUP} s warm-up; PostgreSQL ${cluster.port ? 'on loopback' : ''}, every process on this machine.`);
-    for (const clients of CLIENTS) {
+    for (const clients of DELAY_ONLY ? [] : CLIENTS) {
       const results: LoadResult[][] = targets.map(() => []);
       const base = (t: { ports: number[] }): Omit<LoadOptions, 'seed'> => ({
         host: '127.0.0.1',
