@@ -11,6 +11,9 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v swaks >/dev/null || need+=(swaks)
 # ManageSieve's end-to-end test uploads scripts with it.
 command -v sieve-connect >/dev/null || need+=(sieve-connect)
+# Whole-account sync clients (test/e2e/sync-clients.test.ts).
+command -v mbsync >/dev/null || need+=(isync)
+command -v offlineimap >/dev/null || need+=(offlineimap3)
 [ -x /usr/sbin/postfix ] || need+=(postfix)
 # systemd-analyze verifies deploy/postroom.service (test/deploy/).
 command -v systemd-analyze >/dev/null || need+=(systemd)
