@@ -14,6 +14,8 @@ command -v sieve-connect >/dev/null || need+=(sieve-connect)
 # Whole-account sync clients (test/e2e/sync-clients.test.ts).
 command -v mbsync >/dev/null || need+=(isync)
 command -v offlineimap >/dev/null || need+=(offlineimap3)
+# doveadm sync/backup through imapc (the same test); the benchmarks compare against Dovecot too.
+command -v doveadm >/dev/null || need+=(dovecot-core)
 [ -x /usr/sbin/postfix ] || need+=(postfix)
 # systemd-analyze verifies deploy/postroom.service (test/deploy/).
 command -v systemd-analyze >/dev/null || need+=(systemd)
@@ -32,5 +34,13 @@ export DEBIAN_FRONTEND=noninteractive
 # Postfix without a system configuration: the package then neither writes /etc/postfix/main.cf nor
 # starts a system instance. The tests run their own instance from a temporary config_directory.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+# No system services from these packages (Dovecot, PostgreSQL, HAProxy): the tests start their own.
+policy_added=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  policy_added=1
+fi
+trap 'if [ "$policy_added" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,5 +1,6 @@
 /**
- * The Debian clients that synchronise whole accounts — mbsync (isync) and offlineimap — against a
+ * The Debian clients that synchronise whole accounts — mbsync (isync), offlineimap and Dovecot's
+ * doveadm sync through its imapc backend — against a
  * server on the SQLite store, over implicit TLS with certificate verification on: each pulls a
  * seeded account (INBOX and a folder, 8-bit and multipart bodies, flags), then pushes back a flag
  * change, a deletion and a new message, and pulls the server's own changes (a flag set and a
@@ -14,7 +15,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
@@ -163,9 +164,15 @@ const NEW_REMOTE = crlf('From: Eve <eve@example.org>\nTo: alice@example.org\nSub
 interface SyncClient {
   name: string;
   skip: string | false;
-  /** Writes the client's configuration into `dir`; the local Maildir tree is `dir/mail`. */
-  configure(dir: string, s: TestServer, certFile: string): void;
-  sync(dir: string): Promise<string>;
+  /** Writes the client's configuration into `dir` (and starts what it needs); the local Maildir tree is under `dir/mail`. */
+  configure(dir: string, s: TestServer, certFile: string): void | Promise<void>;
+  /** Stops what configure() started. */
+  stop?(dir: string): void;
+  /**
+   * One run of the client. Two-way clients ignore `direction`; doveadm runs `backup -R` to pull
+   * (the local copy becomes the server's) and `backup` to push (the server becomes the local copy).
+   */
+  sync(dir: string, direction: 'pull' | 'push'): Promise<string>;
   /** The local folder of a mailbox. */
   folder(dir: string, mailbox: string): string;
 }
@@ -243,17 +250,81 @@ const CLIENTS: SyncClient[] = [
     sync: (dir) => run('offlineimap', ['-c', join(dir, 'offlineimaprc'), '-o', '-u', 'basic'], dir),
     folder: (dir, mailbox) => join(dir, 'mail', mailbox),
   },
+  {
+    // dsync between a local Maildir and Postroom through Dovecot's imapc backend: what an operator
+    // runs to migrate an account in or out (`backup`, one way at a time: Dovecot recommends it over a
+    // two-way `sync` with imapc, which renumbers messages by copying them within a mailbox). doveadm looks the user up through a running Dovecot's
+    // auth service, so a Dovecot with no protocols runs from the temporary directory meanwhile.
+    name: 'doveadm sync (imapc)',
+    skip: missing('doveadm', 'dovecot-core'),
+    configure(dir, s, certFile) {
+      for (const sub of ['run', 'state', 'home']) mkdirSync(join(dir, sub), { recursive: true });
+      // Dovecot will not run mail processes as root: the mail tree belongs to "nobody" meanwhile.
+      chmodSync(dir, 0o755);
+      execFileSync('chown', ['-R', '65534:65534', join(dir, 'mail'), join(dir, 'home')]);
+      writeFileSync(
+        join(dir, 'dovecot.conf'),
+        [
+          `base_dir = ${join(dir, 'run')}`,
+          `state_dir = ${join(dir, 'state')}`,
+          `log_path = ${join(dir, 'dovecot.log')}`,
+          `instance_name = postroom-test-${process.pid}-${s.tlsPort}`,
+          'protocols =',
+          'listen = 127.0.0.1',
+          'ssl = no',
+          `mail_location = maildir:${join(dir, 'mail')}:LAYOUT=fs:INBOX=${join(dir, 'mail', 'INBOX')}`,
+          'passdb {',
+          '  driver = static',
+          '  args = nopassword=y',
+          '}',
+          'userdb {',
+          '  driver = static',
+          `  args = uid=65534 gid=65534 home=${join(dir, 'home')}`,
+          '}',
+          'imapc_host = 127.0.0.1',
+          `imapc_port = ${s.tlsPort}`,
+          'imapc_ssl = imaps',
+          'imapc_user = alice',
+          'imapc_password = secret',
+          'imapc_features = modseq',
+          `ssl_client_ca_file = ${certFile}`,
+          '',
+        ].join('\n'),
+      );
+      // The master daemonizes; its output goes to log_path, not to pipes we would wait on.
+      execFileSync('dovecot', ['-c', join(dir, 'dovecot.conf')], { stdio: 'ignore', timeout: 30_000 });
+    },
+    stop(dir) {
+      try {
+        const pid = Number(readFileSync(join(dir, 'run', 'master.pid'), 'utf8'));
+        if (pid > 0) process.kill(pid, 'SIGTERM');
+      } catch {
+        /* not started */
+      }
+    },
+    sync: (dir, direction) => run('doveadm', ['-c', join(dir, 'dovecot.conf'), 'backup', ...(direction === 'pull' ? ['-R'] : []), '-u', 'alice', 'imapc:'], dir),
+    folder: (dir, mailbox) => join(dir, 'mail', mailbox),
+  },
 ];
 
 const sqlite = storeFactories().sqlite!;
+
+async function syncStep(sc: SyncClient, dir: string, step: number): Promise<void> {
+  try {
+    await sc.sync(dir, step === 2 ? 'push' : 'pull');
+  } catch (err) {
+    throw new Error(`sync ${step} of 3: ${(err as Error).message}`);
+  }
+}
 
 describe('account sync with real clients (SQLite store, implicit TLS)', () => {
   for (const sc of CLIENTS) {
     test(`${sc.name}: pulls the account byte for byte, pushes a flag, a deletion and a new message, pulls the server's changes`, { skip: sc.skip }, async (t) => {
       const made = await sqlite();
       const s = await startImapServer({ store: made.store });
-      const dir = mkdtempSync(join(tmpdir(), `postroom-${sc.name}-`));
+      const dir = mkdtempSync(join(tmpdir(), `postroom-${sc.name.replace(/\W+/g, '-')}-`));
       t.after(async () => {
+        sc.stop?.(dir);
         await s.close();
         await made.cleanup();
         rmSync(dir, { recursive: true, force: true });
@@ -263,10 +334,10 @@ describe('account sync with real clients (SQLite store, implicit TLS)', () => {
       writeFileSync(certFile, cert.cert);
       mkdirSync(join(dir, 'mail'), { recursive: true });
       await seed(s);
-      sc.configure(dir, s, certFile);
+      await sc.configure(dir, s, certFile);
 
       // 1. The first sync pulls everything, bodies and flags.
-      await sc.sync(dir);
+      await syncStep(sc, dir, 1);
       for (const mailbox of Object.keys(SEED)) {
         const local = maildir(sc.folder(dir, mailbox));
         const server = await serverHolds(s, mailbox);
@@ -287,7 +358,7 @@ describe('account sync with real clients (SQLite store, implicit TLS)', () => {
       renameSync(toFlag.path, flagged.replace(`${join(inbox, 'new')}/`, `${join(inbox, 'cur')}/`));
       unlinkSync(toDelete.path);
       writeFileSync(join(inbox, 'new', `${Date.now()}.offline.localhost`), NEW_LOCAL.replace(/\r\n/g, '\n'));
-      await sc.sync(dir);
+      await syncStep(sc, dir, 2);
 
       let server = await serverHolds(s, 'INBOX');
       const subjects = server.map((m) => subjectOf(m.body)).sort();
@@ -309,7 +380,7 @@ describe('account sync with real clients (SQLite store, implicit TLS)', () => {
         }
         await c.append('INBOX', NEW_REMOTE, [], new Date('2026-11-03T10:00:00Z'));
       });
-      await sc.sync(dir);
+      await syncStep(sc, dir, 3);
       server = await serverHolds(s, 'INBOX');
       const after = maildir(inbox);
       assertSameMessages(after, server, `${sc.name} after the server's changes, INBOX`);
