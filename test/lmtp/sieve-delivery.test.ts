@@ -382,3 +382,81 @@ describe('sieveBefore / user script / sieveAfter as a sequence (Pigeonhole seman
     assert.equal((await storedMessages(store, 'carol', 'Archive')).length, 1); // only the earlier test's
   });
 });
+
+describe('Sieve at delivery: vacation memory over time, and hostile scripts never hang a delivery', () => {
+  let store: MemoryStore;
+  let lmtp: TestLmtpServer;
+  let relay: SMTPServer;
+  const relayed: Relayed[] = [];
+  let client: LmtpClient;
+  let clock = new Date('2026-12-04T10:00:00Z');
+
+  before(async () => {
+    relay = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onData(stream, session, callback) {
+        const parts: Buffer[] = [];
+        stream.on('data', (c: Buffer) => parts.push(c));
+        stream.on('end', () => {
+          relayed.push({ from: session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address, to: session.envelope.rcptTo.map((r) => r.address), data: Buffer.concat(parts).toString() });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const relayPort = (relay.server.address() as { port: number }).port;
+    store = new MemoryStore();
+    lmtp = await startLmtpServer({ store, filter: createSieveFilter({ sender: createMailSender(`smtp://127.0.0.1:${relayPort}`), hostname: 'mx.test', now: () => clock }) });
+    client = await LmtpClient.connect({ host: '127.0.0.1', port: lmtp.port });
+  });
+  after(async () => {
+    await client.quit().catch(() => undefined);
+    await lmtp.close();
+    await store.close();
+    await new Promise<void>((resolve) => relay.close(() => resolve()));
+  });
+
+  async function activate(user: string, script: string): Promise<void> {
+    const mail = await store.open(user);
+    await sieveStorage(mail).sievePut('main', script);
+    await sieveStorage(mail).sieveSetActive('main');
+    await mail.close();
+  }
+
+  it('vacation :days 2 answers a sender once within two days, again after them; another sender at once', async () => {
+    await activate('carol', 'require "vacation"; vacation :days 2 "Away.";');
+    const mail = (from: string): Buffer => message({ From: `${from}@remote.test`, To: 'carol@mx.test', Subject: 'hi' });
+    const send = (from: string): Promise<unknown> => client.send(`${from}@remote.test`, [{ address: 'carol@mx.test' }], mail(from));
+    await send('friend');
+    clock = new Date(clock.getTime() + 47 * 3600_000); // 47 hours later: still within :days
+    await send('friend');
+    assert.deepEqual(relayed.map((r) => r.to[0]), ['friend@remote.test']);
+    await send('colleague');
+    assert.deepEqual(relayed.map((r) => r.to[0]), ['friend@remote.test', 'colleague@remote.test']);
+    clock = new Date(clock.getTime() + 2 * 3600_000); // 49 hours after the first answer
+    await send('friend');
+    assert.deepEqual(relayed.map((r) => r.to[0]), ['friend@remote.test', 'colleague@remote.test', 'friend@remote.test']);
+    assert.equal((await storedMessages(store, 'carol')).length, 4, 'every message kept');
+  });
+
+  it('a pathological :matches on a 60 KB header: the delivery is answered 250 and the message kept', async () => {
+    await activate('ann', `require "fileinto"; if header :matches "x-long" "${'*a'.repeat(40)}*b" { discard; } elsif header :matches "subject" "${'*?'.repeat(50)}z" { fileinto "Never"; }`);
+    const folded = Array.from({ length: 60 }, () => 'a'.repeat(990)).join('\r\n ');
+    const r = await client.send('s@remote.test', [{ address: 'ann@mx.test' }], message({ 'X-Long': folded, Subject: 'a'.repeat(900) }));
+    assert.equal(r.delivery[0]?.code, 250, r.delivery[0]?.text);
+    assert.equal((await storedMessages(store, 'ann')).length, 1);
+  });
+
+  it('a script nested as deep as the limit allows, and one over 1 MiB stored behind ManageSieve\'s back: delivered, kept', async () => {
+    const deep = `${'if true { '.repeat(31)}discard;${' }'.repeat(31)}`;
+    await activate('bob', deep);
+    const r1 = await client.send('s@remote.test', [{ address: 'bob@mx.test' }], message({ Subject: 'deep' }));
+    assert.equal(r1.delivery[0]?.code, 250);
+    assert.equal((await storedMessages(store, 'bob')).length, 0, 'the 31-deep discard ran');
+    await activate('bob', `# ${'x'.repeat(1024 * 1024)}\ndiscard;`);
+    const r2 = await client.send('s@remote.test', [{ address: 'bob@mx.test' }], message({ Subject: 'huge script' }));
+    assert.equal(r2.delivery[0]?.code, 250);
+    assert.equal((await storedMessages(store, 'bob')).length, 1, 'a script that does not compile keeps the message');
+  });
+});
