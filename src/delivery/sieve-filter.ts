@@ -81,8 +81,9 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
       if (outcome.error) log?.warn({ error: outcome.error }, 'sieve script failed at run time; the message is kept');
       // RFC 5293 §6: after an error the implicit keep stores the header as it was before the
       // failing script (its edits are dropped); otherwise the next script sees this one's edits.
+      const start = header;
       if (!outcome.error && outcome.header) header = outcome.header;
-      runs.push({ outcome, header });
+      runs.push({ outcome, start });
       if (outcome.error || !outcome.actions.some((a) => a.type === 'keep')) break;
     }
     if (runs.length === 0) return [];
@@ -90,10 +91,11 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
   };
 }
 
-/** One script's run in the sequence, and the header section as it left it. */
+/** One script's run in the sequence, and the header section it was given. */
 interface ScriptRun {
   outcome: SieveOutcome;
-  header: Buffer;
+  /** What the script's actions deliver unless they carry a header of their own (editheader). */
+  start: Buffer;
 }
 
 /** The user's active script, compiled (cached by content); undefined when none or not usable. */
@@ -153,7 +155,8 @@ interface CarryContext {
  */
 async function carryOut(input: FilterInput, runs: ScriptRun[], c: CarryContext): Promise<DeliveryAction[]> {
   const last = runs[runs.length - 1]!;
-  let keep = last.outcome.actions.some((a) => a.type === 'keep');
+  const lastKeep = last.outcome.actions.find((a): a is Extract<SieveAction, { type: 'keep' }> => a.type === 'keep');
+  let keep = lastKeep !== undefined;
   // The kept copy carries the flags every script's keep asked for: a user's `addflag` is not lost
   // because an administrator's sieveAfter ran after it.
   let keepFlags: string[] | undefined;
@@ -177,7 +180,7 @@ async function carryOut(input: FilterInput, runs: ScriptRun[], c: CarryContext):
             if (action.flags) seen.flags = mergeFlags(seen.flags, action.flags);
             break;
           }
-          stored.set(key, { kind: 'fileinto', mailbox: action.mailbox, ...(action.flags ? { flags: action.flags } : {}), create: action.create, ...edited(run.header) });
+          stored.set(key, { kind: 'fileinto', mailbox: action.mailbox, ...(action.flags ? { flags: action.flags } : {}), create: action.create, ...edited(action.header ?? run.start) });
           break;
         }
         case 'discard':
@@ -195,7 +198,7 @@ async function carryOut(input: FilterInput, runs: ScriptRun[], c: CarryContext):
             break;
           }
           redirected.add(to);
-          if (!(await redirect(input, action, run.header, c)) && !action.copy) keep = true; // not sent: keep it rather than lose it
+          if (!(await redirect(input, action, action.header ?? run.start, c)) && !action.copy) keep = true; // not sent: keep it rather than lose it
           break;
         }
         case 'vacation':
@@ -215,7 +218,7 @@ async function carryOut(input: FilterInput, runs: ScriptRun[], c: CarryContext):
       const same = result[into] as Extract<DeliveryAction, { kind: 'fileinto' }>;
       if (flags) same.flags = mergeFlags(same.flags, flags);
     } else {
-      result.unshift({ kind: 'keep', ...(flags ? { flags } : {}), ...edited(last.header) });
+      result.unshift({ kind: 'keep', ...(flags ? { flags } : {}), ...edited(lastKeep?.header ?? (last.outcome.error ? undefined : last.outcome.header) ?? last.start) });
     }
   }
   if (result.length === 0 && (discarded || !keep)) return [{ kind: 'discard' }];

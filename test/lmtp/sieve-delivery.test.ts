@@ -268,6 +268,17 @@ describe('editheader (RFC 5293) at delivery: the stored and redirected message c
     assert.equal(stored!.slice(stored!.indexOf('\r\n\r\n') + 4), body);
   });
 
+  it('a copy filed before an edit is stored as received; one filed after it, and the implicit keep, carry it', async () => {
+    await activate('bob', 'require ["editheader", "fileinto", "copy", "mailbox"]; fileinto :create :copy "Early"; addheader "X-Tag" "late"; fileinto :create :copy "Late";');
+    await client.send('sender@remote.test', [{ address: 'bob@mx.test' }], message({ Subject: 'order' }));
+    const [early] = await texts(store, 'bob', 'Early');
+    const [late] = await texts(store, 'bob', 'Late');
+    const kept = await texts(store, 'bob');
+    assert.doesNotMatch(early!, /X-Tag/);
+    assert.match(late!, /^X-Tag: late\r$/m);
+    assert.match(kept[kept.length - 1]!, /^X-Tag: late\r$/m);
+  });
+
   it('a run that fails after editing keeps the message as received (RFC 5293 §6)', async () => {
     await activate('ann', `require ["editheader", "fileinto", "copy"]; addheader "X-Edited" "yes"; ${Array.from({ length: 40 }, (_, i) => `fileinto :copy "F${i}";`).join(' ')}`);
     const before = (await texts(store, 'ann')).length;
