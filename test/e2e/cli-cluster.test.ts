@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -210,6 +210,16 @@ test('serve --workers 2 serves ManageSieve from the workers: scripts stored thro
     assert.equal((list.match(/^"s\d"/gm) ?? []).length, 6, list);
     assert.match(list, /^"s5" ACTIVE\r$/m);
   }
+  // The server side of every ManageSieve session is in a worker process, none in the primary (ss shows the owner).
+  const owners = new Set(
+    execFileSync('ss', ['-tnpH', 'state', 'established', `( sport = :${listening.managesievePort} )`], { encoding: 'utf8' })
+      .split('\n')
+      .flatMap((l) => [...l.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]))),
+  );
+  assert.ok(owners.size >= 1, 'ss sees the sessions');
+  assert.ok(!owners.has(listening.pid), 'the primary holds no ManageSieve session');
+  const workerPids = processTree(listening.pid).filter((p) => p !== listening.pid);
+  for (const pid of owners) assert.ok(workerPids.includes(pid), `session owner ${pid} is a worker (${workerPids.join(', ')})`);
   // A bad script is refused with its position, in a worker as in one process.
   assert.match(await sessions[0]!.command('CHECKSCRIPT {9+}\r\nfrobnic;'), /^NO .*line 1/);
 
