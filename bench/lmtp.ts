@@ -253,20 +253,20 @@ const check = (name: string, r: Result): string => (r.errors > 0 ? `${name}: ${r
 const storedCheck = (name: string, r: Result): string => (r.stored >= r.deliveries ? '' : `${name} stored ${r.stored} < ${r.deliveries}`);
 let index = 0;
 if (!onlySieve) {
-say('| sessions | size | rcpts | Postroom deliveries/s | p50 ms | p99 ms | Dovecot deliveries/s | p50 ms | p99 ms | rate ratio | checks |');
-say('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
-for (const row of ROWS) {
-  if (only && !only.includes(label(row))) continue;
-  const order: Array<'Postroom' | 'Dovecot'> = index % 2 === 0 ? ['Postroom', 'Dovecot'] : ['Dovecot', 'Postroom'];
-  const results = new Map<string, Result>();
-  for (const server of order) results.set(server, await runOne(server, row, index));
-  index++;
-  const p = results.get('Postroom')!;
-  const d = results.get('Dovecot')!;
-  const checks = [check('Postroom', p), check('Dovecot', d), storedCheck('Postroom', p), storedCheck('Dovecot', d)].filter(Boolean).join('; ');
-  say(`| ${row.sessions} | ${row.size >= 1 << 20 ? '1 MB' : '10 KB'} | ${row.rcpts} | ${cell(p).join(' | ')} | ${cell(d).join(' | ')} | ${(rate(p) / rate(d)).toFixed(2)} | ${checks || 'ok'} |`);
-}
-say('');
+  say('| sessions | size | rcpts | Postroom deliveries/s | p50 ms | p99 ms | Dovecot deliveries/s | p50 ms | p99 ms | rate ratio | checks |');
+  say('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const row of ROWS) {
+    if (only && !only.includes(label(row))) continue;
+    const order: Array<'Postroom' | 'Dovecot'> = index % 2 === 0 ? ['Postroom', 'Dovecot'] : ['Dovecot', 'Postroom'];
+    const results = new Map<string, Result>();
+    for (const server of order) results.set(server, await runOne(server, row, index));
+    index++;
+    const p = results.get('Postroom')!;
+    const d = results.get('Dovecot')!;
+    const checks = [check('Postroom', p), check('Dovecot', d), storedCheck('Postroom', p), storedCheck('Dovecot', d)].filter(Boolean).join('; ');
+    say(`| ${row.sessions} | ${row.size >= 1 << 20 ? '1 MB' : '10 KB'} | ${row.rcpts} | ${cell(p).join(' | ')} | ${cell(d).join(' | ')} | ${(rate(p) / rate(d)).toFixed(2)} | ${checks || 'ok'} |`);
+  }
+  say('');
 }
 
 // Sieve rows: each server without a script and with the 50-rule one, the four runs in turn.
