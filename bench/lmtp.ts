@@ -1,5 +1,5 @@
 /**
- * `npm run bench:lmtp [-- --quick] [--seconds S] [--only 10x1M] [--out FILE]`
+ * `npm run bench:lmtp [-- --quick] [--seconds S] [--only 10x1M,…|sieve] [--out FILE]`
  *
  * Mail delivery over LMTP, Postroom (`postroom serve --lmtp-port`, SQLite store) and Dovecot
  * (dovecot-lmtpd, Maildir, mail_fsync default) side by side in the same run, in turn: for each row
@@ -7,6 +7,11 @@
  * (1/10) — each server starts on a fresh folder, takes a warm-up second, then `seconds` of
  * transactions from sessions that never pause. Reported: deliveries per second (recipients told
  * 250) and the p50/p99 time of a whole transaction (MAIL to the last reply after DATA).
+ *
+ * Sieve rows (after the others, or alone with `--only sieve`): the same load with a 50-rule script
+ * active for every user (bench/sieve/fifty-rules.ts: the same text for Postroom and for Dovecot's
+ * Pigeonhole, dovecot-sieve) against no script, four runs per row side by side. Targets (issue
+ * 17): Postroom with the script within 10 % of Postroom without, and at least Dovecot with it.
  *
  * Checked, not trusted: every reply must be 250, every message differs (so no store can skip
  * bytes it has seen), and after each run the messages stored are counted and must equal the
@@ -24,6 +29,7 @@ import { SqliteStore } from '../src/store/sqlite/index.js';
 import { BENCH_TMP, PASSWORD } from './servers/common.js';
 import { dovecotVersion, ensureDovecotLmtp, startDovecotLmtp } from './servers/dovecot-lmtp.js';
 import type { RunningServer } from './servers/postroom.js';
+import { FIFTY_RULE_SCRIPT, sieveVariant } from './sieve/fifty-rules.js';
 
 const { values } = parseArgs({
   options: {
@@ -47,6 +53,12 @@ const ROWS: Row[] = [];
 for (const sessions of [1, 10, 50]) for (const size of [10 * 1024, 1024 * 1024]) for (const rcpts of [1, 10]) ROWS.push({ sessions, size, rcpts });
 const label = (r: Row): string => `${r.sessions}x${r.size >= 1 << 20 ? '1M' : '10k'}x${r.rcpts}`;
 const only = values.only?.split(',');
+const onlySieve = only?.length === 1 && only[0] === 'sieve';
+/** Rows run with and without the 50-rule script. */
+const SIEVE_ROWS: Row[] = [
+  { sessions: 1, size: 10 * 1024, rcpts: 1 },
+  { sessions: 10, size: 10 * 1024, rcpts: 1 },
+];
 
 interface Result {
   deliveries: number;
@@ -55,6 +67,8 @@ interface Result {
   errors: number;
   firstError?: string;
   stored: number;
+  /** Stored in a mailbox other than INBOX (a script filed it). */
+  filed: number;
 }
 
 /** A message of about `size` bytes: plain text lines, a unique first header per transaction. */
@@ -64,12 +78,26 @@ function baseMessage(size: number): Buffer {
   return Buffer.from(head + line.repeat(Math.ceil((size - head.length) / line.length)));
 }
 
-async function startPostroom(runDir: string): Promise<RunningServer> {
+async function startPostroom(runDir: string, script: string | null): Promise<RunningServer> {
   const data = join(runDir, 'data');
   mkdirSync(data, { recursive: true });
   // scrypt cost does not matter here (LMTP checks no passwords); the names are what counts.
   const users = UserFile.inDataDir(data, { scrypt: { log2N: 10, r: 8, p: 1 } });
   for (const u of USERS) await users.add(u, PASSWORD);
+  if (script !== null) {
+    // Each user's own active script, as ManageSieve would store it.
+    const store = await SqliteStore.open({ directory: data });
+    try {
+      for (const u of USERS) {
+        const mail = await store.open(u);
+        await mail.sievePut!('bench', script);
+        await mail.sieveSetActive!('bench');
+        await mail.close();
+      }
+    } finally {
+      await store.close();
+    }
+  }
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--imap-port', 'off', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--log-level', 'error'],
@@ -95,28 +123,49 @@ async function startPostroom(runDir: string): Promise<RunningServer> {
   };
 }
 
-async function countPostroom(runDir: string): Promise<number> {
+async function countPostroom(runDir: string): Promise<{ stored: number; filed: number }> {
   const store = await SqliteStore.open({ directory: join(runDir, 'data') });
   try {
     let n = 0;
+    let filed = 0;
     for (const u of USERS) {
       const mail = await store.open(u);
-      n += (await mail.status((await mail.get('INBOX')).id)).messages;
+      // Every mailbox: a script files into several.
+      for (const box of await mail.list()) {
+        if (box.noselect) continue;
+        const count = (await mail.status(box.id)).messages;
+        n += count;
+        if (box.name !== 'INBOX') filed += count;
+      }
+      await mail.close();
     }
-    return n;
+    return { stored: n, filed };
   } finally {
     await store.close();
   }
 }
 
-function countMaildir(runDir: string): number {
+function countMaildir(runDir: string): { stored: number; filed: number } {
   let n = 0;
-  for (const u of USERS) for (const sub of ['new', 'cur']) n += readdirSync(join(runDir, 'mail', u, sub), { withFileTypes: true }).filter((e) => e.isFile()).length;
-  return n;
+  let filed = 0;
+  for (const u of USERS) {
+    const home = join(runDir, 'mail', u);
+    // INBOX and every Maildir++ folder (".Lists.list3", ".Tickets"…) a script filed into.
+    const folders = ['', ...readdirSync(home, { withFileTypes: true }).filter((e) => e.isDirectory() && e.name.startsWith('.')).map((e) => e.name)];
+    for (const f of folders) {
+      for (const sub of ['new', 'cur']) {
+        const count = readdirSync(join(home, f, sub), { withFileTypes: true }).filter((e) => e.isFile()).length;
+        n += count;
+        if (f !== '') filed += count;
+      }
+    }
+  }
+  return { stored: n, filed };
 }
 
-async function load(port: number, row: Row, tag: string): Promise<Omit<Result, 'stored'>> {
+async function load(port: number, row: Row, tag: string, varied: boolean): Promise<Omit<Result, 'stored' | 'filed'>> {
   const base = baseMessage(row.size);
+  const noSubject = Buffer.from(base.toString('latin1').replace(/^Subject: .*\r\n/m, ''), 'latin1');
   const latencies: number[] = [];
   let deliveries = 0;
   let errors = 0;
@@ -130,7 +179,9 @@ async function load(port: number, row: Row, tag: string): Promise<Omit<Result, '
     const client = await LmtpClient.connect({ host: '127.0.0.1', port }, { timeoutMs: 120_000 });
     for (let seq = 0; Date.now() < end; seq++) {
       const to = Array.from({ length: row.rcpts }, (_, k) => `${USERS[(s + seq + k) % USERS.length]}@bench.test`);
-      const message = Buffer.concat([Buffer.from(`X-Bench: ${tag}-${s}-${seq}\r\n`), base]);
+      // Sieve rows (with and without the script alike): one message in ten for a list, one for a ticket.
+      const variant = varied ? sieveVariant(seq + s) : '';
+      const message = Buffer.concat([Buffer.from(`X-Bench: ${tag}-${s}-${seq}\r\n${variant}`), variant.startsWith('Subject:') ? noSubject : base]);
       const began = performance.now();
       const counted = Date.now() >= measureFrom;
       if (counted && !measuring) {
@@ -163,20 +214,21 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function runOne(server: 'Postroom' | 'Dovecot', row: Row, index: number): Promise<Result> {
-  const runDir = join(ROOT, `${server.toLowerCase()}-${label(row)}`);
+async function runOne(server: 'Postroom' | 'Dovecot', row: Row, index: number, sieve?: { script: string | null }): Promise<Result> {
+  const runDir = join(ROOT, `${server.toLowerCase()}-${label(row)}${sieve ? (sieve.script ? '-script' : '-noscript') : ''}`);
   rmSync(runDir, { recursive: true, force: true });
   mkdirSync(runDir, { recursive: true });
-  const running = server === 'Postroom' ? await startPostroom(runDir) : await startDovecotLmtp(runDir, USERS, row.sessions);
-  let result: Omit<Result, 'stored'>;
+  const script = sieve?.script ?? null;
+  const running = server === 'Postroom' ? await startPostroom(runDir, script) : await startDovecotLmtp(runDir, USERS, row.sessions, script);
+  let result: Omit<Result, 'stored' | 'filed'>;
   try {
-    result = await load(running.port, row, `${server}-${index}`);
+    result = await load(running.port, row, `${server}-${index}`, sieve !== undefined);
   } finally {
     await running.stop();
   }
-  const stored = server === 'Postroom' ? await countPostroom(runDir) : countMaildir(runDir);
+  const counted = server === 'Postroom' ? await countPostroom(runDir) : countMaildir(runDir);
   rmSync(runDir, { recursive: true, force: true });
-  return { ...result, stored };
+  return { ...result, ...counted };
 }
 
 const lines: string[] = [];
@@ -191,28 +243,63 @@ say('');
 say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; Dovecot ${dovecotVersion()}.`);
 say(`Each row: ${SECONDS} s measured after a 1 s warm-up, sessions that never pause; fresh folders per run; the two servers in turn.`);
 say('');
-say('| sessions | size | rcpts | Postroom deliveries/s | p50 ms | p99 ms | Dovecot deliveries/s | p50 ms | p99 ms | rate ratio | checks |');
-say('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+const rate = (r: Result): number => r.deliveries / r.seconds;
+const cell = (r: Result): string[] => {
+  const sorted = [...r.latencies].sort((a, b) => a - b);
+  return [rate(r).toFixed(0), percentile(sorted, 50).toFixed(1), percentile(sorted, 99).toFixed(1)];
+};
+const check = (name: string, r: Result): string => (r.errors > 0 ? `${name}: ${r.errors} refused (${r.firstError ?? '?'})` : '');
+// Stored may exceed the measured deliveries by the warm-up's; it may never fall short of them.
+const storedCheck = (name: string, r: Result): string => (r.stored >= r.deliveries ? '' : `${name} stored ${r.stored} < ${r.deliveries}`);
 let index = 0;
-for (const row of ROWS) {
-  if (only && !only.includes(label(row))) continue;
-  const order: Array<'Postroom' | 'Dovecot'> = index % 2 === 0 ? ['Postroom', 'Dovecot'] : ['Dovecot', 'Postroom'];
-  const results = new Map<string, Result>();
-  for (const server of order) results.set(server, await runOne(server, row, index));
-  index++;
-  const p = results.get('Postroom')!;
-  const d = results.get('Dovecot')!;
-  const cell = (r: Result): string[] => {
-    const sorted = [...r.latencies].sort((a, b) => a - b);
-    return [(r.deliveries / r.seconds).toFixed(0), percentile(sorted, 50).toFixed(1), percentile(sorted, 99).toFixed(1)];
-  };
-  const check = (name: string, r: Result): string =>
-    r.errors > 0 ? `${name}: ${r.errors} refused (${r.firstError ?? '?'})` : '';
-  // Stored may exceed the measured deliveries by the warm-up's; it may never fall short of them.
-  const storedOk = (r: Result): boolean => r.stored >= r.deliveries;
-  const checks = [check('Postroom', p), check('Dovecot', d), storedOk(p) ? '' : `Postroom stored ${p.stored} < ${p.deliveries}`, storedOk(d) ? '' : `Dovecot stored ${d.stored} < ${d.deliveries}`]
-    .filter(Boolean)
-    .join('; ');
-  say(`| ${row.sessions} | ${row.size >= 1 << 20 ? '1 MB' : '10 KB'} | ${row.rcpts} | ${cell(p).join(' | ')} | ${cell(d).join(' | ')} | ${(p.deliveries / p.seconds / (d.deliveries / d.seconds)).toFixed(2)} | ${checks || 'ok'} |`);
+if (!onlySieve) {
+  say('| sessions | size | rcpts | Postroom deliveries/s | p50 ms | p99 ms | Dovecot deliveries/s | p50 ms | p99 ms | rate ratio | checks |');
+  say('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const row of ROWS) {
+    if (only && !only.includes(label(row))) continue;
+    const order: Array<'Postroom' | 'Dovecot'> = index % 2 === 0 ? ['Postroom', 'Dovecot'] : ['Dovecot', 'Postroom'];
+    const results = new Map<string, Result>();
+    for (const server of order) results.set(server, await runOne(server, row, index));
+    index++;
+    const p = results.get('Postroom')!;
+    const d = results.get('Dovecot')!;
+    const checks = [check('Postroom', p), check('Dovecot', d), storedCheck('Postroom', p), storedCheck('Dovecot', d)].filter(Boolean).join('; ');
+    say(`| ${row.sessions} | ${row.size >= 1 << 20 ? '1 MB' : '10 KB'} | ${row.rcpts} | ${cell(p).join(' | ')} | ${cell(d).join(' | ')} | ${(rate(p) / rate(d)).toFixed(2)} | ${checks || 'ok'} |`);
+  }
+  say('');
+}
+
+// Sieve rows: each server without a script and with the 50-rule one, the four runs in turn.
+if (!only || onlySieve) {
+  say('Sieve: a 50-rule script (bench/sieve/fifty-rules.ts) active for every user, against no script; the same messages (1 in 10 filed to a list folder, 1 in 10 to Tickets, the rest kept with a flag after all 50 rules).');
+  say('');
+  say('| sessions | size | rcpts | Postroom no script /s | Postroom script /s | p99 ms | script/none | Dovecot no script /s | Dovecot script /s | p99 ms | script/none | Postroom/Dovecot with script | checks |');
+  say('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const row of SIEVE_ROWS) {
+    const runs: Array<['Postroom' | 'Dovecot', string | null]> = [
+      ['Postroom', null],
+      ['Postroom', FIFTY_RULE_SCRIPT],
+      ['Dovecot', null],
+      ['Dovecot', FIFTY_RULE_SCRIPT],
+    ];
+    if (index % 2 === 1) runs.reverse();
+    const results = new Map<string, Result>();
+    for (const [server, script] of runs) results.set(`${server}-${script ? 'script' : 'none'}`, await runOne(server, row, index, { script }));
+    index++;
+    const [pn, ps, dn, ds] = ['Postroom-none', 'Postroom-script', 'Dovecot-none', 'Dovecot-script'].map((k) => results.get(k)!) as [Result, Result, Result, Result];
+    const checks = [
+      check('Postroom', pn), check('Postroom+script', ps), check('Dovecot', dn), check('Dovecot+script', ds),
+      storedCheck('Postroom', pn), storedCheck('Postroom+script', ps), storedCheck('Dovecot', dn), storedCheck('Dovecot+script', ds),
+    ].filter(Boolean);
+    // The script must have run: about one message in five filed out of INBOX, none without it.
+    for (const [name, r, want] of [['Postroom', ps, true], ['Dovecot', ds, true], ['Postroom', pn, false], ['Dovecot', dn, false]] as const) {
+      if (want && r.filed < r.stored / 10) checks.push(`${name}+script filed only ${r.filed} of ${r.stored}`);
+      if (!want && r.filed > 0) checks.push(`${name} without a script filed ${r.filed}`);
+    }
+    say(
+      `| ${row.sessions} | 10 KB | ${row.rcpts} | ${cell(pn)[0]} | ${cell(ps)[0]} | ${cell(ps)[2]} | ${(rate(ps) / rate(pn)).toFixed(2)} | ` +
+        `${cell(dn)[0]} | ${cell(ds)[0]} | ${cell(ds)[2]} | ${(rate(ds) / rate(dn)).toFixed(2)} | ${(rate(ps) / rate(ds)).toFixed(2)} | ${checks.join('; ') || 'ok'} |`,
+    );
+  }
 }
 if (values.out) writeFileSync(values.out, `${lines.join('\n')}\n`);

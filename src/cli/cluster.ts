@@ -6,6 +6,10 @@
  * consistent too: an IDLE session in one worker hears an APPEND made in another. No store call
  * crosses a process boundary.
  *
+ * ManageSieve (managesievePort) is a session protocol like IMAP: the workers serve it on a shared
+ * listening socket too, each on its own store, auth and login guard; a script stored through one
+ * worker is what delivery (in the primary) reads from the database for the next message.
+ *
  * The primary runs what there is one of: LMTP delivery and the control socket (on a store of its
  * own, a third "node"), the metrics and autoconfig listeners. Sessions live in the workers, so
  * `who`, `kick`, reload and the metrics ask each worker over the cluster IPC channel (admin-ipc.ts).
@@ -38,8 +42,10 @@ import type { ServeRuntime } from './control/serve-operations.js';
 import type { SessionFilter, SessionInfo } from './control/sessions.js';
 import { tlsOptions } from './start.js';
 import { startDelivery } from './delivery.js';
+import { startManageSieve } from './managesieve.js';
 
-type Listening = { t: 'listening'; ports: ListeningPorts };
+type WorkerPorts = ListeningPorts & { managesievePort: number | null };
+type Listening = { t: 'listening'; ports: WorkerPorts };
 type Stop = { t: 'stop' };
 
 /** Why `--workers count` cannot run on `store`, or null when it can. */
@@ -95,7 +101,7 @@ async function primary(options: Record<string, unknown>, count: number): Promise
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   cluster.setupPrimary({ serialization: 'advanced' });
 
-  const listening: Promise<ListeningPorts>[] = [];
+  const listening: Promise<WorkerPorts>[] = [];
   const workers: Worker[] = [];
   for (let i = 0; i < count; i++) {
     const w = cluster.fork();
@@ -240,7 +246,9 @@ async function worker(options: Record<string, unknown>): Promise<void> {
     proxyProtocol: proxyProtocolOptions(settings),
   };
   const servers: ListeningServer[] = [];
-  const ports = await listenProtocols(settings, common, logger, servers, metrics);
+  const protocols = await listenProtocols(settings, common, logger, servers, metrics);
+  const managesieve = await startManageSieve(settings, { store, auth, tls: { key: tls.key, cert: tls.cert }, loginGuard }, logger.child({ component: 'managesieve' }));
+  const ports: WorkerPorts = { ...protocols, managesievePort: managesieve.port };
   if (settings.user !== undefined || settings.group !== undefined) dropPrivileges(settings.user, settings.group);
   const id = cluster.worker?.id;
   const withWorker = (s: SessionInfo): SessionInfo => (id === undefined ? s : { ...s, worker: id });
@@ -256,6 +264,7 @@ async function worker(options: Record<string, unknown>): Promise<void> {
         try {
           const fresh = await tlsOptions(settings, logger);
           for (const s of servers) s.setTls(fresh);
+          managesieve.setTls(fresh);
           return { tls: 'reloaded' };
         } catch (err) {
           logger.error({ err }, 'TLS reload failed; keeping the previous certificate');
@@ -272,7 +281,7 @@ async function worker(options: Record<string, unknown>): Promise<void> {
       return;
     }
     if (m.t !== 'stop') return;
-    void Promise.allSettled(servers.map((s) => s.close()))
+    void Promise.allSettled([...servers.map((s) => s.close()), managesieve.close()])
       .then(() => store.close())
       .then(() => process.exit(0));
   });

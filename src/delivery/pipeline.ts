@@ -57,7 +57,11 @@ export interface RecipientRequest {
 const KEEP: readonly DeliveryAction[] = [{ kind: 'keep' }];
 
 /** One recipient's copy of the message, fresh for each append (a stream can be read once). */
-type Copy = () => { content: MessageContent; sha256?: Buffer };
+interface Copy {
+  (): { content: MessageContent; sha256?: Buffer };
+  /** The trace headers in front of the message in this copy. */
+  readonly prefix: string;
+}
 
 async function digestOf(content: MessageContent): Promise<Buffer> {
   const hash = createHash('sha256');
@@ -135,7 +139,7 @@ export class DeliveryPipeline {
     const sha256 = !withDeliveredTo && recipients.length > 1 ? await digestOf(bytesFor(returnPath)) : undefined;
     const copy = (recipient: Recipient): Copy => {
       const prefix = withDeliveredTo ? `${returnPath}Delivered-To: ${recipient.address}\r\n` : returnPath;
-      return () => ({ content: bytesFor(prefix), ...(sha256 ? { sha256 } : {}) });
+      return Object.assign(() => ({ content: bytesFor(prefix), ...(sha256 ? { sha256 } : {}) }), { prefix });
     };
     const one = (recipient: Recipient): Promise<DeliveryOutcome> => this.deliverOne(from, recipient, message, copy(recipient));
     if (message.inMemory || recipients.length === 1) return Promise.all(recipients.map(one));
@@ -171,6 +175,7 @@ export class DeliveryPipeline {
             mail,
             body: (maxBytes) => message.bodyBytes(maxBytes),
             message: () => message.bytes(),
+            headerComplete: message.headerComplete,
           })
         : KEEP;
       const actions = decided.length === 0 ? KEEP : decided;
@@ -178,8 +183,9 @@ export class DeliveryPipeline {
       if (refusal?.kind === 'reject') throw new DeliveryError(refusal.temporary ? 'deferred' : 'rejected', refusal.reason);
       const stored: StoredCopy[] = [];
       for (const action of actions) {
-        if (action.kind === 'keep') stored.push(await this.append(mail, chosen, action.flags, copy));
-        if (action.kind === 'fileinto') stored.push(await this.append(mail, await this.fileintoTarget(mail, action), action.flags, copy));
+        if (action.kind !== 'keep' && action.kind !== 'fileinto') continue;
+        const target = action.kind === 'keep' ? chosen : await this.fileintoTarget(mail, action);
+        stored.push(await this.append(mail, target, action.flags, this.edited(copy, action.header, message, recipient)));
       }
       for (const copy of stored) {
         logger?.info({ to: recipient.address, user: recipient.user, mailbox: copy.mailbox, uid: copy.uid, size: message.size }, 'delivered');
@@ -194,6 +200,21 @@ export class DeliveryPipeline {
     } finally {
       await mail?.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * The copy with the header section a filter rewrote (Sieve editheader), or the plain copy. The
+   * trace headers (Return-Path, Delivered-To) stay in front: they record this delivery, not the
+   * message, and a script cannot remove them.
+   */
+  private edited(copy: Copy, header: Buffer | undefined, message: MessageSpool, recipient: Recipient): Copy {
+    if (!header) return copy;
+    if (!message.headerComplete) {
+      this.options.logger?.warn({ to: recipient.address }, 'the header section is too long for the filter to edit; stored as received');
+      return copy;
+    }
+    // Not the shared bytes nor their digest: this copy differs from the other recipients'.
+    return Object.assign(() => ({ content: message.contentWithHeader(Buffer.from(copy.prefix), header) }), { prefix: copy.prefix });
   }
 
   private async append(

@@ -61,23 +61,41 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
 
   return async (input) => {
     const log = logger?.child({ user: input.recipient.user, to: input.recipient.address });
-    const scripts: SieveScript[] = [];
-    if (before) scripts.push(before);
-    const own = await userScript(input, cache, log);
-    if (own) scripts.push(own);
-    if (after) scripts.push(after);
-    if (scripts.length === 0) return [];
+    // The sequence, as Pigeonhole runs sieve_before, the user's script and sieve_after: the next
+    // script runs only while a keep (implicit or explicit) is in effect; `stop` ends one script,
+    // not the sequence; a failing script ends the sequence with an implicit keep.
+    const sequence: Array<() => Promise<SieveScript | undefined>> = [
+      async () => before,
+      () => userScript(input, cache, log),
+      async () => after,
+    ];
     const at = now();
-    const outcomes: SieveOutcome[] = [];
-    for (const script of scripts) {
-      const outcome = await runSieve(script, environment(input, at, limits, options.subaddressSeparator), limits).catch(
+    const runs: ScriptRun[] = [];
+    let header = input.header;
+    for (const next of sequence) {
+      const script = await next();
+      if (!script) continue;
+      const outcome = await runSieve(script, environment(input, header, at, limits, options.subaddressSeparator), limits).catch(
         (err: unknown): SieveOutcome => ({ actions: [{ type: 'keep' }], error: (err as Error).message }),
       );
       if (outcome.error) log?.warn({ error: outcome.error }, 'sieve script failed at run time; the message is kept');
-      outcomes.push(outcome);
+      // RFC 5293 §6: after an error the implicit keep stores the header as it was before the
+      // failing script (its edits are dropped); otherwise the next script sees this one's edits.
+      const start = header;
+      if (!outcome.error && outcome.header) header = outcome.header;
+      runs.push({ outcome, start });
+      if (outcome.error || !outcome.actions.some((a) => a.type === 'keep')) break;
     }
-    return carryOut(input, outcomes, { limits, sender: options.sender, log, at, hostname: options.hostname ?? 'localhost' });
+    if (runs.length === 0) return [];
+    return carryOut(input, runs, { limits, sender: options.sender, log, at, hostname: options.hostname ?? 'localhost' });
   };
+}
+
+/** One script's run in the sequence, and the header section it was given. */
+interface ScriptRun {
+  outcome: SieveOutcome;
+  /** What the script's actions deliver unless they carry a header of their own (editheader). */
+  start: Buffer;
 }
 
 /** The user's active script, compiled (cached by content); undefined when none or not usable. */
@@ -101,10 +119,10 @@ async function userScript(input: FilterInput, cache: ScriptCache, log: Logger | 
   return compiled.script;
 }
 
-function environment(input: FilterInput, at: Date, limits: SieveLimits, subaddressSeparator: string | undefined) {
+function environment(input: FilterInput, header: Buffer, at: Date, limits: SieveLimits, subaddressSeparator: string | undefined) {
   return {
     envelope: { from: input.from, to: input.recipient.address },
-    header: input.header,
+    header,
     body: async (maxBytes: number) => (input.body ? input.body(Math.min(maxBytes, limits.maxBodyBytes)) : Buffer.alloc(0)),
     size: input.size,
     mailboxExists: async (name: string) => {
@@ -129,47 +147,93 @@ interface CarryContext {
   hostname: string;
 }
 
-/** Several scripts' outcomes → one list of delivery actions; sending happens here. */
-async function carryOut(input: FilterInput, outcomes: SieveOutcome[], c: CarryContext): Promise<DeliveryAction[]> {
-  const result: DeliveryAction[] = [];
-  // The implicit keep survives only if no script cancelled it (each outcome lists a keep then).
-  let keep = outcomes.every((o) => o.actions.some((a) => a.type === 'keep'));
-  let keepFlags: readonly string[] | undefined;
+/**
+ * The sequence's outcomes → one list of delivery actions; sending happens here. As Pigeonhole
+ * does, nothing is done twice across the scripts: one copy per mailbox (flags merged), one
+ * redirect per address, one vacation answer. A keep in a script that is not the last one run only
+ * let the next script run; the last one's keep (or implicit keep) is the one stored.
+ */
+async function carryOut(input: FilterInput, runs: ScriptRun[], c: CarryContext): Promise<DeliveryAction[]> {
+  const last = runs[runs.length - 1]!;
+  const lastKeep = last.outcome.actions.find((a): a is Extract<SieveAction, { type: 'keep' }> => a.type === 'keep');
+  let keep = lastKeep !== undefined;
+  // The kept copy carries the flags every script's keep asked for: a user's `addflag` is not lost
+  // because an administrator's sieveAfter ran after it.
+  let keepFlags: string[] | undefined;
+  for (const run of runs) {
+    for (const a of run.outcome.actions) if (a.type === 'keep' && a.flags) keepFlags = mergeFlags(keepFlags, a.flags);
+  }
+  const stored = new Map<string, Extract<DeliveryAction, { kind: 'fileinto' }>>();
+  const redirected = new Set<string>();
+  let vacationDone = false;
   let discarded = false;
-  let redirects = 0;
-  for (const outcome of outcomes) {
-    for (const action of outcome.actions) {
+  const edited = (header: Buffer): { header?: Buffer } => (header !== input.header ? { header } : {});
+  for (const run of runs) {
+    for (const action of run.outcome.actions) {
       switch (action.type) {
         case 'keep':
-          if (action.flags) keepFlags = action.flags;
           break;
-        case 'fileinto':
-          result.push({ kind: 'fileinto', mailbox: action.mailbox, ...(action.flags ? { flags: action.flags } : {}), create: action.create });
+        case 'fileinto': {
+          const key = mailboxKey(action.mailbox);
+          const seen = stored.get(key);
+          if (seen) {
+            if (action.flags) seen.flags = mergeFlags(seen.flags, action.flags);
+            break;
+          }
+          stored.set(key, { kind: 'fileinto', mailbox: action.mailbox, ...(action.flags ? { flags: action.flags } : {}), create: action.create, ...edited(action.header ?? run.start) });
           break;
+        }
         case 'discard':
           discarded = true;
           break;
         case 'reject':
           // RFC 5429 §2.1/2.2: refused at delivery; LMTP answers 550 5.7.1 with the reason.
           return [{ kind: 'reject', reason: oneLine(action.reason) || 'Rejected by the recipient\'s filter' }];
-        case 'redirect':
-          if (redirects >= c.limits.maxRedirects) {
+        case 'redirect': {
+          const to = action.address.toLowerCase();
+          if (redirected.has(to)) break;
+          if (redirected.size >= c.limits.maxRedirects) {
             c.log?.warn({ address: action.address }, 'sieve redirect over the limit; not sent');
             if (!action.copy) keep = true;
             break;
           }
-          redirects++;
-          if (!(await redirect(input, action, c)) && !action.copy) keep = true; // not sent: keep it rather than lose it
+          redirected.add(to);
+          if (!(await redirect(input, action, action.header ?? run.start, c)) && !action.copy) keep = true; // not sent: keep it rather than lose it
           break;
+        }
         case 'vacation':
+          if (vacationDone) break;
+          vacationDone = true;
           await vacation(input, action, c);
           break;
       }
     }
   }
-  if (keep) result.unshift({ kind: 'keep', ...(keepFlags ? { flags: keepFlags } : {}) });
+  const result: DeliveryAction[] = [...stored.values()];
+  if (keep) {
+    const flags = keepFlags;
+    const into = result.findIndex((a) => a.kind === 'fileinto' && mailboxKey(a.mailbox) === mailboxKey(input.mailbox));
+    if (into >= 0) {
+      // A fileinto of the mailbox the keep goes to is the same delivery (RFC 5228 §2.10.3).
+      const same = result[into] as Extract<DeliveryAction, { kind: 'fileinto' }>;
+      if (flags) same.flags = mergeFlags(same.flags, flags);
+    } else {
+      result.unshift({ kind: 'keep', ...(flags ? { flags } : {}), ...edited(lastKeep?.header ?? (last.outcome.error ? undefined : last.outcome.header) ?? last.start) });
+    }
+  }
   if (result.length === 0 && (discarded || !keep)) return [{ kind: 'discard' }];
   return result;
+}
+
+/** Mailbox names are compared as stored, except INBOX, which is case-insensitive (RFC 3501 §5.1). */
+function mailboxKey(name: string): string {
+  return name.toUpperCase() === 'INBOX' ? 'INBOX' : name;
+}
+
+function mergeFlags(a: readonly string[] | undefined, b: readonly string[]): string[] {
+  const out = [...(a ?? [])];
+  for (const f of b) if (!out.some((x) => x.toLowerCase() === f.toLowerCase())) out.push(f);
+  return out;
 }
 
 function headerValues(header: Buffer, name: string): string[] {
@@ -190,7 +254,14 @@ function looped(input: FilterInput): boolean {
   return seen.some((v) => v.replace(/^<|>$/g, '').toLowerCase() === me);
 }
 
-async function redirect(input: FilterInput, action: Extract<SieveAction, { type: 'redirect' }>, c: CarryContext): Promise<boolean> {
+/** The message as a script left it: its edited header section, then the received body. */
+async function messageWithHeader(input: FilterInput, header: Buffer): Promise<Buffer> {
+  const whole = await input.message!();
+  if (header === input.header || !input.headerComplete) return whole;
+  return Buffer.concat([header, whole.subarray(input.header.length)]);
+}
+
+async function redirect(input: FilterInput, action: Extract<SieveAction, { type: 'redirect' }>, header: Buffer, c: CarryContext): Promise<boolean> {
   if (looped(input)) {
     c.log?.warn({ address: action.address }, 'sieve redirect not sent: the message has been here before (mail loop)');
     return false;
@@ -200,7 +271,7 @@ async function redirect(input: FilterInput, action: Extract<SieveAction, { type:
     return false;
   }
   try {
-    const raw = Buffer.concat([Buffer.from(`${LOOP_HEADER}: ${input.recipient.address}\r\n`), await input.message()]);
+    const raw = Buffer.concat([Buffer.from(`${LOOP_HEADER}: ${input.recipient.address}\r\n`), await messageWithHeader(input, header)]);
     // RFC 5228 §4.2: the envelope sender stays the original one.
     await c.sender.send({ from: input.from, to: [action.address] }, raw);
     c.log?.info({ address: action.address }, 'sieve redirect sent');

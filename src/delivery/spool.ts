@@ -47,6 +47,8 @@ export class MessageSpool {
   private header: Buffer[] = [];
   private headerSize = 0;
   private headerDone = false;
+  /** The header section ran past MAX_HEADER_BYTES: headerBytes() is only its start. */
+  private headerCut = false;
   private released = false;
 
   constructor(private readonly options: SpoolOptions) {}
@@ -109,6 +111,28 @@ export class MessageSpool {
     return all.subarray(Math.min(start, all.length), Math.min(want, all.length));
   }
 
+  /** headerBytes() is the whole header section (not cut at MAX_HEADER_BYTES, and its end seen). */
+  get headerComplete(): boolean {
+    // A message of header fields only (no blank line) is all header once every byte is in.
+    return this.headerDone ? !this.headerCut : this.headerSize === this.size;
+  }
+
+  /**
+   * `prefix`, then `header` in place of the received header section, then the rest of the message
+   * (the blank line and the body) as received. For Sieve's editheader (RFC 5293); only when
+   * headerComplete, since otherwise the received header's end is not known.
+   */
+  contentWithHeader(prefix: Buffer, header: Buffer): MessageContent {
+    if (!this.headerComplete) throw new Error('the header section is not wholly known');
+    if (this.released) throw new Error('the spooled message was released');
+    const skip = this.headerSize;
+    if (!this.file) {
+      const whole = Buffer.concat(this.chunks, this.size);
+      return Buffer.concat([prefix, header, whole.subarray(skip)]);
+    }
+    return readFrom(this.file, Buffer.concat([prefix, header]), this.fileSize, skip);
+  }
+
   get inMemory(): boolean {
     return this.file === null;
   }
@@ -153,6 +177,7 @@ export class MessageSpool {
     } else if (this.headerSize >= MAX_HEADER_BYTES) {
       this.header = [seen];
       this.headerDone = true;
+      this.headerCut = true;
     } else {
       this.header = [seen];
     }
@@ -180,9 +205,9 @@ export class MessageSpool {
 }
 
 /** `prefix`, then the file's bytes by positional reads (many recipients may read at once). */
-async function* readFrom(file: FileHandle, prefix: Buffer, size: number): AsyncGenerator<Buffer> {
+async function* readFrom(file: FileHandle, prefix: Buffer, size: number, start = 0): AsyncGenerator<Buffer> {
   if (prefix.length > 0) yield prefix;
-  for (let position = 0; position < size; ) {
+  for (let position = start; position < size; ) {
     const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - position));
     const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
     if (bytesRead === 0) throw new Error('the spooled message is shorter than written');

@@ -39,17 +39,24 @@ export interface FilterInput {
   readonly body?: (maxBytes: number) => Promise<Buffer>;
   /** The whole message as received, without the trace headers (to redirect it). */
   readonly message?: () => Promise<Buffer>;
+  /** `header` is the whole header section (false when it was cut at MAX_HEADER_BYTES). */
+  readonly headerComplete?: boolean;
 }
 
 /**
  * What the filter decides, as actions the pipeline carries out (RFC 5228 §4: keep, fileinto,
  * discard; RFC 5429: reject). No actions at all means the same as one `keep`.
+ *
+ * `header` on keep/fileinto: the header section to store in place of the received one (Sieve's
+ * editheader, RFC 5293), CRLF line ends, ending with the last field's CRLF; the blank line and
+ * the body follow as received. It is ignored (and logged) when the received header section was
+ * longer than the filter was shown (MAX_HEADER_BYTES), since its end is then not known.
  */
 export type DeliveryAction =
   /** Store in the chosen mailbox (FilterInput.mailbox). */
-  | { kind: 'keep'; flags?: readonly Flag[] }
+  | { kind: 'keep'; flags?: readonly Flag[]; header?: Buffer }
   /** Store in `mailbox`; when it does not exist, create it (`create`) or fall back to INBOX. */
-  | { kind: 'fileinto'; mailbox: string; flags?: readonly Flag[]; create?: boolean }
+  | { kind: 'fileinto'; mailbox: string; flags?: readonly Flag[]; create?: boolean; header?: Buffer }
   /** Accept the message and store nothing. */
   | { kind: 'discard' }
   /** Refuse the message for this recipient; `temporary` asks the sender to try again later. */

@@ -34,7 +34,7 @@ export function collapse(actions: readonly SieveAction[]): SieveAction[] {
       const flags = canonicalFlags([...(first.flags ?? []), ...((a as { flags?: readonly string[] }).flags ?? [])]);
       let merged: SieveAction = flags.length > 0 ? { ...first, flags } : first;
       // A keep and a fileinto "INBOX" are the same delivery; keep, the plainer, stands for both.
-      if (merged.type === 'fileinto' && a.type === 'keep') merged = flags.length > 0 ? { type: 'keep', flags } : { type: 'keep' };
+      if (merged.type === 'fileinto' && a.type === 'keep') merged = { type: 'keep', ...(flags.length > 0 ? { flags } : {}), ...(first.header ? { header: first.header } : {}) };
       if (merged.type === 'fileinto' && a.type === 'fileinto') merged = { ...merged, create: merged.create || a.create, copy: merged.copy && a.copy };
       out[at] = merged;
     } else if (a.type === 'redirect') {

@@ -98,6 +98,9 @@ class Runner {
     } else if (has('reject') && (action.type === 'vacation' || delivering(action.type))) {
       throw new SieveRuntimeError(c.offset, `${action.type} cannot be combined with reject`);
     }
+    // RFC 5293: editheader changes apply to the actions after them; a delivering action carries
+    // the header as it is now (a Buffer replaced, never changed in place, on each edit).
+    if (this.st.edited && (action.type === 'keep' || action.type === 'fileinto' || action.type === 'redirect')) action = { ...action, header: this.st.header };
     this.actions.push(action);
   }
 
@@ -243,7 +246,8 @@ class Runner {
     const out = collapse(this.actions);
     if (this.implicitKeep && !out.some((a) => a.type === 'keep')) {
       const flags = this.st.uses('imap4flags') ? deliverableFlags(this.st.flags) : [];
-      out.push(flags.length > 0 ? { type: 'keep', flags } : { type: 'keep' });
+      // The implicit keep happens at the end: it stores the header as the script left it.
+      out.push({ type: 'keep', ...(flags.length > 0 ? { flags } : {}), ...(this.st.edited ? { header: this.st.header } : {}) });
     }
     return out;
   }

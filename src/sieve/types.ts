@@ -77,10 +77,15 @@ export interface SieveEnvironment {
 
 export type SieveFlagList = readonly string[];
 
+/**
+ * On keep, fileinto and redirect, `header` is the header section as editheader (RFC 5293) had
+ * left it when the action ran (for the implicit keep: when the script ended); absent when the
+ * script had not changed it by then. What the action delivers is that header and the body.
+ */
 export type SieveAction =
-  | { type: 'keep'; flags?: SieveFlagList }
-  | { type: 'fileinto'; mailbox: string; flags?: SieveFlagList; copy: boolean; create: boolean }
-  | { type: 'redirect'; address: string; copy: boolean }
+  | { type: 'keep'; flags?: SieveFlagList; header?: Buffer }
+  | { type: 'fileinto'; mailbox: string; flags?: SieveFlagList; copy: boolean; create: boolean; header?: Buffer }
+  | { type: 'redirect'; address: string; copy: boolean; header?: Buffer }
   | { type: 'discard' }
   /** reject (RFC 5429 §2.2) or ereject (§2.1): refused at delivery time for this recipient. */
   | { type: 'reject'; reason: string; ereject: boolean }
@@ -117,8 +122,8 @@ export interface SieveOutcome {
   error?: string;
   /**
    * The header section as editheader (RFC 5293) left it, when the script changed it; absent
-   * otherwise (and after an error: the message is kept as received). What keep, fileinto and
-   * redirect deliver is this header followed by the original body.
+   * otherwise (and after an error: the message is kept as received). Each keep, fileinto and
+   * redirect carries the header as it was when it ran (SieveAction's `header`).
    */
   header?: Buffer;
 }

@@ -41,6 +41,18 @@ export interface SieveScriptStorage {
   vacationAnswered(handle: string, address: string, now: Date): Promise<boolean>;
   /** Forgets the memories that ended at or before `now`; returns how many. */
   vacationPrune(now: Date): Promise<number>;
+  /**
+   * Every memory still in effect after `now` (for `postroom migrate`). Optional: a store without it
+   * is migrated without its vacation memory (vacation may then answer a sender once more).
+   */
+  vacationList?(now: Date): Promise<VacationMemory[]>;
+}
+
+/** One remembered vacation answer: `address` (as vacationKey keeps it) was answered for `handle` until `until`. */
+export interface VacationMemory {
+  handle: string;
+  address: string;
+  until: Date;
 }
 
 export const SIEVE_STORAGE_METHODS = [

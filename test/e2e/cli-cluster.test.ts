@@ -1,10 +1,11 @@
 /**
  * `postroom serve --workers 2` on PostgreSQL: shared listeners, each worker with its own store (pool and
- * LISTEN feed), IDLE hears changes from any worker; on SQLite (and memory) --workers is refused.
+ * LISTEN feed), IDLE hears changes from any worker; ManageSieve served by the workers; on SQLite (and
+ * memory) --workers is refused.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ import { WireClient } from '../../bench/load/wire-client.js';
 import { processTree } from '../../bench/servers/memory.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
 import { postroom } from '../helpers/cli.js';
+import { LmtpClient } from '../../src/lmtp/client.js';
+import { RawSieveClient, plain } from '../managesieve/client.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -159,4 +162,80 @@ test('serve --workers 2 is refused on SQLite and memory, pointing to PostgreSQL'
     assert.match(r.stderr, /postroom migrate --from sqlite:DATA --to postgres:/);
     assert.equal(r.stdout, '', 'nothing listened');
   }
+});
+
+test('serve --workers 2 serves ManageSieve from the workers: scripts stored through any worker drive delivery in the primary', { timeout: 150_000 }, async (t) => {
+  const data = await mkdtemp(join(tmpdir(), 'postroom-cluster-sieve-'));
+  t.after(() => rm(data, { recursive: true, force: true }));
+  await UserFile.inDataDir(data, { scrypt: { log2N: 10, r: 8, p: 1 } }).add('alice', 'pw-alice');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', MAIN, 'serve', '--workers', '2', '--data', data, '--store', 'postgres', '--database-url', await testDatabaseUrl(), '--imap-port', 'auto', '--imaps-port', 'off',
+      '--pop3-port', 'off', '--pop3s-port', 'off', '--managesieve-port', 'auto', '--lmtp-port', 'auto', '--allow-insecure-auth', '--log-level', 'error'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  type Ports = { msg?: string; imapPort: number; managesievePort: number | null; lmtpPort: number; workers: number; pid: number };
+  const listening = await new Promise<Ports>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no listening line')), 90_000);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      const m = JSON.parse(line) as Ports;
+      if (m.msg === 'listening') (clearTimeout(timer), resolve(m));
+    });
+  });
+  assert.equal(listening.workers, 2);
+  assert.ok(typeof listening.managesievePort === 'number' && listening.managesievePort > 0, 'the workers\' ManageSieve port is in the listening line');
+
+  // Several sessions at once (the kernel spreads them over both workers' accept calls); each stores a script.
+  const sessions: RawSieveClient[] = [];
+  t.after(() => sessions.forEach((c) => c.close()));
+  for (let i = 0; i < 6; i++) {
+    const c = await RawSieveClient.connect(listening.managesievePort);
+    sessions.push(c);
+    assert.match(await c.response(), /"SIEVE" "[^"]*fileinto/i);
+    assert.match(await c.command(`AUTHENTICATE "PLAIN" "${plain('alice', 'pw-alice')}"`), /^OK/);
+  }
+  for (const [i, c] of sessions.entries()) {
+    const script = `require ["fileinto", "mailbox", "imap4flags"];\r\nif header :contains "subject" "report ${i}" { fileinto :create :flags "\\\\Flagged" "Reports"; }\r\n`;
+    assert.match(await c.command(`PUTSCRIPT "s${i}" {${Buffer.byteLength(script)}+}\r\n${script}`), /^OK/);
+  }
+  assert.match(await sessions[5]!.command('SETACTIVE "s5"'), /^OK/);
+  // Every session, whichever worker it is on, sees every script and the active one (one database).
+  for (const c of sessions) {
+    const list = await c.command('LISTSCRIPTS');
+    assert.equal((list.match(/^"s\d"/gm) ?? []).length, 6, list);
+    assert.match(list, /^"s5" ACTIVE\r$/m);
+  }
+  // The server side of every ManageSieve session is in a worker process, none in the primary (ss shows the owner).
+  const owners = new Set(
+    execFileSync('ss', ['-tnpH', 'state', 'established', `( sport = :${listening.managesievePort} )`], { encoding: 'utf8' })
+      .split('\n')
+      .flatMap((l) => [...l.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]))),
+  );
+  assert.ok(owners.size >= 1, 'ss sees the sessions');
+  assert.ok(!owners.has(listening.pid), 'the primary holds no ManageSieve session');
+  const workerPids = processTree(listening.pid).filter((p) => p !== listening.pid);
+  for (const pid of owners) assert.ok(workerPids.includes(pid), `session owner ${pid} is a worker (${workerPids.join(', ')})`);
+  // A bad script is refused with its position, in a worker as in one process.
+  assert.match(await sessions[0]!.command('CHECKSCRIPT {9+}\r\nfrobnic;'), /^NO .*line 1/);
+
+  // Delivery runs in the primary, on its own store: it reads the script the workers stored.
+  const lmtp = await LmtpClient.connect({ host: '127.0.0.1', port: listening.lmtpPort });
+  const r = await lmtp.send('x@remote.test', [{ address: 'alice@mx.test' }], Buffer.from('From: x@remote.test\r\nSubject: monthly report 5\r\n\r\nbody\r\n'));
+  await lmtp.quit();
+  assert.equal(r.delivery[0]?.code, 250, JSON.stringify(r));
+  const { client: imap } = await WireClient.connect('127.0.0.1', listening.imapPort);
+  await imap.command('LOGIN alice pw-alice');
+  assert.equal((await imap.command('SELECT Reports')).status, 'OK');
+  const flags = await imap.command('FETCH 1 (FLAGS)');
+  assert.ok(flags.untagged.some((u) => /\\Flagged/.test(u.text)), JSON.stringify(flags.untagged.map((u) => u.text)));
+  imap.close();
+
+  for (const c of sessions) c.close();
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0);
 });

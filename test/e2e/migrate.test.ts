@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PostgresStore } from '../../src/store/postgres/index.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
+import { sieveStorage } from '../../src/store/sieve-storage.js';
 import { verifyMigration } from '../../src/store/migrate/verify.js';
 import { postroom } from '../helpers/cli.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
@@ -38,6 +39,13 @@ async function fill(directory: string): Promise<void> {
     await alice.subscribe('Not/There/Yet', true);
     const bob = await store.open('bob');
     await bob.append((await bob.get('INBOX')).id, { content: msg('for bob'), flags: ['\\Answered'] });
+    // Sieve: two scripts, one active (non-ASCII text too), and vacation memory (one still in effect, one ended).
+    await sieveStorage(alice).sievePut('main', 'require "fileinto";\r\nif header :contains "subject" "Grüße" { fileinto "Sent"; }\r\n');
+    await sieveStorage(alice).sievePut('spare', 'keep;\r\n');
+    await sieveStorage(alice).sieveSetActive('main');
+    await sieveStorage(alice).vacationRemember('h1', 'Friend@Remote.test', new Date(Date.now() + 3 * 86_400_000));
+    await sieveStorage(alice).vacationRemember('h1', 'old@remote.test', new Date(Date.now() - 1000));
+    await sieveStorage(bob).sievePut('inactive', 'discard;\r\n');
   } finally {
     await store.close();
   }
@@ -51,7 +59,7 @@ describe('postroom migrate', { timeout: 180_000 }, () => {
 
     const there = await postroom(['migrate', '--from', `sqlite:${source}`, '--to', url, '--verify', '--no-progress']);
     assert.equal(there.code, 0, there.stderr);
-    assert.match(there.stdout, /migrated 13 messages .* in 8 mailboxes of 2 users/);
+    assert.match(there.stdout, /migrated 13 messages .* in 8 mailboxes of 2 users .*; 3 Sieve scripts, 1 vacation memories/);
     assert.match(there.stdout, /verified: 2 users, 8 mailboxes, 13 messages identical/);
 
     // Spot checks through the PostgreSQL store itself.
@@ -65,6 +73,13 @@ describe('postroom migrate', { timeout: 180_000 }, () => {
       assert.equal((await alice.get('Old')).noselect, true);
       assert.equal((await alice.get('Sent')).specialUse, '\\Sent');
       assert.ok((await alice.subscriptions()).includes('Not/There/Yet'));
+      assert.deepEqual((await sieveStorage(alice).sieveList()).map((s) => [s.name, s.active]), [['main', true], ['spare', false]]);
+      assert.match((await sieveStorage(alice).sieveActive())!.content, /Grüße/);
+      assert.equal(await sieveStorage(alice).vacationAnswered('h1', 'friend@remote.test', new Date()), true);
+      assert.equal(await sieveStorage(alice).vacationAnswered('h1', 'old@remote.test', new Date(0)), false);
+      const bobThere = await pg.open('bob');
+      assert.deepEqual((await sieveStorage(bobThere).sieveList()).map((s) => [s.name, s.active]), [['inactive', false]]);
+      await bobThere.close();
       // A new message continues where the source left off, and UIDVALIDITY did not change.
       const next = await alice.append(inbox.id, { content: msg('after the move') });
       assert.equal(next.uid, 14);
@@ -78,6 +93,16 @@ describe('postroom migrate', { timeout: 180_000 }, () => {
     const home = await postroom(['migrate', '--from', url, '--to', `sqlite:${back}`, '--verify', '--no-progress']);
     assert.equal(home.code, 0, home.stderr);
     assert.match(home.stdout, /verified: 2 users, 8 mailboxes, 14 messages identical/);
+    assert.match(home.stdout, /3 Sieve scripts, 1 vacation memories/);
+    const sqliteBack = await SqliteStore.open({ directory: back });
+    try {
+      const alice = await sqliteBack.open('alice');
+      assert.equal((await sieveStorage(alice).sieveActive())?.name, 'main');
+      assert.equal(await sieveStorage(alice).vacationAnswered('h1', 'FRIEND@remote.test', new Date()), true);
+      await alice.close();
+    } finally {
+      await sqliteBack.close();
+    }
 
     const again = await postroom(['migrate', '--from', `sqlite:${source}`, '--to', url, '--no-progress']);
     assert.equal(again.code, 1);
@@ -95,10 +120,14 @@ describe('postroom migrate', { timeout: 180_000 }, () => {
       const inbox = (await alice.get('INBOX')).id;
       await alice.updateFlags(inbox, [5], 'add', ['$Changed']);
       await alice.create('Extra');
+      await sieveStorage(alice).sievePut('spare', 'discard;\r\n');
+      await sieveStorage(alice).sieveSetActive(null);
       const result = await verifyMigration(from, to, ['alice', 'bob']);
       assert.ok(result.differences.some((d) => /alice\/INBOX: .*uid 5 .*in the target/.test(d)), result.differences.join('\n'));
       assert.ok(result.differences.some((d) => /highestModseq/.test(d)));
       assert.ok(result.differences.some((d) => /alice: 7 mailboxes in the source, 8 in the target/.test(d)));
+      assert.ok(result.differences.some((d) => /alice: Sieve script main is active in the source only/.test(d)), result.differences.join('\n'));
+      assert.ok(result.differences.some((d) => /alice: Sieve script spare has different text/.test(d)));
     } finally {
       await from.close();
       await to.close();

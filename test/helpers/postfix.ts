@@ -21,6 +21,8 @@ export interface PostfixOptions {
   transport: string;
   /** Largest message Postfix accepts (default 50 MB; Postfix's own default is 10 MB). */
   messageSizeLimit?: number;
+  /** smtpd's loopback port, when the caller needs it before Postfix starts (default: a free one). */
+  smtpPort?: number;
 }
 
 export interface RunningPostfix {
@@ -31,7 +33,7 @@ export interface RunningPostfix {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
@@ -59,7 +61,7 @@ export async function startPostfix(options: PostfixOptions): Promise<RunningPost
   const data = join(dir, 'data');
   for (const d of [conf, queue, data]) mkdirSync(d);
   chownSync(data, ids.uid, ids.gid);
-  const smtpPort = await freePort();
+  const smtpPort = options.smtpPort ?? (await freePort());
   const main = {
     compatibility_level: '3.6',
     queue_directory: queue,

@@ -23,7 +23,8 @@ test('addheader puts the field first, or last with :last; non-ASCII is encoded, 
   const header = out.header?.toString() ?? '';
   assert.ok(header.startsWith('X-Source: mail.example.com\r\nReceived: from a'), header);
   assert.ok(header.endsWith('X-Long: first line\r\n  continued\r\nX-Note: =?UTF-8?Q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=\r\n\r\n'), header);
-  assert.deepEqual(out.actions, [{ type: 'keep' }]);
+  // The implicit keep stores the header as the script left it.
+  assert.deepEqual(out.actions, [{ type: 'keep', header: out.header }]);
   const long = await run(`require "editheader"; addheader "X-Long-Value" "${'word '.repeat(40).trim()}";`, msg);
   const first = long.header!.toString().split('\r\n\r\n')[0]!.split('\r\n');
   assert.ok(first.every((l) => l.length <= 78), JSON.stringify(first));
@@ -38,8 +39,13 @@ test('RFC 5293: a filtered-marker added before redirect is seen by a later test'
     }
     if header :contains "X-Sieve-Filtered" "<kim@job.example.com>" { addheader :last "X-Seen" "yes"; }`;
   const fresh = await run(script, msg);
-  assert.deepEqual(fresh.actions, [{ type: 'redirect', address: 'kim@home.example.com', copy: false }]);
+  assert.equal(fresh.actions.length, 1);
+  const redirect = fresh.actions[0]!;
+  assert.ok(redirect.type === 'redirect' && redirect.address === 'kim@home.example.com' && !redirect.copy);
   assert.match(fresh.header!.toString(), /^X-Sieve-Filtered: <kim@job\.example\.com>\r\n[\s\S]*X-Seen: yes\r\n\r\n$/);
+  // The redirect carries the header as it was when it ran: the marker, not the later X-Seen.
+  assert.match(redirect.header!.toString(), /^X-Sieve-Filtered: <kim@job\.example\.com>\r\n/);
+  assert.doesNotMatch(redirect.header!.toString(), /X-Seen/);
   const again = await run(script, { headers: ['X-Sieve-Filtered: <kim@home.example.com>', 'From: a@b.example'] });
   assert.deepEqual(again.actions, [{ type: 'keep' }]);
   assert.equal(again.header, undefined, 'the header is reported only when changed');
@@ -75,4 +81,23 @@ test('Received and Auto-Submitted cannot be changed; field names and :last are c
   assert.deepEqual(viaVariable.actions, [{ type: 'keep' }]);
   assert.match(viaVariable.error ?? '', /cannot be changed/);
   assert.equal(viaVariable.header, undefined, 'after an error the message is kept as received');
+});
+
+test('RFC 5293: an edit applies to the actions after it, not to those before; the implicit keep gets the final header', async () => {
+  const out = await run(
+    `require ["editheader", "fileinto", "copy"];
+     fileinto :copy "Before";
+     addheader "X-Step" "one";
+     fileinto :copy "Middle";
+     deleteheader "subject";`,
+    msg,
+  );
+  const [before, middle, keep] = out.actions as Array<{ type: string; mailbox?: string; header?: Buffer }>;
+  assert.equal(before!.mailbox, 'Before');
+  assert.equal(before!.header, undefined, 'filed before any edit: as received');
+  assert.equal(middle!.mailbox, 'Middle');
+  assert.match(middle!.header!.toString(), /^X-Step: one\r\n[\s\S]*^Subject: /m);
+  assert.equal(keep!.type, 'keep');
+  assert.match(keep!.header!.toString(), /^X-Step: one\r\n/);
+  assert.doesNotMatch(keep!.header!.toString(), /^Subject: /m);
 });

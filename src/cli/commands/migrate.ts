@@ -86,7 +86,7 @@ export function register(program: Command): void {
         }
         process.stdout.write(
           `migrated ${summary.messages} messages (${mib(summary.bytes)} MiB) in ${summary.mailboxes} mailboxes of ${summary.users} users ` +
-            `in ${((Date.now() - began) / 1000).toFixed(1)} s\n`,
+            `in ${((Date.now() - began) / 1000).toFixed(1)} s; ${summary.sieveScripts} Sieve scripts, ${summary.vacationMemories} vacation memories\n`,
         );
         if (options['verify'] === true) {
           const checked = await verifyMigration(source, target, users);

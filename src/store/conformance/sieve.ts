@@ -93,6 +93,12 @@ export function sieveTests(test: Register): void {
       // Remembering again moves the end.
       await mail.vacationRemember('away', 'ann@example.org', new Date(t0.getTime() + 2 * day));
       assert.equal(await mail.vacationAnswered('away', 'ann@example.org', new Date(t0.getTime() + 3 * day)), false);
+      if (mail.vacationList) {
+        // The migration's view: memories in effect after a time, the address as kept (lower case).
+        const listed = (await mail.vacationList(t0)).map((m) => [m.handle, m.address, m.until.getTime() - t0.getTime()]).sort();
+        assert.deepEqual(listed, [['away', 'ann@example.org', 2 * day], ['short', 'bob@example.org', day]]);
+        assert.deepEqual((await mail.vacationList(new Date(t0.getTime() + day))).map((m) => m.handle), ['away']);
+      }
       assert.equal(await mail.vacationPrune(new Date(t0.getTime() + day)), 1);
       assert.equal(await mail.vacationAnswered('short', 'bob@example.org', t0), false);
       assert.equal(await mail.vacationAnswered('away', 'ann@example.org', t0), true);

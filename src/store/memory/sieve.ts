@@ -1,6 +1,6 @@
 /** Sieve scripts and vacation memory of one user, in memory (contract: ../sieve-storage.ts). */
 import { StoreError } from '../errors.js';
-import { utf8Size, vacationKey, type SieveScriptInfo, type SieveScriptStorage } from '../sieve-storage.js';
+import { utf8Size, vacationKey, type SieveScriptInfo, type SieveScriptStorage, type VacationMemory } from '../sieve-storage.js';
 import type { MemorySieveState } from './state.js';
 
 export class MemorySieveScripts implements SieveScriptStorage {
@@ -56,6 +56,16 @@ export class MemorySieveScripts implements SieveScriptStorage {
   async vacationAnswered(handle: string, address: string, now: Date): Promise<boolean> {
     const until = this.state.vacation.get(`${handle}\0${vacationKey(address)}`);
     return until !== undefined && until > now.getTime();
+  }
+
+  async vacationList(now: Date): Promise<VacationMemory[]> {
+    const out: VacationMemory[] = [];
+    for (const [key, until] of this.state.vacation) {
+      if (until <= now.getTime()) continue;
+      const cut = key.indexOf('\0');
+      out.push({ handle: key.slice(0, cut), address: key.slice(cut + 1), until: new Date(until) });
+    }
+    return out;
   }
 
   async vacationPrune(now: Date): Promise<number> {

@@ -29,7 +29,7 @@ import { hasFlag } from './flags.js';
 import * as msg from './messages.js';
 import * as tree from './tree.js';
 import { MemorySieveScripts } from './sieve.js';
-import type { SieveScriptInfo } from '../sieve-storage.js';
+import type { SieveScriptInfo, VacationMemory } from '../sieve-storage.js';
 
 export class MemoryUserMailbox implements UserMailbox {
   private readonly sieve: MemorySieveScripts;
@@ -202,6 +202,10 @@ export class MemoryUserMailbox implements UserMailbox {
   vacationRemember(handle: string, address: string, until: Date): Promise<void> {
     return this.sieve.vacationRemember(handle, address, until);
   }
+  vacationList(now: Date): Promise<VacationMemory[]> {
+    return this.sieve.vacationList(now);
+  }
+
   vacationAnswered(handle: string, address: string, now: Date): Promise<boolean> {
     return this.sieve.vacationAnswered(handle, address, now);
   }

@@ -1,10 +1,12 @@
 /**
  * Copies every user's mail from one store into another, mailbox by mailbox, in batches, keeping
- * UIDVALIDITY, UIDs, flags and keywords, modseqs, internal dates and subscriptions. Bodies are read
+ * UIDVALIDITY, UIDs, flags and keywords, modseqs, internal dates and subscriptions, and the
+ * user's Sieve scripts (which one is active) and vacation memory when both stores keep them. Bodies are read
  * one at a time from the source and written in batches of bounded size, so memory stays flat
  * however large the store.
  */
 import { compareMailboxNames } from '../names.js';
+import { hasSieveStorage } from '../sieve-storage.js';
 import type { MailStore, UserMailbox } from '../types.js';
 import type { ImportedMessage, MigrationSource, MigrationTarget } from './types.js';
 
@@ -22,6 +24,9 @@ export interface MigrateSummary {
   mailboxes: number;
   messages: number;
   bytes: number;
+  /** Sieve scripts copied (the active one stays active), and vacation memories. */
+  sieveScripts: number;
+  vacationMemories: number;
 }
 
 export interface MigrateOptions {
@@ -56,7 +61,7 @@ export async function migrateMail(options: MigrateOptions): Promise<MigrateSumma
   const batchMessages = options.batchMessages ?? 200;
   const batchBytes = options.batchBytes ?? 16 * 1024 * 1024;
   const users = await usersToMigrate(from, options.users);
-  const summary: MigrateSummary = { users: 0, mailboxes: 0, messages: 0, bytes: 0 };
+  const summary: MigrateSummary = { users: 0, mailboxes: 0, messages: 0, bytes: 0, sieveScripts: 0, vacationMemories: 0 };
   const handles = new Map<string, UserMailbox>();
   let total = 0;
   for (const user of users) {
@@ -107,8 +112,37 @@ export async function migrateMail(options: MigrateOptions): Promise<MigrateSumma
       await flush();
     }
     await target.subscriptions(await source.subscriptions());
+    await copySieve(source, to, user, summary);
     await source.close();
     summary.users++;
   }
   return summary;
+}
+
+/**
+ * The user's Sieve scripts, the active flag and the vacation memories still in effect. A source
+ * without script storage has nothing to copy; a target without it while the source has scripts
+ * is an error (the scripts would be lost silently otherwise).
+ */
+async function copySieve(source: UserMailbox, to: MailStore, user: string, summary: MigrateSummary): Promise<void> {
+  if (!hasSieveStorage(source)) return;
+  const scripts = await source.sieveList();
+  const memories = source.vacationList ? await source.vacationList(new Date()) : [];
+  if (scripts.length === 0 && memories.length === 0) return;
+  const target = await to.open(user);
+  try {
+    if (!hasSieveStorage(target)) throw new Error(`${user}: the target store does not keep Sieve scripts`);
+    for (const s of scripts) {
+      await target.sievePut(s.name, await source.sieveGet(s.name));
+      summary.sieveScripts++;
+    }
+    const active = scripts.find((s) => s.active);
+    if (active) await target.sieveSetActive(active.name);
+    for (const m of memories) {
+      await target.vacationRemember(m.handle, m.address, m.until);
+      summary.vacationMemories++;
+    }
+  } finally {
+    await target.close();
+  }
 }

@@ -1,10 +1,12 @@
 /**
  * Compares two stores user by user, mailbox by mailbox, message by message: the mailbox tree and
  * its special-use attributes, subscriptions, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, and for every
- * message its UID, flags, modseq, internal date, size and the SHA-256 of its bytes (streamed).
+ * message its UID, flags, modseq, internal date, size and the SHA-256 of its bytes (streamed);
+ * and each user's Sieve scripts (text, active flag) and vacation memory.
  * Returns the differences found (empty: identical), at most `limit` of them.
  */
 import { createHash } from 'node:crypto';
+import { hasSieveStorage, type VacationMemory } from '../sieve-storage.js';
 import type { MailStore, MessageRecord, UserMailbox } from '../types.js';
 import type { MigrationSource } from './types.js';
 
@@ -40,6 +42,7 @@ export async function verifyMigration(from: MigrationSource, to: MailStore, user
       const subsA = (await a.subscriptions()).sort().join('\n');
       const subsB = (await b.subscriptions()).sort().join('\n');
       if (subsA !== subsB) differ(`${user}: subscriptions differ`);
+      for (const d of await sieveDifferences(a, b)) differ(`${user}: ${d}`);
       const listA = await a.list();
       const listB = new Map((await b.list()).map((m) => [m.name, m]));
       if (listA.length !== listB.size) differ(`${user}: ${listA.length} mailboxes in the source, ${listB.size} in the target`);
@@ -78,6 +81,29 @@ export async function verifyMigration(from: MigrationSource, to: MailStore, user
       await a.close();
       await b.close();
     }
+  }
+  return out;
+}
+
+/** Scripts (name, text, which is active) and vacation memories that differ between two handles. */
+async function sieveDifferences(a: UserMailbox, b: UserMailbox): Promise<string[]> {
+  if (!hasSieveStorage(a)) return [];
+  const scriptsA = await a.sieveList();
+  if (!hasSieveStorage(b)) return scriptsA.length > 0 ? ['the target keeps no Sieve scripts'] : [];
+  const out: string[] = [];
+  const scriptsB = new Map((await b.sieveList()).map((s) => [s.name, s]));
+  if (scriptsA.length !== scriptsB.size) out.push(`${scriptsA.length} Sieve scripts in the source, ${scriptsB.size} in the target`);
+  for (const s of scriptsA) {
+    const other = scriptsB.get(s.name);
+    if (!other) out.push(`Sieve script ${s.name} missing in the target`);
+    else if (other.active !== s.active) out.push(`Sieve script ${s.name} is ${s.active ? '' : 'not '}active in the source only`);
+    else if ((await a.sieveGet(s.name)) !== (await b.sieveGet(s.name))) out.push(`Sieve script ${s.name} has different text`);
+  }
+  if (a.vacationList && b.vacationList) {
+    const now = new Date();
+    const key = (m: VacationMemory): string => `${m.handle}\0${m.address}\0${m.until.getTime()}`;
+    const [ma, mb] = [(await a.vacationList(now)).map(key).sort(), (await b.vacationList(now)).map(key).sort()];
+    if (ma.join('\n') !== mb.join('\n')) out.push(`vacation memory differs (${ma.length} in the source, ${mb.length} in the target)`);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 /** Sieve scripts and vacation memory of one user in PostgreSQL (contract: ../sieve-storage.ts; tables: schema v2). */
 import { StoreError } from '../errors.js';
-import { vacationKey, type SieveScriptInfo, type SieveScriptStorage } from '../sieve-storage.js';
+import { vacationKey, type SieveScriptInfo, type SieveScriptStorage, type VacationMemory } from '../sieve-storage.js';
 import type { PgScope } from './context.js';
 import { query, transaction, type Queryable } from './db.js';
 
@@ -101,6 +101,15 @@ export class PgSieveScripts implements SieveScriptStorage {
       now,
     ]);
     return rows.length > 0;
+  }
+
+  async vacationList(now: Date): Promise<VacationMemory[]> {
+    const rows = await query<{ handle: string; address: string; until: Date }>(
+      this.pool,
+      'SELECT handle, address, until FROM sieve_vacation WHERE user_id = $1 AND until > $2 ORDER BY handle, address',
+      [this.scope.userId, now],
+    );
+    return rows.map((r) => ({ handle: r.handle, address: r.address, until: new Date(r.until) }));
   }
 
   async vacationPrune(now: Date): Promise<number> {

@@ -38,7 +38,7 @@ import {
 } from './message-reads.js';
 import { appendMessage, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
 import { PgSieveScripts } from './sieve.js';
-import type { SieveScriptInfo } from '../sieve-storage.js';
+import type { SieveScriptInfo, VacationMemory } from '../sieve-storage.js';
 
 /** Every call's errors pass through toStoreError: an unreachable database is `unavailable`. */
 async function translated<T>(work: Promise<T>): Promise<T> {
@@ -193,6 +193,10 @@ export class PgUserMailbox implements UserMailbox {
   vacationRemember(handle: string, address: string, until: Date): Promise<void> {
     return this.sieve.vacationRemember(handle, address, until);
   }
+  vacationList(now: Date): Promise<VacationMemory[]> {
+    return this.sieve.vacationList(now);
+  }
+
   vacationAnswered(handle: string, address: string, now: Date): Promise<boolean> {
     return this.sieve.vacationAnswered(handle, address, now);
   }

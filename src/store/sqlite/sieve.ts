@@ -1,6 +1,6 @@
 /** Sieve scripts and vacation memory of one user in SQLite (contract: ../sieve-storage.ts; tables: schema v7). */
 import { StoreError } from '../errors.js';
-import { vacationKey, type SieveScriptInfo, type SieveScriptStorage } from '../sieve-storage.js';
+import { vacationKey, type SieveScriptInfo, type SieveScriptStorage, type VacationMemory } from '../sieve-storage.js';
 import { write, type UserScope } from './context.js';
 
 interface ScriptRow {
@@ -118,6 +118,15 @@ export class SqliteSieveScripts implements SieveScriptStorage {
         .pluck()
         .get(this.scope.userId, handle, vacationKey(address)) as number | undefined;
       return until !== undefined && until > now.getTime();
+    });
+  }
+
+  vacationList(now: Date): Promise<VacationMemory[]> {
+    return this.read(() => {
+      const rows = this.scope.ctx.sql
+        .get('SELECT handle, address, until FROM sieve_vacation WHERE user_id = ? AND until > ? ORDER BY handle, address')
+        .all(this.scope.userId, now.getTime()) as Array<{ handle: string; address: string; until: number }>;
+      return rows.map((r) => ({ handle: r.handle, address: r.address, until: new Date(r.until) }));
     });
   }
 

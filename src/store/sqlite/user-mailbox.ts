@@ -47,7 +47,7 @@ import {
 } from './message-reads.js';
 import { searchMessages } from './search.js';
 import { SqliteSieveScripts } from './sieve.js';
-import type { SieveScriptInfo } from '../sieve-storage.js';
+import type { SieveScriptInfo, VacationMemory } from '../sieve-storage.js';
 import { appendMessage, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
 
 export class SqliteUserMailbox implements UserMailbox {
@@ -231,6 +231,10 @@ export class SqliteUserMailbox implements UserMailbox {
   vacationRemember(handle: string, address: string, until: Date): Promise<void> {
     return this.sieve.vacationRemember(handle, address, until);
   }
+  vacationList(now: Date): Promise<VacationMemory[]> {
+    return this.sieve.vacationList(now);
+  }
+
   vacationAnswered(handle: string, address: string, now: Date): Promise<boolean> {
     return this.sieve.vacationAnswered(handle, address, now);
   }
