@@ -117,6 +117,17 @@ export class SharedNamespaceMail implements UserMailbox {
     return { handle, id: ref.id, owner: ref.owner, rights };
   }
 
+  /**
+   * The owner's handle, only when the owner shares something the user may see: a name of anyone
+   * else is not looked up at all (opening a handle would create the user in some stores, and the
+   * answer must not depend on whether the user exists).
+   */
+  private async visibleOwner(owner: string, name: string): Promise<UserMailbox> {
+    const refs = this.store.sharedMailboxes ? await this.store.sharedMailboxes(this.user) : [];
+    if (!refs.some((r) => r.owner === owner && effectiveRights(this.user, r.owner, r.acl).includes('l'))) throw this.noTrace(name);
+    return this.ownerHandle(owner);
+  }
+
   private parse(name: string): SharedName | null {
     return parseSharedName(name, this.prefix, this.delimiter);
   }
@@ -180,7 +191,7 @@ export class SharedNamespaceMail implements UserMailbox {
       if (!found) throw this.noTrace(name);
       return found;
     }
-    const handle = await this.ownerHandle(shared.owner);
+    const handle = await this.visibleOwner(shared.owner, name);
     let info: MailboxInfo;
     let rights: string;
     try {
@@ -203,7 +214,7 @@ export class SharedNamespaceMail implements UserMailbox {
     const shared = this.parse(name);
     if (!shared) return this.own.create(name, options);
     if (shared.inner === '') throw this.noPerm();
-    const handle = await this.ownerHandle(shared.owner);
+    const handle = await this.visibleOwner(shared.owner, name);
     // RFC 4314 §4: "k" on the nearest existing parent; none at the top of the owner's tree.
     const levels = shared.inner.split(this.delimiter);
     let parent: MailboxInfo | null = null;
