@@ -48,7 +48,7 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
         assert.equal(box.readOnly, true);
         assert.equal(box.exists, 2);
         const msg = await bob.fetchOne('1', { source: true });
-        assert.ok(msg && msg.source.toString().includes('Subject: team 1'));
+        assert.ok(msg && msg.source?.toString().includes('Subject: team 1'));
         assert.equal(await bob.messageFlagsAdd('1', ['\\Flagged']), false);
         assert.equal(await bob.messageDelete('1'), false);
         await bob.mailboxClose();
