@@ -193,3 +193,21 @@ describe('no right, no trace: without "l" a mailbox is answered as if it did not
     assert.ok(!known().has('nobody'));
   });
 });
+
+describe('a user whose own tree already has "Shared" keeps it', () => {
+  test('own Shared/… mailboxes stay reachable; that user has no other users\' namespace', async (t) => {
+    const { store } = await seeded('lr');
+    const bobMail = await store.open('bob');
+    await bobMail.create('Shared/Projects');
+    const server = await startImapServer({ store });
+    t.after(() => server.close());
+    const bob = await bobClient(server.port);
+    t.after(() => bob.destroy());
+    assert.ok((await run(bob, 'n', 'NAMESPACE')).includes('* NAMESPACE (("" "/")) NIL NIL'));
+    const list = await run(bob, 'l', 'LIST "" "*"');
+    assert.ok(list.some((l) => l.endsWith('Shared/Projects')), list.join('\n'));
+    assert.ok(!list.some((l) => l.includes('alice')), list.join('\n'));
+    assert.match(last(await run(bob, 'c', 'CREATE Shared/alice/Mine')), /^c OK/);
+    assert.ok((await bobMail.list()).some((b) => b.name === 'Shared/alice/Mine'));
+  });
+});

@@ -3,7 +3,8 @@
  * access control lists, the other users' namespace "Shared/" where mailboxes others share with
  * the user appear as "Shared/<owner>/<name>" (docs/sharing.md; Dovecot answers its
  * "shared/%u/" namespace in the same place) — `* NAMESPACE (("" "/")) (("Shared/" "/")) NIL`.
- * No shared-folder namespace (the third): every mailbox here has an owner.
+ * No shared-folder namespace (the third): every mailbox here has an owner. A user with a mailbox of
+ * their own named "Shared" keeps it, and has no other users' namespace.
  */
 import type { CommandSpec } from './types.js';
 import { ArgReader } from '../wire/args.js';
@@ -23,7 +24,7 @@ export const namespaceCommand: CommandSpec<void> = {
     const mail = userMail(ctx);
     const delimiter = ctx.server.store.delimiter;
     const d = delimiter === '' ? null : delimiter;
-    const shared = hasSharedNamespace(mail) && d !== null;
+    const shared = d !== null && (await hasSharedNamespace(mail));
     // The prefix is ASCII, the same in modified UTF-7 and UTF-8; RFC 2342 §6 writes it as a string.
     const others = shared ? [[DEFAULT_SHARED_PREFIX + delimiter, d]] : null;
     ctx.untagged(atom('NAMESPACE'), [['', d]], others, null);

@@ -128,8 +128,26 @@ export class SharedNamespaceMail implements UserMailbox {
     return this.ownerHandle(owner);
   }
 
-  private parse(name: string): SharedName | null {
-    return parseSharedName(name, this.prefix, this.delimiter);
+  /**
+   * The shared-namespace reading of a name, or null for the user's own. A user who already has a
+   * mailbox of their own named like the prefix keeps it and everything under it (mail kept from
+   * before sharing existed must stay reachable): for that user the shared namespace is off.
+   */
+  private async parse(name: string): Promise<SharedName | null> {
+    const shared = parseSharedName(name, this.prefix, this.delimiter);
+    if (!shared || !(await this.active())) return null;
+    return shared;
+  }
+
+  /** False when the user's own tree holds the prefix (see parse). */
+  async active(): Promise<boolean> {
+    try {
+      await this.own.get(this.prefix);
+      return false;
+    } catch (err) {
+      if (err instanceof StoreError && err.kind === 'nonexistent') return true;
+      throw err;
+    }
   }
 
   private translate(info: MailboxInfo, owner: string, rights: string, subscribed: ReadonlySet<string>): MailboxInfo {
@@ -180,11 +198,12 @@ export class SharedNamespaceMail implements UserMailbox {
 
   async list(): Promise<MailboxInfo[]> {
     const own = await this.own.list();
+    if (!(await this.active())) return own;
     return [...own, ...(await this.sharedList())];
   }
 
   async get(name: string): Promise<MailboxInfo> {
-    const shared = this.parse(name);
+    const shared = await this.parse(name);
     if (!shared) return this.own.get(name);
     if (shared.inner === '') {
       const found = (await this.sharedList()).find((b) => b.name === name);
@@ -211,7 +230,7 @@ export class SharedNamespaceMail implements UserMailbox {
   }
 
   async create(name: string, options: CreateMailboxOptions = {}): Promise<MailboxInfo> {
-    const shared = this.parse(name);
+    const shared = await this.parse(name);
     if (!shared) return this.own.create(name, options);
     if (shared.inner === '') throw this.noPerm();
     const handle = await this.visibleOwner(shared.owner, name);
@@ -232,7 +251,7 @@ export class SharedNamespaceMail implements UserMailbox {
   }
 
   async delete(name: string): Promise<void> {
-    const shared = this.parse(name);
+    const shared = await this.parse(name);
     if (!shared) return this.own.delete(name);
     const info = await this.get(name);
     if (shared.inner === '' || parseSharedId(info.id)?.owner === '') throw this.noPerm();
@@ -241,8 +260,8 @@ export class SharedNamespaceMail implements UserMailbox {
   }
 
   async rename(from: string, to: string): Promise<void> {
-    const source = this.parse(from);
-    const target = this.parse(to);
+    const source = await this.parse(from);
+    const target = await this.parse(to);
     if (!source && !target) return this.own.rename(from, to);
     if (!source || !target || source.owner !== target.owner || target.inner === '') {
       // Across owners a RENAME would have to move mail between users: refused (Dovecot does too).
@@ -506,7 +525,11 @@ export async function openWithSharing(store: MailStore, user: string, origin: st
   }) as UserMailbox;
 }
 
-/** True for a handle made by openWithSharing() with the shared namespace. */
-export function hasSharedNamespace(mail: UserMailbox): boolean {
-  return typeof (mail as Partial<SharedNamespaceMail>).watchFor === 'function';
+/**
+ * True for a handle made by openWithSharing() with the shared namespace on (off for a user whose
+ * own tree holds the prefix).
+ */
+export async function hasSharedNamespace(mail: UserMailbox): Promise<boolean> {
+  const view = mail as Partial<SharedNamespaceMail>;
+  return typeof view.watchFor === 'function' && typeof view.active === 'function' && (await view.active());
 }
