@@ -211,3 +211,35 @@ describe('a user whose own tree already has "Shared" keeps it', () => {
     assert.ok((await bobMail.list()).some((b) => b.name === 'Shared/alice/Mine'));
   });
 });
+
+describe('the shared namespace as LIST, GETACL and SELECT show it', () => {
+  test('Shared and Shared/alice are \\Noselect parents; GETACL lists the owner first; bob\'s IDLE-free NOOP sees alice\'s append', async (t) => {
+    const { store, alice } = await seeded('lrsa');
+    const server = await startImapServer({ store });
+    t.after(() => server.close());
+    const bob = await bobClient(server.port);
+    t.after(() => bob.destroy());
+    const top = await run(bob, 'l1', 'LIST "" "%"');
+    assert.ok(top.includes('* LIST (\\Noselect \\HasChildren) "/" Shared'), top.join('\n'));
+    const level = await run(bob, 'l2', 'LIST "" "Shared/%"');
+    assert.ok(level.includes('* LIST (\\Noselect \\HasChildren) "/" Shared/alice'), level.join('\n'));
+    const all = await run(bob, 'l3', 'LIST "" "Shared/*"');
+    assert.ok(all.some((l) => l.endsWith('"/" Shared/alice/Team')), all.join('\n'));
+    assert.ok(all.some((l) => l.endsWith('"/" Shared/alice/Team/Sub')), all.join('\n'));
+    assert.match(last(await run(bob, 's1', 'SELECT Shared/alice')), /^s1 NO /);
+    const acl = await run(bob, 'g', `GETACL ${T}`);
+    assert.ok(acl.includes(`* ACL ${T} alice lrswipkxteacd bob lrsa`), acl.join('\n'));
+    const sel = await run(bob, 's2', `SELECT ${T}`);
+    // "s" alone makes it read-write (§5.2); PERMANENTFLAGS lists only \Seen, and no \*.
+    assert.match(last(sel), /^s2 OK \[READ-WRITE\]/);
+    assert.ok(sel.includes('* OK [PERMANENTFLAGS (\\Seen)] Flags permitted'), sel.join('\n'));
+    await alice.append((await alice.get('Team')).id, { content: Buffer.from(message(4)) });
+    const noop = await run(bob, 'n', 'NOOP');
+    assert.ok(noop.includes('* 4 EXISTS'), noop.join('\n'));
+    // A STORE naming one flag bob may change and one he may not changes the one (RFC 4314 §4).
+    const store1 = await run(bob, 'st', 'STORE 1 +FLAGS (\\Seen \\Flagged)');
+    assert.match(last(store1), /^st OK/);
+    const flags = (await alice.snapshot((await alice.get('Team')).id)).messages[0]!.flags;
+    assert.deepEqual(flags, ['\\Seen']);
+  });
+});
