@@ -11,6 +11,7 @@ import { register as registerDeliver } from './commands/deliver.js';
 import { register as registerWho } from './commands/who.js';
 import { register as registerMailbox } from './commands/mailbox.js';
 import { register as registerQuota } from './commands/quota.js';
+import { register as registerAcl } from './commands/acl.js';
 import { register as registerSieve } from './commands/sieve.js';
 import { register as registerReload } from './commands/reload.js';
 import { register as registerBackup } from './commands/backup.js';
@@ -55,6 +56,7 @@ docs/configuration.md describe them all.`,
   registerWho(program);
   registerMailbox(program);
   registerQuota(program);
+  registerAcl(program);
   registerSieve(program);
   registerReload(program);
   registerBackup(program);

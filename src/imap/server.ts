@@ -16,6 +16,7 @@ import { ImapError } from './errors.js';
 import type { AnyCommandSpec, ConnectionInfo, StateKind } from './commands/types.js';
 import { CommandRegistry } from './commands/registry.js';
 import { QUOTA_COMMANDS } from './commands/quota.js';
+import { ACL_COMMANDS } from './commands/registry.js';
 import { computeCapabilities } from './capabilities.js';
 import { resolveLimits, type ImapLimits } from './limits.js';
 import { ImapConnection } from './session/connection.js';
@@ -118,6 +119,8 @@ export class ImapServer extends EventEmitter implements ServerCore {
     this.administrators = new Set(options.administrators ?? []);
     // QUOTA (RFC 9208) only where the store keeps quotas; a custom command may still replace them.
     if (this.store.getQuota && this.store.setQuota) for (const spec of QUOTA_COMMANDS) this.registry.add(spec);
+    // ACL (RFC 4314) and the shared namespace only where the store keeps access control lists.
+    if (this.store.sharedMailboxes) for (const spec of ACL_COMMANDS) this.registry.add(spec);
     this.limits = resolveLimits({
       ...options.limits,
       ...(options.unauthCommands !== undefined ? { unauthCommands: options.unauthCommands } : {}),

@@ -22,6 +22,9 @@ import type { SearchQuery } from './search-query.js';
 import type { SieveScriptStorage } from './sieve-storage.js';
 
 export type { SieveScriptInfo, SieveScriptStorage } from './sieve-storage.js';
+import type { AclEntry, SharedMailboxRef } from './acl.js';
+
+export type { AclEntry, SharedMailboxRef } from './acl.js';
 
 export type { MessageSortKeys } from '../mime/sort-keys.js';
 
@@ -56,6 +59,11 @@ export interface MailboxInfo {
    * operations (DELETE, RENAME) are the store's to allow or refuse.
    */
   readOnly?: boolean;
+  /**
+   * Set only by the shared-namespace view (src/store/sharing/): the RFC 4314 rights the user has in
+   * this mailbox of another user ("lrs"...). Absent: the user's own mailbox, every right.
+   */
+  myRights?: string;
 }
 
 /** Per-message data that is cheap to list for a whole mailbox. */
@@ -249,6 +257,13 @@ export interface MailStore {
    */
   getQuota?(user: string): Promise<QuotaState>;
   /**
+   * Optional (RFC 4314, with UserMailbox getAcl/setAcl): the mailboxes of users other than `user`
+   * whose ACL has an entry (positive or negative) for `user`, "anyone" or "authenticated", each
+   * with its whole ACL — what the shared namespace is built from. Whether `user` may see them is
+   * for src/store/acl.ts effectiveRights() to say.
+   */
+  sharedMailboxes?(user: string): Promise<SharedMailboxRef[]>;
+  /**
    * Optional: replaces the user's limits (every resource not given becomes unlimited, RFC 9208
    * §4.1.3); null removes them, so the defaults apply again. Kept in the store, durable.
    */
@@ -295,6 +310,19 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
   /** Subscriptions are names; a name may be subscribed while it does not exist. */
   subscribe(name: string, subscribed: boolean): Promise<void>;
   subscriptions(): Promise<string[]>;
+
+  /**
+   * Optional (RFC 4314; a store offers getAcl, setAcl and MailStore.sharedMailboxes together): the
+   * access control list of one of the user's mailboxes, sorted by identifier. Entries follow the
+   * mailbox through RENAME and go with it on DELETE (a re-created name starts with none).
+   */
+  getAcl?(mailboxId: string): Promise<AclEntry[]>;
+  /**
+   * Sets the rights of `identifier` (already normalised by src/store/acl.ts normalizeRights);
+   * null or "" removes the entry. Durable when it resolves. No rights are checked here: the caller
+   * (the shared view or an administrator's tool) decides who may change the list.
+   */
+  setAcl?(mailboxId: string, identifier: string, rights: string | null): Promise<void>;
 
   // --- one mailbox ------------------------------------------------------------------------
   /** Resolves a name to its mailbox, or throws StoreError('nonexistent'). */

@@ -211,10 +211,11 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       await a.connect();
       await b.connect();
       try {
-        await a.mailboxCreate('Shared');
-        for (let i = 0; i < 3; i++) await a.append('Shared', buildMessage(randomMessageSpec(rng(99 + i), i)).raw);
-        const lockA = await a.getMailboxLock('Shared');
-        const lockB = await b.getMailboxLock('Shared');
+        // Not "Shared": that name is the other users' namespace (docs/sharing.md).
+        await a.mailboxCreate('Common');
+        for (let i = 0; i < 3; i++) await a.append('Common', buildMessage(randomMessageSpec(rng(99 + i), i)).raw);
+        const lockA = await a.getMailboxLock('Common');
+        const lockB = await b.getMailboxLock('Common');
         try {
           const expunged: number[] = [];
           b.on('expunge', (e) => expunged.push(e.seq ?? -1));
@@ -226,7 +227,7 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
           const idling = b.idle();
           await new Promise((r) => setTimeout(r, 100));
           const sent = Date.now();
-          await a.append('Shared', buildMessage(randomMessageSpec(rng(7), 7)).raw);
+          await a.append('Common', buildMessage(randomMessageSpec(rng(7), 7)).raw);
           const count = await Promise.race([seen, new Promise<number>((_, rej) => setTimeout(() => rej(new Error('no EXISTS during IDLE')), 1000))]);
           assert.equal(count, 3);
           assert.ok(Date.now() - sent < 1000);

@@ -3,6 +3,7 @@
  * with no EXPUNGE responses, since the client is leaving the mailbox — unless it was opened
  * read-only.
  */
+import { mayExpunge } from './mailbox-access.js';
 import type { CommandSpec } from './types.js';
 import { ArgReader } from '../wire/args.js';
 import { ImapError } from '../errors.js';
@@ -19,7 +20,7 @@ export const closeCommand: CommandSpec<void> = {
     const state = ctx.state;
     if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
     const { mail, view } = state;
-    if (!view.readOnly) {
+    if (mayExpunge(view)) {
       try {
         await mail.expunge(view.mailbox.id, [...view.uids()]);
       } catch (err) {

@@ -12,7 +12,7 @@ async function runExpunge(ctx: CommandContext, pick: (view: SelectedView) => num
   const state = ctx.state;
   if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
   const { mail, view } = state;
-  requireWritableView(view);
+  requireWritableView(view, 'e');
   const candidates = pick(view);
   // UID EXPUNGE naming nothing that exists is a successful no-op.
   if (candidates.length === 0) return;

@@ -3,6 +3,7 @@
  * modifier. Data is loaded per batch of messages and only as far as the requested items need it:
  * `UID FETCH 1:* (UID FLAGS)` touches nothing but the session's view.
  */
+import { maySetSeen } from './mailbox-access.js';
 import { utf8Names } from './mailbox-name.js';
 import { toRanges, vanishedLines, vanishedSince } from '../session/qresync.js';
 import { resolveRanges } from '../wire/sequence-set.js';
@@ -145,7 +146,7 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   const withModseq = ctx.enabled.has('CONDSTORE');
   let queued = 0;
   let rendered = 0;
-  const seen = plan.setsSeen && !view.readOnly ? await markSeen(mail, view, uids, plan.byUid, withModseq) : new Map<number, FlagChange>();
+  const seen = plan.setsSeen && maySetSeen(view) ? await markSeen(mail, view, uids, plan.byUid, withModseq) : new Map<number, FlagChange>();
 
   if (!plan.records && viewOnly(plan.items)) {
     // The flag-resync shape: answered from the view, encoded straight to text, one write per batch.

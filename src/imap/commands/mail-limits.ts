@@ -9,6 +9,7 @@
  * together. RENAME, APPEND, COPY and MOVE are still checked only here: two sessions writing at the
  * same moment can together go past a limit by what each adds.
  */
+import { rightsIn } from './mailbox-access.js';
 import type { CommandContext } from './types.js';
 import type { Flag, MailboxInfo, UserMailbox } from '../../store/types.js';
 import { ImapError } from '../errors.js';
@@ -48,6 +49,8 @@ export async function checkKeywords(ctx: CommandContext, mail: UserMailbox, targ
   const { maxKeywordLength, maxKeywordsPerMailbox } = ctx.server.limits;
   const long = keywords.find((k) => Buffer.byteLength(k) > maxKeywordLength);
   if (long !== undefined) throw ImapError.no(`Keyword longer than ${maxKeywordLength} octets`, 'LIMIT');
+  // Without "r" the mailbox's keywords cannot be read; the store checks its own limit then.
+  if (!rightsIn(target).includes('r')) return;
   const known = await keywordsOf(ctx, mail, target);
   const after = new Set(known);
   for (const k of keywords) after.add(k.toLowerCase());

@@ -16,7 +16,7 @@ async function runMove(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
   const { mail, view } = state;
   const uids = view.resolve(args.set, byUid);
   // Moving out removes messages, which a read-only session may not do (RFC 6851 §3.3).
-  requireWritableView(view);
+  requireWritableView(view, 'te');
   const target = await targetMailbox(mail, args.mailbox);
   if (uids.length === 0) return { text: 'Nothing to move' };
   await checkKeywords(ctx, mail, target, keywordsOf(view, uids));

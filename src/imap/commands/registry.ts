@@ -35,6 +35,11 @@ import { namespaceCommand } from './namespace.js';
 import { sortCommand, uidSortCommand } from './sort.js';
 import { threadCommand, uidThreadCommand } from './thread.js';
 import { cancelUpdateCommand } from './cancelupdate.js';
+import { setAclCommand } from './setacl.js';
+import { deleteAclCommand } from './deleteacl.js';
+import { getAclCommand } from './getacl.js';
+import { listRightsCommand } from './listrights.js';
+import { myRightsCommand } from './myrights.js';
 
 export const BUILTIN_COMMANDS: readonly AnyCommandSpec[] = [
   capabilityCommand,
@@ -79,6 +84,9 @@ export const BUILTIN_COMMANDS: readonly AnyCommandSpec[] = [
   uidThreadCommand,
   cancelUpdateCommand,
 ];
+
+/** RFC 4314: registered by the server only when the store keeps ACLs (MailStore.sharedMailboxes). */
+export const ACL_COMMANDS: readonly AnyCommandSpec[] = [setAclCommand, deleteAclCommand, getAclCommand, listRightsCommand, myRightsCommand];
 
 export class CommandRegistry {
   private readonly specs = new Map<string, AnyCommandSpec>();

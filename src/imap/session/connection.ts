@@ -13,6 +13,8 @@ import { atom, type FramedCommand, type ImapValue, type Response, type ResponseC
 import type { ConnectionInfo, SessionState } from '../commands/types.js';
 import { OutputQueue } from './output.js';
 import { SelectedMailboxView, watchedView } from './selected-view.js';
+import { openWithSharing } from '../../store/sharing/shared-view.js';
+import { DEFAULT_SHARED_PREFIX, isSharedId } from '../../store/sharing/names.js';
 import { dispatch } from './dispatcher.js';
 import { frameBounds, judgeLiteral, readAheadLimit } from './input-rules.js';
 import type { ImapSessionInfo } from '../hooks.js';
@@ -359,6 +361,8 @@ export class ImapConnection implements ConnectionInfo {
     // Changes wait to be reported (their flush restarts the countdown), or a SEARCHRES result
     // would be lost, or the view is not ours to freeze.
     if (st.kind === 'selected' && !view) return;
+    // Hibernated sessions hear their user's feed only; another user's mailbox keeps its session awake.
+    if (st.kind === 'selected' && isSharedId(st.view.mailbox.id)) return;
     const parked =
       this.idleFlushes === 0 &&
       !this.paused &&
@@ -440,13 +444,13 @@ export class ImapConnection implements ConnectionInfo {
 
   private async restore(frozen: FrozenSession): Promise<void> {
     const { user } = frozen;
-    const mail = await this.server.store.open(user, { origin: this.id });
+    const mail = await openWithSharing(this.server.store, user, this.id, DEFAULT_SHARED_PREFIX);
     // Straight to the authenticated state: the user's connection slot came with the session, so
     // setState() must not admit the user again.
     this.state = { kind: 'authenticated', user, mail };
     const fv = frozen.view;
     if (!fv) return;
-    const { view, unwatch } = await watchedView(this.server.store, user, async () => {
+    const { view, unwatch } = await watchedView(this.server.store, user, mail, fv.mailboxId, async () => {
       const snapshot = await mail.snapshot(fv.mailboxId);
       if (snapshot.uidValidity !== fv.uidValidity) throw new Error('Mailbox UIDVALIDITY changed');
       return SelectedMailboxView.thaw(fv, snapshot, this, this.id, {

@@ -12,6 +12,10 @@ import { atom, type ImapValue } from '../wire/types.js';
 import { ImapError } from '../errors.js';
 import type { ImapConnection } from './connection.js';
 import { SelectedMailboxView, watchedView } from './selected-view.js';
+import { selectsReadOnly } from '../../store/acl.js';
+import { permanentFlags, rightsIn } from '../commands/mailbox-access.js';
+import { openWithSharing } from '../../store/sharing/shared-view.js';
+import { DEFAULT_SHARED_PREFIX, isSharedId } from '../../store/sharing/names.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -118,7 +122,7 @@ async function login(conn: ImapConnection, attempt: LoginAttempt): Promise<void>
   // must not get in through AUTHENTICATE. The answer is a lockout's, right password or not.
   if (!('password' in attempt) && guard.isLocked(conn.remoteAddress, user)) return refuseLocked(user);
   guard.success(conn.remoteAddress, user);
-  const mail = await server.store.open(user, { origin: conn.id });
+  const mail = await openWithSharing(server.store, user, conn.id, DEFAULT_SHARED_PREFIX);
   try {
     conn.setState({ kind: 'authenticated', user, mail });
   } catch (err) {
@@ -145,9 +149,10 @@ async function select(conn: ImapConnection, name: string, options: SelectOptions
   const info = await mail.get(name);
   if (info.noselect) throw ImapError.no(`${name} cannot be selected`, 'CANNOT');
   // A mailbox the store marks read-only is never opened read-write (MailboxInfo.readOnly).
-  options = { ...options, readOnly: options.readOnly || info.readOnly === true };
+  // Nor is one where the user holds none of the rights that change it (RFC 4314 §5.2).
+  options = { ...options, readOnly: options.readOnly || info.readOnly === true || selectsReadOnly(rightsIn(info)) };
 
-  const { view, unwatch } = await watchedView(conn.server.store, user, async () => {
+  const { view, unwatch } = await watchedView(conn.server.store, user, mail, info.id, async () => {
     const snapshot = await mail.snapshot(info.id);
     // Claims \Recent for the messages in the snapshot only: one that arrived since is reported
     // (and claimed) by whichever session tells its client first (RFC 3501 §2.3.2).
@@ -167,7 +172,7 @@ async function select(conn: ImapConnection, name: string, options: SelectOptions
   if (options.readOnly) {
     conn.status('*', 'OK', 'Read-only mailbox', { name: 'PERMANENTFLAGS', args: [[]] });
   } else {
-    conn.status('*', 'OK', 'Flags permitted', { name: 'PERMANENTFLAGS', args: [[...flags, '\\*'].map(atom)] });
+    conn.status('*', 'OK', 'Flags permitted', { name: 'PERMANENTFLAGS', args: [permanentFlags(flags, info).map(atom)] });
   }
   conn.untagged(view.exists, atom('EXISTS'));
   conn.untagged(view.recentCount(), atom('RECENT'));

@@ -8,6 +8,7 @@
  */
 import type { FlagChange, MailboxChange, MailboxInfo, MailboxSnapshot, MailStore, MessageMeta, UserMailbox } from '../../store/types.js';
 import type { SelectedView, ViewObserver } from '../commands/types.js';
+import { permanentFlags } from '../commands/mailbox-access.js';
 import { atom, type ImapValue, type ResponseCode } from '../wire/types.js';
 import { formatNumberSet, resolveRanges, type SequenceSet } from '../wire/sequence-set.js';
 import { ParseError } from '../wire/args.js';
@@ -298,7 +299,7 @@ export class SelectedMailboxView implements SelectedView {
     if (!this.noteKeywords(flags)) return;
     const defined = this.definedFlags();
     this.out.untagged(atom('FLAGS'), defined.map(atom));
-    if (!this.readOnly) this.out.status?.('*', 'OK', 'Flags permitted', { name: 'PERMANENTFLAGS', args: [[...defined, '\\*'].map(atom)] });
+    if (!this.readOnly) this.out.status?.('*', 'OK', 'Flags permitted', { name: 'PERMANENTFLAGS', args: [permanentFlags(defined, this.mailbox).map(atom)] });
   }
 
   firstUnseenSeq(): number | undefined {
@@ -578,11 +579,19 @@ export class SelectedMailboxView implements SelectedView {
 export async function watchedView(
   store: MailStore,
   user: string,
+  mail: UserMailbox,
+  mailboxId: string,
   make: () => Promise<SelectedMailboxView>,
 ): Promise<{ view: SelectedMailboxView; unwatch: () => void }> {
   const early: MailboxChange[] = [];
   let view: SelectedMailboxView | null = null;
-  const unwatch = store.watch(user, (change) => (view ? view.onChange(change) : early.push(change)));
+  const listener = (change: MailboxChange): void => {
+    if (view) view.onChange(change);
+    else early.push(change);
+  };
+  // Another user's mailbox (the shared namespace) is watched on its owner's feed.
+  const routed = (mail as UserMailbox & { watchFor?: (id: string, l: (c: MailboxChange) => void) => () => void }).watchFor;
+  const unwatch = routed ? routed.call(mail, mailboxId, listener) : store.watch(user, listener);
   try {
     view = await make();
   } catch (err) {

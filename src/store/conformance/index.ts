@@ -15,6 +15,7 @@ import { feedTests } from './feed.js';
 import { makeRegister, type ConformanceCase, type ConformanceOptions, type StoreFactory } from './harness.js';
 import { isolationTests } from './isolation.js';
 import { quotaTests } from './quota.js';
+import { aclTests } from './acl.js';
 import { messageTests } from './messages.js';
 import { searchTests } from './search.js';
 import { seededTests } from './seeded.js';
@@ -44,6 +45,7 @@ export function storeConformanceCases(factory: StoreFactory, options: Conformanc
   feedTests(test);
   isolationTests(test);
   quotaTests(test);
+  aclTests(test);
   sieveTests(test);
   if (options.seeded) seededTests(test, options.seeded);
   return cases;

@@ -10,6 +10,7 @@ import { TextCache } from '../search-eval.js';
 import { validateMailboxName } from '../names.js';
 import type { ChangeListener, MailStore, OpenOptions, QuotaLimits, QuotaState, QuotaDefaults, SpecialUse, UserMailbox } from '../types.js';
 import { effectiveLimits, validateLimits } from '../quota.js';
+import { aclNames, type SharedMailboxRef } from '../acl.js';
 import type { StoreContext } from './context.js';
 import { usageOf, type MailboxState, type UserState } from './state.js';
 import { MemoryUserMailbox } from './user-handle.js';
@@ -127,6 +128,18 @@ export class MemoryStore implements MailStore {
     const state = this.users.get(user)!;
     if (limits === null) delete state.quota;
     else state.quota = validateLimits(limits);
+  }
+
+  async sharedMailboxes(user: string): Promise<SharedMailboxRef[]> {
+    const out: SharedMailboxRef[] = [];
+    for (const state of this.users.values()) {
+      if (state.user === user) continue;
+      for (const box of state.byId.values()) {
+        if (!box.acl?.some((e) => aclNames(e.identifier, user))) continue;
+        out.push({ owner: state.user, mailboxId: box.id, name: box.name, acl: box.acl.map((e) => ({ ...e })) });
+      }
+    }
+    return out;
   }
 
   watch(user: string, listener: ChangeListener): () => void {

@@ -1,6 +1,6 @@
 /** The in-memory data model: plain objects owned by one MemoryStore, never handed out directly. */
 import type { MessageStructure } from '../../mime/types.js';
-import type { Flag, MailboxInfo, MessageSortKeys, QuotaLimits, QuotaUsage, SortableMessage, SpecialUse } from '../types.js';
+import type { AclEntry, Flag, MailboxInfo, MessageSortKeys, QuotaLimits, QuotaUsage, SortableMessage, SpecialUse } from '../types.js';
 import { indexOfUid } from '../uid-index.js';
 import type { ExpungedLog } from '../expunged.js';
 
@@ -29,6 +29,8 @@ export interface MailboxState {
   specialUse?: SpecialUse;
   /** Marked with MemoryStore.setReadOnly(): messages and flags may be read, never changed. */
   readOnly?: boolean;
+  /** RFC 4314 access control list, sorted by identifier (src/store/acl.ts). */
+  acl?: AclEntry[];
   uidValidity: number;
   uidNext: number;
   highestModseq: number;

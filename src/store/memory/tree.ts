@@ -87,6 +87,7 @@ export function deleteMailbox(ctx: HandleContext, name: string): void {
     if (box.noselect) throw new StoreError('hasChildren', `${JSON.stringify(box.name)} has inferior hierarchical names`);
     const removed = clearMessages(ctx, box);
     box.noselect = true;
+    delete box.acl; // RFC 4314 §4: DELETE deletes the ACL, also when the name stays as \Noselect
     if (removed.length > 0) publish(ctx, { kind: 'expunge', mailboxId: box.id, uids: removed });
   } else {
     ctx.state.byName.delete(box.name);

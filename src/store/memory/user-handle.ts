@@ -24,7 +24,10 @@ import type {
   MessageStream,
   QuotaState,
 } from '../types.js';
-import type { HandleContext } from './context.js';
+import { publish, type HandleContext } from './context.js';
+import { normalizeRights, sortAcl, validateIdentifier, type AclEntry } from '../acl.js';
+import { StoreError } from '../errors.js';
+import type { MailboxState } from './state.js';
 import { hasFlag } from './flags.js';
 import * as msg from './messages.js';
 import * as tree from './tree.js';
@@ -64,6 +67,24 @@ export class MemoryUserMailbox implements UserMailbox {
 
   async subscriptions(): Promise<string[]> {
     return [...this.ctx.state.subscriptions].sort();
+  }
+
+  async getAcl(mailboxId: string): Promise<AclEntry[]> {
+    return (this.boxById(mailboxId).acl ?? []).map((e) => ({ ...e }));
+  }
+
+  async setAcl(mailboxId: string, identifier: string, rights: string | null): Promise<void> {
+    const box = this.boxById(mailboxId);
+    const rest = (box.acl ?? []).filter((e) => e.identifier !== identifier);
+    box.acl = sortAcl(rights ? [...rest, { identifier: validateIdentifier(identifier), rights: normalizeRights(rights) }] : rest);
+    if (box.acl.length === 0) delete box.acl;
+    publish(this.ctx, { kind: 'mailboxes' });
+  }
+
+  private boxById(mailboxId: string): MailboxState {
+    const box = this.ctx.state.byId.get(mailboxId);
+    if (!box) throw new StoreError('nonexistent', 'no such mailbox');
+    return box;
   }
 
   async get(name: string): Promise<MailboxInfo> {

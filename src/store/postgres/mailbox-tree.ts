@@ -179,6 +179,8 @@ export async function deleteMailbox(scope: PgScope, rawName: string): Promise<vo
       const { modseq, reservation } = await expungeAt(tx, scope, row.id, uids, ', noselect = true, special_use = NULL');
       reserved.push(reservation);
       await scope.ctx.feed.notify(tx, scope.user, [[row.id, modseq]]);
+      // RFC 4314 §4: DELETE deletes the ACL (the row stays only as a parent).
+      await tx.query('DELETE FROM mailbox_acl WHERE mailbox_id = $1', [row.id]);
     } else {
       await tx.query('DELETE FROM mailboxes WHERE id = $1', [row.id]);
     }

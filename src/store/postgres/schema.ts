@@ -172,6 +172,20 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    description: 'mailbox_acl: RFC 4314 access control lists, one row per mailbox and identifier',
+    sql: `
+      CREATE TABLE mailbox_acl (
+        mailbox_id bigint NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        identifier text NOT NULL,
+        rights text NOT NULL,
+        PRIMARY KEY (mailbox_id, identifier)
+      );
+      -- sharedMailboxes(): the mailboxes that name a user (or anyone) are found by identifier.
+      CREATE INDEX mailbox_acl_identifier ON mailbox_acl (identifier);
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

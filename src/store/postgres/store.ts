@@ -12,6 +12,8 @@ import { validateMailboxName } from '../names.js';
 import { TextCache } from '../search-eval.js';
 import type { ChangeListener, MailStore, OpenOptions, QuotaDefaults, QuotaLimits, QuotaState, UserMailbox } from '../types.js';
 import { quotaState, writeLimits } from './quota.js';
+import { sharedWith } from './acl.js';
+import type { SharedMailboxRef } from '../acl.js';
 import { PgChunkStore, type BlobStore } from './blob-store.js';
 import { ClusterFeed } from './cluster-feed.js';
 import { collectGarbage } from './contents.js';
@@ -149,6 +151,14 @@ export class PostgresStore implements MailStore, MaildropLockProvider {
 
   watch(user: string, listener: ChangeListener): () => void {
     return this.ctx.feed.watch(user, listener);
+  }
+
+  async sharedMailboxes(user: string): Promise<SharedMailboxRef[]> {
+    try {
+      return await sharedWith(this.ctx, user);
+    } catch (err) {
+      throw toStoreError(err);
+    }
   }
 
   async getQuota(user: string): Promise<QuotaState> {

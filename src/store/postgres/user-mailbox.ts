@@ -22,6 +22,8 @@ import type {
   UserMailbox,
 } from '../types.js';
 import { quotaState } from './quota.js';
+import { readAcl, writeAcl } from './acl.js';
+import type { AclEntry } from '../acl.js';
 import type { PgScope } from './context.js';
 import { toStoreError } from './db.js';
 import { createMailbox, deleteMailbox, getMailbox, listMailboxes, renameMailbox, setSubscription, subscriptionNames } from './mailbox-tree.js';
@@ -92,6 +94,12 @@ export class PgUserMailbox implements UserMailbox {
   }
   subscribe(name: string, subscribed: boolean): Promise<void> {
     return this.mutate(() => setSubscription(this.scope, name, subscribed));
+  }
+  getAcl(mailboxId: string): Promise<AclEntry[]> {
+    return translated(readAcl(this.scope, mailboxId));
+  }
+  setAcl(mailboxId: string, identifier: string, rights: string | null): Promise<void> {
+    return this.mutate(() => writeAcl(this.scope, mailboxId, identifier, rights));
   }
   subscriptions(): Promise<string[]> {
     return translated(subscriptionNames(this.scope));

@@ -8,15 +8,15 @@ import type { MailboxChange, OpenOptions, UserMailbox } from '../types.js';
 import { SIEVE_STORAGE_METHODS } from '../sieve-storage.js';
 
 /**
- * The UserMailbox methods that cross; stream() is read() on the owner's side. `setQuota` is the
- * store's setQuota() for the handle's user (the only store-level call a peer makes).
+ * The UserMailbox methods that cross; stream() is read() on the owner's side. `setQuota` and
+ * `sharedMailboxes` are the store's calls for the handle's user (the only store-level calls a peer makes).
  */
-export type RemoteMethod = Exclude<keyof UserMailbox, 'user' | 'stream'> | 'setQuota';
+export type RemoteMethod = Exclude<keyof UserMailbox, 'user' | 'stream'> | 'setQuota' | 'sharedMailboxes';
 
 export const REMOTE_METHODS: ReadonlySet<string> = new Set<RemoteMethod>([
   'list', 'create', 'delete', 'rename', 'subscribe', 'subscriptions', 'get', 'status', 'snapshot', 'claimRecent', 'expungedSince',
   'records', 'structure', 'read', 'search', 'sortData', 'append', 'updateFlags', 'copy', 'move', 'expunge', 'close',
-  'quota', 'setQuota',
+  'quota', 'setQuota', 'getAcl', 'setAcl', 'sharedMailboxes',
   ...SIEVE_STORAGE_METHODS,
 ]);
 

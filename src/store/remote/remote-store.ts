@@ -13,6 +13,7 @@ import { ChangeFeed, type ChangeFeedOptions } from '../change-feed.js';
 import { StoreError } from '../errors.js';
 import { STREAM_CHUNK, bufferChunks } from '../pinned-stream.js';
 import type { ChangeListener, MailStore, MessageContent, OpenOptions, QuotaLimits, QuotaState, SortableMessage, UserMailbox } from '../types.js';
+import type { SharedMailboxRef } from '../acl.js';
 import { asBuffer, type CallRequest, type OpenRequest, type RemoteMethod, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
@@ -93,6 +94,17 @@ export class RemoteStore implements MailStore {
     }
   }
 
+  /** Through a handle of the user, as getQuota (StoreError 'cannot' when the owner keeps no ACLs). */
+  async sharedMailboxes(user: string): Promise<SharedMailboxRef[]> {
+    const handle = this.nextHandle++;
+    await this.request({ t: 'open', handle, user });
+    try {
+      return (await this.request({ t: 'call', handle, method: 'sharedMailboxes', args: [] })) as SharedMailboxRef[];
+    } finally {
+      await this.request({ t: 'call', handle, method: 'close', args: [] });
+    }
+  }
+
   async close(): Promise<void> {}
 }
 
@@ -153,6 +165,8 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
     move: (...a) => call('move', a),
     expunge: (...a) => call('expunge', a),
     quota: () => call('quota', []),
+    getAcl: (...a) => call('getAcl', a),
+    setAcl: (...a) => call('setAcl', a),
     close: () => call('close', []),
     // Sieve scripts: the owner answers StoreError 'cannot' when its store keeps none.
     sieveList: () => call('sieveList', []),

@@ -58,6 +58,12 @@ export function serveStore(store: MailStore, link: StoreLink<StoreRequest, Store
           // Optional in the contract: a store without quotas answers 'cannot'.
           if (!store.setQuota || !h.quota) throw new StoreError('cannot', 'this store keeps no quotas');
           value = m.method === 'quota' ? await h.quota() : await store.setQuota(h.user, m.args[0] as QuotaLimits | null);
+        } else if (m.method === 'getAcl' || m.method === 'setAcl' || m.method === 'sharedMailboxes') {
+          // Optional in the contract: a store without access control lists answers 'cannot'.
+          if (!store.sharedMailboxes || !h.getAcl || !h.setAcl) throw new StoreError('cannot', 'this store keeps no access control lists');
+          if (m.method === 'sharedMailboxes') value = await store.sharedMailboxes(h.user);
+          else if (m.method === 'getAcl') value = await h.getAcl(m.args[0] as string);
+          else value = await h.setAcl(m.args[0] as string, m.args[1] as string, m.args[2] as string | null);
         } else if (isSieveMethod(m.method)) {
           // Optional in the contract: a store without script storage answers 'cannot'.
           const scripts = sieveStorage(h);

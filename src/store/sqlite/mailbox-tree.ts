@@ -129,6 +129,8 @@ export async function deleteMailbox(scope: UserScope, rawName: string): Promise<
     if (children) {
       // RFC 3501 §6.3.4: the name stays as \Noselect so its children keep their parent.
       ctx.sql.get('UPDATE mailboxes SET noselect = 1, special_use = NULL, highest_modseq = highest_modseq + 1 WHERE id = ?').run(row.id);
+      // RFC 4314 §4: DELETE deletes the ACL (the row stays only as a parent).
+      ctx.sql.get('DELETE FROM mailbox_acl WHERE mailbox_id = ?').run(row.id);
       expunged = { id: row.id, uids: removed.uids };
     } else {
       ctx.sql.get('DELETE FROM mailboxes WHERE id = ?').run(row.id);

@@ -288,6 +288,22 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 11,
+    description: 'mailbox_acl: RFC 4314 access control lists, one row per mailbox and identifier',
+    up(db) {
+      db.exec(`
+        CREATE TABLE mailbox_acl (
+          mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+          identifier TEXT NOT NULL,
+          rights TEXT NOT NULL,
+          PRIMARY KEY (mailbox_id, identifier)
+        ) WITHOUT ROWID;
+        -- sharedMailboxes(): the mailboxes that name a user (or anyone) are found by identifier.
+        CREATE INDEX mailbox_acl_identifier ON mailbox_acl (identifier);
+      `);
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -11,6 +11,8 @@ import { validateMailboxName } from '../names.js';
 import { TextCache } from '../search-eval.js';
 import type { ChangeListener, MailStore, OpenOptions, QuotaDefaults, QuotaLimits, QuotaState, UserMailbox } from '../types.js';
 import { quotaState, writeLimits } from './quota.js';
+import { sharedWith } from './acl.js';
+import type { SharedMailboxRef } from '../acl.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { SortCache } from './sort-cache.js';
 import { BlobFiles } from './blob-files.js';
@@ -360,6 +362,10 @@ export class SqliteStore implements MailStore {
 
   watch(user: string, listener: ChangeListener): () => void {
     return this.ctx.feed.watch(user, listener);
+  }
+
+  async sharedMailboxes(user: string): Promise<SharedMailboxRef[]> {
+    return sharedWith(this.ctx, user);
   }
 
   async getQuota(user: string): Promise<QuotaState> {

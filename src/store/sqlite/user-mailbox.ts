@@ -24,6 +24,8 @@ import type {
   QuotaState,
 } from '../types.js';
 import { quotaState } from './quota.js';
+import { readAcl, writeAcl } from './acl.js';
+import type { AclEntry } from '../acl.js';
 import type { UserScope } from './context.js';
 import { StoreError } from '../errors.js';
 import {
@@ -114,6 +116,12 @@ export class SqliteUserMailbox implements UserMailbox {
       setSubscription(this.scope, name, subscribed);
       await this.scope.ctx.durable.sync();
     });
+  }
+  getAcl(mailboxId: string): Promise<AclEntry[]> {
+    return this.call(() => readAcl(this.scope, mailboxId));
+  }
+  setAcl(mailboxId: string, identifier: string, rights: string | null): Promise<void> {
+    return this.write(() => writeAcl(this.scope, mailboxId, identifier, rights));
   }
   subscriptions(): Promise<string[]> {
     return this.call(() => subscriptionNames(this.scope));

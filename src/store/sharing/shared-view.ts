@@ -1,0 +1,535 @@
+/**
+ * One user's mail with the shared namespace (RFC 4314 + RFC 2342): the user's own mailboxes as the
+ * store has them, plus the mailboxes other users share with the user, under
+ * "Shared/<owner>/<name>" (names.ts). This is the ONE place where rights are checked: every call
+ * that reaches another user's mailbox goes through access() and the right RFC 4314 §4 asks for;
+ * the protocol layers only read MailboxInfo.myRights to present them (READ-ONLY, PERMANENTFLAGS)
+ * and to refuse early. The owner of a mailbox has every right (src/store/acl.ts), so the user's
+ * own mailboxes pass straight through, unchanged and unchecked.
+ *
+ * "No right, no trace": a mailbox of another user that the user may not `l`ook up is answered
+ * exactly like a name that does not exist (same error kind and text), and LIST leaves it out.
+ *
+ * Another user's mail is reached through that user's own store handle (MailStore.open), opened on
+ * first use with this session's origin, so its change feed — the owner's — tells every session,
+ * the owner's included, what this user did there; watchFor() subscribes to the right feed.
+ * Writes across two owners (COPY/MOVE from one user's mailbox to another's) are a read and an
+ * APPEND per message, acknowledged once every APPEND is durable; MOVE then flags and expunges the
+ * originals (not one atomic step, unlike MOVE within one user's mail: docs/sharing.md).
+ */
+import { StoreError } from '../errors.js';
+import { effectiveRights, permittedFlags, rightForFlag, type AclEntry } from '../acl.js';
+import type {
+  AppendInput,
+  AppendResult,
+  ByteRange,
+  ChangeListener,
+  CopyResult,
+  CreateMailboxOptions,
+  Flag,
+  FlagChange,
+  FlagOperation,
+  FlagUpdateResult,
+  MailboxInfo,
+  MailboxSnapshot,
+  MailboxStatus,
+  MailStore,
+  MessageRecord,
+  MessageStream,
+  RecentClaimOptions,
+  SearchQuery,
+  SortableMessage,
+  UserMailbox,
+} from '../types.js';
+import type { MessageStructure } from '../../mime/types.js';
+import { sortData } from '../sort/sort-data.js';
+import { parseSharedId, parseSharedName, sharedId, sharedName, type SharedName } from './names.js';
+
+/** Where a mailbox id leads: the handle that holds it, its id there, and the user's rights. */
+interface Access {
+  handle: UserMailbox;
+  id: string;
+  owner: string;
+  rights: string;
+}
+
+export class SharedNamespaceMail implements UserMailbox {
+  private readonly owners = new Map<string, Promise<UserMailbox>>();
+  private readonly delimiter: string;
+
+  constructor(
+    private readonly store: MailStore,
+    private readonly own: UserMailbox,
+    private readonly origin: string | undefined,
+    readonly prefix: string,
+  ) {
+    this.delimiter = store.delimiter;
+  }
+
+  get user(): string {
+    return this.own.user;
+  }
+
+  // --- resolving ------------------------------------------------------------------------------
+
+  private ownerHandle(owner: string): Promise<UserMailbox> {
+    let handle = this.owners.get(owner);
+    if (!handle) {
+      handle = this.store.open(owner, this.origin === undefined ? {} : { origin: this.origin });
+      handle.catch(() => this.owners.delete(owner));
+      this.owners.set(owner, handle);
+    }
+    return handle;
+  }
+
+  /** The one answer for a shared name the user may not see, whether it exists or not. */
+  private noTrace(name: string): StoreError {
+    return new StoreError('nonexistent', `Mailbox doesn't exist: ${name}`);
+  }
+
+  private noPerm(): StoreError {
+    return new StoreError('noperm', 'Permission denied');
+  }
+
+  private async rightsOf(handle: UserMailbox, owner: string, id: string): Promise<string> {
+    const acl: AclEntry[] = handle.getAcl ? await handle.getAcl(id) : [];
+    return effectiveRights(this.user, owner, acl);
+  }
+
+  /**
+   * Another user's mailbox by shared id, with the user's rights; `right` is required (StoreError
+   * 'noperm'), and without `l` the mailbox does not exist for this user.
+   */
+  private async access(mailboxId: string, right?: string): Promise<Access> {
+    const ref = parseSharedId(mailboxId);
+    if (!ref) throw new StoreError('nonexistent', 'no such mailbox');
+    if (ref.owner === '') throw new StoreError('cannot', 'This name cannot hold messages');
+    const handle = await this.ownerHandle(ref.owner);
+    let rights: string;
+    try {
+      rights = await this.rightsOf(handle, ref.owner, ref.id);
+    } catch (err) {
+      if (err instanceof StoreError && err.kind === 'nonexistent') throw new StoreError('nonexistent', 'no such mailbox');
+      throw err;
+    }
+    if (!rights.includes('l')) throw new StoreError('nonexistent', 'no such mailbox');
+    if (right) for (const r of right) if (!rights.includes(r)) throw this.noPerm();
+    return { handle, id: ref.id, owner: ref.owner, rights };
+  }
+
+  /**
+   * The owner's handle, only when the owner shares something the user may see: a name of anyone
+   * else is not looked up at all (opening a handle would create the user in some stores, and the
+   * answer must not depend on whether the user exists).
+   */
+  private async visibleOwner(owner: string, name: string): Promise<UserMailbox> {
+    const refs = this.store.sharedMailboxes ? await this.store.sharedMailboxes(this.user) : [];
+    if (!refs.some((r) => r.owner === owner && effectiveRights(this.user, r.owner, r.acl).includes('l'))) throw this.noTrace(name);
+    return this.ownerHandle(owner);
+  }
+
+  /**
+   * The shared-namespace reading of a name, or null for the user's own. A user who already has a
+   * mailbox of their own named like the prefix keeps it and everything under it (mail kept from
+   * before sharing existed must stay reachable): for that user the shared namespace is off.
+   */
+  private async parse(name: string): Promise<SharedName | null> {
+    const shared = parseSharedName(name, this.prefix, this.delimiter);
+    if (!shared || !(await this.active())) return null;
+    return shared;
+  }
+
+  /** False when the user's own tree holds the prefix (see parse). */
+  async active(): Promise<boolean> {
+    try {
+      await this.own.get(this.prefix);
+      return false;
+    } catch (err) {
+      if (err instanceof StoreError && err.kind === 'nonexistent') return true;
+      throw err;
+    }
+  }
+
+  private translate(info: MailboxInfo, owner: string, rights: string, subscribed: ReadonlySet<string>): MailboxInfo {
+    const name = sharedName(this.prefix, this.delimiter, owner, info.name);
+    const out: MailboxInfo = { id: sharedId(owner, info.id), name, noselect: info.noselect, subscribed: subscribed.has(name), myRights: rights };
+    if (info.noinferiors) out.noinferiors = true;
+    if (info.readOnly) out.readOnly = true;
+    return out;
+  }
+
+  private virtual(name: string, subscribed: ReadonlySet<string>): MailboxInfo {
+    return { id: sharedId('', name), name, noselect: true, subscribed: subscribed.has(name), myRights: '' };
+  }
+
+  /** The shared part of the tree: every mailbox the user may `l`, with \Noselect parents. */
+  private async sharedList(): Promise<MailboxInfo[]> {
+    if (!this.store.sharedMailboxes) return [];
+    const refs = await this.store.sharedMailboxes(this.user);
+    const subscribed = new Set(await this.own.subscriptions());
+    const out = new Map<string, MailboxInfo>();
+    const byOwner = new Map<string, Map<string, string>>();
+    for (const ref of refs) {
+      const rights = effectiveRights(this.user, ref.owner, ref.acl);
+      if (!rights.includes('l')) continue;
+      let ids = byOwner.get(ref.owner);
+      if (!ids) byOwner.set(ref.owner, (ids = new Map()));
+      ids.set(ref.mailboxId, rights);
+    }
+    for (const [owner, ids] of byOwner) {
+      const handle = await this.ownerHandle(owner);
+      for (const info of await handle.list()) {
+        const rights = ids.get(info.id);
+        if (rights === undefined) continue;
+        const shown = this.translate(info, owner, rights, subscribed);
+        out.set(shown.name, shown);
+        // Parents the user may not see are shown as \Noselect names only (RFC 4314 §4, LIST).
+        const levels = shown.name.split(this.delimiter);
+        for (let i = 1; i < levels.length; i++) {
+          const parent = levels.slice(0, i).join(this.delimiter);
+          if (!out.has(parent)) out.set(parent, this.virtual(parent, subscribed));
+        }
+      }
+    }
+    return [...out.values()];
+  }
+
+  // --- the mailbox tree -----------------------------------------------------------------------
+
+  async list(): Promise<MailboxInfo[]> {
+    const own = await this.own.list();
+    if (!(await this.active())) return own;
+    return [...own, ...(await this.sharedList())];
+  }
+
+  async get(name: string): Promise<MailboxInfo> {
+    const shared = await this.parse(name);
+    if (!shared) return this.own.get(name);
+    if (shared.inner === '') {
+      const found = (await this.sharedList()).find((b) => b.name === name);
+      if (!found) throw this.noTrace(name);
+      return found;
+    }
+    const handle = await this.visibleOwner(shared.owner, name);
+    let info: MailboxInfo;
+    let rights: string;
+    try {
+      info = await handle.get(shared.inner);
+      rights = await this.rightsOf(handle, shared.owner, info.id);
+    } catch (err) {
+      if (err instanceof StoreError && err.kind === 'nonexistent') throw this.noTrace(name);
+      throw err;
+    }
+    if (!rights.includes('l')) {
+      // A parent of something the user may see is there as a \Noselect name.
+      const parent = (await this.sharedList()).find((b) => b.name === name);
+      if (parent) return parent;
+      throw this.noTrace(name);
+    }
+    return this.translate(info, shared.owner, rights, new Set(await this.own.subscriptions()));
+  }
+
+  async create(name: string, options: CreateMailboxOptions = {}): Promise<MailboxInfo> {
+    const shared = await this.parse(name);
+    if (!shared) return this.own.create(name, options);
+    if (shared.inner === '') throw this.noPerm();
+    const handle = await this.visibleOwner(shared.owner, name);
+    // RFC 4314 §4: "k" on the nearest existing parent; none at the top of the owner's tree.
+    const levels = shared.inner.split(this.delimiter);
+    let parent: MailboxInfo | null = null;
+    for (let i = levels.length - 1; i >= 1 && !parent; i--) {
+      parent = await handle.get(levels.slice(0, i).join(this.delimiter)).catch(() => null);
+    }
+    if (!parent) throw this.noPerm();
+    const rights = await this.rightsOf(handle, shared.owner, parent.id);
+    if (!rights.includes('l')) throw this.noPerm();
+    if (!rights.includes('k')) throw this.noPerm();
+    const created = await handle.create(shared.inner, options.specialUse ? { specialUse: options.specialUse } : {});
+    // RFC 4314 §4: a new mailbox SHOULD inherit the ACL of its parent.
+    if (handle.getAcl && handle.setAcl) for (const e of await handle.getAcl(parent.id)) await handle.setAcl(created.id, e.identifier, e.rights);
+    return this.translate(created, shared.owner, await this.rightsOf(handle, shared.owner, created.id), new Set(await this.own.subscriptions()));
+  }
+
+  async delete(name: string): Promise<void> {
+    const shared = await this.parse(name);
+    if (!shared) return this.own.delete(name);
+    const info = await this.get(name);
+    if (shared.inner === '' || parseSharedId(info.id)?.owner === '') throw this.noPerm();
+    const a = await this.access(info.id, 'x');
+    await a.handle.delete(shared.inner);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const source = await this.parse(from);
+    const target = await this.parse(to);
+    if (!source && !target) return this.own.rename(from, to);
+    if (!source || !target || source.owner !== target.owner || target.inner === '') {
+      // Across owners a RENAME would have to move mail between users: refused (Dovecot does too).
+      if (source) await this.get(from);
+      throw new StoreError('cannot', 'Cannot rename across namespaces');
+    }
+    const info = await this.get(from);
+    const a = await this.access(info.id, 'x');
+    const levels = target.inner.split(this.delimiter);
+    let parent: MailboxInfo | null = null;
+    for (let i = levels.length - 1; i >= 1 && !parent; i--) parent = await a.handle.get(levels.slice(0, i).join(this.delimiter)).catch(() => null);
+    if (!parent || !(await this.rightsOf(a.handle, a.owner, parent.id)).includes('k')) throw this.noPerm();
+    await a.handle.rename(source.inner, target.inner);
+  }
+
+  subscribe(name: string, subscribed: boolean): Promise<void> {
+    return this.own.subscribe(name, subscribed);
+  }
+
+  subscriptions(): Promise<string[]> {
+    return this.own.subscriptions();
+  }
+
+  // --- ACLs -----------------------------------------------------------------------------------
+
+  async getAcl(mailboxId: string): Promise<AclEntry[]> {
+    if (!parseSharedId(mailboxId)) return this.own.getAcl ? this.own.getAcl(mailboxId) : [];
+    const a = await this.access(mailboxId, 'a');
+    return a.handle.getAcl ? a.handle.getAcl(a.id) : [];
+  }
+
+  async setAcl(mailboxId: string, identifier: string, rights: string | null): Promise<void> {
+    if (!parseSharedId(mailboxId)) {
+      if (!this.own.setAcl) throw new StoreError('cannot', 'This store keeps no access control lists');
+      return this.own.setAcl(mailboxId, identifier, rights);
+    }
+    const a = await this.access(mailboxId, 'a');
+    if (!a.handle.setAcl) throw new StoreError('cannot', 'This store keeps no access control lists');
+    await a.handle.setAcl(a.id, identifier, rights);
+  }
+
+  /** The owner of a mailbox by id (the user for the user's own). */
+  ownerOf(mailboxId: string): string {
+    return parseSharedId(mailboxId)?.owner || this.user;
+  }
+
+  /**
+   * Subscribes to the changes of the mailbox with this id: the owner's feed, with the owner's
+   * mailbox ids turned into this view's. For the user's own mailboxes, the user's feed as is.
+   */
+  watchFor(mailboxId: string, listener: ChangeListener): () => void {
+    const ref = parseSharedId(mailboxId);
+    if (!ref || ref.owner === '') return this.store.watch(this.user, listener);
+    const owner = ref.owner;
+    return this.store.watch(owner, (change) => {
+      if (change.kind === 'mailboxes') return listener(change);
+      listener({ ...change, mailboxId: sharedId(owner, change.mailboxId) });
+    });
+  }
+
+  // --- one mailbox ----------------------------------------------------------------------------
+
+  async status(mailboxId: string): Promise<MailboxStatus> {
+    if (!parseSharedId(mailboxId)) return this.own.status(mailboxId);
+    const a = await this.access(mailboxId, 'r');
+    return a.handle.status(a.id);
+  }
+
+  async snapshot(mailboxId: string): Promise<MailboxSnapshot> {
+    if (!parseSharedId(mailboxId)) return this.own.snapshot(mailboxId);
+    const a = await this.access(mailboxId, 'r');
+    const snap = await a.handle.snapshot(a.id);
+    const info = this.translate(snap.mailbox, a.owner, a.rights, new Set(await this.own.subscriptions()));
+    return { ...snap, mailbox: info };
+  }
+
+  async claimRecent(mailboxId: string, options?: RecentClaimOptions): Promise<number> {
+    if (!parseSharedId(mailboxId)) return this.own.claimRecent(mailboxId, options);
+    const a = await this.access(mailboxId, 'r');
+    return a.handle.claimRecent(a.id, options);
+  }
+
+  async records(mailboxId: string, uids: number[]): Promise<MessageRecord[]> {
+    if (!parseSharedId(mailboxId)) return this.own.records(mailboxId, uids);
+    const a = await this.access(mailboxId, 'r');
+    return a.handle.records(a.id, uids);
+  }
+
+  async structure(mailboxId: string, uid: number): Promise<MessageStructure> {
+    if (!parseSharedId(mailboxId)) return this.own.structure(mailboxId, uid);
+    const a = await this.access(mailboxId, 'r');
+    return a.handle.structure(a.id, uid);
+  }
+
+  async read(mailboxId: string, uid: number, range?: ByteRange): Promise<Buffer> {
+    if (!parseSharedId(mailboxId)) return this.own.read(mailboxId, uid, range);
+    const a = await this.access(mailboxId, 'r');
+    return a.handle.read(a.id, uid, range);
+  }
+
+  stream(mailboxId: string, uid: number, range?: ByteRange): MessageStream {
+    if (!parseSharedId(mailboxId)) return this.own.stream(mailboxId, uid, range);
+    // The rights are looked up asynchronously: `pinned` says when the bytes are held (or not).
+    const inner = this.access(mailboxId, 'r').then((a) => a.handle.stream(a.id, uid, range));
+    const pinned = inner.then((s) => s.pinned);
+    pinned.catch(() => undefined);
+    return {
+      pinned,
+      async *[Symbol.asyncIterator]() {
+        yield* await inner;
+      },
+    };
+  }
+
+  async search(mailboxId: string, query: SearchQuery): Promise<number[]> {
+    if (!parseSharedId(mailboxId)) return this.own.search(mailboxId, query);
+    const a = await this.access(mailboxId, 'r');
+    return a.handle.search(a.id, query);
+  }
+
+  async sortData(mailboxId: string): Promise<readonly SortableMessage[]> {
+    if (!parseSharedId(mailboxId)) return sortData(this.own, mailboxId);
+    const a = await this.access(mailboxId, 'r');
+    return sortData(a.handle, a.id);
+  }
+
+  async expungedSince(mailboxId: string, since: number): Promise<number[] | null> {
+    if (!parseSharedId(mailboxId)) return this.own.expungedSince ? this.own.expungedSince(mailboxId, since) : null;
+    const a = await this.access(mailboxId, 'r');
+    return a.handle.expungedSince ? a.handle.expungedSince(a.id, since) : null;
+  }
+
+  // --- writes ---------------------------------------------------------------------------------
+
+  async append(mailboxId: string, input: AppendInput): Promise<AppendResult> {
+    if (!parseSharedId(mailboxId)) return this.own.append(mailboxId, input);
+    const a = await this.access(mailboxId, 'i');
+    // RFC 4314 §4: flags the user may not set are dropped, the APPEND does not fail.
+    return a.handle.append(a.id, { ...input, flags: permittedFlags(input.flags ?? [], a.rights) });
+  }
+
+  async updateFlags(
+    mailboxId: string,
+    uids: number[],
+    operation: FlagOperation,
+    flags: Flag[],
+    options?: { unchangedSince?: number; maxKeywords?: number },
+  ): Promise<FlagUpdateResult> {
+    if (!parseSharedId(mailboxId)) return this.own.updateFlags(mailboxId, uids, operation, flags, options);
+    const a = await this.access(mailboxId);
+    const mayAll = ['s', 't', 'w'].every((r) => a.rights.includes(r));
+    if (mayAll) return a.handle.updateFlags(a.id, uids, operation, flags, options);
+    const allowed = permittedFlags(flags, a.rights);
+    // RFC 4314 §4: STORE changes the flags the user has the right for and SHOULD NOT fail while
+    // there is one; with none (or no right at all for a replacing STORE) it is refused.
+    const anyRight = ['s', 't', 'w'].some((r) => a.rights.includes(r));
+    if (operation !== 'set') {
+      if (allowed.length === 0) {
+        if (flags.length === 0) return { changed: [], conflicts: [] };
+        throw this.noPerm();
+      }
+      return a.handle.updateFlags(a.id, uids, operation, allowed, options);
+    }
+    if (!anyRight) throw this.noPerm();
+    // A replacing STORE keeps, per message, the flags the user may not change.
+    const records = await a.handle.records(a.id, uids);
+    const groups = new Map<string, { flags: Flag[]; uids: number[] }>();
+    for (const r of records) {
+      const kept = r.flags.filter((f) => !a.rights.includes(rightForFlag(f)));
+      const next = [...new Set([...kept, ...allowed])].sort();
+      const key = next.join(' ');
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { flags: next, uids: [] }));
+      g.uids.push(r.uid);
+    }
+    const changed: FlagChange[] = [];
+    const conflicts: number[] = [];
+    for (const g of groups.values()) {
+      const res = await a.handle.updateFlags(a.id, g.uids, 'set', g.flags, options);
+      changed.push(...res.changed);
+      conflicts.push(...res.conflicts);
+    }
+    changed.sort((x, y) => x.uid - y.uid);
+    conflicts.sort((x, y) => x - y);
+    return { changed, conflicts };
+  }
+
+  async copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
+    if (!parseSharedId(fromMailboxId) && !parseSharedId(toMailboxId)) return this.own.copy(fromMailboxId, uids, toMailboxId);
+    const from = await this.resolve(fromMailboxId, 'r');
+    const to = await this.resolve(toMailboxId, 'i');
+    if (from.owner === to.owner && ['s', 't', 'w'].every((r) => to.rights.includes(r))) return from.handle.copy(from.id, uids, to.id);
+    return this.copyAcross(from, uids, to);
+  }
+
+  async move(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
+    if (!parseSharedId(fromMailboxId) && !parseSharedId(toMailboxId)) return this.own.move(fromMailboxId, uids, toMailboxId);
+    // RFC 6851 §3.3 with RFC 4314: MOVE is COPY + STORE \Deleted + EXPUNGE, so "t" and "e" on the source.
+    const from = await this.resolve(fromMailboxId, 'rte');
+    const to = await this.resolve(toMailboxId, 'i');
+    if (from.owner === to.owner && ['s', 't', 'w'].every((r) => to.rights.includes(r))) return from.handle.move(from.id, uids, to.id);
+    const result = await this.copyAcross(from, uids, to);
+    const moved = result.mapping.map(([src]) => src);
+    if (moved.length > 0) {
+      await from.handle.updateFlags(from.id, moved, 'add', ['\\Deleted']);
+      await from.handle.expunge(from.id, moved);
+    }
+    return result;
+  }
+
+  async expunge(mailboxId: string, uids?: number[]): Promise<number[]> {
+    if (!parseSharedId(mailboxId)) return this.own.expunge(mailboxId, uids);
+    const a = await this.access(mailboxId, 'e');
+    return a.handle.expunge(a.id, uids);
+  }
+
+  async close(): Promise<void> {
+    const handles = [...this.owners.values()];
+    this.owners.clear();
+    for (const h of handles) await h.then((x) => x.close()).catch(() => undefined);
+    await this.own.close();
+  }
+
+  /** Own mailboxes resolve to the user's handle with every right. */
+  private async resolve(mailboxId: string, right: string): Promise<Access> {
+    if (!parseSharedId(mailboxId)) return { handle: this.own, id: mailboxId, owner: this.user, rights: 'lrswipkxtea' };
+    return this.access(mailboxId, right);
+  }
+
+  /** COPY between two owners' mail (or without every flag right): read and APPEND each message. */
+  private async copyAcross(from: Access, uids: number[], to: Access): Promise<CopyResult> {
+    const records = await from.handle.records(from.id, uids);
+    const mapping: Array<[number, number]> = [];
+    let uidValidity = 0;
+    for (const r of records) {
+      const content = await from.handle.read(from.id, r.uid);
+      const res = await to.handle.append(to.id, { content, flags: permittedFlags(r.flags, to.rights), internalDate: r.internalDate });
+      uidValidity = res.uidValidity;
+      mapping.push([r.uid, res.uid]);
+    }
+    if (mapping.length === 0) uidValidity = (await to.handle.status(to.id)).uidValidity;
+    return { uidValidity, mapping };
+  }
+}
+
+/**
+ * The handle a protocol session should use: with the shared namespace when the store keeps ACLs
+ * (getAcl/setAcl and sharedMailboxes), otherwise the store's own handle unchanged.
+ */
+export async function openWithSharing(store: MailStore, user: string, origin: string | undefined, prefix: string): Promise<UserMailbox> {
+  const own = await store.open(user, origin === undefined ? {} : { origin });
+  if (!store.sharedMailboxes || !own.getAcl || !own.setAcl) return own;
+  const view = new SharedNamespaceMail(store, own, origin, prefix);
+  // Anything else the handle offers (Sieve script storage...) is the user's own.
+  return new Proxy(view, {
+    get(target, prop, receiver) {
+      if (prop in target) return Reflect.get(target, prop, receiver);
+      const value: unknown = Reflect.get(own, prop, own);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(own) : value;
+    },
+  }) as UserMailbox;
+}
+
+/**
+ * True for a handle made by openWithSharing() with the shared namespace on (off for a user whose
+ * own tree holds the prefix).
+ */
+export async function hasSharedNamespace(mail: UserMailbox): Promise<boolean> {
+  const view = mail as Partial<SharedNamespaceMail>;
+  return typeof view.watchFor === 'function' && typeof view.active === 'function' && (await view.active());
+}
