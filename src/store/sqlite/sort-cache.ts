@@ -16,12 +16,17 @@
  */
 import type { SortableMessage } from '../types.js';
 import type { MailboxRow, StoreContext } from './context.js';
+import { decodeReferenceKeys } from './thread-keys.js';
 
 export const DEFAULT_SORT_CACHE_MESSAGES = 500_000;
 
-const FROM = 'FROM messages m JOIN content_sort s ON s.content_id = m.content_id';
+/** The table a column group is read from: content_sort's strings (s.), content_thread's integers (t.). */
+const FROM = {
+  s: 'FROM messages m JOIN content_sort s ON s.content_id = m.content_id',
+  t: 'FROM messages m JOIN content_thread t ON t.content_id = m.content_id',
+} as const;
 
-/** Column groups, each read by one query: the SQL columns after m.uid. */
+/** Column groups, each read by one query: the SQL columns after m.uid, all from one table. */
 const GROUPS = {
   sentDate: 's.sent_date',
   subject: 's.subject, s.reply',
@@ -30,8 +35,10 @@ const GROUPS = {
   cc: 's.cc_key',
   displayFrom: 's.display_from',
   displayTo: 's.display_to',
-  // THREAD reads the subjects too (step 5): one pass for both rather than two.
+  // THREAD without integer keys reads the subjects too (step 5): one pass for both rather than two.
   thread: 's.message_id, s.refs, s.subject, s.reply',
+  // THREAD's integer keys (thread-keys.ts): a narrow row of numbers per message.
+  threadKeys: 't.message_id, t.refs, t.subject, t.reply',
 } as const;
 type Group = keyof typeof GROUPS;
 
@@ -47,8 +54,8 @@ class KeyTable {
     readonly uids: readonly number[],
     readonly internalDate: readonly number[],
     readonly size: readonly number[],
-    /** Rows of (uid, ...columns) for the given SQL columns, ascending by UID. */
-    private readonly load: (columns: readonly string[]) => unknown[][],
+    /** Rows of (uid, ...columns) for the given SQL columns of one table, ascending by UID. */
+    private readonly load: (from: string, columns: readonly string[]) => unknown[][],
   ) {
     this.rows = uids.map((_, i) => new SortRow(this, i));
   }
@@ -69,7 +76,7 @@ class KeyTable {
     const cols = names.map(() => new Array<unknown>(this.uids.length).fill(null));
     // Rows are matched by UID: a message gone since this table was made keeps the empty value.
     let i = 0;
-    for (const row of this.load(names)) {
+    for (const row of this.load(FROM[names[0]!.startsWith('t.') ? 't' : 's'], names)) {
       const uid = row[0] as number;
       while (i < this.uids.length && this.uids[i]! < uid) i++;
       if (this.uids[i] !== uid) continue;
@@ -117,6 +124,9 @@ class SortRow implements SortableMessage {
     return this.t.column<string | null>('subject', 's.subject')[this.i] ?? '';
   }
   get replyOrForward(): boolean {
+    // THREAD with integer keys has the flag in its own group: no subject strings are read for it.
+    const keyed = this.t.values.get('t.reply') as Array<number | null> | undefined;
+    if (keyed && keyed[this.i] !== null) return keyed[this.i] === 1;
     return this.t.column<number | null>('subject', 's.reply')[this.i] === 1;
   }
   get from(): string {
@@ -143,6 +153,22 @@ class SortRow implements SortableMessage {
     // Split on first use and kept split: THREAD reads every message's references.
     if (typeof v === 'string') refs[this.i] = v = v === '' ? (NO_REFERENCES as string[]) : v.split(' ');
     return (v ?? NO_REFERENCES) as string[];
+  }
+  // The integer keys: undefined for a message stored without them (THREAD then reads the strings).
+  get messageIdKey(): number | undefined {
+    return this.t.column<number | null>('threadKeys', 't.message_id')[this.i] ?? undefined;
+  }
+  get subjectKey(): number | undefined {
+    if (this.messageIdKey === undefined) return undefined;
+    return this.t.column<number | null>('threadKeys', 't.subject')[this.i] ?? undefined;
+  }
+  get referenceKeys(): readonly number[] | undefined {
+    if (this.messageIdKey === undefined) return undefined;
+    const refs = this.t.column<Buffer | readonly number[] | null>('threadKeys', 't.refs');
+    let v = refs[this.i] ?? null;
+    // Decoded on first use and kept decoded, as the string references are split.
+    if (v === null || Buffer.isBuffer(v)) refs[this.i] = v = decodeReferenceKeys(v);
+    return v;
   }
 }
 
@@ -183,8 +209,8 @@ export class SortCache {
       .get(`SELECT m.uid, m.internal_date, m.size, s.sent_date FROM messages m LEFT JOIN content_sort s ON s.content_id = m.content_id WHERE m.mailbox_id = ? AND m.uid >= ? ORDER BY m.uid`)
       .raw()
       .all(mailboxId, fromUid) as Array<[number, number, number, number | null]>;
-    const load = (columns: readonly string[]): unknown[][] =>
-      ctx.sql.get(`SELECT m.uid, ${columns.join(', ')} ${FROM} WHERE m.mailbox_id = ? AND m.uid >= ? ORDER BY m.uid`).raw().all(mailboxId, fromUid) as unknown[][];
+    const load = (from: string, columns: readonly string[]): unknown[][] =>
+      ctx.sql.get(`SELECT m.uid, ${columns.join(', ')} ${from} WHERE m.mailbox_id = ? AND m.uid >= ? ORDER BY m.uid`).raw().all(mailboxId, fromUid) as unknown[][];
     const table = new KeyTable(
       rows.map((r) => r[0]),
       rows.map((r) => r[1]),
