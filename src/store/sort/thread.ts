@@ -35,7 +35,7 @@ function compareMessages(a: SortableMessage, b: SortableMessage): number {
 
 function orderedSubject(messages: readonly SortableMessage[]): Threads {
   // By the store's integer subject keys when every message has one, else by the strings.
-  const integers = messages.every((m) => m.subjectKey !== undefined);
+  const integers = messages.every((m) => m.subjectKey !== undefined && validKey(m.subjectKey));
   const groups = new Map<number | string, SortableMessage[]>();
   for (const m of messages) {
     const key = integers ? m.subjectKey! : m.subject;
