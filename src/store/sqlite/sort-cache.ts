@@ -193,7 +193,7 @@ class SortRow implements SortableMessage {
     return this.t.column<number | null>('threadKeys', 't.message_id')[this.i] ?? undefined;
   }
   get subjectKey(): number | undefined {
-    if (this.messageIdKey === undefined) return undefined;
+    // NULL exactly when the content has no integer keys (thread-keys.ts), like message_id.
     return this.t.column<number | null>('threadKeys', 't.subject')[this.i] ?? undefined;
   }
   get referenceKeys(): readonly number[] | undefined {
