@@ -361,16 +361,23 @@ function rootSubjects(f: Forest, roots: readonly number[]): { subject: Int32Arra
     return f.message(r) ?? (f.first[r] === -1 ? undefined : f.message(f.first[r]!));
   };
   // The store's integer subject keys when every root's message has a valid one, else the strings.
-  let integers = true;
-  for (let k = 0; k < roots.length && integers; k++) {
-    const key = of(k)?.subjectKey;
-    if (key === undefined || !validKey(key)) integers = false;
-  }
-  const numbering = (integers ? integerNumbering(roots.length) : stringNumbering()) as Numbering<number | string>;
-  const subject = new Int32Array(roots.length);
-  for (let k = 0; k < roots.length; k++) {
+  return numberSubjects(roots.length, of, true) ?? numberSubjects(roots.length, of, false)!;
+}
+
+/** One pass over the roots' subjects; null when, numbering integers, a message lacks a valid key. */
+function numberSubjects(count: number, of: (k: number) => SortableMessage | undefined, integers: boolean): { subject: Int32Array; subjects: number } | null {
+  const numbering = (integers ? integerNumbering(count) : stringNumbering()) as Numbering<number | string>;
+  const subject = new Int32Array(count);
+  for (let k = 0; k < count; k++) {
     const m = of(k);
-    const key = m === undefined ? '' : integers ? m.subjectKey! : m.subject;
+    let key: number | string;
+    if (m === undefined) key = '';
+    else if (!integers) key = m.subject;
+    else {
+      const n = m.subjectKey;
+      if (n === undefined || !validKey(n)) return null;
+      key = n;
+    }
     subject[k] = key === '' || key === 0 ? -1 : numbering.number(key);
   }
   return { subject, subjects: numbering.size };
