@@ -60,8 +60,37 @@ async function timeCommands(port: number, user: string, password: string): Promi
   }
 }
 
+/** One command as the very first of a fresh server and session, after SELECT: nothing of the mailbox in memory. */
+async function timeAlone(port: number, user: string, password: string, command: string): Promise<number> {
+  const c = await RawImap.connect(port);
+  try {
+    await c.command(`LOGIN ${user} ${password}`);
+    await c.command('SELECT INBOX');
+    const { ms } = await c.command(command);
+    await c.command('LOGOUT').catch(() => undefined);
+    return ms;
+  } finally {
+    c.close();
+  }
+}
+
+/** Opens the store and a server on `dir`, runs `body` with its port, closes both. */
+async function withPostroom<T>(dir: string, body: (port: number) => Promise<T>): Promise<T> {
+  const store = await SqliteStore.open({ directory: dir });
+  const server = createImapServer({ host: '127.0.0.1', port: 0, tlsPort: null, allowInsecureAuth: true, store, auth: new StaticAuthenticator({ alice: 'secret' }) });
+  const { port } = await server.listen();
+  try {
+    return await body(port!);
+  } finally {
+    await server.close();
+    await store.close();
+  }
+}
+
 export interface SortBenchResult {
   postroom: { select: number; timings: Map<string, Timing> };
+  /** `THREAD REFERENCES UTF-8 ALL` as the first command after a start (the rows above run it after the SORTs). */
+  threadAlone: number;
   dovecot?: {
     version: string;
     cold: { select: number; timings: Map<string, Timing> };
@@ -71,17 +100,9 @@ export interface SortBenchResult {
 
 /** Runs the rows on the store in `dir` (closed, as bench:store leaves it) and on Dovecot unless `skipDovecot`. */
 export async function sortBench(dir: string, total: number, skipDovecot: boolean): Promise<SortBenchResult> {
-  const store = await SqliteStore.open({ directory: dir });
-  const server = createImapServer({ host: '127.0.0.1', port: 0, tlsPort: null, allowInsecureAuth: true, store, auth: new StaticAuthenticator({ alice: 'secret' }) });
-  const { port } = await server.listen();
-  let postroom;
-  try {
-    postroom = await timeCommands(port!, 'alice', 'secret');
-  } finally {
-    await server.close();
-    await store.close();
-  }
-  if (skipDovecot) return { postroom };
+  const postroom = await withPostroom(dir, (port) => timeCommands(port, 'alice', 'secret'));
+  const threadAlone = await withPostroom(dir, (port) => timeAlone(port, 'alice', 'secret', 'THREAD REFERENCES UTF-8 ALL'));
+  if (skipDovecot) return { postroom, threadAlone };
 
   ensureDovecot();
   const version = dovecotVersion();
@@ -117,5 +138,5 @@ export async function sortBench(dir: string, total: number, skipDovecot: boolean
   } finally {
     await dovecot.stop();
   }
-  return { postroom, dovecot: { version, cold, restarted } };
+  return { postroom, threadAlone, dovecot: { version, cold, restarted } };
 }

@@ -92,6 +92,16 @@ export interface SortableMessage extends MessageSortKeys {
   internalDate: number;
   /** Size in octets (SORT SIZE). */
   size: number;
+  /**
+   * Optional THREAD keys a store interned once (the SQLite store at APPEND): the Message-ID, each
+   * reference and the base subject as positive integers, equal exactly when the strings are equal
+   * (0: no valid Message-ID, or an empty subject). Threading then compares numbers instead of
+   * hashing 100,000 strings. Give all three for every message of a list, or leave them out: a list
+   * in which any message lacks them is threaded by its strings (messageId, references, subject).
+   */
+  messageIdKey?: number;
+  referenceKeys?: readonly number[];
+  subjectKey?: number;
 }
 
 export interface MailboxStatus {

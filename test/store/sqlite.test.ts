@@ -8,6 +8,9 @@ import { SqliteStore, SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/index
 import { isStoreError } from '../../src/store/errors.js';
 import type { MailboxChange } from '../../src/store/types.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
+import { threadMessages } from '../../src/store/sort/thread.js';
+import { plainSortable } from '../../src/store/sort/sort-data.js';
+import { formatThreads } from '../../src/imap/search/thread-format.js';
 
 const tempDir = tempDirs('postroom-sqlite-');
 
@@ -367,6 +370,7 @@ describe('SqliteStore migration to v6 (sort keys, address fixes)', () => {
     await u.expunge(inbox.id);
     await store.close();
     assert.equal(countRows(dir, 'content_sort'), 1);
+    assert.equal(countRows(dir, 'content_thread'), 1);
     store = await SqliteStore.open({ directory: dir });
     u = await store.open('alice');
     assert.deepEqual((await u.sortData!(other.id)).map((k) => k.subject), ['KEPT']);
@@ -374,6 +378,51 @@ describe('SqliteStore migration to v6 (sort keys, address fixes)', () => {
     await u.expunge(other.id);
     await store.close();
     assert.equal(countRows(dir, 'content_sort'), 0);
+    assert.equal(countRows(dir, 'content_thread'), 0);
+  });
+});
+
+describe('SqliteStore migration to v14 (THREAD keys as integers)', () => {
+  it('interns the Message-IDs, references and subjects of every content from content_sort, and threads as before', async () => {
+    const dir = tempDir();
+    let store = await SqliteStore.open({ directory: dir });
+    let u = await store.open('alice');
+    const inbox = await u.get('INBOX');
+    const mail = (id: string, subject: string, refs = ''): Buffer =>
+      Buffer.from(`From: a@x.test\r\nSubject: ${subject}\r\nMessage-ID: <${id}>\r\n${refs ? `References: ${refs}\r\n` : ''}\r\nbody\r\n`);
+    await u.append(inbox.id, { content: mail('p1@x', 'Plan') });
+    await u.append(inbox.id, { content: mail('p2@x', 'Re: Plan', '<p1@x>') });
+    await u.append(inbox.id, { content: mail('p3@x', 'Re: Plan', '<p0@x> <p1@x> <p2@x>') });
+    await u.append(inbox.id, { content: mail('q1@x', 'Other') });
+    await store.close();
+    // The database as v10-v13 code left it: the same content_sort rows (written as today), no
+    // integer keys, version 13.
+    const before = new BetterSqlite3(join(dir, 'mail.sqlite'));
+    before.exec('DROP TABLE content_thread; DROP TABLE sort_strings; UPDATE schema_version SET version = 13; DELETE FROM mailbox_snapshots');
+    before.close();
+
+    store = await SqliteStore.open({ directory: dir });
+    u = await store.open('alice');
+    const list = await u.sortData!(inbox.id);
+    const keys = list.map((m) => [m.messageIdKey, m.referenceKeys, m.subjectKey, m.replyOrForward]);
+    const [p1, p2, p3, q1] = keys.map((k) => k[0] as number);
+    assert.ok(new Set([p1, p2, p3, q1]).size === 4 && [p1, p2, p3, q1].every((k) => k > 0));
+    assert.deepEqual(keys[1]![1], [p1]);
+    assert.equal((keys[2]![1] as number[])[1], p1);
+    assert.equal((keys[2]![1] as number[])[2], p2);
+    assert.ok(keys[0]![2] === keys[1]![2] && keys[1]![2] === keys[2]![2] && keys[3]![2] !== keys[0]![2]);
+    assert.deepEqual(keys.map((k) => k[3]), [false, true, true, false]);
+    const text = formatThreads(threadMessages(list, 'references'), (uid) => uid);
+    assert.equal(text, '(1 2 3)(4)');
+    assert.equal(formatThreads(threadMessages(list.map(plainSortable), 'references'), (uid) => uid), text);
+    // A message appended after the upgrade shares the interned strings.
+    await u.append(inbox.id, { content: mail('p4@x', 'Plan', '<p3@x>') });
+    const after = await u.sortData!(inbox.id);
+    assert.deepEqual(after[4]!.referenceKeys, [p3]);
+    assert.equal(after[4]!.subjectKey, after[0]!.subjectKey);
+    assert.equal(formatThreads(threadMessages(after, 'references'), (uid) => uid), '(1 2 3 5)(4)');
+    await store.close();
+    assert.equal(countRows(dir, 'content_thread'), 5);
   });
 });
 

@@ -7,53 +7,64 @@
  * The walk over the forest is done once per forest (threads are cached, thread.ts) and kept as a
  * flat list of tokens; each THREAD then only maps UIDs to the numbers it answers with.
  */
-import type { ThreadNode } from '../../store/sort/thread.js';
+import type { Threads } from '../../store/sort/thread.js';
 
 const OPEN = 0;
 const CLOSE = -1;
 const SPACE = -2;
 
-/** The response as tokens: a UID (> 0), or one of OPEN, CLOSE, SPACE. */
-function tokens(roots: readonly ThreadNode[]): Int32Array {
-  const out: number[] = [];
-  const stack: Array<ThreadNode | typeof CLOSE> = [...roots].reverse();
-  while (stack.length > 0) {
-    const item = stack.pop()!;
-    if (item === CLOSE) {
-      out.push(CLOSE);
-      continue;
-    }
-    out.push(OPEN);
-    let node = item;
+/**
+ * The response as tokens: a UID (> 0), or one of OPEN, CLOSE, SPACE. The flat pre-order walk of
+ * Threads is already the order the response is written in; `pending` counts, per node with
+ * several children (or a dummy) still open, the child lists left before its ")".
+ */
+function tokens(t: Threads): Float64Array {
+  const { uid, children } = t;
+  // At most a UID and three marks per node: sized once, filled in place.
+  const out = new Float64Array(4 * uid.length + 2);
+  let o = 0;
+  const pending: number[] = [];
+  let i = 0;
+  while (i < uid.length) {
+    // A list starts: a thread, or one child of a node with several.
+    out[o++] = OPEN;
     let first = true;
+    let closed = false;
     for (;;) {
-      if (node.uid !== null) {
-        if (!first) out.push(SPACE);
-        out.push(node.uid);
+      const u = uid[i]!;
+      const count = children[i++]!;
+      if (u !== 0) {
+        if (!first) out[o++] = SPACE;
+        out[o++] = u;
         first = false;
-        if (node.children.length === 1) {
-          node = node.children[0]!;
-          continue;
-        }
+        // A single reply continues the same list.
+        if (count === 1) continue;
       }
-      if (node.children.length === 0) {
-        out.push(CLOSE);
+      if (count === 0) {
+        out[o++] = CLOSE;
+        closed = true;
       } else {
-        if (!first) out.push(SPACE);
-        stack.push(CLOSE);
-        for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i]!);
+        if (!first) out[o++] = SPACE;
+        pending.push(count);
       }
       break;
     }
+    // A finished list may finish the lists around it.
+    while (closed && pending.length > 0) {
+      const left = --pending[pending.length - 1]!;
+      if (left > 0) break;
+      pending.pop();
+      out[o++] = CLOSE;
+    }
   }
-  return Int32Array.from(out);
+  return out.subarray(0, o);
 }
 
-const cache = new WeakMap<readonly ThreadNode[], Int32Array>();
+const cache = new WeakMap<Threads, Float64Array>();
 
-export function formatThreads(roots: readonly ThreadNode[], number: (uid: number) => number): string {
-  let t = cache.get(roots);
-  if (!t) cache.set(roots, (t = tokens(roots)));
+export function formatThreads(threads: Threads, number: (uid: number) => number): string {
+  let t = cache.get(threads);
+  if (!t) cache.set(threads, (t = tokens(threads)));
   let text = '';
   for (let i = 0; i < t.length; i++) {
     const v = t[i]!;

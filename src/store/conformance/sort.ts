@@ -65,5 +65,36 @@ export function sortTests(test: Register): void {
       assert.deepEqual(after.map(plainSortable), await expected(a, box));
       assert.deepEqual((await sortData(a, other)).map((m) => m.subject), ['TWO']);
     });
+
+    test('integer THREAD keys, when a store gives them, stand exactly for the strings', async (env) => {
+      const a = await env.open();
+      const box = (await a.create('keyed')).id;
+      const add = (m: Parameters<typeof simpleMessage>[0]) => a.append(box, { content: simpleMessage(m) });
+      await add({ subject: 'Plan', extra: ['Message-ID: <p1@x>'] });
+      await add({ subject: 'Re: Plan', extra: ['Message-ID: <p2@x>', 'References: <p0@x> <p1@x>'] });
+      await add({ subject: 'Re: plan', extra: ['Message-ID: <p1@x>', 'In-Reply-To: <p2@x>'] });
+      await add({ subject: '', extra: ['References: <p2@x> <p0@x>'] });
+      const list = await sortData(a, box);
+      const keyed = list.filter((m) => m.messageIdKey !== undefined || m.referenceKeys !== undefined || m.subjectKey !== undefined);
+      if (keyed.length === 0) return; // the keys are optional; threading then hashes the strings
+      assert.equal(keyed.length, list.length, 'all messages or none carry integer keys');
+      // Within each kind (IDs, subjects): equal keys exactly for equal strings, 0 for none.
+      type Pairs = Array<[string | null, number | undefined]>;
+      const ids: Pairs = [];
+      const subjects: Pairs = [];
+      for (const m of list) {
+        ids.push([m.messageId, m.messageIdKey]);
+        subjects.push([m.subject === '' ? null : m.subject, m.subjectKey]);
+        assert.equal(m.referenceKeys!.length, m.references.length);
+        m.references.forEach((id, i) => ids.push([id, m.referenceKeys![i]]));
+      }
+      for (const pairs of [ids, subjects]) {
+        for (const [s1, k1] of pairs) {
+          assert.ok(Number.isInteger(k1) && k1! >= 0 && k1! < 2 ** 32, `key ${k1}`);
+          assert.equal(k1 === 0, s1 === null, `0 exactly for no Message-ID or an empty subject (${s1})`);
+          for (const [s2, k2] of pairs) if (s1 !== null && s2 !== null && (s1 === s2) !== (k1 === k2)) assert.fail(`${s1}=${k1} against ${s2}=${k2}`);
+        }
+      }
+    });
   });
 }

@@ -9,13 +9,19 @@
  */
 import type { SortableMessage } from '../types.js';
 import { sortDate } from './sort.js';
+import { integerNumbering, stringNumbering, type Numbering } from './numbering.js';
 
 export type ThreadAlgorithm = 'orderedsubject' | 'references' | 'refs';
 
-/** A thread node: a message, or a dummy (uid null) standing for a message that is not there. */
-export interface ThreadNode {
-  uid: number | null;
-  children: ThreadNode[];
+/**
+ * The threads as one flat pre-order walk: each thread's root, then each of its children's subtrees
+ * in order. A node is its UID (0 for a dummy, standing for a message that is not there) and its
+ * number of children. Two typed arrays rather than an object per node: the answer for 100,000
+ * messages is built, cached and walked without feeding the garbage collector.
+ */
+export interface Threads {
+  readonly uid: Float64Array;
+  readonly children: Uint32Array;
 }
 
 /** Date and mailbox position: the sort key of a message (RFC 5256 §2.2, ties by sequence). */
@@ -27,12 +33,15 @@ function compareMessages(a: SortableMessage, b: SortableMessage): number {
 
 // --- ORDEREDSUBJECT ------------------------------------------------------------------------------
 
-function orderedSubject(messages: readonly SortableMessage[]): ThreadNode[] {
-  const groups = new Map<string, SortableMessage[]>();
+function orderedSubject(messages: readonly SortableMessage[]): Threads {
+  // By the store's integer subject keys when every message has one, else by the strings.
+  const integers = messages.every((m) => m.subjectKey !== undefined && validKey(m.subjectKey));
+  const groups = new Map<number | string, SortableMessage[]>();
   for (const m of messages) {
-    const g = groups.get(m.subject);
+    const key = integers ? m.subjectKey! : m.subject;
+    const g = groups.get(key);
     if (g) g.push(m);
-    else groups.set(m.subject, [m]);
+    else groups.set(key, [m]);
   }
   const threads: SortableMessage[][] = [];
   for (const group of groups.values()) {
@@ -41,20 +50,86 @@ function orderedSubject(messages: readonly SortableMessage[]): ThreadNode[] {
   }
   threads.sort((a, b) => compareMessages(a[0]!, b[0]!));
   // The second and later messages are all children of the first: no grandchildren (§4).
-  return threads.map(([first, ...rest]) => ({ uid: first!.uid, children: rest.map((m) => ({ uid: m.uid, children: [] })) }));
+  const uid = new Float64Array(messages.length);
+  const children = new Uint32Array(messages.length);
+  let k = 0;
+  for (const group of threads) {
+    children[k] = group.length - 1;
+    for (const m of group) uid[k++] = m.uid;
+  }
+  return { uid, children };
 }
 
 // --- the REFERENCES forest ---------------------------------------------------------------------------
 
 /**
+ * The selection in columns, what linking reads. Every ID some message references gets a dense
+ * number 0..ids-1 (interned once: the store's integer keys when it has them, else the strings); a
+ * message's own ID only matters when something references it, so most messages (those nobody
+ * answered) never enter the ID table — the costly part of threading a large mailbox.
+ */
+interface LinkInput {
+  ids: number;
+  /** Per message: the dense number of its own Message-ID, or -1 (none, or nobody references it). */
+  own: Int32Array;
+  /** The references of message i are refs[refStart[i] .. refStart[i + 1]), oldest first. */
+  refStart: Int32Array;
+  refs: Int32Array;
+}
+
+/** True when every message carries the store's integer THREAD keys (SortableMessage.messageIdKey). */
+type KeyMode = 'integers' | 'strings';
+
+/** A store's integer key as THREAD can number it: a whole number in 1..2^32-1 (0 is none). */
+const validKey = (key: number): boolean => key >>> 0 === key;
+
+/** Reads the IDs in `mode`; null when a message lacks its integer keys (the list is then read as strings). */
+function readLinks(messages: readonly SortableMessage[], mode: KeyMode): LinkInput | null {
+  const n = messages.length;
+  const lists = new Array<readonly (number | string)[]>(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const m = messages[i]!;
+    const list = mode === 'integers' ? m.referenceKeys : m.references;
+    if (list === undefined) return null;
+    lists[i] = list;
+    total += list.length;
+  }
+  const numbering = (mode === 'integers' ? integerNumbering(total) : stringNumbering()) as Numbering<number | string>;
+  const refStart = new Int32Array(n + 1);
+  const refs = new Int32Array(total);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    refStart[i] = at;
+    const list = lists[i]!;
+    for (let j = 0; j < list.length; j++) {
+      const key = list[j]!;
+      if (mode === 'integers' && (key === 0 || !validKey(key as number))) return null;
+      refs[at++] = numbering.number(key);
+    }
+  }
+  refStart[n] = at;
+  const own = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const m = messages[i]!;
+    const key = mode === 'integers' ? m.messageIdKey : m.messageId;
+    if (key === undefined || (mode === 'integers' && !validKey(key as number))) return null;
+    own[i] = key === null || key === 0 ? -1 : numbering.find(key);
+  }
+  return { ids: numbering.size, own, refStart, refs };
+}
+
+/**
  * The thread forest as parallel arrays indexed by node: messages and dummies alike, children as
  * doubly linked sibling lists so a node moves between parents in constant time. (An object and a
  * Set per node made threading 100,000 messages spend a quarter of its time collecting garbage.)
+ * Nodes 0..ids-1 are the referenced IDs, dummies until a message with that ID claims one.
  */
 class Forest {
   /** Nodes in use; the arrays are sized once for the most a threading can need (no regrowth). */
   size = 0;
-  readonly msg: Array<SortableMessage | null>;
+  /** The message of the node (index into `messages`), or -1 for a dummy. */
+  readonly mi: Int32Array;
   readonly parent: Int32Array;
   readonly first: Int32Array;
   readonly next: Int32Array;
@@ -64,8 +139,11 @@ class Forest {
   readonly date: Float64Array;
   readonly uid: Float64Array;
 
-  constructor(capacity: number) {
-    this.msg = new Array<SortableMessage | null>(capacity).fill(null);
+  constructor(
+    readonly messages: readonly SortableMessage[],
+    capacity: number,
+  ) {
+    this.mi = new Int32Array(capacity).fill(-1);
     this.parent = new Int32Array(capacity).fill(-1);
     this.first = new Int32Array(capacity).fill(-1);
     this.next = new Int32Array(capacity).fill(-1);
@@ -75,16 +153,28 @@ class Forest {
     this.uid = new Float64Array(capacity);
   }
 
-  add(m: SortableMessage | null): number {
+  /** A new node: message `i`, or a dummy for -1. */
+  add(i: number): number {
     const n = this.size++;
-    if (m) this.setMessage(n, m);
+    if (i !== -1) this.setMessage(n, i);
     return n;
   }
 
-  setMessage(n: number, m: SortableMessage): void {
-    this.msg[n] = m;
+  setMessage(n: number, i: number): void {
+    const m = this.messages[i]!;
+    this.mi[n] = i;
     this.date[n] = sortDate(m);
     this.uid[n] = m.uid;
+  }
+
+  isDummy(n: number): boolean {
+    return this.mi[n] === -1;
+  }
+
+  /** The message of a node (undefined for a dummy). */
+  message(n: number): SortableMessage | undefined {
+    const i = this.mi[n]!;
+    return i === -1 ? undefined : this.messages[i];
   }
 
   unlink(c: number): void {
@@ -117,12 +207,6 @@ class Forest {
     return false;
   }
 
-  children(p: number): number[] {
-    const out: number[] = [];
-    for (let c = this.first[p]!; c !== -1; c = this.next[c]!) out.push(c);
-    return out;
-  }
-
   /** Nodes under `roots` in pre-order (parents before children), without recursion. */
   preOrder(roots: readonly number[]): Int32Array {
     const out = new Int32Array(this.size);
@@ -146,15 +230,29 @@ class Forest {
 
   /** Sorts one node's children by sent date (ties by mailbox order) and takes a dummy's key from the first. */
   sortChildren(p: number): void {
-    if (this.count[p]! > 1) {
-      const kids = this.children(p).sort(this.compare);
+    const count = this.count[p]!;
+    if (count === 2) {
+      // The commonest case (a message and one other answer) without an array and a sort call.
+      const a = this.first[p]!;
+      const b = this.next[a]!;
+      if (this.compare(a, b) > 0) {
+        this.first[p] = b;
+        this.prev[b] = -1;
+        this.next[b] = a;
+        this.prev[a] = b;
+        this.next[a] = -1;
+      }
+    } else if (count > 2) {
+      const kids: number[] = [];
+      for (let c = this.first[p]!; c !== -1; c = this.next[c]!) kids.push(c);
+      kids.sort(this.compare);
       this.first[p] = kids[0]!;
       for (let i = 0; i < kids.length; i++) {
         this.prev[kids[i]!] = i === 0 ? -1 : kids[i - 1]!;
         this.next[kids[i]!] = i === kids.length - 1 ? -1 : kids[i + 1]!;
       }
     }
-    if (this.msg[p] === null && this.first[p] !== -1) {
+    if (this.mi[p] === -1 && this.first[p] !== -1) {
       this.date[p] = this.date[this.first[p]!]!;
       this.uid[p] = this.uid[this.first[p]!]!;
     }
@@ -164,65 +262,57 @@ class Forest {
     return roots.sort(this.compare);
   }
 
-  toThreadNodes(roots: readonly number[]): ThreadNode[] {
-    const make = (n: number): ThreadNode => ({ uid: this.msg[n]?.uid ?? null, children: [] });
-    const out = roots.map(make);
-    const stack: Array<[number, ThreadNode]> = roots.map((r, i) => [r, out[i]!]);
-    while (stack.length > 0) {
-      const [n, t] = stack.pop()!;
-      for (let c = this.first[n]!; c !== -1; c = this.next[c]!) {
-        const child = make(c);
-        t.children.push(child);
-        stack.push([c, child]);
-      }
+  /** The trees under `roots` (in this order) as Threads. */
+  flatten(roots: readonly number[]): Threads {
+    const uid = new Float64Array(this.size);
+    const children = new Uint32Array(this.size);
+    const stack = new Int32Array(this.size);
+    let top = 0;
+    let k = 0;
+    for (let i = roots.length - 1; i >= 0; i--) stack[top++] = roots[i]!;
+    while (top > 0) {
+      const x = stack[--top]!;
+      uid[k] = this.mi[x] === -1 ? 0 : this.uid[x]!;
+      children[k++] = this.count[x]!;
+      // Children pushed last first, so they come off the stack in sibling order.
+      let last = this.first[x]!;
+      if (last === -1) continue;
+      while (this.next[last] !== -1) last = this.next[last]!;
+      for (let c = last; c !== -1; c = this.prev[c]!) stack[top++] = c;
     }
-    return out;
+    return { uid: uid.subarray(0, k), children: children.subarray(0, k) };
   }
 }
 
 /** Steps 1 and 2: every message and referenced ID as a node; returns the forest and its roots. */
 function buildLinks(messages: readonly SortableMessage[]): { f: Forest; roots: number[] } {
-  // Every message, every referenced ID, and a dummy per merged pair at most (step 5).
-  let capacity = 2 * messages.length + 1;
-  for (const m of messages) capacity += m.references.length;
-  const f = new Forest(capacity);
-  // Only an ID some message references can link anything: most messages (those nobody answered)
-  // need no entry in the ID table at all, which is the costly part of threading a large mailbox.
-  const referenced = new Set<string>();
-  for (const m of messages) for (const id of m.references) referenced.add(id);
-  const byId = new Map<string, number>();
-  const idNode = (id: string): number => {
-    let n = byId.get(id);
-    if (n === undefined) {
-      n = f.add(null);
-      byId.set(id, n);
-    }
-    return n;
-  };
-  for (const m of messages) {
-    // A message with no valid Message-ID, or with one an earlier message took, gets a unique one:
-    // a node no reference can reach. A dummy a reference created for its ID becomes the message.
-    let own: number;
-    const id = m.messageId !== null && referenced.has(m.messageId) ? m.messageId : null;
-    const existing = id === null ? undefined : byId.get(id);
-    if (existing !== undefined && f.msg[existing] === null) {
-      own = existing;
-      f.setMessage(own, m);
+  const input = readLinks(messages, 'integers') ?? readLinks(messages, 'strings')!;
+  const { own, refStart, refs } = input;
+  // Every referenced ID, every message, and a dummy per merged pair at most (step 5).
+  const f = new Forest(messages, input.ids + 2 * messages.length + 1);
+  f.size = input.ids;
+  for (let i = 0; i < messages.length; i++) {
+    // A message with no valid Message-ID, or with one an earlier message took, gets a node no
+    // reference can reach. A dummy references created for its ID becomes the message.
+    const id = own[i]!;
+    let node: number;
+    if (id !== -1 && f.mi[id] === -1) {
+      node = id;
+      f.setMessage(node, i);
     } else {
-      own = f.add(m);
-      if (id !== null && existing === undefined) byId.set(id, own);
+      node = f.add(i);
     }
     // (1)(A) link the references pairwise, never changing an existing parent, never making a loop.
     let previous = -1;
-    for (const id of m.references) {
-      const node = idNode(id);
-      if (previous !== -1 && previous !== node && f.parent[node] === -1 && !f.isDescendant(previous, node)) f.link(previous, node);
-      previous = node;
+    for (let j = refStart[i]!, end = refStart[i + 1]!; j < end; j++) {
+      const ref = refs[j]!;
+      if (previous !== -1 && previous !== ref && f.parent[ref] === -1 && !f.isDescendant(previous, ref)) f.link(previous, ref);
+      previous = ref;
     }
     // (1)(B) the last reference is the parent: it replaces a parent an earlier (truncated)
     // References line gave this message, unless that would make a loop.
-    if (previous === -1) f.unlink(own);
-    else if (previous !== own && f.parent[own] !== previous && !f.isDescendant(previous, own)) f.link(previous, own);
+    if (previous === -1) f.unlink(node);
+    else if (previous !== node && f.parent[node] !== previous && !f.isDescendant(previous, node)) f.link(previous, node);
   }
   const roots: number[] = [];
   for (let n = 0; n < f.size; n++) if (f.parent[n] === -1) roots.push(n);
@@ -241,17 +331,17 @@ function pruneAndSort(f: Forest, roots: number[]): number[] {
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i]!;
     const p = f.parent[n]!;
-    if (f.msg[n] === null && p !== -1) {
+    if (f.mi[n] === -1 && p !== -1) {
       // Its parent, reached later, sorts the children it receives.
       for (let c = f.first[n]!; c !== -1; c = f.first[n]!) f.link(p, c);
       f.unlink(n);
-    } else {
+    } else if (f.count[n]! > 1 || f.mi[n] === -1) {
       f.sortChildren(n);
     }
   }
   const top: number[] = [];
   for (const r of roots) {
-    if (f.msg[r] !== null || f.count[r]! > 1) top.push(r);
+    if (f.mi[r] !== -1 || f.count[r]! > 1) top.push(r);
     else if (f.count[r] === 1) {
       const only = f.first[r]!;
       f.unlink(only);
@@ -261,27 +351,61 @@ function pruneAndSort(f: Forest, roots: number[]): number[] {
   return f.sortRoots(top);
 }
 
+/**
+ * The dense subject number of each root's thread subject (5)(B)(i) — the message's, or its first
+ * child's for a dummy — or -1 for an empty one, and how many distinct subjects there are.
+ */
+function rootSubjects(f: Forest, roots: readonly number[]): { subject: Int32Array; subjects: number } {
+  const of = (k: number): SortableMessage | undefined => {
+    const r = roots[k]!;
+    return f.message(r) ?? (f.first[r] === -1 ? undefined : f.message(f.first[r]!));
+  };
+  // The store's integer subject keys when every root's message has a valid one, else the strings.
+  return numberSubjects(roots.length, of, true) ?? numberSubjects(roots.length, of, false)!;
+}
+
+/** One pass over the roots' subjects; null when, numbering integers, a message lacks a valid key. */
+function numberSubjects(count: number, of: (k: number) => SortableMessage | undefined, integers: boolean): { subject: Int32Array; subjects: number } | null {
+  const numbering = (integers ? integerNumbering(count) : stringNumbering()) as Numbering<number | string>;
+  const subject = new Int32Array(count);
+  for (let k = 0; k < count; k++) {
+    const m = of(k);
+    let key: number | string;
+    if (m === undefined) key = '';
+    else if (!integers) key = m.subject;
+    else {
+      const n = m.subjectKey;
+      if (n === undefined || !validKey(n)) return null;
+      key = n;
+    }
+    subject[k] = key === '' || key === 0 ? -1 : numbering.number(key);
+  }
+  return { subject, subjects: numbering.size };
+}
+
 /** Step 5: threads whose subjects match merge. `roots` are sorted (step 4). Returns the new top level. */
 function mergeBySubject(f: Forest, roots: number[]): number[] {
-  // (5)(B)(i) The thread subject: the message's, or its first child's for a dummy; read once per root.
-  const subject: string[] = new Array<string>(roots.length);
+  const { subject, subjects } = rootSubjects(f, roots);
   const reply = new Uint8Array(roots.length);
   for (let k = 0; k < roots.length; k++) {
     const r = roots[k]!;
-    const m = f.msg[r] ?? (f.first[r] === -1 ? null : f.msg[f.first[r]!]);
-    subject[k] = m?.subject ?? '';
+    if (subject[k] === -1) continue;
+    const m = f.message(r) ?? f.message(f.first[r]!);
     reply[k] = m?.replyOrForward ? 1 : 0;
   }
-  const replyOf = (n: number, k: number): boolean => (f.msg[n] === null ? false : n === roots[k] ? reply[k] === 1 : f.msg[n]!.replyOrForward);
-  // The subject table holds a node and, for a root, its position in `roots`.
-  const table = new Map<string, [node: number, k: number]>();
+  const replyOf = (n: number, k: number): boolean => (f.isDummy(n) ? false : k !== -1 && n === roots[k] ? reply[k] === 1 : f.message(n)!.replyOrForward);
+  // The subject table: per subject, a node and, for a root, its position in `roots` (else -1).
+  const tableNode = new Int32Array(subjects).fill(-1);
+  const tableK = new Int32Array(subjects).fill(-1);
   // (5)(B)
   for (let k = 0; k < roots.length; k++) {
     const s = subject[k]!;
-    if (s === '') continue;
-    const there = table.get(s);
-    if (there === undefined) table.set(s, [roots[k]!, k]);
-    else if (f.msg[there[0]] !== null && (f.msg[roots[k]!] === null || (reply[there[1]] === 1 && reply[k] === 0))) table.set(s, [roots[k]!, k]);
+    if (s === -1) continue;
+    const there = tableNode[s]!;
+    if (there === -1 || (!f.isDummy(there) && (f.isDummy(roots[k]!) || (reply[tableK[s]!] === 1 && reply[k] === 0)))) {
+      tableNode[s] = roots[k]!;
+      tableK[s] = k;
+    }
   }
   // (5)(C)
   const removed = new Uint8Array(f.size + roots.length);
@@ -289,12 +413,13 @@ function mergeBySubject(f: Forest, roots: number[]): number[] {
   const added: number[] = [];
   for (let k = 0; k < roots.length; k++) {
     const s = subject[k]!;
-    if (s === '') continue;
+    if (s === -1) continue;
     const r = roots[k]!;
-    const [target, tk] = table.get(s)!;
+    const target = tableNode[s]!;
+    const tk = tableK[s]!;
     if (target === r) continue;
-    const curDummy = f.msg[r] === null;
-    const targetDummy = f.msg[target] === null;
+    const curDummy = f.isDummy(r);
+    const targetDummy = f.isDummy(target);
     if (curDummy && targetDummy) {
       for (let c = f.first[r]!; c !== -1; c = f.first[r]!) f.link(target, c);
       removed[r] = 1;
@@ -304,13 +429,14 @@ function mergeBySubject(f: Forest, roots: number[]): number[] {
       removed[r] = 1;
       changed.add(target);
     } else {
-      const dummy = f.add(null);
+      const dummy = f.add(-1);
       f.link(dummy, target);
       f.link(dummy, r);
       removed[target] = removed[r] = 1;
       added.push(dummy);
       changed.add(dummy);
-      table.set(s, [dummy, -1]);
+      tableNode[s] = dummy;
+      tableK[s] = -1;
     }
   }
   // Step 6 for what changed; everything else was sorted already.
@@ -342,17 +468,17 @@ function byLatest(f: Forest, roots: number[]): number[] {
 }
 
 /** Threads `messages` (those the search matched, in mailbox order). */
-export function threadMessages(messages: readonly SortableMessage[], algorithm: ThreadAlgorithm): ThreadNode[] {
+export function threadMessages(messages: readonly SortableMessage[], algorithm: ThreadAlgorithm): Threads {
   if (algorithm === 'orderedsubject') return orderedSubject(messages);
   const { f, roots } = buildLinks(messages);
   const top = pruneAndSort(f, roots);
-  if (algorithm === 'refs') return f.toThreadNodes(byLatest(f, top));
+  if (algorithm === 'refs') return f.flatten(byLatest(f, top));
   // (4) sorted the top level, so (5) finds which message of a subject leads; then (6) again.
-  return f.toThreadNodes(f.sortRoots(mergeBySubject(f, top)));
+  return f.flatten(f.sortRoots(mergeBySubject(f, top)));
 }
 
 /** Threads cached per key list (sortData's array, by identity), algorithm and selection. */
-const cache = new WeakMap<readonly SortableMessage[], Map<ThreadAlgorithm, { uids: readonly number[]; threads: ThreadNode[] }>>();
+const cache = new WeakMap<readonly SortableMessage[], Map<ThreadAlgorithm, { uids: readonly number[]; threads: Threads }>>();
 
 function sameUids(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
@@ -365,7 +491,7 @@ function sameUids(a: readonly number[], b: readonly number[]): boolean {
  * answered from the cache while the list and the selection are the same. The result is shared:
  * callers must not modify it.
  */
-export function threadUids(list: readonly SortableMessage[], uids: readonly number[], algorithm: ThreadAlgorithm): ThreadNode[] {
+export function threadUids(list: readonly SortableMessage[], uids: readonly number[], algorithm: ThreadAlgorithm): Threads {
   let perList = cache.get(list);
   if (!perList) cache.set(list, (perList = new Map()));
   const hit = perList.get(algorithm);

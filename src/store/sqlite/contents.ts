@@ -11,6 +11,7 @@ import { STREAM_CHUNK, bufferChunks } from '../pinned-stream.js';
 import type { StoreContext } from './context.js';
 import { INSERT_CONTENT_SORT, contentSortParams, type SearchColumns, type SortColumns } from './schema.js';
 import { DATABASE_FILE } from './database.js';
+import { insertThreadKeys } from './thread-keys.js';
 
 export interface ContentRow {
   id: number;
@@ -50,6 +51,7 @@ export function insertContent(
     .get('INSERT INTO content_search (content_id, hdr_from, hdr_to, hdr_cc, hdr_bcc, hdr_subject, sent_day) VALUES (?, ?, ?, ?, ?, ?, ?)')
     .run(id, search.from, search.to, search.cc, search.bcc, search.subject, search.sentDay);
   ctx.sql.get(INSERT_CONTENT_SORT).run(...contentSortParams(id, derived.sort));
+  insertThreadKeys((sql) => ctx.sql.get(sql), id, derived.sort);
   return id;
 }
 
@@ -72,6 +74,7 @@ export function releaseContents(ctx: StoreContext, contentIds: readonly number[]
     if (!row || row.refs > 0) continue;
     ctx.sql.get('DELETE FROM content_search WHERE content_id = ?').run(id);
     ctx.sql.get('DELETE FROM content_sort WHERE content_id = ?').run(id);
+    ctx.sql.get('DELETE FROM content_thread WHERE content_id = ?').run(id);
     ctx.sql.get('DELETE FROM content_structures WHERE content_id = ?').run(id);
     ctx.sql.get('DELETE FROM contents WHERE id = ?').run(id);
     if (row.external) filesToRemove.push(row.sha256);

@@ -4,6 +4,7 @@
  * mid-upgrade leaves the database at a consistent earlier version and the next open resumes.
  */
 import type { Database } from 'better-sqlite3';
+import { insertThreadKeys } from './thread-keys.js';
 
 export interface MigrationContext {
   /** Reads a stored body (inline or file) by content id; used by migrations that derive data. */
@@ -302,6 +303,41 @@ export const MIGRATIONS: readonly Migration[] = [
         -- sharedMailboxes(): the mailboxes that name a user (or anyone) are found by identifier.
         CREATE INDEX mailbox_acl_identifier ON mailbox_acl (identifier);
       `);
+    },
+  },
+  {
+    version: 14,
+    description: 'THREAD keys as integers per content (content_thread, interned in sort_strings), from content_sort',
+    up(db) {
+      // The keys are content_sort's, interned (thread-keys.ts): no body is read again.
+      db.exec(`
+        CREATE TABLE sort_strings (
+          id INTEGER PRIMARY KEY,
+          value TEXT NOT NULL UNIQUE
+        );
+        CREATE TABLE content_thread (
+          content_id INTEGER PRIMARY KEY REFERENCES contents(id) ON DELETE CASCADE,
+          message_id INTEGER,
+          refs BLOB,
+          subject INTEGER,
+          reply INTEGER NOT NULL
+        );
+      `);
+      const prepared = new Map<string, ReturnType<Database['prepare']>>();
+      const prepare = (sql: string): ReturnType<Database['prepare']> => {
+        let stmt = prepared.get(sql);
+        if (!stmt) prepared.set(sql, (stmt = db.prepare(sql)));
+        return stmt;
+      };
+      const rows = db.prepare('SELECT content_id, message_id, refs, subject, reply FROM content_sort ORDER BY content_id').iterate() as Iterable<{
+        content_id: number;
+        message_id: string | null;
+        refs: string;
+        subject: string;
+        reply: number;
+      }>;
+      const all = [...rows];
+      for (const r of all) insertThreadKeys(prepare, r.content_id, { messageId: r.message_id, refs: r.refs, subject: r.subject, reply: r.reply });
     },
   },
 ];
