@@ -2,14 +2,15 @@
  * Large message bodies live as content-addressed files: blobs/<first two hex>/<sha256 hex>.
  *
  * Durability order (see docs/architecture.md, "Storage (SQLite)"): bytes are written to tmp/, the
- * file is fdatasynced, renamed into place and its directory fsynced — all before the transaction
- * that references it commits, and the two syncs off the event loop (`install`). A crash in between leaves an unreferenced file, never a reference to a
+ * file is renamed into place, and its data fdatasynced and its directory fsynced — all before the
+ * transaction that references it commits, the syncs side by side and off the event loop (`install`;
+ * when a file is already at the target, the data is synced before the rename instead). A crash in between leaves an unreferenced file, never a reference to a
  * missing one; `sweep()` removes such orphans at a later open — only when blobs/ is known to belong
  * to this database (store-identity.ts) and only once they are old enough. Anything in blobs/ that
  * is not a body file (a stray file or folder) is reported and left alone.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fdatasync, fsync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SyncThread } from './sync-thread.js';
@@ -61,12 +62,22 @@ export class BlobFiles {
   private readonly installing = new Map<string, number>();
 
   /**
-   * Moves a synced temp file into place and makes the new directory entry durable, off the event
-   * loop, before the transaction that will reference it (the directory fsync was the last sync a
-   * large APPEND or delivery did on the loop). Until `installed()` is called, a pending removal of
-   * the same bytes (released by an expunge a moment ago) leaves the file alone: the caller is about
-   * to reference it. Should that transaction fail, the file is an orphan like one left by a crash,
-   * swept at a later open.
+   * Makes a finished temp file the durable body file of `sha256`, before the transaction that will
+   * reference it: its data fdatasynced, renamed into blobs/, the new directory entry fsynced — the
+   * syncs off the event loop. Until `installed()` is called, a pending removal of the same bytes
+   * (released by an expunge a moment ago) leaves the file alone: the caller is about to reference
+   * it. Should that transaction fail, the file is an orphan like one left by a crash, swept at a
+   * later open.
+   *
+   * When nothing lies at the target yet (the usual case: new bytes), the rename comes first and
+   * the file's fdatasync and the directory's fsync then run side by side, on two sync threads:
+   * both must be done before the COMMIT, their order does not matter. Until they are, no row
+   * refers to the name, so a crash can leave at worst an unreferenced file with incomplete bytes,
+   * which the next store of the same bytes replaces (below) and the sweep removes. When a file is
+   * already there — an identical body installed by another session a moment ago, one a committed
+   * row may refer to, or an orphan left by a crash — the temp file is fdatasynced *before* it is
+   * renamed over it, so what lies at the target is complete and durable at every moment. The
+   * check and the rename are one synchronous step: no other install in this process comes between.
    */
   async install(tempPath: string, sha256: Buffer): Promise<void> {
     const key = sha256.toString('hex');
@@ -75,21 +86,42 @@ export class BlobFiles {
       const target = this.pathFor(sha256);
       const dir = join(target, '..');
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      // Over an identical durable file when two sessions store the same new body at once: the
-      // temp file was fdatasynced first, so what lies at `target` is durable at every moment.
-      renameSync(tempPath, target);
-      const handle = await open(dir, 'r');
+      if (lstatSync(target, { throwIfNoEntry: false }) !== undefined) {
+        await this.syncTemp(tempPath);
+        renameSync(tempPath, target);
+        await this.syncPath(dir, true);
+        return;
+      }
+      // Opened before the rename: the descriptor names this body's inode whatever the path does later.
+      const file = openSync(tempPath, 'r');
       try {
-        if (this.syncThread) await this.syncThread.fsync(handle.fd);
-        else await handle.sync();
-      } catch (err) {
-        throw withPath(err, dir);
+        renameSync(tempPath, target);
+        await Promise.all([this.syncFd(file, target, false), this.syncPath(dir, true)]);
       } finally {
-        await handle.close();
+        closeSync(file);
       }
     } catch (err) {
       this.installed(sha256);
       throw err;
+    }
+  }
+
+  private async syncFd(fd: number, path: string, full: boolean): Promise<void> {
+    try {
+      if (this.syncThread) await (full ? this.syncThread.fsync(fd) : this.syncThread.fdatasync(fd));
+      else await new Promise<void>((resolve, reject) => (full ? fsync : fdatasync)(fd, (err) => (err ? reject(err) : resolve())));
+    } catch (err) {
+      throw withPath(err, path);
+    }
+  }
+
+  /** fsync of a directory (full) or fdatasync of a file, by path. */
+  private async syncPath(path: string, full: boolean): Promise<void> {
+    const fd = openSync(path, 'r');
+    try {
+      await this.syncFd(fd, path, full);
+    } finally {
+      closeSync(fd);
     }
   }
 
