@@ -283,9 +283,22 @@ export interface SweepResult {
   strays: string[];
 }
 
+/** Writes to a temp body file are gathered into pieces of up to this many bytes (one write each). */
+const WRITE_PIECE = 1024 * 1024;
+/**
+ * A body up to this size is also kept in memory while it is written, so that it is parsed from
+ * there rather than read back from the file (the parse needs it whole in memory either way).
+ */
+export const KEEP_FOR_PARSE_MAX = 4 * 1024 * 1024;
+
 export class TempBlob {
   private readonly hash = createHash('sha256');
   size = 0;
+  /** Bytes not yet written (at most WRITE_PIECE). */
+  private unwritten: Buffer[] = [];
+  private unwrittenSize = 0;
+  /** Every byte so far, while the body is no larger than KEEP_FOR_PARSE_MAX. */
+  private kept: Buffer[] | null = [];
 
   constructor(
     readonly path: string,
@@ -293,14 +306,35 @@ export class TempBlob {
     private readonly syncThread?: SyncThread,
   ) {}
 
+  /**
+   * Takes the next piece of the body. Pieces are gathered and written together, up to a megabyte
+   * at a time: each write is a trip through libuv's thread pool, and an APPEND literal or an LMTP
+   * message arrives in the socket's 64 KiB reads.
+   */
   async write(chunk: Buffer): Promise<void> {
     this.hash.update(chunk);
     this.size += chunk.length;
-    let offset = 0;
+    if (this.kept && this.size <= KEEP_FOR_PARSE_MAX) this.kept.push(chunk);
+    else this.kept = null;
+    this.unwritten.push(chunk);
+    this.unwrittenSize += chunk.length;
+    if (this.unwrittenSize >= WRITE_PIECE) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const pieces = this.unwritten;
+    this.unwritten = [];
+    this.unwrittenSize = 0;
     try {
-      while (offset < chunk.length) {
-        const { bytesWritten } = await this.handle.write(chunk, offset, chunk.length - offset);
-        offset += bytesWritten;
+      let { bytesWritten: skip } = await this.handle.writev(pieces);
+      // A short write (rare: a signal, a nearly full disk) goes on piece by piece.
+      for (const p of pieces) {
+        if (skip >= p.length) {
+          skip -= p.length;
+          continue;
+        }
+        for (let offset = skip; offset < p.length; ) offset += (await this.handle.write(p, offset, p.length - offset)).bytesWritten;
+        skip = 0;
       }
     } catch (err) {
       throw withPath(err, this.path);
@@ -308,17 +342,21 @@ export class TempBlob {
   }
 
   /**
-   * Closes the file; returns the SHA-256 of everything written. Not synced yet: most bodies that
-   * turn out to be stored already (the same message for several recipients) are only discarded, so
-   * the caller syncs (BlobFiles.syncTemp) just the ones it will install.
+   * Writes what is left and closes the file; returns the SHA-256 of everything written, and the
+   * bytes themselves when they were small enough to keep. Not synced yet: most bodies that turn
+   * out to be stored already (the same message for several recipients) are only discarded, so the
+   * caller syncs (BlobFiles.install) just the ones it will install.
    */
-  async finish(): Promise<Buffer> {
+  async finish(): Promise<{ sha256: Buffer; body: Buffer | undefined }> {
+    if (this.unwrittenSize > 0) await this.flush();
     try {
       await this.handle.close();
     } catch (err) {
       throw withPath(err, this.path);
     }
-    return this.hash.digest();
+    const body = this.kept ? (this.kept.length === 1 ? this.kept[0]! : Buffer.concat(this.kept, this.size)) : undefined;
+    this.kept = null;
+    return { sha256: this.hash.digest(), body };
   }
 
   async abort(): Promise<void> {

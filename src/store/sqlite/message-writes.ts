@@ -56,10 +56,11 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
     // hand it cannot miss again. Another session's EXPUNGE never fails a valid APPEND.
     // Only a body that will be installed must be on disk, in place, before the COMMIT that refers
     // to it. Its syncs (BlobFiles.install, on the sync threads) run while the event loop parses it:
-    // the file is read back first, then renamed, and the parse waits for nothing but the CPU.
+    // the bytes are in hand (kept while written, or read back), the file is renamed, and the parse
+    // waits for nothing but the CPU.
     const prepare = async (): Promise<Parsed> => {
       if (collected.kind === 'inline') return deriveContent(collected.body);
-      const raw = await readFile(collected.tempPath);
+      const raw = collected.body ?? (await readFile(collected.tempPath));
       const placed = ctx.files.install(collected.tempPath, collected.sha256).then(() => {
         installed = true;
       });
