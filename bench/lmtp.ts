@@ -1,5 +1,7 @@
 /**
- * `npm run bench:lmtp [-- --quick] [--seconds S] [--only 10x1M,…|sieve] [--out FILE]`
+ * `npm run bench:lmtp [-- --quick] [--seconds S] [--only 10x1Mx1,…|sieve] [--out FILE] [--cpu-prof DIR]`
+ * (`--cpu-prof DIR`: the Postroom server runs under `node --cpu-prof`, its profiles land in DIR;
+ * read them with `tsx bench/profile-summary.ts FILE`)
  *
  * Mail delivery over LMTP, Postroom (`postroom serve --lmtp-port`, SQLite store) and Dovecot
  * (dovecot-lmtpd, Maildir, mail_fsync default) side by side in the same run, in turn: for each row
@@ -37,6 +39,7 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     only: { type: 'string' },
     out: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const SECONDS = Number(values.seconds ?? (values.quick ? 4 : 10));
@@ -100,7 +103,7 @@ async function startPostroom(runDir: string, script: string | null): Promise<Run
   }
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--imap-port', 'off', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--log-level', 'error'],
+    [...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--imap-port', 'off', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--log-level', 'error'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const port = await new Promise<number>((resolve, reject) => {

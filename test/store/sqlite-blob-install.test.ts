@@ -1,10 +1,11 @@
 /**
- * A large body's file is moved into blobs/ and its directory fsynced before the transaction that
- * references it, with the sync on the store's sync thread rather than on the event loop; a pending
+ * A large body's file is moved into blobs/, its data and its directory synced before the transaction
+ * that references it, with the syncs on the store's sync threads rather than on the event loop
+ * (after the rename and side by side for new bytes, data before the rename over an existing file); a pending
  * removal of the same bytes must not delete a file that is being installed.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, fstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, fstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -24,11 +25,21 @@ function folder(): string {
 }
 
 /** Records what it was asked to sync, and whether each descriptor was a directory. */
-function recordingThread(): { thread: SyncThread; calls: Array<{ kind: 'fsync' | 'fdatasync'; directory: boolean }> } {
-  const calls: Array<{ kind: 'fsync' | 'fdatasync'; directory: boolean }> = [];
+interface Call {
+  kind: 'fsync' | 'fdatasync';
+  directory: boolean;
+  /** Whether no file was left in tmp/ when the sync was asked for (the rename had happened). */
+  renamed: boolean;
+}
+function recordingThread(gate?: Promise<void>): { thread: SyncThread; calls: Call[] } {
+  const calls: Call[] = [];
+  const record = (kind: Call['kind'], fd: number): void => {
+    const tmp = join(dirs[dirs.length - 1]!, 'tmp');
+    calls.push({ kind, directory: fstatSync(fd).isDirectory(), renamed: readdirSync(tmp).length === 0 });
+  };
   const thread = {
-    fdatasync: async (fd: number) => void calls.push({ kind: 'fdatasync', directory: fstatSync(fd).isDirectory() }),
-    fsync: async (fd: number) => void calls.push({ kind: 'fsync', directory: fstatSync(fd).isDirectory() }),
+    fdatasync: async (fd: number) => (record('fdatasync', fd), await gate),
+    fsync: async (fd: number) => (record('fsync', fd), await gate),
   } as unknown as SyncThread;
   return { thread, calls };
 }
@@ -40,19 +51,47 @@ function tempBody(files: BlobFiles, bytes: Buffer): { path: string; sha256: Buff
 }
 
 describe('SqliteStore body files: install', () => {
-  it('moves the file into place and fsyncs its directory on the sync thread', async () => {
-    const { thread, calls } = recordingThread();
+  it('moves a new file into place, then syncs its data and its directory side by side on the sync threads', async () => {
+    let open!: () => void;
+    const { thread, calls } = recordingThread(new Promise<void>((resolve) => (open = resolve)));
     const files = new BlobFiles(folder(), thread);
     const bytes = Buffer.from('x'.repeat(1000));
     const { path, sha256 } = tempBody(files, bytes);
-    await files.syncTemp(path);
-    await files.install(path, sha256);
+    let done = false;
+    const installing = files.install(path, sha256).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(calls.length, 2, 'the directory sync was asked for while the data sync was still running');
+    assert.equal(done, false, 'install waits for the syncs');
+    open();
+    await installing;
     files.installed(sha256);
     assert.equal(existsSync(path), false);
     assert.deepEqual(readFileSync(files.pathFor(sha256)), bytes);
+    // Both requested before either was awaited: both ran after the rename (the file synced is the
+    // one in blobs/), and install resolved only once both had.
     assert.deepEqual(calls, [
-      { kind: 'fdatasync', directory: false },
-      { kind: 'fsync', directory: true },
+      { kind: 'fdatasync', directory: false, renamed: true },
+      { kind: 'fsync', directory: true, renamed: true },
+    ]);
+  });
+
+  it('over a file already at the target, syncs the new bytes before the rename', async () => {
+    const { thread, calls } = recordingThread();
+    const files = new BlobFiles(folder(), thread);
+    const bytes = Buffer.from('z'.repeat(1000));
+    const first = tempBody(files, bytes);
+    await files.install(first.path, first.sha256);
+    files.installed(first.sha256);
+    calls.length = 0;
+    // The same bytes again (another session's identical body, or an orphan left by a crash).
+    const second = tempBody(files, bytes);
+    await files.install(second.path, second.sha256);
+    files.installed(second.sha256);
+    assert.equal(existsSync(second.path), false);
+    assert.deepEqual(readFileSync(files.pathFor(second.sha256)), bytes);
+    assert.deepEqual(calls, [
+      { kind: 'fdatasync', directory: false, renamed: false },
+      { kind: 'fsync', directory: true, renamed: true },
     ]);
   });
 

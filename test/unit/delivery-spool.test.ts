@@ -67,6 +67,20 @@ test('a large message goes to a temporary file that is already unlinked; many re
   assert.throws(() => spool.content(Buffer.alloc(0)), /released/);
 });
 
+test('a message of several megabytes, written in 64 KiB pieces with bare LFs, reads back whole: the pieces in the file and the tail not yet written', async () => {
+  const spool = new MessageSpool({ memoryMax: 256 * 1024, maxSize: 1 << 24, directory: newDir() });
+  // 2.5 MiB and a bit: two whole 1 MiB file writes, then bytes that never made a third.
+  const lf = Buffer.from(`Subject: big\n\n${'ab\n'.repeat(Math.floor((2.5 * 1024 * 1024) / 3))}tail`);
+  for (let at = 0; at < lf.length; at += 65536) await spool.write(lf.subarray(at, at + 65536));
+  const expected = Buffer.from(lf.toString('latin1').replace(/\n/g, '\r\n'), 'latin1');
+  assert.equal(spool.size, expected.length);
+  const prefix = Buffer.from('Return-Path: <a@b.example>\r\n');
+  const [one, two] = await Promise.all([collect(spool.content(prefix)), collect(spool.content(Buffer.alloc(0)))]);
+  assert.ok(one.equals(Buffer.concat([prefix, expected])), 'the copy with a prefix is the normalised message');
+  assert.ok(two.equals(expected), 'and so is a second reader\'s');
+  await spool.release();
+});
+
 test('past maxSize nothing more is kept and the message is oversized; the header section is kept for the filter', async () => {
   const spool = new MessageSpool({ memoryMax: 1 << 20, maxSize: 100, directory: newDir() });
   await spool.write(Buffer.from('Subject: a\nX: b\n\nbody\n'));

@@ -2,14 +2,15 @@
  * Large message bodies live as content-addressed files: blobs/<first two hex>/<sha256 hex>.
  *
  * Durability order (see docs/architecture.md, "Storage (SQLite)"): bytes are written to tmp/, the
- * file is fdatasynced, renamed into place and its directory fsynced — all before the transaction
- * that references it commits, and the two syncs off the event loop (`install`). A crash in between leaves an unreferenced file, never a reference to a
+ * file is renamed into place, and its data fdatasynced and its directory fsynced — all before the
+ * transaction that references it commits, the syncs side by side and off the event loop (`install`;
+ * when a file is already at the target, the data is synced before the rename instead). A crash in between leaves an unreferenced file, never a reference to a
  * missing one; `sweep()` removes such orphans at a later open — only when blobs/ is known to belong
  * to this database (store-identity.ts) and only once they are old enough. Anything in blobs/ that
  * is not a body file (a stray file or folder) is reported and left alone.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fdatasync, fsync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SyncThread } from './sync-thread.js';
@@ -61,12 +62,22 @@ export class BlobFiles {
   private readonly installing = new Map<string, number>();
 
   /**
-   * Moves a synced temp file into place and makes the new directory entry durable, off the event
-   * loop, before the transaction that will reference it (the directory fsync was the last sync a
-   * large APPEND or delivery did on the loop). Until `installed()` is called, a pending removal of
-   * the same bytes (released by an expunge a moment ago) leaves the file alone: the caller is about
-   * to reference it. Should that transaction fail, the file is an orphan like one left by a crash,
-   * swept at a later open.
+   * Makes a finished temp file the durable body file of `sha256`, before the transaction that will
+   * reference it: its data fdatasynced, renamed into blobs/, the new directory entry fsynced — the
+   * syncs off the event loop. Until `installed()` is called, a pending removal of the same bytes
+   * (released by an expunge a moment ago) leaves the file alone: the caller is about to reference
+   * it. Should that transaction fail, the file is an orphan like one left by a crash, swept at a
+   * later open.
+   *
+   * When nothing lies at the target yet (the usual case: new bytes), the rename comes first and
+   * the file's fdatasync and the directory's fsync then run side by side, on two sync threads:
+   * both must be done before the COMMIT, their order does not matter. Until they are, no row
+   * refers to the name, so a crash can leave at worst an unreferenced file with incomplete bytes,
+   * which the next store of the same bytes replaces (below) and the sweep removes. When a file is
+   * already there — an identical body installed by another session a moment ago, one a committed
+   * row may refer to, or an orphan left by a crash — the temp file is fdatasynced *before* it is
+   * renamed over it, so what lies at the target is complete and durable at every moment. The
+   * check and the rename are one synchronous step: no other install in this process comes between.
    */
   async install(tempPath: string, sha256: Buffer): Promise<void> {
     const key = sha256.toString('hex');
@@ -75,21 +86,42 @@ export class BlobFiles {
       const target = this.pathFor(sha256);
       const dir = join(target, '..');
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      // Over an identical durable file when two sessions store the same new body at once: the
-      // temp file was fdatasynced first, so what lies at `target` is durable at every moment.
-      renameSync(tempPath, target);
-      const handle = await open(dir, 'r');
+      if (lstatSync(target, { throwIfNoEntry: false }) !== undefined) {
+        await this.syncTemp(tempPath);
+        renameSync(tempPath, target);
+        await this.syncPath(dir, true);
+        return;
+      }
+      // Opened before the rename: the descriptor names this body's inode whatever the path does later.
+      const file = openSync(tempPath, 'r');
       try {
-        if (this.syncThread) await this.syncThread.fsync(handle.fd);
-        else await handle.sync();
-      } catch (err) {
-        throw withPath(err, dir);
+        renameSync(tempPath, target);
+        await Promise.all([this.syncFd(file, target, false), this.syncPath(dir, true)]);
       } finally {
-        await handle.close();
+        closeSync(file);
       }
     } catch (err) {
       this.installed(sha256);
       throw err;
+    }
+  }
+
+  private async syncFd(fd: number, path: string, full: boolean): Promise<void> {
+    try {
+      if (this.syncThread) await (full ? this.syncThread.fsync(fd) : this.syncThread.fdatasync(fd));
+      else await new Promise<void>((resolve, reject) => (full ? fsync : fdatasync)(fd, (err) => (err ? reject(err) : resolve())));
+    } catch (err) {
+      throw withPath(err, path);
+    }
+  }
+
+  /** fsync of a directory (full) or fdatasync of a file, by path. */
+  private async syncPath(path: string, full: boolean): Promise<void> {
+    const fd = openSync(path, 'r');
+    try {
+      await this.syncFd(fd, path, full);
+    } finally {
+      closeSync(fd);
     }
   }
 
@@ -251,9 +283,22 @@ export interface SweepResult {
   strays: string[];
 }
 
+/** Writes to a temp body file are gathered into pieces of up to this many bytes (one write each). */
+const WRITE_PIECE = 1024 * 1024;
+/**
+ * A body up to this size is also kept in memory while it is written, so that it is parsed from
+ * there rather than read back from the file (the parse needs it whole in memory either way).
+ */
+export const KEEP_FOR_PARSE_MAX = 4 * 1024 * 1024;
+
 export class TempBlob {
   private readonly hash = createHash('sha256');
   size = 0;
+  /** Bytes not yet written (at most WRITE_PIECE). */
+  private unwritten: Buffer[] = [];
+  private unwrittenSize = 0;
+  /** Every byte so far, while the body is no larger than KEEP_FOR_PARSE_MAX. */
+  private kept: Buffer[] | null = [];
 
   constructor(
     readonly path: string,
@@ -261,14 +306,35 @@ export class TempBlob {
     private readonly syncThread?: SyncThread,
   ) {}
 
+  /**
+   * Takes the next piece of the body. Pieces are gathered and written together, up to a megabyte
+   * at a time: each write is a trip through libuv's thread pool, and an APPEND literal or an LMTP
+   * message arrives in the socket's 64 KiB reads.
+   */
   async write(chunk: Buffer): Promise<void> {
     this.hash.update(chunk);
     this.size += chunk.length;
-    let offset = 0;
+    if (this.kept && this.size <= KEEP_FOR_PARSE_MAX) this.kept.push(chunk);
+    else this.kept = null;
+    this.unwritten.push(chunk);
+    this.unwrittenSize += chunk.length;
+    if (this.unwrittenSize >= WRITE_PIECE) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const pieces = this.unwritten;
+    this.unwritten = [];
+    this.unwrittenSize = 0;
     try {
-      while (offset < chunk.length) {
-        const { bytesWritten } = await this.handle.write(chunk, offset, chunk.length - offset);
-        offset += bytesWritten;
+      let { bytesWritten: skip } = await this.handle.writev(pieces);
+      // A short write (rare: a signal, a nearly full disk) goes on piece by piece.
+      for (const p of pieces) {
+        if (skip >= p.length) {
+          skip -= p.length;
+          continue;
+        }
+        for (let offset = skip; offset < p.length; ) offset += (await this.handle.write(p, offset, p.length - offset)).bytesWritten;
+        skip = 0;
       }
     } catch (err) {
       throw withPath(err, this.path);
@@ -276,17 +342,21 @@ export class TempBlob {
   }
 
   /**
-   * Closes the file; returns the SHA-256 of everything written. Not synced yet: most bodies that
-   * turn out to be stored already (the same message for several recipients) are only discarded, so
-   * the caller syncs (BlobFiles.syncTemp) just the ones it will install.
+   * Writes what is left and closes the file; returns the SHA-256 of everything written, and the
+   * bytes themselves when they were small enough to keep. Not synced yet: most bodies that turn
+   * out to be stored already (the same message for several recipients) are only discarded, so the
+   * caller syncs (BlobFiles.install) just the ones it will install.
    */
-  async finish(): Promise<Buffer> {
+  async finish(): Promise<{ sha256: Buffer; body: Buffer | undefined }> {
+    if (this.unwrittenSize > 0) await this.flush();
     try {
       await this.handle.close();
     } catch (err) {
       throw withPath(err, this.path);
     }
-    return this.hash.digest();
+    const body = this.kept ? (this.kept.length === 1 ? this.kept[0]! : Buffer.concat(this.kept, this.size)) : undefined;
+    this.kept = null;
+    return { sha256: this.hash.digest(), body };
   }
 
   async abort(): Promise<void> {

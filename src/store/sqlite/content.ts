@@ -9,7 +9,14 @@ import type { BlobFiles, TempBlob } from './blob-files.js';
 
 export type Collected =
   | { kind: 'inline'; sha256: Buffer; size: number; body: Buffer }
-  | { kind: 'file'; sha256: Buffer; size: number; tempPath: string };
+  | {
+      kind: 'file';
+      sha256: Buffer;
+      size: number;
+      tempPath: string;
+      /** The bytes too, when small enough to have been kept while written (TempBlob). */
+      body: Buffer | undefined;
+    };
 
 export async function collectContent(content: MessageContent, inlineMax: number, files: BlobFiles): Promise<Collected> {
   if (Buffer.isBuffer(content) && content.length <= inlineMax) {
@@ -37,8 +44,8 @@ export async function collectContent(content: MessageContent, inlineMax: number,
       const body = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingSize);
       return { kind: 'inline', sha256: sha256(body), size: body.length, body };
     }
-    const digest = await temp.finish();
-    return { kind: 'file', sha256: digest, size: temp.size, tempPath: temp.path };
+    const { sha256: digest, body } = await temp.finish();
+    return { kind: 'file', sha256: digest, size: temp.size, tempPath: temp.path, body };
   } catch (err) {
     if (temp) await temp.abort();
     throw err;

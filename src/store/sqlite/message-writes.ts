@@ -31,10 +31,6 @@ export function deriveContent(raw: Buffer): Parsed {
   return { structureJson: JSON.stringify(structure), search: computeSearchColumns(raw, structure), sort: computeSortColumns(raw, structure) };
 }
 
-async function parseCollected(collected: Collected, tempPathRead: () => Promise<Buffer>): Promise<Parsed> {
-  return deriveContent(collected.kind === 'inline' ? collected.body : await tempPathRead());
-}
-
 export async function appendMessage(scope: UserScope, mailboxId: string, input: AppendInput): Promise<AppendResult> {
   const { ctx } = scope;
   selectableMailbox(scope, mailboxId); // fail before reading a large literal into a mailbox that does not exist
@@ -58,15 +54,23 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
     // last other reference went meanwhile (the check out here saw the content, the transaction
     // does not), the body is parsed after all and the write tried once more — with the parse in
     // hand it cannot miss again. Another session's EXPUNGE never fails a valid APPEND.
-    let parsed = findContent(ctx, collected.sha256) ? null : await parseCollected(collected, () => readFile(tempPath!));
-    // Only a body that will be installed must be on disk, in place, before the COMMIT that refers to it.
-    const install = async (): Promise<void> => {
-      if (!tempPath) return;
-      await ctx.files.syncTemp(tempPath);
-      await ctx.files.install(tempPath, collected.sha256);
-      installed = true;
+    // Only a body that will be installed must be on disk, in place, before the COMMIT that refers
+    // to it. Its syncs (BlobFiles.install, on the sync threads) run while the event loop parses it:
+    // the bytes are in hand (kept while written, or read back), the file is renamed, and the parse
+    // waits for nothing but the CPU.
+    const prepare = async (): Promise<Parsed> => {
+      if (collected.kind === 'inline') return deriveContent(collected.body);
+      const raw = collected.body ?? (await readFile(collected.tempPath));
+      const placed = ctx.files.install(collected.tempPath, collected.sha256).then(() => {
+        installed = true;
+      });
+      try {
+        return deriveContent(raw);
+      } finally {
+        await placed;
+      }
     };
-    if (parsed) await install();
+    let parsed = findContent(ctx, collected.sha256) ? null : await prepare();
     let result: AppendResult | null = null;
     while (!result) {
       const known = parsed;
@@ -89,10 +93,7 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
         addUsage(ctx, scope.userId, collected.size, 1);
         return { uid, uidValidity: box.uid_validity, modseq };
       });
-      if (!result) {
-        parsed = await parseCollected(collected, () => readFile(tempPath!));
-        await install();
-      }
+      if (!result) parsed = await prepare();
     }
     ctx.feed.publish(scope.user, { kind: 'exists', mailboxId, uids: [result.uid], origin: scope.origin });
     return result;

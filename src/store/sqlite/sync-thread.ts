@@ -1,5 +1,5 @@
 /**
- * fdatasync on a thread of the store's own, not on libuv's thread pool.
+ * fdatasync on threads of the store's own, not on libuv's thread pool.
  *
  * Node runs fs callbacks, crypto.scrypt, DNS lookups and zlib on one pool of four threads
  * (UV_THREADPOOL_SIZE), first come first served. Every acknowledged write waits for an fdatasync
@@ -10,9 +10,15 @@
  * database file at a checkpoint, a large body's file before it is renamed into blobs/ — run on this
  * dedicated worker thread. It only ever blocks in fdatasync(2); a request costs two small messages.
  *
- * Descriptors are process-wide, so the thread syncs the caller's own descriptor; the caller keeps
- * it open until the reply. Requests run one after another, in order — syncs of the same file
- * would serialise in the kernel anyway.
+ * Descriptors are process-wide, so a thread syncs the caller's own descriptor; the caller keeps
+ * it open until the reply. There are a few such threads (`threads`, default 3), each running its
+ * requests one after another; a request goes to the thread with the fewest waiting. One thread was
+ * not enough once large bodies are stored: a new body costs a file and a directory sync before its
+ * transaction, and with one thread the WAL sync of a small write waited behind another session's
+ * 1 MB fdatasync, and a body's file and directory syncs ran one after the other although both only
+ * have to be done before the COMMIT (bench:lmtp, 1 MB rows, bench/RESULTS.md). Syncs of different
+ * files run side by side in the kernel and the disk's queue; those of the same file serialise
+ * there as they would here.
  *
  * Should the thread die, its pending requests and every later one run on the thread pool instead
  * (and a log line says so): slower under load, never less durable.
@@ -40,13 +46,32 @@ interface Reply {
   message?: string;
 }
 
-export class SyncThread {
-  private worker: Worker | undefined;
-  private nextId = 1;
-  private readonly pending = new Map<number, { fd: number; full: boolean; resolve: () => void; reject: (err: unknown) => void }>();
-  private broken = false;
+/** Threads started at most (on demand: one until two requests overlap, and so on). */
+export const SYNC_THREADS = 3;
 
-  constructor(private readonly onBroken?: (err: unknown) => void) {}
+interface Waiter {
+  fd: number;
+  full: boolean;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+interface Thread {
+  worker: Worker;
+  pending: Map<number, Waiter>;
+}
+
+export class SyncThread {
+  private readonly threads: Thread[] = [];
+  private nextId = 1;
+  private broken = false;
+  private closing = false;
+
+  constructor(
+    private readonly onBroken?: (err: unknown) => void,
+    /** Threads to spread syncs over (at least 1). */
+    private readonly maxThreads = SYNC_THREADS,
+  ) {}
 
   /** fdatasync(fd): resolves when the file's data is on stable storage. */
   fdatasync(fd: number): Promise<void> {
@@ -61,52 +86,69 @@ export class SyncThread {
     return this.request(fd, true);
   }
 
+  /** Requests sent and not yet answered, over all threads. */
+  get inFlight(): number {
+    return this.threads.reduce((n, t) => n + t.pending.size, 0);
+  }
+
   private request(fd: number, full: boolean): Promise<void> {
     if (this.broken) return poolSync(fd, full);
-    const worker = this.start();
+    const thread = this.pick();
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
-      this.pending.set(id, { fd, full, resolve, reject });
-      if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ id, fd, full });
+      thread.pending.set(id, { fd, full, resolve, reject });
+      if (thread.pending.size === 1) thread.worker.ref();
+      thread.worker.postMessage({ id, fd, full });
     });
   }
 
-  /** Stops the thread once nothing is pending. */
-  async close(): Promise<void> {
-    while (this.pending.size > 0) await new Promise((r) => setImmediate(r));
-    const worker = this.worker;
-    this.worker = undefined;
-    if (worker) await worker.terminate();
+  /** An idle thread (started if need be), else the one with the fewest requests waiting. */
+  private pick(): Thread {
+    let best: Thread | undefined;
+    for (const t of this.threads) if (!best || t.pending.size < best.pending.size) best = t;
+    if (best && (best.pending.size === 0 || this.threads.length >= Math.max(1, this.maxThreads))) return best;
+    return this.start();
   }
 
-  private start(): Worker {
-    if (this.worker) return this.worker;
+  /** Stops the threads once nothing is pending. */
+  async close(): Promise<void> {
+    while (this.inFlight > 0) await new Promise((r) => setImmediate(r));
+    this.closing = true;
+    const threads = this.threads.splice(0);
+    await Promise.all(threads.map((t) => t.worker.terminate()));
+    this.closing = false;
+  }
+
+  private start(): Thread {
     const worker = new Worker(THREAD_SOURCE, { eval: true, name: 'postroom-fsync' });
+    const thread: Thread = { worker, pending: new Map() };
     worker.on('message', (reply: Reply) => {
-      const waiter = this.pending.get(reply.id);
+      const waiter = thread.pending.get(reply.id);
       if (!waiter) return;
-      this.pending.delete(reply.id);
+      thread.pending.delete(reply.id);
       // Only a request in flight keeps the process alive, as a pool request would.
-      if (this.pending.size === 0) worker.unref();
+      if (thread.pending.size === 0) worker.unref();
       if (reply.code === undefined && reply.message === undefined) return waiter.resolve();
       const syscall = waiter.full ? 'fsync' : 'fdatasync';
       const err = Object.assign(new Error(reply.message ?? `${syscall} failed`), { code: reply.code, syscall });
       waiter.reject(err);
     });
     const fail = (err: unknown): void => {
-      if (this.worker !== worker) return; // closed on purpose
+      const at = this.threads.indexOf(thread);
+      if (at === -1 || this.closing) return; // closed on purpose
+      this.threads.splice(at, 1);
+      const first = !this.broken;
+      // From now on every sync runs on the pool; the other threads answer what they were sent.
       this.broken = true;
-      this.worker = undefined;
-      for (const w of this.pending.values()) poolSync(w.fd, w.full).then(w.resolve, w.reject);
-      this.pending.clear();
-      this.onBroken?.(err);
+      for (const w of thread.pending.values()) poolSync(w.fd, w.full).then(w.resolve, w.reject);
+      thread.pending.clear();
+      if (first) this.onBroken?.(err);
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`the fsync thread exited with code ${code}`)));
     worker.unref();
-    this.worker = worker;
-    return worker;
+    this.threads.push(thread);
+    return thread;
   }
 }
 

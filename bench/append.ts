@@ -1,0 +1,189 @@
+/**
+ * `npm run bench:append [-- --quick] [--count N] [--rounds R] [--plain] [--out FILE] [--cpu-prof DIR]`
+ *
+ * One client, sequential APPENDs: what a user feels when a mail client saves a sent message or a
+ * draft, or moves mail in from another account. Postroom (`postroom serve`, SQLite store, the
+ * default setup: implicit TLS) and Dovecot (Maildir, mail_fsync at its default, TLS) side by side,
+ * in turn within each round, on fresh copies of the same seeded 400-message mailbox. One
+ * connection per server and round: LOGIN, SELECT INBOX (a client has its INBOX open while it
+ * saves), then `count` APPENDs to Archive, each waiting for the tagged OK before the next, with a
+ * synchronizing literal (the `+` round trip is part of what each server is timed for). Messages
+ * are the load bench's (bench/load/messages.ts: 85 % text of 1–8 KB, 13 % with a 10–60 KB
+ * attachment, 2 % with 150–300 KB), every one different, the same sequence for both servers.
+ *
+ * Reported per server: APPENDs per second and p50/p90/p99 of one APPEND (command to tagged OK).
+ * Checked, not trusted: every APPEND must be OK, and STATUS Archive (MESSAGES) must have grown by
+ * `count` afterwards.
+ *
+ * `--plain`: plaintext IMAP instead of TLS (both servers). `--cpu-prof DIR`: Postroom runs under
+ * `node --cpu-prof` (read with `tsx bench/profile-summary.ts FILE`).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { benchMessage } from './load/messages.js';
+import { WireClient } from './load/wire-client.js';
+import { BENCH_TMP, PASSWORD, type SeedSpec } from './servers/common.js';
+import { dovecotVersion, ensureDovecot, startDovecot } from './servers/dovecot.js';
+import { seededPostroomData, type RunningServer } from './servers/postroom.js';
+import { testCertificate } from '../test/helpers/certs.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    count: { type: 'string' },
+    rounds: { type: 'string' },
+    plain: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    'cpu-prof': { type: 'string' },
+  },
+});
+const COUNT = Number(values.count ?? (values.quick ? 100 : 303));
+const ROUNDS = Number(values.rounds ?? (values.quick ? 1 : 3));
+const TLS = !values.plain;
+const USER = 'user1';
+const spec: SeedSpec = { users: { [USER]: 400 } };
+const ROOT = join(BENCH_TMP, 'append');
+
+interface RoundResult {
+  latencies: number[];
+  seconds: number;
+  bytes: number;
+}
+
+async function startPostroomServe(runDir: string, certDir: string): Promise<RunningServer> {
+  const data = await seededPostroomData(runDir, spec);
+  const tlsArgs = TLS ? ['--tls-cert', join(certDir, 'cert.pem'), '--tls-key', join(certDir, 'key.pem'), '--imaps-port', 'auto', '--imap-port', 'off'] : ['--imap-port', 'auto', '--imaps-port', 'off', '--allow-insecure-auth'];
+  const child = spawn(
+    process.execPath,
+    [...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--host', '127.0.0.1',
+      '--pop3-port', 'off', '--pop3s-port', 'off', '--log-level', 'error', ...tlsArgs],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const m = JSON.parse(line) as { msg?: string; imapPort?: number; imapsPort?: number };
+        const p = TLS ? m.imapsPort : m.imapPort;
+        if (m.msg === 'listening' && p) resolve(p);
+      } catch {
+        /* a log line */
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`postroom serve exited with ${code} before listening`)));
+  });
+  return {
+    name: 'Postroom',
+    pid: child.pid!,
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        child.once('exit', () => (clearTimeout(t), resolve()));
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function archiveCount(client: WireClient): Promise<number> {
+  const done = await client.command('STATUS Archive (MESSAGES)');
+  const line = done.untagged.find((u) => /^\* STATUS /i.test(u.text));
+  const m = line && /MESSAGES (\d+)/i.exec(line.text);
+  if (done.status !== 'OK' || !m) throw new Error(`STATUS: ${done.tagged}`);
+  return Number(m[1]);
+}
+
+async function appendRun(port: number, round: number): Promise<RoundResult> {
+  const { client } = await WireClient.connect('127.0.0.1', port, 30_000, { tls: TLS });
+  try {
+    const login = await client.command(`LOGIN ${USER} ${PASSWORD}`);
+    if (login.status !== 'OK') throw new Error(`LOGIN: ${login.tagged}`);
+    const select = await client.command('SELECT INBOX');
+    if (select.status !== 'OK') throw new Error(`SELECT: ${select.tagged}`);
+    const before = await archiveCount(client);
+    // Built before the clock starts; the same messages for both servers in a round.
+    const messages = Array.from({ length: COUNT }, (_, i) => benchMessage(7_000_000_000 + round * 100_000 + i, `append-${round}`));
+    const latencies: number[] = [];
+    const started = performance.now();
+    for (const [i, message] of messages.entries()) {
+      const t = performance.now();
+      const done = await client.append('Archive', i % 3 === 0 ? '' : '\\Seen', message);
+      latencies.push(performance.now() - t);
+      if (done.status !== 'OK') throw new Error(`APPEND ${i}: ${done.tagged}`);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const after = await archiveCount(client);
+    if (after - before !== COUNT) throw new Error(`Archive grew by ${after - before}, ${COUNT} APPENDs were acknowledged`);
+    await client.command('LOGOUT').catch(() => undefined);
+    return { latencies, seconds, bytes: messages.reduce((n, m) => n + m.length, 0) };
+  } finally {
+    client.close();
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+const lines: string[] = [];
+const say = (s: string): void => {
+  lines.push(s);
+  process.stdout.write(`${s}\n`);
+};
+
+ensureDovecot();
+rmSync(ROOT, { recursive: true, force: true });
+mkdirSync(ROOT, { recursive: true });
+const certDir = join(ROOT, 'tls');
+mkdirSync(certDir, { recursive: true });
+const cert = await testCertificate();
+writeFileSync(join(certDir, 'cert.pem'), cert.cert);
+writeFileSync(join(certDir, 'key.pem'), cert.key, { mode: 0o600 });
+
+say(`# Sequential APPEND, one client: Postroom vs Dovecot — ${new Date().toISOString().slice(0, 10)}`);
+say('');
+say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; Dovecot ${dovecotVersion()}.`);
+say(`${ROUNDS} round(s) of ${COUNT} APPENDs over ${TLS ? 'implicit TLS' : 'plaintext'}, servers in turn (order swapped each round), fresh copies of a 400-message mailbox.`);
+say('');
+const all = new Map<string, RoundResult[]>([
+  ['Postroom', []],
+  ['Dovecot', []],
+]);
+for (let round = 0; round < ROUNDS; round++) {
+  const order = round % 2 === 0 ? ['Postroom', 'Dovecot'] : ['Dovecot', 'Postroom'];
+  for (const name of order) {
+    const runDir = join(ROOT, `${name.toLowerCase()}-${round}`);
+    rmSync(runDir, { recursive: true, force: true });
+    mkdirSync(runDir, { recursive: true });
+    const server =
+      name === 'Postroom'
+        ? await startPostroomServe(runDir, certDir)
+        : await startDovecot({ runDir, spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: 20, ...(TLS ? { tls: { cert: join(certDir, 'cert.pem'), key: join(certDir, 'key.pem') } } : {}) });
+    try {
+      process.stderr.write(`  round ${round + 1}/${ROUNDS}: ${name}\n`);
+      all.get(name)!.push(await appendRun(TLS ? server.tlsPort ?? server.port : server.port, round));
+    } finally {
+      await server.stop();
+    }
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+say('| server | APPENDs/s | mean ms | p50 ms | p90 ms | p99 ms | MB/s |');
+say('|---|---:|---:|---:|---:|---:|---:|');
+const rates = new Map<string, number>();
+const p50s = new Map<string, number>();
+for (const [name, rounds] of all) {
+  const lat = rounds.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const seconds = rounds.reduce((n, r) => n + r.seconds, 0);
+  const bytes = rounds.reduce((n, r) => n + r.bytes, 0);
+  rates.set(name, lat.length / seconds);
+  p50s.set(name, percentile(lat, 50));
+  say(`| ${name} | ${(lat.length / seconds).toFixed(0)} | ${(lat.reduce((a, b) => a + b, 0) / lat.length).toFixed(1)} | ${percentile(lat, 50).toFixed(1)} | ${percentile(lat, 90).toFixed(1)} | ${percentile(lat, 99).toFixed(1)} | ${(bytes / seconds / 1e6).toFixed(2)} |`);
+}
+say('');
+say(`Postroom/Dovecot APPEND rate: ${(rates.get('Postroom')! / rates.get('Dovecot')!).toFixed(2)}×; p50 ${p50s.get('Postroom')!.toFixed(1)} vs ${p50s.get('Dovecot')!.toFixed(1)} ms.`);
+if (values.out) writeFileSync(values.out, `${lines.join('\n')}\n`);
