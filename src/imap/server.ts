@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import type { Logger } from '../util/logger.js';
 import type { ImapServerOptions } from './server-options.js';
-import type { ImapHooks } from './hooks.js';
+import type { ImapHooks, ImapSessionInfo } from './hooks.js';
 import { ImapError } from './errors.js';
 import type { AnyCommandSpec, ConnectionInfo, StateKind } from './commands/types.js';
 import { CommandRegistry } from './commands/registry.js';
@@ -462,6 +462,13 @@ export class ImapServer extends EventEmitter implements ServerCore {
     }
     return told;
   }
+
+  /**
+   * Sends large literals (those over 64 KiB, which FETCH streams) to the sessions this picks at the
+   * rate it returns (bytes per second), or at full speed when it returns null. For test kits
+   * (postroom/testing's slow-literal fault): a real server leaves it null.
+   */
+  literalPace: ((session: ImapSessionInfo, size: number) => number | null) | null = null;
 
   /** Sessions to end as soon as they wake (kicked while hibernated). */
   private readonly kickOnWake = new Map<string, string>();

@@ -116,7 +116,12 @@ export class ImapConnection implements ConnectionInfo {
     this.logger = server.logger.child({ conn: this.id.slice(0, 8), remote: this.remoteAddress });
     this.framer = new CommandFramer(server.limits);
     this.unauthInput = server.unauthInput.share();
-    this.out = new OutputQueue(socket, server.limits.maxOutputBuffer, (err) => this.logger.warn({ err }, 'output failed; connection dropped'));
+    this.out = new OutputQueue(
+      socket,
+      server.limits.maxOutputBuffer,
+      (err) => this.logger.warn({ err }, 'output failed; connection dropped'),
+      (size) => server.literalPace?.(this.sessionInfo(), size) ?? null,
+    );
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
   }
 
