@@ -8,8 +8,7 @@ import cluster from 'node:cluster';
 import tls from 'node:tls';
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
-import { pino } from 'pino';
-import type { Logger } from '../util/logger.js';
+import { SILENT_LOGGER, type Logger } from '../util/logger.js';
 import type { ImapServerOptions } from './server-options.js';
 import type { ImapHooks, ImapSessionInfo } from './hooks.js';
 import { ImapError } from './errors.js';
@@ -130,7 +129,7 @@ export class ImapServer extends EventEmitter implements ServerCore {
     this.allowInsecureAuth = options.allowInsecureAuth ?? false;
     this.id = options.id ?? { name: SERVER_NAME, version: SERVER_VERSION, vendor: 'Postroom' };
     // Every line of this server says which protocol it is about (the audit lines rely on it).
-    this.logger = (options.logger ?? pino({ level: 'silent' })).child({ protocol: 'imap' });
+    this.logger = (options.logger ?? SILENT_LOGGER).child({ protocol: 'imap' });
     this.metrics = options.metrics ?? NO_PROTOCOL_METRICS;
     this.hostname = options.hostname ?? os.hostname();
     this.greeting = options.greeting ?? `${this.hostname} ${SERVER_NAME} ready`;
