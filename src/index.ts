@@ -62,7 +62,11 @@ export type {
   Pop3LoginDelayPolicy,
   Pop3LoginResult,
   Pop3MessageContent,
+  Pop3Hooks,
+  Pop3CommandEvent,
+  Pop3AuthEvent,
 } from './pop3/server.js';
+export { Pop3Error } from './pop3/errors.js';
 export { UserFileAuthenticator, UserFile, type UserFileAuthenticatorOptions } from './auth/user-file.js';
 
 export { createLmtpServer, DEFAULT_LMTP_LIMITS } from './lmtp/server.js';

@@ -8,10 +8,9 @@ import cluster from 'node:cluster';
 import tls from 'node:tls';
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
-import { pino } from 'pino';
-import type { Logger } from '../util/logger.js';
+import { SILENT_LOGGER, type Logger } from '../util/logger.js';
 import type { ImapServerOptions } from './server-options.js';
-import type { ImapHooks } from './hooks.js';
+import type { ImapHooks, ImapSessionInfo } from './hooks.js';
 import { ImapError } from './errors.js';
 import type { AnyCommandSpec, ConnectionInfo, StateKind } from './commands/types.js';
 import { CommandRegistry } from './commands/registry.js';
@@ -133,7 +132,7 @@ export class ImapServer extends EventEmitter implements ServerCore {
     this.allowInsecureAuth = options.allowInsecureAuth ?? false;
     this.id = options.id ?? { name: SERVER_NAME, version: SERVER_VERSION, vendor: 'Postroom' };
     // Every line of this server says which protocol it is about (the audit lines rely on it).
-    this.logger = (options.logger ?? pino({ level: 'silent' })).child({ protocol: 'imap' });
+    this.logger = (options.logger ?? SILENT_LOGGER).child({ protocol: 'imap' });
     this.metrics = options.metrics ?? NO_PROTOCOL_METRICS;
     this.hostname = options.hostname ?? os.hostname();
     this.greeting = options.greeting ?? `${this.hostname} ${SERVER_NAME} ready`;
@@ -467,6 +466,13 @@ export class ImapServer extends EventEmitter implements ServerCore {
     }
     return told;
   }
+
+  /**
+   * Sends large literals (those over 64 KiB, which FETCH streams) to the sessions this picks at the
+   * rate it returns (bytes per second), or at full speed when it returns null. For test kits
+   * (postroom/testing's slow-literal fault): a real server leaves it null.
+   */
+  literalPace: ((session: ImapSessionInfo, size: number) => number | null) | null = null;
 
   /** Sessions to end as soon as they wake (kicked while hibernated). */
   private readonly kickOnWake = new Map<string, string>();

@@ -5,12 +5,23 @@
  * start of the text (replies.ts), which is sent as it is instead of the code smtp-server would
  * derive from the reply number.
  */
-import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import type { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { ENHANCED_TEXT } from './replies.js';
+import { lazyRequire } from '../util/lazy-require.js';
 
-export class LmtpConnection extends SMTPConnection {
-  override send(code: number, data?: string | string[] | null, context?: string | false): void {
-    if (typeof data === 'string' && ENHANCED_TEXT.test(data)) return super.send(code, data, false);
-    return super.send(code, data, context);
-  }
+/** smtp-server loads when the first LMTP server is made, not at `import 'postroom'`. */
+export const smtpServer = lazyRequire<typeof import('smtp-server')>('smtp-server');
+const smtpConnection = lazyRequire<typeof import('smtp-server/lib/smtp-connection.js')>('smtp-server/lib/smtp-connection.js');
+
+let connectionClass: typeof SMTPConnection | undefined;
+
+/** SMTPConnection with Postroom's replies: the class is made on first use, once. */
+export function lmtpConnectionClass(): typeof SMTPConnection {
+  connectionClass ??= class LmtpConnection extends smtpConnection().SMTPConnection {
+    override send(code: number, data?: string | string[] | null, context?: string | false): void {
+      if (typeof data === 'string' && ENHANCED_TEXT.test(data)) return super.send(code, data, false);
+      return super.send(code, data, context);
+    }
+  };
+  return connectionClass;
 }

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
-import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { DeliveryPipeline } from '../delivery/pipeline.js';
 import { deliveryFailure, isUnexpected } from '../delivery/errors.js';
 import { addressProblem } from '../delivery/recipient.js';
@@ -23,7 +23,7 @@ import { ProxyGate, type ClientPeer } from '../net/proxy-gate.js';
 import { resolveLmtpLimits, type LmtpLimits } from './limits.js';
 import type { LmtpListenResult, LmtpServer, LmtpServerOptions, LmtpSocketOption } from './options.js';
 import { RCPT_MAILBOX_PARAM, RCPT_USER_PARAM } from './params.js';
-import { LmtpConnection } from './protocol.js';
+import { lmtpConnectionClass, smtpServer } from './protocol.js';
 import { failureReply, REPLIES, replyError, replyLine, replyText, type LmtpReply } from './replies.js';
 
 export type { LmtpListenResult, LmtpServer, LmtpServerOptions, LmtpSocketOption } from './options.js';
@@ -51,6 +51,7 @@ export function createLmtpServer(options: LmtpServerOptions): LmtpServer {
   const listeners: net.Server[] = [];
   let closing = false;
 
+  const { SMTPServer } = smtpServer();
   const smtp = new SMTPServer({
     lmtp: true,
     name: options.hostname ?? os.hostname(),
@@ -176,6 +177,7 @@ export function createLmtpServer(options: LmtpServerOptions): LmtpServer {
     const id = randomBytes(9).toString('base64url');
     open.set(id, socket);
     socket.once('close', () => open.delete(id));
+    const LmtpConnection = lmtpConnectionClass();
     const connection = new LmtpConnection(smtp, socket, tcp ? { id, remoteAddress: remote.address, remotePort: remote.port } : { id, remoteAddress: 'unix', remotePort: 0 });
     smtp.connections.add(connection);
     connection.on('error', (err: Error) => logger?.debug({ err, session: id }, 'lmtp: connection error'));

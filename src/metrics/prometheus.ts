@@ -5,7 +5,11 @@
  * metric. LMTP and `postroom deliver` report through `protocol('lmtp')` and `deliveries`.
  */
 import { readFileSync } from 'node:fs';
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { lazyRequire } from '../util/lazy-require.js';
+
+/** prom-client loads when the first Metrics is made, not at `import 'postroom'`. */
+const promClient = lazyRequire<typeof import('prom-client')>('prom-client');
 import { CounterFamily, HistogramFamily, LATENCY_BUCKETS, type CounterSeries, type HistogramSeries } from './series.js';
 import type {
   CommandResult,
@@ -35,7 +39,7 @@ export interface MetricsOptions {
 }
 
 export class Metrics {
-  readonly registry = new Registry();
+  readonly registry: Registry = new (promClient().Registry)();
   readonly commands: CounterFamily;
   readonly commandSeconds: HistogramFamily;
   readonly connections: CounterFamily;
@@ -78,7 +82,7 @@ export class Metrics {
     this.deliveries = new CounterFamily(`${p}deliveries_total`, 'Messages delivered per recipient, by result (delivered, rejected, deferred)', ['result']).register(r);
     this.deliverySeconds = new HistogramFamily(`${p}delivery_duration_seconds`, 'Time to deliver one message to one recipient', [], LATENCY_BUCKETS).register(r);
     const counters = this.sessionCounters;
-    new Gauge({
+    new (promClient().Gauge)({
       name: `${p}sessions`,
       help: 'Open sessions by protocol and state (IMAP: not_authenticated, authenticated, selected, hibernated; POP3: authorization, transaction)',
       labelNames: ['protocol', 'state'],
@@ -88,8 +92,8 @@ export class Metrics {
         for (const [protocol, count] of counters) for (const { state, count: n } of count()) this.inc({ protocol, state }, n);
       },
     });
-    new Gauge({ name: `${p}build_info`, help: 'Always 1; the version in a label', labelNames: ['version'], registers: [r], aggregator: 'first' }).set({ version: VERSION }, 1);
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: r });
+    new (promClient().Gauge)({ name: `${p}build_info`, help: 'Always 1; the version in a label', labelNames: ['version'], registers: [r], aggregator: 'first' }).set({ version: VERSION }, 1);
+    if (options.processMetrics !== false) promClient().collectDefaultMetrics({ register: r });
   }
 
   /** The hooks for one protocol's servers (the same object each time). */

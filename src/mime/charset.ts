@@ -2,7 +2,10 @@
  * Bytes in a declared charset → Unicode. The conversion tables come from libmime (iconv-lite plus
  * encoding-japanese for ISO-2022-JP and friends); this file only adds the policy for mislabelled mail.
  */
-import libcharset from 'libmime/lib/charset.js';
+import { lazyRequire } from '../util/lazy-require.js';
+
+/** Loaded at the first text in another charset than UTF-8/ASCII, not at `import 'postroom'`. */
+const libcharset = lazyRequire<typeof import('libmime/lib/charset.js').default>('libmime/lib/charset.js');
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
@@ -21,11 +24,11 @@ export function decodeCharset(buf: Buffer, charset: string | undefined): string 
     try {
       return utf8Strict.decode(buf);
     } catch {
-      return libcharset.decode(buf, 'windows-1252');
+      return libcharset().decode(buf, 'windows-1252');
     }
   }
   try {
-    return libcharset.decode(buf, label);
+    return libcharset().decode(buf, label);
   } catch {
     return buf.toString('latin1');
   }

@@ -1,7 +1,10 @@
 /**
  * MIME parsing with byte offsets and the text helpers SEARCH needs.
  */
-import libmime from 'libmime';
+import { lazyRequire } from '../util/lazy-require.js';
+
+/** libmime loads at the first encoded-word, not at `import 'postroom'`. */
+const libmime = lazyRequire<typeof import('libmime').default>('libmime');
 import type { MessageStructure } from './types.js';
 import { headerFields, scanFields, fieldValue } from './header.js';
 import { parseMessage as parse } from './parse.js';
@@ -21,7 +24,7 @@ export function parseMessage(raw: Buffer): MessageStructure {
 export function decodeHeaderText(value: string): string {
   if (!value.includes('=?')) return value;
   try {
-    return libmime.decodeWords(value);
+    return libmime().decodeWords(value);
   } catch {
     return value;
   }

@@ -11,6 +11,7 @@ import type { TlsOptions } from '../net/tls.js';
 import type { Pop3Limits } from './limits.js';
 import type { LoginGuard, LoginGuardOptions } from '../auth/login-guard.js';
 import type { ProtocolMetrics } from '../metrics/types.js';
+import type { Pop3Hooks } from './hooks.js';
 
 /** Who is on the other end; handed to the connect/disconnect callbacks. */
 export interface Pop3ConnectionInfo {
@@ -113,6 +114,8 @@ export interface Pop3ServerOptions {
    * address in the header is the one limits, the login guard and logs see. Default: off.
    */
   proxyProtocol?: ProxyProtocolOptions;
+  /** Session hooks: onConnect, onAuth, onCommand (per-command authorization), onClose (src/pop3/hooks.ts). */
+  hooks?: Pop3Hooks;
 }
 
 export interface Pop3ListenResult {
@@ -134,4 +137,15 @@ export interface Pop3Server {
    * UPDATE state (no deletions). Returns their ids.
    */
   kick(which: (c: Pop3ConnectionSummary) => boolean): string[];
+  /**
+   * Ends one session: after the command in progress (no UPDATE state, so no deletions), or with
+   * `force` at once. False when there is no such connection.
+   */
+  disconnect(id: string, options?: { force?: boolean }): boolean;
+  /**
+   * 'error': a listener failed after listen() (the socket server's error). Without an 'error'
+   * listener it is only logged, as before.
+   */
+  on(event: 'error', listener: (err: Error) => void): this;
+  off(event: 'error', listener: (err: Error) => void): this;
 }

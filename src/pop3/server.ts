@@ -4,6 +4,7 @@
  * line of protocol code; they differ only in the Maildrop and Authenticator they are given.
  */
 import net from 'node:net';
+import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import type { SecureContext } from 'node:tls';
 import { createSecureContext, upgradeToTls } from '../net/tls.js';
@@ -35,6 +36,7 @@ export type {
   Pop3Server,
   Pop3ServerOptions,
 } from './options.js';
+export type { Pop3Hooks, Pop3CommandEvent, Pop3AuthEvent } from './hooks.js';
 export type { Pop3Limits } from './limits.js';
 export { DEFAULT_POP3_LIMITS } from './limits.js';
 export { apopDigest } from './auth.js';
@@ -90,6 +92,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     expireTime: options.expireTime,
     lastLogins: new Map(),
     callbacks,
+    hooks: options.hooks ?? {},
   };
   const proxyGate = ProxyGate.create(options.proxyProtocol, services.logger);
   const commands = createCommandTable();
@@ -174,6 +177,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
       server.once('error', reject);
       server.listen(p, host, () => {
         server.off('error', reject);
+        server.on('error', listenerError);
         listeners.push(server);
         const address = server.address();
         resolve(typeof address === 'object' && address ? address.port : p);
@@ -181,7 +185,33 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     });
   }
 
-  return {
+  const events = new EventEmitter();
+  /** A listener failed after listen(): the embedder's 'error' listeners hear it, the log always. */
+  function listenerError(err: Error): void {
+    services.logger?.error({ err }, 'listener error');
+    if (events.listenerCount('error') > 0) events.emit('error', err);
+  }
+
+  const server: Pop3Server = {
+    on(event, listener) {
+      events.on(event, listener);
+      return server;
+    },
+    off(event, listener) {
+      events.off(event, listener);
+      return server;
+    },
+
+    disconnect(id, o = {}): boolean {
+      for (const c of open) {
+        if (c.info.id !== id) continue;
+        if (o.force) c.destroy();
+        else c.shutdown();
+        return true;
+      }
+      return false;
+    },
+
     async listen(): Promise<Pop3ListenResult> {
       const result: Pop3ListenResult = {};
       if (port !== null) result.port = await bind(port, gated(onPlain, true));
@@ -222,4 +252,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
       services.tlsContext = createSecureContext(tls);
     },
   };
+  // For tests that make a listener fail as EMFILE would (not part of the typed API).
+  Object.defineProperty(server, 'netServers', { value: listeners, enumerable: false });
+  return server;
 }

@@ -5,7 +5,7 @@
  * Pigeonhole does by default: they record the message's path and keep auto-responders from
  * looping, so a script may neither add nor delete them.
  */
-import libmime from 'libmime';
+import { lazyRequire } from '../util/lazy-require.js';
 import { fieldValue, scanFields } from '../mime/header.js';
 import { decodeHeaderText } from '../mime/index.js';
 
@@ -14,7 +14,7 @@ interface LibmimeEncoding {
   encodeWords(value: string, mimeWordEncoding: 'Q' | 'B', maxLength: number, toCharset: string): string;
   foldLines(str: string, lineLength: number): string;
 }
-const encoder = libmime as unknown as LibmimeEncoding;
+const encoder = lazyRequire<LibmimeEncoding>('libmime');
 
 export const PROTECTED_FIELDS: ReadonlySet<string> = new Set(['received', 'auto-submitted']);
 
@@ -26,8 +26,8 @@ export function isFieldName(name: string): boolean {
 /** The field as written: encoded words for non-ASCII text (RFC 2047), folded, CRLF-terminated. */
 function renderField(name: string, value: string): Buffer {
   const flat = value.replace(/\r?\n(?=[ \t])/g, '').replace(/[\r\n]+/g, ' ');
-  const text = /[^\x00-\x7f]/.test(flat) ? encoder.encodeWords(flat, 'Q', 52, 'utf-8') : flat;
-  return Buffer.from(`${encoder.foldLines(`${name}: ${text}`, 76).replace(/\r?\n/g, '\r\n')}\r\n`);
+  const text = /[^\x00-\x7f]/.test(flat) ? encoder().encodeWords(flat, 'Q', 52, 'utf-8') : flat;
+  return Buffer.from(`${encoder().foldLines(`${name}: ${text}`, 76).replace(/\r?\n/g, '\r\n')}\r\n`);
 }
 
 export function addHeader(header: Buffer, name: string, value: string, last: boolean): Buffer {

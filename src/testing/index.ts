@@ -76,6 +76,19 @@ export interface Faults {
   setFlags(user: string, mailbox: string, uids: number[], operation: FlagOperation, flags: Flag[]): Promise<void>;
   /** While on, every login fails (as a wrong password would). */
   refuseLogins(on?: boolean): void;
+  /**
+   * Sends large literals (over 64 KiB: the message bodies FETCH streams) at `bytesPerSecond`, to
+   * every session or only `connection`'s / `user`'s, until the returned remover (or clear()) runs.
+   */
+  slowLiterals(options: SlowLiterals): () => void;
+}
+
+export interface SlowLiterals {
+  bytesPerSecond: number;
+  /** Only on this connection (an id from server.imap.connections()). */
+  connection?: string;
+  /** Only for this logged-in user. */
+  user?: string;
 }
 
 export interface WaitForOptions {
@@ -151,6 +164,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   };
 
   const rules = new Set<FaultRule & { fired: number }>();
+  const slow = new Set<SlowLiterals>();
   const matches = (r: FaultRule & { fired: number }, e: ImapCommandEvent): boolean =>
     (r.times === undefined || r.fired < r.times) &&
     (r.command === undefined || (typeof r.command === 'string' ? r.command.toUpperCase() === e.command : r.command.test(e.command))) &&
@@ -194,6 +208,15 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
     hooks: { onCommand },
   });
+  imap.literalPace = (session) => {
+    let pace: number | null = null;
+    for (const r of slow) {
+      if ((r.connection === undefined || r.connection === session.id) && (r.user === undefined || r.user === session.user)) {
+        pace = pace === null ? r.bytesPerSecond : Math.min(pace, r.bytesPerSecond);
+      }
+    }
+    return pace;
+  };
   const ports = await imap.listen();
   const pop3 = options.pop3
     ? createPop3Server({ store, auth, host, port: 0, tlsPort: null, tls: cert, allowInsecureAuth: true, limits: { authFailureDelaySeconds: 0 } })
@@ -240,7 +263,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       rules.add(entry);
       return () => rules.delete(entry);
     },
-    clear: () => rules.clear(),
+    clear: () => {
+      rules.clear();
+      slow.clear();
+    },
     changeUidValidity: (user, mailbox = 'INBOX') => store.resetUidValidity(user, mailbox),
     expunge: (user, mailbox = 'INBOX', uids) =>
       withMailbox(user, mailbox, async (mail, id) => {
@@ -256,6 +282,12 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     refuseLogins(on = true) {
       refusing = on;
     },
+    slowLiterals(o) {
+      if (!(o.bytesPerSecond > 0)) throw new RangeError('slowLiterals: bytesPerSecond must be positive');
+      const entry = { ...o };
+      slow.add(entry);
+      return () => slow.delete(entry);
+    },
   };
 
   const waitFor: TestServer['waitFor'] = async ({ user, mailbox = 'INBOX', count, predicate, timeoutMs = 5000 }) => {
@@ -270,6 +302,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
 
   const reset = async (): Promise<void> => {
     rules.clear();
+    slow.clear();
     refusing = false;
     for (const c of imap.connections()) imap.disconnect(c.id, { force: true });
     for (const user of Object.keys(users)) {

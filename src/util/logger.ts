@@ -10,3 +10,12 @@ export interface Logger {
   warn(obj: unknown, msg?: string): void;
   error(obj: unknown, msg?: string): void;
 }
+
+/** Says nothing: the default when no logger is given (pino is not loaded for it). */
+export const SILENT_LOGGER: Logger = {
+  child: () => SILENT_LOGGER,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};

@@ -2,7 +2,8 @@
  * The package as a user gets it: `npm pack`, unpacked into a scratch project, type-checked with
  * skipLibCheck off under moduleResolution node16, bundler and node10, every documented entry point
  * imported, a store run through the conformance suite from `postroom/conformance`, and `import
- * 'postroom'` shown not to load the native modules (better-sqlite3, argon2).
+ * 'postroom'` shown not to load the native modules (better-sqlite3, argon2), nor pino, prom-client,
+ * smtp-server or libmime (loaded on first use).
  *
  * No network: instead of `npm install`, the tarball is unpacked into the scratch project's
  * node_modules/postroom and only the package's declared `dependencies` (plus the consumer's own
@@ -118,11 +119,17 @@ export async function resolve(specifier, context, next) {
   const r = await next(specifier, context);
   const m = /node_modules\\/(better-sqlite3|@node-rs\\/argon2)\\//.exec(r.url);
   if (m) process.stderr.write('NATIVE ' + m[1] + '\\n');
+  const lazy = /node_modules\\/(pino|prom-client|smtp-server|libmime)\\//.exec(r.url);
+  if (lazy) process.stderr.write('EAGER ' + lazy[1] + '\\n');
   return r;
 }`);
   writeFileSync(join(consumer, 'register.mjs'), `import { register } from 'node:module'; register(new URL('./hooks.mjs', import.meta.url));`);
   writeFileSync(join(consumer, 'entry.mjs'), `
 const root = await import('postroom');
+// Loaded on first use only (issue 18): the CommonJS ones would show in the module cache.
+const { default: Module } = await import('node:module');
+const eager = Object.keys(Module._cache).filter((f) => /node_modules\\/(pino|prom-client|smtp-server|libmime)\\//.test(f));
+if (eager.length > 0) throw new Error('import "postroom" loaded ' + eager.join(', '));
 const conformance = await import('postroom/conformance');
 const testing = await import('postroom/testing');
 const kit = await testing.startTestServer({ users: { a: 'b' } });
@@ -142,6 +149,7 @@ console.log('entry points ok');
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /entry points ok/);
   assert.doesNotMatch(run.stderr, /NATIVE/, 'import "postroom" and an in-memory server load no native module');
+  assert.doesNotMatch(run.stderr, /EAGER/, 'import "postroom", the test kit and an in-memory server load no pino, prom-client, smtp-server or libmime');
 
   // A tiny store from the package through the conformance suite, under node:test.
   writeFileSync(join(consumer, 'store.test.mjs'), `

@@ -126,6 +126,31 @@ describe('postroom/testing with imapflow', () => {
     await c.logout();
   });
 
+  it('slow large literals: imapflow gets the message at the set rate, intact, and at full speed once removed', async () => {
+    const big = `Subject: big\r\n\r\n${'0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz\r\n'.repeat(4000)}`;
+    const { uid } = await server.deliver('alice', big);
+    const size = Buffer.byteLength(big);
+    const c = client(server);
+    await c.connect();
+    await c.mailboxOpen('INBOX');
+    const only = server.imap.connections().find((x) => x.user === 'alice')!.id;
+    const remove = server.faults.slowLiterals({ bytesPerSecond: 100_000, connection: only });
+    const t0 = Date.now();
+    // FETCH BODY[] of the whole message: one literal of ~296 KB, sent at 100 KB/s.
+    const slowly = await c.fetchOne(String(uid), { source: true }, { uid: true });
+    const took = Date.now() - t0;
+    assert.ok(slowly && slowly.source);
+    assert.equal(slowly.source.toString(), big);
+    // About three seconds; slower is fine on a busy machine, faster means it was not slowed.
+    assert.ok(took >= (size / 100_000) * 1000 * 0.9, `${size} bytes came in ${took} ms`);
+    remove();
+    const fast = await c.fetchOne(String(uid), { source: true }, { uid: true });
+    assert.ok(fast && fast.source);
+    assert.equal(fast.source.length, size);
+    await c.logout();
+  });
+
+
   it('implicit TLS with the generated certificate', async () => {
     const c = new ImapFlow({ host: server.host, port: server.imapsPort!, secure: true, auth: { user: 'alice', pass: 'pw' }, logger: false, tls: { ca: [server.certificate.cert] } as never });
     await c.connect();

@@ -21,15 +21,21 @@ export interface AppendArgs {
   message: MessageLiteral;
 }
 
-/** The message as the framer received it: chunks, joined by nobody unless the store does. */
+/**
+ * The message as the framer received it: chunks, joined by nobody unless the store does — or, for
+ * a large one, the literal still arriving (`streamed`), which the store reads as the client sends
+ * it (src/imap/session/input-rules.ts STREAM_APPEND_ABOVE).
+ */
 export interface MessageLiteral {
   size: number;
   chunks: readonly Buffer[];
+  streamed?: AsyncIterable<Buffer>;
 }
 
 function messageLiteral(t: Token | undefined): MessageLiteral {
   // RFC 3501 §9: append-data is a literal; a quoted string cannot carry a message (no CR/LF).
   if (!t || t.type !== 'string' || !t.literal) throw new ParseError('Expected the message as a literal');
+  if (t.streamed) return { size: t.streamed.size, chunks: [], streamed: t.streamed };
   const chunks = t.chunks ?? [t.value];
   return { size: chunks.reduce((n, c) => n + c.length, 0), chunks };
 }
@@ -79,10 +85,12 @@ export const appendCommand: CommandSpec<AppendArgs> = {
     const target = await targetMailbox(state.mail, args.mailbox);
     if (args.message.size === 0) throw ImapError.no('Empty message');
     await checkKeywords(ctx, state.mail, target, args.flags);
-    const { chunks } = args.message;
+    const { chunks, streamed } = args.message;
     const result = await state.mail.append(target.id, {
-      // Several chunks go to the store as a stream: a large message is never held twice here.
-      content: chunks.length === 1 ? chunks[0]! : each(chunks),
+      // Several chunks go to the store as a stream: a large message is never held twice here. A
+      // streamed literal is read by the store as it arrives; if the client stops half way the
+      // stream throws and the store keeps nothing (the store contract for a failing content).
+      content: streamed ?? (chunks.length === 1 ? chunks[0]! : each(chunks)),
       flags: args.flags,
       internalDate: args.internalDate,
     });

@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../util/logger.js';
-import { CommandFramer, FrameTooLongError, type FrameBounds, type LiteralRequest } from '../wire/framer.js';
+import { CommandFramer, FrameTooLongError, type FrameBounds, type LiteralRequest, type LiteralVerdict } from '../wire/framer.js';
 import { encodeResponse } from '../wire/encoder.js';
 import { atom, type FramedCommand, type ImapValue, type Response, type ResponseCode } from '../wire/types.js';
 import type { ConnectionInfo, SessionState } from '../commands/types.js';
@@ -16,7 +16,7 @@ import { SelectedMailboxView, watchedView } from './selected-view.js';
 import { openWithSharing } from '../../store/sharing/shared-view.js';
 import { DEFAULT_SHARED_PREFIX, isSharedId } from '../../store/sharing/names.js';
 import { dispatch } from './dispatcher.js';
-import { frameBounds, judgeLiteral, readAheadLimit } from './input-rules.js';
+import { frameBounds, judgeLiteral, readAheadLimit, streamsLiteral } from './input-rules.js';
 import type { ImapSessionInfo } from '../hooks.js';
 import type { ServerCore } from './server-core.js';
 import { upgradeToTls } from '../../net/tls.js';
@@ -120,7 +120,12 @@ export class ImapConnection implements ConnectionInfo {
     this.logger = server.logger.child({ conn: this.id.slice(0, 8), remote: this.remoteAddress });
     this.framer = new CommandFramer(server.limits);
     this.unauthInput = server.unauthInput.share();
-    this.out = new OutputQueue(socket, server.limits.maxOutputBuffer, (err) => this.logger.warn({ err }, 'output failed; connection dropped'));
+    this.out = new OutputQueue(
+      socket,
+      server.limits.maxOutputBuffer,
+      (err) => this.logger.warn({ err }, 'output failed; connection dropped'),
+      (size) => server.literalPace?.(this.sessionInfo(), size) ?? null,
+    );
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
   }
 
@@ -201,7 +206,23 @@ export class ImapConnection implements ConnectionInfo {
         }
         if (result.type === 'rejected') continue;
         this.resetIdleTimer();
-        await this.runCommand(result.command);
+        const streamed = result.command.streamed;
+        if (streamed) {
+          // The literal's deadline (set by the gate) goes on while the command reads it.
+          const deadline = this.streamDeadline;
+          if (deadline) this.lineTimer.restart(deadline.ms, deadline.gapMs);
+          this.reading = true;
+        }
+        try {
+          await this.runCommand(result.command);
+          // dispatch() has drained it; this only guards the framer against a second reader.
+          if (streamed) await streamed.drain();
+        } finally {
+          if (streamed) {
+            this.reading = false;
+            this.lineTimer.stop();
+          }
+        }
         if (this.slice.due) await this.slice.yieldNow();
       }
     } catch (err) {
@@ -255,7 +276,7 @@ export class ImapConnection implements ConnectionInfo {
   }
 
   /** Decides, before the `+` continuation, whether a literal may be sent (RFC 3501 §7.5, RFC 7888). */
-  private async literalGate(req: LiteralRequest): Promise<{ reject: true; reason: string } | null> {
+  private async literalGate(req: LiteralRequest): Promise<LiteralVerdict> {
     if (this.slice.due) await this.slice.yieldNow();
     const verdict = judgeLiteral(req, {
       limits: this.server.limits,
@@ -277,10 +298,18 @@ export class ImapConnection implements ConnectionInfo {
     // no silence between its bytes longer than the line deadline: a client that stops sending is cut
     // off after lineTimeoutSeconds, however large the literal it announced.
     const { lineTimeoutSeconds, minLiteralBytesPerSecond } = limits;
-    this.lineTimer.restart((lineTimeoutSeconds + req.size / minLiteralBytesPerSecond) * 1000, lineTimeoutSeconds * 1000);
+    const deadline = { ms: (lineTimeoutSeconds + req.size / minLiteralBytesPerSecond) * 1000, gapMs: lineTimeoutSeconds * 1000 };
+    this.lineTimer.restart(deadline.ms, deadline.gapMs);
     if (!req.nonSync) this.write({ type: 'continuation', text: 'Ready for literal data' });
+    if (streamsLiteral(req)) {
+      this.streamDeadline = deadline;
+      return { stream: true };
+    }
     return null;
   }
+
+  /** The deadline of the literal being streamed (the gate's), kept while the command reads it. */
+  private streamDeadline: { ms: number; gapMs: number } | null = null;
 
   /** Yields to the event loop if this connection has used up its time slice (src/util/time-slice.ts). */
   async pause(): Promise<void> {

@@ -6,7 +6,8 @@
 import type { FramedCommand } from '../wire/types.js';
 import type { StateKind } from '../commands/types.js';
 import { parseCommand, CommandSyntaxError } from '../wire/tokenizer.js';
-import { toErrorReply } from '../errors.js';
+import { ImapError, toErrorReply } from '../errors.js';
+import { StreamedLiteralError } from '../wire/framer.js';
 import type { ImapConnection } from './connection.js';
 import { createCommandContext } from './context.js';
 import type { CommandResult } from '../../metrics/types.js';
@@ -57,11 +58,18 @@ export async function dispatch(conn: ImapConnection, framed: FramedCommand): Pro
 
 async function run(conn: ImapConnection, framed: FramedCommand): Promise<CommandOutcome> {
   const limits = conn.server.limits;
+  // A command whose literal is still arriving (a streamed APPEND) answers only once the client
+  // has sent all of it: the rest is read and dropped if the command ended early (a NO before the
+  // store took the message), so none of it is ever taken for a command.
+  const settle = async (): Promise<void> => {
+    if (framed.streamed) await framed.streamed.drain();
+  };
   let parsed;
   try {
     parsed = parseCommand(framed, limits);
   } catch (err) {
     const tag = err instanceof CommandSyntaxError && err.tag ? err.tag : '*';
+    await settle();
     conn.status(tag, 'BAD', err instanceof Error ? err.message : 'Syntax error');
     badCommand(conn);
     return { command: UNKNOWN, result: 'bad' };
@@ -72,6 +80,7 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
   if (name === 'UID') {
     const sub = args[0];
     if (!sub || sub.type !== 'atom') {
+      await settle();
       conn.status(tag, 'BAD', 'UID needs a command');
       badCommand(conn);
       return { command: UNKNOWN, result: 'bad' };
@@ -88,11 +97,13 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
 
   const spec = conn.server.registry.get(name);
   if (!spec) {
+    await settle();
     conn.status(tag, 'BAD', `Unknown command ${name.slice(0, 40)}`);
     badCommand(conn);
     return { command: UNKNOWN, result: 'bad' };
   }
   if (!spec.states.includes(conn.state.kind)) {
+    await settle();
     conn.status(tag, 'BAD', stateRefusal(name, spec.states, conn.state.kind));
     badCommand(conn);
     return { command: spec.name, result: 'bad' };
@@ -105,6 +116,7 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
     commandArgs = spec.parse(args, { enabled: conn.enabled, limits });
   } catch (err) {
     const reply = toErrorReply(err);
+    await settle();
     conn.status(tag, reply.status === 'BYE' ? 'BAD' : reply.status, reply.text, reply.code);
     badCommand(conn);
     return { command: spec.name, result: reply.status === 'NO' ? 'no' : 'bad' };
@@ -118,10 +130,15 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
     if (hook) await hook({ ...conn.sessionInfo(), tag, command: spec.name === name ? name : name, state: conn.state.kind, mailbox: conn.selectedMailbox, index: conn.commandIndex++ });
     const completion = await spec.run(ctx, commandArgs);
     if (!conn.ending) await conn.flushUpdates(!spec.noExpunge);
+    await settle();
     conn.status(tag, 'OK', completion?.text ?? `${name} completed`, completion?.code);
     conn.badCommands = 0;
     return { command: spec.name, result: 'ok' };
-  } catch (err) {
+  } catch (caught) {
+    // A streamed literal that broke (the client went on after it, or went away) explains the
+    // failure better than whatever the store made of the aborted stream.
+    const broken = framed.streamed?.failure;
+    const err = broken ? (broken instanceof StreamedLiteralError && !broken.fatal ? ImapError.bad(broken.message) : ImapError.bye(broken.message)) : caught;
     const reply = toErrorReply(err);
     if (reply.unexpected) conn.logger.error({ err, command: name }, 'command failed');
     if (reply.status === 'BYE') {
@@ -134,6 +151,7 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
     } catch (flushErr) {
       conn.logger.error({ err: flushErr }, 'update flush failed');
     }
+    await settle();
     conn.status(tag, reply.status, reply.text, reply.code);
     if (reply.status === 'BAD') badCommand(conn);
     else conn.badCommands = 0;

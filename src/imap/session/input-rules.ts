@@ -82,3 +82,22 @@ export function judgeLiteral(req: LiteralRequest, session: LiteralSession): Lite
   if (req.size > max) return refuse('NO', `Literal too large (limit ${max} octets)`, { name: 'TOOBIG' });
   return { accept: true };
 }
+
+/**
+ * APPEND messages larger than this are handed to the store while they arrive instead of after
+ * (src/imap/wire/framer.ts StreamedLiteral): the session then holds at most the read-ahead
+ * (maxPipelinedBytes) of a message, whatever its size. Smaller ones are read whole first, which
+ * costs nothing worth saving and keeps the common case on the simplest path.
+ */
+export const STREAM_APPEND_ABOVE = 64 * 1024;
+
+/**
+ * Whether an accepted literal is streamed: the one message of a plain APPEND
+ * (`APPEND box [flags] [date] {n}`), not literal8 nor the message inside `UTF8 (...)`, whose
+ * closing parenthesis follows the literal.
+ */
+export function streamsLiteral(req: LiteralRequest): boolean {
+  if (req.index !== 0 || req.binary || req.size <= STREAM_APPEND_ABOVE) return false;
+  if (peekCommand(req.firstLine)?.name !== 'APPEND') return false;
+  return !/\(\s*\{\d+\+?\}$/.test(req.firstLine);
+}

@@ -27,6 +27,11 @@ export class OutputQueue {
     private readonly highWaterMark: number,
     /** Told when output cannot go on (the socket failed, or a streamed literal's source did). */
     private readonly onFailure?: (error: unknown) => void,
+    /**
+     * Bytes per second at which a streamed literal of `size` octets is to be sent, or null for as
+     * fast as the client reads. Only postroom/testing sets one (its slow-literal fault).
+     */
+    private readonly literalPace?: (size: number) => number | null,
   ) {}
 
   /** Swaps the underlying socket (after STARTTLS). Only called while the queue is empty. */
@@ -162,12 +167,26 @@ export class OutputQueue {
           this.head++;
           this.compact();
           let sent = 0;
+          const pace = this.literalPace?.(chunk.size) ?? null;
+          const began = Date.now();
           for await (const part of chunk.stream()) {
             if (this.closed) break;
             const room = chunk.size - sent;
             const piece = part.length > room ? part.subarray(0, room) : part;
-            sent += piece.length;
-            await this.write(piece);
+            if (pace === null) {
+              sent += piece.length;
+              await this.write(piece);
+            } else {
+              // About twenty writes a second, each once the rate allows it.
+              const step = Math.max(1, Math.floor(pace / 20));
+              for (let at = 0; at < piece.length && !this.closed; at += step) {
+                const slice = piece.subarray(at, at + step);
+                sent += slice.length;
+                await this.write(slice);
+                const due = began + (sent / pace) * 1000 - Date.now();
+                if (due > 0) await new Promise((r) => setTimeout(r, due));
+              }
+            }
             if (sent >= chunk.size) break;
           }
           // A literal promised `size` octets; if the source ran short the protocol stream would be

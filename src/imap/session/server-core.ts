@@ -11,7 +11,7 @@ import type { ImapConnection } from './connection.js';
 import type { Hibernation } from './hibernation.js';
 import type { InputBudget } from '../../net/input-budget.js';
 import type { ProtocolMetrics } from '../../metrics/types.js';
-import type { ImapHooks } from '../hooks.js';
+import type { ImapHooks, ImapSessionInfo } from '../hooks.js';
 
 export interface ServerCore extends ServerContext {
   readonly registry: CommandRegistry;
@@ -31,6 +31,8 @@ export interface ServerCore extends ServerContext {
   readonly metrics: ProtocolMetrics;
   /** The embedder's hooks ({} when none were given). */
   readonly hooks: ImapHooks;
+  /** Rate (bytes/s) for a streamed literal sent to this session, or null: postroom/testing's slow-literal fault. */
+  literalPace?: ((session: ImapSessionInfo, size: number) => number | null) | null;
   /** The connection is gone from this server's list: closed, or parked by IDLE hibernation. */
   connectionClosed(conn: ImapConnection, why?: 'hibernated'): void;
 }

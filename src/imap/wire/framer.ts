@@ -49,9 +49,35 @@ export interface FrameBounds {
  * writing the tagged reply. For a non-synchronising literal a rejection ends the connection; `reason`
  * is then the text of its BYE.
  */
-export type LiteralGate = (
-  request: LiteralRequest,
-) => Promise<{ reject: true; reason?: string } | null> | { reject: true; reason?: string } | null;
+export type LiteralVerdict = { reject: true; reason?: string } | { stream: true } | null;
+export type LiteralGate = (request: LiteralRequest) => Promise<LiteralVerdict> | LiteralVerdict;
+
+/**
+ * A literal handed on while it is still arriving (APPEND's message): the command runs as soon as
+ * its marker is accepted and reads the bytes through this as the client sends them, so a large
+ * message is never held whole by the session. Iterating it yields the literal's bytes and ends
+ * once the command's end (the line after the literal, which must be empty) has been read; it
+ * throws if the connection ends first or the command goes on after the literal.
+ */
+export interface StreamedLiteral extends AsyncIterable<Buffer> {
+  readonly size: number;
+  /** Reads (and drops) whatever the command has not read, up to the command's end. */
+  drain(): Promise<void>;
+  /** Why the literal could not be read whole, once it failed. */
+  readonly failure: Error | null;
+}
+
+/** The command went on after a streamed literal (or its input ended there). */
+export class StreamedLiteralError extends Error {
+  constructor(
+    message: string,
+    /** The connection is over (input ended or a framing bound broke), not just this command. */
+    readonly fatal: boolean,
+  ) {
+    super(message);
+    this.name = 'StreamedLiteralError';
+  }
+}
 
 export type FrameResult =
   | { type: 'command'; command: FramedCommand }
@@ -108,6 +134,8 @@ export class CommandFramer {
   private fatalReason: string | null = null;
   private wake: (() => void) | null = null;
   private pendingSize = 0;
+  /** A streamed literal is being read by the command that owns it. */
+  private streaming = false;
 
   constructor(private readonly limits: ImapLimits) {}
 
@@ -176,6 +204,13 @@ export class CommandFramer {
             commandSize: this.pendingSize,
             exceeds,
           });
+          if (verdict !== null && 'stream' in verdict) {
+            literals.push([]);
+            text.push('');
+            this.pendingSize += marker.size;
+            const streamed = this.streamLiteral(marker.size, maxLineLength);
+            return { type: 'command', command: { text, literals, size: this.pendingSize, streamed } };
+          }
           if (verdict !== null && verdict.reject) {
             // RFC 7888 §4: a rejected non-synchronising literal is on its way anyway; we close.
             if (marker.nonSync) return this.fail(verdict.reason ?? 'Non-synchronizing literal rejected');
@@ -208,13 +243,94 @@ export class CommandFramer {
   }
 
   private async exclusive<T>(read: () => Promise<T>): Promise<T> {
-    if (this.reading) throw new Error('CommandFramer: concurrent reads');
+    if (this.reading || this.streaming) throw new Error('CommandFramer: concurrent reads');
     this.reading = true;
     try {
       return await read();
     } finally {
       this.reading = false;
     }
+  }
+
+  /**
+   * The reader of a literal that the command consumes while it arrives. Until its end (and the
+   * command's end after it) has been read, no other read may start: the connection drains it
+   * after the command, whatever the command did with it.
+   */
+  private streamLiteral(size: number, maxLineLength: number): StreamedLiteral {
+    this.streaming = true;
+    let left = size;
+    let finished = false;
+    let failure: StreamedLiteralError | null = null;
+    let started = false;
+    let ready: Buffer[] = [];
+    const fail = (err: StreamedLiteralError): never => {
+      failure = err;
+      finished = true;
+      this.streaming = false;
+      throw err;
+    };
+    /** The next piece of the literal, or null once it and the command's end are read. */
+    const next = async (): Promise<Buffer | null> => {
+      if (failure) throw failure;
+      if (finished) return null;
+      while (left > 0 && ready.length === 0) {
+        if (this.queue.length === 0) {
+          if (this.ended || this.fatalReason !== null) return fail(new StreamedLiteralError('Connection closed in the middle of the literal', true));
+          await this.waitForData();
+          continue;
+        }
+        if (ready.length === 0) {
+          // Whatever is buffered, as the slices it arrived in; handed out one at a time.
+          ready = this.queue.takeChunks(left);
+          for (const b of ready) left -= b.length;
+        }
+      }
+      if (ready.length > 0) return ready.shift()!;
+      const line = await this.readLine(maxLineLength);
+      if (line === null) return fail(new StreamedLiteralError('Connection closed before the end of the command', true));
+      if (line === TOO_LONG) {
+        this.fail(`Line longer than ${maxLineLength} bytes`);
+        return fail(new StreamedLiteralError(`Line longer than ${maxLineLength} bytes`, true));
+      }
+      if (line.text !== '') {
+        // More after the message (a second message, or garbage): this server takes one message
+        // per APPEND. A literal announced there cannot be refused in order any more.
+        const marker = findLiteralMarker(line.text);
+        if (marker !== null) {
+          this.fail('Unexpected literal after the APPEND message');
+          return fail(new StreamedLiteralError('Unexpected literal after the APPEND message', true));
+        }
+        return fail(new StreamedLiteralError('Unexpected data after the message literal', false));
+      }
+      finished = true;
+      this.streaming = false;
+      return null;
+    };
+    return {
+      size,
+      get failure() {
+        return failure;
+      },
+      [Symbol.asyncIterator]() {
+        if (started) throw new Error('A streamed literal can be read once');
+        started = true;
+        return {
+          next: async (): Promise<IteratorResult<Buffer>> => {
+            const piece = await next();
+            return piece === null ? { done: true, value: undefined } : { done: false, value: piece };
+          },
+        };
+      },
+      async drain() {
+        started = true;
+        try {
+          while ((await next()) !== null);
+        } catch {
+          // Recorded in `failure`; the connection decides what it means.
+        }
+      },
+    };
   }
 
   private fail(reason: string): FrameResult {

@@ -221,12 +221,26 @@ function parseLiteral(cur: Cursor): Token {
   const m = /^~?\{(\d+)\+?\}$/.exec(line.slice(cur.pos));
   if (!m || cur.seg >= cur.cmd.text.length - 1) throw new ParseError('Invalid literal');
   const chunks = cur.cmd.literals[cur.seg] ?? [];
+  // The command's last literal may still be arriving (APPEND of a large message): only the
+  // command that asked for it reads it, through `streamed`.
+  const streamed = cur.cmd.streamed && cur.seg === cur.cmd.literals.length - 1 ? cur.cmd.streamed : undefined;
   let size = 0;
   for (const c of chunks) size += c.length;
+  if (streamed) size = streamed.size;
   if (size !== Number(m[1])) throw new ParseError('Literal size mismatch');
   cur.seg++;
   cur.pos = 0;
   const token = (binary ? { type: 'string', literal: true, binary: true } : { type: 'string', literal: true }) as Token & { type: 'string' };
+  if (streamed) {
+    Object.defineProperty(token, 'value', {
+      enumerable: true,
+      get: () => {
+        throw new ParseError('This literal is streamed to the command that reads it');
+      },
+    });
+    Object.defineProperty(token, 'streamed', { enumerable: false, value: streamed });
+    return token;
+  }
   let joined: Buffer | undefined;
   Object.defineProperty(token, 'value', {
     enumerable: true,

@@ -1,6 +1,7 @@
 /**
  * Shapes shared by the IMAP wire layer (framer, tokenizer, encoder). No I/O, no store.
  */
+import type { StreamedLiteral } from './framer.js';
 
 /**
  * What the framer hands on: one complete command as the client sent it — the text segments between
@@ -14,6 +15,11 @@ export interface FramedCommand {
   literals: Buffer[][];
   /** Total bytes of the command (text + literals), for limits and logs. */
   size: number;
+  /**
+   * The last literal, handed on while it still arrives (APPEND of a large message): its entry in
+   * `literals` is empty and the text after it is taken to be empty (the stream fails otherwise).
+   */
+  streamed?: StreamedLiteral;
 }
 
 /** A token of the command grammar (RFC 3501 §9). */
@@ -29,7 +35,7 @@ export type Token =
    * `chunks` (not enumerable) holds the bytes as they arrived and `value` joins them only when
    * read, so APPEND can hand a large message to the store without a second copy.
    */
-  | { type: 'string'; value: Buffer; literal: boolean; binary?: boolean; readonly chunks?: readonly Buffer[] }
+  | { type: 'string'; value: Buffer; literal: boolean; binary?: boolean; readonly chunks?: readonly Buffer[]; readonly streamed?: StreamedLiteral }
   /** A parenthesised list. */
   | { type: 'list'; items: Token[] };
 

@@ -96,7 +96,7 @@ export class Pop3Connection {
       continuation: (challenge) => this.continuation(challenge),
       ...(this.logger ? { logger: this.logger } : {}),
     };
-    this.target = { ctx, commands, writer: this.writer, badCommands: 0 };
+    this.target = { ctx, commands, writer: this.writer, badCommands: 0, commandIndex: 0 };
     this.attach(socket);
   }
 
@@ -106,6 +106,8 @@ export class Pop3Connection {
     try {
       const hook = this.services.callbacks?.connect;
       if (hook && (await hook(this.info)) === false) throw new Pop3Error('Connection refused');
+      const onConnect = this.services.hooks.onConnect;
+      if (onConnect && (await onConnect({ ...this.info })) === false) throw new Pop3Error('Connection refused');
     } catch (err) {
       const reason = err instanceof Pop3Error ? err.message : 'Connection refused';
       await this.writer.write(statusLine(false, reason)).catch(() => undefined);
@@ -305,6 +307,11 @@ export class Pop3Connection {
       await this.services.callbacks?.disconnect?.(this.info);
     } catch (err) {
       this.logger?.warn({ err }, 'disconnect callback failed');
+    }
+    try {
+      this.services.hooks.onClose?.({ ...this.info });
+    } catch (err) {
+      this.logger?.error({ err }, 'onClose hook failed');
     }
     this.resolveClosed();
   }

@@ -20,6 +20,8 @@ export interface DispatchTarget {
   writer: SocketWriter;
   /** Bad commands so far on this connection. */
   badCommands: number;
+  /** Commands run so far (the onCommand hook's `index`). */
+  commandIndex: number;
 }
 
 /** A reply line, cut to RFC 1939 §3's 512 octets (CRLF included) so a long reason cannot break it. */
@@ -84,6 +86,8 @@ async function run(target: DispatchTarget, item: FramedItem, outcome: Outcome): 
   outcome.result = 'no';
   let reply: Pop3Reply;
   try {
+    const hook = ctx.services.hooks.onCommand;
+    if (hook) await hook({ ...ctx.connection, command: command.name, state: ctx.state.name, index: target.commandIndex++ });
     reply = await command.run(ctx, args);
   } catch (err) {
     const e = toPop3ErrorReply(err);

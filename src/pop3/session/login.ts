@@ -34,6 +34,15 @@ function audit(ctx: Pop3Context, result: 'success' | 'failure' | 'locked' | 'lim
   else if (result === 'locked') ctx.logger?.warn(line, 'authentication refused: locked out');
   else ctx.logger?.warn(line, 'login refused: too many connections for user');
   ctx.services.metrics.login(result, mechanism);
+  const hook = ctx.services.hooks.onAuth;
+  if (hook) {
+    const username = user ?? attempt?.user;
+    try {
+      hook({ ...ctx.connection, ...(username !== undefined ? { username } : {}), mechanism, ok: result === 'success' });
+    } catch (err) {
+      ctx.logger?.error({ err }, 'onAuth hook failed');
+    }
+  }
 }
 
 export function loginDelayFor(ctx: Pop3Context, user: string | null): number | undefined {

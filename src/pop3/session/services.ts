@@ -13,6 +13,7 @@ import type { LoginGuard } from '../../auth/login-guard.js';
 import type { ConnectionLimiter } from '../../net/connection-limits.js';
 import type { InputBudget } from '../../net/input-budget.js';
 import type { ProtocolMetrics } from '../../metrics/types.js';
+import type { Pop3Hooks } from '../hooks.js';
 
 export interface Pop3Services {
   auth: Pop3Auth;
@@ -38,5 +39,7 @@ export interface Pop3Services {
   lastLogins: Map<string, number>;
   /** connect/disconnect hooks, when in callback mode. */
   callbacks?: Pop3Callbacks;
+  /** The embedder's hooks ({} when none were given). */
+  hooks: Pop3Hooks;
   metrics: ProtocolMetrics;
 }
