@@ -143,7 +143,7 @@ export async function deleteMailbox(scope: UserScope, rawName: string): Promise<
   ctx.feed.publish(scope.user, { kind: 'mailboxes', origin: scope.origin });
 }
 
-export function renameMailbox(scope: UserScope, rawFrom: string, rawTo: string): void {
+export function renameMailbox(scope: UserScope, rawFrom: string, rawTo: string, maxMailboxes?: number): void {
   const { ctx } = scope;
   const d = ctx.delimiter;
   const from = validateMailboxName(rawFrom, d);
@@ -155,6 +155,12 @@ export function renameMailbox(scope: UserScope, rawFrom: string, rawTo: string):
     if (from === to || mailboxByName(scope, to)) throw new StoreError('alreadyexists', `mailbox ${to} already exists`);
     // INBOX may be renamed to its own child: only its messages move (RFC 3501 §6.3.5).
     if (from !== 'INBOX' && isSameOrBelow(to, from, d)) throw new StoreError('cannot', 'a mailbox cannot be moved below itself');
+    if (maxMailboxes !== undefined) {
+      // Counted inside the transaction that renames, as CREATE does: the missing parents are new,
+      // and renaming INBOX leaves INBOX behind besides the new mailbox.
+      const added = parentNames(to, d).filter((p) => !mailboxByName(scope, p)).length + (from === 'INBOX' ? 1 : 0);
+      if (added > 0 && countMailboxes(scope) + added > maxMailboxes) throw new StoreError('limit', `Too many mailboxes (limit ${maxMailboxes})`);
+    }
     ensureParents(scope, to);
     if (from === 'INBOX') {
       // RFC 3501 §6.3.5: INBOX's messages move to the new name; INBOX stays, empty; its children stay.

@@ -4,6 +4,8 @@ import type { MessageStructure } from '../../mime/types.js';
 import type { TextCache } from '../search-eval.js';
 import type { SearchQuery } from '../search-query.js';
 import type {
+  KeywordLimitOptions,
+  RenameMailboxOptions,
   AppendInput,
   AppendResult,
   ByteRange,
@@ -101,10 +103,10 @@ export class SqliteUserMailbox implements UserMailbox {
   delete(name: string): Promise<void> {
     return this.write(() => deleteMailbox(this.scope, name));
   }
-  rename(from: string, to: string): Promise<void> {
+  rename(from: string, to: string, options?: RenameMailboxOptions): Promise<void> {
     return this.write(async () => {
       await this.scope.ctx.group.whenOpen();
-      renameMailbox(this.scope, from, to);
+      renameMailbox(this.scope, from, to, options?.maxMailboxes);
       await this.scope.ctx.durable.sync();
     });
   }
@@ -181,8 +183,8 @@ export class SqliteUserMailbox implements UserMailbox {
     return this.call(() => quotaState(this.scope.ctx, this.scope.userId, this.scope.user, this.scope.ctx.quotaDefaults));
   }
 
-  append(mailboxId: string, input: AppendInput): Promise<AppendResult> {
-    return this.write(() => appendMessage(this.scope, mailboxId, input));
+  append(mailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<AppendResult> {
+    return this.write(() => appendMessage(this.scope, mailboxId, input, options?.maxKeywords));
   }
   updateFlags(
     mailboxId: string,
@@ -193,11 +195,11 @@ export class SqliteUserMailbox implements UserMailbox {
   ): Promise<FlagUpdateResult> {
     return this.write(() => updateFlags(this.scope, mailboxId, uids, operation, flags, options?.unchangedSince, options?.maxKeywords));
   }
-  copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
-    return this.write(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, false));
+  copy(fromMailboxId: string, uids: number[], toMailboxId: string, options?: KeywordLimitOptions): Promise<CopyResult> {
+    return this.write(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, false, options?.maxKeywords));
   }
-  move(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
-    return this.write(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, true));
+  move(fromMailboxId: string, uids: number[], toMailboxId: string, options?: KeywordLimitOptions): Promise<CopyResult> {
+    return this.write(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, true, options?.maxKeywords));
   }
   expunge(mailboxId: string, uids?: number[]): Promise<number[]> {
     return this.write(() => expungeMessages(this.scope, mailboxId, uids));
