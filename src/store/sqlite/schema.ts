@@ -288,6 +288,15 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    // 16, not 11: numbers 11-15 are reserved for other branches (the lead renumbers at merge).
+    version: 16,
+    description: 'mailbox_purges: deleted mailboxes whose messages are still being removed in slices (mailbox-purge.ts)',
+    up(db) {
+      // No foreign key: the purge deletes the mailbox row and its record in one transaction.
+      db.exec('CREATE TABLE mailbox_purges (mailbox_id INTEGER PRIMARY KEY)');
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -30,6 +30,7 @@ import type { UserScope } from './context.js';
 import { StoreError } from '../errors.js';
 import {
   createMailbox,
+  createWaitsForPurge,
   deleteMailbox,
   getMailbox,
   listMailboxes,
@@ -94,6 +95,13 @@ export class SqliteUserMailbox implements UserMailbox {
   // the WAL holding them is synced (wal-sync.ts).
   create(name: string, options?: CreateMailboxOptions): Promise<MailboxInfo> {
     return this.write(async () => {
+      const { ctx } = this.scope;
+      // A \Noselect parent deleted a moment ago may still hold messages being purged: they must be
+      // gone before the name becomes selectable again (bounded: each round finishes a purge).
+      for (let round = 0; round < 100 && createWaitsForPurge(this.scope, name); round++) {
+        ctx.purger.kick(ctx);
+        await ctx.purger.idle();
+      }
       await this.scope.ctx.group.whenOpen();
       const info = createMailbox(this.scope, name, options?.specialUse, options?.maxMailboxes);
       await this.scope.ctx.durable.sync();
