@@ -4,7 +4,9 @@
  * then each command over a real socket while a 1 ms timer records the longest stall (wall and CPU
  * time, test/helpers/loop-stall.ts). Prints one table row per command.
  *
- *   npx tsx bench/stall.ts [--messages 20000] [--stores memory,sqlite] [--children 2000]
+ *   npx tsx bench/stall.ts [--messages 20000] [--stores memory,sqlite,postgres] [--children 2000]
+ *
+ * postgres starts a throwaway cluster (PostgreSQL must be installed); the default is memory,sqlite.
  */
 import net from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,6 +16,8 @@ import { createImapServer } from '../src/imap/server.js';
 import { StaticAuthenticator } from '../src/auth/static-users.js';
 import { MemoryStore } from '../src/store/memory/index.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
+import { PostgresStore } from '../src/store/postgres/index.js';
+import { testDatabaseUrl } from '../test/helpers/postgres.js';
 import type { MailStore } from '../src/store/types.js';
 import { meterLoopStalls } from '../test/helpers/loop-stall.js';
 
@@ -69,6 +73,11 @@ async function makeStore(kind: string): Promise<{ store: MailStore; cleanup: () 
     const store = new MemoryStore();
     return { store, cleanup: () => store.close() };
   }
+  if (kind === 'postgres') {
+    // A throwaway cluster of its own (test/helpers/pg-cluster.ts), stopped at exit.
+    const store = await PostgresStore.open({ connectionString: await testDatabaseUrl(), poolSize: 6 });
+    return { store, cleanup: () => store.close() };
+  }
   const directory = await mkdtemp(join(tmpdir(), 'postroom-stall-'));
   const store = await SqliteStore.open({ directory });
   return {
@@ -83,9 +92,11 @@ async function makeStore(kind: string): Promise<{ store: MailStore; cleanup: () 
 async function seed(store: MailStore, mailbox: string, n: number): Promise<void> {
   const mail = await store.open('alice');
   const box = await mail.get(mailbox).catch(async () => mail.create(mailbox));
-  for (let i = 0; i < n; i += 1000) {
+  // PostgreSQL's pool of 6 connections times out waiters when 1,000 writes queue at once.
+  const step = store instanceof PostgresStore ? 50 : 1000;
+  for (let i = 0; i < n; i += step) {
     const batch: Array<Promise<unknown>> = [];
-    for (let j = i; j < Math.min(n, i + 1000); j++) {
+    for (let j = i; j < Math.min(n, i + step); j++) {
       batch.push(mail.append(box.id, { content: Buffer.from(`From: a${j}@example.org\r\nSubject: message ${j}\r\n\r\nbody ${j}\r\n`) }));
     }
     await Promise.all(batch);
