@@ -362,6 +362,10 @@ export class SqliteStore implements MailStore {
   /** For /readyz: null when open and writable, otherwise what is wrong (health.ts). */
   async readiness(): Promise<string | null> {
     if (this.closed) return 'the store is closed';
+    // A disk-full episode is said as such (issue 13), even when the probe below happens to fit in
+    // the few bytes that freed up: writes stay refused until one succeeds again.
+    const full = this.ctx.health.status().diskFull;
+    if (full) return `disk full since ${new Date(full.since).toISOString()}: ${full.refused} writes refused (${full.file})`;
     return writeProblem(this.ctx.db, join(this.directory, DATABASE_FILE), this.ctx.files.tmp);
   }
 
