@@ -4,7 +4,7 @@
  * then each command over a real socket while a 1 ms timer records the longest stall (wall and CPU
  * time, test/helpers/loop-stall.ts). Prints one table row per command.
  *
- *   npx tsx bench/stall.ts [--messages 20000] [--stores memory,sqlite,postgres] [--children 2000]
+ *   npx tsx bench/stall.ts [--messages 20000] [--stores memory,sqlite,postgres] [--children 2000] [--pop3-messages 100000]
  *
  * postgres starts a throwaway cluster (PostgreSQL must be installed); the default is memory,sqlite.
  */
@@ -13,6 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createImapServer } from '../src/imap/server.js';
+import { createPop3Server } from '../src/pop3/server.js';
 import { StaticAuthenticator } from '../src/auth/static-users.js';
 import { MemoryStore } from '../src/store/memory/index.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
@@ -28,6 +29,8 @@ function arg(name: string, fallback: string): string {
 const MESSAGES = Number(arg('messages', '20000'));
 const STORES = arg('stores', 'memory,sqlite').split(',');
 const CHILDREN = Number(arg('children', '2000'));
+/** Messages in the POP3 maildrop (0: no POP3 rows). */
+const POP3_MESSAGES = Number(arg('pop3-messages', '100000'));
 
 /** A client that only looks for its tagged reply at the end of what arrived, so it costs the loop little. */
 class Client {
@@ -68,6 +71,44 @@ class Client {
   }
 }
 
+/** A POP3 client that waits for one line, or for the end of a multi-line answer. */
+class Pop3Client {
+  private buf = '';
+  private waiting: { done: (buf: string) => boolean; resolve: (s: string) => void } | null = null;
+  private constructor(private readonly socket: net.Socket) {
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      this.buf += d;
+      const w = this.waiting;
+      if (w && w.done(this.buf)) {
+        const got = this.buf;
+        this.buf = '';
+        this.waiting = null;
+        w.resolve(got.slice(0, 60));
+      } else if (this.buf.length > 1 << 20) this.buf = this.buf.slice(-4096);
+    });
+  }
+  static async connect(port: number): Promise<Pop3Client> {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    const c = new Pop3Client(socket);
+    await c.send('', (b) => b.includes('\r\n'));
+    return c;
+  }
+  send(text: string, done: (buf: string) => boolean): Promise<string> {
+    return new Promise((resolve) => {
+      this.waiting = { done, resolve };
+      if (text) this.socket.write(text);
+    });
+  }
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+const line = (b: string): boolean => b.endsWith('\r\n');
+const multiLine = (b: string): boolean => b.startsWith('-ERR') ? b.endsWith('\r\n') : b.endsWith('\r\n.\r\n');
+
 async function makeStore(kind: string): Promise<{ store: MailStore; cleanup: () => Promise<void> }> {
   if (kind === 'memory') {
     const store = new MemoryStore();
@@ -89,8 +130,8 @@ async function makeStore(kind: string): Promise<{ store: MailStore; cleanup: () 
   };
 }
 
-async function seed(store: MailStore, mailbox: string, n: number): Promise<void> {
-  const mail = await store.open('alice');
+async function seed(store: MailStore, mailbox: string, n: number, user = 'alice'): Promise<void> {
+  const mail = await store.open(user);
   const box = await mail.get(mailbox).catch(async () => mail.create(mailbox));
   // PostgreSQL's pool of 6 connections times out waiters when 1,000 writes queue at once.
   const step = store instanceof PostgresStore ? 50 : 1000;
@@ -165,6 +206,36 @@ async function main(): Promise<void> {
     await measure(`LIST (${CHILDREN + 4} mailboxes)`, 'LIST "" "*"');
     c.close();
     await server.close();
+    if (POP3_MESSAGES > 0) {
+      // POP3 on a large maildrop: login reads every record, LIST/UIDL answer for all, QUIT deletes all.
+      const t0p = performance.now();
+      await seed(store, 'INBOX', POP3_MESSAGES, 'carol');
+      console.error(`# ${kind}: seeded carol's ${POP3_MESSAGES} in ${(performance.now() - t0p).toFixed(0)} ms`);
+      const pop3 = createPop3Server({ host: '127.0.0.1', port: 0, tlsPort: null, store, auth: new StaticAuthenticator({ carol: 'secret' }), allowInsecureAuth: true });
+      const { port: pop3Port } = await pop3.listen();
+      const p = await Pop3Client.connect(pop3Port!);
+      await p.send('USER carol\r\n', line);
+      const measurePop3 = async (label: string, text: string, done: (b: string) => boolean): Promise<void> => {
+        await new Promise((r) => setTimeout(r, 50));
+        const meter = meterLoopStalls();
+        const started = performance.now();
+        const reply = await p.send(text, done);
+        const took = performance.now() - started;
+        const stall = meter.stop();
+        const row = `| ${kind} | ${POP3_MESSAGES} | POP3 ${label} | ${took.toFixed(0)} | ${stall.maxWallMs.toFixed(0)} | ${stall.maxCpuMs.toFixed(0)} |`;
+        rows.push(row);
+        console.error(`${row} ${reply.split('\r\n')[0]}`);
+      };
+      await measurePop3('PASS (opens the maildrop)', 'PASS secret\r\n', line);
+      await measurePop3('STAT', 'STAT\r\n', line);
+      await measurePop3('LIST', 'LIST\r\n', multiLine);
+      await measurePop3('UIDL', 'UIDL\r\n', multiLine);
+      const deles = Array.from({ length: POP3_MESSAGES }, (_, i) => `DELE ${i + 1}\r\n`).join('');
+      await measurePop3(`DELE x${POP3_MESSAGES} (pipelined) + STAT`, `${deles}STAT\r\n`, (b) => /\+OK 0 0\r\n$/.test(b));
+      await measurePop3('QUIT (deletes them all)', 'QUIT\r\n', (b) => b.includes('\r\n'));
+      p.close();
+      await pop3.close();
+    }
     await cleanup();
   }
   console.log('| store | messages | command | took ms | longest stall, wall ms | longest stall, CPU ms |\n|---|---|---|---|---|---|');
