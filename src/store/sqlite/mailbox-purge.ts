@@ -137,6 +137,7 @@ function purgeSlice(ctx: StoreContext, mailboxId: number): Slice {
     ctx.sql.get('DELETE FROM mailbox_purges WHERE mailbox_id = ?').run(mailboxId);
     return { done: true, files: [] };
   }
+  ctx.snapshots.noteWrite(mailboxId); // as every write to a mailbox's messages does
   const rows = ctx.sql
     .get('DELETE FROM messages WHERE mailbox_id = ? AND uid IN (SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid LIMIT ?) RETURNING uid, content_id')
     .all(mailboxId, mailboxId, PURGE_SLICE) as Array<{ uid: number; content_id: number }>;
