@@ -4,16 +4,21 @@
  * then each command over a real socket while a 1 ms timer records the longest stall (wall and CPU
  * time, test/helpers/loop-stall.ts). Prints one table row per command.
  *
- *   npx tsx bench/stall.ts [--messages 20000] [--stores memory,sqlite] [--children 2000]
+ *   npx tsx bench/stall.ts [--messages 20000] [--stores memory,sqlite,postgres] [--children 2000] [--pop3-messages 100000]
+ *
+ * postgres starts a throwaway cluster (PostgreSQL must be installed); the default is memory,sqlite.
  */
 import net from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createImapServer } from '../src/imap/server.js';
+import { createPop3Server } from '../src/pop3/server.js';
 import { StaticAuthenticator } from '../src/auth/static-users.js';
 import { MemoryStore } from '../src/store/memory/index.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
+import { PostgresStore } from '../src/store/postgres/index.js';
+import { testDatabaseUrl } from '../test/helpers/postgres.js';
 import type { MailStore } from '../src/store/types.js';
 import { meterLoopStalls } from '../test/helpers/loop-stall.js';
 
@@ -24,6 +29,8 @@ function arg(name: string, fallback: string): string {
 const MESSAGES = Number(arg('messages', '20000'));
 const STORES = arg('stores', 'memory,sqlite').split(',');
 const CHILDREN = Number(arg('children', '2000'));
+/** Messages in the POP3 maildrop (0: no POP3 rows). */
+const POP3_MESSAGES = Number(arg('pop3-messages', '100000'));
 
 /** A client that only looks for its tagged reply at the end of what arrived, so it costs the loop little. */
 class Client {
@@ -64,9 +71,52 @@ class Client {
   }
 }
 
+/** A POP3 client that waits for one line, or for the end of a multi-line answer. */
+class Pop3Client {
+  private buf = '';
+  private waiting: { done: (buf: string) => boolean; resolve: (s: string) => void } | null = null;
+  private constructor(private readonly socket: net.Socket) {
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      this.buf += d;
+      const w = this.waiting;
+      if (w && w.done(this.buf)) {
+        const got = this.buf;
+        this.buf = '';
+        this.waiting = null;
+        w.resolve(got.slice(0, 60));
+      } else if (this.buf.length > 1 << 20) this.buf = this.buf.slice(-4096);
+    });
+  }
+  static async connect(port: number): Promise<Pop3Client> {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    const c = new Pop3Client(socket);
+    await c.send('', (b) => b.includes('\r\n'));
+    return c;
+  }
+  send(text: string, done: (buf: string) => boolean): Promise<string> {
+    return new Promise((resolve) => {
+      this.waiting = { done, resolve };
+      if (text) this.socket.write(text);
+    });
+  }
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+const line = (b: string): boolean => b.endsWith('\r\n');
+const multiLine = (b: string): boolean => b.startsWith('-ERR') ? b.endsWith('\r\n') : b.endsWith('\r\n.\r\n');
+
 async function makeStore(kind: string): Promise<{ store: MailStore; cleanup: () => Promise<void> }> {
   if (kind === 'memory') {
     const store = new MemoryStore();
+    return { store, cleanup: () => store.close() };
+  }
+  if (kind === 'postgres') {
+    // A throwaway cluster of its own (test/helpers/pg-cluster.ts), stopped at exit.
+    const store = await PostgresStore.open({ connectionString: await testDatabaseUrl(), poolSize: 6 });
     return { store, cleanup: () => store.close() };
   }
   const directory = await mkdtemp(join(tmpdir(), 'postroom-stall-'));
@@ -80,12 +130,14 @@ async function makeStore(kind: string): Promise<{ store: MailStore; cleanup: () 
   };
 }
 
-async function seed(store: MailStore, mailbox: string, n: number): Promise<void> {
-  const mail = await store.open('alice');
+async function seed(store: MailStore, mailbox: string, n: number, user = 'alice'): Promise<void> {
+  const mail = await store.open(user);
   const box = await mail.get(mailbox).catch(async () => mail.create(mailbox));
-  for (let i = 0; i < n; i += 1000) {
+  // PostgreSQL's pool of 6 connections times out waiters when 1,000 writes queue at once.
+  const step = store instanceof PostgresStore ? 50 : 1000;
+  for (let i = 0; i < n; i += step) {
     const batch: Array<Promise<unknown>> = [];
-    for (let j = i; j < Math.min(n, i + 1000); j++) {
+    for (let j = i; j < Math.min(n, i + step); j++) {
       batch.push(mail.append(box.id, { content: Buffer.from(`From: a${j}@example.org\r\nSubject: message ${j}\r\n\r\nbody ${j}\r\n`) }));
     }
     await Promise.all(batch);
@@ -112,11 +164,13 @@ async function main(): Promise<void> {
     await c.run('L', 'LOGIN alice secret');
     await c.run('c', 'CREATE Other');
     await c.run('c2', 'CREATE Third');
-    const measure = async (label: string, command: string): Promise<void> => {
+    /** `settle`: work the command leaves running after its reply, measured too (DELETE's purge on SQLite). */
+    const measure = async (label: string, command: string, settle?: () => Promise<void>): Promise<void> => {
       await new Promise((r) => setTimeout(r, 50));
       const meter = meterLoopStalls();
       const started = performance.now();
       const reply = await c.run('t', command);
+      await settle?.();
       const took = performance.now() - started;
       const stall = meter.stop();
       const row = `| ${kind} | ${MESSAGES} | ${label} | ${took.toFixed(0)} | ${stall.maxWallMs.toFixed(0)} | ${stall.maxCpuMs.toFixed(0)} |`;
@@ -132,7 +186,10 @@ async function main(): Promise<void> {
     // DELETE of a mailbox holding every message (a copy, while INBOX is still full).
     await c.run('c4', 'CREATE Fourth');
     await c.run('p4', 'UID COPY 1:* Fourth');
-    await measure('DELETE (mailbox of all messages)', 'DELETE Fourth');
+    // On SQLite DELETE answers once the mailbox is out of view; its messages are purged after, in
+    // slices (mailbox-purge.ts): the row's times include the purge.
+    const purged = store instanceof SqliteStore ? () => store.purged() : undefined;
+    await measure('DELETE (mailbox of all messages, with its purge)', 'DELETE Fourth', purged);
     await measure('UID MOVE 1:* Third', 'UID MOVE 1:* Third');
     await measure('SELECT Other', 'SELECT Other');
     await measure('STORE +FLAGS (\\Deleted)', 'STORE 1:* +FLAGS.SILENT (\\Deleted)');
@@ -149,6 +206,36 @@ async function main(): Promise<void> {
     await measure(`LIST (${CHILDREN + 4} mailboxes)`, 'LIST "" "*"');
     c.close();
     await server.close();
+    if (POP3_MESSAGES > 0) {
+      // POP3 on a large maildrop: login reads every record, LIST/UIDL answer for all, QUIT deletes all.
+      const t0p = performance.now();
+      await seed(store, 'INBOX', POP3_MESSAGES, 'carol');
+      console.error(`# ${kind}: seeded carol's ${POP3_MESSAGES} in ${(performance.now() - t0p).toFixed(0)} ms`);
+      const pop3 = createPop3Server({ host: '127.0.0.1', port: 0, tlsPort: null, store, auth: new StaticAuthenticator({ carol: 'secret' }), allowInsecureAuth: true });
+      const { port: pop3Port } = await pop3.listen();
+      const p = await Pop3Client.connect(pop3Port!);
+      await p.send('USER carol\r\n', line);
+      const measurePop3 = async (label: string, text: string, done: (b: string) => boolean): Promise<void> => {
+        await new Promise((r) => setTimeout(r, 50));
+        const meter = meterLoopStalls();
+        const started = performance.now();
+        const reply = await p.send(text, done);
+        const took = performance.now() - started;
+        const stall = meter.stop();
+        const row = `| ${kind} | ${POP3_MESSAGES} | POP3 ${label} | ${took.toFixed(0)} | ${stall.maxWallMs.toFixed(0)} | ${stall.maxCpuMs.toFixed(0)} |`;
+        rows.push(row);
+        console.error(`${row} ${reply.split('\r\n')[0]}`);
+      };
+      await measurePop3('PASS (opens the maildrop)', 'PASS secret\r\n', line);
+      await measurePop3('STAT', 'STAT\r\n', line);
+      await measurePop3('LIST', 'LIST\r\n', multiLine);
+      await measurePop3('UIDL', 'UIDL\r\n', multiLine);
+      const deles = Array.from({ length: POP3_MESSAGES }, (_, i) => `DELE ${i + 1}\r\n`).join('');
+      await measurePop3(`DELE x${POP3_MESSAGES} (pipelined) + STAT`, `${deles}STAT\r\n`, (b) => /\+OK 0 0\r\n$/.test(b));
+      await measurePop3('QUIT (deletes them all)', 'QUIT\r\n', (b) => b.includes('\r\n'));
+      p.close();
+      await pop3.close();
+    }
     await cleanup();
   }
   console.log('| store | messages | command | took ms | longest stall, wall ms | longest stall, CPU ms |\n|---|---|---|---|---|---|');

@@ -13,7 +13,7 @@
 import { parseMessage } from '../mime/index.js';
 import type { MessageStructure } from '../mime/types.js';
 import { crlfChunks, crlfContent, isCrlf, toCrlf } from './line-ends.js';
-import type { AppendInput, ByteRange, MailStore, MessageRecord, MessageStream, UserMailbox } from './types.js';
+import type { AppendInput, ByteRange, KeywordLimitOptions, MailStore, MessageRecord, MessageStream, UserMailbox } from './types.js';
 
 const WRAPPED = Symbol.for('postroom.crlfStore');
 /** Per handle: messages whose normalised size is remembered (a session reads its mailbox's). */
@@ -46,13 +46,13 @@ function overlay<T extends object>(target: T, own: Partial<Record<PropertyKey, u
 }
 
 function normalisedAppend(handle: UserMailbox): UserMailbox['append'] {
-  return (mailboxId: string, input: AppendInput) => {
+  return (mailboxId: string, input: AppendInput, options?: KeywordLimitOptions) => {
     const content = crlfContent(input.content);
     // A digest of bytes that were changed no longer names them; one over a stream is the caller's
     // promise (docs/store.md: sha256 is over the CRLF form).
     const keepDigest = !Buffer.isBuffer(input.content) || content === input.content;
     const { sha256, ...rest } = input;
-    return handle.append(mailboxId, { ...rest, content, ...(keepDigest && sha256 ? { sha256 } : {}) });
+    return handle.append(mailboxId, { ...rest, content, ...(keepDigest && sha256 ? { sha256 } : {}) }, options);
   };
 }
 

@@ -291,6 +291,25 @@ export interface CreateMailboxOptions {
   maxMailboxes?: number;
 }
 
+export interface RenameMailboxOptions {
+  /**
+   * The most mailboxes the user may have after the RENAME, which creates missing parents of the new
+   * name (and, for INBOX, a new mailbox besides the INBOX that stays). Fails with 'limit', renaming
+   * nothing, when it would be passed — checked inside the write, like CREATE's.
+   */
+  maxMailboxes?: number;
+}
+
+/**
+ * For the writes that bring keywords into a mailbox (APPEND with flags, COPY, MOVE): fail with
+ * 'limit', writing nothing, when the target would then hold more distinct keywords than
+ * `maxKeywords` — counted inside the write, so parallel writers cannot pass it together. A store
+ * that cannot count atomically may ignore it (the server checks too, before the write).
+ */
+export interface KeywordLimitOptions {
+  maxKeywords?: number;
+}
+
 /**
  * One user's mail, as seen through one session (origin). The Sieve script storage methods
  * (sieve-storage.ts) are optional: a store without them has no scripts (sieveStorage() says so).
@@ -316,7 +335,7 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
    * Renames the mailbox and all its children. Renaming INBOX moves its messages into a new mailbox
    * and leaves INBOX empty (RFC 3501 §6.3.5).
    */
-  rename(from: string, to: string): Promise<void>;
+  rename(from: string, to: string, options?: RenameMailboxOptions): Promise<void>;
   /** Subscriptions are names; a name may be subscribed while it does not exist. */
   subscribe(name: string, subscribed: boolean): Promise<void>;
   subscriptions(): Promise<string[]>;
@@ -386,7 +405,7 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
    */
   quota?(): Promise<QuotaState>;
 
-  append(mailboxId: string, input: AppendInput): Promise<AppendResult>;
+  append(mailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<AppendResult>;
   updateFlags(
     mailboxId: string,
     uids: number[],
@@ -399,9 +418,9 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
      */
     options?: { unchangedSince?: number; maxKeywords?: number },
   ): Promise<FlagUpdateResult>;
-  copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult>;
+  copy(fromMailboxId: string, uids: number[], toMailboxId: string, options?: KeywordLimitOptions): Promise<CopyResult>;
   /** Atomic copy + expunge (RFC 6851). */
-  move(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult>;
+  move(fromMailboxId: string, uids: number[], toMailboxId: string, options?: KeywordLimitOptions): Promise<CopyResult>;
   /**
    * Optional (RFC 7162 §3.2 QRESYNC): the UIDs expunged from the mailbox with a mod-sequence above
    * `since` (every expunge raises HIGHESTMODSEQ and is recorded at the new value), ascending; or

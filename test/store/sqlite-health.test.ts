@@ -48,6 +48,8 @@ describe('SqliteStore on a full disk', () => {
     assert.equal(recentFrom, 1);
     assert.equal(lines.filter((l) => String(l['msg']).startsWith('disk full')).length, 1, 'one line for the episode');
     assert.equal(store.health().diskFull?.refused, 6);
+    // /readyz says so while the episode lasts (issue 13, item 8).
+    assert.match((await store.readiness()) ?? '', /^disk full since .*: 6 writes refused/);
 
     full = false;
     await u.append(inbox.id, { content: message(9) });
@@ -56,6 +58,7 @@ describe('SqliteStore on a full disk', () => {
     assert.equal(recovered.length, 1);
     assert.equal(recovered[0]!['refused'], 6);
     assert.equal(store.health().diskFull, null);
+    assert.equal(await store.readiness(), null);
     await store.close();
   });
 });

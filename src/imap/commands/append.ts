@@ -86,14 +86,16 @@ export const appendCommand: CommandSpec<AppendArgs> = {
     if (args.message.size === 0) throw ImapError.no('Empty message');
     await checkKeywords(ctx, state.mail, target, args.flags);
     const { chunks, streamed } = args.message;
-    const result = await state.mail.append(target.id, {
+    const input = {
       // Several chunks go to the store as a stream: a large message is never held twice here. A
       // streamed literal is read by the store as it arrives; if the client stops half way the
       // stream throws and the store keeps nothing (the store contract for a failing content).
       content: streamed ?? (chunks.length === 1 ? chunks[0]! : each(chunks)),
       flags: args.flags,
       internalDate: args.internalDate,
-    });
+    };
+    // The store counts the keywords again inside its write, where parallel APPENDs cannot both pass.
+    const result = await state.mail.append(target.id, input, { maxKeywords: ctx.server.limits.maxKeywordsPerMailbox });
     return { code: { name: 'APPENDUID', args: [result.uidValidity, result.uid] }, text: 'APPEND completed' };
   },
 };

@@ -70,7 +70,8 @@ async function runCopy(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
   // RFC 5182 §2.1 / RFC 4315: an empty set (UIDs that name nothing, an empty "$") is not an error.
   if (uids.length === 0) return { text: 'Nothing to copy' };
   await checkKeywords(ctx, mail, target, keywordsOf(view, uids));
-  const result = await mail.copy(view.mailbox.id, uids, target.id);
+  // The store counts the keywords again inside its write, where parallel writers cannot both pass.
+  const result = await mail.copy(view.mailbox.id, uids, target.id, { maxKeywords: ctx.server.limits.maxKeywordsPerMailbox });
   if (result.mapping.length === 0) return { text: 'Nothing to copy' };
   return { code: copyUidCode(result), text: `${ctx.command} completed` };
 }

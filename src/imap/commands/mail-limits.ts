@@ -4,10 +4,8 @@
  * breaking one is `NO [LIMIT]` (RFC 5530 §3).
  *
  * The check here comes before the write and answers early. The stores check again inside the
- * write for CREATE (`create(name, { maxMailboxes })`) and STORE (`updateFlags(…, { maxKeywords })`,
- * src/store/keyword-limit.ts), so parallel CREATEs or STOREs of one user cannot pass a limit
- * together. RENAME, APPEND, COPY and MOVE are still checked only here: two sessions writing at the
- * same moment can together go past a limit by what each adds.
+ * write — CREATE and RENAME (`{ maxMailboxes }`), STORE, APPEND, COPY and MOVE (`{ maxKeywords }`,
+ * src/store/keyword-limit.ts) — so parallel writers of one user cannot pass a limit together.
  */
 import { rightsIn } from './mailbox-access.js';
 import type { CommandContext } from './types.js';

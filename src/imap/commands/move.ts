@@ -28,7 +28,7 @@ async function runMove(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
   let failure: unknown;
   for (const chunk of chunksOf(uids)) {
     try {
-      const result = await mail.move(view.mailbox.id, chunk, target.id);
+      const result = await mail.move(view.mailbox.id, chunk, target.id, { maxKeywords: ctx.server.limits.maxKeywordsPerMailbox });
       moved.uidValidity = result.uidValidity;
       for (const pair of result.mapping) moved.mapping.push(pair);
     } catch (err) {

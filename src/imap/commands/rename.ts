@@ -32,7 +32,8 @@ export const renameCommand: CommandSpec<RenameArgs> = {
     const mail = userMail(ctx);
     // Missing parents of the new name are created; renaming INBOX leaves an empty INBOX behind.
     await checkMailboxCount(ctx, mail, to, { renamed: true, extra: from === 'INBOX' ? 1 : 0 });
-    await mail.rename(from, to);
+    // The store counts again inside its write, where parallel CREATEs and RENAMEs cannot both pass.
+    await mail.rename(from, to, { maxMailboxes: ctx.server.limits.maxMailboxesPerUser });
     return { text: 'RENAME completed' };
   },
 };

@@ -2,6 +2,7 @@
 import type { Pop3Command } from './types.js';
 import { optionalMessageNumber } from './arguments.js';
 import { messageIndex, transaction } from './message-number.js';
+import { TimeSlice } from '../../util/time-slice.js';
 
 export const listCommand: Pop3Command<number | undefined> = {
   name: 'LIST',
@@ -15,7 +16,9 @@ export const listCommand: Pop3Command<number | undefined> = {
     }
     const lines: string[] = [];
     let octets = 0;
+    const slice = new TimeSlice(); // a maildrop of 100,000 is built in steps, others served between
     for (let i = 0; i < state.maildrop.count; i++) {
+      await slice.pause();
       if (state.deleted.has(i)) continue;
       const size = await state.maildrop.size(i);
       octets += size;

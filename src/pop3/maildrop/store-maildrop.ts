@@ -17,6 +17,14 @@ import { crlfStore } from '../../store/crlf-store.js';
 import { Pop3Error } from '../errors.js';
 import type { Maildrop, MaildropSource } from './types.js';
 
+/** Messages per store write at QUIT (as IMAP's WRITE_CHUNK) and per records() read at login. */
+const WRITE_SLICE = 250;
+const READ_SLICE = 2_000;
+
+function* slices<T>(items: readonly T[], size: number): Iterable<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
 class StoreMaildrop implements Maildrop {
   constructor(
     private readonly handle: UserMailbox,
@@ -57,12 +65,17 @@ class StoreMaildrop implements Maildrop {
       // The UIDs we hold now name other messages (or none): touching them could lose mail.
       throw new Pop3Error('Mailbox was reset during the session; no messages were deleted', 'SYS/PERM');
     }
-    const seen = retrieved.filter((i) => !deleted.includes(i)).map((i) => this.records[i].uid);
-    if (seen.length > 0) await this.handle.updateFlags(this.mailboxId, seen, 'add', ['\\Seen']);
-    if (deleted.length === 0) return;
+    const gone = new Set(deleted);
+    const seen = retrieved.filter((i) => !gone.has(i)).map((i) => this.records[i].uid);
+    // In slices, like IMAP's big writes: one store call over 100,000 messages is one long
+    // transaction on SQLite, during which every other session waits. RFC 1939 §6 allows a QUIT
+    // that removed only some of the messages ("-ERR some deleted messages not removed").
+    for (const part of slices(seen, WRITE_SLICE)) await this.handle.updateFlags(this.mailboxId, part, 'add', ['\\Seen']);
     const uids = deleted.map((i) => this.records[i].uid).sort((a, b) => a - b);
-    await this.handle.updateFlags(this.mailboxId, uids, 'add', ['\\Deleted']);
-    await this.handle.expunge(this.mailboxId, uids);
+    for (const part of slices(uids, WRITE_SLICE)) {
+      await this.handle.updateFlags(this.mailboxId, part, 'add', ['\\Deleted']);
+      await this.handle.expunge(this.mailboxId, part);
+    }
   }
 
   async release(): Promise<void> {
@@ -78,10 +91,14 @@ export function storeMaildrops(given: MailStore): MaildropSource {
       const handle = await store.open(user, { origin: sessionId });
       try {
         const inbox = await handle.get('INBOX');
-        const snap = await handle.snapshot(inbox.id);
-        const uids = snap.messages.filter((m) => !m.flags.includes('\\Deleted')).map((m) => m.uid);
-        const records = uids.length > 0 ? await handle.records(inbox.id, uids) : [];
-        return new StoreMaildrop(handle, inbox.id, snap.uidValidity, records, inbox.readOnly === true);
+        // SEARCH rather than a whole snapshot: the stores run it in steps (a snapshot of 100,000
+        // messages was one stretch of over a second on SQLite), and it gives only the UIDs needed.
+        const { uidValidity } = await handle.status(inbox.id);
+        const uids = await handle.search(inbox.id, { type: 'flag', flag: '\\Deleted', set: false });
+        // The records in pages, each its own store call, so a maildrop of 100,000 is not one stretch.
+        const records: MessageRecord[] = [];
+        for (const part of slices(uids, READ_SLICE)) for (const r of await handle.records(inbox.id, part)) records.push(r);
+        return new StoreMaildrop(handle, inbox.id, uidValidity, records, inbox.readOnly === true);
       } catch (err) {
         await handle.close().catch(() => undefined);
         throw err;

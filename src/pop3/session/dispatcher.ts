@@ -7,6 +7,7 @@ import type { Pop3Command, Pop3Context, Pop3Reply } from '../commands/types.js';
 import { CommandSyntaxError, parseCommandLine, printable, type CommandLine } from '../wire/command-line.js';
 import type { FramedItem } from '../wire/framer.js';
 import { MultilineEncoder } from '../wire/multiline.js';
+import { TimeSlice } from '../../util/time-slice.js';
 import { Pop3Error, toPop3ErrorReply, type Pop3ResponseCode } from '../errors.js';
 import type { SocketWriter } from './writer.js';
 import { loginAttempts } from './login.js';
@@ -123,6 +124,9 @@ async function refuse(target: DispatchTarget, reason: string): Promise<AfterRepl
   return undefined;
 }
 
+/** Lines of a LIST/UIDL answer encoded and written at a time. */
+const LINES_PER_WRITE = 1_000;
+
 async function writeReply(target: DispatchTarget, reply: Pop3Reply): Promise<void> {
   const { writer } = target;
   const body = reply.body;
@@ -131,9 +135,25 @@ async function writeReply(target: DispatchTarget, reply: Pop3Reply): Promise<voi
     return;
   }
   if (body.kind === 'lines') {
+    // In pieces of LINES_PER_WRITE, yielding between them when the time slice is used up: LIST or
+    // UIDL of a 100,000-message maildrop was one string of 2 MB built and encoded in one stretch.
     const enc = new MultilineEncoder();
-    const text = body.lines.map((l) => `${l}\r\n`).join('');
-    await writer.write(Buffer.concat([Buffer.from(statusLine(true, reply.text)), enc.push(Buffer.from(text, 'latin1')), enc.end()]));
+    const slice = new TimeSlice();
+    let head: Buffer | null = Buffer.from(statusLine(true, reply.text));
+    for (let i = 0; i < body.lines.length || head; i += LINES_PER_WRITE) {
+      const text = body.lines
+        .slice(i, i + LINES_PER_WRITE)
+        .map((l) => `${l}\r\n`)
+        .join('');
+      const last = i + LINES_PER_WRITE >= body.lines.length;
+      const parts = [enc.push(Buffer.from(text, 'latin1'))];
+      if (head) parts.unshift(head);
+      if (last) parts.push(enc.end());
+      head = null;
+      await writer.write(Buffer.concat(parts));
+      if (last) break;
+      await slice.pause();
+    }
     return;
   }
   // Take the first chunk before "+OK": a message that cannot be read still gets an honest -ERR.

@@ -134,6 +134,33 @@ export function messageTests(test: Register): void {
       assert.equal(keywords.size, 5);
     });
 
+    test('append, copy and move with maxKeywords fail with limit, writing nothing, also when many run at once', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const other = await a.create('Other');
+      await fill(a, inbox.id, 2, [['One'], ['two']]);
+      const simple = (): { content: Buffer; flags: string[] } => ({ content: simpleMessage(), flags: ['three'] });
+      await rejectsWith(a.append(inbox.id, simple(), { maxKeywords: 2 }), 'limit');
+      assert.equal((await a.status(inbox.id)).messages, 2);
+      await a.append(inbox.id, { content: simpleMessage(), flags: ['ONE', '\\Seen'] }, { maxKeywords: 2 }); // known keyword: fits
+      const [o1, o2] = await fill(a, other.id, 2, [['three'], ['one']]);
+      await rejectsWith(a.copy(other.id, [o1!, o2!], inbox.id, { maxKeywords: 2 }), 'limit');
+      await rejectsWith(a.move(other.id, [o1!], inbox.id, { maxKeywords: 2 }), 'limit');
+      assert.equal((await a.status(inbox.id)).messages, 3);
+      assert.equal((await a.status(other.id)).messages, 2);
+      assert.equal((await a.copy(other.id, [o2!], inbox.id, { maxKeywords: 2 })).mapping.length, 1);
+      assert.equal((await a.move(other.id, [o1!], inbox.id, { maxKeywords: 3 })).mapping.length, 1);
+      // Parallel APPENDs of new keywords: the count is taken inside each write.
+      const handles = await Promise.all([open(), open(), open()]);
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) => handles[i % 3]!.append(inbox.id, { content: simpleMessage(), flags: [`par${i}`] }, { maxKeywords: 5 })),
+      );
+      assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 2);
+      const snapshot = await a.snapshot(inbox.id);
+      const keywords = new Set(snapshot.messages.flatMap((m) => m.flags.filter((f) => !f.startsWith('\\')).map((f) => f.toLowerCase())));
+      assert.equal(keywords.size, 5);
+    });
+
     test('add, remove and set report only messages whose flags changed', async ({ open }) => {
       const a = await open();
       const inbox = await a.get('INBOX');

@@ -68,6 +68,23 @@ export function treeTests(test: Register): void {
       assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 5);
     });
 
+    test('rename with maxMailboxes counts the parents it creates (and INBOX left behind), renaming nothing when refused', async ({ open, name }) => {
+      const a = await open();
+      await a.create('one'); // with INBOX: two
+      await rejectsWith(a.rename('one', name('p', 'q', 'one'), { maxMailboxes: 3 }), 'limit'); // would add p and p/q
+      assert.deepEqual(names(await a.list()).sort(), ['INBOX', 'one']);
+      await a.rename('one', 'uno', { maxMailboxes: 2 }); // adds nothing: allowed even at the limit
+      await rejectsWith(a.rename('INBOX', 'old', { maxMailboxes: 2 }), 'limit'); // INBOX stays: one more
+      await a.rename('uno', name('p', 'uno'), { maxMailboxes: 3 });
+      assert.deepEqual(names(await a.list()).sort(), ['INBOX', 'p', name('p', 'uno')].sort());
+      // Parallel RENAMEs that each create one parent: the count is taken inside each write.
+      for (let i = 0; i < 6; i++) await a.create(`r${i}`);
+      const others = await Promise.all([open(), open(), open()]);
+      const outcomes = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => others[i % 3]!.rename(`r${i}`, name(`new${i}`, `r${i}`), { maxMailboxes: 12 })));
+      assert.equal((await a.list()).length, 12);
+      assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 3);
+    });
+
     test('invalid names are refused with cannot everywhere a name is taken', async ({ open, name }) => {
       const a = await open();
       await a.create('ok');

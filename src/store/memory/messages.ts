@@ -82,7 +82,7 @@ async function collect(content: MessageContent, limit: number): Promise<Buffer> 
   return Buffer.concat(chunks, total);
 }
 
-export async function appendMessage(ctx: HandleContext, id: string, input: AppendInput): Promise<AppendResult> {
+export async function appendMessage(ctx: HandleContext, id: string, input: AppendInput, maxKeywords?: number): Promise<AppendResult> {
   writable(ctx, id); // fail before consuming a possibly large stream
   const internalDate = input.internalDate ? new Date(input.internalDate) : ctx.store.now();
   if (Number.isNaN(internalDate.getTime())) throw new StoreError('cannot', 'invalid internal date');
@@ -97,9 +97,11 @@ export async function appendMessage(ctx: HandleContext, id: string, input: Appen
   // From here to the push, nothing awaits: the quota check and the write are one step.
   const box = writable(ctx, id); // it may have been deleted (or marked read-only) while the bytes arrived
   checkQuota(usageOf(ctx.state), limits, { storage: raw.length, messages: 1 });
+  const flags = normaliseFlags(input.flags ?? []);
+  checkIncomingKeywords(box, flags, maxKeywords);
   const message: StoredMessage = {
     uid: box.uidNext++,
-    flags: normaliseFlags(input.flags ?? []),
+    flags,
     modseq: ++box.highestModseq,
     internalDate,
     content,
@@ -127,10 +129,7 @@ export function updateFlags(
   const box = writable(ctx, id);
   const given = normaliseFlags(flags);
   // Counted and written in one synchronous step: no other session's STORE comes between.
-  checkKeywordLimitSync(operation, given, maxKeywords, {
-    has: (k) => box.messages.some((m) => m.flags.some((f) => f.toLowerCase() === k)),
-    all: () => box.messages.flatMap((m) => m.flags.filter((f) => !f.startsWith('\\')).map((f) => f.toLowerCase())),
-  });
+  checkKeywordLimitSync(operation, given, maxKeywords, keywordLookup(box));
   const changed: FlagChange[] = [];
   const conflicts: number[] = [];
   for (const uid of sortedUnique(uids)) {
@@ -150,10 +149,23 @@ export function updateFlags(
   return { changed, conflicts };
 }
 
-function copyInto(ctx: HandleContext, source: MailboxState, uids: number[], target: MailboxState, limits?: QuotaLimits): CopyResult {
+function keywordLookup(box: MailboxState): { has(keyword: string): boolean; all(): Iterable<string> } {
+  return {
+    has: (k) => box.messages.some((m) => m.flags.some((f) => f.toLowerCase() === k)),
+    all: () => box.messages.flatMap((m) => m.flags.filter((f) => !f.startsWith('\\')).map((f) => f.toLowerCase())),
+  };
+}
+
+/** APPEND, COPY and MOVE bring keywords into `box`: counted in the same synchronous step as the write. */
+function checkIncomingKeywords(box: MailboxState, flags: readonly Flag[], maxKeywords: number | undefined): void {
+  checkKeywordLimitSync('add', flags, maxKeywords, keywordLookup(box));
+}
+
+function copyInto(ctx: HandleContext, source: MailboxState, uids: number[], target: MailboxState, limits?: QuotaLimits, maxKeywords?: number): CopyResult {
   const picked = sortedUnique(uids)
     .map((uid) => findMessage(source, uid))
     .filter((m): m is StoredMessage => m !== undefined);
+  if (maxKeywords !== undefined) checkIncomingKeywords(target, [...new Set(picked.flatMap((m) => m.flags))], maxKeywords);
   if (limits) {
     const storage = picked.reduce((n, m) => n + m.content.raw.length, 0);
     checkQuota(usageOf(ctx.state), limits, { storage, messages: picked.length });
@@ -171,9 +183,9 @@ function copyInto(ctx: HandleContext, source: MailboxState, uids: number[], targ
 }
 
 /** All or nothing: a COPY that would exceed the quota copies no message. */
-export async function copyMessages(ctx: HandleContext, fromId: string, uids: number[], toId: string): Promise<CopyResult> {
+export async function copyMessages(ctx: HandleContext, fromId: string, uids: number[], toId: string, maxKeywords?: number): Promise<CopyResult> {
   const limits = await quotaLimits(ctx);
-  return copyInto(ctx, selectable(ctx, fromId), uids, writable(ctx, toId), limits);
+  return copyInto(ctx, selectable(ctx, fromId), uids, writable(ctx, toId), limits, maxKeywords);
 }
 
 /** The limits that apply to the handle's user now (resolved before the write's synchronous step). */
@@ -181,9 +193,9 @@ export async function quotaLimits(ctx: HandleContext): Promise<QuotaLimits> {
   return (await effectiveLimits(ctx.state.user, ctx.state.quota, ctx.store.quotaDefaults)).limits;
 }
 
-export function moveMessages(ctx: HandleContext, fromId: string, uids: number[], toId: string): CopyResult {
+export function moveMessages(ctx: HandleContext, fromId: string, uids: number[], toId: string, maxKeywords?: number): CopyResult {
   const source = writable(ctx, fromId);
-  const result = copyInto(ctx, source, uids, writable(ctx, toId));
+  const result = copyInto(ctx, source, uids, writable(ctx, toId), undefined, maxKeywords);
   removeMessages(ctx, source, new Set(result.mapping.map(([from]) => from)));
   return result;
 }

@@ -97,13 +97,19 @@ export function deleteMailbox(ctx: HandleContext, name: string): void {
   publish(ctx, { kind: 'mailboxes' });
 }
 
-export function renameMailbox(ctx: HandleContext, from: string, to: string): void {
+export function renameMailbox(ctx: HandleContext, from: string, to: string, maxMailboxes?: number): void {
   const source = byName(ctx, from);
   const target = canonical(ctx, to);
   if (ctx.state.byName.has(target)) throw new StoreError('alreadyexists', `mailbox ${JSON.stringify(target)} already exists`);
-  if (source.name === 'INBOX') return renameInbox(ctx, source, target);
   const delimiter = ctx.store.delimiter;
-  if (isSameOrBelow(target, source.name, delimiter)) throw new StoreError('cannot', 'cannot rename a mailbox into itself');
+  if (source.name !== 'INBOX' && isSameOrBelow(target, source.name, delimiter)) throw new StoreError('cannot', 'cannot rename a mailbox into itself');
+  if (maxMailboxes !== undefined) {
+    // Counted and renamed in one synchronous step: no other session's CREATE or RENAME comes between.
+    // The missing parents are new; renaming INBOX also leaves INBOX behind, one more.
+    const added = parentNames(target, delimiter).filter((p) => !ctx.state.byName.has(p)).length + (source.name === 'INBOX' ? 1 : 0);
+    if (added > 0 && ctx.state.byName.size + added > maxMailboxes) throw new StoreError('limit', `Too many mailboxes (limit ${maxMailboxes})`);
+  }
+  if (source.name === 'INBOX') return renameInbox(ctx, source, target);
   const moving = [source, ...descendants(ctx, source.name)];
   const renamed = moving.map((box) => ({ box, name: target + box.name.slice(source.name.length) }));
   for (const { name } of renamed) canonical(ctx, name); // children may grow past the length/depth limits

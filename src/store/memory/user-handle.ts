@@ -4,6 +4,8 @@ import type { MessageStructure } from '../../mime/types.js';
 import { sortedUnique, findMessage, toInfo, usageOf, type StoredMessage } from './state.js';
 import { effectiveLimits } from '../quota.js';
 import type {
+  KeywordLimitOptions,
+  RenameMailboxOptions,
   AppendInput,
   AppendResult,
   ByteRange,
@@ -57,8 +59,8 @@ export class MemoryUserMailbox implements UserMailbox {
     tree.deleteMailbox(this.ctx, name);
   }
 
-  async rename(from: string, to: string): Promise<void> {
-    tree.renameMailbox(this.ctx, from, to);
+  async rename(from: string, to: string, options?: RenameMailboxOptions): Promise<void> {
+    tree.renameMailbox(this.ctx, from, to, options?.maxMailboxes);
   }
 
   async subscribe(name: string, subscribed: boolean): Promise<void> {
@@ -168,8 +170,8 @@ export class MemoryUserMailbox implements UserMailbox {
     return { usage: usageOf(this.ctx.state), limits, source };
   }
 
-  append(mailboxId: string, input: AppendInput): Promise<AppendResult> {
-    return msg.appendMessage(this.ctx, mailboxId, input);
+  append(mailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<AppendResult> {
+    return msg.appendMessage(this.ctx, mailboxId, input, options?.maxKeywords);
   }
 
   async updateFlags(
@@ -182,12 +184,12 @@ export class MemoryUserMailbox implements UserMailbox {
     return msg.updateFlags(this.ctx, mailboxId, uids, operation, flags, options.unchangedSince, options.maxKeywords);
   }
 
-  async copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
-    return msg.copyMessages(this.ctx, fromMailboxId, uids, toMailboxId);
+  async copy(fromMailboxId: string, uids: number[], toMailboxId: string, options?: KeywordLimitOptions): Promise<CopyResult> {
+    return msg.copyMessages(this.ctx, fromMailboxId, uids, toMailboxId, options?.maxKeywords);
   }
 
-  async move(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
-    return msg.moveMessages(this.ctx, fromMailboxId, uids, toMailboxId);
+  async move(fromMailboxId: string, uids: number[], toMailboxId: string, options?: KeywordLimitOptions): Promise<CopyResult> {
+    return msg.moveMessages(this.ctx, fromMailboxId, uids, toMailboxId, options?.maxKeywords);
   }
 
   async expunge(mailboxId: string, uids?: number[]): Promise<number[]> {

@@ -89,6 +89,10 @@ async function ensureParents(tx: Queryable, scope: PgScope, name: string): Promi
   }
 }
 
+async function countMailboxes(tx: Queryable, scope: PgScope): Promise<number> {
+  return Number((await tx.query<{ n: string }>('SELECT count(*) AS n FROM mailboxes WHERE user_id = $1', [scope.userId])).rows[0]!.n);
+}
+
 /** A tree change: its transaction tells the other nodes; this node's watchers hear it after COMMIT. */
 async function treeChange<T>(scope: PgScope, body: (tx: pg.PoolClient, reserved: Reservation[]) => Promise<T>): Promise<T> {
   const { ctx } = scope;
@@ -114,12 +118,10 @@ export async function createMailbox(scope: PgScope, rawName: string, specialUse?
   const row = await treeChange(scope, async (tx) => {
     const existing = await byName(tx, scope, name, true);
     if (existing && !existing.noselect) throw new StoreError('alreadyexists', `mailbox ${name} already exists`);
-    const count = async (): Promise<number> =>
-      Number((await tx.query<{ n: string }>('SELECT count(*) AS n FROM mailboxes WHERE user_id = $1', [scope.userId])).rows[0]!.n);
     await ensureParents(tx, scope, name);
     // Counted under the user's tree lock (treeChange), in the transaction that creates: parallel
     // CREATEs, on this node or another, cannot pass the limit together.
-    if (maxMailboxes !== undefined && !existing && (await count()) + 1 > maxMailboxes) {
+    if (maxMailboxes !== undefined && !existing && (await countMailboxes(tx, scope)) + 1 > maxMailboxes) {
       throw new StoreError('limit', `Too many mailboxes (limit ${maxMailboxes})`);
     }
     if (existing) {
@@ -187,7 +189,7 @@ export async function deleteMailbox(scope: PgScope, rawName: string): Promise<vo
   });
 }
 
-export async function renameMailbox(scope: PgScope, rawFrom: string, rawTo: string): Promise<void> {
+export async function renameMailbox(scope: PgScope, rawFrom: string, rawTo: string, maxMailboxes?: number): Promise<void> {
   const d = scope.ctx.delimiter;
   const from = validateMailboxName(rawFrom, d);
   const to = validateMailboxName(rawTo, d);
@@ -197,6 +199,13 @@ export async function renameMailbox(scope: PgScope, rawFrom: string, rawTo: stri
     if (from === to || (await byName(tx, scope, to))) throw new StoreError('alreadyexists', `mailbox ${to} already exists`);
     // INBOX may be renamed to its own child: only its messages move (RFC 3501 §6.3.5).
     if (from !== 'INBOX' && isSameOrBelow(to, from, d)) throw new StoreError('cannot', 'a mailbox cannot be moved below itself');
+    if (maxMailboxes !== undefined) {
+      // Counted under the user's tree lock, as CREATE does: the missing parents are new, and
+      // renaming INBOX leaves INBOX behind besides the new mailbox.
+      let added = from === 'INBOX' ? 1 : 0;
+      for (const parent of parentNames(to, d)) if (!(await byName(tx, scope, parent))) added++;
+      if (added > 0 && (await countMailboxes(tx, scope)) + added > maxMailboxes) throw new StoreError('limit', `Too many mailboxes (limit ${maxMailboxes})`);
+    }
     await ensureParents(tx, scope, to);
     if (from === 'INBOX') {
       // RFC 3501 §6.3.5: INBOX's messages move to the new name; INBOX stays, empty, with its children.

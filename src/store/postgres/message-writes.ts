@@ -5,7 +5,7 @@
  * queues a hint for the other nodes. The promise resolves after COMMIT returned and the change
  * was published here: a tagged OK means durable (synchronous_commit) and visible to every node.
  */
-import { checkKeywordLimit, keywordsOfFlagStrings } from '../keyword-limit.js';
+import { checkKeywordLimit, keywordsOfFlagStrings, type KeywordLookup } from '../keyword-limit.js';
 import type pg from 'pg';
 import { StoreError } from '../errors.js';
 import { applyFlagOperation, normalizeFlags, parseFlags, serializeFlags } from '../sqlite/flags.js';
@@ -47,10 +47,31 @@ function retryOnMissingContent(err: unknown): never {
   throw err;
 }
 
-export async function appendMessage(scope: PgScope, mailboxId: string, input: AppendInput): Promise<AppendResult> {
+/** Keyword questions for keyword-limit.ts, answered inside `tx` (which holds the mailbox row's lock). */
+function keywordLookup(tx: pg.PoolClient, mailboxId: number): KeywordLookup {
+  return {
+    has: async (k) =>
+      (await tx.query("SELECT 1 FROM messages WHERE mailbox_id = $1 AND position(' ' || $2 || ' ' IN ' ' || lower(flags) || ' ') > 0 LIMIT 1", [mailboxId, k]))
+        .rows.length > 0,
+    all: async () =>
+      keywordsOfFlagStrings((await tx.query<{ flags: string }>('SELECT DISTINCT flags FROM messages WHERE mailbox_id = $1', [mailboxId])).rows.map((r) => r.flags)),
+  };
+}
+
+/**
+ * APPEND, COPY and MOVE bring `flags` into the mailbox: counted under the mailbox row's lock, which
+ * every write to it takes, so parallel writers on any node cannot pass the limit together.
+ */
+async function checkIncomingKeywords(tx: pg.PoolClient, mailboxId: number, flags: readonly Flag[], maxKeywords: number | undefined): Promise<void> {
+  if (maxKeywords === undefined) return;
+  await checkKeywordLimit('add', flags, maxKeywords, keywordLookup(tx, mailboxId));
+}
+
+export async function appendMessage(scope: PgScope, mailboxId: string, input: AppendInput, maxKeywords?: number): Promise<AppendResult> {
   const { ctx } = scope;
   await selectableMailbox(ctx.pool, scope, mailboxId); // fail before reading a large literal into nowhere
-  const flags = serializeFlags(normalizeFlags(input.flags ?? []));
+  const flagList = normalizeFlags(input.flags ?? []);
+  const flags = serializeFlags(flagList);
   const internalDate = input.internalDate ?? new Date();
   if (Number.isNaN(internalDate.getTime())) throw new StoreError('cannot', 'invalid internal date');
   const collected = await collectBody(input.content);
@@ -71,6 +92,7 @@ export async function appendMessage(scope: PgScope, mailboxId: string, input: Ap
     }
     // After the mailbox row lock, as every writer takes them; a refusal rolls the UID back.
     await checkUsage(tx, scope.userId, limits, { storage: collected.body.length, messages: 1 });
+    await checkIncomingKeywords(tx, box.id, flagList, maxKeywords);
     const r = ctx.feed.reserve(scope.user, box.id, box.highest_modseq);
     reserved.push(r);
     const uid = box.uid;
@@ -104,17 +126,7 @@ export async function updateFlags(
     const box = await selectableMailbox(tx, scope, mailboxId, true);
     // Under the mailbox row's lock, which every write to the mailbox takes: parallel STOREs, on
     // this node or another, cannot pass the limit together.
-    await checkKeywordLimit(operation, wanted, maxKeywords, {
-      has: async (k) =>
-        (
-          await tx.query(
-            "SELECT 1 FROM messages WHERE mailbox_id = $1 AND position(' ' || $2 || ' ' IN ' ' || lower(flags) || ' ') > 0 LIMIT 1",
-            [box.id, k],
-          )
-        ).rows.length > 0,
-      all: async () =>
-        keywordsOfFlagStrings((await tx.query<{ flags: string }>('SELECT DISTINCT flags FROM messages WHERE mailbox_id = $1', [box.id])).rows.map((r) => r.flags)),
-    });
+    await checkKeywordLimit(operation, wanted, maxKeywords, keywordLookup(tx, box.id));
     const { rows } = await tx.query<{ uid: number; flags: string; modseq: number }>(
       'SELECT uid, flags, modseq FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) ORDER BY uid',
       [box.id, uids.filter((u) => Number.isSafeInteger(u))],
@@ -165,13 +177,20 @@ async function lockPair(tx: pg.PoolClient, scope: PgScope, fromId: string, toId:
   return { source: find(ids[0]!), target: find(ids[1]!) };
 }
 
-export async function copyMessages(scope: PgScope, fromId: string, uids: number[], toId: string, removeSource: boolean): Promise<CopyResult> {
+export async function copyMessages(
+  scope: PgScope,
+  fromId: string,
+  uids: number[],
+  toId: string,
+  removeSource: boolean,
+  maxKeywords?: number,
+): Promise<CopyResult> {
   const { ctx } = scope;
   // A MOVE stays within the user: it changes no usage and is never refused for quota.
   const limits = removeSource ? {} : await limitsFor(ctx.pool, scope.userId, scope.user, ctx.quotaDefaults);
   const { result, reserved } = await write(scope, async (tx, reserved): Promise<CopyResult> => {
     const { source, target } = await lockPair(tx, scope, fromId, toId);
-    const found = await tx.query<{ uid: number; size: number }>('SELECT uid, size FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) ORDER BY uid', [
+    const found = await tx.query<{ uid: number; size: number; flags: string }>('SELECT uid, size, flags FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) ORDER BY uid', [
       source.id,
       uids.filter((u) => Number.isSafeInteger(u)),
     ]);
@@ -179,6 +198,7 @@ export async function copyMessages(scope: PgScope, fromId: string, uids: number[
     if (sourceUids.length === 0) return { uidValidity: target.uid_validity, mapping: [] };
     // All or nothing, against the usage locked in this transaction.
     await checkUsage(tx, scope.userId, limits, { storage: found.rows.reduce((n, r) => n + Number(r.size), 0), messages: sourceUids.length });
+    await checkIncomingKeywords(tx, target.id, [...keywordsOfFlagStrings(found.rows.map((r) => r.flags))], maxKeywords);
     const first = target.uid_next;
     const modseq = target.highest_modseq + 1;
     await tx.query('UPDATE mailboxes SET uid_next = uid_next + $1, highest_modseq = $2 WHERE id = $3', [sourceUids.length, modseq, target.id]);

@@ -3,6 +3,8 @@ import type { MessageStructure } from '../../mime/types.js';
 import type { TextCache } from '../search-eval.js';
 import type { SearchQuery } from '../search-query.js';
 import type {
+  KeywordLimitOptions,
+  RenameMailboxOptions,
   AppendInput,
   AppendResult,
   ByteRange,
@@ -89,8 +91,8 @@ export class PgUserMailbox implements UserMailbox {
   delete(name: string): Promise<void> {
     return this.mutate(() => deleteMailbox(this.scope, name));
   }
-  rename(from: string, to: string): Promise<void> {
-    return this.mutate(() => renameMailbox(this.scope, from, to));
+  rename(from: string, to: string, options?: RenameMailboxOptions): Promise<void> {
+    return this.mutate(() => renameMailbox(this.scope, from, to, options?.maxMailboxes));
   }
   subscribe(name: string, subscribed: boolean): Promise<void> {
     return this.mutate(() => setSubscription(this.scope, name, subscribed));
@@ -151,8 +153,8 @@ export class PgUserMailbox implements UserMailbox {
   quota(): Promise<QuotaState> {
     return translated(quotaState(this.scope.ctx.pool, this.scope.userId, this.scope.user, this.scope.ctx.quotaDefaults));
   }
-  append(mailboxId: string, input: AppendInput): Promise<AppendResult> {
-    return this.mutate(() => appendMessage(this.scope, mailboxId, input));
+  append(mailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<AppendResult> {
+    return this.mutate(() => appendMessage(this.scope, mailboxId, input, options?.maxKeywords));
   }
   updateFlags(
     mailboxId: string,
@@ -163,11 +165,11 @@ export class PgUserMailbox implements UserMailbox {
   ): Promise<FlagUpdateResult> {
     return this.mutate(() => updateFlags(this.scope, mailboxId, uids, operation, flags, options?.unchangedSince, options?.maxKeywords));
   }
-  copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
-    return this.mutate(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, false));
+  copy(fromMailboxId: string, uids: number[], toMailboxId: string, options?: KeywordLimitOptions): Promise<CopyResult> {
+    return this.mutate(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, false, options?.maxKeywords));
   }
-  move(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
-    return this.mutate(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, true));
+  move(fromMailboxId: string, uids: number[], toMailboxId: string, options?: KeywordLimitOptions): Promise<CopyResult> {
+    return this.mutate(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, true, options?.maxKeywords));
   }
   expunge(mailboxId: string, uids?: number[]): Promise<number[]> {
     return this.mutate(() => expungeMessages(this.scope, mailboxId, uids));

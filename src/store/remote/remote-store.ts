@@ -159,7 +159,8 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
     },
     search: (...a) => call('search', a),
     sortData,
-    append: async (mailboxId, input) => call('append', [mailboxId, { ...input, content: await collect(input.content) }]),
+    append: async (mailboxId, input, options) =>
+      call('append', [mailboxId, { ...input, content: await collect(input.content) }, ...(options ? [options] : [])]),
     updateFlags: (...a) => call('updateFlags', a),
     copy: (...a) => call('copy', a),
     move: (...a) => call('move', a),

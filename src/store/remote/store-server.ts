@@ -44,7 +44,7 @@ export function serveStore(store: MailStore, link: StoreLink<StoreRequest, Store
       } else {
         const h = handles.get(m.handle);
         if (!h || !REMOTE_METHODS.has(m.method)) throw new Error(`unknown store call ${m.method}`);
-        const args = m.method === 'append' ? [m.args[0], withBufferContent(m.args[1] as AppendInput)] : m.args;
+        const args = m.method === 'append' ? [m.args[0], withBufferContent(m.args[1] as AppendInput), ...m.args.slice(2)] : m.args;
         if (m.method === 'sortData') {
           // Optional in the contract: a store without it is answered by the fallback.
           const list = await sortData(h, m.args[0] as string);

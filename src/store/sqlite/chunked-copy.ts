@@ -25,6 +25,8 @@ import { jsonList, selectableMailbox, type StoreContext, type UserScope } from '
 import { addUsage, checkUsage, limitsFor } from './quota.js';
 import { recordExpungedRows } from './expunged-log.js';
 import type { QuotaLimits } from '../types.js';
+import { keywordsOfFlagStrings } from '../keyword-limit.js';
+import { checkIncomingKeywords } from './keyword-check.js';
 
 /** Messages per transaction of a large COPY: a few milliseconds of work. */
 export const COPY_CHUNK = 250;
@@ -45,7 +47,7 @@ interface Chunk {
 /** Names one COPY's records; what an earlier run left is removed at open, so a counter will do. */
 let lastCopyId = 0;
 
-export async function copyInChunks(scope: UserScope, fromId: string, uids: number[], toId: string): Promise<CopyResult> {
+export async function copyInChunks(scope: UserScope, fromId: string, uids: number[], toId: string, maxKeywords?: number): Promise<CopyResult> {
   const { ctx } = scope;
   const sorted = [...new Set(uids)].sort((a, b) => a - b);
   const copyId = ++lastCopyId;
@@ -58,7 +60,7 @@ export async function copyInChunks(scope: UserScope, fromId: string, uids: numbe
     for (let i = 0; i < sorted.length; i += COPY_CHUNK) {
       const last = i + COPY_CHUNK >= sorted.length;
       const part = await ctx.group.run((): Chunk => {
-        const chunk = copyChunk(scope, fromId, sorted.slice(i, i + COPY_CHUNK), toId, limits, last ? undefined : copyId);
+        const chunk = copyChunk(scope, fromId, sorted.slice(i, i + COPY_CHUNK), toId, { limits, maxKeywords }, last ? undefined : copyId);
         // The COPY is complete when this commits: nothing is left to roll back after a crash.
         if (last) ctx.sql.get('DELETE FROM copies_in_progress WHERE copy_id = ?').run(copyId);
         return chunk;
@@ -81,7 +83,14 @@ export async function copyInChunks(scope: UserScope, fromId: string, uids: numbe
 }
 
 /** One chunk, inside its transaction; with `copyId` its UID range is recorded for a rollback. */
-function copyChunk(scope: UserScope, fromId: string, uids: number[], toId: string, limits: QuotaLimits, copyId: number | undefined): Chunk {
+function copyChunk(
+  scope: UserScope,
+  fromId: string,
+  uids: number[],
+  toId: string,
+  { limits, maxKeywords }: { limits: QuotaLimits; maxKeywords: number | undefined },
+  copyId: number | undefined,
+): Chunk {
   const { ctx } = scope;
   const source = selectableMailbox(scope, fromId);
   const target = selectableMailbox(scope, toId);
@@ -92,6 +101,9 @@ function copyChunk(scope: UserScope, fromId: string, uids: number[], toId: strin
   if (rows.length === 0) return { uidValidity: target.uid_validity, mapping: [] };
   const storage = rows.reduce((n, r) => n + r.size, 0);
   checkUsage(ctx, scope.userId, limits, { storage, messages: rows.length });
+  // Like the quota, the keyword limit is counted per chunk with what the chunk adds; a chunk refused
+  // rolls the earlier ones back.
+  checkIncomingKeywords(ctx, target.id, [...keywordsOfFlagStrings(rows.map((r) => r.flags))], maxKeywords);
   addUsage(ctx, scope.userId, storage, rows.length);
   const modseq = target.highest_modseq + 1;
   const first = target.uid_next;

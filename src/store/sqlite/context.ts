@@ -12,6 +12,8 @@ import type { SnapshotCache } from './snapshot-cache.js';
 import type { SortCache } from './sort-cache.js';
 import type { SyncThread } from './sync-thread.js';
 import type { WalSync } from './wal-sync.js';
+import type { MailboxPurger } from './mailbox-purge.js';
+import { isTombstone } from './tombstone.js';
 
 export interface StoreContext {
   readonly db: Database;
@@ -44,6 +46,8 @@ export interface StoreContext {
   readonly sortKeys: SortCache;
   /** Expunged UIDs kept per mailbox for QRESYNC (limits.ts, expunged-log.ts). */
   readonly expungedRetention: number;
+  /** Removes the messages of deleted mailboxes in slices, after DELETE answered (mailbox-purge.ts). */
+  readonly purger: MailboxPurger;
   /** RFC 9208 limits of users without their own (SqliteStoreOptions.quotaDefaults). */
   readonly quotaDefaults?: QuotaDefaults;
 }
@@ -73,7 +77,8 @@ export function mailboxById(scope: UserScope, mailboxId: string): MailboxRow {
   const row = Number.isSafeInteger(id)
     ? (scope.ctx.sql.get('SELECT * FROM mailboxes WHERE id = ? AND user_id = ?').get(id, scope.userId) as MailboxRow | undefined)
     : undefined;
-  if (!row) throw new StoreError('nonexistent', 'no such mailbox');
+  // A deleted mailbox whose messages are still being purged (mailbox-purge.ts) is gone for its user.
+  if (!row || isTombstone(row.name)) throw new StoreError('nonexistent', 'no such mailbox');
   return row;
 }
 

@@ -22,8 +22,8 @@ export function sqliteMigrationTarget(ctx: StoreContext, userId: (user: string) 
       const id = await userId(user);
       const n = ctx.sql
         .get(
-          `SELECT (SELECT count(*) FROM mailboxes WHERE user_id = ? AND name <> 'INBOX')
-                + (SELECT count(*) FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.user_id = ?)`,
+          `SELECT (SELECT count(*) FROM mailboxes WHERE user_id = ? AND name <> 'INBOX' AND substr(name, 1, 1) <> char(0))
+                + (SELECT count(*) FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.user_id = ? AND substr(b.name, 1, 1) <> char(0))`,
         )
         .pluck()
         .get(id, id) as number;

@@ -3,9 +3,9 @@ import { recordExpungedRows } from './expunged-log.js';
 import { StoreError } from '../errors.js';
 import { compareMailboxNames, isSameOrBelow, parentNames, validateMailboxName } from '../names.js';
 import type { MailboxInfo, SpecialUse } from '../types.js';
-import { releaseContents, removeFiles } from './contents.js';
 import { mailboxByName, write, type MailboxRow, type StoreContext, type UserScope } from './context.js';
-import { addUsage } from './quota.js';
+import { isPurging, tombstoneMailbox } from './mailbox-purge.js';
+import { isTombstone } from './tombstone.js';
 
 /** SQLite's substr() counts code points, JavaScript's length counts UTF-16 units. */
 function chars(s: string): number {
@@ -51,7 +51,7 @@ function hasChildren(scope: UserScope, name: string): boolean {
 }
 
 export function listMailboxes(scope: UserScope): MailboxInfo[] {
-  const rows = scope.ctx.sql.get('SELECT * FROM mailboxes WHERE user_id = ?').all(scope.userId) as MailboxRow[];
+  const rows = (scope.ctx.sql.get('SELECT * FROM mailboxes WHERE user_id = ?').all(scope.userId) as MailboxRow[]).filter((r) => !isTombstone(r.name));
   const subs = new Set(subscriptionNames(scope));
   const d = scope.ctx.delimiter;
   return rows.sort((a, b) => compareMailboxNames(a.name, b.name, d)).map((r) => toInfo(r, subs.has(r.name)));
@@ -71,6 +71,18 @@ function ensureParents(scope: UserScope, name: string): void {
   }
 }
 
+/** Whether CREATE of this name must wait: it is a \\Noselect parent whose old messages are still being purged. */
+export function createWaitsForPurge(scope: UserScope, rawName: string): boolean {
+  let name: string;
+  try {
+    name = validateMailboxName(rawName, scope.ctx.delimiter);
+  } catch {
+    return false; // createMailbox says what is wrong with it
+  }
+  const existing = mailboxByName(scope, name);
+  return existing !== undefined && existing.noselect === 1 && isPurging(scope.ctx, existing.id);
+}
+
 export function createMailbox(scope: UserScope, rawName: string, specialUse?: SpecialUse, maxMailboxes?: number): MailboxInfo {
   const name = validateMailboxName(rawName, scope.ctx.delimiter);
   const row = write(scope.ctx, () => {
@@ -80,6 +92,10 @@ export function createMailbox(scope: UserScope, rawName: string, specialUse?: Sp
     // Counted inside the transaction that creates: parallel CREATEs cannot pass the limit together.
     if (maxMailboxes !== undefined && !existing && countMailboxes(scope) + 1 > maxMailboxes) {
       throw new StoreError('limit', `Too many mailboxes (limit ${maxMailboxes})`);
+    }
+    if (existing && isPurging(scope.ctx, existing.id)) {
+      // The caller waits for the purge first (user-mailbox.ts); only a DELETE racing it gets here.
+      throw new StoreError('unavailable', `mailbox ${name} is still being deleted; try again`);
     }
     if (existing) {
       // A \Noselect left by DELETE becomes selectable again; its UIDs were never reused, but the
@@ -95,57 +111,38 @@ export function createMailbox(scope: UserScope, rawName: string, specialUse?: Sp
 }
 
 function countMailboxes(scope: UserScope): number {
-  return scope.ctx.sql.get('SELECT count(*) FROM mailboxes WHERE user_id = ?').pluck().get(scope.userId) as number;
+  // Deleted mailboxes still being purged (their names start with NUL) do not count.
+  return scope.ctx.sql.get("SELECT count(*) FROM mailboxes WHERE user_id = ? AND substr(name, 1, 1) <> char(0)").pluck().get(scope.userId) as number;
 }
 
-/** Removes all messages of a mailbox inside the caller's transaction; returns their UIDs and files to unlink. */
-export function removeAllMessages(scope: UserScope, mailboxId: number): { uids: number[]; files: Buffer[] } {
-  const { ctx } = scope;
-  const rows = ctx.sql.get('DELETE FROM messages WHERE mailbox_id = ? RETURNING uid, content_id, size').all(mailboxId) as Array<{
-    uid: number;
-    content_id: number;
-    size: number;
-  }>;
-  addUsage(ctx, scope.userId, -rows.reduce((n, r) => n + r.size, 0), -rows.length);
-  const files = releaseContents(
-    ctx,
-    rows.map((r) => r.content_id),
-  );
-  return { uids: rows.map((r) => r.uid).sort((a, b) => a - b), files };
-}
-
+/**
+ * DELETE in one short transaction: the mailbox leaves the user's view (a tombstone, its usage taken
+ * off the quota) and its messages are purged afterwards in slices (mailbox-purge.ts), so a mailbox
+ * of 20,000 messages does not hold the event loop for a quarter of a second. With children it stays
+ * as \Noselect under its name and id (RFC 3501 §6.3.4: the children keep their parent), which no
+ * session can select, and its messages are expunged by the same slices.
+ */
 export async function deleteMailbox(scope: UserScope, rawName: string): Promise<void> {
   const name = validateMailboxName(rawName, scope.ctx.delimiter);
   if (name === 'INBOX') throw new StoreError('cannot', 'INBOX cannot be deleted');
   const { ctx } = scope;
-  let expunged: { id: number; uids: number[] } | null = null;
   await ctx.group.whenOpen(); // outside the group commit's queue (checkpointer.ts)
-  const files = write(ctx, () => {
+  const purge = write(ctx, () => {
     const row = mailboxByName(scope, name);
     if (!row) throw new StoreError('nonexistent', `mailbox ${name} does not exist`);
     const children = hasChildren(scope, name);
     if (children && row.noselect) throw new StoreError('hasChildren', `mailbox ${name} has inferior mailboxes`);
-    const removed = removeAllMessages(scope, row.id);
-    if (children) {
-      // RFC 3501 §6.3.4: the name stays as \Noselect so its children keep their parent.
-      ctx.sql.get('UPDATE mailboxes SET noselect = 1, special_use = NULL, highest_modseq = highest_modseq + 1 WHERE id = ?').run(row.id);
-      // RFC 4314 §4: DELETE deletes the ACL (the row stays only as a parent).
-      ctx.sql.get('DELETE FROM mailbox_acl WHERE mailbox_id = ?').run(row.id);
-      expunged = { id: row.id, uids: removed.uids };
-    } else {
-      ctx.sql.get('DELETE FROM mailboxes WHERE id = ?').run(row.id);
-    }
-    return removed.files;
+    // RFC 4314 §4: DELETE deletes the ACL, also of a \Noselect parent left for its children and of a
+    // mailbox whose messages are still being purged under a hidden name.
+    ctx.sql.get('DELETE FROM mailbox_acl WHERE mailbox_id = ?').run(row.id);
+    return tombstoneMailbox(ctx, scope.userId, row.id, children);
   });
-  // Files go only once the deletion is durable: a power loss must not leave rows without bytes.
   await ctx.durable.sync();
-  removeFiles(ctx, files);
-  const exp = expunged as { id: number; uids: number[] } | null;
-  if (exp && exp.uids.length > 0) ctx.feed.publish(scope.user, { kind: 'expunge', mailboxId: String(exp.id), uids: exp.uids, origin: scope.origin });
   ctx.feed.publish(scope.user, { kind: 'mailboxes', origin: scope.origin });
+  if (purge) ctx.purger.kick(ctx);
 }
 
-export function renameMailbox(scope: UserScope, rawFrom: string, rawTo: string): void {
+export function renameMailbox(scope: UserScope, rawFrom: string, rawTo: string, maxMailboxes?: number): void {
   const { ctx } = scope;
   const d = ctx.delimiter;
   const from = validateMailboxName(rawFrom, d);
@@ -157,6 +154,12 @@ export function renameMailbox(scope: UserScope, rawFrom: string, rawTo: string):
     if (from === to || mailboxByName(scope, to)) throw new StoreError('alreadyexists', `mailbox ${to} already exists`);
     // INBOX may be renamed to its own child: only its messages move (RFC 3501 §6.3.5).
     if (from !== 'INBOX' && isSameOrBelow(to, from, d)) throw new StoreError('cannot', 'a mailbox cannot be moved below itself');
+    if (maxMailboxes !== undefined) {
+      // Counted inside the transaction that renames, as CREATE does: the missing parents are new,
+      // and renaming INBOX leaves INBOX behind besides the new mailbox.
+      const added = parentNames(to, d).filter((p) => !mailboxByName(scope, p)).length + (from === 'INBOX' ? 1 : 0);
+      if (added > 0 && countMailboxes(scope) + added > maxMailboxes) throw new StoreError('limit', `Too many mailboxes (limit ${maxMailboxes})`);
+    }
     ensureParents(scope, to);
     if (from === 'INBOX') {
       // RFC 3501 §6.3.5: INBOX's messages move to the new name; INBOX stays, empty; its children stay.

@@ -18,6 +18,7 @@ import type { SearchColumns, SortColumns } from './schema.js';
 import { addUsage, checkUsage, limitsFor } from './quota.js';
 import { COPY_CHUNK, copyInChunks } from './chunked-copy.js';
 import { checkKeywordLimitSync, keywordsOfFlagStrings } from '../keyword-limit.js';
+import { checkIncomingKeywords, keywordLookup } from './keyword-check.js';
 
 export interface Parsed {
   structureJson: string;
@@ -31,7 +32,7 @@ export function deriveContent(raw: Buffer): Parsed {
   return { structureJson: JSON.stringify(structure), search: computeSearchColumns(raw, structure), sort: computeSortColumns(raw, structure) };
 }
 
-export async function appendMessage(scope: UserScope, mailboxId: string, input: AppendInput): Promise<AppendResult> {
+export async function appendMessage(scope: UserScope, mailboxId: string, input: AppendInput, maxKeywords?: number): Promise<AppendResult> {
   const { ctx } = scope;
   selectableMailbox(scope, mailboxId); // fail before reading a large literal into a mailbox that does not exist
   const flags = normalizeFlags(input.flags ?? []);
@@ -40,7 +41,7 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
   if (input.sha256) {
     // The caller says which bytes these are: when they are stored already, add a reference
     // without reading them again (one message delivered to many recipients).
-    const known = await appendKnownContent(scope, mailboxId, input.sha256, flags, internalDate);
+    const known = await appendKnownContent(scope, mailboxId, input.sha256, flags, internalDate, maxKeywords);
     if (known) return known;
   }
   const { limits } = await limitsFor(ctx, scope.userId, scope.user, ctx.quotaDefaults);
@@ -77,6 +78,7 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
       result = await ctx.group.run((): AppendResult | null => {
         const box = selectableMailbox(scope, mailboxId);
         checkUsage(ctx, scope.userId, limits, { storage: collected.size, messages: 1 });
+        checkIncomingKeywords(ctx, box.id, flags, maxKeywords);
         let contentId = findContent(ctx, collected.sha256)?.id;
         if (contentId === undefined) {
           if (!known) return null; // gone since the check above: parse, then write again
@@ -105,7 +107,14 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
 }
 
 /** APPEND of bytes the store already holds, by digest; null when it does not hold them (any more). */
-async function appendKnownContent(scope: UserScope, mailboxId: string, sha256: Buffer, flags: Flag[], internalDate: Date): Promise<AppendResult | null> {
+async function appendKnownContent(
+  scope: UserScope,
+  mailboxId: string,
+  sha256: Buffer,
+  flags: Flag[],
+  internalDate: Date,
+  maxKeywords: number | undefined,
+): Promise<AppendResult | null> {
   const { ctx } = scope;
   if (!findContent(ctx, sha256)) return null;
   const { limits } = await limitsFor(ctx, scope.userId, scope.user, ctx.quotaDefaults);
@@ -114,6 +123,7 @@ async function appendKnownContent(scope: UserScope, mailboxId: string, sha256: B
     if (!content) return null; // released meanwhile: the caller reads the bytes after all
     const box = selectableMailbox(scope, mailboxId);
     checkUsage(ctx, scope.userId, limits, { storage: content.size, messages: 1 });
+    checkIncomingKeywords(ctx, box.id, flags, maxKeywords);
     ctx.snapshots.noteWrite(box.id);
     addReference(ctx, content.id);
     const uid = box.uid_next;
@@ -151,10 +161,7 @@ export async function updateFlags(
   // promise resolves only after the COMMIT, so the tagged OK still means durable.
   const result = await ctx.group.run((): FlagUpdateResult => {
     const box = selectableMailbox(scope, mailboxId);
-    checkKeywordLimitSync(operation, wanted, maxKeywords, {
-      has: (k) => ctx.sql.get("SELECT 1 FROM messages WHERE mailbox_id = ? AND instr(' ' || lower(flags) || ' ', ' ' || ? || ' ') > 0 LIMIT 1").pluck().get(box.id, k) !== undefined,
-      all: () => keywordsOfFlagStrings(ctx.sql.get('SELECT DISTINCT flags FROM messages WHERE mailbox_id = ?').pluck().all(box.id) as string[]),
-    });
+    checkKeywordLimitSync(operation, wanted, maxKeywords, keywordLookup(ctx, box.id));
     ctx.snapshots.noteWrite(box.id);
     const rows = ctx.sql
       .get('SELECT uid, flags, modseq FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid')
@@ -191,10 +198,17 @@ interface CopyRow {
   size: number;
 }
 
-export async function copyMessages(scope: UserScope, fromId: string, uids: number[], toId: string, removeSource: boolean): Promise<CopyResult> {
+export async function copyMessages(
+  scope: UserScope,
+  fromId: string,
+  uids: number[],
+  toId: string,
+  removeSource: boolean,
+  maxKeywords?: number,
+): Promise<CopyResult> {
   // A large COPY in several transactions, still all-or-nothing (chunked-copy.ts). A MOVE stays one
   // transaction: the IMAP command cuts it into chunks itself, which RFC 6851 §3.3 allows.
-  if (!removeSource && uids.length > COPY_CHUNK) return copyInChunks(scope, fromId, uids, toId);
+  if (!removeSource && uids.length > COPY_CHUNK) return copyInChunks(scope, fromId, uids, toId, maxKeywords);
   const { ctx } = scope;
   let files: Buffer[] = [];
   // A MOVE stays within the user: it changes no usage and is never refused for quota.
@@ -212,6 +226,7 @@ export async function copyMessages(scope: UserScope, fromId: string, uids: numbe
     if (rows.length === 0) return { uidValidity: target.uid_validity, mapping: [] as Array<[number, number]> };
     // All or nothing, checked against the usage in this transaction.
     checkUsage(ctx, scope.userId, limits, { storage: rows.reduce((n, r) => n + r.size, 0), messages: rows.length });
+    checkIncomingKeywords(ctx, target.id, [...keywordsOfFlagStrings(rows.map((r) => r.flags))], maxKeywords);
     const modseq = target.highest_modseq + 1;
     let next = target.uid_next;
     const mapping: Array<[number, number]> = [];

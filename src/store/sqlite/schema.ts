@@ -340,6 +340,14 @@ export const MIGRATIONS: readonly Migration[] = [
       for (const r of all) insertThreadKeys(prepare, r.content_id, { messageId: r.message_id, refs: r.refs, subject: r.subject, reply: r.reply });
     },
   },
+  {
+    version: 16,
+    description: 'mailbox_purges: deleted mailboxes whose messages are still being removed in slices (mailbox-purge.ts)',
+    up(db) {
+      // No foreign key: the purge deletes the mailbox row and its record in one transaction.
+      db.exec('CREATE TABLE mailbox_purges (mailbox_id INTEGER PRIMARY KEY)');
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

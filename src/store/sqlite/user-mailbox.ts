@@ -4,6 +4,8 @@ import type { MessageStructure } from '../../mime/types.js';
 import type { TextCache } from '../search-eval.js';
 import type { SearchQuery } from '../search-query.js';
 import type {
+  KeywordLimitOptions,
+  RenameMailboxOptions,
   AppendInput,
   AppendResult,
   ByteRange,
@@ -30,6 +32,7 @@ import type { UserScope } from './context.js';
 import { StoreError } from '../errors.js';
 import {
   createMailbox,
+  createWaitsForPurge,
   deleteMailbox,
   getMailbox,
   listMailboxes,
@@ -94,6 +97,13 @@ export class SqliteUserMailbox implements UserMailbox {
   // the WAL holding them is synced (wal-sync.ts).
   create(name: string, options?: CreateMailboxOptions): Promise<MailboxInfo> {
     return this.write(async () => {
+      const { ctx } = this.scope;
+      // A \Noselect parent deleted a moment ago may still hold messages being purged: they must be
+      // gone before the name becomes selectable again (bounded: each round finishes a purge).
+      for (let round = 0; round < 100 && createWaitsForPurge(this.scope, name); round++) {
+        ctx.purger.kick(ctx);
+        await ctx.purger.idle();
+      }
       await this.scope.ctx.group.whenOpen();
       const info = createMailbox(this.scope, name, options?.specialUse, options?.maxMailboxes);
       await this.scope.ctx.durable.sync();
@@ -103,10 +113,10 @@ export class SqliteUserMailbox implements UserMailbox {
   delete(name: string): Promise<void> {
     return this.write(() => deleteMailbox(this.scope, name));
   }
-  rename(from: string, to: string): Promise<void> {
+  rename(from: string, to: string, options?: RenameMailboxOptions): Promise<void> {
     return this.write(async () => {
       await this.scope.ctx.group.whenOpen();
-      renameMailbox(this.scope, from, to);
+      renameMailbox(this.scope, from, to, options?.maxMailboxes);
       await this.scope.ctx.durable.sync();
     });
   }
@@ -189,8 +199,8 @@ export class SqliteUserMailbox implements UserMailbox {
     return this.call(() => quotaState(this.scope.ctx, this.scope.userId, this.scope.user, this.scope.ctx.quotaDefaults));
   }
 
-  append(mailboxId: string, input: AppendInput): Promise<AppendResult> {
-    return this.write(() => appendMessage(this.scope, mailboxId, input));
+  append(mailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<AppendResult> {
+    return this.write(() => appendMessage(this.scope, mailboxId, input, options?.maxKeywords));
   }
   updateFlags(
     mailboxId: string,
@@ -201,11 +211,11 @@ export class SqliteUserMailbox implements UserMailbox {
   ): Promise<FlagUpdateResult> {
     return this.write(() => updateFlags(this.scope, mailboxId, uids, operation, flags, options?.unchangedSince, options?.maxKeywords));
   }
-  copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
-    return this.write(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, false));
+  copy(fromMailboxId: string, uids: number[], toMailboxId: string, options?: KeywordLimitOptions): Promise<CopyResult> {
+    return this.write(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, false, options?.maxKeywords));
   }
-  move(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
-    return this.write(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, true));
+  move(fromMailboxId: string, uids: number[], toMailboxId: string, options?: KeywordLimitOptions): Promise<CopyResult> {
+    return this.write(() => copyMessages(this.scope, fromMailboxId, uids, toMailboxId, true, options?.maxKeywords));
   }
   expunge(mailboxId: string, uids?: number[]): Promise<number[]> {
     return this.write(() => expungeMessages(this.scope, mailboxId, uids));
