@@ -372,6 +372,14 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
    * correct, only larger.
    */
   expungedSince?(mailboxId: string, since: number): Promise<number[] | null>;
+  /**
+   * Optional (RFC 7162 §3.1.4.1 CHANGEDSINCE, §3.1.5 SEARCH MODSEQ): the messages whose
+   * mod-sequence is above `since`, ascending by UID, with their current flags — found by modseq,
+   * not by reading every message (SQL stores keep an index on (mailbox, modseq); the memory store
+   * a modseq-ordered log). Without it the IMAP layer reads the records of every message the
+   * command names and filters them, which is correct but costs a read per message.
+   */
+  changedSince?(mailboxId: string, since: number): Promise<MessageMeta[]>;
   /** Removes messages flagged \Deleted (only those among `uids` when given). Returns removed UIDs. */
   expunge(mailboxId: string, uids?: number[]): Promise<number[]>;
 

@@ -77,6 +77,43 @@ export function messageTests(test: Register): void {
       await rejectsWith(a.expungedSince('999999', 0), 'nonexistent');
     });
 
+    test('changedSince (optional, CONDSTORE): the messages changed after a modseq, by UID, with current flags', async ({ open }) => {
+      const a = await open();
+      if (!a.changedSince) return; // optional: the IMAP layer filters the snapshot instead
+      const inbox = await a.get('INBOX');
+      const other = await a.create('Other');
+      const uids = await fill(a, inbox.id, 6);
+      const h0 = (await a.status(inbox.id)).highestModseq;
+      assert.deepEqual(await a.changedSince(inbox.id, h0), []);
+      const all = await a.changedSince(inbox.id, 0);
+      assert.deepEqual(all.map((m) => m.uid), uids);
+      // Changed out of UID order, one of them twice: each appears once, ascending, as it is now.
+      await a.updateFlags(inbox.id, [uids[4]!], 'add', ['\\Flagged']);
+      await a.updateFlags(inbox.id, [uids[1]!], 'add', ['\\Seen']);
+      const h1 = (await a.status(inbox.id)).highestModseq;
+      await a.updateFlags(inbox.id, [uids[4]!], 'add', ['$Done']);
+      await a.updateFlags(inbox.id, [uids[2]!], 'add', ['\\Deleted']);
+      const changed = await a.changedSince(inbox.id, h0);
+      assert.deepEqual(changed.map((m) => m.uid), [uids[1], uids[2], uids[4]]);
+      assert.deepEqual(flagSet(changed[2]!.flags), flagSet(['\\Flagged', '$Done']));
+      const snap = await a.snapshot(inbox.id);
+      for (const m of changed) assert.equal(m.modseq, snap.messages.find((s) => s.uid === m.uid)!.modseq);
+      assert.deepEqual((await a.changedSince(inbox.id, h1)).map((m) => m.uid), [uids[2], uids[4]]);
+      // Expunged and moved messages are gone; a copy is a change in its new mailbox.
+      await a.expunge(inbox.id);
+      await a.move(inbox.id, [uids[4]!], other.id);
+      assert.deepEqual((await a.changedSince(inbox.id, h0)).map((m) => m.uid), [uids[1]]);
+      const hOther = (await a.status(other.id)).highestModseq;
+      await a.copy(inbox.id, [uids[0]!], other.id);
+      assert.equal((await a.changedSince(other.id, hOther)).length, 1);
+      // Many changes (past any compaction a store does): still exactly the changed set.
+      for (let round = 0; round < 3; round++) for (const uid of [uids[0]!, uids[3]!]) await a.updateFlags(inbox.id, [uid], round % 2 ? 'remove' : 'add', ['$R']);
+      const h2 = (await a.status(inbox.id)).highestModseq;
+      assert.deepEqual(await a.changedSince(inbox.id, h2), []);
+      assert.deepEqual((await a.changedSince(inbox.id, h0)).map((m) => m.uid), [uids[0], uids[1], uids[3]]);
+      await rejectsWith(a.changedSince('999999', 0), 'nonexistent');
+    });
+
     test('append, flag change and expunge each raise HIGHESTMODSEQ', async ({ open }) => {
       const a = await open();
       const inbox = await a.get('INBOX');

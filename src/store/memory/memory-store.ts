@@ -148,6 +148,7 @@ export class MemoryStore implements MailStore {
       highestModseq: 1,
       recentMark: 1,
       messages: [],
+      byModseq: [],
       size: 0,
       expunged: emptyExpungedLog(),
     };

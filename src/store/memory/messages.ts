@@ -23,6 +23,7 @@ import type {
 } from '../types.js';
 import { publish, type HandleContext } from './context.js';
 import { recordExpunged } from '../expunged.js';
+import { noteModseq } from './modseq-order.js';
 import { applyFlagOperation, hasFlag, normaliseFlags, sameFlags } from './flags.js';
 import { findMessage, sortedUnique, usageOf, type MailboxState, type SharedContent, type StoredMessage } from './state.js';
 import { checkQuota, effectiveLimits } from '../quota.js';
@@ -105,6 +106,7 @@ export async function appendMessage(ctx: HandleContext, id: string, input: Appen
     content,
   };
   box.messages.push(message);
+  noteModseq(box, message);
   box.size += raw.length;
   publish(ctx, { kind: 'exists', mailboxId: box.id, uids: [message.uid] });
   return { uid: message.uid, uidValidity: box.uidValidity, modseq: message.modseq };
@@ -144,6 +146,7 @@ export function updateFlags(
     if (sameFlags(next, message.flags)) continue;
     message.flags = next;
     message.modseq = ++box.highestModseq;
+    noteModseq(box, message);
     changed.push({ uid, flags: [...next], modseq: message.modseq });
   }
   if (changed.length > 0) publish(ctx, { kind: 'flags', mailboxId: box.id, changes: changed.map((c) => ({ ...c, flags: [...c.flags] })) });
@@ -163,6 +166,7 @@ function copyInto(ctx: HandleContext, source: MailboxState, uids: number[], targ
     // The bytes and structure are shared, not copied: COPY costs no message-sized memory.
     const copy: StoredMessage = { uid: target.uidNext++, flags: [...m.flags], modseq: ++target.highestModseq, internalDate: m.internalDate, content: m.content };
     target.messages.push(copy);
+    noteModseq(target, copy);
     target.size += m.content.raw.length;
     mapping.push([m.uid, copy.uid]);
   }

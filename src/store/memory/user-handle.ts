@@ -1,5 +1,6 @@
 /** One user's mail as seen through one handle; it can only reach the UserState it was given. */
 import { expungedSince } from '../expunged.js';
+import { changedSince } from './modseq-order.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { sortedUnique, findMessage, toInfo, usageOf, type StoredMessage } from './state.js';
 import { effectiveLimits } from '../quota.js';
@@ -14,6 +15,7 @@ import type {
   MailboxInfo,
   MailboxSnapshot,
   MailboxStatus,
+  MessageMeta,
   MessageRecord,
   RecentClaimOptions,
   SearchQuery,
@@ -111,6 +113,10 @@ export class MemoryUserMailbox implements UserMailbox {
     const through = Math.min(options.through ?? box.uidNext - 1, box.uidNext - 1);
     if (!options.peek && through >= mark) box.recentMark = through + 1;
     return mark;
+  }
+
+  async changedSince(mailboxId: string, since: number): Promise<MessageMeta[]> {
+    return changedSince(msg.selectable(this.ctx, mailboxId), since);
   }
 
   async records(mailboxId: string, uids: number[]): Promise<MessageRecord[]> {

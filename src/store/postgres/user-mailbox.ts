@@ -13,6 +13,7 @@ import type {
   MailboxInfo,
   MailboxSnapshot,
   MailboxStatus,
+  MessageMeta,
   MessageRecord,
   MessageStream,
   QuotaState,
@@ -26,6 +27,7 @@ import type { PgScope } from './context.js';
 import { toStoreError } from './db.js';
 import { createMailbox, deleteMailbox, getMailbox, listMailboxes, renameMailbox, setSubscription, subscriptionNames } from './mailbox-tree.js';
 import {
+  changedSince,
   claimRecent,
   expungedSince,
   mailboxSnapshot,
@@ -110,6 +112,9 @@ export class PgUserMailbox implements UserMailbox {
   }
   claimRecent(mailboxId: string, options?: RecentClaimOptions): Promise<number> {
     return translated(claimRecent(this.scope, mailboxId, options ?? {}));
+  }
+  changedSince(mailboxId: string, since: number): Promise<MessageMeta[]> {
+    return translated(changedSince(this.scope, mailboxId, since));
   }
   records(mailboxId: string, uids: number[]): Promise<MessageRecord[]> {
     return translated(messageRecords(this.scope, mailboxId, uids));

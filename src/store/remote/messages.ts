@@ -14,7 +14,7 @@ import { SIEVE_STORAGE_METHODS } from '../sieve-storage.js';
 export type RemoteMethod = Exclude<keyof UserMailbox, 'user' | 'stream'> | 'setQuota';
 
 export const REMOTE_METHODS: ReadonlySet<string> = new Set<RemoteMethod>([
-  'list', 'create', 'delete', 'rename', 'subscribe', 'subscriptions', 'get', 'status', 'snapshot', 'claimRecent', 'expungedSince',
+  'list', 'create', 'delete', 'rename', 'subscribe', 'subscriptions', 'get', 'status', 'snapshot', 'claimRecent', 'expungedSince', 'changedSince',
   'records', 'structure', 'read', 'search', 'sortData', 'append', 'updateFlags', 'copy', 'move', 'expunge', 'close',
   'quota', 'setQuota',
   ...SIEVE_STORAGE_METHODS,

@@ -130,6 +130,7 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
     snapshot: (...a) => call('snapshot', a),
     claimRecent: (...a) => call('claimRecent', a),
     expungedSince: (...a) => call('expungedSince', a),
+    changedSince: (...a) => call('changedSince', a),
     records: (...a) => call('records', a),
     structure: (...a) => call('structure', a),
     read: (...a) => read(a),

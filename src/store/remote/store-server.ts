@@ -3,6 +3,7 @@
  * change events of the users that peer watches.
  */
 import { StoreError } from '../errors.js';
+import { messagesChangedSince } from '../changed-since.js';
 import type { AppendInput, MailStore, QuotaLimits, UserMailbox } from '../types.js';
 import { REMOTE_METHODS, asBuffer, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
 import { plainSortable, sortData } from '../sort/sort-data.js';
@@ -54,6 +55,9 @@ export function serveStore(store: MailStore, link: StoreLink<StoreRequest, Store
         } else if (m.method === 'expungedSince') {
           // Optional in the contract: null tells the caller to answer from the known UIDs.
           value = h.expungedSince ? await h.expungedSince(m.args[0] as string, m.args[1] as number) : null;
+        } else if (m.method === 'changedSince') {
+          // Optional in the contract: without it, the snapshot filtered by modseq.
+          value = await messagesChangedSince(h, m.args[0] as string, m.args[1] as number);
         } else if (m.method === 'setQuota' || m.method === 'quota') {
           // Optional in the contract: a store without quotas answers 'cannot'.
           if (!store.setQuota || !h.quota) throw new StoreError('cannot', 'this store keeps no quotas');

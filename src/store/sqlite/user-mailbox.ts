@@ -14,6 +14,7 @@ import type {
   MailboxInfo,
   MailboxSnapshot,
   MailboxStatus,
+  MessageMeta,
   MessageRecord,
   RecentClaimOptions,
   SortableMessage,
@@ -39,6 +40,7 @@ import {
   claimRecent,
   mailboxSnapshot,
   mailboxStatus,
+  changedSince,
   messageRecords,
   messageStructure,
   readMessage,
@@ -145,6 +147,9 @@ export class SqliteUserMailbox implements UserMailbox {
       if (err instanceof StoreError && err.kind === 'nospace') return peeked;
       throw err;
     }
+  }
+  changedSince(mailboxId: string, since: number): Promise<MessageMeta[]> {
+    return this.call(() => changedSince(this.scope, mailboxId, since));
   }
   records(mailboxId: string, uids: number[]): Promise<MessageRecord[]> {
     return this.call(() => messageRecords(this.scope, mailboxId, uids));
