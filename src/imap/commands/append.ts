@@ -1,6 +1,6 @@
 /**
- * APPEND (RFC 3501 §6.3.11) with RFC 4315 APPENDUID, and the RFC 6855 §4 `UTF8 (literal8)` form once
- * UTF8=ACCEPT is enabled.
+ * APPEND (RFC 3501 §6.3.11) with RFC 4315 APPENDUID, the RFC 3516 §4.4 literal8 (`~{n}`) form for
+ * binary content, and the RFC 6855 §4 `UTF8 (literal8)` form once UTF8=ACCEPT is enabled.
  */
 import type { CommandSpec, ParseEnv } from './types.js';
 import type { Flag } from '../../store/types.js';
@@ -12,6 +12,7 @@ import { ImapError } from '../errors.js';
 import { flagsFromTokens } from '../search/flags.js';
 import { targetMailbox } from './copy.js';
 import { checkKeywords } from './mail-limits.js';
+import { chunksAreCrlf } from '../../store/line-ends.js';
 
 export interface AppendArgs {
   mailbox: string;
@@ -25,6 +26,8 @@ export interface AppendArgs {
 export interface MessageLiteral {
   size: number;
   chunks: readonly Buffer[];
+  /** Sent as RFC 3516 literal8 (`~{n}`) outside RFC 6855's UTF8 (...): binary content, kept as given. */
+  binary?: boolean;
 }
 
 function messageLiteral(t: Token | undefined): MessageLiteral {
@@ -36,6 +39,18 @@ function messageLiteral(t: Token | undefined): MessageLiteral {
 
 async function* each(chunks: readonly Buffer[]): AsyncIterable<Buffer> {
   yield* chunks;
+}
+
+/**
+ * RFC 3516 §4.4: a literal8 message is stored as given — NUL bytes included — and a server that
+ * cannot store some binary content without changing it must refuse with NO [UNKNOWN-CTE]. Stores
+ * keep CRLF line ends (src/store/line-ends.ts), and turning a lone CR or LF inside binary data into
+ * CRLF would corrupt it, so such a message is refused; the client can send that part base64-encoded.
+ */
+function checkBinaryContent(message: MessageLiteral): void {
+  if (!chunksAreCrlf(message.chunks)) {
+    throw ImapError.no('Binary content with a CR or LF outside CRLF cannot be stored unchanged; send that part base64-encoded', 'UNKNOWN-CTE');
+  }
 }
 
 export function parseAppendArgs(tokens: Token[], env: ParseEnv): AppendArgs {
@@ -61,7 +76,9 @@ export function parseAppendArgs(tokens: Token[], env: ParseEnv): AppendArgs {
     message = messageLiteral(inner.next('message literal'));
     inner.end();
   } else {
-    message = messageLiteral(r.next('message literal'));
+    const token = r.next('message literal');
+    message = messageLiteral(token);
+    if (token.type === 'string' && token.binary) message.binary = true;
   }
   r.end();
   return { mailbox: mailboxNameFrom(mailboxBytes, env.enabled), flags, internalDate, message };
@@ -78,6 +95,7 @@ export const appendCommand: CommandSpec<AppendArgs> = {
     if (state.kind === 'notAuthenticated') throw ImapError.bad('Not authenticated');
     const target = await targetMailbox(state.mail, args.mailbox);
     if (args.message.size === 0) throw ImapError.no('Empty message');
+    if (args.message.binary) checkBinaryContent(args.message);
     await checkKeywords(ctx, state.mail, target, args.flags);
     const { chunks } = args.message;
     const result = await state.mail.append(target.id, {

@@ -100,7 +100,7 @@ interface Plan {
   byUid: boolean;
   /** Records are needed (dates, sizes, or modseqs not already brought up to date by CHANGEDSINCE). */
   records: boolean;
-  /** Some item fetches a body without PEEK: \Seen is set (RFC 3501 §6.4.5). */
+  /** Some item fetches a body without PEEK: \Seen is set (RFC 3501 §6.4.5, RFC 3516 §4.2 BINARY). */
   setsSeen: boolean;
   modseq: boolean;
   /** Messages whose flags the CHANGEDSINCE lookup brought into the view: they get FLAGS. */
@@ -116,7 +116,7 @@ function makePlan(args: FetchArgs, byUid: boolean, refreshed: Set<number>): Plan
     has(items, 'INTERNALDATE') ||
     has(items, 'RFC822.SIZE') ||
     items.some((i) => i.kind === 'section' && i.section.path.length === 0 && i.section.text === 'all');
-  const setsSeen = items.some((i) => i.kind === 'section' && !i.peek);
+  const setsSeen = items.some((i) => (i.kind === 'section' || i.kind === 'binary') && !i.peek);
   return { items, byUid, records, setsSeen, modseq, refreshed };
 }
 
@@ -281,6 +281,8 @@ function ascending(uids: readonly number[]): readonly number[] {
 export const fetchCommand: CommandSpec<FetchArgs> = {
   name: 'FETCH',
   states: ['selected'],
+  // RFC 3516: BINARY[]/BINARY.PEEK[]/BINARY.SIZE[] here, literal8 in APPEND (append.ts).
+  capabilities: ['BINARY'],
   // RFC 3501 §7.4.1: responses carry sequence numbers, so no EXPUNGE may be sent meanwhile.
   noExpunge: true,
   parse: parseFetchArgs,
