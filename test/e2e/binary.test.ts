@@ -80,6 +80,37 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       }
     });
 
+    it('large parts: an 8bit part is streamed as a literal8, a base64 one decoded whole, partials on decoded octets', async () => {
+      const c = new RawClient(server().port);
+      try {
+        await c.login();
+        await run(c, 'c', 'CREATE Big');
+        const line = 'x'.repeat(98) + '\r\n';
+        const eightBit = line.repeat(1500); // 150,000 octets: past the 64 KiB streaming threshold
+        const blob = Buffer.alloc(120_000, 0x61);
+        blob[70_000] = 0; // a NUL deep inside
+        const b64 = blob.toString('base64').replace(/.{76}/g, '$&\r\n');
+        const message = Buffer.from(
+          'Subject: big\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n' +
+            `--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${eightBit}\r\n` +
+            `--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n--b--\r\n`,
+          'latin1',
+        );
+        c.send(`a APPEND Big {${message.length}+}\r\n`);
+        c.send(Buffer.concat([message, Buffer.from('\r\n')]));
+        assert.match(await c.expect(/^a /), /^a OK/);
+        await run(c, 's', 'SELECT Big');
+        const one = await run(c, 'f1', 'FETCH 1 (BINARY.PEEK[1])');
+        assert.match(one[0]!, new RegExp(`^\\* 1 FETCH \\(BINARY\\[1\\] ~\\{${eightBit.length}\\}$`));
+        assert.equal(literalAfter(one, /BINARY\[1\] ~\{\d+\}/).toString('latin1'), eightBit);
+        const two = await run(c, 'f2', 'FETCH 1 (BINARY.SIZE[2] BINARY.PEEK[2]<69990.20>)');
+        assert.match(two[0]!, /^\* 1 FETCH \(BINARY\.SIZE\[2\] 120000 BINARY\[2\]<69990> ~\{20\}$/);
+        assert.deepEqual(literalAfter(two, /BINARY\[2\]<69990> ~\{\d+\}/), blob.subarray(69_990, 70_010));
+      } finally {
+        c.destroy();
+      }
+    });
+
     it('bad input: a literal8 with a lone LF is NO [UNKNOWN-CTE] and stores nothing; literal8 outside APPEND is BAD', async () => {
       const c = new RawClient(server().port);
       try {

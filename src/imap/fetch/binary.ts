@@ -5,15 +5,19 @@
  * NO [UNKNOWN-CTE] (§4.3). An empty section is the whole message as stored — there is no transfer
  * encoding to remove from a header — and a part that does not exist is empty, as for BODY[].
  *
- * Decoding works on the part in memory (at most maxMessageSize): a partial is cut from the decoded
- * bytes, and BINARY.SIZE decodes to count (the RFC warns clients it may be expensive).
+ * Decoding base64 or quoted-printable works on the part in memory (at most maxMessageSize): a
+ * partial is cut from the decoded bytes, and BINARY.SIZE decodes to count (the RFC warns clients
+ * it may be expensive). Large parts without a transfer encoding are streamed.
  */
 import type { MessageStructure } from '../../mime/types.js';
 import { decodeBase64, decodeQuotedPrintable } from '../../mime/transfer.js';
 import { ImapError } from '../errors.js';
 import { literal, type ImapValue } from '../wire/types.js';
 import type { MessageSource } from './message-source.js';
-import { findPart, slicePartial, type Partial } from './section.js';
+import { applyPartial, findPart, slicePartial, type Partial } from './section.js';
+
+/** Pieces larger than this are streamed (the same threshold as BODY[], render.ts). */
+const STREAM_THRESHOLD = 64 * 1024;
 
 /** Encodings whose bytes are already the content (RFC 2045 §6.2 identity encodings). */
 const IDENTITY = new Set(['7bit', '8bit', 'binary']);
@@ -56,8 +60,18 @@ async function decodedBytes(src: MessageSource, path: number[]): Promise<Buffer>
 /**
  * The value of BINARY[path]<partial>: a literal8 (`~{n}`) when the bytes hold a NUL, which a
  * plain literal may not carry (RFC 3501 §4.3); otherwise an ordinary string (RFC 3516 §4.3 SHOULD).
+ * A large piece that needs no decoding is streamed from the store like BODY[] — always as a
+ * literal8 then, since whether it holds a NUL is not known before it is announced.
  */
 export async function binaryValue(src: MessageSource, path: number[], partial: Partial | undefined): Promise<ImapValue> {
+  const target = binaryTarget(await src.structure(), path);
+  if (!target) return '';
+  if (!target.decode) {
+    const size = await src.size();
+    const range = applyPartial({ start: Math.min(target.start, size), end: Math.min(target.end, size) }, partial);
+    const length = Math.max(0, range.end - range.start);
+    if (length > STREAM_THRESHOLD) return literal(await src.stream(range), length, true);
+  }
   const bytes = slicePartial(await decodedBytes(src, path), partial);
   if (bytes.length === 0) return '';
   return bytes.includes(0) ? literal(bytes, undefined, true) : literal(bytes);
