@@ -349,6 +349,14 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
   quota?(): Promise<QuotaState>;
 
   append(mailboxId: string, input: AppendInput): Promise<AppendResult>;
+  /**
+   * Optional (RFC 3502 MULTIAPPEND): appends every message or none, in the given order, as one
+   * write — the quota is checked for their sum inside it, they get consecutive UIDs, and one
+   * 'exists' change is published. Results are in input order. Without it the IMAP layer appends
+   * one by one and expunges what it added when one fails (the same end result, but not atomic
+   * for other sessions or across a crash).
+   */
+  appendMany?(mailboxId: string, inputs: AppendInput[]): Promise<AppendResult[]>;
   updateFlags(
     mailboxId: string,
     uids: number[],

@@ -1,6 +1,6 @@
 /** UIDs, UIDVALIDITY, modseq, flags, copy/move/expunge and \Recent bookkeeping. */
 import assert from 'node:assert/strict';
-import { flagSet, rejectsWith, type Register } from './harness.js';
+import { eventually, flagSet, rejectsWith, type Register } from './harness.js';
 import { simpleMessage } from './fixtures.js';
 import type { UserMailbox } from '../types.js';
 
@@ -48,6 +48,44 @@ export function messageTests(test: Register): void {
       assert.deepEqual(snap.messages.map((m) => m.flags), [['\\Seen'], [], ['$Label']]);
       for (const m of snap.messages) assert.ok(m.modseq >= 1 && m.modseq <= snap.highestModseq);
       assert.equal(snap.uidNext, (await a.status(inbox.id)).uidNext);
+    });
+  });
+
+  test.group('appendMany (optional, RFC 3502 MULTIAPPEND)', () => {
+    test('adds every message in order with consecutive UIDs, or none; one exists change', async ({ open, store }) => {
+      const a = await open();
+      if (!a.appendMany) return; // optional: the IMAP layer appends one by one instead
+      const inbox = await a.get('INBOX');
+      const changes: number[][] = [];
+      const stop = store.watch(a.user, (c) => {
+        if (c.kind === 'exists' && c.mailboxId === inbox.id) changes.push(c.uids);
+      });
+      try {
+        const before = await a.status(inbox.id);
+        const results = await a.appendMany(inbox.id, [
+          { content: simpleMessage({ subject: 'm1' }), flags: ['\\Seen'] },
+          { content: simpleMessage({ subject: 'm2' }) },
+          { content: simpleMessage({ subject: 'm1' }), flags: ['$Same'] }, // the same bytes as the first: stored once or twice, both fine
+        ]);
+        assert.equal(results.length, 3);
+        for (let i = 1; i < 3; i++) assert.equal(results[i]!.uid, results[i - 1]!.uid + 1);
+        for (const r of results) assert.equal(r.uidValidity, before.uidValidity);
+        const snap = await a.snapshot(inbox.id);
+        assert.deepEqual(snap.messages.map((m) => m.uid), results.map((r) => r.uid));
+        assert.deepEqual(snap.messages.map((m) => m.flags), [['\\Seen'], [], ['$Same']]);
+        assert.ok(snap.highestModseq >= Math.max(...results.map((r) => r.modseq)));
+        assert.equal((await a.status(inbox.id)).messages, 3);
+        assert.equal((await a.read(inbox.id, results[1]!.uid)).toString().includes('m2'), true);
+        await eventually(() => changes.length > 0, 'the exists change');
+        assert.deepEqual(changes.flat(), results.map((r) => r.uid));
+        assert.deepEqual(await a.appendMany(inbox.id, []), []);
+        await rejectsWith(a.appendMany('999999', [{ content: simpleMessage() }]), 'nonexistent');
+        // An invalid message in the middle (a bad internal date) adds none of them.
+        await assert.rejects(a.appendMany(inbox.id, [{ content: simpleMessage() }, { content: simpleMessage(), internalDate: new Date(NaN) }]));
+        assert.equal((await a.status(inbox.id)).messages, 3);
+      } finally {
+        stop();
+      }
     });
   });
 

@@ -157,6 +157,10 @@ export class MemoryUserMailbox implements UserMailbox {
     return msg.appendMessage(this.ctx, mailboxId, input);
   }
 
+  appendMany(mailboxId: string, inputs: AppendInput[]): Promise<AppendResult[]> {
+    return msg.appendMessages(this.ctx, mailboxId, inputs);
+  }
+
   async updateFlags(
     mailboxId: string,
     uids: number[],

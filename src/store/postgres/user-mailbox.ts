@@ -38,7 +38,7 @@ import {
   searchMessages,
   streamMessage,
 } from './message-reads.js';
-import { appendMessage, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
+import { appendMessage, appendMessages, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
 import { PgSieveScripts } from './sieve.js';
 import type { SieveScriptInfo } from '../sieve-storage.js';
 
@@ -151,6 +151,11 @@ export class PgUserMailbox implements UserMailbox {
   append(mailboxId: string, input: AppendInput): Promise<AppendResult> {
     return this.mutate(() => appendMessage(this.scope, mailboxId, input));
   }
+
+  appendMany(mailboxId: string, inputs: AppendInput[]): Promise<AppendResult[]> {
+    return this.mutate(() => appendMessages(this.scope, mailboxId, inputs));
+  }
+
   updateFlags(
     mailboxId: string,
     uids: number[],

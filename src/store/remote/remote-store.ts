@@ -12,7 +12,7 @@
 import { ChangeFeed, type ChangeFeedOptions } from '../change-feed.js';
 import { StoreError } from '../errors.js';
 import { STREAM_CHUNK, bufferChunks } from '../pinned-stream.js';
-import type { ChangeListener, MailStore, MessageContent, OpenOptions, QuotaLimits, QuotaState, SortableMessage, UserMailbox } from '../types.js';
+import type { AppendInput, ChangeListener, MailStore, MessageContent, OpenOptions, QuotaLimits, QuotaState, SortableMessage, UserMailbox } from '../types.js';
 import { asBuffer, type CallRequest, type OpenRequest, type RemoteMethod, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
@@ -149,6 +149,11 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
     search: (...a) => call('search', a),
     sortData,
     append: async (mailboxId, input) => call('append', [mailboxId, { ...input, content: await collect(input.content) }]),
+    appendMany: async (mailboxId, inputs) => {
+      const whole: AppendInput[] = [];
+      for (const input of inputs) whole.push({ ...input, content: await collect(input.content) });
+      return call('appendMany', [mailboxId, whole]);
+    },
     updateFlags: (...a) => call('updateFlags', a),
     copy: (...a) => call('copy', a),
     move: (...a) => call('move', a),

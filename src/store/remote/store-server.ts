@@ -45,7 +45,12 @@ export function serveStore(store: MailStore, link: StoreLink<StoreRequest, Store
       } else {
         const h = handles.get(m.handle);
         if (!h || !REMOTE_METHODS.has(m.method)) throw new Error(`unknown store call ${m.method}`);
-        const args = m.method === 'append' ? [m.args[0], withBufferContent(m.args[1] as AppendInput)] : m.args;
+        const args =
+          m.method === 'append'
+            ? [m.args[0], withBufferContent(m.args[1] as AppendInput)]
+            : m.method === 'appendMany'
+              ? [m.args[0], (m.args[1] as AppendInput[]).map(withBufferContent)]
+              : m.args;
         if (m.method === 'sortData') {
           // Optional in the contract: a store without it is answered by the fallback.
           const list = await sortData(h, m.args[0] as string);
@@ -55,6 +60,10 @@ export function serveStore(store: MailStore, link: StoreLink<StoreRequest, Store
         } else if (m.method === 'expungedSince') {
           // Optional in the contract: null tells the caller to answer from the known UIDs.
           value = h.expungedSince ? await h.expungedSince(m.args[0] as string, m.args[1] as number) : null;
+        } else if (m.method === 'appendMany') {
+          // Optional in the contract: a store without it answers 'cannot' (the caller falls back).
+          if (!h.appendMany) throw new StoreError('cannot', 'this store has no appendMany');
+          value = await h.appendMany(args[0] as string, args[1] as AppendInput[]);
         } else if (m.method === 'changedSince') {
           // Optional in the contract: without it, the snapshot filtered by modseq.
           value = await messagesChangedSince(h, m.args[0] as string, m.args[1] as number);

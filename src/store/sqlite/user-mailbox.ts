@@ -50,7 +50,7 @@ import {
 import { searchMessages } from './search.js';
 import { SqliteSieveScripts } from './sieve.js';
 import type { SieveScriptInfo } from '../sieve-storage.js';
-import { appendMessage, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
+import { appendMessage, appendMessages, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
 
 export class SqliteUserMailbox implements UserMailbox {
   private readonly sieve: SqliteSieveScripts;
@@ -189,6 +189,11 @@ export class SqliteUserMailbox implements UserMailbox {
   append(mailboxId: string, input: AppendInput): Promise<AppendResult> {
     return this.write(() => appendMessage(this.scope, mailboxId, input));
   }
+
+  appendMany(mailboxId: string, inputs: AppendInput[]): Promise<AppendResult[]> {
+    return this.write(() => appendMessages(this.scope, mailboxId, inputs));
+  }
+
   updateFlags(
     mailboxId: string,
     uids: number[],
