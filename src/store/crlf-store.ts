@@ -56,6 +56,17 @@ function normalisedAppend(handle: UserMailbox): UserMailbox['append'] {
   };
 }
 
+function normalisedAppendMany(handle: UserMailbox): UserMailbox['appendMany'] {
+  if (!handle.appendMany) return undefined;
+  const one = (input: AppendInput): AppendInput => {
+    const content = crlfContent(input.content);
+    const keepDigest = !Buffer.isBuffer(input.content) || content === input.content;
+    const { sha256, ...rest } = input;
+    return { ...rest, content, ...(keepDigest && sha256 ? { sha256 } : {}) };
+  };
+  return (mailboxId: string, inputs: AppendInput[], options?: KeywordLimitOptions) => handle.appendMany!(mailboxId, inputs.map(one), options);
+}
+
 async function* sliced(source: AsyncIterable<Buffer>, range: ByteRange | undefined): AsyncIterable<Buffer> {
   if (!range) return yield* source;
   let at = 0;
@@ -91,6 +102,7 @@ function normalisingHandle(handle: UserMailbox): UserMailbox {
 
   return overlay(handle, {
     append: normalisedAppend(handle),
+    appendMany: normalisedAppendMany(handle),
     // Sort keys carry sizes; without the store's own list the generic one reads through this view.
     sortData: undefined,
     async snapshot(mailboxId: string) {
@@ -147,7 +159,7 @@ export function crlfStore<S extends MailStore>(store: S): S {
     [WRAPPED]: true,
     async open(user: string, options?: Parameters<MailStore['open']>[1]) {
       const handle = await store.open(user, options);
-      return servesCrlf ? overlay(handle, { append: normalisedAppend(handle) }) : normalisingHandle(handle);
+      return servesCrlf ? overlay(handle, { append: normalisedAppend(handle), appendMany: normalisedAppendMany(handle) }) : normalisingHandle(handle);
     },
   });
 }

@@ -31,6 +31,21 @@ export function isCrlf(buf: Buffer): boolean {
   return true;
 }
 
+/** isCrlf over consecutive chunks (a CR may end one chunk and its LF start the next). */
+export function chunksAreCrlf(chunks: readonly Buffer[]): boolean {
+  let prev = -1;
+  for (const chunk of chunks) {
+    if (chunk.length === 0) continue;
+    const head = chunk[0] === LF ? (prev === CR ? 1 : -1) : 0;
+    if (head < 0) return false;
+    if (prev === CR && chunk[0] !== LF) return false;
+    const body = chunk.subarray(head, chunk[chunk.length - 1] === CR ? chunk.length - 1 : chunk.length);
+    if (!isCrlf(body)) return false;
+    prev = chunk[chunk.length - 1]!;
+  }
+  return prev !== CR;
+}
+
 /**
  * Normalises a stream of chunks. A CR is written as CRLF at once; when the next chunk starts with
  * the LF that belonged to it, that LF is dropped — so nothing is ever held back between chunks.

@@ -406,6 +406,15 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
   quota?(): Promise<QuotaState>;
 
   append(mailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<AppendResult>;
+  /**
+   * Optional (RFC 3502 MULTIAPPEND): appends every message or none, in the given order, as one
+   * write — the quota is checked for their sum inside it, they get consecutive UIDs, and one
+   * 'exists' change is published. Results are in input order. Without it the IMAP layer appends
+   * one by one and expunges what it added when one fails (the same end result, but not atomic
+   * for other sessions or across a crash). `options.maxKeywords` counts the keywords they bring,
+   * together, inside the write, as append() does.
+   */
+  appendMany?(mailboxId: string, inputs: AppendInput[], options?: KeywordLimitOptions): Promise<AppendResult[]>;
   updateFlags(
     mailboxId: string,
     uids: number[],
@@ -429,6 +438,14 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
    * correct, only larger.
    */
   expungedSince?(mailboxId: string, since: number): Promise<number[] | null>;
+  /**
+   * Optional (RFC 7162 §3.1.4.1 CHANGEDSINCE, §3.1.5 SEARCH MODSEQ): the messages whose
+   * mod-sequence is above `since`, ascending by UID, with their current flags — found by modseq,
+   * not by reading every message (SQL stores keep an index on (mailbox, modseq); the memory store
+   * a modseq-ordered log). Without it the IMAP layer reads the records of every message the
+   * command names and filters them, which is correct but costs a read per message.
+   */
+  changedSince?(mailboxId: string, since: number): Promise<MessageMeta[]>;
   /** Removes messages flagged \Deleted (only those among `uids` when given). Returns removed UIDs. */
   expunge(mailboxId: string, uids?: number[]): Promise<number[]>;
 

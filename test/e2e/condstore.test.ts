@@ -77,6 +77,51 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       }
     });
 
+    it('CHANGEDSINCE and SEARCH MODSEQ find another session\'s change by modseq, with its FLAGS, and only within the set', async () => {
+      const one = new RawClient(server().port);
+      const two = new RawClient(server().port);
+      try {
+        for (const c of [one, two]) await c.login();
+        // (Session one selects first: the four messages are \\Recent for it.)
+        await run(one, 'c', 'CREATE Since');
+        for (let i = 0; i < 4; i++) await run(one, `ap${i}`, 'APPEND Since {14+}\r\nSubject: x\r\n\r\n');
+        const selected = await run(one, 's', 'SELECT Since (CONDSTORE)');
+        const h = Number(/HIGHESTMODSEQ (\d+)/.exec(selected.join('\n'))?.[1]);
+        assert.ok(h > 0);
+        await run(two, 's2', 'SELECT Since');
+        await run(two, 'st', 'UID STORE 2,4 +FLAGS.SILENT ($Other)');
+        await run(two, 'st2', 'UID STORE 4 -FLAGS.SILENT ($Other)');
+
+        // UID alone was asked; the flags this session had not heard of come along with it.
+        const uidOnly = await run(one, 'f1', `UID FETCH 1:* (UID) (CHANGEDSINCE ${h})`);
+        const lines = uidOnly.filter((l) => l.startsWith('* '));
+        const two2 = lines.filter((l) => / FETCH \(.*UID 2\b/.test(l));
+        assert.ok(two2.length >= 1 && two2.some((l) => l.includes('$Other')), lines.join('\n'));
+        assert.ok(lines.some((l) => / FETCH \(.*UID 4\b/.test(l)), 'UID 4 changed twice, listed');
+        assert.ok(!lines.some((l) => /UID [13]\b/.test(l)), `unchanged messages left out: ${lines.join(' | ')}`);
+        assert.match(uidOnly.at(-1)!, /^f1 OK/);
+
+        const flags = await run(one, 'f2', `UID FETCH 1:* (FLAGS MODSEQ) (CHANGEDSINCE ${h})`);
+        assert.match(flags[0]!, /^\* 2 FETCH \(UID 2 FLAGS \(\$Other \\Recent\) MODSEQ \((\d+)\)\)$/);
+        assert.match(flags[1]!, /^\* 4 FETCH \(UID 4 FLAGS \(\\Recent\) MODSEQ \((\d+)\)\)$/);
+        assert.ok(modseqIn(flags[1]) > modseqIn(flags[0]) && modseqIn(flags[0]) > h);
+        assert.match(flags[2]!, /^f2 OK/);
+
+        // The asked order is kept when MODSEQ is not last; a set that names none of them gets none.
+        const order = await run(one, 'f3', `FETCH 2 (MODSEQ FLAGS) (CHANGEDSINCE ${h})`);
+        assert.equal(order[0], `* 2 FETCH (MODSEQ (${modseqIn(flags[0])}) FLAGS ($Other \\Recent))`);
+        const none = await run(one, 'f4', `UID FETCH 1,3 (FLAGS) (CHANGEDSINCE ${h})`);
+        assert.deepEqual(none.length, 1);
+
+        const search = await run(one, 'se', `UID SEARCH MODSEQ ${h + 1}`);
+        assert.equal(search[0], `* SEARCH 2 4 (MODSEQ ${modseqIn(flags[1])})`);
+        const esearch = await run(one, 'se2', `SEARCH RETURN (MIN COUNT) MODSEQ ${modseqIn(flags[1])}`);
+        assert.equal(esearch[0], `* ESEARCH (TAG "se2") MIN 4 COUNT 1 MODSEQ ${modseqIn(flags[1])}`);
+      } finally {
+        for (const c of [one, two]) c.destroy();
+      }
+    });
+
     it('Example 14: MODSEQ for the changer and the CONDSTORE-aware session, none for the other', async () => {
       const one = new RawClient(server().port);
       const two = new RawClient(server().port);

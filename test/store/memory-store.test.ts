@@ -23,6 +23,25 @@ describe('MemoryStore options', () => {
     assert.equal((await a.append(inbox.id, { content: Buffer.alloc(100, 65) })).uid, 1);
   });
 
+  it('changedSince stays exact across the rebuild of its modseq log (thousands of changes to few messages)', async () => {
+    const store = new MemoryStore();
+    const a = await store.open('u');
+    const inbox = await a.get('INBOX');
+    const uids: number[] = [];
+    for (let i = 0; i < 5; i++) uids.push((await a.append(inbox.id, { content: msg(String(i)) })).uid);
+    const marks: number[] = [];
+    // 3,000 changes to five messages: the log outgrows its bound (2 × messages + 1,024) and is rebuilt.
+    for (let i = 0; i < 3000; i++) {
+      await a.updateFlags(inbox.id, [uids[i % 5]!], i % 2 ? 'remove' : 'add', ['$T']);
+      if (i % 500 === 499) marks.push((await a.status(inbox.id)).highestModseq);
+    }
+    const snap = await a.snapshot(inbox.id);
+    for (const mark of [0, ...marks]) {
+      const want = snap.messages.filter((m) => m.modseq > mark).map((m) => ({ uid: m.uid, flags: m.flags, modseq: m.modseq }));
+      assert.deepEqual(await a.changedSince!(inbox.id, mark), want, `since ${mark}`);
+    }
+  });
+
   it('uses the uidValidity supplier for every new mailbox', async () => {
     let n = 41;
     const store = new MemoryStore({ uidValidity: () => ++n });

@@ -45,6 +45,25 @@ test('RFC 6855 §4: UTF8 (literal8) is accepted once UTF8=ACCEPT is enabled', ()
   assert.throws(() => parseAppendArgs(cmd.args, env([])), ParseError);
 });
 
+test('RFC 3502 MULTIAPPEND: further messages, each with its own flags and date', () => {
+  const text = ['t APPEND INBOX (\\Seen) {3}', ' {2}', ' (\\Flagged $X) " 7-Feb-1994 21:52:25 +0000" {1}', ''];
+  const literals = [[Buffer.from('one')], [Buffer.from('tw')], [Buffer.from('3')]];
+  const cmd = parseCommand({ text, literals, size: 0 }, DEFAULT_IMAP_LIMITS);
+  const args = parseAppendArgs(cmd.args, { enabled: new Set(), limits: DEFAULT_IMAP_LIMITS });
+  assert.deepEqual(args.flags, ['\\Seen']);
+  assert.deepEqual(Buffer.concat(args.message.chunks), Buffer.from('one'));
+  assert.equal(args.more?.length, 2);
+  assert.deepEqual(args.more![0]!.flags, []);
+  assert.deepEqual(Buffer.concat(args.more![0]!.message.chunks), Buffer.from('tw'));
+  assert.deepEqual(args.more![1]!.flags, ['\\Flagged', '$X']);
+  assert.equal(args.more![1]!.internalDate?.toISOString(), '1994-02-07T21:52:25.000Z');
+  // A flag list or date with no message after it, or a quoted string for one, is BAD.
+  for (const tail of [' (\\Seen)', ' "hello"']) {
+    const broken = parseCommand({ text: ['t APPEND INBOX {3}', tail], literals: [[Buffer.from('one')]], size: 0 }, DEFAULT_IMAP_LIMITS);
+    assert.throws(() => parseAppendArgs(broken.args, { enabled: new Set(), limits: DEFAULT_IMAP_LIMITS }), ParseError, tail);
+  }
+});
+
 const bad: Array<[string, string | null]> = [
   ['INBOX', null],
   ['INBOX "Subject: quoted"', null],

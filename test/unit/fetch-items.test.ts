@@ -5,7 +5,7 @@ import { tokens } from './fetch-harness.js';
 
 const names = (args: string): string[] =>
   parseFetchArgs(tokens(args)).items.map((i) =>
-    i.kind === 'simple' ? i.name : `${i.peek ? 'peek:' : ''}${i.label}${i.partial ? `<${i.partial.offset}.${i.partial.length ?? ''}>` : ''}`,
+    i.kind === 'simple' ? i.name : i.kind === 'binarySize' ? i.label : `${i.peek ? 'peek:' : ''}${i.label}${i.partial ? `<${i.partial.offset}.${i.partial.length ?? ''}>` : ''}`,
   );
 
 test('macros expand (RFC 3501 §6.4.5)', () => {
@@ -32,6 +32,17 @@ test('single items and lists', () => {
   assert.deepEqual(names('1 (FLAGS flags UID)'), ['FLAGS', 'UID']);
 });
 
+test('BINARY items (RFC 3516 §4.2): part numbers only, PEEK, partial, SIZE', () => {
+  assert.deepEqual(names('1 (BINARY[] binary.peek[1.2]<10.20> BINARY.SIZE[3] BINARY.SIZE[])'), [
+    'BINARY[]',
+    'peek:BINARY[1.2]<10.20>',
+    'BINARY.SIZE[3]',
+    'BINARY.SIZE[]',
+  ]);
+  // The same section as BODY and BINARY are different items; a repeated BINARY.SIZE is one.
+  assert.deepEqual(names('1 (BODY.PEEK[1] BINARY.PEEK[1] BINARY.SIZE[1] BINARY.SIZE[1])'), ['peek:BODY[1]', 'peek:BINARY[1]', 'BINARY.SIZE[1]']);
+});
+
 test('CHANGEDSINCE modifier (RFC 7162 §3.1.4.1)', () => {
   assert.equal(parseFetchArgs(tokens('1:* (FLAGS) (CHANGEDSINCE 12345)')).changedSince, 12345);
   assert.equal(parseFetchArgs(tokens('1:* FLAGS')).changedSince, undefined);
@@ -48,6 +59,18 @@ test('bad FETCH arguments are ParseErrors (BAD)', () => {
     '1 BODY[MIME]',
     '1 BODY[0]',
     '1 RFC822[]',
+    '1 BINARY',
+    '1 BINARY.PEEK',
+    '1 BINARY.SIZE',
+    '1 BINARY[HEADER]',
+    '1 BINARY[1.TEXT]',
+    '1 BINARY[1.MIME]',
+    '1 BINARY[0]',
+    '1 BINARY[1.0]',
+    '1 BINARY[01]',
+    '1 BINARY[1 2]',
+    '1 BINARY.SIZE[1]<0.10>',
+    '1 BINARY.PEEK[1]<0.0.0>',
     '1 (FLAGS) (CHANGEDSINCE)',
     '1 (FLAGS) (VANISHED)',
     '1 "FLAGS"',

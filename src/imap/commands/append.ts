@@ -1,9 +1,11 @@
 /**
- * APPEND (RFC 3501 §6.3.11) with RFC 4315 APPENDUID, and the RFC 6855 §4 `UTF8 (literal8)` form once
- * UTF8=ACCEPT is enabled.
+ * APPEND (RFC 3501 §6.3.11) with RFC 4315 APPENDUID, the RFC 3516 §4.4 literal8 (`~{n}`) form for
+ * binary content, and the RFC 6855 §4 `UTF8 (literal8)` form once UTF8=ACCEPT is enabled.
  */
 import type { CommandSpec, ParseEnv } from './types.js';
-import type { Flag } from '../../store/types.js';
+import type { AppendInput, AppendResult, Flag, KeywordLimitOptions, UserMailbox } from '../../store/types.js';
+import { atom } from '../wire/types.js';
+import { formatNumberSet } from '../wire/sequence-set.js';
 import { ArgReader, ParseError } from '../wire/args.js';
 import { mailboxNameFrom } from './mailbox-name.js';
 import { parseDateTime } from '../wire/datetime.js';
@@ -12,9 +14,16 @@ import { ImapError } from '../errors.js';
 import { flagsFromTokens } from '../search/flags.js';
 import { targetMailbox } from './copy.js';
 import { checkKeywords } from './mail-limits.js';
+import { chunksAreCrlf } from '../../store/line-ends.js';
 
-export interface AppendArgs {
+export interface AppendArgs extends AppendItem {
   mailbox: string;
+  /** RFC 3502 MULTIAPPEND: the messages after the first, when there are any. */
+  more?: AppendItem[];
+}
+
+/** One message of an APPEND: its flags, date and bytes. */
+export interface AppendItem {
   /** Without \Recent, which a client cannot set (RFC 3501 §2.3.2): it is dropped, not refused. */
   flags: Flag[];
   internalDate?: Date;
@@ -30,6 +39,8 @@ export interface MessageLiteral {
   size: number;
   chunks: readonly Buffer[];
   streamed?: AsyncIterable<Buffer>;
+  /** Sent as RFC 3516 literal8 (`~{n}`) outside RFC 6855's UTF8 (...): binary content, kept as given. */
+  binary?: boolean;
 }
 
 function messageLiteral(t: Token | undefined): MessageLiteral {
@@ -44,10 +55,20 @@ async function* each(chunks: readonly Buffer[]): AsyncIterable<Buffer> {
   yield* chunks;
 }
 
-export function parseAppendArgs(tokens: Token[], env: ParseEnv): AppendArgs {
-  const r = new ArgReader(tokens);
-  // The name is decoded once the syntax is known good: a malformed command is BAD before a bad name is NO.
-  const mailboxBytes = r.bytes('mailbox name');
+/**
+ * RFC 3516 §4.4: a literal8 message is stored as given — NUL bytes included — and a server that
+ * cannot store some binary content without changing it must refuse with NO [UNKNOWN-CTE]. Stores
+ * keep CRLF line ends (src/store/line-ends.ts), and turning a lone CR or LF inside binary data into
+ * CRLF would corrupt it, so such a message is refused; the client can send that part base64-encoded.
+ */
+function checkBinaryContent(message: MessageLiteral): void {
+  if (!chunksAreCrlf(message.chunks)) {
+    throw ImapError.no('Binary content with a CR or LF outside CRLF cannot be stored unchanged; send that part base64-encoded', 'UNKNOWN-CTE');
+  }
+}
+
+/** RFC 3501 §9 / RFC 3502 §6: [SP flag-list] [SP date-time] SP literal (or UTF8 (literal8), RFC 6855). */
+function appendItem(r: ArgReader, env: ParseEnv): AppendItem {
   let flags: Flag[] = [];
   const first = r.peek();
   if (first?.type === 'list') {
@@ -67,10 +88,58 @@ export function parseAppendArgs(tokens: Token[], env: ParseEnv): AppendArgs {
     message = messageLiteral(inner.next('message literal'));
     inner.end();
   } else {
-    message = messageLiteral(r.next('message literal'));
+    const token = r.next('message literal');
+    message = messageLiteral(token);
+    if (token.type === 'string' && token.binary) message.binary = true;
   }
+  return { flags, internalDate, message };
+}
+
+export function parseAppendArgs(tokens: Token[], env: ParseEnv): AppendArgs {
+  const r = new ArgReader(tokens);
+  // The name is decoded once the syntax is known good: a malformed command is BAD before a bad name is NO.
+  const mailboxBytes = r.bytes('mailbox name');
+  const first = appendItem(r, env);
+  // RFC 3502: further messages follow, each with its own flags and date.
+  const more: AppendItem[] = [];
+  while (r.remaining > 0) more.push(appendItem(r, env));
   r.end();
-  return { mailbox: mailboxNameFrom(mailboxBytes, env.enabled), flags, internalDate, message };
+  const args: AppendArgs = { mailbox: mailboxNameFrom(mailboxBytes, env.enabled), ...first };
+  if (more.length > 0) args.more = more;
+  return args;
+}
+
+/**
+ * An AppendInput from a parsed message. Several chunks go as a stream: a large message is never
+ * held twice here. A streamed literal is read by the store as it arrives; if the client stops half
+ * way the stream throws and the store keeps nothing (the store contract for a failing content).
+ */
+function toInput(item: AppendItem): AppendInput {
+  const { chunks, streamed } = item.message;
+  return { content: streamed ?? (chunks.length === 1 ? chunks[0]! : each(chunks)), flags: item.flags, internalDate: item.internalDate };
+}
+
+/**
+ * RFC 3502 §6.3.11: every message is appended or none is. With the store's appendMany that is one
+ * write. A store without it gets the messages one by one, and those already added are expunged
+ * again when one fails — the same result for the client, though another session may see them
+ * come and go, and a crash in between can leave some.
+ */
+async function appendAll(mail: UserMailbox, mailboxId: string, items: AppendItem[], options: KeywordLimitOptions): Promise<AppendResult[]> {
+  if (items.length === 1) return [await mail.append(mailboxId, toInput(items[0]!), options)];
+  if (mail.appendMany) return mail.appendMany(mailboxId, items.map(toInput), options);
+  const done: AppendResult[] = [];
+  try {
+    for (const item of items) done.push(await mail.append(mailboxId, toInput(item), options));
+    return done;
+  } catch (err) {
+    if (done.length > 0) {
+      const uids = done.map((d) => d.uid);
+      await mail.updateFlags(mailboxId, uids, 'add', ['\\Deleted']).catch(() => undefined);
+      await mail.expunge(mailboxId, uids).catch(() => undefined);
+    }
+    throw err;
+  }
 }
 
 export const appendCommand: CommandSpec<AppendArgs> = {
@@ -78,24 +147,25 @@ export const appendCommand: CommandSpec<AppendArgs> = {
   states: ['authenticated', 'selected'],
   // Checked before the "+" continuation, so an oversized message is refused without being sent.
   maxLiteralSize: (limits) => limits.maxMessageSize,
+  // RFC 3502 MULTIAPPEND is parsed and run (several messages, all or none) but not advertised yet:
+  // a first message over STREAM_APPEND_ABOVE is streamed to the store as it arrives, and a second
+  // message after it is then refused (src/imap/session/input-rules.ts). Advertise it once the
+  // streamed path can go on to further messages.
   parse: parseAppendArgs,
   async run(ctx, args) {
     const state = ctx.state;
     if (state.kind === 'notAuthenticated') throw ImapError.bad('Not authenticated');
     const target = await targetMailbox(state.mail, args.mailbox);
-    if (args.message.size === 0) throw ImapError.no('Empty message');
-    await checkKeywords(ctx, state.mail, target, args.flags);
-    const { chunks, streamed } = args.message;
-    const input = {
-      // Several chunks go to the store as a stream: a large message is never held twice here. A
-      // streamed literal is read by the store as it arrives; if the client stops half way the
-      // stream throws and the store keeps nothing (the store contract for a failing content).
-      content: streamed ?? (chunks.length === 1 ? chunks[0]! : each(chunks)),
-      flags: args.flags,
-      internalDate: args.internalDate,
-    };
+    const items: AppendItem[] = [args, ...(args.more ?? [])];
+    for (const item of items) {
+      if (item.message.size === 0) throw ImapError.no('Empty message');
+      if (item.message.binary) checkBinaryContent(item.message);
+    }
+    await checkKeywords(ctx, state.mail, target, [...new Set(items.flatMap((i) => i.flags))]);
     // The store counts the keywords again inside its write, where parallel APPENDs cannot both pass.
-    const result = await state.mail.append(target.id, input, { maxKeywords: ctx.server.limits.maxKeywordsPerMailbox });
-    return { code: { name: 'APPENDUID', args: [result.uidValidity, result.uid] }, text: 'APPEND completed' };
+    const results = await appendAll(state.mail, target.id, items, { maxKeywords: ctx.server.limits.maxKeywordsPerMailbox });
+    // RFC 4315 §3 with RFC 3502: APPENDUID names every new UID, in the order the messages came.
+    const uids = atom(formatNumberSet(results.map((r) => r.uid)));
+    return { code: { name: 'APPENDUID', args: [results[0]!.uidValidity, items.length === 1 ? results[0]!.uid : uids] }, text: 'APPEND completed' };
   },
 };

@@ -10,6 +10,7 @@ import { resolveRanges } from '../wire/sequence-set.js';
 import type { CommandContext, CommandSpec, ParseEnv, SelectedView } from './types.js';
 import type { FlagChange, MessageRecord, UserMailbox } from '../../store/types.js';
 import { isStoreError } from '../../store/errors.js';
+import { messagesChangedSince } from '../../store/changed-since.js';
 import { ArgReader, ParseError } from '../wire/args.js';
 import { atom, type ImapValue, type Token } from '../wire/types.js';
 import type { SequenceSet } from '../wire/sequence-set.js';
@@ -98,24 +99,54 @@ const has = (items: FetchItem[], name: string): boolean => items.some((i) => i.k
 interface Plan {
   items: FetchItem[];
   byUid: boolean;
-  /** Records are needed (dates, sizes, modseqs, or the CHANGEDSINCE filter). */
+  /** Records are needed (dates, sizes, or modseqs not already brought up to date by CHANGEDSINCE). */
   records: boolean;
-  /** Some item fetches a body without PEEK: \Seen is set (RFC 3501 §6.4.5). */
+  /** Some item fetches a body without PEEK: \Seen is set (RFC 3501 §6.4.5, RFC 3516 §4.2 BINARY). */
   setsSeen: boolean;
   modseq: boolean;
-  changedSince?: number;
+  /** Messages whose flags the CHANGEDSINCE lookup brought into the view: they get FLAGS. */
+  refreshed: Set<number>;
 }
 
-function makePlan(args: FetchArgs, byUid: boolean): Plan {
+function makePlan(args: FetchArgs, byUid: boolean, refreshed: Set<number>): Plan {
   const items = args.items;
   const modseq = has(items, 'MODSEQ') || args.changedSince !== undefined;
   const records =
-    modseq ||
+    // With CHANGEDSINCE the lookup by modseq has just brought the named messages' modseqs up to date.
+    (has(items, 'MODSEQ') && args.changedSince === undefined) ||
     has(items, 'INTERNALDATE') ||
     has(items, 'RFC822.SIZE') ||
     items.some((i) => i.kind === 'section' && i.section.path.length === 0 && i.section.text === 'all');
-  const setsSeen = items.some((i) => i.kind === 'section' && !i.peek);
-  return { items, byUid, records, setsSeen, modseq, changedSince: args.changedSince };
+  const setsSeen = items.some((i) => (i.kind === 'section' || i.kind === 'binary') && !i.peek);
+  return { items, byUid, records, setsSeen, modseq, refreshed };
+}
+
+/**
+ * The flag-resync shape — UID, FLAGS and a last MODSEQ only — answered from the view and encoded
+ * straight to text. (MODSEQ elsewhere in the list goes the general way, to keep the asked order.)
+ */
+function viewShape(items: FetchItem[]): boolean {
+  const rest = items.length > 0 && has(items.slice(-1), 'MODSEQ') ? items.slice(0, -1) : items;
+  return rest.length > 0 && viewOnly(rest);
+}
+
+/**
+ * RFC 7162 §3.1.4.1 CHANGEDSINCE: of the named UIDs (ascending), those changed after `since`,
+ * found by modseq in the store rather than by reading every named message. The view takes their
+ * current flags and modseqs; the UIDs whose flags that changed are added to `refreshed`.
+ */
+async function changedAmong(mail: UserMailbox, view: SelectedView, named: readonly number[], since: number, refreshed: Set<number>): Promise<number[]> {
+  const changed = await messagesChangedSince(mail, view.mailbox.id, since);
+  const out: number[] = [];
+  let i = 0;
+  for (const meta of changed) {
+    while (i < named.length && named[i]! < meta.uid) i++;
+    if (i === named.length) break;
+    if (named[i] !== meta.uid) continue;
+    if (view.applyCurrent(meta)) refreshed.add(meta.uid);
+    out.push(meta.uid);
+  }
+  return out;
 }
 
 /** Sets \Seen on the batch's messages that lack it; returns the changes (already applied to the view). */
@@ -137,27 +168,29 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     // Gone meanwhile (expunged by another session): skipped silently.
     uids = uids.filter((uid) => records!.has(uid));
   }
-  if (plan.changedSince !== undefined) uids = uids.filter((uid) => records!.get(uid)!.modseq > plan.changedSince!);
   // Records carry the store's flags, which may be newer than the view's (another session's change
   // not reported yet): the view takes them, so FLAGS and MODSEQ agree and no keyword goes out
   // unannounced; messages whose flags changed so get FLAGS in this response.
-  const refreshed = new Set<number>();
+  const refreshed = plan.refreshed;
   if (records) for (const uid of uids) if (view.applyCurrent(records.get(uid)!)) refreshed.add(uid);
   const withModseq = ctx.enabled.has('CONDSTORE');
   let queued = 0;
   let rendered = 0;
   const seen = plan.setsSeen && maySetSeen(view) ? await markSeen(mail, view, uids, plan.byUid, withModseq) : new Map<number, FlagChange>();
 
-  if (!plan.records && viewOnly(plan.items)) {
+  if (!plan.records && viewShape(plan.items)) {
     // The flag-resync shape: answered from the view, encoded straight to text, one write per batch.
-    const items = plan.byUid && !has(plan.items, 'UID') ? [UID_ITEM, ...plan.items] : plan.items;
+    const named = plan.items.filter((i) => !(i.kind === 'simple' && i.name === 'MODSEQ'));
+    const items = plan.byUid && !has(named, 'UID') ? [UID_ITEM, ...named] : named;
     const order = items.map((i) => (i.kind === 'simple' && i.name === 'UID' ? 'UID' : 'FLAGS') as 'UID' | 'FLAGS');
+    const orderWithFlags = has(items, 'FLAGS') ? order : [...order, 'FLAGS' as const];
     let text = '';
     for (const uid of uids) {
       const seq = view.seqOf(uid);
       if (seq === undefined) continue;
       // RFC 7162 §3.1: once CONDSTORE is on, every FETCH response carries MODSEQ.
-      text += viewFetchLine(seq, order, uid, view.flagsOf(uid), withModseq ? view.modseqOf(uid) : undefined);
+      const modseq = withModseq || plan.modseq ? view.modseqOf(uid) : undefined;
+      text += viewFetchLine(seq, refreshed.has(uid) ? orderWithFlags : order, uid, view.flagsOf(uid), modseq);
     }
     ctx.untaggedLines(text);
     return;
@@ -229,19 +262,28 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   const { mail, view } = state;
   if (args.vanished && args.changedSince !== undefined) await reportVanished(ctx, mail, view, { ...args, changedSince: args.changedSince }, byUid);
   const named = view.resolve(args.set, byUid);
-  const uids = args.partial ? partialWindow(named, args.partial) : named;
+  const windowed = args.partial ? partialWindow(named, args.partial) : named;
   // RFC 7162 §3.1: FETCH MODSEQ and CHANGEDSINCE turn CONDSTORE on.
   if (has(args.items, 'MODSEQ') || args.changedSince !== undefined) enableCondstore(ctx, view);
-  const plan = makePlan(args, byUid);
+  const refreshed = new Set<number>();
+  const uids = args.changedSince === undefined ? windowed : await changedAmong(mail, view, ascending(windowed), args.changedSince, refreshed);
+  const plan = makePlan(args, byUid, refreshed);
   for (let i = 0; i < uids.length; i += BATCH) {
     await runBatch(ctx, mail, view, uids.slice(i, i + BATCH), plan);
     await ctx.drain();
   }
 }
 
+function ascending(uids: readonly number[]): readonly number[] {
+  for (let i = 1; i < uids.length; i++) if (uids[i - 1]! >= uids[i]!) return [...new Set(uids)].sort((a, b) => a - b);
+  return uids;
+}
+
 export const fetchCommand: CommandSpec<FetchArgs> = {
   name: 'FETCH',
   states: ['selected'],
+  // RFC 3516: BINARY[]/BINARY.PEEK[]/BINARY.SIZE[] here, literal8 in APPEND (append.ts).
+  capabilities: ['BINARY'],
   // RFC 3501 §7.4.1: responses carry sequence numbers, so no EXPUNGE may be sent meanwhile.
   noExpunge: true,
   parse: parseFetchArgs,

@@ -8,7 +8,7 @@ import { toErrorReply } from '../errors.js';
 import type { SearchArgs } from '../search/keys.js';
 import { parseSearchArgs } from '../search/parse.js';
 import { enableCondstore } from '../search/condstore.js';
-import { checkCharset, findMatches, storeQuery } from '../search/execute.js';
+import { checkCharset, findMatches, findModseqMatches, storeQuery } from '../search/execute.js';
 import { checkUpdateTag, startUpdates } from '../search/updates.js';
 import { esearchResponse, modseqSubject, savedUids, searchResponse, wantsEsearch, type Found } from '../search/results.js';
 import { ImapError } from '../errors.js';
@@ -22,11 +22,13 @@ async function runSearch(ctx: CommandContext, args: SearchArgs, byUid: boolean):
   checkUpdateTag(ctx, opts?.update);
   let found: Found;
   let query;
+  // Mod-sequences learnt while searching (MODSEQ alone is answered by modseq): no records needed.
+  const known = new Map<number, number>();
   try {
     checkCharset(args.charset);
     query = storeQuery(args.key, view);
     if (args.usesModseq) enableCondstore(ctx, view);
-    found = await findMatches(mail, view, query);
+    found = (await findModseqMatches(mail, view, query, known)) ?? (await findMatches(mail, view, query));
   } catch (err) {
     // RFC 5182 §2.1: a SEARCH with SAVE that fails with NO empties "$"; a BAD leaves it alone.
     if (save && toErrorReply(err).status === 'NO') view.savedResult = [];
@@ -36,7 +38,9 @@ async function runSearch(ctx: CommandContext, args: SearchArgs, byUid: boolean):
   let modseq: number | undefined;
   if (args.usesModseq) {
     const subject = modseqSubject(found, opts);
-    if (subject.length > 0) {
+    if (subject.length > 0 && subject.every((uid) => known.has(uid))) {
+      modseq = subject.reduce((max, uid) => Math.max(max, known.get(uid)!), 0);
+    } else if (subject.length > 0) {
       const records = await mail.records(view.mailbox.id, subject);
       modseq = records.reduce((max, r) => Math.max(max, r.modseq), 0);
     }

@@ -18,6 +18,22 @@ export type FetchItem =
       partial?: Partial;
       /** The item's name in the response, without the partial origin: "BODY[1.MIME]", "RFC822.TEXT". */
       label: string;
+    }
+  | {
+      /** RFC 3516 BINARY[part]<partial> (peek: BINARY.PEEK): the part with its transfer encoding removed. */
+      kind: 'binary';
+      peek: boolean;
+      /** Part numbers; empty for the whole message. */
+      path: number[];
+      partial?: Partial;
+      /** "BINARY[1.2]", without the partial origin. */
+      label: string;
+    }
+  | {
+      /** RFC 3516 BINARY.SIZE[part]: the size of what BINARY[part] would send. */
+      kind: 'binarySize';
+      path: number[];
+      label: string;
     };
 
 const MACROS: Record<string, SimpleItem[]> = {
@@ -35,9 +51,37 @@ const RFC822: Record<string, { peek: boolean; section: FetchSection }> = {
   'RFC822.TEXT': { peek: false, section: { path: [], text: 'text' } },
 };
 
+const BINARY_ITEMS: ReadonlySet<string> = new Set(['BINARY', 'BINARY.PEEK', 'BINARY.SIZE']);
+
+/** RFC 3516 §7 section-binary = "[" [section-part] "]": part numbers only, no HEADER/TEXT/MIME. */
+function binaryPath(section: Token[]): number[] {
+  if (section.length === 0) return [];
+  const first = section[0]!;
+  if (section.length > 1 || first.type !== 'atom' || first.section || first.partial || !/^[1-9]\d{0,9}(\.[1-9]\d{0,9})*$/.test(first.value)) {
+    throw new ParseError('A BINARY section is part numbers only, as in BINARY[1.2]');
+  }
+  const path = first.value.split('.').map(Number);
+  if (path.some((n) => n > 0xffffffff)) throw new ParseError('Invalid section part number');
+  return path;
+}
+
+function parseBinaryItem(name: string, token: Token & { type: 'atom' }): FetchItem {
+  if (!token.section) throw new ParseError(`${name} needs a section, as in ${name}[1]`);
+  const path = binaryPath(token.section);
+  const label = `BINARY[${path.join('.')}]`;
+  if (name === 'BINARY.SIZE') {
+    if (token.partial) throw new ParseError('BINARY.SIZE takes no partial');
+    return { kind: 'binarySize', path, label: `BINARY.SIZE[${path.join('.')}]` };
+  }
+  const item: FetchItem = { kind: 'binary', peek: name === 'BINARY.PEEK', path, label };
+  if (token.partial) item.partial = { ...token.partial };
+  return item;
+}
+
 function parseItem(token: Token): FetchItem {
   if (token.type !== 'atom') throw new ParseError('Invalid fetch attribute');
   const name = token.value.toUpperCase();
+  if (BINARY_ITEMS.has(name)) return parseBinaryItem(name, token);
   if (token.section) {
     if (name !== 'BODY' && name !== 'BODY.PEEK') throw new ParseError(`Unknown fetch attribute ${token.value.slice(0, 40)}[...]`);
     const section = parseSection(token.section);
@@ -54,7 +98,8 @@ function parseItem(token: Token): FetchItem {
 
 function sameItem(a: FetchItem, b: FetchItem): boolean {
   if (a.kind === 'simple') return b.kind === 'simple' && a.name === b.name;
-  if (b.kind === 'simple') return false;
+  if (a.kind === 'binarySize' || b.kind === 'binarySize') return a.kind === b.kind && a.label === b.label;
+  if (b.kind === 'simple' || a.kind !== b.kind) return false;
   return a.label === b.label && a.peek === b.peek && a.partial?.offset === b.partial?.offset && a.partial?.length === b.partial?.length;
 }
 

@@ -10,6 +10,7 @@ import type { MessageSource } from './message-source.js';
 import { renderEnvelope } from './envelope.js';
 import { renderBodyStructure } from './bodystructure.js';
 import { applyPartial, filterHeaderFields, sectionTarget, slicePartial } from './section.js';
+import { binarySize, binaryValue } from './binary.js';
 
 /** Section data larger than this is streamed from the store instead of read into memory. */
 export const STREAM_THRESHOLD = 64 * 1024;
@@ -26,6 +27,27 @@ export interface RenderOptions {
   utf8?: boolean;
 }
 
+/**
+ * A message APPENDed as literal8 (RFC 3516 §4.4) may hold NUL bytes, which a BODY[] literal may
+ * not carry (RFC 3501 §4.3 CHAR8). BINARY[] sends them as they are (in literal8); BODY[], RFC822
+ * and the like send each NUL as 0x80, as Dovecot does, keeping the size (RFC822.SIZE) right. The
+ * stored bytes are not changed.
+ */
+const NUL_STANDIN = 0x80;
+
+export function withoutNuls(bytes: Buffer): Buffer {
+  if (!bytes.includes(0)) return bytes;
+  const copy = Buffer.from(bytes);
+  for (let at = copy.indexOf(0); at !== -1; at = copy.indexOf(0, at + 1)) copy[at] = NUL_STANDIN;
+  return copy;
+}
+
+function streamWithoutNuls(open: () => AsyncIterable<Buffer>): () => AsyncIterable<Buffer> {
+  return async function* () {
+    for await (const chunk of open()) yield withoutNuls(chunk);
+  };
+}
+
 /** What a section item contributes: the bytes, or a stream for big pieces. */
 async function sectionValue(item: Extract<FetchItem, { kind: 'section' }>, src: MessageSource): Promise<ImapValue> {
   const { section, partial } = item;
@@ -37,20 +59,21 @@ async function sectionValue(item: Extract<FetchItem, { kind: 'section' }>, src: 
   if (target.kind === 'fields') {
     const header = await src.read(target.header, size);
     const bytes = slicePartial(filterHeaderFields(header, target.names, target.not), partial);
-    return bytes.length === 0 ? '' : literal(bytes);
+    return bytes.length === 0 ? '' : literal(withoutNuls(bytes));
   }
   const range = applyPartial({ start: Math.min(target.range.start, size), end: Math.min(target.range.end, size) }, partial);
   const length = Math.max(0, range.end - range.start);
   if (length === 0) return '';
-  if (length > STREAM_THRESHOLD) return literal(await src.stream(range), length);
-  return literal(await src.read(range, size));
+  if (length > STREAM_THRESHOLD) return literal(streamWithoutNuls(await src.stream(range)), length);
+  return literal(withoutNuls(await src.read(range, size)));
 }
 
 async function renderItem(item: FetchItem, src: MessageSource, opts: RenderOptions): Promise<[string, ImapValue]> {
-  if (item.kind === 'section') {
+  if (item.kind === 'section' || item.kind === 'binary') {
     const label = item.partial ? `${item.label}<${item.partial.offset}>` : item.label;
-    return [label, await sectionValue(item, src)];
+    return [label, item.kind === 'binary' ? await binaryValue(src, item.path, item.partial) : await sectionValue(item, src)];
   }
+  if (item.kind === 'binarySize') return [item.label, await binarySize(src, item.path)];
   switch (item.name) {
     case 'UID':
       return ['UID', src.uid];

@@ -111,7 +111,7 @@ export type SectionTarget =
  * message/rfc822 part they index the parts of the enclosed message; a message (or enclosed message)
  * that is not multipart has just part 1, its body.
  */
-function findPart(structure: MessageStructure, path: number[]): MimePart | null {
+export function findPart(structure: MessageStructure, path: number[]): MimePart | null {
   let cur = structure.root;
   let atMessageRoot = true;
   for (const n of path) {

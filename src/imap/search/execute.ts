@@ -6,6 +6,7 @@ import type { SelectedView } from '../commands/types.js';
 import type { SearchQuery } from '../../store/search-query.js';
 import type { UserMailbox } from '../../store/types.js';
 import { ImapError } from '../errors.js';
+import { messagesChangedSince } from '../../store/changed-since.js';
 import { atom } from '../wire/types.js';
 import type { SearchKey } from './keys.js';
 import type { Found } from './results.js';
@@ -38,6 +39,26 @@ export async function findMatches(mail: UserMailbox, view: SelectedView, query: 
     if (seq === undefined) continue;
     found.uids.push(uid);
     found.seqs.push(seq);
+  }
+  return found;
+}
+
+/**
+ * findMatches for a query that is a MODSEQ criterion alone (RFC 7162 §3.1.5, the CONDSTORE
+ * resync's "which changed?"): answered by the store's lookup by modseq instead of a search over
+ * every message; `modseqs` receives each match's mod-sequence for the "(MODSEQ n)" result. Null
+ * for any other query.
+ */
+export async function findModseqMatches(mail: UserMailbox, view: SelectedView, query: SearchQuery, modseqs: Map<number, number>): Promise<Found | null> {
+  if (query.type !== 'modseq') return null;
+  const changed = await messagesChangedSince(mail, view.mailbox.id, query.min - 1);
+  const found: Found = { uids: [], seqs: [] };
+  for (const meta of changed) {
+    const seq = view.seqOf(meta.uid);
+    if (seq === undefined) continue;
+    found.uids.push(meta.uid);
+    found.seqs.push(seq);
+    modseqs.set(meta.uid, meta.modseq);
   }
   return found;
 }

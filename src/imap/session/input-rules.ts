@@ -61,10 +61,11 @@ export function judgeLiteral(req: LiteralRequest, session: LiteralSession): Lite
   const refuse = (status: 'BAD' | 'NO', text: string, code?: ResponseCode): LiteralVerdict => ({ accept: false, tag, status, text, ...(code ? { code } : {}) });
   if (!spec) return refuse('BAD', 'Unknown command');
   if (!spec.states.includes(state)) return refuse('BAD', `${spec.name} is not allowed in this state`);
-  // literal8 belongs to BINARY (RFC 3516 §4.2) and to APPEND's UTF8 data once UTF8=ACCEPT is
-  // enabled (RFC 6855 §4); otherwise `~{n}` is not in the grammar.
-  if (req.binary && !session.enabled.has('UTF8=ACCEPT') && !registry.capabilities().includes('BINARY')) {
-    return refuse('BAD', 'literal8 (~{n}) is not accepted: this server does not offer BINARY');
+  // literal8 belongs to APPEND under BINARY (RFC 3516 §4.4) and to APPEND's UTF8 data once
+  // UTF8=ACCEPT is enabled (RFC 6855 §4); otherwise `~{n}` is not in the grammar.
+  if (req.binary && !session.enabled.has('UTF8=ACCEPT')) {
+    if (!registry.capabilities().includes('BINARY')) return refuse('BAD', 'literal8 (~{n}) is not accepted: this server does not offer BINARY');
+    if (spec.name !== 'APPEND') return refuse('BAD', 'literal8 (~{n}) is allowed only in APPEND (RFC 3516)');
   }
   if (req.exceeds === 'literals') return refuse('BAD', `Too many literals in one command (limit ${limits.maxLiteralsPerCommand})`);
   if (req.exceeds === 'commandSize') {

@@ -1,6 +1,6 @@
 /** UIDs, UIDVALIDITY, modseq, flags, copy/move/expunge and \Recent bookkeeping. */
 import assert from 'node:assert/strict';
-import { flagSet, rejectsWith, type Register } from './harness.js';
+import { eventually, flagSet, rejectsWith, type Register } from './harness.js';
 import { simpleMessage } from './fixtures.js';
 import type { UserMailbox } from '../types.js';
 
@@ -51,6 +51,44 @@ export function messageTests(test: Register): void {
     });
   });
 
+  test.group('appendMany (optional, RFC 3502 MULTIAPPEND)', () => {
+    test('adds every message in order with consecutive UIDs, or none; one exists change', async ({ open, store }) => {
+      const a = await open();
+      if (!a.appendMany) return; // optional: the IMAP layer appends one by one instead
+      const inbox = await a.get('INBOX');
+      const changes: number[][] = [];
+      const stop = store.watch(a.user, (c) => {
+        if (c.kind === 'exists' && c.mailboxId === inbox.id) changes.push(c.uids);
+      });
+      try {
+        const before = await a.status(inbox.id);
+        const results = await a.appendMany(inbox.id, [
+          { content: simpleMessage({ subject: 'm1' }), flags: ['\\Seen'] },
+          { content: simpleMessage({ subject: 'm2' }) },
+          { content: simpleMessage({ subject: 'm1' }), flags: ['$Same'] }, // the same bytes as the first: stored once or twice, both fine
+        ]);
+        assert.equal(results.length, 3);
+        for (let i = 1; i < 3; i++) assert.equal(results[i]!.uid, results[i - 1]!.uid + 1);
+        for (const r of results) assert.equal(r.uidValidity, before.uidValidity);
+        const snap = await a.snapshot(inbox.id);
+        assert.deepEqual(snap.messages.map((m) => m.uid), results.map((r) => r.uid));
+        assert.deepEqual(snap.messages.map((m) => m.flags), [['\\Seen'], [], ['$Same']]);
+        assert.ok(snap.highestModseq >= Math.max(...results.map((r) => r.modseq)));
+        assert.equal((await a.status(inbox.id)).messages, 3);
+        assert.equal((await a.read(inbox.id, results[1]!.uid)).toString().includes('m2'), true);
+        await eventually(() => changes.length > 0, 'the exists change');
+        assert.deepEqual(changes.flat(), results.map((r) => r.uid));
+        assert.deepEqual(await a.appendMany(inbox.id, []), []);
+        await rejectsWith(a.appendMany('999999', [{ content: simpleMessage() }]), 'nonexistent');
+        // An invalid message in the middle (a bad internal date) adds none of them.
+        await assert.rejects(a.appendMany(inbox.id, [{ content: simpleMessage() }, { content: simpleMessage(), internalDate: new Date(NaN) }]));
+        assert.equal((await a.status(inbox.id)).messages, 3);
+      } finally {
+        stop();
+      }
+    });
+  });
+
   test.group('modseq (RFC 7162)', () => {
     test('expungedSince (optional, QRESYNC): expunged UIDs after a modseq, by expunge, move and rename of INBOX', async ({ open }) => {
       const a = await open();
@@ -75,6 +113,43 @@ export function messageTests(test: Register): void {
       const left = await a.expungedSince(inbox.id, h2);
       assert.deepEqual(left, [uids[1], uids[4], uids[5]]);
       await rejectsWith(a.expungedSince('999999', 0), 'nonexistent');
+    });
+
+    test('changedSince (optional, CONDSTORE): the messages changed after a modseq, by UID, with current flags', async ({ open }) => {
+      const a = await open();
+      if (!a.changedSince) return; // optional: the IMAP layer filters the snapshot instead
+      const inbox = await a.get('INBOX');
+      const other = await a.create('Other');
+      const uids = await fill(a, inbox.id, 6);
+      const h0 = (await a.status(inbox.id)).highestModseq;
+      assert.deepEqual(await a.changedSince(inbox.id, h0), []);
+      const all = await a.changedSince(inbox.id, 0);
+      assert.deepEqual(all.map((m) => m.uid), uids);
+      // Changed out of UID order, one of them twice: each appears once, ascending, as it is now.
+      await a.updateFlags(inbox.id, [uids[4]!], 'add', ['\\Flagged']);
+      await a.updateFlags(inbox.id, [uids[1]!], 'add', ['\\Seen']);
+      const h1 = (await a.status(inbox.id)).highestModseq;
+      await a.updateFlags(inbox.id, [uids[4]!], 'add', ['$Done']);
+      await a.updateFlags(inbox.id, [uids[2]!], 'add', ['\\Deleted']);
+      const changed = await a.changedSince(inbox.id, h0);
+      assert.deepEqual(changed.map((m) => m.uid), [uids[1], uids[2], uids[4]]);
+      assert.deepEqual(flagSet(changed[2]!.flags), flagSet(['\\Flagged', '$Done']));
+      const snap = await a.snapshot(inbox.id);
+      for (const m of changed) assert.equal(m.modseq, snap.messages.find((s) => s.uid === m.uid)!.modseq);
+      assert.deepEqual((await a.changedSince(inbox.id, h1)).map((m) => m.uid), [uids[2], uids[4]]);
+      // Expunged and moved messages are gone; a copy is a change in its new mailbox.
+      await a.expunge(inbox.id);
+      await a.move(inbox.id, [uids[4]!], other.id);
+      assert.deepEqual((await a.changedSince(inbox.id, h0)).map((m) => m.uid), [uids[1]]);
+      const hOther = (await a.status(other.id)).highestModseq;
+      await a.copy(inbox.id, [uids[0]!], other.id);
+      assert.equal((await a.changedSince(other.id, hOther)).length, 1);
+      // Many changes (past any compaction a store does): still exactly the changed set.
+      for (let round = 0; round < 3; round++) for (const uid of [uids[0]!, uids[3]!]) await a.updateFlags(inbox.id, [uid], round % 2 ? 'remove' : 'add', ['$R']);
+      const h2 = (await a.status(inbox.id)).highestModseq;
+      assert.deepEqual(await a.changedSince(inbox.id, h2), []);
+      assert.deepEqual((await a.changedSince(inbox.id, h0)).map((m) => m.uid), [uids[0], uids[1], uids[3]]);
+      await rejectsWith(a.changedSince('999999', 0), 'nonexistent');
     });
 
     test('append, flag change and expunge each raise HIGHESTMODSEQ', async ({ open }) => {

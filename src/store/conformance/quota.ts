@@ -39,6 +39,24 @@ async function setLimits(store: QuotaStore, limits: QuotaLimits): Promise<void> 
 
 export function quotaTests(test: Register): void {
   test.group('quota (RFC 9208)', () => {
+    test('appendMany (optional, MULTIAPPEND) is refused as a whole when the sum passes a limit', async (env) => {
+      const q = await quotaStore(env);
+      if (!q || !q.alice.appendMany) return;
+      const { store, alice } = q;
+      const inbox = await alice.get('INBOX');
+      const m = simpleMessage({ body: 'quota many' });
+      await setLimits(store, { messages: 3 });
+      await rejectsWith(alice.appendMany!(inbox.id, [{ content: m }, { content: m }, { content: m }, { content: m }]), 'overquota');
+      const status = await alice.status(inbox.id);
+      assert.equal(status.messages, 0, 'none of the four was added');
+      const results = await alice.appendMany!(inbox.id, [{ content: m }, { content: m }, { content: m }]);
+      assert.equal(results.length, 3);
+      assert.ok(results[0]!.uid >= status.uidNext, 'UIDs of the refused attempt may be skipped, never reused');
+      await rejectsWith(alice.appendMany!(inbox.id, [{ content: m }]), 'overquota');
+      assert.deepEqual((await alice.quota!()).usage, { storage: 3 * m.length, messages: 3 });
+      await store.setQuota('alice', null);
+    });
+
     test('usage is every mailbox of the user and agrees with STATUS, through append, copy, move, expunge and delete', async (env) => {
       const q = await quotaStore(env);
       if (!q) return;

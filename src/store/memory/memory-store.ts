@@ -161,6 +161,7 @@ export class MemoryStore implements MailStore {
       highestModseq: 1,
       recentMark: 1,
       messages: [],
+      byModseq: [],
       size: 0,
       expunged: emptyExpungedLog(),
     };

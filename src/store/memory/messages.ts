@@ -23,6 +23,7 @@ import type {
 } from '../types.js';
 import { publish, type HandleContext } from './context.js';
 import { recordExpunged } from '../expunged.js';
+import { noteModseq } from './modseq-order.js';
 import { applyFlagOperation, hasFlag, normaliseFlags, sameFlags } from './flags.js';
 import { findMessage, sortedUnique, usageOf, type MailboxState, type SharedContent, type StoredMessage } from './state.js';
 import { checkQuota, effectiveLimits } from '../quota.js';
@@ -82,8 +83,14 @@ async function collect(content: MessageContent, limit: number): Promise<Buffer> 
   return Buffer.concat(chunks, total);
 }
 
-export async function appendMessage(ctx: HandleContext, id: string, input: AppendInput, maxKeywords?: number): Promise<AppendResult> {
-  writable(ctx, id); // fail before consuming a possibly large stream
+interface PreparedAppend {
+  content: SharedContent;
+  flags: Flag[];
+  internalDate: Date;
+}
+
+/** Reads and parses one message to append (everything that may await). */
+async function prepareAppend(ctx: HandleContext, input: AppendInput): Promise<PreparedAppend> {
   const internalDate = input.internalDate ? new Date(input.internalDate) : ctx.store.now();
   if (Number.isNaN(internalDate.getTime())) throw new StoreError('cannot', 'invalid internal date');
   const raw = await collect(input.content, ctx.store.maxMessageSize);
@@ -93,23 +100,45 @@ export async function appendMessage(ctx: HandleContext, id: string, input: Appen
   } catch {
     // See structureOf: parsed lazily on first use instead.
   }
+  return { content, flags: normaliseFlags(input.flags ?? []), internalDate };
+}
+
+/**
+ * Adds prepared messages in one synchronous step: the quota check (for their sum) and the writes
+ * cannot be separated by another session's, and either all are added or none.
+ */
+async function commitAppends(ctx: HandleContext, id: string, prepared: PreparedAppend[], maxKeywords?: number): Promise<AppendResult[]> {
   const limits = await quotaLimits(ctx);
-  // From here to the push, nothing awaits: the quota check and the write are one step.
+  // From here to the pushes, nothing awaits.
   const box = writable(ctx, id); // it may have been deleted (or marked read-only) while the bytes arrived
-  checkQuota(usageOf(ctx.state), limits, { storage: raw.length, messages: 1 });
-  const flags = normaliseFlags(input.flags ?? []);
-  checkIncomingKeywords(box, flags, maxKeywords);
-  const message: StoredMessage = {
-    uid: box.uidNext++,
-    flags,
-    modseq: ++box.highestModseq,
-    internalDate,
-    content,
-  };
-  box.messages.push(message);
-  box.size += raw.length;
-  publish(ctx, { kind: 'exists', mailboxId: box.id, uids: [message.uid] });
-  return { uid: message.uid, uidValidity: box.uidValidity, modseq: message.modseq };
+  const storage = prepared.reduce((n, p) => n + p.content.raw.length, 0);
+  checkQuota(usageOf(ctx.state), limits, { storage, messages: prepared.length });
+  // The keywords all of them bring, counted once, inside the same step as the writes.
+  checkIncomingKeywords(box, [...new Set(prepared.flatMap((p) => p.flags))], maxKeywords);
+  const results: AppendResult[] = [];
+  for (const p of prepared) {
+    const message: StoredMessage = { uid: box.uidNext++, flags: p.flags, modseq: ++box.highestModseq, internalDate: p.internalDate, content: p.content };
+    box.messages.push(message);
+    noteModseq(box, message);
+    box.size += p.content.raw.length;
+    results.push({ uid: message.uid, uidValidity: box.uidValidity, modseq: message.modseq });
+  }
+  publish(ctx, { kind: 'exists', mailboxId: box.id, uids: results.map((r) => r.uid) });
+  return results;
+}
+
+export async function appendMessage(ctx: HandleContext, id: string, input: AppendInput, maxKeywords?: number): Promise<AppendResult> {
+  writable(ctx, id); // fail before consuming a possibly large stream
+  return (await commitAppends(ctx, id, [await prepareAppend(ctx, input)], maxKeywords))[0]!;
+}
+
+/** UserMailbox.appendMany: every message is read first; then all are added in one step, or none. */
+export async function appendMessages(ctx: HandleContext, id: string, inputs: AppendInput[], maxKeywords?: number): Promise<AppendResult[]> {
+  writable(ctx, id);
+  if (inputs.length === 0) return [];
+  const prepared: PreparedAppend[] = [];
+  for (const input of inputs) prepared.push(await prepareAppend(ctx, input));
+  return commitAppends(ctx, id, prepared, maxKeywords);
 }
 
 /**
@@ -143,6 +172,7 @@ export function updateFlags(
     if (sameFlags(next, message.flags)) continue;
     message.flags = next;
     message.modseq = ++box.highestModseq;
+    noteModseq(box, message);
     changed.push({ uid, flags: [...next], modseq: message.modseq });
   }
   if (changed.length > 0) publish(ctx, { kind: 'flags', mailboxId: box.id, changes: changed.map((c) => ({ ...c, flags: [...c.flags] })) });
@@ -175,6 +205,7 @@ function copyInto(ctx: HandleContext, source: MailboxState, uids: number[], targ
     // The bytes and structure are shared, not copied: COPY costs no message-sized memory.
     const copy: StoredMessage = { uid: target.uidNext++, flags: [...m.flags], modseq: ++target.highestModseq, internalDate: m.internalDate, content: m.content };
     target.messages.push(copy);
+    noteModseq(target, copy);
     target.size += m.content.raw.length;
     mapping.push([m.uid, copy.uid]);
   }

@@ -3,6 +3,7 @@ import type { MessageStructure } from '../../mime/types.js';
 import type { AclEntry, Flag, MailboxInfo, MessageSortKeys, QuotaLimits, QuotaUsage, SortableMessage, SpecialUse } from '../types.js';
 import { indexOfUid } from '../uid-index.js';
 import type { ExpungedLog } from '../expunged.js';
+import type { ModseqEntry } from './modseq-order.js';
 
 /** Bytes and parsed structure of one message, shared (not copied) by COPY. */
 export interface SharedContent {
@@ -38,6 +39,8 @@ export interface MailboxState {
   recentMark: number;
   /** Ascending by UID. */
   messages: StoredMessage[];
+  /** (modseq, uid) of every change in modseq order, for changedSince (modseq-order.ts). */
+  byModseq: ModseqEntry[];
   /** UIDs expunged, with the modseq of their expunge (QRESYNC, src/store/expunged.ts). */
   expunged: ExpungedLog;
   /** Sum of message sizes in octets. */

@@ -8,6 +8,7 @@ import { compareMailboxNames, isSameOrBelow, parentNames, validateMailboxName } 
 import type { MailboxInfo, SpecialUse } from '../types.js';
 import { publish, type HandleContext } from './context.js';
 import { toInfo, type MailboxState } from './state.js';
+import { noteModseq } from './modseq-order.js';
 
 export function canonical(ctx: HandleContext, name: string): string {
   return validateMailboxName(name, ctx.store.delimiter);
@@ -129,7 +130,9 @@ function renameInbox(ctx: HandleContext, inbox: MailboxState, target: string): v
   const box = ctx.store.newMailbox(target);
   link(ctx, box);
   for (const message of inbox.messages) {
-    box.messages.push({ ...message, flags: [...message.flags], uid: box.uidNext++, modseq: ++box.highestModseq });
+    const moved = { ...message, flags: [...message.flags], uid: box.uidNext++, modseq: ++box.highestModseq };
+    box.messages.push(moved);
+    noteModseq(box, moved);
     box.size += message.content.raw.length;
   }
   const removed = clearMessages(ctx, inbox);

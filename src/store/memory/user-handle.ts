@@ -1,5 +1,6 @@
 /** One user's mail as seen through one handle; it can only reach the UserState it was given. */
 import { expungedSince } from '../expunged.js';
+import { changedSince } from './modseq-order.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { sortedUnique, findMessage, toInfo, usageOf, type StoredMessage } from './state.js';
 import { effectiveLimits } from '../quota.js';
@@ -16,6 +17,7 @@ import type {
   MailboxInfo,
   MailboxSnapshot,
   MailboxStatus,
+  MessageMeta,
   MessageRecord,
   RecentClaimOptions,
   SearchQuery,
@@ -136,6 +138,10 @@ export class MemoryUserMailbox implements UserMailbox {
     return mark;
   }
 
+  async changedSince(mailboxId: string, since: number): Promise<MessageMeta[]> {
+    return changedSince(msg.selectable(this.ctx, mailboxId), since);
+  }
+
   async records(mailboxId: string, uids: number[]): Promise<MessageRecord[]> {
     const box = msg.selectable(this.ctx, mailboxId);
     return sortedUnique(uids)
@@ -172,6 +178,10 @@ export class MemoryUserMailbox implements UserMailbox {
 
   append(mailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<AppendResult> {
     return msg.appendMessage(this.ctx, mailboxId, input, options?.maxKeywords);
+  }
+
+  appendMany(mailboxId: string, inputs: AppendInput[], options?: KeywordLimitOptions): Promise<AppendResult[]> {
+    return msg.appendMessages(this.ctx, mailboxId, inputs, options?.maxKeywords);
   }
 
   async updateFlags(

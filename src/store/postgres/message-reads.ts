@@ -112,6 +112,22 @@ export async function messageRecords(scope: PgScope, mailboxId: string, uids: nu
   return rows.map(toRecord);
 }
 
+/**
+ * UserMailbox.changedSince: a range scan of messages_modseq (mailbox_id, modseq), so a resync
+ * after a few changes reads those rows and not the mailbox.
+ */
+export async function changedSince(scope: PgScope, mailboxId: string, since: number): Promise<MessageMeta[]> {
+  const rows = await inMailbox<{ _k: number; uid: number; flags: string; modseq: number }>(
+    scope.ctx.pool,
+    scope,
+    mailboxId,
+    'SELECT 1 AS _k, uid, flags, modseq FROM messages WHERE mailbox_id = b.id AND modseq > $3',
+    [Math.min(Math.max(since, 0), Number.MAX_SAFE_INTEGER)],
+  );
+  const out = rows.map((r) => ({ uid: Number(r.uid), flags: parseFlags(r.flags), modseq: Number(r.modseq) }));
+  return out.sort((a, b) => a.uid - b.uid);
+}
+
 interface ContentOf {
   content_id: number;
   size: number;

@@ -111,6 +111,64 @@ export async function appendMessage(scope: PgScope, mailboxId: string, input: Ap
   return result;
 }
 
+/**
+ * UserMailbox.appendMany (RFC 3502 MULTIAPPEND): every body is read first; then one transaction
+ * stores them, takes n UIDs and one mod-sequence (one write, as every write here), checks the
+ * quota for their sum and inserts them all — a failure anywhere rolls all of it back.
+ */
+export async function appendMessages(scope: PgScope, mailboxId: string, inputs: AppendInput[], maxKeywords?: number): Promise<AppendResult[]> {
+  const { ctx } = scope;
+  await selectableMailbox(ctx.pool, scope, mailboxId);
+  if (inputs.length === 0) return [];
+  const prepared: Array<{ collected: Awaited<ReturnType<typeof collectBody>>; flags: string; internalDate: Date }> = [];
+  const incoming = new Set<Flag>();
+  for (const input of inputs) {
+    const internalDate = input.internalDate ?? new Date();
+    if (Number.isNaN(internalDate.getTime())) throw new StoreError('cannot', 'invalid internal date');
+    const flags = normalizeFlags(input.flags ?? []);
+    for (const f of flags) incoming.add(f);
+    prepared.push({ collected: await collectBody(input.content), flags: serializeFlags(flags), internalDate });
+  }
+  const storage = prepared.reduce((n, p) => n + p.collected.body.length, 0);
+  const limits = await limitsFor(ctx.pool, scope.userId, scope.user, ctx.quotaDefaults);
+  const { result, reserved } = await write(scope, async (tx, reserved) => {
+    const contentIds: number[] = [];
+    for (const p of prepared) contentIds.push(await storeContent(tx, ctx.blobs, p.collected));
+    const { rows } = await tx.query<{ id: number; first: number; highest_modseq: number; uid_validity: number }>(
+      `UPDATE mailboxes SET uid_next = uid_next + $3, highest_modseq = highest_modseq + 1
+        WHERE id = $1 AND user_id = $2 AND NOT noselect
+        RETURNING id, uid_next - $3 AS first, highest_modseq, uid_validity`,
+      [parseId(mailboxId), scope.userId, prepared.length],
+    );
+    const box = rows[0];
+    if (!box) {
+      requireSelectable(await mailboxRow(tx, scope, mailboxId));
+      throw new RetryTransaction('the mailbox changed during append');
+    }
+    await checkUsage(tx, scope.userId, limits, { storage, messages: prepared.length });
+    await checkIncomingKeywords(tx, box.id, [...incoming], maxKeywords);
+    const r = ctx.feed.reserve(scope.user, box.id, box.highest_modseq);
+    reserved.push(r);
+    const out: AppendResult[] = [];
+    for (const [i, p] of prepared.entries()) {
+      const uid = Number(box.first) + i;
+      await tx
+        .query(
+          `INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, created_modseq, internal_date, size)
+           VALUES ($1, $2, $3, $4, $5, $5, $6, $7)`,
+          [box.id, uid, contentIds[i], p.flags, box.highest_modseq, p.internalDate.getTime(), p.collected.body.length],
+        )
+        .catch(retryOnMissingContent);
+      out.push({ uid, uidValidity: box.uid_validity, modseq: box.highest_modseq });
+    }
+    r.changes = [{ kind: 'exists', mailboxId, uids: out.map((o) => o.uid), origin: scope.origin }];
+    await ctx.feed.notify(tx, scope.user, [[box.id, box.highest_modseq]]);
+    return out;
+  });
+  await publish(reserved);
+  return result;
+}
+
 export async function updateFlags(
   scope: PgScope,
   mailboxId: string,

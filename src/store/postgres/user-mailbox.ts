@@ -15,6 +15,7 @@ import type {
   MailboxInfo,
   MailboxSnapshot,
   MailboxStatus,
+  MessageMeta,
   MessageRecord,
   MessageStream,
   QuotaState,
@@ -30,6 +31,7 @@ import type { PgScope } from './context.js';
 import { toStoreError } from './db.js';
 import { createMailbox, deleteMailbox, getMailbox, listMailboxes, renameMailbox, setSubscription, subscriptionNames } from './mailbox-tree.js';
 import {
+  changedSince,
   claimRecent,
   expungedSince,
   mailboxSnapshot,
@@ -40,7 +42,7 @@ import {
   searchMessages,
   streamMessage,
 } from './message-reads.js';
-import { appendMessage, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
+import { appendMessage, appendMessages, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
 import { PgSieveScripts } from './sieve.js';
 import type { SieveScriptInfo, VacationMemory } from '../sieve-storage.js';
 
@@ -121,6 +123,9 @@ export class PgUserMailbox implements UserMailbox {
   claimRecent(mailboxId: string, options?: RecentClaimOptions): Promise<number> {
     return translated(claimRecent(this.scope, mailboxId, options ?? {}));
   }
+  changedSince(mailboxId: string, since: number): Promise<MessageMeta[]> {
+    return translated(changedSince(this.scope, mailboxId, since));
+  }
   records(mailboxId: string, uids: number[]): Promise<MessageRecord[]> {
     return translated(messageRecords(this.scope, mailboxId, uids));
   }
@@ -156,6 +161,11 @@ export class PgUserMailbox implements UserMailbox {
   append(mailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<AppendResult> {
     return this.mutate(() => appendMessage(this.scope, mailboxId, input, options?.maxKeywords));
   }
+
+  appendMany(mailboxId: string, inputs: AppendInput[], options?: KeywordLimitOptions): Promise<AppendResult[]> {
+    return this.mutate(() => appendMessages(this.scope, mailboxId, inputs, options?.maxKeywords));
+  }
+
   updateFlags(
     mailboxId: string,
     uids: number[],

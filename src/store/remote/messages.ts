@@ -14,8 +14,8 @@ import { SIEVE_STORAGE_METHODS } from '../sieve-storage.js';
 export type RemoteMethod = Exclude<keyof UserMailbox, 'user' | 'stream'> | 'setQuota' | 'sharedMailboxes';
 
 export const REMOTE_METHODS: ReadonlySet<string> = new Set<RemoteMethod>([
-  'list', 'create', 'delete', 'rename', 'subscribe', 'subscriptions', 'get', 'status', 'snapshot', 'claimRecent', 'expungedSince',
-  'records', 'structure', 'read', 'search', 'sortData', 'append', 'updateFlags', 'copy', 'move', 'expunge', 'close',
+  'list', 'create', 'delete', 'rename', 'subscribe', 'subscriptions', 'get', 'status', 'snapshot', 'claimRecent', 'expungedSince', 'changedSince',
+  'records', 'structure', 'read', 'search', 'sortData', 'append', 'appendMany', 'updateFlags', 'copy', 'move', 'expunge', 'close',
   'quota', 'setQuota', 'getAcl', 'setAcl', 'sharedMailboxes',
   ...SIEVE_STORAGE_METHODS,
 ]);

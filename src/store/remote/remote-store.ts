@@ -12,7 +12,7 @@
 import { ChangeFeed, type ChangeFeedOptions } from '../change-feed.js';
 import { StoreError } from '../errors.js';
 import { STREAM_CHUNK, bufferChunks } from '../pinned-stream.js';
-import type { ChangeListener, MailStore, MessageContent, OpenOptions, QuotaLimits, QuotaState, SortableMessage, UserMailbox } from '../types.js';
+import type { AppendInput, ChangeListener, MailStore, MessageContent, OpenOptions, QuotaLimits, QuotaState, SortableMessage, UserMailbox } from '../types.js';
 import type { SharedMailboxRef } from '../acl.js';
 import { asBuffer, type CallRequest, type OpenRequest, type RemoteMethod, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
 
@@ -142,6 +142,7 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
     snapshot: (...a) => call('snapshot', a),
     claimRecent: (...a) => call('claimRecent', a),
     expungedSince: (...a) => call('expungedSince', a),
+    changedSince: (...a) => call('changedSince', a),
     records: (...a) => call('records', a),
     structure: (...a) => call('structure', a),
     read: (...a) => read(a),
@@ -161,6 +162,11 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
     sortData,
     append: async (mailboxId, input, options) =>
       call('append', [mailboxId, { ...input, content: await collect(input.content) }, ...(options ? [options] : [])]),
+    appendMany: async (mailboxId, inputs, options) => {
+      const whole: AppendInput[] = [];
+      for (const input of inputs) whole.push({ ...input, content: await collect(input.content) });
+      return call('appendMany', [mailboxId, whole, ...(options ? [options] : [])]);
+    },
     updateFlags: (...a) => call('updateFlags', a),
     copy: (...a) => call('copy', a),
     move: (...a) => call('move', a),

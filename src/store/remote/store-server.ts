@@ -3,6 +3,7 @@
  * change events of the users that peer watches.
  */
 import { StoreError } from '../errors.js';
+import { messagesChangedSince } from '../changed-since.js';
 import type { AppendInput, MailStore, QuotaLimits, UserMailbox } from '../types.js';
 import { REMOTE_METHODS, asBuffer, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
 import { plainSortable, sortData } from '../sort/sort-data.js';
@@ -44,7 +45,12 @@ export function serveStore(store: MailStore, link: StoreLink<StoreRequest, Store
       } else {
         const h = handles.get(m.handle);
         if (!h || !REMOTE_METHODS.has(m.method)) throw new Error(`unknown store call ${m.method}`);
-        const args = m.method === 'append' ? [m.args[0], withBufferContent(m.args[1] as AppendInput), ...m.args.slice(2)] : m.args;
+        const args =
+          m.method === 'append'
+            ? [m.args[0], withBufferContent(m.args[1] as AppendInput), ...m.args.slice(2)]
+            : m.method === 'appendMany'
+              ? [m.args[0], (m.args[1] as AppendInput[]).map(withBufferContent), ...m.args.slice(2)]
+              : m.args;
         if (m.method === 'sortData') {
           // Optional in the contract: a store without it is answered by the fallback.
           const list = await sortData(h, m.args[0] as string);
@@ -54,6 +60,13 @@ export function serveStore(store: MailStore, link: StoreLink<StoreRequest, Store
         } else if (m.method === 'expungedSince') {
           // Optional in the contract: null tells the caller to answer from the known UIDs.
           value = h.expungedSince ? await h.expungedSince(m.args[0] as string, m.args[1] as number) : null;
+        } else if (m.method === 'appendMany') {
+          // Optional in the contract: a store without it answers 'cannot' (the caller falls back).
+          if (!h.appendMany) throw new StoreError('cannot', 'this store has no appendMany');
+          value = await h.appendMany(args[0] as string, args[1] as AppendInput[]);
+        } else if (m.method === 'changedSince') {
+          // Optional in the contract: without it, the snapshot filtered by modseq.
+          value = await messagesChangedSince(h, m.args[0] as string, m.args[1] as number);
         } else if (m.method === 'setQuota' || m.method === 'quota') {
           // Optional in the contract: a store without quotas answers 'cannot'.
           if (!store.setQuota || !h.quota) throw new StoreError('cannot', 'this store keeps no quotas');

@@ -30,19 +30,23 @@ import type {
   FlagChange,
   FlagOperation,
   FlagUpdateResult,
+  KeywordLimitOptions,
   MailboxInfo,
   MailboxSnapshot,
   MailboxStatus,
   MailStore,
+  MessageMeta,
   MessageRecord,
   MessageStream,
   RecentClaimOptions,
+  RenameMailboxOptions,
   SearchQuery,
   SortableMessage,
   UserMailbox,
 } from '../types.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { sortData } from '../sort/sort-data.js';
+import { messagesChangedSince } from '../changed-since.js';
 import { parseSharedId, parseSharedName, sharedId, sharedName, type SharedName } from './names.js';
 
 /** Where a mailbox id leads: the handle that holds it, its id there, and the user's rights. */
@@ -259,10 +263,10 @@ export class SharedNamespaceMail implements UserMailbox {
     await a.handle.delete(shared.inner);
   }
 
-  async rename(from: string, to: string): Promise<void> {
+  async rename(from: string, to: string, options?: RenameMailboxOptions): Promise<void> {
     const source = await this.parse(from);
     const target = await this.parse(to);
-    if (!source && !target) return this.own.rename(from, to);
+    if (!source && !target) return this.own.rename(from, to, options);
     if (!source || !target || source.owner !== target.owner || target.inner === '') {
       // Across owners a RENAME would have to move mail between users: refused (Dovecot does too).
       if (source) await this.get(from);
@@ -274,7 +278,7 @@ export class SharedNamespaceMail implements UserMailbox {
     let parent: MailboxInfo | null = null;
     for (let i = levels.length - 1; i >= 1 && !parent; i--) parent = await a.handle.get(levels.slice(0, i).join(this.delimiter)).catch(() => null);
     if (!parent || !(await this.rightsOf(a.handle, a.owner, parent.id)).includes('k')) throw this.noPerm();
-    await a.handle.rename(source.inner, target.inner);
+    await a.handle.rename(source.inner, target.inner, options);
   }
 
   subscribe(name: string, subscribed: boolean): Promise<void> {
@@ -394,13 +398,38 @@ export class SharedNamespaceMail implements UserMailbox {
     return a.handle.expungedSince ? a.handle.expungedSince(a.id, since) : null;
   }
 
+  async changedSince(mailboxId: string, since: number): Promise<MessageMeta[]> {
+    if (!parseSharedId(mailboxId)) return messagesChangedSince(this.own, mailboxId, since);
+    const a = await this.access(mailboxId, 'r');
+    return messagesChangedSince(a.handle, a.id, since);
+  }
+
   // --- writes ---------------------------------------------------------------------------------
 
-  async append(mailboxId: string, input: AppendInput): Promise<AppendResult> {
-    if (!parseSharedId(mailboxId)) return this.own.append(mailboxId, input);
+  async append(mailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<AppendResult> {
+    if (!parseSharedId(mailboxId)) return this.own.append(mailboxId, input, options);
     const a = await this.access(mailboxId, 'i');
     // RFC 4314 §4: flags the user may not set are dropped, the APPEND does not fail.
-    return a.handle.append(a.id, { ...input, flags: permittedFlags(input.flags ?? [], a.rights) });
+    return a.handle.append(a.id, { ...input, flags: permittedFlags(input.flags ?? [], a.rights) }, options);
+  }
+
+  /** RFC 3502 in one write where the mailbox's store offers it; otherwise one by one, undone on failure. */
+  async appendMany(mailboxId: string, inputs: AppendInput[], options?: KeywordLimitOptions): Promise<AppendResult[]> {
+    const a = await this.resolve(mailboxId, 'i');
+    const permitted = inputs.map((input) => ({ ...input, flags: permittedFlags(input.flags ?? [], a.rights) }));
+    if (a.handle.appendMany) return a.handle.appendMany(a.id, permitted, options);
+    const done: AppendResult[] = [];
+    try {
+      for (const input of permitted) done.push(await a.handle.append(a.id, input, options));
+      return done;
+    } catch (err) {
+      if (done.length > 0) {
+        const uids = done.map((d) => d.uid);
+        await a.handle.updateFlags(a.id, uids, 'add', ['\\Deleted']).catch(() => undefined);
+        await a.handle.expunge(a.id, uids).catch(() => undefined);
+      }
+      throw err;
+    }
   }
 
   async updateFlags(
@@ -449,21 +478,21 @@ export class SharedNamespaceMail implements UserMailbox {
     return { changed, conflicts };
   }
 
-  async copy(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
-    if (!parseSharedId(fromMailboxId) && !parseSharedId(toMailboxId)) return this.own.copy(fromMailboxId, uids, toMailboxId);
+  async copy(fromMailboxId: string, uids: number[], toMailboxId: string, options?: KeywordLimitOptions): Promise<CopyResult> {
+    if (!parseSharedId(fromMailboxId) && !parseSharedId(toMailboxId)) return this.own.copy(fromMailboxId, uids, toMailboxId, options);
     const from = await this.resolve(fromMailboxId, 'r');
     const to = await this.resolve(toMailboxId, 'i');
-    if (from.owner === to.owner && ['s', 't', 'w'].every((r) => to.rights.includes(r))) return from.handle.copy(from.id, uids, to.id);
-    return this.copyAcross(from, uids, to);
+    if (from.owner === to.owner && ['s', 't', 'w'].every((r) => to.rights.includes(r))) return from.handle.copy(from.id, uids, to.id, options);
+    return this.copyAcross(from, uids, to, options);
   }
 
-  async move(fromMailboxId: string, uids: number[], toMailboxId: string): Promise<CopyResult> {
-    if (!parseSharedId(fromMailboxId) && !parseSharedId(toMailboxId)) return this.own.move(fromMailboxId, uids, toMailboxId);
+  async move(fromMailboxId: string, uids: number[], toMailboxId: string, options?: KeywordLimitOptions): Promise<CopyResult> {
+    if (!parseSharedId(fromMailboxId) && !parseSharedId(toMailboxId)) return this.own.move(fromMailboxId, uids, toMailboxId, options);
     // RFC 6851 §3.3 with RFC 4314: MOVE is COPY + STORE \Deleted + EXPUNGE, so "t" and "e" on the source.
     const from = await this.resolve(fromMailboxId, 'rte');
     const to = await this.resolve(toMailboxId, 'i');
-    if (from.owner === to.owner && ['s', 't', 'w'].every((r) => to.rights.includes(r))) return from.handle.move(from.id, uids, to.id);
-    const result = await this.copyAcross(from, uids, to);
+    if (from.owner === to.owner && ['s', 't', 'w'].every((r) => to.rights.includes(r))) return from.handle.move(from.id, uids, to.id, options);
+    const result = await this.copyAcross(from, uids, to, options);
     const moved = result.mapping.map(([src]) => src);
     if (moved.length > 0) {
       await from.handle.updateFlags(from.id, moved, 'add', ['\\Deleted']);
@@ -492,13 +521,13 @@ export class SharedNamespaceMail implements UserMailbox {
   }
 
   /** COPY between two owners' mail (or without every flag right): read and APPEND each message. */
-  private async copyAcross(from: Access, uids: number[], to: Access): Promise<CopyResult> {
+  private async copyAcross(from: Access, uids: number[], to: Access, options?: KeywordLimitOptions): Promise<CopyResult> {
     const records = await from.handle.records(from.id, uids);
     const mapping: Array<[number, number]> = [];
     let uidValidity = 0;
     for (const r of records) {
       const content = await from.handle.read(from.id, r.uid);
-      const res = await to.handle.append(to.id, { content, flags: permittedFlags(r.flags, to.rights), internalDate: r.internalDate });
+      const res = await to.handle.append(to.id, { content, flags: permittedFlags(r.flags, to.rights), internalDate: r.internalDate }, options);
       uidValidity = res.uidValidity;
       mapping.push([r.uid, res.uid]);
     }

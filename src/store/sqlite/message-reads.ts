@@ -76,6 +76,20 @@ export function messageRecords(scope: UserScope, mailboxId: string, uids: number
   return rows.map(toRecord);
 }
 
+/**
+ * UserMailbox.changedSince: through messages_by_modseq (mailbox_id, modseq), so a resync after a
+ * few changes reads those rows and not the mailbox. Sorted here rather than by SQL, which would
+ * otherwise walk the primary key (uid order) and test every row's modseq.
+ */
+export function changedSince(scope: UserScope, mailboxId: string, since: number): MessageMeta[] {
+  const box = selectableMailbox(scope, mailboxId);
+  const rows = scope.ctx.sql
+    .get('SELECT uid, flags, modseq FROM messages INDEXED BY messages_by_modseq WHERE mailbox_id = ? AND modseq > ?')
+    .all(box.id, since) as Array<{ uid: number; flags: string; modseq: number }>;
+  rows.sort((a, b) => a.uid - b.uid);
+  return rows.map((r) => ({ uid: r.uid, flags: parseFlags(r.flags), modseq: r.modseq }));
+}
+
 function contentOf(scope: UserScope, mailboxId: string, uid: number): number {
   const box = selectableMailbox(scope, mailboxId);
   const id = scope.ctx.sql.get('SELECT content_id FROM messages WHERE mailbox_id = ? AND uid = ?').pluck().get(box.id, uid) as number | undefined;

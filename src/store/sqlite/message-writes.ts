@@ -106,6 +106,81 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
   }
 }
 
+interface PreparedAppend {
+  collected: Collected;
+  flags: Flag[];
+  internalDate: Date;
+  parsed?: Parsed;
+  installed: boolean;
+}
+
+/**
+ * UserMailbox.appendMany (RFC 3502 MULTIAPPEND): every body is read, parsed and (when large) put in
+ * place first; then one transaction checks the quota for their sum and adds them all — or, if
+ * anything fails, none. Every body is parsed even when identical bytes are stored already (the
+ * single APPEND avoids that), so the transaction never has to go back for a body that went.
+ */
+export async function appendMessages(scope: UserScope, mailboxId: string, inputs: AppendInput[], maxKeywords?: number): Promise<AppendResult[]> {
+  const { ctx } = scope;
+  selectableMailbox(scope, mailboxId);
+  if (inputs.length === 0) return [];
+  const { limits } = await limitsFor(ctx, scope.userId, scope.user, ctx.quotaDefaults);
+  const items: PreparedAppend[] = [];
+  try {
+    for (const input of inputs) {
+      const internalDate = input.internalDate ?? new Date();
+      if (Number.isNaN(internalDate.getTime())) throw new StoreError('cannot', 'invalid internal date');
+      const collected = await collectContent(input.content, ctx.inlineMax, ctx.files);
+      const item: PreparedAppend = { collected, flags: normalizeFlags(input.flags ?? []), internalDate, installed: false };
+      items.push(item);
+      if (collected.kind === 'inline') {
+        item.parsed = deriveContent(collected.body);
+      } else {
+        // As appendMessage: the body is renamed into place and synced while the loop parses it.
+        const raw = collected.body ?? (await readFile(collected.tempPath));
+        const placed = ctx.files.install(collected.tempPath, collected.sha256).then(() => {
+          item.installed = true;
+        });
+        try {
+          item.parsed = deriveContent(raw);
+        } finally {
+          await placed;
+        }
+      }
+    }
+    const storage = items.reduce((n, i) => n + i.collected.size, 0);
+    const results = await ctx.group.run((): AppendResult[] => {
+      const box = selectableMailbox(scope, mailboxId);
+      checkUsage(ctx, scope.userId, limits, { storage, messages: items.length });
+      checkIncomingKeywords(ctx, box.id, [...new Set(items.flatMap((i) => i.flags))], maxKeywords);
+      ctx.snapshots.noteWrite(box.id);
+      const out: AppendResult[] = [];
+      let uid = box.uid_next;
+      let modseq = box.highest_modseq;
+      const insert = ctx.sql.get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      for (const item of items) {
+        const c = item.collected;
+        const contentId = findContent(ctx, c.sha256)?.id ?? insertContent(ctx, c.sha256, c.size, c.kind === 'inline' ? c.body : null, item.parsed!);
+        addReference(ctx, contentId);
+        modseq += 1;
+        insert.run(box.id, uid, contentId, serializeFlags(item.flags), modseq, item.internalDate.getTime(), c.size);
+        out.push({ uid, uidValidity: box.uid_validity, modseq });
+        uid += 1;
+      }
+      ctx.sql.get('UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?').run(uid, modseq, box.id);
+      addUsage(ctx, scope.userId, storage, items.length);
+      return out;
+    });
+    ctx.feed.publish(scope.user, { kind: 'exists', mailboxId, uids: results.map((r) => r.uid), origin: scope.origin });
+    return results;
+  } finally {
+    for (const item of items) {
+      if (item.installed) ctx.files.installed(item.collected.sha256);
+      else if (item.collected.kind === 'file') ctx.files.discardSync(item.collected.tempPath);
+    }
+  }
+}
+
 /** APPEND of bytes the store already holds, by digest; null when it does not hold them (any more). */
 async function appendKnownContent(
   scope: UserScope,

@@ -16,6 +16,7 @@ import type {
   MailboxInfo,
   MailboxSnapshot,
   MailboxStatus,
+  MessageMeta,
   MessageRecord,
   RecentClaimOptions,
   SortableMessage,
@@ -44,6 +45,7 @@ import {
   claimRecent,
   mailboxSnapshot,
   mailboxStatus,
+  changedSince,
   messageRecords,
   messageStructure,
   readMessage,
@@ -53,7 +55,7 @@ import {
 import { searchMessages } from './search.js';
 import { SqliteSieveScripts } from './sieve.js';
 import type { SieveScriptInfo, VacationMemory } from '../sieve-storage.js';
-import { appendMessage, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
+import { appendMessage, appendMessages, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
 
 export class SqliteUserMailbox implements UserMailbox {
   private readonly sieve: SqliteSieveScripts;
@@ -164,6 +166,9 @@ export class SqliteUserMailbox implements UserMailbox {
       throw err;
     }
   }
+  changedSince(mailboxId: string, since: number): Promise<MessageMeta[]> {
+    return this.call(() => changedSince(this.scope, mailboxId, since));
+  }
   records(mailboxId: string, uids: number[]): Promise<MessageRecord[]> {
     return this.call(() => messageRecords(this.scope, mailboxId, uids));
   }
@@ -202,6 +207,11 @@ export class SqliteUserMailbox implements UserMailbox {
   append(mailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<AppendResult> {
     return this.write(() => appendMessage(this.scope, mailboxId, input, options?.maxKeywords));
   }
+
+  appendMany(mailboxId: string, inputs: AppendInput[], options?: KeywordLimitOptions): Promise<AppendResult[]> {
+    return this.write(() => appendMessages(this.scope, mailboxId, inputs, options?.maxKeywords));
+  }
+
   updateFlags(
     mailboxId: string,
     uids: number[],
