@@ -4,13 +4,32 @@
  * checked by the shared-namespace view (src/store/sharing/shared-view.ts); these commands only
  * refuse early, with the same answers. Registered only when the store keeps ACLs (server.ts).
  */
-import type { CommandContext } from './types.js';
+import type { CommandContext, ParseEnv } from './types.js';
+import type { Token } from '../wire/types.js';
+import { ArgReader } from '../wire/args.js';
 import type { MailboxInfo, UserMailbox } from '../../store/types.js';
 import { ALL_RIGHTS } from '../../store/acl.js';
 import { ImapError } from '../errors.js';
-import { normalizeInbox, userMail } from './mailbox-name.js';
+import { normalizeInbox, readMailboxName, userMail } from './mailbox-name.js';
 
 export const ACL_CAPABILITIES = ['ACL', 'RIGHTS=texk'] as const;
+
+/** The arguments GETACL and MYRIGHTS take: a mailbox name. */
+export function parseAclMailbox(args: Token[], env: ParseEnv): { name: string } {
+  const r = new ArgReader(args);
+  const name = readMailboxName(r, env.enabled);
+  r.end();
+  return { name };
+}
+
+/** The arguments DELETEACL and LISTRIGHTS take: a mailbox name and an identifier. */
+export function parseAclMailboxIdentifier(args: Token[], env: ParseEnv): { name: string; identifier: string } {
+  const r = new ArgReader(args);
+  const name = readMailboxName(r, env.enabled);
+  const identifier = r.astring('identifier');
+  r.end();
+  return { name, identifier };
+}
 
 export interface AclTarget {
   mail: UserMailbox;

@@ -1,21 +1,13 @@
 /** DELETEACL (RFC 4314 §3.2): removes the identifier's entry (not the same as negative rights). */
 import type { CommandSpec } from './types.js';
-import { ArgReader } from '../wire/args.js';
 import { ImapError } from '../errors.js';
-import { readMailboxName } from './mailbox-name.js';
-import { ACL_CAPABILITIES, aclTarget, requireAdminister } from './acl-common.js';
+import { ACL_CAPABILITIES, parseAclMailboxIdentifier, aclTarget, requireAdminister } from './acl-common.js';
 
 export const deleteAclCommand: CommandSpec<{ name: string; identifier: string }> = {
   name: 'DELETEACL',
   states: ['authenticated', 'selected'],
   capabilities: [...ACL_CAPABILITIES],
-  parse(args, env) {
-    const r = new ArgReader(args);
-    const name = readMailboxName(r, env.enabled);
-    const identifier = r.astring('identifier');
-    r.end();
-    return { name, identifier };
-  },
+  parse: parseAclMailboxIdentifier,
   async run(ctx, args) {
     const target = await aclTarget(ctx, args.name);
     requireAdminister(target);

@@ -3,23 +3,17 @@
  * with every right (the owner has them implicitly, src/store/acl.ts), then the stored entries.
  */
 import type { CommandSpec } from './types.js';
-import { ArgReader } from '../wire/args.js';
 import { astring, } from '../wire/encoder.js';
 import { atom, type ImapValue } from '../wire/types.js';
 import { ALL_RIGHTS, displayRights } from '../../store/acl.js';
-import { mailboxNameValue, readMailboxName } from './mailbox-name.js';
-import { ACL_CAPABILITIES, aclTarget, requireAdminister } from './acl-common.js';
+import { mailboxNameValue } from './mailbox-name.js';
+import { ACL_CAPABILITIES, parseAclMailbox, aclTarget, requireAdminister } from './acl-common.js';
 
 export const getAclCommand: CommandSpec<{ name: string }> = {
   name: 'GETACL',
   states: ['authenticated', 'selected'],
   capabilities: [...ACL_CAPABILITIES],
-  parse(args, env) {
-    const r = new ArgReader(args);
-    const name = readMailboxName(r, env.enabled);
-    r.end();
-    return { name };
-  },
+  parse: parseAclMailbox,
   async run(ctx, args) {
     const target = await aclTarget(ctx, args.name);
     requireAdminister(target);

@@ -3,24 +3,17 @@
  * granted each right on its own (none are tied), and is always granted none.
  */
 import type { CommandSpec } from './types.js';
-import { ArgReader } from '../wire/args.js';
 import { astring } from '../wire/encoder.js';
 import { atom, type ImapValue } from '../wire/types.js';
 import { ALL_RIGHTS, displayRights } from '../../store/acl.js';
-import { mailboxNameValue, readMailboxName } from './mailbox-name.js';
-import { ACL_CAPABILITIES, aclTarget, requireAdminister } from './acl-common.js';
+import { mailboxNameValue } from './mailbox-name.js';
+import { ACL_CAPABILITIES, parseAclMailboxIdentifier, aclTarget, requireAdminister } from './acl-common.js';
 
 export const listRightsCommand: CommandSpec<{ name: string; identifier: string }> = {
   name: 'LISTRIGHTS',
   states: ['authenticated', 'selected'],
   capabilities: [...ACL_CAPABILITIES],
-  parse(args, env) {
-    const r = new ArgReader(args);
-    const name = readMailboxName(r, env.enabled);
-    const identifier = r.astring('identifier');
-    r.end();
-    return { name, identifier };
-  },
+  parse: parseAclMailboxIdentifier,
   async run(ctx, args) {
     const target = await aclTarget(ctx, args.name);
     requireAdminister(target);

@@ -3,24 +3,18 @@
  * ask (§4) — without "l" the mailbox does not exist for the user anyway (docs/sharing.md).
  */
 import type { CommandSpec } from './types.js';
-import { ArgReader } from '../wire/args.js';
 import { astring } from '../wire/encoder.js';
 import { atom } from '../wire/types.js';
 import { displayRights } from '../../store/acl.js';
 import { ImapError } from '../errors.js';
-import { mailboxNameValue, readMailboxName } from './mailbox-name.js';
-import { ACL_CAPABILITIES, aclTarget } from './acl-common.js';
+import { mailboxNameValue } from './mailbox-name.js';
+import { ACL_CAPABILITIES, parseAclMailbox, aclTarget } from './acl-common.js';
 
 export const myRightsCommand: CommandSpec<{ name: string }> = {
   name: 'MYRIGHTS',
   states: ['authenticated', 'selected'],
   capabilities: [...ACL_CAPABILITIES],
-  parse(args, env) {
-    const r = new ArgReader(args);
-    const name = readMailboxName(r, env.enabled);
-    r.end();
-    return { name };
-  },
+  parse: parseAclMailbox,
   async run(ctx, args) {
     const target = await aclTarget(ctx, args.name);
     if (!/[lrikxa]/.test(target.rights)) throw ImapError.no('Permission denied', 'NOPERM');
