@@ -26,7 +26,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { benchMessage } from './load/messages.js';
 import { WireClient } from './load/wire-client.js';
-import { BENCH_TMP, PASSWORD, type SeedSpec } from './servers/common.js';
+import { BENCH_TMP, PASSWORD, type SeedSpec, stopChild } from './servers/common.js';
 import { dovecotVersion, ensureDovecot, startDovecot } from './servers/dovecot.js';
 import { seededPostroomData, type RunningServer } from './servers/postroom.js';
 import { testCertificate } from '../test/helpers/certs.js';
@@ -79,13 +79,7 @@ async function startPostroomServe(runDir: string, certDir: string): Promise<Runn
     name: 'Postroom',
     pid: child.pid!,
     port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
-        child.once('exit', () => (clearTimeout(t), resolve()));
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopChild(child),
   };
 }
 

@@ -23,7 +23,7 @@ import { runLoad, type LoadOptions, type LoadResult } from './load/run-load.js';
 import { summary } from './load/report.js';
 import { merge } from './load/stats.js';
 import { WireClient } from './load/wire-client.js';
-import { BENCH_TMP, PASSWORD, mixedUsers, type SeedSpec } from './servers/common.js';
+import { BENCH_TMP, PASSWORD, mixedUsers, type SeedSpec, stopChild } from './servers/common.js';
 import { benchUsers, seededPostroomData, seedMail } from './servers/postroom.js';
 import { dovecotVersion, ensureDovecot, startDovecot } from './servers/dovecot.js';
 import { startPgCluster, type PgCluster } from '../test/helpers/pg-cluster.js';
@@ -94,13 +94,7 @@ async function startNode(label: string, data: string, storeArgs: string[]): Prom
     label,
     tlsPort,
     child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
-        child.once('exit', () => (clearTimeout(t), resolve()));
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopChild(child),
   };
 }
 

@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { UserFile } from '../src/auth/user-file.js';
 import { LmtpClient } from '../src/lmtp/client.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
-import { BENCH_TMP, PASSWORD } from './servers/common.js';
+import { BENCH_TMP, PASSWORD, stopChild } from './servers/common.js';
 import { dovecotVersion, ensureDovecotLmtp, startDovecotLmtp } from './servers/dovecot-lmtp.js';
 import type { RunningServer } from './servers/postroom.js';
 import { FIFTY_RULE_SCRIPT, sieveVariant } from './sieve/fifty-rules.js';
@@ -116,13 +116,7 @@ async function startPostroom(runDir: string, script: string | null): Promise<Run
     name: 'Postroom',
     pid: child.pid!,
     port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
-        child.once('exit', () => (clearTimeout(t), resolve()));
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopChild(child, 30_000),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 /** What both servers under test share: the seeded users and messages, free ports, waiting for a port. */
 import net from 'node:net';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -67,4 +68,14 @@ export async function cachedSeed(name: string, build: (dir: string) => Promise<v
   // cp -a keeps owners and mtimes (Dovecot reads a Maildir file's mtime as its internal date).
   execFileSync('cp', ['-a', cache, runDir]);
   rmSync(join(runDir, '.complete'), { recursive: true, force: true });
+}
+
+/** Stops a server process the bench started: SIGTERM, then SIGKILL after `graceMs`; resolves on exit. */
+export function stopChild(child: ChildProcess, graceMs = 20_000): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => (clearTimeout(t), resolve()));
+    child.kill('SIGTERM');
+  });
 }

@@ -8,7 +8,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, waitForPort } from './common.js';
+import { freePort, waitForPort, stopChild } from './common.js';
 import type { RunningServer } from './postroom.js';
 
 /** Mail is owned by nobody: Dovecot refuses to deliver as root. */
@@ -113,12 +113,6 @@ export async function startDovecotLmtp(runDir: string, users: string[], sessions
     name: 'Dovecot',
     pid: child.pid!,
     port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
-        child.once('exit', () => (clearTimeout(t), resolve()));
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopChild(child),
   };
 }

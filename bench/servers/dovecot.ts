@@ -7,7 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchMessage } from '../load/messages.js';
-import { ARCHIVE_MESSAGES, PASSWORD, cachedSeed, freePort, messageSeed, seedKey, waitForPort, type SeedSpec } from './common.js';
+import { ARCHIVE_MESSAGES, PASSWORD, cachedSeed, freePort, messageSeed, seedKey, waitForPort, type SeedSpec, stopChild } from './common.js';
 import type { RunningServer } from './postroom.js';
 
 /** Mail is owned by nobody: Dovecot refuses to run mail processes as root. */
@@ -183,12 +183,6 @@ export async function startDovecot(o: DovecotOptions): Promise<RunningServer> {
     pid: child.pid!,
     port,
     ...(tlsPort ? { tlsPort } : {}),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
-        child.once('exit', () => (clearTimeout(t), resolve()));
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopChild(child),
   };
 }

@@ -10,7 +10,7 @@ import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { UserFile } from '../../src/auth/user-file.js';
 import type { MailStore } from '../../src/store/types.js';
 import { benchMessage } from '../load/messages.js';
-import { ARCHIVE_MESSAGES, PASSWORD, cachedSeed, messageSeed, seedKey, type SeedSpec } from './common.js';
+import { ARCHIVE_MESSAGES, PASSWORD, cachedSeed, messageSeed, seedKey, type SeedSpec, stopChild } from './common.js';
 
 /**
  * scrypt at N=2^10, r=8 costs about what Dovecot's SHA512-CRYPT (5,000 rounds) does per LOGIN —
@@ -127,12 +127,6 @@ export async function startPostroom(opts: PostroomOptions): Promise<RunningServe
     pid: child.pid!,
     port,
     ...(tlsPort ? { tlsPort } : {}),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
-        child.once('exit', () => (clearTimeout(t), resolve()));
-        child.kill('SIGTERM');
-      }),
+    stop: () => stopChild(child),
   };
 }
