@@ -33,7 +33,13 @@ export function computeCapabilities(input: CapabilityInputs): string[] {
       caps.push('LOGINDISABLED');
     }
   }
-  for (const c of input.commandCapabilities) if (!caps.includes(c)) caps.push(c);
+  for (const c of input.commandCapabilities) {
+    if (caps.includes(c)) continue;
+    // COMPRESS is a command of the authenticated state (RFC 4978 §5: command-auth); like Dovecot,
+    // it is offered once the client has logged in.
+    if (c === 'COMPRESS=DEFLATE' && input.state === 'notAuthenticated') continue;
+    caps.push(c);
+  }
   caps.push(`APPENDLIMIT=${input.maxMessageSize}`);
   return caps;
 }

@@ -42,6 +42,7 @@ export function createCommandContext(conn: ImapConnection, tag: string, command:
     idle: (text) => conn.idle(text, tag),
     setState: (next: SessionState) => conn.setState(next),
     startTls: async () => conn.requestTls(),
+    startCompression: () => conn.requestCompression(),
     close: () => conn.close(),
     saslContext: (): SaslContext => ({
       authenticator: server.auth,
