@@ -44,6 +44,11 @@ export class RawClient {
       else this.receive(d);
     });
     socket.on('close', () => {
+      // Compressed: what is still being inflated arrives before the close is reported.
+      if (this.compression) {
+        this.compression.inflater.end();
+        return;
+      }
       this.closed = true;
       this.wake();
     });
@@ -60,6 +65,10 @@ export class RawClient {
     inflater.on('data', (b: Buffer) => this.receive(b.toString('latin1')));
     inflater.on('error', (err) => {
       this.inflateError = err;
+      this.closed = true;
+      this.wake();
+    });
+    inflater.on('end', () => {
       this.closed = true;
       this.wake();
     });
