@@ -9,7 +9,8 @@ import zlib from 'node:zlib';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startImapServer, type TestServer } from '../helpers/imap-server.js';
-import { RawClient, run, until } from '../helpers/raw-client.js';
+import { randomBytes } from 'node:crypto';
+import { RawClient, run, sleep, until } from '../helpers/raw-client.js';
 
 async function withServer(fn: (s: TestServer) => Promise<void>, limits: Record<string, number> = {}): Promise<void> {
   const s = await startImapServer({ limits: { idleHibernateSeconds: 0, ...limits } });
@@ -154,6 +155,44 @@ describe('COMPRESS=DEFLATE (RFC 4978)', () => {
         { idleHibernateSeconds: 0.2 },
       ));
   }
+
+  it('a compressed client that stops reading during a 40 MB FETCH does not grow server memory (backpressure through the transport)', () =>
+    withServer(async (s) => {
+      const c = new RawClient(s.port);
+      await c.login();
+      const MESSAGES = 20;
+      for (let i = 0; i < MESSAGES; i++) {
+        // Random base64: deflate saves only about a quarter, so the compressed answer is large too.
+        const body = randomBytes(1536 * 1024).toString('base64').replace(/.{76}/g, '$&\r\n');
+        const msg = `Subject: m${i}\r\n\r\n${body}\r\n`;
+        c.send(`a${i} APPEND INBOX {${msg.length}+}\r\n${msg}\r\n`);
+        await c.expect(new RegExp(`^a${i} OK`), 20_000);
+      }
+      assert.equal((await run(c, 'z', 'COMPRESS DEFLATE')).at(-1), 'z OK DEFLATE active');
+      c.startCompression();
+      await run(c, 's', 'SELECT INBOX');
+      global.gc?.();
+      await sleep(200);
+      const before = process.memoryUsage();
+      c.socket.pause();
+      c.send('f FETCH 1:* BODY.PEEK[]\r\n');
+      let peak = 0;
+      for (let i = 0; i < 15; i++) {
+        await sleep(100);
+        global.gc?.();
+        const now = process.memoryUsage();
+        peak = Math.max(peak, now.arrayBuffers - before.arrayBuffers, now.rss - before.rss);
+      }
+      // Bytes the session handed to the transport (uncompressed) while nobody read (a private peek).
+      const live = (s.server as unknown as { live: Set<{ user?: string; out: { written: number } }> }).live;
+      const written = [...live].find((x) => x.user === 'alice')!.out.written;
+      assert.ok(written < 16 * 1024 * 1024, `server produced ${written} bytes for a client that reads nothing`);
+      assert.ok(peak < 24 * 1024 * 1024, `server memory grew by ${peak} bytes while the client was not reading`);
+      c.socket.resume();
+      await c.expect(/^f OK/, 60_000);
+      assert.equal(c.inflateError, null);
+      c.destroy();
+    }));
 
   it('a deflate bomb (1 GiB of one overlong line from about 1 MB) is refused with BYE, memory bounded', () =>
     withServer(async (s) => {
