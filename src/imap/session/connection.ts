@@ -24,6 +24,7 @@ import { LineTimer } from '../../net/line-timer.js';
 import { DeflateTransport } from '../../net/deflate-transport.js';
 import type { ConnectionLimiter, ConnectionSlot } from '../../net/connection-limits.js';
 import { ImapError } from '../errors.js';
+import { utf8Names } from '../commands/mailbox-name.js';
 import type { FrozenSession, Hibernation, ParkRequest } from './hibernation.js';
 import type { BudgetShare } from '../../net/input-budget.js';
 import { TimeSlice } from '../../util/time-slice.js';
@@ -191,7 +192,8 @@ export class ImapConnection implements ConnectionInfo {
     if (this.closed) return;
     // A continuation goes out at once: nothing else of this command can join it, and the client
     // sends nothing more (an APPEND's literal) until it arrives.
-    this.out.push(encodeResponse(response, { utf8: this.enabled.has('UTF8=ACCEPT') }), response.type === 'continuation');
+    // UTF-8 in quoted strings only for a client that accepts it (RFC 6855 §3; RFC 9051 Appendix A).
+    this.out.push(encodeResponse(response, { utf8: utf8Names(this.enabled) }), response.type === 'continuation');
   }
 
   /** Responses already encoded as text (encoder.ts viewFetchLine). */
@@ -533,6 +535,7 @@ export class ImapConnection implements ConnectionInfo {
       return SelectedMailboxView.thaw(fv, snapshot, this, this.id, {
         reportModseq: () => this.enabled.has('CONDSTORE'),
         vanished: () => this.enabled.has('QRESYNC'),
+        noRecent: () => this.enabled.has('IMAP4REV2'),
       });
     });
     this.enterSelected({ kind: 'selected', user, mail, view }, view, unwatch);
