@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startImapServer, type TestServer } from '../helpers/imap-server.js';
 import { randomBytes } from 'node:crypto';
+import { ImapFlow } from 'imapflow';
 import { RawClient, run, sleep, until } from '../helpers/raw-client.js';
 
 async function withServer(fn: (s: TestServer) => Promise<void>, limits: Record<string, number> = {}): Promise<void> {
@@ -192,6 +193,38 @@ describe('COMPRESS=DEFLATE (RFC 4978)', () => {
       await c.expect(/^f OK/, 60_000);
       assert.equal(c.inflateError, null);
       c.destroy();
+    }));
+
+  it('imapflow turns COMPRESS on by itself (over TLS) and syncs through it: large body, IDLE wake-up', () =>
+    withServer(async (s) => {
+      const other = new RawClient(s.port);
+      await other.login();
+      const big = message('big', 20_000);
+      await append(other, 'a1', 'INBOX', big);
+      const client = new ImapFlow({ host: '127.0.0.1', port: s.tlsPort, secure: true, tls: { rejectUnauthorized: false }, auth: { user: 'alice', pass: 'secret' }, logger: false });
+      await client.connect();
+      try {
+        // imapflow keeps its inflater here once the server said OK to COMPRESS.
+        assert.ok((client as unknown as { _inflate?: unknown })._inflate, 'imapflow did not turn compression on');
+        assert.ok(s.server.connections().length >= 2);
+        const lock = await client.getMailboxLock('INBOX');
+        try {
+          const msg = await client.fetchOne('1', { source: true });
+          assert.ok(msg);
+          assert.equal(msg.source?.toString('latin1'), big);
+          const exists = new Promise<number>((resolve) => client.once('exists', (e: { count: number }) => resolve(e.count)));
+          const idle = client.idle();
+          await append(other, 'a2', 'INBOX', message('second', 3));
+          assert.equal(await exists, 2);
+          await client.noop();
+          await idle.catch(() => undefined);
+        } finally {
+          lock.release();
+        }
+      } finally {
+        await client.logout();
+        other.destroy();
+      }
     }));
 
   it('a deflate bomb (1 GiB of one overlong line from about 1 MB) is refused with BYE, memory bounded', () =>

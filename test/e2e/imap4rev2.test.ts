@@ -192,6 +192,18 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       c.destroy();
     });
 
+    it('E.1: 63-bit partial offsets and lengths are taken (FETCH BODY[]<start.length>)', async () => {
+      const box = await seeded(server());
+      const c = await client(server(), true);
+      await run(c, 's', `SELECT ${box}`);
+      assert.deepEqual(untagged(await run(c, 'f', 'FETCH 1 BODY.PEEK[]<4294967296.10>')), ['* 1 FETCH (BODY[]<4294967296> "")']);
+      const g = await run(c, 'g', 'FETCH 1 BODY.PEEK[]<0.9223372036854775807>');
+      assert.match(untagged(g)[0] ?? g.join('|'), /^\* 1 FETCH \(BODY\[\]<0> \{\d+\}$/);
+      assert.deepEqual(untagged(await run(c, 'h', 'FETCH 1 BODY.PEEK[]<9223372036854775807>')), ['* 1 FETCH (BODY[]<9007199254740991> "")']);
+      assert.match((await run(c, 'b', 'FETCH 1 BODY.PEEK[]<9223372036854775808>')).at(-1)!, /^b BAD /);
+      c.destroy();
+    });
+
     it('Python imaplib: ENABLE IMAP4rev2, SELECT with LIST, SEARCH answered by ESEARCH, STATUS DELETED', async () => {
       const box = await seeded(server());
       const script = fileURLToPath(new URL('./python/imaplib_rev2.py', import.meta.url));
