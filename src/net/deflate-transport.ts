@@ -54,6 +54,8 @@ export class DeflateTransport extends Duplex {
     this.deflater.on('data', this.onDeflated);
     this.deflater.on('error', (err) => this.destroy(err));
     this.listenInflater();
+    // A kept inflater may have been paused by its previous transport.
+    if (options.inflater) this.inflater.resume();
     raw.on('data', this.onRaw);
     raw.on('end', this.onRawEnd);
     raw.on('error', this.onRawError);

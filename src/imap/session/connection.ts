@@ -662,10 +662,12 @@ export class ImapConnection implements ConnectionInfo {
   private async startCompression(): Promise<void> {
     await this.out.idle();
     const raw = this.rawSocket;
+    this.pendingCompress = false;
+    // Gone while the OK was written (its 'close' listener was off): end as any closed connection.
+    if (raw.destroyed) return this.onClose();
     // The transport handles the socket's errors now; the session hears them from the transport.
     raw.off('error', this.onError);
     const transport = new DeflateTransport(raw, { level: this.server.limits.compressionLevel });
-    this.pendingCompress = false;
     this.socket = transport;
     this.out.setSocket(transport);
     this.attachSocket(transport);
