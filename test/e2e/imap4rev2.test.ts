@@ -7,9 +7,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { serverForSuite, type TestServer } from '../helpers/imap-server.js';
+import { serverForSuite, startImapServer, type TestServer } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
-import { RawClient, run } from '../helpers/raw-client.js';
+import { RawClient, run, until } from '../helpers/raw-client.js';
 
 let mailboxCounter = 0;
 
@@ -221,3 +221,29 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
     });
   });
 }
+
+describe('IMAP4rev2 and IDLE hibernation', () => {
+  it('a hibernated IMAP4rev2 session wakes still in IMAP4rev2: EXISTS without RECENT, SEARCH as ESEARCH', async () => {
+    const s = await startImapServer({ limits: { idleHibernateSeconds: 0.2 } });
+    try {
+      const box = await seeded(s);
+      const c = await client(s, true);
+      await run(c, 's', `SELECT ${box}`);
+      c.send('i IDLE\r\n');
+      await c.expect(/^\+ /);
+      await until('parked', () => (s.server.hibernation?.size ?? 0) === 1);
+      const other = await client(s, false);
+      await append(other, box, 'four');
+      assert.equal(await c.expect(/^\* /), '* 4 EXISTS');
+      c.send('DONE\r\n');
+      assert.equal(await c.expect(/^i /), 'i OK IDLE terminated');
+      assert.deepEqual(untagged(await run(c, 'f', 'SEARCH RECENT')), ['* ESEARCH (TAG "f")']);
+      assert.deepEqual(untagged(await run(c, 'g', 'FETCH 4 FLAGS')), ['* 4 FETCH (FLAGS ())']);
+      assert.ok(!c.transcript.some((l) => /RECENT\b/.test(l) && !l.startsWith('f ')), c.transcript.join('|'));
+      other.destroy();
+      c.destroy();
+    } finally {
+      await s.close();
+    }
+  });
+});
