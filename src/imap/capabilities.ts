@@ -19,11 +19,12 @@ export interface CapabilityInputs {
   literalMinus?: boolean;
 }
 
-const BASE = ['IMAP4rev1', 'SASL-IR', 'ENABLE', 'CHILDREN', 'NAMESPACE', 'UIDPLUS', 'ID', 'CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT'];
+// IMAP4rev1 and IMAP4rev2 together (RFC 9051 Appendix A): rev1 behaviour until ENABLE IMAP4rev2.
+const BASE = ['IMAP4rev1', 'IMAP4rev2', 'SASL-IR', 'ENABLE', 'CHILDREN', 'NAMESPACE', 'UIDPLUS', 'ID', 'CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT'];
 
 export function computeCapabilities(input: CapabilityInputs): string[] {
   const caps = [...BASE];
-  caps.splice(1, 0, input.literalMinus ? 'LITERAL-' : 'LITERAL+');
+  caps.splice(2, 0, input.literalMinus ? 'LITERAL-' : 'LITERAL+');
   if (input.state === 'notAuthenticated') {
     if (input.conn.canStartTls) caps.push('STARTTLS');
     const authAllowed = input.conn.secure || input.allowInsecureAuth;
@@ -33,7 +34,13 @@ export function computeCapabilities(input: CapabilityInputs): string[] {
       caps.push('LOGINDISABLED');
     }
   }
-  for (const c of input.commandCapabilities) if (!caps.includes(c)) caps.push(c);
+  for (const c of input.commandCapabilities) {
+    if (caps.includes(c)) continue;
+    // COMPRESS is a command of the authenticated state (RFC 4978 §5: command-auth); like Dovecot,
+    // it is offered once the client has logged in.
+    if (c === 'COMPRESS=DEFLATE' && input.state === 'notAuthenticated') continue;
+    caps.push(c);
+  }
   caps.push(`APPENDLIMIT=${input.maxMessageSize}`);
   return caps;
 }

@@ -84,7 +84,7 @@ export interface ImapLimits {
   /**
    * Seconds an IDLE with nothing to report lasts before the session is hibernated: kept in about
    * 1 KB instead of about 21 KB until the client or a change to its mailbox wakes it
-   * (src/imap/session/hibernation.ts). Plain-text connections only; 0 turns hibernation off.
+   * (src/imap/session/hibernation.ts). Plain, TLS and COMPRESS sessions alike (a TLS one keeps its TLSSocket, a compressed one its inflater); 0 turns hibernation off.
    */
   idleHibernateSeconds: number;
   /**
@@ -93,6 +93,13 @@ export interface ImapLimits {
    * still returns its result.
    */
   maxUpdateContexts: number;
+  /**
+   * zlib level (1 fastest … 9 smallest) for what the server sends once a client has turned on
+   * COMPRESS=DEFLATE (RFC 4978). Dovecot's default is 6. Input is inflated at most 16 KB at a time
+   * and only as fast as the session reads it, under the same line, literal and read-ahead limits
+   * as an uncompressed connection.
+   */
+  compressionLevel: number;
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -122,6 +129,7 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   tlsHandshakeSeconds: 30,
   idleHibernateSeconds: 30,
   maxUpdateContexts: 16,
+  compressionLevel: 6,
 };
 
 /** Limits that 0 switches off (no limit at all); the others must stay positive. */
@@ -150,6 +158,9 @@ export function resolveLimits(partial: Partial<ImapLimits> = {}, options: { allo
   // The budget shared by all connections before login must hold at least one of their commands.
   if (limits.maxUnauthBufferedTotal < limits.maxUnauthCommandSize) {
     throw new RangeError('maxUnauthBufferedTotal must be at least maxUnauthCommandSize');
+  }
+  if (!Number.isInteger(limits.compressionLevel) || limits.compressionLevel < 1 || limits.compressionLevel > 9) {
+    throw new RangeError('compressionLevel must be an integer from 1 to 9');
   }
   for (const [k, v] of Object.entries(limits)) {
     if (IMAP_LIMITS_OFF_WITH_ZERO.has(k as keyof ImapLimits) && (v === Infinity || v === 0)) continue;

@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import zlib from 'node:zlib';
 
 export class RawClient {
   /** The received tail that is not a complete line yet. */
@@ -28,9 +29,57 @@ export class RawClient {
     return this.pending.map((line) => `${line}\r\n`).join('') + this.tail;
   }
 
+  /** RFC 4978 compression once startCompression() ran: deflater for sending, inflater for receiving. */
+  private compression: { deflater: zlib.DeflateRaw; inflater: zlib.InflateRaw } | null = null;
+  /** Bytes received on the wire (compressed, when compression is on). */
+  wireBytesIn = 0;
+  /** Set when the server's compressed stream could not be inflated. */
+  inflateError: Error | null = null;
+
   private listen(socket: net.Socket): void {
     socket.setEncoding('latin1');
     socket.on('data', (d: string) => {
+      this.wireBytesIn += d.length;
+      if (this.compression) this.compression.inflater.write(Buffer.from(d, 'latin1'));
+      else this.receive(d);
+    });
+    socket.on('close', () => {
+      // Compressed: what is still being inflated arrives before the close is reported.
+      if (this.compression) {
+        this.compression.inflater.end();
+        return;
+      }
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  /**
+   * Turns compression on (after COMPRESS DEFLATE's tagged OK): what is sent from now on is
+   * deflated with a sync flush per send(), what arrives is inflated (RFC 4978 §3).
+   */
+  startCompression(level = 6): void {
+    const inflater = zlib.createInflateRaw();
+    const deflater = zlib.createDeflateRaw({ level });
+    inflater.on('data', (b: Buffer) => this.receive(b.toString('latin1')));
+    inflater.on('error', (err) => {
+      this.inflateError = err;
+      this.closed = true;
+      this.wake();
+    });
+    inflater.on('end', () => {
+      this.closed = true;
+      this.wake();
+    });
+    deflater.on('data', (b: Buffer) => {
+      if (!this.socket.destroyed) this.socket.write(b);
+    });
+    this.compression = { deflater, inflater };
+  }
+
+  private receive(d: string): void {
+    {
       this.tail += d;
       let i: number;
       let from = 0;
@@ -42,12 +91,7 @@ export class RawClient {
       }
       this.tail = this.tail.slice(from);
       this.wake();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => undefined);
+    }
   }
 
   private wake(): void {
@@ -84,7 +128,18 @@ export class RawClient {
   }
 
   send(text: string | Buffer): void {
-    this.socket.write(typeof text === 'string' ? Buffer.from(text, 'latin1') : text);
+    const bytes = typeof text === 'string' ? Buffer.from(text, 'latin1') : text;
+    if (!this.compression) {
+      this.socket.write(bytes);
+      return;
+    }
+    this.compression.deflater.write(bytes);
+    this.compression.deflater.flush(zlib.constants.Z_SYNC_FLUSH);
+  }
+
+  /** Sends bytes as they are, bypassing compression (hand-made deflate data). */
+  sendRaw(bytes: Buffer): boolean {
+    return this.socket.write(bytes);
   }
 
   /** Reads the greeting and logs in as alice (the test servers' user). */

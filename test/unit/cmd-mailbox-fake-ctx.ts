@@ -78,6 +78,7 @@ export async function harness(options: { delimiter?: string; enabled?: string[];
     idle: unsupported,
     setState: unsupported,
     startTls: unsupported,
+    startCompression: unsupported,
     login: unsupported,
     saslContext: unsupported,
     select: unsupported,

@@ -142,6 +142,7 @@ export async function harness(): Promise<Harness> {
         h.state = next;
       },
       startTls: unsupported,
+      startCompression: unsupported,
       login: unsupported,
       select: unsupported,
       close: () => undefined,

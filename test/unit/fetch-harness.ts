@@ -88,6 +88,7 @@ export async function fetchHarness(messages: Array<string | Buffer>, options: { 
       idle: unsupported,
       setState: unsupported,
       startTls: unsupported,
+      startCompression: unsupported,
       login: unsupported,
       saslContext: unsupported,
       select: unsupported,

@@ -7,7 +7,10 @@ import { atom } from '../wire/types.js';
  * ENABLE runs only in the authenticated state, so enabling CONDSTORE here never owes the client a
  * HIGHESTMODSEQ (RFC 7162 §3.1 asks for one only when a mailbox is selected); the next SELECT sends it.
  */
-export const ENABLEABLE = new Set<string>(['CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT']);
+export const ENABLEABLE = new Set<string>(['CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT', 'IMAP4REV2']);
+
+/** How ENABLED names an extension (the CAPABILITY spelling; names compare case-insensitively). */
+const SPELLING: Record<string, string> = { IMAP4REV2: 'IMAP4rev2' };
 
 /** RFC 5161 */
 export const enableCommand: CommandSpec<string[]> = {
@@ -31,6 +34,6 @@ export const enableCommand: CommandSpec<string[]> = {
       // RFC 7162 §3.2.3: enabling QRESYNC enables CONDSTORE as well (ENABLED names what was asked).
       if (name === 'QRESYNC') ctx.enabled.add('CONDSTORE');
     }
-    ctx.untagged(atom('ENABLED'), ...newly.map(atom));
+    ctx.untagged(atom('ENABLED'), ...newly.map((name) => atom(SPELLING[name] ?? name)));
   },
 };

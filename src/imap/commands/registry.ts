@@ -40,6 +40,7 @@ import { deleteAclCommand } from './deleteacl.js';
 import { getAclCommand } from './getacl.js';
 import { listRightsCommand } from './listrights.js';
 import { myRightsCommand } from './myrights.js';
+import { compressCommand } from './compress.js';
 
 export const BUILTIN_COMMANDS: readonly AnyCommandSpec[] = [
   capabilityCommand,
@@ -51,6 +52,7 @@ export const BUILTIN_COMMANDS: readonly AnyCommandSpec[] = [
   selectCommand,
   examineCommand,
   idleCommand,
+  compressCommand,
   enableCommand,
   idCommand,
   appendCommand,

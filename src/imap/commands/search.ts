@@ -47,13 +47,18 @@ async function runSearch(ctx: CommandContext, args: SearchArgs, byUid: boolean):
   }
 
   if (!opts) {
-    ctx.untagged(...searchResponse(found, byUid, modseq));
+    // RFC 9051 §6.4.4 (Appendix E item 4): after ENABLE IMAP4rev2 a SEARCH without RETURN is
+    // answered as RETURN (ALL), with ESEARCH; SEARCH responses are IMAP4rev1's.
+    if (ctx.enabled.has('IMAP4REV2')) ctx.untagged(...esearchResponse(ctx.tag, byUid ? found.uids : found.seqs, byUid, { ...NO_RETURN_OPTIONS, all: true }, modseq));
+    else ctx.untagged(...searchResponse(found, byUid, modseq));
     return;
   }
   if (opts.save) view.savedResult = savedUids(found, opts);
   if (wantsEsearch(opts)) ctx.untagged(...esearchResponse(ctx.tag, byUid ? found.uids : found.seqs, byUid, opts, modseq));
   if (opts.update) startUpdates(ctx, { tag: ctx.tag, byUid, query, results: found.uids });
 }
+
+const NO_RETURN_OPTIONS = { min: false, max: false, all: false, count: false, save: false } as const;
 
 export const searchCommand: CommandSpec<SearchArgs> = {
   name: 'SEARCH',

@@ -1,6 +1,6 @@
 import type { CommandSpec, ParseEnv, QresyncParams } from './types.js';
 import { ArgReader, ParseError } from '../wire/args.js';
-import { mutf7Name } from './mailbox-name.js';
+import { mutf7Name, utf8Names } from './mailbox-name.js';
 import { resolveRanges } from '../wire/sequence-set.js';
 
 interface SelectArgs {
@@ -82,7 +82,7 @@ function parseSelect(args: Parameters<CommandSpec['parse']>[0], env: ParseEnv): 
   const raw = r.astring('mailbox name');
   const params = r.remaining > 0 ? parseSelectParams(r, env) : { condstore: false };
   r.end();
-  return { name: env.enabled.has('UTF8=ACCEPT') ? raw : mutf7Name(raw), ...params };
+  return { name: utf8Names(env.enabled) ? raw : mutf7Name(raw), ...params };
 }
 
 /** RFC 7162 §3.1.8 Example 18 tells the client in the tagged text that CONDSTORE is on. */

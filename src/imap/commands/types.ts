@@ -104,6 +104,8 @@ export interface ConnectionInfo {
   readonly secure: boolean;
   /** True when STARTTLS can be offered (a certificate is configured and not yet secure). */
   readonly canStartTls: boolean;
+  /** True once COMPRESS=DEFLATE is active (or starts after the running command). */
+  readonly compressed?: boolean;
 }
 
 export type SessionState =
@@ -166,6 +168,8 @@ export interface CommandContext {
   setState(next: SessionState): void;
   /** Upgrades the connection to TLS after the tagged OK of STARTTLS has been written. */
   startTls(): Promise<void>;
+  /** Turns on COMPRESS=DEFLATE (RFC 4978) right after this command's tagged OK has been written. */
+  startCompression(): void;
   /**
    * Authenticates and moves to the authenticated state, applying the TLS policy (no plaintext
    * credentials without TLS unless allowInsecureAuth) and the failed-login delays and lockouts.

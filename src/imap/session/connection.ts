@@ -21,11 +21,16 @@ import type { ImapSessionInfo } from '../hooks.js';
 import type { ServerCore } from './server-core.js';
 import { upgradeToTls } from '../../net/tls.js';
 import { LineTimer } from '../../net/line-timer.js';
+import { DeflateTransport } from '../../net/deflate-transport.js';
 import type { ConnectionLimiter, ConnectionSlot } from '../../net/connection-limits.js';
 import { ImapError } from '../errors.js';
+import { utf8Names } from '../commands/mailbox-name.js';
 import type { FrozenSession, Hibernation, ParkRequest } from './hibernation.js';
 import type { BudgetShare } from '../../net/input-budget.js';
 import { TimeSlice } from '../../util/time-slice.js';
+
+/** What the session reads and writes: the socket, or the COMPRESS transport over it. */
+type Transport = Socket | TLSSocket | DeflateTransport;
 
 export interface ConnectionOptions {
   limiter?: ConnectionLimiter;
@@ -73,6 +78,8 @@ export class ImapConnection implements ConnectionInfo {
   private activeAt = Date.now();
   private connectionSlot: ConnectionSlot | null;
   private pendingTls = false;
+  /** COMPRESS answered OK: compression starts once that reply is out (RFC 4978 §3). */
+  private pendingCompress = false;
   private paused = false;
   /** A BYE went out (RFC 3501 §7.1.5: the last thing a server says before it closes). */
   private byeSent = false;
@@ -99,12 +106,16 @@ export class ImapConnection implements ConnectionInfo {
   /** Gives the connection's place back when its socket closes (a named function: hibernation takes it off a TLS socket). */
   private readonly releaseConnectionSlot = (): void => this.connectionSlot?.release();
 
+  /** The socket, or the compression transport over it once COMPRESS is active. */
+  private socket: Transport;
+
   constructor(
-    private socket: Socket | TLSSocket,
+    socket: Socket | TLSSocket,
     readonly server: ServerCore,
     secure: boolean,
     private readonly options: ConnectionOptions = {},
   ) {
+    this.socket = socket;
     this.secure = secure;
     const resumed = options.resumed;
     // 72 random bits in 12 characters: unique enough for logs and change origins, and short, as
@@ -127,6 +138,16 @@ export class ImapConnection implements ConnectionInfo {
       (size) => server.literalPace?.(this.sessionInfo(), size) ?? null,
     );
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
+  }
+
+  /** The TCP or TLS socket under the compression transport, if there is one. */
+  private get rawSocket(): Socket | TLSSocket {
+    return this.socket instanceof DeflateTransport ? (this.socket.raw as Socket | TLSSocket) : this.socket;
+  }
+
+  /** True once COMPRESS=DEFLATE is active (RFC 4978). */
+  get compressed(): boolean {
+    return this.socket instanceof DeflateTransport || this.pendingCompress;
   }
 
   get canStartTls(): boolean {
@@ -156,7 +177,7 @@ export class ImapConnection implements ConnectionInfo {
 
   start(): void {
     this.attachSocket(this.socket);
-    this.socket.setNoDelay(true);
+    this.rawSocket.setNoDelay(true);
     const caps = this.server.capabilities(this, 'notAuthenticated').join(' ');
     // The greeting goes out now rather than at the end of this loop turn: nothing can join it, and
     // on a busy server the rest of the turn is milliseconds the client would wait for it.
@@ -171,7 +192,8 @@ export class ImapConnection implements ConnectionInfo {
     if (this.closed) return;
     // A continuation goes out at once: nothing else of this command can join it, and the client
     // sends nothing more (an APPEND's literal) until it arrives.
-    this.out.push(encodeResponse(response, { utf8: this.enabled.has('UTF8=ACCEPT') }), response.type === 'continuation');
+    // UTF-8 in quoted strings only for a client that accepts it (RFC 6855 §3; RFC 9051 Appendix A).
+    this.out.push(encodeResponse(response, { utf8: utf8Names(this.enabled) }), response.type === 'continuation');
   }
 
   /** Responses already encoded as text (encoder.ts viewFetchLine). */
@@ -243,6 +265,7 @@ export class ImapConnection implements ConnectionInfo {
       this.chargeUnauthInput();
     }
     if (this.pendingTls) await this.upgrade();
+    if (this.pendingCompress) await this.startCompression();
     this.resetIdleTimer();
     this.reportOutput();
   }
@@ -433,6 +456,7 @@ export class ImapConnection implements ConnectionInfo {
    * go back on if it cannot be parked; a plain one is reduced to its handle, listeners and all.
    */
   private parkWith(hibernation: Hibernation, request: ParkRequest): boolean {
+    if (this.socket instanceof DeflateTransport) return this.parkCompressed(hibernation, request, this.socket);
     if (!(this.socket instanceof TLSSocket)) return hibernation.park(this.socket, request);
     const socket = this.socket;
     this.detachSocket(socket);
@@ -444,12 +468,38 @@ export class ImapConnection implements ConnectionInfo {
     return false;
   }
 
+  /**
+   * A compressed session is parked with its inflater (the client's compressor may refer back to
+   * what it sent before) but without its deflater, which a new one replaces on waking
+   * (src/net/deflate-transport.ts). The socket under the transport is parked as any other.
+   */
+  private parkCompressed(hibernation: Hibernation, request: ParkRequest, transport: DeflateTransport): boolean {
+    if (transport.parkRefusal() !== null) return false;
+    this.detachSocket(transport);
+    transport.off('error', this.onError);
+    const raw = transport.raw as Socket | TLSSocket;
+    const inflater = transport.detachForParking();
+    if (raw instanceof TLSSocket) raw.off('close', this.releaseConnectionSlot);
+    if (hibernation.park(raw, { ...request, inflater })) return true;
+    // Not parked after all: the session goes on over a new transport with the same inflater.
+    if (raw instanceof TLSSocket && this.connectionSlot) raw.once('close', this.releaseConnectionSlot);
+    this.socket = new DeflateTransport(raw, { level: this.server.limits.compressionLevel, inflater });
+    this.out.setSocket(this.socket);
+    this.attachSocket(this.socket);
+    return false;
+  }
+
   /** Starts a woken session: back in its mailbox, inside its IDLE, reporting what changed. */
   resume(): void {
     const frozen = this.options.resumed;
     if (!frozen) throw new Error('resume() is for woken sessions');
+    this.rawSocket.setNoDelay(true);
+    if (frozen.inflater) {
+      // The transport goes on the socket before this returns: the bytes that woke it come next.
+      this.socket = new DeflateTransport(this.rawSocket, { level: this.server.limits.compressionLevel, inflater: frozen.inflater });
+      this.out.setSocket(this.socket);
+    }
     this.attachSocket(this.socket);
-    this.socket.setNoDelay(true);
     this.badCommands = frozen.badCommands;
     for (const name of frozen.enabled ?? []) this.enabled.add(name);
     this.userSlot = frozen.userSlot;
@@ -485,6 +535,7 @@ export class ImapConnection implements ConnectionInfo {
       return SelectedMailboxView.thaw(fv, snapshot, this, this.id, {
         reportModseq: () => this.enabled.has('CONDSTORE'),
         vanished: () => this.enabled.has('QRESYNC'),
+        noRecent: () => this.enabled.has('IMAP4REV2'),
       });
     });
     this.enterSelected({ kind: 'selected', user, mail, view }, view, unwatch);
@@ -597,13 +648,41 @@ export class ImapConnection implements ConnectionInfo {
     this.pendingTls = true;
   }
 
+  /**
+   * COMPRESS: stop reading now; once the tagged OK is out, put the compression transport on the
+   * socket. Bytes already read past COMPRESS's line were sent compressed (a client that did not
+   * wait for the OK, or bytes that arrived meanwhile), so they go through the inflater first.
+   */
+  requestCompression(): void {
+    this.socket.pause();
+    this.detachSocket(this.socket);
+    this.pendingCompress = true;
+  }
+
+  private async startCompression(): Promise<void> {
+    await this.out.idle();
+    const raw = this.rawSocket;
+    this.pendingCompress = false;
+    // Gone while the OK was written (its 'close' listener was off): end as any closed connection.
+    if (raw.destroyed) return this.onClose();
+    // The transport handles the socket's errors now; the session hears them from the transport.
+    raw.off('error', this.onError);
+    const transport = new DeflateTransport(raw, { level: this.server.limits.compressionLevel });
+    this.socket = transport;
+    this.out.setSocket(transport);
+    this.attachSocket(transport);
+    transport.feed(this.framer.takeBuffered());
+    this.paused = false;
+    raw.resume();
+  }
+
   private async upgrade(): Promise<void> {
     this.pendingTls = false;
     await this.out.idle();
     const context = this.server.secureContext;
     if (!context) return;
     try {
-      const secure = await upgradeToTls(this.socket as Socket, context, this.server.limits.tlsHandshakeSeconds * 1000);
+      const secure = await upgradeToTls(this.rawSocket, context, this.server.limits.tlsHandshakeSeconds * 1000);
       this.framer.discardBuffered();
       this.socket = secure;
       this.secure = true;
@@ -671,14 +750,14 @@ export class ImapConnection implements ConnectionInfo {
     this.closing = true;
   };
 
-  private attachSocket(socket: Socket | TLSSocket): void {
+  private attachSocket(socket: Transport): void {
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
   }
 
-  private detachSocket(socket: Socket | TLSSocket): void {
+  private detachSocket(socket: Transport): void {
     socket.off('data', this.onData);
     socket.off('end', this.onEnd);
     socket.off('close', this.onClose);
@@ -714,6 +793,7 @@ export class ImapConnection implements ConnectionInfo {
   private refuseInput(): void {
     this.closing = true;
     this.framer.discardBuffered();
+    if (this.socket instanceof DeflateTransport) this.socket.discardInput();
   }
 
   /** Commands run so far (the hooks' `index`). */

@@ -11,7 +11,9 @@ import type { SaslContext } from '../../auth/sasl/types.js';
 import { atom, type ImapValue } from '../wire/types.js';
 import { ImapError } from '../errors.js';
 import type { ImapConnection } from './connection.js';
-import { SelectedMailboxView, watchedView } from './selected-view.js';
+import { SelectedMailboxView, watchedView, type ViewOptions } from './selected-view.js';
+import { selectListEntries } from '../list/select.js';
+import { mailboxNameValue } from '../commands/mailbox-name.js';
 import { selectsReadOnly } from '../../store/acl.js';
 import { permanentFlags, rightsIn } from '../commands/mailbox-access.js';
 import { openWithSharing } from '../../store/sharing/shared-view.js';
@@ -42,6 +44,7 @@ export function createCommandContext(conn: ImapConnection, tag: string, command:
     idle: (text) => conn.idle(text, tag),
     setState: (next: SessionState) => conn.setState(next),
     startTls: async () => conn.requestTls(),
+    startCompression: () => conn.requestCompression(),
     close: () => conn.close(),
     saslContext: (): SaslContext => ({
       authenticator: server.auth,
@@ -135,6 +138,31 @@ async function login(conn: ImapConnection, attempt: LoginAttempt): Promise<void>
   server.metrics.login('success', mechanism);
 }
 
+/** How a selected view reports, by what the session has ENABLEd. */
+export function viewOptions(conn: ImapConnection): ViewOptions {
+  return {
+    reportModseq: () => conn.enabled.has('CONDSTORE'),
+    vanished: () => conn.enabled.has('QRESYNC'),
+    noRecent: () => conn.enabled.has('IMAP4REV2'),
+  };
+}
+
+/** The untagged LIST of the mailbox just selected (IMAP4rev2), through LIST's own code. */
+async function writeSelectedList(conn: ImapConnection, mail: UserMailbox, name: string): Promise<void> {
+  const delimiter = conn.server.store.delimiter;
+  const entries = selectListEntries({
+    mailboxes: await mail.list(),
+    subscriptions: [],
+    delimiter,
+    matches: (candidate) => candidate === name,
+    selection: { mode: 'extended', subscribed: false, specialUse: false, recursiveMatch: false, returnSubscribed: false },
+  });
+  for (const entry of entries) {
+    if (entry.name !== name) continue;
+    conn.untagged(atom('LIST'), entry.attributes.map(atom), delimiter === '' ? null : delimiter, mailboxNameValue(entry.name, conn.enabled));
+  }
+}
+
 async function select(conn: ImapConnection, name: string, options: SelectOptions): Promise<SelectedMailboxView> {
   const st = conn.state;
   if (st.kind === 'notAuthenticated') throw ImapError.bad('Not authenticated');
@@ -146,6 +174,7 @@ async function select(conn: ImapConnection, name: string, options: SelectOptions
     conn.status('*', 'OK', 'Previous mailbox closed', { name: 'CLOSED' });
   }
 
+  const rev2 = conn.enabled.has('IMAP4REV2');
   const info = await mail.get(name);
   if (info.noselect) throw ImapError.no(`${name} cannot be selected`, 'CANNOT');
   // A mailbox the store marks read-only is never opened read-write (MailboxInfo.readOnly).
@@ -156,11 +185,9 @@ async function select(conn: ImapConnection, name: string, options: SelectOptions
     const snapshot = await mail.snapshot(info.id);
     // Claims \Recent for the messages in the snapshot only: one that arrived since is reported
     // (and claimed) by whichever session tells its client first (RFC 3501 §2.3.2).
-    const recentFrom = await mail.claimRecent(info.id, { peek: options.readOnly, through: snapshot.uidNext - 1 });
-    return new SelectedMailboxView(snapshot, options.readOnly, recentFrom, conn, conn.id, {
-      reportModseq: () => conn.enabled.has('CONDSTORE'),
-      vanished: () => conn.enabled.has('QRESYNC'),
-    });
+    // An IMAP4rev2 session has no \Recent (RFC 9051 Appendix E item 12): it only peeks.
+    const recentFrom = await mail.claimRecent(info.id, { peek: options.readOnly || rev2, through: snapshot.uidNext - 1 });
+    return new SelectedMailboxView(snapshot, options.readOnly, recentFrom, conn, conn.id, viewOptions(conn));
   });
 
   // RFC 7162 §3.1.8: SELECT/EXAMINE (CONDSTORE) enables it only once the mailbox is open, so a
@@ -175,9 +202,12 @@ async function select(conn: ImapConnection, name: string, options: SelectOptions
     conn.status('*', 'OK', 'Flags permitted', { name: 'PERMANENTFLAGS', args: [permanentFlags(flags, info).map(atom)] });
   }
   conn.untagged(view.exists, atom('EXISTS'));
-  conn.untagged(view.recentCount(), atom('RECENT'));
-  const unseen = view.firstUnseenSeq();
-  if (unseen !== undefined) conn.status('*', 'OK', `Message ${unseen} is first unseen`, { name: 'UNSEEN', args: [unseen] });
+  // RFC 9051 Appendix E items 11 and 12: RECENT and the UNSEEN code are IMAP4rev1's only.
+  if (!rev2) {
+    conn.untagged(view.recentCount(), atom('RECENT'));
+    const unseen = view.firstUnseenSeq();
+    if (unseen !== undefined) conn.status('*', 'OK', `Message ${unseen} is first unseen`, { name: 'UNSEEN', args: [unseen] });
+  }
   conn.status('*', 'OK', 'UIDs valid', { name: 'UIDVALIDITY', args: [view.uidValidity] });
   conn.status('*', 'OK', 'Predicted next UID', { name: 'UIDNEXT', args: [view.uidNext] });
   // RFC 7162 §3.1.2.1: once enabled, every SELECT/EXAMINE reports it (never NOMODSEQ: every
@@ -186,6 +216,9 @@ async function select(conn: ImapConnection, name: string, options: SelectOptions
   // RFC 7162 §3.2.5: with a matching UIDVALIDITY, what changed since the client's mod-sequence.
   const q = options.qresync;
   if (q && q.uidValidity === view.uidValidity) await reportResync(conn, mail, view, q);
+  // RFC 9051 §6.3.2 (Appendix E item 10): an IMAP4rev2 SELECT/EXAMINE answers with the mailbox's
+  // LIST response, its attributes as LIST itself would give them.
+  if (rev2) await writeSelectedList(conn, mail, info.name);
 
   conn.enterSelected({ kind: 'selected', user, mail, view }, view, unwatch);
   return view;

@@ -14,6 +14,7 @@
  * what changed since the freeze, exactly what the session would have said had it stayed awake.
  */
 import type { Socket } from 'node:net';
+import type { InflateRaw } from 'node:zlib';
 import type { Logger } from '../../util/logger.js';
 import type { ChangeListener, MailboxChange, MailStore } from '../../store/types.js';
 import { holdPlace, slotFromPlace, type ConnectionSlot, type HeldPlace } from '../../net/connection-limits.js';
@@ -38,6 +39,12 @@ export interface FrozenSession {
   readonly logoutAt: number;
   readonly connectionSlot: ConnectionSlot | null;
   readonly userSlot: ConnectionSlot | null;
+  /**
+   * COMPRESS=DEFLATE sessions: the inflater of what the client sends, kept while parked (the
+   * client's compressor may refer back to anything it sent). The deflater is not kept
+   * (src/net/deflate-transport.ts).
+   */
+  readonly inflater?: InflateRaw;
 }
 
 /** What a connection hands over to be parked: a frozen session whose UIDs are still its own array. */
@@ -61,6 +68,7 @@ interface RareState {
   readonly badCommands: number;
   readonly readOnly: boolean;
   readonly recentLater: number[] | null;
+  readonly inflater: InflateRaw | null;
 }
 
 /**
@@ -107,8 +115,9 @@ class ParkedSession implements ParkedSocketOwner {
       badCommands: s.badCommands,
       readOnly: s.view?.readOnly ?? false,
       recentLater: s.view?.recentLater ?? null,
+      inflater: s.inflater ?? null,
     };
-    this.rare = rare.enabled || rare.badCommands || rare.readOnly || rare.recentLater ? rare : null;
+    this.rare = rare.enabled || rare.badCommands || rare.readOnly || rare.recentLater || rare.inflater ? rare : null;
   }
 
   get mailboxId(): string | null {
@@ -156,6 +165,7 @@ class ParkedSession implements ParkedSocketOwner {
       logoutAt: this.logoutAtSeconds * 1000,
       connectionSlot: this.connectionPlace ? slotFromPlace(this.connectionPlace) : null,
       userSlot: this.userPlace ? slotFromPlace(this.userPlace) : null,
+      ...(rare?.inflater ? { inflater: rare.inflater } : {}),
     };
   }
 }
@@ -260,6 +270,7 @@ export class Hibernation {
       // A parked TLS socket that closed (a reset, an error): there is no client left to resume for.
       session.connectionSlot?.release();
       session.userSlot?.release();
+      session.inflater?.close();
       return;
     }
     try {
@@ -268,6 +279,7 @@ export class Hibernation {
       this.logger.error({ err }, 'waking a hibernated session failed');
       session.connectionSlot?.release();
       session.userSlot?.release();
+      session.inflater?.close();
       socket.destroy();
     }
   }

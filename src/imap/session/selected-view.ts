@@ -47,6 +47,12 @@ export interface ViewOptions {
   reportModseq: () => boolean;
   /** QRESYNC is on: expunges go out as `* VANISHED uid-set` instead of EXPUNGE (RFC 7162 §3.2.10.2). */
   vanished?: () => boolean;
+  /**
+   * IMAP4rev2 is enabled (RFC 9051 Appendix E item 12): no \Recent. The session claims none (so it
+   * takes none from IMAP4rev1 sessions), no message is \Recent for it — FETCH FLAGS never shows
+   * the flag, SEARCH RECENT and NEW match nothing, OLD everything — and no RECENT response is sent.
+   */
+  noRecent?: () => boolean;
 }
 
 /** The system flags, in the order FLAGS and PERMANENTFLAGS list them. */
@@ -258,10 +264,12 @@ export class SelectedMailboxView implements SelectedView {
   }
 
   isRecent(uid: number): boolean {
+    if (this.options.noRecent?.()) return false;
     return (uid >= this.recentFrom && uid <= this.snapshotMax) || this.recentLater.has(uid);
   }
 
   recentCount(): number {
+    if (this.options.noRecent?.()) return 0;
     const fromSnapshot = this.recentFrom <= this.snapshotMax ? this.lowerBound(this.snapshotMax + 1) - this.lowerBound(this.recentFrom) : 0;
     return fromSnapshot + this.recentLater.size;
   }
@@ -469,7 +477,7 @@ export class SelectedMailboxView implements SelectedView {
         // highest of them. The store moves its mark past that one atomically, so of two sessions
         // told of the same message only one gets it; a message that arrives meanwhile is not
         // among `uids` and stays claimable by whichever session reports it first.
-        recentFrom = await mail.claimRecent(this.mailbox.id, { peek: this.readOnly, through: uids[uids.length - 1]! });
+        recentFrom = await mail.claimRecent(this.mailbox.id, { peek: this.readOnly || this.options.noRecent?.() === true, through: uids[uids.length - 1]! });
         metas = await mail.records(this.mailbox.id, uids);
       } catch (err) {
         for (const uid of uids) this.pendingNew.add(uid); // reported at the next flush instead
@@ -502,7 +510,7 @@ export class SelectedMailboxView implements SelectedView {
       }
       if (addedUids.length > 0) {
         this.out.untagged(this.uidList.length, atom('EXISTS'));
-        this.out.untagged(this.recentCount(), atom('RECENT'));
+        if (!this.options.noRecent?.()) this.out.untagged(this.recentCount(), atom('RECENT'));
         for (const o of this.observers) o.added(addedUids);
       }
     }

@@ -162,6 +162,11 @@ export class CommandFramer {
     this.queue.clear();
   }
 
+  /** Takes the bytes read but not yet framed (COMPRESS: they are compressed and go to the inflater). */
+  takeBuffered(): Buffer[] {
+    return this.queue.takeChunks(this.queue.length);
+  }
+
   /**
    * Bytes held for the command being read: its lines and literals so far, not counting what is
    * still buffered (`buffered`). Zero between commands.

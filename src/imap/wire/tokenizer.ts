@@ -326,14 +326,26 @@ function tryParseSection(cur: Cursor, value: string): Token | null {
   const closer = cur.seg === seg ? cur.pos - 1 : Infinity;
   let partial: { offset: number; length?: number } | undefined;
   if (cur.peek() === 0x3c /* < */) {
-    const m = /^<(\d{1,15})(?:\.(\d{1,15}))?>/.exec(cur.line.slice(cur.pos, cur.pos + 40));
-    if (!m) return fail(closer);
-    const length = m[2] === undefined ? undefined : Number(m[2]);
+    // number64 (RFC 9051 Appendix E item 1): up to 2^63 - 1. Offsets and lengths past what a
+    // JavaScript number holds exactly lie beyond any message, so they are held as that maximum.
+    const m = /^<(\d{1,19})(?:\.(\d{1,19}))?>/.exec(cur.line.slice(cur.pos, cur.pos + 48));
+    if (!m || !isNumber64(m[1]!) || (m[2] !== undefined && !isNumber64(m[2]))) return fail(closer);
+    const length = m[2] === undefined ? undefined : safeNumber(m[2]);
     // RFC 3501 §9 writes the length as nz-number, but §6.4.5 defines what a partial beyond the
     // data returns (an empty string) and clients do send <n.0>; like Dovecot we answer it: "".
-    partial = length === undefined ? { offset: Number(m[1]) } : { offset: Number(m[1]), length };
+    partial = length === undefined ? { offset: safeNumber(m[1]!) } : { offset: safeNumber(m[1]!), length };
     cur.pos += m[0].length;
   }
   if (!endsWord(cur.peek(), false)) return fail(closer);
   return partial ? { type: 'atom', value, section, partial } : { type: 'atom', value, section };
+}
+
+const NUMBER64_MAX = 9223372036854775807n;
+
+function isNumber64(digits: string): boolean {
+  return BigInt(digits) <= NUMBER64_MAX;
+}
+
+function safeNumber(digits: string): number {
+  return Math.min(Number(digits), Number.MAX_SAFE_INTEGER);
 }
