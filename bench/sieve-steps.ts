@@ -45,18 +45,6 @@ const dir = join(BENCH_TMP, 'sieve-steps');
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 const auth = {} as Authenticator;
-const sieve = createSieveFilter();
-/** The script's decisions without running it: the real filter's actions, remembered per message kind. */
-const decided = new Map<string, readonly DeliveryAction[]>();
-const replay: DeliveryFilter = async (input) => {
-  const kind = input.header.toString('latin1').replace(/^X-Bench: .*\r\n/, '');
-  const known = decided.get(kind);
-  if (known) return known;
-  const actions = await sieve(input);
-  decided.set(kind, actions);
-  return actions;
-};
-const flagOnly: DeliveryFilter = async () => [{ kind: 'keep', flags: ['$Bench'] }];
 const stores = new Map<string, SqliteStore>();
 async function storeFor(name: string, script: boolean): Promise<SqliteStore> {
   const store = await SqliteStore.open({ directory: join(dir, name) });
@@ -71,11 +59,25 @@ async function storeFor(name: string, script: boolean): Promise<SqliteStore> {
   stores.set(name, store);
   return store;
 }
+/** The script's decisions without running it: the real filter's actions, remembered per message kind. */
+const decided = new Map<string, readonly DeliveryAction[]>();
+const replay: DeliveryFilter = async (input) => {
+  const kind = input.header.toString('latin1').replace(/^X-Bench: .*\r\n/, '');
+  const known = decided.get(kind);
+  if (known) return known;
+  const actions = await sieve(input);
+  decided.set(kind, actions);
+  return actions;
+};
+const sieveStore = await storeFor('sieve', true);
+// scriptChanges: the server's setting (src/cli/delivery.ts) — each user's active script kept compiled.
+const sieve = createSieveFilter({ scriptChanges: sieveStore });
+const flagOnly: DeliveryFilter = async () => [{ kind: 'keep', flags: ['$Bench'] }];
 const sides: Array<[string, DeliveryPipeline]> = [
   ['no filter', new DeliveryPipeline({ store: await storeFor('none', false), auth })],
   ['keep with $Bench, no Sieve', new DeliveryPipeline({ store: await storeFor('flag', false), auth, filter: flagOnly })],
   ['the script\'s actions, no Sieve', new DeliveryPipeline({ store: await storeFor('replay', true), auth, filter: replay })],
-  ['Sieve, 50 rules', new DeliveryPipeline({ store: await storeFor('sieve', true), auth, filter: sieve })],
+  ['Sieve, 50 rules', new DeliveryPipeline({ store: sieveStore, auth, filter: sieve })],
 ];
 const withScript = stores.get('sieve')!;
 
@@ -147,7 +149,7 @@ await step('runSieve, a ticket message (filed at rule 21-30)', () => runSieve(co
 await step('mail.get("Tickets") (a fileinto target)', () => mail.get('Tickets'));
 await step('mail.get("INBOX")', () => mail.get('INBOX'));
 await step('open + close of the user (per delivery)', async () => (await withScript.open('user1')).close());
-const filter = createSieveFilter();
+const filter = createSieveFilter({ scriptChanges: withScript });
 const kept = message('step', 1);
 await step('the whole filter step, message kept after all 50 rules', () =>
   filter({ from: 'bench@bench.test', recipient: { address: 'user1@bench.test', user: 'user1' }, mailbox: 'INBOX', header: headers[1]!, size: kept.length, mail, headerComplete: true }),
