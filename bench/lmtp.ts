@@ -1,7 +1,10 @@
 /**
- * `npm run bench:lmtp [-- --quick] [--seconds S] [--only 10x1Mx1,…|sieve] [--out FILE] [--cpu-prof DIR]`
+ * `npm run bench:lmtp [-- --quick] [--seconds S] [--only 10x1Mx1,…|sieve] [--out FILE] [--cpu-prof DIR]
+ *  [--postroom-only] [--rounds N]`
  * (`--cpu-prof DIR`: the Postroom server runs under `node --cpu-prof`, its profiles land in DIR;
- * read them with `tsx bench/profile-summary.ts FILE`)
+ * read them with `tsx bench/profile-summary.ts FILE`. `--postroom-only --only sieve`: Postroom
+ * without and with the script only, N rounds in alternating order — on a shared machine the
+ * ratio within a round and the server's CPU µs per delivery say more than the rates.)
  *
  * Mail delivery over LMTP, Postroom (`postroom serve --lmtp-port`, SQLite store) and Dovecot
  * (dovecot-lmtpd, Maildir, mail_fsync default) side by side in the same run, in turn: for each row
@@ -20,7 +23,7 @@
  * deliveries acknowledged.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -40,8 +43,11 @@ const { values } = parseArgs({
     only: { type: 'string' },
     out: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'postroom-only': { type: 'boolean', default: false },
+    rounds: { type: 'string' },
   },
 });
+const ROUNDS = Number(values.rounds ?? 1);
 const SECONDS = Number(values.seconds ?? (values.quick ? 4 : 10));
 const WARMUP_MS = 1000;
 const USERS = Array.from({ length: 10 }, (_, i) => `user${i + 1}`);
@@ -72,6 +78,8 @@ interface Result {
   stored: number;
   /** Stored in a mailbox other than INBOX (a script filed it). */
   filed: number;
+  /** CPU seconds the server used from listening to the end of the load (Postroom only). */
+  cpu?: number;
 }
 
 /** A message of about `size` bytes: plain text lines, a unique first header per transaction. */
@@ -81,7 +89,7 @@ function baseMessage(size: number): Buffer {
   return Buffer.from(head + line.repeat(Math.ceil((size - head.length) / line.length)));
 }
 
-async function startPostroom(runDir: string, script: string | null): Promise<RunningServer> {
+async function startPostroom(runDir: string, script: string | null): Promise<RunningServer & { cpuAtStart: number }> {
   const data = join(runDir, 'data');
   mkdirSync(data, { recursive: true });
   // scrypt cost does not matter here (LMTP checks no passwords); the names are what counts.
@@ -115,9 +123,16 @@ async function startPostroom(runDir: string, script: string | null): Promise<Run
   return {
     name: 'Postroom',
     pid: child.pid!,
+    cpuAtStart: cpuSeconds(child.pid!),
     port,
     stop: () => stopChild(child, 30_000),
   };
+}
+
+/** CPU seconds a process has used (utime + stime from /proc, clock ticks of 10 ms). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function countPostroom(runDir: string): Promise<{ stored: number; filed: number }> {
@@ -220,6 +235,7 @@ async function runOne(server: 'Postroom' | 'Dovecot', row: Row, index: number, s
   let result: Omit<Result, 'stored' | 'filed'>;
   try {
     result = await load(running.port, row, `${server}-${index}`, sieve !== undefined);
+    if ('cpuAtStart' in running) result.cpu = cpuSeconds(running.pid) - (running.cpuAtStart as number);
   } finally {
     await running.stop();
   }
@@ -234,7 +250,7 @@ const say = (s: string): void => {
   process.stdout.write(`${s}\n`);
 };
 
-ensureDovecotLmtp();
+if (!values['postroom-only']) ensureDovecotLmtp();
 say(`# LMTP delivery: Postroom vs Dovecot — ${new Date().toISOString().slice(0, 10)}`);
 say('');
 say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; Dovecot ${dovecotVersion()}.`);
@@ -266,8 +282,30 @@ if (!onlySieve) {
   say('');
 }
 
+// Postroom alone, without and with the script, round after round in alternating order.
+if (onlySieve && values['postroom-only']) {
+  say('Sieve, Postroom only: no script against the 50-rule script, interleaved; CPU µs is the server process\'s CPU (user+system) per message stored, warm-up included.');
+  say('');
+  say('| sessions | round | no script /s | script /s | script/none | no script CPU µs | script CPU µs | stored (none, script) | checks |');
+  say('|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  const us = (r: Result): string => (r.cpu !== undefined && r.stored > 0 ? ((r.cpu * 1e6) / r.stored).toFixed(0) : '?');
+  for (const row of SIEVE_ROWS) {
+    for (let round = 0; round < ROUNDS; round++) {
+      const scripts = index % 2 === 0 ? [null, FIFTY_RULE_SCRIPT] : [FIFTY_RULE_SCRIPT, null];
+      const results = new Map<string, Result>();
+      for (const script of scripts) results.set(script ? 'script' : 'none', await runOne('Postroom', row, index, { script }));
+      index++;
+      const pn = results.get('none')!;
+      const ps = results.get('script')!;
+      const checks = [check('Postroom', pn), check('Postroom+script', ps), storedCheck('Postroom', pn), storedCheck('Postroom+script', ps)].filter(Boolean);
+      if (ps.filed < ps.stored / 10) checks.push(`script filed only ${ps.filed} of ${ps.stored}`);
+      say(`| ${row.sessions} | ${round + 1} | ${cell(pn)[0]} | ${cell(ps)[0]} | ${(rate(ps) / rate(pn)).toFixed(2)} | ${us(pn)} | ${us(ps)} | ${pn.stored}, ${ps.stored} | ${checks.join('; ') || 'ok'} |`);
+    }
+  }
+}
+
 // Sieve rows: each server without a script and with the 50-rule one, the four runs in turn.
-if (!only || onlySieve) {
+if (!only || (onlySieve && !values['postroom-only'])) {
   say('Sieve: a 50-rule script (bench/sieve/fifty-rules.ts) active for every user, against no script; the same messages (1 in 10 filed to a list folder, 1 in 10 to Tickets, the rest kept with a flag after all 50 rules).');
   say('');
   say('| sessions | size | rcpts | Postroom no script /s | Postroom script /s | p99 ms | script/none | Dovecot no script /s | Dovecot script /s | p99 ms | script/none | Postroom/Dovecot with script | checks |');

@@ -42,7 +42,7 @@ function lmtpLimits(settings: ServeSettings): Record<string, number> {
 }
 
 /** The Sieve filter of serve: global scripts from files (read and checked at startup), the relay. */
-async function sieveFilter(settings: ServeSettings, logger: Logger): Promise<{ filter: DeliveryFilter; close(): Promise<void> }> {
+async function sieveFilter(settings: ServeSettings, store: MailStore, logger: Logger): Promise<{ filter: DeliveryFilter; close(): Promise<void> }> {
   const { createSieveFilter } = await import('../delivery/sieve-filter.js');
   const { createMailSender } = await import('../delivery/sender.js');
   const read = async (path: string | undefined): Promise<string | undefined> => (path === undefined ? undefined : readFile(path, 'utf8'));
@@ -51,6 +51,8 @@ async function sieveFilter(settings: ServeSettings, logger: Logger): Promise<{ f
     ...(settings.sieveBefore ? { before: await read(settings.sieveBefore) } : {}),
     ...(settings.sieveAfter ? { after: await read(settings.sieveAfter) } : {}),
     limits: settings.sieveLimits ?? {},
+    // The built-in stores publish script changes (kind 'sieve'), across processes on PostgreSQL.
+    scriptChanges: store,
     ...(sender ? { sender } : {}),
     logger: logger.child({ component: 'sieve' }),
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
@@ -60,7 +62,7 @@ async function sieveFilter(settings: ServeSettings, logger: Logger): Promise<{ f
 }
 
 export async function startDelivery(settings: ServeSettings, store: MailStore, auth: Authenticator, logger: Logger, metrics?: Metrics): Promise<RunningDelivery> {
-  const sieve = await sieveFilter(settings, logger);
+  const sieve = await sieveFilter(settings, store, logger);
   const spool = join(settings.data, SPOOL_FOLDER);
   // Spool files are unlinked as soon as they are opened; anything here is from a crash mid-open.
   await rm(spool, { recursive: true, force: true });

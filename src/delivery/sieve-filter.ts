@@ -19,6 +19,7 @@ import { hasSieveStorage } from '../store/sieve-storage.js';
 import { isStoreError } from '../store/errors.js';
 import type { MailSender } from './sender.js';
 import type { DeliveryAction, DeliveryFilter, FilterInput } from './types.js';
+import { ActiveScriptCache, type ActiveScriptSource } from './active-scripts.js';
 
 export interface SieveFilterOptions {
   /** Source of a script run before each user's own (administrators'). */
@@ -36,6 +37,15 @@ export interface SieveFilterOptions {
   now?: () => Date;
   /** Compiled user scripts kept, by content hash. Default 1000. */
   cacheEntries?: number;
+  /**
+   * The store's change feed. With it, each user's active script is kept compiled between
+   * deliveries until the feed reports a change of the user's scripts (kind 'sieve'), instead of
+   * being read from the store for every delivery. Give it only a store that publishes that kind
+   * (the built-in ones do, PostgreSQL across nodes too).
+   */
+  scriptChanges?: ActiveScriptSource;
+  /** Users whose active script is kept that way (least recently delivered to forgotten first). Default 10000. */
+  activeScriptUsers?: number;
 }
 
 /** The header a redirected copy carries: the same message coming back for the same address is not redirected again. */
@@ -56,6 +66,7 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
   const before = options.before !== undefined ? compileOrThrow(options.before, 'sieveBefore', limits) : undefined;
   const after = options.after !== undefined ? compileOrThrow(options.after, 'sieveAfter', limits) : undefined;
   const cache = new ScriptCache(options.cacheEntries ?? 1000, limits);
+  const active = options.scriptChanges ? new ActiveScriptCache<ActiveScript | null>(options.scriptChanges, options.activeScriptUsers ?? 10_000) : undefined;
   const now = options.now ?? (() => new Date());
   const logger = options.logger;
 
@@ -66,7 +77,7 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
     // not the sequence; a failing script ends the sequence with an implicit keep.
     const sequence: Array<() => Promise<SieveScript | undefined>> = [
       async () => before,
-      () => userScript(input, cache, log),
+      () => userScript(input, cache, active, log),
       async () => after,
     ];
     const at = now();
@@ -98,12 +109,31 @@ interface ScriptRun {
   start: Buffer;
 }
 
-/** The user's active script, compiled (cached by content); undefined when none or not usable. */
-async function userScript(input: FilterInput, cache: ScriptCache, log: Logger | undefined): Promise<SieveScript | undefined> {
-  if (!hasSieveStorage(input.mail)) return undefined;
+/** A user's active script: its name and what compiling it gave. */
+interface ActiveScript {
+  name: string;
+  compiled: Compiled;
+}
+
+/**
+ * The user's active script, compiled (cached by content, and per user while the store says
+ * nothing changed); undefined when none or not usable.
+ */
+async function userScript(
+  input: FilterInput,
+  cache: ScriptCache,
+  perUser: ActiveScriptCache<ActiveScript | null> | undefined,
+  log: Logger | undefined,
+): Promise<SieveScript | undefined> {
+  const mail = input.mail;
+  if (!hasSieveStorage(mail)) return undefined;
+  const load = async (): Promise<ActiveScript | null> => {
+    const found = await mail.sieveActive();
+    return found ? { name: found.name, compiled: cache.get(found.content) } : null;
+  };
   let active;
   try {
-    active = await input.mail.sieveActive();
+    active = await (perUser ? perUser.get(input.recipient.user, load) : load());
   } catch (err) {
     // Unreadable scripts must not refuse mail: deliver as if there were none, and say so.
     log?.error({ err }, 'the active sieve script could not be read; delivering without it');
@@ -111,12 +141,11 @@ async function userScript(input: FilterInput, cache: ScriptCache, log: Logger | 
     return undefined;
   }
   if (!active) return undefined;
-  const compiled = cache.get(active.content);
-  if (!compiled.ok) {
-    log?.error({ script: active.name, error: compiled.error }, 'the active sieve script is not valid; the message is kept in INBOX');
+  if (!active.compiled.ok) {
+    log?.error({ script: active.name, error: active.compiled.error }, 'the active sieve script is not valid; the message is kept in INBOX');
     return undefined;
   }
-  return compiled.script;
+  return active.compiled.script;
 }
 
 function environment(input: FilterInput, header: Buffer, at: Date, limits: SieveLimits, subaddressSeparator: string | undefined) {

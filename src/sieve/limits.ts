@@ -23,8 +23,19 @@ export const DEFAULT_SIEVE_LIMITS: SieveLimits = Object.freeze({
  */
 export const HARD_MAX_NESTING = 1000;
 
+/** Resolved limits by the object given: the delivery filter passes the same one to every run. */
+const resolved = new WeakMap<Partial<SieveLimits>, Required<SieveLimits>>();
+
+/** The limits with the defaults filled in; the result is shared, do not change it. */
 export function resolveLimits(partial?: Partial<SieveLimits>): Required<SieveLimits> {
-  const merged = { ...DEFAULT_SIEVE_LIMITS, ...stripUndefined(partial ?? {}) } as Required<SieveLimits>;
+  if (!partial) return resolveFresh({});
+  let merged = resolved.get(partial);
+  if (!merged) resolved.set(partial, (merged = Object.freeze(resolveFresh(partial))));
+  return merged;
+}
+
+function resolveFresh(partial: Partial<SieveLimits>): Required<SieveLimits> {
+  const merged = { ...DEFAULT_SIEVE_LIMITS, ...stripUndefined(partial) } as Required<SieveLimits>;
   merged.maxNestingDepth = Math.min(merged.maxNestingDepth, HARD_MAX_NESTING);
   return merged;
 }

@@ -18,9 +18,10 @@ export class StepBudget {
 }
 
 type PatternToken = { kind: 'lit'; ch: string } | { kind: 'one' };
+type Segments = PatternToken[][];
 
-function splitPattern(pattern: string): { segments: PatternToken[][] } {
-  const segments: PatternToken[][] = [[]];
+function splitPattern(pattern: string): Segments {
+  const segments: Segments = [[]];
   const chars = Array.from(pattern);
   for (let i = 0; i < chars.length; i++) {
     const c = chars[i]!;
@@ -29,7 +30,42 @@ function splitPattern(pattern: string): { segments: PatternToken[][] } {
     else if (c === '?') segments[segments.length - 1]!.push({ kind: 'one' });
     else segments[segments.length - 1]!.push({ kind: 'lit', ch: c });
   }
-  return { segments };
+  return segments;
+}
+
+/**
+ * Split patterns by their text (folded when the comparison folds): a script's keys are the same
+ * strings on every run, so each is cut once, not once per message and value. Bounded; emptied
+ * when full (patterns built from variables can be many).
+ */
+const PATTERN_CACHE_ENTRIES = 4096;
+const patterns = new Map<string, Segments>();
+function segmentsOf(pattern: string): Segments {
+  let segments = patterns.get(pattern);
+  if (!segments) {
+    if (patterns.size >= PATTERN_CACHE_ENTRIES) patterns.clear();
+    patterns.set(pattern, (segments = splitPattern(pattern)));
+  }
+  return segments;
+}
+
+/** A string's characters (code points) as something indexable: the string itself when it has no surrogate pairs. */
+function codePoints(s: string): ArrayLike<string> {
+  return /[\uD800-\uDFFF]/.test(s) ? Array.from(s) : s;
+}
+
+function slice(text: ArrayLike<string>, start: number, end: number): string {
+  return typeof text === 'string' ? text.slice(start, end) : Array.prototype.slice.call(text, start, end).join('');
+}
+
+/** Does `seg` fit `cmp` at `at`? Every character compared is a step of the budget. */
+function fits(seg: PatternToken[], cmp: ArrayLike<string>, at: number, budget: StepBudget): boolean {
+  for (let j = 0; j < seg.length; j++) {
+    budget.used++;
+    const t = seg[j]!;
+    if (t.kind === 'lit' && cmp[at + j] !== t.ch) return false;
+  }
+  return true;
 }
 
 /**
@@ -37,35 +73,27 @@ function splitPattern(pattern: string): { segments: PatternToken[][] } {
  * variables — [whole value, one string per wildcard in pattern order].
  */
 export function wildcardMatch(value: string, pattern: string, fold: boolean, budget: StepBudget): string[] | null {
-  const text = Array.from(value);
-  const cmp = fold ? Array.from(foldAscii(value)) : text;
-  const { segments } = splitPattern(fold ? foldAscii(pattern) : pattern);
-  const fits = (seg: PatternToken[], at: number): boolean => {
-    for (let j = 0; j < seg.length; j++) {
-      budget.used++;
-      const t = seg[j]!;
-      if (t.kind === 'lit' && cmp[at + j] !== t.ch) return false;
-    }
-    return true;
-  };
+  const text = codePoints(value);
+  const cmp = fold ? codePoints(foldAscii(value)) : text;
+  const segments = segmentsOf(fold ? foldAscii(pattern) : pattern);
   const n = text.length;
   const last = segments.length - 1;
   const first = segments[0]!;
   if (last === 0) {
-    if (n !== first.length || !fits(first, 0)) return null;
-  } else if (first.length > n || !fits(first, 0)) {
+    if (n !== first.length || !fits(first, cmp, 0, budget)) return null;
+  } else if (first.length > n || !fits(first, cmp, 0, budget)) {
     return null;
   }
   const starts: number[] = [0];
   if (last > 0) {
     const tail = segments[last]!;
     const end = n - tail.length;
-    if (end < first.length || !fits(tail, end)) return null;
+    if (end < first.length || !fits(tail, cmp, end, budget)) return null;
     let pos = first.length;
     for (let i = 1; i < last; i++) {
       const seg = segments[i]!;
       let q = pos;
-      while (q + seg.length <= end && !fits(seg, q)) {
+      while (q + seg.length <= end && !fits(seg, cmp, q, budget)) {
         q++;
         if (budget.used > budget.max) return null;
       }
@@ -77,13 +105,12 @@ export function wildcardMatch(value: string, pattern: string, fold: boolean, bud
   }
   if (budget.used > budget.max) return null;
   const captures = [value];
-  segments.forEach((seg, i) => {
+  for (let i = 0; i <= last; i++) {
+    const seg = segments[i]!;
     const s = starts[i]!;
-    seg.forEach((t, j) => {
-      if (t.kind === 'one') captures.push(text[s + j]!);
-    });
-    if (i < last) captures.push(text.slice(s + seg.length, starts[i + 1]).join(''));
-  });
+    for (let j = 0; j < seg.length; j++) if (seg[j]!.kind === 'one') captures.push(text[s + j]!);
+    if (i < last) captures.push(slice(text, s + seg.length, starts[i + 1]!));
+  }
   return captures;
 }
 

@@ -18,6 +18,7 @@ export class MessageView {
   private readonly byName = new Map<string, string[]>();
   private readonly decodedCache = new Map<string, string[]>();
   private readonly addressCache = new Map<string, SplitAddress[][]>();
+  private readonly partCache = new Map<string, string[]>();
 
   constructor(readonly header: Buffer) {
     for (const f of scanFields(header, 0, header.length)) {
@@ -48,6 +49,25 @@ export class MessageView {
   /** Addresses in every field called `name`; group names and markers are not addresses. */
   addresses(name: string): SplitAddress[] {
     return this.addressesByField(name).flat();
+  }
+
+  /**
+   * One part (:all, :localpart, :domain, :user, :detail) of every address in the fields called
+   * `name`, without the addresses that have no such part; kept, since scripts test the same
+   * field many times. Do not change the array returned.
+   */
+  addressParts(name: string, part: AddressPart, separator: string): string[] {
+    const key = `${part} ${name.toLowerCase()}`;
+    let out = this.partCache.get(key);
+    if (!out) {
+      out = [];
+      for (const a of this.addresses(name)) {
+        const p = addressPart(a, part, separator);
+        if (p !== null) out.push(p);
+      }
+      this.partCache.set(key, out);
+    }
+    return out;
   }
 
   /** The addresses of each field called `name`, one list per field (for :index, RFC 5260 §6). */

@@ -5,27 +5,32 @@
  */
 import type { Instruction } from './program.js';
 import { contains, equals, foldAscii, order, relation, StepBudget, wildcardMatch } from './match.js';
-import { addressPart, splitEnvelopeAddress, type SplitAddress } from './message.js';
+import { addressPart, type SplitAddress } from './message.js';
 import { canonicalFlags, SieveRuntimeError, type RunState } from './state.js';
 import { bodyStrings } from './body.js';
 import { datePart, parseHeaderDate, zoneMinutes, type ZonedTime } from './date.js';
 import { IMPLICIT_EXTENSIONS, RELATIONAL_OPS } from './spec.js';
 
-export async function evaluate(st: RunState, t: Instruction): Promise<boolean> {
+/**
+ * A test's answer: at once, or — for the tests that need I/O (`body`, `mailboxexists`) and the
+ * tests around them — a promise. Most scripts never wait, and a promise per test was the largest
+ * part of running one (run.ts, Runner.block).
+ */
+export function evaluate(st: RunState, t: Instruction): boolean | Promise<boolean> {
   st.checkClock(t);
   switch (t.name) {
     case 'true':
       return true;
     case 'false':
       return false;
-    case 'not':
-      return !(await evaluate(st, t.tests[0]!));
+    case 'not': {
+      const r = evaluate(st, t.tests[0]!);
+      return typeof r === 'boolean' ? !r : r.then((x) => !x);
+    }
     case 'allof':
-      for (const x of t.tests) if (!(await evaluate(st, x))) return false;
-      return true;
+      return every(st, t.tests, 0, false);
     case 'anyof':
-      for (const x of t.tests) if (await evaluate(st, x)) return true;
-      return false;
+      return every(st, t.tests, 0, true);
     case 'exists':
       return st.list(t.pos[0]).every((h) => st.msg.has(h));
     case 'size': {
@@ -33,25 +38,28 @@ export async function evaluate(st: RunState, t: Instruction): Promise<boolean> {
       return t.tags.has('over') ? st.env.size > n : st.env.size < n;
     }
     case 'header': {
-      const values = st.list(t.pos[0]).flatMap((h) => pickField(t, st.msg.decoded(h)));
+      const names = st.list(t.pos[0]);
+      // The usual test names one field and no :index: its values as MessageView keeps them.
+      const values = names.length === 1 && !t.tags.has('index') ? st.msg.decoded(names[0]!) : names.flatMap((h) => pickField(t, st.msg.decoded(h)));
       return compareValues(st, t, values, st.list(t.pos[1]));
     }
     case 'address': {
-      const addrs = st.list(t.pos[0]).flatMap((h) => pickField(t, st.msg.addressesByField(h)).flat());
+      const names = st.list(t.pos[0]);
+      if (names.length === 1 && !t.tags.has('index')) return compareValues(st, t, st.msg.addressParts(names[0]!, t.addressPart, st.separator), st.list(t.pos[1]));
+      const addrs = names.flatMap((h) => pickField(t, st.msg.addressesByField(h)).flat());
       return compareValues(st, t, parts(st, t, addrs), st.list(t.pos[1]));
     }
     case 'envelope': {
       const addrs: SplitAddress[] = [];
       for (const p of st.list(t.pos[0])) {
         const which = p.toLowerCase();
-        if (which === 'from') addrs.push(splitEnvelopeAddress(st.env.envelope.from));
-        else if (which === 'to') addrs.push(splitEnvelopeAddress(st.env.envelope.to));
+        if (which === 'from') addrs.push(st.envelopeFrom);
+        else if (which === 'to') addrs.push(st.envelopeTo);
       }
       return compareValues(st, t, parts(st, t, addrs), st.list(t.pos[1]));
     }
     case 'mailboxexists':
-      for (const m of st.list(t.pos[0])) if (!(await st.env.mailboxExists(m))) return false;
-      return true;
+      return mailboxesExist(st, t);
     case 'hasflag': {
       const flags = t.pos.length === 2 ? canonicalFlags(st.list(t.pos[0]).map((v) => st.vars.get(v))) : st.flags;
       return compareValues(st, t, flags, canonicalFlags(st.list(t.pos[t.pos.length - 1])));
@@ -62,15 +70,8 @@ export async function evaluate(st: RunState, t: Instruction): Promise<boolean> {
       const values = t.match.kind === 'count' ? sources.filter((s) => s !== '') : sources;
       return compareValues(st, t, values, st.list(t.pos[1]));
     }
-    case 'body': {
-      const body = await st.body();
-      const content = t.tags.get('content');
-      const transform = t.tags.has('raw') ? 'raw' : Array.isArray(content) ? st.list(content) : 'text';
-      const key = JSON.stringify(transform);
-      let strings = st.bodyStrings.get(key);
-      if (!strings) st.bodyStrings.set(key, (strings = bodyStrings(st.header, body, transform)));
-      return compareValues(st, t, strings, st.list(t.pos[0]));
-    }
+    case 'body':
+      return bodyTest(st, t);
     case 'date':
     case 'currentdate':
       return dateTest(st, t);
@@ -87,6 +88,35 @@ export async function evaluate(st: RunState, t: Instruction): Promise<boolean> {
     default:
       throw new SieveRuntimeError(t.offset, `test "${t.name}" is not implemented`);
   }
+}
+
+/**
+ * allof (`until` false: every test true) or anyof (`until` true: some test true), left to right
+ * from tests[from], stopping at the first test that decides (RFC 5229 §3.2); synchronous until a
+ * test returns a promise.
+ */
+function every(st: RunState, tests: Instruction[], from: number, until: boolean): boolean | Promise<boolean> {
+  for (let i = from; i < tests.length; i++) {
+    const r = evaluate(st, tests[i]!);
+    if (typeof r !== 'boolean') return r.then((x) => (x === until ? until : every(st, tests, i + 1, until)));
+    if (r === until) return until;
+  }
+  return !until;
+}
+
+async function mailboxesExist(st: RunState, t: Instruction): Promise<boolean> {
+  for (const m of st.list(t.pos[0])) if (!(await st.env.mailboxExists(m))) return false;
+  return true;
+}
+
+async function bodyTest(st: RunState, t: Instruction): Promise<boolean> {
+  const body = await st.body();
+  const content = t.tags.get('content');
+  const transform = t.tags.has('raw') ? 'raw' : Array.isArray(content) ? st.list(content) : 'text';
+  const key = JSON.stringify(transform);
+  let strings = st.bodyStrings.get(key);
+  if (!strings) st.bodyStrings.set(key, (strings = bodyStrings(st.header, body, transform)));
+  return compareValues(st, t, strings, st.list(t.pos[0]));
 }
 
 /** RFC 5183 §4: what this interpreter says of itself and where it runs (at delivery, in the MDA). */
@@ -139,6 +169,17 @@ function dateTest(st: RunState, t: Instruction): boolean {
   return compareValues(st, t, [value], st.list(t.pos[isDate ? 2 : 1]));
 }
 
+/**
+ * Keys folded for i;ascii-casemap. A script's key lists are the same arrays on every run (unless
+ * variables expand them into new ones), so each is folded once, not once per message.
+ */
+const folded = new WeakMap<readonly string[], string[]>();
+function foldedKeys(keys: string[]): string[] {
+  let out = folded.get(keys);
+  if (!out) folded.set(keys, (out = keys.map(foldAscii)));
+  return out;
+}
+
 /** The comparison at the heart of every test: values against keys with the test's match type. */
 export function compareValues(st: RunState, t: Instruction, values: string[], keys: string[]): boolean {
   const m = t.match;
@@ -170,7 +211,7 @@ export function compareValues(st: RunState, t: Instruction, values: string[], ke
   // :is and :contains: under i;ascii-casemap both sides are folded once, then compared as octets.
   const fold = comparator === 'i;ascii-casemap';
   const vs = fold ? values.map(foldAscii) : values;
-  const ks = fold ? keys.map(foldAscii) : keys;
+  const ks = fold ? foldedKeys(keys) : keys;
   const plain = fold ? 'i;octet' : comparator;
   for (const v of vs) {
     for (const k of ks) {

@@ -197,7 +197,12 @@ export type MailboxChange =
   | { kind: 'expunge'; mailboxId: string; uids: number[]; origin?: string }
   | { kind: 'flags'; mailboxId: string; changes: FlagChange[]; origin?: string }
   | { kind: 'mailboxes'; origin?: string }
-  | { kind: 'uidvalidity'; mailboxId: string; origin?: string };
+  | { kind: 'uidvalidity'; mailboxId: string; origin?: string }
+  /**
+   * The user's Sieve scripts changed: one stored, renamed, deleted or (de)activated
+   * (sieve-storage.ts). Delivery keeps each user's active script compiled until it hears this.
+   */
+  | { kind: 'sieve'; origin?: string };
 
 export type ChangeListener = (change: MailboxChange) => void;
 

@@ -226,13 +226,38 @@ test('serve --workers 2 serves ManageSieve from the workers: scripts stored thro
   // Delivery runs in the primary, on its own store: it reads the script the workers stored.
   const lmtp = await LmtpClient.connect({ host: '127.0.0.1', port: listening.lmtpPort });
   const r = await lmtp.send('x@remote.test', [{ address: 'alice@mx.test' }], Buffer.from('From: x@remote.test\r\nSubject: monthly report 5\r\n\r\nbody\r\n'));
-  await lmtp.quit();
   assert.equal(r.delivery[0]?.code, 250, JSON.stringify(r));
   const { client: imap } = await WireClient.connect('127.0.0.1', listening.imapPort);
   await imap.command('LOGIN alice pw-alice');
   assert.equal((await imap.command('SELECT Reports')).status, 'OK');
   const flags = await imap.command('FETCH 1 (FLAGS)');
   assert.ok(flags.untagged.some((u) => /\\Flagged/.test(u.text)), JSON.stringify(flags.untagged.map((u) => u.text)));
+
+  // The primary now keeps s5 compiled; a worker replaces its text. The primary hears it through
+  // PostgreSQL's notification (asynchronous across processes: milliseconds), so a bounded number
+  // of deliveries may still use the old text; then every one uses the new.
+  const other = 'require ["fileinto", "mailbox"];\r\nfileinto :create "Other";\r\n';
+  assert.match(await sessions[2]!.command(`PUTSCRIPT "s5" {${Buffer.byteLength(other)}+}\r\n${other}`), /^OK/);
+  const deliverOne = async (): Promise<void> => {
+    const r2 = await lmtp.send('x@remote.test', [{ address: 'alice@mx.test' }], Buffer.from('From: x@remote.test\r\nSubject: monthly report 5\r\n\r\nbody\r\n'));
+    assert.equal(r2.delivery[0]?.code, 250, JSON.stringify(r2));
+  };
+  const messagesIn = async (box: string): Promise<number> => {
+    const status = await imap.command(`STATUS ${box} (MESSAGES)`);
+    return Number(/MESSAGES (\d+)/.exec(status.untagged.map((u) => u.text).join(' '))?.[1] ?? 0);
+  };
+  let heard = false;
+  for (let attempt = 0; attempt < 50 && !heard; attempt++) {
+    await deliverOne();
+    heard = (await messagesIn('Other')) > 0;
+    if (!heard) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.ok(heard, 'the replaced script drives delivery in the primary');
+  const reports = await messagesIn('Reports');
+  await deliverOne();
+  assert.equal(await messagesIn('Reports'), reports, 'once heard, never the old text again');
+  assert.equal(await messagesIn('Other'), 2);
+  await lmtp.quit();
   imap.close();
 
   for (const c of sessions) c.close();

@@ -146,6 +146,37 @@ describe('Sieve end to end: sieve-connect, ManageSieve, LMTP, IMAP', () => {
     assert.equal((await mailboxFlags(imapPort(), 'bob', 'INBOX')).length, before + 1);
   });
 
+  it('a script replaced or deactivated over ManageSieve drives the very next delivery (the server keeps scripts compiled between deliveries)', async () => {
+    const c = await RawSieveClient.connect(sievePort());
+    await c.response();
+    assert.match(await c.command('STARTTLS'), /^OK/);
+    await c.startTls();
+    await c.response();
+    assert.match(await c.command(`AUTHENTICATE "PLAIN" "${plain('ann', PASSWORD)}"`), /^OK/);
+    const count = async (box: string): Promise<number> => (await mailboxFlags(imapPort(), 'ann', box)).length;
+    const deliver = async (): Promise<void> => {
+      const r = await lmtp.send('friend@remote.test', [{ address: 'ann@mx.test' }], Buffer.from(`From: friend@remote.test\r\nSubject: note ${Math.random()}\r\nPrecedence: list\r\n\r\nbody\r\n`));
+      assert.equal(r.delivery[0]?.code, 250);
+    };
+    // ann's active script ("main", from the first test) has been used by deliveries already; its text is replaced.
+    await deliver();
+    const inbox = await count('INBOX');
+    const filed = (text: string): string => `require ["fileinto", "mailbox"];\r\nfileinto :create "${text}";\r\n`;
+    assert.match(await c.command(`PUTSCRIPT "main" {${Buffer.byteLength(filed('First'))}+}\r\n${filed('First')}`), /^OK/);
+    await deliver();
+    assert.equal(await count('First'), 1, 'the replaced text of the active script');
+    assert.match(await c.command(`PUTSCRIPT "other" {${Buffer.byteLength(filed('Second'))}+}\r\n${filed('Second')}`), /^OK/);
+    assert.match(await c.command('SETACTIVE "other"'), /^OK/);
+    await deliver();
+    assert.equal(await count('Second'), 1, 'another script activated');
+    assert.match(await c.command('SETACTIVE ""'), /^OK/);
+    await deliver();
+    assert.equal(await count('INBOX'), inbox + 1, 'no active script: INBOX');
+    assert.equal(await count('First'), 1);
+    assert.equal(await count('Second'), 1);
+    assert.match(await c.command('LOGOUT'), /^OK/);
+  });
+
   it('postroom sieve put|list|get|activate|deactivate|delete|check through the running server', async () => {
     const file = join(work, 'filing.sieve');
     writeFileSync(file, 'require ["fileinto", "mailbox"];\nif header :is "subject" "cli" { fileinto :create "Cli"; }\n');

@@ -48,7 +48,8 @@ describe('Sieve at delivery', () => {
     await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
     const relayPort = (relay.server.address() as { port: number }).port;
     store = new MemoryStore();
-    lmtp = await startLmtpServer({ store, filter: createSieveFilter({ sender: createMailSender(`smtp://127.0.0.1:${relayPort}`), hostname: 'mx.test' }) });
+    // scriptChanges: each user's active script is kept compiled until the store says it changed.
+    lmtp = await startLmtpServer({ store, filter: createSieveFilter({ sender: createMailSender(`smtp://127.0.0.1:${relayPort}`), hostname: 'mx.test', scriptChanges: store }) });
     client = await LmtpClient.connect({ host: '127.0.0.1', port: lmtp.port });
   });
   after(async () => {
@@ -153,6 +154,47 @@ describe('Sieve at delivery', () => {
     const r2 = await client.send('sender@remote.test', [{ address: 'bob@mx.test' }], message({ Subject: 'y' }));
     assert.equal(r2.delivery[0]?.code, 250);
     assert.equal((await storedMessages(store, 'bob')).length, 2);
+  });
+
+  it('the kept active script follows every change of the scripts at the next delivery (put, rename, activate, deactivate)', async () => {
+    const into = (box: string): string => `require "fileinto"; fileinto "${box}";`;
+    const deliverAndFind = async (): Promise<string> => {
+      const subject = `probe ${Math.random()}`;
+      const r = await client.send('sender@remote.test', [{ address: 'carol@mx.test' }], message({ Subject: subject }));
+      assert.equal(r.delivery[0]?.code, 250);
+      const mail = await store.open('carol');
+      try {
+        for (const box of await mail.list()) {
+          if ((await storedMessages(store, 'carol', box.name)).some((b) => b.toString().includes(subject))) return box.name;
+        }
+        return '(nowhere)';
+      } finally {
+        await mail.close();
+      }
+    };
+    const mail = await store.open('carol');
+    for (const box of ['A', 'B', 'C']) await mail.create(box);
+    const scripts = sieveStorage(mail);
+    await scripts.sieveSetActive(null); // carol's vacation script of the test above
+    assert.equal(await deliverAndFind(), 'INBOX', 'no active script');
+    await scripts.sievePut('one', into('A'));
+    assert.equal(await deliverAndFind(), 'INBOX', 'stored, not active');
+    await scripts.sieveSetActive('one');
+    assert.equal(await deliverAndFind(), 'A');
+    assert.equal(await deliverAndFind(), 'A', 'the second delivery from the kept script');
+    await scripts.sievePut('one', into('B')); // the active script's text replaced
+    assert.equal(await deliverAndFind(), 'B');
+    await scripts.sieveRename('one', 'renamed');
+    assert.equal(await deliverAndFind(), 'B', 'still active under its new name');
+    await scripts.sievePut('two', into('C'));
+    await scripts.sieveSetActive('two');
+    assert.equal(await deliverAndFind(), 'C');
+    await scripts.sieveSetActive(null);
+    assert.equal(await deliverAndFind(), 'INBOX', 'deactivated');
+    await scripts.sieveSetActive('renamed');
+    await scripts.sievePut('renamed', 'frobnicate;'); // invalid: kept in INBOX, not the old text's mailbox
+    assert.equal(await deliverAndFind(), 'INBOX');
+    await mail.close();
   });
 });
 

@@ -307,7 +307,7 @@ export class Hibernation {
 
   /** A change to a mailbox wakes the sessions that have it selected; IDLE reports nothing else. */
   private onChange(sessions: Set<ParkedSession>, change: MailboxChange): void {
-    if (change.kind === 'mailboxes') return;
+    if (change.kind === 'mailboxes' || change.kind === 'sieve') return;
     for (const parked of [...sessions]) if (parked.mailboxId === change.mailboxId) this.wake(parked);
   }
 

@@ -413,7 +413,7 @@ export class SelectedMailboxView implements SelectedView {
 
   /** Feed listener: queue changes of this mailbox made elsewhere. */
   onChange(change: MailboxChange): void {
-    if (change.kind === 'mailboxes' || change.mailboxId !== this.mailbox.id) return;
+    if (change.kind === 'mailboxes' || change.kind === 'sieve' || change.mailboxId !== this.mailbox.id) return;
     const own = change.origin === this.origin;
     switch (change.kind) {
       case 'exists':

@@ -217,17 +217,21 @@ export class MemoryUserMailbox implements UserMailbox {
   sieveGet(name: string): Promise<string> {
     return this.sieve.sieveGet(name);
   }
-  sievePut(name: string, content: string): Promise<void> {
-    return this.sieve.sievePut(name, content);
+  async sievePut(name: string, content: string): Promise<void> {
+    await this.sieve.sievePut(name, content);
+    publish(this.ctx, { kind: 'sieve' });
   }
-  sieveDelete(name: string): Promise<void> {
-    return this.sieve.sieveDelete(name);
+  async sieveDelete(name: string): Promise<void> {
+    await this.sieve.sieveDelete(name);
+    publish(this.ctx, { kind: 'sieve' });
   }
-  sieveRename(from: string, to: string): Promise<void> {
-    return this.sieve.sieveRename(from, to);
+  async sieveRename(from: string, to: string): Promise<void> {
+    await this.sieve.sieveRename(from, to);
+    publish(this.ctx, { kind: 'sieve' });
   }
-  sieveSetActive(name: string | null): Promise<void> {
-    return this.sieve.sieveSetActive(name);
+  async sieveSetActive(name: string | null): Promise<void> {
+    await this.sieve.sieveSetActive(name);
+    publish(this.ctx, { kind: 'sieve' });
   }
   sieveActive(): Promise<{ name: string; content: string } | null> {
     return this.sieve.sieveActive();

@@ -31,6 +31,8 @@ interface Hint {
   /** Mailbox id and its modseq after the change; absent for a change of the mailbox tree. */
   m?: number;
   s?: number;
+  /** 'sieve': the user's Sieve scripts changed (no mailbox; m and s absent). */
+  k?: 'sieve';
 }
 
 export interface ClusterFeedOptions {
@@ -133,6 +135,11 @@ export class ClusterFeed implements SequencerHost {
     await tx.query(`SELECT pg_notify('${CHANGES_CHANNEL}', p) FROM unnest($1::text[]) AS p`, [payloads]);
   }
 
+  /** Queues the hint that the user's Sieve scripts changed (delivered by PostgreSQL at COMMIT only). */
+  async notifySieve(tx: Queryable, user: string): Promise<void> {
+    await tx.query(`SELECT pg_notify('${CHANGES_CHANNEL}', $1)`, [JSON.stringify({ n: this.nodeId, u: user, k: 'sieve' } satisfies Hint)]);
+  }
+
   // --- SequencerHost ------------------------------------------------------------------------
 
   async catchUp(mailboxId: number, after: number): Promise<CatchUpRows | null> {
@@ -195,6 +202,10 @@ export class ClusterFeed implements SequencerHost {
     if (typeof hint !== 'object' || hint === null || hint.n === this.nodeId || typeof hint.u !== 'string') return;
     this.notificationsReceived.count++;
     if (!this.watched(hint.u)) return;
+    if (hint.k === 'sieve') {
+      this.local.publish(hint.u, { kind: 'sieve' });
+      return;
+    }
     if (typeof hint.m !== 'number') {
       this.local.publish(hint.u, { kind: 'mailboxes' });
       return;
@@ -254,7 +265,11 @@ export class ClusterFeed implements SequencerHost {
         // Hints sent while we were away are lost: read every followed mailbox again, and tell
         // every watcher its mailbox tree may have changed.
         for (const s of this.sequencers.values()) s.poke();
-        for (const user of this.watchers.keys()) this.local.publish(user, { kind: 'mailboxes' });
+        for (const user of this.watchers.keys()) {
+          this.local.publish(user, { kind: 'mailboxes' });
+          // Script changes while the LISTEN connection was down were not heard either.
+          this.local.publish(user, { kind: 'sieve' });
+        }
         return;
       }
     } finally {

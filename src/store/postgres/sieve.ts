@@ -14,12 +14,19 @@ export class PgSieveScripts implements SieveScriptStorage {
     return this.scope.ctx.pool;
   }
 
-  /** A change under the user's script lock, durable once COMMIT returned. */
-  private locked<T>(body: (tx: Queryable) => Promise<T>): Promise<T> {
-    return transaction(this.pool, async (tx) => {
+  /**
+   * A change under the user's script lock, durable once COMMIT returned; then this node's watchers
+   * of the user hear it (kind 'sieve'), and the other nodes' from the notification sent at COMMIT.
+   */
+  private async locked<T>(body: (tx: Queryable) => Promise<T>): Promise<T> {
+    const result = await transaction(this.pool, async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [SIEVE_LOCK, this.scope.userId]);
-      return body(tx);
+      const value = await body(tx);
+      await this.scope.ctx.feed.notifySieve(tx, this.scope.user);
+      return value;
     });
+    this.scope.ctx.feed.publishNow(this.scope.user, { kind: 'sieve', origin: this.scope.origin });
+    return result;
   }
 
   private async exists(tx: Queryable, name: string): Promise<boolean> {

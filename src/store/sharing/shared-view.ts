@@ -321,7 +321,7 @@ export class SharedNamespaceMail implements UserMailbox {
     if (!ref || ref.owner === '') return this.store.watch(this.user, listener);
     const owner = ref.owner;
     return this.store.watch(owner, (change) => {
-      if (change.kind === 'mailboxes') return listener(change);
+      if (change.kind === 'mailboxes' || change.kind === 'sieve') return listener(change);
       listener({ ...change, mailboxId: sharedId(owner, change.mailboxId) });
     });
   }

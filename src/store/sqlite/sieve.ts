@@ -21,18 +21,23 @@ export class SqliteSieveScripts implements SieveScriptStorage {
     }
   }
 
-  /** A write: committed, then resolved once the WAL holding it is synced (like mailbox-tree writes). */
-  private async change<T>(fn: () => T): Promise<T> {
+  /**
+   * A write: committed, then resolved once the WAL holding it is synced (like mailbox-tree writes).
+   * `scripts`: it changed the scripts, which the user's watchers hear (kind 'sieve') once durable.
+   */
+  private async change<T>(fn: () => T, scripts = false): Promise<T> {
     const { ctx } = this.scope;
+    let result: T;
     try {
       await ctx.group.whenOpen();
-      const result = write(ctx, fn);
+      result = write(ctx, fn);
       await ctx.durable.sync();
       ctx.health.writeSucceeded();
-      return result;
     } catch (err) {
       throw ctx.health.classify(err);
     }
+    if (scripts) ctx.feed.publish(this.scope.user, { kind: 'sieve', origin: this.scope.origin });
+    return result;
   }
 
   private exists(name: string): boolean {
@@ -63,7 +68,7 @@ export class SqliteSieveScripts implements SieveScriptStorage {
       this.scope.ctx.sql
         .get('INSERT INTO sieve_scripts (user_id, name, content) VALUES (?, ?, ?) ON CONFLICT (user_id, name) DO UPDATE SET content = excluded.content')
         .run(this.scope.userId, name, content);
-    });
+    }, true);
   }
 
   sieveDelete(name: string): Promise<void> {
@@ -74,7 +79,7 @@ export class SqliteSieveScripts implements SieveScriptStorage {
       if (active === undefined) throw new StoreError('nonexistent', `no script named ${name}`);
       if (active === 1) throw new StoreError('inuse', `script ${name} is active`);
       this.scope.ctx.sql.get('DELETE FROM sieve_scripts WHERE user_id = ? AND name = ?').run(this.scope.userId, name);
-    });
+    }, true);
   }
 
   sieveRename(from: string, to: string): Promise<void> {
@@ -83,7 +88,7 @@ export class SqliteSieveScripts implements SieveScriptStorage {
       if (from === to) return;
       if (this.exists(to)) throw new StoreError('alreadyexists', `a script named ${to} exists`);
       this.scope.ctx.sql.get('UPDATE sieve_scripts SET name = ? WHERE user_id = ? AND name = ?').run(to, this.scope.userId, from);
-    });
+    }, true);
   }
 
   sieveSetActive(name: string | null): Promise<void> {
@@ -91,7 +96,7 @@ export class SqliteSieveScripts implements SieveScriptStorage {
       if (name !== null && !this.exists(name)) throw new StoreError('nonexistent', `no script named ${name}`);
       this.scope.ctx.sql.get('UPDATE sieve_scripts SET active = 0 WHERE user_id = ? AND active = 1').run(this.scope.userId);
       if (name !== null) this.scope.ctx.sql.get('UPDATE sieve_scripts SET active = 1 WHERE user_id = ? AND name = ?').run(this.scope.userId, name);
-    });
+    }, true);
   }
 
   sieveActive(): Promise<{ name: string; content: string } | null> {
