@@ -120,3 +120,68 @@ describe(`big writes over ${MESSAGES} messages leave room for other sessions (SQ
     await measured('UID EXPUNGE 1:*', MAX_EXPUNGE_STALL_CPU_MS);
   });
 });
+
+const MEMORY_MESSAGES = 20_000;
+/** The memory store's COPY of 20,000 was one step of ~60 ms of CPU; in chunks, a few ms each. */
+const MAX_MEMORY_COPY_STALL_CPU_MS = 40;
+
+describe(`a COPY of ${MEMORY_MESSAGES} messages in the memory store runs in slices, all or nothing`, () => {
+  let server: StallServer;
+  let alice: RawClient;
+  let bob: RawClient;
+  let bystander: RawClient;
+
+  before(async () => {
+    // bob may hold 30,000 messages: his COPY of 20,000 next to 20,000 is refused half-way.
+    server = await startStallServer({ store: 'memory', seed: { alice: MEMORY_MESSAGES, bob: MEMORY_MESSAGES }, quota: { bob: { messages: 30_000 } } });
+    bystander = new RawClient(server.port, { localAddress: '127.0.0.2' });
+    await bystander.login();
+    alice = new RawClient(server.port);
+    await alice.login();
+    bob = new RawClient(server.port);
+    bob.send('L LOGIN bob hunter2\r\n');
+    await bob.expect(/^L OK/, 30_000);
+  });
+
+  after(async () => {
+    alice.destroy();
+    bob.destroy();
+    bystander.destroy();
+    await server.close();
+  });
+
+  it('UID COPY 1:* holds the loop only for short steps, and copies every message', async () => {
+    await run(alice, 'c', 'CREATE Other');
+    alice.send('s SELECT INBOX\r\n');
+    await alice.expect(/^s OK/, 30_000);
+    const probe = new NoopProbe(bystander, 5);
+    await server.meter();
+    const started = Date.now();
+    alice.send('t UID COPY 1:* Other\r\n');
+    const reply = await alice.expect(/^t /, 120_000);
+    const stall = await server.stop();
+    const latency = await probe.stop();
+    console.log(
+      `# memory UID COPY ${MEMORY_MESSAGES}: ${Date.now() - started} ms; longest stall ${stall.maxCpuMs.toFixed(0)} ms CPU (${stall.maxWallMs.toFixed(0)} ms wall); ` +
+        `bystander NOOP max ${latency.max.toFixed(0)} ms over ${latency.samples.length}`,
+    );
+    assert.match(reply, /^t OK \[COPYUID \d+ 1:20000 1:20000\]/);
+    assert.ok(stall.maxCpuMs < MAX_MEMORY_COPY_STALL_CPU_MS, `the COPY held the event loop for ${stall.maxCpuMs.toFixed(0)} ms of CPU`);
+    assert.match((await run(alice, 'st', 'STATUS Other (MESSAGES UIDNEXT)')).join('\n'), /MESSAGES 20000 UIDNEXT 20001/);
+  });
+
+  it('a COPY refused by the quota half-way leaves the target as it was (its UIDs not reused)', async () => {
+    await run(bob, 'c', 'CREATE Other');
+    bob.send('s SELECT INBOX\r\n');
+    await bob.expect(/^s OK/, 30_000);
+    bob.send('t UID COPY 1:* Other\r\n');
+    assert.match(await bob.expect(/^t /, 120_000), /^t NO \[OVERQUOTA\]/);
+    const status = (await run(bob, 'st', 'STATUS Other (MESSAGES UIDNEXT)')).join('\n');
+    assert.match(status, /MESSAGES 0\b/);
+    // 10,000 were copied (visible, like SQLite's chunks) before the chunk that would pass 30,000
+    // was refused; they were removed again and their UIDs are not handed out a second time.
+    assert.match(status, /UIDNEXT 10001\b/);
+    const quota = (await run(bob, 'q', 'GETQUOTAROOT INBOX')).find((l) => l.startsWith('* QUOTA '));
+    assert.match(quota ?? '', /MESSAGE 20000 30000/);
+  });
+});

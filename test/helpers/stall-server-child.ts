@@ -42,6 +42,7 @@ async function main(options: StallServerOptions): Promise<void> {
     store = await SqliteStore.open({ directory });
   } else store = new MemoryStore();
   for (const [user, messages] of Object.entries(options.seed)) await seed(store, user, messages);
+  for (const [user, limits] of Object.entries(options.quota ?? {})) await store.setQuota!(user, limits);
   const auth = new StaticAuthenticator({ alice: 'secret', bob: 'hunter2', carol: 'secret' });
   const imap = createImapServer({ host: '127.0.0.1', port: 0, store, auth, allowInsecureAuth: true });
   const { port } = await imap.listen();

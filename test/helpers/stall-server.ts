@@ -9,6 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { LoopStall } from './loop-stall.js';
+import type { QuotaLimits } from '../../src/store/types.js';
 
 export interface StallServerOptions {
   store: 'sqlite' | 'memory';
@@ -16,6 +17,8 @@ export interface StallServerOptions {
   seed: Record<string, number>;
   /** Serve POP3 too. */
   pop3?: boolean;
+  /** Quota limits set in the store (after the seed), per user. */
+  quota?: Record<string, QuotaLimits>;
 }
 
 export type StallRequest = { id: number; op: 'meter' | 'stop' | 'purged' | 'close' };
