@@ -40,7 +40,7 @@ const CHILD = fileURLToPath(new URL('./stall-server-child.ts', import.meta.url))
 
 export function startStallServer(options: StallServerOptions, timeoutMs = 300_000): Promise<StallServer> {
   // Not the test process's flags (--test and its hook): only the TypeScript loader.
-  const child: ChildProcess = fork(CHILD, [JSON.stringify(options)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(CHILD, [JSON.stringify(options)], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiting = new Map<number, (reply: StallReply) => void>();
   let next = 1;
   child.on('message', (reply: StallReply) => {
