@@ -16,10 +16,11 @@ import { StoreError } from '../../store/errors.js';
 import { crlfStore } from '../../store/crlf-store.js';
 import { Pop3Error } from '../errors.js';
 import type { Maildrop, MaildropSource } from './types.js';
+import { TimeSlice } from '../../util/time-slice.js';
 
 /** Messages per store write at QUIT (as IMAP's WRITE_CHUNK) and per records() read at login. */
 const WRITE_SLICE = 250;
-const READ_SLICE = 2_000;
+const READ_SLICE = 1_000;
 
 function* slices<T>(items: readonly T[], size: number): Iterable<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
@@ -65,13 +66,16 @@ class StoreMaildrop implements Maildrop {
       // The UIDs we hold now name other messages (or none): touching them could lose mail.
       throw new Pop3Error('Mailbox was reset during the session; no messages were deleted', 'SYS/PERM');
     }
-    const gone = new Set(deleted);
-    const seen = retrieved.filter((i) => !gone.has(i)).map((i) => this.records[i].uid);
+    // A mark per message and a typed-array sort rather than a Set and a sort with a comparator:
+    // with every message of a 100,000 maildrop deleted those were 60-80 ms in one stretch.
+    const gone = new Uint8Array(this.records.length);
+    for (const i of deleted) gone[i] = 1;
+    const seen = retrieved.filter((i) => gone[i] === 0).map((i) => this.records[i].uid);
     // In slices, like IMAP's big writes: one store call over 100,000 messages is one long
     // transaction on SQLite, during which every other session waits. RFC 1939 §6 allows a QUIT
     // that removed only some of the messages ("-ERR some deleted messages not removed").
     for (const part of slices(seen, WRITE_SLICE)) await this.handle.updateFlags(this.mailboxId, part, 'add', ['\\Seen']);
-    const uids = deleted.map((i) => this.records[i].uid).sort((a, b) => a - b);
+    const uids = Array.from(Float64Array.from(deleted, (i) => this.records[i].uid).sort());
     for (const part of slices(uids, WRITE_SLICE)) {
       await this.handle.updateFlags(this.mailboxId, part, 'add', ['\\Deleted']);
       await this.handle.expunge(this.mailboxId, part);
@@ -95,9 +99,16 @@ export function storeMaildrops(given: MailStore): MaildropSource {
         // messages was one stretch of over a second on SQLite), and it gives only the UIDs needed.
         const { uidValidity } = await handle.status(inbox.id);
         const uids = await handle.search(inbox.id, { type: 'flag', flag: '\\Deleted', set: false });
-        // The records in pages, each its own store call, so a maildrop of 100,000 is not one stretch.
+        // The records in pages, each its own store call, so a maildrop of 100,000 is not one stretch
+        // — with the loop let go between them: a store that reads synchronously (SQLite, memory)
+        // returns a settled promise, and awaiting it does not yield, so without the pause the
+        // pages were still one stretch of ~200 ms.
         const records: MessageRecord[] = [];
-        for (const part of slices(uids, READ_SLICE)) for (const r of await handle.records(inbox.id, part)) records.push(r);
+        const slice = new TimeSlice();
+        for (const part of slices(uids, READ_SLICE)) {
+          await slice.pause();
+          for (const r of await handle.records(inbox.id, part)) records.push(r);
+        }
         return new StoreMaildrop(handle, inbox.id, uidValidity, records, inbox.readOnly === true);
       } catch (err) {
         await handle.close().catch(() => undefined);

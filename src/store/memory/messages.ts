@@ -27,6 +27,7 @@ import { noteModseq } from './modseq-order.js';
 import { applyFlagOperation, hasFlag, normaliseFlags, sameFlags } from './flags.js';
 import { findMessage, sortedUnique, usageOf, type MailboxState, type SharedContent, type StoredMessage } from './state.js';
 import { checkQuota, effectiveLimits } from '../quota.js';
+import { MEMORY_COPY_CHUNK, copyInChunks } from './chunked-copy.js';
 
 export function mailboxById(ctx: HandleContext, id: string): MailboxState {
   const box = ctx.state.byId.get(id);
@@ -213,10 +214,24 @@ function copyInto(ctx: HandleContext, source: MailboxState, uids: number[], targ
   return { uidValidity: target.uidValidity, mapping };
 }
 
-/** All or nothing: a COPY that would exceed the quota copies no message. */
+/**
+ * All or nothing: a COPY that would exceed the quota copies no message. A large one runs in chunks
+ * with the loop free between them, and is undone if a chunk fails (chunked-copy.ts).
+ */
 export async function copyMessages(ctx: HandleContext, fromId: string, uids: number[], toId: string, maxKeywords?: number): Promise<CopyResult> {
   const limits = await quotaLimits(ctx);
-  return copyInto(ctx, selectable(ctx, fromId), uids, writable(ctx, toId), limits, maxKeywords);
+  if (uids.length <= MEMORY_COPY_CHUNK) return copyInto(ctx, selectable(ctx, fromId), uids, writable(ctx, toId), limits, maxKeywords);
+  return copyInChunks(
+    ctx,
+    uids,
+    (c, part, l, k) => {
+      const target = writable(c, toId);
+      return { result: copyInto(c, selectable(c, fromId), part, target, l, k), target };
+    },
+    (c, target, copies) => void removeMessages(c, target, copies),
+    limits,
+    maxKeywords,
+  );
 }
 
 /** The limits that apply to the handle's user now (resolved before the write's synchronous step). */
