@@ -20,7 +20,7 @@
  * deliveries acknowledged.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -72,6 +72,24 @@ interface Result {
   stored: number;
   /** Stored in a mailbox other than INBOX (a script filed it). */
   filed: number;
+  /** Postroom only: the server's CPU per acknowledged delivery (warm-up included), µs — all threads and the main one. */
+  cpuUs?: { total: number; main: number };
+}
+
+/** utime+stime of a process (all its threads) and of its main thread, in µs, from /proc (Linux). */
+function cpuOf(pid: number): { total: number; main: number } | null {
+  const ticks = (path: string): number => {
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const stat = readFileSync(path, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(rest[11]) + Number(rest[12]);
+  };
+  try {
+    const tick = 1e6 / 100; // CLK_TCK is 100 on Linux
+    return { total: ticks(`/proc/${pid}/stat`) * tick, main: ticks(`/proc/${pid}/task/${pid}/stat`) * tick };
+  } catch {
+    return null;
+  }
 }
 
 /** A message of about `size` bytes: plain text lines, a unique first header per transaction. */
@@ -160,11 +178,13 @@ function countMaildir(runDir: string): { stored: number; filed: number } {
   return { stored: n, filed };
 }
 
-async function load(port: number, row: Row, tag: string, varied: boolean): Promise<Omit<Result, 'stored' | 'filed'>> {
+async function load(port: number, row: Row, tag: string, varied: boolean, pid?: number): Promise<Omit<Result, 'stored' | 'filed'>> {
   const base = baseMessage(row.size);
   const noSubject = Buffer.from(base.toString('latin1').replace(/^Subject: .*\r\n/m, ''), 'latin1');
   const latencies: number[] = [];
   let deliveries = 0;
+  let acknowledged = 0;
+  const cpuBefore = pid !== undefined ? cpuOf(pid) : null;
   let errors = 0;
   let firstError: string | undefined;
   let measuring = false;
@@ -188,6 +208,7 @@ async function load(port: number, row: Row, tag: string, varied: boolean): Promi
       const result = await client.send('bench@bench.test', to.map((address) => ({ address })), message);
       const took = performance.now() - began;
       const ok = result.delivery.filter((r) => r?.code === 250).length;
+      acknowledged += ok;
       const bad = row.rcpts - ok;
       if (bad > 0) {
         errors += bad;
@@ -203,7 +224,9 @@ async function load(port: number, row: Row, tag: string, varied: boolean): Promi
   await Promise.all(Array.from({ length: row.sessions }, (_, s) => session(s)));
   // Deliveries of transactions that started in the window count; the window ends when the last one is answered.
   const seconds = (Date.now() - (measuredFrom || measureFrom)) / 1000;
-  return { deliveries, seconds, latencies, errors, firstError };
+  const cpuAfter = pid !== undefined ? cpuOf(pid) : null;
+  const cpuUs = cpuBefore && cpuAfter && acknowledged > 0 ? { total: (cpuAfter.total - cpuBefore.total) / acknowledged, main: (cpuAfter.main - cpuBefore.main) / acknowledged } : undefined;
+  return { deliveries, seconds, latencies, errors, firstError, ...(cpuUs ? { cpuUs } : {}) };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -219,7 +242,7 @@ async function runOne(server: 'Postroom' | 'Dovecot', row: Row, index: number, s
   const running = server === 'Postroom' ? await startPostroom(runDir, script) : await startDovecotLmtp(runDir, USERS, row.sessions, script);
   let result: Omit<Result, 'stored' | 'filed'>;
   try {
-    result = await load(running.port, row, `${server}-${index}`, sieve !== undefined);
+    result = await load(running.port, row, `${server}-${index}`, sieve !== undefined, server === 'Postroom' ? running.pid : undefined);
   } finally {
     await running.stop();
   }
@@ -245,13 +268,14 @@ const cell = (r: Result): string[] => {
   const sorted = [...r.latencies].sort((a, b) => a - b);
   return [rate(r).toFixed(0), percentile(sorted, 50).toFixed(1), percentile(sorted, 99).toFixed(1)];
 };
+const cpuCell = (r: Result): string => (r.cpuUs ? `${r.cpuUs.total.toFixed(0)} (${r.cpuUs.main.toFixed(0)})` : '–');
 const check = (name: string, r: Result): string => (r.errors > 0 ? `${name}: ${r.errors} refused (${r.firstError ?? '?'})` : '');
 // Stored may exceed the measured deliveries by the warm-up's; it may never fall short of them.
 const storedCheck = (name: string, r: Result): string => (r.stored >= r.deliveries ? '' : `${name} stored ${r.stored} < ${r.deliveries}`);
 let index = 0;
 if (!onlySieve) {
-  say('| sessions | size | rcpts | Postroom deliveries/s | p50 ms | p99 ms | Dovecot deliveries/s | p50 ms | p99 ms | rate ratio | checks |');
-  say('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  say('| sessions | size | rcpts | Postroom deliveries/s | p50 ms | p99 ms | Dovecot deliveries/s | p50 ms | p99 ms | rate ratio | Postroom CPU µs/delivery (main thread) | checks |');
+  say('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const row of ROWS) {
     if (only && !only.includes(label(row))) continue;
     const order: Array<'Postroom' | 'Dovecot'> = index % 2 === 0 ? ['Postroom', 'Dovecot'] : ['Dovecot', 'Postroom'];
@@ -261,7 +285,7 @@ if (!onlySieve) {
     const p = results.get('Postroom')!;
     const d = results.get('Dovecot')!;
     const checks = [check('Postroom', p), check('Dovecot', d), storedCheck('Postroom', p), storedCheck('Dovecot', d)].filter(Boolean).join('; ');
-    say(`| ${row.sessions} | ${row.size >= 1 << 20 ? '1 MB' : '10 KB'} | ${row.rcpts} | ${cell(p).join(' | ')} | ${cell(d).join(' | ')} | ${(rate(p) / rate(d)).toFixed(2)} | ${checks || 'ok'} |`);
+    say(`| ${row.sessions} | ${row.size >= 1 << 20 ? '1 MB' : '10 KB'} | ${row.rcpts} | ${cell(p).join(' | ')} | ${cell(d).join(' | ')} | ${(rate(p) / rate(d)).toFixed(2)} | ${cpuCell(p)} | ${checks || 'ok'} |`);
   }
   say('');
 }
