@@ -72,7 +72,7 @@ interface Result {
   stored: number;
   /** Stored in a mailbox other than INBOX (a script filed it). */
   filed: number;
-  /** Postroom only: the server's CPU per acknowledged delivery (warm-up included), µs — all threads and the main one. */
+  /** Postroom only: the server's CPU per measured delivery, µs — all its threads, and its main thread (the event loop). */
   cpuUs?: { total: number; main: number };
 }
 
@@ -183,8 +183,7 @@ async function load(port: number, row: Row, tag: string, varied: boolean, pid?: 
   const noSubject = Buffer.from(base.toString('latin1').replace(/^Subject: .*\r\n/m, ''), 'latin1');
   const latencies: number[] = [];
   let deliveries = 0;
-  let acknowledged = 0;
-  const cpuBefore = pid !== undefined ? cpuOf(pid) : null;
+  const cpuAt: { start: { total: number; main: number } | null } = { start: null };
   let errors = 0;
   let firstError: string | undefined;
   let measuring = false;
@@ -204,11 +203,11 @@ async function load(port: number, row: Row, tag: string, varied: boolean, pid?: 
       if (counted && !measuring) {
         measuring = true;
         measuredFrom = Date.now();
+        if (pid !== undefined) cpuAt.start = cpuOf(pid);
       }
       const result = await client.send('bench@bench.test', to.map((address) => ({ address })), message);
       const took = performance.now() - began;
       const ok = result.delivery.filter((r) => r?.code === 250).length;
-      acknowledged += ok;
       const bad = row.rcpts - ok;
       if (bad > 0) {
         errors += bad;
@@ -225,7 +224,10 @@ async function load(port: number, row: Row, tag: string, varied: boolean, pid?: 
   // Deliveries of transactions that started in the window count; the window ends when the last one is answered.
   const seconds = (Date.now() - (measuredFrom || measureFrom)) / 1000;
   const cpuAfter = pid !== undefined ? cpuOf(pid) : null;
-  const cpuUs = cpuBefore && cpuAfter && acknowledged > 0 ? { total: (cpuAfter.total - cpuBefore.total) / acknowledged, main: (cpuAfter.main - cpuBefore.main) / acknowledged } : undefined;
+  // From the first measured transaction to the last answer, per delivery measured (the warm-up's
+  // module loading and JIT are left out).
+  const cpuBefore = cpuAt.start;
+  const cpuUs = cpuBefore && cpuAfter && deliveries > 0 ? { total: (cpuAfter.total - cpuBefore.total) / deliveries, main: (cpuAfter.main - cpuBefore.main) / deliveries } : undefined;
   return { deliveries, seconds, latencies, errors, firstError, ...(cpuUs ? { cpuUs } : {}) };
 }
 
