@@ -1,7 +1,8 @@
 /**
- * `npm run bench:lmtp [-- --quick] [--seconds S] [--only 10x1Mx1,…|sieve] [--out FILE] [--cpu-prof DIR]`
+ * `npm run bench:lmtp [-- --quick] [--seconds S] [--only 10x1Mx1,…|sieve] [--out FILE] [--cpu-prof DIR] [--postroom-only]`
  * (`--cpu-prof DIR`: the Postroom server runs under `node --cpu-prof`, its profiles land in DIR;
- * read them with `tsx bench/profile-summary.ts FILE`)
+ * read them with `tsx bench/profile-summary.ts FILE`. `--postroom-only`: no Dovecot, for A/B runs
+ * of Postroom's own CPU per delivery, the last column, read from /proc.)
  *
  * Mail delivery over LMTP, Postroom (`postroom serve --lmtp-port`, SQLite store) and Dovecot
  * (dovecot-lmtpd, Maildir, mail_fsync default) side by side in the same run, in turn: for each row
@@ -40,6 +41,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     out: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'postroom-only': { type: 'boolean', default: false },
   },
 });
 const SECONDS = Number(values.seconds ?? (values.quick ? 4 : 10));
@@ -259,7 +261,8 @@ const say = (s: string): void => {
   process.stdout.write(`${s}\n`);
 };
 
-ensureDovecotLmtp();
+const postroomOnly = values['postroom-only'];
+if (!postroomOnly) ensureDovecotLmtp();
 say(`# LMTP delivery: Postroom vs Dovecot — ${new Date().toISOString().slice(0, 10)}`);
 say('');
 say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; Dovecot ${dovecotVersion()}.`);
@@ -282,7 +285,13 @@ if (!onlySieve) {
     if (only && !only.includes(label(row))) continue;
     const order: Array<'Postroom' | 'Dovecot'> = index % 2 === 0 ? ['Postroom', 'Dovecot'] : ['Dovecot', 'Postroom'];
     const results = new Map<string, Result>();
-    for (const server of order) results.set(server, await runOne(server, row, index));
+    for (const server of order) if (!postroomOnly || server === 'Postroom') results.set(server, await runOne(server, row, index));
+    if (postroomOnly) {
+      const p = results.get('Postroom')!;
+      say(`| ${row.sessions} | ${row.size >= 1 << 20 ? '1 MB' : '10 KB'} | ${row.rcpts} | ${cell(p).join(' | ')} | – | – | – | – | ${cpuCell(p)} | ${[check('Postroom', p), storedCheck('Postroom', p)].filter(Boolean).join('; ') || 'ok'} |`);
+      index++;
+      continue;
+    }
     index++;
     const p = results.get('Postroom')!;
     const d = results.get('Dovecot')!;
