@@ -6,7 +6,7 @@
  * temporary body file; the filter decides whether the message is streamed or spooled first.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -120,6 +120,25 @@ describe('LMTP: one recipient stored while DATA arrives', () => {
       assert.equal(`${result.delivery[0]?.code} ${result.delivery[0]?.enhanced}`, '552 5.3.4');
       assert.equal((await storedMessages(store, 'ann')).length, 0);
       assert.deepEqual(temps(dir), []);
+    } finally {
+      await lmtp.close();
+      await store.close();
+    }
+  });
+
+  it('two recipients are spooled first: a spool that cannot be written answers 451 4.3.0 for each, nothing stored', async () => {
+    const notAFolder = join(newDir(), 'file');
+    writeFileSync(notAFolder, 'not a folder');
+    const { store, lmtp } = await open({ spoolDirectory: notAFolder });
+    try {
+      const client = await LmtpClient.connect({ host: '127.0.0.1', port: lmtp.port });
+      const result = await client.send('s@example.org', [{ address: 'ann@example.org' }, { address: 'bob@example.org' }], Buffer.from(`Subject: two\r\n\r\n${body(400 * 1024)}`));
+      const one = await client.send('s@example.org', [{ address: 'ann@example.org' }], Buffer.from(`Subject: one\r\n\r\n${body(400 * 1024)}`));
+      await client.quit();
+      assert.deepEqual(result.delivery.map((r) => `${r?.code} ${r?.enhanced}`), ['451 4.3.0', '451 4.3.0']);
+      assert.equal(one.delivery[0]?.code, 250, 'one recipient does not use the spool');
+      assert.deepEqual((await storedMessages(store, 'ann')).map((m) => m.toString().split('\r\n')[2]), ['Subject: one']);
+      assert.equal((await storedMessages(store, 'bob')).length, 0);
     } finally {
       await lmtp.close();
       await store.close();
