@@ -2,8 +2,9 @@
  * `npm run bench:lmtp [-- --quick] [--seconds S] [--only 10x1Mx1,…|sieve] [--out FILE] [--cpu-prof DIR]
  *  [--postroom-only] [--rounds N]`
  * (`--cpu-prof DIR`: the Postroom server runs under `node --cpu-prof`, its profiles land in DIR;
- * read them with `tsx bench/profile-summary.ts FILE`. `--postroom-only --only sieve`: Postroom
- * without and with the script only, N rounds in alternating order — on a shared machine the
+ * read them with `tsx bench/profile-summary.ts FILE`. `--postroom-only`: no Dovecot, for A/B runs
+ * of Postroom's own CPU per delivery (the last column, read from /proc); with `--only sieve`,
+ * Postroom without and with the script, N rounds in alternating order — on a shared machine the
  * ratio within a round and the server's CPU µs per delivery say more than the rates.)
  *
  * Mail delivery over LMTP, Postroom (`postroom serve --lmtp-port`, SQLite store) and Dovecot
@@ -80,6 +81,24 @@ interface Result {
   filed: number;
   /** CPU seconds the server used from listening to the end of the load (Postroom only). */
   cpu?: number;
+  /** Postroom only: the server's CPU per measured delivery, µs — all its threads, and its main thread (the event loop). */
+  cpuUs?: { total: number; main: number };
+}
+
+/** utime+stime of a process (all its threads) and of its main thread, in µs, from /proc (Linux). */
+function cpuOf(pid: number): { total: number; main: number } | null {
+  const ticks = (path: string): number => {
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const stat = readFileSync(path, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(rest[11]) + Number(rest[12]);
+  };
+  try {
+    const tick = 1e6 / 100; // CLK_TCK is 100 on Linux
+    return { total: ticks(`/proc/${pid}/stat`) * tick, main: ticks(`/proc/${pid}/task/${pid}/stat`) * tick };
+  } catch {
+    return null;
+  }
 }
 
 /** A message of about `size` bytes: plain text lines, a unique first header per transaction. */
@@ -175,11 +194,12 @@ function countMaildir(runDir: string): { stored: number; filed: number } {
   return { stored: n, filed };
 }
 
-async function load(port: number, row: Row, tag: string, varied: boolean): Promise<Omit<Result, 'stored' | 'filed'>> {
+async function load(port: number, row: Row, tag: string, varied: boolean, pid?: number): Promise<Omit<Result, 'stored' | 'filed'>> {
   const base = baseMessage(row.size);
   const noSubject = Buffer.from(base.toString('latin1').replace(/^Subject: .*\r\n/m, ''), 'latin1');
   const latencies: number[] = [];
   let deliveries = 0;
+  const cpuAt: { start: { total: number; main: number } | null } = { start: null };
   let errors = 0;
   let firstError: string | undefined;
   let measuring = false;
@@ -199,6 +219,7 @@ async function load(port: number, row: Row, tag: string, varied: boolean): Promi
       if (counted && !measuring) {
         measuring = true;
         measuredFrom = Date.now();
+        if (pid !== undefined) cpuAt.start = cpuOf(pid);
       }
       const result = await client.send('bench@bench.test', to.map((address) => ({ address })), message);
       const took = performance.now() - began;
@@ -218,7 +239,12 @@ async function load(port: number, row: Row, tag: string, varied: boolean): Promi
   await Promise.all(Array.from({ length: row.sessions }, (_, s) => session(s)));
   // Deliveries of transactions that started in the window count; the window ends when the last one is answered.
   const seconds = (Date.now() - (measuredFrom || measureFrom)) / 1000;
-  return { deliveries, seconds, latencies, errors, firstError };
+  const cpuAfter = pid !== undefined ? cpuOf(pid) : null;
+  // From the first measured transaction to the last answer, per delivery measured (the warm-up's
+  // module loading and JIT are left out).
+  const cpuBefore = cpuAt.start;
+  const cpuUs = cpuBefore && cpuAfter && deliveries > 0 ? { total: (cpuAfter.total - cpuBefore.total) / deliveries, main: (cpuAfter.main - cpuBefore.main) / deliveries } : undefined;
+  return { deliveries, seconds, latencies, errors, firstError, ...(cpuUs ? { cpuUs } : {}) };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -234,7 +260,7 @@ async function runOne(server: 'Postroom' | 'Dovecot', row: Row, index: number, s
   const running = server === 'Postroom' ? await startPostroom(runDir, script) : await startDovecotLmtp(runDir, USERS, row.sessions, script);
   let result: Omit<Result, 'stored' | 'filed'>;
   try {
-    result = await load(running.port, row, `${server}-${index}`, sieve !== undefined);
+    result = await load(running.port, row, `${server}-${index}`, sieve !== undefined, server === 'Postroom' ? running.pid : undefined);
     if ('cpuAtStart' in running) result.cpu = cpuSeconds(running.pid) - (running.cpuAtStart as number);
   } finally {
     await running.stop();
@@ -250,7 +276,8 @@ const say = (s: string): void => {
   process.stdout.write(`${s}\n`);
 };
 
-if (!values['postroom-only']) ensureDovecotLmtp();
+const postroomOnly = values['postroom-only'];
+if (!postroomOnly) ensureDovecotLmtp();
 say(`# LMTP delivery: Postroom vs Dovecot — ${new Date().toISOString().slice(0, 10)}`);
 say('');
 say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; Dovecot ${dovecotVersion()}.`);
@@ -261,23 +288,30 @@ const cell = (r: Result): string[] => {
   const sorted = [...r.latencies].sort((a, b) => a - b);
   return [rate(r).toFixed(0), percentile(sorted, 50).toFixed(1), percentile(sorted, 99).toFixed(1)];
 };
+const cpuCell = (r: Result): string => (r.cpuUs ? `${r.cpuUs.total.toFixed(0)} (${r.cpuUs.main.toFixed(0)})` : '–');
 const check = (name: string, r: Result): string => (r.errors > 0 ? `${name}: ${r.errors} refused (${r.firstError ?? '?'})` : '');
 // Stored may exceed the measured deliveries by the warm-up's; it may never fall short of them.
 const storedCheck = (name: string, r: Result): string => (r.stored >= r.deliveries ? '' : `${name} stored ${r.stored} < ${r.deliveries}`);
 let index = 0;
 if (!onlySieve) {
-  say('| sessions | size | rcpts | Postroom deliveries/s | p50 ms | p99 ms | Dovecot deliveries/s | p50 ms | p99 ms | rate ratio | checks |');
-  say('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  say('| sessions | size | rcpts | Postroom deliveries/s | p50 ms | p99 ms | Dovecot deliveries/s | p50 ms | p99 ms | rate ratio | Postroom CPU µs/delivery (main thread) | checks |');
+  say('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const row of ROWS) {
     if (only && !only.includes(label(row))) continue;
     const order: Array<'Postroom' | 'Dovecot'> = index % 2 === 0 ? ['Postroom', 'Dovecot'] : ['Dovecot', 'Postroom'];
     const results = new Map<string, Result>();
-    for (const server of order) results.set(server, await runOne(server, row, index));
+    for (const server of order) if (!postroomOnly || server === 'Postroom') results.set(server, await runOne(server, row, index));
+    if (postroomOnly) {
+      const p = results.get('Postroom')!;
+      say(`| ${row.sessions} | ${row.size >= 1 << 20 ? '1 MB' : '10 KB'} | ${row.rcpts} | ${cell(p).join(' | ')} | – | – | – | – | ${cpuCell(p)} | ${[check('Postroom', p), storedCheck('Postroom', p)].filter(Boolean).join('; ') || 'ok'} |`);
+      index++;
+      continue;
+    }
     index++;
     const p = results.get('Postroom')!;
     const d = results.get('Dovecot')!;
     const checks = [check('Postroom', p), check('Dovecot', d), storedCheck('Postroom', p), storedCheck('Dovecot', d)].filter(Boolean).join('; ');
-    say(`| ${row.sessions} | ${row.size >= 1 << 20 ? '1 MB' : '10 KB'} | ${row.rcpts} | ${cell(p).join(' | ')} | ${cell(d).join(' | ')} | ${(rate(p) / rate(d)).toFixed(2)} | ${checks || 'ok'} |`);
+    say(`| ${row.sessions} | ${row.size >= 1 << 20 ? '1 MB' : '10 KB'} | ${row.rcpts} | ${cell(p).join(' | ')} | ${cell(d).join(' | ')} | ${(rate(p) / rate(d)).toFixed(2)} | ${cpuCell(p)} | ${checks || 'ok'} |`);
   }
   say('');
 }

@@ -18,6 +18,7 @@ import { isFull } from '../store/quota.js';
 import type { Flag, MailboxInfo, MailStore, MessageContent, UserMailbox } from '../store/types.js';
 import { DeliveryError, deliveryFailure, failureText, isUnexpected } from './errors.js';
 import { addressProblem, candidateUsers, type RecipientUserName } from './recipient.js';
+import { MessageWithdrawn } from './channel.js';
 import type { MessageSpool } from './spool.js';
 import type { DeliveryAction, DeliveryFailure, DeliveryFilter, DeliveryOutcome, Recipient, StoredCopy } from './types.js';
 
@@ -55,6 +56,18 @@ export interface RecipientRequest {
 }
 
 const KEEP: readonly DeliveryAction[] = [{ kind: 'keep' }];
+
+/** One recipient's delivery that stores the message while it arrives (DeliveryPipeline.startLive). */
+export interface LiveDelivery {
+  /**
+   * Stores the trace headers, then `body` (the message as it arrives, CRLF line ends), and says
+   * how it went. When `body` throws (MessageWithdrawn: the client went, or the message is
+   * refused), nothing is stored. `size` is the message's size, for the log, once it is in.
+   */
+  store(body: AsyncIterable<Buffer>, size: () => number): Promise<DeliveryOutcome>;
+  /** Closes the recipient's mailbox handle when store() is not going to be called. */
+  cancel(): Promise<void>;
+}
 
 /** One recipient's copy of the message, fresh for each append (a stream can be read once). */
 interface Copy {
@@ -120,6 +133,64 @@ export class DeliveryPipeline {
     throw new DeliveryError('nouser', `No such user: ${address}`);
   }
 
+    /**
+   * Before the message arrives: when nothing about this delivery depends on the message — one
+   * recipient, whose mailbox is known, and a filter that will not act for them (no Sieve script)
+   * — a LiveDelivery that stores the message while it arrives, so that its bytes are written once
+   * (by the store) rather than spooled first and copied. Otherwise null: spool, then deliver().
+   * Never throws: whatever fails here is met again, and answered, on the ordinary path.
+   */
+  async startLive(from: string, recipients: readonly Recipient[]): Promise<LiveDelivery | null> {
+    if (recipients.length !== 1) return null;
+    const recipient = recipients[0]!;
+    const { store, filter, logger } = this.options;
+    let mail: UserMailbox | undefined;
+    let box: MailboxInfo;
+    try {
+      mail = await store.open(recipient.user);
+      if (filter && (!filter.appliesTo || (await filter.appliesTo(recipient, mail)))) {
+        await mail.close();
+        return null;
+      }
+      box = await this.chooseMailbox(mail, recipient);
+    } catch {
+      await mail?.close().catch(() => undefined);
+      return null;
+    }
+    const opened = mail;
+    const prefix = Buffer.from(this.tracePrefix(from, recipients.length, recipient));
+    return {
+      store: async (body, size) => {
+        try {
+          const result = await opened.append(box.id, { content: prefixed(prefix, body) });
+          logger?.info({ to: recipient.address, user: recipient.user, mailbox: box.name, uid: result.uid, size: size() }, 'delivered');
+          return { ok: true, recipient, stored: [{ mailbox: box.name, uid: result.uid }] };
+        } catch (err) {
+          // The caller withdrew the message (the client went, or it was refused): it answers.
+          if (err instanceof MessageWithdrawn) return { ok: false, recipient, failure: { kind: 'tempfail', message: err.message } };
+          return this.failed(recipient, err);
+        } finally {
+          await opened.close().catch(() => undefined);
+        }
+      },
+      cancel: () => opened.close().catch(() => undefined),
+    };
+  }
+
+  /** The trace headers in front of a recipient's copy (docs/delivery.md). */
+  private tracePrefix(from: string, recipientCount: number, recipient: Recipient): string {
+    const returnPath = `Return-Path: <${from}>\r\n`;
+    const withDeliveredTo = this.deliveredTo === 'always' || (this.deliveredTo === 'single' && recipientCount === 1);
+    return withDeliveredTo ? `${returnPath}Delivered-To: ${recipient.address}\r\n` : returnPath;
+  }
+
+  private failed(recipient: Recipient, err: unknown): DeliveryOutcome {
+    const failure = deliveryFailure(err);
+    if (isUnexpected(err)) this.options.logger?.error({ err, to: recipient.address, user: recipient.user }, 'delivery failed');
+    else this.options.logger?.info({ to: recipient.address, user: recipient.user, failure: failure.kind, reason: (err as Error).message }, 'delivery refused');
+    return { ok: false, recipient, failure };
+  }
+
   /** After DATA: one outcome per recipient, in order. Never throws. */
   async deliver(from: string, recipients: readonly Recipient[], message: MessageSpool): Promise<DeliveryOutcome[]> {
     const refusal = whyRefused(message);
@@ -138,7 +209,7 @@ export class DeliveryPipeline {
     // lets a content-addressed store add the later copies without reading them again.
     const sha256 = !withDeliveredTo && recipients.length > 1 ? await digestOf(bytesFor(returnPath)) : undefined;
     const copy = (recipient: Recipient): Copy => {
-      const prefix = withDeliveredTo ? `${returnPath}Delivered-To: ${recipient.address}\r\n` : returnPath;
+      const prefix = this.tracePrefix(from, recipients.length, recipient);
       return Object.assign(() => ({ content: bytesFor(prefix), ...(sha256 ? { sha256 } : {}) }), { prefix });
     };
     const one = (recipient: Recipient): Promise<DeliveryOutcome> => this.deliverOne(from, recipient, message, copy(recipient));
@@ -193,10 +264,7 @@ export class DeliveryPipeline {
       if (stored.length === 0) logger?.info({ to: recipient.address, user: recipient.user }, 'discarded by the filter');
       return { ok: true, recipient, stored };
     } catch (err) {
-      const failure = deliveryFailure(err);
-      if (isUnexpected(err)) logger?.error({ err, to: recipient.address, user: recipient.user }, 'delivery failed');
-      else logger?.info({ to: recipient.address, user: recipient.user, failure: failure.kind, reason: (err as Error).message }, 'delivery refused');
-      return { ok: false, recipient, failure };
+      return this.failed(recipient, err);
     } finally {
       await mail?.close().catch(() => undefined);
     }
@@ -260,8 +328,14 @@ async function existing(mail: UserMailbox, name: string): Promise<MailboxInfo | 
   }
 }
 
+/** `prefix`, then `body`. */
+async function* prefixed(prefix: Buffer, body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  yield prefix;
+  yield* body;
+}
+
 /** Messages that are refused for every recipient alike, before anything is stored. */
-function whyRefused(message: MessageSpool): DeliveryFailure | null {
+export function whyRefused(message: MessageSpool): DeliveryFailure | null {
   if (message.oversized) return { kind: 'toobig', message: failureText('toobig') };
   if (message.error !== null) return deliveryFailure(message.error);
   // IMAP cannot carry NUL in a message (RFC 3501 §4.3, RFC 9051 §4.3); like Cyrus, refuse it.

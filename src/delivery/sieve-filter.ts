@@ -70,7 +70,7 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
   const now = options.now ?? (() => new Date());
   const logger = options.logger;
 
-  return async (input) => {
+  const filter: DeliveryFilter = async (input) => {
     const log = logger?.child({ user: input.recipient.user, to: input.recipient.address });
     // The sequence, as Pigeonhole runs sieve_before, the user's script and sieve_after: the next
     // script runs only while a keep (implicit or explicit) is in effect; `stop` ends one script,
@@ -100,6 +100,18 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
     if (runs.length === 0) return [];
     return carryOut(input, runs, { limits, sender: options.sender, log, at, hostname: options.hostname ?? 'localhost' });
   };
+  // Without global scripts, only a user's active script can act. When the store cannot say, the
+  // answer is yes: the ordinary path then meets the same question and handles it (and logs it).
+  filter.appliesTo = async (_recipient, mail) => {
+    if (before || after) return true;
+    if (!hasSieveStorage(mail)) return false;
+    try {
+      return Boolean(await mail.sieveActive());
+    } catch {
+      return true;
+    }
+  };
+  return filter;
 }
 
 /** One script's run in the sequence, and the header section it was given. */

@@ -59,8 +59,21 @@ export class MessageSpool {
   /** The header section ran past MAX_HEADER_BYTES: headerBytes() is only its start. */
   private headerCut = false;
   private released = false;
+  /** Set by forwardTo(): the message goes on as it arrives and nothing of its body is kept here. */
+  private forward: ((chunk: Buffer) => Promise<void>) | null = null;
 
   constructor(private readonly options: SpoolOptions) {}
+
+  /**
+   * Hands each piece on (line ends normalised) instead of keeping it: for a delivery that stores
+   * the message while it arrives (DeliveryPipeline.startLive), so its bytes are written once, by
+   * the store. Sizes, NUL, the header section and the size limit are still tracked; the body
+   * cannot be read back from here. Before the first write only.
+   */
+  forwardTo(sink: (chunk: Buffer) => Promise<void>): void {
+    if (this.receivedSize > 0) throw new Error('forwardTo after the first write');
+    this.forward = sink;
+  }
 
   /** Takes the next piece of the message. Resolves when it may be given the next one. */
   async write(chunk: Buffer): Promise<void> {
@@ -77,6 +90,7 @@ export class MessageSpool {
     const normal = this.normalize(chunk);
     this.size += normal.length;
     if (!this.headerDone) this.keepHeader(normal);
+    if (this.forward) return this.forward(normal);
     try {
       if (this.file) return await this.append(normal);
       this.chunks.push(normal);
@@ -134,6 +148,7 @@ export class MessageSpool {
   contentWithHeader(prefix: Buffer, header: Buffer): MessageContent {
     if (!this.headerComplete) throw new Error('the header section is not wholly known');
     if (this.released) throw new Error('the spooled message was released');
+    if (this.forward) throw new Error('the message was handed on as it arrived, not kept');
     const skip = this.headerSize;
     if (!this.file) {
       const whole = Buffer.concat(this.chunks, this.size);
@@ -149,6 +164,7 @@ export class MessageSpool {
   /** `prefix` (the trace headers) followed by the message. */
   content(prefix: Buffer): MessageContent {
     if (this.released) throw new Error('the spooled message was released');
+    if (this.forward) throw new Error('the message was handed on as it arrived, not kept');
     if (!this.file) return Buffer.concat([prefix, ...this.chunks], prefix.length + this.size);
     return readFrom(this.file, prefix, this.fileSize, this.unwritten);
   }

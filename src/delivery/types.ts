@@ -62,7 +62,16 @@ export type DeliveryAction =
   /** Refuse the message for this recipient; `temporary` asks the sender to try again later. */
   | { kind: 'reject'; reason: string; temporary?: boolean };
 
-export type DeliveryFilter = (input: FilterInput) => Promise<readonly DeliveryAction[]> | readonly DeliveryAction[];
+export interface DeliveryFilter {
+  (input: FilterInput): Promise<readonly DeliveryAction[]> | readonly DeliveryAction[];
+  /**
+   * Asked before the message arrives: may the filter act on this recipient's message at all?
+   * `false` (no script for this user, say) lets the pipeline store the message while it arrives
+   * instead of spooling it first (DeliveryPipeline.startLive), and the filter is then not called
+   * for it. Absent: always true.
+   */
+  appliesTo?(recipient: Recipient, mail: UserMailbox): Promise<boolean>;
+}
 
 /** Where one copy of the message was stored. */
 export interface StoredCopy {

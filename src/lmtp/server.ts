@@ -12,11 +12,12 @@ import { rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import type { SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
-import { DeliveryPipeline } from '../delivery/pipeline.js';
+import { ChunkChannel, MessageWithdrawn } from '../delivery/channel.js';
+import { DeliveryPipeline, whyRefused, type LiveDelivery } from '../delivery/pipeline.js';
 import { deliveryFailure, isUnexpected } from '../delivery/errors.js';
 import { addressProblem } from '../delivery/recipient.js';
 import { MessageSpool } from '../delivery/spool.js';
-import type { DeliveryOutcome, Recipient } from '../delivery/types.js';
+import type { DeliveryFailure, DeliveryOutcome, Recipient } from '../delivery/types.js';
 import { listenOnSocket } from '../net/unix-socket.js';
 import { AllowList, DEFAULT_LMTP_ALLOW_FROM } from './allow-list.js';
 import { ProxyGate, type ClientPeer } from '../net/proxy-gate.js';
@@ -133,6 +134,9 @@ export function createLmtpServer(options: LmtpServerOptions): LmtpServer {
   /** Null when the client went away before the final dot: nothing was stored and nobody is answered. */
   async function receiveAndDeliver(stream: SMTPServerDataStream, from: string, recipients: Array<Recipient | undefined>): Promise<LmtpReply[] | null> {
     const spool = new MessageSpool({ memoryMax: limits.spoolMemoryBytes, maxSize: limits.maxMessageSize, directory: spoolDirectory });
+    const known = recipients.every((r) => r !== undefined) ? (recipients as Recipient[]) : null;
+    const live = known ? await pipeline.startLive(from, known) : null;
+    if (live) return receiveLive(stream, spool, live);
     try {
       try {
         for await (const chunk of stream as AsyncIterable<Buffer>) await spool.write(chunk);
@@ -150,6 +154,47 @@ export function createLmtpServer(options: LmtpServerOptions): LmtpServer {
       const seconds = (performance.now() - started) / 1000;
       for (const reply of replies) options.metrics?.delivery?.delivery(reply.code < 300 ? 'delivered' : reply.code < 500 ? 'deferred' : 'rejected', seconds);
       return replies;
+    } finally {
+      await spool.release();
+    }
+  }
+
+  /**
+   * One recipient, nothing that depends on the message: the store writes it while it arrives
+   * (written once, never held whole here). What the spool would have refused for everyone —
+   * too big, NUL, a failed spool write — or a client that goes, withdraws it: the store keeps
+   * nothing, and the answer is the one the ordinary path gives.
+   */
+  async function receiveLive(stream: SMTPServerDataStream, spool: MessageSpool, live: LiveDelivery): Promise<LmtpReply[] | null> {
+    const channel = new ChunkChannel();
+    spool.forwardTo((chunk) => channel.push(chunk));
+    const storing = live.store(channel, () => spool.size);
+    // A store that stops reading (it failed) must not leave the rest of DATA waiting for it.
+    void storing.finally(() => channel.abandon());
+    let refusal: DeliveryFailure | null = null;
+    let gone = false;
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        await spool.write(chunk);
+        refusal ??= whyRefused(spool);
+        if (refusal) channel.fail(new MessageWithdrawn(refusal.message));
+      }
+      gone = !stream.readableEnded;
+    } catch {
+      gone = true; // the connection closed in the middle of DATA
+    }
+    if (gone) channel.fail(new MessageWithdrawn('the client went away during DATA'));
+    else channel.end();
+    // Measured as on the ordinary path: from the final dot to the answer.
+    const started = performance.now();
+    try {
+      const outcome = await storing;
+      if (gone) return null;
+      // smtp-server answers 552 5.3.4 itself for an oversized message (rejectOversized).
+      if (spool.oversized) return [];
+      const reply = refusal ? failureReply(refusal) : outcomeReply(outcome);
+      options.metrics?.delivery?.delivery(reply.code < 300 ? 'delivered' : reply.code < 500 ? 'deferred' : 'rejected', (performance.now() - started) / 1000);
+      return [reply];
     } finally {
       await spool.release();
     }

@@ -97,18 +97,19 @@ describe('postroom deliver while the server runs', () => {
     assert.match(result.stderr, /554 5\.6\.0 Message contains NUL characters \(via LMTP /);
   });
 
-  it('75: a temporary failure in the server (its spool folder is gone)', async () => {
-    const spool = join(data, 'spool');
-    rmSync(spool, { recursive: true });
-    writeFileSync(spool, 'not a folder');
+  it('75: a temporary failure in the server (the store\'s folder for new body files is gone)', async () => {
+    // One recipient and no Sieve script: the message is stored while it arrives (not spooled),
+    // and a body this large goes through a temporary file in the store's tmp/, which now fails.
+    const temp = join(data, 'tmp');
+    rmSync(temp, { recursive: true });
+    writeFileSync(temp, 'not a folder');
     try {
-      // Large enough for the server to spool it to a file, which now fails.
       const result = await deliver(['--user', 'ann'], `Subject: big\n\n${'x'.repeat(400_000)}\n`);
       assert.equal(result.code, 75, result.stderr);
       assert.match(result.stderr, /451 4\.3\.0/);
     } finally {
-      rmSync(spool);
-      mkdirSync(spool, { mode: 0o700 });
+      rmSync(temp);
+      mkdirSync(temp, { mode: 0o700 });
     }
   });
 
