@@ -15,7 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from '../util/logger.js';
 import { compileSieve, DEFAULT_SIEVE_LIMITS, runSieve } from '../sieve/index.js';
 import type { SieveAction, SieveLimits, SieveOutcome, SieveScript } from '../sieve/types.js';
-import { hasSieveStorage } from '../store/sieve-storage.js';
+import { hasSieveStorage, type SieveScriptStorage } from '../store/sieve-storage.js';
 import { isStoreError } from '../store/errors.js';
 import type { MailSender } from './sender.js';
 import type { DeliveryAction, DeliveryFilter, FilterInput } from './types.js';
@@ -102,11 +102,13 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
   };
   // Without global scripts, only a user's active script can act. When the store cannot say, the
   // answer is yes: the ordinary path then meets the same question and handles it (and logs it).
-  filter.appliesTo = async (_recipient, mail) => {
+  filter.appliesTo = async (recipient, mail) => {
     if (before || after) return true;
     if (!hasSieveStorage(mail)) return false;
     try {
-      return Boolean(await mail.sieveActive());
+      // Through the per-user cache when there is one: asked on every delivery, like the script.
+      const load = activeLoader(mail, cache);
+      return (await (active ? active.get(recipient.user, load) : load())) !== null;
     } catch {
       return true;
     }
@@ -127,6 +129,14 @@ interface ActiveScript {
   compiled: Compiled;
 }
 
+/** Reads the user's active script from the store and compiles it (cached by content). */
+function activeLoader(mail: SieveScriptStorage, cache: ScriptCache): () => Promise<ActiveScript | null> {
+  return async () => {
+    const found = await mail.sieveActive();
+    return found ? { name: found.name, compiled: cache.get(found.content) } : null;
+  };
+}
+
 /**
  * The user's active script, compiled (cached by content, and per user while the store says
  * nothing changed); undefined when none or not usable.
@@ -139,10 +149,7 @@ async function userScript(
 ): Promise<SieveScript | undefined> {
   const mail = input.mail;
   if (!hasSieveStorage(mail)) return undefined;
-  const load = async (): Promise<ActiveScript | null> => {
-    const found = await mail.sieveActive();
-    return found ? { name: found.name, compiled: cache.get(found.content) } : null;
-  };
+  const load = activeLoader(mail, cache);
   let active;
   try {
     active = await (perUser ? perUser.get(input.recipient.user, load) : load());
