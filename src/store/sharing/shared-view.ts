@@ -399,9 +399,9 @@ export class SharedNamespaceMail implements UserMailbox {
     const a = await this.access(mailboxId, 'r');
     const snap = await a.handle.snapshot(a.id);
     const rows = await this.rowsFor(a);
-    if (rows) snap.messages = snap.messages.map((m) => asViewer(m, rows));
     const info = this.translate(snap.mailbox, a.owner, a.rights, new Set(await this.own.subscriptions()));
-    return { ...snap, mailbox: info };
+    // A new object: a store may keep the snapshot it returned (its messages are the owner's view).
+    return { ...snap, mailbox: info, messages: rows ? snap.messages.map((m) => asViewer(m, rows)) : snap.messages };
   }
 
   async claimRecent(mailboxId: string, options?: RecentClaimOptions): Promise<number> {
