@@ -4,8 +4,8 @@
  * (mailbox, viewer, uid). Rows go with their message (expungeAt in mailbox-tree.ts, which every
  * expunge and MOVE goes through) and with the mailbox row (foreign key). A change is one write
  * under the mailbox row's lock that raises highest_modseq by one, like a STORE, so the mailbox's
- * commit order stays whole; it is published on this node (with `viewer`). Other nodes' catch-up
- * reads message rows only, so there it raises the cursor and publishes nothing (docs/sharing.md).
+ * commit order stays whole; it is published on this node (with `viewer`), and other nodes find
+ * it by its modseq in their catch-up (cluster-feed.ts) and publish it for that viewer likewise.
  */
 import type pg from 'pg';
 import { StoreError } from '../errors.js';
