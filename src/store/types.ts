@@ -163,6 +163,16 @@ export interface FlagChange {
   modseq: number;
 }
 
+/**
+ * One user's own \Seen state of one message in another user's mailbox (per-user \Seen of shared
+ * mailboxes, docs/sharing.md), with the mod-sequence of its last change. No row: not seen.
+ */
+export interface PrivateSeen {
+  uid: number;
+  seen: boolean;
+  modseq: number;
+}
+
 export interface FlagUpdateResult {
   /** Messages whose flags changed (or were touched when the operation was 'set'). */
   changed: FlagChange[];
@@ -195,7 +205,12 @@ export interface ByteRange {
 export type MailboxChange =
   | { kind: 'exists'; mailboxId: string; uids: number[]; origin?: string }
   | { kind: 'expunge'; mailboxId: string; uids: number[]; origin?: string }
-  | { kind: 'flags'; mailboxId: string; changes: FlagChange[]; origin?: string }
+  /**
+   * `viewer` is set on a change only one user may hear of: that user's own \Seen in another user's
+   * mailbox (UserMailbox.setPrivateSeen); `changes` then carry the flags as that user sees them.
+   * It is published on the owner's feed, and every listener acting for someone else ignores it.
+   */
+  | { kind: 'flags'; mailboxId: string; changes: FlagChange[]; origin?: string; viewer?: string }
   | { kind: 'mailboxes'; origin?: string }
   | { kind: 'uidvalidity'; mailboxId: string; origin?: string }
   /**
@@ -357,6 +372,25 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
    * (the shared view or an administrator's tool) decides who may change the list.
    */
   setAcl?(mailboxId: string, identifier: string, rights: string | null): Promise<void>;
+
+  /**
+   * Optional (per-user \Seen in shared mailboxes, docs/sharing.md; a store offers both or neither,
+   * and the conformance suite checks them): the \Seen state that `viewer`, a user other than the
+   * owner, keeps for the messages of one of the owner's mailboxes — only rows of messages still
+   * there, ascending by UID. The owner's own \Seen stays in the message's flags.
+   */
+  privateSeen?(mailboxId: string, viewer: string): Promise<PrivateSeen[]>;
+  /**
+   * Sets (`seen` true) or clears `viewer`'s own \Seen on the given messages (missing UIDs are
+   * skipped). A message whose state changes takes a new mod-sequence, allocated from the mailbox's
+   * like any STORE (HIGHESTMODSEQ grows for everyone; the message's own modseq does not change);
+   * the viewer's modseq of a message is the greater of the two. `unchangedSince` (RFC 7162)
+   * compares with that viewer's modseq. `changed` carries the message's flags as the viewer sees
+   * them (the owner's without \Seen, plus the viewer's); the change is published on the owner's
+   * feed with `viewer` set. Refused like updateFlags on a read-only mailbox. Rows go with their
+   * message (EXPUNGE, MOVE) and with the mailbox (DELETE); RENAME keeps them. Durable on return.
+   */
+  setPrivateSeen?(mailboxId: string, viewer: string, uids: number[], seen: boolean, options?: { unchangedSince?: number }): Promise<FlagUpdateResult>;
 
   // --- one mailbox ------------------------------------------------------------------------
   /** Resolves a name to its mailbox, or throws StoreError('nonexistent'). */

@@ -35,7 +35,9 @@ async function state(store: MemoryStore): Promise<string> {
     const mail = await store.open(user);
     for (const box of (await mail.list()).sort((a, b) => a.name.localeCompare(b.name))) {
       const snap = box.noselect ? null : await mail.snapshot(box.id);
-      out.push({ user, name: box.name, acl: await mail.getAcl!(box.id), messages: snap?.messages.map((m) => [m.uid, [...m.flags].sort()]) });
+      // bob's own \Seen of alice's messages (per-user \Seen) is state too.
+      const bobSeen = user === 'alice' && snap ? await mail.privateSeen!(box.id, 'bob') : [];
+      out.push({ user, name: box.name, acl: await mail.getAcl!(box.id), messages: snap?.messages.map((m) => [m.uid, [...m.flags].sort()]), bobSeen });
     }
   }
   return JSON.stringify(out);
@@ -239,7 +241,10 @@ describe('the shared namespace as LIST, GETACL and SELECT show it', () => {
     // A STORE naming one flag bob may change and one he may not changes the one (RFC 4314 §4).
     const store1 = await run(bob, 'st', 'STORE 1 +FLAGS (\\Seen \\Flagged)');
     assert.match(last(store1), /^st OK/);
-    const flags = (await alice.snapshot((await alice.get('Team')).id)).messages[0]!.flags;
-    assert.deepEqual(flags, ['\\Seen']);
+    // \Seen is bob's own (per-user \Seen, docs/sharing.md): alice's flags stay as they were.
+    const teamId = (await alice.get('Team')).id;
+    assert.deepEqual((await alice.snapshot(teamId)).messages[0]!.flags, []);
+    assert.deepEqual((await alice.privateSeen!(teamId, 'bob')).map((r) => [r.uid, r.seen]), [[1, true]]);
+    assert.ok(store1.some((l) => /^\* 1 FETCH \(FLAGS \(\\Seen[ )]/.test(l)), store1.join('\n'));
   });
 });

@@ -12,6 +12,7 @@ class FakeHost implements SequencerHost {
   highest = 0;
   messages: CatchUpRows['messages'] = [];
   expunged: CatchUpRows['expunged'] = [];
+  privateSeen: NonNullable<CatchUpRows['privateSeen']> = [];
   published: MailboxChange[] = [];
   failNext = 0;
   catchUps = 0;
@@ -53,6 +54,7 @@ class FakeHost implements SequencerHost {
       highest: this.highest,
       messages: this.messages.filter((r) => r.modseq > after).map((r) => ({ ...r })),
       expunged: this.expunged.filter((r) => r.modseq > after),
+      privateSeen: this.privateSeen.filter((r) => r.modseq > after).map((r) => ({ ...r })),
     };
   }
   publish(_user: string, change: MailboxChange): void {
@@ -79,6 +81,22 @@ const summary = (changes: MailboxChange[]): string[] =>
   );
 
 describe('MailboxSequencer', () => {
+  it("publishes another node's per-user \\Seen change for that viewer only, with the message's other flags", async () => {
+    const host = new FakeHost();
+    const seq = new MailboxSequencer('alice', 1, 0, host);
+    host.remoteAppend(1);
+    host.remoteFlags(1, '\\Seen $Work'); // alice's own \Seen (modseq 2)
+    const m = ++host.highest; // bob's own \Seen on another node (modseq 3)
+    host.privateSeen.push({ uid: 1, viewer: 'bob', seen: true, flags: '\\Seen $Work', modseq: m });
+    seq.poke();
+    await settle();
+    const last = host.published[host.published.length - 1]!;
+    assert.ok(last.kind === 'flags');
+    assert.equal(last.viewer, 'bob');
+    assert.deepEqual(last.changes, [{ uid: 1, flags: ['\\Seen', '$Work'], modseq: 3 }]);
+    assert.equal(host.published.filter((c) => c.kind === 'flags' && c.viewer === undefined).length, 0, 'message 1 is new to this node (exists): no shared flags change');
+  });
+
   it('publishes an own write at once when nothing else happened', async () => {
     const host = new FakeHost();
     const seq = new MailboxSequencer('alice', 1, 0, host);

@@ -16,6 +16,7 @@ import { makeRegister, type ConformanceCase, type ConformanceOptions, type Store
 import { isolationTests } from './isolation.js';
 import { quotaTests } from './quota.js';
 import { aclTests } from './acl.js';
+import { privateSeenTests } from './private-seen.js';
 import { messageTests } from './messages.js';
 import { searchTests } from './search.js';
 import { seededTests } from './seeded.js';
@@ -46,6 +47,7 @@ export function storeConformanceCases(factory: StoreFactory, options: Conformanc
   isolationTests(test);
   quotaTests(test);
   aclTests(test);
+  privateSeenTests(test);
   sieveTests(test);
   if (options.seeded) seededTests(test, options.seeded);
   return cases;

@@ -28,6 +28,7 @@ import { applyFlagOperation, hasFlag, normaliseFlags, sameFlags } from './flags.
 import { findMessage, sortedUnique, usageOf, type MailboxState, type SharedContent, type StoredMessage } from './state.js';
 import { checkQuota, effectiveLimits } from '../quota.js';
 import { MEMORY_COPY_CHUNK, copyInChunks } from './chunked-copy.js';
+import { forgetPrivateSeen } from './private-seen.js';
 
 export function mailboxById(ctx: HandleContext, id: string): MailboxState {
   const box = ctx.state.byId.get(id);
@@ -257,6 +258,7 @@ function removeMessages(ctx: HandleContext, box: MailboxState, doomed: Set<numbe
     } else kept.push(m);
   }
   box.messages = kept;
+  forgetPrivateSeen(box, removed);
   if (removed.length > 0) {
     // RFC 7162 §3.2.5.1: an expunge changes the mailbox, so HIGHESTMODSEQ moves on.
     box.highestModseq++;

@@ -30,6 +30,8 @@ export interface MailboxState {
   specialUse?: SpecialUse;
   /** Marked with MemoryStore.setReadOnly(): messages and flags may be read, never changed. */
   readOnly?: boolean;
+  /** Per-user \Seen of users other than the owner: viewer → uid → state (private-seen.ts). */
+  privateSeen?: Map<string, Map<number, { seen: boolean; modseq: number }>>;
   /** RFC 4314 access control list, sorted by identifier (src/store/acl.ts). */
   acl?: AclEntry[];
   uidValidity: number;

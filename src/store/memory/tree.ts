@@ -2,6 +2,7 @@
  * Mailbox tree operations (RFC 3501 §6.3.3–6.3.5) over one user's state. Every function validates
  * names first, mutates, then publishes, so listeners never observe a half-applied change.
  */
+import { forgetPrivateSeen } from './private-seen.js';
 import { recordExpunged } from '../expunged.js';
 import { StoreError } from '../errors.js';
 import { compareMailboxNames, isSameOrBelow, parentNames, validateMailboxName } from '../names.js';
@@ -75,6 +76,7 @@ export function clearMessages(ctx: HandleContext, box: MailboxState): number[] {
   const uids = box.messages.map((m) => m.uid);
   if (uids.length === 0) return uids;
   box.messages = [];
+  forgetPrivateSeen(box, 'all');
   box.size = 0;
   box.highestModseq++;
   recordExpunged(box.expunged, uids, box.highestModseq, ctx.store.expungedRetention);

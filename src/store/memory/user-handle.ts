@@ -27,7 +27,9 @@ import type {
   UserMailbox,
   MessageStream,
   QuotaState,
+  PrivateSeen,
 } from '../types.js';
+import * as seen from './private-seen.js';
 import { publish, type HandleContext } from './context.js';
 import { normalizeRights, sortAcl, validateIdentifier, type AclEntry } from '../acl.js';
 import { StoreError } from '../errors.js';
@@ -83,6 +85,14 @@ export class MemoryUserMailbox implements UserMailbox {
     box.acl = sortAcl(rights ? [...rest, { identifier: validateIdentifier(identifier), rights: normalizeRights(rights) }] : rest);
     if (box.acl.length === 0) delete box.acl;
     publish(this.ctx, { kind: 'mailboxes' });
+  }
+
+  async privateSeen(mailboxId: string, viewer: string): Promise<PrivateSeen[]> {
+    return seen.privateSeen(this.ctx, mailboxId, viewer);
+  }
+
+  async setPrivateSeen(mailboxId: string, viewer: string, uids: number[], value: boolean, options: { unchangedSince?: number } = {}): Promise<FlagUpdateResult> {
+    return seen.setPrivateSeen(this.ctx, mailboxId, viewer, uids, value, options.unchangedSince);
   }
 
   private boxById(mailboxId: string): MailboxState {

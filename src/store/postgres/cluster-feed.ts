@@ -144,21 +144,34 @@ export class ClusterFeed implements SequencerHost {
 
   async catchUp(mailboxId: number, after: number): Promise<CatchUpRows | null> {
     // One statement, so the mailbox's modseq and the rows come from one snapshot.
-    const { rows } = await this.pool.query<{ k: string; uid: number | null; flags: string | null; modseq: number; created: number | null }>(
-      `SELECT 'h' AS k, NULL::bigint AS uid, NULL::text AS flags, highest_modseq AS modseq, NULL::bigint AS created
+    const { rows } = await this.pool.query<{
+      k: string;
+      uid: number | null;
+      flags: string | null;
+      modseq: number;
+      created: number | null;
+      viewer: string | null;
+      seen: boolean | null;
+    }>(
+      `SELECT 'h' AS k, NULL::bigint AS uid, NULL::text AS flags, highest_modseq AS modseq, NULL::bigint AS created, NULL::text AS viewer, NULL::boolean AS seen
          FROM mailboxes WHERE id = $1
        UNION ALL
-       SELECT 'm', uid, flags, modseq, created_modseq FROM messages WHERE mailbox_id = $1 AND modseq > $2
+       SELECT 'm', uid, flags, modseq, created_modseq, NULL, NULL FROM messages WHERE mailbox_id = $1 AND modseq > $2
        UNION ALL
-       SELECT 'x', uid, NULL, modseq, NULL FROM expunged WHERE mailbox_id = $1 AND modseq > $2`,
+       SELECT 'x', uid, NULL, modseq, NULL, NULL, NULL FROM expunged WHERE mailbox_id = $1 AND modseq > $2
+       UNION ALL
+       SELECT 'p', p.uid, m.flags, p.modseq, NULL, p.viewer, p.seen
+         FROM private_seen p JOIN messages m ON m.mailbox_id = p.mailbox_id AND m.uid = p.uid
+        WHERE p.mailbox_id = $1 AND p.modseq > $2`,
       [mailboxId, after],
     );
     const head = rows.find((r) => r.k === 'h');
-    if (!head) return null;
-    const out: CatchUpRows = { highest: head.modseq, messages: [], expunged: [] };
+    if (head === undefined) return null;
+    const out: CatchUpRows = { highest: head.modseq, messages: [], expunged: [], privateSeen: [] };
     for (const r of rows) {
       if (r.k === 'm') out.messages.push({ uid: r.uid!, flags: r.flags!, modseq: r.modseq, created: r.created! });
       else if (r.k === 'x') out.expunged.push({ uid: r.uid!, modseq: r.modseq });
+      else if (r.k === 'p') out.privateSeen!.push({ uid: r.uid!, flags: r.flags!, modseq: r.modseq, viewer: r.viewer!, seen: r.seen! });
     }
     return out;
   }

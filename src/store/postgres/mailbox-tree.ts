@@ -156,6 +156,8 @@ export async function expungeAt(
   const modseq = rows[0]!.highest_modseq;
   if (uids.length > 0) {
     await tx.query('INSERT INTO expunged (mailbox_id, uid, modseq) SELECT $1, u, $2 FROM unnest($3::bigint[]) AS u', [mailboxId, modseq, uids]);
+    // Every viewer's own \Seen of them goes too (private-seen.ts).
+    await tx.query('DELETE FROM private_seen WHERE mailbox_id = $1 AND uid = ANY($2::bigint[])', [mailboxId, uids]);
   }
   const reservation = scope.ctx.feed.reserve(scope.user, mailboxId, modseq);
   reservation.changes = uids.length ? [{ kind: 'expunge', mailboxId: String(mailboxId), uids: [...uids], origin: scope.origin }] : [];

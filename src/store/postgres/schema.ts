@@ -186,6 +186,22 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX mailbox_acl_identifier ON mailbox_acl (identifier);
     `,
   },
+  {
+    version: 7,
+    description: "private_seen: per-user \\Seen of users other than a mailbox's owner (shared mailboxes, docs/sharing.md)",
+    sql: `
+      CREATE TABLE private_seen (
+        mailbox_id bigint NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        viewer text NOT NULL,
+        uid bigint NOT NULL,
+        seen boolean NOT NULL,
+        modseq bigint NOT NULL,
+        PRIMARY KEY (mailbox_id, viewer, uid)
+      );
+      -- An expunge removes every viewer's rows of some UIDs.
+      CREATE INDEX private_seen_uid ON private_seen (mailbox_id, uid);
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

@@ -16,6 +16,11 @@ export interface CatchUpRows {
   highest: number;
   messages: Array<{ uid: number; flags: string; modseq: number; created: number }>;
   expunged: Array<{ uid: number; modseq: number }>;
+  /**
+   * Other users' own \Seen changed after the cursor (per-user \Seen, private_seen), with the
+   * message's flags: published as a `flags` change for that viewer only.
+   */
+  privateSeen?: Array<{ uid: number; viewer: string; seen: boolean; flags: string; modseq: number }>;
 }
 
 export interface SequencerHost {
@@ -214,6 +219,14 @@ export class MailboxSequencer {
         changed.push({ uid: m.uid, flags: this.host.parseFlags(m.flags), modseq: m.modseq });
       }
     }
+    const byViewer = new Map<string, FlagChange[]>();
+    for (const p of rows.privateSeen ?? []) {
+      if (!inRange(p.modseq)) continue;
+      const rest = this.host.parseFlags(p.flags).filter((f) => f !== '\\Seen');
+      let list = byViewer.get(p.viewer);
+      if (!list) byViewer.set(p.viewer, (list = []));
+      list.push({ uid: p.uid, flags: p.seen ? ['\\Seen', ...rest] : rest, modseq: p.modseq });
+    }
     const gone = rows.expunged.filter((x) => inRange(x.modseq)).map((x) => x.uid);
     const mailboxId = String(this.mailboxId);
     added.sort((a, b) => a - b);
@@ -221,6 +234,7 @@ export class MailboxSequencer {
     gone.sort((a, b) => a - b);
     if (added.length) this.host.publish(this.user, { kind: 'exists', mailboxId, uids: added });
     if (changed.length) this.host.publish(this.user, { kind: 'flags', mailboxId, changes: changed });
+    for (const [viewer, list] of byViewer) this.host.publish(this.user, { kind: 'flags', mailboxId, changes: list.sort((a, b) => a.uid - b.uid), viewer });
     if (gone.length) this.host.publish(this.user, { kind: 'expunge', mailboxId, uids: gone });
     this.cursor = bound;
     for (const m of this.publishedAhead) if (m <= bound) this.publishedAhead.delete(m);

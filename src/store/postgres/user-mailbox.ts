@@ -19,6 +19,7 @@ import type {
   MessageRecord,
   MessageStream,
   QuotaState,
+  PrivateSeen,
   RecentClaimOptions,
   SpecialUse,
   CreateMailboxOptions,
@@ -26,6 +27,7 @@ import type {
 } from '../types.js';
 import { quotaState } from './quota.js';
 import { readAcl, writeAcl } from './acl.js';
+import { readPrivateSeen, writePrivateSeen } from './private-seen.js';
 import type { AclEntry } from '../acl.js';
 import type { PgScope } from './context.js';
 import { toStoreError } from './db.js';
@@ -104,6 +106,12 @@ export class PgUserMailbox implements UserMailbox {
   }
   setAcl(mailboxId: string, identifier: string, rights: string | null): Promise<void> {
     return this.mutate(() => writeAcl(this.scope, mailboxId, identifier, rights));
+  }
+  privateSeen(mailboxId: string, viewer: string): Promise<PrivateSeen[]> {
+    return translated(readPrivateSeen(this.scope, mailboxId, viewer));
+  }
+  setPrivateSeen(mailboxId: string, viewer: string, uids: number[], seen: boolean, options: { unchangedSince?: number } = {}): Promise<FlagUpdateResult> {
+    return this.mutate(() => writePrivateSeen(this.scope, mailboxId, viewer, uids, seen, options.unchangedSince));
   }
   subscriptions(): Promise<string[]> {
     return translated(subscriptionNames(this.scope));

@@ -174,6 +174,8 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
     quota: () => call('quota', []),
     getAcl: (...a) => call('getAcl', a),
     setAcl: (...a) => call('setAcl', a),
+    privateSeen: (...a) => call('privateSeen', a),
+    setPrivateSeen: (...a) => call('setPrivateSeen', a),
     close: () => call('close', []),
     // Sieve scripts: the owner answers StoreError 'cannot' when its store keeps none.
     sieveList: () => call('sieveList', []),

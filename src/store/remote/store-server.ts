@@ -77,6 +77,10 @@ export function serveStore(store: MailStore, link: StoreLink<StoreRequest, Store
           if (m.method === 'sharedMailboxes') value = await store.sharedMailboxes(h.user);
           else if (m.method === 'getAcl') value = await h.getAcl(m.args[0] as string);
           else value = await h.setAcl(m.args[0] as string, m.args[1] as string, m.args[2] as string | null);
+        } else if (m.method === 'privateSeen' || m.method === 'setPrivateSeen') {
+          // Optional in the contract: a store without per-user \Seen answers 'cannot'.
+          if (!h.privateSeen || !h.setPrivateSeen) throw new StoreError('cannot', 'this store keeps no per-user \\Seen');
+          value = await (h[m.method] as (...a: unknown[]) => Promise<unknown>).apply(h, args);
         } else if (isSieveMethod(m.method)) {
           // Optional in the contract: a store without script storage answers 'cannot'.
           const scripts = sieveStorage(h);

@@ -13,6 +13,10 @@
  * Another user's mail is reached through that user's own store handle (MailStore.open), opened on
  * first use with this session's origin, so its change feed — the owner's — tells every session,
  * the owner's included, what this user did there; watchFor() subscribes to the right feed.
+ * Per-user \Seen (docs/sharing.md): in another user's mailbox whose store keeps it (privateSeen and
+ * setPrivateSeen), this user's \Seen is their own row, not the message's flag — every read here
+ * shows the message as this user sees it (private-seen.ts), and every \Seen change is theirs.
+ *
  * Writes across two owners (COPY/MOVE from one user's mailbox to another's) are a read and an
  * APPEND per message, acknowledged once every APPEND is durable; MOVE then flags and expunges the
  * originals (not one atomic step, unlike MOVE within one user's mail: docs/sharing.md).
@@ -33,6 +37,7 @@ import type {
   KeywordLimitOptions,
   MailboxInfo,
   MailboxSnapshot,
+  MailboxChange,
   MailboxStatus,
   MailStore,
   MessageMeta,
@@ -48,6 +53,7 @@ import type { MessageStructure } from '../../mime/types.js';
 import { sortData } from '../sort/sort-data.js';
 import { messagesChangedSince } from '../changed-since.js';
 import { parseSharedId, parseSharedName, sharedId, sharedName, type SharedName } from './names.js';
+import { asViewer, isSeenFlag, needsViewerRows, queryForViewer, seenRows, viewerFlags, type SeenRows } from './private-seen.js';
 
 /** Where a mailbox id leads: the handle that holds it, its id there, and the user's rights. */
 interface Access {
@@ -318,12 +324,61 @@ export class SharedNamespaceMail implements UserMailbox {
    */
   watchFor(mailboxId: string, listener: ChangeListener): () => void {
     const ref = parseSharedId(mailboxId);
-    if (!ref || ref.owner === '') return this.store.watch(this.user, listener);
+    // Another user's own \Seen (setPrivateSeen) is published on the owner's feed for that user only.
+    const forMe = (change: MailboxChange): boolean => !(change.kind === 'flags' && change.viewer !== undefined && change.viewer !== this.user);
+    if (!ref || ref.owner === '') return this.store.watch(this.user, (change) => forMe(change) && listener(change));
     const owner = ref.owner;
-    return this.store.watch(owner, (change) => {
-      if (change.kind === 'mailboxes' || change.kind === 'sieve') return listener(change);
-      listener({ ...change, mailboxId: sharedId(owner, change.mailboxId) });
+    const shown = (change: MailboxChange): MailboxChange => (change.kind === 'mailboxes' || change.kind === 'sieve' ? change : { ...change, mailboxId: sharedId(owner, change.mailboxId) });
+    // The owner's flag changes of this mailbox carry the owner's \Seen: it is replaced by this
+    // user's, kept here from the store's rows and this user's own changes. Until the rows are
+    // read, changes wait in order (a few milliseconds; the view only queues them anyway).
+    let seen: Map<number, boolean> | null = null;
+    let off = false;
+    const waiting: MailboxChange[] = [];
+    const deliver = (change: MailboxChange): void => {
+      if (change.kind !== 'flags' || change.mailboxId !== ref.id || off || !seen) return listener(shown(change));
+      if (change.viewer !== undefined) {
+        for (const c of change.changes) seen.set(c.uid, c.flags.some(isSeenFlag));
+        return listener(shown(change));
+      }
+      const mine = seen;
+      listener(shown({ ...change, changes: change.changes.map((c) => ({ ...c, flags: viewerFlags(c.flags, mine.get(c.uid) ?? false) })) }));
+    };
+    const stop = this.store.watch(owner, (change) => {
+      if (!forMe(change)) return;
+      if (seen || off) deliver(change);
+      else waiting.push(change);
     });
+    void this.ownerHandle(owner)
+      .then(async (handle) => {
+        if (!handle.privateSeen || !handle.setPrivateSeen) return null;
+        return handle.privateSeen(ref.id, this.user);
+      })
+      .then(
+        (rows) => {
+          if (rows === null) off = true;
+          else seen = new Map(rows.map((r) => [r.uid, r.seen]));
+        },
+        // The mailbox went (or cannot be read): nothing of it will be shown anyway.
+        () => {
+          seen = new Map();
+        },
+      )
+      .then(() => {
+        for (let c = waiting.shift(); c; c = waiting.shift()) deliver(c);
+      });
+    return stop;
+  }
+
+  /** True when this user's \Seen of the mailbox is their own (another user's, in a store that keeps it). */
+  private privateSeenOn(a: Access): boolean {
+    return a.owner !== this.user && typeof a.handle.privateSeen === 'function' && typeof a.handle.setPrivateSeen === 'function';
+  }
+
+  /** This user's \Seen rows of the mailbox, or null when the \Seen of the messages is theirs to read. */
+  private async rowsFor(a: Access): Promise<SeenRows | null> {
+    if (!this.privateSeenOn(a)) return null;
+    return seenRows(await a.handle.privateSeen!(a.id, this.user));
   }
 
   // --- one mailbox ----------------------------------------------------------------------------
@@ -331,15 +386,22 @@ export class SharedNamespaceMail implements UserMailbox {
   async status(mailboxId: string): Promise<MailboxStatus> {
     if (!parseSharedId(mailboxId)) return this.own.status(mailboxId);
     const a = await this.access(mailboxId, 'r');
-    return a.handle.status(a.id);
+    const st = await a.handle.status(a.id);
+    const rows = await this.rowsFor(a);
+    if (!rows) return st;
+    let seen = 0;
+    for (const r of rows.values()) if (r.seen) seen++;
+    return { ...st, unseen: Math.max(0, st.messages - seen) };
   }
 
   async snapshot(mailboxId: string): Promise<MailboxSnapshot> {
     if (!parseSharedId(mailboxId)) return this.own.snapshot(mailboxId);
     const a = await this.access(mailboxId, 'r');
     const snap = await a.handle.snapshot(a.id);
+    const rows = await this.rowsFor(a);
     const info = this.translate(snap.mailbox, a.owner, a.rights, new Set(await this.own.subscriptions()));
-    return { ...snap, mailbox: info };
+    // A new object: a store may keep the snapshot it returned (its messages are the owner's view).
+    return { ...snap, mailbox: info, messages: rows ? snap.messages.map((m) => asViewer(m, rows)) : snap.messages };
   }
 
   async claimRecent(mailboxId: string, options?: RecentClaimOptions): Promise<number> {
@@ -351,7 +413,9 @@ export class SharedNamespaceMail implements UserMailbox {
   async records(mailboxId: string, uids: number[]): Promise<MessageRecord[]> {
     if (!parseSharedId(mailboxId)) return this.own.records(mailboxId, uids);
     const a = await this.access(mailboxId, 'r');
-    return a.handle.records(a.id, uids);
+    const records = await a.handle.records(a.id, uids);
+    const rows = await this.rowsFor(a);
+    return rows ? records.map((r) => asViewer(r, rows)) : records;
   }
 
   async structure(mailboxId: string, uid: number): Promise<MessageStructure> {
@@ -383,7 +447,8 @@ export class SharedNamespaceMail implements UserMailbox {
   async search(mailboxId: string, query: SearchQuery): Promise<number[]> {
     if (!parseSharedId(mailboxId)) return this.own.search(mailboxId, query);
     const a = await this.access(mailboxId, 'r');
-    return a.handle.search(a.id, query);
+    if (!this.privateSeenOn(a) || !needsViewerRows(query)) return a.handle.search(a.id, query);
+    return a.handle.search(a.id, queryForViewer(query, await a.handle.privateSeen!(a.id, this.user)));
   }
 
   async sortData(mailboxId: string): Promise<readonly SortableMessage[]> {
@@ -401,7 +466,16 @@ export class SharedNamespaceMail implements UserMailbox {
   async changedSince(mailboxId: string, since: number): Promise<MessageMeta[]> {
     if (!parseSharedId(mailboxId)) return messagesChangedSince(this.own, mailboxId, since);
     const a = await this.access(mailboxId, 'r');
-    return messagesChangedSince(a.handle, a.id, since);
+    const changed = await messagesChangedSince(a.handle, a.id, since);
+    const rows = await this.rowsFor(a);
+    if (!rows) return changed;
+    // Also the messages whose \Seen this user changed after `since` (their row's modseq).
+    const listed = new Set(changed.map((m) => m.uid));
+    const more = [...rows.values()].filter((r) => r.modseq > since && !listed.has(r.uid)).map((r) => r.uid);
+    const extra = more.length > 0 ? await a.handle.records(a.id, more) : [];
+    return [...changed, ...extra.map((r): MessageMeta => ({ uid: r.uid, flags: r.flags, modseq: r.modseq }))]
+      .map((m) => asViewer(m, rows))
+      .sort((x, y) => x.uid - y.uid);
   }
 
   // --- writes ---------------------------------------------------------------------------------
@@ -409,27 +483,49 @@ export class SharedNamespaceMail implements UserMailbox {
   async append(mailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<AppendResult> {
     if (!parseSharedId(mailboxId)) return this.own.append(mailboxId, input, options);
     const a = await this.access(mailboxId, 'i');
-    // RFC 4314 §4: flags the user may not set are dropped, the APPEND does not fail.
-    return a.handle.append(a.id, { ...input, flags: permittedFlags(input.flags ?? [], a.rights) }, options);
+    return this.appendTo(a, input, options);
+  }
+
+  /**
+   * APPEND into another user's mailbox. RFC 4314 §4: flags the user may not set are dropped, the
+   * APPEND does not fail. With per-user \Seen the user's \Seen becomes their own row, not the
+   * owner's flag — set right after the message is durable (a second write: a crash in between
+   * leaves the message unseen for the user, never lost).
+   */
+  private async appendTo(a: Access, input: AppendInput, options?: KeywordLimitOptions): Promise<AppendResult> {
+    const flags = permittedFlags(input.flags ?? [], a.rights);
+    if (!this.privateSeenOn(a) || !flags.some(isSeenFlag)) return a.handle.append(a.id, { ...input, flags }, options);
+    const res = await a.handle.append(a.id, { ...input, flags: flags.filter((f) => !isSeenFlag(f)) }, options);
+    const set = await a.handle.setPrivateSeen!(a.id, this.user, [res.uid], true);
+    return { ...res, modseq: Math.max(res.modseq, ...set.changed.map((c) => c.modseq)) };
   }
 
   /** RFC 3502 in one write where the mailbox's store offers it; otherwise one by one, undone on failure. */
   async appendMany(mailboxId: string, inputs: AppendInput[], options?: KeywordLimitOptions): Promise<AppendResult[]> {
     const a = await this.resolve(mailboxId, 'i');
     const permitted = inputs.map((input) => ({ ...input, flags: permittedFlags(input.flags ?? [], a.rights) }));
-    if (a.handle.appendMany) return a.handle.appendMany(a.id, permitted, options);
-    const done: AppendResult[] = [];
-    try {
-      for (const input of permitted) done.push(await a.handle.append(a.id, input, options));
-      return done;
-    } catch (err) {
-      if (done.length > 0) {
-        const uids = done.map((d) => d.uid);
-        await a.handle.updateFlags(a.id, uids, 'add', ['\\Deleted']).catch(() => undefined);
-        await a.handle.expunge(a.id, uids).catch(() => undefined);
+    const privateSeen = this.privateSeenOn(a);
+    const seenAt = privateSeen ? permitted.map((p) => p.flags.some(isSeenFlag)) : [];
+    const written = privateSeen ? permitted.map((p) => ({ ...p, flags: p.flags.filter((f) => !isSeenFlag(f)) })) : permitted;
+    let done: AppendResult[] = [];
+    if (a.handle.appendMany) done = await a.handle.appendMany(a.id, written, options);
+    else {
+      try {
+        for (const input of written) done.push(await a.handle.append(a.id, input, options));
+      } catch (err) {
+        if (done.length > 0) {
+          const uids = done.map((d) => d.uid);
+          await a.handle.updateFlags(a.id, uids, 'add', ['\\Deleted']).catch(() => undefined);
+          await a.handle.expunge(a.id, uids).catch(() => undefined);
+        }
+        throw err;
       }
-      throw err;
     }
+    const seenUids = done.filter((_, i) => seenAt[i]).map((d) => d.uid);
+    if (seenUids.length === 0) return done;
+    const set = await a.handle.setPrivateSeen!(a.id, this.user, seenUids, true);
+    const modseq = new Map(set.changed.map((c) => [c.uid, c.modseq]));
+    return done.map((d) => ({ ...d, modseq: Math.max(d.modseq, modseq.get(d.uid) ?? 0) }));
   }
 
   async updateFlags(
@@ -441,8 +537,58 @@ export class SharedNamespaceMail implements UserMailbox {
   ): Promise<FlagUpdateResult> {
     if (!parseSharedId(mailboxId)) return this.own.updateFlags(mailboxId, uids, operation, flags, options);
     const a = await this.access(mailboxId);
+    if (!this.privateSeenOn(a)) return this.updateSharedFlags(a, uids, operation, flags, options, false);
+    // Per-user \Seen: the \Seen part of the STORE is this user's row (with `s`, RFC 4314 §4); the
+    // rest goes to the message's flags by the usual rights, keeping the owner's \Seen as it is.
+    const askedSeen = flags.some(isSeenFlag);
+    const seenTo = operation === 'set' ? askedSeen : askedSeen ? operation === 'add' : null;
+    const seenPart = seenTo !== null && a.rights.includes('s');
+    const others = flags.filter((f) => !isSeenFlag(f));
+    const othersPermitted = permittedFlags(others, a.rights).length > 0 || (operation === 'set' && ['t', 'w'].some((r) => a.rights.includes(r)));
+    if (!seenPart && !othersPermitted) {
+      if (flags.length === 0 && operation !== 'set') return { changed: [], conflicts: [] };
+      throw this.noPerm();
+    }
+    let targets = uids;
+    const conflicts = new Set<number>();
+    if (options?.unchangedSince !== undefined) {
+      // RFC 7162 UNCHANGEDSINCE against the modseq this user sees (the greater of message and row).
+      const since = options.unchangedSince;
+      const current = await this.records(mailboxId, uids);
+      for (const r of current) if (r.modseq > since) conflicts.add(r.uid);
+      targets = current.filter((r) => !conflicts.has(r.uid)).map((r) => r.uid);
+    }
+    const touched = new Set<number>();
+    if (othersPermitted && targets.length > 0) {
+      const res = await this.updateSharedFlags(a, targets, operation, others, options, true);
+      for (const c of res.changed) touched.add(c.uid);
+      for (const u of res.conflicts) conflicts.add(u);
+    }
+    if (seenPart && targets.length > 0) {
+      const res = await a.handle.setPrivateSeen!(a.id, this.user, targets, seenTo, options?.unchangedSince === undefined ? {} : { unchangedSince: options.unchangedSince });
+      for (const c of res.changed) touched.add(c.uid);
+      for (const u of res.conflicts) conflicts.add(u);
+    }
+    // What the user sees of the messages now: their flags and modseq after both writes.
+    const changed: FlagChange[] = touched.size === 0 ? [] : (await this.records(mailboxId, [...touched])).map((r) => ({ uid: r.uid, flags: r.flags, modseq: r.modseq }));
+    return { changed, conflicts: [...conflicts].sort((x, y) => x - y) };
+  }
+
+  /**
+   * STORE on the message's own flags of another user's mailbox, by RFC 4314 §4: the flags the user
+   * has the right for change, the others stay; none at all is NO [NOPERM]. `keepSeen`: the
+   * owner's \Seen is not this user's to replace (per-user \Seen).
+   */
+  private async updateSharedFlags(
+    a: Access,
+    uids: number[],
+    operation: FlagOperation,
+    flags: Flag[],
+    options: { unchangedSince?: number; maxKeywords?: number } | undefined,
+    keepSeen: boolean,
+  ): Promise<FlagUpdateResult> {
     const mayAll = ['s', 't', 'w'].every((r) => a.rights.includes(r));
-    if (mayAll) return a.handle.updateFlags(a.id, uids, operation, flags, options);
+    if (mayAll && !(keepSeen && operation === 'set')) return a.handle.updateFlags(a.id, uids, operation, flags, options);
     const allowed = permittedFlags(flags, a.rights);
     // RFC 4314 §4: STORE changes the flags the user has the right for and SHOULD NOT fail while
     // there is one; with none (or no right at all for a replacing STORE) it is refused.
@@ -459,7 +605,7 @@ export class SharedNamespaceMail implements UserMailbox {
     const records = await a.handle.records(a.id, uids);
     const groups = new Map<string, { flags: Flag[]; uids: number[] }>();
     for (const r of records) {
-      const kept = r.flags.filter((f) => !a.rights.includes(rightForFlag(f)));
+      const kept = r.flags.filter((f) => !a.rights.includes(rightForFlag(f)) || (keepSeen && isSeenFlag(f)));
       const next = [...new Set([...kept, ...allowed])].sort();
       const key = next.join(' ');
       let g = groups.get(key);
@@ -482,7 +628,11 @@ export class SharedNamespaceMail implements UserMailbox {
     if (!parseSharedId(fromMailboxId) && !parseSharedId(toMailboxId)) return this.own.copy(fromMailboxId, uids, toMailboxId, options);
     const from = await this.resolve(fromMailboxId, 'r');
     const to = await this.resolve(toMailboxId, 'i');
-    if (from.owner === to.owner && ['s', 't', 'w'].every((r) => to.rights.includes(r))) return from.handle.copy(from.id, uids, to.id, options);
+    if (from.owner === to.owner && ['s', 't', 'w'].every((r) => to.rights.includes(r))) {
+      const result = await from.handle.copy(from.id, uids, to.id, options);
+      await this.carrySeen(from, to, result);
+      return result;
+    }
     return this.copyAcross(from, uids, to, options);
   }
 
@@ -491,7 +641,13 @@ export class SharedNamespaceMail implements UserMailbox {
     // RFC 6851 §3.3 with RFC 4314: MOVE is COPY + STORE \Deleted + EXPUNGE, so "t" and "e" on the source.
     const from = await this.resolve(fromMailboxId, 'rte');
     const to = await this.resolve(toMailboxId, 'i');
-    if (from.owner === to.owner && ['s', 't', 'w'].every((r) => to.rights.includes(r))) return from.handle.move(from.id, uids, to.id, options);
+    if (from.owner === to.owner && ['s', 't', 'w'].every((r) => to.rights.includes(r))) {
+      // This user's own \Seen of the messages, read before the MOVE takes their rows away.
+      const seen = this.privateSeenOn(from) ? await this.rowsFor(from) : null;
+      const result = await from.handle.move(from.id, uids, to.id, options);
+      await this.carrySeen(from, to, result, seen);
+      return result;
+    }
     const result = await this.copyAcross(from, uids, to, options);
     const moved = result.mapping.map(([src]) => src);
     if (moved.length > 0) {
@@ -520,14 +676,33 @@ export class SharedNamespaceMail implements UserMailbox {
     return this.access(mailboxId, right);
   }
 
+  /**
+   * After a COPY or MOVE within one owner's mail by another user: the copies take this user's
+   * \Seen (their rows in the target), as they had it in the source. The owner's flags, \Seen
+   * included, were copied by the store as they are.
+   */
+  private async carrySeen(from: Access, to: Access, result: CopyResult, known?: SeenRows | null): Promise<void> {
+    if (!this.privateSeenOn(to) || result.mapping.length === 0) return;
+    const rows = known ?? (await this.rowsFor(from));
+    const seenIn = (uid: number): boolean => (rows ? rows.get(uid)?.seen ?? false : false);
+    // From the user's own (or a not-private) mailbox their \Seen is the message's flag.
+    const sourceFlags = rows ? null : new Map((await from.handle.records(from.id, result.mapping.map(([src]) => src))).map((r) => [r.uid, r.flags]));
+    const seenTargets = result.mapping
+      .filter(([src]) => (sourceFlags ? (sourceFlags.get(src) ?? []).some(isSeenFlag) : seenIn(src)))
+      .map(([, dst]) => dst);
+    if (seenTargets.length > 0 && to.rights.includes('s')) await to.handle.setPrivateSeen!(to.id, this.user, seenTargets, true);
+  }
+
   /** COPY between two owners' mail (or without every flag right): read and APPEND each message. */
   private async copyAcross(from: Access, uids: number[], to: Access, options?: KeywordLimitOptions): Promise<CopyResult> {
-    const records = await from.handle.records(from.id, uids);
+    // The flags as this user sees them: their own \Seen in another user's mailbox.
+    const rows = await this.rowsFor(from);
+    const records = (await from.handle.records(from.id, uids)).map((r) => (rows ? asViewer(r, rows) : r));
     const mapping: Array<[number, number]> = [];
     let uidValidity = 0;
     for (const r of records) {
       const content = await from.handle.read(from.id, r.uid);
-      const res = await to.handle.append(to.id, { content, flags: permittedFlags(r.flags, to.rights), internalDate: r.internalDate }, options);
+      const res = await this.appendTo(to, { content, flags: r.flags, internalDate: r.internalDate }, options);
       uidValidity = res.uidValidity;
       mapping.push([r.uid, res.uid]);
     }

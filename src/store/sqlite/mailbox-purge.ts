@@ -60,6 +60,8 @@ export function tombstoneMailbox(ctx: StoreContext, userId: number, mailboxId: n
   // messages any more); its rollback must not take the usage off a second time, and the purge
   // removes what its earlier chunks inserted anyway.
   ctx.sql.get('DELETE FROM copies_in_progress WHERE mailbox_id = ?').run(mailboxId);
+  // Other users' own \Seen of its messages goes with them (also when the name stays as \Noselect).
+  ctx.sql.get('DELETE FROM private_seen WHERE mailbox_id = ?').run(mailboxId);
   return purging;
 }
 

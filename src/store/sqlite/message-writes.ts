@@ -332,6 +332,8 @@ function deleteRows(scope: UserScope, mailboxId: number, highestModseq: number, 
   const { ctx } = scope;
   const del = ctx.sql.get('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?');
   for (const row of rows) del.run(mailboxId, row.uid);
+  // Every viewer's own \Seen of them goes too (private-seen.ts).
+  ctx.sql.get('DELETE FROM private_seen WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?))').run(mailboxId, jsonList(rows.map((r) => r.uid)));
   addUsage(ctx, scope.userId, -rows.reduce((n, r) => n + r.size, 0), -rows.length);
   ctx.sql.get('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?').run(highestModseq + 1, mailboxId);
   recordExpungedRows(

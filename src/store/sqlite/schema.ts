@@ -348,6 +348,25 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec('CREATE TABLE mailbox_purges (mailbox_id INTEGER PRIMARY KEY)');
     },
   },
+  {
+    version: 19,
+    description: "private_seen: per-user \\Seen of users other than a mailbox's owner (shared mailboxes, docs/sharing.md)",
+    up(db) {
+      // Keyed by (mailbox, viewer, uid): a session reads all of one viewer's rows of a mailbox;
+      // an expunge removes every viewer's rows of some UIDs (private_seen_uid).
+      db.exec(`
+        CREATE TABLE private_seen (
+          mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+          viewer TEXT NOT NULL,
+          uid INTEGER NOT NULL,
+          seen INTEGER NOT NULL,
+          modseq INTEGER NOT NULL,
+          PRIMARY KEY (mailbox_id, viewer, uid)
+        ) WITHOUT ROWID;
+        CREATE INDEX private_seen_uid ON private_seen (mailbox_id, uid);
+      `);
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

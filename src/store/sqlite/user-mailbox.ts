@@ -25,9 +25,11 @@ import type {
   UserMailbox,
   MessageStream,
   QuotaState,
+  PrivateSeen,
 } from '../types.js';
 import { quotaState } from './quota.js';
 import { readAcl, writeAcl } from './acl.js';
+import { readPrivateSeen, writePrivateSeen } from './private-seen.js';
 import type { AclEntry } from '../acl.js';
 import type { UserScope } from './context.js';
 import { StoreError } from '../errors.js';
@@ -134,6 +136,12 @@ export class SqliteUserMailbox implements UserMailbox {
   }
   setAcl(mailboxId: string, identifier: string, rights: string | null): Promise<void> {
     return this.write(() => writeAcl(this.scope, mailboxId, identifier, rights));
+  }
+  privateSeen(mailboxId: string, viewer: string): Promise<PrivateSeen[]> {
+    return this.call(() => readPrivateSeen(this.scope, mailboxId, viewer));
+  }
+  setPrivateSeen(mailboxId: string, viewer: string, uids: number[], seen: boolean, options: { unchangedSince?: number } = {}): Promise<FlagUpdateResult> {
+    return this.write(() => writePrivateSeen(this.scope, mailboxId, viewer, uids, seen, options.unchangedSince));
   }
   subscriptions(): Promise<string[]> {
     return this.call(() => subscriptionNames(this.scope));
