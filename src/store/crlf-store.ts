@@ -13,7 +13,8 @@
 import { parseMessage } from '../mime/index.js';
 import type { MessageStructure } from '../mime/types.js';
 import { crlfChunks, crlfContent, isCrlf, toCrlf } from './line-ends.js';
-import type { AppendInput, ByteRange, KeywordLimitOptions, MailStore, MessageRecord, MessageStream, UserMailbox } from './types.js';
+import { mapAppendInputs } from './append-many.js';
+import type { AppendInput, AppendInputs, ByteRange, KeywordLimitOptions, MailStore, MessageRecord, MessageStream, UserMailbox } from './types.js';
 
 const WRAPPED = Symbol.for('postroom.crlfStore');
 /** Per handle: messages whose normalised size is remembered (a session reads its mailbox's). */
@@ -64,7 +65,7 @@ function normalisedAppendMany(handle: UserMailbox): UserMailbox['appendMany'] {
     const { sha256, ...rest } = input;
     return { ...rest, content, ...(keepDigest && sha256 ? { sha256 } : {}) };
   };
-  return (mailboxId: string, inputs: AppendInput[], options?: KeywordLimitOptions) => handle.appendMany!(mailboxId, inputs.map(one), options);
+  return (mailboxId: string, inputs: AppendInputs, options?: KeywordLimitOptions) => handle.appendMany!(mailboxId, Array.isArray(inputs) ? inputs.map(one) : mapAppendInputs(inputs, one), options);
 }
 
 async function* sliced(source: AsyncIterable<Buffer>, range: ByteRange | undefined): AsyncIterable<Buffer> {

@@ -288,7 +288,11 @@ export class ImapConnection implements ConnectionInfo {
     if (!verdict.accept) {
       // A synchronising literal is refused with a tagged reply instead of the continuation, and the
       // client abandons the command; a non-synchronising one is already on its way, so the
-      // connection ends with BYE without reading it (RFC 7888 §4).
+      // connection ends with BYE without reading it (RFC 7888 §4). After a streamed message the
+      // command is running: the refusal is its tagged reply, which the dispatcher writes.
+      if (req.afterStreamed && !req.nonSync) {
+        return { reject: true, reason: verdict.text, refusal: { status: verdict.status, text: verdict.text, ...(verdict.code ? { code: verdict.code } : {}) } };
+      }
       if (!req.nonSync) this.status(verdict.tag, verdict.status, verdict.text, verdict.code);
       else this.byeCode = verdict.byeCode;
       return { reject: true, reason: verdict.text };

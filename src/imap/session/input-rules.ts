@@ -93,12 +93,13 @@ export function judgeLiteral(req: LiteralRequest, session: LiteralSession): Lite
 export const STREAM_APPEND_ABOVE = 64 * 1024;
 
 /**
- * Whether an accepted literal is streamed: the one message of a plain APPEND
- * (`APPEND box [flags] [date] {n}`), not literal8 nor the message inside `UTF8 (...)`, whose
- * closing parenthesis follows the literal.
+ * Whether an accepted literal is streamed: a message of a plain APPEND (`APPEND box [flags] [date]
+ * {n}`, each message of an RFC 3502 MULTIAPPEND too), not literal8 nor the message inside
+ * `UTF8 (...)`, whose closing parenthesis follows the literal. The command reads the rest of
+ * itself after a streamed message (StreamedLiteral.rest()).
  */
 export function streamsLiteral(req: LiteralRequest): boolean {
-  if (req.index !== 0 || req.binary || req.size <= STREAM_APPEND_ABOVE) return false;
+  if (req.binary || req.size <= STREAM_APPEND_ABOVE) return false;
   if (peekCommand(req.firstLine)?.name !== 'APPEND') return false;
-  return !/\(\s*\{\d+\+?\}$/.test(req.firstLine);
+  return !/\(\s*\{\d+\+?\}$/.test(req.line);
 }

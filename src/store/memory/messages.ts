@@ -7,6 +7,7 @@ import { STREAM_CHUNK, bufferChunks, pinnedStream } from '../pinned-stream.js';
 import { runSearch, type SearchTarget } from '../search-run.js';
 import type {
   AppendInput,
+  AppendInputs,
   AppendResult,
   ByteRange,
   CopyResult,
@@ -133,11 +134,11 @@ export async function appendMessage(ctx: HandleContext, id: string, input: Appen
 }
 
 /** UserMailbox.appendMany: every message is read first; then all are added in one step, or none. */
-export async function appendMessages(ctx: HandleContext, id: string, inputs: AppendInput[], maxKeywords?: number): Promise<AppendResult[]> {
+export async function appendMessages(ctx: HandleContext, id: string, inputs: AppendInputs, maxKeywords?: number): Promise<AppendResult[]> {
   writable(ctx, id);
-  if (inputs.length === 0) return [];
   const prepared: PreparedAppend[] = [];
-  for (const input of inputs) prepared.push(await prepareAppend(ctx, input));
+  for await (const input of inputs) prepared.push(await prepareAppend(ctx, input));
+  if (prepared.length === 0) return [];
   return commitAppends(ctx, id, prepared, maxKeywords);
 }
 

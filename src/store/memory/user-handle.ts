@@ -8,6 +8,7 @@ import type {
   KeywordLimitOptions,
   RenameMailboxOptions,
   AppendInput,
+  AppendInputs,
   AppendResult,
   ByteRange,
   CopyResult,
@@ -180,7 +181,7 @@ export class MemoryUserMailbox implements UserMailbox {
     return msg.appendMessage(this.ctx, mailboxId, input, options?.maxKeywords);
   }
 
-  appendMany(mailboxId: string, inputs: AppendInput[], options?: KeywordLimitOptions): Promise<AppendResult[]> {
+  appendMany(mailboxId: string, inputs: AppendInputs, options?: KeywordLimitOptions): Promise<AppendResult[]> {
     return msg.appendMessages(this.ctx, mailboxId, inputs, options?.maxKeywords);
   }
 

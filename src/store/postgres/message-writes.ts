@@ -9,7 +9,7 @@ import { checkKeywordLimit, keywordsOfFlagStrings, type KeywordLookup } from '..
 import type pg from 'pg';
 import { StoreError } from '../errors.js';
 import { applyFlagOperation, normalizeFlags, parseFlags, serializeFlags } from '../sqlite/flags.js';
-import type { AppendInput, AppendResult, CopyResult, Flag, FlagChange, FlagOperation, FlagUpdateResult } from '../types.js';
+import type { AppendInput, AppendInputs, AppendResult, CopyResult, Flag, FlagChange, FlagOperation, FlagUpdateResult } from '../types.js';
 import { collectBody, markReleased, storeContent } from './contents.js';
 import { mailboxRow, requireSelectable, selectableMailbox, type MailboxRow, type PgScope } from './context.js';
 import { RetryTransaction, parseId, transaction } from './db.js';
@@ -116,19 +116,19 @@ export async function appendMessage(scope: PgScope, mailboxId: string, input: Ap
  * stores them, takes n UIDs and one mod-sequence (one write, as every write here), checks the
  * quota for their sum and inserts them all — a failure anywhere rolls all of it back.
  */
-export async function appendMessages(scope: PgScope, mailboxId: string, inputs: AppendInput[], maxKeywords?: number): Promise<AppendResult[]> {
+export async function appendMessages(scope: PgScope, mailboxId: string, inputs: AppendInputs, maxKeywords?: number): Promise<AppendResult[]> {
   const { ctx } = scope;
   await selectableMailbox(ctx.pool, scope, mailboxId);
-  if (inputs.length === 0) return [];
   const prepared: Array<{ collected: Awaited<ReturnType<typeof collectBody>>; flags: string; internalDate: Date }> = [];
   const incoming = new Set<Flag>();
-  for (const input of inputs) {
+  for await (const input of inputs) {
     const internalDate = input.internalDate ?? new Date();
     if (Number.isNaN(internalDate.getTime())) throw new StoreError('cannot', 'invalid internal date');
     const flags = normalizeFlags(input.flags ?? []);
     for (const f of flags) incoming.add(f);
     prepared.push({ collected: await collectBody(input.content), flags: serializeFlags(flags), internalDate });
   }
+  if (prepared.length === 0) return [];
   const storage = prepared.reduce((n, p) => n + p.collected.body.length, 0);
   const limits = await limitsFor(ctx.pool, scope.userId, scope.user, ctx.quotaDefaults);
   const { result, reserved } = await write(scope, async (tx, reserved) => {

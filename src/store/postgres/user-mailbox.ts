@@ -6,6 +6,7 @@ import type {
   KeywordLimitOptions,
   RenameMailboxOptions,
   AppendInput,
+  AppendInputs,
   AppendResult,
   ByteRange,
   CopyResult,
@@ -162,7 +163,7 @@ export class PgUserMailbox implements UserMailbox {
     return this.mutate(() => appendMessage(this.scope, mailboxId, input, options?.maxKeywords));
   }
 
-  appendMany(mailboxId: string, inputs: AppendInput[], options?: KeywordLimitOptions): Promise<AppendResult[]> {
+  appendMany(mailboxId: string, inputs: AppendInputs, options?: KeywordLimitOptions): Promise<AppendResult[]> {
     return this.mutate(() => appendMessages(this.scope, mailboxId, inputs, options?.maxKeywords));
   }
 

@@ -21,6 +21,7 @@ import { StoreError } from '../errors.js';
 import { effectiveRights, permittedFlags, rightForFlag, type AclEntry } from '../acl.js';
 import type {
   AppendInput,
+  AppendInputs,
   AppendResult,
   ByteRange,
   ChangeListener,
@@ -46,6 +47,7 @@ import type {
 } from '../types.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { sortData } from '../sort/sort-data.js';
+import { appendAllOrNone, mapAppendInputs } from '../append-many.js';
 import { messagesChangedSince } from '../changed-since.js';
 import { parseSharedId, parseSharedName, sharedId, sharedName, type SharedName } from './names.js';
 
@@ -413,23 +415,11 @@ export class SharedNamespaceMail implements UserMailbox {
     return a.handle.append(a.id, { ...input, flags: permittedFlags(input.flags ?? [], a.rights) }, options);
   }
 
-  /** RFC 3502 in one write where the mailbox's store offers it; otherwise one by one, undone on failure. */
-  async appendMany(mailboxId: string, inputs: AppendInput[], options?: KeywordLimitOptions): Promise<AppendResult[]> {
+  /** RFC 3502: all or none, through the one helper (src/store/append-many.ts), with the flags the rights allow. */
+  async appendMany(mailboxId: string, inputs: AppendInputs, options?: KeywordLimitOptions): Promise<AppendResult[]> {
     const a = await this.resolve(mailboxId, 'i');
-    const permitted = inputs.map((input) => ({ ...input, flags: permittedFlags(input.flags ?? [], a.rights) }));
-    if (a.handle.appendMany) return a.handle.appendMany(a.id, permitted, options);
-    const done: AppendResult[] = [];
-    try {
-      for (const input of permitted) done.push(await a.handle.append(a.id, input, options));
-      return done;
-    } catch (err) {
-      if (done.length > 0) {
-        const uids = done.map((d) => d.uid);
-        await a.handle.updateFlags(a.id, uids, 'add', ['\\Deleted']).catch(() => undefined);
-        await a.handle.expunge(a.id, uids).catch(() => undefined);
-      }
-      throw err;
-    }
+    const permit = (input: AppendInput): AppendInput => ({ ...input, flags: permittedFlags(input.flags ?? [], a.rights) });
+    return appendAllOrNone(a.handle, a.id, Array.isArray(inputs) ? inputs.map(permit) : mapAppendInputs(inputs, permit), options);
   }
 
   async updateFlags(

@@ -7,7 +7,7 @@ import { recordExpungedRows } from './expunged-log.js';
 import { readFile } from 'node:fs/promises';
 import { parseMessage } from '../../mime/index.js';
 import { StoreError } from '../errors.js';
-import type { AppendInput, AppendResult, CopyResult, Flag, FlagChange, FlagOperation, FlagUpdateResult } from '../types.js';
+import type { AppendInput, AppendInputs, AppendResult, CopyResult, Flag, FlagChange, FlagOperation, FlagUpdateResult } from '../types.js';
 import { collectContent, type Collected } from './content.js';
 import { addReference, findContent, insertContent, releaseContents, removeFiles } from './contents.js';
 import { jsonList, selectableMailbox, type UserScope } from './context.js';
@@ -115,24 +115,33 @@ interface PreparedAppend {
 }
 
 /**
- * UserMailbox.appendMany (RFC 3502 MULTIAPPEND): every body is read, parsed and (when large) put in
- * place first; then one transaction checks the quota for their sum and adds them all — or, if
- * anything fails, none. Every body is parsed even when identical bytes are stored already (the
- * single APPEND avoids that), so the transaction never has to go back for a body that went.
+ * UserMailbox.appendMany (RFC 3502 MULTIAPPEND): every body is read first (large ones into temp
+ * files), then parsed and (when large) put in place; then one transaction checks the quota for
+ * their sum and adds them all — or, if anything fails, none. Nothing is put in place before the
+ * last body has arrived, and not when the quota already refuses the sum, so a client that goes
+ * away in the middle or a message too many leaves no body file behind (only a transaction failing
+ * after the install can, swept at a later open as after a crash). Every body is parsed even when
+ * identical bytes are stored already (the single APPEND avoids that), so the transaction never has
+ * to go back for a body that went.
  */
-export async function appendMessages(scope: UserScope, mailboxId: string, inputs: AppendInput[], maxKeywords?: number): Promise<AppendResult[]> {
+export async function appendMessages(scope: UserScope, mailboxId: string, inputs: AppendInputs, maxKeywords?: number): Promise<AppendResult[]> {
   const { ctx } = scope;
   selectableMailbox(scope, mailboxId);
-  if (inputs.length === 0) return [];
   const { limits } = await limitsFor(ctx, scope.userId, scope.user, ctx.quotaDefaults);
   const items: PreparedAppend[] = [];
   try {
-    for (const input of inputs) {
+    for await (const input of inputs) {
       const internalDate = input.internalDate ?? new Date();
       if (Number.isNaN(internalDate.getTime())) throw new StoreError('cannot', 'invalid internal date');
       const collected = await collectContent(input.content, ctx.inlineMax, ctx.files);
-      const item: PreparedAppend = { collected, flags: normalizeFlags(input.flags ?? []), internalDate, installed: false };
-      items.push(item);
+      items.push({ collected, flags: normalizeFlags(input.flags ?? []), internalDate, installed: false });
+    }
+    if (items.length === 0) return [];
+    const storage = items.reduce((n, i) => n + i.collected.size, 0);
+    // Checked again inside the transaction; here it spares installing bodies that cannot be kept.
+    checkUsage(ctx, scope.userId, limits, { storage, messages: items.length });
+    for (const item of items) {
+      const collected = item.collected;
       if (collected.kind === 'inline') {
         item.parsed = deriveContent(collected.body);
       } else {
@@ -148,7 +157,6 @@ export async function appendMessages(scope: UserScope, mailboxId: string, inputs
         }
       }
     }
-    const storage = items.reduce((n, i) => n + i.collected.size, 0);
     const results = await ctx.group.run((): AppendResult[] => {
       const box = selectableMailbox(scope, mailboxId);
       checkUsage(ctx, scope.userId, limits, { storage, messages: items.length });

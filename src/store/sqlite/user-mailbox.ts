@@ -7,6 +7,7 @@ import type {
   KeywordLimitOptions,
   RenameMailboxOptions,
   AppendInput,
+  AppendInputs,
   AppendResult,
   ByteRange,
   CopyResult,
@@ -208,7 +209,7 @@ export class SqliteUserMailbox implements UserMailbox {
     return this.write(() => appendMessage(this.scope, mailboxId, input, options?.maxKeywords));
   }
 
-  appendMany(mailboxId: string, inputs: AppendInput[], options?: KeywordLimitOptions): Promise<AppendResult[]> {
+  appendMany(mailboxId: string, inputs: AppendInputs, options?: KeywordLimitOptions): Promise<AppendResult[]> {
     return this.write(() => appendMessages(this.scope, mailboxId, inputs, options?.maxKeywords));
   }
 
