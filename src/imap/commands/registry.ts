@@ -17,6 +17,7 @@ import { appendCommand } from './append.js';
 import { checkCommand } from './check.js';
 import { closeCommand } from './close.js';
 import { unselectCommand } from './unselect.js';
+import { unauthenticateCommand } from './unauthenticate.js';
 import { expungeCommand, uidExpungeCommand } from './expunge.js';
 import { searchCommand, uidSearchCommand } from './search.js';
 import { storeCommand, uidStoreCommand } from './store.js';
@@ -57,6 +58,7 @@ export const BUILTIN_COMMANDS: readonly AnyCommandSpec[] = [
   checkCommand,
   closeCommand,
   unselectCommand,
+  unauthenticateCommand,
   expungeCommand,
   uidExpungeCommand,
   searchCommand,

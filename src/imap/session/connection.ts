@@ -540,6 +540,22 @@ export class ImapConnection implements ConnectionInfo {
   }
 
   /**
+   * RFC 8437: all session state but TLS is reset. setState() gives back the view's subscription,
+   * the store handle and the user's connection slot; what is left is kept here, on the connection:
+   * the ENABLEd extensions (§4.1: they cease to be enabled) and the count of commands before
+   * authentication, which starts again for the new not-authenticated phase. The idle deadline
+   * becomes the shorter unauthenticated one at the end of the command (resetIdleTimer).
+   */
+  unauthenticate(): void {
+    if (this.state.kind === 'notAuthenticated') return;
+    const user = this.state.user;
+    this.setState({ kind: 'notAuthenticated' });
+    this.enabled.clear();
+    this.commandsBeforeAuth = 0;
+    this.logger.info({ user }, 'unauthenticated');
+  }
+
+  /**
    * Every login passes through here on its way to the authenticated state, so this is where the
    * per-user connection limit holds (RFC 5530 LIMIT); the refusal becomes the command's tagged NO.
    */

@@ -43,6 +43,7 @@ export function createCommandContext(conn: ImapConnection, tag: string, command:
     setState: (next: SessionState) => conn.setState(next),
     startTls: async () => conn.requestTls(),
     close: () => conn.close(),
+    unauthenticate: () => conn.unauthenticate(),
     saslContext: (): SaslContext => ({
       authenticator: server.auth,
       remoteAddress: conn.remoteAddress,
