@@ -57,6 +57,14 @@ function normalisedAppend(handle: UserMailbox): UserMailbox['append'] {
   };
 }
 
+function normalisedReplace(handle: UserMailbox): UserMailbox['replace'] {
+  if (!handle.replace) return undefined;
+  return (fromMailboxId, uid, toMailboxId, input, options) => {
+    const { sha256: _digest, ...rest } = input;
+    return handle.replace!(fromMailboxId, uid, toMailboxId, { ...rest, content: crlfContent(input.content) }, options);
+  };
+}
+
 function normalisedAppendMany(handle: UserMailbox): UserMailbox['appendMany'] {
   if (!handle.appendMany) return undefined;
   const one = (input: AppendInput): AppendInput => {
@@ -104,6 +112,7 @@ function normalisingHandle(handle: UserMailbox): UserMailbox {
   return overlay(handle, {
     append: normalisedAppend(handle),
     appendMany: normalisedAppendMany(handle),
+    replace: normalisedReplace(handle),
     // Sort keys carry sizes; without the store's own list the generic one reads through this view.
     sortData: undefined,
     async snapshot(mailboxId: string) {
@@ -160,7 +169,7 @@ export function crlfStore<S extends MailStore>(store: S): S {
     [WRAPPED]: true,
     async open(user: string, options?: Parameters<MailStore['open']>[1]) {
       const handle = await store.open(user, options);
-      return servesCrlf ? overlay(handle, { append: normalisedAppend(handle), appendMany: normalisedAppendMany(handle) }) : normalisingHandle(handle);
+      return servesCrlf ? overlay(handle, { append: normalisedAppend(handle), appendMany: normalisedAppendMany(handle), replace: normalisedReplace(handle) }) : normalisingHandle(handle);
     },
   });
 }

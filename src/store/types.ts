@@ -150,6 +150,23 @@ export interface AppendInput {
  */
 export type AppendInputs = readonly AppendInput[] | AsyncIterable<AppendInput>;
 
+/**
+ * The message an appendMany() replaces (RFC 8508 REPLACE): removed in the same write that adds
+ * the new one. `expunged` is set when it was there to remove (it may have gone meanwhile — the
+ * new message is kept all the same).
+ */
+export interface Replacing {
+  mailboxId: string;
+  uid: number;
+  expunged?: boolean;
+}
+
+/** What replace() did: the new message, and whether the old one was there to remove. */
+export interface ReplaceResult {
+  appended: AppendResult;
+  expunged: boolean;
+}
+
 export interface AppendResult {
   uid: number;
   uidValidity: number;
@@ -425,6 +442,13 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
    * caller's way in, with the one-by-one fallback.
    */
   appendMany?(mailboxId: string, inputs: AppendInputs, options?: KeywordLimitOptions): Promise<AppendResult[]>;
+  /**
+   * Optional (RFC 8508 REPLACE): appends `input` to `toMailboxId` and removes message `uid` of
+   * `fromMailboxId` (whatever its flags) in one write — both or, when the append fails, neither.
+   * The quota must allow the new message while the old one still counts (as an APPEND followed by
+   * an expunge). Without it, replaceMessage() (src/store/append-many.ts) appends and then expunges.
+   */
+  replace?(fromMailboxId: string, uid: number, toMailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<ReplaceResult>;
   updateFlags(
     mailboxId: string,
     uids: number[],

@@ -72,7 +72,7 @@ function checkBinaryContent(message: MessageLiteral): void {
 }
 
 /** RFC 3501 §9 / RFC 3502 §6: [SP flag-list] [SP date-time] SP literal (or UTF8 (literal8), RFC 6855). */
-function appendItem(r: ArgReader, env: ParseEnv): AppendItem {
+export function appendItem(r: ArgReader, env: ParseEnv): AppendItem {
   let flags: Flag[] = [];
   const first = r.peek();
   if (first?.type === 'list') {
@@ -118,13 +118,13 @@ export function parseAppendArgs(tokens: Token[], env: ParseEnv): AppendArgs {
  * held twice here. A streamed literal is read by the store as it arrives; if the client stops half
  * way the stream throws and the store keeps nothing (the store contract for a failing content).
  */
-function toInput(item: AppendItem): AppendInput {
+export function toInput(item: AppendItem): AppendInput {
   const { chunks, streamed } = item.message;
   return { content: streamed ?? (chunks.length === 1 ? chunks[0]! : each(chunks)), flags: item.flags, internalDate: item.internalDate };
 }
 
 /** What is refused in a message before the store sees it. */
-function checkItem(item: AppendItem): void {
+export function checkItem(item: AppendItem): void {
   if (item.message.size === 0) throw ImapError.no('Empty message');
   if (item.message.binary) checkBinaryContent(item.message);
 }

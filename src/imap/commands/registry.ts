@@ -18,6 +18,7 @@ import { checkCommand } from './check.js';
 import { closeCommand } from './close.js';
 import { unselectCommand } from './unselect.js';
 import { unauthenticateCommand } from './unauthenticate.js';
+import { replaceCommand, uidReplaceCommand } from './replace.js';
 import { expungeCommand, uidExpungeCommand } from './expunge.js';
 import { searchCommand, uidSearchCommand } from './search.js';
 import { storeCommand, uidStoreCommand } from './store.js';
@@ -59,6 +60,8 @@ export const BUILTIN_COMMANDS: readonly AnyCommandSpec[] = [
   closeCommand,
   unselectCommand,
   unauthenticateCommand,
+  replaceCommand,
+  uidReplaceCommand,
   expungeCommand,
   uidExpungeCommand,
   searchCommand,

@@ -49,6 +49,9 @@ export interface LiteralSession {
   literalMinus?: boolean;
 }
 
+/** Commands whose literal is a message: APPEND, and REPLACE (RFC 8508, with APPEND's message syntax). */
+const MESSAGE_COMMANDS: ReadonlySet<string> = new Set(['APPEND', 'REPLACE', 'UID REPLACE']);
+
 /** RFC 7888 §5: the largest non-synchronising literal a LITERAL- server accepts. */
 export const NON_SYNC_LITERAL_MINUS_MAX = 4096;
 
@@ -65,7 +68,7 @@ export function judgeLiteral(req: LiteralRequest, session: LiteralSession): Lite
   // UTF8=ACCEPT is enabled (RFC 6855 §4); otherwise `~{n}` is not in the grammar.
   if (req.binary && !session.enabled.has('UTF8=ACCEPT')) {
     if (!registry.capabilities().includes('BINARY')) return refuse('BAD', 'literal8 (~{n}) is not accepted: this server does not offer BINARY');
-    if (spec.name !== 'APPEND') return refuse('BAD', 'literal8 (~{n}) is allowed only in APPEND (RFC 3516)');
+    if (!MESSAGE_COMMANDS.has(spec.name)) return refuse('BAD', 'literal8 (~{n}) is allowed only in APPEND (RFC 3516)');
   }
   if (req.exceeds === 'literals') return refuse('BAD', `Too many literals in one command (limit ${limits.maxLiteralsPerCommand})`);
   if (req.exceeds === 'commandSize') {
@@ -100,6 +103,6 @@ export const STREAM_APPEND_ABOVE = 64 * 1024;
  */
 export function streamsLiteral(req: LiteralRequest): boolean {
   if (req.binary || req.size <= STREAM_APPEND_ABOVE) return false;
-  if (peekCommand(req.firstLine)?.name !== 'APPEND') return false;
+  if (!MESSAGE_COMMANDS.has(peekCommand(req.firstLine)?.name ?? '')) return false;
   return !/\(\s*\{\d+\+?\}$/.test(req.line);
 }

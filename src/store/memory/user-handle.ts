@@ -9,6 +9,7 @@ import type {
   RenameMailboxOptions,
   AppendInput,
   AppendInputs,
+  ReplaceResult,
   AppendResult,
   ByteRange,
   CopyResult,
@@ -179,6 +180,10 @@ export class MemoryUserMailbox implements UserMailbox {
 
   append(mailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<AppendResult> {
     return msg.appendMessage(this.ctx, mailboxId, input, options?.maxKeywords);
+  }
+
+  replace(fromMailboxId: string, uid: number, toMailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<ReplaceResult> {
+    return msg.replaceMessage(this.ctx, fromMailboxId, uid, toMailboxId, input, options?.maxKeywords);
   }
 
   appendMany(mailboxId: string, inputs: AppendInputs, options?: KeywordLimitOptions): Promise<AppendResult[]> {

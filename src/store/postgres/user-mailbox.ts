@@ -7,6 +7,7 @@ import type {
   RenameMailboxOptions,
   AppendInput,
   AppendInputs,
+  ReplaceResult,
   AppendResult,
   ByteRange,
   CopyResult,
@@ -43,7 +44,7 @@ import {
   searchMessages,
   streamMessage,
 } from './message-reads.js';
-import { appendMessage, appendMessages, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
+import { appendMessage, appendMessages, replaceMessage, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
 import { PgSieveScripts } from './sieve.js';
 import type { SieveScriptInfo, VacationMemory } from '../sieve-storage.js';
 
@@ -161,6 +162,10 @@ export class PgUserMailbox implements UserMailbox {
   }
   append(mailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<AppendResult> {
     return this.mutate(() => appendMessage(this.scope, mailboxId, input, options?.maxKeywords));
+  }
+
+  replace(fromMailboxId: string, uid: number, toMailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<ReplaceResult> {
+    return this.mutate(() => replaceMessage(this.scope, fromMailboxId, uid, toMailboxId, input, options?.maxKeywords));
   }
 
   appendMany(mailboxId: string, inputs: AppendInputs, options?: KeywordLimitOptions): Promise<AppendResult[]> {

@@ -22,6 +22,7 @@ import { effectiveRights, permittedFlags, rightForFlag, type AclEntry } from '..
 import type {
   AppendInput,
   AppendInputs,
+  ReplaceResult,
   AppendResult,
   ByteRange,
   ChangeListener,
@@ -47,7 +48,7 @@ import type {
 } from '../types.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { sortData } from '../sort/sort-data.js';
-import { appendAllOrNone, mapAppendInputs } from '../append-many.js';
+import { appendAllOrNone, mapAppendInputs, replaceMessage } from '../append-many.js';
 import { messagesChangedSince } from '../changed-since.js';
 import { parseSharedId, parseSharedName, sharedId, sharedName, type SharedName } from './names.js';
 
@@ -489,6 +490,23 @@ export class SharedNamespaceMail implements UserMailbox {
       await from.handle.expunge(from.id, moved);
     }
     return result;
+  }
+
+  /**
+   * RFC 8508 §3.3 with RFC 4314: REPLACE is APPEND to the target and STORE \Deleted + EXPUNGE of
+   * the old message, so "i" on the target and "t" and "e" on the source. One write when both are
+   * the same owner's, otherwise the append and then the expunge (replaceMessage's fallback).
+   */
+  async replace(fromMailboxId: string, uid: number, toMailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<ReplaceResult> {
+    if (!parseSharedId(fromMailboxId) && !parseSharedId(toMailboxId)) return replaceMessage(this.own, fromMailboxId, uid, toMailboxId, input, options);
+    const from = await this.resolve(fromMailboxId, 'te');
+    const to = await this.resolve(toMailboxId, 'i');
+    const permitted = { ...input, flags: permittedFlags(input.flags ?? [], to.rights) };
+    if (from.owner === to.owner) return replaceMessage(from.handle, from.id, uid, to.id, permitted, options);
+    const appended = await to.handle.append(to.id, permitted, options);
+    await from.handle.updateFlags(from.id, [uid], 'add', ['\\Deleted']);
+    const removed = await from.handle.expunge(from.id, [uid]);
+    return { appended, expunged: removed.includes(uid) };
   }
 
   async expunge(mailboxId: string, uids?: number[]): Promise<number[]> {
