@@ -13,7 +13,8 @@
 import { parseMessage } from '../mime/index.js';
 import type { MessageStructure } from '../mime/types.js';
 import { crlfChunks, crlfContent, isCrlf, toCrlf } from './line-ends.js';
-import type { AppendInput, ByteRange, KeywordLimitOptions, MailStore, MessageRecord, MessageStream, UserMailbox } from './types.js';
+import { mapAppendInputs } from './append-many.js';
+import type { AppendInput, AppendInputs, ByteRange, KeywordLimitOptions, MailStore, MessageRecord, MessageStream, UserMailbox } from './types.js';
 
 const WRAPPED = Symbol.for('postroom.crlfStore');
 /** Per handle: messages whose normalised size is remembered (a session reads its mailbox's). */
@@ -56,6 +57,14 @@ function normalisedAppend(handle: UserMailbox): UserMailbox['append'] {
   };
 }
 
+function normalisedReplace(handle: UserMailbox): UserMailbox['replace'] {
+  if (!handle.replace) return undefined;
+  return (fromMailboxId, uid, toMailboxId, input, options) => {
+    const { sha256: _digest, ...rest } = input;
+    return handle.replace!(fromMailboxId, uid, toMailboxId, { ...rest, content: crlfContent(input.content) }, options);
+  };
+}
+
 function normalisedAppendMany(handle: UserMailbox): UserMailbox['appendMany'] {
   if (!handle.appendMany) return undefined;
   const one = (input: AppendInput): AppendInput => {
@@ -64,7 +73,7 @@ function normalisedAppendMany(handle: UserMailbox): UserMailbox['appendMany'] {
     const { sha256, ...rest } = input;
     return { ...rest, content, ...(keepDigest && sha256 ? { sha256 } : {}) };
   };
-  return (mailboxId: string, inputs: AppendInput[], options?: KeywordLimitOptions) => handle.appendMany!(mailboxId, inputs.map(one), options);
+  return (mailboxId: string, inputs: AppendInputs, options?: KeywordLimitOptions) => handle.appendMany!(mailboxId, Array.isArray(inputs) ? inputs.map(one) : mapAppendInputs(inputs, one), options);
 }
 
 async function* sliced(source: AsyncIterable<Buffer>, range: ByteRange | undefined): AsyncIterable<Buffer> {
@@ -103,6 +112,7 @@ function normalisingHandle(handle: UserMailbox): UserMailbox {
   return overlay(handle, {
     append: normalisedAppend(handle),
     appendMany: normalisedAppendMany(handle),
+    replace: normalisedReplace(handle),
     // Sort keys carry sizes; without the store's own list the generic one reads through this view.
     sortData: undefined,
     async snapshot(mailboxId: string) {
@@ -159,7 +169,7 @@ export function crlfStore<S extends MailStore>(store: S): S {
     [WRAPPED]: true,
     async open(user: string, options?: Parameters<MailStore['open']>[1]) {
       const handle = await store.open(user, options);
-      return servesCrlf ? overlay(handle, { append: normalisedAppend(handle), appendMany: normalisedAppendMany(handle) }) : normalisingHandle(handle);
+      return servesCrlf ? overlay(handle, { append: normalisedAppend(handle), appendMany: normalisedAppendMany(handle), replace: normalisedReplace(handle) }) : normalisingHandle(handle);
     },
   });
 }

@@ -143,6 +143,30 @@ export interface AppendInput {
   sha256?: Buffer;
 }
 
+/**
+ * The messages of an appendMany(): a list, or messages that come one after another — the next one
+ * is asked for only once the content of the one before has been read to its end (a MULTIAPPEND
+ * whose next message the client sends only then). Iterating it may throw; nothing is added then.
+ */
+export type AppendInputs = readonly AppendInput[] | AsyncIterable<AppendInput>;
+
+/**
+ * The message an appendMany() replaces (RFC 8508 REPLACE): removed in the same write that adds
+ * the new one. `expunged` is set when it was there to remove (it may have gone meanwhile — the
+ * new message is kept all the same).
+ */
+export interface Replacing {
+  mailboxId: string;
+  uid: number;
+  expunged?: boolean;
+}
+
+/** What replace() did: the new message, and whether the old one was there to remove. */
+export interface ReplaceResult {
+  appended: AppendResult;
+  expunged: boolean;
+}
+
 export interface AppendResult {
   uid: number;
   uidValidity: number;
@@ -451,9 +475,19 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
    * 'exists' change is published. Results are in input order. Without it the IMAP layer appends
    * one by one and expunges what it added when one fails (the same end result, but not atomic
    * for other sessions or across a crash). `options.maxKeywords` counts the keywords they bring,
-   * together, inside the write, as append() does.
+   * together, inside the write, as append() does. A store reads the inputs in order, each content to
+   * its end before it asks for the next input (AppendInputs), and adds nothing when any of that
+   * fails — leaving no body behind either. appendAllOrNone() (src/store/append-many.ts) is the
+   * caller's way in, with the one-by-one fallback.
    */
-  appendMany?(mailboxId: string, inputs: AppendInput[], options?: KeywordLimitOptions): Promise<AppendResult[]>;
+  appendMany?(mailboxId: string, inputs: AppendInputs, options?: KeywordLimitOptions): Promise<AppendResult[]>;
+  /**
+   * Optional (RFC 8508 REPLACE): appends `input` to `toMailboxId` and removes message `uid` of
+   * `fromMailboxId` (whatever its flags) in one write — both or, when the append fails, neither.
+   * The quota must allow the new message while the old one still counts (as an APPEND followed by
+   * an expunge). Without it, replaceMessage() (src/store/append-many.ts) appends and then expunges.
+   */
+  replace?(fromMailboxId: string, uid: number, toMailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<ReplaceResult>;
   updateFlags(
     mailboxId: string,
     uids: number[],

@@ -19,7 +19,7 @@ import { startImapServer } from '../helpers/imap-server.js';
 import { RawClient, run, until, sleep } from '../helpers/raw-client.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
-import type { MailStore, UserMailbox, AppendInput } from '../../src/store/types.js';
+import type { MailStore, UserMailbox, AppendInput, AppendInputs } from '../../src/store/types.js';
 
 /** Counts what the store's append has read of a streamed message, as it reads it. */
 interface Seen {
@@ -29,22 +29,30 @@ interface Seen {
 }
 
 function observed(store: MailStore, seen: Seen): MailStore {
+  const counted = (input: AppendInput): AppendInput => {
+    if (Buffer.isBuffer(input.content)) return input;
+    seen.streamed++;
+    const source = input.content;
+    const content = (async function* () {
+      for await (const chunk of source) {
+        seen.bytes += chunk.length;
+        yield chunk;
+      }
+    })();
+    return { ...input, content };
+  };
+  // A streamed APPEND goes to appendMany (its client may send more messages after it, RFC 3502).
   const wrapAppend = (mail: UserMailbox): UserMailbox =>
     new Proxy(mail, {
       get(target, key, receiver) {
-        if (key !== 'append') return Reflect.get(target, key, receiver) as unknown;
-        return (id: string, input: AppendInput) => {
-          if (Buffer.isBuffer(input.content)) return target.append(id, input);
-          seen.streamed++;
-          const source = input.content;
-          const counted = (async function* () {
-            for await (const chunk of source) {
-              seen.bytes += chunk.length;
-              yield chunk;
-            }
-          })();
-          return target.append(id, { ...input, content: counted });
-        };
+        if (key === 'append') return (id: string, input: AppendInput) => target.append(id, counted(input));
+        if (key === 'appendMany' && target.appendMany) {
+          return (id: string, inputs: AppendInputs) =>
+            target.appendMany!(id, (async function* () {
+              for await (const input of inputs) yield counted(input);
+            })());
+        }
+        return Reflect.get(target, key, receiver) as unknown;
       },
     });
   return new Proxy(store, {

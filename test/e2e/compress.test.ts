@@ -65,6 +65,21 @@ describe('COMPRESS=DEFLATE (RFC 4978)', () => {
       c.destroy();
     }));
 
+  it('UNAUTHENTICATE under COMPRESS answers OK and ends the connection with BYE, compressed to the end', () =>
+    withServer(async (s) => {
+      const c = new RawClient(s.port);
+      await c.expect(/^\* OK/);
+      c.send('L LOGIN alice secret\r\n');
+      assert.match(await c.expect(/^L OK/), /UNAUTHENTICATE/);
+      assert.equal((await run(c, 'e', 'COMPRESS DEFLATE')).at(-1), 'e OK DEFLATE active');
+      c.startCompression();
+      const lines = await run(c, 'u', 'UNAUTHENTICATE');
+      assert.match(lines[0]!, /^\* BYE /);
+      assert.match(lines.at(-1)!, /^u OK /);
+      await c.waitClosed();
+      assert.equal(c.inflateError, null);
+    }));
+
   it("runs the RFC's first example over STARTTLS: TLS, then LOGIN, then COMPRESS inside TLS", () =>
     withServer(async (s) => {
       const c = new RawClient(s.port);

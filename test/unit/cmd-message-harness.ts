@@ -146,6 +146,7 @@ export async function harness(): Promise<Harness> {
       login: unsupported,
       select: unsupported,
       close: () => undefined,
+      unauthenticate: () => undefined,
       saslContext: unsupported,
     };
     return ctx;

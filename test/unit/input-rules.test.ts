@@ -1,7 +1,7 @@
 /** The literal gate's decisions and the framing bounds, as a table (src/imap/session/input-rules.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { frameBounds, judgeLiteral, readAheadLimit } from '../../src/imap/session/input-rules.js';
+import { frameBounds, judgeLiteral, readAheadLimit, streamsLiteral } from '../../src/imap/session/input-rules.js';
 import type { LiteralRequest } from '../../src/imap/wire/framer.js';
 import { DEFAULT_IMAP_LIMITS as limits } from '../../src/imap/limits.js';
 import { CommandRegistry } from '../../src/imap/commands/registry.js';
@@ -10,6 +10,7 @@ import type { StateKind } from '../../src/imap/commands/types.js';
 const registry = new CommandRegistry();
 const request = (firstLine: string, over: Partial<LiteralRequest> = {}): LiteralRequest => ({
   firstLine,
+  line: firstLine,
   size: 10,
   nonSync: false,
   binary: false,
@@ -49,4 +50,19 @@ test('bounds before and after authentication', () => {
   assert.deepEqual(frameBounds(limits, 'selected'), { maxLineLength: 65_536, maxCommandSize: 80 * 1024 * 1024, maxLiterals: 1000 });
   assert.equal(readAheadLimit(limits, 'notAuthenticated'), 2 * 16_384 + 2);
   assert.equal(readAheadLimit(limits, 'authenticated'), 1024 * 1024);
+});
+
+test('which literals are streamed: every APPEND message above 64 KiB, not literal8 nor inside UTF8 (...)', () => {
+  const big = { size: 70_000 };
+  const table: Array<[LiteralRequest, boolean]> = [
+    [request('a APPEND INBOX {70000}', big), true],
+    [request('a APPEND INBOX {1000}', { size: 1000 }), false],
+    // RFC 3502: the second message of a MULTIAPPEND, on its own line.
+    [request('a APPEND INBOX {10}', { ...big, index: 1, line: ' (\\Seen) {70000}' }), true],
+    [request('a APPEND INBOX {10}', { ...big, index: 1, line: ' UTF8 ({70000}' }), false],
+    [request('a APPEND INBOX ~{70000}', { ...big, binary: true }), false],
+    [request('a APPEND INBOX UTF8 ({70000}', big), false],
+    [request('a SEARCH TEXT {70000}', big), false],
+  ];
+  for (const [req, expected] of table) assert.equal(streamsLiteral(req), expected, `${req.firstLine} / ${req.line}`);
 });

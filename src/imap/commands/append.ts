@@ -3,7 +3,10 @@
  * binary content, and the RFC 6855 §4 `UTF8 (literal8)` form once UTF8=ACCEPT is enabled.
  */
 import type { CommandSpec, ParseEnv } from './types.js';
-import type { AppendInput, AppendResult, Flag, KeywordLimitOptions, UserMailbox } from '../../store/types.js';
+import type { AppendInput, AppendResult, Flag } from '../../store/types.js';
+import { appendAllOrNone } from '../../store/append-many.js';
+import { parseArguments } from '../wire/tokenizer.js';
+import type { ImapLimits } from '../limits.js';
 import { atom } from '../wire/types.js';
 import { formatNumberSet } from '../wire/sequence-set.js';
 import { ArgReader, ParseError } from '../wire/args.js';
@@ -11,6 +14,7 @@ import { mailboxNameFrom } from './mailbox-name.js';
 import { parseDateTime } from '../wire/datetime.js';
 import type { Token } from '../wire/types.js';
 import { ImapError } from '../errors.js';
+import type { StreamedLiteral } from '../wire/framer.js';
 import { flagsFromTokens } from '../search/flags.js';
 import { targetMailbox } from './copy.js';
 import { checkKeywords } from './mail-limits.js';
@@ -38,7 +42,7 @@ export interface AppendItem {
 export interface MessageLiteral {
   size: number;
   chunks: readonly Buffer[];
-  streamed?: AsyncIterable<Buffer>;
+  streamed?: StreamedLiteral;
   /** Sent as RFC 3516 literal8 (`~{n}`) outside RFC 6855's UTF8 (...): binary content, kept as given. */
   binary?: boolean;
 }
@@ -68,7 +72,7 @@ function checkBinaryContent(message: MessageLiteral): void {
 }
 
 /** RFC 3501 §9 / RFC 3502 §6: [SP flag-list] [SP date-time] SP literal (or UTF8 (literal8), RFC 6855). */
-function appendItem(r: ArgReader, env: ParseEnv): AppendItem {
+export function appendItem(r: ArgReader, env: ParseEnv): AppendItem {
   let flags: Flag[] = [];
   const first = r.peek();
   if (first?.type === 'list') {
@@ -114,31 +118,38 @@ export function parseAppendArgs(tokens: Token[], env: ParseEnv): AppendArgs {
  * held twice here. A streamed literal is read by the store as it arrives; if the client stops half
  * way the stream throws and the store keeps nothing (the store contract for a failing content).
  */
-function toInput(item: AppendItem): AppendInput {
+export function toInput(item: AppendItem): AppendInput {
   const { chunks, streamed } = item.message;
   return { content: streamed ?? (chunks.length === 1 ? chunks[0]! : each(chunks)), flags: item.flags, internalDate: item.internalDate };
 }
 
+/** What is refused in a message before the store sees it. */
+export function checkItem(item: AppendItem): void {
+  if (item.message.size === 0) throw ImapError.no('Empty message');
+  if (item.message.binary) checkBinaryContent(item.message);
+}
+
 /**
- * RFC 3502 §6.3.11: every message is appended or none is. With the store's appendMany that is one
- * write. A store without it gets the messages one by one, and those already added are expunged
- * again when one fails — the same result for the client, though another session may see them
- * come and go, and a crash in between can leave some.
+ * The messages of an APPEND whose message was streamed (src/imap/session/input-rules.ts
+ * STREAM_APPEND_ABOVE), as the store reads them: after each streamed message the rest of the
+ * command is read (StreamedLiteral.rest(): the client sends the next message only once it has
+ * had the `+` for it) and parsed into the messages that follow, the last of which may be streamed
+ * again. The store adds them only once the command has ended (RFC 3502: all or none); a parse
+ * error, a refused literal or a client that goes away fails the iteration, and nothing is added.
  */
-async function appendAll(mail: UserMailbox, mailboxId: string, items: AppendItem[], options: KeywordLimitOptions): Promise<AppendResult[]> {
-  if (items.length === 1) return [await mail.append(mailboxId, toInput(items[0]!), options)];
-  if (mail.appendMany) return mail.appendMany(mailboxId, items.map(toInput), options);
-  const done: AppendResult[] = [];
-  try {
-    for (const item of items) done.push(await mail.append(mailboxId, toInput(item), options));
-    return done;
-  } catch (err) {
-    if (done.length > 0) {
-      const uids = done.map((d) => d.uid);
-      await mail.updateFlags(mailboxId, uids, 'add', ['\\Deleted']).catch(() => undefined);
-      await mail.expunge(mailboxId, uids).catch(() => undefined);
+async function* streamedItems(first: AppendItem, env: ParseEnv, limits: ImapLimits): AsyncGenerator<AppendInput> {
+  let batch: AppendItem[] = [first];
+  for (;;) {
+    for (const item of batch) {
+      checkItem(item);
+      yield toInput(item);
     }
-    throw err;
+    const streamed = batch[batch.length - 1]!.message.streamed;
+    const rest = streamed ? await streamed.rest() : null;
+    if (!rest) return;
+    const r = new ArgReader(parseArguments(rest, limits));
+    batch = [];
+    while (r.remaining > 0) batch.push(appendItem(r, env));
   }
 }
 
@@ -147,25 +158,27 @@ export const appendCommand: CommandSpec<AppendArgs> = {
   states: ['authenticated', 'selected'],
   // Checked before the "+" continuation, so an oversized message is refused without being sent.
   maxLiteralSize: (limits) => limits.maxMessageSize,
-  // RFC 3502 MULTIAPPEND is parsed and run (several messages, all or none) but not advertised yet:
-  // a first message over STREAM_APPEND_ABOVE is streamed to the store as it arrives, and a second
-  // message after it is then refused (src/imap/session/input-rules.ts). Advertise it once the
-  // streamed path can go on to further messages.
+  capabilities: ['MULTIAPPEND'],
   parse: parseAppendArgs,
   async run(ctx, args) {
     const state = ctx.state;
     if (state.kind === 'notAuthenticated') throw ImapError.bad('Not authenticated');
     const target = await targetMailbox(state.mail, args.mailbox);
-    const items: AppendItem[] = [args, ...(args.more ?? [])];
-    for (const item of items) {
-      if (item.message.size === 0) throw ImapError.no('Empty message');
-      if (item.message.binary) checkBinaryContent(item.message);
+    const options = { maxKeywords: ctx.server.limits.maxKeywordsPerMailbox };
+    let results: AppendResult[];
+    if (args.message.streamed) {
+      // Further messages, if any, are not read yet: their keywords are counted by the store alone.
+      const env: ParseEnv = { enabled: ctx.enabled, limits: ctx.server.limits };
+      results = await appendAllOrNone(state.mail, target.id, streamedItems(args, env, ctx.server.limits), options);
+    } else {
+      const items: AppendItem[] = [args, ...(args.more ?? [])];
+      items.forEach(checkItem);
+      await checkKeywords(ctx, state.mail, target, [...new Set(items.flatMap((i) => i.flags))]);
+      // The store counts the keywords again inside its write, where parallel APPENDs cannot both pass.
+      results = items.length === 1 ? [await state.mail.append(target.id, toInput(args), options)] : await appendAllOrNone(state.mail, target.id, items.map(toInput), options);
     }
-    await checkKeywords(ctx, state.mail, target, [...new Set(items.flatMap((i) => i.flags))]);
-    // The store counts the keywords again inside its write, where parallel APPENDs cannot both pass.
-    const results = await appendAll(state.mail, target.id, items, { maxKeywords: ctx.server.limits.maxKeywordsPerMailbox });
     // RFC 4315 §3 with RFC 3502: APPENDUID names every new UID, in the order the messages came.
     const uids = atom(formatNumberSet(results.map((r) => r.uid)));
-    return { code: { name: 'APPENDUID', args: [results[0]!.uidValidity, items.length === 1 ? results[0]!.uid : uids] }, text: 'APPEND completed' };
+    return { code: { name: 'APPENDUID', args: [results[0]!.uidValidity, results.length === 1 ? results[0]!.uid : uids] }, text: 'APPEND completed' };
   },
 };

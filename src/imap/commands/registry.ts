@@ -17,6 +17,8 @@ import { appendCommand } from './append.js';
 import { checkCommand } from './check.js';
 import { closeCommand } from './close.js';
 import { unselectCommand } from './unselect.js';
+import { unauthenticateCommand } from './unauthenticate.js';
+import { replaceCommand, uidReplaceCommand } from './replace.js';
 import { expungeCommand, uidExpungeCommand } from './expunge.js';
 import { searchCommand, uidSearchCommand } from './search.js';
 import { storeCommand, uidStoreCommand } from './store.js';
@@ -59,6 +61,9 @@ export const BUILTIN_COMMANDS: readonly AnyCommandSpec[] = [
   checkCommand,
   closeCommand,
   unselectCommand,
+  unauthenticateCommand,
+  replaceCommand,
+  uidReplaceCommand,
   expungeCommand,
   uidExpungeCommand,
   searchCommand,

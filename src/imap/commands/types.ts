@@ -194,6 +194,12 @@ export interface CommandContext {
   select(mailboxName: string, options: SelectOptions): Promise<SelectedView>;
   /** Ends the connection after the current response (LOGOUT). */
   close(): void;
+  /**
+   * Back to the not-authenticated state (RFC 8437 UNAUTHENTICATE): releases the selected mailbox
+   * (no expunge), the store handle, the change-feed subscription and the per-user connection slot,
+   * and turns every ENABLEd extension off. The connection and its TLS layer stay.
+   */
+  unauthenticate(): void;
 }
 
 /** What a successful command completes with; the dispatcher writes `tag OK [code] text`. */

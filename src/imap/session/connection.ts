@@ -311,7 +311,11 @@ export class ImapConnection implements ConnectionInfo {
     if (!verdict.accept) {
       // A synchronising literal is refused with a tagged reply instead of the continuation, and the
       // client abandons the command; a non-synchronising one is already on its way, so the
-      // connection ends with BYE without reading it (RFC 7888 §4).
+      // connection ends with BYE without reading it (RFC 7888 §4). After a streamed message the
+      // command is running: the refusal is its tagged reply, which the dispatcher writes.
+      if (req.afterStreamed && !req.nonSync) {
+        return { reject: true, reason: verdict.text, refusal: { status: verdict.status, text: verdict.text, ...(verdict.code ? { code: verdict.code } : {}) } };
+      }
       if (!req.nonSync) this.status(verdict.tag, verdict.status, verdict.text, verdict.code);
       else this.byeCode = verdict.byeCode;
       return { reject: true, reason: verdict.text };
@@ -584,6 +588,22 @@ export class ImapConnection implements ConnectionInfo {
     this.state = next;
     // Authenticated input is bounded by the per-connection limits alone.
     if (next.kind !== 'notAuthenticated') this.unauthInput.release();
+  }
+
+  /**
+   * RFC 8437: all session state but TLS is reset. setState() gives back the view's subscription,
+   * the store handle and the user's connection slot; what is left is kept here, on the connection:
+   * the ENABLEd extensions (§4.1: they cease to be enabled) and the count of commands before
+   * authentication, which starts again for the new not-authenticated phase. The idle deadline
+   * becomes the shorter unauthenticated one at the end of the command (resetIdleTimer).
+   */
+  unauthenticate(): void {
+    if (this.state.kind === 'notAuthenticated') return;
+    const user = this.state.user;
+    this.setState({ kind: 'notAuthenticated' });
+    this.enabled.clear();
+    this.commandsBeforeAuth = 0;
+    this.logger.info({ user }, 'unauthenticated');
   }
 
   /**

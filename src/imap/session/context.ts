@@ -46,6 +46,7 @@ export function createCommandContext(conn: ImapConnection, tag: string, command:
     startTls: async () => conn.requestTls(),
     startCompression: () => conn.requestCompression(),
     close: () => conn.close(),
+    unauthenticate: () => conn.unauthenticate(),
     saslContext: (): SaslContext => ({
       authenticator: server.auth,
       remoteAddress: conn.remoteAddress,

@@ -7,7 +7,7 @@ import type { FramedCommand } from '../wire/types.js';
 import type { StateKind } from '../commands/types.js';
 import { parseCommand, CommandSyntaxError } from '../wire/tokenizer.js';
 import { ImapError, toErrorReply } from '../errors.js';
-import { StreamedLiteralError } from '../wire/framer.js';
+import { LiteralRefusedError, StreamedLiteralError } from '../wire/framer.js';
 import type { ImapConnection } from './connection.js';
 import { createCommandContext } from './context.js';
 import type { CommandResult } from '../../metrics/types.js';
@@ -47,6 +47,15 @@ function badCommand(conn: ImapConnection): void {
     conn.status('*', 'BYE', 'Too many invalid commands');
     conn.close();
   }
+}
+
+/** The answer for a command whose streamed literal (or a literal after it) could not be read. */
+function brokenLiteralError(broken: Error): ImapError {
+  if (broken instanceof LiteralRefusedError) {
+    const { status, text, code } = broken.refusal;
+    return status === 'NO' ? ImapError.no(text, code) : ImapError.bad(text, code);
+  }
+  return broken instanceof StreamedLiteralError && !broken.fatal ? ImapError.bad(broken.message) : ImapError.bye(broken.message);
 }
 
 /** Runs one command and reports it to the server's metrics (a counter and a histogram update). */
@@ -138,7 +147,7 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
     // A streamed literal that broke (the client went on after it, or went away) explains the
     // failure better than whatever the store made of the aborted stream.
     const broken = framed.streamed?.failure;
-    const err = broken ? (broken instanceof StreamedLiteralError && !broken.fatal ? ImapError.bad(broken.message) : ImapError.bye(broken.message)) : caught;
+    const err = broken ? brokenLiteralError(broken) : caught;
     const reply = toErrorReply(err);
     if (reply.unexpected) conn.logger.error({ err, command: name }, 'command failed');
     if (reply.status === 'BYE') {

@@ -49,6 +49,9 @@ export interface LiteralSession {
   literalMinus?: boolean;
 }
 
+/** Commands whose literal is a message: APPEND, and REPLACE (RFC 8508, with APPEND's message syntax). */
+const MESSAGE_COMMANDS: ReadonlySet<string> = new Set(['APPEND', 'REPLACE', 'UID REPLACE']);
+
 /** RFC 7888 §5: the largest non-synchronising literal a LITERAL- server accepts. */
 export const NON_SYNC_LITERAL_MINUS_MAX = 4096;
 
@@ -65,7 +68,7 @@ export function judgeLiteral(req: LiteralRequest, session: LiteralSession): Lite
   // UTF8=ACCEPT is enabled (RFC 6855 §4); otherwise `~{n}` is not in the grammar.
   if (req.binary && !session.enabled.has('UTF8=ACCEPT')) {
     if (!registry.capabilities().includes('BINARY')) return refuse('BAD', 'literal8 (~{n}) is not accepted: this server does not offer BINARY');
-    if (spec.name !== 'APPEND') return refuse('BAD', 'literal8 (~{n}) is allowed only in APPEND (RFC 3516)');
+    if (!MESSAGE_COMMANDS.has(spec.name)) return refuse('BAD', 'literal8 (~{n}) is allowed only in APPEND (RFC 3516)');
   }
   if (req.exceeds === 'literals') return refuse('BAD', `Too many literals in one command (limit ${limits.maxLiteralsPerCommand})`);
   if (req.exceeds === 'commandSize') {
@@ -93,12 +96,13 @@ export function judgeLiteral(req: LiteralRequest, session: LiteralSession): Lite
 export const STREAM_APPEND_ABOVE = 64 * 1024;
 
 /**
- * Whether an accepted literal is streamed: the one message of a plain APPEND
- * (`APPEND box [flags] [date] {n}`), not literal8 nor the message inside `UTF8 (...)`, whose
- * closing parenthesis follows the literal.
+ * Whether an accepted literal is streamed: a message of a plain APPEND (`APPEND box [flags] [date]
+ * {n}`, each message of an RFC 3502 MULTIAPPEND too), not literal8 nor the message inside
+ * `UTF8 (...)`, whose closing parenthesis follows the literal. The command reads the rest of
+ * itself after a streamed message (StreamedLiteral.rest()).
  */
 export function streamsLiteral(req: LiteralRequest): boolean {
-  if (req.index !== 0 || req.binary || req.size <= STREAM_APPEND_ABOVE) return false;
-  if (peekCommand(req.firstLine)?.name !== 'APPEND') return false;
-  return !/\(\s*\{\d+\+?\}$/.test(req.firstLine);
+  if (req.binary || req.size <= STREAM_APPEND_ABOVE) return false;
+  if (!MESSAGE_COMMANDS.has(peekCommand(req.firstLine)?.name ?? '')) return false;
+  return !/\(\s*\{\d+\+?\}$/.test(req.line);
 }

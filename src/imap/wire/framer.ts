@@ -9,7 +9,7 @@
  * Command text is decoded as latin1, one char per byte, so the tokenizer can recover the exact bytes
  * of quoted strings (8-bit text, RFC 6855) from it.
  */
-import type { FramedCommand } from './types.js';
+import type { FramedCommand, ResponseCode } from './types.js';
 import type { ImapLimits } from '../limits.js';
 import { ByteQueue } from './byte-queue.js';
 
@@ -19,6 +19,8 @@ export interface LiteralRequest {
    * name. Never the whole text so far, which would cost time in proportion to it per literal.
    */
   firstLine: string;
+  /** The line that ends with this literal's marker (the first line for the first literal). */
+  line: string;
   /** Announced size in bytes. */
   size: number;
   /** `{n+}` (RFC 7888): the bytes follow without waiting for a continuation. */
@@ -29,6 +31,12 @@ export interface LiteralRequest {
   index: number;
   /** Bytes of this command so far: its lines (this one included) and literals. */
   commandSize: number;
+  /**
+   * The literal comes after a streamed one (a further message of a MULTIAPPEND): the command is
+   * already running, so a refusal is its answer — the gate writes nothing and says why in
+   * `refusal`, and the framer throws it to the command (LiteralRefusedError).
+   */
+  afterStreamed?: boolean;
   /**
    * A bound of `FrameBounds` this literal would break. The gate must reject it (and write the
    * reply); if it does not, the framer ends the connection.
@@ -49,21 +57,39 @@ export interface FrameBounds {
  * writing the tagged reply. For a non-synchronising literal a rejection ends the connection; `reason`
  * is then the text of its BYE.
  */
-export type LiteralVerdict = { reject: true; reason?: string } | { stream: true } | null;
+export type LiteralVerdict = { reject: true; reason?: string; refusal?: LiteralRefusal } | { stream: true } | null;
+
+/** The tagged answer to a refused literal, for the command to give (LiteralRequest.afterStreamed). */
+export interface LiteralRefusal {
+  status: 'BAD' | 'NO';
+  text: string;
+  code?: ResponseCode;
+}
 export type LiteralGate = (request: LiteralRequest) => Promise<LiteralVerdict> | LiteralVerdict;
 
 /**
  * A literal handed on while it is still arriving (APPEND's message): the command runs as soon as
  * its marker is accepted and reads the bytes through this as the client sends them, so a large
  * message is never held whole by the session. Iterating it yields the literal's bytes and ends
- * once the command's end (the line after the literal, which must be empty) has been read; it
- * throws if the connection ends first or the command goes on after the literal.
+ * once the line after the literal has been read too; it throws if the connection ends first.
+ *
+ * That line either ends the command (it is empty) or goes on with more of it — the next message
+ * of an RFC 3502 MULTIAPPEND — which the command then reads with `rest()`: framed like a command
+ * (each further literal judged by the same gate, `+` sent for it), its last literal possibly
+ * streamed again.
  */
 export interface StreamedLiteral extends AsyncIterable<Buffer> {
   readonly size: number;
+  /**
+   * After the literal has been read: the rest of the command — text segments and literals as in
+   * FramedCommand, `text[0]` starting right after the literal — or null when the command ended
+   * with it. Throws StreamedLiteralError when the rest holds no literal (bytes after the message)
+   * or the input ends, and LiteralRefusedError when the gate refuses one of its literals.
+   */
+  rest(): Promise<FramedCommand | null>;
   /** Reads (and drops) whatever the command has not read, up to the command's end. */
   drain(): Promise<void>;
-  /** Why the literal could not be read whole, once it failed. */
+  /** Why the literal, or the rest of its command, could not be read, once that failed. */
   readonly failure: Error | null;
 }
 
@@ -77,6 +103,29 @@ export class StreamedLiteralError extends Error {
     super(message);
     this.name = 'StreamedLiteralError';
   }
+}
+
+/** A literal after a streamed one was refused by the gate: the command answers with `refusal`. */
+export class LiteralRefusedError extends Error {
+  constructor(readonly refusal: LiteralRefusal) {
+    super(refusal.text);
+    this.name = 'LiteralRefusedError';
+  }
+}
+
+/** What a streamed literal needs to frame the rest of its command. */
+interface StreamContext {
+  gate: LiteralGate;
+  firstLine: string;
+  maxLineLength: number;
+  maxCommandSize: number;
+  maxLiterals: number;
+  /** Literals of the command before this one. */
+  index: number;
+  /** Bytes of the command up to the end of this literal. */
+  commandSize: number;
+  /** Shared by every streamed literal of one command: the first failure of any of them. */
+  chain: { failure: Error | null };
 }
 
 export type FrameResult =
@@ -204,6 +253,7 @@ export class CommandFramer {
             literals.length >= maxLiterals ? 'literals' : this.pendingSize + marker.size > maxCommandSize ? 'commandSize' : null;
           const verdict = await onLiteral({
             firstLine: text[0]!,
+            line: line.text,
             ...marker,
             index: literals.length,
             commandSize: this.pendingSize,
@@ -213,7 +263,16 @@ export class CommandFramer {
             literals.push([]);
             text.push('');
             this.pendingSize += marker.size;
-            const streamed = this.streamLiteral(marker.size, maxLineLength);
+            const streamed = this.streamLiteral(marker.size, {
+              gate: onLiteral,
+              firstLine: text[0]!,
+              maxLineLength,
+              maxCommandSize,
+              maxLiterals,
+              index: literals.length - 1,
+              commandSize: this.pendingSize,
+              chain: { failure: null },
+            });
             return { type: 'command', command: { text, literals, size: this.pendingSize, streamed } };
           }
           if (verdict !== null && verdict.reject) {
@@ -262,75 +321,131 @@ export class CommandFramer {
    * command's end after it) has been read, no other read may start: the connection drains it
    * after the command, whatever the command did with it.
    */
-  private streamLiteral(size: number, maxLineLength: number): StreamedLiteral {
+  private streamLiteral(size: number, sc: StreamContext): StreamedLiteral {
     this.streaming = true;
+    const { maxLineLength, chain } = sc;
     let left = size;
     let finished = false;
-    let failure: StreamedLiteralError | null = null;
     let started = false;
     let ready: Buffer[] = [];
-    const fail = (err: StreamedLiteralError): never => {
-      failure = err;
+    /** The line after the literal when it goes on with more of the command; rest() frames it. */
+    let continued: string | null = null;
+    let restTaken = false;
+    /** The streamed literal that ends the rest, when there is one: drained after this one. */
+    let next: StreamedLiteral | null = null;
+    const fail = (err: Error, fatal = false): never => {
+      chain.failure ??= err;
       finished = true;
+      continued = null;
+      if (fatal) this.fail(err.message);
       this.streaming = false;
       throw err;
     };
-    /** The next piece of the literal, or null once it and the command's end are read. */
-    const next = async (): Promise<Buffer | null> => {
-      if (failure) throw failure;
+    const closed = (what: string): never => fail(new StreamedLiteralError(`Connection closed ${what}`, true));
+    /** The next piece of the literal, or null once it and the line after it are read. */
+    const piece = async (): Promise<Buffer | null> => {
+      if (chain.failure) throw chain.failure;
       if (finished) return null;
       while (left > 0 && ready.length === 0) {
         if (this.queue.length === 0) {
-          if (this.ended || this.fatalReason !== null) return fail(new StreamedLiteralError('Connection closed in the middle of the literal', true));
+          if (this.ended || this.fatalReason !== null) return closed('in the middle of the literal');
           await this.waitForData();
           continue;
         }
-        if (ready.length === 0) {
-          // Whatever is buffered, as the slices it arrived in; handed out one at a time.
-          ready = this.queue.takeChunks(left);
-          for (const b of ready) left -= b.length;
-        }
+        // Whatever is buffered, as the slices it arrived in; handed out one at a time.
+        ready = this.queue.takeChunks(left);
+        for (const b of ready) left -= b.length;
       }
       if (ready.length > 0) return ready.shift()!;
       const line = await this.readLine(maxLineLength);
-      if (line === null) return fail(new StreamedLiteralError('Connection closed before the end of the command', true));
-      if (line === TOO_LONG) {
-        this.fail(`Line longer than ${maxLineLength} bytes`);
-        return fail(new StreamedLiteralError(`Line longer than ${maxLineLength} bytes`, true));
-      }
-      if (line.text !== '') {
-        // More after the message (a second message, or garbage): this server takes one message
-        // per APPEND. A literal announced there cannot be refused in order any more.
-        const marker = findLiteralMarker(line.text);
-        if (marker !== null) {
-          this.fail('Unexpected literal after the APPEND message');
-          return fail(new StreamedLiteralError('Unexpected literal after the APPEND message', true));
-        }
-        return fail(new StreamedLiteralError('Unexpected data after the message literal', false));
-      }
+      if (line === null) return closed('before the end of the command');
+      if (line === TOO_LONG) return fail(new StreamedLiteralError(`Line longer than ${maxLineLength} bytes`, true), true);
       finished = true;
-      this.streaming = false;
+      sc.commandSize += line.consumed;
+      if (line.text !== '') continued = line.text;
+      else this.streaming = false;
       return null;
+    };
+    /** The rest of the command after the literal, framed; `discard` drops its literals instead. */
+    const frameRest = async (discard: boolean): Promise<FramedCommand | null> => {
+      if (!finished) throw new Error('StreamedLiteral.rest() before the literal was read');
+      if (chain.failure) throw chain.failure;
+      if (restTaken) throw new Error('StreamedLiteral.rest() called twice');
+      restTaken = true;
+      if (continued === null) return null;
+      const text: string[] = [continued];
+      const literals: Buffer[][] = [];
+      let index = sc.index + 1;
+      for (;;) {
+        const marker = findLiteralMarker(text[text.length - 1]!);
+        if (marker === 'invalid') return fail(new StreamedLiteralError('Invalid literal size', true), true);
+        if (marker === null) {
+          this.streaming = false;
+          // Every message of an APPEND ends with its literal: text without one is not a message.
+          if (literals.length === 0 && !discard) return fail(new StreamedLiteralError('Unexpected data after the message literal', false));
+          return { text, literals, size: sc.commandSize };
+        }
+        const exceeds = index >= sc.maxLiterals ? 'literals' : sc.commandSize + marker.size > sc.maxCommandSize ? 'commandSize' : null;
+        if (discard && !marker.nonSync) {
+          // The command has answered already: a client waiting for "+" gets the tagged reply
+          // instead and abandons the command (RFC 3501 §7.5), so nothing more of it comes.
+          this.streaming = false;
+          return null;
+        }
+        if (discard) {
+          if (exceeds) return fail(new StreamedLiteralError('Command too large', true), true);
+        } else {
+          const verdict = await sc.gate({ firstLine: sc.firstLine, line: text[text.length - 1]!, ...marker, index, commandSize: sc.commandSize, exceeds, afterStreamed: true });
+          if (verdict !== null && 'stream' in verdict) {
+            literals.push([]);
+            text.push('');
+            sc.commandSize += marker.size;
+            next = this.streamLiteral(marker.size, { ...sc, index, commandSize: sc.commandSize });
+            return { text, literals, size: sc.commandSize, streamed: next };
+          }
+          if (verdict !== null && verdict.reject) {
+            // RFC 7888 §4: a refused non-synchronising literal is on its way anyway; we close.
+            if (marker.nonSync) return fail(new StreamedLiteralError(verdict.reason ?? 'Non-synchronizing literal rejected', true), true);
+            this.streaming = false;
+            return fail(new LiteralRefusedError(verdict.refusal ?? { status: 'NO', text: verdict.reason ?? 'Literal refused' }));
+          }
+          if (exceeds === 'literals') return fail(new StreamedLiteralError('Too many literals in one command', true), true);
+          if (exceeds === 'commandSize') return fail(new StreamedLiteralError('Command too large', true), true);
+        }
+        const body = discard ? await this.skipBytes(marker.size) : await this.readBytes(marker.size);
+        if (body === null) return closed('in the middle of a literal');
+        sc.commandSize += marker.size;
+        index++;
+        literals.push(body);
+        const line = await this.readLine(maxLineLength);
+        if (line === null) return closed('before the end of the command');
+        if (line === TOO_LONG) return fail(new StreamedLiteralError(`Line longer than ${maxLineLength} bytes`, true), true);
+        sc.commandSize += line.consumed;
+        text.push(line.text);
+      }
     };
     return {
       size,
       get failure() {
-        return failure;
+        return chain.failure;
       },
       [Symbol.asyncIterator]() {
         if (started) throw new Error('A streamed literal can be read once');
         started = true;
         return {
           next: async (): Promise<IteratorResult<Buffer>> => {
-            const piece = await next();
-            return piece === null ? { done: true, value: undefined } : { done: false, value: piece };
+            const p = await piece();
+            return p === null ? { done: true, value: undefined } : { done: false, value: p };
           },
         };
       },
+      rest: () => frameRest(false),
       async drain() {
         started = true;
         try {
-          while ((await next()) !== null);
+          while ((await piece()) !== null);
+          if (!restTaken) await frameRest(true);
+          else if (next) await next.drain();
         } catch {
           // Recorded in `failure`; the connection decides what it means.
         }
@@ -378,6 +493,20 @@ export class CommandFramer {
       if (this.ended || this.fatalReason !== null) return null;
       await this.waitForData();
     }
+  }
+
+  /** Reads and drops exactly `n` bytes (a literal of a command that has answered already); [] when done. */
+  private async skipBytes(n: number): Promise<Buffer[] | null> {
+    let left = n;
+    while (left > 0) {
+      if (this.queue.length === 0) {
+        if (this.ended || this.fatalReason !== null) return null;
+        await this.waitForData();
+        continue;
+      }
+      for (const b of this.queue.takeChunks(left)) left -= b.length;
+    }
+    return [];
   }
 
   /** Exactly `n` bytes as slices of the chunks they arrived in (counted in `commandBytes` as they come). */

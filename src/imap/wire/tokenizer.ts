@@ -137,6 +137,14 @@ export function parseCommand(cmd: FramedCommand, limits: ImapLimits): ParsedComm
 }
 
 /**
+ * The tokens of a command's remainder with neither tag nor name: the rest of an APPEND after a
+ * streamed message (StreamedLiteral.rest(), RFC 3502 MULTIAPPEND).
+ */
+export function parseArguments(cmd: FramedCommand, limits: ImapLimits): Token[] {
+  return parseSequence(new Cursor(cmd, limits), false);
+}
+
+/**
  * Tokens up to the end of the command, or (inSection) up to the "]" that closes a section, which is
  * consumed.
  */

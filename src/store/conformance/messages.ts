@@ -87,6 +87,50 @@ export function messageTests(test: Register): void {
         stop();
       }
     });
+
+    test('messages that come one after another (an async iterable): all added; a failure mid-way adds none', async ({ open }) => {
+      const a = await open();
+      if (!a.appendMany) return;
+      const inbox = await a.get('INBOX');
+      async function* three(failAt?: number) {
+        for (let i = 1; i <= 3; i++) {
+          if (i === failAt) throw new Error('the client went away');
+          yield { content: (async function* () { yield simpleMessage({ subject: `lazy ${i}` }); })() };
+        }
+      }
+      await assert.rejects(a.appendMany(inbox.id, three(3)), /went away/);
+      assert.equal((await a.status(inbox.id)).messages, 0);
+      const results = await a.appendMany(inbox.id, three());
+      assert.equal(results.length, 3);
+      assert.equal((await a.status(inbox.id)).messages, 3);
+    });
+  });
+
+  test.group('replace (optional, RFC 8508 REPLACE)', () => {
+    test('appends the new message and removes the old one in one write; a failed append removes nothing', async ({ open }) => {
+      const a = await open();
+      if (!a.replace) return; // optional: replaceMessage() appends, then expunges
+      const inbox = await a.get('INBOX');
+      const sent = await a.create('Sent');
+      const [old] = await fill(a, inbox.id, 1);
+      const same = await a.replace(inbox.id, old!, inbox.id, { content: simpleMessage({ subject: 'v2' }), flags: ['\\Draft'] });
+      assert.equal(same.expunged, true);
+      let snap = await a.snapshot(inbox.id);
+      assert.deepEqual(snap.messages.map((m) => m.uid), [same.appended.uid]);
+      assert.deepEqual(snap.messages[0]!.flags, ['\\Draft']);
+      const across = await a.replace(inbox.id, same.appended.uid, sent.id, { content: simpleMessage({ subject: 'v3' }) });
+      assert.equal(across.expunged, true);
+      assert.equal((await a.status(inbox.id)).messages, 0);
+      assert.equal((await a.status(sent.id)).messages, 1);
+      // The old message gone meanwhile: the new one is kept, nothing else removed.
+      const gone = await a.replace(inbox.id, 999, sent.id, { content: simpleMessage({ subject: 'v4' }) });
+      assert.equal(gone.expunged, false);
+      assert.equal((await a.status(sent.id)).messages, 2);
+      // A failing append (bad internal date) leaves the old message where it was.
+      await assert.rejects(a.replace(sent.id, across.appended.uid, sent.id, { content: simpleMessage(), internalDate: new Date(NaN) }));
+      snap = await a.snapshot(sent.id);
+      assert.ok(snap.messages.some((m) => m.uid === across.appended.uid));
+    });
   });
 
   test.group('modseq (RFC 7162)', () => {

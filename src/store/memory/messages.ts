@@ -7,6 +7,9 @@ import { STREAM_CHUNK, bufferChunks, pinnedStream } from '../pinned-stream.js';
 import { runSearch, type SearchTarget } from '../search-run.js';
 import type {
   AppendInput,
+  AppendInputs,
+  Replacing,
+  ReplaceResult,
   AppendResult,
   ByteRange,
   CopyResult,
@@ -109,10 +112,11 @@ async function prepareAppend(ctx: HandleContext, input: AppendInput): Promise<Pr
  * Adds prepared messages in one synchronous step: the quota check (for their sum) and the writes
  * cannot be separated by another session's, and either all are added or none.
  */
-async function commitAppends(ctx: HandleContext, id: string, prepared: PreparedAppend[], maxKeywords?: number): Promise<AppendResult[]> {
+async function commitAppends(ctx: HandleContext, id: string, prepared: PreparedAppend[], maxKeywords?: number, replacing?: Replacing): Promise<AppendResult[]> {
   const limits = await quotaLimits(ctx);
   // From here to the pushes, nothing awaits.
   const box = writable(ctx, id); // it may have been deleted (or marked read-only) while the bytes arrived
+  const source = replacing ? writable(ctx, replacing.mailboxId) : undefined;
   const storage = prepared.reduce((n, p) => n + p.content.raw.length, 0);
   checkQuota(usageOf(ctx.state), limits, { storage, messages: prepared.length });
   // The keywords all of them bring, counted once, inside the same step as the writes.
@@ -126,7 +130,18 @@ async function commitAppends(ctx: HandleContext, id: string, prepared: PreparedA
     results.push({ uid: message.uid, uidValidity: box.uidValidity, modseq: message.modseq });
   }
   publish(ctx, { kind: 'exists', mailboxId: box.id, uids: results.map((r) => r.uid) });
+  // RFC 8508: the replaced message goes in the same step (no await since the checks above).
+  if (source && replacing) replacing.expunged = removeMessages(ctx, source, new Set([replacing.uid])).length > 0;
   return results;
+}
+
+/** UserMailbox.replace (RFC 8508): the new message added and the old one removed in one step. */
+export async function replaceMessage(ctx: HandleContext, fromId: string, uid: number, toId: string, input: AppendInput, maxKeywords?: number): Promise<ReplaceResult> {
+  writable(ctx, fromId);
+  writable(ctx, toId);
+  const replacing: Replacing = { mailboxId: fromId, uid };
+  const [appended] = await commitAppends(ctx, toId, [await prepareAppend(ctx, input)], maxKeywords, replacing);
+  return { appended: appended!, expunged: replacing.expunged === true };
 }
 
 export async function appendMessage(ctx: HandleContext, id: string, input: AppendInput, maxKeywords?: number): Promise<AppendResult> {
@@ -135,11 +150,11 @@ export async function appendMessage(ctx: HandleContext, id: string, input: Appen
 }
 
 /** UserMailbox.appendMany: every message is read first; then all are added in one step, or none. */
-export async function appendMessages(ctx: HandleContext, id: string, inputs: AppendInput[], maxKeywords?: number): Promise<AppendResult[]> {
+export async function appendMessages(ctx: HandleContext, id: string, inputs: AppendInputs, maxKeywords?: number): Promise<AppendResult[]> {
   writable(ctx, id);
-  if (inputs.length === 0) return [];
   const prepared: PreparedAppend[] = [];
-  for (const input of inputs) prepared.push(await prepareAppend(ctx, input));
+  for await (const input of inputs) prepared.push(await prepareAppend(ctx, input));
+  if (prepared.length === 0) return [];
   return commitAppends(ctx, id, prepared, maxKeywords);
 }
 

@@ -8,6 +8,8 @@ import type {
   KeywordLimitOptions,
   RenameMailboxOptions,
   AppendInput,
+  AppendInputs,
+  ReplaceResult,
   AppendResult,
   ByteRange,
   CopyResult,
@@ -190,7 +192,11 @@ export class MemoryUserMailbox implements UserMailbox {
     return msg.appendMessage(this.ctx, mailboxId, input, options?.maxKeywords);
   }
 
-  appendMany(mailboxId: string, inputs: AppendInput[], options?: KeywordLimitOptions): Promise<AppendResult[]> {
+  replace(fromMailboxId: string, uid: number, toMailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<ReplaceResult> {
+    return msg.replaceMessage(this.ctx, fromMailboxId, uid, toMailboxId, input, options?.maxKeywords);
+  }
+
+  appendMany(mailboxId: string, inputs: AppendInputs, options?: KeywordLimitOptions): Promise<AppendResult[]> {
     return msg.appendMessages(this.ctx, mailboxId, inputs, options?.maxKeywords);
   }
 

@@ -9,7 +9,7 @@ import { checkKeywordLimit, keywordsOfFlagStrings, type KeywordLookup } from '..
 import type pg from 'pg';
 import { StoreError } from '../errors.js';
 import { applyFlagOperation, normalizeFlags, parseFlags, serializeFlags } from '../sqlite/flags.js';
-import type { AppendInput, AppendResult, CopyResult, Flag, FlagChange, FlagOperation, FlagUpdateResult } from '../types.js';
+import type { AppendInput, AppendInputs, AppendResult, Replacing, ReplaceResult, CopyResult, Flag, FlagChange, FlagOperation, FlagUpdateResult } from '../types.js';
 import { collectBody, markReleased, storeContent } from './contents.js';
 import { mailboxRow, requireSelectable, selectableMailbox, type MailboxRow, type PgScope } from './context.js';
 import { RetryTransaction, parseId, transaction } from './db.js';
@@ -116,19 +116,26 @@ export async function appendMessage(scope: PgScope, mailboxId: string, input: Ap
  * stores them, takes n UIDs and one mod-sequence (one write, as every write here), checks the
  * quota for their sum and inserts them all — a failure anywhere rolls all of it back.
  */
-export async function appendMessages(scope: PgScope, mailboxId: string, inputs: AppendInput[], maxKeywords?: number): Promise<AppendResult[]> {
+export async function appendMessages(
+  scope: PgScope,
+  mailboxId: string,
+  inputs: AppendInputs,
+  maxKeywords?: number,
+  /** RFC 8508 REPLACE: the message removed in the same transaction (UserMailbox.replace). */
+  replacing?: Replacing,
+): Promise<AppendResult[]> {
   const { ctx } = scope;
   await selectableMailbox(ctx.pool, scope, mailboxId);
-  if (inputs.length === 0) return [];
   const prepared: Array<{ collected: Awaited<ReturnType<typeof collectBody>>; flags: string; internalDate: Date }> = [];
   const incoming = new Set<Flag>();
-  for (const input of inputs) {
+  for await (const input of inputs) {
     const internalDate = input.internalDate ?? new Date();
     if (Number.isNaN(internalDate.getTime())) throw new StoreError('cannot', 'invalid internal date');
     const flags = normalizeFlags(input.flags ?? []);
     for (const f of flags) incoming.add(f);
     prepared.push({ collected: await collectBody(input.content), flags: serializeFlags(flags), internalDate });
   }
+  if (prepared.length === 0) return [];
   const storage = prepared.reduce((n, p) => n + p.collected.body.length, 0);
   const limits = await limitsFor(ctx.pool, scope.userId, scope.user, ctx.quotaDefaults);
   const { result, reserved } = await write(scope, async (tx, reserved) => {
@@ -163,10 +170,36 @@ export async function appendMessages(scope: PgScope, mailboxId: string, inputs: 
     }
     r.changes = [{ kind: 'exists', mailboxId, uids: out.map((o) => o.uid), origin: scope.origin }];
     await ctx.feed.notify(tx, scope.user, [[box.id, box.highest_modseq]]);
+    const sourceId = replacing ? parseId(replacing.mailboxId) : null;
+    if (replacing && sourceId !== null) {
+      replacing.expunged = false;
+      // Only this user's mailbox: the id comes from the client's session, never trusted alone.
+      const { rows: gone } = await tx.query<{ uid: number; content_id: number }>(
+        `DELETE FROM messages WHERE mailbox_id = $1 AND uid = $2 AND mailbox_id IN (SELECT id FROM mailboxes WHERE user_id = $3)
+         RETURNING uid, content_id`,
+        [sourceId, replacing.uid, scope.userId],
+      );
+      if (gone.length > 0) {
+        await markReleased(tx, gone.map((g) => g.content_id));
+        const expunged = await expungeAt(tx, scope, sourceId, [replacing.uid]);
+        expunged.reservation.changes = [{ kind: 'expunge', mailboxId: replacing.mailboxId, uids: [replacing.uid], origin: scope.origin }];
+        reserved.push(expunged.reservation);
+        await ctx.feed.notify(tx, scope.user, [[sourceId, expunged.modseq]]);
+        replacing.expunged = true;
+      }
+    }
     return out;
   });
   await publish(reserved);
   return result;
+}
+
+/** UserMailbox.replace (RFC 8508): appendMessages with the old message removed in its transaction. */
+export async function replaceMessage(scope: PgScope, fromId: string, uid: number, toId: string, input: AppendInput, maxKeywords?: number): Promise<ReplaceResult> {
+  await selectableMailbox(scope.ctx.pool, scope, fromId);
+  const replacing: Replacing = { mailboxId: fromId, uid };
+  const [appended] = await appendMessages(scope, toId, [input], maxKeywords, replacing);
+  return { appended: appended!, expunged: replacing.expunged === true };
 }
 
 export async function updateFlags(

@@ -6,6 +6,8 @@ import type {
   KeywordLimitOptions,
   RenameMailboxOptions,
   AppendInput,
+  AppendInputs,
+  ReplaceResult,
   AppendResult,
   ByteRange,
   CopyResult,
@@ -44,7 +46,7 @@ import {
   searchMessages,
   streamMessage,
 } from './message-reads.js';
-import { appendMessage, appendMessages, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
+import { appendMessage, appendMessages, replaceMessage, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
 import { PgSieveScripts } from './sieve.js';
 import type { SieveScriptInfo, VacationMemory } from '../sieve-storage.js';
 
@@ -170,7 +172,11 @@ export class PgUserMailbox implements UserMailbox {
     return this.mutate(() => appendMessage(this.scope, mailboxId, input, options?.maxKeywords));
   }
 
-  appendMany(mailboxId: string, inputs: AppendInput[], options?: KeywordLimitOptions): Promise<AppendResult[]> {
+  replace(fromMailboxId: string, uid: number, toMailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<ReplaceResult> {
+    return this.mutate(() => replaceMessage(this.scope, fromMailboxId, uid, toMailboxId, input, options?.maxKeywords));
+  }
+
+  appendMany(mailboxId: string, inputs: AppendInputs, options?: KeywordLimitOptions): Promise<AppendResult[]> {
     return this.mutate(() => appendMessages(this.scope, mailboxId, inputs, options?.maxKeywords));
   }
 

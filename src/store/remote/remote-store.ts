@@ -164,7 +164,7 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
       call('append', [mailboxId, { ...input, content: await collect(input.content) }, ...(options ? [options] : [])]),
     appendMany: async (mailboxId, inputs, options) => {
       const whole: AppendInput[] = [];
-      for (const input of inputs) whole.push({ ...input, content: await collect(input.content) });
+      for await (const input of inputs) whole.push({ ...input, content: await collect(input.content) });
       return call('appendMany', [mailboxId, whole, ...(options ? [options] : [])]);
     },
     updateFlags: (...a) => call('updateFlags', a),

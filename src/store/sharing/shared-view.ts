@@ -25,6 +25,8 @@ import { StoreError } from '../errors.js';
 import { effectiveRights, permittedFlags, rightForFlag, type AclEntry } from '../acl.js';
 import type {
   AppendInput,
+  AppendInputs,
+  ReplaceResult,
   AppendResult,
   ByteRange,
   ChangeListener,
@@ -51,6 +53,7 @@ import type {
 } from '../types.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { sortData } from '../sort/sort-data.js';
+import { appendAllOrNone, mapAppendInputs, replaceMessage } from '../append-many.js';
 import { messagesChangedSince } from '../changed-since.js';
 import { parseSharedId, parseSharedName, sharedId, sharedName, type SharedName } from './names.js';
 import { asViewer, isSeenFlag, needsViewerRows, queryForViewer, seenRows, viewerFlags, type SeenRows } from './private-seen.js';
@@ -500,27 +503,19 @@ export class SharedNamespaceMail implements UserMailbox {
     return { ...res, modseq: Math.max(res.modseq, ...set.changed.map((c) => c.modseq)) };
   }
 
-  /** RFC 3502 in one write where the mailbox's store offers it; otherwise one by one, undone on failure. */
-  async appendMany(mailboxId: string, inputs: AppendInput[], options?: KeywordLimitOptions): Promise<AppendResult[]> {
+  /** RFC 3502: all or none, through the one helper (src/store/append-many.ts), with the flags the rights allow. */
+  async appendMany(mailboxId: string, inputs: AppendInputs, options?: KeywordLimitOptions): Promise<AppendResult[]> {
     const a = await this.resolve(mailboxId, 'i');
-    const permitted = inputs.map((input) => ({ ...input, flags: permittedFlags(input.flags ?? [], a.rights) }));
     const privateSeen = this.privateSeenOn(a);
-    const seenAt = privateSeen ? permitted.map((p) => p.flags.some(isSeenFlag)) : [];
-    const written = privateSeen ? permitted.map((p) => ({ ...p, flags: p.flags.filter((f) => !isSeenFlag(f)) })) : permitted;
-    let done: AppendResult[] = [];
-    if (a.handle.appendMany) done = await a.handle.appendMany(a.id, written, options);
-    else {
-      try {
-        for (const input of written) done.push(await a.handle.append(a.id, input, options));
-      } catch (err) {
-        if (done.length > 0) {
-          const uids = done.map((d) => d.uid);
-          await a.handle.updateFlags(a.id, uids, 'add', ['\\Deleted']).catch(() => undefined);
-          await a.handle.expunge(a.id, uids).catch(() => undefined);
-        }
-        throw err;
-      }
-    }
+    const seenAt: boolean[] = [];
+    // A non-owner's \Seen of the new messages is their own row, written once the messages are.
+    const permit = (input: AppendInput): AppendInput => {
+      const flags = permittedFlags(input.flags ?? [], a.rights);
+      if (!privateSeen) return { ...input, flags };
+      seenAt.push(flags.some(isSeenFlag));
+      return { ...input, flags: flags.filter((f) => !isSeenFlag(f)) };
+    };
+    const done = await appendAllOrNone(a.handle, a.id, Array.isArray(inputs) ? inputs.map(permit) : mapAppendInputs(inputs, permit), options);
     const seenUids = done.filter((_, i) => seenAt[i]).map((d) => d.uid);
     if (seenUids.length === 0) return done;
     const set = await a.handle.setPrivateSeen!(a.id, this.user, seenUids, true);
@@ -655,6 +650,23 @@ export class SharedNamespaceMail implements UserMailbox {
       await from.handle.expunge(from.id, moved);
     }
     return result;
+  }
+
+  /**
+   * RFC 8508 §3.3 with RFC 4314: REPLACE is APPEND to the target and STORE \Deleted + EXPUNGE of
+   * the old message, so "i" on the target and "t" and "e" on the source. One write when both are
+   * the same owner's, otherwise the append and then the expunge (replaceMessage's fallback).
+   */
+  async replace(fromMailboxId: string, uid: number, toMailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<ReplaceResult> {
+    if (!parseSharedId(fromMailboxId) && !parseSharedId(toMailboxId)) return replaceMessage(this.own, fromMailboxId, uid, toMailboxId, input, options);
+    const from = await this.resolve(fromMailboxId, 'te');
+    const to = await this.resolve(toMailboxId, 'i');
+    const permitted = { ...input, flags: permittedFlags(input.flags ?? [], to.rights) };
+    if (from.owner === to.owner) return replaceMessage(from.handle, from.id, uid, to.id, permitted, options);
+    const appended = await to.handle.append(to.id, permitted, options);
+    await from.handle.updateFlags(from.id, [uid], 'add', ['\\Deleted']);
+    const removed = await from.handle.expunge(from.id, [uid]);
+    return { appended, expunged: removed.includes(uid) };
   }
 
   async expunge(mailboxId: string, uids?: number[]): Promise<number[]> {

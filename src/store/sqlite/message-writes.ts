@@ -7,7 +7,7 @@ import { recordExpungedRows } from './expunged-log.js';
 import { readFile } from 'node:fs/promises';
 import { parseMessage } from '../../mime/index.js';
 import { StoreError } from '../errors.js';
-import type { AppendInput, AppendResult, CopyResult, Flag, FlagChange, FlagOperation, FlagUpdateResult } from '../types.js';
+import type { AppendInput, AppendInputs, AppendResult, Replacing, ReplaceResult, CopyResult, Flag, FlagChange, FlagOperation, FlagUpdateResult } from '../types.js';
 import { collectContent, type Collected } from './content.js';
 import { addReference, findContent, insertContent, releaseContents, removeFiles } from './contents.js';
 import { jsonList, selectableMailbox, type UserScope } from './context.js';
@@ -115,24 +115,41 @@ interface PreparedAppend {
 }
 
 /**
- * UserMailbox.appendMany (RFC 3502 MULTIAPPEND): every body is read, parsed and (when large) put in
- * place first; then one transaction checks the quota for their sum and adds them all — or, if
- * anything fails, none. Every body is parsed even when identical bytes are stored already (the
- * single APPEND avoids that), so the transaction never has to go back for a body that went.
+ * UserMailbox.appendMany (RFC 3502 MULTIAPPEND): every body is read first (large ones into temp
+ * files), then parsed and (when large) put in place; then one transaction checks the quota for
+ * their sum and adds them all — or, if anything fails, none. Nothing is put in place before the
+ * last body has arrived, and not when the quota already refuses the sum, so a client that goes
+ * away in the middle or a message too many leaves no body file behind (only a transaction failing
+ * after the install can, swept at a later open as after a crash). Every body is parsed even when
+ * identical bytes are stored already (the single APPEND avoids that), so the transaction never has
+ * to go back for a body that went.
  */
-export async function appendMessages(scope: UserScope, mailboxId: string, inputs: AppendInput[], maxKeywords?: number): Promise<AppendResult[]> {
+export async function appendMessages(
+  scope: UserScope,
+  mailboxId: string,
+  inputs: AppendInputs,
+  maxKeywords?: number,
+  /** RFC 8508 REPLACE: the message removed in the same transaction (UserMailbox.replace). */
+  replacing?: Replacing,
+): Promise<AppendResult[]> {
   const { ctx } = scope;
   selectableMailbox(scope, mailboxId);
-  if (inputs.length === 0) return [];
   const { limits } = await limitsFor(ctx, scope.userId, scope.user, ctx.quotaDefaults);
   const items: PreparedAppend[] = [];
+  let released: Buffer[] = [];
   try {
-    for (const input of inputs) {
+    for await (const input of inputs) {
       const internalDate = input.internalDate ?? new Date();
       if (Number.isNaN(internalDate.getTime())) throw new StoreError('cannot', 'invalid internal date');
       const collected = await collectContent(input.content, ctx.inlineMax, ctx.files);
-      const item: PreparedAppend = { collected, flags: normalizeFlags(input.flags ?? []), internalDate, installed: false };
-      items.push(item);
+      items.push({ collected, flags: normalizeFlags(input.flags ?? []), internalDate, installed: false });
+    }
+    if (items.length === 0) return [];
+    const storage = items.reduce((n, i) => n + i.collected.size, 0);
+    // Checked again inside the transaction; here it spares installing bodies that cannot be kept.
+    checkUsage(ctx, scope.userId, limits, { storage, messages: items.length });
+    for (const item of items) {
+      const collected = item.collected;
       if (collected.kind === 'inline') {
         item.parsed = deriveContent(collected.body);
       } else {
@@ -148,7 +165,6 @@ export async function appendMessages(scope: UserScope, mailboxId: string, inputs
         }
       }
     }
-    const storage = items.reduce((n, i) => n + i.collected.size, 0);
     const results = await ctx.group.run((): AppendResult[] => {
       const box = selectableMailbox(scope, mailboxId);
       checkUsage(ctx, scope.userId, limits, { storage, messages: items.length });
@@ -169,9 +185,12 @@ export async function appendMessages(scope: UserScope, mailboxId: string, inputs
       }
       ctx.sql.get('UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?').run(uid, modseq, box.id);
       addUsage(ctx, scope.userId, storage, items.length);
+      if (replacing) released = removeReplaced(scope, replacing);
       return out;
     });
+    removeFiles(ctx, released);
     ctx.feed.publish(scope.user, { kind: 'exists', mailboxId, uids: results.map((r) => r.uid), origin: scope.origin });
+    if (replacing?.expunged) ctx.feed.publish(scope.user, { kind: 'expunge', mailboxId: replacing.mailboxId, uids: [replacing.uid], origin: scope.origin });
     return results;
   } finally {
     for (const item of items) {
@@ -179,6 +198,27 @@ export async function appendMessages(scope: UserScope, mailboxId: string, inputs
       else if (item.collected.kind === 'file') ctx.files.discardSync(item.collected.tempPath);
     }
   }
+}
+
+/** Inside the transaction of a REPLACE: removes the replaced message, if it is still there. */
+function removeReplaced(scope: UserScope, replacing: Replacing): Buffer[] {
+  const { ctx } = scope;
+  const source = selectableMailbox(scope, replacing.mailboxId); // read now: the append may have moved its modseq
+  const row = ctx.sql.get('SELECT uid, content_id, size FROM messages WHERE mailbox_id = ? AND uid = ?').get(source.id, replacing.uid) as
+    | { uid: number; content_id: number; size: number }
+    | undefined;
+  if (!row) return [];
+  ctx.snapshots.noteWrite(source.id);
+  replacing.expunged = true;
+  return deleteRows(scope, source.id, source.highest_modseq, [row]);
+}
+
+/** UserMailbox.replace (RFC 8508): appendMessages with the old message removed in its transaction. */
+export async function replaceMessage(scope: UserScope, fromId: string, uid: number, toId: string, input: AppendInput, maxKeywords?: number): Promise<ReplaceResult> {
+  selectableMailbox(scope, fromId);
+  const replacing: Replacing = { mailboxId: fromId, uid };
+  const [appended] = await appendMessages(scope, toId, [input], maxKeywords, replacing);
+  return { appended: appended!, expunged: replacing.expunged === true };
 }
 
 /** APPEND of bytes the store already holds, by digest; null when it does not hold them (any more). */

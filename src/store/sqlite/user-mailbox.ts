@@ -7,6 +7,8 @@ import type {
   KeywordLimitOptions,
   RenameMailboxOptions,
   AppendInput,
+  AppendInputs,
+  ReplaceResult,
   AppendResult,
   ByteRange,
   CopyResult,
@@ -57,7 +59,7 @@ import {
 import { searchMessages } from './search.js';
 import { SqliteSieveScripts } from './sieve.js';
 import type { SieveScriptInfo, VacationMemory } from '../sieve-storage.js';
-import { appendMessage, appendMessages, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
+import { appendMessage, appendMessages, replaceMessage, copyMessages, expungeMessages, updateFlags } from './message-writes.js';
 
 export class SqliteUserMailbox implements UserMailbox {
   private readonly sieve: SqliteSieveScripts;
@@ -216,7 +218,11 @@ export class SqliteUserMailbox implements UserMailbox {
     return this.write(() => appendMessage(this.scope, mailboxId, input, options?.maxKeywords));
   }
 
-  appendMany(mailboxId: string, inputs: AppendInput[], options?: KeywordLimitOptions): Promise<AppendResult[]> {
+  replace(fromMailboxId: string, uid: number, toMailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<ReplaceResult> {
+    return this.write(() => replaceMessage(this.scope, fromMailboxId, uid, toMailboxId, input, options?.maxKeywords));
+  }
+
+  appendMany(mailboxId: string, inputs: AppendInputs, options?: KeywordLimitOptions): Promise<AppendResult[]> {
     return this.write(() => appendMessages(this.scope, mailboxId, inputs, options?.maxKeywords));
   }
 
