@@ -27,6 +27,8 @@ import type {
   UserMailbox,
   MessageStream,
   QuotaState,
+  MessageExtras,
+  MessageExtrasOptions,
 } from '../types.js';
 import { publish, type HandleContext } from './context.js';
 import { normalizeRights, sortAcl, validateIdentifier, type AclEntry } from '../acl.js';
@@ -161,6 +163,10 @@ export class MemoryUserMailbox implements UserMailbox {
 
   stream(mailboxId: string, uid: number, range?: ByteRange): MessageStream {
     return msg.streamMessage(this.ctx, mailboxId, uid, range);
+  }
+
+  async messageExtras(mailboxId: string, uids: number[], options: MessageExtrasOptions = {}): Promise<MessageExtras[]> {
+    return msg.messageExtras(this.ctx, mailboxId, uids, options);
   }
 
   async search(mailboxId: string, query: SearchQuery): Promise<number[]> {

@@ -23,6 +23,8 @@ import type {
   SpecialUse,
   CreateMailboxOptions,
   UserMailbox,
+  MessageExtras,
+  MessageExtrasOptions,
 } from '../types.js';
 import { quotaState } from './quota.js';
 import { readAcl, writeAcl } from './acl.js';
@@ -37,6 +39,7 @@ import {
   mailboxSnapshot,
   mailboxStatus,
   messageRecords,
+  messageExtras,
   messageStructure,
   readMessage,
   searchMessages,
@@ -151,6 +154,9 @@ export class PgUserMailbox implements UserMailbox {
       },
       { pinned },
     ) as MessageStream;
+  }
+  messageExtras(mailboxId: string, uids: number[], options?: MessageExtrasOptions): Promise<MessageExtras[]> {
+    return translated(messageExtras(this.scope, mailboxId, uids, options));
   }
   search(mailboxId: string, query: SearchQuery): Promise<number[]> {
     return translated(searchMessages(this.scope, mailboxId, query, this.texts));

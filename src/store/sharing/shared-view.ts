@@ -43,6 +43,8 @@ import type {
   SearchQuery,
   SortableMessage,
   UserMailbox,
+  MessageExtras,
+  MessageExtrasOptions,
 } from '../types.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { sortData } from '../sort/sort-data.js';
@@ -384,6 +386,12 @@ export class SharedNamespaceMail implements UserMailbox {
     if (!parseSharedId(mailboxId)) return this.own.search(mailboxId, query);
     const a = await this.access(mailboxId, 'r');
     return a.handle.search(a.id, query);
+  }
+
+  async messageExtras(mailboxId: string, uids: number[], options?: MessageExtrasOptions): Promise<MessageExtras[]> {
+    const target = parseSharedId(mailboxId) ? await this.access(mailboxId, 'r') : { handle: this.own, id: mailboxId };
+    if (!target.handle.messageExtras) throw new StoreError('cannot', 'this store keeps no EMAILID or PREVIEW');
+    return target.handle.messageExtras(target.id, uids, options);
   }
 
   async sortData(mailboxId: string): Promise<readonly SortableMessage[]> {

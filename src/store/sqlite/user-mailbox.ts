@@ -25,7 +25,10 @@ import type {
   UserMailbox,
   MessageStream,
   QuotaState,
+  MessageExtras,
+  MessageExtrasOptions,
 } from '../types.js';
+import { messageExtras } from './message-extras.js';
 import { quotaState } from './quota.js';
 import { readAcl, writeAcl } from './acl.js';
 import type { AclEntry } from '../acl.js';
@@ -194,6 +197,10 @@ export class SqliteUserMailbox implements UserMailbox {
     })();
     return pinned ? Object.assign(stream, { pinned }) : stream;
   }
+  messageExtras(mailboxId: string, uids: number[], options?: MessageExtrasOptions): Promise<MessageExtras[]> {
+    return this.call(() => messageExtras(this.scope, mailboxId, uids, options));
+  }
+
   search(mailboxId: string, query: SearchQuery): Promise<number[]> {
     return this.call(() => searchMessages(this.scope, mailboxId, query, this.texts));
   }
