@@ -19,6 +19,9 @@ export interface CapabilityInputs {
   literalMinus?: boolean;
 }
 
+/** What a store with `messageExtras` adds (FETCH/SEARCH items in fetch.ts and search/parse.ts; MAILBOXID in status.ts, create.ts, select). */
+export const MESSAGE_EXTRAS_CAPABILITIES = ['OBJECTID', 'SAVEDATE', 'PREVIEW'] as const;
+
 const BASE = ['IMAP4rev1', 'SASL-IR', 'ENABLE', 'CHILDREN', 'NAMESPACE', 'UIDPLUS', 'ID', 'CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT'];
 
 export function computeCapabilities(input: CapabilityInputs): string[] {

@@ -3,6 +3,7 @@
  * turns back into the range of digests it stands for, which the stores' unique index on the
  * digest finds directly.
  */
+import { createHash } from 'node:crypto';
 
 /**
  * The SHA-256 digests an EMAILID stands for, as hex bounds [lower, upper) — upper absent when the
@@ -21,3 +22,32 @@ export function emailIdDigestRange(id: string): { lower: string; upper?: string 
   return { lower: m[1]!, upper: next.toString('hex') };
 }
 
+
+/**
+ * RFC 8474 §4 MAILBOXID: "F" and 24 hex digits of the SHA-256 of the store's mailbox id and its
+ * UIDVALIDITY. The store id survives RENAME and is never given to another mailbox (every built-in
+ * store allocates ids that are never reused), so the MAILBOXID is kept by RENAME and changes
+ * exactly when the mailbox is a new one for RFC 3501 — including when its UIDVALIDITY changes
+ * (§4: the same MAILBOXID only for the same name and UIDVALIDITY). Hashing also makes any store id
+ * (a shared mailbox's "owner/id" too) fit the objectid syntax.
+ */
+export function mailboxObjectId(mailboxId: string, uidValidity: number): string {
+  return `F${createHash('sha256').update(`${mailboxId}\u0000${uidValidity}`).digest('hex').slice(0, 24)}`;
+}
+
+/**
+ * RFC 8474 §5.2 THREADID: "T" and 24 hex digits of the SHA-256 of the thread's root Message-ID —
+ * the first (oldest) of the message's references (References:, or else In-Reply-To:), or its own
+ * Message-ID when it refers to nothing. A reply and the message it answers then share the id in
+ * every mailbox, it depends on the content alone (so messages with one EMAILID share it, and it
+ * never changes once reported, §5.2), and no lookup across mailboxes is needed. RFC 5322 §3.6.4
+ * keeps the first reference when a long References: is shortened, which is what makes this work.
+ * A message with neither a Message-ID nor references cannot be related to anything: null, sent
+ * as THREADID NIL and matched by no SEARCH THREADID. Messages linked only by subject
+ * (THREAD=ORDEREDSUBJECT) are not joined.
+ */
+export function threadIdOf(keys: { messageId: string | null; references: readonly string[] }): string | null {
+  const root = keys.references[0] ?? keys.messageId;
+  if (!root) return null;
+  return `T${createHash('sha256').update(root).digest('hex').slice(0, 24)}`;
+}

@@ -5,7 +5,7 @@ import { tokens } from './fetch-harness.js';
 
 const names = (args: string): string[] =>
   parseFetchArgs(tokens(args)).items.map((i) =>
-    i.kind === 'simple' ? i.name : i.kind === 'binarySize' ? i.label : `${i.peek ? 'peek:' : ''}${i.label}${i.partial ? `<${i.partial.offset}.${i.partial.length ?? ''}>` : ''}`,
+    i.kind === 'simple' ? i.name : i.kind === 'preview' ? (i.lazy ? 'PREVIEW (LAZY)' : 'PREVIEW') : i.kind === 'binarySize' ? i.label : `${i.peek ? 'peek:' : ''}${i.label}${i.partial ? `<${i.partial.offset}.${i.partial.length ?? ''}>` : ''}`,
   );
 
 test('macros expand (RFC 3501 §6.4.5)', () => {

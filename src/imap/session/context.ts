@@ -16,6 +16,7 @@ import { selectsReadOnly } from '../../store/acl.js';
 import { permanentFlags, rightsIn } from '../commands/mailbox-access.js';
 import { openWithSharing } from '../../store/sharing/shared-view.js';
 import { DEFAULT_SHARED_PREFIX, isSharedId } from '../../store/sharing/names.js';
+import { mailboxObjectId } from '../../store/object-ids.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -180,6 +181,8 @@ async function select(conn: ImapConnection, name: string, options: SelectOptions
   if (unseen !== undefined) conn.status('*', 'OK', `Message ${unseen} is first unseen`, { name: 'UNSEEN', args: [unseen] });
   conn.status('*', 'OK', 'UIDs valid', { name: 'UIDVALIDITY', args: [view.uidValidity] });
   conn.status('*', 'OK', 'Predicted next UID', { name: 'UIDNEXT', args: [view.uidNext] });
+  // RFC 8474 §4.2: with OBJECTID, every SELECT and EXAMINE names the mailbox's MAILBOXID.
+  if (conn.server.store.messageExtras) conn.status('*', 'OK', 'Ok', { name: 'MAILBOXID', args: [[atom(mailboxObjectId(info.id, view.uidValidity))]] });
   // RFC 7162 §3.1.2.1: once enabled, every SELECT/EXAMINE reports it (never NOMODSEQ: every
   // store keeps mod-sequences).
   if (conn.enabled.has('CONDSTORE')) conn.status('*', 'OK', 'Highest', { name: 'HIGHESTMODSEQ', args: [view.highestModseq] });
