@@ -42,14 +42,26 @@ function searchSeqs(view: SelectedView, set: SequenceSet): number[] {
   return out;
 }
 
-export function toStoreQuery(key: SearchKey, view: SelectedView, now: number = Date.now()): SearchQuery {
+/** What the keys answered outside the store need: see storeQuery() in execute.ts. */
+export interface SessionAnswers {
+  /** RFC 8474 THREADID → the UIDs of the mailbox in that thread. */
+  threads?: ReadonlyMap<string, readonly number[]>;
+  /** RFC 8514: the store keeps save dates. */
+  saveDates?: boolean;
+}
+
+export function toStoreQuery(key: SearchKey, view: SelectedView, now: number = Date.now(), answers: SessionAnswers = {}): SearchQuery {
   switch (key.type) {
     case 'and':
-      return { type: 'and', of: key.of.map((k) => toStoreQuery(k, view, now)) };
+      return { type: 'and', of: key.of.map((k) => toStoreQuery(k, view, now, answers)) };
     case 'or':
-      return { type: 'or', of: [toStoreQuery(key.of[0], view, now), toStoreQuery(key.of[1], view, now)] };
+      return { type: 'or', of: [toStoreQuery(key.of[0], view, now, answers), toStoreQuery(key.of[1], view, now, answers)] };
     case 'not':
-      return { type: 'not', of: toStoreQuery(key.of, view, now) };
+      return { type: 'not', of: toStoreQuery(key.of, view, now, answers) };
+    case 'threadid':
+      return { type: 'uid', ranges: viewRanges(view, answers.threads?.get(key.id) ?? []) };
+    case 'savedatesupported':
+      return answers.saveDates ? { type: 'all' } : { type: 'not', of: { type: 'all' } };
     case 'within':
       // RFC 5032 §2: OLDER matches dates at or before now - interval, YOUNGER at or after it.
       return { type: 'arrival', op: key.op === 'older' ? 'until' : 'from', time: now - key.seconds * 1000 };
