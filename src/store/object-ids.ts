@@ -42,12 +42,23 @@ export function mailboxObjectId(mailboxId: string, uidValidity: number): string 
  * every mailbox, it depends on the content alone (so messages with one EMAILID share it, and it
  * never changes once reported, §5.2), and no lookup across mailboxes is needed. RFC 5322 §3.6.4
  * keeps the first reference when a long References: is shortened, which is what makes this work.
- * A message with neither a Message-ID nor references cannot be related to anything: null, sent
- * as THREADID NIL and matched by no SEARCH THREADID. Messages linked only by subject
- * (THREAD=ORDEREDSUBJECT) are not joined.
+ * A message with neither a Message-ID nor references cannot be related to anything: it is a
+ * thread of its own, "T" and the hex digits of its EMAILID (threadIdOfUnrelated) — rather than
+ * NIL, which §5.2 reserves for servers without THREADID and which imapflow cannot parse.
+ * Messages linked only by subject (THREAD=ORDEREDSUBJECT) are not joined.
  */
 export function threadIdOf(keys: { messageId: string | null; references: readonly string[] }): string | null {
   const root = keys.references[0] ?? keys.messageId;
   if (!root) return null;
   return `T${createHash('sha256').update(root).digest('hex').slice(0, 24)}`;
+}
+
+/** THREADID of a message threadIdOf() cannot relate (null), from its EMAILID. */
+export function threadIdOfUnrelated(emailId: string): string {
+  return `T${emailId.slice(1)}`;
+}
+
+/** The EMAILID whose unrelated message has this THREADID, or null when it cannot be one. */
+export function emailIdOfUnrelatedThread(threadId: string): string | null {
+  return /^T[0-9a-f]{24}$/.test(threadId) ? `M${threadId.slice(1)}` : null;
 }

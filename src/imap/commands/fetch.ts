@@ -9,7 +9,7 @@ import { toRanges, vanishedLines, vanishedSince } from '../session/qresync.js';
 import { resolveRanges } from '../wire/sequence-set.js';
 import type { CommandContext, CommandSpec, ParseEnv, SelectedView } from './types.js';
 import type { FlagChange, MessageExtras, MessageExtrasOptions, MessageRecord, UserMailbox } from '../../store/types.js';
-import { threadIdOf } from '../../store/object-ids.js';
+import { threadIdOf, threadIdOfUnrelated } from '../../store/object-ids.js';
 import { sortData } from '../../store/sort/sort-data.js';
 import { indexOfUid } from '../../store/uid-index.js';
 import { isStoreError } from '../../store/errors.js';
@@ -130,7 +130,8 @@ function makePlan(args: FetchArgs, byUid: boolean, refreshed: Set<number>): Plan
   let extras: MessageExtrasOptions | undefined;
   // RFC 8970 §4.1: with LAZY the stored preview or NIL; without, one is computed when missing.
   if (previews.length > 0) extras = { preview: previews.every((p) => p.lazy) ? 'stored' : 'compute' };
-  else if (has(items, 'EMAILID')) extras = {};
+  // THREADID of a message with no Message-ID or references comes from its EMAILID (object-ids.ts).
+  else if (has(items, 'EMAILID') || has(items, 'THREADID')) extras = {};
   return { items, byUid, records, setsSeen, modseq, refreshed, ...(extras ? { extras } : {}), threadIds: has(items, 'THREADID') };
 }
 
@@ -225,7 +226,7 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
       append,
       utf8: utf8Names(ctx.enabled),
       ...(extras?.has(uid) ? { extras: extras.get(uid)! } : {}),
-      ...(threadIds ? { threadId: threadIds.get(uid) ?? null } : {}),
+      ...(threadIds ? { threadId: threadIdFor(uid, threadIds, extras) } : {}),
     });
     values.catch(() => undefined); // awaited in turn below; an earlier failure may end the loop first
     return values;
@@ -265,6 +266,13 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
 async function loadExtras(mail: UserMailbox, mailboxId: string, uids: number[], options: MessageExtrasOptions): Promise<Map<number, MessageExtras>> {
   const list = await mail.messageExtras!(mailboxId, uids, options);
   return new Map(list.map((e) => [e.uid, e]));
+}
+
+function threadIdFor(uid: number, threadIds: Map<number, string | null>, extras: Map<number, MessageExtras> | undefined): string | null {
+  const id = threadIds.get(uid);
+  if (id) return id;
+  const emailId = extras?.get(uid)?.emailId;
+  return emailId ? threadIdOfUnrelated(emailId) : null;
 }
 
 /**

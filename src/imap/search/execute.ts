@@ -34,17 +34,19 @@ export async function storeQuery(key: SearchKey, view: SelectedView, mail: UserM
   const wanted = new Set<string>();
   collectThreadIds(key, wanted);
   let threads: Map<string, number[]> | undefined;
+  const unrelated: number[] = [];
   if (wanted.size > 0) {
     threads = new Map();
     for (const keys of await sortData(mail, view.mailbox.id, view.uids())) {
       const id = threadIdOf(keys);
+      if (id === null) unrelated.push(keys.uid);
       if (id === null || !wanted.has(id)) continue;
       let uids = threads.get(id);
       if (!uids) threads.set(id, (uids = []));
       uids.push(keys.uid);
     }
   }
-  return toStoreQuery(key, view, Date.now(), { ...(threads ? { threads } : {}), saveDates });
+  return toStoreQuery(key, view, Date.now(), { ...(threads ? { threads, unrelated } : {}), saveDates });
 }
 
 function collectThreadIds(key: SearchKey, out: Set<string>): void {
