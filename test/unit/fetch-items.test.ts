@@ -79,3 +79,12 @@ test('bad FETCH arguments are ParseErrors (BAD)', () => {
     assert.throws(() => parseFetchArgs(tokens(bad)), { name: 'ParseError' }, bad);
   }
 });
+
+test('RFC 8474/8514/8970 items: EMAILID THREADID SAVEDATE PREVIEW, PREVIEW (LAZY), duplicates folded', () => {
+  assert.deepEqual(names('1 (EMAILID THREADID SAVEDATE PREVIEW)'), ['EMAILID', 'THREADID', 'SAVEDATE', 'PREVIEW']);
+  assert.deepEqual(names('1 (UID PREVIEW (LAZY) FLAGS)'), ['UID', 'PREVIEW (LAZY)', 'FLAGS']);
+  assert.deepEqual(names('1 (PREVIEW (lazy) PREVIEW)'), ['PREVIEW']);
+  assert.deepEqual(names('1 PREVIEW'), ['PREVIEW']);
+  assert.throws(() => names('1 (PREVIEW (FUZZY))'), /LAZY/);
+  assert.throws(() => names('1 (PREVIEW ())'), /Empty PREVIEW modifier/);
+});

@@ -147,6 +147,11 @@ export function parseFetchItems(token: Token): FetchItem[] {
     items = macro ? macro.map((name): FetchItem => ({ kind: 'simple', name })) : [parseItem(token)];
   }
   const unique: FetchItem[] = [];
-  for (const item of items) if (!unique.some((u) => sameItem(u, item))) unique.push(item);
+  for (const item of items) {
+    // PREVIEW asked twice, with and without LAZY: one item, computed (RFC 8970 §4.1).
+    const preview = item.kind === 'preview' ? unique.find((u) => u.kind === 'preview') : undefined;
+    if (preview?.kind === 'preview' && item.kind === 'preview') preview.lazy &&= item.lazy;
+    else if (!unique.some((u) => sameItem(u, item))) unique.push(item);
+  }
   return unique;
 }
