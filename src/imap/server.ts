@@ -16,7 +16,7 @@ import type { AnyCommandSpec, ConnectionInfo, StateKind } from './commands/types
 import { CommandRegistry } from './commands/registry.js';
 import { QUOTA_COMMANDS } from './commands/quota.js';
 import { ACL_COMMANDS } from './commands/registry.js';
-import { computeCapabilities } from './capabilities.js';
+import { computeCapabilities, MESSAGE_EXTRAS_CAPABILITIES } from './capabilities.js';
 import { resolveLimits, type ImapLimits } from './limits.js';
 import { ImapConnection } from './session/connection.js';
 import type { ServerCore } from './session/server-core.js';
@@ -159,7 +159,8 @@ export class ImapServer extends EventEmitter implements ServerCore {
       allowInsecureAuth: this.allowInsecureAuth,
       saslMechanisms: (secure) =>
         usableSaslMechanisms(this.auth, { secure, allowInsecureAuth: this.allowInsecureAuth }).map((m) => m.name),
-      commandCapabilities: this.registry.capabilities(),
+      // RFC 8474, 8514, 8970: only over a store that keeps EMAILIDs, save dates and previews.
+      commandCapabilities: this.store.messageExtras ? [...this.registry.capabilities(), ...MESSAGE_EXTRAS_CAPABILITIES] : this.registry.capabilities(),
       maxMessageSize: this.limits.maxMessageSize,
       literalMinus: this.literalMinus,
     });

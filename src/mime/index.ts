@@ -78,3 +78,4 @@ export function messageSortKeys(raw: Buffer, structure: MessageStructure): Messa
 export function bodyText(raw: Buffer, structure: MessageStructure): string {
   return text(raw, structure);
 }
+export { messagePreview, previewBytesNeeded, previewOfText, PREVIEW_MAX_CHARS } from './preview.js';

@@ -19,6 +19,8 @@ export interface SearchableMessage {
   record: MessageRecord;
   raw: () => Buffer;
   structure: () => MessageStructure;
+  /** RFC 8474 EMAILID, for the 'emailid' key (a store whose search() compiles that key elsewhere may leave it out). */
+  emailId?: () => string;
 }
 
 export interface MatchOptions {
@@ -60,6 +62,11 @@ export function evaluate(q: SearchQuery, m: LazyMessage): boolean {
       return record.modseq >= q.min;
     case 'internaldate':
       return compareDay(utcDay(record.internalDate), q.op, q.day);
+    case 'savedate':
+      // RFC 8514: a message whose save date is not known (NIL) has none to compare.
+      return record.saveDate != null && compareDay(utcDay(record.saveDate), q.op, q.day);
+    case 'emailid':
+      return m.msg.emailId?.() === q.id;
     case 'arrival': {
       // Whole seconds, truncated as SQLite's integer division does (search-sql.ts must agree).
       const at = Math.trunc(record.internalDate.getTime() / 1000);

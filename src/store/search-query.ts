@@ -36,4 +36,8 @@ export type SearchQuery =
    * are truncated to whole seconds.
    */
   | { type: 'arrival'; op: 'until' | 'from'; time: number }
-  | { type: 'modseq'; min: number };
+  | { type: 'modseq'; min: number }
+  /** RFC 8514 save date compared by day as internaldate is; a message without one (NIL) never matches. */
+  | { type: 'savedate'; op: 'before' | 'on' | 'since'; day: Day }
+  /** RFC 8474 EMAILID equal (case-sensitive) to `id`. */
+  | { type: 'emailid'; id: string };

@@ -80,6 +80,42 @@ export interface MessageRecord extends MessageMeta {
   internalDate: Date;
   /** Size of the message in octets, exactly as FETCH RFC822 / POP3 RETR would send it (CRLF line ends). */
   size: number;
+  /**
+   * RFC 8514 save date: when the message was put in this mailbox (APPEND, delivery, COPY, MOVE —
+   * each sets it to that moment, unlike the internal date, which COPY and MOVE keep). null when the
+   * store does not know it (rows written before it kept save dates). Stores that declare
+   * `messageExtras` give it in every record; others leave it out (FETCH SAVEDATE is then not offered).
+   */
+  saveDate?: Date | null;
+}
+
+/**
+ * RFC 8474 EMAILID and RFC 8970 PREVIEW of one message (UserMailbox.messageExtras).
+ */
+export interface MessageExtras {
+  uid: number;
+  /**
+   * RFC 8474 EMAILID: 1-255 characters of [A-Za-z0-9_-], starting with a letter; the same for the
+   * same triple forever, and kept by COPY and MOVE (§5.1). The built-in stores derive it from the
+   * content: emailIdOf(sha256) below — identical bodies share it, as in Cyrus.
+   */
+  emailId: string;
+  /**
+   * RFC 8970 preview text ('' when the message has no text to preview). Given when asked for: with
+   * `preview: 'compute'` always (a store computes it with messagePreview() of src/mime and keeps
+   * it, when it was not kept at APPEND); with `preview: 'stored'` only when kept, else null.
+   */
+  preview?: string | null;
+}
+
+export interface MessageExtrasOptions {
+  /** Absent: no preview. 'stored': only a kept one (RFC 8970 LAZY). 'compute': always. */
+  preview?: 'stored' | 'compute';
+}
+
+/** RFC 8474 EMAILID of a body by its SHA-256: "M" and 24 hex digits (96 bits), as Cyrus spells them. */
+export function emailIdOf(sha256: Buffer): string {
+  return `M${sha256.subarray(0, 12).toString('hex')}`;
 }
 
 /**
@@ -303,6 +339,12 @@ export interface MailStore {
   readonly lineEnds?: 'crlf';
   /** True when watch() reports changes made by other processes too (false: servers may poll). */
   readonly crossProcessChanges?: boolean;
+  /**
+   * True when every handle implements messageExtras() (RFC 8474 EMAILID, RFC 8970 PREVIEW) and
+   * every record carries `saveDate` (RFC 8514), and search() answers the 'emailid' and 'savedate'
+   * keys: the IMAP server then offers OBJECTID, SAVEDATE and PREVIEW.
+   */
+  readonly messageExtras?: boolean;
   /** Releases resources (database handles, timers). */
   close(): Promise<void>;
   /**
@@ -448,6 +490,12 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
   stream(mailboxId: string, uid: number, range?: ByteRange): MessageStream;
   /** UIDs matching the query, ascending. */
   search(mailboxId: string, query: SearchQuery): Promise<number[]>;
+  /**
+   * Optional (with MailStore.messageExtras): EMAILID and preview of the given UIDs (missing ones are
+   * skipped), ascending by UID. Previews are computed at APPEND; a message stored before that gets
+   * its preview computed on the first 'compute' request, and kept.
+   */
+  messageExtras?(mailboxId: string, uids: number[], options?: MessageExtrasOptions): Promise<MessageExtras[]>;
   /**
    * Optional: the sort and thread keys of every message in the mailbox, ascending by UID — what SORT
    * and THREAD work from. The keys are messageSortKeys(raw, structure) of each message, which a

@@ -15,6 +15,9 @@ import { statusCommand } from '../../src/imap/commands/status.js';
 import { namespaceCommand } from '../../src/imap/commands/namespace.js';
 import { harness, type Harness } from './cmd-mailbox-fake-ctx.js';
 
+/** RFC 8474 §4.1: over a store with OBJECTID, every CREATE names the new MAILBOXID. */
+const CREATED = /^t OK \[MAILBOXID \(F[0-9a-f]{24}\)\] CREATE completed$/;
+
 /** Runs a command and returns all lines it wrote, the tagged one last. */
 async function lines(h: Harness, spec: Parameters<Harness['exec']>[0], args: string): Promise<string[]> {
   const before = h.lines.length;
@@ -29,8 +32,8 @@ async function append(h: Harness, name: string, flags: string[] = []): Promise<v
 
 test('CREATE: RFC 3501 §6.3.3 example, trailing delimiter stripped', async () => {
   const h = await harness();
-  assert.equal(await h.exec(createCommand, 'owatagusiam/'), 't OK CREATE completed');
-  assert.equal(await h.exec(createCommand, 'owatagusiam/blurdybloop'), 't OK CREATE completed');
+  assert.match(await h.exec(createCommand, 'owatagusiam/'), CREATED);
+  assert.match(await h.exec(createCommand, 'owatagusiam/blurdybloop'), CREATED);
   assert.deepEqual(await lines(h, listCommand, '"" *'), [
     '* LIST (\\HasNoChildren) "/" INBOX',
     '* LIST (\\HasChildren) "/" owatagusiam',
@@ -43,7 +46,7 @@ test('CREATE: failures', async () => {
   const h = await harness();
   assert.equal(await h.exec(createCommand, 'INBOX'), 't NO [ALREADYEXISTS] INBOX always exists');
   assert.equal(await h.exec(createCommand, 'inbox/'), 't NO [ALREADYEXISTS] INBOX always exists');
-  assert.equal(await h.exec(createCommand, 'a'), 't OK CREATE completed');
+  assert.match(await h.exec(createCommand, 'a'), CREATED);
   assert.match(await h.exec(createCommand, 'a'), /^t NO \[ALREADYEXISTS\] /);
   assert.match(await h.exec(createCommand, '"a*b"'), /^t NO \[CANNOT\] /);
   assert.match(await h.exec(createCommand, 'a%'), /^t NO \[CANNOT\] /);
@@ -54,16 +57,16 @@ test('CREATE: failures', async () => {
 
 test('CREATE: inbox/child is INBOX\'s child', async () => {
   const h = await harness();
-  assert.equal(await h.exec(createCommand, 'inbox/Sub'), 't OK CREATE completed');
+  assert.match(await h.exec(createCommand, 'inbox/Sub'), CREATED);
   assert.deepEqual(await lines(h, listCommand, '"" INBOX/%'), ['* LIST (\\HasNoChildren) "/" INBOX/Sub', 't OK LIST completed']);
 });
 
 test('CREATE USE (RFC 6154 §5.3)', async () => {
   const h = await harness();
-  assert.equal(await h.exec(createCommand, 'MyDrafts (USE (\\drafts))'), 't OK CREATE completed');
+  assert.match(await h.exec(createCommand, 'MyDrafts (USE (\\drafts))'), CREATED);
   assert.equal(await h.exec(createCommand, 'MySpecial (USE (\\Drafts \\Sent))'), 't NO [USEATTR] Only one special use per mailbox is supported');
   assert.equal(await h.exec(createCommand, 'Everything (USE (\\Everything))'), 't NO [USEATTR] \\Everything is not a supported special use');
-  assert.equal(await h.exec(createCommand, 'Plain (USE ())'), 't OK CREATE completed');
+  assert.match(await h.exec(createCommand, 'Plain (USE ())'), CREATED);
   assert.deepEqual(await lines(h, listCommand, '(SPECIAL-USE) "" *'), ['* LIST (\\HasNoChildren \\Drafts) "/" MyDrafts', 't OK LIST completed']);
   await assert.rejects(h.mail.get('MySpecial'));
 });
@@ -261,7 +264,7 @@ test('STATUS (HIGHESTMODSEQ) enables CONDSTORE and reports the selected mailbox 
 
 test('names travel as modified UTF-7, or as UTF-8 after ENABLE UTF8=ACCEPT', async () => {
   const h = await harness();
-  assert.equal(await h.exec(createCommand, 'peter/mail/&U,BTFw-/&ZeVnLIqe-'), 't OK CREATE completed');
+  assert.match(await h.exec(createCommand, 'peter/mail/&U,BTFw-/&ZeVnLIqe-'), CREATED);
   await h.mail.get('peter/mail/台北/日本語');
   assert.deepEqual(await lines(h, listCommand, '"" "peter/mail/&U,BTFw-/*"'), [
     '* LIST (\\HasNoChildren) "/" peter/mail/&U,BTFw-/&ZeVnLIqe-',

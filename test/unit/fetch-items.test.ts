@@ -5,7 +5,7 @@ import { tokens } from './fetch-harness.js';
 
 const names = (args: string): string[] =>
   parseFetchArgs(tokens(args)).items.map((i) =>
-    i.kind === 'simple' ? i.name : i.kind === 'binarySize' ? i.label : `${i.peek ? 'peek:' : ''}${i.label}${i.partial ? `<${i.partial.offset}.${i.partial.length ?? ''}>` : ''}`,
+    i.kind === 'simple' ? i.name : i.kind === 'preview' ? (i.lazy ? 'PREVIEW (LAZY)' : 'PREVIEW') : i.kind === 'binarySize' ? i.label : `${i.peek ? 'peek:' : ''}${i.label}${i.partial ? `<${i.partial.offset}.${i.partial.length ?? ''}>` : ''}`,
   );
 
 test('macros expand (RFC 3501 §6.4.5)', () => {
@@ -78,4 +78,13 @@ test('bad FETCH arguments are ParseErrors (BAD)', () => {
   ]) {
     assert.throws(() => parseFetchArgs(tokens(bad)), { name: 'ParseError' }, bad);
   }
+});
+
+test('RFC 8474/8514/8970 items: EMAILID THREADID SAVEDATE PREVIEW, PREVIEW (LAZY), duplicates folded', () => {
+  assert.deepEqual(names('1 (EMAILID THREADID SAVEDATE PREVIEW)'), ['EMAILID', 'THREADID', 'SAVEDATE', 'PREVIEW']);
+  assert.deepEqual(names('1 (UID PREVIEW (LAZY) FLAGS)'), ['UID', 'PREVIEW (LAZY)', 'FLAGS']);
+  assert.deepEqual(names('1 (PREVIEW (lazy) PREVIEW)'), ['PREVIEW']);
+  assert.deepEqual(names('1 PREVIEW'), ['PREVIEW']);
+  assert.throws(() => names('1 (PREVIEW (FUZZY))'), /LAZY/);
+  assert.throws(() => names('1 (PREVIEW ())'), /Empty PREVIEW modifier/);
 });

@@ -22,6 +22,13 @@ const header = (name: string, value: string): SearchKey => ({ type: 'header', na
 
 const table: Array<[string, SearchKey]> = [
   ['ALL', { type: 'all' }],
+  // RFC 8474 §6, RFC 8514 §4.3
+  ['EMAILID M6d99ac3275bb4e', { type: 'emailid', id: 'M6d99ac3275bb4e' }],
+  ['threadid T64b478a75b7ea9', { type: 'threadid', id: 'T64b478a75b7ea9' }],
+  ['SAVEDBEFORE 1-Feb-2020', { type: 'savedate', op: 'before', day: '2020-02-01' }],
+  ['SAVEDON 1-Feb-2020', { type: 'savedate', op: 'on', day: '2020-02-01' }],
+  ['SAVEDSINCE 1-Feb-2020', { type: 'savedate', op: 'since', day: '2020-02-01' }],
+  ['SAVEDATESUPPORTED', { type: 'savedatesupported' }],
   ['ANSWERED', flag('\\Answered')],
   ['DELETED', flag('\\Deleted')],
   ['DRAFT', flag('\\Draft')],
@@ -204,4 +211,10 @@ test('nesting deeper than limits.maxNesting is BAD, just below it is fine', () =
 
 test('a long NOT chain under the default limit does not overflow the stack', () => {
   assert.throws(() => parse(`${'NOT '.repeat(5000)}SEEN`), /nested too deeply/);
+});
+
+test('EMAILID and THREADID take an objectid (RFC 8474 §7): 1-255 of [A-Za-z0-9_-]', () => {
+  assert.throws(() => key('EMAILID "M1 2"'), ParseError);
+  assert.throws(() => key(`THREADID ${'T'.repeat(256)}`), ParseError);
+  assert.throws(() => key('EMAILID'), ParseError);
 });

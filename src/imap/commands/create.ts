@@ -8,6 +8,8 @@ import { ImapError } from '../errors.js';
 import type { SpecialUse } from '../../store/types.js';
 import { checkNewName, normalizeInbox, readMailboxName, userMail } from './mailbox-name.js';
 import { checkMailboxCount } from './mail-limits.js';
+import { atom } from '../wire/types.js';
+import { mailboxObjectId } from '../../store/object-ids.js';
 
 const SPECIAL_USES: readonly SpecialUse[] = ['\\All', '\\Archive', '\\Drafts', '\\Flagged', '\\Junk', '\\Sent', '\\Trash', '\\Important'];
 
@@ -54,8 +56,11 @@ export const createCommand: CommandSpec<CreateArgs> = {
     // The check above answers early; the store counts again inside its write, where parallel
     // CREATEs of the same user cannot both pass.
     const maxMailboxes = ctx.server.limits.maxMailboxesPerUser;
-    await mail.create(name, specialUse ? { specialUse, maxMailboxes } : { maxMailboxes });
-    return { text: 'CREATE completed' };
+    const created = await mail.create(name, specialUse ? { specialUse, maxMailboxes } : { maxMailboxes });
+    // RFC 8474 §4.1: with OBJECTID, every successful CREATE names the new mailbox's MAILBOXID.
+    if (!ctx.server.store.messageExtras) return { text: 'CREATE completed' };
+    const { uidValidity } = await mail.status(created.id);
+    return { code: { name: 'MAILBOXID', args: [[atom(mailboxObjectId(created.id, uidValidity))]] }, text: 'CREATE completed' };
   },
 };
 

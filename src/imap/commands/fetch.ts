@@ -8,7 +8,10 @@ import { utf8Names } from './mailbox-name.js';
 import { toRanges, vanishedLines, vanishedSince } from '../session/qresync.js';
 import { resolveRanges } from '../wire/sequence-set.js';
 import type { CommandContext, CommandSpec, ParseEnv, SelectedView } from './types.js';
-import type { FlagChange, MessageRecord, UserMailbox } from '../../store/types.js';
+import type { FlagChange, MessageExtras, MessageExtrasOptions, MessageRecord, UserMailbox } from '../../store/types.js';
+import { threadIdOf, threadIdOfUnrelated } from '../../store/object-ids.js';
+import { sortData } from '../../store/sort/sort-data.js';
+import { indexOfUid } from '../../store/uid-index.js';
 import { isStoreError } from '../../store/errors.js';
 import { messagesChangedSince } from '../../store/changed-since.js';
 import { ArgReader, ParseError } from '../wire/args.js';
@@ -106,6 +109,10 @@ interface Plan {
   modseq: boolean;
   /** Messages whose flags the CHANGEDSINCE lookup brought into the view: they get FLAGS. */
   refreshed: Set<number>;
+  /** RFC 8474 EMAILID / RFC 8970 PREVIEW: what messageExtras() is asked for, per batch. */
+  extras?: MessageExtrasOptions;
+  /** RFC 8474 THREADID: the sort keys are loaded per batch. */
+  threadIds: boolean;
 }
 
 function makePlan(args: FetchArgs, byUid: boolean, refreshed: Set<number>): Plan {
@@ -116,9 +123,16 @@ function makePlan(args: FetchArgs, byUid: boolean, refreshed: Set<number>): Plan
     (has(items, 'MODSEQ') && args.changedSince === undefined) ||
     has(items, 'INTERNALDATE') ||
     has(items, 'RFC822.SIZE') ||
+    has(items, 'SAVEDATE') ||
     items.some((i) => i.kind === 'section' && i.section.path.length === 0 && i.section.text === 'all');
   const setsSeen = items.some((i) => (i.kind === 'section' || i.kind === 'binary') && !i.peek);
-  return { items, byUid, records, setsSeen, modseq, refreshed };
+  const previews = items.filter((i) => i.kind === 'preview');
+  let extras: MessageExtrasOptions | undefined;
+  // RFC 8970 §4.1: with LAZY the stored preview or NIL; without, one is computed when missing.
+  if (previews.length > 0) extras = { preview: previews.every((p) => p.lazy) ? 'stored' : 'compute' };
+  // THREADID of a message with no Message-ID or references comes from its EMAILID (object-ids.ts).
+  else if (has(items, 'EMAILID') || has(items, 'THREADID')) extras = {};
+  return { items, byUid, records, setsSeen, modseq, refreshed, ...(extras ? { extras } : {}), threadIds: has(items, 'THREADID') };
 }
 
 /**
@@ -174,6 +188,8 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   const refreshed = plan.refreshed;
   if (records) for (const uid of uids) if (view.applyCurrent(records.get(uid)!)) refreshed.add(uid);
   const withModseq = ctx.enabled.has('CONDSTORE');
+  const extras = plan.extras ? await loadExtras(mail, mailboxId, uids, plan.extras) : undefined;
+  const threadIds = plan.threadIds ? await loadThreadIds(mail, mailboxId, uids) : undefined;
   let queued = 0;
   let rendered = 0;
   const seen = plan.setsSeen && maySetSeen(view) ? await markSeen(mail, view, uids, plan.byUid, withModseq) : new Map<number, FlagChange>();
@@ -209,6 +225,8 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
       prepend,
       append,
       utf8: utf8Names(ctx.enabled),
+      ...(extras?.has(uid) ? { extras: extras.get(uid)! } : {}),
+      ...(threadIds ? { threadId: threadIdFor(uid, threadIds, extras) } : {}),
     });
     values.catch(() => undefined); // awaited in turn below; an earlier failure may end the loop first
     return values;
@@ -244,6 +262,35 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   }
 }
 
+/** RFC 8474 EMAILID / RFC 8970 PREVIEW of a batch; a message missing from the answer went meanwhile. */
+async function loadExtras(mail: UserMailbox, mailboxId: string, uids: number[], options: MessageExtrasOptions): Promise<Map<number, MessageExtras>> {
+  const list = await mail.messageExtras!(mailboxId, uids, options);
+  return new Map(list.map((e) => [e.uid, e]));
+}
+
+function threadIdFor(uid: number, threadIds: Map<number, string | null>, extras: Map<number, MessageExtras> | undefined): string | null {
+  const id = threadIds.get(uid);
+  if (id) return id;
+  const emailId = extras?.get(uid)?.emailId;
+  return emailId ? threadIdOfUnrelated(emailId) : null;
+}
+
+/**
+ * RFC 8474 THREADID of a batch, from the SORT/THREAD keys (threadIdOf): a store's own sortData()
+ * answers for the whole mailbox from what it keeps (found here by binary search); the fallback
+ * reads only the batch's headers.
+ */
+async function loadThreadIds(mail: UserMailbox, mailboxId: string, uids: number[]): Promise<Map<number, string | null>> {
+  const list = await sortData(mail, mailboxId, ascending(uids));
+  const out = new Map<number, string | null>();
+  for (const uid of uids) {
+    const i = indexOfUid(list, uid);
+    const keys = list[i];
+    if (keys && keys.uid === uid) out.set(uid, threadIdOf(keys));
+  }
+  return out;
+}
+
 /**
  * RFC 7162 §3.2.6: the UIDs of the set expunged since CHANGEDSINCE, as VANISHED (EARLIER), before
  * any FETCH response. BAD for FETCH, without CHANGEDSINCE, or before ENABLE QRESYNC.
@@ -268,6 +315,8 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   const refreshed = new Set<number>();
   const uids = args.changedSince === undefined ? windowed : await changedAmong(mail, view, ascending(windowed), args.changedSince, refreshed);
   const plan = makePlan(args, byUid, refreshed);
+  // OBJECTID, SAVEDATE and PREVIEW are offered only over stores that keep them (capabilities).
+  if ((plan.extras || has(args.items, 'SAVEDATE')) && !ctx.server.store.messageExtras) throw ImapError.bad('This server keeps no EMAILID, SAVEDATE or PREVIEW');
   for (let i = 0; i < uids.length; i += BATCH) {
     await runBatch(ctx, mail, view, uids.slice(i, i + BATCH), plan);
     await ctx.drain();

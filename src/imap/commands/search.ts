@@ -26,7 +26,7 @@ async function runSearch(ctx: CommandContext, args: SearchArgs, byUid: boolean):
   const known = new Map<number, number>();
   try {
     checkCharset(args.charset);
-    query = storeQuery(args.key, view);
+    query = await storeQuery(args.key, view, mail, ctx.server.store.messageExtras === true);
     if (args.usesModseq) enableCondstore(ctx, view);
     found = (await findModseqMatches(mail, view, query, known)) ?? (await findMatches(mail, view, query));
   } catch (err) {

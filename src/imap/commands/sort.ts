@@ -44,7 +44,7 @@ async function runSort(ctx: CommandContext, args: SortArgs, byUid: boolean): Pro
   let query;
   try {
     checkCharset(args.charset);
-    query = storeQuery(args.key, view);
+    query = await storeQuery(args.key, view, mail, ctx.server.store.messageExtras === true);
     if (args.usesModseq) enableCondstore(ctx, view);
     found = await findMatchingUids(mail, view, query);
   } catch (err) {

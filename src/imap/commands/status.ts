@@ -9,6 +9,7 @@ import { atom, type ImapValue } from '../wire/types.js';
 import { ImapError } from '../errors.js';
 import type { MailboxInfo, UserMailbox } from '../../store/types.js';
 import { enableCondstore } from '../search/condstore.js';
+import { mailboxObjectId } from '../../store/object-ids.js';
 import { mailboxNameValue, normalizeInbox, readMailboxName, userMail } from './mailbox-name.js';
 
 /**
@@ -26,6 +27,7 @@ export const STATUS_ITEMS = [
   'DELETED-STORAGE', // RFC 9208 §4.1.4
   'HIGHESTMODSEQ', // RFC 7162 §3.1.7
   'APPENDLIMIT', // RFC 7889 §3.1
+  'MAILBOXID', // RFC 8474 §4.3
 ] as const;
 
 export type StatusItem = (typeof STATUS_ITEMS)[number];
@@ -88,6 +90,9 @@ export async function statusValues(
         break;
       case 'APPENDLIMIT':
         out.push(ctx.server.limits.maxMessageSize);
+        break;
+      case 'MAILBOXID':
+        out.push([atom(mailboxObjectId(mailbox.id, status.uidValidity))]);
         break;
     }
   }

@@ -18,7 +18,7 @@ async function runThread(ctx: CommandContext, args: ThreadArgs, byUid: boolean):
   if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
   const { mail, view } = state;
   checkCharset(args.charset);
-  const query = storeQuery(args.key, view);
+  const query = await storeQuery(args.key, view, mail, ctx.server.store.messageExtras === true);
   if (args.usesModseq) enableCondstore(ctx, view);
   const found = await findMatchingUids(mail, view, query);
   const list = await sortData(mail, view.mailbox.id, view.uids());

@@ -6,7 +6,19 @@ import { ParseError } from '../wire/args.js';
 import type { Token } from '../wire/types.js';
 import { formatSection, parseSection, type FetchSection, type Partial } from './section.js';
 
-export type SimpleItem = 'FLAGS' | 'UID' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE' | 'MODSEQ';
+export type SimpleItem =
+  | 'FLAGS'
+  | 'UID'
+  | 'INTERNALDATE'
+  | 'RFC822.SIZE'
+  | 'ENVELOPE'
+  | 'BODY'
+  | 'BODYSTRUCTURE'
+  | 'MODSEQ'
+  // RFC 8474 §5.3, RFC 8514 §4.2 (answered only where the store keeps them: render.ts)
+  | 'EMAILID'
+  | 'THREADID'
+  | 'SAVEDATE';
 
 export type FetchItem =
   | { kind: 'simple'; name: SimpleItem }
@@ -34,6 +46,11 @@ export type FetchItem =
       kind: 'binarySize';
       path: number[];
       label: string;
+    }
+  | {
+      /** RFC 8970 PREVIEW, `lazy` with the (LAZY) modifier: NIL rather than computing it now. */
+      kind: 'preview';
+      lazy: boolean;
     };
 
 const MACROS: Record<string, SimpleItem[]> = {
@@ -42,7 +59,7 @@ const MACROS: Record<string, SimpleItem[]> = {
   FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
 };
 
-const SIMPLE: ReadonlySet<string> = new Set(['FLAGS', 'UID', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'MODSEQ']);
+const SIMPLE: ReadonlySet<string> = new Set(['FLAGS', 'UID', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'MODSEQ', 'EMAILID', 'THREADID', 'SAVEDATE']);
 
 /** RFC822, RFC822.HEADER and RFC822.TEXT are old spellings of body sections (RFC 3501 §6.4.5). */
 const RFC822: Record<string, { peek: boolean; section: FetchSection }> = {
@@ -90,6 +107,7 @@ function parseItem(token: Token): FetchItem {
     return item;
   }
   if (token.partial) throw new ParseError('A partial needs a section');
+  if (name === 'PREVIEW') return { kind: 'preview', lazy: false };
   if (SIMPLE.has(name)) return { kind: 'simple', name: name as SimpleItem };
   const old = RFC822[name];
   if (old) return { kind: 'section', peek: old.peek, section: old.section, label: name };
@@ -98,6 +116,7 @@ function parseItem(token: Token): FetchItem {
 
 function sameItem(a: FetchItem, b: FetchItem): boolean {
   if (a.kind === 'simple') return b.kind === 'simple' && a.name === b.name;
+  if (a.kind === 'preview' || b.kind === 'preview') return a.kind === 'preview' && b.kind === 'preview' && a.lazy === b.lazy;
   if (a.kind === 'binarySize' || b.kind === 'binarySize') return a.kind === b.kind && a.label === b.label;
   if (b.kind === 'simple' || a.kind !== b.kind) return false;
   return a.label === b.label && a.peek === b.peek && a.partial?.offset === b.partial?.offset && a.partial?.length === b.partial?.length;
@@ -108,12 +127,31 @@ export function parseFetchItems(token: Token): FetchItem[] {
   let items: FetchItem[];
   if (token.type === 'list') {
     if (token.items.length === 0) throw new ParseError('Empty fetch attribute list');
-    items = token.items.map(parseItem);
+    items = [];
+    for (let i = 0; i < token.items.length; i++) {
+      const item = parseItem(token.items[i]!);
+      const next = token.items[i + 1];
+      // RFC 8970 §6: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"], the only modifier LAZY.
+      if (item.kind === 'preview' && next?.type === 'list') {
+        if (next.items.length === 0) throw new ParseError('Empty PREVIEW modifier list');
+        for (const mod of next.items) {
+          if (mod.type !== 'atom' || mod.value.toUpperCase() !== 'LAZY') throw new ParseError('The PREVIEW modifier is LAZY');
+        }
+        item.lazy = true;
+        i++;
+      }
+      items.push(item);
+    }
   } else {
     const macro = token.type === 'atom' && !token.section ? MACROS[token.value.toUpperCase()] : undefined;
     items = macro ? macro.map((name): FetchItem => ({ kind: 'simple', name })) : [parseItem(token)];
   }
   const unique: FetchItem[] = [];
-  for (const item of items) if (!unique.some((u) => sameItem(u, item))) unique.push(item);
+  for (const item of items) {
+    // PREVIEW asked twice, with and without LAZY: one item, computed (RFC 8970 §4.1).
+    const preview = item.kind === 'preview' ? unique.find((u) => u.kind === 'preview') : undefined;
+    if (preview?.kind === 'preview' && item.kind === 'preview') preview.lazy &&= item.lazy;
+    else if (!unique.some((u) => sameItem(u, item))) unique.push(item);
+  }
   return unique;
 }

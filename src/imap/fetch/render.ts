@@ -4,7 +4,8 @@
  */
 import { atom, literal, type ImapValue } from '../wire/types.js';
 import { formatInternalDate } from '../wire/datetime.js';
-import type { Flag } from '../../store/types.js';
+import type { Flag, MessageExtras } from '../../store/types.js';
+import { StoreError } from '../../store/errors.js';
 import type { FetchItem } from './items.js';
 import type { MessageSource } from './message-source.js';
 import { renderEnvelope } from './envelope.js';
@@ -25,6 +26,10 @@ export interface RenderOptions {
   append: FetchItem[];
   /** The session enabled UTF8=ACCEPT or IMAP4rev2: 8-bit parameter values may go out as they are. */
   utf8?: boolean;
+  /** RFC 8474 EMAILID and RFC 8970 preview, when the items ask for them (fetch.ts loads them per batch). */
+  extras?: MessageExtras;
+  /** RFC 8474 THREADID (null: NIL), when asked for. */
+  threadId?: string | null;
 }
 
 /**
@@ -74,6 +79,13 @@ async function renderItem(item: FetchItem, src: MessageSource, opts: RenderOptio
     return [label, item.kind === 'binary' ? await binaryValue(src, item.path, item.partial) : await sectionValue(item, src)];
   }
   if (item.kind === 'binarySize') return [item.label, await binarySize(src, item.path)];
+  if (item.kind === 'preview') {
+    // RFC 8970 §3.3: UTF-8 text; the encoder sends it as a literal when it holds 8-bit characters
+    // and the client has not enabled UTF8=ACCEPT (a quoted string may not carry them, RFC 3501 §4.3).
+    const preview = opts.extras?.preview;
+    if (preview === undefined) throw new StoreError('nonexistent', 'message expunged');
+    return ['PREVIEW', preview];
+  }
   switch (item.name) {
     case 'UID':
       return ['UID', src.uid];
@@ -91,6 +103,18 @@ async function renderItem(item: FetchItem, src: MessageSource, opts: RenderOptio
       return ['BODY', renderBodyStructure((await src.structure()).root, false, opts.utf8)];
     case 'BODYSTRUCTURE':
       return ['BODYSTRUCTURE', renderBodyStructure((await src.structure()).root, true, opts.utf8)];
+    case 'EMAILID': {
+      const id = opts.extras?.emailId;
+      if (id === undefined) throw new StoreError('nonexistent', 'message expunged');
+      return ['EMAILID', [atom(id)]];
+    }
+    case 'THREADID':
+      return ['THREADID', opts.threadId ? [atom(opts.threadId)] : null];
+    case 'SAVEDATE': {
+      // RFC 8514 §4.2: NIL when the save date is not known (rows from before the store kept it).
+      const saved = src.record?.saveDate;
+      return ['SAVEDATE', saved ? formatInternalDate(saved) : null];
+    }
   }
 }
 

@@ -11,6 +11,8 @@ import { atom } from '../wire/types.js';
 import type { SearchKey } from './keys.js';
 import type { Found } from './results.js';
 import { toStoreQuery } from './to-query.js';
+import { threadIdOf } from '../../store/object-ids.js';
+import { sortData } from '../../store/sort/sort-data.js';
 
 /** Charsets whose strings arrive as UTF-8 text (US-ASCII is a subset). */
 export const CHARSETS = ['US-ASCII', 'UTF-8'];
@@ -22,9 +24,36 @@ export function checkCharset(charset: string | undefined): void {
   }
 }
 
-/** The store query of a search key; "all" passes through so callers can skip the store. */
-export function storeQuery(key: SearchKey, view: SelectedView): SearchQuery {
-  return toStoreQuery(key, view);
+/**
+ * The store query of a search key; "all" passes through so callers can skip the store. THREADID
+ * keys become the UIDs of their thread here (from the sort keys, as FETCH THREADID computes
+ * them), once, when the command runs: a CONTEXT=SEARCH UPDATE result does not add later arrivals
+ * to a THREADID key (documented in docs/imap.md).
+ */
+export async function storeQuery(key: SearchKey, view: SelectedView, mail: UserMailbox, saveDates: boolean): Promise<SearchQuery> {
+  const wanted = new Set<string>();
+  collectThreadIds(key, wanted);
+  let threads: Map<string, number[]> | undefined;
+  const unrelated: number[] = [];
+  if (wanted.size > 0) {
+    threads = new Map();
+    for (const keys of await sortData(mail, view.mailbox.id, view.uids())) {
+      const id = threadIdOf(keys);
+      if (id === null) unrelated.push(keys.uid);
+      if (id === null || !wanted.has(id)) continue;
+      let uids = threads.get(id);
+      if (!uids) threads.set(id, (uids = []));
+      uids.push(keys.uid);
+    }
+  }
+  return toStoreQuery(key, view, Date.now(), { ...(threads ? { threads, unrelated } : {}), saveDates });
+}
+
+function collectThreadIds(key: SearchKey, out: Set<string>): void {
+  if (key.type === 'threadid') out.add(key.id);
+  else if (key.type === 'and') for (const k of key.of) collectThreadIds(k, out);
+  else if (key.type === 'or') for (const k of key.of) collectThreadIds(k, out);
+  else if (key.type === 'not') collectThreadIds(key.of, out);
 }
 
 /**

@@ -21,7 +21,11 @@ export type SearchKey =
   /** RECENT (set: true) / OLD (set: false); NEW is RECENT plus UNSEEN. */
   | { type: 'recent'; set: boolean }
   /** RFC 5032 OLDER / YOUNGER: INTERNALDATE against "now" minus `seconds`, fixed when the command runs. */
-  | { type: 'within'; op: 'older' | 'younger'; seconds: number };
+  | { type: 'within'; op: 'older' | 'younger'; seconds: number }
+  /** RFC 8474 §6 THREADID: answered from the sort keys (to-query.ts), not by the store's search. */
+  | { type: 'threadid'; id: string }
+  /** RFC 8514 §4.3 SAVEDATESUPPORTED: every message when the store keeps save dates, else none. */
+  | { type: 'savedatesupported' };
 
 /**
  * A PARTIAL range (RFC 5267 §4.4, RFC 9394 §3.1): results `from` to `to` (1-based, inclusive,

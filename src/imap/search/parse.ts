@@ -28,14 +28,21 @@ const FLAG_KEYS: Record<string, [flag: string, set: boolean]> = {
 
 const ADDRESS_HEADERS: Record<string, string> = { BCC: 'Bcc', CC: 'Cc', FROM: 'From', TO: 'To', SUBJECT: 'Subject' };
 
-const DATE_KEYS: Record<string, ['internaldate' | 'sentdate', 'before' | 'on' | 'since']> = {
+const DATE_KEYS: Record<string, ['internaldate' | 'sentdate' | 'savedate', 'before' | 'on' | 'since']> = {
   BEFORE: ['internaldate', 'before'],
   ON: ['internaldate', 'on'],
   SINCE: ['internaldate', 'since'],
   SENTBEFORE: ['sentdate', 'before'],
   SENTON: ['sentdate', 'on'],
   SENTSINCE: ['sentdate', 'since'],
+  // RFC 8514 §4.3
+  SAVEDBEFORE: ['savedate', 'before'],
+  SAVEDON: ['savedate', 'on'],
+  SAVEDSINCE: ['savedate', 'since'],
 };
+
+/** RFC 8474 §7: objectid = 1*255(ALPHA / DIGIT / "_" / "-"), case-sensitive. */
+const OBJECT_ID = /^[A-Za-z0-9_-]{1,255}$/;
 
 const RETURN_NAMES = ['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE', 'CONTEXT', 'UPDATE'] as const;
 
@@ -61,6 +68,14 @@ class KeyParser {
     switch (name) {
       case 'ALL':
         return { type: 'all' };
+      case 'EMAILID':
+      case 'THREADID': {
+        const id = r.astring(`${name} object id`);
+        if (!OBJECT_ID.test(id)) throw new ParseError(`Invalid ${name}: an object id is 1-255 letters, digits, "_" or "-"`);
+        return name === 'EMAILID' ? { type: 'emailid', id } : { type: 'threadid', id };
+      }
+      case 'SAVEDATESUPPORTED':
+        return { type: 'savedatesupported' };
       case 'BODY':
         return { type: 'body', value: r.astring('BODY string') };
       case 'TEXT':

@@ -6,6 +6,7 @@ import type { SearchQuery, UidRanges } from '../../store/search-query.js';
 import type { SelectedView } from '../commands/types.js';
 import { resolveRanges, type SequenceSet } from '../wire/sequence-set.js';
 import type { SearchKey } from './keys.js';
+import { emailIdOfUnrelatedThread } from '../../store/object-ids.js';
 
 /**
  * Compresses UIDs of the view (ascending) into ranges. Neighbours in the view become one range even
@@ -42,14 +43,33 @@ function searchSeqs(view: SelectedView, set: SequenceSet): number[] {
   return out;
 }
 
-export function toStoreQuery(key: SearchKey, view: SelectedView, now: number = Date.now()): SearchQuery {
+/** What the keys answered outside the store need: see storeQuery() in execute.ts. */
+export interface SessionAnswers {
+  /** RFC 8474 THREADID → the UIDs of the mailbox in that thread. */
+  threads?: ReadonlyMap<string, readonly number[]>;
+  /** UIDs of messages with neither Message-ID nor references: their THREADID comes from their EMAILID. */
+  unrelated?: readonly number[];
+  /** RFC 8514: the store keeps save dates. */
+  saveDates?: boolean;
+}
+
+export function toStoreQuery(key: SearchKey, view: SelectedView, now: number = Date.now(), answers: SessionAnswers = {}): SearchQuery {
   switch (key.type) {
     case 'and':
-      return { type: 'and', of: key.of.map((k) => toStoreQuery(k, view, now)) };
+      return { type: 'and', of: key.of.map((k) => toStoreQuery(k, view, now, answers)) };
     case 'or':
-      return { type: 'or', of: [toStoreQuery(key.of[0], view, now), toStoreQuery(key.of[1], view, now)] };
+      return { type: 'or', of: [toStoreQuery(key.of[0], view, now, answers), toStoreQuery(key.of[1], view, now, answers)] };
     case 'not':
-      return { type: 'not', of: toStoreQuery(key.of, view, now) };
+      return { type: 'not', of: toStoreQuery(key.of, view, now, answers) };
+    case 'threadid': {
+      const members: SearchQuery = { type: 'uid', ranges: viewRanges(view, answers.threads?.get(key.id) ?? []) };
+      const emailId = emailIdOfUnrelatedThread(key.id);
+      if (!emailId || !answers.unrelated?.length) return members;
+      const alone: SearchQuery = { type: 'and', of: [{ type: 'emailid', id: emailId }, { type: 'uid', ranges: viewRanges(view, answers.unrelated) }] };
+      return { type: 'or', of: [members, alone] };
+    }
+    case 'savedatesupported':
+      return answers.saveDates ? { type: 'all' } : { type: 'not', of: { type: 'all' } };
     case 'within':
       // RFC 5032 §2: OLDER matches dates at or before now - interval, YOUNGER at or after it.
       return { type: 'arrival', op: key.op === 'older' ? 'until' : 'from', time: now - key.seconds * 1000 };

@@ -18,6 +18,7 @@ import { selectsReadOnly } from '../../store/acl.js';
 import { permanentFlags, rightsIn } from '../commands/mailbox-access.js';
 import { openWithSharing } from '../../store/sharing/shared-view.js';
 import { DEFAULT_SHARED_PREFIX, isSharedId } from '../../store/sharing/names.js';
+import { mailboxObjectId } from '../../store/object-ids.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -214,6 +215,9 @@ async function select(conn: ImapConnection, name: string, options: SelectOptions
   // RFC 7162 §3.1.2.1: once enabled, every SELECT/EXAMINE reports it (never NOMODSEQ: every
   // store keeps mod-sequences).
   if (conn.enabled.has('CONDSTORE')) conn.status('*', 'OK', 'Highest', { name: 'HIGHESTMODSEQ', args: [view.highestModseq] });
+  // RFC 8474 §4.2: with OBJECTID, every SELECT and EXAMINE names the mailbox's MAILBOXID
+  // (after the other untagged OKs, before any QRESYNC report).
+  if (conn.server.store.messageExtras) conn.status('*', 'OK', 'Ok', { name: 'MAILBOXID', args: [[atom(mailboxObjectId(info.id, view.uidValidity))]] });
   // RFC 7162 §3.2.5: with a matching UIDVALIDITY, what changed since the client's mod-sequence.
   const q = options.qresync;
   if (q && q.uidValidity === view.uidValidity) await reportResync(conn, mail, view, q);

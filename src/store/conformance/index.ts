@@ -12,6 +12,7 @@
 import * as nodeTest from 'node:test';
 import { contentTests } from './content.js';
 import { feedTests } from './feed.js';
+import { extrasTests } from './extras.js';
 import { makeRegister, type ConformanceCase, type ConformanceOptions, type StoreFactory } from './harness.js';
 import { isolationTests } from './isolation.js';
 import { quotaTests } from './quota.js';
@@ -42,6 +43,7 @@ export function storeConformanceCases(factory: StoreFactory, options: Conformanc
   messageTests(test);
   contentTests(test);
   searchTests(test);
+  extrasTests(test);
   sortTests(test);
   feedTests(test);
   isolationTests(test);

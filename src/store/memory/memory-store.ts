@@ -45,6 +45,8 @@ const MAX_UIDVALIDITY = 0xffffffff;
 export class MemoryStore implements MailStore {
   readonly delimiter: string;
   readonly crossProcessChanges = false;
+  /** EMAILID, PREVIEW and save dates (messages.ts). */
+  readonly messageExtras = true;
   /** Keeps exactly the (CRLF) bytes it was given. */
   readonly lineEnds = 'crlf' as const;
   private readonly users = new Map<string, UserState>();

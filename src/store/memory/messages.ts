@@ -1,6 +1,6 @@
 /** Message operations over one user's state: append, flags, copy/move, expunge, reads, search. */
 import { checkKeywordLimitSync } from '../keyword-limit.js';
-import { messageSortKeys, parseMessage } from '../../mime/index.js';
+import { messagePreview, messageSortKeys, parseMessage } from '../../mime/index.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { StoreError } from '../errors.js';
 import { STREAM_CHUNK, bufferChunks, pinnedStream } from '../pinned-stream.js';
@@ -23,7 +23,11 @@ import type {
   MessageStream,
   QuotaLimits,
   SortableMessage,
+  MessageExtras,
+  MessageExtrasOptions,
 } from '../types.js';
+import { emailIdOf } from '../types.js';
+import { createHash } from 'node:crypto';
 import { publish, type HandleContext } from './context.js';
 import { recordExpunged } from '../expunged.js';
 import { noteModseq } from './modseq-order.js';
@@ -60,7 +64,14 @@ export function messageOf(ctx: HandleContext, id: string, uid: number): StoredMe
 }
 
 export function toRecord(m: StoredMessage): MessageRecord {
-  return { uid: m.uid, flags: [...m.flags], modseq: m.modseq, internalDate: new Date(m.internalDate), size: m.content.raw.length };
+  return {
+    uid: m.uid,
+    flags: [...m.flags],
+    modseq: m.modseq,
+    internalDate: new Date(m.internalDate),
+    size: m.content.raw.length,
+    saveDate: new Date(m.saveDate),
+  };
 }
 
 /**
@@ -70,6 +81,25 @@ export function toRecord(m: StoredMessage): MessageRecord {
 export function structureOf(content: SharedContent): MessageStructure {
   content.structure ??= parseMessage(content.raw);
   return content.structure;
+}
+
+export function emailIdOfContent(content: SharedContent): string {
+  content.emailId ??= emailIdOf(createHash('sha256').update(content.raw).digest());
+  return content.emailId;
+}
+
+/** UserMailbox.messageExtras: the bytes are in memory, so a preview is always at hand (LAZY too). */
+export function messageExtras(ctx: HandleContext, id: string, uids: number[], options: MessageExtrasOptions): MessageExtras[] {
+  const box = selectable(ctx, id);
+  const out: MessageExtras[] = [];
+  for (const uid of [...new Set(uids)].sort((a, b) => a - b)) {
+    const m = findMessage(box, uid);
+    if (!m) continue;
+    const extras: MessageExtras = { uid, emailId: emailIdOfContent(m.content) };
+    if (options.preview) extras.preview = m.content.preview ??= messagePreview(m.content.raw, structureOf(m.content));
+    out.push(extras);
+  }
+  return out;
 }
 
 async function collect(content: MessageContent, limit: number): Promise<Buffer> {
@@ -123,7 +153,14 @@ async function commitAppends(ctx: HandleContext, id: string, prepared: PreparedA
   checkIncomingKeywords(box, [...new Set(prepared.flatMap((p) => p.flags))], maxKeywords);
   const results: AppendResult[] = [];
   for (const p of prepared) {
-    const message: StoredMessage = { uid: box.uidNext++, flags: p.flags, modseq: ++box.highestModseq, internalDate: p.internalDate, content: p.content };
+    const message: StoredMessage = {
+      uid: box.uidNext++,
+      flags: p.flags,
+      modseq: ++box.highestModseq,
+      internalDate: p.internalDate,
+      saveDate: ctx.store.now(),
+      content: p.content,
+    };
     box.messages.push(message);
     noteModseq(box, message);
     box.size += p.content.raw.length;
@@ -220,7 +257,15 @@ function copyInto(ctx: HandleContext, source: MailboxState, uids: number[], targ
   const mapping: Array<[number, number]> = [];
   for (const m of picked) {
     // The bytes and structure are shared, not copied: COPY costs no message-sized memory.
-    const copy: StoredMessage = { uid: target.uidNext++, flags: [...m.flags], modseq: ++target.highestModseq, internalDate: m.internalDate, content: m.content };
+    // RFC 8514: saved in the target now; the internal date is the original's.
+    const copy: StoredMessage = {
+      uid: target.uidNext++,
+      flags: [...m.flags],
+      modseq: ++target.highestModseq,
+      internalDate: m.internalDate,
+      saveDate: ctx.store.now(),
+      content: m.content,
+    };
     target.messages.push(copy);
     noteModseq(target, copy);
     target.size += m.content.raw.length;
@@ -320,6 +365,7 @@ export function searchMessages(ctx: HandleContext, id: string, query: SearchQuer
     raw: () => m.content.raw,
     structure: () => structureOf(m.content),
     cacheKey: m.content.key,
+    emailId: () => emailIdOfContent(m.content),
   });
   // A copy: messages appended or expunged while the search yields do not shift it.
   return runSearch(query, box.messages.slice(), toTarget, { texts: ctx.store.texts });

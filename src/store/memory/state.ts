@@ -13,6 +13,9 @@ export interface SharedContent {
   structure?: MessageStructure;
   /** SORT/THREAD keys, computed on first use and shared by every COPY. */
   sortKeys?: MessageSortKeys;
+  /** RFC 8474 EMAILID (emailIdOf its SHA-256) and RFC 8970 preview, computed on first use. */
+  emailId?: string;
+  preview?: string;
 }
 
 export interface StoredMessage {
@@ -20,6 +23,8 @@ export interface StoredMessage {
   flags: Flag[];
   modseq: number;
   internalDate: Date;
+  /** RFC 8514: when APPEND, COPY or MOVE put it in this mailbox. */
+  saveDate: Date;
   content: SharedContent;
 }
 

@@ -29,6 +29,8 @@ import type {
   UserMailbox,
   MessageStream,
   QuotaState,
+  MessageExtras,
+  MessageExtrasOptions,
   PrivateSeen,
 } from '../types.js';
 import * as seen from './private-seen.js';
@@ -173,6 +175,10 @@ export class MemoryUserMailbox implements UserMailbox {
 
   stream(mailboxId: string, uid: number, range?: ByteRange): MessageStream {
     return msg.streamMessage(this.ctx, mailboxId, uid, range);
+  }
+
+  async messageExtras(mailboxId: string, uids: number[], options: MessageExtrasOptions = {}): Promise<MessageExtras[]> {
+    return msg.messageExtras(this.ctx, mailboxId, uids, options);
   }
 
   async search(mailboxId: string, query: SearchQuery): Promise<number[]> {

@@ -102,7 +102,8 @@ export async function migrateMail(options: MigrateOptions): Promise<MigrateSumma
         const records = await source.records(box.id, page.map((m) => m.uid));
         for (const record of records) {
           const content = await source.read(box.id, record.uid);
-          batch.push({ uid: record.uid, flags: record.flags, modseq: record.modseq, internalDate: record.internalDate, content });
+          // The save date (RFC 8514) goes along, unknown (null) included; a source without any gives undefined.
+          batch.push({ uid: record.uid, flags: record.flags, modseq: record.modseq, internalDate: record.internalDate, saveDate: record.saveDate, content });
           batchSize += content.length;
           summary.messages++;
           summary.bytes += content.length;

@@ -21,6 +21,8 @@ export interface ImportedMessage {
   flags: Flag[];
   modseq: number;
   internalDate: Date;
+  /** RFC 8514 save date to keep; null: unknown (stays NIL); absent: the import is the save (now). */
+  saveDate?: Date | null | undefined;
   content: Buffer;
 }
 

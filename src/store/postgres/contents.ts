@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../util/logger.js';
 import type pg from 'pg';
-import { parseMessage } from '../../mime/index.js';
+import { messagePreview, parseMessage } from '../../mime/index.js';
 import { headerSearchText, type IndexedHeader } from '../search-columns.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { sentDayOf } from '../search-eval.js';
@@ -82,9 +82,9 @@ export async function storeContent(tx: pg.ClientBase, blobs: BlobStore, collecte
     const structure = parseMessage(collected.body);
     const s = searchColumns(collected.body, structure);
     const inserted = await tx.query<{ id: number }>(
-      `INSERT INTO contents (sha256, size, structure, hdr_from, hdr_to, hdr_cc, hdr_bcc, hdr_subject, sent_day)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (sha256) DO NOTHING RETURNING id`,
-      [collected.sha256, collected.body.length, JSON.stringify(structure), s.from, s.to, s.cc, s.bcc, s.subject, s.sentDay],
+      `INSERT INTO contents (sha256, size, structure, hdr_from, hdr_to, hdr_cc, hdr_bcc, hdr_subject, sent_day, preview)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (sha256) DO NOTHING RETURNING id`,
+      [collected.sha256, collected.body.length, JSON.stringify(structure), s.from, s.to, s.cc, s.bcc, s.subject, s.sentDay, messagePreview(collected.body, structure)],
     );
     const id = inserted.rows[0]?.id;
     if (id === undefined) continue; // another node inserted it first: take its row

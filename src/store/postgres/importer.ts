@@ -60,9 +60,18 @@ class PgUserImporter implements UserImporter {
       for (const m of batch) {
         const contentId = await storeContent(tx, this.ctx.blobs, await collectBody(m.content));
         await tx.query(
-          `INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, created_modseq, internal_date, size)
-           VALUES ($1, $2, $3, $4, $5, $5, $6, $7)`,
-          [id, m.uid, contentId, serializeFlags(normalizeFlags(m.flags)), m.modseq, m.internalDate.getTime(), m.content.length],
+          `INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, created_modseq, internal_date, size, save_date)
+           VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)`,
+          [
+            id,
+            m.uid,
+            contentId,
+            serializeFlags(normalizeFlags(m.flags)),
+            m.modseq,
+            m.internalDate.getTime(),
+            m.content.length,
+            m.saveDate === undefined ? Date.now() : (m.saveDate?.getTime() ?? null),
+          ],
         );
       }
     });

@@ -6,7 +6,8 @@ import type { TextCache } from '../search-eval.js';
 import { runSearch, type SearchTarget } from '../search-run.js';
 import { TimeSlice } from '../../util/time-slice.js';
 import type { SearchQuery } from '../search-query.js';
-import type { ByteRange, MailboxSnapshot, MailboxStatus, MessageMeta, MessageRecord, MessageStream, RecentClaimOptions } from '../types.js';
+import { messagePreview, previewBytesNeeded } from '../../mime/index.js';
+import { emailIdOf, type MessageExtras, type MessageExtrasOptions, type ByteRange, type MailboxSnapshot, type MailboxStatus, type MessageMeta, type MessageRecord, type MessageStream, type RecentClaimOptions } from '../types.js';
 import { parseFlags } from '../sqlite/flags.js';
 import { clampRange } from './contents.js';
 import { inMailbox, selectableMailbox, toInfo, type MailboxRow, type PgScope } from './context.js';
@@ -94,10 +95,18 @@ interface RecordRow {
   modseq: number;
   internal_date: number;
   size: number;
+  save_date: number | string | null;
 }
 
 function toRecord(r: RecordRow): MessageRecord {
-  return { uid: r.uid, flags: parseFlags(r.flags), modseq: r.modseq, internalDate: new Date(r.internal_date), size: r.size };
+  return {
+    uid: r.uid,
+    flags: parseFlags(r.flags),
+    modseq: r.modseq,
+    internalDate: new Date(r.internal_date),
+    size: r.size,
+    saveDate: r.save_date === null ? null : new Date(Number(r.save_date)),
+  };
 }
 
 export async function messageRecords(scope: PgScope, mailboxId: string, uids: number[]): Promise<MessageRecord[]> {
@@ -105,7 +114,7 @@ export async function messageRecords(scope: PgScope, mailboxId: string, uids: nu
     scope.ctx.pool,
     scope,
     mailboxId,
-    `SELECT 1 AS _k, uid, flags, modseq, internal_date, size FROM messages
+    `SELECT 1 AS _k, uid, flags, modseq, internal_date, size, save_date FROM messages
       WHERE mailbox_id = b.id AND uid = ANY($3::bigint[]) ORDER BY uid`,
     [uids.filter((u) => Number.isSafeInteger(u))],
   );
@@ -208,11 +217,11 @@ export async function searchMessages(scope: PgScope, mailboxId: string, query: S
     );
     return rows.map((r) => r.uid);
   }
-  const rows = await inMailbox<RecordRow & { _k: number; content_id: number; structure: string }>(
+  const rows = await inMailbox<RecordRow & { _k: number; content_id: number; structure: string; sha256: Buffer }>(
     pool,
     scope,
     mailboxId,
-    `SELECT 1 AS _k, m.uid, m.flags, m.modseq, m.internal_date, m.size, m.content_id, c.structure ${from} ${numbered(filter.sql, 3)} ORDER BY m.uid`,
+    `SELECT 1 AS _k, m.uid, m.flags, m.modseq, m.internal_date, m.size, m.save_date, m.content_id, c.structure, c.sha256 ${from} ${numbered(filter.sql, 3)} ORDER BY m.uid`,
     filter.params,
   );
   // The evaluation runs key by key over a batch and yields between steps (search-run.ts, as the
@@ -239,6 +248,7 @@ export async function searchMessages(scope: PgScope, mailboxId: string, query: S
         raw: () => bodies.get(row.content_id) ?? Buffer.alloc(0),
         structure: () => (structure ??= JSON.parse(row.structure) as MessageStructure),
         cacheKey: `c${row.content_id}`,
+        emailId: () => emailIdOf(row.sha256),
       };
     };
     out.push(...(await runSearch(residual, batch, toTarget, { texts, slice })));
@@ -285,3 +295,43 @@ export async function expungedSince(scope: PgScope, mailboxId: string, since: nu
   return (row?.uids ?? []).map(Number);
 }
 
+
+/**
+ * UserMailbox.messageExtras: EMAILID from the content's digest, the preview kept at APPEND. A
+ * content stored before schema v5 has none: 'compute' reads the bytes the preview needs, computes
+ * it and keeps it on the content row (any node may do so; they compute the same text).
+ */
+export async function messageExtras(scope: PgScope, mailboxId: string, uids: number[], options: MessageExtrasOptions = {}): Promise<MessageExtras[]> {
+  const { pool, blobs } = scope.ctx;
+  const rows = await inMailbox<{ _k: number; uid: number; content_id: number; sha256: Buffer; preview: string | null; structure: string | null }>(
+    pool,
+    scope,
+    mailboxId,
+    `SELECT 1 AS _k, m.uid, m.content_id, c.sha256, c.preview, CASE WHEN c.preview IS NULL AND $4::boolean THEN c.structure END AS structure
+       FROM messages m JOIN contents c ON c.id = m.content_id
+      WHERE m.mailbox_id = b.id AND m.uid = ANY($3::bigint[]) ORDER BY m.uid`,
+    [uids.filter((u) => Number.isSafeInteger(u)), options.preview === 'compute'],
+  );
+  const out: MessageExtras[] = [];
+  const computed = new Map<number, string>();
+  for (const row of rows) {
+    const extras: MessageExtras = { uid: Number(row.uid), emailId: emailIdOf(row.sha256) };
+    if (options.preview) {
+      let preview = row.preview ?? computed.get(row.content_id) ?? null;
+      if (preview === null && row.structure !== null) {
+        const structure = JSON.parse(row.structure) as MessageStructure;
+        const end = previewBytesNeeded(structure);
+        try {
+          preview = messagePreview(await collectBytes(blobs.read(pool, row.content_id, 0, end), end), structure);
+          computed.set(row.content_id, preview);
+        } catch {
+          preview = ''; // the content went meanwhile (expunged): RFC 8970 allows no NIL without LAZY
+        }
+      }
+      extras.preview = preview ?? (options.preview === 'compute' ? '' : null);
+    }
+    out.push(extras);
+  }
+  for (const [id, preview] of computed) await pool.query('UPDATE contents SET preview = $2 WHERE id = $1 AND preview IS NULL', [id, preview]);
+  return out;
+}

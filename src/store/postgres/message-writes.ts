@@ -99,9 +99,9 @@ export async function appendMessage(scope: PgScope, mailboxId: string, input: Ap
     r.changes = [{ kind: 'exists', mailboxId, uids: [uid], origin: scope.origin }];
     await tx
       .query(
-        `INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, created_modseq, internal_date, size)
-         VALUES ($1, $2, $3, $4, $5, $5, $6, $7)`,
-        [box.id, uid, contentId, flags, box.highest_modseq, internalDate.getTime(), collected.body.length],
+        `INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, created_modseq, internal_date, size, save_date)
+         VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)`,
+        [box.id, uid, contentId, flags, box.highest_modseq, internalDate.getTime(), collected.body.length, Date.now()],
       )
       .catch(retryOnMissingContent);
     await ctx.feed.notify(tx, scope.user, [[box.id, box.highest_modseq]]);
@@ -161,9 +161,9 @@ export async function appendMessages(
       const uid = Number(box.first) + i;
       await tx
         .query(
-          `INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, created_modseq, internal_date, size)
-           VALUES ($1, $2, $3, $4, $5, $5, $6, $7)`,
-          [box.id, uid, contentIds[i], p.flags, box.highest_modseq, p.internalDate.getTime(), p.collected.body.length],
+          `INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, created_modseq, internal_date, size, save_date)
+           VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)`,
+          [box.id, uid, contentIds[i], p.flags, box.highest_modseq, p.internalDate.getTime(), p.collected.body.length, Date.now()],
         )
         .catch(retryOnMissingContent);
       out.push({ uid, uidValidity: box.uid_validity, modseq: box.highest_modseq });
@@ -296,10 +296,11 @@ export async function copyMessages(
     // Copies share the source's content rows: a reference is a row, never bytes.
     await tx
       .query(
-        `INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, created_modseq, internal_date, size)
-         SELECT $1, $2 + ord - 1, m.content_id, m.flags, $3, $3, m.internal_date, m.size
+        // RFC 8514: saved in the target now ($6); the internal date is the source's.
+        `INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, created_modseq, internal_date, size, save_date)
+         SELECT $1, $2 + ord - 1, m.content_id, m.flags, $3, $3, m.internal_date, m.size, $6
            FROM unnest($4::bigint[]) WITH ORDINALITY AS u(uid, ord) JOIN messages m ON m.mailbox_id = $5 AND m.uid = u.uid`,
-        [target.id, first, modseq, sourceUids, source.id],
+        [target.id, first, modseq, sourceUids, source.id, Date.now()],
       )
       .catch(retryOnMissingContent);
     const mapping = sourceUids.map((uid, i): [number, number] => [uid, first + i]);

@@ -7,6 +7,7 @@
  *
  * Fragments use `?` placeholders; `numbered()` turns them into $n after the fixed parameters.
  */
+import { emailIdDigestRange } from '../object-ids.js';
 import { foldText } from '../search-eval.js';
 import type { SearchQuery } from '../search-query.js';
 import { INDEXED_HEADERS, type IndexedHeader } from './contents.js';
@@ -75,6 +76,20 @@ export function compileQuery(query: SearchQuery): SqlFragment | null {
         sql: `(to_char(to_timestamp(m.internal_date / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD') ${DAY_OP[query.op]} ?)`,
         params: [query.day],
       };
+    case 'savedate':
+      // NULL (a row from before save dates were kept) matches no day, as in search-eval.
+      return {
+        sql: `coalesce(to_char(to_timestamp(m.save_date / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD') ${DAY_OP[query.op]} ?, false)`,
+        params: [query.day],
+      };
+    case 'emailid': {
+      // The digests with the EMAILID's 12 bytes as prefix: a range on the unique index.
+      const range = emailIdDigestRange(query.id);
+      if (!range) return { sql: 'false', params: [] };
+      const lower = Buffer.from(range.lower, 'hex');
+      if (!range.upper) return { sql: '(c.sha256 >= ?)', params: [lower] };
+      return { sql: '(c.sha256 >= ? AND c.sha256 < ?)', params: [lower, Buffer.from(range.upper, 'hex')] };
+    }
     case 'arrival':
       // internal_date is milliseconds: integer division truncates as search-eval does.
       return { sql: `((m.internal_date / 1000) ${query.op === 'until' ? '<=' : '>='} ?)`, params: [Math.trunc(query.time / 1000)] };

@@ -55,6 +55,8 @@ export class PostgresStore implements MailStore, MaildropLockProvider {
   readonly lineEnds = 'crlf' as const;
   /** Other nodes' changes reach watch() through LISTEN/NOTIFY: sessions need not poll. */
   readonly crossProcessChanges = true;
+  /** EMAILID, PREVIEW and save dates (message-reads.ts messageExtras, schema v5). */
+  readonly messageExtras = true;
   private readonly texts = new TextCache();
   private collectTimer: NodeJS.Timeout | undefined;
   private closed = false;

@@ -26,6 +26,8 @@ import type {
   SpecialUse,
   CreateMailboxOptions,
   UserMailbox,
+  MessageExtras,
+  MessageExtrasOptions,
 } from '../types.js';
 import { quotaState } from './quota.js';
 import { readAcl, writeAcl } from './acl.js';
@@ -41,6 +43,7 @@ import {
   mailboxSnapshot,
   mailboxStatus,
   messageRecords,
+  messageExtras,
   messageStructure,
   readMessage,
   searchMessages,
@@ -161,6 +164,9 @@ export class PgUserMailbox implements UserMailbox {
       },
       { pinned },
     ) as MessageStream;
+  }
+  messageExtras(mailboxId: string, uids: number[], options?: MessageExtrasOptions): Promise<MessageExtras[]> {
+    return translated(messageExtras(this.scope, mailboxId, uids, options));
   }
   search(mailboxId: string, query: SearchQuery): Promise<number[]> {
     return translated(searchMessages(this.scope, mailboxId, query, this.texts));

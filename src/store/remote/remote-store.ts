@@ -159,6 +159,7 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
       return Object.assign(stream, { pinned });
     },
     search: (...a) => call('search', a),
+    messageExtras: (...a) => call('messageExtras', a),
     sortData,
     append: async (mailboxId, input, options) =>
       call('append', [mailboxId, { ...input, content: await collect(input.content) }, ...(options ? [options] : [])]),

@@ -50,6 +50,8 @@ import type {
   SearchQuery,
   SortableMessage,
   UserMailbox,
+  MessageExtras,
+  MessageExtrasOptions,
 } from '../types.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { sortData } from '../sort/sort-data.js';
@@ -452,6 +454,12 @@ export class SharedNamespaceMail implements UserMailbox {
     const a = await this.access(mailboxId, 'r');
     if (!this.privateSeenOn(a) || !needsViewerRows(query)) return a.handle.search(a.id, query);
     return a.handle.search(a.id, queryForViewer(query, await a.handle.privateSeen!(a.id, this.user)));
+  }
+
+  async messageExtras(mailboxId: string, uids: number[], options?: MessageExtrasOptions): Promise<MessageExtras[]> {
+    const target = parseSharedId(mailboxId) ? await this.access(mailboxId, 'r') : { handle: this.own, id: mailboxId };
+    if (!target.handle.messageExtras) throw new StoreError('cannot', 'this store keeps no EMAILID or PREVIEW');
+    return target.handle.messageExtras(target.id, uids, options);
   }
 
   async sortData(mailboxId: string): Promise<readonly SortableMessage[]> {

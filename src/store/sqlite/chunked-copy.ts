@@ -109,9 +109,11 @@ function copyChunk(
   const first = target.uid_next;
   let next = first;
   const mapping: Array<[number, number]> = [];
-  const insert = ctx.sql.get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  // RFC 8514: a copy is saved in the target now; its internal date stays the original's.
+  const savedAt = Date.now();
+  const insert = ctx.sql.get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size, save_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   for (const row of rows) {
-    insert.run(target.id, next, row.content_id, row.flags, modseq, row.internal_date, row.size);
+    insert.run(target.id, next, row.content_id, row.flags, modseq, row.internal_date, row.size, savedAt);
     addReference(ctx, row.content_id);
     mapping.push([row.uid, next]);
     next++;

@@ -38,7 +38,7 @@ export function insertContent(
   sha256: Buffer,
   size: number,
   body: Buffer | null,
-  derived: { structureJson: string; search: SearchColumns; sort: SortColumns },
+  derived: { structureJson: string; search: SearchColumns; sort: SortColumns; preview?: string },
 ): number {
   const { structureJson, search } = derived;
   const id = Number(
@@ -52,6 +52,7 @@ export function insertContent(
     .run(id, search.from, search.to, search.cc, search.bcc, search.subject, search.sentDay);
   ctx.sql.get(INSERT_CONTENT_SORT).run(...contentSortParams(id, derived.sort));
   insertThreadKeys((sql) => ctx.sql.get(sql), id, derived.sort);
+  if (derived.preview !== undefined) ctx.sql.get('INSERT INTO content_preview (content_id, preview) VALUES (?, ?)').run(id, derived.preview);
   return id;
 }
 
@@ -75,6 +76,7 @@ export function releaseContents(ctx: StoreContext, contentIds: readonly number[]
     ctx.sql.get('DELETE FROM content_search WHERE content_id = ?').run(id);
     ctx.sql.get('DELETE FROM content_sort WHERE content_id = ?').run(id);
     ctx.sql.get('DELETE FROM content_thread WHERE content_id = ?').run(id);
+    ctx.sql.get('DELETE FROM content_preview WHERE content_id = ?').run(id);
     ctx.sql.get('DELETE FROM content_structures WHERE content_id = ?').run(id);
     ctx.sql.get('DELETE FROM contents WHERE id = ?').run(id);
     if (row.external) filesToRemove.push(row.sha256);

@@ -81,7 +81,7 @@ class SqliteUserImporter implements UserImporter {
       ctx.snapshots.noteWrite(Number(mailboxId));
       write(ctx, () => {
         const insert = ctx.sql.get(
-          'INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          'INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size, save_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         );
         for (const { m, collected, derived } of prepared) {
           let contentId = findContent(ctx, collected.sha256)?.id;
@@ -90,7 +90,7 @@ class SqliteUserImporter implements UserImporter {
             if (collected.kind === 'file') ctx.files.installSync(collected.tempPath, collected.sha256);
           }
           addReference(ctx, contentId);
-          insert.run(Number(mailboxId), m.uid, contentId, serializeFlags(normalizeFlags(m.flags)), m.modseq, m.internalDate.getTime(), collected.size);
+          insert.run(Number(mailboxId), m.uid, contentId, serializeFlags(normalizeFlags(m.flags)), m.modseq, m.internalDate.getTime(), collected.size, m.saveDate === undefined ? Date.now() : (m.saveDate?.getTime() ?? null));
         }
         addUsage(ctx, this.userId, prepared.reduce((n, p) => n + p.collected.size, 0), prepared.length);
       });

@@ -60,17 +60,25 @@ export interface RecordRow {
   internal_date: number;
   size: number;
   content_id: number;
+  save_date: number | null;
 }
 
 export function toRecord(r: RecordRow): MessageRecord {
-  return { uid: r.uid, flags: parseFlags(r.flags), modseq: r.modseq, internalDate: new Date(r.internal_date), size: r.size };
+  return {
+    uid: r.uid,
+    flags: parseFlags(r.flags),
+    modseq: r.modseq,
+    internalDate: new Date(r.internal_date),
+    size: r.size,
+    saveDate: r.save_date === null ? null : new Date(r.save_date),
+  };
 }
 
 export function messageRecords(scope: UserScope, mailboxId: string, uids: number[]): MessageRecord[] {
   const box = selectableMailbox(scope, mailboxId);
   const rows = scope.ctx.sql
     .get(
-      'SELECT uid, flags, modseq, internal_date, size FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid',
+      'SELECT uid, flags, modseq, internal_date, size, save_date FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid',
     )
     .all(box.id, jsonList(uids)) as RecordRow[];
   return rows.map(toRecord);

@@ -5,7 +5,7 @@
  */
 import { recordExpungedRows } from './expunged-log.js';
 import { readFile } from 'node:fs/promises';
-import { parseMessage } from '../../mime/index.js';
+import { messagePreview, parseMessage } from '../../mime/index.js';
 import { StoreError } from '../errors.js';
 import type { AppendInput, AppendInputs, AppendResult, Replacing, ReplaceResult, CopyResult, Flag, FlagChange, FlagOperation, FlagUpdateResult } from '../types.js';
 import { collectContent, type Collected } from './content.js';
@@ -24,12 +24,19 @@ export interface Parsed {
   structureJson: string;
   search: SearchColumns;
   sort: SortColumns;
+  /** RFC 8970 preview text (content_preview). */
+  preview: string;
 }
 
 /** Everything a new body is parsed for, once: structure, search columns, sort keys. */
 export function deriveContent(raw: Buffer): Parsed {
   const structure = parseMessage(raw);
-  return { structureJson: JSON.stringify(structure), search: computeSearchColumns(raw, structure), sort: computeSortColumns(raw, structure) };
+  return {
+    structureJson: JSON.stringify(structure),
+    search: computeSearchColumns(raw, structure),
+    sort: computeSortColumns(raw, structure),
+    preview: messagePreview(raw, structure),
+  };
 }
 
 export async function appendMessage(scope: UserScope, mailboxId: string, input: AppendInput, maxKeywords?: number): Promise<AppendResult> {
@@ -90,8 +97,8 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
         const modseq = box.highest_modseq + 1;
         ctx.sql.get('UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?').run(uid + 1, modseq, box.id);
         ctx.sql
-          .get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size) VALUES (?, ?, ?, ?, ?, ?, ?)')
-          .run(box.id, uid, contentId, serializeFlags(flags), modseq, internalDate.getTime(), collected.size);
+          .get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size, save_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(box.id, uid, contentId, serializeFlags(flags), modseq, internalDate.getTime(), collected.size, Date.now());
         addUsage(ctx, scope.userId, collected.size, 1);
         return { uid, uidValidity: box.uid_validity, modseq };
       });
@@ -173,13 +180,14 @@ export async function appendMessages(
       const out: AppendResult[] = [];
       let uid = box.uid_next;
       let modseq = box.highest_modseq;
-      const insert = ctx.sql.get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      const savedAt = Date.now();
+      const insert = ctx.sql.get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size, save_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
       for (const item of items) {
         const c = item.collected;
         const contentId = findContent(ctx, c.sha256)?.id ?? insertContent(ctx, c.sha256, c.size, c.kind === 'inline' ? c.body : null, item.parsed!);
         addReference(ctx, contentId);
         modseq += 1;
-        insert.run(box.id, uid, contentId, serializeFlags(item.flags), modseq, item.internalDate.getTime(), c.size);
+        insert.run(box.id, uid, contentId, serializeFlags(item.flags), modseq, item.internalDate.getTime(), c.size, savedAt);
         out.push({ uid, uidValidity: box.uid_validity, modseq });
         uid += 1;
       }
@@ -245,8 +253,8 @@ async function appendKnownContent(
     const modseq = box.highest_modseq + 1;
     ctx.sql.get('UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?').run(uid + 1, modseq, box.id);
     ctx.sql
-      .get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(box.id, uid, content.id, serializeFlags(flags), modseq, internalDate.getTime(), content.size);
+      .get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size, save_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(box.id, uid, content.id, serializeFlags(flags), modseq, internalDate.getTime(), content.size, Date.now());
     addUsage(ctx, scope.userId, content.size, 1);
     return { uid, uidValidity: box.uid_validity, modseq };
   });
@@ -345,11 +353,13 @@ export async function copyMessages(
     const modseq = target.highest_modseq + 1;
     let next = target.uid_next;
     const mapping: Array<[number, number]> = [];
+    // RFC 8514: COPY and MOVE save the message in the target now; the internal date is kept.
+    const savedAt = Date.now();
     const insert = ctx.sql.get(
-      'INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size, save_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     for (const row of rows) {
-      insert.run(target.id, next, row.content_id, row.flags, modseq, row.internal_date, row.size);
+      insert.run(target.id, next, row.content_id, row.flags, modseq, row.internal_date, row.size, savedAt);
       addReference(ctx, row.content_id);
       mapping.push([row.uid, next]);
       next++;

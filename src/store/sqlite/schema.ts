@@ -349,6 +349,23 @@ export const MIGRATIONS: readonly Migration[] = [
     },
   },
   {
+    version: 17,
+    description: 'RFC 8514 save dates (messages.save_date) and RFC 8970 previews per content (content_preview)',
+    up(db) {
+      // No row is read or rewritten: ADD COLUMN without a default only changes the schema, so this
+      // takes the same few milliseconds on a mailbox of 100,000 messages as on an empty one. Rows
+      // from before have no save date (FETCH SAVEDATE NIL, RFC 8514 §4.1) and no preview (computed
+      // on the first FETCH PREVIEW that needs it and kept, message-extras.ts).
+      db.exec(`
+        ALTER TABLE messages ADD COLUMN save_date INTEGER;
+        CREATE TABLE content_preview (
+          content_id INTEGER PRIMARY KEY REFERENCES contents(id) ON DELETE CASCADE,
+          preview TEXT NOT NULL
+        );
+      `);
+    },
+  },
+  {
     version: 19,
     description: "private_seen: per-user \\Seen of users other than a mailbox's owner (shared mailboxes, docs/sharing.md)",
     up(db) {

@@ -10,6 +10,7 @@
 import { foldText } from '../search-eval.js';
 import type { SearchQuery } from '../search-query.js';
 import { INDEXED_HEADERS, type IndexedHeader } from './search-columns.js';
+import { emailIdDigestRange } from '../object-ids.js';
 
 export interface SqlFragment {
   sql: string;
@@ -115,6 +116,17 @@ function compileNode(query: SearchQuery): Compiled | null {
     case 'internaldate':
       // search-eval compares the UTC calendar day of the internal date.
       return leaf(`(strftime('%Y-%m-%d', m.internal_date / 1000.0, 'unixepoch') ${DAY_OP[query.op]} ?)`, [query.day]);
+    case 'savedate':
+      // NULL (a row from before save dates were kept) matches no day, as in search-eval.
+      return leaf(`coalesce(strftime('%Y-%m-%d', m.save_date / 1000.0, 'unixepoch') ${DAY_OP[query.op]} ?, 0)`, [query.day]);
+    case 'emailid': {
+      // EMAILIDs are emailIdOf(sha256): the digests starting with those 12 bytes, found through
+      // the UNIQUE index on contents.sha256 as a range (a BLOB compares as its bytes).
+      const range = emailIdDigestRange(query.id);
+      if (!range) return leaf('0', []);
+      const upper = range.upper ? ` AND sha256 < X'${range.upper}'` : '';
+      return leaf(`(m.content_id IN (SELECT id FROM contents WHERE sha256 >= X'${range.lower}'${upper}))`, []);
+    }
     case 'arrival':
       // internal_date is INTEGER milliseconds: integer division truncates as search-eval does.
       return leaf(`((m.internal_date / 1000) ${query.op === 'until' ? '<=' : '>='} ?)`, [Math.trunc(query.time / 1000)]);

@@ -14,7 +14,8 @@ import type { TextCache } from '../search-eval.js';
 import type { SearchQuery } from '../search-query.js';
 import { runSearch, SearchTargetGone, type SearchTarget } from '../search-run.js';
 import { StoreError } from '../errors.js';
-import { readBodySync, readStructureJson } from './contents.js';
+import { contentById, readBodySync, readStructureJson } from './contents.js';
+import { emailIdOf } from '../types.js';
 import { selectableMailbox, type StoreContext, type UserScope } from './context.js';
 import { toRecord, type RecordRow } from './message-reads.js';
 import { planQuery } from './search-sql.js';
@@ -29,7 +30,7 @@ export async function searchMessages(scope: UserScope, mailboxId: string, query:
   const slice = new TimeSlice();
   const { filter, residual } = planQuery(query);
   if (slice.due) await slice.yieldNow();
-  const columns = residual ? 'm.uid, m.flags, m.modseq, m.internal_date, m.size, m.content_id' : 'm.uid';
+  const columns = residual ? 'm.uid, m.flags, m.modseq, m.internal_date, m.size, m.content_id, m.save_date' : 'm.uid';
   const stmt = searchStatement(
     ctx,
     `SELECT ${columns} FROM messages m LEFT JOIN content_search cs ON cs.content_id = m.content_id
@@ -90,6 +91,7 @@ function target(ctx: StoreContext, mailboxId: number, row: RecordRow): SearchTar
     raw: () => (raw ??= read(() => bodyOrEmptyWhenDamaged(ctx, row.content_id))),
     structure: () => (structure ??= read(() => JSON.parse(readStructureJson(ctx, row.content_id)) as MessageStructure)),
     cacheKey: `c${row.content_id}`,
+    emailId: () => emailIdOf(read(() => contentById(ctx, row.content_id).sha256)),
   };
 }
 

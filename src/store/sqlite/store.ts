@@ -132,6 +132,8 @@ export class SqliteStore implements MailStore {
    * reports every change there can be and servers need not poll.
    */
   readonly crossProcessChanges = true;
+  /** EMAILID, PREVIEW and save dates (message-extras.ts, schema v17). */
+  readonly messageExtras = true;
   private readonly texts = new TextCache();
   private closed = false;
 

@@ -27,8 +27,11 @@ import type {
   UserMailbox,
   MessageStream,
   QuotaState,
+  MessageExtras,
+  MessageExtrasOptions,
   PrivateSeen,
 } from '../types.js';
+import { messageExtras } from './message-extras.js';
 import { quotaState } from './quota.js';
 import { readAcl, writeAcl } from './acl.js';
 import { readPrivateSeen, writePrivateSeen } from './private-seen.js';
@@ -204,6 +207,10 @@ export class SqliteUserMailbox implements UserMailbox {
     })();
     return pinned ? Object.assign(stream, { pinned }) : stream;
   }
+  messageExtras(mailboxId: string, uids: number[], options?: MessageExtrasOptions): Promise<MessageExtras[]> {
+    return this.call(() => messageExtras(this.scope, mailboxId, uids, options));
+  }
+
   search(mailboxId: string, query: SearchQuery): Promise<number[]> {
     return this.call(() => searchMessages(this.scope, mailboxId, query, this.texts));
   }
