@@ -42,15 +42,15 @@ export async function claimRecent(scope: UserScope, mailboxId: string, options: 
   const last = (b: { uid_next: number }): number => Math.min(options.through ?? b.uid_next - 1, b.uid_next - 1);
   // The mark only grows: once it is past `through`, nothing up to there can be claimed any more.
   if (options.peek || box.recent_uid > last(box)) return box.recent_uid;
-  // Batched with other writes (one fsync for many SELECTs, STOREs and APPENDs). The mark is read
-  // again inside the transaction: that read and the move are the one atomic step that makes two
-  // sessions' claims disjoint.
+  // Batched with other writes. The mark is read again inside the transaction: that read and the
+  // move are the one atomic step that makes two sessions' claims disjoint. Durability 'soon': a
+  // power cut that loses the move only makes the same messages \Recent once more.
   return scope.ctx.group.run(() => {
     const fresh = selectableMailbox(scope, mailboxId);
     const through = last(fresh);
     if (fresh.recent_uid <= through) scope.ctx.sql.get('UPDATE mailboxes SET recent_uid = ? WHERE id = ?').run(through + 1, fresh.id);
     return fresh.recent_uid;
-  });
+  }, 'soon');
 }
 
 export interface RecordRow {

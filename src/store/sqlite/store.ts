@@ -199,7 +199,9 @@ export class SqliteStore implements MailStore {
         databaseFd,
         feed,
         durable,
-        group: new GroupCommit(db, durable),
+        group: new GroupCommit(db, durable, undefined, undefined, (err) =>
+          options.logger?.error({ err, file: `${dbPath}-wal` }, 'background WAL sync of a flag change failed'),
+        ),
         delimiter: '/',
         inlineMax: options.inlineMax ?? DEFAULT_INLINE_MAX,
         releasedFileGraceMs: options.releasedFileGraceMs ?? DEFAULT_RELEASED_FILE_GRACE_MS,
