@@ -12,6 +12,7 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Metrics } from '../../src/metrics/prometheus.js';
 import { timedStore } from '../../src/metrics/store-timing.js';
 import { LoginGuard } from '../../src/auth/login-guard.js';
+import type { ProtocolMetrics } from '../../src/metrics/types.js';
 import { readFileSync } from 'node:fs';
 
 // POSTROOM_BENCH_METRICS=1: count as `serve --metrics-port` does (commands, logins, bytes, store and
@@ -57,6 +58,23 @@ process.on('SIGUSR2', () => {
   process.stderr.write(`memory MB: rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}; hibernated sessions ${server.hibernation?.size ?? 0}\n`);
 });
 
+// POSTROOM_BENCH_COMMAND_TIMES=1: the server's own time per command (parsed to tagged reply),
+// median and p90 per command at exit — to tell the server's share of a round trip from the rest.
+const commandTimes = process.env.POSTROOM_BENCH_COMMAND_TIMES ? new Map<string, number[]>() : undefined;
+const timesOnly: ProtocolMetrics | undefined = commandTimes && {
+  connectionOpened() {},
+  connectionRefused() {},
+  command(name, _result, seconds) {
+    let list = commandTimes.get(name);
+    if (!list) commandTimes.set(name, (list = []));
+    list.push(seconds * 1000);
+  },
+  login() {},
+  bytesIn() {},
+  bytesOut() {},
+  tlsHandshake() {},
+};
+
 const [data, max, hibernate] = [process.argv[2]!, Number(process.argv[3] ?? 20_000), process.argv[4]];
 const tlsFiles = process.env.POSTROOM_BENCH_TLS_CERT && process.env.POSTROOM_BENCH_TLS_KEY ? { cert: process.env.POSTROOM_BENCH_TLS_CERT, key: process.env.POSTROOM_BENCH_TLS_KEY } : null;
 const store = await SqliteStore.open({ directory: data, ...(metrics ? { timings: metrics.sqlite } : {}) });
@@ -65,7 +83,7 @@ loginGuard.observer = metrics?.loginGuard;
 const server = createImapServer({
   store: metrics ? timedStore(store, metrics.store) : store,
   loginGuard,
-  ...(metrics ? { metrics: metrics.protocol('imap') } : {}),
+  ...(metrics ? { metrics: metrics.protocol('imap') } : timesOnly ? { metrics: timesOnly } : {}),
   auth: new UserFileAuthenticator(UserFile.inDataDir(data)),
   host: '127.0.0.1',
   port: 0,
@@ -85,6 +103,11 @@ const stop = (): void => {
   if (loopDelay) {
     const ms = (ns: number): string => (ns / 1e6).toFixed(1);
     process.stderr.write(`event loop delay ms: p50 ${ms(loopDelay.percentile(50))} p90 ${ms(loopDelay.percentile(90))} p99 ${ms(loopDelay.percentile(99))} max ${ms(loopDelay.max)}\n`);
+  }
+  for (const [name, list] of commandTimes ?? []) {
+    list.sort((a, b) => a - b);
+    const at = (q: number): string => list[Math.min(list.length - 1, Math.floor(list.length * q))]!.toFixed(3);
+    process.stderr.write(`server time ms ${name}: n ${list.length} p50 ${at(0.5)} p90 ${at(0.9)} p99 ${at(0.99)}\n`);
   }
   if (process.env.POSTROOM_BENCH_STALLS) {
     const r = (n: number): string => n.toFixed(0);

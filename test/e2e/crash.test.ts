@@ -1,7 +1,9 @@
 /**
- * Crash safety: 20 clients APPEND varied messages to a server on a SqliteStore, the server is killed
- * with SIGKILL at a random moment, restarted on the same data folder, and then every message whose
- * APPEND got a tagged OK must be there, byte-identical, with its flags; no UID may appear twice and
+ * Crash safety: 20 clients APPEND varied messages to a server on a SqliteStore, and STORE a keyword
+ * on half of them, the server is killed with SIGKILL at a random moment, restarted on the same data
+ * folder, and then every message whose APPEND got a tagged OK must be there, byte-identical, with
+ * its flags and every keyword whose STORE got a tagged OK (flag changes are acknowledged before
+ * their fdatasync, docs/sqlite.md, but never before their COMMIT); no UID may appear twice and
  * UIDNEXT must lie above every UID. CRASH_SEEDS="1,2,3" picks the seeds (each is one kill).
  */
 import assert from 'node:assert/strict';
@@ -78,7 +80,12 @@ interface Acked {
   uidValidity: number;
   raw: Buffer;
   flags: string[];
+  /** A STORE of STORED_KEYWORD was sent / got its tagged OK. */
+  storing?: boolean;
+  stored?: boolean;
 }
+
+const STORED_KEYWORD = '$Stored';
 
 async function appendLoop(port: number, r: () => number, id: number, acked: Acked[], stop: { killed: boolean }): Promise<void> {
   const c = connect(port);
@@ -94,8 +101,16 @@ async function appendLoop(port: number, r: () => number, id: number, acked: Acke
     try {
       const res = await c.append(mailbox, raw, flags, new Date(Date.UTC(2024, 0, 1 + (n % 28), 12)));
       // imapflow resolves only on a tagged OK; APPENDUID gives the UID the server committed.
-      if (res && typeof res === 'object' && res.uid) acked.push({ mailbox, uid: res.uid, uidValidity: Number(res.uidValidity ?? 0), raw, flags });
-      else if (!stop.killed) throw new Error('APPEND succeeded without APPENDUID');
+      if (res && typeof res === 'object' && res.uid) {
+        const entry: Acked = { mailbox, uid: res.uid, uidValidity: Number(res.uidValidity ?? 0), raw, flags };
+        acked.push(entry);
+        if (r() < 0.5) {
+          if (c.mailbox === false || c.mailbox.path !== mailbox) await c.mailboxOpen(mailbox);
+          entry.storing = true;
+          // imapflow resolves on the tagged OK only.
+          if (await c.messageFlagsAdd({ uid: String(entry.uid) }, [STORED_KEYWORD], { uid: true })) entry.stored = true;
+        }
+      } else if (!stop.killed) throw new Error('APPEND succeeded without APPENDUID');
     } catch (err) {
       if (stop.killed) return;
       const e = err as Error & { responseText?: string };
@@ -129,7 +144,11 @@ async function verify(port: number, acked: Acked[]): Promise<void> {
           const got = seen.get(a.uid);
           assert.ok(got, `acknowledged message UID ${a.uid} in ${mailbox} is missing after the crash`);
           assert.ok(got.source.equals(a.raw), `UID ${a.uid} in ${mailbox} differs from what was appended`);
-          assert.deepEqual([...got.flags].filter((f) => f !== '\\Recent').sort(), [...a.flags].sort(), `flags of UID ${a.uid}`);
+          const flags = [...got.flags].filter((f) => f !== '\\Recent' && f !== STORED_KEYWORD).sort();
+          assert.deepEqual(flags, [...a.flags].sort(), `flags of UID ${a.uid}`);
+          const hasStored = got.flags.has(STORED_KEYWORD);
+          if (a.stored) assert.ok(hasStored, `acknowledged STORE of ${STORED_KEYWORD} on UID ${a.uid} in ${mailbox} lost in the crash`);
+          if (!a.storing) assert.ok(!hasStored, `UID ${a.uid} has ${STORED_KEYWORD} though no STORE was sent`);
         }
         const maxUid = Math.max(0, ...seen.keys());
         assert.ok(uidNext > maxUid, `UIDNEXT ${uidNext} is not above UID ${maxUid} in ${mailbox}`);
@@ -148,7 +167,7 @@ async function verify(port: number, acked: Acked[]): Promise<void> {
 
 describe('SqliteStore survives SIGKILL during concurrent APPENDs', () => {
   for (const seed of SEEDS) {
-    it(`seed ${seed}: every acknowledged APPEND is there after a restart`, { timeout: 60_000 }, async (t) => {
+    it(`seed ${seed}: every acknowledged APPEND and STORE is there after a restart`, { timeout: 60_000 }, async (t) => {
       const dir = mkdtempSync(join(tmpdir(), 'postroom-crash-'));
       try {
         const first = await startServer(dir);
@@ -162,16 +181,18 @@ describe('SqliteStore survives SIGKILL during concurrent APPENDs', () => {
         const stop = { killed: false };
         const loops = Array.from({ length: CLIENTS }, (_, i) => appendLoop(first.port, rng(seed * 1000 + i), i, acked, stop));
         const killAfter = 400 + Math.floor(r() * 1600);
-        // Counted from the first acknowledgement: on a loaded machine the clients may need seconds
-        // to connect, and a kill before any APPEND completed would prove nothing.
-        for (const end = Date.now() + 30_000; acked.length === 0 && Date.now() < end; ) await new Promise((res) => setTimeout(res, 20));
+        // Counted from the first acknowledged STORE (so after an APPEND too): on a loaded machine
+        // the clients may need seconds to connect, and a kill before any completed proves nothing.
+        for (const end = Date.now() + 30_000; !acked.some((a) => a.stored) && Date.now() < end; ) await new Promise((res) => setTimeout(res, 20));
         await new Promise((res) => setTimeout(res, killAfter));
         stop.killed = true;
         first.child.kill('SIGKILL');
         await new Promise((res) => first.child.once('exit', res));
         await Promise.all(loops);
         assert.ok(acked.length > 0, 'no APPEND completed before the kill; the test proved nothing');
-        t.diagnostic(`killed after ${killAfter} ms with ${acked.length} acknowledged APPENDs`);
+        const stores = acked.filter((a) => a.stored).length;
+        assert.ok(stores > 0, 'no STORE completed before the kill; the flag half proved nothing');
+        t.diagnostic(`killed after ${killAfter} ms with ${acked.length} acknowledged APPENDs and ${stores} STOREs`);
 
         const second = await startServer(dir);
         await verify(second.port, acked);

@@ -69,3 +69,41 @@ test('a failed sync fails its callers, unless a later sync already covered them'
   await tick();
   await wal.close();
 });
+
+test('afterPending waits for the callers already waiting, in order, and asks for no sync itself', async () => {
+  const { syncer, calls } = manualSyncer();
+  const wal = new WalSync('/nonexistent-wal', syncer);
+  await wal.afterPending(); // nothing pending: at once
+  assert.equal(calls.length, 0);
+  const order: string[] = [];
+  const durable = wal.sync().then(() => order.push('durable'));
+  const behind = wal.afterPending().then(() => order.push('behind'));
+  await tick();
+  assert.equal(calls.length, 1, 'afterPending started a sync');
+  assert.deepEqual(order, []);
+  calls[0]!.finish();
+  await Promise.all([durable, behind]);
+  assert.deepEqual(order, ['durable', 'behind']);
+});
+
+test('afterPending does not queue behind a background sync, and a failed earlier sync does not fail it', async () => {
+  const { syncer, calls } = manualSyncer();
+  const wal = new WalSync('/nonexistent-wal', syncer);
+  const reported: unknown[] = [];
+  wal.syncSoon((e) => reported.push(e));
+  await tick();
+  assert.equal(calls.length, 1, 'syncSoon starts a sync at once');
+  let done = false;
+  await wal.afterPending().then(() => (done = true));
+  assert.equal(done, true, 'waited for a sync nobody needs');
+  calls[0]!.fail(new Error('EIO'));
+  await tick();
+  assert.equal(reported.length, 1, 'a failed background sync is reported');
+
+  const failing = wal.sync();
+  const behind = wal.afterPending();
+  await tick();
+  calls[1]!.fail(new Error('EIO'));
+  await assert.rejects(failing, /EIO/);
+  await behind; // resolves: its own change is not the one the failed sync was for
+});

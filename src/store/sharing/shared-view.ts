@@ -213,7 +213,9 @@ export class SharedNamespaceMail implements UserMailbox {
 
   async list(): Promise<MailboxInfo[]> {
     const own = await this.own.list();
-    if (!(await this.active())) return own;
+    // active() from the list in hand: asking the store for the prefix by name costs a thrown
+    // 'nonexistent' error on every LIST of a user without such a mailbox.
+    if (own.some((b) => b.name === this.prefix)) return own;
     return [...own, ...(await this.sharedList())];
   }
 

@@ -9,6 +9,7 @@ import type { Statements } from './database.js';
 import type { GroupCommit } from './group-commit.js';
 import type { StoreHealth } from './health.js';
 import type { SnapshotCache } from './snapshot-cache.js';
+import type { StructureCache } from './structure-cache.js';
 import type { SortCache } from './sort-cache.js';
 import type { SyncThread } from './sync-thread.js';
 import type { WalSync } from './wal-sync.js';
@@ -44,6 +45,8 @@ export interface StoreContext {
   readonly snapshots: SnapshotCache;
   /** SORT/THREAD keys of recently sorted mailboxes (sort-cache.ts). */
   readonly sortKeys: SortCache;
+  /** Parsed structures of recently read bodies (structure-cache.ts). */
+  readonly structures: StructureCache;
   /** Expunged UIDs kept per mailbox for QRESYNC (limits.ts, expunged-log.ts). */
   readonly expungedRetention: number;
   /** Removes the messages of deleted mailboxes in slices, after DELETE answered (mailbox-purge.ts). */

@@ -6,12 +6,25 @@
  * fsync itself runs off the event loop and is shared by every batch that committed meanwhile.
  * Each job runs in its own savepoint (better-sqlite3 nests transactions that way), so one failing
  * job rolls back alone and the others still commit.
+ *
+ * Two exceptions to "resolves after the sync" (docs/sqlite.md, "What a tagged OK promises"):
+ * - a batch that changed no row (an EXPUNGE chunk with nothing \Deleted in it) wrote nothing to
+ *   sync, and resolves as soon as the earlier writes it must not overtake are acknowledged;
+ * - a job run with durability 'soon' (flag and keyword changes, the \Recent mark) resolves right
+ *   after its COMMIT — in order behind earlier writes still syncing — while the sync of its WAL
+ *   frames starts at once in the background. Its change is in the kernel from the COMMIT on, so a
+ *   kill -9 of the server never loses it; a power cut within the next fdatasync (milliseconds)
+ *   can. APPEND, COPY, MOVE, EXPUNGE and delivery keep the full promise.
  */
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import type { WalSync } from './wal-sync.js';
+
+/** What a job's resolution promises: its change on stable storage, or committed and syncing. */
+export type Durability = 'durable' | 'soon';
 
 interface Job {
   run: () => unknown;
+  durability: Durability;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -36,12 +49,14 @@ export class GroupCommit {
      * many sessions' chunks must not add up to one long stretch again.
      */
     private readonly maxBatchMs = 4,
+    /** Where a failed background sync of a 'soon' batch is reported. */
+    private readonly onBackgroundSyncError: (error: unknown) => void = () => {},
   ) {}
 
   /** Jobs queued or committed but not yet settled. */
   private unsettled = 0;
 
-  run<T>(fn: () => T): Promise<T> {
+  run<T>(fn: () => T, durability: Durability = 'durable'): Promise<T> {
     this.unsettled++;
     const settled = (): void => {
       this.unsettled--;
@@ -49,6 +64,7 @@ export class GroupCommit {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({
         run: fn,
+        durability,
         resolve: (v) => {
           settled();
           (resolve as (v: unknown) => void)(v);
@@ -101,6 +117,7 @@ export class GroupCommit {
     const batch = this.queue.splice(0, this.maxBatch);
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     const started = performance.now();
+    const changesBefore = this.totalChanges();
     try {
       this.db
         .transaction(() => {
@@ -130,10 +147,35 @@ export class GroupCommit {
         else job.reject(o.error);
       });
     if (!outcomes.some((o) => o.ok)) return settle();
+    const wrote = this.totalChanges() !== changesBefore;
+    const mustSync = wrote && batch.some((job, i) => outcomes[i]!.ok && job.durability === 'durable');
+    if (!mustSync) {
+      // Behind the earlier writes only: asked for first, so it does not wait for its own sync.
+      const acknowledged = this.durable.afterPending();
+      if (wrote) this.syncInBackground();
+      void acknowledged.then(settle);
+      return;
+    }
     // Committed but not yet durable: nobody hears of it before the sync. If the sync fails the
     // change may still be on disk, but no one was told it is.
     this.durable.sync().then(settle, (error: unknown) => {
       for (const job of batch) job.reject(error);
     });
+  }
+
+  /** Rows changed by this connection so far (SQLite's total_changes()): a batch that moved it wrote WAL frames. */
+  private totalChanges(): number {
+    this.changesStatement ??= this.db.prepare('SELECT total_changes()').pluck();
+    return this.changesStatement.get() as number;
+  }
+
+  private changesStatement: Statement | undefined;
+
+  /**
+   * The sync of a 'soon' batch: nobody waits for it, so a failure is reported to the store's log;
+   * the next durable write's own sync fails too if the disk is really gone.
+   */
+  private syncInBackground(): void {
+    this.durable.syncSoon(this.onBackgroundSyncError);
   }
 }

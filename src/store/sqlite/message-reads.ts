@@ -7,6 +7,7 @@ import { pinnedStream } from '../pinned-stream.js';
 import { jsonList, selectableMailbox, type UserScope } from './context.js';
 import { parseFlags } from './flags.js';
 import { toInfo } from './mailbox-tree.js';
+import { isTombstone } from './tombstone.js';
 
 export function mailboxStatus(scope: UserScope, mailboxId: string): MailboxStatus {
   const box = selectableMailbox(scope, mailboxId);
@@ -42,15 +43,15 @@ export async function claimRecent(scope: UserScope, mailboxId: string, options: 
   const last = (b: { uid_next: number }): number => Math.min(options.through ?? b.uid_next - 1, b.uid_next - 1);
   // The mark only grows: once it is past `through`, nothing up to there can be claimed any more.
   if (options.peek || box.recent_uid > last(box)) return box.recent_uid;
-  // Batched with other writes (one fsync for many SELECTs, STOREs and APPENDs). The mark is read
-  // again inside the transaction: that read and the move are the one atomic step that makes two
-  // sessions' claims disjoint.
+  // Batched with other writes. The mark is read again inside the transaction: that read and the
+  // move are the one atomic step that makes two sessions' claims disjoint. Durability 'soon': a
+  // power cut that loses the move only makes the same messages \Recent once more.
   return scope.ctx.group.run(() => {
     const fresh = selectableMailbox(scope, mailboxId);
     const through = last(fresh);
     if (fresh.recent_uid <= through) scope.ctx.sql.get('UPDATE mailboxes SET recent_uid = ? WHERE id = ?').run(through + 1, fresh.id);
     return fresh.recent_uid;
-  });
+  }, 'soon');
 }
 
 export interface RecordRow {
@@ -99,6 +100,14 @@ export function changedSince(scope: UserScope, mailboxId: string, since: number)
 }
 
 function contentOf(scope: UserScope, mailboxId: string, uid: number): number {
+  // One statement for the common case (FETCH asks once per message): the message, in a mailbox
+  // of this user's that can hold messages. Anything else goes the long way, for the right error.
+  const found = scope.ctx.sql
+    .get(
+      'SELECT m.content_id AS id, b.name AS name, b.noselect AS noselect FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE m.mailbox_id = ? AND m.uid = ? AND b.user_id = ?',
+    )
+    .get(/^\d+$/.test(mailboxId) ? Number(mailboxId) : -1, uid, scope.userId) as { id: number; name: string; noselect: number } | undefined;
+  if (found && !found.noselect && !isTombstone(found.name)) return found.id;
   const box = selectableMailbox(scope, mailboxId);
   const id = scope.ctx.sql.get('SELECT content_id FROM messages WHERE mailbox_id = ? AND uid = ?').pluck().get(box.id, uid) as number | undefined;
   if (id === undefined) throw new StoreError('nonexistent', `no message with UID ${uid}`);
@@ -106,7 +115,8 @@ function contentOf(scope: UserScope, mailboxId: string, uid: number): number {
 }
 
 export function messageStructure(scope: UserScope, mailboxId: string, uid: number): MessageStructure {
-  return JSON.parse(readStructureJson(scope.ctx, contentOf(scope, mailboxId, uid))) as MessageStructure;
+  const contentId = contentOf(scope, mailboxId, uid);
+  return scope.ctx.structures.get(contentId, () => readStructureJson(scope.ctx, contentId));
 }
 
 export function readMessage(scope: UserScope, mailboxId: string, uid: number, range?: ByteRange): Promise<Buffer> {

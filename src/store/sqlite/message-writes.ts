@@ -280,8 +280,8 @@ export async function updateFlags(
   const { ctx } = scope;
   const wanted = normalizeFlags(flags);
   const published: FlagChange[] = [];
-  // Through the group commit, like APPEND: STOREs from many sessions share one fsync, and the
-  // promise resolves only after the COMMIT, so the tagged OK still means durable.
+  // Through the group commit, like APPEND, but with durability 'soon': the tagged OK follows the
+  // COMMIT (a kill -9 keeps the change) and the WAL sync runs behind it (docs/sqlite.md).
   const result = await ctx.group.run((): FlagUpdateResult => {
     const box = selectableMailbox(scope, mailboxId);
     checkKeywordLimitSync(operation, wanted, maxKeywords, keywordLookup(ctx, box.id));
@@ -308,7 +308,7 @@ export async function updateFlags(
     }
     if (published.length > 0) ctx.sql.get('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?').run(modseq, box.id);
     return { changed, conflicts };
-  });
+  }, 'soon');
   if (published.length > 0) ctx.feed.publish(scope.user, { kind: 'flags', mailboxId, changes: published, origin: scope.origin });
   return result;
 }

@@ -14,6 +14,7 @@ import { quotaState, writeLimits } from './quota.js';
 import { sharedWith } from './acl.js';
 import type { SharedMailboxRef } from '../acl.js';
 import { SnapshotCache } from './snapshot-cache.js';
+import { StructureCache } from './structure-cache.js';
 import { SortCache } from './sort-cache.js';
 import { BlobFiles } from './blob-files.js';
 import { readBodySync } from './contents.js';
@@ -201,7 +202,9 @@ export class SqliteStore implements MailStore {
         databaseFd,
         feed,
         durable,
-        group: new GroupCommit(db, durable),
+        group: new GroupCommit(db, durable, undefined, undefined, (err) =>
+          options.logger?.error({ err, file: `${dbPath}-wal` }, 'background WAL sync of a flag change failed'),
+        ),
         delimiter: '/',
         inlineMax: options.inlineMax ?? DEFAULT_INLINE_MAX,
         releasedFileGraceMs: options.releasedFileGraceMs ?? DEFAULT_RELEASED_FILE_GRACE_MS,
@@ -209,6 +212,7 @@ export class SqliteStore implements MailStore {
         health: new StoreHealth(options.directory, options.logger),
         snapshots: new SnapshotCache(),
         sortKeys: new SortCache(options.sortCacheMessages),
+        structures: new StructureCache(),
         expungedRetention: limits.expungedRetention,
         purger: new MailboxPurger(),
         ...(options.quotaDefaults ? { quotaDefaults: options.quotaDefaults } : {}),

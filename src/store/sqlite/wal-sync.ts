@@ -29,7 +29,12 @@ export type FileSyncer = (path: string) => Promise<void>;
 interface Waiter {
   resolve: () => void;
   reject: (error: unknown) => void;
+  /** Nobody's acknowledgement waits for it (syncSoon): later writes need not queue behind it. */
+  background?: true;
 }
+
+/** Whether a client's acknowledgement waits on one of these. */
+const holdsAcks = (waiters: Waiter[]): boolean => waiters.some((w) => !w.background);
 
 /** One started sync and the callers it answers, oldest first in `running`. */
 interface Running {
@@ -64,6 +69,33 @@ export class WalSync {
       this.waiting.push({ resolve, reject });
       if (this.inFlight < MAX_IN_FLIGHT) this.startNext();
     });
+  }
+
+  /**
+   * Resolves once every sync already asked for has settled, in the same order as their callers,
+   * without asking for one itself: for a write whose own frames need no sync before its
+   * acknowledgement (a flag change, or a transaction that changed nothing), but which must not be
+   * announced before an earlier write still waiting for its sync. A failed earlier sync fails
+   * the earlier writes, not this one.
+   */
+  afterPending(): Promise<void> {
+    const waiter: Waiter = { resolve: () => {}, reject: () => waiter.resolve() };
+    const acknowledged = new Promise<void>((resolve) => (waiter.resolve = resolve));
+    if (holdsAcks(this.waiting)) {
+      this.waiting.push(waiter);
+      return acknowledged;
+    }
+    let last: Running | undefined;
+    for (const r of this.running) if (!r.settled && holdsAcks(r.batch)) last = r;
+    if (!last) return Promise.resolve();
+    last.batch.push(waiter);
+    return acknowledged;
+  }
+
+  /** Starts (or joins) a sync that nobody waits for; a failure goes to `onError`. */
+  syncSoon(onError: (error: unknown) => void): void {
+    this.waiting.push({ resolve: () => {}, reject: onError, background: true });
+    if (this.inFlight < MAX_IN_FLIGHT) this.startNext();
   }
 
   async close(): Promise<void> {

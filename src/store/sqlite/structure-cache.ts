@@ -1,0 +1,33 @@
+/**
+ * Parsed MIME structures of recently fetched bodies, by content id. FETCH ENVELOPE of a 25-message
+ * page, or BODYSTRUCTURE followed by the sections a client then asks for, parse the same stored
+ * JSON again and again; a body's structure never changes (a content row is written once and its
+ * id, AUTOINCREMENT, is never given to other bytes), so an entry can never be stale — it only
+ * outlives its body, and leaves by age. Callers treat the objects as read-only, as they do the
+ * ones parsed afresh.
+ */
+import type { MessageStructure } from '../../mime/types.js';
+
+/** Entries kept: a few MB at most for ordinary messages. */
+export const STRUCTURE_CACHE_ENTRIES = 2048;
+
+export class StructureCache {
+  private readonly entries = new Map<number, MessageStructure>();
+
+  constructor(private readonly max = STRUCTURE_CACHE_ENTRIES) {}
+
+  get(contentId: number, load: () => string): MessageStructure {
+    const hit = this.entries.get(contentId);
+    if (hit) {
+      // Map order is insertion order: moving a hit to the end makes the first entry the oldest.
+      this.entries.delete(contentId);
+      this.entries.set(contentId, hit);
+      return hit;
+    }
+    const parsed = JSON.parse(load()) as MessageStructure;
+    if (this.max <= 0) return parsed;
+    this.entries.set(contentId, parsed);
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+    return parsed;
+  }
+}
