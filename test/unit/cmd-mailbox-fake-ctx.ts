@@ -83,6 +83,7 @@ export async function harness(options: { delimiter?: string; enabled?: string[];
     saslContext: unsupported,
     select: unsupported,
     close: unsupported,
+    setNotify: unsupported,
   } as CommandContext;
   return {
     store,

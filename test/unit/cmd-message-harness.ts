@@ -146,6 +146,7 @@ export async function harness(): Promise<Harness> {
       login: unsupported,
       select: unsupported,
       close: () => undefined,
+      setNotify: unsupported,
       saslContext: unsupported,
     };
     return ctx;

@@ -93,6 +93,7 @@ export async function fetchHarness(messages: Array<string | Buffer>, options: { 
       saslContext: unsupported,
       select: unsupported,
       close: unsupported,
+      setNotify: unsupported,
     } as CommandContext,
     async exec(spec, args) {
       try {

@@ -194,6 +194,11 @@ export interface CommandContext {
   select(mailboxName: string, options: SelectOptions): Promise<SelectedView>;
   /** Ends the connection after the current response (LOGOUT). */
   close(): void;
+  /**
+   * NOTIFY (RFC 5465): replaces the session's notification set (null: NOTIFY NONE). With the
+   * spec's STATUS indicator, writes a STATUS for each watched mailbox before resolving.
+   */
+  setNotify(spec: import('../notify/spec.js').NotifySpec | null): Promise<void>;
 }
 
 /** What a successful command completes with; the dispatcher writes `tag OK [code] text`. */

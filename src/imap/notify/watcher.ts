@@ -1,0 +1,237 @@
+/**
+ * One session's NOTIFY (RFC 5465) for the mailboxes other than the selected one. It listens to the
+ * store's change feed — the same one a selected view and IDLE hear, so changes made by other
+ * sessions, other `serve --workers` processes and cluster nodes arrive as far as that feed carries
+ * them (MailStore.crossProcessChanges) — and keeps only what to report: the ids of mailboxes whose
+ * counters changed and whether the mailbox list did. Reporting reads the store at that moment, so
+ * a burst of changes to one mailbox costs one STATUS. The selected mailbox is its view's business.
+ *
+ * Only the user's personal namespace is watched: the feed is per user, so a mailbox shared by
+ * another user is never reported (and never one the user cannot LIST, §3.1).
+ */
+import type { ChangeListener, MailboxChange, MailboxInfo, MailStore, UserMailbox } from '../../store/types.js';
+import { isSharedId } from '../../store/sharing/names.js';
+import { atom, type ImapValue } from '../wire/types.js';
+import { mailboxNameValue } from '../commands/mailbox-name.js';
+import { eventsFor, type NotifySpec } from './spec.js';
+
+/** What the watcher needs from its connection. */
+export interface NotifyHost {
+  /** This session's id: changes with it as origin are the client's own (§5: SHOULD NOT be reported). */
+  readonly sessionId: string;
+  readonly enabled: ReadonlySet<string>;
+  /** The id of the selected mailbox, if any. */
+  selectedId(): string | undefined;
+  untagged(...values: ImapValue[]): void;
+  overflowed(): void;
+  /** Something waits to be reported: the connection flushes when untagged responses may go out. */
+  kick(): void;
+  /** Backpressure and other sessions' turn between responses of a long report. */
+  drain(): Promise<void>;
+}
+
+interface Known {
+  name: string;
+  noselect: boolean;
+  subscribed: boolean;
+}
+
+export class NotifyWatcher {
+  private unwatch: (() => void) | null = null;
+  /** Mailbox ids whose STATUS is due. */
+  private readonly dirty = new Set<string>();
+  private listDirty = false;
+  private listDirtyByOthers = false;
+  /** Changes heard since the last report; beyond maxQueued the session overflows (§5.8). */
+  private queued = 0;
+  private stopped = false;
+  private known = new Map<string, Known>();
+  private subscriptions = new Set<string>();
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly host: NotifyHost,
+    readonly spec: NotifySpec,
+    private readonly store: MailStore,
+    private readonly user: string,
+    private readonly mail: UserMailbox,
+    private readonly maxQueued: number,
+  ) {}
+
+  /** Starts listening, then takes the mailbox list the first differences are taken against. */
+  async start(): Promise<void> {
+    const listener: ChangeListener = (change) => this.heard(change);
+    this.unwatch = this.store.watch(this.user, listener);
+    await this.refreshList();
+    // What changed while the list was read is reported against this list.
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unwatch?.();
+    this.unwatch = null;
+    this.dirty.clear();
+  }
+
+  get active(): boolean {
+    return !this.stopped;
+  }
+
+  hasPending(): boolean {
+    return !this.stopped && (this.dirty.size > 0 || this.listDirty);
+  }
+
+  private heard(change: MailboxChange): void {
+    if (this.stopped) return;
+    if (change.kind === 'mailboxes') {
+      this.listDirty = true;
+      if (change.origin !== this.host.sessionId) this.listDirtyByOthers = true;
+    } else {
+      if (isSharedId(change.mailboxId)) return;
+      this.dirty.add(change.mailboxId);
+    }
+    if (++this.queued > this.maxQueued) {
+      this.stop();
+      this.host.overflowed();
+      return;
+    }
+    this.host.kick();
+  }
+
+  /** Reports what is pending; calls are serialised so reports never interleave. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.report());
+    return this.flushing;
+  }
+
+  private async report(): Promise<void> {
+    if (this.stopped) return;
+    this.queued = 0;
+    if (this.listDirty) {
+      const byOthers = this.listDirtyByOthers;
+      this.listDirty = false;
+      this.listDirtyByOthers = false;
+      const before = this.known;
+      const subsBefore = this.subscriptions;
+      await this.refreshList();
+      if (byOthers && !this.stopped) this.reportListChanges(before, subsBefore);
+    }
+    const ids = [...this.dirty];
+    this.dirty.clear();
+    const selected = this.host.selectedId();
+    for (const id of ids) {
+      if (this.stopped) return;
+      if (id === selected) continue;
+      const mailbox = this.known.get(id);
+      if (!mailbox || mailbox.noselect) continue;
+      const events = eventsFor(this.spec, mailbox.name, mailbox.subscribed, this.delimiter);
+      if (!events.has('MessageNew') && !events.has('FlagChange')) continue;
+      await this.writeStatus(id, mailbox.name);
+    }
+  }
+
+  /** The STATUS for every watched mailbox with message events (the STATUS indicator, §3.1). */
+  async initialStatus(): Promise<number> {
+    const selected = this.host.selectedId();
+    let n = 0;
+    for (const [id, mailbox] of this.known) {
+      if (this.stopped) break;
+      if (id === selected || mailbox.noselect) continue;
+      const events = eventsFor(this.spec, mailbox.name, mailbox.subscribed, this.delimiter);
+      if (!events.has('MessageNew') && !events.has('FlagChange')) continue;
+      await this.writeStatus(id, mailbox.name);
+      if (++n % 100 === 0) await this.host.drain();
+    }
+    return n;
+  }
+
+  /** Whether any of the watched personal mailboxes exists (§3.1: OK if at least one is accessible). */
+  watchesAny(): boolean {
+    for (const mailbox of this.known.values()) if (eventsFor(this.spec, mailbox.name, mailbox.subscribed, this.delimiter).size > 0) return true;
+    return false;
+  }
+
+  private get delimiter(): string {
+    return this.store.delimiter;
+  }
+
+  /**
+   * MESSAGES UIDNEXT UIDVALIDITY UNSEEN, and HIGHESTMODSEQ once CONDSTORE is on: one answer for
+   * MessageNew, MessageExpunge and FlagChange alike (§5.1–5.3 ask for subsets of it; UNSEEN is what
+   * lets a client without CONDSTORE see a flag change, as Dovecot does).
+   */
+  private async writeStatus(id: string, name: string): Promise<void> {
+    let status;
+    try {
+      status = await this.mail.status(id);
+    } catch {
+      return; // Deleted since: its MailboxName event (if asked for) says so.
+    }
+    if (this.stopped) return;
+    const values: ImapValue[] = [atom('MESSAGES'), status.messages, atom('UIDNEXT'), status.uidNext, atom('UIDVALIDITY'), status.uidValidity, atom('UNSEEN'), status.unseen];
+    if (this.host.enabled.has('CONDSTORE')) values.push(atom('HIGHESTMODSEQ'), status.highestModseq);
+    this.host.untagged(atom('STATUS'), mailboxNameValue(name, this.host.enabled), values);
+  }
+
+  private async refreshList(): Promise<void> {
+    const [list, subs] = await Promise.all([this.mail.list(), this.mail.subscriptions()]);
+    const subscribed = new Set(subs);
+    const known = new Map<string, Known>();
+    for (const m of list as MailboxInfo[]) {
+      if (isSharedId(m.id)) continue;
+      known.set(m.id, { name: m.name, noselect: m.noselect, subscribed: subscribed.has(m.name) });
+    }
+    this.known = known;
+    this.subscriptions = subscribed;
+  }
+
+  /** MailboxName (§5.4) and SubscriptionChange (§5.5) as LIST responses, from the lists' difference. */
+  private reportListChanges(before: Map<string, Known>, subsBefore: Set<string>): void {
+    const wants = (name: string, subscribed: boolean, event: 'MailboxName' | 'SubscriptionChange'): boolean =>
+      eventsFor(this.spec, name, subscribed, this.delimiter).has(event);
+    const names = new Set([...this.known.values()].map((m) => m.name));
+    for (const [id, now] of this.known) {
+      const was = before.get(id);
+      if (!was) {
+        if (wants(now.name, now.subscribed, 'MailboxName')) this.writeList(now.name, now, names);
+      } else if (was.name !== now.name) {
+        // §5.4: one LIST for the new name with OLDNAME; the children follow silently.
+        const parentRenamed = [...this.known.entries()].some(
+          ([otherId, other]) => otherId !== id && now.name.startsWith(other.name + this.delimiter) && before.get(otherId)?.name !== other.name,
+        );
+        if (!parentRenamed && !(was.name === 'INBOX') && (wants(now.name, now.subscribed, 'MailboxName') || wants(was.name, was.subscribed, 'MailboxName'))) {
+          this.writeList(now.name, now, names, was.name);
+        }
+      }
+    }
+    for (const [id, was] of before) {
+      if (this.known.has(id)) continue;
+      // Deleted (INBOX renamed away comes back under a new id: "a new INBOX is assumed", §5.4).
+      if (was.name === 'INBOX') continue;
+      if (wants(was.name, was.subscribed, 'MailboxName')) this.writeList(was.name, null, names);
+    }
+    const allSubs = new Set([...subsBefore, ...this.subscriptions]);
+    for (const name of allSubs) {
+      const now = this.subscriptions.has(name);
+      if (subsBefore.has(name) === now) continue;
+      if (!wants(name, true, 'SubscriptionChange') && !wants(name, false, 'SubscriptionChange')) continue;
+      const mailbox = [...this.known.values()].find((m) => m.name === name) ?? null;
+      this.writeList(name, mailbox, names);
+    }
+  }
+
+  private writeList(name: string, mailbox: Known | null, names: Set<string>, oldName?: string): void {
+    const attributes: string[] = [];
+    if (!mailbox) attributes.push('\\NonExistent');
+    else {
+      if (mailbox.noselect) attributes.push('\\Noselect');
+      const prefix = name + this.delimiter;
+      attributes.push([...names].some((n) => n.startsWith(prefix)) ? '\\HasChildren' : '\\HasNoChildren');
+    }
+    if (this.subscriptions.has(name)) attributes.push('\\Subscribed');
+    const delimiter = this.delimiter === '' ? null : this.delimiter;
+    const values: ImapValue[] = [atom('LIST'), attributes.map(atom), delimiter, mailboxNameValue(name, this.host.enabled)];
+    if (oldName !== undefined) values.push(['OLDNAME', [mailboxNameValue(oldName, this.host.enabled)]]);
+    this.host.untagged(...values);
+  }
+}
