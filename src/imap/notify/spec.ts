@@ -95,8 +95,11 @@ export function parseNotify(args: Token[], env: NotifyParseEnv): NotifyArgs {
     const events = new Set<NotifyEvent>();
     let fetch: FetchItem[] = [];
     const seen = new Set<string>();
-    if (group.isList()) {
-      const list = group.list('events');
+    const none = group.remaining === 1 && group.acceptAtom('NONE');
+    if (!none) {
+      // RFC 5465's own §3.1 example leaves the events unparenthesised; its ABNF (§8) has them in a
+      // list. Both are read.
+      const list = group.isList() ? group.list('events') : group;
       if (list.remaining === 0) throw new ParseError('Empty event list');
       while (list.remaining > 0) {
         const name = canonicalEvent(list.atom('event'));
@@ -108,8 +111,6 @@ export function parseNotify(args: Token[], env: NotifyParseEnv): NotifyArgs {
         if ((SUPPORTED_EVENTS as readonly string[]).includes(name)) events.add(name as NotifyEvent);
         else unsupported.add(name);
       }
-    } else if (group.atom('events').toUpperCase() !== 'NONE') {
-      throw new ParseError('Expected an event list or NONE');
     }
     group.end();
     // §5: MessageNew and MessageExpunge together; FlagChange/AnnotationChange only with both.
