@@ -118,7 +118,8 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
     it('NOTIFY SET STATUS over many mailboxes answers a STATUS each; too many names is NO [NOTIFICATIONOVERFLOW]', async () => {
       const a = await alice(server());
       const names = Array.from({ length: 10_000 }, (_, i) => `m${i}`);
-      // 10,000 names in one command: refused cleanly (maxNotifyMailboxNames, or the token limit first).
+      // 10,000 names in one command: refused cleanly — by maxTokens (10,000) before NOTIFY sees it,
+      // or, with that raised, by maxNotifyMailboxNames (1,000).
       const lines = await run(a, 'n', `NOTIFY SET (mailboxes (${names.join(' ')}) (MessageNew MessageExpunge))`);
       assert.match(lines.at(-1)!, /^n (NO \[NOTIFICATIONOVERFLOW\]|BAD) /);
       const ok = await run(a, 'n2', `NOTIFY SET (mailboxes (${names.slice(0, 1000).join(' ')}) (MessageNew MessageExpunge))`);
@@ -131,6 +132,26 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
 }
 
 describe('NOTIFY limits and access', () => {
+  it('PERSONAL over 10,000 mailboxes: a STATUS each with the STATUS indicator, then one STATUS per changed mailbox', async () => {
+    const store = new MemoryStore();
+    const server = await startImapServer({ store, limits: { maxMailboxesPerUser: 10_001 } });
+    try {
+      const handle = await store.open('alice');
+      const ids: string[] = [];
+      for (let i = 0; i < 10_000; i++) ids.push((await handle.create(`many/m${i}`)).id);
+      const a = await alice(server);
+      const lines = await run(a, 'n', 'NOTIFY SET STATUS (personal (MessageNew MessageExpunge))');
+      assert.equal(lines.at(-1), 'n OK NOTIFY completed');
+      // INBOX, "many" (made a mailbox by CREATE) and the 10,000.
+      assert.equal(lines.filter((l) => l.startsWith('* STATUS ')).length, 10_002);
+      await handle.append(ids[4321]!, { content: Buffer.from('Subject: x\r\n\r\nx\r\n') });
+      assert.match(await a.expect(/^\* STATUS/), /^\* STATUS many\/m4321 \(MESSAGES 1 /);
+      a.destroy();
+    } finally {
+      await server.close();
+    }
+  });
+
   it('overflow: beyond maxNotifyQueuedEvents the session gets OK [NOTIFICATIONOVERFLOW] and no more until the next NOTIFY SET (§5.8)', async () => {
     const feed = new ChangeFeed();
     const store = new MemoryStore({ feed });
