@@ -100,11 +100,18 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       await run(a, 'c', `CREATE ${box}-own`);
       await run(a, 'z', 'NOOP');
       assert.ok(!a.transcript.some((l) => l.startsWith('* LIST')), a.transcript.join('\n'));
+      // The selected mailbox is not in the set (no SELECTED): IDLE sends exactly NOTIFY's events
+      // (§4), so its new message waits for the end of a command (§3.1).
+      const selected = await run(a, 's', `SELECT ${box}-own`);
+      assert.ok(selected.includes('* 0 EXISTS'), selected.join('|'));
       a.send('i IDLE\r\n');
       await a.expect(/^\+ /);
+      await append(b, `${box}-own`, 'to the selected one');
       await append(b, box, 'during idle');
       assert.match(await a.expect(/^\* STATUS/), new RegExp(`^\\* STATUS ${box} \\(MESSAGES 1 UIDNEXT 2 `));
+      assert.ok(!a.transcript.some((l) => / EXISTS$/.test(l) && l !== '* 0 EXISTS'), a.transcript.join('\n'));
       a.send('DONE\r\n');
+      assert.equal(await a.expect(/^\* 1 EXISTS$/), '* 1 EXISTS');
       assert.equal(await a.expect(/^i /), 'i OK IDLE terminated');
       // NOTIFY NONE: silence again.
       await run(a, 'o', 'NOTIFY NONE');

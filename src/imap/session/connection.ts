@@ -563,6 +563,10 @@ export class ImapConnection implements ConnectionInfo {
     const view = this.state.view;
     // Live UPDATE contexts (RFC 5267) may have work queued by this session's own STORE or EXPUNGE.
     if (!(view instanceof SelectedMailboxView) || !(view.hasPending() || view.observers.size > 0)) return;
+    // RFC 5465 §3.1, §4: a NOTIFY SET without SELECTED (or with SELECTED NONE) asks for no message
+    // events of the selected mailbox, and IDLE then sends exactly NOTIFY's events. They wait for the
+    // end of a command, which sequence numbers need (RFC 3501 §7.4.1).
+    if (pushed && this.notifier && !this.notifier.spec.selected?.events.size) return;
     const fetch = pushed ? this.notifier?.spec.selected?.fetch ?? [] : [];
     const lastUid = fetch.length > 0 && view.exists > 0 ? view.uidAt(view.exists) : 0;
     await view.flush(this.state.mail, allowExpunge);
