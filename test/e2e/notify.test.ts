@@ -72,6 +72,13 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       assert.equal(await a.expect(/^\* LIST/), `* LIST (\\HasNoChildren \\Subscribed) "/" ${work}`);
       await run(b, 'uns', `UNSUBSCRIBE ${work}`);
       assert.equal(await a.expect(/^\* LIST/), `* LIST (\\HasNoChildren) "/" ${work}`);
+      // A child: the mailbox and its direct parent are affected (§5.4).
+      await run(b, 'c3', `CREATE ${work}/child`);
+      assert.equal(await a.expect(/^\* LIST/), `* LIST (\\HasNoChildren) "/" ${work}/child`);
+      assert.equal(await a.expect(/^\* LIST/), `* LIST (\\HasChildren) "/" ${work}`);
+      await run(b, 'd3', `DELETE ${work}/child`);
+      assert.equal(await a.expect(/^\* LIST/), `* LIST (\\NonExistent) "/" ${work}/child`);
+      assert.equal(await a.expect(/^\* LIST/), `* LIST (\\HasNoChildren) "/" ${work}`);
 
       // The selected mailbox (SELECTED): EXISTS then FETCH with the asked attributes (§5.2), at once.
       await append(b, 'INBOX', 'to the selected one');

@@ -189,34 +189,50 @@ export class NotifyWatcher {
   private reportListChanges(before: Map<string, Known>, subsBefore: Set<string>): void {
     const wants = (name: string, subscribed: boolean, event: 'MailboxName' | 'SubscriptionChange'): boolean =>
       eventsFor(this.spec, name, subscribed, this.delimiter).has(event);
-    const names = new Set([...this.known.values()].map((m) => m.name));
+    const byName = new Map([...this.known.values()].map((m) => [m.name, m] as const));
+    const names = new Set(byName.keys());
+    const written = new Set<string>();
+    const list = (name: string, oldName?: string): void => {
+      if (written.has(name)) return;
+      written.add(name);
+      this.writeList(name, byName.get(name) ?? null, names, oldName);
+    };
+    // §5.4: a created or deleted mailbox and its direct parent, whether that exists or not.
+    const withParent = (name: string): void => {
+      const mailbox = byName.get(name);
+      if (wants(name, mailbox?.subscribed ?? false, 'MailboxName')) list(name);
+      const cut = this.delimiter ? name.lastIndexOf(this.delimiter) : -1;
+      if (cut <= 0) return;
+      const parent = name.slice(0, cut);
+      if (wants(parent, byName.get(parent)?.subscribed ?? false, 'MailboxName')) list(parent);
+    };
     for (const [id, now] of this.known) {
       const was = before.get(id);
-      if (!was) {
-        if (wants(now.name, now.subscribed, 'MailboxName')) this.writeList(now.name, now, names);
-      } else if (was.name !== now.name) {
+      if (!was) withParent(now.name);
+      else if (was.name !== now.name) {
         // §5.4: one LIST for the new name with OLDNAME; the children follow silently.
         const parentRenamed = [...this.known.entries()].some(
           ([otherId, other]) => otherId !== id && now.name.startsWith(other.name + this.delimiter) && before.get(otherId)?.name !== other.name,
         );
-        if (!parentRenamed && !(was.name === 'INBOX') && (wants(now.name, now.subscribed, 'MailboxName') || wants(was.name, was.subscribed, 'MailboxName'))) {
-          this.writeList(now.name, now, names, was.name);
+        if (!parentRenamed && was.name !== 'INBOX' && (wants(now.name, now.subscribed, 'MailboxName') || wants(was.name, was.subscribed, 'MailboxName'))) {
+          list(now.name, was.name);
         }
       }
     }
     for (const [id, was] of before) {
       if (this.known.has(id)) continue;
-      // Deleted (INBOX renamed away comes back under a new id: "a new INBOX is assumed", §5.4).
+      // Renamed INBOX: the new INBOX (a new id) is "assumed created" with no event of its own (§5.4).
       if (was.name === 'INBOX') continue;
-      if (wants(was.name, was.subscribed, 'MailboxName')) this.writeList(was.name, null, names);
+      // A child renamed along with its parent is not a deletion.
+      if (byName.has(was.name)) continue;
+      withParent(was.name);
     }
     const allSubs = new Set([...subsBefore, ...this.subscriptions]);
     for (const name of allSubs) {
       const now = this.subscriptions.has(name);
       if (subsBefore.has(name) === now) continue;
       if (!wants(name, true, 'SubscriptionChange') && !wants(name, false, 'SubscriptionChange')) continue;
-      const mailbox = [...this.known.values()].find((m) => m.name === name) ?? null;
-      this.writeList(name, mailbox, names);
+      list(name);
     }
   }
 
