@@ -145,12 +145,6 @@ export class NotifyWatcher {
     return n;
   }
 
-  /** Whether any of the watched personal mailboxes exists (§3.1: OK if at least one is accessible). */
-  watchesAny(): boolean {
-    for (const mailbox of this.known.values()) if (eventsFor(this.spec, mailbox.name, mailbox.subscribed, this.delimiter).size > 0) return true;
-    return false;
-  }
-
   private get delimiter(): string {
     return this.store.delimiter;
   }

@@ -266,6 +266,8 @@ export class ImapConnection implements ConnectionInfo {
     this.busy = true;
     this.runningCommandBytes = command.size;
     try {
+      // A NOTIFY report pushed between commands finishes first: the command sees the view it left.
+      await this.pushing;
       await dispatch(this, command);
     } finally {
       this.busy = false;
@@ -636,7 +638,7 @@ export class ImapConnection implements ConnectionInfo {
       .then(async () => {
         if (this.busy || this.closing || this.idling) return;
         await this.notifier?.flush();
-        if (this.selectedImmediate()) await this.flushUpdates(true, true);
+        if (this.selectedImmediate() && !this.busy) await this.flushUpdates(true, true);
         if (!this.busy) this.out.flush();
       })
       .catch((err) => this.logger.error({ err }, 'NOTIFY push failed'));
