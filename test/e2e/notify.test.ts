@@ -129,6 +129,30 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       b.destroy();
     });
 
+    it('SELECTED-DELAYED keeps the selected mailbox’s changes for a command (§6.1.2); with CONDSTORE, STATUS carries HIGHESTMODSEQ (§5.2)', async () => {
+      const box = `delayed${++counter}`;
+      const other = `${box}-other`;
+      const a = await alice(server());
+      const b = await alice(server());
+      await run(b, 'c', `CREATE ${box}`);
+      await run(b, 'c2', `CREATE ${other}`);
+      await append(b, box, 'one');
+      await run(a, 'e', 'ENABLE CONDSTORE');
+      await run(a, 's', `SELECT ${box}`);
+      await run(a, 'n', 'NOTIFY SET (selected-delayed (MessageNew MessageExpunge)) (personal (MessageNew MessageExpunge))');
+      await run(b, 's', `SELECT ${box}`);
+      await run(b, 'f', 'STORE 1 +FLAGS (\\Deleted)');
+      await run(b, 'x', 'EXPUNGE');
+      await append(b, other, 'elsewhere');
+      // The other mailbox's STATUS arrives unasked; the selected one's EXPUNGE does not.
+      assert.match(await a.expect(/^\* STATUS/), new RegExp(`^\\* STATUS ${other} \\(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \\d+ UNSEEN 1 HIGHESTMODSEQ \\d+\\)$`));
+      assert.ok(!a.transcript.some((l) => / EXPUNGE$/.test(l)), a.transcript.join('\n'));
+      const noop = await run(a, 'z', 'NOOP');
+      assert.ok(noop.includes('* 1 EXPUNGE'), noop.join('\n'));
+      a.destroy();
+      b.destroy();
+    });
+
     it('NOTIFY SET STATUS over many mailboxes answers a STATUS each; too many names is NO [NOTIFICATIONOVERFLOW]', async () => {
       const a = await alice(server());
       const names = Array.from({ length: 10_000 }, (_, i) => `m${i}`);
