@@ -10,6 +10,8 @@ import { storeFactories } from '../helpers/stores.js';
 import { RawClient, run } from '../helpers/raw-client.js';
 import { MemoryStore } from '../../src/store/memory/memory-store.js';
 import { ChangeFeed } from '../../src/store/change-feed.js';
+import { PostgresStore } from '../../src/store/postgres/index.js';
+import { postgresUnavailable, testDatabaseUrl } from '../helpers/postgres.js';
 
 let counter = 0;
 
@@ -241,6 +243,33 @@ describe('NOTIFY limits and access', () => {
       bob.destroy();
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('NOTIFY across cluster nodes (PostgreSQL)', { skip: postgresUnavailable() ?? false }, () => {
+  it('a session on one node hears an APPEND and a CREATE made on another node', { timeout: 60_000 }, async () => {
+    const url = await testDatabaseUrl();
+    const storeA = await PostgresStore.open({ connectionString: url, poolSize: 3 });
+    const storeB = await PostgresStore.open({ connectionString: url, poolSize: 3 });
+    const nodeA = await startImapServer({ store: storeA });
+    const nodeB = await startImapServer({ store: storeB });
+    try {
+      const b = await alice(nodeB);
+      await run(b, 'c', 'CREATE remote');
+      const a = await alice(nodeA);
+      await run(a, 'n', 'NOTIFY SET (personal (MessageNew MessageExpunge MailboxName))');
+      await append(b, 'remote', 'from the other node');
+      assert.match(await a.expect(/^\* STATUS/, 10_000), /^\* STATUS remote \(MESSAGES 1 UIDNEXT 2 /);
+      await run(b, 'c2', 'CREATE remote2');
+      assert.equal(await a.expect(/^\* LIST/, 10_000), '* LIST (\\HasNoChildren) "/" remote2');
+      a.destroy();
+      b.destroy();
+    } finally {
+      await nodeA.close();
+      await nodeB.close();
+      await storeA.close();
+      await storeB.close();
     }
   });
 });
