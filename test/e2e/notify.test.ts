@@ -81,6 +81,14 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       await run(b, 'd3', `DELETE ${work}/child`);
       assert.equal(await a.expect(/^\* LIST/), `* LIST (\\NonExistent) "/" ${work}/child`);
       assert.equal(await a.expect(/^\* LIST/), `* LIST (\\HasNoChildren) "/" ${work}`);
+      // RENAME of a parent: one LIST with OLDNAME, none for the child renamed with it (§5.4).
+      await run(b, 'c4', `CREATE ${work}-p/c1`);
+      const created = [await a.expect(/^\* LIST/), await a.expect(/^\* LIST/)].sort();
+      assert.deepEqual(created, [`* LIST (\\HasChildren) "/" ${work}-p`, `* LIST (\\HasNoChildren) "/" ${work}-p/c1`]);
+      await run(b, 'r4', `RENAME ${work}-p ${work}-q`);
+      assert.equal(await a.expect(/^\* LIST/), `* LIST (\\HasChildren) "/" ${work}-q ("OLDNAME" (${work}-p))`);
+      await run(a, 'z4', 'NOOP');
+      assert.ok(!a.transcript.some((l) => l.includes(`${work}-q/c1`)), a.transcript.join('\n'));
 
       // The selected mailbox (SELECTED): EXISTS then FETCH with the asked attributes (§5.2), at once.
       await append(b, 'INBOX', 'to the selected one');

@@ -200,15 +200,25 @@ export class NotifyWatcher {
       const parent = name.slice(0, cut);
       if (wants(parent, byName.get(parent)?.subscribed ?? false, 'MailboxName')) list(parent);
     };
+    // New names of renamed mailboxes: a rename whose new name lies under another's is that one's child.
+    const renamedTo = new Set<string>();
+    for (const [id, now] of this.known) {
+      const was = before.get(id);
+      if (was && was.name !== now.name) renamedTo.add(now.name);
+    }
+    const underRenamed = (name: string): boolean => {
+      if (!this.delimiter) return false;
+      for (let cut = name.lastIndexOf(this.delimiter); cut > 0; cut = name.lastIndexOf(this.delimiter, cut - 1)) {
+        if (renamedTo.has(name.slice(0, cut))) return true;
+      }
+      return false;
+    };
     for (const [id, now] of this.known) {
       const was = before.get(id);
       if (!was) withParent(now.name);
       else if (was.name !== now.name) {
         // §5.4: one LIST for the new name with OLDNAME; the children follow silently.
-        const parentRenamed = [...this.known.entries()].some(
-          ([otherId, other]) => otherId !== id && now.name.startsWith(other.name + this.delimiter) && before.get(otherId)?.name !== other.name,
-        );
-        if (!parentRenamed && was.name !== 'INBOX' && (wants(now.name, now.subscribed, 'MailboxName') || wants(was.name, was.subscribed, 'MailboxName'))) {
+        if (!underRenamed(now.name) && was.name !== 'INBOX' && (wants(now.name, now.subscribed, 'MailboxName') || wants(was.name, was.subscribed, 'MailboxName'))) {
           list(now.name, was.name);
         }
       }
