@@ -226,28 +226,42 @@ describe('NOTIFY limits and access', () => {
     }
   });
 
-  it('a mailbox shared without the l right is never reported; the user’s own still are', async () => {
+  it('shared mailboxes: without l never reported, l without r is LIST (\\NoAccess), lr gets STATUS, losing l is \\NonExistent', async () => {
     const store = new MemoryStore();
     const server = await startImapServer({ store });
     try {
       const owner = await store.open('alice');
       const hidden = await owner.create('Hidden');
-      // bob may read but not see it (no l); a LIST-able one gets no events either (other users'
-      // mailboxes are outside what NOTIFY watches: the feed is per user).
+      const listOnly = await owner.create('ListOnly');
+      const team = await owner.create('Team');
       await owner.setAcl!(hidden.id, 'bob', 'r');
+      await owner.setAcl!(listOnly.id, 'bob', 'l');
+      await owner.setAcl!(team.id, 'bob', 'lr');
       const bob = new RawClient(server.port);
       bob.send('L LOGIN bob hunter2\r\n');
       await bob.expect(/^L OK/);
-      const set = await run(bob, 'n', 'NOTIFY SET STATUS (mailboxes (Shared/alice/Hidden INBOX) (MessageNew MessageExpunge MailboxName))');
+      const set = await run(bob, 'n', 'NOTIFY SET STATUS (mailboxes (Shared/alice/Hidden Shared/alice/ListOnly Shared/alice/Team INBOX) (MessageNew MessageExpunge MailboxName))');
       assert.ok(!set.some((l) => l.includes('Hidden')), set.join('\n'));
+      assert.ok(set.includes('* LIST (\\NoAccess) "/" Shared/alice/ListOnly'), set.join('\n'));
+      assert.ok(set.some((l) => l.startsWith('* STATUS Shared/alice/Team (MESSAGES 0 ')), set.join('\n'));
+      assert.ok(!set.some((l) => l.startsWith('* STATUS Shared/alice/ListOnly')), set.join('\n'));
       assert.equal(set.at(-1), 'n OK NOTIFY completed');
+      // Changes by the owner: Team (lr) is reported, Hidden and ListOnly never.
       await owner.append(hidden.id, { content: Buffer.from('Subject: s\r\n\r\ns\r\n') });
+      await owner.append(listOnly.id, { content: Buffer.from('Subject: s\r\n\r\ns\r\n') });
+      await owner.append(team.id, { content: Buffer.from('Subject: t\r\n\r\nt\r\n') });
+      assert.match(await bob.expect(/^\* STATUS/), /^\* STATUS Shared\/alice\/Team \(MESSAGES 1 /);
       await owner.rename('Hidden', 'Hidden2');
+      // Bob's own INBOX still reported.
       const bobInbox = await store.open('bob');
       await bobInbox.append((await bobInbox.get('INBOX')).id, { content: Buffer.from('Subject: b\r\n\r\nb\r\n') });
       assert.match(await bob.expect(/^\* STATUS/), /^\* STATUS INBOX \(MESSAGES 1 /);
+      // Revoking l is a deletion for bob (§5.4).
+      await owner.setAcl!(team.id, 'bob', '');
+      assert.equal(await bob.expect(/^\* LIST/), '* LIST (\\NonExistent) "/" Shared/alice/Team');
       await run(bob, 'z', 'NOOP');
       assert.ok(!bob.transcript.some((l) => l.includes('Hidden')), bob.transcript.join('\n'));
+      assert.ok(!bob.transcript.some((l) => l.startsWith('* STATUS Shared/alice/ListOnly')), bob.transcript.join('\n'));
       bob.destroy();
     } finally {
       await server.close();

@@ -140,12 +140,13 @@ function readNames(group: ArgReader, env: NotifyParseEnv): string[] {
 }
 
 /** Whether a filter takes in a personal mailbox, given whether it is subscribed. */
-export function filterMatches(filter: MailboxFilter, name: string, subscribed: boolean, delimiter: string): boolean {
+export function filterMatches(filter: MailboxFilter, name: string, subscribed: boolean, delimiter: string, shared = false): boolean {
   switch (filter.kind) {
     case 'inboxes':
     // §6.3: Postroom delivers (LMTP, Sieve fileinto) to any personal mailbox, so INBOXES is PERSONAL.
     case 'personal':
-      return true;
+      // §6.2: the personal namespace only, never another user's mailbox.
+      return !shared;
     case 'subscribed':
       return subscribed;
     case 'subtree':
@@ -155,9 +156,9 @@ export function filterMatches(filter: MailboxFilter, name: string, subscribed: b
   }
 }
 
-/** The events asked for a personal mailbox other than the selected one: the union over matching groups. */
-export function eventsFor(spec: NotifySpec, name: string, subscribed: boolean, delimiter: string): Set<NotifyEvent> {
+/** The events asked for a mailbox other than the selected one: the union over matching groups. */
+export function eventsFor(spec: NotifySpec, name: string, subscribed: boolean, delimiter: string, shared = false): Set<NotifyEvent> {
   const out = new Set<NotifyEvent>();
-  for (const g of spec.others) if (filterMatches(g.filter, name, subscribed, delimiter)) for (const e of g.events) out.add(e);
+  for (const g of spec.others) if (filterMatches(g.filter, name, subscribed, delimiter, shared)) for (const e of g.events) out.add(e);
   return out;
 }

@@ -6,11 +6,14 @@
  * counters changed and whether the mailbox list did. Reporting reads the store at that moment, so
  * a burst of changes to one mailbox costs one STATUS. The selected mailbox is its view's business.
  *
- * Only the user's personal namespace is watched: the feed is per user, so a mailbox shared by
- * another user is never reported (and never one the user cannot LIST, §3.1).
+ * Mailboxes of other users (the shared namespace) that a filter names — SUBSCRIBED, SUBTREE,
+ * MAILBOXES; never PERSONAL or INBOXES — are watched on their owner's feed, as a selected view of
+ * one is (SharedMailView.watchFor). Only those the user can LIST are known at all (the shared view
+ * lists nothing else), and events need the 'r' right too (§5); one with 'l' but not 'r' gets
+ * `LIST (\NoAccess)` at NOTIFY time (§3.1).
  */
 import type { ChangeListener, MailboxChange, MailboxInfo, MailStore, UserMailbox } from '../../store/types.js';
-import { isSharedId } from '../../store/sharing/names.js';
+import { isSharedId, parseSharedId } from '../../store/sharing/names.js';
 import { atom, type ImapValue } from '../wire/types.js';
 import { mailboxNameValue } from '../commands/mailbox-name.js';
 import { eventsFor, type NotifySpec } from './spec.js';
@@ -34,7 +37,13 @@ interface Known {
   name: string;
   noselect: boolean;
   subscribed: boolean;
+  /** Another user's mailbox (shared namespace). */
+  shared: boolean;
+  /** The 'r' right (always, for the user's own). */
+  readable: boolean;
 }
+
+type RoutedMail = UserMailbox & { watchFor?: (mailboxId: string, listener: ChangeListener) => () => void };
 
 export class NotifyWatcher {
   private unwatch: (() => void) | null = null;
@@ -48,6 +57,8 @@ export class NotifyWatcher {
   private known = new Map<string, Known>();
   private subscriptions = new Set<string>();
   private flushing: Promise<void> = Promise.resolve();
+  /** Feeds of the owners of watched shared mailboxes, by owner. */
+  private readonly ownerWatches = new Map<string, () => void>();
 
   constructor(
     private readonly host: NotifyHost,
@@ -70,6 +81,8 @@ export class NotifyWatcher {
     this.stopped = true;
     this.unwatch?.();
     this.unwatch = null;
+    for (const off of this.ownerWatches.values()) off();
+    this.ownerWatches.clear();
     this.dirty.clear();
   }
 
@@ -87,7 +100,6 @@ export class NotifyWatcher {
       this.listDirty = true;
       if (change.origin !== this.host.sessionId) this.listDirtyByOthers = true;
     } else {
-      if (isSharedId(change.mailboxId)) return;
       this.dirty.add(change.mailboxId);
     }
     if (++this.queued > this.maxQueued) {
@@ -123,10 +135,23 @@ export class NotifyWatcher {
       if (this.stopped) return;
       if (id === selected) continue;
       const mailbox = this.known.get(id);
-      if (!mailbox || mailbox.noselect) continue;
-      const events = eventsFor(this.spec, mailbox.name, mailbox.subscribed, this.delimiter);
+      if (!mailbox || mailbox.noselect || !mailbox.readable) continue;
+      const events = this.eventsOf(mailbox);
       if (!events.has('MessageNew') && !events.has('FlagChange')) continue;
       await this.writeStatus(id, mailbox.name);
+    }
+  }
+
+  private eventsOf(mailbox: Known): ReturnType<typeof eventsFor> {
+    return eventsFor(this.spec, mailbox.name, mailbox.subscribed, this.delimiter, mailbox.shared);
+  }
+
+  /** §3.1: a watched mailbox the user can LIST but not read is answered `LIST (\NoAccess)`. */
+  noAccessLists(): void {
+    for (const mailbox of this.known.values()) {
+      if (mailbox.readable || mailbox.noselect || this.eventsOf(mailbox).size === 0) continue;
+      const delimiter = this.delimiter === '' ? null : this.delimiter;
+      this.host.untagged(atom('LIST'), [atom('\\NoAccess')], delimiter, mailboxNameValue(mailbox.name, this.host.enabled));
     }
   }
 
@@ -136,8 +161,8 @@ export class NotifyWatcher {
     let n = 0;
     for (const [id, mailbox] of this.known) {
       if (this.stopped) break;
-      if (id === selected || mailbox.noselect) continue;
-      const events = eventsFor(this.spec, mailbox.name, mailbox.subscribed, this.delimiter);
+      if (id === selected || mailbox.noselect || !mailbox.readable) continue;
+      const events = this.eventsOf(mailbox);
       if (!events.has('MessageNew') && !events.has('FlagChange')) continue;
       await this.writeStatus(id, mailbox.name);
       if (++n % 100 === 0) await this.host.drain();
@@ -172,17 +197,32 @@ export class NotifyWatcher {
     const subscribed = new Set(subs);
     const known = new Map<string, Known>();
     for (const m of list as MailboxInfo[]) {
-      if (isSharedId(m.id)) continue;
-      known.set(m.id, { name: m.name, noselect: m.noselect, subscribed: subscribed.has(m.name) });
+      const shared = isSharedId(m.id);
+      const mailbox: Known = { name: m.name, noselect: m.noselect, subscribed: subscribed.has(m.name), shared, readable: !shared || (m.myRights ?? '').includes('r') };
+      // Another user's mailbox is known only if a filter takes it in: the shared namespace may be large.
+      if (shared && this.eventsOf(mailbox).size === 0) continue;
+      known.set(m.id, mailbox);
+      if (shared) this.watchOwner(m.id);
     }
     this.known = known;
     this.subscriptions = subscribed;
   }
 
+  /** Listens to the feed of a shared mailbox's owner, once per owner (its ids come back translated). */
+  private watchOwner(sharedMailboxId: string): void {
+    const owner = parseSharedId(sharedMailboxId)?.owner;
+    const routed = (this.mail as RoutedMail).watchFor;
+    if (this.stopped || !owner || this.ownerWatches.has(owner) || !routed) return;
+    this.ownerWatches.set(owner, routed.call(this.mail, sharedMailboxId, (change) => this.heard(change)));
+  }
+
   /** MailboxName (§5.4) and SubscriptionChange (§5.5) as LIST responses, from the lists' difference. */
   private reportListChanges(before: Map<string, Known>, subsBefore: Set<string>): void {
-    const wants = (name: string, subscribed: boolean, event: 'MailboxName' | 'SubscriptionChange'): boolean =>
-      eventsFor(this.spec, name, subscribed, this.delimiter).has(event);
+    const wants = (name: string, subscribed: boolean, event: 'MailboxName' | 'SubscriptionChange', shared = isSharedName(name)): boolean =>
+      eventsFor(this.spec, name, subscribed, this.delimiter, shared).has(event);
+    // A name no longer (or not) in the list: shared if a known shared mailbox had it.
+    const sharedNames = new Set([...before.values(), ...this.known.values()].filter((m) => m.shared).map((m) => m.name));
+    const isSharedName = (name: string): boolean => sharedNames.has(name);
     const byName = new Map([...this.known.values()].map((m) => [m.name, m] as const));
     const names = new Set(byName.keys());
     const written = new Set<string>();
@@ -195,6 +235,8 @@ export class NotifyWatcher {
     const withParent = (name: string): void => {
       const mailbox = byName.get(name);
       if (wants(name, mailbox?.subscribed ?? false, 'MailboxName')) list(name);
+      // The parent of another user's mailbox may be that user's namespace root: not a mailbox event.
+      if (isSharedName(name)) return;
       const cut = this.delimiter ? name.lastIndexOf(this.delimiter) : -1;
       if (cut <= 0) return;
       const parent = name.slice(0, cut);

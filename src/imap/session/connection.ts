@@ -614,6 +614,7 @@ export class ImapConnection implements ConnectionInfo {
     );
     this.notifier = watcher;
     await watcher.start();
+    watcher.noAccessLists();
     if (spec.status) await watcher.initialStatus();
   }
 
