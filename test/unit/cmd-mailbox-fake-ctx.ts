@@ -79,11 +79,11 @@ export async function harness(options: { delimiter?: string; enabled?: string[];
     setState: unsupported,
     startTls: unsupported,
     startCompression: unsupported,
+    setNotify: unsupported,
     login: unsupported,
     saslContext: unsupported,
     select: unsupported,
     close: unsupported,
-    setNotify: unsupported,
   } as CommandContext;
   return {
     store,

@@ -143,10 +143,10 @@ export async function harness(): Promise<Harness> {
       },
       startTls: unsupported,
       startCompression: unsupported,
+      setNotify: unsupported,
       login: unsupported,
       select: unsupported,
       close: () => undefined,
-      setNotify: unsupported,
       saslContext: unsupported,
     };
     return ctx;

@@ -89,11 +89,11 @@ export async function fetchHarness(messages: Array<string | Buffer>, options: { 
       setState: unsupported,
       startTls: unsupported,
       startCompression: unsupported,
+      setNotify: unsupported,
       login: unsupported,
       saslContext: unsupported,
       select: unsupported,
       close: unsupported,
-      setNotify: unsupported,
     } as CommandContext,
     async exec(spec, args) {
       try {
