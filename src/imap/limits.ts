@@ -100,6 +100,19 @@ export interface ImapLimits {
    * as an uncompressed connection.
    */
   compressionLevel: number;
+  /**
+   * NOTIFY (RFC 5465): mailbox names one NOTIFY SET may give with SUBTREE and MAILBOXES together.
+   * More is answered `NO [NOTIFICATIONOVERFLOW]` (§3.1: too expensive); PERSONAL, INBOXES,
+   * SUBSCRIBED and SUBTREE cover any number of mailboxes without naming them.
+   */
+  maxNotifyMailboxNames: number;
+  /**
+   * NOTIFY: changes a session may have heard and not yet reported (a client that does not read,
+   * or a long command). Beyond it the session gets `* OK [NOTIFICATIONOVERFLOW]` and no more
+   * notifications until its next NOTIFY SET (§5.8). Changes to one mailbox are reported as one
+   * STATUS, so this bounds work, not memory, which the mailbox count bounds.
+   */
+  maxNotifyQueuedEvents: number;
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -130,6 +143,8 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   idleHibernateSeconds: 30,
   maxUpdateContexts: 16,
   compressionLevel: 6,
+  maxNotifyMailboxNames: 1000,
+  maxNotifyQueuedEvents: 10_000,
 };
 
 /** Limits that 0 switches off (no limit at all); the others must stay positive. */

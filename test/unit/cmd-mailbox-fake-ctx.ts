@@ -79,6 +79,7 @@ export async function harness(options: { delimiter?: string; enabled?: string[];
     setState: unsupported,
     startTls: unsupported,
     startCompression: unsupported,
+    setNotify: unsupported,
     login: unsupported,
     saslContext: unsupported,
     select: unsupported,

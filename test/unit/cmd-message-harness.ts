@@ -143,6 +143,7 @@ export async function harness(): Promise<Harness> {
       },
       startTls: unsupported,
       startCompression: unsupported,
+      setNotify: unsupported,
       login: unsupported,
       select: unsupported,
       close: () => undefined,

@@ -89,6 +89,7 @@ export async function fetchHarness(messages: Array<string | Buffer>, options: { 
       setState: unsupported,
       startTls: unsupported,
       startCompression: unsupported,
+      setNotify: unsupported,
       login: unsupported,
       saslContext: unsupported,
       select: unsupported,

@@ -43,6 +43,7 @@ import { getAclCommand } from './getacl.js';
 import { listRightsCommand } from './listrights.js';
 import { myRightsCommand } from './myrights.js';
 import { compressCommand } from './compress.js';
+import { notifyCommand } from './notify.js';
 
 export const BUILTIN_COMMANDS: readonly AnyCommandSpec[] = [
   capabilityCommand,
@@ -54,6 +55,7 @@ export const BUILTIN_COMMANDS: readonly AnyCommandSpec[] = [
   selectCommand,
   examineCommand,
   idleCommand,
+  notifyCommand,
   compressCommand,
   enableCommand,
   idCommand,

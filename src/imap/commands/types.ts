@@ -166,6 +166,11 @@ export interface CommandContext {
 
   /** Switches the session state (LOGIN, SELECT, CLOSE...). Closing the old view is handled here. */
   setState(next: SessionState): void;
+  /**
+   * NOTIFY (RFC 5465): replaces the session's notification set (null: NOTIFY NONE). With the
+   * spec's STATUS indicator, writes a STATUS for each watched mailbox before resolving.
+   */
+  setNotify(spec: import('../notify/spec.js').NotifySpec | null): Promise<void>;
   /** Upgrades the connection to TLS after the tagged OK of STARTTLS has been written. */
   startTls(): Promise<void>;
   /** Turns on COMPRESS=DEFLATE (RFC 4978) right after this command's tagged OK has been written. */

@@ -28,6 +28,10 @@ import { utf8Names } from '../commands/mailbox-name.js';
 import type { FrozenSession, Hibernation, ParkRequest } from './hibernation.js';
 import type { BudgetShare } from '../../net/input-budget.js';
 import { TimeSlice } from '../../util/time-slice.js';
+import { NotifyWatcher } from '../notify/watcher.js';
+import type { NotifySpec } from '../notify/spec.js';
+import { uidFetchCommand } from '../commands/fetch.js';
+import { createCommandContext } from './context.js';
 
 /** What the session reads and writes: the socket, or the COMPRESS transport over it. */
 type Transport = Socket | TLSSocket | DeflateTransport;
@@ -67,6 +71,10 @@ export class ImapConnection implements ConnectionInfo {
   private pollTimer: NodeJS.Timeout | null = null;
   private unwatch: (() => void) | null = null;
   private idling: { flush: () => void } | null = null;
+  /** NOTIFY (RFC 5465): the session's notification set, while one is in force. */
+  private notifier: NotifyWatcher | null = null;
+  /** Notifications pushed while no command runs, one report at a time. */
+  private pushing: Promise<void> = Promise.resolve();
   /** Flushes of IDLE updates not yet written. */
   private idleFlushes = 0;
   private hibernateTimer: NodeJS.Timeout | null = null;
@@ -258,6 +266,8 @@ export class ImapConnection implements ConnectionInfo {
     this.busy = true;
     this.runningCommandBytes = command.size;
     try {
+      // A NOTIFY report pushed between commands finishes first: the command sees the view it left.
+      await this.pushing;
       await dispatch(this, command);
     } finally {
       this.busy = false;
@@ -366,12 +376,12 @@ export class ImapConnection implements ConnectionInfo {
       this.idleFlushes++;
       this.scheduleHibernation(tag);
       flushing = flushing
-        .then(() => this.flushUpdates(true))
+        .then(() => this.flushUpdates(true, true))
         .catch((err) => this.logger.error({ err }, 'idle flush failed'))
         .finally(() => this.idleFlushes--);
     };
     this.idling = { flush };
-    if (this.state.kind === 'selected' && this.state.view instanceof SelectedMailboxView && this.state.view.hasPending()) flush();
+    if ((this.state.kind === 'selected' && this.state.view instanceof SelectedMailboxView && this.state.view.hasPending()) || this.notifier?.hasPending()) flush();
     this.scheduleHibernation(tag);
     try {
       const line = await this.read(() => this.framer.nextLine(this.server.limits.maxLineLength));
@@ -411,6 +421,8 @@ export class ImapConnection implements ConnectionInfo {
     this.hibernateTimer = null;
     const hibernation = this.server.hibernation;
     if (!hibernation || !this.idling || this.closing) return;
+    // A hibernated session hears its selected mailbox only: one with NOTIFY stays awake.
+    if (this.notifier) return;
     const st = this.state;
     if (st.kind === 'notAuthenticated') return;
     const view = st.kind === 'selected' && st.view instanceof SelectedMailboxView ? st.view.freeze() : null;
@@ -546,11 +558,95 @@ export class ImapConnection implements ConnectionInfo {
   }
 
   /** Reports changes made elsewhere to the selected mailbox, where the protocol allows. */
-  async flushUpdates(allowExpunge: boolean): Promise<void> {
+  /**
+   * Reports what changed. `pushed`: not at the end of a command but while idling or between
+   * commands, where NOTIFY's MessageNew FETCH attributes go with new messages (RFC 5465 §5.2; at
+   * a command's end the new messages are most likely the client's own APPEND or COPY).
+   */
+  async flushUpdates(allowExpunge: boolean, pushed = false): Promise<void> {
+    if (this.notifier?.hasPending()) await this.notifier.flush();
     if (this.state.kind !== 'selected') return;
     const view = this.state.view;
     // Live UPDATE contexts (RFC 5267) may have work queued by this session's own STORE or EXPUNGE.
-    if (view instanceof SelectedMailboxView && (view.hasPending() || view.observers.size > 0)) await view.flush(this.state.mail, allowExpunge);
+    if (!(view instanceof SelectedMailboxView) || !(view.hasPending() || view.observers.size > 0)) return;
+    // RFC 5465 §3.1, §4: a NOTIFY SET without SELECTED (or with SELECTED NONE) asks for no message
+    // events of the selected mailbox, and IDLE then sends exactly NOTIFY's events. They wait for the
+    // end of a command, which sequence numbers need (RFC 3501 §7.4.1).
+    if (pushed && this.notifier && !this.notifier.spec.selected?.events.size) return;
+    const fetch = pushed ? this.notifier?.spec.selected?.fetch ?? [] : [];
+    const lastUid = fetch.length > 0 && view.exists > 0 ? view.uidAt(view.exists) : 0;
+    await view.flush(this.state.mail, allowExpunge);
+    if (fetch.length === 0 || view.exists === 0 || this.state.kind !== 'selected' || this.state.view !== view) return;
+    const newest = view.uidAt(view.exists);
+    if (newest <= lastUid) return;
+    const ctx = createCommandContext(this, '*', 'UID FETCH');
+    await uidFetchCommand.run(ctx, { set: { saved: false, ranges: [{ start: lastUid + 1, end: newest }] }, items: fetch });
+  }
+
+  // --- NOTIFY (RFC 5465) -----------------------------------------------------------------------
+
+  /** NOTIFY SET / NONE: the old set ends, the new one starts watching the user's change feed. */
+  async setNotify(spec: NotifySpec | null): Promise<void> {
+    this.notifier?.stop();
+    this.notifier = null;
+    const st = this.state;
+    if (!spec || st.kind === 'notAuthenticated') return;
+    const watcher = new NotifyWatcher(
+      {
+        sessionId: this.id,
+        enabled: this.enabled,
+        selectedId: () => (this.state.kind === 'selected' ? this.state.view.mailbox.id : undefined),
+        untagged: (...values) => this.untagged(...values),
+        overflowed: () => {
+          if (this.notifier !== watcher) return;
+          this.notifier = null;
+          this.logger.info({ limit: this.server.limits.maxNotifyQueuedEvents }, 'NOTIFY overflow: notifications off until the next NOTIFY SET');
+          this.status('*', 'OK', 'Too many notifications queued; NOTIFY is off', { name: 'NOTIFICATIONOVERFLOW' });
+          if (!this.busy && !this.idling) this.out.flush();
+        },
+        kick: () => this.kickNotify(),
+        drain: async () => {
+          await this.out.drain();
+          await this.pause();
+        },
+      },
+      spec,
+      this.server.store,
+      st.user,
+      st.mail,
+      this.server.limits.maxNotifyQueuedEvents,
+    );
+    this.notifier = watcher;
+    await watcher.start();
+    watcher.noAccessLists();
+    if (spec.status) await watcher.initialStatus();
+  }
+
+  /** Whether the selected mailbox's changes go out as they happen (SELECTED, not SELECTED-DELAYED, §6.1). */
+  private selectedImmediate(): boolean {
+    const selected = this.notifier?.spec.selected;
+    return !!selected && !selected.delayed && selected.events.size > 0;
+  }
+
+  /**
+   * Something to report: during IDLE through IDLE's flush; between commands at once (RFC 5465 §3.1:
+   * the client listens all the time); during a command at its end (the dispatcher's flush).
+   */
+  private kickNotify(): void {
+    if (this.closing) return;
+    if (this.idling) {
+      this.idling.flush();
+      return;
+    }
+    if (this.busy) return;
+    this.pushing = this.pushing
+      .then(async () => {
+        if (this.busy || this.closing || this.idling) return;
+        await this.notifier?.flush();
+        if (this.selectedImmediate() && !this.busy) await this.flushUpdates(true, true);
+        if (!this.busy) this.out.flush();
+      })
+      .catch((err) => this.logger.error({ err }, 'NOTIFY push failed'));
   }
 
   /**
@@ -582,7 +678,11 @@ export class ImapConnection implements ConnectionInfo {
   setState(next: SessionState): void {
     const prev = this.state;
     if (prev.kind === 'notAuthenticated' && next.kind !== 'notAuthenticated') this.admitUser(next.user, next.mail);
-    if (prev.kind !== 'notAuthenticated' && next.kind === 'notAuthenticated') this.releaseUser();
+    if (prev.kind !== 'notAuthenticated' && next.kind === 'notAuthenticated') {
+      this.releaseUser();
+      this.notifier?.stop();
+      this.notifier = null;
+    }
     if (prev.kind === 'selected' && (next.kind !== 'selected' || next.view !== prev.view)) this.stopWatching();
     if (prev.kind !== 'notAuthenticated' && next.kind === 'notAuthenticated') void prev.mail.close().catch(() => undefined);
     this.state = next;
@@ -630,7 +730,10 @@ export class ImapConnection implements ConnectionInfo {
   enterSelected(next: SessionState & { kind: 'selected' }, view: SelectedMailboxView, unwatch: () => void): void {
     this.setState(next);
     this.unwatch = unwatch;
-    view.onPending = () => this.idling?.flush();
+    view.onPending = () => {
+      if (this.idling) this.idling.flush();
+      else if (this.selectedImmediate()) this.kickNotify();
+    };
     view.onInvalidated = () => {
       if (this.closing || this.state.kind !== 'selected' || this.state.view !== view) return;
       this.logger.info({ mailbox: view.mailbox.name }, 'UIDVALIDITY of the selected mailbox changed: ending the session');
@@ -900,6 +1003,8 @@ export class ImapConnection implements ConnectionInfo {
     this.unauthInput.release();
     this.releaseUser();
     this.stopWatching();
+    this.notifier?.stop();
+    this.notifier = null;
     if (this.state.kind !== 'notAuthenticated') void this.state.mail.close().catch(() => undefined);
   }
 

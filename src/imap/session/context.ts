@@ -57,6 +57,7 @@ export function createCommandContext(conn: ImapConnection, tag: string, command:
     }),
     login: (attempt) => login(conn, attempt),
     select: (name, options) => select(conn, name, options),
+    setNotify: (spec) => conn.setNotify(spec),
   };
 }
 
