@@ -96,6 +96,10 @@ export class NotifyWatcher {
 
   private heard(change: MailboxChange): void {
     if (this.stopped) return;
+    // A script change is no mailbox event; another user's own \Seen in this user's mailbox
+    // (per-user \Seen, docs/sharing.md) is none of this user's business.
+    if (change.kind === 'sieve') return;
+    if (change.kind === 'flags' && change.viewer !== undefined && change.viewer !== this.user) return;
     if (change.kind === 'mailboxes') {
       this.listDirty = true;
       if (change.origin !== this.host.sessionId) this.listDirtyByOthers = true;
