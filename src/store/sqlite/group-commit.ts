@@ -22,6 +22,16 @@ import type { WalSync } from './wal-sync.js';
 /** What a job's resolution promises: its change on stable storage, or committed and syncing. */
 export type Durability = 'durable' | 'soon';
 
+export interface GroupCommitOptions {
+  /** Where a failed background sync of a 'soon' batch is reported. */
+  onBackgroundSyncError?: (error: unknown) => void;
+  /**
+   * True while every write must wait for its sync, 'soon' ones too: during a disk-full episode a
+   * flag change is refused like any other write instead of being acknowledged and then lost.
+   */
+  syncEveryWrite?: () => boolean;
+}
+
 interface Job {
   run: () => unknown;
   durability: Durability;
@@ -49,8 +59,7 @@ export class GroupCommit {
      * many sessions' chunks must not add up to one long stretch again.
      */
     private readonly maxBatchMs = 4,
-    /** Where a failed background sync of a 'soon' batch is reported. */
-    private readonly onBackgroundSyncError: (error: unknown) => void = () => {},
+    private readonly options: GroupCommitOptions = {},
   ) {}
 
   /** Jobs queued or committed but not yet settled. */
@@ -148,7 +157,7 @@ export class GroupCommit {
       });
     if (!outcomes.some((o) => o.ok)) return settle();
     const wrote = this.totalChanges() !== changesBefore;
-    const mustSync = wrote && batch.some((job, i) => outcomes[i]!.ok && job.durability === 'durable');
+    const mustSync = wrote && (this.options.syncEveryWrite?.() === true || batch.some((job, i) => outcomes[i]!.ok && job.durability === 'durable'));
     if (!mustSync) {
       // Behind the earlier writes only: asked for first, so it does not wait for its own sync.
       const acknowledged = this.durable.afterPending();
@@ -176,6 +185,6 @@ export class GroupCommit {
    * the next durable write's own sync fails too if the disk is really gone.
    */
   private syncInBackground(): void {
-    this.durable.syncSoon(this.onBackgroundSyncError);
+    this.durable.syncSoon(this.options.onBackgroundSyncError ?? (() => {}));
   }
 }

@@ -137,6 +137,11 @@ export class StoreHealth {
     this.logger?.warn({ refused, seconds: Math.round((Date.now() - since) / 1000), file }, 'disk space available again: writes succeed');
   }
 
+  /** True while a disk-full episode lasts. */
+  get diskFull(): boolean {
+    return this.full !== null;
+  }
+
   status(): HealthStatus {
     return { diskFull: this.full && { ...this.full }, damagedBodies: this.damagedContents.size, databaseDamage: this.databaseDamage };
   }

@@ -194,6 +194,7 @@ export class SqliteStore implements MailStore {
       const feed = new ChangeFeed({
         onListenerError: (err) => options.logger?.error({ err }, 'change listener failed'),
       });
+      const health = new StoreHealth(options.directory, options.logger);
       const ctx: StoreContext = {
         db,
         sql: new Statements(db),
@@ -202,14 +203,15 @@ export class SqliteStore implements MailStore {
         databaseFd,
         feed,
         durable,
-        group: new GroupCommit(db, durable, undefined, undefined, (err) =>
-          options.logger?.error({ err, file: `${dbPath}-wal` }, 'background WAL sync of a flag change failed'),
-        ),
+        group: new GroupCommit(db, durable, undefined, undefined, {
+          onBackgroundSyncError: (err) => options.logger?.error({ err, file: `${dbPath}-wal` }, 'background WAL sync of a flag change failed'),
+          syncEveryWrite: () => health.diskFull,
+        }),
         delimiter: '/',
         inlineMax: options.inlineMax ?? DEFAULT_INLINE_MAX,
         releasedFileGraceMs: options.releasedFileGraceMs ?? DEFAULT_RELEASED_FILE_GRACE_MS,
         logger: options.logger,
-        health: new StoreHealth(options.directory, options.logger),
+        health,
         snapshots: new SnapshotCache(),
         sortKeys: new SortCache(options.sortCacheMessages),
         structures: new StructureCache(),
