@@ -140,6 +140,23 @@ describe('MailboxSequencer', () => {
     assert.deepEqual(summary(host.published), ['exists 1', 'exists 2 by s1', 'flags 1@3=\\Seen']);
   });
 
+  it("another node's write after our pending one is published once ours is, without waiting for another hint", async () => {
+    const host = new FakeHost();
+    const seq = new MailboxSequencer('alice', 1, 0, host);
+    host.remoteAppend(1); // modseq 1, another node
+    const r = seq.reserve(++host.highest); // ours: modseq 2, not committed yet
+    host.messages.push({ uid: 2, flags: '', modseq: 2, created: 2 });
+    host.remoteFlags(1, '\\Seen'); // modseq 3, another node
+    seq.poke(); // the hints for 1 and 3 have both arrived: one catch-up reads up to 3
+    await settle();
+    assert.deepEqual(summary(host.published), ['exists 1'], 'nothing past our pending write');
+    await r.commit([{ kind: 'exists', mailboxId: '1', uids: [2], origin: 's1' }]);
+    await settle();
+    // No further hint comes for modseq 3: the catch-up already saw it, so the sequencer must know
+    // it is behind (before, it waited for the 30 s check).
+    assert.deepEqual(summary(host.published), ['exists 1', 'exists 2 by s1', 'flags 1@3=\\Seen']);
+  });
+
   it('waits for a pending own write before publishing later ones; an aborted one is read from the tables', async () => {
     const host = new FakeHost();
     const seq = new MailboxSequencer('alice', 1, 0, host);

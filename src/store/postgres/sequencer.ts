@@ -205,10 +205,10 @@ export class MailboxSequencer {
     const from = this.cursor;
     const lowestOwn = this.lowestReservation();
     const bound = Math.min(rows.highest, lowestOwn === undefined ? Infinity : lowestOwn - 1);
-    if (bound <= from) {
-      if (rows.highest > from && lowestOwn === undefined) this.behind = true;
-      return;
-    }
+    // Whatever the read saw beyond the bound (other nodes' writes after our next own one) has
+    // had its hint already: remember to read it again once our own write is published.
+    if (rows.highest > bound) this.behind = true;
+    if (bound <= from) return;
     const inRange = (m: number): boolean => m > from && m <= bound && !this.publishedAhead.has(m);
     const added: number[] = [];
     const changed: FlagChange[] = [];
@@ -238,7 +238,6 @@ export class MailboxSequencer {
     if (gone.length) this.host.publish(this.user, { kind: 'expunge', mailboxId, uids: gone });
     this.cursor = bound;
     for (const m of this.publishedAhead) if (m <= bound) this.publishedAhead.delete(m);
-    if (rows.highest > bound && lowestOwn === undefined) this.behind = true;
   }
 
   /** Lets go of waiters the cursor reached (or that wait for more than the database holds). */
