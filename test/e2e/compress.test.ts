@@ -12,6 +12,7 @@ import { startImapServer, type TestServer } from '../helpers/imap-server.js';
 import { randomBytes } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
 import { RawClient, run, sleep, until } from '../helpers/raw-client.js';
+import { stallDuring } from '../helpers/stalled-reader.js';
 
 async function withServer(fn: (s: TestServer) => Promise<void>, limits: Record<string, number> = {}): Promise<void> {
   const s = await startImapServer({ limits: { idleHibernateSeconds: 0, ...limits } });
@@ -187,21 +188,7 @@ describe('COMPRESS=DEFLATE (RFC 4978)', () => {
       assert.equal((await run(c, 'z', 'COMPRESS DEFLATE')).at(-1), 'z OK DEFLATE active');
       c.startCompression();
       await run(c, 's', 'SELECT INBOX');
-      global.gc?.();
-      await sleep(200);
-      const before = process.memoryUsage();
-      c.socket.pause();
-      c.send('f FETCH 1:* BODY.PEEK[]\r\n');
-      let peak = 0;
-      for (let i = 0; i < 15; i++) {
-        await sleep(100);
-        global.gc?.();
-        const now = process.memoryUsage();
-        peak = Math.max(peak, now.arrayBuffers - before.arrayBuffers, now.rss - before.rss);
-      }
-      // Bytes the session handed to the transport (uncompressed) while nobody read (a private peek).
-      const live = (s.server as unknown as { live: Set<{ user?: string; out: { written: number } }> }).live;
-      const written = [...live].find((x) => x.user === 'alice')!.out.written;
+      const { peak, written } = await stallDuring(s, c, 'f FETCH 1:* BODY.PEEK[]\r\n');
       assert.ok(written < 16 * 1024 * 1024, `server produced ${written} bytes for a client that reads nothing`);
       assert.ok(peak < 24 * 1024 * 1024, `server memory grew by ${peak} bytes while the client was not reading`);
       c.socket.resume();

@@ -8,7 +8,8 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startImapServer } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
-import { RawClient, sleep } from '../helpers/raw-client.js';
+import { RawClient } from '../helpers/raw-client.js';
+import { stallDuring } from '../helpers/stalled-reader.js';
 
 const SHAPES = [
   { MESSAGES: 30, SIZE: 2 * 1024 * 1024 },
@@ -38,25 +39,10 @@ for (const [storeName, makeStore] of Object.entries(storeFactories())) for (cons
   c.send('s SELECT INBOX\r\n');
   await c.expect(/^s OK/);
 
-  global.gc?.();
-  await sleep(200);
-  const before = process.memoryUsage();
-  c.socket.pause();
-  c.send('f FETCH 1:* BODY.PEEK[]\r\n');
-  let peak = 0;
-  for (let i = 0; i < 15; i++) {
-    await sleep(100);
-    // Live memory only: garbage waiting for the collector (a database driver's decoding makes
-    // plenty) says nothing about what the server holds for the stalled client.
-    global.gc?.();
-    const now = process.memoryUsage();
-    peak = Math.max(peak, now.arrayBuffers - before.arrayBuffers, now.rss - before.rss);
-  }
+  const { peak, written } = await stallDuring(s, c, 'f FETCH 1:* BODY.PEEK[]\r\n');
   const total = MESSAGES * (message.length + 8);
-  // What the server handed to its socket while nobody read: bounded by kernel buffers and the
-  // output queue's high-water mark, not by the answer (a private peek, for this test only).
-  const live = (s.server as unknown as { live: Set<{ user?: string; out: { written: number } }> }).live;
-  const written = [...live].find((x) => x.user === 'alice')!.out.written;
+  // What the server handed to its socket while nobody read is bounded by kernel buffers and the
+  // output queue's high-water mark, not by the answer.
   const sentBeforeFetch = c.transcript.join('\r\n').length;
   assert.ok(written - sentBeforeFetch < 16 * 1024 * 1024, `server wrote ${written} bytes to a client that reads nothing`);
   assert.ok(peak < 24 * 1024 * 1024, `server memory grew by ${peak} bytes for a ${total}-byte answer while the client was not reading`);
