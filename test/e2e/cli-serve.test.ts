@@ -6,66 +6,16 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ImapFlow } from 'imapflow';
+import { serveProcess } from '../helpers/serve-process.js';
+import { CLI_MAIN } from '../helpers/cli.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-
-interface Listening {
-  msg: 'listening';
-  host: string;
-  imapPort: number | null;
-  imapsPort: number | null;
-  pop3Port: number | null;
-  pop3sPort: number | null;
-}
-
-interface Served {
-  child: ChildProcessWithoutNullStreams;
-  listening: Listening;
-  /** Every JSON line seen on stdout so far. */
-  lines: Record<string, unknown>[];
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function spawnCli(args: string[]): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-}
 
 /** Starts `postroom serve ARGS` and resolves at its `{"msg":"listening"}` line. */
-function serve(t: { after: (fn: () => void) => void }, args: string[]): Promise<Served> {
-  const child = spawnCli(['serve', ...args]);
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const lines: Record<string, unknown>[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line within 30 s; stderr: ${err}`)), 30_000);
-    let buffered = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (!line.startsWith('{')) continue;
-        const json = JSON.parse(line) as Record<string, unknown>;
-        lines.push(json);
-        if (json['msg'] === 'listening') {
-          clearTimeout(timer);
-          resolve({ child, listening: json as unknown as Listening, lines, stderr: () => err, exited });
-        }
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code} before listening; stderr: ${err}`));
-    });
-  });
+const serve = serveProcess;
+
+function spawnCli(args: string[]): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 /** The first line a server sends on a fresh connection. */

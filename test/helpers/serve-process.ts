@@ -7,8 +7,19 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { CLI_MAIN } from './cli.js';
 
+/** The `{"msg":"listening"}` line: every port, null when that listener is off. */
+export interface Listening {
+  msg: 'listening';
+  host: string;
+  imapPort: number | null;
+  imapsPort: number | null;
+  pop3Port: number | null;
+  pop3sPort: number | null;
+}
+
 export interface ServedProcess {
   child: ChildProcessWithoutNullStreams;
+  listening: Listening;
   imapPort: number;
   pop3Port: number | null;
   /** Every JSON line seen on stdout so far. */
@@ -41,7 +52,7 @@ export function serveProcess(t: { after: (fn: () => void) => void }, args: strin
         lines.push(json);
         if (json['msg'] === 'listening') {
           clearTimeout(timer);
-          resolve({ child, imapPort: json['imapPort'] as number, pop3Port: (json['pop3Port'] as number | null) ?? null, lines, stderr: () => err, exited });
+          resolve({ child, listening: json as unknown as Listening, imapPort: json['imapPort'] as number, pop3Port: (json['pop3Port'] as number | null) ?? null, lines, stderr: () => err, exited });
         }
       }
     });
