@@ -15,12 +15,13 @@ import type { Logger } from '../util/logger.js';
 import type { Authenticator } from '../auth/types.js';
 import { isStoreError } from '../store/errors.js';
 import { isFull } from '../store/quota.js';
-import type { Flag, MailboxInfo, MailStore, MessageContent, UserMailbox } from '../store/types.js';
+import type { AppendInput, Flag, MailboxInfo, MailStore, MessageContent, UserMailbox } from '../store/types.js';
 import { DeliveryError, deliveryFailure, failureText, isUnexpected } from './errors.js';
 import { addressProblem, candidateUsers, type RecipientUserName } from './recipient.js';
 import { MessageWithdrawn } from './channel.js';
 import type { MessageSpool } from './spool.js';
 import type { DeliveryAction, DeliveryFailure, DeliveryFilter, DeliveryOutcome, Recipient, StoredCopy } from './types.js';
+import { drain, hashed, readFront, resumed, storedBytes } from './streamed.js';
 
 export type DeliveredToHeader = 'single' | 'always' | 'never';
 
@@ -67,6 +68,17 @@ export interface LiveDelivery {
   store(body: AsyncIterable<Buffer>, size: () => number): Promise<DeliveryOutcome>;
   /** Closes the recipient's mailbox handle when store() is not going to be called. */
   cancel(): Promise<void>;
+}
+
+/** What a streamed delivery for one recipient is about, settled before the message arrives. */
+interface LiveTarget {
+  from: string;
+  recipient: Recipient;
+  mail: UserMailbox;
+  /** The mailbox chosen without a filter (keep's). */
+  box: MailboxInfo;
+  /** The trace headers. */
+  prefix: Buffer;
 }
 
 /** One recipient's copy of the message, fresh for each append (a stream can be read once). */
@@ -133,12 +145,14 @@ export class DeliveryPipeline {
     throw new DeliveryError('nouser', `No such user: ${address}`);
   }
 
-    /**
-   * Before the message arrives: when nothing about this delivery depends on the message — one
-   * recipient, whose mailbox is known, and a filter that will not act for them (no Sieve script)
-   * — a LiveDelivery that stores the message while it arrives, so that its bytes are written once
-   * (by the store) rather than spooled first and copied. Otherwise null: spool, then deliver().
-   * Never throws: whatever fails here is met again, and answered, on the ordinary path.
+  /**
+   * Before the message arrives: when one recipient's delivery can be decided without the whole
+   * message — its mailbox is known, and the filter either will not act for them (no Sieve script)
+   * or needs only the header section (a script without body, size, redirect or editheader:
+   * DeliveryFilter.needsMessage) — a LiveDelivery that stores the message while it arrives, so
+   * that its bytes are written once (by the store) rather than spooled first and copied.
+   * Otherwise null: spool, then deliver(). Never throws: whatever fails here is met again, and
+   * answered, on the ordinary path.
    */
   async startLive(from: string, recipients: readonly Recipient[]): Promise<LiveDelivery | null> {
     if (recipients.length !== 1) return null;
@@ -146,11 +160,15 @@ export class DeliveryPipeline {
     const { store, filter, logger } = this.options;
     let mail: UserMailbox | undefined;
     let box: MailboxInfo;
+    let filtered: DeliveryFilter | null = null;
     try {
       mail = await store.open(recipient.user);
       if (filter && (!filter.appliesTo || (await filter.appliesTo(recipient, mail)))) {
-        await mail.close();
-        return null;
+        if (!filter.needsMessage || (await filter.needsMessage(recipient, mail))) {
+          await mail.close();
+          return null;
+        }
+        filtered = filter;
       }
       box = await this.chooseMailbox(mail, recipient);
     } catch {
@@ -159,12 +177,16 @@ export class DeliveryPipeline {
     }
     const opened = mail;
     const prefix = Buffer.from(this.tracePrefix(from, recipients.length, recipient));
+    const plain = async (body: AsyncIterable<Buffer>, size: () => number): Promise<DeliveryOutcome> => {
+      const result = await opened.append(box.id, { content: prefixed(prefix, body) });
+      logger?.info({ to: recipient.address, user: recipient.user, mailbox: box.name, uid: result.uid, size: size() }, 'delivered');
+      return { ok: true, recipient, stored: [{ mailbox: box.name, uid: result.uid }] };
+    };
     return {
       store: async (body, size) => {
         try {
-          const result = await opened.append(box.id, { content: prefixed(prefix, body) });
-          logger?.info({ to: recipient.address, user: recipient.user, mailbox: box.name, uid: result.uid, size: size() }, 'delivered');
-          return { ok: true, recipient, stored: [{ mailbox: box.name, uid: result.uid }] };
+          if (!filtered) return await plain(body, size);
+          return await this.storeFiltered(filtered, { from, recipient, mail: opened, box, prefix }, body, size);
         } catch (err) {
           // The caller withdrew the message (the client went, or it was refused): it answers.
           if (err instanceof MessageWithdrawn) return { ok: false, recipient, failure: { kind: 'tempfail', message: err.message } };
@@ -175,6 +197,73 @@ export class DeliveryPipeline {
       },
       cancel: () => opened.close().catch(() => undefined),
     };
+  }
+
+  /**
+   * A scripted delivery while the message arrives: the header section is read off the front of
+   * `body`, the filter decides from it, and the rest streams into the first place it chose. More
+   * places (keep and fileinto, :copy) get the same bytes by digest — a content-addressed store
+   * adds a reference, another reads the first copy back — as the copies of a message for many
+   * recipients do. A reject stores nothing (the rest of the message is dropped as it comes); a
+   * runtime error is the filter's implicit keep. Side effects the filter deferred (a vacation
+   * answer) run once everything is stored, and not when the message is withdrawn.
+   */
+  private async storeFiltered(filter: DeliveryFilter, d: LiveTarget, body: AsyncIterable<Buffer>, size: () => number): Promise<DeliveryOutcome> {
+    const reader = body[Symbol.asyncIterator]();
+    try {
+      return await this.decideAndStore(filter, d, reader, size);
+    } finally {
+      await reader.return?.(); // stopped early (a reject, a failure): the sender's later chunks are dropped
+    }
+  }
+
+  private async decideAndStore(filter: DeliveryFilter, d: LiveTarget, reader: AsyncIterator<Buffer>, size: () => number): Promise<DeliveryOutcome> {
+    const { recipient, mail } = d;
+    const logger = this.options.logger;
+    const front = await readFront(reader);
+    const deferred: Array<() => Promise<void>> = [];
+    const decided = await filter({
+      from: d.from,
+      recipient,
+      mailbox: d.box.name,
+      header: front.header.bytes(),
+      mail,
+      headerComplete: front.header.complete(front.size),
+      defer: (effect) => deferred.push(effect),
+    });
+    const actions = decided.length === 0 ? KEEP : decided;
+    const refusal = actions.find((a) => a.kind === 'reject');
+    if (refusal?.kind === 'reject') throw new DeliveryError(refusal.temporary ? 'deferred' : 'rejected', refusal.reason);
+    const targets: Array<{ box: MailboxInfo; flags: readonly Flag[] | undefined }> = [];
+    for (const action of actions) {
+      if (action.kind !== 'keep' && action.kind !== 'fileinto') continue;
+      // Only when the script changed since needsMessage answered (editheader needs the spool).
+      if (action.header) logger?.warn({ to: recipient.address }, 'the filter edited the header of a message stored as it arrived; stored as received');
+      targets.push({ box: action.kind === 'keep' ? d.box : await this.fileintoTarget(mail, action), flags: action.flags });
+    }
+    const stored: StoredCopy[] = [];
+    const put = async (box: MailboxInfo, flags: readonly Flag[] | undefined, input: AppendInput): Promise<number> => {
+      const { uid } = await mail.append(box.id, { ...input, ...(flags ? { flags: [...flags] } : {}) });
+      stored.push({ mailbox: box.name, uid });
+      return uid;
+    };
+    const [first, ...others] = targets;
+    if (!first) {
+      await drain(reader, front.ended); // discarded: the message must still arrive whole to be accepted
+    } else {
+      const hash = others.length > 0 ? createHash('sha256') : null;
+      const content = prefixed(d.prefix, resumed(front.chunks, reader, front.ended));
+      const uid = await put(first.box, first.flags, { content: hash ? hashed(content, hash) : content });
+      const sha256 = hash?.digest();
+      for (const other of others) await put(other.box, other.flags, { content: storedBytes(mail, first.box.id, uid), ...(sha256 ? { sha256 } : {}) });
+    }
+    for (const copy of stored) logger?.info({ to: recipient.address, user: recipient.user, mailbox: copy.mailbox, uid: copy.uid, size: size() }, 'delivered');
+    if (stored.length === 0) logger?.info({ to: recipient.address, user: recipient.user }, 'discarded by the filter');
+    for (const effect of deferred) {
+      // Stored already: a failing side effect must not turn the delivery into a retry (a duplicate).
+      await effect().catch((err: unknown) => logger?.error({ err, to: recipient.address }, 'a deferred filter action failed'));
+    }
+    return { ok: true, recipient, stored };
   }
 
   /** The trace headers in front of a recipient's copy (docs/delivery.md). */

@@ -13,8 +13,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from '../util/logger.js';
-import { compileSieve, DEFAULT_SIEVE_LIMITS, runSieve } from '../sieve/index.js';
-import type { SieveAction, SieveLimits, SieveOutcome, SieveScript } from '../sieve/types.js';
+import { compileSieve, DEFAULT_SIEVE_LIMITS, needsWholeMessage, runSieve } from '../sieve/index.js';
+import type { SieveAction, SieveEnvironment, SieveLimits, SieveOutcome, SieveScript } from '../sieve/types.js';
 import { hasSieveStorage, type SieveScriptStorage } from '../store/sieve-storage.js';
 import { isStoreError } from '../store/errors.js';
 import type { MailSender } from './sender.js';
@@ -113,6 +113,21 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
       return true;
     }
   };
+  // Whether a script in the sequence uses body, size, redirect or editheader (needsWholeMessage):
+  // the others run once the header section is in, and the body is stored as it arrives. The
+  // user's script may change between this answer and the run; a run that then asks for the body
+  // or the size fails (a runtime error: the message is kept) rather than see a wrong one.
+  filter.needsMessage = async (recipient, mail) => {
+    if ((before && needsWholeMessage(before)) || (after && needsWholeMessage(after))) return true;
+    if (!hasSieveStorage(mail)) return false;
+    try {
+      const load = activeLoader(mail, cache);
+      const found = await (active ? active.get(recipient.user, load) : load());
+      return found !== null && found.compiled.ok && needsWholeMessage(found.compiled.script);
+    } catch {
+      return true;
+    }
+  };
   return filter;
 }
 
@@ -167,12 +182,23 @@ async function userScript(
   return active.compiled.script;
 }
 
-function environment(input: FilterInput, header: Buffer, at: Date, limits: SieveLimits, subaddressSeparator: string | undefined) {
+/** Thrown when a run reaches what a streamed delivery does not have yet (see needsMessage). */
+function stillArriving(what: string): never {
+  throw new Error(`the message's ${what} is not known while it is still arriving (the script changed since the delivery began)`);
+}
+
+function environment(input: FilterInput, header: Buffer, at: Date, limits: SieveLimits, subaddressSeparator: string | undefined): SieveEnvironment {
+  const streamed = input.defer !== undefined;
   return {
     envelope: { from: input.from, to: input.recipient.address },
     header,
-    body: async (maxBytes: number) => (input.body ? input.body(Math.min(maxBytes, limits.maxBodyBytes)) : Buffer.alloc(0)),
-    size: input.size,
+    body: async (maxBytes: number) => {
+      if (input.body) return input.body(Math.min(maxBytes, limits.maxBodyBytes));
+      return streamed ? stillArriving('body') : Buffer.alloc(0);
+    },
+    get size() {
+      return input.size ?? stillArriving('size');
+    },
     mailboxExists: async (name: string) => {
       try {
         const box = await input.mail.get(name);
@@ -252,7 +278,10 @@ async function carryOut(input: FilterInput, runs: ScriptRun[], c: CarryContext):
         case 'vacation':
           if (vacationDone) break;
           vacationDone = true;
-          await vacation(input, action, c);
+          // While the message still arrives, the answer waits until it is stored: a message the
+          // client abandons, or that is refused, is not answered.
+          if (input.defer) input.defer(() => vacation(input, action, c));
+          else await vacation(input, action, c);
           break;
       }
     }
@@ -314,7 +343,12 @@ async function redirect(input: FilterInput, action: Extract<SieveAction, { type:
     c.log?.warn({ address: action.address }, 'sieve redirect not sent: the message has been here before (mail loop)');
     return false;
   }
-  if (!c.sender || !input.message) {
+  if (!input.message) {
+    // A streamed delivery (the script changed since it began, see needsMessage): not sent, kept.
+    c.log?.warn({ address: action.address }, 'sieve redirect not sent: the message was still arriving; it is kept');
+    return false;
+  }
+  if (!c.sender) {
     c.log?.warn({ address: action.address }, 'sieve redirect not sent: no sieveRelay is configured; the message is kept');
     return false;
   }

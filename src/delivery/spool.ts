@@ -15,6 +15,7 @@ import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MessageContent } from '../store/types.js';
 import { CrlfNormalizer } from '../store/line-ends.js';
+import { HeaderSection } from './header-section.js';
 
 export interface SpoolOptions {
   /** Messages up to this many bytes stay in memory. */
@@ -25,8 +26,7 @@ export interface SpoolOptions {
   directory: string;
 }
 
-/** How much of the header section the filter step gets. */
-export const MAX_HEADER_BYTES = 64 * 1024;
+export { MAX_HEADER_BYTES } from './header-section.js';
 /**
  * The temporary file is written and read in pieces of up to 1 MiB, not in the 64 KiB pieces the
  * socket delivers: each piece is a trip through libuv's thread pool and a promise, and at 16 of
@@ -34,8 +34,6 @@ export const MAX_HEADER_BYTES = 64 * 1024;
  * event-loop time (bench:lmtp --cpu-prof, bench/RESULTS.md).
  */
 const FILE_PIECE = 1024 * 1024;
-const CR = 0x0d;
-const LF = 0x0a;
 
 export class MessageSpool {
   private chunks: Buffer[] = [];
@@ -53,11 +51,7 @@ export class MessageSpool {
   /** A write to the temporary file failed; later bytes are dropped and the message cannot be delivered. */
   error: unknown = null;
   private readonly lineEnds = new CrlfNormalizer();
-  private header: Buffer[] = [];
-  private headerSize = 0;
-  private headerDone = false;
-  /** The header section ran past MAX_HEADER_BYTES: headerBytes() is only its start. */
-  private headerCut = false;
+  private readonly header = new HeaderSection();
   private released = false;
   /** Set by forwardTo(): the message goes on as it arrives and nothing of its body is kept here. */
   private forward: ((chunk: Buffer) => Promise<void>) | null = null;
@@ -89,7 +83,7 @@ export class MessageSpool {
     if (!this.hasNul && chunk.includes(0)) this.hasNul = true;
     const normal = this.normalize(chunk);
     this.size += normal.length;
-    if (!this.headerDone) this.keepHeader(normal);
+    this.header.push(normal);
     if (this.forward) return this.forward(normal);
     try {
       if (this.file) return await this.append(normal);
@@ -103,7 +97,7 @@ export class MessageSpool {
 
   /** The header section seen so far (all of it once the blank line has passed), CRLF line ends. */
   headerBytes(): Buffer {
-    return Buffer.concat(this.header, this.headerSize);
+    return this.header.bytes();
   }
 
   /** The whole message as it will be stored (without trace headers), read into memory. */
@@ -136,8 +130,7 @@ export class MessageSpool {
 
   /** headerBytes() is the whole header section (not cut at MAX_HEADER_BYTES, and its end seen). */
   get headerComplete(): boolean {
-    // A message of header fields only (no blank line) is all header once every byte is in.
-    return this.headerDone ? !this.headerCut : this.headerSize === this.size;
+    return this.header.complete(this.size);
   }
 
   /**
@@ -149,7 +142,7 @@ export class MessageSpool {
     if (!this.headerComplete) throw new Error('the header section is not wholly known');
     if (this.released) throw new Error('the spooled message was released');
     if (this.forward) throw new Error('the message was handed on as it arrived, not kept');
-    const skip = this.headerSize;
+    const skip = this.header.length;
     if (!this.file) {
       const whole = Buffer.concat(this.chunks, this.size);
       return Buffer.concat([prefix, header, whole.subarray(skip)]);
@@ -187,27 +180,6 @@ export class MessageSpool {
   /** Bare LF or CR → CRLF (src/store/line-ends.ts, the one place that rule lives). */
   private normalize(chunk: Buffer): Buffer {
     return this.lineEnds.push(chunk);
-  }
-
-  private keepHeader(normal: Buffer): void {
-    const room = MAX_HEADER_BYTES - this.headerSize;
-    const piece = normal.subarray(0, room);
-    this.header.push(piece);
-    this.headerSize += piece.length;
-    const seen = Buffer.concat(this.header, this.headerSize);
-    // A message may start with the blank line (no header fields at all).
-    const end = seen[0] === CR && seen[1] === LF ? -2 : seen.indexOf('\r\n\r\n');
-    if (end !== -1) {
-      this.header = [seen.subarray(0, end + 2)];
-      this.headerSize = end + 2;
-      this.headerDone = true;
-    } else if (this.headerSize >= MAX_HEADER_BYTES) {
-      this.header = [seen];
-      this.headerDone = true;
-      this.headerCut = true;
-    } else {
-      this.header = [seen];
-    }
   }
 
   private async moveToFile(): Promise<void> {

@@ -31,8 +31,11 @@ export interface FilterInput {
   readonly mailbox: string;
   /** The message's header section as received (CRLF line ends), at most 64 KiB of it. */
   readonly header: Buffer;
-  /** Size of the message in octets as it will be stored, without the added trace headers. */
-  readonly size: number;
+  /**
+   * Size of the message in octets as it will be stored, without the added trace headers. Absent
+   * when the filter runs while the message is still arriving (see `defer`).
+   */
+  readonly size?: number;
   /** The recipient's mail (to ask whether a mailbox exists, for example). Do not close it. */
   readonly mail: UserMailbox;
   /** The body (after the header section), at most `maxBytes` of it (Sieve's body test). */
@@ -41,6 +44,14 @@ export interface FilterInput {
   readonly message?: () => Promise<Buffer>;
   /** `header` is the whole header section (false when it was cut at MAX_HEADER_BYTES). */
   readonly headerComplete?: boolean;
+  /**
+   * Present when the filter runs as soon as the header section is in, while the body is still
+   * arriving (DeliveryFilter.needsMessage said the header is enough): `size`, `body` and `message`
+   * are then absent. Side effects that must wait until the message is accepted — a vacation
+   * answer — are handed here: the pipeline runs them once the message is stored, and drops them
+   * when it is not (the client went, the message was refused).
+   */
+  readonly defer?: (effect: () => Promise<void>) => void;
 }
 
 /**
@@ -71,6 +82,13 @@ export interface DeliveryFilter {
    * for it. Absent: always true.
    */
   appliesTo?(recipient: Recipient, mail: UserMailbox): Promise<boolean>;
+  /**
+   * Asked before the message arrives, when appliesTo said yes: must the filter see the whole
+   * message (its body, its size, its bytes to send on), or is the header section enough? `false`
+   * lets the pipeline call the filter once the header section is in (FilterInput.defer set) and
+   * store the body while it arrives. Absent: true (the message is spooled first).
+   */
+  needsMessage?(recipient: Recipient, mail: UserMailbox): Promise<boolean>;
 }
 
 /** Where one copy of the message was stored. */

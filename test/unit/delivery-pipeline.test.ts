@@ -6,6 +6,7 @@ import { StaticAuthenticator } from '../../src/auth/static-users.js';
 import type { Authenticator } from '../../src/auth/types.js';
 import { DeliveryPipeline, type DeliveryOptions } from '../../src/delivery/pipeline.js';
 import { MessageSpool } from '../../src/delivery/spool.js';
+import { MessageWithdrawn } from '../../src/delivery/channel.js';
 import type { DeliveryAction, FilterInput } from '../../src/delivery/types.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
@@ -165,3 +166,70 @@ test('SQLite: an append that names stored bytes by digest adds a reference witho
     await store.close();
   }
 });
+
+/** `text` in pieces of `size` bytes (the header section's end falls inside one), optionally failing after `failAfter` pieces. */
+async function* pieces(text: string, size: number, failAfter?: number): AsyncGenerator<Buffer> {
+  const bytes = Buffer.from(text);
+  for (let i = 0, n = 0; i < bytes.length; i += size, n++) {
+    if (n === failAfter) throw new MessageWithdrawn('the client went away during DATA');
+    yield bytes.subarray(i, i + size);
+  }
+}
+
+for (const [name, open] of [
+  ['memory', async () => new MemoryStore()],
+  ['SQLite', () => SqliteStore.open({ directory: newDir() })],
+] as const) {
+  test(`${name}: a header-only filter runs on the header while the message arrives; keep + fileinto store the same bytes, each with its flags`, async () => {
+    const store: MailStore = await open();
+    try {
+      const seen: FilterInput[] = [];
+      const effects: string[] = [];
+      const pipeline = new DeliveryPipeline({
+        store,
+        auth,
+        filter: Object.assign(
+          (input: FilterInput): DeliveryAction[] => {
+            seen.push(input);
+            input.defer?.(async () => void effects.push('after store'));
+            if (input.header.includes('Subject: no')) return [{ kind: 'reject', reason: 'no thanks' }];
+            return [{ kind: 'keep', flags: ['\\Flagged'] }, { kind: 'fileinto', mailbox: 'Copies', create: true, flags: ['$Copy'] }];
+          },
+          { appliesTo: async () => true, needsMessage: async () => false },
+        ),
+      });
+      const [ann] = [await pipeline.resolve('ann@example.org')];
+      const text = `Subject: yes\r\nX-Long: ${'h'.repeat(3000)}\r\n\r\n${'body line\r\n'.repeat(30_000)}`;
+      const live = await pipeline.startLive('from@example.org', [ann!]);
+      assert.ok(live, 'a filter that needs only the header: streamed');
+      const outcome = await live.store(pieces(text, 1000), () => Buffer.byteLength(text));
+      assert.deepEqual(outcome.ok ? outcome.stored.map((s) => s.mailbox) : outcome, ['INBOX', 'Copies']);
+      assert.equal(seen[0]!.header.toString(), text.slice(0, text.indexOf('\r\n\r\n') + 2));
+      assert.equal(seen[0]!.headerComplete, true);
+      assert.equal(seen[0]!.size, undefined);
+      assert.deepEqual(effects, ['after store']);
+      const want = Buffer.from(`Return-Path: <from@example.org>\r\nDelivered-To: ann@example.org\r\n${text}`);
+      const [inbox] = await storedMessages(store, 'ann');
+      const [copy] = await storedMessages(store, 'ann', 'Copies');
+      assert.ok(inbox?.equals(want) && copy?.equals(want), 'both copies byte for byte');
+      const mail = await store.open('ann');
+      const flags = async (box: string) => [...(await mail.snapshot((await mail.get(box)).id)).messages[0]!.flags];
+      assert.deepEqual([await flags('INBOX'), await flags('Copies')], [['\\Flagged'], ['$Copy']]);
+      await mail.close();
+
+      // Withdrawn mid-way (after the header): nothing stored anywhere, the deferred effect dropped.
+      const cut = await pipeline.startLive('from@example.org', [ann!]);
+      const gone = await cut!.store(pieces(text, 1000, 50), () => 0);
+      assert.equal(gone.ok ? 'ok' : gone.failure.kind, 'tempfail');
+      // A reject: nothing stored, the rest of the message not needed.
+      const no = await pipeline.startLive('from@example.org', [ann!]);
+      const refused = await no!.store(pieces(`Subject: no\r\n\r\n${'x\r\n'.repeat(10_000)}`, 1000), () => 0);
+      assert.equal(refused.ok ? 'ok' : `${refused.failure.kind} ${refused.failure.message}`, 'rejected no thanks');
+      assert.equal((await storedMessages(store, 'ann')).length, 1);
+      assert.equal((await storedMessages(store, 'ann', 'Copies')).length, 1);
+      assert.deepEqual(effects, ['after store']);
+    } finally {
+      await store.close();
+    }
+  });
+}

@@ -1,0 +1,37 @@
+/**
+ * What of the message a compiled script can look at, found once from its program: lets delivery
+ * run a script as soon as the header section is in and store the body while it arrives, rather
+ * than spool the whole message first (DeliveryFilter.needsMessage, src/delivery/pipeline.ts).
+ */
+import { programOf } from './compile.js';
+import type { Instruction } from './program.js';
+import type { SieveScript } from './types.js';
+
+/**
+ * Commands and tests that need more than the envelope and the header section:
+ *   body (RFC 5173)           the body;
+ *   size (RFC 5228 §5.9)      the whole message's size, known only at its end;
+ *   redirect (RFC 5228 §4.2)  the whole message, to send it on;
+ *   addheader, deleteheader   (RFC 5293) the stored copy is the edited header and the body as
+ *                             received, and each action may carry a different header.
+ * Every other command and test (vacation included) works from the envelope and the header.
+ */
+const WHOLE_MESSAGE = new Set(['body', 'size', 'redirect', 'addheader', 'deleteheader']);
+
+const verdicts = new WeakMap<SieveScript, boolean>();
+
+/** True when a run of `script` may need the whole message (see WHOLE_MESSAGE); unknown scripts: true. */
+export function needsWholeMessage(script: SieveScript): boolean {
+  const known = verdicts.get(script);
+  if (known !== undefined) return known;
+  const program = programOf(script);
+  // Every instruction counts, those under `ihave` too: what a run may reach, not what it will.
+  const verdict = program ? program.commands.some(usesWholeMessage) : true;
+  verdicts.set(script, verdict);
+  return verdict;
+}
+
+function usesWholeMessage(i: Instruction): boolean {
+  if (WHOLE_MESSAGE.has(i.name)) return true;
+  return i.tests.some(usesWholeMessage) || (i.block?.some(usesWholeMessage) ?? false);
+}
