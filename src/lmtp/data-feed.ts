@@ -34,6 +34,12 @@ const LF = 0x0a;
 const DOT = 0x2e;
 const LF_DOT = Buffer.from('\n.');
 const DOT_CRLF = Buffer.from('.\r\n');
+/**
+ * What is carried when the chunk's last bytes cannot begin an end marker or an escape: nothing.
+ * (The library always carries 4 bytes, and they reach the data stream as a write of their own,
+ * which its reader's read() then joins with the next chunk: one more copy of the whole message.)
+ */
+const NOTHING = Buffer.alloc(0);
 
 /** Whether `parser` looks like the SMTPStream this feed was written against. */
 export function canFeedFast(parser: object): parser is SmtpDataParser {
@@ -62,18 +68,24 @@ function emit(parser: SmtpDataParser, piece: Buffer): boolean {
  */
 export function feedData(this: SmtpDataParser, input: Buffer, done: (err?: Error | null) => void): void {
   let chunk = input;
-  // The first position where a dot may be looked at: the library starts at 2 (it needs the two
-  // bytes before for the CRLF of the end marker); 1 when the carried bytes were emitted already.
+  // The first position where a dot may be looked at: the library starts at 2 (it carries 4
+  // bytes, and a dot among the first two of them was decided in the previous chunk); 1 when the
+  // bytes before the chunk were emitted already, or fewer than 4 were carried after some were
+  // emitted (then only the last two carried positions are undecided, as with 4).
   let firstDot = 2;
   const carried = this._lastBytes;
   this._lastBytes = false;
-  if (carried && carried.length > 0) {
+  if (carried === NOTHING && !this._atDataStart) {
+    // The previous chunk ended in bytes that were all content: a LF at index 0 ends a line.
+    firstDot = 1;
+  } else if (carried && carried.length > 0) {
     if (!this._atDataStart && carried.indexOf(CR) === -1 && carried.indexOf(LF) === -1) {
       // No CR or LF among them: no end marker or escape dot can begin in them, so they are
       // content, and the chunk is scanned as it is (a dot at its index 1 after a LF at 0 counts).
       emit(this, carried);
       firstDot = 1;
     } else {
+      if (carried.length < 4 && !this._atDataStart) firstDot = 1;
       chunk = Buffer.concat([carried, chunk], carried.length + chunk.length);
     }
   }
@@ -105,9 +117,13 @@ export function feedData(this: SmtpDataParser, input: Buffer, done: (err?: Error
     }
   }
   const rest = chunk.subarray(start);
-  // The last 4 bytes wait for the next chunk: an end marker or escape may straddle the boundary.
-  const keep = Math.min(4, rest.length);
-  this._lastBytes = rest.subarray(rest.length - keep);
+  // The last 4 bytes wait for the next chunk when an end marker (CR LF . CR LF) or an escape
+  // (LF .) may straddle the boundary: only when one of them is a CR or LF, since both begin with
+  // one. While nothing has been emitted, the start-of-data checks need them, as in the library.
+  let keep = Math.min(4, rest.length);
+  const tail = rest.subarray(rest.length - keep);
+  if (keep === 4 && !this._atDataStart && tail.indexOf(CR) === -1 && tail.indexOf(LF) === -1) keep = 0;
+  this._lastBytes = keep === 0 ? NOTHING : tail;
   const out = rest.subarray(0, rest.length - keep);
   if (out.length === 0) return done();
   const stream = this._dataStream!;

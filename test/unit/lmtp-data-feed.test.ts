@@ -69,6 +69,10 @@ const SAMPLES = [
   'line one\r\nline two\r\n\r\n..dots\r\n.\r\n',
   'abcd\r\n.\r',
   'x\r.\r\n\n.\r\n\r\n.\r\nNOOP\r\n',
+  // Four or more content bytes before a bare LF and a dot: a cut there carries nothing (data-feed.ts).
+  'abcdefg\n..x\r\n.\r\nNOOP\r\n',
+  'first\r\nabcdef\n.\r\n.\r\nNOOP\r\n',
+  'line\r\nwxyz\n..\r\n.\r\nNOOP\r\n',
 ];
 
 test('every two- and three-way cut of tricky DATA gives what smtp-server gives', async () => {
@@ -88,12 +92,12 @@ test('random DATA of lines, dots and bare line ends, cut at random, gives what s
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     return seed % n;
   };
-  const pieces = ['a', 'bc', '.', '..', '\r', '\n', '\r\n', '\r\n.', '\r\n..', '\r\n.\r', 'xyz\r\n'];
-  for (let round = 0; round < 300; round++) {
+  const pieces = ['a', 'bc', '.', '..', '\r', '\n', '\r\n', '\r\n.', '\r\n..', '\r\n.\r', 'xyz\r\n', 'abcd', '\n..', '\n.'];
+  for (let round = 0; round < 1000; round++) {
     let text = '';
     for (let k = 0, n = 1 + next(30); k < n; k++) text += pieces[next(pieces.length)];
     const bytes = Buffer.from(`${text}\r\n.\r\nNOOP\r\n`, 'latin1');
-    const cuts = Array.from({ length: 1 + next(5) }, () => next(bytes.length + 1)).sort((a, b) => a - b);
+    const cuts = Array.from({ length: 1 + next(12) }, () => next(bytes.length + 1)).sort((a, b) => a - b);
     await same(bytes, cuts, JSON.stringify(text));
   }
 });

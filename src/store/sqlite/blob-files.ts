@@ -14,6 +14,7 @@ import { closeSync, fdatasync, fsync, fsyncSync, lstatSync, mkdirSync, openSync,
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SyncThread } from './sync-thread.js';
+import { KeptBytes } from './kept-bytes.js';
 
 export class BlobFiles {
   readonly root: string;
@@ -297,8 +298,8 @@ export class TempBlob {
   /** Bytes not yet written (at most WRITE_PIECE). */
   private unwritten: Buffer[] = [];
   private unwrittenSize = 0;
-  /** Every byte so far, while the body is no larger than KEEP_FOR_PARSE_MAX. */
-  private kept: Buffer[] | null = [];
+  /** Every byte so far, while the body is no larger than KEEP_FOR_PARSE_MAX (kept-bytes.ts). */
+  private kept: KeptBytes | null = new KeptBytes();
 
   constructor(
     readonly path: string,
@@ -315,7 +316,7 @@ export class TempBlob {
     this.hash.update(chunk);
     this.size += chunk.length;
     if (this.kept && this.size <= KEEP_FOR_PARSE_MAX) this.kept.push(chunk);
-    else this.kept = null;
+    else this.dropKept();
     this.unwritten.push(chunk);
     this.unwrittenSize += chunk.length;
     if (this.unwrittenSize >= WRITE_PIECE) await this.flush();
@@ -343,25 +344,33 @@ export class TempBlob {
 
   /**
    * Writes what is left and closes the file; returns the SHA-256 of everything written, and the
-   * bytes themselves when they were small enough to keep. Not synced yet: most bodies that turn
-   * out to be stored already (the same message for several recipients) are only discarded, so the
-   * caller syncs (BlobFiles.install) just the ones it will install.
+   * bytes themselves when they were small enough to keep — a view of a reused buffer, to be given
+   * back with `release` once they are parsed. Not synced yet: most bodies that turn out to be
+   * stored already (the same message for several recipients) are only discarded, so the caller
+   * syncs (BlobFiles.install) just the ones it will install.
    */
-  async finish(): Promise<{ sha256: Buffer; body: Buffer | undefined }> {
-    if (this.unwrittenSize > 0) await this.flush();
+  async finish(): Promise<{ sha256: Buffer; body: Buffer | undefined; release: () => void }> {
     try {
+      if (this.unwrittenSize > 0) await this.flush();
       await this.handle.close();
     } catch (err) {
+      this.dropKept();
       throw withPath(err, this.path);
     }
-    const body = this.kept ? (this.kept.length === 1 ? this.kept[0]! : Buffer.concat(this.kept, this.size)) : undefined;
+    const kept = this.kept;
     this.kept = null;
-    return { sha256: this.hash.digest(), body };
+    return { sha256: this.hash.digest(), body: kept?.bytes(), release: () => kept?.release() };
   }
 
   async abort(): Promise<void> {
+    this.dropKept();
     await this.handle.close().catch(() => undefined);
     rmSync(this.path, { force: true });
+  }
+
+  private dropKept(): void {
+    this.kept?.release();
+    this.kept = null;
   }
 }
 

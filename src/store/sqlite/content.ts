@@ -16,7 +16,14 @@ export type Collected =
       tempPath: string;
       /** The bytes too, when small enough to have been kept while written (TempBlob). */
       body: Buffer | undefined;
+      /** Gives `body`'s memory back for reuse (kept-bytes.ts): call once nothing reads it any more. */
+      release: () => void;
     };
+
+/** Done with a collected body's bytes in memory (the file, if any, is another matter). */
+export function releaseCollected(collected: Collected): void {
+  if (collected.kind === 'file') collected.release();
+}
 
 export async function collectContent(content: MessageContent, inlineMax: number, files: BlobFiles): Promise<Collected> {
   if (Buffer.isBuffer(content) && content.length <= inlineMax) {
@@ -44,8 +51,8 @@ export async function collectContent(content: MessageContent, inlineMax: number,
       const body = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingSize);
       return { kind: 'inline', sha256: sha256(body), size: body.length, body };
     }
-    const { sha256: digest, body } = await temp.finish();
-    return { kind: 'file', sha256: digest, size: temp.size, tempPath: temp.path, body };
+    const { sha256: digest, body, release } = await temp.finish();
+    return { kind: 'file', sha256: digest, size: temp.size, tempPath: temp.path, body, release };
   } catch (err) {
     if (temp) await temp.abort();
     throw err;

@@ -7,7 +7,7 @@
 import { StoreError } from '../errors.js';
 import { validateMailboxName } from '../names.js';
 import type { ImportedMailbox, ImportedMessage, MigrationTarget, UserImporter } from '../migrate/types.js';
-import { collectContent, type Collected } from './content.js';
+import { collectContent, releaseCollected, type Collected } from './content.js';
 import { addReference, findContent, insertContent } from './contents.js';
 import { write, type StoreContext } from './context.js';
 import { normalizeFlags, serializeFlags } from './flags.js';
@@ -72,10 +72,14 @@ class SqliteUserImporter implements UserImporter {
     try {
       for (const m of batch) {
         const collected = await collectContent(m.content, ctx.inlineMax, ctx.files);
-        const raw = collected.kind === 'inline' ? collected.body : await readFile(collected.tempPath);
-        // A body file is installed by the COMMIT below, so it must be on disk before it.
-        if (collected.kind === 'file') await ctx.files.syncTemp(collected.tempPath);
-        prepared.push({ m, collected, derived: deriveContent(raw) });
+        try {
+          const raw = collected.kind === 'inline' ? collected.body : (collected.body ?? (await readFile(collected.tempPath)));
+          // A body file is installed by the COMMIT below, so it must be on disk before it.
+          if (collected.kind === 'file') await ctx.files.syncTemp(collected.tempPath);
+          prepared.push({ m, collected, derived: deriveContent(raw) });
+        } finally {
+          releaseCollected(collected);
+        }
       }
       await ctx.group.whenOpen();
       ctx.snapshots.noteWrite(Number(mailboxId));

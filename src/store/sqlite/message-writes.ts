@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { messagePreview, parseMessage } from '../../mime/index.js';
 import { StoreError } from '../errors.js';
 import type { AppendInput, AppendInputs, AppendResult, Replacing, ReplaceResult, CopyResult, Flag, FlagChange, FlagOperation, FlagUpdateResult } from '../types.js';
-import { collectContent, type Collected } from './content.js';
+import { collectContent, releaseCollected, type Collected } from './content.js';
 import { addReference, findContent, insertContent, releaseContents, removeFiles } from './contents.js';
 import { jsonList, selectableMailbox, type UserScope } from './context.js';
 import { applyFlagOperation, normalizeFlags, parseFlags, serializeFlags } from './flags.js';
@@ -107,6 +107,7 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
     ctx.feed.publish(scope.user, { kind: 'exists', mailboxId, uids: [result.uid], origin: scope.origin });
     return result;
   } finally {
+    releaseCollected(collected);
     if (installed) ctx.files.installed(collected.sha256);
     // Still there only when the body was deduplicated or the transaction failed before install.
     else if (tempPath) ctx.files.discardSync(tempPath);
@@ -202,6 +203,7 @@ export async function appendMessages(
     return results;
   } finally {
     for (const item of items) {
+      releaseCollected(item.collected);
       if (item.installed) ctx.files.installed(item.collected.sha256);
       else if (item.collected.kind === 'file') ctx.files.discardSync(item.collected.tempPath);
     }
