@@ -85,6 +85,7 @@ async function runSort(ctx: CommandContext, args: SortArgs, byUid: boolean): Pro
 export const sortCommand: CommandSpec<SortArgs> = {
   name: 'SORT',
   states: ['selected'],
+  reportsProgress: true,
   // RFC 5256 §3: no EXPUNGE while SORT (with sequence numbers) answers.
   noExpunge: true,
   capabilities: ['SORT', 'SORT=DISPLAY', 'ESORT', 'CONTEXT=SORT'],
@@ -95,6 +96,7 @@ export const sortCommand: CommandSpec<SortArgs> = {
 export const uidSortCommand: CommandSpec<SortArgs> = {
   name: 'UID SORT',
   states: ['selected'],
+  reportsProgress: true,
   parse: parseSortArgs,
   run: (ctx, args) => runSort(ctx, args, true),
 };

@@ -154,6 +154,12 @@ export interface CommandContext {
    * loops call it every few items: it resolves at once when there is nothing to wait for.
    */
   drain(): Promise<void>;
+  /**
+   * INPROGRESS (RFC 9585): the command has done `count` of `total` items. Only commands whose spec
+   * sets `reportsProgress` send progress lines; for others this does nothing. Cheap: it records
+   * the numbers, and a timer sends the latest once per interval.
+   */
+  progress(count: number, total: number): void;
 
   /** Sends `+ text` and waits for the client's next line (AUTHENTICATE, IDLE's DONE). null = connection closed. */
   continuation(text: string): Promise<string | null>;
@@ -223,6 +229,11 @@ export interface CommandSpec<A = unknown> {
    * (FETCH, STORE, SEARCH with sequence numbers). Pending expunges wait for the next command.
    */
   noExpunge?: boolean;
+  /**
+   * May run long over a big mailbox: while it runs the client gets `* OK [INPROGRESS …]` lines
+   * (RFC 9585) once per `limits.inProgressSeconds`, with what it reported through ctx.progress.
+   */
+  reportsProgress?: boolean;
   /** Arguments carry secrets: logs show the command name only. */
   sensitive?: boolean;
   /** Capability names this command brings (e.g. IDLE, UNSELECT); added to CAPABILITY when registered. */

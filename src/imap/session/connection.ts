@@ -28,6 +28,7 @@ import { utf8Names } from '../commands/mailbox-name.js';
 import type { FrozenSession, Hibernation, ParkRequest } from './hibernation.js';
 import type { BudgetShare } from '../../net/input-budget.js';
 import { TimeSlice } from '../../util/time-slice.js';
+import { CommandProgress } from './progress.js';
 import { NotifyWatcher } from '../notify/watcher.js';
 import type { NotifySpec } from '../notify/spec.js';
 import { uidFetchCommand } from '../commands/fetch.js';
@@ -71,6 +72,8 @@ export class ImapConnection implements ConnectionInfo {
   private pollTimer: NodeJS.Timeout | null = null;
   private unwatch: (() => void) | null = null;
   private idling: { flush: () => void } | null = null;
+  /** INPROGRESS (RFC 9585): the running command's progress lines, while it runs. */
+  progress: CommandProgress | null = null;
   /** NOTIFY (RFC 5465): the session's notification set, while one is in force. */
   private notifier: NotifyWatcher | null = null;
   /** Notifications pushed while no command runs, one report at a time. */
@@ -217,6 +220,23 @@ export class ImapConnection implements ConnectionInfo {
   status(tag: string, status: 'OK' | 'NO' | 'BAD' | 'BYE' | 'PREAUTH', text: string, code?: ResponseCode): void {
     if (status === 'BYE' && !this.closed) this.byeSent = true;
     this.write({ type: 'status', tag, status, code, text });
+  }
+
+  /**
+   * Starts the progress lines of a long command (RFC 9585), or null when they are off. Stopped by
+   * the dispatcher when the command ends, before its tagged reply.
+   */
+  startProgress(tag: string): CommandProgress | null {
+    const seconds = this.server.limits.inProgressSeconds;
+    if (!(seconds > 0)) return null;
+    this.progress = new CommandProgress(tag, seconds * 1000, {
+      send: (code, text) => {
+        if (this.closing || this.closed) return;
+        this.status('*', 'OK', text, code);
+        this.out.flush();
+      },
+    });
+    return this.progress;
   }
 
   // --- the command loop ----------------------------------------------------------------------
