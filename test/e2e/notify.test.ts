@@ -139,6 +139,42 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       b.destroy();
     });
 
+    it('UPDATE (fetch-att) of a search context (§7): EXISTS, one FETCH with NOTIFY’s and the context’s attributes, then ADDTO — between commands and in IDLE', async () => {
+      const box = `ctx${++counter}`;
+      const a = await alice(server());
+      const b = await alice(server());
+      await run(b, 'c', `CREATE ${box}`);
+      await run(a, 's', `SELECT ${box}`);
+      await run(a, 'n', 'NOTIFY SET (selected (MessageNew (UID) MessageExpunge))');
+      const search = await run(a, 'q', 'SEARCH RETURN (COUNT UPDATE (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])) SUBJECT "boss"');
+      assert.deepEqual(search, ['* ESEARCH (TAG "q") COUNT 0', 'q OK SEARCH completed']);
+      // Not matching: NOTIFY's FETCH only, no ADDTO.
+      await append(b, box, 'lunch');
+      assert.equal(await a.expect(/EXISTS/), '* 1 EXISTS');
+      assert.equal(await a.expect(/FETCH/), '* 1 FETCH (UID 1)');
+      // Matching: the attributes combined in one FETCH (UID once), before the ADDTO.
+      await append(b, box, 'from the boss');
+      assert.equal(await a.expect(/EXISTS/), '* 2 EXISTS');
+      assert.equal(await a.expect(/FETCH/), '* 2 FETCH (UID 2 BODY[HEADER.FIELDS (SUBJECT)] {26}');
+      assert.equal(await a.expect(/.*/), 'Subject: from the boss');
+      assert.equal(await a.expect(/.*/), '');
+      assert.equal(await a.expect(/.*/), ')');
+      assert.equal(await a.expect(/ESEARCH/), '* ESEARCH (TAG "q") ADDTO (0 2)');
+      // In IDLE the same order.
+      a.send('i IDLE\r\n');
+      await a.expect(/^\+ /);
+      await append(b, box, 'boss again');
+      assert.equal(await a.expect(/EXISTS/), '* 3 EXISTS');
+      assert.match(await a.expect(/FETCH/), /^\* 3 FETCH \(UID 3 BODY\[HEADER\.FIELDS \(SUBJECT\)\] \{23\}$/);
+      assert.equal(await a.expect(/ESEARCH/), '* ESEARCH (TAG "q") ADDTO (0 3)');
+      a.send('DONE\r\n');
+      await a.expect(/^i OK/);
+      const order = a.transcript.filter((l) => /EXISTS|FETCH|ESEARCH/.test(l)).slice(-3);
+      assert.deepEqual(order.map((l) => l.split(' ')[2]), ['EXISTS', 'FETCH', '(TAG']);
+      a.destroy();
+      b.destroy();
+    });
+
     it('SELECTED-DELAYED keeps the selected mailbox’s changes for a command (§6.1.2); with CONDSTORE, STATUS carries HIGHESTMODSEQ (§5.2)', async () => {
       const box = `delayed${++counter}`;
       const other = `${box}-other`;

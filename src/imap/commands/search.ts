@@ -55,7 +55,7 @@ async function runSearch(ctx: CommandContext, args: SearchArgs, byUid: boolean):
   }
   if (opts.save) view.savedResult = savedUids(found, opts);
   if (wantsEsearch(opts)) ctx.untagged(...esearchResponse(ctx.tag, byUid ? found.uids : found.seqs, byUid, opts, modseq));
-  if (opts.update) startUpdates(ctx, { tag: ctx.tag, byUid, query, results: found.uids });
+  if (opts.update) startUpdates(ctx, { tag: ctx.tag, byUid, query, results: found.uids, fetch: opts.updateFetch });
 }
 
 const NO_RETURN_OPTIONS = { min: false, max: false, all: false, count: false, save: false } as const;

@@ -79,7 +79,7 @@ async function runSort(ctx: CommandContext, args: SortArgs, byUid: boolean): Pro
   // "$" is a set: kept in mailbox order whatever the sort order.
   if (opts.save) view.savedResult = savedUids(sorted, opts).sort((a, b) => a - b);
   if (wantsEsearch(opts)) ctx.untagged(...esearchResponse(ctx.tag, numbers, byUid, opts, modseq));
-  if (opts.update) startUpdates(ctx, { tag: ctx.tag, byUid, query, program: args.program, results: sorted.uids });
+  if (opts.update) startUpdates(ctx, { tag: ctx.tag, byUid, query, program: args.program, results: sorted.uids, fetch: opts.updateFetch });
 }
 
 export const sortCommand: CommandSpec<SortArgs> = {

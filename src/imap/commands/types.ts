@@ -92,9 +92,20 @@ export interface ViewObserver {
   added(uids: readonly number[]): void;
   /** Messages whose flags changed (reported with FETCH, or changed by this session's STORE). */
   flagsChanged(uids: readonly number[]): void;
-  /** Finishes the work the calls above queued; awaited whenever the view has reported its updates. */
-  settle(): Promise<void>;
+  /**
+   * Finishes the work the calls above queued; awaited whenever the view has reported its updates.
+   * `fetchNew`, when given, is called for the messages just reported with EXISTS before anything
+   * about them is said (RFC 5465 §7 order: EXISTS, FETCH, ESEARCH).
+   */
+  settle(fetchNew?: NewMessageFetch): Promise<void>;
 }
+
+/**
+ * Writes the FETCH responses due for messages just reported with EXISTS (RFC 5465 §5.2, §7):
+ * `arrived` are their UIDs, ascending; `wanted` the attributes UPDATE contexts ask for some of
+ * them. Whoever calls it adds NOTIFY's MessageNew attributes.
+ */
+export type NewMessageFetch = (arrived: readonly number[], wanted: ReadonlyMap<number, readonly import('../fetch/items.js').FetchItem[]>) => Promise<void>;
 
 export interface ConnectionInfo {
   readonly id: string;

@@ -10,7 +10,7 @@ import type { Logger } from '../../util/logger.js';
 import { CommandFramer, FrameTooLongError, type FrameBounds, type LiteralRequest, type LiteralVerdict } from '../wire/framer.js';
 import { encodeResponse } from '../wire/encoder.js';
 import { atom, type FramedCommand, type ImapValue, type Response, type ResponseCode } from '../wire/types.js';
-import type { ConnectionInfo, SessionState } from '../commands/types.js';
+import type { ConnectionInfo, NewMessageFetch, SessionState } from '../commands/types.js';
 import { OutputQueue } from './output.js';
 import { SelectedMailboxView, watchedView } from './selected-view.js';
 import { openWithSharing } from '../../store/sharing/shared-view.js';
@@ -32,6 +32,8 @@ import { CommandProgress } from './progress.js';
 import { NotifyWatcher } from '../notify/watcher.js';
 import type { NotifySpec } from '../notify/spec.js';
 import { uidFetchCommand } from '../commands/fetch.js';
+import type { FetchItem } from '../fetch/items.js';
+import { mergeItems } from '../search/contexts.js';
 import { createCommandContext } from './context.js';
 
 /** What the session reads and writes: the socket, or the COMPRESS transport over it. */
@@ -594,13 +596,45 @@ export class ImapConnection implements ConnectionInfo {
     // end of a command, which sequence numbers need (RFC 3501 §7.4.1).
     if (pushed && this.notifier && !this.notifier.spec.selected?.events.size) return;
     const fetch = pushed ? this.notifier?.spec.selected?.fetch ?? [] : [];
-    const lastUid = fetch.length > 0 && view.exists > 0 ? view.uidAt(view.exists) : 0;
-    await view.flush(this.state.mail, allowExpunge);
+    const lastUid = view.exists > 0 ? view.uidAt(view.exists) : 0;
+    // New messages get one FETCH each (RFC 5465 §5.2: NOTIFY's attributes and those of the UPDATE
+    // contexts they joined, §7, combined), written by the contexts between EXISTS and their ADDTO
+    // (§7) — or here after the flush when no context asked for the message.
+    const fetched = new Set<number>();
+    const fetchNew: NewMessageFetch = async (arrived, wanted) => {
+      const groups = new Map<string, { items: FetchItem[]; uids: number[] }>();
+      for (const uid of arrived) {
+        if (fetched.has(uid)) continue;
+        const items = mergeItems(fetch, wanted.get(uid) ?? []);
+        if (items.length === 0) continue;
+        fetched.add(uid);
+        const key = JSON.stringify(items);
+        const group = groups.get(key) ?? { items, uids: [] };
+        group.uids.push(uid);
+        groups.set(key, group);
+      }
+      for (const { items, uids } of groups.values()) await this.fetchForUpdates(uids, items);
+    };
+    await view.flush(this.state.mail, allowExpunge, fetchNew);
     if (fetch.length === 0 || view.exists === 0 || this.state.kind !== 'selected' || this.state.view !== view) return;
-    const newest = view.uidAt(view.exists);
-    if (newest <= lastUid) return;
+    // The new messages are the tail of the view: walk it back, not the whole mailbox.
+    const rest: number[] = [];
+    for (let seq = view.exists; seq > 0 && view.uidAt(seq) > lastUid; seq--) if (!fetched.has(view.uidAt(seq))) rest.push(view.uidAt(seq));
+    rest.reverse();
+    if (rest.length > 0) await this.fetchForUpdates(rest, fetch);
+  }
+
+  /** Unsolicited FETCH responses for `uids` (ascending), as UID FETCH writes them. */
+  private async fetchForUpdates(uids: readonly number[], items: FetchItem[]): Promise<void> {
+    if (this.state.kind !== 'selected') return;
+    const ranges: Array<{ start: number; end: number }> = [];
+    for (const uid of uids) {
+      const last = ranges[ranges.length - 1];
+      if (last && last.end === uid - 1) last.end = uid;
+      else ranges.push({ start: uid, end: uid });
+    }
     const ctx = createCommandContext(this, '*', 'UID FETCH');
-    await uidFetchCommand.run(ctx, { set: { saved: false, ranges: [{ start: lastUid + 1, end: newest }] }, items: fetch });
+    await uidFetchCommand.run(ctx, { set: { saved: false, ranges }, items });
   }
 
   // --- NOTIFY (RFC 5465) -----------------------------------------------------------------------

@@ -7,7 +7,7 @@
  * changes after any command, EXPUNGE only after commands other than FETCH, STORE and SEARCH.
  */
 import type { FlagChange, MailboxChange, MailboxInfo, MailboxSnapshot, MailStore, MessageMeta, UserMailbox } from '../../store/types.js';
-import type { SelectedView, ViewObserver } from '../commands/types.js';
+import type { NewMessageFetch, SelectedView, ViewObserver } from '../commands/types.js';
 import { permanentFlags } from '../commands/mailbox-access.js';
 import { atom, type ImapValue, type ResponseCode } from '../wire/types.js';
 import { formatNumberSet, resolveRanges, type SequenceSet } from '../wire/sequence-set.js';
@@ -460,7 +460,7 @@ export class SelectedMailboxView implements SelectedView {
    * Reports queued changes: EXPUNGE (only when allowed), then EXISTS/RECENT for new messages, then
    * FETCH FLAGS for changed ones.
    */
-  async flush(mail: UserMailbox, allowExpunge: boolean): Promise<void> {
+  async flush(mail: UserMailbox, allowExpunge: boolean, fetchNew?: NewMessageFetch): Promise<void> {
     if (allowExpunge && this.pendingExpunge.size > 0) {
       const gone = [...this.pendingExpunge];
       this.pendingExpunge.clear();
@@ -529,7 +529,7 @@ export class SelectedMailboxView implements SelectedView {
         for (const o of this.observers) o.flagsChanged([c.uid]);
       }
     }
-    for (const o of [...this.observers]) await o.settle();
+    for (const o of [...this.observers]) await o.settle(fetchNew);
   }
 
   /**
