@@ -74,6 +74,11 @@ export interface SelectedView {
    * with FLAGS first (RFC 3501 §7.2.6) — and returns true, so the command reports FLAGS with them.
    */
   applyCurrent(meta: MessageMeta): boolean;
+  /**
+   * Optional: reports at once (EXISTS) messages this session's command has just added to the
+   * selected mailbox, instead of at the command's end (REPLACE: EXISTS before the EXPUNGE).
+   */
+  reportOwnArrivals?(mail: UserMailbox, uids: readonly number[]): Promise<void>;
   /** After a command of this session expunged: removes them from the view and sends `* n EXPUNGE`. */
   applyOwnExpunge(uids: number[]): void;
   /**

@@ -411,6 +411,20 @@ export class SelectedMailboxView implements SelectedView {
     this.modseqList = this.modseqList.filter(keep);
   }
 
+  /**
+   * Reports, now, messages this session's own command just added to the mailbox (EXISTS, and
+   * what else is pending except expunges) — for REPLACE, whose new message is announced before
+   * the old one's EXPUNGE (RFC 8508 §3.2–3.3 examples: APPENDUID, EXISTS, EXPUNGE).
+   */
+  async reportOwnArrivals(mail: UserMailbox, uids: readonly number[]): Promise<void> {
+    for (const uid of uids) {
+      if (uid <= this.maxKnownUid) continue;
+      this.pendingNew.add(uid);
+      this.maxKnownUid = uid;
+    }
+    await this.flush(mail, false);
+  }
+
   /** Feed listener: queue changes of this mailbox made elsewhere. */
   onChange(change: MailboxChange): void {
     if (change.kind === 'mailboxes' || change.kind === 'sieve' || change.mailboxId !== this.mailbox.id) return;
