@@ -591,10 +591,21 @@ export class ImapConnection implements ConnectionInfo {
     const view = this.state.view;
     // Live UPDATE contexts (RFC 5267) may have work queued by this session's own STORE or EXPUNGE.
     if (!(view instanceof SelectedMailboxView) || !(view.hasPending() || view.observers.size > 0)) return;
-    // RFC 5465 §3.1, §4: a NOTIFY SET without SELECTED (or with SELECTED NONE) asks for no message
-    // events of the selected mailbox, and IDLE then sends exactly NOTIFY's events. They wait for the
-    // end of a command, which sequence numbers need (RFC 3501 §7.4.1).
-    if (pushed && this.notifier && !this.notifier.spec.selected?.events.size) return;
+    // RFC 5465 §3.1: a NOTIFY SET without SELECTED (or with SELECTED NONE) means the client "doesn't
+    // want to receive any <message-event>s for the currently selected mailbox" — none pushed, none
+    // at a command's end either (Dovecot sends none too). The view keeps them pending, so the
+    // sequence numbers the client knows stay true (Dovecot renumbers silently); they go out when a
+    // NOTIFY SET asks for them or NOTIFY NONE ends the set (§3.1: NOTIFY is an implicit NOOP), or
+    // the mailbox is selected again. What this session did itself (STORE, EXPUNGE) is answered
+    // by its command as always, and its own UPDATE contexts (RFC 5267) still hear of it. Held
+    // beyond maxNotifyQueuedEvents: NOTIFICATIONOVERFLOW (§5.8), NOTIFY off, and all is reported.
+    if (this.notifier && !this.notifier.spec.selected?.events.size) {
+      if (view.pendingCount() <= this.server.limits.maxNotifyQueuedEvents) {
+        await view.settleObservers();
+        return;
+      }
+      this.notifyOverflowed(this.notifier);
+    }
     const fetch = pushed ? this.notifier?.spec.selected?.fetch ?? [] : [];
     const lastUid = view.exists > 0 ? view.uidAt(view.exists) : 0;
     // New messages get one FETCH each (RFC 5465 §5.2: NOTIFY's attributes and those of the UPDATE
@@ -651,13 +662,7 @@ export class ImapConnection implements ConnectionInfo {
         enabled: this.enabled,
         selectedId: () => (this.state.kind === 'selected' ? this.state.view.mailbox.id : undefined),
         untagged: (...values) => this.untagged(...values),
-        overflowed: () => {
-          if (this.notifier !== watcher) return;
-          this.notifier = null;
-          this.logger.info({ limit: this.server.limits.maxNotifyQueuedEvents }, 'NOTIFY overflow: notifications off until the next NOTIFY SET');
-          this.status('*', 'OK', 'Too many notifications queued; NOTIFY is off', { name: 'NOTIFICATIONOVERFLOW' });
-          if (!this.busy && !this.idling) this.out.flush();
-        },
+        overflowed: () => this.notifyOverflowed(watcher),
         kick: () => this.kickNotify(),
         drain: async () => {
           await this.out.drain();
@@ -674,6 +679,16 @@ export class ImapConnection implements ConnectionInfo {
     await watcher.start();
     watcher.noAccessLists();
     if (spec.status) await watcher.initialStatus();
+  }
+
+  /** RFC 5465 §5.8: too much held back for `watcher`; NOTIFY is off until the next NOTIFY SET. */
+  private notifyOverflowed(watcher: NotifyWatcher): void {
+    if (this.notifier !== watcher) return;
+    watcher.stop();
+    this.notifier = null;
+    this.logger.info({ limit: this.server.limits.maxNotifyQueuedEvents }, 'NOTIFY overflow: notifications off until the next NOTIFY SET');
+    this.status('*', 'OK', 'Too many notifications queued; NOTIFY is off', { name: 'NOTIFICATIONOVERFLOW' });
+    if (!this.busy && !this.idling) this.out.flush();
   }
 
   /** Whether the selected mailbox's changes go out as they happen (SELECTED, not SELECTED-DELAYED, §6.1). */

@@ -466,6 +466,16 @@ export class SelectedMailboxView implements SelectedView {
     if (this.hasPending()) this.onPending?.();
   }
 
+  /** Changes held for the client (new, expunged, flag-changed messages). */
+  pendingCount(): number {
+    return this.pendingNew.size + this.pendingExpunge.size + this.pendingFlags.size;
+  }
+
+  /** Lets the observers (UPDATE contexts) finish what this session's own commands queued, without reporting anything held. */
+  async settleObservers(): Promise<void> {
+    for (const o of [...this.observers]) await o.settle();
+  }
+
   hasPending(): boolean {
     return this.pendingNew.size > 0 || this.pendingExpunge.size > 0 || this.pendingFlags.size > 0;
   }
