@@ -17,6 +17,8 @@ export interface CapabilityInputs {
   maxMessageSize: number;
   /** LITERAL- instead of LITERAL+ (RFC 7888 §5 forbids advertising both). */
   literalMinus?: boolean;
+  /** INPROGRESS (RFC 9585 §3): progress lines are on (limits.inProgressSeconds > 0). */
+  inProgress?: boolean;
 }
 
 /** What a store with `messageExtras` adds (FETCH/SEARCH items in fetch.ts and search/parse.ts; MAILBOXID in status.ts, create.ts, select). */
@@ -44,6 +46,7 @@ export function computeCapabilities(input: CapabilityInputs): string[] {
     if (c === 'COMPRESS=DEFLATE' && input.state === 'notAuthenticated') continue;
     caps.push(c);
   }
+  if (input.inProgress) caps.push('INPROGRESS');
   caps.push(`APPENDLIMIT=${input.maxMessageSize}`);
   return caps;
 }

@@ -113,6 +113,14 @@ export interface ImapLimits {
    * STATUS, so this bounds work, not memory, which the mailbox count bounds.
    */
   maxNotifyQueuedEvents: number;
+  /**
+   * INPROGRESS (RFC 9585): seconds between `* OK [INPROGRESS ("tag" count total)]` lines while a
+   * long command runs (SEARCH, SORT, THREAD, STORE, COPY, MOVE, EXPUNGE and their UID forms); the
+   * first comes one interval after the command started, so a command shorter than that sends none.
+   * 10 by default (the RFC recommends 10–15, Dovecot sends one every 10); fractions are allowed;
+   * 0 turns the lines off and INPROGRESS is not advertised.
+   */
+  inProgressSeconds: number;
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -145,11 +153,13 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   compressionLevel: 6,
   maxNotifyMailboxNames: 1000,
   maxNotifyQueuedEvents: 10_000,
+  inProgressSeconds: 10,
 };
 
 /** Limits that 0 switches off (no limit at all); the others must stay positive. */
 export const IMAP_LIMITS_OFF_WITH_ZERO: ReadonlySet<keyof ImapLimits> = new Set([
   'maxConnections', 'maxConnectionsPerIp', 'maxConnectionsPerUser', 'maxBadCommands', 'unauthCommands', 'idleHibernateSeconds',
+  'inProgressSeconds',
 ]);
 
 /** `allowShortAutologout`: for test kits only (postroom/testing), lets authIdleSeconds go below 1800. */
@@ -160,7 +170,7 @@ export function resolveLimits(partial: Partial<ImapLimits> = {}, options: { allo
   const limits = { ...DEFAULT_IMAP_LIMITS, ...partial };
   for (const k of IMAP_LIMITS_OFF_WITH_ZERO) {
     // A count compared with Infinity never reaches it; hibernation reads 0 itself.
-    if (limits[k] === 0 && k !== 'idleHibernateSeconds') limits[k] = Infinity;
+    if (limits[k] === 0 && k !== 'idleHibernateSeconds' && k !== 'inProgressSeconds') limits[k] = Infinity;
   }
   if (limits.authIdleSeconds < 1800 && !options.allowShortAutologout) {
     throw new RangeError('authIdleSeconds must be at least 1800 (RFC 3501 §5.4: the autologout timer is at least 30 minutes)');

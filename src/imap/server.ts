@@ -163,6 +163,7 @@ export class ImapServer extends EventEmitter implements ServerCore {
       commandCapabilities: this.store.messageExtras ? [...this.registry.capabilities(), ...MESSAGE_EXTRAS_CAPABILITIES] : this.registry.capabilities(),
       maxMessageSize: this.limits.maxMessageSize,
       literalMinus: this.literalMinus,
+      inProgress: this.limits.inProgressSeconds > 0,
     });
   }
 

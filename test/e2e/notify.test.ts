@@ -128,13 +128,54 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       assert.match(await a.expect(/^\* STATUS/), new RegExp(`^\\* STATUS ${box} \\(MESSAGES 1 UIDNEXT 2 `));
       assert.ok(!a.transcript.some((l) => / EXISTS$/.test(l) && l !== '* 0 EXISTS'), a.transcript.join('\n'));
       a.send('DONE\r\n');
-      assert.equal(await a.expect(/^\* 1 EXISTS$/), '* 1 EXISTS');
       assert.equal(await a.expect(/^i /), 'i OK IDLE terminated');
-      // NOTIFY NONE: silence again.
-      await run(a, 'o', 'NOTIFY NONE');
+      // §3.1: without SELECTED the client wants no message events for the selected mailbox — not
+      // at a command's end either; they are held (sequence numbers stay as the client knows them).
+      const noop = await run(a, 'z1', 'NOOP');
+      assert.deepEqual(noop, ['z1 OK NOOP completed']);
+      assert.ok(!a.transcript.some((l) => / EXISTS$/.test(l) && l !== '* 0 EXISTS'), a.transcript.join('\n'));
+      // NOTIFY NONE (an implicit NOOP, §3.1): what was held comes now; then silence for others' mailboxes.
+      const none = await run(a, 'o', 'NOTIFY NONE');
+      assert.deepEqual(none.filter((l) => / EXISTS$/.test(l)), ['* 1 EXISTS']);
       await append(b, box, 'after none');
       await run(a, 'z2', 'NOOP');
       assert.equal(a.transcript.filter((l) => l.startsWith('* STATUS')).length, 1, a.transcript.join('\n'));
+      a.destroy();
+      b.destroy();
+    });
+
+    it('UPDATE (fetch-att) of a search context (§7): EXISTS, one FETCH with NOTIFY’s and the context’s attributes, then ADDTO — between commands and in IDLE', async () => {
+      const box = `ctx${++counter}`;
+      const a = await alice(server());
+      const b = await alice(server());
+      await run(b, 'c', `CREATE ${box}`);
+      await run(a, 's', `SELECT ${box}`);
+      await run(a, 'n', 'NOTIFY SET (selected (MessageNew (UID) MessageExpunge))');
+      const search = await run(a, 'q', 'SEARCH RETURN (COUNT UPDATE (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])) SUBJECT "boss"');
+      assert.deepEqual(search, ['* ESEARCH (TAG "q") COUNT 0', 'q OK SEARCH completed']);
+      // Not matching: NOTIFY's FETCH only, no ADDTO.
+      await append(b, box, 'lunch');
+      assert.equal(await a.expect(/EXISTS/), '* 1 EXISTS');
+      assert.equal(await a.expect(/FETCH/), '* 1 FETCH (UID 1)');
+      // Matching: the attributes combined in one FETCH (UID once), before the ADDTO.
+      await append(b, box, 'from the boss');
+      assert.equal(await a.expect(/EXISTS/), '* 2 EXISTS');
+      assert.equal(await a.expect(/FETCH/), '* 2 FETCH (UID 2 BODY[HEADER.FIELDS (SUBJECT)] {26}');
+      assert.equal(await a.expect(/.*/), 'Subject: from the boss');
+      assert.equal(await a.expect(/.*/), '');
+      assert.equal(await a.expect(/.*/), ')');
+      assert.equal(await a.expect(/ESEARCH/), '* ESEARCH (TAG "q") ADDTO (0 2)');
+      // In IDLE the same order.
+      a.send('i IDLE\r\n');
+      await a.expect(/^\+ /);
+      await append(b, box, 'boss again');
+      assert.equal(await a.expect(/EXISTS/), '* 3 EXISTS');
+      assert.match(await a.expect(/FETCH/), /^\* 3 FETCH \(UID 3 BODY\[HEADER\.FIELDS \(SUBJECT\)\] \{23\}$/);
+      assert.equal(await a.expect(/ESEARCH/), '* ESEARCH (TAG "q") ADDTO (0 3)');
+      a.send('DONE\r\n');
+      await a.expect(/^i OK/);
+      const order = a.transcript.filter((l) => /EXISTS|FETCH|ESEARCH/.test(l)).slice(-3);
+      assert.deepEqual(order.map((l) => l.split(' ')[2]), ['EXISTS', 'FETCH', '(TAG']);
       a.destroy();
       b.destroy();
     });
@@ -180,6 +221,24 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
 }
 
 describe('NOTIFY limits and access', () => {
+  it('without SELECTED, held changes of the selected mailbox beyond maxNotifyQueuedEvents end NOTIFY with NOTIFICATIONOVERFLOW and are reported (§5.8)', async () => {
+    const server = await startImapServer({ limits: { maxNotifyQueuedEvents: 3 } });
+    try {
+      const a = await alice(server);
+      const b = await alice(server);
+      await run(a, 's', 'SELECT INBOX');
+      await run(a, 'n', 'NOTIFY SET (mailboxes Nowhere (MessageNew MessageExpunge))');
+      for (let i = 0; i < 5; i++) await append(b, 'INBOX', `m${i}`);
+      const lines = await run(a, 'z', 'NOOP');
+      assert.ok(lines.some((l) => l.startsWith('* OK [NOTIFICATIONOVERFLOW]')), lines.join('\n'));
+      assert.ok(lines.includes('* 5 EXISTS'), lines.join('\n'));
+      a.destroy();
+      b.destroy();
+    } finally {
+      await server.close();
+    }
+  });
+
   it('PERSONAL over 10,000 mailboxes: a STATUS each with the STATUS indicator, then one STATUS per changed mailbox', async () => {
     const store = new MemoryStore();
     const server = await startImapServer({ store, limits: { maxMailboxesPerUser: 10_001 } });

@@ -74,6 +74,7 @@ export async function harness(options: { delimiter?: string; enabled?: string[];
     untaggedLines: (text: string) => lines.push(...text.split('\r\n').slice(0, -1)),
     untaggedStatus: (status: 'OK' | 'NO' | 'BAD' | 'BYE', text: string, code?: ResponseCode) => write({ type: 'status', tag: '*', status, text, code }),
     drain: async () => undefined,
+    progress: () => undefined,
     continuation: unsupported,
     idle: unsupported,
     setState: unsupported,

@@ -132,6 +132,7 @@ export async function harness(): Promise<Harness> {
       untaggedLines: (text) => h.lines.push(...text.split('\r\n').slice(0, -1)),
       untaggedStatus: (status, text, code) => h.lines.push(render({ type: 'status', tag: '*', status, text, code })),
       drain: async () => undefined,
+      progress: () => undefined,
       continuation: unsupported,
       idle: unsupported,
       setState(next) {

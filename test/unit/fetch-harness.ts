@@ -81,6 +81,7 @@ export async function fetchHarness(messages: Array<string | Buffer>, options: { 
         for (const line of text.split('\r\n').slice(0, -1)) pending.push(Promise.resolve(line));
       },
       untaggedStatus: (status: 'OK' | 'NO' | 'BAD' | 'BYE', text: string, code?: ResponseCode) => push({ type: 'status', tag: '*', status, text, code }),
+      progress: () => undefined,
       drain: async () => {
         h.drains++;
       },

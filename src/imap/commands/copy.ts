@@ -70,6 +70,9 @@ async function runCopy(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
   // RFC 5182 §2.1 / RFC 4315: an empty set (UIDs that name nothing, an empty "$") is not an error.
   if (uids.length === 0) return { text: 'Nothing to copy' };
   await checkKeywords(ctx, mail, target, keywordsOf(view, uids));
+  // One all-or-nothing store write (RFC 3501 §6.4.7): nothing is done until it is, so progress
+  // lines say 0 of the total (RFC 9585) until the tagged OK.
+  ctx.progress(0, uids.length);
   // The store counts the keywords again inside its write, where parallel writers cannot both pass.
   const result = await mail.copy(view.mailbox.id, uids, target.id, { maxKeywords: ctx.server.limits.maxKeywordsPerMailbox });
   if (result.mapping.length === 0) return { text: 'Nothing to copy' };
@@ -79,6 +82,7 @@ async function runCopy(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
 export const copyCommand: CommandSpec<CopyArgs> = {
   name: 'COPY',
   states: ['selected'],
+  reportsProgress: true,
   parse: parseCopyArgs,
   run: (ctx, args) => runCopy(ctx, args, false),
 };
@@ -86,6 +90,7 @@ export const copyCommand: CommandSpec<CopyArgs> = {
 export const uidCopyCommand: CommandSpec<CopyArgs> = {
   name: 'UID COPY',
   states: ['selected'],
+  reportsProgress: true,
   parse: parseCopyArgs,
   run: (ctx, args) => runCopy(ctx, args, true),
 };

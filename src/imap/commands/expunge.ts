@@ -19,9 +19,12 @@ async function runExpunge(ctx: CommandContext, pick: (view: SelectedView) => num
   // One store call per chunk (chunks.ts), highest UIDs first so that the sequence numbers in the
   // untagged EXPUNGEs of the chunks still to come are not shifted by those already sent.
   const sorted = [...candidates].sort((a, b) => b - a);
+  let done = 0;
+  ctx.progress(0, sorted.length);
   for (const chunk of chunksOf(sorted)) {
     const removed = await mail.expunge(view.mailbox.id, chunk);
     view.applyOwnExpunge(removed);
+    ctx.progress((done += chunk.length), sorted.length);
     await ctx.drain();
   }
 }
@@ -29,6 +32,7 @@ async function runExpunge(ctx: CommandContext, pick: (view: SelectedView) => num
 export const expungeCommand: CommandSpec<void> = {
   name: 'EXPUNGE',
   states: ['selected'],
+  reportsProgress: true,
   parse(args) {
     new ArgReader(args).end();
   },
@@ -40,6 +44,7 @@ export const expungeCommand: CommandSpec<void> = {
 export const uidExpungeCommand: CommandSpec<SequenceArgs> = {
   name: 'UID EXPUNGE',
   states: ['selected'],
+  reportsProgress: true,
   capabilities: ['UIDPLUS'],
   parse(args) {
     const r = new ArgReader(args);

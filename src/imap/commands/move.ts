@@ -26,11 +26,13 @@ async function runMove(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
   // moved and then the EXPUNGEs (§4.3), also when a later chunk fails.
   const moved: CopyResult = { uidValidity: 0, mapping: [] };
   let failure: unknown;
+  ctx.progress(0, uids.length);
   for (const chunk of chunksOf(uids)) {
     try {
       const result = await mail.move(view.mailbox.id, chunk, target.id, { maxKeywords: ctx.server.limits.maxKeywordsPerMailbox });
       moved.uidValidity = result.uidValidity;
       for (const pair of result.mapping) moved.mapping.push(pair);
+      ctx.progress(moved.mapping.length, uids.length);
     } catch (err) {
       failure = err;
       break;
@@ -55,6 +57,7 @@ async function runMove(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
 export const moveCommand: CommandSpec<CopyArgs> = {
   name: 'MOVE',
   states: ['selected'],
+  reportsProgress: true,
   capabilities: ['MOVE'],
   parse: parseCopyArgs,
   run: (ctx, args) => runMove(ctx, args, false),
@@ -63,6 +66,7 @@ export const moveCommand: CommandSpec<CopyArgs> = {
 export const uidMoveCommand: CommandSpec<CopyArgs> = {
   name: 'UID MOVE',
   states: ['selected'],
+  reportsProgress: true,
   parse: parseCopyArgs,
   run: (ctx, args) => runMove(ctx, args, true),
 };

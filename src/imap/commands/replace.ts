@@ -5,9 +5,9 @@
  * appends first and never expunges unless the append succeeded). The message argument is APPEND's
  * (flags, date, literal or literal8 — streamed when large, src/imap/session/input-rules.ts).
  *
- * Answers as MOVE does (RFC 6851 §4.3, which RFC 8508 follows): the APPENDUID of the new message in
- * an untagged OK before the EXPUNGE (or VANISHED once QRESYNC is on) of the old one, and EXISTS for
- * the new one when it went into the selected mailbox; then the tagged OK. Rights (RFC 4314, shared
+ * Answers as RFC 8508's examples do (§3.2, §3.3): the APPENDUID of the new message in an untagged
+ * OK, then — when it went into the selected mailbox — its EXISTS, then the EXPUNGE (or VANISHED
+ * once QRESYNC is on) of the old one; then the tagged OK. Rights (RFC 4314, shared
  * mailboxes): "i" on the target, "t" and "e" on the selected mailbox; a read-only selection cannot
  * replace (NO [READ-ONLY]-style refusal as MOVE gives).
  */
@@ -75,6 +75,9 @@ async function runReplace(ctx: CommandContext, args: ReplaceArgs, byUid: boolean
   const result = await replaceMessage(mail, view.mailbox.id, uid, target.id, oneMessage(args), { maxKeywords: ctx.server.limits.maxKeywordsPerMailbox });
   const { appended } = result;
   ctx.untaggedStatus('OK', 'Replacement Message ready', { name: 'APPENDUID', args: [appended.uidValidity, appended.uid] });
+  // RFC 8508's examples (§3.2, §3.3): APPENDUID, then EXISTS for the new message, then the EXPUNGE
+  // of the old one — the client never sees the mailbox without either version.
+  if (target.id === view.mailbox.id && view.reportOwnArrivals) await view.reportOwnArrivals(mail, [appended.uid]);
   if (result.expunged) view.applyOwnExpunge([uid]);
   return { text: `${ctx.command} completed` };
 }

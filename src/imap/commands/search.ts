@@ -55,7 +55,7 @@ async function runSearch(ctx: CommandContext, args: SearchArgs, byUid: boolean):
   }
   if (opts.save) view.savedResult = savedUids(found, opts);
   if (wantsEsearch(opts)) ctx.untagged(...esearchResponse(ctx.tag, byUid ? found.uids : found.seqs, byUid, opts, modseq));
-  if (opts.update) startUpdates(ctx, { tag: ctx.tag, byUid, query, results: found.uids });
+  if (opts.update) startUpdates(ctx, { tag: ctx.tag, byUid, query, results: found.uids, fetch: opts.updateFetch });
 }
 
 const NO_RETURN_OPTIONS = { min: false, max: false, all: false, count: false, save: false } as const;
@@ -63,6 +63,7 @@ const NO_RETURN_OPTIONS = { min: false, max: false, all: false, count: false, sa
 export const searchCommand: CommandSpec<SearchArgs> = {
   name: 'SEARCH',
   states: ['selected'],
+  reportsProgress: true,
   // RFC 3501 §7.4.1: the answer is in sequence numbers, so no EXPUNGE may shift them meanwhile.
   noExpunge: true,
   capabilities: ['ESEARCH', 'SEARCHRES', 'WITHIN', 'PARTIAL', 'CONTEXT=SEARCH'],
@@ -73,6 +74,7 @@ export const searchCommand: CommandSpec<SearchArgs> = {
 export const uidSearchCommand: CommandSpec<SearchArgs> = {
   name: 'UID SEARCH',
   states: ['selected'],
+  reportsProgress: true,
   parse: parseSearchArgs,
   run: (ctx, args) => runSearch(ctx, args, true),
 };

@@ -79,12 +79,13 @@ async function runSort(ctx: CommandContext, args: SortArgs, byUid: boolean): Pro
   // "$" is a set: kept in mailbox order whatever the sort order.
   if (opts.save) view.savedResult = savedUids(sorted, opts).sort((a, b) => a - b);
   if (wantsEsearch(opts)) ctx.untagged(...esearchResponse(ctx.tag, numbers, byUid, opts, modseq));
-  if (opts.update) startUpdates(ctx, { tag: ctx.tag, byUid, query, program: args.program, results: sorted.uids });
+  if (opts.update) startUpdates(ctx, { tag: ctx.tag, byUid, query, program: args.program, results: sorted.uids, fetch: opts.updateFetch });
 }
 
 export const sortCommand: CommandSpec<SortArgs> = {
   name: 'SORT',
   states: ['selected'],
+  reportsProgress: true,
   // RFC 5256 §3: no EXPUNGE while SORT (with sequence numbers) answers.
   noExpunge: true,
   capabilities: ['SORT', 'SORT=DISPLAY', 'ESORT', 'CONTEXT=SORT'],
@@ -95,6 +96,7 @@ export const sortCommand: CommandSpec<SortArgs> = {
 export const uidSortCommand: CommandSpec<SortArgs> = {
   name: 'UID SORT',
   states: ['selected'],
+  reportsProgress: true,
   parse: parseSortArgs,
   run: (ctx, args) => runSort(ctx, args, true),
 };

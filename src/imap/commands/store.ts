@@ -87,6 +87,8 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
   // mailbox is many short transactions, not one long stretch on the event loop.
   const conflicts = new Set<number>();
   let written = 0;
+  let done = 0;
+  ctx.progress(0, uids.length);
   for (const chunk of chunksOf(uids)) {
     // The store counts keywords again inside its write (checkKeywords above may miss what other
     // sessions are adding at the same moment).
@@ -126,6 +128,7 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
       if (withModseq) items.push(atom('MODSEQ'), [view.modseqOf(uid)]);
       ctx.untagged(view.seqOf(uid) ?? 0, atom('FETCH'), items);
     }
+    ctx.progress((done += chunk.length), uids.length);
     await ctx.drain();
   }
 
@@ -142,6 +145,7 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
 export const storeCommand: CommandSpec<StoreArgs> = {
   name: 'STORE',
   states: ['selected'],
+  reportsProgress: true,
   // RFC 3501 §7.4.1: the FETCH responses use sequence numbers.
   noExpunge: true,
   parse: parseStoreArgs,
@@ -151,6 +155,7 @@ export const storeCommand: CommandSpec<StoreArgs> = {
 export const uidStoreCommand: CommandSpec<StoreArgs> = {
   name: 'UID STORE',
   states: ['selected'],
+  reportsProgress: true,
   parse: parseStoreArgs,
   run: (ctx, args) => runStore(ctx, args, true),
 };

@@ -30,6 +30,7 @@ async function runThread(ctx: CommandContext, args: ThreadArgs, byUid: boolean):
 export const threadCommand: CommandSpec<ThreadArgs> = {
   name: 'THREAD',
   states: ['selected'],
+  reportsProgress: true,
   // RFC 5256 §4: no EXPUNGE while THREAD (with sequence numbers) answers.
   noExpunge: true,
   capabilities: ['THREAD=ORDEREDSUBJECT', 'THREAD=REFERENCES', 'THREAD=REFS'],
@@ -40,6 +41,7 @@ export const threadCommand: CommandSpec<ThreadArgs> = {
 export const uidThreadCommand: CommandSpec<ThreadArgs> = {
   name: 'UID THREAD',
   states: ['selected'],
+  reportsProgress: true,
   parse: parseThreadArgs,
   run: (ctx, args) => runThread(ctx, args, true),
 };

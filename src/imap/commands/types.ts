@@ -74,6 +74,11 @@ export interface SelectedView {
    * with FLAGS first (RFC 3501 §7.2.6) — and returns true, so the command reports FLAGS with them.
    */
   applyCurrent(meta: MessageMeta): boolean;
+  /**
+   * Optional: reports at once (EXISTS) messages this session's command has just added to the
+   * selected mailbox, instead of at the command's end (REPLACE: EXISTS before the EXPUNGE).
+   */
+  reportOwnArrivals?(mail: UserMailbox, uids: readonly number[]): Promise<void>;
   /** After a command of this session expunged: removes them from the view and sends `* n EXPUNGE`. */
   applyOwnExpunge(uids: number[]): void;
   /**
@@ -92,9 +97,20 @@ export interface ViewObserver {
   added(uids: readonly number[]): void;
   /** Messages whose flags changed (reported with FETCH, or changed by this session's STORE). */
   flagsChanged(uids: readonly number[]): void;
-  /** Finishes the work the calls above queued; awaited whenever the view has reported its updates. */
-  settle(): Promise<void>;
+  /**
+   * Finishes the work the calls above queued; awaited whenever the view has reported its updates.
+   * `fetchNew`, when given, is called for the messages just reported with EXISTS before anything
+   * about them is said (RFC 5465 §7 order: EXISTS, FETCH, ESEARCH).
+   */
+  settle(fetchNew?: NewMessageFetch): Promise<void>;
 }
+
+/**
+ * Writes the FETCH responses due for messages just reported with EXISTS (RFC 5465 §5.2, §7):
+ * `arrived` are their UIDs, ascending; `wanted` the attributes UPDATE contexts ask for some of
+ * them. Whoever calls it adds NOTIFY's MessageNew attributes.
+ */
+export type NewMessageFetch = (arrived: readonly number[], wanted: ReadonlyMap<number, readonly import('../fetch/items.js').FetchItem[]>) => Promise<void>;
 
 export interface ConnectionInfo {
   readonly id: string;
@@ -154,6 +170,12 @@ export interface CommandContext {
    * loops call it every few items: it resolves at once when there is nothing to wait for.
    */
   drain(): Promise<void>;
+  /**
+   * INPROGRESS (RFC 9585): the command has done `count` of `total` items. Only commands whose spec
+   * sets `reportsProgress` send progress lines; for others this does nothing. Cheap: it records
+   * the numbers, and a timer sends the latest once per interval.
+   */
+  progress(count: number, total: number): void;
 
   /** Sends `+ text` and waits for the client's next line (AUTHENTICATE, IDLE's DONE). null = connection closed. */
   continuation(text: string): Promise<string | null>;
@@ -223,6 +245,11 @@ export interface CommandSpec<A = unknown> {
    * (FETCH, STORE, SEARCH with sequence numbers). Pending expunges wait for the next command.
    */
   noExpunge?: boolean;
+  /**
+   * May run long over a big mailbox: while it runs the client gets `* OK [INPROGRESS …]` lines
+   * (RFC 9585) once per `limits.inProgressSeconds`, with what it reported through ctx.progress.
+   */
+  reportsProgress?: boolean;
   /** Arguments carry secrets: logs show the command name only. */
   sensitive?: boolean;
   /** Capability names this command brings (e.g. IDLE, UNSELECT); added to CAPABILITY when registered. */

@@ -11,12 +11,22 @@
  * it with one store search per context. SORT contexts keep their result in sort order and place
  * new matches by the same comparator (positions per §4.3.3); SEARCH contexts use position 0 and
  * mailbox order.
+ *
+ * With NOTIFY (RFC 5465 §7) a context may name FETCH attributes (`UPDATE (UID BODY.PEEK[…])`):
+ * when a new message joins its result — a new message, not one whose flags changed (§7: no FETCH
+ * then) — the session FETCHes them. §7 puts that FETCH after EXISTS and before the ESEARCH
+ * ADDTO, §5.2 after the ADDTO; the RFC contradicts itself (erratum 4833 says servers may do
+ * either), and this follows §7, its example and its MUST. So a settle() with new messages holds
+ * its ADDTO/REMOVEFROM lines back, hands the new messages with the attributes wanted for each to
+ * the session's `fetchNew` (which adds NOTIFY's MessageNew attributes, so there is one FETCH per
+ * message, §5.2), then sends the held lines.
  */
 import type { SearchQuery } from '../../store/search-query.js';
 import type { SortableMessage, UserMailbox } from '../../store/types.js';
 import { compareBy, type SortCriterion } from '../../store/sort/sort.js';
 import { sortData } from '../../store/sort/sort-data.js';
-import type { SelectedView, ViewObserver } from '../commands/types.js';
+import type { NewMessageFetch, SelectedView, ViewObserver } from '../commands/types.js';
+import type { FetchItem } from '../fetch/items.js';
 import { atom, type ImapValue } from '../wire/types.js';
 import { formatOrderedSet } from './results.js';
 import { viewRanges } from './to-query.js';
@@ -29,6 +39,8 @@ export interface UpdateContext {
   program?: readonly SortCriterion[];
   /** The current result, as UIDs in the requested order. */
   results: number[];
+  /** RFC 5465 §7: attributes to FETCH for a new message that joins the result. */
+  fetch?: readonly FetchItem[];
 }
 
 /** One (position, numbers) pair of ADDTO or REMOVEFROM. */
@@ -37,6 +49,10 @@ type Pair = [position: number, numbers: number[]];
 class ViewContexts implements ViewObserver {
   readonly contexts = new Map<string, UpdateContext>();
   private dirty = new Set<number>();
+  /** Of `dirty`, the messages that are new (reported with EXISTS), not changed. */
+  private arrived = new Set<number>();
+  /** While settle() runs with new messages: the ESEARCH lines held until their FETCH is out. */
+  private held: ImapValue[][] | null = null;
   stop: () => void = () => undefined;
 
   constructor(
@@ -56,7 +72,8 @@ class ViewContexts implements ViewObserver {
     const values: ImapValue[] = [atom('ESEARCH'), [atom('TAG'), ctx.tag]];
     if (ctx.byUid) values.push(atom('UID'));
     values.push(atom(name), payload);
-    this.emit(...values);
+    if (this.held) this.held.push(values);
+    else this.emit(...values);
   }
 
   /**
@@ -89,18 +106,26 @@ class ViewContexts implements ViewObserver {
   expunging(uids: readonly number[]): void {
     const gone = new Set(uids);
     for (const ctx of this.contexts.values()) this.remove(ctx, gone);
-    for (const uid of uids) this.dirty.delete(uid);
+    for (const uid of uids) {
+      this.dirty.delete(uid);
+      this.arrived.delete(uid);
+    }
   }
 
   added(uids: readonly number[]): void {
-    for (const uid of uids) this.dirty.add(uid);
+    for (const uid of uids) {
+      this.dirty.add(uid);
+      this.arrived.add(uid);
+    }
   }
 
   flagsChanged(uids: readonly number[]): void {
     for (const uid of uids) this.dirty.add(uid);
   }
 
-  async settle(): Promise<void> {
+  async settle(fetchNew?: NewMessageFetch): Promise<void> {
+    const arrived = [...this.arrived].filter((uid) => this.view.seqOf(uid) !== undefined).sort((a, b) => a - b);
+    this.arrived.clear();
     if (this.dirty.size === 0 || this.contexts.size === 0) {
       this.dirty.clear();
       return;
@@ -108,6 +133,24 @@ class ViewContexts implements ViewObserver {
     const dirty = [...this.dirty].filter((uid) => this.view.seqOf(uid) !== undefined).sort((a, b) => a - b);
     this.dirty.clear();
     if (dirty.length === 0) return;
+    if (arrived.length === 0 || !fetchNew) return this.update(dirty, new Set());
+    // New messages: the FETCH goes between EXISTS (already out) and ADDTO (RFC 5465 §7).
+    const wanted = new Map<number, FetchItem[]>();
+    const held: ImapValue[][] = (this.held = []);
+    try {
+      await this.update(dirty, new Set(arrived), wanted);
+    } finally {
+      this.held = null;
+    }
+    await fetchNew(arrived, wanted);
+    for (const values of held) this.emit(...values);
+  }
+
+  /**
+   * Tests `dirty` against every context and sends (or holds) ADDTO/REMOVEFROM. `wanted` collects,
+   * for each message of `arrived` that joined a context with FETCH attributes, those attributes.
+   */
+  private async update(dirty: number[], arrived: ReadonlySet<number>, wanted?: Map<number, FetchItem[]>): Promise<void> {
     const mailboxId = this.view.mailbox.id;
     let keys: Map<number, SortableMessage> | undefined;
     // Neighbours in the view make one range: a STORE over 10,000 messages is one range to test.
@@ -120,6 +163,9 @@ class ViewContexts implements ViewObserver {
       const joining = dirty.filter((uid) => !current.has(uid) && matching.has(uid) && this.view.seqOf(uid) !== undefined);
       this.remove(ctx, leaving);
       if (joining.length === 0) continue;
+      if (wanted && ctx.fetch) {
+        for (const uid of joining) if (arrived.has(uid)) wanted.set(uid, mergeItems(wanted.get(uid) ?? [], ctx.fetch));
+      }
       if (!ctx.program) {
         ctx.results = [...ctx.results, ...joining].sort((a, b) => a - b);
         this.send(ctx, 'ADDTO', [[0, joining.map((uid) => this.number(ctx, uid))]]);
@@ -152,6 +198,19 @@ class ViewContexts implements ViewObserver {
     ctx.results = merged;
     this.send(ctx, 'ADDTO', pairs);
   }
+}
+
+/** `a` with the items of `b` it lacks (the same attribute asked twice is fetched once, RFC 5465 §5.2). */
+export function mergeItems(a: readonly FetchItem[], b: readonly FetchItem[]): FetchItem[] {
+  const out = [...a];
+  const seen = new Set(a.map((i) => JSON.stringify(i)));
+  for (const item of b) {
+    const key = JSON.stringify(item);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(item);
+  }
+  return out;
 }
 
 const byView = new WeakMap<SelectedView, ViewContexts>();

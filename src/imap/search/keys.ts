@@ -3,6 +3,7 @@
  * can answer (sequence numbers, the saved result "$", \Recent). `toStoreQuery` (to-query.ts) turns
  * those into UID ranges, so the store never needs to know about sequence numbers or \Recent.
  */
+import type { FetchItem } from '../fetch/items.js';
 import type { SequenceSet } from '../wire/sequence-set.js';
 import type { SearchQuery } from '../../store/search-query.js';
 
@@ -50,6 +51,11 @@ export interface ReturnOptions {
   context?: boolean;
   /** RFC 5267 §4.3: keep the result up to date with ADDTO/REMOVEFROM while the mailbox is selected. */
   update?: boolean;
+  /**
+   * RFC 5465 §7 (with NOTIFY): `UPDATE (fetch-att …)`, the attributes to FETCH for a new message
+   * as it joins the result.
+   */
+  updateFetch?: FetchItem[];
   partial?: PartialRange;
 }
 

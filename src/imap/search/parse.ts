@@ -9,6 +9,7 @@ import type { Token } from '../wire/types.js';
 import type { ParseEnv } from '../commands/types.js';
 import { parseFlag } from './flags.js';
 import type { PartialRange, ReturnOptions, SearchArgs, SearchKey } from './keys.js';
+import { parseFetchItems } from '../fetch/items.js';
 
 /** Sequence sets are the only keys that start with a digit, "*" or "$". */
 const SEQUENCE_SET = /^[0-9*$][0-9*:,$]*$/;
@@ -192,6 +193,8 @@ export function parseReturnOptions(r: ArgReader): ReturnOptions {
     if (key === 'all' && (opts.all || opts.partial)) throw new ParseError('Only one PARTIAL or ALL may be given (RFC 5267 §4.4)');
     if (key === 'update' && opts.update) throw new ParseError('UPDATE given twice');
     opts[key] = true;
+    // RFC 5465 §7, §8: modifier-update = "UPDATE" [ "(" fetch-att *(SP fetch-att) ")" ].
+    if (key === 'update' && list.isList()) opts.updateFetch = parseFetchItems(list.next('UPDATE fetch attributes'));
   }
   return opts;
 }

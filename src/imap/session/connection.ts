@@ -10,7 +10,7 @@ import type { Logger } from '../../util/logger.js';
 import { CommandFramer, FrameTooLongError, type FrameBounds, type LiteralRequest, type LiteralVerdict } from '../wire/framer.js';
 import { encodeResponse } from '../wire/encoder.js';
 import { atom, type FramedCommand, type ImapValue, type Response, type ResponseCode } from '../wire/types.js';
-import type { ConnectionInfo, SessionState } from '../commands/types.js';
+import type { ConnectionInfo, NewMessageFetch, SessionState } from '../commands/types.js';
 import { OutputQueue } from './output.js';
 import { SelectedMailboxView, watchedView } from './selected-view.js';
 import { openWithSharing } from '../../store/sharing/shared-view.js';
@@ -28,9 +28,12 @@ import { utf8Names } from '../commands/mailbox-name.js';
 import type { FrozenSession, Hibernation, ParkRequest } from './hibernation.js';
 import type { BudgetShare } from '../../net/input-budget.js';
 import { TimeSlice } from '../../util/time-slice.js';
+import { CommandProgress } from './progress.js';
 import { NotifyWatcher } from '../notify/watcher.js';
 import type { NotifySpec } from '../notify/spec.js';
 import { uidFetchCommand } from '../commands/fetch.js';
+import type { FetchItem } from '../fetch/items.js';
+import { mergeItems } from '../search/contexts.js';
 import { createCommandContext } from './context.js';
 
 /** What the session reads and writes: the socket, or the COMPRESS transport over it. */
@@ -71,6 +74,8 @@ export class ImapConnection implements ConnectionInfo {
   private pollTimer: NodeJS.Timeout | null = null;
   private unwatch: (() => void) | null = null;
   private idling: { flush: () => void } | null = null;
+  /** INPROGRESS (RFC 9585): the running command's progress lines, while it runs. */
+  progress: CommandProgress | null = null;
   /** NOTIFY (RFC 5465): the session's notification set, while one is in force. */
   private notifier: NotifyWatcher | null = null;
   /** Notifications pushed while no command runs, one report at a time. */
@@ -217,6 +222,23 @@ export class ImapConnection implements ConnectionInfo {
   status(tag: string, status: 'OK' | 'NO' | 'BAD' | 'BYE' | 'PREAUTH', text: string, code?: ResponseCode): void {
     if (status === 'BYE' && !this.closed) this.byeSent = true;
     this.write({ type: 'status', tag, status, code, text });
+  }
+
+  /**
+   * Starts the progress lines of a long command (RFC 9585), or null when they are off. Stopped by
+   * the dispatcher when the command ends, before its tagged reply.
+   */
+  startProgress(tag: string): CommandProgress | null {
+    const seconds = this.server.limits.inProgressSeconds;
+    if (!(seconds > 0)) return null;
+    this.progress = new CommandProgress(tag, seconds * 1000, {
+      send: (code, text) => {
+        if (this.closing || this.closed) return;
+        this.status('*', 'OK', text, code);
+        this.out.flush();
+      },
+    });
+    return this.progress;
   }
 
   // --- the command loop ----------------------------------------------------------------------
@@ -569,18 +591,61 @@ export class ImapConnection implements ConnectionInfo {
     const view = this.state.view;
     // Live UPDATE contexts (RFC 5267) may have work queued by this session's own STORE or EXPUNGE.
     if (!(view instanceof SelectedMailboxView) || !(view.hasPending() || view.observers.size > 0)) return;
-    // RFC 5465 §3.1, §4: a NOTIFY SET without SELECTED (or with SELECTED NONE) asks for no message
-    // events of the selected mailbox, and IDLE then sends exactly NOTIFY's events. They wait for the
-    // end of a command, which sequence numbers need (RFC 3501 §7.4.1).
-    if (pushed && this.notifier && !this.notifier.spec.selected?.events.size) return;
+    // RFC 5465 §3.1: a NOTIFY SET without SELECTED (or with SELECTED NONE) means the client "doesn't
+    // want to receive any <message-event>s for the currently selected mailbox" — none pushed, none
+    // at a command's end either (Dovecot sends none too). The view keeps them pending, so the
+    // sequence numbers the client knows stay true (Dovecot renumbers silently); they go out when a
+    // NOTIFY SET asks for them or NOTIFY NONE ends the set (§3.1: NOTIFY is an implicit NOOP), or
+    // the mailbox is selected again. What this session did itself (STORE, EXPUNGE) is answered
+    // by its command as always, and its own UPDATE contexts (RFC 5267) still hear of it. Held
+    // beyond maxNotifyQueuedEvents: NOTIFICATIONOVERFLOW (§5.8), NOTIFY off, and all is reported.
+    if (this.notifier && !this.notifier.spec.selected?.events.size) {
+      if (view.pendingCount() <= this.server.limits.maxNotifyQueuedEvents) {
+        await view.settleObservers();
+        return;
+      }
+      this.notifyOverflowed(this.notifier);
+    }
     const fetch = pushed ? this.notifier?.spec.selected?.fetch ?? [] : [];
-    const lastUid = fetch.length > 0 && view.exists > 0 ? view.uidAt(view.exists) : 0;
-    await view.flush(this.state.mail, allowExpunge);
+    const lastUid = view.exists > 0 ? view.uidAt(view.exists) : 0;
+    // New messages get one FETCH each (RFC 5465 §5.2: NOTIFY's attributes and those of the UPDATE
+    // contexts they joined, §7, combined), written by the contexts between EXISTS and their ADDTO
+    // (§7) — or here after the flush when no context asked for the message.
+    const fetched = new Set<number>();
+    const fetchNew: NewMessageFetch = async (arrived, wanted) => {
+      const groups = new Map<string, { items: FetchItem[]; uids: number[] }>();
+      for (const uid of arrived) {
+        if (fetched.has(uid)) continue;
+        const items = mergeItems(fetch, wanted.get(uid) ?? []);
+        if (items.length === 0) continue;
+        fetched.add(uid);
+        const key = JSON.stringify(items);
+        const group = groups.get(key) ?? { items, uids: [] };
+        group.uids.push(uid);
+        groups.set(key, group);
+      }
+      for (const { items, uids } of groups.values()) await this.fetchForUpdates(uids, items);
+    };
+    await view.flush(this.state.mail, allowExpunge, fetchNew);
     if (fetch.length === 0 || view.exists === 0 || this.state.kind !== 'selected' || this.state.view !== view) return;
-    const newest = view.uidAt(view.exists);
-    if (newest <= lastUid) return;
+    // The new messages are the tail of the view: walk it back, not the whole mailbox.
+    const rest: number[] = [];
+    for (let seq = view.exists; seq > 0 && view.uidAt(seq) > lastUid; seq--) if (!fetched.has(view.uidAt(seq))) rest.push(view.uidAt(seq));
+    rest.reverse();
+    if (rest.length > 0) await this.fetchForUpdates(rest, fetch);
+  }
+
+  /** Unsolicited FETCH responses for `uids` (ascending), as UID FETCH writes them. */
+  private async fetchForUpdates(uids: readonly number[], items: FetchItem[]): Promise<void> {
+    if (this.state.kind !== 'selected') return;
+    const ranges: Array<{ start: number; end: number }> = [];
+    for (const uid of uids) {
+      const last = ranges[ranges.length - 1];
+      if (last && last.end === uid - 1) last.end = uid;
+      else ranges.push({ start: uid, end: uid });
+    }
     const ctx = createCommandContext(this, '*', 'UID FETCH');
-    await uidFetchCommand.run(ctx, { set: { saved: false, ranges: [{ start: lastUid + 1, end: newest }] }, items: fetch });
+    await uidFetchCommand.run(ctx, { set: { saved: false, ranges }, items });
   }
 
   // --- NOTIFY (RFC 5465) -----------------------------------------------------------------------
@@ -597,13 +662,7 @@ export class ImapConnection implements ConnectionInfo {
         enabled: this.enabled,
         selectedId: () => (this.state.kind === 'selected' ? this.state.view.mailbox.id : undefined),
         untagged: (...values) => this.untagged(...values),
-        overflowed: () => {
-          if (this.notifier !== watcher) return;
-          this.notifier = null;
-          this.logger.info({ limit: this.server.limits.maxNotifyQueuedEvents }, 'NOTIFY overflow: notifications off until the next NOTIFY SET');
-          this.status('*', 'OK', 'Too many notifications queued; NOTIFY is off', { name: 'NOTIFICATIONOVERFLOW' });
-          if (!this.busy && !this.idling) this.out.flush();
-        },
+        overflowed: () => this.notifyOverflowed(watcher),
         kick: () => this.kickNotify(),
         drain: async () => {
           await this.out.drain();
@@ -620,6 +679,16 @@ export class ImapConnection implements ConnectionInfo {
     await watcher.start();
     watcher.noAccessLists();
     if (spec.status) await watcher.initialStatus();
+  }
+
+  /** RFC 5465 §5.8: too much held back for `watcher`; NOTIFY is off until the next NOTIFY SET. */
+  private notifyOverflowed(watcher: NotifyWatcher): void {
+    if (this.notifier !== watcher) return;
+    watcher.stop();
+    this.notifier = null;
+    this.logger.info({ limit: this.server.limits.maxNotifyQueuedEvents }, 'NOTIFY overflow: notifications off until the next NOTIFY SET');
+    this.status('*', 'OK', 'Too many notifications queued; NOTIFY is off', { name: 'NOTIFICATIONOVERFLOW' });
+    if (!this.busy && !this.idling) this.out.flush();
   }
 
   /** Whether the selected mailbox's changes go out as they happen (SELECTED, not SELECTED-DELAYED, §6.1). */

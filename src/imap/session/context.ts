@@ -41,6 +41,7 @@ export function createCommandContext(conn: ImapConnection, tag: string, command:
       await conn.out.drain();
       await conn.pause();
     },
+    progress: (count, total) => conn.progress?.report(count, total),
     continuation: (text) => conn.continuation(text),
     idle: (text) => conn.idle(text, tag),
     setState: (next: SessionState) => conn.setState(next),

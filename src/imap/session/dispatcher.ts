@@ -134,6 +134,7 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
   await conn.pause();
   conn.logger.debug({ tag, command: name, args: spec.sensitive ? '[redacted]' : undefined }, 'command');
   const ctx = createCommandContext(conn, tag, name);
+  const progress = spec.reportsProgress ? conn.startProgress(tag) : null;
   try {
     const hook = conn.server.hooks.onCommand;
     if (hook) await hook({ ...conn.sessionInfo(), tag, command: spec.name === name ? name : name, state: conn.state.kind, mailbox: conn.selectedMailbox, index: conn.commandIndex++ });
@@ -165,5 +166,8 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
     if (reply.status === 'BAD') badCommand(conn);
     else conn.badCommands = 0;
     return { command: spec.name, result: reply.status === 'NO' ? 'no' : 'bad' };
+  } finally {
+    progress?.stop();
+    if (conn.progress === progress) conn.progress = null;
   }
 }

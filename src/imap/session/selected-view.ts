@@ -7,7 +7,7 @@
  * changes after any command, EXPUNGE only after commands other than FETCH, STORE and SEARCH.
  */
 import type { FlagChange, MailboxChange, MailboxInfo, MailboxSnapshot, MailStore, MessageMeta, UserMailbox } from '../../store/types.js';
-import type { SelectedView, ViewObserver } from '../commands/types.js';
+import type { NewMessageFetch, SelectedView, ViewObserver } from '../commands/types.js';
 import { permanentFlags } from '../commands/mailbox-access.js';
 import { atom, type ImapValue, type ResponseCode } from '../wire/types.js';
 import { formatNumberSet, resolveRanges, type SequenceSet } from '../wire/sequence-set.js';
@@ -411,6 +411,20 @@ export class SelectedMailboxView implements SelectedView {
     this.modseqList = this.modseqList.filter(keep);
   }
 
+  /**
+   * Reports, now, messages this session's own command just added to the mailbox (EXISTS, and
+   * what else is pending except expunges) — for REPLACE, whose new message is announced before
+   * the old one's EXPUNGE (RFC 8508 §3.2–3.3 examples: APPENDUID, EXISTS, EXPUNGE).
+   */
+  async reportOwnArrivals(mail: UserMailbox, uids: readonly number[]): Promise<void> {
+    for (const uid of uids) {
+      if (uid <= this.maxKnownUid) continue;
+      this.pendingNew.add(uid);
+      this.maxKnownUid = uid;
+    }
+    await this.flush(mail, false);
+  }
+
   /** Feed listener: queue changes of this mailbox made elsewhere. */
   onChange(change: MailboxChange): void {
     if (change.kind === 'mailboxes' || change.kind === 'sieve' || change.mailboxId !== this.mailbox.id) return;
@@ -452,6 +466,16 @@ export class SelectedMailboxView implements SelectedView {
     if (this.hasPending()) this.onPending?.();
   }
 
+  /** Changes held for the client (new, expunged, flag-changed messages). */
+  pendingCount(): number {
+    return this.pendingNew.size + this.pendingExpunge.size + this.pendingFlags.size;
+  }
+
+  /** Lets the observers (UPDATE contexts) finish what this session's own commands queued, without reporting anything held. */
+  async settleObservers(): Promise<void> {
+    for (const o of [...this.observers]) await o.settle();
+  }
+
   hasPending(): boolean {
     return this.pendingNew.size > 0 || this.pendingExpunge.size > 0 || this.pendingFlags.size > 0;
   }
@@ -460,7 +484,7 @@ export class SelectedMailboxView implements SelectedView {
    * Reports queued changes: EXPUNGE (only when allowed), then EXISTS/RECENT for new messages, then
    * FETCH FLAGS for changed ones.
    */
-  async flush(mail: UserMailbox, allowExpunge: boolean): Promise<void> {
+  async flush(mail: UserMailbox, allowExpunge: boolean, fetchNew?: NewMessageFetch): Promise<void> {
     if (allowExpunge && this.pendingExpunge.size > 0) {
       const gone = [...this.pendingExpunge];
       this.pendingExpunge.clear();
@@ -529,7 +553,7 @@ export class SelectedMailboxView implements SelectedView {
         for (const o of this.observers) o.flagsChanged([c.uid]);
       }
     }
-    for (const o of [...this.observers]) await o.settle();
+    for (const o of [...this.observers]) await o.settle(fetchNew);
   }
 
   /**
