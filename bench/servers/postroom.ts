@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { UserFile } from '../../src/auth/user-file.js';
-import type { MailStore } from '../../src/store/types.js';
+import type { AppendInput, MailStore } from '../../src/store/types.js';
 import { benchMessage } from '../load/messages.js';
 import { ARCHIVE_MESSAGES, PASSWORD, cachedSeed, messageSeed, seedKey, type SeedSpec, stopChild } from './common.js';
 
@@ -34,7 +34,14 @@ export async function benchUsers(dir: string, spec: SeedSpec): Promise<void> {
   for (const name of Object.keys(spec.users)) await users.add(name, PASSWORD);
 }
 
-/** The bench's messages into any store (SQLite here, PostgreSQL for bench:cluster): the same bytes Dovecot gets. */
+/**
+ * The bench's messages into any store (SQLite here, PostgreSQL for bench:cluster): the same bytes
+ * Dovecot gets, at the same UIDs — message i of a folder is UID i + 1, as Dovecot numbers the
+ * seeded Maildir (files named in message order). Appends that ran side by side got their UIDs in
+ * the order they finished, so the highest UIDs went to the largest bodies (the ones written to
+ * files): user1's UID 1000 was a 328 KB message on Postroom and a 6 KB one on Dovecot, and the
+ * load's FETCH BODY[], which mostly asks for the highest UID, compared the two.
+ */
 export async function seedMail(store: MailStore, spec: SeedSpec): Promise<void> {
   let u = 0;
   for (const [name, count] of Object.entries(spec.users)) {
@@ -42,20 +49,20 @@ export async function seedMail(store: MailStore, spec: SeedSpec): Promise<void> 
     const archive = await box.create('Archive');
     const inbox = await box.get('INBOX');
     const fill = async (mailboxId: string, folder: 'INBOX' | 'Archive', n: number): Promise<void> => {
-      let next = 0;
-      // Appends in flight together share one fsync (the store's group commit).
-      const lane = async (): Promise<void> => {
-        while (next < n) {
-          const i = next++;
-          const seed = messageSeed(u, folder, i);
-          await box.append(mailboxId, {
-            content: benchMessage(seed, 'seeded'),
-            flags: i % 3 === 0 ? [] : ['\\Seen'],
-            internalDate: new Date(Date.UTC(2025, 0, 1) + seed % 1_000_000 * 61_000),
-          });
-        }
+      const input = (i: number): AppendInput => {
+        const seed = messageSeed(u, folder, i);
+        return {
+          content: benchMessage(seed, 'seeded'),
+          flags: i % 3 === 0 ? [] : ['\\Seen'],
+          internalDate: new Date(Date.UTC(2025, 0, 1) + seed % 1_000_000 * 61_000),
+        };
       };
-      await Promise.all(Array.from({ length: 64 }, lane));
+      // In order, a chunk per transaction (one sync for each): UIDs follow the message order.
+      for (let at = 0; at < n; at += SEED_CHUNK) {
+        const inputs = Array.from({ length: Math.min(SEED_CHUNK, n - at) }, (_, k) => input(at + k));
+        if (box.appendMany) await box.appendMany(mailboxId, inputs);
+        else for (const one of inputs) await box.append(mailboxId, one);
+      }
     };
     await fill(inbox.id, 'INBOX', count);
     await fill(archive.id, 'Archive', ARCHIVE_MESSAGES);
@@ -63,6 +70,9 @@ export async function seedMail(store: MailStore, spec: SeedSpec): Promise<void> 
     u++;
   }
 }
+
+/** Messages per seeding transaction. */
+const SEED_CHUNK = 50;
 
 export interface RunningServer {
   name: string;
@@ -87,18 +97,21 @@ export interface PostroomOptions {
   tls?: { cert: string; key: string };
 }
 
+/** Cached seeds under this name; `u` marks those whose UIDs follow the message order (seedMail). */
+const SEED_NAME = `postroom-n${BENCH_SCRYPT.log2N}u`;
+
 const MAIN = fileURLToPath(new URL('./postroom-main.ts', import.meta.url));
 
 /** A fresh copy of the seeded SQLite data folder (users file and mail) under `runDir`; returns its path. */
 export async function seededPostroomData(runDir: string, spec: SeedSpec): Promise<string> {
   const data = join(runDir, 'postroom');
-  await cachedSeed(`postroom-n${BENCH_SCRYPT.log2N}-${seedKey(spec)}`, (dir) => build(dir, spec), data);
+  await cachedSeed(`${SEED_NAME}-${seedKey(spec)}`, (dir) => build(dir, spec), data);
   return data;
 }
 
 export async function startPostroom(opts: PostroomOptions): Promise<RunningServer> {
   const data = join(opts.runDir, 'postroom');
-  await cachedSeed(`postroom-n${BENCH_SCRYPT.log2N}-${seedKey(opts.spec)}`, (dir) => build(dir, opts.spec), data);
+  await cachedSeed(`${SEED_NAME}-${seedKey(opts.spec)}`, (dir) => build(dir, opts.spec), data);
   // `--workers` is a serve flag: that mode runs the real CLI; otherwise the bench's own entry point
   // (postroom-main.ts), which can raise the connection limits serve has no flags for.
   const args = opts.serveArgs?.length

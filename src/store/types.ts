@@ -207,6 +207,11 @@ export interface AppendResult {
   uid: number;
   uidValidity: number;
   modseq: number;
+  /**
+   * Set when the append claimed \Recent for the caller (AppendOptions.claimRecent): the mark as
+   * it was before, so the messages from this UID through `uid` are \Recent for the caller alone.
+   */
+  recentFrom?: number;
 }
 
 export interface CopyResult {
@@ -396,6 +401,17 @@ export interface KeywordLimitOptions {
   maxKeywords?: number;
 }
 
+export interface AppendOptions extends KeywordLimitOptions {
+  /**
+   * Optional for stores: the caller has the target mailbox selected and will report the new
+   * message itself before it answers (an IMAP APPEND into the selected mailbox), so the store may
+   * claim \Recent for it in the same write, as claimRecent({ through: uid }) would right after —
+   * one write instead of two. A store that does sets AppendResult.recentFrom; one that ignores
+   * the option leaves it unset, and the caller claims as usual.
+   */
+  claimRecent?: boolean;
+}
+
 /**
  * One user's mail, as seen through one session (origin). The Sieve script storage methods
  * (sieve-storage.ts) are optional: a store without them has no scripts (sieveStorage() says so).
@@ -516,7 +532,7 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
    */
   quota?(): Promise<QuotaState>;
 
-  append(mailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<AppendResult>;
+  append(mailboxId: string, input: AppendInput, options?: AppendOptions): Promise<AppendResult>;
   /**
    * Optional (RFC 3502 MULTIAPPEND): appends every message or none, in the given order, as one
    * write — the quota is checked for their sum inside it, they get consecutive UIDs, and one

@@ -99,6 +99,37 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       }
     });
 
+    it('gives the message an APPEND adds to the selected mailbox \\Recent to the appending session, with those that came before unannounced', async () => {
+      const a = await session(server());
+      const b = await session(server());
+      const c = await session(server());
+      try {
+        await run(a, 'c0', 'CREATE Rp');
+        await run(a, 's', 'SELECT Rp');
+        await run(b, 's', 'SELECT Rp');
+        // Added by a session without the mailbox selected: no one has been told of it yet.
+        await run(c, 'ap0', 'APPEND Rp {14+}\r\nSubject: p\r\n\r\n');
+        const na = await run(a, 'ap1', 'APPEND Rp {14+}\r\nSubject: q\r\n\r\n');
+        assert.ok(na.includes('* 2 EXISTS') && na.includes('* 2 RECENT'), na.join(' | '));
+        const fa = await run(a, 'f', 'FETCH 1:2 (FLAGS)');
+        assert.equal(fa.filter((l) => /FETCH \(FLAGS \([^)]*\\Recent/.test(l)).length, 2, fa.join(' | '));
+        const nb = await run(b, 'n', 'NOOP');
+        assert.ok(nb.includes('* 2 EXISTS') && nb.includes('* 0 RECENT'), nb.join(' | '));
+        // The other session's APPEND is \Recent for that session, and not for this one.
+        const nb2 = await run(b, 'ap2', 'APPEND Rp {14+}\r\nSubject: r\r\n\r\n');
+        assert.ok(nb2.includes('* 3 EXISTS') && nb2.includes('* 1 RECENT'), nb2.join(' | '));
+        const na2 = await run(a, 'n', 'NOOP');
+        assert.ok(na2.includes('* 3 EXISTS') && na2.includes('* 2 RECENT'), na2.join(' | '));
+        // A new session selecting the mailbox finds nothing left to claim.
+        const sc = await run(c, 's', 'SELECT Rp');
+        assert.ok(sc.includes('* 0 RECENT'), sc.join(' | '));
+      } finally {
+        a.destroy();
+        b.destroy();
+        c.destroy();
+      }
+    });
+
     it('gives \\Recent to exactly one session, and EXAMINE changes nothing', async () => {
       const a = await session(server());
       const b = await session(server());

@@ -175,7 +175,17 @@ export const appendCommand: CommandSpec<AppendArgs> = {
       items.forEach(checkItem);
       await checkKeywords(ctx, state.mail, target, [...new Set(items.flatMap((i) => i.flags))]);
       // The store counts the keywords again inside its write, where parallel APPENDs cannot both pass.
-      results = items.length === 1 ? [await state.mail.append(target.id, toInput(args), options)] : await appendAllOrNone(state.mail, target.id, items.map(toInput), options);
+      if (items.length === 1) {
+        // Into the selected mailbox: the store may claim \Recent for this session in the append's
+        // own write; the session reports the message before the tagged OK (RFC 3501 §2.3.2: it is
+        // the first session told of it), and its view then need not claim it in a second write.
+        const view = state.kind === 'selected' && state.view.mailbox.id === target.id && state.view.claimsRecent?.() === true ? state.view : null;
+        const result = await state.mail.append(target.id, toInput(args), view ? { ...options, claimRecent: true } : options);
+        if (view && result.recentFrom !== undefined) view.noteRecentClaim?.(result.recentFrom, result.uid);
+        results = [result];
+      } else {
+        results = await appendAllOrNone(state.mail, target.id, items.map(toInput), options);
+      }
     }
     // RFC 4315 §3 with RFC 3502: APPENDUID names every new UID, in the order the messages came.
     const uids = atom(formatNumberSet(results.map((r) => r.uid)));

@@ -82,6 +82,18 @@ export interface SelectedView {
   /** After a command of this session expunged: removes them from the view and sends `* n EXPUNGE`. */
   applyOwnExpunge(uids: number[]): void;
   /**
+   * Optional: true when this session claims \Recent for the messages it is told of (read-write,
+   * \Recent not dropped by IMAP4rev2), so an APPEND into this mailbox may let the store claim its
+   * message in the append's own write (AppendOptions.claimRecent).
+   */
+  claimsRecent?(): boolean;
+  /**
+   * Optional, with claimsRecent: the store claimed \Recent for UIDs `from` through `through` for
+   * this session (AppendResult.recentFrom); the view reports them as \Recent when it announces
+   * them, without claiming them again.
+   */
+  noteRecentClaim?(from: number, through: number): void;
+  /**
    * Optional: lets `observer` hear what the view reports from now on, until the returned function
    * is called or the mailbox is closed (RFC 5267 UPDATE contexts). A view without it refuses
    * UPDATE with NOUPDATE.

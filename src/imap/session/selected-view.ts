@@ -76,6 +76,8 @@ export class SelectedMailboxView implements SelectedView {
   private readonly snapshotMax: number;
   /** Messages that arrived later and were claimed as \Recent by this session. */
   private recentLater = new Set<number>();
+  /** UIDs claimed as \Recent for this session by its own APPEND (noteRecentClaim), not yet reported. */
+  private preclaimed: { from: number; through: number } | null = null;
   /** Keywords in use, lower-cased → first spelling seen (atoms compare case-insensitively). */
   private readonly keywordSpelling = new Map<string, string>();
 
@@ -261,6 +263,16 @@ export class SelectedMailboxView implements SelectedView {
   modseqOf(uid: number): number {
     const seq = this.seqOf(uid);
     return seq === undefined ? 0 : this.modseqList[seq - 1]!;
+  }
+
+  claimsRecent(): boolean {
+    return !this.readOnly && this.options.noRecent?.() !== true;
+  }
+
+  noteRecentClaim(from: number, through: number): void {
+    const p = this.preclaimed;
+    // Claims of one session's APPENDs follow each other (the mark only moves up): one range.
+    this.preclaimed = p ? { from: Math.min(p.from, from), through: Math.max(p.through, through) } : { from, through };
   }
 
   isRecent(uid: number): boolean {
@@ -494,6 +506,8 @@ export class SelectedMailboxView implements SelectedView {
       const uids = [...this.pendingNew].sort((a, b) => a - b);
       this.pendingNew.clear();
       for (const uid of uids) this.arriving.add(uid);
+      const pre = this.preclaimed;
+      if (pre && uids[uids.length - 1]! >= pre.through) this.preclaimed = null;
       let metas: MessageMeta[];
       let recentFrom: number;
       try {
@@ -501,10 +515,13 @@ export class SelectedMailboxView implements SelectedView {
         // highest of them. The store moves its mark past that one atomically, so of two sessions
         // told of the same message only one gets it; a message that arrives meanwhile is not
         // among `uids` and stays claimable by whichever session reports it first.
-        recentFrom = await mail.claimRecent(this.mailbox.id, { peek: this.readOnly || this.options.noRecent?.() === true, through: uids[uids.length - 1]! });
+        const through = uids[uids.length - 1]!;
+        // Claimed by this session's own APPEND already (noteRecentClaim): no claim, no write.
+        recentFrom = pre && through <= pre.through ? Infinity : await mail.claimRecent(this.mailbox.id, { peek: this.readOnly || this.options.noRecent?.() === true, through });
         metas = await mail.records(this.mailbox.id, uids);
       } catch (err) {
         for (const uid of uids) this.pendingNew.add(uid); // reported at the next flush instead
+        this.preclaimed ??= pre;
         throw err;
       } finally {
         for (const uid of uids) this.arriving.delete(uid);
@@ -521,7 +538,7 @@ export class SelectedMailboxView implements SelectedView {
         this.uidList.push(m.uid);
         this.flagList.push(cur.flags);
         this.modseqList.push(cur.modseq);
-        if (m.uid >= recentFrom) this.recentLater.add(m.uid);
+        if (m.uid >= recentFrom || (pre && m.uid >= pre.from && m.uid <= pre.through)) this.recentLater.add(m.uid);
         if (m.uid >= this.uidNext) this.uidNext = m.uid + 1;
         if (cur.modseq > this.highestModseq) this.highestModseq = cur.modseq;
         addedUids.push(m.uid);

@@ -39,7 +39,13 @@ export function deriveContent(raw: Buffer): Parsed {
   };
 }
 
-export async function appendMessage(scope: UserScope, mailboxId: string, input: AppendInput, maxKeywords?: number): Promise<AppendResult> {
+/**
+ * `claimRecent`: the caller has the mailbox selected and reports the new message itself
+ * (AppendOptions.claimRecent): the \Recent mark moves past it in this transaction — the row the
+ * append updates anyway — instead of in a second write ('soon', with a WAL sync of its own)
+ * when the caller's session claims it right after.
+ */
+export async function appendMessage(scope: UserScope, mailboxId: string, input: AppendInput, maxKeywords?: number, claimRecent = false): Promise<AppendResult> {
   const { ctx } = scope;
   selectableMailbox(scope, mailboxId); // fail before reading a large literal into a mailbox that does not exist
   const flags = normalizeFlags(input.flags ?? []);
@@ -95,12 +101,15 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
         addReference(ctx, contentId);
         const uid = box.uid_next;
         const modseq = box.highest_modseq + 1;
-        ctx.sql.get('UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?').run(uid + 1, modseq, box.id);
+        // The mark never exceeds uid_next, so the claim always covers the new message.
+        const claims = claimRecent && box.recent_uid <= uid;
+        if (claims) ctx.sql.get('UPDATE mailboxes SET uid_next = ?, highest_modseq = ?, recent_uid = ? WHERE id = ?').run(uid + 1, modseq, uid + 1, box.id);
+        else ctx.sql.get('UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?').run(uid + 1, modseq, box.id);
         ctx.sql
           .get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size, save_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
           .run(box.id, uid, contentId, serializeFlags(flags), modseq, internalDate.getTime(), collected.size, Date.now());
         addUsage(ctx, scope.userId, collected.size, 1);
-        return { uid, uidValidity: box.uid_validity, modseq };
+        return { uid, uidValidity: box.uid_validity, modseq, ...(claims ? { recentFrom: box.recent_uid } : {}) };
       });
       if (!result) parsed = await prepare();
     }

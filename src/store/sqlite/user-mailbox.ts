@@ -8,6 +8,7 @@ import type {
   RenameMailboxOptions,
   AppendInput,
   AppendInputs,
+  AppendOptions,
   ReplaceResult,
   AppendResult,
   ByteRange,
@@ -221,8 +222,8 @@ export class SqliteUserMailbox implements UserMailbox {
     return this.call(() => quotaState(this.scope.ctx, this.scope.userId, this.scope.user, this.scope.ctx.quotaDefaults));
   }
 
-  append(mailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<AppendResult> {
-    return this.write(() => appendMessage(this.scope, mailboxId, input, options?.maxKeywords));
+  append(mailboxId: string, input: AppendInput, options?: AppendOptions): Promise<AppendResult> {
+    return this.write(() => appendMessage(this.scope, mailboxId, input, options?.maxKeywords, options?.claimRecent === true));
   }
 
   replace(fromMailboxId: string, uid: number, toMailboxId: string, input: AppendInput, options?: KeywordLimitOptions): Promise<ReplaceResult> {
