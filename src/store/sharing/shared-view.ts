@@ -58,6 +58,7 @@ import { sortData } from '../sort/sort-data.js';
 import { appendAllOrNone, mapAppendInputs, replaceMessage } from '../append-many.js';
 import { messagesChangedSince } from '../changed-since.js';
 import { parseSharedId, parseSharedName, sharedId, sharedName, type SharedName } from './names.js';
+import { changeIsFor } from '../metadata.js';
 import { asViewer, isSeenFlag, needsViewerRows, queryForViewer, seenRows, viewerFlags, type SeenRows } from './private-seen.js';
 
 /** Where a mailbox id leads: the handle that holds it, its id there, and the user's rights. */
@@ -332,10 +333,14 @@ export class SharedNamespaceMail implements UserMailbox {
   watchFor(mailboxId: string, listener: ChangeListener): () => void {
     const ref = parseSharedId(mailboxId);
     // Another user's own \Seen (setPrivateSeen) is published on the owner's feed for that user only.
-    const forMe = (change: MailboxChange): boolean => !(change.kind === 'flags' && change.viewer !== undefined && change.viewer !== this.user);
+    // So are another user's /private annotations (metadata).
+    const forMe = (change: MailboxChange): boolean => changeIsFor(change, this.user);
     if (!ref || ref.owner === '') return this.store.watch(this.user, (change) => forMe(change) && listener(change));
     const owner = ref.owner;
-    const shown = (change: MailboxChange): MailboxChange => (change.kind === 'mailboxes' || change.kind === 'sieve' ? change : { ...change, mailboxId: sharedId(owner, change.mailboxId) });
+    const shown = (change: MailboxChange): MailboxChange => {
+      if (change.kind === 'mailboxes' || change.kind === 'sieve' || change.mailboxId === undefined) return change;
+      return { ...change, mailboxId: sharedId(owner, change.mailboxId) };
+    };
     // The owner's flag changes of this mailbox carry the owner's \Seen: it is replaced by this
     // user's, kept here from the store's rows and this user's own changes. Until the rows are
     // read, changes wait in order (a few milliseconds; the view only queues them anyway).
@@ -352,7 +357,8 @@ export class SharedNamespaceMail implements UserMailbox {
       listener(shown({ ...change, changes: change.changes.map((c) => ({ ...c, flags: viewerFlags(c.flags, mine.get(c.uid) ?? false) })) }));
     };
     const stop = this.store.watch(owner, (change) => {
-      if (!forMe(change)) return;
+      // The owner's server annotations are none of this user's business.
+      if (!forMe(change) || (change.kind === 'metadata' && change.mailboxId === undefined)) return;
       if (seen || off) deliver(change);
       else waiting.push(change);
     });
