@@ -386,6 +386,11 @@ export interface MailStore {
    * keys: the IMAP server then offers OBJECTID, SAVEDATE and PREVIEW.
    */
   readonly messageExtras?: boolean;
+  /**
+   * True when every handle implements getMetadata() and setMetadata() (RFC 5464): the IMAP server
+   * then offers METADATA, METADATA-SERVER and the NOTIFY metadata events.
+   */
+  readonly metadata?: boolean;
   /** Releases resources (database handles, timers). */
   close(): Promise<void>;
   /**

@@ -52,13 +52,17 @@ import type {
   UserMailbox,
   MessageExtras,
   MessageExtrasOptions,
+  MetadataEntry,
+  MetadataOptions,
+  MetadataWrite,
+  SetMetadataOptions,
 } from '../types.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { sortData } from '../sort/sort-data.js';
 import { appendAllOrNone, mapAppendInputs, replaceMessage } from '../append-many.js';
 import { messagesChangedSince } from '../changed-since.js';
 import { parseSharedId, parseSharedName, sharedId, sharedName, type SharedName } from './names.js';
-import { changeIsFor } from '../metadata.js';
+import { changeIsFor, isPrivateEntry } from '../metadata.js';
 import { asViewer, isSeenFlag, needsViewerRows, queryForViewer, seenRows, viewerFlags, type SeenRows } from './private-seen.js';
 
 /** Where a mailbox id leads: the handle that holds it, its id there, and the user's rights. */
@@ -319,6 +323,42 @@ export class SharedNamespaceMail implements UserMailbox {
     const a = await this.access(mailboxId, 'a');
     if (!a.handle.setAcl) throw new StoreError('cannot', 'This store keeps no access control lists');
     await a.handle.setAcl(a.id, identifier, rights);
+  }
+
+  // --- annotations (RFC 5464) --------------------------------------------------------------
+
+  /**
+   * RFC 5464 §3.3 with ACL: another user's mailbox needs `l` (else it does not exist) and one of
+   * `r s w i p` (else NO [NOPERM]), to read and to write; writing a /shared entry also needs `w`,
+   * as Cyrus asks — a shared value is changed for everyone, like a flag other than \Seen/\Deleted
+   * (RFC 4314 §4). /private entries there are this user's own (the owner's handle keeps them per
+   * viewer). The user's own mailboxes and server scope pass straight through.
+   */
+  private async metadataAccess(mailboxId: string, writes?: readonly MetadataWrite[]): Promise<Access> {
+    const a = await this.access(mailboxId);
+    if (!/[rswip]/.test(a.rights)) throw this.noPerm();
+    if (writes?.some((w) => !isPrivateEntry(w.entry)) && !a.rights.includes('w')) throw this.noPerm();
+    return a;
+  }
+
+  async getMetadata(mailboxId: string | null, options: MetadataOptions = {}): Promise<MetadataEntry[]> {
+    if (mailboxId === null || !parseSharedId(mailboxId)) {
+      if (!this.own.getMetadata) throw new StoreError('cannot', 'This store keeps no annotations');
+      return this.own.getMetadata(mailboxId, options);
+    }
+    const a = await this.metadataAccess(mailboxId);
+    if (!a.handle.getMetadata) throw new StoreError('cannot', 'This store keeps no annotations');
+    return a.handle.getMetadata(a.id, { viewer: this.user });
+  }
+
+  async setMetadata(mailboxId: string | null, writes: MetadataWrite[], options: SetMetadataOptions = {}): Promise<void> {
+    if (mailboxId === null || !parseSharedId(mailboxId)) {
+      if (!this.own.setMetadata) throw new StoreError('cannot', 'This store keeps no annotations');
+      return this.own.setMetadata(mailboxId, writes, options);
+    }
+    const a = await this.metadataAccess(mailboxId, writes);
+    if (!a.handle.setMetadata) throw new StoreError('cannot', 'This store keeps no annotations');
+    await a.handle.setMetadata(a.id, writes, { ...options, viewer: this.user });
   }
 
   /** The owner of a mailbox by id (the user for the user's own). */
