@@ -15,7 +15,7 @@ export const SUPPORTED_EVENTS = [
   'FlagChange',
   'MailboxName',
   'SubscriptionChange',
-  // RFC 5465 §5.6/§5.7: REQUIRED with METADATA; refused (BADEVENT) when the store keeps none.
+  // RFC 5465 §5.6/§5.7: REQUIRED with METADATA; refused (BADEVENT) when the store keeps no annotations.
   'MailboxMetadataChange',
   'ServerMetadataChange',
 ] as const;
@@ -61,8 +61,6 @@ export interface NotifyParseEnv {
   delimiter: string;
   /** maxNotifyMailboxNames: names given with SUBTREE and MAILBOXES together. */
   maxNames: number;
-  /** False when the store keeps no annotations: the metadata events are then unsupported. */
-  metadata?: boolean;
 }
 
 export function parseNotify(args: Token[], env: NotifyParseEnv): NotifyArgs {
@@ -122,8 +120,7 @@ export function parseNotify(args: Token[], env: NotifyParseEnv): NotifyArgs {
           if (typeof filter !== 'string') throw new ParseError('FETCH attributes of MessageNew are for SELECTED only (RFC 5465 §8)');
           fetch = parseFetchItems(list.next('fetch attributes'));
         }
-        const metadataOff = env.metadata === false && (METADATA_EVENTS as readonly string[]).includes(name);
-        if ((SUPPORTED_EVENTS as readonly string[]).includes(name) && !metadataOff) events.add(name as NotifyEvent);
+        if ((SUPPORTED_EVENTS as readonly string[]).includes(name)) events.add(name as NotifyEvent);
         else unsupported.add(name);
       }
     }
