@@ -10,6 +10,7 @@
 import type { CommandSpec } from './types.js';
 import type { ImapValue } from '../wire/types.js';
 import { atom, literal } from '../wire/types.js';
+import { astring } from '../wire/encoder.js';
 import { ArgReader, ParseError } from '../wire/args.js';
 import { mailboxNameFrom } from './mailbox-name.js';
 import { METADATA_CAPABILITIES, computedEntries, entryName, metadataTarget, requireMetadata } from './metadata-common.js';
@@ -38,7 +39,7 @@ function readOptions(r: ArgReader, args: GetMetadataArgs): void {
       const depth = list.atom('DEPTH value').toLowerCase();
       if (depth === '0' || depth === '1') args.depth = Number(depth) as 0 | 1;
       else if (depth === 'infinity') args.depth = 'infinity';
-      else throw new ParseError('DEPTH must be 0, 1 or infinity (RFC 5464 §4.2.2)');
+      else throw new ParseError('DEPTH must be 0, 1 or infinity');
     } else throw new ParseError(`Unknown GETMETADATA option ${option.slice(0, 40)}`);
   }
 }
@@ -62,8 +63,14 @@ export const getMetadataCommand: CommandSpec<GetMetadataArgs> = {
   parse(tokens, env) {
     const r = new ArgReader(tokens);
     const args: GetMetadataArgs = { name: '', entries: [], depth: 0 };
+    // §5's ABNF puts the options before the mailbox, the examples of §4.2.1/§4.2.2 after it: both
+    // are read (as Cyrus and Dovecot do). After the mailbox, a list is options only when more follows.
     if (r.isList()) readOptions(r, args);
     args.name = mailboxNameFrom(r.bytes('mailbox name'), env.enabled);
+    if (r.isList() && r.remaining > 1) {
+      if (args.depth !== 0 || args.maxSize !== undefined) throw new ParseError('GETMETADATA options given twice');
+      readOptions(r, args);
+    }
     if (r.remaining === 0) throw new ParseError('Missing entry names');
     if (r.isList()) {
       const list = r.list('entry names');
@@ -88,7 +95,7 @@ export const getMetadataCommand: CommandSpec<GetMetadataArgs> = {
       const found = names.filter((e) => within(e, asked, args.depth));
       if (found.length === 0 && args.depth === 0 && !listed.has(asked)) {
         listed.add(asked);
-        out.push(asked, null);
+        out.push(astring(asked), null);
       }
       for (const entry of found) {
         if (listed.has(entry)) continue;
@@ -98,7 +105,7 @@ export const getMetadataCommand: CommandSpec<GetMetadataArgs> = {
           longest = Math.max(longest, value.length);
           continue;
         }
-        out.push(entry, valueOf(value));
+        out.push(astring(entry), valueOf(value));
       }
     }
     if (out.length > 0) {

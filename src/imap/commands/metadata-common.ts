@@ -21,10 +21,9 @@ export const SPECIAL_USE_ENTRY = '/private/specialuse';
 
 /** The entry name in its stored form, or BAD (§3.2: "Invalid entry names result in a BAD response"). */
 export function entryName(r: ArgReader): string {
-  const t = r.peek();
   const raw = r.astring('entry name');
   const name = normalizeEntryName(raw);
-  if (name === null) throw new ParseError(`Invalid annotation entry name${t?.type === 'string' && raw.length > 80 ? '' : ` ${JSON.stringify(raw.slice(0, 80))}`} (RFC 5464 §3.2)`);
+  if (name === null) throw new ParseError(`Invalid annotation entry name ${JSON.stringify(raw.slice(0, 80))}`);
   return name;
 }
 

@@ -45,7 +45,7 @@ export const setMetadataCommand: CommandSpec<SetMetadataArgs> = {
       const t = list.next('value');
       if (t.type === 'atom' && !t.section && t.value.toUpperCase() === 'NIL') writes.push({ entry, value: null });
       else if (t.type === 'string') writes.push({ entry, value: t.value });
-      else throw new ParseError('Expected a value: a string, a literal or NIL (RFC 5464 §5)');
+      else throw new ParseError('Expected a value: a string, a literal or NIL');
     }
     return { name, writes };
   },
