@@ -75,10 +75,10 @@ export const getMetadataCommand: CommandSpec<GetMetadataArgs> = {
     if (r.isList()) {
       const list = r.list('entry names');
       if (list.remaining === 0) throw new ParseError('Empty entry list');
-      while (list.remaining > 0) args.entries.push(entryName(list));
+      while (list.remaining > 0) args.entries.push(entryName(list, true));
       r.end();
     } else {
-      while (r.remaining > 0) args.entries.push(entryName(r));
+      while (r.remaining > 0) args.entries.push(entryName(r, true));
     }
     return args;
   },

@@ -19,9 +19,14 @@ export const METADATA_CAPABILITIES = ['METADATA', 'METADATA-SERVER'] as const;
 export const SERVER_ADMIN_ENTRY = '/shared/admin';
 export const SPECIAL_USE_ENTRY = '/private/specialuse';
 
-/** The entry name in its stored form, or BAD (§3.2: "Invalid entry names result in a BAD response"). */
-export function entryName(r: ArgReader): string {
+/**
+ * The entry name in its stored form, or BAD (§3.2: "Invalid entry names result in a BAD response").
+ * `scopeRoots`: GETMETADATA may also name "/private" or "/shared" as a whole (with DEPTH), as
+ * clients do and Dovecot and Cyrus accept.
+ */
+export function entryName(r: ArgReader, scopeRoots = false): string {
   const raw = r.astring('entry name');
+  if (scopeRoots && /^\/(private|shared)$/i.test(raw)) return raw.toLowerCase();
   const name = normalizeEntryName(raw);
   if (name === null) throw new ParseError(`Invalid annotation entry name ${JSON.stringify(raw.slice(0, 80))}`);
   return name;
