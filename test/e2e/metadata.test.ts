@@ -107,6 +107,19 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       }
     });
 
+    it('a non-synchronising value literal over the limit ends the session with BYE (its bytes are on the way), nothing is stored', async () => {
+      const c = await login(server(), 'bob', 'hunter2');
+      try {
+        c.send(`m SETMETADATA INBOX (/private/vendor/big/x {5000+}\r\n${'x'.repeat(5000)})\r\n`);
+        assert.equal(await c.expect(/^\* BYE/), '* BYE Literal too large (limit 2048 octets)');
+        await until('the connection is closed', () => c.closed);
+      } finally {
+        c.destroy();
+      }
+      const bob = await server().store.open('bob');
+      assert.deepEqual((await bob.getMetadata!((await bob.get('INBOX')).id)).filter((e) => e.entry.startsWith('/private/vendor/big')), []);
+    });
+
     it('NOTIFY: another session hears MailboxMetadataChange and ServerMetadataChange, names only, not its own', async () => {
       const watcher = await login(server(), 'alice', 'secret');
       const writer = await login(server(), 'alice', 'secret');
