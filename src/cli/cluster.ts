@@ -240,6 +240,7 @@ async function worker(options: Record<string, unknown>): Promise<void> {
     tls: { key: tls.key, cert: tls.cert },
     allowInsecureAuth: settings.allowInsecureAuth,
     administrators: settings.admins,
+    ...(settings.adminContact ? { adminContact: settings.adminContact } : {}),
     literalMinus: settings.literalMinus,
     loginGuard,
     ...(settings.hostname ? { hostname: settings.hostname } : {}),

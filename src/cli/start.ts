@@ -94,6 +94,7 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     tls,
     allowInsecureAuth: settings.allowInsecureAuth,
     administrators: settings.admins,
+    ...(settings.adminContact ? { adminContact: settings.adminContact } : {}),
     literalMinus: settings.literalMinus,
     // One guard for both protocols: a password guesser cannot switch protocol to start over.
     loginGuard,

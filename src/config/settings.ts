@@ -61,6 +61,8 @@ export interface ServeSettings {
   quota?: Record<string, number>;
   /** Users with administrative rights over IMAP (SETQUOTA, other users' quota roots). */
   admins: string[];
+  /** RFC 5464 server entry /shared/admin: how to reach the administrator (a mailto: or tel: URI). */
+  adminContact?: string;
   /** LMTP over TCP (off by default: LMTP has no authentication). */
   lmtpPort: PortSetting;
   /** Address the LMTP TCP listener binds (loopback by default, whatever `host` is). */
@@ -175,6 +177,7 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   authCache: 'numbers',
   quota: 'numbers',
   admins: 'list',
+  adminContact: 'string',
   lmtpPort: 'port',
   lmtpHost: 'string',
   lmtpAllowFrom: 'list',

@@ -121,6 +121,18 @@ export interface ImapLimits {
    * 0 turns the lines off and INPROGRESS is not advertised.
    */
   inProgressSeconds: number;
+  /**
+   * METADATA (RFC 5464): the largest annotation value SETMETADATA accepts, in octets. Larger:
+   * `NO [METADATA MAXSIZE n]` — before the continuation when it comes as a literal. RFC 5464 §4.1
+   * requires at least 1024.
+   */
+  maxMetadataValueSize: number;
+  /**
+   * METADATA: the most annotations one mailbox (or the server scope) may carry for one user — the
+   * /shared entries plus that user's /private ones. A SETMETADATA adding more: `NO [METADATA
+   * TOOMANY]`, counted inside the store's write. RFC 5464 §4.1 requires at least 10.
+   */
+  maxMetadataEntries: number;
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -136,6 +148,8 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   maxMailboxesPerUser: 10_000,
   maxKeywordsPerMailbox: 256,
   maxKeywordLength: 100,
+  maxMetadataValueSize: 64 * 1024,
+  maxMetadataEntries: 100,
   maxPipelinedBytes: 1024 * 1024,
   maxBadCommands: 20,
   unauthCommands: 10,
@@ -186,6 +200,10 @@ export function resolveLimits(partial: Partial<ImapLimits> = {}, options: { allo
   }
   if (!Number.isInteger(limits.compressionLevel) || limits.compressionLevel < 1 || limits.compressionLevel > 9) {
     throw new RangeError('compressionLevel must be an integer from 1 to 9');
+  }
+  // RFC 5464 §4.1: a server MUST accept values of 1024 octets and 10 annotations per mailbox.
+  if (limits.maxMetadataValueSize < 1024 || limits.maxMetadataEntries < 10) {
+    throw new RangeError('maxMetadataValueSize must be at least 1024 and maxMetadataEntries at least 10 (RFC 5464 §4.1)');
   }
   for (const [k, v] of Object.entries(limits)) {
     if (IMAP_LIMITS_OFF_WITH_ZERO.has(k as keyof ImapLimits) && (v === Infinity || v === 0)) continue;

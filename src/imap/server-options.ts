@@ -85,4 +85,9 @@ export interface ImapServerOptions {
    * `postroom quota set` or the store's setQuota().
    */
   administrators?: readonly string[];
+  /**
+   * RFC 5464 §3.2.1.1: the server annotation /shared/admin — a URI for contacting the server's
+   * administrator (mailto: or tel:), read-only for clients. Absent: the entry does not exist.
+   */
+  adminContact?: string;
 }

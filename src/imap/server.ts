@@ -15,7 +15,8 @@ import { ImapError } from './errors.js';
 import type { AnyCommandSpec, ConnectionInfo, StateKind } from './commands/types.js';
 import { CommandRegistry } from './commands/registry.js';
 import { QUOTA_COMMANDS } from './commands/quota.js';
-import { ACL_COMMANDS } from './commands/registry.js';
+
+import { ACL_COMMANDS, METADATA_COMMANDS } from './commands/registry.js';
 import { computeCapabilities, MESSAGE_EXTRAS_CAPABILITIES } from './capabilities.js';
 import { resolveLimits, type ImapLimits } from './limits.js';
 import { ImapConnection } from './session/connection.js';
@@ -85,6 +86,7 @@ export class ImapServer extends EventEmitter implements ServerCore {
   readonly id: Record<string, string>;
   readonly logger: Logger;
   readonly administrators: ReadonlySet<string>;
+  readonly adminContact?: string;
   readonly registry = new CommandRegistry();
   secureContext?: tls.SecureContext;
   readonly hostname: string;
@@ -116,10 +118,13 @@ export class ImapServer extends EventEmitter implements ServerCore {
     this.store = crlfStore(options.store);
     this.auth = options.auth;
     this.administrators = new Set(options.administrators ?? []);
+    if (options.adminContact !== undefined) this.adminContact = options.adminContact;
     // QUOTA (RFC 9208) only where the store keeps quotas; a custom command may still replace them.
     if (this.store.getQuota && this.store.setQuota) for (const spec of QUOTA_COMMANDS) this.registry.add(spec);
     // ACL (RFC 4314) and the shared namespace only where the store keeps access control lists.
     if (this.store.sharedMailboxes) for (const spec of ACL_COMMANDS) this.registry.add(spec);
+    // METADATA (RFC 5464) only where the store keeps annotations.
+    if (this.store.metadata) for (const spec of METADATA_COMMANDS) this.registry.add(spec);
     this.limits = resolveLimits({
       ...options.limits,
       ...(options.unauthCommands !== undefined ? { unauthCommands: options.unauthCommands } : {}),

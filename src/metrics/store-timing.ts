@@ -53,6 +53,10 @@ export function timedStore<S extends MailStore>(store: S, observe: StoreObserver
     get lineEnds() {
       return store.lineEnds;
     },
+    // RFC 5464: the handles' getMetadata/setMetadata pass through the prototype chain.
+    get metadata() {
+      return store.metadata;
+    },
     open: async (user, options) => timedMailbox(await open(user, options), observe),
     watch: (user, listener) => store.watch(user, listener),
     close: () => store.close(),

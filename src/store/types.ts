@@ -282,7 +282,15 @@ export type MailboxChange =
    * The user's Sieve scripts changed: one stored, renamed, deleted or (de)activated
    * (sieve-storage.ts). Delivery keeps each user's active script compiled until it hears this.
    */
-  | { kind: 'sieve'; origin?: string };
+  | { kind: 'sieve'; origin?: string }
+  /**
+   * RFC 5464 annotations changed (UserMailbox.setMetadata): of a mailbox, or of the user's server
+   * scope when `mailboxId` is absent. `entries` are the names written (values are not carried:
+   * RFC 5464 §4.4.2 sends names only). A change of /private entries carries `viewer`, the user
+   * whose entries they are; every listener acting for someone else ignores it (as for per-user
+   * \Seen). /shared and /private entries of one write are published as two changes.
+   */
+  | { kind: 'metadata'; mailboxId?: string; entries: string[]; origin?: string; viewer?: string };
 
 export type ChangeListener = (change: MailboxChange) => void;
 
@@ -321,6 +329,39 @@ export interface QuotaState {
  */
 export type QuotaDefaults = (user: string) => QuotaLimits | Promise<QuotaLimits>;
 
+/**
+ * One RFC 5464 annotation: its entry name, lower case ("/shared/comment", "/private/vendor/x/y"),
+ * and its value as bytes. Entries under "/private" are kept per user; "/shared" ones once.
+ */
+export interface MetadataEntry {
+  entry: string;
+  value: Buffer;
+}
+
+/** One write of setMetadata(): a value to set, or null to remove the entry (NIL). */
+export interface MetadataWrite {
+  entry: string;
+  value: Buffer | null;
+}
+
+export interface MetadataOptions {
+  /**
+   * Whose /private entries: the user of the handle when absent. The shared-namespace view passes
+   * the user who reads or writes another user's mailbox (the owner's handle keeps them per viewer).
+   */
+  viewer?: string;
+}
+
+export interface SetMetadataOptions extends MetadataOptions {
+  /**
+   * The most entries the target (a mailbox, or the server scope) may carry for the viewer after the
+   * write — the /shared ones plus the viewer's /private ones. A write that adds entries beyond it
+   * fails with StoreError 'limit' and changes nothing; checked inside the write, so parallel
+   * SETMETADATAs cannot pass it together.
+   */
+  maxEntries?: number;
+}
+
 export interface OpenOptions {
   /** Tags every change made through this handle, so a session can tell its own changes from others'. */
   origin?: string;
@@ -350,6 +391,11 @@ export interface MailStore {
    * keys: the IMAP server then offers OBJECTID, SAVEDATE and PREVIEW.
    */
   readonly messageExtras?: boolean;
+  /**
+   * True when every handle implements getMetadata() and setMetadata() (RFC 5464): the IMAP server
+   * then offers METADATA, METADATA-SERVER and the NOTIFY metadata events.
+   */
+  readonly metadata?: boolean;
   /** Releases resources (database handles, timers). */
   close(): Promise<void>;
   /**
@@ -473,6 +519,22 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
    * message (EXPUNGE, MOVE) and with the mailbox (DELETE); RENAME keeps them. Durable on return.
    */
   setPrivateSeen?(mailboxId: string, viewer: string, uids: number[], seen: boolean, options?: { unchangedSince?: number }): Promise<FlagUpdateResult>;
+
+  /**
+   * Optional (RFC 5464 METADATA; a store offers getMetadata and setMetadata together, and the
+   * conformance suite checks them): the annotations of a mailbox (`mailboxId`) or of the user's
+   * server scope (null) — the /shared entries plus the viewer's /private ones, sorted by entry
+   * name. Annotations follow their mailbox through RENAME (a renamed INBOX keeps its own, and the
+   * new mailbox gets a copy, RFC 5464 §4.1) and go with it on DELETE, also when the name stays as
+   * \Noselect. Server-scope entries belong to the user, /shared ones too (as Dovecot keeps them).
+   */
+  getMetadata?(mailboxId: string | null, options?: MetadataOptions): Promise<MetadataEntry[]>;
+  /**
+   * Applies every write or none (RFC 5464 §4.3), durable on return; entry names arrive validated
+   * and in lower case. Publishes the 'metadata' changes of metadataChanges() (src/store/metadata.ts)
+   * on the owner's feed. No rights are checked here (the shared view does).
+   */
+  setMetadata?(mailboxId: string | null, writes: MetadataWrite[], options?: SetMetadataOptions): Promise<void>;
 
   // --- one mailbox ------------------------------------------------------------------------
   /** Resolves a name to its mailbox, or throws StoreError('nonexistent'). */

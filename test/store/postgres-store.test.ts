@@ -273,6 +273,32 @@ describe('PostgresStore: two nodes on one database', () => {
     stop();
   });
 
+  it('an annotation change on one node is heard on the other (RFC 5464; NOTIFY metadata events), with its names and viewer', async () => {
+    const url = await testDatabaseUrl();
+    const [one, two] = [await store(url), await store(url)];
+    const heard: MailboxChange[] = [];
+    const stop = one.watch('alice', (c) => c.kind === 'metadata' && heard.push(c));
+    try {
+      await one.open('alice'); // node one follows alice
+      const b = await two.open('alice', { origin: 'b' });
+      const inbox = (await b.get('INBOX')).id;
+      await b.setMetadata!(inbox, [{ entry: '/shared/comment', value: Buffer.from('x') }, { entry: '/private/comment', value: Buffer.from('y') }], { viewer: 'bob' });
+      await b.setMetadata!(null, [{ entry: '/private/vendor/acme/z', value: null }]);
+      await eventually(() => heard.length >= 3, 'three metadata changes from node two');
+      assert.deepEqual(
+        heard.map((c) => (c.kind === 'metadata' ? { m: c.mailboxId, e: c.entries, v: c.viewer } : null)),
+        [
+          { m: inbox, e: ['/shared/comment'], v: undefined },
+          { m: inbox, e: ['/private/comment'], v: 'bob' },
+          { m: undefined, e: ['/private/vendor/acme/z'], v: 'alice' },
+        ],
+      );
+      assert.deepEqual((await (await one.open('alice')).getMetadata!(inbox, { viewer: 'bob' })).map((e) => e.entry), ['/private/comment', '/shared/comment']);
+    } finally {
+      stop();
+    }
+  });
+
   it('local and remote flag changes are published on each node in commit (modseq) order, ending at the stored flags', async () => {
     const url = await testDatabaseUrl();
     const [one, two] = [await store(url), await store(url)];

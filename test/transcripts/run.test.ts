@@ -4,7 +4,8 @@
  *   S: <line>   the next line the server sends must match; `{{regex}}` embeds a regular expression
  *   # ...       comment
  *   !nologin    (first lines) start unauthenticated; otherwise `alice` is logged in first
- * alice is an administrator of the server (SETQUOTA; RFC 9208); bob is not.
+ * alice is an administrator of the server (SETQUOTA; RFC 9208); bob is not. The METADATA server
+ * entry /shared/admin is mailto:postmaster@example.com.
  *   !store sqlite   (reserved for store-specific runs)
  * The suite runs once per store named in TRANSCRIPT_STORES (default "memory").
  */
@@ -92,7 +93,7 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
   describe(`transcripts (${storeName} store)`, () => {
     for (const file of files) {
       describe(file, () => {
-        const server = serverForSuite(factory, { administrators: ['alice'] });
+        const server = serverForSuite(factory, { administrators: ['alice'], adminContact: 'mailto:postmaster@example.com' });
         it('replays', async () => {
           await replay(server(), file);
         });

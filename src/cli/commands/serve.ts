@@ -59,6 +59,7 @@ export function register(program: Command): void {
     .option('--metrics-port <port>', `/metrics, /healthz and /readyz over HTTP: ${PORT_HELP} (default: off)`)
     .option('--metrics-host <address>', `address of the metrics listener (default: ${d.metricsHost})`)
     .option('--control-socket <path>', 'control socket of the admin commands (default: DATA/control.sock)')
+    .option('--admin-contact <uri>', 'METADATA server entry /shared/admin, e.g. mailto:postmaster@example.com (default: none)')
     .option('--admins <list>', 'comma-separated users with administrative rights over IMAP: SETQUOTA (default: none)')
     .option('--autoconfig-port <port>', `Thunderbird autoconfig over HTTP: ${PORT_HELP} (default: off)`)
     .option('--autoconfig-host <address>', 'address of the autoconfig listener (default: --host)')

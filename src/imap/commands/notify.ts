@@ -1,6 +1,6 @@
 import type { CommandSpec } from './types.js';
 import { ImapError } from '../errors.js';
-import { parseNotify, SUPPORTED_EVENTS, type NotifyArgs, type NotifySpec } from '../notify/spec.js';
+import { parseNotify, METADATA_EVENTS, SUPPORTED_EVENTS, type NotifyArgs, type NotifySpec } from '../notify/spec.js';
 import { normalizeInbox } from './mailbox-name.js';
 import { atom } from '../wire/types.js';
 
@@ -21,9 +21,16 @@ export const notifyCommand: CommandSpec<NotifyArgs> = {
       await ctx.setNotify(null);
       return { text: 'NOTIFY NONE completed' };
     }
-    // §3.1: an unsupported event is NO (not BAD), BADEVENT listing every event the server supports.
-    if (args.unsupported.length > 0) {
-      throw ImapError.no(`Unsupported NOTIFY event ${args.unsupported.join(' ').slice(0, 80)}`, { name: 'BADEVENT', args: [SUPPORTED_EVENTS.map(atom)] });
+    // §3.1: an unsupported event is NO (not BAD), BADEVENT listing every event the server supports;
+    // the metadata events only where the store keeps annotations (METADATA is offered then).
+    const supported = ctx.server.store.metadata ? SUPPORTED_EVENTS : SUPPORTED_EVENTS.filter((e) => !METADATA_EVENTS.includes(e));
+    const unsupported = [...args.unsupported];
+    if (!ctx.server.store.metadata) {
+      const asked = new Set([...(args.spec.others.flatMap((g) => [...g.events]))]);
+      for (const e of METADATA_EVENTS) if (asked.has(e)) unsupported.push(e);
+    }
+    if (unsupported.length > 0) {
+      throw ImapError.no(`Unsupported NOTIFY event ${unsupported.join(' ').slice(0, 80)}`, { name: 'BADEVENT', args: [supported.map(atom)] });
     }
     await ctx.setNotify(withInbox(args.spec, ctx.server.store.delimiter));
     return { text: 'NOTIFY completed' };

@@ -38,6 +38,8 @@ import { sortCommand, uidSortCommand } from './sort.js';
 import { threadCommand, uidThreadCommand } from './thread.js';
 import { cancelUpdateCommand } from './cancelupdate.js';
 import { setAclCommand } from './setacl.js';
+import { getMetadataCommand } from './getmetadata.js';
+import { setMetadataCommand } from './setmetadata.js';
 import { deleteAclCommand } from './deleteacl.js';
 import { getAclCommand } from './getacl.js';
 import { listRightsCommand } from './listrights.js';
@@ -95,6 +97,9 @@ export const BUILTIN_COMMANDS: readonly AnyCommandSpec[] = [
 ];
 
 /** RFC 4314: registered by the server only when the store keeps ACLs (MailStore.sharedMailboxes). */
+/** RFC 5464: registered by the server only when the store keeps annotations (MailStore.metadata). */
+export const METADATA_COMMANDS: readonly AnyCommandSpec[] = [getMetadataCommand, setMetadataCommand];
+
 export const ACL_COMMANDS: readonly AnyCommandSpec[] = [setAclCommand, deleteAclCommand, getAclCommand, listRightsCommand, myRightsCommand];
 
 export class CommandRegistry {

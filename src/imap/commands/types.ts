@@ -149,6 +149,8 @@ export interface ServerContext {
   readonly allowInsecureAuth: boolean;
   /** Users with administrative rights (ImapServerOptions.administrators): SETQUOTA, other users' quota roots. */
   readonly administrators?: ReadonlySet<string>;
+  /** RFC 5464 server entry /shared/admin (ImapServerOptions.adminContact). */
+  readonly adminContact?: string;
   /** RFC 2971 ID fields the server answers with. */
   readonly id: Record<string, string>;
   readonly logger: Logger;
@@ -268,6 +270,8 @@ export interface CommandSpec<A = unknown> {
   capabilities?: string[];
   /** Largest literal this command accepts, checked before the `+` continuation is sent. */
   maxLiteralSize?: (limits: ImapLimits) => number;
+  /** The response code of a literal over maxLiteralSize (default TOOBIG; SETMETADATA: METADATA MAXSIZE). */
+  literalTooLargeCode?: (limits: ImapLimits) => ResponseCode;
   /** Pure: argument tokens → typed arguments. Throws ParseError (→ BAD). */
   parse(args: Token[], env: ParseEnv): A;
   run(ctx: CommandContext, args: A): Promise<Completion | void>;

@@ -9,11 +9,23 @@ import { ImapError } from '../errors.js';
 import { mailboxNameFrom, normalizeInbox } from '../commands/mailbox-name.js';
 
 /** The events Postroom reports; anything else is refused with NO [BADEVENT (these)] (§3.1). */
-export const SUPPORTED_EVENTS = ['MessageNew', 'MessageExpunge', 'FlagChange', 'MailboxName', 'SubscriptionChange'] as const;
+export const SUPPORTED_EVENTS = [
+  'MessageNew',
+  'MessageExpunge',
+  'FlagChange',
+  'MailboxName',
+  'SubscriptionChange',
+  // RFC 5465 §5.6/§5.7: REQUIRED with METADATA; refused (BADEVENT) when the store keeps no annotations.
+  'MailboxMetadataChange',
+  'ServerMetadataChange',
+] as const;
 export type NotifyEvent = (typeof SUPPORTED_EVENTS)[number];
 
-/** Events known to RFC 5465 that need METADATA or ANNOTATE, which this server does not have. */
-const KNOWN_UNSUPPORTED = ['AnnotationChange', 'MailboxMetadataChange', 'ServerMetadataChange'];
+/** The events that need the store's annotations (UserMailbox.getMetadata). */
+export const METADATA_EVENTS: readonly NotifyEvent[] = ['MailboxMetadataChange', 'ServerMetadataChange'];
+
+/** Events known to RFC 5465 that need ANNOTATE, which this server does not have. */
+const KNOWN_UNSUPPORTED = ['AnnotationChange'];
 const MESSAGE_EVENTS = ['MessageNew', 'MessageExpunge', 'FlagChange', 'AnnotationChange'];
 
 export type MailboxFilter =
@@ -154,6 +166,11 @@ export function filterMatches(filter: MailboxFilter, name: string, subscribed: b
     case 'mailboxes':
       return filter.names.includes(name);
   }
+}
+
+/** True when some group asks for ServerMetadataChange (a user event: no mailbox filter applies, §8). */
+export function wantsServerMetadata(spec: NotifySpec): boolean {
+  return spec.others.some((g) => g.events.has('ServerMetadataChange'));
 }
 
 /** The events asked for a mailbox other than the selected one: the union over matching groups. */

@@ -15,8 +15,10 @@
 import type { ChangeListener, MailboxChange, MailboxInfo, MailStore, UserMailbox } from '../../store/types.js';
 import { isSharedId, parseSharedId } from '../../store/sharing/names.js';
 import { atom, type ImapValue } from '../wire/types.js';
+import { astring } from '../wire/encoder.js';
 import { mailboxNameValue } from '../commands/mailbox-name.js';
-import { eventsFor, type NotifySpec } from './spec.js';
+import { eventsFor, wantsServerMetadata, type NotifySpec } from './spec.js';
+import { changeIsFor } from '../../store/metadata.js';
 
 /** What the watcher needs from its connection. */
 export interface NotifyHost {
@@ -57,6 +59,11 @@ export class NotifyWatcher {
   private known = new Map<string, Known>();
   private subscriptions = new Set<string>();
   private flushing: Promise<void> = Promise.resolve();
+  /**
+   * Annotation names changed by others (RFC 5465 §5.6/§5.7), by mailbox id ('' for the server);
+   * reported as `* METADATA "name" entry...` without values (RFC 5464 §4.4.2).
+   */
+  private readonly metadata = new Map<string, Set<string>>();
   /** Feeds of the owners of watched shared mailboxes, by owner. */
   private readonly ownerWatches = new Map<string, () => void>();
 
@@ -84,6 +91,7 @@ export class NotifyWatcher {
     for (const off of this.ownerWatches.values()) off();
     this.ownerWatches.clear();
     this.dirty.clear();
+    this.metadata.clear();
   }
 
   get active(): boolean {
@@ -91,7 +99,7 @@ export class NotifyWatcher {
   }
 
   hasPending(): boolean {
-    return !this.stopped && (this.dirty.size > 0 || this.listDirty);
+    return !this.stopped && (this.dirty.size > 0 || this.listDirty || this.metadata.size > 0);
   }
 
   private heard(change: MailboxChange): void {
@@ -100,7 +108,15 @@ export class NotifyWatcher {
     // (per-user \Seen, docs/sharing.md) is none of this user's business.
     if (change.kind === 'sieve') return;
     if (change.kind === 'flags' && change.viewer !== undefined && change.viewer !== this.user) return;
-    if (change.kind === 'mailboxes') {
+    if (change.kind === 'metadata') {
+      // Another user's /private entries are theirs; the client's own SETMETADATA is not reported (§5).
+      if (!changeIsFor(change, this.user) || change.origin === this.host.sessionId) return;
+      const key = change.mailboxId ?? '';
+      if (key === '' && !wantsServerMetadata(this.spec)) return;
+      let names = this.metadata.get(key);
+      if (!names) this.metadata.set(key, (names = new Set()));
+      for (const e of change.entries) names.add(e);
+    } else if (change.kind === 'mailboxes') {
       this.listDirty = true;
       if (change.origin !== this.host.sessionId) this.listDirtyByOthers = true;
     } else {
@@ -132,6 +148,7 @@ export class NotifyWatcher {
       await this.refreshList();
       if (byOthers && !this.stopped) this.reportListChanges(before, subsBefore);
     }
+    this.reportMetadata();
     const ids = [...this.dirty];
     this.dirty.clear();
     const selected = this.host.selectedId();
@@ -143,6 +160,25 @@ export class NotifyWatcher {
       const events = this.eventsOf(mailbox);
       if (!events.has('MessageNew') && !events.has('FlagChange')) continue;
       await this.writeStatus(id, mailbox.name);
+    }
+  }
+
+  /**
+   * MailboxMetadataChange (§5.6) for mailboxes a filter takes in — the selected one too, as its
+   * group cannot ask for mailbox events (§6.1) — and ServerMetadataChange (§5.7). Entry names only.
+   */
+  private reportMetadata(): void {
+    const pending = [...this.metadata];
+    this.metadata.clear();
+    for (const [id, names] of pending) {
+      if (names.size === 0) continue;
+      let name = '';
+      if (id !== '') {
+        const mailbox = this.known.get(id);
+        if (!mailbox || !this.eventsOf(mailbox).has('MailboxMetadataChange')) continue;
+        name = mailbox.name;
+      }
+      this.host.untagged(atom('METADATA'), id === '' ? '' : mailboxNameValue(name, this.host.enabled), ...[...names].sort().map((e) => astring(e)));
     }
   }
 

@@ -307,7 +307,7 @@ export class Hibernation {
 
   /** A change to a mailbox wakes the sessions that have it selected; IDLE reports nothing else. */
   private onChange(sessions: Set<ParkedSession>, change: MailboxChange): void {
-    if (change.kind === 'mailboxes' || change.kind === 'sieve') return;
+    if (change.kind === 'mailboxes' || change.kind === 'sieve' || change.kind === 'metadata') return;
     // Another user's own \Seen in this user's mailbox (per-user \Seen) is none of this user's business.
     if (change.kind === 'flags' && change.viewer !== undefined) return;
     for (const parked of [...sessions]) if (parked.mailboxId === change.mailboxId) this.wake(parked);

@@ -66,7 +66,8 @@ export function judgeLiteral(req: LiteralRequest, session: LiteralSession): Lite
   if (!spec.states.includes(state)) return refuse('BAD', `${spec.name} is not allowed in this state`);
   // literal8 belongs to APPEND under BINARY (RFC 3516 §4.4) and to APPEND's UTF8 data once
   // UTF8=ACCEPT is enabled (RFC 6855 §4); otherwise `~{n}` is not in the grammar.
-  if (req.binary && !session.enabled.has('UTF8=ACCEPT')) {
+  // RFC 5464 §5: a SETMETADATA value may be a literal8 (binary data), BINARY or not.
+  if (req.binary && !session.enabled.has('UTF8=ACCEPT') && spec.name !== 'SETMETADATA') {
     if (!registry.capabilities().includes('BINARY')) return refuse('BAD', 'literal8 (~{n}) is not accepted: this server does not offer BINARY');
     if (!MESSAGE_COMMANDS.has(spec.name)) return refuse('BAD', 'literal8 (~{n}) is allowed only in APPEND (RFC 3516)');
   }
@@ -83,7 +84,7 @@ export function judgeLiteral(req: LiteralRequest, session: LiteralSession): Lite
     return { accept: false, tag, status: 'BAD', text, code: toobig, byeCode: toobig };
   }
   const max = spec.maxLiteralSize?.(limits) ?? limits.maxLiteralSize;
-  if (req.size > max) return refuse('NO', `Literal too large (limit ${max} octets)`, { name: 'TOOBIG' });
+  if (req.size > max) return refuse('NO', `Literal too large (limit ${max} octets)`, spec.literalTooLargeCode?.(limits) ?? { name: 'TOOBIG' });
   return { accept: true };
 }
 

@@ -439,7 +439,8 @@ export class SelectedMailboxView implements SelectedView {
 
   /** Feed listener: queue changes of this mailbox made elsewhere. */
   onChange(change: MailboxChange): void {
-    if (change.kind === 'mailboxes' || change.kind === 'sieve' || change.mailboxId !== this.mailbox.id) return;
+    // Annotation changes are NOTIFY's business (src/imap/notify/watcher.ts), not the selected view's.
+    if (change.kind === 'mailboxes' || change.kind === 'sieve' || change.kind === 'metadata' || change.mailboxId !== this.mailbox.id) return;
     const own = change.origin === this.origin;
     switch (change.kind) {
       case 'exists':

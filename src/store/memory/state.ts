@@ -39,6 +39,8 @@ export interface MailboxState {
   privateSeen?: Map<string, Map<number, { seen: boolean; modseq: number }>>;
   /** RFC 4314 access control list, sorted by identifier (src/store/acl.ts). */
   acl?: AclEntry[];
+  /** RFC 5464 annotations of the mailbox (metadata.ts). */
+  metadata?: MetadataState;
   uidValidity: number;
   uidNext: number;
   highestModseq: number;
@@ -69,6 +71,14 @@ export interface UserState {
   quota?: QuotaLimits;
   /** Sieve scripts and vacation memory (sieve.ts). */
   readonly sieve: MemorySieveState;
+  /** RFC 5464 annotations of the user's server scope (metadata.ts). */
+  serverMetadata?: MetadataState;
+}
+
+/** Annotations of one target: /shared entries once, /private entries per user. */
+export interface MetadataState {
+  readonly shared: Map<string, Buffer>;
+  readonly private: Map<string, Map<string, Buffer>>;
 }
 
 export interface MemorySieveState {

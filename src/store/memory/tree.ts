@@ -3,6 +3,7 @@
  * names first, mutates, then publishes, so listeners never observe a half-applied change.
  */
 import { forgetPrivateSeen } from './private-seen.js';
+import { copyMetadata } from './metadata.js';
 import { recordExpunged } from '../expunged.js';
 import { StoreError } from '../errors.js';
 import { compareMailboxNames, isSameOrBelow, parentNames, validateMailboxName } from '../names.js';
@@ -91,6 +92,7 @@ export function deleteMailbox(ctx: HandleContext, name: string): void {
     const removed = clearMessages(ctx, box);
     box.noselect = true;
     delete box.acl; // RFC 4314 §4: DELETE deletes the ACL, also when the name stays as \Noselect
+    delete box.metadata; // RFC 5464 §4.1: and its annotations
     if (removed.length > 0) publish(ctx, { kind: 'expunge', mailboxId: box.id, uids: removed });
   } else {
     ctx.state.byName.delete(box.name);
@@ -131,6 +133,8 @@ function renameInbox(ctx: HandleContext, inbox: MailboxState, target: string): v
   ensureParents(ctx, target);
   const box = ctx.store.newMailbox(target);
   link(ctx, box);
+  // RFC 5464 §4.1: INBOX keeps its annotations, and the new mailbox gets a copy of them.
+  if (inbox.metadata) box.metadata = copyMetadata(inbox.metadata);
   for (const message of inbox.messages) {
     const moved = { ...message, flags: [...message.flags], uid: box.uidNext++, modseq: ++box.highestModseq };
     box.messages.push(moved);

@@ -34,6 +34,8 @@ import type {
   PrivateSeen,
 } from '../types.js';
 import * as seen from './private-seen.js';
+import * as meta from './metadata.js';
+import type { MetadataEntry, MetadataOptions, MetadataWrite, SetMetadataOptions } from '../types.js';
 import { publish, type HandleContext } from './context.js';
 import { normalizeRights, sortAcl, validateIdentifier, type AclEntry } from '../acl.js';
 import { StoreError } from '../errors.js';
@@ -97,6 +99,14 @@ export class MemoryUserMailbox implements UserMailbox {
 
   async setPrivateSeen(mailboxId: string, viewer: string, uids: number[], value: boolean, options: { unchangedSince?: number } = {}): Promise<FlagUpdateResult> {
     return seen.setPrivateSeen(this.ctx, mailboxId, viewer, uids, value, options.unchangedSince);
+  }
+
+  async getMetadata(mailboxId: string | null, options: MetadataOptions = {}): Promise<MetadataEntry[]> {
+    return meta.getMetadata(this.ctx, mailboxId, options.viewer);
+  }
+
+  async setMetadata(mailboxId: string | null, writes: MetadataWrite[], options: SetMetadataOptions = {}): Promise<void> {
+    meta.setMetadata(this.ctx, mailboxId, writes, options);
   }
 
   private boxById(mailboxId: string): MailboxState {

@@ -32,8 +32,14 @@ interface Hint {
   m?: number;
   s?: number;
   /** 'sieve': the user's Sieve scripts changed (no mailbox; m and s absent). */
-  k?: 'sieve';
+  k?: 'sieve' | 'metadata';
+  /** 'metadata': the annotation names written, and whose /private entries they are (v). */
+  e?: string[];
+  v?: string;
 }
+
+/** pg_notify payloads must stay under 8000 bytes: the names of a larger write are left out. */
+const MAX_HINT_ENTRIES_BYTES = 6000;
 
 export interface ClusterFeedOptions {
   connection: ConnectionOptions;
@@ -140,6 +146,25 @@ export class ClusterFeed implements SequencerHost {
     await tx.query(`SELECT pg_notify('${CHANGES_CHANNEL}', $1)`, [JSON.stringify({ n: this.nodeId, u: user, k: 'sieve' } satisfies Hint)]);
   }
 
+  /**
+   * Queues the hint of an annotation change (delivered at COMMIT only); `m` is absent for the
+   * server scope. Names beyond the payload budget are left out — the change is still heard, with
+   * the names that fit (RFC 5465 §5.6 allows reporting more or fewer names).
+   */
+  async notifyMetadata(tx: Queryable, user: string, change: Extract<MailboxChange, { kind: 'metadata' }>): Promise<void> {
+    const entries: string[] = [];
+    let bytes = 0;
+    for (const e of change.entries) {
+      bytes += Buffer.byteLength(e) + 3;
+      if (bytes > MAX_HINT_ENTRIES_BYTES) break;
+      entries.push(e);
+    }
+    const hint: Hint = { n: this.nodeId, u: user, k: 'metadata', e: entries };
+    if (change.mailboxId !== undefined) hint.m = Number(change.mailboxId);
+    if (change.viewer !== undefined) hint.v = change.viewer;
+    await tx.query(`SELECT pg_notify('${CHANGES_CHANNEL}', $1)`, [JSON.stringify(hint)]);
+  }
+
   // --- SequencerHost ------------------------------------------------------------------------
 
   async catchUp(mailboxId: number, after: number): Promise<CatchUpRows | null> {
@@ -217,6 +242,14 @@ export class ClusterFeed implements SequencerHost {
     if (!this.watched(hint.u)) return;
     if (hint.k === 'sieve') {
       this.local.publish(hint.u, { kind: 'sieve' });
+      return;
+    }
+    if (hint.k === 'metadata') {
+      const entries = Array.isArray(hint.e) ? hint.e.filter((e): e is string => typeof e === 'string') : [];
+      const change: MailboxChange = { kind: 'metadata', entries };
+      if (typeof hint.m === 'number') change.mailboxId = String(hint.m);
+      if (typeof hint.v === 'string') change.viewer = hint.v;
+      this.local.publish(hint.u, change);
       return;
     }
     if (typeof hint.m !== 'number') {

@@ -188,6 +188,8 @@ export async function deleteMailbox(scope: PgScope, rawName: string): Promise<vo
     } else {
       await tx.query('DELETE FROM mailboxes WHERE id = $1', [row.id]);
     }
+    // RFC 5464 §4.1: the annotations go with the mailbox, also when the name stays as \Noselect.
+    await tx.query('DELETE FROM metadata WHERE user_id = $1 AND mailbox_id = $2', [scope.userId, row.id]);
   });
 }
 
@@ -218,6 +220,12 @@ export async function renameMailbox(scope: PgScope, rawFrom: string, rawTo: stri
         source.highest_modseq,
         source.recent_uid,
         target.id,
+      ]);
+      // RFC 5464 §4.1: INBOX keeps its annotations and the new mailbox gets a copy of them.
+      await tx.query('INSERT INTO metadata (user_id, mailbox_id, viewer, entry, value) SELECT user_id, $1, viewer, entry, value FROM metadata WHERE user_id = $2 AND mailbox_id = $3', [
+        target.id,
+        scope.userId,
+        source.id,
       ]);
       const uids = moved.rows.map((r) => r.uid).sort((a, b) => a - b);
       const { modseq, reservation } = await expungeAt(tx, scope, source.id, uids);

@@ -213,6 +213,23 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX private_seen_uid ON private_seen (mailbox_id, uid);
     `,
   },
+  {
+    version: 8,
+    description: "metadata: RFC 5464 annotations of mailboxes and of each user's server scope (docs/metadata.md)",
+    sql: `
+      -- mailbox_id 0 is the user's server scope; viewer '' holds the /shared entries, a user name
+      -- that user's /private ones. No foreign key on mailbox_id (0 is no mailbox): DELETE removes
+      -- a mailbox's rows itself (mailbox-tree.ts).
+      CREATE TABLE metadata (
+        user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        mailbox_id bigint NOT NULL,
+        viewer text NOT NULL,
+        entry text NOT NULL,
+        value bytea NOT NULL,
+        PRIMARY KEY (user_id, mailbox_id, viewer, entry)
+      );
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

@@ -57,6 +57,8 @@ export class PostgresStore implements MailStore, MaildropLockProvider {
   readonly crossProcessChanges = true;
   /** EMAILID, PREVIEW and save dates (message-reads.ts messageExtras, schema v5). */
   readonly messageExtras = true;
+  /** RFC 5464 annotations (metadata.ts, schema v8). */
+  readonly metadata = true;
   private readonly texts = new TextCache();
   private collectTimer: NodeJS.Timeout | undefined;
   private closed = false;

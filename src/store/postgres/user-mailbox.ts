@@ -32,6 +32,8 @@ import type {
 import { quotaState } from './quota.js';
 import { readAcl, writeAcl } from './acl.js';
 import { readPrivateSeen, writePrivateSeen } from './private-seen.js';
+import { readMetadata, writeMetadata } from './metadata.js';
+import type { MetadataEntry, MetadataOptions, MetadataWrite, SetMetadataOptions } from '../types.js';
 import type { AclEntry } from '../acl.js';
 import type { PgScope } from './context.js';
 import { toStoreError } from './db.js';
@@ -111,6 +113,12 @@ export class PgUserMailbox implements UserMailbox {
   }
   setAcl(mailboxId: string, identifier: string, rights: string | null): Promise<void> {
     return this.mutate(() => writeAcl(this.scope, mailboxId, identifier, rights));
+  }
+  getMetadata(mailboxId: string | null, options: MetadataOptions = {}): Promise<MetadataEntry[]> {
+    return translated(readMetadata(this.scope, mailboxId, options.viewer));
+  }
+  setMetadata(mailboxId: string | null, writes: MetadataWrite[], options: SetMetadataOptions = {}): Promise<void> {
+    return this.mutate(() => writeMetadata(this.scope, mailboxId, writes, options));
   }
   privateSeen(mailboxId: string, viewer: string): Promise<PrivateSeen[]> {
     return translated(readPrivateSeen(this.scope, mailboxId, viewer));

@@ -12,7 +12,7 @@
 import { ChangeFeed, type ChangeFeedOptions } from '../change-feed.js';
 import { StoreError } from '../errors.js';
 import { STREAM_CHUNK, bufferChunks } from '../pinned-stream.js';
-import type { AppendInput, ChangeListener, MailStore, MessageContent, OpenOptions, QuotaLimits, QuotaState, SortableMessage, UserMailbox } from '../types.js';
+import type { AppendInput, ChangeListener, MailStore, MessageContent, MetadataEntry, OpenOptions, QuotaLimits, QuotaState, SortableMessage, UserMailbox } from '../types.js';
 import type { SharedMailboxRef } from '../acl.js';
 import { asBuffer, type CallRequest, type OpenRequest, type RemoteMethod, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
 
@@ -24,6 +24,8 @@ export class RemoteStore implements MailStore {
   readonly lineEnds = 'crlf' as const;
   /** The owner's store sees every change, and forwards them. */
   readonly crossProcessChanges = true;
+  /** The owner's store keeps annotations (a store without them answers StoreError 'cannot'). */
+  readonly metadata = true;
   private nextId = 1;
   private nextHandle = 1;
   private readonly waiting = new Map<number, Pending>();
@@ -177,6 +179,9 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
     setAcl: (...a) => call('setAcl', a),
     privateSeen: (...a) => call('privateSeen', a),
     setPrivateSeen: (...a) => call('setPrivateSeen', a),
+    // Values cross the link as Uint8Array (structured clone): viewed as Buffers again.
+    getMetadata: async (...a) => ((await call('getMetadata', a)) as MetadataEntry[]).map((e) => ({ entry: e.entry, value: asBuffer(e.value) })),
+    setMetadata: (...a) => call('setMetadata', a),
     close: () => call('close', []),
     // Sieve scripts: the owner answers StoreError 'cannot' when its store keeps none.
     sieveList: () => call('sieveList', []),

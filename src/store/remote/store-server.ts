@@ -4,7 +4,7 @@
  */
 import { StoreError } from '../errors.js';
 import { messagesChangedSince } from '../changed-since.js';
-import type { AppendInput, MailStore, QuotaLimits, UserMailbox } from '../types.js';
+import type { AppendInput, MailStore, MetadataOptions, MetadataWrite, QuotaLimits, SetMetadataOptions, UserMailbox } from '../types.js';
 import { REMOTE_METHODS, asBuffer, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
 import { plainSortable, sortData } from '../sort/sort-data.js';
 import { SIEVE_STORAGE_METHODS, sieveStorage, type SieveScriptStorage } from '../sieve-storage.js';
@@ -77,6 +77,14 @@ export function serveStore(store: MailStore, link: StoreLink<StoreRequest, Store
           if (m.method === 'sharedMailboxes') value = await store.sharedMailboxes(h.user);
           else if (m.method === 'getAcl') value = await h.getAcl(m.args[0] as string);
           else value = await h.setAcl(m.args[0] as string, m.args[1] as string, m.args[2] as string | null);
+        } else if (m.method === 'getMetadata' || m.method === 'setMetadata') {
+          // Optional in the contract: a store without annotations answers 'cannot'.
+          if (!h.getMetadata || !h.setMetadata) throw new StoreError('cannot', 'this store keeps no annotations');
+          if (m.method === 'getMetadata') value = await h.getMetadata(m.args[0] as string | null, m.args[1] as MetadataOptions | undefined);
+          else {
+            const writes = (m.args[1] as MetadataWrite[]).map((w) => ({ entry: w.entry, value: w.value === null ? null : asBuffer(w.value) }));
+            value = await h.setMetadata(m.args[0] as string | null, writes, m.args[2] as SetMetadataOptions | undefined);
+          }
         } else if (m.method === 'privateSeen' || m.method === 'setPrivateSeen') {
           // Optional in the contract: a store without per-user \Seen answers 'cannot'.
           if (!h.privateSeen || !h.setPrivateSeen) throw new StoreError('cannot', 'this store keeps no per-user \\Seen');

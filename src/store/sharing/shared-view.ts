@@ -52,12 +52,17 @@ import type {
   UserMailbox,
   MessageExtras,
   MessageExtrasOptions,
+  MetadataEntry,
+  MetadataOptions,
+  MetadataWrite,
+  SetMetadataOptions,
 } from '../types.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { sortData } from '../sort/sort-data.js';
 import { appendAllOrNone, mapAppendInputs, replaceMessage } from '../append-many.js';
 import { messagesChangedSince } from '../changed-since.js';
 import { parseSharedId, parseSharedName, sharedId, sharedName, type SharedName } from './names.js';
+import { changeIsFor, isPrivateEntry } from '../metadata.js';
 import { asViewer, isSeenFlag, needsViewerRows, queryForViewer, seenRows, viewerFlags, type SeenRows } from './private-seen.js';
 
 /** Where a mailbox id leads: the handle that holds it, its id there, and the user's rights. */
@@ -320,6 +325,42 @@ export class SharedNamespaceMail implements UserMailbox {
     await a.handle.setAcl(a.id, identifier, rights);
   }
 
+  // --- annotations (RFC 5464) --------------------------------------------------------------
+
+  /**
+   * RFC 5464 §3.3 with ACL: another user's mailbox needs `l` (else it does not exist) and one of
+   * `r s w i p` (else NO [NOPERM]), to read and to write; writing a /shared entry also needs `w`,
+   * as Cyrus asks — a shared value is changed for everyone, like a flag other than \Seen/\Deleted
+   * (RFC 4314 §4). /private entries there are this user's own (the owner's handle keeps them per
+   * viewer). The user's own mailboxes and server scope pass straight through.
+   */
+  private async metadataAccess(mailboxId: string, writes?: readonly MetadataWrite[]): Promise<Access> {
+    const a = await this.access(mailboxId);
+    if (!/[rswip]/.test(a.rights)) throw this.noPerm();
+    if (writes?.some((w) => !isPrivateEntry(w.entry)) && !a.rights.includes('w')) throw this.noPerm();
+    return a;
+  }
+
+  async getMetadata(mailboxId: string | null, options: MetadataOptions = {}): Promise<MetadataEntry[]> {
+    if (mailboxId === null || !parseSharedId(mailboxId)) {
+      if (!this.own.getMetadata) throw new StoreError('cannot', 'This store keeps no annotations');
+      return this.own.getMetadata(mailboxId, options);
+    }
+    const a = await this.metadataAccess(mailboxId);
+    if (!a.handle.getMetadata) throw new StoreError('cannot', 'This store keeps no annotations');
+    return a.handle.getMetadata(a.id, { viewer: this.user });
+  }
+
+  async setMetadata(mailboxId: string | null, writes: MetadataWrite[], options: SetMetadataOptions = {}): Promise<void> {
+    if (mailboxId === null || !parseSharedId(mailboxId)) {
+      if (!this.own.setMetadata) throw new StoreError('cannot', 'This store keeps no annotations');
+      return this.own.setMetadata(mailboxId, writes, options);
+    }
+    const a = await this.metadataAccess(mailboxId, writes);
+    if (!a.handle.setMetadata) throw new StoreError('cannot', 'This store keeps no annotations');
+    await a.handle.setMetadata(a.id, writes, { ...options, viewer: this.user });
+  }
+
   /** The owner of a mailbox by id (the user for the user's own). */
   ownerOf(mailboxId: string): string {
     return parseSharedId(mailboxId)?.owner || this.user;
@@ -332,10 +373,14 @@ export class SharedNamespaceMail implements UserMailbox {
   watchFor(mailboxId: string, listener: ChangeListener): () => void {
     const ref = parseSharedId(mailboxId);
     // Another user's own \Seen (setPrivateSeen) is published on the owner's feed for that user only.
-    const forMe = (change: MailboxChange): boolean => !(change.kind === 'flags' && change.viewer !== undefined && change.viewer !== this.user);
+    // So are another user's /private annotations (metadata).
+    const forMe = (change: MailboxChange): boolean => changeIsFor(change, this.user);
     if (!ref || ref.owner === '') return this.store.watch(this.user, (change) => forMe(change) && listener(change));
     const owner = ref.owner;
-    const shown = (change: MailboxChange): MailboxChange => (change.kind === 'mailboxes' || change.kind === 'sieve' ? change : { ...change, mailboxId: sharedId(owner, change.mailboxId) });
+    const shown = (change: MailboxChange): MailboxChange => {
+      if (change.kind === 'mailboxes' || change.kind === 'sieve' || change.mailboxId === undefined) return change;
+      return { ...change, mailboxId: sharedId(owner, change.mailboxId) };
+    };
     // The owner's flag changes of this mailbox carry the owner's \Seen: it is replaced by this
     // user's, kept here from the store's rows and this user's own changes. Until the rows are
     // read, changes wait in order (a few milliseconds; the view only queues them anyway).
@@ -352,7 +397,8 @@ export class SharedNamespaceMail implements UserMailbox {
       listener(shown({ ...change, changes: change.changes.map((c) => ({ ...c, flags: viewerFlags(c.flags, mine.get(c.uid) ?? false) })) }));
     };
     const stop = this.store.watch(owner, (change) => {
-      if (!forMe(change)) return;
+      // The owner's server annotations are none of this user's business.
+      if (!forMe(change) || (change.kind === 'metadata' && change.mailboxId === undefined)) return;
       if (seen || off) deliver(change);
       else waiting.push(change);
     });

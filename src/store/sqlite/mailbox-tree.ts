@@ -135,6 +135,8 @@ export async function deleteMailbox(scope: UserScope, rawName: string): Promise<
     // RFC 4314 §4: DELETE deletes the ACL, also of a \Noselect parent left for its children and of a
     // mailbox whose messages are still being purged under a hidden name.
     ctx.sql.get('DELETE FROM mailbox_acl WHERE mailbox_id = ?').run(row.id);
+    // RFC 5464 §4.1: and its annotations, so a mailbox created under the name inherits none.
+    ctx.sql.get('DELETE FROM metadata WHERE user_id = ? AND mailbox_id = ?').run(scope.userId, row.id);
     return tombstoneMailbox(ctx, scope.userId, row.id, children);
   });
   await ctx.durable.sync();
@@ -171,6 +173,10 @@ export function renameMailbox(scope: UserScope, rawFrom: string, rawTo: string, 
         .run(source.uid_next, source.highest_modseq, source.recent_uid, target.id);
       ctx.sql.get('UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = ?').run(source.id);
       recordExpungedRows(ctx, source.id, uids, source.highest_modseq + 1);
+      // RFC 5464 §4.1: INBOX keeps its annotations and the new mailbox gets a copy of them.
+      ctx.sql
+        .get('INSERT INTO metadata (user_id, mailbox_id, viewer, entry, value) SELECT user_id, ?, viewer, entry, value FROM metadata WHERE user_id = ? AND mailbox_id = ?')
+        .run(target.id, scope.userId, source.id);
       inboxMoved = { id: source.id, uids };
       return;
     }

@@ -384,6 +384,25 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 20,
+    description: 'metadata: RFC 5464 annotations of mailboxes and of each user\'s server scope (docs/metadata.md)',
+    up(db) {
+      // mailbox_id 0 is the user's server scope; viewer '' holds the /shared entries, a user name
+      // that user's /private ones. No foreign key on mailbox_id (0 is no mailbox): DELETE removes
+      // a mailbox's rows itself (mailbox-tree.ts).
+      db.exec(`
+        CREATE TABLE metadata (
+          user_id INTEGER NOT NULL REFERENCES users(id),
+          mailbox_id INTEGER NOT NULL,
+          viewer TEXT NOT NULL,
+          entry TEXT NOT NULL,
+          value BLOB NOT NULL,
+          PRIMARY KEY (user_id, mailbox_id, viewer, entry)
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -36,6 +36,8 @@ import { messageExtras } from './message-extras.js';
 import { quotaState } from './quota.js';
 import { readAcl, writeAcl } from './acl.js';
 import { readPrivateSeen, writePrivateSeen } from './private-seen.js';
+import { readMetadata, writeMetadata } from './metadata.js';
+import type { MetadataEntry, MetadataOptions, MetadataWrite, SetMetadataOptions } from '../types.js';
 import type { AclEntry } from '../acl.js';
 import type { UserScope } from './context.js';
 import { StoreError } from '../errors.js';
@@ -142,6 +144,12 @@ export class SqliteUserMailbox implements UserMailbox {
   }
   setAcl(mailboxId: string, identifier: string, rights: string | null): Promise<void> {
     return this.write(() => writeAcl(this.scope, mailboxId, identifier, rights));
+  }
+  getMetadata(mailboxId: string | null, options: MetadataOptions = {}): Promise<MetadataEntry[]> {
+    return this.call(() => readMetadata(this.scope, mailboxId, options.viewer));
+  }
+  setMetadata(mailboxId: string | null, writes: MetadataWrite[], options: SetMetadataOptions = {}): Promise<void> {
+    return this.write(() => writeMetadata(this.scope, mailboxId, writes, options));
   }
   privateSeen(mailboxId: string, viewer: string): Promise<PrivateSeen[]> {
     return this.call(() => readPrivateSeen(this.scope, mailboxId, viewer));
