@@ -40,10 +40,16 @@ function timedMailbox(inner: UserMailbox, observe: StoreObserver): UserMailbox {
   return outer as unknown as UserMailbox;
 }
 
+/**
+ * The optional MailStore methods that are not timed: forwarded when the store has them. Dropping
+ * one would silently turn an extension off (QUOTA, ACL, OBJECTID…) whenever metrics are on.
+ */
+const FORWARDED = ['getQuota', 'setQuota', 'sharedMailboxes', 'readiness'] as const satisfies ReadonlyArray<keyof MailStore>;
+
 /** `store` with every UserMailbox call (and open) timed; everything else passes through. */
 export function timedStore<S extends MailStore>(store: S, observe: StoreObserver): MailStore {
   const open = timed('open', observe, store.open.bind(store));
-  return {
+  const outer: MailStore = {
     get delimiter() {
       return store.delimiter;
     },
@@ -53,6 +59,9 @@ export function timedStore<S extends MailStore>(store: S, observe: StoreObserver
     get lineEnds() {
       return store.lineEnds;
     },
+    get messageExtras() {
+      return store.messageExtras;
+    },
     // RFC 5464: the handles' getMetadata/setMetadata pass through the prototype chain.
     get metadata() {
       return store.metadata;
@@ -60,6 +69,11 @@ export function timedStore<S extends MailStore>(store: S, observe: StoreObserver
     open: async (user, options) => timedMailbox(await open(user, options), observe),
     watch: (user, listener) => store.watch(user, listener),
     close: () => store.close(),
-    ...(store.readiness ? { readiness: () => store.readiness!() } : {}),
   };
+  const methods = outer as unknown as Record<string, unknown>;
+  for (const name of FORWARDED) {
+    const method = store[name] as ((...a: unknown[]) => unknown) | undefined;
+    if (method) methods[name] = method.bind(store);
+  }
+  return outer;
 }
