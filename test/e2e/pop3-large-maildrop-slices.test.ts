@@ -4,7 +4,9 @@
  * (SQLite), so awaiting it never let the loop go: 200–260 ms of CPU in one stretch. QUIT after
  * deleting everything built a Set of 100,000 indexes and sorted the UIDs with a comparator before
  * its first write: 60–120 ms. Now the pages yield between them (src/util/time-slice.ts) and QUIT
- * prepares with a typed array (src/pop3/maildrop/store-maildrop.ts). The server runs in a child
+ * prepares with a typed array (src/pop3/maildrop/store-maildrop.ts), which also keeps the maildrop's
+ * UIDs and sizes in two arrays of numbers rather than 100,000 records (login's GC pauses went from
+ * 85–226 ms to 16–30 ms at load 12–14). The server runs in a child
  * process (test/helpers/stall-server.ts); the bound is on the main thread's CPU time of the longest
  * stretch (test/helpers/loop-stall.ts), with a bystander IMAP client's NOOP round trips printed.
  */
@@ -21,8 +23,13 @@ const MAX_STALL_CPU_MS = 50;
 /**
  * QUIT: 60–120 before, 60–90 after on a machine loaded to 15–20 on 2 cores, where perf's
  * cpu-clock samples put the longest real stretch at 30–50 ms — the SQLite group-commit jobs of 250
- * flag changes or expunges in a mailbox of 100,000 — and the rest down to time the meter counted
- * but the thread did not run. Bounded like big-writes-slices' commands until measured quiet.
+ * flag changes or expunges in a mailbox of 100,000, and every 20th of them pruning 5,000 rows of
+ * the expunged-UID log at once. Now the writes are 50 messages each, 8 in flight so the group
+ * commit packs them into transactions of about 4 ms, and pruning takes at most what an expunge
+ * added (in-process figures in the commit and the issue-13 report). What the meter still reads here (59–66 ms of CPU at load 11–14, with the schedstat meter)
+ * coincides with garbage-collection pauses of 75–120 ms wall in the same runs (maxGcMs), which
+ * the meter cannot take out on a loaded machine without risking hiding code (loop-stall.ts); the
+ * bound stays where a loaded machine passes it until measured quiet (bench:stall's POP3 rows).
  */
 const MAX_QUIT_STALL_CPU_MS = 90;
 
@@ -94,7 +101,8 @@ describe(`POP3 on a maildrop of ${MESSAGES} messages leaves room for other sessi
     const stall = await server.stop();
     const latency = await probe.stop();
     console.log(
-      `# POP3 ${label}: ${Date.now() - started} ms; longest stall ${stall.maxCpuMs.toFixed(0)} ms CPU (${stall.maxWallMs.toFixed(0)} ms wall); ` +
+      `# POP3 ${label}: ${Date.now() - started} ms; longest stall ${stall.maxCpuMs.toFixed(0)} ms CPU (${stall.maxWallMs.toFixed(0)} ms wall), ` +
+        `${stall.maxCpuBesideGcMs.toFixed(0)} ms beside GC pauses (longest pause ${stall.maxGcMs.toFixed(0)} ms); ` +
         `bystander NOOP max ${latency.max.toFixed(0)} ms over ${latency.samples.length}`,
     );
     return { reply, cpuMs: stall.maxCpuMs };
