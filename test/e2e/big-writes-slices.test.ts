@@ -72,7 +72,7 @@ describe(`big writes over ${MESSAGES} messages leave room for other sessions (SQ
     const stall = await server.stop();
     const latency = await probe.stop();
     console.log(
-      `# ${command}: ${Date.now() - started} ms; longest stall ${stall.maxCpuMs.toFixed(0)} ms CPU (${stall.maxWallMs.toFixed(0)} ms wall); ` +
+      `# ${command}: ${Date.now() - started} ms; longest stall ${stall.maxCpuMs.toFixed(0)} ms CPU (${stall.maxWallMs.toFixed(0)} ms wall; longest GC pause ${stall.maxGcMs.toFixed(0)} ms); ` +
         `bystander NOOP max ${latency.max.toFixed(0)} ms over ${latency.samples.length}`,
     );
     assert.ok(stall.maxCpuMs < bound, `${command} held the event loop for ${stall.maxCpuMs.toFixed(0)} ms of CPU`);
@@ -162,7 +162,7 @@ describe(`a COPY of ${MEMORY_MESSAGES} messages in the memory store runs in slic
     const stall = await server.stop();
     const latency = await probe.stop();
     console.log(
-      `# memory UID COPY ${MEMORY_MESSAGES}: ${Date.now() - started} ms; longest stall ${stall.maxCpuMs.toFixed(0)} ms CPU (${stall.maxWallMs.toFixed(0)} ms wall); ` +
+      `# memory UID COPY ${MEMORY_MESSAGES}: ${Date.now() - started} ms; longest stall ${stall.maxCpuMs.toFixed(0)} ms CPU (${stall.maxWallMs.toFixed(0)} ms wall; longest GC pause ${stall.maxGcMs.toFixed(0)} ms); ` +
         `bystander NOOP max ${latency.max.toFixed(0)} ms over ${latency.samples.length}`,
     );
     assert.match(reply, /^t OK \[COPYUID \d+ 1:20000 1:20000\]/);

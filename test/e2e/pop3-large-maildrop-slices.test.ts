@@ -16,6 +16,7 @@ import net from 'node:net';
 import { RawClient } from '../helpers/raw-client.js';
 import { NoopProbe } from '../helpers/latency.js';
 import { startStallServer, type StallServer } from '../helpers/stall-server.js';
+import { Pop3WireClient as Pop3, oneLine } from '../helpers/pop3-wire-client.js';
 
 const MESSAGES = 100_000;
 /** Main-thread CPU ms of the longest stretch at login: 200–260 before, 10–30 after. */
@@ -33,31 +34,7 @@ const MAX_STALL_CPU_MS = 50;
  */
 const MAX_QUIT_STALL_CPU_MS = 90;
 
-/** A POP3 client that waits for the end of what it asked for, looking only at the tail. */
-class Pop3 {
-  private buf = '';
-  private waiting: { done: (b: string) => boolean; resolve: (s: string) => void } | null = null;
-  constructor(private readonly socket: net.Socket) {
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => {
-      this.buf += d;
-      const w = this.waiting;
-      if (w && w.done(this.buf)) {
-        const got = this.buf;
-        this.buf = '';
-        this.waiting = null;
-        w.resolve(got);
-      } else if (this.buf.length > 1 << 20) this.buf = this.buf.slice(-4096);
-    });
-  }
-  send(text: string, done: (b: string) => boolean): Promise<string> {
-    return new Promise((resolve) => {
-      this.waiting = { done, resolve };
-      if (text) this.socket.write(text);
-    });
-  }
-}
-const line = (b: string): boolean => b.endsWith('\r\n');
+const line = oneLine;
 
 /**
  * A stretch that is really there comes back every time; time the meter counts while a shared
