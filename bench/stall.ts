@@ -21,6 +21,7 @@ import { PostgresStore } from '../src/store/postgres/index.js';
 import { testDatabaseUrl } from '../test/helpers/postgres.js';
 import type { MailStore } from '../src/store/types.js';
 import { meterLoopStalls } from '../test/helpers/loop-stall.js';
+import { Pop3WireClient, oneLine, multiLine } from '../test/helpers/pop3-wire-client.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -71,43 +72,7 @@ class Client {
   }
 }
 
-/** A POP3 client that waits for one line, or for the end of a multi-line answer. */
-class Pop3Client {
-  private buf = '';
-  private waiting: { done: (buf: string) => boolean; resolve: (s: string) => void } | null = null;
-  private constructor(private readonly socket: net.Socket) {
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => {
-      this.buf += d;
-      const w = this.waiting;
-      if (w && w.done(this.buf)) {
-        const got = this.buf;
-        this.buf = '';
-        this.waiting = null;
-        w.resolve(got.slice(0, 60));
-      } else if (this.buf.length > 1 << 20) this.buf = this.buf.slice(-4096);
-    });
-  }
-  static async connect(port: number): Promise<Pop3Client> {
-    const socket = net.connect(port, '127.0.0.1');
-    await new Promise((r) => socket.once('connect', r));
-    const c = new Pop3Client(socket);
-    await c.send('', (b) => b.includes('\r\n'));
-    return c;
-  }
-  send(text: string, done: (buf: string) => boolean): Promise<string> {
-    return new Promise((resolve) => {
-      this.waiting = { done, resolve };
-      if (text) this.socket.write(text);
-    });
-  }
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-const line = (b: string): boolean => b.endsWith('\r\n');
-const multiLine = (b: string): boolean => b.startsWith('-ERR') ? b.endsWith('\r\n') : b.endsWith('\r\n.\r\n');
+const line = oneLine;
 
 async function makeStore(kind: string): Promise<{ store: MailStore; cleanup: () => Promise<void> }> {
   if (kind === 'memory') {
@@ -213,7 +178,7 @@ async function main(): Promise<void> {
       console.error(`# ${kind}: seeded carol's ${POP3_MESSAGES} in ${(performance.now() - t0p).toFixed(0)} ms`);
       const pop3 = createPop3Server({ host: '127.0.0.1', port: 0, tlsPort: null, store, auth: new StaticAuthenticator({ carol: 'secret' }), allowInsecureAuth: true });
       const { port: pop3Port } = await pop3.listen();
-      const p = await Pop3Client.connect(pop3Port!);
+      const { client: p } = await Pop3WireClient.connect(pop3Port!);
       await p.send('USER carol\r\n', line);
       const measurePop3 = async (label: string, text: string, done: (b: string) => boolean): Promise<void> => {
         await new Promise((r) => setTimeout(r, 50));

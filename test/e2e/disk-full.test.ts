@@ -5,7 +5,8 @@
  * test fills the rest with APPENDs, then frees the filler through /proc/PID/root and checks:
  * APPENDs refused with NO [UNAVAILABLE] (not [SERVERBUG], no stack trace), POP3's update refused
  * with -ERR [SYS/TEMP], one log line when the disk filled and one when writes succeeded again,
- * and every acknowledged message intact afterwards.
+ * /readyz answering 503 with the reason while the disk is full and 200 once space is back (before
+ * any write ends the episode), and every acknowledged message intact afterwards.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -60,10 +61,16 @@ test('a full disk: NO [UNAVAILABLE] and -ERR [SYS/TEMP], one log line per episod
   mkdirSync(data);
   const setup = 'mount -t tmpfs -o size=16m postroom-test "$0" && cp "$1" "$0/users" && head -c 12582912 /dev/zero > "$0/filler" && shift && exec "$@"';
   const s = await startServe(
-    ['--data', data, '--ephemeral-ports', '--imaps-port', 'off', '--pop3s-port', 'off', '--allow-insecure-auth', '--log-level', 'info'],
+    ['--data', data, '--ephemeral-ports', '--imaps-port', 'off', '--pop3s-port', 'off', '--metrics-port', 'auto', '--allow-insecure-auth', '--log-level', 'info'],
     { wrap: [...ns.prefix, 'sh', '-c', setup, data, usersFile] },
   );
   t.after(() => s.stop());
+
+  const readyz = async (): Promise<{ status: number; checks: Record<string, string> }> => {
+    const res = await fetch(`http://127.0.0.1:${s.listening.metricsPort!}/readyz`);
+    return { status: res.status, checks: ((await res.json()) as { checks: Record<string, string> }).checks };
+  };
+  assert.deepEqual(await readyz(), { status: 200, checks: { store: 'ok', listeners: 'ok' } });
 
   const c = new RawClient(s.listening.imapPort!);
   t.after(() => c.destroy());
@@ -90,6 +97,12 @@ test('a full disk: NO [UNAVAILABLE] and -ERR [SYS/TEMP], one log line per episod
     const reply = await append(`Subject: small ${n}\r\n\r\n${'s'.repeat(20_000)}\r\n`);
     assert.match(reply, /^(OK|NO \[UNAVAILABLE\])/, reply);
   }
+  // Not ready, and why: the episode, with the file the first failure concerned.
+  const notReady = await readyz();
+  assert.equal(notReady.status, 503);
+  assert.match(notReady.checks['store']!, /^disk full since \S+: \d+ writes refused \(.*\)$/);
+  assert.equal(notReady.checks['listeners'], 'ok');
+
   // Reading goes on: SELECT (its \Recent claim cannot be written, so it peeks) and FETCH.
   assert.match(await command(c, 'SELECT INBOX'), /^OK/);
   assert.match(await command(c, 'FETCH 1 (FLAGS RFC822.SIZE)'), /^OK/);
@@ -120,6 +133,8 @@ test('a full disk: NO [UNAVAILABLE] and -ERR [SYS/TEMP], one log line per episod
 
   // Free the space: the filler lives in the server's mount namespace, reachable through /proc.
   rmSync(join('/proc', String(s.listening.pid), 'root', data, 'filler'));
+  // Ready again as soon as there is room, before a write has ended the episode.
+  assert.deepEqual(await readyz(), { status: 200, checks: { store: 'ok', listeners: 'ok' } });
   assert.match(await append(bigMessage(999)), /^OK/);
   const recovered = s.logLines().filter((l) => l['msg'] === 'disk space available again: writes succeed');
   assert.equal(recovered.length, 1);

@@ -193,3 +193,18 @@ test('a long line sent one byte per chunk is read in linear time', async () => {
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   assert.ok(ms < 2000, `took ${ms} ms`);
 });
+
+test('commandBytes counts a literal read so far, byte by byte, and is zero between commands', async () => {
+  const f = new CommandFramer(limits());
+  const pending = f.nextCommand(accept);
+  f.push(Buffer.from('a LOGIN {10}\r\n01234'));
+  await tick();
+  const afterFive = f.commandBytes;
+  assert.ok(afterFive >= 5, `${afterFive}`);
+  f.push(Buffer.from('567'));
+  await tick();
+  assert.equal(f.commandBytes, afterFive + 3, 'the literal bytes as they come');
+  f.push(Buffer.from('89 pw\r\n'));
+  assert.deepEqual(literalText(await pending), { text: ['a LOGIN {10}', ' pw'], literals: ['0123456789'] });
+  assert.equal(f.commandBytes, 0);
+});

@@ -496,21 +496,21 @@ export class CommandFramer {
   }
 
   /** Reads and drops exactly `n` bytes (a literal of a command that has answered already); [] when done. */
-  private async skipBytes(n: number): Promise<Buffer[] | null> {
-    let left = n;
-    while (left > 0) {
-      if (this.queue.length === 0) {
-        if (this.ended || this.fatalReason !== null) return null;
-        await this.waitForData();
-        continue;
-      }
-      for (const b of this.queue.takeChunks(left)) left -= b.length;
-    }
-    return [];
+  private skipBytes(n: number): Promise<Buffer[] | null> {
+    return this.takeBytes(n, false);
   }
 
   /** Exactly `n` bytes as slices of the chunks they arrived in (counted in `commandBytes` as they come). */
-  private async readBytes(n: number): Promise<Buffer[] | null> {
+  private readBytes(n: number): Promise<Buffer[] | null> {
+    return this.takeBytes(n, true);
+  }
+
+  /**
+   * Exactly `n` bytes off the queue as they arrive; null when the input ends first. Kept bytes are
+   * returned and counted in `commandBytes` (they are held for the command); dropped ones are
+   * neither, since nothing holds them.
+   */
+  private async takeBytes(n: number, keep: boolean): Promise<Buffer[] | null> {
     const out: Buffer[] = [];
     let left = n;
     while (left > 0) {
@@ -519,10 +519,10 @@ export class CommandFramer {
         await this.waitForData();
         continue;
       }
-      const part = this.queue.takeChunks(left);
-      for (const b of part) {
-        out.push(b);
+      for (const b of this.queue.takeChunks(left)) {
         left -= b.length;
+        if (!keep) continue;
+        out.push(b);
         this.pendingSize += b.length;
       }
     }

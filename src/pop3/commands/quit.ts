@@ -5,6 +5,18 @@
 import type { Pop3Command } from './types.js';
 import { noArguments } from './arguments.js';
 import { Pop3Error, toPop3ErrorReply } from '../errors.js';
+import { TimeSlice } from '../../util/time-slice.js';
+
+/** The members of a set as an array, the event loop let go every couple of milliseconds. */
+async function inSlices(set: ReadonlySet<number>): Promise<number[]> {
+  const out: number[] = [];
+  const slice = new TimeSlice();
+  for (const n of set) {
+    out.push(n);
+    if ((out.length & 1023) === 0) await slice.pause();
+  }
+  return out;
+}
 
 export const quitCommand: Pop3Command<void> = {
   name: 'QUIT',
@@ -15,9 +27,12 @@ export const quitCommand: Pop3Command<void> = {
     if (state.name !== 'transaction') return { text: 'Bye', then: 'close' };
     ctx.setState({ name: 'update' });
     const { services, connection } = ctx;
-    const deleted = [...state.deleted];
+    // Copied in time slices: spreading a Set of 100,000 marks was 20 ms in one stretch under load.
+    // Nothing changes them meanwhile (the session is in UPDATE now).
+    const deleted = await inSlices(state.deleted);
+    const retrieved = await inSlices(state.retrieved);
     try {
-      if (!state.maildrop.readOnly) await state.maildrop.commit(deleted, [...state.retrieved]);
+      if (!state.maildrop.readOnly) await state.maildrop.commit(deleted, retrieved);
     } catch (err) {
       const reply = toPop3ErrorReply(err);
       if (reply.unexpected) ctx.logger?.error({ err }, 'update failed');

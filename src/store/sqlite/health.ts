@@ -19,6 +19,29 @@ const MAX_REMEMBERED = 10_000;
 /** Free space that ends a disk-full episode (with a successful write). */
 const EPISODE_END_FREE_BYTES = 1024 * 1024;
 
+/**
+ * Failures of the file system or the system around a file rather than of the code: answered as
+ * 'unavailable', logged once naming the file and the problem, with what to check. SQLite's codes
+ * include their extended forms (SQLITE_READONLY_DBMOVED, SQLITE_CANTOPEN_ISDIR…).
+ */
+const SQLITE_UNAVAILABLE: Array<[string, string]> = [
+  ['SQLITE_READONLY', 'Check that the file and its folder are writable by the server and that the file system is not mounted read-only'],
+  ['SQLITE_CANTOPEN', 'Check that the file exists, is a regular file and that its folder is readable by the server'],
+  ['SQLITE_PERM', 'Check the permissions of the file and its folder'],
+  ['SQLITE_BUSY', 'Another process holds the database: check that only one server uses this data folder'],
+  ['SQLITE_LOCKED', 'Another process holds the database: check that only one server uses this data folder'],
+  ['SQLITE_NOMEM', 'The server ran out of memory'],
+];
+const UNAVAILABLE_CODES = new Map<string, string>([
+  ['EACCES', 'Check the permissions of the file and its folder'],
+  ['EPERM', 'Check the permissions of the file and its folder'],
+  ['EROFS', 'The file system is mounted read-only: check the kernel log and remount it read-write'],
+  ['EMFILE', 'The server has too many files open: raise its open-file limit (ulimit -n, LimitNOFILE)'],
+  ['ENFILE', 'The system has too many files open'],
+  ['EISDIR', 'A folder stands where a file is expected'],
+  ['ENOTDIR', 'A file stands where a folder is expected'],
+]);
+
 export const NO_SPACE_TEXT = "The server's disk is full; try again later";
 export const DAMAGED_DATABASE_TEXT = "The server's mail database is damaged; the administrator has been told";
 
@@ -55,6 +78,8 @@ export class StoreHealth {
     /** The data folder. */
     readonly directory: string,
     private readonly logger?: Logger,
+    /** statfs of the data folder unless replaced (SqliteStoreOptions.freeBytes). */
+    private readonly readFreeBytes?: () => number | undefined,
   ) {}
 
   get databasePath(): string {
@@ -81,11 +106,18 @@ export class StoreHealth {
     if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
       return this.databaseDamaged(`${(err as Error).message} (${code})`, err);
     }
+    const problem = `${(err as Error).message} (${code})`;
     if (code.startsWith('SQLITE_IOERR') || code === 'EIO') {
       this.once(`io:${where}:${code}`, () =>
-        this.logger?.error({ err, file: where }, `input/output error on ${where} (${code}): check the disk and the kernel log`),
+        this.logger?.error({ err, file: where, problem }, `input/output error on ${where}: ${problem}. Check the disk and the kernel log`),
       );
       return new StoreError('unavailable', `Input/output error on the server (${code}); try again later`, { file: where, cause: err });
+    }
+    const advice = UNAVAILABLE_CODES.get(code) ?? (code.startsWith('SQLITE_') ? SQLITE_UNAVAILABLE.find(([prefix]) => code.startsWith(prefix))?.[1] : undefined);
+    if (advice !== undefined) {
+      // The disk or the system, not a bug: the file and what went wrong, once, and a plain NO to the client.
+      this.once(`env:${where}:${code}`, () => this.logger?.error({ err, file: where, problem }, `cannot use ${where}: ${problem}. ${advice}`));
+      return new StoreError('unavailable', `The server cannot use its mail storage (${code}); try again later`, { file: where, cause: err });
     }
     return err;
   }
@@ -137,6 +169,16 @@ export class StoreHealth {
     this.logger?.warn({ refused, seconds: Math.round((Date.now() - since) / 1000), file }, 'disk space available again: writes succeed');
   }
 
+  /**
+   * True when the data folder has room again (as much as ends an episode), though no write has
+   * succeeded yet to end it: /readyz says ready then, or a balancer that took the server out of
+   * service for the full disk would send it no write that could end the episode.
+   */
+  get spaceReturned(): boolean {
+    const free = this.freeBytes();
+    return free !== undefined && free >= EPISODE_END_FREE_BYTES;
+  }
+
   /** True while a disk-full episode lasts. */
   get diskFull(): boolean {
     return this.full !== null;
@@ -159,6 +201,7 @@ export class StoreHealth {
   }
 
   private freeBytes(): number | undefined {
+    if (this.readFreeBytes) return this.readFreeBytes();
     try {
       const fs = statfsSync(this.directory);
       return fs.bavail * fs.bsize;

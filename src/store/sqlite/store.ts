@@ -63,6 +63,11 @@ export interface SqliteStoreOptions {
    */
   walSyncer?: FileSyncer;
   /**
+   * Replaces the free-space reading of the data folder (statfs) that ends a disk-full episode
+   * (tests of a disk made full by a replaced walSyncer only).
+   */
+  freeBytes?: () => number | undefined;
+  /**
    * WAL checkpoints (checkpointer.ts): how often to look for new writes to copy into the database
    * (default 1,000 ms); the database file's fdatasync can be replaced (tests of the order only).
    */
@@ -196,7 +201,7 @@ export class SqliteStore implements MailStore {
       const feed = new ChangeFeed({
         onListenerError: (err) => options.logger?.error({ err }, 'change listener failed'),
       });
-      const health = new StoreHealth(options.directory, options.logger);
+      const health = new StoreHealth(options.directory, options.logger, options.freeBytes);
       const ctx: StoreContext = {
         db,
         sql: new Statements(db),
@@ -375,9 +380,10 @@ export class SqliteStore implements MailStore {
   async readiness(): Promise<string | null> {
     if (this.closed) return 'the store is closed';
     // A disk-full episode is said as such (issue 13), even when the probe below happens to fit in
-    // the few bytes that freed up: writes stay refused until one succeeds again.
+    // the few bytes that freed up — until the folder has room again (StoreHealth.spaceReturned),
+    // when the probe decides and the next write ends the episode.
     const full = this.ctx.health.status().diskFull;
-    if (full) return `disk full since ${new Date(full.since).toISOString()}: ${full.refused} writes refused (${full.file})`;
+    if (full && !this.ctx.health.spaceReturned) return `disk full since ${new Date(full.since).toISOString()}: ${full.refused} writes refused (${full.file})`;
     return writeProblem(this.ctx.db, join(this.directory, DATABASE_FILE), this.ctx.files.tmp);
   }
 
