@@ -85,4 +85,10 @@ export interface ImapServerOptions {
    * `postroom quota set` or the store's setQuota().
    */
   administrators?: readonly string[];
+  /**
+   * URLAUTH (RFC 4467 §3): users authorized as a message submission entity — those whose sessions
+   * may URLFETCH a URL authorized for `submit+<someone>` (Dovecot's imap_urlauth_submit_user).
+   * Default: nobody.
+   */
+  urlauthSubmitUsers?: readonly string[];
 }

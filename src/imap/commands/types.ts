@@ -121,6 +121,8 @@ export interface ServerContext {
   readonly allowInsecureAuth: boolean;
   /** Users with administrative rights (ImapServerOptions.administrators): SETQUOTA, other users' quota roots. */
   readonly administrators?: ReadonlySet<string>;
+  /** Users authorized as message submission entities (ImapServerOptions.urlauthSubmitUsers, RFC 4467 `submit+`). */
+  readonly urlauthSubmitUsers?: ReadonlySet<string>;
   /** RFC 2971 ID fields the server answers with. */
   readonly id: Record<string, string>;
   readonly logger: Logger;

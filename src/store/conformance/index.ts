@@ -18,6 +18,7 @@ import { isolationTests } from './isolation.js';
 import { quotaTests } from './quota.js';
 import { aclTests } from './acl.js';
 import { privateSeenTests } from './private-seen.js';
+import { urlauthKeyTests } from './urlauth-keys.js';
 import { messageTests } from './messages.js';
 import { searchTests } from './search.js';
 import { seededTests } from './seeded.js';
@@ -50,6 +51,7 @@ export function storeConformanceCases(factory: StoreFactory, options: Conformanc
   quotaTests(test);
   aclTests(test);
   privateSeenTests(test);
+  urlauthKeyTests(test);
   sieveTests(test);
   if (options.seeded) seededTests(test, options.seeded);
   return cases;

@@ -47,6 +47,8 @@ export class MemoryStore implements MailStore {
   readonly crossProcessChanges = false;
   /** EMAILID, PREVIEW and save dates (messages.ts). */
   readonly messageExtras = true;
+  /** RFC 4467 mailbox access keys (UserMailbox.urlauthKey/resetUrlauthKeys). */
+  readonly urlauthKeys = true;
   /** Keeps exactly the (CRLF) bytes it was given. */
   readonly lineEnds = 'crlf' as const;
   private readonly users = new Map<string, UserState>();

@@ -39,6 +39,8 @@ export interface MailboxState {
   privateSeen?: Map<string, Map<number, { seen: boolean; modseq: number }>>;
   /** RFC 4314 access control list, sorted by identifier (src/store/acl.ts). */
   acl?: AclEntry[];
+  /** RFC 4467 mailbox access key of the owner (URLAUTH). */
+  urlauthKey?: Buffer;
   uidValidity: number;
   uidNext: number;
   highestModseq: number;

@@ -57,6 +57,8 @@ export class PostgresStore implements MailStore, MaildropLockProvider {
   readonly crossProcessChanges = true;
   /** EMAILID, PREVIEW and save dates (message-reads.ts messageExtras, schema v5). */
   readonly messageExtras = true;
+  /** RFC 4467 mailbox access keys (UserMailbox.urlauthKey/resetUrlauthKeys). */
+  readonly urlauthKeys = true;
   private readonly texts = new TextCache();
   private collectTimer: NodeJS.Timeout | undefined;
   private closed = false;

@@ -177,6 +177,11 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
     setAcl: (...a) => call('setAcl', a),
     privateSeen: (...a) => call('privateSeen', a),
     setPrivateSeen: (...a) => call('setPrivateSeen', a),
+    urlauthKey: async (...a) => {
+      const key = await call('urlauthKey', a);
+      return key === null ? null : Buffer.from(key as Uint8Array);
+    },
+    resetUrlauthKeys: (...a) => call('resetUrlauthKeys', a),
     close: () => call('close', []),
     // Sieve scripts: the owner answers StoreError 'cannot' when its store keeps none.
     sieveList: () => call('sieveList', []),

@@ -135,6 +135,8 @@ export async function deleteMailbox(scope: UserScope, rawName: string): Promise<
     // RFC 4314 §4: DELETE deletes the ACL, also of a \Noselect parent left for its children and of a
     // mailbox whose messages are still being purged under a hidden name.
     ctx.sql.get('DELETE FROM mailbox_acl WHERE mailbox_id = ?').run(row.id);
+    // RFC 4467: URLs authorized for the deleted mailbox stop working, also if the name comes back.
+    ctx.sql.get('DELETE FROM urlauth_keys WHERE mailbox_id = ?').run(row.id);
     return tombstoneMailbox(ctx, scope.userId, row.id, children);
   });
   await ctx.durable.sync();

@@ -135,6 +135,8 @@ export class SqliteStore implements MailStore {
   readonly crossProcessChanges = true;
   /** EMAILID, PREVIEW and save dates (message-extras.ts, schema v17). */
   readonly messageExtras = true;
+  /** RFC 4467 mailbox access keys (UserMailbox.urlauthKey/resetUrlauthKeys). */
+  readonly urlauthKeys = true;
   private readonly texts = new TextCache();
   private closed = false;
 
