@@ -118,6 +118,8 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       });
       assert.match(out, /^fetched: Si vis pacem, para bellum\.$/m);
       assert.match(out, /^wrong key: None$/m);
+      assert.match(out, /^catenated text: Si vis\s*$/m);
+      assert.match(out, /^other user: NO/m);
     });
   });
 }

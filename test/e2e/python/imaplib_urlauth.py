@@ -2,6 +2,7 @@
 (a literal in the untagged response) and gets NIL for a wrong key. Raw commands through
 imaplib's _simple_command, as imaplib has no URLAUTH methods."""
 import imaplib
+import re
 import sys
 
 host, port = sys.argv[1], int(sys.argv[2])
@@ -17,7 +18,7 @@ alice.login('alice', 'secret')
 alice.create('PyBox')
 typ, data = alice.append('PyBox', None, None, MESSAGE)
 assert typ == 'OK', (typ, data)
-uid = data[0].decode().split()[-1].rstrip(']')
+uid = re.search(r'APPENDUID \d+ (\d+)', data[0].decode()).group(1)
 url = 'imap://alice@%s/PyBox/;uid=%s/;section=2;urlauth=user+bob' % (host, uid)
 typ, data = alice._simple_command('GENURLAUTH', '"%s"' % url, 'INTERNAL')
 assert typ == 'OK', (typ, data)
@@ -36,5 +37,14 @@ wrong = authorized[:-1] + ('0' if authorized[-1] != '0' else '1')
 typ, data = bob._simple_command('URLFETCH', '"%s"' % wrong)
 typ, data = bob._untagged_response(typ, data, 'URLFETCH')
 print('wrong key:', None if data[0].decode().endswith(' NIL') else data[0])
+# CATENATE (RFC 4469) with a relative URL and URL-PARTIAL (RFC 5550), as a raw APPEND.
+typ, data = alice._simple_command('APPEND', 'PyBox', 'CATENATE', '(URL "/PyBox/;uid=%s/;section=HEADER" URL "/PyBox/;uid=%s/;section=2/;partial=0.7")' % (uid, uid))
+assert typ == 'OK', (typ, data)
+
+alice.select('PyBox', readonly=True)
+typ, data = alice.uid('FETCH', str(int(uid) + 1), '(BODY.PEEK[TEXT])')
+print('catenated text:', data[0][1].decode())
+typ, data = alice._simple_command('APPEND', 'PyBox', 'CATENATE', '(URL "imap://bob@%s/INBOX/;uid=1")' % host)
+print('other user:', typ, alice.untagged_responses.get('BADURL') or '')
 alice.logout()
 bob.logout()
