@@ -112,6 +112,14 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
         const text = big.subarray(big.indexOf('\r\n\r\n') + 4);
         const expected = Buffer.concat([big, text.subarray(1024, 1024 + 300 * 1024)]);
         assert.ok(literalAfter(fetched, /BODY\[\] \{\d+\}/).equals(expected), 'the catenated message is the parts, byte for byte');
+        // MULTIAPPEND: a streamed plain message (over 64 KiB), then a CATENATE of URLs alone.
+        const plain = Buffer.from('Subject: streamed\r\n\r\n' + line.repeat(100), 'latin1');
+        c.send(Buffer.concat([Buffer.from(`m1 APPEND Big {${plain.length}}\r\n`)]));
+        await c.expect(/^\+/);
+        c.send(Buffer.concat([plain, Buffer.from(' CATENATE (URL "/Big/;UID=2/;PARTIAL=0.9")\r\n')]));
+        assert.match(await c.expect(/^m1 /), /^m1 OK \[APPENDUID \d+ 3:4\]/);
+        const m4 = await run(c, 'f4', 'UID FETCH 4 BODY.PEEK[]');
+        assert.equal(literalAfter(m4, /BODY\[\] \{\d+\}/).toString('latin1'), 'Subject: ');
         // A TEXT literal over the limit is refused before its continuation.
         c.send(`t2 APPEND Big CATENATE (TEXT {${LIMIT + 1}}\r\n`);
         assert.match(await c.expect(/^t2 /), /^t2 NO \[TOOBIG\]/);
