@@ -14,6 +14,7 @@
  * there — so a URL reveals nothing about mail the user cannot read.
  */
 import type { ByteRange, MailStore, UserMailbox } from '../../store/types.js';
+import { StoreError } from '../../store/errors.js';
 import type { ImapUrl } from '../wire/imap-url.js';
 import { parseArguments } from '../wire/tokenizer.js';
 import { DEFAULT_IMAP_LIMITS } from '../limits.js';
@@ -117,6 +118,9 @@ export async function resolveUrl(scope: UrlScope, url: ImapUrl, opened: UserMail
     return { size, bytes: stream };
   } catch (err) {
     if (err instanceof UrlRefused) throw err;
+    // A store that cannot answer now is a server failure (RFC 4467 §7 URLFETCH: NO, retry later),
+    // which says nothing about the URL's mailbox.
+    if (err instanceof StoreError && err.kind === 'unavailable') throw err;
     // Nonexistent, no rights, a damaged message: all the same answer, nothing revealed.
     return refuse();
   }
