@@ -53,6 +53,10 @@ export function timedStore<S extends MailStore>(store: S, observe: StoreObserver
     get lineEnds() {
       return store.lineEnds;
     },
+    // RFC 4467: the handles' urlauthKey/resetUrlauthKeys pass through like their other methods.
+    get urlauthKeys() {
+      return store.urlauthKeys;
+    },
     open: async (user, options) => timedMailbox(await open(user, options), observe),
     watch: (user, listener) => store.watch(user, listener),
     close: () => store.close(),
