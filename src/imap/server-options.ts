@@ -90,4 +90,10 @@ export interface ImapServerOptions {
    * administrator (mailto: or tel:), read-only for clients. Absent: the entry does not exist.
    */
   adminContact?: string;
+  /**
+   * URLAUTH (RFC 4467 §3): users authorized as a message submission entity — those whose sessions
+   * may URLFETCH a URL authorized for `submit+<someone>` (Dovecot's imap_urlauth_submit_user).
+   * Default: nobody.
+   */
+  urlauthSubmitUsers?: readonly string[];
 }

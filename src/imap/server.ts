@@ -2,6 +2,7 @@
  * createImapServer(): listeners (plain with STARTTLS, implicit TLS), the command table, and the
  * bookkeeping of live connections. Everything protocol-specific happens in session/ and commands/.
  */
+import { URLAUTH_COMMANDS } from './commands/urlauth.js';
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import cluster from 'node:cluster';
@@ -87,6 +88,7 @@ export class ImapServer extends EventEmitter implements ServerCore {
   readonly logger: Logger;
   readonly administrators: ReadonlySet<string>;
   readonly adminContact?: string;
+  readonly urlauthSubmitUsers: ReadonlySet<string>;
   readonly registry = new CommandRegistry();
   secureContext?: tls.SecureContext;
   readonly hostname: string;
@@ -119,6 +121,9 @@ export class ImapServer extends EventEmitter implements ServerCore {
     this.auth = options.auth;
     this.administrators = new Set(options.administrators ?? []);
     if (options.adminContact !== undefined) this.adminContact = options.adminContact;
+    this.urlauthSubmitUsers = new Set(options.urlauthSubmitUsers ?? []);
+    // URLAUTH (RFC 4467) only where the store keeps mailbox access keys.
+    if (this.store.urlauthKeys) for (const spec of URLAUTH_COMMANDS) this.registry.add(spec);
     // QUOTA (RFC 9208) only where the store keeps quotas; a custom command may still replace them.
     if (this.store.getQuota && this.store.setQuota) for (const spec of QUOTA_COMMANDS) this.registry.add(spec);
     // ACL (RFC 4314) and the shared namespace only where the store keeps access control lists.

@@ -66,6 +66,10 @@ export function timedStore<S extends MailStore>(store: S, observe: StoreObserver
     get metadata() {
       return store.metadata;
     },
+    // RFC 4467: the handles' urlauthKey/resetUrlauthKeys pass through like their other methods.
+    get urlauthKeys() {
+      return store.urlauthKeys;
+    },
     open: async (user, options) => timedMailbox(await open(user, options), observe),
     watch: (user, listener) => store.watch(user, listener),
     close: () => store.close(),

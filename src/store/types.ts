@@ -396,6 +396,11 @@ export interface MailStore {
    * then offers METADATA, METADATA-SERVER and the NOTIFY metadata events.
    */
   readonly metadata?: boolean;
+  /**
+   * True when every handle implements urlauthKey() and resetUrlauthKeys() (RFC 4467 mailbox
+   * access keys): the IMAP server then offers URLAUTH (GENURLAUTH, RESETKEY, URLFETCH).
+   */
+  readonly urlauthKeys?: boolean;
   /** Releases resources (database handles, timers). */
   close(): Promise<void>;
   /**
@@ -535,6 +540,20 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
    * on the owner's feed. No rights are checked here (the shared view does).
    */
   setMetadata?(mailboxId: string | null, writes: MetadataWrite[], options?: SetMetadataOptions): Promise<void>;
+  /**
+   * Optional (RFC 4467 URLAUTH mailbox access keys; a store offers urlauthKey and resetUrlauthKeys
+   * together, and the conformance suite checks them): the user's key for one of the user's own
+   * mailboxes — 32 random bytes — or null when it has none. With `create`, a mailbox without one
+   * gets one (durable on return; two racing calls get the same key). Keys follow a mailbox through
+   * RENAME and go with it on DELETE (a re-created name starts without).
+   */
+  urlauthKey?(mailboxId: string, options?: { create?: boolean }): Promise<Buffer | null>;
+  /**
+   * RFC 4467 RESETKEY: with a mailbox, its key is replaced by a new random one; without, every key
+   * of the user is removed. Either way every URL authorized with an old key stops verifying.
+   * Durable on return.
+   */
+  resetUrlauthKeys?(mailboxId?: string): Promise<void>;
 
   // --- one mailbox ------------------------------------------------------------------------
   /** Resolves a name to its mailbox, or throws StoreError('nonexistent'). */

@@ -63,6 +63,13 @@ test('which literals are streamed: every APPEND message above 64 KiB, not litera
     [request('a APPEND INBOX ~{70000}', { ...big, binary: true }), false],
     [request('a APPEND INBOX UTF8 ({70000}', big), false],
     [request('a SEARCH TEXT {70000}', big), false],
+    // RFC 4469 CATENATE: TEXT and URL literals sit inside the list and are read whole.
+    [request('a APPEND Drafts (\\Seen) CATENATE (TEXT {70000}', big), false],
+    [request('a APPEND Drafts {10}', { ...big, index: 1, line: ' URL "/Drafts/;UID=1" TEXT {70000}' }), false],
+    [request('a APPEND Drafts {10}', { ...big, index: 1, line: ') CATENATE (URL {70000}' }), false],
+    [request('a UID REPLACE 1 Drafts CATENATE (TEXT {70000}', big), false],
+    // A mailbox named TEXT in a plain APPEND still streams.
+    [request('a APPEND TEXT {70000}', big), true],
   ];
   for (const [req, expected] of table) assert.equal(streamsLiteral(req), expected, `${req.firstLine} / ${req.line}`);
 });

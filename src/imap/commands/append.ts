@@ -19,6 +19,8 @@ import { flagsFromTokens } from '../search/flags.js';
 import { targetMailbox } from './copy.js';
 import { checkKeywords } from './mail-limits.js';
 import { chunksAreCrlf } from '../../store/line-ends.js';
+import type { CommandContext } from './types.js';
+import { catenateInput, precheckCatenate } from './catenate.js';
 
 export interface AppendArgs extends AppendItem {
   mailbox: string;
@@ -45,6 +47,37 @@ export interface MessageLiteral {
   streamed?: StreamedLiteral;
   /** Sent as RFC 3516 literal8 (`~{n}`) outside RFC 6855's UTF8 (...): binary content, kept as given. */
   binary?: boolean;
+  /**
+   * RFC 4469 CATENATE: the message is these parts joined (`size` and `chunks` are then those of
+   * the TEXT parts alone); the URLs are resolved when the command runs (catenate.ts).
+   */
+  catenate?: CatenatePart[];
+}
+
+/** RFC 4469 §5 cat-part: `TEXT literal` or `URL astring`. */
+export type CatenatePart = { kind: 'text'; message: MessageLiteral } | { kind: 'url'; url: string };
+
+/** RFC 4469 §5: "CATENATE" SP "(" cat-part *(SP cat-part) ")". */
+function catenateParts(r: ArgReader): MessageLiteral {
+  const list = r.list('CATENATE parts');
+  const parts: CatenatePart[] = [];
+  while (list.remaining > 0) {
+    if (list.acceptAtom('TEXT')) {
+      const token = list.next('TEXT literal');
+      const message = messageLiteral(token);
+      // A streamed literal cannot sit inside the list (input-rules.ts streamsLiteral keeps these whole).
+      if (message.streamed) throw new ParseError('A CATENATE TEXT literal cannot be streamed');
+      if (token.type === 'string' && token.binary) message.binary = true;
+      parts.push({ kind: 'text', message });
+    } else if (list.acceptAtom('URL')) {
+      parts.push({ kind: 'url', url: list.astring('URL') });
+    } else {
+      throw new ParseError('Expected TEXT or URL in CATENATE');
+    }
+  }
+  if (parts.length === 0) throw new ParseError('CATENATE needs at least one part');
+  const texts = parts.flatMap((p) => (p.kind === 'text' ? [p.message] : []));
+  return { size: texts.reduce((n, m) => n + m.size, 0), chunks: texts.flatMap((m) => m.chunks), catenate: parts };
 }
 
 function messageLiteral(t: Token | undefined): MessageLiteral {
@@ -86,7 +119,9 @@ export function appendItem(r: ArgReader, env: ParseEnv): AppendItem {
     internalDate = parseDateTime(maybeDate.value.toString('latin1'));
   }
   let message: MessageLiteral;
-  if (env.enabled.has('UTF8=ACCEPT') && r.acceptAtom('UTF8')) {
+  if (r.acceptAtom('CATENATE')) {
+    message = catenateParts(r);
+  } else if (env.enabled.has('UTF8=ACCEPT') && r.acceptAtom('UTF8')) {
     // RFC 6855 §4: UTF8 (literal8) carries a message whose header may hold raw UTF-8.
     const inner = r.list('UTF8 message');
     message = messageLiteral(inner.next('message literal'));
@@ -123,8 +158,19 @@ export function toInput(item: AppendItem): AppendInput {
   return { content: streamed ?? (chunks.length === 1 ? chunks[0]! : each(chunks)), flags: item.flags, internalDate: item.internalDate };
 }
 
-/** What is refused in a message before the store sees it. */
-export function checkItem(item: AppendItem): void {
+/** The AppendInput of any message: a CATENATE's parts are read as the store reads the content. */
+export function inputFor(ctx: CommandContext, item: AppendItem): AppendInput {
+  return item.message.catenate ? catenateInput(ctx, item) : toInput(item);
+}
+
+/** What is refused in a message before the store sees it (a CATENATE's URLs are checked when resolved). */
+export function checkItem(ctx: CommandContext, item: AppendItem): void {
+  const parts = item.message.catenate;
+  if (parts) {
+    for (const p of parts) if (p.kind === 'text' && p.message.binary) checkBinaryContent(p.message);
+    precheckCatenate(ctx, parts);
+    return;
+  }
   if (item.message.size === 0) throw ImapError.no('Empty message');
   if (item.message.binary) checkBinaryContent(item.message);
 }
@@ -137,12 +183,12 @@ export function checkItem(item: AppendItem): void {
  * again. The store adds them only once the command has ended (RFC 3502: all or none); a parse
  * error, a refused literal or a client that goes away fails the iteration, and nothing is added.
  */
-async function* streamedItems(first: AppendItem, env: ParseEnv, limits: ImapLimits): AsyncGenerator<AppendInput> {
+async function* streamedItems(ctx: CommandContext, first: AppendItem, env: ParseEnv, limits: ImapLimits): AsyncGenerator<AppendInput> {
   let batch: AppendItem[] = [first];
   for (;;) {
     for (const item of batch) {
-      checkItem(item);
-      yield toInput(item);
+      checkItem(ctx, item);
+      yield inputFor(ctx, item);
     }
     const streamed = batch[batch.length - 1]!.message.streamed;
     const rest = streamed ? await streamed.rest() : null;
@@ -158,7 +204,8 @@ export const appendCommand: CommandSpec<AppendArgs> = {
   states: ['authenticated', 'selected'],
   // Checked before the "+" continuation, so an oversized message is refused without being sent.
   maxLiteralSize: (limits) => limits.maxMessageSize,
-  capabilities: ['MULTIAPPEND'],
+  // RFC 4469 CATENATE with RFC 5550 URL-PARTIAL (";PARTIAL=" in its URLs, url-access.ts).
+  capabilities: ['MULTIAPPEND', 'CATENATE', 'URL-PARTIAL'],
   parse: parseAppendArgs,
   async run(ctx, args) {
     const state = ctx.state;
@@ -169,10 +216,10 @@ export const appendCommand: CommandSpec<AppendArgs> = {
     if (args.message.streamed) {
       // Further messages, if any, are not read yet: their keywords are counted by the store alone.
       const env: ParseEnv = { enabled: ctx.enabled, limits: ctx.server.limits };
-      results = await appendAllOrNone(state.mail, target.id, streamedItems(args, env, ctx.server.limits), options);
+      results = await appendAllOrNone(state.mail, target.id, streamedItems(ctx, args, env, ctx.server.limits), options);
     } else {
       const items: AppendItem[] = [args, ...(args.more ?? [])];
-      items.forEach(checkItem);
+      for (const item of items) checkItem(ctx, item);
       await checkKeywords(ctx, state.mail, target, [...new Set(items.flatMap((i) => i.flags))]);
       // The store counts the keywords again inside its write, where parallel APPENDs cannot both pass.
       if (items.length === 1) {
@@ -180,11 +227,11 @@ export const appendCommand: CommandSpec<AppendArgs> = {
         // own write; the session reports the message before the tagged OK (RFC 3501 §2.3.2: it is
         // the first session told of it), and its view then need not claim it in a second write.
         const view = state.kind === 'selected' && state.view.mailbox.id === target.id && state.view.claimsRecent?.() === true ? state.view : null;
-        const result = await state.mail.append(target.id, toInput(args), view ? { ...options, claimRecent: true } : options);
+        const result = await state.mail.append(target.id, inputFor(ctx, args), view ? { ...options, claimRecent: true } : options);
         if (view && result.recentFrom !== undefined) view.noteRecentClaim?.(result.recentFrom, result.uid);
         results = [result];
       } else {
-        results = await appendAllOrNone(state.mail, target.id, items.map(toInput), options);
+        results = await appendAllOrNone(state.mail, target.id, items.map((item) => inputFor(ctx, item)), options);
       }
     }
     // RFC 4315 §3 with RFC 3502: APPENDUID names every new UID, in the order the messages came.

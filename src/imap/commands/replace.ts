@@ -17,7 +17,7 @@ import { ArgReader } from '../wire/args.js';
 import { readMailboxName } from './mailbox-name.js';
 import type { Token } from '../wire/types.js';
 import { ImapError } from '../errors.js';
-import { appendItem, checkItem, toInput, type AppendItem } from './append.js';
+import { appendItem, checkItem, inputFor, toInput, type AppendItem } from './append.js';
 import { targetMailbox } from './copy.js';
 import { requireWritableView } from './mailbox-access.js';
 import { checkKeywords } from './mail-limits.js';
@@ -45,9 +45,9 @@ export function parseReplaceArgs(tokens: Token[], env: ParseEnv): ReplaceArgs {
  * REPLACE carries one message (RFC 8508 has no MULTIAPPEND form), so bytes after it are BAD and
  * nothing is replaced.
  */
-function oneMessage(item: AppendItem): AppendInput {
+function oneMessage(ctx: CommandContext, item: AppendItem): AppendInput {
   const streamed = item.message.streamed;
-  if (!streamed) return toInput(item);
+  if (!streamed) return inputFor(ctx, item);
   const content = (async function* () {
     yield* streamed;
     if ((await streamed.rest()) !== null) throw ImapError.bad('REPLACE takes one message');
@@ -70,9 +70,9 @@ async function runReplace(ctx: CommandContext, args: ReplaceArgs, byUid: boolean
     uid = view.uidAt(args.number);
   }
   const target = await targetMailbox(mail, args.mailbox);
-  checkItem(args);
+  checkItem(ctx, args);
   await checkKeywords(ctx, mail, target, args.flags);
-  const result = await replaceMessage(mail, view.mailbox.id, uid, target.id, oneMessage(args), { maxKeywords: ctx.server.limits.maxKeywordsPerMailbox });
+  const result = await replaceMessage(mail, view.mailbox.id, uid, target.id, oneMessage(ctx, args), { maxKeywords: ctx.server.limits.maxKeywordsPerMailbox });
   const { appended } = result;
   ctx.untaggedStatus('OK', 'Replacement Message ready', { name: 'APPENDUID', args: [appended.uidValidity, appended.uid] });
   // RFC 8508's examples (§3.2, §3.3): APPENDUID, then EXISTS for the new message, then the EXPUNGE

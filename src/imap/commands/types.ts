@@ -151,6 +151,8 @@ export interface ServerContext {
   readonly administrators?: ReadonlySet<string>;
   /** RFC 5464 server entry /shared/admin (ImapServerOptions.adminContact). */
   readonly adminContact?: string;
+  /** Users authorized as message submission entities (ImapServerOptions.urlauthSubmitUsers, RFC 4467 `submit+`). */
+  readonly urlauthSubmitUsers?: ReadonlySet<string>;
   /** RFC 2971 ID fields the server answers with. */
   readonly id: Record<string, string>;
   readonly logger: Logger;

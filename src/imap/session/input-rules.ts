@@ -105,5 +105,17 @@ export const STREAM_APPEND_ABOVE = 64 * 1024;
 export function streamsLiteral(req: LiteralRequest): boolean {
   if (req.binary || req.size <= STREAM_APPEND_ABOVE) return false;
   if (!MESSAGE_COMMANDS.has(peekCommand(req.firstLine)?.name ?? '')) return false;
+  if (isCatenateLiteral(req)) return false;
   return !/\(\s*\{\d+\+?\}$/.test(req.line);
+}
+
+/**
+ * A literal inside RFC 4469 CATENATE's list (`TEXT {n}`, `URL {n}`): read whole, since the list
+ * goes on after it. On the first line it follows `CATENATE (`; on a later line (the text after a
+ * literal) `TEXT`/`URL` cannot start anything else of an APPEND or REPLACE — a mailbox name named
+ * TEXT comes only on the first line, before any CATENATE.
+ */
+function isCatenateLiteral(req: LiteralRequest): boolean {
+  if (req.index === 0) return /\sCATENATE\s+\(\s*(?:TEXT|URL)\s+\{\d+\+?\}$/i.test(req.line);
+  return /(?:^|[\s(])(?:TEXT|URL)\s+\{\d+\+?\}$/i.test(req.line);
 }

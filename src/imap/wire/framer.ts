@@ -381,8 +381,12 @@ export class CommandFramer {
         if (marker === 'invalid') return fail(new StreamedLiteralError('Invalid literal size', true), true);
         if (marker === null) {
           this.streaming = false;
-          // Every message of an APPEND ends with its literal: text without one is not a message.
-          if (literals.length === 0 && !discard) return fail(new StreamedLiteralError('Unexpected data after the message literal', false));
+          // Every message of an APPEND ends with its literal: text without one is not a message —
+          // except an RFC 4469 CATENATE made of URLs alone, which the command parses (and refuses
+          // with BAD if it is not one).
+          if (literals.length === 0 && !discard && !/\bCATENATE\s*\(/i.test(text[0]!)) {
+            return fail(new StreamedLiteralError('Unexpected data after the message literal', false));
+          }
           return { text, literals, size: sc.commandSize };
         }
         const exceeds = index >= sc.maxLiterals ? 'literals' : sc.commandSize + marker.size > sc.maxCommandSize ? 'commandSize' : null;

@@ -19,6 +19,7 @@ import { quotaTests } from './quota.js';
 import { aclTests } from './acl.js';
 import { privateSeenTests } from './private-seen.js';
 import { metadataTests } from './metadata.js';
+import { urlauthKeyTests } from './urlauth-keys.js';
 import { messageTests } from './messages.js';
 import { searchTests } from './search.js';
 import { seededTests } from './seeded.js';
@@ -52,6 +53,7 @@ export function storeConformanceCases(factory: StoreFactory, options: Conformanc
   aclTests(test);
   privateSeenTests(test);
   metadataTests(test);
+  urlauthKeyTests(test);
   sieveTests(test);
   if (options.seeded) seededTests(test, options.seeded);
   return cases;

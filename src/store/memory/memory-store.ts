@@ -49,6 +49,8 @@ export class MemoryStore implements MailStore {
   readonly messageExtras = true;
   /** RFC 5464 annotations (metadata.ts). */
   readonly metadata = true;
+  /** RFC 4467 mailbox access keys (UserMailbox.urlauthKey/resetUrlauthKeys). */
+  readonly urlauthKeys = true;
   /** Keeps exactly the (CRLF) bytes it was given. */
   readonly lineEnds = 'crlf' as const;
   private readonly users = new Map<string, UserState>();

@@ -41,6 +41,8 @@ export interface MailboxState {
   acl?: AclEntry[];
   /** RFC 5464 annotations of the mailbox (metadata.ts). */
   metadata?: MetadataState;
+  /** RFC 4467 mailbox access key of the owner (URLAUTH). */
+  urlauthKey?: Buffer;
   uidValidity: number;
   uidNext: number;
   highestModseq: number;

@@ -1,4 +1,5 @@
 /** One user's mail as seen through one handle; it can only reach the UserState it was given. */
+import { randomBytes } from 'node:crypto';
 import { expungedSince } from '../expunged.js';
 import { changedSince } from './modseq-order.js';
 import type { MessageStructure } from '../../mime/types.js';
@@ -91,6 +92,20 @@ export class MemoryUserMailbox implements UserMailbox {
     box.acl = sortAcl(rights ? [...rest, { identifier: validateIdentifier(identifier), rights: normalizeRights(rights) }] : rest);
     if (box.acl.length === 0) delete box.acl;
     publish(this.ctx, { kind: 'mailboxes' });
+  }
+
+  async urlauthKey(mailboxId: string, options: { create?: boolean } = {}): Promise<Buffer | null> {
+    const box = this.boxById(mailboxId);
+    if (!box.urlauthKey && options.create) box.urlauthKey = randomBytes(32);
+    return box.urlauthKey ? Buffer.from(box.urlauthKey) : null;
+  }
+
+  async resetUrlauthKeys(mailboxId?: string): Promise<void> {
+    if (mailboxId !== undefined) {
+      this.boxById(mailboxId).urlauthKey = randomBytes(32);
+      return;
+    }
+    for (const box of this.ctx.state.byId.values()) delete box.urlauthKey;
   }
 
   async privateSeen(mailboxId: string, viewer: string): Promise<PrivateSeen[]> {

@@ -185,6 +185,8 @@ export async function deleteMailbox(scope: PgScope, rawName: string): Promise<vo
       await scope.ctx.feed.notify(tx, scope.user, [[row.id, modseq]]);
       // RFC 4314 §4: DELETE deletes the ACL (the row stays only as a parent).
       await tx.query('DELETE FROM mailbox_acl WHERE mailbox_id = $1', [row.id]);
+      // RFC 4467: URLs authorized for the deleted mailbox stop working (the row stays as a parent).
+      await tx.query('DELETE FROM urlauth_keys WHERE mailbox_id = $1', [row.id]);
     } else {
       await tx.query('DELETE FROM mailboxes WHERE id = $1', [row.id]);
     }

@@ -230,6 +230,16 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    description: 'urlauth_keys: RFC 4467 mailbox access keys, one per mailbox of its owner (URLAUTH)',
+    sql: `
+      CREATE TABLE urlauth_keys (
+        mailbox_id bigint PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
+        key bytea NOT NULL
+      );
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

@@ -59,6 +59,8 @@ export class PostgresStore implements MailStore, MaildropLockProvider {
   readonly messageExtras = true;
   /** RFC 5464 annotations (metadata.ts, schema v8). */
   readonly metadata = true;
+  /** RFC 4467 mailbox access keys (UserMailbox.urlauthKey/resetUrlauthKeys). */
+  readonly urlauthKeys = true;
   private readonly texts = new TextCache();
   private collectTimer: NodeJS.Timeout | undefined;
   private closed = false;

@@ -1,4 +1,5 @@
 /** One user's mail through one handle: the MailStore contract mapped onto the SQL modules. */
+import { readUrlauthKey, resetUrlauthKeys } from './urlauth-keys.js';
 import type { MessageStructure } from '../../mime/types.js';
 import type { TextCache } from '../search-eval.js';
 import type { SearchQuery } from '../search-query.js';
@@ -119,6 +120,12 @@ export class PgUserMailbox implements UserMailbox {
   }
   setMetadata(mailboxId: string | null, writes: MetadataWrite[], options: SetMetadataOptions = {}): Promise<void> {
     return this.mutate(() => writeMetadata(this.scope, mailboxId, writes, options));
+  }
+  urlauthKey(mailboxId: string, options: { create?: boolean } = {}): Promise<Buffer | null> {
+    return translated(readUrlauthKey(this.scope, mailboxId, options.create === true));
+  }
+  resetUrlauthKeys(mailboxId?: string): Promise<void> {
+    return this.mutate(() => resetUrlauthKeys(this.scope, mailboxId));
   }
   privateSeen(mailboxId: string, viewer: string): Promise<PrivateSeen[]> {
     return translated(readPrivateSeen(this.scope, mailboxId, viewer));

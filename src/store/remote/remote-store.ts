@@ -182,6 +182,11 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
     // Values cross the link as Uint8Array (structured clone): viewed as Buffers again.
     getMetadata: async (...a) => ((await call('getMetadata', a)) as MetadataEntry[]).map((e) => ({ entry: e.entry, value: asBuffer(e.value) })),
     setMetadata: (...a) => call('setMetadata', a),
+    urlauthKey: async (...a) => {
+      const key = await call('urlauthKey', a);
+      return key === null ? null : Buffer.from(key as Uint8Array);
+    },
+    resetUrlauthKeys: (...a) => call('resetUrlauthKeys', a),
     close: () => call('close', []),
     // Sieve scripts: the owner answers StoreError 'cannot' when its store keeps none.
     sieveList: () => call('sieveList', []),

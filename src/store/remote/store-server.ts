@@ -89,6 +89,10 @@ export function serveStore(store: MailStore, link: StoreLink<StoreRequest, Store
           // Optional in the contract: a store without per-user \Seen answers 'cannot'.
           if (!h.privateSeen || !h.setPrivateSeen) throw new StoreError('cannot', 'this store keeps no per-user \\Seen');
           value = await (h[m.method] as (...a: unknown[]) => Promise<unknown>).apply(h, args);
+        } else if (m.method === 'urlauthKey' || m.method === 'resetUrlauthKeys') {
+          // Optional in the contract: a store without URLAUTH keys answers 'cannot'.
+          if (!h.urlauthKey || !h.resetUrlauthKeys) throw new StoreError('cannot', 'this store keeps no URLAUTH keys');
+          value = await (h[m.method] as (...a: unknown[]) => Promise<unknown>).apply(h, args);
         } else if (isSieveMethod(m.method)) {
           // Optional in the contract: a store without script storage answers 'cannot'.
           const scripts = sieveStorage(h);

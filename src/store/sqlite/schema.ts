@@ -403,6 +403,18 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 21,
+    description: 'urlauth_keys: RFC 4467 mailbox access keys, one per mailbox of its owner (URLAUTH)',
+    up(db) {
+      db.exec(`
+        CREATE TABLE urlauth_keys (
+          mailbox_id INTEGER PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,
+          key BLOB NOT NULL
+        );
+      `);
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

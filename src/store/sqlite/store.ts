@@ -142,6 +142,8 @@ export class SqliteStore implements MailStore {
   readonly messageExtras = true;
   /** RFC 5464 annotations (metadata.ts). */
   readonly metadata = true;
+  /** RFC 4467 mailbox access keys (UserMailbox.urlauthKey/resetUrlauthKeys). */
+  readonly urlauthKeys = true;
   private readonly texts = new TextCache();
   private closed = false;
 

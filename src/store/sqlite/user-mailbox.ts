@@ -33,6 +33,7 @@ import type {
   PrivateSeen,
 } from '../types.js';
 import { messageExtras } from './message-extras.js';
+import { createUrlauthKey, readUrlauthKey, resetUrlauthKeys } from './urlauth-keys.js';
 import { quotaState } from './quota.js';
 import { readAcl, writeAcl } from './acl.js';
 import { readPrivateSeen, writePrivateSeen } from './private-seen.js';
@@ -156,6 +157,14 @@ export class SqliteUserMailbox implements UserMailbox {
   }
   setPrivateSeen(mailboxId: string, viewer: string, uids: number[], seen: boolean, options: { unchangedSince?: number } = {}): Promise<FlagUpdateResult> {
     return this.write(() => writePrivateSeen(this.scope, mailboxId, viewer, uids, seen, options.unchangedSince));
+  }
+  async urlauthKey(mailboxId: string, options: { create?: boolean } = {}): Promise<Buffer | null> {
+    const key = await this.call(() => readUrlauthKey(this.scope, mailboxId));
+    if (key || !options.create) return key;
+    return this.write(() => createUrlauthKey(this.scope, mailboxId));
+  }
+  resetUrlauthKeys(mailboxId?: string): Promise<void> {
+    return this.write(() => resetUrlauthKeys(this.scope, mailboxId));
   }
   subscriptions(): Promise<string[]> {
     return this.call(() => subscriptionNames(this.scope));
