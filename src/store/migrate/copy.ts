@@ -1,13 +1,16 @@
 /**
  * Copies every user's mail from one store into another, mailbox by mailbox, in batches, keeping
  * UIDVALIDITY, UIDs, flags and keywords, modseqs, internal dates and subscriptions, and the
- * user's Sieve scripts (which one is active) and vacation memory when both stores keep them. Bodies are read
+ * user's Sieve scripts (which one is active) and vacation memory, ACLs, each viewer's own \Seen in
+ * shared mailboxes (with its modseqs), annotations and stored quota limits when both stores keep
+ * them (shared-state.ts). Bodies are read
  * one at a time from the source and written in batches of bounded size, so memory stays flat
  * however large the store.
  */
 import { compareMailboxNames } from '../names.js';
 import { hasSieveStorage } from '../sieve-storage.js';
 import type { MailStore, UserMailbox } from '../types.js';
+import { copyAclAndMetadata, copyPrivateSeen, copyQuota, viewersOf, type CopiedMailbox, type SharedStateCounts } from './shared-state.js';
 import type { ImportedMessage, MigrationSource, MigrationTarget } from './types.js';
 
 export interface MigrateProgress {
@@ -19,7 +22,7 @@ export interface MigrateProgress {
   bytes: number;
 }
 
-export interface MigrateSummary {
+export interface MigrateSummary extends SharedStateCounts {
   users: number;
   mailboxes: number;
   messages: number;
@@ -61,7 +64,7 @@ export async function migrateMail(options: MigrateOptions): Promise<MigrateSumma
   const batchMessages = options.batchMessages ?? 200;
   const batchBytes = options.batchBytes ?? 16 * 1024 * 1024;
   const users = await usersToMigrate(from, options.users);
-  const summary: MigrateSummary = { users: 0, mailboxes: 0, messages: 0, bytes: 0, sieveScripts: 0, vacationMemories: 0 };
+  const summary: MigrateSummary = { users: 0, mailboxes: 0, messages: 0, bytes: 0, sieveScripts: 0, vacationMemories: 0, aclEntries: 0, privateSeen: 0, annotations: 0, quotaLimits: 0 };
   const handles = new Map<string, UserMailbox>();
   let total = 0;
   for (const user of users) {
@@ -72,47 +75,61 @@ export async function migrateMail(options: MigrateOptions): Promise<MigrateSumma
   for (const user of users) {
     const source = handles.get(user)!;
     const target = await to.importUser(user);
-    const mailboxes = (await source.list()).sort((a, b) => compareMailboxNames(a.name, b.name, from.delimiter));
-    for (const box of mailboxes) {
-      summary.mailboxes++;
-      if (box.noselect) {
-        await target.mailbox({ name: box.name, noselect: true, ...(box.specialUse ? { specialUse: box.specialUse } : {}) });
-        continue;
-      }
-      const snap = await source.snapshot(box.id);
-      const targetId = await target.mailbox({
-        name: box.name,
-        noselect: false,
-        ...(box.specialUse ? { specialUse: box.specialUse } : {}),
-        uidValidity: snap.uidValidity,
-        uidNext: snap.uidNext,
-        highestModseq: snap.highestModseq,
-      });
-      let batch: ImportedMessage[] = [];
-      let batchSize = 0;
-      const flush = async (): Promise<void> => {
-        if (batch.length === 0) return;
-        await target.messages(targetId, batch);
-        batch = [];
-        batchSize = 0;
-        options.onProgress?.({ user, mailbox: box.name, done: summary.messages, total, bytes: summary.bytes });
-      };
-      for (let at = 0; at < snap.messages.length; at += RECORDS_PAGE) {
-        const page = snap.messages.slice(at, at + RECORDS_PAGE);
-        const records = await source.records(box.id, page.map((m) => m.uid));
-        for (const record of records) {
-          const content = await source.read(box.id, record.uid);
-          // The save date (RFC 8514) goes along, unknown (null) included; a source without any gives undefined.
-          batch.push({ uid: record.uid, flags: record.flags, modseq: record.modseq, internalDate: record.internalDate, saveDate: record.saveDate, content });
-          batchSize += content.length;
-          summary.messages++;
-          summary.bytes += content.length;
-          if (batch.length >= batchMessages || batchSize >= batchBytes) await flush();
+    // A handle on the target for what the importer does not write itself (ACLs, annotations).
+    const targetHandle = await to.open(user);
+    try {
+      const viewers = source.privateSeen || source.getMetadata ? await viewersOf(from, user) : [];
+      const copied: CopiedMailbox[] = [];
+      const mailboxes = (await source.list()).sort((a, b) => compareMailboxNames(a.name, b.name, from.delimiter));
+      for (const box of mailboxes) {
+        summary.mailboxes++;
+        if (box.noselect) {
+          const targetId = await target.mailbox({ name: box.name, noselect: true, ...(box.specialUse ? { specialUse: box.specialUse } : {}) });
+          copied.push({ name: box.name, sourceId: box.id, targetId, noselect: true });
+          continue;
         }
+        const snap = await source.snapshot(box.id);
+        const targetId = await target.mailbox({
+          name: box.name,
+          noselect: false,
+          ...(box.specialUse ? { specialUse: box.specialUse } : {}),
+          uidValidity: snap.uidValidity,
+          uidNext: snap.uidNext,
+          highestModseq: snap.highestModseq,
+        });
+        let batch: ImportedMessage[] = [];
+        let batchSize = 0;
+        const flush = async (): Promise<void> => {
+          if (batch.length === 0) return;
+          await target.messages(targetId, batch);
+          batch = [];
+          batchSize = 0;
+          options.onProgress?.({ user, mailbox: box.name, done: summary.messages, total, bytes: summary.bytes });
+        };
+        for (let at = 0; at < snap.messages.length; at += RECORDS_PAGE) {
+          const page = snap.messages.slice(at, at + RECORDS_PAGE);
+          const records = await source.records(box.id, page.map((m) => m.uid));
+          for (const record of records) {
+            const content = await source.read(box.id, record.uid);
+            // The save date (RFC 8514) goes along, unknown (null) included; a source without any gives undefined.
+            batch.push({ uid: record.uid, flags: record.flags, modseq: record.modseq, internalDate: record.internalDate, saveDate: record.saveDate, content });
+            batchSize += content.length;
+            summary.messages++;
+            summary.bytes += content.length;
+            if (batch.length >= batchMessages || batchSize >= batchBytes) await flush();
+          }
+        }
+        await flush();
+        const done: CopiedMailbox = { name: box.name, sourceId: box.id, targetId, noselect: false };
+        copied.push(done);
+        await copyPrivateSeen(source, targetHandle, target, user, done, viewers, summary);
       }
-      await flush();
+      await target.subscriptions(await source.subscriptions());
+      await copyAclAndMetadata(source, targetHandle, user, copied, viewers, summary);
+    } finally {
+      await targetHandle.close();
     }
-    await target.subscriptions(await source.subscriptions());
+    await copyQuota(from, to, user, summary);
     await copySieve(source, to, user, summary);
     await source.close();
     summary.users++;
