@@ -41,6 +41,9 @@ export async function viewersOf(from: MigrationSource, owner: string): Promise<s
   return all.filter((u) => u !== owner);
 }
 
+/** Private \Seen rows per write: a mailbox of many messages a viewer has read is written in slices. */
+const SEEN_BATCH = 5000;
+
 function missing(user: string, what: string): Error {
   return new Error(`${user}: the target store does not keep ${what}`);
 }
@@ -60,7 +63,7 @@ export async function copyPrivateSeen(
     const rows = await source.privateSeen(box.sourceId, viewer);
     if (rows.length === 0) continue;
     if (!target.privateSeen) throw missing(user, "each user's own \\Seen in shared mailboxes");
-    await importer.privateSeen(box.targetId, viewer, rows);
+    for (let at = 0; at < rows.length; at += SEEN_BATCH) await importer.privateSeen(box.targetId, viewer, rows.slice(at, at + SEEN_BATCH));
     counts.privateSeen += rows.length;
   }
 }

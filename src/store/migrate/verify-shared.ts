@@ -27,7 +27,19 @@ export async function viewersBoth(from: MigrationSource, to: MailStore, user: st
 const storedLimits = (q: QuotaState): string =>
   q.source === 'store' ? `storage ${q.limits.storage ?? 'unlimited'} messages ${q.limits.messages ?? 'unlimited'}` : '(none stored)';
 const aclKey = (acl: AclEntry[]): string => acl.map((e) => `${e.identifier} ${e.rights}`).sort().join(', ') || '(none)';
-const seenKey = (rows: PrivateSeen[]): string => rows.map((r) => `${r.uid}:${r.seen ? 1 : 0}:${r.modseq}`).join(' ');
+const seenRow = (r: PrivateSeen | undefined): string => (r ? `${r.seen ? 'seen' : 'not seen'} modseq ${r.modseq}` : 'no row');
+
+/** The first UID whose row differs (rows come ascending by UID), described; null when none does. */
+function firstSeenDifference(a: PrivateSeen[], b: PrivateSeen[]): string | null {
+  const mapB = new Map(b.map((r) => [r.uid, r]));
+  const uids = [...new Set([...a.map((r) => r.uid), ...b.map((r) => r.uid)])].sort((x, y) => x - y);
+  const mapA = new Map(a.map((r) => [r.uid, r]));
+  for (const uid of uids) {
+    const [ra, rb] = [mapA.get(uid), mapB.get(uid)];
+    if (seenRow(ra) !== seenRow(rb)) return `UID ${uid}: ${seenRow(ra)} in the source, ${seenRow(rb)} in the target`;
+  }
+  return null;
+}
 
 /** Entry names whose value differs (or that one side lacks). */
 function entriesDiffering(a: MetadataEntry[], b: MetadataEntry[]): string[] {
@@ -66,7 +78,8 @@ export async function sharedStateDifferences(
         for (const viewer of viewers) {
           const sa = a.privateSeen ? await a.privateSeen(pair.a, viewer) : [];
           const sb = b.privateSeen ? await b.privateSeen(pair.b, viewer) : [];
-          if (seenKey(sa) !== seenKey(sb)) out.push(`${where}: ${viewer}'s own \\Seen differs (${sa.length} rows in the source, ${sb.length} in the target)`);
+          const first = firstSeenDifference(sa, sb);
+          if (first) out.push(`${where}: ${viewer}'s own \\Seen differs (${sa.length} rows in the source, ${sb.length} in the target; first ${first})`);
         }
       }
     }

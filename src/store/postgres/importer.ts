@@ -95,7 +95,7 @@ class PgUserImporter implements UserImporter {
          ON CONFLICT (mailbox_id, viewer, uid) DO UPDATE SET seen = excluded.seen, modseq = excluded.modseq`,
         [id, viewer, rows.map((r) => r.uid), rows.map((r) => r.seen), rows.map((r) => r.modseq)],
       );
-      await tx.query('UPDATE mailboxes SET highest_modseq = greatest(highest_modseq, $2) WHERE id = $1', [id, Math.max(...rows.map((r) => r.modseq))]);
+      await tx.query('UPDATE mailboxes SET highest_modseq = greatest(highest_modseq, $2) WHERE id = $1', [id, rows.reduce((m, r) => Math.max(m, r.modseq), 0)]);
     });
   }
 }
