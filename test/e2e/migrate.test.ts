@@ -12,6 +12,8 @@ import { migrateMail } from '../../src/store/migrate/copy.js';
 import { verifyMigration } from '../../src/store/migrate/verify.js';
 import type { MailStore, UserMailbox } from '../../src/store/types.js';
 import { postroom } from '../helpers/cli.js';
+import { startImapServer } from '../helpers/imap-server.js';
+import { RawClient, run } from '../helpers/raw-client.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
@@ -165,6 +167,41 @@ describe('postroom migrate', { timeout: 180_000 }, () => {
       assert.equal(next.uidValidity, snap.uidValidity);
     } finally {
       await pg.close();
+    }
+
+    // Over IMAP on the PostgreSQL store: bob sees alice's Team with his rights, his own \Seen and his
+    // annotation; alice sees her ACL and her quota limits. Nothing here changes anything.
+    const imapStore = await PostgresStore.open({ connectionString: url });
+    const imap = await startImapServer({ store: imapStore });
+    const clients: RawClient[] = [];
+    try {
+      const login = async (user: string, pass: string): Promise<RawClient> => {
+        const c = new RawClient(imap.port);
+        clients.push(c);
+        await c.expect(/^\* OK/);
+        c.send(`L LOGIN ${user} ${pass}\r\n`);
+        await c.expect(/^L OK/);
+        return c;
+      };
+      const bob = await login('bob', 'hunter2');
+      const rights = (await run(bob, 'm', 'MYRIGHTS Shared/alice/Team')).join('\n');
+      assert.match(rights, /^\* MYRIGHTS Shared\/alice\/Team lrsi$/m, rights);
+      assert.match((await run(bob, 'e', 'EXAMINE Shared/alice/Team')).at(-1)!, /^e OK/);
+      const flags = (await run(bob, 'f', 'UID FETCH 1:* (FLAGS)')).join('\n');
+      assert.match(flags, /UID 1 FLAGS \(\\Seen\)/, flags);
+      assert.match(flags, /UID 2 FLAGS \(\)/, flags);
+      assert.match(flags, /UID 3 FLAGS \(\)/, flags); // alice's \Seen is hers only
+      const notes = (await run(bob, 'g', 'GETMETADATA Shared/alice/Team (/private/comment /shared/comment)')).join('\n');
+      assert.match(notes, /\/private\/comment "bob's note" \/shared\/comment "Support queue"/, notes);
+      const alice = await login('alice', 'secret');
+      const acl = (await run(alice, 'a', 'GETACL Team')).join('\n');
+      assert.match(acl, /^\* ACL Team .*-bob w.* anyone l.* bob lrswi.* carol lr/m, acl);
+      const quota = (await run(alice, 'q', 'GETQUOTAROOT INBOX')).join('\n');
+      assert.match(quota, /\* QUOTA \S+ \(STORAGE \d+ 51200 MESSAGE \d+ 1000\)/, quota);
+    } finally {
+      for (const c of clients) c.destroy();
+      await imap.close();
+      await imapStore.close();
     }
 
     const back = tempDir();
