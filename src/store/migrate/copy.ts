@@ -10,7 +10,7 @@
 import { compareMailboxNames } from '../names.js';
 import { hasSieveStorage } from '../sieve-storage.js';
 import type { MailStore, UserMailbox } from '../types.js';
-import { copyAclAndMetadata, copyPrivateSeen, copyQuota, viewersOf, type CopiedMailbox, type SharedStateCounts } from './shared-state.js';
+import { copySharedState, type CopiedMailbox, type SharedStateCounts } from './shared-state.js';
 import type { ImportedMessage, MigrationSource, MigrationTarget } from './types.js';
 
 export interface MigrateProgress {
@@ -75,61 +75,51 @@ export async function migrateMail(options: MigrateOptions): Promise<MigrateSumma
   for (const user of users) {
     const source = handles.get(user)!;
     const target = await to.importUser(user);
-    // A handle on the target for what the importer does not write itself (ACLs, annotations).
-    const targetHandle = await to.open(user);
-    try {
-      const viewers = source.privateSeen || source.getMetadata ? await viewersOf(from, user) : [];
-      const copied: CopiedMailbox[] = [];
-      const mailboxes = (await source.list()).sort((a, b) => compareMailboxNames(a.name, b.name, from.delimiter));
-      for (const box of mailboxes) {
-        summary.mailboxes++;
-        if (box.noselect) {
-          const targetId = await target.mailbox({ name: box.name, noselect: true, ...(box.specialUse ? { specialUse: box.specialUse } : {}) });
-          copied.push({ name: box.name, sourceId: box.id, targetId, noselect: true });
-          continue;
-        }
-        const snap = await source.snapshot(box.id);
-        const targetId = await target.mailbox({
-          name: box.name,
-          noselect: false,
-          ...(box.specialUse ? { specialUse: box.specialUse } : {}),
-          uidValidity: snap.uidValidity,
-          uidNext: snap.uidNext,
-          highestModseq: snap.highestModseq,
-        });
-        let batch: ImportedMessage[] = [];
-        let batchSize = 0;
-        const flush = async (): Promise<void> => {
-          if (batch.length === 0) return;
-          await target.messages(targetId, batch);
-          batch = [];
-          batchSize = 0;
-          options.onProgress?.({ user, mailbox: box.name, done: summary.messages, total, bytes: summary.bytes });
-        };
-        for (let at = 0; at < snap.messages.length; at += RECORDS_PAGE) {
-          const page = snap.messages.slice(at, at + RECORDS_PAGE);
-          const records = await source.records(box.id, page.map((m) => m.uid));
-          for (const record of records) {
-            const content = await source.read(box.id, record.uid);
-            // The save date (RFC 8514) goes along, unknown (null) included; a source without any gives undefined.
-            batch.push({ uid: record.uid, flags: record.flags, modseq: record.modseq, internalDate: record.internalDate, saveDate: record.saveDate, content });
-            batchSize += content.length;
-            summary.messages++;
-            summary.bytes += content.length;
-            if (batch.length >= batchMessages || batchSize >= batchBytes) await flush();
-          }
-        }
-        await flush();
-        const done: CopiedMailbox = { name: box.name, sourceId: box.id, targetId, noselect: false };
-        copied.push(done);
-        await copyPrivateSeen(source, targetHandle, target, user, done, viewers, summary);
+    const copied: CopiedMailbox[] = [];
+    const mailboxes = (await source.list()).sort((a, b) => compareMailboxNames(a.name, b.name, from.delimiter));
+    for (const box of mailboxes) {
+      summary.mailboxes++;
+      if (box.noselect) {
+        const targetId = await target.mailbox({ name: box.name, noselect: true, ...(box.specialUse ? { specialUse: box.specialUse } : {}) });
+        copied.push({ name: box.name, sourceId: box.id, targetId, noselect: true });
+        continue;
       }
-      await target.subscriptions(await source.subscriptions());
-      await copyAclAndMetadata(source, targetHandle, user, copied, viewers, summary);
-    } finally {
-      await targetHandle.close();
+      const snap = await source.snapshot(box.id);
+      const targetId = await target.mailbox({
+        name: box.name,
+        noselect: false,
+        ...(box.specialUse ? { specialUse: box.specialUse } : {}),
+        uidValidity: snap.uidValidity,
+        uidNext: snap.uidNext,
+        highestModseq: snap.highestModseq,
+      });
+      let batch: ImportedMessage[] = [];
+      let batchSize = 0;
+      const flush = async (): Promise<void> => {
+        if (batch.length === 0) return;
+        await target.messages(targetId, batch);
+        batch = [];
+        batchSize = 0;
+        options.onProgress?.({ user, mailbox: box.name, done: summary.messages, total, bytes: summary.bytes });
+      };
+      for (let at = 0; at < snap.messages.length; at += RECORDS_PAGE) {
+        const page = snap.messages.slice(at, at + RECORDS_PAGE);
+        const records = await source.records(box.id, page.map((m) => m.uid));
+        for (const record of records) {
+          const content = await source.read(box.id, record.uid);
+          // The save date (RFC 8514) goes along, unknown (null) included; a source without any gives undefined.
+          batch.push({ uid: record.uid, flags: record.flags, modseq: record.modseq, internalDate: record.internalDate, saveDate: record.saveDate, content });
+          batchSize += content.length;
+          summary.messages++;
+          summary.bytes += content.length;
+          if (batch.length >= batchMessages || batchSize >= batchBytes) await flush();
+        }
+      }
+      await flush();
+      copied.push({ name: box.name, sourceId: box.id, targetId, noselect: false });
     }
-    await copyQuota(from, to, user, summary);
+    await target.subscriptions(await source.subscriptions());
+    await copySharedState({ from, source, to, importer: target, user, boxes: copied, counts: summary });
     await copySieve(source, to, user, summary);
     await source.close();
     summary.users++;

@@ -32,6 +32,36 @@ export interface CopiedMailbox {
   noselect: boolean;
 }
 
+export interface SharedStateCopy {
+  from: MigrationSource;
+  /** The user's handle on the source. */
+  source: UserMailbox;
+  to: MailStore;
+  importer: UserImporter;
+  user: string;
+  /** Every mailbox of the user, already copied with its messages. */
+  boxes: CopiedMailbox[];
+  counts: SharedStateCounts;
+}
+
+/**
+ * Everything of this module for one user, once the user's mailboxes and messages are in the
+ * target (private \Seen rows name messages that must be there).
+ */
+export async function copySharedState(c: SharedStateCopy): Promise<void> {
+  const { from, source, to, importer, user, boxes, counts } = c;
+  const viewers = source.privateSeen || source.getMetadata ? await viewersOf(from, user) : [];
+  // A handle on the target for what the importer does not write itself (ACLs, annotations).
+  const target = await to.open(user);
+  try {
+    for (const box of boxes) await copyPrivateSeen(source, target, importer, user, box, viewers, counts);
+    await copyAclAndMetadata(source, target, user, boxes, viewers, counts);
+  } finally {
+    await target.close();
+  }
+  await copyQuota(from, to, user, counts);
+}
+
 /**
  * The users whose own state in `owner`'s mailboxes must be looked for: the store says (viewers()),
  * or, from a store that cannot, every user it holds.
@@ -49,7 +79,7 @@ function missing(user: string, what: string): Error {
 }
 
 /** `viewer`'s own \Seen rows of one mailbox, with their modseqs (called after its messages are in). */
-export async function copyPrivateSeen(
+async function copyPrivateSeen(
   source: UserMailbox,
   target: UserMailbox,
   importer: UserImporter,
@@ -69,7 +99,7 @@ export async function copyPrivateSeen(
 }
 
 /** Every mailbox's ACL, and the annotations of the server scope and of every mailbox. */
-export async function copyAclAndMetadata(
+async function copyAclAndMetadata(
   source: UserMailbox,
   target: UserMailbox,
   user: string,
@@ -106,7 +136,7 @@ export async function copyAclAndMetadata(
 }
 
 /** The quota limits stored for the user (setQuota), if any. */
-export async function copyQuota(from: MailStore, to: MailStore, user: string, counts: SharedStateCounts): Promise<void> {
+async function copyQuota(from: MailStore, to: MailStore, user: string, counts: SharedStateCounts): Promise<void> {
   if (!from.getQuota) return;
   const state = await from.getQuota(user);
   if (state.source !== 'store') return;
