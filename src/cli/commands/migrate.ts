@@ -1,7 +1,8 @@
 /**
  * `postroom migrate --from sqlite:DATA --to postgres://…` (or the reverse): copies every user's mail
  * keeping UIDVALIDITY, UIDs, flags, keywords, modseqs, internal dates and subscriptions, so clients
- * keep their caches. `--verify` then compares every mailbox of both stores.
+ * keep their caches, with Sieve scripts, ACLs, each reader's own \Seen in shared mailboxes,
+ * annotations and stored quota limits. `--verify` then compares all of it in both stores.
  */
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
@@ -39,11 +40,11 @@ function mib(bytes: number): string {
 export function register(program: Command): void {
   program
     .command('migrate')
-    .description('copy all mail from one store to another (SQLite ⇄ PostgreSQL), keeping UIDs, modseqs and flags')
+    .description('copy all mail from one store to another (SQLite ⇄ PostgreSQL), keeping UIDs, modseqs and flags, ACLs, annotations and quota limits')
     .requiredOption('--from <store>', `source: ${FORMS}`)
     .requiredOption('--to <store>', `target (its users must have no mail yet): ${FORMS}`)
     .option('--user <name...>', 'only these users (default: every user of the source)')
-    .option('--verify', 'afterwards, compare every mailbox and message of both stores (exit 1 on any difference)')
+    .option('--verify', 'afterwards, compare every mailbox, message, Sieve script, ACL, private \\Seen, annotation and quota limit of both stores (exit 1 on any difference)')
     .option('--no-progress', 'no progress bar')
     .addHelpText('after', '\nStop every server using the source first: mail that arrives during the copy would be left behind.')
     .action(async (options: Options) => {
@@ -86,7 +87,9 @@ export function register(program: Command): void {
         }
         process.stdout.write(
           `migrated ${summary.messages} messages (${mib(summary.bytes)} MiB) in ${summary.mailboxes} mailboxes of ${summary.users} users ` +
-            `in ${((Date.now() - began) / 1000).toFixed(1)} s; ${summary.sieveScripts} Sieve scripts, ${summary.vacationMemories} vacation memories\n`,
+            `in ${((Date.now() - began) / 1000).toFixed(1)} s; ${summary.sieveScripts} Sieve scripts, ${summary.vacationMemories} vacation memories, ` +
+            `${summary.aclEntries} ACL entries, ${summary.privateSeen} private \\Seen rows, ${summary.annotations} annotations, ` +
+            `${summary.quotaLimits} quota limits\n`,
         );
         if (options['verify'] === true) {
           const checked = await verifyMigration(source, target, users);

@@ -1,13 +1,16 @@
 /**
  * Copies every user's mail from one store into another, mailbox by mailbox, in batches, keeping
  * UIDVALIDITY, UIDs, flags and keywords, modseqs, internal dates and subscriptions, and the
- * user's Sieve scripts (which one is active) and vacation memory when both stores keep them. Bodies are read
+ * user's Sieve scripts (which one is active) and vacation memory, ACLs, each viewer's own \Seen in
+ * shared mailboxes (with its modseqs), annotations and stored quota limits when both stores keep
+ * them (shared-state.ts). Bodies are read
  * one at a time from the source and written in batches of bounded size, so memory stays flat
  * however large the store.
  */
 import { compareMailboxNames } from '../names.js';
 import { hasSieveStorage } from '../sieve-storage.js';
 import type { MailStore, UserMailbox } from '../types.js';
+import { copySharedState, type CopiedMailbox, type SharedStateCounts } from './shared-state.js';
 import type { ImportedMessage, MigrationSource, MigrationTarget } from './types.js';
 
 export interface MigrateProgress {
@@ -19,7 +22,7 @@ export interface MigrateProgress {
   bytes: number;
 }
 
-export interface MigrateSummary {
+export interface MigrateSummary extends SharedStateCounts {
   users: number;
   mailboxes: number;
   messages: number;
@@ -61,7 +64,7 @@ export async function migrateMail(options: MigrateOptions): Promise<MigrateSumma
   const batchMessages = options.batchMessages ?? 200;
   const batchBytes = options.batchBytes ?? 16 * 1024 * 1024;
   const users = await usersToMigrate(from, options.users);
-  const summary: MigrateSummary = { users: 0, mailboxes: 0, messages: 0, bytes: 0, sieveScripts: 0, vacationMemories: 0 };
+  const summary: MigrateSummary = { users: 0, mailboxes: 0, messages: 0, bytes: 0, sieveScripts: 0, vacationMemories: 0, aclEntries: 0, privateSeen: 0, annotations: 0, quotaLimits: 0 };
   const handles = new Map<string, UserMailbox>();
   let total = 0;
   for (const user of users) {
@@ -72,11 +75,13 @@ export async function migrateMail(options: MigrateOptions): Promise<MigrateSumma
   for (const user of users) {
     const source = handles.get(user)!;
     const target = await to.importUser(user);
+    const copied: CopiedMailbox[] = [];
     const mailboxes = (await source.list()).sort((a, b) => compareMailboxNames(a.name, b.name, from.delimiter));
     for (const box of mailboxes) {
       summary.mailboxes++;
       if (box.noselect) {
-        await target.mailbox({ name: box.name, noselect: true, ...(box.specialUse ? { specialUse: box.specialUse } : {}) });
+        const targetId = await target.mailbox({ name: box.name, noselect: true, ...(box.specialUse ? { specialUse: box.specialUse } : {}) });
+        copied.push({ name: box.name, sourceId: box.id, targetId, noselect: true });
         continue;
       }
       const snap = await source.snapshot(box.id);
@@ -111,8 +116,10 @@ export async function migrateMail(options: MigrateOptions): Promise<MigrateSumma
         }
       }
       await flush();
+      copied.push({ name: box.name, sourceId: box.id, targetId, noselect: false });
     }
     await target.subscriptions(await source.subscriptions());
+    await copySharedState({ from, source, to, importer: target, user, boxes: copied, counts: summary });
     await copySieve(source, to, user, summary);
     await source.close();
     summary.users++;

@@ -4,7 +4,7 @@
  * the built-in stores, not part of the MailStore contract framework users implement: a normal
  * APPEND must allocate UIDs and modseqs itself, only a migration into an empty store may dictate them.
  */
-import type { Flag, MailStore, SpecialUse } from '../types.js';
+import type { Flag, MailStore, PrivateSeen, SpecialUse } from '../types.js';
 
 export interface ImportedMailbox {
   name: string;
@@ -33,6 +33,13 @@ export interface UserImporter {
   messages(mailboxId: string, batch: ImportedMessage[]): Promise<void>;
   /** Replaces the user's subscriptions. */
   subscriptions(names: string[]): Promise<void>;
+  /**
+   * Writes `viewer`'s own \Seen rows of one imported mailbox (per-user \Seen of shared mailboxes)
+   * with the modseqs they had, after the mailbox's messages: unlike setPrivateSeen(), which takes a
+   * new modseq, so a viewer's CONDSTORE cache stays valid. HIGHESTMODSEQ moves past the rows' if
+   * it was below. One durable write.
+   */
+  privateSeen(mailboxId: string, viewer: string, rows: PrivateSeen[]): Promise<void>;
 }
 
 export interface MigrationTarget {
@@ -43,6 +50,12 @@ export interface MigrationTarget {
 /** A store that can say which users it holds (the source of a migration). */
 export interface ListsUsers {
   users(): Promise<string[]>;
+  /**
+   * The users other than `owner` who keep state of their own in `owner`'s mailboxes — private
+   * \Seen rows or /private annotations — whether or not they are users of this store or still
+   * named in an ACL. Without it the migration asks on behalf of every user the store lists.
+   */
+  viewers?(owner: string): Promise<string[]>;
 }
 
 export type MigrationSource = MailStore & ListsUsers;

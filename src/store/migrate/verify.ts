@@ -2,12 +2,15 @@
  * Compares two stores user by user, mailbox by mailbox, message by message: the mailbox tree and
  * its special-use attributes, subscriptions, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, and for every
  * message its UID, flags, modseq, internal date, size and the SHA-256 of its bytes (streamed);
- * and each user's Sieve scripts (text, active flag) and vacation memory.
+ * and each user's Sieve scripts (text, active flag) and vacation memory, every mailbox's ACL, each
+ * viewer's own \Seen (with its modseq), the annotations of the server scope and of every mailbox
+ * (/shared and every user's /private) and the stored quota limits.
  * Returns the differences found (empty: identical), at most `limit` of them.
  */
 import { createHash } from 'node:crypto';
 import { hasSieveStorage, type VacationMemory } from '../sieve-storage.js';
 import type { MailStore, MessageRecord, UserMailbox } from '../types.js';
+import { sharedStateDifferences, viewersBoth } from './verify-shared.js';
 import type { MigrationSource } from './types.js';
 
 export interface VerifySummary {
@@ -43,6 +46,8 @@ export async function verifyMigration(from: MigrationSource, to: MailStore, user
       const subsB = (await b.subscriptions()).sort().join('\n');
       if (subsA !== subsB) differ(`${user}: subscriptions differ`);
       for (const d of await sieveDifferences(a, b)) differ(`${user}: ${d}`);
+      const viewers = await viewersBoth(from, to, user);
+      const pairs: Array<{ name: string; a: string | null; b: string | null; noselect: boolean }> = [{ name: '(server)', a: null, b: null, noselect: true }];
       const listA = await a.list();
       const listB = new Map((await b.list()).map((m) => [m.name, m]));
       if (listA.length !== listB.size) differ(`${user}: ${listA.length} mailboxes in the source, ${listB.size} in the target`);
@@ -55,6 +60,7 @@ export async function verifyMigration(from: MigrationSource, to: MailStore, user
           continue;
         }
         if (boxA.noselect !== boxB.noselect || (boxA.specialUse ?? '') !== (boxB.specialUse ?? '')) differ(`${where}: attributes differ`);
+        pairs.push({ name: boxA.name, a: boxA.id, b: boxB.id, noselect: boxA.noselect || boxB.noselect });
         if (boxA.noselect) continue;
         const [sa, sb] = [await a.snapshot(boxA.id), await b.snapshot(boxB.id)];
         for (const key of ['uidValidity', 'uidNext', 'highestModseq'] as const) {
@@ -77,6 +83,7 @@ export async function verifyMigration(from: MigrationSource, to: MailStore, user
           }
         }
       }
+      for (const d of await sharedStateDifferences(from, to, user, a, b, pairs, viewers)) differ(d);
     } finally {
       await a.close();
       await b.close();

@@ -7,6 +7,7 @@ import { StoreError } from '../errors.js';
 import { normalizeFlags, serializeFlags } from '../sqlite/flags.js';
 import { validateMailboxName } from '../names.js';
 import type { ImportedMailbox, ImportedMessage, MigrationTarget, UserImporter } from '../migrate/types.js';
+import type { PrivateSeen } from '../types.js';
 import { collectBody, storeContent } from './contents.js';
 import type { PgContext } from './context.js';
 import { parseId, transaction } from './db.js';
@@ -81,6 +82,20 @@ class PgUserImporter implements UserImporter {
     await transaction(this.ctx.pool, async (tx) => {
       await tx.query('DELETE FROM subscriptions WHERE user_id = $1', [this.userId]);
       await tx.query('INSERT INTO subscriptions (user_id, name) SELECT $1, n FROM unnest($2::text[]) AS n ON CONFLICT DO NOTHING', [this.userId, names]);
+    });
+  }
+
+  async privateSeen(mailboxId: string, viewer: string, rows: PrivateSeen[]): Promise<void> {
+    if (rows.length === 0) return;
+    const id = parseId(mailboxId);
+    await transaction(this.ctx.pool, async (tx) => {
+      await tx.query(
+        `INSERT INTO private_seen (mailbox_id, viewer, uid, seen, modseq)
+         SELECT $1, $2, r.uid, r.seen, r.modseq FROM unnest($3::bigint[], $4::boolean[], $5::bigint[]) AS r(uid, seen, modseq)
+         ON CONFLICT (mailbox_id, viewer, uid) DO UPDATE SET seen = excluded.seen, modseq = excluded.modseq`,
+        [id, viewer, rows.map((r) => r.uid), rows.map((r) => r.seen), rows.map((r) => r.modseq)],
+      );
+      await tx.query('UPDATE mailboxes SET highest_modseq = greatest(highest_modseq, $2) WHERE id = $1', [id, rows.reduce((m, r) => Math.max(m, r.modseq), 0)]);
     });
   }
 }

@@ -194,6 +194,16 @@ export class PostgresStore implements MailStore, MaildropLockProvider {
     return pgMigrationTarget(this.ctx, (name) => this.userId(name, true)).importUser(user);
   }
 
+  /** Users other than `owner` with private \Seen rows or /private annotations in owner's mail (`postroom migrate`). */
+  async viewers(owner: string): Promise<string[]> {
+    const { rows } = await this.ctx.pool.query<{ viewer: string }>(
+      `SELECT p.viewer FROM private_seen p JOIN mailboxes b ON b.id = p.mailbox_id JOIN users u ON u.id = b.user_id WHERE u.name = $1
+       UNION SELECT m.viewer FROM metadata m JOIN users u ON u.id = m.user_id WHERE u.name = $1 AND m.viewer <> ''`,
+      [owner],
+    );
+    return rows.map((r) => r.viewer).filter((n) => n !== owner).sort();
+  }
+
   /** Every user with mail in the store (for `postroom migrate`). */
   async users(): Promise<string[]> {
     const { rows } = await this.ctx.pool.query<{ name: string }>('SELECT name FROM users ORDER BY name COLLATE "C"');

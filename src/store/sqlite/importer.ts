@@ -7,6 +7,7 @@
 import { StoreError } from '../errors.js';
 import { validateMailboxName } from '../names.js';
 import type { ImportedMailbox, ImportedMessage, MigrationTarget, UserImporter } from '../migrate/types.js';
+import type { PrivateSeen } from '../types.js';
 import { collectContent, releaseCollected, type Collected } from './content.js';
 import { addReference, findContent, insertContent } from './contents.js';
 import { write, type StoreContext } from './context.js';
@@ -111,6 +112,23 @@ class SqliteUserImporter implements UserImporter {
       ctx.sql.get('DELETE FROM subscriptions WHERE user_id = ?').run(this.userId);
       const add = ctx.sql.get('INSERT OR IGNORE INTO subscriptions (user_id, name) VALUES (?, ?)');
       for (const name of names) add.run(this.userId, name);
+    });
+    await ctx.durable.sync();
+  }
+
+  async privateSeen(mailboxId: string, viewer: string, rows: PrivateSeen[]): Promise<void> {
+    if (rows.length === 0) return;
+    const { ctx } = this;
+    const id = Number(mailboxId);
+    await ctx.group.whenOpen();
+    ctx.snapshots.noteWrite(id);
+    write(ctx, () => {
+      const upsert = ctx.sql.get(
+        `INSERT INTO private_seen (mailbox_id, viewer, uid, seen, modseq) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (mailbox_id, viewer, uid) DO UPDATE SET seen = excluded.seen, modseq = excluded.modseq`,
+      );
+      for (const r of rows) upsert.run(id, viewer, r.uid, r.seen ? 1 : 0, r.modseq);
+      ctx.sql.get('UPDATE mailboxes SET highest_modseq = max(highest_modseq, ?) WHERE id = ?').run(rows.reduce((m, r) => Math.max(m, r.modseq), 0), id);
     });
     await ctx.durable.sync();
   }

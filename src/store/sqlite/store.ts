@@ -424,6 +424,18 @@ export class SqliteStore implements MailStore {
     return this.ctx.sql.get('SELECT name FROM users ORDER BY name').pluck().all() as string[];
   }
 
+  /** Users other than `owner` with private \Seen rows or /private annotations in owner's mail (`postroom migrate`). */
+  async viewers(owner: string): Promise<string[]> {
+    const names = this.ctx.sql
+      .get(
+        `SELECT p.viewer FROM private_seen p JOIN mailboxes b ON b.id = p.mailbox_id JOIN users u ON u.id = b.user_id WHERE u.name = ?
+         UNION SELECT m.viewer FROM metadata m JOIN users u ON u.id = m.user_id WHERE u.name = ? AND m.viewer <> ''`,
+      )
+      .pluck()
+      .all(owner, owner) as string[];
+    return names.filter((n) => n !== owner).sort();
+  }
+
   /** Writes a user's mail with the identities it had elsewhere (`postroom migrate`; src/store/migrate/). */
   importUser(user: string): Promise<UserImporter> {
     const open = async (name: string): Promise<number> => {
