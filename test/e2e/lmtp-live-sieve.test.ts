@@ -8,8 +8,7 @@
  * the message is stored.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { OutgoingEnvelope } from '../../src/delivery/sender.js';
@@ -18,24 +17,12 @@ import type { DeliveryFilter, FilterInput } from '../../src/delivery/types.js';
 import { LmtpClient } from '../../src/lmtp/client.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { sieveStorage } from '../../src/store/sieve-storage.js';
-import { startLmtpServer, storedMessages } from '../helpers/lmtp-server.js';
+import { dottedBody, startLmtpServer, storedMessages } from '../helpers/lmtp-server.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 import { RawClient, sleep } from '../helpers/raw-client.js';
 
-const work = mkdtempSync(join(tmpdir(), 'postroom-lmtp-live-sieve-'));
-after(() => rmSync(work, { recursive: true, force: true }));
-let dirs = 0;
-const newDir = (): string => mkdtempSync(join(work, `d${dirs++}-`));
-
-/** About `size` bytes of text lines, some starting with a dot, some ending in a bare LF. */
-function body(size: number): string {
-  const lines: string[] = [];
-  for (let n = 0, i = 0; n < size; i++) {
-    const line = i % 97 === 0 ? `.dot line ${i}\r\n` : i % 89 === 0 ? `bare lf ${i}\n` : `line ${i} of the message, some text to fill it\r\n`;
-    lines.push(line);
-    n += line.length;
-  }
-  return lines.join('');
-}
+const newDir = tempDirs('postroom-lmtp-live-sieve-');
+const body = dottedBody;
 
 interface Setup {
   dir: string;

@@ -45,3 +45,14 @@ export async function storedMessages(store: MailStore, user: string, mailbox = '
     await mail.close();
   }
 }
+
+/** About `size` bytes of text lines, some starting with a dot, some ending in a bare LF. */
+export function dottedBody(size: number): string {
+  const lines: string[] = [];
+  for (let n = 0, i = 0; n < size; i++) {
+    const line = i % 97 === 0 ? `.dot line ${i}\r\n` : i % 89 === 0 ? `bare lf ${i}\n` : `line ${i} of the message, some text to fill it\r\n`;
+    lines.push(line);
+    n += line.length;
+  }
+  return lines.join('');
+}
