@@ -21,8 +21,11 @@ export interface CapabilityInputs {
   inProgress?: boolean;
 }
 
-/** What a store with `messageExtras` adds (FETCH/SEARCH items in fetch.ts and search/parse.ts; MAILBOXID in status.ts, create.ts, select). */
-export const MESSAGE_EXTRAS_CAPABILITIES = ['OBJECTID', 'SAVEDATE', 'PREVIEW'] as const;
+/**
+ * What a store with `messageExtras` adds (FETCH/SEARCH items in fetch.ts and search/parse.ts; MAILBOXID in status.ts, create.ts, select).
+ * SNIPPET=FUZZY is PREVIEW under its draft name (FETCH SNIPPET), still advertised by Dovecot 2.3.
+ */
+export const MESSAGE_EXTRAS_CAPABILITIES = ['OBJECTID', 'SAVEDATE', 'PREVIEW', 'SNIPPET=FUZZY'] as const;
 
 // IMAP4rev1 and IMAP4rev2 together (RFC 9051 Appendix A): rev1 behaviour until ENABLE IMAP4rev2.
 const BASE = ['IMAP4rev1', 'IMAP4rev2', 'SASL-IR', 'ENABLE', 'CHILDREN', 'NAMESPACE', 'UIDPLUS', 'ID', 'CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT'];
