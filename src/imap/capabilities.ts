@@ -19,6 +19,8 @@ export interface CapabilityInputs {
   literalMinus?: boolean;
   /** INPROGRESS (RFC 9585 §3): progress lines are on (limits.inProgressSeconds > 0). */
   inProgress?: boolean;
+  /** LOGIN-REFERRALS (RFC 2221 §3): the authenticator can name another server for a user. */
+  loginReferrals?: boolean;
 }
 
 /**
@@ -50,6 +52,8 @@ export function computeCapabilities(input: CapabilityInputs): string[] {
     caps.push(c);
   }
   if (input.inProgress) caps.push('INPROGRESS');
+  // Before and after login, as Dovecot does: RFC 2221 §3 has it in the CAPABILITY response.
+  if (input.loginReferrals) caps.push('LOGIN-REFERRALS');
   caps.push(`APPENDLIMIT=${input.maxMessageSize}`);
   return caps;
 }
