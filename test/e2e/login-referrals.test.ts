@@ -17,6 +17,9 @@ import { UserFile, UserFileAuthenticator } from '../../src/auth/user-file.js';
 import { createPop3Server } from '../../src/pop3/server.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
 import { RawPop3 } from './pop3/raw-client.js';
+import { createManageSieveServer } from '../../src/managesieve/server.js';
+import { RawSieveClient, plain } from '../managesieve/client.js';
+import { testCertificate } from '../helpers/certs.js';
 
 const REFERRAL = 'imap://dave@mail2.example.com/';
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
@@ -101,6 +104,24 @@ describe('LOGIN-REFERRALS (RFC 2221) from the users file', () => {
     assert.match(await c.cmd('USER alice'), /^\+OK/);
     assert.match(await c.cmd('PASS pw-alice'), /^\+OK/);
     await c.cmd('QUIT');
+  });
+
+  it('ManageSieve keeps the referred user out with a plain NO', async (t) => {
+    const store = new MemoryStore();
+    const sieve = createManageSieveServer({ store, auth, port: 0, hostname: 'sieve.test', tls: await testCertificate(), loginGuard: { baseDelayMs: 0 } });
+    const { port } = await sieve.listen();
+    t.after(async () => {
+      await sieve.close();
+      await store.close();
+    });
+    const c = await RawSieveClient.connect(port);
+    await c.response();
+    assert.match(await c.command('STARTTLS'), /^OK/m);
+    await c.startTls();
+    await c.response();
+    assert.match(await c.command(`AUTHENTICATE "PLAIN" "${plain('dave', 'pw-dave')}"`), /^NO "This account is served by another server"/);
+    assert.match(await c.command(`AUTHENTICATE "PLAIN" "${plain('alice', 'pw-alice')}"`), /^OK/);
+    c.close();
   });
 
   it('is not advertised when the authenticator has no referral hook', async () => {
