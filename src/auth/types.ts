@@ -48,6 +48,14 @@ export interface Authenticator {
    * accepts every recipient whose mapped name is a usable user name (docs/delivery.md).
    */
   lookupUser?(username: string): Promise<AuthResult | null>;
+  /**
+   * Optional: where `user`'s mail is served when it is not on this server — an IMAP URL (RFC 5092)
+   * such as `imap://alice@mail2.example.com/`, or null when it is served here. Asked after the
+   * credentials were verified (so a referral says nothing about names or passwords); IMAP then
+   * refuses the login with `NO [REFERRAL url]` (RFC 2221 LOGIN-REFERRALS, advertised when this
+   * hook exists), POP3 and ManageSieve refuse it too. Throw only for temporary failures.
+   */
+  referral?(user: string): Promise<string | null>;
 }
 
 /** What the server keeps for SCRAM (RFC 5802 §3): enough to verify a proof, not to log in. */

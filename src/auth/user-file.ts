@@ -73,6 +73,14 @@ export function extraFieldWords(record: UserRecord): string[] {
   return extraWords(record.extra);
 }
 
+const REFERRAL_KEY = 'referral=';
+
+/** The `referral=` extra field of a record (RFC 2221 login referral), or null when it has none. */
+export function referralOf(record: UserRecord): string | null {
+  const word = extraWords(record.extra).find((w) => w.startsWith(REFERRAL_KEY));
+  return word === undefined ? null : word.slice(REFERRAL_KEY.length);
+}
+
 /** The stored SCRAM keys of a record: from the extra fields, or a `{SCRAM-SHA-256}` hash. */
 export function scramKeysOf(record: UserRecord): ReturnType<typeof parseScramKeys> {
   const word = extraWords(record.extra).find((w) => w.startsWith(`${SCRAM_KEY}=`));
@@ -394,6 +402,12 @@ export class UserFileAuthenticator implements Authenticator {
   async lookupUser(username: string): Promise<AuthResult | null> {
     const record = await this.users.lookup(username);
     return record ? { user: record.name } : null;
+  }
+
+  /** RFC 2221: the `referral=<imap URL>` extra field, as in Dovecot's passdb (where `nologin` goes with it). */
+  async referral(user: string): Promise<string | null> {
+    const record = await this.users.lookup(user);
+    return record ? referralOf(record) : null;
   }
 
   async authenticate(request: AuthRequest): Promise<AuthResult | null> {

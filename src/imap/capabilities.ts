@@ -19,10 +19,15 @@ export interface CapabilityInputs {
   literalMinus?: boolean;
   /** INPROGRESS (RFC 9585 §3): progress lines are on (limits.inProgressSeconds > 0). */
   inProgress?: boolean;
+  /** LOGIN-REFERRALS (RFC 2221 §3): the authenticator can name another server for a user. */
+  loginReferrals?: boolean;
 }
 
-/** What a store with `messageExtras` adds (FETCH/SEARCH items in fetch.ts and search/parse.ts; MAILBOXID in status.ts, create.ts, select). */
-export const MESSAGE_EXTRAS_CAPABILITIES = ['OBJECTID', 'SAVEDATE', 'PREVIEW'] as const;
+/**
+ * What a store with `messageExtras` adds (FETCH/SEARCH items in fetch.ts and search/parse.ts; MAILBOXID in status.ts, create.ts, select).
+ * SNIPPET=FUZZY is PREVIEW under its draft name (FETCH SNIPPET), still advertised by Dovecot 2.3.
+ */
+export const MESSAGE_EXTRAS_CAPABILITIES = ['OBJECTID', 'SAVEDATE', 'PREVIEW', 'SNIPPET=FUZZY'] as const;
 
 // IMAP4rev1 and IMAP4rev2 together (RFC 9051 Appendix A): rev1 behaviour until ENABLE IMAP4rev2.
 const BASE = ['IMAP4rev1', 'IMAP4rev2', 'SASL-IR', 'ENABLE', 'CHILDREN', 'NAMESPACE', 'UIDPLUS', 'ID', 'CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT'];
@@ -47,6 +52,8 @@ export function computeCapabilities(input: CapabilityInputs): string[] {
     caps.push(c);
   }
   if (input.inProgress) caps.push('INPROGRESS');
+  // Before and after login, as Dovecot does: RFC 2221 §3 has it in the CAPABILITY response.
+  if (input.loginReferrals) caps.push('LOGIN-REFERRALS');
   caps.push(`APPENDLIMIT=${input.maxMessageSize}`);
   return caps;
 }

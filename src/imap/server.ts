@@ -174,6 +174,7 @@ export class ImapServer extends EventEmitter implements ServerCore {
       maxMessageSize: this.limits.maxMessageSize,
       literalMinus: this.literalMinus,
       inProgress: this.limits.inProgressSeconds > 0,
+      loginReferrals: this.auth.referral !== undefined,
     });
   }
 

@@ -5,7 +5,7 @@ import { tokens } from './fetch-harness.js';
 
 const names = (args: string): string[] =>
   parseFetchArgs(tokens(args)).items.map((i) =>
-    i.kind === 'simple' ? i.name : i.kind === 'preview' ? (i.lazy ? 'PREVIEW (LAZY)' : 'PREVIEW') : i.kind === 'binarySize' ? i.label : `${i.peek ? 'peek:' : ''}${i.label}${i.partial ? `<${i.partial.offset}.${i.partial.length ?? ''}>` : ''}`,
+    i.kind === 'simple' ? i.name : i.kind === 'preview' ? `${i.snippet ? 'SNIPPET' : 'PREVIEW'}${i.lazy ? ' (LAZY)' : ''}` : i.kind === 'binarySize' ? i.label : `${i.peek ? 'peek:' : ''}${i.label}${i.partial ? `<${i.partial.offset}.${i.partial.length ?? ''}>` : ''}`,
   );
 
 test('macros expand (RFC 3501 §6.4.5)', () => {
@@ -87,4 +87,16 @@ test('RFC 8474/8514/8970 items: EMAILID THREADID SAVEDATE PREVIEW, PREVIEW (LAZY
   assert.deepEqual(names('1 PREVIEW'), ['PREVIEW']);
   assert.throws(() => names('1 (PREVIEW (FUZZY))'), /LAZY/);
   assert.throws(() => names('1 (PREVIEW ())'), /Empty PREVIEW modifier/);
+});
+
+test('SNIPPET (draft-ietf-extra-imap-fetch-preview-00, SNIPPET=FUZZY): FUZZY, LAZY=FUZZY, apart from PREVIEW', () => {
+  assert.deepEqual(names('1 SNIPPET'), ['SNIPPET']);
+  assert.deepEqual(names('1 (SNIPPET (FUZZY))'), ['SNIPPET']);
+  assert.deepEqual(names('1 (SNIPPET (LAZY=FUZZY) UID)'), ['SNIPPET (LAZY)', 'UID']);
+  assert.deepEqual(names('1 (SNIPPET (fuzzy lazy))'), ['SNIPPET (LAZY)']);
+  assert.deepEqual(names('1 (SNIPPET (LAZY=FUZZY) SNIPPET (FUZZY))'), ['SNIPPET']);
+  assert.deepEqual(names('1 (SNIPPET (FUZZY) PREVIEW (LAZY))'), ['SNIPPET', 'PREVIEW (LAZY)']);
+  assert.throws(() => names('1 (SNIPPET (EXACT))'), /FUZZY/);
+  assert.throws(() => names('1 (SNIPPET ())'), /Empty SNIPPET modifier/);
+  assert.throws(() => names('1 (PREVIEW (LAZY=FUZZY))'), /LAZY/);
 });

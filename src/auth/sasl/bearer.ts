@@ -56,9 +56,11 @@ export type TokenVerifier = (request: TokenRequest) => Promise<AuthResult | null
  * available. Use it to put token logins in front of a users file or any other authenticator.
  */
 export function withTokenVerifier(base: Authenticator, verifyToken: TokenVerifier): Authenticator {
-  const { plaintextSecret, scramCredentials } = base;
+  const { plaintextSecret, scramCredentials, lookupUser, referral } = base;
   return {
     authenticate: (request) => base.authenticate(request),
+    ...(lookupUser ? { lookupUser: (user: string) => lookupUser.call(base, user) } : {}),
+    ...(referral ? { referral: (user: string) => referral.call(base, user) } : {}),
     ...(plaintextSecret ? { plaintextSecret: (user: string) => plaintextSecret.call(base, user) } : {}),
     ...(scramCredentials ? { scramCredentials: (user: string) => scramCredentials.call(base, user) } : {}),
     verifyToken,

@@ -51,6 +51,11 @@ export type FetchItem =
       /** RFC 8970 PREVIEW, `lazy` with the (LAZY) modifier: NIL rather than computing it now. */
       kind: 'preview';
       lazy: boolean;
+      /**
+       * SNIPPET, the same text under the name of its draft (draft-ietf-extra-imap-fetch-preview-00,
+       * advertised as SNIPPET=FUZZY by Dovecot 2.3): answered `SNIPPET (FUZZY <text>)`.
+       */
+      snippet?: boolean;
     };
 
 const MACROS: Record<string, SimpleItem[]> = {
@@ -67,6 +72,9 @@ const RFC822: Record<string, { peek: boolean; section: FetchSection }> = {
   'RFC822.HEADER': { peek: true, section: { path: [], text: 'header' } },
   'RFC822.TEXT': { peek: false, section: { path: [], text: 'text' } },
 };
+
+/** draft-ietf-extra-imap-fetch-preview-00 §3 (and Dovecot): the SNIPPET algorithm and its lazy form. */
+const SNIPPET_MODIFIERS: ReadonlySet<string> = new Set(['FUZZY', 'LAZY=FUZZY', 'LAZY']);
 
 const BINARY_ITEMS: ReadonlySet<string> = new Set(['BINARY', 'BINARY.PEEK', 'BINARY.SIZE']);
 
@@ -108,6 +116,7 @@ function parseItem(token: Token): FetchItem {
   }
   if (token.partial) throw new ParseError('A partial needs a section');
   if (name === 'PREVIEW') return { kind: 'preview', lazy: false };
+  if (name === 'SNIPPET') return { kind: 'preview', lazy: false, snippet: true };
   if (SIMPLE.has(name)) return { kind: 'simple', name: name as SimpleItem };
   const old = RFC822[name];
   if (old) return { kind: 'section', peek: old.peek, section: old.section, label: name };
@@ -116,7 +125,7 @@ function parseItem(token: Token): FetchItem {
 
 function sameItem(a: FetchItem, b: FetchItem): boolean {
   if (a.kind === 'simple') return b.kind === 'simple' && a.name === b.name;
-  if (a.kind === 'preview' || b.kind === 'preview') return a.kind === 'preview' && b.kind === 'preview' && a.lazy === b.lazy;
+  if (a.kind === 'preview' || b.kind === 'preview') return a.kind === 'preview' && b.kind === 'preview' && a.lazy === b.lazy && a.snippet === b.snippet;
   if (a.kind === 'binarySize' || b.kind === 'binarySize') return a.kind === b.kind && a.label === b.label;
   if (b.kind === 'simple' || a.kind !== b.kind) return false;
   return a.label === b.label && a.peek === b.peek && a.partial?.offset === b.partial?.offset && a.partial?.length === b.partial?.length;
@@ -132,12 +141,18 @@ export function parseFetchItems(token: Token): FetchItem[] {
       const item = parseItem(token.items[i]!);
       const next = token.items[i + 1];
       // RFC 8970 §6: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"], the only modifier LAZY.
+      // The draft's SNIPPET takes a list of algorithms (FUZZY, the only one) and LAZY=FUZZY; like
+      // Dovecot, plain LAZY is read as LAZY=FUZZY there too.
       if (item.kind === 'preview' && next?.type === 'list') {
-        if (next.items.length === 0) throw new ParseError('Empty PREVIEW modifier list');
+        const what = item.snippet ? 'SNIPPET' : 'PREVIEW';
+        if (next.items.length === 0) throw new ParseError(`Empty ${what} modifier list`);
         for (const mod of next.items) {
-          if (mod.type !== 'atom' || mod.value.toUpperCase() !== 'LAZY') throw new ParseError('The PREVIEW modifier is LAZY');
+          const word = mod.type === 'atom' ? mod.value.toUpperCase() : '';
+          if (item.snippet ? !SNIPPET_MODIFIERS.has(word) : word !== 'LAZY') {
+            throw new ParseError(item.snippet ? 'The SNIPPET algorithm is FUZZY (or LAZY=FUZZY)' : 'The PREVIEW modifier is LAZY');
+          }
+          if (word.startsWith('LAZY')) item.lazy = true;
         }
-        item.lazy = true;
         i++;
       }
       items.push(item);
@@ -148,8 +163,9 @@ export function parseFetchItems(token: Token): FetchItem[] {
   }
   const unique: FetchItem[] = [];
   for (const item of items) {
-    // PREVIEW asked twice, with and without LAZY: one item, computed (RFC 8970 §4.1).
-    const preview = item.kind === 'preview' ? unique.find((u) => u.kind === 'preview') : undefined;
+    // PREVIEW asked twice, with and without LAZY: one item, computed (RFC 8970 §4.1). SNIPPET and
+    // PREVIEW in one FETCH are two items (two names in the response).
+    const preview = item.kind === 'preview' ? unique.find((u) => u.kind === 'preview' && u.snippet === item.snippet) : undefined;
     if (preview?.kind === 'preview' && item.kind === 'preview') preview.lazy &&= item.lazy;
     else if (!unique.some((u) => sameItem(u, item))) unique.push(item);
   }

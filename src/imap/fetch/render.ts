@@ -84,6 +84,8 @@ async function renderItem(item: FetchItem, src: MessageSource, opts: RenderOptio
     // and the client has not enabled UTF8=ACCEPT (a quoted string may not carry them, RFC 3501 §4.3).
     const preview = opts.extras?.preview;
     if (preview === undefined) throw new StoreError('nonexistent', 'message expunged');
+    // The draft's form names the algorithm with the text: SNIPPET (FUZZY "…"), NIL when lazy.
+    if (item.snippet) return ['SNIPPET', [atom('FUZZY'), preview]];
     return ['PREVIEW', preview];
   }
   switch (item.name) {

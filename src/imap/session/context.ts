@@ -10,6 +10,7 @@ import type { CommandContext, SessionState } from '../commands/types.js';
 import type { SaslContext } from '../../auth/sasl/types.js';
 import { atom, type ImapValue } from '../wire/types.js';
 import { ImapError } from '../errors.js';
+import { isUsableReferral } from '../../auth/referral.js';
 import type { ImapConnection } from './connection.js';
 import { SelectedMailboxView, watchedView, type ViewOptions } from './selected-view.js';
 import { selectListEntries } from '../list/select.js';
@@ -129,6 +130,7 @@ async function login(conn: ImapConnection, attempt: LoginAttempt): Promise<void>
   // must not get in through AUTHENTICATE. The answer is a lockout's, right password or not.
   if (!('password' in attempt) && guard.isLocked(conn.remoteAddress, user)) return refuseLocked(user);
   guard.success(conn.remoteAddress, user);
+  await refuseReferred(conn, user, mechanism);
   const mail = await openWithSharing(server.store, user, conn.id, DEFAULT_SHARED_PREFIX);
   try {
     conn.setState({ kind: 'authenticated', user, mail });
@@ -140,6 +142,31 @@ async function login(conn: ImapConnection, attempt: LoginAttempt): Promise<void>
   conn.logger.info({ mechanism, user, result: 'success' }, 'authenticated');
   authHook(conn, user, mechanism, true);
   server.metrics.login('success', mechanism);
+}
+
+/**
+ * RFC 2221 §4.1/§4.2: a user whose mail is on another server gets `NO [REFERRAL url]` to LOGIN and
+ * AUTHENTICATE once the credentials are verified, and stays unauthenticated. A referral that cannot
+ * be sent (not an IMAP URL, or with a space or "]") still keeps the user out, as UNAVAILABLE.
+ */
+async function refuseReferred(conn: ImapConnection, user: string, mechanism: string): Promise<void> {
+  const hook = conn.server.auth.referral;
+  if (!hook) return;
+  let url: string | null;
+  try {
+    url = await hook.call(conn.server.auth, user);
+  } catch (err) {
+    conn.logger.error({ err, mechanism }, 'authenticator failed (referral)');
+    throw ImapError.no('Authentication is temporarily unavailable', 'UNAVAILABLE');
+  }
+  if (url === null) return;
+  conn.server.metrics.login('failure', mechanism);
+  if (!isUsableReferral(url)) {
+    conn.logger.error({ mechanism, user, result: 'referral' }, 'the referral for this user is not a usable IMAP URL; login refused');
+    throw ImapError.no('This account is served by another server', 'UNAVAILABLE');
+  }
+  conn.logger.info({ mechanism, user, result: 'referral', referral: url }, 'authentication referred to another server');
+  throw ImapError.no('This account is served by another server; try the referral', { name: 'REFERRAL', args: [atom(url)] });
 }
 
 /** How a selected view reports, by what the session has ENABLEd. */

@@ -68,6 +68,12 @@ async function succeed(ctx: ManageSieveContext, user: string, data: Buffer | und
     audit(ctx, 'locked', user);
     return fail(ctx, 'Authentication failed', services.loginGuard.options.baseDelayMs);
   }
+  // The user's mail (and scripts) are on another server (RFC 2221 referral, an IMAP URL): kept out.
+  // RFC 5804 §1.3's REFERRAL needs a sieve:// URL, which the users file does not give, so a plain NO.
+  if (services.auth.referral && (await services.auth.referral.call(services.auth, user)) !== null) {
+    audit(ctx, 'failure', user);
+    throw new ManageSieveError('This account is served by another server');
+  }
   const slot = services.limiter.admitUser(user);
   if (slot === 'user') {
     audit(ctx, 'limit', user);

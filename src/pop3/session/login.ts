@@ -66,6 +66,13 @@ export async function completeLogin(ctx: Pop3Context, user: string): Promise<Pop
     // RFC 2449 §8.1.1: a well-behaved client then waits instead of retrying at once.
     throw new Pop3Error(`Minimum time between logins is ${delay} seconds`, 'LOGIN-DELAY');
   }
+  // RFC 2221's login referral has no POP3 form: a user whose mail is on another server is kept out
+  // (RFC 3206 SYS/PERM: not a passing problem), never shown an empty maildrop here.
+  const auth = services.auth.authenticator;
+  if (auth.referral && (await auth.referral.call(auth, user)) !== null) {
+    audit(ctx, 'failure', user);
+    throw new Pop3Error('This account is served by another server', 'SYS/PERM');
+  }
   const slot = services.limiter.admitUser(user);
   if (slot === 'user') {
     audit(ctx, 'limit', user);
