@@ -3,7 +3,7 @@
  * whether it failed to a StoreObserver. The wrapper works for any backend, so the store code stays
  * free of metrics; a call costs two `performance.now()` and one histogram update.
  */
-import type { MailStore, UserMailbox } from '../store/types.js';
+import type { ChangeListener, MailStore, OpenOptions, UserMailbox } from '../store/types.js';
 import type { StoreObserver } from './types.js';
 
 /** The calls that return promises (stream() is synchronous and timed by its reader, not here). */
@@ -41,39 +41,23 @@ function timedMailbox(inner: UserMailbox, observe: StoreObserver): UserMailbox {
 }
 
 /**
- * The optional MailStore methods that are not timed: forwarded when the store has them. Dropping
- * one would silently turn an extension off (QUOTA, ACL, OBJECTID…) whenever metrics are on.
+ * What the wrapper passes through untimed: the store's flags (read at each use, as the store may
+ * compute them) and its optional methods, when it has them. Dropping one would silently turn an
+ * extension off (QUOTA, ACL, OBJECTID…) whenever metrics are on. The handles' own optional
+ * methods (getMetadata, urlauthKey…) pass through timedMailbox's prototype chain.
  */
+const FLAGS = ['delimiter', 'crossProcessChanges', 'lineEnds', 'messageExtras', 'metadata', 'urlauthKeys'] as const satisfies ReadonlyArray<keyof MailStore>;
 const FORWARDED = ['getQuota', 'setQuota', 'sharedMailboxes', 'readiness'] as const satisfies ReadonlyArray<keyof MailStore>;
 
 /** `store` with every UserMailbox call (and open) timed; everything else passes through. */
 export function timedStore<S extends MailStore>(store: S, observe: StoreObserver): MailStore {
   const open = timed('open', observe, store.open.bind(store));
-  const outer: MailStore = {
-    get delimiter() {
-      return store.delimiter;
-    },
-    get crossProcessChanges() {
-      return store.crossProcessChanges;
-    },
-    get lineEnds() {
-      return store.lineEnds;
-    },
-    get messageExtras() {
-      return store.messageExtras;
-    },
-    // RFC 5464: the handles' getMetadata/setMetadata pass through the prototype chain.
-    get metadata() {
-      return store.metadata;
-    },
-    // RFC 4467: the handles' urlauthKey/resetUrlauthKeys pass through like their other methods.
-    get urlauthKeys() {
-      return store.urlauthKeys;
-    },
-    open: async (user, options) => timedMailbox(await open(user, options), observe),
-    watch: (user, listener) => store.watch(user, listener),
+  const outer = {
+    open: async (user: string, options?: OpenOptions) => timedMailbox(await open(user, options), observe),
+    watch: (user: string, listener: ChangeListener) => store.watch(user, listener),
     close: () => store.close(),
-  };
+  } as unknown as MailStore;
+  for (const name of FLAGS) Object.defineProperty(outer, name, { get: () => store[name], enumerable: true });
   const methods = outer as unknown as Record<string, unknown>;
   for (const name of FORWARDED) {
     const method = store[name] as ((...a: unknown[]) => unknown) | undefined;
