@@ -17,17 +17,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { serverForSuite, type TestServer } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
-import { RawClient, run, until } from '../helpers/raw-client.js';
+import { RawClient, loggedIn, run, until } from '../helpers/raw-client.js';
 
 const script = join(dirname(fileURLToPath(import.meta.url)), 'python', 'imaplib_metadata.py');
 
-async function login(server: TestServer, user: string, pass: string): Promise<RawClient> {
-  const c = new RawClient(server.port);
-  await c.expect(/^\* OK/);
-  c.send(`L LOGIN ${user} ${pass}\r\n`);
-  await c.expect(/^L OK/);
-  return c;
-}
+const login = (server: TestServer, user: string, pass: string): Promise<RawClient> => loggedIn(server.port, user, pass);
 
 const last = (lines: string[]): string => lines[lines.length - 1]!;
 

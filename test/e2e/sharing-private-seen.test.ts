@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { ImapFlow } from 'imapflow';
 import { serverForSuite, type TestServer } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
-import { RawClient, run, until } from '../helpers/raw-client.js';
+import { RawClient, loggedIn, run, until } from '../helpers/raw-client.js';
 
 const script = join(dirname(fileURLToPath(import.meta.url)), 'python', 'imaplib_private_seen.py');
 
@@ -33,13 +33,7 @@ function bobReads(server: TestServer): Promise<BobView> {
   });
 }
 
-async function login(server: TestServer, user: string, pass: string): Promise<RawClient> {
-  const c = new RawClient(server.port);
-  await c.expect(/^\* OK/);
-  c.send(`L LOGIN ${user} ${pass}\r\n`);
-  await c.expect(/^L OK/);
-  return c;
-}
+const login = (server: TestServer, user: string, pass: string): Promise<RawClient> => loggedIn(server.port, user, pass);
 
 const last = (lines: string[]): string => lines[lines.length - 1]!;
 const message = (n: number): Buffer => Buffer.from(`From: alice@example.org\r\nSubject: team ${n}\r\n\r\nhello ${n}\r\n`);

@@ -142,10 +142,10 @@ export class RawClient {
     return this.socket.write(bytes);
   }
 
-  /** Reads the greeting and logs in as alice (the test servers' user). */
-  async login(): Promise<void> {
+  /** Reads the greeting and logs in, as alice (the test servers' user) unless told otherwise. */
+  async login(user = 'alice', password = 'secret'): Promise<void> {
     await this.expect(/^\* OK/);
-    this.send('L LOGIN alice secret\r\n');
+    this.send(`L LOGIN ${user} ${password}\r\n`);
     await this.expect(/^L OK/);
   }
 
@@ -187,4 +187,11 @@ export async function until(what: string, test: () => boolean, timeoutMs = 5000)
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await sleep(10);
   }
+}
+
+/** A new client on `port`, logged in as `user`. */
+export async function loggedIn(port: number, user: string, password: string): Promise<RawClient> {
+  const c = new RawClient(port);
+  await c.login(user, password);
+  return c;
 }
