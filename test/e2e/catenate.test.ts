@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { serverForSuite } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
-import { RawClient, run } from '../helpers/raw-client.js';
+import { loggedIn, RawClient, run } from '../helpers/raw-client.js';
 import type { Logger } from '../../src/util/logger.js';
 
 const LIMIT = 3 * 1024 * 1024;
@@ -25,13 +25,7 @@ const logger: Logger = {
   error: (obj: unknown, msg?: string) => console.error('server error:', msg, obj),
 };
 
-async function login(port: number, user: string, pass: string): Promise<RawClient> {
-  const c = new RawClient(port);
-  await c.expect(/^\* OK/);
-  c.send(`L LOGIN ${user} ${pass}\r\n`);
-  await c.expect(/^L OK/);
-  return c;
-}
+const login = loggedIn;
 
 /** APPENDs `body` with LITERAL+; returns the tagged reply. */
 async function append(c: RawClient, tag: string, mailbox: string, body: Buffer | string): Promise<string> {

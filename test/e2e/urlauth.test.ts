@@ -10,18 +10,12 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { serverForSuite } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
-import { RawClient, run } from '../helpers/raw-client.js';
+import { loggedIn, run } from '../helpers/raw-client.js';
 import { StaticAuthenticator } from '../../src/auth/static-users.js';
 
 const script = fileURLToPath(new URL('./python/imaplib_urlauth.py', import.meta.url));
 
-async function login(port: number, user: string, pass: string): Promise<RawClient> {
-  const c = new RawClient(port);
-  await c.expect(/^\* OK/);
-  c.send(`L LOGIN ${user} ${pass}\r\n`);
-  await c.expect(/^L OK/);
-  return c;
-}
+const login = loggedIn;
 
 const MESSAGE = 'Subject: joe\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b\r\nContent-Type: text/plain\r\n\r\nSi vis pacem, para bellum.\r\n--b--\r\n';
 
