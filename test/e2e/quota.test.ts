@@ -62,6 +62,35 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       await mail.close();
     });
 
+    it("a MOVE into another user's shared mailbox counts against the owner's quota: NO [OVERQUOTA], nothing moved", async (t) => {
+      const made = await factory();
+      const server = await startImapServer({ store: made.store });
+      t.after(async () => {
+        await server.close();
+        await made.cleanup();
+      });
+      const owner = await made.store.open('alice');
+      t.after(() => owner.close());
+      const team = await owner.create('Team');
+      await owner.setAcl!(team.id, 'bob', 'lrswipkxte');
+      await owner.append((await owner.get('INBOX')).id, { content: Buffer.from(message(0, 200)) });
+      await made.store.setQuota!('alice', { messages: 1 }); // alice is at her limit
+      const bob = new RawClient(server.port);
+      t.after(() => bob.destroy());
+      await bob.login('bob', 'hunter2');
+      const body = message(1, 200);
+      assert.match(tagged(await run(bob, 'a', `APPEND INBOX {${body.length}+}\r\n${body}`)), /^a OK/);
+      await run(bob, 's', 'SELECT INBOX');
+      assert.match(tagged(await run(bob, 'm', 'MOVE 1 Shared/alice/Team')), /^m NO \[OVERQUOTA\]/);
+      assert.ok((await run(bob, 'st', 'STATUS INBOX (MESSAGES)')).includes('* STATUS INBOX (MESSAGES 1)'));
+      assert.equal((await owner.status(team.id)).messages, 0);
+      // Room again: the same MOVE goes through, into alice's quota.
+      await made.store.setQuota!('alice', { messages: 2 });
+      assert.match(tagged(await run(bob, 'm2', 'MOVE 1 Shared/alice/Team')), /^m2 OK/);
+      assert.equal((await owner.status(team.id)).messages, 1);
+      assert.equal((await made.store.getQuota!('alice')).usage.messages, 2);
+    });
+
     it('LMTP: a message that does not fit is 452 4.2.2 after DATA; a full mailbox is 452 4.2.2 at RCPT; others still get theirs', async (t) => {
       const made = await factory();
       const lmtp = await startLmtpServer({ store: made.store });
