@@ -8,6 +8,7 @@ import { CheckError, checkBody, checkEnvelopes, checkFlagsFetch, checkStore, exp
 import { benchMessage, rng } from './messages.js';
 import { MIXES, SESSION_OPS, type LoadConfig } from './scenario.js';
 import type { Recorder } from './stats.js';
+import { traceCommand } from './trace.js';
 
 type Pick = () => number;
 
@@ -71,7 +72,10 @@ export class ClientLoop {
     const t0 = await this.due();
     try {
       const v = await run();
-      this.rec.ok(name, performance.now() - t0);
+      const t1 = performance.now();
+      this.rec.ok(name, t1 - t0);
+      const answered = this.client && this.client.taggedAt >= t0 ? this.client.taggedAt : t1;
+      traceCommand(name, t0, answered, t1);
       return v;
     } catch (err) {
       this.rec.error(name, err instanceof Error ? err.message : String(err));

@@ -28,6 +28,8 @@ export class WireClient {
   private wake: (() => void) | null = null;
   private closed: Error | null = null;
   private tagN = 0;
+  /** When the last tagged line was read off the socket (performance.now()), before any check of it. */
+  taggedAt = 0;
   /** Untagged responses that arrived outside any command (e.g. during IDLE). */
   onUntagged: ((r: Response) => void) | null = null;
 
@@ -79,6 +81,7 @@ export class WireClient {
       this.pending = { text: '', literals: [] };
       if (this.onUntagged && done.text.startsWith('* ')) this.onUntagged(done);
       else this.queue.push(done);
+      if (!done.text.startsWith('* ') && !done.text.startsWith('+')) this.taggedAt = performance.now();
       this.wake?.();
     }
   }

@@ -13,7 +13,8 @@ import { Metrics } from '../../src/metrics/prometheus.js';
 import { timedStore } from '../../src/metrics/store-timing.js';
 import { LoginGuard } from '../../src/auth/login-guard.js';
 import type { ProtocolMetrics } from '../../src/metrics/types.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { TailRecorder } from './tails.js';
 
 // POSTROOM_BENCH_METRICS=1: count as `serve --metrics-port` does (commands, logins, bytes, store and
@@ -115,6 +116,7 @@ const stop = (): void => {
     process.stderr.write(`server time ms ${name}: n ${list.length} p50 ${at(0.5)} p90 ${at(0.9)} p99 ${at(0.99)}\n`);
   }
   if (tails) process.stderr.write(`${tails.report()}\n`);
+  if (tails && process.env.POSTROOM_BENCH_TRACE_DIR) writeFileSync(join(process.env.POSTROOM_BENCH_TRACE_DIR, `server-${process.pid}.json`), JSON.stringify(tails.trace()));
   if (process.env.POSTROOM_BENCH_STALLS) {
     const r = (n: number): string => n.toFixed(0);
     process.stderr.write(

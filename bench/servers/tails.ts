@@ -11,7 +11,8 @@
  *   service = dispatch end − dispatch start   (the command itself, awaits included)
  *   flush   = handed to the socket − dispatch end
  *   server  = the three together (the server's share of the client's round trip)
- * and, for the slowest 1 % of each command by `server`, what overlapped them.
+ * and, for the slowest 1 % of each command by `server`, what overlapped them. With
+ * POSTROOM_BENCH_TRACE_DIR it also writes all of it to DIR/server-PID.json (tails-join.ts).
  */
 import net from 'node:net';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -41,6 +42,8 @@ export class TailRecorder {
   private readonly checkpoint: Span[] = [];
   private readonly blocked: Span[] = [];
   private previous = '';
+  /** Flat triples: performance.now(), process CPU ms, loop active ms — one per timer tick. */
+  private readonly samples: number[] = [];
 
   constructor() {
     const recorder = this;
@@ -62,11 +65,16 @@ export class TailRecorder {
       for (const e of list.getEntries()) this.gc.push({ start: e.startTime, end: e.startTime + e.duration });
     }).observe({ entryTypes: ['gc'] });
     // A 1 ms timer: a late tick is a stretch the loop could not run anything else.
+    // Each tick also samples the process's CPU time (all threads) and the loop's active time, so
+    // that a window can be told apart: the loop busy (active and CPU grow with it), the process
+    // preempted mid-work (active grows, CPU does not), or the loop waiting to be scheduled (neither).
     let last = performance.now();
     setInterval(() => {
       const now = performance.now();
       if (now - last > 2) this.blocked.push({ start: last + 1, end: now });
       last = now;
+      const cpu = process.cpuUsage();
+      this.samples.push(now, (cpu.user + cpu.system) / 1000, performance.eventLoopUtilization().active);
     }, 1).unref();
   }
 
@@ -97,6 +105,20 @@ export class TailRecorder {
       this.checkpoint.push({ start: end - seconds * 1000, end });
     },
   };
+
+  /** Everything recorded, on the epoch clock (ms), for bench/tails-join.ts. */
+  trace(): object {
+    const t = performance.timeOrigin;
+    const spans = (xs: Span[]): Span[] => xs.map((x) => ({ start: x.start + t, end: x.end + t }));
+    return {
+      commands: this.commands.map((c) => ({ ...c, arrived: c.arrived + t, start: c.start + t, end: c.end + t, flushed: c.flushed + t })),
+      gc: spans(this.gc),
+      walSync: spans(this.walSync),
+      checkpoint: spans(this.checkpoint),
+      blocked: spans(this.blocked),
+      samples: this.samples.map((v, i) => (i % 3 === 0 ? v + t : v)),
+    };
+  }
 
   report(): string {
     const lines: string[] = [];
