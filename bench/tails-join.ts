@@ -24,6 +24,7 @@ interface ServerCommand {
   start: number;
   end: number;
   flushed: number;
+  activeBefore: number;
 }
 interface ServerTrace {
   commands: ServerCommand[];
@@ -103,6 +104,8 @@ interface Joined {
   check: number;
   sent: number;
   arrived: number;
+  serverBusyBefore: number;
+  clientBusy: number;
 }
 const joined: Joined[] = [];
 let unmatched = 0;
@@ -113,7 +116,7 @@ for (const c of clients) {
     unmatched++;
     continue;
   }
-  joined.push({ name: c.name, total: c.done - c.sent, in: s.arrived - c.sent, server: s.flushed - s.arrived, out: c.answered - s.flushed, check: c.done - c.answered, sent: c.sent, arrived: s.arrived });
+  joined.push({ name: c.name, total: c.done - c.sent, in: s.arrived - c.sent, server: s.flushed - s.arrived, out: c.answered - s.flushed, check: c.done - c.answered, sent: c.sent, arrived: s.arrived, serverBusyBefore: s.activeBefore, clientBusy: c.active });
 }
 
 const q = (xs: number[], p: number): number => xs[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? Number.NaN;
@@ -126,8 +129,8 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(
 const overlaps = (spans: Span[], a: number, b: number): boolean => spans.some((x) => x.end > a && x.start < b);
 
 process.stdout.write(`${joined.length} round trips joined, ${unmatched} not matched; min in ${f(Math.min(...joined.map((j) => j.in)))} ms, min out ${f(Math.min(...joined.map((j) => j.out)))} ms (clock check: near 0, not below)\n\n`);
-process.stdout.write('| command | n | total p50/p99 | in p50/p99 | server p50/p99 | out p50/p99 | check p50/p99 | slowest 1 %: n, mean total = in + server + out + check | … with a server GC / checkpoint / blocked loop during `in` | … server CPU / loop active during `in`, mean ms (between the ticks around it) |\n');
-process.stdout.write('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |\n');
+process.stdout.write('| command | n | total p50/p99 | in p50/p99 | server p50/p99 | out p50/p99 | check p50/p99 | slowest 1 %: n, mean total = in + server + out + check | … with a server GC / checkpoint / blocked loop during `in` | … server CPU / loop active during `in`, mean ms (between the ticks around it) | … server loop busy between the last answer and reading this one / client loop busy while waiting, mean ms |\n');
+process.stdout.write('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- |\n');
 const names = [...new Set(joined.map((j) => j.name))].sort();
 for (const name of names) {
   const js = joined.filter((j) => j.name === name);
@@ -137,6 +140,7 @@ for (const name of names) {
     `| ${name} | ${js.length} | ${dist(js.map((j) => j.total))} | ${dist(js.map((j) => j.in))} | ${dist(js.map((j) => j.server))} | ${dist(js.map((j) => j.out))} | ${dist(js.map((j) => j.check))} | ` +
       `${slow.length}: ${f(mean(slow.map((j) => j.total)))} = ${f(mean(slow.map((j) => j.in)))} + ${f(mean(slow.map((j) => j.server)))} + ${f(mean(slow.map((j) => j.out)))} + ${f(mean(slow.map((j) => j.check)))} | ` +
       `${count(server.gc)} / ${count(server.checkpoint)} / ${count(server.blocked)} | ` +
-      `${f(mean(slow.map((j) => usage(j.sent, j.arrived).cpu)))} / ${f(mean(slow.map((j) => usage(j.sent, j.arrived).active)))} over ${f(mean(slow.map((j) => usage(j.sent, j.arrived).span)))} |\n`,
+      `${f(mean(slow.map((j) => usage(j.sent, j.arrived).cpu)))} / ${f(mean(slow.map((j) => usage(j.sent, j.arrived).active)))} over ${f(mean(slow.map((j) => usage(j.sent, j.arrived).span)))} | ` +
+      `${f(mean(slow.map((j) => j.serverBusyBefore)))} / ${f(mean(slow.map((j) => j.clientBusy)))} |\n`,
   );
 }

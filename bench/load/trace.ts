@@ -14,16 +14,21 @@ export interface ClientTraceEntry {
   answered: number;
   /** The answer checked (what the bench's latency counts). */
   done: number;
+  /** ms this process's event loop was busy from sending to reading the tagged line (not waiting to be scheduled). */
+  active: number;
 }
 
 const dir = process.env.POSTROOM_BENCH_TRACE_DIR;
 const entries: ClientTraceEntry[] | undefined = dir ? [] : undefined;
 
 /** Records one command (performance.now() times); does nothing without POSTROOM_BENCH_TRACE_DIR. */
-export function traceCommand(name: string, sent: number, answered: number, done: number): void {
+export function traceCommand(name: string, sent: number, answered: number, done: number, active: number): void {
   const t = performance.timeOrigin;
-  entries?.push({ name, sent: t + sent, answered: t + answered, done: t + done });
+  entries?.push({ name, sent: t + sent, answered: t + answered, done: t + done, active });
 }
+
+/** The loop's active ms so far, when tracing (0 otherwise: no cost without POSTROOM_BENCH_TRACE_DIR). */
+export const loopActive = (): number => (entries ? performance.eventLoopUtilization().active : 0);
 
 export function writeClientTrace(): void {
   if (dir && entries?.length) writeFileSync(join(dir, `client-${process.pid}.json`), JSON.stringify(entries));

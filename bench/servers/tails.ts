@@ -30,10 +30,15 @@ interface CommandRecord {
   end: number;
   flushed: number;
   previous: string;
+  /** ms the loop was busy between the previous answer going out and this command's bytes being read. */
+  activeBefore: number;
 }
 
 export class TailRecorder {
   private lastData = 0;
+  /** The loop's active ms (eventLoopUtilization) at the last 'data' event and at the last answer handed out. */
+  private lastDataActive = 0;
+  private flushActive = 0;
   private readonly commands: CommandRecord[] = [];
   /** Commands finished but not yet written out. */
   private unflushed: CommandRecord[] = [];
@@ -49,7 +54,10 @@ export class TailRecorder {
     const recorder = this;
     const emit = net.Socket.prototype.emit;
     net.Socket.prototype.emit = function (this: net.Socket, event: string | symbol, ...args: unknown[]): boolean {
-      if (event === 'data') recorder.lastData = performance.now();
+      if (event === 'data') {
+        recorder.lastData = performance.now();
+        recorder.lastDataActive = performance.eventLoopUtilization().active;
+      }
       return (emit as (...a: unknown[]) => boolean).apply(this, [event, ...args]);
     } as typeof emit;
     const write = net.Socket.prototype.write;
@@ -58,6 +66,7 @@ export class TailRecorder {
         const now = performance.now();
         for (const c of recorder.unflushed) c.flushed = now;
         recorder.unflushed = [];
+        recorder.flushActive = performance.eventLoopUtilization().active;
       }
       return (write as (...a: unknown[]) => boolean).apply(this, args);
     } as typeof write;
@@ -84,7 +93,7 @@ export class TailRecorder {
     command: (name, _result, seconds) => {
       const end = performance.now();
       const start = end - seconds * 1000;
-      const rec: CommandRecord = { name, arrived: Math.min(this.lastData, start), start, end, flushed: Number.NaN, previous: this.previous };
+      const rec: CommandRecord = { name, arrived: Math.min(this.lastData, start), start, end, flushed: Number.NaN, previous: this.previous, activeBefore: this.lastDataActive - this.flushActive };
       this.previous = name;
       this.commands.push(rec);
       this.unflushed.push(rec);
