@@ -15,6 +15,7 @@
  * POSTROOM_BENCH_TRACE_DIR it also writes all of it to DIR/server-PID.json (tails-join.ts).
  */
 import net from 'node:net';
+import { readFileSync, readdirSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 import type { ProtocolMetrics, SqliteTimings } from '../../src/metrics/types.js';
 
@@ -129,8 +130,27 @@ export class TailRecorder {
     };
   }
 
+  /** CPU seconds since the process started (/proc/self/task): the main thread, and the busiest others by name and id. */
+  static threadCpu(): string {
+    const ticks = 100; // USER_HZ
+    const byName = new Map<string, number>();
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        const close = stat.lastIndexOf(')');
+        const name = stat.slice(stat.indexOf('(') + 1, close);
+        const fields = stat.slice(close + 2).split(' ');
+        const cpu = (Number(fields[11]) + Number(fields[12])) / ticks;
+        byName.set(Number(tid) === process.pid ? 'main thread' : `${name}/${tid}`, cpu);
+      } catch {
+        // The thread ended meanwhile.
+      }
+    }
+    return [...byName.entries()].sort((a, b) => b[1] - a[1]).filter(([, c]) => c > 0).map(([n, c]) => `${n} ${c.toFixed(2)} s`).join(', ');
+  }
+
   report(): string {
-    const lines: string[] = [];
+    const lines: string[] = [`tails: CPU per thread: ${TailRecorder.threadCpu()}`];
     const f = (n: number): string => n.toFixed(2);
     const q = (xs: number[], p: number): number => xs[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? Number.NaN;
     const byName = new Map<string, CommandRecord[]>();
