@@ -1,6 +1,6 @@
 /**
  * `npm run bench:vs-dovecot [-- --quick] [--seconds S] [--rounds R] [--only mixed-50,persistent-1,idle,idle-tls,login-rate] [--idle N]
- *   [--big N] [--tls] [--logins N] [--login-clients C] [--cpu-prof] [--out FILE]`
+ *   [--big N] [--tls] [--logins N] [--login-clients C] [--warmup S] [--cpu-prof] [--out FILE]`
  * Postroom (SqliteStore) and Dovecot (Maildir; default and high-performance login mode) on the same
  * machine, seeded with the same users and messages, under the same load, in turn (A B C A B C…).
  * `mixed-N` clients log out and reconnect after every round of 10–40 commands; `persistent-N` clients
@@ -43,13 +43,17 @@ const { values } = parseArgs({
     tls: { type: 'boolean', default: false },
     'postroom-workers': { type: 'string' },
     logins: { type: 'string' },
+    warmup: { type: 'string' },
     'login-clients': { type: 'string' },
     out: { type: 'string' },
   },
 });
 const quick = values.quick;
 const SECONDS = Number(values.seconds ?? (quick ? 4 : 10));
-const WARMUP = quick ? 1 : 3;
+// Seconds of unmeasured load per server before each scenario's rounds. Postroom's JIT is still
+// compiling for tens of seconds after start (its V8 compiler threads took ~20 % of its CPU 9–17 s in,
+// ~8 % at 29–37 s: bench/results/2026-12-04-persistent-1-tails-noisy.md), on the cores the client uses.
+const WARMUP = Number(values.warmup ?? (quick ? 1 : 3));
 const ROUNDS = Number(values.rounds ?? (quick ? 1 : 2));
 const IDLE = Number(values.idle ?? (quick ? 200 : 10_000));
 const BIG = Number(values.big ?? (quick ? 5_000 : 100_000));
@@ -158,7 +162,7 @@ async function loadScenario(s: Scenario): Promise<void> {
       return r.tlsPort;
     };
     // A short warm-up each, not counted: first SELECTs build Dovecot's index files and Postroom's caches.
-    for (const r of running) await runLoad({ ...base, seconds: Math.min(WARMUP, SECONDS), port: portOf(r), seed: 99 });
+    for (const r of running) await runLoad({ ...base, seconds: values.warmup ? WARMUP : Math.min(WARMUP, SECONDS), port: portOf(r), seed: 99 });
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, r] of running.entries()) {
         process.stderr.write(`  ${s.name}: ${SERVERS[i]!.label} round ${round + 1}/${ROUNDS}\n`);

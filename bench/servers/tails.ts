@@ -33,6 +33,18 @@ interface CommandRecord {
   previous: string;
   /** ms the loop was busy between the previous answer going out and this command's bytes being read. */
   activeBefore: number;
+  /** CPU ms the process used from reading the bytes to the end of the command (time it was preempted does not count). */
+  cpu: number;
+}
+
+/**
+ * The process's CPU time so far, ms (getrusage: every thread, but over a command's milliseconds it is
+ * nearly all the main thread's). /proc/thread-self/schedstat would be the main thread alone, but it
+ * lags for a running thread (it reads 0 for most commands).
+ */
+function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 export class TailRecorder {
@@ -40,6 +52,8 @@ export class TailRecorder {
   /** The loop's active ms (eventLoopUtilization) at the last 'data' event and at the last answer handed out. */
   private lastDataActive = 0;
   private flushActive = 0;
+  /** The process's CPU ms at the last 'data' event. */
+  private lastDataCpu = 0;
   private readonly commands: CommandRecord[] = [];
   /** Commands finished but not yet written out. */
   private unflushed: CommandRecord[] = [];
@@ -58,6 +72,7 @@ export class TailRecorder {
       if (event === 'data') {
         recorder.lastData = performance.now();
         recorder.lastDataActive = performance.eventLoopUtilization().active;
+        recorder.lastDataCpu = processCpuMs();
       }
       return (emit as (...a: unknown[]) => boolean).apply(this, [event, ...args]);
     } as typeof emit;
@@ -94,7 +109,7 @@ export class TailRecorder {
     command: (name, _result, seconds) => {
       const end = performance.now();
       const start = end - seconds * 1000;
-      const rec: CommandRecord = { name, arrived: Math.min(this.lastData, start), start, end, flushed: Number.NaN, previous: this.previous, activeBefore: this.lastDataActive - this.flushActive };
+      const rec: CommandRecord = { name, arrived: Math.min(this.lastData, start), start, end, flushed: Number.NaN, previous: this.previous, activeBefore: this.lastDataActive - this.flushActive, cpu: processCpuMs() - this.lastDataCpu };
       this.previous = name;
       this.commands.push(rec);
       this.unflushed.push(rec);
@@ -170,7 +185,7 @@ export class TailRecorder {
       `tails: ${this.commands.length} commands; GC ${this.gc.length} (${f(total(this.gc))} ms); WAL syncs ${this.walSync.length}; ` +
         `checkpoints ${this.checkpoint.length} (${f(total(this.checkpoint))} ms); loop blocked > 2 ms ${this.blocked.length} times (${f(total(this.blocked))} ms)`,
     );
-    lines.push('tails: command | n | queued p50/p99 | service p50/p99 | flush p50/p99 | server p50/p99 ms | slowest 1 %: n, overlapped GC / checkpoint / WAL sync / blocked loop (count), after (count)');
+    lines.push('tails: command | n | queued p50/p99 | service p50/p99 | flush p50/p99 | server p50/p99 ms | process CPU read→end p50/p99 | slowest 1 %: n, overlapped GC / checkpoint / WAL sync / blocked loop (count), after (count)');
     for (const [name, list] of [...byName.entries()].sort()) {
       const part = (fn: (c: CommandRecord) => number): string => {
         const xs = list.map(fn).sort((a, b) => a - b);
@@ -184,7 +199,7 @@ export class TailRecorder {
       for (const c of slow) after.set(c.previous, (after.get(c.previous) ?? 0) + 1);
       const afterText = [...after.entries()].sort((a, b) => b[1] - a[1]).map(([p, n]) => `${p || '-'}×${n}`).join(' ');
       lines.push(
-        `tails: ${name} | ${list.length} | ${part((c) => c.start - c.arrived)} | ${part((c) => c.end - c.start)} | ${part((c) => c.flushed - c.end)} | ${part(server)} | ` +
+        `tails: ${name} | ${list.length} | ${part((c) => c.start - c.arrived)} | ${part((c) => c.end - c.start)} | ${part((c) => c.flushed - c.end)} | ${part(server)} | ${part((c) => c.cpu)} | ` +
           `${slow.length}: ${count(this.gc)} / ${count(this.checkpoint)} / ${count(this.walSync)} / ${count(this.blocked)}; after ${afterText}`,
       );
     }
