@@ -4,21 +4,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { startPostroom } from '../../bench/servers/postroom.js';
 import { BENCH_TMP, mixedUsers } from '../../bench/servers/common.js';
 import { loginRate, loginReport, loginUsers } from '../../bench/login-rate.js';
 import { runLoginRate } from '../../bench/login/run.js';
-import { testCertificate } from '../helpers/certs.js';
+import { testCertificateFiles } from '../helpers/certs.js';
 
 test('login-rate: every cold and warm login over TLS is counted and reported; a refused one is an error', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'postroom-login-rate-'));
-  const cert = await testCertificate();
-  const tls = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
-  writeFileSync(tls.cert, cert.cert);
-  writeFileSync(tls.key, cert.key);
+  const tls = await testCertificateFiles(dir);
   // Two rounds of three users, at the default hash cost (as the scenario runs).
   const users = loginUsers(3, 2);
   assert.equal(new Set(users.flat().map((u) => u.user)).size, 6, 'every login of every round is a user of its own');
