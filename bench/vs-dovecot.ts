@@ -1,6 +1,6 @@
 /**
- * `npm run bench:vs-dovecot [-- --quick] [--seconds S] [--rounds R] [--only mixed-50,persistent-1,idle,idle-tls] [--idle N]
- *   [--big N] [--tls] [--cpu-prof] [--out FILE]`
+ * `npm run bench:vs-dovecot [-- --quick] [--seconds S] [--rounds R] [--only mixed-50,persistent-1,idle,idle-tls,login-rate] [--idle N]
+ *   [--big N] [--tls] [--logins N] [--login-clients C] [--warmup S] [--cpu-prof] [--out FILE]`
  * Postroom (SqliteStore) and Dovecot (Maildir; default and high-performance login mode) on the same
  * machine, seeded with the same users and messages, under the same load, in turn (A B C A B C…).
  * `mixed-N` clients log out and reconnect after every round of 10–40 commands; `persistent-N` clients
@@ -10,6 +10,9 @@
  * Prints per-command throughput and latency for each and the ratio Postroom/Dovecot, and the memory
  * per idle IDLE connection as PSS over each server's process tree — plaintext (`idle`) and over
  * implicit TLS (`idle-tls`: both servers hibernating, Dovecot's imap-login holding the TLS state).
+ * `login-rate`: logins/s over implicit TLS, cold (every login a user never seen, so every one is
+ * hashed) and warm (the same users again, from the credential cache), each server with its default
+ * password scheme (login-rate.ts); `--logins` per round, `--login-clients` at a time.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { testCertificate } from '../test/helpers/certs.js';
@@ -24,6 +27,9 @@ import { BENCH_TMP, PASSWORD, mixedUsers, type SeedSpec } from './servers/common
 import { startPostroom, type RunningServer } from './servers/postroom.js';
 import { dovecotVersion, ensureDovecot, startDovecot } from './servers/dovecot.js';
 import { idleMemory, type IdleResult } from './idle-memory.js';
+import { loginRate, loginReport, loginUsers, type LoginServer } from './login-rate.js';
+import { DEFAULT_SCRYPT_PARAMS } from '../src/auth/password.js';
+import { DEFAULT_CREDENTIAL_CACHE } from '../src/auth/credential-cache.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,16 +42,24 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     tls: { type: 'boolean', default: false },
     'postroom-workers': { type: 'string' },
+    logins: { type: 'string' },
+    warmup: { type: 'string' },
+    'login-clients': { type: 'string' },
     out: { type: 'string' },
   },
 });
 const quick = values.quick;
 const SECONDS = Number(values.seconds ?? (quick ? 4 : 10));
-const WARMUP = quick ? 1 : 3;
+// Seconds of unmeasured load per server before each scenario's rounds. Postroom's JIT is still
+// compiling for tens of seconds after start (its V8 compiler threads took ~20 % of its CPU 9–17 s in,
+// ~8 % at 29–37 s: bench/results/2026-12-04-persistent-1-tails-noisy.md), on the cores the client uses.
+const WARMUP = Number(values.warmup ?? (quick ? 1 : 3));
 const ROUNDS = Number(values.rounds ?? (quick ? 1 : 2));
 const IDLE = Number(values.idle ?? (quick ? 200 : 10_000));
 const BIG = Number(values.big ?? (quick ? 5_000 : 100_000));
 const GEN_WORKERS = 2;
+const LOGINS = Number(values.logins ?? (quick ? 40 : 200));
+const LOGIN_CLIENTS = Number(values['login-clients'] ?? 20);
 
 interface Scenario {
   name: string;
@@ -148,7 +162,7 @@ async function loadScenario(s: Scenario): Promise<void> {
       return r.tlsPort;
     };
     // A short warm-up each, not counted: first SELECTs build Dovecot's index files and Postroom's caches.
-    for (const r of running) await runLoad({ ...base, seconds: Math.min(WARMUP, SECONDS), port: portOf(r), seed: 99 });
+    for (const r of running) await runLoad({ ...base, seconds: values.warmup ? WARMUP : Math.min(WARMUP, SECONDS), port: portOf(r), seed: 99 });
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, r] of running.entries()) {
         process.stderr.write(`  ${s.name}: ${SERVERS[i]!.label} round ${round + 1}/${ROUNDS}\n`);
@@ -214,6 +228,36 @@ async function idleScenario(overTls: boolean): Promise<void> {
   }
 }
 
+/** Dovecot's auth_cache for the login-rate rows (its default is 0: no cache). */
+const DOVECOT_AUTH_CACHE = '10M';
+
+async function loginRateScenario(): Promise<void> {
+  const users = loginUsers(LOGINS, ROUNDS);
+  const extraUsers = users.flat();
+  const spec = mixedUsers(1, 10);
+  const tls = await benchTls();
+  const run = (name: string): string => join(BENCH_TMP, 'run', `login-rate-${name}`);
+  const servers: LoginServer[] = [];
+  try {
+    const scrypt = `scrypt N=2^${DEFAULT_SCRYPT_PARAMS.log2N}, r=${DEFAULT_SCRYPT_PARAMS.r} (default)`;
+    const dovecotScheme = '{CRYPT} bcrypt cost 5 (`doveadm pw` default)';
+    const postroomCache = `authCache ${DEFAULT_CREDENTIAL_CACHE.entries} entries, ${DEFAULT_CREDENTIAL_CACHE.ttlSeconds} s (default)`;
+    const dovecotCache = `auth_cache_size = ${DOVECOT_AUTH_CACHE}, auth_cache_ttl 1 h`;
+    const max = LOGIN_CLIENTS * 2 + 50;
+    servers.push({ label: 'Postroom', scheme: scrypt, cache: postroomCache, running: await startPostroom({ runDir: run('p'), spec, maxConnections: max, tls, extraUsers, ...profileArgs }) });
+    for (const [label, hp] of [['Dovecot', false], ['Dovecot-hp', true]] as const) {
+      const running = await startDovecot({ runDir: run(hp ? 'dhp' : 'd'), spec, highPerformanceLogin: hp, hibernateSeconds: 0, maxConnections: max, tls, extraUsers, authCacheSize: DOVECOT_AUTH_CACHE });
+      servers.push({ label, scheme: dovecotScheme, cache: dovecotCache, running });
+    }
+    const rows = await loginRate({ servers, users, concurrency: LOGIN_CLIENTS, workers: GEN_WORKERS, progress: (l) => process.stderr.write(`${l}\n`) });
+    say(`\n### login-rate: ${LOGINS} logins per round cold, then the same ${LOGINS} warm, ${LOGIN_CLIENTS} at a time, implicit TLS, ${ROUNDS} round${ROUNDS === 1 ? '' : 's'}\n`);
+    say('Each login: TLS handshake, greeting, LOGIN, LOGOUT on a fresh connection. Cold: users never seen since the server started; warm: the same users and passwords again.\n');
+    say(loginReport(rows, 'Dovecot-hp'));
+  } finally {
+    for (const s of servers) await s.running.stop();
+  }
+}
+
 async function main(): Promise<void> {
   ensureDovecot();
   mkdirSync(BENCH_TMP, { recursive: true });
@@ -225,6 +269,7 @@ async function main(): Promise<void> {
   for (const s of SCENARIOS) if (wanted(s.name)) await loadScenario(s);
   if (wanted('idle')) await idleScenario(false);
   if (wanted('idle-tls')) await idleScenario(true);
+  if (wanted('login-rate')) await loginRateScenario();
   say(`\n(total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   if (values.out) writeFileSync(values.out, `${out.join('\n')}\n`);
 }

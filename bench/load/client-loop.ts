@@ -8,6 +8,7 @@ import { CheckError, checkBody, checkEnvelopes, checkFlagsFetch, checkStore, exp
 import { benchMessage, rng } from './messages.js';
 import { MIXES, SESSION_OPS, type LoadConfig } from './scenario.js';
 import type { Recorder } from './stats.js';
+import { loopActive, traceCommand } from './trace.js';
 
 type Pick = () => number;
 
@@ -69,9 +70,13 @@ export class ClientLoop {
   /** Times one command; a wrong or failed answer is recorded as an error and rethrown. */
   private async timed<T>(name: string, run: () => Promise<T>): Promise<T> {
     const t0 = await this.due();
+    const active0 = loopActive();
     try {
       const v = await run();
-      this.rec.ok(name, performance.now() - t0);
+      const t1 = performance.now();
+      this.rec.ok(name, t1 - t0);
+      const answered = this.client && this.client.taggedAt >= t0 ? this.client.taggedAt : t1;
+      traceCommand(name, t0, answered, t1, (this.client?.taggedActive ?? 0) - active0);
       return v;
     } catch (err) {
       this.rec.error(name, err instanceof Error ? err.message : String(err));

@@ -5,6 +5,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { loopActive } from './trace.js';
 
 export interface Response {
   /** The line with each literal replaced by `{#k}`, k indexing `literals`. */
@@ -28,6 +29,10 @@ export class WireClient {
   private wake: (() => void) | null = null;
   private closed: Error | null = null;
   private tagN = 0;
+  /** When the last tagged line was read off the socket (performance.now()), before any check of it. */
+  taggedAt = 0;
+  /** The loop's active ms then (bench/load/trace.ts; 0 unless tracing). */
+  taggedActive = 0;
   /** Untagged responses that arrived outside any command (e.g. during IDLE). */
   onUntagged: ((r: Response) => void) | null = null;
 
@@ -79,6 +84,10 @@ export class WireClient {
       this.pending = { text: '', literals: [] };
       if (this.onUntagged && done.text.startsWith('* ')) this.onUntagged(done);
       else this.queue.push(done);
+      if (!done.text.startsWith('* ') && !done.text.startsWith('+')) {
+        this.taggedAt = performance.now();
+        this.taggedActive = loopActive();
+      }
       this.wake?.();
     }
   }

@@ -7,6 +7,7 @@ import { ClientLoop } from './client-loop.js';
 import { IdleHolder } from './idle-holder.js';
 import { Recorder } from './stats.js';
 import type { LoadConfig } from './scenario.js';
+import { writeClientTrace } from './trace.js';
 
 const cfg = JSON.parse(process.argv[2]!) as LoadConfig;
 const rec = new Recorder();
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   } else {
     const deadline = Date.now() + cfg.seconds * 1000;
     await Promise.all(Array.from({ length: cfg.clients }, (_, i) => new ClientLoop(cfg, cfg.firstClient + i, rec, deadline).run()));
+    writeClientTrace();
     await send({ type: 'done', table: rec.table, notified: 0 });
   }
   process.disconnect();

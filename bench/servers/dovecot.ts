@@ -6,6 +6,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 import { benchMessage } from '../load/messages.js';
 import { ARCHIVE_MESSAGES, PASSWORD, cachedSeed, freePort, messageSeed, seedKey, waitForPort, type SeedSpec, stopChild } from './common.js';
 import type { RunningServer } from './postroom.js';
@@ -70,6 +71,13 @@ export interface DovecotOptions {
   tls?: { cert: string; key: string };
   /** Start on the mail folder an earlier start left (with Dovecot's index and cache files) instead of a fresh copy. */
   keepMail?: boolean;
+  /**
+   * More users (no mail yet) with their own passwords, hashed in Dovecot's default scheme: `{CRYPT}`
+   * with bcrypt at cost 5 (`$2y$05$`), what `doveadm pw` writes when no -s is given (2.3.19).
+   */
+  extraUsers?: { user: string; password: string }[];
+  /** auth_cache_size (e.g. "10M"); absent: Dovecot's default, 0 (no cache). */
+  authCacheSize?: string;
 }
 
 function config(o: DovecotOptions, dir: string, port: number, pop3Port: number, tlsPort = 0): string {
@@ -142,7 +150,15 @@ service anvil {
 service auth {
   client_limit = ${limit * 2}
 }
-${o.hibernateSeconds > 0 ? `imap_hibernate_timeout = ${o.hibernateSeconds}s\n` : ''}`;
+${o.hibernateSeconds > 0 ? `imap_hibernate_timeout = ${o.hibernateSeconds}s\n` : ''}${o.authCacheSize ? `auth_cache_size = ${o.authCacheSize}\n` : ''}`;
+}
+
+/**
+ * A hash in Dovecot 2.3.19's default scheme: CRYPT, for which `doveadm pw` writes bcrypt at cost 5
+ * (`{CRYPT}$2y$05$…`). bcryptjs writes the same; libxcrypt, which Dovecot's crypt() is, reads `$2y$`.
+ */
+function defaultSchemeHash(password: string): string {
+  return bcrypt.hashSync(password, 5).replace(/^\$2[ab]\$/, '$2y$');
 }
 
 /** Hands a seeded mail folder to the unprivileged user Dovecot runs mail processes as. */
@@ -163,7 +179,8 @@ export async function startDovecot(o: DovecotOptions): Promise<RunningServer> {
   const passwd = Object.keys(o.spec.users)
     .map((u) => `${u}:${hash}:${MAIL_UID}:${MAIL_GID}::${dir}/mail/${u}::`)
     .join('\n');
-  writeFileSync(join(dir, 'passwd'), `${passwd}\n`);
+  const extra = (o.extraUsers ?? []).map((u) => `${u.user}:{CRYPT}${defaultSchemeHash(u.password)}:${MAIL_UID}:${MAIL_GID}::${dir}/mail/${u.user}::`);
+  writeFileSync(join(dir, 'passwd'), `${[passwd, ...extra].join('\n')}\n`);
   const port = await freePort();
   const pop3Port = await freePort();
   const tlsPort = o.tls ? await freePort() : 0;

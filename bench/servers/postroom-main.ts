@@ -13,7 +13,9 @@ import { Metrics } from '../../src/metrics/prometheus.js';
 import { timedStore } from '../../src/metrics/store-timing.js';
 import { LoginGuard } from '../../src/auth/login-guard.js';
 import type { ProtocolMetrics } from '../../src/metrics/types.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TailRecorder } from './tails.js';
 
 // POSTROOM_BENCH_METRICS=1: count as `serve --metrics-port` does (commands, logins, bytes, store and
 // WAL timings), to measure what the instrumentation costs (bench/metrics-ab.ts).
@@ -75,15 +77,19 @@ const timesOnly: ProtocolMetrics | undefined = commandTimes && {
   tlsHandshake() {},
 };
 
+// POSTROOM_BENCH_TAILS=1: where each command's time inside the server goes, and what its slowest
+// 1 % overlapped (GC, checkpoint, WAL sync, a blocked loop), at exit (tails.ts).
+const tails = process.env.POSTROOM_BENCH_TAILS ? new TailRecorder() : undefined;
+
 const [data, max, hibernate] = [process.argv[2]!, Number(process.argv[3] ?? 20_000), process.argv[4]];
 const tlsFiles = process.env.POSTROOM_BENCH_TLS_CERT && process.env.POSTROOM_BENCH_TLS_KEY ? { cert: process.env.POSTROOM_BENCH_TLS_CERT, key: process.env.POSTROOM_BENCH_TLS_KEY } : null;
-const store = await SqliteStore.open({ directory: data, ...(metrics ? { timings: metrics.sqlite } : {}) });
+const store = await SqliteStore.open({ directory: data, ...(metrics ? { timings: metrics.sqlite } : tails ? { timings: tails.timings } : {}) });
 const loginGuard = new LoginGuard();
 loginGuard.observer = metrics?.loginGuard;
 const server = createImapServer({
   store: metrics ? timedStore(store, metrics.store) : store,
   loginGuard,
-  ...(metrics ? { metrics: metrics.protocol('imap') } : timesOnly ? { metrics: timesOnly } : {}),
+  ...(metrics ? { metrics: metrics.protocol('imap') } : tails ? { metrics: tails.metrics } : timesOnly ? { metrics: timesOnly } : {}),
   auth: new UserFileAuthenticator(UserFile.inDataDir(data)),
   host: '127.0.0.1',
   port: 0,
@@ -109,6 +115,8 @@ const stop = (): void => {
     const at = (q: number): string => list[Math.min(list.length - 1, Math.floor(list.length * q))]!.toFixed(3);
     process.stderr.write(`server time ms ${name}: n ${list.length} p50 ${at(0.5)} p90 ${at(0.9)} p99 ${at(0.99)}\n`);
   }
+  if (tails) process.stderr.write(`${tails.report()}\n`);
+  if (tails && process.env.POSTROOM_BENCH_TRACE_DIR) writeFileSync(join(process.env.POSTROOM_BENCH_TRACE_DIR, `server-${process.pid}.json`), JSON.stringify(tails.trace()));
   if (process.env.POSTROOM_BENCH_STALLS) {
     const r = (n: number): string => n.toFixed(0);
     process.stderr.write(

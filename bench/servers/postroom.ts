@@ -3,11 +3,14 @@
  * own), on a data folder seeded through the store API with the same messages Dovecot gets.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { UserFile } from '../../src/auth/user-file.js';
+import { hashPassword } from '../../src/auth/password.js';
 import type { AppendInput, MailStore } from '../../src/store/types.js';
 import { benchMessage } from '../load/messages.js';
 import { ARCHIVE_MESSAGES, PASSWORD, cachedSeed, messageSeed, seedKey, type SeedSpec, stopChild } from './common.js';
@@ -95,6 +98,11 @@ export interface PostroomOptions {
   hibernateSeconds?: number;
   /** An implicit-TLS port beside the plain one (RunningServer.tlsPort), with this certificate and key (PEM files). */
   tls?: { cert: string; key: string };
+  /**
+   * More users (no mail) with their own passwords, hashed as `postroom user add` does — scrypt at
+   * the default cost, N = 2^15 — not at the bench's cheap cost: what the login-rate scenario logs in as.
+   */
+  extraUsers?: { user: string; password: string }[];
 }
 
 /** Cached seeds under this name; `u` marks those whose UIDs follow the message order (seedMail). */
@@ -109,9 +117,25 @@ export async function seededPostroomData(runDir: string, spec: SeedSpec): Promis
   return data;
 }
 
+/** `users` lines for `extra`, at the default hash cost; built once per list and cached (hashing hundreds takes a while). */
+async function addExtraUsers(data: string, runDir: string, extra: { user: string; password: string }[]): Promise<void> {
+  const key = createHash('sha256').update(JSON.stringify(extra)).digest('hex').slice(0, 16);
+  const copy = join(runDir, 'extra-users');
+  await cachedSeed(
+    `postroom-default-hash-users-${extra.length}-${key}`,
+    async (dir) => {
+      const lines = await Promise.all(extra.map(async (u) => `${u.user}:${await hashPassword(u.password)}`));
+      writeFileSync(join(dir, 'users'), `${lines.join('\n')}\n`);
+    },
+    copy,
+  );
+  appendFileSync(join(data, 'users'), readFileSync(join(copy, 'users')));
+}
+
 export async function startPostroom(opts: PostroomOptions): Promise<RunningServer> {
   const data = join(opts.runDir, 'postroom');
   await cachedSeed(`${SEED_NAME}-${seedKey(opts.spec)}`, (dir) => build(dir, opts.spec), data);
+  if (opts.extraUsers?.length) await addExtraUsers(data, opts.runDir, opts.extraUsers);
   // `--workers` is a serve flag: that mode runs the real CLI; otherwise the bench's own entry point
   // (postroom-main.ts), which can raise the connection limits serve has no flags for.
   const args = opts.serveArgs?.length

@@ -54,15 +54,12 @@ test('persistent clients log in once and keep their connection for round after r
   const { startPostroom } = await import('../../bench/servers/postroom.js');
   const { runLoad } = await import('../../bench/load/run-load.js');
   const { BENCH_TMP, PASSWORD, mixedUsers } = await import('../../bench/servers/common.js');
-  const { testCertificate } = await import('../helpers/certs.js');
-  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { testCertificateFiles } = await import('../helpers/certs.js');
+  const { mkdtempSync, rmSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'postroom-load-'));
-  const cert = await testCertificate();
-  const tls = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
-  writeFileSync(tls.cert, cert.cert);
-  writeFileSync(tls.key, cert.key);
+  const tls = await testCertificateFiles(dir);
   const spec = mixedUsers(2, 30);
   const server = await startPostroom({ runDir: join(BENCH_TMP, 'run', 'load-test-persistent'), spec, maxConnections: 50, tls });
   try {

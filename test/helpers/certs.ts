@@ -1,6 +1,8 @@
 /**
  * One self-signed certificate per test process (generation takes a moment), for TLS tests.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { generate } from 'selfsigned';
 
 let cached: Promise<{ key: string; cert: string }> | undefined;
@@ -18,4 +20,13 @@ export function testCertificate(): Promise<{ key: string; cert: string }> {
     return { key: pems.private, cert: pems.cert };
   })();
   return cached;
+}
+
+/** The test certificate written as cert.pem and key.pem in `dir` (for servers that read PEM files); their paths. */
+export async function testCertificateFiles(dir: string): Promise<{ cert: string; key: string }> {
+  const pems = await testCertificate();
+  const files = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
+  writeFileSync(files.cert, pems.cert);
+  writeFileSync(files.key, pems.key);
+  return files;
 }
