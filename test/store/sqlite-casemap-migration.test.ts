@@ -1,0 +1,176 @@
+/**
+ * Schema v22: the FROM/TO/CC/BCC/SUBJECT search columns of messages stored before are redone in
+ * the i;unicode-casemap form SEARCH now compares (RFC 5051, RFC 5255 I18NLEVEL=1), in steps of
+ * REFOLD_STEP contents; a database a crash left part way resumes at the next open; a body that
+ * cannot be read keeps its text, refolded; the renamed columns make an older build's APPEND fail
+ * rather than store lower-cased text; a newer schema is refused.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { SqliteStore } from '../../src/store/sqlite/index.js';
+import { REFOLD_MARK, refoldStep, startRefold } from '../../src/store/sqlite/search-refold.js';
+import { REFOLD_STEP } from '../../src/store/search-columns.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tempDir = tempDirs('postroom-sqlite-casemap-');
+
+const subjects = ['=?utf-8?q?Stra=C3=9Fe?= und Weg', '=?utf-8?b?77yh77yi77yj?= fullwidth', '=?utf-8?q?=C7=85emal?=', '=?utf-8?q?=EF=AC=81le?= ligature'];
+const mail = (i: number): Buffer =>
+  Buffer.from(`From: Person ${i} <p${i}@example.org>\r\nTo: =?utf-8?q?J=C3=BCrgen?= <j@example.org>\r\nSubject: ${subjects[i % subjects.length]} ${i}\r\n\r\nbody ${i}\r\n`);
+
+/** Puts the database back as v21 code left it: hdr_* columns holding lower-cased NFC text. */
+function rollBackTo21(dir: string): void {
+  const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
+  try {
+    db.exec(`
+      ALTER TABLE content_search RENAME COLUMN cm_from TO hdr_from;
+      ALTER TABLE content_search RENAME COLUMN cm_to TO hdr_to;
+      ALTER TABLE content_search RENAME COLUMN cm_cc TO hdr_cc;
+      ALTER TABLE content_search RENAME COLUMN cm_bcc TO hdr_bcc;
+      ALTER TABLE content_search RENAME COLUMN cm_subject TO hdr_subject;
+      UPDATE schema_version SET version = 21;
+    `);
+    const rows = db.prepare('SELECT content_id, hdr_from, hdr_to, hdr_subject FROM content_search').all() as Array<Record<string, string | number | null>>;
+    const old = (v: string | number | null): string | null => (typeof v === 'string' ? v.toLowerCase().normalize('NFC') : null);
+    const update = db.prepare('UPDATE content_search SET hdr_from = ?, hdr_to = ?, hdr_subject = ? WHERE content_id = ?');
+    for (const r of rows) update.run(old(r.hdr_from!), old(r.hdr_to!), old(r.hdr_subject!), r.content_id);
+  } finally {
+    db.close();
+  }
+}
+
+function columns(dir: string): Array<{ id: number; from: string; subject: string }> {
+  const db = new BetterSqlite3(join(dir, 'mail.sqlite'), { readonly: true });
+  try {
+    return db.prepare('SELECT content_id AS id, cm_from AS "from", cm_subject AS subject FROM content_search ORDER BY content_id').all() as Array<{
+      id: number;
+      from: string;
+      subject: string;
+    }>;
+  } finally {
+    db.close();
+  }
+}
+
+async function seed(dir: string, count: number): Promise<void> {
+  const store = await SqliteStore.open({ directory: dir });
+  const u = await store.open('alice');
+  const inbox = await u.get('INBOX');
+  for (let i = 0; i < count; i++) await u.append(inbox.id, { content: mail(i) });
+  await store.close();
+}
+
+describe('SQLite schema v22: search columns in i;unicode-casemap form', () => {
+  it('redoes the columns of messages stored before, and SEARCH answers by the comparator', async () => {
+    const dir = tempDir();
+    await seed(dir, 8);
+    rollBackTo21(dir);
+    {
+      const db = new BetterSqlite3(join(dir, 'mail.sqlite'), { readonly: true });
+      assert.equal(db.prepare('SELECT hdr_subject FROM content_search ORDER BY content_id').pluck().get(), 'straße und weg 0');
+      db.close();
+    }
+    const store = await SqliteStore.open({ directory: dir });
+    try {
+      const u = await store.open('alice');
+      const inbox = await u.get('INBOX');
+      const subject = (value: string): Promise<number[]> => u.search(inbox.id, { type: 'header', name: 'Subject', value });
+      assert.deepEqual(await subject('STRASSE'), []);
+      assert.deepEqual(await subject('straße'), [1, 5]);
+      assert.deepEqual(await subject('abc'), [2, 6]);
+      assert.deepEqual(await subject('ǆemal'), [3, 7]);
+      assert.deepEqual(await subject('file'), []);
+      assert.deepEqual(await subject('ﬁle'), [4, 8]);
+      assert.deepEqual(await u.search(inbox.id, { type: 'header', name: 'To', value: 'JURGEN' }), [], 'ü is U + diaeresis: JU\u0308RGEN');
+      assert.deepEqual((await u.search(inbox.id, { type: 'header', name: 'To', value: 'jürgen' })).length, 8);
+      assert.deepEqual(await u.search(inbox.id, { type: 'header', name: 'From', value: 'P3@EXAMPLE' }), [4]);
+    } finally {
+      await store.close();
+    }
+    const cols = columns(dir);
+    assert.equal(cols[0]!.subject, 'STRAßE UND WEG 0');
+    assert.equal(cols[0]!.from, 'PERSON 0 <P0@EXAMPLE.ORG>');
+    assert.equal(cols[1]!.subject, 'ABC FULLWIDTH 1');
+    assert.equal(cols[2]!.subject, 'Dz\u030cEMAL 2');
+    assert.equal(cols[3]!.subject, 'fiLE LIGATURE 3');
+    const db = new BetterSqlite3(join(dir, 'mail.sqlite'), { readonly: true });
+    assert.equal(db.prepare('SELECT version FROM schema_version').pluck().get(), 22);
+    assert.equal(db.prepare('SELECT count(*) FROM meta WHERE key = ?').pluck().get(REFOLD_MARK), 0, 'the mark goes with the last step');
+    db.close();
+  });
+
+  it('works in steps, and a database a crash left between two steps is finished at the next open', async () => {
+    const dir = tempDir();
+    const count = REFOLD_STEP.contents + 150;
+    await seed(dir, count);
+    rollBackTo21(dir);
+    // v22 and one step, as migrate() runs them, then the process dies (the database is closed).
+    const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
+    const readHead = (id: number, octets: number): Buffer => db.prepare('SELECT substr(body, 1, ?) FROM contents WHERE id = ?').pluck().get(octets, id) as Buffer;
+    db.transaction(() => {
+      startRefold(db);
+      db.exec('UPDATE schema_version SET version = 22');
+    }).immediate();
+    assert.equal(db.transaction(() => refoldStep(db, { readHead })).immediate(), true);
+    const mark = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(REFOLD_MARK) as number;
+    const ids = db.prepare('SELECT content_id FROM content_search ORDER BY content_id').pluck().all() as number[];
+    assert.equal(mark, ids[REFOLD_STEP.contents - 1]! + 1, 'one step redid REFOLD_STEP.contents contents');
+    db.close();
+    let cols = columns(dir);
+    assert.equal(cols[REFOLD_STEP.contents - 1]!.from.startsWith('PERSON'), true);
+    assert.equal(cols[REFOLD_STEP.contents]!.from.startsWith('person'), true, 'the rest is as v21 left it');
+
+    const store = await SqliteStore.open({ directory: dir });
+    try {
+      const u = await store.open('alice');
+      const inbox = await u.get('INBOX');
+      assert.deepEqual(await u.search(inbox.id, { type: 'header', name: 'From', value: `person ${count - 1} ` }), [count]);
+    } finally {
+      await store.close();
+    }
+    cols = columns(dir);
+    assert.equal(cols.length, count);
+    assert.ok(cols.every((c, i) => c.from === `PERSON ${i} <P${i}@EXAMPLE.ORG>`));
+    const check = new BetterSqlite3(join(dir, 'mail.sqlite'), { readonly: true });
+    assert.equal(check.prepare('SELECT count(*) FROM meta WHERE key = ?').pluck().get(REFOLD_MARK), 0);
+    check.close();
+  });
+
+  it('a body whose file is gone keeps its old text, refolded, and the upgrade goes on', async () => {
+    const dir = tempDir();
+    let store = await SqliteStore.open({ directory: dir, inlineMax: 64 });
+    let u = await store.open('alice');
+    let inbox = await u.get('INBOX');
+    await u.append(inbox.id, { content: mail(0) }); // larger than inlineMax: a file under blobs/
+    await store.close();
+    rollBackTo21(dir);
+    rmSync(join(dir, 'blobs'), { recursive: true, force: true });
+    store = await SqliteStore.open({ directory: dir, inlineMax: 64 });
+    try {
+      u = await store.open('alice');
+      inbox = await u.get('INBOX');
+      assert.deepEqual(await u.search(inbox.id, { type: 'header', name: 'Subject', value: 'Straße' }), [1]);
+    } finally {
+      await store.close();
+    }
+    assert.equal(columns(dir)[0]!.subject, 'STRAßE UND WEG 0');
+  });
+
+  it("an older build's writes fail on the renamed columns; a newer schema is refused", async () => {
+    const dir = tempDir();
+    await seed(dir, 1);
+    const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
+    // The statements v21 code prepares for APPEND and SEARCH SUBJECT.
+    assert.throws(
+      () => db.prepare('INSERT INTO content_search (content_id, hdr_from, hdr_to, hdr_cc, hdr_bcc, hdr_subject, sent_day) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      /no column named hdr_from|no such column/,
+    );
+    assert.throws(() => db.prepare('SELECT cs.hdr_subject FROM content_search cs'), /no such column/);
+    db.exec('UPDATE schema_version SET version = 99');
+    db.close();
+    await assert.rejects(SqliteStore.open({ directory: dir }), /schema is at version 99, newer than this Postroom knows \(22\)/);
+  });
+});
