@@ -36,8 +36,9 @@ export function startRefold(db: Database): void {
 
 interface Row {
   id: number;
-  structure: string;
-  size: number;
+  /** Null only if the row is missing (never written so): the old text is refolded then. */
+  structure: string | null;
+  size: number | null;
   cm_from: string | null;
   cm_to: string | null;
   cm_cc: string | null;
@@ -55,7 +56,7 @@ export function refoldStep(db: Database, io: RefoldIo): boolean {
   const rows = db
     .prepare(
       `SELECT cs.content_id AS id, s.structure, c.size, cs.cm_from, cs.cm_to, cs.cm_cc, cs.cm_bcc, cs.cm_subject
-         FROM content_search cs JOIN content_structures s ON s.content_id = cs.content_id JOIN contents c ON c.id = cs.content_id
+         FROM content_search cs LEFT JOIN content_structures s ON s.content_id = cs.content_id LEFT JOIN contents c ON c.id = cs.content_id
         WHERE cs.content_id >= ? ORDER BY cs.content_id LIMIT ?`,
     )
     .all(next, REFOLD_STEP.contents) as Row[];
@@ -71,6 +72,7 @@ export function refoldStep(db: Database, io: RefoldIo): boolean {
   for (const row of rows) {
     let c;
     try {
+      if (row.structure === null || row.size === null) throw new Error('no structure or content row');
       const structure = JSON.parse(row.structure) as MessageStructure;
       const headerEnd = Math.min(structure.root.bodyStart, row.size);
       if (octets > 0 && octets + headerEnd > REFOLD_STEP.headerOctets) break;
