@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
@@ -117,6 +118,54 @@ describe('SQLite schema v22: search columns in i;unicode-casemap form', () => {
     const check = new BetterSqlite3(join(dir, 'mail.sqlite'), { readonly: true });
     assert.equal(check.prepare('SELECT count(*) FROM meta WHERE key = ?').pluck().get(REFOLD_MARK), 0);
     check.close();
+  });
+
+  it('a process killed with SIGKILL during the steps leaves a database the next open finishes', async () => {
+    const dir = tempDir();
+    const count = 3 * REFOLD_STEP.contents;
+    await seed(dir, count);
+    rollBackTo21(dir);
+    // A child opens the store and is killed as soon as it says the steps began (its first
+    // step's transaction is open then, or just committed): wherever the kill lands, the database
+    // is at a step boundary.
+    const script = `
+      import { SqliteStore } from ${JSON.stringify(new URL('../../src/store/sqlite/index.ts', import.meta.url).href)};
+      const logger = { info: (f, m) => console.log(m), warn: () => {}, error: () => {}, debug: () => {}, child() { return logger; } };
+      await SqliteStore.open({ directory: ${JSON.stringify(dir)}, logger });
+      console.log('opened');
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const said = await new Promise<string>((resolve) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/redoing the search columns|opened/.test(out)) {
+          child.kill('SIGKILL');
+          resolve(out);
+        }
+      });
+      child.on('exit', () => resolve(out));
+    });
+    await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+    assert.match(said, /redoing the search columns/, 'the child reached the steps');
+    {
+      // Killed during the first of three steps, or just after it: the mark is still there.
+      const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
+      assert.equal(db.prepare('SELECT version FROM schema_version').pluck().get(), 22);
+      assert.equal(typeof db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(REFOLD_MARK), 'number');
+      db.close();
+    }
+    const store = await SqliteStore.open({ directory: dir });
+    try {
+      const u = await store.open('alice');
+      const inbox = await u.get('INBOX');
+      assert.deepEqual(await u.search(inbox.id, { type: 'header', name: 'Subject', value: 'STRASSE' }), []);
+      assert.equal((await u.search(inbox.id, { type: 'header', name: 'Subject', value: 'straße' })).length, count / 4);
+    } finally {
+      await store.close();
+    }
+    const cols = columns(dir);
+    assert.ok(cols.every((c, i) => c.from === `PERSON ${i} <P${i}@EXAMPLE.ORG>`), 'every row redone once the open finished');
   });
 
   it('a body whose file is gone keeps its old text, refolded, and the upgrade goes on', async () => {
