@@ -2,8 +2,8 @@
  * The cost of the i;unicode-casemap upgrade of stored search columns (SQLite v22, PostgreSQL v10)
  * on a large mailbox: N messages (default 100,000) written through the store's importer, the
  * database put back as the version before left it (columns renamed back, version lowered), then
- * the store opened again and the open timed — wall clock, this process's CPU time, and the peak
- * RSS and heap seen while the steps run.
+ * the store opened again in a process of its own and the open timed — wall clock, that process's
+ * CPU time and its peak RSS — and once more when there is nothing left to upgrade.
  *
  *   npx tsx bench/refold.ts [--messages N] [--store sqlite|postgres|both]
  *
@@ -12,6 +12,8 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { SqliteStore } from '../src/store/sqlite/index.js';
@@ -20,7 +22,7 @@ import type { MigrationTarget } from '../src/store/migrate/types.js';
 import { startPgCluster } from '../test/helpers/pg-cluster.js';
 import { BENCH_TMP } from './servers/common.js';
 
-const { values } = parseArgs({ options: { messages: { type: 'string' }, store: { type: 'string' } } });
+const { values } = parseArgs({ options: { messages: { type: 'string' }, store: { type: 'string' }, open: { type: 'string' }, where: { type: 'string' } } });
 const MESSAGES = Number(values.messages ?? 100_000);
 const WHICH = values.store ?? 'both';
 const HEADERS = ['from', 'to', 'cc', 'bcc', 'subject'];
@@ -59,29 +61,30 @@ interface Result {
 interface Measured {
   ms: number;
   cpuMs: number;
-  peakRssMb: number;
-  peakHeapMb: number;
+  /** The opening process's peak resident set (getrusage maxrss): it does nothing but the open. */
+  maxRssMb: number;
 }
 
-async function timed(open: () => Promise<{ close(): Promise<void> }>): Promise<Measured> {
-  let peakRss = 0;
-  let peakHeap = 0;
-  const sample = (): void => {
-    const m = process.memoryUsage();
-    peakRss = Math.max(peakRss, m.rss);
-    peakHeap = Math.max(peakHeap, m.heapUsed);
-  };
-  sample();
-  const timer = setInterval(sample, 50); // PostgreSQL's steps are async: samples land between them
+/** Opens the store in a process of its own (`--open`), so its peak RSS is the open's alone. */
+function timed(kind: 'sqlite' | 'postgres', where: string): Promise<Measured> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--open', kind, '--where', where], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Measured) : reject(new Error(`open failed (${code}): ${out}`))));
+  });
+}
+
+/** The child: open, close, report. */
+async function openOnce(kind: string, where: string): Promise<void> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const store = await open();
+  const store = kind === 'sqlite' ? await SqliteStore.open({ directory: where }) : await PostgresStore.open({ connectionString: where });
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  clearInterval(timer);
-  sample();
   await store.close();
-  return { ms: Math.round(ms), cpuMs: Math.round((cpu.user + cpu.system) / 1000), peakRssMb: Math.round(peakRss / 2 ** 20), peakHeapMb: Math.round(peakHeap / 2 ** 20) };
+  const measured: Measured = { ms: Math.round(ms), cpuMs: Math.round((cpu.user + cpu.system) / 1000), maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) };
+  process.stdout.write(JSON.stringify(measured));
 }
 
 async function sqlite(): Promise<Result> {
@@ -94,8 +97,8 @@ async function sqlite(): Promise<Result> {
   const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
   db.exec(HEADERS.map((h) => `ALTER TABLE content_search RENAME COLUMN cm_${h} TO hdr_${h};`).join('') + 'UPDATE schema_version SET version = 21;');
   db.close();
-  const upgrade = await timed(() => SqliteStore.open({ directory: dir }));
-  const plainOpen = await timed(() => SqliteStore.open({ directory: dir }));
+  const upgrade = await timed('sqlite', dir);
+  const plainOpen = await timed('sqlite', dir);
   rmSync(dir, { recursive: true, force: true });
   return { upgrade, plainOpen };
 }
@@ -116,8 +119,8 @@ async function postgres(): Promise<Result> {
     for (const h of HEADERS) await c.query(`ALTER TABLE contents RENAME COLUMN cm_${h} TO hdr_${h}`);
     await c.query('DELETE FROM postroom_schema WHERE version >= 10');
     await c.end();
-    const upgrade = await timed(() => PostgresStore.open({ connectionString: url }));
-    const plainOpen = await timed(() => PostgresStore.open({ connectionString: url }));
+    const upgrade = await timed('postgres', url);
+    const plainOpen = await timed('postgres', url);
     return { upgrade, plainOpen };
   } finally {
     cluster.stop();
@@ -132,4 +135,5 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ messages: MESSAGES, loadAtStart: load, loadAtEnd: (await import('node:os')).loadavg()[0]!.toFixed(1), ...out }, null, 2));
 }
 
-await main();
+if (values.open) await openOnce(values.open, values.where!);
+else await main();
