@@ -70,7 +70,7 @@ export async function refoldStep(client: pg.ClientBase, io: RefoldIo): Promise<b
     if (rows.length === 0) {
       await client.query('DELETE FROM postroom_meta WHERE key = $1', [REFOLD_MARK]);
       await client.query('COMMIT');
-      io.logger?.info({}, 'search columns now in i;unicode-casemap form (schema v10)');
+      if (next > 0) io.logger?.info({}, 'search columns now in i;unicode-casemap form (schema v10)');
       return false;
     }
     if (next === 0) io.logger?.info({}, 'redoing the search columns of every stored message in i;unicode-casemap form (schema v10)');

@@ -62,7 +62,7 @@ export function refoldStep(db: Database, io: RefoldIo): boolean {
     .all(next, REFOLD_STEP.contents) as Row[];
   if (rows.length === 0) {
     db.prepare('DELETE FROM meta WHERE key = ?').run(REFOLD_MARK);
-    io.log?.('info', 'search columns now in i;unicode-casemap form (schema v22)', {});
+    if (next > 0) io.log?.('info', 'search columns now in i;unicode-casemap form (schema v22)', {});
     return false;
   }
   if (next === 0) io.log?.('info', 'redoing the search columns of every stored message in i;unicode-casemap form (schema v22)', {});
