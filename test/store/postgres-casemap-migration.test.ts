@@ -110,4 +110,20 @@ describe('PostgreSQL schema v10: search columns in i;unicode-casemap form', () =
       assert.equal((await c.query('SELECT 1 FROM postroom_meta WHERE key = $1', [REFOLD_MARK])).rowCount, 0);
     });
   });
+
+  it('a body whose chunks are gone keeps its old text, refolded, and the upgrade goes on', async () => {
+    const url = await testDatabaseUrl();
+    await seed(url, 2);
+    await withClient(url, async (c) => {
+      await rollBackTo9(c);
+      await c.query('DELETE FROM content_chunks WHERE content_id = (SELECT min(id) FROM contents)');
+    });
+    const store = await open(url);
+    const u = await store.open('alice');
+    const inbox = await u.get('INBOX');
+    assert.deepEqual(await u.search(inbox.id, { type: 'header', name: 'Subject', value: 'Straße' }), [1]);
+    assert.deepEqual(await u.search(inbox.id, { type: 'header', name: 'Subject', value: 'ａｂｃ' }), [2]);
+    await store.close();
+    await withClient(url, async (c) => assert.deepEqual(await columnOf(c), REFOLDED_SUBJECTS.slice(0, 2)));
+  });
 });

@@ -74,19 +74,31 @@ export async function refoldStep(client: pg.ClientBase, io: RefoldIo): Promise<b
       return false;
     }
     if (next === 0) io.logger?.info({}, 'redoing the search columns of every stored message in i;unicode-casemap form (schema v10)');
+    // First the step's rows and how much of each body is header, within the step's bound.
     let octets = 0;
-    let last = next - 1;
+    const step: Array<{ row: Row; structure: MessageStructure | null; headerEnd: number }> = [];
+    for (const row of rows) {
+      let structure: MessageStructure | null = null;
+      let headerEnd = 0;
+      try {
+        structure = JSON.parse(row.structure) as MessageStructure;
+        headerEnd = Math.min(structure.root.bodyStart, Number(row.size));
+      } catch {
+        structure = null; // refolded from its old text below
+      }
+      if (step.length > 0 && octets + headerEnd > REFOLD_STEP.headerOctets) break;
+      octets += headerEnd;
+      step.push({ row, structure, headerEnd });
+    }
+    const heads = (await io.blobs.heads?.(client, step.filter((s) => s.structure).map((s) => ({ id: Number(s.row.id), octets: s.headerEnd })))) ?? new Map<number, Buffer>();
     const ids: number[] = [];
     const columns = { from: [] as Array<Buffer | null>, to: [] as Array<Buffer | null>, cc: [] as Array<Buffer | null>, bcc: [] as Array<Buffer | null>, subject: [] as Array<Buffer | null> };
-    for (const row of rows) {
+    for (const { row, structure, headerEnd } of step) {
       const id = Number(row.id);
       let text;
       try {
-        const structure = JSON.parse(row.structure) as MessageStructure;
-        const headerEnd = Math.min(structure.root.bodyStart, Number(row.size));
-        if (octets > 0 && octets + headerEnd > REFOLD_STEP.headerOctets) break;
-        octets += headerEnd;
-        text = headerColumns(await readHead(client, io.blobs, id, headerEnd), structure);
+        if (!structure) throw new Error('the stored structure is not readable');
+        text = headerColumns(heads.get(id) ?? (await readHead(client, io.blobs, id, headerEnd)), structure);
       } catch (err) {
         // A damaged or missing body must not stop the upgrade of every other message.
         io.logger?.warn({ content: id, err }, 'search columns of a message whose header cannot be read redone from their old text');
@@ -99,7 +111,6 @@ export async function refoldStep(client: pg.ClientBase, io: RefoldIo): Promise<b
       columns.cc.push(c.cc);
       columns.bcc.push(c.bcc);
       columns.subject.push(c.subject);
-      last = id;
     }
     // One statement for the step's rows rather than a round trip each.
     await client.query(
@@ -108,7 +119,7 @@ export async function refoldStep(client: pg.ClientBase, io: RefoldIo): Promise<b
         WHERE c.id = v.id`,
       [ids, columns.from, columns.to, columns.cc, columns.bcc, columns.subject],
     );
-    await client.query('UPDATE postroom_meta SET value = $1 WHERE key = $2', [last + 1, REFOLD_MARK]);
+    await client.query('UPDATE postroom_meta SET value = $1 WHERE key = $2', [ids[ids.length - 1]! + 1, REFOLD_MARK]);
     await client.query('COMMIT');
     return true;
   } catch (err) {
