@@ -42,7 +42,33 @@ for (let c = 0x10d0; c <= 0x10ff; c++) if (c !== 0x10fb && c !== 0x10fc) TITLECA
 
 const ASCII_ONLY = /^[\x00-\x7f]*$/;
 
-function titlecase(char: string, code: number): string {
+/**
+ * The code points whose toUpperCase() is a full (SpecialCasing.txt) mapping of several code points:
+ * ß, ŉ, ǰ, ΐ, ΰ, և, ẖ–ẚ, the Greek with breathing or iota subscript, the ligatures ﬀ–ﬆ and ﬓ–ﬗ.
+ * None has a simple titlecase other than itself, except the Greek ones TITLECASE_EXCEPTIONS holds.
+ * test/unit/casemap.test.ts checks this list against every code point of the running ICU.
+ */
+const EXPANDING_UPPERCASE: ReadonlyArray<readonly [number, number]> = [
+  [0x00df, 0x00df], [0x0149, 0x0149], [0x01f0, 0x01f0], [0x0390, 0x0390], [0x03b0, 0x03b0],
+  [0x0587, 0x0587], [0x1e96, 0x1e9a], [0x1f50, 0x1f50], [0x1f52, 0x1f52], [0x1f54, 0x1f54],
+  [0x1f56, 0x1f56], [0x1f80, 0x1faf], [0x1fb2, 0x1fb4], [0x1fb6, 0x1fb7], [0x1fbc, 0x1fbc],
+  [0x1fc2, 0x1fc4], [0x1fc6, 0x1fc7], [0x1fcc, 0x1fcc], [0x1fd2, 0x1fd3], [0x1fd6, 0x1fd7],
+  [0x1fe2, 0x1fe4], [0x1fe6, 0x1fe7], [0x1ff2, 0x1ff4], [0x1ff6, 0x1ff7], [0x1ffc, 0x1ffc],
+  [0xfb00, 0xfb06], [0xfb13, 0xfb17],
+];
+
+/** Every code point toUpperCase() does not titlecase: where text has none, toUpperCase() is exact. */
+const NOT_BY_UPPERCASE = (() => {
+  const hex = (c: number): string => `\\u${c.toString(16).padStart(4, '0')}`;
+  const parts = EXPANDING_UPPERCASE.map(([a, b]) => (a === b ? hex(a) : `${hex(a)}-${hex(b)}`));
+  for (const c of TITLECASE_EXCEPTIONS.keys()) parts.push(hex(c));
+  return new RegExp(`[${parts.join('')}]`, 'g');
+})();
+const HAS_NOT_BY_UPPERCASE = new RegExp(NOT_BY_UPPERCASE.source);
+
+/** The simple titlecase of one code point (UnicodeData.txt field 14, or the code point itself). */
+export function titlecaseOf(char: string): string {
+  const code = char.codePointAt(0)!;
   const exception = TITLECASE_EXCEPTIONS.get(code);
   if (exception !== undefined) return String.fromCodePoint(exception);
   const upper = char.toUpperCase();
@@ -52,15 +78,33 @@ function titlecase(char: string, code: number): string {
   return upper.length === (first > 0xffff ? 2 : 1) ? upper : char;
 }
 
+/** Every code point of `text` replaced by its simple titlecase; native toUpperCase() between the few exceptions. */
+function titlecaseAll(text: string): string {
+  if (!HAS_NOT_BY_UPPERCASE.test(text)) return text.toUpperCase();
+  let out = '';
+  let from = 0;
+  // The exceptions are all in the BMP: cutting around one never splits a surrogate pair.
+  for (const m of text.matchAll(NOT_BY_UPPERCASE)) {
+    out += text.slice(from, m.index).toUpperCase() + titlecaseOf(m[0]);
+    from = m.index + 1;
+  }
+  return out + text.slice(from).toUpperCase();
+}
+
 /**
- * The "titlecased canonicalized" form of `text` (RFC 5051 §2): equal for strings the collation
- * calls equal, and ordered by compareCasemap. Plain ASCII takes a fast path.
+ * The "titlecased canonicalized" form of `text` (RFC 5051 §2): each code point's simple titlecase,
+ * then decomposed (NFKD) — equal for strings the collation calls equal, ordered by compareCasemap,
+ * and a substring of another's form when the collation's substring operation matches. Plain ASCII
+ * takes a fast path, and other text runs through the native toUpperCase() and normalize() except
+ * around the few code points whose titlecase toUpperCase() does not give.
+ *
+ * The decomposition is of the whole string, so combining marks come out in canonical order
+ * (Unicode's NFKD): RFC 5051 describes it per code point, "effectively Normalization Form KD", and
+ * the two differ only for marks written out of canonical order, which NFKD treats as the same text.
  */
 export function casemapKey(text: string): string {
   if (ASCII_ONLY.test(text)) return text.toUpperCase();
-  let out = '';
-  for (const char of text) out += titlecase(char, char.codePointAt(0)!);
-  return out.normalize('NFKD');
+  return titlecaseAll(text).normalize('NFKD');
 }
 
 /**

@@ -6,11 +6,14 @@
  * when a TextCache is passed). Any backend can use this directly, or use it as the reference its own
  * pushed-down search must agree with.
  *
- * Text matching (RFC 3501 §6.4.4, RFC 9051 §6.4.4): case-insensitive substring matching on decoded
- * Unicode text; both sides are lower-cased and NFC-normalised so "É" written precomposed or as
- * "E" + combining accent match each other.
+ * Text matching (RFC 3501 §6.4.4, RFC 9051 §6.4.4): substring matching on decoded Unicode text
+ * under the i;unicode-casemap comparator (RFC 5051), which RFC 5255's I18NLEVEL=1 makes SEARCH's:
+ * both sides are put in its titlecased, NFKD form (foldText), so case is ignored for every script,
+ * "É" precomposed or as "E" + combining accent match each other, and so do fullwidth and plain
+ * letters.
  */
 import { bodyText, decodeHeaderText, parseHeaderFields, searchHeaderValues } from '../mime/index.js';
+import { casemapKey } from '../mime/collation.js';
 import type { MessageStructure } from '../mime/types.js';
 import type { Day, SearchQuery, UidRanges } from './search-query.js';
 import type { MessageRecord } from './types.js';
@@ -28,9 +31,14 @@ export interface MatchOptions {
   cache?: { texts: TextCache; key: TextCacheKey };
 }
 
-/** Lower-cases and NFC-normalises text for comparison (lower-casing can produce decomposed output). */
+/**
+ * Text as SEARCH compares it: the i;unicode-casemap form (RFC 5051 §2; src/mime/collation.ts). A
+ * key matches where its form is a substring of the text's (the comparator's substring operation).
+ * The SQLite and PostgreSQL stores keep FROM/TO/CC/BCC/SUBJECT in this form (search-columns.ts):
+ * changing it needs their columns computed again, as SQLite v22 and PostgreSQL v10 did.
+ */
 export function foldText(text: string): string {
-  return text.toLowerCase().normalize('NFC');
+  return casemapKey(text);
 }
 
 export function matchesQuery(query: SearchQuery, msg: SearchableMessage, options: MatchOptions = {}): boolean {

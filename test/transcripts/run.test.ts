@@ -4,6 +4,8 @@
  *   S: <line>   the next line the server sends must match; `{{regex}}` embeds a regular expression
  *   # ...       comment
  *   !nologin    (first lines) start unauthenticated; otherwise `alice` is logged in first
+ *   !utf8       (first lines) C: lines go out as UTF-8 (literal counts are UTF-8 octets); otherwise
+ *               each character is one octet (Latin-1), so 8-bit input is written as its octets
  * alice is an administrator of the server (SETQUOTA; RFC 9208); bob is not. The METADATA server
  * entry /shared/admin is mailto:postmaster@example.com.
  *   !store sqlite   (reserved for store-specific runs)
@@ -27,15 +29,17 @@ interface Step {
   line: number;
 }
 
-function parseTranscript(text: string): { steps: Step[]; login: boolean } {
+function parseTranscript(text: string): { steps: Step[]; login: boolean; utf8: boolean } {
   const steps: Step[] = [];
   let login = true;
+  let utf8 = false;
   text.split(/\r?\n/).forEach((raw, i) => {
     if (raw.startsWith('C: ') || raw === 'C:') steps.push({ kind: 'C', text: raw.slice(3), line: i + 1 });
     else if (raw.startsWith('S: ')) steps.push({ kind: 'S', text: raw.slice(3), line: i + 1 });
     else if (raw.trim() === '!nologin') login = false;
+    else if (raw.trim() === '!utf8') utf8 = true;
   });
-  return { steps, login };
+  return { steps, login, utf8 };
 }
 
 function toRegex(pattern: string): RegExp {
@@ -54,11 +58,11 @@ function toRegex(pattern: string): RegExp {
 }
 
 async function replay(server: TestServer, file: string): Promise<void> {
-  const { steps, login } = parseTranscript(readFileSync(join(dir, file), 'utf8'));
+  const { steps, login, utf8 } = parseTranscript(readFileSync(join(dir, file), 'utf8'));
   assert.ok(steps.some((s) => s.kind === 'S'), `${file} has no expectations`);
   const c = new RawClient(server.port);
   const nextLine = (): Promise<string> => c.expect(/.*/);
-  const sendLine = (text: string): void => c.send(Buffer.from(`${text}\r\n`, 'latin1'));
+  const sendLine = (text: string): void => c.send(Buffer.from(`${text}\r\n`, utf8 ? 'utf8' : 'latin1'));
   try {
     assert.match(await nextLine(), /^\* OK /);
     if (login) {

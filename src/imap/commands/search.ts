@@ -66,7 +66,10 @@ export const searchCommand: CommandSpec<SearchArgs> = {
   reportsProgress: true,
   // RFC 3501 §7.4.1: the answer is in sequence numbers, so no EXPUNGE may shift them meanwhile.
   noExpunge: true,
-  capabilities: ['ESEARCH', 'SEARCHRES', 'WITHIN', 'PARTIAL', 'CONTEXT=SEARCH'],
+  // I18NLEVEL=1 (RFC 5255 §4): text keys match with the i;unicode-casemap comparator (RFC 5051),
+  // which SORT and THREAD must use too and which RFC 5256 §7 asks servers to advertise so; every
+  // store answers as search-eval.ts's foldText does (docs/store.md, "Search").
+  capabilities: ['ESEARCH', 'SEARCHRES', 'WITHIN', 'PARTIAL', 'CONTEXT=SEARCH', 'I18NLEVEL=1'],
   parse: parseSearchArgs,
   run: (ctx, args) => runSearch(ctx, args, false),
 };

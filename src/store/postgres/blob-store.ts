@@ -16,6 +16,11 @@ export interface BlobStore {
   put(tx: Queryable, contentId: number, body: Buffer): Promise<void>;
   read(db: Queryable, contentId: number, start: number, end: number): AsyncIterable<Buffer>;
   removed(contentIds: readonly number[]): Promise<void>;
+  /**
+   * Optional: the first octets of many bodies at once (the schema v10 upgrade reads every
+   * message's header). A body missing from the answer is read with `read` instead.
+   */
+  heads?(db: Queryable, wanted: ReadonlyArray<{ id: number; octets: number }>): Promise<Map<number, Buffer>>;
 }
 
 /** The largest chunk row (the issue's bound: no body in one value). */
@@ -68,5 +73,24 @@ export class PgChunkStore implements BlobStore {
 
   async removed(): Promise<void> {
     // ON DELETE CASCADE took the chunks with their content rows.
+  }
+
+  /** Heads that lie within the first chunk, in one statement; longer ones are left to read(). */
+  async heads(db: Queryable, wanted: ReadonlyArray<{ id: number; octets: number }>): Promise<Map<number, Buffer>> {
+    const within = wanted.filter((w) => w.octets > 0 && w.octets <= this.chunkSize);
+    const out = new Map<number, Buffer>();
+    if (within.length === 0) return out;
+    const { rows } = await db.query<{ id: string; part: Buffer }>(
+      `SELECT w.id, substring(c.data FROM 1 FOR w.octets) AS part
+         FROM unnest($1::bigint[], $2::int[]) AS w(id, octets) JOIN content_chunks c ON c.content_id = w.id AND c.seq = 0`,
+      [within.map((w) => w.id), within.map((w) => w.octets)],
+    );
+    const asked = new Map(within.map((w) => [w.id, w.octets]));
+    for (const r of rows) {
+      const id = Number(r.id);
+      // A first chunk shorter than asked for is damage: read() says so for that body alone.
+      if (r.part.length === asked.get(id)) out.set(id, r.part);
+    }
+    return out;
   }
 }

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from '../../util/logger.js';
 import type pg from 'pg';
 import { messagePreview, parseMessage } from '../../mime/index.js';
-import { headerSearchText, type IndexedHeader } from '../search-columns.js';
+import { headerColumns, type IndexedHeader } from '../search-columns.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { sentDayOf } from '../search-eval.js';
 import type { MessageContent } from '../types.js';
@@ -51,18 +51,13 @@ export { INDEXED_HEADERS, type IndexedHeader } from '../search-columns.js';
 export type SearchColumns = Record<IndexedHeader, Buffer | null> & { sentDay: string | null };
 
 export function searchColumns(raw: Buffer, structure: MessageStructure): SearchColumns {
-  const column = (name: IndexedHeader): Buffer | null => {
-    const text = headerSearchText(raw, structure, name);
-    return text === null ? null : Buffer.from(text, 'utf8');
-  };
-  return {
-    from: column('from'),
-    to: column('to'),
-    cc: column('cc'),
-    bcc: column('bcc'),
-    subject: column('subject'),
-    sentDay: sentDayOf(structure.envelope.date),
-  };
+  return { ...headerColumnBytes(headerColumns(raw, structure)), sentDay: sentDayOf(structure.envelope.date) };
+}
+
+/** The header columns as the bytea values the table keeps. */
+export function headerColumnBytes(text: Record<IndexedHeader, string | null>): Record<IndexedHeader, Buffer | null> {
+  const bytes = (t: string | null): Buffer | null => (t === null ? null : Buffer.from(t, 'utf8'));
+  return { from: bytes(text.from), to: bytes(text.to), cc: bytes(text.cc), bcc: bytes(text.bcc), subject: bytes(text.subject) };
 }
 
 export interface ContentRef {
@@ -82,7 +77,7 @@ export async function storeContent(tx: pg.ClientBase, blobs: BlobStore, collecte
     const structure = parseMessage(collected.body);
     const s = searchColumns(collected.body, structure);
     const inserted = await tx.query<{ id: number }>(
-      `INSERT INTO contents (sha256, size, structure, hdr_from, hdr_to, hdr_cc, hdr_bcc, hdr_subject, sent_day, preview)
+      `INSERT INTO contents (sha256, size, structure, cm_from, cm_to, cm_cc, cm_bcc, cm_subject, sent_day, preview)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (sha256) DO NOTHING RETURNING id`,
       [collected.sha256, collected.body.length, JSON.stringify(structure), s.from, s.to, s.cc, s.bcc, s.subject, s.sentDay, messagePreview(collected.body, structure)],
     );

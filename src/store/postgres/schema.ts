@@ -8,12 +8,23 @@
  */
 import type pg from 'pg';
 import { StoreError } from '../errors.js';
+import { PgChunkStore } from './blob-store.js';
+import { START_REFOLD_SQL, refoldStep, type RefoldIo } from './search-refold.js';
 
 export interface PgMigration {
   version: number;
   description: string;
   sql: string;
+  /**
+   * Work too large for one transaction, after the SQL: one bounded step per call, in a transaction
+   * of its own, false once nothing is left (the SQL records what is). migrate() runs the steps to
+   * the end under its lock, also at the next start when a crash stopped them part way.
+   */
+  step?(client: pg.ClientBase, io: PgMigrationIo): Promise<boolean>;
 }
+
+/** What a migration's steps may use besides the connection. */
+export type PgMigrationIo = RefoldIo;
 
 export const PG_MIGRATIONS: readonly PgMigration[] = [
   {
@@ -240,6 +251,12 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 10,
+    description: 'search columns in i;unicode-casemap form (RFC 5051, I18NLEVEL=1): renamed hdr_* → cm_* and redone in steps (search-refold.ts)',
+    sql: START_REFOLD_SQL,
+    step: refoldStep,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;
@@ -247,7 +264,12 @@ export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.versio
 /** Any constant unique to us: the key of the advisory lock migrations run under. */
 const MIGRATION_LOCK_KEY = 0x706f7374726f6f6dn; // "postroom"
 
-export async function migrate(client: pg.ClientBase, target = PG_SCHEMA_VERSION, migrations: readonly PgMigration[] = PG_MIGRATIONS): Promise<number> {
+export async function migrate(
+  client: pg.ClientBase,
+  target = PG_SCHEMA_VERSION,
+  migrations: readonly PgMigration[] = PG_MIGRATIONS,
+  io: PgMigrationIo = { blobs: new PgChunkStore() },
+): Promise<number> {
   const known = migrations[migrations.length - 1]?.version ?? 0;
   await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
   try {
@@ -262,17 +284,20 @@ export async function migrate(client: pg.ClientBase, target = PG_SCHEMA_VERSION,
       );
     }
     for (const m of migrations) {
-      if (m.version <= version || m.version > target) continue;
-      await client.query('BEGIN');
-      try {
-        await client.query(m.sql);
-        await client.query('INSERT INTO postroom_schema (version, description) VALUES ($1, $2)', [m.version, m.description]);
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
+      if (m.version > target) continue;
+      if (m.version > version) {
+        await client.query('BEGIN');
+        try {
+          await client.query(m.sql);
+          await client.query('INSERT INTO postroom_schema (version, description) VALUES ($1, $2)', [m.version, m.description]);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+        version = m.version;
       }
-      version = m.version;
+      if (m.step) while (await m.step(client, io));
     }
     return version;
   } finally {

@@ -18,11 +18,11 @@ export interface SqlFragment {
 }
 
 const HEADER_COLUMN: Record<IndexedHeader, string> = {
-  from: 'c.hdr_from',
-  to: 'c.hdr_to',
-  cc: 'c.hdr_cc',
-  bcc: 'c.hdr_bcc',
-  subject: 'c.hdr_subject',
+  from: 'c.cm_from',
+  to: 'c.cm_to',
+  cc: 'c.cm_cc',
+  bcc: 'c.cm_bcc',
+  subject: 'c.cm_subject',
 };
 
 const DAY_OP = { before: '<', on: '=', since: '>=' } as const;

@@ -83,6 +83,7 @@ export class PostgresStore implements MailStore, MaildropLockProvider {
     const logger = options.logger;
     const pool = createPool(options, (err) => logger?.warn({ err }, 'an idle PostgreSQL connection failed; the pool replaces it'));
     const feed = new ClusterFeed(pool, { connection: options, logger, checkIntervalMs: options.feedCheckIntervalMs });
+    const blobs = options.blobs ?? new PgChunkStore();
     try {
       let client: pg.PoolClient;
       try {
@@ -91,7 +92,7 @@ export class PostgresStore implements MailStore, MaildropLockProvider {
         throw new StoreError('unavailable', `cannot connect to PostgreSQL at ${where}: ${(err as Error).message}`);
       }
       try {
-        const version = await migrate(client, options.schemaVersion);
+        const version = await migrate(client, options.schemaVersion, undefined, { blobs, ...(logger ? { logger } : {}) });
         logger?.debug({ database: where, version }, 'postgres schema ready');
         // A tagged OK promises durability; with this off, a PostgreSQL crash can lose acknowledged mail.
         const { rows } = await client.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
@@ -111,7 +112,7 @@ export class PostgresStore implements MailStore, MaildropLockProvider {
     const ctx: PgContext = {
       pool,
       feed,
-      blobs: options.blobs ?? new PgChunkStore(),
+      blobs,
       delimiter: '/',
       logger,
       ...(options.quotaDefaults ? { quotaDefaults: options.quotaDefaults } : {}),

@@ -3,7 +3,7 @@
  * point at a content; the last message to let go deletes the row, and its file once committed.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { ByteRange } from '../types.js';
 import { StoreError } from '../errors.js';
@@ -48,7 +48,7 @@ export function insertContent(
   );
   ctx.sql.get('INSERT INTO content_structures (content_id, structure) VALUES (?, ?)').run(id, structureJson);
   ctx.sql
-    .get('INSERT INTO content_search (content_id, hdr_from, hdr_to, hdr_cc, hdr_bcc, hdr_subject, sent_day) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    .get('INSERT INTO content_search (content_id, cm_from, cm_to, cm_cc, cm_bcc, cm_subject, sent_day) VALUES (?, ?, ?, ?, ?, ?, ?)')
     .run(id, search.from, search.to, search.cc, search.bcc, search.subject, search.sentDay);
   ctx.sql.get(INSERT_CONTENT_SORT).run(...contentSortParams(id, derived.sort));
   insertThreadKeys((sql) => ctx.sql.get(sql), id, derived.sort);
@@ -168,6 +168,36 @@ export function readBodySync(ctx: StoreContext, contentId: number): Buffer {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') checkFileSize(ctx, row, undefined);
     throw err;
+  }
+}
+
+/**
+ * The first `octets` octets of a body (at most its size), synchronously: a message's header for a
+ * migration that derives columns from it (schema v22), without reading the rest of a large file.
+ */
+export function readHeadSync(ctx: StoreContext, contentId: number, octets: number): Buffer {
+  const row = contentById(ctx, contentId);
+  const length = Math.max(0, Math.min(octets, row.size));
+  if (!row.external) return readInline(ctx, row, 0, length);
+  const path = ctx.files.pathFor(row.sha256);
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') checkFileSize(ctx, row, undefined);
+    throw err;
+  }
+  try {
+    const out = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(fd, out, done, length - done, done);
+      if (n === 0) throw damaged(ctx, row, `the file ended after ${done} octets, ${row.size} expected`);
+      done += n;
+    }
+    return out;
+  } finally {
+    closeSync(fd);
   }
 }
 

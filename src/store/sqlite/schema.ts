@@ -5,6 +5,8 @@
  */
 import type { Database } from 'better-sqlite3';
 import { insertThreadKeys } from './thread-keys.js';
+import { refoldStep, startRefold } from './search-refold.js';
+import { StoreError } from '../errors.js';
 
 export interface MigrationContext {
   /** Reads a stored body (inline or file) by content id; used by migrations that derive data. */
@@ -13,6 +15,10 @@ export interface MigrationContext {
   searchColumns(raw: Buffer, structureJson: string): SearchColumns;
   /** Everything APPEND derives from a body now: structure JSON, search columns, sort keys. */
   derive(raw: Buffer): { structureJson: string; search: SearchColumns; sort: SortColumns };
+  /** The first `octets` octets of a stored body: a header, without reading the rest. */
+  readHead(contentId: number, octets: number): Buffer;
+  /** Progress of a long migration, and what it had to work around. */
+  log?(level: 'info' | 'warn', message: string, fields: Record<string, unknown>): void;
 }
 
 /** A content's SORT/THREAD keys as stored (sort-columns.ts). */
@@ -52,6 +58,12 @@ export interface Migration {
   version: number;
   description: string;
   up(db: Database, ctx: MigrationContext): void;
+  /**
+   * Work too large for one transaction, after up(): one bounded step per call, each in its own
+   * transaction, returning false once nothing is left (up() records what is). migrate() runs the
+   * steps to the end, also at the next open when a crash stopped them part way.
+   */
+  step?(db: Database, ctx: MigrationContext): boolean;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -415,6 +427,16 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 22,
+    description: 'search columns in i;unicode-casemap form (RFC 5051, I18NLEVEL=1): renamed hdr_* → cm_* and redone in steps (search-refold.ts)',
+    up(db) {
+      startRefold(db);
+    },
+    step(db, ctx) {
+      return refoldStep(db, ctx);
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
@@ -425,17 +447,31 @@ export function currentVersion(db: Database): number {
   return row?.version ?? 0;
 }
 
-/** Applies every migration above the current version, up to `target` (default: all). */
+/**
+ * Applies every migration above the current version, up to `target` (default: all), and finishes
+ * the steps of any applied one a crash interrupted. A database of a newer schema than this build
+ * knows is refused: code that does not know its tables could give wrong answers or damage it.
+ */
 export function migrate(db: Database, ctx: MigrationContext, target: number = LATEST_VERSION): number {
   let version = currentVersion(db);
+  if (version > LATEST_VERSION) {
+    throw new StoreError(
+      'cannot',
+      `the database schema is at version ${version}, newer than this Postroom knows (${LATEST_VERSION}); upgrade Postroom, or restore a backup taken before the upgrade`,
+    );
+  }
   for (const m of MIGRATIONS) {
-    if (m.version <= version || m.version > target) continue;
-    db.transaction(() => {
-      m.up(db, ctx);
-      db.prepare('DELETE FROM schema_version').run();
-      db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(m.version);
-    }).immediate();
-    version = m.version;
+    if (m.version > target) continue;
+    if (m.version > version) {
+      db.transaction(() => {
+        m.up(db, ctx);
+        db.prepare('DELETE FROM schema_version').run();
+        db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(m.version);
+      }).immediate();
+      version = m.version;
+    }
+    const step = m.step;
+    if (step) while (db.transaction(() => step(db, ctx)).immediate());
   }
   return version;
 }

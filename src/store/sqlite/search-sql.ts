@@ -18,11 +18,11 @@ export interface SqlFragment {
 }
 
 const HEADER_COLUMN: Record<IndexedHeader, string> = {
-  from: 'cs.hdr_from',
-  to: 'cs.hdr_to',
-  cc: 'cs.hdr_cc',
-  bcc: 'cs.hdr_bcc',
-  subject: 'cs.hdr_subject',
+  from: 'cs.cm_from',
+  to: 'cs.cm_to',
+  cc: 'cs.cm_cc',
+  bcc: 'cs.cm_bcc',
+  subject: 'cs.cm_subject',
 };
 
 const DAY_OP = { before: '<', on: '=', since: '>=' } as const;

@@ -17,7 +17,7 @@ import { SnapshotCache } from './snapshot-cache.js';
 import { StructureCache } from './structure-cache.js';
 import { SortCache } from './sort-cache.js';
 import { BlobFiles } from './blob-files.js';
-import { readBodySync } from './contents.js';
+import { readBodySync, readHeadSync } from './contents.js';
 import { DATABASE_FILE, Statements, openDatabase } from './database.js';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
 import type { StoreContext, UserScope } from './context.js';
@@ -234,6 +234,8 @@ export class SqliteStore implements MailStore {
           readBody: (id) => readBodySync(ctx, id),
           searchColumns: (raw, json) => computeSearchColumns(raw, JSON.parse(json) as MessageStructure),
           derive: deriveContent,
+          readHead: (id, octets) => readHeadSync(ctx, id, octets),
+          log: (level, message, fields) => options.logger?.[level](fields, message),
         },
         options.schemaVersion,
       );
