@@ -9,12 +9,13 @@
  * to this database (store-identity.ts) and only once they are old enough. Anything in blobs/ that
  * is not a body file (a stray file or folder) is reported and left alone.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { closeSync, fdatasync, fsync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SyncThread } from './sync-thread.js';
 import { KeptBytes } from './kept-bytes.js';
+import { LocalHash, type BodyHash, type HashThread } from './hash-thread.js';
 
 export class BlobFiles {
   readonly root: string;
@@ -24,6 +25,8 @@ export class BlobFiles {
     directory: string,
     /** Where a new body file's fdatasync runs (default: libuv's thread pool). */
     private readonly syncThread?: SyncThread,
+    /** Where a new body file's SHA-256 is computed (default: the event loop); closed with the store. */
+    readonly hashThread?: HashThread,
   ) {
     this.root = join(directory, 'blobs');
     this.tmp = join(directory, 'tmp');
@@ -40,7 +43,8 @@ export class BlobFiles {
 
   async createTemp(): Promise<TempBlob> {
     const path = join(this.tmp, `${Date.now()}-${randomBytes(6).toString('hex')}`);
-    return new TempBlob(path, await open(path, 'w', 0o600), this.syncThread);
+    const handle = await open(path, 'w', 0o600);
+    return new TempBlob(path, handle, this.syncThread, this.hashThread?.begin());
   }
 
   /**
@@ -293,8 +297,9 @@ const WRITE_PIECE = 1024 * 1024;
 export const KEEP_FOR_PARSE_MAX = 4 * 1024 * 1024;
 
 export class TempBlob {
-  private readonly hash = createHash('sha256');
   size = 0;
+  /** Bytes given to the hash so far (the kept ones are given a range at a time, see hashKept). */
+  private hashed = 0;
   /** Bytes not yet written (at most WRITE_PIECE). */
   private unwritten: Buffer[] = [];
   private unwrittenSize = 0;
@@ -305,6 +310,8 @@ export class TempBlob {
     readonly path: string,
     private readonly handle: FileHandle,
     private readonly syncThread?: SyncThread,
+    /** The body's SHA-256, on the store's hash thread (hash-thread.ts) or here. */
+    private hash: BodyHash = new LocalHash(),
   ) {}
 
   /**
@@ -313,13 +320,37 @@ export class TempBlob {
    * message arrives in the socket's 64 KiB reads.
    */
   async write(chunk: Buffer): Promise<void> {
-    this.hash.update(chunk);
     this.size += chunk.length;
     if (this.kept && this.size <= KEEP_FOR_PARSE_MAX) this.kept.push(chunk);
-    else this.dropKept();
+    else {
+      if (this.kept) {
+        // Too large to keep, so too large for the hash thread (whatever it was sent stays valid):
+        // the digest starts again here from the kept bytes and goes on with each chunk as it comes.
+        // Copies sent to the thread instead piled up in its memory until its next garbage collection.
+        this.hash.drop();
+        this.hash = new LocalHash();
+        this.hash.update(this.kept.bytes());
+        this.dropKept();
+      }
+      this.hash.update(chunk);
+      this.hashed = this.size;
+    }
     this.unwritten.push(chunk);
     this.unwrittenSize += chunk.length;
-    if (this.unwrittenSize >= WRITE_PIECE) await this.flush();
+    if (this.unwrittenSize >= WRITE_PIECE) {
+      this.hashKept();
+      await this.flush();
+    }
+  }
+
+  /**
+   * Gives the kept bytes not hashed yet to the hash, as one range of the kept buffer: a megabyte
+   * at a time rather than per socket chunk, since on the hash thread each range is a message.
+   */
+  private hashKept(): void {
+    if (!this.kept || this.hashed === this.kept.size) return;
+    this.hash.update(this.kept.bytes().subarray(this.hashed));
+    this.hashed = this.kept.size;
   }
 
   private async flush(): Promise<void> {
@@ -350,26 +381,35 @@ export class TempBlob {
    * syncs (BlobFiles.install) just the ones it will install.
    */
   async finish(): Promise<{ sha256: Buffer; body: Buffer | undefined; release: () => void }> {
+    // Asked for first: the hash thread finishes while the last piece is written and the file closed.
+    this.hashKept();
+    const digest = this.hash.digest();
+    digest.catch(() => undefined); // awaited below, unless the file fails first
+    let sha256: Buffer;
     try {
       if (this.unwrittenSize > 0) await this.flush();
       await this.handle.close();
+      sha256 = await digest;
     } catch (err) {
       this.dropKept();
       throw withPath(err, this.path);
     }
+    // The digest is in: the hash thread has read every kept byte, and the buffers may be reused once parsed.
     const kept = this.kept;
     this.kept = null;
-    return { sha256: this.hash.digest(), body: kept?.bytes(), release: () => kept?.release() };
+    return { sha256, body: kept?.bytes(), release: () => kept?.release() };
   }
 
   async abort(): Promise<void> {
+    this.hash.drop();
     this.dropKept();
     await this.handle.close().catch(() => undefined);
     rmSync(this.path, { force: true });
   }
 
+  /** Lets go of the kept bytes before the digest: not reused, since the hash thread may still read them. */
   private dropKept(): void {
-    this.kept?.release();
+    this.kept?.abandon();
     this.kept = null;
   }
 }
