@@ -17,3 +17,40 @@ test('chunksAreCrlf agrees with isCrlf of the joined bytes, wherever the chunks 
     }
   }
 });
+
+/** The rule isCrlf implements, byte by byte. */
+function crlfByLoop(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i++) {
+    if (b[i] === 0x0a && (i === 0 || b[i - 1] !== 0x0d)) return false;
+    if (b[i] === 0x0d && b[i + 1] !== 0x0a) return false;
+  }
+  return true;
+}
+
+test('isCrlf agrees with a byte-by-byte check, with bare CR or LF anywhere, across its 64 KiB scan slices', () => {
+  const SLICE = 64 * 1024;
+  const base = Buffer.from('a line of text\r\n'.repeat(Math.ceil((3 * SLICE) / 16))).subarray(0, 3 * SLICE);
+  assert.equal(isCrlf(base), true);
+  let seed = 3;
+  const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  const spots = [0, 1, SLICE - 2, SLICE - 1, SLICE, SLICE + 1, 2 * SLICE - 1, 2 * SLICE, base.length - 2, base.length - 1];
+  for (let i = 0; i < 300; i++) spots.push(rand(base.length));
+  for (const at of spots) {
+    for (const byte of [0x0a, 0x0d, 0x41]) {
+      const b = Buffer.from(base);
+      b[at] = byte;
+      assert.equal(isCrlf(b), crlfByLoop(b), `byte ${byte} at ${at}`);
+      // And as the last byte of a buffer cut there (a CR at the very end is bare).
+      const cut = b.subarray(0, at + 1);
+      assert.equal(isCrlf(cut), crlfByLoop(cut), `cut after ${at}, byte ${byte}`);
+    }
+  }
+  // A CRLF split by the slice boundary is a proper line end.
+  const split = Buffer.from(base);
+  split.fill(0x41, SLICE - 20, SLICE + 20);
+  split[SLICE - 1] = 0x0d;
+  split[SLICE] = 0x0a;
+  assert.equal(isCrlf(split), true);
+  split[SLICE] = 0x41;
+  assert.equal(isCrlf(split), false);
+});
