@@ -323,8 +323,6 @@ export const KEEP_FOR_PARSE_MAX = 4 * 1024 * 1024;
 
 export class TempBlob {
   size = 0;
-  /** Bytes given to the hash so far (the kept ones are given a range at a time, see hashKept). */
-  private hashed = 0;
   /** Bytes not yet written (at most WRITE_PIECE). */
   private unwritten: Buffer[] = [];
   private unwrittenSize = 0;
@@ -335,53 +333,36 @@ export class TempBlob {
     readonly path: string,
     private readonly handle: FileHandle,
     private readonly syncThread?: SyncThread,
-    /** The body's SHA-256, on the store's hash thread (hash-thread.ts) or here. */
-    private hash: BodyHash = new LocalHash(),
+    /** The body's SHA-256: on the store's hash thread (hash-thread.ts), or here. */
+    private readonly hash: BodyHash = new LocalHash(),
   ) {}
 
   /**
    * Takes the next piece of the body. Pieces are gathered and written together, up to a megabyte
    * at a time: each write is a trip through libuv's thread pool, and an APPEND literal or an LMTP
-   * message arrives in the socket's 64 KiB reads.
+   * message arrives in the socket's 64 KiB reads. The hash is given the same gathered pieces (on
+   * the hash thread, a message per megabyte).
    */
   async write(chunk: Buffer): Promise<void> {
     this.size += chunk.length;
     if (this.kept && this.size <= KEEP_FOR_PARSE_MAX) this.kept.push(chunk);
-    else {
-      if (this.kept) {
-        // Too large to keep, so too large for the hash thread (whatever it was sent stays valid):
-        // the digest starts again here from the kept bytes and goes on with each chunk as it comes.
-        // Copies sent to the thread instead piled up in its memory until its next garbage collection.
-        this.hash.drop();
-        this.hash = new LocalHash();
-        this.hash.update(this.kept.bytes());
-        this.dropKept();
-      }
-      this.hash.update(chunk);
-      this.hashed = this.size;
-    }
+    else this.dropKept();
     this.unwritten.push(chunk);
     this.unwrittenSize += chunk.length;
-    if (this.unwrittenSize >= WRITE_PIECE) {
-      this.hashKept();
-      await this.flush();
-    }
+    if (this.unwrittenSize >= WRITE_PIECE) await this.writePieces(this.takeUnwritten());
   }
 
-  /**
-   * Gives the kept bytes not hashed yet to the hash, as one range of the kept buffer: a megabyte
-   * at a time rather than per socket chunk, since on the hash thread each range is a message.
-   */
-  private hashKept(): void {
-    if (!this.kept || this.hashed === this.kept.size) return;
-    this.hash.update(this.kept.bytes().subarray(this.hashed));
-    this.hashed = this.kept.size;
-  }
-
-  private async flush(): Promise<void> {
+  /** The gathered pieces, handed to the hash as they are taken to be written. */
+  private takeUnwritten(): Buffer[] {
     const pieces = this.unwritten;
     this.unwritten = [];
     this.unwrittenSize = 0;
+    if (pieces.length > 0) this.hash.update(pieces);
+    return pieces;
+  }
+
+  private async writePieces(pieces: Buffer[]): Promise<void> {
+    if (pieces.length === 0) return;
     try {
       let { bytesWritten: skip } = await this.handle.writev(pieces);
       // A short write (rare: a signal, a nearly full disk) goes on piece by piece.
@@ -406,20 +387,19 @@ export class TempBlob {
    * syncs (BlobFiles.install) just the ones it will install.
    */
   async finish(): Promise<{ sha256: Buffer; body: Buffer | undefined; release: () => void }> {
-    // Asked for first: the hash thread finishes while the last piece is written and the file closed.
-    this.hashKept();
+    // The digest is asked for first: the hash thread finishes while the last piece is written.
+    const last = this.takeUnwritten();
     const digest = this.hash.digest();
     digest.catch(() => undefined); // awaited below, unless the file fails first
     let sha256: Buffer;
     try {
-      if (this.unwrittenSize > 0) await this.flush();
+      await this.writePieces(last);
       await this.handle.close();
       sha256 = await digest;
     } catch (err) {
       this.dropKept();
       throw withPath(err, this.path);
     }
-    // The digest is in: the hash thread has read every kept byte, and the buffers may be reused once parsed.
     const kept = this.kept;
     this.kept = null;
     return { sha256, body: kept?.bytes(), release: () => kept?.release() };
@@ -432,9 +412,8 @@ export class TempBlob {
     rmSync(this.path, { force: true });
   }
 
-  /** Lets go of the kept bytes before the digest: not reused, since the hash thread may still read them. */
   private dropKept(): void {
-    this.kept?.abandon();
+    this.kept?.release();
     this.kept = null;
   }
 }

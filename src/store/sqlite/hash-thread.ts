@@ -10,15 +10,14 @@
  * pool also runs the file writes and scrypt (docs/sqlite.md), and a digest queued behind a login
  * burst would hold up the delivery as a sync once did (sync-thread.ts).
  *
- * How the bytes get here without another copy on the event loop: TempBlob keeps a body of up to
- * KEEP_FOR_PARSE_MAX in memory anyway (for the parse), in buffers backed by a SharedArrayBuffer
- * (kept-bytes.ts), so a job is sent *where* the next bytes lie — a small message per megabyte —
- * and this thread reads them from the same memory. A body that outgrows that limit is hashed on
- * the event loop after all (TempBlob starts again from its kept bytes): sent as copies, its bytes
- * piled up in this thread's memory until its next garbage collection (a 50 MB APPEND held 47 MB).
- * Messages to one worker arrive in the order they were sent, so the thread hashes
- * the body's bytes in order, and has read every range of a job before it answers the job's digest;
- * the kept buffers are not reused before then (KeptBytes keeps every buffer it used until release).
+ * How the bytes get there: TempBlob gathers a body's socket reads into pieces of a megabyte for
+ * its file writes, and hands the same pieces to the hash; they are copied into a buffer of this
+ * class's own (a memcpy, ~20–40 µs per megabyte on the event loop) and *transferred* to the thread,
+ * which hashes them and transfers the buffer back for the next piece. So the thread never reads
+ * memory the event loop may still change, nothing piles up in the thread's heap waiting for its
+ * garbage collection (a 50 MB APPEND would have left 47 MB there), and the buffers are reused.
+ * Not a SharedArrayBuffer for the kept bytes: the parse of a body read from shared memory cost
+ * more than the hash saved (Buffer#indexOf takes V8's slow path for shared memory).
  *
  * Failure: should the thread die or fail, every job it had begun fails — its digest rejects with a
  * StoreError 'unavailable', so the write is refused as temporary (LMTP 451, APPEND NO), never
@@ -40,8 +39,10 @@ parentPort.on('message', (m) => {
     if (m.drop) { jobs.delete(m.id); return; }
     let hash = jobs.get(m.id);
     if (!hash) jobs.set(m.id, (hash = createHash('sha256')));
-    if (m.shared) hash.update(new Uint8Array(m.shared, m.offset, m.length));
-    if (m.bytes) hash.update(m.bytes);
+    if (m.bytes) {
+      hash.update(new Uint8Array(m.bytes, 0, m.length));
+      parentPort.postMessage({ id: 0, spare: m.bytes }, [m.bytes]);
+    }
     if (m.digest) {
       jobs.delete(m.id);
       const d = hash.digest();
@@ -56,19 +57,23 @@ parentPort.on('message', (m) => {
 });
 `;
 
+/** A buffer for the pieces is made at least this large (TempBlob's pieces are about a megabyte). */
+const SPARE_MIN = 1024 * 1024 + 128 * 1024;
+/** Buffers back from the thread kept for reuse, at most. */
+const SPARE_MAX = 8;
+
 interface Reply {
   id: number;
   digest?: ArrayBuffer;
+  /** A buffer of pieces, hashed and given back. */
+  spare?: ArrayBuffer;
   error?: string;
 }
 
 /** A body's digest, fed its bytes in order. */
 export interface BodyHash {
-  /**
-   * The next bytes. A view of a SharedArrayBuffer is read in place, later — the caller must not
-   * change those bytes before digest() resolves or drop() is called; other bytes are copied now.
-   */
-  update(bytes: Buffer): void;
+  /** The next bytes (read now: the caller may reuse the buffers afterwards). */
+  update(pieces: readonly Buffer[]): void;
   /** The SHA-256 of everything given; rejects (StoreError 'unavailable') if the thread failed. */
   digest(): Promise<Buffer>;
   /** The body is abandoned: no digest will be asked for. */
@@ -79,8 +84,8 @@ export interface BodyHash {
 export class LocalHash implements BodyHash {
   private readonly hash: Hash = createHash('sha256');
 
-  update(bytes: Buffer): void {
-    this.hash.update(bytes);
+  update(pieces: readonly Buffer[]): void {
+    for (const p of pieces) this.hash.update(p);
   }
 
   digest(): Promise<Buffer> {
@@ -101,15 +106,19 @@ class ThreadJob implements BodyHash {
     private readonly worker: Worker,
   ) {}
 
-  update(bytes: Buffer): void {
-    if (this.finished || this.failure || bytes.length === 0) return;
-    if (bytes.buffer instanceof SharedArrayBuffer) {
-      this.worker.postMessage({ id: this.id, shared: bytes.buffer, offset: bytes.byteOffset, length: bytes.length });
-      return;
+  update(pieces: readonly Buffer[]): void {
+    if (this.finished || this.failure) return;
+    let length = 0;
+    for (const p of pieces) length += p.length;
+    if (length === 0) return;
+    const buffer = this.owner.spareBuffer(length);
+    const into = new Uint8Array(buffer);
+    let at = 0;
+    for (const p of pieces) {
+      into.set(p, at);
+      at += p.length;
     }
-    // A copy of exactly these bytes, handed over (a view sent as it is would clone all of its ArrayBuffer).
-    const copy = new Uint8Array(bytes);
-    this.worker.postMessage({ id: this.id, bytes: copy }, [copy.buffer]);
+    this.worker.postMessage({ id: this.id, bytes: buffer, length }, [buffer]);
   }
 
   digest(): Promise<Buffer> {
@@ -161,6 +170,20 @@ export class HashThread {
     if (this.waitingDigests++ === 0) this.worker?.ref();
   }
 
+  /** Buffers given back by the thread, for the next pieces. */
+  private readonly spare: ArrayBuffer[] = [];
+
+  /** @internal A buffer of at least `length` bytes to copy pieces into and transfer. */
+  spareBuffer(length: number): ArrayBuffer {
+    for (let i = this.spare.length - 1; i >= 0; i--) if (this.spare[i]!.byteLength >= length) return this.spare.splice(i, 1)[0]!;
+    return new ArrayBuffer(Math.max(length, SPARE_MIN));
+  }
+
+  /** For tests: buffers waiting for reuse. */
+  get spareBuffers(): number {
+    return this.spare.length;
+  }
+
   /** @internal */
   forget(job: ThreadJob): void {
     this.jobs.delete(job.id);
@@ -174,7 +197,7 @@ export class HashThread {
   /** For tests: the thread reads nothing until the returned function is called (a slow thread). */
   pauseForTest(): () => void {
     const flag = new Int32Array(new SharedArrayBuffer(4));
-    this.worker?.postMessage({ id: 0, hold: flag.buffer });
+    (this.worker ?? this.start()).postMessage({ id: 0, hold: flag.buffer });
     return () => {
       Atomics.store(flag, 0, 1);
       Atomics.notify(flag, 0);
@@ -194,6 +217,10 @@ export class HashThread {
     const worker = new Worker(THREAD_SOURCE, { eval: true, name: 'postroom-sha256' });
     this.worker = worker;
     worker.on('message', (reply: Reply) => {
+      if (reply.spare) {
+        if (this.spare.length < SPARE_MAX) this.spare.push(reply.spare);
+        return;
+      }
       if (reply.id === 0) return;
       const job = this.jobs.get(reply.id);
       if (!job) return;

@@ -10,13 +10,8 @@
  * list when the parse is done (`release`), so under steady load no new memory is touched.
  *
  * A buffer that is never released is merely garbage (the free list does not track lent buffers).
- * What must never happen is a release while the bytes are still read. Two readers: the synchronous
- * parse, after which the callers release (in a `finally`), and the store's hash thread, which reads
- * the same memory (the buffers are SharedArrayBuffers, hash-thread.ts) and has read every byte
- * once the body's digest is in — TempBlob.finish waits for that before it hands the bytes on. So
- * that a range sent to the thread stays valid, a buffer outgrown while the body arrives is not
- * given back at once but with the last one, at release(); a body given up without its digest
- * (`abandon`) gives nothing back, since the thread may still be reading.
+ * What must never happen is a release while the bytes are still read: the only reader is the
+ * synchronous parse, and the callers release in the `finally` after their last parse.
  */
 
 /** Free buffers kept for reuse, at most this many bytes in all. */
@@ -31,7 +26,7 @@ let freeBytes = 0;
 function take(min: number): Buffer {
   let best = -1;
   for (let i = 0; i < free.length; i++) if (free[i]!.length >= min && (best === -1 || free[i]!.length > free[best]!.length)) best = i;
-  if (best === -1) return Buffer.from(new SharedArrayBuffer(Math.max(min, FIRST_CAPACITY)));
+  if (best === -1) return Buffer.allocUnsafeSlow(Math.max(min, FIRST_CAPACITY));
   const [buf] = free.splice(best, 1);
   freeBytes -= buf!.length;
   return buf!;
@@ -52,8 +47,6 @@ function give(buf: Buffer): void {
 
 export class KeptBytes {
   private buf: Buffer | null = null;
-  /** Buffers this body outgrew: given back with the last one (a reader may still hold a range of them). */
-  private outgrown: Buffer[] = [];
   size = 0;
 
   /** Appends `chunk`. */
@@ -63,7 +56,7 @@ export class KeptBytes {
       const bigger = take(Math.max(need, (this.buf?.length ?? 0) * 2));
       if (this.buf) {
         this.buf.copy(bigger, 0, 0, this.size);
-        this.outgrown.push(this.buf);
+        give(this.buf);
       }
       this.buf = bigger;
     }
@@ -78,18 +71,10 @@ export class KeptBytes {
 
   /** Gives the buffer back for another body; the view from bytes() must not be read after this. */
   release(): void {
-    const bufs = this.buf ? [...this.outgrown, this.buf] : this.outgrown;
+    const buf = this.buf;
     this.buf = null;
-    this.outgrown = [];
     this.size = 0;
-    for (const b of bufs) give(b);
-  }
-
-  /** Lets go of the bytes without giving the buffers back for reuse (another thread may still read them). */
-  abandon(): void {
-    this.buf = null;
-    this.outgrown = [];
-    this.size = 0;
+    if (buf) give(buf);
   }
 }
 
