@@ -7,24 +7,14 @@
  */
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { readFileSync, rmSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { tempDirs } from '../helpers/temp-dirs.js';
 import { BlobFiles, KEEP_FOR_PARSE_MAX, type TempBlob } from '../../src/store/sqlite/blob-files.js';
 import { HashThread } from '../../src/store/sqlite/hash-thread.js';
 import { StoreError } from '../../src/store/errors.js';
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function folder(): string {
-  const d = mkdtempSync(join(tmpdir(), 'postroom-hash-thread-'));
-  dirs.push(d);
-  return d;
-}
+const folder = tempDirs('postroom-hash-thread-');
 
 let seed = 7;
 function bytes(n: number): Buffer {
