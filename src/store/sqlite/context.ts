@@ -12,7 +12,6 @@ import type { SnapshotCache } from './snapshot-cache.js';
 import type { StructureCache } from './structure-cache.js';
 import type { SortCache } from './sort-cache.js';
 import type { SyncThread } from './sync-thread.js';
-import type { ParseThread } from './parse-thread.js';
 import type { WalSync } from './wal-sync.js';
 import type { MailboxPurger } from './mailbox-purge.js';
 import { isTombstone } from './tombstone.js';
@@ -23,8 +22,6 @@ export interface StoreContext {
   readonly files: BlobFiles;
   /** Runs the fdatasyncs writes wait for, off libuv's thread pool (sync-thread.ts). */
   readonly syncThread: SyncThread;
-  /** Parses large new bodies off the event loop (parse-thread.ts); absent: on the loop. */
-  readonly parser?: ParseThread;
   /**
    * A descriptor of mail.sqlite held from before the connection opens until after it closes. Code
    * that reads or syncs the file uses it: POSIX releases all of a process's locks on a file when any

@@ -5,23 +5,38 @@
  */
 import { recordExpungedRows } from './expunged-log.js';
 import { readFile } from 'node:fs/promises';
+import { messagePreview, parseMessage } from '../../mime/index.js';
 import { StoreError } from '../errors.js';
 import type { AppendInput, AppendInputs, AppendResult, Replacing, ReplaceResult, CopyResult, Flag, FlagChange, FlagOperation, FlagUpdateResult } from '../types.js';
 import { collectContent, releaseCollected, type Collected } from './content.js';
 import { addReference, findContent, insertContent, releaseContents, removeFiles } from './contents.js';
-import { jsonList, selectableMailbox, type StoreContext, type UserScope } from './context.js';
+import { jsonList, selectableMailbox, type UserScope } from './context.js';
 import { applyFlagOperation, normalizeFlags, parseFlags, serializeFlags } from './flags.js';
-import { deriveContent, type Parsed } from './derive.js';
+import { computeSearchColumns } from './search-columns.js';
+import { computeSortColumns } from './sort-columns.js';
+import type { SearchColumns, SortColumns } from './schema.js';
 import { addUsage, checkUsage, limitsFor } from './quota.js';
 import { COPY_CHUNK, copyInChunks } from './chunked-copy.js';
 import { checkKeywordLimitSync, keywordsOfFlagStrings } from '../keyword-limit.js';
 import { checkIncomingKeywords, keywordLookup } from './keyword-check.js';
 
-export { deriveContent, type Parsed } from './derive.js';
+export interface Parsed {
+  structureJson: string;
+  search: SearchColumns;
+  sort: SortColumns;
+  /** RFC 8970 preview text (content_preview). */
+  preview: string;
+}
 
-/** A large body's parse: on the store's parse thread while the syncs of its install run (parse-thread.ts). */
-function derive(ctx: StoreContext, raw: Buffer): Promise<Parsed> {
-  return ctx.parser ? ctx.parser.derive(raw) : Promise.resolve(deriveContent(raw));
+/** Everything a new body is parsed for, once: structure, search columns, sort keys. */
+export function deriveContent(raw: Buffer): Parsed {
+  const structure = parseMessage(raw);
+  return {
+    structureJson: JSON.stringify(structure),
+    search: computeSearchColumns(raw, structure),
+    sort: computeSortColumns(raw, structure),
+    preview: messagePreview(raw, structure),
+  };
 }
 
 /**
@@ -64,7 +79,7 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
         installed = true;
       });
       try {
-        return await derive(ctx, raw);
+        return deriveContent(raw);
       } finally {
         await placed;
       }
@@ -161,7 +176,7 @@ export async function appendMessages(
           item.installed = true;
         });
         try {
-          item.parsed = await derive(ctx, raw);
+          item.parsed = deriveContent(raw);
         } finally {
           await placed;
         }

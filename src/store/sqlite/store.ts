@@ -36,7 +36,6 @@ import { GroupCommit } from './group-commit.js';
 import { WalSync, type FileSyncer } from './wal-sync.js';
 import { SyncThread } from './sync-thread.js';
 import { HashThread } from './hash-thread.js';
-import { ParseThread } from './parse-thread.js';
 import { deriveContent } from './message-writes.js';
 import type { MessageStructure } from '../../mime/types.js';
 import type { SqliteTimings } from '../../metrics/types.js';
@@ -177,7 +176,6 @@ export class SqliteStore implements MailStore {
     }
     let syncThread: SyncThread | undefined;
     let hashThread: HashThread | undefined;
-    let parser: ParseThread | undefined;
     let refusedNew = false;
     try {
       // Before anything else touches the folder: a damaged database stops here, named, rather than
@@ -199,7 +197,6 @@ export class SqliteStore implements MailStore {
       syncThread = new SyncThread((err) => options.logger?.error({ err }, 'the fsync thread stopped; syncing on the thread pool from now on'));
       hashThread = new HashThread((err) => options.logger?.error({ err }, 'the hashing thread stopped; hashing message bodies on the event loop from now on'));
       const files = new BlobFiles(options.directory, syncThread, hashThread);
-      parser = new ParseThread((err) => options.logger?.error({ err }, 'the parse thread stopped; parsing new message bodies on the event loop from now on'));
       if (!forCheck) {
         refusedNew = databaseIsNew;
         refuseNewDatabaseWithBlobs(options.directory, files, databaseIsNew);
@@ -215,7 +212,6 @@ export class SqliteStore implements MailStore {
         sql: new Statements(db),
         files,
         syncThread,
-        parser,
         databaseFd,
         feed,
         durable,
@@ -266,7 +262,6 @@ export class SqliteStore implements MailStore {
     } catch (err) {
       await syncThread?.close();
       await hashThread?.close();
-      await parser?.close();
       db.close();
       closeSync(databaseFd);
       // A start refused over a missing database leaves the folder as it found it.
@@ -472,7 +467,6 @@ export class SqliteStore implements MailStore {
     await this.ctx.durable.close();
     await this.ctx.syncThread.close();
     await this.ctx.files.hashThread?.close();
-    await this.ctx.parser?.close();
     this.ctx.db.close(); // SQLite checkpoints the rest (with its own fsyncs) and removes the WAL
     closeSync(this.ctx.databaseFd); // only now: closing it drops the process's locks on the file
   }
