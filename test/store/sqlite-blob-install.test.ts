@@ -114,4 +114,20 @@ describe('SqliteStore body files: install', () => {
     files.removeLater(second.sha256, 0, () => false, (err) => assert.fail(String(err)));
     assert.equal(existsSync(files.pathFor(second.sha256)), false);
   });
+
+  it('a blobs/ subfolder removed after this process made it is made again at the next install', async () => {
+    const { thread } = recordingThread();
+    const files = new BlobFiles(folder(), thread);
+    const bytes = Buffer.from('w'.repeat(1000));
+    const first = tempBody(files, bytes);
+    await files.install(first.path, first.sha256);
+    files.installed(first.sha256);
+    // An operator tidies up (the body's message is gone): the folder and its file are removed.
+    rmSync(join(files.pathFor(first.sha256), '..'), { recursive: true });
+    const second = tempBody(files, bytes);
+    await files.install(second.path, second.sha256);
+    files.installed(second.sha256);
+    assert.deepEqual(readFileSync(files.pathFor(second.sha256)), bytes);
+    assert.equal(existsSync(second.path), false);
+  });
 });

@@ -1,0 +1,110 @@
+/**
+ * `npx tsx bench/lmtp-slow.ts [--kb 10] [--seconds 8] [--sessions 1]`: what the slowest LMTP
+ * deliveries of one session coincide with. One process: a SQLite store and the LMTP server, and a
+ * client that delivers `--kb` KB messages to one recipient back to back; every transaction's start
+ * and end are recorded on the same clock as the store's WAL syncs and checkpoints (the store's
+ * `timings` hook), V8's garbage collections (PerformanceObserver) and event-loop stalls. For each
+ * transaction slower than the p99, the events that overlap it are printed. (Client and server in
+ * one process: a client-side stall shows up too, as a stall overlapping the transaction.)
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { StaticAuthenticator } from '../src/auth/static-users.js';
+import { LmtpClient } from '../src/lmtp/client.js';
+import { createLmtpServer } from '../src/lmtp/server.js';
+import { SqliteStore } from '../src/store/sqlite/index.js';
+import { BENCH_TMP } from './servers/common.js';
+
+const { values } = parseArgs({ options: { kb: { type: 'string', default: '10' }, seconds: { type: 'string', default: '8' }, sessions: { type: 'string', default: '1' } } });
+const SIZE = Number(values.kb) * 1024;
+const SECONDS = Number(values.seconds);
+const SESSIONS = Number(values.sessions);
+
+interface Span {
+  kind: string;
+  start: number;
+  end: number;
+}
+const events: Span[] = [];
+const now = (): number => performance.now();
+
+const dir = join(BENCH_TMP, 'lmtp-slow');
+rmSync(dir, { recursive: true, force: true });
+mkdirSync(dir, { recursive: true });
+const store = await SqliteStore.open({
+  directory: join(dir, 'data'),
+  timings: {
+    walSync: (s) => events.push({ kind: 'wal fdatasync (write waits)', start: now() - s * 1000, end: now() }),
+    checkpoint: (s) => events.push({ kind: 'checkpoint (writes held)', start: now() - s * 1000, end: now() }),
+  },
+});
+const server = createLmtpServer({ store, auth: new StaticAuthenticator({ user1: 'x' }), hostname: 'bench.test', port: 0, spoolDirectory: join(dir, 'spool') });
+const { port } = await server.listen();
+
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) events.push({ kind: `gc ${(e as unknown as { detail?: { kind?: number } }).detail?.kind ?? ''}`, start: e.startTime, end: e.startTime + e.duration });
+}).observe({ entryTypes: ['gc'] });
+// Event-loop stalls over 3 ms, seen by a 1 ms timer.
+let last = now();
+const ticker = setInterval(() => {
+  const t = now();
+  if (t - last > 4) events.push({ kind: 'event loop busy', start: last + 1, end: t });
+  last = t;
+}, 1);
+const elu = monitorEventLoopDelay({ resolution: 1 });
+elu.enable();
+
+const head = 'From: Bench <bench@bench.test>\r\nTo: user1@bench.test\r\nSubject: slow\r\n\r\n';
+const line = 'The quick brown fox jumps over the lazy dog. 0123456789\r\n';
+const body = head + line.repeat(Math.ceil((SIZE - head.length) / line.length));
+const tx: Span[] = [];
+const until = now() + SECONDS * 1000;
+let n = 0;
+await Promise.all(
+  Array.from({ length: SESSIONS }, async () => {
+    const client = await LmtpClient.connect({ host: '127.0.0.1', port: port! });
+    while (now() < until) {
+      const message = Buffer.from(`X-N: ${++n}\r\n${body}`);
+      const start = now();
+      const r = await client.send('s@bench.test', [{ address: 'user1@bench.test' }], message);
+      if (r.delivery[0]?.code !== 250) throw new Error(`not delivered: ${JSON.stringify(r.delivery[0])}`);
+      tx.push({ kind: 'tx', start, end: now() });
+    }
+    await client.quit();
+  }),
+);
+clearInterval(ticker);
+await server.close();
+await store.close();
+
+const warm = tx.filter((t) => t.start > tx[0]!.start + 1000);
+const sorted = warm.map((t) => t.end - t.start).sort((a, b) => a - b);
+const pct = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+console.log(`${warm.length} deliveries of ${SIZE} bytes after a 1 s warm-up; p50 ${pct(50).toFixed(2)} ms, p99 ${pct(99).toFixed(2)} ms, max ${sorted[sorted.length - 1]!.toFixed(2)} ms`);
+const p99 = pct(99);
+const slow = warm.filter((t) => t.end - t.start >= p99);
+const tally = new Map<string, number>();
+for (const t of slow) {
+  const overlapping = events.filter((e) => e.end > t.start && e.start < t.end && e.end - e.start >= 1);
+  const kinds = [...new Set(overlapping.map((e) => e.kind.replace(/ \d+$/, '')))].sort();
+  const key = kinds.join(' + ') || '(nothing recorded)';
+  tally.set(key, (tally.get(key) ?? 0) + 1);
+  console.log(`  ${(t.end - t.start).toFixed(1).padStart(6)} ms at ${(t.start / 1000).toFixed(3)}s: ${overlapping.map((e) => `${e.kind} ${(e.end - e.start).toFixed(1)} ms`).join(', ') || '-'}`);
+}
+console.log('slow deliveries (>= p99) by what overlapped them:');
+for (const [k, v] of [...tally].sort((a, b) => b[1] - a[1])) console.log(`  ${v}  ${k}`);
+const ck = events.filter((e) => e.kind.startsWith('checkpoint'));
+const cd = ck.map((e) => e.end - e.start).sort((a, b) => a - b);
+if (cd.length) console.log(`checkpoints: ${cd.length}, median ${cd[Math.floor(cd.length / 2)]!.toFixed(1)} ms, max ${cd[cd.length - 1]!.toFixed(1)} ms`);
+const ws = events.filter((e) => e.kind.startsWith('wal')).map((e) => e.end - e.start).sort((a, b) => a - b);
+if (ws.length) console.log(`WAL syncs: ${ws.length}, median ${ws[Math.floor(ws.length / 2)]!.toFixed(1)} ms, p99 ${ws[Math.floor(ws.length * 0.99)]!.toFixed(1)} ms`);
+rmSync(dir, { recursive: true, force: true });
+const gcs = new Map<string, number[]>();
+for (const e of events) if (e.kind.startsWith('gc')) gcs.set(e.kind, [...(gcs.get(e.kind) ?? []), e.end - e.start]);
+// perf_hooks kinds: 1 minor (scavenge), 4 major (mark-sweep-compact), 8 incremental marking, 16 weak callbacks.
+for (const [kind, ds] of gcs) {
+  ds.sort((a, b) => a - b);
+  console.log(`${kind}: ${ds.length}, median ${ds[Math.floor(ds.length / 2)]!.toFixed(1)} ms, max ${ds[ds.length - 1]!.toFixed(1)} ms`);
+}
