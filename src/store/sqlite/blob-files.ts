@@ -9,13 +9,12 @@
  * to this database (store-identity.ts) and only once they are old enough. Anything in blobs/ that
  * is not a body file (a stray file or folder) is reported and left alone.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fdatasync, fsync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SyncThread } from './sync-thread.js';
 import { KeptBytes } from './kept-bytes.js';
-import { LocalHash, type BodyHash, type HashThread } from './hash-thread.js';
 
 export class BlobFiles {
   readonly root: string;
@@ -25,8 +24,6 @@ export class BlobFiles {
     directory: string,
     /** Where a new body file's fdatasync runs (default: libuv's thread pool). */
     private readonly syncThread?: SyncThread,
-    /** Where a new body file's SHA-256 is computed (default: the event loop); closed with the store. */
-    readonly hashThread?: HashThread,
   ) {
     this.root = join(directory, 'blobs');
     this.tmp = join(directory, 'tmp');
@@ -43,8 +40,7 @@ export class BlobFiles {
 
   async createTemp(): Promise<TempBlob> {
     const path = join(this.tmp, `${Date.now()}-${randomBytes(6).toString('hex')}`);
-    const handle = await open(path, 'w', 0o600);
-    return new TempBlob(path, handle, this.syncThread, this.hashThread?.begin());
+    return new TempBlob(path, await open(path, 'w', 0o600), this.syncThread);
   }
 
   /**
@@ -322,6 +318,7 @@ const WRITE_PIECE = 1024 * 1024;
 export const KEEP_FOR_PARSE_MAX = 4 * 1024 * 1024;
 
 export class TempBlob {
+  private readonly hash = createHash('sha256');
   size = 0;
   /** Bytes not yet written (at most WRITE_PIECE). */
   private unwritten: Buffer[] = [];
@@ -333,36 +330,27 @@ export class TempBlob {
     readonly path: string,
     private readonly handle: FileHandle,
     private readonly syncThread?: SyncThread,
-    /** The body's SHA-256: on the store's hash thread (hash-thread.ts), or here. */
-    private readonly hash: BodyHash = new LocalHash(),
   ) {}
 
   /**
    * Takes the next piece of the body. Pieces are gathered and written together, up to a megabyte
    * at a time: each write is a trip through libuv's thread pool, and an APPEND literal or an LMTP
-   * message arrives in the socket's 64 KiB reads. The hash is given the same gathered pieces (on
-   * the hash thread, a message per megabyte).
+   * message arrives in the socket's 64 KiB reads.
    */
   async write(chunk: Buffer): Promise<void> {
+    this.hash.update(chunk);
     this.size += chunk.length;
     if (this.kept && this.size <= KEEP_FOR_PARSE_MAX) this.kept.push(chunk);
     else this.dropKept();
     this.unwritten.push(chunk);
     this.unwrittenSize += chunk.length;
-    if (this.unwrittenSize >= WRITE_PIECE) await this.writePieces(this.takeUnwritten());
+    if (this.unwrittenSize >= WRITE_PIECE) await this.flush();
   }
 
-  /** The gathered pieces, handed to the hash as they are taken to be written. */
-  private takeUnwritten(): Buffer[] {
+  private async flush(): Promise<void> {
     const pieces = this.unwritten;
     this.unwritten = [];
     this.unwrittenSize = 0;
-    if (pieces.length > 0) this.hash.update(pieces);
-    return pieces;
-  }
-
-  private async writePieces(pieces: Buffer[]): Promise<void> {
-    if (pieces.length === 0) return;
     try {
       let { bytesWritten: skip } = await this.handle.writev(pieces);
       // A short write (rare: a signal, a nearly full disk) goes on piece by piece.
@@ -387,26 +375,19 @@ export class TempBlob {
    * syncs (BlobFiles.install) just the ones it will install.
    */
   async finish(): Promise<{ sha256: Buffer; body: Buffer | undefined; release: () => void }> {
-    // The digest is asked for first: the hash thread finishes while the last piece is written.
-    const last = this.takeUnwritten();
-    const digest = this.hash.digest();
-    digest.catch(() => undefined); // awaited below, unless the file fails first
-    let sha256: Buffer;
     try {
-      await this.writePieces(last);
+      if (this.unwrittenSize > 0) await this.flush();
       await this.handle.close();
-      sha256 = await digest;
     } catch (err) {
       this.dropKept();
       throw withPath(err, this.path);
     }
     const kept = this.kept;
     this.kept = null;
-    return { sha256, body: kept?.bytes(), release: () => kept?.release() };
+    return { sha256: this.hash.digest(), body: kept?.bytes(), release: () => kept?.release() };
   }
 
   async abort(): Promise<void> {
-    this.hash.drop();
     this.dropKept();
     await this.handle.close().catch(() => undefined);
     rmSync(this.path, { force: true });

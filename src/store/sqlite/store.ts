@@ -35,7 +35,6 @@ import { SqliteUserMailbox } from './user-mailbox.js';
 import { GroupCommit } from './group-commit.js';
 import { WalSync, type FileSyncer } from './wal-sync.js';
 import { SyncThread } from './sync-thread.js';
-import { HashThread } from './hash-thread.js';
 import { deriveContent } from './message-writes.js';
 import type { MessageStructure } from '../../mime/types.js';
 import type { SqliteTimings } from '../../metrics/types.js';
@@ -175,7 +174,6 @@ export class SqliteStore implements MailStore {
       throw err;
     }
     let syncThread: SyncThread | undefined;
-    let hashThread: HashThread | undefined;
     let refusedNew = false;
     try {
       // Before anything else touches the folder: a damaged database stops here, named, rather than
@@ -195,8 +193,7 @@ export class SqliteStore implements MailStore {
       else options.logger?.info({ file: dbPath, limitMegabytes: limits.startupCheckMaxMegabytes }, 'database larger than the startup check limit: only its header was checked; "postroom check" checks it all');
       const databaseIsNew = currentVersion(db) === 0;
       syncThread = new SyncThread((err) => options.logger?.error({ err }, 'the fsync thread stopped; syncing on the thread pool from now on'));
-      hashThread = new HashThread((err) => options.logger?.error({ err }, 'the hashing thread stopped; hashing message bodies on the event loop from now on'));
-      const files = new BlobFiles(options.directory, syncThread, hashThread);
+      const files = new BlobFiles(options.directory, syncThread);
       if (!forCheck) {
         refusedNew = databaseIsNew;
         refuseNewDatabaseWithBlobs(options.directory, files, databaseIsNew);
@@ -263,7 +260,6 @@ export class SqliteStore implements MailStore {
       return new SqliteStore(ctx, checkpointer, integrity, options.directory);
     } catch (err) {
       await syncThread?.close();
-      await hashThread?.close();
       db.close();
       closeSync(databaseFd);
       // A start refused over a missing database leaves the folder as it found it.
@@ -468,7 +464,6 @@ export class SqliteStore implements MailStore {
     this.ctx.files.flushPendingRemovals();
     await this.ctx.durable.close();
     await this.ctx.syncThread.close();
-    await this.ctx.files.hashThread?.close();
     this.ctx.db.close(); // SQLite checkpoints the rest (with its own fsyncs) and removes the WAL
     closeSync(this.ctx.databaseFd); // only now: closing it drops the process's locks on the file
   }
