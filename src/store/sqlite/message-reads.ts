@@ -1,35 +1,13 @@
-/** STATUS, SELECT snapshots, \Recent, records, structure and bytes (SEARCH: search.ts). */
+/** SELECT snapshots, \Recent, records, structure and bytes (STATUS: mailbox-status.ts, SEARCH: search.ts). */
 import type { MessageStructure } from '../../mime/types.js';
 import { StoreError } from '../errors.js';
-import type { ByteRange, MailboxSnapshot, MailboxStatus, MessageMeta, MessageRecord, MessageStream, RecentClaimOptions, SortableMessage } from '../types.js';
+import type { ByteRange, MailboxSnapshot, MessageMeta, MessageRecord, MessageStream, RecentClaimOptions, SortableMessage } from '../types.js';
 import { pinBody, readBody, readPinnedBody, readStructureJson } from './contents.js';
 import { pinnedStream } from '../pinned-stream.js';
 import { jsonList, selectableMailbox, type UserScope } from './context.js';
 import { parseFlags } from './flags.js';
 import { toInfo } from './mailbox-tree.js';
 import { isTombstone } from './tombstone.js';
-
-export function mailboxStatus(scope: UserScope, mailboxId: string): MailboxStatus {
-  const box = selectableMailbox(scope, mailboxId);
-  const agg = scope.ctx.sql
-    .get(
-      `SELECT count(*) AS messages,
-              coalesce(sum(size), 0) AS size,
-              coalesce(sum(instr(' ' || flags || ' ', ' \\Seen ') = 0), 0) AS unseen,
-              coalesce(sum(uid >= ?), 0) AS recent
-         FROM messages WHERE mailbox_id = ?`,
-    )
-    .get(box.recent_uid, box.id) as { messages: number; size: number; unseen: number; recent: number };
-  return {
-    messages: agg.messages,
-    unseen: agg.unseen,
-    uidNext: box.uid_next,
-    uidValidity: box.uid_validity,
-    highestModseq: box.highest_modseq,
-    size: agg.size,
-    recent: agg.recent,
-  };
-}
 
 export function mailboxSnapshot(scope: UserScope, mailboxId: string): MailboxSnapshot {
   const box = selectableMailbox(scope, mailboxId);

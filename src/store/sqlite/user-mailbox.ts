@@ -55,7 +55,6 @@ import {
 import {
   claimRecent,
   mailboxSnapshot,
-  mailboxStatus,
   changedSince,
   messageRecords,
   messageStructure,
@@ -63,6 +62,7 @@ import {
   sortData,
   streamMessage,
 } from './message-reads.js';
+import { mailboxStatus } from './mailbox-status.js';
 import { searchMessages } from './search.js';
 import { SqliteSieveScripts } from './sieve.js';
 import type { SieveScriptInfo, VacationMemory } from '../sieve-storage.js';
