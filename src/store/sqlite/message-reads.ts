@@ -9,9 +9,11 @@ import { parseFlags } from './flags.js';
 import { toInfo } from './mailbox-tree.js';
 import { isTombstone } from './tombstone.js';
 
-export function mailboxSnapshot(scope: UserScope, mailboxId: string): MailboxSnapshot {
-  const box = selectableMailbox(scope, mailboxId);
-  const messages = scope.ctx.snapshots.messages(scope.ctx, box);
+export async function mailboxSnapshot(scope: UserScope, mailboxId: string): Promise<MailboxSnapshot> {
+  // Read in slices when large (snapshot-cache.ts); `box` is then the row the messages answer for.
+  const { box, messages } = await scope.ctx.snapshots.messagesInSlices(scope.ctx, selectableMailbox(scope, mailboxId), () =>
+    selectableMailbox(scope, mailboxId),
+  );
   const subscribed = scope.ctx.sql.get('SELECT 1 FROM subscriptions WHERE user_id = ? AND name = ?').get(scope.userId, box.name) !== undefined;
   return { mailbox: toInfo(box, subscribed), uidValidity: box.uid_validity, uidNext: box.uid_next, highestModseq: box.highest_modseq, messages };
 }
