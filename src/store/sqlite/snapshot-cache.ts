@@ -40,35 +40,24 @@ export class SnapshotCache {
 
   /** The messages of `box` in UID order; the array returned is the caller's to keep. */
   messages(ctx: StoreContext, box: MailboxRow): MessageMeta[] {
-    let entry = this.entries.get(box.id);
-    if (!entry) {
-      const saved = loadSnapshot(ctx, box.id);
-      // A saved snapshot from the future (a database restored under it) is not a starting point.
-      if (saved && saved.highestModseq <= box.highest_modseq) entry = saved;
-    }
-    if (entry) {
-      this.entries.delete(box.id);
-      if (entry.highestModseq === box.highest_modseq || this.catchUp(ctx, box, entry)) {
-        this.entries.set(box.id, entry);
-        return entry.messages.slice();
-      }
-    }
-    return this.keep(box, readAll(ctx, box.id));
+    return this.fromKept(ctx, box) ?? this.keep(box, readAll(ctx, box.id));
   }
 
   /**
-   * As messages(), for SELECT: a mailbox neither cached nor saved is read in pages, with the event
+   * As messages(), for SELECT: a mailbox with no snapshot kept that can be brought up to date (none
+   * cached or saved, or a saved one older than expunges since) is read in pages, with the event
    * loop let go between time slices — one statement over 100,000 rows and its parse were one
    * stretch of 15–30 ms of CPU (issue 13: no command may hold the loop for more than a few
    * milliseconds). Other sessions may write between the pages, so the pages are not one state of
-   * the mailbox; they are made one the way a cached snapshot is brought up to date: taken as of the
+   * the mailbox; they are made one the way a kept snapshot is brought up to date: taken as of the
    * HIGHESTMODSEQ before the first page, then caught up from the rows whose modseq grew since (a
    * page that already saw a change gets it again, which changes nothing) and the expunges the
    * count reveals. `current` re-reads the mailbox's row after the last page; the snapshot answers
    * for that row, which is returned with it.
    */
   async messagesInSlices(ctx: StoreContext, box: MailboxRow, current: () => MailboxRow): Promise<{ box: MailboxRow; messages: MessageMeta[] }> {
-    if (this.entries.has(box.id) || savedModseq(ctx, box.id) !== undefined) return { box, messages: this.messages(ctx, box) };
+    const kept = this.fromKept(ctx, box);
+    if (kept) return { box, messages: kept };
     const read = await readInPages(ctx, box.id);
     if (!read.yielded) return { box, messages: this.keep(box, read.messages) };
     const now = current();
@@ -76,6 +65,21 @@ export class SnapshotCache {
     const caughtUp = now.uid_validity === box.uid_validity && (now.highest_modseq === box.highest_modseq || this.catchUp(ctx, now, entry));
     // Pieces that do not add up (never seen so far): one read in full, as messages() does.
     return { box: now, messages: caughtUp ? this.keep(now, entry.messages) : this.messages(ctx, now) };
+  }
+
+  /** The cached or saved snapshot of `box` brought up to date, or undefined when there is none or it cannot be. */
+  private fromKept(ctx: StoreContext, box: MailboxRow): MessageMeta[] | undefined {
+    let entry = this.entries.get(box.id);
+    if (!entry) {
+      const saved = loadSnapshot(ctx, box.id);
+      // A saved snapshot from the future (a database restored under it) is not a starting point.
+      if (saved && saved.highestModseq <= box.highest_modseq) entry = saved;
+    }
+    if (!entry) return undefined;
+    this.entries.delete(box.id);
+    if (entry.highestModseq !== box.highest_modseq && !this.catchUp(ctx, box, entry)) return undefined;
+    this.entries.set(box.id, entry);
+    return entry.messages.slice();
   }
 
   /** Caches a mailbox read in full when it is large; the caller gets its own copy. */
