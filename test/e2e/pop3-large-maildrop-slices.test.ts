@@ -39,10 +39,11 @@ const MAX_STALL_CPU_MS = 50;
  * back to back with the end of the mark copying and the start of the preparation: the 24–28 ms;
  * scripts/stall-window.mjs with POSTROOM_STALL_PROFILE). Now the sum runs in pages with yields
  * between them (src/store/sqlite/mailbox-status.ts): 6 ms of CPU at load 6–9, what is left being
- * one group-commit transaction (its 4 ms budget, then its COMMIT). The bound is 50: eight times the
- * stretch measured alone, room for a loaded full suite, and still far under the 24 ms this test let
- * through before — a regression of the STATUS sum alone (11 ms) plus its neighbours fails it under
- * load, and the old preparation (60–120) fails it anywhere.
+ * one group-commit transaction (its 4 ms budget, then its COMMIT); 6–7 ms in seven runs at load
+ * 7–13, beside GC pauses (GC pauses up to 115 ms wall meanwhile). The bound is 50: seven times that,
+ * room for a loaded full suite, and it fails a return to one stretch of the preparation or of the
+ * writes (60–120 ms). It does not catch STATUS summed in one statement again (24–28 ms here):
+ * test/store/sqlite-read-slices.test.ts does, by the loop turns during a STATUS.
  */
 const MAX_QUIT_STALL_CPU_MS = 50;
 
@@ -94,7 +95,11 @@ describe(`POP3 on a maildrop of ${MESSAGES} messages leaves room for other sessi
         `${stall.maxCpuBesideGcMs.toFixed(0)} ms beside GC pauses (longest pause ${stall.maxGcMs.toFixed(0)} ms); ` +
         `bystander NOOP max ${latency.max.toFixed(0)} ms over ${latency.samples.length}`,
     );
-    return { reply, cpuMs: stall.maxCpuMs };
+    // Beside GC pauses, as big-writes-slices.test.ts bounds it: an upper bound of the CPU code ran
+    // in the stretch, which never hides code, where a major GC of the heap a 100,000-message
+    // maildrop fills (50–170 ms under load, much of it on the main thread when the GC's helper
+    // threads get no CPU) would fail a bound that is about the code, not the collector.
+    return { reply, cpuMs: stall.maxCpuBesideGcMs };
   }
 
   it(`PASS opens the maildrop in slices (the shortest longest stretch of ${LOGINS} logins)`, async () => {
@@ -108,7 +113,7 @@ describe(`POP3 on a maildrop of ${MESSAGES} messages leaves room for other sessi
       assert.match(await pop.send('QUIT\r\n', line), /^\+OK/);
     }
     const least = Math.min(...stalls);
-    assert.ok(least < MAX_STALL_CPU_MS, `every login held the event loop for ${least} ms of CPU or more (${stalls.join(', ')})`);
+    assert.ok(least < MAX_STALL_CPU_MS, `every login held the event loop for ${least.toFixed(0)} ms of CPU beside GC pauses or more (${stalls.map((n) => n.toFixed(0)).join(', ')})`);
   });
 
   it('QUIT after DELE of every message deletes them in slices', async () => {
@@ -119,7 +124,7 @@ describe(`POP3 on a maildrop of ${MESSAGES} messages leaves room for other sessi
     assert.match(await pop.send(`${deles}STAT\r\n`, (b) => /\+OK 0 0\r\n$/.test(b)), /\+OK 0 0\r\n$/);
     const { reply, cpuMs } = await measured(pop, 'QUIT', 'QUIT\r\n', line);
     assert.match(reply, /^\+OK Bye, 0 messages left/);
-    assert.ok(cpuMs < MAX_QUIT_STALL_CPU_MS, `QUIT held the event loop for ${cpuMs} ms of CPU`);
+    assert.ok(cpuMs < MAX_QUIT_STALL_CPU_MS, `QUIT held the event loop for ${cpuMs.toFixed(0)} ms of CPU beside GC pauses`);
     // Gone for good: a new session finds the maildrop empty.
     const again = await connect();
     assert.match(await again.send('PASS secret\r\n', line), /^\+OK/);
