@@ -14,7 +14,7 @@ import { esearchResponse, modseqSubject, savedUids, wantsEsearch, type Found } f
 import { parseSortArgs, type SortArgs } from '../search/sort-parse.js';
 import { checkUpdateTag, startUpdates } from '../search/updates.js';
 import { sortData } from '../../store/sort/sort-data.js';
-import { sortIndexes } from '../../store/sort/sort.js';
+import { keysReadBy, sortIndexes } from '../../store/sort/sort.js';
 import type { SortableMessage } from '../../store/types.js';
 import type { SelectedView } from './types.js';
 
@@ -52,7 +52,7 @@ async function runSort(ctx: CommandContext, args: SortArgs, byUid: boolean): Pro
     if (opts?.save && toErrorReply(err).status === 'NO') view.savedResult = [];
     throw err;
   }
-  const list = await sortData(mail, view.mailbox.id, view.uids());
+  const list = await sortData(mail, view.mailbox.id, view.uids(), keysReadBy(args.program));
   // Messages gone from the store meanwhile have no keys and are left out, as SEARCH leaves them.
   const indexes = sortIndexes(list, found, args.program);
   const seqOfIndex = seqsOf(list, view);

@@ -11,7 +11,7 @@ import { checkCharset, findMatchingUids, storeQuery } from '../search/execute.js
 import { parseThreadArgs, type ThreadArgs } from '../search/sort-parse.js';
 import { formatThreads } from '../search/thread-format.js';
 import { sortData } from '../../store/sort/sort-data.js';
-import { threadUids } from '../../store/sort/thread.js';
+import { keysReadBy, threadUids } from '../../store/sort/thread.js';
 
 async function runThread(ctx: CommandContext, args: ThreadArgs, byUid: boolean): Promise<void> {
   const state = ctx.state;
@@ -21,7 +21,7 @@ async function runThread(ctx: CommandContext, args: ThreadArgs, byUid: boolean):
   const query = await storeQuery(args.key, view, mail, ctx.server.store.messageExtras === true);
   if (args.usesModseq) enableCondstore(ctx, view);
   const found = await findMatchingUids(mail, view, query);
-  const list = await sortData(mail, view.mailbox.id, view.uids());
+  const list = await sortData(mail, view.mailbox.id, view.uids(), keysReadBy(args.algorithm));
   const threads = threadUids(list, found, args.algorithm);
   const text = formatThreads(threads, byUid ? (uid) => uid : (uid) => view.seqOf(uid) ?? 0);
   ctx.untagged(atom(text === '' ? 'THREAD' : `THREAD ${text}`));

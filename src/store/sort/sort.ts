@@ -9,7 +9,7 @@
  * The full sorted order of a mailbox is cached per key list (sortData's array, by identity) and
  * program, so repeating a SORT — or the same SORT with other search criteria — only filters it.
  */
-import type { SortableMessage } from '../types.js';
+import type { SortableMessage, SortKeyNames } from '../types.js';
 
 export type SortKey = 'arrival' | 'cc' | 'date' | 'from' | 'size' | 'subject' | 'to' | 'displayfrom' | 'displayto';
 
@@ -61,6 +61,17 @@ function keyValues(list: readonly SortableMessage[], key: SortKey): Array<number
     case 'displayto':
       return list.map((m) => comparable(m.displayTo));
   }
+}
+
+/** The message keys a sort by `program` reads (sortData's hint to the store). */
+export function keysReadBy(program: readonly SortCriterion[]): SortKeyNames {
+  const names = new Set<keyof SortableMessage>();
+  for (const { key } of program) {
+    if (key === 'arrival') names.add('internalDate');
+    else if (key === 'date') names.add('sentDate').add('internalDate');
+    else names.add(key === 'displayfrom' ? 'displayFrom' : key === 'displayto' ? 'displayTo' : key);
+  }
+  return [...names];
 }
 
 /** Indexes into `list` in sorted order (`list` ascending by UID, so index order is mailbox order). */

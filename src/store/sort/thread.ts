@@ -7,7 +7,7 @@
  * RFC's rule), so parent chains stay finite; a link is checked for a loop only when the would-be
  * child has children of its own, which keeps long fresh chains linear.
  */
-import type { SortableMessage } from '../types.js';
+import type { SortableMessage, SortKeyNames } from '../types.js';
 import { sortDate } from './sort.js';
 import { integerNumbering, stringNumbering, type Numbering } from './numbering.js';
 
@@ -468,6 +468,16 @@ function byLatest(f: Forest, roots: number[]): number[] {
 }
 
 /** Threads `messages` (those the search matched, in mailbox order). */
+/**
+ * The message keys threading by `algorithm` reads (sortData's hint to the store): the integer keys,
+ * which a store that has them gives for every message; the strings are read only when it does not.
+ */
+export function keysReadBy(algorithm: ThreadAlgorithm): SortKeyNames {
+  return algorithm === 'orderedsubject'
+    ? ['subjectKey', 'sentDate', 'internalDate']
+    : ['messageIdKey', 'referenceKeys', 'subjectKey', 'replyOrForward', 'sentDate', 'internalDate'];
+}
+
 export function threadMessages(messages: readonly SortableMessage[], algorithm: ThreadAlgorithm): Threads {
   if (algorithm === 'orderedsubject') return orderedSubject(messages);
   const { f, roots } = buildLinks(messages);

@@ -1,7 +1,7 @@
 /** SELECT snapshots, \Recent, records, structure and bytes (STATUS: mailbox-status.ts, SEARCH: search.ts). */
 import type { MessageStructure } from '../../mime/types.js';
 import { StoreError } from '../errors.js';
-import type { ByteRange, MailboxSnapshot, MessageMeta, MessageRecord, MessageStream, RecentClaimOptions, SortableMessage } from '../types.js';
+import type { ByteRange, MailboxSnapshot, MessageMeta, MessageRecord, MessageStream, RecentClaimOptions, SortableMessage, SortKeyNames } from '../types.js';
 import { pinBody, readBody, readPinnedBody, readStructureJson } from './contents.js';
 import { pinnedStream } from '../pinned-stream.js';
 import { jsonList, selectableMailbox, type UserScope } from './context.js';
@@ -107,7 +107,11 @@ export function streamMessage(scope: UserScope, mailboxId: string, uid: number, 
   return pinnedStream(() => pinBody(scope.ctx, contentOf(scope, mailboxId, uid), range), readPinnedBody);
 }
 
-/** Every message's SORT/THREAD keys, from the cache (sort-cache.ts) or content_sort. */
-export function sortData(scope: UserScope, mailboxId: string): readonly SortableMessage[] {
-  return scope.ctx.sortKeys.list(scope.ctx, selectableMailbox(scope, mailboxId));
+/**
+ * Every message's SORT/THREAD keys, from the cache (sort-cache.ts) or content_sort; `keys` (the
+ * caller's hint) are read ahead in slices when not cached, and the list answers for the mailbox
+ * as it is after them.
+ */
+export function sortData(scope: UserScope, mailboxId: string, keys: SortKeyNames = []): Promise<readonly SortableMessage[]> {
+  return scope.ctx.sortKeys.listInSlices(scope.ctx, selectableMailbox(scope, mailboxId), () => selectableMailbox(scope, mailboxId), keys);
 }

@@ -23,6 +23,7 @@ import type {
   MessageRecord,
   RecentClaimOptions,
   SortableMessage,
+  SortKeyNames,
   SpecialUse,
   CreateMailboxOptions,
   UserMailbox,
@@ -232,8 +233,8 @@ export class SqliteUserMailbox implements UserMailbox {
   search(mailboxId: string, query: SearchQuery): Promise<number[]> {
     return this.call(() => searchMessages(this.scope, mailboxId, query, this.texts));
   }
-  sortData(mailboxId: string): Promise<readonly SortableMessage[]> {
-    return this.call(() => sortData(this.scope, mailboxId));
+  sortData(mailboxId: string, keys?: SortKeyNames): Promise<readonly SortableMessage[]> {
+    return this.call(() => sortData(this.scope, mailboxId, keys));
   }
   quota(): Promise<QuotaState> {
     return this.call(() => quotaState(this.scope.ctx, this.scope.userId, this.scope.user, this.scope.ctx.quotaDefaults));
