@@ -1,7 +1,8 @@
 /**
- * STATUS and SELECT on a large SQLite mailbox (issue 13: no command holds the event loop long). The
- * counts (src/store/sqlite/mailbox-status.ts) and the first snapshot of a mailbox not yet cached
- * (src/store/sqlite/snapshot-cache.ts) are read in pages with the event loop let go between them,
+ * STATUS, SELECT and SORT/THREAD on a large SQLite mailbox (issue 13: no command holds the event
+ * loop long). The counts (src/store/sqlite/mailbox-status.ts), the first snapshot of a mailbox not
+ * yet cached (src/store/sqlite/snapshot-cache.ts) and the SORT/THREAD keys not yet cached
+ * (src/store/sqlite/sort-cache.ts) are read in pages with the event loop let go between them,
  * and the answer is still one state of the mailbox when other writes land between the pages —
  * never pages of different moments.
  */
@@ -172,5 +173,58 @@ describe(`SQLite SELECT of a mailbox of ${MESSAGES} messages not yet cached`, ()
     const again = await mail.snapshot(inbox);
     assert.equal(again.messages.length, MESSAGES - 999);
     assert.deepEqual(shape(again), await rows());
+  });
+});
+
+describe(`SQLite SORT/THREAD keys of a mailbox of ${MESSAGES} messages not yet cached`, () => {
+  let dir: string;
+  let store: SqliteStore;
+  let mail: UserMailbox;
+  let inbox: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'postroom-sort-slices-'));
+    ({ store, mail, inbox } = await seeded(dir));
+  });
+
+  after(async () => {
+    await mail.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads the keys in pages, letting the loop run, while writes land between them: one state, caught up', async () => {
+    const keys = ['messageIdKey', 'referenceKeys', 'subjectKey', 'replyOrForward', 'sentDate'] as const;
+    const pending = turnsDuring(() => mail.sortData!(inbox, keys));
+    // Queued at once: they run at the reader's first yields. The first thousand (the first page,
+    // read before) go, then one message comes: a list of pages from different moments would hold
+    // both UID 1 and the new one, which no state of the mailbox ever did.
+    const writes = (async () => {
+      const first = Array.from({ length: 1000 }, (_, i) => i + 1);
+      await mail.updateFlags(inbox, first, 'add', ['\\Deleted']);
+      await mail.expunge(inbox, first);
+      await mail.append(inbox, { content: Buffer.from('Message-ID: <new@example.org>\r\nSubject: new\r\n\r\nnew\r\n') });
+    })();
+    const { value: list, turns } = await pending;
+    await writes;
+    assert.ok(turns >= 2, `the loop turned ${turns} times while the keys of ${MESSAGES} messages were read`);
+    const uids = list.map((m) => m.uid);
+    const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+    const states = [range(1, MESSAGES), range(1001, MESSAGES), [...range(1001, MESSAGES), MESSAGES + 1]];
+    assert.ok(
+      states.some((s) => s.length === uids.length && s.every((u, i) => u === uids[i])),
+      `sortData answered ${uids.length} messages, UIDs ${uids[0]}..${uids.at(-1)}: a state the mailbox never had`,
+    );
+    // Every message has its keys (none left empty by a page read after it was expunged).
+    assert.ok(list.every((m) => m.subjectKey !== undefined && m.messageIdKey !== undefined && m.sentDate !== undefined));
+    // Once the writes are done, the list is caught up exactly, and its keys are those of each UID.
+    const now = await mail.sortData!(inbox, keys);
+    assert.deepEqual(
+      now.map((m) => m.uid),
+      [...range(1001, MESSAGES), MESSAGES + 1],
+    );
+    assert.equal(now.at(-1)!.subject, 'NEW'); // casemapped (sort keys)
+    assert.equal(now[0]!.subject, 'STATUS');
+    assert.equal(now[0]!.subjectKey, list.find((m) => m.uid === now[0]!.uid)!.subjectKey);
   });
 });

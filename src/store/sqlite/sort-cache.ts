@@ -53,8 +53,6 @@ function loadColumns(ctx: StoreContext, mailboxId: number, fromUid: number, from
 const FIRST_PAGE = 4_096;
 const MIN_PAGE = 256;
 const MAX_PAGE = 65_536;
-/** Above every UID (UIDs are 32-bit). */
-const NO_END = 2 ** 32;
 
 /**
  * loadColumns() for the UIDs in [fromUid, toUid), in pages of UIDs with the event loop let go
