@@ -14,7 +14,8 @@ import { esearchResponse, modseqSubject, savedUids, wantsEsearch, type Found } f
 import { parseSortArgs, type SortArgs } from '../search/sort-parse.js';
 import { checkUpdateTag, startUpdates } from '../search/updates.js';
 import { sortData } from '../../store/sort/sort-data.js';
-import { keysReadBy, sortIndexes } from '../../store/sort/sort.js';
+import { keysReadBy, sortIndexesInSlices } from '../../store/sort/sort.js';
+import { TimeSlice } from '../../util/time-slice.js';
 import type { SortableMessage } from '../../store/types.js';
 import type { SelectedView } from './types.js';
 
@@ -54,7 +55,9 @@ async function runSort(ctx: CommandContext, args: SortArgs, byUid: boolean): Pro
   }
   const list = await sortData(mail, view.mailbox.id, view.uids(), keysReadBy(args.program));
   // Messages gone from the store meanwhile have no keys and are left out, as SEARCH leaves them.
-  const indexes = sortIndexes(list, found, args.program);
+  // Sorted in time slices: one sort of a large mailbox would hold every other session (issue 13).
+  const slice = new TimeSlice();
+  const indexes = await sortIndexesInSlices(list, found, args.program, () => slice.pause());
   const seqOfIndex = seqsOf(list, view);
   const sorted: Found = { uids: new Array<number>(indexes.length), seqs: new Array<number>(indexes.length) };
   for (let k = 0; k < indexes.length; k++) {
