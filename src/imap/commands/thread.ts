@@ -11,7 +11,8 @@ import { checkCharset, findMatchingUids, storeQuery } from '../search/execute.js
 import { parseThreadArgs, type ThreadArgs } from '../search/sort-parse.js';
 import { formatThreads } from '../search/thread-format.js';
 import { sortData } from '../../store/sort/sort-data.js';
-import { keysReadBy, threadUids } from '../../store/sort/thread.js';
+import { keysReadBy, threadUidsInSlices } from '../../store/sort/thread.js';
+import { TimeSlice } from '../../util/time-slice.js';
 
 async function runThread(ctx: CommandContext, args: ThreadArgs, byUid: boolean): Promise<void> {
   const state = ctx.state;
@@ -22,7 +23,9 @@ async function runThread(ctx: CommandContext, args: ThreadArgs, byUid: boolean):
   if (args.usesModseq) enableCondstore(ctx, view);
   const found = await findMatchingUids(mail, view, query);
   const list = await sortData(mail, view.mailbox.id, view.uids(), keysReadBy(args.algorithm));
-  const threads = threadUids(list, found, args.algorithm);
+  // Threaded with the loop let go between passes: a large mailbox would hold every session (issue 13).
+  const slice = new TimeSlice();
+  const threads = await threadUidsInSlices(list, found, args.algorithm, () => slice.pause());
   const text = formatThreads(threads, byUid ? (uid) => uid : (uid) => view.seqOf(uid) ?? 0);
   ctx.untagged(atom(text === '' ? 'THREAD' : `THREAD ${text}`));
 }
