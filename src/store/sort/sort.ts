@@ -105,8 +105,8 @@ const STEP = 4_096;
  * computeOrder() with the event loop let go between time slices (`pause`): one sort of 100,000
  * subjects was one stretch of 30–40 ms of CPU (issue 13: no command may hold the loop for more
  * than a few milliseconds). The keys are read in steps, runs of RUN indexes sorted each in one
- * step, then merged pairwise in steps. The comparator is a strict total order (ties broken by
- * index), so the merged order is exactly the order one sort gives.
+ * step, then merged pairwise in steps (indexesInSlices). The comparator is a strict total order
+ * (ties broken by index), so the merged order is exactly the order one sort gives.
  */
 async function computeOrderInSlices(list: readonly SortableMessage[], program: readonly SortCriterion[], pause: () => Promise<void>): Promise<Uint32Array> {
   const n = list.length;
@@ -120,7 +120,15 @@ async function computeOrderInSlices(list: readonly SortableMessage[], program: r
     }
     columns.push({ values, sign: c.reverse ? -1 : 1 });
   }
-  const compare = comparator(columns);
+  return indexesInSlices(n, comparator(columns), pause);
+}
+
+/**
+ * The indexes 0..n-1 ordered by `compare` (a strict total order), with the event loop let go
+ * between time slices (`pause`): runs of RUN sorted each in one step, then merged pairwise in
+ * steps of STEP. A strict total order has one sorted arrangement, so this is what one sort gives.
+ */
+export async function indexesInSlices(n: number, compare: (a: number, b: number) => number, pause: () => Promise<void>): Promise<Uint32Array> {
   let order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   for (let i = 0; i < n; i += RUN) {

@@ -8,7 +8,7 @@
  * child has children of its own, which keeps long fresh chains linear.
  */
 import type { SortableMessage, SortKeyNames } from '../types.js';
-import { sortDate } from './sort.js';
+import { indexesInSlices, sortDate } from './sort.js';
 import { integerNumbering, stringNumbering, type Numbering } from './numbering.js';
 
 export type ThreadAlgorithm = 'orderedsubject' | 'references' | 'refs';
@@ -56,6 +56,48 @@ function orderedSubject(messages: readonly SortableMessage[]): Threads {
   for (const group of threads) {
     children[k] = group.length - 1;
     for (const m of group) uid[k++] = m.uid;
+  }
+  return { uid, children };
+}
+
+/** Messages whose keys are read between looks at the clock (orderedSubjectInSlices). */
+const STEP = 4_096;
+
+/**
+ * orderedSubject() with the event loop let go between time slices (`pause`): one pass over
+ * 100,000 messages was 40–50 ms of CPU in one stretch (issue 13). Every message is ordered once by
+ * (sent date, UID) — a strict total order, sorted in slices — and the threads are formed walking
+ * that order: each subject's messages come out in the order orderedSubject() sorts them into, and
+ * the threads in the order of their first messages, which is the order it sorts the threads into.
+ */
+async function orderedSubjectInSlices(messages: readonly SortableMessage[], pause: () => Promise<void>): Promise<Threads> {
+  const n = messages.length;
+  const integers = messages.every((m) => m.subjectKey !== undefined && validKey(m.subjectKey));
+  const key = new Array<number | string>(n);
+  const date = new Float64Array(n);
+  const uids = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const m = messages[i]!;
+    key[i] = integers ? m.subjectKey! : m.subject;
+    date[i] = sortDate(m);
+    uids[i] = m.uid;
+    if (i % STEP === STEP - 1) await pause();
+  }
+  const order = await indexesInSlices(n, (a, b) => (date[a] !== date[b] ? date[a]! - date[b]! : uids[a]! - uids[b]!), pause);
+  const groups = new Map<number | string, number[]>();
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    const g = groups.get(key[i]!);
+    if (g) g.push(i);
+    else groups.set(key[i]!, [i]);
+    if (k % STEP === STEP - 1) await pause();
+  }
+  const uid = new Float64Array(n);
+  const children = new Uint32Array(n);
+  let k = 0;
+  for (const group of groups.values()) {
+    children[k] = group.length - 1;
+    for (const i of group) uid[k++] = uids[i]!;
   }
   return { uid, children };
 }
@@ -495,11 +537,11 @@ export function threadMessages(messages: readonly SortableMessage[], algorithm: 
  * threadMessages() letting the event loop run between its passes (`pause`): threading 100,000
  * messages by REFERENCES was one stretch of 60–130 ms of CPU (issue 13: no command may hold the
  * loop for more than a few milliseconds). The passes are those of threadMessages(), in the same
- * order on the same data, so the threads are the same; each pass is still one stretch
- * (ORDEREDSUBJECT is one pass).
+ * order on the same data, so the threads are the same; each pass is still one stretch.
+ * ORDEREDSUBJECT is threaded by orderedSubjectInSlices().
  */
 export async function threadMessagesInSlices(messages: readonly SortableMessage[], algorithm: ThreadAlgorithm, pause: () => Promise<void>): Promise<Threads> {
-  if (algorithm === 'orderedsubject') return orderedSubject(messages);
+  if (algorithm === 'orderedsubject') return orderedSubjectInSlices(messages, pause);
   const input = linkInput(messages);
   await pause();
   const { f, roots } = buildLinks(messages, input);
