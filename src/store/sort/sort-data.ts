@@ -63,6 +63,11 @@ export async function sortData(
   return list;
 }
 
+/** Every key plainSortable() reads (sortData's hint when all of them are wanted). */
+export const ALL_SORT_KEYS: SortKeyNames = [
+  'sentDate', 'subject', 'replyOrForward', 'from', 'to', 'cc', 'displayFrom', 'displayTo', 'messageId', 'references',
+];
+
 /**
  * A message's keys as a plain object. A store may hand out objects that read their keys on demand
  * (the SQLite store does); this is what crosses a process link, or what tests compare.
