@@ -58,7 +58,9 @@ describe(`the first SORT and THREAD of ${MESSAGES} messages leave room for other
     const latency = await probe.stop();
     console.log(
       `# ${command}: ${Date.now() - started} ms; longest stall ${stall.maxCpuMs.toFixed(0)} ms CPU (${stall.maxWallMs.toFixed(0)} ms wall), ${stall.maxCpuBesideGcMs.toFixed(0)} beside GC pauses (longest ${stall.maxGcMs.toFixed(0)} ms); ` +
-        `bystander NOOP max ${latency.max.toFixed(0)} ms over ${latency.samples.length}`,
+        `bystander NOOP max ${latency.max.toFixed(0)} ms over ${latency.samples.length}` +
+        // Where the longest stretch lies on the profile's clock (POSTROOM_STALL_PROFILE, scripts/stall-window.mjs).
+        (stall.longestAtUs ? `; longest at ${stall.longestAtUs.from.toFixed(0)}-${stall.longestAtUs.to.toFixed(0)} µs` : ''),
     );
     assert.ok(stall.maxCpuBesideGcMs < MAX_STALL_CPU_MS, `${command} held the event loop for ${stall.maxCpuBesideGcMs.toFixed(0)} ms of CPU beside GC pauses`);
   }
