@@ -431,9 +431,23 @@ function numberSubjects(count: number, of: (k: number) => SortableMessage | unde
 
 /** Step 5: threads whose subjects match merge. `roots` are sorted (step 4). Returns the new top level. */
 function mergeBySubject(f: Forest, roots: number[]): number[] {
+  const steps = mergeBySubjectSteps(f, roots);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * mergeBySubject() as steps: it yields every STEP roots of each loop and after each thread it
+ * re-sorts, so the THREAD command can let the event loop run there (threadMessagesInSlices).
+ * Nothing else touches the forest meanwhile, so the steps are the one pass cut up.
+ */
+function* mergeBySubjectSteps(f: Forest, roots: number[]): Generator<void, number[]> {
   const { subject, subjects } = rootSubjects(f, roots);
   const reply = new Uint8Array(roots.length);
   for (let k = 0; k < roots.length; k++) {
+    if (k % STEP === STEP - 1) yield;
     const r = roots[k]!;
     if (subject[k] === -1) continue;
     const m = f.message(r) ?? f.message(f.first[r]!);
@@ -445,6 +459,7 @@ function mergeBySubject(f: Forest, roots: number[]): number[] {
   const tableK = new Int32Array(subjects).fill(-1);
   // (5)(B)
   for (let k = 0; k < roots.length; k++) {
+    if (k % STEP === STEP - 1) yield;
     const s = subject[k]!;
     if (s === -1) continue;
     const there = tableNode[s]!;
@@ -458,6 +473,7 @@ function mergeBySubject(f: Forest, roots: number[]): number[] {
   const changed = new Set<number>();
   const added: number[] = [];
   for (let k = 0; k < roots.length; k++) {
+    if (k % STEP === STEP - 1) yield;
     const s = subject[k]!;
     if (s === -1) continue;
     const r = roots[k]!;
@@ -486,7 +502,10 @@ function mergeBySubject(f: Forest, roots: number[]): number[] {
     }
   }
   // Step 6 for what changed; everything else was sorted already.
-  for (const n of changed) f.sortChildren(n);
+  for (const n of changed) {
+    f.sortChildren(n);
+    yield;
+  }
   return [...roots.filter((r) => removed[r] === 0), ...added];
 }
 
@@ -549,9 +568,11 @@ export async function threadMessagesInSlices(messages: readonly SortableMessage[
   const top = pruneAndSort(f, roots);
   await pause();
   if (algorithm === 'refs') return f.flatten(byLatest(f, top));
-  const merged = mergeBySubject(f, top);
+  const steps = mergeBySubjectSteps(f, top);
+  let step = steps.next();
+  for (; !step.done; step = steps.next()) await pause();
   await pause();
-  return f.flatten(f.sortRoots(merged));
+  return f.flatten(f.sortRoots(step.value));
 }
 
 /** Threads cached per key list (sortData's array, by identity), algorithm and selection. */
