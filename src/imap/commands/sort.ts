@@ -58,6 +58,7 @@ async function runSort(ctx: CommandContext, args: SortArgs, byUid: boolean): Pro
   // Sorted in time slices: one sort of a large mailbox would hold every other session (issue 13).
   const slice = new TimeSlice();
   const indexes = await sortIndexesInSlices(list, found, args.program, () => slice.pause());
+  await slice.pause(); // the answer is written in one go: a slice of its own
   const seqOfIndex = seqsOf(list, view);
   const sorted: Found = { uids: new Array<number>(indexes.length), seqs: new Array<number>(indexes.length) };
   for (let k = 0; k < indexes.length; k++) {

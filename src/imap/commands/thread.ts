@@ -26,6 +26,7 @@ async function runThread(ctx: CommandContext, args: ThreadArgs, byUid: boolean):
   // Threaded with the loop let go between passes: a large mailbox would hold every session (issue 13).
   const slice = new TimeSlice();
   const threads = await threadUidsInSlices(list, found, args.algorithm, () => slice.pause());
+  await slice.pause(); // the answer is written in one go: a slice of its own
   const text = formatThreads(threads, byUid ? (uid) => uid : (uid) => view.seqOf(uid) ?? 0);
   ctx.untagged(atom(text === '' ? 'THREAD' : `THREAD ${text}`));
 }
