@@ -20,6 +20,7 @@ import assert from 'node:assert/strict';
 import { RawClient, run } from '../helpers/raw-client.js';
 import { NoopProbe } from '../helpers/latency.js';
 import { startStallServer, type StallServer } from '../helpers/stall-server.js';
+import { measuredCommand } from '../helpers/stall-measure.js';
 
 const MESSAGES = 30_000;
 /**
@@ -71,19 +72,7 @@ describe(`big writes over ${MESSAGES} messages leave room for other sessions (SQ
 
   /** `settle`: work the command leaves running after its OK, measured too (DELETE's purge). */
   async function measured(command: string, bound = MAX_STALL_CPU_MS, settle?: () => Promise<void>): Promise<void> {
-    const probe = new NoopProbe(other, 5);
-    await server.meter();
-    const started = Date.now();
-    c.send(`t ${command}\r\n`);
-    assert.match(await c.expect(/^t /, 120_000), /^t OK/);
-    await settle?.();
-    const stall = await server.stop();
-    const latency = await probe.stop();
-    console.log(
-      `# ${command}: ${Date.now() - started} ms; longest stall ${stall.maxCpuMs.toFixed(0)} ms CPU (${stall.maxWallMs.toFixed(0)} ms wall), ${stall.maxCpuBesideGcMs.toFixed(0)} beside GC pauses (longest ${stall.maxGcMs.toFixed(0)} ms); ` +
-        `bystander NOOP max ${latency.max.toFixed(0)} ms over ${latency.samples.length}`,
-    );
-    assert.ok(stall.maxCpuBesideGcMs < bound, `${command} held the event loop for ${stall.maxCpuBesideGcMs.toFixed(0)} ms of CPU beside GC pauses`);
+    await measuredCommand(server, c, other, command, bound, settle);
   }
 
   // Reads over the whole mailbox, which SQLite summed or read in one statement (STATUS 5–11 ms of

@@ -5,7 +5,7 @@
  * 129 (THREAD REFERENCES), 44 (ORDEREDSUBJECT), measured at load ~13. The keys are now read in
  * pages (src/store/sqlite/sort-cache.ts) and the sort and the threading passes let the loop go
  * between time slices (src/store/sort/sort.ts, thread.ts). Measured as big-writes-slices.test.ts
- * measures (its helpers; the server in a child process, CPU time of the longest stretch beside GC
+ * measures (test/helpers/stall-measure.ts; the server in a child process, CPU time of the longest stretch beside GC
  * pauses). That the answers stay those of one sort or one threading is proven by the property
  * tests (test/store/sort-property.test.ts, test/unit/thread-keys.test.ts) and that the paged keys
  * are one state of the mailbox by test/store/sqlite-read-slices.test.ts.
@@ -13,14 +13,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RawClient, run } from '../helpers/raw-client.js';
-import { NoopProbe } from '../helpers/latency.js';
 import { startStallServer, type StallServer } from '../helpers/stall-server.js';
+import { measuredCommand } from '../helpers/stall-measure.js';
 
 const MESSAGES = 100_000;
 /**
  * Main-thread CPU ms of the longest stretch beside GC pauses. Before the slices, this test measured
  * SORT DATE 60, SUBJECT 71, THREAD REFERENCES 114 and ORDEREDSUBJECT 32 (load 9, December 2026):
- * it failed the first three. After, 10–19 here and 6–27 in bench:stall at load 8–11. 50 leaves room
+ * it failed the first three. After, 9–21 here (four runs, load 8–10). 50 leaves room
  * for a loaded full suite and still fails a SORT or THREAD REFERENCES that went back to one
  * stretch over the mailbox; ORDEREDSUBJECT's old single pass was under it (it is measured here,
  * and its slicing proven to answer the same by test/unit/thread-keys.test.ts).
@@ -48,22 +48,9 @@ describe(`the first SORT and THREAD of ${MESSAGES} messages leave room for other
     await server.close();
   });
 
-  async function measured(command: string): Promise<void> {
-    const probe = new NoopProbe(other, 5);
-    await server.meter();
-    const started = Date.now();
-    c.send(`t ${command}\r\n`);
-    assert.match(await c.expect(/^t /, 120_000), /^t OK/);
-    const stall = await server.stop();
-    const latency = await probe.stop();
-    console.log(
-      `# ${command}: ${Date.now() - started} ms; longest stall ${stall.maxCpuMs.toFixed(0)} ms CPU (${stall.maxWallMs.toFixed(0)} ms wall), ${stall.maxCpuBesideGcMs.toFixed(0)} beside GC pauses (longest ${stall.maxGcMs.toFixed(0)} ms); ` +
-        `bystander NOOP max ${latency.max.toFixed(0)} ms over ${latency.samples.length}` +
-        // Where the longest stretch lies on the profile's clock (POSTROOM_STALL_PROFILE, scripts/stall-window.mjs).
-        (stall.longestAtUs ? `; longest at ${stall.longestAtUs.from.toFixed(0)}-${stall.longestAtUs.to.toFixed(0)} µs` : ''),
-    );
-    assert.ok(stall.maxCpuBesideGcMs < MAX_STALL_CPU_MS, `${command} held the event loop for ${stall.maxCpuBesideGcMs.toFixed(0)} ms of CPU beside GC pauses`);
-  }
+  const measured = async (command: string): Promise<void> => {
+    await measuredCommand(server, c, other, command, MAX_STALL_CPU_MS);
+  };
 
   // Each first: a key group not read yet, a sort or threading not cached yet.
   it('SORT (DATE), first', () => measured('SORT (DATE) UTF-8 ALL'));
