@@ -35,6 +35,9 @@ function seqsOf(list: readonly SortableMessage[], view: SelectedView): Int32Arra
   return seqs;
 }
 
+/** Answer entries made between looks at the clock. */
+const ANSWER_STEP = 16_384;
+
 async function runSort(ctx: CommandContext, args: SortArgs, byUid: boolean): Promise<void> {
   const state = ctx.state;
   if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
@@ -58,14 +61,17 @@ async function runSort(ctx: CommandContext, args: SortArgs, byUid: boolean): Pro
   // Sorted in time slices: one sort of a large mailbox would hold every other session (issue 13).
   const slice = new TimeSlice();
   const indexes = await sortIndexesInSlices(list, found, args.program, () => slice.pause());
-  await slice.pause(); // the answer is written in one go: a slice of its own
+  await slice.pause();
   const seqOfIndex = seqsOf(list, view);
+  await slice.pause();
   const sorted: Found = { uids: new Array<number>(indexes.length), seqs: new Array<number>(indexes.length) };
   for (let k = 0; k < indexes.length; k++) {
     const i = indexes[k]!;
     sorted.uids[k] = list[i]!.uid;
     sorted.seqs[k] = seqOfIndex[i]!;
+    if (k % ANSWER_STEP === ANSWER_STEP - 1) await slice.pause();
   }
+  await slice.pause();
   const numbers = byUid ? sorted.uids : sorted.seqs;
 
   let modseq: number | undefined;

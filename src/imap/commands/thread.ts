@@ -9,7 +9,7 @@ import { atom } from '../wire/types.js';
 import { enableCondstore } from '../search/condstore.js';
 import { checkCharset, findMatchingUids, storeQuery } from '../search/execute.js';
 import { parseThreadArgs, type ThreadArgs } from '../search/sort-parse.js';
-import { formatThreads } from '../search/thread-format.js';
+import { formatThreadsInSlices } from '../search/thread-format.js';
 import { sortData } from '../../store/sort/sort-data.js';
 import { keysReadBy, threadUidsInSlices } from '../../store/sort/thread.js';
 import { TimeSlice } from '../../util/time-slice.js';
@@ -26,8 +26,8 @@ async function runThread(ctx: CommandContext, args: ThreadArgs, byUid: boolean):
   // Threaded with the loop let go between passes: a large mailbox would hold every session (issue 13).
   const slice = new TimeSlice();
   const threads = await threadUidsInSlices(list, found, args.algorithm, () => slice.pause());
-  await slice.pause(); // the answer is written in one go: a slice of its own
-  const text = formatThreads(threads, byUid ? (uid) => uid : (uid) => view.seqOf(uid) ?? 0);
+  await slice.pause();
+  const text = await formatThreadsInSlices(threads, byUid ? (uid) => uid : (uid) => view.seqOf(uid) ?? 0, () => slice.pause());
   ctx.untagged(atom(text === '' ? 'THREAD' : `THREAD ${text}`));
 }
 
