@@ -20,7 +20,7 @@ const MESSAGES = 100_000;
 /**
  * Main-thread CPU ms of the longest stretch beside GC pauses. Before the slices, this test measured
  * SORT DATE 60, SUBJECT 71, THREAD REFERENCES 114 and ORDEREDSUBJECT 32 (load 9, December 2026):
- * it failed the first three. After, 9–21 here (four runs, load 8–10). 50 leaves room
+ * it failed the first three. After, 6–11 here (two runs, load 8–10). 50 leaves room
  * for a loaded full suite and still fails a SORT or THREAD REFERENCES that went back to one
  * stretch over the mailbox; ORDEREDSUBJECT's old single pass was under it (it is measured here,
  * and its slicing proven to answer the same by test/unit/thread-keys.test.ts).

@@ -602,7 +602,9 @@ export async function threadUidsInSlices(
 ): Promise<Threads> {
   const hit = cachedThreads(list, uids, algorithm);
   if (hit) return hit;
-  return keepThreads(list, uids, algorithm, await threadMessagesInSlices(selectedMessages(list, uids), algorithm, pause));
+  const selected = selectedMessages(list, uids);
+  await pause();
+  return keepThreads(list, uids, algorithm, await threadMessagesInSlices(selected, algorithm, pause));
 }
 
 function cachedThreads(list: readonly SortableMessage[], uids: readonly number[], algorithm: ThreadAlgorithm): Threads | undefined {
