@@ -142,9 +142,18 @@ async function main(): Promise<void> {
       rows.push(row);
       console.error(`${row} ${reply.slice(0, 60)}`);
     };
+    await measure('STATUS (MESSAGES UNSEEN SIZE)', 'STATUS INBOX (MESSAGES UNSEEN SIZE)');
     await measure('SELECT', 'SELECT INBOX');
     await measure('FETCH 1:* (UID FLAGS)', 'FETCH 1:* (UID FLAGS)');
     await measure('UID SEARCH ALL', 'UID SEARCH ALL');
+    // SORT and THREAD the first time read their keys in pages and sort or thread in slices (issue
+    // 13); again, from the store's key cache and the cached order or threads: measured both.
+    await measure('SORT (DATE), first', 'SORT (DATE) UTF-8 ALL');
+    await measure('SORT (SUBJECT), first', 'SORT (SUBJECT) UTF-8 ALL');
+    await measure('SORT (DATE), again', 'SORT (DATE) UTF-8 ALL');
+    await measure('THREAD REFERENCES, first', 'THREAD REFERENCES UTF-8 ALL');
+    await measure('THREAD ORDEREDSUBJECT, first', 'THREAD ORDEREDSUBJECT UTF-8 ALL');
+    await measure('THREAD REFERENCES, again', 'THREAD REFERENCES UTF-8 ALL');
     await measure('STORE +FLAGS (\\Seen)', 'STORE 1:* +FLAGS (\\Seen)');
     await measure('STORE +FLAGS ($Kw)', 'STORE 1:* +FLAGS ($Kw)');
     await measure('UID COPY 1:* Other', 'UID COPY 1:* Other');

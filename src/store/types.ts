@@ -140,6 +140,9 @@ export interface SortableMessage extends MessageSortKeys {
   subjectKey?: number;
 }
 
+/** The keys a caller of sortData() is about to read (UserMailbox.sortData). */
+export type SortKeyNames = readonly (keyof SortableMessage)[];
+
 export interface MailboxStatus {
   messages: number;
   unseen: number;
@@ -601,8 +604,11 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
    * identity, so neither side may modify it (a store that returns a new array each time is still
    * correct, only every SORT then sorts again). Without this method, sortData() in
    * src/store/sort/sort-data.ts computes the keys from structure() and read() of each message.
+   * `keys` names the keys the caller is about to read (a hint): a store that reads keys lazily may
+   * read those ahead, in slices that let the event loop go (the SQLite store does), rather than in
+   * one stretch at the first access. Every key stays readable whatever the hint.
    */
-  sortData?(mailboxId: string): Promise<readonly SortableMessage[]>;
+  sortData?(mailboxId: string, keys?: SortKeyNames): Promise<readonly SortableMessage[]>;
 
   /**
    * Optional (RFC 9208): this user's usage and limits. A store that has it enforces the limits

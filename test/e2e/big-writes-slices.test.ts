@@ -20,16 +20,20 @@ import assert from 'node:assert/strict';
 import { RawClient, run } from '../helpers/raw-client.js';
 import { NoopProbe } from '../helpers/latency.js';
 import { startStallServer, type StallServer } from '../helpers/stall-server.js';
+import { measuredCommand } from '../helpers/stall-measure.js';
 
 const MESSAGES = 30_000;
 /**
  * Main-thread CPU ms of the longest stretch beside garbage-collection pauses (LoopStall's
  * maxCpuBesideGcMs: an upper bound of the CPU code ran in the stretch, which never hides code; a
  * major GC of 67 ms landed on EXPUNGE at load 8 and failed it on the plain CPU figure). Before the chunks these commands held the loop 130–210 ms here (EXPUNGE of
- * bodies still referenced elsewhere, the cheapest, 70 ms); after, 10–30 (COPY 50).
+ * bodies still referenced elsewhere, the cheapest, 70 ms); after, 10–30 (COPY 50); in three runs of
+ * the stall tests back to back at load 7–13 (December 2026), 3–16 (STORE 4–10, COPY 8–16, MOVE
+ * 7–10, DELETE 3, EXPUNGE 4–6). 50 is three times the worst of those, room for a loaded full suite,
+ * and still fails any command that went back to one stretch over the mailbox (70 and more).
  */
-const MAX_STALL_CPU_MS = 90;
-/** EXPUNGE: 70 before the chunks, 10–20 after (in the server's own process). */
+const MAX_STALL_CPU_MS = 50;
+/** EXPUNGE: 70 before the chunks, 10–20 after (in the server's own process), 4–6 in December 2026. */
 const MAX_EXPUNGE_STALL_CPU_MS = 50;
 
 /** The QUOTA line of INBOX's root (the usage only). */
@@ -57,8 +61,6 @@ describe(`big writes over ${MESSAGES} messages leave room for other sessions (SQ
     await c.login();
     await run(c, 'm1', 'CREATE Other');
     await run(c, 'm2', 'CREATE Third');
-    c.send('s SELECT INBOX\r\n');
-    await c.expect(/^s OK/, 30_000);
   });
 
   after(async () => {
@@ -70,21 +72,17 @@ describe(`big writes over ${MESSAGES} messages leave room for other sessions (SQ
 
   /** `settle`: work the command leaves running after its OK, measured too (DELETE's purge). */
   async function measured(command: string, bound = MAX_STALL_CPU_MS, settle?: () => Promise<void>): Promise<void> {
-    const probe = new NoopProbe(other, 5);
-    await server.meter();
-    const started = Date.now();
-    c.send(`t ${command}\r\n`);
-    assert.match(await c.expect(/^t /, 120_000), /^t OK/);
-    await settle?.();
-    const stall = await server.stop();
-    const latency = await probe.stop();
-    console.log(
-      `# ${command}: ${Date.now() - started} ms; longest stall ${stall.maxCpuMs.toFixed(0)} ms CPU (${stall.maxWallMs.toFixed(0)} ms wall), ${stall.maxCpuBesideGcMs.toFixed(0)} beside GC pauses (longest ${stall.maxGcMs.toFixed(0)} ms); ` +
-        `bystander NOOP max ${latency.max.toFixed(0)} ms over ${latency.samples.length}`,
-    );
-    assert.ok(stall.maxCpuBesideGcMs < bound, `${command} held the event loop for ${stall.maxCpuBesideGcMs.toFixed(0)} ms of CPU beside GC pauses`);
+    await measuredCommand(server, c, other, command, bound, settle);
   }
 
+  // Reads over the whole mailbox, which SQLite summed or read in one statement (STATUS 5–11 ms of
+  // CPU at 30,000–100,000, the first SELECT 15–30): now in pages (mailbox-status.ts,
+  // snapshot-cache.ts), 6 ms here. At 30,000 the old stretch was under this bound too; that the
+  // pages yield is proven in test/store/sqlite-read-slices.test.ts, this prints the figure.
+  it('STATUS, and the first SELECT (nothing cached)', async () => {
+    await measured('STATUS INBOX (MESSAGES UNSEEN SIZE)');
+    await measured('SELECT INBOX');
+  });
   it('STORE +FLAGS (\\Seen)', () => measured('STORE 1:* +FLAGS.SILENT (\\Seen)'));
   it('STORE +FLAGS ($Kw) with the FETCH responses', () => measured('STORE 1:* +FLAGS ($Kw)'));
   it('UID COPY', () => measured('UID COPY 1:* Other'));

@@ -19,7 +19,10 @@ import { startStallServer, type StallServer } from '../helpers/stall-server.js';
 import { Pop3WireClient as Pop3, oneLine } from '../helpers/pop3-wire-client.js';
 
 const MESSAGES = 100_000;
-/** Main-thread CPU ms of the longest stretch at login: 200–260 before, 10–30 after (16–33 with the schedstat meter at load 6–14). */
+/**
+ * Main-thread CPU ms of the longest stretch at login: 200–260 before, 10–30 after the paged reads
+ * (16–33 with the schedstat meter at load 6–14), 5–8 since STATUS sums in slices too (load 6–9).
+ */
 const MAX_STALL_CPU_MS = 50;
 /**
  * QUIT: 60–120 before, 60–90 after a first round (a typed array instead of a Set and a comparator
@@ -27,14 +30,22 @@ const MAX_STALL_CPU_MS = 50;
  * write, still one stretch (the DELE marks copied out of their Set, then the UIDs gathered and
  * sorted: 20 + 50–120 ms wall under load, timed in place), and the SQLite group-commit jobs of 250
  * flag changes or expunges, every 20th of them pruning 5,000 rows of the expunged-UID log at once.
- * Now the preparation runs in time slices, the writes are 50 messages each with 8 in flight (the
- * group commit packs them into transactions of about 4 ms) and pruning takes at most about what
- * an expunge added: 24 ms of CPU at load 6–10 (59–74 before this round, with the same meter).
+ * Then the preparation ran in time slices, the writes became 50 messages each with 8 in flight (the
+ * group commit packs them into transactions of about 4 ms) and pruning took at most about what
+ * an expunge added: 24–28 ms of CPU alone, and once 103 ms in a full-suite run.
+ *
+ * That last stretch was STATUS: QUIT checks UIDVALIDITY with store.status(), and SQLite summed the
+ * counts of all 100,000 rows in one statement (11 ms of CPU in a CPU profile of the stretch, run
+ * back to back with the end of the mark copying and the start of the preparation: the 24–28 ms;
+ * scripts/stall-window.mjs with POSTROOM_STALL_PROFILE). Now the sum runs in pages with yields
+ * between them (src/store/sqlite/mailbox-status.ts): 6 ms of CPU at load 6–9, what is left being
+ * one group-commit transaction (its 4 ms budget, then its COMMIT); 6–7 ms in seven runs at load
+ * 7–13, beside GC pauses (GC pauses up to 115 ms wall meanwhile). The bound is 50: seven times that,
+ * room for a loaded full suite, and it fails a return to one stretch of the preparation or of the
+ * writes (60–120 ms). It does not catch STATUS summed in one statement again (24–28 ms here):
+ * test/store/sqlite-read-slices.test.ts does, by the loop turns during a STATUS.
  */
-// Alone 24–28 ms; in the full suite on 2 cores (another test file beside it) one run measured
-// 103 ms of CPU in one stretch, not GC — suspected: the completions of the 8 slices in flight
-// handled in one loop turn when the process gets the CPU back. Not yet explained (issue 13).
-const MAX_QUIT_STALL_CPU_MS = 150;
+const MAX_QUIT_STALL_CPU_MS = 50;
 
 const line = oneLine;
 
@@ -84,7 +95,11 @@ describe(`POP3 on a maildrop of ${MESSAGES} messages leaves room for other sessi
         `${stall.maxCpuBesideGcMs.toFixed(0)} ms beside GC pauses (longest pause ${stall.maxGcMs.toFixed(0)} ms); ` +
         `bystander NOOP max ${latency.max.toFixed(0)} ms over ${latency.samples.length}`,
     );
-    return { reply, cpuMs: stall.maxCpuMs };
+    // Beside GC pauses, as big-writes-slices.test.ts bounds it: an upper bound of the CPU code ran
+    // in the stretch, which never hides code, where a major GC of the heap a 100,000-message
+    // maildrop fills (50–170 ms under load, much of it on the main thread when the GC's helper
+    // threads get no CPU) would fail a bound that is about the code, not the collector.
+    return { reply, cpuMs: stall.maxCpuBesideGcMs };
   }
 
   it(`PASS opens the maildrop in slices (the shortest longest stretch of ${LOGINS} logins)`, async () => {
@@ -98,7 +113,7 @@ describe(`POP3 on a maildrop of ${MESSAGES} messages leaves room for other sessi
       assert.match(await pop.send('QUIT\r\n', line), /^\+OK/);
     }
     const least = Math.min(...stalls);
-    assert.ok(least < MAX_STALL_CPU_MS, `every login held the event loop for ${least} ms of CPU or more (${stalls.join(', ')})`);
+    assert.ok(least < MAX_STALL_CPU_MS, `every login held the event loop for ${least.toFixed(0)} ms of CPU beside GC pauses or more (${stalls.map((n) => n.toFixed(0)).join(', ')})`);
   });
 
   it('QUIT after DELE of every message deletes them in slices', async () => {
@@ -109,7 +124,7 @@ describe(`POP3 on a maildrop of ${MESSAGES} messages leaves room for other sessi
     assert.match(await pop.send(`${deles}STAT\r\n`, (b) => /\+OK 0 0\r\n$/.test(b)), /\+OK 0 0\r\n$/);
     const { reply, cpuMs } = await measured(pop, 'QUIT', 'QUIT\r\n', line);
     assert.match(reply, /^\+OK Bye, 0 messages left/);
-    assert.ok(cpuMs < MAX_QUIT_STALL_CPU_MS, `QUIT held the event loop for ${cpuMs} ms of CPU`);
+    assert.ok(cpuMs < MAX_QUIT_STALL_CPU_MS, `QUIT held the event loop for ${cpuMs.toFixed(0)} ms of CPU beside GC pauses`);
     // Gone for good: a new session finds the maildrop empty.
     const again = await connect();
     assert.match(await again.send('PASS secret\r\n', line), /^\+OK/);

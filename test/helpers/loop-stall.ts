@@ -26,6 +26,11 @@ export interface LoopStall {
   maxCpuBesideGcMs: number;
   /** The longest garbage-collection pause while metered (PerformanceObserver 'gc' entries). */
   maxGcMs: number;
+  /**
+   * Where the stretch of maxCpuMs lies on the monotonic clock (process.hrtime, in µs): the clock of
+   * a --cpu-prof profile's timestamps, so its samples in that window say what the stretch ran.
+   */
+  longestAtUs?: { from: number; to: number };
 }
 
 const statPath = `/proc/self/task/${process.pid}/stat`;
@@ -90,6 +95,9 @@ export function meterLoopStalls(): { stop(): LoopStall } {
   observer.observe({ entryTypes: ['gc'] });
   let wall = performance.now();
   let cpu = cpuMs();
+  const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
+  let mono = nowUs();
+  let longestAtUs: { from: number; to: number } | undefined;
   const timer = setInterval(() => {
     const nowWall = performance.now();
     const nowCpu = cpuMs();
@@ -97,7 +105,10 @@ export function meterLoopStalls(): { stop(): LoopStall } {
     // One thread cannot run longer than the time that passed (plus the clock's tick): a reading
     // above that is not this stretch's work (seen on a shared VM: 100 ms of CPU within 7 ms).
     const stretchCpu = Math.min(nowCpu - cpu, nowWall - wall + tickMs);
+    const nowMono = nowUs();
+    if (stretchCpu > maxCpuMs) longestAtUs = { from: mono, to: nowMono };
     maxCpuMs = Math.max(maxCpuMs, stretchCpu);
+    mono = nowMono;
     if (stretchCpu >= 1) {
       longest.push({ from: wall, to: nowWall, cpuMs: stretchCpu });
       if (longest.length > 64) {
@@ -124,7 +135,7 @@ export function meterLoopStalls(): { stop(): LoopStall } {
         maxCpuBesideGcMs = Math.max(maxCpuBesideGcMs, Math.min(s.cpuMs, s.to - s.from - paused + tickMs));
       }
       const maxGcMs = gcs.reduce((n, g) => Math.max(n, g.duration), 0);
-      return { maxWallMs, maxCpuMs, maxCpuBesideGcMs, maxGcMs };
+      return { maxWallMs, maxCpuMs, maxCpuBesideGcMs, maxGcMs, longestAtUs };
     },
   };
 }

@@ -17,6 +17,7 @@ import { MemoryStore } from '../../src/store/memory/index.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import type { MailStore } from '../../src/store/types.js';
 import { meterLoopStalls, type LoopStall } from './loop-stall.js';
+import { startProfile } from './stall-profile.js';
 import type { StallServerOptions, StallRequest, StallReply } from './stall-server.js';
 
 function send(message: StallReply): void {
@@ -51,6 +52,7 @@ async function main(options: StallServerOptions): Promise<void> {
   const pop3 = options.pop3 ? createPop3Server({ host: '127.0.0.1', port: 0, tlsPort: null, store, auth, allowInsecureAuth: true }) : undefined;
   const pop3Port = pop3 ? (await pop3.listen()).port! : null;
   let meter: { stop(): LoopStall } | undefined;
+  let profile: { stop(): Promise<void> } | undefined;
   process.on('message', (request: StallRequest) => {
     void (async (): Promise<StallReply> => {
       switch (request.op) {
@@ -58,11 +60,15 @@ async function main(options: StallServerOptions): Promise<void> {
           // A full collection first, so the garbage of what ran before (the seed, earlier
           // commands) is not collected in a pause that lands on the command measured.
           (globalThis as { gc?: () => void }).gc?.();
+          // The profiler first: starting it is a stretch of its own, not the command's.
+          profile = await startProfile();
           meter = meterLoopStalls();
           return { id: request.id, ok: true };
         case 'stop': {
           const stall = meter?.stop() ?? { maxWallMs: 0, maxCpuMs: 0, maxCpuBesideGcMs: 0, maxGcMs: 0 };
           meter = undefined;
+          await profile?.stop();
+          profile = undefined;
           return { id: request.id, ok: true, stall };
         }
         case 'purged':

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { MemoryStore } from '../../src/store/memory/index.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { plainSortable, sortData } from '../../src/store/sort/sort-data.js';
-import { sortUids, type SortCriterion, type SortKey } from '../../src/store/sort/sort.js';
+import { sortIndexes, sortIndexesInSlices, sortUids, type SortCriterion, type SortKey } from '../../src/store/sort/sort.js';
 import { compareCasemap } from '../../src/mime/collation.js';
 import type { SortableMessage, UserMailbox } from '../../src/store/types.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
@@ -141,4 +141,45 @@ test('SORT order equals the reference over generated messages, in every store an
     await sqlite.close();
     await memory.close();
   }
+});
+
+/**
+ * The SORT command sorts in time slices (sortIndexesInSlices: runs sorted apart, then merged) so
+ * that a large mailbox does not hold the event loop (issue 13). Over lists long enough for several
+ * runs and merge rounds, with many equal keys (ties decided by mailbox order), the order is the one
+ * a single sort gives — whether the pause yields every time or never.
+ */
+test('SORT in time slices gives the order of one sort, over lists of several runs', async () => {
+  const keyed = fc.record({
+    subject: fc.constantFrom(...words.slice(0, 8)),
+    from: fc.constantFrom('ann', 'bob', '', 'zed'),
+    sentDate: fc.option(fc.integer({ min: 0, max: 50 }), { nil: null }),
+    internalDate: fc.integer({ min: 0, max: 50 }),
+    size: fc.integer({ min: 1, max: 30 }),
+  });
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(keyed, { minLength: 1, maxLength: 30 }),
+      fc.integer({ min: 4_000, max: 20_000 }),
+      fc.array(program, { minLength: 1, maxLength: 2 }),
+      fc.boolean(),
+      async (pool, n, programs, yields) => {
+        const list: SortableMessage[] = Array.from({ length: n }, (_, i) => {
+          const k = pool[(i * 7919) % pool.length]!;
+          return { ...k, uid: i + 1, replyOrForward: false, to: '', cc: '', displayFrom: '', displayTo: '', messageId: null, references: [] };
+        });
+        const uids = list.filter((m) => m.uid % 3 !== 0).map((m) => m.uid);
+        const pause = yields ? () => new Promise<void>((r) => setImmediate(r)) : () => Promise.resolve();
+        for (const criteria of programs) {
+          for (const selection of [list.map((m) => m.uid), uids]) {
+            // A fresh list each time: the orders are cached per list.
+            const want = [...sortIndexes([...list], selection, criteria)];
+            const got = [...(await sortIndexesInSlices([...list], selection, criteria, pause))];
+            assert.deepEqual(got, want, JSON.stringify(criteria));
+          }
+        }
+      },
+    ),
+    { numRuns: 8 },
+  );
 });

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { SortableMessage } from '../../src/store/types.js';
-import { threadMessages, type ThreadAlgorithm } from '../../src/store/sort/thread.js';
+import { threadMessages, threadMessagesInSlices, type ThreadAlgorithm } from '../../src/store/sort/thread.js';
 import { formatThreads } from '../../src/imap/search/thread-format.js';
 import { threadMessages as referenceThreads } from '../helpers/thread-reference.js';
 import { formatThreads as referenceFormat } from '../helpers/thread-reference-format.js';
@@ -77,6 +77,24 @@ test('integer keys, strings and the earlier implementation give the same threads
       }
     }),
     { numRuns: 400 },
+  );
+});
+
+// The THREAD command threads in passes with the event loop let go between them (issue 13): the
+// same threads as the reference, whether each pause yields or not.
+test('threading in time slices gives the reference threads', async () => {
+  await fc.assert(
+    fc.asyncProperty(mailbox, fc.boolean(), async (specs, yields) => {
+      const plain = messages(specs);
+      const pause = yields ? () => new Promise<void>((r) => setImmediate(r)) : () => Promise.resolve();
+      for (const algorithm of ALGORITHMS) {
+        const expected = referenceFormat(referenceThreads(plain, algorithm), (uid) => uid);
+        for (const list of [plain, keyed(plain, 1)]) {
+          assert.equal(formatThreads(await threadMessagesInSlices(list, algorithm, pause), (uid) => uid), expected, algorithm);
+        }
+      }
+    }),
+    { numRuns: 200 },
   );
 });
 

@@ -281,7 +281,8 @@ function threadIdFor(uid: number, threadIds: Map<number, string | null>, extras:
  * reads only the batch's headers.
  */
 async function loadThreadIds(mail: UserMailbox, mailboxId: string, uids: number[]): Promise<Map<number, string | null>> {
-  const list = await sortData(mail, mailboxId, ascending(uids));
+  // What threadIdOf() reads, which the store may read ahead in slices.
+  const list = await sortData(mail, mailboxId, ascending(uids), ['messageId', 'references']);
   const out = new Map<number, string | null>();
   for (const uid of uids) {
     const i = indexOfUid(list, uid);

@@ -14,7 +14,8 @@ import { esearchResponse, modseqSubject, savedUids, wantsEsearch, type Found } f
 import { parseSortArgs, type SortArgs } from '../search/sort-parse.js';
 import { checkUpdateTag, startUpdates } from '../search/updates.js';
 import { sortData } from '../../store/sort/sort-data.js';
-import { sortIndexes } from '../../store/sort/sort.js';
+import { keysReadBy, sortIndexesInSlices } from '../../store/sort/sort.js';
+import { TimeSlice } from '../../util/time-slice.js';
 import type { SortableMessage } from '../../store/types.js';
 import type { SelectedView } from './types.js';
 
@@ -34,6 +35,9 @@ function seqsOf(list: readonly SortableMessage[], view: SelectedView): Int32Arra
   return seqs;
 }
 
+/** Answer entries made between looks at the clock. */
+const ANSWER_STEP = 16_384;
+
 async function runSort(ctx: CommandContext, args: SortArgs, byUid: boolean): Promise<void> {
   const state = ctx.state;
   if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
@@ -52,16 +56,22 @@ async function runSort(ctx: CommandContext, args: SortArgs, byUid: boolean): Pro
     if (opts?.save && toErrorReply(err).status === 'NO') view.savedResult = [];
     throw err;
   }
-  const list = await sortData(mail, view.mailbox.id, view.uids());
+  const list = await sortData(mail, view.mailbox.id, view.uids(), keysReadBy(args.program));
   // Messages gone from the store meanwhile have no keys and are left out, as SEARCH leaves them.
-  const indexes = sortIndexes(list, found, args.program);
+  // Sorted in time slices: one sort of a large mailbox would hold every other session (issue 13).
+  const slice = new TimeSlice();
+  const indexes = await sortIndexesInSlices(list, found, args.program, () => slice.pause());
+  await slice.pause();
   const seqOfIndex = seqsOf(list, view);
+  await slice.pause();
   const sorted: Found = { uids: new Array<number>(indexes.length), seqs: new Array<number>(indexes.length) };
   for (let k = 0; k < indexes.length; k++) {
     const i = indexes[k]!;
     sorted.uids[k] = list[i]!.uid;
     sorted.seqs[k] = seqOfIndex[i]!;
+    if (k % ANSWER_STEP === ANSWER_STEP - 1) await slice.pause();
   }
+  await slice.pause();
   const numbers = byUid ? sorted.uids : sorted.seqs;
 
   let modseq: number | undefined;

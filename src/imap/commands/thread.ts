@@ -9,9 +9,10 @@ import { atom } from '../wire/types.js';
 import { enableCondstore } from '../search/condstore.js';
 import { checkCharset, findMatchingUids, storeQuery } from '../search/execute.js';
 import { parseThreadArgs, type ThreadArgs } from '../search/sort-parse.js';
-import { formatThreads } from '../search/thread-format.js';
+import { formatThreadsInSlices } from '../search/thread-format.js';
 import { sortData } from '../../store/sort/sort-data.js';
-import { threadUids } from '../../store/sort/thread.js';
+import { keysReadBy, threadUidsInSlices } from '../../store/sort/thread.js';
+import { TimeSlice } from '../../util/time-slice.js';
 
 async function runThread(ctx: CommandContext, args: ThreadArgs, byUid: boolean): Promise<void> {
   const state = ctx.state;
@@ -21,9 +22,12 @@ async function runThread(ctx: CommandContext, args: ThreadArgs, byUid: boolean):
   const query = await storeQuery(args.key, view, mail, ctx.server.store.messageExtras === true);
   if (args.usesModseq) enableCondstore(ctx, view);
   const found = await findMatchingUids(mail, view, query);
-  const list = await sortData(mail, view.mailbox.id, view.uids());
-  const threads = threadUids(list, found, args.algorithm);
-  const text = formatThreads(threads, byUid ? (uid) => uid : (uid) => view.seqOf(uid) ?? 0);
+  const list = await sortData(mail, view.mailbox.id, view.uids(), keysReadBy(args.algorithm));
+  // Threaded with the loop let go between passes: a large mailbox would hold every session (issue 13).
+  const slice = new TimeSlice();
+  const threads = await threadUidsInSlices(list, found, args.algorithm, () => slice.pause());
+  await slice.pause();
+  const text = await formatThreadsInSlices(threads, byUid ? (uid) => uid : (uid) => view.seqOf(uid) ?? 0, () => slice.pause());
   ctx.untagged(atom(text === '' ? 'THREAD' : `THREAD ${text}`));
 }
 

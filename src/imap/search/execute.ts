@@ -30,6 +30,9 @@ export function checkCharset(charset: string | undefined): void {
  * them), once, when the command runs: a CONTEXT=SEARCH UPDATE result does not add later arrivals
  * to a THREADID key (documented in docs/imap.md).
  */
+/** What threadIdOf() reads: the store may read them ahead in slices. */
+const THREAD_ID_KEYS = ['messageId', 'references'] as const;
+
 export async function storeQuery(key: SearchKey, view: SelectedView, mail: UserMailbox, saveDates: boolean): Promise<SearchQuery> {
   const wanted = new Set<string>();
   collectThreadIds(key, wanted);
@@ -37,7 +40,7 @@ export async function storeQuery(key: SearchKey, view: SelectedView, mail: UserM
   const unrelated: number[] = [];
   if (wanted.size > 0) {
     threads = new Map();
-    for (const keys of await sortData(mail, view.mailbox.id, view.uids())) {
+    for (const keys of await sortData(mail, view.mailbox.id, view.uids(), THREAD_ID_KEYS)) {
       const id = threadIdOf(keys);
       if (id === null) unrelated.push(keys.uid);
       if (id === null || !wanted.has(id)) continue;

@@ -63,12 +63,36 @@ function tokens(t: Threads): Float64Array {
 const cache = new WeakMap<Threads, Float64Array>();
 
 export function formatThreads(threads: Threads, number: (uid: number) => number): string {
-  let t = cache.get(threads);
-  if (!t) cache.set(threads, (t = tokens(threads)));
+  const t = tokensOf(threads);
+  let text = '';
+  for (let i = 0; i < t.length; i++) text += textOf(t[i]!, number);
+  return text;
+}
+
+/** Tokens written between looks at the clock (formatThreadsInSlices). */
+const STEP = 16_384;
+
+/**
+ * formatThreads() letting the event loop run between time slices (`pause`): the answer of a THREAD
+ * over 100,000 messages is a pass of several milliseconds (issue 13: no command may hold the loop
+ * for long). The same text.
+ */
+export async function formatThreadsInSlices(threads: Threads, number: (uid: number) => number, pause: () => Promise<void>): Promise<string> {
+  const cached = cache.has(threads);
+  const t = tokensOf(threads);
+  if (!cached) await pause();
   let text = '';
   for (let i = 0; i < t.length; i++) {
-    const v = t[i]!;
-    text += v > 0 ? number(v) : v === OPEN ? '(' : v === CLOSE ? ')' : ' ';
+    text += textOf(t[i]!, number);
+    if (i % STEP === STEP - 1) await pause();
   }
   return text;
 }
+
+function tokensOf(threads: Threads): Float64Array {
+  let t = cache.get(threads);
+  if (!t) cache.set(threads, (t = tokens(threads)));
+  return t;
+}
+
+const textOf = (v: number, number: (uid: number) => number): string | number => (v > 0 ? number(v) : v === OPEN ? '(' : v === CLOSE ? ')' : ' ');

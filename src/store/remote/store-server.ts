@@ -6,7 +6,7 @@ import { StoreError } from '../errors.js';
 import { messagesChangedSince } from '../changed-since.js';
 import type { AppendInput, MailStore, MetadataOptions, MetadataWrite, QuotaLimits, SetMetadataOptions, UserMailbox } from '../types.js';
 import { REMOTE_METHODS, asBuffer, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
-import { plainSortable, sortData } from '../sort/sort-data.js';
+import { ALL_SORT_KEYS, plainSortable, sortData } from '../sort/sort-data.js';
 import { SIEVE_STORAGE_METHODS, sieveStorage, type SieveScriptStorage } from '../sieve-storage.js';
 
 const SIEVE_METHODS: ReadonlySet<string> = new Set(SIEVE_STORAGE_METHODS);
@@ -53,7 +53,8 @@ export function serveStore(store: MailStore, link: StoreLink<StoreRequest, Store
               : m.args;
         if (m.method === 'sortData') {
           // Optional in the contract: a store without it is answered by the fallback.
-          const list = await sortData(h, m.args[0] as string);
+          // Every key crosses (plainSortable): a store reading them lazily may read them ahead in slices.
+          const list = await sortData(h, m.args[0] as string, undefined, ALL_SORT_KEYS);
           let token = sortTokens.get(list);
           if (token === undefined) sortTokens.set(list, (token = nextSortToken++));
           value = m.args[1] === token ? { token, same: true } : { token, list: list.map(plainSortable) };

@@ -49,6 +49,7 @@ import type {
   RenameMailboxOptions,
   SearchQuery,
   SortableMessage,
+  SortKeyNames,
   UserMailbox,
   MessageExtras,
   MessageExtrasOptions,
@@ -510,10 +511,10 @@ export class SharedNamespaceMail implements UserMailbox {
     return target.handle.messageExtras(target.id, uids, options);
   }
 
-  async sortData(mailboxId: string): Promise<readonly SortableMessage[]> {
-    if (!parseSharedId(mailboxId)) return sortData(this.own, mailboxId);
+  async sortData(mailboxId: string, keys?: SortKeyNames): Promise<readonly SortableMessage[]> {
+    if (!parseSharedId(mailboxId)) return sortData(this.own, mailboxId, undefined, keys);
     const a = await this.access(mailboxId, 'r');
-    return sortData(a.handle, a.id);
+    return sortData(a.handle, a.id, undefined, keys);
   }
 
   async expungedSince(mailboxId: string, since: number): Promise<number[] | null> {

@@ -6,7 +6,7 @@
  * mailbox exists), so only the first SORT of a session reads each message.
  */
 import { messageSortKeys } from '../../mime/index.js';
-import type { MessageSortKeys, SortableMessage, UserMailbox } from '../types.js';
+import type { MessageSortKeys, SortableMessage, SortKeyNames, UserMailbox } from '../types.js';
 
 /** Store calls the fallback keeps in flight at once (a remote store answers them together). */
 const PARALLEL = 16;
@@ -22,10 +22,15 @@ const computed = new WeakMap<UserMailbox, Map<string, MailboxKeys>>();
 /**
  * Every message of the mailbox, ascending by UID. `uids` (ascending) says which messages the caller
  * knows of; a store with sortData() answers for the mailbox as it is, the fallback for those UIDs
- * (all of the mailbox's when not given).
+ * (all of the mailbox's when not given). `keys`: the keys the caller will read (the store's hint).
  */
-export async function sortData(mail: UserMailbox, mailboxId: string, uids?: readonly number[]): Promise<readonly SortableMessage[]> {
-  if (mail.sortData) return mail.sortData(mailboxId);
+export async function sortData(
+  mail: UserMailbox,
+  mailboxId: string,
+  uids?: readonly number[],
+  keys?: SortKeyNames,
+): Promise<readonly SortableMessage[]> {
+  if (mail.sortData) return keys ? mail.sortData(mailboxId, keys) : mail.sortData(mailboxId);
   uids ??= (await mail.snapshot(mailboxId)).messages.map((m) => m.uid);
   let perHandle = computed.get(mail);
   if (!perHandle) computed.set(mail, (perHandle = new Map()));
@@ -57,6 +62,11 @@ export async function sortData(mail: UserMailbox, mailboxId: string, uids?: read
   box.last = list;
   return list;
 }
+
+/** Every key plainSortable() reads (sortData's hint when all of them are wanted). */
+export const ALL_SORT_KEYS: SortKeyNames = [
+  'sentDate', 'subject', 'replyOrForward', 'from', 'to', 'cc', 'displayFrom', 'displayTo', 'messageId', 'references',
+];
 
 /**
  * A message's keys as a plain object. A store may hand out objects that read their keys on demand

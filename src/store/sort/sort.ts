@@ -9,7 +9,7 @@
  * The full sorted order of a mailbox is cached per key list (sortData's array, by identity) and
  * program, so repeating a SORT — or the same SORT with other search criteria — only filters it.
  */
-import type { SortableMessage } from '../types.js';
+import type { SortableMessage, SortKeyNames } from '../types.js';
 
 export type SortKey = 'arrival' | 'cc' | 'date' | 'from' | 'size' | 'subject' | 'to' | 'displayfrom' | 'displayto';
 
@@ -63,12 +63,20 @@ function keyValues(list: readonly SortableMessage[], key: SortKey): Array<number
   }
 }
 
-/** Indexes into `list` in sorted order (`list` ascending by UID, so index order is mailbox order). */
-function computeOrder(list: readonly SortableMessage[], program: readonly SortCriterion[]): Uint32Array {
-  const columns = program.map((c) => ({ values: keyValues(list, c.key), sign: c.reverse ? -1 : 1 }));
-  const order = new Uint32Array(list.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  order.sort((a, b) => {
+/** The message keys a sort by `program` reads (sortData's hint to the store). */
+export function keysReadBy(program: readonly SortCriterion[]): SortKeyNames {
+  const names = new Set<keyof SortableMessage>();
+  for (const { key } of program) {
+    if (key === 'arrival') names.add('internalDate');
+    else if (key === 'date') names.add('sentDate').add('internalDate');
+    else names.add(key === 'displayfrom' ? 'displayFrom' : key === 'displayto' ? 'displayTo' : key);
+  }
+  return [...names];
+}
+
+/** The comparator of `columns` over indexes: a strict total order (ties by index, i.e. mailbox order). */
+function comparator(columns: ReadonlyArray<{ values: ReadonlyArray<number | string>; sign: number }>): (a: number, b: number) => number {
+  return (a, b) => {
     for (const { values, sign } of columns) {
       const x = values[a]!;
       const y = values[b]!;
@@ -76,7 +84,73 @@ function computeOrder(list: readonly SortableMessage[], program: readonly SortCr
       if (x > y) return sign;
     }
     return a - b;
-  });
+  };
+}
+
+/** Indexes into `list` in sorted order (`list` ascending by UID, so index order is mailbox order). */
+function computeOrder(list: readonly SortableMessage[], program: readonly SortCriterion[]): Uint32Array {
+  const columns = program.map((c) => ({ values: keyValues(list, c.key), sign: c.reverse ? -1 : 1 }));
+  const order = new Uint32Array(list.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  order.sort(comparator(columns));
+  return order;
+}
+
+/** Indexes sorted in one step by computeOrderInSlices(): a few milliseconds of work at most. */
+const RUN = 4_096;
+/** Elements merged or keyed between looks at the clock. */
+const STEP = 4_096;
+
+/**
+ * computeOrder() with the event loop let go between time slices (`pause`): one sort of 100,000
+ * subjects was one stretch of 30–40 ms of CPU (issue 13: no command may hold the loop for more
+ * than a few milliseconds). The keys are read in steps, runs of RUN indexes sorted each in one
+ * step, then merged pairwise in steps (indexesInSlices). The comparator is a strict total order
+ * (ties broken by index), so the merged order is exactly the order one sort gives.
+ */
+async function computeOrderInSlices(list: readonly SortableMessage[], program: readonly SortCriterion[], pause: () => Promise<void>): Promise<Uint32Array> {
+  const n = list.length;
+  const columns: Array<{ values: Array<number | string>; sign: number }> = [];
+  for (const c of program) {
+    const values = new Array<number | string>(n);
+    for (let i = 0; i < n; i += STEP) {
+      const part = keyValues(list.slice(i, i + STEP), c.key);
+      for (let k = 0; k < part.length; k++) values[i + k] = part[k]!;
+      await pause();
+    }
+    columns.push({ values, sign: c.reverse ? -1 : 1 });
+  }
+  return indexesInSlices(n, comparator(columns), pause);
+}
+
+/**
+ * The indexes 0..n-1 ordered by `compare` (a strict total order), with the event loop let go
+ * between time slices (`pause`): runs of RUN sorted each in one step, then merged pairwise in
+ * steps of STEP. A strict total order has one sorted arrangement, so this is what one sort gives.
+ */
+export async function indexesInSlices(n: number, compare: (a: number, b: number) => number, pause: () => Promise<void>): Promise<Uint32Array> {
+  let order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = 0; i < n; i += RUN) {
+    order.subarray(i, Math.min(n, i + RUN)).sort(compare);
+    await pause();
+  }
+  let into = new Uint32Array(n);
+  for (let width = RUN; width < n; width *= 2) {
+    for (let lo = 0; lo < n; lo += 2 * width) {
+      const mid = Math.min(n, lo + width);
+      const hi = Math.min(n, lo + 2 * width);
+      let a = lo;
+      let b = mid;
+      let k = lo;
+      while (k < hi) {
+        const stop = Math.min(hi, k + STEP);
+        while (k < stop) into[k++] = b >= hi || (a < mid && compare(order[a]!, order[b]!) < 0) ? order[a++]! : order[b++]!;
+        await pause();
+      }
+    }
+    [order, into] = [into, order];
+  }
   return order;
 }
 
@@ -86,17 +160,31 @@ const orders = new WeakMap<readonly SortableMessage[], Map<string, Uint32Array>>
 
 /** The sorted order of all of `list` (indexes), from the cache when this program was sorted before. */
 export function sortedOrder(list: readonly SortableMessage[], program: readonly SortCriterion[]): Uint32Array {
-  const name = program.map((c) => (c.reverse ? `-${c.key}` : c.key)).join(' ');
+  return cachedOrder(list, program) ?? keepOrder(list, program, computeOrder(list, program));
+}
+
+/** As sortedOrder(), letting the event loop run between time slices (`pause`) when not cached. */
+export async function sortedOrderInSlices(list: readonly SortableMessage[], program: readonly SortCriterion[], pause: () => Promise<void>): Promise<Uint32Array> {
+  return cachedOrder(list, program) ?? keepOrder(list, program, await computeOrderInSlices(list, program, pause));
+}
+
+const programName = (program: readonly SortCriterion[]): string => program.map((c) => (c.reverse ? `-${c.key}` : c.key)).join(' ');
+
+function cachedOrder(list: readonly SortableMessage[], program: readonly SortCriterion[]): Uint32Array | undefined {
+  const cached = orders.get(list);
+  const name = programName(program);
+  const hit = cached?.get(name);
+  if (hit) {
+    cached!.delete(name);
+    cached!.set(name, hit);
+  }
+  return hit;
+}
+
+function keepOrder(list: readonly SortableMessage[], program: readonly SortCriterion[], order: Uint32Array): Uint32Array {
   let cached = orders.get(list);
   if (!cached) orders.set(list, (cached = new Map()));
-  const hit = cached.get(name);
-  if (hit) {
-    cached.delete(name);
-    cached.set(name, hit);
-    return hit;
-  }
-  const order = computeOrder(list, program);
-  cached.set(name, order);
+  cached.set(programName(program), order);
   if (cached.size > MAX_PROGRAMS) cached.delete(cached.keys().next().value as string);
   return order;
 }
@@ -124,7 +212,21 @@ export function selectionMask(list: readonly SortableMessage[], uids: readonly n
  * without keys are left out. The result may be the cached order itself: do not modify it.
  */
 export function sortIndexes(list: readonly SortableMessage[], uids: readonly number[], program: readonly SortCriterion[]): Uint32Array {
-  const order = sortedOrder(list, program);
+  return selected(list, uids, sortedOrder(list, program));
+}
+
+/** As sortIndexes(), letting the event loop run between time slices (`pause`) while it sorts. */
+export async function sortIndexesInSlices(
+  list: readonly SortableMessage[],
+  uids: readonly number[],
+  program: readonly SortCriterion[],
+  pause: () => Promise<void>,
+): Promise<Uint32Array> {
+  return selected(list, uids, await sortedOrderInSlices(list, program, pause));
+}
+
+/** The entries of `order` among `uids`, in order: `order` itself when that is all of `list`. */
+function selected(list: readonly SortableMessage[], uids: readonly number[], order: Uint32Array): Uint32Array {
   if (sameMessages(list, uids)) return order; // the whole mailbox: the cached order as it is
   const mask = selectionMask(list, uids);
   const out = new Uint32Array(order.length);

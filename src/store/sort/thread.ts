@@ -7,8 +7,8 @@
  * RFC's rule), so parent chains stay finite; a link is checked for a loop only when the would-be
  * child has children of its own, which keeps long fresh chains linear.
  */
-import type { SortableMessage } from '../types.js';
-import { sortDate } from './sort.js';
+import type { SortableMessage, SortKeyNames } from '../types.js';
+import { indexesInSlices, sortDate } from './sort.js';
 import { integerNumbering, stringNumbering, type Numbering } from './numbering.js';
 
 export type ThreadAlgorithm = 'orderedsubject' | 'references' | 'refs';
@@ -56,6 +56,48 @@ function orderedSubject(messages: readonly SortableMessage[]): Threads {
   for (const group of threads) {
     children[k] = group.length - 1;
     for (const m of group) uid[k++] = m.uid;
+  }
+  return { uid, children };
+}
+
+/** Messages whose keys are read between looks at the clock (orderedSubjectInSlices). */
+const STEP = 4_096;
+
+/**
+ * orderedSubject() with the event loop let go between time slices (`pause`): one pass over
+ * 100,000 messages was 40–50 ms of CPU in one stretch (issue 13). Every message is ordered once by
+ * (sent date, UID) — a strict total order, sorted in slices — and the threads are formed walking
+ * that order: each subject's messages come out in the order orderedSubject() sorts them into, and
+ * the threads in the order of their first messages, which is the order it sorts the threads into.
+ */
+async function orderedSubjectInSlices(messages: readonly SortableMessage[], pause: () => Promise<void>): Promise<Threads> {
+  const n = messages.length;
+  const integers = messages.every((m) => m.subjectKey !== undefined && validKey(m.subjectKey));
+  const key = new Array<number | string>(n);
+  const date = new Float64Array(n);
+  const uids = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const m = messages[i]!;
+    key[i] = integers ? m.subjectKey! : m.subject;
+    date[i] = sortDate(m);
+    uids[i] = m.uid;
+    if (i % STEP === STEP - 1) await pause();
+  }
+  const order = await indexesInSlices(n, (a, b) => (date[a] !== date[b] ? date[a]! - date[b]! : uids[a]! - uids[b]!), pause);
+  const groups = new Map<number | string, number[]>();
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    const g = groups.get(key[i]!);
+    if (g) g.push(i);
+    else groups.set(key[i]!, [i]);
+    if (k % STEP === STEP - 1) await pause();
+  }
+  const uid = new Float64Array(n);
+  const children = new Uint32Array(n);
+  let k = 0;
+  for (const group of groups.values()) {
+    children[k] = group.length - 1;
+    for (const i of group) uid[k++] = uids[i]!;
   }
   return { uid, children };
 }
@@ -284,9 +326,13 @@ class Forest {
   }
 }
 
+/** The selection's links, by the integer keys when every message has them, else by the strings. */
+function linkInput(messages: readonly SortableMessage[]): LinkInput {
+  return readLinks(messages, 'integers') ?? readLinks(messages, 'strings')!;
+}
+
 /** Steps 1 and 2: every message and referenced ID as a node; returns the forest and its roots. */
-function buildLinks(messages: readonly SortableMessage[]): { f: Forest; roots: number[] } {
-  const input = readLinks(messages, 'integers') ?? readLinks(messages, 'strings')!;
+function buildLinks(messages: readonly SortableMessage[], input = linkInput(messages)): { f: Forest; roots: number[] } {
   const { own, refStart, refs } = input;
   // Every referenced ID, every message, and a dummy per merged pair at most (step 5).
   const f = new Forest(messages, input.ids + 2 * messages.length + 1);
@@ -385,9 +431,23 @@ function numberSubjects(count: number, of: (k: number) => SortableMessage | unde
 
 /** Step 5: threads whose subjects match merge. `roots` are sorted (step 4). Returns the new top level. */
 function mergeBySubject(f: Forest, roots: number[]): number[] {
+  const steps = mergeBySubjectSteps(f, roots);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * mergeBySubject() as steps: it yields every STEP roots of each loop and after each thread it
+ * re-sorts, so the THREAD command can let the event loop run there (threadMessagesInSlices).
+ * Nothing else touches the forest meanwhile, so the steps are the one pass cut up.
+ */
+function* mergeBySubjectSteps(f: Forest, roots: number[]): Generator<void, number[]> {
   const { subject, subjects } = rootSubjects(f, roots);
   const reply = new Uint8Array(roots.length);
   for (let k = 0; k < roots.length; k++) {
+    if (k % STEP === STEP - 1) yield;
     const r = roots[k]!;
     if (subject[k] === -1) continue;
     const m = f.message(r) ?? f.message(f.first[r]!);
@@ -399,6 +459,7 @@ function mergeBySubject(f: Forest, roots: number[]): number[] {
   const tableK = new Int32Array(subjects).fill(-1);
   // (5)(B)
   for (let k = 0; k < roots.length; k++) {
+    if (k % STEP === STEP - 1) yield;
     const s = subject[k]!;
     if (s === -1) continue;
     const there = tableNode[s]!;
@@ -412,6 +473,7 @@ function mergeBySubject(f: Forest, roots: number[]): number[] {
   const changed = new Set<number>();
   const added: number[] = [];
   for (let k = 0; k < roots.length; k++) {
+    if (k % STEP === STEP - 1) yield;
     const s = subject[k]!;
     if (s === -1) continue;
     const r = roots[k]!;
@@ -440,7 +502,10 @@ function mergeBySubject(f: Forest, roots: number[]): number[] {
     }
   }
   // Step 6 for what changed; everything else was sorted already.
-  for (const n of changed) f.sortChildren(n);
+  for (const n of changed) {
+    f.sortChildren(n);
+    yield;
+  }
   return [...roots.filter((r) => removed[r] === 0), ...added];
 }
 
@@ -468,6 +533,16 @@ function byLatest(f: Forest, roots: number[]): number[] {
 }
 
 /** Threads `messages` (those the search matched, in mailbox order). */
+/**
+ * The message keys threading by `algorithm` reads (sortData's hint to the store): the integer keys,
+ * which a store that has them gives for every message; the strings are read only when it does not.
+ */
+export function keysReadBy(algorithm: ThreadAlgorithm): SortKeyNames {
+  return algorithm === 'orderedsubject'
+    ? ['subjectKey', 'sentDate', 'internalDate']
+    : ['messageIdKey', 'referenceKeys', 'subjectKey', 'replyOrForward', 'sentDate', 'internalDate'];
+}
+
 export function threadMessages(messages: readonly SortableMessage[], algorithm: ThreadAlgorithm): Threads {
   if (algorithm === 'orderedsubject') return orderedSubject(messages);
   const { f, roots } = buildLinks(messages);
@@ -475,6 +550,29 @@ export function threadMessages(messages: readonly SortableMessage[], algorithm: 
   if (algorithm === 'refs') return f.flatten(byLatest(f, top));
   // (4) sorted the top level, so (5) finds which message of a subject leads; then (6) again.
   return f.flatten(f.sortRoots(mergeBySubject(f, top)));
+}
+
+/**
+ * threadMessages() letting the event loop run between its passes (`pause`): threading 100,000
+ * messages by REFERENCES was one stretch of 60–130 ms of CPU (issue 13: no command may hold the
+ * loop for more than a few milliseconds). The passes are those of threadMessages(), in the same
+ * order on the same data, so the threads are the same; each pass is still one stretch.
+ * ORDEREDSUBJECT is threaded by orderedSubjectInSlices().
+ */
+export async function threadMessagesInSlices(messages: readonly SortableMessage[], algorithm: ThreadAlgorithm, pause: () => Promise<void>): Promise<Threads> {
+  if (algorithm === 'orderedsubject') return orderedSubjectInSlices(messages, pause);
+  const input = linkInput(messages);
+  await pause();
+  const { f, roots } = buildLinks(messages, input);
+  await pause();
+  const top = pruneAndSort(f, roots);
+  await pause();
+  if (algorithm === 'refs') return f.flatten(byLatest(f, top));
+  const steps = mergeBySubjectSteps(f, top);
+  let step = steps.next();
+  for (; !step.done; step = steps.next()) await pause();
+  await pause();
+  return f.flatten(f.sortRoots(step.value));
 }
 
 /** Threads cached per key list (sortData's array, by identity), algorithm and selection. */
@@ -492,17 +590,42 @@ function sameUids(a: readonly number[], b: readonly number[]): boolean {
  * callers must not modify it.
  */
 export function threadUids(list: readonly SortableMessage[], uids: readonly number[], algorithm: ThreadAlgorithm): Threads {
+  return cachedThreads(list, uids, algorithm) ?? keepThreads(list, uids, algorithm, threadMessages(selectedMessages(list, uids), algorithm));
+}
+
+/** As threadUids(), letting the event loop run between the passes (threadMessagesInSlices) when not cached. */
+export async function threadUidsInSlices(
+  list: readonly SortableMessage[],
+  uids: readonly number[],
+  algorithm: ThreadAlgorithm,
+  pause: () => Promise<void>,
+): Promise<Threads> {
+  const hit = cachedThreads(list, uids, algorithm);
+  if (hit) return hit;
+  const selected = selectedMessages(list, uids);
+  await pause();
+  return keepThreads(list, uids, algorithm, await threadMessagesInSlices(selected, algorithm, pause));
+}
+
+function cachedThreads(list: readonly SortableMessage[], uids: readonly number[], algorithm: ThreadAlgorithm): Threads | undefined {
+  const hit = cache.get(list)?.get(algorithm);
+  return hit && sameUids(hit.uids, uids) ? hit.threads : undefined;
+}
+
+function keepThreads(list: readonly SortableMessage[], uids: readonly number[], algorithm: ThreadAlgorithm, threads: Threads): Threads {
   let perList = cache.get(list);
   if (!perList) cache.set(list, (perList = new Map()));
-  const hit = perList.get(algorithm);
-  if (hit && sameUids(hit.uids, uids)) return hit.threads;
+  perList.set(algorithm, { uids: [...uids], threads });
+  return threads;
+}
+
+/** The messages of `list` whose UIDs are in `uids` (both ascending). */
+function selectedMessages(list: readonly SortableMessage[], uids: readonly number[]): SortableMessage[] {
   const selected: SortableMessage[] = [];
   let j = 0;
   for (const m of list) {
     while (j < uids.length && uids[j]! < m.uid) j++;
     if (uids[j] === m.uid) selected.push(m);
   }
-  const threads = threadMessages(selected, algorithm);
-  perList.set(algorithm, { uids: [...uids], threads });
-  return threads;
+  return selected;
 }

@@ -1,7 +1,7 @@
-/** STATUS, SELECT snapshots, \Recent, records, structure and bytes (SEARCH: search.ts). */
+/** SELECT snapshots, \Recent, records, structure and bytes (STATUS: mailbox-status.ts, SEARCH: search.ts). */
 import type { MessageStructure } from '../../mime/types.js';
 import { StoreError } from '../errors.js';
-import type { ByteRange, MailboxSnapshot, MailboxStatus, MessageMeta, MessageRecord, MessageStream, RecentClaimOptions, SortableMessage } from '../types.js';
+import type { ByteRange, MailboxSnapshot, MessageMeta, MessageRecord, MessageStream, RecentClaimOptions, SortableMessage, SortKeyNames } from '../types.js';
 import { pinBody, readBody, readPinnedBody, readStructureJson } from './contents.js';
 import { pinnedStream } from '../pinned-stream.js';
 import { jsonList, selectableMailbox, type UserScope } from './context.js';
@@ -9,31 +9,11 @@ import { parseFlags } from './flags.js';
 import { toInfo } from './mailbox-tree.js';
 import { isTombstone } from './tombstone.js';
 
-export function mailboxStatus(scope: UserScope, mailboxId: string): MailboxStatus {
-  const box = selectableMailbox(scope, mailboxId);
-  const agg = scope.ctx.sql
-    .get(
-      `SELECT count(*) AS messages,
-              coalesce(sum(size), 0) AS size,
-              coalesce(sum(instr(' ' || flags || ' ', ' \\Seen ') = 0), 0) AS unseen,
-              coalesce(sum(uid >= ?), 0) AS recent
-         FROM messages WHERE mailbox_id = ?`,
-    )
-    .get(box.recent_uid, box.id) as { messages: number; size: number; unseen: number; recent: number };
-  return {
-    messages: agg.messages,
-    unseen: agg.unseen,
-    uidNext: box.uid_next,
-    uidValidity: box.uid_validity,
-    highestModseq: box.highest_modseq,
-    size: agg.size,
-    recent: agg.recent,
-  };
-}
-
-export function mailboxSnapshot(scope: UserScope, mailboxId: string): MailboxSnapshot {
-  const box = selectableMailbox(scope, mailboxId);
-  const messages = scope.ctx.snapshots.messages(scope.ctx, box);
+export async function mailboxSnapshot(scope: UserScope, mailboxId: string): Promise<MailboxSnapshot> {
+  // Read in slices when large (snapshot-cache.ts); `box` is then the row the messages answer for.
+  const { box, messages } = await scope.ctx.snapshots.messagesInSlices(scope.ctx, selectableMailbox(scope, mailboxId), () =>
+    selectableMailbox(scope, mailboxId),
+  );
   const subscribed = scope.ctx.sql.get('SELECT 1 FROM subscriptions WHERE user_id = ? AND name = ?').get(scope.userId, box.name) !== undefined;
   return { mailbox: toInfo(box, subscribed), uidValidity: box.uid_validity, uidNext: box.uid_next, highestModseq: box.highest_modseq, messages };
 }
@@ -127,7 +107,11 @@ export function streamMessage(scope: UserScope, mailboxId: string, uid: number, 
   return pinnedStream(() => pinBody(scope.ctx, contentOf(scope, mailboxId, uid), range), readPinnedBody);
 }
 
-/** Every message's SORT/THREAD keys, from the cache (sort-cache.ts) or content_sort. */
-export function sortData(scope: UserScope, mailboxId: string): readonly SortableMessage[] {
-  return scope.ctx.sortKeys.list(scope.ctx, selectableMailbox(scope, mailboxId));
+/**
+ * Every message's SORT/THREAD keys, from the cache (sort-cache.ts) or content_sort; `keys` (the
+ * caller's hint) are read ahead in slices when not cached, and the list answers for the mailbox
+ * as it is after them.
+ */
+export function sortData(scope: UserScope, mailboxId: string, keys: SortKeyNames = []): Promise<readonly SortableMessage[]> {
+  return scope.ctx.sortKeys.listInSlices(scope.ctx, selectableMailbox(scope, mailboxId), () => selectableMailbox(scope, mailboxId), keys);
 }

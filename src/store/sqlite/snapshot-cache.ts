@@ -12,6 +12,7 @@ import type { Flag, MessageMeta } from '../types.js';
 import type { MailboxRow, StoreContext } from './context.js';
 import { parseFlags } from './flags.js';
 import { loadSnapshot, savedModseq, saveSnapshot } from './saved-snapshots.js';
+import { DEFAULT_SLICE_MS, TimeSlice } from '../../util/time-slice.js';
 
 interface Entry {
   highestModseq: number;
@@ -20,6 +21,10 @@ interface Entry {
 
 /** Mailboxes smaller than this are read directly: the cache would save nothing worth its memory. */
 const MIN_MESSAGES = 2_000;
+/** Rows of the first page of a read in pages; later pages are sized to half a time slice each. */
+const FIRST_PAGE = 4_096;
+const MIN_PAGE = 256;
+const MAX_PAGE = 65_536;
 /** Most mailboxes kept (least recently used dropped). */
 const MAX_ENTRIES = 32;
 
@@ -35,26 +40,55 @@ export class SnapshotCache {
 
   /** The messages of `box` in UID order; the array returned is the caller's to keep. */
   messages(ctx: StoreContext, box: MailboxRow): MessageMeta[] {
+    return this.fromKept(ctx, box) ?? this.keep(box, readAll(ctx, box.id));
+  }
+
+  /**
+   * As messages(), for SELECT: a mailbox with no snapshot kept that can be brought up to date (none
+   * cached or saved, or a saved one older than expunges since) is read in pages, with the event
+   * loop let go between time slices — one statement over 100,000 rows and its parse were one
+   * stretch of 15–30 ms of CPU (issue 13: no command may hold the loop for more than a few
+   * milliseconds). Other sessions may write between the pages, so the pages are not one state of
+   * the mailbox; they are made one the way a kept snapshot is brought up to date: taken as of the
+   * HIGHESTMODSEQ before the first page, then caught up from the rows whose modseq grew since (a
+   * page that already saw a change gets it again, which changes nothing) and the expunges the
+   * count reveals. `current` re-reads the mailbox's row after the last page; the snapshot answers
+   * for that row, which is returned with it.
+   */
+  async messagesInSlices(ctx: StoreContext, box: MailboxRow, current: () => MailboxRow): Promise<{ box: MailboxRow; messages: MessageMeta[] }> {
+    const kept = this.fromKept(ctx, box);
+    if (kept) return { box, messages: kept };
+    const read = await readInPages(ctx, box.id);
+    if (!read.yielded) return { box, messages: this.keep(box, read.messages) };
+    const now = current();
+    const entry: Entry = { highestModseq: box.highest_modseq, messages: read.messages };
+    const caughtUp = now.uid_validity === box.uid_validity && (now.highest_modseq === box.highest_modseq || this.catchUp(ctx, now, entry));
+    // Pieces that do not add up (never seen so far): one read in full, as messages() does.
+    return { box: now, messages: caughtUp ? this.keep(now, entry.messages) : this.messages(ctx, now) };
+  }
+
+  /** The cached or saved snapshot of `box` brought up to date, or undefined when there is none or it cannot be. */
+  private fromKept(ctx: StoreContext, box: MailboxRow): MessageMeta[] | undefined {
     let entry = this.entries.get(box.id);
     if (!entry) {
       const saved = loadSnapshot(ctx, box.id);
       // A saved snapshot from the future (a database restored under it) is not a starting point.
       if (saved && saved.highestModseq <= box.highest_modseq) entry = saved;
     }
-    if (entry) {
-      this.entries.delete(box.id);
-      if (entry.highestModseq === box.highest_modseq || this.catchUp(ctx, box, entry)) {
-        this.entries.set(box.id, entry);
-        return entry.messages.slice();
-      }
-    }
-    const messages = readAll(ctx, box.id);
-    if (messages.length >= MIN_MESSAGES) {
-      this.entries.set(box.id, { highestModseq: box.highest_modseq, messages });
-      if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as number);
-      return messages.slice();
-    }
-    return messages;
+    if (!entry) return undefined;
+    this.entries.delete(box.id);
+    if (entry.highestModseq !== box.highest_modseq && !this.catchUp(ctx, box, entry)) return undefined;
+    this.entries.set(box.id, entry);
+    return entry.messages.slice();
+  }
+
+  /** Caches a mailbox read in full when it is large; the caller gets its own copy. */
+  private keep(box: MailboxRow, messages: MessageMeta[]): MessageMeta[] {
+    this.entries.delete(box.id);
+    if (messages.length < MIN_MESSAGES) return messages;
+    this.entries.set(box.id, { highestModseq: box.highest_modseq, messages });
+    if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as number);
+    return messages.slice();
   }
 
   /**
@@ -151,14 +185,48 @@ function readAll(ctx: StoreContext, mailboxId: number): MessageMeta[] {
 }
 
 /**
+ * readAll() in pages of UIDs, each sized to take about half a time slice, with a yield whenever a
+ * slice is used up. `yielded` false: nothing else ran between the pages, so they are one state.
+ */
+async function readInPages(ctx: StoreContext, mailboxId: number): Promise<{ messages: MessageMeta[]; yielded: boolean }> {
+  const stmt = ctx.sql
+    .get(
+      `SELECT group_concat(uid || ',' || modseq || ',' || flags, char(10)), count(*), max(uid)
+         FROM (SELECT uid, modseq, flags FROM messages WHERE mailbox_id = ? AND uid > ? ORDER BY uid LIMIT ?)`,
+    )
+    .raw();
+  const slice = new TimeSlice();
+  const sets = new Map<string, Flag[]>();
+  const messages: MessageMeta[] = [];
+  let yielded = false;
+  let after = 0;
+  let page = FIRST_PAGE;
+  for (;;) {
+    const started = performance.now();
+    const [text, count, last] = stmt.get(mailboxId, after, page) as [string | null, number, number | null];
+    scanMetaLines(text, sets, messages);
+    const took = performance.now() - started;
+    if (count < page || last === null) break;
+    after = last;
+    page = Math.max(MIN_PAGE, Math.min(MAX_PAGE, Math.round(took > 0 ? (page * DEFAULT_SLICE_MS) / 2 / took : page * 2)));
+    if (slice.due) {
+      await slice.yieldNow();
+      yielded = true;
+    }
+  }
+  for (let i = 1; i < messages.length; i++) {
+    if (messages[i]!.uid < messages[i - 1]!.uid) return { messages: messages.sort((a, b) => a.uid - b.uid), yielded };
+  }
+  return { messages, yielded };
+}
+
+/**
  * Parses "uid,modseq,flags" lines. Flags come last because a keyword may contain a comma (it is an
  * atom, RFC 3501 §9) but never a line break. Few distinct flag sets exist in a mailbox, so each is
  * one frozen array shared by every message that has it.
  */
-function scanMetaLines(text: string | null): MessageMeta[] {
-  if (text === null) return [];
-  const sets = new Map<string, Flag[]>();
-  const messages: MessageMeta[] = [];
+function scanMetaLines(text: string | null, sets = new Map<string, Flag[]>(), messages: MessageMeta[] = []): MessageMeta[] {
+  if (text === null) return messages;
   let i = 0;
   const n = text.length;
   while (i < n) {

@@ -14,9 +14,10 @@
  * contract asks, so the IMAP layer's caches of sorted orders and threads (keyed by it) stay valid
  * across commands and sessions. Bounded by the number of messages held (least recently used go).
  */
-import type { SortableMessage } from '../types.js';
+import type { SortableMessage, SortKeyNames } from '../types.js';
 import type { MailboxRow, StoreContext } from './context.js';
 import { decodeReferenceKeys } from './thread-keys.js';
+import { DEFAULT_SLICE_MS, TimeSlice } from '../../util/time-slice.js';
 
 export const DEFAULT_SORT_CACHE_MESSAGES = 500_000;
 
@@ -48,6 +49,55 @@ function loadColumns(ctx: StoreContext, mailboxId: number, fromUid: number, from
   }))();
 }
 
+/** Rows of the first page of a read in pages; later pages are sized to half a time slice each. */
+const FIRST_PAGE = 4_096;
+const MIN_PAGE = 256;
+const MAX_PAGE = 65_536;
+
+/**
+ * loadColumns() for the UIDs in [fromUid, toUid), in pages of UIDs with the event loop let go
+ * whenever a time slice is used up: the columns of 100,000 messages in one transaction were one
+ * stretch of 40–80 ms of CPU (issue 13: no command may hold the loop for more than a few
+ * milliseconds). Each page is one transaction, so its columns line up with its UIDs; pages may see
+ * different moments of the mailbox. That is harmless for the keys — a UID names one content, whose
+ * keys never change — but not for the set of UIDs: the caller (SortCache.listInSlices) makes that
+ * one state by catching up from the mailbox row it began with.
+ */
+async function loadColumnsInPages(
+  ctx: StoreContext,
+  mailboxId: number,
+  fromUid: number,
+  toUid: number,
+  from: string,
+  columns: readonly string[],
+): Promise<Loaded> {
+  const where = 'WHERE m.mailbox_id = ? AND m.uid >= ? AND m.uid < ? ORDER BY m.uid LIMIT ?';
+  const uidQuery = `SELECT m.uid ${FROM.m} ${where}`;
+  const columnQueries = columns.map((c) => `SELECT ${c} ${from} ${where}`);
+  const page = ctx.db.transaction((first: number, limit: number) => ({
+    uids: ctx.sql.get(uidQuery).pluck().all(mailboxId, first, toUid, limit) as number[],
+    columns: columnQueries.map((q) => ctx.sql.get(q).pluck().all(mailboxId, first, toUid, limit)),
+  }));
+  const slice = new TimeSlice();
+  const out: Loaded = { uids: [], columns: columns.map(() => []) };
+  let first = fromUid;
+  let limit = FIRST_PAGE;
+  for (;;) {
+    const started = performance.now();
+    const got = page(first, limit);
+    for (let r = 0; r < got.uids.length; r++) out.uids.push(got.uids[r]!);
+    got.columns.forEach((col, c) => {
+      const into = out.columns[c]!;
+      for (let r = 0; r < col.length; r++) into.push(col[r]);
+    });
+    const took = performance.now() - started;
+    if (got.uids.length < limit) return out;
+    first = got.uids[got.uids.length - 1]! + 1;
+    limit = Math.max(MIN_PAGE, Math.min(MAX_PAGE, Math.round(took > 0 ? (limit * DEFAULT_SLICE_MS) / 2 / took : limit * 2)));
+    await slice.pause();
+  }
+}
+
 /** Column groups, each read by one query: the SQL columns after m.uid, all from one table. */
 const GROUPS = {
   sentDate: 's.sent_date',
@@ -63,6 +113,23 @@ const GROUPS = {
   threadKeys: 't.message_id, t.refs, t.subject, t.reply',
 } as const;
 type Group = keyof typeof GROUPS;
+
+/** The group a key is read from, for the keys not read with the list itself (uid, dates, size). */
+const GROUP_OF: Partial<Record<keyof SortableMessage, Group>> = {
+  subject: 'subject',
+  from: 'from',
+  to: 'to',
+  cc: 'cc',
+  displayFrom: 'displayFrom',
+  displayTo: 'displayTo',
+  messageId: 'thread',
+  references: 'thread',
+  // replyOrForward is read from the integer keys' group first (SortRow.replyOrForward).
+  replyOrForward: 'threadKeys',
+  messageIdKey: 'threadKeys',
+  referenceKeys: 'threadKeys',
+  subjectKey: 'threadKeys',
+};
 
 const NO_REFERENCES: readonly string[] = Object.freeze([]);
 
@@ -84,6 +151,8 @@ class KeyTable {
     readonly size: readonly number[],
     /** Rows of (uid, ...columns) for the given SQL columns of one table, ascending by UID. */
     private readonly load: (from: string, columns: readonly string[]) => Loaded,
+    /** As `load`, for UIDs below the second argument, in pages with yields between time slices. */
+    private readonly loadInPages: (from: string, columns: readonly string[], toUid: number) => Promise<Loaded>,
   ) {
     this.rows = uids.map((_, i) => new SortRow(this, i));
   }
@@ -99,9 +168,34 @@ class KeyTable {
   }
 
   private fill(group: Group): void {
-    // Only the columns of the group not read yet (THREAD's group shares the subjects with SORT's).
-    const names = GROUPS[group].split(', ').filter((n) => !this.values.has(n));
-    const loaded = this.load(FROM[names[0]!.startsWith('t.') ? 't' : 's'], names);
+    const names = this.missing(group);
+    this.merge(names, this.load(FROM[names[0]!.startsWith('t.') ? 't' : 's'], names));
+  }
+
+  /** The columns of the group not read yet (THREAD's group shares the subjects with SORT's). */
+  private missing(group: Group): string[] {
+    return GROUPS[group].split(', ').filter((n) => !this.values.has(n));
+  }
+
+  /** As fill(), in pages with yields between time slices (loadColumnsInPages); nothing if loaded. */
+  async prefetch(group: Group): Promise<void> {
+    const names = this.missing(group);
+    if (names.length === 0 || this.uids.length === 0) return;
+    const loaded = await this.loadInPages(FROM[names[0]!.startsWith('t.') ? 't' : 's'], names, this.uids[this.uids.length - 1]! + 1);
+    // A caller that read a column meanwhile (fill) keeps it: it may hold decoded references.
+    const fresh = names.map((n, c) => [n, c] as const).filter(([n]) => !this.values.has(n));
+    this.merge(
+      fresh.map(([n]) => n),
+      { uids: loaded.uids, columns: fresh.map(([, c]) => loaded.columns[c]!) },
+    );
+  }
+
+  /**
+   * Sets the columns `names` from `loaded`, matched by UID: `loaded` may hold messages added since
+   * this table was made (left out) and lack messages gone since (their value stays empty; such a
+   * table is stale, and the cache replaces it before handing it out again).
+   */
+  private merge(names: readonly string[], loaded: Loaded): void {
     if (sameUids(loaded.uids, this.uids)) {
       // The usual case (the mailbox is as when this table was made): the columns as read.
       names.forEach((n, c) => this.values.set(n, loaded.columns[c]!));
@@ -127,6 +221,7 @@ class KeyTable {
       [...pick(this.internalDate), ...added.internalDate],
       [...pick(this.size), ...added.size],
       this.load,
+      this.loadInPages,
     );
     for (const [name, col] of this.values) {
       const group = (Object.keys(GROUPS) as Group[]).find((g) => GROUPS[g].split(', ').includes(name))!;
@@ -234,15 +329,59 @@ export class SortCache {
   }
 
   /**
+   * As list(), for a SORT or THREAD about to read `keys`: what is not cached yet is read in pages
+   * with the event loop let go between time slices (loadColumnsInPages), then the list is brought
+   * to the mailbox as it is after the last page. A new list is read as of `box` — the UIDs below
+   * its UIDNEXT — and entered as if cached then: list() then catches it up exactly as it catches
+   * up a cached list (new rows above the old UIDNEXT; when the count shows expunges, those dropped
+   * by the list of UIDs present). The answer is therefore the mailbox of one moment, `current()`,
+   * whatever landed between the pages: a message present now was present at every page (UIDs are
+   * never reused), so the paged list holds every present UID below the old UIDNEXT, and the count
+   * tells whether it holds more. Columns read later, also in pages, are matched by UID; a message
+   * expunged meanwhile changed the mailbox, so list() drops it.
+   */
+  async listInSlices(ctx: StoreContext, box: MailboxRow, current: () => MailboxRow, keys: SortKeyNames): Promise<readonly SortableMessage[]> {
+    let entry = this.entries.get(box.id);
+    if (!entry) {
+      const table = await this.readInPages(ctx, box.id, box.uid_next);
+      const now = current();
+      if (now.uid_validity !== box.uid_validity) return this.list(ctx, now);
+      entry = { highestModseq: box.highest_modseq, uidNext: box.uid_next, table };
+      this.replace(box.id, this.entries.get(box.id), entry);
+    }
+    const groups = new Set(keys.map((k) => GROUP_OF[k]).filter((g): g is Group => g !== undefined));
+    for (const group of groups) await entry.table.prefetch(group);
+    return this.list(ctx, current());
+  }
+
+  /** read() of the UIDs below `toUid`, in pages with yields between time slices. */
+  private async readInPages(ctx: StoreContext, mailboxId: number, toUid: number): Promise<KeyTable> {
+    const { uids, columns } = await loadColumnsInPages(ctx, mailboxId, 0, toUid, FROM.s, ['m.internal_date', 'm.size', GROUPS.sentDate]);
+    const { load, loadInPages } = this.loaders(ctx, mailboxId, 0);
+    const table = new KeyTable(uids, columns[0] as number[], columns[1] as number[], load, loadInPages);
+    table.values.set(GROUPS.sentDate, columns[2]!);
+    return table;
+  }
+
+  /** The column readers of a table holding the mailbox's UIDs >= `fromUid`. */
+  private loaders(ctx: StoreContext, mailboxId: number, fromUid: number) {
+    return {
+      load: (from: string, columns: readonly string[]): Loaded => loadColumns(ctx, mailboxId, fromUid, from, columns),
+      loadInPages: (from: string, columns: readonly string[], toUid: number): Promise<Loaded> =>
+        loadColumnsInPages(ctx, mailboxId, fromUid, toUid, from, columns),
+    };
+  }
+
+  /**
    * The messages of the mailbox with UID >= `fromUid`, with their sent dates (SORT DATE, and every
    * THREAD, need them; reading them in the same pass costs less than a second one). Other columns
    * are read later, when a command needs them.
    */
   private read(ctx: StoreContext, mailboxId: number, fromUid: number): KeyTable {
-    const load = (from: string, columns: readonly string[]): Loaded => loadColumns(ctx, mailboxId, fromUid, from, columns);
+    const { load, loadInPages } = this.loaders(ctx, mailboxId, fromUid);
     // (SQLite leaves the join out of the queries that read only columns of messages.)
     const { uids, columns } = loadColumns(ctx, mailboxId, fromUid, FROM.s, ['m.internal_date', 'm.size', GROUPS.sentDate]);
-    const table = new KeyTable(uids, columns[0] as number[], columns[1] as number[], load);
+    const table = new KeyTable(uids, columns[0] as number[], columns[1] as number[], load, loadInPages);
     table.values.set(GROUPS.sentDate, columns[2]!);
     return table;
   }

@@ -23,6 +23,7 @@ import type {
   MessageRecord,
   RecentClaimOptions,
   SortableMessage,
+  SortKeyNames,
   SpecialUse,
   CreateMailboxOptions,
   UserMailbox,
@@ -55,7 +56,6 @@ import {
 import {
   claimRecent,
   mailboxSnapshot,
-  mailboxStatus,
   changedSince,
   messageRecords,
   messageStructure,
@@ -63,6 +63,7 @@ import {
   sortData,
   streamMessage,
 } from './message-reads.js';
+import { mailboxStatus } from './mailbox-status.js';
 import { searchMessages } from './search.js';
 import { SqliteSieveScripts } from './sieve.js';
 import type { SieveScriptInfo, VacationMemory } from '../sieve-storage.js';
@@ -232,8 +233,8 @@ export class SqliteUserMailbox implements UserMailbox {
   search(mailboxId: string, query: SearchQuery): Promise<number[]> {
     return this.call(() => searchMessages(this.scope, mailboxId, query, this.texts));
   }
-  sortData(mailboxId: string): Promise<readonly SortableMessage[]> {
-    return this.call(() => sortData(this.scope, mailboxId));
+  sortData(mailboxId: string, keys?: SortKeyNames): Promise<readonly SortableMessage[]> {
+    return this.call(() => sortData(this.scope, mailboxId, keys));
   }
   quota(): Promise<QuotaState> {
     return this.call(() => quotaState(this.scope.ctx, this.scope.userId, this.scope.user, this.scope.ctx.quotaDefaults));
