@@ -290,7 +290,13 @@ export type MailboxChange =
    * whose entries they are; every listener acting for someone else ignores it (as for per-user
    * \Seen). /shared and /private entries of one write are published as two changes.
    */
-  | { kind: 'metadata'; mailboxId?: string; entries: string[]; origin?: string; viewer?: string };
+  | { kind: 'metadata'; mailboxId?: string; entries: string[]; origin?: string; viewer?: string }
+  /**
+   * The mailbox's URLAUTH access key was replaced (UserMailbox.resetUrlauthKeys), or, without
+   * `mailboxId`, all the user's keys were removed: sessions that have the mailbox selected are told
+   * `* OK [URLMECH INTERNAL]` (RFC 4467 §7 RESETKEY).
+   */
+  | { kind: 'urlauth'; mailboxId?: string; origin?: string };
 
 export type ChangeListener = (change: MailboxChange) => void;
 

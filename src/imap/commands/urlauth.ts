@@ -1,13 +1,17 @@
 /**
- * URLAUTH (RFC 4467 §7): GENURLAUTH makes URLAUTH-authorized URLs for the user's own messages,
- * RESETKEY revokes them, URLFETCH reads URLs — URLAUTH ones as their owner, plain ones of the
- * user's own mail as CATENATE does (url-access.ts) — answering NIL for any URL that does not
- * verify, whatever the reason. Registered only where the store keeps mailbox access keys
- * (MailStore.urlauthKeys); the keys and tokens are in urlauth-keys.ts.
+ * URLAUTH (RFC 4467 §7): GENURLAUTH makes URLAUTH-authorized URLs for messages the user can read
+ * — the user's own, and other users' mailboxes shared with the `r` right (their owner's key:
+ * SharedNamespaceMail.urlauthKey) — RESETKEY revokes them, URLFETCH reads URLs — URLAUTH ones as
+ * the user the URL names, with that user's rights at that moment, plain ones as CATENATE does
+ * (url-access.ts) — answering NIL for any URL that does not verify, whatever the reason.
+ * Registered only where the store keeps mailbox access keys (MailStore.urlauthKeys); the keys and
+ * tokens are in urlauth-keys.ts.
  *
- * Not done (documented in docs/urlauth.md): the untagged `OK [URLMECH INTERNAL]` to other sessions
- * that have the mailbox selected when RESETKEY runs, and URLMECH in SELECT answers (both optional
- * to a client, which learns the mechanisms from RESETKEY's tagged OK).
+ * URLMECH: RESETKEY's tagged OK carries it; other sessions of the user with the mailbox selected
+ * get an untagged `OK [URLMECH INTERNAL]` through the change feed (kind 'urlauth',
+ * selected-view.ts), as §7 RESETKEY says. SELECT and EXAMINE do not send it: §7.1 lists them among
+ * the commands it "is returned" with but asks nothing of them (no MUST or SHOULD), INTERNAL is
+ * the only mechanism (§2.4.1, always there), and Dovecot sends none on SELECT either (Cyrus does).
  */
 import type { AnyCommandSpec, CommandContext, CommandSpec } from './types.js';
 import { ArgReader, ParseError } from '../wire/args.js';
@@ -72,7 +76,8 @@ export const genUrlAuthCommand: CommandSpec<GenUrlAuthArgs> = {
         const info = await mail.get(url.mailbox);
         key = await keys.urlauthKey(info.id, { create: true });
       } catch {
-        throw ImapError.bad('The URL does not name an existing mailbox of the user');
+        // Nonexistent, or another user's mailbox without the `r` right: the same answer.
+        throw ImapError.bad('The URL does not name a mailbox the user can read');
       }
       if (!key) throw ImapError.no('No mailbox access key');
       out.push(`${url.urlauth.rump}:internal:${internalToken(key, url.urlauth.rump)}`);

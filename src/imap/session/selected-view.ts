@@ -40,6 +40,8 @@ export interface FrozenView {
   keywords: string;
   recentFrom: number;
   recentLater: number[] | null;
+  /** A RESETKEY of the mailbox was heard and not yet reported (URLMECH, RFC 4467 §7). */
+  urlmech?: boolean;
 }
 
 export interface ViewOptions {
@@ -85,6 +87,8 @@ export class SelectedMailboxView implements SelectedView {
   private pendingNew = new Set<number>();
   private pendingExpunge = new Set<number>();
   private pendingFlags = new Map<number, FlagChange>();
+  /** The mailbox's URLAUTH key was reset by another session: `* OK [URLMECH INTERNAL]` is owed (RFC 4467 §7). */
+  private pendingUrlmech = false;
   /** New messages flush() is reading from the store: changes to them must not be dropped meanwhile. */
   private arriving = new Set<number>();
   /** Highest UID this view has heard of (so a late 'exists' event for a known UID is ignored). */
@@ -200,6 +204,7 @@ export class SelectedMailboxView implements SelectedView {
     const view = new SelectedMailboxView(before, frozen.readOnly, frozen.recentFrom, out, origin, options);
     for (const keyword of frozen.keywords ? frozen.keywords.split(' ') : []) view.noteKeywords([keyword]);
     for (const uid of frozen.recentLater ?? []) view.recentLater.add(uid);
+    if (frozen.urlmech) view.noteUrlmech();
     view.resync(current);
     return view;
   }
@@ -439,6 +444,16 @@ export class SelectedMailboxView implements SelectedView {
 
   /** Feed listener: queue changes of this mailbox made elsewhere. */
   onChange(change: MailboxChange): void {
+    if (change.kind === 'urlauth') {
+      // RFC 4467 §7 RESETKEY: "Any current IMAP session logged in as the user that has the mailbox
+      // selected will receive an untagged OK response with the URLMECH status response code". The
+      // session that ran RESETKEY has it in its tagged OK already. No mailbox: all keys went.
+      if (change.origin !== undefined && change.origin === this.origin) return;
+      if (change.mailboxId !== undefined && change.mailboxId !== this.mailbox.id) return;
+      this.pendingUrlmech = true;
+      this.onPending?.();
+      return;
+    }
     // Annotation changes are NOTIFY's business (src/imap/notify/watcher.ts), not the selected view's.
     if (change.kind === 'mailboxes' || change.kind === 'sieve' || change.kind === 'metadata' || change.mailboxId !== this.mailbox.id) return;
     const own = change.origin === this.origin;
@@ -490,7 +505,17 @@ export class SelectedMailboxView implements SelectedView {
   }
 
   hasPending(): boolean {
-    return this.pendingNew.size > 0 || this.pendingExpunge.size > 0 || this.pendingFlags.size > 0;
+    return this.pendingNew.size > 0 || this.pendingExpunge.size > 0 || this.pendingFlags.size > 0 || this.pendingUrlmech;
+  }
+
+  /** A hibernated session that heard of a RESETKEY while parked (hibernation.ts) owes the URLMECH still. */
+  noteUrlmech(): void {
+    this.pendingUrlmech = true;
+  }
+
+  /** True while a URLMECH is owed (kept across hibernation in FrozenView.urlmech). */
+  get owesUrlmech(): boolean {
+    return this.pendingUrlmech;
   }
 
   /**
@@ -498,6 +523,10 @@ export class SelectedMailboxView implements SelectedView {
    * FETCH FLAGS for changed ones.
    */
   async flush(mail: UserMailbox, allowExpunge: boolean, fetchNew?: NewMessageFetch): Promise<void> {
+    if (this.pendingUrlmech) {
+      this.pendingUrlmech = false;
+      this.out.status?.('*', 'OK', 'URLAUTH key reset', { name: 'URLMECH', args: [atom('INTERNAL')] });
+    }
     if (allowExpunge && this.pendingExpunge.size > 0) {
       const gone = [...this.pendingExpunge];
       this.pendingExpunge.clear();

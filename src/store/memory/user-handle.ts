@@ -103,9 +103,11 @@ export class MemoryUserMailbox implements UserMailbox {
   async resetUrlauthKeys(mailboxId?: string): Promise<void> {
     if (mailboxId !== undefined) {
       this.boxById(mailboxId).urlauthKey = randomBytes(32);
+      publish(this.ctx, { kind: 'urlauth', mailboxId });
       return;
     }
     for (const box of this.ctx.state.byId.values()) delete box.urlauthKey;
+    publish(this.ctx, { kind: 'urlauth' });
   }
 
   async privateSeen(mailboxId: string, viewer: string): Promise<PrivateSeen[]> {
