@@ -25,9 +25,10 @@ export interface CapabilityInputs {
 
 /**
  * What a store with `messageExtras` adds (FETCH/SEARCH items in fetch.ts and search/parse.ts; MAILBOXID in status.ts, create.ts, select).
- * SNIPPET=FUZZY is PREVIEW under its draft name (FETCH SNIPPET), still advertised by Dovecot 2.3.
+ * SNIPPET=FUZZY is PREVIEW under its first draft's name (FETCH SNIPPET), PREVIEW=FUZZY the later
+ * drafts' form (FETCH PREVIEW (FUZZY)), both still advertised by Dovecot 2.3 and 2.4.
  */
-export const MESSAGE_EXTRAS_CAPABILITIES = ['OBJECTID', 'SAVEDATE', 'PREVIEW', 'SNIPPET=FUZZY'] as const;
+export const MESSAGE_EXTRAS_CAPABILITIES = ['OBJECTID', 'SAVEDATE', 'PREVIEW', 'PREVIEW=FUZZY', 'SNIPPET=FUZZY'] as const;
 
 // IMAP4rev1 and IMAP4rev2 together (RFC 9051 Appendix A): rev1 behaviour until ENABLE IMAP4rev2.
 const BASE = ['IMAP4rev1', 'IMAP4rev2', 'SASL-IR', 'ENABLE', 'CHILDREN', 'NAMESPACE', 'UIDPLUS', 'ID', 'CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT'];
