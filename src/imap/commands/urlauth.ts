@@ -18,7 +18,8 @@ import { ArgReader, ParseError } from '../wire/args.js';
 import { atom, literal, type ImapValue, type Token } from '../wire/types.js';
 import { ImapError } from '../errors.js';
 import { parseImapUrl, UrlError } from '../wire/imap-url.js';
-import { readMailboxName } from './mailbox-name.js';
+import { readMailboxName, utf8Names } from './mailbox-name.js';
+import { URLFETCH_PARAMS, urlMetadata, type UrlFetchParam, type UrlFetchRequest } from './urlfetch-binary.js';
 import { internalToken } from './urlauth-keys.js';
 import { closeOpened, resolveUrl, UrlRefused } from './url-access.js';
 import { urlScope } from './catenate.js';
@@ -51,7 +52,7 @@ function parseGenUrlAuth(tokens: Token[]): GenUrlAuthArgs {
 export const genUrlAuthCommand: CommandSpec<GenUrlAuthArgs> = {
   name: 'GENURLAUTH',
   states: ['authenticated', 'selected'],
-  capabilities: ['URLAUTH'],
+  capabilities: ['URLAUTH', 'URLAUTH=BINARY'],
   parse: parseGenUrlAuth,
   async run(ctx, args) {
     const { user, mail } = userOf(ctx);
@@ -121,15 +122,33 @@ export const resetKeyCommand: CommandSpec<ResetKeyArgs> = {
 };
 
 interface UrlFetchArgs {
-  urls: string[];
+  urls: UrlFetchRequest[];
 }
 
-/** RFC 4467 §9: urlfetch = "URLFETCH" 1*(SP url-full). */
+/**
+ * RFC 4467 §9 urlfetch = "URLFETCH" 1*(SP url-full), extended by RFC 5524 §5 (URLAUTH=BINARY):
+ * an argument may be `"(" url-full *(SP url-fetch-param) ")"`, url-fetch-param = "BODY" /
+ * "BINARY" / "BODYPARTSTRUCTURE" (BODY and BINARY exclude each other, RFC 5524 §3). An unknown
+ * parameter, or both BODY and BINARY, is BAD.
+ */
 function parseUrlFetch(tokens: Token[]): UrlFetchArgs {
   const r = new ArgReader(tokens);
-  const urls: string[] = [];
-  do urls.push(r.astring('URL'));
-  while (r.remaining > 0);
+  const urls: UrlFetchRequest[] = [];
+  do {
+    if (!r.isList()) {
+      urls.push({ url: r.astring('URL') });
+      continue;
+    }
+    const list = r.list('URLFETCH parameters');
+    const request: UrlFetchRequest = { url: list.astring('URL'), want: new Set() };
+    while (list.remaining > 0) {
+      const param = list.atom('URLFETCH parameter').toUpperCase();
+      if (!URLFETCH_PARAMS.has(param)) throw new ParseError(`Unknown URLFETCH parameter ${param.slice(0, 40)}`);
+      request.want!.add(param as UrlFetchParam);
+    }
+    if (request.want!.has('BODY') && request.want!.has('BINARY')) throw new ParseError('BODY and BINARY exclude each other (RFC 5524)');
+    urls.push(request);
+  } while (r.remaining > 0);
   return { urls };
 }
 
@@ -142,9 +161,14 @@ export const urlFetchCommand: CommandSpec<UrlFetchArgs> = {
     const opened: UserMailbox[] = [];
     const out: ImapValue[] = [];
     try {
-      for (const text of args.urls) {
+      for (const { url: text, want } of args.urls) {
         let value: ImapValue = null;
         try {
+          if (want) {
+            // RFC 5524 §3.2: url-full followed by one parenthesised item per parameter asked.
+            out.push(text, ...(await urlMetadata(scope, parseImapUrl(text), opened, want, utf8Names(ctx.enabled))));
+            continue;
+          }
           const content = await resolveUrl(scope, parseImapUrl(text), opened);
           const bytes = content.bytes;
           value = Buffer.isBuffer(bytes) ? literal(bytes) : literal(() => bytes, content.size);
