@@ -28,7 +28,7 @@ async function runSearch(ctx: CommandContext, args: SearchArgs, byUid: boolean):
     checkCharset(args.charset);
     query = await storeQuery(args.key, view, mail, ctx.server.store.messageExtras === true);
     if (args.usesModseq) enableCondstore(ctx, view);
-    found = (await findModseqMatches(mail, view, query, known)) ?? (await findMatches(mail, view, query));
+    found = (await findModseqMatches(mail, view, query, known)) ?? (await findMatches(mail, view, query, (n, total) => ctx.progress(n, total)));
   } catch (err) {
     // RFC 5182 §2.1: a SEARCH with SAVE that fails with NO empties "$"; a BAD leaves it alone.
     if (save && toErrorReply(err).status === 'NO') view.savedResult = [];

@@ -20,7 +20,7 @@ async function runThread(ctx: CommandContext, args: ThreadArgs, byUid: boolean):
   checkCharset(args.charset);
   const query = await storeQuery(args.key, view, mail, ctx.server.store.messageExtras === true);
   if (args.usesModseq) enableCondstore(ctx, view);
-  const found = await findMatchingUids(mail, view, query);
+  const found = await findMatchingUids(mail, view, query, (n, total) => ctx.progress(n, total));
   const list = await sortData(mail, view.mailbox.id, view.uids());
   const threads = threadUids(list, found, args.algorithm);
   const text = formatThreads(threads, byUid ? (uid) => uid : (uid) => view.seqOf(uid) ?? 0);

@@ -24,6 +24,7 @@ import type {
   MessageRecord,
   RecentClaimOptions,
   SearchQuery,
+  SearchOptions,
   SortableMessage,
   SpecialUse,
   CreateMailboxOptions,
@@ -208,8 +209,8 @@ export class MemoryUserMailbox implements UserMailbox {
     return msg.messageExtras(this.ctx, mailboxId, uids, options);
   }
 
-  async search(mailboxId: string, query: SearchQuery): Promise<number[]> {
-    return msg.searchMessages(this.ctx, mailboxId, query);
+  async search(mailboxId: string, query: SearchQuery, options: SearchOptions = {}): Promise<number[]> {
+    return msg.searchMessages(this.ctx, mailboxId, query, options);
   }
 
   async sortData(mailboxId: string): Promise<readonly SortableMessage[]> {

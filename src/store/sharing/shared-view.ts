@@ -48,6 +48,7 @@ import type {
   RecentClaimOptions,
   RenameMailboxOptions,
   SearchQuery,
+  SearchOptions,
   SortableMessage,
   UserMailbox,
   MessageExtras,
@@ -531,11 +532,11 @@ export class SharedNamespaceMail implements UserMailbox {
     };
   }
 
-  async search(mailboxId: string, query: SearchQuery): Promise<number[]> {
-    if (!parseSharedId(mailboxId)) return this.own.search(mailboxId, query);
+  async search(mailboxId: string, query: SearchQuery, options: SearchOptions = {}): Promise<number[]> {
+    if (!parseSharedId(mailboxId)) return this.own.search(mailboxId, query, options);
     const a = await this.access(mailboxId, 'r');
-    if (!this.privateSeenOn(a) || !needsViewerRows(query)) return a.handle.search(a.id, query);
-    return a.handle.search(a.id, queryForViewer(query, await a.handle.privateSeen!(a.id, this.user)));
+    if (!this.privateSeenOn(a) || !needsViewerRows(query)) return a.handle.search(a.id, query, options);
+    return a.handle.search(a.id, queryForViewer(query, await a.handle.privateSeen!(a.id, this.user)), options);
   }
 
   async messageExtras(mailboxId: string, uids: number[], options?: MessageExtrasOptions): Promise<MessageExtras[]> {
