@@ -19,7 +19,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +30,8 @@ import { testCertificate } from '../helpers/certs.js';
 import { UserFile } from '../../src/auth/user-file.js';
 import { StaticAuthenticator } from '../../src/auth/static-users.js';
 import { withTokenVerifier } from '../../src/auth/sasl/index.js';
-import { freePort, waitForPort } from '../../bench/servers/common.js';
+import { freePort } from '../../bench/servers/common.js';
+import { spawnDovecot } from '../../bench/servers/dovecot.js';
 
 /**
  * Dovecot 2.4's built-in line: https://github.com/dovecot/core/blob/main/configure.ac
@@ -217,15 +218,7 @@ async function startDovecot(dir: string): Promise<{ port: number; child: ChildPr
       '',
     ].join('\n'),
   );
-  const child = spawn('/usr/sbin/dovecot', ['-c', join(dir, 'dovecot.conf'), '-F'], { stdio: 'ignore' });
-  try {
-    await waitForPort(port, 20_000);
-  } catch (err) {
-    child.kill('SIGKILL');
-    const log = existsSync(join(dir, 'dovecot.log')) ? readFileSync(join(dir, 'dovecot.log'), 'utf8').slice(-2000) : '';
-    throw new Error(`${(err as Error).message}\n${log}`);
-  }
-  return { port, child };
+  return { port, child: await spawnDovecot(join(dir, 'dovecot.conf'), port, join(dir, 'dovecot.log')) };
 }
 
 describe('CAPABILITY: a superset of Dovecot 2.3 and 2.4 and of Stalwart', { timeout: 180_000 }, () => {

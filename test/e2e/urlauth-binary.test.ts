@@ -11,6 +11,7 @@ import { serverForSuite } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
 import { loggedIn, run } from '../helpers/raw-client.js';
 import { StaticAuthenticator } from '../../src/auth/static-users.js';
+import { generated } from '../helpers/urlauth.js';
 
 const BINARY_BYTES = Buffer.from([0x00, 0x01, 0x02, 0xff, 0x0d, 0x0a, 0x41]);
 
@@ -38,7 +39,7 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
         assert.match(await alice.expect(/^a /), /^a OK/);
         const url = async (tag: string, section: string): Promise<string> => {
           const lines = await run(alice, tag, `GENURLAUTH "imap://alice@127.0.0.1/INBOX/;uid=1/;section=${section};urlauth=submit+alice" INTERNAL`);
-          return /^\* GENURLAUTH "([^"]+)"$/.exec(lines.find((l) => l.startsWith('* GENURLAUTH '))!)![1]!;
+          return generated(lines);
         };
         const blob = await url('g2', '2');
         const qp = await url('g3', '3');

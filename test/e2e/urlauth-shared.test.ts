@@ -17,24 +17,11 @@ import { serverForSuite } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
 import { loggedIn, run, type RawClient } from '../helpers/raw-client.js';
 import { StaticAuthenticator } from '../../src/auth/static-users.js';
+import { fetched, generated } from '../helpers/urlauth.js';
 
 const MESSAGE = 'Subject: shared\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nfirst\r\n--b\r\nContent-Type: text/plain\r\n\r\nThe attachment text.\r\n--b--\r\n';
 
 const URLMECH = /^\* OK \[URLMECH INTERNAL\]/;
-
-function generated(lines: string[]): string {
-  const line = lines.find((l) => l.startsWith('* GENURLAUTH '));
-  assert.ok(line, lines.join('\n'));
-  return /^\* GENURLAUTH "([^"]+)"$/.exec(line)![1]!;
-}
-
-function fetched(lines: string[]): string | null {
-  const wire = lines.join('\r\n');
-  if (/^\* URLFETCH "[^"]*" NIL$/m.test(wire)) return null;
-  const m = /^\* URLFETCH "[^"]*" \{(\d+)\}\r\n/m.exec(wire);
-  assert.ok(m, wire);
-  return wire.slice(m.index + m[0].length, m.index + m[0].length + Number(m[1]));
-}
 
 async function append(c: RawClient, tag: string, mailbox: string): Promise<void> {
   c.send(`${tag} APPEND ${mailbox} {${MESSAGE.length}+}\r\n${MESSAGE}\r\n`);
