@@ -140,14 +140,16 @@ function parseUrlFetch(tokens: Token[]): UrlFetchArgs {
       continue;
     }
     const list = r.list('URLFETCH parameters');
-    const request: UrlFetchRequest = { url: list.astring('URL'), want: new Set() };
+    const url = list.astring('URL');
+    const want = new Set<UrlFetchParam>();
     while (list.remaining > 0) {
       const param = list.atom('URLFETCH parameter').toUpperCase();
       if (!URLFETCH_PARAMS.has(param)) throw new ParseError(`Unknown URLFETCH parameter ${param.slice(0, 40)}`);
-      request.want!.add(param as UrlFetchParam);
+      want.add(param as UrlFetchParam);
     }
-    if (request.want!.has('BODY') && request.want!.has('BINARY')) throw new ParseError('BODY and BINARY exclude each other (RFC 5524)');
-    urls.push(request);
+    if (want.has('BODY') && want.has('BINARY')) throw new ParseError('BODY and BINARY exclude each other (RFC 5524)');
+    // `("url")` asks for no metadata: answered as the plain form.
+    urls.push(want.size > 0 ? { url, want } : { url });
   } while (r.remaining > 0);
   return { urls };
 }

@@ -513,11 +513,6 @@ export class SelectedMailboxView implements SelectedView {
     this.pendingUrlmech = true;
   }
 
-  /** True while a URLMECH is owed (kept across hibernation in FrozenView.urlmech). */
-  get owesUrlmech(): boolean {
-    return this.pendingUrlmech;
-  }
-
   /**
    * Reports queued changes: EXPUNGE (only when allowed), then EXISTS/RECENT for new messages, then
    * FETCH FLAGS for changed ones.
