@@ -128,8 +128,8 @@ interface UrlFetchArgs {
 /**
  * RFC 4467 §9 urlfetch = "URLFETCH" 1*(SP url-full), extended by RFC 5524 §5 (URLAUTH=BINARY):
  * an argument may be `"(" url-full *(SP url-fetch-param) ")"`, url-fetch-param = "BODY" /
- * "BINARY" / "BODYPARTSTRUCTURE" (BODY and BINARY exclude each other, RFC 5524 §3). An unknown
- * parameter, or both BODY and BINARY, is BAD.
+ * "BINARY" / "BODYPARTSTRUCTURE". An unknown parameter, or both BODY and BINARY, is BAD (as
+ * Dovecot answers them).
  */
 function parseUrlFetch(tokens: Token[]): UrlFetchArgs {
   const r = new ArgReader(tokens);
@@ -148,8 +148,10 @@ function parseUrlFetch(tokens: Token[]): UrlFetchArgs {
       want.add(param as UrlFetchParam);
     }
     if (want.has('BODY') && want.has('BINARY')) throw new ParseError('BODY and BINARY exclude each other (RFC 5524)');
-    // `("url")` asks for no metadata: answered as the plain form.
-    urls.push(want.size > 0 ? { url, want } : { url });
+    // `("url")` names no item, but the extended answer has at least one (RFC 5524 §5 url-metadata):
+    // BODY, what the plain form sends, as Dovecot does.
+    if (want.size === 0) want.add('BODY');
+    urls.push({ url, want });
   } while (r.remaining > 0);
   return { urls };
 }

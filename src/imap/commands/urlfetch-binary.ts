@@ -14,7 +14,9 @@
  *   message without one), with RFC 2231 parameter values kept ASCII unless UTF8=ACCEPT is enabled.
  * - BODY is what the plain URLFETCH sends.
  *
- * A URL that does not verify is `url NIL`, as in the plain form.
+ * A URL that does not verify is `url NIL`, as in the plain form. Each item is in its own
+ * parentheses, `url (A …) (B …)`, as RFC 5524 §5 has it (url-metadata = 1*(SP "(" url-metadata-el
+ * ")")); Dovecot 2.3 puts them in one, `url (A … B …)`, which is the same for one item.
  */
 import type { ImapUrl } from '../wire/imap-url.js';
 import { atom, literal, type ImapValue } from '../wire/types.js';
