@@ -106,6 +106,7 @@ async function readCapabilities(port: number, user: string, password: string, op
   const closed = new Promise<void>((_, reject) => {
     socket.once('error', reject);
   });
+  closed.catch(() => undefined); // awaited only while a line is expected
   const line = async (pattern: RegExp): Promise<string> => {
     const deadline = Date.now() + 15_000;
     for (;;) {
