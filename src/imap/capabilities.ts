@@ -21,6 +21,9 @@ export interface CapabilityInputs {
   inProgress?: boolean;
   /** LOGIN-REFERRALS (RFC 2221 §3): the authenticator can name another server for a user. */
   loginReferrals?: boolean;
+  /** RFC 9738 MESSAGELIMIT=n and SAVELIMIT=n (limits.maxMessagesPerCommand, maxMessagesPerSave). */
+  messageLimit?: number;
+  saveLimit?: number;
 }
 
 /**
@@ -56,5 +59,11 @@ export function computeCapabilities(input: CapabilityInputs): string[] {
   // Before and after login, as Dovecot does: RFC 2221 §3 has it in the CAPABILITY response.
   if (input.loginReferrals) caps.push('LOGIN-REFERRALS');
   caps.push(`APPENDLIMIT=${input.maxMessageSize}`);
+  // RFC 9738: the limits concern commands of the authenticated and selected states; like Stalwart,
+  // they are offered once the client has logged in.
+  if (input.state !== 'notAuthenticated') {
+    if (input.messageLimit !== undefined) caps.push(`MESSAGELIMIT=${input.messageLimit}`);
+    if (input.saveLimit !== undefined) caps.push(`SAVELIMIT=${input.saveLimit}`);
+  }
   return caps;
 }

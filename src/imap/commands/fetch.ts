@@ -26,6 +26,8 @@ import { enableCondstore } from '../search/condstore.js';
 import { parsePartialRange } from '../search/parse.js';
 import { partialWindow } from '../search/results.js';
 import type { PartialRange } from '../search/keys.js';
+import { keepHighest } from './message-limit.js';
+import type { Completion } from './types.js';
 
 export interface FetchArgs {
   set: SequenceSet;
@@ -303,7 +305,7 @@ async function reportVanished(ctx: CommandContext, mail: UserMailbox, view: Sele
   if (lines) ctx.untaggedLines(lines);
 }
 
-async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): Promise<void> {
+async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): Promise<Completion | void> {
   const state = ctx.state;
   if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
   const { mail, view } = state;
@@ -313,7 +315,9 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   // RFC 7162 §3.1: FETCH MODSEQ and CHANGEDSINCE turn CONDSTORE on.
   if (has(args.items, 'MODSEQ') || args.changedSince !== undefined) enableCondstore(ctx, view);
   const refreshed = new Set<number>();
-  const uids = args.changedSince === undefined ? windowed : await changedAmong(mail, view, ascending(windowed), args.changedSince, refreshed);
+  const wanted = args.changedSince === undefined ? windowed : await changedAmong(mail, view, ascending(windowed), args.changedSince, refreshed);
+  // RFC 9738: past MESSAGELIMIT only the highest UIDs are fetched (sent in ascending order still).
+  const { uids, code } = keepHighest(wanted, ctx.server.limits.maxMessagesPerCommand);
   const plan = makePlan(args, byUid, refreshed);
   // OBJECTID, SAVEDATE and PREVIEW are offered only over stores that keep them (capabilities).
   if ((plan.extras || has(args.items, 'SAVEDATE')) && !ctx.server.store.messageExtras) throw ImapError.bad('This server keeps no EMAILID, SAVEDATE or PREVIEW');
@@ -321,6 +325,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     await runBatch(ctx, mail, view, uids.slice(i, i + BATCH), plan);
     await ctx.drain();
   }
+  if (code) return { code, text: `${ctx.command} completed, only the ${uids.length} highest UIDs` };
 }
 
 function ascending(uids: readonly number[]): readonly number[] {

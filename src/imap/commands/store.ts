@@ -1,6 +1,7 @@
 /**
  * STORE and UID STORE (RFC 3501 §6.4.6, §6.4.8), with the RFC 7162 UNCHANGEDSINCE modifier.
  */
+import { keepHighest } from './message-limit.js';
 import type { CommandContext, CommandSpec, ParseEnv } from './types.js';
 import type { Flag, FlagOperation } from '../../store/types.js';
 import { ArgReader, ParseError } from '../wire/args.js';
@@ -76,8 +77,10 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
   requireWritableView(view);
   // "7,3:9" names message 7 twice: it gets one FETCH and cannot fail its own second test (RFC 7162
   // §3.1.3, the note after Example 11).
-  const uids = [...new Set(view.resolve(args.set, byUid))].sort((a, b) => a - b);
-  if (uids.length === 0) return { text: 'Nothing to store' };
+  const named = [...new Set(view.resolve(args.set, byUid))].sort((a, b) => a - b);
+  if (named.length === 0) return { text: 'Nothing to store' };
+  // RFC 9738: past MESSAGELIMIT only the messages with the highest UIDs are changed.
+  const { uids, code: limitCode } = keepHighest(named, ctx.server.limits.maxMessagesPerCommand);
   const conditional = args.unchangedSince !== undefined;
   if (conditional) enableCondstore(ctx, view);
   const withModseq = ctx.enabled.has('CONDSTORE');
@@ -137,8 +140,11 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
     const failed = byUid
       ? [...conflicts].sort((a, b) => a - b)
       : [...conflicts].map((uid) => view.seqOf(uid)).filter((s): s is number => s !== undefined).sort((a, b) => a - b);
+    // The tagged line carries MODIFIED; the limit goes in an untagged OK before it.
+    if (limitCode) ctx.untaggedStatus('OK', `Only the ${uids.length} highest UIDs were considered`, limitCode);
     return { code: { name: 'MODIFIED', args: [atom(formatNumberSet(failed))] }, text: 'Conditional STORE failed' };
   }
+  if (limitCode) return { code: limitCode, text: `${ctx.command} completed, only the ${uids.length} highest UIDs` };
   return undefined;
 }
 

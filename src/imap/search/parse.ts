@@ -44,6 +44,10 @@ const DATE_KEYS: Record<string, ['internaldate' | 'sentdate' | 'savedate', 'befo
 
 /** RFC 8474 §7: objectid = 1*255(ALPHA / DIGIT / "_" / "-"), case-sensitive. */
 const OBJECT_ID = /^[A-Za-z0-9_-]{1,255}$/;
+/** The highest UID there can be (RFC 3501 §2.3.1.1: 32-bit). */
+const MAX_UID = 0xffffffff;
+/** A key no message matches: UIDAFTER the highest UID, UIDBEFORE 1. */
+const NOTHING: SearchKey = { type: 'not', of: { type: 'all' } };
 
 const RETURN_NAMES = ['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE', 'CONTEXT', 'UPDATE'] as const;
 
@@ -111,6 +115,16 @@ class KeyParser {
         return { type: 'or', of: [this.key(r, depth + 1), this.key(r, depth + 1)] };
       case 'UID':
         return { type: 'uidset', set: r.sequenceSet('UID set') };
+      case 'UIDAFTER':
+      case 'UIDBEFORE': {
+        // RFC 9738 (MESSAGELIMIT): UIDs above / below a UID, to go on where a limited answer
+        // stopped. Explicit bounds rather than "n:*", which would take in the highest UID when n
+        // is beyond it.
+        const uid = r.number(`${name} UID`);
+        if (uid < 1 || uid > MAX_UID) throw new ParseError(`${name} needs a UID from 1 to ${MAX_UID}`);
+        if (name === 'UIDAFTER') return uid === MAX_UID ? NOTHING : { type: 'uidset', set: { saved: false, ranges: [{ start: uid + 1, end: MAX_UID }] } };
+        return uid === 1 ? NOTHING : { type: 'uidset', set: { saved: false, ranges: [{ start: 1, end: uid - 1 }] } };
+      }
       case 'MODSEQ':
         return this.modseq(r);
       case 'OLDER':
