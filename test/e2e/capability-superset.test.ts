@@ -79,10 +79,6 @@ const EXEMPT: Record<string, string> = {
   // RFC 10022 (draft-ietf-mailmaint-imap-uidbatches): the UIDBATCHES command, not done; its text is
   // not in shared/rfc, and Stalwart's and Cyrus's limits (minimum batch size, most batches) differ.
   UIDBATCHES: 'not done: RFC 10022',
-  // RFC 9738: advertising them promises limits on the messages one command processes and saves,
-  // with the RFC's answers past them; Postroom bounds commands by its own named limits instead.
-  MESSAGELIMIT: 'not done: RFC 9738',
-  SAVELIMIT: 'not done: RFC 9738',
 };
 
 /** A capability's name for comparing: parameters whose value is a deployment's number or URL go. */
