@@ -38,6 +38,11 @@ export interface FetchArgs {
   partial?: PartialRange;
   /** RFC 7162 §3.2.6 VANISHED (UID FETCH only, with CHANGEDSINCE, once QRESYNC is enabled). */
   vanished?: boolean;
+  /**
+   * Not from the wire: the session's own unsolicited FETCH of new messages (NOTIFY, RFC 5465
+   * §5.2), which MESSAGELIMIT (a limit on what a client's command asks for) does not cut.
+   */
+  unsolicited?: boolean;
 }
 
 /** Messages handled per store round trip; output is drained between batches. */
@@ -317,7 +322,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   const refreshed = new Set<number>();
   const wanted = args.changedSince === undefined ? windowed : await changedAmong(mail, view, ascending(windowed), args.changedSince, refreshed);
   // RFC 9738: past MESSAGELIMIT only the highest UIDs are fetched (sent in ascending order still).
-  const { uids, code } = keepHighest(wanted, ctx.server.limits.maxMessagesPerCommand);
+  const { uids, code } = keepHighest(wanted, args.unsolicited ? Infinity : ctx.server.limits.maxMessagesPerCommand);
   const plan = makePlan(args, byUid, refreshed);
   // OBJECTID, SAVEDATE and PREVIEW are offered only over stores that keep them (capabilities).
   if ((plan.extras || has(args.items, 'SAVEDATE')) && !ctx.server.store.messageExtras) throw ImapError.bad('This server keeps no EMAILID, SAVEDATE or PREVIEW');

@@ -645,7 +645,7 @@ export class ImapConnection implements ConnectionInfo {
       else ranges.push({ start: uid, end: uid });
     }
     const ctx = createCommandContext(this, '*', 'UID FETCH');
-    await uidFetchCommand.run(ctx, { set: { saved: false, ranges }, items });
+    await uidFetchCommand.run(ctx, { set: { saved: false, ranges }, items, unsolicited: true });
   }
 
   // --- NOTIFY (RFC 5465) -----------------------------------------------------------------------
