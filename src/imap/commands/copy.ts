@@ -84,6 +84,7 @@ async function runCopy(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
 
 export const copyCommand: CommandSpec<CopyArgs> = {
   name: 'COPY',
+  sequenceNumbers: true,
   states: ['selected'],
   reportsProgress: true,
   parse: parseCopyArgs,

@@ -21,7 +21,7 @@ import { ImapError } from '../errors.js';
 import { parseFetchItems, type FetchItem } from '../fetch/items.js';
 import { MessageSource } from '../fetch/message-source.js';
 import { renderFetch, viewOnly } from '../fetch/render.js';
-import { viewFetchLine } from '../wire/encoder.js';
+import { fetchHead, viewFetchLine } from '../wire/encoder.js';
 import { enableCondstore } from '../search/condstore.js';
 import { parsePartialRange } from '../search/parse.js';
 import { partialWindow } from '../search/results.js';
@@ -195,6 +195,7 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   const refreshed = plan.refreshed;
   if (records) for (const uid of uids) if (view.applyCurrent(records.get(uid)!)) refreshed.add(uid);
   const withModseq = ctx.enabled.has('CONDSTORE');
+  const uidOnly = ctx.enabled.has('UIDONLY');
   const extras = plan.extras ? await loadExtras(mail, mailboxId, uids, plan.extras) : undefined;
   const threadIds = plan.threadIds ? await loadThreadIds(mail, mailboxId, uids) : undefined;
   let queued = 0;
@@ -213,7 +214,7 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
       if (seq === undefined) continue;
       // RFC 7162 §3.1: once CONDSTORE is on, every FETCH response carries MODSEQ.
       const modseq = withModseq || plan.modseq ? view.modseqOf(uid) : undefined;
-      text += viewFetchLine(seq, refreshed.has(uid) ? orderWithFlags : order, uid, view.flagsOf(uid), modseq);
+      text += viewFetchLine(seq, refreshed.has(uid) ? orderWithFlags : order, uid, view.flagsOf(uid), modseq, uidOnly);
     }
     ctx.untaggedLines(text);
     return;
@@ -259,7 +260,7 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     }
     const seq = view.seqOf(uid);
     if (seq === undefined) continue;
-    ctx.untagged(seq, atom('FETCH'), values);
+    ctx.untagged(...fetchHead(seq, uid, uidOnly), values);
     queued += heldBytes(values);
     if (queued > DRAIN_BYTES || ++rendered % 16 === 0) {
       // Backpressure, and other sessions' turn: a FETCH of thousands of messages is many slices.
@@ -340,6 +341,7 @@ function ascending(uids: readonly number[]): readonly number[] {
 
 export const fetchCommand: CommandSpec<FetchArgs> = {
   name: 'FETCH',
+  sequenceNumbers: true,
   states: ['selected'],
   // RFC 3516: BINARY[]/BINARY.PEEK[]/BINARY.SIZE[] here, literal8 in APPEND (append.ts).
   capabilities: ['BINARY'],

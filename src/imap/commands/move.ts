@@ -59,6 +59,7 @@ async function runMove(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
 
 export const moveCommand: CommandSpec<CopyArgs> = {
   name: 'MOVE',
+  sequenceNumbers: true,
   states: ['selected'],
   reportsProgress: true,
   capabilities: ['MOVE'],

@@ -74,6 +74,7 @@ const NO_RETURN_OPTIONS = { min: false, max: false, all: false, count: false, sa
 
 export const searchCommand: CommandSpec<SearchArgs> = {
   name: 'SEARCH',
+  sequenceNumbers: true,
   states: ['selected'],
   reportsProgress: true,
   // RFC 3501 §7.4.1: the answer is in sequence numbers, so no EXPUNGE may shift them meanwhile.

@@ -84,6 +84,7 @@ async function runSort(ctx: CommandContext, args: SortArgs, byUid: boolean): Pro
 
 export const sortCommand: CommandSpec<SortArgs> = {
   name: 'SORT',
+  sequenceNumbers: true,
   states: ['selected'],
   reportsProgress: true,
   // RFC 5256 §3: no EXPUNGE while SORT (with sequence numbers) answers.

@@ -7,6 +7,7 @@ import type { Flag, FlagOperation } from '../../store/types.js';
 import { ArgReader, ParseError } from '../wire/args.js';
 import { atom, type ImapValue, type Token } from '../wire/types.js';
 import { formatNumberSet, type SequenceSet } from '../wire/sequence-set.js';
+import { fetchHead } from '../wire/encoder.js';
 import { ImapError } from '../errors.js';
 import { flagsFromTokens } from '../search/flags.js';
 import { enableCondstore } from '../search/condstore.js';
@@ -129,7 +130,7 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
       if (!args.silent) items.push(atom('FLAGS'), view.flagsOf(uid).map((f) => atom(f)));
       // The view holds the mod-sequence of exactly the flags it reports (just updated for the changed).
       if (withModseq) items.push(atom('MODSEQ'), [view.modseqOf(uid)]);
-      ctx.untagged(view.seqOf(uid) ?? 0, atom('FETCH'), items);
+      ctx.untagged(...fetchHead(view.seqOf(uid) ?? 0, uid, ctx.enabled.has('UIDONLY')), items);
     }
     ctx.progress((done += chunk.length), uids.length);
     await ctx.drain();
@@ -150,6 +151,7 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
 
 export const storeCommand: CommandSpec<StoreArgs> = {
   name: 'STORE',
+  sequenceNumbers: true,
   states: ['selected'],
   reportsProgress: true,
   // RFC 3501 §7.4.1: the FETCH responses use sequence numbers.

@@ -29,6 +29,7 @@ async function runThread(ctx: CommandContext, args: ThreadArgs, byUid: boolean):
 
 export const threadCommand: CommandSpec<ThreadArgs> = {
   name: 'THREAD',
+  sequenceNumbers: true,
   states: ['selected'],
   reportsProgress: true,
   // RFC 5256 §4: no EXPUNGE while THREAD (with sequence numbers) answers.

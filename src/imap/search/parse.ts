@@ -3,6 +3,7 @@
  * Pure: tokens in, a key tree out, ParseError (→ BAD) for anything malformed.
  */
 import { ArgReader, ParseError } from '../wire/args.js';
+import { ImapError } from '../errors.js';
 import { parseSequenceSet } from '../wire/sequence-set.js';
 import { parseSearchDate } from '../wire/datetime.js';
 import type { Token } from '../wire/types.js';
@@ -53,7 +54,11 @@ const RETURN_NAMES = ['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE', 'CONTEXT', 'UPDATE']
 
 class KeyParser {
   usesModseq = false;
-  constructor(private readonly maxDepth: number) {}
+  constructor(
+    private readonly maxDepth: number,
+    /** RFC 9586 §3: UIDONLY is on, so a sequence-set key ("$" aside) is BAD [UIDREQUIRED]. */
+    private readonly uidOnly = false,
+  ) {}
 
   /** One search-key; `depth` counts the NOT/OR/parenthesis levels around it. */
   key(r: ArgReader, depth: number): SearchKey {
@@ -136,7 +141,11 @@ class KeyParser {
         return { type: 'within', op: name === 'OLDER' ? 'older' : 'younger', seconds };
       }
       default:
-        if (SEQUENCE_SET.test(name)) return { type: 'seqset', set: parseSequenceSet(t.value) };
+        if (SEQUENCE_SET.test(name)) {
+          const set = parseSequenceSet(t.value);
+          if (this.uidOnly && !set.saved) throw ImapError.bad('Message sequence numbers are not used once UIDONLY is enabled; use UID <set>', 'UIDREQUIRED');
+          return { type: 'seqset', set };
+        }
         throw new ParseError(`Unknown search key ${t.value.slice(0, 40)}`);
     }
   }
@@ -216,7 +225,7 @@ export function parseReturnOptions(r: ArgReader): ReturnOptions {
 /** Search criteria (one or more keys) up to the end of the arguments. */
 export function parseCriteria(r: ArgReader, env: ParseEnv): { key: SearchKey; usesModseq: boolean } {
   if (r.remaining === 0) throw new ParseError('Missing search criteria');
-  const parser = new KeyParser(env.limits.maxNesting);
+  const parser = new KeyParser(env.limits.maxNesting, env.enabled.has('UIDONLY'));
   const key = simplify(parser.group(r, 0));
   return { key, usesModseq: parser.usesModseq };
 }

@@ -12,6 +12,7 @@ import { permanentFlags } from '../commands/mailbox-access.js';
 import { atom, type ImapValue, type ResponseCode } from '../wire/types.js';
 import { formatNumberSet, resolveRanges, type SequenceSet } from '../wire/sequence-set.js';
 import { ParseError } from '../wire/args.js';
+import { fetchHead } from '../wire/encoder.js';
 
 export interface ViewOutput {
   untagged(...values: ImapValue[]): void;
@@ -55,6 +56,8 @@ export interface ViewOptions {
    * the flag, SEARCH RECENT and NEW match nothing, OLD everything — and no RECENT response is sent.
    */
   noRecent?: () => boolean;
+  /** UIDONLY is on (RFC 9586 §3): flag updates go out as `* uid UIDFETCH (...)`. */
+  uidOnly?: () => boolean;
 }
 
 /** The system flags, in the order FLAGS and PERMANENTFLAGS list them. */
@@ -344,7 +347,7 @@ export class SelectedMailboxView implements SelectedView {
       const seq = this.seqOf(c.uid);
       if (seq === undefined) continue;
       this.takeNewer(seq, c);
-      if (!options.silent) this.out.untagged(seq, atom('FETCH'), this.fetchFlagsItems(c.uid, options.withUid, options.withModseq));
+      if (!options.silent) this.out.untagged(...fetchHead(seq, c.uid, this.options.uidOnly?.() === true), this.fetchFlagsItems(c.uid, options.withUid, options.withModseq));
     }
     if (changes.length > 0) for (const o of this.observers) o.flagsChanged(changes.map((c) => c.uid));
   }
@@ -591,7 +594,7 @@ export class SelectedMailboxView implements SelectedView {
         this.setEntry(seq, c.flags, c.modseq);
         if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
         this.announceNewKeywords(c.flags);
-        this.out.untagged(seq, atom('FETCH'), this.fetchFlagsItems(c.uid, true, this.options.reportModseq()));
+        this.out.untagged(...fetchHead(seq, c.uid, this.options.uidOnly?.() === true), this.fetchFlagsItems(c.uid, true, this.options.reportModseq()));
         for (const o of this.observers) o.flagsChanged([c.uid]);
       }
     }
