@@ -55,7 +55,7 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       await run(b, 'x', 'EXPUNGE');
       const noop = untagged(await run(a, 'n', 'NOOP'));
       assert.ok(noop.includes(`* VANISHED ${uids[0]}`), noop.join('|'));
-      assert.ok(noop.some((l) => new RegExp(`^\\* ${uids[1]} UIDFETCH \\(UID ${uids[1]} FLAGS \\(\\\\Flagged( \\\\Recent)?\\)\\)$`).test(l)), noop.join('|'));
+      assert.ok(noop.some((l) => new RegExp(`^\\* ${uids[1]} UIDFETCH \\(FLAGS \\(\\\\Flagged( \\\\Recent)?\\)\\)$`).test(l)), noop.join('|'));
       assert.ok(!noop.some((l) => / EXPUNGE$| FETCH /.test(l)), noop.join('|'));
       a.destroy();
       b.destroy();
@@ -70,7 +70,7 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       a.send('i IDLE\r\n');
       await a.expect(/^\+ /);
       await run(b, 'f', 'STORE 2 +FLAGS.SILENT (\\Seen)');
-      assert.match(await a.expect(/^\* /), new RegExp(`^\\* ${uids[1]} UIDFETCH \\(UID ${uids[1]} FLAGS \\(\\\\Seen\\) MODSEQ \\(\\d+\\)\\)$`));
+      assert.match(await a.expect(/^\* /), new RegExp(`^\\* ${uids[1]} UIDFETCH \\(FLAGS \\(\\\\Seen\\) MODSEQ \\(\\d+\\)\\)$`));
       await run(b, 'd', 'UID STORE ' + uids[0] + ' +FLAGS.SILENT (\\Deleted)');
       await a.expect(/^\* \d+ UIDFETCH/);
       await run(b, 'x', 'EXPUNGE');
@@ -119,7 +119,7 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       await run(b, 'x', 'EXPUNGE');
       const again = untagged(await run(a, 'r', `SELECT ${box} (QRESYNC (${validity} ${modseq}))`));
       assert.ok(again.includes(`* VANISHED (EARLIER) ${uids[0]}`), again.join('|'));
-      assert.ok(again.some((l) => new RegExp(`^\\* ${uids[2]} UIDFETCH \\(UID ${uids[2]} FLAGS \\(\\\\Answered\\) MODSEQ \\(\\d+\\)\\)$`).test(l)), again.join('|'));
+      assert.ok(again.some((l) => new RegExp(`^\\* ${uids[2]} UIDFETCH \\(FLAGS \\(\\\\Answered\\) MODSEQ \\(\\d+\\)\\)$`).test(l)), again.join('|'));
       const changed = untagged(await run(a, 'c', `UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${modseq} VANISHED)`));
       assert.ok(changed.includes(`* VANISHED (EARLIER) ${uids[0]}`), changed.join('|'));
       assert.ok(changed.some((l) => l.startsWith(`* ${uids[2]} UIDFETCH (`)), changed.join('|'));

@@ -205,7 +205,9 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   if (!plan.records && viewShape(plan.items)) {
     // The flag-resync shape: answered from the view, encoded straight to text, one write per batch.
     const named = plan.items.filter((i) => !(i.kind === 'simple' && i.name === 'MODSEQ'));
-    const items = plan.byUid && !has(named, 'UID') ? [UID_ITEM, ...named] : named;
+    // UID FETCH adds UID unasked (RFC 3501 §6.4.8), except under UIDONLY, where the UID is the
+    // response's own number (`uid UIDFETCH`, RFC 9586) and UID comes only when asked for.
+    const items = plan.byUid && !uidOnly && !has(named, 'UID') ? [UID_ITEM, ...named] : named;
     const order = items.map((i) => (i.kind === 'simple' && i.name === 'UID' ? 'UID' : 'FLAGS') as 'UID' | 'FLAGS');
     const orderWithFlags = has(items, 'FLAGS') ? order : [...order, 'FLAGS' as const];
     let text = '';
@@ -221,7 +223,7 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   }
   const render = (uid: number): Promise<ImapValue[]> => {
     const change = seen.get(uid);
-    const prepend = plan.byUid && !has(plan.items, 'UID') ? [UID_ITEM] : [];
+    const prepend = plan.byUid && !uidOnly && !has(plan.items, 'UID') ? [UID_ITEM] : [];
     const append: FetchItem[] = [];
     if ((change || refreshed.has(uid)) && !has(plan.items, 'FLAGS')) append.push(FLAGS_ITEM);
     if ((plan.modseq || withModseq) && !has(plan.items, 'MODSEQ')) append.push(MODSEQ_ITEM);

@@ -85,6 +85,7 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
   const conditional = args.unchangedSince !== undefined;
   if (conditional) enableCondstore(ctx, view);
   const withModseq = ctx.enabled.has('CONDSTORE');
+  const uidOnly = ctx.enabled.has('UIDONLY');
   if (args.operation !== 'remove') await checkKeywords(ctx, mail, view.mailbox, args.flags);
 
   // One store call per chunk, each reported before the next (chunks.ts): a STORE 1:* over a large
@@ -126,11 +127,12 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
       // STORE 1:* on a large mailbox is one FETCH per message: let a slow reader catch up.
       if (++written % 512 === 0) await ctx.drain();
       const items: ImapValue[] = [];
-      if (byUid) items.push(atom('UID'), uid);
+      // Under UIDONLY the UID is the response's own number (`uid UIDFETCH`), not an item.
+      if (byUid && !uidOnly) items.push(atom('UID'), uid);
       if (!args.silent) items.push(atom('FLAGS'), view.flagsOf(uid).map((f) => atom(f)));
       // The view holds the mod-sequence of exactly the flags it reports (just updated for the changed).
       if (withModseq) items.push(atom('MODSEQ'), [view.modseqOf(uid)]);
-      ctx.untagged(...fetchHead(view.seqOf(uid) ?? 0, uid, ctx.enabled.has('UIDONLY')), items);
+      ctx.untagged(...fetchHead(view.seqOf(uid) ?? 0, uid, uidOnly), items);
     }
     ctx.progress((done += chunk.length), uids.length);
     await ctx.drain();

@@ -273,12 +273,14 @@ async function reportResync(conn: ImapConnection, mail: UserMailbox, view: Selec
   const lines = vanishedLines(vanished, true);
   if (lines) conn.writeEncoded(lines);
   const uids = view.uids();
+  // UIDONLY (RFC 9586): `uid UIDFETCH (FLAGS … MODSEQ …)`, the UID not repeated as an item.
+  const uidOnly = conn.enabled.has('UIDONLY');
   let text = '';
   for (let i = 0; i < uids.length; i++) {
     const uid = uids[i]!;
     const modseq = view.modseqOf(uid);
     if (modseq <= q.modseq || !inRanges(known, uid)) continue;
-    text += viewFetchLine(i + 1, ['UID', 'FLAGS'], uid, view.flagsOf(uid), modseq, conn.enabled.has('UIDONLY'));
+    text += uidOnly ? viewFetchLine(i + 1, ['FLAGS'], uid, view.flagsOf(uid), modseq, true) : viewFetchLine(i + 1, ['UID', 'FLAGS'], uid, view.flagsOf(uid), modseq);
     if (text.length > 64 * 1024) {
       conn.writeEncoded(text);
       text = '';

@@ -625,7 +625,8 @@ export class SelectedMailboxView implements SelectedView {
 
   private fetchFlagsItems(uid: number, withUid: boolean, withModseq: boolean): ImapValue[] {
     const items: ImapValue[] = [];
-    if (withUid) items.push(atom('UID'), uid);
+    // Under UIDONLY the UID is the response's own number (`uid UIDFETCH`), not repeated as an item.
+    if (withUid && this.options.uidOnly?.() !== true) items.push(atom('UID'), uid);
     items.push(atom('FLAGS'), this.flagsOf(uid).map(atom));
     if (withModseq) items.push(atom('MODSEQ'), [this.modseqOf(uid)]);
     return items;
