@@ -149,6 +149,16 @@ export interface ImapLimits {
    * MULTIAPPEND is also bounded by maxLiteralsPerCommand (one literal per message at least).
    */
   maxMessagesPerSave: number;
+  /**
+   * UIDBATCHES (RFC 10022): the smallest batch size served; smaller is `NO [TOOFEW]`. At most 500
+   * (§3.1.3: batches of 500 and more must be served); Cyrus's default, 500.
+   */
+  minUidBatchSize: number;
+  /**
+   * UIDBATCHES: the most messages the ranges of one command may span (batches asked × size, or
+   * the mailbox's messages when all are asked); more is `NO [TOOMANY]`. At least 100,000 (§3.1.7).
+   */
+  maxUidBatchMessages: number;
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -186,6 +196,8 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   inProgressSeconds: 10,
   maxMessagesPerCommand: 1_000_000,
   maxMessagesPerSave: 1_000_000,
+  minUidBatchSize: 500,
+  maxUidBatchMessages: 100_000,
 };
 
 /** Limits that 0 switches off (no limit at all); the others must stay positive. */
@@ -222,6 +234,9 @@ export function resolveLimits(partial: Partial<ImapLimits> = {}, options: { allo
   // RFC 5464 §4.1: a server MUST accept values of 1024 octets and 10 annotations per mailbox.
   if (limits.maxMetadataValueSize < 1024 || limits.maxMetadataEntries < 10) {
     throw new RangeError('maxMetadataValueSize must be at least 1024 and maxMetadataEntries at least 10 (RFC 5464 §4.1)');
+  }
+  if (limits.minUidBatchSize > 500 || limits.maxUidBatchMessages < 100_000) {
+    throw new RangeError('minUidBatchSize must be at most 500 and maxUidBatchMessages at least 100000 (RFC 10022 §3.1.3, §3.1.7)');
   }
   // RFC 9738: the limits are advertised as whole numbers (MESSAGELIMIT=n, SAVELIMIT=n).
   if (!Number.isInteger(limits.maxMessagesPerCommand) || !Number.isInteger(limits.maxMessagesPerSave)) {

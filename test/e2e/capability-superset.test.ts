@@ -74,9 +74,6 @@ const EXEMPT: Record<string, string> = {
   JMAPACCESS: 'needs a JMAP server',
   // Not in RFC 8474 nor the IANA registry: Stalwart's own name; Postroom advertises OBJECTID.
   'OBJECTID+': 'not a registered capability',
-  // RFC 10022 (draft-ietf-mailmaint-imap-uidbatches): the UIDBATCHES command, not done; its text is
-  // not in shared/rfc, and Stalwart's and Cyrus's limits (minimum batch size, most batches) differ.
-  UIDBATCHES: 'not done: RFC 10022',
 };
 
 /** A capability's name for comparing: parameters whose value is a deployment's number or URL go. */
