@@ -7,6 +7,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { serverForSuite, type TestServer } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
 import { RawClient, run } from '../helpers/raw-client.js';
@@ -142,3 +144,33 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
     });
   });
 }
+
+describe('UIDONLY with UIDBATCHES, Python imaplib', () => {
+  for (const [storeName, factory] of Object.entries(storeFactories())) {
+    const server = serverForSuite(factory, { allowInsecureAuth: true, limits: { minUidBatchSize: 10 } });
+    it(`reads a 35-message mailbox (37 less 2 expunged) in batches of 10, every answer a UIDFETCH (${storeName} store)`, async () => {
+      const { box, uids } = await seeded(server(), 37);
+      const c = await session(server());
+      await run(c, 's', `SELECT ${box}`);
+      await run(c, 'd', `UID STORE ${uids[0]},${uids[5]} +FLAGS.SILENT (\\Deleted)`);
+      await run(c, 'x', 'EXPUNGE');
+      c.destroy();
+      const kept = uids.filter((_, i) => i !== 0 && i !== 5);
+      const script = fileURLToPath(new URL('./python/imaplib_uidbatches.py', import.meta.url));
+      const out = await new Promise<string>((resolve, reject) => {
+        // Asynchronous: a synchronous spawn would block the event loop this server runs on.
+        execFile('python3', [script, server().host, String(server().port), box, '10'], { timeout: 60_000 }, (err, stdout, stderr) =>
+          err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
+        );
+      });
+      assert.match(out, /^CAPS: UIDONLY UIDBATCHES$/m);
+      assert.match(out, /^ENABLED: \[b'UIDONLY'\]$/m);
+      assert.match(out, /^FETCH: UIDREQUIRED$/m);
+      const desc = [...kept].reverse();
+      const expected = [0, 10, 20, 30].map((i) => `'${desc[i]}:${i + 10 >= desc.length ? 1 : desc[i + 9]}'`);
+      assert.match(out, new RegExp(`^RANGES: \\[${expected.join(', ')}\\]$`, 'm'));
+      assert.match(out, /^BATCH SIZES: \[10, 10, 10, 5\]$/m);
+      assert.match(out, new RegExp(`^UIDS: \\[${kept.join(', ')}\\]$`, 'm'));
+    });
+  }
+});
