@@ -16,6 +16,9 @@ command -v mbsync >/dev/null || need+=(isync)
 command -v offlineimap >/dev/null || need+=(offlineimap3)
 # doveadm sync/backup through imapc (the same test); the benchmarks compare against Dovecot too.
 command -v doveadm >/dev/null || need+=(dovecot-core)
+# Dovecot's own IMAP service: the capability test (test/e2e/capability-superset.test.ts) reads its
+# CAPABILITY from a Dovecot started from a temporary directory.
+[ -x /usr/lib/dovecot/imap ] || need+=(dovecot-imapd)
 [ -x /usr/sbin/postfix ] || need+=(postfix)
 # systemd-analyze verifies deploy/postroom.service (test/deploy/).
 command -v systemd-analyze >/dev/null || need+=(systemd)

@@ -5,10 +5,11 @@
  * is never touched. With a Sieve script (bench:lmtp's Sieve rows), Pigeonhole (Debian's
  * dovecot-sieve) runs it as each user's active script; it compiles it once and keeps the binary.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, waitForPort, stopChild } from './common.js';
+import { freePort, stopChild } from './common.js';
+import { spawnDovecot } from './dovecot.js';
 import type { RunningServer } from './postroom.js';
 
 /** Mail is owned by nobody: Dovecot refuses to deliver as root. */
@@ -101,14 +102,7 @@ export async function startDovecotLmtp(runDir: string, users: string[], sessions
   const port = await freePort();
   const conf = join(runDir, 'dovecot.conf');
   writeFileSync(conf, config(runDir, port, sessions, script !== null));
-  const child = spawn('/usr/sbin/dovecot', ['-c', conf, '-F'], { stdio: ['ignore', 'inherit', 'inherit'] });
-  try {
-    await waitForPort(port, 20_000);
-  } catch (err) {
-    child.kill('SIGKILL');
-    const log = existsSync(join(runDir, 'dovecot.log')) ? readFileSync(join(runDir, 'dovecot.log'), 'utf8').slice(-2000) : '';
-    throw new Error(`${(err as Error).message}\n${log}`);
-  }
+  const child = await spawnDovecot(conf, port, join(runDir, 'dovecot.log'));
   return {
     name: 'Dovecot',
     pid: child.pid!,

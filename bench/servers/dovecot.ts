@@ -3,7 +3,7 @@
  * CONF -F`) with a configuration generated under the run folder — loopback ports, no TLS, Maildir,
  * a passwd-file with the same users and password. The system service is never touched.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -161,6 +161,22 @@ function defaultSchemeHash(password: string): string {
   return bcrypt.hashSync(password, 5).replace(/^\$2[ab]\$/, '$2y$');
 }
 
+/**
+ * Starts `dovecot -c conf -F` in the foreground and waits until `port` listens; on failure it is
+ * killed and the error carries the end of its log (`logFile`, the config's log_path).
+ */
+export async function spawnDovecot(conf: string, port: number, logFile: string): Promise<ChildProcess> {
+  const child = spawn('/usr/sbin/dovecot', ['-c', conf, '-F'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  try {
+    await waitForPort(port, 20_000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : '';
+    throw new Error(`${(err as Error).message}\n${log}`);
+  }
+  return child;
+}
+
 /** Hands a seeded mail folder to the unprivileged user Dovecot runs mail processes as. */
 export function chownMail(dir: string): void {
   execFileSync('chown', ['-R', `${MAIL_UID}:${MAIL_GID}`, dir]);
@@ -187,14 +203,7 @@ export async function startDovecot(o: DovecotOptions): Promise<RunningServer> {
   const conf = join(dir, 'dovecot.conf');
   writeFileSync(conf, config(o, dir, port, pop3Port, tlsPort));
   chownSync(join(dir, 'mail'), MAIL_UID, MAIL_GID);
-  const child = spawn('/usr/sbin/dovecot', ['-c', conf, '-F'], { stdio: ['ignore', 'inherit', 'inherit'] });
-  try {
-    await waitForPort(port, 20_000);
-  } catch (err) {
-    child.kill('SIGKILL');
-    const log = existsSync(join(dir, 'dovecot.log')) ? readFileSync(join(dir, 'dovecot.log'), 'utf8').slice(-2000) : '';
-    throw new Error(`${(err as Error).message}\n${log}`);
-  }
+  const child = await spawnDovecot(conf, port, join(dir, 'dovecot.log'));
   return {
     name: 'Dovecot',
     pid: child.pid!,

@@ -21,13 +21,17 @@ export interface CapabilityInputs {
   inProgress?: boolean;
   /** LOGIN-REFERRALS (RFC 2221 §3): the authenticator can name another server for a user. */
   loginReferrals?: boolean;
+  /** RFC 9738 MESSAGELIMIT=n and SAVELIMIT=n (limits.maxMessagesPerCommand, maxMessagesPerSave). */
+  messageLimit?: number;
+  saveLimit?: number;
 }
 
 /**
  * What a store with `messageExtras` adds (FETCH/SEARCH items in fetch.ts and search/parse.ts; MAILBOXID in status.ts, create.ts, select).
- * SNIPPET=FUZZY is PREVIEW under its draft name (FETCH SNIPPET), still advertised by Dovecot 2.3.
+ * SNIPPET=FUZZY is PREVIEW under its first draft's name (FETCH SNIPPET), PREVIEW=FUZZY the later
+ * drafts' form (FETCH PREVIEW (FUZZY)), both still advertised by Dovecot 2.3 and 2.4.
  */
-export const MESSAGE_EXTRAS_CAPABILITIES = ['OBJECTID', 'SAVEDATE', 'PREVIEW', 'SNIPPET=FUZZY'] as const;
+export const MESSAGE_EXTRAS_CAPABILITIES = ['OBJECTID', 'SAVEDATE', 'PREVIEW', 'PREVIEW=FUZZY', 'SNIPPET=FUZZY'] as const;
 
 // IMAP4rev1 and IMAP4rev2 together (RFC 9051 Appendix A): rev1 behaviour until ENABLE IMAP4rev2.
 const BASE = ['IMAP4rev1', 'IMAP4rev2', 'SASL-IR', 'ENABLE', 'CHILDREN', 'NAMESPACE', 'UIDPLUS', 'ID', 'CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT'];
@@ -55,5 +59,11 @@ export function computeCapabilities(input: CapabilityInputs): string[] {
   // Before and after login, as Dovecot does: RFC 2221 §3 has it in the CAPABILITY response.
   if (input.loginReferrals) caps.push('LOGIN-REFERRALS');
   caps.push(`APPENDLIMIT=${input.maxMessageSize}`);
+  // RFC 9738: the limits concern commands of the authenticated and selected states; like Stalwart,
+  // they are offered once the client has logged in.
+  if (input.state !== 'notAuthenticated') {
+    if (input.messageLimit !== undefined) caps.push(`MESSAGELIMIT=${input.messageLimit}`);
+    if (input.saveLimit !== undefined) caps.push(`SAVELIMIT=${input.saveLimit}`);
+  }
   return caps;
 }

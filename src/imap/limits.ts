@@ -133,6 +133,32 @@ export interface ImapLimits {
    * TOOMANY]`, counted inside the store's write. RFC 5464 §4.1 requires at least 10.
    */
   maxMetadataEntries: number;
+  /**
+   * MESSAGELIMIT (RFC 9738): the most messages one FETCH, SEARCH, STORE or MOVE (and their UID
+   * forms) or one UID EXPUNGE processes. Past it the command processes the messages with the
+   * highest UIDs only and completes `OK [MESSAGELIMIT n uid]`, uid the lowest it processed, so the
+   * client continues with the UIDs below it. EXPUNGE, CLOSE, SORT and THREAD are not limited.
+   * Advertised as MESSAGELIMIT=n once logged in. The default is high enough that clients that do
+   * not know the extension (most) never get partial answers from real mailboxes.
+   */
+  maxMessagesPerCommand: number;
+  /**
+   * SAVELIMIT (RFC 9738): the most messages one COPY (UID COPY) or one APPEND (MULTIAPPEND) saves.
+   * Both are all-or-nothing, so more is refused: `NO [MESSAGELIMIT n uid]` for COPY, `NO
+   * [MESSAGELIMIT n]` for APPEND, nothing saved. Advertised as SAVELIMIT=n once logged in. A
+   * MULTIAPPEND is also bounded by maxLiteralsPerCommand (one literal per message at least).
+   */
+  maxMessagesPerSave: number;
+  /**
+   * UIDBATCHES (RFC 10022): the smallest batch size served; smaller is `NO [TOOFEW]`. At most 500
+   * (§3.1.3: batches of 500 and more must be served); Cyrus's default, 500.
+   */
+  minUidBatchSize: number;
+  /**
+   * UIDBATCHES: the most messages the ranges of one command may span (batches asked × size, or
+   * the mailbox's messages when all are asked); more is `NO [TOOMANY]`. At least 100,000 (§3.1.7).
+   */
+  maxUidBatchMessages: number;
 }
 
 export const DEFAULT_IMAP_LIMITS: ImapLimits = {
@@ -168,6 +194,10 @@ export const DEFAULT_IMAP_LIMITS: ImapLimits = {
   maxNotifyMailboxNames: 1000,
   maxNotifyQueuedEvents: 10_000,
   inProgressSeconds: 10,
+  maxMessagesPerCommand: 1_000_000,
+  maxMessagesPerSave: 1_000_000,
+  minUidBatchSize: 500,
+  maxUidBatchMessages: 100_000,
 };
 
 /** Limits that 0 switches off (no limit at all); the others must stay positive. */
@@ -204,6 +234,13 @@ export function resolveLimits(partial: Partial<ImapLimits> = {}, options: { allo
   // RFC 5464 §4.1: a server MUST accept values of 1024 octets and 10 annotations per mailbox.
   if (limits.maxMetadataValueSize < 1024 || limits.maxMetadataEntries < 10) {
     throw new RangeError('maxMetadataValueSize must be at least 1024 and maxMetadataEntries at least 10 (RFC 5464 §4.1)');
+  }
+  if (limits.minUidBatchSize > 500 || limits.maxUidBatchMessages < 100_000) {
+    throw new RangeError('minUidBatchSize must be at most 500 and maxUidBatchMessages at least 100000 (RFC 10022 §3.1.3, §3.1.7)');
+  }
+  // RFC 9738: the limits are advertised as whole numbers (MESSAGELIMIT=n, SAVELIMIT=n).
+  if (!Number.isInteger(limits.maxMessagesPerCommand) || !Number.isInteger(limits.maxMessagesPerSave)) {
+    throw new RangeError('maxMessagesPerCommand and maxMessagesPerSave must be whole numbers');
   }
   for (const [k, v] of Object.entries(limits)) {
     if (IMAP_LIMITS_OFF_WITH_ZERO.has(k as keyof ImapLimits) && (v === Infinity || v === 0)) continue;

@@ -175,6 +175,8 @@ export class ImapServer extends EventEmitter implements ServerCore {
       literalMinus: this.literalMinus,
       inProgress: this.limits.inProgressSeconds > 0,
       loginReferrals: this.auth.referral !== undefined,
+      messageLimit: this.limits.maxMessagesPerCommand,
+      saveLimit: this.limits.maxMessagesPerSave,
     });
   }
 

@@ -32,6 +32,8 @@ export interface RunSearchOptions {
   texts?: TextCache;
   /** Shared with the caller's own loop (e.g. paging through a database), so slices add up. */
   slice?: TimeSlice;
+  /** Called after each batch with the last UID of it (UserMailbox.search's progress). */
+  progress?: (throughUid: number) => void;
 }
 
 const BATCH = 64;
@@ -56,6 +58,7 @@ export async function runSearch<T>(
     const run = new BatchRun(messages, slice, uidRanges);
     const matched = await run.select(query, all);
     for (const i of matched) if (!run.gone.has(i)) out.push(batch[i]!.record.uid);
+    if (options.progress && batch.length > 0) options.progress(batch[batch.length - 1]!.record.uid);
     await slice.pause();
   }
   return out;

@@ -293,9 +293,21 @@ export type MailboxChange =
    * whose entries they are; every listener acting for someone else ignores it (as for per-user
    * \Seen). /shared and /private entries of one write are published as two changes.
    */
-  | { kind: 'metadata'; mailboxId?: string; entries: string[]; origin?: string; viewer?: string };
+  | { kind: 'metadata'; mailboxId?: string; entries: string[]; origin?: string; viewer?: string }
+  /**
+   * The mailbox's URLAUTH access key was replaced (UserMailbox.resetUrlauthKeys), or, without
+   * `mailboxId`, all the user's keys were removed: sessions that have the mailbox selected are told
+   * `* OK [URLMECH INTERNAL]` (RFC 4467 §7 RESETKEY).
+   */
+  | { kind: 'urlauth'; mailboxId?: string; origin?: string };
 
 export type ChangeListener = (change: MailboxChange) => void;
+
+/** UserMailbox.search's options. */
+export interface SearchOptions {
+  /** How far the search got: every message with a UID up to `throughUid` is decided. */
+  progress?: (throughUid: number) => void;
+}
 
 export interface RecentClaimOptions {
   /** Only look: the mark stays where it is (EXAMINE, RFC 3501 §6.3.2). */
@@ -588,8 +600,12 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
    * synchronously (one in another process) says when it has through `pinned`.
    */
   stream(mailboxId: string, uid: number, range?: ByteRange): MessageStream;
-  /** UIDs matching the query, ascending. */
-  search(mailboxId: string, query: SearchQuery): Promise<number[]>;
+  /**
+   * UIDs matching the query, ascending. `options.progress`, when given, may be called as the
+   * search goes (INPROGRESS, RFC 9585): every message with a UID up to `throughUid` has been
+   * decided. A store that searches in one step need not call it.
+   */
+  search(mailboxId: string, query: SearchQuery, options?: SearchOptions): Promise<number[]>;
   /**
    * Optional (with MailStore.messageExtras): EMAILID and preview of the given UIDs (missing ones are
    * skipped), ascending by UID. Previews are computed at APPEND; a message stored before that gets

@@ -143,7 +143,7 @@ describe('LOGIN without TLS', () => {
     const c = new RawClient(server.port);
     const greeting = await c.expect(/^\* OK/);
     assert.match(greeting, /LOGINDISABLED/);
-    assert.doesNotMatch(greeting, /AUTH=/);
+    assert.doesNotMatch(greeting, / AUTH=/); // (URLAUTH=BINARY is no SASL mechanism)
     c.send('t1 LOGIN alice secret\r\n');
     assert.match(await c.expect(/^t1 /), /^t1 NO \[PRIVACYREQUIRED\]/);
     c.send(`t2 AUTHENTICATE PLAIN ${Buffer.from('\0alice\0secret').toString('base64')}\r\n`);

@@ -1,6 +1,6 @@
 /**
  * `postroom serve --workers 2` on PostgreSQL: shared listeners, each worker with its own store (pool and
- * LISTEN feed), IDLE hears changes from any worker; ManageSieve served by the workers; on SQLite (and
+ * LISTEN feed), IDLE hears changes (and RESETKEY's URLMECH) from any worker; ManageSieve served by the workers; on SQLite (and
  * memory) --workers is refused.
  */
 import { test } from 'node:test';
@@ -72,6 +72,17 @@ test('serve --workers 2 on PostgreSQL serves IMAP from worker processes, each on
   assert.match(appended.tagged, /OK \[APPENDUID \d+ 1\]/);
   // Eight sessions over two workers: every one must hear the new message, whichever worker it is on.
   await Promise.race([Promise.all(heard), new Promise((_, reject) => setTimeout(() => reject(new Error('IDLE sessions not notified')), 10_000))]);
+
+  // RESETKEY on one worker: every session with INBOX selected, on either worker, is told URLMECH
+  // (RFC 4467 §7) — the change travels like EXISTS does.
+  const urlmech = clients.slice(0, 8).map(
+    (client) =>
+      new Promise<void>((resolve) => {
+        client.onUntagged = (r) => r.text.startsWith('* OK [URLMECH INTERNAL]') && resolve();
+      }),
+  );
+  assert.match((await writer.command('RESETKEY INBOX')).tagged, /OK \[URLMECH INTERNAL\]/);
+  await Promise.race([Promise.all(urlmech), new Promise((_, reject) => setTimeout(() => reject(new Error('URLMECH not heard by every worker')), 10_000))]);
 
   // A store error in a worker is the same NO [code] as in a single process.
   const missing = await writer.command('SELECT Nowhere');

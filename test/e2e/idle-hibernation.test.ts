@@ -119,6 +119,24 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
         c.destroy();
       }));
 
+    it('wakes for a RESETKEY of its mailbox and says URLMECH (RFC 4467 §7), not for another mailbox', () =>
+      withServer(async (s) => {
+        if (!s.store.urlauthKeys) return;
+        const { other, idler: c } = await parkedIn(s, 'Keys', 1);
+        await run(other, 'c2', 'CREATE Else');
+        assert.match((await run(other, 'r0', 'RESETKEY Else')).at(-1)!, /^r0 OK \[URLMECH INTERNAL\]/);
+        await sleep(100);
+        assert.equal(parked(s), 1, 'a reset of another mailbox does not wake it');
+        assert.match((await run(other, 'r1', 'RESETKEY Keys')).at(-1)!, /^r1 OK \[URLMECH INTERNAL\]/);
+        assert.match(await c.expect(/URLMECH/), /^\* OK \[URLMECH INTERNAL\]/);
+        await until('parked again', () => parked(s) === 1);
+        c.send('DONE\r\n');
+        assert.match(await c.expect(/^I1 /), /^I1 OK/);
+        assert.ok(!(await run(c, 'n', 'NOOP')).some((l) => /URLMECH/.test(l)), 'told once');
+        other.destroy();
+        c.destroy();
+      }));
+
     it('reports a burst of changes in order, waking once for the first', () =>
       withServer(async (s) => {
         const { other, idler: c } = await parkedIn(s, 'Many', 5);

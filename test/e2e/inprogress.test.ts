@@ -5,21 +5,32 @@
  * option at 0 nothing is sent and INPROGRESS is not advertised.
  *
  * The mailbox holds 2,000 messages and the interval is set to 50 ms. So that "long" does not
- * depend on the machine's speed, the store's writes and searches are slowed by a fixed delay per
- * call (a Proxy around the MemoryStore): STORE over 2,000 messages is 8 store calls of 250
- * (chunks.ts), so at least 8 × 120 ms.
+ * depend on the machine's speed, the store's writes are slowed by a fixed delay per call (a Proxy
+ * around the MemoryStore): STORE over 2,000 messages is 8 store calls of 250 (chunks.ts), so at
+ * least 8 × 120 ms. A search is slowed inside the store instead: each batch of 64 messages it
+ * evaluates (search-run.ts) reports how far it got, and the Proxy holds the store there for a few
+ * milliseconds, so SEARCH, SORT and THREAD run for at least 32 × 6 ms while they count.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startImapServer, type TestServer } from '../helpers/imap-server.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
-import type { MailStore, UserMailbox } from '../../src/store/types.js';
+import type { MailStore, SearchOptions, UserMailbox } from '../../src/store/types.js';
 import { RawClient, run } from '../helpers/raw-client.js';
 
 const MESSAGES = 2000;
 const INTERVAL_MS = 50;
 const STORE_CALL_MS = 120;
-const SLOWED = new Set(['updateFlags', 'expunge', 'move', 'copy', 'search']);
+const SLOWED = new Set(['updateFlags', 'expunge', 'move', 'copy']);
+/** Milliseconds the store is held at each search batch (synchronously, as a slow evaluation would). */
+const SEARCH_BATCH_MS = 6;
+
+function busy(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // a slow batch of evaluation
+  }
+}
 
 /** The store with a delay before each call of a SLOWED method of its user handles, while `slow.on`. */
 function slowStore(inner: MemoryStore, slow: { on: boolean }): MailStore {
@@ -29,6 +40,18 @@ function slowStore(inner: MemoryStore, slow: { on: boolean }): MailStore {
         const value: unknown = Reflect.get(target, prop, target);
         if (typeof value !== 'function') return value;
         const fn = (value as (...a: unknown[]) => unknown).bind(target);
+        if (prop === 'search') {
+          return (mailboxId: string, query: unknown, options: SearchOptions = {}) => {
+            const report = options.progress;
+            if (!slow.on || !report) return fn(mailboxId, query, options);
+            return fn(mailboxId, query, {
+              progress: (uid: number) => {
+                busy(SEARCH_BATCH_MS);
+                report(uid);
+              },
+            });
+          };
+        }
         if (typeof prop !== 'string' || !SLOWED.has(prop)) return fn;
         return async (...args: unknown[]) => {
           if (slow.on) await new Promise((r) => setTimeout(r, STORE_CALL_MS));
@@ -43,6 +66,31 @@ function slowStore(inner: MemoryStore, slow: { on: boolean }): MailStore {
       const fn = (value as (...a: unknown[]) => unknown).bind(target);
       if (prop === 'open') return async (...args: unknown[]) => wrapMailbox((await fn(...args)) as UserMailbox);
       return fn;
+    },
+  });
+}
+
+/** The store with searches that take 120 ms in one step and report no progress. */
+function noProgress(inner: MemoryStore): MailStore {
+  return new Proxy(inner, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      const fn = (value as (...a: unknown[]) => unknown).bind(target);
+      if (prop !== 'open') return fn;
+      return async (...args: unknown[]) => {
+        const mail = (await fn(...args)) as UserMailbox;
+        return new Proxy(mail, {
+          get(m, p) {
+            const v: unknown = Reflect.get(m, p, m);
+            if (p !== 'search' || typeof v !== 'function') return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(m) : v;
+            return async (mailboxId: string, query: unknown) => {
+              await new Promise((r) => setTimeout(r, STORE_CALL_MS));
+              return (v as (...a: unknown[]) => unknown).call(m, mailboxId, query);
+            };
+          },
+        });
+      };
     },
   });
 }
@@ -132,14 +180,46 @@ describe('INPROGRESS (RFC 9585)', () => {
     assert.ok(r.lines.indexOf(r.lines.find((l) => l.includes('INPROGRESS'))!) < r.lines.length - 1);
   });
 
-  it('a SEARCH whose store call cannot be counted sends the tag with NIL NIL (§4 allows both NIL)', async () => {
+  it('SEARCH, SORT and THREAD count the messages the store has decided, of the mailbox', async () => {
     slow.on = true;
-    const r = await timed(c, 'se1', 'UID SEARCH BODY "body 1999"');
+    for (const [tag, cmd, answer] of [
+      ['se1', 'UID SEARCH BODY "body 1999"', '* SEARCH 1999'],
+      ['so1', 'UID SORT (REVERSE ARRIVAL) UTF-8 BODY "body 1999"', '* SORT 1999'],
+      ['th1', 'UID THREAD ORDEREDSUBJECT UTF-8 BODY "body 1999"', '* THREAD (1999)'],
+    ] as const) {
+      const r = await timed(c, tag, cmd);
+      assert.ok(r.lines.includes(answer), r.lines.join('\n'));
+      assert.ok(r.progress.length >= 2, `${cmd}: ${r.progress.length} lines in ${r.ended - r.started} ms`);
+      // Before the store's first report a line may carry NIL NIL (§4); after it, counts of 2,000.
+      const counted = r.progress.filter((p) => p.count !== null);
+      assert.ok(counted.length >= 1, `${cmd}: counts in ${JSON.stringify(r.progress)}`);
+      for (const p of r.progress) assert.equal(p.tag, tag);
+      // Whole batches of 64; once the store is through, the count stays one below the total while
+      // the command still sorts or threads (CommandProgress keeps it below until the end).
+      for (const p of counted) assert.ok(p.total === MESSAGES && p.count! > 0 && (p.count! % 64 === 0 || p.count === MESSAGES - 1), JSON.stringify(p));
+      const counts = counted.map((p) => p.count!);
+      assert.deepEqual(counts, [...counts].sort((a, b) => a - b), 'counts never go down');
+      assertPaced(r);
+    }
     slow.on = false;
-    assert.ok(r.lines.includes('* SEARCH 1999'), r.lines.join('\n'));
-    assert.ok(r.progress.length >= 1, 'a store call of 120 ms with a 50 ms interval: at least one line');
-    for (const p of r.progress) assert.deepEqual([p.tag, p.count, p.total], ['se1', null, null]);
-    assertPaced(r);
+  });
+
+  it('a store that searches in one step sends the tag with NIL NIL (§4 allows both NIL)', async () => {
+    // The workers' store (remote-store.ts) cannot pass the progress hook: as a store that never calls it.
+    const plain = await startImapServer({ store: noProgress(inner), limits: { inProgressSeconds: INTERVAL_MS / 1000 } });
+    const p = new RawClient(plain.port);
+    try {
+      await p.login();
+      await run(p, 's', 'SELECT INBOX');
+      const r = await timed(p, 'se2', 'UID SEARCH BODY "body 1999"');
+      assert.ok(r.lines.includes('* SEARCH 1999'), r.lines.join('\n'));
+      assert.ok(r.progress.length >= 1, 'a store call of 120 ms with a 50 ms interval: at least one line');
+      for (const q of r.progress) assert.deepEqual([q.tag, q.count, q.total], ['se2', null, null]);
+      assertPaced(r);
+    } finally {
+      p.destroy();
+      await plain.close();
+    }
   });
 
   it('COPY (one all-or-nothing write) says 0 of the total; MOVE and EXPUNGE count their chunks', async () => {

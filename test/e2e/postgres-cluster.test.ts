@@ -1,6 +1,6 @@
 /**
  * Three `postroom serve --store postgres` nodes on one database (issue 16): IDLE on one node hears
- * APPEND, STORE and MOVE made on another; concurrent APPENDs from every node into one mailbox get
+ * APPEND, STORE, MOVE and RESETKEY (URLMECH) made on another; concurrent APPENDs from every node into one mailbox get
  * distinct, increasing UIDs; the POP3 maildrop lock holds across nodes. Prints the cross-node
  * notification delay (APPEND's tagged OK on one node → EXISTS on another).
  */
@@ -93,6 +93,20 @@ describe('three postroom nodes on one PostgreSQL database', { timeout: 240_000 }
     await flagger.command('SELECT INBOX');
     assert.equal((await flagger.command('UID STORE 2 +FLAGS.SILENT (\\Flagged)')).status, 'OK');
     await watch.heard(/^\* 2 FETCH \(.*FLAGS \([^)]*\\Flagged/);
+  });
+
+  it('RESETKEY on node 2 is told to a session idling in the mailbox on node 1 (URLMECH, RFC 4467 §7)', async () => {
+    const watch = await idler(nodes[0]!.imapPort, 'INBOX');
+    clients.push(watch.client);
+    const resetter = await login(nodes[1]!.imapPort);
+    clients.push(resetter);
+    assert.equal((await resetter.command('CREATE Keys')).status, 'OK');
+    assert.match((await resetter.command('RESETKEY Keys')).tagged, /OK \[URLMECH INTERNAL\]/);
+    assert.match((await resetter.command('RESETKEY INBOX')).tagged, /OK \[URLMECH INTERNAL\]/);
+    await watch.heard(/^\* OK \[URLMECH INTERNAL\]/);
+    // Only INBOX's reset reached it: nothing else is queued.
+    await new Promise((r) => setTimeout(r, 300));
+    await assert.rejects(watch.heard(/URLMECH/, 200));
   });
 
   it('MOVE on node 2 is seen by node 1 (EXPUNGE in the source) and node 3 (EXISTS in the target)', async () => {

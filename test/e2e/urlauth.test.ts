@@ -12,28 +12,13 @@ import { serverForSuite } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
 import { loggedIn, run } from '../helpers/raw-client.js';
 import { StaticAuthenticator } from '../../src/auth/static-users.js';
+import { fetched, generated } from '../helpers/urlauth.js';
 
 const script = fileURLToPath(new URL('./python/imaplib_urlauth.py', import.meta.url));
 
 const login = loggedIn;
 
 const MESSAGE = 'Subject: joe\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b\r\nContent-Type: text/plain\r\n\r\nSi vis pacem, para bellum.\r\n--b--\r\n';
-
-/** The URL of `* GENURLAUTH "url"`. */
-function generated(lines: string[]): string {
-  const line = lines.find((l) => l.startsWith('* GENURLAUTH '));
-  assert.ok(line, lines.join('\n'));
-  return /^\* GENURLAUTH "([^"]+)"$/.exec(line)![1]!;
-}
-
-/** What URLFETCH answered for its one URL: the literal's text, or null for NIL. */
-function fetched(lines: string[]): string | null {
-  const wire = lines.join('\r\n');
-  if (/^\* URLFETCH "[^"]*" NIL$/m.test(wire)) return null;
-  const m = /^\* URLFETCH "[^"]*" \{(\d+)\}\r\n/m.exec(wire);
-  assert.ok(m, wire);
-  return wire.slice(m.index + m[0].length, m.index + m[0].length + Number(m[1]));
-}
 
 for (const [storeName, factory] of Object.entries(storeFactories())) {
   describe(`URLAUTH end to end (${storeName} store)`, () => {

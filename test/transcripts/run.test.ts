@@ -9,6 +9,7 @@
  * alice is an administrator of the server (SETQUOTA; RFC 9208); bob is not. The METADATA server
  * entry /shared/admin is mailto:postmaster@example.com.
  *   !store sqlite   (reserved for store-specific runs)
+ *   !limits name=N ...  IMAP limits of this file's server (e.g. maxMessagesPerCommand=3)
  * The suite runs once per store named in TRANSCRIPT_STORES (default "memory").
  */
 import { describe, it } from 'node:test';
@@ -19,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { serverForSuite, type TestServer } from '../helpers/imap-server.js';
 import { storeFactories } from '../helpers/stores.js';
 import { RawClient } from '../helpers/raw-client.js';
+import type { ImapLimits } from '../../src/imap/limits.js';
 
 const dir = dirname(fileURLToPath(import.meta.url));
 const files = readdirSync(dir).filter((f) => f.endsWith('.txt')).sort();
@@ -27,6 +29,16 @@ interface Step {
   kind: 'C' | 'S';
   text: string;
   line: number;
+}
+
+/** The `!limits name=N ...` line of a transcript, if any. */
+function limitsOf(text: string): Record<string, number> {
+  const line = text.split(/\r?\n/).find((l) => l.startsWith('!limits '));
+  if (!line) return {};
+  return Object.fromEntries(line.slice('!limits '.length).trim().split(/\s+/).map((kv) => {
+    const [k, v] = kv.split('=');
+    return [k!, Number(v)];
+  }));
 }
 
 function parseTranscript(text: string): { steps: Step[]; login: boolean; utf8: boolean } {
@@ -97,7 +109,8 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
   describe(`transcripts (${storeName} store)`, () => {
     for (const file of files) {
       describe(file, () => {
-        const server = serverForSuite(factory, { administrators: ['alice'], adminContact: 'mailto:postmaster@example.com' });
+        const limits = limitsOf(readFileSync(join(dir, file), 'utf8')) as Partial<ImapLimits>;
+        const server = serverForSuite(factory, { administrators: ['alice'], adminContact: 'mailto:postmaster@example.com', limits });
         it('replays', async () => {
           await replay(server(), file);
         });

@@ -85,7 +85,7 @@ test('RFC 8474/8514/8970 items: EMAILID THREADID SAVEDATE PREVIEW, PREVIEW (LAZY
   assert.deepEqual(names('1 (UID PREVIEW (LAZY) FLAGS)'), ['UID', 'PREVIEW (LAZY)', 'FLAGS']);
   assert.deepEqual(names('1 (PREVIEW (lazy) PREVIEW)'), ['PREVIEW']);
   assert.deepEqual(names('1 PREVIEW'), ['PREVIEW']);
-  assert.throws(() => names('1 (PREVIEW (FUZZY))'), /LAZY/);
+  assert.throws(() => names('1 (PREVIEW (EXACT))'), /LAZY/);
   assert.throws(() => names('1 (PREVIEW ())'), /Empty PREVIEW modifier/);
 });
 
@@ -98,5 +98,16 @@ test('SNIPPET (draft-ietf-extra-imap-fetch-preview-00, SNIPPET=FUZZY): FUZZY, LA
   assert.deepEqual(names('1 (SNIPPET (FUZZY) PREVIEW (LAZY))'), ['SNIPPET', 'PREVIEW (LAZY)']);
   assert.throws(() => names('1 (SNIPPET (EXACT))'), /FUZZY/);
   assert.throws(() => names('1 (SNIPPET ())'), /Empty SNIPPET modifier/);
-  assert.throws(() => names('1 (PREVIEW (LAZY=FUZZY))'), /LAZY/);
+  assert.throws(() => names('1 (PREVIEW (EXACT))'), /LAZY/);
+});
+
+test('PREVIEW=FUZZY (the later drafts, as Dovecot): PREVIEW (FUZZY) and (LAZY=FUZZY) name the algorithm', () => {
+  const items = (args: string) => parseFetchArgs(tokens(args)).items;
+  const [fuzzy] = items('1 (PREVIEW (FUZZY))');
+  assert.deepEqual(fuzzy, { kind: 'preview', lazy: false, fuzzy: true });
+  const [lazy] = items('1 (PREVIEW (LAZY=FUZZY))');
+  assert.deepEqual(lazy, { kind: 'preview', lazy: true, fuzzy: true });
+  const [rfc] = items('1 (PREVIEW (LAZY))');
+  assert.deepEqual(rfc, { kind: 'preview', lazy: true });
+  assert.equal(items('1 (PREVIEW (FUZZY) PREVIEW)').length, 1, 'one PREVIEW in the answer');
 });

@@ -21,6 +21,7 @@ import { checkKeywords } from './mail-limits.js';
 import { chunksAreCrlf } from '../../store/line-ends.js';
 import type { CommandContext } from './types.js';
 import { catenateInput, precheckCatenate } from './catenate.js';
+import { refuseAppendCount } from './message-limit.js';
 
 export interface AppendArgs extends AppendItem {
   mailbox: string;
@@ -185,8 +186,11 @@ export function checkItem(ctx: CommandContext, item: AppendItem): void {
  */
 async function* streamedItems(ctx: CommandContext, first: AppendItem, env: ParseEnv, limits: ImapLimits): AsyncGenerator<AppendInput> {
   let batch: AppendItem[] = [first];
+  let count = 0;
   for (;;) {
     for (const item of batch) {
+      // RFC 9738 SAVELIMIT: failing the iteration adds nothing (all or none).
+      refuseAppendCount(++count, limits.maxMessagesPerSave);
       checkItem(ctx, item);
       yield inputFor(ctx, item);
     }
@@ -219,6 +223,7 @@ export const appendCommand: CommandSpec<AppendArgs> = {
       results = await appendAllOrNone(state.mail, target.id, streamedItems(ctx, args, env, ctx.server.limits), options);
     } else {
       const items: AppendItem[] = [args, ...(args.more ?? [])];
+      refuseAppendCount(items.length, ctx.server.limits.maxMessagesPerSave);
       for (const item of items) checkItem(ctx, item);
       await checkKeywords(ctx, state.mail, target, [...new Set(items.flatMap((i) => i.flags))]);
       // The store counts the keywords again inside its write, where parallel APPENDs cannot both pass.

@@ -13,6 +13,7 @@ import { isStoreError } from '../../store/errors.js';
 import type { ResponseCode } from '../wire/types.js';
 import { checkKeywords } from './mail-limits.js';
 import { requireWritableTarget } from './mailbox-access.js';
+import { refuseOverSaveLimit } from './message-limit.js';
 
 export interface CopyArgs {
   set: SequenceSet;
@@ -69,6 +70,8 @@ async function runCopy(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
   const target = await targetMailbox(mail, args.mailbox);
   // RFC 5182 §2.1 / RFC 4315: an empty set (UIDs that name nothing, an empty "$") is not an error.
   if (uids.length === 0) return { text: 'Nothing to copy' };
+  // RFC 9738 SAVELIMIT: COPY is all-or-nothing, so past the limit nothing is copied.
+  refuseOverSaveLimit(uids, ctx.server.limits.maxMessagesPerSave);
   await checkKeywords(ctx, mail, target, keywordsOf(view, uids));
   // One all-or-nothing store write (RFC 3501 §6.4.7): nothing is done until it is, so progress
   // lines say 0 of the total (RFC 9585) until the tagged OK.
@@ -81,6 +84,7 @@ async function runCopy(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
 
 export const copyCommand: CommandSpec<CopyArgs> = {
   name: 'COPY',
+  sequenceNumbers: true,
   states: ['selected'],
   reportsProgress: true,
   parse: parseCopyArgs,

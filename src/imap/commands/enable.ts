@@ -7,7 +7,7 @@ import { atom } from '../wire/types.js';
  * ENABLE runs only in the authenticated state, so enabling CONDSTORE here never owes the client a
  * HIGHESTMODSEQ (RFC 7162 §3.1 asks for one only when a mailbox is selected); the next SELECT sends it.
  */
-export const ENABLEABLE = new Set<string>(['CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT', 'IMAP4REV2']);
+export const ENABLEABLE = new Set<string>(['CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT', 'IMAP4REV2', 'UIDONLY']);
 
 /** How ENABLED names an extension (the CAPABILITY spelling; names compare case-insensitively). */
 const SPELLING: Record<string, string> = { IMAP4REV2: 'IMAP4rev2' };
@@ -16,7 +16,8 @@ const SPELLING: Record<string, string> = { IMAP4REV2: 'IMAP4rev2' };
 export const enableCommand: CommandSpec<string[]> = {
   name: 'ENABLE',
   states: ['authenticated'],
-  capabilities: ['ENABLE'],
+  // RFC 9586 UIDONLY: after ENABLE UIDONLY no message sequence numbers, in commands or responses.
+  capabilities: ['ENABLE', 'UIDONLY'],
   parse(args) {
     const r = new ArgReader(args);
     const names: string[] = [];

@@ -6,16 +6,28 @@ import { ArgReader } from '../wire/args.js';
 import { ImapError } from '../errors.js';
 import { requireWritableView } from './mailbox-access.js';
 import { chunksOf } from './chunks.js';
+import { keepHighest } from './message-limit.js';
+import type { ResponseCode } from '../wire/types.js';
 
-/** `pick` chooses the candidates; only \Deleted ones among them are removed. */
-async function runExpunge(ctx: CommandContext, pick: (view: SelectedView) => number[]) {
+/**
+ * `pick` chooses the candidates; only \Deleted ones among them are removed. `limited`: UID EXPUNGE
+ * under RFC 9738 MESSAGELIMIT — of the candidates this session knows as \Deleted, the highest
+ * `maxMessagesPerCommand` (EXPUNGE and CLOSE are never limited).
+ */
+async function runExpunge(ctx: CommandContext, pick: (view: SelectedView) => number[], limited = false) {
   const state = ctx.state;
   if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
   const { mail, view } = state;
   requireWritableView(view, 'e');
-  const candidates = pick(view);
+  let candidates = pick(view);
   // UID EXPUNGE naming nothing that exists is a successful no-op.
   if (candidates.length === 0) return;
+  let code: ResponseCode | undefined;
+  if (limited) {
+    const deleted = candidates.filter((uid) => view.flagsOf(uid).includes('\\Deleted'));
+    const kept = keepHighest(deleted, ctx.server.limits.maxMessagesPerCommand);
+    if (kept.code) ({ uids: candidates, code } = kept);
+  }
   // One store call per chunk (chunks.ts), highest UIDs first so that the sequence numbers in the
   // untagged EXPUNGEs of the chunks still to come are not shifted by those already sent.
   const sorted = [...candidates].sort((a, b) => b - a);
@@ -27,6 +39,7 @@ async function runExpunge(ctx: CommandContext, pick: (view: SelectedView) => num
     ctx.progress((done += chunk.length), sorted.length);
     await ctx.drain();
   }
+  if (code) return { code, text: `${ctx.command} completed, only the ${candidates.length} highest UIDs` };
 }
 
 export const expungeCommand: CommandSpec<void> = {
@@ -52,5 +65,5 @@ export const uidExpungeCommand: CommandSpec<SequenceArgs> = {
     r.end();
     return { set };
   },
-  run: (ctx, args) => runExpunge(ctx, (view) => view.resolve(args.set, true)),
+  run: (ctx, args) => runExpunge(ctx, (view) => view.resolve(args.set, true), true),
 };

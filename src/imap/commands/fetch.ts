@@ -21,11 +21,13 @@ import { ImapError } from '../errors.js';
 import { parseFetchItems, type FetchItem } from '../fetch/items.js';
 import { MessageSource } from '../fetch/message-source.js';
 import { renderFetch, viewOnly } from '../fetch/render.js';
-import { viewFetchLine } from '../wire/encoder.js';
+import { fetchHead, viewFetchLine } from '../wire/encoder.js';
 import { enableCondstore } from '../search/condstore.js';
 import { parsePartialRange } from '../search/parse.js';
 import { partialWindow } from '../search/results.js';
 import type { PartialRange } from '../search/keys.js';
+import { keepHighest } from './message-limit.js';
+import type { Completion } from './types.js';
 
 export interface FetchArgs {
   set: SequenceSet;
@@ -36,6 +38,11 @@ export interface FetchArgs {
   partial?: PartialRange;
   /** RFC 7162 §3.2.6 VANISHED (UID FETCH only, with CHANGEDSINCE, once QRESYNC is enabled). */
   vanished?: boolean;
+  /**
+   * Not from the wire: the session's own unsolicited FETCH of new messages (NOTIFY, RFC 5465
+   * §5.2), which MESSAGELIMIT (a limit on what a client's command asks for) does not cut.
+   */
+  unsolicited?: boolean;
 }
 
 /** Messages handled per store round trip; output is drained between batches. */
@@ -188,6 +195,7 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   const refreshed = plan.refreshed;
   if (records) for (const uid of uids) if (view.applyCurrent(records.get(uid)!)) refreshed.add(uid);
   const withModseq = ctx.enabled.has('CONDSTORE');
+  const uidOnly = ctx.enabled.has('UIDONLY');
   const extras = plan.extras ? await loadExtras(mail, mailboxId, uids, plan.extras) : undefined;
   const threadIds = plan.threadIds ? await loadThreadIds(mail, mailboxId, uids) : undefined;
   let queued = 0;
@@ -197,7 +205,9 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   if (!plan.records && viewShape(plan.items)) {
     // The flag-resync shape: answered from the view, encoded straight to text, one write per batch.
     const named = plan.items.filter((i) => !(i.kind === 'simple' && i.name === 'MODSEQ'));
-    const items = plan.byUid && !has(named, 'UID') ? [UID_ITEM, ...named] : named;
+    // UID FETCH adds UID unasked (RFC 3501 §6.4.8), except under UIDONLY, where the UID is the
+    // response's own number (`uid UIDFETCH`, RFC 9586) and UID comes only when asked for.
+    const items = plan.byUid && !uidOnly && !has(named, 'UID') ? [UID_ITEM, ...named] : named;
     const order = items.map((i) => (i.kind === 'simple' && i.name === 'UID' ? 'UID' : 'FLAGS') as 'UID' | 'FLAGS');
     const orderWithFlags = has(items, 'FLAGS') ? order : [...order, 'FLAGS' as const];
     let text = '';
@@ -206,14 +216,14 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
       if (seq === undefined) continue;
       // RFC 7162 §3.1: once CONDSTORE is on, every FETCH response carries MODSEQ.
       const modseq = withModseq || plan.modseq ? view.modseqOf(uid) : undefined;
-      text += viewFetchLine(seq, refreshed.has(uid) ? orderWithFlags : order, uid, view.flagsOf(uid), modseq);
+      text += viewFetchLine(seq, refreshed.has(uid) ? orderWithFlags : order, uid, view.flagsOf(uid), modseq, uidOnly);
     }
     ctx.untaggedLines(text);
     return;
   }
   const render = (uid: number): Promise<ImapValue[]> => {
     const change = seen.get(uid);
-    const prepend = plan.byUid && !has(plan.items, 'UID') ? [UID_ITEM] : [];
+    const prepend = plan.byUid && !uidOnly && !has(plan.items, 'UID') ? [UID_ITEM] : [];
     const append: FetchItem[] = [];
     if ((change || refreshed.has(uid)) && !has(plan.items, 'FLAGS')) append.push(FLAGS_ITEM);
     if ((plan.modseq || withModseq) && !has(plan.items, 'MODSEQ')) append.push(MODSEQ_ITEM);
@@ -252,7 +262,7 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     }
     const seq = view.seqOf(uid);
     if (seq === undefined) continue;
-    ctx.untagged(seq, atom('FETCH'), values);
+    ctx.untagged(...fetchHead(seq, uid, uidOnly), values);
     queued += heldBytes(values);
     if (queued > DRAIN_BYTES || ++rendered % 16 === 0) {
       // Backpressure, and other sessions' turn: a FETCH of thousands of messages is many slices.
@@ -304,7 +314,7 @@ async function reportVanished(ctx: CommandContext, mail: UserMailbox, view: Sele
   if (lines) ctx.untaggedLines(lines);
 }
 
-async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): Promise<void> {
+async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): Promise<Completion | void> {
   const state = ctx.state;
   if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
   const { mail, view } = state;
@@ -314,7 +324,9 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   // RFC 7162 §3.1: FETCH MODSEQ and CHANGEDSINCE turn CONDSTORE on.
   if (has(args.items, 'MODSEQ') || args.changedSince !== undefined) enableCondstore(ctx, view);
   const refreshed = new Set<number>();
-  const uids = args.changedSince === undefined ? windowed : await changedAmong(mail, view, ascending(windowed), args.changedSince, refreshed);
+  const wanted = args.changedSince === undefined ? windowed : await changedAmong(mail, view, ascending(windowed), args.changedSince, refreshed);
+  // RFC 9738: past MESSAGELIMIT only the highest UIDs are fetched (sent in ascending order still).
+  const { uids, code } = keepHighest(wanted, args.unsolicited ? Infinity : ctx.server.limits.maxMessagesPerCommand);
   const plan = makePlan(args, byUid, refreshed);
   // OBJECTID, SAVEDATE and PREVIEW are offered only over stores that keep them (capabilities).
   if ((plan.extras || has(args.items, 'SAVEDATE')) && !ctx.server.store.messageExtras) throw ImapError.bad('This server keeps no EMAILID, SAVEDATE or PREVIEW');
@@ -322,6 +334,7 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     await runBatch(ctx, mail, view, uids.slice(i, i + BATCH), plan);
     await ctx.drain();
   }
+  if (code) return { code, text: `${ctx.command} completed, only the ${uids.length} highest UIDs` };
 }
 
 function ascending(uids: readonly number[]): readonly number[] {
@@ -331,6 +344,7 @@ function ascending(uids: readonly number[]): readonly number[] {
 
 export const fetchCommand: CommandSpec<FetchArgs> = {
   name: 'FETCH',
+  sequenceNumbers: true,
   states: ['selected'],
   // RFC 3516: BINARY[]/BINARY.PEEK[]/BINARY.SIZE[] here, literal8 in APPEND (append.ts).
   capabilities: ['BINARY'],

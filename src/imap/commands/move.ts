@@ -9,12 +9,14 @@ import { checkKeywords } from './mail-limits.js';
 import { requireWritableView } from './mailbox-access.js';
 import { chunksOf, WRITE_CHUNK } from './chunks.js';
 import type { CopyResult } from '../../store/types.js';
+import { keepHighest } from './message-limit.js';
 
 async function runMove(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
   const state = ctx.state;
   if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
   const { mail, view } = state;
-  const uids = view.resolve(args.set, byUid);
+  // RFC 9738: MOVE is under MESSAGELIMIT, not SAVELIMIT; past it the highest UIDs are moved.
+  const { uids, code: limitCode } = keepHighest(view.resolve(args.set, byUid), ctx.server.limits.maxMessagesPerCommand);
   // Moving out removes messages, which a read-only session may not do (RFC 6851 §3.3).
   requireWritableView(view, 'te');
   const target = await targetMailbox(mail, args.mailbox);
@@ -51,11 +53,13 @@ async function runMove(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
   }
   if (failure !== undefined) throw failure;
   if (moved.mapping.length === 0) return { text: 'Nothing to move' };
+  if (limitCode) return { code: limitCode, text: `${ctx.command} completed, only the ${uids.length} highest UIDs` };
   return { text: `${ctx.command} completed` };
 }
 
 export const moveCommand: CommandSpec<CopyArgs> = {
   name: 'MOVE',
+  sequenceNumbers: true,
   states: ['selected'],
   reportsProgress: true,
   capabilities: ['MOVE'],

@@ -20,6 +20,7 @@ import { unselectCommand } from './unselect.js';
 import { unauthenticateCommand } from './unauthenticate.js';
 import { replaceCommand, uidReplaceCommand } from './replace.js';
 import { expungeCommand, uidExpungeCommand } from './expunge.js';
+import { uidBatchesCommand } from './uidbatches.js';
 import { searchCommand, uidSearchCommand } from './search.js';
 import { storeCommand, uidStoreCommand } from './store.js';
 import { copyCommand, uidCopyCommand } from './copy.js';
@@ -70,6 +71,7 @@ export const BUILTIN_COMMANDS: readonly AnyCommandSpec[] = [
   uidReplaceCommand,
   expungeCommand,
   uidExpungeCommand,
+  uidBatchesCommand,
   searchCommand,
   uidSearchCommand,
   storeCommand,

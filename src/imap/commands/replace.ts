@@ -86,6 +86,7 @@ const maxLiteralSize = (limits: { maxMessageSize: number }): number => limits.ma
 
 export const replaceCommand: CommandSpec<ReplaceArgs> = {
   name: 'REPLACE',
+  sequenceNumbers: true,
   states: ['selected'],
   capabilities: ['REPLACE'],
   maxLiteralSize,

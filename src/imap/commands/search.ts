@@ -12,8 +12,10 @@ import { checkCharset, findMatches, findModseqMatches, storeQuery } from '../sea
 import { checkUpdateTag, startUpdates } from '../search/updates.js';
 import { esearchResponse, modseqSubject, savedUids, searchResponse, wantsEsearch, type Found } from '../search/results.js';
 import { ImapError } from '../errors.js';
+import { keepHighest } from './message-limit.js';
+import type { Completion } from './types.js';
 
-async function runSearch(ctx: CommandContext, args: SearchArgs, byUid: boolean): Promise<void> {
+async function runSearch(ctx: CommandContext, args: SearchArgs, byUid: boolean): Promise<Completion | void> {
   const state = ctx.state;
   if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
   const { mail, view } = state;
@@ -28,12 +30,21 @@ async function runSearch(ctx: CommandContext, args: SearchArgs, byUid: boolean):
     checkCharset(args.charset);
     query = await storeQuery(args.key, view, mail, ctx.server.store.messageExtras === true);
     if (args.usesModseq) enableCondstore(ctx, view);
-    found = (await findModseqMatches(mail, view, query, known)) ?? (await findMatches(mail, view, query));
+    found = (await findModseqMatches(mail, view, query, known)) ?? (await findMatches(mail, view, query, (n, total) => ctx.progress(n, total)));
   } catch (err) {
     // RFC 5182 §2.1: a SEARCH with SAVE that fails with NO empties "$"; a BAD leaves it alone.
     if (save && toErrorReply(err).status === 'NO') view.savedResult = [];
     throw err;
   }
+
+  // RFC 9738: past MESSAGELIMIT the answer (and a SAVEd "$") holds the highest UIDs only; the
+  // tagged OK names the lowest, so the client can go on with UIDBEFORE it.
+  const limited = keepHighest(found.uids, ctx.server.limits.maxMessagesPerCommand);
+  if (limited.code) {
+    const from = found.uids.length - limited.uids.length;
+    found = { uids: found.uids.slice(from), seqs: found.seqs.slice(from) };
+  }
+  const done = limited.code ? { code: limited.code, text: `${ctx.command} completed, only the ${found.uids.length} highest UIDs` } : undefined;
 
   let modseq: number | undefined;
   if (args.usesModseq) {
@@ -51,17 +62,19 @@ async function runSearch(ctx: CommandContext, args: SearchArgs, byUid: boolean):
     // answered as RETURN (ALL), with ESEARCH; SEARCH responses are IMAP4rev1's.
     if (ctx.enabled.has('IMAP4REV2')) ctx.untagged(...esearchResponse(ctx.tag, byUid ? found.uids : found.seqs, byUid, { ...NO_RETURN_OPTIONS, all: true }, modseq));
     else ctx.untagged(...searchResponse(found, byUid, modseq));
-    return;
+    return done;
   }
   if (opts.save) view.savedResult = savedUids(found, opts);
   if (wantsEsearch(opts)) ctx.untagged(...esearchResponse(ctx.tag, byUid ? found.uids : found.seqs, byUid, opts, modseq));
   if (opts.update) startUpdates(ctx, { tag: ctx.tag, byUid, query, results: found.uids, fetch: opts.updateFetch });
+  return done;
 }
 
 const NO_RETURN_OPTIONS = { min: false, max: false, all: false, count: false, save: false } as const;
 
 export const searchCommand: CommandSpec<SearchArgs> = {
   name: 'SEARCH',
+  sequenceNumbers: true,
   states: ['selected'],
   reportsProgress: true,
   // RFC 3501 §7.4.1: the answer is in sequence numbers, so no EXPUNGE may shift them meanwhile.

@@ -1,5 +1,6 @@
 import type { CommandSpec, ParseEnv, QresyncParams } from './types.js';
 import { ArgReader, ParseError } from '../wire/args.js';
+import { ImapError } from '../errors.js';
 import { mutf7Name, utf8Names } from './mailbox-name.js';
 import { resolveRanges } from '../wire/sequence-set.js';
 
@@ -47,6 +48,8 @@ function parseQresync(list: ArgReader, env: ParseEnv): QresyncParams {
   const out: QresyncParams = { uidValidity, modseq };
   if (p.remaining > 0 && !p.isList()) out.knownUids = knownSet(p, 'known UIDs');
   if (p.remaining > 0) {
+    // RFC 9586 §3: the match data pairs sequence numbers with UIDs; none are used under UIDONLY.
+    if (env.enabled.has('UIDONLY')) throw ImapError.bad('No sequence match data once UIDONLY is enabled', 'UIDREQUIRED');
     const m = p.list('sequence match data');
     const seqs = expand(m, 'known sequence set');
     const uids = expand(m, 'known UID set');

@@ -50,7 +50,7 @@ async function runSort(ctx: CommandContext, args: SortArgs, byUid: boolean): Pro
     checkCharset(args.charset);
     query = await storeQuery(args.key, view, mail, ctx.server.store.messageExtras === true);
     if (args.usesModseq) enableCondstore(ctx, view);
-    found = await findMatchingUids(mail, view, query);
+    found = await findMatchingUids(mail, view, query, (n, total) => ctx.progress(n, total));
   } catch (err) {
     // RFC 5182 §2.1 for SORT ... RETURN (SAVE): NO empties "$", BAD leaves it.
     if (opts?.save && toErrorReply(err).status === 'NO') view.savedResult = [];
@@ -94,6 +94,7 @@ async function runSort(ctx: CommandContext, args: SortArgs, byUid: boolean): Pro
 
 export const sortCommand: CommandSpec<SortArgs> = {
   name: 'SORT',
+  sequenceNumbers: true,
   states: ['selected'],
   reportsProgress: true,
   // RFC 5256 §3: no EXPUNGE while SORT (with sequence numbers) answers.

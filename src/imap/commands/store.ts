@@ -1,11 +1,13 @@
 /**
  * STORE and UID STORE (RFC 3501 §6.4.6, §6.4.8), with the RFC 7162 UNCHANGEDSINCE modifier.
  */
+import { keepHighest } from './message-limit.js';
 import type { CommandContext, CommandSpec, ParseEnv } from './types.js';
 import type { Flag, FlagOperation } from '../../store/types.js';
 import { ArgReader, ParseError } from '../wire/args.js';
 import { atom, type ImapValue, type Token } from '../wire/types.js';
 import { formatNumberSet, type SequenceSet } from '../wire/sequence-set.js';
+import { fetchHead } from '../wire/encoder.js';
 import { ImapError } from '../errors.js';
 import { flagsFromTokens } from '../search/flags.js';
 import { enableCondstore } from '../search/condstore.js';
@@ -76,11 +78,14 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
   requireWritableView(view);
   // "7,3:9" names message 7 twice: it gets one FETCH and cannot fail its own second test (RFC 7162
   // §3.1.3, the note after Example 11).
-  const uids = [...new Set(view.resolve(args.set, byUid))].sort((a, b) => a - b);
-  if (uids.length === 0) return { text: 'Nothing to store' };
+  const named = [...new Set(view.resolve(args.set, byUid))].sort((a, b) => a - b);
+  if (named.length === 0) return { text: 'Nothing to store' };
+  // RFC 9738: past MESSAGELIMIT only the messages with the highest UIDs are changed.
+  const { uids, code: limitCode } = keepHighest(named, ctx.server.limits.maxMessagesPerCommand);
   const conditional = args.unchangedSince !== undefined;
   if (conditional) enableCondstore(ctx, view);
   const withModseq = ctx.enabled.has('CONDSTORE');
+  const uidOnly = ctx.enabled.has('UIDONLY');
   if (args.operation !== 'remove') await checkKeywords(ctx, mail, view.mailbox, args.flags);
 
   // One store call per chunk, each reported before the next (chunks.ts): a STORE 1:* over a large
@@ -122,11 +127,12 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
       // STORE 1:* on a large mailbox is one FETCH per message: let a slow reader catch up.
       if (++written % 512 === 0) await ctx.drain();
       const items: ImapValue[] = [];
-      if (byUid) items.push(atom('UID'), uid);
+      // Under UIDONLY the UID is the response's own number (`uid UIDFETCH`), not an item.
+      if (byUid && !uidOnly) items.push(atom('UID'), uid);
       if (!args.silent) items.push(atom('FLAGS'), view.flagsOf(uid).map((f) => atom(f)));
       // The view holds the mod-sequence of exactly the flags it reports (just updated for the changed).
       if (withModseq) items.push(atom('MODSEQ'), [view.modseqOf(uid)]);
-      ctx.untagged(view.seqOf(uid) ?? 0, atom('FETCH'), items);
+      ctx.untagged(...fetchHead(view.seqOf(uid) ?? 0, uid, uidOnly), items);
     }
     ctx.progress((done += chunk.length), uids.length);
     await ctx.drain();
@@ -137,13 +143,17 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
     const failed = byUid
       ? [...conflicts].sort((a, b) => a - b)
       : [...conflicts].map((uid) => view.seqOf(uid)).filter((s): s is number => s !== undefined).sort((a, b) => a - b);
+    // The tagged line carries MODIFIED; the limit goes in an untagged OK before it.
+    if (limitCode) ctx.untaggedStatus('OK', `Only the ${uids.length} highest UIDs were considered`, limitCode);
     return { code: { name: 'MODIFIED', args: [atom(formatNumberSet(failed))] }, text: 'Conditional STORE failed' };
   }
+  if (limitCode) return { code: limitCode, text: `${ctx.command} completed, only the ${uids.length} highest UIDs` };
   return undefined;
 }
 
 export const storeCommand: CommandSpec<StoreArgs> = {
   name: 'STORE',
+  sequenceNumbers: true,
   states: ['selected'],
   reportsProgress: true,
   // RFC 3501 §7.4.1: the FETCH responses use sequence numbers.

@@ -21,7 +21,7 @@ async function runThread(ctx: CommandContext, args: ThreadArgs, byUid: boolean):
   checkCharset(args.charset);
   const query = await storeQuery(args.key, view, mail, ctx.server.store.messageExtras === true);
   if (args.usesModseq) enableCondstore(ctx, view);
-  const found = await findMatchingUids(mail, view, query);
+  const found = await findMatchingUids(mail, view, query, (n, total) => ctx.progress(n, total));
   const list = await sortData(mail, view.mailbox.id, view.uids(), keysReadBy(args.algorithm));
   // Threaded with the loop let go between passes: a large mailbox would hold every session (issue 13).
   const slice = new TimeSlice();
@@ -33,6 +33,7 @@ async function runThread(ctx: CommandContext, args: ThreadArgs, byUid: boolean):
 
 export const threadCommand: CommandSpec<ThreadArgs> = {
   name: 'THREAD',
+  sequenceNumbers: true,
   states: ['selected'],
   reportsProgress: true,
   // RFC 5256 §4: no EXPUNGE while THREAD (with sequence numbers) answers.

@@ -262,6 +262,11 @@ export interface CommandSpec<A = unknown> {
    */
   noExpunge?: boolean;
   /**
+   * Takes message sequence numbers (the non-UID FETCH, STORE, COPY, MOVE, SEARCH, SORT, THREAD and
+   * REPLACE): once UIDONLY is enabled it is answered `BAD [UIDREQUIRED]` (RFC 9586 §3).
+   */
+  sequenceNumbers?: boolean;
+  /**
    * May run long over a big mailbox: while it runs the client gets `* OK [INPROGRESS …]` lines
    * (RFC 9585) once per `limits.inProgressSeconds`, with what it reported through ctx.progress.
    */

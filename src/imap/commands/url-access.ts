@@ -13,7 +13,7 @@
  * the user may not read, another user's, a wrong UIDVALIDITY, an expunged UID, a part that is not
  * there — so a URL reveals nothing about mail the user cannot read.
  */
-import type { ByteRange, MailStore, UserMailbox } from '../../store/types.js';
+import type { ByteRange, MailStore, MessageRecord, UserMailbox } from '../../store/types.js';
 import { StoreError } from '../../store/errors.js';
 import type { ImapUrl } from '../wire/imap-url.js';
 import { parseArguments } from '../wire/tokenizer.js';
@@ -61,11 +61,20 @@ function sectionOf(text: string): FetchSection {
   return parseSection(token.section);
 }
 
+/** The message a URL names, found and its rights checked: what resolveUrl reads from. */
+export interface UrlTarget {
+  mail: UserMailbox;
+  mailboxId: string;
+  record: MessageRecord;
+  /** The URL's ;SECTION=, parsed; absent for the whole message. */
+  section?: FetchSection;
+}
+
 /**
- * The content of `url` for `scope`, or UrlRefused. Handles opened to read as another user (URLAUTH)
- * are closed again through `opened` by the caller once the content has been read.
+ * The message `url` names for `scope`, or UrlRefused. Handles opened to read as another user
+ * (URLAUTH) are closed again through `opened` by the caller once the content has been read.
  */
-export async function resolveUrl(scope: UrlScope, url: ImapUrl, opened: UserMailbox[]): Promise<UrlContent> {
+export async function locateUrl(scope: UrlScope, url: ImapUrl, opened: UserMailbox[]): Promise<UrlTarget> {
   const refuse = (): never => {
     throw new UrlRefused(url.text);
   };
@@ -92,14 +101,42 @@ export async function resolveUrl(scope: UrlScope, url: ImapUrl, opened: UserMail
     if (url.uidValidity !== undefined && (await mail.status(info.id)).uidValidity !== url.uidValidity) return refuse();
     const [record] = await mail.records(info.id, [url.uid]);
     if (!record) return refuse();
-    const section = url.section === undefined ? undefined : sectionOf(url.section);
+    const target: UrlTarget = { mail, mailboxId: info.id, record };
+    if (url.section !== undefined) target.section = sectionOf(url.section);
+    return target;
+  } catch (err) {
+    throw refusal(err, url);
+  }
+}
+
+/**
+ * Why a URL cannot be read, as what to throw: a store that cannot answer now is a server failure
+ * (RFC 4467 §7 URLFETCH: NO, retry later), which says nothing about the URL's mailbox; anything
+ * else — nonexistent, no rights, a damaged message — is the same UrlRefused, nothing revealed.
+ */
+export function refusal(err: unknown, url: ImapUrl): unknown {
+  if (err instanceof UrlRefused) return err;
+  if (err instanceof StoreError && err.kind === 'unavailable') return err;
+  return new UrlRefused(url.text);
+}
+
+/**
+ * The content of `url` for `scope`, or UrlRefused. Handles opened to read as another user (URLAUTH)
+ * are closed again through `opened` by the caller once the content has been read.
+ */
+export async function resolveUrl(scope: UrlScope, url: ImapUrl, opened: UserMailbox[]): Promise<UrlContent> {
+  const refuse = (): never => {
+    throw new UrlRefused(url.text);
+  };
+  const { mail, mailboxId, record, section } = await locateUrl(scope, url, opened);
+  try {
     let range: ByteRange = { start: 0, end: record.size };
     if (section && !(section.path.length === 0 && section.text === 'all')) {
-      const structure = await mail.structure(info.id, url.uid);
+      const structure = await mail.structure(mailboxId, url.uid);
       const target = sectionTarget(structure, section);
       if (!target) return refuse();
       if (target.kind === 'fields') {
-        const header = await mail.read(info.id, url.uid, target.header);
+        const header = await mail.read(mailboxId, url.uid, target.header);
         const bytes = slicePartial(filterHeaderFields(header, target.names, target.not), url.partial);
         return { size: bytes.length, bytes };
       }
@@ -109,20 +146,15 @@ export async function resolveUrl(scope: UrlScope, url: ImapUrl, opened: UserMail
     const size = Math.max(0, range.end - range.start);
     if (size === 0) return { size: 0, bytes: Buffer.alloc(0) };
     if (size <= READ_WHOLE_UP_TO) {
-      const bytes = await mail.read(info.id, url.uid, range);
+      const bytes = await mail.read(mailboxId, url.uid, range);
       return { size: bytes.length, bytes };
     }
     // Pinned now (MailStore contract): an expunge before the store reads it cannot cut it short.
-    const stream = mail.stream(info.id, url.uid, range);
+    const stream = mail.stream(mailboxId, url.uid, range);
     await stream.pinned;
     return { size, bytes: stream };
   } catch (err) {
-    if (err instanceof UrlRefused) throw err;
-    // A store that cannot answer now is a server failure (RFC 4467 §7 URLFETCH: NO, retry later),
-    // which says nothing about the URL's mailbox.
-    if (err instanceof StoreError && err.kind === 'unavailable') throw err;
-    // Nonexistent, no rights, a damaged message: all the same answer, nothing revealed.
-    return refuse();
+    throw refusal(err, url);
   }
 }
 

@@ -8,13 +8,17 @@
  * Verification (§6, §7 URLFETCH): the URL must be absolute and name its owner; not be past its
  * ;EXPIRE=; its access identifier must admit this session (user+X: logged in as X; submit+X: a
  * submission user, ImapServerOptions.urlauthSubmitUsers; authuser: any logged-in user; anonymous:
- * anyone); the owner's mailbox must exist and have a key; and the token must match. A mailbox
+ * anyone); the owner's mailbox must exist and have a key — for a mailbox another user shares with
+ * the owner, that user's key, and only while the owner still has the `r` right on it; and the
+ * token must match. A mailbox
  * that does not exist still costs an HMAC with a random key (§6: no timing oracle on names).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CommandContext } from './types.js';
 import type { ImapUrl } from '../wire/imap-url.js';
 import type { UserMailbox } from '../../store/types.js';
+import { openWithSharing } from '../../store/sharing/shared-view.js';
+import { DEFAULT_SHARED_PREFIX } from '../../store/sharing/names.js';
 
 const VERSION = '01';
 
@@ -62,7 +66,9 @@ export function urlauthVerifier(ctx: CommandContext): ((url: ImapUrl) => Promise
     // Another owner's mail is opened only for a user the authenticator knows: opening creates a
     // user's INBOX, which a URL naming anyone must not do.
     if (owner !== state.user && !(await ctx.server.auth.lookupUser?.(owner).catch(() => null))) return null;
-    const mail = owner === state.user ? state.mail : await ctx.server.store.open(owner);
+    // As the owner sees their mail: a URL they made for a mailbox shared with them verifies with
+    // that mailbox's key only while they may still read it (SharedNamespaceMail.urlauthKey).
+    const mail = owner === state.user ? state.mail : await openWithSharing(ctx.server.store, owner, undefined, DEFAULT_SHARED_PREFIX);
     try {
       const key = await ownerKey(mail, url.mailbox);
       const expected = Buffer.from(internalToken(key ?? randomBytes(32), auth.rump), 'latin1');

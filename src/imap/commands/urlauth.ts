@@ -1,20 +1,25 @@
 /**
- * URLAUTH (RFC 4467 §7): GENURLAUTH makes URLAUTH-authorized URLs for the user's own messages,
- * RESETKEY revokes them, URLFETCH reads URLs — URLAUTH ones as their owner, plain ones of the
- * user's own mail as CATENATE does (url-access.ts) — answering NIL for any URL that does not
- * verify, whatever the reason. Registered only where the store keeps mailbox access keys
- * (MailStore.urlauthKeys); the keys and tokens are in urlauth-keys.ts.
+ * URLAUTH (RFC 4467 §7): GENURLAUTH makes URLAUTH-authorized URLs for messages the user can read
+ * — the user's own, and other users' mailboxes shared with the `r` right (their owner's key:
+ * SharedNamespaceMail.urlauthKey) — RESETKEY revokes them, URLFETCH reads URLs — URLAUTH ones as
+ * the user the URL names, with that user's rights at that moment, plain ones as CATENATE does
+ * (url-access.ts) — answering NIL for any URL that does not verify, whatever the reason.
+ * Registered only where the store keeps mailbox access keys (MailStore.urlauthKeys); the keys and
+ * tokens are in urlauth-keys.ts.
  *
- * Not done (documented in docs/urlauth.md): the untagged `OK [URLMECH INTERNAL]` to other sessions
- * that have the mailbox selected when RESETKEY runs, and URLMECH in SELECT answers (both optional
- * to a client, which learns the mechanisms from RESETKEY's tagged OK).
+ * URLMECH: RESETKEY's tagged OK carries it; other sessions of the user with the mailbox selected
+ * get an untagged `OK [URLMECH INTERNAL]` through the change feed (kind 'urlauth',
+ * selected-view.ts), as §7 RESETKEY says. SELECT and EXAMINE do not send it: §7.1 lists them among
+ * the commands it "is returned" with but asks nothing of them (no MUST or SHOULD), INTERNAL is
+ * the only mechanism (§2.4.1, always there), and Dovecot sends none on SELECT either (Cyrus does).
  */
 import type { AnyCommandSpec, CommandContext, CommandSpec } from './types.js';
 import { ArgReader, ParseError } from '../wire/args.js';
 import { atom, literal, type ImapValue, type Token } from '../wire/types.js';
 import { ImapError } from '../errors.js';
 import { parseImapUrl, UrlError } from '../wire/imap-url.js';
-import { readMailboxName } from './mailbox-name.js';
+import { readMailboxName, utf8Names } from './mailbox-name.js';
+import { URLFETCH_PARAMS, urlMetadata, type UrlFetchParam, type UrlFetchRequest } from './urlfetch-binary.js';
 import { internalToken } from './urlauth-keys.js';
 import { closeOpened, resolveUrl, UrlRefused } from './url-access.js';
 import { urlScope } from './catenate.js';
@@ -47,7 +52,7 @@ function parseGenUrlAuth(tokens: Token[]): GenUrlAuthArgs {
 export const genUrlAuthCommand: CommandSpec<GenUrlAuthArgs> = {
   name: 'GENURLAUTH',
   states: ['authenticated', 'selected'],
-  capabilities: ['URLAUTH'],
+  capabilities: ['URLAUTH', 'URLAUTH=BINARY'],
   parse: parseGenUrlAuth,
   async run(ctx, args) {
     const { user, mail } = userOf(ctx);
@@ -72,7 +77,8 @@ export const genUrlAuthCommand: CommandSpec<GenUrlAuthArgs> = {
         const info = await mail.get(url.mailbox);
         key = await keys.urlauthKey(info.id, { create: true });
       } catch {
-        throw ImapError.bad('The URL does not name an existing mailbox of the user');
+        // Nonexistent, or another user's mailbox without the `r` right: the same answer.
+        throw ImapError.bad('The URL does not name a mailbox the user can read');
       }
       if (!key) throw ImapError.no('No mailbox access key');
       out.push(`${url.urlauth.rump}:internal:${internalToken(key, url.urlauth.rump)}`);
@@ -116,15 +122,37 @@ export const resetKeyCommand: CommandSpec<ResetKeyArgs> = {
 };
 
 interface UrlFetchArgs {
-  urls: string[];
+  urls: UrlFetchRequest[];
 }
 
-/** RFC 4467 §9: urlfetch = "URLFETCH" 1*(SP url-full). */
+/**
+ * RFC 4467 §9 urlfetch = "URLFETCH" 1*(SP url-full), extended by RFC 5524 §5 (URLAUTH=BINARY):
+ * an argument may be `"(" url-full *(SP url-fetch-param) ")"`, url-fetch-param = "BODY" /
+ * "BINARY" / "BODYPARTSTRUCTURE". An unknown parameter, or both BODY and BINARY, is BAD (as
+ * Dovecot answers them).
+ */
 function parseUrlFetch(tokens: Token[]): UrlFetchArgs {
   const r = new ArgReader(tokens);
-  const urls: string[] = [];
-  do urls.push(r.astring('URL'));
-  while (r.remaining > 0);
+  const urls: UrlFetchRequest[] = [];
+  do {
+    if (!r.isList()) {
+      urls.push({ url: r.astring('URL') });
+      continue;
+    }
+    const list = r.list('URLFETCH parameters');
+    const url = list.astring('URL');
+    const want = new Set<UrlFetchParam>();
+    while (list.remaining > 0) {
+      const param = list.atom('URLFETCH parameter').toUpperCase();
+      if (!URLFETCH_PARAMS.has(param)) throw new ParseError(`Unknown URLFETCH parameter ${param.slice(0, 40)}`);
+      want.add(param as UrlFetchParam);
+    }
+    if (want.has('BODY') && want.has('BINARY')) throw new ParseError('BODY and BINARY exclude each other (RFC 5524)');
+    // `("url")` names no item, but the extended answer has at least one (RFC 5524 §5 url-metadata):
+    // BODY, what the plain form sends, as Dovecot does.
+    if (want.size === 0) want.add('BODY');
+    urls.push({ url, want });
+  } while (r.remaining > 0);
   return { urls };
 }
 
@@ -137,9 +165,14 @@ export const urlFetchCommand: CommandSpec<UrlFetchArgs> = {
     const opened: UserMailbox[] = [];
     const out: ImapValue[] = [];
     try {
-      for (const text of args.urls) {
+      for (const { url: text, want } of args.urls) {
         let value: ImapValue = null;
         try {
+          if (want) {
+            // RFC 5524 §3.2: url-full followed by one parenthesised item per parameter asked.
+            out.push(text, ...(await urlMetadata(scope, parseImapUrl(text), opened, want, utf8Names(ctx.enabled))));
+            continue;
+          }
           const content = await resolveUrl(scope, parseImapUrl(text), opened);
           const bytes = content.bytes;
           value = Buffer.isBuffer(bytes) ? literal(bytes) : literal(() => bytes, content.size);

@@ -56,6 +56,11 @@ export type FetchItem =
        * advertised as SNIPPET=FUZZY by Dovecot 2.3): answered `SNIPPET (FUZZY <text>)`.
        */
       snippet?: boolean;
+      /**
+       * PREVIEW (FUZZY) or (LAZY=FUZZY): the later drafts' form (advertised as PREVIEW=FUZZY by
+       * Dovecot 2.3 and 2.4), answered like SNIPPET with the algorithm named: `PREVIEW (FUZZY <text>)`.
+       */
+      fuzzy?: boolean;
     };
 
 const MACROS: Record<string, SimpleItem[]> = {
@@ -125,7 +130,7 @@ function parseItem(token: Token): FetchItem {
 
 function sameItem(a: FetchItem, b: FetchItem): boolean {
   if (a.kind === 'simple') return b.kind === 'simple' && a.name === b.name;
-  if (a.kind === 'preview' || b.kind === 'preview') return a.kind === 'preview' && b.kind === 'preview' && a.lazy === b.lazy && a.snippet === b.snippet;
+  if (a.kind === 'preview' || b.kind === 'preview') return a.kind === 'preview' && b.kind === 'preview' && a.lazy === b.lazy && a.snippet === b.snippet && a.fuzzy === b.fuzzy;
   if (a.kind === 'binarySize' || b.kind === 'binarySize') return a.kind === b.kind && a.label === b.label;
   if (b.kind === 'simple' || a.kind !== b.kind) return false;
   return a.label === b.label && a.peek === b.peek && a.partial?.offset === b.partial?.offset && a.partial?.length === b.partial?.length;
@@ -142,16 +147,18 @@ export function parseFetchItems(token: Token): FetchItem[] {
       const next = token.items[i + 1];
       // RFC 8970 §6: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"], the only modifier LAZY.
       // The draft's SNIPPET takes a list of algorithms (FUZZY, the only one) and LAZY=FUZZY; like
-      // Dovecot, plain LAZY is read as LAZY=FUZZY there too.
+      // Dovecot, plain LAZY is read as LAZY=FUZZY there too. PREVIEW=FUZZY (the drafts between)
+      // is PREVIEW with those algorithm words: the answer then names the algorithm, as Dovecot's.
       if (item.kind === 'preview' && next?.type === 'list') {
         const what = item.snippet ? 'SNIPPET' : 'PREVIEW';
         if (next.items.length === 0) throw new ParseError(`Empty ${what} modifier list`);
         for (const mod of next.items) {
           const word = mod.type === 'atom' ? mod.value.toUpperCase() : '';
-          if (item.snippet ? !SNIPPET_MODIFIERS.has(word) : word !== 'LAZY') {
-            throw new ParseError(item.snippet ? 'The SNIPPET algorithm is FUZZY (or LAZY=FUZZY)' : 'The PREVIEW modifier is LAZY');
+          if (!SNIPPET_MODIFIERS.has(word)) {
+            throw new ParseError(item.snippet ? 'The SNIPPET algorithm is FUZZY (or LAZY=FUZZY)' : 'The PREVIEW modifier is LAZY (or FUZZY, LAZY=FUZZY)');
           }
           if (word.startsWith('LAZY')) item.lazy = true;
+          if (!item.snippet && word !== 'LAZY') item.fuzzy = true;
         }
         i++;
       }
@@ -164,7 +171,8 @@ export function parseFetchItems(token: Token): FetchItem[] {
   const unique: FetchItem[] = [];
   for (const item of items) {
     // PREVIEW asked twice, with and without LAZY: one item, computed (RFC 8970 §4.1). SNIPPET and
-    // PREVIEW in one FETCH are two items (two names in the response).
+    // PREVIEW in one FETCH are two items (two names in the response); PREVIEW in both forms is one
+    // item in the form asked first.
     const preview = item.kind === 'preview' ? unique.find((u) => u.kind === 'preview' && u.snippet === item.snippet) : undefined;
     if (preview?.kind === 'preview' && item.kind === 'preview') preview.lazy &&= item.lazy;
     else if (!unique.some((u) => sameItem(u, item))) unique.push(item);

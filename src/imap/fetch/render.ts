@@ -86,6 +86,7 @@ async function renderItem(item: FetchItem, src: MessageSource, opts: RenderOptio
     if (preview === undefined) throw new StoreError('nonexistent', 'message expunged');
     // The draft's form names the algorithm with the text: SNIPPET (FUZZY "…"), NIL when lazy.
     if (item.snippet) return ['SNIPPET', [atom('FUZZY'), preview]];
+    if (item.fuzzy) return ['PREVIEW', [atom('FUZZY'), preview]];
     return ['PREVIEW', preview];
   }
   switch (item.name) {

@@ -106,7 +106,8 @@ export class NotifyWatcher {
     if (this.stopped) return;
     // A script change is no mailbox event; another user's own \Seen in this user's mailbox
     // (per-user \Seen, docs/sharing.md) is none of this user's business.
-    if (change.kind === 'sieve') return;
+    // A URLAUTH key reset is told to the selected mailbox's sessions only (selected-view.ts).
+    if (change.kind === 'sieve' || change.kind === 'urlauth') return;
     if (change.kind === 'flags' && change.viewer !== undefined && change.viewer !== this.user) return;
     if (change.kind === 'metadata') {
       // Another user's /private entries are theirs; the client's own SETMETADATA is not reported (§5).

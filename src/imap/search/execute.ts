@@ -4,7 +4,7 @@
  */
 import type { SelectedView } from '../commands/types.js';
 import type { SearchQuery } from '../../store/search-query.js';
-import type { UserMailbox } from '../../store/types.js';
+import type { SearchOptions, UserMailbox } from '../../store/types.js';
 import { ImapError } from '../errors.js';
 import { messagesChangedSince } from '../../store/changed-since.js';
 import { atom } from '../wire/types.js';
@@ -63,8 +63,8 @@ function collectThreadIds(key: SearchKey, out: Set<string>): void {
  * The messages of the view that match `query`, ascending. The store also sees messages this
  * session has not been told about yet; they do not count.
  */
-export async function findMatches(mail: UserMailbox, view: SelectedView, query: SearchQuery): Promise<Found> {
-  const matched = await mail.search(view.mailbox.id, query);
+export async function findMatches(mail: UserMailbox, view: SelectedView, query: SearchQuery, progress?: Progress): Promise<Found> {
+  const matched = await mail.search(view.mailbox.id, query, progress ? searchProgress(progress, view) : {});
   const found: Found = { uids: [], seqs: [] };
   for (const uid of matched) {
     const seq = view.seqOf(uid);
@@ -100,7 +100,31 @@ export async function findModseqMatches(mail: UserMailbox, view: SelectedView, q
  * (not a copy: callers only read it) without a store call; their key lists leave out messages
  * the store no longer has, exactly as the store's search would.
  */
-export async function findMatchingUids(mail: UserMailbox, view: SelectedView, query: SearchQuery): Promise<readonly number[]> {
+export async function findMatchingUids(mail: UserMailbox, view: SelectedView, query: SearchQuery, progress?: Progress): Promise<readonly number[]> {
   if (query.type === 'all') return view.uids();
-  return (await findMatches(mail, view, query)).uids;
+  return (await findMatches(mail, view, query, progress)).uids;
+}
+
+/** Where a command reports INPROGRESS counts (CommandContext.progress). */
+export type Progress = (count: number, total: number) => void;
+
+/**
+ * INPROGRESS counts (RFC 9585) for a search of the selected mailbox: the store says how far it
+ * got as a UID (SearchOptions.progress), reported as how many of the view's messages that covers,
+ * of all of them. A store that searches in one step never calls it: the lines then carry NIL.
+ */
+function searchProgress(progress: Progress, view: SelectedView): SearchOptions {
+  return {
+    progress: (throughUid) => {
+      const uids = view.uids();
+      let lo = 0;
+      let hi = uids.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (uids[mid]! <= throughUid) lo = mid + 1;
+        else hi = mid;
+      }
+      progress(lo, uids.length);
+    },
+  };
 }

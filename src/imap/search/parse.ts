@@ -3,6 +3,7 @@
  * Pure: tokens in, a key tree out, ParseError (→ BAD) for anything malformed.
  */
 import { ArgReader, ParseError } from '../wire/args.js';
+import { ImapError } from '../errors.js';
 import { parseSequenceSet } from '../wire/sequence-set.js';
 import { parseSearchDate } from '../wire/datetime.js';
 import type { Token } from '../wire/types.js';
@@ -44,12 +45,20 @@ const DATE_KEYS: Record<string, ['internaldate' | 'sentdate' | 'savedate', 'befo
 
 /** RFC 8474 §7: objectid = 1*255(ALPHA / DIGIT / "_" / "-"), case-sensitive. */
 const OBJECT_ID = /^[A-Za-z0-9_-]{1,255}$/;
+/** The highest UID there can be (RFC 3501 §2.3.1.1: 32-bit). */
+const MAX_UID = 0xffffffff;
+/** A key no message matches: UIDAFTER the highest UID, UIDBEFORE 1. */
+const NOTHING: SearchKey = { type: 'not', of: { type: 'all' } };
 
 const RETURN_NAMES = ['MIN', 'MAX', 'ALL', 'COUNT', 'SAVE', 'CONTEXT', 'UPDATE'] as const;
 
 class KeyParser {
   usesModseq = false;
-  constructor(private readonly maxDepth: number) {}
+  constructor(
+    private readonly maxDepth: number,
+    /** RFC 9586 §3: UIDONLY is on, so a sequence-set key ("$" aside) is BAD [UIDREQUIRED]. */
+    private readonly uidOnly = false,
+  ) {}
 
   /** One search-key; `depth` counts the NOT/OR/parenthesis levels around it. */
   key(r: ArgReader, depth: number): SearchKey {
@@ -111,6 +120,16 @@ class KeyParser {
         return { type: 'or', of: [this.key(r, depth + 1), this.key(r, depth + 1)] };
       case 'UID':
         return { type: 'uidset', set: r.sequenceSet('UID set') };
+      case 'UIDAFTER':
+      case 'UIDBEFORE': {
+        // RFC 9738 (MESSAGELIMIT): UIDs above / below a UID, to go on where a limited answer
+        // stopped. Explicit bounds rather than "n:*", which would take in the highest UID when n
+        // is beyond it.
+        const uid = r.number(`${name} UID`);
+        if (uid < 1 || uid > MAX_UID) throw new ParseError(`${name} needs a UID from 1 to ${MAX_UID}`);
+        if (name === 'UIDAFTER') return uid === MAX_UID ? NOTHING : { type: 'uidset', set: { saved: false, ranges: [{ start: uid + 1, end: MAX_UID }] } };
+        return uid === 1 ? NOTHING : { type: 'uidset', set: { saved: false, ranges: [{ start: 1, end: uid - 1 }] } };
+      }
       case 'MODSEQ':
         return this.modseq(r);
       case 'OLDER':
@@ -122,7 +141,11 @@ class KeyParser {
         return { type: 'within', op: name === 'OLDER' ? 'older' : 'younger', seconds };
       }
       default:
-        if (SEQUENCE_SET.test(name)) return { type: 'seqset', set: parseSequenceSet(t.value) };
+        if (SEQUENCE_SET.test(name)) {
+          const set = parseSequenceSet(t.value);
+          if (this.uidOnly && !set.saved) throw ImapError.bad('Message sequence numbers are not used once UIDONLY is enabled; use UID <set>', 'UIDREQUIRED');
+          return { type: 'seqset', set };
+        }
         throw new ParseError(`Unknown search key ${t.value.slice(0, 40)}`);
     }
   }
@@ -202,7 +225,7 @@ export function parseReturnOptions(r: ArgReader): ReturnOptions {
 /** Search criteria (one or more keys) up to the end of the arguments. */
 export function parseCriteria(r: ArgReader, env: ParseEnv): { key: SearchKey; usesModseq: boolean } {
   if (r.remaining === 0) throw new ParseError('Missing search criteria');
-  const parser = new KeyParser(env.limits.maxNesting);
+  const parser = new KeyParser(env.limits.maxNesting, env.enabled.has('UIDONLY'));
   const key = simplify(parser.group(r, 0));
   return { key, usesModseq: parser.usesModseq };
 }

@@ -572,8 +572,9 @@ export class ImapConnection implements ConnectionInfo {
       if (snapshot.uidValidity !== fv.uidValidity) throw new Error('Mailbox UIDVALIDITY changed');
       return SelectedMailboxView.thaw(fv, snapshot, this, this.id, {
         reportModseq: () => this.enabled.has('CONDSTORE'),
-        vanished: () => this.enabled.has('QRESYNC'),
+        vanished: () => this.enabled.has('QRESYNC') || this.enabled.has('UIDONLY'),
         noRecent: () => this.enabled.has('IMAP4REV2'),
+        uidOnly: () => this.enabled.has('UIDONLY'),
       });
     });
     this.enterSelected({ kind: 'selected', user, mail, view }, view, unwatch);
@@ -645,7 +646,7 @@ export class ImapConnection implements ConnectionInfo {
       else ranges.push({ start: uid, end: uid });
     }
     const ctx = createCommandContext(this, '*', 'UID FETCH');
-    await uidFetchCommand.run(ctx, { set: { saved: false, ranges }, items });
+    await uidFetchCommand.run(ctx, { set: { saved: false, ranges }, items, unsolicited: true });
   }
 
   // --- NOTIFY (RFC 5465) -----------------------------------------------------------------------

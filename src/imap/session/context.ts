@@ -173,8 +173,10 @@ async function refuseReferred(conn: ImapConnection, user: string, mechanism: str
 export function viewOptions(conn: ImapConnection): ViewOptions {
   return {
     reportModseq: () => conn.enabled.has('CONDSTORE'),
-    vanished: () => conn.enabled.has('QRESYNC'),
+    // RFC 9586 §3: under UIDONLY expunges are VANISHED too, flag updates UIDFETCH.
+    vanished: () => conn.enabled.has('QRESYNC') || conn.enabled.has('UIDONLY'),
     noRecent: () => conn.enabled.has('IMAP4REV2'),
+    uidOnly: () => conn.enabled.has('UIDONLY'),
   };
 }
 
@@ -236,7 +238,8 @@ async function select(conn: ImapConnection, name: string, options: SelectOptions
   // RFC 9051 Appendix E items 11 and 12: RECENT and the UNSEEN code are IMAP4rev1's only.
   if (!rev2) {
     conn.untagged(view.recentCount(), atom('RECENT'));
-    const unseen = view.firstUnseenSeq();
+    // UNSEEN names a sequence number, which a UIDONLY client does not use (RFC 9586 §3).
+    const unseen = conn.enabled.has('UIDONLY') ? undefined : view.firstUnseenSeq();
     if (unseen !== undefined) conn.status('*', 'OK', `Message ${unseen} is first unseen`, { name: 'UNSEEN', args: [unseen] });
   }
   conn.status('*', 'OK', 'UIDs valid', { name: 'UIDVALIDITY', args: [view.uidValidity] });
@@ -270,12 +273,14 @@ async function reportResync(conn: ImapConnection, mail: UserMailbox, view: Selec
   const lines = vanishedLines(vanished, true);
   if (lines) conn.writeEncoded(lines);
   const uids = view.uids();
+  // UIDONLY (RFC 9586): `uid UIDFETCH (FLAGS … MODSEQ …)`, the UID not repeated as an item.
+  const uidOnly = conn.enabled.has('UIDONLY');
   let text = '';
   for (let i = 0; i < uids.length; i++) {
     const uid = uids[i]!;
     const modseq = view.modseqOf(uid);
     if (modseq <= q.modseq || !inRanges(known, uid)) continue;
-    text += viewFetchLine(i + 1, ['UID', 'FLAGS'], uid, view.flagsOf(uid), modseq);
+    text += uidOnly ? viewFetchLine(i + 1, ['FLAGS'], uid, view.flagsOf(uid), modseq, true) : viewFetchLine(i + 1, ['UID', 'FLAGS'], uid, view.flagsOf(uid), modseq);
     if (text.length > 64 * 1024) {
       conn.writeEncoded(text);
       text = '';

@@ -118,6 +118,14 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
     return { command: spec.name, result: 'bad' };
   }
 
+  // RFC 9586 §3: once UIDONLY is on, a command with message sequence numbers is BAD [UIDREQUIRED].
+  if (spec.sequenceNumbers && conn.enabled.has('UIDONLY')) {
+    await settle();
+    conn.status(tag, 'BAD', `${spec.name} takes message sequence numbers, not used once UIDONLY is enabled; use UID ${spec.name}`, { name: 'UIDREQUIRED' });
+    badCommand(conn);
+    return { command: spec.name, result: 'bad' };
+  }
+
   // Tokenizing and parsing a large command each take a few ms; other clients get a turn between.
   await conn.pause();
   let commandArgs: unknown;

@@ -150,6 +150,7 @@ class ParkedSession implements ParkedSocketOwner {
           keywords: v.keywords,
           recentFrom: this.recentFrom,
           recentLater: rare?.recentLater ?? null,
+          ...(URLMECH_HEARD.has(this) ? { urlmech: true } : {}),
         }
       : null;
     return {
@@ -188,6 +189,12 @@ interface SharedView {
   readonly keywords: string;
   sessions: number;
 }
+
+/**
+ * Parked sessions that heard a RESETKEY of their mailbox (rare: a set beside them rather than a
+ * field in every parked session, whose size is budgeted).
+ */
+const URLMECH_HEARD = new WeakSet<ParkedSession>();
 
 /** How often parked sessions are checked against their autologout deadline. */
 const SWEEP_MS = 15_000;
@@ -307,6 +314,17 @@ export class Hibernation {
 
   /** A change to a mailbox wakes the sessions that have it selected; IDLE reports nothing else. */
   private onChange(sessions: Set<ParkedSession>, change: MailboxChange): void {
+    if (change.kind === 'urlauth') {
+      // RESETKEY (RFC 4467 §7): sessions with the mailbox selected owe an untagged URLMECH; the
+      // woken session's view is told through FrozenView.urlmech.
+      for (const parked of [...sessions]) {
+        if (parked.mailboxId === null || (change.mailboxId !== undefined && parked.mailboxId !== change.mailboxId)) continue;
+        if (change.origin !== undefined && change.origin === parked.id) continue;
+        URLMECH_HEARD.add(parked);
+        this.wake(parked);
+      }
+      return;
+    }
     if (change.kind === 'mailboxes' || change.kind === 'sieve' || change.kind === 'metadata') return;
     // Another user's own \Seen in this user's mailbox (per-user \Seen) is none of this user's business.
     if (change.kind === 'flags' && change.viewer !== undefined) return;

@@ -2,9 +2,9 @@
  * INPROGRESS (RFC 9585): while a long command runs, `* OK [INPROGRESS ("tag" count total)] text`
  * every `inProgressSeconds` — the first one interval after the command started, then one per
  * interval, never more (a timer, not the command's loop, decides when). The command reports how
- * far it got (`ctx.progress(count, total)`); until it does, or for work it cannot count (one store
- * search), count and total are NIL, which §4 allows: the line is then a keepalive that still
- * names the command.
+ * far it got (`ctx.progress(count, total)`); until it does, or for work it cannot count (a store
+ * search that reports no progress), count and total are NIL, which §4 allows: the line is then a
+ * keepalive that still names the command.
  *
  * Output is a queue of whole responses (output.ts), so a line pushed while the command awaits
  * lands between two responses, never inside one (not inside a streamed literal).

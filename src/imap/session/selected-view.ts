@@ -12,6 +12,7 @@ import { permanentFlags } from '../commands/mailbox-access.js';
 import { atom, type ImapValue, type ResponseCode } from '../wire/types.js';
 import { formatNumberSet, resolveRanges, type SequenceSet } from '../wire/sequence-set.js';
 import { ParseError } from '../wire/args.js';
+import { fetchHead } from '../wire/encoder.js';
 
 export interface ViewOutput {
   untagged(...values: ImapValue[]): void;
@@ -40,6 +41,8 @@ export interface FrozenView {
   keywords: string;
   recentFrom: number;
   recentLater: number[] | null;
+  /** A RESETKEY of the mailbox was heard and not yet reported (URLMECH, RFC 4467 §7). */
+  urlmech?: boolean;
 }
 
 export interface ViewOptions {
@@ -53,6 +56,8 @@ export interface ViewOptions {
    * the flag, SEARCH RECENT and NEW match nothing, OLD everything — and no RECENT response is sent.
    */
   noRecent?: () => boolean;
+  /** UIDONLY is on (RFC 9586 §3): flag updates go out as `* uid UIDFETCH (...)`. */
+  uidOnly?: () => boolean;
 }
 
 /** The system flags, in the order FLAGS and PERMANENTFLAGS list them. */
@@ -85,6 +90,8 @@ export class SelectedMailboxView implements SelectedView {
   private pendingNew = new Set<number>();
   private pendingExpunge = new Set<number>();
   private pendingFlags = new Map<number, FlagChange>();
+  /** The mailbox's URLAUTH key was reset by another session: `* OK [URLMECH INTERNAL]` is owed (RFC 4467 §7). */
+  private pendingUrlmech = false;
   /** New messages flush() is reading from the store: changes to them must not be dropped meanwhile. */
   private arriving = new Set<number>();
   /** Highest UID this view has heard of (so a late 'exists' event for a known UID is ignored). */
@@ -200,6 +207,7 @@ export class SelectedMailboxView implements SelectedView {
     const view = new SelectedMailboxView(before, frozen.readOnly, frozen.recentFrom, out, origin, options);
     for (const keyword of frozen.keywords ? frozen.keywords.split(' ') : []) view.noteKeywords([keyword]);
     for (const uid of frozen.recentLater ?? []) view.recentLater.add(uid);
+    if (frozen.urlmech) view.noteUrlmech();
     view.resync(current);
     return view;
   }
@@ -339,7 +347,7 @@ export class SelectedMailboxView implements SelectedView {
       const seq = this.seqOf(c.uid);
       if (seq === undefined) continue;
       this.takeNewer(seq, c);
-      if (!options.silent) this.out.untagged(seq, atom('FETCH'), this.fetchFlagsItems(c.uid, options.withUid, options.withModseq));
+      if (!options.silent) this.out.untagged(...fetchHead(seq, c.uid, this.options.uidOnly?.() === true), this.fetchFlagsItems(c.uid, options.withUid, options.withModseq));
     }
     if (changes.length > 0) for (const o of this.observers) o.flagsChanged(changes.map((c) => c.uid));
   }
@@ -439,6 +447,16 @@ export class SelectedMailboxView implements SelectedView {
 
   /** Feed listener: queue changes of this mailbox made elsewhere. */
   onChange(change: MailboxChange): void {
+    if (change.kind === 'urlauth') {
+      // RFC 4467 §7 RESETKEY: "Any current IMAP session logged in as the user that has the mailbox
+      // selected will receive an untagged OK response with the URLMECH status response code". The
+      // session that ran RESETKEY has it in its tagged OK already. No mailbox: all keys went.
+      if (change.origin !== undefined && change.origin === this.origin) return;
+      if (change.mailboxId !== undefined && change.mailboxId !== this.mailbox.id) return;
+      this.pendingUrlmech = true;
+      this.onPending?.();
+      return;
+    }
     // Annotation changes are NOTIFY's business (src/imap/notify/watcher.ts), not the selected view's.
     if (change.kind === 'mailboxes' || change.kind === 'sieve' || change.kind === 'metadata' || change.mailboxId !== this.mailbox.id) return;
     const own = change.origin === this.origin;
@@ -490,7 +508,12 @@ export class SelectedMailboxView implements SelectedView {
   }
 
   hasPending(): boolean {
-    return this.pendingNew.size > 0 || this.pendingExpunge.size > 0 || this.pendingFlags.size > 0;
+    return this.pendingNew.size > 0 || this.pendingExpunge.size > 0 || this.pendingFlags.size > 0 || this.pendingUrlmech;
+  }
+
+  /** A hibernated session that heard of a RESETKEY while parked (hibernation.ts) owes the URLMECH still. */
+  noteUrlmech(): void {
+    this.pendingUrlmech = true;
   }
 
   /**
@@ -498,6 +521,10 @@ export class SelectedMailboxView implements SelectedView {
    * FETCH FLAGS for changed ones.
    */
   async flush(mail: UserMailbox, allowExpunge: boolean, fetchNew?: NewMessageFetch): Promise<void> {
+    if (this.pendingUrlmech) {
+      this.pendingUrlmech = false;
+      this.out.status?.('*', 'OK', 'URLAUTH key reset', { name: 'URLMECH', args: [atom('INTERNAL')] });
+    }
     if (allowExpunge && this.pendingExpunge.size > 0) {
       const gone = [...this.pendingExpunge];
       this.pendingExpunge.clear();
@@ -567,7 +594,7 @@ export class SelectedMailboxView implements SelectedView {
         this.setEntry(seq, c.flags, c.modseq);
         if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
         this.announceNewKeywords(c.flags);
-        this.out.untagged(seq, atom('FETCH'), this.fetchFlagsItems(c.uid, true, this.options.reportModseq()));
+        this.out.untagged(...fetchHead(seq, c.uid, this.options.uidOnly?.() === true), this.fetchFlagsItems(c.uid, true, this.options.reportModseq()));
         for (const o of this.observers) o.flagsChanged([c.uid]);
       }
     }
@@ -598,7 +625,8 @@ export class SelectedMailboxView implements SelectedView {
 
   private fetchFlagsItems(uid: number, withUid: boolean, withModseq: boolean): ImapValue[] {
     const items: ImapValue[] = [];
-    if (withUid) items.push(atom('UID'), uid);
+    // Under UIDONLY the UID is the response's own number (`uid UIDFETCH`), not repeated as an item.
+    if (withUid && this.options.uidOnly?.() !== true) items.push(atom('UID'), uid);
     items.push(atom('FLAGS'), this.flagsOf(uid).map(atom));
     if (withModseq) items.push(atom('MODSEQ'), [this.modseqOf(uid)]);
     return items;

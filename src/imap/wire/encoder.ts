@@ -204,14 +204,22 @@ export function encodeResponse(r: Response, options: EncodeOptions = {}): Encode
  * the same values (the unit tests compare the two) without building a value tree per message.
  * Flags are atoms by construction: the parser accepted them as flag atoms before any store kept them.
  */
-export function viewFetchLine(seq: number, order: readonly ('UID' | 'FLAGS')[], uid: number, flags: readonly string[], modseq?: number): string {
-  let line = `* ${seq} FETCH (`;
+export function viewFetchLine(seq: number, order: readonly ('UID' | 'FLAGS')[], uid: number, flags: readonly string[], modseq?: number, uidOnly = false): string {
+  let line = uidOnly ? `* ${uid} UIDFETCH (` : `* ${seq} FETCH (`;
   for (let i = 0; i < order.length; i++) {
     if (i > 0) line += ' ';
     line += order[i] === 'UID' ? `UID ${uid}` : `FLAGS (${flags.join(' ')})`;
   }
   if (modseq !== undefined) line += ` MODSEQ (${modseq})`;
   return `${line})${CRLF}`;
+}
+
+/**
+ * The start of a FETCH response: `seq FETCH`, or once UIDONLY is on `uid UIDFETCH` (RFC 9586 §3:
+ * no sequence numbers in responses; the message is named by its UID).
+ */
+export function fetchHead(seq: number, uid: number, uidOnly: boolean): [number, ImapValue] {
+  return uidOnly ? [uid, atom('UIDFETCH')] : [seq, atom('FETCH')];
 }
 
 /** RFC 3501 §9 ATOM-CHAR: any CHAR except atom-specials. */

@@ -130,6 +130,19 @@ export function searchTests(test: Register): void {
       assert.deepEqual(await a.search(box, mixed), [u.flagged], 'keys that compile and one that does not');
     });
 
+    test('progress (optional to call): ascending UIDs of the mailbox, never past the last one; the same answer', async (env) => {
+      const a = await env.open();
+      const box = (await a.create('progress')).id;
+      const uids: number[] = [];
+      // More than a batch of 64 (search-run.ts) and a first SQLite page of 256.
+      for (let i = 0; i < 300; i++) uids.push((await a.append(box, { content: simpleMessage({ subject: `m${i}`, body: i % 7 === 0 ? 'needle' : 'hay' }), flags: [] })).uid);
+      const heard: number[] = [];
+      const found = await a.search(box, { type: 'body', value: 'needle' }, { progress: (uid) => heard.push(uid) });
+      assert.deepEqual(found, uids.filter((_, i) => i % 7 === 0));
+      assert.deepEqual(heard, [...heard].sort((x, y) => x - y), 'ascending');
+      for (const uid of heard) assert.ok(uids.includes(uid), `${uid} is a UID of the mailbox`);
+    });
+
     test('results follow flag changes and expunges', async (env) => {
       const { a, box, u } = await corpus(env);
       await a.updateFlags(box, [u.big], 'add', ['\\Seen']);

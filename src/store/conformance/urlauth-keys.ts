@@ -4,7 +4,7 @@
  * first use, kept across handles and RENAME, replaced by a reset, gone with the mailbox.
  */
 import assert from 'node:assert/strict';
-import { rejectsWith, type Register, type TestEnv } from './harness.js';
+import { eventually, recordChanges, rejectsWith, type Register, type TestEnv } from './harness.js';
 import type { UserMailbox } from '../types.js';
 
 type KeyMail = UserMailbox & Required<Pick<UserMailbox, 'urlauthKey' | 'resetUrlauthKeys'>>;
@@ -55,6 +55,24 @@ export function urlauthKeyTests(test: Register): void {
       assert.equal(await a.urlauthKey(back.id), null, 'a re-created name starts without a key');
       const b = await keyStore(env, 'bob');
       await rejectsWith(b!.urlauthKey(one.id, { create: true }), 'nonexistent');
+    });
+
+    test("a reset is published on the owner's feed (kind 'urlauth'): with the mailbox, or without for all keys", async (env) => {
+      const a = await keyStore(env);
+      if (!a) return;
+      const box = await a.create(env.name('Feed'));
+      await a.urlauthKey(box.id, { create: true });
+      const feed = recordChanges(env.store);
+      try {
+        await a.resetUrlauthKeys(box.id);
+        await eventually(() => feed.changes.some((c) => c.kind === 'urlauth'), "a 'urlauth' change");
+        await a.resetUrlauthKeys();
+        await eventually(() => feed.changes.filter((c) => c.kind === 'urlauth').length === 2, "a second 'urlauth' change");
+        const heard = feed.changes.filter((c) => c.kind === 'urlauth').map((c) => (c.kind === 'urlauth' ? c.mailboxId ?? null : null));
+        assert.deepEqual(heard, [box.id, null]);
+      } finally {
+        feed.stop();
+      }
     });
   });
 }

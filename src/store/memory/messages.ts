@@ -20,6 +20,7 @@ import type {
   MessageContent,
   MessageRecord,
   SearchQuery,
+  SearchOptions,
   MessageStream,
   QuotaLimits,
   SortableMessage,
@@ -358,7 +359,7 @@ export function streamMessage(ctx: HandleContext, id: string, uid: number, range
 }
 
 /** Evaluated in steps that yield to the event loop (search-run.ts), over the messages present now. */
-export function searchMessages(ctx: HandleContext, id: string, query: SearchQuery): Promise<number[]> {
+export function searchMessages(ctx: HandleContext, id: string, query: SearchQuery, options: SearchOptions = {}): Promise<number[]> {
   const box = selectable(ctx, id);
   const toTarget = (m: StoredMessage): SearchTarget => ({
     record: toRecord(m),
@@ -368,7 +369,7 @@ export function searchMessages(ctx: HandleContext, id: string, query: SearchQuer
     emailId: () => emailIdOfContent(m.content),
   });
   // A copy: messages appended or expunged while the search yields do not shift it.
-  return runSearch(query, box.messages.slice(), toTarget, { texts: ctx.store.texts });
+  return runSearch(query, box.messages.slice(), toTarget, { texts: ctx.store.texts, ...(options.progress ? { progress: options.progress } : {}) });
 }
 
 /** Every message's SORT/THREAD keys (UserMailbox.sortData): computed once per content, kept per mailbox. */

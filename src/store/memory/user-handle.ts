@@ -24,6 +24,7 @@ import type {
   MessageRecord,
   RecentClaimOptions,
   SearchQuery,
+  SearchOptions,
   SortableMessage,
   SpecialUse,
   CreateMailboxOptions,
@@ -103,9 +104,11 @@ export class MemoryUserMailbox implements UserMailbox {
   async resetUrlauthKeys(mailboxId?: string): Promise<void> {
     if (mailboxId !== undefined) {
       this.boxById(mailboxId).urlauthKey = randomBytes(32);
+      publish(this.ctx, { kind: 'urlauth', mailboxId });
       return;
     }
     for (const box of this.ctx.state.byId.values()) delete box.urlauthKey;
+    publish(this.ctx, { kind: 'urlauth' });
   }
 
   async privateSeen(mailboxId: string, viewer: string): Promise<PrivateSeen[]> {
@@ -206,8 +209,8 @@ export class MemoryUserMailbox implements UserMailbox {
     return msg.messageExtras(this.ctx, mailboxId, uids, options);
   }
 
-  async search(mailboxId: string, query: SearchQuery): Promise<number[]> {
-    return msg.searchMessages(this.ctx, mailboxId, query);
+  async search(mailboxId: string, query: SearchQuery, options: SearchOptions = {}): Promise<number[]> {
+    return msg.searchMessages(this.ctx, mailboxId, query, options);
   }
 
   async sortData(mailboxId: string): Promise<readonly SortableMessage[]> {

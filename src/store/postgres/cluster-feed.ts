@@ -31,8 +31,11 @@ interface Hint {
   /** Mailbox id and its modseq after the change; absent for a change of the mailbox tree. */
   m?: number;
   s?: number;
-  /** 'sieve': the user's Sieve scripts changed (no mailbox; m and s absent). */
-  k?: 'sieve' | 'metadata';
+  /**
+   * 'sieve': the user's Sieve scripts changed (no mailbox; m and s absent). 'urlauth': a mailbox's
+   * URLAUTH key was reset (m), or all the user's keys (no m).
+   */
+  k?: 'sieve' | 'metadata' | 'urlauth';
   /** 'metadata': the annotation names written, and whose /private entries they are (v). */
   e?: string[];
   v?: string;
@@ -146,6 +149,13 @@ export class ClusterFeed implements SequencerHost {
     await tx.query(`SELECT pg_notify('${CHANGES_CHANNEL}', $1)`, [JSON.stringify({ n: this.nodeId, u: user, k: 'sieve' } satisfies Hint)]);
   }
 
+  /** Queues the hint that a URLAUTH key was reset (delivered at COMMIT only); no `mailboxId`: all the user's. */
+  async notifyUrlauth(tx: Queryable, user: string, mailboxId?: number): Promise<void> {
+    const hint: Hint = { n: this.nodeId, u: user, k: 'urlauth' };
+    if (mailboxId !== undefined) hint.m = mailboxId;
+    await tx.query(`SELECT pg_notify('${CHANGES_CHANNEL}', $1)`, [JSON.stringify(hint)]);
+  }
+
   /**
    * Queues the hint of an annotation change (delivered at COMMIT only); `m` is absent for the
    * server scope. Names beyond the payload budget are left out — the change is still heard, with
@@ -242,6 +252,10 @@ export class ClusterFeed implements SequencerHost {
     if (!this.watched(hint.u)) return;
     if (hint.k === 'sieve') {
       this.local.publish(hint.u, { kind: 'sieve' });
+      return;
+    }
+    if (hint.k === 'urlauth') {
+      this.local.publish(hint.u, typeof hint.m === 'number' ? { kind: 'urlauth', mailboxId: String(hint.m) } : { kind: 'urlauth' });
       return;
     }
     if (hint.k === 'metadata') {

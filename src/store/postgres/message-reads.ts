@@ -203,7 +203,11 @@ export function streamMessage(scope: PgScope, mailboxId: string, uid: number, ra
 /** How many bodies a residual search holds at once (they are read in batches of about this size). */
 const SEARCH_BATCH_BYTES = 16 * 1024 * 1024;
 
-export async function searchMessages(scope: PgScope, mailboxId: string, query: SearchQuery, texts: TextCache): Promise<number[]> {
+/**
+ * `progress`: after each batch the residual query evaluated, its last UID (the database's filter
+ * decided the rows it left out in the one query before).
+ */
+export async function searchMessages(scope: PgScope, mailboxId: string, query: SearchQuery, texts: TextCache, progress?: (throughUid: number) => void): Promise<number[]> {
   const { filter, residual } = planQuery(query);
   const { pool, blobs } = scope.ctx;
   const from = 'FROM messages m JOIN contents c ON c.id = m.content_id WHERE m.mailbox_id = b.id AND';
@@ -253,6 +257,7 @@ export async function searchMessages(scope: PgScope, mailboxId: string, query: S
     };
     out.push(...(await runSearch(residual, batch, toTarget, { texts, slice })));
     i = batchEnd;
+    if (progress && i < rows.length) progress(batch[batch.length - 1]!.uid);
   }
   return out;
 }

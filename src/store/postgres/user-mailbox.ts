@@ -3,6 +3,7 @@ import { readUrlauthKey, resetUrlauthKeys } from './urlauth-keys.js';
 import type { MessageStructure } from '../../mime/types.js';
 import type { TextCache } from '../search-eval.js';
 import type { SearchQuery } from '../search-query.js';
+import type { SearchOptions } from '../types.js';
 import type {
   KeywordLimitOptions,
   RenameMailboxOptions,
@@ -183,8 +184,8 @@ export class PgUserMailbox implements UserMailbox {
   messageExtras(mailboxId: string, uids: number[], options?: MessageExtrasOptions): Promise<MessageExtras[]> {
     return translated(messageExtras(this.scope, mailboxId, uids, options));
   }
-  search(mailboxId: string, query: SearchQuery): Promise<number[]> {
-    return translated(searchMessages(this.scope, mailboxId, query, this.texts));
+  search(mailboxId: string, query: SearchQuery, options: SearchOptions = {}): Promise<number[]> {
+    return translated(searchMessages(this.scope, mailboxId, query, this.texts, options.progress));
   }
   quota(): Promise<QuotaState> {
     return translated(quotaState(this.scope.ctx.pool, this.scope.userId, this.scope.user, this.scope.ctx.quotaDefaults));

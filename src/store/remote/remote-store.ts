@@ -160,7 +160,8 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
       })();
       return Object.assign(stream, { pinned });
     },
-    search: (...a) => call('search', a),
+    // The progress hook cannot cross the channel: a worker's SEARCH sends INPROGRESS without counts.
+    search: (mailboxId, query) => call('search', [mailboxId, query]),
     messageExtras: (...a) => call('messageExtras', a),
     sortData,
     append: async (mailboxId, input, options) =>

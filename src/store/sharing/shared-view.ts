@@ -48,6 +48,7 @@ import type {
   RecentClaimOptions,
   RenameMailboxOptions,
   SearchQuery,
+  SearchOptions,
   SortableMessage,
   SortKeyNames,
   UserMailbox,
@@ -362,6 +363,40 @@ export class SharedNamespaceMail implements UserMailbox {
     await a.handle.setMetadata(a.id, writes, { ...options, viewer: this.user });
   }
 
+  // --- URLAUTH keys (RFC 4467) ---------------------------------------------------------------
+
+  /**
+   * The key of a mailbox the user may read: the user's own, or — for another user's mailbox where
+   * the ACL grants `r` (RFC 4467 §7 GENURLAUTH: a URL for any message the user can read) — the
+   * owner's key of it. The store keeps one key per mailbox, so URLs that readers authorize for a
+   * shared mailbox are revoked with the owner's (the owner's RESETKEY, DELETE), and each reader's
+   * URLs also by losing `r`: URLFETCH reads them with the authorizing user's rights at that moment.
+   */
+  async urlauthKey(mailboxId: string, options: { create?: boolean } = {}): Promise<Buffer | null> {
+    if (!parseSharedId(mailboxId)) {
+      if (!this.own.urlauthKey) throw new StoreError('cannot', 'This store keeps no URLAUTH keys');
+      return this.own.urlauthKey(mailboxId, options);
+    }
+    const a = await this.access(mailboxId, 'r');
+    if (!a.handle.urlauthKey) throw new StoreError('cannot', 'This store keeps no URLAUTH keys');
+    return a.handle.urlauthKey(a.id, options);
+  }
+
+  /**
+   * RESETKEY: the user's own mailboxes as the store does it; another user's mailbox only with the
+   * `a` right (its key is the owner's: resetting it revokes every URL made for it, which is the
+   * mailbox administrator's call). Without a mailbox: the user's own keys only.
+   */
+  async resetUrlauthKeys(mailboxId?: string): Promise<void> {
+    if (mailboxId === undefined || !parseSharedId(mailboxId)) {
+      if (!this.own.resetUrlauthKeys) throw new StoreError('cannot', 'This store keeps no URLAUTH keys');
+      return this.own.resetUrlauthKeys(mailboxId);
+    }
+    const a = await this.access(mailboxId, 'a');
+    if (!a.handle.resetUrlauthKeys) throw new StoreError('cannot', 'This store keeps no URLAUTH keys');
+    await a.handle.resetUrlauthKeys(a.id);
+  }
+
   /** The owner of a mailbox by id (the user for the user's own). */
   ownerOf(mailboxId: string): string {
     return parseSharedId(mailboxId)?.owner || this.user;
@@ -498,11 +533,11 @@ export class SharedNamespaceMail implements UserMailbox {
     };
   }
 
-  async search(mailboxId: string, query: SearchQuery): Promise<number[]> {
-    if (!parseSharedId(mailboxId)) return this.own.search(mailboxId, query);
+  async search(mailboxId: string, query: SearchQuery, options: SearchOptions = {}): Promise<number[]> {
+    if (!parseSharedId(mailboxId)) return this.own.search(mailboxId, query, options);
     const a = await this.access(mailboxId, 'r');
-    if (!this.privateSeenOn(a) || !needsViewerRows(query)) return a.handle.search(a.id, query);
-    return a.handle.search(a.id, queryForViewer(query, await a.handle.privateSeen!(a.id, this.user)));
+    if (!this.privateSeenOn(a) || !needsViewerRows(query)) return a.handle.search(a.id, query, options);
+    return a.handle.search(a.id, queryForViewer(query, await a.handle.privateSeen!(a.id, this.user)), options);
   }
 
   async messageExtras(mailboxId: string, uids: number[], options?: MessageExtrasOptions): Promise<MessageExtras[]> {

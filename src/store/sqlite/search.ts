@@ -24,7 +24,8 @@ const FIRST_PAGE = 256;
 const MIN_PAGE = 16;
 const MAX_PAGE = 16_384;
 
-export async function searchMessages(scope: UserScope, mailboxId: string, query: SearchQuery, texts: TextCache): Promise<number[]> {
+/** `progress`: after each page, the last UID it covered (every message up to it is decided). */
+export async function searchMessages(scope: UserScope, mailboxId: string, query: SearchQuery, texts: TextCache, progress?: (throughUid: number) => void): Promise<number[]> {
   const box = selectableMailbox(scope, mailboxId);
   const { ctx } = scope;
   const slice = new TimeSlice();
@@ -52,6 +53,7 @@ export async function searchMessages(scope: UserScope, mailboxId: string, query:
       for (const row of rows) out.push(row.uid);
     }
     if (rows.length < page) break;
+    progress?.(after);
     // Aim the next page at half a slice of SQL time.
     const aim = DEFAULT_SLICE_MS / 2;
     page = Math.max(MIN_PAGE, Math.min(MAX_PAGE, Math.round(took > 0 ? (page * aim) / took : page * 2)));

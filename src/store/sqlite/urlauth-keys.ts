@@ -23,11 +23,16 @@ export async function createUrlauthKey(scope: UserScope, mailboxId: string): Pro
   return readUrlauthKey(scope, mailboxId)!;
 }
 
+/**
+ * Durable on return; then the user's sessions hear it (kind 'urlauth': RFC 4467 §7 has the ones
+ * with the mailbox selected told URLMECH). Worker processes hear it through the primary's feed.
+ */
 export async function resetUrlauthKeys(scope: UserScope, mailboxId?: string): Promise<void> {
   if (mailboxId === undefined) {
     await scope.ctx.group.run(() => {
       scope.ctx.sql.get('DELETE FROM urlauth_keys WHERE mailbox_id IN (SELECT id FROM mailboxes WHERE user_id = ?)').run(scope.userId);
     });
+    scope.ctx.feed.publish(scope.user, { kind: 'urlauth', origin: scope.origin });
     return;
   }
   const box = mailboxById(scope, mailboxId);
@@ -36,4 +41,5 @@ export async function resetUrlauthKeys(scope: UserScope, mailboxId?: string): Pr
       .get('INSERT INTO urlauth_keys (mailbox_id, key) VALUES (?, ?) ON CONFLICT (mailbox_id) DO UPDATE SET key = excluded.key')
       .run(box.id, randomBytes(URLAUTH_KEY_BYTES));
   });
+  scope.ctx.feed.publish(scope.user, { kind: 'urlauth', mailboxId, origin: scope.origin });
 }

@@ -3,6 +3,7 @@ import { expungedSinceRows } from './expunged-log.js';
 import type { MessageStructure } from '../../mime/types.js';
 import type { TextCache } from '../search-eval.js';
 import type { SearchQuery } from '../search-query.js';
+import type { SearchOptions } from '../types.js';
 import type {
   KeywordLimitOptions,
   RenameMailboxOptions,
@@ -230,8 +231,8 @@ export class SqliteUserMailbox implements UserMailbox {
     return this.call(() => messageExtras(this.scope, mailboxId, uids, options));
   }
 
-  search(mailboxId: string, query: SearchQuery): Promise<number[]> {
-    return this.call(() => searchMessages(this.scope, mailboxId, query, this.texts));
+  search(mailboxId: string, query: SearchQuery, options: SearchOptions = {}): Promise<number[]> {
+    return this.call(() => searchMessages(this.scope, mailboxId, query, this.texts, options.progress));
   }
   sortData(mailboxId: string, keys?: SortKeyNames): Promise<readonly SortableMessage[]> {
     return this.call(() => sortData(this.scope, mailboxId, keys));
