@@ -65,9 +65,6 @@ const STALWART_AFTER =
  * name up to "=", see key()).
  */
 const EXEMPT: Record<string, string> = {
-  // Pending, other branch: i;unicode-casemap folding in SEARCH (issue 20's I18NLEVEL=1 helper).
-  // Remove this line when that branch is merged.
-  'I18NLEVEL=1': 'pending, other branch',
   // RFC 6785: Sieve scripts run on IMAP events (Pigeonhole's imap_sieve in Dovecot): not done.
   IMAPSIEVE: 'not done: RFC 6785 IMAP Sieve',
   // RFC 9698: JMAPACCESS says the same mail is reachable over JMAP; there is no JMAP server here.
