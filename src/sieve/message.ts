@@ -1,11 +1,12 @@
 /**
  * The message as the tests see it: header fields by name (unfolded; RFC 2047-decoded for `header`,
  * RFC 5228 §2.7.2), the addresses of address fields (src/mime's RFC 5322 parser), and envelope
- * addresses split into local part and domain. The header is scanned once per run.
+ * addresses split into local part and domain. The header is scanned once per run; a field's
+ * value is read, decoded or parsed the first time a test asks for it, and kept for the next.
  */
 import { decodeHeaderText } from '../mime/index.js';
 import { parseAddressList } from '../mime/address.js';
-import { fieldValue, scanFields } from '../mime/header.js';
+import { fieldValue, scanFields, type RawField } from '../mime/header.js';
 import type { AddressPart } from './program.js';
 
 export interface SplitAddress {
@@ -14,24 +15,35 @@ export interface SplitAddress {
   domain: string;
 }
 
+const NONE: string[] = [];
+
 export class MessageView {
-  private readonly byName = new Map<string, string[]>();
+  /** The fields by lower-cased name; their values are read out only when a test asks (most fields never are). */
+  private readonly byName = new Map<string, RawField[]>();
+  private readonly rawCache = new Map<string, string[]>();
   private readonly decodedCache = new Map<string, string[]>();
   private readonly addressCache = new Map<string, SplitAddress[][]>();
-  private readonly partCache = new Map<string, string[]>();
+  private readonly partCache = new Map<string, Map<AddressPart, string[]>>();
 
   constructor(readonly header: Buffer) {
     for (const f of scanFields(header, 0, header.length)) {
       const key = f.name.toLowerCase();
-      let list = this.byName.get(key);
-      if (!list) this.byName.set(key, (list = []));
-      list.push(fieldValue(header, f));
+      const list = this.byName.get(key);
+      if (list) list.push(f);
+      else this.byName.set(key, [f]);
     }
   }
 
-  /** Raw (unfolded, not decoded) values of every field called `name`, in order. */
+  /** Raw (unfolded, not decoded) values of every field called `name`, in order. Do not change the array returned. */
   raw(name: string): string[] {
-    return this.byName.get(name.toLowerCase()) ?? [];
+    const key = name.toLowerCase();
+    let values = this.rawCache.get(key);
+    if (!values) {
+      const fields = this.byName.get(key);
+      values = fields ? fields.map((f) => fieldValue(this.header, f)) : NONE;
+      this.rawCache.set(key, values);
+    }
+    return values;
   }
 
   has(name: string): boolean {
@@ -57,15 +69,17 @@ export class MessageView {
    * field many times. Do not change the array returned.
    */
   addressParts(name: string, part: AddressPart, separator: string): string[] {
-    const key = `${part} ${name.toLowerCase()}`;
-    let out = this.partCache.get(key);
+    const key = name.toLowerCase();
+    let byPart = this.partCache.get(key);
+    if (!byPart) this.partCache.set(key, (byPart = new Map()));
+    let out = byPart.get(part);
     if (!out) {
       out = [];
-      for (const a of this.addresses(name)) {
+      for (const a of this.addresses(key)) {
         const p = addressPart(a, part, separator);
         if (p !== null) out.push(p);
       }
-      this.partCache.set(key, out);
+      byPart.set(part, out);
     }
     return out;
   }

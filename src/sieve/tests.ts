@@ -4,7 +4,7 @@
  * successful :matches when the script uses variables.
  */
 import type { Instruction } from './program.js';
-import { contains, equals, foldAscii, order, relation, StepBudget, wildcardMatch } from './match.js';
+import { contains, equals, foldAscii, matchable, matchValue, order, relation, StepBudget } from './match.js';
 import { addressPart, type SplitAddress } from './message.js';
 import { canonicalFlags, SieveRuntimeError, type RunState } from './state.js';
 import { bodyStrings } from './body.js';
@@ -50,11 +50,18 @@ export function evaluate(st: RunState, t: Instruction): boolean | Promise<boolea
       return compareValues(st, t, parts(st, t, addrs), st.list(t.pos[1]));
     }
     case 'envelope': {
+      const which = st.list(t.pos[0]);
+      // The usual test names one part of the envelope: its value as the run keeps it.
+      if (which.length === 1) {
+        const name = which[0]!.toLowerCase();
+        const values = name === 'from' || name === 'to' ? st.envelopeParts(name, t.addressPart) : [];
+        return compareValues(st, t, values, st.list(t.pos[1]));
+      }
       const addrs: SplitAddress[] = [];
-      for (const p of st.list(t.pos[0])) {
-        const which = p.toLowerCase();
-        if (which === 'from') addrs.push(st.envelopeFrom);
-        else if (which === 'to') addrs.push(st.envelopeTo);
+      for (const p of which) {
+        const name = p.toLowerCase();
+        if (name === 'from') addrs.push(st.envelopeFrom);
+        else if (name === 'to') addrs.push(st.envelopeTo);
       }
       return compareValues(st, t, parts(st, t, addrs), st.list(t.pos[1]));
     }
@@ -170,13 +177,19 @@ function dateTest(st: RunState, t: Instruction): boolean {
 }
 
 /**
- * Keys folded for i;ascii-casemap. A script's key lists are the same arrays on every run (unless
- * variables expand them into new ones), so each is folded once, not once per message.
+ * Keys folded for i;ascii-casemap, remembered per test. A script's key lists are the same arrays
+ * on every run (a single string too: RunState.list), so each is folded once, not once per
+ * message; keys built at run time (variables, hasflag) are folded again whenever they differ.
+ * Keyed by the test, not by the list: a table keyed by every fresh list grew with each message
+ * and made the old generation collect several times as often. (A field's values are folded once
+ * per run: RunState.folded.)
  */
-const folded = new WeakMap<readonly string[], string[]>();
-function foldedKeys(keys: string[]): string[] {
-  let out = folded.get(keys);
-  if (!out) folded.set(keys, (out = keys.map(foldAscii)));
+const folded = new WeakMap<Instruction, { keys: readonly string[]; folded: string[] }>();
+function foldedKeys(t: Instruction, keys: string[]): string[] {
+  const known = folded.get(t);
+  if (known?.keys === keys) return known.folded;
+  const out = keys.map(foldAscii);
+  folded.set(t, { keys, folded: out });
   return out;
 }
 
@@ -195,12 +208,15 @@ export function compareValues(st: RunState, t: Instruction, values: string[], ke
     return false;
   }
   if (m.kind === 'matches') {
+    const fold = comparator === 'i;ascii-casemap';
     for (const v of values) {
+      const value = matchable(v, fold); // once per value, not once per key
       for (const k of keys) {
+        // Each value-key comparison has its own budget (docs/sieve.md).
         const budget = new StepBudget(st.limits.maxMatchSteps);
-        const captures = wildcardMatch(v, k, comparator === 'i;ascii-casemap', budget);
+        const captures = matchValue(value, k, budget);
         if (captures) {
-          if (st.uses('variables')) st.vars.setMatches(captures);
+          if (st.variables) st.vars.setMatches(captures);
           return true;
         }
         st.checkClock(t);
@@ -210,8 +226,8 @@ export function compareValues(st: RunState, t: Instruction, values: string[], ke
   }
   // :is and :contains: under i;ascii-casemap both sides are folded once, then compared as octets.
   const fold = comparator === 'i;ascii-casemap';
-  const vs = fold ? values.map(foldAscii) : values;
-  const ks = fold ? foldedKeys(keys) : keys;
+  const vs = fold ? st.folded(values) : values;
+  const ks = fold ? foldedKeys(t, keys) : keys;
   const plain = fold ? 'i;octet' : comparator;
   for (const v of vs) {
     for (const k of ks) {
