@@ -16,46 +16,49 @@ export interface SplitAddress {
 }
 
 const NONE: string[] = [];
+const NO_ADDRESSES: SplitAddress[][] = [];
+
+/** One field name's fields, and what the tests have read of them so far. */
+interface Field {
+  fields: RawField[];
+  raw?: string[];
+  decoded?: string[];
+  addresses?: SplitAddress[][];
+  parts?: Map<AddressPart, string[]>;
+}
 
 export class MessageView {
-  /** The fields by lower-cased name; their values are read out only when a test asks (most fields never are). */
-  private readonly byName = new Map<string, RawField[]>();
-  private readonly rawCache = new Map<string, string[]>();
-  private readonly decodedCache = new Map<string, string[]>();
-  private readonly addressCache = new Map<string, SplitAddress[][]>();
-  private readonly partCache = new Map<string, Map<AddressPart, string[]>>();
+  /**
+   * The fields by lower-cased name, one map for everything kept of them (a map per kind of value
+   * was five maps per message); values are read out only when a test asks (most fields never are).
+   */
+  private readonly byName = new Map<string, Field>();
 
   constructor(readonly header: Buffer) {
     for (const f of scanFields(header, 0, header.length)) {
       const key = f.name.toLowerCase();
-      const list = this.byName.get(key);
-      if (list) list.push(f);
-      else this.byName.set(key, [f]);
+      const known = this.byName.get(key);
+      if (known) known.fields.push(f);
+      else this.byName.set(key, { fields: [f] });
     }
   }
 
   /** Raw (unfolded, not decoded) values of every field called `name`, in order. Do not change the array returned. */
   raw(name: string): string[] {
-    const key = name.toLowerCase();
-    let values = this.rawCache.get(key);
-    if (!values) {
-      const fields = this.byName.get(key);
-      values = fields ? fields.map((f) => fieldValue(this.header, f)) : NONE;
-      this.rawCache.set(key, values);
-    }
-    return values;
+    const field = this.byName.get(name.toLowerCase());
+    if (!field) return NONE;
+    return (field.raw ??= field.fields.map((f) => fieldValue(this.header, f)));
   }
 
   has(name: string): boolean {
     return this.byName.has(name.toLowerCase());
   }
 
-  /** Values for the `header` test: decoded and trimmed (RFC 5228 §5.7). */
+  /** Values for the `header` test: decoded and trimmed (RFC 5228 §5.7). Do not change the array returned. */
   decoded(name: string): string[] {
-    const key = name.toLowerCase();
-    let values = this.decodedCache.get(key);
-    if (!values) this.decodedCache.set(key, (values = this.raw(key).map((v) => decodeHeaderText(v).trim())));
-    return values;
+    const field = this.byName.get(name.toLowerCase());
+    if (!field) return NONE;
+    return (field.decoded ??= this.raw(name).map((v) => decodeHeaderText(v).trim()));
   }
 
   /** Addresses in every field called `name`; group names and markers are not addresses. */
@@ -69,36 +72,35 @@ export class MessageView {
    * field many times. Do not change the array returned.
    */
   addressParts(name: string, part: AddressPart, separator: string): string[] {
-    const key = name.toLowerCase();
-    let byPart = this.partCache.get(key);
-    if (!byPart) this.partCache.set(key, (byPart = new Map()));
-    let out = byPart.get(part);
+    const field = this.byName.get(name.toLowerCase());
+    if (!field) return NONE;
+    field.parts ??= new Map();
+    let out = field.parts.get(part);
     if (!out) {
       out = [];
-      for (const a of this.addresses(key)) {
-        const p = addressPart(a, part, separator);
-        if (p !== null) out.push(p);
+      for (const list of this.addressesByField(name)) {
+        for (const a of list) {
+          const p = addressPart(a, part, separator);
+          if (p !== null) out.push(p);
+        }
       }
-      byPart.set(part, out);
+      field.parts.set(part, out);
     }
     return out;
   }
 
-  /** The addresses of each field called `name`, one list per field (for :index, RFC 5260 §6). */
+  /** The addresses of each field called `name`, one list per field (for :index, RFC 5260 §6). Do not change the arrays returned. */
   addressesByField(name: string): SplitAddress[][] {
-    const key = name.toLowerCase();
-    const cached = this.addressCache.get(key);
-    if (cached) return cached;
-    const out = this.raw(key).map((v) => {
+    const field = this.byName.get(name.toLowerCase());
+    if (!field) return NO_ADDRESSES;
+    return (field.addresses ??= this.raw(name).map((v) => {
       const list: SplitAddress[] = [];
       for (const a of parseAddressList(v) ?? []) {
         if (a.host === null || a.mailbox === null) continue;
         list.push({ all: a.host === '' ? a.mailbox : `${a.mailbox}@${a.host}`, localpart: a.mailbox, domain: a.host });
       }
       return list;
-    });
-    this.addressCache.set(key, out);
-    return out;
+    }));
   }
 }
 

@@ -8,7 +8,7 @@ import type { AddressPart, Instruction, Program, Value } from './program.js';
 import type { SieveEnvironment, SieveLimits } from './types.js';
 import { addressPart, MessageView, splitEnvelopeAddress, type SplitAddress } from './message.js';
 import { Variables } from './variables.js';
-import { foldAscii } from './match.js';
+import { foldAscii, matchable, type MatchableValue } from './match.js';
 
 /** A failure at run time: the message is kept and the error reported (RFC 5228 §2.10.6). */
 export class SieveRuntimeError extends Error {
@@ -61,13 +61,14 @@ export class RunState {
     return (this.toCache ??= splitEnvelopeAddress(this.env.envelope.to));
   }
 
-  private readonly envelopeCache = new Map<string, string[]>();
+  private envelopeCache: Map<string, string[]> | null = null;
   /**
    * One part of the envelope's "from" or "to" address (RFC 5228 §5.4), as a list of one (none
    * when the address has no such part); the same array for every test of the run that asks.
    */
   envelopeParts(which: 'from' | 'to', part: AddressPart): string[] {
     const key = `${which} ${part}`;
+    this.envelopeCache ??= new Map();
     let out = this.envelopeCache.get(key);
     if (!out) {
       const p = addressPart(which === 'from' ? this.envelopeFrom : this.envelopeTo, part, this.separator);
@@ -114,11 +115,22 @@ export class RunState {
   }
 
   /** Per run: value lists folded for i;ascii-casemap, by identity (a field's values are one array for the run). */
-  private readonly foldedCache = new Map<readonly string[], string[]>();
+  private foldedCache: Map<readonly string[], string[]> | null = null;
   folded(values: string[]): string[] {
     if (values.length === 0) return values;
+    this.foldedCache ??= new Map();
     let out = this.foldedCache.get(values);
     if (!out) this.foldedCache.set(values, (out = values.map(foldAscii)));
+    return out;
+  }
+
+  /** Per run: values made ready for :matches (ten rules on one Subject prepare it once). */
+  private matchables: [Map<string, MatchableValue>, Map<string, MatchableValue>] | null = null;
+  matchable(value: string, fold: boolean): MatchableValue {
+    this.matchables ??= [new Map(), new Map()];
+    const cache = this.matchables[fold ? 1 : 0];
+    let out = cache.get(value);
+    if (!out) cache.set(value, (out = matchable(value, fold)));
     return out;
   }
 
