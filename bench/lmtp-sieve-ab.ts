@@ -14,7 +14,7 @@
  * printed too, but on a shared machine they are the least to trust.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -33,6 +33,8 @@ const { values } = parseArgs({
     base: { type: 'string' },
     'cpu-prof': { type: 'string' },
     strace: { type: 'string' },
+    'gc-log': { type: 'string' },
+    'v8-flags': { type: 'string' },
   },
 });
 const MESSAGES = Number(values.messages);
@@ -50,6 +52,24 @@ function cpuOf(pid: number): { total: number; main: number } {
   return { total: ticks(`/proc/${pid}/stat`) * 10_000, main: ticks(`/proc/${pid}/task/${pid}/stat`) * 10_000 };
 }
 
+/** CPU µs of each of the process's threads, summed by thread name (`V8 DefaultWorke`, `libuv-worker`, …; the main thread as "main"). */
+function threadsOf(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  // Threads that share a name (Node names most of them "node") are told apart by their start order.
+  const tids = readdirSync(`/proc/${pid}/task`).sort((a, b) => Number(a) - Number(b));
+  for (const [i, tid] of tids.entries()) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = tid === String(pid) ? 'main' : `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))} #${i}`;
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(rest[11]) + Number(rest[12])) * 10_000);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
 const head = 'From: Bench <bench@bench.test>\r\nTo: users@bench.test\r\nSubject: delivery benchmark\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n';
 const line = 'The quick brown fox jumps over the lazy dog. 0123456789\r\n';
 const base = Buffer.from(head + line.repeat(Math.ceil((10 * 1024 - head.length) / line.length)));
@@ -61,6 +81,9 @@ interface Side {
   port: number;
   stop: () => Promise<void>;
   runs: Map<number, Array<{ total: number; main: number; rate: number }>>;
+  /** CPU µs by thread name over the measured batches, and the deliveries they made. */
+  threads: Map<string, number>;
+  counted: number;
 }
 
 async function start(name: string, codeRoot: string, script: string | null): Promise<Side> {
@@ -82,11 +105,16 @@ async function start(name: string, codeRoot: string, script: string | null): Pro
   const child = spawn(
     process.execPath,
     [
-      ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'], name.replace(/\W+/g, '-'))] : []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--imap-port', 'off', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--log-level', 'error'],
+      // `--v8-flags "--trace-opt --trace-deopt"` with `--gc-log DIR`: other V8 traces, logged the same way.
+      ...(values['gc-log'] ? (values['v8-flags']?.split(' ') ?? ['--trace-gc-nvp']) : []),
+      ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', resolve(values['cpu-prof'], name.replace(/\W+/g, '-'))] : []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--imap-port', 'off', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--log-level', 'error'],
     { cwd: codeRoot, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const port = await new Promise<number>((ok, fail) => {
+    // `--gc-log DIR`: the server's V8 collections (--trace-gc-nvp lines) in DIR/<side>.txt.
+    const gcLog = values['gc-log'] ? resolve(values['gc-log'], `${name.replace(/\W+/g, '-')}.txt`) : null;
     createInterface({ input: child.stdout! }).on('line', (l) => {
+      if (gcLog && !l.startsWith('{')) appendFileSync(gcLog, `${l}\n`);
       if (l.includes('"listening"')) ok((JSON.parse(l) as { lmtpPort: number }).lmtpPort);
     });
     child.once('exit', (code) => fail(new Error(`${name}: postroom serve exited with ${code}`)));
@@ -103,7 +131,7 @@ async function start(name: string, codeRoot: string, script: string | null): Pro
     }
     await stopChild(child, 30_000);
   };
-  return { name, pid: child.pid!, port, stop, runs: new Map() };
+  return { name, pid: child.pid!, port, stop, runs: new Map(), threads: new Map(), counted: 0 };
 }
 
 let seqAll = 0;
@@ -114,6 +142,7 @@ async function deliver(side: Side, sessions: number, count: number): Promise<{ t
   const first = seqAll;
   seqAll += count;
   const cpu0 = cpuOf(side.pid);
+  const threads0 = threadsOf(side.pid);
   const t0 = performance.now();
   await Promise.all(
     clients.map(async (client, s) => {
@@ -132,6 +161,8 @@ async function deliver(side: Side, sessions: number, count: number): Promise<{ t
   );
   const seconds = (performance.now() - t0) / 1000;
   const cpu1 = cpuOf(side.pid);
+  for (const [name, us] of threadsOf(side.pid)) side.threads.set(name, (side.threads.get(name) ?? 0) + us - (threads0.get(name) ?? 0));
+  side.counted += count;
   await Promise.all(clients.map((c) => c.quit()));
   return { total: (cpu1.total - cpu0.total) / count, main: (cpu1.main - cpu0.main) / count, rate: count / seconds };
 }
@@ -167,4 +198,8 @@ for (const sessions of sessionCounts) {
     );
   }
 }
+process.stdout.write('\nCPU µs per delivery by thread (all measured batches):\n\n');
+const names = [...new Set(sides.flatMap((s) => [...s.threads.keys()]))].sort();
+process.stdout.write(`| thread | ${sides.map((s) => s.name).join(' | ')} |\n|---|${sides.map(() => '---:').join('|')}|\n`);
+for (const n of names) process.stdout.write(`| ${n} | ${sides.map((s) => ((s.threads.get(n) ?? 0) / s.counted).toFixed(0)).join(' | ')} |\n`);
 rmSync(ROOT, { recursive: true, force: true });
