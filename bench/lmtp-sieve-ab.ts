@@ -35,6 +35,7 @@ const { values } = parseArgs({
     strace: { type: 'string' },
     'gc-log': { type: 'string' },
     'v8-flags': { type: 'string' },
+    sides: { type: 'string', default: 'none,script' },
   },
 });
 const MESSAGES = Number(values.messages);
@@ -168,7 +169,18 @@ async function deliver(side: Side, sessions: number, count: number): Promise<{ t
 }
 
 const here = process.cwd();
-const sides: Side[] = [await start('none', here, null), await start('script', here, FIFTY_RULE_SCRIPT)];
+/** `--sides none,script,keep,flag`: besides no script and the 50-rule one, `keep;` alone and one addflag (what the path costs without the rules). */
+const SCRIPTS: Record<string, string | null> = {
+  none: null,
+  script: FIFTY_RULE_SCRIPT,
+  keep: 'keep;\r\n',
+  flag: 'require "imap4flags";\r\naddflag "$Bench";\r\n',
+};
+const sides: Side[] = [];
+for (const name of values.sides.split(',')) {
+  if (!(name in SCRIPTS)) throw new Error(`--sides: unknown side ${name} (known: ${Object.keys(SCRIPTS).join(', ')})`);
+  sides.push(await start(name, here, SCRIPTS[name]!));
+}
 if (values.base) sides.push(await start('base none', resolve(values.base), null), await start('base script', resolve(values.base), FIFTY_RULE_SCRIPT));
 const sessionCounts = values.sessions.split(',').map(Number);
 try {
