@@ -8,7 +8,7 @@
  * a script the user does not have). CPU per delivery: process.cpuUsage (every thread: the store's
  * sync thread too) and the main thread's (/proc/thread-self, 10 ms ticks), in alternating batches.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Authenticator } from '../src/auth/types.js';
@@ -16,40 +16,19 @@ import type { DeliveryAction, DeliveryFilter } from '../src/delivery/types.js';
 import { ChunkChannel } from '../src/delivery/channel.js';
 import { DeliveryPipeline } from '../src/delivery/pipeline.js';
 import { createSieveFilter } from '../src/delivery/sieve-filter.js';
-import { SqliteStore } from '../src/store/sqlite/index.js';
+import type { SqliteStore } from '../src/store/sqlite/index.js';
 import { BENCH_TMP } from './servers/common.js';
-import { FIFTY_RULE_SCRIPT, sieveVariant } from './sieve/fifty-rules.js';
+import { benchMessage, FIFTY_RULE_SCRIPT, replaying, sieveStore } from './sieve/fifty-rules.js';
 
 const { values } = parseArgs({
-  options: { messages: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '4' }, concurrency: { type: 'string', default: '10' }, side: { type: 'string' }, threads: { type: 'boolean', default: false } },
+  options: { messages: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '4' }, concurrency: { type: 'string', default: '10' }, side: { type: 'string' } },
 });
 const MESSAGES = Number(values.messages);
 const ROUNDS = Number(values.rounds);
 const CONCURRENCY = Number(values.concurrency);
 const USERS = Array.from({ length: 10 }, (_, i) => `user${i + 1}`);
 
-const head = 'From: Bench <bench@bench.test>\r\nTo: users@bench.test\r\nSubject: delivery benchmark\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n';
-const body = 'The quick brown fox jumps over the lazy dog. 0123456789\r\n'.repeat(Math.ceil((10 * 1024 - head.length) / 58));
-function message(tag: string, seq: number): Buffer {
-  const variant = sieveVariant(seq);
-  const h = variant.startsWith('Subject:') ? head.replace(/^Subject: .*\r\n/m, '') : head;
-  return Buffer.from(`X-Bench: ${tag}-${seq}\r\n${variant}${h}${body}`);
-}
-/** CPU µs of each thread of this process, summed by thread name (comm: "node", "V8 DefaultWorke", "libuv-worker"…). */
-function threadsByName(): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(name, (out.get(name) ?? 0) + (Number(rest[11]) + Number(rest[12])) * 10_000);
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return out;
-}
+const message = benchMessage;
 function threadCpuUs(): number {
   const stat = readFileSync('/proc/thread-self/stat', 'utf8');
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -61,33 +40,10 @@ rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 const auth = { authenticate: async () => null } as unknown as Authenticator;
 const stores: SqliteStore[] = [];
-/** The script's decisions without running it: the real filter's actions, remembered per message kind. */
-function replaying(sieve: DeliveryFilter): DeliveryFilter {
-  const decided = new Map<string, readonly DeliveryAction[]>();
-  const replay: DeliveryFilter = async (input) => {
-    const kind = input.header.toString('latin1').replace(/^X-Bench: .*\r\n/, '');
-    const known = decided.get(kind);
-    if (known) return known;
-    const actions = await sieve(input);
-    decided.set(kind, actions);
-    return actions;
-  };
-  replay.appliesTo = sieve.appliesTo!;
-  replay.needsMessage = sieve.needsMessage!;
-  return replay;
-}
 type Kind = 'none' | 'flag' | 'replay' | 'sieve';
 async function side(name: Kind, script: boolean): Promise<DeliveryPipeline> {
-  const store = await SqliteStore.open({ directory: join(dir, name) });
+  const store = await sieveStore(join(dir, name), USERS, script ? FIFTY_RULE_SCRIPT : null);
   stores.push(store);
-  for (const u of USERS) {
-    const mail = await store.open(u);
-    if (script) {
-      await mail.sievePut!('bench', FIFTY_RULE_SCRIPT);
-      await mail.sieveSetActive!('bench');
-    }
-    await mail.close();
-  }
   const sieve = createSieveFilter({ scriptChanges: store });
   let filter: DeliveryFilter = sieve;
   if (name === 'flag') {
@@ -108,14 +64,11 @@ const sides: Array<[string, DeliveryPipeline]> = [];
 for (const [kind, label, script] of SIDES) if (wanted.includes(kind)) sides.push([label, await side(kind, script)]);
 
 let seqAll = 0;
-/** CPU µs per delivery by side and thread name, summed over the measured batches. */
-const threadUse = new Map<string, number>();
-const label = new Map<DeliveryPipeline, string>();
+
 /** Copies stored outside INBOX, per side: the script must have run. */
 const filed = new Map<DeliveryPipeline, number>();
 async function batch(pipeline: DeliveryPipeline, tag: string): Promise<{ total: number; main: number; wall: number }> {
   const start = process.cpuUsage();
-  const threads0 = threadsByName();
   const wall0 = performance.now();
   const main0 = threadCpuUs();
   let next = 0;
@@ -140,14 +93,11 @@ async function batch(pipeline: DeliveryPipeline, tag: string): Promise<{ total: 
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   seqAll += MESSAGES;
   const used = process.cpuUsage(start);
-  for (const [name, us] of threadsByName()) threadUse.set(`${label.get(pipeline)} ${name}`, (threadUse.get(`${label.get(pipeline)} ${name}`) ?? 0) + (us - (threads0.get(name) ?? 0)) / MESSAGES);
   return { total: (used.user + used.system) / MESSAGES, main: (threadCpuUs() - main0) / MESSAGES, wall: ((performance.now() - wall0) * 1000) / MESSAGES };
 }
 
 process.stdout.write(`live deliveries in process, ${MESSAGES} per batch, ${CONCURRENCY} at a time; CPU µs per delivery (all threads / main thread), wall µs per delivery, ${ROUNDS} rounds alternating\n`);
-for (const [name, p] of sides) label.set(p, name);
 for (const [, p] of sides) await batch(p, 'warm');
-threadUse.clear();
 const figures = sides.map(() => [] as Array<{ total: number; main: number; wall: number }>);
 for (let r = 0; r < ROUNDS; r++) {
   const order = sides.map((_, i) => i);
@@ -161,7 +111,6 @@ for (const [i, [name]] of sides.entries()) {
     `${median(f.map((x) => x.total)).toFixed(0).padStart(6)} / ${median(f.map((x) => x.main)).toFixed(0).padStart(5)} CPU, ${median(f.map((x) => x.wall)).toFixed(0).padStart(5)} wall  ${name}  (rounds: ${f.map((x) => `${x.total.toFixed(0)}/${x.main.toFixed(0)}/${x.wall.toFixed(0)}`).join(' ')})\n`,
   );
 }
-if (values.threads) for (const [k, us] of [...threadUse].sort()) process.stdout.write(`${(us / ROUNDS).toFixed(0).padStart(6)}  ${k}\n`);
 for (const [name, p] of sides) process.stdout.write(`${name}: ${filed.get(p) ?? 0} copies filed outside INBOX\n`);
 if (wanted.includes('sieve') && !filed.get(sides[sides.length - 1]![1])) throw new Error('the script filed nothing: it did not run');
 for (const store of stores) await store.close();

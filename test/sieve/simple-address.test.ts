@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAddressList } from '../../src/mime/address.js';
 import { simpleAddress, type SplitAddress } from '../../src/sieve/message.js';
+import { rng } from './helpers.js';
 
 /** What addressesByField makes of the parser's answer. */
 function parsed(value: string): SplitAddress[] {
@@ -19,15 +20,6 @@ function parsed(value: string): SplitAddress[] {
   return out;
 }
 
-function rng(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
 
 test('the simple-address shortcut answers as the parser does, and leaves every other shape to it', () => {
   const hits = ['Bench <bench@bench.test>', 'users@bench.test', 'A.B@Ex.COM', '<a@b>', ' a@b ', 'Ann Lee <a.b@c.d>', "o'neil+x@ex-ample.org", '=?utf-8?q?A?= <a@b>'];
