@@ -14,11 +14,11 @@ import { DeliveryPipeline } from '../src/delivery/pipeline.js';
 import { createSieveFilter } from '../src/delivery/sieve-filter.js';
 import { MessageSpool } from '../src/delivery/spool.js';
 import type { Authenticator } from '../src/auth/types.js';
-import type { DeliveryAction, DeliveryFilter } from '../src/delivery/types.js';
+import type { DeliveryFilter } from '../src/delivery/types.js';
 import { compileSieve, runSieve } from '../src/sieve/index.js';
-import { SqliteStore } from '../src/store/sqlite/index.js';
+import type { SqliteStore } from '../src/store/sqlite/index.js';
 import { BENCH_TMP } from './servers/common.js';
-import { FIFTY_RULE_SCRIPT, sieveVariant } from './sieve/fifty-rules.js';
+import { benchMessage, FIFTY_RULE_SCRIPT, replaying, sieveStore } from './sieve/fifty-rules.js';
 
 const { values } = parseArgs({
   options: { messages: { type: 'string', default: '400' }, rounds: { type: 'string', default: '6' }, concurrency: { type: 'string', default: '10' } },
@@ -28,13 +28,7 @@ const ROUNDS = Number(values.rounds);
 const CONCURRENCY = Number(values.concurrency);
 const USERS = Array.from({ length: 10 }, (_, i) => `user${i + 1}`);
 
-const head = 'From: Bench <bench@bench.test>\r\nTo: users@bench.test\r\nSubject: delivery benchmark\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n';
-const body = 'The quick brown fox jumps over the lazy dog. 0123456789\r\n'.repeat(Math.ceil((10 * 1024 - head.length) / 58));
-function message(tag: string, seq: number): Buffer {
-  const variant = sieveVariant(seq);
-  const h = variant.startsWith('Subject:') ? head.replace(/^Subject: .*\r\n/m, '') : head;
-  return Buffer.from(`X-Bench: ${tag}-${seq}\r\n${variant}${h}${body}`);
-}
+const message = benchMessage;
 async function spoolOf(bytes: Buffer): Promise<MessageSpool> {
   const spool = new MessageSpool({ memoryMax: 1 << 20, maxSize: 50 << 20, directory: BENCH_TMP });
   await spool.write(bytes);
@@ -47,37 +41,20 @@ mkdirSync(dir, { recursive: true });
 const auth = {} as Authenticator;
 const stores = new Map<string, SqliteStore>();
 async function storeFor(name: string, script: boolean): Promise<SqliteStore> {
-  const store = await SqliteStore.open({ directory: join(dir, name) });
-  for (const u of USERS) {
-    const mail = await store.open(u);
-    if (script) {
-      await mail.sievePut!('bench', FIFTY_RULE_SCRIPT);
-      await mail.sieveSetActive!('bench');
-    }
-    await mail.close();
-  }
+  const store = await sieveStore(join(dir, name), USERS, script ? FIFTY_RULE_SCRIPT : null);
   stores.set(name, store);
   return store;
 }
-/** The script's decisions without running it: the real filter's actions, remembered per message kind. */
-const decided = new Map<string, readonly DeliveryAction[]>();
-const replay: DeliveryFilter = async (input) => {
-  const kind = input.header.toString('latin1').replace(/^X-Bench: .*\r\n/, '');
-  const known = decided.get(kind);
-  if (known) return known;
-  const actions = await sieve(input);
-  decided.set(kind, actions);
-  return actions;
-};
-const sieveStore = await storeFor('sieve', true);
+const scripted = await storeFor('sieve', true);
 // scriptChanges: the server's setting (src/cli/delivery.ts) — each user's active script kept compiled.
-const sieve = createSieveFilter({ scriptChanges: sieveStore });
+const sieve = createSieveFilter({ scriptChanges: scripted });
+const replay = replaying(sieve);
 const flagOnly: DeliveryFilter = async () => [{ kind: 'keep', flags: ['$Bench'] }];
 const sides: Array<[string, DeliveryPipeline]> = [
   ['no filter', new DeliveryPipeline({ store: await storeFor('none', false), auth })],
   ['keep with $Bench, no Sieve', new DeliveryPipeline({ store: await storeFor('flag', false), auth, filter: flagOnly })],
   ['the script\'s actions, no Sieve', new DeliveryPipeline({ store: await storeFor('replay', true), auth, filter: replay })],
-  ['Sieve, 50 rules', new DeliveryPipeline({ store: sieveStore, auth, filter: sieve })],
+  ['Sieve, 50 rules', new DeliveryPipeline({ store: scripted, auth, filter: sieve })],
 ];
 const withScript = stores.get('sieve')!;
 

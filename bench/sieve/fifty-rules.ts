@@ -19,9 +19,52 @@ export const FIFTY_RULE_SCRIPT = `require ["fileinto", "mailbox", "imap4flags", 
 
 if (rules.length !== 50) throw new Error(`the benchmark script has ${rules.length} rules, not 50`);
 
+import type { DeliveryAction, DeliveryFilter } from '../../src/delivery/types.js';
+import { SqliteStore } from '../../src/store/sqlite/index.js';
+
 /** Extra header fields of message `seq` (before the common header). */
 export function sieveVariant(seq: number): string {
   if (seq % 10 === 0) return `List-Id: Announcements <list${1 + (seq % 7)}.lists.example.org>\r\n`;
   if (seq % 10 === 5) return `Subject: Re: [ticket #${1 + (seq % 9)}] the printer again\r\n`;
   return '';
+}
+
+const HEAD = 'From: Bench <bench@bench.test>\r\nTo: users@bench.test\r\nSubject: delivery benchmark\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n';
+const BODY = 'The quick brown fox jumps over the lazy dog. 0123456789\r\n'.repeat(Math.ceil((10 * 1024 - HEAD.length) / 58));
+
+/** Message `seq` of the in-process Sieve benches: about 10 KB, a unique first field, the variant's fields. */
+export function benchMessage(tag: string, seq: number): Buffer {
+  const variant = sieveVariant(seq);
+  const head = variant.startsWith('Subject:') ? HEAD.replace(/^Subject: .*\r\n/m, '') : HEAD;
+  return Buffer.from(`X-Bench: ${tag}-${seq}\r\n${variant}${head}${BODY}`);
+}
+
+/** The script's decisions without running it: `sieve`'s actions, remembered per message kind (the header without X-Bench). */
+export function replaying(sieve: DeliveryFilter): DeliveryFilter {
+  const decided = new Map<string, readonly DeliveryAction[]>();
+  const replay: DeliveryFilter = async (input) => {
+    const kind = input.header.toString('latin1').replace(/^X-Bench: .*\r\n/, '');
+    const known = decided.get(kind);
+    if (known) return known;
+    const actions = await sieve(input);
+    decided.set(kind, actions);
+    return actions;
+  };
+  if (sieve.appliesTo) replay.appliesTo = sieve.appliesTo;
+  if (sieve.needsMessage) replay.needsMessage = sieve.needsMessage;
+  return replay;
+}
+
+/** A SQLite store in `directory` where each of `users` exists and, unless `script` is null, has it as the active script (as ManageSieve would store it). */
+export async function sieveStore(directory: string, users: readonly string[], script: string | null): Promise<SqliteStore> {
+  const store = await SqliteStore.open({ directory });
+  for (const u of users) {
+    const mail = await store.open(u);
+    if (script !== null) {
+      await mail.sievePut!('bench', script);
+      await mail.sieveSetActive!('bench');
+    }
+    await mail.close();
+  }
+  return store;
 }

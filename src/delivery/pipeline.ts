@@ -403,7 +403,18 @@ export class DeliveryPipeline {
   private async fileintoTarget(mail: UserMailbox, action: Extract<DeliveryAction, { kind: 'fileinto' }>): Promise<MailboxInfo> {
     const found = await existing(mail, action.mailbox);
     if (found && !found.noselect) return found;
-    if (action.create && !found) return mail.create(action.mailbox);
+    if (action.create && !found) {
+      try {
+        return await mail.create(action.mailbox);
+      } catch (err) {
+        // Another delivery for this user created it since the lookup above (two messages for one
+        // new list at once): theirs is the mailbox asked for. Anything else is this delivery's failure.
+        if (!isStoreError(err) || err.kind !== 'alreadyexists') throw err;
+        const created = await existing(mail, action.mailbox);
+        if (created && !created.noselect) return created;
+        throw err;
+      }
+    }
     return mail.get('INBOX'); // RFC 5228 §4.1 leaves a missing mailbox to the implementation; like Dovecot: INBOX
   }
 }

@@ -39,12 +39,14 @@ function splitPattern(pattern: string): Segments {
  * when full (patterns built from variables can be many).
  */
 const PATTERN_CACHE_ENTRIES = 4096;
-const patterns = new Map<string, Segments>();
-function segmentsOf(pattern: string): Segments {
-  let segments = patterns.get(pattern);
+/** By the pattern as written: one map for comparisons that fold, one for those that do not. */
+const patterns = { folded: new Map<string, Segments>(), exact: new Map<string, Segments>() };
+function segmentsOf(pattern: string, fold: boolean): Segments {
+  const cache = fold ? patterns.folded : patterns.exact;
+  let segments = cache.get(pattern);
   if (!segments) {
-    if (patterns.size >= PATTERN_CACHE_ENTRIES) patterns.clear();
-    patterns.set(pattern, (segments = splitPattern(pattern)));
+    if (cache.size >= PATTERN_CACHE_ENTRIES) cache.clear();
+    cache.set(pattern, (segments = splitPattern(fold ? foldAscii(pattern) : pattern)));
   }
   return segments;
 }
@@ -73,9 +75,26 @@ function fits(seg: PatternToken[], cmp: ArrayLike<string>, at: number, budget: S
  * variables — [whole value, one string per wildcard in pattern order].
  */
 export function wildcardMatch(value: string, pattern: string, fold: boolean, budget: StepBudget): string[] | null {
+  return matchValue(matchable(value, fold), pattern, budget);
+}
+
+/** A value made ready for matching against many patterns: its characters, and folded ones to compare. */
+export interface MatchableValue {
+  value: string;
+  fold: boolean;
+  text: ArrayLike<string>;
+  cmp: ArrayLike<string>;
+}
+
+export function matchable(value: string, fold: boolean): MatchableValue {
   const text = codePoints(value);
-  const cmp = fold ? codePoints(foldAscii(value)) : text;
-  const segments = segmentsOf(fold ? foldAscii(pattern) : pattern);
+  return { value, fold, text, cmp: fold ? codePoints(foldAscii(value)) : text };
+}
+
+/** wildcardMatch for a value prepared once (a test compares each value with every key). */
+export function matchValue(prepared: MatchableValue, pattern: string, budget: StepBudget): string[] | null {
+  const { value, text, cmp } = prepared;
+  const segments = segmentsOf(pattern, prepared.fold);
   const n = text.length;
   const last = segments.length - 1;
   const first = segments[0]!;

@@ -1,11 +1,12 @@
 /**
  * The message as the tests see it: header fields by name (unfolded; RFC 2047-decoded for `header`,
  * RFC 5228 §2.7.2), the addresses of address fields (src/mime's RFC 5322 parser), and envelope
- * addresses split into local part and domain. The header is scanned once per run.
+ * addresses split into local part and domain. The header is scanned once per run; a field's
+ * value is read, decoded or parsed the first time a test asks for it, and kept for the next.
  */
 import { decodeHeaderText } from '../mime/index.js';
 import { parseAddressList } from '../mime/address.js';
-import { fieldValue, scanFields } from '../mime/header.js';
+import { fieldValue, scanFields, type RawField } from '../mime/header.js';
 import type { AddressPart } from './program.js';
 
 export interface SplitAddress {
@@ -14,36 +15,50 @@ export interface SplitAddress {
   domain: string;
 }
 
+const NONE: string[] = [];
+const NO_ADDRESSES: SplitAddress[][] = [];
+
+/** One field name's fields, and what the tests have read of them so far. */
+interface Field {
+  fields: RawField[];
+  raw?: string[];
+  decoded?: string[];
+  addresses?: SplitAddress[][];
+  parts?: Map<AddressPart, string[]>;
+}
+
 export class MessageView {
-  private readonly byName = new Map<string, string[]>();
-  private readonly decodedCache = new Map<string, string[]>();
-  private readonly addressCache = new Map<string, SplitAddress[][]>();
-  private readonly partCache = new Map<string, string[]>();
+  /**
+   * The fields by lower-cased name, one map for everything kept of them (a map per kind of value
+   * was five maps per message); values are read out only when a test asks (most fields never are).
+   */
+  private readonly byName = new Map<string, Field>();
 
   constructor(readonly header: Buffer) {
     for (const f of scanFields(header, 0, header.length)) {
       const key = f.name.toLowerCase();
-      let list = this.byName.get(key);
-      if (!list) this.byName.set(key, (list = []));
-      list.push(fieldValue(header, f));
+      const known = this.byName.get(key);
+      if (known) known.fields.push(f);
+      else this.byName.set(key, { fields: [f] });
     }
   }
 
-  /** Raw (unfolded, not decoded) values of every field called `name`, in order. */
+  /** Raw (unfolded, not decoded) values of every field called `name`, in order. Do not change the array returned. */
   raw(name: string): string[] {
-    return this.byName.get(name.toLowerCase()) ?? [];
+    const field = this.byName.get(name.toLowerCase());
+    if (!field) return NONE;
+    return (field.raw ??= field.fields.map((f) => fieldValue(this.header, f)));
   }
 
   has(name: string): boolean {
     return this.byName.has(name.toLowerCase());
   }
 
-  /** Values for the `header` test: decoded and trimmed (RFC 5228 §5.7). */
+  /** Values for the `header` test: decoded and trimmed (RFC 5228 §5.7). Do not change the array returned. */
   decoded(name: string): string[] {
-    const key = name.toLowerCase();
-    let values = this.decodedCache.get(key);
-    if (!values) this.decodedCache.set(key, (values = this.raw(key).map((v) => decodeHeaderText(v).trim())));
-    return values;
+    const field = this.byName.get(name.toLowerCase());
+    if (!field) return NONE;
+    return (field.decoded ??= this.raw(name).map((v) => decodeHeaderText(v).trim()));
   }
 
   /** Addresses in every field called `name`; group names and markers are not addresses. */
@@ -57,35 +72,59 @@ export class MessageView {
    * field many times. Do not change the array returned.
    */
   addressParts(name: string, part: AddressPart, separator: string): string[] {
-    const key = `${part} ${name.toLowerCase()}`;
-    let out = this.partCache.get(key);
+    const field = this.byName.get(name.toLowerCase());
+    if (!field) return NONE;
+    field.parts ??= new Map();
+    let out = field.parts.get(part);
     if (!out) {
       out = [];
-      for (const a of this.addresses(name)) {
-        const p = addressPart(a, part, separator);
-        if (p !== null) out.push(p);
+      for (const list of this.addressesByField(name)) {
+        for (const a of list) {
+          const p = addressPart(a, part, separator);
+          if (p !== null) out.push(p);
+        }
       }
-      this.partCache.set(key, out);
+      field.parts.set(part, out);
     }
     return out;
   }
 
-  /** The addresses of each field called `name`, one list per field (for :index, RFC 5260 §6). */
+  /** The addresses of each field called `name`, one list per field (for :index, RFC 5260 §6). Do not change the arrays returned. */
   addressesByField(name: string): SplitAddress[][] {
-    const key = name.toLowerCase();
-    const cached = this.addressCache.get(key);
-    if (cached) return cached;
-    const out = this.raw(key).map((v) => {
+    const field = this.byName.get(name.toLowerCase());
+    if (!field) return NO_ADDRESSES;
+    return (field.addresses ??= this.raw(name).map((v) => {
+      const simple = simpleAddress(v);
+      if (simple) return [simple];
       const list: SplitAddress[] = [];
       for (const a of parseAddressList(v) ?? []) {
         if (a.host === null || a.mailbox === null) continue;
         list.push({ all: a.host === '' ? a.mailbox : `${a.mailbox}@${a.host}`, localpart: a.mailbox, domain: a.host });
       }
       return list;
-    });
-    this.addressCache.set(key, out);
-    return out;
+    }));
   }
+}
+
+/*
+ * The two shapes most address fields have — `local@domain` and `Display Name <local@domain>`,
+ * dot-atoms both sides and a display name of plain words (RFC 5322 §3.2.3, §3.4) — read without
+ * the full parser, which costs a run of the 50-rule script more than any other step
+ * (bench/sieve-filter-alloc.ts). Anything else (quotes, comments, groups, lists, encoded words,
+ * domain literals) goes to parseAddressList; on these two shapes both give the same local part
+ * and domain (test/sieve/simple-address.test.ts compares them).
+ */
+const ATEXT = "[A-Za-z0-9!#$%&'*+\\-/=?^_`{|}~]+";
+const DOT_ATOM = `${ATEXT}(?:\\.${ATEXT})*`;
+const SIMPLE_ADDRESS = new RegExp(`^[ \\t]*(?:(?:${ATEXT}[ \\t]+)*${ATEXT}[ \\t]*<(${DOT_ATOM})@(${DOT_ATOM})>|<(${DOT_ATOM})@(${DOT_ATOM})>|(${DOT_ATOM})@(${DOT_ATOM}))[ \\t]*$`);
+
+/** `value` as one address when it has one of the two simple shapes, else null (use the parser). */
+export function simpleAddress(value: string): SplitAddress | null {
+  const m = SIMPLE_ADDRESS.exec(value);
+  if (!m) return null;
+  const localpart = (m[1] ?? m[3] ?? m[5])!;
+  const domain = (m[2] ?? m[4] ?? m[6])!;
+  return { all: `${localpart}@${domain}`, localpart, domain };
 }
 
 /** An envelope address (no angle brackets) split at its last "@"; "" (the null sender) is all empty. */

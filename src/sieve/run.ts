@@ -232,7 +232,7 @@ class Runner {
     // RFC 5230 §4.7 (and Pigeonhole): one vacation action per run.
     if (this.vacationSeen) throw new SieveRuntimeError(c.offset, 'only one vacation action per message');
     this.vacationSeen = true;
-    const addresses = c.tags.has('addresses') ? st.list(c.tags.get('addresses')) : [];
+    const addresses = c.tags.has('addresses') ? [...st.list(c.tags.get('addresses'))] : []; // a copy: the action may carry it out of the run
     const own = [...(st.env.userAddresses ?? []), ...addresses, st.env.envelope.to].filter((a) => a !== '');
     if (vacationRefusal(st.msg, st.env.envelope.from, own, st.separator) !== null) return;
     const num = (name: string): number | undefined => {

@@ -4,10 +4,11 @@
  * runner (run.ts).
  */
 import type { SourceMap } from './position.js';
-import type { Instruction, Program, Value } from './program.js';
+import type { AddressPart, Instruction, Program, Value } from './program.js';
 import type { SieveEnvironment, SieveLimits } from './types.js';
-import { MessageView, splitEnvelopeAddress, type SplitAddress } from './message.js';
+import { addressPart, MessageView, splitEnvelopeAddress, type SplitAddress } from './message.js';
 import { Variables } from './variables.js';
+import { foldAscii, matchable, type MatchableValue } from './match.js';
 
 /** A failure at run time: the message is kept and the error reported (RFC 5228 §2.10.6). */
 export class SieveRuntimeError extends Error {
@@ -44,7 +45,11 @@ export class RunState {
     this.vars = new Variables(limits.maxVariables, limits.maxVariableBytes);
     this.deadline = performance.now() + limits.maxRunMilliseconds;
     this.separator = env.subaddressSeparator ?? '+';
+    this.variables = program.requires.has('variables');
   }
+
+  /** The script uses variables (RFC 5229): strings are expanded, :matches sets ${0}…. Asked for every argument. */
+  readonly variables: boolean;
 
   private fromCache: SplitAddress | undefined;
   private toCache: SplitAddress | undefined;
@@ -54,6 +59,22 @@ export class RunState {
   }
   get envelopeTo(): SplitAddress {
     return (this.toCache ??= splitEnvelopeAddress(this.env.envelope.to));
+  }
+
+  private envelopeCache: Map<string, string[]> | null = null;
+  /**
+   * One part of the envelope's "from" or "to" address (RFC 5228 §5.4), as a list of one (none
+   * when the address has no such part); the same array for every test of the run that asks.
+   */
+  envelopeParts(which: 'from' | 'to', part: AddressPart): string[] {
+    const key = `${which} ${part}`;
+    this.envelopeCache ??= new Map();
+    let out = this.envelopeCache.get(key);
+    if (!out) {
+      const p = addressPart(which === 'from' ? this.envelopeFrom : this.envelopeTo, part, this.separator);
+      this.envelopeCache.set(key, (out = p === null ? [] : [p]));
+    }
+    return out;
   }
 
   /** editheader changed the header: later tests see the new one (RFC 5293). */
@@ -85,12 +106,32 @@ export class RunState {
   /** A string argument with variables expanded (RFC 5229 §3) when the script uses them. */
   str(v: Value | true | undefined): string {
     const s = typeof v === 'string' ? v : Array.isArray(v) ? (v[0] ?? '') : '';
-    return this.uses('variables') ? this.vars.expand(s) : s;
+    return this.variables ? this.vars.expand(s) : s;
   }
 
   list(v: Value | true | undefined): string[] {
-    const l = typeof v === 'string' ? [v] : Array.isArray(v) ? v : [];
-    return this.uses('variables') ? l.map((s) => this.vars.expand(s)) : l;
+    const l = typeof v === 'string' ? single(v) : Array.isArray(v) ? v : NONE;
+    return this.variables ? l.map((s) => this.vars.expand(s)) : l;
+  }
+
+  /** Per run: value lists folded for i;ascii-casemap, by identity (a field's values are one array for the run). */
+  private foldedCache: Map<readonly string[], string[]> | null = null;
+  folded(values: string[]): string[] {
+    if (values.length === 0) return values;
+    this.foldedCache ??= new Map();
+    let out = this.foldedCache.get(values);
+    if (!out) this.foldedCache.set(values, (out = values.map(foldAscii)));
+    return out;
+  }
+
+  /** Per run: values made ready for :matches (ten rules on one Subject prepare it once). */
+  private matchables: [Map<string, MatchableValue>, Map<string, MatchableValue>] | null = null;
+  matchable(value: string, fold: boolean): MatchableValue {
+    this.matchables ??= [new Map(), new Map()];
+    const cache = this.matchables[fold ? 1 : 0];
+    let out = cache.get(value);
+    if (!out) cache.set(value, (out = matchable(value, fold)));
+    return out;
   }
 
   async body(): Promise<Buffer> {
@@ -100,6 +141,26 @@ export class RunState {
     }
     return this.bodyCache;
   }
+}
+
+const NONE: string[] = [];
+
+/**
+ * A script's single string as a list, the same array each time it is asked for: a fresh one per
+ * test and run was garbage, and defeated the caches keyed by a key list's identity (tests.ts
+ * foldedKeys) — each fresh list became a WeakMap entry, and the growing table made the old
+ * generation collect several times as often (bench/sieve-live-steps.ts under --trace-gc). Bounded
+ * like the pattern cache; the lists are never changed.
+ */
+const SINGLES_MAX = 4096;
+const singles = new Map<string, string[]>();
+function single(v: string): string[] {
+  let out = singles.get(v);
+  if (!out) {
+    if (singles.size >= SINGLES_MAX) singles.clear();
+    singles.set(v, (out = [v]));
+  }
+  return out;
 }
 
 /** A flag list as imap4flags keeps it: space-separated flags, duplicates (case-insensitive) dropped. */

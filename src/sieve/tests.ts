@@ -4,7 +4,7 @@
  * successful :matches when the script uses variables.
  */
 import type { Instruction } from './program.js';
-import { contains, equals, foldAscii, order, relation, StepBudget, wildcardMatch } from './match.js';
+import { contains, equals, foldAscii, matchValue, order, relation, StepBudget } from './match.js';
 import { addressPart, type SplitAddress } from './message.js';
 import { canonicalFlags, SieveRuntimeError, type RunState } from './state.js';
 import { bodyStrings } from './body.js';
@@ -25,14 +25,14 @@ export function evaluate(st: RunState, t: Instruction): boolean | Promise<boolea
       return false;
     case 'not': {
       const r = evaluate(st, t.tests[0]!);
-      return typeof r === 'boolean' ? !r : r.then((x) => !x);
+      return typeof r === 'boolean' ? !r : r.then(negate);
     }
     case 'allof':
       return every(st, t.tests, 0, false);
     case 'anyof':
       return every(st, t.tests, 0, true);
     case 'exists':
-      return st.list(t.pos[0]).every((h) => st.msg.has(h));
+      return exists(st, t);
     case 'size': {
       const n = t.pos[0] as number;
       return t.tags.has('over') ? st.env.size > n : st.env.size < n;
@@ -40,45 +40,43 @@ export function evaluate(st: RunState, t: Instruction): boolean | Promise<boolea
     case 'header': {
       const names = st.list(t.pos[0]);
       // The usual test names one field and no :index: its values as MessageView keeps them.
-      const values = names.length === 1 && !t.tags.has('index') ? st.msg.decoded(names[0]!) : names.flatMap((h) => pickField(t, st.msg.decoded(h)));
+      const values = names.length === 1 && !t.tags.has('index') ? st.msg.decoded(names[0]!) : headerValues(st, t, names);
       return compareValues(st, t, values, st.list(t.pos[1]));
     }
     case 'address': {
       const names = st.list(t.pos[0]);
       if (names.length === 1 && !t.tags.has('index')) return compareValues(st, t, st.msg.addressParts(names[0]!, t.addressPart, st.separator), st.list(t.pos[1]));
-      const addrs = names.flatMap((h) => pickField(t, st.msg.addressesByField(h)).flat());
-      return compareValues(st, t, parts(st, t, addrs), st.list(t.pos[1]));
+      return compareValues(st, t, parts(st, t, addressesOf(st, t, names)), st.list(t.pos[1]));
     }
     case 'envelope': {
+      const which = st.list(t.pos[0]);
+      // The usual test names one part of the envelope: its value as the run keeps it.
+      if (which.length === 1) {
+        const name = which[0]!.toLowerCase();
+        const values = name === 'from' || name === 'to' ? st.envelopeParts(name, t.addressPart) : [];
+        return compareValues(st, t, values, st.list(t.pos[1]));
+      }
       const addrs: SplitAddress[] = [];
-      for (const p of st.list(t.pos[0])) {
-        const which = p.toLowerCase();
-        if (which === 'from') addrs.push(st.envelopeFrom);
-        else if (which === 'to') addrs.push(st.envelopeTo);
+      for (const p of which) {
+        const name = p.toLowerCase();
+        if (name === 'from') addrs.push(st.envelopeFrom);
+        else if (name === 'to') addrs.push(st.envelopeTo);
       }
       return compareValues(st, t, parts(st, t, addrs), st.list(t.pos[1]));
     }
     case 'mailboxexists':
       return mailboxesExist(st, t);
-    case 'hasflag': {
-      const flags = t.pos.length === 2 ? canonicalFlags(st.list(t.pos[0]).map((v) => st.vars.get(v))) : st.flags;
-      return compareValues(st, t, flags, canonicalFlags(st.list(t.pos[t.pos.length - 1])));
-    }
-    case 'string': {
-      const sources = st.list(t.pos[0]);
-      // RFC 5229 §5: for :count, empty strings are not counted.
-      const values = t.match.kind === 'count' ? sources.filter((s) => s !== '') : sources;
-      return compareValues(st, t, values, st.list(t.pos[1]));
-    }
+    case 'hasflag':
+      return hasflag(st, t);
+    case 'string':
+      return stringTest(st, t);
     case 'body':
       return bodyTest(st, t);
     case 'date':
     case 'currentdate':
       return dateTest(st, t);
-    case 'ihave': {
-      const available = st.program.available;
-      return (t.pos[0] as string[]).every((c) => available.has(c.toLowerCase()) || IMPLICIT_EXTENSIONS.includes(c.toLowerCase()));
-    }
+    case 'ihave':
+      return ihave(st, t);
     case 'environment': {
       const name = st.str(t.pos[0]).toLowerCase();
       const items = st.env.environment ?? {};
@@ -90,6 +88,42 @@ export function evaluate(st: RunState, t: Instruction): boolean | Promise<boolea
   }
 }
 
+/*
+ * The tests whose code needs a closure, each in a function of its own: a closure in evaluate()
+ * itself would make every call of it — fifty and more per message — allocate a context for the
+ * variables the closure captures, whichever test it runs.
+ */
+const negate = (x: boolean): boolean => !x;
+
+function exists(st: RunState, t: Instruction): boolean {
+  return st.list(t.pos[0]).every((h) => st.msg.has(h));
+}
+
+function headerValues(st: RunState, t: Instruction, names: string[]): string[] {
+  return names.flatMap((h) => pickField(t, st.msg.decoded(h)));
+}
+
+function addressesOf(st: RunState, t: Instruction, names: string[]): SplitAddress[] {
+  return names.flatMap((h) => pickField(t, st.msg.addressesByField(h)).flat());
+}
+
+function hasflag(st: RunState, t: Instruction): boolean {
+  const flags = t.pos.length === 2 ? canonicalFlags(st.list(t.pos[0]).map((v) => st.vars.get(v))) : st.flags;
+  return compareValues(st, t, flags, canonicalFlags(st.list(t.pos[t.pos.length - 1])));
+}
+
+function stringTest(st: RunState, t: Instruction): boolean {
+  const sources = st.list(t.pos[0]);
+  // RFC 5229 §5: for :count, empty strings are not counted.
+  const values = t.match.kind === 'count' ? sources.filter((s) => s !== '') : sources;
+  return compareValues(st, t, values, st.list(t.pos[1]));
+}
+
+function ihave(st: RunState, t: Instruction): boolean {
+  const available = st.program.available;
+  return (t.pos[0] as string[]).every((c) => available.has(c.toLowerCase()) || IMPLICIT_EXTENSIONS.includes(c.toLowerCase()));
+}
+
 /**
  * allof (`until` false: every test true) or anyof (`until` true: some test true), left to right
  * from tests[from], stopping at the first test that decides (RFC 5229 §3.2); synchronous until a
@@ -98,10 +132,15 @@ export function evaluate(st: RunState, t: Instruction): boolean | Promise<boolea
 function every(st: RunState, tests: Instruction[], from: number, until: boolean): boolean | Promise<boolean> {
   for (let i = from; i < tests.length; i++) {
     const r = evaluate(st, tests[i]!);
-    if (typeof r !== 'boolean') return r.then((x) => (x === until ? until : every(st, tests, i + 1, until)));
+    if (typeof r !== 'boolean') return everyAfter(st, tests, i, until, r);
     if (r === until) return until;
   }
   return !until;
+}
+
+/** every() once tests[i] answered with a promise (its own function: see negate). */
+function everyAfter(st: RunState, tests: Instruction[], i: number, until: boolean, r: Promise<boolean>): Promise<boolean> {
+  return r.then((x) => (x === until ? until : every(st, tests, i + 1, until)));
 }
 
 async function mailboxesExist(st: RunState, t: Instruction): Promise<boolean> {
@@ -170,37 +209,51 @@ function dateTest(st: RunState, t: Instruction): boolean {
 }
 
 /**
- * Keys folded for i;ascii-casemap. A script's key lists are the same arrays on every run (unless
- * variables expand them into new ones), so each is folded once, not once per message.
+ * Keys folded for i;ascii-casemap, remembered per test. A script's key lists are the same arrays
+ * on every run (a single string too: RunState.list), so each is folded once, not once per
+ * message; keys built at run time (variables, hasflag) are folded again whenever they differ.
+ * Keyed by the test, not by the list: a table keyed by every fresh list grew with each message
+ * and made the old generation collect several times as often. (A field's values are folded once
+ * per run: RunState.folded.)
  */
-const folded = new WeakMap<readonly string[], string[]>();
-function foldedKeys(keys: string[]): string[] {
-  let out = folded.get(keys);
-  if (!out) folded.set(keys, (out = keys.map(foldAscii)));
+const folded = new WeakMap<Instruction, { keys: readonly string[]; folded: string[] }>();
+function foldedKeys(t: Instruction, keys: string[]): string[] {
+  const known = folded.get(t);
+  if (known?.keys === keys) return known.folded;
+  const out = keys.map(foldAscii);
+  folded.set(t, { keys, folded: out });
   return out;
+}
+
+/** RFC 5231 :count and :value (a function of its own: its closures would cost every compareValues call a context). */
+function compareRelational(st: RunState, t: Instruction, values: string[], keys: string[]): boolean {
+  const m = t.match as Extract<Instruction['match'], { op: string }>;
+  const comparator = t.comparator;
+  const op = st.str(m.op).toLowerCase();
+  if (!RELATIONAL_OPS.has(op)) throw new SieveRuntimeError(t.offset, `unknown relational operator "${op}"`);
+  if (m.kind === 'count') return keys.some((k) => relation(op, order(comparator, String(values.length), k)));
+  for (const v of values) {
+    if (keys.some((k) => relation(op, order(comparator, v, k)))) return true;
+    st.checkClock(t);
+  }
+  return false;
 }
 
 /** The comparison at the heart of every test: values against keys with the test's match type. */
 export function compareValues(st: RunState, t: Instruction, values: string[], keys: string[]): boolean {
   const m = t.match;
   const comparator = t.comparator;
-  if (m.kind === 'count' || m.kind === 'value') {
-    const op = st.str(m.op).toLowerCase();
-    if (!RELATIONAL_OPS.has(op)) throw new SieveRuntimeError(t.offset, `unknown relational operator "${op}"`);
-    if (m.kind === 'count') return keys.some((k) => relation(op, order(comparator, String(values.length), k)));
-    for (const v of values) {
-      if (keys.some((k) => relation(op, order(comparator, v, k)))) return true;
-      st.checkClock(t);
-    }
-    return false;
-  }
+  if (m.kind === 'count' || m.kind === 'value') return compareRelational(st, t, values, keys);
   if (m.kind === 'matches') {
+    const fold = comparator === 'i;ascii-casemap';
+    const budget = new StepBudget(st.limits.maxMatchSteps);
     for (const v of values) {
+      const value = st.matchable(v, fold); // once per value and run, not once per key and test
       for (const k of keys) {
-        const budget = new StepBudget(st.limits.maxMatchSteps);
-        const captures = wildcardMatch(v, k, comparator === 'i;ascii-casemap', budget);
+        budget.used = 0; // each value-key comparison has a budget of its own (docs/sieve.md)
+        const captures = matchValue(value, k, budget);
         if (captures) {
-          if (st.uses('variables')) st.vars.setMatches(captures);
+          if (st.variables) st.vars.setMatches(captures);
           return true;
         }
         st.checkClock(t);
@@ -210,8 +263,8 @@ export function compareValues(st: RunState, t: Instruction, values: string[], ke
   }
   // :is and :contains: under i;ascii-casemap both sides are folded once, then compared as octets.
   const fold = comparator === 'i;ascii-casemap';
-  const vs = fold ? values.map(foldAscii) : values;
-  const ks = fold ? foldedKeys(keys) : keys;
+  const vs = fold ? st.folded(values) : values;
+  const ks = fold ? foldedKeys(t, keys) : keys;
   const plain = fold ? 'i;octet' : comparator;
   for (const v of vs) {
     for (const k of ks) {

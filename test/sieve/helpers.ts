@@ -49,3 +49,14 @@ export function env(o: EnvOptions = {}): SieveEnvironment {
 export async function run(source: string, o: EnvOptions = {}, limits?: Partial<SieveLimits>): Promise<SieveOutcome> {
   return runSieve(compile(source), env(o), limits);
 }
+
+/** A small deterministic random source (xorshift32) for the randomized tests. */
+export function rng(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 0x100000000;
+  };
+}

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StepBudget, wildcardMatch } from '../../src/sieve/match.js';
+import { rng } from './helpers.js';
 
 function reference(value: string, pattern: string, fold: boolean): string[] | null {
   let re = '';
@@ -24,15 +25,6 @@ function reference(value: string, pattern: string, fold: boolean): string[] | nu
 
 const escape = (c: string): string => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
-function rng(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
 
 test(':matches agrees with a lazy regular expression on 5,000 random cases, captures included', () => {
   const random = rng(5228);

@@ -233,3 +233,47 @@ for (const [name, open] of [
     }
   });
 }
+
+// Deliveries for one user that run at once may each find a `fileinto :create` mailbox missing and
+// each create it: the one that loses the race must use the mailbox the other made, not fail with
+// "already exists" (LMTP 451, seen in bench:lmtp at 10 sessions with a script).
+for (const [name, open] of [
+  ['memory', async () => new MemoryStore()],
+  ['SQLite', () => SqliteStore.open({ directory: newDir() })],
+] as const) {
+  test(`${name}: concurrent deliveries that fileinto :create the same new mailbox all store, once each, into it`, async () => {
+    const store: MailStore = await open();
+    try {
+      const filter = Object.assign((): DeliveryAction[] => [{ kind: 'fileinto', mailbox: 'Lists/new', create: true, flags: ['$L'] }], {
+        appliesTo: async () => true,
+        needsMessage: async () => false,
+      });
+      const pipeline = new DeliveryPipeline({ store, auth, filter });
+      const ann = await pipeline.resolve('ann@example.org');
+      const spooled = await Promise.all(
+        Array.from({ length: 6 }, async (_, i) => {
+          const spool = await spoolOf(`Subject: ${i}\r\n\r\nbody ${i}\r\n`);
+          try {
+            return (await pipeline.deliver('from@example.org', [ann], spool))[0]!;
+          } finally {
+            await spool.release();
+          }
+        }),
+      );
+      const live = await Promise.all(
+        Array.from({ length: 6 }, async (_, i) => {
+          const delivery = await pipeline.startLive('from@example.org', [ann]);
+          return delivery!.store(pieces(`Subject: live ${i}\r\n\r\nbody\r\n`, 7), () => 0);
+        }),
+      );
+      assert.deepEqual(
+        [...spooled, ...live].map((o) => (o.ok ? o.stored.map((s) => s.mailbox).join() : `${o.failure.kind}: ${o.failure.message}`)),
+        Array.from({ length: 12 }, () => 'Lists/new'),
+      );
+      assert.equal((await storedMessages(store, 'ann', 'Lists/new')).length, 12);
+      assert.equal((await storedMessages(store, 'ann')).length, 0);
+    } finally {
+      await store.close();
+    }
+  });
+}

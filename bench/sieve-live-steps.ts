@@ -1,0 +1,117 @@
+/**
+ * `tsx bench/sieve-live-steps.ts [--messages N] [--rounds R] [--concurrency C]`: what the 50-rule
+ * script (bench/sieve/fifty-rules.ts) adds to a delivery on the path `bench:lmtp` takes — the
+ * message stored while it arrives (DeliveryPipeline.startLive, a header-only script runs once the
+ * header is in) — in process, without sockets: RCPT's resolve(), startLive, the message pushed
+ * through a ChunkChannel as receiveLive (src/lmtp/server.ts) does, into a SqliteStore with the
+ * Sieve filter installed as `postroom serve` installs it (so "no script" is the filter asking for
+ * a script the user does not have). CPU per delivery: process.cpuUsage (every thread: the store's
+ * sync thread too) and the main thread's (/proc/thread-self, 10 ms ticks), in alternating batches.
+ */
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Authenticator } from '../src/auth/types.js';
+import type { DeliveryAction, DeliveryFilter } from '../src/delivery/types.js';
+import { ChunkChannel } from '../src/delivery/channel.js';
+import { DeliveryPipeline } from '../src/delivery/pipeline.js';
+import { createSieveFilter } from '../src/delivery/sieve-filter.js';
+import type { SqliteStore } from '../src/store/sqlite/index.js';
+import { BENCH_TMP } from './servers/common.js';
+import { benchMessage, FIFTY_RULE_SCRIPT, replaying, sieveStore } from './sieve/fifty-rules.js';
+
+const { values } = parseArgs({
+  options: { messages: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '4' }, concurrency: { type: 'string', default: '10' }, side: { type: 'string' } },
+});
+const MESSAGES = Number(values.messages);
+const ROUNDS = Number(values.rounds);
+const CONCURRENCY = Number(values.concurrency);
+const USERS = Array.from({ length: 10 }, (_, i) => `user${i + 1}`);
+
+const message = benchMessage;
+function threadCpuUs(): number {
+  const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) * 10_000;
+}
+
+const dir = join(BENCH_TMP, 'sieve-live-steps');
+rmSync(dir, { recursive: true, force: true });
+mkdirSync(dir, { recursive: true });
+const auth = { authenticate: async () => null } as unknown as Authenticator;
+const stores: SqliteStore[] = [];
+type Kind = 'none' | 'flag' | 'replay' | 'sieve';
+async function side(name: Kind, script: boolean): Promise<DeliveryPipeline> {
+  const store = await sieveStore(join(dir, name), USERS, script ? FIFTY_RULE_SCRIPT : null);
+  stores.push(store);
+  const sieve = createSieveFilter({ scriptChanges: store });
+  let filter: DeliveryFilter = sieve;
+  if (name === 'flag') {
+    // Every message kept with a flag: what the store does for most of the script's messages.
+    filter = Object.assign(async () => [{ kind: 'keep', flags: ['$Bench'] }] as DeliveryAction[], { appliesTo: async () => true, needsMessage: async () => false });
+  } else if (name === 'replay') filter = replaying(sieve);
+  return new DeliveryPipeline({ store, auth, filter });
+}
+/** `--side none,flag,replay,sieve` (default none,sieve): the sides to run (one alone: to count its system calls with strace -c, say). */
+const SIDES: Array<[Kind, string, boolean]> = [
+  ['none', 'no script (filter installed)', false],
+  ['flag', 'keep with $Bench, no Sieve', false],
+  ['replay', 'the script\'s actions, no Sieve', true],
+  ['sieve', 'Sieve, 50 rules', true],
+];
+const wanted = values.side?.split(',') ?? ['none', 'sieve'];
+const sides: Array<[string, DeliveryPipeline]> = [];
+for (const [kind, label, script] of SIDES) if (wanted.includes(kind)) sides.push([label, await side(kind, script)]);
+
+let seqAll = 0;
+
+/** Copies stored outside INBOX, per side: the script must have run. */
+const filed = new Map<DeliveryPipeline, number>();
+async function batch(pipeline: DeliveryPipeline, tag: string): Promise<{ total: number; main: number; wall: number }> {
+  const start = process.cpuUsage();
+  const wall0 = performance.now();
+  const main0 = threadCpuUs();
+  let next = 0;
+  const base = seqAll;
+  const worker = async (): Promise<void> => {
+    while (next < MESSAGES) {
+      const seq = next++;
+      const user = USERS[seq % USERS.length]!;
+      const recipient = await pipeline.resolve(`${user}@bench.test`, { user });
+      const live = await pipeline.startLive('bench@bench.test', [recipient]);
+      if (!live) throw new Error('not a live delivery');
+      const bytes = message(tag, base + seq);
+      const channel = new ChunkChannel();
+      const storing = live.store(channel, () => bytes.length);
+      await channel.push(bytes);
+      channel.end();
+      const outcome = await storing;
+      if (!outcome.ok) throw new Error(`delivery failed: ${JSON.stringify(outcome)}`);
+      for (const copy of outcome.stored) if (copy.mailbox !== 'INBOX') filed.set(pipeline, (filed.get(pipeline) ?? 0) + 1);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  seqAll += MESSAGES;
+  const used = process.cpuUsage(start);
+  return { total: (used.user + used.system) / MESSAGES, main: (threadCpuUs() - main0) / MESSAGES, wall: ((performance.now() - wall0) * 1000) / MESSAGES };
+}
+
+process.stdout.write(`live deliveries in process, ${MESSAGES} per batch, ${CONCURRENCY} at a time; CPU µs per delivery (all threads / main thread), wall µs per delivery, ${ROUNDS} rounds alternating\n`);
+for (const [, p] of sides) await batch(p, 'warm');
+const figures = sides.map(() => [] as Array<{ total: number; main: number; wall: number }>);
+for (let r = 0; r < ROUNDS; r++) {
+  const order = sides.map((_, i) => i);
+  if (r % 2 === 1) order.reverse();
+  for (const i of order) figures[i]!.push(await batch(sides[i]![1], `r${r}`));
+}
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+for (const [i, [name]] of sides.entries()) {
+  const f = figures[i]!;
+  process.stdout.write(
+    `${median(f.map((x) => x.total)).toFixed(0).padStart(6)} / ${median(f.map((x) => x.main)).toFixed(0).padStart(5)} CPU, ${median(f.map((x) => x.wall)).toFixed(0).padStart(5)} wall  ${name}  (rounds: ${f.map((x) => `${x.total.toFixed(0)}/${x.main.toFixed(0)}/${x.wall.toFixed(0)}`).join(' ')})\n`,
+  );
+}
+for (const [name, p] of sides) process.stdout.write(`${name}: ${filed.get(p) ?? 0} copies filed outside INBOX\n`);
+if (wanted.includes('sieve') && !filed.get(sides[sides.length - 1]![1])) throw new Error('the script filed nothing: it did not run');
+for (const store of stores) await store.close();
+rmSync(dir, { recursive: true, force: true });
