@@ -81,12 +81,18 @@ export async function formatThreadsInSlices(threads: Threads, number: (uid: numb
   const cached = cache.has(threads);
   const t = tokensOf(threads);
   if (!cached) await pause();
-  let text = '';
-  for (let i = 0; i < t.length; i++) {
-    text += textOf(t[i]!, number);
-    if (i % STEP === STEP - 1) await pause();
+  // Each step's text is made flat there (an array's join), and the steps joined at the end in one
+  // copy: a string grown by += per token is a rope of 400,000 pieces at 100,000 messages, which the
+  // encoder then flattened in one stretch of its own.
+  const parts: string[] = [];
+  for (let i = 0; i < t.length; i += STEP) {
+    const end = Math.min(t.length, i + STEP);
+    const step = new Array<string | number>(end - i);
+    for (let k = i; k < end; k++) step[k - i] = textOf(t[k]!, number);
+    parts.push(step.join(''));
+    await pause();
   }
-  return text;
+  return parts.join('');
 }
 
 function tokensOf(threads: Threads): Float64Array {

@@ -127,6 +127,16 @@ const validKey = (key: number): boolean => key >>> 0 === key;
 
 /** Reads the IDs in `mode`; null when a message lacks its integer keys (the list is then read as strings). */
 function readLinks(messages: readonly SortableMessage[], mode: KeyMode): LinkInput | null {
+  return drain(readLinksSteps(messages, mode));
+}
+
+/**
+ * readLinks() as steps: it yields every STEP messages of each pass, where the THREAD command lets
+ * the event loop run (threadMessagesInSlices). Reading the links of 100,000 messages — a store's
+ * keys decoded on first use — was one stretch of ~11 ms of CPU (issue 13). Nothing else touches
+ * the arrays meanwhile; the messages' keys are read once each, so the steps are the one pass cut up.
+ */
+function* readLinksSteps(messages: readonly SortableMessage[], mode: KeyMode): Generator<void, LinkInput | null> {
   const n = messages.length;
   const lists = new Array<readonly (number | string)[]>(n);
   let total = 0;
@@ -136,6 +146,7 @@ function readLinks(messages: readonly SortableMessage[], mode: KeyMode): LinkInp
     if (list === undefined) return null;
     lists[i] = list;
     total += list.length;
+    if (i % STEP === STEP - 1) yield;
   }
   const numbering = (mode === 'integers' ? integerNumbering(total) : stringNumbering()) as Numbering<number | string>;
   const refStart = new Int32Array(n + 1);
@@ -149,6 +160,7 @@ function readLinks(messages: readonly SortableMessage[], mode: KeyMode): LinkInp
       if (mode === 'integers' && (key === 0 || !validKey(key as number))) return null;
       refs[at++] = numbering.number(key);
     }
+    if (i % STEP === STEP - 1) yield;
   }
   refStart[n] = at;
   const own = new Int32Array(n);
@@ -157,8 +169,26 @@ function readLinks(messages: readonly SortableMessage[], mode: KeyMode): LinkInp
     const key = mode === 'integers' ? m.messageIdKey : m.messageId;
     if (key === undefined || (mode === 'integers' && !validKey(key as number))) return null;
     own[i] = key === null || key === 0 ? -1 : numbering.find(key);
+    if (i % STEP === STEP - 1) yield;
   }
   return { ids: numbering.size, own, refStart, refs };
+}
+
+/** Runs a generator of steps to its end in one go (the synchronous callers). */
+function drain<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Runs a generator of steps to its end, letting the event loop run between them (`pause`). */
+async function drainInSlices<T>(steps: Generator<void, T>, pause: () => Promise<void>): Promise<T> {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await pause();
+  }
 }
 
 /**
@@ -331,6 +361,11 @@ function linkInput(messages: readonly SortableMessage[]): LinkInput {
   return readLinks(messages, 'integers') ?? readLinks(messages, 'strings')!;
 }
 
+/** linkInput() letting the event loop run between steps (`pause`). */
+async function linkInputInSlices(messages: readonly SortableMessage[], pause: () => Promise<void>): Promise<LinkInput> {
+  return (await drainInSlices(readLinksSteps(messages, 'integers'), pause)) ?? (await drainInSlices(readLinksSteps(messages, 'strings'), pause))!;
+}
+
 /** Steps 1 and 2: every message and referenced ID as a node; returns the forest and its roots. */
 function buildLinks(messages: readonly SortableMessage[], input = linkInput(messages)): { f: Forest; roots: number[] } {
   const { own, refStart, refs } = input;
@@ -431,11 +466,7 @@ function numberSubjects(count: number, of: (k: number) => SortableMessage | unde
 
 /** Step 5: threads whose subjects match merge. `roots` are sorted (step 4). Returns the new top level. */
 function mergeBySubject(f: Forest, roots: number[]): number[] {
-  const steps = mergeBySubjectSteps(f, roots);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
+  return drain(mergeBySubjectSteps(f, roots));
 }
 
 /**
@@ -561,18 +592,16 @@ export function threadMessages(messages: readonly SortableMessage[], algorithm: 
  */
 export async function threadMessagesInSlices(messages: readonly SortableMessage[], algorithm: ThreadAlgorithm, pause: () => Promise<void>): Promise<Threads> {
   if (algorithm === 'orderedsubject') return orderedSubjectInSlices(messages, pause);
-  const input = linkInput(messages);
+  const input = await linkInputInSlices(messages, pause);
   await pause();
   const { f, roots } = buildLinks(messages, input);
   await pause();
   const top = pruneAndSort(f, roots);
   await pause();
   if (algorithm === 'refs') return f.flatten(byLatest(f, top));
-  const steps = mergeBySubjectSteps(f, top);
-  let step = steps.next();
-  for (; !step.done; step = steps.next()) await pause();
+  const merged = await drainInSlices(mergeBySubjectSteps(f, top), pause);
   await pause();
-  return f.flatten(f.sortRoots(step.value));
+  return f.flatten(f.sortRoots(merged));
 }
 
 /** Threads cached per key list (sortData's array, by identity), algorithm and selection. */

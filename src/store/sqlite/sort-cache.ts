@@ -98,6 +98,27 @@ async function loadColumnsInPages(
   }
 }
 
+/**
+ * The messages of a mailbox with UID below `toUid`, counted in pages with yields between time
+ * slices (a count(*) over 100,000 rows is one statement of a few milliseconds).
+ */
+async function countInPages(ctx: StoreContext, mailboxId: number, toUid: number, slice: TimeSlice): Promise<number> {
+  const stmt = ctx.sql.get('SELECT count(*) AS n, max(uid) AS last FROM (SELECT uid FROM messages WHERE mailbox_id = ? AND uid > ? AND uid < ? ORDER BY uid LIMIT ?)');
+  let count = 0;
+  let after = -1;
+  let limit = FIRST_PAGE;
+  for (;;) {
+    const started = performance.now();
+    const { n, last } = stmt.get(mailboxId, after, toUid, limit) as { n: number; last: number | null };
+    const took = performance.now() - started;
+    count += n;
+    if (n < limit || last === null) return count;
+    after = last;
+    limit = Math.max(MIN_PAGE, Math.min(MAX_PAGE * 4, Math.round(took > 0 ? (limit * DEFAULT_SLICE_MS) / 2 / took : limit * 2)));
+    await slice.pause();
+  }
+}
+
 /** Column groups, each read by one query: the SQL columns after m.uid, all from one table. */
 const GROUPS = {
   sentDate: 's.sent_date',
@@ -133,6 +154,26 @@ const GROUP_OF: Partial<Record<keyof SortableMessage, Group>> = {
 
 const NO_REFERENCES: readonly string[] = Object.freeze([]);
 
+/** The group an SQL column is read with. */
+const groupOf = (name: string): Group => (Object.keys(GROUPS) as Group[]).find((g) => GROUPS[g].split(', ').includes(name))!;
+
+type Pause = () => Promise<void>;
+
+/** Entries copied, or rows made, between looks at the clock. */
+const STEP = 8_192;
+
+/** The entries of `xs` that `keep` marks (all when null), then `more`: in steps with `pause` between. */
+async function pickInSlices<T>(xs: readonly T[], keep: Uint8Array | null, more: readonly T[], pause: Pause): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < xs.length; i++) {
+    if (!keep || keep[i] === 1) out.push(xs[i]!);
+    if (i % STEP === STEP - 1) await pause();
+  }
+  for (const x of more) out.push(x);
+  await pause();
+  return out;
+}
+
 function sameUids(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -153,8 +194,18 @@ class KeyTable {
     private readonly load: (from: string, columns: readonly string[]) => Loaded,
     /** As `load`, for UIDs below the second argument, in pages with yields between time slices. */
     private readonly loadInPages: (from: string, columns: readonly string[], toUid: number) => Promise<Loaded>,
+    /** Leave the rows to makeRows() (in steps) rather than making them all here. */
+    rowsLater = false,
   ) {
-    this.rows = uids.map((_, i) => new SortRow(this, i));
+    this.rows = rowsLater ? [] : uids.map((_, i) => new SortRow(this, i));
+  }
+
+  /** Makes the rows of a table made with `rowsLater`, letting the event loop run between steps. */
+  async makeRows(pause: Pause): Promise<void> {
+    for (let i = this.rows.length; i < this.uids.length; i++) {
+      this.rows.push(new SortRow(this, i));
+      if (i % STEP === STEP - 1) await pause();
+    }
   }
 
   /** The values of one SQL column of `group` (loading the group the first time). */
@@ -213,6 +264,23 @@ class KeyTable {
     names.forEach((n, c) => this.values.set(n, cols[c]!));
   }
 
+  /**
+   * next() letting the event loop run between steps (`pause`): at 100,000 messages carrying every
+   * column over and making a row per message was one stretch of its own (issue 13). The added
+   * messages' columns are read in pages first. The same table as next() makes.
+   */
+  async nextInSlices(keep: Uint8Array | null, added: KeyTable, pause: Pause): Promise<KeyTable> {
+    const groups = new Set([...this.values.keys()].map(groupOf));
+    for (const group of groups) await added.prefetch(group);
+    const uids = await pickInSlices(this.uids, keep, added.uids, pause);
+    const internalDate = await pickInSlices(this.internalDate, keep, added.internalDate, pause);
+    const size = await pickInSlices(this.size, keep, added.size, pause);
+    const table = new KeyTable(uids, internalDate, size, this.load, this.loadInPages, true);
+    for (const [name, col] of this.values) table.values.set(name, await pickInSlices(col, keep, added.column(groupOf(name), name), pause));
+    await table.makeRows(pause);
+    return table;
+  }
+
   /** A new table for the mailbox now: the kept messages, then `added`, with the loaded columns carried over. */
   next(keep: Uint8Array | null, added: KeyTable): KeyTable {
     const pick = <T>(xs: readonly T[]): T[] => (keep ? xs.filter((_, i) => keep[i] === 1) : [...xs]);
@@ -223,10 +291,7 @@ class KeyTable {
       this.load,
       this.loadInPages,
     );
-    for (const [name, col] of this.values) {
-      const group = (Object.keys(GROUPS) as Group[]).find((g) => GROUPS[g].split(', ').includes(name))!;
-      table.values.set(name, [...pick(col), ...added.column(group, name)]);
-    }
+    for (const [name, col] of this.values) table.values.set(name, [...pick(col), ...added.column(groupOf(name), name)]);
     return table;
   }
 }
@@ -348,19 +413,62 @@ export class SortCache {
       if (now.uid_validity !== box.uid_validity) return this.list(ctx, now);
       entry = { highestModseq: box.highest_modseq, uidNext: box.uid_next, table };
       this.replace(box.id, this.entries.get(box.id), entry);
+    } else if (entry.highestModseq !== box.highest_modseq) {
+      // Caught up in pages as of `box` (refreshInSlices); list() below then takes it to now.
+      const old = entry;
+      const fresh = await this.refreshInSlices(ctx, box, old);
+      const now = current();
+      if (now.uid_validity !== box.uid_validity) return this.list(ctx, now);
+      // Another caller may have caught up meanwhile: its later state is kept.
+      const cached = this.entries.get(box.id);
+      if (cached === old || cached === undefined) this.replace(box.id, cached, (entry = fresh));
+      else entry = cached;
     }
     const groups = new Set(keys.map((k) => GROUP_OF[k]).filter((g): g is Group => g !== undefined));
     for (const group of groups) await entry.table.prefetch(group);
     return this.list(ctx, current());
   }
 
-  /** read() of the UIDs below `toUid`, in pages with yields between time slices. */
-  private async readInPages(ctx: StoreContext, mailboxId: number, toUid: number): Promise<KeyTable> {
-    const { uids, columns } = await loadColumnsInPages(ctx, mailboxId, 0, toUid, FROM.s, ['m.internal_date', 'm.size', GROUPS.sentDate]);
-    const { load, loadInPages } = this.loaders(ctx, mailboxId, 0);
-    const table = new KeyTable(uids, columns[0] as number[], columns[1] as number[], load, loadInPages);
+  /** read() of the UIDs in [`fromUid`, `toUid`), in pages with yields between time slices. */
+  private async readInPages(ctx: StoreContext, mailboxId: number, toUid: number, fromUid = 0): Promise<KeyTable> {
+    const { uids, columns } = await loadColumnsInPages(ctx, mailboxId, fromUid, toUid, FROM.s, ['m.internal_date', 'm.size', GROUPS.sentDate]);
+    const { load, loadInPages } = this.loaders(ctx, mailboxId, fromUid);
+    const table = new KeyTable(uids, columns[0] as number[], columns[1] as number[], load, loadInPages, true);
     table.values.set(GROUPS.sentDate, columns[2]!);
+    const slice = new TimeSlice();
+    await table.makeRows(() => slice.pause());
     return table;
+  }
+
+  /**
+   * refresh() in pages with yields between time slices: after an expunge it read the UIDs of the
+   * whole mailbox in one statement and carried every column over in one go (issue 13). The
+   * mailbox may change between the pages; the entry is marked as of `box` all the same, which is
+   * what listInSlices() relies on: every message present now below `box`'s UIDNEXT was present at
+   * every page (UIDs are never reused) and so is in the table, a message expunged meanwhile may be
+   * too, but then the mailbox row moved on and list() catches the table up as it would any other.
+   */
+  private async refreshInSlices(ctx: StoreContext, box: MailboxRow, entry: Entry): Promise<Entry> {
+    const slice = new TimeSlice();
+    const pause = (): Promise<void> => slice.pause();
+    const old = entry.table;
+    const below = await countInPages(ctx, box.id, entry.uidNext, slice);
+    if (entry.uidNext === box.uid_next && old.uids.length === below) return { ...entry, highestModseq: box.highest_modseq };
+    const added = box.uid_next > entry.uidNext ? await this.readInPages(ctx, box.id, box.uid_next, entry.uidNext) : this.read(ctx, box.id, box.uid_next);
+    let keep: Uint8Array | null = null;
+    if (old.uids.length !== below) {
+      // The UIDs still there, in pages; both lists ascending, so one walk marks the kept.
+      const present = (await loadColumnsInPages(ctx, box.id, 0, entry.uidNext, FROM.m, [])).uids;
+      keep = new Uint8Array(old.uids.length);
+      let j = 0;
+      for (let i = 0; i < old.uids.length; i++) {
+        const uid = old.uids[i]!;
+        while (j < present.length && present[j]! < uid) j++;
+        if (present[j] === uid) keep[i] = 1;
+        if (i % STEP === STEP - 1) await pause();
+      }
+    }
+    return { highestModseq: box.highest_modseq, uidNext: box.uid_next, table: await old.nextInSlices(keep, added, pause) };
   }
 
   /** The column readers of a table holding the mailbox's UIDs >= `fromUid`. */
