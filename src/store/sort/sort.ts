@@ -10,6 +10,7 @@
  * program, so repeating a SORT — or the same SORT with other search criteria — only filters it.
  */
 import type { SortableMessage, SortKeyNames } from '../types.js';
+import { drainInSlices } from '../../util/time-slice.js';
 
 export type SortKey = 'arrival' | 'cc' | 'date' | 'from' | 'size' | 'subject' | 'to' | 'displayfrom' | 'displayto';
 
@@ -128,12 +129,17 @@ async function computeOrderInSlices(list: readonly SortableMessage[], program: r
  * between time slices (`pause`): runs of RUN sorted each in one step, then merged pairwise in
  * steps of STEP. A strict total order has one sorted arrangement, so this is what one sort gives.
  */
-export async function indexesInSlices(n: number, compare: (a: number, b: number) => number, pause: () => Promise<void>): Promise<Uint32Array> {
+export function indexesInSlices(n: number, compare: (a: number, b: number) => number, pause: () => Promise<void>): Promise<Uint32Array> {
+  return drainInSlices(indexesSteps(n, compare), pause);
+}
+
+/** indexesInSlices() as steps: a generator that yields where that lets the loop go. */
+export function* indexesSteps(n: number, compare: (a: number, b: number) => number): Generator<void, Uint32Array> {
   let order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   for (let i = 0; i < n; i += RUN) {
     order.subarray(i, Math.min(n, i + RUN)).sort(compare);
-    await pause();
+    yield;
   }
   let into = new Uint32Array(n);
   for (let width = RUN; width < n; width *= 2) {
@@ -146,7 +152,7 @@ export async function indexesInSlices(n: number, compare: (a: number, b: number)
       while (k < hi) {
         const stop = Math.min(hi, k + STEP);
         while (k < stop) into[k++] = b >= hi || (a < mid && compare(order[a]!, order[b]!) < 0) ? order[a++]! : order[b++]!;
-        await pause();
+        yield;
       }
     }
     [order, into] = [into, order];
