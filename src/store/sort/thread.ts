@@ -73,7 +73,12 @@ const STEP = 4_096;
  */
 async function orderedSubjectInSlices(messages: readonly SortableMessage[], pause: () => Promise<void>): Promise<Threads> {
   const n = messages.length;
-  const integers = messages.every((m) => m.subjectKey !== undefined && validKey(m.subjectKey));
+  let integers = true;
+  for (let i = 0; i < n && integers; i++) {
+    const key = messages[i]!.subjectKey;
+    integers = key !== undefined && validKey(key);
+    if (i % STEP === STEP - 1) await pause();
+  }
   const key = new Array<number | string>(n);
   const date = new Float64Array(n);
   const uids = new Float64Array(n);
@@ -478,17 +483,24 @@ async function sortNodesInSlices(nodes: readonly number[], compare: (a: number, 
  * The dense subject number of each root's thread subject (5)(B)(i) — the message's, or its first
  * child's for a dummy — or -1 for an empty one, and how many distinct subjects there are.
  */
-function rootSubjects(f: Forest, roots: readonly number[]): { subject: Int32Array; subjects: number } {
+function* rootSubjects(f: Forest, roots: readonly number[]): Generator<void, { subject: Int32Array; subjects: number }> {
   const of = (k: number): SortableMessage | undefined => {
     const r = roots[k]!;
     return f.message(r) ?? (f.first[r] === -1 ? undefined : f.message(f.first[r]!));
   };
   // The store's integer subject keys when every root's message has a valid one, else the strings.
-  return numberSubjects(roots.length, of, true) ?? numberSubjects(roots.length, of, false)!;
+  return (yield* numberSubjects(roots.length, of, true)) ?? (yield* numberSubjects(roots.length, of, false))!;
 }
 
-/** One pass over the roots' subjects; null when, numbering integers, a message lacks a valid key. */
-function numberSubjects(count: number, of: (k: number) => SortableMessage | undefined, integers: boolean): { subject: Int32Array; subjects: number } | null {
+/**
+ * One pass over the roots' subjects, yielding every STEP roots; null when, numbering integers, a
+ * message lacks a valid key.
+ */
+function* numberSubjects(
+  count: number,
+  of: (k: number) => SortableMessage | undefined,
+  integers: boolean,
+): Generator<void, { subject: Int32Array; subjects: number } | null> {
   const numbering = (integers ? integerNumbering(count) : stringNumbering()) as Numbering<number | string>;
   const subject = new Int32Array(count);
   for (let k = 0; k < count; k++) {
@@ -502,6 +514,7 @@ function numberSubjects(count: number, of: (k: number) => SortableMessage | unde
       key = n;
     }
     subject[k] = key === '' || key === 0 ? -1 : numbering.number(key);
+    if (k % STEP === STEP - 1) yield;
   }
   return { subject, subjects: numbering.size };
 }
@@ -517,7 +530,7 @@ function mergeBySubject(f: Forest, roots: number[]): number[] {
  * Nothing else touches the forest meanwhile, so the steps are the one pass cut up.
  */
 function* mergeBySubjectSteps(f: Forest, roots: number[]): Generator<void, number[]> {
-  const { subject, subjects } = rootSubjects(f, roots);
+  const { subject, subjects } = yield* rootSubjects(f, roots);
   const reply = new Uint8Array(roots.length);
   for (let k = 0; k < roots.length; k++) {
     if (k % STEP === STEP - 1) yield;
@@ -686,8 +699,7 @@ export async function threadUidsInSlices(
 ): Promise<Threads> {
   const hit = cachedThreads(list, uids, algorithm);
   if (hit) return hit;
-  const selected = selectedMessages(list, uids);
-  await pause();
+  const selected = await drainInSlices(selectedSteps(list, uids), pause);
   return keepThreads(list, uids, algorithm, await threadMessagesInSlices(selected, algorithm, pause));
 }
 
@@ -705,11 +717,19 @@ function keepThreads(list: readonly SortableMessage[], uids: readonly number[], 
 
 /** The messages of `list` whose UIDs are in `uids` (both ascending). */
 function selectedMessages(list: readonly SortableMessage[], uids: readonly number[]): SortableMessage[] {
+  return drain(selectedSteps(list, uids));
+}
+
+/** selectedMessages() as steps: it yields every STEP messages. */
+function* selectedSteps(list: readonly SortableMessage[], uids: readonly number[]): Generator<void, SortableMessage[]> {
   const selected: SortableMessage[] = [];
   let j = 0;
-  for (const m of list) {
-    while (j < uids.length && uids[j]! < m.uid) j++;
-    if (uids[j] === m.uid) selected.push(m);
+  for (let i = 0; i < list.length; i++) {
+    const m = list[i]!;
+    const uid = m.uid;
+    while (j < uids.length && uids[j]! < uid) j++;
+    if (uids[j] === uid) selected.push(m);
+    if (i % STEP === STEP - 1) yield;
   }
   return selected;
 }

@@ -49,7 +49,12 @@ function loadColumns(ctx: StoreContext, mailboxId: number, fromUid: number, from
   }))();
 }
 
-/** Rows of the first page of a read in pages; later pages are sized to half a time slice each. */
+/**
+ * Rows of the first page of a read in pages; later pages are sized to take PAGE_AIM_MS each (at
+ * most twice the last): a stretch is a slice and the page that ends it, so a page of half a slice
+ * on a quiet machine made stretches of 5–7 ms under load.
+ */
+const PAGE_AIM_MS = DEFAULT_SLICE_MS / 4;
 const FIRST_PAGE = 4_096;
 const MIN_PAGE = 256;
 const MAX_PAGE = 65_536;
@@ -93,7 +98,8 @@ async function loadColumnsInPages(
     const took = performance.now() - started;
     if (got.uids.length < limit) return out;
     first = got.uids[got.uids.length - 1]! + 1;
-    limit = Math.max(MIN_PAGE, Math.min(MAX_PAGE, Math.round(took > 0 ? (limit * DEFAULT_SLICE_MS) / 2 / took : limit * 2)));
+    // At most twice the last page: a small page's time says little about a large one's.
+    limit = Math.max(MIN_PAGE, Math.min(MAX_PAGE, limit * 2, Math.round(took > 0 ? (limit * PAGE_AIM_MS) / took : limit * 2)));
     await slice.pause();
   }
 }
@@ -114,7 +120,7 @@ async function countInPages(ctx: StoreContext, mailboxId: number, toUid: number,
     count += n;
     if (n < limit || last === null) return count;
     after = last;
-    limit = Math.max(MIN_PAGE, Math.min(MAX_PAGE * 4, Math.round(took > 0 ? (limit * DEFAULT_SLICE_MS) / 2 / took : limit * 2)));
+    limit = Math.max(MIN_PAGE, Math.min(MAX_PAGE * 4, limit * 2, Math.round(took > 0 ? (limit * PAGE_AIM_MS) / took : limit * 2)));
     await slice.pause();
   }
 }
