@@ -105,24 +105,27 @@ async function loadColumnsInPages(
 }
 
 /**
- * The messages of a mailbox with UID below `toUid`, counted in pages with yields between time
- * slices (a count(*) over 100,000 rows is one statement of a few milliseconds).
+ * The messages of a mailbox with UID below `toUid`, counted in ranges of UIDs with yields between
+ * time slices (a count(*) over 100,000 rows is one statement of a few milliseconds). Ranges of UIDs
+ * rather than pages of rows (LIMIT in a subquery): a range is counted on the primary key directly,
+ * so the pages together cost about what the one statement did (a LIMIT subquery cost three times
+ * that). Each range is sized from the last one's time, at most twice as wide.
  */
 async function countInPages(ctx: StoreContext, mailboxId: number, toUid: number, slice: TimeSlice): Promise<number> {
-  const stmt = ctx.sql.get('SELECT count(*) AS n, max(uid) AS last FROM (SELECT uid FROM messages WHERE mailbox_id = ? AND uid > ? AND uid < ? ORDER BY uid LIMIT ?)');
+  const stmt = ctx.sql.get('SELECT count(*) FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid < ?').pluck();
   let count = 0;
-  let after = -1;
-  let limit = FIRST_PAGE;
-  for (;;) {
+  let from = 0;
+  let width = FIRST_PAGE;
+  while (from < toUid) {
+    const to = Math.min(toUid, from + width);
     const started = performance.now();
-    const { n, last } = stmt.get(mailboxId, after, toUid, limit) as { n: number; last: number | null };
+    count += stmt.get(mailboxId, from, to) as number;
     const took = performance.now() - started;
-    count += n;
-    if (n < limit || last === null) return count;
-    after = last;
-    limit = Math.max(MIN_PAGE, Math.min(MAX_PAGE * 4, limit * 2, Math.round(took > 0 ? (limit * PAGE_AIM_MS) / took : limit * 2)));
+    from = to;
+    width = Math.max(MIN_PAGE, Math.min(width * 2, Math.round(took > 0 ? (width * PAGE_AIM_MS) / took : width * 2)));
     await slice.pause();
   }
+  return count;
 }
 
 /** Column groups, each read by one query: the SQL columns after m.uid, all from one table. */
