@@ -21,11 +21,12 @@ const MESSAGES = 100_000;
  * Main-thread CPU ms of the longest stretch beside GC pauses. Before the slices, this test measured
  * SORT DATE 60, SUBJECT 71, THREAD REFERENCES 114 and ORDEREDSUBJECT 32 (load 9, December 2026):
  * it failed the first three. After, 6–11 here (two runs, load 8–10); with THREAD's passes, the
- * answers and the cache's catch-up in steps too, 3–6 (four runs, load 3–5). The later rows, on
- * the code before those steps (two runs, load 4): SORT again 4–6, THREAD again 3–4, SEARCH ALL
- * 13–15 (the answer's line of 100,000 numbers in one join, the matches mapped by a binary search
- * each), SORT after an EXPUNGE 43–48 and THREAD after another 50–55 (the cache's catch-up: every
- * UID in one statement, every column carried over in one go) — the last failed; after, 2–6.
+ * answers and the cache's catch-up in steps too, 4–9 (six runs, load 2.5–5). The later rows, on
+ * the code before those steps (three runs, load 2.5–4): SORT again 4–7, THREAD again 3–5, SEARCH
+ * ALL 13–17 (the answer's line of 100,000 numbers in one join, the matches mapped by a binary
+ * search each), SORT after an EXPUNGE 43–49 and THREAD after another 50–63 (the cache's catch-up:
+ * every UID in one statement, every column carried over in one go) — the last failed; after, 3–8
+ * (bench/RESULTS.md, "SEARCH ALL, SORT and THREAD again, and the sort-key catch-up, in steps").
  * 50 leaves room for a loaded full suite and still fails a SORT, a THREAD REFERENCES, a SEARCH
  * ALL's answer or a catch-up that went back to one stretch over the mailbox (SEARCH ALL's old
  * answer was under it at this size: it is measured here, and the stepped text proven equal to the
