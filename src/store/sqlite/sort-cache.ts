@@ -190,6 +190,16 @@ function sameUids(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
+/** sameUids() letting the event loop run between time slices. */
+async function sameUidsInSlices(a: readonly number[], b: readonly number[], slice: TimeSlice): Promise<boolean> {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return false;
+    if (i % STEP === STEP - 1) await slice.pause();
+  }
+  return true;
+}
+
 /** One mailbox's keys by column, for the messages `uids` (ascending). */
 class KeyTable {
   /** Loaded column values, by SQL column name, aligned with `uids`. */
@@ -243,11 +253,15 @@ class KeyTable {
     const names = this.missing(group);
     if (names.length === 0 || this.uids.length === 0) return;
     const loaded = await this.loadInPages(FROM[names[0]!.startsWith('t.') ? 't' : 's'], names, this.uids[this.uids.length - 1]! + 1);
+    // The UIDs compared in steps (100,000 of them were a stretch of their own with the last page).
+    const slice = new TimeSlice();
+    const same = await sameUidsInSlices(loaded.uids, this.uids, slice);
     // A caller that read a column meanwhile (fill) keeps it: it may hold decoded references.
     const fresh = names.map((n, c) => [n, c] as const).filter(([n]) => !this.values.has(n));
     this.merge(
       fresh.map(([n]) => n),
       { uids: loaded.uids, columns: fresh.map(([, c]) => loaded.columns[c]!) },
+      same,
     );
   }
 
@@ -256,8 +270,8 @@ class KeyTable {
    * this table was made (left out) and lack messages gone since (their value stays empty; such a
    * table is stale, and the cache replaces it before handing it out again).
    */
-  private merge(names: readonly string[], loaded: Loaded): void {
-    if (sameUids(loaded.uids, this.uids)) {
+  private merge(names: readonly string[], loaded: Loaded, same = sameUids(loaded.uids, this.uids)): void {
+    if (same) {
       // The usual case (the mailbox is as when this table was made): the columns as read.
       names.forEach((n, c) => this.values.set(n, loaded.columns[c]!));
       return;
