@@ -33,3 +33,24 @@ export class TimeSlice {
     this.started = performance.now();
   }
 }
+
+/**
+ * Work cut into steps as a generator that yields between them: drain() runs it to its end in one
+ * go (a synchronous caller), drainInSlices() with `pause` (TimeSlice.pause) at every yield. The
+ * same steps in the same order either way, so the result is the same.
+ */
+export function drain<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Runs a generator of steps to its end, letting the event loop run between them (`pause`). */
+export async function drainInSlices<T>(steps: Generator<void, T>, pause: () => Promise<void>): Promise<T> {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await pause();
+  }
+}

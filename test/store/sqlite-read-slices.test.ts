@@ -227,4 +227,43 @@ describe(`SQLite SORT/THREAD keys of a mailbox of ${MESSAGES} messages not yet c
     assert.equal(now[0]!.subject, 'STATUS');
     assert.equal(now[0]!.subjectKey, list.find((m) => m.uid === now[0]!.uid)!.subjectKey);
   });
+
+  // The cached list caught up after an expunge: the UIDs still present were read in one statement
+  // and every column carried over in one go (issue 13); now in pages, still one state.
+  it('catches a cached list up after an expunge in pages, letting the loop run, while writes land between them: one state', async () => {
+    const keys = ['messageIdKey', 'referenceKeys', 'subjectKey', 'replyOrForward', 'sentDate'] as const;
+    const before = (await mail.sortData!(inbox, keys)).map((m) => m.uid);
+    // Every 7th message goes: the catch-up drops messages all over the list.
+    const gone = before.filter((_, i) => i % 7 === 3);
+    await mail.updateFlags(inbox, gone, 'add', ['\\Deleted']);
+    await mail.expunge(inbox, gone);
+    const stateA = before.filter((_, i) => i % 7 !== 3);
+    const pending = turnsDuring(() => mail.sortData!(inbox, keys));
+    const later = stateA.filter((u) => u > 20_000 && u <= 21_000);
+    const writes = (async () => {
+      await mail.updateFlags(inbox, later, 'add', ['\\Deleted']);
+      await mail.expunge(inbox, later);
+      await mail.append(inbox, { content: Buffer.from('Message-ID: <newer@example.org>\r\nSubject: newer\r\n\r\nnewer\r\n') });
+    })();
+    const { value: list, turns } = await pending;
+    await writes;
+    assert.ok(turns >= 2, `the loop turned ${turns} times while the list of ${MESSAGES} messages caught up`);
+    const stateB = stateA.filter((u) => u <= 20_000 || u > 21_000);
+    const newUid = before.at(-1)! + 1;
+    const uids = list.map((m) => m.uid);
+    assert.ok(
+      [stateA, stateB, [...stateB, newUid]].some((s) => s.length === uids.length && s.every((u, i) => u === uids[i])),
+      `sortData answered ${uids.length} messages: a state the mailbox never had`,
+    );
+    assert.ok(list.every((m) => m.subjectKey !== undefined && m.messageIdKey !== undefined && m.sentDate !== undefined && m.referenceKeys !== undefined));
+    // Once the writes are done: exactly the mailbox, each UID with its own keys.
+    const now = await mail.sortData!(inbox, keys);
+    assert.deepEqual(
+      now.map((m) => m.uid),
+      [...stateB, newUid],
+    );
+    assert.equal(now.at(-1)!.subject, 'NEWER');
+    assert.equal(now.at(-2)!.subject, 'NEW');
+    assert.ok(now.slice(0, -2).every((m) => m.subject === 'STATUS'));
+  });
 });

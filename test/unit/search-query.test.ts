@@ -3,7 +3,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SelectedMailboxView } from '../../src/imap/session/selected-view.js';
 import { toStoreQuery, viewRanges } from '../../src/imap/search/to-query.js';
-import { esearchResponse, modseqSubject, savedUids, searchResponse, wantsEsearch } from '../../src/imap/search/results.js';
+import {
+  esearchResponse,
+  esearchResponseInSlices,
+  formatOrderedSet,
+  formatOrderedSetInSlices,
+  modseqSubject,
+  numberListInSlices,
+  savedUids,
+  searchResponse,
+  searchResponseInSlices,
+  wantsEsearch,
+} from '../../src/imap/search/results.js';
 import type { ReturnOptions, SearchKey } from '../../src/imap/search/keys.js';
 import type { ImapValue } from '../../src/imap/wire/types.js';
 import { ParseError } from '../../src/imap/wire/args.js';
@@ -140,4 +151,41 @@ test('MODSEQ is computed over the messages returned (RFC 4731 §3.2)', () => {
   assert.deepEqual(modseqSubject(found, opts({ min: true, max: true })), [20, 50]);
   assert.deepEqual(modseqSubject(found, opts({ min: true, count: true })), [20, 21, 22, 50]);
   assert.deepEqual(modseqSubject(none, opts({ all: true })), []);
+});
+
+// Issue 13: the answers of 100,000 numbers are written in steps with the event loop let go between
+// them (results.ts *InSlices). The same text as the one-go functions, across step boundaries
+// (8,192 numbers): runs that cross one, lists of one step exactly, empty lists.
+test('the answers written in steps are the text written in one go', async () => {
+  let seed = 7;
+  const random = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  let pauses = 0;
+  const pause = (): Promise<void> => {
+    pauses++;
+    return new Promise((r) => setImmediate(r));
+  };
+  const lists: number[][] = [[], [5], Array.from({ length: 8192 }, (_, i) => i + 1), Array.from({ length: 8193 }, (_, i) => 8193 - i)];
+  for (let round = 0; round < 12; round++) {
+    // Ascending with gaps (runs of consecutive numbers of random length), or in any order.
+    const n = random(40_000);
+    const list: number[] = [];
+    let v = 1;
+    for (let i = 0; i < n; i++) list.push((v += random(4) === 0 ? 1 + random(50) : 1));
+    if (round % 3 === 2) list.sort(() => random(3) - 1);
+    lists.push(list);
+  }
+  for (const list of lists) {
+    const found = { uids: list, seqs: list.map((_, i) => i + 1) };
+    assert.equal(await numberListInSlices(list, pause), list.join(' '));
+    assert.equal(await numberListInSlices(Uint32Array.from(list), pause), list.join(' '));
+    assert.equal(await formatOrderedSetInSlices(list, pause), formatOrderedSet(list));
+    assert.equal(show(await searchResponseInSlices(found, true, 3, pause)), show(searchResponse(found, true, 3)));
+    assert.equal(show(await searchResponseInSlices(found, false, undefined, pause)), show(searchResponse(found, false, undefined)));
+    const all = opts({ all: true, min: true, count: true });
+    assert.equal(show(await esearchResponseInSlices('t', list, true, all, 9, pause)), show(esearchResponse('t', list, true, all, 9)));
+  }
+  assert.ok(pauses > lists.length, `${pauses} pauses`);
 });

@@ -7,8 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SortableMessage } from '../../src/store/types.js';
-import { threadMessages, threadUids, type ThreadAlgorithm } from '../../src/store/sort/thread.js';
-import { formatThreads } from '../../src/imap/search/thread-format.js';
+import { threadMessages, threadMessagesInSlices, threadUids, type ThreadAlgorithm } from '../../src/store/sort/thread.js';
+import { formatThreads, formatThreadsInSlices } from '../../src/imap/search/thread-format.js';
+import { threadMessages as referenceThreads } from '../helpers/thread-reference.js';
+import { formatThreads as referenceFormat } from '../helpers/thread-reference-format.js';
 
 const DAY = 86_400_000;
 const base = Date.UTC(2000, 2, 1);
@@ -191,6 +193,33 @@ test('a chain 20,000 messages deep and References of 10,000 IDs: no stack overfl
   const one = threadMessages([m({ uid: 1, day: 1, refs }), m({ uid: 2, day: 2, refs: [...refs].reverse() })], 'references');
   assert.ok(performance.now() - started < 10_000);
   assert.equal(formatThreads(one, (uid) => uid).replace(/[()]/g, ' ').trim().split(/\s+/).length, 2);
+});
+
+// Issue 13: THREAD writes its answer in steps of 16,384 tokens with the loop let go between them
+// (formatThreadsInSlices) and reads the links in steps (threadMessagesInSlices): the same text,
+// for forests large enough to cross many steps — a chain, a comb, and threads merged by subject.
+test('the threads and their text made in steps are those made in one go', async () => {
+  const pause = (): Promise<void> => new Promise((r) => setImmediate(r));
+  const forests = [
+    Array.from({ length: 12_000 }, (_, i) => m({ uid: i + 1, day: i, refs: i === 0 ? [] : [`m${i}`] })),
+    Array.from({ length: 9_000 }, (_, i) => m({ uid: i + 1, day: i % 97, refs: i < 2 ? [] : [`m${i - 1 - (i % 3)}`] })),
+    Array.from({ length: 10_000 }, (_, i) => m({ uid: i + 1, day: i % 13, refs: i % 5 === 0 ? [] : [`m${i - (i % 5) + 1}`], subject: `s${i % 41}` })),
+    // One subject, no links: step 5 gives one dummy 10,000 children, sorted in steps (ties by date).
+    Array.from({ length: 10_000 }, (_, i) => m({ uid: i + 1, day: (i * 7919) % 31, id: null, subject: 'same' })),
+    // A parent with 9,000 answers: its children sorted in steps in the pruning pass.
+    Array.from({ length: 9_000 }, (_, i) => m({ uid: i + 1, day: (i * 7919) % 23, refs: i === 0 ? [] : ['m1'], subject: `t${i}` })),
+  ];
+  for (const list of forests) {
+    for (const algorithm of ['references', 'refs', 'orderedsubject'] as const) {
+      const threads = threadMessages(list, algorithm);
+      const expected = formatThreads(threads, (uid) => uid);
+      // The earlier implementation (objects and recursion, no steps) as the reference.
+      assert.equal(expected, referenceFormat(referenceThreads(list, algorithm), (uid) => uid), algorithm);
+      assert.equal(formatThreads(await threadMessagesInSlices(list, algorithm, pause), (uid) => uid), expected, algorithm);
+      assert.equal(await formatThreadsInSlices(threads, (uid) => uid + 1, pause), formatThreads(threads, (uid) => uid + 1), algorithm);
+      assert.equal(await formatThreadsInSlices(threads, (uid) => uid, pause), expected, algorithm);
+    }
+  }
 });
 
 test('threadUids answers from its cache while the key list and the selection are the same', () => {

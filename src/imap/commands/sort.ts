@@ -10,7 +10,7 @@ import { ImapError, toErrorReply } from '../errors.js';
 import { atom, type ImapValue } from '../wire/types.js';
 import { enableCondstore } from '../search/condstore.js';
 import { checkCharset, findMatchingUids, storeQuery } from '../search/execute.js';
-import { esearchResponse, modseqSubject, savedUids, wantsEsearch, type Found } from '../search/results.js';
+import { esearchResponseInSlices, modseqSubject, numberListInSlices, savedUids, wantsEsearch, type Found } from '../search/results.js';
 import { parseSortArgs, type SortArgs } from '../search/sort-parse.js';
 import { checkUpdateTag, startUpdates } from '../search/updates.js';
 import { sortData } from '../../store/sort/sort-data.js';
@@ -21,9 +21,10 @@ import type { SelectedView } from './types.js';
 
 /**
  * The sequence number of every entry of `list` in the view (0 when the view has not been told of
- * it), by walking both ascending UID lists once: no binary search per message.
+ * it), by walking both ascending UID lists once: no binary search per message. In steps with
+ * `pause` between: at 100,000 messages one pass was a stretch of its own (issue 13).
  */
-function seqsOf(list: readonly SortableMessage[], view: SelectedView): Int32Array {
+async function seqsOf(list: readonly SortableMessage[], view: SelectedView, pause: () => Promise<void>): Promise<Int32Array> {
   const uids = view.uids();
   const seqs = new Int32Array(list.length);
   let j = 0;
@@ -31,6 +32,7 @@ function seqsOf(list: readonly SortableMessage[], view: SelectedView): Int32Arra
     const uid = list[i]!.uid;
     while (j < uids.length && uids[j]! < uid) j++;
     if (uids[j] === uid) seqs[i] = j + 1;
+    if (i % ANSWER_STEP === ANSWER_STEP - 1) await pause();
   }
   return seqs;
 }
@@ -60,15 +62,16 @@ async function runSort(ctx: CommandContext, args: SortArgs, byUid: boolean): Pro
   // Messages gone from the store meanwhile have no keys and are left out, as SEARCH leaves them.
   // Sorted in time slices: one sort of a large mailbox would hold every other session (issue 13).
   const slice = new TimeSlice();
+  const pause = (): Promise<void> => slice.pause();
   const indexes = await sortIndexesInSlices(list, found, args.program, () => slice.pause());
   await slice.pause();
-  const seqOfIndex = seqsOf(list, view);
+  const seqOfIndex = byUid ? null : await seqsOf(list, view, pause);
   await slice.pause();
   const sorted: Found = { uids: new Array<number>(indexes.length), seqs: new Array<number>(indexes.length) };
   for (let k = 0; k < indexes.length; k++) {
     const i = indexes[k]!;
     sorted.uids[k] = list[i]!.uid;
-    sorted.seqs[k] = seqOfIndex[i]!;
+    sorted.seqs[k] = seqOfIndex ? seqOfIndex[i]! : 0;
     if (k % ANSWER_STEP === ANSWER_STEP - 1) await slice.pause();
   }
   await slice.pause();
@@ -81,14 +84,15 @@ async function runSort(ctx: CommandContext, args: SortArgs, byUid: boolean): Pro
   }
   if (!opts) {
     // One atom for the numbers: a mailbox can hold more messages than a spread call takes values.
-    const values: ImapValue[] = [atom(numbers.length > 0 ? `SORT ${numbers.join(' ')}` : 'SORT')];
+    // Written in steps (numberListInSlices): 100,000 numbers as one join were one stretch.
+    const values: ImapValue[] = [atom(numbers.length > 0 ? `SORT ${await numberListInSlices(numbers, pause)}` : 'SORT')];
     if (modseq !== undefined) values.push([atom('MODSEQ'), modseq]);
     ctx.untagged(...values);
     return;
   }
   // "$" is a set: kept in mailbox order whatever the sort order.
   if (opts.save) view.savedResult = savedUids(sorted, opts).sort((a, b) => a - b);
-  if (wantsEsearch(opts)) ctx.untagged(...esearchResponse(ctx.tag, numbers, byUid, opts, modseq));
+  if (wantsEsearch(opts)) ctx.untagged(...(await esearchResponseInSlices(ctx.tag, numbers, byUid, opts, modseq, pause)));
   if (opts.update) startUpdates(ctx, { tag: ctx.tag, byUid, query, program: args.program, results: sorted.uids, fetch: opts.updateFetch });
 }
 

@@ -63,17 +63,29 @@ function collectThreadIds(key: SearchKey, out: Set<string>): void {
  * The messages of the view that match `query`, ascending. The store also sees messages this
  * session has not been told about yet; they do not count.
  */
-export async function findMatches(mail: UserMailbox, view: SelectedView, query: SearchQuery, progress?: Progress): Promise<Found> {
+export async function findMatches(mail: UserMailbox, view: SelectedView, query: SearchQuery, progress?: Progress, pause?: () => Promise<void>): Promise<Found> {
   const matched = await mail.search(view.mailbox.id, query, progress ? searchProgress(progress, view) : {});
   const found: Found = { uids: [], seqs: [] };
-  for (const uid of matched) {
-    const seq = view.seqOf(uid);
-    if (seq === undefined) continue;
-    found.uids.push(uid);
-    found.seqs.push(seq);
+  // Both lists ascending: one walk along the view's UIDs, not a binary search per match (at
+  // 100,000 matches that was one stretch of a few milliseconds), in steps with `pause` between.
+  const uids = view.uids();
+  let j = 0;
+  for (let k = 0; k < matched.length; k++) {
+    const uid = matched[k]!;
+    // A store breaking its ascending promise is still answered right: the walk starts over.
+    if (j > 0 && uids[j - 1]! >= uid) j = 0;
+    while (j < uids.length && uids[j]! < uid) j++;
+    if (uids[j] === uid) {
+      found.uids.push(uid);
+      found.seqs.push(j + 1);
+    }
+    if (pause && k % MATCH_STEP === MATCH_STEP - 1) await pause();
   }
   return found;
 }
+
+/** Matches mapped to sequence numbers between looks at the clock. */
+const MATCH_STEP = 16_384;
 
 /**
  * findMatches for a query that is a MODSEQ criterion alone (RFC 7162 §3.1.5, the CONDSTORE

@@ -10,6 +10,7 @@
  * program, so repeating a SORT — or the same SORT with other search criteria — only filters it.
  */
 import type { SortableMessage, SortKeyNames } from '../types.js';
+import { drain, drainInSlices } from '../../util/time-slice.js';
 
 export type SortKey = 'arrival' | 'cc' | 'date' | 'from' | 'size' | 'subject' | 'to' | 'displayfrom' | 'displayto';
 
@@ -128,12 +129,17 @@ async function computeOrderInSlices(list: readonly SortableMessage[], program: r
  * between time slices (`pause`): runs of RUN sorted each in one step, then merged pairwise in
  * steps of STEP. A strict total order has one sorted arrangement, so this is what one sort gives.
  */
-export async function indexesInSlices(n: number, compare: (a: number, b: number) => number, pause: () => Promise<void>): Promise<Uint32Array> {
+export function indexesInSlices(n: number, compare: (a: number, b: number) => number, pause: () => Promise<void>): Promise<Uint32Array> {
+  return drainInSlices(indexesSteps(n, compare), pause);
+}
+
+/** indexesInSlices() as steps: a generator that yields where that lets the loop go. */
+export function* indexesSteps(n: number, compare: (a: number, b: number) => number): Generator<void, Uint32Array> {
   let order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   for (let i = 0; i < n; i += RUN) {
     order.subarray(i, Math.min(n, i + RUN)).sort(compare);
-    await pause();
+    yield;
   }
   let into = new Uint32Array(n);
   for (let width = RUN; width < n; width *= 2) {
@@ -146,7 +152,7 @@ export async function indexesInSlices(n: number, compare: (a: number, b: number)
       while (k < hi) {
         const stop = Math.min(hi, k + STEP);
         while (k < stop) into[k++] = b >= hi || (a < mid && compare(order[a]!, order[b]!) < 0) ? order[a++]! : order[b++]!;
-        await pause();
+        yield;
       }
     }
     [order, into] = [into, order];
@@ -189,24 +195,6 @@ function keepOrder(list: readonly SortableMessage[], program: readonly SortCrite
   return order;
 }
 
-function sameMessages(list: readonly SortableMessage[], uids: readonly number[]): boolean {
-  if (uids.length !== list.length) return false;
-  for (let i = 0; i < uids.length; i++) if (uids[i] !== list[i]!.uid) return false;
-  return true;
-}
-
-/** Marks which entries of `list` (ascending UIDs) are among `uids` (ascending). */
-export function selectionMask(list: readonly SortableMessage[], uids: readonly number[]): Uint8Array {
-  const mask = new Uint8Array(list.length);
-  let j = 0;
-  for (let i = 0; i < list.length && j < uids.length; i++) {
-    const uid = list[i]!.uid;
-    while (j < uids.length && uids[j]! < uid) j++;
-    if (uids[j] === uid) mask[i] = 1;
-  }
-  return mask;
-}
-
 /**
  * Indexes into `list` of the messages among `uids` (ascending), in the program's order; UIDs
  * without keys are left out. The result may be the cached order itself: do not modify it.
@@ -222,18 +210,39 @@ export async function sortIndexesInSlices(
   program: readonly SortCriterion[],
   pause: () => Promise<void>,
 ): Promise<Uint32Array> {
-  return selected(list, uids, await sortedOrderInSlices(list, program, pause));
+  return drainInSlices(selectedSteps(list, uids, await sortedOrderInSlices(list, program, pause)), pause);
 }
 
 /** The entries of `order` among `uids`, in order: `order` itself when that is all of `list`. */
 function selected(list: readonly SortableMessage[], uids: readonly number[], order: Uint32Array): Uint32Array {
-  if (sameMessages(list, uids)) return order; // the whole mailbox: the cached order as it is
-  const mask = selectionMask(list, uids);
+  return drain(selectedSteps(list, uids, order));
+}
+
+/**
+ * selected() as steps, yielding every STEP messages: at 100,000 messages the comparison with the
+ * selection alone (a store's key objects read one by one) was a stretch of its own (issue 13).
+ */
+function* selectedSteps(list: readonly SortableMessage[], uids: readonly number[], order: Uint32Array): Generator<void, Uint32Array> {
+  let same = uids.length === list.length;
+  for (let i = 0; i < uids.length && same; i++) {
+    same = uids[i] === list[i]!.uid;
+    if (i % STEP === STEP - 1) yield;
+  }
+  if (same) return order; // the whole mailbox: the cached order as it is
+  const mask = new Uint8Array(list.length);
+  let j = 0;
+  for (let i = 0; i < list.length && j < uids.length; i++) {
+    const uid = list[i]!.uid;
+    while (j < uids.length && uids[j]! < uid) j++;
+    if (uids[j] === uid) mask[i] = 1;
+    if (i % STEP === STEP - 1) yield;
+  }
   const out = new Uint32Array(order.length);
   let n = 0;
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
     if (mask[i]) out[n++] = i;
+    if (k % STEP === STEP - 1) yield;
   }
   return out.subarray(0, n);
 }

@@ -8,7 +8,8 @@
  * child has children of its own, which keeps long fresh chains linear.
  */
 import type { SortableMessage, SortKeyNames } from '../types.js';
-import { indexesInSlices, sortDate } from './sort.js';
+import { indexesInSlices, indexesSteps, sortDate } from './sort.js';
+import { drain, drainInSlices } from '../../util/time-slice.js';
 import { integerNumbering, stringNumbering, type Numbering } from './numbering.js';
 
 export type ThreadAlgorithm = 'orderedsubject' | 'references' | 'refs';
@@ -72,7 +73,12 @@ const STEP = 4_096;
  */
 async function orderedSubjectInSlices(messages: readonly SortableMessage[], pause: () => Promise<void>): Promise<Threads> {
   const n = messages.length;
-  const integers = messages.every((m) => m.subjectKey !== undefined && validKey(m.subjectKey));
+  let integers = true;
+  for (let i = 0; i < n && integers; i++) {
+    const key = messages[i]!.subjectKey;
+    integers = key !== undefined && validKey(key);
+    if (i % STEP === STEP - 1) await pause();
+  }
   const key = new Array<number | string>(n);
   const date = new Float64Array(n);
   const uids = new Float64Array(n);
@@ -127,6 +133,16 @@ const validKey = (key: number): boolean => key >>> 0 === key;
 
 /** Reads the IDs in `mode`; null when a message lacks its integer keys (the list is then read as strings). */
 function readLinks(messages: readonly SortableMessage[], mode: KeyMode): LinkInput | null {
+  return drain(readLinksSteps(messages, mode));
+}
+
+/**
+ * readLinks() as steps: it yields every STEP messages of each pass, where the THREAD command lets
+ * the event loop run (threadMessagesInSlices). Reading the links of 100,000 messages — a store's
+ * keys decoded on first use — was one stretch of ~11 ms of CPU (issue 13). Nothing else touches
+ * the arrays meanwhile; the messages' keys are read once each, so the steps are the one pass cut up.
+ */
+function* readLinksSteps(messages: readonly SortableMessage[], mode: KeyMode): Generator<void, LinkInput | null> {
   const n = messages.length;
   const lists = new Array<readonly (number | string)[]>(n);
   let total = 0;
@@ -136,6 +152,7 @@ function readLinks(messages: readonly SortableMessage[], mode: KeyMode): LinkInp
     if (list === undefined) return null;
     lists[i] = list;
     total += list.length;
+    if (i % STEP === STEP - 1) yield;
   }
   const numbering = (mode === 'integers' ? integerNumbering(total) : stringNumbering()) as Numbering<number | string>;
   const refStart = new Int32Array(n + 1);
@@ -149,6 +166,7 @@ function readLinks(messages: readonly SortableMessage[], mode: KeyMode): LinkInp
       if (mode === 'integers' && (key === 0 || !validKey(key as number))) return null;
       refs[at++] = numbering.number(key);
     }
+    if (i % STEP === STEP - 1) yield;
   }
   refStart[n] = at;
   const own = new Int32Array(n);
@@ -157,6 +175,7 @@ function readLinks(messages: readonly SortableMessage[], mode: KeyMode): LinkInp
     const key = mode === 'integers' ? m.messageIdKey : m.messageId;
     if (key === undefined || (mode === 'integers' && !validKey(key as number))) return null;
     own[i] = key === null || key === 0 ? -1 : numbering.find(key);
+    if (i % STEP === STEP - 1) yield;
   }
   return { ids: numbering.size, own, refStart, refs };
 }
@@ -249,8 +268,8 @@ class Forest {
     return false;
   }
 
-  /** Nodes under `roots` in pre-order (parents before children), without recursion. */
-  preOrder(roots: readonly number[]): Int32Array {
+  /** Nodes under `roots` in pre-order (parents before children), without recursion; yields every STEP nodes. */
+  *preOrderSteps(roots: readonly number[]): Generator<void, Int32Array> {
     const out = new Int32Array(this.size);
     const stack = new Int32Array(this.size);
     let n = 0;
@@ -260,11 +279,13 @@ class Forest {
       const x = stack[--top]!;
       out[n++] = x;
       for (let c = this.first[x]!; c !== -1; c = this.next[c]!) stack[top++] = c;
+      if (n % STEP === 0) yield;
     }
     return out.subarray(0, n);
   }
 
-  private compare = (a: number, b: number): number => {
+  /** The sibling order: sent date, ties by mailbox order (a dummy as its first child). */
+  readonly compare = (a: number, b: number): number => {
     const x = this.date[a]!;
     const y = this.date[b]!;
     return x !== y ? x - y : this.uid[a]! - this.uid[b]!;
@@ -300,12 +321,35 @@ class Forest {
     }
   }
 
+  /**
+   * sortChildren() as steps for a node with very many children (step 5 gives one dummy every
+   * message of a subject): their sort in runs and merges (indexesSteps) with yields between.
+   */
+  *sortChildrenSteps(p: number): Generator<void, void> {
+    if (this.count[p]! <= STEP) return this.sortChildren(p);
+    const kids: number[] = [];
+    for (let c = this.first[p]!; c !== -1; c = this.next[c]!) kids.push(c);
+    // Ties by position: the order Array.prototype.sort (stable) gives, as sortChildren() sorts.
+    const order = yield* indexesSteps(kids.length, (a, b) => this.compare(kids[a]!, kids[b]!) || a - b);
+    this.first[p] = kids[order[0]!]!;
+    for (let i = 0; i < order.length; i++) {
+      const k = kids[order[i]!]!;
+      this.prev[k] = i === 0 ? -1 : kids[order[i - 1]!]!;
+      this.next[k] = i === order.length - 1 ? -1 : kids[order[i + 1]!]!;
+    }
+    yield;
+    if (this.mi[p] === -1) {
+      this.date[p] = this.date[this.first[p]!]!;
+      this.uid[p] = this.uid[this.first[p]!]!;
+    }
+  }
+
   sortRoots(roots: number[]): number[] {
     return roots.sort(this.compare);
   }
 
-  /** The trees under `roots` (in this order) as Threads. */
-  flatten(roots: readonly number[]): Threads {
+  /** The trees under `roots` (in this order) as Threads; yields every STEP nodes. */
+  *flattenSteps(roots: readonly number[]): Generator<void, Threads> {
     const uid = new Float64Array(this.size);
     const children = new Uint32Array(this.size);
     const stack = new Int32Array(this.size);
@@ -316,6 +360,7 @@ class Forest {
       const x = stack[--top]!;
       uid[k] = this.mi[x] === -1 ? 0 : this.uid[x]!;
       children[k++] = this.count[x]!;
+      if (k % STEP === 0) yield;
       // Children pushed last first, so they come off the stack in sibling order.
       let last = this.first[x]!;
       if (last === -1) continue;
@@ -331,8 +376,18 @@ function linkInput(messages: readonly SortableMessage[]): LinkInput {
   return readLinks(messages, 'integers') ?? readLinks(messages, 'strings')!;
 }
 
+/** linkInput() letting the event loop run between steps (`pause`). */
+async function linkInputInSlices(messages: readonly SortableMessage[], pause: () => Promise<void>): Promise<LinkInput> {
+  return (await drainInSlices(readLinksSteps(messages, 'integers'), pause)) ?? (await drainInSlices(readLinksSteps(messages, 'strings'), pause))!;
+}
+
 /** Steps 1 and 2: every message and referenced ID as a node; returns the forest and its roots. */
 function buildLinks(messages: readonly SortableMessage[], input = linkInput(messages)): { f: Forest; roots: number[] } {
+  return drain(buildLinksSteps(messages, input));
+}
+
+/** buildLinks() as steps: it yields every STEP messages and every STEP nodes of the roots' pass. */
+function* buildLinksSteps(messages: readonly SortableMessage[], input: LinkInput): Generator<void, { f: Forest; roots: number[] }> {
   const { own, refStart, refs } = input;
   // Every referenced ID, every message, and a dummy per merged pair at most (step 5).
   const f = new Forest(messages, input.ids + 2 * messages.length + 1);
@@ -359,9 +414,13 @@ function buildLinks(messages: readonly SortableMessage[], input = linkInput(mess
     // References line gave this message, unless that would make a loop.
     if (previous === -1) f.unlink(node);
     else if (previous !== node && f.parent[node] !== previous && !f.isDescendant(previous, node)) f.link(previous, node);
+    if (i % STEP === STEP - 1) yield;
   }
   const roots: number[] = [];
-  for (let n = 0; n < f.size; n++) if (f.parent[n] === -1) roots.push(n);
+  for (let n = 0; n < f.size; n++) {
+    if (f.parent[n] === -1) roots.push(n);
+    if (n % STEP === STEP - 1) yield;
+  }
   return { f, roots };
 }
 
@@ -372,7 +431,12 @@ function buildLinks(messages: readonly SortableMessage[], input = linkInput(mess
  * dummy sorting as its first child. Returns the top level, sorted.
  */
 function pruneAndSort(f: Forest, roots: number[]): number[] {
-  const nodes = f.preOrder(roots);
+  return f.sortRoots(drain(pruneSteps(f, roots)));
+}
+
+/** pruneAndSort() but for the last sort of the top level, as steps: it yields every STEP nodes. */
+function* pruneSteps(f: Forest, roots: number[]): Generator<void, number[]> {
+  const nodes = yield* f.preOrderSteps(roots);
   // Children before parents: a node's children are final (and sorted) when it is reached.
   for (let i = nodes.length - 1; i >= 0; i--) {
     const n = nodes[i]!;
@@ -382,36 +446,61 @@ function pruneAndSort(f: Forest, roots: number[]): number[] {
       for (let c = f.first[n]!; c !== -1; c = f.first[n]!) f.link(p, c);
       f.unlink(n);
     } else if (f.count[n]! > 1 || f.mi[n] === -1) {
-      f.sortChildren(n);
+      yield* f.sortChildrenSteps(n);
     }
+    if (i % STEP === 0) yield;
   }
   const top: number[] = [];
-  for (const r of roots) {
+  for (let k = 0; k < roots.length; k++) {
+    const r = roots[k]!;
     if (f.mi[r] !== -1 || f.count[r]! > 1) top.push(r);
     else if (f.count[r] === 1) {
       const only = f.first[r]!;
       f.unlink(only);
       top.push(only);
     }
+    if (k % STEP === STEP - 1) yield;
   }
-  return f.sortRoots(top);
+  return top;
+}
+
+/**
+ * `nodes` sorted by `compare` as Array.prototype.sort (stable) sorts them, with the event loop let
+ * go between time slices (`pause`): the top level of a large mailbox is a sort of 100,000 nodes.
+ * Ties are broken by position, which makes the order strict and the result the stable sort's.
+ */
+async function sortNodesInSlices(nodes: readonly number[], compare: (a: number, b: number) => number, pause: () => Promise<void>): Promise<number[]> {
+  const order = await indexesInSlices(nodes.length, (a, b) => compare(nodes[a]!, nodes[b]!) || a - b, pause);
+  const out = new Array<number>(nodes.length);
+  for (let k = 0; k < order.length; k++) {
+    out[k] = nodes[order[k]!]!;
+    if (k % STEP === STEP - 1) await pause();
+  }
+  return out;
 }
 
 /**
  * The dense subject number of each root's thread subject (5)(B)(i) — the message's, or its first
  * child's for a dummy — or -1 for an empty one, and how many distinct subjects there are.
  */
-function rootSubjects(f: Forest, roots: readonly number[]): { subject: Int32Array; subjects: number } {
+function* rootSubjects(f: Forest, roots: readonly number[]): Generator<void, { subject: Int32Array; subjects: number }> {
   const of = (k: number): SortableMessage | undefined => {
     const r = roots[k]!;
     return f.message(r) ?? (f.first[r] === -1 ? undefined : f.message(f.first[r]!));
   };
   // The store's integer subject keys when every root's message has a valid one, else the strings.
-  return numberSubjects(roots.length, of, true) ?? numberSubjects(roots.length, of, false)!;
+  return (yield* numberSubjects(roots.length, of, true)) ?? (yield* numberSubjects(roots.length, of, false))!;
 }
 
-/** One pass over the roots' subjects; null when, numbering integers, a message lacks a valid key. */
-function numberSubjects(count: number, of: (k: number) => SortableMessage | undefined, integers: boolean): { subject: Int32Array; subjects: number } | null {
+/**
+ * One pass over the roots' subjects, yielding every STEP roots; null when, numbering integers, a
+ * message lacks a valid key.
+ */
+function* numberSubjects(
+  count: number,
+  of: (k: number) => SortableMessage | undefined,
+  integers: boolean,
+): Generator<void, { subject: Int32Array; subjects: number } | null> {
   const numbering = (integers ? integerNumbering(count) : stringNumbering()) as Numbering<number | string>;
   const subject = new Int32Array(count);
   for (let k = 0; k < count; k++) {
@@ -425,17 +514,14 @@ function numberSubjects(count: number, of: (k: number) => SortableMessage | unde
       key = n;
     }
     subject[k] = key === '' || key === 0 ? -1 : numbering.number(key);
+    if (k % STEP === STEP - 1) yield;
   }
   return { subject, subjects: numbering.size };
 }
 
 /** Step 5: threads whose subjects match merge. `roots` are sorted (step 4). Returns the new top level. */
 function mergeBySubject(f: Forest, roots: number[]): number[] {
-  const steps = mergeBySubjectSteps(f, roots);
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
+  return drain(mergeBySubjectSteps(f, roots));
 }
 
 /**
@@ -444,7 +530,7 @@ function mergeBySubject(f: Forest, roots: number[]): number[] {
  * Nothing else touches the forest meanwhile, so the steps are the one pass cut up.
  */
 function* mergeBySubjectSteps(f: Forest, roots: number[]): Generator<void, number[]> {
-  const { subject, subjects } = rootSubjects(f, roots);
+  const { subject, subjects } = yield* rootSubjects(f, roots);
   const reply = new Uint8Array(roots.length);
   for (let k = 0; k < roots.length; k++) {
     if (k % STEP === STEP - 1) yield;
@@ -503,7 +589,7 @@ function* mergeBySubjectSteps(f: Forest, roots: number[]): Generator<void, numbe
   }
   // Step 6 for what changed; everything else was sorted already.
   for (const n of changed) {
-    f.sortChildren(n);
+    yield* f.sortChildrenSteps(n);
     yield;
   }
   return [...roots.filter((r) => removed[r] === 0), ...added];
@@ -513,6 +599,18 @@ function* mergeBySubjectSteps(f: Forest, roots: number[]): Generator<void, numbe
 
 /** REFS orders threads by their most recent message (Dovecot's reading of the draft), ties by mailbox order. */
 function byLatest(f: Forest, roots: number[]): number[] {
+  const latest = drain(latestSteps(f, roots));
+  return roots.sort(byLatestOf(f, latest));
+}
+
+/** The order of threads by their latest message's date, ties by mailbox order. */
+const byLatestOf =
+  (f: Forest, latest: Float64Array) =>
+  (a: number, b: number): number =>
+    latest[a]! - latest[b]! || f.uid[a]! - f.uid[b]!;
+
+/** Per root, the date of the latest message of its thread, as steps (every STEP nodes). */
+function* latestSteps(f: Forest, roots: readonly number[]): Generator<void, Float64Array> {
   // One pass over every thread: parents come before children in pre-order, so each node finds
   // its thread's root through its parent.
   const rootOf = new Int32Array(f.size);
@@ -521,15 +619,16 @@ function byLatest(f: Forest, roots: number[]): number[] {
     rootOf[r] = r;
     latest[r] = f.date[r]!;
   }
-  const nodes = f.preOrder(roots);
+  const nodes = yield* f.preOrderSteps(roots);
   for (let i = 0; i < nodes.length; i++) {
+    if (i % STEP === STEP - 1) yield;
     const n = nodes[i]!;
     const p = f.parent[n]!;
     if (p === -1) continue;
     const r = (rootOf[n] = rootOf[p]!);
     if (f.date[n]! > latest[r]!) latest[r] = f.date[n]!;
   }
-  return roots.sort((a, b) => latest[a]! - latest[b]! || f.uid[a]! - f.uid[b]!);
+  return latest;
 }
 
 /** Threads `messages` (those the search matched, in mailbox order). */
@@ -547,32 +646,30 @@ export function threadMessages(messages: readonly SortableMessage[], algorithm: 
   if (algorithm === 'orderedsubject') return orderedSubject(messages);
   const { f, roots } = buildLinks(messages);
   const top = pruneAndSort(f, roots);
-  if (algorithm === 'refs') return f.flatten(byLatest(f, top));
+  if (algorithm === 'refs') return drain(f.flattenSteps(byLatest(f, top)));
   // (4) sorted the top level, so (5) finds which message of a subject leads; then (6) again.
-  return f.flatten(f.sortRoots(mergeBySubject(f, top)));
+  return drain(f.flattenSteps(f.sortRoots(mergeBySubject(f, top))));
 }
 
 /**
- * threadMessages() letting the event loop run between its passes (`pause`): threading 100,000
+ * threadMessages() letting the event loop run between time slices (`pause`): threading 100,000
  * messages by REFERENCES was one stretch of 60–130 ms of CPU (issue 13: no command may hold the
  * loop for more than a few milliseconds). The passes are those of threadMessages(), in the same
- * order on the same data, so the threads are the same; each pass is still one stretch.
- * ORDEREDSUBJECT is threaded by orderedSubjectInSlices().
+ * order on the same data, each cut into steps (generators that yield every STEP items), and the
+ * sorts of the top level are stable sorts in slices (sortNodesInSlices), so the threads are the
+ * same. ORDEREDSUBJECT is threaded by orderedSubjectInSlices().
  */
 export async function threadMessagesInSlices(messages: readonly SortableMessage[], algorithm: ThreadAlgorithm, pause: () => Promise<void>): Promise<Threads> {
   if (algorithm === 'orderedsubject') return orderedSubjectInSlices(messages, pause);
-  const input = linkInput(messages);
-  await pause();
-  const { f, roots } = buildLinks(messages, input);
-  await pause();
-  const top = pruneAndSort(f, roots);
-  await pause();
-  if (algorithm === 'refs') return f.flatten(byLatest(f, top));
-  const steps = mergeBySubjectSteps(f, top);
-  let step = steps.next();
-  for (; !step.done; step = steps.next()) await pause();
-  await pause();
-  return f.flatten(f.sortRoots(step.value));
+  const input = await linkInputInSlices(messages, pause);
+  const { f, roots } = await drainInSlices(buildLinksSteps(messages, input), pause);
+  const top = await sortNodesInSlices(await drainInSlices(pruneSteps(f, roots), pause), f.compare, pause);
+  if (algorithm === 'refs') {
+    const latest = await drainInSlices(latestSteps(f, top), pause);
+    return drainInSlices(f.flattenSteps(await sortNodesInSlices(top, byLatestOf(f, latest), pause)), pause);
+  }
+  const merged = await drainInSlices(mergeBySubjectSteps(f, top), pause);
+  return drainInSlices(f.flattenSteps(await sortNodesInSlices(merged, f.compare, pause)), pause);
 }
 
 /** Threads cached per key list (sortData's array, by identity), algorithm and selection. */
@@ -602,8 +699,7 @@ export async function threadUidsInSlices(
 ): Promise<Threads> {
   const hit = cachedThreads(list, uids, algorithm);
   if (hit) return hit;
-  const selected = selectedMessages(list, uids);
-  await pause();
+  const selected = await drainInSlices(selectedSteps(list, uids), pause);
   return keepThreads(list, uids, algorithm, await threadMessagesInSlices(selected, algorithm, pause));
 }
 
@@ -621,11 +717,19 @@ function keepThreads(list: readonly SortableMessage[], uids: readonly number[], 
 
 /** The messages of `list` whose UIDs are in `uids` (both ascending). */
 function selectedMessages(list: readonly SortableMessage[], uids: readonly number[]): SortableMessage[] {
+  return drain(selectedSteps(list, uids));
+}
+
+/** selectedMessages() as steps: it yields every STEP messages. */
+function* selectedSteps(list: readonly SortableMessage[], uids: readonly number[]): Generator<void, SortableMessage[]> {
   const selected: SortableMessage[] = [];
   let j = 0;
-  for (const m of list) {
-    while (j < uids.length && uids[j]! < m.uid) j++;
-    if (uids[j] === m.uid) selected.push(m);
+  for (let i = 0; i < list.length; i++) {
+    const m = list[i]!;
+    const uid = m.uid;
+    while (j < uids.length && uids[j]! < uid) j++;
+    if (uids[j] === uid) selected.push(m);
+    if (i % STEP === STEP - 1) yield;
   }
   return selected;
 }

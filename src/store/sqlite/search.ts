@@ -37,26 +37,34 @@ export async function searchMessages(scope: UserScope, mailboxId: string, query:
     `SELECT ${columns} FROM messages m LEFT JOIN content_search cs ON cs.content_id = m.content_id
       WHERE m.mailbox_id = ? AND m.uid > ? AND ${filter.sql} ORDER BY m.uid LIMIT ?`,
   );
+  // Without a residual only the UIDs are read: plucked, a number per row rather than an object
+  // (at 100,000 matches the objects were most of a page's time).
+  stmt.pluck(!residual);
   if (slice.due) await slice.yieldNow();
   const out: number[] = [];
   let after = 0;
   let page = FIRST_PAGE;
   for (;;) {
     const started = performance.now();
-    const rows = stmt.all(box.id, after, ...filter.params, page) as Array<RecordRow | { uid: number }>;
+    const rows = stmt.all(box.id, after, ...filter.params, page) as RecordRow[] | number[];
     const took = performance.now() - started;
     if (rows.length === 0) break;
-    after = rows[rows.length - 1]!.uid;
     if (residual) {
-      out.push(...(await runSearch(residual, rows as RecordRow[], (row) => target(ctx, box.id, row), { texts, slice })));
+      const records = rows as RecordRow[];
+      after = records[records.length - 1]!.uid;
+      out.push(...(await runSearch(residual, records, (row) => target(ctx, box.id, row), { texts, slice })));
     } else {
-      for (const row of rows) out.push(row.uid);
+      const uids = rows as number[];
+      after = uids[uids.length - 1]!;
+      for (let i = 0; i < uids.length; i++) out.push(uids[i]!);
     }
     if (rows.length < page) break;
     progress?.(after);
-    // Aim the next page at half a slice of SQL time.
-    const aim = DEFAULT_SLICE_MS / 2;
-    page = Math.max(MIN_PAGE, Math.min(MAX_PAGE, Math.round(took > 0 ? (page * aim) / took : page * 2)));
+    // Aim the next page at half a slice of SQL time; a quarter when only UIDs are read, since then
+    // pages follow each other until the slice is used up and the last one ends the stretch.
+    const aim = residual ? DEFAULT_SLICE_MS / 2 : DEFAULT_SLICE_MS / 4;
+    // At most twice the last page: a small page's time says little about a large one's.
+    page = Math.max(MIN_PAGE, Math.min(MAX_PAGE, page * 2, Math.round(took > 0 ? (page * aim) / took : page * 2)));
     if (slice.due) await slice.yieldNow();
   }
   return out;

@@ -49,8 +49,14 @@ function loadColumns(ctx: StoreContext, mailboxId: number, fromUid: number, from
   }))();
 }
 
-/** Rows of the first page of a read in pages; later pages are sized to half a time slice each. */
-const FIRST_PAGE = 4_096;
+/**
+ * Rows of the first page of a read in pages; later pages are sized to take PAGE_AIM_MS each (at
+ * most twice the last): a stretch is a slice and the page that ends it, so a page of half a slice
+ * on a quiet machine made stretches of 5–7 ms under load.
+ */
+const PAGE_AIM_MS = DEFAULT_SLICE_MS / 4;
+/** Small: the first page runs in the stretch the command began in, after its parsing and dispatch. */
+const FIRST_PAGE = 1_024;
 const MIN_PAGE = 256;
 const MAX_PAGE = 65_536;
 
@@ -93,9 +99,34 @@ async function loadColumnsInPages(
     const took = performance.now() - started;
     if (got.uids.length < limit) return out;
     first = got.uids[got.uids.length - 1]! + 1;
-    limit = Math.max(MIN_PAGE, Math.min(MAX_PAGE, Math.round(took > 0 ? (limit * DEFAULT_SLICE_MS) / 2 / took : limit * 2)));
+    // At most twice the last page: a small page's time says little about a large one's.
+    limit = Math.max(MIN_PAGE, Math.min(MAX_PAGE, limit * 2, Math.round(took > 0 ? (limit * PAGE_AIM_MS) / took : limit * 2)));
     await slice.pause();
   }
+}
+
+/**
+ * The messages of a mailbox with UID below `toUid`, counted in ranges of UIDs with yields between
+ * time slices (a count(*) over 100,000 rows is one statement of a few milliseconds). Ranges of UIDs
+ * rather than pages of rows (LIMIT in a subquery): a range is counted on the primary key directly,
+ * so the pages together cost about what the one statement did (a LIMIT subquery cost three times
+ * that). Each range is sized from the last one's time, at most twice as wide.
+ */
+async function countInPages(ctx: StoreContext, mailboxId: number, toUid: number, slice: TimeSlice): Promise<number> {
+  const stmt = ctx.sql.get('SELECT count(*) FROM messages WHERE mailbox_id = ? AND uid >= ? AND uid < ?').pluck();
+  let count = 0;
+  let from = 0;
+  let width = FIRST_PAGE;
+  while (from < toUid) {
+    const to = Math.min(toUid, from + width);
+    const started = performance.now();
+    count += stmt.get(mailboxId, from, to) as number;
+    const took = performance.now() - started;
+    from = to;
+    width = Math.max(MIN_PAGE, Math.min(width * 2, Math.round(took > 0 ? (width * PAGE_AIM_MS) / took : width * 2)));
+    await slice.pause();
+  }
+  return count;
 }
 
 /** Column groups, each read by one query: the SQL columns after m.uid, all from one table. */
@@ -133,9 +164,39 @@ const GROUP_OF: Partial<Record<keyof SortableMessage, Group>> = {
 
 const NO_REFERENCES: readonly string[] = Object.freeze([]);
 
+/** The group an SQL column is read with. */
+const groupOf = (name: string): Group => (Object.keys(GROUPS) as Group[]).find((g) => GROUPS[g].split(', ').includes(name))!;
+
+type Pause = () => Promise<void>;
+
+/** Entries copied, or rows made, between looks at the clock. */
+const STEP = 8_192;
+
+/** The entries of `xs` that `keep` marks (all when null), then `more`: in steps with `pause` between. */
+async function pickInSlices<T>(xs: readonly T[], keep: Uint8Array | null, more: readonly T[], pause: Pause): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < xs.length; i++) {
+    if (!keep || keep[i] === 1) out.push(xs[i]!);
+    if (i % STEP === STEP - 1) await pause();
+  }
+  for (const x of more) out.push(x);
+  await pause();
+  return out;
+}
+
 function sameUids(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** sameUids() letting the event loop run between time slices. */
+async function sameUidsInSlices(a: readonly number[], b: readonly number[], slice: TimeSlice): Promise<boolean> {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return false;
+    if (i % STEP === STEP - 1) await slice.pause();
+  }
   return true;
 }
 
@@ -153,8 +214,18 @@ class KeyTable {
     private readonly load: (from: string, columns: readonly string[]) => Loaded,
     /** As `load`, for UIDs below the second argument, in pages with yields between time slices. */
     private readonly loadInPages: (from: string, columns: readonly string[], toUid: number) => Promise<Loaded>,
+    /** Leave the rows to makeRows() (in steps) rather than making them all here. */
+    rowsLater = false,
   ) {
-    this.rows = uids.map((_, i) => new SortRow(this, i));
+    this.rows = rowsLater ? [] : uids.map((_, i) => new SortRow(this, i));
+  }
+
+  /** Makes the rows of a table made with `rowsLater`, letting the event loop run between steps. */
+  async makeRows(pause: Pause): Promise<void> {
+    for (let i = this.rows.length; i < this.uids.length; i++) {
+      this.rows.push(new SortRow(this, i));
+      if (i % STEP === STEP - 1) await pause();
+    }
   }
 
   /** The values of one SQL column of `group` (loading the group the first time). */
@@ -182,11 +253,15 @@ class KeyTable {
     const names = this.missing(group);
     if (names.length === 0 || this.uids.length === 0) return;
     const loaded = await this.loadInPages(FROM[names[0]!.startsWith('t.') ? 't' : 's'], names, this.uids[this.uids.length - 1]! + 1);
+    // The UIDs compared in steps (100,000 of them were a stretch of their own with the last page).
+    const slice = new TimeSlice();
+    const same = await sameUidsInSlices(loaded.uids, this.uids, slice);
     // A caller that read a column meanwhile (fill) keeps it: it may hold decoded references.
     const fresh = names.map((n, c) => [n, c] as const).filter(([n]) => !this.values.has(n));
     this.merge(
       fresh.map(([n]) => n),
       { uids: loaded.uids, columns: fresh.map(([, c]) => loaded.columns[c]!) },
+      same,
     );
   }
 
@@ -195,8 +270,8 @@ class KeyTable {
    * this table was made (left out) and lack messages gone since (their value stays empty; such a
    * table is stale, and the cache replaces it before handing it out again).
    */
-  private merge(names: readonly string[], loaded: Loaded): void {
-    if (sameUids(loaded.uids, this.uids)) {
+  private merge(names: readonly string[], loaded: Loaded, same = sameUids(loaded.uids, this.uids)): void {
+    if (same) {
       // The usual case (the mailbox is as when this table was made): the columns as read.
       names.forEach((n, c) => this.values.set(n, loaded.columns[c]!));
       return;
@@ -213,6 +288,23 @@ class KeyTable {
     names.forEach((n, c) => this.values.set(n, cols[c]!));
   }
 
+  /**
+   * next() letting the event loop run between steps (`pause`): at 100,000 messages carrying every
+   * column over and making a row per message was one stretch of its own (issue 13). The added
+   * messages' columns are read in pages first. The same table as next() makes.
+   */
+  async nextInSlices(keep: Uint8Array | null, added: KeyTable, pause: Pause): Promise<KeyTable> {
+    const groups = new Set([...this.values.keys()].map(groupOf));
+    for (const group of groups) await added.prefetch(group);
+    const uids = await pickInSlices(this.uids, keep, added.uids, pause);
+    const internalDate = await pickInSlices(this.internalDate, keep, added.internalDate, pause);
+    const size = await pickInSlices(this.size, keep, added.size, pause);
+    const table = new KeyTable(uids, internalDate, size, this.load, this.loadInPages, true);
+    for (const [name, col] of this.values) table.values.set(name, await pickInSlices(col, keep, added.column(groupOf(name), name), pause));
+    await table.makeRows(pause);
+    return table;
+  }
+
   /** A new table for the mailbox now: the kept messages, then `added`, with the loaded columns carried over. */
   next(keep: Uint8Array | null, added: KeyTable): KeyTable {
     const pick = <T>(xs: readonly T[]): T[] => (keep ? xs.filter((_, i) => keep[i] === 1) : [...xs]);
@@ -223,10 +315,7 @@ class KeyTable {
       this.load,
       this.loadInPages,
     );
-    for (const [name, col] of this.values) {
-      const group = (Object.keys(GROUPS) as Group[]).find((g) => GROUPS[g].split(', ').includes(name))!;
-      table.values.set(name, [...pick(col), ...added.column(group, name)]);
-    }
+    for (const [name, col] of this.values) table.values.set(name, [...pick(col), ...added.column(groupOf(name), name)]);
     return table;
   }
 }
@@ -348,19 +437,62 @@ export class SortCache {
       if (now.uid_validity !== box.uid_validity) return this.list(ctx, now);
       entry = { highestModseq: box.highest_modseq, uidNext: box.uid_next, table };
       this.replace(box.id, this.entries.get(box.id), entry);
+    } else if (entry.highestModseq !== box.highest_modseq) {
+      // Caught up in pages as of `box` (refreshInSlices); list() below then takes it to now.
+      const old = entry;
+      const fresh = await this.refreshInSlices(ctx, box, old);
+      const now = current();
+      if (now.uid_validity !== box.uid_validity) return this.list(ctx, now);
+      // Another caller may have caught up meanwhile: its later state is kept.
+      const cached = this.entries.get(box.id);
+      if (cached === old || cached === undefined) this.replace(box.id, cached, (entry = fresh));
+      else entry = cached;
     }
     const groups = new Set(keys.map((k) => GROUP_OF[k]).filter((g): g is Group => g !== undefined));
     for (const group of groups) await entry.table.prefetch(group);
     return this.list(ctx, current());
   }
 
-  /** read() of the UIDs below `toUid`, in pages with yields between time slices. */
-  private async readInPages(ctx: StoreContext, mailboxId: number, toUid: number): Promise<KeyTable> {
-    const { uids, columns } = await loadColumnsInPages(ctx, mailboxId, 0, toUid, FROM.s, ['m.internal_date', 'm.size', GROUPS.sentDate]);
-    const { load, loadInPages } = this.loaders(ctx, mailboxId, 0);
-    const table = new KeyTable(uids, columns[0] as number[], columns[1] as number[], load, loadInPages);
+  /** read() of the UIDs in [`fromUid`, `toUid`), in pages with yields between time slices. */
+  private async readInPages(ctx: StoreContext, mailboxId: number, toUid: number, fromUid = 0): Promise<KeyTable> {
+    const { uids, columns } = await loadColumnsInPages(ctx, mailboxId, fromUid, toUid, FROM.s, ['m.internal_date', 'm.size', GROUPS.sentDate]);
+    const { load, loadInPages } = this.loaders(ctx, mailboxId, fromUid);
+    const table = new KeyTable(uids, columns[0] as number[], columns[1] as number[], load, loadInPages, true);
     table.values.set(GROUPS.sentDate, columns[2]!);
+    const slice = new TimeSlice();
+    await table.makeRows(() => slice.pause());
     return table;
+  }
+
+  /**
+   * refresh() in pages with yields between time slices: after an expunge it read the UIDs of the
+   * whole mailbox in one statement and carried every column over in one go (issue 13). The
+   * mailbox may change between the pages; the entry is marked as of `box` all the same, which is
+   * what listInSlices() relies on: every message present now below `box`'s UIDNEXT was present at
+   * every page (UIDs are never reused) and so is in the table, a message expunged meanwhile may be
+   * too, but then the mailbox row moved on and list() catches the table up as it would any other.
+   */
+  private async refreshInSlices(ctx: StoreContext, box: MailboxRow, entry: Entry): Promise<Entry> {
+    const slice = new TimeSlice();
+    const pause = (): Promise<void> => slice.pause();
+    const old = entry.table;
+    const below = await countInPages(ctx, box.id, entry.uidNext, slice);
+    if (entry.uidNext === box.uid_next && old.uids.length === below) return { ...entry, highestModseq: box.highest_modseq };
+    const added = box.uid_next > entry.uidNext ? await this.readInPages(ctx, box.id, box.uid_next, entry.uidNext) : this.read(ctx, box.id, box.uid_next);
+    let keep: Uint8Array | null = null;
+    if (old.uids.length !== below) {
+      // The UIDs still there, in pages; both lists ascending, so one walk marks the kept.
+      const present = (await loadColumnsInPages(ctx, box.id, 0, entry.uidNext, FROM.m, [])).uids;
+      keep = new Uint8Array(old.uids.length);
+      let j = 0;
+      for (let i = 0; i < old.uids.length; i++) {
+        const uid = old.uids[i]!;
+        while (j < present.length && present[j]! < uid) j++;
+        if (present[j] === uid) keep[i] = 1;
+        if (i % STEP === STEP - 1) await pause();
+      }
+    }
+    return { highestModseq: box.highest_modseq, uidNext: box.uid_next, table: await old.nextInSlices(keep, added, pause) };
   }
 
   /** The column readers of a table holding the mailbox's UIDs >= `fromUid`. */
