@@ -7,7 +7,7 @@
  * transaction slower than the p99, the events that overlap it are printed. (Client and server in
  * one process: a client-side stall shows up too, as a stall overlapping the transaction.)
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -60,12 +60,35 @@ const { port } = await server.listen();
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) events.push({ kind: `gc ${(e as unknown as { detail?: { kind?: number } }).detail?.kind ?? ''}`, start: e.startTime, end: e.startTime + e.duration });
 }).observe({ entryTypes: ['gc'] });
-// Event-loop stalls over 3 ms, seen by a 1 ms timer.
+// Event-loop stalls over 3 ms, seen by a 1 ms timer, split by the main thread's schedstat
+// (nanoseconds on the CPU, nanoseconds runnable but waiting for one) into a loop that ran — work,
+// a GC — and one the scheduler kept off the CPU (other processes, or our own threads).
+const schedstat = `/proc/self/task/${process.pid}/schedstat`;
+const sched = (): [number, number] => {
+  const [run, wait] = readFileSync(schedstat, 'latin1').split(' ').map(Number);
+  return [run! / 1e6, wait! / 1e6];
+};
 let last = now();
+let lastSched = sched();
+let lastCpu = process.cpuUsage();
+/** Over the stalls off the CPU: their wall time, and the CPU our other threads had meanwhile. */
+const offCpu = { wall: 0, otherThreads: 0 };
 const ticker = setInterval(() => {
   const t = now();
-  if (t - last > 4) events.push({ kind: 'event loop busy', start: last + 1, end: t });
+  const s = sched();
+  const cpu = process.cpuUsage();
+  if (t - last > 4) {
+    const ran = s[0] - lastSched[0];
+    const waited = s[1] - lastSched[1];
+    events.push({ kind: waited > ran ? 'event loop off the CPU' : 'event loop running', start: last + 1, end: t });
+    if (waited > ran) {
+      offCpu.wall += t - last;
+      offCpu.otherThreads += (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000 - ran;
+    }
+  }
   last = t;
+  lastSched = s;
+  lastCpu = cpu;
 }, 1);
 const elu = monitorEventLoopDelay({ resolution: 1 });
 elu.enable();
@@ -107,11 +130,19 @@ for (const t of slow) {
   tally.set(key, (tally.get(key) ?? 0) + 1);
   console.log(`  ${(t.end - t.start).toFixed(1).padStart(6)} ms at ${(t.start / 1000).toFixed(3)}s: ${overlapping.map((e) => `${e.kind} ${(e.end - e.start).toFixed(1)} ms`).join(', ') || '-'}`);
 }
+// How much more often each kind overlaps a slow delivery than any delivery: what the slow ones share.
+console.log('kind: share of slow deliveries it overlaps / share of all deliveries');
+const kinds = [...new Set(events.map((e) => e.kind.replace(/ \d+$/, '')))].sort();
+const share = (set: Span[], kind: string): number =>
+  set.filter((t) => events.some((e) => e.kind.replace(/ \d+$/, '') === kind && e.end > t.start && e.start < t.end && e.end - e.start >= 1)).length / set.length;
+for (const k of kinds) console.log(`  ${k}: ${(100 * share(slow, k)).toFixed(0)} % / ${(100 * share(warm, k)).toFixed(1)} %`);
 console.log('slow deliveries (>= p99) by what overlapped them:');
 for (const [k, v] of [...tally].sort((a, b) => b[1] - a[1])) console.log(`  ${v}  ${k}`);
 const ck = events.filter((e) => e.kind.startsWith('checkpoint'));
 const cd = ck.map((e) => e.end - e.start).sort((a, b) => a - b);
 if (cd.length) console.log(`checkpoints: ${cd.length}, median ${cd[Math.floor(cd.length / 2)]!.toFixed(1)} ms, max ${cd[cd.length - 1]!.toFixed(1)} ms`);
+// Two cores: other threads of ours near 2× the wall time would mean we kept ourselves off the CPU.
+console.log(`event loop off the CPU: ${offCpu.wall.toFixed(0)} ms in all; this process's other threads (pool, sync, GC helpers) ran ${offCpu.otherThreads.toFixed(0)} ms meanwhile`);
 const hd = events.filter((e) => e.kind === 'writes held').map((e) => e.end - e.start).sort((a, b) => a - b);
 if (hd.length) console.log(`writes held: ${hd.length} times, median ${hd[Math.floor(hd.length / 2)]!.toFixed(1)} ms, max ${hd[hd.length - 1]!.toFixed(1)} ms`);
 const ws = events.filter((e) => e.kind.startsWith('wal')).map((e) => e.end - e.start).sort((a, b) => a - b);
