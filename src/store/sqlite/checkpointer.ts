@@ -121,7 +121,21 @@ export class Checkpointer {
   private async run(): Promise<void> {
     let release: (() => void) | undefined;
     try {
-      release = await this.syncThenHold();
+      // Steps 1 and 2. The last tries run with writes held already, so a steady stream of commits
+      // cannot keep a checkpoint from ever running.
+      for (let tries = 1; ; tries++) {
+        if (tries > UNHELD_SYNC_TRIES) release ??= this.group.hold();
+        const before = this.totalChanges();
+        await this.durable.sync();
+        // A transaction runs synchronously (better-sqlite3), so an unchanged count means no
+        // commit since the sync was asked for. Every write is an INSERT, UPDATE or DELETE once
+        // the store is open (no DDL runs later), and each of those moves the count.
+        if (this.totalChanges() === before) break;
+        this.retries++;
+      }
+      // No await from the check above to the copy: nothing can commit in between (not even a
+      // write whose whenOpen() resolved before the hold), so every frame copied is durable.
+      release ??= this.group.hold();
       this.seenWrites = this.durable.syncs;
       const copied = this.copy();
       if (copied > 0) await this.syncDatabase();
@@ -139,31 +153,6 @@ export class Checkpointer {
       this.db.pragma('wal_autocheckpoint = 1000');
     } finally {
       release?.();
-    }
-  }
-
-  /**
-   * Steps 1 and 2: resolves, with the hold in force, once a WAL sync covers every committed frame.
-   * The check and the hold are one synchronous step with the caller's copy, so no write comes
-   * between them. Writes are held already during the last tries, so a steady stream of commits
-   * cannot keep a checkpoint from ever running.
-   */
-  private async syncThenHold(): Promise<() => void> {
-    let release: (() => void) | undefined;
-    try {
-      for (let tries = 1; ; tries++) {
-        if (tries > UNHELD_SYNC_TRIES) release ??= this.group.hold();
-        const before = this.totalChanges();
-        await this.durable.sync();
-        // A transaction runs synchronously (better-sqlite3), so an unchanged count means no
-        // commit since the sync was asked for. Every write is an INSERT, UPDATE or DELETE once
-        // the store is open (no DDL runs later), and each of those moves the count.
-        if (this.totalChanges() === before) return release ?? this.group.hold();
-        this.retries++;
-      }
-    } catch (err) {
-      release?.();
-      throw err;
     }
   }
 
