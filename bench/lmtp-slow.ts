@@ -3,9 +3,12 @@
  * deliveries of one session coincide with. One process: a SQLite store and the LMTP server, and a
  * client that delivers `--kb` KB messages to one recipient back to back; every transaction's start
  * and end are recorded on the same clock as the store's WAL syncs and checkpoints (the store's
- * `timings` hook), V8's garbage collections (PerformanceObserver) and event-loop stalls. For each
- * transaction slower than the p99, the events that overlap it are printed. (Client and server in
- * one process: a client-side stall shows up too, as a stall overlapping the transaction.)
+ * `timings` hook), the spans writes are held and the checkpoint's copy (its frames counted), V8's
+ * garbage collections (PerformanceObserver) and event-loop stalls, split by the main thread's
+ * schedstat into "running" and "off the CPU". For each transaction slower than the p99, the events
+ * that overlap it are printed, then each kind's share of the slow transactions beside its share of
+ * all. (Client and server in one process: a client-side stall shows up too, as a stall overlapping
+ * the transaction.)
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
