@@ -81,8 +81,6 @@ export class Checkpointer {
   private changes: Statement | undefined;
   /** Completed checkpoints (diagnostics and tests). */
   checkpoints = 0;
-  /** WAL syncs asked for again because a write committed during the checkpoint's (tests). */
-  retries = 0;
 
   constructor(
     private readonly db: Database,
@@ -131,7 +129,6 @@ export class Checkpointer {
         // commit since the sync was asked for. Every write is an INSERT, UPDATE or DELETE once
         // the store is open (no DDL runs later), and each of those moves the count.
         if (this.totalChanges() === before) break;
-        this.retries++;
       }
       // No await from the check above to the copy: nothing can commit in between (not even a
       // write whose whenOpen() resolved before the hold), so every frame copied is durable.
