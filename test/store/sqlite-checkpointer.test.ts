@@ -101,6 +101,66 @@ describe('SqliteStore WAL checkpoints', () => {
     await store.close();
   });
 
+  it('does not hold writes for its WAL sync: a write committed meanwhile is acknowledged at once', async () => {
+    // The checkpoint's WAL sync never finishes by itself; every other sync does at once.
+    let blockNext = false;
+    let finishBlocked: () => void = () => undefined;
+    const { store, u, inbox } = await aliceStore({
+      walSyncer: () => {
+        if (!blockNext) return Promise.resolve();
+        blockNext = false;
+        return new Promise<void>((resolve) => (finishBlocked = resolve));
+      },
+      checkpoints: { intervalMs: 60_000 },
+    });
+    await u.append(inbox.id, { content: message(1) });
+    blockNext = true;
+    const checkpoint = store.checkpoint();
+    await tick(20);
+    const append = u.append(inbox.id, { content: message(2) });
+    assert.equal(await settled(append), true, 'the APPEND did not wait for the checkpoint');
+    await checkpoint;
+    assert.equal(store.durability().checkpoints, 1);
+    finishBlocked();
+    assert.equal((await u.status(inbox.id)).messages, 2);
+    await store.close();
+  });
+
+  it('copies a write committed during its WAL sync only after a sync that covers it', async () => {
+    // Each WAL sync waits until the test ends it, so the order is the test's.
+    const syncs: Array<() => void> = [];
+    const events: string[] = [];
+    let manual = false;
+    const { store, u, inbox } = await aliceStore({
+      walSyncer: () => {
+        if (!manual) return Promise.resolve();
+        const n = syncs.length + 1;
+        events.push(`wal sync ${n} started`);
+        return new Promise<void>((resolve) => syncs.push(() => (events.push(`wal sync ${n} done`), resolve())));
+      },
+      checkpoints: { intervalMs: 60_000, databaseSyncer: async () => void events.push('database sync started') },
+    });
+    await u.append(inbox.id, { content: message(1) });
+    manual = true;
+    const checkpoint = store.checkpoint();
+    await tick(20);
+    assert.deepEqual(events, ['wal sync 1 started'], "the checkpoint's own sync");
+    const append = u.append(inbox.id, { content: message(2) });
+    await tick(20);
+    assert.deepEqual(events.slice(1), ['wal sync 2 started'], "the APPEND committed and asked for its sync");
+    syncs[0]!(); // the checkpoint's sync ends; it does not cover message 2
+    await tick(20);
+    assert.deepEqual(events.slice(2), ['wal sync 1 done', 'wal sync 3 started'], 'the checkpoint asked for another sync instead of copying');
+    syncs[2]!(); // covers message 2 (and so settles sync 2's caller too)
+    await checkpoint;
+    assert.deepEqual(events.slice(4), ['wal sync 3 done', 'database sync started'], 'copied after the covering sync');
+    assert.equal(await settled(append), true);
+    syncs[1]!();
+    manual = false;
+    assert.equal((await u.status(inbox.id)).messages, 2);
+    await store.close();
+  });
+
   it('keeps the WAL from growing without bound under a steady stream of writes', async () => {
     const { dir, store, u, inbox } = await aliceStore({ checkpoints: { intervalMs: 10 } });
     const total = 2_400;

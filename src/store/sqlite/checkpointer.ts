@@ -7,15 +7,24 @@
  * (100–190 ms under the bench's load; the copying itself is page-cache work, a few milliseconds).
  *
  * Here, once a second while anything was written:
- * 1. the store's writes are held back (group commit queues them; mailbox-tree writes wait in
+ * 1. WalSync makes every committed frame durable — the order SQLite's own checkpoint keeps: no page
+ *    reaches the database file before its WAL frame is on disk. Writes go on meanwhile; if one
+ *    committed after the sync was asked for (total_changes() moved), its frames are not covered,
+ *    so the sync is asked for again — after a few tries with writes held (below) instead;
+ * 2. in the same synchronous step as the check that nothing committed since that sync, the
+ *    store's writes are held back (group commit queues them; mailbox-tree writes wait in
  *    `GroupCommit.whenOpen()`); reads go on;
- * 2. WalSync makes every committed frame durable — the order SQLite's own checkpoint keeps: no page
- *    reaches the database file before its WAL frame is on disk;
  * 3. `PRAGMA wal_checkpoint(PASSIVE)` runs with synchronous=OFF for its duration, so it only copies;
  * 4. the database file is fdatasynced off the loop (on the store's sync thread, sync-thread.ts);
  * 5. writes go on. The first of them starts the WAL over from its first frame
  *    (https://sqlite.org/wal.html, "Checkpointing") — safe only because step 4 came first: the
- *    frames it overwrites are durable in the database file by then.
+ *    frames it overwrites are durable in the database file by then. That overwrite is why writes
+ *    are held from the copy to the end of step 4: the kernel may write the new WAL header back at
+ *    any moment, and a power cut would then leave neither the old frames nor their pages. (A
+ *    PASSIVE checkpoint never waits for a writer, but with one connection nothing else keeps the
+ *    next write from starting the WAL over.) Holding writes for step 1 too is not needed — a
+ *    frame written during it is simply not copied until a later sync covers it — and would make a
+ *    delivery that commits meanwhile wait for a sync it does not need.
  *
  * Why not a second connection on a worker thread: that needs locking_mode=NORMAL, and the shared-
  * memory locks it takes around every read transaction (about 16 fcntl calls per IMAP command,
@@ -25,7 +34,7 @@
  * the loop, but the WAL never grows without bound. A full disk is the exception: the checkpoint is
  * tried again each tick until space is freed (the WAL grows meanwhile only if writes succeed).
  */
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import { closeSync, fdatasync, openSync } from 'node:fs';
 import type { GroupCommit } from './group-commit.js';
 import type { SyncThread } from './sync-thread.js';
@@ -51,6 +60,12 @@ export interface CheckpointerOptions {
   onTransientError?: (err: unknown) => void;
 }
 
+/**
+ * WAL syncs tried with writes going on before the checkpoint holds them for one more: one session's
+ * commit may land in the first sync's window, rarely in three in a row.
+ */
+const UNHELD_SYNC_TRIES = 3;
+
 /** Failures a later checkpoint may not meet: the disk was full (the WAL is intact meanwhile). */
 function isTransient(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
@@ -63,6 +78,7 @@ export class Checkpointer {
   private seenWrites = 0;
   private failed = false;
   private fd: number | undefined;
+  private changes: Statement | undefined;
   /** Completed checkpoints (diagnostics and tests). */
   checkpoints = 0;
 
@@ -101,9 +117,22 @@ export class Checkpointer {
   }
 
   private async run(): Promise<void> {
-    const release = this.group.hold();
+    let release: (() => void) | undefined;
     try {
-      await this.durable.sync();
+      // Steps 1 and 2. The last tries run with writes held already, so a steady stream of commits
+      // cannot keep a checkpoint from ever running.
+      for (let tries = 1; ; tries++) {
+        if (tries > UNHELD_SYNC_TRIES) release ??= this.group.hold();
+        const before = this.totalChanges();
+        await this.durable.sync();
+        // A transaction runs synchronously (better-sqlite3), so an unchanged count means no
+        // commit since the sync was asked for. Every write is an INSERT, UPDATE or DELETE once
+        // the store is open (no DDL runs later), and each of those moves the count.
+        if (this.totalChanges() === before) break;
+      }
+      // No await from the check above to the copy: nothing can commit in between (not even a
+      // write whose whenOpen() resolved before the hold), so every frame copied is durable.
+      release ??= this.group.hold();
       this.seenWrites = this.durable.syncs;
       const copied = this.copy();
       if (copied > 0) await this.syncDatabase();
@@ -120,8 +149,14 @@ export class Checkpointer {
       this.options.onError?.(err);
       this.db.pragma('wal_autocheckpoint = 1000');
     } finally {
-      release();
+      release?.();
     }
+  }
+
+  /** Rows changed by this connection so far (SQLite's total_changes()). */
+  private totalChanges(): number {
+    this.changes ??= this.db.prepare('SELECT total_changes()').pluck();
+    return this.changes.get() as number;
   }
 
   /** Copies the WAL into the database without fsyncs; returns the frames copied so far. */
