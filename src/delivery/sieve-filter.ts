@@ -12,7 +12,7 @@
  * mailbox it would have reached without a script, and the problem logged for that user.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Logger } from '../util/logger.js';
+import { lazyChild, type Logger } from '../util/logger.js';
 import { compileSieve, DEFAULT_SIEVE_LIMITS, needsWholeMessage, runSieve } from '../sieve/index.js';
 import type { SieveAction, SieveEnvironment, SieveLimits, SieveOutcome, SieveScript } from '../sieve/types.js';
 import { hasSieveStorage, type SieveScriptStorage } from '../store/sieve-storage.js';
@@ -71,7 +71,8 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
   const logger = options.logger;
 
   const filter: DeliveryFilter = async (input) => {
-    const log = logger?.child({ user: input.recipient.user, to: input.recipient.address });
+    // Made only when something is logged: most deliveries log nothing here.
+    const log = logger ? lazyChild(logger, { user: input.recipient.user, to: input.recipient.address }) : undefined;
     // The sequence, as Pigeonhole runs sieve_before, the user's script and sieve_after: the next
     // script runs only while a keep (implicit or explicit) is in effect; `stop` ends one script,
     // not the sequence; a failing script ends the sequence with an implicit keep. (A loop over

@@ -11,6 +11,7 @@ import { createMailSender } from '../../src/delivery/sender.js';
 import { LmtpClient } from '../../src/lmtp/client.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
 import { sieveStorage } from '../../src/store/sieve-storage.js';
+import type { Logger } from '../../src/util/logger.js';
 import { startLmtpServer, storedMessages, type TestLmtpServer } from '../helpers/lmtp-server.js';
 
 interface Relayed {
@@ -511,5 +512,49 @@ describe('Sieve at delivery: vacation memory over time, and hostile scripts neve
     const r2 = await client.send('s@remote.test', [{ address: 'bob@mx.test' }], message({ Subject: 'huge script' }));
     assert.equal(r2.delivery[0]?.code, 250);
     assert.equal((await storedMessages(store, 'bob')).length, 1, 'a script that does not compile keeps the message');
+  });
+});
+
+describe('the per-delivery logger of the Sieve filter', () => {
+  it('is made only when the delivery logs something, with the recipient bound to it', async () => {
+    const made: Array<Record<string, unknown>> = [];
+    const lines: Array<{ bindings: Record<string, unknown>; level: string; obj: unknown; msg: string | undefined }> = [];
+    const logger = (bindings: Record<string, unknown>): Logger => ({
+      child: (more) => {
+        made.push(more);
+        return logger({ ...bindings, ...more });
+      },
+      debug: (obj, msg) => lines.push({ bindings, level: 'debug', obj, msg }),
+      info: (obj, msg) => lines.push({ bindings, level: 'info', obj, msg }),
+      warn: (obj, msg) => lines.push({ bindings, level: 'warn', obj, msg }),
+      error: (obj, msg) => lines.push({ bindings, level: 'error', obj, msg }),
+    });
+    const store = new MemoryStore();
+    const lmtp = await startLmtpServer({ store, filter: createSieveFilter({ logger: logger({}), scriptChanges: store }) });
+    const client = await LmtpClient.connect({ host: '127.0.0.1', port: lmtp.port });
+    try {
+      const mail = await store.open('ann');
+      await sieveStorage(mail).sievePut('main', 'require "imap4flags"; addflag "$Seen1";');
+      await sieveStorage(mail).sieveSetActive('main');
+      await mail.close();
+      for (let i = 0; i < 3; i++) assert.equal((await client.send('sender@remote.test', [{ address: 'ann@mx.test' }], message({ Subject: `quiet ${i}` }))).delivery[0]?.code, 250);
+      assert.deepEqual(made, [], 'deliveries that log nothing make no child logger');
+      assert.deepEqual(lines, []);
+      // A run that fails (too many actions) logs a warning for that recipient: the child is made then, once.
+      const again = await store.open('ann');
+      await sieveStorage(again).sievePut('main', `require ["fileinto", "copy"]; ${Array.from({ length: 40 }, (_, i) => `fileinto :copy "F${i}";`).join(' ')}`);
+      await again.close();
+      assert.equal((await client.send('sender@remote.test', [{ address: 'ann@mx.test' }], message({ Subject: 'loud' }))).delivery[0]?.code, 250);
+      assert.deepEqual(made, [{ user: 'ann', to: 'ann@mx.test' }]);
+      assert.equal(lines.length, 1);
+      assert.equal(lines[0]!.level, 'warn');
+      assert.deepEqual(lines[0]!.bindings, { user: 'ann', to: 'ann@mx.test' });
+      assert.match(lines[0]!.msg ?? '', /failed at run time/);
+      assert.equal((await storedMessages(store, 'ann')).length, 4, 'every message kept in INBOX');
+    } finally {
+      await client.quit().catch(() => undefined);
+      await lmtp.close();
+      await store.close();
+    }
   });
 });
