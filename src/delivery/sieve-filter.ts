@@ -69,6 +69,7 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
   const active = options.scriptChanges ? new ActiveScriptCache<ActiveScript | null>(options.scriptChanges, options.activeScriptUsers ?? 10_000) : undefined;
   const now = options.now ?? (() => new Date());
   const logger = options.logger;
+  const vacations = new Map<string, Promise<void>>();
 
   const filter: DeliveryFilter = async (input) => {
     // Made only when something is logged: most deliveries log nothing here.
@@ -99,7 +100,7 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
       if (outcome.error || !outcome.actions.some((a) => a.type === 'keep')) break;
     }
     if (runs.length === 0) return [];
-    return carryOut(input, runs, { limits, sender: options.sender, log, at, hostname: options.hostname ?? 'localhost' });
+    return carryOut(input, runs, { limits, sender: options.sender, log, at, hostname: options.hostname ?? 'localhost', vacations });
   };
   // Without global scripts, only a user's active script can act. When the store cannot say, the
   // answer is yes: the ordinary path then meets the same question and handles it (and logs it).
@@ -239,6 +240,12 @@ interface CarryContext {
   log: Logger | undefined;
   at: Date;
   hostname: string;
+  /**
+   * Vacation answers being decided, by user, handle and address. Two deliveries to one user at
+   * once (Postfix runs several LMTP clients) would otherwise both find the sender not answered
+   * yet and both answer (RFC 5230 §4.2: one answer within :days). Within this process only.
+   */
+  vacations: Map<string, Promise<void>>;
 }
 
 /**
@@ -391,6 +398,19 @@ async function vacation(input: FilterInput, action: Extract<SieveAction, { type:
     return;
   }
   if (looped(input)) return;
+  // One decision at a time per user, handle and sender: the next one sees what this one remembered.
+  const key = `${input.recipient.user}\0${action.handle}\0${action.to.toLowerCase()}`;
+  const turn = (c.vacations.get(key) ?? Promise.resolve()).then(() => answerOnce(mail, input, action, c));
+  c.vacations.set(key, turn);
+  try {
+    await turn;
+  } finally {
+    if (c.vacations.get(key) === turn) c.vacations.delete(key);
+  }
+}
+
+/** Answers `action.to` unless the memory says it was answered within :days; never throws (logs). */
+async function answerOnce(mail: SieveScriptStorage, input: FilterInput, action: Extract<SieveAction, { type: 'vacation' }>, c: CarryContext): Promise<void> {
   try {
     if (await mail.vacationAnswered(action.handle, action.to, c.at)) return; // answered within :days
     if (!c.sender) {
