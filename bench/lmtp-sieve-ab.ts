@@ -175,6 +175,10 @@ const SCRIPTS: Record<string, string | null> = {
   script: FIFTY_RULE_SCRIPT,
   keep: 'keep;\r\n',
   flag: 'require "imap4flags";\r\naddflag "$Bench";\r\n',
+  // The 50-rule script's destinations without its rules (Lists/listN, Tickets, else kept with $Bench),
+  // and its rules without its destinations (every fileinto to INBOX): 'rules' against 'folders'.
+  folders: `require ["fileinto", "mailbox", "imap4flags"];\r\n${Array.from({ length: 10 }, (_, i) => `if header :contains "list-id" "<list${i + 1}.lists.example.org>" { fileinto :create "Lists/list${i + 1}"; stop; }`).join('\r\n')}\r\nif header :contains "subject" "[ticket #" { fileinto :create "Tickets"; stop; }\r\naddflag "$Bench";\r\n`,
+  inbox: FIFTY_RULE_SCRIPT.replace(/fileinto :create (:flags "\$Invoice" )?"[^"]+"/g, 'fileinto $1"INBOX"'),
 };
 const sides: Side[] = [];
 for (const name of values.sides.split(',')) {

@@ -40,7 +40,7 @@ rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 const auth = { authenticate: async () => null } as unknown as Authenticator;
 const stores: SqliteStore[] = [];
-type Kind = 'none' | 'flag' | 'replay' | 'sieve';
+type Kind = 'none' | 'flag' | 'replay' | 'inbox' | 'sieve';
 async function side(name: Kind, script: boolean): Promise<DeliveryPipeline> {
   const store = await sieveStore(join(dir, name), USERS, script ? FIFTY_RULE_SCRIPT : null);
   stores.push(store);
@@ -50,6 +50,14 @@ async function side(name: Kind, script: boolean): Promise<DeliveryPipeline> {
     // Every message kept with a flag: what the store does for most of the script's messages.
     filter = Object.assign(async () => [{ kind: 'keep', flags: ['$Bench'] }] as DeliveryAction[], { appliesTo: async () => true, needsMessage: async () => false });
   } else if (name === 'replay') filter = replaying(sieve);
+  else if (name === 'inbox') {
+    // The script's decisions with every fileinto made a keep: 'replay' against this is the cost of the other folders.
+    const replay = replaying(sieve);
+    filter = Object.assign(async (input: Parameters<DeliveryFilter>[0]) => (await replay(input)).map((a): DeliveryAction => (a.kind === 'fileinto' ? { kind: 'keep', ...(a.flags ? { flags: a.flags } : {}) } : a)), {
+      appliesTo: replay.appliesTo,
+      needsMessage: replay.needsMessage,
+    });
+  }
   return new DeliveryPipeline({ store, auth, filter });
 }
 /** `--side none,flag,replay,sieve` (default none,sieve): the sides to run (one alone: to count its system calls with strace -c, say). */
@@ -57,6 +65,7 @@ const SIDES: Array<[Kind, string, boolean]> = [
   ['none', 'no script (filter installed)', false],
   ['flag', 'keep with $Bench, no Sieve', false],
   ['replay', 'the script\'s actions, no Sieve', true],
+  ['inbox', 'the script\'s actions with fileinto made keep, no Sieve', true],
   ['sieve', 'Sieve, 50 rules', true],
 ];
 const wanted = values.side?.split(',') ?? ['none', 'sieve'];

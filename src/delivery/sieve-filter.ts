@@ -12,7 +12,7 @@
  * mailbox it would have reached without a script, and the problem logged for that user.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Logger } from '../util/logger.js';
+import { lazyChild, type Logger } from '../util/logger.js';
 import { compileSieve, DEFAULT_SIEVE_LIMITS, needsWholeMessage, runSieve } from '../sieve/index.js';
 import type { SieveAction, SieveEnvironment, SieveLimits, SieveOutcome, SieveScript } from '../sieve/types.js';
 import { hasSieveStorage, type SieveScriptStorage } from '../store/sieve-storage.js';
@@ -69,9 +69,11 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
   const active = options.scriptChanges ? new ActiveScriptCache<ActiveScript | null>(options.scriptChanges, options.activeScriptUsers ?? 10_000) : undefined;
   const now = options.now ?? (() => new Date());
   const logger = options.logger;
+  const vacations = new Map<string, Promise<void>>();
 
   const filter: DeliveryFilter = async (input) => {
-    const log = logger?.child({ user: input.recipient.user, to: input.recipient.address });
+    // Made only when something is logged: most deliveries log nothing here.
+    const log = logger ? lazyChild(logger, { user: input.recipient.user, to: input.recipient.address }) : undefined;
     // The sequence, as Pigeonhole runs sieve_before, the user's script and sieve_after: the next
     // script runs only while a keep (implicit or explicit) is in effect; `stop` ends one script,
     // not the sequence; a failing script ends the sequence with an implicit keep. (A loop over
@@ -98,7 +100,7 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
       if (outcome.error || !outcome.actions.some((a) => a.type === 'keep')) break;
     }
     if (runs.length === 0) return [];
-    return carryOut(input, runs, { limits, sender: options.sender, log, at, hostname: options.hostname ?? 'localhost' });
+    return carryOut(input, runs, { limits, sender: options.sender, log, at, hostname: options.hostname ?? 'localhost', vacations });
   };
   // Without global scripts, only a user's active script can act. When the store cannot say, the
   // answer is yes: the ordinary path then meets the same question and handles it (and logs it).
@@ -238,6 +240,12 @@ interface CarryContext {
   log: Logger | undefined;
   at: Date;
   hostname: string;
+  /**
+   * Vacation answers being decided, by user, handle and address. Two deliveries to one user at
+   * once (Postfix runs several LMTP clients) would otherwise both find the sender not answered
+   * yet and both answer (RFC 5230 §4.2: one answer within :days). Within this process only.
+   */
+  vacations: Map<string, Promise<void>>;
 }
 
 /**
@@ -390,6 +398,19 @@ async function vacation(input: FilterInput, action: Extract<SieveAction, { type:
     return;
   }
   if (looped(input)) return;
+  // One decision at a time per user, handle and sender: the next one sees what this one remembered.
+  const key = `${input.recipient.user}\0${action.handle}\0${action.to.toLowerCase()}`;
+  const turn = (c.vacations.get(key) ?? Promise.resolve()).then(() => answerOnce(mail, input, action, c));
+  c.vacations.set(key, turn);
+  try {
+    await turn;
+  } finally {
+    if (c.vacations.get(key) === turn) c.vacations.delete(key);
+  }
+}
+
+/** Answers `action.to` unless the memory says it was answered within :days; never throws (logs). */
+async function answerOnce(mail: SieveScriptStorage, input: FilterInput, action: Extract<SieveAction, { type: 'vacation' }>, c: CarryContext): Promise<void> {
   try {
     if (await mail.vacationAnswered(action.handle, action.to, c.at)) return; // answered within :days
     if (!c.sender) {

@@ -19,3 +19,50 @@ export const SILENT_LOGGER: Logger = {
   warn: () => undefined,
   error: () => undefined,
 };
+
+/**
+ * `parent.child(bindings)`, made the first time something is logged through it. pino's child()
+ * serialises its bindings when it is made; a hot path that gives each unit of work its own child
+ * and usually logs nothing (the Sieve filter, once per delivery: a few µs each, seen in the
+ * server's CPU profile — bench/RESULTS.md) should not pay for that.
+ */
+export function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger {
+  return new LazyChild(parent, bindings);
+}
+
+class LazyChild implements Logger {
+  private made: Logger | undefined;
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly bindings: Record<string, unknown>,
+  ) {}
+
+  child(bindings: Record<string, unknown>): Logger {
+    return this.logger().child(bindings);
+  }
+  debug(obj: unknown, msg?: string): void {
+    const l = this.logger();
+    if (msg === undefined) l.debug(obj);
+    else l.debug(obj, msg);
+  }
+  info(obj: unknown, msg?: string): void {
+    const l = this.logger();
+    if (msg === undefined) l.info(obj);
+    else l.info(obj, msg);
+  }
+  warn(obj: unknown, msg?: string): void {
+    const l = this.logger();
+    if (msg === undefined) l.warn(obj);
+    else l.warn(obj, msg);
+  }
+  error(obj: unknown, msg?: string): void {
+    const l = this.logger();
+    if (msg === undefined) l.error(obj);
+    else l.error(obj, msg);
+  }
+
+  private logger(): Logger {
+    return (this.made ??= this.parent.child(this.bindings));
+  }
+}

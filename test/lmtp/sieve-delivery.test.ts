@@ -11,6 +11,7 @@ import { createMailSender } from '../../src/delivery/sender.js';
 import { LmtpClient } from '../../src/lmtp/client.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
 import { sieveStorage } from '../../src/store/sieve-storage.js';
+import type { Logger } from '../../src/util/logger.js';
 import { startLmtpServer, storedMessages, type TestLmtpServer } from '../helpers/lmtp-server.js';
 
 interface Relayed {
@@ -195,6 +196,24 @@ describe('Sieve at delivery', () => {
     await scripts.sievePut('renamed', 'frobnicate;'); // invalid: kept in INBOX, not the old text's mailbox
     assert.equal(await deliverAndFind(), 'INBOX');
     await mail.close();
+  });
+  it('vacation answers once when two deliveries to the user arrive at the same time (two LMTP clients, as Postfix runs them)', async () => {
+    await activate('carol', 'require "vacation"; vacation :days 3 :subject "Away" "Back soon.";');
+    const before = relayed.length;
+    const kept = (await storedMessages(store, 'carol')).length;
+    const clients = await Promise.all([0, 1, 2].map(() => LmtpClient.connect({ host: '127.0.0.1', port: lmtp.port })));
+    try {
+      const replies = await Promise.all(
+        clients.map((c, i) => c.send('pal@remote.test', [{ address: 'carol@mx.test' }], message({ From: 'pal@remote.test', To: 'carol@mx.test', Subject: `at once ${i}` }))),
+      );
+      assert.deepEqual(replies.map((r) => r.delivery[0]?.code), [250, 250, 250]);
+    } finally {
+      await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
+    }
+    const answers = relayed.slice(before);
+    assert.equal(answers.length, 1, JSON.stringify(answers.map((a) => a.to)));
+    assert.deepEqual(answers[0]!.to, ['pal@remote.test']);
+    assert.equal((await storedMessages(store, 'carol')).length, kept + 3, 'every message kept');
   });
 });
 
@@ -511,5 +530,49 @@ describe('Sieve at delivery: vacation memory over time, and hostile scripts neve
     const r2 = await client.send('s@remote.test', [{ address: 'bob@mx.test' }], message({ Subject: 'huge script' }));
     assert.equal(r2.delivery[0]?.code, 250);
     assert.equal((await storedMessages(store, 'bob')).length, 1, 'a script that does not compile keeps the message');
+  });
+});
+
+describe('the per-delivery logger of the Sieve filter', () => {
+  it('is made only when the delivery logs something, with the recipient bound to it', async () => {
+    const made: Array<Record<string, unknown>> = [];
+    const lines: Array<{ bindings: Record<string, unknown>; level: string; obj: unknown; msg: string | undefined }> = [];
+    const logger = (bindings: Record<string, unknown>): Logger => ({
+      child: (more) => {
+        made.push(more);
+        return logger({ ...bindings, ...more });
+      },
+      debug: (obj, msg) => lines.push({ bindings, level: 'debug', obj, msg }),
+      info: (obj, msg) => lines.push({ bindings, level: 'info', obj, msg }),
+      warn: (obj, msg) => lines.push({ bindings, level: 'warn', obj, msg }),
+      error: (obj, msg) => lines.push({ bindings, level: 'error', obj, msg }),
+    });
+    const store = new MemoryStore();
+    const lmtp = await startLmtpServer({ store, filter: createSieveFilter({ logger: logger({}), scriptChanges: store }) });
+    const client = await LmtpClient.connect({ host: '127.0.0.1', port: lmtp.port });
+    try {
+      const mail = await store.open('ann');
+      await sieveStorage(mail).sievePut('main', 'require "imap4flags"; addflag "$Seen1";');
+      await sieveStorage(mail).sieveSetActive('main');
+      await mail.close();
+      for (let i = 0; i < 3; i++) assert.equal((await client.send('sender@remote.test', [{ address: 'ann@mx.test' }], message({ Subject: `quiet ${i}` }))).delivery[0]?.code, 250);
+      assert.deepEqual(made, [], 'deliveries that log nothing make no child logger');
+      assert.equal(lines.length, 0, 'and log nothing');
+      // A run that fails (too many actions) logs a warning for that recipient: the child is made then, once.
+      const again = await store.open('ann');
+      await sieveStorage(again).sievePut('main', `require ["fileinto", "copy"]; ${Array.from({ length: 40 }, (_, i) => `fileinto :copy "F${i}";`).join(' ')}`);
+      await again.close();
+      assert.equal((await client.send('sender@remote.test', [{ address: 'ann@mx.test' }], message({ Subject: 'loud' }))).delivery[0]?.code, 250);
+      assert.deepEqual(made, [{ user: 'ann', to: 'ann@mx.test' }]);
+      assert.equal(lines.length, 1);
+      assert.equal(lines[0]!.level, 'warn');
+      assert.deepEqual(lines[0]!.bindings, { user: 'ann', to: 'ann@mx.test' });
+      assert.match(lines[0]!.msg ?? '', /failed at run time/);
+      assert.equal((await storedMessages(store, 'ann')).length, 4, 'every message kept in INBOX');
+    } finally {
+      await client.quit().catch(() => undefined);
+      await lmtp.close();
+      await store.close();
+    }
   });
 });
