@@ -116,7 +116,9 @@ describe('PostgreSQL nodes under faults', { timeout: 240_000 }, () => {
     const results = await Promise.all(load.map((l) => l.done));
 
     console.log(`restart under load: ${results.map((r) => `${r.acked.length} acked, ${r.unavailable} unavailable`).join('; ')}`);
-    for (const r of results) assert.deepEqual(r.wrong, [], 'every answer was OK or NO [UNAVAILABLE]');
+    // A node that went away says why only in its stderr: put it in the failure.
+    const why = (): string => `node a exit ${a!.child.exitCode}, stderr: ${a!.stderr().slice(-4000)}\nnode b exit ${b!.child.exitCode}, stderr: ${b!.stderr().slice(-4000)}`;
+    for (const r of results) assert.deepEqual(r.wrong, [], `every answer was OK or NO [UNAVAILABLE]; ${why()}`);
     const acked = results.flatMap((r) => r.acked);
     assert.ok(results.some((r) => r.unavailable > 0), 'the outage was noticed');
     assert.equal(new Set(acked).size, acked.length, 'no UID given twice');

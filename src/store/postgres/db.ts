@@ -111,6 +111,14 @@ export async function transaction<T>(
       throw toStoreError(err);
     }
     let broken: Error | undefined;
+    // pg-pool listens for a connection's 'error' only while it is idle. Checked out, a connection
+    // lost between two queries (PostgreSQL stopped while the body awaits something else) emits
+    // 'error' with no listener, which would end the process. Kept here: the next query fails
+    // (→ NO [UNAVAILABLE]) and the connection is closed on release, not reused.
+    const lost = (err: Error): void => {
+      broken ??= err;
+    };
+    client.on('error', lost);
     try {
       await client.query(options.readOnly ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
       const result = await body(client, attempt);
@@ -130,7 +138,8 @@ export async function transaction<T>(
       if (err instanceof RetryTransaction) throw new StoreError('unavailable', `${err.message}; retry`);
       throw toStoreError(err);
     } finally {
-      client.release(broken); // a connection that could not roll back is closed, not reused
+      client.removeListener('error', lost);
+      client.release(broken); // a connection that was lost or could not roll back is closed, not reused
     }
   }
 }

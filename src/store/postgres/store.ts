@@ -91,6 +91,13 @@ export class PostgresStore implements MailStore, MaildropLockProvider {
       } catch (err) {
         throw new StoreError('unavailable', `cannot connect to PostgreSQL at ${where}: ${(err as Error).message}`);
       }
+      // The migration's batched steps await blob reads between queries: a connection lost then
+      // must fail the open, not end the process (pg-pool listens only while a connection is idle).
+      let lost: Error | undefined;
+      const onLost = (err: Error): void => {
+        lost ??= err;
+      };
+      client.on('error', onLost);
       try {
         const version = await migrate(client, options.schemaVersion, undefined, { blobs, ...(logger ? { logger } : {}) });
         logger?.debug({ database: where, version }, 'postgres schema ready');
@@ -100,7 +107,8 @@ export class PostgresStore implements MailStore, MaildropLockProvider {
           logger?.warn({ database: where }, 'synchronous_commit is off: a PostgreSQL crash can lose mail the server acknowledged');
         }
       } finally {
-        client.release();
+        client.removeListener('error', onLost);
+        client.release(lost);
       }
       await feed.start();
     } catch (err) {
