@@ -19,6 +19,7 @@ import { createSieveFilter } from '../src/delivery/sieve-filter.js';
 import type { SqliteStore } from '../src/store/sqlite/index.js';
 import { BENCH_TMP } from './servers/common.js';
 import { benchMessage, FIFTY_RULE_SCRIPT, replaying, sieveStore } from './sieve/fifty-rules.js';
+import { alternateRounds, median } from './sieve/alternate.js';
 
 const { values } = parseArgs({
   options: { messages: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '4' }, concurrency: { type: 'string', default: '10' }, side: { type: 'string' } },
@@ -106,14 +107,7 @@ async function batch(pipeline: DeliveryPipeline, tag: string): Promise<{ total: 
 }
 
 process.stdout.write(`live deliveries in process, ${MESSAGES} per batch, ${CONCURRENCY} at a time; CPU µs per delivery (all threads / main thread), wall µs per delivery, ${ROUNDS} rounds alternating\n`);
-for (const [, p] of sides) await batch(p, 'warm');
-const figures = sides.map(() => [] as Array<{ total: number; main: number; wall: number }>);
-for (let r = 0; r < ROUNDS; r++) {
-  const order = sides.map((_, i) => i);
-  if (r % 2 === 1) order.reverse();
-  for (const i of order) figures[i]!.push(await batch(sides[i]![1], `r${r}`));
-}
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const figures = await alternateRounds(sides, ROUNDS, batch);
 for (const [i, [name]] of sides.entries()) {
   const f = figures[i]!;
   process.stdout.write(

@@ -19,6 +19,7 @@ import { compileSieve, runSieve } from '../src/sieve/index.js';
 import type { SqliteStore } from '../src/store/sqlite/index.js';
 import { BENCH_TMP } from './servers/common.js';
 import { benchMessage, FIFTY_RULE_SCRIPT, replaying, sieveStore } from './sieve/fifty-rules.js';
+import { alternateRounds, median } from './sieve/alternate.js';
 
 const { values } = parseArgs({
   options: { messages: { type: 'string', default: '400' }, rounds: { type: 'string', default: '6' }, concurrency: { type: 'string', default: '10' } },
@@ -79,14 +80,7 @@ async function batch(pipeline: DeliveryPipeline, tag: string): Promise<number> {
 }
 
 process.stdout.write(`deliveries in process, ${MESSAGES} per batch, ${CONCURRENCY} at a time; CPU µs per delivery, each side in turn, ${ROUNDS} rounds\n`);
-for (const [, p] of sides) await batch(p, 'warm');
-const figures = sides.map(() => [] as number[]);
-for (let r = 0; r < ROUNDS; r++) {
-  const order = sides.map((_, i) => i);
-  if (r % 2 === 1) order.reverse();
-  for (const i of order) figures[i]!.push(await batch(sides[i]![1], `r${r}`));
-}
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const figures = await alternateRounds(sides, ROUNDS, batch);
 for (const [i, [name]] of sides.entries()) {
   process.stdout.write(`${median(figures[i]!).toFixed(0).padStart(6)}  ${name}  (rounds: ${figures[i]!.map((x) => x.toFixed(0)).join(' ')})\n`);
 }
