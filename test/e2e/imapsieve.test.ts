@@ -1,0 +1,256 @@
+/**
+ * RFC 6785 IMAP Sieve end to end (docs/sieve.md, "IMAP Sieve"), on every store: scripts stored
+ * as the user's ManageSieve scripts (through the store, as ManageSieve's PUTSCRIPT stores them),
+ * attached to mailboxes with SETMETADATA over a raw socket, then triggered by imapflow's APPEND,
+ * COPY, MOVE and STORE:
+ * - the capability: IMAPSIEVE=<url> once logged in, not before;
+ * - APPEND: flags added by the script, the environment items imap.user, imap.email, imap.cause and
+ *   imap.mailbox as keywords; the session that appended sees the script's flags;
+ * - COPY and MOVE (cause COPY): fileinto another mailbox, the original marked \Deleted (§3.3);
+ * - FLAG: a \Flagged change seen through imap.changedflags and hasflag, a copy filed; the
+ *   script's own flag change triggers no further run (§2.2.3);
+ * - a script that fails at run time, or requires vacation, leaves the message as stored and the
+ *   command OK; an empty mailbox entry runs nothing although the server entry names a script
+ *   (§2.3.1); the server entry applies elsewhere;
+ * - Python imaplib: capability, SETMETADATA, APPEND and STORE.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { ImapFlow } from 'imapflow';
+import { startImapServer, type TestServer } from '../helpers/imap-server.js';
+import { storeFactories, type MadeStore } from '../helpers/stores.js';
+import { loggedIn, run, type RawClient } from '../helpers/raw-client.js';
+import { createImapSieve, type ImapSieve } from '../../src/imapsieve/index.js';
+import { sieveStorage } from '../../src/store/sieve-storage.js';
+
+const pythonScript = join(dirname(fileURLToPath(import.meta.url)), 'python', 'imaplib_imapsieve.py');
+
+const last = (lines: string[]): string => lines[lines.length - 1]!;
+
+const message = (subject: string): Buffer => Buffer.from(`From: carol@example.org\r\nTo: alice@example.com\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W/g, '')}@example.org>\r\n\r\nBody of ${subject}.\r\n`);
+
+const SCRIPTS: Record<string, string> = {
+  // APPEND into Junk: mark it, and say what the script saw (as keywords).
+  junk: `require ["imapsieve", "environment", "imap4flags", "variables"];
+    if environment :is "imap.cause" "APPEND" { addflag "$Junk"; }
+    if environment :matches "imap.user" "*" { addflag "user-\${1}"; }
+    if environment :matches "imap.email" "*" { addflag "email-\${1}"; }
+    if environment :matches "imap.cause" "*" { addflag "cause-\${1}"; }
+    if environment :matches "imap.mailbox" "*" { addflag "box-\${1}"; }
+    if environment :is "location" "MS" { addflag "$InStore"; }`,
+  // COPY (and MOVE) into Incoming: filed into Processed, the original left \Deleted.
+  incoming: `require ["imapsieve", "environment", "fileinto"];
+    if environment :is "imap.cause" "COPY" { fileinto "Processed"; }`,
+  // A \Flagged change: a copy into Starred, and a flag on the message (which triggers nothing more).
+  starred: `require ["imapsieve", "environment", "fileinto", "copy", "imap4flags"];
+    if allof (environment :is "imap.cause" "FLAG", environment :is "imap.changedflags" "\\\\Flagged", hasflag "\\\\Flagged") {
+      fileinto :copy "Starred";
+      if hasflag "$Once" { addflag "$Twice"; } else { addflag "$Once"; }
+    }`,
+  broken: `require ["ihave", "imap4flags"]; addflag "$Never"; error "deliberate failure";`,
+  holiday: `require ["vacation", "imap4flags"]; addflag "$Never"; vacation "away";`,
+  everywhere: `require ["imap4flags"]; addflag "$Server";`,
+  flagwatch: `require ["imapsieve", "environment", "imap4flags", "variables"];
+    if environment :matches "imap.cause" "*" { set "cause" "\${1}"; }
+    if string :is "\${cause}" "APPEND" { addflag "$Appended"; }
+    if allof (environment :is "imap.cause" "FLAG", environment :is "imap.changedflags" "\\\\Flagged", hasflag "\\\\Flagged") { addflag "$Starred"; }`,
+};
+
+function flow(server: TestServer, user = 'alice', pass = 'secret'): ImapFlow {
+  return new ImapFlow({ host: server.host, port: server.port, secure: false, auth: { user, pass }, logger: false, disableAutoIdle: true, tls: { rejectUnauthorized: false } });
+}
+
+async function flagsOf(client: ImapFlow, mailbox: string): Promise<Array<{ subject: string; flags: string[] }>> {
+  const lock = await client.getMailboxLock(mailbox);
+  try {
+    // Already selected: let imapflow hear of what other sessions added since.
+    await client.noop();
+    const out: Array<{ subject: string; flags: string[] }> = [];
+    if ((client.mailbox as { exists: number }).exists === 0) return out;
+    for await (const m of client.fetch('1:*', { envelope: true, flags: true })) out.push({ subject: m.envelope?.subject ?? '', flags: [...(m.flags ?? [])].filter((f) => f !== '\\Recent').sort() });
+    return out;
+  } finally {
+    lock.release();
+  }
+}
+
+for (const [storeName, factory] of Object.entries(storeFactories())) {
+  describe(`IMAP Sieve end to end (${storeName} store)`, () => {
+    let made: MadeStore;
+    let sieve: ImapSieve;
+    let server: TestServer;
+    let raw: RawClient;
+
+    before(async () => {
+      made = await factory();
+      sieve = createImapSieve({ store: made.store, url: 'sieve://localhost', hostname: 'example.com' });
+      server = await startImapServer({ store: made.store, messageEvents: sieve });
+      for (const user of ['alice', 'bob']) {
+        const mail = await made.store.open(user);
+        const scripts = sieveStorage(mail);
+        for (const [name, source] of Object.entries(SCRIPTS)) await scripts.sievePut(name, source);
+        for (const box of ['Junk', 'Incoming', 'Processed', 'Starred', 'Broken', 'Holiday', 'Quiet', 'Elsewhere']) await mail.create(box);
+        await mail.close();
+      }
+      raw = await loggedIn(server.port, 'alice', 'secret');
+      const attach = [
+        ['Junk', 'junk'],
+        ['Incoming', 'incoming'],
+        ['INBOX', 'starred'],
+        ['Broken', 'broken'],
+        ['Holiday', 'holiday'],
+        ['Quiet', ''],
+      ];
+      for (const [i, [box, script]] of attach.entries()) {
+        assert.equal(last(await run(raw, `m${i}`, `SETMETADATA ${box} (/shared/imapsieve/script "${script}")`)), `m${i} OK SETMETADATA completed`);
+      }
+      assert.equal(last(await run(raw, 'ms', 'SETMETADATA "" (/shared/imapsieve/script "everywhere")')), 'ms OK SETMETADATA completed');
+    });
+
+    after(async () => {
+      raw?.destroy();
+      await server?.close();
+      sieve?.close();
+      await made?.cleanup();
+    });
+
+    it('advertises IMAPSIEVE=<url> once logged in (RFC 6785 §2.1), not before', async () => {
+      const lines = await run(raw, 'c1', 'CAPABILITY');
+      assert.match(lines[0]!, / IMAPSIEVE=sieve:\/\/localhost( |$)/);
+      assert.match(lines[0]!, / METADATA /);
+      assert.deepEqual(server.server.capability('notAuthenticated').filter((c) => c.startsWith('IMAPSIEVE')), []);
+      assert.deepEqual(server.server.capability('authenticated').filter((c) => c.startsWith('IMAPSIEVE')), ['IMAPSIEVE=sieve://localhost']);
+    });
+
+    it('APPEND into Junk: the script adds flags and sees imap.user, imap.email, imap.cause, imap.mailbox; the appending session sees them', async () => {
+      const client = flow(server);
+      await client.connect();
+      try {
+        const lock = await client.getMailboxLock('Junk');
+        try {
+          const appended = await client.append('Junk', message('spam one'), ['\\Seen']);
+          assert.ok(appended && typeof appended.uid === 'number');
+          // The script ran before the tagged OK; the change reaches this selected session as another session's would.
+          await client.noop();
+          const fetched = await client.fetchOne(String(appended.uid), { flags: true }, { uid: true });
+          assert.ok(fetched);
+          assert.deepEqual([...(fetched.flags ?? [])].filter((f) => f !== '\\Recent').sort(), ['$InStore', '$Junk', '\\Seen', 'box-Junk', 'cause-APPEND', 'email-alice@example.com', 'user-alice']);
+        } finally {
+          lock.release();
+        }
+      } finally {
+        await client.logout();
+      }
+    });
+
+    it('COPY and MOVE into Incoming (cause COPY): the message is filed into Processed and the original marked \\Deleted (§3.3)', async () => {
+      const client = flow(server);
+      await client.connect();
+      try {
+        await client.append('Elsewhere', message('copy me'));
+        await client.append('Elsewhere', message('move me'));
+        const lock = await client.getMailboxLock('Elsewhere');
+        try {
+          const copied = await client.messageCopy('1', 'Incoming');
+          assert.ok(copied && copied.uidMap && copied.uidMap.size === 1);
+          const moved = await client.messageMove('2', 'Incoming');
+          assert.ok(moved && moved.uidMap && moved.uidMap.size === 1);
+        } finally {
+          lock.release();
+        }
+        // $Server: the APPENDs into Elsewhere ran the server entry's script; COPY and MOVE keep flags.
+        assert.deepEqual(await flagsOf(client, 'Incoming'), [
+          { subject: 'copy me', flags: ['$Server', '\\Deleted'] },
+          { subject: 'move me', flags: ['$Server', '\\Deleted'] },
+        ]);
+        assert.deepEqual((await flagsOf(client, 'Processed')).map((m) => m.subject), ['copy me', 'move me']);
+        assert.deepEqual((await flagsOf(client, 'Elsewhere')).map((m) => m.subject), ['copy me'], 'the COPY source stays, the MOVE source went');
+      } finally {
+        await client.logout();
+      }
+    });
+
+    it('FLAG: a \\Flagged change runs the script (imap.changedflags, hasflag); its own flag change runs nothing more (§2.2.3)', async () => {
+      const client = flow(server);
+      await client.connect();
+      try {
+        const lock = await client.getMailboxLock('INBOX');
+        try {
+          // APPEND into INBOX runs "starred" too: nothing happens for it (cause APPEND).
+          const appended = await client.append('INBOX', message('important'));
+          assert.ok(appended);
+          const uid = String(appended.uid);
+          // A change of another flag: the script runs and does nothing.
+          assert.ok(await client.messageFlagsAdd(uid, ['\\Seen'], { uid: true }));
+          assert.equal((await client.status('Starred', { messages: true })).messages, 0, 'a \\Seen change files nothing');
+          assert.ok(await client.messageFlagsAdd(uid, ['\\Flagged'], { uid: true }));
+          await client.noop();
+          const fetched = await client.fetchOne(uid, { flags: true }, { uid: true });
+          assert.ok(fetched);
+          assert.deepEqual([...(fetched.flags ?? [])].filter((f) => f !== '\\Recent').sort(), ['$Once', '\\Flagged', '\\Seen'], 'one run: $Once, never $Twice');
+        } finally {
+          lock.release();
+        }
+        const starred = await flagsOf(client, 'Starred');
+        assert.equal(starred.length, 1);
+        assert.equal(starred[0]!.subject, 'important');
+      } finally {
+        await client.logout();
+      }
+    });
+
+    it('a script failing at run time, or requiring vacation (§3.11), leaves the message as stored and the APPEND OK', async () => {
+      for (const box of ['Broken', 'Holiday']) {
+        const lines = await run(raw, 'a1', `APPEND ${box} (\\Draft) {${message('untouched').length}+}\r\n${message('untouched').toString('latin1')}`);
+        assert.match(last(lines), /^a1 OK \[APPENDUID \d+ \d+\]/);
+        const client = flow(server);
+        await client.connect();
+        try {
+          assert.deepEqual(await flagsOf(client, box), [{ subject: 'untouched', flags: ['\\Draft'] }]);
+        } finally {
+          await client.logout();
+        }
+      }
+    });
+
+    it('an empty mailbox entry runs nothing although the server entry names a script; the server entry applies elsewhere (§2.3.1)', async () => {
+      for (const box of ['Quiet', 'Processed']) {
+        assert.match(last(await run(raw, 'a2', `APPEND ${box} {${message('plain').length}+}\r\n${message('plain').toString('latin1')}`)), /^a2 OK/);
+      }
+      const client = flow(server);
+      await client.connect();
+      try {
+        assert.deepEqual(await flagsOf(client, 'Quiet'), [{ subject: 'plain', flags: [] }]);
+        const processed = await flagsOf(client, 'Processed');
+        assert.deepEqual(processed.find((m) => m.subject === 'plain'), { subject: 'plain', flags: ['$Server'] });
+        // A new annotation is seen at once (the cache hears the change): the server script goes.
+        assert.match(last(await run(raw, 'ms2', 'SETMETADATA "" (/shared/imapsieve/script NIL)')), /^ms2 OK/);
+        assert.match(last(await run(raw, 'a3', `APPEND Processed {${message('later').length}+}\r\n${message('later').toString('latin1')}`)), /^a3 OK/);
+        assert.deepEqual((await flagsOf(client, 'Processed')).find((m) => m.subject === 'later'), { subject: 'later', flags: [] });
+      } finally {
+        await client.logout();
+      }
+    });
+
+    it('Python imaplib: IMAPSIEVE after login, SETMETADATA, then APPEND and STORE trigger the script', async () => {
+      const out = await new Promise<string>((resolve, reject) => {
+        execFile('python3', [pythonScript, server.host, String(server.port)], { timeout: 60_000 }, (err, stdout, stderr) => {
+          if (err) reject(new Error(`${err.message}\n${stderr}`));
+          else resolve(stdout);
+        });
+      });
+      const r = JSON.parse(out) as Record<string, unknown>;
+      assert.deepEqual(r.before_login, []);
+      assert.deepEqual(r.after_login, ['IMAPSIEVE=sieve://localhost']);
+      assert.equal(r.set, 'OK');
+      assert.equal(r.append, 'OK');
+      assert.match(String(r.after_append), /FLAGS \(\$Appended( \\Recent)?\)/);
+      assert.equal(r.store, 'OK');
+      const flags = /FLAGS \(([^)]*)\)/.exec(String(r.after_store))![1]!.split(' ').filter((f) => f !== '\\Recent').sort();
+      assert.deepEqual(flags, ['$Appended', '$Starred', '\\Flagged']);
+    });
+  });
+}
