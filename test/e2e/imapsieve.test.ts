@@ -253,4 +253,67 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       assert.deepEqual(flags, ['$Appended', '$Starred', '\\Flagged']);
     });
   });
+
+  describe(`IMAP Sieve with imapSieveExpunge, MULTIAPPEND and FETCH's \\Seen (${storeName} store)`, () => {
+    let made: MadeStore;
+    let sieve: ImapSieve;
+    let server: TestServer;
+    let raw: RawClient;
+
+    before(async () => {
+      made = await factory();
+      sieve = createImapSieve({ store: made.store, url: 'sieve://localhost:4190', expungeDiscarded: true });
+      server = await startImapServer({ store: made.store, messageEvents: sieve });
+      const mail = await made.store.open('alice');
+      const scripts = sieveStorage(mail);
+      // Discard what arrives in Shredder; in Reading, note what a FLAG event changed.
+      await scripts.sievePut('shred', 'discard;');
+      await scripts.sievePut('reading', `require ["imapsieve", "environment", "imap4flags"];
+        if allof (environment :is "imap.cause" "FLAG", environment :is "imap.changedflags" "\\\\Seen") { addflag "$ReadNoted"; }
+        if environment :is "imap.cause" "APPEND" { addflag "$Arrived"; }`);
+      await mail.create('Shredder');
+      await mail.create('Reading');
+      await mail.close();
+      raw = await loggedIn(server.port, 'alice', 'secret');
+      assert.match(last(await run(raw, 'm1', 'SETMETADATA Shredder (/shared/imapsieve/script "shred")')), /^m1 OK/);
+      assert.match(last(await run(raw, 'm2', 'SETMETADATA Reading (/shared/imapsieve/script "reading")')), /^m2 OK/);
+    });
+
+    after(async () => {
+      raw?.destroy();
+      await server?.close();
+      sieve?.close();
+      await made?.cleanup();
+    });
+
+    it('discard with imapSieveExpunge: the APPENDed message is expunged at once (§2.2.4), the APPEND still OK with its UID', async () => {
+      assert.match(last(await run(raw, 's', 'SELECT Shredder')), /^s OK/);
+      const m = message('shred me').toString('latin1');
+      const lines = await run(raw, 'a', `APPEND Shredder {${m.length}+}\r\n${m}`);
+      assert.match(last(lines), /^a OK \[APPENDUID \d+ 1\]/);
+      // The selected session never shows it: gone before it was reported (no EXISTS, so no EXPUNGE owed).
+      const after = await run(raw, 'n', 'NOOP');
+      const told = [...lines, ...after];
+      assert.equal(told.filter((l) => / EXISTS$/.test(l)).length, told.filter((l) => / EXPUNGE$/.test(l)).length, told.join('\n'));
+      assert.deepEqual(await run(raw, 'se', 'UID SEARCH ALL'), ['* SEARCH', 'se OK UID SEARCH completed']);
+      assert.deepEqual(await run(raw, 'st', 'STATUS Shredder (MESSAGES)'), ['* STATUS Shredder (MESSAGES 0)', 'st OK STATUS completed']);
+      assert.match(last(await run(raw, 'u', 'UNSELECT')), /^u OK/);
+    });
+
+    it('MULTIAPPEND runs the script once per message (§2.2.1); FETCH BODY[] setting \\Seen is a FLAG event (§2.2.3)', async () => {
+      const a = message('first').toString('latin1');
+      const b = message('second').toString('latin1');
+      assert.match(last(await run(raw, 'ma', `APPEND Reading {${a.length}+}\r\n${a} {${b.length}+}\r\n${b}`)), /^ma OK \[APPENDUID \d+ 1:2\]/);
+      assert.match(last(await run(raw, 's2', 'SELECT Reading')), /^s2 OK/);
+      const fetched = await run(raw, 'f', 'UID FETCH 1 (BODY[])');
+      assert.match(last(fetched), /^f OK/);
+      const flags = await run(raw, 'g', 'UID FETCH 1:2 (FLAGS)');
+      const of = (uid: number): string[] => {
+        const line = flags.find((l) => new RegExp(`UID ${uid} `).test(l) || new RegExp(`\\(UID ${uid}\\b`).test(l)) ?? '';
+        return (/FLAGS \(([^)]*)\)/.exec(line)?.[1] ?? '').split(' ').filter((f) => f && f !== '\\Recent').sort();
+      };
+      assert.deepEqual(of(1), ['$Arrived', '$ReadNoted', '\\Seen']);
+      assert.deepEqual(of(2), ['$Arrived']);
+    });
+  });
 }
