@@ -22,9 +22,13 @@ import { after, before, describe, it } from 'node:test';
 import { ImapFlow } from 'imapflow';
 import { startImapServer, type TestServer } from '../helpers/imap-server.js';
 import { storeFactories, type MadeStore } from '../helpers/stores.js';
-import { loggedIn, run, type RawClient } from '../helpers/raw-client.js';
+import { loggedIn, run, RawClient } from '../helpers/raw-client.js';
 import { createImapSieve, type ImapSieve } from '../../src/imapsieve/index.js';
 import { sieveStorage } from '../../src/store/sieve-storage.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { UserFile } from '../../src/auth/user-file.js';
+import { startServe } from '../helpers/serve.js';
 
 const pythonScript = join(dirname(fileURLToPath(import.meta.url)), 'python', 'imaplib_imapsieve.py');
 
@@ -317,3 +321,32 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
     });
   });
 }
+
+describe('IMAP Sieve in postroom serve: on with ManageSieve, off with --no-imap-sieve or without ManageSieve', { timeout: 120_000 }, () => {
+  const capabilitiesAfterLogin = async (args: string[]): Promise<string> => {
+    const work = mkdtempSync(join(tmpdir(), 'postroom-imapsieve-'));
+    const data = join(work, 'data');
+    await UserFile.inDataDir(data, { scrypt: { log2N: 10, r: 8, p: 1 } }).add('ann', 'pw-ann');
+    const serve = await startServe(['--data', data, '--ephemeral-ports', '--pop3-port', 'off', '--pop3s-port', 'off', '--imaps-port', 'off', '--hostname', 'mx.test', '--log-level', 'error', ...args]);
+    const c = new RawClient(serve.listening.imapPort!);
+    try {
+      await c.expect(/^\* OK/);
+      assert.match(last(await run(c, 't', 'STARTTLS')), /^t OK/);
+      await c.upgrade();
+      assert.match(last(await run(c, 'l', 'LOGIN ann pw-ann')), /^l OK/);
+      return (await run(c, 'c', 'CAPABILITY'))[0]!;
+    } finally {
+      c.destroy();
+      await serve.stop();
+      rmSync(work, { recursive: true, force: true });
+    }
+  };
+
+  it('advertises sieve://HOSTNAME:PORT with --managesieve-port, the given URL with --imap-sieve-url, nothing otherwise', async () => {
+    assert.match(await capabilitiesAfterLogin(['--managesieve-port', 'auto']), / IMAPSIEVE=sieve:\/\/mx\.test:\d+( |$)/);
+    assert.doesNotMatch(await capabilitiesAfterLogin(['--managesieve-port', 'auto', '--no-imap-sieve']), /IMAPSIEVE/);
+    assert.doesNotMatch(await capabilitiesAfterLogin([]), /IMAPSIEVE/);
+    assert.match(await capabilitiesAfterLogin(['--imap-sieve-url', 'sieve://sieve.example.com']), / IMAPSIEVE=sieve:\/\/sieve\.example\.com( |$)/);
+  });
+});
+
