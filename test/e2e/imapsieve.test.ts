@@ -21,9 +21,9 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { ImapFlow } from 'imapflow';
 import { startImapServer, type TestServer } from '../helpers/imap-server.js';
-import { storeFactories, type MadeStore } from '../helpers/stores.js';
+import { storeFactories, type MadeStore, type StoreFactory } from '../helpers/stores.js';
 import { loggedIn, run, RawClient } from '../helpers/raw-client.js';
-import { createImapSieve, type ImapSieve } from '../../src/imapsieve/index.js';
+import { createImapSieve, type ImapSieve, type ImapSieveOptions } from '../../src/imapsieve/index.js';
 import { sieveStorage } from '../../src/store/sieve-storage.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,6 +67,17 @@ function flow(server: TestServer, user = 'alice', pass = 'secret'): ImapFlow {
   return new ImapFlow({ host: server.host, port: server.port, secure: false, auth: { user, pass }, logger: false, disableAutoIdle: true, tls: { rejectUnauthorized: false } });
 }
 
+/** A connected imapflow client for `use`, logged out after. */
+async function withFlow<T>(server: TestServer, use: (client: ImapFlow) => Promise<T>): Promise<T> {
+  const client = flow(server);
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.logout();
+  }
+}
+
 async function flagsOf(client: ImapFlow, mailbox: string): Promise<Array<{ subject: string; flags: string[] }>> {
   const lock = await client.getMailboxLock(mailbox);
   try {
@@ -81,47 +92,65 @@ async function flagsOf(client: ImapFlow, mailbox: string): Promise<Array<{ subje
   }
 }
 
+interface SuiteSetup {
+  users: string[];
+  /** Stored as each user's ManageSieve scripts (as PUTSCRIPT stores them). */
+  scripts: Record<string, string>;
+  mailboxes: string[];
+  /** /shared/imapsieve/script of each mailbox ('""': the server entry), set by alice over IMAP. */
+  attach: Record<string, string>;
+}
+
+interface Suite {
+  server: TestServer;
+  /** alice, logged in over a raw socket. */
+  raw: RawClient;
+}
+
+/** For a describe: a server with IMAP Sieve on a fresh store, scripts stored and attached with SETMETADATA. */
+function imapSieveSuite(factory: StoreFactory, options: Omit<ImapSieveOptions, 'store'>, setup: SuiteSetup): () => Suite {
+  let made: MadeStore | undefined;
+  let sieve: ImapSieve | undefined;
+  let suite: Suite | undefined;
+  before(async () => {
+    made = await factory();
+    sieve = createImapSieve({ store: made.store, ...options });
+    const server = await startImapServer({ store: made.store, messageEvents: sieve });
+    for (const user of setup.users) {
+      const mail = await made.store.open(user);
+      for (const [name, source] of Object.entries(setup.scripts)) await sieveStorage(mail).sievePut(name, source);
+      for (const box of setup.mailboxes) await mail.create(box);
+      await mail.close();
+    }
+    const raw = await loggedIn(server.port, 'alice', 'secret');
+    suite = { server, raw };
+    for (const [i, [box, script]] of Object.entries(setup.attach).entries()) {
+      assert.equal(last(await run(raw, `m${i}`, `SETMETADATA ${box} (/shared/imapsieve/script "${script}")`)), `m${i} OK SETMETADATA completed`);
+    }
+  });
+  after(async () => {
+    suite?.raw.destroy();
+    await suite?.server.close();
+    sieve?.close();
+    await made?.cleanup();
+  });
+  return () => {
+    if (!suite) throw new Error('the suite server is not running yet');
+    return suite;
+  };
+}
+
 for (const [storeName, factory] of Object.entries(storeFactories())) {
   describe(`IMAP Sieve end to end (${storeName} store)`, () => {
-    let made: MadeStore;
-    let sieve: ImapSieve;
-    let server: TestServer;
-    let raw: RawClient;
-
-    before(async () => {
-      made = await factory();
-      sieve = createImapSieve({ store: made.store, url: 'sieve://localhost', hostname: 'example.com' });
-      server = await startImapServer({ store: made.store, messageEvents: sieve });
-      for (const user of ['alice', 'bob']) {
-        const mail = await made.store.open(user);
-        const scripts = sieveStorage(mail);
-        for (const [name, source] of Object.entries(SCRIPTS)) await scripts.sievePut(name, source);
-        for (const box of ['Junk', 'Incoming', 'Processed', 'Starred', 'Broken', 'Holiday', 'Quiet', 'Elsewhere']) await mail.create(box);
-        await mail.close();
-      }
-      raw = await loggedIn(server.port, 'alice', 'secret');
-      const attach = [
-        ['Junk', 'junk'],
-        ['Incoming', 'incoming'],
-        ['INBOX', 'starred'],
-        ['Broken', 'broken'],
-        ['Holiday', 'holiday'],
-        ['Quiet', ''],
-      ];
-      for (const [i, [box, script]] of attach.entries()) {
-        assert.equal(last(await run(raw, `m${i}`, `SETMETADATA ${box} (/shared/imapsieve/script "${script}")`)), `m${i} OK SETMETADATA completed`);
-      }
-      assert.equal(last(await run(raw, 'ms', 'SETMETADATA "" (/shared/imapsieve/script "everywhere")')), 'ms OK SETMETADATA completed');
-    });
-
-    after(async () => {
-      raw?.destroy();
-      await server?.close();
-      sieve?.close();
-      await made?.cleanup();
+    const suite = imapSieveSuite(factory, { url: 'sieve://localhost', hostname: 'example.com' }, {
+      users: ['alice', 'bob'],
+      scripts: SCRIPTS,
+      mailboxes: ['Junk', 'Incoming', 'Processed', 'Starred', 'Broken', 'Holiday', 'Quiet', 'Elsewhere'],
+      attach: { Junk: 'junk', Incoming: 'incoming', INBOX: 'starred', Broken: 'broken', Holiday: 'holiday', Quiet: '', '""': 'everywhere' },
     });
 
     it('advertises IMAPSIEVE=<url> once logged in (RFC 6785 §2.1), not before', async () => {
+      const { server, raw } = suite();
       const lines = await run(raw, 'c1', 'CAPABILITY');
       assert.match(lines[0]!, / IMAPSIEVE=sieve:\/\/localhost( |$)/);
       assert.match(lines[0]!, / METADATA /);
@@ -130,116 +159,102 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
     });
 
     it('APPEND into Junk: the script adds flags and sees imap.user, imap.email, imap.cause, imap.mailbox; the appending session sees them', async () => {
-      const client = flow(server);
-      await client.connect();
+      const { server } = suite();
+      await withFlow(server, async (client) => {
+      const lock = await client.getMailboxLock('Junk');
       try {
-        const lock = await client.getMailboxLock('Junk');
-        try {
-          const appended = await client.append('Junk', message('spam one'), ['\\Seen']);
-          assert.ok(appended && typeof appended.uid === 'number');
-          // The script ran before the tagged OK; the change reaches this selected session as another session's would.
-          await client.noop();
-          const fetched = await client.fetchOne(String(appended.uid), { flags: true }, { uid: true });
-          assert.ok(fetched);
-          assert.deepEqual([...(fetched.flags ?? [])].filter((f) => f !== '\\Recent').sort(), ['$InStore', '$Junk', '\\Seen', 'box-Junk', 'cause-APPEND', 'email-alice@example.com', 'user-alice']);
-        } finally {
-          lock.release();
-        }
+        const appended = await client.append('Junk', message('spam one'), ['\\Seen']);
+        assert.ok(appended && typeof appended.uid === 'number');
+        // The script ran before the tagged OK; the change reaches this selected session as another session's would.
+        await client.noop();
+        const fetched = await client.fetchOne(String(appended.uid), { flags: true }, { uid: true });
+        assert.ok(fetched);
+        assert.deepEqual([...(fetched.flags ?? [])].filter((f) => f !== '\\Recent').sort(), ['$InStore', '$Junk', '\\Seen', 'box-Junk', 'cause-APPEND', 'email-alice@example.com', 'user-alice']);
       } finally {
-        await client.logout();
+        lock.release();
       }
+      });
     });
 
     it('COPY and MOVE into Incoming (cause COPY): the message is filed into Processed and the original marked \\Deleted (§3.3)', async () => {
-      const client = flow(server);
-      await client.connect();
+      const { server } = suite();
+      await withFlow(server, async (client) => {
+      await client.append('Elsewhere', message('copy me'));
+      await client.append('Elsewhere', message('move me'));
+      const lock = await client.getMailboxLock('Elsewhere');
       try {
-        await client.append('Elsewhere', message('copy me'));
-        await client.append('Elsewhere', message('move me'));
-        const lock = await client.getMailboxLock('Elsewhere');
-        try {
-          const copied = await client.messageCopy('1', 'Incoming');
-          assert.ok(copied && copied.uidMap && copied.uidMap.size === 1);
-          const moved = await client.messageMove('2', 'Incoming');
-          assert.ok(moved && moved.uidMap && moved.uidMap.size === 1);
-        } finally {
-          lock.release();
-        }
-        // $Server: the APPENDs into Elsewhere ran the server entry's script; COPY and MOVE keep flags.
-        assert.deepEqual(await flagsOf(client, 'Incoming'), [
-          { subject: 'copy me', flags: ['$Server', '\\Deleted'] },
-          { subject: 'move me', flags: ['$Server', '\\Deleted'] },
-        ]);
-        assert.deepEqual((await flagsOf(client, 'Processed')).map((m) => m.subject), ['copy me', 'move me']);
-        assert.deepEqual((await flagsOf(client, 'Elsewhere')).map((m) => m.subject), ['copy me'], 'the COPY source stays, the MOVE source went');
+        const copied = await client.messageCopy('1', 'Incoming');
+        assert.ok(copied && copied.uidMap && copied.uidMap.size === 1);
+        const moved = await client.messageMove('2', 'Incoming');
+        assert.ok(moved && moved.uidMap && moved.uidMap.size === 1);
       } finally {
-        await client.logout();
+        lock.release();
       }
+      // $Server: the APPENDs into Elsewhere ran the server entry's script; COPY and MOVE keep flags.
+      assert.deepEqual(await flagsOf(client, 'Incoming'), [
+        { subject: 'copy me', flags: ['$Server', '\\Deleted'] },
+        { subject: 'move me', flags: ['$Server', '\\Deleted'] },
+      ]);
+      assert.deepEqual((await flagsOf(client, 'Processed')).map((m) => m.subject), ['copy me', 'move me']);
+      assert.deepEqual((await flagsOf(client, 'Elsewhere')).map((m) => m.subject), ['copy me'], 'the COPY source stays, the MOVE source went');
+      });
     });
 
     it('FLAG: a \\Flagged change runs the script (imap.changedflags, hasflag); its own flag change runs nothing more (§2.2.3)', async () => {
-      const client = flow(server);
-      await client.connect();
+      const { server } = suite();
+      await withFlow(server, async (client) => {
+      const lock = await client.getMailboxLock('INBOX');
       try {
-        const lock = await client.getMailboxLock('INBOX');
-        try {
-          // APPEND into INBOX runs "starred" too: nothing happens for it (cause APPEND).
-          const appended = await client.append('INBOX', message('important'));
-          assert.ok(appended);
-          const uid = String(appended.uid);
-          // A change of another flag: the script runs and does nothing.
-          assert.ok(await client.messageFlagsAdd(uid, ['\\Seen'], { uid: true }));
-          assert.equal((await client.status('Starred', { messages: true })).messages, 0, 'a \\Seen change files nothing');
-          assert.ok(await client.messageFlagsAdd(uid, ['\\Flagged'], { uid: true }));
-          await client.noop();
-          const fetched = await client.fetchOne(uid, { flags: true }, { uid: true });
-          assert.ok(fetched);
-          assert.deepEqual([...(fetched.flags ?? [])].filter((f) => f !== '\\Recent').sort(), ['$Once', '\\Flagged', '\\Seen'], 'one run: $Once, never $Twice');
-        } finally {
-          lock.release();
-        }
-        const starred = await flagsOf(client, 'Starred');
-        assert.equal(starred.length, 1);
-        assert.equal(starred[0]!.subject, 'important');
+        // APPEND into INBOX runs "starred" too: nothing happens for it (cause APPEND).
+        const appended = await client.append('INBOX', message('important'));
+        assert.ok(appended);
+        const uid = String(appended.uid);
+        // A change of another flag: the script runs and does nothing.
+        assert.ok(await client.messageFlagsAdd(uid, ['\\Seen'], { uid: true }));
+        assert.equal((await client.status('Starred', { messages: true })).messages, 0, 'a \\Seen change files nothing');
+        assert.ok(await client.messageFlagsAdd(uid, ['\\Flagged'], { uid: true }));
+        await client.noop();
+        const fetched = await client.fetchOne(uid, { flags: true }, { uid: true });
+        assert.ok(fetched);
+        assert.deepEqual([...(fetched.flags ?? [])].filter((f) => f !== '\\Recent').sort(), ['$Once', '\\Flagged', '\\Seen'], 'one run: $Once, never $Twice');
       } finally {
-        await client.logout();
+        lock.release();
       }
+      const starred = await flagsOf(client, 'Starred');
+      assert.equal(starred.length, 1);
+      assert.equal(starred[0]!.subject, 'important');
+      });
     });
 
     it('a script failing at run time, or requiring vacation (§3.11), leaves the message as stored and the APPEND OK', async () => {
+      const { server, raw } = suite();
       for (const box of ['Broken', 'Holiday']) {
         const lines = await run(raw, 'a1', `APPEND ${box} (\\Draft) {${message('untouched').length}+}\r\n${message('untouched').toString('latin1')}`);
         assert.match(last(lines), /^a1 OK \[APPENDUID \d+ \d+\]/);
-        const client = flow(server);
-        await client.connect();
-        try {
-          assert.deepEqual(await flagsOf(client, box), [{ subject: 'untouched', flags: ['\\Draft'] }]);
-        } finally {
-          await client.logout();
-        }
+        await withFlow(server, async (client) => {
+        assert.deepEqual(await flagsOf(client, box), [{ subject: 'untouched', flags: ['\\Draft'] }]);
+        });
       }
     });
 
     it('an empty mailbox entry runs nothing although the server entry names a script; the server entry applies elsewhere (§2.3.1)', async () => {
+      const { server, raw } = suite();
       for (const box of ['Quiet', 'Processed']) {
         assert.match(last(await run(raw, 'a2', `APPEND ${box} {${message('plain').length}+}\r\n${message('plain').toString('latin1')}`)), /^a2 OK/);
       }
-      const client = flow(server);
-      await client.connect();
-      try {
-        assert.deepEqual(await flagsOf(client, 'Quiet'), [{ subject: 'plain', flags: [] }]);
-        const processed = await flagsOf(client, 'Processed');
-        assert.deepEqual(processed.find((m) => m.subject === 'plain'), { subject: 'plain', flags: ['$Server'] });
-        // A new annotation is seen at once (the cache hears the change): the server script goes.
-        assert.match(last(await run(raw, 'ms2', 'SETMETADATA "" (/shared/imapsieve/script NIL)')), /^ms2 OK/);
-        assert.match(last(await run(raw, 'a3', `APPEND Processed {${message('later').length}+}\r\n${message('later').toString('latin1')}`)), /^a3 OK/);
-        assert.deepEqual((await flagsOf(client, 'Processed')).find((m) => m.subject === 'later'), { subject: 'later', flags: [] });
-      } finally {
-        await client.logout();
-      }
+      await withFlow(server, async (client) => {
+      assert.deepEqual(await flagsOf(client, 'Quiet'), [{ subject: 'plain', flags: [] }]);
+      const processed = await flagsOf(client, 'Processed');
+      assert.deepEqual(processed.find((m) => m.subject === 'plain'), { subject: 'plain', flags: ['$Server'] });
+      // A new annotation is seen at once (the cache hears the change): the server script goes.
+      assert.match(last(await run(raw, 'ms2', 'SETMETADATA "" (/shared/imapsieve/script NIL)')), /^ms2 OK/);
+      assert.match(last(await run(raw, 'a3', `APPEND Processed {${message('later').length}+}\r\n${message('later').toString('latin1')}`)), /^a3 OK/);
+      assert.deepEqual((await flagsOf(client, 'Processed')).find((m) => m.subject === 'later'), { subject: 'later', flags: [] });
+      });
     });
 
     it('Python imaplib: IMAPSIEVE after login, SETMETADATA, then APPEND and STORE trigger the script', async () => {
+      const { server } = suite();
       const out = await new Promise<string>((resolve, reject) => {
         execFile('python3', [pythonScript, server.host, String(server.port)], { timeout: 60_000 }, (err, stdout, stderr) => {
           if (err) reject(new Error(`${err.message}\n${stderr}`));
@@ -259,38 +274,21 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
   });
 
   describe(`IMAP Sieve with imapSieveExpunge, MULTIAPPEND and FETCH's \\Seen (${storeName} store)`, () => {
-    let made: MadeStore;
-    let sieve: ImapSieve;
-    let server: TestServer;
-    let raw: RawClient;
-
-    before(async () => {
-      made = await factory();
-      sieve = createImapSieve({ store: made.store, url: 'sieve://localhost:4190', expungeDiscarded: true });
-      server = await startImapServer({ store: made.store, messageEvents: sieve });
-      const mail = await made.store.open('alice');
-      const scripts = sieveStorage(mail);
+    const suite = imapSieveSuite(factory, { url: 'sieve://localhost:4190', expungeDiscarded: true }, {
+      users: ['alice'],
       // Discard what arrives in Shredder; in Reading, note what a FLAG event changed.
-      await scripts.sievePut('shred', 'discard;');
-      await scripts.sievePut('reading', `require ["imapsieve", "environment", "imap4flags"];
-        if allof (environment :is "imap.cause" "FLAG", environment :is "imap.changedflags" "\\\\Seen") { addflag "$ReadNoted"; }
-        if environment :is "imap.cause" "APPEND" { addflag "$Arrived"; }`);
-      await mail.create('Shredder');
-      await mail.create('Reading');
-      await mail.close();
-      raw = await loggedIn(server.port, 'alice', 'secret');
-      assert.match(last(await run(raw, 'm1', 'SETMETADATA Shredder (/shared/imapsieve/script "shred")')), /^m1 OK/);
-      assert.match(last(await run(raw, 'm2', 'SETMETADATA Reading (/shared/imapsieve/script "reading")')), /^m2 OK/);
-    });
-
-    after(async () => {
-      raw?.destroy();
-      await server?.close();
-      sieve?.close();
-      await made?.cleanup();
+      scripts: {
+        shred: 'discard;',
+        reading: `require ["imapsieve", "environment", "imap4flags"];
+          if allof (environment :is "imap.cause" "FLAG", environment :is "imap.changedflags" "\\\\Seen") { addflag "$ReadNoted"; }
+          if environment :is "imap.cause" "APPEND" { addflag "$Arrived"; }`,
+      },
+      mailboxes: ['Shredder', 'Reading'],
+      attach: { Shredder: 'shred', Reading: 'reading' },
     });
 
     it('discard with imapSieveExpunge: the APPENDed message is expunged at once (§2.2.4), the APPEND still OK with its UID', async () => {
+      const { raw } = suite();
       assert.match(last(await run(raw, 's', 'SELECT Shredder')), /^s OK/);
       const m = message('shred me').toString('latin1');
       const lines = await run(raw, 'a', `APPEND Shredder {${m.length}+}\r\n${m}`);
@@ -305,6 +303,7 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
     });
 
     it('MULTIAPPEND runs the script once per message (§2.2.1); FETCH BODY[] setting \\Seen is a FLAG event (§2.2.3)', async () => {
+      const { raw } = suite();
       const a = message('first').toString('latin1');
       const b = message('second').toString('latin1');
       assert.match(last(await run(raw, 'ma', `APPEND Reading {${a.length}+}\r\n${a} {${b.length}+}\r\n${b}`)), /^ma OK \[APPENDUID \d+ 1:2\]/);
