@@ -11,7 +11,8 @@
  * or a failed action is logged for the user, and the message stays as stored.
  */
 import os from 'node:os';
-import { runSieve, DEFAULT_SIEVE_LIMITS } from '../sieve/index.js';
+import { runSieve } from '../sieve/index.js';
+import { resolveLimits } from '../sieve/limits.js';
 import type { SieveEnvironment, SieveLimits } from '../sieve/types.js';
 import type { MailSender } from '../delivery/sender.js';
 import type { MailboxInfo, MailStore, UserMailbox } from '../store/types.js';
@@ -54,13 +55,16 @@ export interface ImapSieve extends ImapEventListener {
   close(): void;
 }
 
+/** Runs between two turns of the event loop while one event's messages are worked through. */
+const YIELD_EVERY = 32;
+
 /** RFC 5804 §3 sieveurl-server: "sieve://" authority, nothing after it. */
 const SIEVE_URL = /^sieve:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~%!$&'()*+,;=-]+)(:\d{1,5})?\/?$/;
 
 export function createImapSieve(options: ImapSieveOptions): ImapSieve {
   if (!SIEVE_URL.test(options.url)) throw new Error(`imapSieveUrl must be sieve://host or sieve://host:port (RFC 5804 §3), not ${JSON.stringify(options.url)}`);
   const url = options.url.replace(/\/$/, '');
-  const limits = { ...DEFAULT_SIEVE_LIMITS, ...options.limits };
+  const limits = resolveLimits(options.limits);
   const logger = (options.logger ?? SILENT_LOGGER).child({ component: 'imapsieve' });
   const scripts = new ImapSieveScripts(options.store, limits, logger, options.cacheUsers ?? 10_000);
   const hostname = options.hostname ?? os.hostname();
@@ -74,8 +78,18 @@ export function createImapSieve(options: ImapSieveOptions): ImapSieve {
       const mailbox = (await mail.list()).find((m) => m.id === event.mailboxId);
       if (!mailbox) return;
       const context = { event, script, mail, mailbox, email: email(event.user) };
+      const deadline = performance.now() + limits.maxEventMilliseconds;
       // §2.2: one run per message; in turn, so that a large COPY cannot start thousands at once.
-      for (const message of event.messages) await runMessage(context, message.uid, message.changedFlags ?? []);
+      for (const [i, message] of event.messages.entries()) {
+        if (performance.now() > deadline) {
+          const left = event.messages.length - i;
+          logger.warn({ user: event.user, mailbox: mailbox.name, script: script.name, cause: event.cause, left }, `IMAP Sieve: the event's runs took longer than ${limits.maxEventMilliseconds} ms (maxEventMilliseconds); the other messages stay as stored`);
+          return;
+        }
+        // Other sessions get their turn between runs (a store in memory answers without yielding).
+        if (i > 0 && i % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
+        await runMessage(context, message.uid, message.changedFlags ?? []);
+      }
     } finally {
       await mail.close();
     }

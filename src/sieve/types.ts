@@ -33,6 +33,12 @@ export interface SieveLimits {
   maxVariables?: number;
   /** Longest value of a variable in bytes; longer values are cut (RFC 5229 §6). */
   maxVariableBytes?: number;
+  /**
+   * IMAP Sieve (RFC 6785): wall-clock budget of the runs one IMAP event starts — one per message of
+   * a COPY, STORE or MULTIAPPEND — in milliseconds. Past it, the remaining messages are left as
+   * stored (logged), so one command cannot hold its session for messages × maxRunMilliseconds.
+   */
+  maxEventMilliseconds?: number;
 }
 
 /** A script that passed parsing and validation, ready to run any number of times. */

@@ -37,3 +37,29 @@ test('createImapSieve refuses a URL that is not a sieveurl-server', () => {
     s.close();
   }
 });
+
+test('maxEventMilliseconds: once one event has run that long, its other messages stay as stored (logged)', async () => {
+  const store = new MemoryStore();
+  const mail = await store.open('alice');
+  const box = await mail.create('Slow');
+  // A slow but successful run: a :matches that backtracks over a long subject, then a flag.
+  const subject = 'a'.repeat(3000);
+  await mail.sievePut!('slow', `require ["imap4flags"]; if header :matches "subject" "*a*a*a*a*a*b" { stop; } addflag "$Ran";`);
+  await mail.setMetadata!(box.id, [{ entry: '/shared/imapsieve/script', value: Buffer.from('slow') }]);
+  const uids: number[] = [];
+  for (let i = 0; i < 3; i++) uids.push((await mail.append(box.id, { content: Buffer.from(`Subject: ${subject}\r\n\r\nbody ${i}\r\n`), flags: [] })).uid);
+  const warnings: string[] = [];
+  const logger = { warn: (_o: unknown, m: string) => warnings.push(m), child: () => logger, error: () => undefined, info: () => undefined, debug: () => undefined } as unknown as import('../../src/util/logger.js').Logger;
+  const sieve = createImapSieve({ store, url: 'sieve://localhost', limits: { maxEventMilliseconds: 1 }, logger });
+  try {
+    assert.equal(await sieve.interested('alice', box.id), true);
+    await sieve.onMessages({ cause: 'APPEND', user: 'alice', mailboxId: box.id, messages: uids.map((uid) => ({ uid })) });
+    const flags = (await mail.records(box.id, uids)).map((r) => r.flags);
+    assert.deepEqual(flags, [['$Ran'], [], []]);
+    assert.equal(warnings.filter((w) => /maxEventMilliseconds/.test(w)).length, 1);
+  } finally {
+    sieve.close();
+    await mail.close();
+    await store.close();
+  }
+});
