@@ -29,8 +29,6 @@ export interface ImapMessageEvent {
   moved?: boolean;
   /** The messages, by UID in `mailboxId`; for FLAG each with the flags that changed. */
   messages: Array<{ uid: number; changedFlags?: Flag[] }>;
-  /** The command that caused it ("APPEND", "UID STORE"…), for logs. */
-  command?: string;
 }
 
 export interface ImapEventListener {
@@ -48,19 +46,15 @@ export interface ImapEventListener {
   onMessages(event: ImapMessageEvent): Promise<void>;
 }
 
-/** Which command is running on the session, for the events' logs. */
-export type CurrentCommand = () => string | undefined;
-
 /**
  * The session's handle with the events reported. Methods the handle lacks stay absent (a store
  * without appendMany keeps the one-by-one path); everything else is the handle's own.
  */
-export function withMessageEvents(mail: UserMailbox, user: string, listener: ImapEventListener, logger: Logger, command: CurrentCommand = () => undefined): UserMailbox {
-  const emit = async (event: Omit<ImapMessageEvent, 'user' | 'command'>): Promise<void> => {
+export function withMessageEvents(mail: UserMailbox, user: string, listener: ImapEventListener, logger: Logger): UserMailbox {
+  const emit = async (event: Omit<ImapMessageEvent, 'user'>): Promise<void> => {
     if (event.messages.length === 0) return;
-    const name = command();
     try {
-      await listener.onMessages({ ...event, user, ...(name ? { command: name } : {}) });
+      await listener.onMessages({ ...event, user });
     } catch (err) {
       logger.error({ err, cause: event.cause, mailboxId: event.mailboxId }, 'an IMAP event listener failed; the command is unaffected');
     }
