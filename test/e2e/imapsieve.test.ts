@@ -12,7 +12,11 @@
  * - a script that fails at run time, or requires vacation, leaves the message as stored and the
  *   command OK; an empty mailbox entry runs nothing although the server entry names a script
  *   (§2.3.1); the server entry applies elsewhere;
- * - Python imaplib: capability, SETMETADATA, APPEND and STORE.
+ * - with imapSieveExpunge a discarded APPEND is expunged at once; MULTIAPPEND is one run per
+ *   message; FETCH BODY[] setting \Seen is a FLAG event; REPLACE's new message an APPEND;
+ * - Python imaplib: capability, SETMETADATA, APPEND and STORE;
+ * - postroom serve: IMAPSIEVE= with ManageSieve or --imap-sieve-url, none with --no-imap-sieve or
+ *   without a ManageSieve server.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -317,6 +321,18 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       };
       assert.deepEqual(of(1), ['$Arrived', '$ReadNoted', '\\Seen']);
       assert.deepEqual(of(2), ['$Arrived']);
+    });
+
+    it('REPLACE (RFC 8508) stores a new message: an APPEND event for it', async () => {
+      const { raw } = suite();
+      // Reading is selected by the test before; message 2 is replaced.
+      const m = message('replacement').toString('latin1');
+      const lines = await run(raw, 'r', `UID REPLACE 2 Reading {${m.length}+}\r\n${m}`);
+      assert.match(last(lines), /^r OK/);
+      const uid = Number(/APPENDUID \d+ (\d+)/.exec(lines.join('\n'))?.[1]);
+      assert.ok(uid > 2, lines.join('\n'));
+      const flags = await run(raw, 'g2', `UID FETCH ${uid} (FLAGS)`);
+      assert.match(flags.join('\n'), /FLAGS \(\$Arrived( \\Recent)?\)/);
     });
   });
 }
