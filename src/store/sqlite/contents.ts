@@ -41,11 +41,9 @@ export function insertContent(
   derived: { structureJson: string; search: SearchColumns; sort: SortColumns; preview?: string },
 ): number {
   const { structureJson, search } = derived;
-  const id = Number(
-    ctx.sql
-      .get("INSERT INTO contents (sha256, size, refs, body, structure) VALUES (?, ?, 0, ?, '')")
-      .run(sha256, size, body).lastInsertRowid,
-  );
+  // An id from a reserved block: the insert then leaves sqlite_sequence alone (content-ids.ts).
+  const id = ctx.contentIds.take(ctx.sql);
+  ctx.sql.get("INSERT INTO contents (id, sha256, size, refs, body, structure) VALUES (?, ?, ?, 0, ?, '')").run(id, sha256, size, body);
   ctx.sql.get('INSERT INTO content_structures (content_id, structure) VALUES (?, ?)').run(id, structureJson);
   ctx.sql
     .get('INSERT INTO content_search (content_id, cm_from, cm_to, cm_cc, cm_bcc, cm_subject, sent_day) VALUES (?, ?, ?, ?, ?, ?, ?)')
