@@ -413,11 +413,11 @@ describe('SqliteStore migration to v14 (THREAD keys as integers)', () => {
     // integer keys, version 13.
     const before = new BetterSqlite3(join(dir, 'mail.sqlite'));
     // Later versions' tables and columns go too (v16 mailbox_purges, v17 save_date and
-    // content_preview, v19 private_seen, v21 urlauth_keys, v22's renamed search columns): the
-    // database is as a v13 store left it.
+    // previews — since v24 a column of content_structures —, v19 private_seen, v21 urlauth_keys,
+    // v22's renamed search columns): the database is as a v13 store left it.
     before.exec(
       'DROP TABLE content_thread; DROP TABLE sort_strings; DROP TABLE mailbox_purges; DROP TABLE private_seen; DROP TABLE urlauth_keys; DROP TABLE metadata; ' +
-        'DROP TABLE content_preview; ALTER TABLE messages DROP COLUMN save_date; UPDATE schema_version SET version = 13; DELETE FROM mailbox_snapshots; ' +
+        'ALTER TABLE content_structures DROP COLUMN preview; ALTER TABLE messages DROP COLUMN save_date; UPDATE schema_version SET version = 13; DELETE FROM mailbox_snapshots; ' +
         ['from', 'to', 'cc', 'bcc', 'subject'].map((h) => `ALTER TABLE content_search RENAME COLUMN cm_${h} TO hdr_${h};`).join(' '),
     );
     before.close();

@@ -24,7 +24,7 @@ export interface Parsed {
   structureJson: string;
   search: SearchColumns;
   sort: SortColumns;
-  /** RFC 8970 preview text (content_preview). */
+  /** RFC 8970 preview text (content_structures.preview). */
   preview: string;
 }
 

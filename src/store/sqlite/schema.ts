@@ -6,6 +6,7 @@
 import type { Database } from 'better-sqlite3';
 import { insertThreadKeys } from './thread-keys.js';
 import { refoldStep, startRefold } from './search-refold.js';
+import { previewFoldStep, startPreviewFold } from './preview-fold.js';
 import { StoreError } from '../errors.js';
 
 export interface MigrationContext {
@@ -435,6 +436,16 @@ export const MIGRATIONS: readonly Migration[] = [
     },
     step(db, ctx) {
       return refoldStep(db, ctx);
+    },
+  },
+  {
+    version: 24,
+    description: 'previews in content_structures.preview (one row per content fewer to write), moved from content_preview in steps (preview-fold.ts)',
+    up(db) {
+      startPreviewFold(db);
+    },
+    step(db) {
+      return previewFoldStep(db);
     },
   },
 ];
