@@ -58,7 +58,7 @@ function message(i: number): Buffer {
 }
 
 // No checkpoint while appending: every commit's frames stay in the WAL, in order.
-const store = await SqliteStore.open({ directory: data, checkpoints: { intervalMs: 3_600_000 } });
+const store = await SqliteStore.open({ directory: data, checkpoints: { intervalMs: 3_600_000, growthPages: Number.POSITIVE_INFINITY } });
 const user = await store.open('user1');
 const inbox = await user.get('INBOX');
 const perCommit: number[] = [];
