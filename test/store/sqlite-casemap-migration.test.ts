@@ -15,7 +15,7 @@ import { SqliteStore, SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/index
 import { REFOLD_MARK, refoldStep, startRefold } from '../../src/store/sqlite/search-refold.js';
 import { REFOLD_STEP } from '../../src/store/search-columns.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
-import { unfoldPreviews } from '../helpers/preview-fold.js';
+import { undoV24 } from '../helpers/undo-v24.js';
 import { HEADER_COLUMNS, REFOLDED_SUBJECTS, assertRefoldedAnswers, refoldMail } from '../helpers/casemap-refold.js';
 
 const tempDir = tempDirs('postroom-sqlite-casemap-');
@@ -29,7 +29,7 @@ const mail = refoldMail;
 function rollBackTo21(dir: string): void {
   const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
   try {
-    unfoldPreviews(db);
+    undoV24(db);
     db.exec(HEADER_COLUMNS.map((h) => `ALTER TABLE content_search RENAME COLUMN cm_${h} TO hdr_${h};`).join('') + 'UPDATE schema_version SET version = 21;');
     const rows = db.prepare('SELECT content_id, hdr_from, hdr_to, hdr_subject FROM content_search').all() as Array<Record<string, string | number | null>>;
     const old = (v: string | number | null): string | null => (typeof v === 'string' ? v.toLowerCase().normalize('NFC') : null);

@@ -44,7 +44,8 @@ export function tombstoneMailbox(ctx: StoreContext, userId: number, mailboxId: n
       bytes: number;
     };
     if (held.n > 0) {
-      addUsage(ctx, userId, -held.bytes, -held.n);
+      // Its usage leaves the user's now (the row stays, as a tombstone, until the purge ends).
+      addUsage(ctx, mailboxId, -held.bytes, -held.n);
       ctx.sql.get('INSERT INTO mailbox_purges (mailbox_id) VALUES (?)').run(mailboxId);
       purging = true;
     }

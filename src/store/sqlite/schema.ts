@@ -7,6 +7,7 @@ import type { Database } from 'better-sqlite3';
 import { insertThreadKeys } from './thread-keys.js';
 import { refoldStep, startRefold } from './search-refold.js';
 import { previewFoldStep, startPreviewFold } from './preview-fold.js';
+import { startUsageFold, usageFoldStep } from './usage-fold.js';
 import { StoreError } from '../errors.js';
 
 export interface MigrationContext {
@@ -440,12 +441,14 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 24,
-    description: 'previews in content_structures.preview (one row per content fewer to write), moved from content_preview in steps (preview-fold.ts)',
+    description:
+      'fewer pages per message commit: previews in content_structures.preview (preview-fold.ts) and quota usage in the mailbox rows (usage-fold.ts), moved in steps',
     up(db) {
       startPreviewFold(db);
+      startUsageFold(db);
     },
     step(db) {
-      return previewFoldStep(db);
+      return previewFoldStep(db) || usageFoldStep(db);
     },
   },
 ];

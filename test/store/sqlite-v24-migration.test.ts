@@ -1,6 +1,8 @@
 /**
- * Schema v24: RFC 8970 previews move from content_preview into content_structures.preview, in
- * steps of PREVIEW_FOLD_STEP. A database upgraded from v22 (no v23 on SQLite's list at the time)
+ * Schema v24, fewer pages per message commit. RFC 8970 previews move from content_preview into
+ * content_structures.preview, in steps of PREVIEW_FOLD_STEP; quota usage moves from quota_usage
+ * (one row per user) into the mailbox rows, counted from the messages in steps of
+ * USAGE_FOLD_STEP messages. A database upgraded from v22 (no v23 on SQLite's list at the time)
  * answers FETCH PREVIEW (LAZY and not) as before, a preview never computed stays NULL until asked
  * for, a database a crash left between two steps is finished at the next open, and the old table
  * is dropped with the last step. New messages write no content_preview row (the point: one WAL
@@ -12,8 +14,9 @@ import { describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { SqliteStore, SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/index.js';
 import { PREVIEW_FOLD_STEP, previewFoldStep, startPreviewFold } from '../../src/store/sqlite/preview-fold.js';
+import { USAGE_FOLD_MARK, USAGE_FOLD_STEP, startUsageFold, usageFoldStep } from '../../src/store/sqlite/usage-fold.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
-import { unfoldPreviews } from '../helpers/preview-fold.js';
+import { undoV24 } from '../helpers/undo-v24.js';
 
 const tempDir = tempDirs('postroom-sqlite-preview-fold-');
 
@@ -27,11 +30,11 @@ async function seed(dir: string, count: number): Promise<void> {
   await store.close();
 }
 
-/** The database as v22 code left it: previews in content_preview, version 22. */
+/** The database as v22 code left it: previews in content_preview, usage in quota_usage, version 22. */
 function rollBackTo22(dir: string, withoutPreview: number[] = []): void {
   const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
   try {
-    unfoldPreviews(db);
+    undoV24(db);
     // A content from before v17 has no preview row until a FETCH PREVIEW computes one.
     for (const id of withoutPreview) db.prepare('DELETE FROM content_preview WHERE content_id = ?').run(id);
     db.exec('UPDATE schema_version SET version = 22');
@@ -94,6 +97,7 @@ describe('SQLite schema v24: previews folded into content_structures', () => {
     const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
     db.transaction(() => {
       startPreviewFold(db);
+      startUsageFold(db);
       db.exec('UPDATE schema_version SET version = 24');
     }).immediate();
     assert.equal(db.transaction(() => previewFoldStep(db)).immediate(), true);
@@ -127,6 +131,99 @@ describe('SQLite schema v24: previews folded into content_structures', () => {
       assert.equal(db.prepare('SELECT count(*) FROM content_structures WHERE preview IS NOT NULL').pluck().get(), 2);
     } finally {
       db.close();
+    }
+  });
+});
+
+describe('SQLite schema v24: quota usage in the mailbox rows', () => {
+  it('upgrades a v22 database: usage per mailbox from its messages, none for a mailbox being purged; quota_usage goes', async () => {
+    const dir = tempDir();
+    let store = await SqliteStore.open({ directory: dir });
+    const alice = await store.open('alice');
+    const inbox = await alice.get('INBOX');
+    await alice.create('Work');
+    await alice.create('Old');
+    const work = await alice.get('Work');
+    const old = await alice.get('Old');
+    await alice.appendMany!(inbox.id, [0, 1, 2].map((i) => ({ content: mail(i) })));
+    await alice.appendMany!(work.id, [3, 4].map((i) => ({ content: mail(i) })));
+    await alice.appendMany!(old.id, [5, 6, 7].map((i) => ({ content: mail(i) })));
+    const bob = await store.open('bob');
+    await bob.append((await bob.get('INBOX')).id, { content: mail(8) });
+    const expected = (ids: number[]): { storage: number; messages: number } => ({ storage: ids.reduce((n, i) => n + mail(i).length, 0), messages: ids.length });
+    await store.close();
+    // As v22 left it, with Old deleted but its messages not purged yet (the process stopped first).
+    rollBackTo22(dir);
+    {
+      const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
+      db.prepare('INSERT INTO mailbox_purges (mailbox_id) VALUES (?)').run(Number(old.id));
+      db.prepare("UPDATE mailboxes SET name = char(0) || id, noselect = 1 WHERE id = ?").run(Number(old.id));
+      db.prepare('UPDATE quota_usage SET storage = ?, messages = ? WHERE user_id = (SELECT id FROM users WHERE name = ?)').run(expected([0, 1, 2, 3, 4]).storage, 5, 'alice');
+      db.close();
+    }
+    store = await SqliteStore.open({ directory: dir });
+    try {
+      assert.deepEqual((await store.getQuota('alice')).usage, expected([0, 1, 2, 3, 4]));
+      assert.deepEqual((await store.getQuota('bob')).usage, expected([8]));
+      // Kept from then on: an APPEND adds, an EXPUNGE takes off.
+      const a = await store.open('alice');
+      const box = await a.get('Work');
+      const { uid } = await a.append(box.id, { content: mail(9), flags: ['\\Deleted'] });
+      assert.deepEqual((await store.getQuota('alice')).usage, expected([0, 1, 2, 3, 4, 9]));
+      assert.deepEqual(await a.expunge(box.id, [uid]), [uid]);
+      assert.deepEqual((await store.getQuota('alice')).usage, expected([0, 1, 2, 3, 4]));
+    } finally {
+      await store.close();
+    }
+    const db = new BetterSqlite3(join(dir, 'mail.sqlite'), { readonly: true });
+    try {
+      assert.equal(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'quota_usage'").pluck().get(), 0);
+      assert.equal(db.prepare('SELECT count(*) FROM meta WHERE key = ?').pluck().get(USAGE_FOLD_MARK), 0, 'the mark goes with the last step');
+    } finally {
+      db.close();
+    }
+  });
+
+  it('counts in steps of USAGE_FOLD_STEP messages (whole mailboxes), and a crash between two steps is finished at the next open', async () => {
+    const dir = tempDir();
+    let store = await SqliteStore.open({ directory: dir });
+    const u = await store.open('alice');
+    await u.create('A');
+    await u.create('B');
+    await store.close();
+    const half = USAGE_FOLD_STEP / 2 + 10;
+    const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
+    // Rows written directly (the store would take minutes for this many): one body, referenced
+    // by every message of INBOX and A (half a step each, a little over) and three of B.
+    const ids = db.prepare("SELECT id FROM mailboxes WHERE name IN ('INBOX', 'A', 'B') ORDER BY id").pluck().all() as number[];
+    const counts = [half, half, 3];
+    db.transaction(() => {
+      db.prepare("INSERT INTO contents (id, sha256, size, refs, body, structure) VALUES (1, x'01', 100, ?, x'00', '')").run(2 * half + 3);
+      const insert = db.prepare("INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size) VALUES (?, ?, 1, '', 1, 0, 100)");
+      ids.forEach((id, i) => {
+        for (let uid = 1; uid <= counts[i]!; uid++) insert.run(id, uid);
+        db.prepare('UPDATE mailboxes SET uid_next = ? WHERE id = ?').run(counts[i]! + 1, id);
+      });
+    })();
+    undoV24(db);
+    db.exec('UPDATE schema_version SET version = 22');
+    // v24 and one step, then the process dies.
+    db.transaction(() => {
+      startPreviewFold(db);
+      startUsageFold(db);
+      db.exec('UPDATE schema_version SET version = 24');
+    }).immediate();
+    assert.equal(db.transaction(() => previewFoldStep(db)).immediate(), false, 'no previews to move');
+    assert.equal(db.transaction(() => usageFoldStep(db)).immediate(), true);
+    const usage = (): number[] => db.prepare("SELECT usage_messages FROM mailboxes WHERE name IN ('INBOX', 'A', 'B') ORDER BY id").pluck().all() as number[];
+    assert.deepEqual(usage(), [half, half, 0], 'one step counted whole mailboxes until USAGE_FOLD_STEP messages');
+    assert.equal(db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(USAGE_FOLD_MARK), ids[1]! + 1);
+    db.close();
+    store = await SqliteStore.open({ directory: dir });
+    try {
+      assert.deepEqual((await store.getQuota('alice')).usage, { storage: 100 * (2 * half + 3), messages: 2 * half + 3 });
+    } finally {
+      await store.close();
     }
   });
 });
