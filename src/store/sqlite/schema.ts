@@ -6,6 +6,8 @@
 import type { Database } from 'better-sqlite3';
 import { insertThreadKeys } from './thread-keys.js';
 import { refoldStep, startRefold } from './search-refold.js';
+import { previewFoldStep, startPreviewFold } from './preview-fold.js';
+import { startUsageFold, usageFoldStep } from './usage-fold.js';
 import { StoreError } from '../errors.js';
 
 export interface MigrationContext {
@@ -435,6 +437,18 @@ export const MIGRATIONS: readonly Migration[] = [
     },
     step(db, ctx) {
       return refoldStep(db, ctx);
+    },
+  },
+  {
+    version: 24,
+    description:
+      'fewer pages per message commit: previews in content_structures.preview (preview-fold.ts) and quota usage in the mailbox rows (usage-fold.ts), moved in steps',
+    up(db) {
+      startPreviewFold(db);
+      startUsageFold(db);
+    },
+    step(db) {
+      return previewFoldStep(db) || usageFoldStep(db);
     },
   },
 ];
