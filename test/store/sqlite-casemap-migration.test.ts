@@ -15,6 +15,7 @@ import { SqliteStore, SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/index
 import { REFOLD_MARK, refoldStep, startRefold } from '../../src/store/sqlite/search-refold.js';
 import { REFOLD_STEP } from '../../src/store/search-columns.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
+import { undoV23 } from '../helpers/undo-v23.js';
 import { undoV24 } from '../helpers/undo-v24.js';
 import { HEADER_COLUMNS, REFOLDED_SUBJECTS, assertRefoldedAnswers, refoldMail } from '../helpers/casemap-refold.js';
 
@@ -23,14 +24,18 @@ const tempDir = tempDirs('postroom-sqlite-casemap-');
 const mail = refoldMail;
 
 /**
- * Puts the database back as v21 code left it: hdr_* columns holding lower-cased NFC text, and the
- * previews in their own table again (v24 moved them).
+ * Puts the database back as v21 code left it: hdr_* columns holding lower-cased NFC text, the
+ * previews in their own table again (v24 moved them), and v23's urlauth_keys back to one key per mailbox.
  */
 function rollBackTo21(dir: string): void {
   const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
   try {
     undoV24(db);
-    db.exec(HEADER_COLUMNS.map((h) => `ALTER TABLE content_search RENAME COLUMN cm_${h} TO hdr_${h};`).join('') + 'UPDATE schema_version SET version = 21;');
+    undoV23(db);
+    db.exec(
+      HEADER_COLUMNS.map((h) => `ALTER TABLE content_search RENAME COLUMN cm_${h} TO hdr_${h};`).join('') +
+        'UPDATE schema_version SET version = 21;',
+    );
     const rows = db.prepare('SELECT content_id, hdr_from, hdr_to, hdr_subject FROM content_search').all() as Array<Record<string, string | number | null>>;
     const old = (v: string | number | null): string | null => (typeof v === 'string' ? v.toLowerCase().normalize('NFC') : null);
     const update = db.prepare('UPDATE content_search SET hdr_from = ?, hdr_to = ?, hdr_subject = ? WHERE content_id = ?');

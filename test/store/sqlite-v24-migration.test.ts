@@ -16,6 +16,7 @@ import { SqliteStore, SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/index
 import { PREVIEW_FOLD_STEP, previewFoldStep, startPreviewFold } from '../../src/store/sqlite/preview-fold.js';
 import { USAGE_FOLD_MARK, USAGE_FOLD_STEP, startUsageFold, usageFoldStep } from '../../src/store/sqlite/usage-fold.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
+import { undoV23 } from '../helpers/undo-v23.js';
 import { undoV24 } from '../helpers/undo-v24.js';
 
 const tempDir = tempDirs('postroom-sqlite-preview-fold-');
@@ -30,11 +31,12 @@ async function seed(dir: string, count: number): Promise<void> {
   await store.close();
 }
 
-/** The database as v22 code left it: previews in content_preview, usage in quota_usage, version 22. */
+/** The database as v22 code left it: previews in content_preview, usage in quota_usage, one URLAUTH key per mailbox, version 22. */
 function rollBackTo22(dir: string, withoutPreview: number[] = []): void {
   const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
   try {
     undoV24(db);
+    undoV23(db);
     // A content from before v17 has no preview row until a FETCH PREVIEW computes one.
     for (const id of withoutPreview) db.prepare('DELETE FROM content_preview WHERE content_id = ?').run(id);
     db.exec('UPDATE schema_version SET version = 22');
@@ -206,6 +208,7 @@ describe('SQLite schema v24: quota usage in the mailbox rows', () => {
       });
     })();
     undoV24(db);
+    undoV23(db);
     db.exec('UPDATE schema_version SET version = 22');
     // v24 and one step, then the process dies.
     db.transaction(() => {
