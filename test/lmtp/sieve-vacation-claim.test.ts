@@ -18,12 +18,24 @@ import { startLmtpServer, storedMessages, type TestLmtpServer } from '../helpers
 const message = (from: string, subject: string): Buffer =>
   Buffer.from(`From: ${from}\r\nTo: carol@mx.test\r\nSubject: ${subject}\r\nMessage-ID: <${Math.random()}@remote.test>\r\n\r\nHello.\r\n`);
 
-/** The store with handles that lack vacationClaim/vacationRelease, as a store written before them. */
+/**
+ * The store with handles that lack vacationClaim/vacationRelease, as a store written before them;
+ * its look-up takes a database's round trip, so deliveries at once really overlap in the fallback.
+ */
 function withoutClaim(store: MemoryStore): MailStore {
   const outer = Object.create(store) as MailStore;
   outer.open = async (user, options) => {
-    const handle = Object.create(await store.open(user, options)) as UserMailbox;
-    Object.assign(handle, { vacationClaim: undefined, vacationRelease: undefined });
+    const inner = sieveStorage(await store.open(user, options));
+    const handle = Object.create(inner) as UserMailbox;
+    Object.assign(handle, {
+      vacationClaim: undefined,
+      vacationRelease: undefined,
+      vacationAnswered: async (handle: string, address: string, now: Date) => {
+        const answered = await inner.vacationAnswered(handle, address, now);
+        await new Promise((resolve) => setTimeout(resolve, 50)); // the reply on its way back
+        return answered;
+      },
+    });
     return handle;
   };
   return outer;
