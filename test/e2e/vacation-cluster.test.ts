@@ -6,12 +6,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SMTPServer } from 'smtp-server';
 import { LmtpClient } from '../../src/lmtp/client.js';
 import { PostgresStore } from '../../src/store/postgres/index.js';
 import { sieveStorage } from '../../src/store/sieve-storage.js';
 import { storedMessages } from '../helpers/lmtp-server.js';
 import { testDatabaseUrl } from '../helpers/postgres.js';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { nodeDataDir, startServeNode, type ServeNode } from '../helpers/serve-node.js';
 
 const message = (from: string, subject: string): Buffer =>
@@ -20,24 +20,12 @@ const message = (from: string, subject: string): Buffer =>
 describe('vacation on two postroom nodes over one PostgreSQL database', { timeout: 240_000 }, () => {
   const nodes: ServeNode[] = [];
   const cleanups: Array<() => Promise<void>> = [];
-  let relay: SMTPServer;
-  const answered: string[] = [];
+  let relay: SmtpSink;
   let store: PostgresStore;
 
   before(async () => {
-    relay = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      onData(stream, session, callback) {
-        stream.resume();
-        stream.on('end', () => {
-          answered.push(...session.envelope.rcptTo.map((r) => r.address));
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-    const relayPort = (relay.server.address() as { port: number }).port;
+    relay = await startSmtpSink();
+    const relayPort = relay.port;
     const url = await testDatabaseUrl();
     const dirs = await Promise.all([nodeDataDir(), nodeDataDir()]);
     cleanups.push(...dirs.map((d) => d.remove));
@@ -54,7 +42,7 @@ describe('vacation on two postroom nodes over one PostgreSQL database', { timeou
     await store?.close();
     for (const n of nodes) assert.equal(await n.stop(), 0, n.stderr());
     for (const c of cleanups) await c();
-    await new Promise<void>((resolve) => relay?.close(() => resolve()));
+    await relay?.close();
   });
 
   const lmtpPort = (node: ServeNode): number => (node.listening as { lmtpPort: number }).lmtpPort;
@@ -76,7 +64,7 @@ describe('vacation on two postroom nodes over one PostgreSQL database', { timeou
       await Promise.all([0, 1, 2, 3].map((i) => deliver(nodes[i % 2]!, from, `at once ${i}`)));
     }
     // Answers are sent before LMTP's reply (the pipeline awaits deferred effects), so all are in.
-    assert.deepEqual([...answered].sort(), senders, JSON.stringify(answered));
+    assert.deepEqual([...relay.recipients].sort(), senders, JSON.stringify(relay.recipients));
     assert.equal((await storedMessages(store, 'alice')).length, senders.length * 4, 'every message kept');
     assert.deepEqual(
       nodes.map((n) => /vacation answer could not be sent|vacation not sent/.test(n.stderr())),

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SMTPServer } from 'smtp-server';
 import { createSieveFilter } from '../../src/delivery/sieve-filter.js';
 import { createMailSender } from '../../src/delivery/sender.js';
 import { LmtpClient } from '../../src/lmtp/client.js';
@@ -14,6 +13,7 @@ import { MemoryStore } from '../../src/store/memory/index.js';
 import { hasVacationClaim, sieveStorage } from '../../src/store/sieve-storage.js';
 import type { MailStore, UserMailbox } from '../../src/store/types.js';
 import { startLmtpServer, storedMessages, type TestLmtpServer } from '../helpers/lmtp-server.js';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 
 const message = (from: string, subject: string): Buffer =>
   Buffer.from(`From: ${from}\r\nTo: carol@mx.test\r\nSubject: ${subject}\r\nMessage-ID: <${Math.random()}@remote.test>\r\n\r\nHello.\r\n`);
@@ -46,29 +46,11 @@ for (const kind of ['claiming', 'without vacationClaim'] as const) {
     let memory: MemoryStore;
     let store: MailStore;
     let lmtp: TestLmtpServer;
-    let relay: SMTPServer;
-    const answered: string[] = [];
-    /** Recipients the relay refuses (once each) with a permanent error. */
-    const refuseOnce = new Set<string>();
+    let relay: SmtpSink;
 
     before(async () => {
-      relay = new SMTPServer({
-        authOptional: true,
-        disabledCommands: ['STARTTLS'],
-        onRcptTo(address, _session, callback) {
-          if (refuseOnce.delete(address.address)) return callback(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }));
-          callback();
-        },
-        onData(stream, session, callback) {
-          stream.resume();
-          stream.on('end', () => {
-            answered.push(...session.envelope.rcptTo.map((r) => r.address));
-            callback();
-          });
-        },
-      });
-      await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-      const relayPort = (relay.server.address() as { port: number }).port;
+      relay = await startSmtpSink();
+      const relayPort = relay.port;
       memory = new MemoryStore();
       store = kind === 'claiming' ? memory : withoutClaim(memory);
       lmtp = await startLmtpServer({ store, filter: createSieveFilter({ sender: createMailSender(`smtp://127.0.0.1:${relayPort}`), hostname: 'mx.test' }) });
@@ -81,7 +63,7 @@ for (const kind of ['claiming', 'without vacationClaim'] as const) {
     after(async () => {
       await lmtp.close();
       await memory.close();
-      await new Promise<void>((resolve) => relay.close(() => resolve()));
+      await relay.close();
     });
 
     async function deliver(from: string, subject: string): Promise<void> {
@@ -95,22 +77,22 @@ for (const kind of ['claiming', 'without vacationClaim'] as const) {
     }
 
     it('an answer the relay refuses is not remembered: the next message is answered, once', async () => {
-      refuseOnce.add('late@remote.test');
+      relay.refuseOnce.add('late@remote.test');
       await deliver('late@remote.test', 'first');
-      assert.deepEqual(answered, [], 'the relay refused the first answer');
+      assert.deepEqual(relay.recipients, [], 'the relay refused the first answer');
       const mail = await store.open('carol');
       assert.equal(await sieveStorage(mail).vacationAnswered('away', 'late@remote.test', new Date()), false, 'the claim was given back');
       await mail.close();
       await deliver('late@remote.test', 'second');
       await deliver('late@remote.test', 'third');
-      assert.deepEqual(answered, ['late@remote.test']);
+      assert.deepEqual(relay.recipients, ['late@remote.test']);
       assert.equal((await storedMessages(memory, 'carol')).length, 3, 'every message kept');
     });
 
     it('eight deliveries from one sender at once (eight LMTP clients): one answer', async () => {
-      const before = answered.length;
+      const before = relay.recipients.length;
       await Promise.all(Array.from({ length: 8 }, (_, i) => deliver('pal@remote.test', `at once ${i}`)));
-      assert.deepEqual(answered.slice(before), ['pal@remote.test']);
+      assert.deepEqual(relay.recipients.slice(before), ['pal@remote.test']);
     });
   });
 }

@@ -116,7 +116,10 @@ export class SqliteSieveScripts implements SieveScriptStorage {
     });
   }
 
-  vacationClaim(handle: string, address: string, now: Date, until: Date): Promise<boolean> {
+  async vacationClaim(handle: string, address: string, now: Date, until: Date): Promise<boolean> {
+    // Most claims find the sender answered: a read says so without a write and its WAL sync. The
+    // write below decides on its own; the read only spares it.
+    if (await this.vacationAnswered(handle, address, now)) return false;
     // One statement: inserted, or an ended memory replaced (changes 1); a live one stays (changes 0).
     return this.change(
       () =>
