@@ -308,7 +308,12 @@ export class MemoryUserMailbox implements UserMailbox {
   vacationList(now: Date): Promise<VacationMemory[]> {
     return this.sieve.vacationList(now);
   }
-
+  vacationClaim(handle: string, address: string, now: Date, until: Date): Promise<boolean> {
+    return this.sieve.vacationClaim(handle, address, now, until);
+  }
+  vacationRelease(handle: string, address: string, until: Date): Promise<void> {
+    return this.sieve.vacationRelease(handle, address, until);
+  }
   vacationAnswered(handle: string, address: string, now: Date): Promise<boolean> {
     return this.sieve.vacationAnswered(handle, address, now);
   }
