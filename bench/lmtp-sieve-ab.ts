@@ -33,6 +33,8 @@ const { values } = parseArgs({
     base: { type: 'string' },
     'cpu-prof': { type: 'string' },
     strace: { type: 'string' },
+    // With --strace: every call, timed, of every thread (`-f -tt`), instead of the counts (`-c`).
+    'strace-full': { type: 'boolean', default: false },
     'gc-log': { type: 'string' },
     'v8-flags': { type: 'string' },
     sides: { type: 'string', default: 'none,script' },
@@ -122,7 +124,7 @@ async function start(name: string, codeRoot: string, script: string | null): Pro
   });
   // `--strace DIR`: `strace -c -f` attached to the listening server (every thread), its counts in
   // DIR/<side>.txt once the server is stopped (the CPU figures are then the traced server's).
-  const tracer = values.strace ? spawn('strace', ['-c', '-f', '-p', String(child.pid), '-o', resolve(values.strace, `${name.replace(/\W+/g, '-')}.txt`)], { stdio: 'ignore' }) : null;
+  const tracer = values.strace ? spawn('strace', [...(values['strace-full'] ? ['-tt'] : ['-c']), '-f', '-p', String(child.pid), '-o', resolve(values.strace, `${name.replace(/\W+/g, '-')}.txt`)], { stdio: 'ignore' }) : null;
   if (tracer) await new Promise((r) => setTimeout(r, 1000)); // attached
   const stop = async (): Promise<void> => {
     if (tracer && tracer.exitCode === null) {
