@@ -64,7 +64,8 @@ export interface UserFileOptions {
    * times, each a stat on libuv's thread pool and a turn of the event loop to hear back
    * (bench/RESULTS.md, issue 17). A change is seen at the watcher's event; the interval only
    * bounds how late a change is seen where no event comes (a network file system changed from
-   * another host), as Dovecot's auth cache bounds its entries by a TTL.
+   * another host, a symlink to the file pointed elsewhere), as Dovecot's auth cache bounds its
+   * entries by a TTL.
    */
   recheckMs?: number;
 }
