@@ -307,6 +307,14 @@ export class UserFile {
     return { hash, scram: formatScramKeys(keys) };
   }
 
+  /**
+   * The next lookup stats the file (and watches it anew) whatever the watch said: SIGHUP and
+   * `postroom reload` call this, for a change no event reported (see recheckMs).
+   */
+  recheck(): void {
+    this.unwatch();
+  }
+
   /** Stops watching the file (the server is closing); later lookups stat it each time. */
   close(): void {
     this.unwatch();

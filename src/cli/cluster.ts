@@ -121,6 +121,7 @@ async function primary(options: Record<string, unknown>, count: number): Promise
     Promise.all(workers.filter((w) => !w.isDead()).map((w) => askWorker<T>(w, op, args)));
 
   const reload = async (): Promise<{ tls: string; usersFile: string[]; workers: number }> => {
+    users.recheck();
     let tls = 'reloaded';
     try {
       // The workers read the files; the development certificate is renewed here, once.
@@ -263,6 +264,7 @@ async function worker(options: Record<string, unknown>): Promise<void> {
       case 'metrics':
         return metrics ? metrics.registry.getMetricsAsJSON() : [];
       case 'reload':
+        users.recheck();
         try {
           const fresh = await tlsOptions(settings, logger);
           for (const s of servers) s.setTls(fresh);

@@ -118,6 +118,7 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     // Passwords changed in the users file already miss the cache (the stored hash is part of its
     // key); a reload also forgets the rest, as an operator who suspects a leak would expect.
     auth.credentialCache.clear();
+    users.recheck();
     return { tls: tlsResult, usersFile: await warnAboutDataFolder(settings, users, logger) };
   };
 

@@ -196,16 +196,19 @@ test('recheckMs: an unchanged file is not stat()ed again; a change is seen at th
   await until(users, 'dave', true);
   assert.equal(await users.lookup('ann'), undefined);
   assert.equal(await settlesAtOnce(users.refresh()), true, 'watching again once the file is back');
+  users.recheck(); // SIGHUP: whatever the watch said
+  assert.equal(await settlesAtOnce(users.refresh()), false, 'stat()ed again after recheck()');
+  assert.equal(await settlesAtOnce(users.refresh()), true, 'and watched again');
 });
 
 test('recheckMs: without an event the file is still checked once the interval has passed', async (t) => {
   const dir = await tempDir(t);
   await writeFile(join(dir, 'users'), 'ann:{PLAIN}pw\n');
-  const users = UserFile.inDataDir(dir, { recheckMs: 30 });
+  const users = UserFile.inDataDir(dir, { recheckMs: 200 });
   t.after(() => users.close());
   assert.ok(await users.lookup('ann'));
   assert.equal(await settlesAtOnce(users.refresh()), true);
-  await new Promise((r) => setTimeout(r, 40));
+  await new Promise((r) => setTimeout(r, 250));
   assert.equal(await settlesAtOnce(users.refresh()), false, 'the interval is over: stat()ed again');
   assert.throws(() => UserFile.inDataDir(dir, { recheckMs: -1 }), RangeError);
 });
