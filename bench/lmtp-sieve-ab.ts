@@ -33,14 +33,20 @@ const { values } = parseArgs({
     base: { type: 'string' },
     'cpu-prof': { type: 'string' },
     strace: { type: 'string' },
+    // With --strace: every call, timed, of every thread (`-f -tt`), instead of the counts (`-c`).
+    'strace-full': { type: 'boolean', default: false },
     'gc-log': { type: 'string' },
     'v8-flags': { type: 'string' },
     sides: { type: 'string', default: 'none,script' },
+    // Milliseconds to wait after a batch's last reply before its CPU is read: background work the
+    // batch left running (V8's concurrent marking and compiles, the WAL sync) is then counted too.
+    'settle-ms': { type: 'string', default: '0' },
   },
 });
 const MESSAGES = Number(values.messages);
 const ROUNDS = Number(values.rounds);
 const WARMUP = Number(values.warmup);
+const SETTLE_MS = Number(values['settle-ms']);
 const USERS = Array.from({ length: 10 }, (_, i) => `user${i + 1}`);
 const ROOT = join(BENCH_TMP, 'lmtp-sieve-ab');
 
@@ -122,7 +128,7 @@ async function start(name: string, codeRoot: string, script: string | null): Pro
   });
   // `--strace DIR`: `strace -c -f` attached to the listening server (every thread), its counts in
   // DIR/<side>.txt once the server is stopped (the CPU figures are then the traced server's).
-  const tracer = values.strace ? spawn('strace', ['-c', '-f', '-p', String(child.pid), '-o', resolve(values.strace, `${name.replace(/\W+/g, '-')}.txt`)], { stdio: 'ignore' }) : null;
+  const tracer = values.strace ? spawn('strace', [...(values['strace-full'] ? ['-tt'] : ['-c']), '-f', '-p', String(child.pid), '-o', resolve(values.strace, `${name.replace(/\W+/g, '-')}.txt`)], { stdio: 'ignore' }) : null;
   if (tracer) await new Promise((r) => setTimeout(r, 1000)); // attached
   const stop = async (): Promise<void> => {
     if (tracer && tracer.exitCode === null) {
@@ -161,6 +167,7 @@ async function deliver(side: Side, sessions: number, count: number): Promise<{ t
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
+  if (SETTLE_MS > 0) await new Promise((r) => setTimeout(r, SETTLE_MS));
   const cpu1 = cpuOf(side.pid);
   for (const [name, us] of threadsOf(side.pid)) side.threads.set(name, (side.threads.get(name) ?? 0) + us - (threads0.get(name) ?? 0));
   side.counted += count;
@@ -204,11 +211,11 @@ try {
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 process.stdout.write(`\n${MESSAGES} deliveries of 10 KB per batch, ${ROUNDS} rounds, sides in turn; server CPU µs per delivery: all threads (main thread), median of the rounds\n\n`);
-process.stdout.write('| sessions | side | CPU µs (main) | rate /s | rounds: CPU µs (main) |\n|---:|---|---:|---:|---|\n');
+process.stdout.write('| sessions | side | CPU µs (main) | rate /s | rounds: CPU µs (main) rate |\n|---:|---|---:|---:|---|\n');
 for (const sessions of sessionCounts) {
   for (const side of sides) {
     const runs = side.runs.get(sessions) ?? [];
-    const rounds = runs.map((x) => `${x.total.toFixed(0)} (${x.main.toFixed(0)})`).join(', ');
+    const rounds = runs.map((x) => `${x.total.toFixed(0)} (${x.main.toFixed(0)}) ${x.rate.toFixed(0)}/s`).join(', ');
     process.stdout.write(
       `| ${sessions} | ${side.name} | ${median(runs.map((x) => x.total)).toFixed(0)} (${median(runs.map((x) => x.main)).toFixed(0)}) | ${median(runs.map((x) => x.rate)).toFixed(0)} | ${rounds} |\n`,
     );

@@ -11,6 +11,7 @@
  * ones imported from Dovecot, can still log in with every other mechanism; an entry whose hash
  * itself is `{SCRAM-SHA-256}` serves both.
  */
+import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -56,6 +57,17 @@ export interface UserFileOptions {
   lockTimeoutMs?: number;
   /** PBKDF2 iterations of newly written SCRAM-SHA-256 keys (default 4096, the RFC 7677 minimum). */
   scramIterations?: number;
+  /**
+   * How long, in ms, the version read last is trusted without a stat() while the file system
+   * reports no change to the file (fs.watch, inotify on Linux). 0 (the default): a stat at every
+   * lookup. `serve` uses 1000 (setting `usersFile.recheckMs`): a delivery looked the user up three
+   * times, each a stat on libuv's thread pool and a turn of the event loop to hear back
+   * (bench/RESULTS.md, issue 17). A change is seen at the watcher's event; the interval only
+   * bounds how late a change is seen where no event comes (a network file system changed from
+   * another host, a symlink to the file pointed elsewhere), as Dovecot's auth cache bounds its
+   * entries by a TTL.
+   */
+  recheckMs?: number;
 }
 
 /** Index of Dovecot's extra-fields field among the fields after the hash (uid, gid, gecos, home, shell, extra). */
@@ -101,6 +113,7 @@ function withScramField(extra: readonly string[], value: string | null): string[
 
 /** A lock older than this belongs to a crashed writer: writes take milliseconds, not minutes. */
 const STALE_LOCK_MS = 60_000;
+const DONE: Promise<void> = Promise.resolve();
 const LOCK_POLL_MS = 25;
 
 interface Parsed {
@@ -140,6 +153,13 @@ export class UserFile {
   /** Identity of the version in memory: inode (changes on every rename), mtime, size. */
   private version: string | null = null;
   private refreshing: Promise<void> | undefined;
+  private readonly recheckMs: number;
+  /** Watching the file (recheckMs > 0 and the file exists); undefined after any event, until the next read. */
+  private watcher: FSWatcher | undefined;
+  /** Set by the watcher's events; cleared when a read starts. */
+  private changed = true;
+  /** When the last read (its stat) started, performance.now(). */
+  private checkedAt = -Infinity;
   private readonly scrypt: ScryptParams;
   private readonly lockTimeoutMs: number;
   private readonly scramIterations: number;
@@ -151,6 +171,8 @@ export class UserFile {
     this.scrypt = options.scrypt ?? DEFAULT_SCRYPT_PARAMS;
     this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
     this.scramIterations = options.scramIterations ?? DEFAULT_SCRAM_ITERATIONS;
+    this.recheckMs = options.recheckMs ?? 0;
+    if (!Number.isFinite(this.recheckMs) || this.recheckMs < 0) throw new RangeError('recheckMs must be a number of at least 0');
     if (!Number.isInteger(this.scramIterations) || this.scramIterations < MIN_SCRAM_ITERATIONS) {
       throw new RangeError(`scramIterations must be an integer of at least ${MIN_SCRAM_ITERATIONS}`);
     }
@@ -161,8 +183,12 @@ export class UserFile {
     return new UserFile(join(dataDir, 'users'), options);
   }
 
-  /** Re-reads the file if it changed since the last read (one stat when it did not). */
+  /**
+   * Re-reads the file if it changed since the last read (one stat when it did not; none while
+   * the watcher has seen no change within recheckMs).
+   */
   refresh(): Promise<void> {
+    if (this.watcher && !this.changed && performance.now() - this.checkedAt < this.recheckMs) return DONE;
     // Concurrent logins share one stat/read instead of each starting its own.
     this.refreshing ??= this.reload(false).finally(() => {
       this.refreshing = undefined;
@@ -281,7 +307,56 @@ export class UserFile {
     return { hash, scram: formatScramKeys(keys) };
   }
 
+  /**
+   * The next lookup stats the file (and watches it anew) whatever the watch said: SIGHUP and
+   * `postroom reload` call this, for a change no event reported (see recheckMs).
+   */
+  recheck(): void {
+    this.unwatch();
+  }
+
+  /** Stops watching the file (the server is closing); later lookups stat it each time. */
+  close(): void {
+    this.unwatch();
+  }
+
+  /**
+   * Watches the file before it is read: a change after the watch began fires it, so a read that
+   * missed the change is not trusted. The watch is on the file's inode, so any event (a write in
+   * place, the rename of a new version over it, a removal) ends it; the next read watches anew.
+   */
+  private watchFile(): void {
+    this.changed = false;
+    if (this.recheckMs === 0 || this.watcher) return;
+    try {
+      const watcher = watch(this.path, { persistent: false }, () => this.unwatch());
+      watcher.on('error', () => this.unwatch());
+      this.watcher = watcher;
+    } catch {
+      // No file yet (ENOENT), or no watch to be had (the inotify limit): a stat at every lookup.
+      this.changed = true;
+    }
+  }
+
+  private unwatch(): void {
+    this.changed = true;
+    const watcher = this.watcher;
+    this.watcher = undefined;
+    watcher?.close();
+  }
+
   private async reload(force: boolean): Promise<void> {
+    this.checkedAt = performance.now();
+    this.watchFile();
+    try {
+      await this.read(force);
+    } catch (err) {
+      this.changed = true; // not trusted: the next lookup tries again (and fails again, if it must)
+      throw err;
+    }
+  }
+
+  private async read(force: boolean): Promise<void> {
     let version: string | null;
     try {
       const s = await stat(this.path, { bigint: true });

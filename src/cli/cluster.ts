@@ -27,7 +27,8 @@ import { AggregatorRegistry } from 'prom-client';
 import { resolveSettings } from '../config/resolve.js';
 import type { ServeSettings } from '../config/settings.js';
 import { ensureDevCertificate } from '../config/dev-certificate.js';
-import { UserFile, UserFileAuthenticator } from '../auth/user-file.js';
+import { UserFileAuthenticator } from '../auth/user-file.js';
+import { servedUsersFile } from './users-file.js';
 import type { StoreKind } from '../config/settings.js';
 import { proxyProtocolOptions } from './proxy-settings.js';
 import { listenProtocols, openStore, type ListeningPorts, type ListeningServer, type SharedServerOptions } from './components.js';
@@ -85,7 +86,7 @@ async function primary(options: Record<string, unknown>, count: number): Promise
   if (refusal) throw new Error(refusal);
   const logger = createLogger(settings.logLevel, process.stdout.isTTY === true);
   await mkdir(settings.data, { recursive: true, mode: 0o700 });
-  const users = UserFile.inDataDir(settings.data);
+  const users = servedUsersFile(settings.data, settings.usersFile);
   await warnAboutDataFolder(settings, users, logger);
   const metrics = settings.metricsPort !== 'off' ? new Metrics() : undefined;
   // The primary's own store (migrations run here first, under their lock): delivery and the
@@ -121,6 +122,7 @@ async function primary(options: Record<string, unknown>, count: number): Promise
     Promise.all(workers.filter((w) => !w.isDead()).map((w) => askWorker<T>(w, op, args)));
 
   const reload = async (): Promise<{ tls: string; usersFile: string[]; workers: number }> => {
+    users.recheck();
     let tls = 'reloaded';
     try {
       // The workers read the files; the development certificate is renewed here, once.
@@ -223,7 +225,7 @@ async function worker(options: Record<string, unknown>): Promise<void> {
   const logger: Logger = createLogger(settings.logLevel, false).child({ worker: cluster.worker?.id });
   const metrics = settings.metricsPort !== 'off' ? new Metrics() : undefined;
   // Its own pool and LISTEN connection: the workers are nodes of one database (see the top).
-  const users = UserFile.inDataDir(settings.data);
+  const users = servedUsersFile(settings.data, settings.usersFile);
   const raw = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), {
     databaseUrl: settings.databaseUrl,
     quotaDefaults: quotaDefaults(users, settings.quota),
@@ -265,6 +267,7 @@ async function worker(options: Record<string, unknown>): Promise<void> {
       case 'metrics':
         return metrics ? metrics.registry.getMetricsAsJSON() : [];
       case 'reload':
+        users.recheck();
         try {
           const fresh = await tlsOptions(settings, logger);
           for (const s of servers) s.setTls(fresh);

@@ -6,7 +6,8 @@
 import { quotaDefaults } from './quota-defaults.js';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from '../util/logger.js';
-import { UserFile, UserFileAuthenticator } from '../auth/user-file.js';
+import { UserFileAuthenticator } from '../auth/user-file.js';
+import { servedUsersFile } from './users-file.js';
 import { ensureDevCertificate } from '../config/dev-certificate.js';
 import type { ServeSettings } from '../config/settings.js';
 import type { TlsOptions } from '../net/tls.js';
@@ -51,7 +52,7 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
   const startedAt = Date.now();
   // 0700: the folder holds password hashes, the TLS key and everybody's mail.
   await mkdir(settings.data, { recursive: true, mode: 0o700 });
-  const users = UserFile.inDataDir(settings.data);
+  const users = servedUsersFile(settings.data, settings.usersFile);
   const auth = new UserFileAuthenticator(users, { credentialCache: settings.authCache });
   const demoPassword = settings.demo ? await ensureDemoUser(users) : null;
   if (!settings.demo && (await users.list()).length === 0) {
@@ -86,6 +87,7 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'error while closing a server');
     await http?.close();
     await store.close();
+    users.close();
   };
 
   const loginGuard = new LoginGuard(settings.loginGuard);
@@ -119,6 +121,7 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
     // Passwords changed in the users file already miss the cache (the stored hash is part of its
     // key); a reload also forgets the rest, as an operator who suspects a leak would expect.
     auth.credentialCache.clear();
+    users.recheck();
     return { tls: tlsResult, usersFile: await warnAboutDataFolder(settings, users, logger) };
   };
 

@@ -53,6 +53,8 @@ export interface ServeSettings {
   sqliteLimits?: Record<string, number>;
   /** Verified-login cache: `entries`, `ttlSeconds` (src/auth/credential-cache.ts); config file only. */
   authCache?: Record<string, number>;
+  /** How the users file is re-read: `recheckMs` (src/cli/users-file.ts); config file only. */
+  usersFile?: Record<string, number>;
   /**
    * Default RFC 9208 limits of every user (docs/quota.md): `storage` in octets, `messages` a count;
    * 0 or absent: unlimited. A user's `quota_storage=`/`quota_messages=` fields in the users file,
@@ -187,6 +189,7 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   loginGuard: 'numbers',
   sqliteLimits: 'numbers',
   authCache: 'numbers',
+  usersFile: 'numbers',
   quota: 'numbers',
   admins: 'list',
   adminContact: 'string',

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile, readdir } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, stat, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserFile, UserFileAuthenticator, UserFileError } from '../../src/auth/user-file.js';
@@ -149,4 +149,66 @@ test('a stale lock left by a crashed writer is taken over; a fresh one times out
   await utimes(lockPath, old, old);
   await users.add('ann', 'pw');
   assert.deepEqual(await users.list(), ['ann']);
+});
+
+/** Whether `p` settles within a few microtask turns: a stat() needs a turn of the event loop. */
+async function settlesAtOnce(p: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  void p.then(() => (settled = true));
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  const atOnce = settled;
+  await p;
+  return atOnce;
+}
+
+/** Looks `name` up until it is (or is not) there, for at most 3 s; the watcher's event comes within milliseconds. */
+async function until(users: UserFile, name: string, present: boolean): Promise<number> {
+  const started = Date.now();
+  while (((await users.lookup(name)) !== undefined) !== present) {
+    assert.ok(Date.now() - started < 3000, `${name} still ${present ? 'missing' : 'present'} after 3 s`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return Date.now() - started;
+}
+
+test('recheckMs: an unchanged file is not stat()ed again; a change is seen at the watcher\'s event', async (t) => {
+  const dir = await tempDir(t);
+  const writer = UserFile.inDataDir(dir, FAST);
+  await writer.add('ann', 'pw');
+  // An hour: whatever is seen below is seen through the watcher, not the interval.
+  const users = UserFile.inDataDir(dir, { recheckMs: 3_600_000 });
+  t.after(() => users.close());
+  const plain = UserFile.inDataDir(dir);
+  assert.ok(await users.lookup('ann'));
+  assert.ok(await plain.lookup('ann'));
+  assert.equal(await settlesAtOnce(users.refresh()), true, 'trusted: no stat');
+  assert.equal(await settlesAtOnce(plain.refresh()), false, 'without recheckMs: a stat at every lookup');
+
+  await writer.add('bob', 'pw'); // a new file renamed over the watched one
+  await until(users, 'bob', true);
+  assert.equal(await settlesAtOnce(users.refresh()), true, 'watching the new file');
+  await appendFile(join(dir, 'users'), 'carol:{PLAIN}pw\n'); // written in place
+  await until(users, 'carol', true);
+  await rm(join(dir, 'users')); // removed: no file to watch, so a stat at every lookup
+  await until(users, 'ann', false);
+  assert.equal(await settlesAtOnce(users.refresh()), false);
+  await writeFile(join(dir, 'users'), 'dave:{PLAIN}pw\n');
+  await until(users, 'dave', true);
+  assert.equal(await users.lookup('ann'), undefined);
+  assert.equal(await settlesAtOnce(users.refresh()), true, 'watching again once the file is back');
+  users.recheck(); // SIGHUP: whatever the watch said
+  assert.equal(await settlesAtOnce(users.refresh()), false, 'stat()ed again after recheck()');
+  assert.equal(await settlesAtOnce(users.refresh()), true, 'and watched again');
+});
+
+test('recheckMs: without an event the file is still checked once the interval has passed', async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'users'), 'ann:{PLAIN}pw\n');
+  const users = UserFile.inDataDir(dir, { recheckMs: 200 });
+  t.after(() => users.close());
+  assert.ok(await users.lookup('ann'));
+  assert.equal(await settlesAtOnce(users.refresh()), true);
+  await new Promise((r) => setTimeout(r, 250));
+  assert.equal(await settlesAtOnce(users.refresh()), false, 'the interval is over: stat()ed again');
+  assert.throws(() => UserFile.inDataDir(dir, { recheckMs: -1 }), RangeError);
 });

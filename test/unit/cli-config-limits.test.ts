@@ -52,4 +52,12 @@ test('unknown limit names and non-numbers are refused', async () => {
     const settings = await resolveSettings({ config });
     await assert.rejects(startServers(settings, pino({ level: 'silent' })), /unknown login guard option "maxFailure"/);
   });
+  await withConfig({ usersFile: { recheck: 1 } }, async (config) => {
+    const settings = await resolveSettings({ config });
+    await assert.rejects(startServers(settings, pino({ level: 'silent' })), /usersFile: unknown setting "recheck"/);
+  });
+  await withConfig({ usersFile: { recheckMs: 0.5 } }, async (config) => {
+    const settings = await resolveSettings({ config });
+    await assert.rejects(startServers(settings, pino({ level: 'silent' })), /usersFile\.recheckMs must be a whole number/);
+  });
 });
