@@ -1,0 +1,152 @@
+/**
+ * `npx tsx bench/tls-cost.ts [--clients 50] [--seconds 8] [--rounds 2] [--scenario busy] [--churn]
+ *   [--servers postroom,dovecot-hp] [--only plain,tls] [--cpu-prof] [--env NAME=VALUE ...]`: each
+ * server with a plain and an implicit-TLS port (the same EC test certificate), driven in alternating
+ * rounds over each; prints the server's CPU time per command (user + system, every thread and
+ * process under it, from /proc) with TLS and without. CPU per command depends far less on what else
+ * runs on the machine than commands/s does (issue 23: the TLS cells). `--env` sets variables for the
+ * Postroom process (e.g. POSTROOM_BENCH_*).
+ * `--churn`: clients log out and reconnect after every round (handshakes included); default persistent.
+ */
+import { readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runLoad } from './load/run-load.js';
+import type { ScenarioName } from './load/scenario.js';
+import { BENCH_TMP, PASSWORD, mixedUsers } from './servers/common.js';
+import { startPostroom, type RunningServer } from './servers/postroom.js';
+import { startDovecot } from './servers/dovecot.js';
+import { testCertificate } from '../test/helpers/certs.js';
+
+const { values } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '50' },
+    seconds: { type: 'string', default: '8' },
+    rounds: { type: 'string', default: '2' },
+    scenario: { type: 'string', default: 'busy' },
+    churn: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
+    env: { type: 'string', multiple: true, default: [] },
+    servers: { type: 'string', default: 'postroom' },
+    only: { type: 'string', default: 'plain,tls' },
+  },
+});
+for (const pair of values.env) {
+  const at = pair.indexOf('=');
+  process.env[pair.slice(0, at)] = pair.slice(at + 1);
+}
+const clients = Number(values.clients);
+const seconds = Number(values.seconds);
+const rounds = Number(values.rounds);
+const spec = mixedUsers(20, 1_000);
+
+const certDir = join(BENCH_TMP, 'run', 'tls-cost-cert');
+mkdirSync(certDir, { recursive: true });
+const cert = await testCertificate();
+const tls = { cert: join(certDir, 'cert.pem'), key: join(certDir, 'key.pem') };
+writeFileSync(tls.cert, cert.cert);
+writeFileSync(tls.key, cert.key);
+
+const profDir = join(BENCH_TMP, 'profiles-tls-cost');
+rmSync(profDir, { recursive: true, force: true });
+const wantedServers = values.servers.split(',');
+const servers: { label: string; running: RunningServer }[] = [];
+if (wantedServers.includes('postroom')) {
+  servers.push({
+    label: 'Postroom',
+    running: await startPostroom({
+      runDir: join(BENCH_TMP, 'run', 'tls-cost'),
+      spec,
+      tls,
+      maxConnections: clients + 100,
+      ...(values['cpu-prof'] ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir] } : {}),
+    }),
+  });
+}
+if (wantedServers.includes('dovecot-hp')) {
+  servers.push({
+    label: 'Dovecot-hp',
+    running: await startDovecot({ runDir: join(BENCH_TMP, 'run', 'tls-cost-dhp'), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: clients + 100, tls }),
+  });
+}
+
+/**
+ * CPU seconds of `pid` and every process under it so far: utime + stime of the live ones (all
+ * threads) plus cutime + cstime, which hold the children that have exited and been waited for
+ * (Dovecot's imap and imap-login processes come and go).
+ */
+function cpuSeconds(pid: number): number {
+  const children = new Map<number, number[]>();
+  const ticks = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ppid = Number(fields[1]);
+    const list = children.get(ppid) ?? [];
+    list.push(Number(entry));
+    children.set(ppid, list);
+    ticks.set(Number(entry), Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]));
+  }
+  let sum = 0;
+  const todo = [pid];
+  while (todo.length > 0) {
+    const p = todo.pop()!;
+    sum += ticks.get(p) ?? 0;
+    todo.push(...(children.get(p) ?? []));
+  }
+  return sum / 100; // clock ticks (USER_HZ = 100)
+}
+function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
+const scenario = values.scenario as Exclude<ScenarioName, 'idle'>;
+const base = { host: '127.0.0.1', users: Object.keys(spec.users), password: PASSWORD, clients, workers: 2, scenario, connectConcurrency: 50, ...(values.churn ? {} : { persistent: true }) };
+// Warm-up (JIT, page caches), not counted.
+for (const s of servers) {
+  if (values.only.includes('plain')) await runLoad({ ...base, port: s.running.port, seconds: 3, seed: 5 });
+  if (values.only.includes('tls')) await runLoad({ ...base, port: s.running.tlsPort!, tls: true, seconds: 3, seed: 6 });
+}
+
+const modes = values.only.split(',') as ('plain' | 'tls')[];
+type Sum = { cpu: number; commands: number; wall: number };
+const sums = new Map<string, Sum>();
+for (let r = 0; r < rounds; r++) {
+  for (const s of servers) {
+    for (const mode of modes) {
+      const before = cpuSeconds(s.running.pid);
+      const result = await runLoad({ ...base, port: mode === 'tls' ? s.running.tlsPort! : s.running.port, ...(mode === 'tls' ? { tls: true } : {}), seconds, seed: 7 + r });
+      const cpu = cpuSeconds(s.running.pid) - before;
+      const commands = Object.values(result.table).reduce((n, st) => n + st.ok, 0);
+      const key = `${s.label} ${mode}`;
+      const sum = sums.get(key) ?? { cpu: 0, commands: 0, wall: 0 };
+      sum.cpu += cpu;
+      sum.commands += commands;
+      sum.wall += result.seconds;
+      sums.set(key, sum);
+      process.stdout.write(`round ${r + 1} ${key}: ${commands} commands in ${result.seconds.toFixed(1)} s (${(commands / result.seconds).toFixed(0)}/s), server CPU ${cpu.toFixed(2)} s = ${((cpu / commands) * 1e6).toFixed(1)} µs/command; load ${loadAverage()}\n`);
+    }
+  }
+}
+for (const s of servers) await s.running.stop();
+process.stdout.write(`\n${clients} clients, ${values.churn ? 'login churn' : 'persistent sessions'}, ${values.scenario} mix, ${rounds}×${seconds} s; server CPU (user+sys, all threads and processes) per command:\n\n`);
+process.stdout.write('| server | plain µs/command | TLS µs/command | TLS extra | plain commands/s | TLS commands/s |\n| --- | ---: | ---: | ---: | ---: | ---: |\n');
+for (const s of servers) {
+  const p = sums.get(`${s.label} plain`) ?? { cpu: NaN, commands: 1, wall: 1 };
+  const t = sums.get(`${s.label} tls`) ?? { cpu: NaN, commands: 1, wall: 1 };
+  const pp = (p.cpu / p.commands) * 1e6;
+  const tt = (t.cpu / t.commands) * 1e6;
+  process.stdout.write(`| ${s.label} | ${pp.toFixed(0)} | ${tt.toFixed(0)} | ${(tt - pp).toFixed(0)} (×${(tt / pp).toFixed(2)}) | ${(p.commands / p.wall).toFixed(0)} | ${(t.commands / t.wall).toFixed(0)} |\n`);
+}
+if (values['cpu-prof']) {
+  for (const f of readdirSync(profDir).sort()) {
+    process.stdout.write(execFileSync(process.execPath, ['--import', 'tsx', 'bench/profile-summary.ts', join(profDir, f), '40'], { encoding: 'utf8' }));
+  }
+}
