@@ -1,15 +1,18 @@
 /**
  * `npx tsx bench/tls-cost.ts [--clients 50] [--seconds 8] [--rounds 2] [--scenario busy] [--churn]
- *   [--servers postroom,dovecot-hp] [--only plain,tls] [--cpu-prof] [--env NAME=VALUE ...]`: each
+ *   [--servers postroom,dovecot-hp] [--only plain,tls,offload] [--cpu-prof] [--env NAME=VALUE ...]`: each
  * server with a plain and an implicit-TLS port (the same EC test certificate), driven in alternating
  * rounds over each; prints the server's CPU time per command (user + system, every thread and
  * process under it, from /proc) with TLS and without. CPU per command depends far less on what else
  * runs on the machine than commands/s does (issue 23: the TLS cells). `--env` sets variables for the
- * Postroom process (e.g. POSTROOM_BENCH_*).
+ * Postroom process (e.g. POSTROOM_BENCH_*). `offload`: TLS ended in another process that pipes the
+ * plaintext to Postroom over a UNIX socket (bench/tls-offload-probe.ts) — what moving TLS off the
+ * main thread would save it, and cost in all.
  * `--churn`: clients log out and reconnect after every round (handshakes included); default persistent.
  */
 import { readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoad } from './load/run-load.js';
@@ -50,6 +53,9 @@ writeFileSync(tls.key, cert.key);
 
 const profDir = join(BENCH_TMP, 'profiles-tls-cost');
 rmSync(profDir, { recursive: true, force: true });
+const unixPath = join(BENCH_TMP, 'run', 'tls-cost-unix.sock');
+rmSync(unixPath, { force: true });
+if (values.only.includes('offload')) process.env.POSTROOM_BENCH_UNIX = unixPath;
 const wantedServers = values.servers.split(',');
 const servers: { label: string; running: RunningServer }[] = [];
 if (wantedServers.includes('postroom')) {
@@ -69,6 +75,14 @@ if (wantedServers.includes('dovecot-hp')) {
     label: 'Dovecot-hp',
     running: await startDovecot({ runDir: join(BENCH_TMP, 'run', 'tls-cost-dhp'), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: clients + 100, tls }),
   });
+}
+
+/** `--only offload`: the TLS terminator process (bench/tls-offload-probe.ts) in front of Postroom's UNIX socket. */
+let probe: { pid: number; port: number; child: ChildProcess } | undefined;
+if (values.only.includes('offload')) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/tls-offload-probe.ts', unixPath, tls.cert, tls.key], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) => createInterface({ input: child.stdout! }).once('line', (line) => resolve((JSON.parse(line) as { port: number }).port)));
+  probe = { pid: child.pid!, port, child };
 }
 
 /**
@@ -113,37 +127,55 @@ const base = { host: '127.0.0.1', users: Object.keys(spec.users), password: PASS
 for (const s of servers) {
   if (values.only.includes('plain')) await runLoad({ ...base, port: s.running.port, seconds: 3, seed: 5 });
   if (values.only.includes('tls')) await runLoad({ ...base, port: s.running.tlsPort!, tls: true, seconds: 3, seed: 6 });
+  if (probe && s.label === 'Postroom') await runLoad({ ...base, port: probe.port, tls: true, seconds: 3, seed: 6 });
 }
 
-const modes = values.only.split(',') as ('plain' | 'tls')[];
-type Sum = { cpu: number; commands: number; wall: number };
+const modes = values.only.split(',') as ('plain' | 'tls' | 'offload')[];
+type Sum = { cpu: number; load: number; probe: number; commands: number; wall: number };
 const sums = new Map<string, Sum>();
 for (let r = 0; r < rounds; r++) {
   for (const s of servers) {
     for (const mode of modes) {
+      if (mode === 'offload' && s.label !== 'Postroom') continue;
+      const probeBefore = probe ? cpuSeconds(probe.pid) : 0;
       const before = cpuSeconds(s.running.pid);
-      const result = await runLoad({ ...base, port: mode === 'tls' ? s.running.tlsPort! : s.running.port, ...(mode === 'tls' ? { tls: true } : {}), seconds, seed: 7 + r });
-      const cpu = cpuSeconds(s.running.pid) - before;
+      const mineBefore = cpuSeconds(process.pid) - before - probeBefore;
+      const port = mode === 'tls' ? s.running.tlsPort! : mode === 'offload' ? probe!.port : s.running.port;
+      const result = await runLoad({ ...base, port, ...(mode !== 'plain' ? { tls: true } : {}), seconds, seed: 7 + r });
+      const after = cpuSeconds(s.running.pid);
+      const probeCpu = probe ? cpuSeconds(probe.pid) - probeBefore : 0;
+      const cpu = after - before;
+      // The load generators: everything under this process but the server and the probe.
+      const load = cpuSeconds(process.pid) - after - (probe ? cpuSeconds(probe.pid) : 0) - mineBefore + probeBefore;
       const commands = Object.values(result.table).reduce((n, st) => n + st.ok, 0);
       const key = `${s.label} ${mode}`;
-      const sum = sums.get(key) ?? { cpu: 0, commands: 0, wall: 0 };
+      const sum = sums.get(key) ?? { cpu: 0, load: 0, probe: 0, commands: 0, wall: 0 };
+      sum.probe += probeCpu;
       sum.cpu += cpu;
+      sum.load += load;
       sum.commands += commands;
       sum.wall += result.seconds;
       sums.set(key, sum);
-      process.stdout.write(`round ${r + 1} ${key}: ${commands} commands in ${result.seconds.toFixed(1)} s (${(commands / result.seconds).toFixed(0)}/s), server CPU ${cpu.toFixed(2)} s = ${((cpu / commands) * 1e6).toFixed(1)} µs/command; load ${loadAverage()}\n`);
+      process.stdout.write(`round ${r + 1} ${key}: ${commands} commands in ${result.seconds.toFixed(1)} s (${(commands / result.seconds).toFixed(0)}/s), server CPU ${cpu.toFixed(2)} s = ${((cpu / commands) * 1e6).toFixed(1)} µs/command${mode === 'offload' ? ` + TLS terminator ${((probeCpu / commands) * 1e6).toFixed(1)} µs/command` : ''}, load generators ${((load / commands) * 1e6).toFixed(1)} µs/command; load ${loadAverage()}\n`);
     }
   }
 }
 for (const s of servers) await s.running.stop();
+probe?.child.kill('SIGTERM');
 process.stdout.write(`\n${clients} clients, ${values.churn ? 'login churn' : 'persistent sessions'}, ${values.scenario} mix, ${rounds}×${seconds} s; server CPU (user+sys, all threads and processes) per command:\n\n`);
-process.stdout.write('| server | plain µs/command | TLS µs/command | TLS extra | plain commands/s | TLS commands/s |\n| --- | ---: | ---: | ---: | ---: | ---: |\n');
+process.stdout.write('| server | plain µs/command | TLS µs/command | TLS extra | load generators plain / TLS µs/command | plain commands/s | TLS commands/s |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n');
 for (const s of servers) {
-  const p = sums.get(`${s.label} plain`) ?? { cpu: NaN, commands: 1, wall: 1 };
-  const t = sums.get(`${s.label} tls`) ?? { cpu: NaN, commands: 1, wall: 1 };
+  const p = sums.get(`${s.label} plain`) ?? { cpu: NaN, load: NaN, probe: 0, commands: 1, wall: 1 };
+  const t = sums.get(`${s.label} tls`) ?? { cpu: NaN, load: NaN, probe: 0, commands: 1, wall: 1 };
   const pp = (p.cpu / p.commands) * 1e6;
   const tt = (t.cpu / t.commands) * 1e6;
-  process.stdout.write(`| ${s.label} | ${pp.toFixed(0)} | ${tt.toFixed(0)} | ${(tt - pp).toFixed(0)} (×${(tt / pp).toFixed(2)}) | ${(p.commands / p.wall).toFixed(0)} | ${(t.commands / t.wall).toFixed(0)} |\n`);
+  process.stdout.write(`| ${s.label} | ${pp.toFixed(0)} | ${tt.toFixed(0)} | ${(tt - pp).toFixed(0)} (×${(tt / pp).toFixed(2)}) | ${((p.load / p.commands) * 1e6).toFixed(0)} / ${((t.load / t.commands) * 1e6).toFixed(0)} | ${(p.commands / p.wall).toFixed(0)} | ${(t.commands / t.wall).toFixed(0)} |\n`);
+}
+const offload = sums.get('Postroom offload');
+if (offload) {
+  const main = (offload.cpu / offload.commands) * 1e6;
+  const term = (offload.probe / offload.commands) * 1e6;
+  process.stdout.write(`\nTLS in a terminator process (UNIX socket to Postroom): main process ${main.toFixed(0)} µs/command, terminator ${term.toFixed(0)} µs/command, together ${(main + term).toFixed(0)}; ${(offload.commands / offload.wall).toFixed(0)} commands/s\n`);
 }
 if (values['cpu-prof']) {
   for (const f of readdirSync(profDir).sort()) {
