@@ -32,6 +32,7 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     env: { type: 'string', multiple: true, default: [] },
     servers: { type: 'string', default: 'postroom' },
+    warmup: { type: 'string', default: '3' },
     only: { type: 'string', default: 'plain,tls' },
   },
 });
@@ -123,11 +124,12 @@ function loadAverage(): string {
 
 const scenario = values.scenario as Exclude<ScenarioName, 'idle'>;
 const base = { host: '127.0.0.1', users: Object.keys(spec.users), password: PASSWORD, clients, workers: 2, scenario, connectConcurrency: 50, ...(values.churn ? {} : { persistent: true }) };
+for (const s of servers) process.stdout.write(`${s.label}: pid ${s.running.pid}\n`);
 // Warm-up (JIT, page caches), not counted.
-for (const s of servers) {
-  if (values.only.includes('plain')) await runLoad({ ...base, port: s.running.port, seconds: 3, seed: 5 });
-  if (values.only.includes('tls')) await runLoad({ ...base, port: s.running.tlsPort!, tls: true, seconds: 3, seed: 6 });
-  if (probe && s.label === 'Postroom') await runLoad({ ...base, port: probe.port, tls: true, seconds: 3, seed: 6 });
+for (const s of Number(values.warmup) > 0 ? servers : []) {
+  if (values.only.includes('plain')) await runLoad({ ...base, port: s.running.port, seconds: Number(values.warmup), seed: 5 });
+  if (values.only.includes('tls')) await runLoad({ ...base, port: s.running.tlsPort!, tls: true, seconds: Number(values.warmup), seed: 6 });
+  if (probe && s.label === 'Postroom') await runLoad({ ...base, port: probe.port, tls: true, seconds: Number(values.warmup), seed: 6 });
 }
 
 const modes = values.only.split(',') as ('plain' | 'tls' | 'offload')[];
@@ -143,10 +145,14 @@ for (let r = 0; r < rounds; r++) {
       const port = mode === 'tls' ? s.running.tlsPort! : mode === 'offload' ? probe!.port : s.running.port;
       const result = await runLoad({ ...base, port, ...(mode !== 'plain' ? { tls: true } : {}), seconds, seed: 7 + r });
       const after = cpuSeconds(s.running.pid);
-      const probeCpu = probe ? cpuSeconds(probe.pid) - probeBefore : 0;
+      const probeAfter = probe ? cpuSeconds(probe.pid) : 0;
+      const probeCpu = probeAfter - probeBefore;
       const cpu = after - before;
+      // The load generator processes have sent their counts; let them exit and be waited for, so
+      // that their CPU time lands in this process's cutime/cstime.
+      await new Promise((r) => setTimeout(r, 1_000));
       // The load generators: everything under this process but the server and the probe.
-      const load = cpuSeconds(process.pid) - after - (probe ? cpuSeconds(probe.pid) : 0) - mineBefore + probeBefore;
+      const load = cpuSeconds(process.pid) - cpuSeconds(s.running.pid) - (probe ? cpuSeconds(probe.pid) : 0) - mineBefore;
       const commands = Object.values(result.table).reduce((n, st) => n + st.ok, 0);
       const key = `${s.label} ${mode}`;
       const sum = sums.get(key) ?? { cpu: 0, load: 0, probe: 0, commands: 0, wall: 0 };
