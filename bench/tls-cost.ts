@@ -5,7 +5,10 @@
  * rounds over each; prints the server's CPU time per command (user + system, every thread and
  * process under it, from /proc) with TLS and without. CPU per command depends far less on what else
  * runs on the machine than commands/s does (issue 23: the TLS cells). `--env` sets variables for the
- * Postroom process (e.g. POSTROOM_BENCH_*). `offload`: TLS ended in another process that pipes the
+ * Postroom process (e.g. POSTROOM_BENCH_*). `--rate N`: all clients together offer N commands/s
+ * instead of saturating the server — every mode then handles the same rate, so the per-second work
+ * (checkpoints, timers) weighs the same on each command; saturated, the mode that gets more of a
+ * loaded machine's CPU also spreads that work over more commands. `offload`: TLS ended in another process that pipes the
  * plaintext to Postroom over a UNIX socket (bench/tls-offload-probe.ts) — what moving TLS off the
  * main thread would save it, and cost in all.
  * `--churn`: clients log out and reconnect after every round (handshakes included); default persistent.
@@ -33,6 +36,7 @@ const { values } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     servers: { type: 'string', default: 'postroom' },
     warmup: { type: 'string', default: '3' },
+    rate: { type: 'string' },
     only: { type: 'string', default: 'plain,tls' },
   },
 });
@@ -52,9 +56,10 @@ const tls = { cert: join(certDir, 'cert.pem'), key: join(certDir, 'key.pem') };
 writeFileSync(tls.cert, cert.cert);
 writeFileSync(tls.key, cert.key);
 
-const profDir = join(BENCH_TMP, 'profiles-tls-cost');
+const profDir = join(BENCH_TMP, `profiles-tls-cost-${process.pid}`);
 rmSync(profDir, { recursive: true, force: true });
-const unixPath = join(BENCH_TMP, 'run', 'tls-cost-unix.sock');
+// Per run (pid): two runs at once must not share a data folder or socket.
+const unixPath = join(BENCH_TMP, 'run', `tls-cost-${process.pid}.sock`);
 rmSync(unixPath, { force: true });
 if (values.only.includes('offload')) process.env.POSTROOM_BENCH_UNIX = unixPath;
 const wantedServers = values.servers.split(',');
@@ -63,7 +68,7 @@ if (wantedServers.includes('postroom')) {
   servers.push({
     label: 'Postroom',
     running: await startPostroom({
-      runDir: join(BENCH_TMP, 'run', 'tls-cost'),
+      runDir: join(BENCH_TMP, 'run', `tls-cost-${process.pid}`),
       spec,
       tls,
       maxConnections: clients + 100,
@@ -74,7 +79,7 @@ if (wantedServers.includes('postroom')) {
 if (wantedServers.includes('dovecot-hp')) {
   servers.push({
     label: 'Dovecot-hp',
-    running: await startDovecot({ runDir: join(BENCH_TMP, 'run', 'tls-cost-dhp'), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: clients + 100, tls }),
+    running: await startDovecot({ runDir: join(BENCH_TMP, 'run', `tls-cost-dhp-${process.pid}`), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: clients + 100, tls }),
   });
 }
 
@@ -123,7 +128,7 @@ function loadAverage(): string {
 }
 
 const scenario = values.scenario as Exclude<ScenarioName, 'idle'>;
-const base = { host: '127.0.0.1', users: Object.keys(spec.users), password: PASSWORD, clients, workers: 2, scenario, connectConcurrency: 50, ...(values.churn ? {} : { persistent: true }) };
+const base = { host: '127.0.0.1', users: Object.keys(spec.users), password: PASSWORD, clients, workers: 2, scenario, connectConcurrency: 50, ...(values.churn ? {} : { persistent: true }), ...(values.rate ? { rate: Number(values.rate) } : {}) };
 for (const s of servers) process.stdout.write(`${s.label}: pid ${s.running.pid}\n`);
 // Warm-up (JIT, page caches), not counted.
 for (const s of Number(values.warmup) > 0 ? servers : []) {
@@ -167,6 +172,8 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 for (const s of servers) await s.running.stop();
+for (const dir of [`tls-cost-${process.pid}`, `tls-cost-dhp-${process.pid}`]) rmSync(join(BENCH_TMP, 'run', dir), { recursive: true, force: true });
+rmSync(unixPath, { force: true });
 probe?.child.kill('SIGTERM');
 process.stdout.write(`\n${clients} clients, ${values.churn ? 'login churn' : 'persistent sessions'}, ${values.scenario} mix, ${rounds}×${seconds} s; server CPU (user+sys, all threads and processes) per command:\n\n`);
 process.stdout.write('| server | plain µs/command | TLS µs/command | TLS extra | load generators plain / TLS µs/command | plain commands/s | TLS commands/s |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n');
