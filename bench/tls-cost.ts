@@ -23,6 +23,7 @@ import type { ScenarioName } from './load/scenario.js';
 import { BENCH_TMP, PASSWORD, mixedUsers } from './servers/common.js';
 import { startPostroom, type RunningServer } from './servers/postroom.js';
 import { startDovecot } from './servers/dovecot.js';
+import { treeCpuSeconds } from './servers/process-cpu.js';
 import { testCertificate } from '../test/helpers/certs.js';
 
 const { values } = parseArgs({
@@ -91,38 +92,7 @@ if (values.only.includes('offload')) {
   probe = { pid: child.pid!, port, child };
 }
 
-/**
- * CPU seconds of `pid` and every process under it so far: utime + stime of the live ones (all
- * threads) plus cutime + cstime, which hold the children that have exited and been waited for
- * (Dovecot's imap and imap-login processes come and go).
- */
-function cpuSeconds(pid: number): number {
-  const children = new Map<number, number[]>();
-  const ticks = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // gone meanwhile
-    }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ppid = Number(fields[1]);
-    const list = children.get(ppid) ?? [];
-    list.push(Number(entry));
-    children.set(ppid, list);
-    ticks.set(Number(entry), Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]));
-  }
-  let sum = 0;
-  const todo = [pid];
-  while (todo.length > 0) {
-    const p = todo.pop()!;
-    sum += ticks.get(p) ?? 0;
-    todo.push(...(children.get(p) ?? []));
-  }
-  return sum / 100; // clock ticks (USER_HZ = 100)
-}
+const cpuSeconds = treeCpuSeconds;
 function loadAverage(): string {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 }
