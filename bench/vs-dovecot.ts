@@ -25,6 +25,7 @@ import { merge } from './load/stats.js';
 import type { ScenarioName } from './load/scenario.js';
 import { BENCH_TMP, PASSWORD, mixedUsers, type SeedSpec } from './servers/common.js';
 import { startPostroom, type RunningServer } from './servers/postroom.js';
+import { treeCpuSeconds } from './servers/process-cpu.js';
 import { dovecotVersion, ensureDovecot, startDovecot } from './servers/dovecot.js';
 import { idleMemory, type IdleResult } from './idle-memory.js';
 import { loginRate, loginReport, loginUsers, type LoginServer } from './login-rate.js';
@@ -143,6 +144,7 @@ async function loadScenario(s: Scenario): Promise<void> {
   try {
     for (const [i, srv] of SERVERS.entries()) running.push(await srv.start(join(BENCH_TMP, 'run', `${s.name}-${i}`), s.spec, s.clients * 2 + 50));
     const results: LoadResult[][] = SERVERS.map(() => []);
+    const cpu = SERVERS.map(() => 0);
     const base: Omit<LoadOptions, 'port' | 'seed'> = {
       host: '127.0.0.1',
       users: Object.keys(s.spec.users),
@@ -167,7 +169,9 @@ async function loadScenario(s: Scenario): Promise<void> {
       for (const [i, r] of running.entries()) {
         process.stderr.write(`  ${s.name}: ${SERVERS[i]!.label} round ${round + 1}/${ROUNDS}\n`);
         // The same seed for every server of a round: each gets the same sequence of commands.
+        const before = treeCpuSeconds(r.pid);
         results[i]!.push(await runLoad({ ...base, port: portOf(r), seed: round * 10 }));
+        cpu[i]! += treeCpuSeconds(r.pid) - before;
       }
     }
     const combined = results.map((rs) => ({ table: merge(rs.map((x) => x.table)), seconds: rs.reduce((n, x) => n + x.seconds, 0) }));
@@ -175,6 +179,10 @@ async function loadScenario(s: Scenario): Promise<void> {
     const how = `${s.persistent ? ', persistent sessions' : ''}${loadTls ? ', implicit TLS' : ''}`;
     say(`\n### ${s.name}: ${s.clients} client${s.clients === 1 ? '' : 's'}, ${s.load} load${how}${paced}, ${ROUNDS}×${SECONDS} s each\n`);
     say(summary(combined.map((c, i) => ({ name: SERVERS[i]!.label, ...c })), ['Dovecot', 'Dovecot-hp']));
+    // What a command cost each server (user + system CPU of all its processes): on a loaded machine
+    // commands/s favours the server with more processes; this does far less.
+    const perCommand = combined.map((c, i) => `${SERVERS[i]!.label} ${((cpu[i]! / Math.max(1, Object.values(c.table).reduce((n, e) => n + e.ok, 0))) * 1e6).toFixed(0)}`);
+    say(`\nServer CPU per command (user + system, every process of the server), µs: ${perCommand.join(', ')}.`);
     say('\nPostroom vs Dovecot (default login mode), per command:\n');
     say(sideBySide(combined[0]!, combined[1]!));
     say('\nPostroom vs Dovecot with `service_count = 0` for imap-login (high-performance mode), per command:\n');

@@ -14,6 +14,7 @@ import { timedStore } from '../../src/metrics/store-timing.js';
 import { LoginGuard } from '../../src/auth/login-guard.js';
 import type { ProtocolMetrics } from '../../src/metrics/types.js';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { TailRecorder } from './tails.js';
 
@@ -104,6 +105,12 @@ const server = createImapServer({
   },
 });
 const bound = await server.listen();
+// POSTROOM_BENCH_UNIX=PATH: plain IMAP on a UNIX socket too, for bench/tls-offload-probe.ts (a TLS
+// terminator in another process); a bench-only door into the server's private accept().
+if (process.env.POSTROOM_BENCH_UNIX) {
+  const door = server as unknown as { accept(socket: Socket, secure: boolean): void };
+  await new Promise<void>((resolve) => createNetServer((socket) => door.accept(socket, false)).listen(process.env.POSTROOM_BENCH_UNIX, resolve));
+}
 process.stdout.write(`${JSON.stringify({ msg: 'listening', imapPort: bound.port, ...(bound.tlsPort ? { tlsPort: bound.tlsPort } : {}), pid: process.pid })}\n`);
 const stop = (): void => {
   if (loopDelay) {
