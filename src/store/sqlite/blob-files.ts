@@ -10,11 +10,15 @@
  * is not a body file (a stray file or folder) is reported and left alone.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fdatasync, fsync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fdatasync, fsync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SyncThread } from './sync-thread.js';
 import { KeptBytes } from './kept-bytes.js';
+import { ALIGN, givePiece, takePiece } from './direct-pieces.js';
+
+/** New body files: write-only, created or truncated, and written past the page cache (direct-pieces.ts). */
+const DIRECT_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_DIRECT ?? 0);
 
 export class BlobFiles {
   readonly root: string;
@@ -38,8 +42,24 @@ export class BlobFiles {
     return join(this.root, hex.slice(0, 2), hex);
   }
 
+  /**
+   * Whether new body files may be written with O_DIRECT: until the file system refuses it (tmpfs,
+   * some network file systems: EINVAL), then never again in this process.
+   */
+  private direct = constants.O_DIRECT !== undefined;
+
   async createTemp(): Promise<TempBlob> {
     const path = join(this.tmp, `${Date.now()}-${randomBytes(6).toString('hex')}`);
+    const piece = this.direct ? takePiece() : null;
+    if (piece) {
+      try {
+        return new TempBlob(path, await open(path, DIRECT_FLAGS, 0o600), this.syncThread, { piece, refused: () => (this.direct = false) });
+      } catch (err) {
+        givePiece(piece);
+        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+        this.direct = false;
+      }
+    }
     return new TempBlob(path, await open(path, 'w', 0o600), this.syncThread);
   }
 
@@ -317,6 +337,13 @@ const WRITE_PIECE = 1024 * 1024;
  */
 export const KEEP_FOR_PARSE_MAX = 4 * 1024 * 1024;
 
+/** A temp body file opened with O_DIRECT: the aligned piece its bytes are gathered in, and whom to tell if it is refused. */
+export interface DirectWrite {
+  piece: Buffer;
+  /** The file system refused an O_DIRECT write (EINVAL): later bodies go through the page cache. */
+  refused: () => void;
+}
+
 export class TempBlob {
   private readonly hash = createHash('sha256');
   size = 0;
@@ -325,12 +352,20 @@ export class TempBlob {
   private unwrittenSize = 0;
   /** Every byte so far, while the body is no larger than KEEP_FOR_PARSE_MAX (kept-bytes.ts). */
   private kept: KeptBytes | null = new KeptBytes();
+  /** O_DIRECT: the aligned piece being filled (given back at finish or abort), and how full it is. */
+  private piece: Buffer | null;
+  private pieceFill = 0;
+  /** Bytes written to the file so far (O_DIRECT: whole pieces). */
+  private position = 0;
 
   constructor(
     readonly path: string,
-    private readonly handle: FileHandle,
+    private handle: FileHandle,
     private readonly syncThread?: SyncThread,
-  ) {}
+    private direct?: DirectWrite,
+  ) {
+    this.piece = direct?.piece ?? null;
+  }
 
   /**
    * Takes the next piece of the body. Pieces are gathered and written together, up to a megabyte
@@ -342,9 +377,49 @@ export class TempBlob {
     this.size += chunk.length;
     if (this.kept && this.size <= KEEP_FOR_PARSE_MAX) this.kept.push(chunk);
     else this.dropKept();
+    const piece = this.piece;
+    if (piece) {
+      // Copied into the aligned piece (memory touched before: ~40 µs per MB); a full piece is written.
+      for (let from = 0; from < chunk.length; ) {
+        const n = chunk.copy(piece, this.pieceFill, from);
+        from += n;
+        this.pieceFill += n;
+        if (this.pieceFill === piece.length) await this.writePiece(piece.length);
+      }
+      return;
+    }
     this.unwritten.push(chunk);
     this.unwrittenSize += chunk.length;
     if (this.unwrittenSize >= WRITE_PIECE) await this.flush();
+  }
+
+  /**
+   * Writes the piece's first `length` bytes (a multiple of ALIGN, but for a file already moved to the
+   * page cache) at the file's end. Should the file system refuse O_DIRECT after all, the file is
+   * opened again without it and the bytes go through the page cache — from then on for every body.
+   */
+  private async writePiece(length: number): Promise<void> {
+    const piece = this.piece!;
+    try {
+      for (let at = 0; at < length; ) {
+        const { bytesWritten } = await this.handle.write(piece, at, length - at, this.position + at);
+        if (bytesWritten === 0) throw new Error('a write of a body file wrote nothing');
+        at += bytesWritten;
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EINVAL' || !this.direct) throw withPath(err, this.path);
+      // O_DIRECT refused (an unusual block size, a file system that accepts the flag but not the
+      // writes): what is written stays, the rest goes again through the page cache.
+      this.direct.refused();
+      await this.handle.close().catch(() => undefined);
+      this.handle = await open(this.path, 'r+');
+      this.direct = undefined;
+      for (let at = 0; at < Math.min(length, this.pieceFill); ) {
+        at += (await this.handle.write(piece, at, Math.min(length, this.pieceFill) - at, this.position + at)).bytesWritten;
+      }
+    }
+    this.position += length;
+    this.pieceFill = 0;
   }
 
   private async flush(): Promise<void> {
@@ -377,20 +452,43 @@ export class TempBlob {
   async finish(): Promise<{ sha256: Buffer; body: Buffer | undefined; release: () => void }> {
     try {
       if (this.unwrittenSize > 0) await this.flush();
+      if (this.piece && this.pieceFill > 0) await this.writeLast();
       await this.handle.close();
     } catch (err) {
       this.dropKept();
       throw withPath(err, this.path);
+    } finally {
+      this.dropPiece();
     }
     const kept = this.kept;
     this.kept = null;
     return { sha256: this.hash.digest(), body: kept?.bytes(), release: () => kept?.release() };
   }
 
+  /**
+   * The last, partial piece: with O_DIRECT padded with zeros to ALIGN and written whole, then the
+   * file cut to the body's size (the fdatasync at install makes the size durable with the data).
+   */
+  private async writeLast(): Promise<void> {
+    const fill = this.pieceFill;
+    if (!this.direct) return this.writePiece(fill);
+    const padded = Math.ceil(fill / ALIGN) * ALIGN;
+    this.piece!.fill(0, fill, padded);
+    await this.writePiece(padded);
+    if (this.position !== this.size) await this.handle.truncate(this.size);
+  }
+
   async abort(): Promise<void> {
     this.dropKept();
     await this.handle.close().catch(() => undefined);
+    this.dropPiece();
     rmSync(this.path, { force: true });
+  }
+
+  /** Gives the aligned piece back (no write is reading it: every write was awaited). */
+  private dropPiece(): void {
+    if (this.piece) givePiece(this.piece);
+    this.piece = null;
   }
 
   private dropKept(): void {

@@ -1,0 +1,136 @@
+/**
+ * New body files are written with O_DIRECT from aligned, reused pieces (direct-pieces.ts,
+ * TempBlob): every size must come out byte for byte (whole pieces, a padded last write cut back to
+ * the size), the pieces must go back to the pool, and a file system that refuses O_DIRECT must get
+ * the bytes through the page cache instead.
+ */
+import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { BlobFiles, TempBlob } from '../../src/store/sqlite/blob-files.js';
+import { ALIGN, PIECE_BYTES, directPieces, takePiece } from '../../src/store/sqlite/direct-pieces.js';
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function folder(): string {
+  const d = mkdtempSync(join(tmpdir(), 'postroom-blob-direct-'));
+  dirs.push(d);
+  return d;
+}
+
+/** Whether this file system takes O_DIRECT at all (tmpfs on older kernels does not). */
+function acceptsDirect(dir: string): boolean {
+  try {
+    closeSync(openSync(join(dir, 'probe'), constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT, 0o600));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Bytes that differ at every position, so a misplaced or repeated piece shows. */
+function body(size: number, seed: number): Buffer {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 31 + seed + (i >> 12)) & 0xff;
+  return b;
+}
+
+async function writeInChunks(temp: TempBlob, bytes: Buffer, chunk: number): Promise<void> {
+  for (let at = 0; at < bytes.length; at += chunk) await temp.write(bytes.subarray(at, at + chunk));
+}
+
+describe('SqliteStore body files: O_DIRECT writes', () => {
+  it('opens new body files with O_DIRECT where the file system takes it', async () => {
+    const dir = folder();
+    const files = new BlobFiles(dir);
+    const temp = await files.createTemp();
+    try {
+      const fd = (temp as unknown as { handle: { fd: number } }).handle.fd;
+      const flags = Number.parseInt(/flags:\s+(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1'))![1]!, 8);
+      assert.equal((flags & constants.O_DIRECT) !== 0, acceptsDirect(dir), `flags ${flags.toString(8)}`);
+    } finally {
+      await temp.abort();
+    }
+  });
+
+  it('writes every size byte for byte, in any chunking, and gives the pieces back', async () => {
+    const files = new BlobFiles(folder());
+    const sizes = [1, ALIGN - 1, ALIGN, ALIGN + 1, PIECE_BYTES - 1, PIECE_BYTES, PIECE_BYTES + 1, 3 * PIECE_BYTES + 123, 1024 * 1024 + 200];
+    const freeBefore = directPieces();
+    for (const [i, size] of sizes.entries()) {
+      for (const chunk of [65536, 7919, size]) {
+        const bytes = body(size, i + chunk);
+        const temp = await files.createTemp();
+        await writeInChunks(temp, bytes, chunk);
+        const { sha256, release } = await temp.finish();
+        release();
+        assert.deepEqual(readFileSync(temp.path), bytes, `size ${size}, chunks of ${chunk}`);
+        assert.deepEqual(sha256, createHash('sha256').update(bytes).digest());
+        rmSync(temp.path);
+      }
+    }
+    const freeAfter = directPieces();
+    assert.equal(freeAfter.made - freeAfter.free, freeBefore.made - freeBefore.free, 'every piece taken was given back');
+  });
+
+  it('several bodies written at once do not share a piece', async () => {
+    const files = new BlobFiles(folder());
+    const bodies = Array.from({ length: 6 }, (_, i) => body(PIECE_BYTES + 5000 * i + 17, 100 + i));
+    const temps = await Promise.all(bodies.map(() => files.createTemp()));
+    // Interleaved: each body's chunks alternate with the others'.
+    for (let at = 0; at < bodies[5]!.length; at += 40_000) {
+      await Promise.all(temps.map((t, i) => (at < bodies[i]!.length ? t.write(bodies[i]!.subarray(at, at + 40_000)) : undefined)));
+    }
+    for (const [i, t] of temps.entries()) {
+      (await t.finish()).release();
+      assert.deepEqual(readFileSync(t.path), bodies[i]);
+    }
+  });
+
+  it('an aborted body gives its piece back and leaves no file', async () => {
+    const files = new BlobFiles(folder());
+    const before = directPieces();
+    const temp = await files.createTemp();
+    await temp.write(body(100_000, 1));
+    await temp.abort();
+    const now = directPieces();
+    assert.equal(now.made - now.free, before.made - before.free);
+    assert.throws(() => readFileSync(temp.path), /ENOENT/);
+  });
+
+  it('a file system that refuses an O_DIRECT write gets the bytes through the page cache, and the store is told (later bodies go that way)', async () => {
+    const dir = folder();
+    const path = join(dir, 'refused');
+    const real = await open(path, 'w', 0o600);
+    // A handle whose first positional write is refused as an O_DIRECT write would be (EINVAL).
+    let refusedWrites = 0;
+    const handle = new Proxy(real, {
+      get(target, prop) {
+        if (prop === 'write')
+          return async () => {
+            refusedWrites++;
+            throw Object.assign(new Error('EINVAL: invalid argument, write'), { code: 'EINVAL' });
+          };
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const piece = takePiece();
+    assert.ok(piece, 'a piece is available');
+    let told = 0;
+    const temp = new TempBlob(path, handle, undefined, { piece, refused: () => told++ });
+    const bytes = body(2 * PIECE_BYTES + 999, 7);
+    await writeInChunks(temp, bytes, 65536);
+    (await temp.finish()).release();
+    assert.equal(refusedWrites, 1);
+    assert.equal(told, 1);
+    assert.deepEqual(readFileSync(path), bytes);
+  });
+});
