@@ -14,10 +14,11 @@
  * rate is printed but is noise unless the machine is quiet; the CPU figures are what to compare.
  * `--strace`: the first tree's server runs under `strace -f -c` for one round (counts syscalls;
  * slows it down, so read the counts, not the CPU). `--perf FILE`: `perf record -g` of the first
- * tree's server over the counted deliveries of the first round.
+ * tree's server over the counted deliveries of the first round. `--node-flags "…"`: flags for the
+ * servers' node; `--trace-gc`: V8's GC lines on stdout (counted per delivery below).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -35,6 +36,8 @@ const { values } = parseArgs({
     trees: { type: 'string' },
     strace: { type: 'boolean', default: false },
     perf: { type: 'string' },
+    'node-flags': { type: 'string' },
+    'trace-gc': { type: 'boolean', default: false },
     rcpts: { type: 'string', default: '1' },
   },
 });
@@ -90,18 +93,44 @@ function baseMessage(size: number): Buffer {
   return Buffer.from(head + line.repeat(Math.ceil((size - head.length) / line.length)));
 }
 
-async function start(tree: string, dir: string, strace: boolean, perfMap: boolean): Promise<{ child: ChildProcess; pid: number; port: number }> {
+/** What --trace-gc printed so far: mark-compacts and scavenges, their pause ms, and the last reasons given. */
+interface GcSeen {
+  markCompacts: number;
+  markCompactMs: number;
+  scavenges: number;
+  scavengeMs: number;
+  reasons: Map<string, number>;
+}
+
+async function start(tree: string, dir: string, strace: boolean, perfMap: boolean): Promise<{ child: ChildProcess; pid: number; port: number; gc: GcSeen }> {
+  const gc: GcSeen = { markCompacts: 0, markCompactMs: 0, scavenges: 0, scavengeMs: 0, reasons: new Map() };
   const data = join(dir, 'data');
   mkdirSync(data, { recursive: true });
   const users = UserFile.inDataDir(data, { scrypt: { log2N: 10, r: 8, p: 1 } });
   for (const u of USERS) await users.add(u, 'x');
-  const args = [...(perfMap ? ['--perf-basic-prof'] : []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--imap-port', 'off', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--log-level', 'error'];
+  const flags = [...(perfMap ? ['--perf-basic-prof'] : []), ...(values['trace-gc'] ? ['--trace-gc'] : []), ...(values['node-flags'] ? values['node-flags'].split(' ') : [])];
+  const args = [...flags, '--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--imap-port', 'off', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--log-level', 'error'];
   const child = strace
     ? spawn('strace', ['-f', '-c', '-o', join(BENCH_TMP, 'lmtp-cpu-strace.txt'), process.execPath, ...args], { cwd: tree, stdio: ['ignore', 'pipe', 'inherit'] })
     : spawn(process.execPath, args, { cwd: tree, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((ok, fail) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (line.includes('"listening"')) ok((JSON.parse(line) as { lmtpPort: number }).lmtpPort);
+      // [pid:0x…]    1234 ms: Mark-Compact 20.1 (25.3) -> 12.0 (26.1) MB, 3.1 / 0.0 ms  (+ …) reason
+      if (process.env.LMTP_CPU_GC_LOG && /Mark-Compact|[Ii]ncremental|external/.test(line)) appendFileSync(process.env.LMTP_CPU_GC_LOG, `${line}\n`);
+      const m = /: (Mark-Compact|Scavenge)[^,]*, ([\d.]+) \/ [\d.]+ ms\s+(.*)$/.exec(line);
+      if (m) {
+        const ms = Number(m[2]);
+        if (m[1] === 'Scavenge') {
+          gc.scavenges++;
+          gc.scavengeMs += ms;
+        } else {
+          gc.markCompacts++;
+          gc.markCompactMs += ms;
+          const reason = m[3]!.replace(/^\(.*?\)\s*/, '').replace(/\d+(\.\d+)?/g, 'N');
+          gc.reasons.set(reason, (gc.reasons.get(reason) ?? 0) + 1);
+        }
+      }
     });
     child.once('exit', (code) => fail(new Error(`serve exited with ${code}`)));
   });
@@ -111,7 +140,7 @@ async function start(tree: string, dir: string, strace: boolean, perfMap: boolea
     const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(' ');
     pid = Number(kids[0]);
   }
-  return { child, pid, port };
+  return { child, pid, port, gc };
 }
 
 async function deliver(port: number, count: number, tag: string): Promise<void> {
@@ -150,6 +179,7 @@ async function round(tree: string, r: number, strace: boolean): Promise<Round> {
     const perf = strace || r !== 0 || tree !== TREES[0] || !values.perf ? null : spawn('perf', ['record', '-g', '-F', '499', '-p', String(server.pid), '-o', values.perf], { stdio: 'ignore' });
     if (perf) await new Promise((ok) => setTimeout(ok, 1000));
     const a = counters(server.pid);
+    const gc0 = { ...server.gc, reasons: new Map(server.gc.reasons) };
     const t0 = performance.now();
     await deliver(server.port, COUNT, `m${r}`);
     const seconds = (performance.now() - t0) / 1000;
@@ -159,6 +189,12 @@ async function round(tree: string, r: number, strace: boolean): Promise<Round> {
       await new Promise((ok) => perf.once('exit', ok));
     }
     const n = COUNT * RCPTS;
+    if (values['trace-gc']) {
+      const g = server.gc;
+      console.log(
+        `  per delivery: mark-compacts ${((g.markCompacts - gc0.markCompacts) / n).toFixed(3)} (${((g.markCompactMs - gc0.markCompactMs) / n).toFixed(2)} ms), scavenges ${((g.scavenges - gc0.scavenges) / n).toFixed(2)} (${((g.scavengeMs - gc0.scavengeMs) / n).toFixed(2)} ms); reasons: ${[...g.reasons].map(([k, v]) => `${v - (gc0.reasons.get(k) ?? 0)}× ${k}`).join('; ')}`,
+      );
+    }
     const kinds: Record<string, number> = {};
     for (const [k, v] of b.byKind) kinds[k] = (v - (a.byKind.get(k) ?? 0)) / n;
     return {

@@ -1,8 +1,9 @@
 /**
- * New body files are written with O_DIRECT from aligned, reused pieces (direct-pieces.ts,
- * TempBlob): every size must come out byte for byte (whole pieces, a padded last write cut back to
- * the size), the pieces must go back to the pool, and a file system that refuses O_DIRECT must get
- * the bytes through the page cache instead.
+ * New body files are written with O_DIRECT from aligned, reused slots (direct-slots.ts, TempBlob):
+ * every size must come out byte for byte (whole pieces, a ring for bodies larger than a slot, a
+ * padded last write cut back to the size), the body handed to the parse must be the body, the
+ * slots must go back to the pool, and a file system that refuses O_DIRECT must get the bytes
+ * through the page cache instead.
  */
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
@@ -12,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BlobFiles, TempBlob } from '../../src/store/sqlite/blob-files.js';
-import { ALIGN, PIECE_BYTES, directPieces, takePiece } from '../../src/store/sqlite/direct-pieces.js';
+import { KEEP_FOR_PARSE_MAX } from '../../src/store/sqlite/blob-files.js';
+import { ALIGN, PIECE_BYTES, SLOT_BYTES, directSlots, takeSlot } from '../../src/store/sqlite/direct-slots.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -60,47 +62,67 @@ describe('SqliteStore body files: O_DIRECT writes', () => {
     }
   });
 
-  it('writes every size byte for byte, in any chunking, and gives the pieces back', async () => {
+  it('writes every size byte for byte, in any chunking, hands the parse the body, and gives the slots back', async () => {
     const files = new BlobFiles(folder());
-    const sizes = [1, ALIGN - 1, ALIGN, ALIGN + 1, PIECE_BYTES - 1, PIECE_BYTES, PIECE_BYTES + 1, 3 * PIECE_BYTES + 123, 1024 * 1024 + 200];
-    const freeBefore = directPieces();
+    const sizes = [1, ALIGN - 1, ALIGN, ALIGN + 1, PIECE_BYTES - 1, PIECE_BYTES, PIECE_BYTES + 1, SLOT_BYTES - 1, SLOT_BYTES, SLOT_BYTES + 1, 3 * PIECE_BYTES + 123, KEEP_FOR_PARSE_MAX + 5000];
+    const before = directSlots();
     for (const [i, size] of sizes.entries()) {
       for (const chunk of [65536, 7919, size]) {
         const bytes = body(size, i + chunk);
         const temp = await files.createTemp();
         await writeInChunks(temp, bytes, chunk);
-        const { sha256, release } = await temp.finish();
+        const { sha256, body: kept, release } = await temp.finish();
+        const what = `size ${size}, chunks of ${chunk}`;
+        if (size <= KEEP_FOR_PARSE_MAX) assert.ok(kept?.equals(bytes), `${what}: the bytes for the parse`);
+        else assert.equal(kept, undefined, `${what}: too large to keep`);
         release();
-        assert.deepEqual(readFileSync(temp.path), bytes, `size ${size}, chunks of ${chunk}`);
+        assert.ok(readFileSync(temp.path).equals(bytes), `${what}: the file`);
         assert.deepEqual(sha256, createHash('sha256').update(bytes).digest());
         rmSync(temp.path);
       }
     }
-    const freeAfter = directPieces();
-    assert.equal(freeAfter.made - freeAfter.free, freeBefore.made - freeBefore.free, 'every piece taken was given back');
+    const after = directSlots();
+    assert.equal(after.made - after.free, before.made - before.free, 'every slot taken was given back');
   });
 
-  it('several bodies written at once do not share a piece', async () => {
+  it('a body kept in its slot stays intact until released, while other bodies are written', async () => {
     const files = new BlobFiles(folder());
-    const bodies = Array.from({ length: 6 }, (_, i) => body(PIECE_BYTES + 5000 * i + 17, 100 + i));
+    const first = body(PIECE_BYTES + 777, 3);
+    const temp = await files.createTemp();
+    await writeInChunks(temp, first, 65536);
+    const done = await temp.finish();
+    for (let i = 0; i < 3; i++) {
+      const other = await files.createTemp();
+      await writeInChunks(other, body(SLOT_BYTES + 99, 50 + i), 65536);
+      (await other.finish()).release();
+    }
+    assert.ok(done.body?.equals(first), 'no later body was written into the lent slot');
+    done.release();
+  });
+
+  it('several bodies written at once do not share a slot', async () => {
+    const files = new BlobFiles(folder());
+    const bodies = Array.from({ length: 6 }, (_, i) => body(SLOT_BYTES - 3 * PIECE_BYTES / 2 + 400_000 * i + 17, 100 + i));
     const temps = await Promise.all(bodies.map(() => files.createTemp()));
     // Interleaved: each body's chunks alternate with the others'.
-    for (let at = 0; at < bodies[5]!.length; at += 40_000) {
+    for (let at = 0; at < Math.max(...bodies.map((b) => b.length)); at += 40_000) {
       await Promise.all(temps.map((t, i) => (at < bodies[i]!.length ? t.write(bodies[i]!.subarray(at, at + 40_000)) : undefined)));
     }
     for (const [i, t] of temps.entries()) {
-      (await t.finish()).release();
-      assert.deepEqual(readFileSync(t.path), bodies[i]);
+      const done = await t.finish();
+      assert.ok(done.body?.equals(bodies[i]!));
+      done.release();
+      assert.ok(readFileSync(t.path).equals(bodies[i]!));
     }
   });
 
-  it('an aborted body gives its piece back and leaves no file', async () => {
+  it('an aborted body gives its slot back and leaves no file', async () => {
     const files = new BlobFiles(folder());
-    const before = directPieces();
+    const before = directSlots();
     const temp = await files.createTemp();
     await temp.write(body(100_000, 1));
     await temp.abort();
-    const now = directPieces();
+    const now = directSlots();
     assert.equal(now.made - now.free, before.made - before.free);
     assert.throws(() => readFileSync(temp.path), /ENOENT/);
   });
@@ -122,11 +144,11 @@ describe('SqliteStore body files: O_DIRECT writes', () => {
         return typeof v === 'function' ? v.bind(target) : v;
       },
     });
-    const piece = takePiece();
-    assert.ok(piece, 'a piece is available');
+    const slot = takeSlot();
+    assert.ok(slot, 'a slot is available');
     let told = 0;
-    const temp = new TempBlob(path, handle, undefined, { piece, refused: () => told++ });
-    const bytes = body(2 * PIECE_BYTES + 999, 7);
+    const temp = new TempBlob(path, handle, undefined, { slot, refused: () => told++ });
+    const bytes = body(2 * SLOT_BYTES + 999, 7);
     await writeInChunks(temp, bytes, 65536);
     (await temp.finish()).release();
     assert.equal(refusedWrites, 1);
