@@ -12,13 +12,13 @@
  * only place that does it; `crlfStore()` applies it on the way into every store and, for a store
  * that does not declare `lineEnds: 'crlf'`, on the way out as well (see docs/store.md).
  */
-import { crlfScanner } from './crlf-scan.js';
+import { lineScanner } from '../util/line-scan.js';
 
 const CR = 0x0d;
 const LF = 0x0a;
 const CRLF = Buffer.from('\r\n');
-/** The SIMD check (crlf-scan.ts), for buffers of at least SCAN_MIN bytes; null where WebAssembly is missing. */
-const simd = crlfScanner();
+/** The SIMD check (src/util/line-scan.ts), for buffers of at least SCAN_MIN bytes; null where WebAssembly is missing. */
+const simd = lineScanner();
 /** Below this, two indexOf walks cost less than copying into the scanner's memory and calling it. */
 const SCAN_MIN = 256;
 

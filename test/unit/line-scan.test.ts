@@ -1,17 +1,18 @@
 /**
- * src/store/crlf-scan.ts: the WebAssembly SIMD "every line end is CRLF" check must answer exactly
+ * src/util/line-scan.ts: the WebAssembly SIMD "every line end is CRLF" check must answer exactly
  * as the indexOf walk does — for bare CR and bare LF at every position of a 16-byte block, across
- * the module's 64 KiB window, in the 0–15 byte tail, and on random bytes.
+ * the module's 64 KiB window, in the 0–15 byte tail, and on random bytes — and its LF count must
+ * be the count.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { crlfScanner } from '../../src/store/crlf-scan.js';
+import { lineScanner } from '../../src/util/line-scan.js';
 import { CrlfNormalizer, isCrlf, isCrlfByIndexOf } from '../../src/store/line-ends.js';
 
-const scanner = crlfScanner();
+const scanner = lineScanner();
 
 test('the SIMD scanner is made on this Node (WebAssembly with SIMD)', () => {
-  assert.ok(scanner, 'crlfScanner() returned null: every check would fall back to indexOf');
+  assert.ok(scanner, 'lineScanner() returned null: every check would fall back to indexOf');
 });
 
 test('a bare CR or LF at any position of a CRLF text is found, and CRLF text passes', () => {
@@ -55,4 +56,23 @@ test('random bytes with many CRs and LFs: the same answer as the indexOf walk', 
     }
   }
   assert.ok(valid >= 5000, 'the valid case was exercised');
+});
+
+test('LFs counted in any range, across windows and tails, as a byte walk counts them', () => {
+  let seed = 777;
+  const random = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const b = Buffer.alloc(200_000);
+  for (let i = 0; i < b.length; i++) b[i] = random() < 0.05 ? 0x0a : random() < 0.05 ? 0x0d : 0x61;
+  const walk = (start: number, end: number): number => {
+    let n = 0;
+    for (let i = start; i < end; i++) if (b[i] === 0x0a) n++;
+    return n;
+  };
+  const edges = [0, 1, 15, 16, 17, 255, 256, 65535, 65536, 65537, 131072, 199_999, 200_000];
+  for (const start of edges) for (const end of edges) if (end >= start) assert.equal(scanner!.countLf(b, start, end), walk(start, end), `[${start}, ${end})`);
+  for (let k = 0; k < 300; k++) {
+    const start = Math.floor(random() * b.length);
+    const end = start + Math.floor(random() * (b.length - start));
+    assert.equal(scanner!.countLf(b, start, end), walk(start, end));
+  }
 });
