@@ -207,8 +207,12 @@ async function round(tree: string, r: number, strace: boolean): Promise<Round> {
       kinds,
     };
   } finally {
-    server.child.kill('SIGTERM');
-    await new Promise((ok) => server.child.once('exit', ok));
+    // Under --strace the child is strace: the server is told to stop, and strace ends with it
+    // (strace sent SIGTERM itself detaches and waits, and the round never ends).
+    const exited = new Promise((ok) => server.child.once('exit', ok));
+    if (server.pid !== server.child.pid) process.kill(server.pid, 'SIGTERM');
+    else server.child.kill('SIGTERM');
+    await exited;
     rmSync(dir, { recursive: true, force: true });
   }
 }
