@@ -12,12 +12,24 @@
  * only place that does it; `crlfStore()` applies it on the way into every store and, for a store
  * that does not declare `lineEnds: 'crlf'`, on the way out as well (see docs/store.md).
  */
+import { lineScanner } from '../util/line-scan.js';
+
 const CR = 0x0d;
 const LF = 0x0a;
 const CRLF = Buffer.from('\r\n');
+/** The SIMD check (src/util/line-scan.ts), for buffers of at least SCAN_MIN bytes; null where WebAssembly is missing. */
+const simd = lineScanner();
+/** Below this, two indexOf walks cost less than copying into the scanner's memory and calling it. */
+const SCAN_MIN = 256;
 
 /** True when every CR is followed by LF and every LF preceded by CR. */
 export function isCrlf(buf: Buffer): boolean {
+  if (simd && buf.length >= SCAN_MIN) return simd.isCrlf(buf);
+  return isCrlfByIndexOf(buf);
+}
+
+/** isCrlf by Buffer#indexOf: two native calls per line (exported for the tests that compare both). */
+export function isCrlfByIndexOf(buf: Buffer): boolean {
   let at = buf.indexOf(LF);
   while (at !== -1) {
     if (at === 0 || buf[at - 1] !== CR) return false;

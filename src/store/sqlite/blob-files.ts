@@ -10,11 +10,15 @@
  * is not a body file (a stray file or folder) is reported and left alone.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fdatasync, fsync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fdatasync, fsync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SyncThread } from './sync-thread.js';
 import { KeptBytes } from './kept-bytes.js';
+import { ALIGN, PIECE_BYTES, giveSlot, takeSlot } from './direct-slots.js';
+
+/** New body files: write-only, created or truncated, and written past the page cache (direct-slots.ts). */
+const DIRECT_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_DIRECT ?? 0);
 
 export class BlobFiles {
   readonly root: string;
@@ -38,8 +42,24 @@ export class BlobFiles {
     return join(this.root, hex.slice(0, 2), hex);
   }
 
+  /**
+   * Whether new body files may be written with O_DIRECT: until the file system refuses it (tmpfs,
+   * some network file systems: EINVAL), then never again in this process.
+   */
+  private direct = constants.O_DIRECT !== undefined;
+
   async createTemp(): Promise<TempBlob> {
     const path = join(this.tmp, `${Date.now()}-${randomBytes(6).toString('hex')}`);
+    const slot = this.direct ? takeSlot() : null;
+    if (slot) {
+      try {
+        return new TempBlob(path, await open(path, DIRECT_FLAGS, 0o600), this.syncThread, { slot, refused: () => (this.direct = false) });
+      } catch (err) {
+        giveSlot(slot);
+        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+        this.direct = false;
+      }
+    }
     return new TempBlob(path, await open(path, 'w', 0o600), this.syncThread);
   }
 
@@ -317,20 +337,47 @@ const WRITE_PIECE = 1024 * 1024;
  */
 export const KEEP_FOR_PARSE_MAX = 4 * 1024 * 1024;
 
+/** A temp body file opened with O_DIRECT: the aligned slot its bytes are gathered in, and whom to tell if it is refused. */
+export interface DirectWrite {
+  slot: Buffer;
+  /** The file system refused an O_DIRECT write (EINVAL): later bodies go through the page cache. */
+  refused: () => void;
+}
+
 export class TempBlob {
   private readonly hash = createHash('sha256');
   size = 0;
-  /** Bytes not yet written (at most WRITE_PIECE). */
+  /** Through the page cache: bytes not yet written (at most WRITE_PIECE). */
   private unwritten: Buffer[] = [];
   private unwrittenSize = 0;
-  /** Every byte so far, while the body is no larger than KEEP_FOR_PARSE_MAX (kept-bytes.ts). */
-  private kept: KeptBytes | null = new KeptBytes();
+  /**
+   * Every byte so far, while the body is no larger than KEEP_FOR_PARSE_MAX (kept-bytes.ts): from the
+   * start without a slot, else from when the body outgrew its slot.
+   */
+  private kept: KeptBytes | null;
+  /**
+   * With O_DIRECT (direct-slots.ts): the slot the bytes are copied into, a ring — byte n of the body
+   * at n % slot.length — from which whole pieces are written. While the body fits, the slot holds
+   * all of it, and it is what is handed to the parse.
+   */
+  private slot: Buffer | null;
+  private inSlot: boolean;
+  /** Bytes written to the file so far (with a slot: whole pieces until the last write). */
+  private written = 0;
+  /** Whether the file is written with O_DIRECT (the flag it was opened with). */
+  private direct: DirectWrite | undefined;
 
   constructor(
     readonly path: string,
-    private readonly handle: FileHandle,
+    private handle: FileHandle,
     private readonly syncThread?: SyncThread,
-  ) {}
+    direct?: DirectWrite,
+  ) {
+    this.direct = direct;
+    this.slot = direct?.slot ?? null;
+    this.inSlot = this.slot !== null;
+    this.kept = this.slot ? null : new KeptBytes();
+  }
 
   /**
    * Takes the next piece of the body. Pieces are gathered and written together, up to a megabyte
@@ -339,12 +386,69 @@ export class TempBlob {
    */
   async write(chunk: Buffer): Promise<void> {
     this.hash.update(chunk);
+    const start = this.size;
     this.size += chunk.length;
-    if (this.kept && this.size <= KEEP_FOR_PARSE_MAX) this.kept.push(chunk);
-    else this.dropKept();
+    const slot = this.slot;
+    if (slot && this.inSlot && this.size > slot.length) {
+      // Outgrown: from now on the ring is reused, so what the parse needs is kept apart.
+      this.inSlot = false;
+      if (this.size <= KEEP_FOR_PARSE_MAX) {
+        this.kept = new KeptBytes();
+        this.kept.push(slot.subarray(0, start));
+      }
+    }
+    if (!this.inSlot) {
+      if (this.kept && this.size <= KEEP_FOR_PARSE_MAX) this.kept.push(chunk);
+      else this.dropKept();
+    }
+    if (slot) return this.toSlot(slot, chunk, start);
     this.unwritten.push(chunk);
     this.unwrittenSize += chunk.length;
     if (this.unwrittenSize >= WRITE_PIECE) await this.flush();
+  }
+
+  /** Copies `chunk` (body bytes from `start` on) into the ring, writing each piece once it is full. */
+  private async toSlot(slot: Buffer, chunk: Buffer, start: number): Promise<void> {
+    for (let from = 0; from < chunk.length; ) {
+      const at = (start + from) % slot.length;
+      // Never over bytes not yet written: at most up to the ring's end, and the ring's free room.
+      const room = slot.length - (start + from - this.written);
+      const n = chunk.copy(slot, at, from, from + Math.min(chunk.length - from, slot.length - at, room));
+      from += n;
+      while (start + from - this.written >= PIECE_BYTES) await this.writeOut(PIECE_BYTES, PIECE_BYTES);
+    }
+  }
+
+  /**
+   * Writes `length` bytes of the slot (a multiple of ALIGN) at the file's end: the next `real` bytes
+   * of the body and, for the last write, zeros after them. Should the file system refuse O_DIRECT
+   * after all, the file is opened again without it and the real bytes go through the page cache —
+   * and, through the store (DirectWrite.refused), every later body's.
+   */
+  private async writeOut(length: number, real: number): Promise<void> {
+    const slot = this.slot!;
+    const offset = this.written % slot.length;
+    try {
+      for (let at = 0; at < length; ) {
+        const { bytesWritten } = await this.handle.write(slot, offset + at, length - at, this.written + at);
+        if (bytesWritten === 0) throw new Error('a write of a body file wrote nothing');
+        at += bytesWritten;
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EINVAL' || !this.direct) throw withPath(err, this.path);
+      // O_DIRECT refused (an unusual block size, a file system that accepts the flag but not the
+      // writes): the file is written again from this piece on, through the page cache.
+      this.direct.refused();
+      this.direct = undefined;
+      await this.handle.close().catch(() => undefined);
+      this.handle = await open(this.path, 'r+');
+      for (let at = 0; at < real; ) {
+        const { bytesWritten } = await this.handle.write(slot, offset + at, real - at, this.written + at);
+        if (bytesWritten === 0) throw withPath(new Error('a write of a body file wrote nothing'), this.path);
+        at += bytesWritten;
+      }
+    }
+    this.written += real;
   }
 
   private async flush(): Promise<void> {
@@ -369,28 +473,68 @@ export class TempBlob {
 
   /**
    * Writes what is left and closes the file; returns the SHA-256 of everything written, and the
-   * bytes themselves when they were small enough to keep — a view of a reused buffer, to be given
-   * back with `release` once they are parsed. Not synced yet: most bodies that turn out to be
-   * stored already (the same message for several recipients) are only discarded, so the caller
-   * syncs (BlobFiles.install) just the ones it will install.
+   * bytes themselves when they were small enough to keep — a view of reused memory (the slot, or a
+   * KeptBytes buffer), to be given back with `release` once they are parsed. Not synced yet: most
+   * bodies that turn out to be stored already (the same message for several recipients) are only
+   * discarded, so the caller syncs (BlobFiles.install) just the ones it will install.
    */
   async finish(): Promise<{ sha256: Buffer; body: Buffer | undefined; release: () => void }> {
     try {
       if (this.unwrittenSize > 0) await this.flush();
+      if (this.slot && this.size > this.written) await this.writeLast(this.slot);
       await this.handle.close();
     } catch (err) {
       this.dropKept();
+      this.dropSlot();
       throw withPath(err, this.path);
     }
+    const sha256 = this.hash.digest();
+    if (this.inSlot && this.slot) {
+      // Lent to the caller until release (the parse reads it).
+      const slot = this.slot;
+      this.slot = null;
+      let released = false;
+      return {
+        sha256,
+        body: slot.subarray(0, this.size),
+        release: () => {
+          if (!released) giveSlot(slot);
+          released = true;
+        },
+      };
+    }
+    this.dropSlot();
     const kept = this.kept;
     this.kept = null;
-    return { sha256: this.hash.digest(), body: kept?.bytes(), release: () => kept?.release() };
+    return { sha256, body: kept?.bytes(), release: () => kept?.release() };
+  }
+
+  /**
+   * The last, partial piece: with O_DIRECT padded with zeros to ALIGN and written whole, then the
+   * file cut to the body's size (the fdatasync at install makes the size durable with the data).
+   * The zeros go after the body's end in the slot, where nothing of the body is.
+   */
+  private async writeLast(slot: Buffer): Promise<void> {
+    const tail = this.size - this.written;
+    if (!this.direct) return this.writeOut(tail, tail);
+    const offset = this.written % slot.length;
+    const padded = Math.ceil(tail / ALIGN) * ALIGN;
+    slot.fill(0, offset + tail, offset + padded);
+    await this.writeOut(padded, tail);
+    if (this.direct && padded !== tail) await this.handle.truncate(this.size);
   }
 
   async abort(): Promise<void> {
     this.dropKept();
     await this.handle.close().catch(() => undefined);
+    this.dropSlot();
     rmSync(this.path, { force: true });
+  }
+
+  /** Gives the slot back (no write is reading it: every write was awaited). */
+  private dropSlot(): void {
+    if (this.slot) giveSlot(this.slot);
+    this.slot = null;
   }
 
   private dropKept(): void {
