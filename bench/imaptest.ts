@@ -1,7 +1,7 @@
 /**
  * `npx tsx bench/imaptest.ts --imaptest PATH [--clients 1,50,200] [--modes churn,persistent] [--tls]
  *   [--seconds S] [--rounds R] [--warmup S] [--users N] [--messages N] [--servers postroom,dovecot,dovecot-hp,dovecot-hp-opt]
- *   [--check S] [--check-clients N] [--cpu-prof] [--out FILE]`
+ *   [--check S] [--check-clients N] [--check-users N] [--check-args 'checkpoint=5 …'] [--args='- fetch=100 …'] [--cpu-prof] [--run-name NAME] [--out FILE]`
  *
  * Postroom against Dovecot (default and high-performance login mode) measured by an independent
  * load generator: Dovecot's imaptest, which the caller builds and passes by path (this repository
@@ -20,7 +20,8 @@
  * cores) and imaptest's mean latency per command state.
  *
  * `--check S`: imaptest's checking stress alone against Postroom for S seconds with
- * `--check-clients` clients (default 30) on a fresh copy; prints every "Error:" line it reports.
+ * `--check-clients` clients (default 30) over `--check-users` users (default 3, so sessions share
+ * mailboxes) on a fresh copy, plus any `--check-args`; prints every "Error:" line it reports.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -47,8 +48,12 @@ const { values } = parseArgs({
     servers: { type: 'string', default: 'postroom,dovecot,dovecot-hp' },
     check: { type: 'string' },
     'check-clients': { type: 'string', default: '30' },
+    'check-users': { type: 'string', default: '3' },
+    'check-args': { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     out: { type: 'string' },
+    'run-name': { type: 'string', default: 'imaptest' },
+    args: { type: 'string' },
   },
 });
 
@@ -65,8 +70,11 @@ const WARMUP = Number(values.warmup);
 const CLIENTS = values.clients.split(',').map(Number);
 const MODES = values.modes.split(',') as ('churn' | 'persistent')[];
 for (const m of MODES) if (m !== 'churn' && m !== 'persistent') throw new Error(`--modes: churn or persistent, not ${m}`);
+// More imaptest arguments for every cell, e.g. --args='- fetch=100' for FETCH alone (the = is needed for a value starting with a dash).
+const CELL_ARGS = values.args?.split(' ').filter(Boolean) ?? [];
 const spec: SeedSpec = mixedUsers(Number(values.users), Number(values.messages));
-const RUN = join(BENCH_TMP, 'run', 'imaptest');
+// Two runs at once need different folders (`--run-name`).
+const RUN = join(BENCH_TMP, 'run', values['run-name']);
 
 const out: string[] = [];
 const say = (s: string): void => {
@@ -117,7 +125,7 @@ interface Measured {
 }
 
 let runNo = 0;
-async function measure(s: Server, clients: number, persistent: boolean, seconds: number, mbox: string, extra: string[] = []): Promise<Measured> {
+async function measure(s: Server, clients: number, persistent: boolean, seconds: number, mbox: string, extra: string[] = [], users = spec): Promise<Measured> {
   const cpu0 = treeCpuSeconds(s.running.pid);
   const result = await runImaptest({
     binary,
@@ -125,7 +133,7 @@ async function measure(s: Server, clients: number, persistent: boolean, seconds:
     port: s.port,
     tls: values.tls,
     userTemplate: 'user%d',
-    users: Object.keys(spec.users).length,
+    users: Object.keys(users.users).length,
     password: PASSWORD,
     clients,
     seconds,
@@ -169,14 +177,14 @@ async function cell(servers: Server[], mode: 'churn' | 'persistent', clients: nu
   for (let round = 0; round < ROUNDS; round++) {
     for (const s of servers) {
       process.stderr.write(`  ${mode}-${clients}: ${s.label} round ${round + 1}/${ROUNDS} (load ${load()})\n`);
-      runs.get(s.label)!.push(await measure(s, clients, mode === 'persistent', SECONDS, mbox));
+      runs.get(s.label)!.push(await measure(s, clients, mode === 'persistent', SECONDS, mbox, CELL_ARGS));
     }
     loads.push(load());
   }
   const merged = servers.map((s) => ({ label: s.label, ...mergeRuns(runs.get(s.label)!) }));
   const ref = merged.find((m) => m.label === 'Dovecot-hp');
   const rate = (m: (typeof merged)[number]): number => m.commands / Math.max(1, m.seconds);
-  say(`\n### imaptest ${mode}-${clients}${values.tls ? ' over TLS' : ''}: ${clients} client${clients === 1 ? '' : 's'}, ${ROUNDS}×${SECONDS} s each (load average before and after each round: ${loads.join(' → ')})\n`);
+  say(`\n### imaptest ${mode}-${clients}${values.tls ? ' over TLS' : ''}${CELL_ARGS.length ? ` (${CELL_ARGS.join(' ')})` : ''}: ${clients} client${clients === 1 ? '' : 's'}, ${ROUNDS}×${SECONDS} s each (load average before and after each round: ${loads.join(' → ')})\n`);
   say('| server | commands/s | per round | vs Dovecot-hp | server CPU ms/command | errors |');
   say('| --- | ---: | --- | ---: | ---: | ---: |');
   for (const m of merged) {
@@ -201,11 +209,14 @@ async function cell(servers: Server[], mode: 'churn' | 'persistent', clients: nu
 async function check(mbox: string, tls?: { cert: string; key: string }): Promise<void> {
   const seconds = Number(values.check);
   const clients = Number(values['check-clients']);
-  const running = await startPostroom({ runDir: join(RUN, 'check'), spec, maxConnections: clients * 2 + 50, ...(tls ? { tls } : {}) });
+  // Few users, so many sessions share each mailbox and see each other's changes.
+  const users = mixedUsers(Number(values['check-users']), Number(values.messages));
+  const extra = values['check-args']?.split(' ').filter(Boolean) ?? [];
+  const running = await startPostroom({ runDir: join(RUN, 'check'), spec: users, maxConnections: clients * 2 + 50, ...(tls ? { tls } : {}) });
   try {
     const port = tls ? running.tlsPort! : running.port;
-    const { result, cpu } = await measure({ label: 'Postroom', running, port }, clients, false, seconds, mbox);
-    say(`\n### imaptest checking stress against Postroom: ${clients} clients, ${seconds} s${tls ? ', TLS' : ''} (load ${load()})\n`);
+    const { result, cpu } = await measure({ label: 'Postroom', running, port }, clients, false, seconds, mbox, extra, users);
+    say(`\n### imaptest checking stress against Postroom: ${clients} clients over ${Object.keys(users.users).length} users, ${seconds} s${tls ? ', TLS' : ''}${extra.length ? `, ${extra.join(' ')}` : ''} (load ${load()})\n`);
     say(`${sumStates(result.states)} commands in ${result.seconds} s, server CPU ${cpu.toFixed(1)} s; ${result.errors.length} error lines`);
     if (result.errors.length) say(`\n\`\`\`\n${result.errors.slice(0, 40).join('\n')}\n\`\`\``);
     writeFileSync(join(RUN, 'check-stdout.txt'), result.stdout);
@@ -224,7 +235,11 @@ async function main(): Promise<void> {
   say(`## bench/imaptest.ts — ${new Date().toISOString()}\n`);
   say(`Machine: ${cpu.length} × ${cpu[0]?.model.trim()}, ${(totalmem() / 1073741824).toFixed(0)} GB; Node ${process.version}; ${dovecotVersion()}; load average ${load()}.`);
   say(`imaptest: ${binary}; ${spec.users ? Object.keys(spec.users).length : 0} users (user1…), ${values.messages} messages per INBOX (msgs=${values.messages}), APPEND from ${mbox}${values.tls ? ', implicit TLS (ssl=any-cert)' : ''}.`);
-  if (values.check) return check(mbox, tls);
+  if (values.check) {
+    await check(mbox, tls);
+    if (values.out) writeFileSync(values.out, `${out.join('\n')}\n`);
+    return;
+  }
   const servers = await startAll(tls);
   try {
     for (const s of servers) {
