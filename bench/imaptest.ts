@@ -32,7 +32,7 @@ import { BENCH_TMP, PASSWORD, mixedUsers, type SeedSpec } from './servers/common
 import { startPostroom, type RunningServer } from './servers/postroom.js';
 import { dovecotVersion, ensureDovecot, startDovecot } from './servers/dovecot.js';
 import { writeBenchMbox } from './imaptest/mbox.js';
-import { checkBinary, runImaptest, treeCpuSeconds, type ImaptestResult, type StateTotals } from './imaptest/run.js';
+import { checkBinary, runImaptest, threadSchedSeconds, treeCpuSeconds, type ImaptestResult, type StateTotals } from './imaptest/run.js';
 
 const { values } = parseArgs({
   options: {
@@ -122,11 +122,14 @@ async function certificate(): Promise<{ cert: string; key: string }> {
 interface Measured {
   result: ImaptestResult;
   cpu: number;
+  /** Postroom's main thread: seconds it ran and seconds it waited runnable for a core (schedstat). */
+  main?: { ran: number; waited: number };
 }
 
 let runNo = 0;
 async function measure(s: Server, clients: number, persistent: boolean, seconds: number, mbox: string, extra: string[] = [], users = spec): Promise<Measured> {
   const cpu0 = treeCpuSeconds(s.running.pid);
+  const sched0 = s.label === 'Postroom' ? threadSchedSeconds(s.running.pid) : null;
   const result = await runImaptest({
     binary,
     host: '127.0.0.1',
@@ -145,7 +148,9 @@ async function measure(s: Server, clients: number, persistent: boolean, seconds:
   });
   // Dovecot's master reaps the imap processes of the logged-out sessions a moment after they exit.
   await new Promise((r) => setTimeout(r, 500));
-  return { result, cpu: treeCpuSeconds(s.running.pid) - cpu0 };
+  const sched1 = sched0 ? threadSchedSeconds(s.running.pid) : null;
+  const main = sched0 && sched1 ? { ran: sched1.ran - sched0.ran, waited: sched1.waited - sched0.waited } : undefined;
+  return { result, cpu: treeCpuSeconds(s.running.pid) - cpu0, ...(main ? { main } : {}) };
 }
 
 const sumStates = (states: Record<string, StateTotals>): number => Object.values(states).reduce((n, s) => n + s.count, 0);
@@ -202,6 +207,11 @@ async function cell(servers: Server[], mode: 'churn' | 'persistent', clients: nu
       return `${(s.count / Math.max(1, m.seconds)).toFixed(1)} | ${s.timed ? (s.ms / s.timed).toFixed(2) : '–'}`;
     });
     say(`| ${n} | ${cols.join(' | ')} |`);
+  }
+  const main = runs.get('Postroom')?.filter((r) => r.main);
+  if (main?.length) {
+    const each = main.map((r) => `ran ${r.main!.ran.toFixed(1)} s, waited for a core ${r.main!.waited.toFixed(1)} s`).join('; ');
+    say(`\nPostroom's main thread per round of ${SECONDS} s (+ logout): ${each}`);
   }
   for (const m of merged) if (m.errors.length) say(`\n${m.label}: ${m.errors.length} error lines; first ones:\n\n\`\`\`\n${m.errors.slice(0, 10).join('\n')}\n\`\`\``);
 }

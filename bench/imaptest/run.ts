@@ -156,3 +156,17 @@ export function treeCpuSeconds(root: number): number {
   }
   return total;
 }
+
+/**
+ * Seconds a thread has run and has waited runnable for a core (/proc/PID/task/TID/schedstat), or
+ * null when it is gone. For Postroom's main thread: on a machine busy with other work, a
+ * one-process server waits for a core while a process-per-session one spreads over many queues.
+ */
+export function threadSchedSeconds(pid: number, tid = pid): { ran: number; waited: number } | null {
+  try {
+    const [ran, waited] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').trim().split(' ').map(Number);
+    return { ran: (ran ?? 0) / 1e9, waited: (waited ?? 0) / 1e9 };
+  } catch {
+    return null;
+  }
+}
