@@ -1,7 +1,7 @@
 /**
  * `npx tsx bench/imaptest.ts --imaptest PATH [--clients 1,50,200] [--modes churn,persistent] [--tls]
  *   [--seconds S] [--rounds R] [--warmup S] [--users N] [--messages N] [--servers postroom,dovecot,dovecot-hp,dovecot-hp-opt]
- *   [--check S] [--check-clients N] [--check-users N] [--check-args 'checkpoint=5 …'] [--args='- fetch=100 …'] [--cpu-prof] [--run-name NAME] [--out FILE]`
+ *   [--check S] [--check-clients N] [--check-users N] [--check-args='checkpoint=5 …'] [--check-server postroom|dovecot-hp] [--args='- fetch=100 …'] [--cpu-prof] [--run-name NAME] [--out FILE]`
  *
  * Postroom against Dovecot (default and high-performance login mode) measured by an independent
  * load generator: Dovecot's imaptest, which the caller builds and passes by path (this repository
@@ -50,6 +50,7 @@ const { values } = parseArgs({
     'check-clients': { type: 'string', default: '30' },
     'check-users': { type: 'string', default: '3' },
     'check-args': { type: 'string' },
+    'check-server': { type: 'string', default: 'postroom' },
     'cpu-prof': { type: 'boolean', default: false },
     out: { type: 'string' },
     'run-name': { type: 'string', default: 'imaptest' },
@@ -222,11 +223,18 @@ async function check(mbox: string, tls?: { cert: string; key: string }): Promise
   // Few users, so many sessions share each mailbox and see each other's changes.
   const users = mixedUsers(Number(values['check-users']), Number(values.messages));
   const extra = values['check-args']?.split(' ').filter(Boolean) ?? [];
-  const running = await startPostroom({ runDir: join(RUN, 'check'), spec: users, maxConnections: clients * 2 + 50, ...(tls ? { tls } : {}) });
+  // `--check-server dovecot-hp`: the same against Dovecot, to tell imaptest's own failures from ours.
+  const onDovecot = values['check-server'] === 'dovecot-hp';
+  const label = onDovecot ? 'Dovecot-hp' : 'Postroom';
+  const max = clients * 2 + 50;
+  const withTls = tls ? { tls } : {};
+  const running = onDovecot
+    ? await startDovecot({ runDir: join(RUN, 'check-d'), spec: users, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max, ...withTls })
+    : await startPostroom({ runDir: join(RUN, 'check'), spec: users, maxConnections: max, ...withTls });
   try {
     const port = tls ? running.tlsPort! : running.port;
-    const { result, cpu } = await measure({ label: 'Postroom', running, port }, clients, false, seconds, mbox, extra, users);
-    say(`\n### imaptest checking stress against Postroom: ${clients} clients over ${Object.keys(users.users).length} users, ${seconds} s${tls ? ', TLS' : ''}${extra.length ? `, ${extra.join(' ')}` : ''} (load ${load()})\n`);
+    const { result, cpu } = await measure({ label, running, port }, clients, false, seconds, mbox, extra, users);
+    say(`\n### imaptest checking stress against ${label}: ${clients} clients over ${Object.keys(users.users).length} users, ${seconds} s${tls ? ', TLS' : ''}${extra.length ? `, ${extra.join(' ')}` : ''} (load ${load()})\n`);
     say(`${sumStates(result.states)} commands in ${result.seconds} s, server CPU ${cpu.toFixed(1)} s; ${result.errors.length} error lines`);
     if (result.errors.length) say(`\n\`\`\`\n${result.errors.slice(0, 40).join('\n')}\n\`\`\``);
     writeFileSync(join(RUN, 'check-stdout.txt'), result.stdout);

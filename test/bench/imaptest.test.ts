@@ -37,6 +37,9 @@ test('output= rows: three numbers per state are summed over the measured seconds
   // imaptest writes the header before it drops COPY (no copybox): the columns then shift.
   const shifted = ['COPY count\tCOPY msecs\tFETCH count\tFETCH msecs', '1\t1\t5', ''].join('\n');
   assert.throws(() => parseOutput(shifted, 1), /values in a row for 2 states/);
+  // checkpoint= turns CHECKPOINT! on after the header: its three values trail every row.
+  const trailing = ['LOGIN count\tLOGIN msecs', '2\t2\t8\t1\t1\t0', ''].join('\n');
+  assert.deepEqual(parseOutput(trailing, 1).states['LOGIN'], { count: 2, timed: 2, ms: 8 });
 });
 
 test('persistent cells add logout=0, TLS ssl=any-cert, and COPY is always named 0', () => {
