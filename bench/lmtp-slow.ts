@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/lmtp-slow.ts [--kb 10] [--seconds 8] [--sessions 1]`: what the slowest LMTP
+ * `npx tsx bench/lmtp-slow.ts [--kb 10] [--seconds 8] [--sessions 1] [--growth-pages N]`: what the slowest LMTP
  * deliveries of one session coincide with. One process: a SQLite store and the LMTP server, and a
  * client that delivers `--kb` KB messages to one recipient back to back; every transaction's start
  * and end are recorded on the same clock as the store's WAL syncs and checkpoints (the store's
@@ -8,7 +8,8 @@
  * schedstat into "running" and "off the CPU". For each transaction slower than the p99, the events
  * that overlap it are printed, then each kind's share of the slow transactions beside its share of
  * all. (Client and server in one process: a client-side stall shows up too, as a stall overlapping
- * the transaction.)
+ * the transaction.) `--growth-pages N` sets the checkpointer's growth bound (checkpointer.ts;
+ * a huge N gives the once-a-second checkpoints of before, for an A/B in one build).
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ import { GroupCommit } from '../src/store/sqlite/group-commit.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
 import { BENCH_TMP } from './servers/common.js';
 
-const { values } = parseArgs({ options: { kb: { type: 'string', default: '10' }, seconds: { type: 'string', default: '8' }, sessions: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { kb: { type: 'string', default: '10' }, seconds: { type: 'string', default: '8' }, sessions: { type: 'string', default: '1' }, 'growth-pages': { type: 'string' } } });
 const SIZE = Number(values.kb) * 1024;
 const SECONDS = Number(values.seconds);
 const SESSIONS = Number(values.sessions);
@@ -64,6 +65,7 @@ Database.prototype.pragma = function (this: Database.Database, source: string, o
 };
 const store = await SqliteStore.open({
   directory: join(dir, 'data'),
+  ...(values['growth-pages'] ? { checkpoints: { growthPages: Number(values['growth-pages']) } } : {}),
   timings: {
     walSync: (s) => events.push({ kind: 'wal fdatasync (write waits)', start: now() - s * 1000, end: now() }),
     checkpoint: (s) => events.push({ kind: 'checkpoint', start: now() - s * 1000, end: now() }),

@@ -7,6 +7,8 @@ export { CommandRegistry } from './imap/commands/registry.js';
 export { parseSequenceSet, resolveRanges, type SequenceSet, type SeqRange, type SeqNumber } from './imap/wire/sequence-set.js';
 export type { ResponseCode, AtomValue, LiteralValue, ConcatValue } from './imap/wire/types.js';
 export type { ImapServerOptions } from './imap/server-options.js';
+export type { ImapEventListener, ImapMessageEvent, ImapEventCause } from './imap/message-events.js';
+export { createImapSieve, IMAPSIEVE_ENTRY, type ImapSieve, type ImapSieveOptions } from './imapsieve/index.js';
 export { DEFAULT_IMAP_LIMITS, type ImapLimits } from './imap/limits.js';
 export type {
   CommandSpec,

@@ -43,6 +43,7 @@ import type { SessionFilter, SessionInfo } from './control/sessions.js';
 import { tlsOptions } from './start.js';
 import { startDelivery } from './delivery.js';
 import { startManageSieve } from './managesieve.js';
+import { startImapSieve } from './imapsieve.js';
 
 type WorkerPorts = ListeningPorts & { managesievePort: number | null };
 type Listening = { t: 'listening'; ports: WorkerPorts };
@@ -247,8 +248,10 @@ async function worker(options: Record<string, unknown>): Promise<void> {
     proxyProtocol: proxyProtocolOptions(settings),
   };
   const servers: ListeningServer[] = [];
-  const protocols = await listenProtocols(settings, common, logger, servers, metrics);
+  // ManageSieve first: IMAP's IMAPSIEVE= names its port (imapsieve.ts).
   const managesieve = await startManageSieve(settings, { store, auth, tls: { key: tls.key, cert: tls.cert }, loginGuard }, logger.child({ component: 'managesieve' }));
+  const imapSieve = await startImapSieve(settings, store, managesieve.port, logger);
+  const protocols = await listenProtocols(settings, imapSieve.listener ? { ...common, messageEvents: imapSieve.listener } : common, logger, servers, metrics);
   const ports: WorkerPorts = { ...protocols, managesievePort: managesieve.port };
   if (settings.user !== undefined || settings.group !== undefined) dropPrivileges(settings.user, settings.group);
   const id = cluster.worker?.id;
@@ -283,6 +286,7 @@ async function worker(options: Record<string, unknown>): Promise<void> {
     }
     if (m.t !== 'stop') return;
     void Promise.allSettled([...servers.map((s) => s.close()), managesieve.close()])
+      .then(() => imapSieve.close())
       .then(() => store.close())
       .then(() => process.exit(0));
   });

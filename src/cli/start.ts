@@ -24,6 +24,7 @@ import type { ReloadReport, ServeRuntime } from './control/serve-operations.js';
 import type { SqliteStore } from '../store/sqlite/store.js';
 import { startDelivery, type DeliveryPorts, type RunningDelivery } from './delivery.js';
 import { startManageSieve, type RunningManageSieve } from './managesieve.js';
+import { startImapSieve, type RunningImapSieve } from './imapsieve.js';
 import { redactUrl } from '../store/postgres/url.js';
 
 export interface RunningServers {
@@ -74,12 +75,14 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
   let control: ControlServer | undefined;
   let delivery: RunningDelivery | undefined;
   let managesieve: RunningManageSieve | undefined;
+  let imapSieve: RunningImapSieve | undefined;
   let listening = false;
   let closing = false;
   const closeAll = async (): Promise<void> => {
     closing = true;
     await control?.close().catch((err: unknown) => logger.error({ err }, 'error while closing the control socket'));
     const results = await Promise.allSettled([...servers.map((s) => s.close()), delivery?.close(), managesieve?.close()]);
+    await imapSieve?.close().catch((err: unknown) => logger.error({ err }, 'error while closing IMAP Sieve'));
     for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'error while closing a server');
     await http?.close();
     await store.close();
@@ -121,9 +124,11 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
 
   let ports: ListeningPorts & DeliveryPorts & { managesievePort: number | null };
   try {
-    const protocols = await listenProtocols(settings, common, logger, servers, metrics);
-    delivery = await startDelivery(settings, store, auth, logger, metrics);
+    // ManageSieve first: IMAP's IMAPSIEVE= names its port (imapsieve.ts).
     managesieve = await startManageSieve(settings, { store, auth, tls, loginGuard }, logger);
+    imapSieve = await startImapSieve(settings, store, managesieve.port, logger);
+    const protocols = await listenProtocols(settings, imapSieve.listener ? { ...common, messageEvents: imapSieve.listener } : common, logger, servers, metrics);
+    delivery = await startDelivery(settings, store, auth, logger, metrics);
     ports = { ...protocols, ...delivery.ports, managesievePort: managesieve.port };
     listening = true;
     http = await bindHttpListeners(settings, logger, {

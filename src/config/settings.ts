@@ -102,6 +102,16 @@ export interface ServeSettings {
   /** Overrides of the Sieve limits (src/sieve/limits.ts); config file only. */
   sieveLimits?: Record<string, number>;
   /**
+   * IMAP Sieve (RFC 6785): scripts run on APPEND, COPY/MOVE and flag changes, chosen per mailbox
+   * with the /shared/imapsieve/script annotation. On when a ManageSieve server is known
+   * (`managesievePort`, or `imapSieveUrl`); false turns it off.
+   */
+  imapSieve: boolean;
+  /** The ManageSieve server advertised in IMAPSIEVE= (default sieve://HOSTNAME[:managesievePort]). */
+  imapSieveUrl?: string;
+  /** IMAP Sieve expunges the messages its scripts did not keep, instead of only marking them \Deleted. */
+  imapSieveExpunge: boolean;
+  /**
    * Where redirect and vacation send mail: smtp://host:port (an SMTP relay, e.g. the local MTA) or
    * sendmail:/path/to/sendmail. Without it, redirect and vacation are not carried out (logged).
    */
@@ -142,6 +152,8 @@ export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
   metricsPort: 'off',
   metricsHost: '127.0.0.1',
   managesievePort: 'off',
+  imapSieve: true,
+  imapSieveExpunge: false,
   autoconfigPort: 'off',
 });
 
@@ -196,6 +208,9 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   managesievePort: 'port',
   managesieveLimits: 'numbers',
   sieveLimits: 'numbers',
+  imapSieve: 'boolean',
+  imapSieveUrl: 'string',
+  imapSieveExpunge: 'boolean',
   sieveRelay: 'string',
   sieveBefore: 'path',
   sieveAfter: 'path',

@@ -9,7 +9,9 @@
  * The user is watched before the script is read, so a change committed while it is read drops the
  * entry it fills: the next delivery reads again. A failed read is not kept.
  */
-import type { MailStore } from '../store/types.js';
+import type { MailboxChange, MailStore } from '../store/types.js';
+
+const SCRIPT_CHANGES: ReadonlySet<MailboxChange['kind']> = new Set(['sieve']);
 
 export type ActiveScriptSource = Pick<MailStore, 'watch'>;
 
@@ -24,6 +26,8 @@ export class ActiveScriptCache<T> {
   constructor(
     private readonly changes: ActiveScriptSource,
     private readonly maxUsers: number,
+    /** The change kinds that drop a user's entry: the scripts ('sieve'); IMAP Sieve adds 'metadata'. */
+    private readonly kinds: ReadonlySet<MailboxChange['kind']> = SCRIPT_CHANGES,
   ) {}
 
   /** The user's value, from `load` on first use and after each change of the user's scripts. */
@@ -36,7 +40,7 @@ export class ActiveScriptCache<T> {
     }
     const entry: Entry<T> = { value: undefined as unknown as Promise<T>, unwatch: () => undefined };
     entry.unwatch = this.changes.watch(user, (change) => {
-      if (change.kind === 'sieve') this.drop(user, entry);
+      if (this.kinds.has(change.kind)) this.drop(user, entry);
     });
     this.entries.set(user, entry);
     entry.value = load();

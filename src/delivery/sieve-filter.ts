@@ -15,7 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { lazyChild, type Logger } from '../util/logger.js';
 import { compileSieve, DEFAULT_SIEVE_LIMITS, needsWholeMessage, runSieve } from '../sieve/index.js';
 import type { SieveAction, SieveEnvironment, SieveLimits, SieveOutcome, SieveScript } from '../sieve/types.js';
-import { hasSieveStorage, type SieveScriptStorage } from '../store/sieve-storage.js';
+import { claimVacation, hasSieveStorage, hasVacationClaim, releaseVacation, type SieveScriptStorage } from '../store/sieve-storage.js';
 import { isStoreError } from '../store/errors.js';
 import type { MailSender } from './sender.js';
 import type { DeliveryAction, DeliveryFilter, FilterInput } from './types.js';
@@ -241,9 +241,10 @@ interface CarryContext {
   at: Date;
   hostname: string;
   /**
-   * Vacation answers being decided, by user, handle and address. Two deliveries to one user at
-   * once (Postfix runs several LMTP clients) would otherwise both find the sender not answered
-   * yet and both answer (RFC 5230 §4.2: one answer within :days). Within this process only.
+   * Vacation answers being decided, by user, handle and address, for a store without
+   * vacationClaim: two deliveries to one user at once (Postfix runs several LMTP clients) would
+   * otherwise both find the sender not answered yet and both answer (RFC 5230 §4.2: one answer
+   * within :days). Within this process only; a store with vacationClaim needs none of it.
    */
   vacations: Map<string, Promise<void>>;
 }
@@ -398,7 +399,11 @@ async function vacation(input: FilterInput, action: Extract<SieveAction, { type:
     return;
   }
   if (looped(input)) return;
-  // One decision at a time per user, handle and sender: the next one sees what this one remembered.
+  // The store decides atomically (vacationClaim): one answer even when deliveries for this user
+  // run at once in several processes or on several nodes of one database.
+  if (hasVacationClaim(mail)) return answerOnce(mail, input, action, c);
+  // A store without the claim: its fallback is two calls, so decisions for one user, handle and
+  // sender go one at a time in this process (another process may still interleave; documented).
   const key = `${input.recipient.user}\0${action.handle}\0${action.to.toLowerCase()}`;
   const turn = (c.vacations.get(key) ?? Promise.resolve()).then(() => answerOnce(mail, input, action, c));
   c.vacations.set(key, turn);
@@ -409,21 +414,36 @@ async function vacation(input: FilterInput, action: Extract<SieveAction, { type:
   }
 }
 
-/** Answers `action.to` unless the memory says it was answered within :days; never throws (logs). */
+/**
+ * Answers `action.to` unless it was answered within :days; never throws (logs). The memory is
+ * claimed before the answer is sent: a crash between the two leaves the sender unanswered for
+ * :days rather than answered twice (RFC 5230 §4.2 "SHOULD NOT ... more than once"). A send that
+ * fails gives the claim back, so the sender's next message is answered (as Pigeonhole, which
+ * remembers an answer only once it was sent).
+ */
 async function answerOnce(mail: SieveScriptStorage, input: FilterInput, action: Extract<SieveAction, { type: 'vacation' }>, c: CarryContext): Promise<void> {
+  if (!c.sender) {
+    c.log?.warn({ to: action.to }, 'vacation not sent: no sieveRelay is configured');
+    return;
+  }
+  const until = new Date(c.at.getTime() + action.seconds * 1000);
   try {
-    if (await mail.vacationAnswered(action.handle, action.to, c.at)) return; // answered within :days
-    if (!c.sender) {
-      c.log?.warn({ to: action.to }, 'vacation not sent: no sieveRelay is configured');
-      return;
-    }
+    if (!(await claimVacation(mail, action.handle, action.to, c.at, until))) return; // answered within :days
+  } catch (err) {
+    c.log?.error({ err, to: action.to }, 'vacation not sent: its memory could not be read or written');
+    return;
+  }
+  try {
     await c.sender.send({ from: '', to: [action.to] }, vacationMessage(input, action, c));
-    await mail.vacationRemember(action.handle, action.to, new Date(c.at.getTime() + action.seconds * 1000));
-    if (Math.random() < 0.01) await mail.vacationPrune(c.at); // now and then, forget what has ended
-    c.log?.info({ to: action.to }, 'vacation answer sent');
   } catch (err) {
     c.log?.error({ err, to: action.to }, 'vacation answer could not be sent');
+    await releaseVacation(mail, action.handle, action.to, c.at, until).catch((e: unknown) =>
+      c.log?.error({ err: e, to: action.to }, 'vacation claim could not be given back: the sender is not answered within :days'),
+    );
+    return;
   }
+  c.log?.info({ to: action.to }, 'vacation answer sent');
+  if (Math.random() < 0.01) await mail.vacationPrune(c.at).catch((err: unknown) => c.log?.warn({ err }, 'vacation memory prune failed')); // now and then, forget what has ended
 }
 
 function oneLine(text: string): string {

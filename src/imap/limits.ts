@@ -136,8 +136,11 @@ export interface ImapLimits {
   /**
    * MESSAGELIMIT (RFC 9738): the most messages one FETCH, SEARCH, STORE or MOVE (and their UID
    * forms) or one UID EXPUNGE processes. Past it the command processes the messages with the
-   * highest UIDs only and completes `OK [MESSAGELIMIT n uid]`, uid the lowest it processed, so the
-   * client continues with the UIDs below it. EXPUNGE, CLOSE, SORT and THREAD are not limited.
+   * highest UIDs only, from the highest down, and completes `OK [MESSAGELIMIT n uid]`, uid the
+   * lowest it processed, so the client continues with the UIDs below it (a tagged OK that carries
+   * another code — STORE's MODIFIED — has MESSAGELIMIT in an untagged NO before it). SORT and
+   * THREAD over more matching messages are refused, `NO [MESSAGELIMIT n]`. EXPUNGE and CLOSE are
+   * not limited.
    * Advertised as MESSAGELIMIT=n once logged in. The default is high enough that clients that do
    * not know the extension (most) never get partial answers from real mailboxes.
    */

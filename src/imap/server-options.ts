@@ -11,6 +11,7 @@ import type { ImapHooks } from './hooks.js';
 import type { LoginGuard, LoginGuardOptions } from '../auth/login-guard.js';
 import type { ProtocolMetrics } from '../metrics/types.js';
 import type { ProxyProtocolOptions } from '../net/proxy-gate.js';
+import type { ImapEventListener } from './message-events.js';
 
 export interface ImapServerOptions {
   store: MailStore;
@@ -96,4 +97,12 @@ export interface ImapServerOptions {
    * Default: nobody.
    */
   urlauthSubmitUsers?: readonly string[];
+  /**
+   * Told of every message a session's command stores (APPEND, COPY, MOVE) and of every flag change
+   * (STORE, FETCH's \Seen), after the store committed it and before the tagged response
+   * (src/imap/message-events.ts). IMAP Sieve (RFC 6785, createImapSieve() in src/imapsieve/) is one;
+   * its capability (IMAPSIEVE=) is advertised once logged in. Needs a store with annotations
+   * (MailStore.metadata); without them it is not installed (logged). Default: none.
+   */
+  messageEvents?: ImapEventListener;
 }

@@ -19,6 +19,7 @@ import { QUOTA_COMMANDS } from './commands/quota.js';
 
 import { ACL_COMMANDS, METADATA_COMMANDS } from './commands/registry.js';
 import { computeCapabilities, MESSAGE_EXTRAS_CAPABILITIES } from './capabilities.js';
+import type { ImapEventListener } from './message-events.js';
 import { resolveLimits, type ImapLimits } from './limits.js';
 import { ImapConnection } from './session/connection.js';
 import type { ServerCore } from './session/server-core.js';
@@ -89,6 +90,7 @@ export class ImapServer extends EventEmitter implements ServerCore {
   readonly administrators: ReadonlySet<string>;
   readonly adminContact?: string;
   readonly urlauthSubmitUsers: ReadonlySet<string>;
+  readonly messageEvents?: ImapEventListener;
   readonly registry = new CommandRegistry();
   secureContext?: tls.SecureContext;
   readonly hostname: string;
@@ -122,6 +124,11 @@ export class ImapServer extends EventEmitter implements ServerCore {
     this.administrators = new Set(options.administrators ?? []);
     if (options.adminContact !== undefined) this.adminContact = options.adminContact;
     this.urlauthSubmitUsers = new Set(options.urlauthSubmitUsers ?? []);
+    if (options.messageEvents) {
+      // RFC 6785 §2.1: IMAP Sieve finds its scripts through annotations (RFC 5464).
+      if (this.store.metadata) this.messageEvents = options.messageEvents;
+      else (options.logger ?? SILENT_LOGGER).warn('messageEvents needs a store that keeps annotations (MailStore.metadata); not installed');
+    }
     // URLAUTH (RFC 4467) only where the store keeps mailbox access keys.
     if (this.store.urlauthKeys) for (const spec of URLAUTH_COMMANDS) this.registry.add(spec);
     // QUOTA (RFC 9208) only where the store keeps quotas; a custom command may still replace them.
@@ -170,7 +177,12 @@ export class ImapServer extends EventEmitter implements ServerCore {
       saslMechanisms: (secure) =>
         usableSaslMechanisms(this.auth, { secure, allowInsecureAuth: this.allowInsecureAuth }).map((m) => m.name),
       // RFC 8474, 8514, 8970: only over a store that keeps EMAILIDs, save dates and previews.
-      commandCapabilities: this.store.messageExtras ? [...this.registry.capabilities(), ...MESSAGE_EXTRAS_CAPABILITIES] : this.registry.capabilities(),
+      commandCapabilities: [
+        ...this.registry.capabilities(),
+        ...(this.store.messageExtras ? MESSAGE_EXTRAS_CAPABILITIES : []),
+        // Like Dovecot's IMAPSIEVE=: once logged in, where the events happen.
+        ...(state !== 'notAuthenticated' ? (this.messageEvents?.capabilities ?? []) : []),
+      ],
       maxMessageSize: this.limits.maxMessageSize,
       literalMinus: this.literalMinus,
       inProgress: this.limits.inProgressSeconds > 0,

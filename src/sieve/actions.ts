@@ -6,10 +6,15 @@
 import type { SieveAction } from './types.js';
 import { canonicalFlags } from './state.js';
 
-function mailboxKey(a: SieveAction): string | null {
-  if (a.type === 'keep') return 'inbox';
-  if (a.type === 'fileinto') return a.mailbox.toLowerCase() === 'inbox' ? 'inbox' : `box:${a.mailbox}`;
+/** The mailbox an action files into; keep's is INBOX at delivery, the message's own at an IMAP event. */
+function mailboxKey(a: SieveAction, keepMailbox: string): string | null {
+  if (a.type === 'keep') return boxKey(keepMailbox);
+  if (a.type === 'fileinto') return boxKey(a.mailbox);
   return null;
+}
+
+function boxKey(name: string): string {
+  return name.toLowerCase() === 'inbox' ? 'inbox' : `box:${name}`;
 }
 
 function redirectKey(address: string): string {
@@ -17,12 +22,12 @@ function redirectKey(address: string): string {
   return at < 0 ? address : address.slice(0, at) + address.slice(at).toLowerCase();
 }
 
-export function collapse(actions: readonly SieveAction[]): SieveAction[] {
+export function collapse(actions: readonly SieveAction[], keepMailbox = 'INBOX'): SieveAction[] {
   const out: SieveAction[] = [];
   const filed = new Map<string, number>();
   const redirected = new Map<string, number>();
   for (const a of actions) {
-    const box = mailboxKey(a);
+    const box = mailboxKey(a, keepMailbox);
     if (box !== null) {
       const at = filed.get(box);
       if (at === undefined) {

@@ -15,6 +15,7 @@ export const DEFAULT_SIEVE_LIMITS: SieveLimits = Object.freeze({
   maxRunMilliseconds: 2000,
   maxVariables: 255,
   maxVariableBytes: 4096,
+  maxEventMilliseconds: 10_000,
 });
 
 /**

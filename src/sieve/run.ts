@@ -14,6 +14,7 @@ import { applyModifiers, VariableLimitError } from './variables.js';
 import { isMailAddress } from './validate.js';
 import { vacationAction, vacationRefusal } from './vacation.js';
 import { collapse } from './actions.js';
+import { DELIVERY_ONLY_EXTENSIONS } from './spec.js';
 import type { SieveAction, SieveEnvironment, SieveLimits, SieveOutcome, SieveScript } from './types.js';
 
 /** Thrown by `stop` (RFC 5228 §3.3) to leave every block at once; not an error. */
@@ -27,6 +28,11 @@ export async function runSieve(script: SieveScript, env: SieveEnvironment, limit
     st = new RunState(program, env, resolveLimits(limits), sourceMapOf(script) ?? null);
   } catch (e) {
     return { actions: [{ type: 'keep' }], error: `runtime error: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  if (env.imap) {
+    // RFC 6785 §3.11: requiring an action made for delivery ends the script at an IMAP event.
+    const refused = DELIVERY_ONLY_EXTENSIONS.find((e) => program.requires.has(e));
+    if (refused) return { actions: [{ type: 'keep' }], error: `"${refused}" cannot be used for an IMAP event (RFC 6785 §3.11)` };
   }
   const run = new Runner(st);
   try {
@@ -130,7 +136,8 @@ class Runner {
     if (!this.st.uses('imap4flags')) return undefined;
     const given = c.tags.get('flags');
     const flags = deliverableFlags(given !== undefined ? canonicalFlags(this.st.list(given)) : this.st.flags);
-    return flags.length > 0 ? flags : undefined;
+    // At an IMAP event an empty list is news too: the script removed every flag of the message.
+    return flags.length > 0 || this.st.env.imap ? flags : undefined;
   }
 
   private command(c: Instruction): void {
@@ -265,11 +272,13 @@ class Runner {
   }
 
   finish(): SieveAction[] {
-    const out = collapse(this.actions);
+    const event = this.st.env.imap;
+    const out = collapse(this.actions, event?.mailbox);
     if (this.implicitKeep && !out.some((a) => a.type === 'keep')) {
       const flags = this.st.uses('imap4flags') ? deliverableFlags(this.st.flags) : [];
+      const withFlags = flags.length > 0 || (event !== undefined && this.st.uses('imap4flags'));
       // The implicit keep happens at the end: it stores the header as the script left it.
-      out.push({ type: 'keep', ...(flags.length > 0 ? { flags } : {}), ...(this.st.edited ? { header: this.st.header } : {}) });
+      out.push({ type: 'keep', ...(withFlags ? { flags } : {}), ...(this.st.edited ? { header: this.st.header } : {}) });
     }
     return out;
   }

@@ -185,7 +185,13 @@ export const ADDRESS_HEADERS: ReadonlySet<string> = new Set([
 export const SIEVE_EXTENSIONS: readonly string[] = [
   'fileinto', 'reject', 'ereject', 'envelope', 'encoded-character', 'comparator-i;ascii-numeric',
   'copy', 'mailbox', 'imap4flags', 'variables', 'subaddress', 'relational', 'body', 'vacation',
-  'vacation-seconds', 'date', 'index', 'editheader', 'environment', 'ihave',
+  'vacation-seconds', 'date', 'index', 'editheader', 'environment', 'ihave', 'imapsieve',
 ];
+
+/**
+ * RFC 6785 §3.11: actions made for delivery; in a run for an IMAP event, requiring or using them
+ * is an error that ends the script.
+ */
+export const DELIVERY_ONLY_EXTENSIONS: readonly string[] = ['reject', 'ereject', 'vacation', 'vacation-seconds'];
 
 export const IMPLICIT_EXTENSIONS: readonly string[] = ['comparator-i;octet', 'comparator-i;ascii-casemap'];

@@ -46,6 +46,9 @@ export class RunState {
     this.deadline = performance.now() + limits.maxRunMilliseconds;
     this.separator = env.subaddressSeparator ?? '+';
     this.variables = program.requires.has('variables');
+    // RFC 6785 §3.8 (and Pigeonhole): at an IMAP event, the internal variable starts as the
+    // message's flags, so hasflag sees them and a keep without flag actions changes nothing.
+    if (env.imap) this.flags = canonicalFlags(env.imap.flags);
   }
 
   /** The script uses variables (RFC 5229): strings are expanded, :matches sets ${0}…. Asked for every argument. */

@@ -49,6 +49,8 @@ export function evaluate(st: RunState, t: Instruction): boolean | Promise<boolea
       return compareValues(st, t, parts(st, t, addressesOf(st, t, names)), st.list(t.pos[1]));
     }
     case 'envelope': {
+      // RFC 6785 §4.6: there is no envelope at an IMAP event; using the test is a runtime error.
+      if (st.env.imap) throw new SieveRuntimeError(t.offset, 'the envelope test cannot be used for an IMAP event (RFC 6785 §4.6)');
       const which = st.list(t.pos[0]);
       // The usual test names one part of the envelope: its value as the run keeps it.
       if (which.length === 1) {
@@ -78,9 +80,7 @@ export function evaluate(st: RunState, t: Instruction): boolean | Promise<boolea
     case 'ihave':
       return ihave(st, t);
     case 'environment': {
-      const name = st.str(t.pos[0]).toLowerCase();
-      const items = st.env.environment ?? {};
-      const value = Object.hasOwn(items, name) ? items[name] : Object.hasOwn(ENVIRONMENT_DEFAULTS, name) ? ENVIRONMENT_DEFAULTS[name] : undefined;
+      const value = environmentItem(st, st.str(t.pos[0]).toLowerCase());
       return value === undefined ? false : compareValues(st, t, [value], st.list(t.pos[1]));
     }
     default:
@@ -160,6 +160,33 @@ async function bodyTest(st: RunState, t: Instruction): Promise<boolean> {
 
 /** RFC 5183 §4: what this interpreter says of itself and where it runs (at delivery, in the MDA). */
 const ENVIRONMENT_DEFAULTS: Readonly<Record<string, string>> = { name: 'Postroom', location: 'MDA', phase: 'during' };
+
+/** RFC 6785 §4.1: at an IMAP event the script runs in the message store, after delivery. */
+const IMAP_EVENT_DEFAULTS: Readonly<Record<string, string>> = { name: 'Postroom', location: 'MS', phase: 'post' };
+
+/** The items RFC 6785 §4.2–§4.5 defines: known to scripts that require "imapsieve". */
+const IMAPSIEVE_ITEMS: ReadonlySet<string> = new Set(['imap.user', 'imap.email', 'imap.cause', 'imap.mailbox', 'imap.changedflags']);
+
+/**
+ * An environment item's value (RFC 5183 §4), or undefined when there is none (the test is then
+ * false). The imap.* items exist for scripts that require "imapsieve"; at delivery they are empty
+ * (RFC 6785 §4.2, §4.5).
+ */
+function environmentItem(st: RunState, name: string): string | undefined {
+  const event = st.env.imap;
+  if (IMAPSIEVE_ITEMS.has(name) && st.uses('imapsieve')) {
+    if (!event) return '';
+    if (name === 'imap.user') return event.user;
+    if (name === 'imap.email') return event.email;
+    if (name === 'imap.cause') return event.cause;
+    if (name === 'imap.mailbox') return event.mailbox;
+    return event.changedFlags.join(' ');
+  }
+  const items = st.env.environment ?? {};
+  if (Object.hasOwn(items, name)) return items[name];
+  const defaults = event ? IMAP_EVENT_DEFAULTS : ENVIRONMENT_DEFAULTS;
+  return Object.hasOwn(defaults, name) ? defaults[name] : undefined;
+}
 
 /**
  * The fields a test looks at: all of them, or with :index (RFC 5260 §6) only the one at that

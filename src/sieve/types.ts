@@ -33,6 +33,12 @@ export interface SieveLimits {
   maxVariables?: number;
   /** Longest value of a variable in bytes; longer values are cut (RFC 5229 §6). */
   maxVariableBytes?: number;
+  /**
+   * IMAP Sieve (RFC 6785): wall-clock budget of the runs one IMAP event starts — one per message of
+   * a COPY, STORE or MULTIAPPEND — in milliseconds. Past it, the remaining messages are left as
+   * stored (logged), so one command cannot hold its session for messages × maxRunMilliseconds.
+   */
+  maxEventMilliseconds?: number;
 }
 
 /** A script that passed parsing and validation, ready to run any number of times. */
@@ -73,6 +79,29 @@ export interface SieveEnvironment {
    * "phase" to "during"; an item not given makes the test false.
    */
   environment?: Readonly<Record<string, string>>;
+  /**
+   * Set when the script runs for an IMAP event (RFC 6785) instead of at delivery: the environment
+   * items imap.* (§4), "location" "MS" and "phase" "post" (§4.1), the imap4flags internal variable
+   * starting with the message's flags (so hasflag sees them), the envelope test a runtime error
+   * (§4.6), and reject, ereject and vacation errors (§3.11). Keep means "the message where it is".
+   */
+  imap?: SieveImapEvent;
+}
+
+/** What a run for an IMAP event (RFC 6785) knows of it. */
+export interface SieveImapEvent {
+  /** imap.cause (§4.3): APPEND, COPY (MOVE too, as Pigeonhole) or FLAG. */
+  cause: 'APPEND' | 'COPY' | 'FLAG';
+  /** imap.mailbox (§4.4): the mailbox the message is in (or was stored into). */
+  mailbox: string;
+  /** imap.user (§4.2): the login of the IMAP user whose command caused the event. */
+  user: string;
+  /** imap.email (§4.2): that user's primary address. */
+  email: string;
+  /** imap.changedflags (§4.5): the flags a FLAG event changed; empty otherwise. */
+  changedFlags: readonly string[];
+  /** The message's flags now (after the change, for FLAG: §2.2.3). */
+  flags: readonly string[];
 }
 
 export type SieveFlagList = readonly string[];

@@ -73,8 +73,11 @@ export function metadataChanges(mailboxId: string | null, writes: readonly Metad
   return out;
 }
 
-/** True when a listener acting for `user` may hear this change (another user's /private entries: no). */
+/**
+ * True when a listener acting for `user` may hear this change (another user's /private entries,
+ * own \Seen or URLAUTH key reset: no).
+ */
 export function changeIsFor(change: MailboxChange, user: string): boolean {
-  if (change.kind === 'metadata' || change.kind === 'flags') return change.viewer === undefined || change.viewer === user;
+  if (change.kind === 'metadata' || change.kind === 'flags' || change.kind === 'urlauth') return change.viewer === undefined || change.viewer === user;
   return true;
 }

@@ -46,6 +46,20 @@ export interface SieveScriptStorage {
    * is migrated without its vacation memory (vacation may then answer a sender once more).
    */
   vacationList?(now: Date): Promise<VacationMemory[]>;
+  /**
+   * The atomic form of "answered? if not, remember" (RFC 5230 §4.2 across processes): when no memory
+   * of (handle, address) lasts past `now`, writes one ending at `until` and returns true (the caller
+   * may answer); otherwise changes nothing and returns false. Check and write are one statement or
+   * transaction, so of any number of concurrent claims — in one process or on several nodes of one
+   * database — at most one wins. Optional, with vacationRelease: a store without them is used
+   * through claimVacation()'s fallback, which is not atomic across processes.
+   */
+  vacationClaim?(handle: string, address: string, now: Date, until: Date): Promise<boolean>;
+  /**
+   * Gives back a claim whose answer could not be sent: forgets the memory of (handle, address) if it
+   * still ends at `until` (a later claim, made after this one ended, is left alone).
+   */
+  vacationRelease?(handle: string, address: string, until: Date): Promise<void>;
 }
 
 /** One remembered vacation answer: `address` (as vacationKey keeps it) was answered for `handle` until `until`. */
@@ -68,6 +82,9 @@ export const SIEVE_STORAGE_METHODS = [
   'vacationPrune',
 ] as const satisfies readonly (keyof SieveScriptStorage)[];
 
+/** The optional pair that makes vacation's decision atomic (hasVacationClaim). */
+export const VACATION_CLAIM_METHODS = ['vacationClaim', 'vacationRelease'] as const satisfies readonly (keyof SieveScriptStorage)[];
+
 /** True when the handle keeps scripts (every method of SieveScriptStorage is there). */
 export function hasSieveStorage(mail: Partial<SieveScriptStorage>): mail is SieveScriptStorage {
   return SIEVE_STORAGE_METHODS.every((m) => typeof mail[m] === 'function');
@@ -77,6 +94,31 @@ export function hasSieveStorage(mail: Partial<SieveScriptStorage>): mail is Siev
 export function sieveStorage(mail: Partial<SieveScriptStorage>): SieveScriptStorage {
   if (!hasSieveStorage(mail)) throw new StoreError('cannot', 'this store does not keep Sieve scripts');
   return mail;
+}
+
+/** True when the store decides vacation answers atomically (vacationClaim and vacationRelease). */
+export function hasVacationClaim(
+  mail: SieveScriptStorage,
+): mail is SieveScriptStorage & Required<Pick<SieveScriptStorage, 'vacationClaim' | 'vacationRelease'>> {
+  return typeof mail.vacationClaim === 'function' && typeof mail.vacationRelease === 'function';
+}
+
+/**
+ * vacationClaim() where the store has it; otherwise the old check-then-remember with two calls,
+ * which a concurrent delivery in another process can interleave (both may answer once each). The
+ * delivery pipeline also serialises claims within one process, so the fallback is exact there.
+ */
+export async function claimVacation(mail: SieveScriptStorage, handle: string, address: string, now: Date, until: Date): Promise<boolean> {
+  if (hasVacationClaim(mail)) return mail.vacationClaim(handle, address, now, until);
+  if (await mail.vacationAnswered(handle, address, now)) return false;
+  await mail.vacationRemember(handle, address, until);
+  return true;
+}
+
+/** Gives back a claim made by claimVacation(); for a store without vacationRelease, remembers `now` as the end (an ended memory). */
+export async function releaseVacation(mail: SieveScriptStorage, handle: string, address: string, now: Date, until: Date): Promise<void> {
+  if (hasVacationClaim(mail)) return mail.vacationRelease(handle, address, until);
+  await mail.vacationRemember(handle, address, now);
 }
 
 /** Vacation addresses compare without regard to case (RFC 5230 §4.2 leaves it open; both Dovecot and Cyrus fold). */

@@ -295,11 +295,13 @@ export type MailboxChange =
    */
   | { kind: 'metadata'; mailboxId?: string; entries: string[]; origin?: string; viewer?: string }
   /**
-   * The mailbox's URLAUTH access key was replaced (UserMailbox.resetUrlauthKeys), or, without
-   * `mailboxId`, all the user's keys were removed: sessions that have the mailbox selected are told
-   * `* OK [URLMECH INTERNAL]` (RFC 4467 §7 RESETKEY).
+   * A URLAUTH access key of the mailbox was replaced (UserMailbox.resetUrlauthKeys), or, without
+   * `mailboxId`, all the keys a user holds were removed: that user's sessions that have the mailbox
+   * selected are told `* OK [URLMECH INTERNAL]` (RFC 4467 §7 RESETKEY). Keys are per user and
+   * mailbox (RFC 4467 §2.2), so `viewer` names the user whose key it was — on the owner's feed for
+   * a mailbox another user shares — and every listener acting for someone else ignores it.
    */
-  | { kind: 'urlauth'; mailboxId?: string; origin?: string };
+  | { kind: 'urlauth'; mailboxId?: string; origin?: string; viewer?: string };
 
 export type ChangeListener = (change: MailboxChange) => void;
 
@@ -357,6 +359,19 @@ export interface MetadataEntry {
 export interface MetadataWrite {
   entry: string;
   value: Buffer | null;
+}
+
+/** urlauthKey()'s options: whose key (RFC 4467 §2.2, per user and mailbox), and whether to make it. */
+export interface UrlauthKeyOptions {
+  /** Make the key when there is none (GENURLAUTH, RFC 4467 §7: "one is automatically generated"). */
+  create?: boolean;
+  /** The user whose key table: this handle's user when absent; a reader of a shared mailbox else. */
+  holder?: string;
+}
+
+/** resetUrlauthKeys()'s options: whose key of the mailbox is replaced (this handle's user when absent). */
+export interface UrlauthResetOptions {
+  holder?: string;
 }
 
 export interface MetadataOptions {
@@ -557,18 +572,26 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
   setMetadata?(mailboxId: string | null, writes: MetadataWrite[], options?: SetMetadataOptions): Promise<void>;
   /**
    * Optional (RFC 4467 URLAUTH mailbox access keys; a store offers urlauthKey and resetUrlauthKeys
-   * together, and the conformance suite checks them): the user's key for one of the user's own
-   * mailboxes — 32 random bytes — or null when it has none. With `create`, a mailbox without one
-   * gets one (durable on return; two racing calls get the same key). Keys follow a mailbox through
-   * RENAME and go with it on DELETE (a re-created name starts without).
+   * together, and the conformance suite checks them). A key is per user and per mailbox (RFC 4467
+   * §2.2: "two users sharing the same mailbox each have a different mailbox access key for that
+   * mailbox"): this is `holder`'s key (default: this handle's user) for one of this handle's
+   * user's own mailboxes — 32 random bytes — or null when there is none. `holder` is another user
+   * when that user reads the mailbox shared (the shared view passes it; no rights are checked
+   * here). With `create`, a missing key is made (durable on return; two racing calls get the same
+   * key). Keys follow a mailbox through RENAME and go with it on DELETE (a re-created name starts
+   * without).
    */
-  urlauthKey?(mailboxId: string, options?: { create?: boolean }): Promise<Buffer | null>;
+  urlauthKey?(mailboxId: string, options?: UrlauthKeyOptions): Promise<Buffer | null>;
   /**
-   * RFC 4467 RESETKEY: with a mailbox, its key is replaced by a new random one; without, every key
-   * of the user is removed. Either way every URL authorized with an old key stops verifying.
-   * Durable on return.
+   * RFC 4467 RESETKEY. With a mailbox (one of this handle's user's): `holder`'s key for it
+   * (default: this handle's user) is replaced by a new random one; the other holders' keys stay.
+   * Without: every key this handle's user holds is removed — for the user's own mailboxes and for
+   * other users' mailboxes of this store alike (`holder` is not used). Either way every URL
+   * authorized with an old key stops verifying. Durable on return; published as a 'urlauth' change
+   * with `viewer` set to the holder, on the feed of the mailbox's owner (and, for the second form,
+   * on the user's own feed and on that of every other owner whose mailbox had a key removed).
    */
-  resetUrlauthKeys?(mailboxId?: string): Promise<void>;
+  resetUrlauthKeys?(mailboxId?: string, options?: UrlauthResetOptions): Promise<void>;
 
   // --- one mailbox ------------------------------------------------------------------------
   /** Resolves a name to its mailbox, or throws StoreError('nonexistent'). */

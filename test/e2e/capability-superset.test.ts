@@ -3,7 +3,9 @@
  * and Stalwart's, before and after login.
  *
  * - Postroom as users run it: `postroom serve` with its defaults (a data folder, the self-signed
- *   development certificate), read over implicit TLS (IMAPS) with the certificate verified; and
+ *   development certificate) and ManageSieve on — IMAPSIEVE= names the ManageSieve server
+ *   (RFC 6785 §2.1), which serve runs only when asked, as Dovecot advertises IMAPSIEVE only with
+ *   imapsieve_url set —, read over implicit TLS (IMAPS) with the certificate verified; and
  *   the API server with an OAuth token verifier, which is what offers OAUTHBEARER and XOAUTH2.
  * - Dovecot 2.3, live: Debian's Dovecot (scripts/install-test-deps.sh installs dovecot-imapd)
  *   started from a temporary folder on loopback with implicit TLS and every plugin of the Debian
@@ -65,8 +67,6 @@ const STALWART_AFTER =
  * name up to "=", see key()).
  */
 const EXEMPT: Record<string, string> = {
-  // RFC 6785: Sieve scripts run on IMAP events (Pigeonhole's imap_sieve in Dovecot): not done.
-  IMAPSIEVE: 'not done: RFC 6785 IMAP Sieve',
   // RFC 9698: JMAPACCESS says the same mail is reachable over JMAP; there is no JMAP server here.
   JMAPACCESS: 'needs a JMAP server',
   // Not in RFC 8474 nor the IANA registry: Stalwart's own name; Postroom advertises OBJECTID.
@@ -220,7 +220,7 @@ describe('CAPABILITY: a superset of Dovecot 2.3 and 2.4 and of Stalwart', { time
     work = mkdtempSync(join(tmpdir(), 'postroom-caps-'));
     const data = join(work, 'data');
     await UserFile.inDataDir(data, { scrypt: { log2N: 10, r: 8, p: 1 } }).add('alice', 'pw-alice');
-    serve = await startServe(['--data', data, '--ephemeral-ports', '--log-level', 'error']);
+    serve = await startServe(['--data', data, '--ephemeral-ports', '--managesieve-port', '4190', '--log-level', 'error']);
     const ca = readFileSync(join(data, 'tls', 'cert.pem'), 'utf8');
     postroom = await readCapabilities(serve.listening.imapsPort!, 'alice', 'pw-alice', { ca, servername: 'localhost' });
   });
@@ -228,6 +228,13 @@ describe('CAPABILITY: a superset of Dovecot 2.3 and 2.4 and of Stalwart', { time
   after(async () => {
     await serve?.stop();
     rmSync(work, { recursive: true, force: true });
+  });
+
+  it('IMAPSIEVE= names this serve\'s ManageSieve server, once logged in (RFC 6785 §2.1)', () => {
+    const sieve = postroom.after.filter((c) => c.startsWith('IMAPSIEVE='));
+    assert.equal(sieve.length, 1, `one IMAPSIEVE= entry: ${postroom.after.join(' ')}`);
+    assert.match(sieve[0]!, new RegExp(`^IMAPSIEVE=sieve://[^/:]+:${serve.listening.managesievePort}$`));
+    assert.ok(!postroom.before.some((c) => c.startsWith('IMAPSIEVE')), 'not before login');
   });
 
   it('the exemptions are all still missing from Postroom (an entry that arrives loses its exemption)', () => {

@@ -127,6 +127,15 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
         assert.match((await run(other, 'r0', 'RESETKEY Else')).at(-1)!, /^r0 OK \[URLMECH INTERNAL\]/);
         await sleep(100);
         assert.equal(parked(s), 1, 'a reset of another mailbox does not wake it');
+        // Keys are per user (RFC 4467 §2.2): bob's reset of his own key of Keys, shared with him, is
+        // not alice's business and does not wake her session.
+        assert.match((await run(other, 'acl', 'SETACL Keys bob lr')).at(-1)!, /^acl OK/);
+        const bob = new RawClient(s.port);
+        await bob.login('bob', 'hunter2');
+        assert.match((await run(bob, 'rb', 'RESETKEY Shared/alice/Keys')).at(-1)!, /^rb OK \[URLMECH INTERNAL\]/);
+        bob.destroy();
+        await sleep(100);
+        assert.equal(parked(s), 1, "another user's key reset does not wake it");
         assert.match((await run(other, 'r1', 'RESETKEY Keys')).at(-1)!, /^r1 OK \[URLMECH INTERNAL\]/);
         assert.match(await c.expect(/URLMECH/), /^\* OK \[URLMECH INTERNAL\]/);
         await until('parked again', () => parked(s) === 1);

@@ -82,6 +82,60 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
   });
 }
 
+/** The numbers of a sequence set, in the order written ("5:3,9" → 5 4 3 9). */
+function expand(set: string): number[] {
+  return set.split(',').flatMap((part) => {
+    const [a, b = a] = part.split(':').map(Number) as [number, number?];
+    const out: number[] = [];
+    for (let n = a; a <= b! ? n <= b! : n >= b!; n += a <= b! ? 1 : -1) out.push(n);
+    return out;
+  });
+}
+
+for (const [storeName, factory] of Object.entries(storeFactories())) {
+  describe(`MESSAGELIMIT past one write chunk (${storeName} store)`, () => {
+    // 260 is above one store call's chunk (250, chunks.ts): the order holds across chunks.
+    const server = serverForSuite(factory, { allowInsecureAuth: true, limits: { maxMessagesPerCommand: 260 } });
+
+    it('STORE and MOVE cut at the limit work from the highest UID down across chunks; COPYUID pairs each source with its copy', async () => {
+      const box = `chunks${++counter}`;
+      const c = new RawClient(server().port);
+      await c.login();
+      try {
+        await run(c, 'c', `CREATE ${box}`);
+        await run(c, 'd', `CREATE ${box}.dest`);
+        // One MULTIAPPEND of 300 messages, Subject m<uid>.
+        const bodies = Array.from({ length: 300 }, (_, i) => `Subject: m${i + 1}\r\n\r\nbody\r\n`);
+        const appended = await run(c, 'a', `APPEND ${box} ${bodies.map((b) => `{${b.length}+}\r\n${b}`).join(' ')}`);
+        assert.match(appended.at(-1)!, /^a OK \[APPENDUID \d+ 1:300\]/);
+        assert.match((await run(c, 's', `SELECT ${box}`)).at(-1)!, /^s OK/);
+
+        const stored = await run(c, 't', 'UID STORE 1:* +FLAGS (\\Flagged)');
+        assert.match(stored.at(-1)!, /^t OK \[MESSAGELIMIT 260 41\]/);
+        const order = stored.filter((l) => l.startsWith('* ')).map((l) => Number(/UID (\d+)/.exec(l)![1]));
+        assert.deepEqual(order, Array.from({ length: 260 }, (_, i) => 300 - i), 'FETCHes from UID 300 down to 41');
+
+        const moved = await run(c, 'm', `UID MOVE 1:* ${box}.dest`);
+        assert.match(moved.at(-1)!, /^m OK \[MESSAGELIMIT 260 41\]/);
+        const copyuid = /^\* OK \[COPYUID \d+ (\S+) (\S+)\]/.exec(moved.find((l) => l.includes('COPYUID'))!)!;
+        const [src, dst] = [expand(copyuid[1]!), expand(copyuid[2]!)];
+        assert.deepEqual(src, Array.from({ length: 260 }, (_, i) => 41 + i), 'the source set ascending');
+        assert.equal(new Set(dst).size, 260);
+        assert.equal(moved.filter((l) => / EXPUNGE$/.test(l)).length, 260);
+        // Every pair names a source and its copy: the copy's Subject is its source's.
+        assert.match((await run(c, 's2', `SELECT ${box}.dest`)).at(-1)!, /^s2 OK/);
+        const pairs = [0, 9, 10, 259].map((i) => [src[i]!, dst[i]!] as const);
+        for (const [s, d] of pairs) {
+          const lines = await run(c, `f${d}`, `UID FETCH ${d} (BODY.PEEK[HEADER.FIELDS (SUBJECT)])`);
+          assert.ok(lines.some((l) => l === `Subject: m${s}`), `dest UID ${d} is the copy of UID ${s}: ${lines.join(' | ')}`);
+        }
+      } finally {
+        c.destroy();
+      }
+    });
+  });
+}
+
 describe('MESSAGELIMIT and SAVELIMIT defaults', () => {
   it('a server left alone advertises MESSAGELIMIT and SAVELIMIT once logged in, not before', async () => {
     const server = await startImapServer({ allowInsecureAuth: true });

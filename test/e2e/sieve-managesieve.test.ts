@@ -16,6 +16,7 @@ import { LmtpClient } from '../../src/lmtp/client.js';
 import { postroom } from '../helpers/cli.js';
 import { startServe, type ServeProcess } from '../helpers/serve-process.js';
 import { RawSieveClient, plain } from '../managesieve/client.js';
+import { RawClient, run as runImap } from '../helpers/raw-client.js';
 
 const PASSWORD = 'sieve-pw';
 const work = mkdtempSync(join(tmpdir(), 'postroom-sieve-e2e-'));
@@ -175,6 +176,43 @@ describe('Sieve end to end: sieve-connect, ManageSieve, LMTP, IMAP', () => {
     assert.equal(await count('First'), 1);
     assert.equal(await count('Second'), 1);
     assert.match(await c.command('LOGOUT'), /^OK/);
+  });
+
+  it('IMAP Sieve (RFC 6785): a script uploaded with sieve-connect (not activated), attached with SETMETADATA, redirects what is copied into a mailbox through the relay', async () => {
+    const file = join(work, 'forward.sieve');
+    writeFileSync(
+      file,
+      'require ["imapsieve", "environment", "copy", "imap4flags"];\r\n' +
+        'if environment :is "imap.cause" "COPY" { redirect :copy "archive@remote.test"; addflag "$Forwarded"; }\r\n',
+    );
+    const up = await sieveConnect(sievePort(), 'ann', ['--localsieve', file, '--remotesieve', 'forward', '--upload']);
+    assert.equal(up.code, 0, up.out);
+    const imap = new RawClient(imapPort());
+    try {
+      await imap.expect(/^\* OK/);
+      assert.match((await runImap(imap, 't', 'STARTTLS')).at(-1)!, /^t OK/);
+      await imap.upgrade();
+      assert.match((await runImap(imap, 'l', `LOGIN ann ${PASSWORD}`)).at(-1)!, /^l OK/);
+      const caps = (await runImap(imap, 'c', 'CAPABILITY'))[0]!;
+      assert.match(caps, new RegExp(` IMAPSIEVE=sieve://mx\\.test:${sievePort()}( |$)`));
+      assert.match((await runImap(imap, 'k', 'CREATE Forward')).at(-1)!, /^k OK/);
+      assert.match((await runImap(imap, 'm', 'SETMETADATA Forward (/shared/imapsieve/script "forward")')).at(-1)!, /^m OK/);
+      const message = 'From: friend@remote.test\r\nTo: ann@mx.test\r\nSubject: keep this\r\n\r\nbody\r\n';
+      assert.match((await runImap(imap, 'a', `APPEND INBOX {${message.length}+}\r\n${message}`)).at(-1)!, /^a OK/);
+      assert.match((await runImap(imap, 's', 'SELECT INBOX')).at(-1)!, /^s OK/);
+      const before = relayed.length;
+      const copied = await runImap(imap, 'y', 'UID COPY * Forward');
+      assert.match(copied.at(-1)!, /^y OK \[COPYUID /);
+      // The script ran before the tagged OK: the relay has the message, from ann's address (§3.4).
+      const sent = relayed.slice(before);
+      assert.equal(sent.length, 1);
+      assert.deepEqual(sent[0]!.to, ['archive@remote.test']);
+      assert.equal(sent[0]!.from, 'ann@mx.test');
+      assert.match(sent[0]!.data, /Subject: keep this/);
+    } finally {
+      imap.destroy();
+    }
+    assert.deepEqual(await mailboxFlags(imapPort(), 'ann', 'Forward'), [['$Forwarded']], 'redirect :copy keeps the message, with the flag');
   });
 
   it('postroom sieve put|list|get|activate|deactivate|delete|check through the running server', async () => {

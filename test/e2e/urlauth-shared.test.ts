@@ -8,8 +8,10 @@
  * - GENURLAUTH for a mailbox another user shares (§7: "any message the user can read"): with the
  *   `r` right it is made; without, BAD. URLFETCH by the submission user reads it with the
  *   authorizing user's rights at fetch time: NIL once the owner takes `r` away, readable again
- *   when it is given back; the owner's RESETKEY revokes it (and tells the reader's session that
- *   has the shared mailbox selected); a reader's RESETKEY of it needs `a` (NO [NOPERM] without).
+ *   when it is given back. Keys are per user and mailbox (§2.2): the URL is made with the reader's
+ *   own key, so the owner's RESETKEY leaves it alone and the reader's (which needs `r` only)
+ *   revokes the reader's URLs only — the owner's and another reader's still read; a wrong key's
+ *   token is NIL; URLMECH goes to the sessions of the user whose key it was.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,7 +34,7 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
   describe(`URLAUTH: URLMECH to other sessions and URLs for shared mailboxes (${storeName} store)`, () => {
     const server = serverForSuite(factory, {
       urlauthSubmitUsers: ['submitter'],
-      auth: new StaticAuthenticator({ alice: 'secret', bob: 'hunter2', submitter: 'subpass' }),
+      auth: new StaticAuthenticator({ alice: 'secret', bob: 'hunter2', carol: 'pass3', submitter: 'subpass' }),
     });
 
     it('RESETKEY tells the other sessions that have the mailbox selected, by NOOP and during IDLE', async () => {
@@ -80,11 +82,13 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       }
     });
 
-    it("GENURLAUTH for another user's mailbox shared with r; URLFETCH checks the authorizing user's rights at fetch time", async () => {
+    it("GENURLAUTH for another user's mailbox shared with r, with that user's own key; URLFETCH checks the authorizing user's rights at fetch time", async () => {
       const port = server().port;
       const alice = await loggedIn(port, 'alice', 'secret');
       const bob = await loggedIn(port, 'bob', 'hunter2');
       const bobWatching = await loggedIn(port, 'bob', 'hunter2');
+      const aliceWatching = await loggedIn(port, 'alice', 'secret');
+      const carol = await loggedIn(port, 'carol', 'pass3');
       const submitter = await loggedIn(port, 'submitter', 'subpass');
       try {
         assert.match((await run(alice, 'c', 'CREATE Team')).at(-1)!, /^c OK/);
@@ -112,33 +116,57 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
         assert.match((await run(alice, 'lr2', 'SETACL Team bob lr')).at(-1)!, /^lr2 OK/);
         assert.equal(fetched(await run(submitter, 'f5', `URLFETCH "${url}"`)), 'The attachment text.');
 
-        // A reader may not reset the owner's key without a; the owner may.
-        assert.match((await run(bob, 'k1', 'RESETKEY Shared/alice/Team')).at(-1)!, /^k1 NO \[NOPERM\]/);
-        assert.equal(fetched(await run(submitter, 'f6', `URLFETCH "${url}"`)), 'The attachment text.', 'a refused RESETKEY changes nothing');
+        // Keys are per user and mailbox (RFC 4467 §2.2): the owner's RESETKEY replaces the owner's
+        // key only — bob's URL still reads, and bob's session with Team selected is not told.
+        const owners = generated(await run(alice, 'g3', 'GENURLAUTH "imap://alice@127.0.0.1/Team/;uid=1/;section=2;urlauth=submit+alice" INTERNAL'));
+        assert.equal(fetched(await run(submitter, 'f6', `URLFETCH "${owners}"`)), 'The attachment text.');
         assert.match((await run(bobWatching, 's', 'SELECT Shared/alice/Team')).at(-1)!, /^s OK/);
-        assert.match((await run(alice, 'k2', 'RESETKEY Team')).at(-1)!, /^k2 OK \[URLMECH INTERNAL\]/);
-        assert.equal(fetched(await run(submitter, 'f7', `URLFETCH "${url}"`)), null, "revoked by the owner's RESETKEY");
-        assert.ok((await run(bobWatching, 'n', 'NOOP')).some((l) => URLMECH.test(l)), "the reader's session with the mailbox selected is told");
+        assert.match((await run(aliceWatching, 's', 'SELECT Team')).at(-1)!, /^s OK/);
+        assert.match((await run(alice, 'k1', 'RESETKEY Team')).at(-1)!, /^k1 OK \[URLMECH INTERNAL\]/);
+        assert.equal(fetched(await run(submitter, 'f7', `URLFETCH "${owners}"`)), null, "the owner's URL is revoked by the owner's RESETKEY");
+        assert.equal(fetched(await run(submitter, 'f8', `URLFETCH "${url}"`)), 'The attachment text.', "bob's URL is made with bob's key");
+        assert.ok(!(await run(bobWatching, 'n1', 'NOOP')).some((l) => URLMECH.test(l)), "the owner's key is none of bob's sessions' business");
+        assert.ok((await run(aliceWatching, 'n2', 'NOOP')).some((l) => URLMECH.test(l)), "the owner's other session is told");
 
-        // With a, the reader's RESETKEY is the mailbox's: the owner's URLs for it go too.
-        const again = generated(await run(bob, 'g3', `GENURLAUTH "${rump}" INTERNAL`));
-        const owners = generated(await run(alice, 'g4', 'GENURLAUTH "imap://alice@127.0.0.1/Team/;uid=1/;section=2;urlauth=submit+alice" INTERNAL'));
-        assert.equal(fetched(await run(submitter, 'f8', `URLFETCH "${again}"`)), 'The attachment text.');
-        assert.equal(fetched(await run(submitter, 'f9', `URLFETCH "${owners}"`)), 'The attachment text.');
-        assert.match((await run(alice, 'la', 'SETACL Team bob lra')).at(-1)!, /^la OK/);
-        assert.match((await run(bob, 'k3', 'RESETKEY Shared/alice/Team')).at(-1)!, /^k3 OK \[URLMECH INTERNAL\]/);
-        assert.equal(fetched(await run(submitter, 'f10', `URLFETCH "${again}"`)), null);
-        assert.equal(fetched(await run(submitter, 'f11', `URLFETCH "${owners}"`)), null);
-        // bob's RESETKEY without a mailbox removes his own keys only: alice's new URL still reads.
-        const later = generated(await run(alice, 'g5', 'GENURLAUTH "imap://alice@127.0.0.1/Team/;uid=1/;section=1;urlauth=submit+alice" INTERNAL'));
-        assert.match((await run(bob, 'k4', 'RESETKEY')).at(-1)!, /^k4 OK/);
-        assert.equal(fetched(await run(submitter, 'f12', `URLFETCH "${later}"`)), 'first');
+        // A second reader has a key of her own: carol's URL for the same part is another token.
+        assert.match((await run(alice, 'lc', 'SETACL Team carol lr')).at(-1)!, /^lc OK/);
+        const rumpCarol = rump.replace('imap://bob@', 'imap://carol@').replace('submit+bob', 'submit+carol');
+        const carols = generated(await run(carol, 'g4', `GENURLAUTH "${rumpCarol}" INTERNAL`));
+        assert.equal(fetched(await run(submitter, 'f9', `URLFETCH "${carols}"`)), 'The attachment text.');
+        const token = (u: string): string => u.slice(u.lastIndexOf(':') + 1);
+        assert.notEqual(token(carols), token(url), 'another key, another token');
+        // A URL with a wrong key's token is refused: carol's token on bob's URL, or one digit changed.
+        assert.equal(fetched(await run(submitter, 'f10', `URLFETCH "${url.slice(0, -40) + token(carols).slice(-40)}"`)), null);
+        const flipped = url.slice(0, -1) + (url.endsWith('0') ? '1' : '0');
+        assert.equal(fetched(await run(submitter, 'f11', `URLFETCH "${flipped}"`)), null);
+
+        // A reader's RESETKEY of the shared mailbox needs r only and replaces the reader's key: bob's
+        // URL goes, carol's and the owner's new one stay; bob's session with it selected is told,
+        // alice's is not.
+        const owners2 = generated(await run(alice, 'g5', 'GENURLAUTH "imap://alice@127.0.0.1/Team/;uid=1/;section=1;urlauth=submit+alice" INTERNAL'));
+        const reset = await run(bob, 'k2', 'RESETKEY Shared/alice/Team');
+        assert.match(reset.at(-1)!, /^k2 OK \[URLMECH INTERNAL\]/);
+        assert.equal(fetched(await run(submitter, 'f12', `URLFETCH "${url}"`)), null, "bob's RESETKEY revokes bob's URL");
+        assert.equal(fetched(await run(submitter, 'f13', `URLFETCH "${carols}"`)), 'The attachment text.', "carol's URL stays");
+        assert.equal(fetched(await run(submitter, 'f14', `URLFETCH "${owners2}"`)), 'first', "the owner's URL stays");
+        assert.ok((await run(bobWatching, 'n3', 'NOOP')).some((l) => URLMECH.test(l)), "bob's session with the mailbox selected is told");
+        assert.ok(!(await run(aliceWatching, 'n4', 'NOOP')).some((l) => URLMECH.test(l)), "bob's key is none of alice's sessions' business");
+
+        // bob's RESETKEY without a mailbox removes every key bob holds, his key of alice's Team too;
+        // the others' URLs still read.
+        const again = generated(await run(bob, 'g6', `GENURLAUTH "${rump}" INTERNAL`));
+        assert.equal(fetched(await run(submitter, 'f15', `URLFETCH "${again}"`)), 'The attachment text.');
+        assert.match((await run(bob, 'k3', 'RESETKEY')).at(-1)!, /^k3 OK/);
+        assert.equal(fetched(await run(submitter, 'f16', `URLFETCH "${again}"`)), null);
+        assert.equal(fetched(await run(submitter, 'f17', `URLFETCH "${carols}"`)), 'The attachment text.');
+        assert.equal(fetched(await run(submitter, 'f18', `URLFETCH "${owners2}"`)), 'first');
+        assert.ok((await run(bobWatching, 'n5', 'NOOP')).some((l) => URLMECH.test(l)), "bob's session of alice's mailbox is told");
 
         // A URLAUTH URL for the shared mailbox works in the submitter's CATENATE too.
         const forCat = generated(await run(bob, 'g6', `GENURLAUTH "${rump}" INTERNAL`));
         assert.match((await run(submitter, 'cat', `APPEND INBOX CATENATE (URL "${forCat}")`)).at(-1)!, /^cat OK \[APPENDUID/);
       } finally {
-        for (const c of [alice, bob, bobWatching, submitter]) c.destroy();
+        for (const c of [alice, bob, bobWatching, aliceWatching, carol, submitter]) c.destroy();
       }
     });
   });

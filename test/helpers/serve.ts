@@ -18,6 +18,7 @@ export interface Listening {
   lmtpPort: number | null;
   lmtpSocket: string | null;
   deliverSocket: string | null;
+  managesievePort?: number | null;
   pid: number;
   workers?: number;
 }

@@ -44,9 +44,14 @@ async function seed(url: string, count: number): Promise<void> {
   await store.close();
 }
 
-/** The database as v9 code left it: hdr_* columns holding lower-cased NFC text. */
+/**
+ * The database as v9 code left it: hdr_* columns holding lower-cased NFC text, and later versions
+ * undone (v11's urlauth_keys back to one key per mailbox).
+ */
 async function rollBackTo9(c: pg.Client): Promise<void> {
   for (const h of HEADER_COLUMNS) await c.query(`ALTER TABLE contents RENAME COLUMN cm_${h} TO hdr_${h}`);
+  await c.query('DROP TABLE urlauth_keys');
+  await c.query('CREATE TABLE urlauth_keys (mailbox_id bigint PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE, key bytea NOT NULL)');
   await c.query('DELETE FROM postroom_schema WHERE version >= 10');
   const { rows } = await c.query<{ id: string; f: Buffer | null; s: Buffer | null }>('SELECT id, hdr_from AS f, hdr_subject AS s FROM contents');
   const old = (b: Buffer | null): Buffer | null => (b === null ? null : Buffer.from(b.toString('utf8').toLowerCase().normalize('NFC'), 'utf8'));

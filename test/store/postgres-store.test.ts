@@ -299,6 +299,34 @@ describe('PostgresStore: two nodes on one database', () => {
     }
   });
 
+  it("a URLAUTH key reset on one node is heard on the other, naming whose key (RFC 4467 §2.2, §7 URLMECH)", async () => {
+    const url = await testDatabaseUrl();
+    const [one, two] = [await store(url), await store(url)];
+    const heard: Array<[string, string | undefined, string | undefined]> = [];
+    const stops = ['alice', 'bob'].map((user) => one.watch(user, (c) => c.kind === 'urlauth' && heard.push([user, c.mailboxId, c.viewer])));
+    try {
+      await one.open('alice'); // node one follows alice and bob
+      await one.open('bob');
+      const a = await two.open('alice', { origin: 'a' });
+      const b = await two.open('bob', { origin: 'b' });
+      const team = (await a.create('Team')).id;
+      await a.urlauthKey!(team, { create: true, holder: 'bob' });
+      await a.resetUrlauthKeys!(team, { holder: 'bob' });
+      await eventually(() => heard.length >= 1, "bob's reset of alice's mailbox");
+      await b.resetUrlauthKeys!();
+      await eventually(() => heard.length >= 2, "bob's reset of all his keys");
+      assert.deepEqual(heard[0], ['alice', team, 'bob']);
+      await eventually(() => heard.length >= 3, "bob's reset told on both feeds");
+      assert.deepEqual(heard.slice(1).sort(), [
+        ['alice', undefined, 'bob'],
+        ['bob', undefined, 'bob'],
+      ]);
+      assert.equal(await a.urlauthKey!(team, { holder: 'bob' }), null, "bob's key of Team is gone");
+    } finally {
+      for (const stop of stops) stop();
+    }
+  });
+
   it('local and remote flag changes are published on each node in commit (modseq) order, ending at the stored flags', async () => {
     const url = await testDatabaseUrl();
     const [one, two] = [await store(url), await store(url)];

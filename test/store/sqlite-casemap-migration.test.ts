@@ -11,21 +11,31 @@ import { rmSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { SqliteStore } from '../../src/store/sqlite/index.js';
+import { SqliteStore, SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/index.js';
 import { REFOLD_MARK, refoldStep, startRefold } from '../../src/store/sqlite/search-refold.js';
 import { REFOLD_STEP } from '../../src/store/search-columns.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
+import { undoV23 } from '../helpers/undo-v23.js';
+import { undoV24 } from '../helpers/undo-v24.js';
 import { HEADER_COLUMNS, REFOLDED_SUBJECTS, assertRefoldedAnswers, refoldMail } from '../helpers/casemap-refold.js';
 
 const tempDir = tempDirs('postroom-sqlite-casemap-');
 
 const mail = refoldMail;
 
-/** Puts the database back as v21 code left it: hdr_* columns holding lower-cased NFC text. */
+/**
+ * Puts the database back as v21 code left it: hdr_* columns holding lower-cased NFC text, the
+ * previews in their own table again (v24 moved them), and v23's urlauth_keys back to one key per mailbox.
+ */
 function rollBackTo21(dir: string): void {
   const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
   try {
-    db.exec(HEADER_COLUMNS.map((h) => `ALTER TABLE content_search RENAME COLUMN cm_${h} TO hdr_${h};`).join('') + 'UPDATE schema_version SET version = 21;');
+    undoV24(db);
+    undoV23(db);
+    db.exec(
+      HEADER_COLUMNS.map((h) => `ALTER TABLE content_search RENAME COLUMN cm_${h} TO hdr_${h};`).join('') +
+        'UPDATE schema_version SET version = 21;',
+    );
     const rows = db.prepare('SELECT content_id, hdr_from, hdr_to, hdr_subject FROM content_search').all() as Array<Record<string, string | number | null>>;
     const old = (v: string | number | null): string | null => (typeof v === 'string' ? v.toLowerCase().normalize('NFC') : null);
     const update = db.prepare('UPDATE content_search SET hdr_from = ?, hdr_to = ?, hdr_subject = ? WHERE content_id = ?');
@@ -78,7 +88,7 @@ describe('SQLite schema v22: search columns in i;unicode-casemap form', () => {
     assert.deepEqual(cols.slice(0, 4).map((c) => c.subject), REFOLDED_SUBJECTS);
     assert.equal(cols[0]!.from, 'PERSON 0 <P0@EXAMPLE.ORG>');
     const db = new BetterSqlite3(join(dir, 'mail.sqlite'), { readonly: true });
-    assert.equal(db.prepare('SELECT version FROM schema_version').pluck().get(), 22);
+    assert.equal(db.prepare('SELECT version FROM schema_version').pluck().get(), SQLITE_SCHEMA_VERSION);
     assert.equal(db.prepare('SELECT count(*) FROM meta WHERE key = ?').pluck().get(REFOLD_MARK), 0, 'the mark goes with the last step');
     db.close();
   });
@@ -151,7 +161,7 @@ describe('SQLite schema v22: search columns in i;unicode-casemap form', () => {
     {
       // Killed during the first of three steps, or just after it: the mark is still there.
       const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
-      assert.equal(db.prepare('SELECT version FROM schema_version').pluck().get(), 22);
+      assert.equal(db.prepare('SELECT version FROM schema_version').pluck().get(), 22, 'v22 was still in its steps');
       assert.equal(typeof db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(REFOLD_MARK), 'number');
       db.close();
     }
@@ -200,6 +210,6 @@ describe('SQLite schema v22: search columns in i;unicode-casemap form', () => {
     assert.throws(() => db.prepare('SELECT cs.hdr_subject FROM content_search cs'), /no such column/);
     db.exec('UPDATE schema_version SET version = 99');
     db.close();
-    await assert.rejects(SqliteStore.open({ directory: dir }), /schema is at version 99, newer than this Postroom knows \(22\)/);
+    await assert.rejects(SqliteStore.open({ directory: dir }), new RegExp(`schema is at version 99, newer than this Postroom knows \\(${SQLITE_SCHEMA_VERSION}\\)`));
   });
 });

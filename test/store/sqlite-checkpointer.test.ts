@@ -63,6 +63,24 @@ describe('SqliteStore WAL checkpoints', () => {
     await store.close();
   });
 
+  it('runs sooner than its interval once the database grew by growthPages, and not before', async () => {
+    const { store, u, inbox } = await aliceStore({ checkpoints: { intervalMs: 60_000, growthPages: 200 } });
+    const big = (i: number): Buffer => Buffer.concat([message(i), Buffer.alloc(40 * 1024, 'x')]); // ~11 pages inline
+    // Well below the bound: the interval is a minute away, so nothing runs.
+    await u.append(inbox.id, { content: big(0) });
+    await tick(300);
+    assert.equal(store.durability().checkpoints, 0, 'a little growth waits for the interval');
+    // Past it: a checkpoint follows within a few looks (every 100 ms) without waiting a minute.
+    for (let i = 1; i <= 25; i++) await u.append(inbox.id, { content: big(i) });
+    const deadline = Date.now() + 5_000;
+    while (store.durability().checkpoints === 0 && Date.now() < deadline) await tick(20);
+    assert.equal(store.durability().checkpoints, 1, 'the growth started a checkpoint');
+    // The bound counts from the last checkpoint: no second one without new growth.
+    await tick(400);
+    assert.equal(store.durability().checkpoints, 1);
+    await store.close();
+  });
+
   it('syncs the WAL before copying and the database before any write goes on; reads do not wait', async () => {
     const events: string[] = [];
     let finishDatabaseSync: () => void = () => undefined;

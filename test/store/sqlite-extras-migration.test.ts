@@ -30,7 +30,7 @@ describe('SQLite schema v17: save dates and previews for rows written before', (
     const raw = new BetterSqlite3(join(dir, 'mail.sqlite'));
     try {
       assert.ok((raw.prepare('SELECT version FROM schema_version').get() as { version: number }).version >= 17);
-      raw.exec('UPDATE messages SET save_date = NULL; DELETE FROM content_preview;');
+      raw.exec('UPDATE messages SET save_date = NULL; UPDATE content_structures SET preview = NULL;');
     } finally {
       raw.close();
     }
@@ -52,7 +52,7 @@ describe('SQLite schema v17: save dates and previews for rows written before', (
     }
     const db = new BetterSqlite3(join(dir, 'mail.sqlite'), { readonly: true });
     try {
-      assert.equal((db.prepare('SELECT count(*) AS n FROM content_preview').get() as { n: number }).n, 2);
+      assert.equal((db.prepare('SELECT count(*) AS n FROM content_structures WHERE preview IS NOT NULL').get() as { n: number }).n, 2);
     } finally {
       db.close();
     }

@@ -8,6 +8,7 @@ import { SqliteStore, SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/index
 import { isStoreError } from '../../src/store/errors.js';
 import type { MailboxChange } from '../../src/store/types.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
+import { undoV24 } from '../helpers/undo-v24.js';
 import { threadMessages } from '../../src/store/sort/thread.js';
 import { plainSortable } from '../../src/store/sort/sort-data.js';
 import { formatThreads } from '../../src/imap/search/thread-format.js';
@@ -413,8 +414,9 @@ describe('SqliteStore migration to v14 (THREAD keys as integers)', () => {
     // integer keys, version 13.
     const before = new BetterSqlite3(join(dir, 'mail.sqlite'));
     // Later versions' tables and columns go too (v16 mailbox_purges, v17 save_date and
-    // content_preview, v19 private_seen, v21 urlauth_keys, v22's renamed search columns): the
-    // database is as a v13 store left it.
+    // content_preview, v19 private_seen, v21 urlauth_keys, v22's renamed search columns, v24's
+    // preview and usage columns): the database is as a v13 store left it.
+    undoV24(before);
     before.exec(
       'DROP TABLE content_thread; DROP TABLE sort_strings; DROP TABLE mailbox_purges; DROP TABLE private_seen; DROP TABLE urlauth_keys; DROP TABLE metadata; ' +
         'DROP TABLE content_preview; ALTER TABLE messages DROP COLUMN save_date; UPDATE schema_version SET version = 13; DELETE FROM mailbox_snapshots; ' +

@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { keepHighest, refuseAppendCount, refuseOverSaveLimit } from '../../src/imap/commands/message-limit.js';
+import { keepHighest, processingOrder, refuseAppendCount, refuseOverMessageLimit, refuseOverSaveLimit } from '../../src/imap/commands/message-limit.js';
 import { ImapError } from '../../src/imap/errors.js';
 import { resolveLimits } from '../../src/imap/limits.js';
 import { computeCapabilities } from '../../src/imap/capabilities.js';
@@ -28,6 +28,26 @@ describe('keepHighest', () => {
     const r = keepHighest([4, 9, 1, 7, 9, 2], 3);
     assert.deepEqual(r.uids, [4, 7, 9]);
     assert.deepEqual(r.code, { name: 'MESSAGELIMIT', args: [3, 4] });
+  });
+});
+
+describe('processingOrder', () => {
+  it('within the limit: ascending, the same array; cut at the limit: from the highest down (RFC 9738 §3.1)', () => {
+    const whole = keepHighest([3, 1, 2], 3);
+    assert.equal(processingOrder(whole.uids, whole.code), whole.uids);
+    const cut = keepHighest([5, 1, 4, 2, 3], 3);
+    assert.deepEqual(processingOrder(cut.uids, cut.code), [5, 4, 3]);
+    assert.deepEqual(cut.uids, [3, 4, 5], 'the kept list itself is left ascending');
+  });
+});
+
+describe('SORT and THREAD past MESSAGELIMIT', () => {
+  it('are refused whole, NO [MESSAGELIMIT n] without a UID; at the limit nothing happens', () => {
+    refuseOverMessageLimit(3, 3, 'SORT');
+    assert.throws(
+      () => refuseOverMessageLimit(4, 3, 'UID THREAD'),
+      (e: unknown) => e instanceof ImapError && e.status === 'NO' && e.code?.name === 'MESSAGELIMIT' && e.code.args?.join(' ') === '3' && /UID THREAD/.test(e.message),
+    );
   });
 });
 

@@ -26,7 +26,7 @@ import { enableCondstore } from '../search/condstore.js';
 import { parsePartialRange } from '../search/parse.js';
 import { partialWindow } from '../search/results.js';
 import type { PartialRange } from '../search/keys.js';
-import { keepHighest } from './message-limit.js';
+import { keepHighest, processingOrder } from './message-limit.js';
 import type { Completion } from './types.js';
 
 export interface FetchArgs {
@@ -180,11 +180,12 @@ async function markSeen(mail: UserMailbox, view: SelectedView, uids: number[], b
   return new Map(result.changed.map((c) => [c.uid, c]));
 }
 
+/** Answers `uids` in the order given (descending under MESSAGELIMIT); the store is asked in ascending order. */
 async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedView, uids: number[], plan: Plan): Promise<void> {
   const mailboxId = view.mailbox.id;
   let records: Map<number, MessageRecord> | undefined;
   if (plan.records) {
-    const list = await mail.records(mailboxId, uids);
+    const list = await mail.records(mailboxId, ascendingCopy(uids));
     records = new Map(list.map((rec) => [rec.uid, rec]));
     // Gone meanwhile (expunged by another session): skipped silently.
     uids = uids.filter((uid) => records!.has(uid));
@@ -197,11 +198,12 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   const withModseq = ctx.enabled.has('CONDSTORE');
   const uidOnly = ctx.enabled.has('UIDONLY');
   const qresyncUid = ctx.enabled.has('QRESYNC') && !uidOnly;
-  const extras = plan.extras ? await loadExtras(mail, mailboxId, uids, plan.extras) : undefined;
-  const threadIds = plan.threadIds ? await loadThreadIds(mail, mailboxId, uids) : undefined;
+  const inStoreOrder = ascendingCopy(uids);
+  const extras = plan.extras ? await loadExtras(mail, mailboxId, inStoreOrder, plan.extras) : undefined;
+  const threadIds = plan.threadIds ? await loadThreadIds(mail, mailboxId, inStoreOrder) : undefined;
   let queued = 0;
   let rendered = 0;
-  const seen = plan.setsSeen && maySetSeen(view) ? await markSeen(mail, view, uids, plan.byUid, withModseq) : new Map<number, FlagChange>();
+  const seen = plan.setsSeen && maySetSeen(view) ? await markSeen(mail, view, inStoreOrder, plan.byUid, withModseq) : new Map<number, FlagChange>();
 
   if (!plan.records && viewShape(plan.items)) {
     // The flag-resync shape: answered from the view, encoded straight to text, one write per batch.
@@ -331,8 +333,10 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
   if (has(args.items, 'MODSEQ') || args.changedSince !== undefined) enableCondstore(ctx, view);
   const refreshed = new Set<number>();
   const wanted = args.changedSince === undefined ? windowed : await changedAmong(mail, view, ascending(windowed), args.changedSince, refreshed);
-  // RFC 9738: past MESSAGELIMIT only the highest UIDs are fetched (sent in ascending order still).
-  const { uids, code } = keepHighest(wanted, args.unsolicited ? Infinity : ctx.server.limits.maxMessagesPerCommand);
+  // RFC 9738 §3.1: past MESSAGELIMIT only the highest UIDs are fetched, from the highest down
+  // (processingOrder); within the limit the answer stays in ascending order.
+  const { uids: kept, code } = keepHighest(wanted, args.unsolicited ? Infinity : ctx.server.limits.maxMessagesPerCommand);
+  const uids = processingOrder(kept, code);
   const plan = makePlan(args, byUid, refreshed);
   // OBJECTID, SAVEDATE and PREVIEW are offered only over stores that keep them (capabilities).
   if ((plan.extras || has(args.items, 'SAVEDATE')) && !ctx.server.store.messageExtras) throw ImapError.bad('This server keeps no EMAILID, SAVEDATE or PREVIEW');
@@ -341,6 +345,12 @@ async function runFetch(ctx: CommandContext, args: FetchArgs, byUid: boolean): P
     await ctx.drain();
   }
   if (code) return { code, text: `${ctx.command} completed, only the ${uids.length} highest UIDs` };
+}
+
+/** `uids` in ascending order: the same array when it is, a sorted copy otherwise. */
+function ascendingCopy(uids: number[]): number[] {
+  for (let i = 1; i < uids.length; i++) if (uids[i - 1]! > uids[i]!) return [...uids].sort((a, b) => a - b);
+  return uids;
 }
 
 function ascending(uids: readonly number[]): readonly number[] {

@@ -9,13 +9,14 @@ import { checkKeywords } from './mail-limits.js';
 import { requireWritableView } from './mailbox-access.js';
 import { chunksOf, WRITE_CHUNK } from './chunks.js';
 import type { CopyResult } from '../../store/types.js';
-import { keepHighest } from './message-limit.js';
+import { keepHighest, processingOrder } from './message-limit.js';
 
 async function runMove(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
   const state = ctx.state;
   if (state.kind !== 'selected') throw ImapError.bad('No mailbox selected');
   const { mail, view } = state;
-  // RFC 9738: MOVE is under MESSAGELIMIT, not SAVELIMIT; past it the highest UIDs are moved.
+  // RFC 9738 §3.1: MOVE is under MESSAGELIMIT, not SAVELIMIT; past it the highest UIDs are moved,
+  // the chunks from the highest down (each chunk's store call in ascending order).
   const { uids, code: limitCode } = keepHighest(view.resolve(args.set, byUid), ctx.server.limits.maxMessagesPerCommand);
   // Moving out removes messages, which a read-only session may not do (RFC 6851 §3.3).
   requireWritableView(view, 'te');
@@ -29,7 +30,7 @@ async function runMove(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
   const moved: CopyResult = { uidValidity: 0, mapping: [] };
   let failure: unknown;
   ctx.progress(0, uids.length);
-  for (const chunk of chunksOf(uids)) {
+  for (const chunk of limitCode ? chunksOf(processingOrder(uids, limitCode)).map((c) => c.reverse()) : chunksOf(uids)) {
     try {
       const result = await mail.move(view.mailbox.id, chunk, target.id, { maxKeywords: ctx.server.limits.maxKeywordsPerMailbox });
       moved.uidValidity = result.uidValidity;
@@ -42,6 +43,9 @@ async function runMove(ctx: CommandContext, args: CopyArgs, byUid: boolean) {
     await ctx.drain();
   }
   if (moved.mapping.length > 0) {
+    // By source UID, each pair kept together: chunks moved from the highest down still give the
+    // COPYUID of an ascending source set, its destination UIDs in the same order (RFC 4315 §3).
+    if (limitCode) moved.mapping.sort((a, b) => a[0] - b[0]);
     ctx.untaggedStatus('OK', 'Moved', copyUidCode(moved));
     // The EXPUNGEs in pieces too (highest first, so the numbers still to be sent do not shift):
     // 50,000 of them and the view's arrays rebuilt at once were 100 ms on the loop.

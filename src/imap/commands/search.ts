@@ -42,8 +42,10 @@ async function runSearch(ctx: CommandContext, args: SearchArgs, byUid: boolean):
     throw err;
   }
 
-  // RFC 9738: past MESSAGELIMIT the answer (and a SAVEd "$") holds the highest UIDs only; the
-  // tagged OK names the lowest, so the client can go on with UIDBEFORE it.
+  // RFC 9738 §3.1: past MESSAGELIMIT the answer (and a SAVEd "$") holds the highest UIDs only; the
+  // tagged OK names the lowest, so the client can go on with UIDBEFORE it (§3.2). A SEARCH
+  // response then lists them from the highest down, as the messages are processed; ESEARCH's
+  // sets, "$" and CONTEXT updates are sets and stay ascending.
   const limited = keepHighest(found.uids, ctx.server.limits.maxMessagesPerCommand);
   if (limited.code) {
     const from = found.uids.length - limited.uids.length;
@@ -66,7 +68,7 @@ async function runSearch(ctx: CommandContext, args: SearchArgs, byUid: boolean):
     // RFC 9051 §6.4.4 (Appendix E item 4): after ENABLE IMAP4rev2 a SEARCH without RETURN is
     // answered as RETURN (ALL), with ESEARCH; SEARCH responses are IMAP4rev1's.
     if (ctx.enabled.has('IMAP4REV2')) ctx.untagged(...(await esearchResponseInSlices(ctx.tag, byUid ? found.uids : found.seqs, byUid, { ...NO_RETURN_OPTIONS, all: true }, modseq, pause)));
-    else ctx.untagged(...(await searchResponseInSlices(found, byUid, modseq, pause)));
+    else ctx.untagged(...(await searchResponseInSlices(limited.code ? { uids: [...found.uids].reverse(), seqs: [...found.seqs].reverse() } : found, byUid, modseq, pause)));
     return done;
   }
   if (opts.save) view.savedResult = savedUids(found, opts);

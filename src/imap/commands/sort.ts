@@ -16,6 +16,7 @@ import { checkUpdateTag, startUpdates } from '../search/updates.js';
 import { sortData } from '../../store/sort/sort-data.js';
 import { keysReadBy, sortIndexesInSlices } from '../../store/sort/sort.js';
 import { TimeSlice } from '../../util/time-slice.js';
+import { refuseOverMessageLimit } from './message-limit.js';
 import type { SortableMessage } from '../../store/types.js';
 import type { SelectedView } from './types.js';
 
@@ -53,6 +54,9 @@ async function runSort(ctx: CommandContext, args: SortArgs, byUid: boolean): Pro
     query = await storeQuery(args.key, view, mail, ctx.server.store.messageExtras === true);
     if (args.usesModseq) enableCondstore(ctx, view);
     found = await findMatchingUids(mail, view, query, (n, total) => ctx.progress(n, total));
+    // RFC 9738 §3.3: an order over part of the messages would be wrong, so past MESSAGELIMIT SORT
+    // is refused whole, NO [MESSAGELIMIT n] (and a SAVE empties "$", as for any NO).
+    refuseOverMessageLimit(found.length, ctx.server.limits.maxMessagesPerCommand, ctx.command);
   } catch (err) {
     // RFC 5182 §2.1 for SORT ... RETURN (SAVE): NO empties "$", BAD leaves it.
     if (opts?.save && toErrorReply(err).status === 'NO') view.savedResult = [];

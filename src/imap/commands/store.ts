@@ -1,7 +1,7 @@
 /**
  * STORE and UID STORE (RFC 3501 §6.4.6, §6.4.8), with the RFC 7162 UNCHANGEDSINCE modifier.
  */
-import { keepHighest } from './message-limit.js';
+import { keepHighest, limitWarning, processingOrder } from './message-limit.js';
 import type { CommandContext, CommandSpec, ParseEnv } from './types.js';
 import type { Flag, FlagOperation } from '../../store/types.js';
 import { ArgReader, ParseError } from '../wire/args.js';
@@ -80,8 +80,10 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
   // §3.1.3, the note after Example 11).
   const named = [...new Set(view.resolve(args.set, byUid))].sort((a, b) => a - b);
   if (named.length === 0) return { text: 'Nothing to store' };
-  // RFC 9738: past MESSAGELIMIT only the messages with the highest UIDs are changed.
+  // RFC 9738 §3.1: past MESSAGELIMIT only the messages with the highest UIDs are changed, from the
+  // highest down (each chunk is written, and its FETCHes sent, in that order).
   const { uids, code: limitCode } = keepHighest(named, ctx.server.limits.maxMessagesPerCommand);
+  const ordered = processingOrder(uids, limitCode);
   const conditional = args.unchangedSince !== undefined;
   if (conditional) enableCondstore(ctx, view);
   const withModseq = ctx.enabled.has('CONDSTORE');
@@ -97,10 +99,10 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
   let written = 0;
   let done = 0;
   ctx.progress(0, uids.length);
-  for (const chunk of chunksOf(uids)) {
+  for (const chunk of chunksOf(ordered)) {
     // The store counts keywords again inside its write (checkKeywords above may miss what other
-    // sessions are adding at the same moment).
-    const result = await mail.updateFlags(view.mailbox.id, chunk, args.operation, args.flags, {
+    // sessions are adding at the same moment). It is given the chunk in ascending order.
+    const result = await mail.updateFlags(view.mailbox.id, limitCode ? [...chunk].reverse() : chunk, args.operation, args.flags, {
       unchangedSince: args.unchangedSince,
       maxKeywords: ctx.server.limits.maxKeywordsPerMailbox,
     });
@@ -146,8 +148,8 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
     const failed = byUid
       ? [...conflicts].sort((a, b) => a - b)
       : [...conflicts].map((uid) => view.seqOf(uid)).filter((s): s is number => s !== undefined).sort((a, b) => a - b);
-    // The tagged line carries MODIFIED; the limit goes in an untagged OK before it.
-    if (limitCode) ctx.untaggedStatus('OK', `Only the ${uids.length} highest UIDs were considered`, limitCode);
+    // RFC 9738 §3.1: the tagged line carries MODIFIED, so the limit goes in an untagged NO before it.
+    if (limitCode) limitWarning(ctx, limitCode, uids.length);
     return { code: { name: 'MODIFIED', args: [atom(formatNumberSet(failed))] }, text: 'Conditional STORE failed' };
   }
   if (limitCode) return { code: limitCode, text: `${ctx.command} completed, only the ${uids.length} highest UIDs` };

@@ -13,6 +13,7 @@ import { formatThreadsInSlices } from '../search/thread-format.js';
 import { sortData } from '../../store/sort/sort-data.js';
 import { keysReadBy, threadUidsInSlices } from '../../store/sort/thread.js';
 import { TimeSlice } from '../../util/time-slice.js';
+import { refuseOverMessageLimit } from './message-limit.js';
 
 async function runThread(ctx: CommandContext, args: ThreadArgs, byUid: boolean): Promise<void> {
   const state = ctx.state;
@@ -22,6 +23,9 @@ async function runThread(ctx: CommandContext, args: ThreadArgs, byUid: boolean):
   const query = await storeQuery(args.key, view, mail, ctx.server.store.messageExtras === true);
   if (args.usesModseq) enableCondstore(ctx, view);
   const found = await findMatchingUids(mail, view, query, (n, total) => ctx.progress(n, total));
+  // RFC 9738 §3.3: threads over part of the messages would be wrong, so past MESSAGELIMIT THREAD is
+  // refused whole, NO [MESSAGELIMIT n].
+  refuseOverMessageLimit(found.length, ctx.server.limits.maxMessagesPerCommand, ctx.command);
   const list = await sortData(mail, view.mailbox.id, view.uids(), keysReadBy(args.algorithm));
   // Threaded with the loop let go between passes: a large mailbox would hold every session (issue 13).
   const slice = new TimeSlice();

@@ -153,6 +153,8 @@ export interface ServerContext {
   readonly adminContact?: string;
   /** Users authorized as message submission entities (ImapServerOptions.urlauthSubmitUsers, RFC 4467 `submit+`). */
   readonly urlauthSubmitUsers?: ReadonlySet<string>;
+  /** Hears of stored messages and flag changes (ImapServerOptions.messageEvents); the session's handle reports to it. */
+  readonly messageEvents?: import('../message-events.js').ImapEventListener;
   /** RFC 2971 ID fields the server answers with. */
   readonly id: Record<string, string>;
   readonly logger: Logger;

@@ -15,7 +15,7 @@
  * [CLIENTBUG]` (§3.1.5). Facts of RFC 10022 as Cyrus's implementation cites and tests them.
  */
 import type { CommandSpec } from './types.js';
-import { ArgReader, ParseError } from '../wire/args.js';
+import { ArgReader } from '../wire/args.js';
 import { atom } from '../wire/types.js';
 import { ImapError } from '../errors.js';
 
@@ -31,8 +31,9 @@ const MAX = 0xffffffff;
 function parse(args: Parameters<CommandSpec['parse']>[0]): UidBatchesArgs {
   const r = new ArgReader(args);
   const size = r.number('batch size');
-  // §4: nz-number.
-  if (size < 1 || size > MAX) throw new ParseError('The batch size is a number from 1 to 4294967295');
+  // §4: nz-number. A 0 is a client bug, as Cyrus answers it (BAD [CLIENTBUG], like a range
+  // written high to low, §3.1.5).
+  if (size < 1 || size > MAX) throw ImapError.bad('The batch size is a number from 1 to 4294967295', 'CLIENTBUG');
   let from = 1;
   let to = MAX;
   if (r.remaining > 0) {

@@ -8,9 +8,9 @@
  * Verification (§6, §7 URLFETCH): the URL must be absolute and name its owner; not be past its
  * ;EXPIRE=; its access identifier must admit this session (user+X: logged in as X; submit+X: a
  * submission user, ImapServerOptions.urlauthSubmitUsers; authuser: any logged-in user; anonymous:
- * anyone); the owner's mailbox must exist and have a key — for a mailbox another user shares with
- * the owner, that user's key, and only while the owner still has the `r` right on it; and the
- * token must match. A mailbox
+ * anyone); the owner's mailbox must exist and have a key — the owner's own key (§2.2: per user and
+ * per mailbox), also for a mailbox another user shares with the owner, and then only while the
+ * owner still has the `r` right on it; and the token must match. A mailbox
  * that does not exist still costs an HMAC with a random key (§6: no timing oracle on names).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -67,7 +67,8 @@ export function urlauthVerifier(ctx: CommandContext): ((url: ImapUrl) => Promise
     // user's INBOX, which a URL naming anyone must not do.
     if (owner !== state.user && !(await ctx.server.auth.lookupUser?.(owner).catch(() => null))) return null;
     // As the owner sees their mail: a URL they made for a mailbox shared with them verifies with
-    // that mailbox's key only while they may still read it (SharedNamespaceMail.urlauthKey).
+    // their own key of that mailbox, and only while they may still read it
+    // (SharedNamespaceMail.urlauthKey); never with the mailbox owner's or another reader's key.
     const mail = owner === state.user ? state.mail : await openWithSharing(ctx.server.store, owner, undefined, DEFAULT_SHARED_PREFIX);
     try {
       const key = await ownerKey(mail, url.mailbox);

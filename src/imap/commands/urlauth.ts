@@ -1,7 +1,8 @@
 /**
  * URLAUTH (RFC 4467 §7): GENURLAUTH makes URLAUTH-authorized URLs for messages the user can read
- * — the user's own, and other users' mailboxes shared with the `r` right (their owner's key:
- * SharedNamespaceMail.urlauthKey) — RESETKEY revokes them, URLFETCH reads URLs — URLAUTH ones as
+ * — the user's own, and other users' mailboxes shared with the `r` right — with the user's own key
+ * of the mailbox (§2.2: keys are per user and per mailbox; SharedNamespaceMail.urlauthKey);
+ * RESETKEY revokes the user's URLs only; URLFETCH reads URLs — URLAUTH ones as
  * the user the URL names, with that user's rights at that moment, plain ones as CATENATE does
  * (url-access.ts) — answering NIL for any URL that does not verify, whatever the reason.
  * Registered only where the store keeps mailbox access keys (MailStore.urlauthKeys); the keys and

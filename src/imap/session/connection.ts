@@ -14,6 +14,7 @@ import type { ConnectionInfo, NewMessageFetch, SessionState } from '../commands/
 import { OutputQueue } from './output.js';
 import { SelectedMailboxView, watchedView } from './selected-view.js';
 import { openWithSharing } from '../../store/sharing/shared-view.js';
+import { sessionHandle } from '../message-events.js';
 import { DEFAULT_SHARED_PREFIX, isSharedId } from '../../store/sharing/names.js';
 import { dispatch } from './dispatcher.js';
 import { frameBounds, judgeLiteral, readAheadLimit, streamsLiteral } from './input-rules.js';
@@ -561,7 +562,7 @@ export class ImapConnection implements ConnectionInfo {
 
   private async restore(frozen: FrozenSession): Promise<void> {
     const { user } = frozen;
-    const mail = await openWithSharing(this.server.store, user, this.id, DEFAULT_SHARED_PREFIX);
+    const mail = sessionHandle(this.server, user, await openWithSharing(this.server.store, user, this.id, DEFAULT_SHARED_PREFIX), this.logger);
     // Straight to the authenticated state: the user's connection slot came with the session, so
     // setState() must not admit the user again.
     this.state = { kind: 'authenticated', user, mail };

@@ -18,6 +18,7 @@ import { mailboxNameValue } from '../commands/mailbox-name.js';
 import { selectsReadOnly } from '../../store/acl.js';
 import { permanentFlags, rightsIn } from '../commands/mailbox-access.js';
 import { openWithSharing } from '../../store/sharing/shared-view.js';
+import { sessionHandle } from '../message-events.js';
 import { DEFAULT_SHARED_PREFIX, isSharedId } from '../../store/sharing/names.js';
 import { mailboxObjectId } from '../../store/object-ids.js';
 
@@ -131,7 +132,7 @@ async function login(conn: ImapConnection, attempt: LoginAttempt): Promise<void>
   if (!('password' in attempt) && guard.isLocked(conn.remoteAddress, user)) return refuseLocked(user);
   guard.success(conn.remoteAddress, user);
   await refuseReferred(conn, user, mechanism);
-  const mail = await openWithSharing(server.store, user, conn.id, DEFAULT_SHARED_PREFIX);
+  const mail = sessionHandle(server, user, await openWithSharing(server.store, user, conn.id, DEFAULT_SHARED_PREFIX), conn.logger);
   try {
     conn.setState({ kind: 'authenticated', user, mail });
   } catch (err) {

@@ -305,7 +305,7 @@ export class Hibernation {
     let entry = this.users.get(user);
     if (!entry) {
       const sessions = new Set<ParkedSession>();
-      const listener: ChangeListener = (change) => this.onChange(sessions, change);
+      const listener: ChangeListener = (change) => this.onChange(user, sessions, change);
       entry = { sessions, unwatch: this.store.watch(user, listener) };
       this.users.set(user, entry);
     }
@@ -313,10 +313,12 @@ export class Hibernation {
   }
 
   /** A change to a mailbox wakes the sessions that have it selected; IDLE reports nothing else. */
-  private onChange(sessions: Set<ParkedSession>, change: MailboxChange): void {
+  private onChange(user: string, sessions: Set<ParkedSession>, change: MailboxChange): void {
     if (change.kind === 'urlauth') {
       // RESETKEY (RFC 4467 §7): sessions with the mailbox selected owe an untagged URLMECH; the
-      // woken session's view is told through FrozenView.urlmech.
+      // woken session's view is told through FrozenView.urlmech. Another user's key (a reader of
+      // this user's shared mailbox) is none of this user's sessions' business.
+      if (change.viewer !== undefined && change.viewer !== user) return;
       for (const parked of [...sessions]) {
         if (parked.mailboxId === null || (change.mailboxId !== undefined && parked.mailboxId !== change.mailboxId)) continue;
         if (change.origin !== undefined && change.origin === parked.id) continue;

@@ -13,6 +13,7 @@ import { atom, type ImapValue, type ResponseCode } from '../wire/types.js';
 import { formatNumberSet, resolveRanges, type SequenceSet } from '../wire/sequence-set.js';
 import { ParseError } from '../wire/args.js';
 import { fetchHead } from '../wire/encoder.js';
+import { changeIsFor } from '../../store/metadata.js';
 
 export interface ViewOutput {
   untagged(...values: ImapValue[]): void;
@@ -669,7 +670,9 @@ export async function watchedView(
   };
   // Another user's mailbox (the shared namespace) is watched on its owner's feed.
   const routed = (mail as UserMailbox & { watchFor?: (id: string, l: (c: MailboxChange) => void) => () => void }).watchFor;
-  const unwatch = routed ? routed.call(mail, mailboxId, listener) : store.watch(user, listener);
+  // Without it, the user's own feed — less what is another user's (their \Seen, /private
+  // annotations, URLAUTH keys: changeIsFor), which the shared view's watchFor leaves out too.
+  const unwatch = routed ? routed.call(mail, mailboxId, listener) : store.watch(user, (change) => changeIsFor(change, user) && listener(change));
   try {
     view = await make();
   } catch (err) {

@@ -1,6 +1,6 @@
 /** Sieve scripts and vacation memory (sieve-storage.ts): optional, but all or nothing. */
 import assert from 'node:assert/strict';
-import { hasSieveStorage, sieveStorage, SIEVE_STORAGE_METHODS } from '../sieve-storage.js';
+import { claimVacation, hasSieveStorage, hasVacationClaim, releaseVacation, sieveStorage, SIEVE_STORAGE_METHODS, VACATION_CLAIM_METHODS } from '../sieve-storage.js';
 import { rejectsWith, type Register } from './harness.js';
 
 export function sieveTests(test: Register): void {
@@ -104,6 +104,55 @@ export function sieveTests(test: Register): void {
       assert.equal(await mail.vacationAnswered('away', 'ann@example.org', t0), true);
       assert.equal(await mail.vacationPrune(new Date(t0.getTime() + 10 * day)), 1);
       assert.equal(await mail.vacationAnswered('away', 'ann@example.org', t0), false);
+    });
+
+    test('vacation claim: of 20 concurrent claims exactly one wins; an ended memory can be claimed again', async ({ open }) => {
+      const mail = await open();
+      if (!hasSieveStorage(mail)) return;
+      const t0 = new Date('2026-12-01T00:00:00Z');
+      const day = 86_400_000;
+      const until = new Date(t0.getTime() + day);
+      // Claims on separate handles, as separate deliveries (or nodes) make them.
+      const handles = [mail, ...(await Promise.all(Array.from({ length: 4 }, () => open())))].map((h) => sieveStorage(h));
+      const won = await Promise.all(Array.from({ length: 20 }, (_, i) => claimVacation(handles[i % handles.length]!, 'away', i % 2 ? 'Pal@Example.org' : 'pal@example.org', t0, until)));
+      assert.equal(won.filter(Boolean).length, 1, `winners: ${won.join(',')}`);
+      assert.equal(await mail.vacationAnswered('away', 'pal@example.org', t0), true);
+      assert.equal(await claimVacation(mail, 'away', 'pal@example.org', new Date(t0.getTime() + day - 1), new Date(t0.getTime() + 2 * day)), false);
+      assert.equal(await claimVacation(mail, 'other', 'pal@example.org', t0, until), true, 'another handle is another memory');
+      // At its end the memory is over: one of many claims wins again, with the new end.
+      const later = new Date(t0.getTime() + day);
+      const again = await Promise.all(Array.from({ length: 20 }, (_, i) => claimVacation(handles[i % handles.length]!, 'away', 'pal@example.org', later, new Date(later.getTime() + day))));
+      assert.equal(again.filter(Boolean).length, 1);
+      assert.equal(await mail.vacationAnswered('away', 'pal@example.org', new Date(later.getTime() + day - 1)), true);
+      if (mail.vacationList) {
+        const ends = (await mail.vacationList(t0)).filter((m) => m.handle === 'away').map((m) => m.until.getTime() - t0.getTime());
+        assert.deepEqual(ends, [2 * day]);
+      }
+    });
+
+    test('vacation release: gives back only the claim it names; the sender can be claimed at once', async ({ open }) => {
+      const mail = await open();
+      if (!hasSieveStorage(mail)) return;
+      const t0 = new Date('2026-12-01T00:00:00Z');
+      const until = new Date(t0.getTime() + 3_600_000);
+      assert.equal(await claimVacation(mail, 'h', 'x@example.org', t0, until), true);
+      await releaseVacation(mail, 'h', 'X@example.org', t0, until);
+      assert.equal(await mail.vacationAnswered('h', 'x@example.org', t0), false);
+      assert.equal(await claimVacation(mail, 'h', 'x@example.org', t0, until), true);
+      if (!hasVacationClaim(mail)) return; // the fallback release cannot tell claims apart
+      // A claim made after an earlier one ended is not given back by the earlier claimant.
+      const later = new Date(until.getTime() + 1000);
+      const laterUntil = new Date(later.getTime() + 3_600_000);
+      assert.equal(await mail.vacationClaim('h', 'x@example.org', later, laterUntil), true);
+      await mail.vacationRelease('h', 'x@example.org', until);
+      assert.equal(await mail.vacationAnswered('h', 'x@example.org', later), true);
+    });
+
+    test('vacation claim and release come together or not at all', async ({ open }) => {
+      const mail = await open();
+      if (!hasSieveStorage(mail)) return;
+      const present = VACATION_CLAIM_METHODS.filter((m) => typeof mail[m] === 'function');
+      assert.ok(present.length === 0 || present.length === VACATION_CLAIM_METHODS.length, `only ${present.join(', ')}`);
     });
 
     test('scripts survive closing the handle', async ({ store, open }) => {

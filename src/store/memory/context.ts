@@ -18,6 +18,8 @@ export interface StoreContext {
   nextContentKey(): number;
   /** A new, empty mailbox with a fresh id and UIDVALIDITY (not yet linked into a tree). */
   newMailbox(name: string, specialUse?: SpecialUse): MailboxState;
+  /** Every user's state: RESETKEY without a mailbox removes the keys a user holds in anyone's mailboxes. */
+  users(): Iterable<UserState>;
 }
 
 /** A handle's view: its user's state plus the origin stamped on every change it publishes. */

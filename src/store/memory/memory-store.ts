@@ -73,6 +73,7 @@ export class MemoryStore implements MailStore {
       now: options.now ?? (() => new Date()),
       newMailbox: (name, specialUse) => this.newMailbox(name, specialUse),
       nextContentKey: () => ++this.contentKeys,
+      users: () => this.users.values(),
       ...(options.quotaDefaults ? { quotaDefaults: options.quotaDefaults } : {}),
     };
   }

@@ -58,6 +58,20 @@ export class MemorySieveScripts implements SieveScriptStorage {
     return until !== undefined && until > now.getTime();
   }
 
+  async vacationClaim(handle: string, address: string, now: Date, until: Date): Promise<boolean> {
+    // No await between the look and the write: one claim at a time by construction.
+    const key = `${handle}\0${vacationKey(address)}`;
+    const current = this.state.vacation.get(key);
+    if (current !== undefined && current > now.getTime()) return false;
+    this.state.vacation.set(key, until.getTime());
+    return true;
+  }
+
+  async vacationRelease(handle: string, address: string, until: Date): Promise<void> {
+    const key = `${handle}\0${vacationKey(address)}`;
+    if (this.state.vacation.get(key) === until.getTime()) this.state.vacation.delete(key);
+  }
+
   async vacationList(now: Date): Promise<VacationMemory[]> {
     const out: VacationMemory[] = [];
     for (const [key, until] of this.state.vacation) {

@@ -41,8 +41,8 @@ export interface MailboxState {
   acl?: AclEntry[];
   /** RFC 5464 annotations of the mailbox (metadata.ts). */
   metadata?: MetadataState;
-  /** RFC 4467 mailbox access key of the owner (URLAUTH). */
-  urlauthKey?: Buffer;
+  /** RFC 4467 mailbox access keys (URLAUTH), per holder: the owner, or a user it is shared with (§2.2). */
+  urlauthKeys?: Map<string, Buffer>;
   uidValidity: number;
   uidNext: number;
   highestModseq: number;

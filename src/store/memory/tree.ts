@@ -93,7 +93,7 @@ export function deleteMailbox(ctx: HandleContext, name: string): void {
     box.noselect = true;
     delete box.acl; // RFC 4314 §4: DELETE deletes the ACL, also when the name stays as \Noselect
     delete box.metadata; // RFC 5464 §4.1: and its annotations
-    delete box.urlauthKey; // RFC 4467: URLs authorized for the deleted mailbox stop working
+    delete box.urlauthKeys; // RFC 4467: URLs authorized for the deleted mailbox stop working
     if (removed.length > 0) publish(ctx, { kind: 'expunge', mailboxId: box.id, uids: removed });
   } else {
     ctx.state.byName.delete(box.name);

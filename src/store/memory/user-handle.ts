@@ -37,7 +37,7 @@ import type {
 } from '../types.js';
 import * as seen from './private-seen.js';
 import * as meta from './metadata.js';
-import type { MetadataEntry, MetadataOptions, MetadataWrite, SetMetadataOptions } from '../types.js';
+import type { MetadataEntry, MetadataOptions, MetadataWrite, SetMetadataOptions, UrlauthKeyOptions, UrlauthResetOptions } from '../types.js';
 import { publish, type HandleContext } from './context.js';
 import { normalizeRights, sortAcl, validateIdentifier, type AclEntry } from '../acl.js';
 import { StoreError } from '../errors.js';
@@ -95,20 +95,36 @@ export class MemoryUserMailbox implements UserMailbox {
     publish(this.ctx, { kind: 'mailboxes' });
   }
 
-  async urlauthKey(mailboxId: string, options: { create?: boolean } = {}): Promise<Buffer | null> {
+  async urlauthKey(mailboxId: string, options: UrlauthKeyOptions = {}): Promise<Buffer | null> {
     const box = this.boxById(mailboxId);
-    if (!box.urlauthKey && options.create) box.urlauthKey = randomBytes(32);
-    return box.urlauthKey ? Buffer.from(box.urlauthKey) : null;
+    const holder = options.holder ?? this.user;
+    let key = box.urlauthKeys?.get(holder);
+    if (!key && options.create) (box.urlauthKeys ??= new Map()).set(holder, (key = randomBytes(32)));
+    return key ? Buffer.from(key) : null;
   }
 
-  async resetUrlauthKeys(mailboxId?: string): Promise<void> {
+  async resetUrlauthKeys(mailboxId?: string, options: UrlauthResetOptions = {}): Promise<void> {
     if (mailboxId !== undefined) {
-      this.boxById(mailboxId).urlauthKey = randomBytes(32);
-      publish(this.ctx, { kind: 'urlauth', mailboxId });
+      const holder = options.holder ?? this.user;
+      (this.boxById(mailboxId).urlauthKeys ??= new Map()).set(holder, randomBytes(32));
+      publish(this.ctx, { kind: 'urlauth', mailboxId, viewer: holder });
       return;
     }
-    for (const box of this.ctx.state.byId.values()) delete box.urlauthKey;
-    publish(this.ctx, { kind: 'urlauth' });
+    // Every key this user holds, in anyone's mailboxes; the other owners' feeds are told too.
+    const user = this.user;
+    const owners = new Set<string>();
+    for (const state of this.ctx.store.users()) {
+      for (const box of state.byId.values()) {
+        if (!box.urlauthKeys?.delete(user)) continue;
+        if (box.urlauthKeys.size === 0) delete box.urlauthKeys;
+        if (state.user !== user) owners.add(state.user);
+      }
+    }
+    publish(this.ctx, { kind: 'urlauth', viewer: user });
+    for (const owner of owners) {
+      const change = { kind: 'urlauth' as const, viewer: user, ...(this.ctx.origin === undefined ? {} : { origin: this.ctx.origin }) };
+      this.ctx.store.feed.publish(owner, change);
+    }
   }
 
   async privateSeen(mailboxId: string, viewer: string): Promise<PrivateSeen[]> {
@@ -292,7 +308,12 @@ export class MemoryUserMailbox implements UserMailbox {
   vacationList(now: Date): Promise<VacationMemory[]> {
     return this.sieve.vacationList(now);
   }
-
+  vacationClaim(handle: string, address: string, now: Date, until: Date): Promise<boolean> {
+    return this.sieve.vacationClaim(handle, address, now, until);
+  }
+  vacationRelease(handle: string, address: string, until: Date): Promise<void> {
+    return this.sieve.vacationRelease(handle, address, until);
+  }
   vacationAnswered(handle: string, address: string, now: Date): Promise<boolean> {
     return this.sieve.vacationAnswered(handle, address, now);
   }

@@ -32,11 +32,11 @@ interface Hint {
   m?: number;
   s?: number;
   /**
-   * 'sieve': the user's Sieve scripts changed (no mailbox; m and s absent). 'urlauth': a mailbox's
-   * URLAUTH key was reset (m), or all the user's keys (no m).
+   * 'sieve': the user's Sieve scripts changed (no mailbox; m and s absent). 'urlauth': the URLAUTH
+   * key of v for a mailbox was reset (m), or all of v's keys (no m).
    */
   k?: 'sieve' | 'metadata' | 'urlauth';
-  /** 'metadata': the annotation names written, and whose /private entries they are (v). */
+  /** 'metadata': the annotation names written, and whose /private entries they are (v); 'urlauth': whose key. */
   e?: string[];
   v?: string;
 }
@@ -149,9 +149,12 @@ export class ClusterFeed implements SequencerHost {
     await tx.query(`SELECT pg_notify('${CHANGES_CHANNEL}', $1)`, [JSON.stringify({ n: this.nodeId, u: user, k: 'sieve' } satisfies Hint)]);
   }
 
-  /** Queues the hint that a URLAUTH key was reset (delivered at COMMIT only); no `mailboxId`: all the user's. */
-  async notifyUrlauth(tx: Queryable, user: string, mailboxId?: number): Promise<void> {
-    const hint: Hint = { n: this.nodeId, u: user, k: 'urlauth' };
+  /**
+   * Queues the hint that a URLAUTH key was reset (delivered at COMMIT only), on `user`'s feed (the
+   * mailbox's owner): `holder`'s key of the mailbox, or without `mailboxId` all the keys `holder` has.
+   */
+  async notifyUrlauth(tx: Queryable, user: string, holder: string, mailboxId?: number): Promise<void> {
+    const hint: Hint = { n: this.nodeId, u: user, k: 'urlauth', v: holder };
     if (mailboxId !== undefined) hint.m = mailboxId;
     await tx.query(`SELECT pg_notify('${CHANGES_CHANNEL}', $1)`, [JSON.stringify(hint)]);
   }
@@ -255,7 +258,10 @@ export class ClusterFeed implements SequencerHost {
       return;
     }
     if (hint.k === 'urlauth') {
-      this.local.publish(hint.u, typeof hint.m === 'number' ? { kind: 'urlauth', mailboxId: String(hint.m) } : { kind: 'urlauth' });
+      const change: MailboxChange = { kind: 'urlauth' };
+      if (typeof hint.m === 'number') change.mailboxId = String(hint.m);
+      if (typeof hint.v === 'string') change.viewer = hint.v;
+      this.local.publish(hint.u, change);
       return;
     }
     if (hint.k === 'metadata') {

@@ -257,6 +257,23 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     sql: START_REFOLD_SQL,
     step: refoldStep,
   },
+  {
+    version: 11,
+    description: "urlauth_keys per user and mailbox (RFC 4467 §2.2): a holder column; each owner's key kept as the owner's",
+    // RFC 4467 §2.2: "two users sharing the same mailbox each have a different mailbox access key
+    // for that mailbox". A key row is (mailbox, holder). The keys of v9–v10 (one per mailbox) were
+    // the owner's and stay so: the owner's URLs still verify; those readers authorized with the
+    // owner's key for a shared mailbox do not (each reader now has a key of their own). The holder
+    // index serves RESETKEY without a mailbox.
+    sql: `
+      ALTER TABLE urlauth_keys ADD COLUMN holder text;
+      UPDATE urlauth_keys k SET holder = u.name FROM mailboxes m JOIN users u ON u.id = m.user_id WHERE m.id = k.mailbox_id;
+      ALTER TABLE urlauth_keys ALTER COLUMN holder SET NOT NULL;
+      ALTER TABLE urlauth_keys DROP CONSTRAINT urlauth_keys_pkey;
+      ALTER TABLE urlauth_keys ADD PRIMARY KEY (mailbox_id, holder);
+      CREATE INDEX urlauth_keys_holder ON urlauth_keys (holder);
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS[PG_MIGRATIONS.length - 1]!.version;

@@ -100,6 +100,29 @@ export class PgSieveScripts implements SieveScriptStorage {
     );
   }
 
+  async vacationClaim(handle: string, address: string, now: Date, until: Date): Promise<boolean> {
+    // One statement: the row is inserted, or an ended one updated (a row returned); while a live
+    // row exists the WHERE fails and nothing returns. ON CONFLICT takes the row lock, so of two
+    // concurrent claims on any nodes the second waits, then sees the first one's row (Read Committed).
+    const rows = await query(
+      this.pool,
+      `INSERT INTO sieve_vacation (user_id, handle, address, until) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (user_id, handle, address) DO UPDATE SET until = excluded.until WHERE sieve_vacation.until <= $5
+       RETURNING 1`,
+      [this.scope.userId, handle, vacationKey(address), until, now],
+    );
+    return rows.length === 1;
+  }
+
+  async vacationRelease(handle: string, address: string, until: Date): Promise<void> {
+    await query(this.pool, 'DELETE FROM sieve_vacation WHERE user_id = $1 AND handle = $2 AND address = $3 AND until = $4', [
+      this.scope.userId,
+      handle,
+      vacationKey(address),
+      until,
+    ]);
+  }
+
   async vacationAnswered(handle: string, address: string, now: Date): Promise<boolean> {
     const rows = await query(this.pool, 'SELECT 1 FROM sieve_vacation WHERE user_id = $1 AND handle = $2 AND address = $3 AND until > $4', [
       this.scope.userId,

@@ -35,7 +35,7 @@ import { quotaState } from './quota.js';
 import { readAcl, writeAcl } from './acl.js';
 import { readPrivateSeen, writePrivateSeen } from './private-seen.js';
 import { readMetadata, writeMetadata } from './metadata.js';
-import type { MetadataEntry, MetadataOptions, MetadataWrite, SetMetadataOptions } from '../types.js';
+import type { MetadataEntry, MetadataOptions, MetadataWrite, SetMetadataOptions, UrlauthKeyOptions, UrlauthResetOptions } from '../types.js';
 import type { AclEntry } from '../acl.js';
 import type { PgScope } from './context.js';
 import { toStoreError } from './db.js';
@@ -122,11 +122,11 @@ export class PgUserMailbox implements UserMailbox {
   setMetadata(mailboxId: string | null, writes: MetadataWrite[], options: SetMetadataOptions = {}): Promise<void> {
     return this.mutate(() => writeMetadata(this.scope, mailboxId, writes, options));
   }
-  urlauthKey(mailboxId: string, options: { create?: boolean } = {}): Promise<Buffer | null> {
-    return translated(readUrlauthKey(this.scope, mailboxId, options.create === true));
+  urlauthKey(mailboxId: string, options: UrlauthKeyOptions = {}): Promise<Buffer | null> {
+    return translated(readUrlauthKey(this.scope, mailboxId, options.holder ?? this.scope.user, options.create === true));
   }
-  resetUrlauthKeys(mailboxId?: string): Promise<void> {
-    return this.mutate(() => resetUrlauthKeys(this.scope, mailboxId));
+  resetUrlauthKeys(mailboxId?: string, options: UrlauthResetOptions = {}): Promise<void> {
+    return this.mutate(() => resetUrlauthKeys(this.scope, mailboxId, options.holder));
   }
   privateSeen(mailboxId: string, viewer: string): Promise<PrivateSeen[]> {
     return translated(readPrivateSeen(this.scope, mailboxId, viewer));
@@ -252,7 +252,12 @@ export class PgUserMailbox implements UserMailbox {
   vacationList(now: Date): Promise<VacationMemory[]> {
     return this.sieve.vacationList(now);
   }
-
+  vacationClaim(handle: string, address: string, now: Date, until: Date): Promise<boolean> {
+    return this.sieve.vacationClaim(handle, address, now, until);
+  }
+  vacationRelease(handle: string, address: string, until: Date): Promise<void> {
+    return this.sieve.vacationRelease(handle, address, until);
+  }
   vacationAnswered(handle: string, address: string, now: Date): Promise<boolean> {
     return this.sieve.vacationAnswered(handle, address, now);
   }

@@ -5,7 +5,7 @@
  */
 import type { StoreErrorKind } from '../errors.js';
 import type { MailboxChange, OpenOptions, UserMailbox } from '../types.js';
-import { SIEVE_STORAGE_METHODS } from '../sieve-storage.js';
+import { SIEVE_STORAGE_METHODS, VACATION_CLAIM_METHODS } from '../sieve-storage.js';
 
 /**
  * The UserMailbox methods that cross; stream() is read() on the owner's side. `setQuota` and
@@ -19,6 +19,7 @@ export const REMOTE_METHODS: ReadonlySet<string> = new Set<RemoteMethod>([
   'quota', 'setQuota', 'getAcl', 'setAcl', 'sharedMailboxes', 'privateSeen', 'setPrivateSeen', 'getMetadata', 'setMetadata',
   'urlauthKey', 'resetUrlauthKeys',
   ...SIEVE_STORAGE_METHODS,
+  ...VACATION_CLAIM_METHODS,
 ]);
 
 export type OpenRequest = { t: 'open'; id: number; handle: number; user: string; options?: OpenOptions };

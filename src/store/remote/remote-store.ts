@@ -200,5 +200,8 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
     vacationRemember: (...a) => call('vacationRemember', a),
     vacationAnswered: (...a) => call('vacationAnswered', a),
     vacationPrune: (...a) => call('vacationPrune', a),
+    // Atomic on the owner's side (claimVacation() there falls back for a store without it).
+    vacationClaim: (...a) => call('vacationClaim', a),
+    vacationRelease: (...a) => call('vacationRelease', a),
   };
 }

@@ -7,7 +7,7 @@ import { messagesChangedSince } from '../changed-since.js';
 import type { AppendInput, MailStore, MetadataOptions, MetadataWrite, QuotaLimits, SetMetadataOptions, UserMailbox } from '../types.js';
 import { REMOTE_METHODS, asBuffer, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
 import { ALL_SORT_KEYS, plainSortable, sortData } from '../sort/sort-data.js';
-import { SIEVE_STORAGE_METHODS, sieveStorage, type SieveScriptStorage } from '../sieve-storage.js';
+import { claimVacation, releaseVacation, SIEVE_STORAGE_METHODS, sieveStorage, type SieveScriptStorage } from '../sieve-storage.js';
 
 const SIEVE_METHODS: ReadonlySet<string> = new Set(SIEVE_STORAGE_METHODS);
 function isSieveMethod(method: string): method is keyof SieveScriptStorage {
@@ -94,6 +94,15 @@ export function serveStore(store: MailStore, link: StoreLink<StoreRequest, Store
           // Optional in the contract: a store without URLAUTH keys answers 'cannot'.
           if (!h.urlauthKey || !h.resetUrlauthKeys) throw new StoreError('cannot', 'this store keeps no URLAUTH keys');
           value = await (h[m.method] as (...a: unknown[]) => Promise<unknown>).apply(h, args);
+        } else if (m.method === 'vacationClaim' || m.method === 'vacationRelease') {
+          // Optional even among the script methods: the owner's store decides atomically, or the
+          // fallback does it with two calls (serialised only by the callers, see claimVacation).
+          const scripts = sieveStorage(h);
+          const [handle, address] = args as [string, string];
+          value =
+            m.method === 'vacationClaim'
+              ? await claimVacation(scripts, handle, address, args[2] as Date, args[3] as Date)
+              : await releaseVacation(scripts, handle, address, new Date(), args[2] as Date);
         } else if (isSieveMethod(m.method)) {
           // Optional in the contract: a store without script storage answers 'cannot'.
           const scripts = sieveStorage(h);

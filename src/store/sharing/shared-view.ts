@@ -52,6 +52,7 @@ import type {
   SortableMessage,
   SortKeyNames,
   UserMailbox,
+  UrlauthKeyOptions,
   MessageExtras,
   MessageExtrasOptions,
   MetadataEntry,
@@ -366,35 +367,40 @@ export class SharedNamespaceMail implements UserMailbox {
   // --- URLAUTH keys (RFC 4467) ---------------------------------------------------------------
 
   /**
-   * The key of a mailbox the user may read: the user's own, or — for another user's mailbox where
-   * the ACL grants `r` (RFC 4467 §7 GENURLAUTH: a URL for any message the user can read) — the
-   * owner's key of it. The store keeps one key per mailbox, so URLs that readers authorize for a
-   * shared mailbox are revoked with the owner's (the owner's RESETKEY, DELETE), and each reader's
-   * URLs also by losing `r`: URLFETCH reads them with the authorizing user's rights at that moment.
+   * This user's key of a mailbox the user may read: one of the user's own, or — for another user's
+   * mailbox where the ACL grants `r` (RFC 4467 §7 GENURLAUTH: a URL for any message the user can
+   * read) — the key the owner's store keeps for this user (RFC 4467 §2.2: "two users sharing the
+   * same mailbox each have a different mailbox access key for that mailbox"). So a reader's URLs
+   * verify with the reader's key only, are revoked by the reader's RESETKEY (not by the owner's or
+   * another reader's) and by DELETE, and stop working when the reader loses `r`: URLFETCH reads them
+   * with the authorizing user's rights at that moment. `holder` is always this user here.
    */
-  async urlauthKey(mailboxId: string, options: { create?: boolean } = {}): Promise<Buffer | null> {
+  async urlauthKey(mailboxId: string, options: UrlauthKeyOptions = {}): Promise<Buffer | null> {
+    const create = options.create === true;
     if (!parseSharedId(mailboxId)) {
       if (!this.own.urlauthKey) throw new StoreError('cannot', 'This store keeps no URLAUTH keys');
-      return this.own.urlauthKey(mailboxId, options);
+      return this.own.urlauthKey(mailboxId, { create });
     }
     const a = await this.access(mailboxId, 'r');
     if (!a.handle.urlauthKey) throw new StoreError('cannot', 'This store keeps no URLAUTH keys');
-    return a.handle.urlauthKey(a.id, options);
+    return a.handle.urlauthKey(a.id, { create, holder: this.user });
   }
 
   /**
-   * RESETKEY: the user's own mailboxes as the store does it; another user's mailbox only with the
-   * `a` right (its key is the owner's: resetting it revokes every URL made for it, which is the
-   * mailbox administrator's call). Without a mailbox: the user's own keys only.
+   * RESETKEY replaces this user's key only (RFC 4467 §7: "in the user's mailbox access key table"):
+   * for the user's own mailboxes as the store does it; for another user's mailbox the user reads
+   * (`r`), the key the owner's store keeps for this user — the owner's and the other readers' URLs
+   * still verify. Without a mailbox: every key the user holds, in the user's own mailboxes and in
+   * those of others (the store removes them by holder, also for mailboxes no longer shared).
    */
   async resetUrlauthKeys(mailboxId?: string): Promise<void> {
     if (mailboxId === undefined || !parseSharedId(mailboxId)) {
       if (!this.own.resetUrlauthKeys) throw new StoreError('cannot', 'This store keeps no URLAUTH keys');
       return this.own.resetUrlauthKeys(mailboxId);
     }
-    const a = await this.access(mailboxId, 'a');
+    const a = await this.access(mailboxId, 'r');
     if (!a.handle.resetUrlauthKeys) throw new StoreError('cannot', 'This store keeps no URLAUTH keys');
-    await a.handle.resetUrlauthKeys(a.id);
+    await a.handle.resetUrlauthKeys(a.id, { holder: this.user });
   }
 
   /** The owner of a mailbox by id (the user for the user's own). */

@@ -6,7 +6,8 @@
  * copying and the database after — synchronously, on the event loop, where every session waits
  * (100–190 ms under the bench's load; the copying itself is page-cache work, a few milliseconds).
  *
- * Here, once a second while anything was written:
+ * Here, once a second while anything was written — or sooner, once the database has grown by
+ * `growthPages` since the last checkpoint (below):
  * 1. WalSync makes every committed frame durable — the order SQLite's own checkpoint keeps: no page
  *    reaches the database file before its WAL frame is on disk. Writes go on meanwhile; if one
  *    committed after the sync was asked for (total_changes() moved), its frames are not covered,
@@ -26,6 +27,16 @@
  *    frame written during it is simply not copied until a later sync covers it — and would make a
  *    delivery that commits meanwhile wait for a sync it does not need.
  *
+ * Why sooner under a fast stream of new bodies: the copy in step 3 is synchronous on the event loop,
+ * and what it copies is mostly the pages added since the last checkpoint (the rest are the same
+ * few hot pages — mailbox rows, index leaves — rewritten by every commit, copied once each). At
+ * ~700 10 KB deliveries a second a once-a-second copy took ~16 ms, and the hold ~23 ms with the
+ * database's fdatasync, landing on one delivery (bench/RESULTS.md). Checked every CHECK_MS, the
+ * growth (`PRAGMA page_count`, which counts pages still in the WAL) starts a checkpoint as soon as
+ * it passes `growthPages`, which bounds each copy — at the price of more fdatasyncs of the
+ * database file, each writing fewer pages. Slow writers are not affected: below the growth bound,
+ * checkpoints stay once per `intervalMs`.
+ *
  * Why not a second connection on a worker thread: that needs locking_mode=NORMAL, and the shared-
  * memory locks it takes around every read transaction (about 16 fcntl calls per IMAP command,
  * measured with strace) cost about 10 % of throughput under the mixed load (bench/RESULTS.md).
@@ -43,6 +54,11 @@ import type { FileSyncer, WalSync } from './wal-sync.js';
 export interface CheckpointerOptions {
   /** How often to look for new writes to checkpoint (ms). */
   intervalMs?: number;
+  /**
+   * Checkpoint sooner than `intervalMs` once the database has grown by this many pages since the
+   * last checkpoint (default 2,048, 8 MiB of 4 KiB pages): each copy on the event loop stays short.
+   */
+  growthPages?: number;
   /** Replaces the fdatasync of the database file (tests of the order only). */
   databaseSyncer?: FileSyncer;
   /** Where the database file's fdatasync runs (default: libuv's thread pool). */
@@ -66,6 +82,16 @@ export interface CheckpointerOptions {
  */
 const UNHELD_SYNC_TRIES = 3;
 
+/** How often the growth since the last checkpoint is looked at (ms), while writes happen. */
+const CHECK_MS = 100;
+
+/**
+ * 8 MiB of 4 KiB pages: a copy of ~10 ms at most on the event loop. Not lower: under load the
+ * hold is mostly the database's fdatasync, whatever the copy's size, so more checkpoints meant more
+ * deliveries meeting one (bench/RESULTS.md, 512 pages at load 11–18).
+ */
+const DEFAULT_GROWTH_PAGES = 2_048;
+
 /** Failures a later checkpoint may not meet: the disk was full (the WAL is intact meanwhile). */
 function isTransient(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
@@ -79,6 +105,10 @@ export class Checkpointer {
   private failed = false;
   private fd: number | undefined;
   private changes: Statement | undefined;
+  private pageCountStatement: Statement | undefined;
+  /** When the last checkpoint started (performance.now()), and the database's pages after its copy. */
+  private lastStart = performance.now();
+  private pagesAfterCopy: number | undefined;
   /** Completed checkpoints (diagnostics and tests). */
   checkpoints = 0;
 
@@ -92,10 +122,18 @@ export class Checkpointer {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => {
-      if (this.inFlight || this.failed || this.durable.syncs === this.seenWrites) return;
-      void this.checkpoint();
-    }, this.options.intervalMs ?? 1_000);
+    const interval = this.options.intervalMs ?? 1_000;
+    const growth = this.options.growthPages ?? DEFAULT_GROWTH_PAGES;
+    this.pagesAfterCopy = this.pageCount();
+    this.timer = setInterval(
+      () => {
+        if (this.inFlight || this.failed || this.durable.syncs === this.seenWrites) return;
+        const due = performance.now() - this.lastStart >= interval;
+        if (!due && this.pageCount() - (this.pagesAfterCopy ?? 0) < growth) return;
+        void this.checkpoint();
+      },
+      Math.min(interval, CHECK_MS),
+    );
     this.timer.unref();
   }
 
@@ -118,6 +156,7 @@ export class Checkpointer {
 
   private async run(): Promise<void> {
     let release: (() => void) | undefined;
+    this.lastStart = performance.now();
     try {
       // Steps 1 and 2. The last tries run with writes held already, so a steady stream of commits
       // cannot keep a checkpoint from ever running.
@@ -135,13 +174,16 @@ export class Checkpointer {
       release ??= this.group.hold();
       this.seenWrites = this.durable.syncs;
       const copied = this.copy();
+      this.pagesAfterCopy = this.pageCount();
       if (copied > 0) await this.syncDatabase();
       this.checkpoints++;
     } catch (err) {
       if (isTransient(err)) {
         // Part of the WAL may have been copied: harmless, its frames still take precedence, and
-        // the next checkpoint copies them again. Make sure the next tick tries.
+        // the next checkpoint copies them again. Make sure the next tick due tries — once an
+        // interval, as before: the growth bound does not make a full disk tried ten times a second.
         this.seenWrites = -1;
+        this.pagesAfterCopy = Number.POSITIVE_INFINITY;
         this.options.onTransientError?.(err);
         return;
       }
@@ -157,6 +199,12 @@ export class Checkpointer {
   private totalChanges(): number {
     this.changes ??= this.db.prepare('SELECT total_changes()').pluck();
     return this.changes.get() as number;
+  }
+
+  /** The database's size in pages, counting those still in the WAL. */
+  private pageCount(): number {
+    this.pageCountStatement ??= this.db.prepare('PRAGMA page_count').pluck();
+    return this.pageCountStatement.get() as number;
   }
 
   /** Copies the WAL into the database without fsyncs; returns the frames copied so far. */

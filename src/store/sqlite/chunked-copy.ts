@@ -104,7 +104,7 @@ function copyChunk(
   // Like the quota, the keyword limit is counted per chunk with what the chunk adds; a chunk refused
   // rolls the earlier ones back.
   checkIncomingKeywords(ctx, target.id, [...keywordsOfFlagStrings(rows.map((r) => r.flags))], maxKeywords);
-  addUsage(ctx, scope.userId, storage, rows.length);
+  addUsage(ctx, target.id, storage, rows.length);
   const modseq = target.highest_modseq + 1;
   const first = target.uid_next;
   let next = first;
@@ -158,8 +158,7 @@ function undoRecord(ctx: StoreContext, record: number): { uids: number[]; files:
   const modseq = ctx.sql.get('UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = ? RETURNING highest_modseq').pluck().get(range.mailbox_id) as number;
   // Sessions that saw the chunk hear it vanish (QRESYNC) like any other expunge.
   recordExpungedRows(ctx, range.mailbox_id, rows.map((r) => r.uid), modseq);
-  const owner = ctx.sql.get('SELECT user_id FROM mailboxes WHERE id = ?').pluck().get(range.mailbox_id) as number | undefined;
-  if (owner !== undefined) addUsage(ctx, owner, -rows.reduce((n, r) => n + r.size, 0), -rows.length);
+  addUsage(ctx, range.mailbox_id, -rows.reduce((n, r) => n + r.size, 0), -rows.length);
   return { uids: rows.map((r) => r.uid), files: releaseContents(ctx, rows.map((r) => r.content_id)) };
 }
 

@@ -41,18 +41,16 @@ export function insertContent(
   derived: { structureJson: string; search: SearchColumns; sort: SortColumns; preview?: string },
 ): number {
   const { structureJson, search } = derived;
-  const id = Number(
-    ctx.sql
-      .get("INSERT INTO contents (sha256, size, refs, body, structure) VALUES (?, ?, 0, ?, '')")
-      .run(sha256, size, body).lastInsertRowid,
-  );
-  ctx.sql.get('INSERT INTO content_structures (content_id, structure) VALUES (?, ?)').run(id, structureJson);
+  // An id from a reserved block: the insert then leaves sqlite_sequence alone (content-ids.ts).
+  const id = ctx.contentIds.take(ctx.sql);
+  ctx.sql.get("INSERT INTO contents (id, sha256, size, refs, body, structure) VALUES (?, ?, ?, 0, ?, '')").run(id, sha256, size, body);
+  // The preview shares the structure's row (schema v24): one leaf page fewer per commit.
+  ctx.sql.get('INSERT INTO content_structures (content_id, structure, preview) VALUES (?, ?, ?)').run(id, structureJson, derived.preview ?? null);
   ctx.sql
     .get('INSERT INTO content_search (content_id, cm_from, cm_to, cm_cc, cm_bcc, cm_subject, sent_day) VALUES (?, ?, ?, ?, ?, ?, ?)')
     .run(id, search.from, search.to, search.cc, search.bcc, search.subject, search.sentDay);
   ctx.sql.get(INSERT_CONTENT_SORT).run(...contentSortParams(id, derived.sort));
   insertThreadKeys((sql) => ctx.sql.get(sql), id, derived.sort);
-  if (derived.preview !== undefined) ctx.sql.get('INSERT INTO content_preview (content_id, preview) VALUES (?, ?)').run(id, derived.preview);
   return id;
 }
 
@@ -76,7 +74,6 @@ export function releaseContents(ctx: StoreContext, contentIds: readonly number[]
     ctx.sql.get('DELETE FROM content_search WHERE content_id = ?').run(id);
     ctx.sql.get('DELETE FROM content_sort WHERE content_id = ?').run(id);
     ctx.sql.get('DELETE FROM content_thread WHERE content_id = ?').run(id);
-    ctx.sql.get('DELETE FROM content_preview WHERE content_id = ?').run(id);
     ctx.sql.get('DELETE FROM content_structures WHERE content_id = ?').run(id);
     ctx.sql.get('DELETE FROM contents WHERE id = ?').run(id);
     if (row.external) filesToRemove.push(row.sha256);

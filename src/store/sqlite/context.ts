@@ -14,6 +14,7 @@ import type { SortCache } from './sort-cache.js';
 import type { SyncThread } from './sync-thread.js';
 import type { WalSync } from './wal-sync.js';
 import type { MailboxPurger } from './mailbox-purge.js';
+import type { ContentIds } from './content-ids.js';
 import { isTombstone } from './tombstone.js';
 
 export interface StoreContext {
@@ -53,6 +54,8 @@ export interface StoreContext {
   readonly purger: MailboxPurger;
   /** RFC 9208 limits of users without their own (SqliteStoreOptions.quotaDefaults). */
   readonly quotaDefaults?: QuotaDefaults;
+  /** Ids for new content rows, reserved in blocks (content-ids.ts). */
+  readonly contentIds: ContentIds;
 }
 
 export interface MailboxRow {

@@ -97,7 +97,7 @@ class SqliteUserImporter implements UserImporter {
           addReference(ctx, contentId);
           insert.run(Number(mailboxId), m.uid, contentId, serializeFlags(normalizeFlags(m.flags)), m.modseq, m.internalDate.getTime(), collected.size, m.saveDate === undefined ? Date.now() : (m.saveDate?.getTime() ?? null));
         }
-        addUsage(ctx, this.userId, prepared.reduce((n, p) => n + p.collected.size, 0), prepared.length);
+        addUsage(ctx, Number(mailboxId), prepared.reduce((n, p) => n + p.collected.size, 0), prepared.length);
       });
       await ctx.durable.sync();
     } finally {

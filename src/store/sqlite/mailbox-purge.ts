@@ -34,7 +34,7 @@ export const PURGE_SLICE = 250;
  * tombstone, or, with `keepName` (it has children, RFC 3501 §6.3.4), kept as \\Noselect under its
  * name and id, which no session can select or write to. Returns whether messages are left to purge.
  */
-export function tombstoneMailbox(ctx: StoreContext, userId: number, mailboxId: number, keepName: boolean): boolean {
+export function tombstoneMailbox(ctx: StoreContext, mailboxId: number, keepName: boolean): boolean {
   // A \Noselect parent still being purged, deleted now that its children are gone: its usage was
   // taken off already.
   let purging = ctx.sql.get('SELECT 1 FROM mailbox_purges WHERE mailbox_id = ?').get(mailboxId) !== undefined;
@@ -44,7 +44,8 @@ export function tombstoneMailbox(ctx: StoreContext, userId: number, mailboxId: n
       bytes: number;
     };
     if (held.n > 0) {
-      addUsage(ctx, userId, -held.bytes, -held.n);
+      // Its usage leaves the user's now (the row stays, as a tombstone, until the purge ends).
+      addUsage(ctx, mailboxId, -held.bytes, -held.n);
       ctx.sql.get('INSERT INTO mailbox_purges (mailbox_id) VALUES (?)').run(mailboxId);
       purging = true;
     }

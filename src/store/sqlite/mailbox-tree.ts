@@ -139,7 +139,7 @@ export async function deleteMailbox(scope: UserScope, rawName: string): Promise<
     ctx.sql.get('DELETE FROM metadata WHERE user_id = ? AND mailbox_id = ?').run(scope.userId, row.id);
     // RFC 4467: URLs authorized for the deleted mailbox stop working, also if the name comes back.
     ctx.sql.get('DELETE FROM urlauth_keys WHERE mailbox_id = ?').run(row.id);
-    return tombstoneMailbox(ctx, scope.userId, row.id, children);
+    return tombstoneMailbox(ctx, row.id, children);
   });
   await ctx.durable.sync();
   ctx.feed.publish(scope.user, { kind: 'mailboxes', origin: scope.origin });

@@ -1,8 +1,9 @@
 /**
  * UserMailbox.messageExtras: RFC 8474 EMAILID (from the content's SHA-256) and RFC 8970 previews
- * (content_preview, written at APPEND). A content stored before schema v17 has no preview row:
- * the first request that must answer ('compute') reads just the bytes the preview needs, computes
- * it and keeps it, so a large mailbox is never backfilled in one go by the migration.
+ * (content_structures.preview since schema v24, written at APPEND). A content stored before
+ * schema v17 has none (NULL): the first request that must answer ('compute') reads just the bytes
+ * the preview needs, computes it and keeps it, so a large mailbox is never backfilled in one go
+ * by the migration.
  */
 import { messagePreview, previewBytesNeeded } from '../../mime/index.js';
 import type { MessageStructure } from '../../mime/types.js';
@@ -26,7 +27,7 @@ export async function messageExtras(scope: UserScope, mailboxId: string, uids: n
     .get(
       withPreview
         ? `SELECT m.uid, m.content_id, c.sha256, p.preview FROM messages m JOIN contents c ON c.id = m.content_id
-             LEFT JOIN content_preview p ON p.content_id = m.content_id
+             LEFT JOIN content_structures p ON p.content_id = m.content_id
             WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid`
         : `SELECT m.uid, m.content_id, c.sha256, NULL AS preview FROM messages m JOIN contents c ON c.id = m.content_id
             WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid`,
@@ -49,11 +50,9 @@ export async function messageExtras(scope: UserScope, mailboxId: string, uids: n
   }
   if (computed.size > 0) {
     await ctx.group.run(() => {
-      // A content released since has no row left to describe; INSERT only while it exists.
-      const keep = ctx.sql.get(
-        'INSERT OR IGNORE INTO content_preview (content_id, preview) SELECT ?, ? WHERE EXISTS (SELECT 1 FROM contents WHERE id = ?)',
-      );
-      for (const [contentId, preview] of computed) keep.run(contentId, preview, contentId);
+      // A content released since has no row left to update; one computed meanwhile keeps its own.
+      const keep = ctx.sql.get('UPDATE content_structures SET preview = ? WHERE content_id = ? AND preview IS NULL');
+      for (const [contentId, preview] of computed) keep.run(preview, contentId);
     });
   }
   return out;

@@ -24,7 +24,7 @@ export interface Parsed {
   structureJson: string;
   search: SearchColumns;
   sort: SortColumns;
-  /** RFC 8970 preview text (content_preview). */
+  /** RFC 8970 preview text (content_structures.preview). */
   preview: string;
 }
 
@@ -108,7 +108,7 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
         ctx.sql
           .get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size, save_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
           .run(box.id, uid, contentId, serializeFlags(flags), modseq, internalDate.getTime(), collected.size, Date.now());
-        addUsage(ctx, scope.userId, collected.size, 1);
+        addUsage(ctx, box.id, collected.size, 1);
         return { uid, uidValidity: box.uid_validity, modseq, ...(claims ? { recentFrom: box.recent_uid } : {}) };
       });
       if (!result) parsed = await prepare();
@@ -202,7 +202,7 @@ export async function appendMessages(
         uid += 1;
       }
       ctx.sql.get('UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?').run(uid, modseq, box.id);
-      addUsage(ctx, scope.userId, storage, items.length);
+      addUsage(ctx, box.id, storage, items.length);
       if (replacing) released = removeReplaced(scope, replacing);
       return out;
     });
@@ -266,7 +266,7 @@ async function appendKnownContent(
     ctx.sql
       .get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size, save_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(box.id, uid, content.id, serializeFlags(flags), modseq, internalDate.getTime(), content.size, Date.now());
-    addUsage(ctx, scope.userId, content.size, 1);
+    addUsage(ctx, box.id, content.size, 1);
     return { uid, uidValidity: box.uid_validity, modseq };
   });
   if (result) ctx.feed.publish(scope.user, { kind: 'exists', mailboxId, uids: [result.uid], origin: scope.origin });
@@ -376,7 +376,7 @@ export async function copyMessages(
       next++;
     }
     ctx.sql.get('UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?').run(next, modseq, target.id);
-    addUsage(ctx, scope.userId, rows.reduce((n, r) => n + r.size, 0), rows.length);
+    addUsage(ctx, target.id, rows.reduce((n, r) => n + r.size, 0), rows.length);
     if (removeSource) files = deleteRows(scope, source.id, source.highest_modseq, rows);
     return { uidValidity: target.uid_validity, mapping };
   });
@@ -395,7 +395,7 @@ function deleteRows(scope: UserScope, mailboxId: number, highestModseq: number, 
   for (const row of rows) del.run(mailboxId, row.uid);
   // Every viewer's own \Seen of them goes too (private-seen.ts).
   ctx.sql.get('DELETE FROM private_seen WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?))').run(mailboxId, jsonList(rows.map((r) => r.uid)));
-  addUsage(ctx, scope.userId, -rows.reduce((n, r) => n + r.size, 0), -rows.length);
+  addUsage(ctx, mailboxId, -rows.reduce((n, r) => n + r.size, 0), -rows.length);
   ctx.sql.get('UPDATE mailboxes SET highest_modseq = ? WHERE id = ?').run(highestModseq + 1, mailboxId);
   recordExpungedRows(
     ctx,

@@ -1,17 +1,23 @@
 /**
- * RFC 9208 quotas in the SQLite store. Usage lives in quota_usage (schema.ts, version 7), kept by
+ * RFC 9208 quotas in the SQLite store. Usage lives in each mailbox's row (mailboxes.usage_storage
+ * and usage_messages, schema v24; a user's usage is the sum over their mailboxes), kept by
  * addUsage() in the same transaction as every statement that adds or removes message rows
- * (message-writes.ts, mailbox-tree.ts, importer.ts); limits set with setQuota() in quota_limits. Writes that add messages
- * call checkUsage() inside their transaction: SQLite runs one write transaction at a time, so the
- * usage read there cannot change before the insert, and racing APPENDs never overshoot.
+ * (message-writes.ts, chunked-copy.ts, importer.ts; a deleted mailbox's is zeroed when it leaves
+ * the user's view, mailbox-purge.ts); limits set with setQuota() in quota_limits. Writes that add
+ * messages call checkUsage() inside their transaction: SQLite runs one write transaction at a
+ * time, so the usage read there cannot change before the insert, and racing APPENDs never
+ * overshoot. Why in the mailbox row: every message write updates that row anyway (UIDNEXT,
+ * HIGHESTMODSEQ), so keeping usage there costs no page of its own in the WAL — a per-user row
+ * (quota_usage, v8 to v23) was one more 4 KiB page in every delivery's commit.
  */
 import { checkQuota, effectiveLimits, validateLimits } from '../quota.js';
 import type { QuotaDefaults, QuotaLimits, QuotaState, QuotaUsage } from '../types.js';
 import type { StoreContext } from './context.js';
 
 export function readUsage(ctx: StoreContext, userId: number): QuotaUsage {
-  const row = ctx.sql.get('SELECT storage, messages FROM quota_usage WHERE user_id = ?').get(userId) as QuotaUsage | undefined;
-  return row ?? { storage: 0, messages: 0 };
+  return ctx.sql
+    .get('SELECT coalesce(sum(usage_storage), 0) AS storage, coalesce(sum(usage_messages), 0) AS messages FROM mailboxes WHERE user_id = ?')
+    .get(userId) as QuotaUsage;
 }
 
 function readStoredLimits(ctx: StoreContext, userId: number): QuotaLimits | undefined {
@@ -36,16 +42,12 @@ export async function quotaState(ctx: StoreContext, userId: number, user: string
 }
 
 /**
- * Inside the transaction that added (positive) or removed (negative) message rows of the user:
- * one statement per operation, however many rows.
+ * Inside the transaction that added (positive) or removed (negative) message rows of the mailbox:
+ * one statement per operation, however many rows. A mailbox row gone meanwhile has nothing to keep.
  */
-export function addUsage(ctx: StoreContext, userId: number, storage: number, messages: number): void {
+export function addUsage(ctx: StoreContext, mailboxId: number, storage: number, messages: number): void {
   if (storage === 0 && messages === 0) return;
-  ctx.sql
-    .get(
-      'INSERT INTO quota_usage (user_id, storage, messages) VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET storage = storage + excluded.storage, messages = messages + excluded.messages',
-    )
-    .run(userId, storage, messages);
+  ctx.sql.get('UPDATE mailboxes SET usage_storage = usage_storage + ?, usage_messages = usage_messages + ? WHERE id = ?').run(storage, messages, mailboxId);
 }
 
 /** Inside the write transaction: throws StoreError 'overquota' unless `add` fits. */

@@ -6,6 +6,8 @@
 import type { Database } from 'better-sqlite3';
 import { insertThreadKeys } from './thread-keys.js';
 import { refoldStep, startRefold } from './search-refold.js';
+import { previewFoldStep, startPreviewFold } from './preview-fold.js';
+import { startUsageFold, usageFoldStep } from './usage-fold.js';
 import { StoreError } from '../errors.js';
 
 export interface MigrationContext {
@@ -435,6 +437,43 @@ export const MIGRATIONS: readonly Migration[] = [
     },
     step(db, ctx) {
       return refoldStep(db, ctx);
+    },
+  },
+  {
+    version: 23,
+    description: "urlauth_keys per user and mailbox (RFC 4467 §2.2): a holder column; each owner's key kept as the owner's",
+    up(db) {
+      // RFC 4467 §2.2: "two users sharing the same mailbox each have a different mailbox access key
+      // for that mailbox". A key row is (mailbox, holder): the owner's own key, or that of a user the
+      // mailbox is shared with. The keys v21–v22 kept (one per mailbox) were the owner's, and stay
+      // so: URLs the owner authorized still verify; those readers authorized with the owner's key
+      // for a shared mailbox do not (each reader now has a key of their own). Rebuilt because SQLite
+      // cannot change a primary key in place; the holder index serves RESETKEY without a mailbox.
+      db.exec(`
+        CREATE TABLE urlauth_keys_v23 (
+          mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+          holder TEXT NOT NULL,
+          key BLOB NOT NULL,
+          PRIMARY KEY (mailbox_id, holder)
+        ) WITHOUT ROWID;
+        INSERT INTO urlauth_keys_v23 (mailbox_id, holder, key)
+          SELECT k.mailbox_id, u.name, k.key FROM urlauth_keys k JOIN mailboxes m ON m.id = k.mailbox_id JOIN users u ON u.id = m.user_id;
+        DROP TABLE urlauth_keys;
+        ALTER TABLE urlauth_keys_v23 RENAME TO urlauth_keys;
+        CREATE INDEX urlauth_keys_holder ON urlauth_keys (holder);
+      `);
+    },
+  },
+  {
+    version: 24,
+    description:
+      'fewer pages per message commit: previews in content_structures.preview (preview-fold.ts) and quota usage in the mailbox rows (usage-fold.ts), moved in steps',
+    up(db) {
+      startPreviewFold(db);
+      startUsageFold(db);
+    },
+    step(db) {
+      return previewFoldStep(db) || usageFoldStep(db);
     },
   },
 ];

@@ -116,6 +116,30 @@ export class SqliteSieveScripts implements SieveScriptStorage {
     });
   }
 
+  async vacationClaim(handle: string, address: string, now: Date, until: Date): Promise<boolean> {
+    // Most claims find the sender answered: a read says so without a write and its WAL sync. The
+    // write below decides on its own; the read only spares it.
+    if (await this.vacationAnswered(handle, address, now)) return false;
+    // One statement: inserted, or an ended memory replaced (changes 1); a live one stays (changes 0).
+    return this.change(
+      () =>
+        this.scope.ctx.sql
+          .get(
+            `INSERT INTO sieve_vacation (user_id, handle, address, until) VALUES (?, ?, ?, ?)
+             ON CONFLICT (user_id, handle, address) DO UPDATE SET until = excluded.until WHERE sieve_vacation.until <= ?`,
+          )
+          .run(this.scope.userId, handle, vacationKey(address), until.getTime(), now.getTime()).changes === 1,
+    );
+  }
+
+  vacationRelease(handle: string, address: string, until: Date): Promise<void> {
+    return this.change(() => {
+      this.scope.ctx.sql
+        .get('DELETE FROM sieve_vacation WHERE user_id = ? AND handle = ? AND address = ? AND until = ?')
+        .run(this.scope.userId, handle, vacationKey(address), until.getTime());
+    });
+  }
+
   vacationAnswered(handle: string, address: string, now: Date): Promise<boolean> {
     return this.read(() => {
       const until = this.scope.ctx.sql

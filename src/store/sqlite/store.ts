@@ -25,6 +25,7 @@ import { insertMailbox } from './mailbox-tree.js';
 import { currentVersion, migrate } from './schema.js';
 import { rollBackUnfinishedCopies } from './chunked-copy.js';
 import { MailboxPurger } from './mailbox-purge.js';
+import { ContentIds } from './content-ids.js';
 import { startupCheck, type IntegrityResult } from './database-check.js';
 import { checkStore, type CheckOptions, type CheckReport } from './check.js';
 import { StoreHealth, type HealthStatus } from './health.js';
@@ -226,6 +227,7 @@ export class SqliteStore implements MailStore {
         structures: new StructureCache(),
         expungedRetention: limits.expungedRetention,
         purger: new MailboxPurger(),
+        contentIds: new ContentIds(),
         ...(options.quotaDefaults ? { quotaDefaults: options.quotaDefaults } : {}),
       };
       const version = migrate(

@@ -40,7 +40,7 @@ import { quotaState } from './quota.js';
 import { readAcl, writeAcl } from './acl.js';
 import { readPrivateSeen, writePrivateSeen } from './private-seen.js';
 import { readMetadata, writeMetadata } from './metadata.js';
-import type { MetadataEntry, MetadataOptions, MetadataWrite, SetMetadataOptions } from '../types.js';
+import type { MetadataEntry, MetadataOptions, MetadataWrite, SetMetadataOptions, UrlauthKeyOptions, UrlauthResetOptions } from '../types.js';
 import type { AclEntry } from '../acl.js';
 import type { UserScope } from './context.js';
 import { StoreError } from '../errors.js';
@@ -160,13 +160,14 @@ export class SqliteUserMailbox implements UserMailbox {
   setPrivateSeen(mailboxId: string, viewer: string, uids: number[], seen: boolean, options: { unchangedSince?: number } = {}): Promise<FlagUpdateResult> {
     return this.write(() => writePrivateSeen(this.scope, mailboxId, viewer, uids, seen, options.unchangedSince));
   }
-  async urlauthKey(mailboxId: string, options: { create?: boolean } = {}): Promise<Buffer | null> {
-    const key = await this.call(() => readUrlauthKey(this.scope, mailboxId));
+  async urlauthKey(mailboxId: string, options: UrlauthKeyOptions = {}): Promise<Buffer | null> {
+    const holder = options.holder ?? this.scope.user;
+    const key = await this.call(() => readUrlauthKey(this.scope, mailboxId, holder));
     if (key || !options.create) return key;
-    return this.write(() => createUrlauthKey(this.scope, mailboxId));
+    return this.write(() => createUrlauthKey(this.scope, mailboxId, holder));
   }
-  resetUrlauthKeys(mailboxId?: string): Promise<void> {
-    return this.write(() => resetUrlauthKeys(this.scope, mailboxId));
+  resetUrlauthKeys(mailboxId?: string, options: UrlauthResetOptions = {}): Promise<void> {
+    return this.write(() => resetUrlauthKeys(this.scope, mailboxId, options.holder));
   }
   subscriptions(): Promise<string[]> {
     return this.call(() => subscriptionNames(this.scope));
@@ -303,7 +304,12 @@ export class SqliteUserMailbox implements UserMailbox {
   vacationList(now: Date): Promise<VacationMemory[]> {
     return this.sieve.vacationList(now);
   }
-
+  vacationClaim(handle: string, address: string, now: Date, until: Date): Promise<boolean> {
+    return this.sieve.vacationClaim(handle, address, now, until);
+  }
+  vacationRelease(handle: string, address: string, until: Date): Promise<void> {
+    return this.sieve.vacationRelease(handle, address, until);
+  }
   vacationAnswered(handle: string, address: string, now: Date): Promise<boolean> {
     return this.sieve.vacationAnswered(handle, address, now);
   }
