@@ -21,7 +21,8 @@
  *
  * `--check S`: imaptest's checking stress alone against Postroom for S seconds with
  * `--check-clients` clients (default 30) over `--check-users` users (default 3, so sessions share
- * mailboxes) on a fresh copy, plus any `--check-args`; prints every "Error:" line it reports.
+ * mailboxes) on a fresh copy, plus any `--check-args`; prints every "Error:" line it reports and
+ * exits with 1 when there is one.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -237,6 +238,8 @@ async function check(mbox: string, tls?: { cert: string; key: string }): Promise
     say(`\n### imaptest checking stress against ${label}: ${clients} clients over ${Object.keys(users.users).length} users, ${seconds} s${tls ? ', TLS' : ''}${extra.length ? `, ${extra.join(' ')}` : ''} (load ${load()})\n`);
     say(`${sumStates(result.states)} commands in ${result.seconds} s, server CPU ${cpu.toFixed(1)} s; ${result.errors.length} error lines`);
     if (result.errors.length) say(`\n\`\`\`\n${result.errors.slice(0, 40).join('\n')}\n\`\`\``);
+    // A wrong answer fails the run, as `npm run stress` does.
+    if (result.errors.length) process.exitCode = 1;
     writeFileSync(join(RUN, 'check-stdout.txt'), result.stdout);
   } finally {
     await running.stop();
