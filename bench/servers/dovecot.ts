@@ -78,6 +78,8 @@ export interface DovecotOptions {
   extraUsers?: { user: string; password: string }[];
   /** auth_cache_size (e.g. "10M"); absent: Dovecot's default, 0 (no cache). */
   authCacheSize?: string;
+  /** mail_fsync; absent: `always` (every change on disk before the tagged OK, as Postroom). `optimized` is Dovecot's own default. */
+  mailFsync?: 'always' | 'optimized';
 }
 
 function config(o: DovecotOptions, dir: string, port: number, pop3Port: number, tlsPort = 0): string {
@@ -98,8 +100,8 @@ namespace inbox {
   inbox = yes
   separator = /
 }
-# Like Postroom's synchronous=FULL: every change is fsynced before the tagged OK.
-mail_fsync = always
+${o.mailFsync === 'optimized' ? "# Dovecot's default: mail saves are fsynced, index (flag) updates are not." : "# Like Postroom's synchronous=FULL: every change is fsynced before the tagged OK."}
+mail_fsync = ${o.mailFsync ?? 'always'}
 mail_max_userip_connections = ${limit}
 default_client_limit = ${limit}
 default_process_limit = ${limit}

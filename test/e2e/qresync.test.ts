@@ -120,6 +120,38 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
       await expectReply(c, 'q17', 'UID FETCH 6 (FLAGS)', ['* 3 FETCH (UID 6 FLAGS () MODSEQ (n))', 'q17 OK UID FETCH completed']);
       c.destroy();
     });
+
+    // Found by imaptest's qresync mode ("FETCH didn't return UID while QRESYNC was enabled").
+    it('§3.2.4: under QRESYNC every FETCH a STORE or an implicit \\Seen causes carries the UID; under CONDSTORE alone, as before', async () => {
+      const c = new RawClient(server().port);
+      await c.login();
+      // CONDSTORE only: RFC 7162's examples (Example 10) have no UID in a STORE's FETCH.
+      await run(c, 'm0', 'ENABLE CONDSTORE');
+      await run(c, 'm1', 'CREATE uidcheck');
+      await run(c, 'm2', 'SELECT uidcheck');
+      for (let i = 1; i <= 3; i++) {
+        const body = `Subject: u${i}\r\n\r\nbody ${i}\r\n`;
+        await run(c, `ma${i}`, `APPEND uidcheck {${body.length}+}\r\n${body}`);
+      }
+      await run(c, 'm3', 'UID STORE 1:3 +FLAGS.SILENT (\\Seen)');
+      // This session saw them arrive: \Recent here, not in the next one.
+      await expectReply(c, 'm4', 'STORE 2 +FLAGS (\\Flagged)', ['* 2 FETCH (FLAGS (\\Seen \\Flagged \\Recent) MODSEQ (n))', 'm4 OK STORE completed']);
+      c.destroy();
+
+      const q = new RawClient(server().port);
+      await q.login();
+      await expectReply(q, 'n1', 'ENABLE QRESYNC', ['* ENABLED QRESYNC', 'n1 OK ENABLE completed']);
+      await run(q, 'n2', 'SELECT uidcheck');
+      await expectReply(q, 'n3', 'STORE 3 +FLAGS (\\Answered)', ['* 3 FETCH (UID 3 FLAGS (\\Seen \\Answered) MODSEQ (n))', 'n3 OK STORE completed']);
+      await expectReply(q, 'n4', 'STORE 2 -FLAGS.SILENT (\\Seen)', ['* 2 FETCH (UID 2 MODSEQ (n))', 'n4 OK STORE completed']);
+      // A FETCH that sets \Seen reports the flags it set, with the UID.
+      const fetched = (await run(q, 'n5', 'FETCH 2 (BODY[TEXT])')).join('\n');
+      assert.match(fetched, /^\* 2 FETCH \(UID 2 BODY\[TEXT\]/m, fetched);
+      assert.match(fetched, /FLAGS \(\\Flagged \\Seen\) MODSEQ \(\d+\)\)$/m, fetched);
+      // One that sets nothing keeps to what was asked (and the MODSEQ CONDSTORE adds).
+      await expectReply(q, 'n6', 'FETCH 1 (RFC822.SIZE)', ['* 1 FETCH (RFC822.SIZE 23 MODSEQ (n))', 'n6 OK FETCH completed']);
+      q.destroy();
+    });
   });
 }
 

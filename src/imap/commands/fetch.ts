@@ -197,6 +197,7 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   if (records) for (const uid of uids) if (view.applyCurrent(records.get(uid)!)) refreshed.add(uid);
   const withModseq = ctx.enabled.has('CONDSTORE');
   const uidOnly = ctx.enabled.has('UIDONLY');
+  const qresyncUid = ctx.enabled.has('QRESYNC') && !uidOnly;
   const inStoreOrder = ascendingCopy(uids);
   const extras = plan.extras ? await loadExtras(mail, mailboxId, inStoreOrder, plan.extras) : undefined;
   const threadIds = plan.threadIds ? await loadThreadIds(mail, mailboxId, inStoreOrder) : undefined;
@@ -211,7 +212,9 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     // response's own number (`uid UIDFETCH`, RFC 9586) and UID comes only when asked for.
     const items = plan.byUid && !uidOnly && !has(named, 'UID') ? [UID_ITEM, ...named] : named;
     const order = items.map((i) => (i.kind === 'simple' && i.name === 'UID' ? 'UID' : 'FLAGS') as 'UID' | 'FLAGS');
-    const orderWithFlags = has(items, 'FLAGS') ? order : [...order, 'FLAGS' as const];
+    const withFlags = has(items, 'FLAGS') ? order : [...order, 'FLAGS' as const];
+    // FLAGS added for a change made elsewhere: under QRESYNC with the UID too (RFC 7162 §3.2.4).
+    const orderWithFlags = qresyncUid && !withFlags.includes('UID') ? ['UID' as const, ...withFlags] : withFlags;
     let text = '';
     for (const uid of uids) {
       const seq = view.seqOf(uid);
@@ -225,7 +228,10 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   }
   const render = (uid: number): Promise<ImapValue[]> => {
     const change = seen.get(uid);
-    const prepend = plan.byUid && !uidOnly && !has(plan.items, 'UID') ? [UID_ITEM] : [];
+    // RFC 7162 §3.2.4: under QRESYNC a response that reports flags this FETCH set (\Seen) or
+    // found changed by another session carries the UID, as a UID FETCH's always does.
+    const flagsReported = change !== undefined || refreshed.has(uid);
+    const prepend = (plan.byUid || (qresyncUid && flagsReported)) && !uidOnly && !has(plan.items, 'UID') ? [UID_ITEM] : [];
     const append: FetchItem[] = [];
     if ((change || refreshed.has(uid)) && !has(plan.items, 'FLAGS')) append.push(FLAGS_ITEM);
     if ((plan.modseq || withModseq) && !has(plan.items, 'MODSEQ')) append.push(MODSEQ_ITEM);

@@ -88,6 +88,9 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
   if (conditional) enableCondstore(ctx, view);
   const withModseq = ctx.enabled.has('CONDSTORE');
   const uidOnly = ctx.enabled.has('UIDONLY');
+  // RFC 7162 §3.2.4: with QRESYNC on, every untagged FETCH a STORE causes carries the UID as well
+  // (as Dovecot does; imaptest's qresync mode checks it). CONDSTORE alone keeps RFC 7162's examples.
+  const withUid = (byUid || ctx.enabled.has('QRESYNC')) && !uidOnly;
   if (args.operation !== 'remove') await checkKeywords(ctx, mail, view.mailbox, args.flags);
 
   // One store call per chunk, each reported before the next (chunks.ts): a STORE 1:* over a large
@@ -130,7 +133,7 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
       if (++written % 512 === 0) await ctx.drain();
       const items: ImapValue[] = [];
       // Under UIDONLY the UID is the response's own number (`uid UIDFETCH`), not an item.
-      if (byUid && !uidOnly) items.push(atom('UID'), uid);
+      if (withUid) items.push(atom('UID'), uid);
       if (!args.silent) items.push(atom('FLAGS'), view.flagsOf(uid).map((f) => atom(f)));
       // The view holds the mod-sequence of exactly the flags it reports (just updated for the changed).
       if (withModseq) items.push(atom('MODSEQ'), [view.modseqOf(uid)]);
