@@ -72,6 +72,9 @@ const q = (xs: number[], p: number): number => {
 const pq = (xs: number[]): [number, number] => [q(xs, 0.5), q(xs, 0.99)];
 
 /** Client trace entries joined to the server's command records (as bench/tails-join.ts does). */
+/** Scavenges during the measured rounds, per 1,000 commands, and their median and p90 pause (ms). */
+let lastGc = { per1000: 0, p50: 0, p90: 0 };
+
 function join1(dir: string): Map<string, Row> {
   const files = readdirSync(dir);
   const traces = files.filter((f) => f.startsWith('server-')).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { commands: ServerCommand[]; gc: Span[] });
@@ -115,6 +118,11 @@ function join1(dir: string): Map<string, Row> {
     if (gcIn(s.arrived, s.flushed)) e.gc++;
     else if (s.alloc !== undefined && !gcIn(s.arrived, s.end)) e.alloc.push(s.alloc / 1024);
   }
+  const sent = clients.map((c) => c.sent);
+  const from = Math.min(...sent);
+  const to = Math.max(...clients.map((c) => c.done));
+  const scavenges = gc.filter((g) => g.kind === 1 && g.start >= from && g.end <= to).map((g) => g.end - g.start);
+  lastGc = { per1000: (1000 * scavenges.length) / Math.max(1, clients.length), p50: q(scavenges, 0.5), p90: q(scavenges, 0.9) };
   const out = new Map<string, Row>();
   for (const [name, e] of by) {
     out.set(name, { n: e.client.length, client: pq(e.client), server: pq(e.server), cpu: pq(e.cpu), allocKb: q(e.alloc, 0.5), gcPct: (100 * e.gc) / e.client.length });
@@ -136,6 +144,7 @@ async function startTree(tree: string, runDir: string, traceDir: string, heapPro
 
 const f = (n: number): string => n.toFixed(2);
 const results: Map<string, Row>[][] = trees.map(() => []);
+const gcs: (typeof lastGc)[][] = trees.map(() => []);
 const base = { host: '127.0.0.1', users: Object.keys(spec.users), password: PASSWORD, clients: 1, workers: 1, scenario: 'busy' as const, connectConcurrency: 1, persistent: true };
 
 for (let pair = 0; pair < PAIRS; pair++) {
@@ -168,7 +177,11 @@ for (let pair = 0; pair < PAIRS; pair++) {
     if (heapProf) process.stdout.write(`heap profile of the measured rounds: ${heapProf} (bench/heap-prof-summary.ts)\n`);
     results[t]!.push(rows);
     const total = [...rows.values()].reduce((n, r) => n + r.n, 0);
-    process.stdout.write(`\n${tree} run ${pair + 1}: ${(total / SECONDS).toFixed(0)} commands/s, load ${load0.toFixed(1)} → ${load1.toFixed(1)}\n`);
+    gcs[t]!.push(lastGc);
+    process.stdout.write(
+      `\n${tree} run ${pair + 1}: ${(total / SECONDS).toFixed(0)} commands/s, load ${load0.toFixed(1)} → ${load1.toFixed(1)}; ` +
+        `scavenges ${lastGc.per1000.toFixed(1)} per 1,000 commands, pause p50 ${f(lastGc.p50)} p90 ${f(lastGc.p90)} ms\n`,
+    );
     process.stdout.write('| command | n | client p50/p99 | server p50/p99 | CPU p50/p99 ms | heap KB allocated p50 | % with a GC inside |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n');
     for (const [name, r] of [...rows.entries()].sort()) {
       process.stdout.write(`| ${name} | ${r.n} | ${f(r.client[0])}/${f(r.client[1])} | ${f(r.server[0])}/${f(r.server[1])} | ${f(r.cpu[0])}/${f(r.cpu[1])} | ${r.allocKb.toFixed(1)} | ${r.gcPct.toFixed(2)} |\n`);
@@ -177,6 +190,10 @@ for (let pair = 0; pair < PAIRS; pair++) {
 }
 
 const median = (xs: number[]): number => q(xs, 0.5);
+for (const [t, tree] of trees.entries()) {
+  const g = gcs[t]!;
+  process.stdout.write(`\n${tree}: scavenges per 1,000 commands, median of runs ${f(median(g.map((x) => x.per1000)))}; pause p50 ${f(median(g.map((x) => x.p50)))} ms\n`);
+}
 process.stdout.write('\nMedian over runs, per tree (server p50/p99 · CPU p50/p99 · client p99 · heap KB allocated · % with a GC inside):\n\n');
 const names = [...new Set(results.flatMap((rs) => rs.flatMap((r) => [...r.keys()])))].sort();
 process.stdout.write(`| command | ${trees.map((t) => t).join(' | ')} |\n| --- |${trees.map(() => ' --- |').join('')}\n`);
