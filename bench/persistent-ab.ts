@@ -22,6 +22,7 @@ import { runLoad } from './load/run-load.js';
 import { BENCH_TMP, PASSWORD, mixedUsers } from './servers/common.js';
 import type { ClientTraceEntry } from './load/trace.js';
 import type { RunningServer } from './servers/postroom.js';
+import type { CommandRecord, Span } from './servers/tails.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,20 +41,8 @@ const SECONDS = Number(values.seconds);
 const WARMUP = Number(values.warmup);
 const spec = mixedUsers(20, Number(values.messages));
 
-interface ServerCommand {
-  name: string;
-  arrived: number;
-  start: number;
-  end: number;
-  flushed: number;
-  cpu: number;
-  alloc?: number;
-}
-interface Span {
-  start: number;
-  end: number;
-  kind?: number;
-}
+/** A command as the server's trace has it (its times on the epoch clock); `alloc` is missing in older traces. */
+type ServerCommand = Omit<CommandRecord, 'alloc'> & { alloc?: number };
 interface Row {
   n: number;
   client: [number, number];

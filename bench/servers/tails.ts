@@ -20,14 +20,14 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { ProtocolMetrics, SqliteTimings } from '../../src/metrics/types.js';
 
-interface Span {
+export interface Span {
   start: number;
   end: number;
   /** GC spans: PerformanceGCEntry's detail.kind (1 scavenge, 2 mark-compact, 4 incremental marking, 8 weak callbacks). */
   kind?: number;
 }
 
-interface CommandRecord {
+export interface CommandRecord {
   name: string;
   arrived: number;
   start: number;
