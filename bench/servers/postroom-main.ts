@@ -17,6 +17,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { TailRecorder } from './tails.js';
+import inspector from 'node:inspector';
 
 // POSTROOM_BENCH_METRICS=1: count as `serve --metrics-port` does (commands, logins, bytes, store and
 // WAL timings), to measure what the instrumentation costs (bench/metrics-ab.ts).
@@ -82,6 +83,21 @@ const timesOnly: ProtocolMetrics | undefined = commandTimes && {
 // 1 % overlapped (GC, checkpoint, WAL sync, a blocked loop), at exit (tails.ts).
 const tails = process.env.POSTROOM_BENCH_TAILS ? new TailRecorder() : undefined;
 
+// POSTROOM_BENCH_HEAP_PROF=FILE: V8's sampling heap profiler over the whole run, counting objects a
+// scavenge or mark-compact already freed too — where the allocation that drives GC comes from (read
+// it with bench/heap-prof-summary.ts). Started on SIGWINCH (after a warm-up) if
+// POSTROOM_BENCH_HEAP_PROF_ON_SIGNAL is set, else at once.
+const heapProfFile = process.env.POSTROOM_BENCH_HEAP_PROF;
+const heapSession = heapProfFile ? new inspector.Session() : undefined;
+const inspectorPost = (method: string, params?: object): Promise<unknown> =>
+  new Promise((resolve, reject) => heapSession!.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res))));
+if (heapSession) {
+  heapSession.connect();
+  const start = (): void => void inspectorPost('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  if (process.env.POSTROOM_BENCH_HEAP_PROF_ON_SIGNAL) process.once('SIGWINCH', start);
+  else start();
+}
+
 const [data, max, hibernate] = [process.argv[2]!, Number(process.argv[3] ?? 20_000), process.argv[4]];
 const tlsFiles = process.env.POSTROOM_BENCH_TLS_CERT && process.env.POSTROOM_BENCH_TLS_KEY ? { cert: process.env.POSTROOM_BENCH_TLS_CERT, key: process.env.POSTROOM_BENCH_TLS_KEY } : null;
 const store = await SqliteStore.open({ directory: data, ...(metrics ? { timings: metrics.sqlite } : tails ? { timings: tails.timings } : {}) });
@@ -113,6 +129,17 @@ if (process.env.POSTROOM_BENCH_UNIX) {
 }
 process.stdout.write(`${JSON.stringify({ msg: 'listening', imapPort: bound.port, ...(bound.tlsPort ? { tlsPort: bound.tlsPort } : {}), pid: process.pid })}\n`);
 const stop = (): void => {
+  if (heapSession) {
+    void inspectorPost('HeapProfiler.stopSampling').then((res) => {
+      writeFileSync(heapProfFile!, JSON.stringify((res as { profile: object }).profile));
+      heapSession.disconnect();
+      finish();
+    }, finish);
+    return;
+  }
+  finish();
+};
+const finish = (): void => {
   if (loopDelay) {
     const ms = (ns: number): string => (ns / 1e6).toFixed(1);
     process.stderr.write(`event loop delay ms: p50 ${ms(loopDelay.percentile(50))} p90 ${ms(loopDelay.percentile(90))} p99 ${ms(loopDelay.percentile(99))} max ${ms(loopDelay.max)}\n`);

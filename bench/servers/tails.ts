@@ -17,14 +17,17 @@
 import net from 'node:net';
 import { readFileSync, readdirSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import type { ProtocolMetrics, SqliteTimings } from '../../src/metrics/types.js';
 
-interface Span {
+export interface Span {
   start: number;
   end: number;
+  /** GC spans: PerformanceGCEntry's detail.kind (1 scavenge, 2 mark-compact, 4 incremental marking, 8 weak callbacks). */
+  kind?: number;
 }
 
-interface CommandRecord {
+export interface CommandRecord {
   name: string;
   arrived: number;
   start: number;
@@ -35,6 +38,11 @@ interface CommandRecord {
   activeBefore: number;
   /** CPU ms the process used from reading the bytes to the end of the command (time it was preempted does not count). */
   cpu: number;
+  /**
+   * Bytes the V8 heap grew by from reading the bytes to the end of the command: what the command
+   * allocated, when no GC ran in between (report() and tails-join leave those out).
+   */
+  alloc: number;
 }
 
 /**
@@ -54,6 +62,8 @@ export class TailRecorder {
   private flushActive = 0;
   /** The process's CPU ms at the last 'data' event. */
   private lastDataCpu = 0;
+  /** The V8 heap's used bytes at the last 'data' event. */
+  private lastDataHeap = 0;
   private readonly commands: CommandRecord[] = [];
   /** Commands finished but not yet written out. */
   private unflushed: CommandRecord[] = [];
@@ -73,6 +83,7 @@ export class TailRecorder {
         recorder.lastData = performance.now();
         recorder.lastDataActive = performance.eventLoopUtilization().active;
         recorder.lastDataCpu = processCpuMs();
+        recorder.lastDataHeap = getHeapStatistics().used_heap_size;
       }
       return (emit as (...a: unknown[]) => boolean).apply(this, [event, ...args]);
     } as typeof emit;
@@ -87,7 +98,7 @@ export class TailRecorder {
       return (write as (...a: unknown[]) => boolean).apply(this, args);
     } as typeof write;
     new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) this.gc.push({ start: e.startTime, end: e.startTime + e.duration });
+      for (const e of list.getEntries()) this.gc.push({ start: e.startTime, end: e.startTime + e.duration, kind: (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0 });
     }).observe({ entryTypes: ['gc'] });
     // A 1 ms timer: a late tick is a stretch the loop could not run anything else.
     // Each tick also samples the process's CPU time (all threads) and the loop's active time, so
@@ -109,7 +120,7 @@ export class TailRecorder {
     command: (name, _result, seconds) => {
       const end = performance.now();
       const start = end - seconds * 1000;
-      const rec: CommandRecord = { name, arrived: Math.min(this.lastData, start), start, end, flushed: Number.NaN, previous: this.previous, activeBefore: this.lastDataActive - this.flushActive, cpu: processCpuMs() - this.lastDataCpu };
+      const rec: CommandRecord = { name, arrived: Math.min(this.lastData, start), start, end, flushed: Number.NaN, previous: this.previous, activeBefore: this.lastDataActive - this.flushActive, cpu: processCpuMs() - this.lastDataCpu, alloc: getHeapStatistics().used_heap_size - this.lastDataHeap };
       this.previous = name;
       this.commands.push(rec);
       this.unflushed.push(rec);
@@ -134,7 +145,7 @@ export class TailRecorder {
   /** Everything recorded, on the epoch clock (ms), for bench/tails-join.ts. */
   trace(): object {
     const t = performance.timeOrigin;
-    const spans = (xs: Span[]): Span[] => xs.map((x) => ({ start: x.start + t, end: x.end + t }));
+    const spans = (xs: Span[]): Span[] => xs.map((x) => ({ ...x, start: x.start + t, end: x.end + t }));
     return {
       commands: this.commands.map((c) => ({ ...c, arrived: c.arrived + t, start: c.start + t, end: c.end + t, flushed: c.flushed + t })),
       gc: spans(this.gc),
@@ -185,13 +196,14 @@ export class TailRecorder {
       `tails: ${this.commands.length} commands; GC ${this.gc.length} (${f(total(this.gc))} ms); WAL syncs ${this.walSync.length}; ` +
         `checkpoints ${this.checkpoint.length} (${f(total(this.checkpoint))} ms); loop blocked > 2 ms ${this.blocked.length} times (${f(total(this.blocked))} ms)`,
     );
-    lines.push('tails: command | n | queued p50/p99 | service p50/p99 | flush p50/p99 | server p50/p99 ms | process CPU read→end p50/p99 | slowest 1 %: n, overlapped GC / checkpoint / WAL sync / blocked loop (count), after (count)');
+    lines.push('tails: command | n | queued p50/p99 | service p50/p99 | flush p50/p99 | server p50/p99 ms | process CPU read→end p50/p99 | heap KB allocated read→end p50 (no GC between) | slowest 1 %: n, overlapped GC / checkpoint / WAL sync / blocked loop (count), after (count)');
     for (const [name, list] of [...byName.entries()].sort()) {
       const part = (fn: (c: CommandRecord) => number): string => {
         const xs = list.map(fn).sort((a, b) => a - b);
         return `${f(q(xs, 0.5))}/${f(q(xs, 0.99))}`;
       };
       const server = (c: CommandRecord): number => c.flushed - c.arrived;
+      const allocs = list.filter((c) => overlaps(this.gc, c.arrived, c.end) === 0).map((c) => c.alloc).sort((a, b) => a - b);
       const sorted = [...list].sort((a, b) => server(b) - server(a));
       const slow = sorted.slice(0, Math.max(1, Math.ceil(list.length / 100)));
       const count = (spans: Span[]): number => slow.filter((c) => overlaps(spans, c.arrived, c.flushed) > 0).length;
@@ -199,7 +211,7 @@ export class TailRecorder {
       for (const c of slow) after.set(c.previous, (after.get(c.previous) ?? 0) + 1);
       const afterText = [...after.entries()].sort((a, b) => b[1] - a[1]).map(([p, n]) => `${p || '-'}×${n}`).join(' ');
       lines.push(
-        `tails: ${name} | ${list.length} | ${part((c) => c.start - c.arrived)} | ${part((c) => c.end - c.start)} | ${part((c) => c.flushed - c.end)} | ${part(server)} | ${part((c) => c.cpu)} | ` +
+        `tails: ${name} | ${list.length} | ${part((c) => c.start - c.arrived)} | ${part((c) => c.end - c.start)} | ${part((c) => c.flushed - c.end)} | ${part(server)} | ${part((c) => c.cpu)} | ${(q(allocs, 0.5) / 1024).toFixed(1)} | ` +
           `${slow.length}: ${count(this.gc)} / ${count(this.checkpoint)} / ${count(this.walSync)} / ${count(this.blocked)}; after ${afterText}`,
       );
     }

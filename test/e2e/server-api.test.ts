@@ -108,3 +108,26 @@ test('an unauthenticated client that says nothing is logged out after unauthIdle
     await server.close();
   }
 });
+
+test('every command postpones the autologout, which still comes once the client falls silent', async () => {
+  // The idle timer is restarted in place at each command (connection.ts startIdleTimer).
+  const server = await startImapServer({ unauthIdleSeconds: 1 });
+  const c = new RawClient(server.port);
+  try {
+    await c.expect(/^\* OK/);
+    const started = Date.now();
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 400));
+      c.send(`n${i} NOOP\r\n`);
+      assert.match(await c.expect(new RegExp(`^n${i} `)), /^n\d OK/);
+    }
+    assert.ok(Date.now() - started >= 1900, 'still connected past twice the idle limit while active');
+    const silent = Date.now();
+    assert.match(await c.expect(/^\* BYE/, 4000), /[Aa]utologout|idle/);
+    assert.ok(Date.now() - silent >= 500, 'logged out a full idle limit after the last command, not at the first timer');
+    await c.waitClosed();
+  } finally {
+    c.destroy();
+    await server.close();
+  }
+});

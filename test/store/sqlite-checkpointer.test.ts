@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite/index.js';
@@ -47,6 +47,28 @@ describe('SqliteStore WAL checkpoints', () => {
     const again = await SqliteStore.open({ directory: dir });
     const user = await again.open('alice');
     assert.equal((await user.status((await user.get('INBOX')).id)).messages, 50);
+    await again.close();
+  });
+
+  it('starts the WAL over itself, with its header synced off the event loop, so the next write does not', async () => {
+    // The WAL header's checkpoint sequence number (bytes 12–15) grows by one at every restart.
+    let walSyncs = 0;
+    const { dir, store, u, inbox } = await aliceStore({ checkpoints: { intervalMs: 60_000 }, walSyncer: async () => void walSyncs++ });
+    const sequence = (): number => readFileSync(join(dir, 'mail.sqlite-wal')).readUInt32BE(12);
+    for (let i = 0; i < 5; i++) await u.append(inbox.id, { content: message(i) });
+    const before = sequence();
+    const syncsBefore = walSyncs;
+    await store.checkpoint();
+    assert.equal(sequence(), before + 1, 'the checkpoint restarted the WAL without waiting for a write');
+    assert.ok(walSyncs > syncsBefore, 'and synced its new header before writes went on');
+    await u.append(inbox.id, { content: message(5) });
+    assert.equal(sequence(), before + 1, 'the next write appended to the restarted WAL instead of restarting it');
+    await store.checkpoint();
+    assert.equal(sequence(), before + 2);
+    await store.close();
+    const again = await SqliteStore.open({ directory: dir });
+    const user = await again.open('alice');
+    assert.equal((await user.status((await user.get('INBOX')).id)).messages, 6);
     await again.close();
   });
 
@@ -170,8 +192,12 @@ describe('SqliteStore WAL checkpoints', () => {
     await tick(20);
     assert.deepEqual(events.slice(2), ['wal sync 1 done', 'wal sync 3 started'], 'the checkpoint asked for another sync instead of copying');
     syncs[2]!(); // covers message 2 (and so settles sync 2's caller too)
+    await tick(20);
+    // The copy took every frame: the checkpoint starts the WAL over itself and syncs its new header
+    // (off the event loop) before writes go on.
+    assert.deepEqual(events.slice(4), ['wal sync 3 done', 'database sync started', 'wal sync 4 started'], 'copied after the covering sync, then the restarted WAL synced');
+    syncs[3]!();
     await checkpoint;
-    assert.deepEqual(events.slice(4), ['wal sync 3 done', 'database sync started'], 'copied after the covering sync');
     assert.equal(await settled(append), true);
     syncs[1]!();
     manual = false;

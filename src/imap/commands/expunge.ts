@@ -30,7 +30,8 @@ async function runExpunge(ctx: CommandContext, pick: (view: SelectedView) => num
   }
   // One store call per chunk (chunks.ts), highest UIDs first so that the sequence numbers in the
   // untagged EXPUNGEs of the chunks still to come are not shifted by those already sent.
-  const sorted = [...candidates].sort((a, b) => b - a);
+  // pick() hands out an array of its own: sorted in place, not copied (8 KB a 1,000-message EXPUNGE).
+  const sorted = candidates.sort((a, b) => b - a);
   let done = 0;
   ctx.progress(0, sorted.length);
   for (const chunk of chunksOf(sorted)) {

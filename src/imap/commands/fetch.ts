@@ -20,7 +20,7 @@ import type { SequenceSet } from '../wire/sequence-set.js';
 import { ImapError } from '../errors.js';
 import { parseFetchItems, type FetchItem } from '../fetch/items.js';
 import { MessageSource } from '../fetch/message-source.js';
-import { renderFetch, viewOnly } from '../fetch/render.js';
+import { renderFetch, viewOnly, type RenderOptions } from '../fetch/render.js';
 import { fetchHead, viewFetchLine } from '../wire/encoder.js';
 import { enableCondstore } from '../search/condstore.js';
 import { parsePartialRange } from '../search/parse.js';
@@ -226,26 +226,33 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     ctx.untaggedLines(text);
     return;
   }
+  // What goes before and after the asked items is the same for every message but those whose
+  // flags this FETCH changed or refreshed: built once, not per message.
+  const uidAsked = has(plan.items, 'UID');
+  const prepend = plan.byUid && !uidOnly && !uidAsked ? [UID_ITEM] : [];
+  // RFC 7162 §3.2.4: under QRESYNC a response that reports flags this FETCH set (\Seen) or found
+  // changed by another session carries the UID, as a UID FETCH's always does.
+  const prependWithFlags = qresyncUid && !uidAsked ? [UID_ITEM] : prepend;
+  const withModseqItem = (plan.modseq || withModseq) && !has(plan.items, 'MODSEQ');
+  const flagsAsked = has(plan.items, 'FLAGS');
+  const append: FetchItem[] = withModseqItem ? [MODSEQ_ITEM] : [];
+  const appendWithFlags: FetchItem[] = flagsAsked ? append : withModseqItem ? [FLAGS_ITEM, MODSEQ_ITEM] : [FLAGS_ITEM];
+  const utf8 = utf8Names(ctx.enabled);
   const render = (uid: number): Promise<ImapValue[]> => {
-    const change = seen.get(uid);
-    // RFC 7162 §3.2.4: under QRESYNC a response that reports flags this FETCH set (\Seen) or
-    // found changed by another session carries the UID, as a UID FETCH's always does.
-    const flagsReported = change !== undefined || refreshed.has(uid);
-    const prepend = (plan.byUid || (qresyncUid && flagsReported)) && !uidOnly && !has(plan.items, 'UID') ? [UID_ITEM] : [];
-    const append: FetchItem[] = [];
-    if ((change || refreshed.has(uid)) && !has(plan.items, 'FLAGS')) append.push(FLAGS_ITEM);
-    if ((plan.modseq || withModseq) && !has(plan.items, 'MODSEQ')) append.push(MODSEQ_ITEM);
-    const values = renderFetch(plan.items, new MessageSource(mail, mailboxId, uid, records?.get(uid)), {
+    const flagsReported = seen.has(uid) || refreshed.has(uid);
+    const opts: RenderOptions = {
       flags: () => view.flagsOf(uid),
       // MODSEQ goes with the FLAGS this session knows (RFC 7162 §3.1), from the view — which the
       // records (when loaded) and this FETCH's own \Seen have just brought up to date.
       modseq: view.modseqOf(uid),
-      prepend,
-      append,
-      utf8: utf8Names(ctx.enabled),
-      ...(extras?.has(uid) ? { extras: extras.get(uid)! } : {}),
-      ...(threadIds ? { threadId: threadIdFor(uid, threadIds, extras) } : {}),
-    });
+      prepend: flagsReported ? prependWithFlags : prepend,
+      append: flagsReported ? appendWithFlags : append,
+      utf8,
+    };
+    const extra = extras?.get(uid);
+    if (extra) opts.extras = extra;
+    if (threadIds) opts.threadId = threadIdFor(uid, threadIds, extras);
+    const values = renderFetch(plan.items, new MessageSource(mail, mailboxId, uid, records?.get(uid)), opts);
     values.catch(() => undefined); // awaited in turn below; an earlier failure may end the loop first
     return values;
   };

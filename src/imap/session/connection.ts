@@ -72,6 +72,8 @@ export class ImapConnection implements ConnectionInfo {
   private closing = false;
   private closed = false;
   private idleTimer: NodeJS.Timeout | null = null;
+  /** The delay idleTimer was set with (refresh() keeps it). */
+  private idleTimerMs = -1;
   private pollTimer: NodeJS.Timeout | null = null;
   private unwatch: (() => void) | null = null;
   private idling: { flush: () => void } | null = null;
@@ -969,9 +971,16 @@ export class ImapConnection implements ConnectionInfo {
   }
 
   private startIdleTimer(ms: number): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
     this.activeAt = Date.now();
     this.logoutAt = this.activeAt + ms;
+    // Re-armed twice a command: the same timer restarted, not a new one each time (a Timeout and
+    // a closure per call were part of every command's garbage).
+    if (this.idleTimer && this.idleTimerMs === ms && !this.idleTimer.hasRef()) {
+      this.idleTimer.refresh();
+      return;
+    }
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimerMs = ms;
     this.idleTimer = setTimeout(() => {
       this.status('*', 'BYE', 'Autologout; idle for too long');
       this.close();
@@ -1069,6 +1078,8 @@ export class ImapConnection implements ConnectionInfo {
   private endSession(): void {
     this.closing = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    // A cleared timer cannot be refresh()ed back to life: a later start makes a new one.
+    this.idleTimer = null;
     this.cancelHibernation();
     this.lineTimer.stop();
     this.unauthInput.release();

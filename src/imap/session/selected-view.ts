@@ -423,13 +423,32 @@ export class SelectedMailboxView implements SelectedView {
   }
 
   private dropSeqs(seqs: number[]): void {
-    // One pass over the arrays, not one splice per message (an EXPUNGE of 10,000 out of 100,000).
-    const drop = new Uint8Array(this.uidList.length);
-    for (const seq of seqs) drop[seq - 1] = 1;
-    const keep = (_: unknown, i: number): boolean => drop[i] === 0;
-    this.uidList = this.uidList.filter(keep);
-    this.flagList = this.flagList.filter(keep);
-    this.modseqList = this.modseqList.filter(keep);
+    // One pass over the arrays, not one splice per message (an EXPUNGE of 10,000 out of 100,000),
+    // and no more allocation than the new UID list: three filter() copies grown element by element
+    // were most of what an EXPUNGE in a 1,000-message mailbox allocated (bench/command-alloc.ts).
+    const n = this.uidList.length;
+    const gone = Int32Array.from(seqs).sort();
+    let dropped = 0;
+    for (let i = 0; i < gone.length; i++) if (gone[i]! >= 1 && gone[i]! <= n && (i === 0 || gone[i] !== gone[i - 1])) dropped++;
+    if (dropped === 0) return;
+    // The UID list is a new array: uids() hands it out, and a holder keeps the one it got. The
+    // flag and modseq lists are this view's alone and close up in place.
+    const uids = new Array<number>(n - dropped);
+    const flags = this.flagList;
+    const modseqs = this.modseqList;
+    let g = 0;
+    let w = 0;
+    for (let r = 0; r < n; r++) {
+      while (g < gone.length && gone[g]! < r + 1) g++;
+      if (g < gone.length && gone[g] === r + 1) continue;
+      uids[w] = this.uidList[r]!;
+      flags[w] = flags[r]!;
+      modseqs[w] = modseqs[r]!;
+      w++;
+    }
+    flags.length = w;
+    modseqs.length = w;
+    this.uidList = uids;
   }
 
   /**

@@ -17,7 +17,11 @@
  *    `GroupCommit.whenOpen()`); reads go on;
  * 3. `PRAGMA wal_checkpoint(PASSIVE)` runs with synchronous=OFF for its duration, so it only copies;
  * 4. the database file is fdatasynced off the loop (on the store's sync thread, sync-thread.ts);
- * 5. writes go on. The first of them starts the WAL over from its first frame
+ * 5. if the copy took every frame, the WAL is started over here, still with writes held (restartWal
+ *    below), rather than by the next write — where SQLite, at synchronous=NORMAL, fsyncs the new
+ *    WAL header synchronously on the event loop, 0.3–5 ms once a second landing on whichever
+ *    command wrote first (bench/RESULTS.md, issue 23);
+ * 6. writes go on. The first of them starts the WAL over from its first frame
  *    (https://sqlite.org/wal.html, "Checkpointing") — safe only because step 4 came first: the
  *    frames it overwrites are durable in the database file by then. That overwrite is why writes
  *    are held from the copy to the end of step 4: the kernel may write the new WAL header back at
@@ -173,9 +177,15 @@ export class Checkpointer {
       // write whose whenOpen() resolved before the hold), so every frame copied is durable.
       release ??= this.group.hold();
       this.seenWrites = this.durable.syncs;
-      const copied = this.copy();
+      const { copied, complete } = this.copy();
       this.pagesAfterCopy = this.pageCount();
       if (copied > 0) await this.syncDatabase();
+      if (complete && copied > 0) {
+        this.restartWal();
+        await this.durable.sync();
+        // That sync was the checkpointer's own: an idle store is not checkpointed again for it.
+        this.seenWrites = this.durable.syncs;
+      }
       this.checkpoints++;
     } catch (err) {
       if (isTransient(err)) {
@@ -207,16 +217,38 @@ export class Checkpointer {
     return this.pageCountStatement.get() as number;
   }
 
-  /** Copies the WAL into the database without fsyncs; returns the frames copied so far. */
-  private copy(): number {
+  /** Copies the WAL into the database without fsyncs: the frames copied so far, and whether that is all of them. */
+  private copy(): { copied: number; complete: boolean } {
     this.db.pragma('synchronous = OFF');
     try {
       const [row] = this.db.pragma('wal_checkpoint(PASSIVE)') as Array<{ busy: number; log: number; checkpointed: number }>;
-      return row?.checkpointed ?? 0;
+      const copied = row?.checkpointed ?? 0;
+      return { copied, complete: row !== undefined && row.busy === 0 && row.log === copied };
     } finally {
       this.db.pragma('synchronous = NORMAL');
     }
   }
+
+  /**
+   * Starts the WAL over now, while writes are held and the database file is synced: one write of
+   * the checkpointer's own row in `meta` at synchronous=OFF — so SQLite writes the new WAL header
+   * and the row's frame without its header fsync — and then (run()) a WAL fdatasync on the sync
+   * thread before any other write commits. That keeps SQLite's order (the new header on disk
+   * before any frame that follows it) with the fsync off the event loop. Should a crash come
+   * first, either header is harmless: the old one does not match the new frame's salt, the new one
+   * has a frame that changes nothing, and every page before it is in the synced database file.
+   */
+  private restartWal(): void {
+    this.db.pragma('synchronous = OFF');
+    try {
+      this.restartStatement ??= this.db.prepare("INSERT INTO meta (key, value) VALUES ('wal_restarts', 1) ON CONFLICT (key) DO UPDATE SET value = value + 1");
+      this.restartStatement.run();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  private restartStatement: Statement | undefined;
 
   private syncDatabase(): Promise<void> {
     if (this.options.databaseSyncer) return this.options.databaseSyncer(this.path);
