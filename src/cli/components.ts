@@ -22,6 +22,8 @@ const STORE_LOCK_WAIT_MS = 15_000;
 export interface StoreExtras {
   /** Overrides of the SQLite store's limits (sqliteLimits). */
   limits?: Record<string, number>;
+  /** New SQLite body files written with O_DIRECT (sqliteDirectBodyWrites). */
+  directBodyWrites?: boolean;
   /** Where the SQLite store reports WAL and checkpoint timings (metrics). */
   timings?: SqliteTimings;
   /** The PostgreSQL store's database (else the PG* environment variables). */
@@ -52,6 +54,7 @@ export async function openStore(kind: StoreKind, dataDir: string, logger: Logger
         directory: dataDir,
         logger,
         limits: extras.limits,
+        ...(extras.directBodyWrites !== undefined ? { directBodyWrites: extras.directBodyWrites } : {}),
         ...(extras.timings ? { timings: extras.timings } : {}),
         ...(extras.quotaDefaults ? { quotaDefaults: extras.quotaDefaults } : {}),
       });

@@ -65,6 +65,7 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
   const raw: MailStore = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), {
     timings: metrics?.sqlite,
     limits: settings.sqliteLimits,
+    directBodyWrites: settings.sqliteDirectBodyWrites,
     databaseUrl: settings.databaseUrl,
     quotaDefaults: quotaDefaults(users, settings.quota),
   });

@@ -51,6 +51,8 @@ export interface ServeSettings {
   loginGuard?: Record<string, number>;
   /** Overrides of the SQLite store's limits (src/store/sqlite/limits.ts); config file only. */
   sqliteLimits?: Record<string, number>;
+  /** New body files written with O_DIRECT, past the page cache (docs/sqlite.md); config file only. */
+  sqliteDirectBodyWrites: boolean;
   /** Verified-login cache: `entries`, `ttlSeconds` (src/auth/credential-cache.ts); config file only. */
   authCache?: Record<string, number>;
   /** How the users file is re-read: `recheckMs` (src/cli/users-file.ts); config file only. */
@@ -156,6 +158,7 @@ export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
   managesievePort: 'off',
   imapSieve: true,
   imapSieveExpunge: false,
+  sqliteDirectBodyWrites: false,
   autoconfigPort: 'off',
 });
 
@@ -188,6 +191,7 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   pop3Limits: 'numbers',
   loginGuard: 'numbers',
   sqliteLimits: 'numbers',
+  sqliteDirectBodyWrites: 'boolean',
   authCache: 'numbers',
   usersFile: 'numbers',
   quota: 'numbers',

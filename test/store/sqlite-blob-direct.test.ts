@@ -62,6 +62,24 @@ describe('SqliteStore body files: O_DIRECT writes', () => {
     }
   });
 
+  it('with O_DIRECT off (the store default), a body is written through the page cache, byte for byte, still gathered and parsed from a slot', async () => {
+    const dir = folder();
+    const files = new BlobFiles(dir, undefined, false);
+    const bytes = body(SLOT_BYTES - 1000, 7);
+    const temp = await files.createTemp();
+    const fd = (temp as unknown as { handle: { fd: number } }).handle.fd;
+    const flags = Number.parseInt(/flags:\s+(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1'))![1]!, 8);
+    assert.equal(flags & constants.O_DIRECT, 0, `flags ${flags.toString(8)}`);
+    await writeInChunks(temp, bytes, 65536);
+    const done = await temp.finish();
+    assert.ok(done.body?.equals(bytes), 'the parse gets the body');
+    const lent = directSlots();
+    done.release();
+    assert.equal(directSlots().free, lent.free + 1, 'the body was in a slot, given back on release');
+    assert.ok(readFileSync(temp.path).equals(bytes), 'the file holds exactly the body (no padding)');
+    rmSync(temp.path, { force: true });
+  });
+
   it('writes every size byte for byte, in any chunking, hands the parse the body, and gives the slots back', async () => {
     const files = new BlobFiles(folder());
     const sizes = [1, ALIGN - 1, ALIGN, ALIGN + 1, PIECE_BYTES - 1, PIECE_BYTES, PIECE_BYTES + 1, SLOT_BYTES - 1, SLOT_BYTES, SLOT_BYTES + 1, 3 * PIECE_BYTES + 123, KEEP_FOR_PARSE_MAX + 5000];
@@ -147,7 +165,7 @@ describe('SqliteStore body files: O_DIRECT writes', () => {
     const slot = takeSlot();
     assert.ok(slot, 'a slot is available');
     let told = 0;
-    const temp = new TempBlob(path, handle, undefined, { slot, refused: () => told++ });
+    const temp = new TempBlob(path, handle, undefined, { slot, direct: true, refused: () => told++ });
     const bytes = body(2 * SLOT_BYTES + 999, 7);
     await writeInChunks(temp, bytes, 65536);
     (await temp.finish()).release();

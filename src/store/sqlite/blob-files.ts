@@ -28,7 +28,10 @@ export class BlobFiles {
     directory: string,
     /** Where a new body file's fdatasync runs (default: libuv's thread pool). */
     private readonly syncThread?: SyncThread,
+    /** Whether new body files are written with O_DIRECT (SqliteStoreOptions.directBodyWrites). */
+    directWrites = true,
   ) {
+    this.direct = directWrites && constants.O_DIRECT !== undefined;
     this.root = join(directory, 'blobs');
     this.tmp = join(directory, 'tmp');
     // 0700 and 0600 throughout: these are everybody's messages.
@@ -46,21 +49,31 @@ export class BlobFiles {
    * Whether new body files may be written with O_DIRECT: until the file system refuses it (tmpfs,
    * some network file systems: EINVAL), then never again in this process.
    */
-  private direct = constants.O_DIRECT !== undefined;
+  private direct: boolean;
 
   async createTemp(): Promise<TempBlob> {
     const path = join(this.tmp, `${Date.now()}-${randomBytes(6).toString('hex')}`);
-    const slot = this.direct ? takeSlot() : null;
-    if (slot) {
+    const slot = takeSlot();
+    if (slot && this.direct) {
       try {
-        return new TempBlob(path, await open(path, DIRECT_FLAGS, 0o600), this.syncThread, { slot, refused: () => (this.direct = false) });
+        return new TempBlob(path, await open(path, DIRECT_FLAGS, 0o600), this.syncThread, { slot, direct: true, refused: () => (this.direct = false) });
       } catch (err) {
-        giveSlot(slot);
-        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') {
+          giveSlot(slot);
+          throw err;
+        }
         this.direct = false;
       }
     }
-    return new TempBlob(path, await open(path, 'w', 0o600), this.syncThread);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'w', 0o600);
+    } catch (err) {
+      if (slot) giveSlot(slot);
+      throw err;
+    }
+    // Without O_DIRECT the slot still spares the copy kept for the parse (and its fresh Buffers).
+    return new TempBlob(path, handle, this.syncThread, slot ? { slot, direct: false, refused: () => undefined } : undefined);
   }
 
   /**
@@ -340,6 +353,8 @@ export const KEEP_FOR_PARSE_MAX = 4 * 1024 * 1024;
 /** A temp body file opened with O_DIRECT: the aligned slot its bytes are gathered in, and whom to tell if it is refused. */
 export interface DirectWrite {
   slot: Buffer;
+  /** Whether the file was opened with O_DIRECT (else the slot's pieces go through the page cache). */
+  direct: boolean;
   /** The file system refused an O_DIRECT write (EINVAL): later bodies go through the page cache. */
   refused: () => void;
 }
@@ -373,7 +388,7 @@ export class TempBlob {
     private readonly syncThread?: SyncThread,
     direct?: DirectWrite,
   ) {
-    this.direct = direct;
+    this.direct = direct?.direct ? direct : undefined;
     this.slot = direct?.slot ?? null;
     this.inSlot = this.slot !== null;
     this.kept = this.slot ? null : new KeptBytes();

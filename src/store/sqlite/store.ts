@@ -52,6 +52,11 @@ export interface SqliteStoreOptions {
   /** Bodies up to this size are kept inline in the database (default 256 KiB). */
   inlineMax?: number;
   /**
+   * Whether new body files (those above inlineMax) are written with O_DIRECT, past the page cache
+   * (docs/sqlite.md, "Body files are written past the page cache"). Default DEFAULT_DIRECT_BODY_WRITES.
+   */
+  directBodyWrites?: boolean;
+  /**
    * How long the file of a body whose last message went stays on disk (default 5 minutes), so a
    * FETCH that started streaming it just before the EXPUNGE still completes. 0 deletes at once.
    */
@@ -126,6 +131,12 @@ function logStrays(ctx: StoreContext, strays: string[], logger: Logger | undefin
 }
 
 const DEFAULT_INLINE_MAX = 256 * 1024;
+/**
+ * Off by default: through the page cache, as Dovecot and Cyrus write mail, a body just delivered is
+ * still cached when the client fetches it. O_DIRECT pays off where fresh page-cache pages are dear
+ * (a VM whose host backs guest memory lazily: bench/RESULTS.md).
+ */
+export const DEFAULT_DIRECT_BODY_WRITES = false;
 const DEFAULT_RELEASED_FILE_GRACE_MS = 5 * 60_000;
 /** At close, stop starting new snapshot saves after this long (each takes ~20–60 ms per 100,000 messages). */
 const SNAPSHOT_SAVE_BUDGET_MS = 2_000;
@@ -194,7 +205,7 @@ export class SqliteStore implements MailStore {
       else options.logger?.info({ file: dbPath, limitMegabytes: limits.startupCheckMaxMegabytes }, 'database larger than the startup check limit: only its header was checked; "postroom check" checks it all');
       const databaseIsNew = currentVersion(db) === 0;
       syncThread = new SyncThread((err) => options.logger?.error({ err }, 'the fsync thread stopped; syncing on the thread pool from now on'));
-      const files = new BlobFiles(options.directory, syncThread);
+      const files = new BlobFiles(options.directory, syncThread, options.directBodyWrites ?? DEFAULT_DIRECT_BODY_WRITES);
       if (!forCheck) {
         refusedNew = databaseIsNew;
         refuseNewDatabaseWithBlobs(options.directory, files, databaseIsNew);
