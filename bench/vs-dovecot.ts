@@ -1,6 +1,6 @@
 /**
  * `npm run bench:vs-dovecot [-- --quick] [--seconds S] [--rounds R] [--only mixed-50,persistent-1,idle,idle-tls,login-rate] [--idle N]
- *   [--big N] [--tls] [--logins N] [--login-clients C] [--warmup S] [--cpu-prof] [--out FILE]`
+ *   [--big N] [--tls] [--dovecot-fsync optimized|always] [--logins N] [--login-clients C] [--warmup S] [--cpu-prof] [--out FILE]`
  * Postroom (SqliteStore) and Dovecot (Maildir; default and high-performance login mode) on the same
  * machine, seeded with the same users and messages, under the same load, in turn (A B C A B C…).
  * `mixed-N` clients log out and reconnect after every round of 10–40 commands; `persistent-N` clients
@@ -43,6 +43,7 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     tls: { type: 'boolean', default: false },
     'postroom-workers': { type: 'string' },
+    'dovecot-fsync': { type: 'string' },
     logins: { type: 'string' },
     warmup: { type: 'string' },
     'login-clients': { type: 'string' },
@@ -117,6 +118,14 @@ async function benchTls(): Promise<{ cert: string; key: string }> {
 const loadTls = values.tls;
 const serverTls = async (): Promise<{ tls?: { cert: string; key: string } }> => (loadTls ? { tls: await benchTls() } : {});
 const postroomWorkers = values['postroom-workers'] ? Number(values['postroom-workers']) : 0;
+// Dovecot's mail_fsync for the load scenarios. Default `optimized`, Dovecot's own default and the
+// same promise as Postroom's (mail saves on disk at the tagged OK, flag changes not waited for:
+// docs/sqlite.md); `always` also fsyncs every flag change, which Postroom does not.
+const dovecotFsync = values['dovecot-fsync'] ?? 'optimized';
+if (dovecotFsync !== 'optimized' && dovecotFsync !== 'always') {
+  process.stderr.write('--dovecot-fsync: optimized (default) or always\n');
+  process.exit(2);
+}
 if (postroomWorkers > 1) {
   // The Postroom side runs on SQLite, where `serve --workers` is refused (one writer process per data folder).
   process.stderr.write('--postroom-workers: `serve --workers` needs PostgreSQL; measure several processes with `npm run bench:cluster`\n');
@@ -127,11 +136,11 @@ const SERVERS: { label: string; start: Starter }[] = [
   { label: 'Postroom', start: async (runDir, spec, max) => startPostroom({ runDir, spec, maxConnections: max, ...profileArgs, ...(await serverTls()) }) },
   {
     label: 'Dovecot',
-    start: async (runDir, spec, max) => startDovecot({ runDir, spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: max, ...(await serverTls()) }),
+    start: async (runDir, spec, max) => startDovecot({ runDir, spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: max, mailFsync: dovecotFsync, ...(await serverTls()) }),
   },
   {
     label: 'Dovecot-hp',
-    start: async (runDir, spec, max) => startDovecot({ runDir, spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max, ...(await serverTls()) }),
+    start: async (runDir, spec, max) => startDovecot({ runDir, spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max, mailFsync: dovecotFsync, ...(await serverTls()) }),
   },
   // `postroom serve --workers N`, measured in the same rounds (the CLI's default connection limits apply).
   ...(postroomWorkers > 1
@@ -273,6 +282,7 @@ async function main(): Promise<void> {
   say(`## bench:vs-dovecot ${quick ? '(quick) ' : ''}— ${new Date().toISOString()}\n`);
   say(`Machine: ${cpu.length} × ${cpu[0]?.model.trim()}, ${(totalmem() / 1073741824).toFixed(0)} GB; Node ${process.version}; ${dovecotVersion()}.`);
   say(`Server and ${GEN_WORKERS} load-generator processes share these cores.`);
+  say(`Dovecot: mail_fsync = ${dovecotFsync} (--dovecot-fsync).`);
   const started = Date.now();
   for (const s of SCENARIOS) if (wanted(s.name)) await loadScenario(s);
   if (wanted('idle')) await idleScenario(false);

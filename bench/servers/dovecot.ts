@@ -78,7 +78,11 @@ export interface DovecotOptions {
   extraUsers?: { user: string; password: string }[];
   /** auth_cache_size (e.g. "10M"); absent: Dovecot's default, 0 (no cache). */
   authCacheSize?: string;
-  /** mail_fsync; absent: `always` (every change on disk before the tagged OK, as Postroom). `optimized` is Dovecot's own default. */
+  /**
+   * mail_fsync; absent: `always` (every change, flag changes too, on disk before the tagged OK).
+   * `optimized` is Dovecot's own default and Postroom's promise: saves on disk, flag changes not
+   * waited for (docs/sqlite.md). bench:vs-dovecot uses `optimized` unless told otherwise.
+   */
   mailFsync?: 'always' | 'optimized';
 }
 
@@ -100,7 +104,7 @@ namespace inbox {
   inbox = yes
   separator = /
 }
-${o.mailFsync === 'optimized' ? "# Dovecot's default: mail saves are fsynced, index (flag) updates are not." : "# Like Postroom's synchronous=FULL: every change is fsynced before the tagged OK."}
+${o.mailFsync === 'optimized' ? "# Dovecot's default: mail saves are fsynced, index (flag) updates are not." : "# Every change, flag changes too, is fsynced before the tagged OK."}
 mail_fsync = ${o.mailFsync ?? 'always'}
 mail_max_userip_connections = ${limit}
 default_client_limit = ${limit}
