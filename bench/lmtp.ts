@@ -1,7 +1,8 @@
 /**
- * `npm run bench:lmtp [-- --quick] [--seconds S] [--only 10x1Mx1,…|sieve] [--out FILE] [--cpu-prof DIR]
+ * `npm run bench:lmtp [-- --quick] [--seconds S] [--only 10x1Mx1,…|sieve] [--out FILE] [--cpu-prof DIR] [--postroom-config FILE]
  *  [--postroom-only] [--rounds N] [--warmup S]`
- * (`--cpu-prof DIR`: the Postroom server runs under `node --cpu-prof`, its profiles land in DIR;
+ * (`--postroom-config FILE`: serve's settings file, e.g. `{"sqliteDirectBodyWrites": true}` for an A/B.
+ * `--cpu-prof DIR`: the Postroom server runs under `node --cpu-prof`, its profiles land in DIR;
  * read them with `tsx bench/profile-summary.ts FILE`. `--postroom-only`: no Dovecot, for A/B runs
  * of Postroom's own CPU per delivery (the last column, read from /proc); with `--only sieve`,
  * Postroom without and with the script, N rounds in alternating order — on a shared machine the
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     out: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'postroom-config': { type: 'string' },
     'postroom-only': { type: 'boolean', default: false },
     rounds: { type: 'string' },
     // Seconds of load before the measured window (default 1): a control for how much of a row is
@@ -133,7 +135,7 @@ async function startPostroom(runDir: string, script: string | null): Promise<Run
   }
   const child = spawn(
     process.execPath,
-    [...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--imap-port', 'off', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--log-level', 'error'],
+    [...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--imap-port', 'off', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--log-level', 'error', ...(values['postroom-config'] ? ['--config', values['postroom-config']] : [])],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const port = await new Promise<number>((resolve, reject) => {
