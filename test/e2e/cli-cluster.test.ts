@@ -201,10 +201,11 @@ test('serve --workers 2 serves ManageSieve from the workers: scripts stored thro
   assert.equal(listening.workers, 2);
   assert.ok(typeof listening.managesievePort === 'number' && listening.managesievePort > 0, 'the workers\' ManageSieve port is in the listening line');
 
-  // Several sessions at once (the kernel spreads them over both workers' accept calls); each stores a script.
+  // Several sessions at once (the kernel spreads them over both workers' accept calls); each stores a
+  // script. Five, the per-user limit of one process (maxConnectionsPerUser): all may land on one worker.
   const sessions: RawSieveClient[] = [];
   t.after(() => sessions.forEach((c) => c.close()));
-  for (let i = 0; i < 6; i++) {
+  for (let i = 0; i < 5; i++) {
     const c = await RawSieveClient.connect(listening.managesievePort);
     sessions.push(c);
     assert.match(await c.response(), /"SIEVE" "[^"]*fileinto/i);
@@ -214,12 +215,12 @@ test('serve --workers 2 serves ManageSieve from the workers: scripts stored thro
     const script = `require ["fileinto", "mailbox", "imap4flags"];\r\nif header :contains "subject" "report ${i}" { fileinto :create :flags "\\\\Flagged" "Reports"; }\r\n`;
     assert.match(await c.command(`PUTSCRIPT "s${i}" {${Buffer.byteLength(script)}+}\r\n${script}`), /^OK/);
   }
-  assert.match(await sessions[5]!.command('SETACTIVE "s5"'), /^OK/);
+  assert.match(await sessions[4]!.command('SETACTIVE "s4"'), /^OK/);
   // Every session, whichever worker it is on, sees every script and the active one (one database).
   for (const c of sessions) {
     const list = await c.command('LISTSCRIPTS');
-    assert.equal((list.match(/^"s\d"/gm) ?? []).length, 6, list);
-    assert.match(list, /^"s5" ACTIVE\r$/m);
+    assert.equal((list.match(/^"s\d"/gm) ?? []).length, 5, list);
+    assert.match(list, /^"s4" ACTIVE\r$/m);
   }
   // The server side of every ManageSieve session is in a worker process, none in the primary (ss shows the owner).
   const owners = new Set(
@@ -236,7 +237,7 @@ test('serve --workers 2 serves ManageSieve from the workers: scripts stored thro
 
   // Delivery runs in the primary, on its own store: it reads the script the workers stored.
   const lmtp = await LmtpClient.connect({ host: '127.0.0.1', port: listening.lmtpPort });
-  const r = await lmtp.send('x@remote.test', [{ address: 'alice@mx.test' }], Buffer.from('From: x@remote.test\r\nSubject: monthly report 5\r\n\r\nbody\r\n'));
+  const r = await lmtp.send('x@remote.test', [{ address: 'alice@mx.test' }], Buffer.from('From: x@remote.test\r\nSubject: monthly report 4\r\n\r\nbody\r\n'));
   assert.equal(r.delivery[0]?.code, 250, JSON.stringify(r));
   const { client: imap } = await WireClient.connect('127.0.0.1', listening.imapPort);
   await imap.command('LOGIN alice pw-alice');
@@ -244,13 +245,13 @@ test('serve --workers 2 serves ManageSieve from the workers: scripts stored thro
   const flags = await imap.command('FETCH 1 (FLAGS)');
   assert.ok(flags.untagged.some((u) => /\\Flagged/.test(u.text)), JSON.stringify(flags.untagged.map((u) => u.text)));
 
-  // The primary now keeps s5 compiled; a worker replaces its text. The primary hears it through
+  // The primary now keeps s4 compiled; a worker replaces its text. The primary hears it through
   // PostgreSQL's notification (asynchronous across processes: milliseconds), so a bounded number
   // of deliveries may still use the old text; then every one uses the new.
   const other = 'require ["fileinto", "mailbox"];\r\nfileinto :create "Other";\r\n';
-  assert.match(await sessions[2]!.command(`PUTSCRIPT "s5" {${Buffer.byteLength(other)}+}\r\n${other}`), /^OK/);
+  assert.match(await sessions[2]!.command(`PUTSCRIPT "s4" {${Buffer.byteLength(other)}+}\r\n${other}`), /^OK/);
   const deliverOne = async (): Promise<void> => {
-    const r2 = await lmtp.send('x@remote.test', [{ address: 'alice@mx.test' }], Buffer.from('From: x@remote.test\r\nSubject: monthly report 5\r\n\r\nbody\r\n'));
+    const r2 = await lmtp.send('x@remote.test', [{ address: 'alice@mx.test' }], Buffer.from('From: x@remote.test\r\nSubject: monthly report 4\r\n\r\nbody\r\n'));
     assert.equal(r2.delivery[0]?.code, 250, JSON.stringify(r2));
   };
   const messagesIn = async (box: string): Promise<number> => {
