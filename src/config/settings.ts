@@ -51,7 +51,7 @@ export interface ServeSettings {
   loginGuard?: Record<string, number>;
   /** Overrides of the SQLite store's limits (src/store/sqlite/limits.ts); config file only. */
   sqliteLimits?: Record<string, number>;
-  /** New body files written with O_DIRECT, past the page cache (docs/sqlite.md); config file only. */
+  /** New body files written with O_DIRECT, past the page cache (docs/sqlite.md). */
   sqliteDirectBodyWrites: boolean;
   /** Verified-login cache: `entries`, `ttlSeconds` (src/auth/credential-cache.ts); config file only. */
   authCache?: Record<string, number>;

@@ -35,6 +35,7 @@ export function register(program: Command): void {
     .option('--no-imap-sieve', 'no IMAP Sieve, whatever ManageSieve does')
     .option('--imap-sieve-url <url>', 'the ManageSieve server IMAPSIEVE= names, sieve://host[:port] (default: this serve\'s ManageSieve)')
     .option('--imap-sieve-expunge', 'expunge what IMAP Sieve scripts did not keep, instead of marking it \\Deleted')
+    .option('--sqlite-direct-body-writes', 'write new SQLite body files (over 256 KiB) with O_DIRECT, past the page cache (default: through it)')
     .option('--sieve-relay <url>', 'where Sieve redirect and vacation send mail: smtp://host:port or sendmail:/usr/sbin/sendmail (default: none)')
     .option('--recipient-delimiter <char>', `separates user and detail in a recipient address, "" for none (default: ${d.recipientDelimiter})`)
     .addOption(new Option('--recipient-user-name <rule>', `which part of a recipient address is the user name (default: ${d.recipientUserName})`).choices(RECIPIENT_USER_NAMES))
