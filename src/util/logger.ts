@@ -42,24 +42,23 @@ class LazyChild implements Logger {
     return this.logger().child(bindings);
   }
   debug(obj: unknown, msg?: string): void {
-    const l = this.logger();
-    if (msg === undefined) l.debug(obj);
-    else l.debug(obj, msg);
+    this.write('debug', obj, msg);
   }
   info(obj: unknown, msg?: string): void {
-    const l = this.logger();
-    if (msg === undefined) l.info(obj);
-    else l.info(obj, msg);
+    this.write('info', obj, msg);
   }
   warn(obj: unknown, msg?: string): void {
-    const l = this.logger();
-    if (msg === undefined) l.warn(obj);
-    else l.warn(obj, msg);
+    this.write('warn', obj, msg);
   }
   error(obj: unknown, msg?: string): void {
+    this.write('error', obj, msg);
+  }
+
+  /** A lone object stays a lone argument: pino tells `log(obj)` from `log(obj, undefined)`. */
+  private write(level: 'debug' | 'info' | 'warn' | 'error', obj: unknown, msg: string | undefined): void {
     const l = this.logger();
-    if (msg === undefined) l.error(obj);
-    else l.error(obj, msg);
+    if (msg === undefined) l[level](obj);
+    else l[level](obj, msg);
   }
 
   private logger(): Logger {
