@@ -1,0 +1,106 @@
+/**
+ * `serve --v8-semi-space-mb N --v8-single-threaded-gc` (src/cli/node-flags.ts): node is started
+ * again with the flags; the first process stays as a launcher that passes signals on and exits with
+ * the server's code, and the server does not outlive a launcher killed outright.
+ */
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI_MAIN } from '../helpers/cli.js';
+import { RawClient, until } from '../helpers/raw-client.js';
+
+interface Started {
+  launcher: ChildProcess;
+  /** The pid in the listening line: the process that serves. */
+  pid: number;
+  imapPort: number;
+  exited: Promise<number | null>;
+}
+
+async function start(t: { after: (fn: () => unknown) => void }, extra: string[], env: NodeJS.ProcessEnv = process.env): Promise<Started> {
+  const data = await mkdtemp(join(tmpdir(), 'postroom-node-flags-'));
+  const launcher = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'serve', '--data', data, '--store', 'memory', '--ephemeral-ports', '--log-level', 'silent', '--allow-insecure-auth', ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
+  let pid = 0;
+  t.after(async () => {
+    for (const p of [launcher.pid, pid]) {
+      try {
+        if (p) process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone already */
+      }
+    }
+    await rm(data, { recursive: true, force: true });
+  });
+  let err = '';
+  launcher.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => launcher.on('exit', (code) => resolve(code)));
+  let out = '';
+  const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${err}`)), 30_000);
+    launcher.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => l.includes('"msg":"listening"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(JSON.parse(line) as Record<string, unknown>);
+      }
+    });
+    void exited.then((code) => reject(new Error(`serve exited with ${code}; stderr: ${err}`)));
+  });
+  pid = listening['pid'] as number;
+  return { launcher, pid, imapPort: listening['imapPort'] as number, exited };
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const cmdline = async (pid: number): Promise<string[]> => (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+
+it('the V8 settings: the server runs in a node started with the flags; SIGTERM to both processes at once is one clean stop (exit 0)', async (t) => {
+  const s = await start(t, ['--v8-semi-space-mb', '32', '--v8-single-threaded-gc']);
+  assert.notEqual(s.pid, s.launcher.pid, 'a second process serves');
+  const args = await cmdline(s.pid);
+  for (const flag of ['--min-semi-space-size=32', '--max-semi-space-size=32', '--single-threaded-gc']) assert.ok(args.includes(flag), `${flag} in ${args.join(' ')}`);
+  // It serves.
+  const c = new RawClient(s.imapPort);
+  await c.expect(/^\* OK/);
+  c.send('A NOOP\r\n');
+  await c.expect(/^A OK/);
+  // As systemd stops a unit (its control group) or Ctrl-C (the process group): both get it.
+  process.kill(s.launcher.pid!, 'SIGTERM');
+  process.kill(s.pid, 'SIGTERM');
+  assert.equal(await s.exited, 0, 'the launcher exits with the server\'s clean-stop code');
+  await until('the server is gone', () => !alive(s.pid), 10_000);
+});
+
+it('the V8 settings: SIGTERM to the launcher alone stops the server cleanly (exit 0)', async (t) => {
+  const s = await start(t, ['--v8-semi-space-mb', '8']);
+  process.kill(s.launcher.pid!, 'SIGTERM');
+  assert.equal(await s.exited, 0);
+  await until('the server is gone', () => !alive(s.pid), 10_000);
+});
+
+it('the V8 settings: a launcher killed outright (SIGKILL) takes the server with it', async (t) => {
+  const s = await start(t, ['--v8-single-threaded-gc']);
+  assert.notEqual(s.pid, s.launcher.pid);
+  process.kill(s.launcher.pid!, 'SIGKILL');
+  await until('the server is gone', () => !alive(s.pid), 15_000);
+});
+
+it('no V8 setting, or the flag already given to node (NODE_OPTIONS): no second process', async (t) => {
+  const plain = await start(t, []);
+  assert.equal(plain.pid, plain.launcher.pid);
+  const own = await start(t, ['--v8-semi-space-mb', '32'], { ...process.env, NODE_OPTIONS: '--max-semi-space-size=4' });
+  assert.equal(own.pid, own.launcher.pid, 'the operator\'s own flags win');
+});
