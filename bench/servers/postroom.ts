@@ -148,7 +148,10 @@ export async function startPostroom(opts: PostroomOptions): Promise<RunningServe
   let tlsPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
+    // POSTROOM_BENCH_STDOUT=FILE keeps the server's other output lines (node's --trace-opt, --trace-gc …).
+    const keep = process.env.POSTROOM_BENCH_STDOUT;
     lines.on('line', (line) => {
+      if (keep) appendFileSync(keep, `${line}\n`);
       try {
         const msg = JSON.parse(line) as { msg?: string; imapPort?: number; tlsPort?: number };
         tlsPort = msg.tlsPort ?? tlsPort;
