@@ -23,6 +23,7 @@ import { BENCH_TMP, PASSWORD, mixedUsers } from './servers/common.js';
 import type { ClientTraceEntry } from './load/trace.js';
 import type { RunningServer } from './servers/postroom.js';
 import type { CommandRecord, Span } from './servers/tails.js';
+import { treeCpuSeconds } from './servers/process-cpu.js';
 
 const { values } = parseArgs({
   options: {
@@ -140,6 +141,9 @@ async function startTree(tree: string, runDir: string, traceDir: string, heapPro
 
 const f = (n: number): string => n.toFixed(2);
 const results: Map<string, Row>[][] = trees.map(() => []);
+/** CPU seconds (every thread, user + system) the server used in the measured rounds of the run at hand. */
+let measuredCpu = 0;
+const cpuPerCommand: number[][] = trees.map(() => []);
 const gcs: (typeof lastGc)[][] = trees.map(() => []);
 const base = { host: '127.0.0.1', users: Object.keys(spec.users), password: PASSWORD, clients: 1, workers: 1, scenario: 'busy' as const, connectConcurrency: 1, persistent: true };
 
@@ -164,7 +168,9 @@ for (let pair = 0; pair < PAIRS; pair++) {
       process.env.POSTROOM_BENCH_TRACE_DIR = traceDir;
       // --heap-prof: the server samples allocation over the measured rounds only.
       if (heapProf) process.kill(running.pid, 'SIGWINCH');
+      const cpu0 = treeCpuSeconds(running.pid);
       await runLoad({ ...base, port: running.port, seconds: SECONDS, seed: pair * 10 });
+      measuredCpu = treeCpuSeconds(running.pid) - cpu0;
     } finally {
       await running.stop();
     }
@@ -174,8 +180,10 @@ for (let pair = 0; pair < PAIRS; pair++) {
     results[t]!.push(rows);
     const total = [...rows.values()].reduce((n, r) => n + r.n, 0);
     gcs[t]!.push(lastGc);
+    cpuPerCommand[t]!.push((measuredCpu * 1e6) / Math.max(1, total));
     process.stdout.write(
       `\n${tree} run ${pair + 1}: ${(total / SECONDS).toFixed(0)} commands/s, load ${load0.toFixed(1)} → ${load1.toFixed(1)}; ` +
+        `server CPU ${((measuredCpu * 1e6) / Math.max(1, total)).toFixed(0)} µs per command (every thread); ` +
         `scavenges ${lastGc.per1000.toFixed(1)} per 1,000 commands, pause p50 ${f(lastGc.p50)} p90 ${f(lastGc.p90)} ms\n`,
     );
     process.stdout.write('| command | n | client p50/p99 | server p50/p99 | CPU p50/p99 ms | heap KB allocated p50 | % with a GC inside | % round trips with a GC |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n');
@@ -188,7 +196,10 @@ for (let pair = 0; pair < PAIRS; pair++) {
 const median = (xs: number[]): number => q(xs, 0.5);
 for (const [t, tree] of trees.entries()) {
   const g = gcs[t]!;
-  process.stdout.write(`\n${tree}: scavenges per 1,000 commands, median of runs ${f(median(g.map((x) => x.per1000)))}; pause p50 ${f(median(g.map((x) => x.p50)))} ms\n`);
+  process.stdout.write(
+    `\n${tree}: scavenges per 1,000 commands, median of runs ${f(median(g.map((x) => x.per1000)))}; pause p50 ${f(median(g.map((x) => x.p50)))} ms; ` +
+      `server CPU per command ${median(cpuPerCommand[t]!).toFixed(0)} µs (median of runs)\n`,
+  );
 }
 process.stdout.write('\nMedian over runs, per tree (server p50/p99 · CPU p50/p99 · client p99 · heap KB allocated · % with a GC inside · % round trips with a GC):\n\n');
 const names = [...new Set(results.flatMap((rs) => rs.flatMap((r) => [...r.keys()])))].sort();
