@@ -6,11 +6,12 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI_MAIN } from '../helpers/cli.js';
-import { RawClient, until } from '../helpers/raw-client.js';
+import { RawClient, sleep, until } from '../helpers/raw-client.js';
 
 interface Started {
   launcher: ChildProcess;
@@ -18,10 +19,13 @@ interface Started {
   pid: number;
   imapPort: number;
   exited: Promise<number | null>;
+  /** Every JSON line on stdout so far. */
+  lines: Record<string, unknown>[];
+  data: string;
 }
 
-async function start(t: { after: (fn: () => unknown) => void }, extra: string[], env: NodeJS.ProcessEnv = process.env): Promise<Started> {
-  const data = await mkdtemp(join(tmpdir(), 'postroom-node-flags-'));
+async function start(t: { after: (fn: () => unknown) => void }, extra: string[], env: NodeJS.ProcessEnv = process.env, data?: string): Promise<Started> {
+  data ??= await mkdtemp(join(tmpdir(), 'postroom-node-flags-'));
   const launcher = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'serve', '--data', data, '--store', 'memory', '--ephemeral-ports', '--log-level', 'silent', '--allow-insecure-auth', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env,
@@ -35,26 +39,34 @@ async function start(t: { after: (fn: () => unknown) => void }, extra: string[],
         /* gone already */
       }
     }
-    await rm(data, { recursive: true, force: true });
+    await rm(data!, { recursive: true, force: true });
   });
   let err = '';
   launcher.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => launcher.on('exit', (code) => resolve(code)));
   let out = '';
+  const lines: Record<string, unknown>[] = [];
   const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${err}`)), 30_000);
     launcher.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const line = out.split('\n').find((l) => l.includes('"msg":"listening"'));
-      if (line) {
-        clearTimeout(timer);
-        resolve(JSON.parse(line) as Record<string, unknown>);
+      let nl: number;
+      while ((nl = out.indexOf('\n')) >= 0) {
+        const line = out.slice(0, nl);
+        out = out.slice(nl + 1);
+        if (!line.startsWith('{')) continue;
+        const json = JSON.parse(line) as Record<string, unknown>;
+        lines.push(json);
+        if (json['msg'] === 'listening') {
+          clearTimeout(timer);
+          resolve(json);
+        }
       }
     });
     void exited.then((code) => reject(new Error(`serve exited with ${code}; stderr: ${err}`)));
   });
   pid = listening['pid'] as number;
-  return { launcher, pid, imapPort: listening['imapPort'] as number, exited };
+  return { launcher, pid, imapPort: listening['imapPort'] as number, exited, lines, data };
 }
 
 const alive = (pid: number): boolean => {
@@ -103,4 +115,44 @@ it('no V8 setting, or the flag already given to node (NODE_OPTIONS): no second p
   assert.equal(plain.pid, plain.launcher.pid);
   const own = await start(t, ['--v8-semi-space-mb', '32'], { ...process.env, NODE_OPTIONS: '--max-semi-space-size=4' });
   assert.equal(own.pid, own.launcher.pid, 'the operator\'s own flags win');
+});
+
+it('the V8 settings: a stopping server takes the same signal from the system after the launcher passed it on as one request, not a second signal', async (t) => {
+  const data = await mkdtemp(join(tmpdir(), 'postroom-node-flags-'));
+  // A small output buffer, so a FETCH that is not read keeps the server stopping as long as we like.
+  const config = join(data, 'config.json');
+  await writeFile(config, JSON.stringify({ imapLimits: { maxOutputBuffer: 64 * 1024 } }));
+  const s = await start(t, ['--config', config, '--v8-single-threaded-gc', '--demo'], process.env, data);
+  await until('the demo user line', () => s.lines.some((l) => l['msg'] === 'demo user created'));
+  const demo = s.lines.find((l) => l['msg'] === 'demo user created')!;
+  const login = `L LOGIN ${String(demo['user'])} ${String(demo['password'])}\r\n`;
+  const setup = new RawClient(s.imapPort);
+  await setup.expect(/^\* OK/);
+  setup.send(login);
+  await setup.expect(/^L OK/);
+  const body = `Subject: big\r\n\r\n${'x'.repeat(76)}\r\n`.repeat(50_000);
+  setup.send(`A APPEND INBOX {${body.length}+}\r\n${body}\r\n`);
+  await setup.expect(/^A OK/, 30_000);
+  // A FETCH of ~4 MB whose reader has paused: the session's command cannot end until it reads.
+  const fetcher = net.connect(s.imapPort, '127.0.0.1');
+  let tail = '';
+  fetcher.setEncoding('latin1');
+  fetcher.on('data', (d: string) => (tail = (tail + d).slice(-4096)));
+  fetcher.on('error', () => undefined);
+  await until('the greeting', () => tail.includes('* OK'));
+  fetcher.write(`${login}S SELECT INBOX\r\n`);
+  await until('SELECT done', () => /\r\nS OK/.test(tail), 10_000);
+  fetcher.pause();
+  fetcher.write('F FETCH 1 BODY[]\r\n');
+  await sleep(300);
+
+  process.kill(s.launcher.pid!, 'SIGTERM'); // passed on over IPC: the server starts stopping
+  await sleep(800);
+  assert.ok(alive(s.pid), 'stopping, waiting for the FETCH');
+  process.kill(s.pid, 'SIGTERM'); // the system's copy of the same signal
+  await sleep(500);
+  assert.ok(alive(s.pid), 'the same request again, not a second signal that exits at once');
+  fetcher.resume();
+  assert.equal(await s.exited, 0, 'a clean stop once the FETCH was read');
+  assert.match(tail, /F OK [^\r\n]*\r\n\* BYE [^\r\n]*\r\n$/);
 });
