@@ -5,68 +5,38 @@
  */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import net from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI_MAIN } from '../helpers/cli.js';
+import { serveProcess } from '../helpers/serve-process.js';
 import { RawClient, sleep, until } from '../helpers/raw-client.js';
 
 interface Started {
-  launcher: ChildProcess;
+  launcher: ChildProcessWithoutNullStreams;
   /** The pid in the listening line: the process that serves. */
   pid: number;
   imapPort: number;
   exited: Promise<number | null>;
   /** Every JSON line on stdout so far. */
   lines: Record<string, unknown>[];
-  data: string;
 }
 
+/** `serve` on the memory store in a fresh data folder; the launcher and the server are killed after the test. */
 async function start(t: { after: (fn: () => unknown) => void }, extra: string[], env: NodeJS.ProcessEnv = process.env, data?: string): Promise<Started> {
-  data ??= await mkdtemp(join(tmpdir(), 'postroom-node-flags-'));
-  const launcher = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'serve', '--data', data, '--store', 'memory', '--ephemeral-ports', '--log-level', 'silent', '--allow-insecure-auth', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env,
-  });
-  let pid = 0;
-  t.after(async () => {
-    for (const p of [launcher.pid, pid]) {
-      try {
-        if (p) process.kill(p, 'SIGKILL');
-      } catch {
-        /* gone already */
-      }
+  const folder = data ?? (await mkdtemp(join(tmpdir(), 'postroom-node-flags-')));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  const s = await serveProcess(t, ['--data', folder, '--store', 'memory', '--ephemeral-ports', '--log-level', 'silent', '--allow-insecure-auth', ...extra], env);
+  const pid = s.lines.find((l) => l['msg'] === 'listening')!['pid'] as number;
+  t.after(() => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone already */
     }
-    await rm(data!, { recursive: true, force: true });
   });
-  let err = '';
-  launcher.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => launcher.on('exit', (code) => resolve(code)));
-  let out = '';
-  const lines: Record<string, unknown>[] = [];
-  const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listening line; stderr: ${err}`)), 30_000);
-    launcher.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      let nl: number;
-      while ((nl = out.indexOf('\n')) >= 0) {
-        const line = out.slice(0, nl);
-        out = out.slice(nl + 1);
-        if (!line.startsWith('{')) continue;
-        const json = JSON.parse(line) as Record<string, unknown>;
-        lines.push(json);
-        if (json['msg'] === 'listening') {
-          clearTimeout(timer);
-          resolve(json);
-        }
-      }
-    });
-    void exited.then((code) => reject(new Error(`serve exited with ${code}; stderr: ${err}`)));
-  });
-  pid = listening['pid'] as number;
-  return { launcher, pid, imapPort: listening['imapPort'] as number, exited, lines, data };
+  return { launcher: s.child, pid, imapPort: s.imapPort, exited: s.exited, lines: s.lines };
 }
 
 const alive = (pid: number): boolean => {
