@@ -23,6 +23,7 @@ import { BENCH_TMP, PASSWORD, mixedUsers } from './servers/common.js';
 import type { ClientTraceEntry } from './load/trace.js';
 import type { RunningServer } from './servers/postroom.js';
 import type { CommandRecord, Span } from './servers/tails.js';
+import { treeCpuSeconds } from './servers/process-cpu.js';
 
 const { values } = parseArgs({
   options: {
@@ -52,6 +53,12 @@ interface Row {
   allocKb: number;
   /** Share of the commands (per cent) whose server span (read → handed out) a GC overlapped. */
   gcPct: number;
+  /**
+   * Share (per cent) whose client round trip (sent → checked) a GC overlapped, wherever in it: a
+   * scavenge V8 runs between two commands lands in the next one's round trip, not in its server span.
+   * Over 1 % for a command, GCs are in its p99.
+   */
+  gcTripPct: number;
 }
 
 const q = (xs: number[], p: number): number => {
@@ -94,13 +101,14 @@ function join1(dir: string): Map<string, Row> {
     }
     return lo;
   };
-  const by = new Map<string, { client: number[]; server: number[]; cpu: number[]; alloc: number[]; gc: number }>();
+  const by = new Map<string, { client: number[]; server: number[]; cpu: number[]; alloc: number[]; gc: number; gcTrip: number }>();
   for (const c of clients) {
     if (c.name === 'CONNECT') continue;
     const s = server[first(c.sent - 0.05)];
     if (!s || s.arrived > c.answered || s.flushed > c.answered + 0.05) continue;
     let e = by.get(c.name);
-    if (!e) by.set(c.name, (e = { client: [], server: [], cpu: [], alloc: [], gc: 0 }));
+    if (!e) by.set(c.name, (e = { client: [], server: [], cpu: [], alloc: [], gc: 0, gcTrip: 0 }));
+    if (gcIn(c.sent, c.done)) e.gcTrip++;
     e.client.push(c.done - c.sent);
     e.server.push(s.flushed - s.arrived);
     e.cpu.push(s.cpu);
@@ -114,7 +122,7 @@ function join1(dir: string): Map<string, Row> {
   lastGc = { per1000: (1000 * scavenges.length) / Math.max(1, clients.length), p50: q(scavenges, 0.5), p90: q(scavenges, 0.9) };
   const out = new Map<string, Row>();
   for (const [name, e] of by) {
-    out.set(name, { n: e.client.length, client: pq(e.client), server: pq(e.server), cpu: pq(e.cpu), allocKb: q(e.alloc, 0.5), gcPct: (100 * e.gc) / e.client.length });
+    out.set(name, { n: e.client.length, client: pq(e.client), server: pq(e.server), cpu: pq(e.cpu), allocKb: q(e.alloc, 0.5), gcPct: (100 * e.gc) / e.client.length, gcTripPct: (100 * e.gcTrip) / e.client.length });
   }
   return out;
 }
@@ -133,6 +141,9 @@ async function startTree(tree: string, runDir: string, traceDir: string, heapPro
 
 const f = (n: number): string => n.toFixed(2);
 const results: Map<string, Row>[][] = trees.map(() => []);
+/** CPU seconds (every thread, user + system) the server used in the measured rounds of the run at hand. */
+let measuredCpu = 0;
+const cpuPerCommand: number[][] = trees.map(() => []);
 const gcs: (typeof lastGc)[][] = trees.map(() => []);
 const base = { host: '127.0.0.1', users: Object.keys(spec.users), password: PASSWORD, clients: 1, workers: 1, scenario: 'busy' as const, connectConcurrency: 1, persistent: true };
 
@@ -157,7 +168,9 @@ for (let pair = 0; pair < PAIRS; pair++) {
       process.env.POSTROOM_BENCH_TRACE_DIR = traceDir;
       // --heap-prof: the server samples allocation over the measured rounds only.
       if (heapProf) process.kill(running.pid, 'SIGWINCH');
+      const cpu0 = treeCpuSeconds(running.pid);
       await runLoad({ ...base, port: running.port, seconds: SECONDS, seed: pair * 10 });
+      measuredCpu = treeCpuSeconds(running.pid) - cpu0;
     } finally {
       await running.stop();
     }
@@ -167,13 +180,15 @@ for (let pair = 0; pair < PAIRS; pair++) {
     results[t]!.push(rows);
     const total = [...rows.values()].reduce((n, r) => n + r.n, 0);
     gcs[t]!.push(lastGc);
+    cpuPerCommand[t]!.push((measuredCpu * 1e6) / Math.max(1, total));
     process.stdout.write(
       `\n${tree} run ${pair + 1}: ${(total / SECONDS).toFixed(0)} commands/s, load ${load0.toFixed(1)} → ${load1.toFixed(1)}; ` +
+        `server CPU ${((measuredCpu * 1e6) / Math.max(1, total)).toFixed(0)} µs per command (every thread); ` +
         `scavenges ${lastGc.per1000.toFixed(1)} per 1,000 commands, pause p50 ${f(lastGc.p50)} p90 ${f(lastGc.p90)} ms\n`,
     );
-    process.stdout.write('| command | n | client p50/p99 | server p50/p99 | CPU p50/p99 ms | heap KB allocated p50 | % with a GC inside |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n');
+    process.stdout.write('| command | n | client p50/p99 | server p50/p99 | CPU p50/p99 ms | heap KB allocated p50 | % with a GC inside | % round trips with a GC |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n');
     for (const [name, r] of [...rows.entries()].sort()) {
-      process.stdout.write(`| ${name} | ${r.n} | ${f(r.client[0])}/${f(r.client[1])} | ${f(r.server[0])}/${f(r.server[1])} | ${f(r.cpu[0])}/${f(r.cpu[1])} | ${r.allocKb.toFixed(1)} | ${r.gcPct.toFixed(2)} |\n`);
+      process.stdout.write(`| ${name} | ${r.n} | ${f(r.client[0])}/${f(r.client[1])} | ${f(r.server[0])}/${f(r.server[1])} | ${f(r.cpu[0])}/${f(r.cpu[1])} | ${r.allocKb.toFixed(1)} | ${r.gcPct.toFixed(2)} | ${r.gcTripPct.toFixed(2)} |\n`);
     }
   }
 }
@@ -181,16 +196,19 @@ for (let pair = 0; pair < PAIRS; pair++) {
 const median = (xs: number[]): number => q(xs, 0.5);
 for (const [t, tree] of trees.entries()) {
   const g = gcs[t]!;
-  process.stdout.write(`\n${tree}: scavenges per 1,000 commands, median of runs ${f(median(g.map((x) => x.per1000)))}; pause p50 ${f(median(g.map((x) => x.p50)))} ms\n`);
+  process.stdout.write(
+    `\n${tree}: scavenges per 1,000 commands, median of runs ${f(median(g.map((x) => x.per1000)))}; pause p50 ${f(median(g.map((x) => x.p50)))} ms; ` +
+      `server CPU per command ${median(cpuPerCommand[t]!).toFixed(0)} µs (median of runs)\n`,
+  );
 }
-process.stdout.write('\nMedian over runs, per tree (server p50/p99 · CPU p50/p99 · client p99 · heap KB allocated · % with a GC inside):\n\n');
+process.stdout.write('\nMedian over runs, per tree (server p50/p99 · CPU p50/p99 · client p99 · heap KB allocated · % with a GC inside · % round trips with a GC):\n\n');
 const names = [...new Set(results.flatMap((rs) => rs.flatMap((r) => [...r.keys()])))].sort();
 process.stdout.write(`| command | ${trees.map((t) => t).join(' | ')} |\n| --- |${trees.map(() => ' --- |').join('')}\n`);
 for (const name of names) {
   const cells = results.map((rs) => {
     const got = rs.map((r) => r.get(name)).filter((r): r is Row => r !== undefined);
     const m = (pick: (r: Row) => number): string => f(median(got.map(pick)));
-    return `${m((r) => r.server[0])}/${m((r) => r.server[1])} · ${m((r) => r.cpu[0])}/${m((r) => r.cpu[1])} · ${m((r) => r.client[1])} · ${median(got.map((r) => r.allocKb)).toFixed(1)} · ${m((r) => r.gcPct)}`;
+    return `${m((r) => r.server[0])}/${m((r) => r.server[1])} · ${m((r) => r.cpu[0])}/${m((r) => r.cpu[1])} · ${m((r) => r.client[1])} · ${median(got.map((r) => r.allocKb)).toFixed(1)} · ${m((r) => r.gcPct)} · ${m((r) => r.gcTripPct)}`;
   });
   process.stdout.write(`| ${name} | ${cells.join(' | ')} |\n`);
 }

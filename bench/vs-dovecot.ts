@@ -1,6 +1,6 @@
 /**
  * `npm run bench:vs-dovecot [-- --quick] [--seconds S] [--rounds R] [--only mixed-50,persistent-1,idle,idle-tls,login-rate] [--idle N]
- *   [--big N] [--tls] [--dovecot-fsync optimized|always] [--logins N] [--login-clients C] [--warmup S] [--cpu-prof] [--out FILE]`
+ *   [--big N] [--tls] [--dovecot-fsync optimized|always] [--postroom-node-args="--single-threaded-gc …"] [--logins N] [--login-clients C] [--warmup S] [--cpu-prof] [--out FILE]`
  * Postroom (SqliteStore) and Dovecot (Maildir; default and high-performance login mode) on the same
  * machine, seeded with the same users and messages, under the same load, in turn (A B C A B C…).
  * `mixed-N` clients log out and reconnect after every round of 10–40 commands; `persistent-N` clients
@@ -43,6 +43,7 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     tls: { type: 'boolean', default: false },
     'postroom-workers': { type: 'string' },
+    'postroom-node-args': { type: 'string' },
     'dovecot-fsync': { type: 'string' },
     logins: { type: 'string' },
     warmup: { type: 'string' },
@@ -131,6 +132,7 @@ if (postroomWorkers > 1) {
   process.stderr.write('--postroom-workers: `serve --workers` needs PostgreSQL; measure several processes with `npm run bench:cluster`\n');
   process.exit(2);
 }
+const postroomNodeArgs = (values['postroom-node-args'] ?? '').split(/\s+/).filter(Boolean);
 const profileArgs = values['cpu-prof'] ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', join(BENCH_TMP, 'profiles')] } : {};
 const SERVERS: { label: string; start: Starter }[] = [
   { label: 'Postroom', start: async (runDir, spec, max) => startPostroom({ runDir, spec, maxConnections: max, ...profileArgs, ...(await serverTls()) }) },
@@ -142,6 +144,10 @@ const SERVERS: { label: string; start: Starter }[] = [
     label: 'Dovecot-hp',
     start: async (runDir, spec, max) => startDovecot({ runDir, spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max, mailFsync: dovecotFsync, ...(await serverTls()) }),
   },
+  // A second Postroom whose node has these flags (what serve's --v8-semi-space-mb / --v8-single-threaded-gc give it), in the same rounds.
+  ...(postroomNodeArgs.length > 0
+    ? [{ label: `Postroom ${postroomNodeArgs.join(' ')}`, start: (async (runDir, spec, max) => startPostroom({ runDir, spec, maxConnections: max, nodeArgs: postroomNodeArgs, ...(await serverTls()) })) as Starter }]
+    : []),
   // `postroom serve --workers N`, measured in the same rounds (the CLI's default connection limits apply).
   ...(postroomWorkers > 1
     ? [{ label: `Postroom --workers ${postroomWorkers}`, start: ((runDir, spec) => startPostroom({ runDir, spec, serveArgs: ['--workers', String(postroomWorkers)] })) as Starter }]
@@ -196,6 +202,11 @@ async function loadScenario(s: Scenario): Promise<void> {
     say(sideBySide(combined[0]!, combined[1]!));
     say('\nPostroom vs Dovecot with `service_count = 0` for imap-login (high-performance mode), per command:\n');
     say(sideBySide(combined[0]!, combined[2]!, ['Postroom', 'Dovecot-hp']));
+    for (const [i, srv] of SERVERS.entries()) {
+      if (i < 3) continue;
+      say(`\n${srv.label} vs Dovecot-hp, per command:\n`);
+      say(sideBySide(combined[i]!, combined[2]!, [srv.label, 'Dovecot-hp']));
+    }
     const errs = combined.map((c, i) => `${SERVERS[i]!.label}:\n${loadTable(c.table, c.seconds).split('\n\n')[1] ?? '  none'}`);
     say(`\nErrors (wrong or failed answers):\n\n\`\`\`\n${errs.join('\n')}\n\`\`\``);
   } finally {

@@ -11,6 +11,8 @@ import { createInterface } from 'node:readline';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { UserFile } from '../../src/auth/user-file.js';
 import { hashPassword } from '../../src/auth/password.js';
+import { DEFAULT_SETTINGS } from '../../src/config/settings.js';
+import { nodeFlagsFor } from '../../src/cli/node-flags.js';
 import type { AppendInput, MailStore } from '../../src/store/types.js';
 import { benchMessage } from '../load/messages.js';
 import { ARCHIVE_MESSAGES, PASSWORD, cachedSeed, messageSeed, seedKey, type SeedSpec, stopChild } from './common.js';
@@ -142,13 +144,17 @@ export async function startPostroom(opts: PostroomOptions): Promise<RunningServe
     ? [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--host', '127.0.0.1',
         '--imap-port', 'auto', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--allow-insecure-auth',
         '--log-level', 'error', ...opts.serveArgs]
-    : [...(opts.nodeArgs ?? []), '--import', 'tsx', MAIN, data, String(opts.maxConnections ?? 20_000), String(opts.hibernateSeconds ?? '')];
+    : // The V8 flags serve's defaults ask for (v8SemiSpaceMb, v8SingleThreadedGc; none today), as serve would relaunch with them.
+      [...nodeFlagsFor(DEFAULT_SETTINGS), ...(opts.nodeArgs ?? []), '--import', 'tsx', MAIN, data, String(opts.maxConnections ?? 20_000), String(opts.hibernateSeconds ?? '')];
   const env = opts.tls ? { ...process.env, POSTROOM_BENCH_TLS_CERT: opts.tls.cert, POSTROOM_BENCH_TLS_KEY: opts.tls.key } : process.env;
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
   let tlsPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
+    // POSTROOM_BENCH_STDOUT=FILE keeps the server's other output lines (node's --trace-opt, --trace-gc …).
+    const keep = process.env.POSTROOM_BENCH_STDOUT;
     lines.on('line', (line) => {
+      if (keep) appendFileSync(keep, `${line}\n`);
       try {
         const msg = JSON.parse(line) as { msg?: string; imapPort?: number; tlsPort?: number };
         tlsPort = msg.tlsPort ?? tlsPort;

@@ -128,6 +128,14 @@ export interface ServeSettings {
   autoconfigPort: PortSetting;
   /** Address of the autoconfig listener (default: `host`). */
   autoconfigHost?: string;
+  /**
+   * V8's young generation: each of its two semi-spaces, in MiB (node's --min- and
+   * --max-semi-space-size); 0 leaves V8's own sizing (up to 16 MiB). Fixed when the heap is made,
+   * so serve starts itself again with the flag (src/cli/node-flags.ts). docs/operations.md.
+   */
+  v8SemiSpaceMb: number;
+  /** V8 collects garbage on the main thread alone (node's --single-threaded-gc); same restart. */
+  v8SingleThreadedGc: boolean;
 }
 
 export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
@@ -160,12 +168,14 @@ export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
   imapSieveExpunge: false,
   sqliteDirectBodyWrites: false,
   autoconfigPort: 'off',
+  v8SemiSpaceMb: 0,
+  v8SingleThreadedGc: false,
 });
 
 export type PartialSettings = Partial<ServeSettings>;
 
 /** `list`: an array of strings, or one comma-separated string (flags); `text`: a string that may be empty. */
-type Kind = 'string' | 'text' | 'boolean' | 'port' | 'path' | 'numbers' | 'list' | 'workers' | { oneOf: readonly string[] };
+type Kind = 'string' | 'text' | 'boolean' | 'port' | 'path' | 'numbers' | 'list' | 'workers' | 'semiSpace' | { oneOf: readonly string[] };
 
 /** The schema shared by the config-file reader and the flag reader. */
 export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
@@ -223,6 +233,8 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   sieveAfter: 'path',
   autoconfigPort: 'port',
   autoconfigHost: 'string',
+  v8SemiSpaceMb: 'semiSpace',
+  v8SingleThreadedGc: 'boolean',
 };
 
 export function isSettingKey(key: string): key is keyof ServeSettings {
@@ -249,6 +261,7 @@ export function settingValue(
   const where = `${source}: ${key}`;
   if (kind === 'port') return parsePort(value, where);
   if (kind === 'workers') return parseWorkersSetting(value, where);
+  if (kind === 'semiSpace') return parseSemiSpace(value, where);
   if (kind === 'numbers') {
     // Names are checked against the defaults by the servers themselves (an unknown limit is an
     // error there, and so is 0 for a limit that cannot be switched off). null means 0: off.
@@ -291,6 +304,18 @@ function parseWorkersSetting(value: unknown, where: string): number | 'auto' {
   const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 64) {
     throw new Error(`${where}: expected a whole number from 1 to 64, or "auto", got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** Largest semi-space accepted, MiB: V8 takes more, but two of them are resident memory. */
+export const MAX_SEMI_SPACE_MB = 256;
+
+/** `--v8-semi-space-mb N` / `"v8SemiSpaceMb": N`: 0 (V8's own sizing) or a whole number of MiB from 1 to 256. */
+function parseSemiSpace(value: unknown, where: string): number {
+  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_SEMI_SPACE_MB) {
+    throw new Error(`${where}: expected a whole number of MiB from 1 to ${MAX_SEMI_SPACE_MB}, or 0 for V8's own sizing, got ${JSON.stringify(value)}`);
   }
   return n;
 }

@@ -28,9 +28,9 @@ export interface ServedProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `postroom serve ARGS` and resolves at its `{"msg":"listening"}` line; killed after the test. */
-export function serveProcess(t: { after: (fn: () => void) => void }, args: string[]): Promise<ServedProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'serve', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** Starts `postroom serve ARGS` (in `env`) and resolves at its `{"msg":"listening"}` line; killed after the test. */
+export function serveProcess(t: { after: (fn: () => void) => void }, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ServedProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'serve', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });

@@ -6,9 +6,17 @@ import { createLogger } from '../logger.js';
 import { startServers } from '../start.js';
 import { demoBanner } from '../demo.js';
 import { parseWorkers, serveCluster } from '../cluster.js';
+import { listenToLauncher, missingNodeFlags, nodeFlagsFor, relaunch, RELAUNCHED_ENV } from '../node-flags.js';
 
 /** How long a clean shutdown may take before we give up on stragglers. */
 const SHUTDOWN_TIMEOUT_MS = 15_000;
+
+/**
+ * A relaunched server (node-flags.ts) stopped by its launcher's passed-on signal may get the same
+ * signal from the system too (a control group or process group signalled): within this long it is
+ * the same request, not the second signal that exits at once.
+ */
+const SAME_SIGNAL_MS = 2_000;
 
 const PORT_HELP = 'a port number, "auto" (any free port) or "off"/0 (disabled)';
 
@@ -68,6 +76,8 @@ export function register(program: Command): void {
     .option('--admins <list>', 'comma-separated users with administrative rights over IMAP: SETQUOTA (default: none)')
     .option('--autoconfig-port <port>', `Thunderbird autoconfig over HTTP: ${PORT_HELP} (default: off)`)
     .option('--autoconfig-host <address>', 'address of the autoconfig listener (default: --host)')
+    .option('--v8-semi-space-mb <mb>', "each of V8's two young-generation semi-spaces, MiB, 1–256; fewer, longer scavenges (default: 0, V8's own sizing up to 16); starts node again with the flag")
+    .option('--v8-single-threaded-gc', 'V8 collects garbage on the main thread only, no helper threads (default: off); starts node again with the flag')
     .addHelpText(
       'after',
       '\nOn startup one JSON line {"msg":"listening","host":…,"imapPort":…,"imapsPort":…,"pop3Port":…,"pop3sPort":…,\n' +
@@ -77,7 +87,11 @@ export function register(program: Command): void {
     )
     .action(async (options: Record<string, unknown>) => {
       // From the flags or the config file.
-      const workers = parseWorkers((await resolveSettings(options)).workers);
+      const settings = await resolveSettings(options);
+      // V8 heap settings are fixed at node's start: run again with them (never twice).
+      const missing = process.env[RELAUNCHED_ENV] === '1' ? [] : missingNodeFlags(nodeFlagsFor(settings));
+      if (missing.length > 0) return relaunch(missing);
+      const workers = parseWorkers(settings.workers);
       if (workers > 1) return serveCluster(options, workers);
       await serve(options);
     });
@@ -90,12 +104,21 @@ async function serve(options: Record<string, unknown>): Promise<void> {
   const running = await startServers(settings, logger);
 
   let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
+  // Stopped by the launcher's passed-on signal at this time (node-flags.ts), and not yet by a signal of the system's.
+  let passedOnAt: number | null = null;
+  const stop = (signal: NodeJS.Signals, passedOn = false): void => {
     if (stopping) {
+      // The launcher passes on what the system may also have sent here: one request, not two.
+      if (passedOn) return;
+      if (passedOnAt !== null && Date.now() - passedOnAt < SAME_SIGNAL_MS) {
+        passedOnAt = null;
+        return;
+      }
       logger.warn({ signal }, 'second signal: exiting without waiting');
       process.exit(1);
     }
     stopping = true;
+    if (passedOn) passedOnAt = Date.now();
     logger.info({ signal }, 'shutting down');
     const timer = setTimeout(() => {
       logger.error('shutdown took too long; exiting');
@@ -113,13 +136,15 @@ async function serve(options: Record<string, unknown>): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   // Certificate renewal without a restart: new handshakes get the new files, sessions stay up.
-  process.on('SIGHUP', () => {
+  const reload = (): void => {
     logger.info({ signal: 'SIGHUP' }, 'reloading');
     running.reload().catch((err: unknown) => logger.error({ err }, 'reload failed'));
-  });
+  };
+  process.on('SIGHUP', reload);
+  listenToLauncher({ stop, reload });
 
   // Announced only once the signal handlers are in place: a supervisor (or a test) may send
   // SIGTERM as soon as it reads this line.

@@ -189,6 +189,8 @@ export class SharedNamespaceMail implements UserMailbox {
   private async sharedList(): Promise<MailboxInfo[]> {
     if (!this.store.sharedMailboxes) return [];
     const refs = await this.store.sharedMailboxes(this.user);
+    // Nothing shared with this user (the common case): no subscriptions to read for it (every LIST).
+    if (refs.length === 0) return [];
     const subscribed = new Set(await this.own.subscriptions());
     const out = new Map<string, MailboxInfo>();
     const byOwner = new Map<string, Map<string, string>>();

@@ -13,10 +13,16 @@
  * highest_modseq, an append uid_next too, the \Recent claim recent_uid), so the pages are one state
  * when that row is the same after the last page as before the first. If it moved, the pages are
  * summed again; after a few such rounds (a mailbox written to without pause), in one statement.
+ *
+ * The same fact makes the sums cacheable: they are a function of that row's state, so the last sums
+ * of each mailbox are kept with the state they belong to, and a STATUS of a mailbox nobody wrote to
+ * since (the other folders a client polls; Dovecot answers those from its index header) is one row
+ * read instead of a scan of its messages. Writes commit synchronously on the event loop
+ * (group-commit.ts), so no read sees a state that is later rolled back.
  */
 import type { MailboxStatus } from '../types.js';
 import { TimeSlice, DEFAULT_SLICE_MS } from '../../util/time-slice.js';
-import { selectableMailbox, type MailboxRow, type UserScope } from './context.js';
+import { selectableMailbox, type MailboxRow, type StoreContext, type UserScope } from './context.js';
 
 const FIRST_PAGE = 4_096;
 const MIN_PAGE = 256;
@@ -36,16 +42,41 @@ const COUNTS = `count(*) AS messages,
   coalesce(sum(instr(' ' || flags || ' ', ' \\Seen ') = 0), 0) AS unseen,
   coalesce(sum(uid >= ?), 0) AS recent`;
 
+/** Mailboxes whose last sums are kept per store (a Map in insertion order: the oldest goes first). */
+export const STATUS_CACHE_ENTRIES = 4_096;
+
+interface CachedSums {
+  state: MailboxRow;
+  sums: Sums;
+}
+const cached = new WeakMap<StoreContext, Map<number, CachedSums>>();
+
+function remember(ctx: StoreContext, box: MailboxRow, sums: Sums): void {
+  let byId = cached.get(ctx);
+  if (!byId) cached.set(ctx, (byId = new Map()));
+  byId.delete(box.id);
+  if (byId.size >= STATUS_CACHE_ENTRIES) byId.delete(byId.keys().next().value as number);
+  byId.set(box.id, { state: box, sums });
+}
+
 export async function mailboxStatus(scope: UserScope, mailboxId: string): Promise<MailboxStatus> {
+  const first = selectableMailbox(scope, mailboxId);
+  const hit = cached.get(scope.ctx)?.get(first.id);
+  if (hit && sameState(hit.state, first)) return status(first, hit.sums);
   const slice = new TimeSlice();
   for (let round = 0; round < ROUNDS; round++) {
-    const box = selectableMailbox(scope, mailboxId);
+    const box = round === 0 ? first : selectableMailbox(scope, mailboxId);
     const { sums, yielded } = await pagedSums(scope, box, slice);
     // No yield: nothing else ran between the pages. Else the mailbox row says whether anything did.
-    if (!yielded || sameState(box, selectableMailbox(scope, mailboxId))) return status(box, sums);
+    if (!yielded || sameState(box, selectableMailbox(scope, mailboxId))) {
+      remember(scope.ctx, box, sums);
+      return status(box, sums);
+    }
   }
   const box = selectableMailbox(scope, mailboxId);
-  return status(box, oneStatement(scope, box));
+  const sums = oneStatement(scope, box);
+  remember(scope.ctx, box, sums);
+  return status(box, sums);
 }
 
 async function pagedSums(scope: UserScope, box: MailboxRow, slice: TimeSlice): Promise<{ sums: Sums; yielded: boolean }> {
