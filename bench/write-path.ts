@@ -1,10 +1,11 @@
 /**
- * `npx tsx bench/write-path.ts [--ops N] [--rounds R] [--kinds store,delete,expunge,append,select]`
+ * `npx tsx bench/write-path.ts [--ops N] [--rounds R] [--kinds store,delete,expunge,append,append1,select] [--no-sync]`
  *
  * CPU per write of each kind in process, on the SQLite store alone (no IMAP, no sockets): what
  * imaptest's mix sends a persistent session's writes through — STORE ±FLAGS of random system flags
  * and keywords on a range of up to 50 messages, STORE +FLAGS \Deleted of a few, EXPUNGE, MULTIAPPEND
- * of 1–3 messages (the mailbox kept near 400), and the snapshot a SELECT reads. One user of 400
+ * of 1–3 messages or a single APPEND (`append1`; the mailbox kept near 400), and the snapshot a
+ * SELECT reads. One user of 400
  * messages, seeded once per run into a temporary folder; kinds run interleaved, one op at a time
  * awaited (as one client), and each op's process CPU (all threads: the fsync thread too) and wall
  * time are summed per kind. CPU, not wall time, is what a loaded machine leaves comparable.
@@ -87,6 +88,12 @@ async function main(): Promise<void> {
           const results = mail.appendMany ? await mail.appendMany(inbox.id, inputs, { maxKeywords: 100 }) : [];
           for (const r of results) uids.push(r.uid);
           return n;
+        }
+        case 'append1': {
+          // A single APPEND (the path most of imaptest's APPENDs take): append(), not appendMany().
+          const r = await mail.append(inbox.id, { content: MBOX[appendSeed++ % 200]!, flags: rand(2) ? ['\\Seen'] : [] }, { maxKeywords: 100 });
+          uids.push(r.uid);
+          return 1;
         }
         case 'select': {
           const s = await mail.snapshot(inbox.id);
