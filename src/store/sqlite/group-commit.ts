@@ -4,8 +4,8 @@
  * transaction, and each caller's promise resolves only after that COMMIT returned *and* the WAL
  * sync that follows it finished (wal-sync.ts) — so a tagged OK still means "on disk", while the
  * fsync itself runs off the event loop and is shared by every batch that committed meanwhile.
- * Each job runs in its own savepoint (better-sqlite3 nests transactions that way), so one failing
- * job rolls back alone and the others still commit.
+ * Each job of a batch of several runs in its own savepoint, so one failing job rolls back alone and
+ * the others still commit; a job alone in its transaction needs none (its failure rolls back all).
  *
  * Two exceptions to "resolves after the sync" (docs/sqlite.md, "What a tagged OK promises"):
  * - a batch that changed no row (an EXPUNGE chunk with nothing \Deleted in it) wrote nothing to
