@@ -1,7 +1,7 @@
 /**
  * `npx tsx bench/imaptest.ts --imaptest PATH [--clients 1,50,200] [--modes churn,persistent] [--tls]
  *   [--seconds S] [--rounds R] [--warmup S] [--users N] [--messages N] [--servers postroom,dovecot,dovecot-hp,dovecot-hp-opt]
- *   [--check S] [--check-clients N] [--check-users N] [--check-args='checkpoint=5 …'] [--check-server postroom|dovecot-hp] [--args='- fetch=100 …'] [--cpu-prof] [--run-name NAME] [--out FILE]`
+ *   [--check S] [--check-clients N] [--check-users N] [--check-args='checkpoint=5 …'] [--check-server postroom|dovecot-hp] [--args='- fetch=100 …'] [--cpu-prof] [--postroom-b DIR] [--run-name NAME] [--out FILE]`
  *
  * Postroom against Dovecot (default and high-performance login mode) measured by an independent
  * load generator: Dovecot's imaptest, which the caller builds and passes by path (this repository
@@ -23,10 +23,14 @@
  * `--check-clients` clients (default 30) over `--check-users` users (default 3, so sessions share
  * mailboxes) on a fresh copy, plus any `--check-args`; prints every "Error:" line it reports and
  * exits with 1 when there is one.
+ *
+ * `--postroom-b DIR`: a second Postroom, "Postroom-B", run from another checkout of this repository
+ * (e.g. `git archive main | tar -x -C DIR`, with node_modules linked), interleaved with the others
+ * round by round: an A/B of two builds on the same data, which a loaded machine shifts alike.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { testCertificate } from '../test/helpers/certs.js';
 import { BENCH_TMP, PASSWORD, mixedUsers, type SeedSpec } from './servers/common.js';
@@ -55,6 +59,7 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     out: { type: 'string' },
     'run-name': { type: 'string', default: 'imaptest' },
+    'postroom-b': { type: 'string' },
     args: { type: 'string' },
   },
 });
@@ -103,6 +108,8 @@ async function startAll(tls?: { cert: string; key: string }): Promise<Server[]> 
     servers.push({ label, running, port });
   };
   if (wanted.includes('postroom')) add('Postroom', await startPostroom({ runDir: join(RUN, 'p'), spec, maxConnections: max, ...withTls, ...profile }));
+  const b = values['postroom-b'];
+  if (b) add('Postroom-B', await startPostroom({ runDir: join(RUN, 'pb'), spec, maxConnections: max, mainScript: join(resolve(b), 'bench/servers/postroom-main.ts'), ...withTls, ...profile }));
   if (wanted.includes('dovecot')) add('Dovecot', await startDovecot({ runDir: join(RUN, 'd'), spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: max, ...withTls }));
   if (wanted.includes('dovecot-hp')) add('Dovecot-hp', await startDovecot({ runDir: join(RUN, 'dhp'), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max, ...withTls }));
   // Dovecot's own default mail_fsync (flag and index updates not fsynced), beside the bench's `always`.
@@ -131,7 +138,7 @@ interface Measured {
 let runNo = 0;
 async function measure(s: Server, clients: number, persistent: boolean, seconds: number, mbox: string, extra: string[] = [], users = spec): Promise<Measured> {
   const cpu0 = treeCpuSeconds(s.running.pid);
-  const sched0 = s.label === 'Postroom' ? threadSchedSeconds(s.running.pid) : null;
+  const sched0 = s.label.startsWith('Postroom') ? threadSchedSeconds(s.running.pid) : null;
   const result = await runImaptest({
     binary,
     host: '127.0.0.1',

@@ -105,6 +105,11 @@ export interface PostroomOptions {
    * the default cost, N = 2^15 — not at the bench's cheap cost: what the login-rate scenario logs in as.
    */
   extraUsers?: { user: string; password: string }[];
+  /**
+   * Another checkout's bench/servers/postroom-main.ts to run instead of this one's (A/B of two
+   * builds in one interleaved run: bench/imaptest.ts --postroom-b). The data is seeded by this one.
+   */
+  mainScript?: string;
 }
 
 /** Cached seeds under this name; `u` marks those whose UIDs follow the message order (seedMail). */
@@ -145,7 +150,7 @@ export async function startPostroom(opts: PostroomOptions): Promise<RunningServe
         '--imap-port', 'auto', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--allow-insecure-auth',
         '--log-level', 'error', ...opts.serveArgs]
     : // The V8 flags serve's defaults ask for (v8SemiSpaceMb, v8SingleThreadedGc; none today), as serve would relaunch with them.
-      [...nodeFlagsFor(DEFAULT_SETTINGS), ...(opts.nodeArgs ?? []), '--import', 'tsx', MAIN, data, String(opts.maxConnections ?? 20_000), String(opts.hibernateSeconds ?? '')];
+      [...nodeFlagsFor(DEFAULT_SETTINGS), ...(opts.nodeArgs ?? []), '--import', 'tsx', opts.mainScript ?? MAIN, data, String(opts.maxConnections ?? 20_000), String(opts.hibernateSeconds ?? '')];
   const env = opts.tls ? { ...process.env, POSTROOM_BENCH_TLS_CERT: opts.tls.cert, POSTROOM_BENCH_TLS_KEY: opts.tls.key } : process.env;
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
   let tlsPort: number | undefined;

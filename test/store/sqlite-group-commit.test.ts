@@ -52,3 +52,43 @@ test("a 'soon' write resolves behind an earlier durable one, without waiting for
   const alone = group.run(() => db.prepare('UPDATE t SET v = ? WHERE k = 1').run('d'), 'soon');
   assert.equal(await settledSoon(alone), true, "a 'soon' write with nothing before it waited for a sync");
 });
+
+test('a failing job rolls back alone: in a batch its savepoint, alone its whole transaction', async () => {
+  const { group, db, calls } = setup();
+  const v = (): string => (db.prepare('SELECT v FROM t WHERE k = 1').pluck().get() as string);
+  // Three jobs queued in one turn commit in one transaction; the middle one fails half-way.
+  const first = group.run(() => db.prepare('INSERT INTO t VALUES (2, ?)').run('x'), 'soon');
+  const failing = group.run(() => {
+    db.prepare('UPDATE t SET v = ? WHERE k = 1').run('lost');
+    throw new Error('job failed');
+  }, 'soon');
+  const third = group.run(() => db.prepare('INSERT INTO t VALUES (3, ?)').run('y'), 'soon');
+  await assert.rejects(failing, /job failed/);
+  await Promise.all([first, third]);
+  assert.equal(v(), 'a', "the failed job's own change was kept");
+  assert.equal(db.prepare('SELECT count(*) FROM t').pluck().get(), 3, 'the other jobs of the batch were lost');
+  // Alone in its transaction: rolled back, and the next job commits normally.
+  const alone = group.run(() => {
+    db.prepare('UPDATE t SET v = ? WHERE k = 1').run('lost');
+    throw new Error('alone failed');
+  });
+  await assert.rejects(alone, /alone failed/);
+  assert.equal(v(), 'a');
+  assert.equal(db.inTransaction, false, 'a transaction was left open');
+  const next = group.run(() => db.prepare('UPDATE t SET v = ? WHERE k = 1').run('b'));
+  let settled = false;
+  void next.then(() => (settled = true));
+  for (let i = 0; i < 20 && !settled; i++) {
+    for (const c of calls.splice(0)) c();
+    await new Promise((r) => setImmediate(r));
+  }
+  await next;
+  assert.equal(v(), 'b');
+  // A job returning a promise would run its rest after the COMMIT: refused, nothing kept.
+  const promised = group.run(() => {
+    db.prepare('UPDATE t SET v = ? WHERE k = 1').run('lost');
+    return Promise.resolve(1);
+  });
+  await assert.rejects(promised, /cannot return a promise/);
+  assert.equal(v(), 'b');
+});

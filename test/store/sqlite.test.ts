@@ -186,6 +186,39 @@ describe('SqliteStore content storage', () => {
     assert.equal(countRows(dir, 'contents'), 0);
   });
 
+  it('a MULTIAPPEND of bytes stored already, whose last other copy is expunged before its write, parses them then and stores them again', async () => {
+    const dir = tempDir();
+    const store = await SqliteStore.open({ directory: dir });
+    const u = await store.open('alice');
+    const inbox = await u.get('INBOX');
+    const old = await u.append(inbox.id, { content: message('known') });
+    await u.updateFlags(inbox.id, [old.uid], 'add', ['\\Deleted']);
+    let expunging: Promise<number[]> | undefined;
+    // Asked for a third message, the inputs are done — and the last copy of 'known' is expunged:
+    // its write is queued before the MULTIAPPEND's, which looked the bytes up and did not parse them.
+    async function* inputs(): AsyncGenerator<{ content: Buffer }> {
+      yield { content: message('known') };
+      yield { content: message('new') };
+      expunging = u.expunge(inbox.id);
+    }
+    const appended = await u.appendMany!(inbox.id, inputs());
+    assert.deepEqual(await expunging, [old.uid]);
+    assert.deepEqual(
+      appended.map((r) => r.uid),
+      [old.uid + 1, old.uid + 2],
+    );
+    const snapshot = await u.snapshot(inbox.id);
+    assert.deepEqual(
+      snapshot.messages.map((m) => m.uid),
+      [old.uid + 1, old.uid + 2],
+    );
+    assert.deepEqual(await u.read(inbox.id, old.uid + 1), message('known'));
+    assert.deepEqual(await u.read(inbox.id, old.uid + 2), message('new'));
+    await store.close();
+    assert.equal(countRows(dir, 'contents'), 2, 'one row per body');
+    assert.equal(countRows(dir, 'content_structures'), 2, 'the body stored again was parsed');
+  });
+
   it('streams large bodies to a file, serves ranges from it and removes it on expunge', async () => {
     const dir = tempDir();
     const store = await SqliteStore.open({ directory: dir, inlineMax: 1024 });

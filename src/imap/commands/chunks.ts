@@ -22,3 +22,27 @@ export function chunksOf<T>(items: readonly T[], size = WRITE_CHUNK): T[][] {
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
+
+/**
+ * `items` cut into runs that each hold at most `maxMarked` items for which `marked` is true and at
+ * most `maxItems` in all, in order; each run is cut when it is asked for, so the caller's work on
+ * one (a store call, the view updated) comes before `marked` looks at the next. For EXPUNGE: its
+ * cost is in the messages it removes (the \Deleted ones), not in the candidates it names, so a
+ * 400-message mailbox with a few \Deleted is one store call — one transaction and one WAL sync —
+ * instead of two chunks of 250 candidates.
+ */
+export function* markedChunksOf<T>(items: readonly T[], marked: (item: T) => boolean, maxMarked = WRITE_CHUNK, maxItems = 4 * WRITE_CHUNK): Generator<T[]> {
+  let current: T[] = [];
+  let count = 0;
+  for (const item of items) {
+    const m = marked(item);
+    if (current.length === maxItems || (m && count === maxMarked)) {
+      yield current;
+      current = [];
+      count = 0;
+    }
+    current.push(item);
+    if (m) count++;
+  }
+  if (current.length > 0) yield current;
+}

@@ -68,6 +68,8 @@ export interface MailboxRow {
   uid_next: number;
   highest_modseq: number;
   recent_uid: number;
+  /** Messages in the mailbox (quota usage, schema v24): a size to choose a plan by, not a count to rely on. */
+  usage_messages: number;
 }
 
 /** A handle's view: which user it may touch. Every lookup by id is checked against this user. */

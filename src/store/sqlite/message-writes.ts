@@ -137,9 +137,9 @@ interface PreparedAppend {
  * their sum and adds them all — or, if anything fails, none. Nothing is put in place before the
  * last body has arrived, and not when the quota already refuses the sum, so a client that goes
  * away in the middle or a message too many leaves no body file behind (only a transaction failing
- * after the install can, swept at a later open as after a crash). Every body is parsed even when
- * identical bytes are stored already (the single APPEND avoids that), so the transaction never has
- * to go back for a body that went.
+ * after the install can, swept at a later open as after a crash). As in the single APPEND, bytes
+ * stored already are not parsed again (imaptest's MULTIAPPENDs come from an mbox of 200 messages,
+ * most of them in the mailbox already).
  */
 export async function appendMessages(
   scope: UserScope,
@@ -165,47 +165,61 @@ export async function appendMessages(
     const storage = items.reduce((n, i) => n + i.collected.size, 0);
     // Checked again inside the transaction; here it spares installing bodies that cannot be kept.
     checkUsage(ctx, scope.userId, limits, { storage, messages: items.length });
-    for (const item of items) {
+    // Only a body not stored yet is parsed (and, when large, put in place): as in appendMessage,
+    // whether it is stored is decided again inside the transaction, and a body whose last other
+    // reference went meanwhile makes the transaction change nothing and return null — then every
+    // body still unparsed is parsed and the write tried once more, which cannot miss again.
+    const prepare = async (item: PreparedAppend): Promise<void> => {
       const collected = item.collected;
+      if (item.parsed) return;
       if (collected.kind === 'inline') {
         item.parsed = deriveContent(collected.body);
-      } else {
-        // As appendMessage: the body is renamed into place and synced while the loop parses it.
-        const raw = collected.body ?? (await readFile(collected.tempPath));
-        const placed = ctx.files.install(collected.tempPath, collected.sha256).then(() => {
-          item.installed = true;
-        });
-        try {
-          item.parsed = deriveContent(raw);
-        } finally {
-          await placed;
+        return;
+      }
+      // As appendMessage: the body is renamed into place and synced while the loop parses it.
+      const raw = collected.body ?? (await readFile(collected.tempPath));
+      const placed = ctx.files.install(collected.tempPath, collected.sha256).then(() => {
+        item.installed = true;
+      });
+      try {
+        item.parsed = deriveContent(raw);
+      } finally {
+        await placed;
+      }
+    };
+    for (const item of items) if (!findContent(ctx, item.collected.sha256)) await prepare(item);
+    let results: AppendResult[] | null = null;
+    while (!results) {
+      results = await ctx.group.run((): AppendResult[] | null => {
+        const box = selectableMailbox(scope, mailboxId);
+        checkUsage(ctx, scope.userId, limits, { storage, messages: items.length });
+        checkIncomingKeywords(ctx, box.id, [...new Set(items.flatMap((i) => i.flags))], maxKeywords);
+        // Every body's row, or the parse to make one, before anything is written.
+        const known = items.map((item) => findContent(ctx, item.collected.sha256)?.id);
+        if (items.some((item, i) => known[i] === undefined && !item.parsed)) return null;
+        ctx.snapshots.noteWrite(box.id);
+        const out: AppendResult[] = [];
+        let uid = box.uid_next;
+        let modseq = box.highest_modseq;
+        const savedAt = Date.now();
+        const insert = ctx.sql.get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size, save_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+        for (const [i, item] of items.entries()) {
+          const c = item.collected;
+          // Looked up again when new: the same bytes twice in one MULTIAPPEND make one row.
+          const contentId = known[i] ?? findContent(ctx, c.sha256)?.id ?? insertContent(ctx, c.sha256, c.size, c.kind === 'inline' ? c.body : null, item.parsed!);
+          addReference(ctx, contentId);
+          modseq += 1;
+          insert.run(box.id, uid, contentId, serializeFlags(item.flags), modseq, item.internalDate.getTime(), c.size, savedAt);
+          out.push({ uid, uidValidity: box.uid_validity, modseq });
+          uid += 1;
         }
-      }
+        ctx.sql.get('UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?').run(uid, modseq, box.id);
+        addUsage(ctx, box.id, storage, items.length);
+        if (replacing) released = removeReplaced(scope, replacing);
+        return out;
+      });
+      if (!results) for (const item of items) await prepare(item);
     }
-    const results = await ctx.group.run((): AppendResult[] => {
-      const box = selectableMailbox(scope, mailboxId);
-      checkUsage(ctx, scope.userId, limits, { storage, messages: items.length });
-      checkIncomingKeywords(ctx, box.id, [...new Set(items.flatMap((i) => i.flags))], maxKeywords);
-      ctx.snapshots.noteWrite(box.id);
-      const out: AppendResult[] = [];
-      let uid = box.uid_next;
-      let modseq = box.highest_modseq;
-      const savedAt = Date.now();
-      const insert = ctx.sql.get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size, save_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-      for (const item of items) {
-        const c = item.collected;
-        const contentId = findContent(ctx, c.sha256)?.id ?? insertContent(ctx, c.sha256, c.size, c.kind === 'inline' ? c.body : null, item.parsed!);
-        addReference(ctx, contentId);
-        modseq += 1;
-        insert.run(box.id, uid, contentId, serializeFlags(item.flags), modseq, item.internalDate.getTime(), c.size, savedAt);
-        out.push({ uid, uidValidity: box.uid_validity, modseq });
-        uid += 1;
-      }
-      ctx.sql.get('UPDATE mailboxes SET uid_next = ?, highest_modseq = ? WHERE id = ?').run(uid, modseq, box.id);
-      addUsage(ctx, box.id, storage, items.length);
-      if (replacing) released = removeReplaced(scope, replacing);
-      return out;
-    });
     removeFiles(ctx, released);
     ctx.feed.publish(scope.user, { kind: 'exists', mailboxId, uids: results.map((r) => r.uid), origin: scope.origin });
     if (replacing?.expunged) ctx.feed.publish(scope.user, { kind: 'expunge', mailboxId: replacing.mailboxId, uids: [replacing.uid], origin: scope.origin });
@@ -409,6 +423,9 @@ function deleteRows(scope: UserScope, mailboxId: number, highestModseq: number, 
   );
 }
 
+/** expungeMessages reads the whole mailbox instead of each candidate when candidates × this ≥ its messages. */
+const SCAN_FRACTION = 4;
+
 export async function expungeMessages(scope: UserScope, mailboxId: string, uids: number[] | undefined): Promise<number[]> {
   const { ctx } = scope;
   let files: Buffer[] = [];
@@ -416,15 +433,23 @@ export async function expungeMessages(scope: UserScope, mailboxId: string, uids:
     const box = selectableMailbox(scope, mailboxId);
     ctx.snapshots.noteWrite(box.id);
     const deletedTest = "instr(' ' || flags || ' ', ' \\Deleted ') > 0";
-    const rows = (
-      uids === undefined
-        ? ctx.sql.get(`SELECT uid, content_id, size FROM messages WHERE mailbox_id = ? AND ${deletedTest} ORDER BY uid`).all(box.id)
-        : ctx.sql
-            .get(
-              `SELECT uid, content_id, size FROM messages WHERE mailbox_id = ? AND ${deletedTest} AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`,
-            )
-            .all(box.id, jsonList(uids))
-    ) as Array<{ uid: number; content_id: number; size: number }>;
+    type Row = { uid: number; content_id: number; size: number };
+    let rows: Row[];
+    if (uids === undefined || uids.length * SCAN_FRACTION >= box.usage_messages) {
+      // The candidates are most of the mailbox (EXPUNGE names every message a session knows): one
+      // pass over its rows costs less than looking each candidate up (70 against 43 µs of CPU for
+      // 250 of 400 messages), and the candidates only filter what it found. (usage_messages is
+      // short only while v24's usage fold has not counted the mailbox yet: the pass is taken then.)
+      rows = ctx.sql.get(`SELECT uid, content_id, size FROM messages WHERE mailbox_id = ? AND ${deletedTest} ORDER BY uid`).all(box.id) as Row[];
+      if (uids !== undefined && rows.length > 0) {
+        const named = new Set(uids);
+        rows = rows.filter((r) => named.has(r.uid));
+      }
+    } else {
+      rows = ctx.sql
+        .get(`SELECT uid, content_id, size FROM messages WHERE mailbox_id = ? AND ${deletedTest} AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`)
+        .all(box.id, jsonList(uids)) as Row[];
+    }
     if (rows.length === 0) return [];
     files = deleteRows(scope, box.id, box.highest_modseq, rows);
     return rows.map((r) => r.uid);
