@@ -1,7 +1,7 @@
 /**
  * `npx tsx bench/imaptest.ts --imaptest PATH [--clients 1,50,200] [--modes churn,persistent] [--tls]
  *   [--seconds S] [--rounds R] [--warmup S] [--users N] [--messages N] [--servers postroom,dovecot,dovecot-hp,dovecot-hp-opt]
- *   [--check S] [--check-clients N] [--check-users N] [--check-args='checkpoint=5 …'] [--check-server postroom|dovecot-hp] [--args='- fetch=100 …'] [--cpu-prof] [--run-name NAME] [--out FILE]`
+ *   [--check S] [--check-clients N] [--check-users N] [--check-args='checkpoint=5 …'] [--check-server postroom|dovecot-hp] [--args='- fetch=100 …'] [--cpu-prof] [--postroom-base DIR] [--run-name NAME] [--out FILE]`
  *
  * Postroom against Dovecot (default and high-performance login mode) measured by an independent
  * load generator: Dovecot's imaptest, which the caller builds and passes by path (this repository
@@ -18,6 +18,10 @@
  * cell and server: commands/s (all states), the ratio to Dovecot-hp, the server's CPU per command
  * (its process tree, reaped children included: steadier than rates when other work shares the
  * cores) and imaptest's mean latency per command state.
+ *
+ * `--postroom-base DIR`: a second Postroom, `Postroom-base`, run from another checkout (DIR, e.g.
+ * `git archive` of an older commit with node_modules linked in) on its own copy of the same seed and
+ * interleaved with the others: an A/B of two builds, judged by server CPU per command.
  *
  * `--check S`: imaptest's checking stress alone against Postroom for S seconds with
  * `--check-clients` clients (default 30) over `--check-users` users (default 3, so sessions share
@@ -53,6 +57,7 @@ const { values } = parseArgs({
     'check-args': { type: 'string' },
     'check-server': { type: 'string', default: 'postroom' },
     'cpu-prof': { type: 'boolean', default: false },
+    'postroom-base': { type: 'string' },
     out: { type: 'string' },
     'run-name': { type: 'string', default: 'imaptest' },
     args: { type: 'string' },
@@ -103,6 +108,8 @@ async function startAll(tls?: { cert: string; key: string }): Promise<Server[]> 
     servers.push({ label, running, port });
   };
   if (wanted.includes('postroom')) add('Postroom', await startPostroom({ runDir: join(RUN, 'p'), spec, maxConnections: max, ...withTls, ...profile }));
+  const base = values['postroom-base'];
+  if (base) add('Postroom-base', await startPostroom({ runDir: join(RUN, 'pb'), spec, maxConnections: max, checkout: base, ...withTls, ...profile }));
   if (wanted.includes('dovecot')) add('Dovecot', await startDovecot({ runDir: join(RUN, 'd'), spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: max, ...withTls }));
   if (wanted.includes('dovecot-hp')) add('Dovecot-hp', await startDovecot({ runDir: join(RUN, 'dhp'), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max, ...withTls }));
   // Dovecot's own default mail_fsync (flag and index updates not fsynced), beside the bench's `always`.
@@ -131,7 +138,7 @@ interface Measured {
 let runNo = 0;
 async function measure(s: Server, clients: number, persistent: boolean, seconds: number, mbox: string, extra: string[] = [], users = spec): Promise<Measured> {
   const cpu0 = treeCpuSeconds(s.running.pid);
-  const sched0 = s.label === 'Postroom' ? threadSchedSeconds(s.running.pid) : null;
+  const sched0 = s.label.startsWith('Postroom') ? threadSchedSeconds(s.running.pid) : null;
   const result = await runImaptest({
     binary,
     host: '127.0.0.1',
@@ -192,12 +199,14 @@ async function cell(servers: Server[], mode: 'churn' | 'persistent', clients: nu
   const ref = merged.find((m) => m.label === 'Dovecot-hp');
   const rate = (m: (typeof merged)[number]): number => m.commands / Math.max(1, m.seconds);
   say(`\n### imaptest ${mode}-${clients}${values.tls ? ' over TLS' : ''}${CELL_ARGS.length ? ` (${CELL_ARGS.join(' ')})` : ''}: ${clients} client${clients === 1 ? '' : 's'}, ${ROUNDS}×${SECONDS} s each (load average before and after each round: ${loads.join(' → ')})\n`);
-  say('| server | commands/s | per round | vs Dovecot-hp | server CPU ms/command | errors |');
-  say('| --- | ---: | --- | ---: | ---: | ---: |');
+  say('| server | commands/s | per round | vs Dovecot-hp | server CPU ms/command | per round | errors |');
+  say('| --- | ---: | --- | ---: | ---: | --- | ---: |');
   for (const m of merged) {
     const perRound = runs.get(m.label)!.map((r) => (sumStates(r.result.states) / Math.max(1, r.result.seconds)).toFixed(0)).join(', ');
     const vs = ref ? (rate(m) / rate(ref)).toFixed(2) : '–';
-    say(`| ${m.label} | ${rate(m).toFixed(0)} | ${perRound} | ${vs} | ${((m.cpu * 1000) / Math.max(1, m.commands)).toFixed(3)} | ${m.errors.length} |`);
+    // CPU per command round by round: what an A/B (--postroom-base) is judged by on a noisy machine.
+    const cpuRounds = runs.get(m.label)!.map((r) => ((r.cpu * 1000) / Math.max(1, sumStates(r.result.states))).toFixed(3)).join(', ');
+    say(`| ${m.label} | ${rate(m).toFixed(0)} | ${perRound} | ${vs} | ${((m.cpu * 1000) / Math.max(1, m.commands)).toFixed(3)} | ${cpuRounds} | ${m.errors.length} |`);
   }
   const names = [...new Set(merged.flatMap((m) => Object.keys(m.states)))].filter((n) => merged.some((m) => (m.states[n]?.count ?? 0) > 0));
   say(`\nPer command state: count/s and imaptest's mean ms (from send to tagged reply)\n`);

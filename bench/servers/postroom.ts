@@ -103,6 +103,12 @@ export interface PostroomOptions {
    * the default cost, N = 2^15 — not at the bench's cheap cost: what the login-rate scenario logs in as.
    */
   extraUsers?: { user: string; password: string }[];
+  /**
+   * Another checkout of Postroom (e.g. an older commit) to run instead of this one: its
+   * bench/servers/postroom-main.ts, with that folder as working directory — for A/B runs of two
+   * builds side by side on the same seeded data.
+   */
+  checkout?: string;
 }
 
 /** Cached seeds under this name; `u` marks those whose UIDs follow the message order (seedMail). */
@@ -142,9 +148,9 @@ export async function startPostroom(opts: PostroomOptions): Promise<RunningServe
     ? [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--host', '127.0.0.1',
         '--imap-port', 'auto', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--allow-insecure-auth',
         '--log-level', 'error', ...opts.serveArgs]
-    : [...(opts.nodeArgs ?? []), '--import', 'tsx', MAIN, data, String(opts.maxConnections ?? 20_000), String(opts.hibernateSeconds ?? '')];
+    : [...(opts.nodeArgs ?? []), '--import', 'tsx', opts.checkout ? join(opts.checkout, 'bench/servers/postroom-main.ts') : MAIN, data, String(opts.maxConnections ?? 20_000), String(opts.hibernateSeconds ?? '')];
   const env = opts.tls ? { ...process.env, POSTROOM_BENCH_TLS_CERT: opts.tls.cert, POSTROOM_BENCH_TLS_KEY: opts.tls.key } : process.env;
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env, ...(opts.checkout ? { cwd: opts.checkout } : {}) });
   let tlsPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
