@@ -290,6 +290,9 @@ export class ImapConnection implements ConnectionInfo {
   private async runCommand(command: FramedCommand): Promise<void> {
     this.busy = true;
     this.runningCommandBytes = command.size;
+    // The command's answer is written when the connection next waits for input (read()), not at
+    // the end of every turn the command spans (OutputQueue.cork).
+    this.out.cork();
     try {
       // A NOTIFY report pushed between commands finishes first: the command sees the view it left.
       await this.pushing;
@@ -728,8 +731,10 @@ export class ImapConnection implements ConnectionInfo {
    */
   private async read<T>(fn: () => Promise<T>): Promise<T> {
     this.reading = true;
-    // Nothing more to run until the client sends more: whatever it waits for goes out now.
-    if (this.framer.buffered === 0) this.out.flush();
+    // Nothing more to run until the client sends more: whatever it waits for goes out now. With
+    // its next command already here, the answers so far wait (corked) to go out with that one's.
+    if (this.framer.hasLine) this.out.cork();
+    else this.out.uncork();
     if (this.framer.buffered > 0) this.lineTimer.start(this.server.limits.lineTimeoutSeconds * 1000);
     try {
       return await fn();
