@@ -55,6 +55,20 @@ if (process.env.POSTROOM_BENCH_STALLS) {
   }).observe({ entryTypes: ['gc'] });
 }
 
+// POSTROOM_BENCH_WRITES=FILE: count the write() calls made on sockets (each is one write(2) of a
+// plain socket) and keep the running total in FILE (every 200 ms), for writes per command.
+if (process.env.POSTROOM_BENCH_WRITES) {
+  const file = process.env.POSTROOM_BENCH_WRITES;
+  const { Socket: NetSocket } = await import('node:net');
+  const original = NetSocket.prototype.write;
+  let writes = 0;
+  NetSocket.prototype.write = function (this: Socket, ...args: unknown[]) {
+    writes++;
+    return (original as (...a: unknown[]) => boolean).apply(this, args);
+  } as typeof original;
+  setInterval(() => writeFileSync(file, String(writes)), 200).unref();
+}
+
 // SIGUSR2: print what the process's memory is made of (V8 heap used and held, native) to stderr.
 process.on('SIGUSR2', () => {
   const m = process.memoryUsage();

@@ -109,6 +109,8 @@ export interface PostroomOptions {
    * builds side by side on the same seeded data.
    */
   checkout?: string;
+  /** Environment for the server process on top of the bench's (e.g. POSTROOM_BENCH_WRITES). */
+  env?: Record<string, string>;
 }
 
 /** Cached seeds under this name; `u` marks those whose UIDs follow the message order (seedMail). */
@@ -149,7 +151,7 @@ export async function startPostroom(opts: PostroomOptions): Promise<RunningServe
         '--imap-port', 'auto', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--allow-insecure-auth',
         '--log-level', 'error', ...opts.serveArgs]
     : [...(opts.nodeArgs ?? []), '--import', 'tsx', opts.checkout ? join(opts.checkout, 'bench/servers/postroom-main.ts') : MAIN, data, String(opts.maxConnections ?? 20_000), String(opts.hibernateSeconds ?? '')];
-  const env = opts.tls ? { ...process.env, POSTROOM_BENCH_TLS_CERT: opts.tls.cert, POSTROOM_BENCH_TLS_KEY: opts.tls.key } : process.env;
+  const env = { ...process.env, ...(opts.tls ? { POSTROOM_BENCH_TLS_CERT: opts.tls.cert, POSTROOM_BENCH_TLS_KEY: opts.tls.key } : {}), ...opts.env };
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env, ...(opts.checkout ? { cwd: opts.checkout } : {}) });
   let tlsPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
