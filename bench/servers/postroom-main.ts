@@ -13,7 +13,7 @@ import { Metrics } from '../../src/metrics/prometheus.js';
 import { timedStore } from '../../src/metrics/store-timing.js';
 import { LoginGuard } from '../../src/auth/login-guard.js';
 import type { ProtocolMetrics } from '../../src/metrics/types.js';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { TailRecorder } from './tails.js';
@@ -66,7 +66,11 @@ if (process.env.POSTROOM_BENCH_WRITES) {
     writes++;
     return (original as (...a: unknown[]) => boolean).apply(this, args);
   } as typeof original;
-  setInterval(() => writeFileSync(file, String(writes)), 200).unref();
+  // Written aside and renamed: a reader never sees the file empty.
+  setInterval(() => {
+    writeFileSync(`${file}.new`, String(writes));
+    renameSync(`${file}.new`, file);
+  }, 200).unref();
 }
 
 // SIGUSR2: print what the process's memory is made of (V8 heap used and held, native) to stderr.
