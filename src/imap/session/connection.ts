@@ -732,9 +732,8 @@ export class ImapConnection implements ConnectionInfo {
   private async read<T>(fn: () => Promise<T>): Promise<T> {
     this.reading = true;
     // Nothing more to run until the client sends more: whatever it waits for goes out now. With
-    // its next command already here, the answers so far wait (corked) to go out with that one's.
-    if (this.framer.hasLine) this.out.cork();
-    else this.out.uncork();
+    // its next command already here, at the end of this turn, with that one's if it is as quick.
+    this.out.uncork(this.framer.hasLine);
     if (this.framer.buffered > 0) this.lineTimer.start(this.server.limits.lineTimeoutSeconds * 1000);
     try {
       return await fn();

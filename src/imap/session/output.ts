@@ -14,10 +14,11 @@ const WRITE_BATCH = 64 * 1024;
  * pushed over several turns of the event loop (a FETCH reads bodies in batches, an EXPUNGE waits
  * for the WAL's sync between its untagged and tagged lines), and pipelined commands complete one
  * after another: without the cork each turn is one write(2), and each write on loopback carries
- * the receiver's TCP work and wake-up too. The bound keeps a slow command (a large SEARCH, a
- * streamed literal still arriving) from holding answers already made for longer than this.
+ * the receiver's TCP work and wake-up too. The client waits for the tagged line anyway, so holding
+ * the untagged ones costs it nothing; the bound keeps a slow command (a large SEARCH, a streamed
+ * literal still arriving) from holding what it has made for longer than this.
  */
-const CORK_MS = 2;
+const CORK_MS = 10;
 
 export class OutputQueue {
   // A FIFO as array + head index: Array.shift() is linear on large arrays, and a FETCH of 100,000
@@ -78,31 +79,37 @@ export class OutputQueue {
       else this.armCork();
       return;
     }
-    if (!this.pumping && !this.pumpScheduled) {
-      this.pumpScheduled = true;
-      setImmediate(() => {
-        this.pumpScheduled = false;
-        if (!this.pumping) void this.pump();
-      });
-    }
+    if (!this.pumping) this.schedulePump();
   }
 
   /**
    * Holds pushed output (no write at the end of the turn) until uncork(), until WRITE_BATCH bytes
-   * are queued, or for CORK_MS at most: the connection corks while a command runs and while the
-   * client's next command is already buffered, so one write(2) carries a command's answer that
-   * was made over several turns, and the answers of pipelined commands together — as Dovecot
-   * corks its output while it runs the commands it has read. A continuation (`now`) and flush()
-   * still write at once.
+   * are queued, or for CORK_MS at most: the connection corks while a command runs, so one
+   * write(2) carries a command's answer that was made over several turns. A continuation (`now`)
+   * and flush() still write at once. Answers of pipelined commands are not held for the next
+   * command (it may wait for a sync): only those completing in the same turn share a write.
    */
   cork(): void {
     this.corked = true;
   }
 
-  /** Ends cork(): what was held, or anything else queued, goes out now. */
-  uncork(): void {
+  /**
+   * Ends cork(): what was held goes out now, or with `endOfTurn` at the end of this turn of the
+   * event loop — where the answers of pipelined commands that complete in the same turn join it.
+   */
+  uncork(endOfTurn = false): void {
     this.corked = false;
-    this.flush();
+    if (!endOfTurn) this.flush();
+    else if (!this.pumping && !this.closed && this.pending() > 0) this.schedulePump();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      if (!this.pumping) void this.pump();
+    });
   }
 
   private armCork(): void {
