@@ -36,16 +36,59 @@ const COUNTS = `count(*) AS messages,
   coalesce(sum(instr(' ' || flags || ' ', ' \\Seen ') = 0), 0) AS unseen,
   coalesce(sum(uid >= ?), 0) AS recent`;
 
+/** Mailboxes whose last sums are kept (least recently used dropped): a few dozen bytes each. */
+const MAX_KEPT = 1_024;
+
+/**
+ * The last sums of recently counted mailboxes, each with the mailbox row it was counted at. By the
+ * rule above, a mailbox whose row is unchanged still holds the same messages with the same flags,
+ * so its sums are still true: a client polling STATUS on its folders (most of them unchanged since
+ * the last poll), LIST-STATUS and NOTIFY's STATUS cost one read of the mailbox row instead of a
+ * scan of its messages (≈ 70 µs for 400 messages, ms for 100,000). Only this process writes the
+ * database (it holds the exclusive lock), so no row moves unseen; a restart starts empty.
+ */
+export class StatusSums {
+  private readonly kept = new Map<number, { box: MailboxRow; sums: Sums }>();
+
+  get(box: MailboxRow): Sums | undefined {
+    const entry = this.kept.get(box.id);
+    if (!entry) return undefined;
+    if (entry.box.name !== box.name || !sameState(entry.box, box)) {
+      this.kept.delete(box.id);
+      return undefined;
+    }
+    // Most recently used last: Map keeps insertion order.
+    this.kept.delete(box.id);
+    this.kept.set(box.id, entry);
+    return entry.sums;
+  }
+
+  set(box: MailboxRow, sums: Sums): void {
+    this.kept.delete(box.id);
+    this.kept.set(box.id, { box, sums });
+    if (this.kept.size > MAX_KEPT) this.kept.delete(this.kept.keys().next().value!);
+  }
+}
+
 export async function mailboxStatus(scope: UserScope, mailboxId: string): Promise<MailboxStatus> {
+  const cache = scope.ctx.statusSums;
+  const first = selectableMailbox(scope, mailboxId);
+  const kept = cache.get(first);
+  if (kept) return status(first, kept);
   const slice = new TimeSlice();
   for (let round = 0; round < ROUNDS; round++) {
-    const box = selectableMailbox(scope, mailboxId);
+    const box = round === 0 ? first : selectableMailbox(scope, mailboxId);
     const { sums, yielded } = await pagedSums(scope, box, slice);
     // No yield: nothing else ran between the pages. Else the mailbox row says whether anything did.
-    if (!yielded || sameState(box, selectableMailbox(scope, mailboxId))) return status(box, sums);
+    if (!yielded || sameState(box, selectableMailbox(scope, mailboxId))) {
+      cache.set(box, sums);
+      return status(box, sums);
+    }
   }
   const box = selectableMailbox(scope, mailboxId);
-  return status(box, oneStatement(scope, box));
+  const sums = oneStatement(scope, box);
+  cache.set(box, sums);
+  return status(box, sums);
 }
 
 async function pagedSums(scope: UserScope, box: MailboxRow, slice: TimeSlice): Promise<{ sums: Sums; yielded: boolean }> {
