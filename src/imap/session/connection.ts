@@ -290,9 +290,6 @@ export class ImapConnection implements ConnectionInfo {
   private async runCommand(command: FramedCommand): Promise<void> {
     this.busy = true;
     this.runningCommandBytes = command.size;
-    // The command's answer is written when the connection next waits for input (read()), not at
-    // the end of every turn the command spans (OutputQueue.cork).
-    this.out.cork();
     try {
       // A NOTIFY report pushed between commands finishes first: the command sees the view it left.
       await this.pushing;
@@ -747,9 +744,8 @@ export class ImapConnection implements ConnectionInfo {
    */
   private async read<T>(fn: () => Promise<T>): Promise<T> {
     this.reading = true;
-    // Nothing more to run until the client sends more: whatever it waits for goes out now. With
-    // its next command already here, at the end of this turn, with that one's if it is as quick.
-    this.out.uncork(this.framer.hasLine);
+    // Nothing more to run until the client sends more: whatever it waits for goes out now.
+    if (this.framer.buffered === 0) this.out.flush();
     if (this.framer.buffered > 0) this.lineTimer.start(this.server.limits.lineTimeoutSeconds * 1000);
     try {
       return await fn();

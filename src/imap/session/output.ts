@@ -9,17 +9,6 @@ import type { EncodedChunk } from '../wire/encoder.js';
 /** Small responses are coalesced into writes of about this size (one syscall, not one per line). */
 const WRITE_BATCH = 64 * 1024;
 
-/**
- * How long corked output may wait for more to join it (cork()). A command's answer is usually
- * pushed over several turns of the event loop (a FETCH reads bodies in batches, an EXPUNGE waits
- * for the WAL's sync between its untagged and tagged lines), and pipelined commands complete one
- * after another: without the cork each turn is one write(2), and each write on loopback carries
- * the receiver's TCP work and wake-up too. The client waits for the tagged line anyway, so holding
- * the untagged ones costs it nothing; the bound keeps a slow command (a large SEARCH, a streamed
- * literal still arriving) from holding what it has made for longer than this.
- */
-const CORK_MS = 10;
-
 export class OutputQueue {
   // A FIFO as array + head index: Array.shift() is linear on large arrays, and a FETCH of 100,000
   // messages queues 100,000 responses.
@@ -30,15 +19,8 @@ export class OutputQueue {
   private pumpScheduled = false;
   private idleWaiters: Array<() => void> = [];
   private closed = false;
-  /** While corked, pushed output waits for uncork(), WRITE_BATCH bytes or CORK_MS (cork()). */
-  private corked = false;
-  /** The CORK_MS timer: one per queue, re-armed with refresh(); `corkArmed` while it counts. */
-  private corkTimer: NodeJS.Timeout | null = null;
-  private corkArmed = false;
   /** Bytes written to the socket in total (for logs and metrics). */
   written = 0;
-  /** write(2) calls made (one per batch handed to the socket), for the bench's writes per command. */
-  writes = 0;
 
   constructor(
     private socket: Duplex,
@@ -73,55 +55,12 @@ export class OutputQueue {
       void this.pump();
       return;
     }
-    if (this.corked) {
-      if (this.pumping) return;
-      if (this.queuedBytes >= WRITE_BATCH) void this.pump();
-      else this.armCork();
-      return;
-    }
-    if (!this.pumping) this.schedulePump();
-  }
-
-  /**
-   * Holds pushed output (no write at the end of the turn) until uncork(), until WRITE_BATCH bytes
-   * are queued, or for CORK_MS at most: the connection corks while a command runs, so one
-   * write(2) carries a command's answer that was made over several turns. A continuation (`now`)
-   * and flush() still write at once. Answers of pipelined commands are not held for the next
-   * command (it may wait for a sync): only those completing in the same turn share a write.
-   */
-  cork(): void {
-    this.corked = true;
-  }
-
-  /**
-   * Ends cork(): what was held goes out now, or with `endOfTurn` at the end of this turn of the
-   * event loop — where the answers of pipelined commands that complete in the same turn join it.
-   */
-  uncork(endOfTurn = false): void {
-    this.corked = false;
-    if (!endOfTurn) this.flush();
-    else if (!this.pumping && !this.closed && this.pending() > 0) this.schedulePump();
-  }
-
-  private schedulePump(): void {
-    if (this.pumpScheduled) return;
-    this.pumpScheduled = true;
-    setImmediate(() => {
-      this.pumpScheduled = false;
-      if (!this.pumping) void this.pump();
-    });
-  }
-
-  private armCork(): void {
-    if (this.corkArmed) return;
-    this.corkArmed = true;
-    if (this.corkTimer) this.corkTimer.refresh();
-    else {
-      this.corkTimer = setTimeout(() => {
-        this.corkArmed = false;
-        this.flush();
-      }, CORK_MS);
-      this.corkTimer.unref();
+    if (!this.pumping && !this.pumpScheduled) {
+      this.pumpScheduled = true;
+      setImmediate(() => {
+        this.pumpScheduled = false;
+        if (!this.pumping) void this.pump();
+      });
     }
   }
 
@@ -160,9 +99,6 @@ export class OutputQueue {
 
   close(): void {
     this.closed = true;
-    if (this.corkTimer) clearTimeout(this.corkTimer);
-    this.corkTimer = null;
-    this.corkArmed = false;
     this.queue = [];
     this.head = 0;
     this.queuedBytes = 0;
@@ -194,7 +130,6 @@ export class OutputQueue {
   private async write(buf: Buffer): Promise<void> {
     if (this.closed || this.socket.destroyed) return;
     this.written += buf.length;
-    this.writes++;
     if (!this.socket.write(buf)) await this.waitDrain();
   }
 

@@ -200,14 +200,6 @@ export class CommandFramer {
     return this.queue.length;
   }
 
-  /**
-   * True when a whole line is buffered: the next command (or its first line) can be read without
-   * waiting for the client. The connection keeps its output corked then (OutputQueue.cork).
-   */
-  get hasLine(): boolean {
-    return this.queue.length > 0 && this.queue.indexOf(0x0a, 0) >= 0;
-  }
-
   /** The socket ended: reads waiting for more bytes resolve null. */
   end(): void {
     this.ended = true;
