@@ -1,7 +1,7 @@
 /**
  * `npx tsx bench/imaptest.ts --imaptest PATH [--clients 1,50,200] [--modes churn,persistent] [--tls]
  *   [--seconds S] [--rounds R] [--warmup S] [--users N] [--messages N] [--servers postroom,dovecot,dovecot-hp,dovecot-hp-opt]
- *   [--check S] [--check-clients N] [--check-users N] [--check-args='checkpoint=5 …'] [--check-server postroom|dovecot-hp] [--args='- fetch=100 …'] [--cpu-prof] [--postroom-b DIR] [--run-name NAME] [--out FILE]`
+ *   [--check S] [--check-clients N] [--check-users N] [--check-args='checkpoint=5 …'] [--check-server postroom|dovecot-hp] [--args='- fetch=100 …'] [--cpu-prof] [--postroom-base DIR] [--run-name NAME] [--out FILE]`
  *
  * Postroom against Dovecot (default and high-performance login mode) measured by an independent
  * load generator: Dovecot's imaptest, which the caller builds and passes by path (this repository
@@ -19,18 +19,18 @@
  * (its process tree, reaped children included: steadier than rates when other work shares the
  * cores) and imaptest's mean latency per command state.
  *
+ * `--postroom-base DIR`: a second Postroom, `Postroom-base`, run from another checkout (DIR, e.g.
+ * `git archive` of an older commit with node_modules linked in) on its own copy of the same seed and
+ * interleaved with the others: an A/B of two builds, judged by server CPU per command.
+ *
  * `--check S`: imaptest's checking stress alone against Postroom for S seconds with
  * `--check-clients` clients (default 30) over `--check-users` users (default 3, so sessions share
  * mailboxes) on a fresh copy, plus any `--check-args`; prints every "Error:" line it reports and
  * exits with 1 when there is one.
- *
- * `--postroom-b DIR`: a second Postroom, "Postroom-B", run from another checkout of this repository
- * (e.g. `git archive main | tar -x -C DIR`, with node_modules linked), interleaved with the others
- * round by round: an A/B of two builds on the same data, which a loaded machine shifts alike.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { testCertificate } from '../test/helpers/certs.js';
 import { BENCH_TMP, PASSWORD, mixedUsers, type SeedSpec } from './servers/common.js';
@@ -57,9 +57,9 @@ const { values } = parseArgs({
     'check-args': { type: 'string' },
     'check-server': { type: 'string', default: 'postroom' },
     'cpu-prof': { type: 'boolean', default: false },
+    'postroom-base': { type: 'string' },
     out: { type: 'string' },
     'run-name': { type: 'string', default: 'imaptest' },
-    'postroom-b': { type: 'string' },
     args: { type: 'string' },
   },
 });
@@ -94,6 +94,18 @@ interface Server {
   label: string;
   running: RunningServer;
   port: number;
+  /** Postroom's running count of socket writes (POSTROOM_BENCH_WRITES), read around each round. */
+  writesFile?: string;
+}
+
+/** The socket writes a Postroom process has made so far, or null for another server. */
+function socketWrites(s: Server): number | null {
+  if (!s.writesFile) return null;
+  try {
+    return Number(readFileSync(s.writesFile, 'utf8'));
+  } catch {
+    return null;
+  }
 }
 
 async function startAll(tls?: { cert: string; key: string }): Promise<Server[]> {
@@ -102,14 +114,15 @@ async function startAll(tls?: { cert: string; key: string }): Promise<Server[]> 
   const wanted = values.servers.split(',');
   const profile = values['cpu-prof'] ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', join(BENCH_TMP, 'profiles')] } : {};
   const servers: Server[] = [];
-  const add = (label: string, running: RunningServer): void => {
+  const add = (label: string, running: RunningServer, writesFile?: string): void => {
     const port = tls ? running.tlsPort : running.port;
     if (port === undefined) throw new Error(`${label} has no TLS port`);
-    servers.push({ label, running, port });
+    servers.push({ label, running, port, ...(writesFile ? { writesFile } : {}) });
   };
-  if (wanted.includes('postroom')) add('Postroom', await startPostroom({ runDir: join(RUN, 'p'), spec, maxConnections: max, ...withTls, ...profile }));
-  const b = values['postroom-b'];
-  if (b) add('Postroom-B', await startPostroom({ runDir: join(RUN, 'pb'), spec, maxConnections: max, mainScript: join(resolve(b), 'bench/servers/postroom-main.ts'), ...withTls, ...profile }));
+  const writes = (dir: string): { env: Record<string, string> } => ({ env: { POSTROOM_BENCH_WRITES: join(RUN, dir, 'socket-writes') } });
+  if (wanted.includes('postroom')) add('Postroom', await startPostroom({ runDir: join(RUN, 'p'), spec, maxConnections: max, ...withTls, ...profile, ...writes('p') }), writes('p').env.POSTROOM_BENCH_WRITES);
+  const base = values['postroom-base'];
+  if (base) add('Postroom-base', await startPostroom({ runDir: join(RUN, 'pb'), spec, maxConnections: max, checkout: base, ...withTls, ...profile, ...writes('pb') }), writes('pb').env.POSTROOM_BENCH_WRITES);
   if (wanted.includes('dovecot')) add('Dovecot', await startDovecot({ runDir: join(RUN, 'd'), spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: max, ...withTls }));
   if (wanted.includes('dovecot-hp')) add('Dovecot-hp', await startDovecot({ runDir: join(RUN, 'dhp'), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max, ...withTls }));
   // Dovecot's own default mail_fsync (flag and index updates not fsynced), beside the bench's `always`.
@@ -133,11 +146,14 @@ interface Measured {
   cpu: number;
   /** Postroom's main thread: seconds it ran and seconds it waited runnable for a core (schedstat). */
   main?: { ran: number; waited: number };
+  /** Postroom's socket writes in the round (POSTROOM_BENCH_WRITES). */
+  writes?: number;
 }
 
 let runNo = 0;
 async function measure(s: Server, clients: number, persistent: boolean, seconds: number, mbox: string, extra: string[] = [], users = spec): Promise<Measured> {
   const cpu0 = treeCpuSeconds(s.running.pid);
+  const writes0 = socketWrites(s);
   const sched0 = s.label.startsWith('Postroom') ? threadSchedSeconds(s.running.pid) : null;
   const result = await runImaptest({
     binary,
@@ -159,7 +175,9 @@ async function measure(s: Server, clients: number, persistent: boolean, seconds:
   await new Promise((r) => setTimeout(r, 500));
   const sched1 = sched0 ? threadSchedSeconds(s.running.pid) : null;
   const main = sched0 && sched1 ? { ran: sched1.ran - sched0.ran, waited: sched1.waited - sched0.waited } : undefined;
-  return { result, cpu: treeCpuSeconds(s.running.pid) - cpu0, ...(main ? { main } : {}) };
+  const writes1 = writes0 === null ? null : socketWrites(s);
+  const writes = writes0 !== null && writes1 !== null ? { writes: writes1 - writes0 } : {};
+  return { result, cpu: treeCpuSeconds(s.running.pid) - cpu0, ...(main ? { main } : {}), ...writes };
 }
 
 const sumStates = (states: Record<string, StateTotals>): number => Object.values(states).reduce((n, s) => n + s.count, 0);
@@ -199,12 +217,23 @@ async function cell(servers: Server[], mode: 'churn' | 'persistent', clients: nu
   const ref = merged.find((m) => m.label === 'Dovecot-hp');
   const rate = (m: (typeof merged)[number]): number => m.commands / Math.max(1, m.seconds);
   say(`\n### imaptest ${mode}-${clients}${values.tls ? ' over TLS' : ''}${CELL_ARGS.length ? ` (${CELL_ARGS.join(' ')})` : ''}: ${clients} client${clients === 1 ? '' : 's'}, ${ROUNDS}×${SECONDS} s each (load average before and after each round: ${loads.join(' → ')})\n`);
-  say('| server | commands/s | per round | vs Dovecot-hp | server CPU ms/command | errors |');
-  say('| --- | ---: | --- | ---: | ---: | ---: |');
+  say('| server | commands/s | per round | vs Dovecot-hp | server CPU ms/command | per round | errors |');
+  say('| --- | ---: | --- | ---: | ---: | --- | ---: |');
   for (const m of merged) {
     const perRound = runs.get(m.label)!.map((r) => (sumStates(r.result.states) / Math.max(1, r.result.seconds)).toFixed(0)).join(', ');
     const vs = ref ? (rate(m) / rate(ref)).toFixed(2) : '–';
-    say(`| ${m.label} | ${rate(m).toFixed(0)} | ${perRound} | ${vs} | ${((m.cpu * 1000) / Math.max(1, m.commands)).toFixed(3)} | ${m.errors.length} |`);
+    // CPU per command round by round: what an A/B (--postroom-base) is judged by on a noisy machine.
+    const cpuRounds = runs.get(m.label)!.map((r) => ((r.cpu * 1000) / Math.max(1, sumStates(r.result.states))).toFixed(3)).join(', ');
+    say(`| ${m.label} | ${rate(m).toFixed(0)} | ${perRound} | ${vs} | ${((m.cpu * 1000) / Math.max(1, m.commands)).toFixed(3)} | ${cpuRounds} | ${m.errors.length} |`);
+  }
+  const writeRounds = merged.filter((m) => runs.get(m.label)!.every((r) => r.writes !== undefined));
+  if (writeRounds.length) {
+    const per = (m: (typeof merged)[number]): string => {
+      const rs = runs.get(m.label)!;
+      const all = rs.reduce((n, r) => n + r.writes!, 0) / Math.max(1, m.commands);
+      return `${m.label} ${all.toFixed(2)} (${rs.map((r) => (r.writes! / Math.max(1, sumStates(r.result.states))).toFixed(2)).join(', ')})`;
+    };
+    say(`\nSocket writes per command (all rounds; each round): ${writeRounds.map(per).join('; ')}`);
   }
   const names = [...new Set(merged.flatMap((m) => Object.keys(m.states)))].filter((n) => merged.some((m) => (m.states[n]?.count ?? 0) > 0));
   say(`\nPer command state: count/s and imaptest's mean ms (from send to tagged reply)\n`);

@@ -13,7 +13,7 @@ import { Metrics } from '../../src/metrics/prometheus.js';
 import { timedStore } from '../../src/metrics/store-timing.js';
 import { LoginGuard } from '../../src/auth/login-guard.js';
 import type { ProtocolMetrics } from '../../src/metrics/types.js';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { TailRecorder } from './tails.js';
@@ -53,6 +53,24 @@ if (process.env.POSTROOM_BENCH_STALLS) {
       }
     }
   }).observe({ entryTypes: ['gc'] });
+}
+
+// POSTROOM_BENCH_WRITES=FILE: count the write() calls made on sockets (each is one write(2) of a
+// plain socket) and keep the running total in FILE (every 200 ms), for writes per command.
+if (process.env.POSTROOM_BENCH_WRITES) {
+  const file = process.env.POSTROOM_BENCH_WRITES;
+  const { Socket: NetSocket } = await import('node:net');
+  const original = NetSocket.prototype.write;
+  let writes = 0;
+  NetSocket.prototype.write = function (this: Socket, ...args: unknown[]) {
+    writes++;
+    return (original as (...a: unknown[]) => boolean).apply(this, args);
+  } as typeof original;
+  // Written aside and renamed: a reader never sees the file empty.
+  setInterval(() => {
+    writeFileSync(`${file}.new`, String(writes));
+    renameSync(`${file}.new`, file);
+  }, 200).unref();
 }
 
 // SIGUSR2: print what the process's memory is made of (V8 heap used and held, native) to stderr.

@@ -106,10 +106,13 @@ export interface PostroomOptions {
    */
   extraUsers?: { user: string; password: string }[];
   /**
-   * Another checkout's bench/servers/postroom-main.ts to run instead of this one's (A/B of two
-   * builds in one interleaved run: bench/imaptest.ts --postroom-b). The data is seeded by this one.
+   * Another checkout of Postroom (e.g. an older commit) to run instead of this one: its
+   * bench/servers/postroom-main.ts, with that folder as working directory — for A/B runs of two
+   * builds side by side on the same seeded data.
    */
-  mainScript?: string;
+  checkout?: string;
+  /** Environment for the server process on top of the bench's (e.g. POSTROOM_BENCH_WRITES). */
+  env?: Record<string, string>;
 }
 
 /** Cached seeds under this name; `u` marks those whose UIDs follow the message order (seedMail). */
@@ -150,9 +153,9 @@ export async function startPostroom(opts: PostroomOptions): Promise<RunningServe
         '--imap-port', 'auto', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--allow-insecure-auth',
         '--log-level', 'error', ...opts.serveArgs]
     : // The V8 flags serve's defaults ask for (v8SemiSpaceMb, v8SingleThreadedGc; none today), as serve would relaunch with them.
-      [...nodeFlagsFor(DEFAULT_SETTINGS), ...(opts.nodeArgs ?? []), '--import', 'tsx', opts.mainScript ?? MAIN, data, String(opts.maxConnections ?? 20_000), String(opts.hibernateSeconds ?? '')];
-  const env = opts.tls ? { ...process.env, POSTROOM_BENCH_TLS_CERT: opts.tls.cert, POSTROOM_BENCH_TLS_KEY: opts.tls.key } : process.env;
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env });
+      [...nodeFlagsFor(DEFAULT_SETTINGS), ...(opts.nodeArgs ?? []), '--import', 'tsx', opts.checkout ? join(opts.checkout, 'bench/servers/postroom-main.ts') : MAIN, data, String(opts.maxConnections ?? 20_000), String(opts.hibernateSeconds ?? '')];
+  const env = { ...process.env, ...(opts.tls ? { POSTROOM_BENCH_TLS_CERT: opts.tls.cert, POSTROOM_BENCH_TLS_KEY: opts.tls.key } : {}), ...opts.env };
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env, ...(opts.checkout ? { cwd: opts.checkout } : {}) });
   let tlsPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });

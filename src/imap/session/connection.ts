@@ -373,6 +373,11 @@ export class ImapConnection implements ConnectionInfo {
   /** The deadline of the literal being streamed (the gate's), kept while the command reads it. */
   private streamDeadline: { ms: number; gapMs: number } | null = null;
 
+  /** True once this connection has used up its time slice: pause() would yield. */
+  get sliceDue(): boolean {
+    return this.slice.due;
+  }
+
   /** Yields to the event loop if this connection has used up its time slice (src/util/time-slice.ts). */
   async pause(): Promise<void> {
     if (this.slice.due) await this.slice.yieldNow();
@@ -589,6 +594,17 @@ export class ImapConnection implements ConnectionInfo {
    * commands, where NOTIFY's MessageNew FETCH attributes go with new messages (RFC 5465 §5.2; at
    * a command's end the new messages are most likely the client's own APPEND or COPY).
    */
+  /**
+   * True when flushUpdates() has something to do: the dispatcher asks first, so a command with
+   * nothing to report (most of them) does not pay for an async call at its end.
+   */
+  get hasUpdates(): boolean {
+    if (this.notifier?.hasPending()) return true;
+    if (this.state.kind !== 'selected') return false;
+    const view = this.state.view;
+    return view instanceof SelectedMailboxView && (view.hasPending() || view.observers.size > 0);
+  }
+
   async flushUpdates(allowExpunge: boolean, pushed = false): Promise<void> {
     if (this.notifier?.hasPending()) await this.notifier.flush();
     if (this.state.kind !== 'selected') return;

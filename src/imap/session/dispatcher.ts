@@ -127,7 +127,9 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
   }
 
   // Tokenizing and parsing a large command each take a few ms; other clients get a turn between.
-  await conn.pause();
+  // (Checked before awaiting: most commands are small, and an await is a turn of the microtask
+  // queue and a promise each — this path runs for every command.)
+  if (conn.sliceDue) await conn.pause();
   let commandArgs: unknown;
   try {
     commandArgs = spec.parse(args, { enabled: conn.enabled, limits });
@@ -139,7 +141,7 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
     return { command: spec.name, result: reply.status === 'NO' ? 'no' : 'bad' };
   }
 
-  await conn.pause();
+  if (conn.sliceDue) await conn.pause();
   conn.logger.debug({ tag, command: name, args: spec.sensitive ? '[redacted]' : undefined }, 'command');
   const ctx = createCommandContext(conn, tag, name);
   const progress = spec.reportsProgress ? conn.startProgress(tag) : null;
@@ -147,8 +149,8 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
     const hook = conn.server.hooks.onCommand;
     if (hook) await hook({ ...conn.sessionInfo(), tag, command: spec.name === name ? name : name, state: conn.state.kind, mailbox: conn.selectedMailbox, index: conn.commandIndex++ });
     const completion = await spec.run(ctx, commandArgs);
-    if (!conn.ending) await conn.flushUpdates(!spec.noExpunge);
-    await settle();
+    if (!conn.ending && conn.hasUpdates) await conn.flushUpdates(!spec.noExpunge);
+    if (framed.streamed) await settle();
     conn.status(tag, 'OK', completion?.text ?? `${name} completed`, completion?.code);
     conn.badCommands = 0;
     return { command: spec.name, result: 'ok' };

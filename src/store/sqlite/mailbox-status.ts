@@ -13,16 +13,10 @@
  * highest_modseq, an append uid_next too, the \Recent claim recent_uid), so the pages are one state
  * when that row is the same after the last page as before the first. If it moved, the pages are
  * summed again; after a few such rounds (a mailbox written to without pause), in one statement.
- *
- * The same fact makes the sums cacheable: they are a function of that row's state, so the last sums
- * of each mailbox are kept with the state they belong to, and a STATUS of a mailbox nobody wrote to
- * since (the other folders a client polls; Dovecot answers those from its index header) is one row
- * read instead of a scan of its messages. Writes commit synchronously on the event loop
- * (group-commit.ts), so no read sees a state that is later rolled back.
  */
 import type { MailboxStatus } from '../types.js';
 import { TimeSlice, DEFAULT_SLICE_MS } from '../../util/time-slice.js';
-import { selectableMailbox, type MailboxRow, type StoreContext, type UserScope } from './context.js';
+import { selectableMailbox, type MailboxRow, type UserScope } from './context.js';
 
 const FIRST_PAGE = 4_096;
 const MIN_PAGE = 256;
@@ -42,40 +36,58 @@ const COUNTS = `count(*) AS messages,
   coalesce(sum(instr(' ' || flags || ' ', ' \\Seen ') = 0), 0) AS unseen,
   coalesce(sum(uid >= ?), 0) AS recent`;
 
-/** Mailboxes whose last sums are kept per store (a Map in insertion order: the oldest goes first). */
-export const STATUS_CACHE_ENTRIES = 4_096;
+/** Mailboxes whose last sums are kept (least recently used dropped): a few dozen bytes each. */
+const MAX_KEPT = 1_024;
 
-interface CachedSums {
-  state: MailboxRow;
-  sums: Sums;
-}
-const cached = new WeakMap<StoreContext, Map<number, CachedSums>>();
+/**
+ * The last sums of recently counted mailboxes, each with the mailbox row it was counted at. By the
+ * rule above, a mailbox whose row is unchanged still holds the same messages with the same flags,
+ * so its sums are still true: a client polling STATUS on its folders (most of them unchanged since
+ * the last poll), LIST-STATUS and NOTIFY's STATUS cost one read of the mailbox row instead of a
+ * scan of its messages (≈ 70 µs for 400 messages, ms for 100,000). Only this process writes the
+ * database (it holds the exclusive lock), so no row moves unseen; a restart starts empty.
+ */
+export class StatusSums {
+  private readonly kept = new Map<number, { box: MailboxRow; sums: Sums }>();
 
-function remember(ctx: StoreContext, box: MailboxRow, sums: Sums): void {
-  let byId = cached.get(ctx);
-  if (!byId) cached.set(ctx, (byId = new Map()));
-  byId.delete(box.id);
-  if (byId.size >= STATUS_CACHE_ENTRIES) byId.delete(byId.keys().next().value as number);
-  byId.set(box.id, { state: box, sums });
+  get(box: MailboxRow): Sums | undefined {
+    const entry = this.kept.get(box.id);
+    if (!entry) return undefined;
+    if (entry.box.name !== box.name || !sameState(entry.box, box)) {
+      this.kept.delete(box.id);
+      return undefined;
+    }
+    // Most recently used last: Map keeps insertion order.
+    this.kept.delete(box.id);
+    this.kept.set(box.id, entry);
+    return entry.sums;
+  }
+
+  set(box: MailboxRow, sums: Sums): void {
+    this.kept.delete(box.id);
+    this.kept.set(box.id, { box, sums });
+    if (this.kept.size > MAX_KEPT) this.kept.delete(this.kept.keys().next().value!);
+  }
 }
 
 export async function mailboxStatus(scope: UserScope, mailboxId: string): Promise<MailboxStatus> {
+  const cache = scope.ctx.statusSums;
   const first = selectableMailbox(scope, mailboxId);
-  const hit = cached.get(scope.ctx)?.get(first.id);
-  if (hit && sameState(hit.state, first)) return status(first, hit.sums);
+  const kept = cache.get(first);
+  if (kept) return status(first, kept);
   const slice = new TimeSlice();
   for (let round = 0; round < ROUNDS; round++) {
     const box = round === 0 ? first : selectableMailbox(scope, mailboxId);
     const { sums, yielded } = await pagedSums(scope, box, slice);
     // No yield: nothing else ran between the pages. Else the mailbox row says whether anything did.
     if (!yielded || sameState(box, selectableMailbox(scope, mailboxId))) {
-      remember(scope.ctx, box, sums);
+      cache.set(box, sums);
       return status(box, sums);
     }
   }
   const box = selectableMailbox(scope, mailboxId);
   const sums = oneStatement(scope, box);
-  remember(scope.ctx, box, sums);
+  cache.set(box, sums);
   return status(box, sums);
 }
 

@@ -15,6 +15,7 @@ import { sharedWith } from './acl.js';
 import type { SharedMailboxRef } from '../acl.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { StructureCache } from './structure-cache.js';
+import { StatusSums } from './mailbox-status.js';
 import { SortCache } from './sort-cache.js';
 import { BlobFiles } from './blob-files.js';
 import { readBodySync, readHeadSync } from './contents.js';
@@ -236,6 +237,7 @@ export class SqliteStore implements MailStore {
         snapshots: new SnapshotCache(),
         sortKeys: new SortCache(options.sortCacheMessages),
         structures: new StructureCache(),
+        statusSums: new StatusSums(),
         expungedRetention: limits.expungedRetention,
         purger: new MailboxPurger(),
         contentIds: new ContentIds(),
