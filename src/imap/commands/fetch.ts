@@ -8,7 +8,8 @@ import { utf8Names } from './mailbox-name.js';
 import { toRanges, vanishedLines, vanishedSince } from '../session/qresync.js';
 import { resolveRanges } from '../wire/sequence-set.js';
 import type { CommandContext, CommandSpec, ParseEnv, SelectedView } from './types.js';
-import type { FlagChange, MessageExtras, MessageExtrasOptions, MessageRecord, UserMailbox } from '../../store/types.js';
+import type { FlagChange, MessageExtras, MessageExtrasOptions, MessageHead, MessageRecord, UserMailbox } from '../../store/types.js';
+import { messageHeads } from '../../store/message-heads.js';
 import { threadIdOf, threadIdOfUnrelated } from '../../store/object-ids.js';
 import { sortData } from '../../store/sort/sort-data.js';
 import { indexOfUid } from '../../store/uid-index.js';
@@ -120,6 +121,26 @@ interface Plan {
   extras?: MessageExtrasOptions;
   /** RFC 8474 THREADID: the sort keys are loaded per batch. */
   threadIds: boolean;
+  /**
+   * Structures ('structure') or structures and header blocks ('header') loaded per batch
+   * (messageHeads): one store call for the range instead of one or two per message and item.
+   */
+  heads: false | 'structure' | 'header';
+}
+
+/** What the items read of every message: its structure, and its header block (HEADER, HEADER.FIELDS of the message itself). */
+function headsNeeded(items: FetchItem[]): Plan['heads'] {
+  let need: Plan['heads'] = false;
+  for (const i of items) {
+    if (i.kind === 'section') {
+      if (i.section.path.length === 0 && i.section.text === 'all') continue;
+      if (i.section.path.length === 0 && i.section.text !== 'text') return 'header';
+      need = 'structure';
+    } else if (i.kind === 'binary' || i.kind === 'binarySize' || (i.kind === 'simple' && (i.name === 'ENVELOPE' || i.name === 'BODY' || i.name === 'BODYSTRUCTURE'))) {
+      need = 'structure';
+    }
+  }
+  return need;
 }
 
 function makePlan(args: FetchArgs, byUid: boolean, refreshed: Set<number>): Plan {
@@ -139,7 +160,7 @@ function makePlan(args: FetchArgs, byUid: boolean, refreshed: Set<number>): Plan
   if (previews.length > 0) extras = { preview: previews.every((p) => p.lazy) ? 'stored' : 'compute' };
   // THREADID of a message with no Message-ID or references comes from its EMAILID (object-ids.ts).
   else if (has(items, 'EMAILID') || has(items, 'THREADID')) extras = {};
-  return { items, byUid, records, setsSeen, modseq, refreshed, ...(extras ? { extras } : {}), threadIds: has(items, 'THREADID') };
+  return { items, byUid, records, setsSeen, modseq, refreshed, ...(extras ? { extras } : {}), threadIds: has(items, 'THREADID'), heads: headsNeeded(items) };
 }
 
 /**
@@ -201,6 +222,13 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   const inStoreOrder = ascendingCopy(uids);
   const extras = plan.extras ? await loadExtras(mail, mailboxId, inStoreOrder, plan.extras) : undefined;
   const threadIds = plan.threadIds ? await loadThreadIds(mail, mailboxId, inStoreOrder) : undefined;
+  let heads: Map<number, MessageHead> | undefined;
+  if (plan.heads) {
+    const list = await messageHeads(mail, mailboxId, inStoreOrder, { header: plan.heads === 'header' });
+    heads = new Map(list.map((h) => [h.uid, h]));
+    // Gone meanwhile (expunged by another session): skipped silently, as without the batch.
+    uids = uids.filter((uid) => heads!.has(uid));
+  }
   let queued = 0;
   let rendered = 0;
   const seen = plan.setsSeen && maySetSeen(view) ? await markSeen(mail, view, inStoreOrder, plan.byUid, withModseq) : new Map<number, FlagChange>();
@@ -238,7 +266,7 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   const append: FetchItem[] = withModseqItem ? [MODSEQ_ITEM] : [];
   const appendWithFlags: FetchItem[] = flagsAsked ? append : withModseqItem ? [FLAGS_ITEM, MODSEQ_ITEM] : [FLAGS_ITEM];
   const utf8 = utf8Names(ctx.enabled);
-  const render = (uid: number): Promise<ImapValue[]> => {
+  const render = (uid: number): ImapValue[] | Promise<ImapValue[]> => {
     const flagsReported = seen.has(uid) || refreshed.has(uid);
     const opts: RenderOptions = {
       flags: () => view.flagsOf(uid),
@@ -252,13 +280,13 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     const extra = extras?.get(uid);
     if (extra) opts.extras = extra;
     if (threadIds) opts.threadId = threadIdFor(uid, threadIds, extras);
-    const values = renderFetch(plan.items, new MessageSource(mail, mailboxId, uid, records?.get(uid)), opts);
-    values.catch(() => undefined); // awaited in turn below; an earlier failure may end the loop first
+    const values = renderFetch(plan.items, new MessageSource(mail, mailboxId, uid, records?.get(uid), heads?.get(uid)), opts);
+    if (!Array.isArray(values)) values.catch(() => undefined); // awaited in turn below; an earlier failure may end the loop first
     return values;
   };
   // A few messages render ahead of the one being written, so their store calls overlap (a store on
   // another thread or host answers them together) while the responses still go out in order.
-  const ahead: Array<{ uid: number; values: Promise<ImapValue[]> }> = [];
+  const ahead: Array<{ uid: number; values: ImapValue[] | Promise<ImapValue[]> }> = [];
   let next = 0;
   const fill = (): void => {
     while (ahead.length < LOOKAHEAD && next < uids.length) {
@@ -270,7 +298,7 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     const { uid, values: rendering } = ahead.shift()!;
     let values: ImapValue[];
     try {
-      values = await rendering;
+      values = Array.isArray(rendering) ? rendering : await rendering;
     } catch (err) {
       if (isStoreError(err) && err.kind === 'nonexistent') continue;
       throw err;

@@ -10,6 +10,7 @@ import type { GroupCommit } from './group-commit.js';
 import type { StoreHealth } from './health.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import type { StructureCache } from './structure-cache.js';
+import type { HeaderCache } from './header-cache.js';
 import type { SortCache } from './sort-cache.js';
 import type { SyncThread } from './sync-thread.js';
 import type { WalSync } from './wal-sync.js';
@@ -48,6 +49,8 @@ export interface StoreContext {
   readonly sortKeys: SortCache;
   /** Parsed structures of recently read bodies (structure-cache.ts). */
   readonly structures: StructureCache;
+  /** Header blocks of recently fetched bodies (header-cache.ts). */
+  readonly headers: HeaderCache;
   /** Expunged UIDs kept per mailbox for QRESYNC (limits.ts, expunged-log.ts). */
   readonly expungedRetention: number;
   /** Removes the messages of deleted mailboxes in slices, after DELETE answered (mailbox-purge.ts). */

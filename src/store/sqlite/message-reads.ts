@@ -1,7 +1,9 @@
 /** SELECT snapshots, \Recent, records, structure and bytes (STATUS: mailbox-status.ts, SEARCH: search.ts). */
 import type { MessageStructure } from '../../mime/types.js';
 import { StoreError } from '../errors.js';
-import type { ByteRange, MailboxSnapshot, MessageMeta, MessageRecord, MessageStream, RecentClaimOptions, SortableMessage, SortKeyNames } from '../types.js';
+import type { ByteRange, MailboxSnapshot, MessageHead, MessageHeadOptions, MessageMeta, MessageRecord, MessageStream, RecentClaimOptions, SortableMessage, SortKeyNames } from '../types.js';
+import { headerRange } from '../message-heads.js';
+import type { StoreContext } from './context.js';
 import { pinBody, readBody, readPinnedBody, readStructureJson } from './contents.js';
 import { pinnedStream } from '../pinned-stream.js';
 import { jsonList, selectableMailbox, type UserScope } from './context.js';
@@ -114,4 +116,72 @@ export function streamMessage(scope: UserScope, mailboxId: string, uid: number, 
  */
 export function sortData(scope: UserScope, mailboxId: string, keys: SortKeyNames = []): Promise<readonly SortableMessage[]> {
   return scope.ctx.sortKeys.listInSlices(scope.ctx, selectableMailbox(scope, mailboxId), () => selectableMailbox(scope, mailboxId), keys);
+}
+
+/**
+ * UserMailbox.messageHeads: one statement for the messages' content ids, the structures from the
+ * cache (the misses in one more), and the header blocks from the header cache (the inline misses
+ * in one more, a file's through readBody). A FETCH of 100 messages' HEADER.FIELDS made 300.
+ */
+export async function messageHeads(scope: UserScope, mailboxId: string, uids: number[], options: MessageHeadOptions = {}): Promise<MessageHead[]> {
+  const { ctx } = scope;
+  const box = selectableMailbox(scope, mailboxId);
+  const rows = ctx.sql
+    .get('SELECT uid, content_id AS id FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid')
+    .all(box.id, jsonList(uids)) as Array<{ uid: number; id: number }>;
+  const structures = new Map<number, MessageStructure>();
+  const missing: number[] = [];
+  for (const r of rows) {
+    const hit = ctx.structures.peek(r.id);
+    if (hit) structures.set(r.id, hit);
+    else missing.push(r.id);
+  }
+  if (missing.length > 0) {
+    const found = ctx.sql
+      .get('SELECT content_id AS id, structure FROM content_structures WHERE content_id IN (SELECT value FROM json_each(?))')
+      .all(jsonList(missing)) as Array<{ id: number; structure: string }>;
+    for (const f of found) structures.set(f.id, ctx.structures.get(f.id, () => f.structure));
+  }
+  const out: MessageHead[] = [];
+  for (const r of rows) {
+    const structure = structures.get(r.id);
+    if (!structure) throw new StoreError('unavailable', `content ${r.id} is missing`);
+    out.push({ uid: r.uid, structure });
+  }
+  if (options.header) await fillHeaders(ctx, rows, out);
+  return out;
+}
+
+/** Header blocks of `heads` (rows[i] is heads[i]'s content), from the cache or read. */
+async function fillHeaders(ctx: StoreContext, rows: ReadonlyArray<{ id: number }>, heads: MessageHead[]): Promise<void> {
+  const misses: Array<{ at: number; id: number; start: number; end: number }> = [];
+  for (let i = 0; i < heads.length; i++) {
+    const id = rows[i]!.id;
+    const range = headerRange(heads[i]!.structure);
+    // A body found damaged is refused as read() refuses it: readBody throws its error.
+    const hit = ctx.health.knownDamage(id) === undefined ? ctx.headers.get(id) : undefined;
+    if (hit && hit.length === range.end - range.start) heads[i]!.header = hit;
+    else misses.push({ at: i, id, ...range });
+  }
+  if (misses.length === 0) return;
+  // The inline ones in one statement (a range that is the whole body goes through readBody, which
+  // checks a whole read's SHA-256); anything unusual — a file, a short body, known damage — too.
+  const parts = new Map<number, Buffer>();
+  const inline = ctx.sql
+    .get(
+      `SELECT c.id AS id, substr(c.body, j.value ->> 1, j.value ->> 2) AS part
+         FROM json_each(?) j JOIN contents c ON c.id = j.value ->> 0 WHERE c.body IS NOT NULL`,
+    )
+    .all(JSON.stringify(misses.map((m) => [m.id, m.start + 1, m.end - m.start]))) as Array<{ id: number; part: Buffer | null }>;
+  for (const p of inline) if (p.part) parts.set(p.id, p.part);
+  for (const m of misses) {
+    const length = m.end - m.start;
+    const part = parts.get(m.id);
+    const size = heads[m.at]!.structure.size;
+    let header: Buffer;
+    if (part && part.length === length && length < size && ctx.health.knownDamage(m.id) === undefined) header = part;
+    else header = await readBody(ctx, m.id, { start: m.start, end: m.end });
+    ctx.headers.set(m.id, header);
+    heads[m.at]!.header = header;
+  }
 }
