@@ -55,6 +55,9 @@ export class MessageSource {
     if (!header) return undefined;
     const start = headerRange(this.head!.structure).start;
     if (range.start < start || range.end > start + header.length || range.end < range.start) return undefined;
+    // The block itself when it is all of it: the same Buffer each time a store's cache hands it
+    // out, so the scan of its fields is kept (section.ts filterHeaderFields).
+    if (range.start === start && range.end === start + header.length) return header;
     return header.subarray(range.start - start, range.end - start);
   }
 
