@@ -13,7 +13,7 @@ import { messageHeads } from '../../store/message-heads.js';
 import { threadIdOf, threadIdOfUnrelated } from '../../store/object-ids.js';
 import { sortData } from '../../store/sort/sort-data.js';
 import { indexOfUid } from '../../store/uid-index.js';
-import { isStoreError } from '../../store/errors.js';
+import { StoreError, isStoreError } from '../../store/errors.js';
 import { messagesChangedSince } from '../../store/changed-since.js';
 import { ArgReader, ParseError } from '../wire/args.js';
 import { atom, type ImapValue, type Token } from '../wire/types.js';
@@ -50,6 +50,8 @@ export interface FetchArgs {
 const BATCH = 1000;
 /** Message bytes queued before waiting for the client to read them, within a batch. */
 const DRAIN_BYTES = 1024 * 1024;
+/** Messages whose structures (and header blocks) one store call brings (messageHeads). */
+const HEADS_SLICE = 100;
 /** Messages rendered ahead of the one being written (runBatch). */
 const LOOKAHEAD = 8;
 
@@ -222,13 +224,6 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   const inStoreOrder = ascendingCopy(uids);
   const extras = plan.extras ? await loadExtras(mail, mailboxId, inStoreOrder, plan.extras) : undefined;
   const threadIds = plan.threadIds ? await loadThreadIds(mail, mailboxId, inStoreOrder) : undefined;
-  let heads: Map<number, MessageHead> | undefined;
-  if (plan.heads) {
-    const list = await messageHeads(mail, mailboxId, inStoreOrder, { header: plan.heads === 'header' });
-    heads = new Map(list.map((h) => [h.uid, h]));
-    // Gone meanwhile (expunged by another session): skipped silently, as without the batch.
-    uids = uids.filter((uid) => heads!.has(uid));
-  }
   let queued = 0;
   let rendered = 0;
   const seen = plan.setsSeen && maySetSeen(view) ? await markSeen(mail, view, inStoreOrder, plan.byUid, withModseq) : new Map<number, FlagChange>();
@@ -266,7 +261,38 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   const append: FetchItem[] = withModseqItem ? [MODSEQ_ITEM] : [];
   const appendWithFlags: FetchItem[] = flagsAsked ? append : withModseqItem ? [FLAGS_ITEM, MODSEQ_ITEM] : [FLAGS_ITEM];
   const utf8 = utf8Names(ctx.enabled);
-  const render = (uid: number): ImapValue[] | Promise<ImapValue[]> => {
+  // Structures and header blocks, HEADS_SLICE messages per store call, asked for as the loop
+  // below reaches them: one call for a client's page, and a FETCH of thousands of messages is
+  // still many short stretches (the store's work for a slice is one, between two drains).
+  const headSlices = new Map<number, Map<number, MessageHead> | Promise<Map<number, MessageHead>>>();
+  const headsAt = (at: number): Map<number, MessageHead> | Promise<Map<number, MessageHead>> => {
+    const k = Math.floor(at / HEADS_SLICE);
+    let slice = headSlices.get(k);
+    if (!slice) {
+      const loading = messageHeads(mail, mailboxId, uids.slice(k * HEADS_SLICE, (k + 1) * HEADS_SLICE), { header: plan.heads === 'header' }).then((list) => {
+        const byUid = new Map(list.map((h) => [h.uid, h]));
+        headSlices.set(k, byUid);
+        return byUid;
+      });
+      headSlices.set(k, (slice = loading));
+    }
+    return slice;
+  };
+  // Gone meanwhile (expunged by another session): the loop skips it silently, as without the batch.
+  const gone = (uid: number): Promise<never> => Promise.reject(new StoreError('nonexistent', `no message with UID ${uid}`));
+  const render = (uid: number, at: number): ImapValue[] | Promise<ImapValue[]> => {
+    if (!plan.heads) return renderWith(uid, undefined);
+    const slice = headsAt(at);
+    if (slice instanceof Map) {
+      const head = slice.get(uid);
+      return head ? renderWith(uid, head) : gone(uid);
+    }
+    return slice.then((loaded) => {
+      const head = loaded.get(uid);
+      return head ? renderWith(uid, head) : gone(uid);
+    });
+  };
+  const renderWith = (uid: number, head: MessageHead | undefined): ImapValue[] | Promise<ImapValue[]> => {
     const flagsReported = seen.has(uid) || refreshed.has(uid);
     const opts: RenderOptions = {
       flags: () => view.flagsOf(uid),
@@ -280,9 +306,7 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     const extra = extras?.get(uid);
     if (extra) opts.extras = extra;
     if (threadIds) opts.threadId = threadIdFor(uid, threadIds, extras);
-    const values = renderFetch(plan.items, new MessageSource(mail, mailboxId, uid, records?.get(uid), heads?.get(uid)), opts);
-    if (!Array.isArray(values)) values.catch(() => undefined); // awaited in turn below; an earlier failure may end the loop first
-    return values;
+    return renderFetch(plan.items, new MessageSource(mail, mailboxId, uid, records?.get(uid), head), opts);
   };
   // A few messages render ahead of the one being written, so their store calls overlap (a store on
   // another thread or host answers them together) while the responses still go out in order.
@@ -290,8 +314,12 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   let next = 0;
   const fill = (): void => {
     while (ahead.length < LOOKAHEAD && next < uids.length) {
-      const uid = uids[next++]!;
-      if (view.seqOf(uid) !== undefined) ahead.push({ uid, values: render(uid) });
+      const at = next++;
+      const uid = uids[at]!;
+      if (view.seqOf(uid) === undefined) continue;
+      const values = render(uid, at);
+      if (!Array.isArray(values)) values.catch(() => undefined); // awaited in turn below; an earlier failure may end the loop first
+      ahead.push({ uid, values });
     }
   };
   for (fill(); ahead.length > 0; fill()) {

@@ -5,6 +5,7 @@
 import { atom, literal, type ImapValue } from '../wire/types.js';
 import { formatInternalDate } from '../wire/datetime.js';
 import type { Flag, MessageExtras } from '../../store/types.js';
+import type { MessageStructure } from '../../mime/types.js';
 import { StoreError } from '../../store/errors.js';
 import type { FetchItem } from './items.js';
 import type { MessageSource } from './message-source.js';
@@ -101,11 +102,9 @@ async function renderItem(item: FetchItem, src: MessageSource, opts: RenderOptio
     case 'MODSEQ':
       return ['MODSEQ', [opts.modseq ?? src.record?.modseq ?? 0]];
     case 'ENVELOPE':
-      return ['ENVELOPE', renderEnvelope((await src.structure()).envelope)];
     case 'BODY':
-      return ['BODY', renderBodyStructure((await src.structure()).root, false, opts.utf8)];
     case 'BODYSTRUCTURE':
-      return ['BODYSTRUCTURE', renderBodyStructure((await src.structure()).root, true, opts.utf8)];
+      return [item.name, renderedTree(await src.structure(), item.name, opts.utf8)];
     case 'EMAILID': {
       const id = opts.extras?.emailId;
       if (id === undefined) throw new StoreError('nonexistent', 'message expunged');
@@ -131,6 +130,34 @@ const NAME_ATOMS = new Map<string, ImapValue>(
   ['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'MODSEQ', 'ENVELOPE', 'BODY', 'BODYSTRUCTURE', 'EMAILID', 'THREADID', 'SAVEDATE', 'PREVIEW', 'SNIPPET'].map((n) => [n, atom(n)]),
 );
 const nameAtom = (name: string): ImapValue => NAME_ATOMS.get(name) ?? atom(name);
+
+/**
+ * ENVELOPE, BODY and BODYSTRUCTURE values by structure, by identity: a store's structure cache
+ * (SQLite's StructureCache, the memory store's per-content structure) hands the same object out
+ * for every FETCH of the message, and a client listing a folder asks the same items again and
+ * again. Value trees are never modified once built (the encoder only reads them); an entry goes
+ * with its structure.
+ */
+interface RenderedTrees {
+  envelope?: ImapValue;
+  body?: ImapValue;
+  body8?: ImapValue;
+  bodyStructure?: ImapValue;
+  bodyStructure8?: ImapValue;
+}
+const renderedTrees = new WeakMap<MessageStructure, RenderedTrees>();
+
+function renderedTree(structure: MessageStructure, name: 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE', utf8: boolean | undefined): ImapValue {
+  let trees = renderedTrees.get(structure);
+  if (!trees) {
+    trees = {};
+    renderedTrees.set(structure, trees);
+  }
+  if (name === 'ENVELOPE') return (trees.envelope ??= renderEnvelope(structure.envelope));
+  // Parameter values differ with UTF8=ACCEPT (bodystructure.ts params): one tree for each form.
+  if (name === 'BODY') return utf8 ? (trees.body8 ??= renderBodyStructure(structure.root, false, true)) : (trees.body ??= renderBodyStructure(structure.root, false, false));
+  return utf8 ? (trees.bodyStructure8 ??= renderBodyStructure(structure.root, true, true)) : (trees.bodyStructure ??= renderBodyStructure(structure.root, true, false));
+}
 
 /** Marks an item renderItemNow() cannot answer without the store. */
 const LATER = Symbol('later');
@@ -186,14 +213,11 @@ function renderItemNow(item: FetchItem, src: MessageSource, opts: RenderOptions)
       return src.knownSize ?? LATER;
     case 'MODSEQ':
       return [opts.modseq ?? src.record?.modseq ?? 0];
-    case 'ENVELOPE': {
-      const structure = src.loadedStructure;
-      return structure ? renderEnvelope(structure.envelope) : LATER;
-    }
+    case 'ENVELOPE':
     case 'BODY':
     case 'BODYSTRUCTURE': {
       const structure = src.loadedStructure;
-      return structure ? renderBodyStructure(structure.root, item.name === 'BODYSTRUCTURE', opts.utf8) : LATER;
+      return structure ? renderedTree(structure, item.name, opts.utf8) : LATER;
     }
     default:
       return LATER;

@@ -305,12 +305,16 @@ export function viewFetchLine(seq: number, order: readonly ('UID' | 'FLAGS')[], 
   return `${line})${CRLF}`;
 }
 
+/** Made once: every FETCH response names one of them. */
+const FETCH_ATOM = atom('FETCH');
+const UIDFETCH_ATOM = atom('UIDFETCH');
+
 /**
  * The start of a FETCH response: `seq FETCH`, or once UIDONLY is on `uid UIDFETCH` (RFC 9586 §3:
  * no sequence numbers in responses; the message is named by its UID).
  */
 export function fetchHead(seq: number, uid: number, uidOnly: boolean): [number, ImapValue] {
-  return uidOnly ? [uid, atom('UIDFETCH')] : [seq, atom('FETCH')];
+  return uidOnly ? [uid, UIDFETCH_ATOM] : [seq, FETCH_ATOM];
 }
 
 /** RFC 3501 §9 ATOM-CHAR: any CHAR except atom-specials. */

@@ -225,8 +225,9 @@ export class MemoryUserMailbox implements UserMailbox {
     for (const uid of sortedUnique(uids)) {
       const m = findMessage(box, uid);
       if (!m) continue;
-      // A copy, as structure() gives; the header a view of the stored bytes, as read() gives.
-      const structure = structuredClone(msg.structureOf(m.content));
+      // The shared structure (read-only by the contract, unlike structure()'s copy), and the
+      // header a view of the stored bytes, as read() gives.
+      const structure = msg.structureOf(m.content);
       const { start, end } = headerRange(structure);
       out.push(options.header ? { uid, structure, header: m.content.raw.subarray(start, end) } : { uid, structure });
     }

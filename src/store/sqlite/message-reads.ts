@@ -57,14 +57,39 @@ export function toRecord(r: RecordRow): MessageRecord {
   };
 }
 
+/**
+ * The rows of `uids` of a mailbox: by a range of the primary key when the UIDs lie close together
+ * (a FETCH of a sequence range: `uid BETWEEN` costs a third less than `IN (json_each)` for 100
+ * UIDs), else by the list. `columns` are read from `messages`.
+ */
+function rowsOf<R extends { uid: number }>(scope: UserScope, mailboxId: number, uids: readonly number[], columns: string): R[] {
+  if (uids.length === 0) return [];
+  let min = Infinity;
+  let max = -Infinity;
+  let increasing = true;
+  for (let i = 0; i < uids.length; i++) {
+    const u = uids[i]!;
+    if (u < min) min = u;
+    if (u > max) max = u;
+    if (i > 0 && u <= uids[i - 1]!) increasing = false;
+  }
+  if (Number.isSafeInteger(min) && Number.isSafeInteger(max) && max - min < uids.length * 2) {
+    const rows = scope.ctx.sql
+      .get(`SELECT ${columns} FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid`)
+      .all(mailboxId, min, max) as R[];
+    // Every UID of the range, each once: the rows are exactly those asked for.
+    if (increasing && max - min + 1 === uids.length) return rows;
+    const wanted = new Set(uids);
+    return rows.filter((r) => wanted.has(r.uid));
+  }
+  return scope.ctx.sql
+    .get(`SELECT ${columns} FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`)
+    .all(mailboxId, jsonList(uids)) as R[];
+}
+
 export function messageRecords(scope: UserScope, mailboxId: string, uids: number[]): MessageRecord[] {
   const box = selectableMailbox(scope, mailboxId);
-  const rows = scope.ctx.sql
-    .get(
-      'SELECT uid, flags, modseq, internal_date, size, save_date FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid',
-    )
-    .all(box.id, jsonList(uids)) as RecordRow[];
-  return rows.map(toRecord);
+  return rowsOf<RecordRow>(scope, box.id, uids, 'uid, flags, modseq, internal_date, size, save_date').map(toRecord);
 }
 
 /**
@@ -126,9 +151,7 @@ export function sortData(scope: UserScope, mailboxId: string, keys: SortKeyNames
 export async function messageHeads(scope: UserScope, mailboxId: string, uids: number[], options: MessageHeadOptions = {}): Promise<MessageHead[]> {
   const { ctx } = scope;
   const box = selectableMailbox(scope, mailboxId);
-  const rows = ctx.sql
-    .get('SELECT uid, content_id AS id FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid')
-    .all(box.id, jsonList(uids)) as Array<{ uid: number; id: number }>;
+  const rows = rowsOf<{ uid: number; id: number }>(scope, box.id, uids, 'uid, content_id AS id');
   const structures = new Map<number, MessageStructure>();
   const missing: number[] = [];
   for (const r of rows) {
