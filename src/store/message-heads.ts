@@ -17,7 +17,7 @@ export function headerRange(structure: MessageStructure): ByteRange {
 const FALLBACK_OVERLAP = 16;
 
 export async function messageHeads(mail: UserMailbox, mailboxId: string, uids: readonly number[], options: MessageHeadOptions = {}): Promise<MessageHead[]> {
-  const ascending = [...new Set(uids)].sort((a, b) => a - b);
+  const ascending = strictlyAscending(uids) ? (uids as number[]) : [...new Set(uids)].sort((a, b) => a - b);
   if (mail.messageHeads) return mail.messageHeads(mailboxId, ascending, options);
   const one = async (uid: number): Promise<MessageHead | null> => {
     try {
@@ -36,4 +36,10 @@ export async function messageHeads(mail: UserMailbox, mailboxId: string, uids: r
     for (const h of heads) if (h) out.push(h);
   }
   return out;
+}
+
+/** FETCH asks in ascending order already (each UID once): then no copy is made. */
+function strictlyAscending(uids: readonly number[]): boolean {
+  for (let i = 1; i < uids.length; i++) if (uids[i - 1]! >= uids[i]!) return false;
+  return true;
 }
