@@ -4,7 +4,7 @@ import { StoreError } from '../errors.js';
 import type { ByteRange, MailboxSnapshot, MessageHead, MessageHeadOptions, MessageMeta, MessageRecord, MessageStream, RecentClaimOptions, SortableMessage, SortKeyNames } from '../types.js';
 import { headerRange } from '../message-heads.js';
 import type { StoreContext } from './context.js';
-import { pinBody, readBody, readPinnedBody, readStructureJson } from './contents.js';
+import { pinBody, readBody, readPinnedBody, readStructureJson, type PinnedBody } from './contents.js';
 import { pinnedStream } from '../pinned-stream.js';
 import { jsonList, selectableMailbox, type UserScope } from './context.js';
 import { parseFlags } from './flags.js';
@@ -203,14 +203,34 @@ async function fillHeaders(ctx: StoreContext, rows: ReadonlyArray<{ id: number }
     )
     .all(JSON.stringify(misses.map((m) => [m.id, m.start + 1, m.end - m.start]))) as Array<{ id: number; part: Buffer | null }>;
   for (const p of inline) if (p.part) parts.set(p.id, p.part);
+  // Every lookup before the first await: the rows read above answer for one moment. An EXPUNGE
+  // committed while a file is being read may release a content row, but not its file, which
+  // outlives it by a grace period (pinBody, removeFiles) — so no message of the answer goes missing
+  // halfway ("content N is missing", found by imaptest's checking stress).
+  const pinned = new Map<number, PinnedBody>();
   for (const m of misses) {
     const length = m.end - m.start;
     const part = parts.get(m.id);
     const size = heads[m.at]!.structure.size;
-    let header: Buffer;
-    if (part && part.length === length && length < size && ctx.health.knownDamage(m.id) === undefined) header = part;
-    else header = await readBody(ctx, m.id, { start: m.start, end: m.end });
+    if (part && part.length === length && length < size && ctx.health.knownDamage(m.id) === undefined) {
+      ctx.headers.set(m.id, part);
+      heads[m.at]!.header = part;
+    } else {
+      // A file, a whole body (its SHA-256 is checked), or damage: as read() would, refusing damage.
+      pinned.set(m.at, pinBody(ctx, m.id, { start: m.start, end: m.end }));
+    }
+  }
+  for (const m of misses) {
+    const body = pinned.get(m.at);
+    if (body === undefined) continue;
+    const header = Buffer.isBuffer(body) ? body : await collectPinned(body);
     ctx.headers.set(m.id, header);
     heads[m.at]!.header = header;
   }
+}
+
+async function collectPinned(body: PinnedBody): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of readPinnedBody(body)) parts.push(part);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
