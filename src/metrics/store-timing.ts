@@ -11,6 +11,7 @@ const TIMED = [
   'list', 'create', 'delete', 'rename', 'subscribe', 'subscriptions', 'get', 'status', 'snapshot', 'claimRecent',
   'records', 'structure', 'read', 'search', 'append', 'updateFlags', 'copy', 'move', 'expunge',
 ] as const;
+const OPTIONAL_TIMED = ['messageHeads'] as const satisfies ReadonlyArray<keyof UserMailbox>;
 
 function timed<A extends unknown[], R>(operation: string, observe: StoreObserver, fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
   return (...args: A) => {
@@ -34,6 +35,11 @@ function timedMailbox(inner: UserMailbox, observe: StoreObserver): UserMailbox {
   for (const name of TIMED) {
     const method = (inner[name] as (...a: unknown[]) => Promise<unknown>).bind(inner);
     outer[name] = timed(name, observe, method);
+  }
+  // Optional batch reads, timed when the backend has them (absent, they stay absent).
+  for (const name of OPTIONAL_TIMED) {
+    const method = inner[name] as ((...a: unknown[]) => Promise<unknown>) | undefined;
+    if (method) outer[name] = timed(name, observe, method.bind(inner));
   }
   outer['stream'] = inner.stream.bind(inner);
   outer['close'] = inner.close.bind(inner);

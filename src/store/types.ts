@@ -113,6 +113,27 @@ export interface MessageExtrasOptions {
   preview?: 'stored' | 'compute';
 }
 
+/**
+ * One message's structure and, when asked for, its header block (UserMailbox.messageHeads): what
+ * FETCH ENVELOPE, BODYSTRUCTURE and BODY[HEADER.FIELDS (…)] of a range of messages need.
+ */
+export interface MessageHead {
+  uid: number;
+  /** As structure() returns it; shared and read-only (a store may hand out its cached object). */
+  structure: MessageStructure;
+  /**
+   * With `header: true`: the message's header block — read() of `headerRange(structure)` (from
+   * src/store/message-heads.ts: the root part's header, the blank line included) — for
+   * BODY[HEADER] and BODY[HEADER.FIELDS (…)] without a read per message.
+   */
+  header?: Buffer;
+}
+
+export interface MessageHeadOptions {
+  /** Also the header block of each message. */
+  header?: boolean;
+}
+
 /** RFC 8474 EMAILID of a body by its SHA-256: "M" and 24 hex digits (96 bits), as Cyrus spells them. */
 export function emailIdOf(sha256: Buffer): string {
   return `M${sha256.subarray(0, 12).toString('hex')}`;
@@ -617,6 +638,13 @@ export interface UserMailbox extends Partial<SieveScriptStorage> {
   structure(mailboxId: string, uid: number): Promise<MessageStructure>;
   /** The message bytes, or a range of them. */
   read(mailboxId: string, uid: number, range?: ByteRange): Promise<Buffer>;
+  /**
+   * Optional: structure() of many messages at once (missing ones are skipped), ascending by UID,
+   * with each header block when `options.header` — one call where a FETCH of a range would make
+   * two per message. Without it, messageHeads() in src/store/message-heads.ts asks structure() and
+   * read() of each message.
+   */
+  messageHeads?(mailboxId: string, uids: number[], options?: MessageHeadOptions): Promise<MessageHead[]>;
   /**
    * The message bytes as a stream, for large bodies. The message is looked up, and its bytes
    * pinned, at the call: a later expunge must not cut the stream short. A store that cannot pin

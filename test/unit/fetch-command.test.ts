@@ -142,9 +142,40 @@ test('records are loaded in batches of at most 1000', async () => {
   assert.equal(h.lines.length, 2101);
 });
 
+test('a store with messageHeads is asked once per batch: no structure() or read() per message', async () => {
+  const h = await fetchHarness(Array.from({ length: 30 }, (_, i) => simple(`m${i}`)));
+  const mail = h.mail as UserMailbox;
+  const heads: Array<{ uids: number; header: boolean }> = [];
+  const orig = mail.messageHeads!.bind(mail);
+  mail.messageHeads = (id, uids, options) => {
+    heads.push({ uids: uids.length, header: options?.header === true });
+    return orig(id, uids, options);
+  };
+  let perMessage = 0;
+  for (const k of ['structure', 'read', 'stream'] as const) {
+    const o = (mail[k] as (...a: unknown[]) => unknown).bind(mail);
+    (mail as unknown as Record<string, unknown>)[k] = (...a: unknown[]) => {
+      perMessage++;
+      return o(...a);
+    };
+  }
+  await h.exec(fetchCommand, '1:30 (ENVELOPE BODY.PEEK[HEADER.FIELDS (Subject)] BODYSTRUCTURE)');
+  assert.deepEqual(heads, [{ uids: 30, header: true }]);
+  assert.equal(perMessage, 0);
+  const fetched = h.lines.filter((l) => l.startsWith('* '));
+  assert.equal(fetched.length, 30);
+  assert.match(fetched[29]!, /^\* 30 FETCH \(ENVELOPE \(NIL "m29".*\) BODY\[HEADER\.FIELDS \(Subject\)\] \{16\}\r\nSubject: m29\r\n\r\n BODYSTRUCTURE \("TEXT" "PLAIN"/s);
+  // Only the structure when no header block is needed.
+  heads.length = 0;
+  await h.exec(fetchCommand, '1:5 (BODY.PEEK[1] BODY)');
+  assert.deepEqual(heads, [{ uids: 5, header: false }]);
+});
+
 test('store calls for several messages overlap, and responses keep their order when answers come back out of order', async () => {
   const h = await fetchHarness(Array.from({ length: 20 }, (_, i) => simple(`m${i}`)));
   const mail = h.mail as UserMailbox;
+  // A store without the batch call (messageHeads' fallback asks structure() of each message).
+  (mail as { messageHeads?: unknown }).messageHeads = undefined;
   const orig = mail.structure.bind(mail);
   let inFlight = 0;
   let most = 0;

@@ -50,3 +50,30 @@ it('timedStore offers every MailStore member the store offers, with the same fla
     await rm(directory, { recursive: true, force: true });
   }
 });
+
+it('timedStore times messageHeads when the handle has it, and leaves it absent when not', async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'postroom-timing-'));
+  const raw = await SqliteStore.open({ directory });
+  try {
+    const seen: string[] = [];
+    const timed = timedStore(raw, (operation) => seen.push(operation));
+    const mail = await timed.open('alice');
+    const inbox = await mail.get('INBOX');
+    const { uid } = await mail.append(inbox.id, { content: Buffer.from('Subject: hi\r\n\r\nbody\r\n') });
+    const heads = await mail.messageHeads!(inbox.id, [uid], { header: true });
+    assert.deepEqual(heads.map((h) => [h.uid, h.header?.toString()]), [[uid, 'Subject: hi\r\n\r\n']]);
+    assert.ok(seen.includes('messageHeads'), 'the call is timed');
+    await mail.close();
+    // A backend handle without the method: the wrapper adds none (callers use the fallback).
+    const withoutHeads = Object.assign(Object.create(raw) as MailStore, {
+      open: async (user: string) => Object.assign(Object.create(await raw.open(user)) as object, { messageHeads: undefined }),
+    });
+    const bare = timedStore(withoutHeads, () => undefined);
+    const plain = await bare.open('alice');
+    assert.equal(plain.messageHeads, undefined);
+    await plain.close();
+  } finally {
+    await raw.close();
+    await rm(directory, { recursive: true, force: true });
+  }
+});

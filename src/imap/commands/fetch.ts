@@ -8,11 +8,12 @@ import { utf8Names } from './mailbox-name.js';
 import { toRanges, vanishedLines, vanishedSince } from '../session/qresync.js';
 import { resolveRanges } from '../wire/sequence-set.js';
 import type { CommandContext, CommandSpec, ParseEnv, SelectedView } from './types.js';
-import type { FlagChange, MessageExtras, MessageExtrasOptions, MessageRecord, UserMailbox } from '../../store/types.js';
+import type { FlagChange, MessageExtras, MessageExtrasOptions, MessageHead, MessageRecord, UserMailbox } from '../../store/types.js';
+import { messageHeads } from '../../store/message-heads.js';
 import { threadIdOf, threadIdOfUnrelated } from '../../store/object-ids.js';
 import { sortData } from '../../store/sort/sort-data.js';
 import { indexOfUid } from '../../store/uid-index.js';
-import { isStoreError } from '../../store/errors.js';
+import { StoreError, isStoreError } from '../../store/errors.js';
 import { messagesChangedSince } from '../../store/changed-since.js';
 import { ArgReader, ParseError } from '../wire/args.js';
 import { atom, type ImapValue, type Token } from '../wire/types.js';
@@ -49,6 +50,8 @@ export interface FetchArgs {
 const BATCH = 1000;
 /** Message bytes queued before waiting for the client to read them, within a batch. */
 const DRAIN_BYTES = 1024 * 1024;
+/** Messages whose structures (and header blocks) one store call brings (messageHeads). */
+const HEADS_SLICE = 100;
 /** Messages rendered ahead of the one being written (runBatch). */
 const LOOKAHEAD = 8;
 
@@ -120,6 +123,26 @@ interface Plan {
   extras?: MessageExtrasOptions;
   /** RFC 8474 THREADID: the sort keys are loaded per batch. */
   threadIds: boolean;
+  /**
+   * Structures ('structure') or structures and header blocks ('header') loaded per batch
+   * (messageHeads): one store call for the range instead of one or two per message and item.
+   */
+  heads: false | 'structure' | 'header';
+}
+
+/** What the items read of every message: its structure, and its header block (HEADER, HEADER.FIELDS of the message itself). */
+function headsNeeded(items: FetchItem[]): Plan['heads'] {
+  let need: Plan['heads'] = false;
+  for (const i of items) {
+    if (i.kind === 'section') {
+      if (i.section.path.length === 0 && i.section.text === 'all') continue;
+      if (i.section.path.length === 0 && i.section.text !== 'text') return 'header';
+      need = 'structure';
+    } else if (i.kind === 'binary' || i.kind === 'binarySize' || (i.kind === 'simple' && (i.name === 'ENVELOPE' || i.name === 'BODY' || i.name === 'BODYSTRUCTURE'))) {
+      need = 'structure';
+    }
+  }
+  return need;
 }
 
 function makePlan(args: FetchArgs, byUid: boolean, refreshed: Set<number>): Plan {
@@ -139,7 +162,7 @@ function makePlan(args: FetchArgs, byUid: boolean, refreshed: Set<number>): Plan
   if (previews.length > 0) extras = { preview: previews.every((p) => p.lazy) ? 'stored' : 'compute' };
   // THREADID of a message with no Message-ID or references comes from its EMAILID (object-ids.ts).
   else if (has(items, 'EMAILID') || has(items, 'THREADID')) extras = {};
-  return { items, byUid, records, setsSeen, modseq, refreshed, ...(extras ? { extras } : {}), threadIds: has(items, 'THREADID') };
+  return { items, byUid, records, setsSeen, modseq, refreshed, ...(extras ? { extras } : {}), threadIds: has(items, 'THREADID'), heads: headsNeeded(items) };
 }
 
 /**
@@ -238,7 +261,38 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   const append: FetchItem[] = withModseqItem ? [MODSEQ_ITEM] : [];
   const appendWithFlags: FetchItem[] = flagsAsked ? append : withModseqItem ? [FLAGS_ITEM, MODSEQ_ITEM] : [FLAGS_ITEM];
   const utf8 = utf8Names(ctx.enabled);
-  const render = (uid: number): Promise<ImapValue[]> => {
+  // Structures and header blocks, HEADS_SLICE messages per store call, asked for as the loop
+  // below reaches them: one call for a client's page, and a FETCH of thousands of messages is
+  // still many short stretches (the store's work for a slice is one, between two drains).
+  const headSlices = new Map<number, Map<number, MessageHead> | Promise<Map<number, MessageHead>>>();
+  const headsAt = (at: number): Map<number, MessageHead> | Promise<Map<number, MessageHead>> => {
+    const k = Math.floor(at / HEADS_SLICE);
+    let slice = headSlices.get(k);
+    if (!slice) {
+      const loading = messageHeads(mail, mailboxId, uids.slice(k * HEADS_SLICE, (k + 1) * HEADS_SLICE), { header: plan.heads === 'header' }).then((list) => {
+        const byUid = new Map(list.map((h) => [h.uid, h]));
+        headSlices.set(k, byUid);
+        return byUid;
+      });
+      headSlices.set(k, (slice = loading));
+    }
+    return slice;
+  };
+  // Gone meanwhile (expunged by another session): the loop skips it silently, as without the batch.
+  const gone = (uid: number): Promise<never> => Promise.reject(new StoreError('nonexistent', `no message with UID ${uid}`));
+  const render = (uid: number, at: number): ImapValue[] | Promise<ImapValue[]> => {
+    if (!plan.heads) return renderWith(uid, undefined);
+    const slice = headsAt(at);
+    if (slice instanceof Map) {
+      const head = slice.get(uid);
+      return head ? renderWith(uid, head) : gone(uid);
+    }
+    return slice.then((loaded) => {
+      const head = loaded.get(uid);
+      return head ? renderWith(uid, head) : gone(uid);
+    });
+  };
+  const renderWith = (uid: number, head: MessageHead | undefined): ImapValue[] | Promise<ImapValue[]> => {
     const flagsReported = seen.has(uid) || refreshed.has(uid);
     const opts: RenderOptions = {
       flags: () => view.flagsOf(uid),
@@ -252,25 +306,27 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     const extra = extras?.get(uid);
     if (extra) opts.extras = extra;
     if (threadIds) opts.threadId = threadIdFor(uid, threadIds, extras);
-    const values = renderFetch(plan.items, new MessageSource(mail, mailboxId, uid, records?.get(uid)), opts);
-    values.catch(() => undefined); // awaited in turn below; an earlier failure may end the loop first
-    return values;
+    return renderFetch(plan.items, new MessageSource(mail, mailboxId, uid, records?.get(uid), head), opts);
   };
   // A few messages render ahead of the one being written, so their store calls overlap (a store on
   // another thread or host answers them together) while the responses still go out in order.
-  const ahead: Array<{ uid: number; values: Promise<ImapValue[]> }> = [];
+  const ahead: Array<{ uid: number; values: ImapValue[] | Promise<ImapValue[]> }> = [];
   let next = 0;
   const fill = (): void => {
     while (ahead.length < LOOKAHEAD && next < uids.length) {
-      const uid = uids[next++]!;
-      if (view.seqOf(uid) !== undefined) ahead.push({ uid, values: render(uid) });
+      const at = next++;
+      const uid = uids[at]!;
+      if (view.seqOf(uid) === undefined) continue;
+      const values = render(uid, at);
+      if (!Array.isArray(values)) values.catch(() => undefined); // awaited in turn below; an earlier failure may end the loop first
+      ahead.push({ uid, values });
     }
   };
   for (fill(); ahead.length > 0; fill()) {
     const { uid, values: rendering } = ahead.shift()!;
     let values: ImapValue[];
     try {
-      values = await rendering;
+      values = Array.isArray(rendering) ? rendering : await rendering;
     } catch (err) {
       if (isStoreError(err) && err.kind === 'nonexistent') continue;
       throw err;

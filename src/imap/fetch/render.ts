@@ -5,6 +5,7 @@
 import { atom, literal, type ImapValue } from '../wire/types.js';
 import { formatInternalDate } from '../wire/datetime.js';
 import type { Flag, MessageExtras } from '../../store/types.js';
+import type { MessageStructure } from '../../mime/types.js';
 import { StoreError } from '../../store/errors.js';
 import type { FetchItem } from './items.js';
 import type { MessageSource } from './message-source.js';
@@ -101,11 +102,9 @@ async function renderItem(item: FetchItem, src: MessageSource, opts: RenderOptio
     case 'MODSEQ':
       return ['MODSEQ', [opts.modseq ?? src.record?.modseq ?? 0]];
     case 'ENVELOPE':
-      return ['ENVELOPE', renderEnvelope((await src.structure()).envelope)];
     case 'BODY':
-      return ['BODY', renderBodyStructure((await src.structure()).root, false, opts.utf8)];
     case 'BODYSTRUCTURE':
-      return ['BODYSTRUCTURE', renderBodyStructure((await src.structure()).root, true, opts.utf8)];
+      return [item.name, renderedTree(await src.structure(), item.name, opts.utf8)];
     case 'EMAILID': {
       const id = opts.extras?.emailId;
       if (id === undefined) throw new StoreError('nonexistent', 'message expunged');
@@ -132,15 +131,72 @@ const NAME_ATOMS = new Map<string, ImapValue>(
 );
 const nameAtom = (name: string): ImapValue => NAME_ATOMS.get(name) ?? atom(name);
 
+/**
+ * ENVELOPE, BODY and BODYSTRUCTURE values by structure, by identity: a store's structure cache
+ * (SQLite's StructureCache, the memory store's per-content structure) hands the same object out
+ * for every FETCH of the message, and a client listing a folder asks the same items again and
+ * again. Value trees are never modified once built (the encoder only reads them); an entry goes
+ * with its structure.
+ */
+interface RenderedTrees {
+  envelope?: ImapValue;
+  body?: ImapValue;
+  body8?: ImapValue;
+  bodyStructure?: ImapValue;
+  bodyStructure8?: ImapValue;
+}
+const renderedTrees = new WeakMap<MessageStructure, RenderedTrees>();
+
+function renderedTree(structure: MessageStructure, name: 'ENVELOPE' | 'BODY' | 'BODYSTRUCTURE', utf8: boolean | undefined): ImapValue {
+  let trees = renderedTrees.get(structure);
+  if (!trees) {
+    trees = {};
+    renderedTrees.set(structure, trees);
+  }
+  if (name === 'ENVELOPE') return (trees.envelope ??= renderEnvelope(structure.envelope));
+  // Parameter values differ with UTF8=ACCEPT (bodystructure.ts params): one tree for each form.
+  if (name === 'BODY') return utf8 ? (trees.body8 ??= renderBodyStructure(structure.root, false, true)) : (trees.body ??= renderBodyStructure(structure.root, false, false));
+  return utf8 ? (trees.bodyStructure8 ??= renderBodyStructure(structure.root, true, true)) : (trees.bodyStructure ??= renderBodyStructure(structure.root, true, false));
+}
+
 /** Marks an item renderItemNow() cannot answer without the store. */
 const LATER = Symbol('later');
 
 /**
- * The items answered from what is at hand (the record, the session's flags, the batch's extras):
- * without an async call per item — a promise and a suspended frame each, which for a 25-message
- * page of four items were a third of what the page allocated (bench/command-alloc.ts).
+ * A section answered from what the batch loaded (the structure, the header block): HEADER.FIELDS
+ * and HEADER of the message itself, and anything that names no existing part. Other pieces need
+ * the store (LATER).
+ */
+function sectionValueNow(item: Extract<FetchItem, { kind: 'section' }>, src: MessageSource): ImapValue | typeof LATER {
+  const structure = src.loadedStructure;
+  if (!structure) return LATER;
+  const { section, partial } = item;
+  if (section.path.length === 0 && section.text === 'all') return LATER;
+  const size = src.knownSize!;
+  const target = sectionTarget(structure, section);
+  if (!target) return '';
+  if (target.kind === 'fields') {
+    const header = src.loadedBytes({ start: Math.min(target.header.start, size), end: Math.min(target.header.end, size) });
+    if (!header) return LATER;
+    const bytes = slicePartial(filterHeaderFields(header, target.names, target.not), partial);
+    return bytes.length === 0 ? '' : literal(withoutNuls(bytes));
+  }
+  const range = applyPartial({ start: Math.min(target.range.start, size), end: Math.min(target.range.end, size) }, partial);
+  const length = Math.max(0, range.end - range.start);
+  if (length === 0) return '';
+  if (length > STREAM_THRESHOLD) return LATER;
+  const bytes = src.loadedBytes(range);
+  return bytes ? literal(withoutNuls(bytes)) : LATER;
+}
+
+/**
+ * The items answered from what is at hand (the record, the session's flags, the batch's extras,
+ * structures and header blocks): without an async call per item — a promise and a suspended frame
+ * each, which for a 25-message page of four items were a third of what the page allocated
+ * (bench/command-alloc.ts).
  */
 function renderItemNow(item: FetchItem, src: MessageSource, opts: RenderOptions): ImapValue | typeof LATER {
+  if (item.kind === 'section') return sectionValueNow(item, src);
   if (item.kind !== 'simple') return LATER;
   switch (item.name) {
     case 'UID':
@@ -154,32 +210,60 @@ function renderItemNow(item: FetchItem, src: MessageSource, opts: RenderOptions)
     case 'INTERNALDATE':
       return src.record ? formatInternalDate(src.record.internalDate) : null;
     case 'RFC822.SIZE':
-      return src.record ? src.record.size : LATER;
+      return src.knownSize ?? LATER;
     case 'MODSEQ':
       return [opts.modseq ?? src.record?.modseq ?? 0];
+    case 'ENVELOPE':
+    case 'BODY':
+    case 'BODYSTRUCTURE': {
+      const structure = src.loadedStructure;
+      return structure ? renderedTree(structure, item.name, opts.utf8) : LATER;
+    }
     default:
       return LATER;
   }
 }
 
-async function renderInto(out: ImapValue[], list: readonly FetchItem[], src: MessageSource, opts: RenderOptions): Promise<void> {
-  for (let i = 0; i < list.length; i++) {
-    const item = list[i]!;
-    const now = renderItemNow(item, src, opts);
-    if (now !== LATER) {
-      out.push(nameAtom((item as { name: string }).name), now);
-      continue;
-    }
-    const [name, value] = await renderItem(item, src, opts);
-    out.push(nameAtom(name), value);
-  }
+/** The name an item answered by renderItemNow() goes out under: a shared atom for the fixed names. */
+function itemName(item: FetchItem): ImapValue {
+  if (item.kind === 'simple') return nameAtom(item.name);
+  if (item.kind === 'section') return atom(item.partial ? `${item.label}<${item.partial.offset}>` : item.label);
+  throw new Error(`renderItemNow() does not answer ${item.kind} items`);
 }
 
-/** The flat list `name value name value ...` of one FETCH response. */
-export async function renderFetch(items: FetchItem[], src: MessageSource, opts: RenderOptions): Promise<ImapValue[]> {
+async function renderRest(out: ImapValue[], lists: ReadonlyArray<readonly FetchItem[]>, list: number, from: number, src: MessageSource, opts: RenderOptions): Promise<ImapValue[]> {
+  for (let l = list; l < lists.length; l++) {
+    const items = lists[l]!;
+    for (let i = l === list ? from : 0; i < items.length; i++) {
+      const item = items[i]!;
+      const now = renderItemNow(item, src, opts);
+      if (now !== LATER) {
+        out.push(itemName(item), now);
+        continue;
+      }
+      const [name, value] = await renderItem(item, src, opts);
+      out.push(nameAtom(name), value);
+    }
+  }
+  return out;
+}
+
+/**
+ * The flat list `name value name value ...` of one FETCH response: an array when every item was
+ * answered from what is at hand, else a promise of it (the first item that needs the store and
+ * everything after it are awaited in order).
+ */
+export function renderFetch(items: FetchItem[], src: MessageSource, opts: RenderOptions): ImapValue[] | Promise<ImapValue[]> {
   const out: ImapValue[] = [];
-  if (opts.prepend.length > 0) await renderInto(out, opts.prepend, src, opts);
-  await renderInto(out, items, src, opts);
-  if (opts.append.length > 0) await renderInto(out, opts.append, src, opts);
+  const lists = [opts.prepend, items, opts.append];
+  for (let l = 0; l < lists.length; l++) {
+    const list = lists[l]!;
+    for (let i = 0; i < list.length; i++) {
+      const item = list[i]!;
+      const now = renderItemNow(item, src, opts);
+      if (now === LATER) return renderRest(out, lists, l, i, src, opts);
+      out.push(itemName(item), now);
+    }
+  }
   return out;
 }

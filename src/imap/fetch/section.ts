@@ -148,21 +148,61 @@ export function sectionTarget(structure: MessageStructure, section: FetchSection
 
 const CRLF = Buffer.from('\r\n');
 
+/** A header's fields as filterHeaderFields() reads them: lower-cased name, and where the field lies. */
+interface ScannedField {
+  name: string;
+  start: number;
+  end: number;
+}
+
+/**
+ * Scanned fields by header block, by identity: a store's header cache (UserMailbox.messageHeads)
+ * hands out the same Buffer for a message again and again, and a client listing a folder asks
+ * HEADER.FIELDS of it each time — the scan is then done once. An entry goes with its Buffer.
+ */
+const scannedHeaders = new WeakMap<Buffer, ScannedField[]>();
+
+function scannedFields(header: Buffer): ScannedField[] {
+  let fields = scannedHeaders.get(header);
+  if (!fields) {
+    fields = scanFields(header, 0, header.length).map((f) => ({ name: f.name.toLowerCase(), start: f.start, end: f.end }));
+    scannedHeaders.set(header, fields);
+  }
+  return fields;
+}
+
+/** The lower-cased names of a FETCH item's field list, made once per list (one per item, not per message). */
+const wantedSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+function wantedNames(names: readonly string[]): ReadonlySet<string> {
+  let wanted = wantedSets.get(names);
+  if (!wanted) {
+    wanted = new Set(names.map((n) => n.toLowerCase()));
+    wantedSets.set(names, wanted);
+  }
+  return wanted;
+}
+
 /**
  * The fields of a header block (the bytes of just that header) whose names are (or with `not`,
  * are not) in `names`, exactly as written, followed by the blank line (RFC 3501 §6.4.5).
  */
-export function filterHeaderFields(header: Buffer, names: string[], not: boolean): Buffer {
-  const wanted = new Set(names.map((n) => n.toLowerCase()));
+export function filterHeaderFields(header: Buffer, names: readonly string[], not: boolean): Buffer {
+  const wanted = wantedNames(names);
   const pieces: Buffer[] = [];
-  for (const f of scanFields(header, 0, header.length)) {
-    if (wanted.has(f.name.toLowerCase()) === not) continue;
+  let size = 0;
+  for (const f of scannedFields(header)) {
+    if (wanted.has(f.name) === not) continue;
     const bytes = header.subarray(f.start, f.end);
     pieces.push(bytes);
-    if (bytes[bytes.length - 1] !== 0x0a) pieces.push(CRLF);
+    size += bytes.length;
+    if (bytes[bytes.length - 1] !== 0x0a) {
+      pieces.push(CRLF);
+      size += 2;
+    }
   }
   pieces.push(CRLF);
-  return Buffer.concat(pieces);
+  return Buffer.concat(pieces, size + 2);
 }
 
 /** Applies <offset.length> (RFC 3501 §6.4.5): past the end is empty, the length is clamped. */

@@ -14,6 +14,8 @@ export interface EncodeOptions {
 
 /** Longest string sent quoted; longer ones go as literals. */
 const MAX_QUOTED = 1024;
+/** Strings up to this length are copied into the scratch space by a loop rather than Buffer.write. */
+const SHORT_STRING = 32;
 /** Buffers at least this large are passed on as their own chunk instead of being copied. */
 const LARGE_BUFFER = 16 * 1024;
 
@@ -57,13 +59,52 @@ class ChunkWriter {
   text(s: string): void {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
     this.room(s.length * 3);
+    if (s.length <= SHORT_STRING) {
+      // Atoms and item names: a loop costs less than a call into Buffer.write for a few bytes.
+      const at = this.pos;
+      for (let i = 0; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) {
+          this.pos = at + scratch.write(s, at, 'utf8');
+          return;
+        }
+        scratch[at + i] = c;
+      }
+      this.pos = at + s.length;
+      return;
+    }
     this.pos += scratch.write(s, this.pos, 'utf8');
   }
 
   /** A 7-bit string (checked by the caller): one byte per unit. */
   ascii(s: string): void {
     this.room(s.length);
+    if (s.length <= SHORT_STRING) {
+      for (let i = 0; i < s.length; i++) scratch[this.pos + i] = s.charCodeAt(i);
+      this.pos += s.length;
+      return;
+    }
     this.pos += scratch.write(s, this.pos, 'latin1');
+  }
+
+  /**
+   * A string that may go quoted as it is (7-bit, no NUL, CR or LF), quoted with " and \ escaped;
+   * false, with nothing written, when it may not. One pass instead of a test and a copy.
+   */
+  quotedAscii(s: string): boolean {
+    this.room(s.length * 2 + 2);
+    const at = this.pos;
+    let p = at;
+    scratch[p++] = 0x22;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 0 || c === 0x0d || c === 0x0a || c >= 0x80) return false;
+      if (c === 0x22 || c === 0x5c) scratch[p++] = 0x5c;
+      scratch[p++] = c;
+    }
+    scratch[p++] = 0x22;
+    this.pos = p;
+    return true;
   }
 
   byte(c: number): void {
@@ -120,28 +161,10 @@ class ChunkWriter {
   }
 }
 
-/** A string that is 7-bit and free of NUL, CR and LF: quotable as it is, whatever UTF8=ACCEPT says. */
-const PLAIN_QUOTABLE = /^[\x01-\x09\x0b\x0c\x0e-\x7f]*$/;
-
 /** Strings: the common 7-bit case is quoted as text, without a detour through a Buffer. */
 function writeText(w: ChunkWriter, s: string, utf8: boolean): void {
   // For a 7-bit string, length in UTF-16 units is its length in octets.
-  if (s.length <= MAX_QUOTED && PLAIN_QUOTABLE.test(s)) {
-    w.byte(0x22);
-    // Each " and \ gets a backslash before it; the stretches between go as they are.
-    let from = 0;
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c === 0x22 || c === 0x5c) {
-        if (i > from) w.ascii(s.slice(from, i));
-        w.byte(0x5c);
-        from = i;
-      }
-    }
-    w.ascii(from === 0 ? s : s.slice(from));
-    w.byte(0x22);
-    return;
-  }
+  if (s.length <= MAX_QUOTED && w.quotedAscii(s)) return;
   writeString(w, Buffer.from(s, 'utf8'), utf8);
 }
 
@@ -282,12 +305,16 @@ export function viewFetchLine(seq: number, order: readonly ('UID' | 'FLAGS')[], 
   return `${line})${CRLF}`;
 }
 
+/** Made once: every FETCH response names one of them. */
+const FETCH_ATOM = atom('FETCH');
+const UIDFETCH_ATOM = atom('UIDFETCH');
+
 /**
  * The start of a FETCH response: `seq FETCH`, or once UIDONLY is on `uid UIDFETCH` (RFC 9586 §3:
  * no sequence numbers in responses; the message is named by its UID).
  */
 export function fetchHead(seq: number, uid: number, uidOnly: boolean): [number, ImapValue] {
-  return uidOnly ? [uid, atom('UIDFETCH')] : [seq, atom('FETCH')];
+  return uidOnly ? [uid, UIDFETCH_ATOM] : [seq, FETCH_ATOM];
 }
 
 /** RFC 3501 §9 ATOM-CHAR: any CHAR except atom-specials. */

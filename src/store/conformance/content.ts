@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { chunksOf, collect, rejectsWith, type Register } from './harness.js';
 import { awkwardMessage, bigMessage, encodedMessage, simpleMessage } from './fixtures.js';
+import { headerRange, messageHeads } from '../message-heads.js';
+import type { MessageHead } from '../types.js';
 
 export function contentTests(test: Register): void {
   test.group('message content', () => {
@@ -94,6 +96,40 @@ export function contentTests(test: Register): void {
       assert.equal(s.envelope.date, 'Tue, 1 Jul 2003 23:30:00 -0700');
       const copy = await a.copy(inbox.id, [uid], inbox.id);
       assert.deepEqual(await a.structure(inbox.id, copy.mapping[0]![1]), s);
+    });
+
+    test('messageHeads (optional; the fallback otherwise): structures and header blocks of many messages, as structure() and read() give them', async ({ open }) => {
+      const a = await open();
+      const inbox = await a.get('INBOX');
+      const headerOnly = Buffer.from(`Subject: no body ${Math.random()}\r\nFrom: a@example.com\r\n`);
+      const big = Buffer.concat([Buffer.from(`X-Unique: ${Math.random()}\r\n`), bigMessage(600 * 1024)]);
+      const uids: number[] = [];
+      for (const raw of [simpleMessage({ subject: 'one' }), encodedMessage, headerOnly, big, awkwardMessage]) uids.push((await a.append(inbox.id, { content: raw })).uid);
+      const { uid: gone } = await a.append(inbox.id, { content: simpleMessage(), flags: ['\\Deleted'] });
+      await a.expunge(inbox.id);
+      // Unsorted, with a duplicate, an expunged and a never-used UID: ascending, each once, missing skipped.
+      const asked = [uids[3]!, uids[0]!, gone, uids[4]!, uids[1]!, uids[0]!, 9999, uids[2]!];
+      const expected = async (uid: number): Promise<MessageHead> => {
+        const structure = await a.structure(inbox.id, uid);
+        return { uid, structure, header: await a.read(inbox.id, uid, headerRange(structure)) };
+      };
+      const want = await Promise.all(uids.map(expected));
+      const viaHelper = await messageHeads(a, inbox.id, asked, { header: true });
+      // Twice: a store that caches answers the second from what it kept.
+      for (const heads of [viaHelper, await messageHeads(a, inbox.id, asked, { header: true })]) {
+        assert.deepEqual(heads.map((h) => h.uid), uids);
+        for (let i = 0; i < uids.length; i++) {
+          assert.deepEqual(heads[i]!.structure, want[i]!.structure, `structure of UID ${uids[i]}`);
+          assert.ok(Buffer.isBuffer(heads[i]!.header) && heads[i]!.header!.equals(want[i]!.header!), `header of UID ${uids[i]}`);
+        }
+      }
+      assert.ok(viaHelper[2]!.header!.equals(headerOnly), 'a message that is all header: the whole of it');
+      assert.ok(viaHelper[3]!.header!.equals(big.subarray(0, viaHelper[3]!.structure.root.bodyStart)));
+      const bare = await messageHeads(a, inbox.id, asked);
+      assert.deepEqual(bare.map((h) => h.uid), uids);
+      for (const h of bare) assert.equal(h.header, undefined, 'no header unless asked');
+      assert.deepEqual(await messageHeads(a, inbox.id, []), []);
+      await rejectsWith(messageHeads(a, 'no-such-mailbox-id', [1], { header: true }), 'nonexistent');
     });
 
     test.readOnly('reading a missing message or from a missing mailbox fails with nonexistent', async ({ open }) => {

@@ -38,6 +38,8 @@ import type {
 import * as seen from './private-seen.js';
 import * as meta from './metadata.js';
 import type { MetadataEntry, MetadataOptions, MetadataWrite, SetMetadataOptions, UrlauthKeyOptions, UrlauthResetOptions } from '../types.js';
+import type { MessageHead, MessageHeadOptions } from '../types.js';
+import { headerRange } from '../message-heads.js';
 import { publish, type HandleContext } from './context.js';
 import { normalizeRights, sortAcl, validateIdentifier, type AclEntry } from '../acl.js';
 import { StoreError } from '../errors.js';
@@ -215,6 +217,21 @@ export class MemoryUserMailbox implements UserMailbox {
 
   async read(mailboxId: string, uid: number, range?: ByteRange): Promise<Buffer> {
     return msg.readMessage(this.ctx, mailboxId, uid, range);
+  }
+
+  async messageHeads(mailboxId: string, uids: number[], options: MessageHeadOptions = {}): Promise<MessageHead[]> {
+    const box = msg.selectable(this.ctx, mailboxId);
+    const out: MessageHead[] = [];
+    for (const uid of sortedUnique(uids)) {
+      const m = findMessage(box, uid);
+      if (!m) continue;
+      // The shared structure (read-only by the contract, unlike structure()'s copy), and the
+      // header a view of the stored bytes, as read() gives.
+      const structure = msg.structureOf(m.content);
+      const { start, end } = headerRange(structure);
+      out.push(options.header ? { uid, structure, header: m.content.raw.subarray(start, end) } : { uid, structure });
+    }
+    return out;
   }
 
   stream(mailboxId: string, uid: number, range?: ByteRange): MessageStream {

@@ -30,6 +30,8 @@ import type {
   UserMailbox,
   MessageExtras,
   MessageExtrasOptions,
+  MessageHead,
+  MessageHeadOptions,
 } from '../types.js';
 import { quotaState } from './quota.js';
 import { readAcl, writeAcl } from './acl.js';
@@ -50,6 +52,7 @@ import {
   messageExtras,
   messageStructure,
   readMessage,
+  messageHeads,
   searchMessages,
   streamMessage,
 } from './message-reads.js';
@@ -163,6 +166,9 @@ export class PgUserMailbox implements UserMailbox {
   }
   read(mailboxId: string, uid: number, range?: ByteRange): Promise<Buffer> {
     return translated(readMessage(this.scope, mailboxId, uid, range));
+  }
+  messageHeads(mailboxId: string, uids: number[], options?: MessageHeadOptions): Promise<MessageHead[]> {
+    return translated(messageHeads(this.scope, mailboxId, uids, options));
   }
   stream(mailboxId: string, uid: number, range?: ByteRange): MessageStream {
     const { stream, pin } = streamMessage(this.scope, mailboxId, uid, range);

@@ -15,7 +15,7 @@ export type RemoteMethod = Exclude<keyof UserMailbox, 'user' | 'stream'> | 'setQ
 
 export const REMOTE_METHODS: ReadonlySet<string> = new Set<RemoteMethod>([
   'list', 'create', 'delete', 'rename', 'subscribe', 'subscriptions', 'get', 'status', 'snapshot', 'claimRecent', 'expungedSince', 'changedSince',
-  'records', 'structure', 'read', 'search', 'messageExtras', 'sortData', 'append', 'appendMany', 'updateFlags', 'copy', 'move', 'expunge', 'close',
+  'records', 'structure', 'read', 'messageHeads', 'search', 'messageExtras', 'sortData', 'append', 'appendMany', 'updateFlags', 'copy', 'move', 'expunge', 'close',
   'quota', 'setQuota', 'getAcl', 'setAcl', 'sharedMailboxes', 'privateSeen', 'setPrivateSeen', 'getMetadata', 'setMetadata',
   'urlauthKey', 'resetUrlauthKeys',
   ...SIEVE_STORAGE_METHODS,

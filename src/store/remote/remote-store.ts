@@ -12,7 +12,7 @@
 import { ChangeFeed, type ChangeFeedOptions } from '../change-feed.js';
 import { StoreError } from '../errors.js';
 import { STREAM_CHUNK, bufferChunks } from '../pinned-stream.js';
-import type { AppendInput, ChangeListener, MailStore, MessageContent, MetadataEntry, OpenOptions, QuotaLimits, QuotaState, SortableMessage, UserMailbox } from '../types.js';
+import type { AppendInput, ChangeListener, MailStore, MessageContent, MessageHead, MetadataEntry, OpenOptions, QuotaLimits, QuotaState, SortableMessage, UserMailbox } from '../types.js';
 import type { SharedMailboxRef } from '../acl.js';
 import { asBuffer, type CallRequest, type OpenRequest, type RemoteMethod, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
 
@@ -148,6 +148,9 @@ function remoteMailbox(store: RemoteStore, user: string, handle: number): UserMa
     records: (...a) => call('records', a),
     structure: (...a) => call('structure', a),
     read: (...a) => read(a),
+    // Header blocks cross as Uint8Array (structured clone): viewed as Buffers again.
+    messageHeads: async (...a) =>
+      ((await call('messageHeads', a)) as MessageHead[]).map((h) => (h.header ? { ...h, header: asBuffer(h.header) } : h)),
     stream: (mailboxId, uid, range) => {
       const bytes = read(range ? [mailboxId, uid, range] : [mailboxId, uid]);
       // The owner pins the bytes when the request reaches it — after any call sent before it,

@@ -4,7 +4,8 @@
  */
 import { StoreError } from '../errors.js';
 import { messagesChangedSince } from '../changed-since.js';
-import type { AppendInput, MailStore, MetadataOptions, MetadataWrite, QuotaLimits, SetMetadataOptions, UserMailbox } from '../types.js';
+import { messageHeads } from '../message-heads.js';
+import type { AppendInput, MailStore, MessageHeadOptions, MetadataOptions, MetadataWrite, QuotaLimits, SetMetadataOptions, UserMailbox } from '../types.js';
 import { REMOTE_METHODS, asBuffer, type StoreLink, type StoreRequest, type StoreResponse } from './messages.js';
 import { ALL_SORT_KEYS, plainSortable, sortData } from '../sort/sort-data.js';
 import { claimVacation, releaseVacation, SIEVE_STORAGE_METHODS, sieveStorage, type SieveScriptStorage } from '../sieve-storage.js';
@@ -58,6 +59,9 @@ export function serveStore(store: MailStore, link: StoreLink<StoreRequest, Store
           let token = sortTokens.get(list);
           if (token === undefined) sortTokens.set(list, (token = nextSortToken++));
           value = m.args[1] === token ? { token, same: true } : { token, list: list.map(plainSortable) };
+        } else if (m.method === 'messageHeads') {
+          // Optional in the contract: a store without it is answered by the fallback.
+          value = await messageHeads(h, m.args[0] as string, m.args[1] as number[], m.args[2] as MessageHeadOptions | undefined);
         } else if (m.method === 'expungedSince') {
           // Optional in the contract: null tells the caller to answer from the known UIDs.
           value = h.expungedSince ? await h.expungedSince(m.args[0] as string, m.args[1] as number) : null;

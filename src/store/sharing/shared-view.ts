@@ -55,6 +55,8 @@ import type {
   UrlauthKeyOptions,
   MessageExtras,
   MessageExtrasOptions,
+  MessageHead,
+  MessageHeadOptions,
   MetadataEntry,
   MetadataOptions,
   MetadataWrite,
@@ -62,6 +64,7 @@ import type {
 } from '../types.js';
 import type { MessageStructure } from '../../mime/types.js';
 import { sortData } from '../sort/sort-data.js';
+import { messageHeads } from '../message-heads.js';
 import { appendAllOrNone, mapAppendInputs, replaceMessage } from '../append-many.js';
 import { messagesChangedSince } from '../changed-since.js';
 import { parseSharedId, parseSharedName, sharedId, sharedName, type SharedName } from './names.js';
@@ -519,6 +522,12 @@ export class SharedNamespaceMail implements UserMailbox {
     if (!parseSharedId(mailboxId)) return this.own.structure(mailboxId, uid);
     const a = await this.access(mailboxId, 'r');
     return a.handle.structure(a.id, uid);
+  }
+
+  async messageHeads(mailboxId: string, uids: number[], options?: MessageHeadOptions): Promise<MessageHead[]> {
+    if (!parseSharedId(mailboxId)) return messageHeads(this.own, mailboxId, uids, options);
+    const a = await this.access(mailboxId, 'r');
+    return messageHeads(a.handle, a.id, uids, options);
   }
 
   async read(mailboxId: string, uid: number, range?: ByteRange): Promise<Buffer> {

@@ -16,6 +16,7 @@ import type { SharedMailboxRef } from '../acl.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { StructureCache } from './structure-cache.js';
 import { StatusSums } from './mailbox-status.js';
+import { HeaderCache } from './header-cache.js';
 import { SortCache } from './sort-cache.js';
 import { BlobFiles } from './blob-files.js';
 import { readBodySync, readHeadSync } from './contents.js';
@@ -94,6 +95,12 @@ export interface SqliteStoreOptions {
    * 40 MB for a 100,000-message mailbox sorted every way (measured, bench mailbox).
    */
   sortCacheMessages?: number;
+  /**
+   * Header blocks kept in memory for FETCH BODY[HEADER.FIELDS (…)] and BODY[HEADER] of ranges, in
+   * bytes over all users (default 4 MiB, HEADER_CACHE_BYTES; 0 keeps none): a repeated header
+   * FETCH reads no body from the database (header-cache.ts).
+   */
+  headerCacheBytes?: number;
   /** Reports each write's wait for the WAL sync and each checkpoint's duration (metrics). */
   timings?: SqliteTimings;
   /** RFC 9208 limits of users that have none set with setQuota(); default: unlimited. */
@@ -238,6 +245,7 @@ export class SqliteStore implements MailStore {
         sortKeys: new SortCache(options.sortCacheMessages),
         structures: new StructureCache(),
         statusSums: new StatusSums(),
+        headers: new HeaderCache(options.headerCacheBytes),
         expungedRetention: limits.expungedRetention,
         purger: new MailboxPurger(),
         contentIds: new ContentIds(),

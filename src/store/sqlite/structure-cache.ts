@@ -16,6 +16,16 @@ export class StructureCache {
 
   constructor(private readonly max = STRUCTURE_CACHE_ENTRIES) {}
 
+  /** The cached structure, without loading (a batch loads the misses together: messageHeads). */
+  peek(contentId: number): MessageStructure | undefined {
+    const hit = this.entries.get(contentId);
+    if (hit) {
+      this.entries.delete(contentId);
+      this.entries.set(contentId, hit);
+    }
+    return hit;
+  }
+
   get(contentId: number, load: () => string): MessageStructure {
     const hit = this.entries.get(contentId);
     if (hit) {

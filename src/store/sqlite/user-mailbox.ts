@@ -3,7 +3,7 @@ import { expungedSinceRows } from './expunged-log.js';
 import type { MessageStructure } from '../../mime/types.js';
 import type { TextCache } from '../search-eval.js';
 import type { SearchQuery } from '../search-query.js';
-import type { SearchOptions } from '../types.js';
+import type { MessageHead, MessageHeadOptions, SearchOptions } from '../types.js';
 import type {
   KeywordLimitOptions,
   RenameMailboxOptions,
@@ -61,6 +61,7 @@ import {
   messageRecords,
   messageStructure,
   readMessage,
+  messageHeads,
   sortData,
   streamMessage,
 } from './message-reads.js';
@@ -211,6 +212,9 @@ export class SqliteUserMailbox implements UserMailbox {
   }
   read(mailboxId: string, uid: number, range?: ByteRange): Promise<Buffer> {
     return this.call(() => readMessage(this.scope, mailboxId, uid, range));
+  }
+  messageHeads(mailboxId: string, uids: number[], options?: MessageHeadOptions): Promise<MessageHead[]> {
+    return this.call(() => messageHeads(this.scope, mailboxId, uids, options));
   }
   stream(mailboxId: string, uid: number, range?: ByteRange): MessageStream {
     const health = this.scope.ctx.health;
