@@ -8,7 +8,7 @@ import type { AddressPart, Instruction, Program, Value } from './program.js';
 import type { SieveEnvironment, SieveLimits } from './types.js';
 import { addressPart, MessageView, splitEnvelopeAddress, type SplitAddress } from './message.js';
 import { Variables } from './variables.js';
-import { foldAscii, matchable, type MatchableValue } from './match.js';
+import { foldAscii, matchable, StepBudget, type MatchableValue } from './match.js';
 
 /** A failure at run time: the message is kept and the error reported (RFC 5228 §2.10.6). */
 export class SieveRuntimeError extends Error {
@@ -33,6 +33,8 @@ export class RunState {
   private bodyCache: Buffer | null = null;
   /** body test strings by transform, so that many body tests parse the MIME structure once. */
   readonly bodyStrings = new Map<string, string[]>();
+  /** The :matches step budget, one for the run (each comparison starts it at 0). */
+  readonly budget: StepBudget;
 
   constructor(
     readonly program: Program,
@@ -41,10 +43,11 @@ export class RunState {
     readonly map: SourceMap | null,
   ) {
     this.header = env.header;
-    this.msg = new MessageView(env.header);
+    this.msg = new MessageView(env.header, program.fields);
     this.vars = new Variables(limits.maxVariables, limits.maxVariableBytes);
     this.deadline = performance.now() + limits.maxRunMilliseconds;
     this.separator = env.subaddressSeparator ?? '+';
+    this.budget = new StepBudget(limits.maxMatchSteps);
     this.variables = program.requires.has('variables');
     // RFC 6785 §3.8 (and Pigeonhole): at an IMAP event, the internal variable starts as the
     // message's flags, so hasflag sees them and a keep without flag actions changes nothing.
@@ -84,7 +87,7 @@ export class RunState {
   replaceHeader(header: Buffer): void {
     if (header === this.header) return;
     this.header = header;
-    this.msg = new MessageView(header);
+    this.msg = new MessageView(header, this.program.fields);
     this.bodyStrings.clear();
     this.edited = true;
   }
