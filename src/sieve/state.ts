@@ -25,14 +25,15 @@ export class RunState {
   header: Buffer;
   msg: MessageView;
   edited = false;
-  readonly vars: Variables;
+  /** Made on first use: most scripts have no variables (RFC 5229), and this is made for every message. */
+  private varsMade: Variables | null = null;
   readonly deadline: number;
   readonly separator: string;
   /** The internal flags variable of imap4flags (RFC 5232 §3). */
   flags: string[] = [];
   private bodyCache: Buffer | null = null;
   /** body test strings by transform, so that many body tests parse the MIME structure once. */
-  readonly bodyStrings = new Map<string, string[]>();
+  private bodyStringsMade: Map<string, string[]> | null = null;
   /** The :matches step budget, one for the run (each comparison starts it at 0). */
   readonly budget: StepBudget;
 
@@ -44,7 +45,6 @@ export class RunState {
   ) {
     this.header = env.header;
     this.msg = new MessageView(env.header, program.fields);
-    this.vars = new Variables(limits.maxVariables, limits.maxVariableBytes);
     this.deadline = performance.now() + limits.maxRunMilliseconds;
     this.separator = env.subaddressSeparator ?? '+';
     this.budget = new StepBudget(limits.maxMatchSteps);
@@ -52,6 +52,16 @@ export class RunState {
     // RFC 6785 §3.8 (and Pigeonhole): at an IMAP event, the internal variable starts as the
     // message's flags, so hasflag sees them and a keep without flag actions changes nothing.
     if (env.imap) this.flags = canonicalFlags(env.imap.flags);
+  }
+
+  /** The run's variables (RFC 5229). */
+  get vars(): Variables {
+    return (this.varsMade ??= new Variables(this.limits.maxVariables, this.limits.maxVariableBytes));
+  }
+
+  /** body test strings by transform, so that many body tests parse the MIME structure once. */
+  get bodyStrings(): Map<string, string[]> {
+    return (this.bodyStringsMade ??= new Map());
   }
 
   /** The script uses variables (RFC 5229): strings are expanded, :matches sets ${0}…. Asked for every argument. */
@@ -88,7 +98,7 @@ export class RunState {
     if (header === this.header) return;
     this.header = header;
     this.msg = new MessageView(header, this.program.fields);
-    this.bodyStrings.clear();
+    this.bodyStringsMade = null;
     this.edited = true;
   }
 
