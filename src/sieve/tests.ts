@@ -18,6 +18,10 @@ import { IMPLICIT_EXTENSIONS, RELATIONAL_OPS } from './spec.js';
  */
 export function evaluate(st: RunState, t: Instruction): boolean | Promise<boolean> {
   st.checkClock(t);
+  // Most tests of most scripts are prepared (prepare.ts): answered before the switch, whose string
+  // cases were compared one by one for each of them.
+  const p = t.prepared;
+  if (p !== null) return evaluatePrepared(st, t, p);
   switch (t.name) {
     case 'true':
       return true;
@@ -38,25 +42,18 @@ export function evaluate(st: RunState, t: Instruction): boolean | Promise<boolea
       return t.tags.has('over') ? st.env.size > n : st.env.size < n;
     }
     case 'header': {
-      const p = t.prepared;
-      if (p !== null) return comparePrepared(st, t, p, st.msg.decodedAt(p.slot));
       const names = st.list(t.pos[0]);
       // The usual test names one field and no :index: its values as MessageView keeps them.
       const values = names.length === 1 && !t.tags.has('index') ? st.msg.decoded(names[0]!) : headerValues(st, t, names);
       return compareValues(st, t, values, st.list(t.pos[1]));
     }
     case 'address': {
-      const p = t.prepared;
-      if (p !== null) return comparePrepared(st, t, p, st.msg.addressPartsAt(p.slot, t.addressPart, st.separator));
       const names = st.list(t.pos[0]);
       if (names.length === 1 && !t.tags.has('index')) return compareValues(st, t, st.msg.addressParts(names[0]!, t.addressPart, st.separator), st.list(t.pos[1]));
       return compareValues(st, t, parts(st, t, addressesOf(st, t, names)), st.list(t.pos[1]));
     }
     case 'envelope': {
-      // RFC 6785 §4.6: there is no envelope at an IMAP event; using the test is a runtime error.
-      if (st.env.imap) throw new SieveRuntimeError(t.offset, 'the envelope test cannot be used for an IMAP event (RFC 6785 §4.6)');
-      const p = t.prepared;
-      if (p !== null) return comparePrepared(st, t, p, st.envelopeParts(p.envelope!, t.addressPart));
+      noEnvelopeAtImap(st, t);
       const which = st.list(t.pos[0]);
       // The usual test names one part of the envelope: its value as the run keeps it.
       if (which.length === 1) {
@@ -270,6 +267,21 @@ function compareRelational(st: RunState, t: Instruction, values: string[], keys:
     st.checkClock(t);
   }
   return false;
+}
+
+/** RFC 6785 §4.6: there is no envelope at an IMAP event; using the test is a runtime error. */
+function noEnvelopeAtImap(st: RunState, t: Instruction): void {
+  if (st.env.imap) throw new SieveRuntimeError(t.offset, 'the envelope test cannot be used for an IMAP event (RFC 6785 §4.6)');
+}
+
+/** A prepared header, address or envelope test (prepare.ts). */
+function evaluatePrepared(st: RunState, t: Instruction, p: PreparedTest): boolean {
+  if (p.envelope !== null) {
+    noEnvelopeAtImap(st, t);
+    return comparePrepared(st, t, p, st.envelopeParts(p.envelope, t.addressPart));
+  }
+  const values = t.name === 'header' ? st.msg.decodedAt(p.slot) : st.msg.addressPartsAt(p.slot, t.addressPart, st.separator);
+  return comparePrepared(st, t, p, values);
 }
 
 /**
