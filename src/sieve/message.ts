@@ -6,7 +6,7 @@
  */
 import { decodeHeaderText } from '../mime/index.js';
 import { parseAddressList } from '../mime/address.js';
-import { fieldValue, scanFields, type RawField } from '../mime/header.js';
+import { fieldColon, fieldNameEnd, fieldValue, scanFields, type RawField } from '../mime/header.js';
 import { isBlankLine, lineEnd } from '../mime/bytes.js';
 import type { AddressPart, FieldSlots } from './program.js';
 
@@ -166,11 +166,10 @@ function newField(f: RawField): Field {
 
 const SP = 0x20;
 const HT = 0x09;
-const COLON = 0x3a;
 
 /**
  * The fields called one of `names`, into `out` by slot (the name's index): scanFields' reading of the header
- * (the same fields, continuation lines and malformed lines alike — test/sieve/message-slots.test.ts
+ * (the same fields, continuation lines and malformed lines alike — test/sieve/prepared-tests.test.ts
  * compares them) without a string made for the name of every field; a name is compared with the
  * wanted ones in place, ASCII case folded.
  */
@@ -188,10 +187,9 @@ function scanSlots(header: Buffer, names: readonly string[], out: Array<Field | 
       continue;
     }
     current = null;
-    const colon = nameEnd(header, pos, next);
+    const colon = fieldColon(header, pos, next);
     if (colon >= 0) {
-      let last = colon;
-      while (header[last - 1] === SP || header[last - 1] === HT) last--;
+      const last = fieldNameEnd(header, pos, colon);
       for (let slot = 0; slot < names.length; slot++) {
         const name = names[slot]!;
         if (!sameName(header, pos, last, name)) continue;
@@ -204,28 +202,6 @@ function scanSlots(header: Buffer, names: readonly string[], out: Array<Field | 
     }
     pos = next;
   }
-}
-
-/**
- * The colon's offset when the line at `pos` starts a field (as scanFields' fieldName decides:
- * printable ASCII up to the colon, white space only just before it, a name left), else -1.
- */
-function nameEnd(raw: Buffer, pos: number, next: number): number {
-  let colon = -1;
-  for (let i = pos; i < next; i++) {
-    const c = raw[i]!;
-    if (c === COLON) {
-      colon = i;
-      break;
-    }
-    if ((c < 0x21 || c > 0x7e) && c !== SP && c !== HT) return -1;
-  }
-  if (colon <= pos) return -1;
-  let last = colon;
-  while (last > pos && (raw[last - 1] === SP || raw[last - 1] === HT)) last--;
-  if (last === pos) return -1;
-  for (let i = pos; i < last; i++) if (raw[i] === SP || raw[i] === HT) return -1;
-  return colon;
 }
 
 /** raw[start, end) is `lower` (a lower-cased name), ASCII case folded. */
