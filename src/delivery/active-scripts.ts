@@ -17,6 +17,8 @@ export type ActiveScriptSource = Pick<MailStore, 'watch'>;
 
 interface Entry<T> {
   value: Promise<T>;
+  /** The value once `value` has resolved (and the entry is still the user's). */
+  settled: { value: T } | null;
   unwatch: () => void;
 }
 
@@ -34,22 +36,43 @@ export class ActiveScriptCache<T> {
   get(user: string, load: () => Promise<T>): Promise<T> {
     const found = this.entries.get(user);
     if (found) {
-      this.entries.delete(user);
-      this.entries.set(user, found); // most recently used last
+      this.touch(user, found);
       return found.value;
     }
-    const entry: Entry<T> = { value: undefined as unknown as Promise<T>, unwatch: () => undefined };
+    const entry: Entry<T> = { value: undefined as unknown as Promise<T>, settled: null, unwatch: () => undefined };
     entry.unwatch = this.changes.watch(user, (change) => {
       if (this.kinds.has(change.kind)) this.drop(user, entry);
     });
     this.entries.set(user, entry);
     entry.value = load();
-    entry.value.catch(() => this.drop(user, entry));
+    entry.value.then(
+      (value) => {
+        if (this.entries.get(user) === entry) entry.settled = { value };
+      },
+      () => this.drop(user, entry),
+    );
     if (this.entries.size > this.maxUsers) {
       const [oldest, old] = this.entries.entries().next().value as [string, Entry<T>];
       this.drop(oldest, old);
     }
     return entry.value;
+  }
+
+  /**
+   * The user's value when it is known already (loaded, and no change since), without a promise —
+   * asked several times per delivery, and each await was a turn of the microtask queue; else
+   * undefined (then `get`).
+   */
+  known(user: string): { value: T } | undefined {
+    const found = this.entries.get(user);
+    if (!found?.settled) return undefined;
+    this.touch(user, found);
+    return found.settled;
+  }
+
+  private touch(user: string, entry: Entry<T>): void {
+    this.entries.delete(user);
+    this.entries.set(user, entry); // most recently used last
   }
 
   /** Users with an entry (tests, metrics). */

@@ -252,7 +252,9 @@ export class DeliveryPipeline {
       await drain(reader, front.ended); // discarded: the message must still arrive whole to be accepted
     } else {
       const hash = others.length > 0 ? createHash('sha256') : null;
-      const content = prefixed(d.prefix, resumed(front.chunks, reader, front.ended));
+      // The trace headers go in front of the chunks already read: one generator between the
+      // channel and the store, not two (each is a promise and a turn per chunk).
+      const content = resumed([d.prefix, ...front.chunks], reader, front.ended);
       const uid = await put(first.box, first.flags, { content: hash ? hashed(content, hash) : content });
       const sha256 = hash?.digest();
       for (const other of others) await put(other.box, other.flags, { content: storedBytes(mail, first.box.id, uid), ...(sha256 ? { sha256 } : {}) });

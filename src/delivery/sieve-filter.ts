@@ -83,7 +83,8 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
     const runs: ScriptRun[] = [];
     let header = input.header;
     for (let step = 0; step < 3; step++) {
-      const script = step === 0 ? before : step === 1 ? await userScript(input, cache, active, log) : after;
+      let script = step === 0 ? before : step === 1 ? userScript(input, cache, active, log) : after;
+      if (script instanceof Promise) script = await script;
       if (!script) continue;
       let outcome: SieveOutcome;
       try {
@@ -109,8 +110,8 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
     if (!hasSieveStorage(mail)) return false;
     try {
       // Through the per-user cache when there is one: asked on every delivery, like the script.
-      const load = activeLoader(mail, cache);
-      return (await (active ? active.get(recipient.user, load) : load())) !== null;
+      const found = activeScript(mail, recipient.user, cache, active);
+      return (found instanceof Promise ? await found : found) !== null;
     } catch {
       return true;
     }
@@ -123,8 +124,8 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
     if ((before && needsWholeMessage(before)) || (after && needsWholeMessage(after))) return true;
     if (!hasSieveStorage(mail)) return false;
     try {
-      const load = activeLoader(mail, cache);
-      const found = await (active ? active.get(recipient.user, load) : load());
+      let found = activeScript(mail, recipient.user, cache, active);
+      if (found instanceof Promise) found = await found;
       return found !== null && found.compiled.ok && needsWholeMessage(found.compiled.script);
     } catch {
       return true;
@@ -155,27 +156,55 @@ function activeLoader(mail: SieveScriptStorage, cache: ScriptCache): () => Promi
 }
 
 /**
- * The user's active script, compiled (cached by content, and per user while the store says
- * nothing changed); undefined when none or not usable.
+ * The user's active script: at once when the per-user cache knows it (the usual delivery: no
+ * promise, no closure), else read from the store and compiled.
  */
-async function userScript(
+function activeScript(
+  mail: SieveScriptStorage,
+  user: string,
+  cache: ScriptCache,
+  perUser: ActiveScriptCache<ActiveScript | null> | undefined,
+): ActiveScript | null | Promise<ActiveScript | null> {
+  const known = perUser?.known(user);
+  if (known) return known.value;
+  const load = activeLoader(mail, cache);
+  return perUser ? perUser.get(user, load) : load();
+}
+
+/**
+ * The user's active script, compiled (cached by content, and per user while the store says
+ * nothing changed); undefined when none or not usable. A promise only when it must be read.
+ */
+function userScript(
   input: FilterInput,
   cache: ScriptCache,
   perUser: ActiveScriptCache<ActiveScript | null> | undefined,
   log: Logger | undefined,
-): Promise<SieveScript | undefined> {
+): SieveScript | undefined | Promise<SieveScript | undefined> {
   const mail = input.mail;
   if (!hasSieveStorage(mail)) return undefined;
-  const load = activeLoader(mail, cache);
-  let active;
+  let found;
   try {
-    active = await (perUser ? perUser.get(input.recipient.user, load) : load());
+    found = activeScript(mail, input.recipient.user, cache, perUser);
   } catch (err) {
-    // Unreadable scripts must not refuse mail: deliver as if there were none, and say so.
-    log?.error({ err }, 'the active sieve script could not be read; delivering without it');
-    if (isStoreError(err) && err.kind === 'unavailable') throw err;
-    return undefined;
+    return unreadable(err, log);
   }
+  if (!(found instanceof Promise)) return usable(found, log);
+  return found.then(
+    (active) => usable(active, log),
+    (err: unknown) => unreadable(err, log),
+  );
+}
+
+/** Unreadable scripts must not refuse mail: delivered as if there were none, and said so (a store that is down: retried). */
+function unreadable(err: unknown, log: Logger | undefined): undefined {
+  log?.error({ err }, 'the active sieve script could not be read; delivering without it');
+  if (isStoreError(err) && err.kind === 'unavailable') throw err;
+  return undefined;
+}
+
+/** The compiled script of `active`, or undefined (none, or not valid: logged). */
+function usable(active: ActiveScript | null, log: Logger | undefined): SieveScript | undefined {
   if (!active) return undefined;
   if (!active.compiled.ok) {
     log?.error({ script: active.name, error: active.compiled.error }, 'the active sieve script is not valid; the message is kept in INBOX');
@@ -265,11 +294,11 @@ async function carryOut(input: FilterInput, runs: ScriptRun[], c: CarryContext):
   for (const run of runs) {
     for (const a of run.outcome.actions) if (a.type === 'keep' && a.flags) keepFlags = mergeFlags(keepFlags, a.flags);
   }
-  const stored = new Map<string, Extract<DeliveryAction, { kind: 'fileinto' }>>();
-  const redirected = new Set<string>();
+  // Made when a fileinto or redirect comes (most messages are only kept, with flags).
+  let stored: Map<string, Extract<DeliveryAction, { kind: 'fileinto' }>> | undefined;
+  let redirected: Set<string> | undefined;
   let vacationDone = false;
   let discarded = false;
-  const edited = (header: Buffer): { header?: Buffer } => (header !== input.header ? { header } : {});
   for (const run of runs) {
     for (const action of run.outcome.actions) {
       switch (action.type) {
@@ -277,12 +306,13 @@ async function carryOut(input: FilterInput, runs: ScriptRun[], c: CarryContext):
           break;
         case 'fileinto': {
           const key = mailboxKey(action.mailbox);
+          stored ??= new Map();
           const seen = stored.get(key);
           if (seen) {
             if (action.flags) seen.flags = mergeFlags(seen.flags, action.flags);
             break;
           }
-          stored.set(key, { kind: 'fileinto', mailbox: action.mailbox, ...(action.flags ? { flags: action.flags } : {}), create: action.create, ...edited(action.header ?? run.start) });
+          stored.set(key, { kind: 'fileinto', mailbox: action.mailbox, ...(action.flags ? { flags: action.flags } : {}), create: action.create, ...edited(input, action.header ?? run.start) });
           break;
         }
         case 'discard':
@@ -293,6 +323,7 @@ async function carryOut(input: FilterInput, runs: ScriptRun[], c: CarryContext):
           return [{ kind: 'reject', reason: oneLine(action.reason) || 'Rejected by the recipient\'s filter' }];
         case 'redirect': {
           const to = action.address.toLowerCase();
+          redirected ??= new Set();
           if (redirected.has(to)) break;
           if (redirected.size >= c.limits.maxRedirects) {
             c.log?.warn({ address: action.address }, 'sieve redirect over the limit; not sent');
@@ -314,20 +345,24 @@ async function carryOut(input: FilterInput, runs: ScriptRun[], c: CarryContext):
       }
     }
   }
-  const result: DeliveryAction[] = [...stored.values()];
+  const result: DeliveryAction[] = stored ? [...stored.values()] : [];
   if (keep) {
     const flags = keepFlags;
-    const into = result.findIndex((a) => a.kind === 'fileinto' && mailboxKey(a.mailbox) === mailboxKey(input.mailbox));
-    if (into >= 0) {
-      // A fileinto of the mailbox the keep goes to is the same delivery (RFC 5228 §2.10.3).
-      const same = result[into] as Extract<DeliveryAction, { kind: 'fileinto' }>;
+    // A fileinto of the mailbox the keep goes to is the same delivery (RFC 5228 §2.10.3).
+    const same = stored?.get(mailboxKey(input.mailbox));
+    if (same) {
       if (flags) same.flags = mergeFlags(same.flags, flags);
     } else {
-      result.unshift({ kind: 'keep', ...(flags ? { flags } : {}), ...edited(lastKeep?.header ?? (last.outcome.error ? undefined : last.outcome.header) ?? last.start) });
+      result.unshift({ kind: 'keep', ...(flags ? { flags } : {}), ...edited(input, lastKeep?.header ?? (last.outcome.error ? undefined : last.outcome.header) ?? last.start) });
     }
   }
   if (result.length === 0 && (discarded || !keep)) return [{ kind: 'discard' }];
   return result;
+}
+
+/** `header` when a script changed it (editheader), as a DeliveryAction's property. */
+function edited(input: FilterInput, header: Buffer): { header?: Buffer } {
+  return header !== input.header ? { header } : {};
 }
 
 /** Mailbox names are compared as stored, except INBOX, which is case-insensitive (RFC 3501 §5.1). */

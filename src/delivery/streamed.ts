@@ -34,10 +34,10 @@ export async function readFront(reader: AsyncIterator<Buffer>): Promise<MessageF
   }
 }
 
-/** `front`'s chunks, then the rest of `reader`; a reader left early is told (return()). */
+/** `front`'s chunks (the trace headers first, from a scripted delivery), then the rest of `reader`; a reader left early is told (return()). */
 export async function* resumed(front: readonly Buffer[], reader: AsyncIterator<Buffer>, ended: boolean): AsyncGenerator<Buffer> {
   try {
-    yield* front;
+    for (const chunk of front) yield chunk; // not yield*: that wraps the array in an async iterator
     if (ended) return;
     for (;;) {
       const next = await reader.next();

@@ -35,8 +35,17 @@ export function findBodyStart(raw: Buffer, start: number, end: number): number {
 
 /** Field name of the line starting at `pos`, or null when the line is not a field's first line. */
 function fieldName(raw: Buffer, pos: number, next: number): string | null {
+  const colon = fieldColon(raw, pos, next);
+  return colon < 0 ? null : raw.toString('latin1', pos, fieldNameEnd(raw, pos, colon));
+}
+
+/**
+ * Offset of the colon when the line [pos, next) is a field's first line, else -1: printable
+ * ASCII up to the colon, white space only just before it (obsolete syntax), and a name left.
+ */
+export function fieldColon(raw: Buffer, pos: number, next: number): number {
   const first = raw[pos];
-  if (first === SP || first === HT) return null;
+  if (first === SP || first === HT) return -1;
   let colon = -1;
   for (let i = pos; i < next; i++) {
     const c = raw[i]!;
@@ -46,13 +55,21 @@ function fieldName(raw: Buffer, pos: number, next: number): string | null {
     }
     // RFC 5322 ftext is printable ASCII; obsolete syntax allows WSP before the colon only.
     if (c < 0x21 || c > 0x7e) {
-      if (c !== SP && c !== HT) return null;
+      if (c !== SP && c !== HT) return -1;
     }
   }
-  if (colon <= pos) return null;
-  const name = raw.toString('latin1', pos, colon).replace(/[ \t]+$/, '');
-  if (name.length === 0 || /[ \t]/.test(name)) return null;
-  return name;
+  if (colon <= pos) return -1;
+  const end = fieldNameEnd(raw, pos, colon);
+  if (end === pos) return -1;
+  for (let i = pos; i < end; i++) if (raw[i] === SP || raw[i] === HT) return -1;
+  return colon;
+}
+
+/** End of the field name before `colon`: the white space just before the colon left out. */
+export function fieldNameEnd(raw: Buffer, pos: number, colon: number): number {
+  let end = colon;
+  while (end > pos && (raw[end - 1] === SP || raw[end - 1] === HT)) end--;
+  return end;
 }
 
 /**

@@ -24,11 +24,13 @@ function redirectKey(address: string): string {
 
 export function collapse(actions: readonly SieveAction[], keepMailbox = 'INBOX'): SieveAction[] {
   const out: SieveAction[] = [];
-  const filed = new Map<string, number>();
-  const redirected = new Map<string, number>();
+  // Made when needed: most runs end with one action or none.
+  let filed: Map<string, number> | undefined;
+  let redirected: Map<string, number> | undefined;
   for (const a of actions) {
     const box = mailboxKey(a, keepMailbox);
     if (box !== null) {
+      filed ??= new Map();
       const at = filed.get(box);
       if (at === undefined) {
         filed.set(box, out.length);
@@ -44,6 +46,7 @@ export function collapse(actions: readonly SieveAction[], keepMailbox = 'INBOX')
       out[at] = merged;
     } else if (a.type === 'redirect') {
       const key = redirectKey(a.address);
+      redirected ??= new Map();
       const at = redirected.get(key);
       if (at === undefined) {
         redirected.set(key, out.length);

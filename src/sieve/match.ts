@@ -18,7 +18,8 @@ export class StepBudget {
 }
 
 type PatternToken = { kind: 'lit'; ch: string } | { kind: 'one' };
-type Segments = PatternToken[][];
+/** A :matches pattern cut at its stars (splitPattern); what a compiled test keeps of each key (prepare.ts). */
+export type Segments = PatternToken[][];
 
 function splitPattern(pattern: string): Segments {
   const segments: Segments = [[]];
@@ -41,7 +42,7 @@ function splitPattern(pattern: string): Segments {
 const PATTERN_CACHE_ENTRIES = 4096;
 /** By the pattern as written: one map for comparisons that fold, one for those that do not. */
 const patterns = { folded: new Map<string, Segments>(), exact: new Map<string, Segments>() };
-function segmentsOf(pattern: string, fold: boolean): Segments {
+export function segmentsOf(pattern: string, fold: boolean): Segments {
   const cache = fold ? patterns.folded : patterns.exact;
   let segments = cache.get(pattern);
   if (!segments) {
@@ -93,36 +94,11 @@ export function matchable(value: string, fold: boolean): MatchableValue {
 
 /** wildcardMatch for a value prepared once (a test compares each value with every key). */
 export function matchValue(prepared: MatchableValue, pattern: string, budget: StepBudget): string[] | null {
-  const { value, text, cmp } = prepared;
+  const { value, text } = prepared;
   const segments = segmentsOf(pattern, prepared.fold);
-  const n = text.length;
+  const starts: number[] = [];
+  if (!placeSegments(prepared, segments, budget, starts)) return null;
   const last = segments.length - 1;
-  const first = segments[0]!;
-  if (last === 0) {
-    if (n !== first.length || !fits(first, cmp, 0, budget)) return null;
-  } else if (first.length > n || !fits(first, cmp, 0, budget)) {
-    return null;
-  }
-  const starts: number[] = [0];
-  if (last > 0) {
-    const tail = segments[last]!;
-    const end = n - tail.length;
-    if (end < first.length || !fits(tail, cmp, end, budget)) return null;
-    let pos = first.length;
-    for (let i = 1; i < last; i++) {
-      const seg = segments[i]!;
-      let q = pos;
-      while (q + seg.length <= end && !fits(seg, cmp, q, budget)) {
-        q++;
-        if (budget.used > budget.max) return null;
-      }
-      if (q + seg.length > end) return null;
-      starts.push(q);
-      pos = q + seg.length;
-    }
-    starts.push(end);
-  }
-  if (budget.used > budget.max) return null;
   const captures = [value];
   for (let i = 0; i <= last; i++) {
     const seg = segments[i]!;
@@ -131,6 +107,50 @@ export function matchValue(prepared: MatchableValue, pattern: string, budget: St
     if (i < last) captures.push(slice(text, s + seg.length, starts[i + 1]!));
   }
   return captures;
+}
+
+/**
+ * Whether `prepared` matches the pattern cut into `segments`, without the match variables: what a
+ * test of a script without variables asks (prepare.ts), with no array made per comparison.
+ */
+export function matchesSegments(prepared: MatchableValue, segments: Segments, budget: StepBudget): boolean {
+  return placeSegments(prepared, segments, budget, null);
+}
+
+/**
+ * Places each segment at its leftmost fit (the first at the start, the last at the end); false
+ * when one does not fit or the budget is spent. `starts`, when given, gets each segment's offset.
+ */
+function placeSegments(prepared: MatchableValue, segments: Segments, budget: StepBudget, starts: number[] | null): boolean {
+  const cmp = prepared.cmp;
+  const n = prepared.text.length;
+  const last = segments.length - 1;
+  const first = segments[0]!;
+  if (last === 0) {
+    if (n !== first.length || !fits(first, cmp, 0, budget)) return false;
+  } else if (first.length > n || !fits(first, cmp, 0, budget)) {
+    return false;
+  }
+  starts?.push(0);
+  if (last > 0) {
+    const tail = segments[last]!;
+    const end = n - tail.length;
+    if (end < first.length || !fits(tail, cmp, end, budget)) return false;
+    let pos = first.length;
+    for (let i = 1; i < last; i++) {
+      const seg = segments[i]!;
+      let q = pos;
+      while (q + seg.length <= end && !fits(seg, cmp, q, budget)) {
+        q++;
+        if (budget.used > budget.max) return false;
+      }
+      if (q + seg.length > end) return false;
+      starts?.push(q);
+      pos = q + seg.length;
+    }
+    starts?.push(end);
+  }
+  return budget.used <= budget.max;
 }
 
 /** RFC 4790 §9.1: the number a string starts with, as a digit string without leading zeros; null = positive infinity. */

@@ -6,8 +6,9 @@
  */
 import { decodeHeaderText } from '../mime/index.js';
 import { parseAddressList } from '../mime/address.js';
-import { fieldValue, scanFields, type RawField } from '../mime/header.js';
-import type { AddressPart } from './program.js';
+import { fieldColon, fieldNameEnd, fieldValue, scanFields, type RawField } from '../mime/header.js';
+import { isBlankLine, lineEnd } from '../mime/bytes.js';
+import type { AddressPart, FieldSlots } from './program.js';
 
 export interface SplitAddress {
   all: string;
@@ -36,34 +37,68 @@ export class MessageView {
   /**
    * The fields by lower-cased name, one map for everything kept of them (a map per kind of value
    * was five maps per message); values are read out only when a test asks (most fields never are).
+   * Made on the first question about a field that has no slot (a script's prepared tests ask only
+   * about slots: prepare.ts).
    */
-  private readonly byName = new Map<string, Field>();
+  private byName: Map<string, Field> | null = null;
+  /** The fields of each slot of `slots` (undefined: the message has none of that name). */
+  private readonly slotted: Array<Field | undefined>;
 
-  constructor(readonly header: Buffer) {
-    for (const f of scanFields(header, 0, header.length)) {
+  /** `fields`: the names whose fields are found while the header is scanned (Program.fields). */
+  constructor(
+    readonly header: Buffer,
+    private readonly fields: FieldSlots = NO_SLOTS,
+  ) {
+    this.slotted = new Array<Field | undefined>(fields.names.length).fill(undefined);
+    if (fields.names.length > 0) scanSlots(header, fields.names, this.slotted);
+  }
+
+  /** The fields called `name` (lower-cased), or undefined. */
+  private field(key: string): Field | undefined {
+    const slot = this.fields.slots.get(key);
+    if (slot !== undefined) return this.slotted[slot];
+    return (this.byName ??= this.index()).get(key);
+  }
+
+  private index(): Map<string, Field> {
+    const byName = new Map<string, Field>();
+    for (const f of scanFields(this.header, 0, this.header.length)) {
       const key = f.name.toLowerCase();
-      const known = this.byName.get(key);
+      const known = byName.get(key);
       if (known) known.fields.push(f);
-      else this.byName.set(key, { fields: [f], raw: undefined, decoded: undefined, addresses: undefined, parts: undefined });
+      else byName.set(key, newField(f));
     }
+    return byName;
   }
 
   /** Raw (unfolded, not decoded) values of every field called `name`, in order. Do not change the array returned. */
   raw(name: string): string[] {
-    const field = this.byName.get(name.toLowerCase());
-    if (!field) return NONE;
+    const field = this.field(name.toLowerCase());
+    return field ? this.rawOf(field) : NONE;
+  }
+
+  private rawOf(field: Field): string[] {
     return (field.raw ??= field.fields.map((f) => fieldValue(this.header, f)));
   }
 
   has(name: string): boolean {
-    return this.byName.has(name.toLowerCase());
+    return this.field(name.toLowerCase()) !== undefined;
   }
 
   /** Values for the `header` test: decoded and trimmed (RFC 5228 §5.7). Do not change the array returned. */
   decoded(name: string): string[] {
-    const field = this.byName.get(name.toLowerCase());
-    if (!field) return NONE;
-    return (field.decoded ??= this.raw(name).map((v) => decodeHeaderText(v).trim()));
+    const field = this.field(name.toLowerCase());
+    return field ? this.decodedOf(field) : NONE;
+  }
+
+  /** decoded() of the fields in `slot` (Program.fields). */
+  decodedAt(slot: number): string[] {
+    const field = this.slotted[slot];
+    return field ? this.decodedOf(field) : NONE;
+  }
+
+  private decodedOf(field: Field): string[] {
+    return (field.decoded ??= this.rawOf(field).map((v) => decodeHeaderText(v).trim()));
   }
 
   /** Addresses in every field called `name`; group names and markers are not addresses. */
@@ -77,13 +112,22 @@ export class MessageView {
    * field many times. Do not change the array returned.
    */
   addressParts(name: string, part: AddressPart, separator: string): string[] {
-    const field = this.byName.get(name.toLowerCase());
-    if (!field) return NONE;
+    const field = this.field(name.toLowerCase());
+    return field ? this.partsOf(field, part, separator) : NONE;
+  }
+
+  /** addressParts() of the fields in `slot` (Program.fields). */
+  addressPartsAt(slot: number, part: AddressPart, separator: string): string[] {
+    const field = this.slotted[slot];
+    return field ? this.partsOf(field, part, separator) : NONE;
+  }
+
+  private partsOf(field: Field, part: AddressPart, separator: string): string[] {
     field.parts ??= new Map();
     let out = field.parts.get(part);
     if (!out) {
       out = [];
-      for (const list of this.addressesByField(name)) {
+      for (const list of this.addressesOf(field)) {
         for (const a of list) {
           const p = addressPart(a, part, separator);
           if (p !== null) out.push(p);
@@ -96,9 +140,12 @@ export class MessageView {
 
   /** The addresses of each field called `name`, one list per field (for :index, RFC 5260 §6). Do not change the arrays returned. */
   addressesByField(name: string): SplitAddress[][] {
-    const field = this.byName.get(name.toLowerCase());
-    if (!field) return NO_ADDRESSES;
-    return (field.addresses ??= this.raw(name).map((v) => {
+    const field = this.field(name.toLowerCase());
+    return field ? this.addressesOf(field) : NO_ADDRESSES;
+  }
+
+  private addressesOf(field: Field): SplitAddress[][] {
+    return (field.addresses ??= this.rawOf(field).map((v) => {
       const simple = simpleAddress(v);
       if (simple) return [simple];
       const list: SplitAddress[] = [];
@@ -109,6 +156,62 @@ export class MessageView {
       return list;
     }));
   }
+}
+
+const NO_SLOTS: FieldSlots = { names: [], slots: new Map() };
+
+function newField(f: RawField): Field {
+  return { fields: [f], raw: undefined, decoded: undefined, addresses: undefined, parts: undefined };
+}
+
+const SP = 0x20;
+const HT = 0x09;
+
+/**
+ * The fields called one of `names`, into `out` by slot (the name's index): scanFields' reading of the header
+ * (the same fields, continuation lines and malformed lines alike — test/sieve/prepared-tests.test.ts
+ * compares them) without a string made for the name of every field; a name is compared with the
+ * wanted ones in place, ASCII case folded.
+ */
+function scanSlots(header: Buffer, names: readonly string[], out: Array<Field | undefined>): void {
+  const end = header.length;
+  let current: RawField | null = null;
+  let pos = 0;
+  while (pos < end) {
+    const next = lineEnd(header, pos, end);
+    if (isBlankLine(header, pos, next)) break;
+    const first = header[pos];
+    if (first === SP || first === HT) {
+      if (current) current.end = next;
+      pos = next;
+      continue;
+    }
+    current = null;
+    const colon = fieldColon(header, pos, next);
+    if (colon >= 0) {
+      const last = fieldNameEnd(header, pos, colon);
+      for (let slot = 0; slot < names.length; slot++) {
+        const name = names[slot]!;
+        if (!sameName(header, pos, last, name)) continue;
+        current = { name, start: pos, valueStart: colon + 1, end: next };
+        const known = out[slot];
+        if (known) known.fields.push(current);
+        else out[slot] = newField(current);
+        break;
+      }
+    }
+    pos = next;
+  }
+}
+
+/** raw[start, end) is `lower` (a lower-cased name), ASCII case folded. */
+function sameName(raw: Buffer, start: number, end: number, lower: string): boolean {
+  if (end - start !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    const c = raw[start + i]!;
+    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /*

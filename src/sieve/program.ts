@@ -4,6 +4,8 @@
  * chosen, and strings already decoded for encoded-character (RFC 5228 §2.4.2.4).
  */
 
+import type { Segments } from './match.js';
+
 export type Value = string | string[] | number;
 
 export type MatchType =
@@ -30,6 +32,27 @@ export interface Instruction {
   comparator: string;
   match: MatchType;
   addressPart: AddressPart;
+  /** What a run of a script without variables would otherwise look up for this test again and again (prepare.ts); else null. */
+  prepared: PreparedTest | null;
+}
+
+/**
+ * A header, address or envelope test of the usual shape — one field (or envelope part), no
+ * :index, :is/:contains/:matches under i;octet or i;ascii-casemap, a script without variables —
+ * with its arguments made ready once at compile time: the field's slot in the run's MessageView,
+ * the keys folded, the :matches patterns cut.
+ */
+export interface PreparedTest {
+  /** header and address: the field's slot (Program.fields); envelope: -1. */
+  slot: number;
+  /** envelope: the part of the envelope tested; else null. */
+  envelope: 'from' | 'to' | null;
+  /** The comparison folds case (i;ascii-casemap). */
+  fold: boolean;
+  /** :is and :contains: the keys, folded when the comparison folds. */
+  keys: string[];
+  /** :matches: each key cut at its stars (folded when the comparison folds); else null. */
+  segments: Segments[] | null;
 }
 
 export interface Program {
@@ -37,4 +60,15 @@ export interface Program {
   /** The capabilities offered when it was compiled (the ihave test asks about them). */
   available: ReadonlySet<string>;
   commands: Instruction[];
+  /**
+   * The header fields the prepared tests read (lower-cased name → slot): a run's MessageView
+   * finds these while it scans the header, and keeps nothing of the others until asked.
+   */
+  fields: FieldSlots;
+}
+
+/** Header field names by slot: `names[i]` (lower-cased) has slot i, and `slots` says the reverse. */
+export interface FieldSlots {
+  names: readonly string[];
+  slots: ReadonlyMap<string, number>;
 }

@@ -17,6 +17,9 @@ import { collapse } from './actions.js';
 import { DELIVERY_ONLY_EXTENSIONS } from './spec.js';
 import type { SieveAction, SieveEnvironment, SieveLimits, SieveOutcome, SieveScript } from './types.js';
 
+const delivering = (t: SieveAction['type']): boolean => t === 'keep' || t === 'fileinto' || t === 'redirect';
+const isReject = (a: SieveAction): boolean => a.type === 'reject';
+
 /** Thrown by `stop` (RFC 5228 §3.3) to leave every block at once; not an error. */
 class Stop {}
 
@@ -116,14 +119,14 @@ class Runner {
 
   private add(c: Instruction, action: SieveAction): void {
     if (++this.actionCount > this.st.limits.maxActions) throw new SieveRuntimeError(c.offset, `more than ${this.st.limits.maxActions} actions (maxActions)`);
-    const has = (type: SieveAction['type']): boolean => this.actions.some((a) => a.type === type);
     // RFC 5429 §2.1/§2.2: reject is incompatible with vacation, and (as Pigeonhole) with delivering.
-    const delivering = (t: SieveAction['type']): boolean => t === 'keep' || t === 'fileinto' || t === 'redirect';
+    // (Loops, not closures: this runs for every action of every message.)
     if (action.type === 'reject') {
-      if (has('reject')) throw new SieveRuntimeError(c.offset, 'only one reject or ereject per message');
-      const other = this.actions.find((a) => a.type === 'vacation' || delivering(a.type));
-      if (other) throw new SieveRuntimeError(c.offset, `reject cannot be combined with ${other.type}`);
-    } else if (has('reject') && (action.type === 'vacation' || delivering(action.type))) {
+      for (const a of this.actions) {
+        if (a.type === 'reject') throw new SieveRuntimeError(c.offset, 'only one reject or ereject per message');
+        if (a.type === 'vacation' || delivering(a.type)) throw new SieveRuntimeError(c.offset, `reject cannot be combined with ${a.type}`);
+      }
+    } else if ((action.type === 'vacation' || delivering(action.type)) && this.actions.some(isReject)) {
       throw new SieveRuntimeError(c.offset, `${action.type} cannot be combined with reject`);
     }
     // RFC 5293: editheader changes apply to the actions after them; a delivering action carries

@@ -8,7 +8,7 @@ import type { AddressPart, Instruction, Program, Value } from './program.js';
 import type { SieveEnvironment, SieveLimits } from './types.js';
 import { addressPart, MessageView, splitEnvelopeAddress, type SplitAddress } from './message.js';
 import { Variables } from './variables.js';
-import { foldAscii, matchable, type MatchableValue } from './match.js';
+import { foldAscii, matchable, StepBudget, type MatchableValue } from './match.js';
 
 /** A failure at run time: the message is kept and the error reported (RFC 5228 §2.10.6). */
 export class SieveRuntimeError extends Error {
@@ -25,14 +25,17 @@ export class RunState {
   header: Buffer;
   msg: MessageView;
   edited = false;
-  readonly vars: Variables;
+  /** Made on first use: most scripts have no variables (RFC 5229), and this is made for every message. */
+  private varsMade: Variables | null = null;
   readonly deadline: number;
   readonly separator: string;
   /** The internal flags variable of imap4flags (RFC 5232 §3). */
   flags: string[] = [];
   private bodyCache: Buffer | null = null;
   /** body test strings by transform, so that many body tests parse the MIME structure once. */
-  readonly bodyStrings = new Map<string, string[]>();
+  private bodyStringsMade: Map<string, string[]> | null = null;
+  /** The :matches step budget, one for the run (each comparison starts it at 0). */
+  readonly budget: StepBudget;
 
   constructor(
     readonly program: Program,
@@ -41,14 +44,24 @@ export class RunState {
     readonly map: SourceMap | null,
   ) {
     this.header = env.header;
-    this.msg = new MessageView(env.header);
-    this.vars = new Variables(limits.maxVariables, limits.maxVariableBytes);
+    this.msg = new MessageView(env.header, program.fields);
     this.deadline = performance.now() + limits.maxRunMilliseconds;
     this.separator = env.subaddressSeparator ?? '+';
+    this.budget = new StepBudget(limits.maxMatchSteps);
     this.variables = program.requires.has('variables');
     // RFC 6785 §3.8 (and Pigeonhole): at an IMAP event, the internal variable starts as the
     // message's flags, so hasflag sees them and a keep without flag actions changes nothing.
     if (env.imap) this.flags = canonicalFlags(env.imap.flags);
+  }
+
+  /** The run's variables (RFC 5229). */
+  get vars(): Variables {
+    return (this.varsMade ??= new Variables(this.limits.maxVariables, this.limits.maxVariableBytes));
+  }
+
+  /** body test strings by transform, so that many body tests parse the MIME structure once. */
+  get bodyStrings(): Map<string, string[]> {
+    return (this.bodyStringsMade ??= new Map());
   }
 
   /** The script uses variables (RFC 5229): strings are expanded, :matches sets ${0}…. Asked for every argument. */
@@ -84,8 +97,8 @@ export class RunState {
   replaceHeader(header: Buffer): void {
     if (header === this.header) return;
     this.header = header;
-    this.msg = new MessageView(header);
-    this.bodyStrings.clear();
+    this.msg = new MessageView(header, this.program.fields);
+    this.bodyStringsMade = null;
     this.edited = true;
   }
 

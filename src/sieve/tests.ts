@@ -3,8 +3,8 @@
  * tests), short-circuiting left to right (RFC 5229 §3.2), setting the match variables on a
  * successful :matches when the script uses variables.
  */
-import type { Instruction } from './program.js';
-import { contains, equals, foldAscii, matchValue, order, relation, StepBudget } from './match.js';
+import type { Instruction, PreparedTest } from './program.js';
+import { contains, equals, foldAscii, matchesSegments, matchValue, order, relation } from './match.js';
 import { addressPart, type SplitAddress } from './message.js';
 import { canonicalFlags, SieveRuntimeError, type RunState } from './state.js';
 import { bodyStrings } from './body.js';
@@ -18,6 +18,10 @@ import { IMPLICIT_EXTENSIONS, RELATIONAL_OPS } from './spec.js';
  */
 export function evaluate(st: RunState, t: Instruction): boolean | Promise<boolean> {
   st.checkClock(t);
+  // Most tests of most scripts are prepared (prepare.ts): answered before the switch, whose string
+  // cases were compared one by one for each of them.
+  const p = t.prepared;
+  if (p !== null) return evaluatePrepared(st, t, p);
   switch (t.name) {
     case 'true':
       return true;
@@ -49,8 +53,7 @@ export function evaluate(st: RunState, t: Instruction): boolean | Promise<boolea
       return compareValues(st, t, parts(st, t, addressesOf(st, t, names)), st.list(t.pos[1]));
     }
     case 'envelope': {
-      // RFC 6785 §4.6: there is no envelope at an IMAP event; using the test is a runtime error.
-      if (st.env.imap) throw new SieveRuntimeError(t.offset, 'the envelope test cannot be used for an IMAP event (RFC 6785 §4.6)');
+      noEnvelopeAtImap(st, t);
       const which = st.list(t.pos[0]);
       // The usual test names one part of the envelope: its value as the run keeps it.
       if (which.length === 1) {
@@ -266,6 +269,50 @@ function compareRelational(st: RunState, t: Instruction, values: string[], keys:
   return false;
 }
 
+/** RFC 6785 §4.6: there is no envelope at an IMAP event; using the test is a runtime error. */
+function noEnvelopeAtImap(st: RunState, t: Instruction): void {
+  if (st.env.imap) throw new SieveRuntimeError(t.offset, 'the envelope test cannot be used for an IMAP event (RFC 6785 §4.6)');
+}
+
+/** A prepared header, address or envelope test (prepare.ts). */
+function evaluatePrepared(st: RunState, t: Instruction, p: PreparedTest): boolean {
+  if (p.envelope !== null) {
+    noEnvelopeAtImap(st, t);
+    return comparePrepared(st, t, p, st.envelopeParts(p.envelope, t.addressPart));
+  }
+  const values = t.name === 'header' ? st.msg.decodedAt(p.slot) : st.msg.addressPartsAt(p.slot, t.addressPart, st.separator);
+  return comparePrepared(st, t, p, values);
+}
+
+/**
+ * compareValues for a prepared test (prepare.ts): the keys folded and the patterns cut at compile
+ * time, no match variables to set (the script has none), so nothing is looked up or made per key.
+ */
+function comparePrepared(st: RunState, t: Instruction, p: PreparedTest, values: string[]): boolean {
+  if (values.length === 0) return false;
+  const segments = p.segments;
+  if (segments !== null) {
+    const budget = st.budget;
+    for (const v of values) {
+      const value = st.matchable(v, p.fold);
+      for (let k = 0; k < segments.length; k++) {
+        budget.used = 0; // each value-key comparison has a budget of its own (docs/sieve.md)
+        if (matchesSegments(value, segments[k]!, budget)) return true;
+        st.checkClock(t);
+      }
+    }
+    return false;
+  }
+  const vs = p.fold ? st.folded(values) : values;
+  const keys = p.keys;
+  const is = t.match.kind === 'is';
+  for (const v of vs) {
+    for (let k = 0; k < keys.length; k++) if (is ? v === keys[k] : v.includes(keys[k]!)) return true;
+    st.checkClock(t);
+  }
+  return false;
+}
+
 /** The comparison at the heart of every test: values against keys with the test's match type. */
 export function compareValues(st: RunState, t: Instruction, values: string[], keys: string[]): boolean {
   const m = t.match;
@@ -273,7 +320,7 @@ export function compareValues(st: RunState, t: Instruction, values: string[], ke
   if (m.kind === 'count' || m.kind === 'value') return compareRelational(st, t, values, keys);
   if (m.kind === 'matches') {
     const fold = comparator === 'i;ascii-casemap';
-    const budget = new StepBudget(st.limits.maxMatchSteps);
+    const budget = st.budget;
     for (const v of values) {
       const value = st.matchable(v, fold); // once per value and run, not once per key and test
       for (const k of keys) {

@@ -9,6 +9,7 @@ import type { Argument, SieveNode, StringArg, TagArg } from './ast.js';
 import { decodeEncodedCharacters, EncodedCharacterError } from './encoded-character.js';
 import { SieveSyntaxError } from './position.js';
 import type { AddressPart, Instruction, MatchType, Program, Value } from './program.js';
+import { prepareTests } from './prepare.js';
 import {
   ADDRESS_HEADERS,
   ADDRESS_PART_TAGS,
@@ -45,7 +46,7 @@ export class Validator {
     }
     const program = this.block(commands.filter((c) => c.name !== 'require'), true);
     for (const cap of this.guarded) this.requires.add(cap);
-    return { requires: this.requires, available: this.available, commands: program };
+    return { requires: this.requires, available: this.available, commands: program, fields: prepareTests(program, this.requires) };
   }
 
   private require(c: SieveNode): void {
@@ -108,6 +109,7 @@ export class Validator {
       comparator: 'i;ascii-casemap',
       match: { kind: 'is' },
       addressPart: 'all',
+      prepared: null,
     };
     // Which tag took each exclusive group (match type, comparator, …); small, so an array.
     const groups: string[] = [];
