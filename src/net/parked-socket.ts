@@ -98,6 +98,29 @@ export function wakeParked(parked: ParkedHandle): void {
 }
 
 /**
+ * Writes `text` (latin1) to a parked connection without waking its owner — a hibernated IDLE
+ * session told of a new message (hibernation.ts). A plain connection is wrapped in a net.Socket for
+ * the write and parked again, with the same handle and owner, once the bytes are out; a TLS socket
+ * is written as it is. `wakeAfter` is asked when the write is done: true (news that needs the whole
+ * session came meanwhile) hands the socket to the owner instead, as does anything the client sent
+ * or a connection that ended in the meantime. False when the connection is not parked here now.
+ */
+export function writeParked(parked: ParkedHandle, text: string, wakeAfter: () => boolean): boolean {
+  if (parked instanceof ParkedTls) return parked.write(text, wakeAfter);
+  const handle = parked as unknown as TcpHandle;
+  if (handle.onread !== onParkedRead) return false;
+  const owner = parkedOwner(handle);
+  const socket = revive(handle);
+  // Bytes or an end of stream arriving during the write stay in the socket's buffer (it has no
+  // 'data' listener yet): the owner gets them when it takes the socket.
+  socket.write(text, 'latin1', () => {
+    if (wakeAfter() || socket.destroyed || socket.readableLength > 0 || !socket.readable || parkSocket(socket, owner) === null) owner.revived(socket);
+  });
+  socket.once('error', () => undefined); // reported to the owner as a destroyed socket
+  return true;
+}
+
+/**
  * Any read event — bytes, end of stream, an error — wakes the connection. The event's details
  * live in a buffer Node shares between all streams, valid only during this call, so the revived
  * socket's own read callback must see them now, not later.
@@ -147,6 +170,16 @@ class ParkedTls implements ParkedHandle {
   listen(socket: tls.TLSSocket): void {
     socket.on('readable', this.wake);
     socket.on('close', this.wake);
+  }
+
+  /** writeParked() on a TLS socket: written as it is; it stays parked unless `wakeAfter` or its input says otherwise. */
+  write(text: string, wakeAfter: () => boolean): boolean {
+    const socket = this.socket;
+    if (!socket || socket.destroyed) return false;
+    socket.write(text, 'latin1', () => {
+      if (this.socket && (wakeAfter() || socket.readableLength > 0)) this.wake();
+    });
+    return true;
   }
 
   /** Hands the socket back to its owner (once); the owner's listeners then get what was buffered. */
