@@ -296,7 +296,8 @@ async function step(total: number): Promise<StepResult | null> {
     const after = treeMemory(server.pid);
     const hibernated = await hibernatedCount(server.data);
     const load = readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' ');
-    note(`${total}: PSS after ${(after.pssBytes / 1048576).toFixed(0)} MB, ${hibernated} hibernated; delivering`);
+    const each = processTree(server.pid).map((pid) => `${pid === server.pid ? 'primary' : pid} ${(treeMemory(pid).pssBytes / 1048576).toFixed(0)}`);
+    note(`${total}: PSS after ${(after.pssBytes / 1048576).toFixed(0)} MB (MB by process, children included: ${each.join(', ')}), ${hibernated} hibernated; delivering`);
     const cpu1 = treeCpu(server.pid);
     clients.mark();
     const d0 = performance.now();
