@@ -131,20 +131,30 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
         await run(other, 'si', 'SELECT INBOX');
         const a = await idling(s, 'Box', 'A1');
         const b = await idling(s, 'Box', 'B1');
-        await until('both parked', () => parked(s) === 2);
+        // And one over implicit TLS: its parked TLSSocket is written as it is.
+        const t = new RawClient(s.tlsPort, { tls: true });
+        await t.login();
+        await run(t, 's', 'SELECT Box');
+        t.send('T1 IDLE\r\n');
+        await t.expect(/^\+ /);
+        await until('all three parked', () => parked(s) === 3);
 
         await append(other, 'a4', 'Box', 'm4');
-        for (const c of [a, b]) {
+        for (const c of [a, b, t]) {
           assert.equal(await c.expect(/EXISTS/), '* 4 EXISTS');
           assert.equal(await c.expect(/RECENT/), '* 0 RECENT');
         }
-        assert.equal(parked(s), 2, 'told without waking');
+        assert.equal(parked(s), 3, 'told without waking');
         await append(other, 'a5', 'Box', 'm5');
-        for (const c of [a, b]) {
+        for (const c of [a, b, t]) {
           assert.equal(await c.expect(/EXISTS/), '* 5 EXISTS');
           assert.equal(await c.expect(/RECENT/), '* 0 RECENT');
         }
-        assert.equal(parked(s), 2);
+        assert.equal(parked(s), 3);
+        t.send('DONE\r\n');
+        assert.match(await t.expect(/^T1 /), /^T1 OK/);
+        const overTls = await run(t, 'f', 'FETCH 5 (UID)');
+        assert.ok(overTls.includes('* 5 FETCH (UID 5)'), overTls.join(' | '));
 
         // Nobody claimed \\Recent for UIDs 4 and 5: the next session to select does.
         const third = new RawClient(s.port);
@@ -161,7 +171,7 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
         assert.deepEqual(fetched.filter((l) => l.startsWith('* ')), [1, 2, 3, 4, 5].map((n) => `* ${n} FETCH (UID ${n})`));
         b.send('DONE\r\n');
         assert.match(await b.expect(/^B1 /), /^B1 OK/);
-        for (const c of [other, a, b, third]) c.destroy();
+        for (const c of [other, a, b, t, third]) c.destroy();
       }));
 
     it('wakes for a RESETKEY of its mailbox and says URLMECH (RFC 4467 §7), not for another mailbox', () =>
