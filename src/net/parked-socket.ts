@@ -120,9 +120,9 @@ export function wakeParked(parked: ParkedHandle): void {
 
 /**
  * Writes `text` (latin1) to a parked connection without waking its owner — a hibernated IDLE
- * session told of a new message (hibernation.ts). A plain connection is wrapped in a net.Socket for
- * the write and parked again, with the same handle and owner, once the bytes are out; a TLS socket
- * is written as it is. `wakeAfter` is asked when the write is done: true (news that needs the whole
+ * session told of a new message (hibernation.ts). A plain connection is written through its handle
+ * (or, without Node's write request, wrapped in a net.Socket for the write and parked again, with
+ * the same handle and owner, once the bytes are out); a TLS socket is written as it is. `wakeAfter` is asked when the write is done: true (news that needs the whole
  * session came meanwhile) hands the socket to the owner instead, as does anything the client sent
  * or a connection that ended in the meantime. False when the connection is not parked here now.
  */
