@@ -29,8 +29,8 @@ let server: StressServer | null = null;
 let port = Number(values.port);
 let users = values['user-names']?.split(',') ?? [];
 if (!values.port && Number(values.workers) > 1) {
-  // The stress starts `serve --store sqlite`, where --workers is refused (one writer process per data folder).
-  process.stderr.write('--workers: `serve --workers` needs PostgreSQL; point the stress at such a server with --port, --user-names and --password\n');
+  // The stress starts its own one-process `serve --store sqlite`; it does not drive `serve --workers` yet.
+  process.stderr.write('--workers: the stress does not start `serve --workers` itself; start one and point the stress at it with --port, --user-names and --password\n');
   process.exit(2);
 }
 if (!values.port) {

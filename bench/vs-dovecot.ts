@@ -128,8 +128,8 @@ if (dovecotFsync !== 'optimized' && dovecotFsync !== 'always') {
   process.exit(2);
 }
 if (postroomWorkers > 1) {
-  // The Postroom side runs on SQLite, where `serve --workers` is refused (one writer process per data folder).
-  process.stderr.write('--postroom-workers: `serve --workers` needs PostgreSQL; measure several processes with `npm run bench:cluster`\n');
+  // The Postroom side runs the bench's own one-process entry point (postroom-main.ts), not serve.
+  process.stderr.write('--postroom-workers: not measured here; several processes: `npm run bench:cluster` (PostgreSQL), `npm run bench:idle-scale` (SQLite)\n');
   process.exit(2);
 }
 const postroomNodeArgs = (values['postroom-node-args'] ?? '').split(/\s+/).filter(Boolean);

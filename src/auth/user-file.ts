@@ -188,9 +188,13 @@ export class UserFile {
    * the watcher has seen no change within recheckMs).
    */
   refresh(): Promise<void> {
+    // A read under way comes first: its watch starts before the read does, so the shortcut below
+    // would otherwise trust a file not read yet (the first logins of a fresh process, all at once,
+    // were refused as unknown users).
+    if (this.refreshing) return this.refreshing;
     if (this.watcher && !this.changed && performance.now() - this.checkedAt < this.recheckMs) return DONE;
     // Concurrent logins share one stat/read instead of each starting its own.
-    this.refreshing ??= this.reload(false).finally(() => {
+    this.refreshing = this.reload(false).finally(() => {
       this.refreshing = undefined;
     });
     return this.refreshing;

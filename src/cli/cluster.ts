@@ -14,9 +14,14 @@
  * own, a third "node"), the metrics and autoconfig listeners. Sessions live in the workers, so
  * `who`, `kick`, reload and the metrics ask each worker over the cluster IPC channel (admin-ipc.ts).
  *
- * Why not SQLite: a SQLite data folder has one writer process, which holds an exclusive lock on it
- * (docs/sqlite.md, "One process per data folder"; docs/architecture.md), and no cross-process change
- * feed; so --workers is refused there (workersRefusal()).
+ * On SQLite the workers cannot open the store: a data folder has one writer process, which holds an
+ * exclusive lock on it (docs/sqlite.md, "One process per data folder"). There each worker gets a
+ * RemoteStore that forwards every store call to the primary over the cluster IPC channel
+ * (store/remote/), and the primary forwards each change event to the workers watching that user.
+ * That costs a round trip through the primary per store call (0.75–0.81× of one process on the
+ * mixed load, docs/architecture.md): it is for more connections than one process may hold (its
+ * open-file limit, bench/idle-scale.ts), not for throughput. The memory store lives inside one
+ * process, so --workers is refused there (workersRefusal()).
  */
 import { quotaDefaults } from './quota-defaults.js';
 import cluster, { type Worker } from 'node:cluster';
@@ -30,6 +35,11 @@ import { ensureDevCertificate } from '../config/dev-certificate.js';
 import { UserFileAuthenticator } from '../auth/user-file.js';
 import { servedUsersFile } from './users-file.js';
 import type { StoreKind } from '../config/settings.js';
+import type { MailStore } from '../store/types.js';
+import type { SqliteStore } from '../store/sqlite/store.js';
+import { RemoteStore } from '../store/remote/remote-store.js';
+import { serveStore } from '../store/remote/store-server.js';
+import { isStoreRequest, isStoreResponse } from '../store/remote/messages.js';
 import { proxyProtocolOptions } from './proxy-settings.js';
 import { listenProtocols, openStore, type ListeningPorts, type ListeningServer, type SharedServerOptions } from './components.js';
 import { createLogger } from './logger.js';
@@ -52,16 +62,15 @@ type Stop = { t: 'stop' };
 
 /** Why `--workers count` cannot run on `store`, or null when it can. */
 export function workersRefusal(count: number, store: StoreKind): string | null {
-  if (count <= 1 || store === 'postgres') return null;
+  if (count <= 1 || store !== 'memory') return null;
   return (
-    `--workers ${count} needs --store postgres. Each worker process opens the store itself, and a ` +
-    (store === 'sqlite'
-      ? 'SQLite data folder has exactly one writer process (it holds the folder\'s lock; see docs/sqlite.md). '
-      : 'memory store lives inside one process. ') +
-    'Run one process per SQLite data folder (it uses one core for the store), or move the mail to PostgreSQL ' +
-    '(postroom migrate --from sqlite:DATA --to postgres://…) and run workers or several nodes on it (docs/cluster.md).'
+    `--workers ${count} needs --store sqlite or postgres: the memory store lives inside one process. ` +
+    'On PostgreSQL each worker opens the store itself; on SQLite the workers forward their store calls to the primary (docs/cluster.md).'
   );
 }
+
+/** Whether the workers forward their store calls to the primary (SQLite: one process owns the data folder). */
+const forwardsStore = (store: StoreKind): boolean => store === 'sqlite';
 
 export function parseWorkers(value: unknown): number {
   if (value === undefined) return 1;
@@ -90,8 +99,12 @@ async function primary(options: Record<string, unknown>, count: number): Promise
   await warnAboutDataFolder(settings, users, logger);
   const metrics = settings.metricsPort !== 'off' ? new Metrics() : undefined;
   // The primary's own store (migrations run here first, under their lock): delivery and the
-  // control socket's commands use it. The workers open theirs once it is there.
+  // control socket's commands use it. On PostgreSQL the workers open theirs once it is there; on
+  // SQLite this is the only one, and the workers' calls are answered from it.
   const raw = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), {
+    timings: metrics?.sqlite,
+    limits: settings.sqliteLimits,
+    directBodyWrites: settings.sqliteDirectBodyWrites,
     databaseUrl: settings.databaseUrl,
     quotaDefaults: quotaDefaults(users, settings.quota),
   });
@@ -108,6 +121,14 @@ async function primary(options: Record<string, unknown>, count: number): Promise
   for (let i = 0; i < count; i++) {
     const w = cluster.fork();
     workers.push(w);
+    if (forwardsStore(settings.store)) {
+      // The raw store: each worker times its own store calls (its RemoteStore), as on PostgreSQL.
+      const peer = serveStore(raw, {
+        send: (m) => void (w.isConnected() && w.send(m)),
+        onMessage: (listener) => w.on('message', (m: unknown) => isStoreRequest(m) && listener(m)),
+      });
+      w.on('exit', () => peer.release());
+    }
     listening.push(
       new Promise((resolve, reject) => {
         w.on('message', (m: Listening) => m.t === 'listening' && resolve(m.ports));
@@ -159,7 +180,7 @@ async function primary(options: Record<string, unknown>, count: number): Promise
   });
   const runtime: ServeRuntime = {
     store,
-    sqlite: null,
+    sqlite: settings.store === 'sqlite' ? (raw as SqliteStore) : null,
     dataDir: settings.data,
     status: async () => ({
       pid: process.pid,
@@ -224,12 +245,21 @@ async function worker(options: Record<string, unknown>): Promise<void> {
   const settings: ServeSettings = await resolveSettings(options);
   const logger: Logger = createLogger(settings.logLevel, false).child({ worker: cluster.worker?.id });
   const metrics = settings.metricsPort !== 'off' ? new Metrics() : undefined;
-  // Its own pool and LISTEN connection: the workers are nodes of one database (see the top).
   const users = servedUsersFile(settings.data, settings.usersFile);
-  const raw = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), {
-    databaseUrl: settings.databaseUrl,
-    quotaDefaults: quotaDefaults(users, settings.quota),
-  });
+  // PostgreSQL: its own pool and LISTEN connection, the workers are nodes of one database. SQLite:
+  // the primary's store, every call forwarded (see the top).
+  const raw: MailStore = forwardsStore(settings.store)
+    ? new RemoteStore(
+        {
+          send: (m) => process.send!(m),
+          onMessage: (listener) => process.on('message', (m: unknown) => isStoreResponse(m) && listener(m)),
+        },
+        { onListenerError: (err) => logger.error({ err }, 'change listener failed') },
+      )
+    : await openStore(settings.store, settings.data, logger.child({ component: 'store' }), {
+        databaseUrl: settings.databaseUrl,
+        quotaDefaults: quotaDefaults(users, settings.quota),
+      });
   const store = metrics ? timedStore(raw, metrics.store) : raw;
   const auth = new UserFileAuthenticator(users, { credentialCache: settings.authCache });
   const tls = settings.tlsKey && settings.tlsCert ? { key: settings.tlsKey, cert: settings.tlsCert } : await ensureDevCertificate(settings.data);

@@ -39,8 +39,29 @@ interface TcpHandle {
   /** An accessor in Node: it accepts functions only. */
   onread: (...args: unknown[]) => unknown;
   reading?: boolean;
+  /** Writes a string with a request object; 0 or a negative libuv error. */
+  writeLatin1String?: (req: WriteRequest, text: string) => number;
   [key: symbol]: unknown;
 }
+
+/**
+ * Node's write request for stream handles (src/stream_wrap.cc), the one net.Socket writes with.
+ * Reached through `process.binding`, which Node keeps for such modules (DEP0111 is documentation-only);
+ * without it writeParked() wraps the handle in a net.Socket for the write instead.
+ */
+interface WriteRequest {
+  handle: unknown;
+  async: boolean;
+  oncomplete: (status: number) => void;
+}
+const WriteWrap: (new () => WriteRequest) | null = (() => {
+  try {
+    const binding = (process as unknown as { binding(name: string): { WriteWrap?: new () => WriteRequest } }).binding('stream_wrap');
+    return typeof binding.WriteWrap === 'function' ? binding.WriteWrap : null;
+  } catch {
+    return null;
+  }
+})();
 
 /** A parked connection, for wakeParked(). */
 export interface ParkedHandle {
@@ -98,6 +119,45 @@ export function wakeParked(parked: ParkedHandle): void {
 }
 
 /**
+ * Writes `text` (latin1) to a parked connection without waking its owner — a hibernated IDLE
+ * session told of a new message (hibernation.ts). A plain connection is written through its handle
+ * (or, without Node's write request, wrapped in a net.Socket for the write and parked again, with
+ * the same handle and owner, once the bytes are out); a TLS socket is written as it is. `wakeAfter` is asked when the write is done: true (news that needs the whole
+ * session came meanwhile) hands the socket to the owner instead, as does anything the client sent
+ * or a connection that ended in the meantime. False when the connection is not parked here now.
+ */
+export function writeParked(parked: ParkedHandle, text: string, wakeAfter: () => boolean): boolean {
+  if (parked instanceof ParkedTls) return parked.write(text, wakeAfter);
+  const handle = parked as unknown as TcpHandle;
+  if (handle.onread !== onParkedRead) return false;
+  const owner = parkedOwner(handle);
+  // First the handle's own write, as net.Socket does it (a WriteWrap request): a few bytes to an
+  // idle connection go out at once, with no socket object made and let go per connection — half
+  // the CPU of the way below (bench/RESULTS.md, "100,000 idle connections").
+  if (WriteWrap && typeof handle.writeLatin1String === 'function') {
+    const req = new WriteWrap();
+    req.handle = handle;
+    req.async = false;
+    req.oncomplete = (status: number) => {
+      if (status < 0 || wakeAfter()) wakeParked(parked);
+    };
+    const err = handle.writeLatin1String(req, text);
+    if (err === 0) {
+      if (!req.async) req.oncomplete(0);
+      return true;
+    }
+  }
+  const socket = revive(handle);
+  // Bytes or an end of stream arriving during the write stay in the socket's buffer (it has no
+  // 'data' listener yet): the owner gets them when it takes the socket.
+  socket.write(text, 'latin1', () => {
+    if (wakeAfter() || socket.destroyed || socket.readableLength > 0 || !socket.readable || parkSocket(socket, owner) === null) owner.revived(socket);
+  });
+  socket.once('error', () => undefined); // reported to the owner as a destroyed socket
+  return true;
+}
+
+/**
  * Any read event — bytes, end of stream, an error — wakes the connection. The event's details
  * live in a buffer Node shares between all streams, valid only during this call, so the revived
  * socket's own read callback must see them now, not later.
@@ -147,6 +207,16 @@ class ParkedTls implements ParkedHandle {
   listen(socket: tls.TLSSocket): void {
     socket.on('readable', this.wake);
     socket.on('close', this.wake);
+  }
+
+  /** writeParked() on a TLS socket: written as it is; it stays parked unless `wakeAfter` or its input says otherwise. */
+  write(text: string, wakeAfter: () => boolean): boolean {
+    const socket = this.socket;
+    if (!socket || socket.destroyed) return false;
+    socket.write(text, 'latin1', () => {
+      if (this.socket && (wakeAfter() || socket.readableLength > 0)) this.wake();
+    });
+    return true;
   }
 
   /** Hands the socket back to its owner (once); the owner's listeners then get what was buffered. */

@@ -119,6 +119,61 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
         c.destroy();
       }));
 
+    it('tells parked sessions of new messages in place: EXISTS and RECENT 0, still parked; \\Recent left to the next claimer', () =>
+      withServer(async (s) => {
+        const other = new RawClient(s.port);
+        await other.login();
+        await run(other, 'c', 'CREATE Box');
+        for (let i = 1; i <= 3; i++) await append(other, `a${i}`, 'Box', `m${i}`);
+        // The first SELECT takes \Recent for these: the idlers below have none of their own.
+        await run(other, 's', 'SELECT Box');
+        // And leaves it, so that its own APPENDs below claim nothing in Box.
+        await run(other, 'si', 'SELECT INBOX');
+        const a = await idling(s, 'Box', 'A1');
+        const b = await idling(s, 'Box', 'B1');
+        // And one over implicit TLS: its parked TLSSocket is written as it is.
+        const t = new RawClient(s.tlsPort, { tls: true });
+        await t.login();
+        await run(t, 's', 'SELECT Box');
+        t.send('T1 IDLE\r\n');
+        await t.expect(/^\+ /);
+        await until('all three parked', () => parked(s) === 3);
+
+        await append(other, 'a4', 'Box', 'm4');
+        for (const c of [a, b, t]) {
+          assert.equal(await c.expect(/EXISTS/), '* 4 EXISTS');
+          assert.equal(await c.expect(/RECENT/), '* 0 RECENT');
+        }
+        assert.equal(parked(s), 3, 'told without waking');
+        await append(other, 'a5', 'Box', 'm5');
+        for (const c of [a, b, t]) {
+          assert.equal(await c.expect(/EXISTS/), '* 5 EXISTS');
+          assert.equal(await c.expect(/RECENT/), '* 0 RECENT');
+        }
+        assert.equal(parked(s), 3);
+        t.send('DONE\r\n');
+        assert.match(await t.expect(/^T1 /), /^T1 OK/);
+        const overTls = await run(t, 'f', 'FETCH 5 (UID)');
+        assert.ok(overTls.includes('* 5 FETCH (UID 5)'), overTls.join(' | '));
+
+        // Nobody claimed \\Recent for UIDs 4 and 5: the next session to select does.
+        const third = new RawClient(s.port);
+        await third.login();
+        const selected = await run(third, 's', 'SELECT Box');
+        assert.ok(selected.includes('* 2 RECENT'), selected.join(' | '));
+
+        // A flag change wakes them as before; their sequence numbers include what they were told.
+        await run(third, 'fl', 'UID STORE 4 +FLAGS (\\Flagged)');
+        for (const c of [a, b]) assert.match(await c.expect(/^\* 4 FETCH/), /^\* 4 FETCH \(UID 4 FLAGS \(\\Flagged\)\)$/);
+        a.send('DONE\r\n');
+        assert.match(await a.expect(/^A1 /), /^A1 OK/);
+        const fetched = await run(a, 'f', 'FETCH 1:* (UID)');
+        assert.deepEqual(fetched.filter((l) => l.startsWith('* ')), [1, 2, 3, 4, 5].map((n) => `* ${n} FETCH (UID ${n})`));
+        b.send('DONE\r\n');
+        assert.match(await b.expect(/^B1 /), /^B1 OK/);
+        for (const c of [other, a, b, t, third]) c.destroy();
+      }));
+
     it('wakes for a RESETKEY of its mailbox and says URLMECH (RFC 4467 §7), not for another mailbox', () =>
       withServer(async (s) => {
         if (!s.store.urlauthKeys) return;

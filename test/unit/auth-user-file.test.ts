@@ -201,6 +201,16 @@ test('recheckMs: an unchanged file is not stat()ed again; a change is seen at th
   assert.equal(await settlesAtOnce(users.refresh()), true, 'and watched again');
 });
 
+test('recheckMs: lookups made while the first read is under way wait for it (a fresh worker\'s first logins)', async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'users'), 'ann:{PLAIN}pw\n');
+  const users = UserFile.inDataDir(dir, { recheckMs: 3_600_000 });
+  t.after(() => users.close());
+  // Eight at once on a file never read: the watch starts before the read, and none may trust it early.
+  const found = await Promise.all(Array.from({ length: 8 }, () => users.lookup('ann')));
+  assert.deepEqual(found.map((r) => r?.name), Array(8).fill('ann'));
+});
+
 test('recheckMs: without an event the file is still checked once the interval has passed', async (t) => {
   const dir = await tempDir(t);
   await writeFile(join(dir, 'users'), 'ann:{PLAIN}pw\n');

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { parkRefusal, parkSocket, wakeParked, type ParkedSocketOwner } from '../../src/net/parked-socket.js';
+import { parkRefusal, parkSocket, wakeParked, writeParked, type ParkedSocketOwner } from '../../src/net/parked-socket.js';
 import { until } from '../helpers/raw-client.js';
 
 interface Pair {
@@ -48,6 +48,39 @@ function parkRecording(p: Pair): { handle: ReturnType<typeof parkSocket>; got: s
 
 
 describe('parked sockets', () => {
+  it('writeParked: the client gets the bytes, the connection stays parked (same handle), and still wakes on input', async () => {
+    const p = await pair();
+    const { handle, got, revived } = parkRecording(p);
+    assert.ok(handle);
+    let asked = 0;
+    assert.equal(writeParked(handle, '* 4 EXISTS\r\n', () => (asked++, false)), true);
+    await until('received', () => p.received.join('') === '* 4 EXISTS\r\n');
+    await until('write done', () => asked === 1);
+    assert.equal(revived(), undefined, 'not woken by its own write');
+    assert.equal(writeParked(handle, '* 5 EXISTS\r\n', () => false), true, 'parked again, on the same handle');
+    await until('received', () => p.received.join('') === '* 4 EXISTS\r\n* 5 EXISTS\r\n');
+    p.client.write('DONE\r\n');
+    await until('woken with the bytes', () => got.join('') === 'DONE\r\n');
+    assert.equal(writeParked(handle, 'x', () => false), false, 'not parked any more');
+    revived()!.destroy();
+    p.client.destroy();
+    p.server.close();
+  });
+
+  it('writeParked: wakeAfter() true hands the socket to the owner once the bytes are out', async () => {
+    const p = await pair();
+    const { handle, revived } = parkRecording(p);
+    assert.ok(handle);
+    assert.equal(writeParked(handle, '* 1 EXISTS\r\n', () => true), true);
+    await until('woken', () => revived() !== undefined);
+    await until('received', () => p.received.join('') === '* 1 EXISTS\r\n');
+    revived()!.write('I1 OK\r\n');
+    await until('the revived socket writes', () => p.received.join('') === '* 1 EXISTS\r\nI1 OK\r\n');
+    revived()!.destroy();
+    p.client.destroy();
+    p.server.close();
+  });
+
   it('wakes on client bytes and hands them, whole, to the revived socket', async () => {
     const p = await pair();
     const { handle, got, revived } = parkRecording(p);

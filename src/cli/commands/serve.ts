@@ -68,7 +68,7 @@ export function register(program: Command): void {
       'a proxy (HAProxy) whose connections start with a PROXY protocol v1/v2 header: an address or CIDR range; repeat or separate with commas (default: none)',
       (value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(',').map((v) => v.trim())],
     )
-    .option('--workers <n>', 'protocol worker processes sharing the listeners, or "auto"; the store stays in the primary (default 1)')
+    .option('--workers <n>', 'protocol worker processes sharing the listeners, or "auto" (default 1); on SQLite their store calls go to the primary, on PostgreSQL each opens the store itself')
     .option('--metrics-port <port>', `/metrics, /healthz and /readyz over HTTP: ${PORT_HELP} (default: off)`)
     .option('--metrics-host <address>', `address of the metrics listener (default: ${d.metricsHost})`)
     .option('--control-socket <path>', 'control socket of the admin commands (default: DATA/control.sock)')

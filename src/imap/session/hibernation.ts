@@ -18,7 +18,7 @@ import type { InflateRaw } from 'node:zlib';
 import type { Logger } from '../../util/logger.js';
 import type { ChangeListener, MailboxChange, MailStore } from '../../store/types.js';
 import { holdPlace, slotFromPlace, type ConnectionSlot, type HeldPlace } from '../../net/connection-limits.js';
-import { parkSocket, wakeParked, type ParkedHandle, type ParkedSocketOwner } from '../../net/parked-socket.js';
+import { parkSocket, wakeParked, writeParked, type ParkedHandle, type ParkedSocketOwner } from '../../net/parked-socket.js';
 import type { FrozenView } from './selected-view.js';
 
 export interface FrozenSession {
@@ -89,9 +89,14 @@ class ParkedSession implements ParkedSocketOwner {
   /** Set by takePlaces() once the socket is parked: until then the connection still owns its slots. */
   connectionPlace: HeldPlace | null = null;
   userPlace: HeldPlace | null = null;
-  /** The mailbox as the client knows it, shared with sessions that know the same; null outside the selected state. */
-  readonly view: SharedView | null;
-  readonly recentFrom: number;
+  /**
+   * The mailbox as the client knows it, shared with sessions that know the same; null outside the
+   * selected state. Moves on when the session is told of new messages in place (tellInPlace()).
+   */
+  view: SharedView | null;
+  recentFrom: number;
+  /** 0: parked; 1: being written to (writeParked); 2: written to, and to be woken once the write is done. */
+  writing: 0 | 1 | 2 = 0;
   readonly rare: RareState | null;
   handle: ParkedHandle | null = null;
 
@@ -292,7 +297,9 @@ export class Hibernation {
   }
 
   private wake(parked: ParkedSession): void {
-    if (parked.handle) wakeParked(parked.handle);
+    // Its socket is out for a write (tellInPlace): it wakes when the write is done.
+    if (parked.writing !== 0) parked.writing = 2;
+    else if (parked.handle) wakeParked(parked.handle);
   }
 
   private all(): ParkedSession[] {
@@ -330,7 +337,81 @@ export class Hibernation {
     if (change.kind === 'mailboxes' || change.kind === 'sieve' || change.kind === 'metadata') return;
     // Another user's own \Seen in this user's mailbox (per-user \Seen) is none of this user's business.
     if (change.kind === 'flags' && change.viewer !== undefined) return;
+    if (change.kind === 'exists') {
+      // New messages: most parked sessions are told in place, without waking (tellInPlace).
+      const moved = new Map<SharedView, SharedView | null>();
+      for (const parked of [...sessions]) if (parked.mailboxId === change.mailboxId && !this.tellInPlace(parked, change.uids, moved)) this.wake(parked);
+      return;
+    }
     for (const parked of [...sessions]) if (parked.mailboxId === change.mailboxId) this.wake(parked);
+  }
+
+  /**
+   * Tells a parked session of new messages as an awake one in IDLE would — `* n EXISTS` and
+   * `* 0 RECENT` — by writing to its parked connection, and moves its frozen view on to include
+   * them; the session stays parked. Waking every session instead costs a connection object, a
+   * store handle and a snapshot each (with `serve --workers` on SQLite, round trips to the primary):
+   * 100,000 sessions of one server were not all told within 5 s that way (bench/RESULTS.md,
+   * "100,000 idle connections"). No store call is made: what the client is told depends only on
+   * the frozen view and the UIDs the change carries.
+   *
+   * Only the common session qualifies: IMAP4rev1 with no ENABLEd extension, read-write, with no
+   * \Recent message of its own, not compressed (nothing in `rare`), and the new UIDs all above the
+   * ones it knows. It does not claim \Recent for the new messages (RFC 3501 §2.3.2: they stay
+   * \Recent for the next session to claim them, one that SELECTs or is awake), so it reports
+   * `* 0 RECENT` as an awake session that lost the claim does. The new messages' flags and modseqs
+   * are not known here: when the session wakes, thaw() finds them newer than the frozen
+   * HIGHESTMODSEQ and reports their flags (an unsolicited FETCH, RFC 3501 §7.4.2), and any new
+   * keyword with them. Returns false when the session must be woken instead.
+   */
+  private tellInPlace(parked: ParkedSession, uids: readonly number[], moved: Map<SharedView, SharedView | null>): boolean {
+    const view = parked.view;
+    if (!view || parked.rare !== null || parked.writing !== 0 || !parked.handle || parked.recentFrom < view.uidNext) return false;
+    let next = moved.get(view);
+    if (next === undefined) {
+      next = this.viewWith(view, uids);
+      moved.set(view, next);
+    }
+    if (next === null) return false;
+    if (next === view) return true; // nothing it does not know
+    const newUidNext = next.uidNext;
+    parked.writing = 1;
+    const written = writeParked(parked.handle, `* ${next.uids.length} EXISTS\r\n* 0 RECENT\r\n`, () => {
+      const wake = parked.writing === 2;
+      parked.writing = 0;
+      return wake;
+    });
+    if (!written) {
+      parked.writing = 0;
+      return false;
+    }
+    next.sessions++;
+    parked.view = next;
+    parked.recentFrom = newUidNext;
+    this.releaseShared(view);
+    return true;
+  }
+
+  /**
+   * `view` with `uids` added (one object for every session that had `view`): itself when it knows
+   * them all, null when some are not above what it knows (not a plain arrival: wake instead).
+   */
+  private viewWith(view: SharedView, uids: readonly number[]): SharedView | null {
+    const known = view.uids.length ? view.uids[view.uids.length - 1]! : 0;
+    const added = [...new Set(uids)].filter((uid) => uid >= view.uidNext).sort((a, b) => a - b);
+    if (uids.some((uid) => uid < view.uidNext && !hasUid(view.uids, uid))) return null;
+    if (added.length === 0) return view;
+    if (added[0]! <= known) return null;
+    const all = new Uint32Array(view.uids.length + added.length);
+    all.set(view.uids);
+    all.set(added, view.uids.length);
+    const uidNext = added[added.length - 1]! + 1;
+    const key = `${view.mailboxId}\u0000${view.highestModseq}\u0000${all.length}\u0000${uidNext}`;
+    const found = this.shared.get(key);
+    if (found && found.uidValidity === view.uidValidity && found.mailboxName === view.mailboxName && found.keywords === view.keywords && sameUids(found.uids, all)) return found;
+    const next: SharedView = { ...view, key, uids: all, uidNext, sessions: 0 };
+    if (!found) this.shared.set(key, next);
+    return next;
   }
 
   private forget(parked: ParkedSession): void {
@@ -385,8 +466,11 @@ export class Hibernation {
   }
 
   private releaseView(parked: ParkedSession): void {
-    const view = parked.view;
-    if (view && --view.sessions === 0 && this.shared.get(view.key) === view) this.shared.delete(view.key);
+    if (parked.view) this.releaseShared(parked.view);
+  }
+
+  private releaseShared(view: SharedView): void {
+    if (--view.sessions === 0 && this.shared.get(view.key) === view) this.shared.delete(view.key);
   }
 
   private startSweep(): void {
@@ -418,7 +502,18 @@ export class Hibernation {
   }
 }
 
-function sameUids(a: Uint32Array, b: readonly number[]): boolean {
+function hasUid(sorted: Uint32Array, uid: number): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < uid) lo = mid + 1;
+    else hi = mid;
+  }
+  return sorted[lo] === uid;
+}
+
+function sameUids(a: Uint32Array | readonly number[], b: Uint32Array | readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
