@@ -205,6 +205,8 @@ export class SqliteStore implements MailStore {
       else options.logger?.info({ file: dbPath, limitMegabytes: limits.startupCheckMaxMegabytes }, 'database larger than the startup check limit: only its header was checked; "postroom check" checks it all');
       const databaseIsNew = currentVersion(db) === 0;
       syncThread = new SyncThread((err) => options.logger?.error({ err }, 'the fsync thread stopped; syncing on the thread pool from now on'));
+      // Its start (tens of ms) runs beside the rest of the open, not in the first write's way.
+      syncThread.prestart();
       const files = new BlobFiles(options.directory, syncThread, options.directBodyWrites ?? DEFAULT_DIRECT_BODY_WRITES);
       if (!forCheck) {
         refusedNew = databaseIsNew;
