@@ -20,8 +20,9 @@
  * 5. if the copy took every frame, the WAL is started over here, still with writes held (restartWal
  *    below), rather than by the next write — where SQLite, at synchronous=NORMAL, fsyncs the new
  *    WAL header synchronously on the event loop, 0.3–5 ms once a second landing on whichever
- *    command wrote first (bench/RESULTS.md, issue 23);
- * 6. writes go on. The first of them starts the WAL over from its first frame
+ *    command wrote first (bench/RESULTS.md, issue 23). Writes go on right after that write; the new
+ *    header's fdatasync runs beside theirs, and each of their own syncs covers it too;
+ * 6. writes go on. Without step 5, the first of them would start the WAL over from its first frame
  *    (https://sqlite.org/wal.html, "Checkpointing") — safe only because step 4 came first: the
  *    frames it overwrites are durable in the database file by then. That overwrite is why writes
  *    are held from the copy to the end of step 4: the kernel may write the new WAL header back at
@@ -182,9 +183,15 @@ export class Checkpointer {
       if (copied > 0) await this.syncDatabase();
       if (complete && copied > 0) {
         this.restartWal();
+        // Writes go on before the new header is synced: a write's own WAL sync, asked for after its
+        // COMMIT, covers the header written before it, so nothing is acknowledged before both are
+        // on disk (restartWal). The hold used to last until this sync finished too: an APPEND
+        // arriving during a checkpoint waited for two WAL fdatasyncs in a row (issue 23).
+        release();
+        const before = this.durable.syncs;
         await this.durable.sync();
         // That sync was the checkpointer's own: an idle store is not checkpointed again for it.
-        this.seenWrites = this.durable.syncs;
+        if (this.durable.syncs === before + 1) this.seenWrites = this.durable.syncs;
       }
       this.checkpoints++;
     } catch (err) {
@@ -232,11 +239,15 @@ export class Checkpointer {
   /**
    * Starts the WAL over now, while writes are held and the database file is synced: one write of
    * the checkpointer's own row in `meta` at synchronous=OFF — so SQLite writes the new WAL header
-   * and the row's frame without its header fsync — and then (run()) a WAL fdatasync on the sync
-   * thread before any other write commits. That keeps SQLite's order (the new header on disk
-   * before any frame that follows it) with the fsync off the event loop. Should a crash come
-   * first, either header is harmless: the old one does not match the new frame's salt, the new one
-   * has a frame that changes nothing, and every page before it is in the synced database file.
+   * and the row's frame without its header fsync (on the event loop) — and then (run()) a WAL
+   * fdatasync on the sync thread. Writes go on meanwhile: SQLite syncs the header first so that no
+   * frame after it can be durable without it, and here no write after it is acknowledged before a
+   * WAL fdatasync that started after its COMMIT, which makes the header durable too. Should power
+   * fail before such a sync, either header is harmless: with the old one, the new frames do not
+   * match its salt and recovery ignores them (none was acknowledged as durable; a flag change's
+   * 'soon' promise allows the loss); with the new one, recovery keeps the frames that made it to
+   * disk up to the last whole commit, as after any crash. Every page before the restart is in the
+   * synced database file either way.
    */
   private restartWal(): void {
     this.db.pragma('synchronous = OFF');
