@@ -28,7 +28,7 @@
  * log line goes to FILE.<round>, each line prefixed with the wall clock (ms).
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -70,6 +70,8 @@ interface RoundResult {
   sizes: number[];
   startedAt: number[];
   seconds: number;
+  /** The server's CPU time (user + system, all its threads) over the APPENDs, ms; NaN where unknown. */
+  cpuMs: number;
   bytes: number;
 }
 
@@ -112,7 +114,7 @@ async function archiveCount(client: WireClient): Promise<number> {
   return Number(m[1]);
 }
 
-async function appendRun(port: number, round: number): Promise<RoundResult> {
+async function appendRun(port: number, round: number, pid: number): Promise<RoundResult> {
   const { client } = await WireClient.connect('127.0.0.1', port, 30_000, { tls: TLS });
   try {
     const login = await client.command(`LOGIN ${USER} ${PASSWORD}`);
@@ -124,6 +126,7 @@ async function appendRun(port: number, round: number): Promise<RoundResult> {
     const messages = Array.from({ length: COUNT }, (_, i) => benchMessage(7_000_000_000 + round * 100_000 + i, `append-${round}`));
     const latencies: number[] = [];
     const startedAt: number[] = [];
+    const cpuBefore = processCpuMs(pid);
     const started = performance.now();
     for (const [i, message] of messages.entries()) {
       const t = performance.now();
@@ -133,12 +136,26 @@ async function appendRun(port: number, round: number): Promise<RoundResult> {
       if (done.status !== 'OK') throw new Error(`APPEND ${i}: ${done.tagged}`);
     }
     const seconds = (performance.now() - started) / 1000;
+    const cpuMs = processCpuMs(pid) - cpuBefore;
     const after = await archiveCount(client);
     if (after - before !== COUNT) throw new Error(`Archive grew by ${after - before}, ${COUNT} APPENDs were acknowledged`);
     await client.command('LOGOUT').catch(() => undefined);
-    return { latencies, sizes: messages.map((m) => m.length), startedAt, seconds, bytes: messages.reduce((n, m) => n + m.length, 0) };
+    return { latencies, sizes: messages.map((m) => m.length), startedAt, seconds, cpuMs, bytes: messages.reduce((n, m) => n + m.length, 0) };
   } finally {
     client.close();
+  }
+}
+
+/**
+ * CPU time of a process so far (user + system, every thread; /proc, Linux), ms. Dovecot's figure is
+ * its master process only, not the imap processes it forks: compare Postroom's across trees only.
+ */
+function processCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
   }
 }
 
@@ -182,15 +199,15 @@ for (let round = 0; round < ROUNDS; round++) {
         : await startDovecot({ runDir, spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: 20, ...(TLS ? { tls: { cert: join(certDir, 'cert.pem'), key: join(certDir, 'key.pem') } } : {}) });
     try {
       process.stderr.write(`  round ${round + 1}/${ROUNDS}: ${name}\n`);
-      all.get(name)!.push(await appendRun(TLS ? server.tlsPort ?? server.port : server.port, round));
+      all.get(name)!.push(await appendRun(TLS ? server.tlsPort ?? server.port : server.port, round, server.pid));
     } finally {
       await server.stop();
     }
     rmSync(runDir, { recursive: true, force: true });
   }
 }
-say('| server | APPENDs/s | mean ms | p50 ms | p90 ms | p99 ms | MB/s |');
-say('|---|---:|---:|---:|---:|---:|---:|');
+say('| server | APPENDs/s | mean ms | p50 ms | p90 ms | p99 ms | MB/s | server CPU ms per APPEND |');
+say('|---|---:|---:|---:|---:|---:|---:|---:|');
 const rates = new Map<string, number>();
 const p50s = new Map<string, number>();
 for (const [name, rounds] of all) {
@@ -199,7 +216,8 @@ for (const [name, rounds] of all) {
   const bytes = rounds.reduce((n, r) => n + r.bytes, 0);
   rates.set(name, lat.length / seconds);
   p50s.set(name, percentile(lat, 50));
-  say(`| ${name} | ${(lat.length / seconds).toFixed(0)} | ${(lat.reduce((a, b) => a + b, 0) / lat.length).toFixed(1)} | ${percentile(lat, 50).toFixed(1)} | ${percentile(lat, 90).toFixed(1)} | ${percentile(lat, 99).toFixed(1)} | ${(bytes / seconds / 1e6).toFixed(2)} |`);
+  const cpu = rounds.reduce((n, r) => n + r.cpuMs, 0) / lat.length;
+  say(`| ${name} | ${(lat.length / seconds).toFixed(0)} | ${(lat.reduce((a, b) => a + b, 0) / lat.length).toFixed(1)} | ${percentile(lat, 50).toFixed(1)} | ${percentile(lat, 90).toFixed(1)} | ${percentile(lat, 99).toFixed(1)} | ${(bytes / seconds / 1e6).toFixed(2)} | ${name === 'Postroom' ? cpu.toFixed(2) : '–'} |`);
 }
 say('');
 if (values.detail) {
