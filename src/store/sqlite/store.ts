@@ -17,6 +17,7 @@ import { SnapshotCache } from './snapshot-cache.js';
 import { StructureCache } from './structure-cache.js';
 import { SortCache } from './sort-cache.js';
 import { BlobFiles } from './blob-files.js';
+import { reserveSlots } from './direct-slots.js';
 import { readBodySync, readHeadSync } from './contents.js';
 import { DATABASE_FILE, Statements, openDatabase } from './database.js';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
@@ -207,6 +208,8 @@ export class SqliteStore implements MailStore {
       syncThread = new SyncThread((err) => options.logger?.error({ err }, 'the fsync thread stopped; syncing on the thread pool from now on'));
       // Its start (tens of ms) runs beside the rest of the open, not in the first write's way.
       syncThread.prestart();
+      // And the GC that making the body slots' memory sets off runs now, not in the first large APPEND.
+      if (!forCheck) reserveSlots();
       const files = new BlobFiles(options.directory, syncThread, options.directBodyWrites ?? DEFAULT_DIRECT_BODY_WRITES);
       if (!forCheck) {
         refusedNew = databaseIsNew;
