@@ -85,6 +85,33 @@ describe('SqliteStore WAL checkpoints', () => {
     await store.close();
   });
 
+  it('waits for a pause in writes once due, and no longer than maxDeferMs under writes that never pause', async () => {
+    // Instant WAL syncs: while the lanes below write, every look of the checkpointer finds new ones.
+    const writeFor = async (u: Awaited<ReturnType<typeof aliceStore>>['u'], mailboxId: string, ms: number): Promise<void> => {
+      const until = Date.now() + ms;
+      let i = 0;
+      const lane = async (): Promise<void> => {
+        while (Date.now() < until) await u.append(mailboxId, { content: message(i++) });
+      };
+      await Promise.all(Array.from({ length: 8 }, lane));
+    };
+    {
+      const { store, u, inbox } = await aliceStore({ walSyncer: async () => undefined, checkpoints: { intervalMs: 100, maxDeferMs: 60_000 } });
+      await writeFor(u, inbox.id, 600);
+      assert.equal(store.durability().checkpoints, 0, 'a checkpoint ran while writes kept coming');
+      const deadline = Date.now() + 5_000;
+      while (store.durability().checkpoints === 0 && Date.now() < deadline) await tick(20);
+      assert.equal(store.durability().checkpoints, 1, 'the pause after the writes was used');
+      await store.close();
+    }
+    {
+      const { store, u, inbox } = await aliceStore({ walSyncer: async () => undefined, checkpoints: { intervalMs: 50, maxDeferMs: 100 } });
+      await writeFor(u, inbox.id, 1_000);
+      assert.ok(store.durability().checkpoints >= 2, `${store.durability().checkpoints} checkpoints in a second of writes that never paused`);
+      await store.close();
+    }
+  });
+
   it('runs sooner than its interval once the database grew by growthPages, and not before', async () => {
     const { store, u, inbox } = await aliceStore({ checkpoints: { intervalMs: 60_000, growthPages: 200 } });
     const big = (i: number): Buffer => Buffer.concat([message(i), Buffer.alloc(40 * 1024, 'x')]); // ~11 pages inline

@@ -6,8 +6,13 @@
  * copying and the database after — synchronously, on the event loop, where every session waits
  * (100–190 ms under the bench's load; the copying itself is page-cache work, a few milliseconds).
  *
- * Here, once a second while anything was written — or sooner, once the database has grown by
- * `growthPages` since the last checkpoint (below):
+ * Here, once a second while anything was written — at the first pause in writes after that (a look
+ * every CHECK_MS that finds no WAL sync since the previous one), or, when writes never pause, one
+ * `maxDeferMs` later — or sooner, once the database has grown by `growthPages` since the last
+ * checkpoint (below). Why wait for a pause: a write arriving during steps 2–4 waits for the copy and
+ * the database's fdatasync, and under one client's stream of APPENDs that made the checkpoint's
+ * APPEND the slowest of its second (bench:append with --detail and strace, issue 23); in a pause
+ * nobody waits. The steps:
  * 1. WalSync makes every committed frame durable — the order SQLite's own checkpoint keeps: no page
  *    reaches the database file before its WAL frame is on disk. Writes go on meanwhile; if one
  *    committed after the sync was asked for (total_changes() moved), its frames are not covered,
@@ -64,6 +69,12 @@ export interface CheckpointerOptions {
    * last checkpoint (default 2,048, 8 MiB of 4 KiB pages): each copy on the event loop stays short.
    */
   growthPages?: number;
+  /**
+   * How much longer than `intervalMs` a due checkpoint may wait for a pause in writes (a look, every
+   * CHECK_MS, that finds no WAL sync since the last one), so that its hold meets no write waiting
+   * (default: `intervalMs`; 0: never wait). Under writes that never pause it runs at the latest then.
+   */
+  maxDeferMs?: number;
   /** Replaces the fdatasync of the database file (tests of the order only). */
   databaseSyncer?: FileSyncer;
   /** Where the database file's fdatasync runs (default: libuv's thread pool). */
@@ -128,12 +139,18 @@ export class Checkpointer {
 
   start(): void {
     const interval = this.options.intervalMs ?? 1_000;
+    const maxDefer = this.options.maxDeferMs ?? interval;
     const growth = this.options.growthPages ?? DEFAULT_GROWTH_PAGES;
     this.pagesAfterCopy = this.pageCount();
+    let syncsAtLastLook = this.durable.syncs;
     this.timer = setInterval(
       () => {
+        // No WAL sync since the last look: writes paused, and a hold now meets nobody waiting.
+        const paused = this.durable.syncs === syncsAtLastLook;
+        syncsAtLastLook = this.durable.syncs;
         if (this.inFlight || this.failed || this.durable.syncs === this.seenWrites) return;
-        const due = performance.now() - this.lastStart >= interval;
+        const since = performance.now() - this.lastStart;
+        const due = since >= interval && (paused || since >= interval + maxDefer);
         if (!due && this.pageCount() - (this.pagesAfterCopy ?? 0) < growth) return;
         void this.checkpoint();
       },
