@@ -16,10 +16,19 @@
  * `count` afterwards.
  *
  * `--plain`: plaintext IMAP instead of TLS (both servers). `--cpu-prof DIR`: Postroom runs under
- * `node --cpu-prof` (read with `tsx bench/profile-summary.ts FILE`).
+ * `node --cpu-prof` (read with `tsx bench/profile-summary.ts FILE`). `--postroom-only`: Dovecot is
+ * not run (for A/B runs of two Postroom trees). `--detail FILE`: one CSV line per APPEND (server,
+ * round, index, message bytes, ms, wall-clock ms at the command's start), to tell which APPENDs
+ * make the tail. `--strace FILE`: Postroom runs under `strace -f -tt -T` (syscalls with times,
+ * to match against --detail's wall clock; slows the server, so its figures are not the bench's);
+ * `--strace-calls fsync,fdatasync,...` traces only those (strace --seccomp-bpf: far less slowdown).
+ * `--gc-log FILE`: the server logs each of its main thread's garbage collections (start, duration,
+ * kind) to FILE.<round> at exit (bench/append/gc-log.mjs). `--node-args="..."`: more node flags
+ * for Postroom's process (e.g. `--trace-gc`); `--server-stdout FILE`: what it prints that is not a
+ * log line goes to FILE.<round>, each line prefixed with the wall clock (ms).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -39,6 +48,13 @@ const { values } = parseArgs({
     plain: { type: 'boolean', default: false },
     out: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'postroom-only': { type: 'boolean', default: false },
+    detail: { type: 'string' },
+    strace: { type: 'string' },
+    'gc-log': { type: 'string' },
+    'strace-calls': { type: 'string' },
+    'node-args': { type: 'string' },
+    'server-stdout': { type: 'string' },
   },
 });
 const COUNT = Number(values.count ?? (values.quick ? 100 : 303));
@@ -50,19 +66,25 @@ const ROOT = join(BENCH_TMP, 'append');
 
 interface RoundResult {
   latencies: number[];
+  /** Per APPEND: message bytes and the wall clock (ms since the epoch) at its command's start. */
+  sizes: number[];
+  startedAt: number[];
   seconds: number;
+  /** The server's CPU time (user + system, all its threads) over the APPENDs, ms; NaN where unknown. */
+  cpuMs: number;
   bytes: number;
 }
 
-async function startPostroomServe(runDir: string, certDir: string): Promise<RunningServer> {
+async function startPostroomServe(runDir: string, certDir: string, round: number): Promise<RunningServer> {
   const data = await seededPostroomData(runDir, spec);
   const tlsArgs = TLS ? ['--tls-cert', join(certDir, 'cert.pem'), '--tls-key', join(certDir, 'key.pem'), '--imaps-port', 'auto', '--imap-port', 'off'] : ['--imap-port', 'auto', '--imaps-port', 'off', '--allow-insecure-auth'];
-  const child = spawn(
-    process.execPath,
-    [...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--host', '127.0.0.1',
-      '--pop3-port', 'off', '--pop3s-port', 'off', '--log-level', 'error', ...tlsArgs],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const nodeArgs = [...(values['node-args']?.split(' ').filter(Boolean) ?? []), ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []),
+    ...(values['gc-log'] ? ['--import', join(import.meta.dirname, 'append', 'gc-log.mjs')] : []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--host', '127.0.0.1',
+    '--pop3-port', 'off', '--pop3s-port', 'off', '--log-level', 'error', ...tlsArgs];
+  const env = values['gc-log'] ? { ...process.env, POSTROOM_BENCH_GC_LOG: `${values['gc-log']}.${round}` } : process.env;
+  const child = values.strace
+    ? spawn('strace', ['-f', '-tt', '-T', ...(values['strace-calls'] ? ['--seccomp-bpf', '-e', `trace=${values['strace-calls']}`] : []), '-o', `${values.strace}.${round}`, process.execPath, ...nodeArgs], { stdio: ['ignore', 'pipe', 'inherit'], env })
+    : spawn(process.execPath, nodeArgs, { stdio: ['ignore', 'pipe', 'inherit'], env });
   const port = await new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
@@ -70,7 +92,8 @@ async function startPostroomServe(runDir: string, certDir: string): Promise<Runn
         const p = TLS ? m.imapsPort : m.imapPort;
         if (m.msg === 'listening' && p) resolve(p);
       } catch {
-        /* a log line */
+        // Not JSON: a line of node's own (--trace-gc), kept when asked for.
+        if (values['server-stdout']) appendFileSync(`${values['server-stdout']}.${round}`, `${Date.now()} ${line}\n`);
       }
     });
     child.once('exit', (code) => reject(new Error(`postroom serve exited with ${code} before listening`)));
@@ -91,7 +114,7 @@ async function archiveCount(client: WireClient): Promise<number> {
   return Number(m[1]);
 }
 
-async function appendRun(port: number, round: number): Promise<RoundResult> {
+async function appendRun(port: number, round: number, pid: number): Promise<RoundResult> {
   const { client } = await WireClient.connect('127.0.0.1', port, 30_000, { tls: TLS });
   try {
     const login = await client.command(`LOGIN ${USER} ${PASSWORD}`);
@@ -102,20 +125,37 @@ async function appendRun(port: number, round: number): Promise<RoundResult> {
     // Built before the clock starts; the same messages for both servers in a round.
     const messages = Array.from({ length: COUNT }, (_, i) => benchMessage(7_000_000_000 + round * 100_000 + i, `append-${round}`));
     const latencies: number[] = [];
+    const startedAt: number[] = [];
+    const cpuBefore = processCpuMs(pid);
     const started = performance.now();
     for (const [i, message] of messages.entries()) {
       const t = performance.now();
+      startedAt.push(performance.timeOrigin + t);
       const done = await client.append('Archive', i % 3 === 0 ? '' : '\\Seen', message);
       latencies.push(performance.now() - t);
       if (done.status !== 'OK') throw new Error(`APPEND ${i}: ${done.tagged}`);
     }
     const seconds = (performance.now() - started) / 1000;
+    const cpuMs = processCpuMs(pid) - cpuBefore;
     const after = await archiveCount(client);
     if (after - before !== COUNT) throw new Error(`Archive grew by ${after - before}, ${COUNT} APPENDs were acknowledged`);
     await client.command('LOGOUT').catch(() => undefined);
-    return { latencies, seconds, bytes: messages.reduce((n, m) => n + m.length, 0) };
+    return { latencies, sizes: messages.map((m) => m.length), startedAt, seconds, cpuMs, bytes: messages.reduce((n, m) => n + m.length, 0) };
   } finally {
     client.close();
+  }
+}
+
+/**
+ * CPU time of a process so far (user + system, every thread; /proc, Linux), ms. Dovecot's figure is
+ * its master process only, not the imap processes it forks: compare Postroom's across trees only.
+ */
+function processCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
   }
 }
 
@@ -129,7 +169,7 @@ const say = (s: string): void => {
   process.stdout.write(`${s}\n`);
 };
 
-ensureDovecot();
+if (!values['postroom-only']) ensureDovecot();
 rmSync(ROOT, { recursive: true, force: true });
 mkdirSync(ROOT, { recursive: true });
 const certDir = join(ROOT, 'tls');
@@ -145,29 +185,29 @@ say(`${ROUNDS} round(s) of ${COUNT} APPENDs over ${TLS ? 'implicit TLS' : 'plain
 say('');
 const all = new Map<string, RoundResult[]>([
   ['Postroom', []],
-  ['Dovecot', []],
+  ...(values['postroom-only'] ? [] : [['Dovecot', []] as [string, RoundResult[]]]),
 ]);
 for (let round = 0; round < ROUNDS; round++) {
-  const order = round % 2 === 0 ? ['Postroom', 'Dovecot'] : ['Dovecot', 'Postroom'];
+  const order = values['postroom-only'] ? ['Postroom'] : round % 2 === 0 ? ['Postroom', 'Dovecot'] : ['Dovecot', 'Postroom'];
   for (const name of order) {
     const runDir = join(ROOT, `${name.toLowerCase()}-${round}`);
     rmSync(runDir, { recursive: true, force: true });
     mkdirSync(runDir, { recursive: true });
     const server =
       name === 'Postroom'
-        ? await startPostroomServe(runDir, certDir)
+        ? await startPostroomServe(runDir, certDir, round)
         : await startDovecot({ runDir, spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: 20, ...(TLS ? { tls: { cert: join(certDir, 'cert.pem'), key: join(certDir, 'key.pem') } } : {}) });
     try {
       process.stderr.write(`  round ${round + 1}/${ROUNDS}: ${name}\n`);
-      all.get(name)!.push(await appendRun(TLS ? server.tlsPort ?? server.port : server.port, round));
+      all.get(name)!.push(await appendRun(TLS ? server.tlsPort ?? server.port : server.port, round, server.pid));
     } finally {
       await server.stop();
     }
     rmSync(runDir, { recursive: true, force: true });
   }
 }
-say('| server | APPENDs/s | mean ms | p50 ms | p90 ms | p99 ms | MB/s |');
-say('|---|---:|---:|---:|---:|---:|---:|');
+say('| server | APPENDs/s | mean ms | p50 ms | p90 ms | p99 ms | MB/s | server CPU ms per APPEND |');
+say('|---|---:|---:|---:|---:|---:|---:|---:|');
 const rates = new Map<string, number>();
 const p50s = new Map<string, number>();
 for (const [name, rounds] of all) {
@@ -176,8 +216,15 @@ for (const [name, rounds] of all) {
   const bytes = rounds.reduce((n, r) => n + r.bytes, 0);
   rates.set(name, lat.length / seconds);
   p50s.set(name, percentile(lat, 50));
-  say(`| ${name} | ${(lat.length / seconds).toFixed(0)} | ${(lat.reduce((a, b) => a + b, 0) / lat.length).toFixed(1)} | ${percentile(lat, 50).toFixed(1)} | ${percentile(lat, 90).toFixed(1)} | ${percentile(lat, 99).toFixed(1)} | ${(bytes / seconds / 1e6).toFixed(2)} |`);
+  const cpu = rounds.reduce((n, r) => n + r.cpuMs, 0) / lat.length;
+  say(`| ${name} | ${(lat.length / seconds).toFixed(0)} | ${(lat.reduce((a, b) => a + b, 0) / lat.length).toFixed(1)} | ${percentile(lat, 50).toFixed(1)} | ${percentile(lat, 90).toFixed(1)} | ${percentile(lat, 99).toFixed(1)} | ${(bytes / seconds / 1e6).toFixed(2)} | ${name === 'Postroom' ? cpu.toFixed(2) : '–'} |`);
 }
 say('');
-say(`Postroom/Dovecot APPEND rate: ${(rates.get('Postroom')! / rates.get('Dovecot')!).toFixed(2)}×; p50 ${p50s.get('Postroom')!.toFixed(1)} vs ${p50s.get('Dovecot')!.toFixed(1)} ms.`);
+if (values.detail) {
+  const rows = ['server,round,index,bytes,ms,started_ms'];
+  for (const [name, rounds] of all)
+    rounds.forEach((r, round) => r.latencies.forEach((ms, i) => rows.push(`${name},${round},${i},${r.sizes[i]},${ms.toFixed(3)},${r.startedAt[i]!.toFixed(3)}`)));
+  writeFileSync(values.detail, `${rows.join('\n')}\n`);
+}
+if (all.has('Dovecot')) say(`Postroom/Dovecot APPEND rate: ${(rates.get('Postroom')! / rates.get('Dovecot')!).toFixed(2)}×; p50 ${p50s.get('Postroom')!.toFixed(1)} vs ${p50s.get('Dovecot')!.toFixed(1)} ms.`);
 if (values.out) writeFileSync(values.out, `${lines.join('\n')}\n`);

@@ -85,6 +85,33 @@ describe('SqliteStore WAL checkpoints', () => {
     await store.close();
   });
 
+  it('waits for a pause in writes once due, and no longer than maxDeferMs under writes that never pause', async () => {
+    // Instant WAL syncs: while the lanes below write, every look of the checkpointer finds new ones.
+    const writeFor = async (u: Awaited<ReturnType<typeof aliceStore>>['u'], mailboxId: string, ms: number): Promise<void> => {
+      const until = Date.now() + ms;
+      let i = 0;
+      const lane = async (): Promise<void> => {
+        while (Date.now() < until) await u.append(mailboxId, { content: message(i++) });
+      };
+      await Promise.all(Array.from({ length: 8 }, lane));
+    };
+    {
+      const { store, u, inbox } = await aliceStore({ walSyncer: async () => undefined, checkpoints: { intervalMs: 100, maxDeferMs: 60_000 } });
+      await writeFor(u, inbox.id, 600);
+      assert.equal(store.durability().checkpoints, 0, 'a checkpoint ran while writes kept coming');
+      const deadline = Date.now() + 5_000;
+      while (store.durability().checkpoints === 0 && Date.now() < deadline) await tick(20);
+      assert.equal(store.durability().checkpoints, 1, 'the pause after the writes was used');
+      await store.close();
+    }
+    {
+      const { store, u, inbox } = await aliceStore({ walSyncer: async () => undefined, checkpoints: { intervalMs: 50, maxDeferMs: 100 } });
+      await writeFor(u, inbox.id, 1_000);
+      assert.ok(store.durability().checkpoints >= 2, `${store.durability().checkpoints} checkpoints in a second of writes that never paused`);
+      await store.close();
+    }
+  });
+
   it('runs sooner than its interval once the database grew by growthPages, and not before', async () => {
     const { store, u, inbox } = await aliceStore({ checkpoints: { intervalMs: 60_000, growthPages: 200 } });
     const big = (i: number): Buffer => Buffer.concat([message(i), Buffer.alloc(40 * 1024, 'x')]); // ~11 pages inline
@@ -203,6 +230,51 @@ describe('SqliteStore WAL checkpoints', () => {
     manual = false;
     assert.equal((await u.status(inbox.id)).messages, 2);
     await store.close();
+  });
+
+  it('does not hold writes for the restarted WAL header sync: a write waiting on the checkpoint commits beside it, and its own sync acknowledges it', async () => {
+    // The sync asked for right after the restart never finishes until the test says so.
+    const events: string[] = [];
+    let finishDatabaseSync: () => void = () => undefined;
+    let finishRestartSync: () => void = () => undefined;
+    let phase: 'plain' | 'restart' | 'after' = 'plain';
+    const { dir, store, u, inbox } = await aliceStore({
+      walSyncer: () => {
+        if (phase === 'restart') {
+          phase = 'after';
+          events.push('restart sync started');
+          return new Promise<void>((resolve) => (finishRestartSync = () => (events.push('restart sync done'), resolve())));
+        }
+        if (phase === 'after') events.push('write sync');
+        return Promise.resolve();
+      },
+      checkpoints: {
+        intervalMs: 60_000,
+        databaseSyncer: () => new Promise<void>((resolve) => (finishDatabaseSync = () => (events.push('database synced'), resolve()))),
+      },
+    });
+    const sequence = (): number => readFileSync(join(dir, 'mail.sqlite-wal')).readUInt32BE(12);
+    await u.append(inbox.id, { content: message(1) });
+    const before = sequence();
+    const checkpoint = store.checkpoint();
+    await tick(20);
+    const append = u.append(inbox.id, { content: message(2) });
+    assert.equal(await settled(append), false, 'the APPEND waits while the database file is synced');
+    phase = 'restart';
+    finishDatabaseSync();
+    assert.equal(await settled(append), true, 'the APPEND did not wait for the restarted header sync');
+    assert.deepEqual(events, ['database synced', 'restart sync started', 'write sync'], 'acknowledged after a WAL sync of its own, asked for after its COMMIT');
+    assert.equal(sequence(), before + 1, 'the APPEND went into the restarted WAL');
+    // The write's sync started after the restart, so it covers the new header as well (WalSync).
+    assert.equal(await settled(checkpoint), true, 'the later sync ended the checkpoint too');
+    finishRestartSync();
+    await checkpoint;
+    assert.equal((await u.status(inbox.id)).messages, 2);
+    await store.close();
+    const again = await SqliteStore.open({ directory: dir });
+    const user = await again.open('alice');
+    assert.equal((await user.status((await user.get('INBOX')).id)).messages, 2);
+    await again.close();
   });
 
   it('keeps the WAL from growing without bound under a steady stream of writes', async () => {

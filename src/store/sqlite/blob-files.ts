@@ -150,7 +150,9 @@ export class BlobFiles {
    */
   private async ensureDir(dir: string): Promise<void> {
     if (this.knownDirs.has(dir)) return;
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    // A folder made before this process started (most of them, once a store has some large mail)
+    // is found by a stat of cached metadata, without the trip through the pool an mkdir takes.
+    if (lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) await mkdir(dir, { recursive: true, mode: 0o700 });
     this.knownDirs.add(dir);
   }
 

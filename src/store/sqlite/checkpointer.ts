@@ -6,8 +6,13 @@
  * copying and the database after — synchronously, on the event loop, where every session waits
  * (100–190 ms under the bench's load; the copying itself is page-cache work, a few milliseconds).
  *
- * Here, once a second while anything was written — or sooner, once the database has grown by
- * `growthPages` since the last checkpoint (below):
+ * Here, once a second while anything was written — at the first pause in writes after that (a look
+ * every CHECK_MS that finds no WAL sync since the previous one), or, when writes never pause, one
+ * `maxDeferMs` later — or sooner, once the database has grown by `growthPages` since the last
+ * checkpoint (below). Why wait for a pause: a write arriving during steps 2–4 waits for the copy and
+ * the database's fdatasync, and under one client's stream of APPENDs that made the checkpoint's
+ * APPEND the slowest of its second (bench:append with --detail and strace, issue 23); in a pause
+ * nobody waits. The steps:
  * 1. WalSync makes every committed frame durable — the order SQLite's own checkpoint keeps: no page
  *    reaches the database file before its WAL frame is on disk. Writes go on meanwhile; if one
  *    committed after the sync was asked for (total_changes() moved), its frames are not covered,
@@ -20,8 +25,9 @@
  * 5. if the copy took every frame, the WAL is started over here, still with writes held (restartWal
  *    below), rather than by the next write — where SQLite, at synchronous=NORMAL, fsyncs the new
  *    WAL header synchronously on the event loop, 0.3–5 ms once a second landing on whichever
- *    command wrote first (bench/RESULTS.md, issue 23);
- * 6. writes go on. The first of them starts the WAL over from its first frame
+ *    command wrote first (bench/RESULTS.md, issue 23). Writes go on right after that write; the new
+ *    header's fdatasync runs beside theirs, and each of their own syncs covers it too;
+ * 6. writes go on. Without step 5, the first of them would start the WAL over from its first frame
  *    (https://sqlite.org/wal.html, "Checkpointing") — safe only because step 4 came first: the
  *    frames it overwrites are durable in the database file by then. That overwrite is why writes
  *    are held from the copy to the end of step 4: the kernel may write the new WAL header back at
@@ -63,6 +69,12 @@ export interface CheckpointerOptions {
    * last checkpoint (default 2,048, 8 MiB of 4 KiB pages): each copy on the event loop stays short.
    */
   growthPages?: number;
+  /**
+   * How much longer than `intervalMs` a due checkpoint may wait for a pause in writes (a look, every
+   * CHECK_MS, that finds no WAL sync since the last one), so that its hold meets no write waiting
+   * (default: `intervalMs`; 0: never wait). Under writes that never pause it runs at the latest then.
+   */
+  maxDeferMs?: number;
   /** Replaces the fdatasync of the database file (tests of the order only). */
   databaseSyncer?: FileSyncer;
   /** Where the database file's fdatasync runs (default: libuv's thread pool). */
@@ -127,12 +139,18 @@ export class Checkpointer {
 
   start(): void {
     const interval = this.options.intervalMs ?? 1_000;
+    const maxDefer = this.options.maxDeferMs ?? interval;
     const growth = this.options.growthPages ?? DEFAULT_GROWTH_PAGES;
     this.pagesAfterCopy = this.pageCount();
+    let syncsAtLastLook = this.durable.syncs;
     this.timer = setInterval(
       () => {
+        // No WAL sync since the last look: writes paused, and a hold now meets nobody waiting.
+        const paused = this.durable.syncs === syncsAtLastLook;
+        syncsAtLastLook = this.durable.syncs;
         if (this.inFlight || this.failed || this.durable.syncs === this.seenWrites) return;
-        const due = performance.now() - this.lastStart >= interval;
+        const since = performance.now() - this.lastStart;
+        const due = since >= interval && (paused || since >= interval + maxDefer);
         if (!due && this.pageCount() - (this.pagesAfterCopy ?? 0) < growth) return;
         void this.checkpoint();
       },
@@ -182,9 +200,15 @@ export class Checkpointer {
       if (copied > 0) await this.syncDatabase();
       if (complete && copied > 0) {
         this.restartWal();
+        // Writes go on before the new header is synced: a write's own WAL sync, asked for after its
+        // COMMIT, covers the header written before it, so nothing is acknowledged before both are
+        // on disk (restartWal). The hold used to last until this sync finished too: an APPEND
+        // arriving during a checkpoint waited for two WAL fdatasyncs in a row (issue 23).
+        release();
+        const before = this.durable.syncs;
         await this.durable.sync();
         // That sync was the checkpointer's own: an idle store is not checkpointed again for it.
-        this.seenWrites = this.durable.syncs;
+        if (this.durable.syncs === before + 1) this.seenWrites = this.durable.syncs;
       }
       this.checkpoints++;
     } catch (err) {
@@ -232,11 +256,15 @@ export class Checkpointer {
   /**
    * Starts the WAL over now, while writes are held and the database file is synced: one write of
    * the checkpointer's own row in `meta` at synchronous=OFF — so SQLite writes the new WAL header
-   * and the row's frame without its header fsync — and then (run()) a WAL fdatasync on the sync
-   * thread before any other write commits. That keeps SQLite's order (the new header on disk
-   * before any frame that follows it) with the fsync off the event loop. Should a crash come
-   * first, either header is harmless: the old one does not match the new frame's salt, the new one
-   * has a frame that changes nothing, and every page before it is in the synced database file.
+   * and the row's frame without its header fsync (on the event loop) — and then (run()) a WAL
+   * fdatasync on the sync thread. Writes go on meanwhile: SQLite syncs the header first so that no
+   * frame after it can be durable without it, and here no write after it is acknowledged before a
+   * WAL fdatasync that started after its COMMIT, which makes the header durable too. Should power
+   * fail before such a sync, either header is harmless: with the old one, the new frames do not
+   * match its salt and recovery ignores them (none was acknowledged as durable; a flag change's
+   * 'soon' promise allows the loss); with the new one, recovery keeps the frames that made it to
+   * disk up to the last whole commit, as after any crash. Every page before the restart is in the
+   * synced database file either way.
    */
   private restartWal(): void {
     this.db.pragma('synchronous = OFF');

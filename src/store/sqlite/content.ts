@@ -33,6 +33,11 @@ export async function collectContent(content: MessageContent, inlineMax: number,
   let pending: Buffer[] = [];
   let pendingSize = 0;
   let temp: TempBlob | null = null;
+  // Content that says up front it is larger than inlineMax (an IMAP literal, StreamedLiteral.size)
+  // goes to a file: the file is created (a trip through the thread pool) while the first bytes
+  // arrive, not after inlineMax of them, when the APPEND would wait for it (issue 23).
+  let opening: Promise<TempBlob> | null = (announcedSize(content) ?? 0) > inlineMax ? files.createTemp() : null;
+  opening?.catch(() => undefined); // awaited below, or dropped if the content fails first
   try {
     for await (const chunk of source) {
       if (temp) {
@@ -42,12 +47,15 @@ export async function collectContent(content: MessageContent, inlineMax: number,
       pending.push(chunk);
       pendingSize += chunk.length;
       if (pendingSize > inlineMax) {
-        temp = await files.createTemp();
+        temp = await (opening ?? files.createTemp());
+        opening = null;
         for (const p of pending) await temp.write(p);
         pending = [];
       }
     }
     if (!temp) {
+      // Shorter than it said: kept inline after all, and the file opened for it goes.
+      if (opening) await dropTemp(opening);
       const body = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingSize);
       return { kind: 'inline', sha256: sha256(body), size: body.length, body };
     }
@@ -55,8 +63,21 @@ export async function collectContent(content: MessageContent, inlineMax: number,
     return { kind: 'file', sha256: digest, size: temp.size, tempPath: temp.path, body, release };
   } catch (err) {
     if (temp) await temp.abort();
+    else if (opening) await dropTemp(opening);
     throw err;
   }
+}
+
+/** The size a streamed content announces before its bytes (an IMAP literal's), if it does. */
+function announcedSize(content: MessageContent): number | undefined {
+  const size = Buffer.isBuffer(content) ? undefined : (content as { size?: unknown }).size;
+  return typeof size === 'number' ? size : undefined;
+}
+
+/** Removes a temp file opened for content that did not need it (or failed); its own failure to open is moot. */
+async function dropTemp(opening: Promise<TempBlob>): Promise<void> {
+  const temp = await opening.catch(() => null);
+  await temp?.abort();
 }
 
 function sha256(data: Buffer): Buffer {

@@ -62,6 +62,17 @@ function reserve(): WasmMemory | null {
   return memory;
 }
 
+/**
+ * Makes the slots' memory now, at store open, rather than for the first large body. V8 counts the
+ * whole Memory (128 MiB, resident only as slots fill) as external memory the moment it is made, and
+ * that starts a mark-compact at once ("external memory pressure"): measured 20–40 ms of GC and
+ * ~7 ms for the allocation itself in the middle of the first large APPEND of every server process
+ * (bench:append, issue 23). At open nobody waits for it.
+ */
+export function reserveSlots(): void {
+  reserve();
+}
+
 /** A free aligned slot of SLOT_BYTES, or null when none is left (or none can be made). */
 export function takeSlot(): Buffer | null {
   const slot = free.pop();
@@ -78,7 +89,7 @@ export function giveSlot(slot: Buffer): void {
   free.push(slot);
 }
 
-/** For tests: slots made and slots free. */
-export function directSlots(): { made: number; free: number } {
-  return { made: carved / SLOT_BYTES, free: free.length };
+/** For tests: slots made and slots free, and whether their memory is made yet. */
+export function directSlots(): { made: number; free: number; reserved: boolean } {
+  return { made: carved / SLOT_BYTES, free: free.length, reserved: memory !== undefined };
 }

@@ -19,6 +19,7 @@ import { StatusSums } from './mailbox-status.js';
 import { HeaderCache } from './header-cache.js';
 import { SortCache } from './sort-cache.js';
 import { BlobFiles } from './blob-files.js';
+import { reserveSlots } from './direct-slots.js';
 import { readBodySync, readHeadSync } from './contents.js';
 import { DATABASE_FILE, Statements, openDatabase } from './database.js';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
@@ -213,6 +214,10 @@ export class SqliteStore implements MailStore {
       else options.logger?.info({ file: dbPath, limitMegabytes: limits.startupCheckMaxMegabytes }, 'database larger than the startup check limit: only its header was checked; "postroom check" checks it all');
       const databaseIsNew = currentVersion(db) === 0;
       syncThread = new SyncThread((err) => options.logger?.error({ err }, 'the fsync thread stopped; syncing on the thread pool from now on'));
+      // Its start (tens of ms) runs beside the rest of the open, not in the first write's way.
+      syncThread.prestart();
+      // And the GC that making the body slots' memory sets off runs now, not in the first large APPEND.
+      if (!forCheck) reserveSlots();
       const files = new BlobFiles(options.directory, syncThread, options.directBodyWrites ?? DEFAULT_DIRECT_BODY_WRITES);
       if (!forCheck) {
         refusedNew = databaseIsNew;

@@ -22,6 +22,16 @@
  *
  * Should the thread die, its pending requests and every later one run on the thread pool instead
  * (and a log line says so): slower under load, never less durable.
+ *
+ * No request waits for a thread to start. Starting one (a Node worker: a new isolate and its
+ * bootstrap) takes tens of milliseconds of CPU, far more than an fdatasync, and a message posted to
+ * a worker still starting waits for all of it. Threads used to start on demand, when two requests
+ * overlapped — so the first large body after a start (its file and directory syncs side by side)
+ * waited 40–300 ms for the second thread (bench:append, the slowest APPEND of each round, issue 23).
+ * Now a request goes to a thread that is up: an idle one, else the one with the fewest waiting; a
+ * thread is started in the background when none is idle, and the first one when the store opens
+ * (`prestart`). Only while no thread is up at all (the first moments after opening) does a request
+ * run on the thread pool, as when the threads are gone.
  */
 import { fdatasync, fsync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -59,6 +69,8 @@ interface Waiter {
 interface Thread {
   worker: Worker;
   pending: Map<number, Waiter>;
+  /** Whether the worker is running (its 'online' event): until then a message to it would wait for its start. */
+  up: boolean;
 }
 
 export class SyncThread {
@@ -67,11 +79,25 @@ export class SyncThread {
   private broken = false;
   private closing = false;
 
+  /** Requests run on libuv's pool because no thread was up yet (diagnostics and tests). */
+  pooled = 0;
+
   constructor(
     private readonly onBroken?: (err: unknown) => void,
     /** Threads to spread syncs over (at least 1). */
     private readonly maxThreads = SYNC_THREADS,
   ) {}
+
+  /** Starts the first thread now, in the background, so that it is up before the first write. */
+  prestart(): void {
+    if (this.threads.length === 0 && !this.broken) this.start();
+  }
+
+  /** Resolves once some thread is up (tests; a request never waits for this). */
+  async ready(): Promise<void> {
+    this.prestart();
+    while (!this.broken && !this.threads.some((t) => t.up)) await new Promise((r) => setTimeout(r, 2));
+  }
 
   /** fdatasync(fd): resolves when the file's data is on stable storage. */
   fdatasync(fd: number): Promise<void> {
@@ -86,6 +112,11 @@ export class SyncThread {
     return this.request(fd, true);
   }
 
+  /** Threads started so far, up or starting (diagnostics and tests). */
+  get started(): number {
+    return this.threads.length;
+  }
+
   /** Requests sent and not yet answered, over all threads. */
   get inFlight(): number {
     return this.threads.reduce((n, t) => n + t.pending.size, 0);
@@ -94,6 +125,10 @@ export class SyncThread {
   private request(fd: number, full: boolean): Promise<void> {
     if (this.broken) return poolSync(fd, full);
     const thread = this.pick();
+    if (!thread) {
+      this.pooled++;
+      return poolSync(fd, full);
+    }
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
       thread.pending.set(id, { fd, full, resolve, reject });
@@ -102,12 +137,16 @@ export class SyncThread {
     });
   }
 
-  /** An idle thread (started if need be), else the one with the fewest requests waiting. */
-  private pick(): Thread {
+  /**
+   * An idle thread that is up, else the up one with the fewest requests waiting — and then, if no
+   * thread is idle and fewer than `maxThreads` exist, one more is started for later requests.
+   * Undefined while no thread is up yet.
+   */
+  private pick(): Thread | undefined {
     let best: Thread | undefined;
-    for (const t of this.threads) if (!best || t.pending.size < best.pending.size) best = t;
-    if (best && (best.pending.size === 0 || this.threads.length >= Math.max(1, this.maxThreads))) return best;
-    return this.start();
+    for (const t of this.threads) if (t.up && (!best || t.pending.size < best.pending.size)) best = t;
+    if (best?.pending.size !== 0 && this.threads.length < Math.max(1, this.maxThreads) && !this.threads.some((t) => !t.up)) this.start();
+    return best;
   }
 
   /** Stops the threads once nothing is pending. */
@@ -121,7 +160,10 @@ export class SyncThread {
 
   private start(): Thread {
     const worker = new Worker(THREAD_SOURCE, { eval: true, name: 'postroom-fsync' });
-    const thread: Thread = { worker, pending: new Map() };
+    const thread: Thread = { worker, pending: new Map(), up: false };
+    worker.once('online', () => {
+      thread.up = true;
+    });
     worker.on('message', (reply: Reply) => {
       const waiter = thread.pending.get(reply.id);
       if (!waiter) return;

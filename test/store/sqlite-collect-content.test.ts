@@ -1,0 +1,93 @@
+/**
+ * collectContent, where an APPEND's bytes become an inline body or a temp file: content that says
+ * up front it is larger than inlineMax (an IMAP literal) has its temp file created while its first
+ * bytes arrive, not after inlineMax of them; content shorter than it said stays inline and leaves
+ * no file behind, and content that fails leaves none either.
+ */
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { BlobFiles } from '../../src/store/sqlite/blob-files.js';
+import { collectContent, releaseCollected } from '../../src/store/sqlite/content.js';
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function files(): BlobFiles {
+  const dir = mkdtempSync(join(tmpdir(), 'postroom-collect-'));
+  dirs.push(dir);
+  return new BlobFiles(dir, undefined, false);
+}
+
+const tick = (ms = 20): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A literal as the framer hands it: its size first, then its chunks, with `between` run after each. */
+function literal(size: number, chunks: Buffer[], between: (i: number) => Promise<void> = async () => undefined, failAfter?: number): AsyncIterable<Buffer> & { size: number } {
+  return {
+    size,
+    async *[Symbol.asyncIterator]() {
+      for (const [i, c] of chunks.entries()) {
+        if (failAfter === i) throw new Error('the client went away');
+        yield c;
+        await between(i);
+      }
+    },
+  };
+}
+
+describe('SqliteStore collectContent', () => {
+  it('creates the temp file of a literal announced above inlineMax before inlineMax of it has arrived', async () => {
+    const f = files();
+    const chunks = [Buffer.alloc(40, 'a'), Buffer.alloc(40, 'b'), Buffer.alloc(40, 'c')];
+    const seen: number[] = [];
+    const collected = await collectContent(
+      literal(120, chunks, async () => {
+        await tick();
+        seen.push(readdirSync(f.tmp).length);
+      }),
+      100,
+      f,
+    );
+    assert.equal(seen[0], 1, 'the temp file existed after the first 40 of 120 bytes (inlineMax 100)');
+    assert.equal(collected.kind, 'file');
+    if (collected.kind !== 'file') return;
+    assert.deepEqual(readFileSync(collected.tempPath), Buffer.concat(chunks));
+    releaseCollected(collected);
+  });
+
+  it('keeps content shorter than it announced inline, and removes the file opened for it', async () => {
+    const f = files();
+    const collected = await collectContent(literal(500, [Buffer.alloc(30, 'x'), Buffer.alloc(30, 'y')], () => tick()), 100, f);
+    assert.equal(collected.kind, 'inline');
+    assert.equal(collected.size, 60);
+    assert.deepEqual(readdirSync(f.tmp), []);
+  });
+
+  it('leaves no temp file when the content fails before or after the file was needed', async () => {
+    for (const failAfter of [1, 3]) {
+      const f = files();
+      const chunks = [Buffer.alloc(40, 'a'), Buffer.alloc(40, 'b'), Buffer.alloc(40, 'c'), Buffer.alloc(40, 'd')];
+      await assert.rejects(collectContent(literal(160, chunks, () => tick(), failAfter), 100, f), /went away/);
+      assert.deepEqual(readdirSync(f.tmp), [], `a failure after ${failAfter} chunks left a temp file`);
+    }
+  });
+
+  it('does not open a file for a literal announced at or below inlineMax', async () => {
+    const f = files();
+    const seen: number[] = [];
+    const collected = await collectContent(
+      literal(100, [Buffer.alloc(50, 'a'), Buffer.alloc(50, 'b')], async () => {
+        await tick();
+        seen.push(readdirSync(f.tmp).length);
+      }),
+      100,
+      f,
+    );
+    assert.equal(collected.kind, 'inline');
+    assert.deepEqual(seen, [0, 0]);
+  });
+});
