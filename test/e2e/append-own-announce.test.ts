@@ -4,7 +4,7 @@
  * hold the flags as stored — normalised — and the modseq, exactly as a read would have given. And
  * a flag change by another session between the APPEND and the announcement must still win.
  */
-import { it } from 'node:test';
+import { it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { SqliteStore } from '../../src/store/sqlite/index.js';
 
 const MSG = 'Subject: own\r\n\r\nbody\r\n';
 
-it('own APPEND: announced without a read, flags normalised, modseq right, \\Deleted known to EXPUNGE', async (t) => {
+async function sqliteServer(t: TestContext): Promise<{ store: SqliteStore; s: Awaited<ReturnType<typeof startImapServer>> }> {
   const dir = await mkdtemp(join(tmpdir(), 'postroom-own-append-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const store = await SqliteStore.open({ directory: dir });
@@ -24,6 +24,11 @@ it('own APPEND: announced without a read, flags normalised, modseq right, \\Dele
     await s.close();
     await store.close();
   });
+  return { store, s };
+}
+
+it('own APPEND: announced without a read, flags normalised, modseq right, \\Deleted known to EXPUNGE', async (t) => {
+  const { store, s } = await sqliteServer(t);
   const c = new RawClient(s.port);
   t.after(() => c.destroy());
   await c.login();
@@ -61,14 +66,7 @@ it('own APPEND: announced without a read, flags normalised, modseq right, \\Dele
 });
 
 it('own APPEND: another session changing the new message first still wins', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'postroom-own-append-race-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const store = await SqliteStore.open({ directory: dir });
-  const s = await startImapServer({ store });
-  t.after(async () => {
-    await s.close();
-    await store.close();
-  });
+  const { store, s } = await sqliteServer(t);
   const c = new RawClient(s.port);
   const other = new RawClient(s.port);
   t.after(() => {
