@@ -236,6 +236,14 @@ export interface AppendResult {
    * it was before, so the messages from this UID through `uid` are \Recent for the caller alone.
    */
   recentFrom?: number;
+  /**
+   * Optional: the new message's flags exactly as `records()` would give them to this handle (the
+   * store's normal form). With `uid` and `modseq` it is what a session needs to announce its own
+   * APPEND, so the IMAP layer then does not read the message back. A store that cannot say so
+   * cheaply — or whose `records()` would answer otherwise for this handle (another user's view of
+   * a shared mailbox) — leaves it unset.
+   */
+  flags?: Flag[];
 }
 
 export interface CopyResult {

@@ -231,9 +231,12 @@ export const appendCommand: CommandSpec<AppendArgs> = {
         // Into the selected mailbox: the store may claim \Recent for this session in the append's
         // own write; the session reports the message before the tagged OK (RFC 3501 §2.3.2: it is
         // the first session told of it), and its view then need not claim it in a second write.
-        const view = state.kind === 'selected' && state.view.mailbox.id === target.id && state.view.claimsRecent?.() === true ? state.view : null;
+        const selected = state.kind === 'selected' && state.view.mailbox.id === target.id ? state.view : null;
+        const view = selected?.claimsRecent?.() === true ? selected : null;
         const result = await state.mail.append(target.id, inputFor(ctx, args), view ? { ...options, claimRecent: true } : options);
         if (view && result.recentFrom !== undefined) view.noteRecentClaim?.(result.recentFrom, result.uid);
+        // What the session announces before the tagged OK, without reading the message back.
+        if (selected && result.flags) selected.noteOwnAppend?.({ uid: result.uid, flags: result.flags, modseq: result.modseq });
         results = [result];
       } else {
         results = await appendAllOrNone(state.mail, target.id, items.map((item) => inputFor(ctx, item)), options);

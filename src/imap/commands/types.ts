@@ -94,6 +94,11 @@ export interface SelectedView {
    */
   noteRecentClaim?(from: number, through: number): void;
   /**
+   * Optional: this session's APPEND into the selected mailbox stored this message with these flags
+   * and modseq (AppendResult.flags set); the view announces it from them instead of reading it back.
+   */
+  noteOwnAppend?(meta: MessageMeta): void;
+  /**
    * Optional: lets `observer` hear what the view reports from now on, until the returned function
    * is called or the mailbox is closed (RFC 5267 UPDATE contexts). A view without it refuses
    * UPDATE with NOUPDATE.

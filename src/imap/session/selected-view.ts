@@ -15,6 +15,9 @@ import { ParseError } from '../wire/args.js';
 import { fetchHead } from '../wire/encoder.js';
 import { changeIsFor } from '../../store/metadata.js';
 
+/** Own APPENDs remembered for announcing at most (noteOwnAppend); more is a store that never announced them. */
+const MAX_OWN_APPENDED = 1_000;
+
 export interface ViewOutput {
   untagged(...values: ImapValue[]): void;
   /** Untagged status responses (PERMANENTFLAGS when a new keyword appears). */
@@ -82,6 +85,8 @@ export class SelectedMailboxView implements SelectedView {
   private readonly snapshotMax: number;
   /** Messages that arrived later and were claimed as \Recent by this session. */
   private recentLater = new Set<number>();
+  /** This session's own APPENDs not yet announced: uid, flags and modseq as stored (noteOwnAppend). */
+  private readonly ownAppended = new Map<number, MessageMeta>();
   /** UIDs claimed as \Recent for this session by its own APPEND (noteRecentClaim), not yet reported. */
   private preclaimed: { from: number; through: number } | null = null;
   /** Keywords in use, lower-cased → first spelling seen (atoms compare case-insensitively). */
@@ -276,6 +281,14 @@ export class SelectedMailboxView implements SelectedView {
 
   claimsRecent(): boolean {
     return !this.readOnly && this.options.noRecent?.() !== true;
+  }
+
+  noteOwnAppend(meta: MessageMeta): void {
+    if (meta.uid <= this.lastUid()) return; // announced already (read back by an earlier flush)
+    // Consumed by the next flush; a session cannot append without commands ending, so this stays
+    // small — the bound only guards against a store that never announces what it appended.
+    if (this.ownAppended.size >= MAX_OWN_APPENDED) this.ownAppended.clear();
+    this.ownAppended.set(meta.uid, meta);
   }
 
   noteRecentClaim(from: number, through: number): void {
@@ -540,6 +553,30 @@ export class SelectedMailboxView implements SelectedView {
    * Reports queued changes: EXPUNGE (only when allowed), then EXISTS/RECENT for new messages, then
    * FETCH FLAGS for changed ones.
    */
+  /**
+   * UID, flags and modseq of newly announced messages (`uids` ascending), in ascending order: this
+   * session's own APPENDs from what the store returned (noteOwnAppend), only the rest read back.
+   * A flag change by someone else meanwhile is in pendingFlags with a higher modseq, as it would be
+   * for a read that raced with it, so flush picks the newer either way.
+   */
+  private async readNew(mail: UserMailbox, uids: readonly number[]): Promise<MessageMeta[]> {
+    if (this.ownAppended.size === 0) return mail.records(this.mailbox.id, [...uids]);
+    const known: MessageMeta[] = [];
+    const unknown: number[] = [];
+    for (const uid of uids) {
+      const meta = this.ownAppended.get(uid);
+      if (meta) known.push(meta);
+      else unknown.push(uid);
+    }
+    const read = unknown.length > 0 ? await mail.records(this.mailbox.id, unknown) : [];
+    // Kept until the read succeeded (a failed flush reports them next time). Any entry up to the
+    // highest UID announced now was announced or expunged before its announcement: done with.
+    const through = uids[uids.length - 1] ?? 0;
+    for (const uid of [...this.ownAppended.keys()]) if (uid <= through) this.ownAppended.delete(uid);
+    if (known.length === 0) return read;
+    return read.length === 0 ? known : [...known, ...read].sort((a, b) => a.uid - b.uid);
+  }
+
   async flush(mail: UserMailbox, allowExpunge: boolean, fetchNew?: NewMessageFetch): Promise<void> {
     if (this.pendingUrlmech) {
       this.pendingUrlmech = false;
@@ -566,7 +603,7 @@ export class SelectedMailboxView implements SelectedView {
         const through = uids[uids.length - 1]!;
         // Claimed by this session's own APPEND already (noteRecentClaim): no claim, no write.
         recentFrom = pre && through <= pre.through ? Infinity : await mail.claimRecent(this.mailbox.id, { peek: this.readOnly || this.options.noRecent?.() === true, through });
-        metas = await mail.records(this.mailbox.id, uids);
+        metas = await this.readNew(mail, uids);
       } catch (err) {
         for (const uid of uids) this.pendingNew.add(uid); // reported at the next flush instead
         this.preclaimed ??= pre;

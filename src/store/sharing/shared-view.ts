@@ -606,8 +606,9 @@ export class SharedNamespaceMail implements UserMailbox {
    */
   private async appendTo(a: Access, input: AppendInput, options?: KeywordLimitOptions): Promise<AppendResult> {
     const flags = permittedFlags(input.flags ?? [], a.rights);
-    if (!this.privateSeenOn(a) || !flags.some(isSeenFlag)) return a.handle.append(a.id, { ...input, flags }, options);
-    const res = await a.handle.append(a.id, { ...input, flags: flags.filter((f) => !isSeenFlag(f)) }, options);
+    // The owner's flags are not what this user's records() shows (per-user \Seen): no `flags`.
+    if (!this.privateSeenOn(a) || !flags.some(isSeenFlag)) return withoutFlags(await a.handle.append(a.id, { ...input, flags }, options));
+    const res = withoutFlags(await a.handle.append(a.id, { ...input, flags: flags.filter((f) => !isSeenFlag(f)) }, options));
     const set = await a.handle.setPrivateSeen!(a.id, this.user, [res.uid], true);
     return { ...res, modseq: Math.max(res.modseq, ...set.changed.map((c) => c.modseq)) };
   }
@@ -772,7 +773,7 @@ export class SharedNamespaceMail implements UserMailbox {
     const to = await this.resolve(toMailboxId, 'i');
     const permitted = { ...input, flags: permittedFlags(input.flags ?? [], to.rights) };
     if (from.owner === to.owner) return replaceMessage(from.handle, from.id, uid, to.id, permitted, options);
-    const appended = await to.handle.append(to.id, permitted, options);
+    const appended = withoutFlags(await to.handle.append(to.id, permitted, options));
     await from.handle.updateFlags(from.id, [uid], 'add', ['\\Deleted']);
     const removed = await from.handle.expunge(from.id, [uid]);
     return { appended, expunged: removed.includes(uid) };
@@ -857,4 +858,11 @@ export async function openWithSharing(store: MailStore, user: string, origin: st
 export async function hasSharedNamespace(mail: UserMailbox): Promise<boolean> {
   const view = mail as Partial<SharedNamespaceMail>;
   return typeof view.watchFor === 'function' && typeof view.active === 'function' && (await view.active());
+}
+
+/** AppendResult.flags are the owner's; a sharing user's records() may differ, so they are dropped. */
+function withoutFlags(result: AppendResult): AppendResult {
+  if (result.flags === undefined) return result;
+  const { flags: _owners, ...rest } = result;
+  return rest;
 }

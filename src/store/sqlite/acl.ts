@@ -18,16 +18,22 @@ export async function writeAcl(scope: UserScope, mailboxId: string, identifier: 
   const normal = rights ? normalizeRights(rights) : '';
   await scope.ctx.group.run(() => {
     if (!normal) scope.ctx.sql.get('DELETE FROM mailbox_acl WHERE mailbox_id = ? AND identifier = ?').run(box.id, id);
-    else
+    else {
       scope.ctx.sql
         .get('INSERT INTO mailbox_acl (mailbox_id, identifier, rights) VALUES (?, ?, ?) ON CONFLICT (mailbox_id, identifier) DO UPDATE SET rights = excluded.rights')
         .run(box.id, id, normal);
+      // In the same synchronous step as the row: no sharedWith can run between them.
+      scope.ctx.aclRows.noteInsert();
+    }
   });
   scope.ctx.feed.publish(scope.user, { kind: 'mailboxes', origin: scope.origin });
 }
 
 /** MailStore.sharedMailboxes: mailboxes of other users whose ACL names `user`, "anyone" or "authenticated". */
 export function sharedWith(ctx: StoreContext, user: string): SharedMailboxRef[] {
+  // Every LIST asks (shared-view.ts); with no ACL row at all — a server nobody shares on — the
+  // join below cannot return anything.
+  if (!ctx.aclRows.any(ctx)) return [];
   const ids = [user, 'anyone', 'authenticated'].flatMap((i) => [i, `-${i}`]);
   const rows = ctx.sql
     .get(
@@ -44,4 +50,24 @@ export function sharedWith(ctx: StoreContext, user: string): SharedMailboxRef[] 
     ref.acl.push({ identifier: r.identifier, rights: r.rights });
   }
   return [...byBox.values()].filter((ref) => ref.acl.some((e) => aclNames(e.identifier, user))).map((ref) => ({ ...ref, acl: sortAcl(ref.acl) }));
+}
+
+/**
+ * Whether mailbox_acl holds any row, remembered between LISTs. Only this process writes the
+ * database (it holds the exclusive lock, database.ts) and only writeAcl inserts rows, so the
+ * remembered answer goes stale only there; deletes (writeAcl, DELETE of a mailbox, foreign-key
+ * cascades) can only turn "some" into "none", and "some" merely runs the query.
+ */
+export class AclRows {
+  private known: boolean | undefined;
+
+  any(ctx: StoreContext): boolean {
+    this.known ??= ctx.sql.get('SELECT EXISTS (SELECT 1 FROM mailbox_acl) AS found').pluck().get() === 1;
+    return this.known;
+  }
+
+  /** A row was inserted: "none" no longer holds. */
+  noteInsert(): void {
+    this.known = undefined;
+  }
 }

@@ -17,6 +17,7 @@ import type { SyncThread } from './sync-thread.js';
 import type { WalSync } from './wal-sync.js';
 import type { MailboxPurger } from './mailbox-purge.js';
 import type { ContentIds } from './content-ids.js';
+import type { AclRows } from './acl.js';
 import { isTombstone } from './tombstone.js';
 
 export interface StoreContext {
@@ -62,6 +63,8 @@ export interface StoreContext {
   readonly quotaDefaults?: QuotaDefaults;
   /** Ids for new content rows, reserved in blocks (content-ids.ts). */
   readonly contentIds: ContentIds;
+  /** Whether any ACL row exists, so a LIST on a server without sharing skips the shared query (acl.ts). */
+  readonly aclRows: AclRows;
 }
 
 export interface MailboxRow {

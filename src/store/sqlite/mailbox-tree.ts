@@ -12,7 +12,7 @@ function chars(s: string): number {
   return [...s].length;
 }
 
-export function toInfo(row: MailboxRow, subscribed: boolean): MailboxInfo {
+export function toInfo(row: Pick<MailboxRow, 'id' | 'name' | 'noselect' | 'special_use'>, subscribed: boolean): MailboxInfo {
   const info: MailboxInfo = { id: String(row.id), name: row.name, noselect: row.noselect === 1, subscribed };
   if (row.special_use) info.specialUse = row.special_use as SpecialUse;
   return info;
@@ -51,10 +51,19 @@ function hasChildren(scope: UserScope, name: string): boolean {
 }
 
 export function listMailboxes(scope: UserScope): MailboxInfo[] {
-  const rows = (scope.ctx.sql.get('SELECT * FROM mailboxes WHERE user_id = ?').all(scope.userId) as MailboxRow[]).filter((r) => !isTombstone(r.name));
-  const subs = new Set(subscriptionNames(scope));
+  // One statement with the subscription joined in (every LIST runs this): the columns toInfo reads,
+  // and whether the subscriptions' primary key (user_id, name) holds the name.
+  const rows = (
+    scope.ctx.sql
+      .get(
+        `SELECT m.id, m.name, m.noselect, m.special_use, s.name IS NOT NULL AS subscribed
+           FROM mailboxes m LEFT JOIN subscriptions s ON s.user_id = m.user_id AND s.name = m.name
+          WHERE m.user_id = ?`,
+      )
+      .all(scope.userId) as Array<Pick<MailboxRow, 'id' | 'name' | 'noselect' | 'special_use'> & { subscribed: number }>
+  ).filter((r) => !isTombstone(r.name));
   const d = scope.ctx.delimiter;
-  return rows.sort((a, b) => compareMailboxNames(a.name, b.name, d)).map((r) => toInfo(r, subs.has(r.name)));
+  return rows.sort((a, b) => compareMailboxNames(a.name, b.name, d)).map((r) => toInfo(r, r.subscribed === 1));
 }
 
 export function getMailbox(scope: UserScope, rawName: string): MailboxInfo {

@@ -109,7 +109,7 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
           .get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size, save_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
           .run(box.id, uid, contentId, serializeFlags(flags), modseq, internalDate.getTime(), collected.size, Date.now());
         addUsage(ctx, box.id, collected.size, 1);
-        return { uid, uidValidity: box.uid_validity, modseq, ...(claims ? { recentFrom: box.recent_uid } : {}) };
+        return { uid, uidValidity: box.uid_validity, modseq, flags, ...(claims ? { recentFrom: box.recent_uid } : {}) };
       });
       if (!result) parsed = await prepare();
     }
@@ -281,7 +281,7 @@ async function appendKnownContent(
       .get('INSERT INTO messages (mailbox_id, uid, content_id, flags, modseq, internal_date, size, save_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(box.id, uid, content.id, serializeFlags(flags), modseq, internalDate.getTime(), content.size, Date.now());
     addUsage(ctx, box.id, content.size, 1);
-    return { uid, uidValidity: box.uid_validity, modseq };
+    return { uid, uidValidity: box.uid_validity, modseq, flags };
   });
   if (result) ctx.feed.publish(scope.user, { kind: 'exists', mailboxId, uids: [result.uid], origin: scope.origin });
   return result;

@@ -11,7 +11,7 @@ import { validateMailboxName } from '../names.js';
 import { TextCache } from '../search-eval.js';
 import type { ChangeListener, MailStore, OpenOptions, QuotaDefaults, QuotaLimits, QuotaState, UserMailbox } from '../types.js';
 import { quotaState, writeLimits } from './quota.js';
-import { sharedWith } from './acl.js';
+import { AclRows, sharedWith } from './acl.js';
 import type { SharedMailboxRef } from '../acl.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { StructureCache } from './structure-cache.js';
@@ -254,6 +254,7 @@ export class SqliteStore implements MailStore {
         expungedRetention: limits.expungedRetention,
         purger: new MailboxPurger(),
         contentIds: new ContentIds(),
+        aclRows: new AclRows(),
         ...(options.quotaDefaults ? { quotaDefaults: options.quotaDefaults } : {}),
       };
       const version = migrate(
