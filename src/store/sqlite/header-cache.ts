@@ -7,6 +7,8 @@
  * so an entry can never be stale; it only outlives its body, and leaves by age. Bounded in bytes.
  */
 
+import { takeRecent } from '../../util/recent-map.js';
+
 /** Default bound: 4 MiB, about 2,000 headers of ordinary mail. */
 export const HEADER_CACHE_BYTES = 4 * 1024 * 1024;
 
@@ -17,13 +19,7 @@ export class HeaderCache {
   constructor(private readonly maxBytes = HEADER_CACHE_BYTES) {}
 
   get(contentId: number): Buffer | undefined {
-    const hit = this.entries.get(contentId);
-    if (hit) {
-      // Map order is insertion order: moving a hit to the end makes the first entry the oldest.
-      this.entries.delete(contentId);
-      this.entries.set(contentId, hit);
-    }
-    return hit;
+    return takeRecent(this.entries, contentId);
   }
 
   /** Keeps `header` (a copy when it is a view into a larger buffer, so the body is not held). */

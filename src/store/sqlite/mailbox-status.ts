@@ -17,6 +17,7 @@
 import type { MailboxStatus } from '../types.js';
 import { TimeSlice, DEFAULT_SLICE_MS } from '../../util/time-slice.js';
 import { selectableMailbox, type MailboxRow, type UserScope } from './context.js';
+import { takeRecent, trimOldest } from '../../util/recent-map.js';
 
 const FIRST_PAGE = 4_096;
 const MIN_PAGE = 256;
@@ -51,22 +52,19 @@ export class StatusSums {
   private readonly kept = new Map<number, { box: MailboxRow; sums: Sums }>();
 
   get(box: MailboxRow): Sums | undefined {
-    const entry = this.kept.get(box.id);
+    const entry = takeRecent(this.kept, box.id);
     if (!entry) return undefined;
     if (entry.box.name !== box.name || !sameState(entry.box, box)) {
       this.kept.delete(box.id);
       return undefined;
     }
-    // Most recently used last: Map keeps insertion order.
-    this.kept.delete(box.id);
-    this.kept.set(box.id, entry);
     return entry.sums;
   }
 
   set(box: MailboxRow, sums: Sums): void {
     this.kept.delete(box.id);
     this.kept.set(box.id, { box, sums });
-    if (this.kept.size > MAX_KEPT) this.kept.delete(this.kept.keys().next().value!);
+    trimOldest(this.kept, MAX_KEPT);
   }
 }
 

@@ -7,6 +7,7 @@
  * ones parsed afresh.
  */
 import type { MessageStructure } from '../../mime/types.js';
+import { takeRecent } from '../../util/recent-map.js';
 
 /** Entries kept: a few MB at most for ordinary messages. */
 export const STRUCTURE_CACHE_ENTRIES = 2048;
@@ -18,22 +19,12 @@ export class StructureCache {
 
   /** The cached structure, without loading (a batch loads the misses together: messageHeads). */
   peek(contentId: number): MessageStructure | undefined {
-    const hit = this.entries.get(contentId);
-    if (hit) {
-      this.entries.delete(contentId);
-      this.entries.set(contentId, hit);
-    }
-    return hit;
+    return takeRecent(this.entries, contentId);
   }
 
   get(contentId: number, load: () => string): MessageStructure {
-    const hit = this.entries.get(contentId);
-    if (hit) {
-      // Map order is insertion order: moving a hit to the end makes the first entry the oldest.
-      this.entries.delete(contentId);
-      this.entries.set(contentId, hit);
-      return hit;
-    }
+    const hit = takeRecent(this.entries, contentId);
+    if (hit) return hit;
     const parsed = JSON.parse(load()) as MessageStructure;
     if (this.max <= 0) return parsed;
     this.entries.set(contentId, parsed);
