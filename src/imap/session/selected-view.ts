@@ -550,10 +550,6 @@ export class SelectedMailboxView implements SelectedView {
   }
 
   /**
-   * Reports queued changes: EXPUNGE (only when allowed), then EXISTS/RECENT for new messages, then
-   * FETCH FLAGS for changed ones.
-   */
-  /**
    * UID, flags and modseq of newly announced messages (`uids` ascending), in ascending order: this
    * session's own APPENDs from what the store returned (noteOwnAppend), only the rest read back.
    * A flag change by someone else meanwhile is in pendingFlags with a higher modseq, as it would be
@@ -577,6 +573,10 @@ export class SelectedMailboxView implements SelectedView {
     return read.length === 0 ? known : [...known, ...read].sort((a, b) => a.uid - b.uid);
   }
 
+  /**
+   * Reports queued changes: EXPUNGE (only when allowed), then EXISTS/RECENT for new messages, then
+   * FETCH FLAGS for changed ones.
+   */
   async flush(mail: UserMailbox, allowExpunge: boolean, fetchNew?: NewMessageFetch): Promise<void> {
     if (this.pendingUrlmech) {
       this.pendingUrlmech = false;
