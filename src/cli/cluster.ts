@@ -121,6 +121,9 @@ async function primary(options: Record<string, unknown>, count: number): Promise
   for (let i = 0; i < count; i++) {
     const w = cluster.fork();
     workers.push(w);
+    // A message sent as the worker goes (its channel closing: EPIPE) is an 'error' on the Worker;
+    // unheard it would end the primary. The worker's exit is handled below, the error only logged.
+    w.on('error', (err) => logger.warn({ err, worker: w.id }, 'worker channel error'));
     if (forwardsStore(settings.store)) {
       // The raw store: each worker times its own store calls (its RemoteStore), as on PostgreSQL.
       const peer = serveStore(raw, {
