@@ -588,29 +588,34 @@ export class ImapConnection implements ConnectionInfo {
     this.enterSelected({ kind: 'selected', user, mail, view }, view, unwatch);
   }
 
-  /** Reports changes made elsewhere to the selected mailbox, where the protocol allows. */
-  /**
-   * Reports what changed. `pushed`: not at the end of a command but while idling or between
-   * commands, where NOTIFY's MessageNew FETCH attributes go with new messages (RFC 5465 §5.2; at
-   * a command's end the new messages are most likely the client's own APPEND or COPY).
-   */
   /**
    * True when flushUpdates() has something to do: the dispatcher asks first, so a command with
    * nothing to report (most of them) does not pay for an async call at its end.
    */
   get hasUpdates(): boolean {
-    if (this.notifier?.hasPending()) return true;
-    if (this.state.kind !== 'selected') return false;
-    const view = this.state.view;
-    return view instanceof SelectedMailboxView && (view.hasPending() || view.observers.size > 0);
+    return this.notifier?.hasPending() === true || this.viewWithUpdates() !== null;
   }
 
+  /**
+   * The selected mailbox's view when it has changes to report — or live UPDATE contexts (RFC 5267),
+   * which may have work queued by this session's own STORE or EXPUNGE.
+   */
+  private viewWithUpdates(): SelectedMailboxView | null {
+    if (this.state.kind !== 'selected') return null;
+    const view = this.state.view;
+    return view instanceof SelectedMailboxView && (view.hasPending() || view.observers.size > 0) ? view : null;
+  }
+
+  /**
+   * Reports what changed (elsewhere, to the selected mailbox) where the protocol allows. `pushed`:
+   * not at the end of a command but while idling or between commands, where NOTIFY's MessageNew
+   * FETCH attributes go with new messages (RFC 5465 §5.2; at a command's end the new messages are
+   * most likely the client's own APPEND or COPY).
+   */
   async flushUpdates(allowExpunge: boolean, pushed = false): Promise<void> {
     if (this.notifier?.hasPending()) await this.notifier.flush();
-    if (this.state.kind !== 'selected') return;
-    const view = this.state.view;
-    // Live UPDATE contexts (RFC 5267) may have work queued by this session's own STORE or EXPUNGE.
-    if (!(view instanceof SelectedMailboxView) || !(view.hasPending() || view.observers.size > 0)) return;
+    const view = this.viewWithUpdates();
+    if (!view || this.state.kind !== 'selected') return; // (the second test only narrows the type)
     // RFC 5465 §3.1: a NOTIFY SET without SELECTED (or with SELECTED NONE) means the client "doesn't
     // want to receive any <message-event>s for the currently selected mailbox" — none pushed, none
     // at a command's end either (Dovecot sends none too). The view keeps them pending, so the
