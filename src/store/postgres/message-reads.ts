@@ -67,10 +67,6 @@ export async function mailboxSnapshot(scope: PgScope, mailboxId: string): Promis
 }
 
 /**
- * Moves the recent mark to UIDNEXT and returns where it was: one UPDATE under the row lock, so of
- * sessions on any number of nodes exactly one is told a message is \Recent.
- */
-/**
  * \Recent (RFC 3501 §2.3.2): the lowest UID recent for the caller; unless `peek`, the mark moves
  * past `through` (at most to UIDNEXT) in the same statement that reads it, under the row lock, so
  * the claims of two sessions — on any nodes — never overlap. The mark only grows.

@@ -19,7 +19,7 @@
  * O_DIRECT needs the buffer's address, the length and the file position aligned to the device's
  * logical block size. A Node Buffer this large starts 16 bytes into a page (malloc's header); a
  * WebAssembly.Memory is allocated by V8 in whole pages, so its bytes start page-aligned. One Memory
- * of SLOTS × SLOT_BYTES is made on first use and cut into slots; its pages become resident only as
+ * of SLOTS × SLOT_BYTES is made at store open (reserveSlots) and cut into slots; its pages become resident only as
  * slots are first filled, and a slot given back is the next one taken. Writes are whole pieces of
  * PIECE_BYTES at piece-aligned positions, except the last of a file, padded to ALIGN with zeros
  * (the file is then cut to its size).

@@ -375,7 +375,6 @@ export class SqliteStore implements MailStore {
     return checkStore(this.ctx, options);
   }
 
-  /** Runs a WAL checkpoint now (tests and diagnostics; it also runs by itself). */
   /**
    * Resolves once the messages of every deleted mailbox are purged (DELETE answers before that,
    * mailbox-purge.ts). For tests and tools that look at the files.
@@ -385,6 +384,7 @@ export class SqliteStore implements MailStore {
     await this.ctx.purger.idle();
   }
 
+  /** Runs a WAL checkpoint now (tests and diagnostics; it also runs by itself). */
   checkpoint(): Promise<void> {
     return this.checkpointer.checkpoint();
   }
