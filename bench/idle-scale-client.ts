@@ -73,7 +73,7 @@ function onLine(c: Conn, line: string): void {
       if (!line.startsWith('+')) return fail(c, `IDLE: ${line.slice(0, 60)}`);
       c.state = 'held';
       held++;
-          return;
+      return;
     case 'held':
       if (c.heardAt < 0 && markAt >= 0 && /^\* \d+ EXISTS$/.test(line)) c.heardAt = performance.now() - markAt;
       return;
