@@ -160,6 +160,27 @@ export function treeCpuSeconds(root: number): number {
 }
 
 /**
+ * CPU seconds of `root` itself and of each of its living child processes (their own utime + stime,
+ * reaped grandchildren not counted): for `serve --workers`, the primary's share and each worker's.
+ */
+export function processCpuSeconds(root: number): Map<number, number> {
+  const tick = 100; // USER_HZ on Linux
+  const out = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const pid = Number(name);
+      if (pid === root || Number(f[1]) === root) out.set(pid, (Number(f[11]) + Number(f[12])) / tick);
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/**
  * Seconds a thread has run and has waited runnable for a core (/proc/PID/task/TID/schedstat), or
  * null when it is gone. For Postroom's main thread: on a machine busy with other work, a
  * one-process server waits for a core while a process-per-session one spreads over many queues.
