@@ -273,7 +273,8 @@ async function cell(servers: Server[], mode: 'churn' | 'persistent', clients: nu
   if (split?.every((r) => r.perProcess)) {
     const each = split.map((r) => {
       const n = Math.max(1, sumStates(r.result.states));
-      return r.perProcess!.map((c, i) => `${i === 0 ? 'primary' : `worker ${i}`} ${((c * 1000) / n).toFixed(3)}`).join(', ');
+      const total = r.perProcess!.reduce((a, b) => a + b, 0);
+      return `${r.perProcess!.map((c, i) => `${i === 0 ? 'primary' : `worker ${i}`} ${((c * 1000) / n).toFixed(3)}`).join(', ')} (sum ${((total * 1000) / n).toFixed(3)})`;
     });
     say(`\nPostroom-serve, CPU ms per command of each process (round by round): ${each.join('; ')}`);
   }

@@ -160,8 +160,8 @@ export function treeCpuSeconds(root: number): number {
 }
 
 /**
- * CPU seconds of `root` itself and of each of its living child processes (their own utime + stime,
- * reaped grandchildren not counted): for `serve --workers`, the primary's share and each worker's.
+ * CPU seconds of `root` itself and of each of its living child processes but esbuild (their own
+ * utime + stime, reaped grandchildren not counted): for `serve --workers`, the primary's share and each worker's.
  */
 export function processCpuSeconds(root: number): Map<number, number> {
   const tick = 100; // USER_HZ on Linux
@@ -172,7 +172,9 @@ export function processCpuSeconds(root: number): Map<number, number> {
       const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const pid = Number(name);
-      if (pid === root || Number(f[1]) === root) out.set(pid, (Number(f[11]) + Number(f[12])) / tick);
+      // tsx's esbuild service is a child too, and no part of the server.
+      const helper = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'esbuild';
+      if (pid === root || (Number(f[1]) === root && !helper)) out.set(pid, (Number(f[11]) + Number(f[12])) / tick);
     } catch {
       /* gone */
     }
