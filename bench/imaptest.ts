@@ -289,7 +289,7 @@ async function check(mbox: string, tls?: { cert: string; key: string }): Promise
   const extra = values['check-args']?.split(' ').filter(Boolean) ?? [];
   // `--check-server dovecot-hp`: the same against Dovecot, to tell imaptest's own failures from ours.
   const onDovecot = values['check-server'] === 'dovecot-hp';
-  const label = onDovecot ? 'Dovecot-hp' : 'Postroom';
+  const label = onDovecot ? 'Dovecot-hp' : serveArgs?.length ? `Postroom (serve ${serveArgs.join(' ')})` : 'Postroom';
   const max = clients * 2 + 50;
   const withTls = tls ? { tls } : {};
   const running = onDovecot
