@@ -1,6 +1,7 @@
 /**
  * The model-checking stress (bench/stress/): its checks catch wrong answers (fed by hand here), and
- * 50 clients against a real `postroom serve` on the SQLite store for 30 s find none. The long runs
+ * 50 clients against a real `postroom serve` on the SQLite store for 30 s find none, nor 20 against
+ * `serve --workers 2` for 15 s. The long runs
  * are `npm run stress` (200 clients, 10 minutes; `-- --workers 2` for the cluster).
  */
 import { describe, it } from 'node:test';
@@ -113,6 +114,27 @@ describe('stress run', () => {
     assert.deepEqual(server.log.filter((l) => /"level":(50|60)/.test(l)), [], 'the server logged no errors');
     assert.ok(result.totalCommands > 1000, report);
     for (const name of ['SELECT', 'FETCH', 'UID FETCH', 'STORE', 'UID STORE', 'EXPUNGE', 'UID EXPUNGE', 'APPEND', 'IDLE', 'SEARCH', 'LOGOUT']) {
+      assert.ok((result.commands.get(name) ?? 0) > 0, `${name} was exercised: ${report}`);
+    }
+  });
+
+  // The kernel spreads the connections over both workers' accept() calls, so a user's sessions are
+  // (almost always) in both, and a change one makes reaches the other worker's sessions through the
+  // primary's forwarded change feed, which the checks then see.
+  it('20 clients on shared mailboxes for 15 s against postroom serve --workers 2 (SQLite): no error', { timeout: 180_000 }, async () => {
+    const server = await startStressServer({ users: 4, workers: 2, maxConnections: 100 });
+    let result;
+    try {
+      result = await runStress({ host: '127.0.0.1', port: server.port, users: server.users, password: STRESS_PASSWORD, clients: 20, seconds: 15, seed: 23 });
+    } finally {
+      const code = await server.stop();
+      assert.equal(code, 0, 'the server stops cleanly');
+    }
+    const report = stressReport(result);
+    assert.equal(result.errorCount, 0, report);
+    assert.deepEqual(server.log.filter((l) => /"level":(50|60)/.test(l)), [], 'the server logged no errors');
+    assert.ok(result.totalCommands > 500, report);
+    for (const name of ['SELECT', 'FETCH', 'STORE', 'EXPUNGE', 'APPEND', 'IDLE']) {
       assert.ok((result.commands.get(name) ?? 0) > 0, `${name} was exercised: ${report}`);
     }
   });
