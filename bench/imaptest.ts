@@ -210,7 +210,8 @@ function mergeRuns(runs: Measured[]): { seconds: number; commands: number; cpu: 
     seconds += m.result.seconds;
     cpu += m.cpu;
     commands += sumStates(m.result.states);
-    errors.push(...m.result.errors);
+    // Not push(...errors): a server that failed makes imaptest print more lines than a call's arguments may hold.
+    for (const e of m.result.errors) errors.push(e);
     for (const [k, v] of Object.entries(m.result.states)) {
       const s = (states[k] ??= { count: 0, timed: 0, ms: 0 });
       s.count += v.count;
