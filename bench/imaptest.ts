@@ -1,7 +1,8 @@
 /**
  * `npx tsx bench/imaptest.ts --imaptest PATH [--clients 1,50,200] [--modes churn,persistent] [--tls]
  *   [--seconds S] [--rounds R] [--warmup S] [--users N] [--messages N] [--servers postroom,dovecot,dovecot-hp,dovecot-hp-opt]
- *   [--check S] [--check-clients N] [--check-users N] [--check-args='checkpoint=5 …'] [--check-server postroom|dovecot-hp] [--args='- fetch=100 …'] [--cpu-prof] [--postroom-base DIR] [--run-name NAME] [--out FILE]`
+ *   [--check S] [--check-clients N] [--check-users N] [--check-args='checkpoint=5 …'] [--check-server postroom|dovecot-hp] [--args='- fetch=100 …'] [--cpu-prof] [--postroom-base DIR]
+ *   [--postroom-serve-args='--workers 2'] [--run-name NAME] [--out FILE]`
  *
  * Postroom against Dovecot (default and high-performance login mode) measured by an independent
  * load generator: Dovecot's imaptest, which the caller builds and passes by path (this repository
@@ -23,6 +24,11 @@
  * `git archive` of an older commit with node_modules linked in) on its own copy of the same seed and
  * interleaved with the others: an A/B of two builds, judged by server CPU per command.
  *
+ * `--postroom-serve-args ARGS`: one more Postroom, `Postroom-serve`, run as `postroom serve ARGS` (the
+ * real CLI, e.g. `--workers 2`) on its own copy of the seed; besides its process tree's CPU, the
+ * primary's own CPU per command and each worker's are reported (the busiest process bounds the rate).
+ * With `--check`, the checking stress runs against that serve instead of the bench's own process.
+ *
  * `--check S`: imaptest's checking stress alone against Postroom for S seconds with
  * `--check-clients` clients (default 30) over `--check-users` users (default 3, so sessions share
  * mailboxes) on a fresh copy, plus any `--check-args`; prints every "Error:" line it reports and
@@ -37,7 +43,7 @@ import { BENCH_TMP, PASSWORD, mixedUsers, type SeedSpec } from './servers/common
 import { startPostroom, type RunningServer } from './servers/postroom.js';
 import { dovecotVersion, ensureDovecot, startDovecot } from './servers/dovecot.js';
 import { writeBenchMbox } from './imaptest/mbox.js';
-import { checkBinary, runImaptest, threadSchedSeconds, treeCpuSeconds, type ImaptestResult, type StateTotals } from './imaptest/run.js';
+import { checkBinary, processCpuSeconds, runImaptest, threadSchedSeconds, treeCpuSeconds, type ImaptestResult, type StateTotals } from './imaptest/run.js';
 
 const { values } = parseArgs({
   options: {
@@ -58,6 +64,7 @@ const { values } = parseArgs({
     'check-server': { type: 'string', default: 'postroom' },
     'cpu-prof': { type: 'boolean', default: false },
     'postroom-base': { type: 'string' },
+    'postroom-serve-args': { type: 'string' },
     out: { type: 'string' },
     'run-name': { type: 'string', default: 'imaptest' },
     args: { type: 'string' },
@@ -79,6 +86,8 @@ const MODES = values.modes.split(',') as ('churn' | 'persistent')[];
 for (const m of MODES) if (m !== 'churn' && m !== 'persistent') throw new Error(`--modes: churn or persistent, not ${m}`);
 // More imaptest arguments for every cell, e.g. --args='- fetch=100' for FETCH alone (the = is needed for a value starting with a dash).
 const CELL_ARGS = values.args?.split(' ').filter(Boolean) ?? [];
+// `--postroom-serve-args`: Postroom as `postroom serve ARGS` (e.g. --workers 2).
+const serveArgs = values['postroom-serve-args']?.split(' ').filter(Boolean);
 const spec: SeedSpec = mixedUsers(Number(values.users), Number(values.messages));
 // Two runs at once need different folders (`--run-name`).
 const RUN = join(BENCH_TMP, 'run', values['run-name']);
@@ -121,6 +130,10 @@ async function startAll(tls?: { cert: string; key: string }): Promise<Server[]> 
   };
   const writes = (dir: string): { env: Record<string, string> } => ({ env: { POSTROOM_BENCH_WRITES: join(RUN, dir, 'socket-writes') } });
   if (wanted.includes('postroom')) add('Postroom', await startPostroom({ runDir: join(RUN, 'p'), spec, maxConnections: max, ...withTls, ...profile, ...writes('p') }), writes('p').env.POSTROOM_BENCH_WRITES);
+  if (serveArgs?.length) {
+    if (tls) throw new Error('--postroom-serve-args: plaintext only (the serve under test listens on its IMAP port)');
+    add('Postroom-serve', await startPostroom({ runDir: join(RUN, 'ps'), spec, maxConnections: max, serveArgs, ...profile }));
+  }
   const base = values['postroom-base'];
   if (base) add('Postroom-base', await startPostroom({ runDir: join(RUN, 'pb'), spec, maxConnections: max, checkout: base, ...withTls, ...profile, ...writes('pb') }), writes('pb').env.POSTROOM_BENCH_WRITES);
   if (wanted.includes('dovecot')) add('Dovecot', await startDovecot({ runDir: join(RUN, 'd'), spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: max, ...withTls }));
@@ -148,11 +161,14 @@ interface Measured {
   main?: { ran: number; waited: number };
   /** Postroom's socket writes in the round (POSTROOM_BENCH_WRITES). */
   writes?: number;
+  /** Postroom-serve: CPU seconds of the primary (first) and of each worker in the round. */
+  perProcess?: number[];
 }
 
 let runNo = 0;
 async function measure(s: Server, clients: number, persistent: boolean, seconds: number, mbox: string, extra: string[] = [], users = spec): Promise<Measured> {
   const cpu0 = treeCpuSeconds(s.running.pid);
+  const procs0 = s.label === 'Postroom-serve' ? processCpuSeconds(s.running.pid) : null;
   const writes0 = socketWrites(s);
   const sched0 = s.label.startsWith('Postroom') ? threadSchedSeconds(s.running.pid) : null;
   const result = await runImaptest({
@@ -177,7 +193,9 @@ async function measure(s: Server, clients: number, persistent: boolean, seconds:
   const main = sched0 && sched1 ? { ran: sched1.ran - sched0.ran, waited: sched1.waited - sched0.waited } : undefined;
   const writes1 = writes0 === null ? null : socketWrites(s);
   const writes = writes0 !== null && writes1 !== null ? { writes: writes1 - writes0 } : {};
-  return { result, cpu: treeCpuSeconds(s.running.pid) - cpu0, ...(main ? { main } : {}), ...writes };
+  const procs1 = procs0 ? processCpuSeconds(s.running.pid) : null;
+  const perProcess = procs0 && procs1 ? [s.running.pid, ...[...procs1.keys()].filter((p) => p !== s.running.pid).sort((a, b) => a - b)].map((p) => (procs1.get(p) ?? 0) - (procs0.get(p) ?? 0)) : null;
+  return { result, cpu: treeCpuSeconds(s.running.pid) - cpu0, ...(main ? { main } : {}), ...writes, ...(perProcess ? { perProcess } : {}) };
 }
 
 const sumStates = (states: Record<string, StateTotals>): number => Object.values(states).reduce((n, s) => n + s.count, 0);
@@ -192,7 +210,8 @@ function mergeRuns(runs: Measured[]): { seconds: number; commands: number; cpu: 
     seconds += m.result.seconds;
     cpu += m.cpu;
     commands += sumStates(m.result.states);
-    errors.push(...m.result.errors);
+    // Not push(...errors): a server that failed makes imaptest print more lines than a call's arguments may hold.
+    for (const e of m.result.errors) errors.push(e);
     for (const [k, v] of Object.entries(m.result.states)) {
       const s = (states[k] ??= { count: 0, timed: 0, ms: 0 });
       s.count += v.count;
@@ -251,6 +270,15 @@ async function cell(servers: Server[], mode: 'churn' | 'persistent', clients: nu
     const each = main.map((r) => `ran ${r.main!.ran.toFixed(1)} s, waited for a core ${r.main!.waited.toFixed(1)} s`).join('; ');
     say(`\nPostroom's main thread per round of ${SECONDS} s (+ logout): ${each}`);
   }
+  const split = runs.get('Postroom-serve');
+  if (split?.every((r) => r.perProcess)) {
+    const each = split.map((r) => {
+      const n = Math.max(1, sumStates(r.result.states));
+      const total = r.perProcess!.reduce((a, b) => a + b, 0);
+      return `${r.perProcess!.map((c, i) => `${i === 0 ? 'primary' : `worker ${i}`} ${((c * 1000) / n).toFixed(3)}`).join(', ')} (sum ${((total * 1000) / n).toFixed(3)})`;
+    });
+    say(`\nPostroom-serve, CPU ms per command of each process (round by round): ${each.join('; ')}`);
+  }
   for (const m of merged) if (m.errors.length) say(`\n${m.label}: ${m.errors.length} error lines; first ones:\n\n\`\`\`\n${m.errors.slice(0, 10).join('\n')}\n\`\`\``);
 }
 
@@ -262,12 +290,12 @@ async function check(mbox: string, tls?: { cert: string; key: string }): Promise
   const extra = values['check-args']?.split(' ').filter(Boolean) ?? [];
   // `--check-server dovecot-hp`: the same against Dovecot, to tell imaptest's own failures from ours.
   const onDovecot = values['check-server'] === 'dovecot-hp';
-  const label = onDovecot ? 'Dovecot-hp' : 'Postroom';
+  const label = onDovecot ? 'Dovecot-hp' : serveArgs?.length ? `Postroom (serve ${serveArgs.join(' ')})` : 'Postroom';
   const max = clients * 2 + 50;
   const withTls = tls ? { tls } : {};
   const running = onDovecot
     ? await startDovecot({ runDir: join(RUN, 'check-d'), spec: users, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max, ...withTls })
-    : await startPostroom({ runDir: join(RUN, 'check'), spec: users, maxConnections: max, ...withTls });
+    : await startPostroom({ runDir: join(RUN, 'check'), spec: users, maxConnections: max, ...withTls, ...(serveArgs?.length ? { serveArgs } : {}) });
   try {
     const port = tls ? running.tlsPort! : running.port;
     const { result, cpu } = await measure({ label, running, port }, clients, false, seconds, mbox, extra, users);

@@ -1,7 +1,7 @@
 /**
  * `npm run stress [-- --clients 200 --seconds 600 --users 20 --workers 1 --seed 1]`: the
  * model-checking stress client (bench/stress/) against a fresh `postroom serve` (SQLite, optionally
- * `--workers N`), or against any server with `--port P` (users and password must exist then:
+ * `--workers N`: the workers forward their store calls to the primary, src/cli/cluster.ts), or against any server with `--port P` (users and password must exist then:
  * `--user-names a,b --password P`). Exits 1 on any error the checks find, and prints them by kind
  * with an example transcript of each. docs/benchmarks.md describes what is checked.
  */
@@ -28,11 +28,6 @@ const clients = Number(values.clients);
 let server: StressServer | null = null;
 let port = Number(values.port);
 let users = values['user-names']?.split(',') ?? [];
-if (!values.port && Number(values.workers) > 1) {
-  // The stress starts its own one-process `serve --store sqlite`; it does not drive `serve --workers` yet.
-  process.stderr.write('--workers: the stress does not start `serve --workers` itself; start one and point the stress at it with --port, --user-names and --password\n');
-  process.exit(2);
-}
 if (!values.port) {
   server = await startStressServer({ users: Number(values.users), workers: Number(values.workers), maxConnections: clients * 2 + 50 });
   port = server.port;

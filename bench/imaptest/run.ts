@@ -132,31 +132,63 @@ export function runImaptest(r: ImaptestRun): Promise<ImaptestResult> {
   });
 }
 
-/** CPU seconds (user + system) of a process tree, counting children it has reaped (Dovecot's imap processes). */
-export function treeCpuSeconds(root: number): number {
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  /** The command name (/proc/PID/stat's second field). */
+  comm: string;
+  /** Its own user + system CPU seconds. */
+  own: number;
+  /** That of the children it has reaped. */
+  reaped: number;
+}
+
+/** Every process's /proc/PID/stat, as far as the CPU accounting here needs it. */
+function procStats(): ProcStat[] {
   const tick = 100; // USER_HZ on Linux
-  const parent = new Map<number, number>();
-  const cpu = new Map<number, number>();
+  const out: ProcStat[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parent.set(Number(name), Number(f[1]));
       // utime stime cutime cstime are fields 14–17 (f[11]…f[14] after the name).
-      cpu.set(Number(name), (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / tick);
+      out.push({
+        pid: Number(name),
+        ppid: Number(f[1]),
+        comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+        own: (Number(f[11]) + Number(f[12])) / tick,
+        reaped: (Number(f[13]) + Number(f[14])) / tick,
+      });
     } catch {
       /* gone */
     }
   }
+  return out;
+}
+
+/** CPU seconds (user + system) of a process tree, counting children it has reaped (Dovecot's imap processes). */
+export function treeCpuSeconds(root: number): number {
+  const stats = procStats();
   let total = 0;
   const todo = [root];
   while (todo.length > 0) {
     const pid = todo.pop()!;
-    total += cpu.get(pid) ?? 0;
-    for (const [child, p] of parent) if (p === pid) todo.push(child);
+    const s = stats.find((p) => p.pid === pid);
+    total += s ? s.own + s.reaped : 0;
+    for (const p of stats) if (p.ppid === pid) todo.push(p.pid);
   }
   return total;
+}
+
+/**
+ * CPU seconds of `root` itself and of each of its living child processes but esbuild (their own
+ * utime + stime, reaped grandchildren not counted): for `serve --workers`, the primary's share and each worker's.
+ */
+export function processCpuSeconds(root: number): Map<number, number> {
+  // tsx's esbuild service is a child too, and no part of the server.
+  const mine = procStats().filter((p) => p.pid === root || (p.ppid === root && p.comm !== 'esbuild'));
+  return new Map(mine.map((p) => [p.pid, p.own]));
 }
 
 /**

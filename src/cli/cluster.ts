@@ -19,8 +19,10 @@
  * RemoteStore that forwards every store call to the primary over the cluster IPC channel
  * (store/remote/), and the primary forwards each change event to the workers watching that user.
  * That costs a round trip through the primary per store call (0.75–0.81× of one process on the
- * mixed load, docs/architecture.md): it is for more connections than one process may hold (its
- * open-file limit, bench/idle-scale.ts), not for throughput. The memory store lives inside one
+ * mixed load; under imaptest the primary alone spends what one whole process does per command, and
+ * the tree twice that — docs/architecture.md, "More cores on SQLite", for what was tried instead):
+ * it is for more connections than one process may hold (its open-file limit, bench/idle-scale.ts),
+ * not for throughput. The memory store lives inside one
  * process, so --workers is refused there (workersRefusal()).
  */
 import { quotaDefaults } from './quota-defaults.js';
