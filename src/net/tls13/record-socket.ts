@@ -35,6 +35,11 @@ export const ALERT = {
 const HS_NEW_SESSION_TICKET = 4;
 const HS_KEY_UPDATE = 24;
 
+/** A KeyUpdate handshake message with update_not_requested (§4.6.3). */
+export function keyUpdateMessage(): Buffer {
+  return Buffer.of(HS_KEY_UPDATE, 0, 0, 1, 0);
+}
+
 /** Records sealed under one key before we move to the next (§5.5). */
 export const KEY_UPDATE_AFTER_RECORDS = 2 ** 24;
 
@@ -234,7 +239,7 @@ export class TlsRecordSocket extends Duplex {
 
   /** A KeyUpdate (update_not_requested) sealed under the current key; later records use the next. */
   private keyUpdateRecord(): Buffer {
-    const record = this.outKeys.seal(CONTENT_HANDSHAKE, Buffer.of(HS_KEY_UPDATE, 0, 0, 1, 0));
+    const record = this.outKeys.seal(CONTENT_HANDSHAKE, keyUpdateMessage());
     this.outKeys = this.outKeys.next();
     return record;
   }
