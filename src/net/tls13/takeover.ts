@@ -226,7 +226,6 @@ export function handshakeThenTakeOver(raw: Socket, options: TlsUpgradeOptions): 
 
 /** The record socket when every check passes, else null (nothing changed). */
 function takeOver(secure: tls.TLSSocket, tap: HandshakeTap, secrets: Secrets): TlsRecordSocket | null {
-  if (process.env.TLSDBG) console.log('takeover', tap.passThrough, tap.fromServer.tail.length, secure.writableLength, secure.readable, [...secrets.byLabel.keys()], tap.fromClient.held.length, tap.fromServer.held.length, secure.readableLength);
   if (tap.passThrough || tap.fromServer.tail.length || secure.writableLength > 0 || !secure.readable) return null;
   if (secure.getProtocol() !== 'TLSv1.3') return null;
   const suite = SUITES.get(secure.getCipher()?.standardName ?? '');
