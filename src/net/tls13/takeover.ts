@@ -27,6 +27,12 @@ import type { Socket } from 'node:net';
 import { CONTENT_APPLICATION, CONTENT_HANDSHAKE, MAX_CIPHERTEXT, SUITES, TrafficKeys, type Suite } from './keys.js';
 import { TlsRecordSocket } from './record-socket.js';
 
+/**
+ * Handshakes after which Postroom's record layer took over, and those after which OpenSSL kept the
+ * connection (TLS 1.2, another suite, or a check that failed): for tests and diagnostics.
+ */
+export const takeoverCounts = { postroom: 0, openssl: 0 };
+
 /** Protected records held per direction until the switch; more means OpenSSL keeps the connection. */
 const MAX_HELD_BYTES = 256 * 1024;
 
@@ -218,6 +224,7 @@ export function handshakeThenTakeOver(raw: Socket, options: TlsUpgradeOptions): 
         if (secure.destroyed) return reject(new Error('TLS connection closed after the handshake'));
         const taken = takeOver(secure, tap, secrets);
         if (!taken) tap.passOn();
+        takeoverCounts[taken ? 'postroom' : 'openssl']++;
         resolve(taken ?? secure);
       });
     });
