@@ -212,6 +212,17 @@ describe('TLS 1.3 records after the handshake (Postroom record layer)', () => {
     assert.ok(errors.some((e) => /RECORD_OVERFLOW|record overflow/i.test(e)), errors.join('; '));
   });
 
+  it('a plaintext client on the TLS port is refused at once (OpenSSL sees its bytes), not left to the handshake timeout', async () => {
+    const started = Date.now();
+    const tcp = net.connect(s.tlsPort, '127.0.0.1');
+    tcp.on('error', () => undefined);
+    tcp.on('data', () => undefined);
+    await new Promise<void>((r) => tcp.once('connect', () => r()));
+    tcp.write('a1 LOGIN alice secret\r\n');
+    await new Promise<void>((r) => tcp.once('close', () => r()));
+    assert.ok(Date.now() - started < 5000, `closed after ${Date.now() - started} ms`);
+  });
+
   it('hibernates, tells of news while parked (sealed with the kept keys), wakes on DONE and goes on', async () => {
     const c = new RawClient(s.tlsPort, { tls: true });
     await c.login();

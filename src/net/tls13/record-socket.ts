@@ -40,6 +40,9 @@ export function keyUpdateMessage(): Buffer {
   return Buffer.of(HS_KEY_UPDATE, 0, 0, 1, 0);
 }
 
+/** How long a fatal alert may take to leave before the connection is dropped anyway. */
+const ALERT_FLUSH_MS = 1000;
+
 /** Records sealed under one key before we move to the next (§5.5). */
 export const KEY_UPDATE_AFTER_RECORDS = 2 ** 24;
 
@@ -79,6 +82,8 @@ export class TlsRecordSocket extends Duplex {
   private pendingWrite: (() => void) | null = null;
   /** Taken apart for hibernation: the TCP socket lives on without this object. */
   private detached = false;
+  /** An alert (or close_notify) was written and the TCP write side ended. */
+  private alertSent = false;
 
   constructor(
     /** The TCP connection; this object is its only reader and writer. */
@@ -255,6 +260,7 @@ export class TlsRecordSocket extends Duplex {
 
   private sendAlert(description: number): void {
     if (this.raw.destroyed || !this.raw.writable) return;
+    this.alertSent = true;
     // A fatal alert is level 2; close_notify is sent as a warning (1) by custom (OpenSSL does).
     this.raw.end(this.outKeys.seal(CONTENT_ALERT, Buffer.of(description === ALERT.closeNotify ? 1 : 2, description)));
   }
@@ -318,7 +324,15 @@ export class TlsRecordSocket extends Duplex {
   override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
     if (!this.detached) {
       this.unlisten();
-      this.raw.destroy();
+      // A fatal alert just written goes out before the socket closes (bounded by a timer).
+      if (this.alertSent && this.raw.writableLength > 0 && !this.raw.destroyed) {
+        const raw = this.raw;
+        raw.once('finish', () => raw.destroy());
+        raw.on('error', () => undefined);
+        setTimeout(() => raw.destroy(), ALERT_FLUSH_MS).unref();
+      } else {
+        this.raw.destroy();
+      }
     }
     this.pendingWrite?.();
     this.pendingWrite = null;

@@ -37,13 +37,15 @@ export const takeoverCounts = { postroom: 0, openssl: 0 };
 const MAX_HELD_BYTES = 256 * 1024;
 
 const EMPTY = Buffer.alloc(0);
+/** The lowest record content type (RFC 8446 §5.1: change_cipher_spec 20 … application_data 23). */
+const CONTENT_CHANGE_CIPHER_SPEC = 20;
 
 /** Splits a byte stream into TLS records (5-byte header, body); holds the incomplete tail. */
 class RecordSplitter {
   tail: Buffer = EMPTY;
   held: Buffer[] = [];
   heldBytes = 0;
-  /** A record header that cannot be TLS (too long): the stream is not followed any more. */
+  /** A record header that cannot be TLS (a content type outside 20–23, too long): the stream is not followed any more. */
   broken = false;
 
   /** Adds `chunk`; returns the bytes of the whole records it completed (possibly none). */
@@ -52,7 +54,8 @@ class RecordSplitter {
     let at = 0;
     while (data.length - at >= 5) {
       const length = data.readUInt16BE(at + 3);
-      if (length > MAX_CIPHERTEXT) {
+      // Not TLS (a plaintext client on the TLS port): OpenSSL gets the bytes and refuses them at once.
+      if (length > MAX_CIPHERTEXT || data[at]! < CONTENT_CHANGE_CIPHER_SPEC || data[at]! > CONTENT_APPLICATION) {
         this.broken = true;
         this.tail = EMPTY;
         return data;
