@@ -183,7 +183,11 @@ class Secrets {
 
   readonly onKeylog = (line: Buffer): void => {
     const [label, , secret] = line.toString('latin1').trim().split(' ');
-    if (label && secret) this.byLabel.set(label, Buffer.from(secret, 'hex'));
+    if (!label || !secret) return;
+    // Its own memory, not a slice of Node's shared 8 KB pool: a parked session keeps two of these.
+    const bytes = Buffer.alloc(secret.length >> 1);
+    bytes.write(secret, 'hex');
+    this.byLabel.set(label, bytes);
   };
 
   get(label: string): Buffer | undefined {
@@ -249,7 +253,7 @@ function takeOver(secure: tls.TLSSocket, tap: HandshakeTap, secrets: Secrets): T
   if ((plaintext?.length ?? 0) !== client.applicationBytes) return null;
   const raw = tap.raw;
   const ciphertext = tap.detach();
-  secure.removeAllListeners();
+  // Node's own listeners stay: its 'close' handler is what frees the OpenSSL object (destroySSL).
   secure.on('error', () => undefined);
   secure.destroy();
   return new TlsRecordSocket(raw, { suite, read: client.keys, write: server.keys }, plaintext ?? EMPTY, ciphertext);
