@@ -111,6 +111,25 @@ describe('TLS 1.3 records after the handshake (Postroom record layer)', () => {
     assert.match(out, /TLSv1\.2/);
   });
 
+  it('a TLS 1.2 connection (OpenSSL keeps it, over the handshake tap) hibernates and wakes too', async () => {
+    const before = takeoverCounts.openssl;
+    const tcp = net.connect(s.tlsPort, '127.0.0.1');
+    const secure = tls.connect({ socket: tcp, rejectUnauthorized: false, maxVersion: 'TLSv1.2' });
+    let text = '';
+    secure.setEncoding('latin1').on('data', (d: string) => (text += d));
+    const waitFor = (re: RegExp): Promise<void> => until(`${re}`, () => re.test(text));
+    await waitFor(/^\* OK/);
+    assert.equal(secure.getProtocol(), 'TLSv1.2');
+    secure.write('a LOGIN alice secret\r\nb SELECT INBOX\r\nI1 IDLE\r\n');
+    await waitFor(/\r\n\+ /);
+    await until('parked', () => (s.server.hibernation?.size ?? 0) === 1);
+    assert.equal(takeoverCounts.openssl, before + 1);
+    secure.write('DONE\r\nn NOOP\r\n');
+    await waitFor(/\r\nn OK/);
+    assert.match(text, /\r\nI1 OK/);
+    secure.destroy();
+  });
+
   it('STARTTLS (openssl s_client -starttls imap) goes on with Postroom records', async () => {
     const before = takeoverCounts.postroom;
     await sClient(s.port, ['-starttls', 'imap', '-tls1_3'], [{ send: 'a1 LOGIN alice secret\r\n', waitFor: /CIPHER|Cipher/ }, { send: 'a2 LOGOUT\r\n', waitFor: /a1 OK/ }], /a2 OK/);
