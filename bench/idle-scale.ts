@@ -1,7 +1,7 @@
 /**
  * `npm run bench:idle-scale -- [--steps 10000,30000,60000,100000] [--workers N] [--per-worker 10000]
  *   [--users 100] [--hibernate 5] [--settle 45] [--notify 5] [--run-name NAME] [--min-available-mb 3000]
- *   [--max-minutes 40] [--tls]`
+ *   [--max-minutes 40] [--tls] [--tls-records postroom|openssl]`
  *
  * Idle IDLE connections at a scale one process cannot hold: this machine allows 20,000 open files
  * per process (RLIMIT_NOFILE), so 100,000 connections need several. For each step, a fresh
@@ -51,6 +51,7 @@ const { values } = parseArgs({
     'max-minutes': { type: 'string' },
     concurrency: { type: 'string' },
     tls: { type: 'boolean', default: false },
+    'tls-records': { type: 'string' },
   },
 });
 /** The clients connect over implicit TLS (the server's default certificate; TLS 1.3, so Postroom's record layer). */
@@ -129,7 +130,8 @@ async function startServer(dir: string, workers: number): Promise<Server> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', MAIN, 'serve', '--config', config, '--workers', String(workers), '--store', 'sqlite', '--data', data, '--host', '127.0.0.1',
-      '--imap-port', 'auto', '--imaps-port', TLS ? 'auto' : 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--allow-insecure-auth', '--log-level', 'warn'],
+      '--imap-port', 'auto', '--imaps-port', TLS ? 'auto' : 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--allow-insecure-auth', '--log-level', 'warn',
+      ...(values['tls-records'] ? ['--tls-records', values['tls-records']] : [])],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const listening = await new Promise<{ imapPort: number; imapsPort?: number; lmtpPort: number; pid: number }>((resolve, reject) => {
