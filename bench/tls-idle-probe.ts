@@ -48,6 +48,7 @@ if (process.argv[2] === 'client') {
   const held = await new Promise<number>((r) => child.once('message', (m: { held: number }) => r(m.held)));
   await new Promise((r) => setTimeout(r, Number(values.hibernate) * 1000 + 3000));
   const after = process.memoryUsage();
+  await new Promise((r) => setTimeout(r, 500)); gc?.(); await new Promise((r) => setTimeout(r, 500)); gc?.();
   console.log(`held ${held}, parked ${s.server.hibernation?.size ?? 0}, takeovers ${JSON.stringify(takeoverCounts)}`);
   console.log('after: ', mem());
   const per = (k: 'rss' | 'heapUsed' | 'external'): string => ((process.memoryUsage()[k] - before[k]) / n / 1024).toFixed(1);
