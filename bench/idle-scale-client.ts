@@ -1,5 +1,5 @@
 /**
- * One client process of bench/idle-scale.ts: opens `count` plaintext IMAP connections from one
+ * One client process of bench/idle-scale.ts: opens `count` IMAP connections (plaintext, or implicit TLS) from one
  * loopback source address (each address has its own ephemeral-port range), each LOGIN, SELECT
  * INBOX, IDLE; reports when all are held (or failed); then counts the sessions that hear
  * `* n EXISTS`, and when. Deliberately small per connection (a socket, a state, a line buffer) so
@@ -9,6 +9,7 @@
  *   child → parent: {t:'held', held, failed, errors}, {t:'report', notified, delaysMs}, exits 0 after 'stop'.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 
 export interface ClientConfig {
   host: string;
@@ -22,6 +23,8 @@ export interface ClientConfig {
   /** Connections being set up at once. */
   concurrency: number;
   timeoutMs: number;
+  /** Implicit TLS (the server's certificate is not checked). */
+  tls?: boolean;
 }
 
 type State = 'greeting' | 'login' | 'select' | 'idle' | 'held' | 'failed';
@@ -84,7 +87,8 @@ function onLine(c: Conn, line: string): void {
 
 function open(index: number): Promise<void> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: cfg.host, port: cfg.port, localAddress: cfg.localAddress });
+    const target = { host: cfg.host, port: cfg.port, localAddress: cfg.localAddress };
+    const socket = cfg.tls ? tls.connect({ ...target, rejectUnauthorized: false }) : net.connect(target);
     const c: Conn = { index, socket, state: 'greeting', buf: '', heardAt: -1 };
     conns[index] = c;
     const timer = setTimeout(() => fail(c, 'timeout'), cfg.timeoutMs);

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:idle-scale -- [--steps 10000,30000,60000,100000] [--workers N] [--per-worker 10000]
  *   [--users 100] [--hibernate 5] [--settle 45] [--notify 5] [--run-name NAME] [--min-available-mb 3000]
- *   [--max-minutes 40]`
+ *   [--max-minutes 40] [--tls] [--tls-records postroom|openssl]`
  *
  * Idle IDLE connections at a scale one process cannot hold: this machine allows 20,000 open files
  * per process (RLIMIT_NOFILE), so 100,000 connections need several. For each step, a fresh
@@ -50,8 +50,12 @@ const { values } = parseArgs({
     'min-available-mb': { type: 'string' },
     'max-minutes': { type: 'string' },
     concurrency: { type: 'string' },
+    tls: { type: 'boolean', default: false },
+    'tls-records': { type: 'string' },
   },
 });
+/** The clients connect over implicit TLS (the server's default certificate; TLS 1.3, so Postroom's record layer). */
+const TLS = values.tls === true;
 const STEPS = (values.steps ?? '10000,30000,60000,100000').split(',').map(Number);
 const PER_WORKER = Number(values['per-worker'] ?? 10_000);
 const PER_CLIENT = 12_500;
@@ -108,6 +112,7 @@ interface Server {
   child: ChildProcess;
   pid: number;
   imapPort: number;
+  imapsPort?: number;
   lmtpPort: number;
   data: string;
 }
@@ -125,17 +130,18 @@ async function startServer(dir: string, workers: number): Promise<Server> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', MAIN, 'serve', '--config', config, '--workers', String(workers), '--store', 'sqlite', '--data', data, '--host', '127.0.0.1',
-      '--imap-port', 'auto', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--allow-insecure-auth', '--log-level', 'warn'],
+      '--imap-port', 'auto', '--imaps-port', TLS ? 'auto' : 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--allow-insecure-auth', '--log-level', 'warn',
+      ...(values['tls-records'] ? ['--tls-records', values['tls-records']] : [])],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  const listening = await new Promise<{ imapPort: number; lmtpPort: number; pid: number }>((resolve, reject) => {
+  const listening = await new Promise<{ imapPort: number; imapsPort?: number; lmtpPort: number; pid: number }>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       if (!line.startsWith('{"msg":"listening"')) return void (line.includes('"level":') && process.stderr.write(`server: ${line.slice(0, 300)}\n`));
-      resolve(JSON.parse(line) as { imapPort: number; lmtpPort: number; pid: number });
+      resolve(JSON.parse(line) as { imapPort: number; imapsPort?: number; lmtpPort: number; pid: number });
     });
     child.once('exit', (code) => reject(new Error(`serve exited with ${code} before listening`)));
   });
-  return { child, pid: listening.pid, imapPort: listening.imapPort, lmtpPort: listening.lmtpPort, data };
+  return { child, pid: listening.pid, imapPort: listening.imapPort, ...(listening.imapsPort ? { imapsPort: listening.imapsPort } : {}), lmtpPort: listening.lmtpPort, data };
 }
 
 /** Every user logs in, selects, idles and logs out once on each worker's likely path, so one-time set-up is not counted per connection. */
@@ -168,7 +174,7 @@ function startClients(port: number, total: number): Clients {
   let first = 0;
   for (let i = 0; i < n; i++) {
     const count = Math.floor(total / n) + (i < total % n ? 1 : 0);
-    const cfg: ClientConfig = { host: '127.0.0.1', port, localAddress: `127.0.0.${2 + i}`, count, first, users, password: PASSWORD, concurrency: CONCURRENCY, timeoutMs: 600_000 };
+    const cfg: ClientConfig = { host: '127.0.0.1', port, localAddress: `127.0.0.${2 + i}`, count, first, users, password: PASSWORD, concurrency: CONCURRENCY, timeoutMs: 600_000, tls: TLS };
     first += count;
     const child = fork(CLIENT, [JSON.stringify(cfg)], { execArgv: ['--import', 'tsx', '--max-old-space-size=2048'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     children.push(child);
@@ -276,7 +282,7 @@ async function step(total: number): Promise<StepResult | null> {
     const cpu0 = treeCpu(server.pid);
     const t0 = performance.now();
     note(`${total}: opening from ${Math.ceil(total / PER_CLIENT)} client processes (PSS before ${(before.pssBytes / 1048576).toFixed(0)} MB)`);
-    clients = startClients(server.imapPort, total);
+    clients = startClients(TLS ? server.imapsPort! : server.imapPort, total);
     let lowMemory = false;
     watchdog = setInterval(() => {
       if (memAvailable() < MIN_AVAILABLE || Date.now() > DEADLINE) {

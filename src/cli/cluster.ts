@@ -275,7 +275,7 @@ async function worker(options: Record<string, unknown>): Promise<void> {
     store,
     auth,
     host: settings.host,
-    tls: { key: tls.key, cert: tls.cert },
+    tls: { key: tls.key, cert: tls.cert, records: settings.tlsRecords },
     allowInsecureAuth: settings.allowInsecureAuth,
     administrators: settings.admins,
     ...(settings.adminContact ? { adminContact: settings.adminContact } : {}),

@@ -42,10 +42,10 @@ export interface RunningServers {
 }
 
 export async function tlsOptions(settings: ServeSettings, logger: Logger): Promise<TlsOptions> {
-  if (settings.tlsKey && settings.tlsCert) return { key: settings.tlsKey, cert: settings.tlsCert };
+  if (settings.tlsKey && settings.tlsCert) return { key: settings.tlsKey, cert: settings.tlsCert, records: settings.tlsRecords };
   const dev = await ensureDevCertificate(settings.data);
   logger.info({ cert: dev.certPath }, 'using the self-signed development certificate');
-  return { key: dev.key, cert: dev.cert };
+  return { key: dev.key, cert: dev.cert, records: settings.tlsRecords };
 }
 
 export async function startServers(settings: ServeSettings, logger: Logger): Promise<RunningServers> {

@@ -84,7 +84,7 @@ export interface ImapLimits {
   /**
    * Seconds an IDLE with nothing to report lasts before the session is hibernated: kept in about
    * 1 KB instead of about 21 KB until the client or a change to its mailbox wakes it
-   * (src/imap/session/hibernation.ts). Plain, TLS and COMPRESS sessions alike (a TLS one keeps its TLSSocket, a compressed one its inflater); 0 turns hibernation off.
+   * (src/imap/session/hibernation.ts). Plain, TLS and COMPRESS sessions alike (a TLS 1.3 one keeps its traffic secrets, a TLSSocket — TLS 1.2, or tlsRecords openssl — stays as it is, a compressed one keeps its inflater); 0 turns hibernation off.
    */
   idleHibernateSeconds: number;
   /**

@@ -24,7 +24,9 @@ import { resolveLimits, type ImapLimits } from './limits.js';
 import { ImapConnection } from './session/connection.js';
 import type { ServerCore } from './session/server-core.js';
 import { Hibernation, type FrozenSession } from './session/hibernation.js';
-import { caOf, createSecureContext, upgradeToTls } from '../net/tls.js';
+import { caOf, createSecureContext, upgradeToTls, type TlsRecords } from '../net/tls.js';
+import { TlsRecordSocket } from '../net/tls13/record-socket.js';
+import type { ParkableSocket } from '../net/parked-socket.js';
 import { ProxyGate, type ClientPeer, type GateHandlers } from '../net/proxy-gate.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { usableSaslMechanisms } from '../auth/sasl/index.js';
@@ -111,6 +113,11 @@ export class ImapServer extends EventEmitter implements ServerCore {
   private readonly netServers: net.Server[] = [];
   private readonly tlsListeners: tls.Server[] = [];
   private tlsOptions?: ImapServerOptions['tls'];
+
+  /** Who protects TLS 1.3 records after the handshake (TlsOptions.records; src/net/tls.ts). */
+  get tlsRecords(): TlsRecords {
+    return this.tlsOptions?.records ?? 'postroom';
+  }
   private closing = false;
 
   constructor(private readonly options: ImapServerOptions) {
@@ -261,10 +268,14 @@ export class ImapServer extends EventEmitter implements ServerCore {
       const gate = this.proxyGate;
       // Behind trusted proxies the header comes before the TLS handshake, so the listener is plain
       // TCP and each connection is wrapped in TLS once through the gate.
+      // So is it when Postroom's record layer is to take over TLS 1.3 connections (src/net/tls13/):
+      // the handshake then runs over a tap that sees every record.
       const create = (): net.Server =>
         gate
           ? net.createServer((socket) => gate.admit(socket, { pass: (s, peer) => this.acceptImplicitTls(s, peer), refused: () => this.metrics.connectionRefused('proxy'), refusal: null }))
-          : this.createTlsListener();
+          : this.tlsRecords === 'postroom'
+            ? net.createServer((socket) => this.acceptImplicitTls(socket))
+            : this.createTlsListener();
       const server = create();
       bound.tlsPort = await this.bind(server, host, tlsPort);
       await this.addAcceptHandles(server, create);
@@ -291,15 +302,16 @@ export class ImapServer extends EventEmitter implements ServerCore {
   }
 
   /** An implicit-TLS connection that came through the PROXY protocol gate: the handshake, then a session. */
-  private acceptImplicitTls(socket: net.Socket, peer: ClientPeer): void {
-    upgradeToTls(socket, this.secureContext!, this.limits.tlsHandshakeSeconds * 1000).then(
+  private acceptImplicitTls(socket: net.Socket, peer?: ClientPeer): void {
+    socket.on('error', () => undefined);
+    upgradeToTls(socket, this.secureContext!, this.limits.tlsHandshakeSeconds * 1000, this.tlsRecords).then(
       (secure) => {
         this.metrics.tlsHandshake('implicit', true);
         this.accept(secure, true, peer);
       },
       (err: unknown) => {
         this.metrics.tlsHandshake('implicit', false);
-        this.logger.debug({ err: (err as Error).message, remote: peer.address }, 'TLS handshake failed');
+        this.logger.debug({ err: (err as Error).message, remote: peer?.address ?? socket.remoteAddress }, 'TLS handshake failed');
         socket.destroy();
       },
     );
@@ -340,7 +352,7 @@ export class ImapServer extends EventEmitter implements ServerCore {
     if (handles.length > 0) this.logger.debug({ handles: handles.length + 1 }, 'accept handles');
   }
 
-  private accept(socket: net.Socket, secure: boolean, peer?: ClientPeer): void {
+  private accept(socket: net.Socket | TlsRecordSocket, secure: boolean, peer?: ClientPeer): void {
     if (this.closing) {
       this.metrics.connectionRefused('shutdown');
       socket.end('* BYE Server shutting down\r\n');
@@ -376,10 +388,11 @@ export class ImapServer extends EventEmitter implements ServerCore {
       );
   }
 
-  private wake(session: FrozenSession, socket: net.Socket): void {
+  private wake(session: FrozenSession, socket: ParkableSocket): void {
     socket.on('error', () => undefined);
-    // A parked TLS session comes back on its own TLSSocket (src/net/parked-socket.ts).
-    const secure = socket instanceof tls.TLSSocket;
+    // A parked TLS session comes back on its own TLSSocket, or on a record socket with its kept
+    // keys (src/net/parked-socket.ts).
+    const secure = socket instanceof tls.TLSSocket || socket instanceof TlsRecordSocket;
     const conn = new ImapConnection(socket, this, secure, { limiter: this.connectionLimiter, slot: session.connectionSlot ?? undefined, resumed: session });
     this.live.add(conn);
     conn.resume();

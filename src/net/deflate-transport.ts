@@ -20,6 +20,7 @@
 import { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
 import type { Socket } from 'node:net';
+import type { TlsRecordSocket } from './tls13/record-socket.js';
 
 /** Most inflated bytes handed on at a time (and the inflater's buffer): zlib's own default. */
 export const INFLATE_CHUNK_BYTES = 16 * 1024;
@@ -44,8 +45,8 @@ export class DeflateTransport extends Duplex {
   private detached = false;
 
   constructor(
-    /** The connection's socket, plain or TLS. */
-    readonly raw: Socket,
+    /** The connection's socket, plain or TLS (a TLSSocket, or Postroom's TLS 1.3 record layer). */
+    readonly raw: Socket | TlsRecordSocket,
     private readonly options: DeflateOptions,
   ) {
     super({ allowHalfOpen: true, readableHighWaterMark: INFLATE_CHUNK_BYTES });

@@ -13,15 +13,24 @@
  * Nothing here allocates per connection beyond the handle: one shared read callback finds the
  * owner on the handle itself, in the slot where Node keeps the socket.
  *
- * A TLS connection cannot be reduced to its handle: its TLS state (keys, sequence numbers) lives in
- * the TLSSocket and the OpenSSL object behind it, and bytes on the wire are records only it can
- * decrypt. Such a socket is parked as it is — paused, with only a wake-up listener on it — so what
- * is let go is the session's JavaScript state (the connection, its parser, buffers, view and
- * timers), which is most of an idle session's memory; Node's OpenSSL releases its record buffers
- * while a connection is quiet (SSL_MODE_RELEASE_BUFFERS), so what stays is small too.
+ * A TLS 1.3 connection whose records Postroom protects itself (src/net/tls13/, the default) is
+ * parked like a plain one: its TCP handle, with a ParkedRecords — the traffic secrets and sequence
+ * numbers — as the handle's owner; writeParked() seals what it writes with them.
+ *
+ * A TLSSocket (TLS 1.2, or `records: 'openssl'`) cannot be reduced to its handle: its TLS state
+ * lives in the OpenSSL object behind it, and bytes on the wire are records only it can decrypt.
+ * Such a socket is parked as it is — paused, with only a wake-up listener on it — so what is let
+ * go is the session's JavaScript state (the connection, its parser, buffers, view and timers). Its
+ * OpenSSL state stays: about 50 KB per connection (Node sets no SSL_MODE_RELEASE_BUFFERS and offers
+ * no kTLS; bench/RESULTS.md "Idle IDLE over TLS, hibernated").
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { ParkedRecords } from './tls13/parked-records.js';
+import { TlsRecordSocket } from './tls13/record-socket.js';
+
+/** A socket the servers may park: TCP, a TLSSocket, or a TLS 1.3 connection with our record layer. */
+export type ParkableSocket = net.Socket | TlsRecordSocket;
 
 /** Told when its parked connection comes back as a socket. */
 export interface ParkedSocketOwner {
@@ -29,7 +38,7 @@ export interface ParkedSocketOwner {
    * Attach the socket's listeners before returning: bytes or an end of stream that woke the
    * connection are delivered to the socket right after this call.
    */
-  revived(socket: net.Socket): void;
+  revived(socket: ParkableSocket): void;
 }
 
 /** The parts of Node's TCP handle (src/tcp_wrap.cc, src/stream_base.cc) this file relies on. */
@@ -69,7 +78,8 @@ export interface ParkedHandle {
 }
 
 /** Why a socket cannot be parked now, or null when it can. */
-export function parkRefusal(socket: net.Socket): string | null {
+export function parkRefusal(socket: ParkableSocket): string | null {
+  if (socket instanceof TlsRecordSocket) return socket.parkRefusal() ?? parkRefusal(socket.raw);
   if (socket instanceof tls.TLSSocket) return tlsParkRefusal(socket);
   if (socket.destroyed || !socket.readable || !socket.writable) return 'socket is closing';
   if (socket.readableLength > 0 || socket.writableLength > 0) return 'data buffered in the socket';
@@ -89,8 +99,12 @@ function nodeOwnerSymbol(handle: TcpHandle): symbol | undefined {
  * server stops counting it) without closing the connection, and every listener on it is removed:
  * the caller must not rely on its 'close'. Returns null when parkRefusal() says no.
  */
-export function parkSocket(socket: net.Socket, owner: ParkedSocketOwner): ParkedHandle | null {
+export function parkSocket(socket: ParkableSocket, owner: ParkedSocketOwner): ParkedHandle | null {
   if (parkRefusal(socket) !== null) return null;
+  if (socket instanceof TlsRecordSocket) {
+    const { raw, state } = socket.detachForParking();
+    return parkSocket(raw, new ParkedRecords(state, owner));
+  }
   if (socket instanceof tls.TLSSocket) return parkTls(socket, owner);
   const holder = socket as unknown as { _handle: TcpHandle | null };
   const handle = holder._handle!;
@@ -131,6 +145,8 @@ export function writeParked(parked: ParkedHandle, text: string, wakeAfter: () =>
   const handle = parked as unknown as TcpHandle;
   if (handle.onread !== onParkedRead) return false;
   const owner = parkedOwner(handle);
+  // A TLS 1.3 connection's text goes as records sealed with its kept keys.
+  if (owner instanceof ParkedRecords) text = owner.seal(text).toString('latin1');
   // First the handle's own write, as net.Socket does it (a WriteWrap request): a few bytes to an
   // idle connection go out at once, with no socket object made and let go per connection — half
   // the CPU of the way below (bench/RESULTS.md, "100,000 idle connections").
@@ -168,8 +184,8 @@ function onParkedRead(this: TcpHandle, ...args: unknown[]): unknown {
   return this.onread.apply(this, args);
 }
 
-function parkedOwner(handle: TcpHandle): ParkedSocketOwner {
-  return handle[nodeOwnerSymbol(handle)!] as ParkedSocketOwner;
+function parkedOwner(handle: TcpHandle): ParkedSocketOwner | ParkedRecords {
+  return handle[nodeOwnerSymbol(handle)!] as ParkedSocketOwner | ParkedRecords;
 }
 
 /** Ends the parking (the handle's read callback is no longer ours) and wraps the handle in a socket. */

@@ -5,6 +5,15 @@
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import type { Socket } from 'node:net';
+import { handshakeThenTakeOver } from './tls13/takeover.js';
+import type { TlsRecordSocket } from './tls13/record-socket.js';
+
+/**
+ * Who protects the records of a TLS 1.3 connection after the handshake: Postroom's own record
+ * layer (src/net/tls13/, the default: the connection then holds no OpenSSL state, about 50 KB less
+ * per connection) or OpenSSL's TLSSocket, as for TLS 1.2 connections.
+ */
+export type TlsRecords = 'postroom' | 'openssl';
 
 export interface TlsOptions {
   /** PEM text, or a path to a PEM file. */
@@ -24,6 +33,8 @@ export interface TlsOptions {
    * Used for implicit TLS and for STARTTLS/STLS alike.
    */
   SNICallback?: (servername: string, callback: (err: Error | null, context?: tls.SecureContext) => void) => void;
+  /** TLS 1.3 records after the handshake (default 'postroom'; see TlsRecords). */
+  records?: TlsRecords;
 }
 
 /** The SNI callback of each context made here, so upgradeToTls() can use it. */
@@ -56,10 +67,15 @@ export function caOf(ca: NonNullable<TlsOptions['ca']>): Buffer[] {
  * Wraps an accepted plain socket in TLS as the server side and resolves once the handshake is done.
  * The caller must have stopped reading from `socket` and discarded anything it buffered: bytes the
  * client pipelined after STARTTLS must never be taken as commands (CVE-2011-0411 class of flaw).
+ * With `records` 'postroom' a TLS 1.3 connection comes back as a TlsRecordSocket
+ * (src/net/tls13/takeover.ts); anything else as a TLSSocket.
  */
-export function upgradeToTls(socket: Socket, context: tls.SecureContext, timeoutMs = 30_000): Promise<tls.TLSSocket> {
+export function upgradeToTls(socket: Socket, context: tls.SecureContext, timeoutMs?: number): Promise<tls.TLSSocket>;
+export function upgradeToTls(socket: Socket, context: tls.SecureContext, timeoutMs: number, records: TlsRecords): Promise<tls.TLSSocket | TlsRecordSocket>;
+export function upgradeToTls(socket: Socket, context: tls.SecureContext, timeoutMs = 30_000, records: TlsRecords = 'openssl'): Promise<tls.TLSSocket | TlsRecordSocket> {
+  const sni = sniOf.get(context);
+  if (records === 'postroom') return handshakeThenTakeOver(socket, { tlsOptions: { secureContext: context, ...(sni ? { SNICallback: sni } : {}) }, timeoutMs });
   return new Promise((resolve, reject) => {
-    const sni = sniOf.get(context);
     const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: context, ...(sni ? { SNICallback: sni } : {}) });
     const timer = setTimeout(() => {
       secure.destroy();

@@ -1,7 +1,7 @@
 /** `postroom serve`: runs IMAP, POP3 and mail delivery (LMTP) until SIGTERM/SIGINT. */
 import { Option, type Command } from 'commander';
 import { resolveSettings } from '../../config/resolve.js';
-import { DEFAULT_SETTINGS, DELIVERED_TO_MODES, LOG_LEVELS, RECIPIENT_USER_NAMES, STORE_KINDS } from '../../config/settings.js';
+import { DEFAULT_SETTINGS, DELIVERED_TO_MODES, LOG_LEVELS, RECIPIENT_USER_NAMES, STORE_KINDS, TLS_RECORDS } from '../../config/settings.js';
 import { createLogger } from '../logger.js';
 import { startServers } from '../start.js';
 import { demoBanner } from '../demo.js';
@@ -58,6 +58,7 @@ export function register(program: Command): void {
     .option('--literal-minus', 'IMAP: advertise LITERAL- instead of LITERAL+ (non-synchronising literals up to 4096 octets, RFC 7888)')
     .option('--tls-key <file>', 'TLS private key, PEM (default: a self-signed certificate in DATA/tls/)')
     .option('--tls-cert <file>', 'TLS certificate chain, PEM (give with --tls-key)')
+    .addOption(new Option('--tls-records <who>', `IMAP over TLS 1.3: who protects records after the handshake, postroom (no OpenSSL state per connection) or openssl (default: ${d.tlsRecords})`).choices(TLS_RECORDS))
     .option('--hostname <name>', 'server name in greetings and SASL (default: the machine host name)')
     .option('--user <name>', 'drop privileges to this user once every port is bound')
     .option('--group <name>', 'drop privileges to this group once every port is bound')

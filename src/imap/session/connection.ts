@@ -21,6 +21,7 @@ import { frameBounds, judgeLiteral, readAheadLimit, streamsLiteral } from './inp
 import type { ImapSessionInfo } from '../hooks.js';
 import type { ServerCore } from './server-core.js';
 import { upgradeToTls } from '../../net/tls.js';
+import { TlsRecordSocket } from '../../net/tls13/record-socket.js';
 import { LineTimer } from '../../net/line-timer.js';
 import { DeflateTransport } from '../../net/deflate-transport.js';
 import type { ConnectionLimiter, ConnectionSlot } from '../../net/connection-limits.js';
@@ -38,7 +39,9 @@ import { mergeItems } from '../search/contexts.js';
 import { createCommandContext } from './context.js';
 
 /** What the session reads and writes: the socket, or the COMPRESS transport over it. */
-type Transport = Socket | TLSSocket | DeflateTransport;
+type Transport = Socket | TLSSocket | TlsRecordSocket | DeflateTransport;
+/** The connection under COMPRESS: TCP, a TLSSocket, or TLS 1.3 with Postroom's record layer. */
+type RawSocket = Socket | TLSSocket | TlsRecordSocket;
 
 export interface ConnectionOptions {
   limiter?: ConnectionLimiter;
@@ -126,7 +129,7 @@ export class ImapConnection implements ConnectionInfo {
   private socket: Transport;
 
   constructor(
-    socket: Socket | TLSSocket,
+    socket: RawSocket,
     readonly server: ServerCore,
     secure: boolean,
     private readonly options: ConnectionOptions = {},
@@ -157,8 +160,8 @@ export class ImapConnection implements ConnectionInfo {
   }
 
   /** The TCP or TLS socket under the compression transport, if there is one. */
-  private get rawSocket(): Socket | TLSSocket {
-    return this.socket instanceof DeflateTransport ? (this.socket.raw as Socket | TLSSocket) : this.socket;
+  private get rawSocket(): RawSocket {
+    return this.socket instanceof DeflateTransport ? (this.socket.raw as RawSocket) : this.socket;
   }
 
   /** True once COMPRESS=DEFLATE is active (RFC 4978). */
@@ -523,7 +526,7 @@ export class ImapConnection implements ConnectionInfo {
     if (transport.parkRefusal() !== null) return false;
     this.detachSocket(transport);
     transport.off('error', this.onError);
-    const raw = transport.raw as Socket | TLSSocket;
+    const raw = transport.raw as RawSocket;
     const inflater = transport.detachForParking();
     if (raw instanceof TLSSocket) raw.off('close', this.releaseConnectionSlot);
     if (hibernation.park(raw, { ...request, inflater })) return true;
@@ -899,7 +902,7 @@ export class ImapConnection implements ConnectionInfo {
     const context = this.server.secureContext;
     if (!context) return;
     try {
-      const secure = await upgradeToTls(this.rawSocket, context, this.server.limits.tlsHandshakeSeconds * 1000);
+      const secure = await upgradeToTls(this.rawSocket as Socket, context, this.server.limits.tlsHandshakeSeconds * 1000, this.server.tlsRecords);
       this.framer.discardBuffered();
       this.socket = secure;
       this.secure = true;

@@ -6,19 +6,20 @@
  * imap-hibernate does the same for the same reason: mobile clients hold IDLE for hours and are
  * idle almost all that time.
  *
- * TLS sessions are parked too: their TLSSocket stays, with nothing of the session around it.
+ * TLS sessions are parked too. A TLS 1.3 one with Postroom's record layer (src/net/tls13/) is
+ * parked as a plain one is, its TCP handle plus its traffic secrets; a TLSSocket (TLS 1.2, or
+ * `records: 'openssl'`) stays as it is, with nothing of the session around it.
  *
  * A hibernated session wakes — becomes a full connection again, still inside its IDLE command — when
  * its client sends anything (DONE, or the connection ends), when its mailbox changes, at its
  * autologout deadline, and when the server shuts down. Waking reads the mailbox afresh and reports
  * what changed since the freeze, exactly what the session would have said had it stayed awake.
  */
-import type { Socket } from 'node:net';
 import type { InflateRaw } from 'node:zlib';
 import type { Logger } from '../../util/logger.js';
 import type { ChangeListener, MailboxChange, MailStore } from '../../store/types.js';
 import { holdPlace, slotFromPlace, type ConnectionSlot, type HeldPlace } from '../../net/connection-limits.js';
-import { parkSocket, wakeParked, writeParked, type ParkedHandle, type ParkedSocketOwner } from '../../net/parked-socket.js';
+import { parkSocket, wakeParked, writeParked, type ParkableSocket, type ParkedHandle, type ParkedSocketOwner } from '../../net/parked-socket.js';
 import type { FrozenView } from './selected-view.js';
 
 export interface FrozenSession {
@@ -135,7 +136,7 @@ class ParkedSession implements ParkedSocketOwner {
     this.userPlace = s.userSlot ? holdPlace(s.userSlot) : null;
   }
 
-  revived(socket: Socket): void {
+  revived(socket: ParkableSocket): void {
     this.owner.woken(this, socket);
   }
 
@@ -220,7 +221,7 @@ export class Hibernation {
     private readonly store: MailStore,
     private readonly logger: Logger,
     /** Turns a woken session back into a connection on `socket`. */
-    private readonly resume: (session: FrozenSession, socket: Socket) => void,
+    private readonly resume: (session: FrozenSession, socket: ParkableSocket) => void,
   ) {}
 
   get size(): number {
@@ -233,7 +234,7 @@ export class Hibernation {
    * Parks `socket` with `session` as all that remains of the connection. False when the socket
    * cannot be parked (the caller keeps the connection as it is).
    */
-  park(socket: Socket, session: ParkRequest): boolean {
+  park(socket: ParkableSocket, session: ParkRequest): boolean {
     if (this.closed) return false;
     const parked = new ParkedSession(this, session, session.view ? this.shareView(session.view) : null, (text) => this.intern(text));
     const handle = parkSocket(socket, parked);
@@ -275,7 +276,7 @@ export class Hibernation {
   }
 
   /** Called by a parked session whose socket came back (its own input, or wake()). */
-  woken(parked: ParkedSession, socket: Socket): void {
+  woken(parked: ParkedSession, socket: ParkableSocket): void {
     this.forget(parked);
     const session = parked.frozen();
     if (socket.destroyed) {

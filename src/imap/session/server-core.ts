@@ -10,12 +10,15 @@ import type { LoginGuard } from '../../auth/login-guard.js';
 import type { ImapConnection } from './connection.js';
 import type { Hibernation } from './hibernation.js';
 import type { InputBudget } from '../../net/input-budget.js';
+import type { TlsRecords } from '../../net/tls.js';
 import type { ProtocolMetrics } from '../../metrics/types.js';
 import type { ImapHooks, ImapSessionInfo } from '../hooks.js';
 
 export interface ServerCore extends ServerContext {
   readonly registry: CommandRegistry;
   readonly secureContext?: tls.SecureContext;
+  /** Who protects TLS 1.3 records after a STARTTLS handshake (src/net/tls.ts TlsRecords). */
+  readonly tlsRecords: TlsRecords;
   readonly hostname: string;
   readonly greeting: string;
   readonly loginGuard: LoginGuard;
