@@ -1,7 +1,7 @@
 /**
  * `npx tsx bench/imaptest.ts --imaptest PATH [--clients 1,50,200] [--modes churn,persistent] [--tls]
  *   [--seconds S] [--rounds R] [--warmup S] [--users N] [--messages N] [--servers postroom,dovecot,dovecot-hp,dovecot-hp-opt]
- *   [--check S] [--check-clients N] [--check-users N] [--check-args='checkpoint=5 …'] [--check-server postroom|dovecot-hp] [--args='- fetch=100 …'] [--cpu-prof] [--postroom-base DIR] [--run-name NAME] [--out FILE]`
+ *   [--check S] [--check-clients N] [--check-users N] [--check-args='checkpoint=5 …'] [--check-server postroom|dovecot-hp] [--args='- fetch=100 …'] [--cpu-prof] [--postroom-base DIR] [--postroom-runtime js|tsx] [--postroom-base-runtime js|tsx] [--run-name NAME] [--out FILE]`
  *
  * Postroom against Dovecot (default and high-performance login mode) measured by an independent
  * load generator: Dovecot's imaptest, which the caller builds and passes by path (this repository
@@ -23,6 +23,11 @@
  * `git archive` of an older commit with node_modules linked in) on its own copy of the same seed and
  * interleaved with the others: an A/B of two builds, judged by server CPU per command.
  *
+ * Postroom runs as compiled JavaScript (tsc's output, cached under .bench-tmp/js/), as users run it;
+ * `--postroom-runtime tsx` / `--postroom-base-runtime tsx` (or POSTROOM_BENCH_RUNTIME=tsx for every
+ * bench) run the sources under tsx instead — `--postroom-base . --postroom-base-runtime tsx` measures
+ * what tsx costs (bench/servers/compiled.ts).
+ *
  * `--check S`: imaptest's checking stress alone against Postroom for S seconds with
  * `--check-clients` clients (default 30) over `--check-users` users (default 3, so sessions share
  * mailboxes) on a fresh copy, plus any `--check-args`; prints every "Error:" line it reports and
@@ -35,6 +40,7 @@ import { parseArgs } from 'node:util';
 import { testCertificate } from '../test/helpers/certs.js';
 import { BENCH_TMP, PASSWORD, mixedUsers, type SeedSpec } from './servers/common.js';
 import { startPostroom, type RunningServer } from './servers/postroom.js';
+import type { PostroomRuntime } from './servers/compiled.js';
 import { dovecotVersion, ensureDovecot, startDovecot } from './servers/dovecot.js';
 import { writeBenchMbox } from './imaptest/mbox.js';
 import { checkBinary, runImaptest, threadSchedSeconds, treeCpuSeconds, type ImaptestResult, type StateTotals } from './imaptest/run.js';
@@ -58,6 +64,8 @@ const { values } = parseArgs({
     'check-server': { type: 'string', default: 'postroom' },
     'cpu-prof': { type: 'boolean', default: false },
     'postroom-base': { type: 'string' },
+    'postroom-runtime': { type: 'string' },
+    'postroom-base-runtime': { type: 'string' },
     out: { type: 'string' },
     'run-name': { type: 'string', default: 'imaptest' },
     args: { type: 'string' },
@@ -120,15 +128,22 @@ async function startAll(tls?: { cert: string; key: string }): Promise<Server[]> 
     servers.push({ label, running, port, ...(writesFile ? { writesFile } : {}) });
   };
   const writes = (dir: string): { env: Record<string, string> } => ({ env: { POSTROOM_BENCH_WRITES: join(RUN, dir, 'socket-writes') } });
-  if (wanted.includes('postroom')) add('Postroom', await startPostroom({ runDir: join(RUN, 'p'), spec, maxConnections: max, ...withTls, ...profile, ...writes('p') }), writes('p').env.POSTROOM_BENCH_WRITES);
+  if (wanted.includes('postroom')) add('Postroom', await startPostroom({ runDir: join(RUN, 'p'), spec, maxConnections: max, ...runtime(values['postroom-runtime']), ...withTls, ...profile, ...writes('p') }), writes('p').env.POSTROOM_BENCH_WRITES);
   const base = values['postroom-base'];
-  if (base) add('Postroom-base', await startPostroom({ runDir: join(RUN, 'pb'), spec, maxConnections: max, checkout: base, ...withTls, ...profile, ...writes('pb') }), writes('pb').env.POSTROOM_BENCH_WRITES);
+  if (base) add('Postroom-base', await startPostroom({ runDir: join(RUN, 'pb'), spec, maxConnections: max, checkout: base, ...runtime(values['postroom-base-runtime']), ...withTls, ...profile, ...writes('pb') }), writes('pb').env.POSTROOM_BENCH_WRITES);
   if (wanted.includes('dovecot')) add('Dovecot', await startDovecot({ runDir: join(RUN, 'd'), spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: max, ...withTls }));
   if (wanted.includes('dovecot-hp')) add('Dovecot-hp', await startDovecot({ runDir: join(RUN, 'dhp'), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max, ...withTls }));
   // Dovecot's own default mail_fsync (flag and index updates not fsynced), beside the bench's `always`.
   if (wanted.includes('dovecot-hp-opt'))
     add('Dovecot-hp-opt', await startDovecot({ runDir: join(RUN, 'dhpo'), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max, mailFsync: 'optimized', ...withTls }));
   return servers;
+}
+
+/** A --postroom-runtime value as startPostroom's option (none: POSTROOM_BENCH_RUNTIME, else compiled). */
+function runtime(value: string | undefined): { runtime?: PostroomRuntime } {
+  if (value === undefined) return {};
+  if (value !== 'js' && value !== 'tsx') throw new Error(`--postroom-runtime: js or tsx, not ${value}`);
+  return { runtime: value };
 }
 
 async function certificate(): Promise<{ cert: string; key: string }> {
