@@ -3,7 +3,8 @@
  * the rows it removes instead of testing every row's flags. The index must hold exactly the
  * \Deleted rows through every way flags change (APPEND with \Deleted, STORE +/-/replace, COPY,
  * EXPUNGE), EXPUNGE must use it, and a database from v24 gets it at its next open with the
- * \Deleted messages it already had.
+ * \Deleted messages it already had. Also: EXPUNGE skips the delete of private \Seen rows while none
+ * exists (any-rows.ts), and must not go on skipping once some were written.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -108,5 +109,32 @@ describe('SQLite schema v25: the \\Deleted messages in a partial index', () => {
     u = await store.open('alice');
     assert.deepEqual(await u.expunge(inbox.id, appended.map((a) => a.uid)), deleted);
     await store.close();
+  });
+});
+
+describe('SQLite EXPUNGE and private \\Seen rows', () => {
+  it('deletes private \\Seen rows written after an EXPUNGE found none (the "no rows" answer is not kept past an insert)', async () => {
+    const dir = tempDir();
+    const store = await SqliteStore.open({ directory: dir });
+    try {
+      const u = await store.open('alice');
+      const inbox = await u.get('INBOX');
+      const uids = (await u.appendMany!(inbox.id, Array.from({ length: 4 }, (_, i) => ({ content: mail(i) })))).map((a) => a.uid);
+      // An EXPUNGE while no private \Seen row exists anywhere: the store remembers "none".
+      await u.updateFlags(inbox.id, [uids[0]!], 'add', ['\\Deleted']);
+      assert.deepEqual(await u.expunge(inbox.id), [uids[0]!]);
+      // bob's own \Seen of two messages, then both expunged: his rows go with them.
+      await u.setPrivateSeen!(inbox.id, 'bob', [uids[1]!, uids[2]!], true);
+      assert.deepEqual((await u.privateSeen!(inbox.id, 'bob')).map((r) => r.uid), [uids[1]!, uids[2]!]);
+      await u.updateFlags(inbox.id, [uids[1]!, uids[2]!], 'add', ['\\Deleted']);
+      assert.deepEqual(await u.expunge(inbox.id), [uids[1]!, uids[2]!]);
+      assert.deepEqual(await u.privateSeen!(inbox.id, 'bob'), []);
+    } finally {
+      await store.close();
+    }
+    // Not only hidden: the rows are gone from the file (privateSeen lists rows of messages still there).
+    const db = new BetterSqlite3(join(dir, 'mail.sqlite'), { readonly: true });
+    assert.equal(db.prepare('SELECT count(*) FROM private_seen').pluck().get(), 0);
+    db.close();
   });
 });
