@@ -23,10 +23,12 @@
  * A request and its answer pass through memory shared with the thread, not messages: the loop
  * writes the descriptor into the thread's ring and wakes it with Atomics.notify (a futex wake);
  * the thread, parked in Atomics.wait, syncs, writes the outcome beside the request, and wakes the
- * loop's Atomics.waitAsync. A postMessage each way cost more: structured-clone serialisation, a
- * MessagePort event, and ref/unref — 4.7 % of the busy main thread in a profile under imaptest's
- * mix (issue 23, 2026-12-05), about 9 against 5.5 µs of main-thread CPU per round trip measured
- * alone (18 against 10 µs for the process).
+ * loop's Atomics.waitAsync. A postMessage each way cost more — structured-clone serialisation and a
+ * MessagePort event: a round trip with nothing to sync took 9 against 5.5 µs of main-thread CPU and
+ * 18 against 10 µs of the process's (2026-12-05, NOISY). Beside a real fdatasync under load the
+ * difference was within the noise; most of what a profile charges to the handoff (postMessage then,
+ * Atomics.notify now, 5-6 % of the busy main thread under imaptest's mix) is the woken thread taking
+ * the core, which neither way avoids.
  *
  * Should the thread die, its pending requests and every later one run on the thread pool instead
  * (and a log line says so): slower under load, never less durable.
