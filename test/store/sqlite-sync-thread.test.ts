@@ -86,3 +86,21 @@ test('requests and answers pass through shared memory: more than a ring holds at
     await threads.close();
   }
 });
+
+test('the request counts wrap at 2^31 without losing or mixing up a request', async () => {
+  // Counts started just below the wrap: 300 requests (some failing) cross it, ring slots and all.
+  const threads = new SyncThread(undefined, 1, 2 ** 31 - 100);
+  try {
+    await threads.ready();
+    const fd = fileWithBytes('e');
+    const closed = openSync(join(dir, 'f'), 'w');
+    closeSync(closed);
+    const results = await Promise.allSettled(Array.from({ length: 300 }, (_, i) => threads.fdatasync(i % 7 === 3 ? closed : fd)));
+    results.forEach((r, i) => assert.equal(r.status, i % 7 === 3 ? 'rejected' : 'fulfilled', `request ${i}`));
+    for (let i = 0; i < 150; i++) await threads.fsync(fd);
+    assert.equal(threads.inFlight, 0);
+    assert.equal(threads.pooled, 0);
+  } finally {
+    await threads.close();
+  }
+});

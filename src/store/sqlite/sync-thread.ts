@@ -47,13 +47,18 @@ import { fdatasync, fsync } from 'node:fs';
 import { constants } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
-/** Requests a thread's ring holds at once; more wait in the loop's queue until some are answered. */
+/** Requests a thread's ring holds at once (a power of two); more wait in the loop's queue until some are answered. */
 const RING = 64;
 /** Int32 cells: [0] requests posted, [1] requests answered, then per ring slot fd, full (0/1), outcome (0 or errno). */
 const POSTED = 0;
 const ANSWERED = 1;
 const SLOT = 3;
-const slotAt = (n: number): number => 2 + (n % RING) * SLOT;
+/**
+ * The counts are Int32 cells and wrap after 2^31 requests (weeks of a busy server): both sides keep
+ * them wrapped (`| 0`, as Atomics.store stores them), compare them only for equality, and find a
+ * slot by the low bits, which a wrap does not disturb.
+ */
+const slotAt = (n: number): number => 2 + (n & (RING - 1)) * SLOT;
 /** The outcome cell of a request that failed without an errno. */
 const UNKNOWN_ERROR = -1;
 
@@ -62,13 +67,13 @@ const THREAD_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { fdatasyncSync, fsyncSync } = require('node:fs');
 const cells = new Int32Array(workerData);
-let answered = 0;
+let answered = Atomics.load(cells, ${ANSWERED});
 for (;;) {
   if (Atomics.load(cells, ${POSTED}) === answered) {
     Atomics.wait(cells, ${POSTED}, answered);
     continue;
   }
-  const at = 2 + (answered % ${RING}) * ${SLOT};
+  const at = 2 + (answered & ${RING - 1}) * ${SLOT};
   let outcome = 0;
   try {
     if (cells[at + 1] === 1) fsyncSync(cells[at]);
@@ -77,7 +82,7 @@ for (;;) {
     outcome = e && typeof e.errno === 'number' && e.errno < 0 ? -e.errno : ${UNKNOWN_ERROR};
   }
   cells[at + 2] = outcome;
-  answered++;
+  answered = (answered + 1) | 0;
   Atomics.store(cells, ${ANSWERED}, answered);
   Atomics.notify(cells, ${ANSWERED});
 }
@@ -131,6 +136,8 @@ export class SyncThread {
     private readonly onBroken?: (err: unknown) => void,
     /** Threads to spread syncs over (at least 1). */
     private readonly maxThreads = SYNC_THREADS,
+    /** Where a new thread's request counts start (tests: just below their wrap at 2^31). */
+    private readonly firstCount = 0,
   ) {}
 
   /** Starts the first thread now, in the background, so that it is up before the first write. */
@@ -190,7 +197,7 @@ export class SyncThread {
     thread.cells[at] = waiter.fd;
     thread.cells[at + 1] = waiter.full ? 1 : 0;
     thread.posted.push(waiter);
-    thread.postedCount++;
+    thread.postedCount = (thread.postedCount + 1) | 0;
     Atomics.store(thread.cells, POSTED, thread.postedCount);
     Atomics.notify(thread.cells, POSTED);
   }
@@ -219,10 +226,10 @@ export class SyncThread {
     if (!this.threads.includes(thread)) return; // the thread died: its requests went to the pool
     const answered = Atomics.load(thread.cells, ANSWERED);
     const settled: Array<[Waiter, number]> = [];
-    while (thread.answeredSeen < answered) {
+    while (thread.answeredSeen !== answered) {
       const waiter = thread.posted.shift()!;
       settled.push([waiter, thread.cells[slotAt(thread.answeredSeen) + 2]!]);
-      thread.answeredSeen++;
+      thread.answeredSeen = (thread.answeredSeen + 1) | 0;
     }
     while (thread.queued.length > 0 && thread.posted.length < RING) this.post(thread, thread.queued.shift()!);
     if (pendingOf(thread) === 0) thread.worker.unref();
@@ -256,8 +263,12 @@ export class SyncThread {
 
   private start(): Thread {
     const shared = new SharedArrayBuffer(4 * (2 + RING * SLOT));
+    const cells = new Int32Array(shared);
+    const first = this.firstCount | 0;
+    cells[POSTED] = first;
+    cells[ANSWERED] = first; // before the thread starts: it begins counting from here
     const worker = new Worker(THREAD_SOURCE, { eval: true, name: 'postroom-fsync', workerData: shared });
-    const thread: Thread = { worker, cells: new Int32Array(shared), posted: [], queued: [], postedCount: 0, answeredSeen: 0, watching: false, up: false };
+    const thread: Thread = { worker, cells, posted: [], queued: [], postedCount: first, answeredSeen: first, watching: false, up: false };
     worker.once('online', () => {
       thread.up = true;
     });
