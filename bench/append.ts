@@ -39,6 +39,7 @@ import { BENCH_TMP, PASSWORD, type SeedSpec, stopChild } from './servers/common.
 import { dovecotVersion, ensureDovecot, startDovecot } from './servers/dovecot.js';
 import { seededPostroomData, type RunningServer } from './servers/postroom.js';
 import { testCertificate } from '../test/helpers/certs.js';
+import { postroomEntry } from './servers/compiled.js';
 
 const { values } = parseArgs({
   options: {
@@ -79,7 +80,7 @@ async function startPostroomServe(runDir: string, certDir: string, round: number
   const data = await seededPostroomData(runDir, spec);
   const tlsArgs = TLS ? ['--tls-cert', join(certDir, 'cert.pem'), '--tls-key', join(certDir, 'key.pem'), '--imaps-port', 'auto', '--imap-port', 'off'] : ['--imap-port', 'auto', '--imaps-port', 'off', '--allow-insecure-auth'];
   const nodeArgs = [...(values['node-args']?.split(' ').filter(Boolean) ?? []), ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []),
-    ...(values['gc-log'] ? ['--import', join(import.meta.dirname, 'append', 'gc-log.mjs')] : []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--host', '127.0.0.1',
+    ...(values['gc-log'] ? ['--import', join(import.meta.dirname, 'append', 'gc-log.mjs')] : []), ...postroomEntry(process.cwd(), 'src/cli/main.ts'), 'serve', '--data', data, '--store', 'sqlite', '--host', '127.0.0.1',
     '--pop3-port', 'off', '--pop3s-port', 'off', '--log-level', 'error', ...tlsArgs];
   const env = values['gc-log'] ? { ...process.env, POSTROOM_BENCH_GC_LOG: `${values['gc-log']}.${round}` } : process.env;
   const child = values.strace

@@ -30,6 +30,7 @@ import { startPgCluster, type PgCluster } from '../test/helpers/pg-cluster.js';
 import { testCertificate } from '../test/helpers/certs.js';
 import { PostgresStore } from '../src/store/postgres/index.js';
 import { benchMessage } from './load/messages.js';
+import { postroomEntry } from './servers/compiled.js';
 
 const { values } = parseArgs({
   options: {
@@ -75,7 +76,7 @@ async function startNode(label: string, data: string, storeArgs: string[]): Prom
   writeFileSync(config, JSON.stringify({ imapLimits: { maxConnectionsPerIp: 20_000, maxConnections: 20_000, maxConnectionsPerUser: 2_000 } }));
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--config', config, '--data', data, '--host', '127.0.0.1', '--imap-port', 'off', '--imaps-port', 'auto',
+    [...postroomEntry(process.cwd(), 'src/cli/main.ts'), 'serve', '--config', config, '--data', data, '--host', '127.0.0.1', '--imap-port', 'off', '--imaps-port', 'auto',
       '--pop3-port', 'off', '--pop3s-port', 'off', '--log-level', 'error', ...storeArgs],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );

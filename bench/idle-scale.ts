@@ -35,6 +35,7 @@ import { WireClient } from './load/wire-client.js';
 import { BENCH_TMP, PASSWORD, stopChild } from './servers/common.js';
 import { processTree, treeMemory, type TreeMemory } from './servers/memory.js';
 import type { ClientConfig } from './idle-scale-client.js';
+import { postroomEntry } from './servers/compiled.js';
 
 const { values } = parseArgs({
   options: {
@@ -74,7 +75,7 @@ const CONCURRENCY = Number(values.concurrency ?? 100);
 const WORKER_LIMIT = 18_000;
 
 const CLIENT = fileURLToPath(new URL('./idle-scale-client.ts', import.meta.url));
-const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 const note = (line: string): void => void process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -129,7 +130,7 @@ async function startServer(dir: string, workers: number): Promise<Server> {
   writeFileSync(config, JSON.stringify({ imapLimits: { maxConnections: WORKER_LIMIT, maxConnectionsPerIp: 0, maxConnectionsPerUser: 0, idleHibernateSeconds: HIBERNATE } }));
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', MAIN, 'serve', '--config', config, '--workers', String(workers), '--store', 'sqlite', '--data', data, '--host', '127.0.0.1',
+    [...postroomEntry(ROOT, 'src/cli/main.ts'), 'serve', '--config', config, '--workers', String(workers), '--store', 'sqlite', '--data', data, '--host', '127.0.0.1',
       '--imap-port', 'auto', '--imaps-port', TLS ? 'auto' : 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--allow-insecure-auth', '--log-level', 'warn',
       ...(values['tls-records'] ? ['--tls-records', values['tls-records']] : [])],
     { stdio: ['ignore', 'pipe', 'inherit'] },
@@ -245,7 +246,7 @@ interface StepResult {
 
 async function hibernatedCount(data: string): Promise<number | null> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'who', '--data', data, '--json'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, [...postroomEntry(ROOT, 'src/cli/main.ts'), 'who', '--data', data, '--json'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let n = 0;
     let any = false;
     createInterface({ input: child.stdout! }).on('line', (line) => {

@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { UserFile } from '../src/auth/user-file.js';
 import { LmtpClient } from '../src/lmtp/client.js';
 import { BENCH_TMP } from './servers/common.js';
+import { postroomEntry } from './servers/compiled.js';
 
 const { values } = parseArgs({
   options: {
@@ -109,7 +110,7 @@ async function start(tree: string, dir: string, strace: boolean, perfMap: boolea
   const users = UserFile.inDataDir(data, { scrypt: { log2N: 10, r: 8, p: 1 } });
   for (const u of USERS) await users.add(u, 'x');
   const flags = [...(perfMap ? ['--perf-basic-prof'] : []), ...(values['trace-gc'] ? ['--trace-gc'] : []), ...(values['node-flags'] ? values['node-flags'].split(' ') : [])];
-  const args = [...flags, '--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--imap-port', 'off', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--log-level', 'error'];
+  const args = [...flags, ...postroomEntry(tree, 'src/cli/main.ts'), 'serve', '--data', data, '--store', 'sqlite', '--imap-port', 'off', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--log-level', 'error'];
   const child = strace
     ? spawn('strace', ['-f', '-c', '-o', join(BENCH_TMP, 'lmtp-cpu-strace.txt'), process.execPath, ...args], { cwd: tree, stdio: ['ignore', 'pipe', 'inherit'] })
     : spawn(process.execPath, args, { cwd: tree, stdio: ['ignore', 'pipe', 'inherit'] });

@@ -37,6 +37,7 @@ import { BENCH_TMP, PASSWORD, stopChild } from './servers/common.js';
 import { dovecotVersion, ensureDovecotLmtp, startDovecotLmtp } from './servers/dovecot-lmtp.js';
 import type { RunningServer } from './servers/postroom.js';
 import { FIFTY_RULE_SCRIPT, sieveVariant } from './sieve/fifty-rules.js';
+import { postroomEntry } from './servers/compiled.js';
 
 const { values } = parseArgs({
   options: {
@@ -135,7 +136,7 @@ async function startPostroom(runDir: string, script: string | null): Promise<Run
   }
   const child = spawn(
     process.execPath,
-    [...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--imap-port', 'off', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--log-level', 'error', ...(values['postroom-config'] ? ['--config', values['postroom-config']] : [])],
+    [...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), ...postroomEntry(process.cwd(), 'src/cli/main.ts'), 'serve', '--data', data, '--store', 'sqlite', '--imap-port', 'off', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--log-level', 'error', ...(values['postroom-config'] ? ['--config', values['postroom-config']] : [])],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const port = await new Promise<number>((resolve, reject) => {

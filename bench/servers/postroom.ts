@@ -15,6 +15,7 @@ import { DEFAULT_SETTINGS } from '../../src/config/settings.js';
 import { nodeFlagsFor } from '../../src/cli/node-flags.js';
 import type { AppendInput, MailStore } from '../../src/store/types.js';
 import { benchMessage } from '../load/messages.js';
+import { postroomEntry, type PostroomRuntime } from './compiled.js';
 import { ARCHIVE_MESSAGES, PASSWORD, cachedSeed, messageSeed, seedKey, type SeedSpec, stopChild } from './common.js';
 
 /**
@@ -111,6 +112,8 @@ export interface PostroomOptions {
    * builds side by side on the same seeded data.
    */
   checkout?: string;
+  /** Compiled JavaScript ('js') or the sources under tsx; default: POSTROOM_BENCH_RUNTIME, else 'js' (compiled.ts). */
+  runtime?: PostroomRuntime;
   /** Environment for the server process on top of the bench's (e.g. POSTROOM_BENCH_WRITES). */
   env?: Record<string, string>;
 }
@@ -118,7 +121,8 @@ export interface PostroomOptions {
 /** Cached seeds under this name; `u` marks those whose UIDs follow the message order (seedMail). */
 const SEED_NAME = `postroom-n${BENCH_SCRYPT.log2N}u`;
 
-const MAIN = fileURLToPath(new URL('./postroom-main.ts', import.meta.url));
+/** This checkout's root (the bench's own Postroom). */
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** A fresh copy of the seeded SQLite data folder (users file and mail) under `runDir`; returns its path. */
 export async function seededPostroomData(runDir: string, spec: SeedSpec): Promise<string> {
@@ -148,12 +152,14 @@ export async function startPostroom(opts: PostroomOptions): Promise<RunningServe
   if (opts.extraUsers?.length) await addExtraUsers(data, opts.runDir, opts.extraUsers);
   // `--workers` is a serve flag: that mode runs the real CLI; otherwise the bench's own entry point
   // (postroom-main.ts), which can raise the connection limits serve has no flags for.
+  // Compiled JavaScript unless opts.runtime or POSTROOM_BENCH_RUNTIME says tsx (compiled.ts).
+  const root = opts.checkout ?? ROOT;
   const args = opts.serveArgs?.length
-    ? [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/cli/main.ts', 'serve', '--data', data, '--store', 'sqlite', '--host', '127.0.0.1',
+    ? [...(opts.nodeArgs ?? []), ...postroomEntry(root, 'src/cli/main.ts', opts.runtime), 'serve', '--data', data, '--store', 'sqlite', '--host', '127.0.0.1',
         '--imap-port', 'auto', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--allow-insecure-auth',
         '--log-level', 'error', ...opts.serveArgs]
     : // The V8 flags serve's defaults ask for (v8SemiSpaceMb, v8SingleThreadedGc; none today), as serve would relaunch with them.
-      [...nodeFlagsFor(DEFAULT_SETTINGS), ...(opts.nodeArgs ?? []), '--import', 'tsx', opts.checkout ? join(opts.checkout, 'bench/servers/postroom-main.ts') : MAIN, data, String(opts.maxConnections ?? 20_000), String(opts.hibernateSeconds ?? '')];
+      [...nodeFlagsFor(DEFAULT_SETTINGS), ...(opts.nodeArgs ?? []), ...postroomEntry(root, 'bench/servers/postroom-main.ts', opts.runtime), data, String(opts.maxConnections ?? 20_000), String(opts.hibernateSeconds ?? '')];
   const env = { ...process.env, ...(opts.tls ? { POSTROOM_BENCH_TLS_CERT: opts.tls.cert, POSTROOM_BENCH_TLS_KEY: opts.tls.key } : {}), ...opts.env };
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env, ...(opts.checkout ? { cwd: opts.checkout } : {}) });
   let tlsPort: number | undefined;

@@ -6,6 +6,7 @@
 import { aclNames, normalizeRights, sortAcl, validateIdentifier, type AclEntry, type SharedMailboxRef } from '../acl.js';
 import type { StoreContext, UserScope } from './context.js';
 import { mailboxById } from './context.js';
+import { AnyRows } from './any-rows.js';
 
 export function readAcl(scope: UserScope, mailboxId: string): AclEntry[] {
   const box = mailboxById(scope, mailboxId);
@@ -53,21 +54,12 @@ export function sharedWith(ctx: StoreContext, user: string): SharedMailboxRef[] 
 }
 
 /**
- * Whether mailbox_acl holds any row, remembered between LISTs. Only this process writes the
- * database (it holds the exclusive lock, database.ts) and only writeAcl inserts rows, so the
- * remembered answer goes stale only there; deletes (writeAcl, DELETE of a mailbox, foreign-key
- * cascades) can only turn "some" into "none", and "some" merely runs the query.
+ * Whether mailbox_acl holds any row, remembered between LISTs (any-rows.ts). Only writeAcl inserts
+ * rows; deletes (writeAcl, DELETE of a mailbox, foreign-key cascades) can only turn "some" into
+ * "none", and "some" merely runs the query.
  */
-export class AclRows {
-  private known: boolean | undefined;
-
-  any(ctx: StoreContext): boolean {
-    this.known ??= ctx.sql.get('SELECT EXISTS (SELECT 1 FROM mailbox_acl) AS found').pluck().get() === 1;
-    return this.known;
-  }
-
-  /** A row was inserted: "none" no longer holds. */
-  noteInsert(): void {
-    this.known = undefined;
+export class AclRows extends AnyRows {
+  constructor() {
+    super('mailbox_acl');
   }
 }

@@ -18,6 +18,7 @@ import type { WalSync } from './wal-sync.js';
 import type { MailboxPurger } from './mailbox-purge.js';
 import type { ContentIds } from './content-ids.js';
 import type { AclRows } from './acl.js';
+import type { AnyRows } from './any-rows.js';
 import { isTombstone } from './tombstone.js';
 
 export interface StoreContext {
@@ -65,6 +66,8 @@ export interface StoreContext {
   readonly contentIds: ContentIds;
   /** Whether any ACL row exists, so a LIST on a server without sharing skips the shared query (acl.ts). */
   readonly aclRows: AclRows;
+  /** Whether any private \Seen row exists (shared mailboxes), so an EXPUNGE without them skips their delete (any-rows.ts). */
+  readonly privateSeenRows: AnyRows;
 }
 
 export interface MailboxRow {

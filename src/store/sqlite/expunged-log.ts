@@ -12,12 +12,26 @@ const PRUNE_STEP = 256;
 /** Records `uids` expunged at `modseq` (inside the expunge's transaction). */
 export function recordExpungedRows(ctx: StoreContext, mailboxId: number, uids: readonly number[], modseq: number): void {
   if (uids.length === 0) return;
-  const insert = ctx.sql.get('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)');
-  for (const uid of uids) insert.run(mailboxId, uid, modseq);
+  insertExpungedRows(ctx, mailboxId, uids, modseq);
   const count = ctx.sql
     .get('UPDATE mailboxes SET expunged_count = expunged_count + ? WHERE id = ? RETURNING expunged_count')
     .pluck()
     .get(uids.length, mailboxId) as number;
+  pruneExpungedRows(ctx, mailboxId, count, uids.length);
+}
+
+/**
+ * The log's rows of `uids` expunged at `modseq`, for a caller that raises the mailbox row's
+ * expunged_count itself (in the one UPDATE of the row it makes anyway) and then calls
+ * pruneExpungedRows with the new count.
+ */
+export function insertExpungedRows(ctx: StoreContext, mailboxId: number, uids: readonly number[], modseq: number): void {
+  const insert = ctx.sql.get('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?, ?, ?)');
+  for (const uid of uids) insert.run(mailboxId, uid, modseq);
+}
+
+/** Prunes the oldest rows once the mailbox's `count` (expunged_count, `added` of them just now) is past the retention. */
+export function pruneExpungedRows(ctx: StoreContext, mailboxId: number, count: number, added: number): void {
   const retention = ctx.expungedRetention;
   if (!pruneDue(count, retention)) return;
   // The oldest rows go, but no more in one transaction than PRUNE_STEP or what this expunge just
@@ -27,7 +41,7 @@ export function recordExpungedRows(ctx: StoreContext, mailboxId: number, uids: r
   // An expunge's rows may be split by the cut: the mark covers the newest pruned modseq, so a
   // client asking from before it gets null (the known-UIDs answer) and one asking from it on
   // wants only later modseqs, whose rows are all still here.
-  const limit = Math.min(count - retention, Math.max(PRUNE_STEP, uids.length));
+  const limit = Math.min(count - retention, Math.max(PRUNE_STEP, added));
   const oldest = ctx.sql
     .get('SELECT uid, modseq FROM expunged WHERE mailbox_id = ? ORDER BY modseq, uid LIMIT ?')
     .all(mailboxId, limit) as Array<{ uid: number; modseq: number }>;

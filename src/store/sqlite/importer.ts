@@ -128,6 +128,7 @@ class SqliteUserImporter implements UserImporter {
          ON CONFLICT (mailbox_id, viewer, uid) DO UPDATE SET seen = excluded.seen, modseq = excluded.modseq`,
       );
       for (const r of rows) upsert.run(id, viewer, r.uid, r.seen ? 1 : 0, r.modseq);
+      ctx.privateSeenRows.noteInsert();
       ctx.sql.get('UPDATE mailboxes SET highest_modseq = max(highest_modseq, ?) WHERE id = ?').run(rows.reduce((m, r) => Math.max(m, r.modseq), 0), id);
     });
     await ctx.durable.sync();

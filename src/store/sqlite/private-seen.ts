@@ -57,6 +57,7 @@ export async function writePrivateSeen(
       }
       if ((row.seen ?? 0) !== 0 === seen) continue;
       upsert.run(box.id, viewer, row.uid, seen ? 1 : 0, modseq);
+      ctx.privateSeenRows.noteInsert(); // an EXPUNGE must delete private \Seen rows from now on
       changed.push({ uid: row.uid, flags: viewerFlags(parseFlags(row.flags), seen), modseq });
     }
     if (changed.length > 0) {

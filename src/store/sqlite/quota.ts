@@ -1,9 +1,10 @@
 /**
  * RFC 9208 quotas in the SQLite store. Usage lives in each mailbox's row (mailboxes.usage_storage
  * and usage_messages, schema v24; a user's usage is the sum over their mailboxes), kept by
- * addUsage() in the same transaction as every statement that adds or removes message rows
- * (message-writes.ts, chunked-copy.ts, importer.ts; a deleted mailbox's is zeroed when it leaves
- * the user's view, mailbox-purge.ts); limits set with setQuota() in quota_limits. Writes that add
+ * addUsage() — or its SET terms (ADD_USAGE) in the write's own UPDATE of the mailbox row — in the
+ * same transaction as every statement that adds or removes message rows (message-writes.ts,
+ * chunked-copy.ts, importer.ts; a deleted mailbox's is zeroed when it leaves the user's view,
+ * mailbox-purge.ts); limits set with setQuota() in quota_limits. Writes that add
  * messages call checkUsage() inside their transaction: SQLite runs one write transaction at a
  * time, so the usage read there cannot change before the insert, and racing APPENDs never
  * overshoot. Why in the mailbox row: every message write updates that row anyway (UIDNEXT,
@@ -45,9 +46,15 @@ export async function quotaState(ctx: StoreContext, userId: number, user: string
  * Inside the transaction that added (positive) or removed (negative) message rows of the mailbox:
  * one statement per operation, however many rows. A mailbox row gone meanwhile has nothing to keep.
  */
+/**
+ * The SET terms of addUsage, for a write that updates the mailbox row anyway (uid_next, HIGHESTMODSEQ):
+ * its two parameters (storage, messages) follow that statement's own, and the row is written once.
+ */
+export const ADD_USAGE = 'usage_storage = usage_storage + ?, usage_messages = usage_messages + ?';
+
 export function addUsage(ctx: StoreContext, mailboxId: number, storage: number, messages: number): void {
   if (storage === 0 && messages === 0) return;
-  ctx.sql.get('UPDATE mailboxes SET usage_storage = usage_storage + ?, usage_messages = usage_messages + ? WHERE id = ?').run(storage, messages, mailboxId);
+  ctx.sql.get(`UPDATE mailboxes SET ${ADD_USAGE} WHERE id = ?`).run(storage, messages, mailboxId);
 }
 
 /** Inside the write transaction: throws StoreError 'overquota' unless `add` fits. */

@@ -12,6 +12,7 @@ import { TextCache } from '../search-eval.js';
 import type { ChangeListener, MailStore, OpenOptions, QuotaDefaults, QuotaLimits, QuotaState, UserMailbox } from '../types.js';
 import { quotaState, writeLimits } from './quota.js';
 import { AclRows, sharedWith } from './acl.js';
+import { AnyRows } from './any-rows.js';
 import type { SharedMailboxRef } from '../acl.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { StructureCache } from './structure-cache.js';
@@ -255,6 +256,7 @@ export class SqliteStore implements MailStore {
         purger: new MailboxPurger(),
         contentIds: new ContentIds(),
         aclRows: new AclRows(),
+        privateSeenRows: new AnyRows('private_seen'),
         ...(options.quotaDefaults ? { quotaDefaults: options.quotaDefaults } : {}),
       };
       const version = migrate(
