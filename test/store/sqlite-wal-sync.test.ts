@@ -1,7 +1,8 @@
 /**
  * WalSync, the durability barrier of the SQLite store: a caller resolves only after a sync that
  * started after it called, syncs overlap but acknowledgements keep call order, and a failed sync
- * fails its callers unless a later sync already covered them.
+ * fails its callers unless a later sync already covered them; a background sync (syncSoon) may
+ * wait a bounded delay for a durable caller's sync to cover it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -106,4 +107,47 @@ test('afterPending does not queue behind a background sync, and a failed earlier
   calls[1]!.fail(new Error('EIO'));
   await assert.rejects(failing, /EIO/);
   await behind; // resolves: its own change is not the one the failed sync was for
+});
+
+test("with a delay, a background sync rides on the next durable caller's sync, or starts when the delay runs out", async () => {
+  const { syncer, calls } = manualSyncer();
+  const wal = new WalSync('/nonexistent-wal', syncer, undefined, 20);
+  const reported: unknown[] = [];
+  // A flag change, then the EXPUNGE that follows it: one sync covers both.
+  wal.syncSoon((e) => reported.push(e));
+  await tick();
+  assert.equal(calls.length, 0, 'the background sync started before its delay ran out');
+  const durable = wal.sync();
+  await tick();
+  assert.equal(calls.length, 1, 'the durable caller waited for the delay');
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(calls.length, 1, 'the background sync ran again after the durable one took it along');
+  calls[0]!.finish();
+  await durable;
+  assert.equal(wal.syncs, 1);
+
+  // A flag change with no write after it: its sync starts once the delay runs out, not later.
+  wal.syncSoon((e) => reported.push(e));
+  wal.syncSoon((e) => reported.push(e));
+  const asked = performance.now();
+  while (calls.length === 1 && performance.now() - asked < 2_000) await new Promise((r) => setTimeout(r, 2));
+  assert.equal(calls.length, 2, 'the delayed background sync never started');
+  assert.ok(performance.now() - asked >= 15, 'the background sync did not wait for its delay');
+  calls[1]!.fail(new Error('EIO'));
+  await tick();
+  assert.equal(reported.length, 2, 'each background caller of the failed sync is told');
+});
+
+test('close() starts a delayed background sync and waits for it', async () => {
+  const { syncer, calls } = manualSyncer();
+  const wal = new WalSync('/nonexistent-wal', syncer, undefined, 60_000);
+  wal.syncSoon(() => {});
+  let closed = false;
+  const closing = wal.close().then(() => (closed = true));
+  await tick();
+  assert.equal(calls.length, 1, 'close() left the delayed sync unstarted');
+  assert.equal(closed, false, 'close() did not wait for the sync');
+  calls[0]!.finish();
+  await closing;
+  assert.equal(wal.syncs, 1);
 });

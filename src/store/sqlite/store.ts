@@ -37,7 +37,7 @@ import { IDENTITY_FILE, reconcileIdentity, refuseNewDatabaseWithBlobs } from './
 import { computeSearchColumns } from './search-columns.js';
 import { SqliteUserMailbox } from './user-mailbox.js';
 import { GroupCommit } from './group-commit.js';
-import { WalSync, type FileSyncer } from './wal-sync.js';
+import { DEFAULT_SOON_SYNC_DELAY_MS, WalSync, type FileSyncer } from './wal-sync.js';
 import { SyncThread } from './sync-thread.js';
 import { deriveContent } from './message-writes.js';
 import type { MessageStructure } from '../../mime/types.js';
@@ -102,6 +102,13 @@ export interface SqliteStoreOptions {
    * FETCH reads no body from the database (header-cache.ts).
    */
   headerCacheBytes?: number;
+  /**
+   * How long the WAL sync of a flag change (acknowledged without waiting for it, docs/sqlite.md)
+   * may wait for a write that does wait, so that one fdatasync covers both (default 2 ms,
+   * DEFAULT_SOON_SYNC_DELAY_MS in wal-sync.ts; 0: it starts at once). What a power cut may take
+   * of acknowledged flag changes grows by as much.
+   */
+  flagSyncDelayMs?: number;
   /** Reports each write's wait for the WAL sync and each checkpoint's duration (metrics). */
   timings?: SqliteTimings;
   /** RFC 9208 limits of users that have none set with setQuota(); default: unlimited. */
@@ -224,7 +231,7 @@ export class SqliteStore implements MailStore {
         refuseNewDatabaseWithBlobs(options.directory, files, databaseIsNew);
         refusedNew = false;
       }
-      const durable = new WalSync(`${dbPath}-wal`, options.walSyncer, syncThread);
+      const durable = new WalSync(`${dbPath}-wal`, options.walSyncer, syncThread, options.flagSyncDelayMs ?? DEFAULT_SOON_SYNC_DELAY_MS);
       const feed = new ChangeFeed({
         onListenerError: (err) => options.logger?.error({ err }, 'change listener failed'),
       });
@@ -281,7 +288,7 @@ export class SqliteStore implements MailStore {
         onError: (err) => options.logger?.error({ err }, 'WAL checkpoint failed; SQLite checkpoints by itself from now on'),
         onTransientError: (err) => ctx.health.classify(err),
       });
-      if (options.timings) reportTimings(durable, checkpointer, options.timings);
+      if (options.timings) reportTimings(durable, checkpointer, options.timings, ctx.group);
       checkpointer.start();
       // Deleted mailboxes a crash or kill -9 left half-purged: their messages go now, in slices.
       if (options.schemaVersion === undefined && !forCheck) ctx.purger.kick(ctx);
