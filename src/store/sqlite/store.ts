@@ -38,6 +38,7 @@ import { computeSearchColumns } from './search-columns.js';
 import { SqliteUserMailbox } from './user-mailbox.js';
 import { GroupCommit } from './group-commit.js';
 import { DEFAULT_SOON_SYNC_DELAY_MS, WalSync, type FileSyncer } from './wal-sync.js';
+import { prefillWal } from './wal-prefill.js';
 import { SyncThread } from './sync-thread.js';
 import { deriveContent } from './message-writes.js';
 import type { MessageStructure } from '../../mime/types.js';
@@ -280,7 +281,9 @@ export class SqliteStore implements MailStore {
         if (undone > 0) options.logger?.warn({ messages: undone }, 'removed the messages of a COPY the last run did not finish');
         sweepOrphans(ctx, limits, options.logger);
       }
-      await durable.sync(); // a migration's commits, like every write, are synced before use
+      // Before any write but the store's own, so nothing writes to the WAL meanwhile (wal-prefill.ts).
+      if (limits.walPrefillMegabytes > 0 && !forCheck) prefillWal(`${dbPath}-wal`, limits.walPrefillMegabytes * 1024 * 1024, options.logger);
+      await durable.sync(); // a migration's commits, like every write, are synced before use (and the prefill's zeros)
       const checkpointer = new Checkpointer(db, dbPath, durable, ctx.group, {
         thread: syncThread,
         databaseFd,
