@@ -218,6 +218,8 @@ for (let round = 0; round < ROUNDS; round++) {
       run = { table: result.table, commands, groups: delta(before, after), load: [load0, loadavg()[0]!] };
     } finally {
       await server.stop();
+      // Each run's copy of the seed is hundreds of MB: gone once read.
+      rmSync(dir, { recursive: true, force: true });
     }
     runs.get(v.label)!.push(run);
     process.stdout.write(`\n${v.label}, round ${round + 1}: ${f(run.commands / SECONDS, 0)} commands/s, load ${f(run.load[0], 1)} → ${f(run.load[1], 1)}\n`);
