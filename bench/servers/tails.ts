@@ -70,6 +70,8 @@ export class TailRecorder {
   private readonly gc: Span[] = [];
   private readonly walSync: Span[] = [];
   private readonly checkpoint: Span[] = [];
+  /** Stretches a checkpoint held the store's writes back. */
+  private readonly hold: Span[] = [];
   private readonly blocked: Span[] = [];
   private previous = '';
   /** Flat triples: performance.now(), process CPU ms, loop active ms — one per timer tick. */
@@ -140,6 +142,10 @@ export class TailRecorder {
       const end = performance.now();
       this.checkpoint.push({ start: end - seconds * 1000, end });
     },
+    writesHeld: (seconds) => {
+      const end = performance.now();
+      this.hold.push({ start: end - seconds * 1000, end });
+    },
   };
 
   /** Everything recorded, on the epoch clock (ms), for bench/tails-join.ts. */
@@ -151,6 +157,7 @@ export class TailRecorder {
       gc: spans(this.gc),
       walSync: spans(this.walSync),
       checkpoint: spans(this.checkpoint),
+      hold: spans(this.hold),
       blocked: spans(this.blocked),
       samples: this.samples.map((v, i) => (i % 3 === 0 ? v + t : v)),
     };

@@ -46,6 +46,7 @@ export async function openStore(kind: StoreKind, dataDir: string, logger: Logger
     return new MemoryStore(extras.quotaDefaults ? { quotaDefaults: extras.quotaDefaults } : {});
   }
   const { SqliteStore } = await import('../store/sqlite/index.js');
+  const { SERVE_WAL_PREFILL_MEGABYTES } = await import('../store/sqlite/limits.js');
   const { isStoreError } = await import('../store/errors.js');
   const deadline = Date.now() + STORE_LOCK_WAIT_MS;
   for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
@@ -53,7 +54,8 @@ export async function openStore(kind: StoreKind, dataDir: string, logger: Logger
       return await SqliteStore.open({
         directory: dataDir,
         logger,
-        limits: extras.limits,
+        // The WAL made long in advance is for a long-running server (wal-prefill.ts), not for tools.
+        limits: { walPrefillMegabytes: SERVE_WAL_PREFILL_MEGABYTES, ...extras.limits },
         ...(extras.directBodyWrites !== undefined ? { directBodyWrites: extras.directBodyWrites } : {}),
         ...(extras.timings ? { timings: extras.timings } : {}),
         ...(extras.quotaDefaults ? { quotaDefaults: extras.quotaDefaults } : {}),

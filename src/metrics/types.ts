@@ -59,6 +59,11 @@ export type StoreObserver = (operation: string, seconds: number, ok: boolean) =>
 export interface SqliteTimings {
   walSync(seconds: number): void;
   checkpoint(seconds: number): void;
+  /**
+   * How long a checkpoint held the store's writes back (its copy, the database's fdatasync and
+   * the WAL restart): a write that arrives meanwhile waits for the rest of it. Optional.
+   */
+  writesHeld?(seconds: number): void;
 }
 
 const nothing = (): void => undefined;

@@ -1,7 +1,8 @@
 /**
  * WalSync, the durability barrier of the SQLite store: a caller resolves only after a sync that
  * started after it called, syncs overlap but acknowledgements keep call order, and a failed sync
- * fails its callers unless a later sync already covered them.
+ * fails its callers unless a later sync already covered them; a background sync (syncSoon) may
+ * wait a bounded delay for a durable caller's sync to cover it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -106,4 +107,52 @@ test('afterPending does not queue behind a background sync, and a failed earlier
   calls[1]!.fail(new Error('EIO'));
   await assert.rejects(failing, /EIO/);
   await behind; // resolves: its own change is not the one the failed sync was for
+});
+
+test("with a delay, a background sync rides on the next durable caller's sync, or starts when the delay runs out", async () => {
+  // A delay no loaded machine reaches, so that only the durable caller can start the sync.
+  const { syncer, calls } = manualSyncer();
+  const wal = new WalSync('/nonexistent-wal', syncer, undefined, 60_000);
+  const reported: unknown[] = [];
+  // A flag change, then the EXPUNGE that follows it: one sync covers both.
+  wal.syncSoon((e) => reported.push(e));
+  await tick();
+  assert.equal(calls.length, 0, 'the background sync started before its delay ran out');
+  const durable = wal.sync();
+  await tick();
+  assert.equal(calls.length, 1, 'the durable caller waited for the delay');
+  calls[0]!.finish();
+  await durable;
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(calls.length, 1, 'the background sync ran again after the durable one took it along');
+  assert.equal(wal.syncs, 1);
+  await wal.close();
+
+  // A flag change with no write after it is synced once its delay runs out — not before.
+  const short = manualSyncer();
+  const wal2 = new WalSync('/nonexistent-wal', short.syncer, undefined, 20);
+  const asked = performance.now();
+  wal2.syncSoon((e) => reported.push(e));
+  wal2.syncSoon((e) => reported.push(e));
+  while (short.calls.length === 0 && performance.now() - asked < 5_000) await new Promise((r) => setTimeout(r, 2));
+  assert.equal(short.calls.length, 1, 'the delayed background sync never started, or started twice');
+  // A timer counts from the loop's cached time: a few ms of slack for a loaded machine.
+  assert.ok(performance.now() - asked >= 10, 'the background sync did not wait for its delay');
+  short.calls[0]!.fail(new Error('EIO'));
+  await tick();
+  assert.equal(reported.length, 2, 'each background caller of the failed sync is told');
+});
+
+test('close() starts a delayed background sync and waits for it', async () => {
+  const { syncer, calls } = manualSyncer();
+  const wal = new WalSync('/nonexistent-wal', syncer, undefined, 60_000);
+  wal.syncSoon(() => {});
+  let closed = false;
+  const closing = wal.close().then(() => (closed = true));
+  await tick();
+  assert.equal(calls.length, 1, 'close() left the delayed sync unstarted');
+  assert.equal(closed, false, 'close() did not wait for the sync');
+  calls[0]!.finish();
+  await closing;
+  assert.equal(wal.syncs, 1);
 });

@@ -80,8 +80,8 @@ describe('SqliteStore durability settings', () => {
     assert.equal(acked, false);
     assert.equal(changes.length, 0);
     // A flag change committed while the first sync runs (durability 'soon', docs/sqlite.md): its
-    // own sync starts at once, and it is acknowledged behind the earlier write, never before it,
-    // but without waiting for that sync of its own.
+    // own sync starts within flagSyncDelayMs (2 ms), and it is acknowledged behind the earlier
+    // write, never before it, but without waiting for that sync of its own.
     let secondAcked = false;
     const second = u.updateFlags(inbox.id, [1], 'add', ['\\Flagged']).then(() => {
       secondAcked = true;
@@ -123,6 +123,37 @@ describe('SqliteStore durability settings', () => {
     await store.purged();
     assert.equal(blobFiles().length, inboxFiles);
     await store.close();
+  });
+
+  it("lets a flag change's WAL sync wait up to flagSyncDelayMs for the next durable write, whose sync covers both", async () => {
+    // 60 s: no stall of a loaded machine lets the delay run out between the two writes.
+    for (const flagSyncDelayMs of [60_000, 20, 0]) {
+      const dir = tempDir();
+      let syncs = 0;
+      const walSyncer = (): Promise<void> => {
+        syncs++;
+        return Promise.resolve();
+      };
+      const store = await SqliteStore.open({ directory: dir, walSyncer, flagSyncDelayMs, checkpoints: { intervalMs: 3_600_000 } });
+      const u = await store.open('alice');
+      const inbox = await u.get('INBOX');
+      await u.append(inbox.id, { content: message('one') });
+      // A STORE \Deleted and the EXPUNGE right after it, as clients send them.
+      const before = syncs;
+      await u.updateFlags(inbox.id, [1], 'add', ['\\Deleted']);
+      await u.append(inbox.id, { content: message('two') });
+      if (flagSyncDelayMs !== 20) assert.equal(syncs - before, flagSyncDelayMs > 0 ? 1 : 2, `delay ${flagSyncDelayMs}: WAL syncs for a flag change and the durable write after it`);
+      if (flagSyncDelayMs === 60_000) {
+        await store.close();
+        continue;
+      }
+      // A flag change with nothing after it is synced once its delay runs out.
+      const alone = syncs;
+      await u.updateFlags(inbox.id, [2], 'add', ['\\Seen']);
+      for (let waited = 0; syncs === alone && waited < 2_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(syncs, alone + 1, `delay ${flagSyncDelayMs}: the lone flag change was never synced`);
+      await store.close();
+    }
   });
 
   it('reports a failed WAL sync as a failed write, not as success', async () => {

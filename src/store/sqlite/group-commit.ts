@@ -12,9 +12,9 @@
  *   sync, and resolves as soon as the earlier writes it must not overtake are acknowledged;
  * - a job run with durability 'soon' (flag and keyword changes, the \Recent mark) resolves right
  *   after its COMMIT — in order behind earlier writes still syncing — while the sync of its WAL
- *   frames starts at once in the background. Its change is in the kernel from the COMMIT on, so a
- *   kill -9 of the server never loses it; a power cut within the next fdatasync (milliseconds)
- *   can. APPEND, COPY, MOVE, EXPUNGE and delivery keep the full promise.
+ *   frames runs in the background, within WalSync's short delay (flagSyncDelayMs). Its change is
+ *   in the kernel from the COMMIT on, so a kill -9 of the server never loses it; a power cut
+ *   within the next few milliseconds can. APPEND, COPY, MOVE, EXPUNGE and delivery keep the full promise.
  */
 import type { Database, Statement } from 'better-sqlite3';
 import type { WalSync } from './wal-sync.js';

@@ -23,12 +23,24 @@ export interface SqliteLimits {
    * is gone instead of the exact list.
    */
   expungedRetention: number;
+  /**
+   * The WAL file is made this long (MiB, zeros past its end) when the store opens, so that commits
+   * overwrite it rather than grow it — an fdatasync that grows a file also commits its size to the
+   * filesystem's journal (wal-prefill.ts). 0 here (tests, tools); `postroom serve` uses
+   * SERVE_WAL_PREFILL_MEGABYTES unless the config file's `sqliteLimits` says otherwise. At most
+   * 64 (the WAL's size limit): more would be cut back after the first checkpoint.
+   */
+  walPrefillMegabytes: number;
 }
+
+/** `postroom serve`'s walPrefillMegabytes: what the WAL grows to in a few seconds of steady writes anyway. */
+export const SERVE_WAL_PREFILL_MEGABYTES = 32;
 
 export const DEFAULT_SQLITE_LIMITS: Readonly<SqliteLimits> = Object.freeze({
   orphanGraceMinutes: 60,
   startupCheckMaxMegabytes: 1024,
   expungedRetention: DEFAULT_EXPUNGED_RETENTION,
+  walPrefillMegabytes: 0,
 });
 
 /** Defaults with `overrides` applied; an unknown name or a bad value is an error. */
@@ -39,6 +51,7 @@ export function resolveSqliteLimits(overrides: Partial<Record<string, number>> =
       throw new RangeError(`unknown SQLite store limit "${name}" (known: ${Object.keys(DEFAULT_SQLITE_LIMITS).join(', ')})`);
     }
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new RangeError(`SQLite store limit ${name} must be a number ≥ 0`);
+    if (name === 'walPrefillMegabytes' && value > 64) throw new RangeError('SQLite store limit walPrefillMegabytes must be at most 64 (the WAL size limit)');
     limits[name as keyof SqliteLimits] = value;
   }
   return limits;

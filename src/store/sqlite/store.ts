@@ -38,7 +38,8 @@ import { IDENTITY_FILE, reconcileIdentity, refuseNewDatabaseWithBlobs } from './
 import { computeSearchColumns } from './search-columns.js';
 import { SqliteUserMailbox } from './user-mailbox.js';
 import { GroupCommit } from './group-commit.js';
-import { WalSync, type FileSyncer } from './wal-sync.js';
+import { DEFAULT_SOON_SYNC_DELAY_MS, WalSync, type FileSyncer } from './wal-sync.js';
+import { prefillWal } from './wal-prefill.js';
 import { SyncThread } from './sync-thread.js';
 import { deriveContent } from './message-writes.js';
 import type { MessageStructure } from '../../mime/types.js';
@@ -103,6 +104,13 @@ export interface SqliteStoreOptions {
    * FETCH reads no body from the database (header-cache.ts).
    */
   headerCacheBytes?: number;
+  /**
+   * How long the WAL sync of a flag change (acknowledged without waiting for it, docs/sqlite.md)
+   * may wait for a write that does wait, so that one fdatasync covers both (default 2 ms,
+   * DEFAULT_SOON_SYNC_DELAY_MS in wal-sync.ts; 0: it starts at once). What a power cut may take
+   * of acknowledged flag changes grows by as much.
+   */
+  flagSyncDelayMs?: number;
   /** Reports each write's wait for the WAL sync and each checkpoint's duration (metrics). */
   timings?: SqliteTimings;
   /** RFC 9208 limits of users that have none set with setQuota(); default: unlimited. */
@@ -225,7 +233,7 @@ export class SqliteStore implements MailStore {
         refuseNewDatabaseWithBlobs(options.directory, files, databaseIsNew);
         refusedNew = false;
       }
-      const durable = new WalSync(`${dbPath}-wal`, options.walSyncer, syncThread);
+      const durable = new WalSync(`${dbPath}-wal`, options.walSyncer, syncThread, options.flagSyncDelayMs ?? DEFAULT_SOON_SYNC_DELAY_MS);
       const feed = new ChangeFeed({
         onListenerError: (err) => options.logger?.error({ err }, 'change listener failed'),
       });
@@ -275,7 +283,9 @@ export class SqliteStore implements MailStore {
         if (undone > 0) options.logger?.warn({ messages: undone }, 'removed the messages of a COPY the last run did not finish');
         sweepOrphans(ctx, limits, options.logger);
       }
-      await durable.sync(); // a migration's commits, like every write, are synced before use
+      // Before any write but the store's own, so nothing writes to the WAL meanwhile (wal-prefill.ts).
+      if (limits.walPrefillMegabytes > 0 && !forCheck) prefillWal(`${dbPath}-wal`, limits.walPrefillMegabytes * 1024 * 1024, options.logger);
+      await durable.sync(); // a migration's commits, like every write, are synced before use (and the prefill's zeros)
       const checkpointer = new Checkpointer(db, dbPath, durable, ctx.group, {
         thread: syncThread,
         databaseFd,
@@ -283,7 +293,7 @@ export class SqliteStore implements MailStore {
         onError: (err) => options.logger?.error({ err }, 'WAL checkpoint failed; SQLite checkpoints by itself from now on'),
         onTransientError: (err) => ctx.health.classify(err),
       });
-      if (options.timings) reportTimings(durable, checkpointer, options.timings);
+      if (options.timings) reportTimings(durable, checkpointer, options.timings, ctx.group);
       checkpointer.start();
       // Deleted mailboxes a crash or kill -9 left half-purged: their messages go now, in slices.
       if (options.schemaVersion === undefined && !forCheck) ctx.purger.kick(ctx);

@@ -5,6 +5,7 @@
  */
 import type { SqliteTimings } from '../../metrics/types.js';
 import type { Checkpointer } from './checkpointer.js';
+import type { GroupCommit } from './group-commit.js';
 import type { WalSync } from './wal-sync.js';
 
 function measured(fn: () => Promise<void>, report: (seconds: number) => void): () => Promise<void> {
@@ -14,9 +15,23 @@ function measured(fn: () => Promise<void>, report: (seconds: number) => void): (
   };
 }
 
-export function reportTimings(durable: WalSync, checkpointer: Checkpointer, timings: SqliteTimings): void {
+export function reportTimings(durable: WalSync, checkpointer: Checkpointer, timings: SqliteTimings, group?: GroupCommit): void {
   // Instance properties shadow the prototype methods; the checkpointer's own timer calls
   // this.checkpoint() and so goes through the wrapper too.
   durable.sync = measured(durable.sync.bind(durable), timings.walSync);
   checkpointer.checkpoint = measured(checkpointer.checkpoint.bind(checkpointer), timings.checkpoint);
+  const held = timings.writesHeld?.bind(timings);
+  if (group && held) {
+    const hold = group.hold.bind(group);
+    group.hold = () => {
+      const started = performance.now();
+      const release = hold();
+      let reported = false;
+      return () => {
+        if (!reported) held((performance.now() - started) / 1000);
+        reported = true;
+        release();
+      };
+    };
+  }
 }

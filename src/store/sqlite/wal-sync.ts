@@ -45,6 +45,17 @@ interface Running {
 /** Syncs running at once (each on its own thread-pool thread). */
 const MAX_IN_FLIGHT = 2;
 
+/**
+ * How long the sync of a write nobody waits for (a flag change: syncSoon) may wait for a write that
+ * does wait, whose sync then covers both (ms; SqliteStoreOptions.flagSyncDelayMs). A client's
+ * STORE is mostly followed within a millisecond by its next command — the EXPUNGE after a STORE
+ * \Deleted, an APPEND — and a flag change's sync started at once made that write's own sync run
+ * beside it on the same file, where the two serialise in the kernel: the EXPUNGE waited for about
+ * two fdatasyncs, and every STORE cost a trip to the sync thread and back (bench/RESULTS.md, issue
+ * 23). Small, so that what a power cut may take stays "the last few milliseconds" (docs/sqlite.md).
+ */
+export const DEFAULT_SOON_SYNC_DELAY_MS = 2;
+
 export class WalSync {
   private inFlight = 0;
   private waiting: Waiter[] = [];
@@ -56,11 +67,16 @@ export class WalSync {
   /** Completed syncs (diagnostics and tests). */
   syncs = 0;
 
+  /** A syncSoon() waiting for its delay to run out (or for a sync() to take it along). */
+  private soonTimer: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly walPath: string,
     private readonly syncer?: FileSyncer,
     /** Where the fdatasync runs; without one, on libuv's thread pool. */
     private readonly thread?: SyncThread,
+    /** syncSoon()'s delay (ms, see DEFAULT_SOON_SYNC_DELAY_MS); 0 (the default here): at once. */
+    private readonly soonDelayMs = 0,
   ) {}
 
   /** Resolves once everything committed before this call is on stable storage. */
@@ -92,20 +108,48 @@ export class WalSync {
     return acknowledged;
   }
 
-  /** Starts (or joins) a sync that nobody waits for; a failure goes to `onError`. */
+  /**
+   * Starts (or joins) a sync that nobody waits for; a failure goes to `onError`. With a delay, the
+   * sync starts when it runs out — or sooner, with the first sync() asked for meanwhile (or one
+   * already queued), which covers this write too: its frames were written before that sync starts.
+   */
   syncSoon(onError: (error: unknown) => void): void {
     this.waiting.push({ resolve: () => {}, reject: onError, background: true });
-    if (this.inFlight < MAX_IN_FLIGHT) this.startNext();
+    if (this.soonDelayMs <= 0 || holdsAcks(this.waiting)) {
+      if (this.inFlight < MAX_IN_FLIGHT) this.startNext();
+      return;
+    }
+    this.soonTimer ??= setTimeout(() => {
+      this.soonTimer = undefined;
+      if (this.waiting.length > 0 && this.inFlight < MAX_IN_FLIGHT) this.startNext();
+    }, this.soonDelayMs);
   }
 
   async close(): Promise<void> {
-    while (this.inFlight > 0) await new Promise((r) => setImmediate(r));
+    this.startSoon();
+    while (this.inFlight > 0 || this.waiting.length > 0) {
+      if (this.waiting.length > 0 && this.inFlight < MAX_IN_FLIGHT) this.startNext();
+      await new Promise((r) => setImmediate(r));
+    }
     this.closeRetired();
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
 
+  /** A delayed syncSoon() starts now (close). */
+  private startSoon(): void {
+    if (this.soonTimer === undefined) return;
+    clearTimeout(this.soonTimer);
+    this.soonTimer = undefined;
+    if (this.waiting.length > 0 && this.inFlight < MAX_IN_FLIGHT) this.startNext();
+  }
+
   private startNext(): void {
+    // Whatever waits is taken along, a delayed syncSoon() included: its timer has nothing left to start.
+    if (this.soonTimer !== undefined) {
+      clearTimeout(this.soonTimer);
+      this.soonTimer = undefined;
+    }
     const entry: Running = { batch: this.waiting, settled: false };
     this.waiting = [];
     this.running.push(entry);
@@ -132,7 +176,9 @@ export class WalSync {
     ).finally(() => {
       this.inFlight--;
       if (this.inFlight === 0) this.closeRetired();
-      if (this.waiting.length > 0 && this.inFlight < MAX_IN_FLIGHT) this.startNext();
+      // Callers that queued while two syncs ran — but background ones whose delay has not run out
+      // yet wait for it (or for a durable caller), as they would have with a sync free.
+      if (this.waiting.length > 0 && this.inFlight < MAX_IN_FLIGHT && (this.soonTimer === undefined || holdsAcks(this.waiting))) this.startNext();
     });
   }
 
