@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/fixed-path.ts [--base DIR] [--slices N] [--commands N] [--script NAME]`
+ * `npx tsx bench/fixed-path.ts [--base DIR] [--slices N] [--commands N] [--script NAME] [--cpu-prof] [--run-name NAME]`
  *
  * Server CPU per command of the cheap commands — the fixed path every command takes (read, frame,
  * parse, dispatch, handler, encoder, write) — measured on one connection, A/B against another
@@ -16,6 +16,9 @@
  *   list     LIST "" *
  *   mix      LIST "" * + STATUS INBOX (…) pipelined; NOOP; CHECK; SELECT INBOX — imaptest's
  *            per-round read commands
+ *   fetch    imaptest's FETCH shapes over 100 messages each: ENVELOPE; FLAGS INTERNALDATE
+ *            RFC822.SIZE; BODYSTRUCTURE + HEADER.FIELDS; UID BODY
+ *   fetch2   imaptest's FETCH2: one message's BODY.PEEK[], [HEADER], RFC822.HEADER, [1], [TEXT]
  */
 import { connect, type Socket } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -33,6 +36,8 @@ const { values } = parseArgs({
     users: { type: 'string', default: '100' },
     messages: { type: 'string', default: '400' },
     'run-name': { type: 'string', default: 'fixed-path' },
+    // A --cpu-prof profile of this checkout's server (not the base's), written under .bench-tmp/profiles.
+    'cpu-prof': { type: 'boolean', default: false },
   },
 });
 
@@ -41,6 +46,13 @@ const SCRIPTS: Record<string, string[][]> = {
   status: [['STATUS INBOX (MESSAGES UNSEEN RECENT)']],
   list: [['LIST "" *']],
   mix: [['LIST "" *', 'STATUS INBOX (MESSAGES UNSEEN RECENT)'], ['NOOP'], ['CHECK'], ['SELECT INBOX']],
+  fetch: [
+    ['FETCH 1:100 (ENVELOPE)'],
+    ['FETCH 101:200 (FLAGS INTERNALDATE RFC822.SIZE)'],
+    ['FETCH 201:300 (BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (From To Subject)])'],
+    ['FETCH 301:400 (UID BODY)'],
+  ],
+  fetch2: [['FETCH 17 (UID BODY.PEEK[])'], ['FETCH 42 (UID BODY.PEEK[HEADER])'], ['FETCH 99 (UID RFC822.HEADER)'], ['FETCH 150 (UID BODY.PEEK[1])'], ['FETCH 300 (UID BODY.PEEK[TEXT])']],
 };
 const script = SCRIPTS[values.script];
 if (!script) throw new Error(`--script: one of ${Object.keys(SCRIPTS).join(', ')}`);
@@ -113,7 +125,8 @@ class Client {
 const spec = mixedUsers(Number(values.users), Number(values.messages));
 const RUN = join(BENCH_TMP, 'run', values['run-name']);
 const servers: { label: string; running: RunningServer }[] = [];
-servers.push({ label: 'this', running: await startPostroom({ runDir: join(RUN, 'p'), spec, maxConnections: 100 }) });
+const profile = values['cpu-prof'] ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', join(BENCH_TMP, 'profiles', values['run-name'])] } : {};
+servers.push({ label: 'this', running: await startPostroom({ runDir: join(RUN, 'p'), spec, maxConnections: 100, ...profile }) });
 if (values.base) servers.push({ label: 'base', running: await startPostroom({ runDir: join(RUN, 'pb'), spec, maxConnections: 100, checkout: values.base }) });
 
 try {

@@ -12,6 +12,7 @@ import type { MessageSource } from './message-source.js';
 import { renderEnvelope } from './envelope.js';
 import { renderBodyStructure } from './bodystructure.js';
 import { applyPartial, filterHeaderFields, sectionTarget, slicePartial } from './section.js';
+import { keptEncoding } from '../wire/encoder.js';
 import { binarySize, binaryValue } from './binary.js';
 
 /** Section data larger than this is streamed from the store instead of read into memory. */
@@ -153,10 +154,14 @@ function renderedTree(structure: MessageStructure, name: 'ENVELOPE' | 'BODY' | '
     trees = {};
     renderedTrees.set(structure, trees);
   }
-  if (name === 'ENVELOPE') return (trees.envelope ??= renderEnvelope(structure.envelope));
+  // Each kept with its bytes once written (keptEncoding): later FETCHes copy them.
+  if (name === 'ENVELOPE') return (trees.envelope ??= keptEncoding(renderEnvelope(structure.envelope)));
   // Parameter values differ with UTF8=ACCEPT (bodystructure.ts params): one tree for each form.
-  if (name === 'BODY') return utf8 ? (trees.body8 ??= renderBodyStructure(structure.root, false, true)) : (trees.body ??= renderBodyStructure(structure.root, false, false));
-  return utf8 ? (trees.bodyStructure8 ??= renderBodyStructure(structure.root, true, true)) : (trees.bodyStructure ??= renderBodyStructure(structure.root, true, false));
+  if (name === 'BODY')
+    return utf8 ? (trees.body8 ??= keptEncoding(renderBodyStructure(structure.root, false, true))) : (trees.body ??= keptEncoding(renderBodyStructure(structure.root, false, false)));
+  return utf8
+    ? (trees.bodyStructure8 ??= keptEncoding(renderBodyStructure(structure.root, true, true)))
+    : (trees.bodyStructure ??= keptEncoding(renderBodyStructure(structure.root, true, false)));
 }
 
 /** Marks an item renderItemNow() cannot answer without the store. */
