@@ -70,6 +70,12 @@ function cpuSeconds(pid: number): number {
   return ns / 1e9;
 }
 
+/** User and system CPU seconds of a process, all threads (/proc/PID/stat, 10 ms ticks): the split only. */
+function userSys(pid: number): [number, number] {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return [Number(f[11]) / 100, Number(f[12]) / 100];
+}
+
 /** A minimal IMAP client: sends lines, resolves when the tagged reply of the last one arrives. */
 class Client {
   private buffered = '';
@@ -141,11 +147,13 @@ try {
     clients.set(s.label, c);
   }
   const perSlice = new Map<string, number[]>(servers.map((s) => [s.label, []]));
+  const split = new Map<string, [number, number]>(servers.map((s) => [s.label, [0, 0]]));
   const commands = Number(values.commands);
   for (let slice = 0; slice < Number(values.slices); slice++) {
     for (const s of servers) {
       const c = clients.get(s.label)!;
       const cpu0 = cpuSeconds(s.running.pid);
+      const [user0, sys0] = userSys(s.running.pid);
       let sent = 0;
       for (let i = 0; sent < commands; i++) {
         const entry = script[i % script.length]!;
@@ -154,12 +162,17 @@ try {
         sent += entry.length;
       }
       perSlice.get(s.label)!.push(((cpuSeconds(s.running.pid) - cpu0) * 1e6) / sent);
+      const [user1, sys1] = userSys(s.running.pid);
+      const acc = split.get(s.label)!;
+      acc[0] += user1 - user0;
+      acc[1] += sys1 - sys0;
     }
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   process.stdout.write(`fixed-path, script ${values.script}, ${commands} commands per slice (load ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')})\n`);
   for (const [label, xs] of perSlice) {
-    process.stdout.write(`  ${label}: server CPU µs/command median ${median(xs).toFixed(1)}; slices ${xs.map((x) => x.toFixed(1)).join(', ')}\n`);
+    const [user, sys] = split.get(label)!;
+    process.stdout.write(`  ${label}: server CPU µs/command median ${median(xs).toFixed(1)}; slices ${xs.map((x) => x.toFixed(1)).join(', ')}; system time ${((100 * sys) / (user + sys)).toFixed(0)} %\n`);
   }
   for (const c of clients.values()) c.close();
 } finally {
