@@ -19,8 +19,8 @@ import { binarySize, binaryValue } from './binary.js';
 export const STREAM_THRESHOLD = 64 * 1024;
 
 export interface RenderOptions {
-  /** Flags as this session knows them (\Recent included). */
-  flags: () => Flag[];
+  /** A message's flags as this session knows them (\Recent included), asked only when FLAGS goes out. */
+  flags: (uid: number) => Flag[];
   /** MODSEQ to report, when known without a record (e.g. just changed by this FETCH). */
   modseq?: number;
   /** Items to put first / last that the client did not ask for (UID for UID FETCH, FLAGS after \Seen...). */
@@ -95,7 +95,7 @@ async function renderItem(item: FetchItem, src: MessageSource, opts: RenderOptio
     case 'UID':
       return ['UID', src.uid];
     case 'FLAGS':
-      return ['FLAGS', opts.flags().map((f) => atom(f))];
+      return ['FLAGS', flagAtoms(opts.flags(src.uid))];
     case 'INTERNALDATE':
       return ['INTERNALDATE', src.record ? formatInternalDate(src.record.internalDate) : null];
     case 'RFC822.SIZE':
@@ -124,6 +124,28 @@ async function renderItem(item: FetchItem, src: MessageSource, opts: RenderOptio
 /** True when the items need nothing but the session's view (UID, FLAGS): no store access at all. */
 export function viewOnly(items: FetchItem[]): boolean {
   return items.every((i) => i.kind === 'simple' && (i.name === 'UID' || i.name === 'FLAGS'));
+}
+
+/**
+ * Flag atoms, shared: the same few flags go out for every message of a page. Atoms are never
+ * modified (the encoder only reads them); the bound keeps a mailbox of many keywords from growing
+ * the map without end — past it, atoms are made per use as before.
+ */
+const FLAG_ATOMS = new Map<string, ImapValue>();
+const MAX_FLAG_ATOMS = 1024;
+
+function flagAtoms(flags: readonly Flag[]): ImapValue[] {
+  const out = new Array<ImapValue>(flags.length);
+  for (let i = 0; i < flags.length; i++) {
+    const f = flags[i]!;
+    let a = FLAG_ATOMS.get(f);
+    if (a === undefined) {
+      a = atom(f);
+      if (FLAG_ATOMS.size < MAX_FLAG_ATOMS) FLAG_ATOMS.set(f, a);
+    }
+    out[i] = a;
+  }
+  return out;
 }
 
 /** The atoms of the fixed item names, made once: a FETCH page names them for every message. */
@@ -206,12 +228,8 @@ function renderItemNow(item: FetchItem, src: MessageSource, opts: RenderOptions)
   switch (item.name) {
     case 'UID':
       return src.uid;
-    case 'FLAGS': {
-      const flags = opts.flags();
-      const out: ImapValue[] = new Array<ImapValue>(flags.length);
-      for (let i = 0; i < flags.length; i++) out[i] = atom(flags[i]!);
-      return out;
-    }
+    case 'FLAGS':
+      return flagAtoms(opts.flags(src.uid));
     case 'INTERNALDATE':
       return src.record ? formatInternalDate(src.record.internalDate) : null;
     case 'RFC822.SIZE':
