@@ -18,6 +18,8 @@
  *            per-round read commands
  *   fetch    imaptest's FETCH shapes over 100 messages each: ENVELOPE; FLAGS INTERNALDATE
  *            RFC822.SIZE; BODYSTRUCTURE + HEADER.FIELDS; UID BODY
+ *   statusw  STATUS INBOX after a flag change of 10 messages each time (the STORE counts too:
+ *            compare two builds, not this figure with `status`)
  *   fetch2   imaptest's FETCH2: one message's BODY.PEEK[], [HEADER], RFC822.HEADER, [1], [TEXT]
  */
 import { connect, type Socket } from 'node:net';
@@ -46,6 +48,12 @@ const SCRIPTS: Record<string, string[][]> = {
   status: [['STATUS INBOX (MESSAGES UNSEEN RECENT)']],
   list: [['LIST "" *']],
   mix: [['LIST "" *', 'STATUS INBOX (MESSAGES UNSEEN RECENT)'], ['NOOP'], ['CHECK'], ['SELECT INBOX']],
+  statusw: [
+    ['STORE 1:10 +FLAGS (\\Flagged)'],
+    ['STATUS INBOX (MESSAGES UNSEEN RECENT)'],
+    ['STORE 1:10 -FLAGS (\\Flagged)'],
+    ['STATUS INBOX (MESSAGES UNSEEN RECENT)'],
+  ],
   fetch: [
     ['FETCH 1:100 (ENVELOPE)'],
     ['FETCH 101:200 (FLAGS INTERNALDATE RFC822.SIZE)'],
