@@ -13,6 +13,7 @@ import { renderEnvelope } from './envelope.js';
 import { renderBodyStructure } from './bodystructure.js';
 import { applyPartial, filterHeaderFields, sectionTarget, slicePartial } from './section.js';
 import { keptEncoding } from '../wire/encoder.js';
+import { RecentCache } from '../../util/recent-map.js';
 import { binarySize, binaryValue } from './binary.js';
 
 /** Section data larger than this is streamed from the store instead of read into memory. */
@@ -97,7 +98,7 @@ async function renderItem(item: FetchItem, src: MessageSource, opts: RenderOptio
     case 'FLAGS':
       return ['FLAGS', flagAtoms(opts.flags(src.uid))];
     case 'INTERNALDATE':
-      return ['INTERNALDATE', src.record ? formatInternalDate(src.record.internalDate) : null];
+      return ['INTERNALDATE', src.record ? internalDateText(src.record.internalDate) : null];
     case 'RFC822.SIZE':
       return ['RFC822.SIZE', await src.size()];
     case 'MODSEQ':
@@ -124,6 +125,22 @@ async function renderItem(item: FetchItem, src: MessageSource, opts: RenderOptio
 /** True when the items need nothing but the session's view (UID, FLAGS): no store access at all. */
 export function viewOnly(items: FetchItem[]): boolean {
   return items.every((i) => i.kind === 'simple' && (i.name === 'UID' || i.name === 'FLAGS'));
+}
+
+/**
+ * INTERNALDATE texts by the instant, kept: a client listing a folder asks the same messages' dates
+ * again and again, and formatting one costs ~0.2 µs — a page of 100 about as much as its SQL read.
+ */
+const DATE_TEXTS = new RecentCache<number, string>(8192);
+
+function internalDateText(date: Date): string {
+  const ms = date.getTime();
+  let text = DATE_TEXTS.get(ms);
+  if (text === undefined) {
+    text = formatInternalDate(date);
+    DATE_TEXTS.set(ms, text);
+  }
+  return text;
 }
 
 /**
@@ -231,7 +248,7 @@ function renderItemNow(item: FetchItem, src: MessageSource, opts: RenderOptions)
     case 'FLAGS':
       return flagAtoms(opts.flags(src.uid));
     case 'INTERNALDATE':
-      return src.record ? formatInternalDate(src.record.internalDate) : null;
+      return src.record ? internalDateText(src.record.internalDate) : null;
     case 'RFC822.SIZE':
       return src.knownSize ?? LATER;
     case 'MODSEQ':
