@@ -14,14 +14,6 @@ export function takeRecent<K, V>(map: Map<K, V>, key: K): V | undefined {
   return value;
 }
 
-/** Drops the least recently used entries until at most `max` are left. */
-export function trimOldest<K, V>(map: Map<K, V>, max: number): void {
-  for (const key of map.keys()) {
-    if (map.size <= max) return;
-    map.delete(key);
-  }
-}
-
 /**
  * A bounded cache of recently used entries in two generations, for caches hit many times per
  * command (a FETCH page asks its 100 messages' structures and header blocks): a hit in the young

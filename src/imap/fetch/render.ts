@@ -129,7 +129,7 @@ export function viewOnly(items: FetchItem[]): boolean {
 
 /**
  * INTERNALDATE texts by the instant, kept: a client listing a folder asks the same messages' dates
- * again and again, and formatting one costs ~0.2 µs — a page of 100 about as much as its SQL read.
+ * again and again, and formatting one costs ~0.2 µs (20 µs for a page of 100).
  */
 const DATE_TEXTS = new RecentCache<number, string>(8192);
 

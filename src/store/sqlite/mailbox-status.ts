@@ -17,7 +17,7 @@
 import type { MailboxStatus } from '../types.js';
 import { TimeSlice, DEFAULT_SLICE_MS } from '../../util/time-slice.js';
 import { selectableMailbox, type MailboxRow, type UserScope } from './context.js';
-import { takeRecent, trimOldest } from '../../util/recent-map.js';
+import { takeRecent } from '../../util/recent-map.js';
 
 const FIRST_PAGE = 4_096;
 const MIN_PAGE = 256;
@@ -59,6 +59,8 @@ interface Kept {
   sums: Sums;
   /** UID → part(): present once the mailbox was counted again after a write (see mailboxStatus). */
   each?: Map<number, number>;
+  /** each's size when it was kept (catchUp changes the map in place before it is kept again). */
+  eachCounted?: number;
 }
 
 /**
@@ -92,15 +94,16 @@ export class StatusSums {
 
   set(box: MailboxRow, sums: Sums, each?: Map<number, number>): void {
     this.drop(box.id);
-    this.kept.set(box.id, { box, sums, ...(each ? { each } : {}) });
+    this.kept.set(box.id, { box, sums, ...(each ? { each, eachCounted: each.size } : {}) });
     if (each) {
       this.eachTotal += each.size;
       // The least recently used entries give up their parts first (they keep their sums).
       for (const entry of this.kept.values()) {
         if (this.eachTotal <= EACH_TOTAL) break;
         if (entry.each && entry.each !== each) {
-          this.eachTotal -= entry.each.size;
+          this.eachTotal -= entry.eachCounted!;
           delete entry.each;
+          delete entry.eachCounted;
         }
       }
     }
@@ -114,7 +117,7 @@ export class StatusSums {
   drop(id: number): void {
     const entry = this.kept.get(id);
     if (!entry) return;
-    if (entry.each) this.eachTotal -= entry.each.size;
+    if (entry.each) this.eachTotal -= entry.eachCounted!;
     this.kept.delete(id);
   }
 }
