@@ -1,21 +1,23 @@
-/** The SQLite store's header-block cache (header-cache.ts): bounded in bytes, oldest out first. */
+/** The SQLite store's header-block cache (header-cache.ts): bounded in bytes, the least recently used out first (by generations). */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { HeaderCache } from '../../src/store/sqlite/header-cache.js';
 
-it('keeps header blocks up to its byte bound, dropping the least recently used first', () => {
+it('keeps header blocks up to about its byte bound: a block used since the last turn stays, one unused for two turns goes', () => {
   const cache = new HeaderCache(800);
   const block = (n: number): Buffer => Buffer.alloc(100, n);
+  // 400 bytes fill the young half: 1–4 become the old generation, 5–8 the young one, then old.
   for (let id = 1; id <= 8; id++) cache.set(id, block(id));
-  assert.equal(cache.size, 8);
-  assert.ok(cache.get(1)!.equals(block(1)), 'a hit makes 1 the newest');
-  cache.set(9, block(9));
-  assert.equal(cache.size, 8);
-  assert.equal(cache.get(2), undefined, 'the oldest (2) went');
-  assert.ok(cache.get(1) && cache.get(9));
+  assert.equal(cache.size, 4, '1–4 went when 5–8 filled the second turn');
+  assert.equal(cache.get(1), undefined);
+  assert.ok(cache.get(5)!.equals(block(5)), 'a hit in the old generation brings 5 back to the young one');
+  for (let id = 9; id <= 11; id++) cache.set(id, block(id));
+  assert.ok(cache.get(5), '5, used during this turn, stays');
+  assert.equal(cache.get(6), undefined, '6, unused for two turns, went');
+  assert.ok(cache.get(9) && cache.get(11));
   // A block over an eighth of the bound is not kept; nor is a second copy of an id.
-  cache.set(10, Buffer.alloc(101));
-  assert.equal(cache.get(10), undefined);
+  cache.set(12, Buffer.alloc(101));
+  assert.equal(cache.get(12), undefined);
   cache.set(9, block(0));
   assert.ok(cache.get(9)!.equals(block(9)));
 });

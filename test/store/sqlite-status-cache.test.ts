@@ -82,3 +82,33 @@ test('STATUS stays exact across every kind of write while its sums are kept', as
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('STATUS of a written mailbox is caught up from its changes, and counted afresh once the expunged log was pruned past its sums', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'postroom-statuscatch-'));
+  // A tiny log: the expunges below prune it past the kept sums (expunged_pruned_modseq moves).
+  const store = await SqliteStore.open({ directory: dir, limits: { expungedRetention: 1 } });
+  try {
+    const mail = await store.open('bob');
+    const inbox = await mail.get('INBOX');
+    for (let i = 0; i < 200; i++) await mail.append(inbox.id, { content: Buffer.from(`Subject: ${i}\r\n\r\n${'y'.repeat(i % 7)}\r\n`), flags: i % 2 ? ['\\Seen'] : [] });
+    let uid = 1;
+    for (let round = 0; round < 12; round++) {
+      // Flags both ways, an append, and an expunge of a few (more than the log keeps, some rounds).
+      await mail.updateFlags(inbox.id, [uid + 1, uid + 3], 'remove', ['\\Seen']);
+      await mail.updateFlags(inbox.id, [uid + 2], 'add', ['\\Seen', '$Kw']);
+      await mail.append(inbox.id, { content: Buffer.from(`Subject: r${round}\r\n\r\nz\r\n`) });
+      // Round 5 expunges 70 at once: past the log's bound of 1 + 64 rows, so it is pruned.
+      const doomed = round === 5 ? Array.from({ length: 70 }, (_, i) => 110 + i) : round % 3 === 0 ? [uid, uid + 4, uid + 5, uid + 6] : [uid];
+      await mail.updateFlags(inbox.id, doomed, 'add', ['\\Deleted']);
+      await mail.expunge(inbox.id, doomed);
+      if (round % 4 === 1) await mail.claimRecent(inbox.id);
+      uid += 7;
+      assert.deepEqual(counts(await mail.status(inbox.id)), truth(dbOf(store), inbox.id), `round ${round}`);
+    }
+    const pruned = dbOf(store).prepare('SELECT expunged_pruned_modseq FROM mailboxes WHERE id = ?').pluck().get(Number(inbox.id)) as number;
+    assert.ok(pruned > 0, 'the log was pruned');
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMessage } from '../../src/mime/index.js';
-import { formatSection, parseSection, sectionBytes, type FetchSection } from '../../src/imap/fetch/section.js';
+import { filterHeaderFields, formatSection, parseSection, sectionBytes, type FetchSection } from '../../src/imap/fetch/section.js';
 import { tokens } from './fetch-harness.js';
 import type { Token } from '../../src/imap/wire/types.js';
 
@@ -147,4 +147,15 @@ test('sectionBytes never throws and stays within the message (fast-check)', asyn
     ),
     { numRuns: 500 },
   );
+});
+
+test('filterHeaderFields keeps the fields as written, ends an unterminated last field with CRLF, and adds the blank line', () => {
+  const header = Buffer.from('Subject: hi\r\nX-Folded: a\r\n b\r\nTo: c@example.org\r\nFrom: d@example.org');
+  const text = (names: string[], not = false): string => filterHeaderFields(header, names, not).toString('latin1');
+  assert.equal(text(['subject', 'FROM']), 'Subject: hi\r\nFrom: d@example.org\r\n\r\n');
+  assert.equal(text(['x-folded']), 'X-Folded: a\r\n b\r\n\r\n');
+  assert.equal(text(['Subject', 'X-Folded'], true), 'To: c@example.org\r\nFrom: d@example.org\r\n\r\n');
+  assert.equal(text(['Nothing']), '\r\n');
+  // The same Buffer again (its scan kept): the same answer.
+  assert.equal(text(['subject', 'FROM']), 'Subject: hi\r\nFrom: d@example.org\r\n\r\n');
 });

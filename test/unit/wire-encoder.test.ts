@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeResponse, encodeValue, astring, viewFetchLine, type EncodedChunk } from '../../src/imap/wire/encoder.js';
+import { encodeResponse, encodeValue, astring, keptEncoding, viewFetchLine, type EncodedChunk } from '../../src/imap/wire/encoder.js';
 import { atom, literal, type ImapValue, type Token } from '../../src/imap/wire/types.js';
 import { parseCommand } from '../../src/imap/wire/tokenizer.js';
 import { CommandFramer } from '../../src/imap/wire/framer.js';
@@ -169,4 +169,26 @@ test('a string encodes to the same bytes as its UTF-8 Buffer, with and without U
     }),
     { numRuns: 3000 },
   );
+});
+
+test('a kept value writes the bytes of its tree, in each UTF-8 form, again and again, and inside a large answer', async () => {
+  const tree: ImapValue = ['Sat, 5 Dec 2026', 'Grüße "quoted"', [[null, null, 'a', 'example.com']], null, literal(Buffer.from('x\r\ny')), 42, atom('NIL')];
+  const kept = keptEncoding(tree);
+  for (const utf8 of [false, true, false, true]) {
+    const plainly = await bytes(encodeResponse({ type: 'data', values: [1, atom('FETCH'), [atom('ENVELOPE'), tree]] }, { utf8 }));
+    for (let i = 0; i < 2; i++) {
+      const got = await bytes(encodeResponse({ type: 'data', values: [1, atom('FETCH'), [atom('ENVELOPE'), kept]] }, { utf8 }));
+      assert.equal(got.toString('latin1'), plainly.toString('latin1'), `utf8=${utf8}, write ${i + 1}`);
+    }
+  }
+  // First written behind a large Buffer (which goes out as a chunk of its own) and then alone.
+  const fresh = keptEncoding(tree);
+  const big = Buffer.alloc(20_000, 0x61);
+  const withBig = await bytes(encodeResponse({ type: 'data', values: [literal(big), fresh, fresh] }));
+  const expected = await bytes(encodeResponse({ type: 'data', values: [literal(big), tree, tree] }));
+  assert.equal(withBig.toString('latin1'), expected.toString('latin1'));
+  assert.equal(text(encodeValue(fresh)), text(encodeValue(tree)));
+  // A tree that goes out in pieces (a large literal inside) is written the long way every time.
+  const pieces = keptEncoding(['a', literal(big), 'b']);
+  for (let i = 0; i < 2; i++) assert.equal((await bytes(encodeValue(pieces))).toString('latin1'), (await bytes(encodeValue(['a', literal(big), 'b']))).toString('latin1'));
 });

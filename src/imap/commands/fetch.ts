@@ -209,7 +209,8 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   let records: Map<number, MessageRecord> | undefined;
   if (plan.records) {
     const list = await mail.records(mailboxId, ascendingCopy(uids));
-    records = new Map(list.map((rec) => [rec.uid, rec]));
+    records = new Map();
+    for (const rec of list) records.set(rec.uid, rec);
     // Gone meanwhile (expunged by another session): skipped silently.
     uids = uids.filter((uid) => records!.has(uid));
   }
@@ -270,7 +271,8 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     let slice = headSlices.get(k);
     if (!slice) {
       const loading = messageHeads(mail, mailboxId, uids.slice(k * HEADS_SLICE, (k + 1) * HEADS_SLICE), { header: plan.heads === 'header' }).then((list) => {
-        const byUid = new Map(list.map((h) => [h.uid, h]));
+        const byUid = new Map<number, MessageHead>();
+        for (const h of list) byUid.set(h.uid, h);
         headSlices.set(k, byUid);
         return byUid;
       });
@@ -292,10 +294,12 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
       return head ? renderWith(uid, head) : gone(uid);
     });
   };
+  // One function for the batch, not a closure per message.
+  const flagsOf = (uid: number): string[] => view.flagsOf(uid);
   const renderWith = (uid: number, head: MessageHead | undefined): ImapValue[] | Promise<ImapValue[]> => {
     const flagsReported = seen.has(uid) || refreshed.has(uid);
     const opts: RenderOptions = {
-      flags: () => view.flagsOf(uid),
+      flags: flagsOf,
       // MODSEQ goes with the FLAGS this session knows (RFC 7162 §3.1), from the view — which the
       // records (when loaded) and this FETCH's own \Seen have just brought up to date.
       modseq: view.modseqOf(uid),

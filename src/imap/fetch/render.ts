@@ -12,14 +12,16 @@ import type { MessageSource } from './message-source.js';
 import { renderEnvelope } from './envelope.js';
 import { renderBodyStructure } from './bodystructure.js';
 import { applyPartial, filterHeaderFields, sectionTarget, slicePartial } from './section.js';
+import { keptEncoding } from '../wire/encoder.js';
+import { RecentCache } from '../../util/recent-map.js';
 import { binarySize, binaryValue } from './binary.js';
 
 /** Section data larger than this is streamed from the store instead of read into memory. */
 export const STREAM_THRESHOLD = 64 * 1024;
 
 export interface RenderOptions {
-  /** Flags as this session knows them (\Recent included). */
-  flags: () => Flag[];
+  /** A message's flags as this session knows them (\Recent included), asked only when FLAGS goes out. */
+  flags: (uid: number) => Flag[];
   /** MODSEQ to report, when known without a record (e.g. just changed by this FETCH). */
   modseq?: number;
   /** Items to put first / last that the client did not ask for (UID for UID FETCH, FLAGS after \Seen...). */
@@ -94,9 +96,9 @@ async function renderItem(item: FetchItem, src: MessageSource, opts: RenderOptio
     case 'UID':
       return ['UID', src.uid];
     case 'FLAGS':
-      return ['FLAGS', opts.flags().map((f) => atom(f))];
+      return ['FLAGS', flagAtoms(opts.flags(src.uid))];
     case 'INTERNALDATE':
-      return ['INTERNALDATE', src.record ? formatInternalDate(src.record.internalDate) : null];
+      return ['INTERNALDATE', src.record ? internalDateText(src.record.internalDate) : null];
     case 'RFC822.SIZE':
       return ['RFC822.SIZE', await src.size()];
     case 'MODSEQ':
@@ -123,6 +125,44 @@ async function renderItem(item: FetchItem, src: MessageSource, opts: RenderOptio
 /** True when the items need nothing but the session's view (UID, FLAGS): no store access at all. */
 export function viewOnly(items: FetchItem[]): boolean {
   return items.every((i) => i.kind === 'simple' && (i.name === 'UID' || i.name === 'FLAGS'));
+}
+
+/**
+ * INTERNALDATE texts by the instant, kept: a client listing a folder asks the same messages' dates
+ * again and again, and formatting one costs ~0.2 µs (20 µs for a page of 100).
+ */
+const DATE_TEXTS = new RecentCache<number, string>(8192);
+
+function internalDateText(date: Date): string {
+  const ms = date.getTime();
+  let text = DATE_TEXTS.get(ms);
+  if (text === undefined) {
+    text = formatInternalDate(date);
+    DATE_TEXTS.set(ms, text);
+  }
+  return text;
+}
+
+/**
+ * Flag atoms, shared: the same few flags go out for every message of a page. Atoms are never
+ * modified (the encoder only reads them); the bound keeps a mailbox of many keywords from growing
+ * the map without end — past it, atoms are made per use as before.
+ */
+const FLAG_ATOMS = new Map<string, ImapValue>();
+const MAX_FLAG_ATOMS = 1024;
+
+function flagAtoms(flags: readonly Flag[]): ImapValue[] {
+  const out = new Array<ImapValue>(flags.length);
+  for (let i = 0; i < flags.length; i++) {
+    const f = flags[i]!;
+    let a = FLAG_ATOMS.get(f);
+    if (a === undefined) {
+      a = atom(f);
+      if (FLAG_ATOMS.size < MAX_FLAG_ATOMS) FLAG_ATOMS.set(f, a);
+    }
+    out[i] = a;
+  }
+  return out;
 }
 
 /** The atoms of the fixed item names, made once: a FETCH page names them for every message. */
@@ -153,10 +193,14 @@ function renderedTree(structure: MessageStructure, name: 'ENVELOPE' | 'BODY' | '
     trees = {};
     renderedTrees.set(structure, trees);
   }
-  if (name === 'ENVELOPE') return (trees.envelope ??= renderEnvelope(structure.envelope));
+  // Each kept with its bytes once written (keptEncoding): later FETCHes copy them.
+  if (name === 'ENVELOPE') return (trees.envelope ??= keptEncoding(renderEnvelope(structure.envelope)));
   // Parameter values differ with UTF8=ACCEPT (bodystructure.ts params): one tree for each form.
-  if (name === 'BODY') return utf8 ? (trees.body8 ??= renderBodyStructure(structure.root, false, true)) : (trees.body ??= renderBodyStructure(structure.root, false, false));
-  return utf8 ? (trees.bodyStructure8 ??= renderBodyStructure(structure.root, true, true)) : (trees.bodyStructure ??= renderBodyStructure(structure.root, true, false));
+  if (name === 'BODY')
+    return utf8 ? (trees.body8 ??= keptEncoding(renderBodyStructure(structure.root, false, true))) : (trees.body ??= keptEncoding(renderBodyStructure(structure.root, false, false)));
+  return utf8
+    ? (trees.bodyStructure8 ??= keptEncoding(renderBodyStructure(structure.root, true, true)))
+    : (trees.bodyStructure ??= keptEncoding(renderBodyStructure(structure.root, true, false)));
 }
 
 /** Marks an item renderItemNow() cannot answer without the store. */
@@ -201,14 +245,10 @@ function renderItemNow(item: FetchItem, src: MessageSource, opts: RenderOptions)
   switch (item.name) {
     case 'UID':
       return src.uid;
-    case 'FLAGS': {
-      const flags = opts.flags();
-      const out: ImapValue[] = new Array<ImapValue>(flags.length);
-      for (let i = 0; i < flags.length; i++) out[i] = atom(flags[i]!);
-      return out;
-    }
+    case 'FLAGS':
+      return flagAtoms(opts.flags(src.uid));
     case 'INTERNALDATE':
-      return src.record ? formatInternalDate(src.record.internalDate) : null;
+      return src.record ? internalDateText(src.record.internalDate) : null;
     case 'RFC822.SIZE':
       return src.knownSize ?? LATER;
     case 'MODSEQ':

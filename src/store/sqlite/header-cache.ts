@@ -4,36 +4,33 @@
  * BODY.PEEK[HEADER.FIELDS (…)] of the same messages again and again; each miss costs reading the
  * inline body out of the database (SQLite loads the whole blob for substr()) or opening its file.
  * A content row's bytes never change and its id is never given to other bytes (content-ids.ts),
- * so an entry can never be stale; it only outlives its body, and leaves by age. Bounded in bytes.
+ * so an entry can never be stale; it only outlives its body, and leaves by age. Bounded in bytes
+ * (about: the bound plus one block).
  */
 
-import { takeRecent } from '../../util/recent-map.js';
+import { RecentCache } from '../../util/recent-map.js';
 
 /** Default bound: 4 MiB, about 2,000 headers of ordinary mail. */
 export const HEADER_CACHE_BYTES = 4 * 1024 * 1024;
 
 export class HeaderCache {
-  private readonly entries = new Map<number, Buffer>();
-  private bytes = 0;
+  // Two generations (RecentCache): a page's hits move nothing; blocks unused for two turns go.
+  private readonly entries: RecentCache<number, Buffer>;
 
-  constructor(private readonly maxBytes = HEADER_CACHE_BYTES) {}
+  constructor(private readonly maxBytes = HEADER_CACHE_BYTES) {
+    this.entries = new RecentCache<number, Buffer>(maxBytes, (b) => b.length);
+  }
 
   get(contentId: number): Buffer | undefined {
-    return takeRecent(this.entries, contentId);
+    return this.entries.get(contentId);
   }
 
   /** Keeps `header` (a copy when it is a view into a larger buffer, so the body is not held). */
   set(contentId: number, header: Buffer): void {
     // One header may take at most an eighth of the cache: a huge header block is not worth the room.
-    if (header.length * 8 > this.maxBytes || this.entries.has(contentId)) return;
+    if (header.length * 8 > this.maxBytes) return;
     const own = header.byteOffset === 0 && header.buffer.byteLength === header.length ? header : Buffer.from(header);
     this.entries.set(contentId, own);
-    this.bytes += own.length;
-    for (const [id, old] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
-      this.entries.delete(id);
-      this.bytes -= old.length;
-    }
   }
 
   get size(): number {

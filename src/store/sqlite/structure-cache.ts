@@ -7,28 +7,29 @@
  * ones parsed afresh.
  */
 import type { MessageStructure } from '../../mime/types.js';
-import { takeRecent } from '../../util/recent-map.js';
+import { RecentCache } from '../../util/recent-map.js';
 
 /** Entries kept: a few MB at most for ordinary messages. */
 export const STRUCTURE_CACHE_ENTRIES = 2048;
 
 export class StructureCache {
-  private readonly entries = new Map<number, MessageStructure>();
+  // Two generations (RecentCache): a FETCH page's hits move nothing; entries unused for two turns go.
+  private readonly entries: RecentCache<number, MessageStructure>;
 
-  constructor(private readonly max = STRUCTURE_CACHE_ENTRIES) {}
+  constructor(max = STRUCTURE_CACHE_ENTRIES) {
+    this.entries = new RecentCache<number, MessageStructure>(max);
+  }
 
   /** The cached structure, without loading (a batch loads the misses together: messageHeads). */
   peek(contentId: number): MessageStructure | undefined {
-    return takeRecent(this.entries, contentId);
+    return this.entries.get(contentId);
   }
 
   get(contentId: number, load: () => string): MessageStructure {
-    const hit = takeRecent(this.entries, contentId);
+    const hit = this.entries.get(contentId);
     if (hit) return hit;
     const parsed = JSON.parse(load()) as MessageStructure;
-    if (this.max <= 0) return parsed;
     this.entries.set(contentId, parsed);
-    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
     return parsed;
   }
 }
