@@ -24,9 +24,8 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { UserFile } from '../src/auth/user-file.js';
 import { LmtpClient } from '../src/lmtp/client.js';
-import { SqliteStore } from '../src/store/sqlite/index.js';
 import { BENCH_TMP, PASSWORD } from './servers/common.js';
-import { FIFTY_RULE_SCRIPT, sieveVariant } from './sieve/fifty-rules.js';
+import { FIFTY_RULE_SCRIPT, sieveStore, sieveVariant } from './sieve/fifty-rules.js';
 
 const { values } = parseArgs({
   options: {
@@ -95,16 +94,7 @@ async function measure(name: string, root: string, script: string | null): Promi
   mkdirSync(data, { recursive: true });
   const users = UserFile.inDataDir(data, { scrypt: { log2N: 10, r: 8, p: 1 } });
   for (const u of USERS) await users.add(u, PASSWORD);
-  if (script !== null) {
-    const store = await SqliteStore.open({ directory: data });
-    for (const u of USERS) {
-      const mail = await store.open(u);
-      await mail.sievePut!('bench', script);
-      await mail.sieveSetActive!('bench');
-      await mail.close();
-    }
-    await store.close();
-  }
+  await (await sieveStore(data, USERS, script)).close();
   const out = join(work, `${file}.callgrind`);
   const child = spawn(
     'valgrind',
