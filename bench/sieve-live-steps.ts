@@ -68,7 +68,7 @@ async function side(name: Kind, script: boolean): Promise<DeliveryPipeline> {
       needsMessage: replay.needsMessage,
     });
   }
-  return new DeliveryPipeline({ store, auth, filter });
+  return new DeliveryPipeline({ store, auth, filter, mailboxChanges: store }); // as serve builds it
 }
 /** `--side none,flag,replay,sieve` (default none,sieve): the sides to run (one alone: to count its system calls with strace -c, say). */
 const SIDES: Array<[Kind, string, boolean]> = [

@@ -72,7 +72,8 @@ async function side(kind: Kind): Promise<{ pipeline: DeliveryPipeline; close: ()
     const replay = replaying(createSieveFilter({ scriptChanges: store }));
     filter = kind === 'replay' ? replay : Object.assign(async (input: Parameters<DeliveryFilter>[0]) => (await replay(input)).map((a): DeliveryAction => (a.kind === 'fileinto' ? { kind: 'keep', ...(a.flags ? { flags: a.flags } : {}) } : a)), { appliesTo: replay.appliesTo, needsMessage: replay.needsMessage });
   }
-  return { pipeline: new DeliveryPipeline({ store, auth, filter }), close: () => store.close() };
+  // As serve builds it: the mailboxes kept by name, fed by the store's change feed.
+  return { pipeline: new DeliveryPipeline({ store, auth, filter, mailboxChanges: store }), close: () => store.close() };
 }
 
 let seqAll = 0;
