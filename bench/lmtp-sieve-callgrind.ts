@@ -83,6 +83,13 @@ async function deliver(port: number, count: number): Promise<void> {
 
 interface Counts {
   instructions: number;
+  /**
+   * The same without V8's optimizing compiles (Compiler::CompileOptimized, inclusive): with
+   * --single-threaded they run on the main thread, and hundreds of deliveries after the start
+   * they were still most of the count (59 % of a 'none' side's after 400 warm-up deliveries) —
+   * a compile here or there moves a side's total by more than the script costs.
+   */
+  withoutCompiles: number;
   /** With --cache-sim: first-level (I1+D1) and last-level misses. */
   l1?: number;
   ll?: number;
@@ -135,7 +142,9 @@ async function measure(name: string, root: string, script: string | null): Promi
   const events = /^events: (.*)$/m.exec(text)![1]!.split(' ');
   const totals = /^(?:summary|totals): (.*)$/m.exec(text)![1]!.split(' ').map(Number);
   const of = (e: string): number => totals[events.indexOf(e)] ?? 0;
-  const counts: Counts = { instructions: of('Ir') };
+  const inclusive = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', join(work, dumps.at(-1)!)], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const compiles = Math.max(0, ...inclusive.split('\n').filter((l) => /Compiler::CompileOptimized\(/.test(l) && !/'\d/.test(l)).map((l) => Number(/^\s*([\d,]+)/.exec(l)?.[1]?.replace(/,/g, '') ?? 0)));
+  const counts: Counts = { instructions: of('Ir'), withoutCompiles: of('Ir') - compiles };
   if (values['cache-sim']) {
     counts.l1 = of('I1mr') + of('D1mr') + of('D1mw');
     counts.ll = of('ILmr') + of('DLmr') + of('DLmw');
@@ -154,6 +163,6 @@ const results: Array<[string, Counts]> = [];
 for (const [name, root, script] of plan) results.push([name, await measure(name, root, script)]);
 const k = (n: number | undefined): string => (n === undefined ? '–' : (n / MESSAGES / 1e3).toFixed(1));
 process.stdout.write(`\ncallgrind, ${MESSAGES} LMTP deliveries of 10 KB over ${SESSIONS} session(s) after ${WARMUP} warm-up, per delivery (thousands)\n\n`);
-process.stdout.write(`| server | instructions | L1 misses | LL misses |\n|---|---:|---:|---:|\n`);
-for (const [name, c] of results) process.stdout.write(`| ${name} | ${k(c.instructions)} | ${k(c.l1)} | ${k(c.ll)} |\n`);
+process.stdout.write(`| server | instructions | without V8's optimizing compiles | L1 misses | LL misses |\n|---|---:|---:|---:|---:|\n`);
+for (const [name, c] of results) process.stdout.write(`| ${name} | ${k(c.instructions)} | ${k(c.withoutCompiles)} | ${k(c.l1)} | ${k(c.ll)} |\n`);
 if (!values.keep) rmSync(work, { recursive: true, force: true });
