@@ -115,7 +115,7 @@ async function start(name: string, codeRoot: string, script: string | null): Pro
     [
       // `--v8-flags "--trace-opt --trace-deopt"` with `--gc-log DIR`: other V8 traces, logged the same way.
       ...(values['gc-log'] ? (values['v8-flags']?.split(' ') ?? ['--trace-gc-nvp']) : []),
-      ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', resolve(values['cpu-prof'], name.replace(/\W+/g, '-'))] : []), ...postroomEntry(codeRoot, 'src/cli/main.ts'), 'serve', '--data', data, '--store', 'sqlite', '--imap-port', 'off', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--log-level', 'error'],
+      ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-interval', process.env.CPU_PROF_INTERVAL ?? '100', '--cpu-prof-dir', resolve(values['cpu-prof'], name.replace(/\W+/g, '-'))] : []), ...postroomEntry(codeRoot, 'src/cli/main.ts'), 'serve', '--data', data, '--store', 'sqlite', '--imap-port', 'off', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--lmtp-port', 'auto', '--log-level', 'error'],
     { cwd: codeRoot, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const port = await new Promise<number>((ok, fail) => {

@@ -1,5 +1,5 @@
 /**
- * `tsx bench/sieve-live-steps.ts [--messages N] [--rounds R] [--concurrency C]`: what the 50-rule
+ * `tsx bench/sieve-live-steps.ts [--messages N] [--rounds R] [--concurrency C] [--side S] [--cpu-prof FILE]`: what the 50-rule
  * script (bench/sieve/fifty-rules.ts) adds to a delivery on the path `bench:lmtp` takes — the
  * message stored while it arrives (DeliveryPipeline.startLive, a header-only script runs once the
  * header is in) — in process, without sockets: RCPT's resolve(), startLive, the message pushed
@@ -8,7 +8,8 @@
  * a script the user does not have). CPU per delivery: process.cpuUsage (every thread: the store's
  * sync thread too) and the main thread's (/proc/thread-self, 10 ms ticks), in alternating batches.
  */
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Authenticator } from '../src/auth/types.js';
@@ -22,7 +23,15 @@ import { benchMessage, FIFTY_RULE_SCRIPT, replaying, sieveStore } from './sieve/
 import { alternateRounds, median } from './sieve/alternate.js';
 
 const { values } = parseArgs({
-  options: { messages: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '4' }, concurrency: { type: 'string', default: '10' }, side: { type: 'string' } },
+  options: {
+    messages: { type: 'string', default: '1000' },
+    rounds: { type: 'string', default: '4' },
+    concurrency: { type: 'string', default: '10' },
+    side: { type: 'string' },
+    // A V8 CPU profile of the measured batches only (the warm-up's compiling and the start-up left
+    // out), written to FILE: run one side at a time and compare with bench/profile-diff.ts.
+    'cpu-prof': { type: 'string' },
+  },
 });
 const MESSAGES = Number(values.messages);
 const ROUNDS = Number(values.rounds);
@@ -59,7 +68,7 @@ async function side(name: Kind, script: boolean): Promise<DeliveryPipeline> {
       needsMessage: replay.needsMessage,
     });
   }
-  return new DeliveryPipeline({ store, auth, filter });
+  return new DeliveryPipeline({ store, auth, filter, mailboxChanges: store }); // as serve builds it
 }
 /** `--side none,flag,replay,sieve` (default none,sieve): the sides to run (one alone: to count its system calls with strace -c, say). */
 const SIDES: Array<[Kind, string, boolean]> = [
@@ -107,7 +116,23 @@ async function batch(pipeline: DeliveryPipeline, tag: string): Promise<{ total: 
 }
 
 process.stdout.write(`live deliveries in process, ${MESSAGES} per batch, ${CONCURRENCY} at a time; CPU µs per delivery (all threads / main thread), wall µs per delivery, ${ROUNDS} rounds alternating\n`);
-const figures = await alternateRounds(sides, ROUNDS, batch);
+const profiler = values['cpu-prof'] ? new Session() : null;
+let warmed = 0;
+const figures = await alternateRounds(sides, ROUNDS, async (pipeline, tag) => {
+  if (profiler && ++warmed === sides.length + 1) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+    await profiler.post('Profiler.start');
+  }
+  return batch(pipeline, tag);
+});
+if (profiler) {
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(values['cpu-prof']!, JSON.stringify(profile));
+  profiler.disconnect();
+  process.stdout.write(`profile of ${ROUNDS * MESSAGES * sides.length} deliveries in ${values['cpu-prof']}\n`);
+}
 for (const [i, [name]] of sides.entries()) {
   const f = figures[i]!;
   process.stdout.write(

@@ -83,6 +83,8 @@ export async function startDelivery(settings: ServeSettings, store: MailStore, a
   const server: LmtpServer = createLmtpServer({
     store,
     auth,
+    // The built-in stores publish mailbox tree changes (kind 'mailboxes'), across processes on PostgreSQL.
+    mailboxChanges: store,
     port,
     host: settings.lmtpHost,
     allowFrom: settings.lmtpAllowFrom,

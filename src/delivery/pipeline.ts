@@ -22,6 +22,7 @@ import { MessageWithdrawn } from './channel.js';
 import type { MessageSpool } from './spool.js';
 import type { DeliveryAction, DeliveryFailure, DeliveryFilter, DeliveryOutcome, Recipient, StoredCopy } from './types.js';
 import { drain, hashed, readFront, resumed, storedBytes } from './streamed.js';
+import { MailboxLookups, type MailboxChangeSource } from './mailbox-lookups.js';
 
 export type DeliveredToHeader = 'single' | 'always' | 'never';
 
@@ -41,6 +42,16 @@ export interface DeliveryOptions {
   detailMailbox?: boolean;
   /** The step between "recipient known" and "stored" (Sieve). Default: keep. */
   filter?: DeliveryFilter;
+  /**
+   * The store's change feed. With it, each user's mailboxes are kept by name between deliveries
+   * (INBOX, the detail mailbox, a Sieve fileinto's target: mailbox-lookups.ts) until the feed
+   * reports a change of the user's mailboxes, instead of being read from the store for every
+   * message. Give it only a store whose feed reports every change of the mailbox tree, from other
+   * processes too (the built-in stores do; `postroom serve` gives its store).
+   */
+  mailboxChanges?: MailboxChangeSource;
+  /** Users whose mailboxes are kept that way (least recently delivered to forgotten first). Default 10000. */
+  mailboxUsers?: number;
 }
 
 export interface DeliveryPipelineOptions extends DeliveryOptions {
@@ -102,12 +113,19 @@ export class DeliveryPipeline {
   private readonly userName: RecipientUserName;
   private readonly deliveredTo: DeliveredToHeader;
   private readonly detailMailbox: boolean;
+  private readonly lookups: MailboxLookups | null;
 
   constructor(private readonly options: DeliveryPipelineOptions) {
     this.delimiter = options.recipientDelimiter ?? '+';
     this.userName = options.recipientUserName ?? 'auto';
     this.deliveredTo = options.deliveredTo ?? 'single';
     this.detailMailbox = options.detailMailbox ?? true;
+    this.lookups = options.mailboxChanges ? new MailboxLookups(options.mailboxChanges, options.mailboxUsers ?? 10_000) : null;
+  }
+
+  /** Stops watching the store's feed for the mailboxes kept (the server closes). */
+  close(): void {
+    this.lookups?.clear();
   }
 
   /** RCPT time. Throws DeliveryError (nouser, badaddress) or whatever the lookup or store threw. */
@@ -276,6 +294,8 @@ export class DeliveryPipeline {
   }
 
   private failed(recipient: Recipient, err: unknown): DeliveryOutcome {
+    // A mailbox kept by name may be gone (changed on another node a moment ago): looked up afresh next time.
+    if (isStoreError(err) && (err.kind === 'nonexistent' || err.kind === 'cannot')) this.lookups?.forget(recipient.user);
     const failure = deliveryFailure(err);
     if (isUnexpected(err)) this.options.logger?.error({ err, to: recipient.address, user: recipient.user }, 'delivery failed');
     else this.options.logger?.info({ to: recipient.address, user: recipient.user, failure: failure.kind, reason: (err as Error).message }, 'delivery refused');
@@ -390,7 +410,7 @@ export class DeliveryPipeline {
   private async chooseMailbox(mail: UserMailbox, recipient: Recipient): Promise<MailboxInfo> {
     const wanted = recipient.mailbox ?? (this.detailMailbox ? recipient.detail : undefined);
     if (wanted !== undefined) {
-      const exact = await existing(mail, wanted);
+      const exact = await this.existing(mail, wanted);
       if (exact && !exact.noselect) return exact;
       if (recipient.mailbox === undefined) {
         // Addresses are often lower-cased on the way; "+lists" still finds "Lists" if it is the only match.
@@ -399,11 +419,25 @@ export class DeliveryPipeline {
         if (matches.length === 1) return matches[0]!;
       }
     }
-    return mail.get('INBOX');
+    return this.mailbox(mail, 'INBOX');
+  }
+
+  /** The user's mailbox `name`: kept by name when the pipeline watches the feed (mailbox-lookups.ts). */
+  private mailbox(mail: UserMailbox, name: string): MailboxInfo | Promise<MailboxInfo> {
+    return this.lookups ? this.lookups.get(mail, name) : mail.get(name);
+  }
+
+  private async existing(mail: UserMailbox, name: string): Promise<MailboxInfo | null> {
+    try {
+      return await this.mailbox(mail, name);
+    } catch (err) {
+      if (isStoreError(err) && (err.kind === 'nonexistent' || err.kind === 'cannot')) return null;
+      throw err;
+    }
   }
 
   private async fileintoTarget(mail: UserMailbox, action: Extract<DeliveryAction, { kind: 'fileinto' }>): Promise<MailboxInfo> {
-    const found = await existing(mail, action.mailbox);
+    const found = await this.existing(mail, action.mailbox);
     if (found && !found.noselect) return found;
     if (action.create && !found) {
       try {
@@ -412,21 +446,12 @@ export class DeliveryPipeline {
         // Another delivery for this user created it since the lookup above (two messages for one
         // new list at once): theirs is the mailbox asked for. Anything else is this delivery's failure.
         if (!isStoreError(err) || err.kind !== 'alreadyexists') throw err;
-        const created = await existing(mail, action.mailbox);
+        const created = await this.existing(mail, action.mailbox);
         if (created && !created.noselect) return created;
         throw err;
       }
     }
-    return mail.get('INBOX'); // RFC 5228 §4.1 leaves a missing mailbox to the implementation; like Dovecot: INBOX
-  }
-}
-
-async function existing(mail: UserMailbox, name: string): Promise<MailboxInfo | null> {
-  try {
-    return await mail.get(name);
-  } catch (err) {
-    if (isStoreError(err) && (err.kind === 'nonexistent' || err.kind === 'cannot')) return null;
-    throw err;
+    return this.mailbox(mail, 'INBOX'); // RFC 5228 §4.1 leaves a missing mailbox to the implementation; like Dovecot: INBOX
   }
 }
 

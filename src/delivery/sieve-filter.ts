@@ -13,7 +13,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { lazyChild, type Logger } from '../util/logger.js';
-import { compileSieve, DEFAULT_SIEVE_LIMITS, needsWholeMessage, runSieve } from '../sieve/index.js';
+import { compileSieve, DEFAULT_SIEVE_LIMITS, needsWholeMessage, runSieveNow } from '../sieve/index.js';
 import type { SieveAction, SieveEnvironment, SieveLimits, SieveOutcome, SieveScript } from '../sieve/types.js';
 import { claimVacation, hasSieveStorage, hasVacationClaim, releaseVacation, type SieveScriptStorage } from '../store/sieve-storage.js';
 import { isStoreError } from '../store/errors.js';
@@ -88,7 +88,8 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
       if (!script) continue;
       let outcome: SieveOutcome;
       try {
-        outcome = await runSieve(script, environment(input, header, at, limits, options.subaddressSeparator), limits);
+        const ran = runSieveNow(script, environment(input, header, at, limits, options.subaddressSeparator), limits);
+        outcome = ran instanceof Promise ? await ran : ran;
       } catch (err) {
         outcome = { actions: [{ type: 'keep' }], error: (err as Error).message };
       }

@@ -293,6 +293,7 @@ export function createLmtpServer(options: LmtpServerOptions): LmtpServer {
       clearTimeout(timer);
       // Whatever was being stored has settled before the store closes under it.
       await Promise.allSettled([...storing]);
+      pipeline.close();
       await Promise.all(stopped);
       await Promise.all(sockets.map((s) => rm(s.path, { force: true })));
     },

@@ -3,7 +3,7 @@
  * Pure: no I/O beyond the callbacks of SieveEnvironment. See docs/sieve.md.
  */
 export { compileSieve, type CompileOptions } from './compile.js';
-export { runSieve } from './run.js';
+export { runSieve, runSieveNow } from './run.js';
 export { needsWholeMessage } from './needs.js';
 export { DEFAULT_SIEVE_LIMITS } from './limits.js';
 export { SIEVE_EXTENSIONS } from './spec.js';

@@ -18,20 +18,45 @@ export class StepBudget {
 }
 
 type PatternToken = { kind: 'lit'; ch: string } | { kind: 'one' };
+/**
+ * One run of a :matches pattern between stars: its tokens, and — when it has no "?" and at most
+ * LITERAL_MAX characters — its text, which a value without surrogate pairs (a string) is searched
+ * for with startsWith/indexOf instead of token by token. A token is an object per character, and
+ * at delivery the run's patterns meet caches the rest of the server has just used: one string per
+ * segment is far less to load than an object per character (bench/RESULTS.md, issue 17).
+ */
+export interface Segment {
+  tokens: PatternToken[];
+  /** The segment's characters when none is "?" and there are at most LITERAL_MAX; else null. */
+  literal: string | null;
+  /** Characters (code points) in the segment. */
+  length: number;
+}
+/**
+ * Longest segment searched with indexOf. Such a search is charged one step per offset it passes
+ * and the segment's length (what the character-by-character search costs when the first
+ * character differs, as it nearly always does); at this length, what it can really do at each
+ * offset stays within a small multiple of that.
+ */
+const LITERAL_MAX = 16;
 /** A :matches pattern cut at its stars (splitPattern); what a compiled test keeps of each key (prepare.ts). */
-export type Segments = PatternToken[][];
+export type Segments = Segment[];
 
 function splitPattern(pattern: string): Segments {
-  const segments: Segments = [[]];
+  const cut: PatternToken[][] = [[]];
   const chars = Array.from(pattern);
   for (let i = 0; i < chars.length; i++) {
     const c = chars[i]!;
-    if (c === '\\' && i + 1 < chars.length) segments[segments.length - 1]!.push({ kind: 'lit', ch: chars[++i]! });
-    else if (c === '*') segments.push([]);
-    else if (c === '?') segments[segments.length - 1]!.push({ kind: 'one' });
-    else segments[segments.length - 1]!.push({ kind: 'lit', ch: c });
+    if (c === '\\' && i + 1 < chars.length) cut[cut.length - 1]!.push({ kind: 'lit', ch: chars[++i]! });
+    else if (c === '*') cut.push([]);
+    else if (c === '?') cut[cut.length - 1]!.push({ kind: 'one' });
+    else cut[cut.length - 1]!.push({ kind: 'lit', ch: c });
   }
-  return segments;
+  return cut.map((tokens) => ({
+    tokens,
+    literal: tokens.length <= LITERAL_MAX && tokens.every((t) => t.kind === 'lit') ? tokens.map((t) => (t as { ch: string }).ch).join('') : null,
+    length: tokens.length,
+  }));
 }
 
 /**
@@ -62,13 +87,35 @@ function slice(text: ArrayLike<string>, start: number, end: number): string {
 }
 
 /** Does `seg` fit `cmp` at `at`? Every character compared is a step of the budget. */
-function fits(seg: PatternToken[], cmp: ArrayLike<string>, at: number, budget: StepBudget): boolean {
-  for (let j = 0; j < seg.length; j++) {
+function fits(seg: Segment, cmp: ArrayLike<string>, at: number, budget: StepBudget): boolean {
+  if (seg.literal !== null && typeof cmp === 'string') {
+    budget.used += seg.length;
+    return cmp.startsWith(seg.literal, at);
+  }
+  const tokens = seg.tokens;
+  for (let j = 0; j < tokens.length; j++) {
     budget.used++;
-    const t = seg[j]!;
+    const t = tokens[j]!;
     if (t.kind === 'lit' && cmp[at + j] !== t.ch) return false;
   }
   return true;
+}
+
+/** The leftmost offset in [from, last] where `seg` fits, or -1 (not there, or the budget spent). */
+function leftmost(seg: Segment, cmp: ArrayLike<string>, from: number, last: number, budget: StepBudget): number {
+  if (from > last) return -1;
+  if (seg.literal !== null && typeof cmp === 'string') {
+    const q = cmp.indexOf(seg.literal, from);
+    const found = q !== -1 && q <= last;
+    // Past the budget, the count stops just over it (as the loop below would).
+    budget.used = Math.min(budget.used + (found ? q - from + seg.length : last - from + 1), budget.max + 1);
+    return found && budget.used <= budget.max ? q : -1;
+  }
+  for (let q = from; q <= last; q++) {
+    if (fits(seg, cmp, q, budget)) return q;
+    if (budget.used > budget.max) return -1;
+  }
+  return -1;
 }
 
 /**
@@ -103,7 +150,7 @@ export function matchValue(prepared: MatchableValue, pattern: string, budget: St
   for (let i = 0; i <= last; i++) {
     const seg = segments[i]!;
     const s = starts[i]!;
-    for (let j = 0; j < seg.length; j++) if (seg[j]!.kind === 'one') captures.push(text[s + j]!);
+    if (seg.literal === null) for (let j = 0; j < seg.length; j++) if (seg.tokens[j]!.kind === 'one') captures.push(text[s + j]!);
     if (i < last) captures.push(slice(text, s + seg.length, starts[i + 1]!));
   }
   return captures;
@@ -139,12 +186,8 @@ function placeSegments(prepared: MatchableValue, segments: Segments, budget: Ste
     let pos = first.length;
     for (let i = 1; i < last; i++) {
       const seg = segments[i]!;
-      let q = pos;
-      while (q + seg.length <= end && !fits(seg, cmp, q, budget)) {
-        q++;
-        if (budget.used > budget.max) return false;
-      }
-      if (q + seg.length > end) return false;
+      const q = leftmost(seg, cmp, pos, end - seg.length, budget);
+      if (q < 0) return false;
       starts?.push(q);
       pos = q + seg.length;
     }

@@ -24,6 +24,15 @@ const isReject = (a: SieveAction): boolean => a.type === 'reject';
 class Stop {}
 
 export async function runSieve(script: SieveScript, env: SieveEnvironment, limits?: Partial<SieveLimits>): Promise<SieveOutcome> {
+  return runSieveNow(script, env, limits);
+}
+
+/**
+ * runSieve, with the outcome at once when the run needed nothing asynchronous (no `body`, no
+ * `mailboxexists`: most runs) — delivery runs a script for every message, and each promise and
+ * await is a turn of the microtask queue and garbage.
+ */
+export function runSieveNow(script: SieveScript, env: SieveEnvironment, limits?: Partial<SieveLimits>): SieveOutcome | Promise<SieveOutcome> {
   const program = programOf(script);
   if (!program) return { actions: [{ type: 'keep' }], error: 'not a script compiled by compileSieve' };
   let st: RunState;
@@ -38,11 +47,18 @@ export async function runSieve(script: SieveScript, env: SieveEnvironment, limit
     if (refused) return { actions: [{ type: 'keep' }], error: `"${refused}" cannot be used for an IMAP event (RFC 6785 §3.11)` };
   }
   const run = new Runner(st);
+  let pending: void | Promise<void> = undefined;
   try {
-    await run.block(program.commands);
+    pending = run.block(program.commands);
   } catch (e) {
     if (!(e instanceof Stop)) return run.failed(e);
   }
+  if (pending) return pending.then(() => finished(run, st), (e: unknown) => (e instanceof Stop ? finished(run, st) : run.failed(e)));
+  return finished(run, st);
+}
+
+/** The outcome of a run that ended (or stopped). */
+function finished(run: Runner, st: RunState): SieveOutcome {
   try {
     const actions = run.finish();
     return st.edited ? { actions, header: st.header } : { actions };

@@ -54,3 +54,19 @@ test('the step budget: a long near-miss segment is cut off, a generous budget de
   const large = new StepBudget(50_000_000);
   assert.equal(wildcardMatch(`${value}b`, pattern, false, large)?.[0], `${value}b`);
 });
+
+test(':matches with long literal runs (searched with indexOf up to 16 characters, token by token beyond) agrees with the reference', () => {
+  const random = rng(5229);
+  const word = (n: number): string => Array.from({ length: n }, () => (random() < 0.7 ? 'a' : 'b')).join('');
+  let matched = 0;
+  for (let i = 0; i < 3000; i++) {
+    const value = word(Math.floor(random() * 60));
+    // Stars between runs of 0–24 letters: literal segments on both sides of the 16-character bound.
+    const pattern = Array.from({ length: 1 + Math.floor(random() * 3) }, () => word(Math.floor(random() * 25))).join('*');
+    const starred = random() < 0.5 ? `*${pattern}*` : pattern;
+    const got = wildcardMatch(value, starred, false, new StepBudget(1_000_000));
+    assert.deepEqual(got, reference(value, starred, false), `value ${value} pattern ${starred}`);
+    if (got) matched++;
+  }
+  assert.ok(matched > 100, `enough matching cases (${matched})`);
+});
