@@ -2,6 +2,12 @@
  * Memory per idle connection: start a server, measure PSS over its process tree, open N
  * connections that LOGIN, SELECT INBOX and IDLE, let it settle, measure again; then APPEND one
  * message per user from another connection and count the IDLE sessions that heard EXISTS.
+ *
+ * With `secondBatch`, a second batch of that many connections is opened after the first has settled,
+ * and memory is read again once it has settled too: the slope between the two plateaus is what one
+ * more connection costs, without the one-time growth the first batch brings (heap and allocator
+ * arenas grown by the handshakes and logins, kept afterwards) — for a server that grows once, the
+ * figure from the baseline overstates the cost of each connection.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { LoadRun } from './load/run-load.js';
@@ -20,6 +26,8 @@ export interface IdleResult {
   after: TreeMemory;
   notified: number;
   openSeconds: number;
+  /** With `secondBatch`: memory after both batches settled, and how many the second batch held. */
+  second?: { held: number; after: TreeMemory };
 }
 
 export interface IdleOptions {
@@ -32,6 +40,8 @@ export interface IdleOptions {
   /** How long IDLE sessions get to hear about the appended messages. */
   notifySeconds: number;
   workers: number;
+  /** Connections in a second batch opened after the first settled (the slope between plateaus). */
+  secondBatch?: number;
 }
 
 /**
@@ -90,6 +100,7 @@ export async function idleMemory(o: IdleOptions): Promise<IdleResult> {
   const restore = raiseInotify(o.connections + 1024);
   const server = await o.start();
   let run: LoadRun | undefined;
+  let run2: LoadRun | undefined;
   try {
     const idlePort = o.tls ? server.tlsPort : server.port;
     if (idlePort === undefined) throw new Error(`${server.name} has no TLS port`);
@@ -99,30 +110,42 @@ export async function idleMemory(o: IdleOptions): Promise<IdleResult> {
     await sleep(Math.max(2, o.settleSeconds) * 1000);
     const before = treeMemory(server.pid);
     const t0 = performance.now();
-    run = new LoadRun({
-      host: '127.0.0.1',
-      port: idlePort,
-      ...(o.tls ? { tls: true } : {}),
-      users: o.users,
-      password: PASSWORD,
-      clients: o.connections,
-      seconds: 0,
-      workers: o.workers,
-      scenario: 'idle',
-      seed: 5,
-      connectConcurrency: 40,
-    });
+    const batch = (clients: number, seed: number): LoadRun =>
+      new LoadRun({
+        host: '127.0.0.1',
+        port: idlePort,
+        ...(o.tls ? { tls: true } : {}),
+        users: o.users,
+        password: PASSWORD,
+        clients,
+        seconds: 0,
+        workers: o.workers,
+        scenario: 'idle',
+        seed,
+        connectConcurrency: 40,
+      });
+    run = batch(o.connections, 5);
     const held = await run.whenHolding();
     const openSeconds = (performance.now() - t0) / 1000;
     await sleep(o.settleSeconds * 1000);
     const after = treeMemory(server.pid);
+    let second: IdleResult['second'];
+    if (o.secondBatch) {
+      run2 = batch(o.secondBatch, 6);
+      const held2 = await run2.whenHolding();
+      await sleep(o.settleSeconds * 1000);
+      second = { held: held2, after: treeMemory(server.pid) };
+    }
     await appendOnePerUser(server.port, o.users);
     await sleep(o.notifySeconds * 1000);
     run.stop();
+    run2?.stop();
     const result = await run.result();
-    return { held, before, after, notified: result.notified, openSeconds };
+    const notified = result.notified + (run2 ? (await run2.result()).notified : 0);
+    return { held, before, after, notified, openSeconds, ...(second ? { second } : {}) };
   } finally {
     run?.kill();
+    run2?.kill();
     await server.stop();
     restore();
   }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:vs-dovecot [-- --quick] [--seconds S] [--rounds R] [--only mixed-50,persistent-1,idle,idle-tls,login-rate] [--idle N]
+ * `npm run bench:vs-dovecot [-- --quick] [--seconds S] [--rounds R] [--only mixed-50,persistent-1,idle,idle-tls,login-rate] [--idle N] [--idle-second N]
  *   [--big N] [--tls] [--dovecot-fsync optimized|always] [--postroom-node-args="--single-threaded-gc …"] [--logins N] [--login-clients C] [--warmup S] [--cpu-prof] [--out FILE]`
  * Postroom (SqliteStore) and Dovecot (Maildir; default and high-performance login mode) on the same
  * machine, seeded with the same users and messages, under the same load, in turn (A B C A B C…).
@@ -10,6 +10,10 @@
  * Prints per-command throughput and latency for each and the ratio Postroom/Dovecot, and the memory
  * per idle IDLE connection as PSS over each server's process tree — plaintext (`idle`) and over
  * implicit TLS (`idle-tls`: both servers hibernating, Dovecot's imap-login holding the TLS state).
+ * Two figures per server: from the baseline to N connections (what the first N cost, one-time growth
+ * of heap and allocator included), and the slope from N to N + `--idle-second` connections, each
+ * plateau settled (what one more connection costs); `--idle-second` defaults to N for idle-tls and 0
+ * (no second batch) for idle.
  * `login-rate`: logins/s over implicit TLS, cold (every login a user never seen, so every one is
  * hashed) and warm (the same users again, from the credential cache), each server with its default
  * password scheme (login-rate.ts); `--logins` per round, `--login-clients` at a time.
@@ -39,6 +43,7 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     only: { type: 'string' },
     idle: { type: 'string' },
+    'idle-second': { type: 'string' },
     big: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     tls: { type: 'boolean', default: false },
@@ -59,6 +64,8 @@ const SECONDS = Number(values.seconds ?? (quick ? 4 : 10));
 const WARMUP = Number(values.warmup ?? (quick ? 1 : 3));
 const ROUNDS = Number(values.rounds ?? (quick ? 1 : 2));
 const IDLE = Number(values.idle ?? (quick ? 200 : 10_000));
+/** The second batch of idle connections (the slope between plateaus); see the header. */
+const idleSecond = (overTls: boolean): number => Number(values['idle-second'] ?? (overTls ? IDLE : 0));
 const BIG = Number(values.big ?? (quick ? 5_000 : 100_000));
 const GEN_WORKERS = 2;
 const LOGINS = Number(values.logins ?? (quick ? 40 : 200));
@@ -226,16 +233,18 @@ async function idleScenario(overTls: boolean): Promise<void> {
   const tls = overTls ? await benchTls() : undefined;
   const suffix = overTls ? '-tls' : '';
   const withTls = tls ? { tls } : {};
+  const SECOND = idleSecond(overTls);
+  const MAX = IDLE + SECOND;
   const variants: { label: string; start: () => Promise<RunningServer>; settleSeconds: number }[] = [
-    { label: 'Postroom (idleHibernateSeconds=0)', start: () => startPostroom({ runDir: join(BENCH_TMP, 'run', `idle-p${suffix}`), spec, maxConnections: IDLE + 100, hibernateSeconds: 0, ...withTls }), settleSeconds: 3 },
-    { label: 'Postroom (idleHibernateSeconds=5)', start: () => startPostroom({ runDir: join(BENCH_TMP, 'run', `idle-ph${suffix}`), spec, maxConnections: IDLE + 100, hibernateSeconds: 5, ...withTls }), settleSeconds: settleHibernating },
-    { label: 'Dovecot (hp login)', start: () => startDovecot({ runDir: join(BENCH_TMP, 'run', `idle-d${suffix}`), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: IDLE, ...withTls }), settleSeconds: 3 },
-    { label: 'Dovecot (hp login, imap_hibernate_timeout=5s)', start: () => startDovecot({ runDir: join(BENCH_TMP, 'run', `idle-dh${suffix}`), spec, highPerformanceLogin: true, hibernateSeconds: 5, maxConnections: IDLE, ...withTls }), settleSeconds: settleHibernating },
+    { label: 'Postroom (idleHibernateSeconds=0)', start: () => startPostroom({ runDir: join(BENCH_TMP, 'run', `idle-p${suffix}`), spec, maxConnections: MAX + 100, hibernateSeconds: 0, ...withTls }), settleSeconds: 3 },
+    { label: 'Postroom (idleHibernateSeconds=5)', start: () => startPostroom({ runDir: join(BENCH_TMP, 'run', `idle-ph${suffix}`), spec, maxConnections: MAX + 100, hibernateSeconds: 5, ...withTls }), settleSeconds: settleHibernating },
+    { label: 'Dovecot (hp login)', start: () => startDovecot({ runDir: join(BENCH_TMP, 'run', `idle-d${suffix}`), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: MAX, ...withTls }), settleSeconds: 3 },
+    { label: 'Dovecot (hp login, imap_hibernate_timeout=5s)', start: () => startDovecot({ runDir: join(BENCH_TMP, 'run', `idle-dh${suffix}`), spec, highPerformanceLogin: true, hibernateSeconds: 5, maxConnections: MAX, ...withTls }), settleSeconds: settleHibernating },
   ];
   const rows: [string, IdleResult][] = [];
   for (const v of variants) {
     process.stderr.write(`  idle${suffix}: ${v.label}, ${IDLE} connections\n`);
-    rows.push([v.label, await idleMemory({ start: v.start, connections: IDLE, tls: overTls, users: Object.keys(spec.users), settleSeconds: v.settleSeconds, notifySeconds: quick ? 2 : 5, workers: GEN_WORKERS })]);
+    rows.push([v.label, await idleMemory({ start: v.start, connections: IDLE, tls: overTls, users: Object.keys(spec.users), settleSeconds: v.settleSeconds, notifySeconds: quick ? 2 : 5, workers: GEN_WORKERS, ...(SECOND ? { secondBatch: SECOND } : {}) })]);
   }
   say(`\n### ${IDLE} idle connections in IDLE${overTls ? ' over implicit TLS' : ''} (20 users, INBOX selected)\n`);
   say(`| server | held | processes | PSS before | PSS with all idle | per connection | RSS per connection | notified within ${quick ? 2 : 5} s | open time s |`);
@@ -243,9 +252,22 @@ async function idleScenario(overTls: boolean): Promise<void> {
   for (const [label, r] of rows) {
     const per = (r.after.pssBytes - r.before.pssBytes) / Math.max(1, r.held);
     const perRss = (r.after.rssBytes - r.before.rssBytes) / Math.max(1, r.held);
+    const held = r.held + (r.second?.held ?? 0);
     say(
-      `| ${label} | ${r.held} | ${r.after.processes} | ${mb(r.before.pssBytes)} MB | ${mb(r.after.pssBytes)} MB | ${kb(per)} KB | ${kb(perRss)} KB | ${r.notified}/${r.held} | ${r.openSeconds.toFixed(0)} |`,
+      `| ${label} | ${r.held} | ${r.after.processes} | ${mb(r.before.pssBytes)} MB | ${mb(r.after.pssBytes)} MB | ${kb(per)} KB | ${kb(perRss)} KB | ${r.notified}/${held} | ${r.openSeconds.toFixed(0)} |`,
     );
+  }
+  if (SECOND) {
+    say(`\nThe slope: ${SECOND} more connections opened after the first ${IDLE} settled, memory read once they settled too — what one more connection costs, without the one-time growth the first batch brings (the table above counts that growth in).\n`);
+    say('| server | first batch held | second batch held | PSS after first | PSS after second | per connection, first batch (from baseline) | per connection, slope | RSS slope |');
+    say('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const [label, r] of rows) {
+      if (!r.second) continue;
+      const per = (r.after.pssBytes - r.before.pssBytes) / Math.max(1, r.held);
+      const slope = (r.second.after.pssBytes - r.after.pssBytes) / Math.max(1, r.second.held);
+      const rssSlope = (r.second.after.rssBytes - r.after.rssBytes) / Math.max(1, r.second.held);
+      say(`| ${label} | ${r.held} | ${r.second.held} | ${mb(r.after.pssBytes)} MB | ${mb(r.second.after.pssBytes)} MB | ${kb(per)} KB | ${kb(slope)} KB | ${kb(rssSlope)} KB |`);
+    }
   }
   const perConnection = (r: IdleResult): number => (r.after.pssBytes - r.before.pssBytes) / Math.max(1, r.held);
   const postroomRows = rows.filter(([label]) => label.startsWith('Postroom'));
@@ -253,6 +275,13 @@ async function idleScenario(overTls: boolean): Promise<void> {
   say('');
   for (const [pl, p] of postroomRows) {
     for (const [dl, d] of dovecotRows) say(`${pl} / ${dl}, memory per connection: ${(perConnection(p) / perConnection(d)).toFixed(3)}`);
+  }
+  const slope = (r: IdleResult): number | null => (r.second ? (r.second.after.pssBytes - r.after.pssBytes) / Math.max(1, r.second.held) : null);
+  for (const [pl, p] of postroomRows) {
+    for (const [dl, d] of dovecotRows) {
+      const [ps, ds] = [slope(p), slope(d)];
+      if (ps !== null && ds !== null) say(`${pl} / ${dl}, memory per connection (slope): ${(ps / ds).toFixed(3)}`);
+    }
   }
 }
 
