@@ -1,8 +1,10 @@
 /**
- * `npx tsx bench/tls-idle-probe.ts [--n 1000] [--records postroom|openssl] [--hibernate 1]`
+ * `npx tsx bench/tls-idle-probe.ts [--n 1000] [--records postroom|openssl] [--hibernate 1] [--concurrency 50]`
  * Where a hibernated TLS session's memory goes, in one process: an IMAP server (memory store) in
  * this process, N clients in a child process that LOGIN and IDLE over implicit TLS; this process's
  * RSS, V8 heap and external memory before, once all are parked, and after a full GC (--expose-gc).
+ * `--concurrency`: handshakes (connections being opened) at a time from the client; the one-time
+ * growth of the server's heap and malloc arenas follows how many are in flight at once.
  */
 import { fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -12,7 +14,7 @@ import { takeoverCounts } from '../src/net/tls13/takeover.js';
 
 if (process.argv[2] === 'client') {
   const tls = await import('node:tls');
-  const [port, n] = [Number(process.argv[3]), Number(process.argv[4])];
+  const [port, n, at] = [Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5] ?? 50)];
   let held = 0;
   const open = (): Promise<void> =>
     new Promise((resolve) => {
@@ -28,11 +30,11 @@ if (process.argv[2] === 'client') {
         else if (step === 2 && buf.includes('+ ')) (step = 3), held++, resolve();
       });
     });
-  for (let i = 0; i < n; i += 50) await Promise.all(Array.from({ length: Math.min(50, n - i) }, open));
+  for (let i = 0; i < n; i += at) await Promise.all(Array.from({ length: Math.min(at, n - i) }, open));
   process.send!({ held });
   setInterval(() => undefined, 1000);
 } else {
-  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, records: { type: 'string', default: 'postroom' }, hibernate: { type: 'string', default: '1' } } });
+  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, records: { type: 'string', default: 'postroom' }, hibernate: { type: 'string', default: '1' }, concurrency: { type: 'string', default: '50' } } });
   const n = Number(values.n);
   const cert = await testCertificate();
   const s = await startImapServer({ tls: { ...cert, records: values.records as 'postroom' | 'openssl' }, limits: { idleHibernateSeconds: Number(values.hibernate), maxConnectionsPerIp: 0, maxConnectionsPerUser: 0, maxConnections: 0 } });
@@ -44,7 +46,7 @@ if (process.argv[2] === 'client') {
   };
   const before = process.memoryUsage();
   console.log('before:', mem());
-  const child = fork(new URL(import.meta.url).pathname, ['client', String(s.tlsPort), String(n)], { execArgv: ['--import', 'tsx'] });
+  const child = fork(new URL(import.meta.url).pathname, ['client', String(s.tlsPort), String(n), values.concurrency!], { execArgv: ['--import', 'tsx'] });
   const held = await new Promise<number>((r) => child.once('message', (m: { held: number }) => r(m.held)));
   await new Promise((r) => setTimeout(r, Number(values.hibernate) * 1000 + 3000));
   const after = process.memoryUsage();
@@ -58,7 +60,7 @@ if (process.argv[2] === 'client') {
   console.log(`all clients gone (parked ${s.server.hibernation?.size ?? 0}):`, mem());
   if (process.env.PROBE_AGAIN) {
     // The same again: does the memory of the first batch get reused (retained by the allocator) or grow (kept)?
-    const again = fork(new URL(import.meta.url).pathname, ['client', String(s.tlsPort), String(n)], { execArgv: ['--import', 'tsx'] });
+    const again = fork(new URL(import.meta.url).pathname, ['client', String(s.tlsPort), String(n), values.concurrency!], { execArgv: ['--import', 'tsx'] });
     await new Promise<number>((r) => again.once('message', (m: { held: number }) => r(m.held)));
     await new Promise((r) => setTimeout(r, Number(values.hibernate) * 1000 + 3000));
     console.log(`second batch held (parked ${s.server.hibernation?.size ?? 0}):`, mem());
