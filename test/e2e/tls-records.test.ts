@@ -81,6 +81,23 @@ describe('TLS 1.3 records after the handshake (Postroom record layer)', () => {
     c.destroy();
   });
 
+  it('an answer of one record and a bit (one write, more than 2^14 bytes) arrives whole with nothing written after it', async () => {
+    // A write longer than one record is cut into records of 2^14 bytes: the tail must leave with the
+    // whole records, not wait for the next write.
+    const mid = `Subject: mid\r\n\r\n${Array.from({ length: 300 }, (_, i) => `row ${i} ${'y'.repeat(60)}`).join('\r\n')}\r\n`;
+    assert.ok(mid.length > 16384 && mid.length < 64 * 1024);
+    const c = new RawClient(s.tlsPort, { tls: true });
+    await c.login();
+    const appended = await run(c, 'a', `APPEND INBOX {${mid.length}+}\r\n${mid}`);
+    const uid = /APPENDUID \d+ (\d+)/.exec(appended.at(-1) ?? '')?.[1];
+    assert.ok(uid, 'APPENDUID');
+    await run(c, 's', 'SELECT INBOX');
+    c.send(`f UID FETCH ${uid} (BODY.PEEK[])\r\n`);
+    assert.match(await c.expect(/^f /, 3000), /^f OK/);
+    assert.ok(c.transcript.some((l) => l === 'row 299 ' + 'y'.repeat(60)), 'the whole message came');
+    c.destroy();
+  });
+
   for (const suite of ['TLS_AES_256_GCM_SHA384', 'TLS_AES_128_GCM_SHA256', 'TLS_CHACHA20_POLY1305_SHA256']) {
     it(`openssl s_client -tls1_3 (${suite}): KeyUpdate with update_requested is answered, without is not`, async () => {
       const before = takeoverCounts.postroom;
