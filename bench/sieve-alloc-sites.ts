@@ -5,31 +5,13 @@
  * interval, over N filter calls after a warm-up; bytes per call by allocating function (self) and
  * by the nearest src/ frame.
  */
-import { mkdirSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { join } from 'node:path';
-import { createSieveFilter } from '../src/delivery/sieve-filter.js';
-import { SqliteStore } from '../src/store/sqlite/index.js';
-import { BENCH_TMP } from './servers/common.js';
-import { FIFTY_RULE_SCRIPT, sieveVariant } from './sieve/fifty-rules.js';
+import { benchHeader, openFilterBench } from './sieve/filter-bench.js';
 
 const N = Number(process.argv[2] ?? 5000);
-const dir = join(BENCH_TMP, 'sieve-alloc-sites');
-rmSync(dir, { recursive: true, force: true });
-mkdirSync(dir, { recursive: true });
-const store = await SqliteStore.open({ directory: dir });
-const mail = await store.open('user1');
-await mail.sievePut!('bench', FIFTY_RULE_SCRIPT);
-await mail.sieveSetActive!('bench');
-for (const name of ['Tickets', 'Lists', ...Array.from({ length: 7 }, (_, i) => `Lists/list${i + 1}`)]) await mail.create(name);
-const filter = createSieveFilter({ scriptChanges: store });
-const head = 'From: Bench <bench@bench.test>\r\nTo: users@bench.test\r\nSubject: delivery benchmark\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n';
-const headers = Array.from({ length: N + 2000 }, (_, seq) => {
-  const variant = sieveVariant(seq);
-  return Buffer.from(`Return-Path: <bench@bench.test>\r\nX-Bench: alloc-${seq}\r\n${variant}${variant.startsWith('Subject:') ? head.replace(/^Subject: .*\r\n/m, '') : head}`);
-});
-const run = (seq: number) =>
-  filter({ from: 'bench@bench.test', recipient: { address: 'user1@bench.test', user: 'user1' }, mailbox: 'INBOX', header: headers[seq]!, mail, headerComplete: true, defer: () => undefined });
+const bench = await openFilterBench('sieve-alloc-sites');
+const headers = Array.from({ length: N + 2000 }, (_, seq) => benchHeader(seq));
+const run = (seq: number) => bench.run(headers[seq]!);
 for (let i = 0; i < 2000; i++) await run(N + i);
 
 interface Node {
@@ -63,6 +45,4 @@ process.stdout.write(`${(all / N).toFixed(0)} bytes allocated per filter call (s
 for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) process.stdout.write(`${(v / N).toFixed(0).padStart(7)}  ${k}\n`);
 process.stdout.write('\nby nearest src/ frame:\n');
 for (const [k, v] of [...nearest].sort((a, b) => b[1] - a[1]).slice(0, 25)) process.stdout.write(`${(v / N).toFixed(0).padStart(7)}  ${k}\n`);
-await mail.close();
-await store.close();
-rmSync(dir, { recursive: true, force: true });
+await bench.close();
