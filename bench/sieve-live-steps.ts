@@ -14,12 +14,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Authenticator } from '../src/auth/types.js';
 import type { DeliveryAction, DeliveryFilter } from '../src/delivery/types.js';
-import { ChunkChannel } from '../src/delivery/channel.js';
 import { DeliveryPipeline } from '../src/delivery/pipeline.js';
 import { createSieveFilter } from '../src/delivery/sieve-filter.js';
 import type { SqliteStore } from '../src/store/sqlite/index.js';
 import { BENCH_TMP } from './servers/common.js';
-import { benchMessage, FIFTY_RULE_SCRIPT, replaying, sieveStore } from './sieve/fifty-rules.js';
+import { benchMessage, deliverLive, FIFTY_RULE_SCRIPT, replaying, sieveStore } from './sieve/fifty-rules.js';
 import { alternateRounds, median } from './sieve/alternate.js';
 
 const { values } = parseArgs({
@@ -96,16 +95,7 @@ async function batch(pipeline: DeliveryPipeline, tag: string): Promise<{ total: 
     while (next < MESSAGES) {
       const seq = next++;
       const user = USERS[seq % USERS.length]!;
-      const recipient = await pipeline.resolve(`${user}@bench.test`, { user });
-      const live = await pipeline.startLive('bench@bench.test', [recipient]);
-      if (!live) throw new Error('not a live delivery');
-      const bytes = message(tag, base + seq);
-      const channel = new ChunkChannel();
-      const storing = live.store(channel, () => bytes.length);
-      await channel.push(bytes);
-      channel.end();
-      const outcome = await storing;
-      if (!outcome.ok) throw new Error(`delivery failed: ${JSON.stringify(outcome)}`);
+      const outcome = await deliverLive(pipeline, user, message(tag, base + seq));
       for (const copy of outcome.stored) if (copy.mailbox !== 'INBOX') filed.set(pipeline, (filed.get(pipeline) ?? 0) + 1);
     }
   };

@@ -12,12 +12,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Authenticator } from '../src/auth/types.js';
 import type { DeliveryAction, DeliveryFilter } from '../src/delivery/types.js';
-import { ChunkChannel } from '../src/delivery/channel.js';
 import { DeliveryPipeline } from '../src/delivery/pipeline.js';
 import { createSieveFilter } from '../src/delivery/sieve-filter.js';
 import { sqliteDatabase } from '../src/store/sqlite/native.js';
 import { BENCH_TMP } from './servers/common.js';
-import { benchMessage, FIFTY_RULE_SCRIPT, replaying, sieveStore } from './sieve/fifty-rules.js';
+import { benchMessage, deliverLive, FIFTY_RULE_SCRIPT, replaying, sieveStore } from './sieve/fifty-rules.js';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '500' }, side: { type: 'string', default: 'none,flag,sieve' } } });
 const MESSAGES = Number(values.messages);
@@ -81,16 +80,7 @@ async function deliver(pipeline: DeliveryPipeline, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
     const seq = seqAll++;
     const user = USERS[seq % USERS.length]!;
-    const recipient = await pipeline.resolve(`${user}@bench.test`, { user });
-    const live = await pipeline.startLive('bench@bench.test', [recipient]);
-    if (!live) throw new Error('not a live delivery');
-    const bytes = benchMessage('count', seq);
-    const channel = new ChunkChannel();
-    const storing = live.store(channel, () => bytes.length);
-    await channel.push(bytes);
-    channel.end();
-    const outcome = await storing;
-    if (!outcome.ok) throw new Error(`delivery failed: ${JSON.stringify(outcome)}`);
+    const outcome = await deliverLive(pipeline, user, benchMessage('count', seq));
   }
 }
 

@@ -19,7 +19,9 @@ export const FIFTY_RULE_SCRIPT = `require ["fileinto", "mailbox", "imap4flags", 
 
 if (rules.length !== 50) throw new Error(`the benchmark script has ${rules.length} rules, not 50`);
 
-import type { DeliveryAction, DeliveryFilter } from '../../src/delivery/types.js';
+import type { DeliveryAction, DeliveryFilter, DeliveryOutcome } from '../../src/delivery/types.js';
+import { ChunkChannel } from '../../src/delivery/channel.js';
+import type { DeliveryPipeline } from '../../src/delivery/pipeline.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 
 /** Extra header fields of message `seq` (before the common header). */
@@ -67,4 +69,21 @@ export async function sieveStore(directory: string, users: readonly string[], sc
     await mail.close();
   }
   return store;
+}
+
+/**
+ * One delivery of `bytes` to `user` through the pipeline as the LMTP server's receiveLive does
+ * (resolve, startLive, the body pushed through a ChunkChannel); throws unless it was stored.
+ */
+export async function deliverLive(pipeline: DeliveryPipeline, user: string, bytes: Buffer): Promise<Extract<DeliveryOutcome, { ok: true }>> {
+  const recipient = await pipeline.resolve(`${user}@bench.test`, { user });
+  const live = await pipeline.startLive('bench@bench.test', [recipient]);
+  if (!live) throw new Error('not a live delivery');
+  const channel = new ChunkChannel();
+  const storing = live.store(channel, () => bytes.length);
+  await channel.push(bytes);
+  channel.end();
+  const outcome = await storing;
+  if (!outcome.ok) throw new Error(`delivery failed: ${JSON.stringify(outcome)}`);
+  return outcome;
 }
