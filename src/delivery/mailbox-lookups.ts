@@ -15,6 +15,7 @@
  * failure: the MTA tries again), and the pipeline then forgets the user's entry (forget()).
  */
 import type { MailboxChange, MailboxInfo, MailStore, UserMailbox } from '../store/types.js';
+import { takeRecent } from '../util/recent-map.js';
 
 export type MailboxChangeSource = Pick<MailStore, 'watch'>;
 
@@ -36,10 +37,8 @@ export class MailboxLookups {
   /** The mailbox called `name` of the handle's user: at once when known, else from the store (which may throw). */
   get(mail: UserMailbox, name: string): MailboxInfo | Promise<MailboxInfo> {
     const user = mail.user;
-    let entry = this.users.get(user);
+    let entry = takeRecent(this.users, user); // most recently used last
     if (entry) {
-      this.users.delete(user);
-      this.users.set(user, entry); // most recently used last
       const known = entry.names.get(name);
       if (known) return known;
     } else {

@@ -1,7 +1,8 @@
 /**
  * Least-recently-used order on a plain Map: a Map iterates in insertion order, so moving an entry
  * to the end on every use leaves the least recently used one first, where a bounded cache drops
- * from. Used by the STATUS counts (mailbox-status.ts); the caches hit per message use RecentCache.
+ * from. Used by the STATUS counts (mailbox-status.ts) and delivery's mailbox lookups
+ * (src/delivery/mailbox-lookups.ts); the caches hit per message use RecentCache.
  */
 
 /** The value for `key`, marked as the most recently used (undefined, and nothing moved, when absent). */
