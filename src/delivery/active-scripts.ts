@@ -9,52 +9,43 @@
  * The user is watched before the script is read, so a change committed while it is read drops the
  * entry it fills: the next delivery reads again. A failed read is not kept.
  */
-import type { MailboxChange, MailStore } from '../store/types.js';
+import type { MailboxChange } from '../store/types.js';
+import { WatchedUsers, type UserChangeSource } from './watched-users.js';
 
 const SCRIPT_CHANGES: ReadonlySet<MailboxChange['kind']> = new Set(['sieve']);
 
-export type ActiveScriptSource = Pick<MailStore, 'watch'>;
+export type ActiveScriptSource = UserChangeSource;
 
 interface Entry<T> {
   value: Promise<T>;
   /** The value once `value` has resolved (and the entry is still the user's). */
   settled: { value: T } | null;
-  unwatch: () => void;
 }
 
 export class ActiveScriptCache<T> {
-  private readonly entries = new Map<string, Entry<T>>();
+  private readonly entries: WatchedUsers<Entry<T>>;
 
   constructor(
-    private readonly changes: ActiveScriptSource,
-    private readonly maxUsers: number,
+    changes: ActiveScriptSource,
+    maxUsers: number,
     /** The change kinds that drop a user's entry: the scripts ('sieve'); IMAP Sieve adds 'metadata'. */
-    private readonly kinds: ReadonlySet<MailboxChange['kind']> = SCRIPT_CHANGES,
-  ) {}
+    kinds: ReadonlySet<MailboxChange['kind']> = SCRIPT_CHANGES,
+  ) {
+    this.entries = new WatchedUsers(changes, maxUsers, kinds);
+  }
 
   /** The user's value, from `load` on first use and after each change of the user's scripts. */
   get(user: string, load: () => Promise<T>): Promise<T> {
     const found = this.entries.get(user);
-    if (found) {
-      this.touch(user, found);
-      return found.value;
-    }
-    const entry: Entry<T> = { value: undefined as unknown as Promise<T>, settled: null, unwatch: () => undefined };
-    entry.unwatch = this.changes.watch(user, (change) => {
-      if (this.kinds.has(change.kind)) this.drop(user, entry);
-    });
-    this.entries.set(user, entry);
+    if (found) return found.value;
+    const entry = this.entries.add(user, { value: undefined as unknown as Promise<T>, settled: null });
     entry.value = load();
     entry.value.then(
       (value) => {
-        if (this.entries.get(user) === entry) entry.settled = { value };
+        if (this.entries.holds(user, entry)) entry.settled = { value };
       },
-      () => this.drop(user, entry),
+      () => this.entries.drop(user, entry),
     );
-    if (this.entries.size > this.maxUsers) {
-      const [oldest, old] = this.entries.entries().next().value as [string, Entry<T>];
-      this.drop(oldest, old);
-    }
     return entry.value;
   }
 
@@ -64,15 +55,7 @@ export class ActiveScriptCache<T> {
    * undefined (then `get`).
    */
   known(user: string): { value: T } | undefined {
-    const found = this.entries.get(user);
-    if (!found?.settled) return undefined;
-    this.touch(user, found);
-    return found.settled;
-  }
-
-  private touch(user: string, entry: Entry<T>): void {
-    this.entries.delete(user);
-    this.entries.set(user, entry); // most recently used last
+    return this.entries.get(user)?.settled ?? undefined;
   }
 
   /** Users with an entry (tests, metrics). */
@@ -82,11 +65,6 @@ export class ActiveScriptCache<T> {
 
   /** Forgets every entry and stops watching (the filter is closed). */
   clear(): void {
-    for (const [user, entry] of [...this.entries]) this.drop(user, entry);
-  }
-
-  private drop(user: string, entry: Entry<T>): void {
-    if (this.entries.get(user) === entry) this.entries.delete(user);
-    entry.unwatch();
+    this.entries.clear();
   }
 }

@@ -14,48 +14,39 @@
  * to a mailbox just deleted fails as it would have without the cache a moment earlier (a temporary
  * failure: the MTA tries again), and the pipeline then forgets the user's entry (forget()).
  */
-import type { MailboxChange, MailboxInfo, MailStore, UserMailbox } from '../store/types.js';
-import { takeRecent } from '../util/recent-map.js';
+import type { MailboxChange, MailboxInfo, UserMailbox } from '../store/types.js';
+import { WatchedUsers, type UserChangeSource } from './watched-users.js';
 
-export type MailboxChangeSource = Pick<MailStore, 'watch'>;
+export type MailboxChangeSource = UserChangeSource;
 
 const TREE_CHANGES: ReadonlySet<MailboxChange['kind']> = new Set(['mailboxes', 'uidvalidity']);
 
-interface Entry {
-  names: Map<string, MailboxInfo>;
-  unwatch: () => void;
-}
+/** One user's mailboxes by name. */
+type Names = Map<string, MailboxInfo>;
 
 export class MailboxLookups {
-  private readonly users = new Map<string, Entry>();
+  private readonly users: WatchedUsers<Names>;
 
-  constructor(
-    private readonly changes: MailboxChangeSource,
-    private readonly maxUsers: number,
-  ) {}
+  constructor(changes: MailboxChangeSource, maxUsers: number) {
+    this.users = new WatchedUsers(changes, maxUsers, TREE_CHANGES);
+  }
 
   /** The mailbox called `name` of the handle's user: at once when known, else from the store (which may throw). */
   get(mail: UserMailbox, name: string): MailboxInfo | Promise<MailboxInfo> {
     const user = mail.user;
-    let entry = takeRecent(this.users, user); // most recently used last
-    if (entry) {
-      const known = entry.names.get(name);
-      if (known) return known;
-    } else {
-      entry = this.watch(user);
-    }
-    const asked = entry;
+    const names = this.users.get(user) ?? this.users.add(user, new Map());
+    const known = names.get(name);
+    if (known) return known;
     return mail.get(name).then((info) => {
       // Not kept when the user's mailboxes changed meanwhile (the entry was dropped), nor another user's mailbox.
-      if (this.users.get(user) === asked && info.myRights === undefined) asked.names.set(name, info);
+      if (this.users.holds(user, names) && info.myRights === undefined) names.set(name, info);
       return info;
     });
   }
 
   /** Forgets what is known of `user`'s mailboxes (a delivery into one of them failed). */
   forget(user: string): void {
-    const entry = this.users.get(user);
-    if (entry) this.drop(user, entry);
+    this.users.drop(user);
   }
 
   /** Users with an entry (tests). */
@@ -65,24 +56,6 @@ export class MailboxLookups {
 
   /** Forgets everything and stops watching. */
   clear(): void {
-    for (const [user, entry] of [...this.users]) this.drop(user, entry);
-  }
-
-  private watch(user: string): Entry {
-    const entry: Entry = { names: new Map(), unwatch: () => undefined };
-    entry.unwatch = this.changes.watch(user, (change) => {
-      if (TREE_CHANGES.has(change.kind)) this.drop(user, entry);
-    });
-    this.users.set(user, entry);
-    if (this.users.size > this.maxUsers) {
-      const [oldest, old] = this.users.entries().next().value as [string, Entry];
-      this.drop(oldest, old);
-    }
-    return entry;
-  }
-
-  private drop(user: string, entry: Entry): void {
-    if (this.users.get(user) === entry) this.users.delete(user);
-    entry.unwatch();
+    this.users.clear();
   }
 }
