@@ -52,8 +52,8 @@ for (const [storeName, makeStore] of Object.entries(storeFactories())) for (cons
   );
 
   c.socket.resume();
-  // A hang guard, not a speed bound: the rest of the answer from PostgreSQL at a load of 20 took
-  // over 30 s (52 s for the whole case).
+  // A hang guard, not a speed bound: at a load of 19 the postgres case (52 s in all) failed after
+  // its memory checks, most likely on the old 30 s here.
   await c.expect(/^f OK/, 180_000);
   c.destroy();
 });
