@@ -11,7 +11,7 @@ import { RawClient } from '../helpers/raw-client.js';
 import { NoopProbe } from '../helpers/latency.js';
 import { servedTime } from '../helpers/served-time.js';
 
-/** The bystander's slowest NOOP (served: latency.ts) may be this slow on a loaded 2-core machine; the defects took 80 s. */
+/** The bystander's slowest NOOP (served: served-time.ts) may be this slow on a loaded 2-core machine; the defects took 80 s. */
 const BYSTANDER_MAX_MS = 2000;
 
 async function bystander(port: number): Promise<{ client: RawClient; probe: NoopProbe }> {
@@ -45,7 +45,7 @@ describe('many literals in one command', () => {
     const attacker = new RawClient(s.port);
     await attacker.expect(/^\* OK/);
     let answer = '';
-    // Served time: the wait less what the machine's other load kept this process off the CPU (latency.ts).
+    // Served time: the wait less what the machine's other load kept this process off the CPU (served-time.ts).
     const { served: took, wall } = await servedTime(async () => {
       attacker.send(`x LOGIN${' {1+}\r\nz'.repeat(40_000)}\r\n`);
       answer = await attacker.expect(/^x /, 60_000);

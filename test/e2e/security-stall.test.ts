@@ -35,7 +35,7 @@ it(`closes ${STALLERS} stalled one-byte connections by the timers while serving 
   }
   t.after(() => sockets.forEach((x) => x.destroy()));
 
-  // A normal client is answered quickly all along. Times are served times (latency.ts): less what
+  // A normal client is answered quickly all along. Times are served times (served-time.ts): less what
   // the machine's other load kept this process off the CPU, which on a loaded 2-core machine is
   // most of the wall time. The wall deadline only ends a hung wait.
   let worst = 0;
