@@ -111,7 +111,9 @@ describe('IMAP slow senders', () => {
   });
 
   it('gives a literal time for its size, then cuts off a stalled one', async (t) => {
-    const s = await startImapServer({ limits: { lineTimeoutSeconds: 1, minLiteralBytesPerSecond: 1_000_000 } });
+    // A 2 s deadline against a 500 ms pause: the pause's timer and the deadline's fire in one turn
+    // only if the process is kept off the CPU for 1.5 s straight (with 1 s it was 0.5 s).
+    const s = await startImapServer({ limits: { lineTimeoutSeconds: 2, minLiteralBytesPerSecond: 1_000_000 } });
     t.after(() => s.close());
     const c = new RawClient(s.port);
     await c.expect(/^\* OK/);
@@ -125,7 +127,11 @@ describe('IMAP slow senders', () => {
     c.send('c APPEND INBOX {100}\r\n');
     await c.expect(/^\+/);
     c.send('Subject: x\r\n');
-    assert.match(await c.expect(/^\* BYE/, 4000), /not completed in time/);
+    const clock = servedClock();
+    assert.match(await c.expect(/^\* BYE/, 30_000), /not completed in time/);
+    // Cut off by the deadline (2 s; 100 bytes at 1 MB/s add nothing), not long after it: in served
+    // time, less what the machine's other load kept this process off the CPU (served-time.ts).
+    assert.ok(clock.served() < 5000, `cut off after ${clock.served().toFixed(0)} ms served (${clock.wall().toFixed(0)} ms as seen)`);
   });
 
   it('does not time a client that is silent between commands (the idle timer does that)', async (t) => {
