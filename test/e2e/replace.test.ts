@@ -8,7 +8,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startImapServer } from '../helpers/imap-server.js';
-import { RawClient, run, sleep } from '../helpers/raw-client.js';
+import { RawClient, run, sleep, WAIT_MS } from '../helpers/raw-client.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
 
 function draft(subject: string, size: number): Buffer {
@@ -54,8 +54,14 @@ describe('REPLACE (RFC 8508) end to end', () => {
       assert.deepEqual((await mail.snapshot(inbox.id)).messages.map((m) => m.uid), [2]);
       assert.ok((await mail.read(inbox.id, 2)).equals(body));
       await mail.close();
-      await sleep(50);
-      const heard = (await run(watcher, 'n', 'NOOP')).join('\n');
+      // The change reaches the watcher's session asynchronously: NOOP until it has been told (a
+      // fixed 50 ms can be too short on a loaded machine), for at most WAIT_MS.
+      let heard = '';
+      const deadline = Date.now() + WAIT_MS;
+      for (let n = 0; !(/\* 1 EXPUNGE/.test(heard) && /\* 1 EXISTS/.test(heard)) && Date.now() < deadline; n++) {
+        if (n > 0) await sleep(50);
+        heard += (await run(watcher, `n${n}`, 'NOOP')).join('\n') + '\n';
+      }
       assert.match(heard, /\* 1 EXPUNGE/);
       assert.match(heard, /\* 1 EXISTS/);
     } finally {

@@ -88,9 +88,9 @@ for (const [storeName, factory] of Object.entries(storeFactories())) {
         assert.equal(r.seqs.length, MESSAGES);
       }
       const latency = await probe.stop();
-      console.log(`# ${storeName}: bystander NOOP during 3,000-key searches: max ${latency.max.toFixed(0)} ms over ${latency.samples.length}`);
+      console.log(`# ${storeName}: bystander NOOP during 3,000-key searches: max ${latency.served.max.toFixed(0)} ms served (${latency.max.toFixed(0)} ms as seen) over ${latency.samples.length}`);
       // Each search takes a second or more; before, the bystander waited for all of it.
-      assert.ok(latency.max < 500, `a bystander's NOOP took ${latency.max} ms`);
+      assert.ok(latency.served.max < 500, `a bystander's NOOP took ${latency.served.max.toFixed(0)} ms served (${latency.max.toFixed(0)} ms as seen)`);
       other.destroy();
     });
   });

@@ -39,16 +39,21 @@ for (const [storeName, makeStore] of Object.entries(storeFactories())) for (cons
   c.send('s SELECT INBOX\r\n');
   await c.expect(/^s OK/);
 
-  const { peak, written } = await stallDuring(s, c, 'f FETCH 1:* BODY.PEEK[]\r\n');
+  const { peak, written, watchedMs, rssGrowth } = await stallDuring(s, c, 'f FETCH 1:* BODY.PEEK[]\r\n');
   const total = MESSAGES * (message.length + 8);
   // What the server handed to its socket while nobody read is bounded by kernel buffers and the
   // output queue's high-water mark, not by the answer.
   const sentBeforeFetch = c.transcript.join('\r\n').length;
   assert.ok(written - sentBeforeFetch < 16 * 1024 * 1024, `server wrote ${written} bytes to a client that reads nothing`);
   assert.ok(peak < 24 * 1024 * 1024, `server memory grew by ${peak} bytes for a ${total}-byte answer while the client was not reading`);
-  console.log(`# memory growth while the client stalled: ${(peak / 2 ** 20).toFixed(1)} MB for a ${(total / 2 ** 20).toFixed(0)} MB FETCH`);
+  console.log(
+    `# live memory growth while the client stalled: ${(peak / 2 ** 20).toFixed(1)} MB for a ${(total / 2 ** 20).toFixed(0)} MB FETCH ` +
+      `(${((written - sentBeforeFetch) / 2 ** 20).toFixed(1)} MB written, watched ${(watchedMs / 1000).toFixed(1)} s; RSS ${(rssGrowth / 2 ** 20).toFixed(1)} MB, not asserted)`,
+  );
 
   c.socket.resume();
-  await c.expect(/^f OK/, 30_000);
+  // A hang guard, not a speed bound: at a load of 19 the postgres case (52 s in all) failed after
+  // its memory checks, most likely on the old 30 s here.
+  await c.expect(/^f OK/, 180_000);
   c.destroy();
 });

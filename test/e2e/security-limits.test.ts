@@ -10,6 +10,7 @@ import { createPop3Server, type Pop3ServerOptions } from '../../src/pop3/server.
 import { MemoryStore } from '../../src/store/memory/index.js';
 import { StaticAuthenticator } from '../../src/auth/static-users.js';
 import { RawClient, sleep } from '../helpers/raw-client.js';
+import { servedClock } from '../helpers/served-time.js';
 
 async function startPop3(extra: Partial<Pop3ServerOptions> = {}) {
   const store = new MemoryStore();
@@ -94,19 +95,25 @@ describe('IMAP slow senders', () => {
     t.after(() => s.close());
     const c = new RawClient(s.port);
     await c.expect(/^\* OK/);
-    const started = Date.now();
+    const clock = servedClock();
     // One byte every 200 ms keeps the idle timer happy but never finishes the line.
     const trickle = setInterval(() => c.send('N'), 200);
     t.after(() => clearInterval(trickle));
-    assert.match(await c.expect(/^\* BYE/, 4000), /not completed in time/);
+    // Without the line deadline the trickle would go on for ever: the wait's own limit is only a guard.
+    assert.match(await c.expect(/^\* BYE/, 30_000), /not completed in time/);
     await c.waitClosed();
     clearInterval(trickle);
-    const took = Date.now() - started;
-    assert.ok(took >= 900 && took < 3000, `cut off after ${took} ms`);
+    // Not before the deadline (as seen); not long after it, in served time (latency.ts: less what
+    // the machine's other load kept this process off the CPU).
+    const took = clock.wall();
+    const served = clock.served();
+    assert.ok(took >= 900 && served < 3000, `cut off after ${took.toFixed(0)} ms (${served.toFixed(0)} ms served)`);
   });
 
   it('gives a literal time for its size, then cuts off a stalled one', async (t) => {
-    const s = await startImapServer({ limits: { lineTimeoutSeconds: 1, minLiteralBytesPerSecond: 1_000_000 } });
+    // A 2 s deadline against a 500 ms pause: the pause's timer and the deadline's fire in one turn
+    // only if the process is kept off the CPU for 1.5 s straight (with 1 s it was 0.5 s).
+    const s = await startImapServer({ limits: { lineTimeoutSeconds: 2, minLiteralBytesPerSecond: 1_000_000 } });
     t.after(() => s.close());
     const c = new RawClient(s.port);
     await c.expect(/^\* OK/);
@@ -120,7 +127,11 @@ describe('IMAP slow senders', () => {
     c.send('c APPEND INBOX {100}\r\n');
     await c.expect(/^\+/);
     c.send('Subject: x\r\n');
-    assert.match(await c.expect(/^\* BYE/, 4000), /not completed in time/);
+    const clock = servedClock();
+    assert.match(await c.expect(/^\* BYE/, 30_000), /not completed in time/);
+    // Cut off by the deadline (2 s; 100 bytes at 1 MB/s add nothing), not long after it: in served
+    // time, less what the machine's other load kept this process off the CPU (served-time.ts).
+    assert.ok(clock.served() < 5000, `cut off after ${clock.served().toFixed(0)} ms served (${clock.wall().toFixed(0)} ms as seen)`);
   });
 
   it('does not time a client that is silent between commands (the idle timer does that)', async (t) => {
@@ -210,9 +221,9 @@ describe('POP3 connection limits and slow senders', () => {
     await c.expect(/^\+OK/);
     const trickle = setInterval(() => c.send('U'), 200);
     t.after(() => clearInterval(trickle));
-    const started = Date.now();
-    await c.waitClosed(4000);
+    const clock = servedClock();
+    await c.waitClosed(30_000);
     clearInterval(trickle);
-    assert.ok(Date.now() - started < 3000);
+    assert.ok(clock.served() < 3000, `dropped after ${clock.wall().toFixed(0)} ms (${clock.served().toFixed(0)} ms served)`);
   });
 });

@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import { startImapServer } from '../helpers/imap-server.js';
 import { RawClient } from '../helpers/raw-client.js';
 import { NoopProbe } from '../helpers/latency.js';
+import { servedTime } from '../helpers/served-time.js';
 
-/** The bystander's slowest NOOP may be this slow on a loaded 2-core machine; the defects took 80 s. */
+/** The bystander's slowest NOOP (served: served-time.ts) may be this slow on a loaded 2-core machine; the defects took 80 s. */
 const BYSTANDER_MAX_MS = 2000;
 
 async function bystander(port: number): Promise<{ client: RawClient; probe: NoopProbe }> {
@@ -28,13 +29,13 @@ describe('many literals in one command', () => {
     await attacker.expect(/^\* OK/);
     const started = Date.now();
     attacker.send(`x LOGIN${' {1+}\r\nz'.repeat(40_000)}\r\n`);
-    const answer = await attacker.expect(/^(x |\* BYE)/, 10_000);
+    const answer = await attacker.expect(/^(x |\* BYE)/, 60_000);
     const took = Date.now() - started;
     const latency = await probe.stop();
-    console.log(`# 40,000 literals answered in ${took} ms: ${answer}; bystander NOOP max ${latency.max.toFixed(0)} ms`);
+    console.log(`# 40,000 literals answered in ${took} ms: ${answer}; bystander NOOP max ${latency.served.max.toFixed(0)} ms served (${latency.max.toFixed(0)} as seen)`);
     assert.match(answer, /^\* BYE Too many literals in one command \(limit 1000\)/);
     await attacker.waitClosed();
-    assert.ok(latency.max < BYSTANDER_MAX_MS, `a bystander's NOOP took ${latency.max} ms`);
+    assert.ok(latency.served.max < BYSTANDER_MAX_MS, `a bystander's NOOP took ${latency.served.max.toFixed(0)} ms served (${latency.max.toFixed(0)} ms as seen)`);
     other.destroy();
   });
 
@@ -43,13 +44,16 @@ describe('many literals in one command', () => {
     t.after(() => s.close());
     const attacker = new RawClient(s.port);
     await attacker.expect(/^\* OK/);
-    const started = Date.now();
-    attacker.send(`x LOGIN${' {1+}\r\nz'.repeat(40_000)}\r\n`);
+    let answer = '';
+    // Served time: the wait less what the machine's other load kept this process off the CPU (served-time.ts).
+    const { served: took, wall } = await servedTime(async () => {
+      attacker.send(`x LOGIN${' {1+}\r\nz'.repeat(40_000)}\r\n`);
+      answer = await attacker.expect(/^x /, 60_000);
+    });
     // 40,000 strings are too many arguments for LOGIN, which is the point: everything was read and tokenized.
-    assert.match(await attacker.expect(/^x /, 10_000), /^x BAD Too many arguments/);
-    const took = Date.now() - started;
-    console.log(`# 40,000 literals framed and tokenized in ${took} ms`);
-    assert.ok(took < 10_000);
+    assert.match(answer, /^x BAD Too many arguments/);
+    console.log(`# 40,000 literals framed and tokenized in ${took.toFixed(0)} ms served (${wall.toFixed(0)} ms as seen)`);
+    assert.ok(took < 10_000, `framing and tokenizing took ${took.toFixed(0)} ms served`);
     attacker.destroy();
   });
 
@@ -62,10 +66,10 @@ describe('many literals in one command', () => {
     attacker.send('s SELECT INBOX\r\n');
     await attacker.expect(/^s OK/);
     attacker.send(`x SEARCH${' SUBJECT {1+}\r\nz'.repeat(30_000)}\r\n`);
-    assert.match(await attacker.expect(/^(x |\* BYE)/, 10_000), /^\* BYE Too many literals in one command/);
+    assert.match(await attacker.expect(/^(x |\* BYE)/, 60_000), /^\* BYE Too many literals in one command/);
     await attacker.waitClosed();
     const latency = await probe.stop();
-    assert.ok(latency.max < BYSTANDER_MAX_MS, `a bystander's NOOP took ${latency.max} ms`);
+    assert.ok(latency.served.max < BYSTANDER_MAX_MS, `a bystander's NOOP took ${latency.served.max.toFixed(0)} ms served (${latency.max.toFixed(0)} ms as seen)`);
     other.destroy();
   });
 
@@ -130,11 +134,11 @@ describe('words that look like the start of a section', () => {
     const started = Date.now();
     // Each "x[" used to start a section that ran to the end of the line: 41 s for this line.
     c.send(`a FETCH 1 ${'x[ '.repeat(21_000)}\r\n`);
-    assert.match(await c.expect(/^a /, 10_000), /^a BAD/);
+    assert.match(await c.expect(/^a /, 60_000), /^a BAD/);
     const took = Date.now() - started;
     const latency = await probe.stop();
-    console.log(`# 21,000 "x[" words answered in ${took} ms; bystander NOOP max ${latency.max.toFixed(0)} ms`);
-    assert.ok(latency.max < BYSTANDER_MAX_MS, `a bystander's NOOP took ${latency.max} ms`);
+    console.log(`# 21,000 "x[" words answered in ${took} ms; bystander NOOP max ${latency.served.max.toFixed(0)} ms served (${latency.max.toFixed(0)} as seen)`);
+    assert.ok(latency.served.max < BYSTANDER_MAX_MS, `a bystander's NOOP took ${latency.served.max.toFixed(0)} ms served (${latency.max.toFixed(0)} ms as seen)`);
     other.destroy();
     c.destroy();
   });
@@ -144,10 +148,13 @@ describe('words that look like the start of a section', () => {
     t.after(() => s.close());
     const c = new RawClient(s.port);
     await c.expect(/^\* OK/);
-    const started = Date.now();
-    c.send(`a LOGIN ${'x[ '.repeat(21_000)}]z\r\n`);
-    assert.match(await c.expect(/^(a |\* BYE)/, 5_000), /^\* BYE Line longer than 16384 bytes/);
-    assert.ok(Date.now() - started < 5_000);
+    let answer = '';
+    const { served } = await servedTime(async () => {
+      c.send(`a LOGIN ${'x[ '.repeat(21_000)}]z\r\n`);
+      answer = await c.expect(/^(a |\* BYE)/, 60_000);
+    });
+    assert.match(answer, /^\* BYE Line longer than 16384 bytes/);
+    assert.ok(served < 5_000, `refused after ${served.toFixed(0)} ms served`);
     c.destroy();
   });
 });

@@ -9,7 +9,7 @@ import { MemoryStore } from '../../src/store/memory/index.js';
 import { StaticAuthenticator } from '../../src/auth/static-users.js';
 import type { MailStore } from '../../src/store/types.js';
 import { startImapServer } from '../helpers/imap-server.js';
-import { RawClient } from '../helpers/raw-client.js';
+import { RawClient, until } from '../helpers/raw-client.js';
 
 const auth = new StaticAuthenticator({ alice: 'secret' });
 
@@ -35,7 +35,8 @@ test('connections(), connectionsForUser() and connectionsForMailbox() describe w
     assert.equal(server.server.connectionsForMailbox('INBOX').length, 1);
     assert.equal(server.server.connectionsForMailbox('INBOX', 'bob').length, 0);
     b.destroy();
-    for (let i = 0; i < 50 && server.server.connections().length !== 1; i++) await new Promise((r) => setTimeout(r, 20));
+    // The server notices the close asynchronously: waited for (until's hang guard), not for a fixed second.
+    await until('the closed connection is gone', () => server.server.connections().length === 1);
     assert.equal(server.server.connections().length, 1);
   } finally {
     a.destroy();

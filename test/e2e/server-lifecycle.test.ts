@@ -10,7 +10,7 @@ import { ImapError } from '../../src/imap/errors.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
 import type { MailStore, UserMailbox } from '../../src/store/types.js';
 import type { ImapAuthEvent, ImapCommandEvent, ImapServerOptions } from '../../src/index.js';
-import { RawClient, run } from '../helpers/raw-client.js';
+import { RawClient, run, until } from '../helpers/raw-client.js';
 import { tinyAuthenticator } from './pop3/fixtures.js';
 
 const auth = tinyAuthenticator({ alice: 'secret' });
@@ -93,7 +93,8 @@ test('hooks: onConnect refuses, onAuth reports, onCommand authorizes per command
   assert.ok(commands.some((e) => e.command === 'CREATE' && e.user === 'alice' && e.state === 'authenticated'));
   await run(c, 'Z', 'LOGOUT');
   await c.waitClosed();
-  for (let i = 0; i < 50 && closed.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  // The close is reported asynchronously: waited for (until's hang guard), not for a fixed second.
+  await until('the close is reported', () => closed.length > 0);
   assert.equal(closed.length, 1);
 
   refuseNext = true;

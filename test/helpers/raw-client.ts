@@ -7,6 +7,14 @@ import net from 'node:net';
 import tls from 'node:tls';
 import zlib from 'node:zlib';
 
+/**
+ * How long a test waits by default for something that must come (a reply, a close, a condition)
+ * before calling it a hang. Not a bound on speed — tests that assert one measure it themselves
+ * (latency.ts servedTime) — so it is generous: on a loaded 2-core CI machine a command that takes
+ * a second alone took over 5 s (the old default), and a hung test fails all the same, later.
+ */
+export const WAIT_MS = 30_000;
+
 export class RawClient {
   /** The received tail that is not a complete line yet. */
   private tail = '';
@@ -98,8 +106,8 @@ export class RawClient {
     for (const w of this.waiters.splice(0)) w();
   }
 
-  /** Waits for a line matching `re`, skipping others; returns it. */
-  async expect(re: RegExp, timeoutMs = 5000): Promise<string> {
+  /** Waits for a line matching `re`, skipping others; returns it. Fails after `timeoutMs` (a hang, not a speed bound: WAIT_MS). */
+  async expect(re: RegExp, timeoutMs = WAIT_MS): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       while (this.pending.length > 0) {
@@ -119,7 +127,7 @@ export class RawClient {
     }
   }
 
-  async waitClosed(timeoutMs = 5000): Promise<void> {
+  async waitClosed(timeoutMs = WAIT_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.closed) {
       if (Date.now() > deadline) throw new Error('connection was not closed');
@@ -181,7 +189,7 @@ export async function run(c: RawClient, tag: string, command: string): Promise<s
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `test` every 10 ms until it holds; fails naming `what` after `timeoutMs`. */
-export async function until(what: string, test: () => boolean, timeoutMs = 5000): Promise<void> {
+export async function until(what: string, test: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!test()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { createPop3Server, type Pop3ConnectionInfo } from '../../src/pop3/server.js';
 import { uidlForId } from '../../src/pop3/maildrop/callback-maildrop.js';
 import { RawPop3 } from '../e2e/pop3/raw-client.js';
+import { until } from '../helpers/raw-client.js';
 import { memoryDrop } from '../e2e/pop3/fixtures.js';
 
 test('connect can refuse a client; disconnect hears about every connection', async (t) => {
@@ -36,7 +37,8 @@ test('connect can refuse a client; disconnect hears about every connection', asy
   const b = await RawPop3.connect(port!);
   assert.match(await b.greeting, /^-ERR Connection refused/);
   await b.waitClosed();
-  for (let i = 0; i < 50 && seen.length < 4; i++) await new Promise((r) => setTimeout(r, 10));
+  // The disconnects are reported asynchronously: waited for (until's hang guard), not for a fixed 0.5 s.
+  await until('four callbacks', () => seen.length >= 4);
   assert.deepEqual(seen, ['connect false', 'disconnect gus', 'connect false', 'disconnect -']);
 });
 
