@@ -30,13 +30,19 @@ export class BlobFiles {
     private readonly syncThread?: SyncThread,
     /** Whether new body files are written with O_DIRECT (SqliteStoreOptions.directBodyWrites). */
     directWrites = true,
+    /**
+     * `clearTmp` (default true): empty tmp/ now — what is there was left by a process that died. A
+     * process joining a folder another one maintains (SqliteStoreOptions.shared) leaves it alone:
+     * the files there are that process's bodies being written.
+     */
+    options: { clearTmp?: boolean } = {},
   ) {
     this.direct = directWrites && constants.O_DIRECT !== undefined;
     this.root = join(directory, 'blobs');
     this.tmp = join(directory, 'tmp');
     // 0700 and 0600 throughout: these are everybody's messages.
     mkdirSync(this.root, { recursive: true, mode: 0o700 });
-    rmSync(this.tmp, { recursive: true, force: true });
+    if (options.clearTmp !== false) rmSync(this.tmp, { recursive: true, force: true });
     mkdirSync(this.tmp, { recursive: true, mode: 0o700 });
   }
 

@@ -24,9 +24,10 @@ import { reserveSlots } from './direct-slots.js';
 import { readBodySync, readHeadSync } from './contents.js';
 import { DATABASE_FILE, Statements, openDatabase } from './database.js';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
-import type { StoreContext, UserScope } from './context.js';
+import { readTransaction, retryBusy, type SharedAccess, type StoreContext, type UserScope } from './context.js';
 import { insertMailbox } from './mailbox-tree.js';
-import { currentVersion, migrate } from './schema.js';
+import { LATEST_VERSION, currentVersion, migrate } from './schema.js';
+import type { Database } from 'better-sqlite3';
 import { rollBackUnfinishedCopies } from './chunked-copy.js';
 import { MailboxPurger } from './mailbox-purge.js';
 import { ContentIds } from './content-ids.js';
@@ -115,6 +116,25 @@ export interface SqliteStoreOptions {
   timings?: SqliteTimings;
   /** RFC 9208 limits of users that have none set with setQuota(); default: unlimited. */
   quotaDefaults?: QuotaDefaults;
+  /**
+   * Other processes of this server open the same data folder (`serve --workers N --sqlite-workers
+   * own-store`; docs/sqlite.md, "Several processes on one data folder"): locking_mode=NORMAL,
+   * writes retried asynchronously while another process holds the write lock (busyWaitMs), reads of
+   * several statements in one read transaction. `maintains`: this process (the primary, opened
+   * first) does the folder's upkeep — clearing tmp/, the orphan sweep, deleting released body
+   * files, purging deleted mailboxes, checkpoints, snapshot saves at close; the others (the workers)
+   * do none of it. Absent: this process holds the folder alone (the exclusive lock).
+   */
+  shared?: { maintains: boolean };
+}
+
+/** A process joining a folder another one maintains: the schema must already be this build's. */
+function joinedVersion(db: Database, directory: string): number {
+  const version = currentVersion(db);
+  if (version !== LATEST_VERSION) {
+    throw new StoreError('cannot', `the database in ${directory} is at schema version ${version}, not ${LATEST_VERSION}: the process that maintains the folder migrates it first`);
+  }
+  return version;
 }
 
 /**
@@ -188,6 +208,9 @@ export class SqliteStore implements MailStore {
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
     const limits = resolveSqliteLimits(options.limits);
     const forCheck = options.purpose === 'check';
+    const shared: SharedAccess | undefined = options.shared ? { busyWaitMs: limits.busyWaitMs, maintains: options.shared.maintains } : undefined;
+    /** Whether this process does the upkeep of the folder (all of it when it holds the folder alone). */
+    const maintains = shared?.maintains !== false;
     const dbPath = join(options.directory, DATABASE_FILE);
     const existed = (statSync(dbPath, { throwIfNoEntry: false })?.size ?? 0) > 0;
     if (forCheck && !existed) throw new StoreError('damaged', `${dbPath} is missing or empty: there is no database to check`, { file: dbPath });
@@ -198,7 +221,7 @@ export class SqliteStore implements MailStore {
     const databaseFd = openSync(dbPath, 'r+');
     let db;
     try {
-      db = openDatabase(options.directory);
+      db = openDatabase(options.directory, { shared: options.shared !== undefined });
     } catch (err) {
       closeSync(databaseFd);
       throw err;
@@ -208,7 +231,7 @@ export class SqliteStore implements MailStore {
     try {
       // Before anything else touches the folder: a damaged database stops here, named, rather than
       // answering every SELECT with an error later (database-check.ts).
-      const integrity: IntegrityResult = existed
+      const integrity: IntegrityResult = existed && maintains
         ? startupCheck(db, dbPath, databaseFd, limits.startupCheckMaxMegabytes * 1024 * 1024)
         : { at: new Date().toISOString(), checked: 'full', ok: true, problems: [], ms: 0 };
       if (!integrity.ok && !forCheck) {
@@ -227,8 +250,8 @@ export class SqliteStore implements MailStore {
       syncThread.prestart();
       // And the GC that making the body slots' memory sets off runs now, not in the first large APPEND.
       if (!forCheck) reserveSlots();
-      const files = new BlobFiles(options.directory, syncThread, options.directBodyWrites ?? DEFAULT_DIRECT_BODY_WRITES);
-      if (!forCheck) {
+      const files = new BlobFiles(options.directory, syncThread, options.directBodyWrites ?? DEFAULT_DIRECT_BODY_WRITES, { clearTmp: maintains });
+      if (!forCheck && maintains) {
         refusedNew = databaseIsNew;
         refuseNewDatabaseWithBlobs(options.directory, files, databaseIsNew);
         refusedNew = false;
@@ -249,6 +272,7 @@ export class SqliteStore implements MailStore {
         group: new GroupCommit(db, durable, undefined, undefined, {
           onBackgroundSyncError: (err) => options.logger?.error({ err, file: `${dbPath}-wal` }, 'background WAL sync of a flag change failed'),
           syncEveryWrite: () => health.diskFull,
+          ...(shared ? { busyWaitMs: shared.busyWaitMs } : {}),
         }),
         delimiter: '/',
         inlineMax: options.inlineMax ?? DEFAULT_INLINE_MAX,
@@ -266,8 +290,11 @@ export class SqliteStore implements MailStore {
         aclRows: new AclRows(),
         privateSeenRows: new AnyRows('private_seen'),
         ...(options.quotaDefaults ? { quotaDefaults: options.quotaDefaults } : {}),
+        ...(shared ? { shared } : {}),
       };
-      const version = migrate(
+      // The process that maintains the folder migrates it (first, before the others open); the
+      // others find it at this build's version or refuse, and write no step of their own.
+      const version = maintains ? migrate(
         db,
         {
           readBody: (id) => readBodySync(ctx, id),
@@ -277,14 +304,14 @@ export class SqliteStore implements MailStore {
           log: (level, message, fields) => options.logger?.[level](fields, message),
         },
         options.schemaVersion,
-      );
-      if (options.schemaVersion === undefined && !forCheck) {
+      ) : joinedVersion(db, options.directory);
+      if (options.schemaVersion === undefined && !forCheck && maintains) {
         const undone = rollBackUnfinishedCopies(ctx);
         if (undone > 0) options.logger?.warn({ messages: undone }, 'removed the messages of a COPY the last run did not finish');
         sweepOrphans(ctx, limits, options.logger);
       }
       // Before any write but the store's own, so nothing writes to the WAL meanwhile (wal-prefill.ts).
-      if (limits.walPrefillMegabytes > 0 && !forCheck) prefillWal(`${dbPath}-wal`, limits.walPrefillMegabytes * 1024 * 1024, options.logger);
+      if (limits.walPrefillMegabytes > 0 && !forCheck && maintains) prefillWal(`${dbPath}-wal`, limits.walPrefillMegabytes * 1024 * 1024, options.logger);
       await durable.sync(); // a migration's commits, like every write, are synced before use (and the prefill's zeros)
       const checkpointer = new Checkpointer(db, dbPath, durable, ctx.group, {
         thread: syncThread,
@@ -292,11 +319,12 @@ export class SqliteStore implements MailStore {
         ...options.checkpoints,
         onError: (err) => options.logger?.error({ err }, 'WAL checkpoint failed; SQLite checkpoints by itself from now on'),
         onTransientError: (err) => ctx.health.classify(err),
+        ...(shared ? { shared: true } : {}),
       });
       if (options.timings) reportTimings(durable, checkpointer, options.timings, ctx.group);
-      checkpointer.start();
+      if (maintains) checkpointer.start();
       // Deleted mailboxes a crash or kill -9 left half-purged: their messages go now, in slices.
-      if (options.schemaVersion === undefined && !forCheck) ctx.purger.kick(ctx);
+      if (options.schemaVersion === undefined && !forCheck && maintains) ctx.purger.kick(ctx);
       options.logger?.debug({ directory: options.directory, version }, 'sqlite store open');
       return new SqliteStore(ctx, checkpointer, integrity, options.directory);
     } catch (err) {
@@ -328,8 +356,8 @@ export class SqliteStore implements MailStore {
       // The usual LOGIN: nothing to write, so no wait for a checkpoint and no WAL sync.
       return new SqliteUserMailbox({ ctx, userId: known, user, origin: options.origin }, this.texts);
     }
-    await ctx.group.whenOpen(); // these writes commit outside the group commit's queue
-    const userId = ctx.db.transaction(() => {
+    // These writes commit outside the group commit's queue (after any checkpoint hold, retried while another process writes).
+    const userId = await retryBusy(ctx, () => ctx.db.transaction(() => {
       const found = findUser();
       if (found !== undefined) return found;
       const id = Number(ctx.sql.get('INSERT INTO users (name) VALUES (?)').run(user).lastInsertRowid);
@@ -337,9 +365,12 @@ export class SqliteStore implements MailStore {
       // subscribed folders would otherwise hide it).
       ctx.sql.get('INSERT OR IGNORE INTO subscriptions (user_id, name) VALUES (?, ?)').run(id, 'INBOX');
       return id;
-    }).immediate();
+    }).immediate());
     const scope: UserScope = { ctx, userId, user, origin: options.origin };
-    if (!hasInbox(userId)) ctx.db.transaction(() => insertMailbox(scope, inbox, false)).immediate();
+    await retryBusy(ctx, () => {
+      // Read again inside the retry: another process may have made INBOX meanwhile.
+      if (!hasInbox(userId)) ctx.db.transaction(() => !hasInbox(userId) && insertMailbox(scope, inbox, false)).immediate();
+    });
     await ctx.durable.sync();
     return new SqliteUserMailbox(scope, this.texts);
   }
@@ -443,12 +474,12 @@ export class SqliteStore implements MailStore {
   }
 
   async sharedMailboxes(user: string): Promise<SharedMailboxRef[]> {
-    return sharedWith(this.ctx, user);
+    return readTransaction(this.ctx, () => sharedWith(this.ctx, user));
   }
 
   async getQuota(user: string): Promise<QuotaState> {
     const userId = await this.userId(user);
-    return quotaState(this.ctx, userId, user, this.ctx.quotaDefaults);
+    return readTransaction(this.ctx, () => quotaState(this.ctx, userId, user, this.ctx.quotaDefaults));
   }
 
   async setQuota(user: string, limits: QuotaLimits | null): Promise<void> {

@@ -1,0 +1,117 @@
+/**
+ * Several processes on one SQLite data folder (`--sqlite-workers own-store`, docs/sqlite.md):
+ * while another connection holds the write lock, a write waits for it off the event loop — the
+ * loop keeps running other work — and commits once the lock is free; past busyWaitMs it fails
+ * with 'unavailable'. Writes outside the group commit (CREATE, Sieve scripts, a new user) wait the
+ * same way. Two store objects on one folder write concurrently without colliding.
+ */
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { SqliteStore } from '../../src/store/sqlite/index.js';
+import { isStoreError } from '../../src/store/errors.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const newDir = tempDirs('postroom-shared-busy-');
+const MESSAGE = Buffer.from('Subject: one\r\n\r\nbody\r\n');
+
+/** A connection of "another process": NORMAL locking, no busy wait, as the workers' own. */
+function otherConnection(directory: string): Database.Database {
+  const db = new Database(join(directory, 'mail.sqlite'), { timeout: 0 });
+  db.pragma('journal_mode = WAL');
+  return db;
+}
+
+/** Counts event-loop turns while `p` is pending: a loop blocked in a busy handler counts none. */
+async function turnsWhile<T>(p: Promise<T>): Promise<{ value: T; turns: number }> {
+  let turns = 0;
+  let done = false;
+  const tick = (): void => {
+    if (done) return;
+    turns++;
+    setTimeout(tick, 1);
+  };
+  setTimeout(tick, 1);
+  try {
+    return { value: await p, turns };
+  } finally {
+    done = true;
+  }
+}
+
+test('a write waits off the event loop while another connection holds the write lock, then commits', async () => {
+  const directory = newDir();
+  const store = await SqliteStore.open({ directory, shared: { maintains: true } });
+  const other = otherConnection(directory);
+  try {
+    const mail = await store.open('ann');
+    const inbox = await mail.get('INBOX');
+    other.exec('BEGIN IMMEDIATE');
+    let settled = false;
+    const append = mail.append(inbox.id, { content: MESSAGE }).finally(() => (settled = true));
+    const create = mail.create('Later').finally(() => undefined);
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(settled, false, 'the append waits while the lock is held');
+    const waited = turnsWhile(Promise.all([append, create]));
+    setTimeout(() => other.exec('COMMIT'), 100);
+    const { value, turns } = await waited;
+    assert.equal(value[0].uid, 1);
+    assert.equal(value[1].name, 'Later');
+    assert.ok(turns >= 20, `the event loop kept turning while the writes waited (${turns} turns)`);
+    assert.equal((await mail.status(inbox.id)).messages, 1);
+  } finally {
+    other.close();
+    await store.close();
+  }
+});
+
+test('a write that waits past busyWaitMs fails with unavailable, and the next one commits', async () => {
+  const directory = newDir();
+  const store = await SqliteStore.open({ directory, shared: { maintains: true }, limits: { busyWaitMs: 200 } });
+  const other = otherConnection(directory);
+  try {
+    const mail = await store.open('ann');
+    const inbox = await mail.get('INBOX');
+    other.exec('BEGIN IMMEDIATE');
+    const started = performance.now();
+    await assert.rejects(mail.append(inbox.id, { content: MESSAGE }), (err: unknown) => isStoreError(err) && err.kind === 'unavailable');
+    await assert.rejects(mail.sievePut!('s', 'keep;'), (err: unknown) => isStoreError(err) && err.kind === 'unavailable');
+    assert.ok(performance.now() - started >= 200);
+    other.exec('COMMIT');
+    assert.equal((await mail.append(inbox.id, { content: MESSAGE })).uid, 1);
+    await mail.sievePut!('s', 'keep;');
+    assert.deepEqual((await mail.sieveList!()).map((s) => s.name), ['s']);
+  } finally {
+    other.close();
+    await store.close();
+  }
+});
+
+test('two stores on one folder write concurrently; each sees the other\'s messages, UIDs never collide', async () => {
+  const directory = newDir();
+  const first = await SqliteStore.open({ directory, shared: { maintains: true } });
+  const second = await SqliteStore.open({ directory, shared: { maintains: false } });
+  try {
+    const a = await first.open('ann');
+    const b = await second.open('ann');
+    const inbox = await a.get('INBOX');
+    const appends = [];
+    for (let i = 0; i < 40; i++) appends.push((i % 2 ? a : b).append(inbox.id, { content: Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`) }));
+    const uids = (await Promise.all(appends)).map((r) => r.uid).sort((x, y) => x - y);
+    assert.deepEqual(uids, Array.from({ length: 40 }, (_, i) => i + 1));
+    const seenByB = await b.snapshot(inbox.id);
+    assert.equal(seenByB.messages.length, 40);
+    assert.equal((await b.status(inbox.id)).uidNext, 41);
+    // \Recent: two sessions in two processes claim disjoint ranges.
+    const [ra, rb] = await Promise.all([a.claimRecent(inbox.id), b.claimRecent(inbox.id)]);
+    assert.ok(ra === 1 || rb === 1);
+    assert.ok(ra === 41 || rb === 41, `one claim took everything, the other nothing (${ra}, ${rb})`);
+    // A mailbox made in one is there for the other.
+    await b.create('Made by B');
+    assert.ok((await a.list()).some((m) => m.name === 'Made by B'));
+  } finally {
+    await second.close();
+    await first.close();
+  }
+});
