@@ -115,3 +115,57 @@ test('two stores on one folder write concurrently; each sees the other\'s messag
     await first.close();
   }
 });
+
+/** Waits until `check` holds (polling), or fails after `ms`. */
+async function eventually(check: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const bodyFile = (directory: string, sha256: Buffer): string => {
+  const hex = sha256.toString('hex');
+  return join(directory, 'blobs', hex.slice(0, 2), hex);
+};
+
+test('one process deletes body files: released by another, past the grace, unless an install row of another process names them', async () => {
+  const directory = newDir();
+  const { existsSync, writeFileSync } = await import('node:fs');
+  const { createHash } = await import('node:crypto');
+  const first = await SqliteStore.open({ directory, shared: { maintains: true }, inlineMax: 1024, releasedFileGraceMs: 0 });
+  writeFileSync(join(directory, 'tmp', 'in-progress'), 'a body being written by the first process');
+  const second = await SqliteStore.open({ directory, shared: { maintains: false }, inlineMax: 1024, releasedFileGraceMs: 0 });
+  const other = otherConnection(directory);
+  try {
+    assert.ok(existsSync(join(directory, 'tmp', 'in-progress')), "a joining process leaves tmp/ alone");
+    const b = await second.open('ann');
+    const inbox = await b.get('INBOX');
+    const big = (tag: string): Buffer => Buffer.from(`Subject: ${tag}\r\n\r\n${tag.repeat(4000)}\r\n`);
+    const sha = (bytes: Buffer): Buffer => createHash('sha256').update(bytes).digest();
+    // Released in the second process: the first deletes the file.
+    await b.append(inbox.id, { content: big('a'), flags: ['\\Deleted'] });
+    assert.ok(existsSync(bodyFile(directory, sha(big('a')))));
+    await eventually(() => other.prepare('SELECT count(*) FROM file_installs').pluck().get() === 0, 2_000, 'the install row goes once the message committed');
+    await b.expunge(inbox.id);
+    await eventually(() => !existsSync(bodyFile(directory, sha(big('a')))), 5_000, 'the released file is deleted by the maintaining process');
+    // Another process is installing the same bytes (its row committed, its message not yet): the file stays.
+    await b.append(inbox.id, { content: big('b'), flags: ['\\Deleted'] });
+    other.prepare('INSERT INTO file_installs (sha256, started_at) VALUES (?, ?)').run(sha(big('b')), Date.now());
+    await b.expunge(inbox.id);
+    await new Promise((r) => setTimeout(r, 2_500));
+    assert.ok(existsSync(bodyFile(directory, sha(big('b')))), 'kept while an install row names it');
+    assert.equal(other.prepare('SELECT count(*) FROM released_files').pluck().get(), 0, 'the release is settled');
+    // A mailbox deleted in the second process is purged by the first.
+    const trash = await b.create('Trash');
+    await b.append(trash.id, { content: big('c') });
+    await b.delete('Trash');
+    await eventually(() => other.prepare('SELECT count(*) FROM mailbox_purges').pluck().get() === 0, 5_000, 'the maintaining process purges the deleted mailbox');
+    await eventually(() => !existsSync(bodyFile(directory, sha(big('c')))), 5_000, "the purged mailbox's file is deleted");
+  } finally {
+    other.close();
+    await second.close();
+    await first.close();
+  }
+});

@@ -30,6 +30,7 @@ import { LATEST_VERSION, currentVersion, migrate } from './schema.js';
 import type { Database } from 'better-sqlite3';
 import { rollBackUnfinishedCopies } from './chunked-copy.js';
 import { MailboxPurger } from './mailbox-purge.js';
+import { InstallRegistry, SharedUpkeep } from './shared-upkeep.js';
 import { ContentIds } from './content-ids.js';
 import { startupCheck, type IntegrityResult } from './database-check.js';
 import { checkStore, type CheckOptions, type CheckReport } from './check.js';
@@ -203,6 +204,8 @@ export class SqliteStore implements MailStore {
     private integrityResult: IntegrityResult,
     /** The data folder. */
     readonly directory: string,
+    /** A shared folder's upkeep, in the process that maintains it (shared-upkeep.ts). */
+    private readonly upkeep?: SharedUpkeep,
   ) {}
 
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
@@ -285,7 +288,7 @@ export class SqliteStore implements MailStore {
         statusSums: new StatusSums(),
         headers: new HeaderCache(options.headerCacheBytes),
         expungedRetention: limits.expungedRetention,
-        purger: new MailboxPurger(),
+        purger: new MailboxPurger(maintains),
         contentIds: new ContentIds(),
         aclRows: new AclRows(),
         privateSeenRows: new AnyRows('private_seen'),
@@ -323,10 +326,13 @@ export class SqliteStore implements MailStore {
       });
       if (options.timings) reportTimings(durable, checkpointer, options.timings, ctx.group);
       if (maintains) checkpointer.start();
+      if (shared) files.registry = new InstallRegistry(ctx);
+      const upkeep = shared && maintains && !forCheck ? new SharedUpkeep(ctx) : undefined;
+      upkeep?.start();
       // Deleted mailboxes a crash or kill -9 left half-purged: their messages go now, in slices.
       if (options.schemaVersion === undefined && !forCheck && maintains) ctx.purger.kick(ctx);
       options.logger?.debug({ directory: options.directory, version }, 'sqlite store open');
-      return new SqliteStore(ctx, checkpointer, integrity, options.directory);
+      return new SqliteStore(ctx, checkpointer, integrity, options.directory, upkeep);
     } catch (err) {
       await syncThread?.close();
       db.close();
@@ -522,9 +528,20 @@ export class SqliteStore implements MailStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.upkeep?.close();
     await this.ctx.purger.close(); // after its slice in progress; the rest at the next open
     await this.checkpointer.close();
     await this.ctx.group.drain();
+    if (this.ctx.shared && !this.ctx.shared.maintains) return this.closeConnection();
+    if (this.upkeep) {
+      // The other processes are gone (the primary closes last): what was released goes now, as
+      // flushPendingRemovals does for one process; the rest at the next open.
+      try {
+        await this.upkeep.reap(0);
+      } catch (err) {
+        this.ctx.logger?.warn({ err }, 'could not remove released message files at close; they go at the next start');
+      }
+    }
     try {
       const saved = this.ctx.snapshots.saveChanged(this.ctx, SNAPSHOT_SAVE_BUDGET_MS);
       if (saved > 0) await this.ctx.durable.sync();
@@ -534,6 +551,11 @@ export class SqliteStore implements MailStore {
       this.ctx.logger?.warn({ err }, 'could not save mailbox snapshots');
     }
     this.ctx.files.flushPendingRemovals();
+    await this.closeConnection();
+  }
+
+  private async closeConnection(): Promise<void> {
+    await this.ctx.group.drain();
     await this.ctx.durable.close();
     await this.ctx.syncThread.close();
     this.ctx.db.close(); // SQLite checkpoints the rest (with its own fsyncs) and removes the WAL
