@@ -169,3 +169,40 @@ test('one process deletes body files: released by another, past the grace, unles
     await first.close();
   }
 });
+
+test('a shared folder is refused to a second maintaining process and to an exclusive one; a joining one may open it', async () => {
+  const directory = newDir();
+  const first = await SqliteStore.open({ directory, shared: { maintains: true } });
+  try {
+    await assert.rejects(SqliteStore.open({ directory, shared: { maintains: true } }), (err: unknown) => isStoreError(err) && err.kind === 'inuse');
+    await assert.rejects(SqliteStore.open({ directory }), (err: unknown) => isStoreError(err) && err.kind === 'inuse');
+    const joined = await SqliteStore.open({ directory, shared: { maintains: false } });
+    await joined.close();
+  } finally {
+    await first.close();
+  }
+  // Closed: the folder is free again, for either mode.
+  await (await SqliteStore.open({ directory })).close();
+  await (await SqliteStore.open({ directory, shared: { maintains: true } })).close();
+});
+
+test('"nobody shares" is read again once another process wrote an ACL row', async () => {
+  const directory = newDir();
+  const first = await SqliteStore.open({ directory, shared: { maintains: true } });
+  const second = await SqliteStore.open({ directory, shared: { maintains: false } });
+  try {
+    const annA = await first.open('ann');
+    await first.open('bob');
+    const bobB = await second.open('bob');
+    // The second process learns there are no ACL rows (LIST skips the shared query)...
+    assert.deepEqual(await second.sharedMailboxes('bob'), []);
+    assert.ok(!(await bobB.list()).some((m) => m.name.includes('ann')));
+    // ...then the first shares a mailbox with bob: the second sees it on its next LIST.
+    const box = await annA.create('Team');
+    await annA.setAcl!(box.id, 'bob', 'lr');
+    assert.equal((await second.sharedMailboxes('bob')).length, 1);
+  } finally {
+    await second.close();
+    await first.close();
+  }
+});

@@ -31,6 +31,7 @@ import type { Database } from 'better-sqlite3';
 import { rollBackUnfinishedCopies } from './chunked-copy.js';
 import { MailboxPurger } from './mailbox-purge.js';
 import { InstallRegistry, SharedUpkeep } from './shared-upkeep.js';
+import { lockFolder, type FolderLock } from './folder-lock.js';
 import { ContentIds } from './content-ids.js';
 import { startupCheck, type IntegrityResult } from './database-check.js';
 import { checkStore, type CheckOptions, type CheckReport } from './check.js';
@@ -206,6 +207,8 @@ export class SqliteStore implements MailStore {
     readonly directory: string,
     /** A shared folder's upkeep, in the process that maintains it (shared-upkeep.ts). */
     private readonly upkeep?: SharedUpkeep,
+    /** And its lock on the folder (folder-lock.ts), released after the connection closes. */
+    private readonly folderLock?: FolderLock,
   ) {}
 
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
@@ -221,12 +224,21 @@ export class SqliteStore implements MailStore {
     mkdirSync(options.directory, { recursive: true, mode: 0o700 });
     // Held until after the connection closes (context.ts, databaseFd): never closed while SQLite holds its lock.
     closeSync(openSync(dbPath, 'a', 0o600)); // created 0600 if missing (no lock is held yet)
-    const databaseFd = openSync(dbPath, 'r+');
+    // A shared folder's maintaining process holds serve.lock: no second server opens it (folder-lock.ts).
+    const folderLock = shared?.maintains ? lockFolder(options.directory) : undefined;
+    let databaseFd: number;
     let db;
+    try {
+      databaseFd = openSync(dbPath, 'r+');
+    } catch (err) {
+      folderLock?.release();
+      throw err;
+    }
     try {
       db = openDatabase(options.directory, { shared: options.shared !== undefined });
     } catch (err) {
       closeSync(databaseFd);
+      folderLock?.release();
       throw err;
     }
     let syncThread: SyncThread | undefined;
@@ -332,11 +344,12 @@ export class SqliteStore implements MailStore {
       // Deleted mailboxes a crash or kill -9 left half-purged: their messages go now, in slices.
       if (options.schemaVersion === undefined && !forCheck && maintains) ctx.purger.kick(ctx);
       options.logger?.debug({ directory: options.directory, version }, 'sqlite store open');
-      return new SqliteStore(ctx, checkpointer, integrity, options.directory, upkeep);
+      return new SqliteStore(ctx, checkpointer, integrity, options.directory, upkeep, folderLock);
     } catch (err) {
       await syncThread?.close();
       db.close();
       closeSync(databaseFd);
+      folderLock?.release();
       // A start refused over a missing database leaves the folder as it found it.
       if (refusedNew && !existed) for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
       throw err;
@@ -560,5 +573,6 @@ export class SqliteStore implements MailStore {
     await this.ctx.syncThread.close();
     this.ctx.db.close(); // SQLite checkpoints the rest (with its own fsyncs) and removes the WAL
     closeSync(this.ctx.databaseFd); // only now: closing it drops the process's locks on the file
+    this.folderLock?.release();
   }
 }
