@@ -5,11 +5,11 @@
 import { closeSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../util/logger.js';
-import { ChangeFeed } from '../change-feed.js';
+import { ChangeFeed, type FeedRelay } from '../change-feed.js';
 import { StoreError } from '../errors.js';
 import { validateMailboxName } from '../names.js';
 import { TextCache } from '../search-eval.js';
-import type { ChangeListener, MailStore, OpenOptions, QuotaDefaults, QuotaLimits, QuotaState, UserMailbox } from '../types.js';
+import type { ChangeListener, MailboxChange, MailStore, OpenOptions, QuotaDefaults, QuotaLimits, QuotaState, UserMailbox } from '../types.js';
 import { quotaState, writeLimits } from './quota.js';
 import { AclRows, sharedWith } from './acl.js';
 import { AnyRows } from './any-rows.js';
@@ -490,6 +490,14 @@ export class SqliteStore implements MailStore {
 
   watch(user: string, listener: ChangeListener): () => void {
     return this.ctx.feed.watch(user, listener);
+  }
+
+  /**
+   * Other processes open the same folder (SqliteStoreOptions.shared): this store's changes go to
+   * `relay` as well, and the function returned delivers theirs to this store's listeners.
+   */
+  relayChanges(relay: FeedRelay): (user: string, change: MailboxChange) => void {
+    return this.ctx.feed.relayTo(relay);
   }
 
   async sharedMailboxes(user: string): Promise<SharedMailboxRef[]> {
