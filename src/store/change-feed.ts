@@ -17,8 +17,8 @@ import type { ChangeListener, MailboxChange } from './types.js';
 export interface FeedRelay {
   /** A change published in this process: the other processes' listeners of `user` must hear it. */
   published(user: string, change: MailboxChange): void;
-  /** This process has listeners of `user` now (true), or none any more (false). */
-  watching(user: string, watched: boolean): void;
+  /** This process has listeners of `user` now (true), or none any more (false). Optional. */
+  watching?(user: string, watched: boolean): void;
 }
 
 export interface ChangeFeedOptions {
@@ -44,7 +44,7 @@ export class ChangeFeed {
     if (!set) {
       set = new Set();
       this.listeners.set(user, set);
-      this.relay?.watching(user, true);
+      this.relay?.watching?.(user, true);
     }
     // Wrap so the same function can be registered twice and removed independently.
     const entry: ChangeListener = (change) => listener(change);
@@ -55,7 +55,7 @@ export class ChangeFeed {
       current.delete(entry);
       if (current.size === 0) {
         this.listeners.delete(user);
-        this.relay?.watching(user, false);
+        this.relay?.watching?.(user, false);
       }
     };
   }
@@ -67,7 +67,7 @@ export class ChangeFeed {
    */
   relayTo(relay: FeedRelay): (user: string, change: MailboxChange) => void {
     this.relay = relay;
-    for (const user of this.listeners.keys()) relay.watching(user, true);
+    if (relay.watching) for (const user of this.listeners.keys()) relay.watching(user, true);
     return (user, change) => this.enqueue(user, change);
   }
 
