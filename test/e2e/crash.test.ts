@@ -31,9 +31,10 @@ after(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-function startServer(dir: string): Promise<Running> {
+function startServer(dir: string, shared?: 'maintain' | 'join'): Promise<Running> {
   // A small inline limit so the larger messages take the blob-file path (fsync + rename before commit).
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER, dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, INLINE_MAX: '32768' } });
+  const env = { ...process.env, INLINE_MAX: '32768', ...(shared ? { SHARED: shared } : {}) };
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVER, dir], { stdio: ['ignore', 'pipe', 'pipe'], env });
   children.add(child);
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -193,6 +194,54 @@ describe('SqliteStore survives SIGKILL during concurrent APPENDs', () => {
         const stores = acked.filter((a) => a.stored).length;
         assert.ok(stores > 0, 'no STORE completed before the kill; the flag half proved nothing');
         t.diagnostic(`killed after ${killAfter} ms with ${acked.length} acknowledged APPENDs and ${stores} STOREs`);
+
+        const second = await startServer(dir);
+        await verify(second.port, acked);
+        second.child.kill('SIGTERM');
+        await new Promise((res) => second.child.once('exit', res));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
+/**
+ * The same with two processes on one folder, as `serve --workers --sqlite-workers own-store` runs
+ * them (the first maintains the folder, the second joins it): clients on both, then one of them —
+ * the joining one for odd seeds, the maintaining one for even — killed with SIGKILL, the other
+ * killed too (a cluster whose primary dies ends), and a single process started on the folder must
+ * find every acknowledged APPEND and STORE of both.
+ */
+describe('SqliteStore shared by two processes survives SIGKILL of either during concurrent APPENDs', () => {
+  for (const seed of SEEDS) {
+    it(`seed ${seed}: every acknowledged APPEND and STORE of both processes is there after a restart`, { timeout: 90_000 }, async (t) => {
+      const dir = mkdtempSync(join(tmpdir(), 'postroom-crash-shared-'));
+      try {
+        const primary = await startServer(dir, 'maintain');
+        const setup = connect(primary.port);
+        await setup.connect();
+        await setup.mailboxCreate('Other');
+        await setup.logout();
+        const joined = await startServer(dir, 'join');
+        const r = rng(seed);
+        const acked: Acked[] = [];
+        const stop = { killed: false };
+        const loops = Array.from({ length: CLIENTS }, (_, i) => appendLoop(i % 2 ? joined.port : primary.port, rng(seed * 1000 + i), i, acked, stop));
+        const killAfter = 400 + Math.floor(r() * 1600);
+        for (const end = Date.now() + 30_000; !acked.some((a) => a.stored) && Date.now() < end; ) await new Promise((res) => setTimeout(res, 20));
+        await new Promise((res) => setTimeout(res, killAfter));
+        stop.killed = true;
+        const [victim, other] = seed % 2 ? [joined, primary] : [primary, joined];
+        victim.child.kill('SIGKILL');
+        await new Promise((res) => victim.child.once('exit', res));
+        other.child.kill('SIGKILL');
+        await new Promise((res) => other.child.once('exit', res));
+        await Promise.all(loops);
+        assert.ok(acked.length > 0, 'no APPEND completed before the kill; the test proved nothing');
+        const stores = acked.filter((a) => a.stored).length;
+        assert.ok(stores > 0, 'no STORE completed before the kill; the flag half proved nothing');
+        t.diagnostic(`killed the ${seed % 2 ? 'joining' : 'maintaining'} process after ${killAfter} ms with ${acked.length} acknowledged APPENDs and ${stores} STOREs`);
 
         const second = await startServer(dir);
         await verify(second.port, acked);
