@@ -206,3 +206,33 @@ test('"nobody shares" is read again once another process wrote an ACL row', asyn
     await first.close();
   }
 });
+
+test('a backup of a shared folder is one consistent copy while another process writes', async () => {
+  const directory = newDir();
+  const first = await SqliteStore.open({ directory, shared: { maintains: true } });
+  const second = await SqliteStore.open({ directory, shared: { maintains: false } });
+  try {
+    const b = await second.open('ann');
+    const inbox = await b.get('INBOX');
+    for (let i = 0; i < 20; i++) await b.append(inbox.id, { content: Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`) });
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; writing && i < 500; i++) await b.append(inbox.id, { content: Buffer.from(`Subject: w${i}\r\n\r\nwhile backing up\r\n`) });
+    })();
+    const target = join(newDir(), 'copy.sqlite');
+    const summary = await first.backup(target);
+    writing = false;
+    await writer;
+    assert.ok(summary.messages >= 20, `${summary.messages} messages in the copy`);
+    const copy = new Database(target, { readonly: true });
+    try {
+      assert.equal(copy.pragma('integrity_check', { simple: true }), 'ok');
+      assert.equal(copy.prepare('SELECT count(*) FROM messages').pluck().get(), summary.messages);
+    } finally {
+      copy.close();
+    }
+  } finally {
+    await second.close();
+    await first.close();
+  }
+});

@@ -28,6 +28,7 @@ export function lockFolder(directory: string): FolderLock {
   const db = new (sqliteDatabase())(path, { timeout: 0 });
   try {
     db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = MEMORY'); // no -journal file beside it
     // The write takes the exclusive lock, which EXCLUSIVE mode then keeps; the row says who holds it.
     db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL, since TEXT NOT NULL)');
     db.transaction(() => {

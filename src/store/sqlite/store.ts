@@ -485,7 +485,7 @@ export class SqliteStore implements MailStore {
   /** A consistent single-file copy of the store, taken while it is in use (backup.ts). */
   backup(destination: string, onProgress?: (p: BackupProgress) => void): Promise<BackupSummary> {
     if (this.closed) return Promise.reject(new StoreError('unavailable', 'the store is closed'));
-    return backupStore(this.ctx.db, this.ctx.files, destination, onProgress);
+    return backupStore(this.ctx.db, this.ctx.files, destination, onProgress, this.ctx.shared !== undefined);
   }
 
   watch(user: string, listener: ChangeListener): () => void {
