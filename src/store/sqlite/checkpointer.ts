@@ -186,11 +186,24 @@ export class Checkpointer {
 
   private dataVersionStatement: Statement | undefined;
 
-  /** A checkpoint of a shared database: SQLite's own, with its fsyncs (CheckpointerOptions.shared). */
+  /** The last shared checkpoint left more than `growthPages` frames in the WAL: the next one restarts it. */
+  private restartDue = false;
+
+  /**
+   * A checkpoint of a shared database: SQLite's own, with its fsyncs (CheckpointerOptions.shared).
+   * PASSIVE never waits for anyone, but under other processes' steady writes the WAL is never all
+   * copied at the moment a write begins — the only moment SQLite starts it over — and it would grow
+   * without end. So once a WAL holds more than `growthPages` frames, the next checkpoint is a
+   * RESTART: it takes the write lock (other processes' writes retry meanwhile, off their loops),
+   * copies everything and has the next write start the WAL over. With no busy wait it takes the
+   * lock only if it is free at that instant, and otherwise copies what it can as PASSIVE does.
+   */
   private runShared(): void {
     this.seenWrites = this.durable.syncs;
     try {
-      const [row] = this.db.pragma('wal_checkpoint(PASSIVE)') as Array<{ busy: number; log: number; checkpointed: number }>;
+      const mode = this.restartDue ? 'RESTART' : 'PASSIVE';
+      const [row] = this.db.pragma(`wal_checkpoint(${mode})`) as Array<{ busy: number; log: number; checkpointed: number }>;
+      this.restartDue = (row?.log ?? 0) > (this.options.growthPages ?? DEFAULT_GROWTH_PAGES);
       this.pagesAfterCopy = this.pageCount();
       if ((row?.checkpointed ?? 0) > 0) this.checkpoints++;
     } catch (err) {
