@@ -23,23 +23,6 @@ function otherConnection(directory: string): Database.Database {
   return db;
 }
 
-/** Counts event-loop turns while `p` is pending: a loop blocked in a busy handler counts none. */
-async function turnsWhile<T>(p: Promise<T>): Promise<{ value: T; turns: number }> {
-  let turns = 0;
-  let done = false;
-  const tick = (): void => {
-    if (done) return;
-    turns++;
-    setTimeout(tick, 1);
-  };
-  setTimeout(tick, 1);
-  try {
-    return { value: await p, turns };
-  } finally {
-    done = true;
-  }
-}
-
 test('a write waits off the event loop while another connection holds the write lock, then commits', async () => {
   const directory = newDir();
   const store = await SqliteStore.open({ directory, shared: { maintains: true } });
@@ -50,15 +33,19 @@ test('a write waits off the event loop while another connection holds the write 
     other.exec('BEGIN IMMEDIATE');
     let settled = false;
     const append = mail.append(inbox.id, { content: MESSAGE }).finally(() => (settled = true));
-    const create = mail.create('Later').finally(() => undefined);
-    await new Promise((r) => setTimeout(r, 150));
+    const create = mail.create('Later');
+    // The lock is held 400 ms. A busy handler sleeping on the loop (SQLite's, 200 ms a try) keeps
+    // the event loop busy all that time; waiting off the loop leaves it idle (event-loop
+    // utilization counts a process starved of a core while idle as idle, so load does not blur it).
+    const before = performance.eventLoopUtilization();
+    await new Promise((r) => setTimeout(r, 400));
+    const { utilization } = performance.eventLoopUtilization(before);
     assert.equal(settled, false, 'the append waits while the lock is held');
-    const waited = turnsWhile(Promise.all([append, create]));
-    setTimeout(() => other.exec('COMMIT'), 100);
-    const { value, turns } = await waited;
-    assert.equal(value[0].uid, 1);
-    assert.equal(value[1].name, 'Later');
-    assert.ok(turns >= 20, `the event loop kept turning while the writes waited (${turns} turns)`);
+    other.exec('COMMIT');
+    const [appended, created] = await Promise.all([append, create]);
+    assert.equal(appended.uid, 1);
+    assert.equal(created.name, 'Later');
+    assert.ok(utilization < 0.5, `the event loop stayed free while the writes waited (utilization ${utilization.toFixed(2)})`);
     assert.equal((await mail.status(inbox.id)).messages, 1);
   } finally {
     other.close();
@@ -258,8 +245,9 @@ test("the maintaining process checkpoints another process's writes, and the WAL 
       }),
     );
     largest = Math.max(largest, statSync(join(directory, 'mail.sqlite-wal')).size);
-    // 1,200 messages of 3 KB wrote well over 10 MB of frames; restarted, the WAL stays a fraction of that.
-    assert.ok(largest < 4 * 1024 * 1024, `the WAL reached ${largest} bytes`);
+    // Without checkpoints these 1,200 messages leave a WAL of about 44 MB; checkpointed and started
+    // over, it stays a fraction of that (a few MB: timers late under load let it grow between looks).
+    assert.ok(largest < 16 * 1024 * 1024, `the WAL reached ${largest} bytes`);
   } finally {
     await second.close();
     await first.close();
