@@ -1,7 +1,8 @@
 /**
  * `npm run stress [-- --clients 200 --seconds 600 --users 20 --workers 1 --seed 1]`: the
  * model-checking stress client (bench/stress/) against a fresh `postroom serve` (SQLite, optionally
- * `--workers N`: the workers forward their store calls to the primary, src/cli/cluster.ts), or against any server with `--port P` (users and password must exist then:
+ * `--workers N`: the workers forward their store calls to the primary, src/cli/cluster.ts; with
+ * `--sqlite-workers own-store` each opens the store itself), or against any server with `--port P` (users and password must exist then:
  * `--user-names a,b --password P`). Exits 1 on any error the checks find, and prints them by kind
  * with an example transcript of each. docs/benchmarks.md describes what is checked.
  */
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '600' },
     users: { type: 'string', default: '20' },
     workers: { type: 'string', default: '1' },
+    'sqlite-workers': { type: 'string' },
     seed: { type: 'string', default: String(Date.now() % 100_000) },
     target: { type: 'string', default: '40' },
     host: { type: 'string', default: '127.0.0.1' },
@@ -29,13 +31,15 @@ let server: StressServer | null = null;
 let port = Number(values.port);
 let users = values['user-names']?.split(',') ?? [];
 if (!values.port) {
-  server = await startStressServer({ users: Number(values.users), workers: Number(values.workers), maxConnections: clients * 2 + 50 });
+  const mode = values['sqlite-workers'];
+  if (mode !== undefined && mode !== 'forward' && mode !== 'own-store') throw new Error('--sqlite-workers must be forward or own-store');
+  server = await startStressServer({ users: Number(values.users), workers: Number(values.workers), maxConnections: clients * 2 + 50, ...(mode ? { sqliteWorkers: mode } : {}) });
   port = server.port;
   users = server.users;
 }
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 say(`stress: ${clients} clients, ${users.length} users, ${values.seconds} s, seed ${values.seed}, ` +
-  (server ? `postroom serve --workers ${values.workers} (pid ${server.pid}, port ${port})` : `server at ${values.host}:${port}`));
+  (server ? `postroom serve --workers ${values.workers}${values['sqlite-workers'] ? ` --sqlite-workers ${values['sqlite-workers']}` : ''} (pid ${server.pid}, port ${port})` : `server at ${values.host}:${port}`));
 let failed = false;
 try {
   const result = await runStress({

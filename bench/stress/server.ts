@@ -20,6 +20,8 @@ export interface StressServerOptions {
   users: number;
   /** `serve --workers N` (1: a single process). */
   workers?: number;
+  /** With workers: `--sqlite-workers` (default the server's, 'forward'). */
+  sqliteWorkers?: 'forward' | 'own-store';
   /** Connections the limits must admit (all from 127.0.0.1, many per user). */
   maxConnections: number;
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
@@ -55,7 +57,8 @@ export async function startStressServer(opts: StressServerOptions): Promise<Stre
   await writeFile(config, JSON.stringify({ imapLimits }));
   const args = ['--import', 'tsx', CLI_MAIN, 'serve', '--config', config, '--data', data, '--store', 'sqlite', '--host', '127.0.0.1',
     '--imap-port', 'auto', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--allow-insecure-auth',
-    '--log-level', opts.logLevel ?? 'warn', ...(opts.workers && opts.workers > 1 ? ['--workers', String(opts.workers)] : [])];
+    '--log-level', opts.logLevel ?? 'warn', ...(opts.workers && opts.workers > 1 ? ['--workers', String(opts.workers)] : []),
+    ...(opts.sqliteWorkers ? ['--sqlite-workers', opts.sqliteWorkers] : [])];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const log: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => {

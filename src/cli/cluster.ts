@@ -14,8 +14,13 @@
  * own, a third "node"), the metrics and autoconfig listeners. Sessions live in the workers, so
  * `who`, `kick`, reload and the metrics ask each worker over the cluster IPC channel (admin-ipc.ts).
  *
- * On SQLite the workers cannot open the store: a data folder has one writer process, which holds an
- * exclusive lock on it (docs/sqlite.md, "One process per data folder"). There each worker gets a
+ * On SQLite, with `--sqlite-workers own-store`, each worker opens the data folder itself too
+ * (locking_mode=NORMAL: SQLite's own locks order the processes' writes, retried off the event loop;
+ * the primary alone does the folder's upkeep and holds DATA/serve.lock — docs/sqlite.md, "Several
+ * processes on one data folder"), and the change feed crosses through the primary (feed-relay.ts).
+ *
+ * By default (`--sqlite-workers forward`) the workers do not open the store: a data folder has one
+ * process, which holds an exclusive lock on it (docs/sqlite.md, "One process per data folder"). There each worker gets a
  * RemoteStore that forwards every store call to the primary over the cluster IPC channel
  * (store/remote/), and the primary forwards each change event to the workers watching that user.
  * That costs a round trip through the primary per store call (0.75–0.81× of one process on the
@@ -41,6 +46,7 @@ import type { MailStore } from '../store/types.js';
 import type { SqliteStore } from '../store/sqlite/store.js';
 import { RemoteStore } from '../store/remote/remote-store.js';
 import { serveStore } from '../store/remote/store-server.js';
+import { FeedHub, relayWorkerFeed } from './feed-relay.js';
 import { isStoreRequest, isStoreResponse } from '../store/remote/messages.js';
 import { proxyProtocolOptions } from './proxy-settings.js';
 import { listenProtocols, openStore, type ListeningPorts, type ListeningServer, type SharedServerOptions } from './components.js';
@@ -71,8 +77,10 @@ export function workersRefusal(count: number, store: StoreKind): string | null {
   );
 }
 
-/** Whether the workers forward their store calls to the primary (SQLite: one process owns the data folder). */
-const forwardsStore = (store: StoreKind): boolean => store === 'sqlite';
+/** Whether the workers forward their store calls to the primary (SQLite, unless each opens it: --sqlite-workers own-store). */
+const forwardsStore = (settings: ServeSettings): boolean => settings.store === 'sqlite' && settings.sqliteWorkers === 'forward';
+/** Whether every process opens the SQLite data folder itself (--sqlite-workers own-store). */
+const sharesSqlite = (settings: ServeSettings): boolean => settings.store === 'sqlite' && settings.sqliteWorkers === 'own-store';
 
 export function parseWorkers(value: unknown): number {
   if (value === undefined) return 1;
@@ -109,8 +117,11 @@ async function primary(options: Record<string, unknown>, count: number): Promise
     directBodyWrites: settings.sqliteDirectBodyWrites,
     databaseUrl: settings.databaseUrl,
     quotaDefaults: quotaDefaults(users, settings.quota),
+    ...(sharesSqlite(settings) ? { shared: { maintains: true } } : {}),
   });
   const store = metrics ? timedStore(raw, metrics.store) : raw;
+  // Every process opens the SQLite store: their changes meet here (feed-relay.ts).
+  const feedHub = sharesSqlite(settings) ? new FeedHub(raw as SqliteStore) : undefined;
   // Made once here, so the workers do not race to create the same certificate files.
   if (!settings.tlsKey) await ensureDevCertificate(settings.data);
   // The kernel spreads connections over the workers' accept() calls, rather than this process
@@ -126,7 +137,8 @@ async function primary(options: Record<string, unknown>, count: number): Promise
     // A message sent as the worker goes (its channel closing: EPIPE) is an 'error' on the Worker;
     // unheard it would end the primary. The worker's exit is handled below, the error only logged.
     w.on('error', (err) => logger.warn({ err, worker: w.id }, 'worker channel error'));
-    if (forwardsStore(settings.store)) {
+    feedHub?.add(w);
+    if (forwardsStore(settings)) {
       // The raw store: each worker times its own store calls (its RemoteStore), as on PostgreSQL.
       const peer = serveStore(raw, {
         send: (m) => void (w.isConnected() && w.send(m)),
@@ -253,7 +265,7 @@ async function worker(options: Record<string, unknown>): Promise<void> {
   const users = servedUsersFile(settings.data, settings.usersFile);
   // PostgreSQL: its own pool and LISTEN connection, the workers are nodes of one database. SQLite:
   // the primary's store, every call forwarded (see the top).
-  const raw: MailStore = forwardsStore(settings.store)
+  const raw: MailStore = forwardsStore(settings)
     ? new RemoteStore(
         {
           send: (m) => process.send!(m),
@@ -264,7 +276,11 @@ async function worker(options: Record<string, unknown>): Promise<void> {
     : await openStore(settings.store, settings.data, logger.child({ component: 'store' }), {
         databaseUrl: settings.databaseUrl,
         quotaDefaults: quotaDefaults(users, settings.quota),
+        ...(sharesSqlite(settings)
+          ? { shared: { maintains: false }, limits: settings.sqliteLimits, directBodyWrites: settings.sqliteDirectBodyWrites, timings: metrics?.sqlite }
+          : {}),
       });
+  if (sharesSqlite(settings)) relayWorkerFeed(raw as SqliteStore);
   const store = metrics ? timedStore(raw, metrics.store) : raw;
   const auth = new UserFileAuthenticator(users, { credentialCache: settings.authCache });
   const tls = settings.tlsKey && settings.tlsCert ? { key: settings.tlsKey, cert: settings.tlsCert } : await ensureDevCertificate(settings.data);

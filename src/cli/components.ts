@@ -30,6 +30,8 @@ export interface StoreExtras {
   databaseUrl?: string;
   /** RFC 9208 limits of users without their own (quota-defaults.ts). */
   quotaDefaults?: QuotaDefaults;
+  /** SQLite opened by several processes (`--sqlite-workers own-store`; SqliteStoreOptions.shared). */
+  shared?: { maintains: boolean };
 }
 
 export async function openStore(kind: StoreKind, dataDir: string, logger: Logger, extras: StoreExtras = {}): Promise<MailStore> {
@@ -59,6 +61,7 @@ export async function openStore(kind: StoreKind, dataDir: string, logger: Logger
         ...(extras.directBodyWrites !== undefined ? { directBodyWrites: extras.directBodyWrites } : {}),
         ...(extras.timings ? { timings: extras.timings } : {}),
         ...(extras.quotaDefaults ? { quotaDefaults: extras.quotaDefaults } : {}),
+        ...(extras.shared ? { shared: extras.shared } : {}),
       });
     } catch (err) {
       if (!isStoreError(err) || err.kind !== 'inuse' || Date.now() + wait > deadline) throw err;

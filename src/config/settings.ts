@@ -15,6 +15,13 @@ export const RECIPIENT_USER_NAMES = ['auto', 'localpart', 'address'] as const;
 export const DELIVERED_TO_MODES = ['single', 'always', 'never'] as const;
 /** Who protects TLS 1.3 records after the handshake (src/net/tls.ts TlsRecords). */
 export const TLS_RECORDS = ['postroom', 'openssl'] as const;
+/**
+ * How `--workers` processes reach a SQLite store: 'forward' every call to the primary's one store
+ * (store/remote/), or 'own-store': each opens the data folder itself (docs/sqlite.md, "Several
+ * processes on one data folder").
+ */
+export const SQLITE_WORKER_MODES = ['forward', 'own-store'] as const;
+export type SqliteWorkerMode = (typeof SQLITE_WORKER_MODES)[number];
 
 export interface ServeSettings {
   /** Data folder: users file, TLS files, the SQLite store. */
@@ -101,6 +108,8 @@ export interface ServeSettings {
   proxyLimits?: Record<string, number>;
   /** Protocol worker processes (`--workers`): a number from 1 to 64, or "auto" (one per core). */
   workers: number | 'auto';
+  /** SQLite with `--workers`: 'forward' store calls to the primary, or each worker opens the store ('own-store'). */
+  sqliteWorkers: SqliteWorkerMode;
   /** The operations listener: /metrics, /healthz, /readyz (src/metrics/http.ts). Off by default. */
   metricsPort: PortSetting;
   metricsHost: string;
@@ -169,6 +178,7 @@ export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
   detailMailbox: true,
   trustedProxies: [],
   workers: 1,
+  sqliteWorkers: 'forward',
   metricsPort: 'off',
   metricsHost: '127.0.0.1',
   managesievePort: 'off',
@@ -228,6 +238,7 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   trustedProxies: 'list',
   proxyLimits: 'numbers',
   workers: 'workers',
+  sqliteWorkers: { oneOf: SQLITE_WORKER_MODES },
   metricsPort: 'port',
   metricsHost: 'string',
   controlSocket: 'path',

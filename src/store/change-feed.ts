@@ -10,6 +10,17 @@
  */
 import type { ChangeListener, MailboxChange } from './types.js';
 
+/**
+ * Where a feed's changes also go when other processes hold sessions of the same users (the SQLite
+ * store shared by `serve --workers N --sqlite-workers own-store`, src/cli/feed-relay.ts).
+ */
+export interface FeedRelay {
+  /** A change published in this process: the other processes' listeners of `user` must hear it. */
+  published(user: string, change: MailboxChange): void;
+  /** This process has listeners of `user` now (true), or none any more (false). Optional. */
+  watching?(user: string, watched: boolean): void;
+}
+
 export interface ChangeFeedOptions {
   /** Called when a listener throws. Defaults to ignoring the error (the listener's own bug). */
   onListenerError?: (error: unknown, change: MailboxChange, user: string) => void;
@@ -20,6 +31,8 @@ export class ChangeFeed {
   private readonly queue: Array<{ user: string; change: MailboxChange }> = [];
   private delivering = false;
   private readonly onListenerError: ChangeFeedOptions['onListenerError'];
+  /** Set when other processes share the store (FeedRelay). */
+  private relay: FeedRelay | undefined;
 
   constructor(options: ChangeFeedOptions = {}) {
     this.onListenerError = options.onListenerError;
@@ -31,6 +44,7 @@ export class ChangeFeed {
     if (!set) {
       set = new Set();
       this.listeners.set(user, set);
+      this.relay?.watching?.(user, true);
     }
     // Wrap so the same function can be registered twice and removed independently.
     const entry: ChangeListener = (change) => listener(change);
@@ -39,12 +53,31 @@ export class ChangeFeed {
       const current = this.listeners.get(user);
       if (!current) return;
       current.delete(entry);
-      if (current.size === 0) this.listeners.delete(user);
+      if (current.size === 0) {
+        this.listeners.delete(user);
+        this.relay?.watching?.(user, false);
+      }
     };
+  }
+
+  /**
+   * From now on, every change published here also goes to `relay`, which is told of every user
+   * watched here (those watched already at once). Returns the function that delivers a change
+   * another process published to this process's listeners (not back to the relay).
+   */
+  relayTo(relay: FeedRelay): (user: string, change: MailboxChange) => void {
+    this.relay = relay;
+    if (relay.watching) for (const user of this.listeners.keys()) relay.watching(user, true);
+    return (user, change) => this.enqueue(user, change);
   }
 
   /** Delivers `change` to every current listener of `user`. */
   publish(user: string, change: MailboxChange): void {
+    this.relay?.published(user, change);
+    this.enqueue(user, change);
+  }
+
+  private enqueue(user: string, change: MailboxChange): void {
     this.queue.push({ user, change });
     if (this.delivering) return;
     this.delivering = true;

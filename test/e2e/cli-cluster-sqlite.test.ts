@@ -2,6 +2,9 @@
  * `postroom serve --workers 2` on SQLite: the primary owns the data folder and answers the workers'
  * store calls (RemoteStore over the cluster IPC channel); change events reach IDLE sessions in every
  * worker, hibernated ones too — from an APPEND in a worker and from LMTP delivery in the primary.
+ * With `--sqlite-workers own-store` each worker opens the folder itself and the same must hold (the
+ * changes cross through the primary: src/cli/feed-relay.ts), and a second server on the folder is
+ * refused.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +21,8 @@ import { LmtpClient } from '../../src/lmtp/client.js';
 const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
   Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(what)), ms))]);
 
-test('serve --workers 2 on SQLite: workers forward store calls to the primary; IDLE (awake and hibernated) hears APPEND and LMTP from any process', { timeout: 150_000 }, async (t) => {
+for (const mode of ['forward', 'own-store'] as const) {
+test(`serve --workers 2 --sqlite-workers ${mode}: IDLE (awake and hibernated) hears APPEND and LMTP from any process`, { timeout: 150_000 }, async (t) => {
   const work = await mkdtemp(join(tmpdir(), 'postroom-cluster-sqlite-'));
   t.after(() => rm(work, { recursive: true, force: true }));
   const data = join(work, 'data');
@@ -27,7 +31,7 @@ test('serve --workers 2 on SQLite: workers forward store calls to the primary; I
   const config = join(work, 'serve.json');
   await writeFile(config, JSON.stringify({ imapLimits: { idleHibernateSeconds: 1 } }));
   const s = await startServe([
-    '--config', config, '--workers', '2', '--store', 'sqlite', '--data', data, '--ephemeral-ports', '--lmtp-port', 'auto', '--allow-insecure-auth', '--log-level', 'error',
+    '--config', config, '--workers', '2', '--sqlite-workers', mode, '--store', 'sqlite', '--data', data, '--ephemeral-ports', '--lmtp-port', 'auto', '--allow-insecure-auth', '--log-level', 'error',
   ]);
   t.after(() => s.stop());
   assert.equal(s.listening.workers, 2);
@@ -83,6 +87,28 @@ test('serve --workers 2 on SQLite: workers forward store calls to the primary; I
   const fetched = await writer.command('UID FETCH 2 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
   assert.ok(fetched.untagged.some((u) => u.literals.some((l) => l.toString().includes('Subject: two'))), JSON.stringify(fetched.untagged.map((u) => u.text)));
 
+  if (mode === 'own-store') {
+    // Each worker opened the folder; a second server on it is refused (DATA/serve.lock, or the
+    // running server's delivery socket answering).
+    const again = await postroom(['serve', '--workers', '2', '--sqlite-workers', 'own-store', '--store', 'sqlite', '--data', data, '--ephemeral-ports', '--log-level', 'error']);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr + again.stdout, /in use/);
+    // A message written by one worker's session is read whole by sessions of the other.
+    const readers = await Promise.all(Array.from({ length: 6 }, async () => {
+      const { client } = await WireClient.connect('127.0.0.1', s.listening.imapPort!);
+      clients.push(client);
+      assert.equal((await client.command('LOGIN alice pw-alice')).status, 'OK');
+      assert.equal((await client.command('SELECT INBOX')).status, 'OK');
+      return client;
+    }));
+    for (const c of readers) {
+      const f = await c.command('UID FETCH 1:2 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
+      assert.equal(f.status, 'OK', f.tagged);
+      assert.equal(f.untagged.filter((u) => /FETCH/.test(u.text)).length, 2);
+    }
+  }
+
   for (const c of clients) c.close();
   assert.equal(await s.stop(), 0);
 });
+}

@@ -31,9 +31,10 @@ after(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-function startServer(dir: string): Promise<Running> {
+function startServer(dir: string, shared?: 'maintain' | 'join'): Promise<Running> {
   // A small inline limit so the larger messages take the blob-file path (fsync + rename before commit).
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER, dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, INLINE_MAX: '32768' } });
+  const env = { ...process.env, INLINE_MAX: '32768', ...(shared ? { SHARED: shared } : {}) };
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVER, dir], { stdio: ['ignore', 'pipe', 'pipe'], env });
   children.add(child);
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -165,39 +166,90 @@ async function verify(port: number, acked: Acked[]): Promise<void> {
   }
 }
 
+/**
+ * CLIENTS append loops on `ports` (client i on ports[i % n]) until a random moment after the first
+ * acknowledged STORE, when `kill` ends the server processes; then checks that the load proved
+ * something and returns what was acknowledged, for verify().
+ */
+async function loadThenKill(seed: number, ports: number[], kill: () => Promise<void>, say: (line: string) => void): Promise<Acked[]> {
+  const r = rng(seed);
+  const acked: Acked[] = [];
+  const stop = { killed: false };
+  const loops = Array.from({ length: CLIENTS }, (_, i) => appendLoop(ports[i % ports.length]!, rng(seed * 1000 + i), i, acked, stop));
+  const killAfter = 400 + Math.floor(r() * 1600);
+  // Counted from the first acknowledged STORE (so after an APPEND too): on a loaded machine
+  // the clients may need seconds to connect, and a kill before any completed proves nothing.
+  for (const end = Date.now() + 30_000; !acked.some((a) => a.stored) && Date.now() < end; ) await new Promise((res) => setTimeout(res, 20));
+  await new Promise((res) => setTimeout(res, killAfter));
+  stop.killed = true;
+  await kill();
+  await Promise.all(loops);
+  assert.ok(acked.length > 0, 'no APPEND completed before the kill; the test proved nothing');
+  const stores = acked.filter((a) => a.stored).length;
+  assert.ok(stores > 0, 'no STORE completed before the kill; the flag half proved nothing');
+  say(`killed after ${killAfter} ms with ${acked.length} acknowledged APPENDs and ${stores} STOREs`);
+  return acked;
+}
+
+async function killNow(running: Running): Promise<void> {
+  running.child.kill('SIGKILL');
+  await new Promise((res) => running.child.once('exit', res));
+}
+
+/** A single process on the folder finds everything acknowledged, then stops. */
+async function restartAndVerify(dir: string, acked: Acked[]): Promise<void> {
+  const second = await startServer(dir);
+  await verify(second.port, acked);
+  second.child.kill('SIGTERM');
+  await new Promise((res) => second.child.once('exit', res));
+}
+
+/** Starts the first server on a fresh folder and creates the second mailbox. */
+async function firstServer(dir: string, shared?: 'maintain'): Promise<Running> {
+  const first = await startServer(dir, shared);
+  const setup = connect(first.port);
+  await setup.connect();
+  await setup.mailboxCreate('Other');
+  await setup.logout();
+  return first;
+}
+
 describe('SqliteStore survives SIGKILL during concurrent APPENDs', () => {
   for (const seed of SEEDS) {
     it(`seed ${seed}: every acknowledged APPEND and STORE is there after a restart`, { timeout: 60_000 }, async (t) => {
       const dir = mkdtempSync(join(tmpdir(), 'postroom-crash-'));
       try {
-        const first = await startServer(dir);
-        const setup = connect(first.port);
-        await setup.connect();
-        await setup.mailboxCreate('Other');
-        await setup.logout();
+        const first = await firstServer(dir);
+        const acked = await loadThenKill(seed, [first.port], () => killNow(first), (line) => t.diagnostic(line));
+        await restartAndVerify(dir, acked);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
 
-        const r = rng(seed);
-        const acked: Acked[] = [];
-        const stop = { killed: false };
-        const loops = Array.from({ length: CLIENTS }, (_, i) => appendLoop(first.port, rng(seed * 1000 + i), i, acked, stop));
-        const killAfter = 400 + Math.floor(r() * 1600);
-        // Counted from the first acknowledged STORE (so after an APPEND too): on a loaded machine
-        // the clients may need seconds to connect, and a kill before any completed proves nothing.
-        for (const end = Date.now() + 30_000; !acked.some((a) => a.stored) && Date.now() < end; ) await new Promise((res) => setTimeout(res, 20));
-        await new Promise((res) => setTimeout(res, killAfter));
-        stop.killed = true;
-        first.child.kill('SIGKILL');
-        await new Promise((res) => first.child.once('exit', res));
-        await Promise.all(loops);
-        assert.ok(acked.length > 0, 'no APPEND completed before the kill; the test proved nothing');
-        const stores = acked.filter((a) => a.stored).length;
-        assert.ok(stores > 0, 'no STORE completed before the kill; the flag half proved nothing');
-        t.diagnostic(`killed after ${killAfter} ms with ${acked.length} acknowledged APPENDs and ${stores} STOREs`);
-
-        const second = await startServer(dir);
-        await verify(second.port, acked);
-        second.child.kill('SIGTERM');
-        await new Promise((res) => second.child.once('exit', res));
+/**
+ * The same with two processes on one folder, as `serve --workers --sqlite-workers own-store` runs
+ * them (the first maintains the folder, the second joins it): clients on both, then one of them —
+ * the joining one for odd seeds, the maintaining one for even — killed with SIGKILL, the other
+ * killed too (a cluster whose primary dies ends), and a single process started on the folder must
+ * find every acknowledged APPEND and STORE of both.
+ */
+describe('SqliteStore shared by two processes survives SIGKILL of either during concurrent APPENDs', () => {
+  for (const seed of SEEDS) {
+    it(`seed ${seed}: every acknowledged APPEND and STORE of both processes is there after a restart`, { timeout: 90_000 }, async (t) => {
+      const dir = mkdtempSync(join(tmpdir(), 'postroom-crash-shared-'));
+      try {
+        const primary = await firstServer(dir, 'maintain');
+        const joined = await startServer(dir, 'join');
+        const [victim, other] = seed % 2 ? [joined, primary] : [primary, joined];
+        const kill = async (): Promise<void> => {
+          await killNow(victim);
+          await killNow(other);
+        };
+        const acked = await loadThenKill(seed, [primary.port, joined.port], kill, (line) => t.diagnostic(`${seed % 2 ? 'joining' : 'maintaining'} process first: ${line}`));
+        await restartAndVerify(dir, acked);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -1,14 +1,17 @@
 /**
  * Puts a database back in the layout schema v17–v23 had below what v24 changed: the previews in
  * their own table (content_preview) and quota usage in one row per user (quota_usage), for tests
- * that roll a store back below v24 (and without v25's messages_deleted index).
+ * that roll a store back below v24 (and without v25's messages_deleted index and v26's
+ * released_files and file_installs tables).
  */
 import type { Database } from 'better-sqlite3';
 
 export function undoV24(db: Database): void {
-  // v25's index goes too: the store's migration creates it again on the way up.
+  // v25's index and v26's tables go too: the store's migration creates them again on the way up.
   db.exec(`
     DROP INDEX IF EXISTS messages_deleted;
+    DROP TABLE IF EXISTS released_files;
+    DROP TABLE IF EXISTS file_installs;
     CREATE TABLE content_preview (
       content_id INTEGER PRIMARY KEY REFERENCES contents(id) ON DELETE CASCADE,
       preview TEXT NOT NULL

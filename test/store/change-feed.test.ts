@@ -70,3 +70,18 @@ describe('ChangeFeed', () => {
     assert.equal(later, 0);
   });
 });
+
+it('relayTo: changes published here go to the relay; changes from the relay reach listeners here and do not go back', () => {
+  const feed = new ChangeFeed();
+  const sent: Array<[string, MailboxChange]> = [];
+  const heard: MailboxChange[] = [];
+  feed.watch('ann', (c) => heard.push(c));
+  const deliver = feed.relayTo({ published: (user, change) => sent.push([user, change]) });
+  const local: MailboxChange = { kind: 'exists', mailboxId: '1', uids: [1] };
+  const remote: MailboxChange = { kind: 'expunge', mailboxId: '1', uids: [1] };
+  feed.publish('ann', local);
+  deliver('ann', remote);
+  deliver('bob', remote); // nobody here watches bob: nothing happens
+  assert.deepEqual(sent, [['ann', local]]);
+  assert.deepEqual(heard, [local, remote]);
+});

@@ -93,7 +93,7 @@ describe('SQLite schema v25: the \\Deleted messages in a partial index', () => {
     const appended = await u.appendMany!(inbox.id, Array.from({ length: 12 }, (_, i) => ({ content: mail(i), flags: i % 4 === 0 ? ['\\Deleted'] : [] })));
     await store.close();
     const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
-    db.exec('DROP INDEX messages_deleted; UPDATE schema_version SET version = 24');
+    db.exec('DROP INDEX messages_deleted; DROP TABLE released_files; DROP TABLE file_installs; UPDATE schema_version SET version = 24');
     db.close();
 
     store = await SqliteStore.open({ directory: dir });

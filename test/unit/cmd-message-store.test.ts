@@ -124,3 +124,28 @@ test('UNCHANGEDSINCE: a message changed by another session is left alone and lis
   ]);
   await h.close();
 });
+
+test("a STORE that finds messages gone or already changed before their events came (another process) queues what it found", async () => {
+  const h = await setup();
+  const view = h.view();
+  // Another process's changes: committed, their events not here yet (the watch is dropped for them).
+  const { store } = h;
+  const other = await store.open('alice', { origin: 'elsewhere' });
+  (view as unknown as { onChange: (c: unknown) => void }).onChange = ((orig) => (c: unknown) => {
+    if ((c as { origin?: string }).origin === 'elsewhere') return; // still on its way
+    orig.call(view, c);
+  })((view as unknown as { onChange: (c: unknown) => void }).onChange);
+  await other.updateFlags(view.mailbox.id, [2], 'add', ['$Done']);
+  await other.updateFlags(view.mailbox.id, [3], 'add', ['\\Deleted']);
+  await other.expunge(view.mailbox.id);
+  h.take();
+  assert.equal(await h.run(storeCommand, '2:3 +FLAGS ($Done)'), 't OK STORE completed');
+  // No FETCH for either (the flags changed elsewhere, the message is gone)...
+  assert.deepEqual(h.take().filter((l) => / FETCH /.test(l) && /^\* [23] /.test(l)), []);
+  // ...but the view now holds the expunge and the newer flags, reported as the events would have been.
+  await view.flush(h.mail, true);
+  const told = h.take();
+  assert.ok(told.includes('* 3 EXPUNGE'), told.join(' | '));
+  assert.ok(told.some((l) => /^\* 2 FETCH \(.*FLAGS \(\$Done\)/.test(l)), told.join(' | '));
+  await h.close();
+});

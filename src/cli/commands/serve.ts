@@ -70,6 +70,7 @@ export function register(program: Command): void {
       (value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(',').map((v) => v.trim())],
     )
     .option('--workers <n>', 'protocol worker processes sharing the listeners, or "auto" (default 1); on SQLite their store calls go to the primary, on PostgreSQL each opens the store itself')
+    .option('--sqlite-workers <mode>', 'with --workers on SQLite: "forward" every store call to the primary (default), or "own-store": each worker opens the data folder itself, SQLite\'s locks between them (docs/sqlite.md)')
     .option('--metrics-port <port>', `/metrics, /healthz and /readyz over HTTP: ${PORT_HELP} (default: off)`)
     .option('--metrics-host <address>', `address of the metrics listener (default: ${d.metricsHost})`)
     .option('--control-socket <path>', 'control socket of the admin commands (default: DATA/control.sock)')

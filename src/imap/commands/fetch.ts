@@ -4,6 +4,7 @@
  * `UID FETCH 1:* (UID FLAGS)` touches nothing but the session's view.
  */
 import { maySetSeen } from './mailbox-access.js';
+import { catchUpStale } from './stale-view.js';
 import { utf8Names } from './mailbox-name.js';
 import { toRanges, vanishedLines, vanishedSince } from '../session/qresync.js';
 import { resolveRanges } from '../wire/sequence-set.js';
@@ -194,13 +195,27 @@ async function changedAmong(mail: UserMailbox, view: SelectedView, named: readon
 }
 
 /** Sets \Seen on the batch's messages that lack it; returns the changes (already applied to the view). */
-async function markSeen(mail: UserMailbox, view: SelectedView, uids: number[], byUid: boolean, withModseq: boolean): Promise<Map<number, FlagChange>> {
+async function markSeen(
+  mail: UserMailbox,
+  view: SelectedView,
+  uids: number[],
+  byUid: boolean,
+  withModseq: boolean,
+  refreshed: Set<number>,
+): Promise<Map<number, FlagChange>> {
   const unseen = uids.filter((uid) => !view.flagsOf(uid).includes('\\Seen'));
   if (unseen.length === 0) return new Map();
   const result = await mail.updateFlags(view.mailbox.id, unseen, 'add', ['\\Seen']);
   // Silent: the FLAGS go out inside this command's own FETCH responses instead.
   view.applyOwnFlagChanges(result.changed, { silent: true, withUid: byUid, withModseq });
-  return new Map(result.changed.map((c) => [c.uid, c]));
+  const changed = new Map(result.changed.map((c) => [c.uid, c]));
+  if (changed.size < unseen.length) {
+    // \Seen already set, or the message gone, by another session whose event has not come yet
+    // (another process: stale-view.ts): the flags the store holds go out with this FETCH.
+    const current = await catchUpStale(mail, view, unseen.filter((uid) => !changed.has(uid)));
+    for (const meta of current) if (view.applyCurrent(meta)) refreshed.add(meta.uid);
+  }
+  return changed;
 }
 
 /** Answers `uids` in the order given (descending under MESSAGELIMIT); the store is asked in ascending order. */
@@ -211,8 +226,13 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     const list = await mail.records(mailboxId, ascendingCopy(uids));
     records = new Map();
     for (const rec of list) records.set(rec.uid, rec);
-    // Gone meanwhile (expunged by another session): skipped silently.
-    uids = uids.filter((uid) => records!.has(uid));
+    // Gone meanwhile (expunged by another session): skipped silently — and queued for the view, in
+    // case that session's event has not come yet (another process: stale-view.ts).
+    const gone = uids.filter((uid) => !records!.has(uid));
+    if (gone.length > 0) {
+      view.noteChangedElsewhere?.(gone, []);
+      uids = uids.filter((uid) => records!.has(uid));
+    }
   }
   // Records carry the store's flags, which may be newer than the view's (another session's change
   // not reported yet): the view takes them, so FLAGS and MODSEQ agree and no keyword goes out
@@ -227,7 +247,7 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   const threadIds = plan.threadIds ? await loadThreadIds(mail, mailboxId, inStoreOrder) : undefined;
   let queued = 0;
   let rendered = 0;
-  const seen = plan.setsSeen && maySetSeen(view) ? await markSeen(mail, view, inStoreOrder, plan.byUid, withModseq) : new Map<number, FlagChange>();
+  const seen = plan.setsSeen && maySetSeen(view) ? await markSeen(mail, view, inStoreOrder, plan.byUid, withModseq, refreshed) : new Map<number, FlagChange>();
 
   if (!plan.records && viewShape(plan.items)) {
     // The flag-resync shape: answered from the view, encoded straight to text, one write per batch.

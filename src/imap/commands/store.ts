@@ -14,6 +14,7 @@ import { enableCondstore } from '../search/condstore.js';
 import { checkKeywords } from './mail-limits.js';
 import { requireWritableView } from './mailbox-access.js';
 import { chunksOf } from './chunks.js';
+import { catchUpStale } from './stale-view.js';
 
 export interface StoreArgs {
   set: SequenceSet;
@@ -115,12 +116,15 @@ async function runStore(ctx: CommandContext, args: StoreArgs, byUid: boolean) {
     // holds for a message the store left alone although the operation would change the flags this
     // session knows: another session expunged it (or changed it) meanwhile, and reporting the flags we
     // hold would be reporting a change that did not happen (RFC 2180 §4.2.1 lets us say nothing).
-    const targets = chunk.filter(
-      (uid) =>
-        !chunkConflicts.has(uid) &&
-        view.seqOf(uid) !== undefined &&
-        (changedUids.has(uid) || !wouldChange(view.flagsOf(uid), args.operation, args.flags)),
-    );
+    const stale: number[] = [];
+    const targets = chunk.filter((uid) => {
+      if (chunkConflicts.has(uid) || view.seqOf(uid) === undefined) return false;
+      if (changedUids.has(uid) || !wouldChange(view.flagsOf(uid), args.operation, args.flags)) return true;
+      stale.push(uid);
+      return false;
+    });
+    // Its event may still be on the way from another process: what became of them is read now (stale-view.ts).
+    await catchUpStale(mail, view, stale);
 
     // .SILENT still owes a CONDSTORE-aware client the new mod-sequences (RFC 7162 §3.1.3 and its
     // Example 14): with UNCHANGEDSINCE for every message that passed, otherwise for those that changed.

@@ -82,6 +82,12 @@ export interface SelectedView {
   /** After a command of this session expunged: removes them from the view and sends `* n EXPUNGE`. */
   applyOwnExpunge(uids: number[]): void;
   /**
+   * Optional: this session's command found messages of the view `gone` from the store, and others
+   * with newer flags (`current`), before the change events saying so arrived (another process's
+   * change: stale-view.ts). Queued as if those events had come.
+   */
+  noteChangedElsewhere?(gone: number[], current: MessageMeta[]): void;
+  /**
    * Optional: true when this session claims \Recent for the messages it is told of (read-write,
    * \Recent not dropped by IMAP4rev2), so an APPEND into this mailbox may let the store claim its
    * message in the append's own write (AppendOptions.claimRecent).

@@ -530,6 +530,13 @@ export class SelectedMailboxView implements SelectedView {
     if (this.hasPending()) this.onPending?.();
   }
 
+  /** SelectedView.noteChangedElsewhere: what a change event would have said, queued the same way. */
+  noteChangedElsewhere(gone: number[], current: MessageMeta[]): void {
+    const mailboxId = this.mailbox.id;
+    if (gone.length > 0) this.onChange({ kind: 'expunge', mailboxId, uids: gone });
+    if (current.length > 0) this.onChange({ kind: 'flags', mailboxId, changes: current.map((m) => ({ uid: m.uid, flags: m.flags, modseq: m.modseq })) });
+  }
+
   /** Changes held for the client (new, expunged, flag-changed messages). */
   pendingCount(): number {
     return this.pendingNew.size + this.pendingExpunge.size + this.pendingFlags.size;

@@ -44,18 +44,35 @@ function fsyncPath(path: string): void {
   }
 }
 
-/** Copies the database behind `db` (and the bodies in `files`) to `destination`. */
-export async function backupStore(db: Database, files: BlobFiles, destination: string, onProgress?: (p: BackupProgress) => void): Promise<BackupSummary> {
+/**
+ * Copies the database behind `db` (and the bodies in `files`) to `destination`. `shared`: other
+ * processes write the database too (SqliteStoreOptions.shared) — the backup API starts over
+ * whenever another connection writes, which under load could be forever, so the pages are copied
+ * by `VACUUM INTO` instead: one read transaction, one consistent moment, in one synchronous step
+ * (on the primary's event loop, where no IMAP session runs).
+ */
+export async function backupStore(
+  db: Database,
+  files: BlobFiles,
+  destination: string,
+  onProgress?: (p: BackupProgress) => void,
+  shared = false,
+): Promise<BackupSummary> {
   const temp = join(dirname(destination), `.${basename(destination)}.partial-${process.pid}-${randomBytes(4).toString('hex')}`);
   // Created first, so the copy is never readable by other users, whatever the umask.
   closeSync(openSync(temp, 'wx', 0o600));
   try {
-    await db.backup(temp, {
-      progress: ({ totalPages, remainingPages }) => {
-        onProgress?.({ phase: 'pages', done: totalPages - remainingPages, total: totalPages });
-        return 256;
-      },
-    });
+    if (shared) {
+      db.prepare('VACUUM INTO ?').run(temp);
+      onProgress?.({ phase: 'pages', done: 1, total: 1 });
+    } else {
+      await db.backup(temp, {
+        progress: ({ totalPages, remainingPages }) => {
+          onProgress?.({ phase: 'pages', done: totalPages - remainingPages, total: totalPages });
+          return 256;
+        },
+      });
+    }
     const summary = await finishCopy(temp, files, onProgress);
     fsyncPath(temp);
     renameSync(temp, destination);

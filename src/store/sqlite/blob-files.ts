@@ -30,13 +30,19 @@ export class BlobFiles {
     private readonly syncThread?: SyncThread,
     /** Whether new body files are written with O_DIRECT (SqliteStoreOptions.directBodyWrites). */
     directWrites = true,
+    /**
+     * `clearTmp` (default true): empty tmp/ now — what is there was left by a process that died. A
+     * process joining a folder another one maintains (SqliteStoreOptions.shared) leaves it alone:
+     * the files there are that process's bodies being written.
+     */
+    options: { clearTmp?: boolean } = {},
   ) {
     this.direct = directWrites && constants.O_DIRECT !== undefined;
     this.root = join(directory, 'blobs');
     this.tmp = join(directory, 'tmp');
     // 0700 and 0600 throughout: these are everybody's messages.
     mkdirSync(this.root, { recursive: true, mode: 0o700 });
-    rmSync(this.tmp, { recursive: true, force: true });
+    if (options.clearTmp !== false) rmSync(this.tmp, { recursive: true, force: true });
     mkdirSync(this.tmp, { recursive: true, mode: 0o700 });
   }
 
@@ -96,6 +102,12 @@ export class BlobFiles {
   private readonly installing = new Map<string, number>();
 
   /**
+   * Set when other processes share the folder (shared-upkeep.ts): each install is announced to them
+   * (a committed row) before its file is renamed into place, and withdrawn by `installed()`.
+   */
+  registry: { register(sha256: Buffer): Promise<void>; unregister(sha256: Buffer): void } | undefined;
+
+  /**
    * Makes a finished temp file the durable body file of `sha256`, before the transaction that will
    * reference it: its data fdatasynced, renamed into blobs/, the new directory entry fsynced — the
    * syncs off the event loop. Until `installed()` is called, a pending removal of the same bytes
@@ -116,7 +128,12 @@ export class BlobFiles {
   async install(tempPath: string, sha256: Buffer): Promise<void> {
     const key = sha256.toString('hex');
     this.installing.set(key, (this.installing.get(key) ?? 0) + 1);
+    let registered = false;
     try {
+      if (this.registry) {
+        await this.registry.register(sha256);
+        registered = true;
+      }
       const target = this.pathFor(sha256);
       const dir = join(target, '..');
       await this.ensureDir(dir);
@@ -135,7 +152,7 @@ export class BlobFiles {
         closeSync(file);
       }
     } catch (err) {
-      this.installed(sha256);
+      this.installed(sha256, registered);
       throw err;
     }
   }
@@ -187,7 +204,8 @@ export class BlobFiles {
   }
 
   /** The transaction that was to reference an `install`ed body has finished (either way). */
-  installed(sha256: Buffer): void {
+  installed(sha256: Buffer, registered = true): void {
+    if (registered) this.registry?.unregister(sha256);
     const key = sha256.toString('hex');
     const n = (this.installing.get(key) ?? 1) - 1;
     if (n > 0) this.installing.set(key, n);

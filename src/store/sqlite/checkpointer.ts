@@ -90,6 +90,16 @@ export interface CheckpointerOptions {
    * next tick instead of handing checkpoints back to SQLite for good.
    */
   onTransientError?: (err: unknown) => void;
+  /**
+   * Other processes write to the same database (`--sqlite-workers own-store`, context.ts): the
+   * hold of step 2 cannot stop their writes, and any of them may start the WAL over once a
+   * checkpoint copied it all. So the checkpoint is SQLite's own PASSIVE one at synchronous=NORMAL,
+   * which fdatasyncs the WAL before the copy and the database file after it, both before it marks
+   * the frames copied (https://sqlite.org/wal.html) — on the event loop of the process that
+   * checkpoints, the primary, where no IMAP session runs. And it runs whenever any process wrote
+   * (PRAGMA data_version moved) or this one did, once per `intervalMs`.
+   */
+  shared?: boolean;
 }
 
 /**
@@ -138,6 +148,7 @@ export class Checkpointer {
   ) {}
 
   start(): void {
+    if (this.options.shared) return this.startShared();
     const interval = this.options.intervalMs ?? 1_000;
     const maxDefer = this.options.maxDeferMs ?? interval;
     const growth = this.options.growthPages ?? DEFAULT_GROWTH_PAGES;
@@ -159,11 +170,59 @@ export class Checkpointer {
     this.timer.unref();
   }
 
+  /** The timer of a shared database (CheckpointerOptions.shared): a look once per interval. */
+  private startShared(): void {
+    const interval = this.options.intervalMs ?? 1_000;
+    this.dataVersionStatement ??= this.db.prepare('PRAGMA data_version').pluck();
+    let seenVersion = this.dataVersionStatement.get() as number;
+    this.timer = setInterval(() => {
+      const version = this.dataVersionStatement!.get() as number;
+      if (this.inFlight || this.failed || (version === seenVersion && this.durable.syncs === this.seenWrites)) return;
+      seenVersion = version;
+      void this.checkpoint();
+    }, interval);
+    this.timer.unref();
+  }
+
+  private dataVersionStatement: Statement | undefined;
+
+  /** The last shared checkpoint left more than `growthPages` frames in the WAL: the next one restarts it. */
+  private restartDue = false;
+
+  /**
+   * A checkpoint of a shared database: SQLite's own, with its fsyncs (CheckpointerOptions.shared).
+   * PASSIVE never waits for anyone, but under other processes' steady writes the WAL is never all
+   * copied at the moment a write begins — the only moment SQLite starts it over — and it would grow
+   * without end. So once a WAL holds more than `growthPages` frames, the next checkpoint is a
+   * RESTART: it takes the write lock (other processes' writes retry meanwhile, off their loops),
+   * copies everything and has the next write start the WAL over. With no busy wait it takes the
+   * lock only if it is free at that instant, and otherwise copies what it can as PASSIVE does.
+   */
+  private runShared(): void {
+    this.seenWrites = this.durable.syncs;
+    try {
+      const mode = this.restartDue ? 'RESTART' : 'PASSIVE';
+      const [row] = this.db.pragma(`wal_checkpoint(${mode})`) as Array<{ busy: number; log: number; checkpointed: number }>;
+      this.restartDue = (row?.log ?? 0) > (this.options.growthPages ?? DEFAULT_GROWTH_PAGES);
+      this.pagesAfterCopy = this.pageCount();
+      if ((row?.checkpointed ?? 0) > 0) this.checkpoints++;
+    } catch (err) {
+      if (isTransient(err)) {
+        this.seenWrites = -1;
+        this.options.onTransientError?.(err);
+        return;
+      }
+      this.failed = true;
+      this.options.onError?.(err);
+      this.db.pragma('wal_autocheckpoint = 1000');
+    }
+  }
+
   /** Runs one checkpoint now (after the one already running, if any). */
   async checkpoint(): Promise<void> {
     while (this.inFlight) await this.inFlight;
     if (this.failed) return;
-    this.inFlight = this.run().finally(() => {
+    this.inFlight = (this.options.shared ? Promise.resolve().then(() => this.runShared()) : this.run()).finally(() => {
       this.inFlight = undefined;
     });
     await this.inFlight;

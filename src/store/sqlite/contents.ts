@@ -2,6 +2,7 @@
  * The refcounted `contents` table: one row per distinct body. Messages (including COPY results)
  * point at a content; the last message to let go deletes the row, and its file once committed.
  */
+import { recordRelease } from './shared-upkeep.js';
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -76,7 +77,11 @@ export function releaseContents(ctx: StoreContext, contentIds: readonly number[]
     ctx.sql.get('DELETE FROM content_thread WHERE content_id = ?').run(id);
     ctx.sql.get('DELETE FROM content_structures WHERE content_id = ?').run(id);
     ctx.sql.get('DELETE FROM contents WHERE id = ?').run(id);
-    if (row.external) filesToRemove.push(row.sha256);
+    if (row.external) {
+      // Several processes: the maintaining one deletes it, after the grace (shared-upkeep.ts).
+      if (ctx.shared) recordRelease(ctx, row.sha256);
+      else filesToRemove.push(row.sha256);
+    }
   }
   return filesToRemove;
 }

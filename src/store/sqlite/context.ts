@@ -20,6 +20,24 @@ import type { ContentIds } from './content-ids.js';
 import type { AclRows } from './acl.js';
 import type { AnyRows } from './any-rows.js';
 import { isTombstone } from './tombstone.js';
+import { isBusyError } from './database.js';
+
+/**
+ * How a store shares its data folder with other processes of the same server (`serve --workers N
+ * --sqlite-workers own-store`, docs/sqlite.md, "Several processes on one data folder").
+ */
+export interface SharedAccess {
+  /**
+   * How long a write waits, retried off the event loop, for other processes' writes to let it take
+   * the write lock before it fails with 'unavailable' (sqliteLimits.busyWaitMs).
+   */
+  readonly busyWaitMs: number;
+  /**
+   * Whether this process does the data folder's upkeep: deleting released body files, purging
+   * deleted mailboxes, checkpoints, saving snapshots at close. Exactly one process (the primary).
+   */
+  readonly maintains: boolean;
+}
 
 export interface StoreContext {
   readonly db: Database;
@@ -68,6 +86,8 @@ export interface StoreContext {
   readonly aclRows: AclRows;
   /** Whether any private \Seen row exists (shared mailboxes), so an EXPUNGE without them skips their delete (any-rows.ts). */
   readonly privateSeenRows: AnyRows;
+  /** Set when other processes open the same data folder (locking_mode=NORMAL); absent: this process holds it alone. */
+  readonly shared?: SharedAccess;
 }
 
 export interface MailboxRow {
@@ -116,6 +136,62 @@ export function mailboxByName(scope: UserScope, name: string): MailboxRow | unde
 /** Runs `fn` in a write transaction taken up front (BEGIN IMMEDIATE), so it never fails half-way on a lock upgrade. */
 export function write<T>(ctx: StoreContext, fn: () => T): T {
   return ctx.db.transaction(fn).immediate();
+}
+
+const BUSY_FIRST_PAUSE_MS = 1;
+const BUSY_MAX_PAUSE_MS = 16;
+
+/** The pause before try `attempt` (from 1) of a write that found the database busy: short first, doubling, capped. */
+export function busyPause(attempt: number): number {
+  return Math.min(BUSY_MAX_PAUSE_MS, BUSY_FIRST_PAUSE_MS * 2 ** Math.min(attempt - 1, 8));
+}
+
+export function busyTimeout(waitedMs: number, cause?: unknown): StoreError {
+  return new StoreError('unavailable', `the mail database stayed busy with other processes' writes for ${Math.round(waitedMs)} ms; try again`, { cause });
+}
+
+/**
+ * Runs a write that commits on its own, outside the group commit's queue (the mailbox tree, a new
+ * user, Sieve scripts): after any checkpoint hold (GroupCommit.whenOpen), and — when other
+ * processes share the database — again after a pause whenever its BEGIN IMMEDIATE found the write
+ * lock taken (SQLITE_BUSY, which a busy timeout of 0 reports at once), until `busyWaitMs` passed.
+ * `fn` must do nothing before its transaction that cannot be done twice: a busy BEGIN ran nothing.
+ */
+export async function retryBusy<T>(ctx: StoreContext, fn: () => T): Promise<T> {
+  await ctx.group.whenOpen();
+  if (!ctx.shared) return fn();
+  const started = performance.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return fn();
+    } catch (err) {
+      if (!isBusyError(err)) throw err;
+      const waited = performance.now() - started;
+      if (waited >= ctx.shared.busyWaitMs) throw busyTimeout(waited, err);
+    }
+    await new Promise((resolve) => setTimeout(resolve, busyPause(attempt)));
+    await ctx.group.whenOpen();
+  }
+}
+
+/**
+ * Runs the reads of `fn` in one read transaction when other processes share the database: in
+ * WAL mode each statement outside a transaction sees the database as of its own start, so two
+ * statements of one read (a message's row, then its content) could straddle another process's
+ * EXPUNGE. One transaction is one snapshot. `fn`'s synchronous part is what runs inside (a read
+ * that awaits — a file, a group-commit job — goes on outside, as it does in one process, where
+ * its statements could straddle this process's own writes too). A single process needs none:
+ * nothing else writes between two statements of one synchronous stretch.
+ */
+export function readTransaction<T>(ctx: StoreContext, fn: () => T): T {
+  if (!ctx.shared || ctx.db.inTransaction) return fn();
+  const sql = ctx.sql.get('BEGIN');
+  sql.run();
+  try {
+    return fn();
+  } finally {
+    if (ctx.db.inTransaction) ctx.sql.get('COMMIT').run();
+  }
 }
 
 /** A JSON array parameter for `IN (SELECT value FROM json_each(?))`, which keeps large UID lists to one statement. */

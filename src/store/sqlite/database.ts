@@ -11,6 +11,13 @@
  * - wal_autocheckpoint=0: SQLite would otherwise checkpoint — copy the WAL into the database and
  *   fsync both — inside whichever COMMIT crosses 1,000 pages, on the event loop (100–190 ms stalls
  *   under the bench's load). Checkpointer runs them instead, with the fsync off the loop.
+ *
+ * `shared` (`serve --workers N --sqlite-workers own-store`, docs/sqlite.md): locking_mode=NORMAL,
+ * so that every worker process opens the database itself and SQLite's own locks order them, and a
+ * busy timeout of 0 — SQLite's busy handler sleeps on the calling thread, which here is the event
+ * loop every session of the process waits on. BEGIN IMMEDIATE then fails at once with SQLITE_BUSY
+ * while another process writes, and is retried asynchronously (GroupCommit, retryBusy in
+ * context.ts). Reads in WAL mode take no lock another process's write can hold.
  */
 import type { Database, Statement } from 'better-sqlite3';
 import { sqliteDatabase } from './native.js';
@@ -20,11 +27,19 @@ import { headerProblems } from './database-check.js';
 
 export const DATABASE_FILE = 'mail.sqlite';
 
-export function openDatabase(directory: string): Database {
+export interface OpenDatabaseOptions {
+  /** locking_mode=NORMAL and no busy wait, for a data folder several processes open (above). */
+  shared?: boolean;
+}
+
+/** How long opening a shared database waits for another process's write to end (at start only, before any session). */
+const SHARED_OPEN_WAIT_MS = 5_000;
+
+export function openDatabase(directory: string, options: OpenDatabaseOptions = {}): Database {
   const path = join(directory, DATABASE_FILE);
-  const db = new (sqliteDatabase())(path, { timeout: 200 });
+  const db = new (sqliteDatabase())(path, { timeout: options.shared ? 0 : 200 });
   try {
-    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma(`locking_mode = ${options.shared ? 'NORMAL' : 'EXCLUSIVE'}`);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('wal_autocheckpoint = 0');
@@ -33,7 +48,8 @@ export function openDatabase(directory: string): Database {
     db.pragma('foreign_keys = ON');
     db.pragma('cache_size = -65536');
     // A write right away takes the exclusive lock now rather than at the first APPEND.
-    db.exec('BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL); COMMIT');
+    if (options.shared) createVersionTableShared(db);
+    else db.exec('BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL); COMMIT');
   } catch (err) {
     db.close();
     if ((err as { code?: string }).code === 'SQLITE_BUSY') {
@@ -55,6 +71,31 @@ export function openDatabase(directory: string): Database {
     throw err;
   }
   return db;
+}
+
+/**
+ * The first write of a shared open: another process of the server may be writing, so SQLITE_BUSY
+ * is waited out here — synchronously, but only while the process starts, before it serves anyone.
+ */
+function createVersionTableShared(db: Database): void {
+  const deadline = Date.now() + SHARED_OPEN_WAIT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      db.exec('BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL); COMMIT');
+      return;
+    } catch (err) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      if (!isBusyError(err) || Date.now() > deadline) throw err;
+      Atomics.wait(pause, 0, 0, 5);
+    }
+  }
+}
+
+/** SQLITE_BUSY and its extended codes: another connection holds the lock asked for. */
+export function isBusyError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
 /** Prepared statements by SQL text, so hot paths prepare once. */

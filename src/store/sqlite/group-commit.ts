@@ -18,6 +18,8 @@
  */
 import type { Database, Statement } from 'better-sqlite3';
 import type { WalSync } from './wal-sync.js';
+import { isBusyError } from './database.js';
+import { busyPause, busyTimeout } from './context.js';
 
 /** What a job's resolution promises: its change on stable storage, or committed and syncing. */
 export type Durability = 'durable' | 'soon';
@@ -30,10 +32,19 @@ export interface GroupCommitOptions {
    * flag change is refused like any other write instead of being acknowledged and then lost.
    */
   syncEveryWrite?: () => boolean;
+  /**
+   * Set when other processes share the database (context.ts, SharedAccess): a BEGIN IMMEDIATE that
+   * finds the write lock taken (SQLITE_BUSY at once: no busy handler sleeps on the event loop) puts
+   * the batch back and tries again after a short pause; a job that has waited this long for the
+   * lock fails with 'unavailable'. Unset: SQLITE_BUSY is an error like any other.
+   */
+  busyWaitMs?: number;
 }
 
 interface Job {
   run: () => unknown;
+  /** performance.now() when queued: how long it has waited for the write lock is bounded (busyWaitMs). */
+  queuedAt: number;
   durability: Durability;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -102,6 +113,7 @@ export class GroupCommit {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({
         run: fn,
+        queuedAt: this.options.busyWaitMs === undefined ? 0 : performance.now(),
         durability,
         resolve: (v) => {
           settled();
@@ -139,9 +151,38 @@ export class GroupCommit {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.holds > 0 || this.queue.length === 0) return;
+    if (this.scheduled || this.busyTimer || this.holds > 0 || this.queue.length === 0) return;
     this.scheduled = true;
     setImmediate(() => this.flush());
+  }
+
+  /** Set while the batch waits to try BEGIN IMMEDIATE again (another process holds the write lock). */
+  private busyTimer: NodeJS.Timeout | undefined;
+  /** Consecutive busy BEGINs: the pause before the next try grows with them (busyPause). */
+  private busyAttempts = 0;
+
+  /**
+   * BEGIN IMMEDIATE found the write lock taken: nothing of `batch` ran. Jobs past their wait fail;
+   * the rest go back to the front of the queue and are tried again after a pause, off the loop.
+   */
+  private retryWhenFree(batch: Job[], error: unknown): void {
+    const now = performance.now();
+    const limit = this.options.busyWaitMs!;
+    const waiting: Job[] = [];
+    for (const job of batch) {
+      if (now - job.queuedAt >= limit) job.reject(busyTimeout(now - job.queuedAt, error));
+      else waiting.push(job);
+    }
+    this.queue.unshift(...waiting);
+    if (this.queue.length === 0) {
+      this.busyAttempts = 0;
+      return;
+    }
+    this.busyAttempts++;
+    this.busyTimer = setTimeout(() => {
+      this.busyTimer = undefined;
+      this.schedule();
+    }, busyPause(this.busyAttempts));
   }
 
   /** Resolves when every queued write has settled (before the store closes its connection). */
@@ -160,7 +201,14 @@ export class GroupCommit {
     // Statements of our own rather than db.transaction(): that builds four wrapper functions per
     // call, once for the batch and once per job — measurable at one transaction per command.
     try {
-      sql.begin.run();
+      try {
+        sql.begin.run();
+      } catch (error) {
+        if (this.options.busyWaitMs === undefined || !isBusyError(error)) throw error;
+        this.retryWhenFree(batch, error);
+        return;
+      }
+      this.busyAttempts = 0;
       try {
         if (batch.length === 1) {
           // Alone in its transaction, a job needs no savepoint: its failure rolls back everything.

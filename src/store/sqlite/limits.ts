@@ -31,6 +31,14 @@ export interface SqliteLimits {
    * 64 (the WAL's size limit): more would be cut back after the first checkpoint.
    */
   walPrefillMegabytes: number;
+  /**
+   * Only where several processes open the data folder (`serve --workers N --sqlite-workers
+   * own-store`): how long (ms) a write waits for the others' writes to let it take the database's
+   * write lock — tried again every few milliseconds off the event loop — before it fails with
+   * 'unavailable' (IMAP: NO [UNAVAILABLE]). A write holds the lock for its transaction only
+   * (well under a millisecond to a few), so waits this long mean the disk or a process is stuck.
+   */
+  busyWaitMs: number;
 }
 
 /** `postroom serve`'s walPrefillMegabytes: what the WAL grows to in a few seconds of steady writes anyway. */
@@ -41,6 +49,7 @@ export const DEFAULT_SQLITE_LIMITS: Readonly<SqliteLimits> = Object.freeze({
   startupCheckMaxMegabytes: 1024,
   expungedRetention: DEFAULT_EXPUNGED_RETENTION,
   walPrefillMegabytes: 0,
+  busyWaitMs: 5_000,
 });
 
 /** Defaults with `overrides` applied; an unknown name or a bad value is an error. */

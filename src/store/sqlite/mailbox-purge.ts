@@ -71,15 +71,24 @@ export function isPurging(ctx: StoreContext, mailboxId: number): boolean {
   return ctx.sql.get('SELECT 1 FROM mailbox_purges WHERE mailbox_id = ?').get(mailboxId) !== undefined;
 }
 
+/** How long idle() waits in a process that does not purge (the maintaining one looks once a second). */
+const NOT_MAINTAINING_WAIT_MS = 50;
+
 /** Removes the messages of deleted mailboxes in slices, one at a time in the background. */
 export class MailboxPurger {
   private running: Promise<void> | null = null;
   private again = false;
   private closed = false;
 
+  /**
+   * `maintains` false: another process purges (a shared folder's maintaining process, which finds
+   * the mailboxes to purge by itself: shared-upkeep.ts); kick() does nothing and idle() waits a moment.
+   */
+  constructor(private readonly maintains = true) {}
+
   /** Starts purging (or makes a running purge look again for new work). */
   kick(ctx: StoreContext): void {
-    if (this.closed) return;
+    if (this.closed || !this.maintains) return;
     if (this.running) {
       this.again = true;
       return;
@@ -99,6 +108,7 @@ export class MailboxPurger {
 
   /** Resolves when nothing is left to purge (or the purger stopped); for tests and the CLI. */
   async idle(): Promise<void> {
+    if (!this.maintains) await new Promise((resolve) => setTimeout(resolve, NOT_MAINTAINING_WAIT_MS));
     while (this.running) await this.running;
   }
 

@@ -3,7 +3,7 @@ import { recordExpungedRows } from './expunged-log.js';
 import { StoreError } from '../errors.js';
 import { compareMailboxNames, isSameOrBelow, parentNames, validateMailboxName } from '../names.js';
 import type { MailboxInfo, SpecialUse } from '../types.js';
-import { mailboxByName, write, type MailboxRow, type StoreContext, type UserScope } from './context.js';
+import { mailboxByName, retryBusy, write, type MailboxRow, type StoreContext, type UserScope } from './context.js';
 import { isPurging, tombstoneMailbox } from './mailbox-purge.js';
 import { isTombstone } from './tombstone.js';
 
@@ -135,8 +135,8 @@ export async function deleteMailbox(scope: UserScope, rawName: string): Promise<
   const name = validateMailboxName(rawName, scope.ctx.delimiter);
   if (name === 'INBOX') throw new StoreError('cannot', 'INBOX cannot be deleted');
   const { ctx } = scope;
-  await ctx.group.whenOpen(); // outside the group commit's queue (checkpointer.ts)
-  const purge = write(ctx, () => {
+  // Outside the group commit's queue: after any checkpoint hold, and retried while another process writes.
+  const purge = await retryBusy(ctx, () => write(ctx, () => {
     const row = mailboxByName(scope, name);
     if (!row) throw new StoreError('nonexistent', `mailbox ${name} does not exist`);
     const children = hasChildren(scope, name);
@@ -149,7 +149,7 @@ export async function deleteMailbox(scope: UserScope, rawName: string): Promise<
     // RFC 4467: URLs authorized for the deleted mailbox stop working, also if the name comes back.
     ctx.sql.get('DELETE FROM urlauth_keys WHERE mailbox_id = ?').run(row.id);
     return tombstoneMailbox(ctx, row.id, children);
-  });
+  }));
   await ctx.durable.sync();
   ctx.feed.publish(scope.user, { kind: 'mailboxes', origin: scope.origin });
   if (purge) ctx.purger.kick(ctx);

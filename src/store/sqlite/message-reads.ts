@@ -6,7 +6,7 @@ import { headerRange } from '../message-heads.js';
 import type { StoreContext } from './context.js';
 import { pinBody, readBody, readPinnedBody, readStructureJson, type PinnedBody } from './contents.js';
 import { pinnedStream } from '../pinned-stream.js';
-import { jsonList, selectableMailbox, type UserScope } from './context.js';
+import { jsonList, readTransaction, selectableMailbox, type UserScope } from './context.js';
 import { parseFlags } from './flags.js';
 import { toInfo } from './mailbox-tree.js';
 import { isTombstone } from './tombstone.js';
@@ -137,7 +137,7 @@ export function readMessage(scope: UserScope, mailboxId: string, uid: number, ra
 }
 
 export function streamMessage(scope: UserScope, mailboxId: string, uid: number, range?: ByteRange): MessageStream {
-  return pinnedStream(() => pinBody(scope.ctx, contentOf(scope, mailboxId, uid), range), readPinnedBody);
+  return pinnedStream(() => readTransaction(scope.ctx, () => pinBody(scope.ctx, contentOf(scope, mailboxId, uid), range)), readPinnedBody);
 }
 
 /**

@@ -490,6 +490,22 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec(`CREATE INDEX messages_deleted ON messages (mailbox_id, uid, content_id, size) WHERE ${DELETED_TEST}`);
     },
   },
+  {
+    version: 26,
+    description: 'released_files and file_installs: body file deletion decided across processes when several open the folder (file-reaper.ts)',
+    up(db) {
+      // Only used with SqliteStoreOptions.shared: a body file released by any process is recorded
+      // in the transaction that released it, and the one maintaining process deletes it after the
+      // grace period, under the write lock, unless a content row or a file install (a process
+      // between renaming the same bytes into place and committing their row) names it again.
+      db.exec(`
+        CREATE TABLE released_files (sha256 BLOB PRIMARY KEY, released_at INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE INDEX released_files_at ON released_files (released_at);
+        CREATE TABLE file_installs (id INTEGER PRIMARY KEY, sha256 BLOB NOT NULL, started_at INTEGER NOT NULL);
+        CREATE INDEX file_installs_sha256 ON file_installs (sha256);
+      `);
+    },
+  },
 ];
 
 /**

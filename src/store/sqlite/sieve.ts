@@ -1,7 +1,7 @@
 /** Sieve scripts and vacation memory of one user in SQLite (contract: ../sieve-storage.ts; tables: schema v7). */
 import { StoreError } from '../errors.js';
 import { vacationKey, type SieveScriptInfo, type SieveScriptStorage, type VacationMemory } from '../sieve-storage.js';
-import { write, type UserScope } from './context.js';
+import { retryBusy, write, type UserScope } from './context.js';
 
 interface ScriptRow {
   name: string;
@@ -29,8 +29,7 @@ export class SqliteSieveScripts implements SieveScriptStorage {
     const { ctx } = this.scope;
     let result: T;
     try {
-      await ctx.group.whenOpen();
-      result = write(ctx, fn);
+      result = await retryBusy(ctx, () => write(ctx, fn));
       await ctx.durable.sync();
       ctx.health.writeSucceeded();
     } catch (err) {

@@ -5,11 +5,11 @@
 import { closeSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../util/logger.js';
-import { ChangeFeed } from '../change-feed.js';
+import { ChangeFeed, type FeedRelay } from '../change-feed.js';
 import { StoreError } from '../errors.js';
 import { validateMailboxName } from '../names.js';
 import { TextCache } from '../search-eval.js';
-import type { ChangeListener, MailStore, OpenOptions, QuotaDefaults, QuotaLimits, QuotaState, UserMailbox } from '../types.js';
+import type { ChangeListener, MailboxChange, MailStore, OpenOptions, QuotaDefaults, QuotaLimits, QuotaState, UserMailbox } from '../types.js';
 import { quotaState, writeLimits } from './quota.js';
 import { AclRows, sharedWith } from './acl.js';
 import { AnyRows } from './any-rows.js';
@@ -24,11 +24,14 @@ import { reserveSlots } from './direct-slots.js';
 import { readBodySync, readHeadSync } from './contents.js';
 import { DATABASE_FILE, Statements, openDatabase } from './database.js';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.js';
-import type { StoreContext, UserScope } from './context.js';
+import { readTransaction, retryBusy, type SharedAccess, type StoreContext, type UserScope } from './context.js';
 import { insertMailbox } from './mailbox-tree.js';
-import { currentVersion, migrate } from './schema.js';
+import { LATEST_VERSION, currentVersion, migrate } from './schema.js';
+import type { Database } from 'better-sqlite3';
 import { rollBackUnfinishedCopies } from './chunked-copy.js';
 import { MailboxPurger } from './mailbox-purge.js';
+import { InstallRegistry, SharedUpkeep } from './shared-upkeep.js';
+import { lockFolder, type FolderLock } from './folder-lock.js';
 import { ContentIds } from './content-ids.js';
 import { startupCheck, type IntegrityResult } from './database-check.js';
 import { checkStore, type CheckOptions, type CheckReport } from './check.js';
@@ -115,6 +118,25 @@ export interface SqliteStoreOptions {
   timings?: SqliteTimings;
   /** RFC 9208 limits of users that have none set with setQuota(); default: unlimited. */
   quotaDefaults?: QuotaDefaults;
+  /**
+   * Other processes of this server open the same data folder (`serve --workers N --sqlite-workers
+   * own-store`; docs/sqlite.md, "Several processes on one data folder"): locking_mode=NORMAL,
+   * writes retried asynchronously while another process holds the write lock (busyWaitMs), reads of
+   * several statements in one read transaction. `maintains`: this process (the primary, opened
+   * first) does the folder's upkeep — clearing tmp/, the orphan sweep, deleting released body
+   * files, purging deleted mailboxes, checkpoints, snapshot saves at close; the others (the workers)
+   * do none of it. Absent: this process holds the folder alone (the exclusive lock).
+   */
+  shared?: { maintains: boolean };
+}
+
+/** A process joining a folder another one maintains: the schema must already be this build's. */
+function joinedVersion(db: Database, directory: string): number {
+  const version = currentVersion(db);
+  if (version !== LATEST_VERSION) {
+    throw new StoreError('cannot', `the database in ${directory} is at schema version ${version}, not ${LATEST_VERSION}: the process that maintains the folder migrates it first`);
+  }
+  return version;
 }
 
 /**
@@ -183,11 +205,18 @@ export class SqliteStore implements MailStore {
     private integrityResult: IntegrityResult,
     /** The data folder. */
     readonly directory: string,
+    /** A shared folder's upkeep, in the process that maintains it (shared-upkeep.ts). */
+    private readonly upkeep?: SharedUpkeep,
+    /** And its lock on the folder (folder-lock.ts), released after the connection closes. */
+    private readonly folderLock?: FolderLock,
   ) {}
 
   static async open(options: SqliteStoreOptions): Promise<SqliteStore> {
     const limits = resolveSqliteLimits(options.limits);
     const forCheck = options.purpose === 'check';
+    const shared: SharedAccess | undefined = options.shared ? { busyWaitMs: limits.busyWaitMs, maintains: options.shared.maintains } : undefined;
+    /** Whether this process does the upkeep of the folder (all of it when it holds the folder alone). */
+    const maintains = shared?.maintains !== false;
     const dbPath = join(options.directory, DATABASE_FILE);
     const existed = (statSync(dbPath, { throwIfNoEntry: false })?.size ?? 0) > 0;
     if (forCheck && !existed) throw new StoreError('damaged', `${dbPath} is missing or empty: there is no database to check`, { file: dbPath });
@@ -195,12 +224,21 @@ export class SqliteStore implements MailStore {
     mkdirSync(options.directory, { recursive: true, mode: 0o700 });
     // Held until after the connection closes (context.ts, databaseFd): never closed while SQLite holds its lock.
     closeSync(openSync(dbPath, 'a', 0o600)); // created 0600 if missing (no lock is held yet)
-    const databaseFd = openSync(dbPath, 'r+');
+    // A shared folder's maintaining process holds serve.lock: no second server opens it (folder-lock.ts).
+    const folderLock = shared?.maintains ? lockFolder(options.directory) : undefined;
+    let databaseFd: number;
     let db;
     try {
-      db = openDatabase(options.directory);
+      databaseFd = openSync(dbPath, 'r+');
+    } catch (err) {
+      folderLock?.release();
+      throw err;
+    }
+    try {
+      db = openDatabase(options.directory, { shared: options.shared !== undefined });
     } catch (err) {
       closeSync(databaseFd);
+      folderLock?.release();
       throw err;
     }
     let syncThread: SyncThread | undefined;
@@ -208,7 +246,7 @@ export class SqliteStore implements MailStore {
     try {
       // Before anything else touches the folder: a damaged database stops here, named, rather than
       // answering every SELECT with an error later (database-check.ts).
-      const integrity: IntegrityResult = existed
+      const integrity: IntegrityResult = existed && maintains
         ? startupCheck(db, dbPath, databaseFd, limits.startupCheckMaxMegabytes * 1024 * 1024)
         : { at: new Date().toISOString(), checked: 'full', ok: true, problems: [], ms: 0 };
       if (!integrity.ok && !forCheck) {
@@ -227,8 +265,8 @@ export class SqliteStore implements MailStore {
       syncThread.prestart();
       // And the GC that making the body slots' memory sets off runs now, not in the first large APPEND.
       if (!forCheck) reserveSlots();
-      const files = new BlobFiles(options.directory, syncThread, options.directBodyWrites ?? DEFAULT_DIRECT_BODY_WRITES);
-      if (!forCheck) {
+      const files = new BlobFiles(options.directory, syncThread, options.directBodyWrites ?? DEFAULT_DIRECT_BODY_WRITES, { clearTmp: maintains });
+      if (!forCheck && maintains) {
         refusedNew = databaseIsNew;
         refuseNewDatabaseWithBlobs(options.directory, files, databaseIsNew);
         refusedNew = false;
@@ -249,6 +287,7 @@ export class SqliteStore implements MailStore {
         group: new GroupCommit(db, durable, undefined, undefined, {
           onBackgroundSyncError: (err) => options.logger?.error({ err, file: `${dbPath}-wal` }, 'background WAL sync of a flag change failed'),
           syncEveryWrite: () => health.diskFull,
+          ...(shared ? { busyWaitMs: shared.busyWaitMs } : {}),
         }),
         delimiter: '/',
         inlineMax: options.inlineMax ?? DEFAULT_INLINE_MAX,
@@ -261,13 +300,16 @@ export class SqliteStore implements MailStore {
         statusSums: new StatusSums(),
         headers: new HeaderCache(options.headerCacheBytes),
         expungedRetention: limits.expungedRetention,
-        purger: new MailboxPurger(),
+        purger: new MailboxPurger(maintains),
         contentIds: new ContentIds(),
         aclRows: new AclRows(),
         privateSeenRows: new AnyRows('private_seen'),
         ...(options.quotaDefaults ? { quotaDefaults: options.quotaDefaults } : {}),
+        ...(shared ? { shared } : {}),
       };
-      const version = migrate(
+      // The process that maintains the folder migrates it (first, before the others open); the
+      // others find it at this build's version or refuse, and write no step of their own.
+      const version = maintains ? migrate(
         db,
         {
           readBody: (id) => readBodySync(ctx, id),
@@ -277,14 +319,14 @@ export class SqliteStore implements MailStore {
           log: (level, message, fields) => options.logger?.[level](fields, message),
         },
         options.schemaVersion,
-      );
-      if (options.schemaVersion === undefined && !forCheck) {
+      ) : joinedVersion(db, options.directory);
+      if (options.schemaVersion === undefined && !forCheck && maintains) {
         const undone = rollBackUnfinishedCopies(ctx);
         if (undone > 0) options.logger?.warn({ messages: undone }, 'removed the messages of a COPY the last run did not finish');
         sweepOrphans(ctx, limits, options.logger);
       }
       // Before any write but the store's own, so nothing writes to the WAL meanwhile (wal-prefill.ts).
-      if (limits.walPrefillMegabytes > 0 && !forCheck) prefillWal(`${dbPath}-wal`, limits.walPrefillMegabytes * 1024 * 1024, options.logger);
+      if (limits.walPrefillMegabytes > 0 && !forCheck && maintains) prefillWal(`${dbPath}-wal`, limits.walPrefillMegabytes * 1024 * 1024, options.logger);
       await durable.sync(); // a migration's commits, like every write, are synced before use (and the prefill's zeros)
       const checkpointer = new Checkpointer(db, dbPath, durable, ctx.group, {
         thread: syncThread,
@@ -292,17 +334,22 @@ export class SqliteStore implements MailStore {
         ...options.checkpoints,
         onError: (err) => options.logger?.error({ err }, 'WAL checkpoint failed; SQLite checkpoints by itself from now on'),
         onTransientError: (err) => ctx.health.classify(err),
+        ...(shared ? { shared: true } : {}),
       });
       if (options.timings) reportTimings(durable, checkpointer, options.timings, ctx.group);
-      checkpointer.start();
+      if (maintains) checkpointer.start();
+      if (shared) files.registry = new InstallRegistry(ctx);
+      const upkeep = shared && maintains && !forCheck ? new SharedUpkeep(ctx) : undefined;
+      upkeep?.start();
       // Deleted mailboxes a crash or kill -9 left half-purged: their messages go now, in slices.
-      if (options.schemaVersion === undefined && !forCheck) ctx.purger.kick(ctx);
+      if (options.schemaVersion === undefined && !forCheck && maintains) ctx.purger.kick(ctx);
       options.logger?.debug({ directory: options.directory, version }, 'sqlite store open');
-      return new SqliteStore(ctx, checkpointer, integrity, options.directory);
+      return new SqliteStore(ctx, checkpointer, integrity, options.directory, upkeep, folderLock);
     } catch (err) {
       await syncThread?.close();
       db.close();
       closeSync(databaseFd);
+      folderLock?.release();
       // A start refused over a missing database leaves the folder as it found it.
       if (refusedNew && !existed) for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
       throw err;
@@ -328,8 +375,8 @@ export class SqliteStore implements MailStore {
       // The usual LOGIN: nothing to write, so no wait for a checkpoint and no WAL sync.
       return new SqliteUserMailbox({ ctx, userId: known, user, origin: options.origin }, this.texts);
     }
-    await ctx.group.whenOpen(); // these writes commit outside the group commit's queue
-    const userId = ctx.db.transaction(() => {
+    // These writes commit outside the group commit's queue (after any checkpoint hold, retried while another process writes).
+    const userId = await retryBusy(ctx, () => ctx.db.transaction(() => {
       const found = findUser();
       if (found !== undefined) return found;
       const id = Number(ctx.sql.get('INSERT INTO users (name) VALUES (?)').run(user).lastInsertRowid);
@@ -337,9 +384,12 @@ export class SqliteStore implements MailStore {
       // subscribed folders would otherwise hide it).
       ctx.sql.get('INSERT OR IGNORE INTO subscriptions (user_id, name) VALUES (?, ?)').run(id, 'INBOX');
       return id;
-    }).immediate();
+    }).immediate());
     const scope: UserScope = { ctx, userId, user, origin: options.origin };
-    if (!hasInbox(userId)) ctx.db.transaction(() => insertMailbox(scope, inbox, false)).immediate();
+    await retryBusy(ctx, () => {
+      // Read again inside the retry: another process may have made INBOX meanwhile.
+      if (!hasInbox(userId)) ctx.db.transaction(() => !hasInbox(userId) && insertMailbox(scope, inbox, false)).immediate();
+    });
     await ctx.durable.sync();
     return new SqliteUserMailbox(scope, this.texts);
   }
@@ -435,20 +485,28 @@ export class SqliteStore implements MailStore {
   /** A consistent single-file copy of the store, taken while it is in use (backup.ts). */
   backup(destination: string, onProgress?: (p: BackupProgress) => void): Promise<BackupSummary> {
     if (this.closed) return Promise.reject(new StoreError('unavailable', 'the store is closed'));
-    return backupStore(this.ctx.db, this.ctx.files, destination, onProgress);
+    return backupStore(this.ctx.db, this.ctx.files, destination, onProgress, this.ctx.shared !== undefined);
   }
 
   watch(user: string, listener: ChangeListener): () => void {
     return this.ctx.feed.watch(user, listener);
   }
 
+  /**
+   * Other processes open the same folder (SqliteStoreOptions.shared): this store's changes go to
+   * `relay` as well, and the function returned delivers theirs to this store's listeners.
+   */
+  relayChanges(relay: FeedRelay): (user: string, change: MailboxChange) => void {
+    return this.ctx.feed.relayTo(relay);
+  }
+
   async sharedMailboxes(user: string): Promise<SharedMailboxRef[]> {
-    return sharedWith(this.ctx, user);
+    return readTransaction(this.ctx, () => sharedWith(this.ctx, user));
   }
 
   async getQuota(user: string): Promise<QuotaState> {
     const userId = await this.userId(user);
-    return quotaState(this.ctx, userId, user, this.ctx.quotaDefaults);
+    return readTransaction(this.ctx, () => quotaState(this.ctx, userId, user, this.ctx.quotaDefaults));
   }
 
   async setQuota(user: string, limits: QuotaLimits | null): Promise<void> {
@@ -491,9 +549,20 @@ export class SqliteStore implements MailStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.upkeep?.close();
     await this.ctx.purger.close(); // after its slice in progress; the rest at the next open
     await this.checkpointer.close();
     await this.ctx.group.drain();
+    if (this.ctx.shared && !this.ctx.shared.maintains) return this.closeConnection();
+    if (this.upkeep) {
+      // The other processes are gone (the primary closes last): what was released goes now, as
+      // flushPendingRemovals does for one process; the rest at the next open.
+      try {
+        await this.upkeep.reap(0);
+      } catch (err) {
+        this.ctx.logger?.warn({ err }, 'could not remove released message files at close; they go at the next start');
+      }
+    }
     try {
       const saved = this.ctx.snapshots.saveChanged(this.ctx, SNAPSHOT_SAVE_BUDGET_MS);
       if (saved > 0) await this.ctx.durable.sync();
@@ -503,9 +572,15 @@ export class SqliteStore implements MailStore {
       this.ctx.logger?.warn({ err }, 'could not save mailbox snapshots');
     }
     this.ctx.files.flushPendingRemovals();
+    await this.closeConnection();
+  }
+
+  private async closeConnection(): Promise<void> {
+    await this.ctx.group.drain();
     await this.ctx.durable.close();
     await this.ctx.syncThread.close();
     this.ctx.db.close(); // SQLite checkpoints the rest (with its own fsyncs) and removes the WAL
     closeSync(this.ctx.databaseFd); // only now: closing it drops the process's locks on the file
+    this.folderLock?.release();
   }
 }

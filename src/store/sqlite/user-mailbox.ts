@@ -42,7 +42,7 @@ import { readPrivateSeen, writePrivateSeen } from './private-seen.js';
 import { readMetadata, writeMetadata } from './metadata.js';
 import type { MetadataEntry, MetadataOptions, MetadataWrite, SetMetadataOptions, UrlauthKeyOptions, UrlauthResetOptions } from '../types.js';
 import type { AclEntry } from '../acl.js';
-import type { UserScope } from './context.js';
+import { readTransaction, retryBusy, type UserScope } from './context.js';
 import { StoreError } from '../errors.js';
 import {
   createMailbox,
@@ -98,6 +98,14 @@ export class SqliteUserMailbox implements UserMailbox {
     }
   }
 
+  /**
+   * A read: as `call`, its statements in one read transaction when other processes share the
+   * database (readTransaction in context.ts), so that they all see the same moment.
+   */
+  private reading<T>(fn: () => T | Promise<T>): Promise<T> {
+    return this.call(() => readTransaction(this.scope.ctx, fn));
+  }
+
   /** A write: as `call`, and its success ends a disk-full episode. */
   private async write<T>(fn: () => T | Promise<T>): Promise<T> {
     const result = await this.call(fn);
@@ -106,7 +114,7 @@ export class SqliteUserMailbox implements UserMailbox {
   }
 
   list(): Promise<MailboxInfo[]> {
-    return this.call(() => listMailboxes(this.scope));
+    return this.reading(() => listMailboxes(this.scope));
   }
   // Mailbox-tree writes commit synchronously, outside the group commit's queue: they wait while a
   // checkpoint holds writes back (checkpointer.ts), and like message writes they resolve only once
@@ -120,8 +128,7 @@ export class SqliteUserMailbox implements UserMailbox {
         ctx.purger.kick(ctx);
         await ctx.purger.idle();
       }
-      await this.scope.ctx.group.whenOpen();
-      const info = createMailbox(this.scope, name, options?.specialUse, options?.maxMailboxes);
+      const info = await retryBusy(ctx, () => createMailbox(this.scope, name, options?.specialUse, options?.maxMailboxes));
       await this.scope.ctx.durable.sync();
       return info;
     });
@@ -131,39 +138,37 @@ export class SqliteUserMailbox implements UserMailbox {
   }
   rename(from: string, to: string, options?: RenameMailboxOptions): Promise<void> {
     return this.write(async () => {
-      await this.scope.ctx.group.whenOpen();
-      renameMailbox(this.scope, from, to, options?.maxMailboxes);
+      await retryBusy(this.scope.ctx, () => renameMailbox(this.scope, from, to, options?.maxMailboxes));
       await this.scope.ctx.durable.sync();
     });
   }
   subscribe(name: string, subscribed: boolean): Promise<void> {
     return this.write(async () => {
-      await this.scope.ctx.group.whenOpen();
-      setSubscription(this.scope, name, subscribed);
+      await retryBusy(this.scope.ctx, () => setSubscription(this.scope, name, subscribed));
       await this.scope.ctx.durable.sync();
     });
   }
   getAcl(mailboxId: string): Promise<AclEntry[]> {
-    return this.call(() => readAcl(this.scope, mailboxId));
+    return this.reading(() => readAcl(this.scope, mailboxId));
   }
   setAcl(mailboxId: string, identifier: string, rights: string | null): Promise<void> {
     return this.write(() => writeAcl(this.scope, mailboxId, identifier, rights));
   }
   getMetadata(mailboxId: string | null, options: MetadataOptions = {}): Promise<MetadataEntry[]> {
-    return this.call(() => readMetadata(this.scope, mailboxId, options.viewer));
+    return this.reading(() => readMetadata(this.scope, mailboxId, options.viewer));
   }
   setMetadata(mailboxId: string | null, writes: MetadataWrite[], options: SetMetadataOptions = {}): Promise<void> {
     return this.write(() => writeMetadata(this.scope, mailboxId, writes, options));
   }
   privateSeen(mailboxId: string, viewer: string): Promise<PrivateSeen[]> {
-    return this.call(() => readPrivateSeen(this.scope, mailboxId, viewer));
+    return this.reading(() => readPrivateSeen(this.scope, mailboxId, viewer));
   }
   setPrivateSeen(mailboxId: string, viewer: string, uids: number[], seen: boolean, options: { unchangedSince?: number } = {}): Promise<FlagUpdateResult> {
     return this.write(() => writePrivateSeen(this.scope, mailboxId, viewer, uids, seen, options.unchangedSince));
   }
   async urlauthKey(mailboxId: string, options: UrlauthKeyOptions = {}): Promise<Buffer | null> {
     const holder = options.holder ?? this.scope.user;
-    const key = await this.call(() => readUrlauthKey(this.scope, mailboxId, holder));
+    const key = await this.reading(() => readUrlauthKey(this.scope, mailboxId, holder));
     if (key || !options.create) return key;
     return this.write(() => createUrlauthKey(this.scope, mailboxId, holder));
   }
@@ -171,19 +176,19 @@ export class SqliteUserMailbox implements UserMailbox {
     return this.write(() => resetUrlauthKeys(this.scope, mailboxId, options.holder));
   }
   subscriptions(): Promise<string[]> {
-    return this.call(() => subscriptionNames(this.scope));
+    return this.reading(() => subscriptionNames(this.scope));
   }
   get(name: string): Promise<MailboxInfo> {
-    return this.call(() => getMailbox(this.scope, name));
+    return this.reading(() => getMailbox(this.scope, name));
   }
   status(mailboxId: string): Promise<MailboxStatus> {
-    return this.call(() => mailboxStatus(this.scope, mailboxId));
+    return this.reading(() => mailboxStatus(this.scope, mailboxId));
   }
   snapshot(mailboxId: string): Promise<MailboxSnapshot> {
-    return this.call(() => mailboxSnapshot(this.scope, mailboxId));
+    return this.reading(() => mailboxSnapshot(this.scope, mailboxId));
   }
   expungedSince(mailboxId: string, since: number): Promise<number[] | null> {
-    return this.call(() => expungedSinceRows(this.scope, mailboxId, since));
+    return this.reading(() => expungedSinceRows(this.scope, mailboxId, since));
   }
   /**
    * On a full disk the claim cannot be written; SELECT still works, as a peek: this session sees
@@ -191,10 +196,10 @@ export class SqliteUserMailbox implements UserMailbox {
    * from reading mail over a flag that RFC 9051 dropped.
    */
   async claimRecent(mailboxId: string, options?: RecentClaimOptions): Promise<number> {
-    const peeked = await this.call(() => claimRecent(this.scope, mailboxId, { ...options, peek: true }));
+    const peeked = await this.reading(() => claimRecent(this.scope, mailboxId, { ...options, peek: true }));
     if (options?.peek === true) return peeked;
     try {
-      return await this.call(() => claimRecent(this.scope, mailboxId, options ?? {}));
+      return await this.reading(() => claimRecent(this.scope, mailboxId, options ?? {}));
     } catch (err) {
       // (The mark as it was before: a claim that committed but could not be synced is not ours.)
       if (err instanceof StoreError && err.kind === 'nospace') return peeked;
@@ -202,19 +207,19 @@ export class SqliteUserMailbox implements UserMailbox {
     }
   }
   changedSince(mailboxId: string, since: number): Promise<MessageMeta[]> {
-    return this.call(() => changedSince(this.scope, mailboxId, since));
+    return this.reading(() => changedSince(this.scope, mailboxId, since));
   }
   records(mailboxId: string, uids: number[]): Promise<MessageRecord[]> {
-    return this.call(() => messageRecords(this.scope, mailboxId, uids));
+    return this.reading(() => messageRecords(this.scope, mailboxId, uids));
   }
   structure(mailboxId: string, uid: number): Promise<MessageStructure> {
-    return this.call(() => messageStructure(this.scope, mailboxId, uid));
+    return this.reading(() => messageStructure(this.scope, mailboxId, uid));
   }
   read(mailboxId: string, uid: number, range?: ByteRange): Promise<Buffer> {
-    return this.call(() => readMessage(this.scope, mailboxId, uid, range));
+    return this.reading(() => readMessage(this.scope, mailboxId, uid, range));
   }
   messageHeads(mailboxId: string, uids: number[], options?: MessageHeadOptions): Promise<MessageHead[]> {
-    return this.call(() => messageHeads(this.scope, mailboxId, uids, options));
+    return this.reading(() => messageHeads(this.scope, mailboxId, uids, options));
   }
   stream(mailboxId: string, uid: number, range?: ByteRange): MessageStream {
     const health = this.scope.ctx.health;
@@ -233,17 +238,17 @@ export class SqliteUserMailbox implements UserMailbox {
     return pinned ? Object.assign(stream, { pinned }) : stream;
   }
   messageExtras(mailboxId: string, uids: number[], options?: MessageExtrasOptions): Promise<MessageExtras[]> {
-    return this.call(() => messageExtras(this.scope, mailboxId, uids, options));
+    return this.reading(() => messageExtras(this.scope, mailboxId, uids, options));
   }
 
   search(mailboxId: string, query: SearchQuery, options: SearchOptions = {}): Promise<number[]> {
-    return this.call(() => searchMessages(this.scope, mailboxId, query, this.texts, options.progress));
+    return this.reading(() => searchMessages(this.scope, mailboxId, query, this.texts, options.progress));
   }
   sortData(mailboxId: string, keys?: SortKeyNames): Promise<readonly SortableMessage[]> {
-    return this.call(() => sortData(this.scope, mailboxId, keys));
+    return this.reading(() => sortData(this.scope, mailboxId, keys));
   }
   quota(): Promise<QuotaState> {
-    return this.call(() => quotaState(this.scope.ctx, this.scope.userId, this.scope.user, this.scope.ctx.quotaDefaults));
+    return this.reading(() => quotaState(this.scope.ctx, this.scope.userId, this.scope.user, this.scope.ctx.quotaDefaults));
   }
 
   append(mailboxId: string, input: AppendInput, options?: AppendOptions): Promise<AppendResult> {
