@@ -34,6 +34,26 @@ export interface Instruction {
   addressPart: AddressPart;
   /** What a run of a script without variables would otherwise look up for this test again and again (prepare.ts); else null. */
   prepared: PreparedTest | null;
+  /** On the first of a run of `if` commands answered together (groups.ts); else null. */
+  group: RuleGroup | null;
+}
+
+/**
+ * Consecutive `if` commands (this one and the `count - 1` after it) whose prepared tests read the
+ * same values under the same comparator, answered together (groups.ts). Member k is bit `1 << k`.
+ */
+export interface RuleGroup {
+  count: number;
+  /** The first member's test: the values' source (and the place of a failure reading them). */
+  source: Instruction;
+  /** The comparison folds case (i;ascii-casemap). */
+  fold: boolean;
+  /** The :is members' keys (folded when the comparison folds) → the members that have the key. */
+  keys: Map<string, number> | null;
+  /** The :contains and :matches members, compared one by one. */
+  others: number;
+  /** A string every one of `others` needs a value to contain to match (folded as the comparison folds); null: none. */
+  needle: string | null;
 }
 
 /**

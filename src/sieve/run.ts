@@ -5,10 +5,10 @@
  * reported, so that no mail is lost.
  */
 import { programOf, sourceMapOf } from './compile.js';
-import type { Instruction } from './program.js';
+import type { Instruction, RuleGroup } from './program.js';
 import { resolveLimits } from './limits.js';
 import { canonicalFlags, deliverableFlags, RunState, SieveRuntimeError } from './state.js';
-import { compareValues, evaluate } from './tests.js';
+import { comparePrepared, compareValues, evaluate, preparedValues } from './tests.js';
 import { addHeader, deleteHeader, isFieldName, PROTECTED_FIELDS } from './editheader.js';
 import { applyModifiers, VariableLimitError } from './variables.js';
 import { isMailAddress } from './validate.js';
@@ -19,6 +19,12 @@ import type { SieveAction, SieveEnvironment, SieveLimits, SieveOutcome, SieveScr
 
 const delivering = (t: SieveAction['type']): boolean => t === 'keep' || t === 'fileinto' || t === 'redirect';
 const isReject = (a: SieveAction): boolean => a.type === 'reject';
+
+/** Some value contains `needle`. */
+function someIncludes(values: readonly string[], needle: string): boolean {
+  for (let v = 0; v < values.length; v++) if (values[v]!.includes(needle)) return true;
+  return false;
+}
 
 /** Thrown by `stop` (RFC 5228 §3.3) to leave every block at once; not an error. */
 class Stop {}
@@ -102,6 +108,13 @@ class Runner {
     for (let i = from; i < commands.length; i++) {
       const c = commands[i]!;
       this.st.checkClock(c);
+      const g = c.group;
+      if (g !== null) {
+        const inner = this.group(commands, i, g);
+        if (inner) return inner;
+        i += g.count - 1;
+        continue;
+      }
       let result: boolean | Promise<boolean>;
       if (c.name === 'if') {
         result = evaluate(this.st, c.tests[0]!);
@@ -124,6 +137,46 @@ class Runner {
         const inner = this.block(c.block!);
         if (inner) return inner.then(() => this.block(commands, i + 1, true));
       }
+    }
+  }
+
+  /**
+   * The rule group at commands[i] (groups.ts): its values read once; none, and no member matches;
+   * the :is members answered by one lookup per value; the others skipped together when no value
+   * contains the string they all need, else compared one by one; then the blocks of the members
+   * that matched, in order. When a block waits, the promise returned runs the rest of the group
+   * and then the rest of `commands`.
+   */
+  private group(commands: Instruction[], i: number, g: RuleGroup): void | Promise<void> {
+    const st = this.st;
+    const source = g.source;
+    const values = preparedValues(st, source, source.prepared!);
+    if (values.length === 0) return;
+    const vs = g.fold ? st.folded(values) : values;
+    let hits = 0;
+    const keys = g.keys;
+    if (keys !== null) for (let v = 0; v < vs.length; v++) hits |= keys.get(vs[v]!) ?? 0;
+    let pending = g.others;
+    if (pending !== 0 && g.needle !== null && !someIncludes(vs, g.needle)) pending = 0;
+    if ((hits | pending) === 0) return;
+    return this.members(commands, i, g, values, hits, pending, 0);
+  }
+
+  /** Members of the group at commands[i] from member `from` on: `hits` matched, `pending` to compare. */
+  private members(commands: Instruction[], i: number, g: RuleGroup, values: string[], hits: number, pending: number, from: number): void | Promise<void> {
+    let todo = (hits | pending) & ~((1 << from) - 1);
+    while (todo !== 0) {
+      const bit = todo & -todo;
+      todo ^= bit;
+      const k = 31 - Math.clz32(bit);
+      const c = commands[i + k]!;
+      this.st.checkClock(c);
+      if ((hits & bit) === 0) {
+        const t = c.tests[0]!;
+        if (!comparePrepared(this.st, t, t.prepared!, values)) continue;
+      }
+      const inner = this.block(c.block!);
+      if (inner) return inner.then(() => this.members(commands, i, g, values, hits, pending, k + 1) ?? this.block(commands, i + g.count));
     }
   }
 
