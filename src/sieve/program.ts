@@ -73,6 +73,8 @@ export interface PreparedTest {
   keys: string[];
   /** :matches: each key cut at its stars (folded when the comparison folds); else null. */
   segments: Segments[] | null;
+  /** The same test is written more than once: its answer's slot in the run's memo (prepare.ts); else -1. */
+  memo: number;
 }
 
 export interface Program {
@@ -85,6 +87,8 @@ export interface Program {
    * finds these while it scans the header, and keeps nothing of the others until asked.
    */
   fields: FieldSlots;
+  /** Memo slots of the tests written more than once (PreparedTest.memo). */
+  memos: number;
 }
 
 /** Header field names by slot: `names[i]` (lower-cased) has slot i, and `slots` says the reverse. */

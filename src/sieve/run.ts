@@ -20,6 +20,20 @@ import type { SieveAction, SieveEnvironment, SieveLimits, SieveOutcome, SieveScr
 const delivering = (t: SieveAction['type']): boolean => t === 'keep' || t === 'fileinto' || t === 'redirect';
 const isReject = (a: SieveAction): boolean => a.type === 'reject';
 
+/**
+ * The flag list of a flag command in a script without variables, made canonical once: it is the
+ * same on every run (most scripts add the same flag to most messages).
+ */
+const flagLists = new WeakMap<Instruction, string[]>();
+function scriptFlags(c: Instruction): string[] {
+  let out = flagLists.get(c);
+  if (!out) {
+    const v = c.pos[c.pos.length - 1];
+    flagLists.set(c, (out = canonicalFlags(typeof v === 'string' ? [v] : Array.isArray(v) ? v : [])));
+  }
+  return out;
+}
+
 /** Some value contains `needle`. */
 function someIncludes(values: readonly string[], needle: string): boolean {
   for (let v = 0; v < values.length; v++) if (values[v]!.includes(needle)) return true;
@@ -293,11 +307,12 @@ class Runner {
   private flagCommand(c: Instruction): void {
     const st = this.st;
     const variable = c.pos.length === 2 ? (c.pos[0] as string) : null;
-    const given = canonicalFlags(st.list(c.pos[c.pos.length - 1]));
+    const given = st.variables ? canonicalFlags(st.list(c.pos[c.pos.length - 1])) : scriptFlags(c);
     const current = variable === null ? st.flags : canonicalFlags([st.vars.get(variable)]);
     let next: string[];
+    // (The flag lists are never changed in place: `given` may be the script's own, shared by runs.)
     if (c.name === 'setflag') next = given;
-    else if (c.name === 'addflag') next = canonicalFlags([...current, ...given]);
+    else if (c.name === 'addflag') next = current.length === 0 ? given : canonicalFlags([...current, ...given]);
     else {
       const drop = new Set(given.map((f) => f.toLowerCase()));
       next = current.filter((f) => !drop.has(f.toLowerCase()));

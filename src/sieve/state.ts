@@ -34,6 +34,8 @@ export class RunState {
   private bodyCache: Buffer | null = null;
   /** body test strings by transform, so that many body tests parse the MIME structure once. */
   private bodyStringsMade: Map<string, string[]> | null = null;
+  /** Answers of the tests written more than once (PreparedTest.memo): 0 not asked yet, 1 false, 2 true. */
+  readonly memo: Uint8Array | null;
   /** The :matches step budget, one for the run (each comparison starts it at 0). */
   readonly budget: StepBudget;
 
@@ -48,6 +50,7 @@ export class RunState {
     this.deadline = performance.now() + limits.maxRunMilliseconds;
     this.separator = env.subaddressSeparator ?? '+';
     this.budget = new StepBudget(limits.maxMatchSteps);
+    this.memo = program.memos > 0 ? new Uint8Array(program.memos) : null;
     this.variables = program.requires.has('variables');
     // RFC 6785 §3.8 (and Pigeonhole): at an IMAP event, the internal variable starts as the
     // message's flags, so hasflag sees them and a keep without flag actions changes nothing.
@@ -77,18 +80,19 @@ export class RunState {
     return (this.toCache ??= splitEnvelopeAddress(this.env.envelope.to));
   }
 
-  private envelopeCache: Map<string, string[]> | null = null;
+  /** envelopeParts' answers, at ENVELOPE_SLOTS[which] + PART_SLOTS[part]. */
+  private envelopeCache: Array<string[] | undefined> | null = null;
   /**
    * One part of the envelope's "from" or "to" address (RFC 5228 §5.4), as a list of one (none
    * when the address has no such part); the same array for every test of the run that asks.
    */
   envelopeParts(which: 'from' | 'to', part: AddressPart): string[] {
-    const key = `${which} ${part}`;
-    this.envelopeCache ??= new Map();
-    let out = this.envelopeCache.get(key);
+    const at = (which === 'from' ? 0 : PARTS) + PART_SLOTS[part];
+    this.envelopeCache ??= new Array<string[] | undefined>(2 * PARTS).fill(undefined);
+    let out = this.envelopeCache[at];
     if (!out) {
       const p = addressPart(which === 'from' ? this.envelopeFrom : this.envelopeTo, part, this.separator);
-      this.envelopeCache.set(key, (out = p === null ? [] : [p]));
+      this.envelopeCache[at] = out = p === null ? [] : [p];
     }
     return out;
   }
@@ -98,6 +102,7 @@ export class RunState {
     if (header === this.header) return;
     this.header = header;
     this.msg = new MessageView(header, this.program.fields);
+    this.memo?.fill(0); // the answers were the old header's
     this.bodyStringsMade = null;
     this.edited = true;
   }
@@ -160,6 +165,9 @@ export class RunState {
 }
 
 const NONE: string[] = [];
+
+const PART_SLOTS: Readonly<Record<AddressPart, number>> = { all: 0, localpart: 1, domain: 2, user: 3, detail: 4 };
+const PARTS = 5;
 
 /**
  * A script's single string as a list, the same array each time it is asked for: a fresh one per

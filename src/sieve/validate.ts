@@ -47,9 +47,9 @@ export class Validator {
     }
     const program = this.block(commands.filter((c) => c.name !== 'require'), true);
     for (const cap of this.guarded) this.requires.add(cap);
-    const fields = prepareTests(program, this.requires);
+    const { fields, memos } = prepareTests(program, this.requires);
     groupRules(program, this.requires);
-    return { requires: this.requires, available: this.available, commands: program, fields };
+    return { requires: this.requires, available: this.available, commands: program, fields, memos };
   }
 
   private require(c: SieveNode): void {

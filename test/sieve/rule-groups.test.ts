@@ -216,3 +216,35 @@ test('random grouped scripts act as the same scripts run rule by rule', async ()
   assert.ok(grouped >= 100, `only ${grouped} of 150 scripts had a group`);
   assert.ok(outcomes >= 300, `only ${outcomes} different outcomes`);
 });
+
+test('a test written more than once is answered once per run, and again after editheader changes the header', async () => {
+  const invoices = `${REQUIRE}
+if allof (header :contains "subject" "invoice", address :is :domain "from" "billing1.example.com") { fileinto "One"; stop; }
+if allof (header :contains "subject" "invoice", address :is :domain "from" "billing2.example.com") { fileinto "Two"; stop; }
+if not header :contains "subject" "invoice" { addflag "$NoInvoice"; }
+`;
+  assert.equal(programOf(compile(invoices))!.memos, 1);
+  assert.deepEqual((await run(invoices, { headers: ['Subject: Your INVOICE', 'From: b@billing2.example.com'] })).actions, [{ type: 'fileinto', mailbox: 'Two', copy: false, create: false }]);
+  assert.deepEqual((await run(invoices, { headers: ['Subject: hello', 'From: b@billing2.example.com'] })).actions, [{ type: 'keep', flags: ['$NoInvoice'] }]);
+  const edited = `require ["editheader", "imap4flags"];
+if header :contains "subject" "invoice" { addflag "$First"; deleteheader "subject"; addheader "Subject" "paid"; }
+if header :contains "subject" "invoice" { addflag "$Second"; }
+if not header :contains "subject" "invoice" { addflag "$NotAnyMore"; }
+`;
+  assert.equal(programOf(compile(edited))!.memos, 1);
+  const out = await run(edited, { headers: ['Subject: invoice 7'] });
+  assert.deepEqual(out.actions.map((a) => (a.type === 'keep' ? a.flags : a.type)), [['$First', '$NotAnyMore']]);
+});
+
+test('a flag list shared by runs is not changed by one of them', async () => {
+  const script = compile(`${REQUIRE}
+if header :is "subject" "a" { addflag "$X"; }
+if header :is "subject" "b" { removeflag "$X"; addflag ["$Y", "$x"]; }
+addflag ["$Z", "$X"];
+`);
+  const first = await runSieve(script, env({ headers: ['Subject: a'] }));
+  assert.deepEqual(first.actions, [{ type: 'keep', flags: ['$X', '$Z'] }]);
+  const second = await runSieve(script, env({ headers: ['Subject: b'] }));
+  assert.deepEqual(second.actions, [{ type: 'keep', flags: ['$Y', '$x', '$Z'] }]);
+  assert.deepEqual((await runSieve(script, env({ headers: ['Subject: a'] }))).actions, first.actions);
+});
