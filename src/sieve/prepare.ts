@@ -33,7 +33,7 @@ export function prepareTests(commands: Instruction[], requires: ReadonlySet<stri
 
 /**
  * Tests written more than once (four invoice rules each asking whether the Subject contains
- * "invoice") get one memo slot: a run answers the first and reads the answer for the others. A
+ * "invoice") get one memo slot (the first MAX_MEMOS such tests): a run answers the first and reads the answer for the others. A
  * prepared test depends only on the header and the envelope, so the answer holds until editheader
  * changes the header (RunState.replaceHeader forgets the answers). Returns the slots used.
  */
@@ -49,11 +49,15 @@ function shareAnswers(all: ReadonlyArray<{ t: Instruction; p: PreparedTest }>): 
   let memos = 0;
   for (const same of bySignature.values()) {
     if (same.length < 2) continue;
+    if (memos === MAX_MEMOS) break;
     for (const p of same) p.memo = memos;
     memos++;
   }
   return memos;
 }
+
+/** Memo slots per script: one bit each in two small integers of the run (RunState.memoAsked, memoTrue). */
+const MAX_MEMOS = 30;
 
 function prepared(t: Instruction, fields: Map<string, number>): PreparedTest | null {
   if (t.name !== 'header' && t.name !== 'address' && t.name !== 'envelope') return null;

@@ -73,7 +73,7 @@ export interface PreparedTest {
   keys: string[];
   /** :matches: each key cut at its stars (folded when the comparison folds); else null. */
   segments: Segments[] | null;
-  /** The same test is written more than once: its answer's slot in the run's memo (prepare.ts); else -1. */
+  /** The same test is written more than once: its answer's bit in the run's memo (prepare.ts; 0–29); else -1. */
   memo: number;
 }
 

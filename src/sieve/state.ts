@@ -34,8 +34,12 @@ export class RunState {
   private bodyCache: Buffer | null = null;
   /** body test strings by transform, so that many body tests parse the MIME structure once. */
   private bodyStringsMade: Map<string, string[]> | null = null;
-  /** Answers of the tests written more than once (PreparedTest.memo): 0 not asked yet, 1 false, 2 true. */
-  readonly memo: Uint8Array | null;
+  /**
+   * Answers of the tests written more than once (PreparedTest.memo), bit `1 << memo`: asked yet, and
+   * the answer (two integers, not an array: nothing more to make per run).
+   */
+  memoAsked = 0;
+  memoTrue = 0;
   /** The :matches step budget, one for the run (each comparison starts it at 0). */
   readonly budget: StepBudget;
 
@@ -50,7 +54,6 @@ export class RunState {
     this.deadline = performance.now() + limits.maxRunMilliseconds;
     this.separator = env.subaddressSeparator ?? '+';
     this.budget = new StepBudget(limits.maxMatchSteps);
-    this.memo = program.memos > 0 ? new Uint8Array(program.memos) : null;
     this.variables = program.requires.has('variables');
     // RFC 6785 §3.8 (and Pigeonhole): at an IMAP event, the internal variable starts as the
     // message's flags, so hasflag sees them and a keep without flag actions changes nothing.
@@ -102,7 +105,7 @@ export class RunState {
     if (header === this.header) return;
     this.header = header;
     this.msg = new MessageView(header, this.program.fields);
-    this.memo?.fill(0); // the answers were the old header's
+    this.memoAsked = 0; // the answers were the old header's
     this.bodyStringsMade = null;
     this.edited = true;
   }

@@ -277,18 +277,13 @@ function noEnvelopeAtImap(st: RunState, t: Instruction): void {
 /** A prepared header, address or envelope test (prepare.ts). */
 function evaluatePrepared(st: RunState, t: Instruction, p: PreparedTest): boolean {
   if (p.memo < 0) return comparePrepared(st, t, p, preparedValues(st, t, p));
-  const memo = st.memo!;
-  const known = memo[p.memo]!;
-  if (known !== UNKNOWN) return known === TRUE;
+  const bit = 1 << p.memo;
+  if ((st.memoAsked & bit) !== 0) return (st.memoTrue & bit) !== 0;
   const answer = comparePrepared(st, t, p, preparedValues(st, t, p));
-  memo[p.memo] = answer ? TRUE : FALSE;
+  st.memoAsked |= bit;
+  st.memoTrue = answer ? st.memoTrue | bit : st.memoTrue & ~bit;
   return answer;
 }
-
-/** RunState.memo's entries. */
-const UNKNOWN = 0;
-const FALSE = 1;
-const TRUE = 2;
 
 /** The values a prepared test compares: its field's (decoded, or one part of each address), or one part of the envelope. */
 export function preparedValues(st: RunState, t: Instruction, p: PreparedTest): string[] {

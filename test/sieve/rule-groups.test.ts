@@ -248,3 +248,12 @@ addflag ["$Z", "$X"];
   assert.deepEqual(second.actions, [{ type: 'keep', flags: ['$Y', '$x', '$Z'] }]);
   assert.deepEqual((await runSieve(script, env({ headers: ['Subject: a'] }))).actions, first.actions);
 });
+
+test('more tests written twice than a run has memo bits: the rest are asked each time, all answer', async () => {
+  const rules = Array.from({ length: 35 }, (_, n) => `if allof (header :contains "x-n" "<${n}>", true) { addflag "$A${n}"; }\nif anyof (false, header :contains "x-n" "<${n}>") { addflag "$B${n}"; }`);
+  const script = `${REQUIRE}\n${rules.join('\n')}\n`;
+  assert.equal(programOf(compile(script))!.memos, 30);
+  for (const n of [0, 29, 30, 34]) {
+    assert.deepEqual((await run(script, { headers: [`X-N: <${n}> <7>`] })).actions, [{ type: 'keep', flags: n === 7 ? [`$A7`, `$B7`] : [`$A${Math.min(n, 7)}`, `$B${Math.min(n, 7)}`, `$A${Math.max(n, 7)}`, `$B${Math.max(n, 7)}`] }], `x-n ${n}`);
+  }
+});
