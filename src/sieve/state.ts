@@ -6,7 +6,7 @@
 import type { SourceMap } from './position.js';
 import type { AddressPart, Instruction, Program, Value } from './program.js';
 import type { SieveEnvironment, SieveLimits } from './types.js';
-import { addressPart, MessageView, splitEnvelopeAddress, type SplitAddress } from './message.js';
+import { addressPart, MessageView, PART_SLOTS, PARTS, splitEnvelopeAddress, type SplitAddress } from './message.js';
 import { Variables } from './variables.js';
 import { foldAscii, matchable, StepBudget, type MatchableValue } from './match.js';
 
@@ -138,23 +138,36 @@ export class RunState {
     return this.variables ? l.map((s) => this.vars.expand(s)) : l;
   }
 
-  /** Per run: value lists folded for i;ascii-casemap, by identity (a field's values are one array for the run). */
-  private foldedCache: Map<readonly string[], string[]> | null = null;
+  /**
+   * Per run: value lists folded for i;ascii-casemap, by identity (a field's values are one array
+   * for the run): the lists and their folded copies side by side, searched in turn — a run folds
+   * a few lists, and a Map made for them per run was more to allocate and load than the search.
+   */
+  private foldedFrom: string[][] | null = null;
+  private foldedTo: string[][] | null = null;
   folded(values: string[]): string[] {
     if (values.length === 0) return values;
-    this.foldedCache ??= new Map();
-    let out = this.foldedCache.get(values);
-    if (!out) this.foldedCache.set(values, (out = values.map(foldAscii)));
+    const from = (this.foldedFrom ??= []);
+    const to = (this.foldedTo ??= []);
+    for (let i = 0; i < from.length; i++) if (from[i] === values) return to[i]!;
+    const out = values.map(foldAscii);
+    if (from.length < RUN_CACHE_ENTRIES) {
+      from.push(values);
+      to.push(out);
+    }
     return out;
   }
 
-  /** Per run: values made ready for :matches (ten rules on one Subject prepare it once). */
-  private matchables: [Map<string, MatchableValue>, Map<string, MatchableValue>] | null = null;
+  /** Per run: values made ready for :matches (ten rules on one Subject prepare it once); searched in turn as `folded`'s. */
+  private matchables: MatchableValue[] | null = null;
   matchable(value: string, fold: boolean): MatchableValue {
-    this.matchables ??= [new Map(), new Map()];
-    const cache = this.matchables[fold ? 1 : 0];
-    let out = cache.get(value);
-    if (!out) cache.set(value, (out = matchable(value, fold)));
+    const known = (this.matchables ??= []);
+    for (let i = 0; i < known.length; i++) {
+      const m = known[i]!;
+      if (m.value === value && m.fold === fold) return m;
+    }
+    const out = matchable(value, fold);
+    if (known.length < RUN_CACHE_ENTRIES) known.push(out);
     return out;
   }
 
@@ -169,8 +182,11 @@ export class RunState {
 
 const NONE: string[] = [];
 
-const PART_SLOTS: Readonly<Record<AddressPart, number>> = { all: 0, localpart: 1, domain: 2, user: 3, detail: 4 };
-const PARTS = 5;
+/**
+ * Entries of a run's small caches (folded lists, :matches values): past it, a value is prepared
+ * again when asked again — the same answer, at the cost a run without the cache would pay.
+ */
+const RUN_CACHE_ENTRIES = 32;
 
 /**
  * A script's single string as a list, the same array each time it is asked for: a fresh one per
