@@ -4,7 +4,7 @@
  * (§2.10.3); a runtime error or a limit ends the run with the message kept and the error
  * reported, so that no mail is lost.
  */
-import { programOf, sourceMapOf } from './compile.js';
+import { compiledOf } from './compile.js';
 import type { Instruction, RuleGroup } from './program.js';
 import { resolveLimits } from './limits.js';
 import { canonicalFlags, deliverableFlags, RunState, SieveRuntimeError } from './state.js';
@@ -53,11 +53,12 @@ export async function runSieve(script: SieveScript, env: SieveEnvironment, limit
  * await is a turn of the microtask queue and garbage.
  */
 export function runSieveNow(script: SieveScript, env: SieveEnvironment, limits?: Partial<SieveLimits>): SieveOutcome | Promise<SieveOutcome> {
-  const program = programOf(script);
-  if (!program) return { actions: [{ type: 'keep' }], error: 'not a script compiled by compileSieve' };
+  const found = compiledOf(script);
+  if (!found) return { actions: [{ type: 'keep' }], error: 'not a script compiled by compileSieve' };
+  const program = found.program;
   let st: RunState;
   try {
-    st = new RunState(program, env, resolveLimits(limits), sourceMapOf(script) ?? null);
+    st = new RunState(program, env, resolveLimits(limits), found.map);
   } catch (e) {
     return { actions: [{ type: 'keep' }], error: `runtime error: ${e instanceof Error ? e.message : String(e)}` };
   }
