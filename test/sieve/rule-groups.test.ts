@@ -257,3 +257,15 @@ test('more tests written twice than a run has memo bits: the rest are asked each
     assert.deepEqual((await run(script, { headers: [`X-N: <${n}> <7>`] })).actions, [{ type: 'keep', flags: n === 7 ? [`$A7`, `$B7`] : [`$A${Math.min(n, 7)}`, `$B${Math.min(n, 7)}`, `$A${Math.max(n, 7)}`, `$B${Math.max(n, 7)}`] }], `x-n ${n}`);
   }
 });
+
+test('a group of envelope rules at an IMAP event fails at its first rule, as the rules one by one do', async () => {
+  const script = compile(`require ["imapsieve", "envelope", "imap4flags"];
+addflag "$Before";
+if envelope :is :domain "from" "a.example" { addflag "$A"; }
+if envelope :is :domain "from" "b.example" { addflag "$B"; }
+`);
+  assert.deepEqual(groups(script), [2]);
+  const out = await runSieve(script, { ...env(), imap: { cause: 'APPEND', mailbox: 'INBOX', user: 'u', email: 'u@example.com', flags: [], changedFlags: [] } });
+  assert.match(out.error ?? '', /^line 3: the envelope test cannot be used for an IMAP event/);
+  assert.deepEqual(out.actions, [{ type: 'keep', flags: ['$Before'] }]);
+});
