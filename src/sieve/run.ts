@@ -19,6 +19,7 @@ import type { SieveAction, SieveEnvironment, SieveLimits, SieveOutcome, SieveScr
 
 const delivering = (t: SieveAction['type']): boolean => t === 'keep' || t === 'fileinto' || t === 'redirect';
 const isReject = (a: SieveAction): boolean => a.type === 'reject';
+const isKeep = (a: SieveAction): boolean => a.type === 'keep';
 
 /**
  * The flag list of a flag command in a script without variables, made canonical once: it is the
@@ -362,7 +363,7 @@ class Runner {
   finish(): SieveAction[] {
     const event = this.st.env.imap;
     const out = collapse(this.actions, event?.mailbox);
-    if (this.implicitKeep && !out.some((a) => a.type === 'keep')) {
+    if (this.implicitKeep && !out.some(isKeep)) {
       const flags = this.st.uses('imap4flags') ? deliverableFlags(this.st.flags) : [];
       const withFlags = flags.length > 0 || (event !== undefined && this.st.uses('imap4flags'));
       // The implicit keep happens at the end: it stores the header as the script left it.

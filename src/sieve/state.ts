@@ -27,7 +27,8 @@ export class RunState {
   edited = false;
   /** Made on first use: most scripts have no variables (RFC 5229), and this is made for every message. */
   private varsMade: Variables | null = null;
-  readonly deadline: number;
+  /** When the run must have ended (performance.now()); set at the clock's first reading (checkClock), NaN until then. */
+  private deadline = NaN;
   readonly separator: string;
   /** The internal flags variable of imap4flags (RFC 5232 §3). */
   flags: string[] = [];
@@ -51,7 +52,6 @@ export class RunState {
   ) {
     this.header = env.header;
     this.msg = new MessageView(env.header, program.fields);
-    this.deadline = performance.now() + limits.maxRunMilliseconds;
     this.separator = env.subaddressSeparator ?? '+';
     this.budget = new StepBudget(limits.maxMatchSteps);
     this.variables = program.requires.has('variables');
@@ -124,7 +124,10 @@ export class RunState {
    */
   checkClock(at: Instruction): void {
     if ((this.ticks++ & 15) !== 0) return;
-    if (performance.now() > this.deadline) throw new SieveRuntimeError(at.offset, `script ran longer than ${this.limits.maxRunMilliseconds} ms (maxRunMilliseconds)`);
+    const now = performance.now();
+    // The first reading starts the clock (one reading per run fewer than starting it when the run is made).
+    if (Number.isNaN(this.deadline)) this.deadline = now + this.limits.maxRunMilliseconds;
+    if (now > this.deadline) throw new SieveRuntimeError(at.offset, `script ran longer than ${this.limits.maxRunMilliseconds} ms (maxRunMilliseconds)`);
   }
 
   /** A string argument with variables expanded (RFC 5229 §3) when the script uses them. */
