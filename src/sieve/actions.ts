@@ -23,6 +23,8 @@ function redirectKey(address: string): string {
 }
 
 export function collapse(actions: readonly SieveAction[], keepMailbox = 'INBOX'): SieveAction[] {
+  // Most runs end with no explicit action (an implicit keep follows): nothing to collapse.
+  if (actions.length === 0) return [];
   const out: SieveAction[] = [];
   // Made when needed: most runs end with one action or none.
   let filed: Map<string, number> | undefined;

@@ -11,16 +11,21 @@ import { SIEVE_EXTENSIONS } from './spec.js';
 import type { CompileResult, SieveLimits, SieveScript } from './types.js';
 import { Validator } from './validate.js';
 
-const programs = new WeakMap<SieveScript, Program>();
-const sourceMaps = new WeakMap<SieveScript, SourceMap>();
+/** What a compiled script is made of (one table, so that a run looks it up once). */
+export interface Compiled {
+  program: Program;
+  /** For runtime errors: the line of the command that failed. */
+  map: SourceMap;
+}
+const compiled = new WeakMap<SieveScript, Compiled>();
 
 export function programOf(script: SieveScript): Program | undefined {
-  return programs.get(script);
+  return compiled.get(script)?.program;
 }
 
-/** For runtime errors: the line of the command that failed. */
-export function sourceMapOf(script: SieveScript): SourceMap | undefined {
-  return sourceMaps.get(script);
+/** The program and source map of a script compiled by compileSieve. */
+export function compiledOf(script: SieveScript): Compiled | undefined {
+  return compiled.get(script);
 }
 
 export interface CompileOptions {
@@ -44,8 +49,7 @@ export function compileSieve(source: string, options: CompileOptions = {}): Comp
     const available = new Set((options.extensions ?? SIEVE_EXTENSIONS).map((e) => e.toLowerCase()));
     const program = new Validator(available).validate(nodes);
     const script: SieveScript = Object.freeze({ requires: Object.freeze([...program.requires]) });
-    programs.set(script, program);
-    sourceMaps.set(script, map);
+    compiled.set(script, { program, map });
     return { ok: true, script, warnings: [] };
   } catch (e) {
     if (e instanceof SieveSyntaxError) return { ok: false, errors: [map.diagnostic(e.offset, e.message)] };

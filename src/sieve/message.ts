@@ -30,7 +30,8 @@ interface Field {
   raw: string[] | undefined;
   decoded: string[] | undefined;
   addresses: SplitAddress[][] | undefined;
-  parts: Map<AddressPart, string[]> | undefined;
+  /** One part of every address (partsOf), by PART_SLOTS[part]: an array, not a Map made per field and run. */
+  parts: Array<string[] | undefined> | undefined;
 }
 
 export class MessageView {
@@ -123,8 +124,8 @@ export class MessageView {
   }
 
   private partsOf(field: Field, part: AddressPart, separator: string): string[] {
-    field.parts ??= new Map();
-    let out = field.parts.get(part);
+    field.parts ??= new Array<string[] | undefined>(PARTS).fill(undefined);
+    let out = field.parts[PART_SLOTS[part]];
     if (!out) {
       out = [];
       for (const list of this.addressesOf(field)) {
@@ -133,7 +134,7 @@ export class MessageView {
           if (p !== null) out.push(p);
         }
       }
-      field.parts.set(part, out);
+      field.parts[PART_SLOTS[part]] = out;
     }
     return out;
   }
@@ -159,6 +160,10 @@ export class MessageView {
 }
 
 const NO_SLOTS: FieldSlots = { names: [], slots: new Map() };
+
+/** Each address part's index in arrays kept by part. */
+export const PART_SLOTS: Readonly<Record<AddressPart, number>> = { all: 0, localpart: 1, domain: 2, user: 3, detail: 4 };
+export const PARTS = 5;
 
 function newField(f: RawField): Field {
   return { fields: [f], raw: undefined, decoded: undefined, addresses: undefined, parts: undefined };

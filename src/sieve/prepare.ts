@@ -14,20 +14,50 @@ import { foldAscii, segmentsOf } from './match.js';
 import type { FieldSlots, Instruction, PreparedTest, Value } from './program.js';
 
 /** Prepares the tests of `commands` (nested ones too); returns the fields they read, by slot. */
-export function prepareTests(commands: Instruction[], requires: ReadonlySet<string>): FieldSlots {
+export function prepareTests(commands: Instruction[], requires: ReadonlySet<string>): { fields: FieldSlots; memos: number } {
   const fields = new Map<string, number>();
   // With variables, names and keys may differ from run to run: nothing is prepared.
-  if (requires.has('variables')) return { names: [], slots: fields };
+  if (requires.has('variables')) return { fields: { names: [], slots: fields }, memos: 0 };
+  const all: Array<{ t: Instruction; p: PreparedTest }> = [];
   const visit = (list: readonly Instruction[]): void => {
     for (const inst of list) {
-      inst.prepared = prepared(inst, fields);
+      const p = (inst.prepared = prepared(inst, fields));
+      if (p) all.push({ t: inst, p });
       visit(inst.tests);
       if (inst.block) visit(inst.block);
     }
   };
   visit(commands);
-  return { names: [...fields.keys()], slots: fields };
+  return { fields: { names: [...fields.keys()], slots: fields }, memos: shareAnswers(all) };
 }
+
+/**
+ * Tests written more than once (four invoice rules each asking whether the Subject contains
+ * "invoice") get one memo slot (the first MAX_MEMOS such tests): a run answers the first and reads the answer for the others. A
+ * prepared test depends only on the header and the envelope, so the answer holds until editheader
+ * changes the header (RunState.replaceHeader forgets the answers). Returns the slots used.
+ */
+function shareAnswers(all: ReadonlyArray<{ t: Instruction; p: PreparedTest }>): number {
+  const bySignature = new Map<string, PreparedTest[]>();
+  for (const { t, p } of all) {
+    const part = t.name === 'header' ? '' : t.addressPart;
+    const key = JSON.stringify([t.name, p.slot, p.envelope, part, p.fold, t.match.kind, p.keys]);
+    const same = bySignature.get(key);
+    if (same) same.push(p);
+    else bySignature.set(key, [p]);
+  }
+  let memos = 0;
+  for (const same of bySignature.values()) {
+    if (same.length < 2) continue;
+    if (memos === MAX_MEMOS) break;
+    for (const p of same) p.memo = memos;
+    memos++;
+  }
+  return memos;
+}
+
+/** Memo slots per script: one bit each in two small integers of the run (RunState.memoAsked, memoTrue). */
+const MAX_MEMOS = 30;
 
 function prepared(t: Instruction, fields: Map<string, number>): PreparedTest | null {
   if (t.name !== 'header' && t.name !== 'address' && t.name !== 'envelope') return null;
@@ -55,6 +85,7 @@ function prepared(t: Instruction, fields: Map<string, number>): PreparedTest | n
     fold,
     keys: kind === 'matches' ? keys : fold ? keys.map(foldAscii) : keys,
     segments: kind === 'matches' ? keys.map((k) => segmentsOf(k, fold)) : null,
+    memo: -1,
   };
 }
 

@@ -34,6 +34,26 @@ export interface Instruction {
   addressPart: AddressPart;
   /** What a run of a script without variables would otherwise look up for this test again and again (prepare.ts); else null. */
   prepared: PreparedTest | null;
+  /** On the first of a run of `if` commands answered together (groups.ts); else null. */
+  group: RuleGroup | null;
+}
+
+/**
+ * Consecutive `if` commands (this one and the `count - 1` after it) whose prepared tests read the
+ * same values under the same comparator, answered together (groups.ts). Member k is bit `1 << k`.
+ */
+export interface RuleGroup {
+  count: number;
+  /** The first member's test: the values' source (and the place of a failure reading them). */
+  source: Instruction;
+  /** The comparison folds case (i;ascii-casemap). */
+  fold: boolean;
+  /** The :is members' keys (folded when the comparison folds) → the members that have the key. */
+  keys: Map<string, number> | null;
+  /** The :contains and :matches members, compared one by one. */
+  others: number;
+  /** A string every one of `others` needs a value to contain to match (folded as the comparison folds); null: none. */
+  needle: string | null;
 }
 
 /**
@@ -53,6 +73,8 @@ export interface PreparedTest {
   keys: string[];
   /** :matches: each key cut at its stars (folded when the comparison folds); else null. */
   segments: Segments[] | null;
+  /** The same test is written more than once: its answer's bit in the run's memo (prepare.ts; 0–29); else -1. */
+  memo: number;
 }
 
 export interface Program {
@@ -65,6 +87,8 @@ export interface Program {
    * finds these while it scans the header, and keeps nothing of the others until asked.
    */
   fields: FieldSlots;
+  /** Memo slots of the tests written more than once (PreparedTest.memo). */
+  memos: number;
 }
 
 /** Header field names by slot: `names[i]` (lower-cased) has slot i, and `slots` says the reverse. */

@@ -4,11 +4,11 @@
  * (§2.10.3); a runtime error or a limit ends the run with the message kept and the error
  * reported, so that no mail is lost.
  */
-import { programOf, sourceMapOf } from './compile.js';
-import type { Instruction } from './program.js';
+import { compiledOf } from './compile.js';
+import type { Instruction, RuleGroup } from './program.js';
 import { resolveLimits } from './limits.js';
 import { canonicalFlags, deliverableFlags, RunState, SieveRuntimeError } from './state.js';
-import { compareValues, evaluate } from './tests.js';
+import { comparePrepared, compareValues, evaluate, preparedValues } from './tests.js';
 import { addHeader, deleteHeader, isFieldName, PROTECTED_FIELDS } from './editheader.js';
 import { applyModifiers, VariableLimitError } from './variables.js';
 import { isMailAddress } from './validate.js';
@@ -19,6 +19,27 @@ import type { SieveAction, SieveEnvironment, SieveLimits, SieveOutcome, SieveScr
 
 const delivering = (t: SieveAction['type']): boolean => t === 'keep' || t === 'fileinto' || t === 'redirect';
 const isReject = (a: SieveAction): boolean => a.type === 'reject';
+const isKeep = (a: SieveAction): boolean => a.type === 'keep';
+
+/**
+ * The flag list of a flag command in a script without variables, made canonical once: it is the
+ * same on every run (most scripts add the same flag to most messages).
+ */
+const flagLists = new WeakMap<Instruction, string[]>();
+function scriptFlags(c: Instruction): string[] {
+  let out = flagLists.get(c);
+  if (!out) {
+    const v = c.pos[c.pos.length - 1];
+    flagLists.set(c, (out = canonicalFlags(typeof v === 'string' ? [v] : Array.isArray(v) ? v : [])));
+  }
+  return out;
+}
+
+/** Some value contains `needle`. */
+function someIncludes(values: readonly string[], needle: string): boolean {
+  for (let v = 0; v < values.length; v++) if (values[v]!.includes(needle)) return true;
+  return false;
+}
 
 /** Thrown by `stop` (RFC 5228 §3.3) to leave every block at once; not an error. */
 class Stop {}
@@ -33,11 +54,12 @@ export async function runSieve(script: SieveScript, env: SieveEnvironment, limit
  * await is a turn of the microtask queue and garbage.
  */
 export function runSieveNow(script: SieveScript, env: SieveEnvironment, limits?: Partial<SieveLimits>): SieveOutcome | Promise<SieveOutcome> {
-  const program = programOf(script);
-  if (!program) return { actions: [{ type: 'keep' }], error: 'not a script compiled by compileSieve' };
+  const found = compiledOf(script);
+  if (!found) return { actions: [{ type: 'keep' }], error: 'not a script compiled by compileSieve' };
+  const program = found.program;
   let st: RunState;
   try {
-    st = new RunState(program, env, resolveLimits(limits), sourceMapOf(script) ?? null);
+    st = new RunState(program, env, resolveLimits(limits), found.map);
   } catch (e) {
     return { actions: [{ type: 'keep' }], error: `runtime error: ${e instanceof Error ? e.message : String(e)}` };
   }
@@ -102,6 +124,13 @@ class Runner {
     for (let i = from; i < commands.length; i++) {
       const c = commands[i]!;
       this.st.checkClock(c);
+      const g = c.group;
+      if (g !== null) {
+        const inner = this.group(commands, i, g);
+        if (inner) return inner;
+        i += g.count - 1;
+        continue;
+      }
       let result: boolean | Promise<boolean>;
       if (c.name === 'if') {
         result = evaluate(this.st, c.tests[0]!);
@@ -124,6 +153,46 @@ class Runner {
         const inner = this.block(c.block!);
         if (inner) return inner.then(() => this.block(commands, i + 1, true));
       }
+    }
+  }
+
+  /**
+   * The rule group at commands[i] (groups.ts): its values read once; none, and no member matches;
+   * the :is members answered by one lookup per value; the others skipped together when no value
+   * contains the string they all need, else compared one by one; then the blocks of the members
+   * that matched, in order. When a block waits, the promise returned runs the rest of the group
+   * and then the rest of `commands`.
+   */
+  private group(commands: Instruction[], i: number, g: RuleGroup): void | Promise<void> {
+    const st = this.st;
+    const source = g.source;
+    const values = preparedValues(st, source, source.prepared!);
+    if (values.length === 0) return;
+    const vs = g.fold ? st.folded(values) : values;
+    let hits = 0;
+    const keys = g.keys;
+    if (keys !== null) for (let v = 0; v < vs.length; v++) hits |= keys.get(vs[v]!) ?? 0;
+    let pending = g.others;
+    if (pending !== 0 && g.needle !== null && !someIncludes(vs, g.needle)) pending = 0;
+    if ((hits | pending) === 0) return;
+    return this.members(commands, i, g, values, hits, pending, 0);
+  }
+
+  /** Members of the group at commands[i] from member `from` on: `hits` matched, `pending` to compare. */
+  private members(commands: Instruction[], i: number, g: RuleGroup, values: string[], hits: number, pending: number, from: number): void | Promise<void> {
+    let todo = (hits | pending) & ~((1 << from) - 1);
+    while (todo !== 0) {
+      const bit = todo & -todo;
+      todo ^= bit;
+      const k = 31 - Math.clz32(bit);
+      const c = commands[i + k]!;
+      this.st.checkClock(c);
+      if ((hits & bit) === 0) {
+        const t = c.tests[0]!;
+        if (!comparePrepared(this.st, t, t.prepared!, values)) continue;
+      }
+      const inner = this.block(c.block!);
+      if (inner) return inner.then(() => this.members(commands, i, g, values, hits, pending, k + 1) ?? this.block(commands, i + g.count));
     }
   }
 
@@ -240,11 +309,12 @@ class Runner {
   private flagCommand(c: Instruction): void {
     const st = this.st;
     const variable = c.pos.length === 2 ? (c.pos[0] as string) : null;
-    const given = canonicalFlags(st.list(c.pos[c.pos.length - 1]));
+    const given = st.variables ? canonicalFlags(st.list(c.pos[c.pos.length - 1])) : scriptFlags(c);
     const current = variable === null ? st.flags : canonicalFlags([st.vars.get(variable)]);
     let next: string[];
+    // (The flag lists are never changed in place: `given` may be the script's own, shared by runs.)
     if (c.name === 'setflag') next = given;
-    else if (c.name === 'addflag') next = canonicalFlags([...current, ...given]);
+    else if (c.name === 'addflag') next = current.length === 0 ? given : canonicalFlags([...current, ...given]);
     else {
       const drop = new Set(given.map((f) => f.toLowerCase()));
       next = current.filter((f) => !drop.has(f.toLowerCase()));
@@ -293,7 +363,7 @@ class Runner {
   finish(): SieveAction[] {
     const event = this.st.env.imap;
     const out = collapse(this.actions, event?.mailbox);
-    if (this.implicitKeep && !out.some((a) => a.type === 'keep')) {
+    if (this.implicitKeep && !out.some(isKeep)) {
       const flags = this.st.uses('imap4flags') ? deliverableFlags(this.st.flags) : [];
       const withFlags = flags.length > 0 || (event !== undefined && this.st.uses('imap4flags'));
       // The implicit keep happens at the end: it stores the header as the script left it.

@@ -6,7 +6,7 @@
 import type { SourceMap } from './position.js';
 import type { AddressPart, Instruction, Program, Value } from './program.js';
 import type { SieveEnvironment, SieveLimits } from './types.js';
-import { addressPart, MessageView, splitEnvelopeAddress, type SplitAddress } from './message.js';
+import { addressPart, MessageView, PART_SLOTS, PARTS, splitEnvelopeAddress, type SplitAddress } from './message.js';
 import { Variables } from './variables.js';
 import { foldAscii, matchable, StepBudget, type MatchableValue } from './match.js';
 
@@ -27,13 +27,20 @@ export class RunState {
   edited = false;
   /** Made on first use: most scripts have no variables (RFC 5229), and this is made for every message. */
   private varsMade: Variables | null = null;
-  readonly deadline: number;
+  /** When the run must have ended (performance.now()); set at the clock's first reading (checkClock), NaN until then. */
+  private deadline = NaN;
   readonly separator: string;
   /** The internal flags variable of imap4flags (RFC 5232 §3). */
   flags: string[] = [];
   private bodyCache: Buffer | null = null;
   /** body test strings by transform, so that many body tests parse the MIME structure once. */
   private bodyStringsMade: Map<string, string[]> | null = null;
+  /**
+   * Answers of the tests written more than once (PreparedTest.memo), bit `1 << memo`: asked yet, and
+   * the answer (two integers, not an array: nothing more to make per run).
+   */
+  memoAsked = 0;
+  memoTrue = 0;
   /** The :matches step budget, one for the run (each comparison starts it at 0). */
   readonly budget: StepBudget;
 
@@ -45,7 +52,6 @@ export class RunState {
   ) {
     this.header = env.header;
     this.msg = new MessageView(env.header, program.fields);
-    this.deadline = performance.now() + limits.maxRunMilliseconds;
     this.separator = env.subaddressSeparator ?? '+';
     this.budget = new StepBudget(limits.maxMatchSteps);
     this.variables = program.requires.has('variables');
@@ -77,18 +83,19 @@ export class RunState {
     return (this.toCache ??= splitEnvelopeAddress(this.env.envelope.to));
   }
 
-  private envelopeCache: Map<string, string[]> | null = null;
+  /** envelopeParts' answers, at ENVELOPE_SLOTS[which] + PART_SLOTS[part]. */
+  private envelopeCache: Array<string[] | undefined> | null = null;
   /**
    * One part of the envelope's "from" or "to" address (RFC 5228 §5.4), as a list of one (none
    * when the address has no such part); the same array for every test of the run that asks.
    */
   envelopeParts(which: 'from' | 'to', part: AddressPart): string[] {
-    const key = `${which} ${part}`;
-    this.envelopeCache ??= new Map();
-    let out = this.envelopeCache.get(key);
+    const at = (which === 'from' ? 0 : PARTS) + PART_SLOTS[part];
+    this.envelopeCache ??= new Array<string[] | undefined>(2 * PARTS).fill(undefined);
+    let out = this.envelopeCache[at];
     if (!out) {
       const p = addressPart(which === 'from' ? this.envelopeFrom : this.envelopeTo, part, this.separator);
-      this.envelopeCache.set(key, (out = p === null ? [] : [p]));
+      this.envelopeCache[at] = out = p === null ? [] : [p];
     }
     return out;
   }
@@ -98,6 +105,7 @@ export class RunState {
     if (header === this.header) return;
     this.header = header;
     this.msg = new MessageView(header, this.program.fields);
+    this.memoAsked = 0; // the answers were the old header's
     this.bodyStringsMade = null;
     this.edited = true;
   }
@@ -116,7 +124,10 @@ export class RunState {
    */
   checkClock(at: Instruction): void {
     if ((this.ticks++ & 15) !== 0) return;
-    if (performance.now() > this.deadline) throw new SieveRuntimeError(at.offset, `script ran longer than ${this.limits.maxRunMilliseconds} ms (maxRunMilliseconds)`);
+    const now = performance.now();
+    // The first reading starts the clock (one reading per run fewer than starting it when the run is made).
+    if (Number.isNaN(this.deadline)) this.deadline = now + this.limits.maxRunMilliseconds;
+    if (now > this.deadline) throw new SieveRuntimeError(at.offset, `script ran longer than ${this.limits.maxRunMilliseconds} ms (maxRunMilliseconds)`);
   }
 
   /** A string argument with variables expanded (RFC 5229 §3) when the script uses them. */
@@ -130,23 +141,36 @@ export class RunState {
     return this.variables ? l.map((s) => this.vars.expand(s)) : l;
   }
 
-  /** Per run: value lists folded for i;ascii-casemap, by identity (a field's values are one array for the run). */
-  private foldedCache: Map<readonly string[], string[]> | null = null;
+  /**
+   * Per run: value lists folded for i;ascii-casemap, by identity (a field's values are one array
+   * for the run): the lists and their folded copies side by side, searched in turn — a run folds
+   * a few lists, and a Map made for them per run was more to allocate and load than the search.
+   */
+  private foldedFrom: string[][] | null = null;
+  private foldedTo: string[][] | null = null;
   folded(values: string[]): string[] {
     if (values.length === 0) return values;
-    this.foldedCache ??= new Map();
-    let out = this.foldedCache.get(values);
-    if (!out) this.foldedCache.set(values, (out = values.map(foldAscii)));
+    const from = (this.foldedFrom ??= []);
+    const to = (this.foldedTo ??= []);
+    for (let i = 0; i < from.length; i++) if (from[i] === values) return to[i]!;
+    const out = values.map(foldAscii);
+    if (from.length < RUN_CACHE_ENTRIES) {
+      from.push(values);
+      to.push(out);
+    }
     return out;
   }
 
-  /** Per run: values made ready for :matches (ten rules on one Subject prepare it once). */
-  private matchables: [Map<string, MatchableValue>, Map<string, MatchableValue>] | null = null;
+  /** Per run: values made ready for :matches (ten rules on one Subject prepare it once); searched in turn as `folded`'s. */
+  private matchables: MatchableValue[] | null = null;
   matchable(value: string, fold: boolean): MatchableValue {
-    this.matchables ??= [new Map(), new Map()];
-    const cache = this.matchables[fold ? 1 : 0];
-    let out = cache.get(value);
-    if (!out) cache.set(value, (out = matchable(value, fold)));
+    const known = (this.matchables ??= []);
+    for (let i = 0; i < known.length; i++) {
+      const m = known[i]!;
+      if (m.value === value && m.fold === fold) return m;
+    }
+    const out = matchable(value, fold);
+    if (known.length < RUN_CACHE_ENTRIES) known.push(out);
     return out;
   }
 
@@ -160,6 +184,12 @@ export class RunState {
 }
 
 const NONE: string[] = [];
+
+/**
+ * Entries of a run's small caches (folded lists, :matches values): past it, a value is prepared
+ * again when asked again — the same answer, at the cost a run without the cache would pay.
+ */
+const RUN_CACHE_ENTRIES = 32;
 
 /**
  * A script's single string as a list, the same array each time it is asked for: a fresh one per

@@ -276,19 +276,29 @@ function noEnvelopeAtImap(st: RunState, t: Instruction): void {
 
 /** A prepared header, address or envelope test (prepare.ts). */
 function evaluatePrepared(st: RunState, t: Instruction, p: PreparedTest): boolean {
+  if (p.memo < 0) return comparePrepared(st, t, p, preparedValues(st, t, p));
+  const bit = 1 << p.memo;
+  if ((st.memoAsked & bit) !== 0) return (st.memoTrue & bit) !== 0;
+  const answer = comparePrepared(st, t, p, preparedValues(st, t, p));
+  st.memoAsked |= bit;
+  st.memoTrue = answer ? st.memoTrue | bit : st.memoTrue & ~bit;
+  return answer;
+}
+
+/** The values a prepared test compares: its field's (decoded, or one part of each address), or one part of the envelope. */
+export function preparedValues(st: RunState, t: Instruction, p: PreparedTest): string[] {
   if (p.envelope !== null) {
     noEnvelopeAtImap(st, t);
-    return comparePrepared(st, t, p, st.envelopeParts(p.envelope, t.addressPart));
+    return st.envelopeParts(p.envelope, t.addressPart);
   }
-  const values = t.name === 'header' ? st.msg.decodedAt(p.slot) : st.msg.addressPartsAt(p.slot, t.addressPart, st.separator);
-  return comparePrepared(st, t, p, values);
+  return t.name === 'header' ? st.msg.decodedAt(p.slot) : st.msg.addressPartsAt(p.slot, t.addressPart, st.separator);
 }
 
 /**
  * compareValues for a prepared test (prepare.ts): the keys folded and the patterns cut at compile
  * time, no match variables to set (the script has none), so nothing is looked up or made per key.
  */
-function comparePrepared(st: RunState, t: Instruction, p: PreparedTest, values: string[]): boolean {
+export function comparePrepared(st: RunState, t: Instruction, p: PreparedTest, values: string[]): boolean {
   if (values.length === 0) return false;
   const segments = p.segments;
   if (segments !== null) {

@@ -10,6 +10,7 @@ import { decodeEncodedCharacters, EncodedCharacterError } from './encoded-charac
 import { SieveSyntaxError } from './position.js';
 import type { AddressPart, Instruction, MatchType, Program, Value } from './program.js';
 import { prepareTests } from './prepare.js';
+import { groupRules } from './groups.js';
 import {
   ADDRESS_HEADERS,
   ADDRESS_PART_TAGS,
@@ -46,7 +47,9 @@ export class Validator {
     }
     const program = this.block(commands.filter((c) => c.name !== 'require'), true);
     for (const cap of this.guarded) this.requires.add(cap);
-    return { requires: this.requires, available: this.available, commands: program, fields: prepareTests(program, this.requires) };
+    const { fields, memos } = prepareTests(program, this.requires);
+    groupRules(program, this.requires);
+    return { requires: this.requires, available: this.available, commands: program, fields, memos };
   }
 
   private require(c: SieveNode): void {
@@ -110,6 +113,7 @@ export class Validator {
       match: { kind: 'is' },
       addressPart: 'all',
       prepared: null,
+      group: null,
     };
     // Which tag took each exclusive group (match type, comparator, …); small, so an array.
     const groups: string[] = [];
