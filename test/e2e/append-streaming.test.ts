@@ -18,6 +18,8 @@ import { liveBytes } from '../helpers/live-memory.js';
 import { RawClient, run, until, sleep } from '../helpers/raw-client.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
+import { KEEP_FOR_PARSE_MAX } from '../../src/store/sqlite/blob-files.js';
+import { DEFAULT_IMAP_LIMITS } from '../../src/imap/limits.js';
 import type { MailStore, UserMailbox, AppendInput, AppendInputs } from '../../src/store/types.js';
 
 /** Counts what the store's append has read of a streamed message, as it reads it. */
@@ -261,10 +263,16 @@ describe('APPEND streaming: memory stays bounded', () => {
     console.log(`# 50 MB APPEND: peak growth ${(peak / 1048576).toFixed(1)} MB (heap + buffers after GC, sampled every 2 MB), store lag at most ${(maxLag / 1048576).toFixed(1)} MB`);
     assert.match(input, /^a OK \[APPENDUID \d+ 1\]/m);
     assert.equal(seen.bytes, size);
-    // The session holds at most its read-ahead (1 MiB) plus what the kernel's socket buffers have
-    // accepted; the old path held the whole 50 MB before the store saw a byte.
+    // The store is behind the client by at most the session's read-ahead (maxPipelinedBytes, 1 MiB)
+    // plus what the kernel's socket buffers have accepted (not process memory: 8 MB here); the old
+    // path held the whole 50 MB before the store saw a byte.
     assert.ok(maxLag < 16 * 1024 * 1024, `the store fell ${maxLag} bytes behind the client`);
-    assert.ok(peak < 20 * 1024 * 1024, `memory grew by ${peak} bytes during a 50 MB APPEND`);
+    // What the process holds: the read-ahead, and the buffer the body was kept in for the parse
+    // while it was within KEEP_FOR_PARSE_MAX (4 MiB), which goes to the store's free list for the
+    // next body (kept-bytes.ts; a one-off: a second such APPEND reuses it) — 5.3-5.4 MB measured.
+    // That buffer's doubling once overshot to 8 MB and left 2 + 4 + 8 MB on the free list: 14-15 MB.
+    const bound = KEEP_FOR_PARSE_MAX + DEFAULT_IMAP_LIMITS.maxPipelinedBytes + 3 * 1024 * 1024;
+    assert.ok(peak < bound, `memory grew by ${peak} bytes during a 50 MB APPEND (bound ${bound})`);
     socket.destroy();
   });
 });

@@ -24,6 +24,29 @@ function chunksOf(total: number, sizes: number[]): Buffer[] {
   return out;
 }
 
+// First in the file: it counts what the free list gains, from empty.
+test('growth stops at the limit: a body kept up to 4 MiB from past its 2 MiB slot leaves one buffer of 4 MiB', () => {
+  const limit = 4 * 1024 * 1024;
+  assert.deepEqual(keptBytesFreeList(), { buffers: 0, bytes: 0 });
+  // As TempBlob does once a body outgrows its slot: the slot's bytes, then 64 KiB reads while the
+  // body is within the limit, then release (the body went on past it).
+  const kept = new KeptBytes(limit, limit);
+  const chunks = [bytes(2 * 1024 * 1024 + 100), ...chunksOf(limit - (2 * 1024 * 1024 + 100), [65_536])];
+  for (const c of chunks) kept.push(c);
+  assert.equal(kept.size, limit);
+  assert.ok(kept.bytes().equals(Buffer.concat(chunks)));
+  kept.release();
+  // Doubling from the slot's 2 MiB past the limit left 2 + 4 + 8 MB here (14 MB held for good).
+  assert.deepEqual(keptBytesFreeList(), { buffers: 1, bytes: limit });
+  // Without a first size, growth still stops at the limit: from the free 4 MiB buffer to 5 MB, not 8 MiB.
+  const bigger = new KeptBytes(5_000_000);
+  const more = chunksOf(5_000_000, [65_536]);
+  for (const c of more) bigger.push(c);
+  assert.ok(bigger.bytes().equals(Buffer.concat(more)));
+  assert.equal(bigger.bytes().buffer.byteLength, 5_000_000);
+  bigger.release();
+});
+
 test('kept bytes equal the chunks pushed, whatever their sizes, as the buffer grows', () => {
   for (const total of [0, 1, 65_536, 524_288, 524_289, 1_048_576 + 80, 3_000_000]) {
     const chunks = chunksOf(total, [65_536, 1, 7, 100_000, 3]);

@@ -411,7 +411,7 @@ export class TempBlob {
     this.direct = direct?.direct ? direct : undefined;
     this.slot = direct?.slot ?? null;
     this.inSlot = this.slot !== null;
-    this.kept = this.slot ? null : new KeptBytes();
+    this.kept = this.slot ? null : new KeptBytes(KEEP_FOR_PARSE_MAX);
   }
 
   /**
@@ -428,7 +428,9 @@ export class TempBlob {
       // Outgrown: from now on the ring is reused, so what the parse needs is kept apart.
       this.inSlot = false;
       if (this.size <= KEEP_FOR_PARSE_MAX) {
-        this.kept = new KeptBytes();
+        // Already past the slot, it is kept at its limit's size from the start: one buffer, not
+        // a slot's worth copied into one and then into another twice its size.
+        this.kept = new KeptBytes(KEEP_FOR_PARSE_MAX, KEEP_FOR_PARSE_MAX);
         this.kept.push(slot.subarray(0, start));
       }
     }

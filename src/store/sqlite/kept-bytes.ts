@@ -49,11 +49,25 @@ export class KeptBytes {
   private buf: Buffer | null = null;
   size = 0;
 
+  /**
+   * @param limit The most bytes this body will be kept for (the caller stops pushing past it): the
+   *   buffer's doubling stops there. Without it, a body that crossed the caller's limit made one
+   *   buffer twice that size and left it, and every smaller one it outgrew, on the free list — a
+   *   50 MB APPEND (kept up to 4 MiB) left 2 + 4 + 8 MB there for good (append-streaming.test.ts).
+   * @param expect Bytes the body is already known to reach (a body that outgrew its slot): the
+   *   first buffer is made that large, not grown into through smaller ones.
+   */
+  constructor(
+    private readonly limit = Number.POSITIVE_INFINITY,
+    private readonly expect = 0,
+  ) {}
+
   /** Appends `chunk`. */
   push(chunk: Buffer): void {
     const need = this.size + chunk.length;
     if (!this.buf || need > this.buf.length) {
-      const bigger = take(Math.max(need, (this.buf?.length ?? 0) * 2));
+      const grown = Math.max(need, this.expect, (this.buf?.length ?? 0) * 2);
+      const bigger = take(Math.max(need, Math.min(grown, this.limit)));
       if (this.buf) {
         this.buf.copy(bigger, 0, 0, this.size);
         give(this.buf);
