@@ -9,8 +9,16 @@
 import type { MessageStructure } from '../../mime/types.js';
 import { RecentCache } from '../../util/recent-map.js';
 
-/** Entries kept: a few MB at most for ordinary messages. */
-export const STRUCTURE_CACHE_ENTRIES = 2048;
+/**
+ * Entries kept (SqliteStore's `structureCacheEntries`). A parsed structure of an ordinary message
+ * is about 1.3 KB of heap, and the ENVELOPE and BODYSTRUCTURE rendered from it (kept by the IMAP
+ * layer for as long as the structure lives) about as much again — some 80–130 MB when full. It
+ * was 2,048: enough for one client's folder, but at 50 clients over their own 400-message mailboxes
+ * nearly every FETCH missed, and a miss costs a statement, a JSON.parse (~13 µs) and a render per
+ * message — a third of the server's CPU per command under imaptest's persistent mix (bench/RESULTS.md,
+ * issue 23, helper 23c). Two generations (RecentCache) keep between half and all of it.
+ */
+export const STRUCTURE_CACHE_ENTRIES = 32768;
 
 export class StructureCache {
   // Two generations (RecentCache): a FETCH page's hits move nothing; entries unused for two turns go.
