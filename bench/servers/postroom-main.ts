@@ -79,7 +79,7 @@ if (process.env.POSTROOM_BENCH_WRITES) {
 process.on('SIGUSR2', () => {
   const m = process.memoryUsage();
   const mb = (n: number): string => (n / 1048576).toFixed(1);
-  process.stderr.write(`memory MB: rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}; hibernated sessions ${server.hibernation?.size ?? 0}\n`);
+  process.stderr.write(`memory MB (pid ${process.pid}): rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}; hibernated sessions ${server.hibernation?.size ?? 0}\n`);
 });
 
 // POSTROOM_BENCH_COMMAND_TIMES=1: the server's own time per command (parsed to tagged reply),
