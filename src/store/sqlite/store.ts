@@ -106,8 +106,9 @@ export interface SqliteStoreOptions {
   headerCacheBytes?: number;
   /**
    * Parsed MIME structures kept in memory for FETCH (ENVELOPE, BODYSTRUCTURE, the header ranges of
-   * HEADER.FIELDS), in messages over all users (default 32,768, STRUCTURE_CACHE_ENTRIES: some
-   * 80–130 MB when full with the rendered items kept beside them; 0 keeps none). A FETCH of a
+   * HEADER.FIELDS), in messages over all users (default 32,768, STRUCTURE_CACHE_ENTRIES: about
+   * 2.5 KB each for ordinary mail with the encoded items kept beside them, some 80 MB when full;
+   * 0 keeps none). A FETCH of a
    * message whose structure is not kept reads and parses it again (structure-cache.ts).
    */
   structureCacheEntries?: number;

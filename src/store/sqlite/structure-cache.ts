@@ -11,8 +11,8 @@ import { RecentCache } from '../../util/recent-map.js';
 
 /**
  * Entries kept (SqliteStore's `structureCacheEntries`). A parsed structure of an ordinary message
- * is about 1.3 KB of heap, and the ENVELOPE and BODYSTRUCTURE rendered from it (kept by the IMAP
- * layer for as long as the structure lives) about as much again — some 80–130 MB when full. It
+ * is about 1.3 KB of heap, and the encoded ENVELOPE and BODYSTRUCTURE kept with it by the IMAP
+ * layer about 1.2 KB more (measured on the bench's mail) — some 80 MB when full. It
  * was 2,048: enough for one client's folder, but at 50 clients over their own 400-message mailboxes
  * nearly every FETCH missed, and a miss costs a statement, a JSON.parse (~13 µs) and a render per
  * message — a third of the server's CPU per command under imaptest's persistent mix (bench/RESULTS.md,
