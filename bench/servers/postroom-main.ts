@@ -19,6 +19,7 @@ import { createServer as createNetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { TailRecorder } from './tails.js';
 import inspector from 'node:inspector';
+import { takeoverCounts } from '../../src/net/tls13/takeover.js';
 
 // POSTROOM_BENCH_METRICS=1: count as `serve --metrics-port` does (commands, logins, bytes, store and
 // WAL timings), to measure what the instrumentation costs (bench/metrics-ab.ts).
@@ -79,7 +80,7 @@ if (process.env.POSTROOM_BENCH_WRITES) {
 process.on('SIGUSR2', () => {
   const m = process.memoryUsage();
   const mb = (n: number): string => (n / 1048576).toFixed(1);
-  process.stderr.write(`memory MB (pid ${process.pid}): rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}; hibernated sessions ${server.hibernation?.size ?? 0}\n`);
+  process.stderr.write(`memory MB (pid ${process.pid}): rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}; hibernated sessions ${server.hibernation?.size ?? 0}; TLS records after the handshake by Postroom ${takeoverCounts.postroom}, by OpenSSL ${takeoverCounts.openssl}\n`);
 });
 
 // POSTROOM_BENCH_COMMAND_TIMES=1: the server's own time per command (parsed to tagged reply),
