@@ -38,6 +38,11 @@ export class HeaderCache {
     this.entries.set(contentId, own);
   }
 
+  /** Drops a released content's header block (no message can ask for it again). */
+  forget(contentId: number): void {
+    this.entries.delete(contentId);
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -33,6 +33,11 @@ export class StructureCache {
     return this.entries.get(contentId);
   }
 
+  /** Drops a released content's structure (no message can ask for it again). */
+  forget(contentId: number): void {
+    this.entries.delete(contentId);
+  }
+
   get(contentId: number, load: () => string): MessageStructure {
     const hit = this.entries.get(contentId);
     if (hit) return hit;
