@@ -19,6 +19,7 @@ import { createServer as createNetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { TailRecorder } from './tails.js';
 import inspector from 'node:inspector';
+import { takeoverCounts } from '../../src/net/tls13/takeover.js';
 
 // POSTROOM_BENCH_METRICS=1: count as `serve --metrics-port` does (commands, logins, bytes, store and
 // WAL timings), to measure what the instrumentation costs (bench/metrics-ab.ts).
@@ -76,10 +77,13 @@ if (process.env.POSTROOM_BENCH_WRITES) {
 }
 
 // SIGUSR2: print what the process's memory is made of (V8 heap used and held, native) to stderr.
+// The hibernated count is asked of the server once it exists: a signal while the store is still
+// opening used to kill the process (`server` read before its declaration ran).
+let hibernatedSessions = (): number => 0;
 process.on('SIGUSR2', () => {
   const m = process.memoryUsage();
   const mb = (n: number): string => (n / 1048576).toFixed(1);
-  process.stderr.write(`memory MB: rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}; hibernated sessions ${server.hibernation?.size ?? 0}\n`);
+  process.stderr.write(`memory MB (pid ${process.pid}): rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}; hibernated sessions ${hibernatedSessions()}; TLS records after the handshake by Postroom ${takeoverCounts.postroom}, by OpenSSL ${takeoverCounts.openssl}\n`);
 });
 
 // POSTROOM_BENCH_COMMAND_TIMES=1: the server's own time per command (parsed to tagged reply),
@@ -145,6 +149,7 @@ const server = createImapServer({
     ...(hibernate ? { idleHibernateSeconds: Number(hibernate) } : {}),
   },
 });
+hibernatedSessions = () => server.hibernation?.size ?? 0;
 const bound = await server.listen();
 // POSTROOM_BENCH_UNIX=PATH: plain IMAP on a UNIX socket too, for bench/tls-offload-probe.ts (a TLS
 // terminator in another process); a bench-only door into the server's private accept().

@@ -50,6 +50,15 @@ export class RecentCache<K, V> {
     this.addYoung(key, value);
   }
 
+  /** Forgets `key` (its value can no longer be asked for): its room is free again at once. */
+  delete(key: K): void {
+    const young = this.young.get(key);
+    if (young !== undefined) {
+      this.young.delete(key);
+      this.youngWeight -= this.weigh(young);
+    } else this.old.delete(key);
+  }
+
   get size(): number {
     return this.young.size + this.old.size;
   }

@@ -7,6 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import BetterSqlite3 from 'better-sqlite3';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GroupCommit } from '../../src/store/sqlite/group-commit.js';
 import { WalSync } from '../../src/store/sqlite/wal-sync.js';
 
@@ -91,4 +94,50 @@ test('a failing job rolls back alone: in a batch its savepoint, alone its whole 
   });
   await assert.rejects(promised, /cannot return a promise/);
   assert.equal(v(), 'b');
+});
+
+test("a batch's savepoints keep their sub-journal in memory: no temporary file under the exclusive lock, a big failing job still rolls back alone", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'postroom-group-subjournal-'));
+  const db = new BetterSqlite3(join(dir, 'mail.sqlite'));
+  try {
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
+    const insert = db.prepare('INSERT INTO t VALUES (?, ?)');
+    // ~2 MB over ~500 pages: a job rewriting them all puts ~2 MB in its savepoint's sub-journal,
+    // far past the 64 KiB at which SQLite would spill it to a temporary file.
+    db.transaction(() => {
+      for (let k = 1; k <= 2000; k++) insert.run(k, 'a'.repeat(1000));
+    })();
+    const calls: Array<() => void> = [];
+    const group = new GroupCommit(db, new WalSync('/nonexistent-wal', () => new Promise<void>((resolve) => calls.push(resolve))));
+    assert.equal(db.pragma('temp_store', { simple: true }), 2, 'temp_store is not MEMORY');
+    const rewrite = (v: string) => () => db.prepare('UPDATE t SET v = ?').run(v.repeat(1000));
+    const first = group.run(rewrite('b'), 'soon');
+    const failing = group.run(() => {
+      rewrite('c')();
+      throw new Error('big job failed');
+    }, 'soon');
+    const third = group.run(() => db.prepare('UPDATE t SET v = ? WHERE k = 1').run('d'), 'soon');
+    await assert.rejects(failing, /big job failed/);
+    await Promise.all([first, third]);
+    assert.equal(db.prepare("SELECT count(*) FROM t WHERE substr(v, 1, 1) = 'c'").pluck().get(), 0, "the failed job's changes were kept");
+    assert.equal(db.prepare("SELECT count(*) FROM t WHERE substr(v, 1, 1) = 'b'").pluck().get(), 1999);
+    assert.equal(db.prepare('SELECT v FROM t WHERE k = 1').pluck().get(), 'd');
+    if (process.platform === 'linux') {
+      const temporary = readdirSync('/proc/self/fd')
+        .map((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`);
+          } catch {
+            return '';
+          }
+        })
+        .filter((target) => /etilqs_/.test(target));
+      assert.deepEqual(temporary, [], 'a savepoint spilled its sub-journal to a temporary file');
+    }
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -106,6 +106,14 @@ test('RFC 4315 UID EXPUNGE removes only the named \\Deleted messages', async () 
   await h.close();
 });
 
+test('UID EXPUNGE of a set named out of order announces the highest first, as for an ascending one', async () => {
+  const h = await setup();
+  assert.equal(await h.run(uidExpungeCommand, '4,1,2'), 't OK UID EXPUNGE completed');
+  assert.deepEqual(h.take(), ['* 4 EXPUNGE', '* 2 EXPUNGE']);
+  assert.deepEqual([...h.view().uids()], [1, 3, 5]);
+  await h.close();
+});
+
 test('EXPUNGE and UID EXPUNGE are refused on a read-only mailbox', async () => {
   const h = await setup();
   await h.select('INBOX', true);

@@ -36,3 +36,21 @@ it('RecentCache keeps what was used since the last turn, drops what was not used
   none.set(1, 'a');
   assert.equal(none.get(1), undefined);
 });
+
+it('RecentCache.delete forgets a key in either generation and frees its weight in the young one at once', () => {
+  const cache = new RecentCache<number, string>(8, (v) => v.length);
+  cache.set(1, 'aa');
+  cache.set(2, 'bb');
+  // 4 of the young half's 4: the turn came; 1 and 2 are old now.
+  cache.set(3, 'cc');
+  cache.delete(1);
+  assert.equal(cache.get(1), undefined, 'an old entry stayed');
+  cache.delete(3);
+  assert.equal(cache.get(3), undefined, 'a young entry stayed');
+  assert.equal(cache.size, 1);
+  // 3's weight is free again: 'ddd' (3) does not turn the young half (3 < 4)…
+  cache.set(4, 'ddd');
+  assert.equal(cache.get(2), 'bb', 'a turn came early: the weight of a deleted entry was still counted');
+  cache.delete(99);
+  assert.equal(cache.size, 2);
+});

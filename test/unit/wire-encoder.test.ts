@@ -171,6 +171,23 @@ test('a string encodes to the same bytes as its UTF-8 Buffer, with and without U
   );
 });
 
+test('a kept value of 7-bit bytes keeps them for both UTF-8 forms and lets its tree go; one with 8-bit bytes keeps its tree for the other form', async () => {
+  const ascii: ImapValue = ['Sat, 5 Dec 2026', 'plain "quoted"', [[null, null, 'a', 'example.com']], null, 42, atom('NIL'), Buffer.from('x\r\ny')];
+  const eight: ImapValue = ['Grüße', Buffer.from([0x61, 0xe9])];
+  for (const [tree, dropped] of [
+    [ascii, true],
+    [eight, false],
+  ] as const) {
+    for (const first of [false, true]) {
+      const kept = keptEncoding(tree);
+      const direct = (utf8: boolean): string => text(encodeValue(tree, { utf8 }));
+      assert.equal(text(encodeValue(kept, { utf8: first })), direct(first));
+      assert.equal(kept.items.length === 0, dropped, `tree ${dropped ? 'dropped' : 'kept'} after the first write`);
+      for (const utf8 of [!first, first, !first]) assert.equal(text(encodeValue(kept, { utf8 })), direct(utf8), `utf8=${utf8} after utf8=${first}`);
+    }
+  }
+});
+
 test('a kept value writes the bytes of its tree, in each UTF-8 form, again and again, and inside a large answer', async () => {
   const tree: ImapValue = ['Sat, 5 Dec 2026', 'Grüße "quoted"', [[null, null, 'a', 'example.com']], null, literal(Buffer.from('x\r\ny')), 42, atom('NIL')];
   const kept = keptEncoding(tree);

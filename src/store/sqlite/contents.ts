@@ -77,6 +77,11 @@ export function releaseContents(ctx: StoreContext, contentIds: readonly number[]
     ctx.sql.get('DELETE FROM content_thread WHERE content_id = ?').run(id);
     ctx.sql.get('DELETE FROM content_structures WHERE content_id = ?').run(id);
     ctx.sql.get('DELETE FROM contents WHERE id = ?').run(id);
+    // No message can ask for its structure or header again (a content id is never reused): out of
+    // the FETCH caches now, not when they age out — under a steady APPEND/EXPUNGE mix they filled
+    // with the dead, whose heap the garbage collector kept marking. A rollback only costs a miss.
+    ctx.structures.forget(id);
+    ctx.headers.forget(id);
     if (row.external) {
       // Several processes: the maintaining one deletes it, after the grace (shared-upkeep.ts).
       if (ctx.shared) recordRelease(ctx, row.sha256);

@@ -100,7 +100,18 @@ export class GroupCommit {
      */
     private readonly maxBatchMs = 4,
     private readonly options: GroupCommitOptions = {},
-  ) {}
+  ) {
+    // A job of a batch runs in a savepoint, and SQLite first copies each page a savepoint changes
+    // to its sub-journal. That journal spills to a temporary file past 64 KiB, and under the
+    // exclusive lock the file then stays for the connection's life: from the first big batch on,
+    // every page of every later savepoint cost two pwrite(2)s — 9 per command under imaptest's
+    // persistent mix at 50 clients, half of all the server's syscalls (bench/RESULTS.md, issue 23,
+    // helper 23c). In memory (temp_store) the sub-journal is never written out; it holds the
+    // original pages of one job at most, and is emptied at each RELEASE. The temporary b-trees a
+    // statement needs (an IN list, DISTINCT, GROUP BY) live in memory too; the store's are no
+    // larger than what those statements hand back.
+    db.pragma('temp_store = MEMORY');
+  }
 
   /** Jobs queued or committed but not yet settled. */
   private unsettled = 0;

@@ -10,8 +10,13 @@
 
 import { RecentCache } from '../../util/recent-map.js';
 
-/** Default bound: 4 MiB, about 2,000 headers of ordinary mail. */
-export const HEADER_CACHE_BYTES = 4 * 1024 * 1024;
+/**
+ * Default bound: 16 MiB, about 5,000 headers of ordinary mail (3 KB each) or 50,000 of the bench's
+ * short ones. It was 4 MiB: under imaptest's persistent mix at 50 clients (about 40 users' 400-message
+ * mailboxes in play) a header FETCH then mostly missed, and each miss reads the body out of the
+ * database again (bench/RESULTS.md, issue 23, helper 23c).
+ */
+export const HEADER_CACHE_BYTES = 16 * 1024 * 1024;
 
 export class HeaderCache {
   // Two generations (RecentCache): a page's hits move nothing; blocks unused for two turns go.
@@ -31,6 +36,11 @@ export class HeaderCache {
     if (header.length * 8 > this.maxBytes) return;
     const own = header.byteOffset === 0 && header.buffer.byteLength === header.length ? header : Buffer.from(header);
     this.entries.set(contentId, own);
+  }
+
+  /** Drops a released content's header block (no message can ask for it again). */
+  forget(contentId: number): void {
+    this.entries.delete(contentId);
   }
 
   get size(): number {

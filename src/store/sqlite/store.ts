@@ -103,10 +103,18 @@ export interface SqliteStoreOptions {
   sortCacheMessages?: number;
   /**
    * Header blocks kept in memory for FETCH BODY[HEADER.FIELDS (…)] and BODY[HEADER] of ranges, in
-   * bytes over all users (default 4 MiB, HEADER_CACHE_BYTES; 0 keeps none): a repeated header
+   * bytes over all users (default 16 MiB, HEADER_CACHE_BYTES; 0 keeps none): a repeated header
    * FETCH reads no body from the database (header-cache.ts).
    */
   headerCacheBytes?: number;
+  /**
+   * Parsed MIME structures kept in memory for FETCH (ENVELOPE, BODYSTRUCTURE, the header ranges of
+   * HEADER.FIELDS), in messages over all users (default 32,768, STRUCTURE_CACHE_ENTRIES: about
+   * 2.5 KB each for ordinary mail with the encoded items kept beside them, some 80 MB when full;
+   * 0 keeps none). A FETCH of a
+   * message whose structure is not kept reads and parses it again (structure-cache.ts).
+   */
+  structureCacheEntries?: number;
   /**
    * How long the WAL sync of a flag change (acknowledged without waiting for it, docs/sqlite.md)
    * may wait for a write that does wait, so that one fdatasync covers both (default 2 ms,
@@ -296,7 +304,7 @@ export class SqliteStore implements MailStore {
         health,
         snapshots: new SnapshotCache(),
         sortKeys: new SortCache(options.sortCacheMessages),
-        structures: new StructureCache(),
+        structures: new StructureCache(options.structureCacheEntries),
         statusSums: new StatusSums(),
         headers: new HeaderCache(options.headerCacheBytes),
         expungedRetention: limits.expungedRetention,
