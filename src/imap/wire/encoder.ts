@@ -286,7 +286,7 @@ function writeKept(w: ChunkWriter, v: KeptValue, kept: { plain?: Buffer; utf8?: 
     // written (quotable()), and such a string leaves that byte in the output either way — so 7-bit
     // bytes are both forms. Kept for both, the tree is never walked again and goes: a structure
     // cache full of messages' ENVELOPE and BODYSTRUCTURE trees held ~2 KB of small objects per
-    // message for the garbage collector to trace, beside ~0.4 KB of bytes (issue 23, helper 23c).
+    // message for the garbage collector to trace, beside ~0.4 KB of bytes (issue 23).
     kept.plain = kept.utf8 = made;
     v.items.length = 0;
     return;

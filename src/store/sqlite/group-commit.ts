@@ -105,8 +105,8 @@ export class GroupCommit {
     // to its sub-journal. That journal spills to a temporary file past 64 KiB, and under the
     // exclusive lock the file then stays for the connection's life: from the first big batch on,
     // every page of every later savepoint cost two pwrite(2)s — 9 per command under imaptest's
-    // persistent mix at 50 clients, half of all the server's syscalls (bench/RESULTS.md, issue 23,
-    // helper 23c). In memory (temp_store) the sub-journal is never written out; it holds the
+    // persistent mix at 50 clients, half of all the server's syscalls (bench/RESULTS.md, issue
+    // 23). In memory (temp_store) the sub-journal is never written out; it holds the
     // original pages of one job at most, and is emptied at each RELEASE. The temporary b-trees a
     // statement needs (an IN list, DISTINCT, GROUP BY) live in memory too; the store's are no
     // larger than what those statements hand back.

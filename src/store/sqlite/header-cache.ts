@@ -14,7 +14,7 @@ import { RecentCache } from '../../util/recent-map.js';
  * Default bound: 16 MiB, about 5,000 headers of ordinary mail (3 KB each) or 50,000 of the bench's
  * short ones. It was 4 MiB: under imaptest's persistent mix at 50 clients (about 40 users' 400-message
  * mailboxes in play) a header FETCH then mostly missed, and each miss reads the body out of the
- * database again (bench/RESULTS.md, issue 23, helper 23c).
+ * database again (bench/RESULTS.md, issue 23).
  */
 export const HEADER_CACHE_BYTES = 16 * 1024 * 1024;
 

@@ -16,7 +16,7 @@ import { RecentCache } from '../../util/recent-map.js';
  * was 2,048: enough for one client's folder, but at 50 clients over their own 400-message mailboxes
  * nearly every FETCH missed, and a miss costs a statement, a JSON.parse (~13 µs) and a render per
  * message — a third of the server's CPU per command under imaptest's persistent mix (bench/RESULTS.md,
- * issue 23, helper 23c). Two generations (RecentCache) keep between half and all of it.
+ * issue 23). Two generations (RecentCache) keep between half and all of it.
  */
 export const STRUCTURE_CACHE_ENTRIES = 32768;
 
