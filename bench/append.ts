@@ -25,7 +25,12 @@
  * `--gc-log FILE`: the server logs each of its main thread's garbage collections (start, duration,
  * kind) to FILE.<round> at exit (bench/append/gc-log.mjs). `--node-args="..."`: more node flags
  * for Postroom's process (e.g. `--trace-gc`); `--server-stdout FILE`: what it prints that is not a
- * log line goes to FILE.<round>, each line prefixed with the wall clock (ms).
+ * log line goes to FILE.<round>, each line prefixed with the wall clock (ms). With `--strace`,
+ * Dovecot's processes are traced too (strace attached to its master, following the imap process
+ * it forks) into FILE.dovecot.<round>; `-y` names each file descriptor's path. `bench/append-syncs.ts`
+ * reads both traces with --detail's file: syncs per APPEND, on which files, side by side or in series.
+ * `--dovecot-fsync optimized|always` (default optimized, Dovecot's own default: mail saves are
+ * fsynced, index updates not; the bench ran `always` until 2026-12-05).
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -56,6 +61,7 @@ const { values } = parseArgs({
     'strace-calls': { type: 'string' },
     'node-args': { type: 'string' },
     'server-stdout': { type: 'string' },
+    'dovecot-fsync': { type: 'string', default: 'optimized' },
   },
 });
 const COUNT = Number(values.count ?? (values.quick ? 100 : 303));
@@ -84,7 +90,7 @@ async function startPostroomServe(runDir: string, certDir: string, round: number
     '--pop3-port', 'off', '--pop3s-port', 'off', '--log-level', 'error', ...tlsArgs];
   const env = values['gc-log'] ? { ...process.env, POSTROOM_BENCH_GC_LOG: `${values['gc-log']}.${round}` } : process.env;
   const child = values.strace
-    ? spawn('strace', ['-f', '-tt', '-T', ...(values['strace-calls'] ? ['--seccomp-bpf', '-e', `trace=${values['strace-calls']}`] : []), '-o', `${values.strace}.${round}`, process.execPath, ...nodeArgs], { stdio: ['ignore', 'pipe', 'inherit'], env })
+    ? spawn('strace', ['-f', '-tt', '-T', '-y', ...(values['strace-calls'] ? ['--seccomp-bpf', '-e', `trace=${values['strace-calls']}`] : []), '-o', `${values.strace}.${round}`, process.execPath, ...nodeArgs], { stdio: ['ignore', 'pipe', 'inherit'], env })
     : spawn(process.execPath, nodeArgs, { stdio: ['ignore', 'pipe', 'inherit'], env });
   const port = await new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -160,6 +166,19 @@ function processCpuMs(pid: number): number {
   }
 }
 
+/** `strace -f` attached to `pid` (and what it forks from now on), with the same options as Postroom's. */
+async function attachStrace(pid: number, file: string): Promise<ReturnType<typeof spawn>> {
+  const tracer = spawn('strace', ['-f', '-tt', '-T', '-y', ...(values['strace-calls'] ? ['-e', `trace=${values['strace-calls']}`] : []), '-o', file, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // strace says "Process N attached" on stderr once it holds the process.
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, 2000);
+    tracer.stderr!.on('data', (d: Buffer) => {
+      if (/attached/.test(d.toString())) (clearTimeout(t), resolve());
+    });
+  });
+  return tracer;
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
@@ -197,12 +216,15 @@ for (let round = 0; round < ROUNDS; round++) {
     const server =
       name === 'Postroom'
         ? await startPostroomServe(runDir, certDir, round)
-        : await startDovecot({ runDir, spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: 20, ...(TLS ? { tls: { cert: join(certDir, 'cert.pem'), key: join(certDir, 'key.pem') } } : {}) });
+        : await startDovecot({ runDir, spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: 20, mailFsync: values['dovecot-fsync'] as 'optimized' | 'always', ...(TLS ? { tls: { cert: join(certDir, 'cert.pem'), key: join(certDir, 'key.pem') } } : {}) });
+    // Dovecot traced from outside: strace attached to its master follows the processes it forks.
+    const tracer = name === 'Dovecot' && values.strace ? await attachStrace(server.pid, `${values.strace}.dovecot.${round}`) : undefined;
     try {
       process.stderr.write(`  round ${round + 1}/${ROUNDS}: ${name}\n`);
       all.get(name)!.push(await appendRun(TLS ? server.tlsPort ?? server.port : server.port, round, server.pid));
     } finally {
       await server.stop();
+      tracer?.kill('SIGINT');
     }
     rmSync(runDir, { recursive: true, force: true });
   }

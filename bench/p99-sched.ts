@@ -1,6 +1,6 @@
 /**
  * `npx tsx bench/p99-sched.ts [--servers postroom,dovecot-hp] [--trees A,B] [--rounds N] [--seconds S]
- *   [--warmup S] [--tls] [--dovecot-fsync optimized|always]`
+ *   [--warmup S] [--tls] [--dovecot-fsync optimized|always] [--node-args "FLAGS|FLAGS…"] [--perf]`
  * One persistent client's busy mix (vs-dovecot's persistent-1), each server — and with `--trees`,
  * Postroom built from each source tree — in turn, A B … then reversed, on a fresh server each run.
  * Beside the client's p50/p99 per command it reads the kernel's scheduler counters of every thread
@@ -10,7 +10,15 @@
  * a cheap command's p99 is mostly the time the server (or the client) waited for a core, and that
  * is made worse by every other runnable thread the server wakes — figures far less sensitive to
  * other processes' load than the p99 itself, and comparable with Dovecot's one-thread imap process.
- * No tracing inside the server (the tails recorder's 1 ms timer would add its own wake-ups).
+ * `--node-args` with `|` between sets of node flags runs one Postroom per set (an empty set: node's
+ * defaults), alternated like the servers. No tracing inside the server (the tails recorder's 1 ms timer would add its own wake-ups).
+ *
+ * `--perf` (Postroom only) runs the server under `perf record -g` (2 kHz per thread, user and
+ * kernel stacks, events on only over the measured window; perf's own threads are not counted above) and prints,
+ * per thread group, where its CPU went in µs per command: the top functions, and V8's background work
+ * sorted into kinds (scavenge, concurrent marking, sweeping, optimizing compiles …) by the frames on
+ * the stack. Costs the server a little CPU of its own (perf's sampling), so read it beside, not
+ * instead of, a run without.
  */
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -18,6 +26,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLoad, type LoadOptions } from './load/run-load.js';
+import { PerfWrap, perfReport } from './load/perf-threads.js';
 import { percentile, type StatsTable } from './load/stats.js';
 import { BENCH_TMP, PASSWORD, mixedUsers } from './servers/common.js';
 import { startDovecot } from './servers/dovecot.js';
@@ -35,6 +44,7 @@ const { values } = parseArgs({
     tls: { type: 'boolean', default: false },
     'dovecot-fsync': { type: 'string', default: 'optimized' },
     'node-args': { type: 'string' },
+    perf: { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -91,6 +101,8 @@ function threads(pids: number[]): Map<string, ThreadStat & { group: string }> {
     } catch {
       continue;
     }
+    // --perf's sampler, not the server.
+    if (procName === 'perf') continue;
     tids.sort((a, b) => Number(a) - Number(b));
     for (const [rank, tid] of tids.entries()) {
       try {
@@ -145,19 +157,24 @@ async function tls(): Promise<{ tls?: { cert: string; key: string } }> {
 
 interface Variant {
   label: string;
-  start: (runDir: string) => Promise<RunningServer>;
+  start: (runDir: string, perf?: PerfWrap) => Promise<RunningServer>;
 }
 const variants: Variant[] = [];
 for (const name of values.servers.split(',')) {
   if (name === 'postroom') {
+    // `--node-args "A|B"`: one variant per alternative (an empty one is node's defaults).
+    const argSets = values['node-args'] !== undefined ? values['node-args'].split('|').map((a) => a.trim()) : [''];
     for (const tree of trees) {
-      variants.push({
-        label: trees.length > 1 ? `Postroom ${tree}` : 'Postroom',
-        start: async (runDir) => {
-          const mod = (await import(pathToFileURL(join(tree, 'bench/servers/postroom.ts')).href)) as typeof import('./servers/postroom.js');
-          return mod.startPostroom({ runDir, spec, maxConnections: 60, ...(values['node-args'] ? { nodeArgs: values['node-args'].split(' ') } : {}), ...(await tls()) });
-        },
-      });
+      for (const nodeArgs of argSets) {
+        const label = ['Postroom', trees.length > 1 ? tree : '', argSets.length > 1 ? `[${nodeArgs || 'default'}]` : ''].filter(Boolean).join(' ');
+        variants.push({
+          label,
+          start: async (runDir, perf) => {
+            const mod = (await import(pathToFileURL(join(tree, 'bench/servers/postroom.ts')).href)) as typeof import('./servers/postroom.js');
+            return mod.startPostroom({ runDir, spec, maxConnections: 60, ...(nodeArgs ? { nodeArgs: nodeArgs.split(' ') } : {}), ...(perf ? { wrap: perf.wrap } : {}), ...(await tls()) });
+          },
+        });
+      }
     }
   } else if (name === 'dovecot-hp' || name === 'dovecot') {
     variants.push({
@@ -195,12 +212,16 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const v of order) {
     const dir = join(BENCH_TMP, 'p99-sched', `${round}-${variants.indexOf(v)}`);
     rmSync(dir, { recursive: true, force: true });
-    const server = await v.start(dir);
+    const perf = values.perf && v.label.startsWith('Postroom') ? new PerfWrap(join(BENCH_TMP, 'p99-sched', `perf-${round}-${variants.indexOf(v)}.data`)) : undefined;
+    const server = await v.start(dir, perf);
     const load0 = loadavg()[0]!;
-    let run: Run;
+    let run: Run | undefined;
+    let groupOf = new Map<number, string>();
+    let perfText = '';
     try {
       if (WARMUP > 0) await runLoad({ ...base, port: portOf(server), seconds: WARMUP, seed: 99 });
       const before = threads(processTree(server.pid));
+      await perf?.send('enable');
       // Dovecot's imap process exits with the client's LOGOUT: the last look at each thread counts,
       // taken every 100 ms while the load runs (up to 100 ms of it missed for such a process).
       const after = new Map<string, ThreadStat & { group: string }>();
@@ -215,12 +236,22 @@ for (let round = 0; round < ROUNDS; round++) {
       const result = await runLoad({ ...base, port: portOf(server), seconds: SECONDS, seed: round * 10 }).finally(() => clearInterval(poll));
       look();
       const commands = Object.values(result.table).reduce((n, s) => n + s.ok, 0);
+      if (perf) {
+        await perf.send('disable');
+        groupOf = new Map([...after.entries()].map(([k, t]) => [Number(k.split('/')[1]), t.group]));
+      }
       run = { table: result.table, commands, groups: delta(before, after), load: [load0, loadavg()[0]!] };
     } finally {
       await server.stop();
+      if (perf) {
+        await perf.close();
+        perfText = perfReport(perf.file, run?.commands ?? 1, groupOf);
+        rmSync(perf.file, { force: true });
+      }
       // Each run's copy of the seed is hundreds of MB: gone once read.
       rmSync(dir, { recursive: true, force: true });
     }
+    if (!run) throw new Error('no run');
     runs.get(v.label)!.push(run);
     process.stdout.write(`\n${v.label}, round ${round + 1}: ${f(run.commands / SECONDS, 0)} commands/s, load ${f(run.load[0], 1)} → ${f(run.load[1], 1)}\n`);
     process.stdout.write('| thread group | threads | CPU µs/cmd | run-queue wait µs/cmd | wake-ups/cmd | preempted/cmd |\n| --- | ---: | ---: | ---: | ---: | ---: |\n');
@@ -230,6 +261,7 @@ for (let round = 0; round < ROUNDS; round++) {
       process.stdout.write(`| ${g} | ${s.n} | ${per(s.cpu / 1000)} | ${per(s.wait / 1000)} | ${per(s.voluntary)} | ${per(s.involuntary)} |\n`);
     }
     const names = Object.keys(run.table).sort();
+    process.stdout.write(perfText);
     process.stdout.write(`p50/p99 ms: ${names.map((n) => `${n} ${f(percentile(run.table[n]!, 0.5))}/${f(percentile(run.table[n]!, 0.99))}`).join(', ')}\n`);
   }
 }
@@ -246,13 +278,15 @@ for (const n of names) {
   });
   process.stdout.write(`| ${n} | ${cells.join(' | ')} |\n`);
 }
-process.stdout.write('\nWhole server tree per command, each round: CPU µs · run-queue wait µs · wake-ups · preemptions; main thread run-queue wait µs\n');
+process.stdout.write('\nWhole server tree per command, each round: CPU µs · run-queue wait µs · wake-ups · preemptions; main thread run-queue wait µs; CPU µs of the threads other than the main ones\n');
 for (const [label, rs] of runs) {
   const parts = rs.map((r) => {
     const all = [...r.groups.values()].reduce((a, s) => ({ cpu: a.cpu + s.cpu, wait: a.wait + s.wait, vol: a.vol + s.voluntary, inv: a.inv + s.involuntary }), { cpu: 0, wait: 0, vol: 0, inv: 0 });
-    const main = [...r.groups.entries()].filter(([g]) => g.endsWith('(main)')).reduce((n, [, s]) => n + s.wait, 0);
+    const mains = [...r.groups.entries()].filter(([g]) => g.endsWith('(main)'));
+    const main = mains.reduce((n, [, s]) => n + s.wait, 0);
+    const mainCpu = mains.reduce((n, [, s]) => n + s.cpu, 0);
     const c = r.commands;
-    return `${f(all.cpu / 1000 / c, 0)} · ${f(all.wait / 1000 / c, 0)} · ${f(all.vol / c)} · ${f(all.inv / c)}; ${f(main / 1000 / c, 0)} (load ${f(r.load[0], 1)})`;
+    return `${f(all.cpu / 1000 / c, 0)} · ${f(all.wait / 1000 / c, 0)} · ${f(all.vol / c)} · ${f(all.inv / c)}; ${f(main / 1000 / c, 0)}; other threads ${f((all.cpu - mainCpu) / 1000 / c, 0)} (load ${f(r.load[0], 1)})`;
   });
   process.stdout.write(`- ${label}: ${parts.join(' | ')}\n`);
 }
