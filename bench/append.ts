@@ -30,7 +30,11 @@
  * it forks) into FILE.dovecot.<round>; `-y` names each file descriptor's path. `bench/append-syncs.ts`
  * reads both traces with --detail's file: syncs per APPEND, on which files, side by side or in series.
  * `--dovecot-fsync optimized|always` (default optimized, Dovecot's own default: mail saves are
- * fsynced, index updates not; the bench ran `always` until 2026-12-05).
+ * fsynced, index updates not; the bench ran `always` until 2026-12-05). `--warmup N`: N APPENDs
+ * (other messages) on the same connection before the measured ones, on both servers — a fresh
+ * Postroom's first few hundred APPENDs run while V8 is still compiling the APPEND path (about 70
+ * TurboFan compiles and 45 % of the server's CPU during the 303, bench/RESULTS.md), which a server
+ * that has been up for a while has behind it.
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -62,6 +66,7 @@ const { values } = parseArgs({
     'node-args': { type: 'string' },
     'server-stdout': { type: 'string' },
     'dovecot-fsync': { type: 'string', default: 'optimized' },
+    warmup: { type: 'string', default: '0' },
   },
 });
 const COUNT = Number(values.count ?? (values.quick ? 100 : 303));
@@ -128,6 +133,11 @@ async function appendRun(port: number, round: number, pid: number): Promise<Roun
     if (login.status !== 'OK') throw new Error(`LOGIN: ${login.tagged}`);
     const select = await client.command('SELECT INBOX');
     if (select.status !== 'OK') throw new Error(`SELECT: ${select.tagged}`);
+    const warmup = Number(values.warmup);
+    for (let i = 0; i < warmup; i++) {
+      const done = await client.append('Archive', '', benchMessage(8_000_000_000 + round * 100_000 + i, `warmup-${round}`));
+      if (done.status !== 'OK') throw new Error(`warm-up APPEND ${i}: ${done.tagged}`);
+    }
     const before = await archiveCount(client);
     // Built before the clock starts; the same messages for both servers in a round.
     const messages = Array.from({ length: COUNT }, (_, i) => benchMessage(7_000_000_000 + round * 100_000 + i, `append-${round}`));
@@ -201,7 +211,8 @@ writeFileSync(join(certDir, 'key.pem'), cert.key, { mode: 0o600 });
 say(`# Sequential APPEND, one client: Postroom vs Dovecot — ${new Date().toISOString().slice(0, 10)}`);
 say('');
 say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; Dovecot ${dovecotVersion()}.`);
-say(`${ROUNDS} round(s) of ${COUNT} APPENDs over ${TLS ? 'implicit TLS' : 'plaintext'}, servers in turn (order swapped each round), fresh copies of a 400-message mailbox.`);
+say(`Dovecot: mail_fsync = ${values["dovecot-fsync"]}.`);
+say(`${ROUNDS} round(s) of ${COUNT} APPENDs${Number(values.warmup) > 0 ? ` (after ${values.warmup} unmeasured on the same connection)` : ''} over ${TLS ? 'implicit TLS' : 'plaintext'}, servers in turn (order swapped each round), fresh copies of a 400-message mailbox.`);
 say('');
 const all = new Map<string, RoundResult[]>([
   ['Postroom', []],
