@@ -11,7 +11,9 @@
  * is made worse by every other runnable thread the server wakes — figures far less sensitive to
  * other processes' load than the p99 itself, and comparable with Dovecot's one-thread imap process.
  * `--node-args` with `|` between sets of node flags runs one Postroom per set (an empty set: node's
- * defaults), alternated like the servers. No tracing inside the server (the tails recorder's 1 ms timer would add its own wake-ups).
+ * defaults), alternated like the servers; `@renice=N` in a set is not a node flag: it renices V8's
+ * platform threads of that Postroom from outside once it listens (with `--single-threaded-gc` they
+ * run compile jobs only, so no GC pause waits for a thread given a low priority). No tracing inside the server (the tails recorder's 1 ms timer would add its own wake-ups).
  *
  * `--perf` (Postroom only) runs the server under `perf record -g` (2 kHz per thread, user and
  * kernel stacks, events on only over the measured window; perf's own threads are not counted above) and prints,
@@ -21,7 +23,7 @@
  * instead of, a run without.
  */
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { loadavg, setPriority } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -158,6 +160,31 @@ async function tls(): Promise<{ tls?: { cert: string; key: string } }> {
 interface Variant {
   label: string;
   start: (runDir: string, perf?: PerfWrap) => Promise<RunningServer>;
+  /** `@renice=N` in the variant's node flags: V8's platform threads get this nice value once the server listens. */
+  renice?: number;
+}
+
+/**
+ * Sets `nice` on the threads node starts before any JavaScript runs — V8's four platform workers
+ * (compile jobs, GC helpers) and the platform's delayed-task thread, the five threads after the
+ * main one in thread-id order — of the node process in `pids` (the server, or its child under a
+ * wrapper). From outside, as an operator could with renice(1); a way to measure whether those
+ * threads giving way to the main thread helps, not something serve does. Returns their tids.
+ */
+function reniceV8Threads(pids: number[], nice: number): number[] {
+  for (const pid of pids) {
+    let comm = '';
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (comm !== 'node') continue;
+    const tids = readdirSync(`/proc/${pid}/task`).map(Number).sort((a, b) => a - b).slice(1, 6);
+    for (const tid of tids) setPriority(tid, nice);
+    return tids;
+  }
+  return [];
 }
 const variants: Variant[] = [];
 for (const name of values.servers.split(',')) {
@@ -165,10 +192,13 @@ for (const name of values.servers.split(',')) {
     // `--node-args "A|B"`: one variant per alternative (an empty one is node's defaults).
     const argSets = values['node-args'] !== undefined ? values['node-args'].split('|').map((a) => a.trim()) : [''];
     for (const tree of trees) {
-      for (const nodeArgs of argSets) {
-        const label = ['Postroom', trees.length > 1 ? tree : '', argSets.length > 1 ? `[${nodeArgs || 'default'}]` : ''].filter(Boolean).join(' ');
+      for (const set of argSets) {
+        const reniceMatch = /@renice=(-?\d+)/.exec(set);
+        const nodeArgs = set.replace(/@renice=-?\d+/, '').replace(/\s+/g, ' ').trim();
+        const label = ['Postroom', trees.length > 1 ? tree : '', argSets.length > 1 ? `[${set || 'default'}]` : ''].filter(Boolean).join(' ');
         variants.push({
           label,
+          ...(reniceMatch ? { renice: Number(reniceMatch[1]) } : {}),
           start: async (runDir, perf) => {
             const mod = (await import(pathToFileURL(join(tree, 'bench/servers/postroom.ts')).href)) as typeof import('./servers/postroom.js');
             return mod.startPostroom({ runDir, spec, maxConnections: 60, ...(nodeArgs ? { nodeArgs: nodeArgs.split(' ') } : {}), ...(perf ? { wrap: perf.wrap } : {}), ...(await tls()) });
@@ -214,6 +244,7 @@ for (let round = 0; round < ROUNDS; round++) {
     rmSync(dir, { recursive: true, force: true });
     const perf = values.perf && v.label.startsWith('Postroom') ? new PerfWrap(join(BENCH_TMP, 'p99-sched', `perf-${round}-${variants.indexOf(v)}.data`)) : undefined;
     const server = await v.start(dir, perf);
+    if (v.renice !== undefined) process.stdout.write(`\n${v.label}: V8 platform threads ${reniceV8Threads(processTree(server.pid), v.renice).join(', ')} at nice ${v.renice}\n`);
     const load0 = loadavg()[0]!;
     let run: Run | undefined;
     let groupOf = new Map<number, string>();
