@@ -25,7 +25,16 @@
  * `--gc-log FILE`: the server logs each of its main thread's garbage collections (start, duration,
  * kind) to FILE.<round> at exit (bench/append/gc-log.mjs). `--node-args="..."`: more node flags
  * for Postroom's process (e.g. `--trace-gc`); `--server-stdout FILE`: what it prints that is not a
- * log line goes to FILE.<round>, each line prefixed with the wall clock (ms).
+ * log line goes to FILE.<round>, each line prefixed with the wall clock (ms). With `--strace`,
+ * Dovecot's processes are traced too (strace attached to its master, following the imap process
+ * it forks) into FILE.dovecot.<round>; `-y` names each file descriptor's path. `bench/append-syncs.ts`
+ * reads both traces with --detail's file: syncs per APPEND, on which files, side by side or in series.
+ * `--dovecot-fsync optimized|always` (default optimized, Dovecot's own default: mail saves are
+ * fsynced, index updates not; the bench ran `always` until 2026-12-05). `--warmup N`: N APPENDs
+ * (other messages) on the same connection before the measured ones, on both servers — a fresh
+ * Postroom's first few hundred APPENDs run while V8 is still compiling the APPEND path (about 70
+ * TurboFan compiles and 45 % of the server's CPU during the 303, bench/RESULTS.md), which a server
+ * that has been up for a while has behind it.
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -56,6 +65,8 @@ const { values } = parseArgs({
     'strace-calls': { type: 'string' },
     'node-args': { type: 'string' },
     'server-stdout': { type: 'string' },
+    'dovecot-fsync': { type: 'string', default: 'optimized' },
+    warmup: { type: 'string', default: '0' },
   },
 });
 const COUNT = Number(values.count ?? (values.quick ? 100 : 303));
@@ -84,7 +95,7 @@ async function startPostroomServe(runDir: string, certDir: string, round: number
     '--pop3-port', 'off', '--pop3s-port', 'off', '--log-level', 'error', ...tlsArgs];
   const env = values['gc-log'] ? { ...process.env, POSTROOM_BENCH_GC_LOG: `${values['gc-log']}.${round}` } : process.env;
   const child = values.strace
-    ? spawn('strace', ['-f', '-tt', '-T', ...(values['strace-calls'] ? ['--seccomp-bpf', '-e', `trace=${values['strace-calls']}`] : []), '-o', `${values.strace}.${round}`, process.execPath, ...nodeArgs], { stdio: ['ignore', 'pipe', 'inherit'], env })
+    ? spawn('strace', ['-f', '-tt', '-T', '-y', ...(values['strace-calls'] ? ['--seccomp-bpf', '-e', `trace=${values['strace-calls']}`] : []), '-o', `${values.strace}.${round}`, process.execPath, ...nodeArgs], { stdio: ['ignore', 'pipe', 'inherit'], env })
     : spawn(process.execPath, nodeArgs, { stdio: ['ignore', 'pipe', 'inherit'], env });
   const port = await new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -122,6 +133,11 @@ async function appendRun(port: number, round: number, pid: number): Promise<Roun
     if (login.status !== 'OK') throw new Error(`LOGIN: ${login.tagged}`);
     const select = await client.command('SELECT INBOX');
     if (select.status !== 'OK') throw new Error(`SELECT: ${select.tagged}`);
+    const warmup = Number(values.warmup);
+    for (let i = 0; i < warmup; i++) {
+      const done = await client.append('Archive', '', benchMessage(8_000_000_000 + round * 100_000 + i, `warmup-${round}`));
+      if (done.status !== 'OK') throw new Error(`warm-up APPEND ${i}: ${done.tagged}`);
+    }
     const before = await archiveCount(client);
     // Built before the clock starts; the same messages for both servers in a round.
     const messages = Array.from({ length: COUNT }, (_, i) => benchMessage(7_000_000_000 + round * 100_000 + i, `append-${round}`));
@@ -160,6 +176,19 @@ function processCpuMs(pid: number): number {
   }
 }
 
+/** `strace -f` attached to `pid` (and what it forks from now on), with the same options as Postroom's. */
+async function attachStrace(pid: number, file: string): Promise<ReturnType<typeof spawn>> {
+  const tracer = spawn('strace', ['-f', '-tt', '-T', '-y', ...(values['strace-calls'] ? ['-e', `trace=${values['strace-calls']}`] : []), '-o', file, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // strace says "Process N attached" on stderr once it holds the process.
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, 2000);
+    tracer.stderr!.on('data', (d: Buffer) => {
+      if (/attached/.test(d.toString())) (clearTimeout(t), resolve());
+    });
+  });
+  return tracer;
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
@@ -182,7 +211,8 @@ writeFileSync(join(certDir, 'key.pem'), cert.key, { mode: 0o600 });
 say(`# Sequential APPEND, one client: Postroom vs Dovecot — ${new Date().toISOString().slice(0, 10)}`);
 say('');
 say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; Dovecot ${dovecotVersion()}.`);
-say(`${ROUNDS} round(s) of ${COUNT} APPENDs over ${TLS ? 'implicit TLS' : 'plaintext'}, servers in turn (order swapped each round), fresh copies of a 400-message mailbox.`);
+say(`Dovecot: mail_fsync = ${values["dovecot-fsync"]}.`);
+say(`${ROUNDS} round(s) of ${COUNT} APPENDs${Number(values.warmup) > 0 ? ` (after ${values.warmup} unmeasured on the same connection)` : ''} over ${TLS ? 'implicit TLS' : 'plaintext'}, servers in turn (order swapped each round), fresh copies of a 400-message mailbox.`);
 say('');
 const all = new Map<string, RoundResult[]>([
   ['Postroom', []],
@@ -197,12 +227,15 @@ for (let round = 0; round < ROUNDS; round++) {
     const server =
       name === 'Postroom'
         ? await startPostroomServe(runDir, certDir, round)
-        : await startDovecot({ runDir, spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: 20, ...(TLS ? { tls: { cert: join(certDir, 'cert.pem'), key: join(certDir, 'key.pem') } } : {}) });
+        : await startDovecot({ runDir, spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: 20, mailFsync: values['dovecot-fsync'] as 'optimized' | 'always', ...(TLS ? { tls: { cert: join(certDir, 'cert.pem'), key: join(certDir, 'key.pem') } } : {}) });
+    // Dovecot traced from outside: strace attached to its master follows the processes it forks.
+    const tracer = name === 'Dovecot' && values.strace ? await attachStrace(server.pid, `${values.strace}.dovecot.${round}`) : undefined;
     try {
       process.stderr.write(`  round ${round + 1}/${ROUNDS}: ${name}\n`);
       all.get(name)!.push(await appendRun(TLS ? server.tlsPort ?? server.port : server.port, round, server.pid));
     } finally {
       await server.stop();
+      tracer?.kill('SIGINT');
     }
     rmSync(runDir, { recursive: true, force: true });
   }

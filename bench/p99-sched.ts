@@ -1,6 +1,6 @@
 /**
  * `npx tsx bench/p99-sched.ts [--servers postroom,dovecot-hp] [--trees A,B] [--rounds N] [--seconds S]
- *   [--warmup S] [--tls] [--dovecot-fsync optimized|always]`
+ *   [--warmup S] [--tls] [--dovecot-fsync optimized|always] [--node-args "FLAGS|FLAGS…"] [--perf]`
  * One persistent client's busy mix (vs-dovecot's persistent-1), each server — and with `--trees`,
  * Postroom built from each source tree — in turn, A B … then reversed, on a fresh server each run.
  * Beside the client's p50/p99 per command it reads the kernel's scheduler counters of every thread
@@ -10,14 +10,25 @@
  * a cheap command's p99 is mostly the time the server (or the client) waited for a core, and that
  * is made worse by every other runnable thread the server wakes — figures far less sensitive to
  * other processes' load than the p99 itself, and comparable with Dovecot's one-thread imap process.
- * No tracing inside the server (the tails recorder's 1 ms timer would add its own wake-ups).
+ * `--node-args` with `|` between sets of node flags runs one Postroom per set (an empty set: node's
+ * defaults), alternated like the servers; `@renice=N` in a set is not a node flag: it renices V8's
+ * platform threads of that Postroom from outside once it listens (with `--single-threaded-gc` they
+ * run compile jobs only, so no GC pause waits for a thread given a low priority). No tracing inside the server (the tails recorder's 1 ms timer would add its own wake-ups).
+ *
+ * `--perf` (Postroom only) runs the server under `perf record -g` (2 kHz per thread, user and
+ * kernel stacks, events on only over the measured window; perf's own threads are not counted above) and prints,
+ * per thread group, where its CPU went in µs per command: the top functions, and V8's background work
+ * sorted into kinds (scavenge, concurrent marking, sweeping, optimizing compiles …) by the frames on
+ * the stack. Costs the server a little CPU of its own (perf's sampling), so read it beside, not
+ * instead of, a run without.
  */
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { loadavg, setPriority } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLoad, type LoadOptions } from './load/run-load.js';
+import { PerfWrap, perfReport } from './load/perf-threads.js';
 import { percentile, type StatsTable } from './load/stats.js';
 import { BENCH_TMP, PASSWORD, mixedUsers } from './servers/common.js';
 import { startDovecot } from './servers/dovecot.js';
@@ -35,6 +46,7 @@ const { values } = parseArgs({
     tls: { type: 'boolean', default: false },
     'dovecot-fsync': { type: 'string', default: 'optimized' },
     'node-args': { type: 'string' },
+    perf: { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -91,6 +103,8 @@ function threads(pids: number[]): Map<string, ThreadStat & { group: string }> {
     } catch {
       continue;
     }
+    // --perf's sampler, not the server.
+    if (procName === 'perf') continue;
     tids.sort((a, b) => Number(a) - Number(b));
     for (const [rank, tid] of tids.entries()) {
       try {
@@ -145,19 +159,52 @@ async function tls(): Promise<{ tls?: { cert: string; key: string } }> {
 
 interface Variant {
   label: string;
-  start: (runDir: string) => Promise<RunningServer>;
+  start: (runDir: string, perf?: PerfWrap) => Promise<RunningServer>;
+  /** `@renice=N` in the variant's node flags: V8's platform threads get this nice value once the server listens. */
+  renice?: number;
+}
+
+/**
+ * Sets `nice` on the threads node starts before any JavaScript runs — V8's four platform workers
+ * (compile jobs, GC helpers) and the platform's delayed-task thread, the five threads after the
+ * main one in thread-id order — of the node process in `pids` (the server, or its child under a
+ * wrapper). From outside, as an operator could with renice(1); a way to measure whether those
+ * threads giving way to the main thread helps, not something serve does. Returns their tids.
+ */
+function reniceV8Threads(pids: number[], nice: number): number[] {
+  for (const pid of pids) {
+    let comm = '';
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (comm !== 'node') continue;
+    const tids = readdirSync(`/proc/${pid}/task`).map(Number).sort((a, b) => a - b).slice(1, 6);
+    for (const tid of tids) setPriority(tid, nice);
+    return tids;
+  }
+  return [];
 }
 const variants: Variant[] = [];
 for (const name of values.servers.split(',')) {
   if (name === 'postroom') {
+    // `--node-args "A|B"`: one variant per alternative (an empty one is node's defaults).
+    const argSets = values['node-args'] !== undefined ? values['node-args'].split('|').map((a) => a.trim()) : [''];
     for (const tree of trees) {
-      variants.push({
-        label: trees.length > 1 ? `Postroom ${tree}` : 'Postroom',
-        start: async (runDir) => {
-          const mod = (await import(pathToFileURL(join(tree, 'bench/servers/postroom.ts')).href)) as typeof import('./servers/postroom.js');
-          return mod.startPostroom({ runDir, spec, maxConnections: 60, ...(values['node-args'] ? { nodeArgs: values['node-args'].split(' ') } : {}), ...(await tls()) });
-        },
-      });
+      for (const set of argSets) {
+        const reniceMatch = /@renice=(-?\d+)/.exec(set);
+        const nodeArgs = set.replace(/@renice=-?\d+/, '').replace(/\s+/g, ' ').trim();
+        const label = ['Postroom', trees.length > 1 ? tree : '', argSets.length > 1 ? `[${set || 'default'}]` : ''].filter(Boolean).join(' ');
+        variants.push({
+          label,
+          ...(reniceMatch ? { renice: Number(reniceMatch[1]) } : {}),
+          start: async (runDir, perf) => {
+            const mod = (await import(pathToFileURL(join(tree, 'bench/servers/postroom.ts')).href)) as typeof import('./servers/postroom.js');
+            return mod.startPostroom({ runDir, spec, maxConnections: 60, ...(nodeArgs ? { nodeArgs: nodeArgs.split(' ') } : {}), ...(perf ? { wrap: perf.wrap } : {}), ...(await tls()) });
+          },
+        });
+      }
     }
   } else if (name === 'dovecot-hp' || name === 'dovecot') {
     variants.push({
@@ -195,12 +242,17 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const v of order) {
     const dir = join(BENCH_TMP, 'p99-sched', `${round}-${variants.indexOf(v)}`);
     rmSync(dir, { recursive: true, force: true });
-    const server = await v.start(dir);
+    const perf = values.perf && v.label.startsWith('Postroom') ? new PerfWrap(join(BENCH_TMP, 'p99-sched', `perf-${round}-${variants.indexOf(v)}.data`)) : undefined;
+    const server = await v.start(dir, perf);
+    if (v.renice !== undefined) process.stdout.write(`\n${v.label}: V8 platform threads ${reniceV8Threads(processTree(server.pid), v.renice).join(', ')} at nice ${v.renice}\n`);
     const load0 = loadavg()[0]!;
-    let run: Run;
+    let run: Run | undefined;
+    let groupOf = new Map<number, string>();
+    let perfText = '';
     try {
       if (WARMUP > 0) await runLoad({ ...base, port: portOf(server), seconds: WARMUP, seed: 99 });
       const before = threads(processTree(server.pid));
+      await perf?.send('enable');
       // Dovecot's imap process exits with the client's LOGOUT: the last look at each thread counts,
       // taken every 100 ms while the load runs (up to 100 ms of it missed for such a process).
       const after = new Map<string, ThreadStat & { group: string }>();
@@ -215,12 +267,22 @@ for (let round = 0; round < ROUNDS; round++) {
       const result = await runLoad({ ...base, port: portOf(server), seconds: SECONDS, seed: round * 10 }).finally(() => clearInterval(poll));
       look();
       const commands = Object.values(result.table).reduce((n, s) => n + s.ok, 0);
+      if (perf) {
+        await perf.send('disable');
+        groupOf = new Map([...after.entries()].map(([k, t]) => [Number(k.split('/')[1]), t.group]));
+      }
       run = { table: result.table, commands, groups: delta(before, after), load: [load0, loadavg()[0]!] };
     } finally {
       await server.stop();
+      if (perf) {
+        await perf.close();
+        perfText = perfReport(perf.file, run?.commands ?? 1, groupOf);
+        rmSync(perf.file, { force: true });
+      }
       // Each run's copy of the seed is hundreds of MB: gone once read.
       rmSync(dir, { recursive: true, force: true });
     }
+    if (!run) throw new Error('no run');
     runs.get(v.label)!.push(run);
     process.stdout.write(`\n${v.label}, round ${round + 1}: ${f(run.commands / SECONDS, 0)} commands/s, load ${f(run.load[0], 1)} → ${f(run.load[1], 1)}\n`);
     process.stdout.write('| thread group | threads | CPU µs/cmd | run-queue wait µs/cmd | wake-ups/cmd | preempted/cmd |\n| --- | ---: | ---: | ---: | ---: | ---: |\n');
@@ -230,6 +292,7 @@ for (let round = 0; round < ROUNDS; round++) {
       process.stdout.write(`| ${g} | ${s.n} | ${per(s.cpu / 1000)} | ${per(s.wait / 1000)} | ${per(s.voluntary)} | ${per(s.involuntary)} |\n`);
     }
     const names = Object.keys(run.table).sort();
+    process.stdout.write(perfText);
     process.stdout.write(`p50/p99 ms: ${names.map((n) => `${n} ${f(percentile(run.table[n]!, 0.5))}/${f(percentile(run.table[n]!, 0.99))}`).join(', ')}\n`);
   }
 }
@@ -246,13 +309,15 @@ for (const n of names) {
   });
   process.stdout.write(`| ${n} | ${cells.join(' | ')} |\n`);
 }
-process.stdout.write('\nWhole server tree per command, each round: CPU µs · run-queue wait µs · wake-ups · preemptions; main thread run-queue wait µs\n');
+process.stdout.write('\nWhole server tree per command, each round: CPU µs · run-queue wait µs · wake-ups · preemptions; main thread run-queue wait µs; CPU µs of the threads other than the main ones\n');
 for (const [label, rs] of runs) {
   const parts = rs.map((r) => {
     const all = [...r.groups.values()].reduce((a, s) => ({ cpu: a.cpu + s.cpu, wait: a.wait + s.wait, vol: a.vol + s.voluntary, inv: a.inv + s.involuntary }), { cpu: 0, wait: 0, vol: 0, inv: 0 });
-    const main = [...r.groups.entries()].filter(([g]) => g.endsWith('(main)')).reduce((n, [, s]) => n + s.wait, 0);
+    const mains = [...r.groups.entries()].filter(([g]) => g.endsWith('(main)'));
+    const main = mains.reduce((n, [, s]) => n + s.wait, 0);
+    const mainCpu = mains.reduce((n, [, s]) => n + s.cpu, 0);
     const c = r.commands;
-    return `${f(all.cpu / 1000 / c, 0)} · ${f(all.wait / 1000 / c, 0)} · ${f(all.vol / c)} · ${f(all.inv / c)}; ${f(main / 1000 / c, 0)} (load ${f(r.load[0], 1)})`;
+    return `${f(all.cpu / 1000 / c, 0)} · ${f(all.wait / 1000 / c, 0)} · ${f(all.vol / c)} · ${f(all.inv / c)}; ${f(main / 1000 / c, 0)}; other threads ${f((all.cpu - mainCpu) / 1000 / c, 0)} (load ${f(r.load[0], 1)})`;
   });
   process.stdout.write(`- ${label}: ${parts.join(' | ')}\n`);
 }

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -116,6 +116,11 @@ export interface PostroomOptions {
   runtime?: PostroomRuntime;
   /** Environment for the server process on top of the bench's (e.g. POSTROOM_BENCH_WRITES). */
   env?: Record<string, string>;
+  /**
+   * A command that runs node as its last arguments (e.g. `perf record … --`): RunningServer.pid is
+   * then the wrapper's, node a child of it, and stop() ends node by its own pid first.
+   */
+  wrap?: string[];
 }
 
 /** Cached seeds under this name; `u` marks those whose UIDs follow the message order (seedMail). */
@@ -161,7 +166,8 @@ export async function startPostroom(opts: PostroomOptions): Promise<RunningServe
     : // The V8 flags serve's defaults ask for (v8SemiSpaceMb, v8SingleThreadedGc; none today), as serve would relaunch with them.
       [...nodeFlagsFor(DEFAULT_SETTINGS), ...(opts.nodeArgs ?? []), ...postroomEntry(root, 'bench/servers/postroom-main.ts', opts.runtime), data, String(opts.maxConnections ?? 20_000), String(opts.hibernateSeconds ?? '')];
   const env = { ...process.env, ...(opts.tls ? { POSTROOM_BENCH_TLS_CERT: opts.tls.cert, POSTROOM_BENCH_TLS_KEY: opts.tls.key } : {}), ...opts.env };
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env, ...(opts.checkout ? { cwd: opts.checkout } : {}) });
+  const [command, ...argv] = opts.wrap?.length ? [...opts.wrap, process.execPath, ...args] : [process.execPath, ...args];
+  const child: ChildProcess = spawn(command!, argv, { stdio: ['ignore', 'pipe', 'inherit'], env, ...(opts.checkout ? { cwd: opts.checkout } : {}) });
   let tlsPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
@@ -184,6 +190,33 @@ export async function startPostroom(opts: PostroomOptions): Promise<RunningServe
     pid: child.pid!,
     port,
     ...(tlsPort ? { tlsPort } : {}),
-    stop: () => stopChild(child),
+    stop: async () => {
+      // A wrapper (perf) need not pass SIGTERM on: node's own pid, found among its children.
+      if (opts.wrap?.length && child.pid && child.exitCode === null) {
+        for (const pid of childPids(child.pid)) {
+          try {
+            process.kill(pid, 'SIGTERM');
+          } catch {
+            // gone
+          }
+        }
+      }
+      await stopChild(child);
+    },
   };
+}
+
+/** The pids whose parent is `ppid` (a scan of /proc). */
+function childPids(ppid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
 }

@@ -218,6 +218,20 @@ async function markSeen(
   return changed;
 }
 
+/** The UIDs `records` holds, in their order (a loop, not a closure made per batch: see BatchRender). */
+function present(uids: number[], records: Map<number, MessageRecord>): number[] {
+  const out: number[] = [];
+  for (const uid of uids) if (records.has(uid)) out.push(uid);
+  return out;
+}
+
+/** The UIDs `records` lacks: expunged since the view last heard. */
+function absent(uids: number[], records: Map<number, MessageRecord>): number[] {
+  const out: number[] = [];
+  for (const uid of uids) if (!records.has(uid)) out.push(uid);
+  return out;
+}
+
 /** Answers `uids` in the order given (descending under MESSAGELIMIT); the store is asked in ascending order. */
 async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedView, uids: number[], plan: Plan): Promise<void> {
   const mailboxId = view.mailbox.id;
@@ -228,11 +242,9 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     for (const rec of list) records.set(rec.uid, rec);
     // Gone meanwhile (expunged by another session): skipped silently — and queued for the view, in
     // case that session's event has not come yet (another process: stale-view.ts).
-    const gone = uids.filter((uid) => !records!.has(uid));
-    if (gone.length > 0) {
-      view.noteChangedElsewhere?.(gone, []);
-      uids = uids.filter((uid) => records!.has(uid));
-    }
+    const kept = present(uids, records);
+    if (kept.length < uids.length) view.noteChangedElsewhere?.(absent(uids, records), []);
+    uids = kept;
   }
   // Records carry the store's flags, which may be newer than the view's (another session's change
   // not reported yet): the view takes them, so FLAGS and MODSEQ agree and no keyword goes out
@@ -281,72 +293,17 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   const flagsAsked = has(plan.items, 'FLAGS');
   const append: FetchItem[] = withModseqItem ? [MODSEQ_ITEM] : [];
   const appendWithFlags: FetchItem[] = flagsAsked ? append : withModseqItem ? [FLAGS_ITEM, MODSEQ_ITEM] : [FLAGS_ITEM];
-  const utf8 = utf8Names(ctx.enabled);
-  // Structures and header blocks, HEADS_SLICE messages per store call, asked for as the loop
-  // below reaches them: one call for a client's page, and a FETCH of thousands of messages is
-  // still many short stretches (the store's work for a slice is one, between two drains).
-  const headSlices = new Map<number, Map<number, MessageHead> | Promise<Map<number, MessageHead>>>();
-  const headsAt = (at: number): Map<number, MessageHead> | Promise<Map<number, MessageHead>> => {
-    const k = Math.floor(at / HEADS_SLICE);
-    let slice = headSlices.get(k);
-    if (!slice) {
-      const loading = messageHeads(mail, mailboxId, uids.slice(k * HEADS_SLICE, (k + 1) * HEADS_SLICE), { header: plan.heads === 'header' }).then((list) => {
-        const byUid = new Map<number, MessageHead>();
-        for (const h of list) byUid.set(h.uid, h);
-        headSlices.set(k, byUid);
-        return byUid;
-      });
-      headSlices.set(k, (slice = loading));
-    }
-    return slice;
-  };
-  // Gone meanwhile (expunged by another session): the loop skips it silently, as without the batch.
-  const gone = (uid: number): Promise<never> => Promise.reject(new StoreError('nonexistent', `no message with UID ${uid}`));
-  const render = (uid: number, at: number): ImapValue[] | Promise<ImapValue[]> => {
-    if (!plan.heads) return renderWith(uid, undefined);
-    const slice = headsAt(at);
-    if (slice instanceof Map) {
-      const head = slice.get(uid);
-      return head ? renderWith(uid, head) : gone(uid);
-    }
-    return slice.then((loaded) => {
-      const head = loaded.get(uid);
-      return head ? renderWith(uid, head) : gone(uid);
-    });
-  };
-  // One function for the batch, not a closure per message.
-  const flagsOf = (uid: number): string[] => view.flagsOf(uid);
-  const renderWith = (uid: number, head: MessageHead | undefined): ImapValue[] | Promise<ImapValue[]> => {
-    const flagsReported = seen.has(uid) || refreshed.has(uid);
-    const opts: RenderOptions = {
-      flags: flagsOf,
-      // MODSEQ goes with the FLAGS this session knows (RFC 7162 §3.1), from the view — which the
-      // records (when loaded) and this FETCH's own \Seen have just brought up to date.
-      modseq: view.modseqOf(uid),
-      prepend: flagsReported ? prependWithFlags : prepend,
-      append: flagsReported ? appendWithFlags : append,
-      utf8,
-    };
-    const extra = extras?.get(uid);
-    if (extra) opts.extras = extra;
-    if (threadIds) opts.threadId = threadIdFor(uid, threadIds, extras);
-    return renderFetch(plan.items, new MessageSource(mail, mailboxId, uid, records?.get(uid), head), opts);
-  };
+  const batch = new BatchRender(mail, mailboxId, view, uids, plan, records, seen, extras, threadIds, {
+    prepend,
+    prependWithFlags,
+    append,
+    appendWithFlags,
+    utf8: utf8Names(ctx.enabled),
+  });
   // A few messages render ahead of the one being written, so their store calls overlap (a store on
   // another thread or host answers them together) while the responses still go out in order.
-  const ahead: Array<{ uid: number; values: ImapValue[] | Promise<ImapValue[]> }> = [];
-  let next = 0;
-  const fill = (): void => {
-    while (ahead.length < LOOKAHEAD && next < uids.length) {
-      const at = next++;
-      const uid = uids[at]!;
-      if (view.seqOf(uid) === undefined) continue;
-      const values = render(uid, at);
-      if (!Array.isArray(values)) values.catch(() => undefined); // awaited in turn below; an earlier failure may end the loop first
-      ahead.push({ uid, values });
-    }
-  };
-  for (fill(); ahead.length > 0; fill()) {
+  const ahead = batch.ahead;
+  for (batch.fill(); ahead.length > 0; batch.fill()) {
     const { uid, values: rendering } = ahead.shift()!;
     let values: ImapValue[];
     try {
@@ -365,6 +322,122 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
       queued = 0;
     }
   }
+}
+
+/** What goes before and after the asked items: with and without FLAGS this FETCH set or refreshed. */
+interface Framing {
+  prepend: FetchItem[];
+  prependWithFlags: FetchItem[];
+  append: FetchItem[];
+  appendWithFlags: FetchItem[];
+  utf8: boolean;
+}
+
+/** Stands in for a render whose rejection is awaited in turn (an earlier failure may end the loop first). */
+function ignoreRejection(): undefined {
+  return undefined;
+}
+
+/**
+ * One batch's rendering state, with its steps as methods rather than closures made per batch: V8
+ * keeps a closure's optimized code only while a closure of it lives, so per-batch closures were
+ * compiled again by TurboFan after every full GC for as long as the server ran (bench/RESULTS.md,
+ * bench/jit-compiles.ts); methods on the prototype are compiled once.
+ */
+class BatchRender {
+  /** Messages rendered ahead of the one being written, in order (runBatch writes them). */
+  readonly ahead: Array<{ uid: number; values: ImapValue[] | Promise<ImapValue[]> }> = [];
+  /** Index into `uids` of the next message to render. */
+  private next = 0;
+  /**
+   * Structures and header blocks, HEADS_SLICE messages per store call, asked for as the loop
+   * reaches them: one call for a client's page, and a FETCH of thousands of messages is still many
+   * short stretches (the store's work for a slice is one, between two drains).
+   */
+  private readonly headSlices = new Map<number, Map<number, MessageHead> | Promise<Map<number, MessageHead>>>();
+  /** One function for the batch, not a closure per message. */
+  private readonly flagsOf: (uid: number) => string[];
+
+  constructor(
+    private readonly mail: UserMailbox,
+    private readonly mailboxId: string,
+    private readonly view: SelectedView,
+    private readonly uids: number[],
+    private readonly plan: Plan,
+    private readonly records: Map<number, MessageRecord> | undefined,
+    private readonly seen: Map<number, FlagChange>,
+    private readonly extras: Map<number, MessageExtras> | undefined,
+    private readonly threadIds: Map<number, string | null> | undefined,
+    private readonly framing: Framing,
+  ) {
+    this.flagsOf = view.flagsOf.bind(view);
+  }
+
+  /** Renders ahead up to LOOKAHEAD messages, skipping those no longer in the view. */
+  fill(): void {
+    const { ahead, uids, view } = this;
+    while (ahead.length < LOOKAHEAD && this.next < uids.length) {
+      const at = this.next++;
+      const uid = uids[at]!;
+      if (view.seqOf(uid) === undefined) continue;
+      const values = this.render(uid, at);
+      if (!Array.isArray(values)) values.catch(ignoreRejection);
+      ahead.push({ uid, values });
+    }
+  }
+
+  private render(uid: number, at: number): ImapValue[] | Promise<ImapValue[]> {
+    if (!this.plan.heads) return this.renderWith(uid, undefined);
+    const slice = this.headsAt(at);
+    if (slice instanceof Map) {
+      const head = slice.get(uid);
+      return head ? this.renderWith(uid, head) : gone(uid);
+    }
+    return this.renderLoaded(uid, slice);
+  }
+
+  private async renderLoaded(uid: number, slice: Promise<Map<number, MessageHead>>): Promise<ImapValue[]> {
+    const head = (await slice).get(uid);
+    return head ? this.renderWith(uid, head) : gone(uid);
+  }
+
+  private headsAt(at: number): Map<number, MessageHead> | Promise<Map<number, MessageHead>> {
+    const k = Math.floor(at / HEADS_SLICE);
+    let slice = this.headSlices.get(k);
+    if (!slice) this.headSlices.set(k, (slice = this.loadHeads(k)));
+    return slice;
+  }
+
+  private async loadHeads(k: number): Promise<Map<number, MessageHead>> {
+    const list = await messageHeads(this.mail, this.mailboxId, this.uids.slice(k * HEADS_SLICE, (k + 1) * HEADS_SLICE), { header: this.plan.heads === 'header' });
+    const byUid = new Map<number, MessageHead>();
+    for (const h of list) byUid.set(h.uid, h);
+    this.headSlices.set(k, byUid);
+    return byUid;
+  }
+
+  private renderWith(uid: number, head: MessageHead | undefined): ImapValue[] | Promise<ImapValue[]> {
+    const { view, framing, extras, threadIds } = this;
+    const flagsReported = this.seen.has(uid) || this.plan.refreshed.has(uid);
+    const opts: RenderOptions = {
+      flags: this.flagsOf,
+      // MODSEQ goes with the FLAGS this session knows (RFC 7162 §3.1), from the view — which the
+      // records (when loaded) and this FETCH's own \Seen have just brought up to date.
+      modseq: view.modseqOf(uid),
+      prepend: flagsReported ? framing.prependWithFlags : framing.prepend,
+      append: flagsReported ? framing.appendWithFlags : framing.append,
+      utf8: framing.utf8,
+    };
+    const extra = extras?.get(uid);
+    if (extra) opts.extras = extra;
+    if (threadIds) opts.threadId = threadIdFor(uid, threadIds, extras);
+    return renderFetch(this.plan.items, new MessageSource(this.mail, this.mailboxId, uid, this.records?.get(uid), head), opts);
+  }
+}
+
+/** Gone meanwhile (expunged by another session): the loop skips it silently, as without the batch. */
+function gone(uid: number): Promise<never> {
+  return Promise.reject(new StoreError('nonexistent', `no message with UID ${uid}`));
 }
 
 /** RFC 8474 EMAILID / RFC 8970 PREVIEW of a batch; a message missing from the answer went meanwhile. */

@@ -173,6 +173,11 @@ export interface ServerContext {
   capabilities(conn: ConnectionInfo, state: SessionState['kind']): string[];
 }
 
+/**
+ * What a command's run() gets. Its methods are called on it (`ctx.untagged(…)`): the server's
+ * context is one object per command with its methods on its class, so a method passed on as a
+ * function must be bound (`ctx.untagged.bind(ctx)`).
+ */
 export interface CommandContext {
   readonly tag: string;
   /** The command name as dispatched, e.g. "FETCH" or "UID FETCH". */

@@ -68,20 +68,17 @@ interface Node {
 export function selectListEntries(input: ListInput): ListEntry[] {
   const { delimiter, matches, selection } = input;
   const nodes = buildTree(input);
-  const meets = criteria(selection);
 
   for (const node of nodes.values()) node.matched = matches(node.name);
   for (const node of nodes.values()) {
-    if (node.mailbox) forEachAncestor(node.name, delimiter, (a) => (nodes.get(a) as Node).hasChildren = true);
-    if (meets(node) && !node.matched) {
-      forEachAncestor(node.name, delimiter, (a) => (nodes.get(a) as Node).hiddenMatchBelow = true);
-    }
+    if (node.mailbox) forEachAncestor(nodes, node.name, delimiter, markHasChildren);
+    if (meets(node, selection) && !node.matched) forEachAncestor(nodes, node.name, delimiter, markHiddenMatchBelow);
   }
 
   const entries: ListEntry[] = [];
   for (const node of nodes.values()) {
     if (!node.matched) continue;
-    const meetsItself = meets(node);
+    const meetsItself = meets(node, selection);
     const childInfo = selection.recursiveMatch && node.hiddenMatchBelow ? criteriaNames(selection) : undefined;
     // Reason B without RECURSIVEMATCH only applies to plain LIST/LSUB; RFC 5258 §3.3 keeps
     // SUBSCRIBED/SPECIAL-USE selections to names that meet them unless RECURSIVEMATCH is given.
@@ -101,19 +98,11 @@ export function selectListEntries(input: ListInput): ListEntry[] {
 function buildTree(input: ListInput): Map<string, Node> {
   const { delimiter, selection } = input;
   const nodes = new Map<string, Node>();
-  const ensure = (name: string): Node => {
-    let node = nodes.get(name);
-    if (!node) {
-      node = { name, subscribed: false, hasChildren: false, hiddenMatchBelow: false, matched: false };
-      nodes.set(name, node);
-    }
-    return node;
-  };
   for (const mailbox of input.mailboxes) {
-    ensure(mailbox.name).mailbox = mailbox;
+    ensure(nodes, mailbox.name).mailbox = mailbox;
   }
   // Missing parents exist as names in the hierarchy even when no mailbox holds them.
-  for (const name of [...nodes.keys()]) forEachAncestor(name, delimiter, ensure);
+  for (const name of [...nodes.keys()]) forEachAncestor(nodes, name, delimiter, ensure);
   // A subscription to a name that is not in the tree only becomes a node when subscriptions are
   // what is being listed; otherwise it would invent names (and parents) for a plain LIST.
   const listsSubscriptions = selection.mode === 'lsub' || selection.subscribed === true;
@@ -121,20 +110,43 @@ function buildTree(input: ListInput): Map<string, Node> {
     const node = nodes.get(name);
     if (node) node.subscribed = true;
     else if (listsSubscriptions) {
-      ensure(name).subscribed = true;
-      forEachAncestor(name, delimiter, ensure);
+      ensure(nodes, name).subscribed = true;
+      forEachAncestor(nodes, name, delimiter, ensure);
     }
   }
   return nodes;
 }
 
-function criteria(selection: ListSelection): (node: Node) => boolean {
-  if (selection.mode === 'lsub') return (node) => node.subscribed;
-  return (node) => {
-    if (selection.subscribed && !node.subscribed) return false;
-    if (selection.specialUse && !node.mailbox?.specialUse) return false;
-    return selection.subscribed ? true : node.mailbox !== undefined;
-  };
+/*
+ * The helpers below are module functions, not closures made per LIST: V8 keeps a closure's
+ * optimized code only while a closure of it lives, so closures made per call were compiled again
+ * after every full GC for as long as the server ran (bench/RESULTS.md, bench/jit-compiles.ts).
+ */
+
+/** The node for `name`, made (not yet matched, no mailbox) if the tree lacks it. */
+function ensure(nodes: Map<string, Node>, name: string): Node {
+  let node = nodes.get(name);
+  if (!node) {
+    node = { name, subscribed: false, hasChildren: false, hiddenMatchBelow: false, matched: false };
+    nodes.set(name, node);
+  }
+  return node;
+}
+
+function markHasChildren(nodes: Map<string, Node>, ancestor: string): void {
+  (nodes.get(ancestor) as Node).hasChildren = true;
+}
+
+function markHiddenMatchBelow(nodes: Map<string, Node>, ancestor: string): void {
+  (nodes.get(ancestor) as Node).hiddenMatchBelow = true;
+}
+
+/** The node meets the selection criteria (RFC 5258 §3.1), pattern aside. */
+function meets(node: Node, selection: ListSelection): boolean {
+  if (selection.mode === 'lsub') return node.subscribed;
+  if (selection.subscribed && !node.subscribed) return false;
+  if (selection.specialUse && !node.mailbox?.specialUse) return false;
+  return selection.subscribed ? true : node.mailbox !== undefined;
 }
 
 /** RFC 5258 §6: the selection options, quoted, that explain a CHILDINFO item. */
@@ -169,11 +181,11 @@ function lsubAttributes(node: Node, subscribed: boolean): string[] {
   return node.mailbox.noinferiors ? ['\\Noinferiors'] : [];
 }
 
-function forEachAncestor(name: string, delimiter: string, fn: (ancestor: string) => void): void {
+function forEachAncestor(nodes: Map<string, Node>, name: string, delimiter: string, fn: (nodes: Map<string, Node>, ancestor: string) => void): void {
   if (!delimiter) return;
   let at = name.indexOf(delimiter);
   while (at > 0) {
-    fn(name.slice(0, at));
+    fn(nodes, name.slice(0, at));
     at = name.indexOf(delimiter, at + delimiter.length);
   }
 }

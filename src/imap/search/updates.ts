@@ -18,7 +18,7 @@ export function checkUpdateTag(ctx: CommandContext, update: boolean | undefined)
 /** Keeps the result up to date from now on, or says `* NO [NOUPDATE "tag"]` (§4.3.1) when it cannot. */
 export function startUpdates(ctx: CommandContext, context: UpdateContext): void {
   if (ctx.state.kind !== 'selected') return;
-  const outcome = addUpdateContext(ctx.state.view, ctx.state.mail, ctx.untagged, context, ctx.server.limits.maxUpdateContexts);
+  const outcome = addUpdateContext(ctx.state.view, ctx.state.mail, ctx.untagged.bind(ctx), context, ctx.server.limits.maxUpdateContexts);
   if (outcome === 'tag-in-use') throw ImapError.bad(`Tag ${ctx.tag.slice(0, 40)} is already used by an UPDATE context`);
   if (outcome === 'refused') ctx.untaggedStatus('NO', 'Too many UPDATE contexts', { name: 'NOUPDATE', args: [ctx.tag] });
 }

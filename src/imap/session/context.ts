@@ -8,7 +8,7 @@ import { firstUnknownUid, inRanges, vanishedLines, vanishedSince } from './qresy
 import { viewFetchLine } from '../wire/encoder.js';
 import type { CommandContext, SessionState } from '../commands/types.js';
 import type { SaslContext } from '../../auth/sasl/types.js';
-import { atom, type ImapValue } from '../wire/types.js';
+import { atom, type ImapValue, type ResponseCode } from '../wire/types.js';
 import { ImapError } from '../errors.js';
 import { isUsableReferral } from '../../auth/referral.js';
 import type { ImapConnection } from './connection.js';
@@ -24,44 +24,106 @@ import { mailboxObjectId } from '../../store/object-ids.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export function createCommandContext(conn: ImapConnection, tag: string, command: string): CommandContext {
-  const server = conn.server;
-  return {
-    tag,
-    command,
-    connection: conn,
-    server,
-    get state() {
-      return conn.state;
-    },
-    logger: conn.logger,
-    enabled: conn.enabled,
-    untagged: (...values: ImapValue[]) => conn.untagged(...values),
-    untaggedLines: (text: string) => conn.writeEncoded(text),
-    untaggedStatus: (status, text, code) => conn.status('*', status, text, code),
-    drain: async () => {
-      await conn.out.drain();
-      await conn.pause();
-    },
-    progress: (count, total) => conn.progress?.report(count, total),
-    continuation: (text) => conn.continuation(text),
-    idle: (text) => conn.idle(text, tag),
-    setState: (next: SessionState) => conn.setState(next),
-    startTls: async () => conn.requestTls(),
-    startCompression: () => conn.requestCompression(),
-    close: () => conn.close(),
-    unauthenticate: () => conn.unauthenticate(),
-    saslContext: (): SaslContext => ({
-      authenticator: server.auth,
-      remoteAddress: conn.remoteAddress,
-      secure: conn.secure,
+/**
+ * One per command, so its methods live on the class, not in closures made for each command: a
+ * closure made anew per command is an allocation every time, and V8 keeps the optimized code of
+ * such closures only while one of them lives — after a full GC each is found hot and compiled
+ * again, for as long as the server runs (bench/RESULTS.md, issue 23). Methods are called on the
+ * context (`ctx.untagged(…)`); code that passes one on as a function binds it.
+ */
+class ConnectionCommandContext implements CommandContext {
+  readonly server: ImapConnection['server'];
+  readonly logger: ImapConnection['logger'];
+  readonly enabled: Set<string>;
+
+  constructor(
+    readonly connection: ImapConnection,
+    readonly tag: string,
+    readonly command: string,
+  ) {
+    this.server = connection.server;
+    this.logger = connection.logger;
+    this.enabled = connection.enabled;
+  }
+
+  get state(): SessionState {
+    return this.connection.state;
+  }
+
+  untagged(...values: ImapValue[]): void {
+    this.connection.untagged(...values);
+  }
+
+  untaggedLines(text: string): void {
+    this.connection.writeEncoded(text);
+  }
+
+  untaggedStatus(status: 'OK' | 'NO' | 'BAD' | 'BYE', text: string, code?: ResponseCode): void {
+    this.connection.status('*', status, text, code);
+  }
+
+  async drain(): Promise<void> {
+    await this.connection.out.drain();
+    await this.connection.pause();
+  }
+
+  progress(count: number, total: number): void {
+    this.connection.progress?.report(count, total);
+  }
+
+  continuation(text: string): Promise<string | null> {
+    return this.connection.continuation(text);
+  }
+
+  idle(text: string): Promise<string | null> {
+    return this.connection.idle(text, this.tag);
+  }
+
+  setState(next: SessionState): void {
+    this.connection.setState(next);
+  }
+
+  async startTls(): Promise<void> {
+    return this.connection.requestTls();
+  }
+
+  startCompression(): void {
+    this.connection.requestCompression();
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+
+  unauthenticate(): void {
+    this.connection.unauthenticate();
+  }
+
+  saslContext(): SaslContext {
+    return {
+      authenticator: this.server.auth,
+      remoteAddress: this.connection.remoteAddress,
+      secure: this.connection.secure,
       protocol: 'imap',
-      hostname: server.hostname,
-    }),
-    login: (attempt) => login(conn, attempt),
-    select: (name, options) => select(conn, name, options),
-    setNotify: (spec) => conn.setNotify(spec),
-  };
+      hostname: this.server.hostname,
+    };
+  }
+
+  login(attempt: LoginAttempt): Promise<void> {
+    return login(this.connection, attempt);
+  }
+
+  select(name: string, options: SelectOptions): Promise<SelectedMailboxView> {
+    return select(this.connection, name, options);
+  }
+
+  setNotify(spec: Parameters<CommandContext['setNotify']>[0]): Promise<void> {
+    return this.connection.setNotify(spec);
+  }
+}
+
+export function createCommandContext(conn: ImapConnection, tag: string, command: string): CommandContext {
+  return new ConnectionCommandContext(conn, tag, command);
 }
 
 /** The onAuth hook: told, never asked; a throwing hook is logged and ignored. */

@@ -65,20 +65,24 @@ export async function dispatch(conn: ImapConnection, framed: FramedCommand): Pro
   conn.server.metrics.command(outcome.command, outcome.result, (performance.now() - started) / 1000);
 }
 
+/**
+ * A command whose literal is still arriving (a streamed APPEND) answers only once the client has
+ * sent all of it: the rest is read and dropped if the command ended early (a NO before the store
+ * took the message), so none of it is ever taken for a command. (A function of the module, not a
+ * closure made per command: see context.ts.)
+ */
+async function settleLiteral(framed: FramedCommand): Promise<void> {
+  if (framed.streamed) await framed.streamed.drain();
+}
+
 async function run(conn: ImapConnection, framed: FramedCommand): Promise<CommandOutcome> {
   const limits = conn.server.limits;
-  // A command whose literal is still arriving (a streamed APPEND) answers only once the client
-  // has sent all of it: the rest is read and dropped if the command ended early (a NO before the
-  // store took the message), so none of it is ever taken for a command.
-  const settle = async (): Promise<void> => {
-    if (framed.streamed) await framed.streamed.drain();
-  };
   let parsed;
   try {
     parsed = parseCommand(framed, limits);
   } catch (err) {
     const tag = err instanceof CommandSyntaxError && err.tag ? err.tag : '*';
-    await settle();
+    await settleLiteral(framed);
     conn.status(tag, 'BAD', err instanceof Error ? err.message : 'Syntax error');
     badCommand(conn);
     return { command: UNKNOWN, result: 'bad' };
@@ -89,7 +93,7 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
   if (name === 'UID') {
     const sub = args[0];
     if (!sub || sub.type !== 'atom') {
-      await settle();
+      await settleLiteral(framed);
       conn.status(tag, 'BAD', 'UID needs a command');
       badCommand(conn);
       return { command: UNKNOWN, result: 'bad' };
@@ -106,13 +110,13 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
 
   const spec = conn.server.registry.get(name);
   if (!spec) {
-    await settle();
+    await settleLiteral(framed);
     conn.status(tag, 'BAD', `Unknown command ${name.slice(0, 40)}`);
     badCommand(conn);
     return { command: UNKNOWN, result: 'bad' };
   }
   if (!spec.states.includes(conn.state.kind)) {
-    await settle();
+    await settleLiteral(framed);
     conn.status(tag, 'BAD', stateRefusal(name, spec.states, conn.state.kind));
     badCommand(conn);
     return { command: spec.name, result: 'bad' };
@@ -120,7 +124,7 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
 
   // RFC 9586 §3: once UIDONLY is on, a command with message sequence numbers is BAD [UIDREQUIRED].
   if (spec.sequenceNumbers && conn.enabled.has('UIDONLY')) {
-    await settle();
+    await settleLiteral(framed);
     conn.status(tag, 'BAD', `${spec.name} takes message sequence numbers, not used once UIDONLY is enabled; use UID ${spec.name}`, { name: 'UIDREQUIRED' });
     badCommand(conn);
     return { command: spec.name, result: 'bad' };
@@ -135,7 +139,7 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
     commandArgs = spec.parse(args, { enabled: conn.enabled, limits });
   } catch (err) {
     const reply = toErrorReply(err);
-    await settle();
+    await settleLiteral(framed);
     conn.status(tag, reply.status === 'BYE' ? 'BAD' : reply.status, reply.text, reply.code);
     badCommand(conn);
     return { command: spec.name, result: reply.status === 'NO' ? 'no' : 'bad' };
@@ -150,7 +154,7 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
     if (hook) await hook({ ...conn.sessionInfo(), tag, command: spec.name === name ? name : name, state: conn.state.kind, mailbox: conn.selectedMailbox, index: conn.commandIndex++ });
     const completion = await spec.run(ctx, commandArgs);
     if (!conn.ending && conn.hasUpdates) await conn.flushUpdates(!spec.noExpunge);
-    if (framed.streamed) await settle();
+    if (framed.streamed) await settleLiteral(framed);
     conn.status(tag, 'OK', completion?.text ?? `${name} completed`, completion?.code);
     conn.badCommands = 0;
     return { command: spec.name, result: 'ok' };
@@ -171,7 +175,7 @@ async function run(conn: ImapConnection, framed: FramedCommand): Promise<Command
     } catch (flushErr) {
       conn.logger.error({ err: flushErr }, 'update flush failed');
     }
-    await settle();
+    await settleLiteral(framed);
     conn.status(tag, reply.status, reply.text, reply.code);
     if (reply.status === 'BAD') badCommand(conn);
     else conn.badCommands = 0;

@@ -79,6 +79,26 @@ function runJob(job: Job): unknown {
   return value;
 }
 
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * Tells a committed batch's callers how their jobs went. Functions of the module, bound per batch,
+ * rather than closures made in every flush(): V8 keeps a closure's optimized code only while one of
+ * them lives, so closures made per transaction were compiled again after every full GC
+ * (bench/RESULTS.md, issue 23).
+ */
+function settleBatch(batch: Job[], outcomes: Outcome[]): void {
+  for (let i = 0; i < batch.length; i++) {
+    const o = outcomes[i]!;
+    if (o.ok) batch[i]!.resolve(o.value);
+    else batch[i]!.reject(o.error);
+  }
+}
+
+function rejectBatch(batch: Job[], error: unknown): void {
+  for (const job of batch) job.reject(error);
+}
+
 export class GroupCommit {
   private queue: Job[] = [];
   private scheduled = false;
@@ -205,7 +225,7 @@ export class GroupCommit {
     this.scheduled = false;
     if (this.holds > 0) return; // release() schedules again
     const batch = this.queue.splice(0, this.maxBatch);
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    const outcomes: Outcome[] = [];
     const started = performance.now();
     const changesBefore = this.totalChanges();
     const sql = (this.statements ??= prepareTransactionStatements(this.db));
@@ -261,12 +281,8 @@ export class GroupCommit {
     // The jobs the time bound left out go first in the next transaction.
     this.queue.unshift(...batch.splice(outcomes.length));
     this.schedule();
-    const settle = (): void =>
-      batch.forEach((job, i) => {
-        const o = outcomes[i]!;
-        if (o.ok) job.resolve(o.value);
-        else job.reject(o.error);
-      });
+    // Bound to a module function rather than a closure made per transaction (see settleBatch).
+    const settle = settleBatch.bind(null, batch, outcomes);
     if (!outcomes.some((o) => o.ok)) return settle();
     const wrote = this.totalChanges() !== changesBefore;
     const mustSync = wrote && (this.options.syncEveryWrite?.() === true || batch.some((job, i) => outcomes[i]!.ok && job.durability === 'durable'));
@@ -279,9 +295,7 @@ export class GroupCommit {
     }
     // Committed but not yet durable: nobody hears of it before the sync. If the sync fails the
     // change may still be on disk, but no one was told it is.
-    this.durable.sync().then(settle, (error: unknown) => {
-      for (const job of batch) job.reject(error);
-    });
+    this.durable.sync().then(settle, rejectBatch.bind(null, batch));
   }
 
   /** Rows changed by this connection so far (SQLite's total_changes()): a batch that moved it wrote WAL frames. */

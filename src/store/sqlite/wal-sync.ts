@@ -154,32 +154,40 @@ export class WalSync {
     this.waiting = [];
     this.running.push(entry);
     this.inFlight++;
-    (this.syncer ? this.syncer(this.walPath) : this.syncWal()).then(
-      () => {
-        this.syncs++;
-        // A sync covers everything written before it started, so it also completes every earlier
-        // sync's callers. Settling them first keeps acknowledgements — and so the change feed —
-        // in commit order: a session told of UID 11 before UID 10 would never show UID 10.
-        const upTo = this.running.indexOf(entry);
-        for (const earlier of this.running.splice(0, upTo + 1)) {
-          if (earlier.settled) continue;
-          earlier.settled = true;
-          for (const w of earlier.batch) w.resolve();
-        }
-      },
-      (error: unknown) => {
-        if (entry.settled) return;
+    void this.runSync(entry);
+  }
+
+  /**
+   * One sync and what follows it. A method, not callbacks made per sync: V8 keeps a closure's
+   * optimized code only while one of them lives, so closures made for every write were compiled
+   * again after every full GC (bench/RESULTS.md, issue 23).
+   */
+  private async runSync(entry: Running): Promise<void> {
+    try {
+      await (this.syncer ? this.syncer(this.walPath) : this.syncWal());
+      this.syncs++;
+      // A sync covers everything written before it started, so it also completes every earlier
+      // sync's callers. Settling them first keeps acknowledgements — and so the change feed —
+      // in commit order: a session told of UID 11 before UID 10 would never show UID 10.
+      const upTo = this.running.indexOf(entry);
+      for (const earlier of this.running.splice(0, upTo + 1)) {
+        if (earlier.settled) continue;
+        earlier.settled = true;
+        for (const w of earlier.batch) w.resolve();
+      }
+    } catch (error: unknown) {
+      if (!entry.settled) {
         entry.settled = true;
         this.running.splice(this.running.indexOf(entry), 1);
         for (const w of entry.batch) w.reject(error);
-      },
-    ).finally(() => {
+      }
+    } finally {
       this.inFlight--;
       if (this.inFlight === 0) this.closeRetired();
       // Callers that queued while two syncs ran — but background ones whose delay has not run out
       // yet wait for it (or for a durable caller), as they would have with a sync free.
       if (this.waiting.length > 0 && this.inFlight < MAX_IN_FLIGHT && (this.soonTimer === undefined || holdsAcks(this.waiting))) this.startNext();
-    });
+    }
   }
 
   private closeRetired(): void {
