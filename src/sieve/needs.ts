@@ -35,3 +35,26 @@ function usesWholeMessage(i: Instruction): boolean {
   if (WHOLE_MESSAGE.has(i.name)) return true;
   return i.tests.some(usesWholeMessage) || (i.block?.some(usesWholeMessage) ?? false);
 }
+
+const keepOnly = new WeakMap<SieveScript, boolean>();
+
+/**
+ * True when every run of `script` ends in a plain keep — no flags, no header edits, nothing else
+ * done: its commands are only `require`, `keep` without tags and `stop` (an empty script too:
+ * its implicit keep, RFC 5228 §2.10.2). Such a script changes nothing a delivery without one
+ * would do, so delivery stores the message as it stores one for a user without a script
+ * (DeliveryFilter.appliesTo) and the run is not made at all. Unknown scripts: false.
+ */
+export function keepsOnly(script: SieveScript): boolean {
+  const known = keepOnly.get(script);
+  if (known !== undefined) return known;
+  const program = programOf(script);
+  const verdict = program ? program.commands.every(plainKeepStep) : false;
+  keepOnly.set(script, verdict);
+  return verdict;
+}
+
+function plainKeepStep(i: Instruction): boolean {
+  if (i.name === 'require' || i.name === 'stop') return true;
+  return i.name === 'keep' && i.tags.size === 0 && i.pos.length === 0;
+}
