@@ -82,6 +82,18 @@ export interface LiveDelivery {
 }
 
 /** What a streamed delivery for one recipient is about, settled before the message arrives. */
+/** A place a scripted streamed delivery stores the message in, with the flags it gets there. */
+interface LiveCopy {
+  box: MailboxInfo;
+  flags: readonly Flag[] | undefined;
+}
+
+/** `input` with a copy of `flags` when there are any (the store may keep the array). */
+function withFlags(input: AppendInput, flags: readonly Flag[] | undefined): AppendInput {
+  if (flags) input.flags = [...flags];
+  return input;
+}
+
 interface LiveTarget {
   from: string;
   recipient: Recipient;
@@ -227,63 +239,68 @@ export class DeliveryPipeline {
    * answer) run once everything is stored, and not when the message is withdrawn.
    */
   private async storeFiltered(filter: DeliveryFilter, d: LiveTarget, body: AsyncIterable<Buffer>, size: () => number): Promise<DeliveryOutcome> {
+    // One async frame for the whole step (it runs for every scripted delivery), and no arrays
+    // made by spreads or destructuring on the way: the first place is kept apart from the others.
     const reader = body[Symbol.asyncIterator]();
     try {
-      return await this.decideAndStore(filter, d, reader, size);
+      const { recipient, mail } = d;
+      const logger = this.options.logger;
+      const front = await readFront(reader);
+      let deferred: Array<() => Promise<void>> | undefined;
+      const decided = await filter({
+        from: d.from,
+        recipient,
+        mailbox: d.box.name,
+        header: front.header.bytes(),
+        mail,
+        headerComplete: front.header.complete(front.size),
+        defer: (effect) => void (deferred ??= []).push(effect),
+      });
+      const actions = decided.length === 0 ? KEEP : decided;
+      for (const action of actions) {
+        if (action.kind === 'reject') throw new DeliveryError(action.temporary ? 'deferred' : 'rejected', action.reason);
+      }
+      let first: LiveCopy | undefined;
+      let others: LiveCopy[] | undefined;
+      for (const action of actions) {
+        if (action.kind !== 'keep' && action.kind !== 'fileinto') continue;
+        // Only when the script changed since needsMessage answered (editheader needs the spool).
+        if (action.header) logger?.warn({ to: recipient.address }, 'the filter edited the header of a message stored as it arrived; stored as received');
+        const target: LiveCopy = { box: action.kind === 'keep' ? d.box : await this.fileintoTarget(mail, action), flags: action.flags };
+        if (!first) first = target;
+        else (others ??= []).push(target);
+      }
+      const stored: StoredCopy[] = [];
+      if (!first) {
+        await drain(reader, front.ended); // discarded: the message must still arrive whole to be accepted
+      } else {
+        const hash = others ? createHash('sha256') : null;
+        // The trace headers go in front of the chunks already read: one generator between the
+        // channel and the store, not two (each is a promise and a turn per chunk).
+        front.chunks.unshift(d.prefix);
+        const content = resumed(front.chunks, reader, front.ended);
+        const { uid } = await mail.append(first.box.id, withFlags({ content: hash ? hashed(content, hash) : content }, first.flags));
+        stored.push({ mailbox: first.box.name, uid });
+        if (others) {
+          const sha256 = hash!.digest();
+          for (const other of others) {
+            const copy = await mail.append(other.box.id, withFlags({ content: storedBytes(mail, first.box.id, uid), sha256 }, other.flags));
+            stored.push({ mailbox: other.box.name, uid: copy.uid });
+          }
+        }
+      }
+      for (const copy of stored) logger?.info({ to: recipient.address, user: recipient.user, mailbox: copy.mailbox, uid: copy.uid, size: size() }, 'delivered');
+      if (stored.length === 0) logger?.info({ to: recipient.address, user: recipient.user }, 'discarded by the filter');
+      if (deferred) {
+        for (const effect of deferred) {
+          // Stored already: a failing side effect must not turn the delivery into a retry (a duplicate).
+          await effect().catch((err: unknown) => logger?.error({ err, to: recipient.address }, 'a deferred filter action failed'));
+        }
+      }
+      return { ok: true, recipient, stored };
     } finally {
       await reader.return?.(); // stopped early (a reject, a failure): the sender's later chunks are dropped
     }
-  }
-
-  private async decideAndStore(filter: DeliveryFilter, d: LiveTarget, reader: AsyncIterator<Buffer>, size: () => number): Promise<DeliveryOutcome> {
-    const { recipient, mail } = d;
-    const logger = this.options.logger;
-    const front = await readFront(reader);
-    const deferred: Array<() => Promise<void>> = [];
-    const decided = await filter({
-      from: d.from,
-      recipient,
-      mailbox: d.box.name,
-      header: front.header.bytes(),
-      mail,
-      headerComplete: front.header.complete(front.size),
-      defer: (effect) => deferred.push(effect),
-    });
-    const actions = decided.length === 0 ? KEEP : decided;
-    const refusal = actions.find((a) => a.kind === 'reject');
-    if (refusal?.kind === 'reject') throw new DeliveryError(refusal.temporary ? 'deferred' : 'rejected', refusal.reason);
-    const targets: Array<{ box: MailboxInfo; flags: readonly Flag[] | undefined }> = [];
-    for (const action of actions) {
-      if (action.kind !== 'keep' && action.kind !== 'fileinto') continue;
-      // Only when the script changed since needsMessage answered (editheader needs the spool).
-      if (action.header) logger?.warn({ to: recipient.address }, 'the filter edited the header of a message stored as it arrived; stored as received');
-      targets.push({ box: action.kind === 'keep' ? d.box : await this.fileintoTarget(mail, action), flags: action.flags });
-    }
-    const stored: StoredCopy[] = [];
-    const put = async (box: MailboxInfo, flags: readonly Flag[] | undefined, input: AppendInput): Promise<number> => {
-      const { uid } = await mail.append(box.id, { ...input, ...(flags ? { flags: [...flags] } : {}) });
-      stored.push({ mailbox: box.name, uid });
-      return uid;
-    };
-    const [first, ...others] = targets;
-    if (!first) {
-      await drain(reader, front.ended); // discarded: the message must still arrive whole to be accepted
-    } else {
-      const hash = others.length > 0 ? createHash('sha256') : null;
-      // The trace headers go in front of the chunks already read: one generator between the
-      // channel and the store, not two (each is a promise and a turn per chunk).
-      const content = resumed([d.prefix, ...front.chunks], reader, front.ended);
-      const uid = await put(first.box, first.flags, { content: hash ? hashed(content, hash) : content });
-      const sha256 = hash?.digest();
-      for (const other of others) await put(other.box, other.flags, { content: storedBytes(mail, first.box.id, uid), ...(sha256 ? { sha256 } : {}) });
-    }
-    for (const copy of stored) logger?.info({ to: recipient.address, user: recipient.user, mailbox: copy.mailbox, uid: copy.uid, size: size() }, 'delivered');
-    if (stored.length === 0) logger?.info({ to: recipient.address, user: recipient.user }, 'discarded by the filter');
-    for (const effect of deferred) {
-      // Stored already: a failing side effect must not turn the delivery into a retry (a duplicate).
-      await effect().catch((err: unknown) => logger?.error({ err, to: recipient.address }, 'a deferred filter action failed'));
-    }
-    return { ok: true, recipient, stored };
   }
 
   /** The trace headers in front of a recipient's copy (docs/delivery.md). */

@@ -13,7 +13,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { lazyChild, type Logger } from '../util/logger.js';
-import { compileSieve, DEFAULT_SIEVE_LIMITS, needsWholeMessage, runSieveNow } from '../sieve/index.js';
+import { compileSieve, DEFAULT_SIEVE_LIMITS, keepsOnly, needsWholeMessage, runSieveNow } from '../sieve/index.js';
 import type { SieveAction, SieveEnvironment, SieveLimits, SieveOutcome, SieveScript } from '../sieve/types.js';
 import { claimVacation, hasSieveStorage, hasVacationClaim, releaseVacation, type SieveScriptStorage } from '../store/sieve-storage.js';
 import { isStoreError } from '../store/errors.js';
@@ -111,8 +111,12 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
     if (!hasSieveStorage(mail)) return false;
     try {
       // Through the per-user cache when there is one: asked on every delivery, like the script.
-      const found = activeScript(mail, recipient.user, cache, active);
-      return (found instanceof Promise ? await found : found) !== null;
+      let found = activeScript(mail, recipient.user, cache, active);
+      if (found instanceof Promise) found = await found;
+      // A script that only keeps (`keep;`, or nothing but its implicit keep) acts as no script:
+      // the message is stored as for a user without one, and no run is made. An invalid script
+      // still applies: the filter logs it, for every delivery, and keeps the message.
+      return found !== null && !(found.compiled.ok && keepsOnly(found.compiled.script));
     } catch {
       return true;
     }

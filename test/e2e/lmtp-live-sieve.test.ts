@@ -136,6 +136,46 @@ describe('LMTP + Sieve: a header-only script, the message stored while it arrive
     }
   });
 
+  for (const script of ['keep;\r\n', '# only the implicit keep\r\n', 'require "fileinto";\r\nkeep;\r\nstop;\r\n']) {
+    it(`a script that only keeps (${JSON.stringify(script)}): stored as without a script, byte for byte, no run made`, async () => {
+      const s = await open(script);
+      try {
+        const text = `Subject: kept\r\n\r\n${body(20 * 1024)}`;
+        assert.equal(await deliver(s, text), '250 2.0.0');
+        const [stored, more] = await storedMessages(s.store, 'ann', 'INBOX');
+        assert.ok(stored?.equals(asStored(text)), 'stored byte for byte');
+        assert.equal(more, undefined);
+        assert.deepEqual(s.streamed, [], 'the filter was not called');
+        const mail = await s.store.open('ann');
+        try {
+          const box = await mail.get('INBOX');
+          assert.deepEqual([...(await mail.snapshot(box.id)).messages[0]!.flags], [], 'no flags');
+        } finally {
+          await mail.close();
+        }
+      } finally {
+        await s.close();
+      }
+    });
+  }
+
+  it('a script changed from keep-only to filing: the next delivery runs it', async () => {
+    const s = await open('keep;\r\n');
+    try {
+      assert.equal(await deliver(s, 'List-Id: <a.lists.example.org>\r\nSubject: one\r\n\r\nx\r\n'), '250 2.0.0');
+      const mail = await s.store.open('ann');
+      await sieveStorage(mail).sievePut('main', FILE_LISTS);
+      await mail.close();
+      await sleep(50);
+      assert.equal(await deliver(s, 'List-Id: <a.lists.example.org>\r\nSubject: two\r\n\r\nx\r\n'), '250 2.0.0');
+      assert.equal((await storedMessages(s.store, 'ann', 'INBOX')).length, 1);
+      assert.equal((await storedMessages(s.store, 'ann', 'Lists')).length, 1);
+      assert.deepEqual(s.streamed, [true]);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('a runtime error keeps the message in INBOX (RFC 5228 §2.10.2), byte for byte', async () => {
     const s = await open('require ["fileinto", "ihave"];\r\nif header :contains "subject" "boom" { error "the script fails"; }\r\nfileinto "Elsewhere";\r\n');
     try {

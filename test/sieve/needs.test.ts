@@ -1,7 +1,7 @@
 /** Which scripts can run from the header section alone (delivery then stores the body as it arrives). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { needsWholeMessage } from '../../src/sieve/index.js';
+import { keepsOnly, needsWholeMessage } from '../../src/sieve/index.js';
 import { compile } from './helpers.js';
 import { FIFTY_RULE_SCRIPT } from '../../bench/sieve/fifty-rules.js';
 
@@ -34,4 +34,26 @@ test('body, size, redirect and editheader need the whole message, however deep t
 
 test('a script object not made by compileSieve counts as needing the whole message', () => {
   assert.equal(needsWholeMessage(Object.freeze({ requires: [] })), true);
+});
+
+test('keepsOnly: only scripts whose every run is a plain keep (delivery then stores as without a script)', () => {
+  for (const source of ['keep;', '', '# nothing\r\n', 'require "fileinto"; keep;', 'keep; stop;', 'stop;', 'require "imap4flags"; keep; keep;']) {
+    assert.equal(keepsOnly(compile(source)), true, JSON.stringify(source));
+  }
+  for (const source of [
+    'discard;',
+    'require "imap4flags"; keep :flags "\\\\Seen";',
+    'require "imap4flags"; addflag "$x"; keep;',
+    'require "fileinto"; fileinto "INBOX";',
+    'if true { keep; }',
+    'if false { discard; }',
+    'require "vacation"; vacation "away";',
+    'require "editheader"; addheader "X-A" "b"; keep;',
+    'require ["reject"]; reject "no";',
+    'redirect "a@example.org";',
+    FIFTY_RULE_SCRIPT,
+  ]) {
+    assert.equal(keepsOnly(compile(source)), false, source);
+  }
+  assert.equal(keepsOnly(Object.freeze({ requires: [] })), false, 'a script object not made by compileSieve');
 });
