@@ -194,8 +194,9 @@ export class SqliteStore implements MailStore {
   /** Keeps exactly the (CRLF) bytes it was given. */
   readonly lineEnds = 'crlf' as const;
   /**
-   * True: the exclusive database lock means no other process can change this data, so watch()
-   * reports every change there can be and servers need not poll.
+   * True: watch() reports every change there can be and servers need not poll — one process holds
+   * the exclusive database lock, or (`shared`, several processes of one serve) every process's
+   * changes are relayed to the others (relayChanges, src/cli/feed-relay.ts).
    */
   readonly crossProcessChanges = true;
   /** EMAILID, PREVIEW and save dates (message-extras.ts, schema v17). */
