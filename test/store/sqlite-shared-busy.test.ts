@@ -9,12 +9,33 @@ import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { SqliteStore } from '../../src/store/sqlite/index.js';
+import { SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite/index.js';
 import { isStoreError } from '../../src/store/errors.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 const newDir = tempDirs('postroom-shared-busy-');
 const MESSAGE = Buffer.from('Subject: one\r\n\r\nbody\r\n');
+
+type PairOptions = Omit<SqliteStoreOptions, 'directory' | 'shared'>;
+
+/**
+ * Two stores on one new folder, as the primary (maintaining) and a worker open it; both closed
+ * after `run`, the worker first.
+ */
+async function withPair(
+  run: (first: SqliteStore, second: SqliteStore, directory: string) => Promise<void>,
+  options: { first?: PairOptions; second?: PairOptions } = {},
+): Promise<void> {
+  const directory = newDir();
+  const first = await SqliteStore.open({ ...options.first, directory, shared: { maintains: true } });
+  const second = await SqliteStore.open({ ...options.second, directory, shared: { maintains: false } });
+  try {
+    await run(first, second, directory);
+  } finally {
+    await second.close();
+    await first.close();
+  }
+}
 
 /** A connection of "another process": NORMAL locking, no busy wait, as the workers' own. */
 function otherConnection(directory: string): Database.Database {
@@ -76,31 +97,25 @@ test('a write that waits past busyWaitMs fails with unavailable, and the next on
 });
 
 test('two stores on one folder write concurrently; each sees the other\'s messages, UIDs never collide', async () => {
-  const directory = newDir();
-  const first = await SqliteStore.open({ directory, shared: { maintains: true } });
-  const second = await SqliteStore.open({ directory, shared: { maintains: false } });
-  try {
-    const a = await first.open('ann');
-    const b = await second.open('ann');
-    const inbox = await a.get('INBOX');
-    const appends = [];
-    for (let i = 0; i < 40; i++) appends.push((i % 2 ? a : b).append(inbox.id, { content: Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`) }));
-    const uids = (await Promise.all(appends)).map((r) => r.uid).sort((x, y) => x - y);
-    assert.deepEqual(uids, Array.from({ length: 40 }, (_, i) => i + 1));
-    const seenByB = await b.snapshot(inbox.id);
-    assert.equal(seenByB.messages.length, 40);
-    assert.equal((await b.status(inbox.id)).uidNext, 41);
-    // \Recent: two sessions in two processes claim disjoint ranges.
-    const [ra, rb] = await Promise.all([a.claimRecent(inbox.id), b.claimRecent(inbox.id)]);
-    assert.ok(ra === 1 || rb === 1);
-    assert.ok(ra === 41 || rb === 41, `one claim took everything, the other nothing (${ra}, ${rb})`);
-    // A mailbox made in one is there for the other.
-    await b.create('Made by B');
-    assert.ok((await a.list()).some((m) => m.name === 'Made by B'));
-  } finally {
-    await second.close();
-    await first.close();
-  }
+  await withPair(async (first, second, directory) => {
+  const a = await first.open('ann');
+  const b = await second.open('ann');
+  const inbox = await a.get('INBOX');
+  const appends = [];
+  for (let i = 0; i < 40; i++) appends.push((i % 2 ? a : b).append(inbox.id, { content: Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`) }));
+  const uids = (await Promise.all(appends)).map((r) => r.uid).sort((x, y) => x - y);
+  assert.deepEqual(uids, Array.from({ length: 40 }, (_, i) => i + 1));
+  const seenByB = await b.snapshot(inbox.id);
+  assert.equal(seenByB.messages.length, 40);
+  assert.equal((await b.status(inbox.id)).uidNext, 41);
+  // \Recent: two sessions in two processes claim disjoint ranges.
+  const [ra, rb] = await Promise.all([a.claimRecent(inbox.id), b.claimRecent(inbox.id)]);
+  assert.ok(ra === 1 || rb === 1);
+  assert.ok(ra === 41 || rb === 41, `one claim took everything, the other nothing (${ra}, ${rb})`);
+  // A mailbox made in one is there for the other.
+  await b.create('Made by B');
+  assert.ok((await a.list()).some((m) => m.name === 'Made by B'));
+  });
 });
 
 /** Waits until `check` holds (polling), or fails after `ms`. */
@@ -174,82 +189,64 @@ test('a shared folder is refused to a second maintaining process and to an exclu
 });
 
 test('"nobody shares" is read again once another process wrote an ACL row', async () => {
-  const directory = newDir();
-  const first = await SqliteStore.open({ directory, shared: { maintains: true } });
-  const second = await SqliteStore.open({ directory, shared: { maintains: false } });
-  try {
-    const annA = await first.open('ann');
-    await first.open('bob');
-    const bobB = await second.open('bob');
-    // The second process learns there are no ACL rows (LIST skips the shared query)...
-    assert.deepEqual(await second.sharedMailboxes('bob'), []);
-    assert.ok(!(await bobB.list()).some((m) => m.name.includes('ann')));
-    // ...then the first shares a mailbox with bob: the second sees it on its next LIST.
-    const box = await annA.create('Team');
-    await annA.setAcl!(box.id, 'bob', 'lr');
-    assert.equal((await second.sharedMailboxes('bob')).length, 1);
-  } finally {
-    await second.close();
-    await first.close();
-  }
+  await withPair(async (first, second, directory) => {
+  const annA = await first.open('ann');
+  await first.open('bob');
+  const bobB = await second.open('bob');
+  // The second process learns there are no ACL rows (LIST skips the shared query)...
+  assert.deepEqual(await second.sharedMailboxes('bob'), []);
+  assert.ok(!(await bobB.list()).some((m) => m.name.includes('ann')));
+  // ...then the first shares a mailbox with bob: the second sees it on its next LIST.
+  const box = await annA.create('Team');
+  await annA.setAcl!(box.id, 'bob', 'lr');
+  assert.equal((await second.sharedMailboxes('bob')).length, 1);
+  });
 });
 
 test('a backup of a shared folder is one consistent copy while another process writes', async () => {
-  const directory = newDir();
-  const first = await SqliteStore.open({ directory, shared: { maintains: true } });
-  const second = await SqliteStore.open({ directory, shared: { maintains: false } });
+  await withPair(async (first, second, directory) => {
+  const b = await second.open('ann');
+  const inbox = await b.get('INBOX');
+  for (let i = 0; i < 20; i++) await b.append(inbox.id, { content: Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`) });
+  let writing = true;
+  const writer = (async () => {
+    for (let i = 0; writing && i < 500; i++) await b.append(inbox.id, { content: Buffer.from(`Subject: w${i}\r\n\r\nwhile backing up\r\n`) });
+  })();
+  const target = join(newDir(), 'copy.sqlite');
+  const summary = await first.backup(target);
+  writing = false;
+  await writer;
+  assert.ok(summary.messages >= 20, `${summary.messages} messages in the copy`);
+  const copy = new Database(target, { readonly: true });
   try {
-    const b = await second.open('ann');
-    const inbox = await b.get('INBOX');
-    for (let i = 0; i < 20; i++) await b.append(inbox.id, { content: Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`) });
-    let writing = true;
-    const writer = (async () => {
-      for (let i = 0; writing && i < 500; i++) await b.append(inbox.id, { content: Buffer.from(`Subject: w${i}\r\n\r\nwhile backing up\r\n`) });
-    })();
-    const target = join(newDir(), 'copy.sqlite');
-    const summary = await first.backup(target);
-    writing = false;
-    await writer;
-    assert.ok(summary.messages >= 20, `${summary.messages} messages in the copy`);
-    const copy = new Database(target, { readonly: true });
-    try {
-      assert.equal(copy.pragma('integrity_check', { simple: true }), 'ok');
-      assert.equal(copy.prepare('SELECT count(*) FROM messages').pluck().get(), summary.messages);
-    } finally {
-      copy.close();
-    }
+    assert.equal(copy.pragma('integrity_check', { simple: true }), 'ok');
+    assert.equal(copy.prepare('SELECT count(*) FROM messages').pluck().get(), summary.messages);
   } finally {
-    await second.close();
-    await first.close();
+    copy.close();
   }
+  });
 });
 
 test("the maintaining process checkpoints another process's writes, and the WAL stays bounded", async () => {
-  const directory = newDir();
   const { statSync } = await import('node:fs');
-  const first = await SqliteStore.open({ directory, shared: { maintains: true }, checkpoints: { intervalMs: 50, growthPages: 64 } });
-  const second = await SqliteStore.open({ directory, shared: { maintains: false } });
-  try {
-    const b = await second.open('ann');
-    const inbox = await b.get('INBOX');
-    const body = 'x'.repeat(3000);
-    let largest = 0;
-    // Two writers at once. (Within one process the group commit leaves gaps in which PASSIVE alone
-    // lets the WAL start over; across processes it may not: checkpointer.ts, RESTART.)
-    await Promise.all(
-      [0, 1].map(async (w) => {
-        for (let i = 0; i < 600; i++) {
-          await b.append(inbox.id, { content: Buffer.from(`Subject: ${w}.${i}\r\n\r\n${body} ${i}\r\n`) });
-          if (i % 50 === 0) largest = Math.max(largest, statSync(join(directory, 'mail.sqlite-wal')).size);
-        }
-      }),
-    );
-    largest = Math.max(largest, statSync(join(directory, 'mail.sqlite-wal')).size);
-    // Without checkpoints these 1,200 messages leave a WAL of about 44 MB; checkpointed and started
-    // over, it stays a fraction of that (a few MB: timers late under load let it grow between looks).
-    assert.ok(largest < 16 * 1024 * 1024, `the WAL reached ${largest} bytes`);
-  } finally {
-    await second.close();
-    await first.close();
-  }
+  await withPair(async (first, second, directory) => {
+  const b = await second.open('ann');
+  const inbox = await b.get('INBOX');
+  const body = 'x'.repeat(3000);
+  let largest = 0;
+  // Two writers at once. (Within one process the group commit leaves gaps in which PASSIVE alone
+  // lets the WAL start over; across processes it may not: checkpointer.ts, RESTART.)
+  await Promise.all(
+    [0, 1].map(async (w) => {
+      for (let i = 0; i < 600; i++) {
+        await b.append(inbox.id, { content: Buffer.from(`Subject: ${w}.${i}\r\n\r\n${body} ${i}\r\n`) });
+        if (i % 50 === 0) largest = Math.max(largest, statSync(join(directory, 'mail.sqlite-wal')).size);
+      }
+    }),
+  );
+  largest = Math.max(largest, statSync(join(directory, 'mail.sqlite-wal')).size);
+  // Without checkpoints these 1,200 messages leave a WAL of about 44 MB; checkpointed and started
+  // over, it stays a fraction of that (a few MB: timers late under load let it grow between looks).
+  assert.ok(largest < 16 * 1024 * 1024, `the WAL reached ${largest} bytes`);
+  }, { first: { checkpoints: { intervalMs: 50, growthPages: 64 } } });
 });
