@@ -103,6 +103,8 @@ export class SqliteUserMailbox implements UserMailbox {
    * database (readTransaction in context.ts), so that they all see the same moment.
    */
   private reading<T>(fn: () => T | Promise<T>): Promise<T> {
+    // Alone in the folder (the default) a read needs no transaction: no wrapper made per read.
+    if (!this.scope.ctx.shared) return this.call(fn);
     return this.call(() => readTransaction(this.scope.ctx, fn));
   }
 
