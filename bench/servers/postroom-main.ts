@@ -20,6 +20,8 @@ import { join } from 'node:path';
 import { TailRecorder } from './tails.js';
 import inspector from 'node:inspector';
 import { takeoverCounts } from '../../src/net/tls13/takeover.js';
+import { applyGcScheduling } from '../../src/cli/node-flags.js';
+import { DEFAULT_SETTINGS } from '../../src/config/settings.js';
 
 // POSTROOM_BENCH_METRICS=1: count as `serve --metrics-port` does (commands, logins, bytes, store and
 // WAL timings), to measure what the instrumentation costs (bench/metrics-ab.ts).
@@ -106,6 +108,10 @@ const timesOnly: ProtocolMetrics | undefined = commandTimes && {
 // POSTROOM_BENCH_TAILS=1: where each command's time inside the server goes, and what its slowest
 // 1 % overlapped (GC, checkpoint, WAL sync, a blocked loop), at exit (tails.ts).
 const tails = process.env.POSTROOM_BENCH_TAILS ? new TailRecorder() : undefined;
+
+// serve's scheduling of young-generation GCs (v8MinorGcTask, src/cli/node-flags.ts), as startServers
+// applies it; POSTROOM_BENCH_MINOR_GC_TASK=1 gives node's own (scavenges as tasks between commands).
+applyGcScheduling({ v8MinorGcTask: process.env.POSTROOM_BENCH_MINOR_GC_TASK === '1' || DEFAULT_SETTINGS.v8MinorGcTask });
 
 // POSTROOM_BENCH_HEAP_PROF=FILE: V8's sampling heap profiler over the whole run, counting objects a
 // scavenge or mark-compact already freed too — where the allocation that drives GC comes from (read

@@ -152,7 +152,11 @@ export class TailRecorder {
   trace(): object {
     const t = performance.timeOrigin;
     const spans = (xs: Span[]): Span[] => xs.map((x) => ({ ...x, start: x.start + t, end: x.end + t }));
+    // One instant on both clocks: V8's CPU profiles stamp samples in µs of CLOCK_MONOTONIC (as
+    // process.hrtime does), the trace in epoch ms; bench/tails-profile.ts maps one onto the other.
+    const clock = { epochMs: t + performance.now(), monoUs: Number(process.hrtime.bigint() / 1000n) };
     return {
+      clock,
       commands: this.commands.map((c) => ({ ...c, arrived: c.arrived + t, start: c.start + t, end: c.end + t, flushed: c.flushed + t })),
       gc: spans(this.gc),
       walSync: spans(this.walSync),

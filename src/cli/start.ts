@@ -15,6 +15,7 @@ import type { MailStore } from '../store/types.js';
 import { proxyProtocolOptions } from './proxy-settings.js';
 import { listenProtocols, openStore, type ListeningPorts, type ListeningServer, type SharedServerOptions } from './components.js';
 import { ensureDemoUser } from './demo.js';
+import { applyGcScheduling } from './node-flags.js';
 import { LoginGuard } from '../auth/login-guard.js';
 import { dropPrivileges } from '../net/privileges.js';
 import { Metrics } from '../metrics/prometheus.js';
@@ -50,6 +51,7 @@ export async function tlsOptions(settings: ServeSettings, logger: Logger): Promi
 
 export async function startServers(settings: ServeSettings, logger: Logger): Promise<RunningServers> {
   const startedAt = Date.now();
+  applyGcScheduling(settings);
   // 0700: the folder holds password hashes, the TLS key and everybody's mail.
   await mkdir(settings.data, { recursive: true, mode: 0o700 });
   const users = servedUsersFile(settings.data, settings.usersFile);

@@ -152,6 +152,13 @@ export interface ServeSettings {
   v8SemiSpaceMb: number;
   /** V8 collects garbage on the main thread alone (node's --single-threaded-gc); same restart. */
   v8SingleThreadedGc: boolean;
+  /**
+   * V8 runs young-generation GCs as tasks of their own once the young generation is mostly full
+   * (node's default, --minor-gc-task) instead of when it is full, inside the allocation that fills
+   * it. Off by default: such a task runs right after the command that asked for it, and lands in
+   * the next command of a client that sends back to back (src/cli/node-flags.ts). No restart.
+   */
+  v8MinorGcTask: boolean;
 }
 
 export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
@@ -188,6 +195,7 @@ export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
   autoconfigPort: 'off',
   v8SemiSpaceMb: 0,
   v8SingleThreadedGc: false,
+  v8MinorGcTask: false,
 });
 
 export type PartialSettings = Partial<ServeSettings>;
@@ -255,6 +263,7 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   autoconfigHost: 'string',
   v8SemiSpaceMb: 'semiSpace',
   v8SingleThreadedGc: 'boolean',
+  v8MinorGcTask: 'boolean',
 };
 
 export function isSettingKey(key: string): key is keyof ServeSettings {

@@ -85,6 +85,31 @@ describe('SQLite schema v25: the \\Deleted messages in a partial index', () => {
     assert.deepEqual(seen.flagged, {});
   });
 
+  it('EXPUNGE naming most of the mailbox removes exactly the named \\Deleted ones, whatever the order or repeats of the names', async () => {
+    const dir = tempDir();
+    const store = await SqliteStore.open({ directory: dir });
+    try {
+      const u = await store.open('alice');
+      const inbox = await u.get('INBOX');
+      const uids = (await u.appendMany!(inbox.id, Array.from({ length: 40 }, (_, i) => ({ content: mail(i), flags: i % 3 === 0 ? ['\\Deleted'] : [] })))).map((a) => a.uid);
+      const deleted = uids.filter((_, i) => i % 3 === 0);
+      // Highest first, as the IMAP EXPUNGE names them, one \Deleted message left out and some named twice:
+      // the candidates are most of the mailbox, so the store reads the \Deleted rows and keeps the named.
+      const leftOut = deleted[4]!;
+      const named = [...uids.filter((uid) => uid !== leftOut).reverse(), deleted[0]!, uids[1]!, deleted[7]!];
+      const expected = deleted.filter((uid) => uid !== leftOut);
+      assert.deepEqual(await u.expunge(inbox.id, named), expected, 'the named \\Deleted ones, ascending, each once');
+      assert.deepEqual(
+        (await u.snapshot(inbox.id)).messages.map((m) => m.uid),
+        uids.filter((uid) => !expected.includes(uid)),
+        'everything else stays, the \\Deleted one nobody named included',
+      );
+      assert.deepEqual(await u.expunge(inbox.id, named), [], 'nothing named is \\Deleted any more');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('is built for a database from v24 with the \\Deleted messages it had', async () => {
     const dir = tempDir();
     let store = await SqliteStore.open({ directory: dir });

@@ -123,3 +123,33 @@ test('a stale saved snapshot (the server was killed after changes) is brought up
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a SELECT snapshot read fresh gives each message its own flag set among many alike (sets compared in place)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'postroom-snapcache-'));
+  try {
+    // More distinct sets than the scan compares in place (16), several of one length differing in one
+    // character, one a prefix of another, and the empty set — interleaved, so no run of one set helps.
+    const sets: string[][] = [[], ['\\Seen'], ['\\Seen', '\\Flagged'], ['\\Seen', '\\Flagged', '$a'], ['\\Seen', '\\Flagged', '$b']];
+    for (let i = 0; i < 20; i++) sets.push([`$k${String(i).padStart(2, '0')}`], ['\\Seen', `$k${String(i).padStart(2, '0')}`]);
+    let store = await SqliteStore.open({ directory: dir });
+    let mail = await store.open('alice');
+    const inbox = await mail.get('INBOX');
+    await mail.appendMany!(
+      inbox.id,
+      Array.from({ length: 300 }, (_, i) => ({ content: Buffer.from(`Subject: ${i}\r\n\r\nx\r\n`), flags: sets[(i * 7) % sets.length]! })),
+    );
+    await store.close();
+    const expected = truth(dir, inbox.id);
+    assert.ok(new Set(expected.map((m) => m.flags.join(' '))).size > 40, 'the mailbox holds the many sets');
+    store = await SqliteStore.open({ directory: dir });
+    mail = await store.open('alice');
+    const snapshot = await mail.snapshot(inbox.id);
+    assert.deepEqual(
+      snapshot.messages.map((m) => ({ uid: m.uid, flags: [...m.flags], modseq: m.modseq })),
+      expected,
+    );
+    await store.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -224,3 +224,15 @@ test('a sequence number beyond EXISTS is BAD', async () => {
   const h = await fetchHarness([simple('a')]);
   assert.match(await h.exec(fetchCommand, '5 FLAGS'), /^t BAD/);
 });
+
+test('the view\'s hasFlag(uid, flag) answers as flagsOf(uid).includes(flag), \\Recent and unknown UIDs included', async () => {
+  const h = await fetchHarness([simple('a'), simple('b'), simple('c')], { flags: [['\\Deleted', '\\Seen'], [], ['$Label', '\\Deleted']] });
+  for (const uid of [1, 2, 3, 99]) {
+    for (const flag of ['\\Deleted', '\\Seen', '\\Recent', '$Label', '\\Flagged']) {
+      assert.equal(h.view.hasFlag(uid, flag), h.view.flagsOf(uid).includes(flag), `${flag} of ${uid}`);
+    }
+  }
+  assert.equal(h.view.hasFlag(1, '\\Recent'), true, 'the harness\'s messages are recent, so the check above covered \\Recent');
+  assert.equal(h.view.hasFlag(3, '\\Deleted'), true);
+  assert.equal(h.view.hasFlag(2, '\\Deleted'), false);
+});

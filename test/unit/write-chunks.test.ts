@@ -35,3 +35,39 @@ test('markedChunksOf: at most maxMarked marked items and maxItems items per chun
   );
   assert.deepEqual([...markedChunksOf([], () => true)], []);
 });
+
+/** markedChunksOf as it was written first (runs grown item by item): the reference for the cut by index. */
+function* grownChunks<T>(items: readonly T[], marked: (item: T) => boolean, maxMarked: number, maxItems: number): Generator<T[]> {
+  let current: T[] = [];
+  let count = 0;
+  for (const item of items) {
+    const m = marked(item);
+    if (current.length === maxItems || (m && count === maxMarked)) {
+      yield current;
+      current = [];
+      count = 0;
+    }
+    current.push(item);
+    if (m) count++;
+  }
+  if (current.length > 0) yield current;
+}
+
+test('markedChunksOf cuts as runs grown item by item did, and a single run is the caller\'s array, not a copy', () => {
+  let seed = 7;
+  const random = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  for (let round = 0; round < 300; round++) {
+    const items = Array.from({ length: Math.floor(random() * 60) }, (_, i) => i);
+    const share = random();
+    const marks = new Set(items.filter(() => random() < share));
+    const maxMarked = 1 + Math.floor(random() * 6);
+    const maxItems = 1 + Math.floor(random() * 20);
+    const got = [...markedChunksOf(items, (n) => marks.has(n), maxMarked, maxItems)];
+    assert.deepEqual(got, [...grownChunks(items, (n) => marks.has(n), maxMarked, maxItems)], `round ${round}`);
+  }
+  // EXPUNGE of a 1,000-message mailbox with a few \Deleted: one store call with the candidates as they are.
+  const candidates = Array.from({ length: 1000 }, (_, i) => 1000 - i);
+  const chunks = [...markedChunksOf(candidates, (uid) => uid % 200 === 0)];
+  assert.equal(chunks.length, 1);
+  assert.equal(chunks[0], candidates, 'the one run is the array itself');
+});

@@ -80,6 +80,7 @@ export function register(program: Command): void {
     .option('--autoconfig-host <address>', 'address of the autoconfig listener (default: --host)')
     .option('--v8-semi-space-mb <mb>', "each of V8's two young-generation semi-spaces, MiB, 1–256; fewer, longer scavenges (default: 0, V8's own sizing up to 16); starts node again with the flag")
     .option('--v8-single-threaded-gc', 'V8 collects garbage on the main thread only, no helper threads (default: off); starts node again with the flag')
+    .option('--v8-minor-gc-task', "V8 runs young-generation GCs as tasks between commands, node's default (default: off: inside the allocation that fills the young generation)")
     .addHelpText(
       'after',
       '\nOn startup one JSON line {"msg":"listening","host":…,"imapPort":…,"imapsPort":…,"pop3Port":…,"pop3sPort":…,\n' +

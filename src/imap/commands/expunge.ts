@@ -24,7 +24,7 @@ async function runExpunge(ctx: CommandContext, pick: (view: SelectedView) => num
   if (candidates.length === 0) return;
   let code: ResponseCode | undefined;
   if (limited) {
-    const deleted = candidates.filter((uid) => view.flagsOf(uid).includes('\\Deleted'));
+    const deleted = candidates.filter((uid) => view.hasFlag(uid, '\\Deleted'));
     const kept = keepHighest(deleted, ctx.server.limits.maxMessagesPerCommand);
     if (kept.code) ({ uids: candidates, code } = kept);
   }
@@ -36,7 +36,7 @@ async function runExpunge(ctx: CommandContext, pick: (view: SelectedView) => num
   const sorted = highestFirst(candidates);
   let done = 0;
   ctx.progress(0, sorted.length);
-  for (const chunk of markedChunksOf(sorted, (uid) => view.flagsOf(uid).includes('\\Deleted'))) {
+  for (const chunk of markedChunksOf(sorted, (uid) => view.hasFlag(uid, '\\Deleted'))) {
     const removed = await mail.expunge(view.mailbox.id, chunk);
     view.applyOwnExpunge(removed);
     ctx.progress((done += chunk.length), sorted.length);

@@ -52,6 +52,12 @@ export interface SelectedView {
   /** Flags as this session last saw them, \Recent included when the message is recent for it. */
   flagsOf(uid: number): Flag[];
   /**
+   * Whether the session last saw `flag` (exact spelling, as stored: system flags such as \Deleted
+   * are normalised) on the message — flagsOf(uid).includes(flag) without the array flagsOf copies
+   * for a recent message (EXPUNGE asks it of every message in the mailbox).
+   */
+  hasFlag(uid: number, flag: Flag): boolean;
+  /**
    * Mod-sequence of the flags `flagsOf` returns (RFC 7162), 0 when not in the view: what a FETCH
    * carrying those flags reports once CONDSTORE is on, without asking the store.
    */

@@ -6,7 +6,7 @@
  * session reports them only where the protocol allows (RFC 3501 §5.2, §7.4.1): new messages and flag
  * changes after any command, EXPUNGE only after commands other than FETCH, STORE and SEARCH.
  */
-import type { FlagChange, MailboxChange, MailboxInfo, MailboxSnapshot, MailStore, MessageMeta, UserMailbox } from '../../store/types.js';
+import type { Flag, FlagChange, MailboxChange, MailboxInfo, MailboxSnapshot, MailStore, MessageMeta, UserMailbox } from '../../store/types.js';
 import type { NewMessageFetch, SelectedView, ViewObserver } from '../commands/types.js';
 import { permanentFlags } from '../commands/mailbox-access.js';
 import { atom, type ImapValue, type ResponseCode } from '../wire/types.js';
@@ -272,6 +272,12 @@ export class SelectedMailboxView implements SelectedView {
     const seq = this.seqOf(uid);
     const flags = seq === undefined ? [] : this.flagList[seq - 1]!;
     return this.isRecent(uid) ? [...flags, '\\Recent'] : flags;
+  }
+
+  hasFlag(uid: number, flag: Flag): boolean {
+    if (flag === '\\Recent') return this.isRecent(uid);
+    const seq = this.seqOf(uid);
+    return seq !== undefined && this.flagList[seq - 1]!.includes(flag);
   }
 
   modseqOf(uid: number): number {
