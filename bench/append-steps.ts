@@ -16,6 +16,8 @@
  * server that has been up for a while. `--server-stdout FILE`: the server's non-log lines (e.g.
  * with `--node-args="--trace-opt"`) to FILE.<tree index>.<round>, each prefixed with the wall clock
  * in ms; the measured window's first and last wall-clock ms are printed for bench/jit-compiles.ts.
+ * `--dump FILE`: every APPEND as a CSV line (tree, round, index, bytes, ms, and the four CPU/wait
+ * figures in µs).
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,6 +41,7 @@ const { values } = parseArgs({
     'node-args': { type: 'string' },
     'server-stdout': { type: 'string' },
     'run-name': { type: 'string', default: 'append-steps' },
+    dump: { type: 'string' },
   },
 });
 const TREES = values.trees.split(',').map((t) => resolve(t));
@@ -191,6 +194,11 @@ for (let round = 0; round < ROUNDS; round++) {
     const ms = rows.map((r) => r.ms).sort((a, b) => a - b);
     process.stderr.write(`  round ${round + 1}, ${TREES[ti]} (load ${load}): p50 ${pct(ms, 50).toFixed(2)} p90 ${pct(ms, 90).toFixed(2)} p99 ${pct(ms, 99).toFixed(2)} ms; start to listening ${startMs.toFixed(0)} ms, server CPU before the first APPEND ${startCpuMs.toFixed(0)} ms; window ${window[0]}–${window[1]}\n`);
   }
+}
+if (values.dump) {
+  const lines = ['tree,round,index,bytes,ms,main_us,main_wait_us,v8_us,other_us'];
+  TREES.forEach((tree, ti) => results[ti]!.forEach((rows, round) => rows.forEach((r, i) => lines.push(`${tree},${round},${i},${r.bytes},${r.ms.toFixed(3)},${(r.d.main / 1000).toFixed(0)},${(r.d.mainWait / 1000).toFixed(0)},${(r.d.v8 / 1000).toFixed(0)},${(r.d.other / 1000).toFixed(0)}`))));
+  writeFileSync(values.dump, `${lines.join('\n')}\n`);
 }
 process.stdout.write(`\n${ROUNDS} round(s) of ${COUNT} APPENDs${WARMUP ? ` after ${WARMUP}` : ''} over ${TLS ? 'TLS' : 'plaintext'}; per APPEND, µs.\n\n`);
 process.stdout.write('| tree | APPENDs | n | p50 ms | p90 ms | p99 ms | main CPU | main waiting | V8 threads CPU | other threads CPU |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n');

@@ -134,11 +134,13 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
   try {
     // Before any listener opens: the first clients then meet optimized code (warm-up.ts). SQLite only.
     if (settings.warmUp && settings.store === 'sqlite') {
-      await warmUp(
+      const warmed = await warmUp(
         warmUpLimits,
         { tls, implicitTls: listenPort(settings.imapsPort, settings.ephemeralPorts) !== null, literalMinus: settings.literalMinus, ...(settings.imapLimits ? { imapLimits: settings.imapLimits } : {}) },
         logger.child({ component: 'warm-up' }),
       );
+      // What the warm-up's store prepared, prepared in the real one: a first APPEND or FETCH does not pay for it.
+      if (warmed) (raw as SqliteStore).prepareAhead(warmed.statements);
     }
     // ManageSieve first: IMAP's IMAPSIEVE= names its port (imapsieve.ts).
     managesieve = await startManageSieve(settings, { store, auth, tls, loginGuard }, logger);

@@ -77,7 +77,7 @@ export interface ServeSettings {
    * optimized (src/cli/warm-up.ts). SQLite store only.
    */
   warmUp: boolean;
-  /** The warm-up's bounds: `appends` (default 300) and `ms` (default 2,000); config file only. */
+  /** The warm-up's bounds: `appends` (default 300) and `ms` (default 5,000); config file only. */
   warmUpLimits?: Record<string, number>;
   /**
    * Default RFC 9208 limits of every user (docs/quota.md): `storage` in octets, `messages` a count;

@@ -16,6 +16,7 @@ import { startServe } from '../helpers/serve.js';
 import { warmUp, resolveWarmUp, warmUpMessage, DEFAULT_WARM_UP } from '../../src/cli/warm-up.js';
 import type { Logger } from '../../src/util/logger.js';
 import { SILENT_LOGGER } from '../../src/util/logger.js';
+import { SqliteStore } from '../../src/store/sqlite/index.js';
 
 /** A logger that keeps its warn lines (what warmUp reports a failure with). */
 function recordingLogger(): { logger: Logger; warnings: Array<{ obj: unknown; msg: unknown }> } {
@@ -82,6 +83,21 @@ test('warmUp: stops at its APPEND bound, answers every command, removes its stor
   assert.equal(report?.commands, 24 + 3 + 18 + 12 + 2 + 1);
   const after = (await readdir(tmpdir())).filter((n) => n.startsWith('postroom-warm-up-') && !before.has(n));
   assert.deepEqual(after, []);
+  // What its store prepared, prepared ahead in another store; a text that does not prepare is skipped.
+  assert.ok(report!.statements.some((sql) => /^INSERT INTO messages/.test(sql)), report!.statements.join('\n'));
+  const dir = await mkdtemp(join(tmpdir(), 'postroom-wu-test-'));
+  const other = await SqliteStore.open({ directory: dir });
+  try {
+    const fresh = other.preparedSql().length;
+    const missing = report!.statements.filter((sql) => !other.preparedSql().includes(sql)).length;
+    assert.equal(other.prepareAhead([...report!.statements, 'SELECT nonsense FROM nowhere']), missing);
+    assert.ok(other.preparedSql().length > fresh + 10, `${other.preparedSql().length} prepared, ${fresh} before`);
+    assert.ok(!other.preparedSql().includes('SELECT nonsense FROM nowhere'));
+    assert.equal(other.prepareAhead(report!.statements), 0);
+  } finally {
+    await other.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('warmUp: the time bound stops it early; plaintext when there is no implicit TLS', { timeout: 60_000 }, async () => {
@@ -102,8 +118,8 @@ test('warmUp: a failure is logged and the warm-up resolves (the server starts an
 });
 
 test('warmUpLimits: defaults, overrides, and bad values refused by serve at start', { timeout: 60_000 }, async (t) => {
-  assert.deepEqual(resolveWarmUp(undefined), { appends: 300, ms: 2_000 });
-  assert.deepEqual(resolveWarmUp({ appends: 50 }), { appends: 50, ms: 2_000 });
+  assert.deepEqual(resolveWarmUp(undefined), { appends: 300, ms: 5_000 });
+  assert.deepEqual(resolveWarmUp({ appends: 50 }), { appends: 50, ms: 5_000 });
   assert.throws(() => resolveWarmUp({ appends: -1 }), /warmUpLimits.appends must be a whole number from 0 to 10000/);
   assert.throws(() => resolveWarmUp({ ms: 1.5 }), /warmUpLimits.ms/);
   assert.throws(() => resolveWarmUp({ rounds: 3 }), /unknown setting rounds/);

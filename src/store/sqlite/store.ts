@@ -455,6 +455,21 @@ export class SqliteStore implements MailStore {
     await this.ctx.purger.idle();
   }
 
+  /**
+   * The SQL of the statements this store has prepared so far, and preparing such a list ahead in
+   * another store: `serve`'s start-up warm-up (src/cli/warm-up.ts) hands what its throwaway store
+   * used to the real one, so a first command does not pay for SQLite's prepare of each statement it
+   * meets. Statements are prepared by text as at their first use; a text that does not prepare is
+   * left to that first use.
+   */
+  preparedSql(): string[] {
+    return this.ctx.sql.texts();
+  }
+
+  prepareAhead(texts: Iterable<string>): number {
+    return this.ctx.sql.prepareAhead(texts);
+  }
+
   /** Runs a WAL checkpoint now (tests and diagnostics; it also runs by itself). */
   checkpoint(): Promise<void> {
     return this.checkpointer.checkpoint();
