@@ -223,7 +223,7 @@ say(`# Sequential APPEND, one client: Postroom vs Dovecot — ${new Date().toISO
 say('');
 say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; Dovecot ${dovecotVersion()}.`);
 say(`Dovecot: mail_fsync = ${values["dovecot-fsync"]}.`);
-say(`${ROUNDS} round(s) of ${COUNT} APPENDs${Number(values.warmup) > 0 ? ` (after ${values.warmup} unmeasured on the same connection)` : ''} over ${TLS ? 'implicit TLS' : 'plaintext'}, servers in turn (order swapped each round), fresh copies of a 400-message mailbox.`);
+say(`${ROUNDS} round(s) of ${COUNT} APPENDs${Number(values.warmup) > 0 ? ` (after ${values.warmup} unmeasured on the same connection)` : ''} over ${TLS ? 'implicit TLS' : 'plaintext'}, servers in turn (order rotating round by round), fresh copies of a 400-message mailbox.`);
 say('');
 const names = [...TREES.map(postroomName), ...(values['postroom-only'] ? [] : ['Dovecot'])];
 const all = new Map<string, RoundResult[]>(names.map((n) => [n, []]));
