@@ -271,7 +271,7 @@ export class SqliteStore implements MailStore {
       const databaseIsNew = currentVersion(db) === 0;
       syncThread = new SyncThread((err) => options.logger?.error({ err }, 'the fsync thread stopped; syncing on the thread pool from now on'));
       // Its start (tens of ms) runs beside the rest of the open, not in the first write's way.
-      syncThread.prestart();
+      syncThread.prestart(Math.max(1, limits.syncThreadsAtOpen));
       // And the GC that making the body slots' memory sets off runs now, not in the first large APPEND.
       if (!forCheck) reserveSlots();
       const files = new BlobFiles(options.directory, syncThread, options.directBodyWrites ?? DEFAULT_DIRECT_BODY_WRITES, { clearTmp: maintains });
