@@ -34,12 +34,15 @@
  * (other messages) on the same connection before the measured ones, on both servers — a fresh
  * Postroom's first few hundred APPENDs run while V8 is still compiling the APPEND path (about 70
  * TurboFan compiles and 45 % of the server's CPU during the 303, bench/RESULTS.md), which a server
- * that has been up for a while has behind it.
+ * that has been up for a while has behind it. (Since 2026-12-05 `serve` warms up before it listens,
+ * src/cli/warm-up.ts; `--node-args` cannot turn that off, `--trees` with an older checkout compares.)
+ * `--trees A,B`: Postroom from each of these checkouts in every round, beside Dovecot, the order
+ * rotating round by round (an A/B of two builds under the same load; bench/RESULTS.md's NOISY runs).
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { benchMessage } from './load/messages.js';
@@ -67,8 +70,16 @@ const { values } = parseArgs({
     'server-stdout': { type: 'string' },
     'dovecot-fsync': { type: 'string', default: 'optimized' },
     warmup: { type: 'string', default: '0' },
+    trees: { type: 'string' },
   },
 });
+/**
+ * `--trees A,B`: Postroom from these checkouts (each its own compiled tree), each run in every
+ * round beside Dovecot, in an order that rotates round by round — an A/B of two builds under the
+ * same load. Reported as `Postroom@A`, `Postroom@B`. Default: this checkout alone, named Postroom.
+ */
+const TREES = values.trees ? values.trees.split(',').map((t) => resolve(t)) : [process.cwd()];
+const postroomName = (tree: string): string => (values.trees ? `Postroom@${tree}` : 'Postroom');
 const COUNT = Number(values.count ?? (values.quick ? 100 : 303));
 const ROUNDS = Number(values.rounds ?? (values.quick ? 1 : 3));
 const TLS = !values.plain;
@@ -87,11 +98,11 @@ interface RoundResult {
   bytes: number;
 }
 
-async function startPostroomServe(runDir: string, certDir: string, round: number): Promise<RunningServer> {
+async function startPostroomServe(tree: string, runDir: string, certDir: string, round: number): Promise<RunningServer> {
   const data = await seededPostroomData(runDir, spec);
   const tlsArgs = TLS ? ['--tls-cert', join(certDir, 'cert.pem'), '--tls-key', join(certDir, 'key.pem'), '--imaps-port', 'auto', '--imap-port', 'off'] : ['--imap-port', 'auto', '--imaps-port', 'off', '--allow-insecure-auth'];
   const nodeArgs = [...(values['node-args']?.split(' ').filter(Boolean) ?? []), ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []),
-    ...(values['gc-log'] ? ['--import', join(import.meta.dirname, 'append', 'gc-log.mjs')] : []), ...postroomEntry(process.cwd(), 'src/cli/main.ts'), 'serve', '--data', data, '--store', 'sqlite', '--host', '127.0.0.1',
+    ...(values['gc-log'] ? ['--import', join(import.meta.dirname, 'append', 'gc-log.mjs')] : []), ...postroomEntry(tree, 'src/cli/main.ts'), 'serve', '--data', data, '--store', 'sqlite', '--host', '127.0.0.1',
     '--pop3-port', 'off', '--pop3s-port', 'off', '--log-level', 'error', ...tlsArgs];
   const env = values['gc-log'] ? { ...process.env, POSTROOM_BENCH_GC_LOG: `${values['gc-log']}.${round}` } : process.env;
   const child = values.strace
@@ -212,21 +223,21 @@ say(`# Sequential APPEND, one client: Postroom vs Dovecot — ${new Date().toISO
 say('');
 say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; Dovecot ${dovecotVersion()}.`);
 say(`Dovecot: mail_fsync = ${values["dovecot-fsync"]}.`);
-say(`${ROUNDS} round(s) of ${COUNT} APPENDs${Number(values.warmup) > 0 ? ` (after ${values.warmup} unmeasured on the same connection)` : ''} over ${TLS ? 'implicit TLS' : 'plaintext'}, servers in turn (order swapped each round), fresh copies of a 400-message mailbox.`);
+say(`${ROUNDS} round(s) of ${COUNT} APPENDs${Number(values.warmup) > 0 ? ` (after ${values.warmup} unmeasured on the same connection)` : ''} over ${TLS ? 'implicit TLS' : 'plaintext'}, servers in turn (order rotating round by round), fresh copies of a 400-message mailbox.`);
 say('');
-const all = new Map<string, RoundResult[]>([
-  ['Postroom', []],
-  ...(values['postroom-only'] ? [] : [['Dovecot', []] as [string, RoundResult[]]]),
-]);
+const names = [...TREES.map(postroomName), ...(values['postroom-only'] ? [] : ['Dovecot'])];
+const all = new Map<string, RoundResult[]>(names.map((n) => [n, []]));
+const treeOf = new Map(TREES.map((t) => [postroomName(t), t]));
 for (let round = 0; round < ROUNDS; round++) {
-  const order = values['postroom-only'] ? ['Postroom'] : round % 2 === 0 ? ['Postroom', 'Dovecot'] : ['Dovecot', 'Postroom'];
-  for (const name of order) {
-    const runDir = join(ROOT, `${name.toLowerCase()}-${round}`);
+  // Rotated each round (two servers: swapped), so no server always runs first or after the same one.
+  const order = names.map((_, i) => names[(i + round) % names.length]!);
+  for (const [slot, name] of order.entries()) {
+    const runDir = join(ROOT, `${slot}-${round}`);
     rmSync(runDir, { recursive: true, force: true });
     mkdirSync(runDir, { recursive: true });
     const server =
-      name === 'Postroom'
-        ? await startPostroomServe(runDir, certDir, round)
+      name !== 'Dovecot'
+        ? await startPostroomServe(treeOf.get(name)!, runDir, certDir, round)
         : await startDovecot({ runDir, spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: 20, mailFsync: values['dovecot-fsync'] as 'optimized' | 'always', ...(TLS ? { tls: { cert: join(certDir, 'cert.pem'), key: join(certDir, 'key.pem') } } : {}) });
     // Dovecot traced from outside: strace attached to its master follows the processes it forks.
     const tracer = name === 'Dovecot' && values.strace ? await attachStrace(server.pid, `${values.strace}.dovecot.${round}`) : undefined;
@@ -251,7 +262,7 @@ for (const [name, rounds] of all) {
   rates.set(name, lat.length / seconds);
   p50s.set(name, percentile(lat, 50));
   const cpu = rounds.reduce((n, r) => n + r.cpuMs, 0) / lat.length;
-  say(`| ${name} | ${(lat.length / seconds).toFixed(0)} | ${(lat.reduce((a, b) => a + b, 0) / lat.length).toFixed(1)} | ${percentile(lat, 50).toFixed(1)} | ${percentile(lat, 90).toFixed(1)} | ${percentile(lat, 99).toFixed(1)} | ${(bytes / seconds / 1e6).toFixed(2)} | ${name === 'Postroom' ? cpu.toFixed(2) : '–'} |`);
+  say(`| ${name} | ${(lat.length / seconds).toFixed(0)} | ${(lat.reduce((a, b) => a + b, 0) / lat.length).toFixed(1)} | ${percentile(lat, 50).toFixed(1)} | ${percentile(lat, 90).toFixed(1)} | ${percentile(lat, 99).toFixed(1)} | ${(bytes / seconds / 1e6).toFixed(2)} | ${name !== 'Dovecot' ? cpu.toFixed(2) : '–'} |`);
 }
 say('');
 if (values.detail) {
@@ -260,5 +271,5 @@ if (values.detail) {
     rounds.forEach((r, round) => r.latencies.forEach((ms, i) => rows.push(`${name},${round},${i},${r.sizes[i]},${ms.toFixed(3)},${r.startedAt[i]!.toFixed(3)}`)));
   writeFileSync(values.detail, `${rows.join('\n')}\n`);
 }
-if (all.has('Dovecot')) say(`Postroom/Dovecot APPEND rate: ${(rates.get('Postroom')! / rates.get('Dovecot')!).toFixed(2)}×; p50 ${p50s.get('Postroom')!.toFixed(1)} vs ${p50s.get('Dovecot')!.toFixed(1)} ms.`);
+if (all.has('Dovecot')) for (const name of TREES.map(postroomName)) say(`${name}/Dovecot APPEND rate: ${(rates.get(name)! / rates.get('Dovecot')!).toFixed(2)}×; p50 ${p50s.get(name)!.toFixed(1)} vs ${p50s.get('Dovecot')!.toFixed(1)} ms.`);
 if (values.out) writeFileSync(values.out, `${lines.join('\n')}\n`);

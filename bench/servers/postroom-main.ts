@@ -5,7 +5,7 @@
  * POSTROOM_BENCH_TLS_KEY (PEM files), an implicit-TLS port beside the plain one.
  * argv: DATA_DIR MAX_CONNECTIONS [IDLE_HIBERNATE_SECONDS]. Prints {"msg":"listening","imapPort":…,"tlsPort":…,"pid":…}.
  */
-import { SERVE_WAL_PREFILL_MEGABYTES } from '../../src/store/sqlite/limits.js';
+import { SERVE_SYNC_THREADS_AT_OPEN, SERVE_WAL_PREFILL_MEGABYTES } from '../../src/store/sqlite/limits.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { UserFile, UserFileAuthenticator } from '../../src/auth/user-file.js';
 import { createImapServer } from '../../src/imap/server.js';
@@ -130,10 +130,11 @@ if (heapSession) {
 
 const [data, max, hibernate] = [process.argv[2]!, Number(process.argv[3] ?? 20_000), process.argv[4]];
 const tlsFiles = process.env.POSTROOM_BENCH_TLS_CERT && process.env.POSTROOM_BENCH_TLS_KEY ? { cert: process.env.POSTROOM_BENCH_TLS_CERT, key: process.env.POSTROOM_BENCH_TLS_KEY } : null;
-// serve's store limits (src/cli/components.ts): the WAL made long at start.
+// serve's store limits (src/cli/components.ts): the WAL made long at start, every fsync thread started at open.
+// (serve's start-up warm-up, src/cli/warm-up.ts, is not run here: the benches warm up for seconds themselves.)
 const store = await SqliteStore.open({
   directory: data,
-  limits: { walPrefillMegabytes: SERVE_WAL_PREFILL_MEGABYTES },
+  limits: { walPrefillMegabytes: SERVE_WAL_PREFILL_MEGABYTES, syncThreadsAtOpen: SERVE_SYNC_THREADS_AT_OPEN },
   ...(metrics ? { timings: metrics.sqlite } : tails ? { timings: tails.timings } : {}),
 });
 const loginGuard = new LoginGuard();

@@ -48,7 +48,7 @@ export async function openStore(kind: StoreKind, dataDir: string, logger: Logger
     return new MemoryStore(extras.quotaDefaults ? { quotaDefaults: extras.quotaDefaults } : {});
   }
   const { SqliteStore } = await import('../store/sqlite/index.js');
-  const { SERVE_WAL_PREFILL_MEGABYTES } = await import('../store/sqlite/limits.js');
+  const { SERVE_WAL_PREFILL_MEGABYTES, SERVE_SYNC_THREADS_AT_OPEN } = await import('../store/sqlite/limits.js');
   const { isStoreError } = await import('../store/errors.js');
   const deadline = Date.now() + STORE_LOCK_WAIT_MS;
   for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
@@ -57,7 +57,8 @@ export async function openStore(kind: StoreKind, dataDir: string, logger: Logger
         directory: dataDir,
         logger,
         // The WAL made long in advance is for a long-running server (wal-prefill.ts), not for tools.
-        limits: { walPrefillMegabytes: SERVE_WAL_PREFILL_MEGABYTES, ...extras.limits },
+        // And every sync thread started at open, not during a client's command (limits.ts).
+        limits: { walPrefillMegabytes: SERVE_WAL_PREFILL_MEGABYTES, syncThreadsAtOpen: SERVE_SYNC_THREADS_AT_OPEN, ...extras.limits },
         ...(extras.directBodyWrites !== undefined ? { directBodyWrites: extras.directBodyWrites } : {}),
         ...(extras.timings ? { timings: extras.timings } : {}),
         ...(extras.quotaDefaults ? { quotaDefaults: extras.quotaDefaults } : {}),

@@ -13,6 +13,7 @@ import type { ServeSettings } from '../config/settings.js';
 import type { TlsOptions } from '../net/tls.js';
 import type { MailStore } from '../store/types.js';
 import { proxyProtocolOptions } from './proxy-settings.js';
+import { listenPort } from '../config/ports.js';
 import { listenProtocols, openStore, type ListeningPorts, type ListeningServer, type SharedServerOptions } from './components.js';
 import { ensureDemoUser } from './demo.js';
 import { applyGcScheduling } from './node-flags.js';
@@ -28,6 +29,7 @@ import { startDelivery, type DeliveryPorts, type RunningDelivery } from './deliv
 import { startManageSieve, type RunningManageSieve } from './managesieve.js';
 import { startImapSieve, type RunningImapSieve } from './imapsieve.js';
 import { redactUrl } from '../store/postgres/url.js';
+import { resolveWarmUp, warmUp } from './warm-up.js';
 
 export interface RunningServers {
   ports: ListeningPorts & DeliveryPorts;
@@ -62,6 +64,8 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
   }
   await warnAboutDataFolder(settings, users, logger);
   const tls = await tlsOptions(settings, logger);
+  // Checked before anything opens: a bad bound is a clear error at start, not a surprise later.
+  const warmUpLimits = resolveWarmUp(settings.warmUpLimits);
   // Counting costs a little on every command, so only when someone can read the counts.
   const metrics = settings.metricsPort !== 'off' ? new Metrics() : undefined;
   const raw: MailStore = await openStore(settings.store, settings.data, logger.child({ component: 'store' }), {
@@ -130,6 +134,16 @@ export async function startServers(settings: ServeSettings, logger: Logger): Pro
 
   let ports: ListeningPorts & DeliveryPorts & { managesievePort: number | null };
   try {
+    // Before any listener opens: the first clients then meet optimized code (warm-up.ts). SQLite only.
+    if (settings.warmUp && settings.store === 'sqlite') {
+      const warmed = await warmUp(
+        warmUpLimits,
+        { tls, implicitTls: listenPort(settings.imapsPort, settings.ephemeralPorts) !== null, literalMinus: settings.literalMinus, ...(settings.imapLimits ? { imapLimits: settings.imapLimits } : {}) },
+        logger.child({ component: 'warm-up' }),
+      );
+      // What the warm-up's store prepared, prepared in the real one: a first APPEND or FETCH does not pay for it.
+      if (warmed) (raw as SqliteStore).prepareAhead(warmed.statements);
+    }
     // ManageSieve first: IMAP's IMAPSIEVE= names its port (imapsieve.ts).
     managesieve = await startManageSieve(settings, { store, auth, tls, loginGuard }, logger);
     imapSieve = await startImapSieve(settings, store, managesieve.port, logger);

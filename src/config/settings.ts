@@ -72,6 +72,14 @@ export interface ServeSettings {
   /** How the users file is re-read: `recheckMs` (src/cli/users-file.ts); config file only. */
   usersFile?: Record<string, number>;
   /**
+   * Before the listeners open, run a bounded burst of IMAP commands (mostly APPENDs) through the
+   * real code against a throwaway SQLite store, so that the first clients meet code V8 has already
+   * optimized (src/cli/warm-up.ts). SQLite store only.
+   */
+  warmUp: boolean;
+  /** The warm-up's bounds: `appends` (default 300) and `ms` (default 5,000); config file only. */
+  warmUpLimits?: Record<string, number>;
+  /**
    * Default RFC 9208 limits of every user (docs/quota.md): `storage` in octets, `messages` a count;
    * 0 or absent: unlimited. A user's `quota_storage=`/`quota_messages=` fields in the users file,
    * and limits set with `postroom quota set` or SETQUOTA, take precedence.
@@ -196,6 +204,7 @@ export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
   v8SemiSpaceMb: 0,
   v8SingleThreadedGc: false,
   v8MinorGcTask: false,
+  warmUp: true,
 });
 
 export type PartialSettings = Partial<ServeSettings>;
@@ -231,6 +240,8 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   sqliteDirectBodyWrites: 'boolean',
   authCache: 'numbers',
   usersFile: 'numbers',
+  warmUp: 'boolean',
+  warmUpLimits: 'numbers',
   quota: 'numbers',
   admins: 'list',
   adminContact: 'string',

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { UserFile } from '../../src/auth/user-file.js';
 import { CLI_MAIN } from './cli.js';
+import { WARM_UP_OFF } from './warm-up-off.js';
 
 export interface ServeNode {
   child: ChildProcess;
@@ -34,7 +35,7 @@ export async function startServeNode(args: string[], data: string, env: NodeJS.P
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', CLI_MAIN, 'serve', '--data', data, '--imap-port', 'auto', '--imaps-port', 'off', '--pop3-port', 'auto',
-      '--pop3s-port', 'off', '--allow-insecure-auth', '--log-level', 'warn', ...args],
+      '--pop3s-port', 'off', '--allow-insecure-auth', '--log-level', 'warn', ...WARM_UP_OFF, ...args],
     { stdio: ['ignore', 'pipe', 'pipe'], env },
   );
   let stderr = '';

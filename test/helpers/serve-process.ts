@@ -6,6 +6,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { CLI_MAIN } from './cli.js';
+import { WARM_UP_OFF } from './warm-up-off.js';
 
 /** The `{"msg":"listening"}` line: every port, null when that listener is off. */
 export interface Listening {
@@ -30,7 +31,7 @@ export interface ServedProcess {
 
 /** Starts `postroom serve ARGS` (in `env`) and resolves at its `{"msg":"listening"}` line; killed after the test. */
 export function serveProcess(t: { after: (fn: () => void) => void }, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ServedProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'serve', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'serve', ...WARM_UP_OFF, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -92,7 +93,7 @@ export interface ServeProcess {
 
 /** Starts `postroom serve ARGS`; resolves at its `listening` line. Killed at the latest when the test process exits. */
 export function startServe(args: string[]): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'serve', '--log-level', 'warn', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'serve', '--log-level', 'warn', ...WARM_UP_OFF, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   // Not node:test's after(): called from a before() hook, that would run as soon as the hook ends.
   process.once('exit', () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

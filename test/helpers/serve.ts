@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { CLI_MAIN } from './cli.js';
+import { WARM_UP_OFF } from './warm-up-off.js';
 
 export interface Listening {
   msg: 'listening';
@@ -85,7 +86,7 @@ export function spawnPostroom(args: string[], options: ServeOptions = {}): Child
 
 /** Starts `postroom serve ARGS` and resolves once it listens; rejects with its stderr if it exits first. */
 export function startServe(args: string[], options: ServeOptions = {}): Promise<ServeChild> {
-  const child = spawnPostroom(['serve', ...args], options);
+  const child = spawnPostroom(['serve', ...WARM_UP_OFF, ...args], options);
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));

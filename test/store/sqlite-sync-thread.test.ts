@@ -11,6 +11,8 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SyncThread } from '../../src/store/sqlite/sync-thread.js';
+import { resolveSqliteLimits } from '../../src/store/sqlite/limits.js';
+import { SqliteStore } from '../../src/store/sqlite/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'postroom-sync-thread-'));
 const fds: number[] = [];
@@ -55,6 +57,32 @@ test('prestart starts one thread at once; overlapping requests start at most max
     assert.equal(threads.inFlight, 0);
   } finally {
     await threads.close();
+  }
+});
+
+test('prestart(n) starts n threads at once (serve: all of them at open), never more than allowed; the store takes it as a limit', async () => {
+  const threads = new SyncThread(undefined, 3);
+  try {
+    threads.prestart(3);
+    assert.equal(threads.started, 3);
+    threads.prestart(5);
+    assert.equal(threads.started, 3, 'no more than maxThreads');
+    const fd = fileWithBytes('c');
+    // Overlapping requests start none beyond them.
+    await threads.ready();
+    for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: 6 }, () => threads.fdatasync(fd)));
+    assert.equal(threads.started, 3);
+  } finally {
+    await threads.close();
+  }
+  assert.deepEqual(resolveSqliteLimits({}).syncThreadsAtOpen, 1);
+  assert.equal(resolveSqliteLimits({ syncThreadsAtOpen: 3 }).syncThreadsAtOpen, 3);
+  assert.throws(() => resolveSqliteLimits({ syncThreadsAtOpen: 4 }), /syncThreadsAtOpen must be a whole number from 0 to 3/);
+  const store = await SqliteStore.open({ directory: join(dir, 'store'), limits: { syncThreadsAtOpen: 3 } });
+  try {
+    assert.equal((store as unknown as { ctx: { syncThread: SyncThread } }).ctx.syncThread?.started, 3);
+  } finally {
+    await store.close();
   }
 });
 

@@ -79,6 +79,8 @@ export function register(program: Command): void {
     .option('--autoconfig-port <port>', `Thunderbird autoconfig over HTTP: ${PORT_HELP} (default: off)`)
     .option('--autoconfig-host <address>', 'address of the autoconfig listener (default: --host)')
     .option('--v8-semi-space-mb <mb>', "each of V8's two young-generation semi-spaces, MiB, 1–256; fewer, longer scavenges (default: 0, V8's own sizing up to 16); starts node again with the flag")
+    .option('--warm-up', 'before the listeners open, run a few hundred IMAP commands against a throwaway store so the first clients meet optimized code (default)')
+    .option('--no-warm-up', 'open the listeners without the warm-up (faster start; the first few hundred commands run slower)')
     .option('--v8-single-threaded-gc', 'V8 collects garbage on the main thread only, no helper threads (default: off); starts node again with the flag')
     .option('--v8-minor-gc-task', "V8 runs young-generation GCs as tasks between commands, node's default (default: off: inside the allocation that fills the young generation)")
     .addHelpText(

@@ -111,4 +111,27 @@ export class Statements {
     }
     return stmt;
   }
+
+  /** The SQL texts prepared so far (what this store's traffic has used). */
+  texts(): string[] {
+    return [...this.cache.keys()];
+  }
+
+  /**
+   * Prepares the texts not prepared yet, ahead of their first use; a text this database cannot
+   * prepare is left for its first use to report. Returns how many were prepared now.
+   */
+  prepareAhead(texts: Iterable<string>): number {
+    let n = 0;
+    for (const sql of texts) {
+      if (this.cache.has(sql)) continue;
+      try {
+        this.cache.set(sql, this.db.prepare(sql));
+        n++;
+      } catch {
+        // Left to the first use, which reports it as it always did.
+      }
+    }
+    return n;
+  }
 }

@@ -39,10 +39,22 @@ export interface SqliteLimits {
    * (well under a millisecond to a few), so waits this long mean the disk or a process is stuck.
    */
   busyWaitMs: number;
+  /**
+   * Threads that run the store's fdatasyncs (sync-thread.ts) started when the store opens, in the
+   * background; the rest (up to SYNC_THREADS, 3) start when a sync finds every thread busy. A
+   * thread's start costs ~1–3 ms of the main thread and ~20 ms of CPU on its own: begun in the
+   * middle of a client's command (the first APPEND whose sync overlapped another, the first large
+   * body's file and folder syncs side by side) it lands on that command. 1 here (tests, tools);
+   * `postroom serve` uses SERVE_SYNC_THREADS_AT_OPEN. At most 3; 0 counts as 1 (the first always starts at open).
+   */
+  syncThreadsAtOpen: number;
 }
 
 /** `postroom serve`'s walPrefillMegabytes: what the WAL grows to in a few seconds of steady writes anyway. */
 export const SERVE_WAL_PREFILL_MEGABYTES = 32;
+
+/** `postroom serve`'s syncThreadsAtOpen: all of them, so none starts during a client's command. */
+export const SERVE_SYNC_THREADS_AT_OPEN = 3;
 
 export const DEFAULT_SQLITE_LIMITS: Readonly<SqliteLimits> = Object.freeze({
   orphanGraceMinutes: 60,
@@ -50,6 +62,7 @@ export const DEFAULT_SQLITE_LIMITS: Readonly<SqliteLimits> = Object.freeze({
   expungedRetention: DEFAULT_EXPUNGED_RETENTION,
   walPrefillMegabytes: 0,
   busyWaitMs: 5_000,
+  syncThreadsAtOpen: 1,
 });
 
 /** Defaults with `overrides` applied; an unknown name or a bad value is an error. */
@@ -61,6 +74,7 @@ export function resolveSqliteLimits(overrides: Partial<Record<string, number>> =
     }
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new RangeError(`SQLite store limit ${name} must be a number ≥ 0`);
     if (name === 'walPrefillMegabytes' && value > 64) throw new RangeError('SQLite store limit walPrefillMegabytes must be at most 64 (the WAL size limit)');
+    if (name === 'syncThreadsAtOpen' && (value > 3 || !Number.isInteger(value))) throw new RangeError('SQLite store limit syncThreadsAtOpen must be a whole number from 0 to 3 (the sync threads there are)');
     limits[name as keyof SqliteLimits] = value;
   }
   return limits;

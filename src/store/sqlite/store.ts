@@ -271,7 +271,7 @@ export class SqliteStore implements MailStore {
       const databaseIsNew = currentVersion(db) === 0;
       syncThread = new SyncThread((err) => options.logger?.error({ err }, 'the fsync thread stopped; syncing on the thread pool from now on'));
       // Its start (tens of ms) runs beside the rest of the open, not in the first write's way.
-      syncThread.prestart();
+      syncThread.prestart(Math.max(1, limits.syncThreadsAtOpen));
       // And the GC that making the body slots' memory sets off runs now, not in the first large APPEND.
       if (!forCheck) reserveSlots();
       const files = new BlobFiles(options.directory, syncThread, options.directBodyWrites ?? DEFAULT_DIRECT_BODY_WRITES, { clearTmp: maintains });
@@ -453,6 +453,21 @@ export class SqliteStore implements MailStore {
   async purged(): Promise<void> {
     this.ctx.purger.kick(this.ctx);
     await this.ctx.purger.idle();
+  }
+
+  /**
+   * The SQL of the statements this store has prepared so far, and preparing such a list ahead in
+   * another store: `serve`'s start-up warm-up (src/cli/warm-up.ts) hands what its throwaway store
+   * used to the real one, so a first command does not pay for SQLite's prepare of each statement it
+   * meets. Statements are prepared by text as at their first use; a text that does not prepare is
+   * left to that first use.
+   */
+  preparedSql(): string[] {
+    return this.ctx.sql.texts();
+  }
+
+  prepareAhead(texts: Iterable<string>): number {
+    return this.ctx.sql.prepareAhead(texts);
   }
 
   /** Runs a WAL checkpoint now (tests and diagnostics; it also runs by itself). */

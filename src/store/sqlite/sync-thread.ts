@@ -140,9 +140,12 @@ export class SyncThread {
     private readonly firstCount = 0,
   ) {}
 
-  /** Starts the first thread now, in the background, so that it is up before the first write. */
-  prestart(): void {
-    if (this.threads.length === 0 && !this.broken) this.start();
+  /**
+   * Starts threads now, in the background, up to `count` (at most the thread limit), so that they
+   * are up before the writes that need them instead of starting in the middle of one.
+   */
+  prestart(count = 1): void {
+    while (this.threads.length < Math.min(count, Math.max(1, this.maxThreads)) && !this.broken) this.start();
   }
 
   /** Resolves once some thread is up (tests; a request never waits for this). */
