@@ -34,7 +34,7 @@ if (process.argv[2] === 'client') {
   process.send!({ held });
   setInterval(() => undefined, 1000);
 } else {
-  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, records: { type: 'string', default: 'postroom' }, hibernate: { type: 'string', default: '1' }, concurrency: { type: 'string', default: '50' } } });
+  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, records: { type: 'string', default: 'postroom' }, hibernate: { type: 'string', default: '1' }, concurrency: { type: 'string', default: '50' }, hold: { type: 'string', default: '0' }, snapshots: { type: 'string' } } });
   const n = Number(values.n);
   const cert = await testCertificate();
   const s = await startImapServer({ tls: { ...cert, records: values.records as 'postroom' | 'openssl' }, limits: { idleHibernateSeconds: Number(values.hibernate), maxConnectionsPerIp: 0, maxConnectionsPerUser: 0, maxConnections: 0 } });
@@ -44,8 +44,16 @@ if (process.argv[2] === 'client') {
     const m = process.memoryUsage();
     return `rss ${(m.rss / 1048576).toFixed(1)} MB, heapTotal ${(m.heapTotal / 1048576).toFixed(1)} MB, heapUsed ${(m.heapUsed / 1048576).toFixed(1)} MB, external ${(m.external / 1048576).toFixed(1)} MB`;
   };
+  // --snapshots DIR: a heap snapshot before the clients and one with all parked (after a full GC),
+  // to count what each parked connection keeps by constructor (compare them in DevTools).
+  const snap = async (name: string): Promise<void> => {
+    if (!values.snapshots) return;
+    const { writeHeapSnapshot } = await import('node:v8');
+    writeHeapSnapshot(`${values.snapshots}/${name}.heapsnapshot`);
+  };
   const before = process.memoryUsage();
   console.log('before:', mem());
+  await snap('before');
   const child = fork(new URL(import.meta.url).pathname, ['client', String(s.tlsPort), String(n), values.concurrency!], { execArgv: ['--import', 'tsx'] });
   const held = await new Promise<number>((r) => child.once('message', (m: { held: number }) => r(m.held)));
   await new Promise((r) => setTimeout(r, Number(values.hibernate) * 1000 + 3000));
@@ -53,8 +61,15 @@ if (process.argv[2] === 'client') {
   await new Promise((r) => setTimeout(r, 500)); gc?.(); await new Promise((r) => setTimeout(r, 500)); gc?.();
   console.log(`held ${held}, parked ${s.server.hibernation?.size ?? 0}, takeovers ${JSON.stringify(takeoverCounts)}`);
   console.log('after: ', mem());
+  await snap('parked');
   const per = (k: 'rss' | 'heapUsed' | 'external'): string => ((process.memoryUsage()[k] - before[k]) / n / 1024).toFixed(1);
   console.log(`per connection after GC: rss ${per('rss')} KB, heap ${per('heapUsed')} KB, external ${per('external')} KB (before GC rss ${((after.rss - before.rss) / n / 1024).toFixed(1)} KB)`);
+  if (Number(values.hold) > 0) {
+    // Time to look at the process from outside (gdb: malloc_stats(), malloc_trim(0); /proc/PID/smaps).
+    console.log(`holding ${values.hold} s, pid ${process.pid}`);
+    await new Promise((r) => setTimeout(r, Number(values.hold) * 1000));
+    console.log('after hold:', mem());
+  }
   child.kill();
   await new Promise((r) => setTimeout(r, 2000));
   console.log(`all clients gone (parked ${s.server.hibernation?.size ?? 0}):`, mem());
