@@ -7,6 +7,7 @@
  * growth of the server's heap and malloc arenas follows how many are in flight at once.
  */
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startImapServer } from '../test/helpers/imap-server.js';
 import { testCertificate } from '../test/helpers/certs.js';
@@ -42,7 +43,10 @@ if (process.argv[2] === 'client') {
   const mem = (): string => {
     gc?.();
     const m = process.memoryUsage();
-    return `rss ${(m.rss / 1048576).toFixed(1)} MB, heapTotal ${(m.heapTotal / 1048576).toFixed(1)} MB, heapUsed ${(m.heapUsed / 1048576).toFixed(1)} MB, external ${(m.external / 1048576).toFixed(1)} MB`;
+    // Anonymous (private) memory apart from the file-backed pages of node's binary, which RSS counts in full.
+    const roll = readFileSync('/proc/self/smaps_rollup', 'utf8');
+    const field = (name: string): string => (Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(roll)?.[1] ?? 0) / 1024).toFixed(1);
+    return `pss_anon ${field('Pss_Anon')} MB, pss_file ${field('Pss_File')} MB, rss ${(m.rss / 1048576).toFixed(1)} MB, heapTotal ${(m.heapTotal / 1048576).toFixed(1)} MB, heapUsed ${(m.heapUsed / 1048576).toFixed(1)} MB, external ${(m.external / 1048576).toFixed(1)} MB`;
   };
   // --snapshots DIR: a heap snapshot before the clients and one with all parked (after a full GC),
   // to count what each parked connection keeps by constructor (compare them in DevTools).

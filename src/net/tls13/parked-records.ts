@@ -31,7 +31,8 @@ export class ParkedRecords {
     private readonly owner: RecordsOwner,
   ) {
     this.suite = state.suite;
-    this.secrets = state.read.secret.toString('latin1') + state.write.secret.toString('latin1');
+    // One flat string from one Buffer: `a + b` would keep a cons string over two strings.
+    this.secrets = Buffer.concat([state.read.secret, state.write.secret]).toString('latin1');
     this.readLength = state.read.secret.length;
     this.readSeq = state.read.seq;
     this.writeSeq = state.write.seq;
@@ -58,7 +59,7 @@ export class ParkedRecords {
       }
       records.push(keys.seal(CONTENT_APPLICATION, data, at, Math.min(data.length, at + MAX_PLAINTEXT)));
     }
-    if (keys.secret !== start) this.secrets = this.secrets.slice(0, this.readLength) + keys.secret.toString('latin1');
+    if (keys.secret !== start) this.secrets = Buffer.concat([this.secret('read'), keys.secret]).toString('latin1');
     this.writeSeq = keys.seq;
     return records.length === 1 ? records[0]! : Buffer.concat(records);
   }
