@@ -1,5 +1,6 @@
 /**
- * `npx tsx bench/tls-idle-probe.ts [--n 1000] [--records postroom|openssl] [--hibernate 1] [--concurrency 50]`
+ * `node --expose-gc --import tsx bench/tls-idle-probe.ts [--n 1000] [--records postroom|openssl] [--hibernate 1] [--concurrency 50]
+ *   [--hold S] [--snapshots DIR]`
  * Where a hibernated TLS session's memory goes, in one process: an IMAP server (memory store) in
  * this process, N clients in a child process that LOGIN and IDLE over implicit TLS; this process's
  * RSS, V8 heap and external memory before, once all are parked, and after a full GC (--expose-gc).
@@ -55,8 +56,9 @@ if (process.argv[2] === 'client') {
     const { writeHeapSnapshot } = await import('node:v8');
     writeHeapSnapshot(`${values.snapshots}/${name}.heapsnapshot`);
   };
-  const before = process.memoryUsage();
   console.log('before:', mem());
+  // Read after mem()'s full GC, as the readings it is compared with are.
+  const before = process.memoryUsage();
   await snap('before');
   const child = fork(new URL(import.meta.url).pathname, ['client', String(s.tlsPort), String(n), values.concurrency!], { execArgv: ['--import', 'tsx'] });
   const held = await new Promise<number>((r) => child.once('message', (m: { held: number }) => r(m.held)));
