@@ -36,7 +36,7 @@ if (process.argv[2] === 'client') {
   process.send!({ held });
   setInterval(() => undefined, 1000);
 } else {
-  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, records: { type: 'string', default: 'postroom' }, hibernate: { type: 'string', default: '1' }, concurrency: { type: 'string', default: '50' }, hold: { type: 'string', default: '0' }, snapshots: { type: 'string' } } });
+  const { values } = parseArgs({ options: { n: { type: 'string', default: '1000' }, records: { type: 'string', default: 'postroom' }, hibernate: { type: 'string', default: '1' }, concurrency: { type: 'string', default: '50' }, hold: { type: 'string', default: '0' }, watch: { type: 'string', default: '0' }, snapshots: { type: 'string' } } });
   const n = Number(values.n);
   const cert = await testCertificate();
   const s = await startImapServer({ tls: { ...cert, records: values.records as 'postroom' | 'openssl' }, limits: { idleHibernateSeconds: Number(values.hibernate), maxConnectionsPerIp: 0, maxConnectionsPerUser: 0, maxConnections: 0 } });
@@ -62,6 +62,19 @@ if (process.argv[2] === 'client') {
   await snap('before');
   const child = fork(new URL(import.meta.url).pathname, ['client', String(s.tlsPort), String(n), values.concurrency!], { execArgv: ['--import', 'tsx'] });
   const held = await new Promise<number>((r) => child.once('message', (m: { held: number }) => r(m.held)));
+  if (Number(values.watch) > 0) {
+    // --watch S: no forced GC — what the process keeps on its own as it sits idle, every 10 s for S s
+    // (V8 gives its heap back only when its memory reducer sees the process idle).
+    const roll = (): string => {
+      const r = readFileSync('/proc/self/smaps_rollup', 'utf8');
+      const m = process.memoryUsage();
+      return `pss_anon ${(Number(/^Pss_Anon:\s+(\d+)/m.exec(r)?.[1] ?? 0) / 1024).toFixed(1)} MB, heapTotal ${(m.heapTotal / 1048576).toFixed(1)} MB, heapUsed ${(m.heapUsed / 1048576).toFixed(1)} MB`;
+    };
+    for (let t = 0; t <= Number(values.watch); t += 10) {
+      console.log(`t=${t}s ${roll()}`);
+      await new Promise((r) => setTimeout(r, 10_000));
+    }
+  }
   await new Promise((r) => setTimeout(r, Number(values.hibernate) * 1000 + 3000));
   const after = process.memoryUsage();
   await new Promise((r) => setTimeout(r, 500)); gc?.(); await new Promise((r) => setTimeout(r, 500)); gc?.();
