@@ -28,6 +28,8 @@ export interface IdleResult {
   openSeconds: number;
   /** With `secondBatch`: memory after both batches settled, and how many the second batch held. */
   second?: { held: number; after: TreeMemory };
+  /** How each plateau was read (baseline, first batch, second batch): seconds waited, and whether PSS had stopped moving. */
+  plateaus: Plateau[];
 }
 
 export interface IdleOptions {
@@ -42,6 +44,45 @@ export interface IdleOptions {
   workers: number;
   /** Connections in a second batch opened after the first settled (the slope between plateaus). */
   secondBatch?: number;
+  /**
+   * With a value, each plateau (the baseline too) is read only once PSS has stopped moving: sampled
+   * every 5 s from `settleSeconds` on, until the samples of the last 30 s lie within 1 MB or 1 % of
+   * each other, or this many seconds have passed. A fixed wait reads a server in the middle of giving
+   * memory back (V8 shrinks its heap in steps after a burst; Dovecot's sessions move to
+   * imap-hibernate over tens of seconds under load), and the next plateau then looks cheaper or
+   * dearer than it is.
+   */
+  settleMaxSeconds?: number;
+}
+
+/** One plateau: PSS when read, and how long the wait for it was. */
+export interface Plateau {
+  memory: TreeMemory;
+  seconds: number;
+  /** False when settleMaxSeconds ran out before PSS stopped moving. */
+  stable: boolean;
+}
+
+const SAMPLE_MS = 5_000;
+const STABLE_WINDOW_SAMPLES = 7; // 30 s of samples 5 s apart
+
+async function settle(pid: number, minSeconds: number, maxSeconds: number | undefined): Promise<Plateau> {
+  const t0 = performance.now();
+  await sleep(minSeconds * 1000);
+  if (maxSeconds === undefined) return { memory: treeMemory(pid), seconds: minSeconds, stable: true };
+  const window: number[] = [];
+  for (;;) {
+    const memory = treeMemory(pid);
+    window.push(memory.pssBytes);
+    if (window.length > STABLE_WINDOW_SAMPLES) window.shift();
+    const seconds = (performance.now() - t0) / 1000;
+    if (window.length === STABLE_WINDOW_SAMPLES) {
+      const spread = Math.max(...window) - Math.min(...window);
+      if (spread <= Math.max(1 << 20, memory.pssBytes * 0.01)) return { memory, seconds, stable: true };
+    }
+    if (seconds >= maxSeconds) return { memory, seconds, stable: false };
+    await sleep(SAMPLE_MS);
+  }
 }
 
 /**
@@ -107,8 +148,8 @@ export async function idleMemory(o: IdleOptions): Promise<IdleResult> {
     await warmUp(idlePort, o.users, o.tls === true);
     // The baseline gets the same time to settle as the measurement after it (a garbage-collected
     // server shrinks while idle; counting that against the connections would flatter it).
-    await sleep(Math.max(2, o.settleSeconds) * 1000);
-    const before = treeMemory(server.pid);
+    const plateaus: Plateau[] = [await settle(server.pid, Math.max(2, o.settleSeconds), o.settleMaxSeconds)];
+    const before = plateaus[0]!.memory;
     const t0 = performance.now();
     const batch = (clients: number, seed: number): LoadRun =>
       new LoadRun({
@@ -127,14 +168,14 @@ export async function idleMemory(o: IdleOptions): Promise<IdleResult> {
     run = batch(o.connections, 5);
     const held = await run.whenHolding();
     const openSeconds = (performance.now() - t0) / 1000;
-    await sleep(o.settleSeconds * 1000);
-    const after = treeMemory(server.pid);
+    plateaus.push(await settle(server.pid, o.settleSeconds, o.settleMaxSeconds));
+    const after = plateaus[1]!.memory;
     let second: IdleResult['second'];
     if (o.secondBatch) {
       run2 = batch(o.secondBatch, 6);
       const held2 = await run2.whenHolding();
-      await sleep(o.settleSeconds * 1000);
-      second = { held: held2, after: treeMemory(server.pid) };
+      plateaus.push(await settle(server.pid, o.settleSeconds, o.settleMaxSeconds));
+      second = { held: held2, after: plateaus[2]!.memory };
     }
     await appendOnePerUser(server.port, o.users);
     await sleep(o.notifySeconds * 1000);
@@ -142,7 +183,7 @@ export async function idleMemory(o: IdleOptions): Promise<IdleResult> {
     run2?.stop();
     const result = await run.result();
     const notified = result.notified + (run2 ? (await run2.result()).notified : 0);
-    return { held, before, after, notified, openSeconds, ...(second ? { second } : {}) };
+    return { held, before, after, notified, openSeconds, plateaus, ...(second ? { second } : {}) };
   } finally {
     run?.kill();
     run2?.kill();

@@ -13,7 +13,10 @@
  * Two figures per server: from the baseline to N connections (what the first N cost, one-time growth
  * of heap and allocator included), and the slope from N to N + `--idle-second` connections, each
  * plateau settled (what one more connection costs); `--idle-second` defaults to N for idle-tls and 0
- * (no second batch) for idle.
+ * (no second batch) for idle. `--idle-settle-max S`: hibernating servers' plateaus are read once
+ * PSS has stopped moving (at most S s; bench/idle-memory.ts). `--idle-variants p,ph,d,dh` (default all four): which servers the idle
+ * scenarios start — Postroom awake (p) and hibernating (ph), Dovecot-hp awake (d) and hibernating
+ * (dh); at 10,000 connections an awake Dovecot is 10,000 imap processes (~5.7 GB).
  * `login-rate`: logins/s over implicit TLS, cold (every login a user never seen, so every one is
  * hashed) and warm (the same users again, from the credential cache), each server with its default
  * password scheme (login-rate.ts); `--logins` per round, `--login-clients` at a time.
@@ -44,6 +47,8 @@ const { values } = parseArgs({
     only: { type: 'string' },
     idle: { type: 'string' },
     'idle-second': { type: 'string' },
+    'idle-variants': { type: 'string' },
+    'idle-settle-max': { type: 'string' },
     big: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     tls: { type: 'boolean', default: false },
@@ -66,6 +71,14 @@ const ROUNDS = Number(values.rounds ?? (quick ? 1 : 2));
 const IDLE = Number(values.idle ?? (quick ? 200 : 10_000));
 /** The second batch of idle connections (the slope between plateaus); see the header. */
 const idleSecond = (overTls: boolean): number => Number(values['idle-second'] ?? (overTls ? IDLE : 0));
+/**
+ * With a value: hibernating servers' plateaus are read once PSS stops moving (idle-memory.ts), at
+ * most this many seconds after the connections are open; without, after the fixed wait.
+ */
+const IDLE_SETTLE_MAX = values['idle-settle-max'] === undefined ? undefined : Number(values['idle-settle-max']);
+/** Which idle servers to start (see the header); all four unless given. */
+const IDLE_VARIANTS = new Set((values['idle-variants'] ?? 'p,ph,d,dh').split(','));
+for (const v of IDLE_VARIANTS) if (!['p', 'ph', 'd', 'dh'].includes(v)) throw new Error(`--idle-variants: p, ph, d or dh, not ${v}`);
 const BIG = Number(values.big ?? (quick ? 5_000 : 100_000));
 const GEN_WORKERS = 2;
 const LOGINS = Number(values.logins ?? (quick ? 40 : 200));
@@ -235,18 +248,25 @@ async function idleScenario(overTls: boolean): Promise<void> {
   const withTls = tls ? { tls } : {};
   const SECOND = idleSecond(overTls);
   const MAX = IDLE + SECOND;
-  const variants: { label: string; start: () => Promise<RunningServer>; settleSeconds: number }[] = [
-    { label: 'Postroom (idleHibernateSeconds=0)', start: () => startPostroom({ runDir: join(BENCH_TMP, 'run', `idle-p${suffix}`), spec, maxConnections: MAX + 100, hibernateSeconds: 0, ...withTls }), settleSeconds: 3 },
-    { label: 'Postroom (idleHibernateSeconds=5)', start: () => startPostroom({ runDir: join(BENCH_TMP, 'run', `idle-ph${suffix}`), spec, maxConnections: MAX + 100, hibernateSeconds: 5, ...withTls }), settleSeconds: settleHibernating },
-    { label: 'Dovecot (hp login)', start: () => startDovecot({ runDir: join(BENCH_TMP, 'run', `idle-d${suffix}`), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: MAX, ...withTls }), settleSeconds: 3 },
-    { label: 'Dovecot (hp login, imap_hibernate_timeout=5s)', start: () => startDovecot({ runDir: join(BENCH_TMP, 'run', `idle-dh${suffix}`), spec, highPerformanceLogin: true, hibernateSeconds: 5, maxConnections: MAX, ...withTls }), settleSeconds: settleHibernating },
+  const variants: { key: string; label: string; start: () => Promise<RunningServer>; settleSeconds: number }[] = [
+    { key: 'p', label: 'Postroom (idleHibernateSeconds=0)', start: () => startPostroom({ runDir: join(BENCH_TMP, 'run', `idle-p${suffix}`), spec, maxConnections: MAX + 100, hibernateSeconds: 0, ...withTls }), settleSeconds: 3 },
+    { key: 'ph', label: 'Postroom (idleHibernateSeconds=5)', start: () => startPostroom({ runDir: join(BENCH_TMP, 'run', `idle-ph${suffix}`), spec, maxConnections: MAX + 100, hibernateSeconds: 5, ...withTls }), settleSeconds: settleHibernating },
+    { key: 'd', label: 'Dovecot (hp login)', start: () => startDovecot({ runDir: join(BENCH_TMP, 'run', `idle-d${suffix}`), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: MAX, ...withTls }), settleSeconds: 3 },
+    { key: 'dh', label: 'Dovecot (hp login, imap_hibernate_timeout=5s)', start: () => startDovecot({ runDir: join(BENCH_TMP, 'run', `idle-dh${suffix}`), spec, highPerformanceLogin: true, hibernateSeconds: 5, maxConnections: MAX, ...withTls }), settleSeconds: settleHibernating },
   ];
   const rows: [string, IdleResult][] = [];
   for (const v of variants) {
+    if (!IDLE_VARIANTS.has(v.key)) continue;
     process.stderr.write(`  idle${suffix}: ${v.label}, ${IDLE} connections\n`);
-    rows.push([v.label, await idleMemory({ start: v.start, connections: IDLE, tls: overTls, users: Object.keys(spec.users), settleSeconds: v.settleSeconds, notifySeconds: quick ? 2 : 5, workers: GEN_WORKERS, ...(SECOND ? { secondBatch: SECOND } : {}) })]);
+    rows.push([v.label, await idleMemory({ start: v.start, connections: IDLE, tls: overTls, users: Object.keys(spec.users), settleSeconds: v.settleSeconds, ...(IDLE_SETTLE_MAX !== undefined && v.settleSeconds === settleHibernating ? { settleMaxSeconds: IDLE_SETTLE_MAX } : {}), notifySeconds: quick ? 2 : 5, workers: GEN_WORKERS, ...(SECOND ? { secondBatch: SECOND } : {}) })]);
   }
   say(`\n### ${IDLE} idle connections in IDLE${overTls ? ' over implicit TLS' : ''} (20 users, INBOX selected)\n`);
+  say(
+    '"Per connection" is (PSS over the server\'s process tree with all N connections idle and settled − PSS of the warmed-up, settled server before them) / N: ' +
+      'what N connections cost in all, one-time growth (heap, allocator arenas, code) included, so it falls as N grows. ' +
+      (SECOND ? `"Slope" is (PSS with N + ${SECOND} − PSS with N, both settled) / ${SECOND}: what one more connection costs at N. ` : '') +
+      `Settling: ${settleHibernating} s for hibernating servers${IDLE_SETTLE_MAX !== undefined ? `, then until PSS stops moving (30 s within 1 MB or 1 %; at most ${IDLE_SETTLE_MAX} s)` : ''}, 3 s for awake ones.\n`,
+  );
   say(`| server | held | processes | PSS before | PSS with all idle | per connection | RSS per connection | notified within ${quick ? 2 : 5} s | open time s |`);
   say('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [label, r] of rows) {
@@ -268,6 +288,10 @@ async function idleScenario(overTls: boolean): Promise<void> {
       const rssSlope = (r.second.after.rssBytes - r.after.rssBytes) / Math.max(1, r.second.held);
       say(`| ${label} | ${r.held} | ${r.second.held} | ${mb(r.after.pssBytes)} MB | ${mb(r.second.after.pssBytes)} MB | ${kb(per)} KB | ${kb(slope)} KB | ${kb(rssSlope)} KB |`);
     }
+  }
+  if (IDLE_SETTLE_MAX !== undefined) {
+    say('\nPlateaus (baseline, first batch, second batch): seconds waited before PSS was read, * = still moving when the wait ran out.\n');
+    for (const [label, r] of rows) say(`- ${label}: ${r.plateaus.map((p) => `${p.seconds.toFixed(0)} s${p.stable ? '' : '*'} (${mb(p.memory.pssBytes)} MB)`).join(', ')}`);
   }
   const perConnection = (r: IdleResult): number => (r.after.pssBytes - r.before.pssBytes) / Math.max(1, r.held);
   const postroomRows = rows.filter(([label]) => label.startsWith('Postroom'));

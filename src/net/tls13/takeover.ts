@@ -184,7 +184,7 @@ class Secrets {
   readonly onKeylog = (line: Buffer): void => {
     const [label, , secret] = line.toString('latin1').trim().split(' ');
     if (!label || !secret) return;
-    // Its own memory, not a slice of Node's shared 8 KB pool: a parked session keeps two of these.
+    // Its own memory, not a slice of Node's shared 8 KB pool: an awake session's keys keep two of these.
     const bytes = Buffer.alloc(secret.length >> 1);
     bytes.write(secret, 'hex');
     this.byLabel.set(label, bytes);
