@@ -49,13 +49,16 @@ rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 const auth = { authenticate: async () => null } as unknown as Authenticator;
 const stores: SqliteStore[] = [];
-type Kind = 'none' | 'flag' | 'replay' | 'inbox' | 'sieve';
+type Kind = 'none' | 'keep' | 'flag' | 'replay' | 'inbox' | 'sieve';
 async function side(name: Kind, script: boolean): Promise<DeliveryPipeline> {
   const store = await sieveStore(join(dir, name), USERS, script ? FIFTY_RULE_SCRIPT : null);
   stores.push(store);
   const sieve = createSieveFilter({ scriptChanges: store });
   let filter: DeliveryFilter = sieve;
-  if (name === 'flag') {
+  if (name === 'keep') {
+    // Every message kept without flags, on the scripted path: against 'flag', what the flag costs; against 'none', the path.
+    filter = Object.assign(async () => [{ kind: 'keep' }] as DeliveryAction[], { appliesTo: async () => true, needsMessage: async () => false });
+  } else if (name === 'flag') {
     // Every message kept with a flag: what the store does for most of the script's messages.
     filter = Object.assign(async () => [{ kind: 'keep', flags: ['$Bench'] }] as DeliveryAction[], { appliesTo: async () => true, needsMessage: async () => false });
   } else if (name === 'replay') filter = replaying(sieve);
@@ -72,6 +75,7 @@ async function side(name: Kind, script: boolean): Promise<DeliveryPipeline> {
 /** `--side none,flag,replay,sieve` (default none,sieve): the sides to run (one alone: to count its system calls with strace -c, say). */
 const SIDES: Array<[Kind, string, boolean]> = [
   ['none', 'no script (filter installed)', false],
+  ['keep', 'keep without flags on the scripted path, no Sieve', false],
   ['flag', 'keep with $Bench, no Sieve', false],
   ['replay', 'the script\'s actions, no Sieve', true],
   ['inbox', 'the script\'s actions with fileinto made keep, no Sieve', true],
