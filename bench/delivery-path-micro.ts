@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/delivery-path-micro.ts [--messages 5000] [--rounds 6] [--concurrency 10] [--sides …] [--cpu-prof DIR]`:
+ * `node --max-semi-space-size=1 --import tsx bench/delivery-path-micro.ts [--messages 5000] [--rounds 6] [--concurrency 10] [--sides …] [--cpu-prof DIR]`:
  * the delivery pipeline's own CPU per delivery for the Sieve destinations, without SQLite — the
  * LMTP bench's path (resolve, startLive, the message pushed through a ChunkChannel) into a
  * MemoryStore, with the Sieve filter installed as `postroom serve` installs it. The store's work
@@ -17,6 +17,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Authenticator } from '../src/auth/types.js';
@@ -54,6 +55,8 @@ interface Side {
   store: MemoryStore;
   pipeline: DeliveryPipeline;
   cpu: number[];
+  /** Young-generation collections per 1,000 deliveries, each batch: with `node --max-semi-space-size=1`, about KB allocated per delivery. */
+  minor: number[];
   filed: number;
 }
 const sides: Side[] = [];
@@ -70,16 +73,22 @@ for (const name of values.sides.split(',')) {
     await mail.close();
   }
   const filter = createSieveFilter({ scriptChanges: store });
-  sides.push({ name, store, pipeline: new DeliveryPipeline({ store, auth, filter, mailboxChanges: store }), cpu: [], filed: 0 });
+  sides.push({ name, store, pipeline: new DeliveryPipeline({ store, auth, filter, mailboxChanges: store }), cpu: [], minor: [], filed: 0 });
 }
 
+let minorGcs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) minorGcs++;
+}).observe({ entryTypes: ['gc'] });
+
 let seqAll = 0;
-async function batch(side: Side, count: number): Promise<number> {
+async function batch(side: Side, count: number): Promise<{ cpu: number; minor: number }> {
   // The messages are made before the clock starts: only the delivery is counted.
   const base = seqAll;
   seqAll += count;
   const messages = Array.from({ length: count }, (_, i) => benchMessage('micro', base + i));
   let next = 0;
+  const gcs0 = minorGcs;
   const start = process.cpuUsage();
   const worker = async (): Promise<void> => {
     while (next < count) {
@@ -90,6 +99,8 @@ async function batch(side: Side, count: number): Promise<number> {
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const used = process.cpuUsage(start);
+  await new Promise((r) => setImmediate(r)); // the GC entries of the batch are delivered
+  const minor = ((minorGcs - gcs0) * 1000) / count;
   // A MemoryStore keeps every message: emptied between batches so that no side grows slower.
   for (const u of USERS) {
     const mail = await side.store.open(u);
@@ -103,7 +114,7 @@ async function batch(side: Side, count: number): Promise<number> {
     }
     await mail.close();
   }
-  return (used.user + used.system) / count;
+  return { cpu: (used.user + used.system) / count, minor };
 }
 
 for (const side of sides) await batch(side, 2000); // warm-up: the JIT, the script's folders made
@@ -118,7 +129,9 @@ for (let r = 0; r < ROUNDS; r++) {
   const order = r % 2 === 0 ? sides : [...sides].reverse();
   for (const side of order) {
     if (profiler) await profiler.post('Profiler.start');
-    side.cpu.push(await batch(side, MESSAGES));
+    const got = await batch(side, MESSAGES);
+    side.cpu.push(got.cpu);
+    side.minor.push(got.minor);
     if (profiler) {
       const { profile } = await profiler.post('Profiler.stop');
       writeFileSync(join(values['cpu-prof']!, `${side.name}-r${r}.cpuprofile`), JSON.stringify(profile));
@@ -127,7 +140,7 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 profiler?.disconnect();
 process.stdout.write(`pipeline into a MemoryStore, ${MESSAGES} live deliveries of 10 KB per batch, ${CONCURRENCY} at a time, ${ROUNDS} rounds in turns; CPU µs per delivery (one thread)\n\n`);
-process.stdout.write('| side | median | rounds | copies filed outside INBOX |\n|---|---:|---|---:|\n');
+process.stdout.write('| side | median | rounds | minor GCs per 1,000 (median) | copies filed outside INBOX |\n|---|---:|---|---:|---:|\n');
 for (const side of sides) {
-  process.stdout.write(`| ${side.name} | ${median(side.cpu).toFixed(1)} | ${side.cpu.map((x) => x.toFixed(1)).join(', ')} | ${side.filed} |\n`);
+  process.stdout.write(`| ${side.name} | ${median(side.cpu).toFixed(1)} | ${side.cpu.map((x) => x.toFixed(1)).join(', ')} | ${median(side.minor).toFixed(2)} | ${side.filed} |\n`);
 }
