@@ -24,7 +24,7 @@ import type { Authenticator } from '../src/auth/types.js';
 import { DeliveryPipeline } from '../src/delivery/pipeline.js';
 import { createSieveFilter } from '../src/delivery/sieve-filter.js';
 import { MemoryStore } from '../src/store/memory/index.js';
-import { benchMessage, deliverLive } from './sieve/fifty-rules.js';
+import { benchMessage, deliverLive, withUsers } from './sieve/fifty-rules.js';
 import { median } from './sieve/alternate.js';
 
 const { values } = parseArgs({
@@ -62,16 +62,7 @@ interface Side {
 const sides: Side[] = [];
 for (const name of values.sides.split(',')) {
   if (!(name in SCRIPTS)) throw new Error(`--sides: unknown side ${name} (known: ${Object.keys(SCRIPTS).join(', ')})`);
-  const store = new MemoryStore();
-  const script = SCRIPTS[name]!;
-  for (const u of USERS) {
-    const mail = await store.open(u);
-    if (script !== null) {
-      await mail.sievePut!('bench', script);
-      await mail.sieveSetActive!('bench');
-    }
-    await mail.close();
-  }
+  const store = await withUsers(new MemoryStore(), USERS, SCRIPTS[name]!);
   const filter = createSieveFilter({ scriptChanges: store });
   sides.push({ name, store, pipeline: new DeliveryPipeline({ store, auth, filter, mailboxChanges: store }), cpu: [], minor: [], filed: 0 });
 }
