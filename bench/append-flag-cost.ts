@@ -3,7 +3,8 @@
  * what storing a message WITH a flag costs the SQLite store over storing it without — the
  * append a delivery makes (UserMailbox.append with `{ content, flags }` and no options, as
  * src/delivery/pipeline.ts calls it), in process, without the pipeline or Sieve. Sides: `none`
- * (no flags), `keyword` (`$Bench`, the 50-rule script's usual outcome), `system` (`\Flagged`).
+ * (no flags), `keyword` (`$Bench`, the 50-rule script's usual outcome), `system` (`\Flagged`);
+ * `imap-keyword` (`$Bench` with IMAP APPEND's maxKeywords check, not in the default sides).
  * Each side has its own store and the same messages (bench/sieve/fifty-rules.ts's ~10 KB ones),
  * so the mailboxes grow alike. CPU per append: process.cpuUsage (every thread: the store's sync
  * thread too) and the main thread's (/proc/thread-self, 10 ms ticks), in alternating batches.
@@ -24,6 +25,9 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '2000' },
     rounds: { type: 'string', default: '6' },
     concurrency: { type: 'string', default: '10' },
+    // Messages without flags appended to each user's INBOX before measuring (the keyword then new
+    // to the mailbox's older messages, as a client's first $Junk or $Forwarded in an old mailbox).
+    prefill: { type: 'string', default: '0' },
     side: { type: 'string' },
     // A V8 CPU profile of the measured batches only, written to FILE: run one side at a time.
     'cpu-prof': { type: 'string' },
@@ -51,23 +55,29 @@ interface Side {
   store: SqliteStore;
   users: Array<{ mail: UserMailbox; inbox: string }>;
   flags: Flag[] | undefined;
+  /** IMAP APPEND's options (maxKeywordsPerMailbox's default); delivery passes none. */
+  options?: { maxKeywords: number };
 }
-const SIDES: Array<[string, Flag[] | undefined]> = [
+const SIDES: Array<[string, Flag[] | undefined, number?]> = [
   ['none', undefined],
   ['keyword', ['$Bench']],
   ['system', ['\\Flagged']],
+  ['imap-keyword', ['$Bench'], 256],
 ];
-const wanted = values.side?.split(',') ?? SIDES.map(([n]) => n);
+const wanted = values.side?.split(',') ?? ['none', 'keyword', 'system'];
+const PREFILL = Number(values.prefill);
 const sides: Array<[string, Side]> = [];
-for (const [name, flags] of SIDES) {
+for (const [name, flags, maxKeywords] of SIDES) {
   if (!wanted.includes(name)) continue;
   const store = await SqliteStore.open({ directory: join(dir, name) });
   const users = [];
   for (const u of USERS) {
     const mail = await store.open(u);
-    users.push({ mail, inbox: (await mail.get('INBOX')).id });
+    const inbox = (await mail.get('INBOX')).id;
+    for (let i = 0; i < PREFILL; i++) await mail.append(inbox, { content: benchMessage('prefill', i) });
+    users.push({ mail, inbox });
   }
-  sides.push([name, { store, users, flags }]);
+  sides.push([name, { store, users, flags, ...(maxKeywords !== undefined ? { options: { maxKeywords } } : {}) }]);
 }
 
 let seqAll = 0;
@@ -82,7 +92,7 @@ async function batch(side: Side, tag: string): Promise<{ total: number; main: nu
       const { mail, inbox } = side.users[seq % side.users.length]!;
       const content = benchMessage(tag, base + seq);
       // As the pipeline's append: the flags key only when the filter gave flags, a fresh array.
-      await mail.append(inbox, { content, ...(side.flags ? { flags: [...side.flags] } : {}) });
+      await mail.append(inbox, { content, ...(side.flags ? { flags: [...side.flags] } : {}) }, side.options);
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
