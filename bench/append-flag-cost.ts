@@ -10,7 +10,7 @@
  * thread too) and the main thread's (/proc/thread-self, 10 ms ticks), in alternating batches.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,7 +18,7 @@ import { SqliteStore } from '../src/store/sqlite/index.js';
 import type { Flag, UserMailbox } from '../src/store/types.js';
 import { BENCH_TMP } from './servers/common.js';
 import { benchMessage } from './sieve/fifty-rules.js';
-import { alternateRounds, median } from './sieve/alternate.js';
+import { alternateRounds, median, threadCpuUs } from './sieve/alternate.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,12 +40,6 @@ const MESSAGES = Number(values.messages);
 const ROUNDS = Number(values.rounds);
 const CONCURRENCY = Number(values.concurrency);
 const USERS = Array.from({ length: 10 }, (_, i) => `user${i + 1}`);
-
-function threadCpuUs(): number {
-  const stat = readFileSync('/proc/thread-self/stat', 'utf8');
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(rest[11]) + Number(rest[12])) * 10_000;
-}
 
 const dir = join(BENCH_TMP, `append-flag-cost-${process.pid}`);
 rmSync(dir, { recursive: true, force: true });

@@ -8,7 +8,7 @@
  * a script the user does not have). CPU per delivery: process.cpuUsage (every thread: the store's
  * sync thread too) and the main thread's (/proc/thread-self, 10 ms ticks), in alternating batches.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,7 +19,7 @@ import { createSieveFilter } from '../src/delivery/sieve-filter.js';
 import type { SqliteStore } from '../src/store/sqlite/index.js';
 import { BENCH_TMP } from './servers/common.js';
 import { benchMessage, deliverLive, FIFTY_RULE_SCRIPT, replaying, sieveStore } from './sieve/fifty-rules.js';
-import { alternateRounds, median } from './sieve/alternate.js';
+import { alternateRounds, median, threadCpuUs } from './sieve/alternate.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,12 +38,6 @@ const CONCURRENCY = Number(values.concurrency);
 const USERS = Array.from({ length: 10 }, (_, i) => `user${i + 1}`);
 
 const message = benchMessage;
-function threadCpuUs(): number {
-  const stat = readFileSync('/proc/thread-self/stat', 'utf8');
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(rest[11]) + Number(rest[12])) * 10_000;
-}
-
 const dir = join(BENCH_TMP, 'sieve-live-steps');
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
