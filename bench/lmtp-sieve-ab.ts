@@ -188,6 +188,8 @@ const SCRIPTS: Record<string, string | null> = {
   folders: `require ["fileinto", "mailbox", "imap4flags"];\r\n${Array.from({ length: 10 }, (_, i) => `if header :contains "list-id" "<list${i + 1}.lists.example.org>" { fileinto :create "Lists/list${i + 1}"; stop; }`).join('\r\n')}\r\nif header :contains "subject" "[ticket #" { fileinto :create "Tickets"; stop; }\r\naddflag "$Bench";\r\n`,
   inbox: FIFTY_RULE_SCRIPT.replace(/fileinto :create (:flags "\$Invoice" )?"[^"]+"/g, 'fileinto $1"INBOX"'),
 };
+// 'folders' with every fileinto made one to INBOX: against 'folders', what filing into other folders costs.
+SCRIPTS['folders-inbox'] = SCRIPTS.folders!.replace(/fileinto :create "[^"]+"/g, 'fileinto "INBOX"');
 const sides: Side[] = [];
 for (const name of values.sides.split(',')) {
   if (!(name in SCRIPTS)) throw new Error(`--sides: unknown side ${name} (known: ${Object.keys(SCRIPTS).join(', ')})`);

@@ -8,7 +8,7 @@
  * are what to read; absolute figures move with the machine.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,6 +16,7 @@ import { MessageSpool } from '../src/delivery/spool.js';
 import { CrlfNormalizer } from '../src/store/line-ends.js';
 import { deriveContent } from '../src/store/sqlite/message-writes.js';
 import { installFastDataFeed } from '../src/lmtp/data-feed.js';
+import { threadCpuUs } from './sieve/alternate.js';
 import { BENCH_TMP } from './servers/common.js';
 import { lazyRequire } from '../src/util/lazy-require.js';
 import { ChunkChannel } from '../src/delivery/channel.js';
@@ -42,12 +43,6 @@ const wire = Buffer.concat([raw, Buffer.from('.\r\n')]);
 const chunksOf = (b: Buffer, n: number): Buffer[] => Array.from({ length: Math.ceil(b.length / n) }, (_, i) => b.subarray(i * n, (i + 1) * n));
 const socketChunks = chunksOf(wire, SOCKET_CHUNK);
 const bodyChunks = chunksOf(raw, SOCKET_CHUNK);
-
-function threadCpuUs(): number {
-  const stat = readFileSync('/proc/thread-self/stat', 'utf8');
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(rest[11]) + Number(rest[12])) * 10_000;
-}
 
 async function step(name: string, fn: () => unknown): Promise<void> {
   if (ONLY !== undefined && !name.includes(ONLY)) return;

@@ -8,7 +8,7 @@
  * a script the user does not have). CPU per delivery: process.cpuUsage (every thread: the store's
  * sync thread too) and the main thread's (/proc/thread-self, 10 ms ticks), in alternating batches.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,7 +19,7 @@ import { createSieveFilter } from '../src/delivery/sieve-filter.js';
 import type { SqliteStore } from '../src/store/sqlite/index.js';
 import { BENCH_TMP } from './servers/common.js';
 import { benchMessage, deliverLive, FIFTY_RULE_SCRIPT, replaying, sieveStore } from './sieve/fifty-rules.js';
-import { alternateRounds, median } from './sieve/alternate.js';
+import { alternateRounds, median, threadCpuUs } from './sieve/alternate.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,24 +38,21 @@ const CONCURRENCY = Number(values.concurrency);
 const USERS = Array.from({ length: 10 }, (_, i) => `user${i + 1}`);
 
 const message = benchMessage;
-function threadCpuUs(): number {
-  const stat = readFileSync('/proc/thread-self/stat', 'utf8');
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(rest[11]) + Number(rest[12])) * 10_000;
-}
-
 const dir = join(BENCH_TMP, 'sieve-live-steps');
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 const auth = { authenticate: async () => null } as unknown as Authenticator;
 const stores: SqliteStore[] = [];
-type Kind = 'none' | 'flag' | 'replay' | 'inbox' | 'sieve';
+type Kind = 'none' | 'keep' | 'flag' | 'replay' | 'inbox' | 'sieve';
 async function side(name: Kind, script: boolean): Promise<DeliveryPipeline> {
   const store = await sieveStore(join(dir, name), USERS, script ? FIFTY_RULE_SCRIPT : null);
   stores.push(store);
   const sieve = createSieveFilter({ scriptChanges: store });
   let filter: DeliveryFilter = sieve;
-  if (name === 'flag') {
+  if (name === 'keep') {
+    // Every message kept without flags, on the scripted path: against 'flag', what the flag costs; against 'none', the path.
+    filter = Object.assign(async () => [{ kind: 'keep' }] as DeliveryAction[], { appliesTo: async () => true, needsMessage: async () => false });
+  } else if (name === 'flag') {
     // Every message kept with a flag: what the store does for most of the script's messages.
     filter = Object.assign(async () => [{ kind: 'keep', flags: ['$Bench'] }] as DeliveryAction[], { appliesTo: async () => true, needsMessage: async () => false });
   } else if (name === 'replay') filter = replaying(sieve);
@@ -72,6 +69,7 @@ async function side(name: Kind, script: boolean): Promise<DeliveryPipeline> {
 /** `--side none,flag,replay,sieve` (default none,sieve): the sides to run (one alone: to count its system calls with strace -c, say). */
 const SIDES: Array<[Kind, string, boolean]> = [
   ['none', 'no script (filter installed)', false],
+  ['keep', 'keep without flags on the scripted path, no Sieve', false],
   ['flag', 'keep with $Bench, no Sieve', false],
   ['replay', 'the script\'s actions, no Sieve', true],
   ['inbox', 'the script\'s actions with fileinto made keep, no Sieve', true],

@@ -17,7 +17,17 @@ import Database from 'better-sqlite3';
 import { SqliteStore } from '../src/store/sqlite/index.js';
 import { BENCH_TMP } from './servers/common.js';
 
-const { values } = parseArgs({ options: { kb: { type: 'string', default: '10' }, count: { type: 'string', default: '300' }, plain: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    kb: { type: 'string', default: '10' },
+    count: { type: 'string', default: '300' },
+    plain: { type: 'boolean', default: false },
+    // Every Nth message into one of seven other folders (Lists/list1..7) instead of INBOX, as Sieve
+    // files the LMTP bench's messages: the frames of those commits are reported apart.
+    other: { type: 'string', default: '0' },
+  },
+});
+const OTHER = Number(values.other);
 const SIZE = Number(values.kb) * 1024;
 const COUNT = Number(values.count);
 const MEASURED = Math.min(100, COUNT - 1);
@@ -61,19 +71,23 @@ function message(i: number): Buffer {
 const store = await SqliteStore.open({ directory: data, checkpoints: { intervalMs: 3_600_000, growthPages: Number.POSITIVE_INFINITY } });
 const user = await store.open('user1');
 const inbox = await user.get('INBOX');
+const others = [];
+if (OTHER > 0) for (let k = 1; k <= 7; k++) others.push(await user.create(`Lists/list${k}`));
 const perCommit: number[] = [];
+const perOtherCommit: number[] = [];
 let last: number[] = [];
 let cpu = 0;
 let offset = framesFrom(0).end;
 for (let i = 0; i < COUNT; i++) {
   const content = message(i);
   const before = process.cpuUsage();
-  await user.append(inbox.id, { content });
+  const filed = OTHER > 0 && i % OTHER === 0;
+  await user.append(filed ? others[(i / OTHER) % others.length]!.id : inbox.id, { content });
   const used = process.cpuUsage(before);
   const { pages, end } = framesFrom(offset);
   offset = end;
   if (i >= COUNT - MEASURED) {
-    perCommit.push(pages.length);
+    (filed ? perOtherCommit : perCommit).push(pages.length);
     cpu += used.user + used.system;
   }
   last = pages;
@@ -88,6 +102,10 @@ for (const r of db.prepare('SELECT name, pageno, pagetype FROM dbstat').all() as
 db.close();
 const mean = perCommit.reduce((a, b) => a + b, 0) / perCommit.length;
 console.log(`${SIZE} bytes, ${COUNT} appends${values.plain ? ' (no Message-ID)' : ''}: WAL frames per commit over the last ${MEASURED}: mean ${mean.toFixed(2)}, min ${Math.min(...perCommit)}, max ${Math.max(...perCommit)}; CPU ${(cpu / MEASURED).toFixed(0)} µs per append (NOISY)`);
+if (perOtherCommit.length > 0) {
+  const m = perOtherCommit.reduce((a, b) => a + b, 0) / perOtherCommit.length;
+  console.log(`  of them into INBOX: ${perCommit.length}; into the other folders: ${perOtherCommit.length}, mean ${m.toFixed(2)} frames, min ${Math.min(...perOtherCommit)}, max ${Math.max(...perOtherCommit)}`);
+}
 const tally = new Map<string, number>();
 for (const p of last) {
   const name = p === 1 ? 'page 1 (header)' : (names.get(p) ?? `page ${p} (free or gone)`);

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * Runs each side's batch once to warm up, then `rounds` rounds with the order reversed every other
  * round (so neither side always runs first on a warmer machine); returns each side's figures.
@@ -19,3 +21,10 @@ export async function alternateRounds<P, F>(
 
 /** The middle value (the upper one of an even count). */
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** This thread's CPU time in µs (/proc/thread-self: user + system, 10 ms ticks). */
+export function threadCpuUs(): number {
+  const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) * 10_000;
+}

@@ -23,6 +23,7 @@ import type { DeliveryAction, DeliveryFilter, DeliveryOutcome } from '../../src/
 import { ChunkChannel } from '../../src/delivery/channel.js';
 import type { DeliveryPipeline } from '../../src/delivery/pipeline.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
+import type { MailStore } from '../../src/store/types.js';
 
 /** Extra header fields of message `seq` (before the common header). */
 export function sieveVariant(seq: number): string {
@@ -59,7 +60,11 @@ export function replaying(sieve: DeliveryFilter): DeliveryFilter {
 
 /** A SQLite store in `directory` where each of `users` exists and, unless `script` is null, has it as the active script (as ManageSieve would store it). */
 export async function sieveStore(directory: string, users: readonly string[], script: string | null): Promise<SqliteStore> {
-  const store = await SqliteStore.open({ directory });
+  return withUsers(await SqliteStore.open({ directory }), users, script);
+}
+
+/** `store` once each of `users` exists in it and, unless `script` is null, has it as the active script. */
+export async function withUsers<S extends MailStore>(store: S, users: readonly string[], script: string | null): Promise<S> {
   for (const u of users) {
     const mail = await store.open(u);
     if (script !== null) {

@@ -99,7 +99,7 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
       const start = header;
       if (!outcome.error && outcome.header) header = outcome.header;
       runs.push({ outcome, start });
-      if (outcome.error || !outcome.actions.some((a) => a.type === 'keep')) break;
+      if (outcome.error || !keepOf(outcome.actions)) break;
     }
     if (runs.length === 0) return [];
     return carryOut(input, runs, { limits, sender: options.sender, log, at, hostname: options.hostname ?? 'localhost', vacations });
@@ -291,7 +291,7 @@ interface CarryContext {
  */
 async function carryOut(input: FilterInput, runs: ScriptRun[], c: CarryContext): Promise<DeliveryAction[]> {
   const last = runs[runs.length - 1]!;
-  const lastKeep = last.outcome.actions.find((a): a is Extract<SieveAction, { type: 'keep' }> => a.type === 'keep');
+  const lastKeep = keepOf(last.outcome.actions);
   let keep = lastKeep !== undefined;
   // The kept copy carries the flags every script's keep asked for: a user's `addflag` is not lost
   // because an administrator's sieveAfter ran after it.
@@ -300,7 +300,7 @@ async function carryOut(input: FilterInput, runs: ScriptRun[], c: CarryContext):
     for (const a of run.outcome.actions) if (a.type === 'keep' && a.flags) keepFlags = mergeFlags(keepFlags, a.flags);
   }
   // Made when a fileinto or redirect comes (most messages are only kept, with flags).
-  let stored: Map<string, Extract<DeliveryAction, { kind: 'fileinto' }>> | undefined;
+  let stored: Map<string, FiledAction> | undefined;
   let redirected: Set<string> | undefined;
   let vacationDone = false;
   let discarded = false;
@@ -317,7 +317,11 @@ async function carryOut(input: FilterInput, runs: ScriptRun[], c: CarryContext):
             if (action.flags) seen.flags = mergeFlags(seen.flags, action.flags);
             break;
           }
-          stored.set(key, { kind: 'fileinto', mailbox: action.mailbox, ...(action.flags ? { flags: action.flags } : {}), create: action.create, ...edited(input, action.header ?? run.start) });
+          // Properties set one by one, not spread from temporary objects: this runs for every filed message.
+          const filed: FiledAction = { kind: 'fileinto', mailbox: action.mailbox, create: action.create };
+          if (action.flags) filed.flags = action.flags;
+          withHeader(filed, input, action.header ?? run.start);
+          stored.set(key, filed);
           break;
         }
         case 'discard':
@@ -350,24 +354,33 @@ async function carryOut(input: FilterInput, runs: ScriptRun[], c: CarryContext):
       }
     }
   }
-  const result: DeliveryAction[] = stored ? [...stored.values()] : [];
-  if (keep) {
-    const flags = keepFlags;
-    // A fileinto of the mailbox the keep goes to is the same delivery (RFC 5228 §2.10.3).
-    const same = stored?.get(mailboxKey(input.mailbox));
-    if (same) {
-      if (flags) same.flags = mergeFlags(same.flags, flags);
-    } else {
-      result.unshift({ kind: 'keep', ...(flags ? { flags } : {}), ...edited(input, lastKeep?.header ?? (last.outcome.error ? undefined : last.outcome.header) ?? last.start) });
-    }
+  // A fileinto of the mailbox the keep goes to is the same delivery (RFC 5228 §2.10.3).
+  const same = keep ? stored?.get(mailboxKey(input.mailbox)) : undefined;
+  if (same && keepFlags) same.flags = mergeFlags(same.flags, keepFlags);
+  if (keep && !same) {
+    // The usual outcome (kept, perhaps with flags): one object and a one-element list.
+    const kept: KeptAction = { kind: 'keep' };
+    if (keepFlags) kept.flags = keepFlags;
+    withHeader(kept, input, lastKeep?.header ?? (last.outcome.error ? undefined : last.outcome.header) ?? last.start);
+    if (!stored) return [kept];
+    return [kept, ...stored.values()];
   }
-  if (result.length === 0 && (discarded || !keep)) return [{ kind: 'discard' }];
-  return result;
+  if (stored) return [...stored.values()];
+  return [{ kind: 'discard' }]; // nothing kept, nothing filed: discarded, or every action a redirect
 }
 
-/** `header` when a script changed it (editheader), as a DeliveryAction's property. */
-function edited(input: FilterInput, header: Buffer): { header?: Buffer } {
-  return header !== input.header ? { header } : {};
+type KeptAction = Extract<DeliveryAction, { kind: 'keep' }>;
+type FiledAction = Extract<DeliveryAction, { kind: 'fileinto' }>;
+
+/** The script's keep (the first), if it has one. A loop, not find() with a closure: this runs for every delivery. */
+function keepOf(actions: readonly SieveAction[]): Extract<SieveAction, { type: 'keep' }> | undefined {
+  for (const a of actions) if (a.type === 'keep') return a;
+  return undefined;
+}
+
+/** Sets `header` on the action when a script changed it (editheader). */
+function withHeader(action: KeptAction | FiledAction, input: FilterInput, header: Buffer): void {
+  if (header !== input.header) action.header = header;
 }
 
 /** Mailbox names are compared as stored, except INBOX, which is case-insensitive (RFC 3501 §5.1). */
@@ -376,9 +389,16 @@ function mailboxKey(name: string): string {
 }
 
 function mergeFlags(a: readonly string[] | undefined, b: readonly string[]): string[] {
-  const out = [...(a ?? [])];
-  for (const f of b) if (!out.some((x) => x.toLowerCase() === f.toLowerCase())) out.push(f);
+  const out = a ? a.slice() : [];
+  for (const f of b) if (!hasFlag(out, f)) out.push(f);
   return out;
+}
+
+/** Flags compare case-insensitively (RFC 3501 §2.3.2). */
+function hasFlag(flags: readonly string[], flag: string): boolean {
+  const wanted = flag.toLowerCase();
+  for (const f of flags) if (f.toLowerCase() === wanted) return true;
+  return false;
 }
 
 function headerValues(header: Buffer, name: string): string[] {

@@ -97,6 +97,29 @@ describe('Sieve at delivery', () => {
     assert.deepEqual(await flagsIn('ann', 'INBOX'), [['\\Seen']]);
   });
 
+  it('a keep into the detail mailbox and a fileinto of it are one copy with both flags (RFC 5228 §2.10.3); beside INBOX, two copies', async () => {
+    const mail = await store.open('ann');
+    await mail.create('Both');
+    await mail.close();
+    // The keep of ann+Both goes to Both (the detail mailbox), so the interpreter's own collapse
+    // (keep = INBOX) leaves both actions and delivery must make them one copy.
+    await activate(
+      'ann',
+      `require ["fileinto", "imap4flags"];
+       if header :contains "subject" "detail" { fileinto :flags "$Filed" "Both"; addflag "$Kept"; keep; stop; }
+       if header :contains "subject" "plain" { fileinto :flags "$Filed" "Both"; addflag "$Kept"; keep; }`,
+    );
+    const inbox = (await flagsIn('ann', 'INBOX')).length;
+    const r1 = await client.send('sender@remote.test', [{ address: 'ann+Both@mx.test' }], message({ Subject: 'to the detail' }));
+    assert.equal(r1.delivery[0]?.code, 250);
+    assert.deepEqual(await flagsIn('ann', 'Both'), [['$Filed', '$Kept']], 'one copy in Both, with both flags');
+    assert.equal((await flagsIn('ann', 'INBOX')).length, inbox);
+    const r2 = await client.send('sender@remote.test', [{ address: 'ann@mx.test' }], message({ Subject: 'plain' }));
+    assert.equal(r2.delivery[0]?.code, 250);
+    assert.deepEqual((await flagsIn('ann', 'INBOX')).at(-1), ['$Kept']);
+    assert.deepEqual(await flagsIn('ann', 'Both'), [['$Filed', '$Kept'], ['$Filed']]);
+  });
+
   it('reject gives 550 5.7.1 for that recipient only', async () => {
     await activate('bob', 'require "reject"; if header :contains "subject" "offer" { reject "No offers, thanks"; }');
     const r = await client.send('sender@remote.test', [{ address: 'bob@mx.test' }, { address: 'carol@mx.test' }], message({ Subject: 'Special offer' }));

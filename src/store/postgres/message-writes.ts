@@ -50,8 +50,10 @@ function retryOnMissingContent(err: unknown): never {
 /** Keyword questions for keyword-limit.ts, answered inside `tx` (which holds the mailbox row's lock). */
 function keywordLookup(tx: pg.PoolClient, mailboxId: number): KeywordLookup {
   return {
+    // Newest first, as SQLite's (src/store/sqlite/keyword-check.ts): a keyword in use is nearly
+    // always on the latest messages, and the primary key walked backwards finds it at once.
     has: async (k) =>
-      (await tx.query("SELECT 1 FROM messages WHERE mailbox_id = $1 AND position(' ' || $2 || ' ' IN ' ' || lower(flags) || ' ') > 0 LIMIT 1", [mailboxId, k]))
+      (await tx.query("SELECT 1 FROM messages WHERE mailbox_id = $1 AND position(' ' || $2 || ' ' IN ' ' || lower(flags) || ' ') > 0 ORDER BY uid DESC LIMIT 1", [mailboxId, k]))
         .rows.length > 0,
     all: async () =>
       keywordsOfFlagStrings((await tx.query<{ flags: string }>('SELECT DISTINCT flags FROM messages WHERE mailbox_id = $1', [mailboxId])).rows.map((r) => r.flags)),

@@ -15,6 +15,12 @@ export function canonicalFlag(flag: string): string | null {
 }
 
 export function normalizeFlags(flags: readonly Flag[]): Flag[] {
+  // None or one — nearly every APPEND and delivery (a Sieve `addflag`, a client's \Seen) — needs
+  // no set of the names seen: the same answer without allocating one per message.
+  if (flags.length <= 1) {
+    const flag = flags.length === 0 ? null : canonicalFlag(flags[0]!);
+    return flag === null || flag === '' ? [] : [flag];
+  }
   const out: Flag[] = [];
   const seen = new Set<string>();
   for (const raw of flags) {
