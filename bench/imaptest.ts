@@ -27,6 +27,7 @@
  * `--postroom-serve-args ARGS`: one more Postroom, `Postroom-serve`, run as `postroom serve ARGS` (the
  * real CLI, e.g. `--workers 2`) on its own copy of the seed; besides its process tree's CPU, the
  * primary's own CPU per command and each worker's are reported (the busiest process bounds the rate).
+ * With `--tls` it serves implicit TLS too (`--imaps-port auto`), with the certificate the others get.
  * With `--check`, the checking stress runs against that serve instead of the bench's own process.
  *
  * Postroom runs as compiled JavaScript (tsc's output, cached under .bench-tmp/js/), as users run it;
@@ -131,24 +132,31 @@ async function startAll(tls?: { cert: string; key: string }): Promise<Server[]> 
   const wanted = values.servers.split(',');
   const profile = values['cpu-prof'] ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', join(BENCH_TMP, 'profiles')] } : {};
   const servers: Server[] = [];
+  // Every server started so far, stopped again when a later one fails: a server process left running
+  // keeps this bench's event loop alive, so an early failure hung until killed instead of exiting.
+  const started: RunningServer[] = [];
   const add = (label: string, running: RunningServer, writesFile?: string): void => {
+    started.push(running);
     const port = tls ? running.tlsPort : running.port;
     if (port === undefined) throw new Error(`${label} has no TLS port`);
     servers.push({ label, running, port, ...(writesFile ? { writesFile } : {}) });
   };
   const writes = (dir: string): { env: Record<string, string> } => ({ env: { POSTROOM_BENCH_WRITES: join(RUN, dir, 'socket-writes') } });
-  if (wanted.includes('postroom')) add('Postroom', await startPostroom({ runDir: join(RUN, 'p'), spec, maxConnections: max, ...runtime(values['postroom-runtime']), ...withTls, ...profile, ...writes('p') }), writes('p').env.POSTROOM_BENCH_WRITES);
-  if (serveArgs?.length) {
-    if (tls) throw new Error('--postroom-serve-args: plaintext only (the serve under test listens on its IMAP port)');
-    add('Postroom-serve', await startPostroom({ runDir: join(RUN, 'ps'), spec, maxConnections: max, serveArgs, ...runtime(values['postroom-runtime']), ...profile }));
+  try {
+    if (wanted.includes('postroom')) add('Postroom', await startPostroom({ runDir: join(RUN, 'p'), spec, maxConnections: max, ...runtime(values['postroom-runtime']), ...withTls, ...profile, ...writes('p') }), writes('p').env.POSTROOM_BENCH_WRITES);
+    // Over --tls the serve listens on an implicit-TLS port too, with the same certificate as the others.
+    if (serveArgs?.length) add('Postroom-serve', await startPostroom({ runDir: join(RUN, 'ps'), spec, maxConnections: max, serveArgs, ...runtime(values['postroom-runtime']), ...withTls, ...profile }));
+    const base = values['postroom-base'];
+    if (base) add('Postroom-base', await startPostroom({ runDir: join(RUN, 'pb'), spec, maxConnections: max, checkout: base, ...runtime(values['postroom-base-runtime']), ...withTls, ...profile, ...writes('pb') }), writes('pb').env.POSTROOM_BENCH_WRITES);
+    if (wanted.includes('dovecot')) add('Dovecot', await startDovecot({ runDir: join(RUN, 'd'), spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: max, ...withTls }));
+    if (wanted.includes('dovecot-hp')) add('Dovecot-hp', await startDovecot({ runDir: join(RUN, 'dhp'), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max, ...withTls }));
+    // Dovecot's own default mail_fsync (flag and index updates not fsynced), beside the bench's `always`.
+    if (wanted.includes('dovecot-hp-opt'))
+      add('Dovecot-hp-opt', await startDovecot({ runDir: join(RUN, 'dhpo'), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max, mailFsync: 'optimized', ...withTls }));
+  } catch (err) {
+    await Promise.allSettled(started.map((r) => r.stop()));
+    throw err;
   }
-  const base = values['postroom-base'];
-  if (base) add('Postroom-base', await startPostroom({ runDir: join(RUN, 'pb'), spec, maxConnections: max, checkout: base, ...runtime(values['postroom-base-runtime']), ...withTls, ...profile, ...writes('pb') }), writes('pb').env.POSTROOM_BENCH_WRITES);
-  if (wanted.includes('dovecot')) add('Dovecot', await startDovecot({ runDir: join(RUN, 'd'), spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: max, ...withTls }));
-  if (wanted.includes('dovecot-hp')) add('Dovecot-hp', await startDovecot({ runDir: join(RUN, 'dhp'), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max, ...withTls }));
-  // Dovecot's own default mail_fsync (flag and index updates not fsynced), beside the bench's `always`.
-  if (wanted.includes('dovecot-hp-opt'))
-    add('Dovecot-hp-opt', await startDovecot({ runDir: join(RUN, 'dhpo'), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max, mailFsync: 'optimized', ...withTls }));
   return servers;
 }
 
@@ -338,14 +346,16 @@ async function check(mbox: string, tls?: { cert: string; key: string }): Promise
 }
 
 async function main(): Promise<void> {
-  ensureDovecot();
+  // Only a run that starts a Dovecot needs one installed (an A/B of two Postrooms does not).
+  const wantsDovecot = values.check ? values['check-server'] === 'dovecot-hp' : values.servers.split(',').some((s) => s.startsWith('dovecot'));
+  if (wantsDovecot) ensureDovecot();
   mkdirSync(RUN, { recursive: true });
   const mbox = join(RUN, 'append.mbox');
   writeBenchMbox(mbox, 200);
   const tls = values.tls ? await certificate() : undefined;
   const cpu = cpus();
   say(`## bench/imaptest.ts — ${new Date().toISOString()}\n`);
-  say(`Machine: ${cpu.length} × ${cpu[0]?.model.trim()}, ${(totalmem() / 1073741824).toFixed(0)} GB; Node ${process.version}; ${dovecotVersion()}; load average ${load()}.`);
+  say(`Machine: ${cpu.length} × ${cpu[0]?.model.trim()}, ${(totalmem() / 1073741824).toFixed(0)} GB; Node ${process.version}; ${wantsDovecot ? dovecotVersion() : 'no Dovecot in this run'}; load average ${load()}.`);
   say(`imaptest: ${binary}; ${spec.users ? Object.keys(spec.users).length : 0} users (user1…), ${values.messages} messages per INBOX (msgs=${values.messages}), APPEND from ${mbox}${values.tls ? ', implicit TLS (ssl=any-cert)' : ''}.`);
   if (values.check) {
     await check(mbox, tls);
@@ -367,5 +377,7 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`bench/imaptest.ts failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exitCode = 1;
+  // The servers are stopped by now (startAll, main's finally, check's finally); exit rather than
+  // wait on anything else still open.
+  process.exit(1);
 });
