@@ -186,12 +186,17 @@ interface Measured {
   writes?: number;
   /** Postroom-serve: CPU seconds of the primary (first) and of each worker in the round. */
   perProcess?: number[];
+  /** Postroom-serve: each worker's main thread, seconds it ran and waited runnable for a core (in perProcess's order, primary left out). */
+  workerSched?: { ran: number; waited: number }[];
 }
 
 let runNo = 0;
 async function measure(s: Server, clients: number, persistent: boolean, seconds: number, mbox: string, extra: string[] = [], users = spec): Promise<Measured> {
   const cpu0 = treeCpuSeconds(s.running.pid);
   const procs0 = s.label === 'Postroom-serve' ? processCpuSeconds(s.running.pid) : null;
+  // Its workers' main threads too: a worker starved of a core (other work) is told from one that stalled.
+  const workerPids = procs0 ? [...procs0.keys()].filter((p) => p !== s.running.pid).sort((a, b) => a - b) : [];
+  const workerSched0 = workerPids.map((p) => threadSchedSeconds(p));
   const writes0 = socketWrites(s);
   const sched0 = s.label.startsWith('Postroom') ? threadSchedSeconds(s.running.pid) : null;
   const result = await runImaptest({
@@ -218,7 +223,11 @@ async function measure(s: Server, clients: number, persistent: boolean, seconds:
   const writes = writes0 !== null && writes1 !== null ? { writes: writes1 - writes0 } : {};
   const procs1 = procs0 ? processCpuSeconds(s.running.pid) : null;
   const perProcess = procs0 && procs1 ? [s.running.pid, ...[...procs1.keys()].filter((p) => p !== s.running.pid).sort((a, b) => a - b)].map((p) => (procs1.get(p) ?? 0) - (procs0.get(p) ?? 0)) : null;
-  return { result, cpu: treeCpuSeconds(s.running.pid) - cpu0, ...(main ? { main } : {}), ...writes, ...(perProcess ? { perProcess } : {}) };
+  const workerSched = workerPids.map((p, i) => {
+    const [a, b] = [workerSched0[i], threadSchedSeconds(p)];
+    return a && b ? { ran: b.ran - a.ran, waited: b.waited - a.waited } : { ran: 0, waited: 0 };
+  });
+  return { result, cpu: treeCpuSeconds(s.running.pid) - cpu0, ...(main ? { main } : {}), ...writes, ...(perProcess ? { perProcess } : {}), ...(workerSched.length ? { workerSched } : {}) };
 }
 
 const sumStates = (states: Record<string, StateTotals>): number => Object.values(states).reduce((n, s) => n + s.count, 0);
@@ -313,6 +322,10 @@ async function cell(servers: Server[], mode: 'churn' | 'persistent', clients: nu
       return `${r.perProcess!.map((c, i) => `${i === 0 ? 'primary' : `worker ${i}`} ${((c * 1000) / n).toFixed(3)}`).join(', ')} (sum ${((total * 1000) / n).toFixed(3)})`;
     });
     say(`\nPostroom-serve, CPU ms per command of each process (round by round): ${each.join('; ')}`);
+  }
+  if (split?.every((r) => r.workerSched)) {
+    const each = split.map((r) => r.workerSched!.map((w, i) => `worker ${i + 1} ran ${w.ran.toFixed(1)} s, waited ${w.waited.toFixed(1)} s`).join(', '));
+    say(`\nPostroom-serve's workers' main threads per round of ${SECONDS} s (+ logout): ${each.join('; ')}`);
   }
   for (const m of merged) if (m.errors.length) say(`\n${m.label}: ${m.errors.length} error lines; first ones:\n\n\`\`\`\n${m.errors.slice(0, 10).join('\n')}\n\`\`\``);
 }
