@@ -118,7 +118,7 @@ export interface ServeSettings {
   workers: number | 'auto';
   /** SQLite with `--workers`: 'forward' store calls to the primary, or each worker opens the store ('own-store'). */
   sqliteWorkers: SqliteWorkerMode;
-  /** With `--workers`: the kernel spreads connections over the workers' accept() calls, or the primary hands them out in turn. */
+  /** With `--workers`: the primary hands connections out in turn (default), or the kernel spreads them over the workers' accept() calls. */
   workerAccept: WorkerAcceptMode;
   /** The operations listener: /metrics, /healthz, /readyz (src/metrics/http.ts). Off by default. */
   metricsPort: PortSetting;
@@ -189,7 +189,7 @@ export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
   trustedProxies: [],
   workers: 1,
   sqliteWorkers: 'forward',
-  workerAccept: 'kernel',
+  workerAccept: 'primary',
   metricsPort: 'off',
   metricsHost: '127.0.0.1',
   managesievePort: 'off',

@@ -1,7 +1,7 @@
 /**
  * `serve --workers 2 --worker-accept primary`: the primary accepts every connection and passes it
  * to the workers in turn (Node's cluster round-robin), so persistent sessions end up evenly spread —
- * with the kernel picking ('kernel', the default) one worker may get them all, and a persistent
+ * with the kernel picking (`--worker-accept kernel`) one worker may get them all, and a persistent
  * session never moves (bench/RESULTS.md). The worker still does everything per connection: TLS on
  * the IMAPS port, the PROXY protocol header of a trusted proxy, the login itself.
  */
