@@ -88,6 +88,9 @@ test(`serve --workers 2 --worker-accept ${MODE}: 10 persistent sessions (plainte
   // TLS and the PROXY header were handled in the worker that got the connection.
   assert.equal(sessions.filter((x) => x.secure).length, 2, who.stdout);
   assert.deepEqual(sessions.map((x) => x.remoteAddress).filter((a) => a.startsWith('198.51.100.')).sort(), ['198.51.100.20', '198.51.100.21'], who.stdout);
+  // The others keep their own peer address (the socket itself was passed, not a connection of the
+  // primary's): what connection limits and the per-address login guard count by.
+  assert.deepEqual(new Set(sessions.map((x) => x.remoteAddress).filter((a) => !a.startsWith('198.51.100.'))), new Set(['127.0.0.1']), who.stdout);
 });
 
 test('serve --worker-accept takes only kernel or primary', { timeout: 60_000 }, async () => {
