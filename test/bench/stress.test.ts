@@ -127,8 +127,8 @@ describe('stress run', () => {
     );
   });
 
-  // The kernel spreads the connections over both workers' accept() calls, so a user's sessions are
-  // (almost always) in both, and a change one makes reaches the other worker's sessions through the
+  // The primary hands the connections to both workers in turn (--worker-accept), so a user's
+  // sessions are in both, and a change one makes reaches the other worker's sessions through the
   // primary's forwarded change feed, which the checks then see.
   it('20 clients on shared mailboxes for 15 s against postroom serve --workers 2 (SQLite): no error', { timeout: 180_000 }, async () => {
     await stressRun({ users: 4, workers: 2 }, { clients: 20, seconds: 15, seed: 23, minCommands: 500, exercised: ['SELECT', 'FETCH', 'STORE', 'EXPUNGE', 'APPEND', 'IDLE'] });
