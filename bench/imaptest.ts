@@ -2,7 +2,7 @@
  * `npx tsx bench/imaptest.ts --imaptest PATH [--clients 1,50,200] [--modes churn,persistent] [--tls]
  *   [--seconds S] [--rounds R] [--warmup S] [--users N] [--messages N] [--servers postroom,dovecot,dovecot-hp,dovecot-hp-opt]
  *   [--check S] [--check-clients N] [--check-users N] [--check-args='checkpoint=5 …'] [--check-server postroom|dovecot-hp] [--args='- fetch=100 …'] [--cpu-prof] [--postroom-base DIR]
- *   [--postroom-runtime js|tsx] [--postroom-base-runtime js|tsx] [--postroom-serve-args='--workers 2'] [--run-name NAME] [--out FILE]`
+ *   [--postroom-runtime js|tsx] [--postroom-base-runtime js|tsx] [--postroom-serve-args='--workers 2'] [--postroom-serve-b-args=ARGS] [--run-name NAME] [--out FILE]`
  *
  * Postroom against Dovecot (default and high-performance login mode) measured by an independent
  * load generator: Dovecot's imaptest, which the caller builds and passes by path (this repository
@@ -27,7 +27,10 @@
  * `--postroom-serve-args ARGS`: one more Postroom, `Postroom-serve`, run as `postroom serve ARGS` (the
  * real CLI, e.g. `--workers 2`) on its own copy of the seed; besides its process tree's CPU, the
  * primary's own CPU per command and each worker's are reported (the busiest process bounds the rate).
+ * With `--tls` it serves implicit TLS too (`--imaps-port auto`), with the certificate the others get.
  * With `--check`, the checking stress runs against that serve instead of the bench's own process.
+ * `--postroom-serve-b-args ARGS`: a second such serve, `Postroom-serve-b`, interleaved with the
+ * first, for an A/B of two serve settings (e.g. `--worker-accept kernel` against `primary`).
  *
  * Postroom runs as compiled JavaScript (tsc's output, cached under .bench-tmp/js/), as users run it;
  * `--postroom-runtime tsx` / `--postroom-base-runtime tsx` (or POSTROOM_BENCH_RUNTIME=tsx for every
@@ -71,6 +74,7 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     'postroom-base': { type: 'string' },
     'postroom-serve-args': { type: 'string' },
+    'postroom-serve-b-args': { type: 'string' },
     'postroom-runtime': { type: 'string' },
     'postroom-base-runtime': { type: 'string' },
     out: { type: 'string' },
@@ -96,6 +100,7 @@ for (const m of MODES) if (m !== 'churn' && m !== 'persistent') throw new Error(
 const CELL_ARGS = values.args?.split(' ').filter(Boolean) ?? [];
 // `--postroom-serve-args`: Postroom as `postroom serve ARGS` (e.g. --workers 2).
 const serveArgs = values['postroom-serve-args']?.split(' ').filter(Boolean);
+const serveBArgs = values['postroom-serve-b-args']?.split(' ').filter(Boolean);
 const spec: SeedSpec = mixedUsers(Number(values.users), Number(values.messages));
 // Two runs at once need different folders (`--run-name`).
 const RUN = join(BENCH_TMP, 'run', values['run-name']);
@@ -131,24 +136,32 @@ async function startAll(tls?: { cert: string; key: string }): Promise<Server[]> 
   const wanted = values.servers.split(',');
   const profile = values['cpu-prof'] ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', join(BENCH_TMP, 'profiles')] } : {};
   const servers: Server[] = [];
+  // Every server started so far, stopped again when a later one fails: a server process left running
+  // keeps this bench's event loop alive, so an early failure hung until killed instead of exiting.
+  const started: RunningServer[] = [];
   const add = (label: string, running: RunningServer, writesFile?: string): void => {
+    started.push(running);
     const port = tls ? running.tlsPort : running.port;
     if (port === undefined) throw new Error(`${label} has no TLS port`);
     servers.push({ label, running, port, ...(writesFile ? { writesFile } : {}) });
   };
   const writes = (dir: string): { env: Record<string, string> } => ({ env: { POSTROOM_BENCH_WRITES: join(RUN, dir, 'socket-writes') } });
-  if (wanted.includes('postroom')) add('Postroom', await startPostroom({ runDir: join(RUN, 'p'), spec, maxConnections: max, ...runtime(values['postroom-runtime']), ...withTls, ...profile, ...writes('p') }), writes('p').env.POSTROOM_BENCH_WRITES);
-  if (serveArgs?.length) {
-    if (tls) throw new Error('--postroom-serve-args: plaintext only (the serve under test listens on its IMAP port)');
-    add('Postroom-serve', await startPostroom({ runDir: join(RUN, 'ps'), spec, maxConnections: max, serveArgs, ...runtime(values['postroom-runtime']), ...profile }));
+  try {
+    if (wanted.includes('postroom')) add('Postroom', await startPostroom({ runDir: join(RUN, 'p'), spec, maxConnections: max, ...runtime(values['postroom-runtime']), ...withTls, ...profile, ...writes('p') }), writes('p').env.POSTROOM_BENCH_WRITES);
+    // Over --tls the serve listens on an implicit-TLS port too, with the same certificate as the others.
+    if (serveArgs?.length) add('Postroom-serve', await startPostroom({ runDir: join(RUN, 'ps'), spec, maxConnections: max, serveArgs, ...runtime(values['postroom-runtime']), ...withTls, ...profile }));
+    if (serveBArgs?.length) add('Postroom-serve-b', await startPostroom({ runDir: join(RUN, 'psb'), spec, maxConnections: max, serveArgs: serveBArgs, ...runtime(values['postroom-runtime']), ...withTls, ...profile }));
+    const base = values['postroom-base'];
+    if (base) add('Postroom-base', await startPostroom({ runDir: join(RUN, 'pb'), spec, maxConnections: max, checkout: base, ...runtime(values['postroom-base-runtime']), ...withTls, ...profile, ...writes('pb') }), writes('pb').env.POSTROOM_BENCH_WRITES);
+    if (wanted.includes('dovecot')) add('Dovecot', await startDovecot({ runDir: join(RUN, 'd'), spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: max, ...withTls }));
+    if (wanted.includes('dovecot-hp')) add('Dovecot-hp', await startDovecot({ runDir: join(RUN, 'dhp'), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max, ...withTls }));
+    // Dovecot's own default mail_fsync (flag and index updates not fsynced), beside the bench's `always`.
+    if (wanted.includes('dovecot-hp-opt'))
+      add('Dovecot-hp-opt', await startDovecot({ runDir: join(RUN, 'dhpo'), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max, mailFsync: 'optimized', ...withTls }));
+  } catch (err) {
+    await Promise.allSettled(started.map((r) => r.stop()));
+    throw err;
   }
-  const base = values['postroom-base'];
-  if (base) add('Postroom-base', await startPostroom({ runDir: join(RUN, 'pb'), spec, maxConnections: max, checkout: base, ...runtime(values['postroom-base-runtime']), ...withTls, ...profile, ...writes('pb') }), writes('pb').env.POSTROOM_BENCH_WRITES);
-  if (wanted.includes('dovecot')) add('Dovecot', await startDovecot({ runDir: join(RUN, 'd'), spec, highPerformanceLogin: false, hibernateSeconds: 0, maxConnections: max, ...withTls }));
-  if (wanted.includes('dovecot-hp')) add('Dovecot-hp', await startDovecot({ runDir: join(RUN, 'dhp'), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max, ...withTls }));
-  // Dovecot's own default mail_fsync (flag and index updates not fsynced), beside the bench's `always`.
-  if (wanted.includes('dovecot-hp-opt'))
-    add('Dovecot-hp-opt', await startDovecot({ runDir: join(RUN, 'dhpo'), spec, highPerformanceLogin: true, hibernateSeconds: 0, maxConnections: max, mailFsync: 'optimized', ...withTls }));
   return servers;
 }
 
@@ -178,12 +191,17 @@ interface Measured {
   writes?: number;
   /** Postroom-serve: CPU seconds of the primary (first) and of each worker in the round. */
   perProcess?: number[];
+  /** Postroom-serve: each worker's main thread, seconds it ran and waited runnable for a core (in perProcess's order, primary left out). */
+  workerSched?: { ran: number; waited: number }[];
 }
 
 let runNo = 0;
 async function measure(s: Server, clients: number, persistent: boolean, seconds: number, mbox: string, extra: string[] = [], users = spec): Promise<Measured> {
   const cpu0 = treeCpuSeconds(s.running.pid);
-  const procs0 = s.label === 'Postroom-serve' ? processCpuSeconds(s.running.pid) : null;
+  const procs0 = s.label.startsWith('Postroom-serve') ? processCpuSeconds(s.running.pid) : null;
+  // Its workers' main threads too: a worker starved of a core (other work) is told from one that stalled.
+  const workerPids = procs0 ? [...procs0.keys()].filter((p) => p !== s.running.pid).sort((a, b) => a - b) : [];
+  const workerSched0 = workerPids.map((p) => threadSchedSeconds(p));
   const writes0 = socketWrites(s);
   const sched0 = s.label.startsWith('Postroom') ? threadSchedSeconds(s.running.pid) : null;
   const result = await runImaptest({
@@ -210,7 +228,11 @@ async function measure(s: Server, clients: number, persistent: boolean, seconds:
   const writes = writes0 !== null && writes1 !== null ? { writes: writes1 - writes0 } : {};
   const procs1 = procs0 ? processCpuSeconds(s.running.pid) : null;
   const perProcess = procs0 && procs1 ? [s.running.pid, ...[...procs1.keys()].filter((p) => p !== s.running.pid).sort((a, b) => a - b)].map((p) => (procs1.get(p) ?? 0) - (procs0.get(p) ?? 0)) : null;
-  return { result, cpu: treeCpuSeconds(s.running.pid) - cpu0, ...(main ? { main } : {}), ...writes, ...(perProcess ? { perProcess } : {}) };
+  const workerSched = workerPids.map((p, i) => {
+    const [a, b] = [workerSched0[i], threadSchedSeconds(p)];
+    return a && b ? { ran: b.ran - a.ran, waited: b.waited - a.waited } : { ran: 0, waited: 0 };
+  });
+  return { result, cpu: treeCpuSeconds(s.running.pid) - cpu0, ...(main ? { main } : {}), ...writes, ...(perProcess ? { perProcess } : {}), ...(workerSched.length ? { workerSched } : {}) };
 }
 
 const sumStates = (states: Record<string, StateTotals>): number => Object.values(states).reduce((n, s) => n + s.count, 0);
@@ -297,14 +319,20 @@ async function cell(servers: Server[], mode: 'churn' | 'persistent', clients: nu
     const each = main.map((r) => `ran ${r.main!.ran.toFixed(1)} s, waited for a core ${r.main!.waited.toFixed(1)} s`).join('; ');
     say(`\nPostroom's main thread per round of ${SECONDS} s (+ logout): ${each}`);
   }
-  const split = runs.get('Postroom-serve');
-  if (split?.every((r) => r.perProcess)) {
-    const each = split.map((r) => {
-      const n = Math.max(1, sumStates(r.result.states));
-      const total = r.perProcess!.reduce((a, b) => a + b, 0);
-      return `${r.perProcess!.map((c, i) => `${i === 0 ? 'primary' : `worker ${i}`} ${((c * 1000) / n).toFixed(3)}`).join(', ')} (sum ${((total * 1000) / n).toFixed(3)})`;
-    });
-    say(`\nPostroom-serve, CPU ms per command of each process (round by round): ${each.join('; ')}`);
+  for (const label of ['Postroom-serve', 'Postroom-serve-b']) {
+    const split = runs.get(label);
+    if (split?.every((r) => r.perProcess)) {
+      const each = split.map((r) => {
+        const n = Math.max(1, sumStates(r.result.states));
+        const total = r.perProcess!.reduce((a, b) => a + b, 0);
+        return `${r.perProcess!.map((c, i) => `${i === 0 ? 'primary' : `worker ${i}`} ${((c * 1000) / n).toFixed(3)}`).join(', ')} (sum ${((total * 1000) / n).toFixed(3)})`;
+      });
+      say(`\n${label}, CPU ms per command of each process (round by round): ${each.join('; ')}`);
+    }
+    if (split?.every((r) => r.workerSched)) {
+      const each = split.map((r) => r.workerSched!.map((w, i) => `worker ${i + 1} ran ${w.ran.toFixed(1)} s, waited ${w.waited.toFixed(1)} s`).join(', '));
+      say(`\n${label}'s workers' main threads per round of ${SECONDS} s (+ logout): ${each.join('; ')}`);
+    }
   }
   for (const m of merged) if (m.errors.length) say(`\n${m.label}: ${m.errors.length} error lines; first ones:\n\n\`\`\`\n${m.errors.slice(0, 10).join('\n')}\n\`\`\``);
 }
@@ -338,14 +366,16 @@ async function check(mbox: string, tls?: { cert: string; key: string }): Promise
 }
 
 async function main(): Promise<void> {
-  ensureDovecot();
+  // Only a run that starts a Dovecot needs one installed (an A/B of two Postrooms does not).
+  const wantsDovecot = values.check ? values['check-server'] === 'dovecot-hp' : values.servers.split(',').some((s) => s.startsWith('dovecot'));
+  if (wantsDovecot) ensureDovecot();
   mkdirSync(RUN, { recursive: true });
   const mbox = join(RUN, 'append.mbox');
   writeBenchMbox(mbox, 200);
   const tls = values.tls ? await certificate() : undefined;
   const cpu = cpus();
   say(`## bench/imaptest.ts — ${new Date().toISOString()}\n`);
-  say(`Machine: ${cpu.length} × ${cpu[0]?.model.trim()}, ${(totalmem() / 1073741824).toFixed(0)} GB; Node ${process.version}; ${dovecotVersion()}; load average ${load()}.`);
+  say(`Machine: ${cpu.length} × ${cpu[0]?.model.trim()}, ${(totalmem() / 1073741824).toFixed(0)} GB; Node ${process.version}; ${wantsDovecot ? dovecotVersion() : 'no Dovecot in this run'}; load average ${load()}.`);
   say(`imaptest: ${binary}; ${spec.users ? Object.keys(spec.users).length : 0} users (user1…), ${values.messages} messages per INBOX (msgs=${values.messages}), APPEND from ${mbox}${values.tls ? ', implicit TLS (ssl=any-cert)' : ''}.`);
   if (values.check) {
     await check(mbox, tls);
@@ -367,5 +397,7 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`bench/imaptest.ts failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exitCode = 1;
+  // The servers are stopped by now (startAll, main's finally, check's finally); exit rather than
+  // wait on anything else still open.
+  process.exit(1);
 });

@@ -3,7 +3,8 @@
  * model-checking stress client (bench/stress/) against a fresh `postroom serve` (SQLite, optionally
  * `--workers N`: the workers forward their store calls to the primary, src/cli/cluster.ts; with
  * `--sqlite-workers own-store` each opens the store itself), or against any server with `--port P` (users and password must exist then:
- * `--user-names a,b --password P`). Exits 1 on any error the checks find, and prints them by kind
+ * `--user-names a,b --password P`). `--tls`: every client connects over implicit TLS (to the serve's
+ * IMAPS port, or `--port` is one). Exits 1 on any error the checks find, and prints them by kind
  * with an example transcript of each. docs/benchmarks.md describes what is checked.
  */
 import { parseArgs } from 'node:util';
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     port: { type: 'string' },
     'user-names': { type: 'string' },
     password: { type: 'string' },
+    tls: { type: 'boolean', default: false },
   },
 });
 
@@ -33,18 +35,19 @@ let users = values['user-names']?.split(',') ?? [];
 if (!values.port) {
   const mode = values['sqlite-workers'];
   if (mode !== undefined && mode !== 'forward' && mode !== 'own-store') throw new Error('--sqlite-workers must be forward or own-store');
-  server = await startStressServer({ users: Number(values.users), workers: Number(values.workers), maxConnections: clients * 2 + 50, ...(mode ? { sqliteWorkers: mode } : {}) });
-  port = server.port;
+  server = await startStressServer({ users: Number(values.users), workers: Number(values.workers), maxConnections: clients * 2 + 50, ...(mode ? { sqliteWorkers: mode } : {}), tls: values.tls });
+  port = values.tls ? server.tlsPort! : server.port;
   users = server.users;
 }
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
-say(`stress: ${clients} clients, ${users.length} users, ${values.seconds} s, seed ${values.seed}, ` +
+say(`stress: ${clients} clients, ${users.length} users, ${values.seconds} s, seed ${values.seed}${values.tls ? ', implicit TLS' : ''}, ` +
   (server ? `postroom serve --workers ${values.workers}${values['sqlite-workers'] ? ` --sqlite-workers ${values['sqlite-workers']}` : ''} (pid ${server.pid}, port ${port})` : `server at ${values.host}:${port}`));
 let failed = false;
 try {
   const result = await runStress({
     host: values.host,
     port,
+    tls: values.tls,
     users,
     password: values.password ?? STRESS_PASSWORD,
     clients,

@@ -159,9 +159,12 @@ export async function startPostroom(opts: PostroomOptions): Promise<RunningServe
   // (postroom-main.ts), which can raise the connection limits serve has no flags for.
   // Compiled JavaScript unless opts.runtime or POSTROOM_BENCH_RUNTIME says tsx (compiled.ts).
   const root = opts.checkout ?? ROOT;
+  // With opts.tls the serve gets an implicit-TLS port too, with the same certificate the bench's own
+  // entry point is given (POSTROOM_BENCH_TLS_*), so a TLS cell compares like with like.
+  const serveTls = opts.tls ? ['--imaps-port', 'auto', '--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key] : ['--imaps-port', 'off'];
   const args = opts.serveArgs?.length
     ? [...(opts.nodeArgs ?? []), ...postroomEntry(root, 'src/cli/main.ts', opts.runtime), 'serve', '--data', data, '--store', 'sqlite', '--host', '127.0.0.1',
-        '--imap-port', 'auto', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--allow-insecure-auth',
+        '--imap-port', 'auto', ...serveTls, '--pop3-port', 'off', '--pop3s-port', 'off', '--allow-insecure-auth',
         '--log-level', 'error', ...opts.serveArgs]
     : // The V8 flags serve's defaults ask for (v8SemiSpaceMb, v8SingleThreadedGc; none today), as serve would relaunch with them.
       [...nodeFlagsFor(DEFAULT_SETTINGS), ...(opts.nodeArgs ?? []), ...postroomEntry(root, 'bench/servers/postroom-main.ts', opts.runtime), data, String(opts.maxConnections ?? 20_000), String(opts.hibernateSeconds ?? '')];
@@ -176,14 +179,18 @@ export async function startPostroom(opts: PostroomOptions): Promise<RunningServe
     lines.on('line', (line) => {
       if (keep) appendFileSync(keep, `${line}\n`);
       try {
-        const msg = JSON.parse(line) as { msg?: string; imapPort?: number; tlsPort?: number };
-        tlsPort = msg.tlsPort ?? tlsPort;
+        // postroom-main.ts names its TLS port tlsPort; serve's listening line names it imapsPort.
+        const msg = JSON.parse(line) as { msg?: string; imapPort?: number; tlsPort?: number; imapsPort?: number | null };
+        tlsPort = msg.tlsPort ?? msg.imapsPort ?? tlsPort;
         if (msg.msg === 'listening' && msg.imapPort) resolve(msg.imapPort);
       } catch {
         /* a log line */
       }
     });
     child.once('exit', (code) => reject(new Error(`postroom serve exited with ${code} before listening`)));
+    // A spawn that fails (no such program or folder) emits 'error', not 'exit'; unhandled, it would
+    // end the bench at once and leave the servers it had started running.
+    child.once('error', reject);
   });
   return {
     name: 'Postroom',

@@ -16,6 +16,8 @@ import { OWNED_FLAGS, type World } from './world.js';
 export interface ClientOptions {
   host: string;
   port: number;
+  /** `port` is an implicit-TLS port. */
+  tls?: boolean;
   user: string;
   password: string;
   /** Stay logged in for several rounds (re-SELECT between them) instead of one round per login. */
@@ -72,7 +74,7 @@ export class StressClient {
   async run(until: number): Promise<void> {
     while (Date.now() < until) {
       try {
-        await this.s.connect(this.o.host, this.o.port);
+        await this.s.connect(this.o.host, this.o.port, this.o.tls);
       } catch (err) {
         this.s.fail('connect failed', (err as Error).message);
         await new Promise((r) => setTimeout(r, 500));

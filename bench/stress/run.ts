@@ -11,6 +11,8 @@ import { World, type ErrorReport } from './world.js';
 export interface StressOptions {
   host: string;
   port: number;
+  /** `port` is an implicit-TLS port (every client connects over TLS). */
+  tls?: boolean;
   users: string[];
   password: string;
   clients: number;
@@ -50,6 +52,7 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
         const client = new StressClient(`c${i + 1}`, world, {
           host: o.host,
           port: o.port,
+          ...(o.tls ? { tls: true } : {}),
           user: o.users[i % o.users.length]!,
           password: o.password,
           keepAlive: i % 2 === 1,

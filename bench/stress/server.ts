@@ -30,10 +30,14 @@ export interface StressServerOptions {
    * in a parked session that wakes to report changes (src/imap/session/hibernation.ts).
    */
   hibernateSeconds?: number;
+  /** An implicit-TLS IMAP port too (StressServer.tlsPort), with serve's own self-signed certificate. */
+  tls?: boolean;
 }
 
 export interface StressServer {
   port: number;
+  /** The implicit-TLS port, with StressServerOptions.tls. */
+  tlsPort?: number;
   pid: number;
   users: string[];
   /** Lines the server wrote to stderr (its log): errors there are reported with the run. */
@@ -56,7 +60,7 @@ export async function startStressServer(opts: StressServerOptions): Promise<Stre
   const imapLimits = { maxConnections: max, maxConnectionsPerIp: max, maxConnectionsPerUser: max, idleHibernateSeconds: opts.hibernateSeconds ?? 0.3 };
   await writeFile(config, JSON.stringify({ imapLimits }));
   const args = ['--import', 'tsx', CLI_MAIN, 'serve', '--config', config, '--data', data, '--store', 'sqlite', '--host', '127.0.0.1',
-    '--imap-port', 'auto', '--imaps-port', 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--allow-insecure-auth',
+    '--imap-port', 'auto', '--imaps-port', opts.tls ? 'auto' : 'off', '--pop3-port', 'off', '--pop3s-port', 'off', '--allow-insecure-auth',
     '--log-level', opts.logLevel ?? 'warn', ...(opts.workers && opts.workers > 1 ? ['--workers', String(opts.workers)] : []),
     ...(opts.sqliteWorkers ? ['--sqlite-workers', opts.sqliteWorkers] : [])];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -66,10 +70,12 @@ export async function startStressServer(opts: StressServerOptions): Promise<Stre
   });
   let exited: number | null | undefined;
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve((exited = code))));
+  let tlsPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
-        const msg = JSON.parse(line) as { msg?: string; imapPort?: number };
+        const msg = JSON.parse(line) as { msg?: string; imapPort?: number; imapsPort?: number | null };
+        tlsPort = msg.imapsPort ?? tlsPort;
         if (msg.msg === 'listening' && msg.imapPort) resolve(msg.imapPort);
         else if (msg.msg !== 'listening') log.push(line);
       } catch {
@@ -78,8 +84,10 @@ export async function startStressServer(opts: StressServerOptions): Promise<Stre
     });
     void exit.then((code) => reject(new Error(`postroom serve exited with ${code} before listening: ${log.slice(-5).join(' | ')}`)));
   });
+  if (opts.tls && !tlsPort) throw new Error('postroom serve reported no implicit-TLS port');
   return {
     port,
+    ...(tlsPort ? { tlsPort } : {}),
     pid: child.pid!,
     users: names,
     log,

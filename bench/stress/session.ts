@@ -58,8 +58,9 @@ export class StressSession {
     return this.wire !== null;
   }
 
-  async connect(host: string, port: number): Promise<void> {
-    const { client, greeting } = await WireClient.connect(host, port);
+  /** `tls`: implicit TLS (any certificate accepted), as a client of the server's IMAPS port. */
+  async connect(host: string, port: number, tls = false): Promise<void> {
+    const { client, greeting } = await WireClient.connect(host, port, undefined, { tls });
     this.wire = client;
     this.loggingOut = false;
     this.view = null;

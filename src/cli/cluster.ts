@@ -124,9 +124,13 @@ async function primary(options: Record<string, unknown>, count: number): Promise
   const feedHub = sharesSqlite(settings) ? new FeedHub(raw as SqliteStore) : undefined;
   // Made once here, so the workers do not race to create the same certificate files.
   if (!settings.tlsKey) await ensureDevCertificate(settings.data);
-  // The kernel spreads connections over the workers' accept() calls, rather than this process
-  // handing out each connection itself.
-  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  // 'kernel': each worker accept()s on the shared socket and the kernel picks which one wakes: no
+  // hop through this process, but the spread may be skewed (once all 50 of imaptest's persistent
+  // sessions on one of 2 workers, bench/RESULTS.md), and a persistent session never moves.
+  // 'primary': this process accepts and passes each connection's descriptor to the next free
+  // worker (Node's round-robin handle); TLS, PROXY protocol, limits and the login guard stay in the
+  // worker, which gets the socket before reading a byte of it.
+  cluster.schedulingPolicy = settings.workerAccept === 'primary' ? cluster.SCHED_RR : cluster.SCHED_NONE;
   cluster.setupPrimary({ serialization: 'advanced' });
 
   const listening: Promise<WorkerPorts>[] = [];

@@ -22,6 +22,14 @@ export const TLS_RECORDS = ['postroom', 'openssl'] as const;
  */
 export const SQLITE_WORKER_MODES = ['forward', 'own-store'] as const;
 export type SqliteWorkerMode = (typeof SQLITE_WORKER_MODES)[number];
+/**
+ * Who hands a new connection to a `--workers` process: 'kernel' (each worker calls accept() on the
+ * shared socket, the kernel picks one — a skewed spread stays for a persistent session's life) or
+ * 'primary' (the primary accepts and passes each connection to the next worker in turn: Node's
+ * cluster round-robin, SCHED_RR — docs/cluster.md, "Spreading connections").
+ */
+export const WORKER_ACCEPT_MODES = ['kernel', 'primary'] as const;
+export type WorkerAcceptMode = (typeof WORKER_ACCEPT_MODES)[number];
 
 export interface ServeSettings {
   /** Data folder: users file, TLS files, the SQLite store. */
@@ -118,6 +126,8 @@ export interface ServeSettings {
   workers: number | 'auto';
   /** SQLite with `--workers`: 'forward' store calls to the primary, or each worker opens the store ('own-store'). */
   sqliteWorkers: SqliteWorkerMode;
+  /** With `--workers`: the primary hands connections out in turn (default), or the kernel spreads them over the workers' accept() calls. */
+  workerAccept: WorkerAcceptMode;
   /** The operations listener: /metrics, /healthz, /readyz (src/metrics/http.ts). Off by default. */
   metricsPort: PortSetting;
   metricsHost: string;
@@ -194,6 +204,7 @@ export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
   trustedProxies: [],
   workers: 1,
   sqliteWorkers: 'forward',
+  workerAccept: 'primary',
   metricsPort: 'off',
   metricsHost: '127.0.0.1',
   managesievePort: 'off',
@@ -258,6 +269,7 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   proxyLimits: 'numbers',
   workers: 'workers',
   sqliteWorkers: { oneOf: SQLITE_WORKER_MODES },
+  workerAccept: { oneOf: WORKER_ACCEPT_MODES },
   metricsPort: 'port',
   metricsHost: 'string',
   controlSocket: 'path',

@@ -1,15 +1,35 @@
 /**
- * bench/imaptest.ts without imaptest: it refuses clearly when no binary is given, and its reading
- * of imaptest's `output=` rows and its mbox are right (no imaptest is needed for any of this).
+ * bench/imaptest.ts without imaptest: it refuses clearly when no binary is given, an early failure
+ * ends it at once with its servers stopped, the `postroom serve` it runs for an A/B serves TLS too,
+ * and its reading of imaptest's `output=` rows and its mbox are right (no imaptest is needed for any
+ * of this).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:tls';
 import { checkBinary, imaptestArgs, parseOutput } from '../../bench/imaptest/run.js';
 import { writeBenchMbox } from '../../bench/imaptest/mbox.js';
+import { BENCH_TMP, PASSWORD, mixedUsers } from '../../bench/servers/common.js';
+import { startPostroom } from '../../bench/servers/postroom.js';
+import { testCertificateFiles } from '../helpers/certs.js';
+
+/** Pids of the processes whose command line names `text` (a run's folder: the servers it started). */
+function processesNaming(text: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(text)) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
 
 test('without --imaptest, or with a path that is no executable, the bench stops with exit code 2 and says why', () => {
   const none = spawnSync(process.execPath, ['--import', 'tsx', 'bench/imaptest.ts'], { encoding: 'utf8' });
@@ -25,6 +45,57 @@ test('without --imaptest, or with a path that is no executable, the bench stops 
     assert.throws(() => checkBinary(join(dir, 'missing')), /no executable file there/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a server that fails to start after another one started: the bench stops the one running and exits 1 at once', () => {
+  // Postroom starts; Postroom-base, from a folder holding no checkout, exits before listening. The
+  // bench used to set its exit code and then wait on the running Postroom for ever.
+  const empty = mkdtempSync(join(tmpdir(), 'imaptest-no-checkout-'));
+  const runName = `test-early-failure-${process.pid}`;
+  const runDir = join(BENCH_TMP, 'run', runName);
+  try {
+    const args = ['--imaptest', '/bin/true', '--servers', 'postroom', '--users', '2', '--messages', '5', '--run-name', runName,
+      '--postroom-runtime', 'tsx', '--postroom-base', empty, '--postroom-base-runtime', 'tsx'];
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/imaptest.ts', ...args], { encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
+    assert.equal(r.status, 1, `exit ${r.status} signal ${r.signal}: ${r.stderr.slice(-2000)}`);
+    assert.match(r.stderr, /bench\/imaptest\.ts failed: .*exited with 1 before listening/);
+    assert.deepEqual(processesNaming(runDir), [], 'no server of the run is left running');
+  } finally {
+    for (const pid of processesNaming(runDir)) process.kill(pid, 'SIGKILL');
+    rmSync(empty, { recursive: true, force: true });
+    rmSync(runDir, { recursive: true, force: true });
+  }
+});
+
+test('--postroom-serve-args over --tls: the serve (own-store workers) listens on implicit TLS with the given certificate and logs a bench user in', async () => {
+  const runDir = join(BENCH_TMP, 'run', `test-serve-tls-${process.pid}`);
+  mkdirSync(runDir, { recursive: true });
+  const tls = await testCertificateFiles(runDir);
+  const running = await startPostroom({ runDir, spec: mixedUsers(2, 5), serveArgs: ['--workers', '2', '--sqlite-workers', 'own-store'], runtime: 'tsx', tls });
+  try {
+    assert.ok(running.tlsPort, 'the serve reports its implicit-TLS port');
+    const socket = connect({ host: '127.0.0.1', port: running.tlsPort, ca: readFileSync(tls.cert), servername: 'localhost' });
+    const transcript = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      let sent = false;
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+        if (!sent && /^\* OK/m.test(text)) {
+          sent = true;
+          socket.write(`a1 LOGIN user1 ${PASSWORD}\r\n`);
+        }
+        if (/^a1 (OK|NO|BAD)/m.test(text)) resolve(text);
+      });
+      socket.on('error', reject);
+      socket.setTimeout(30_000, () => reject(new Error(`no answer over TLS: ${text}`)));
+    });
+    socket.destroy();
+    assert.match(transcript, /^a1 OK/m);
+  } finally {
+    await running.stop();
+    rmSync(runDir, { recursive: true, force: true });
   }
 });
 

@@ -1,8 +1,8 @@
 /**
  * The model-checking stress (bench/stress/): its checks catch wrong answers (fed by hand here), and
  * 50 clients against a real `postroom serve` on the SQLite store for 30 s find none, nor 20 against
- * `serve --workers 2` for 15 s. The long runs
- * are `npm run stress` (200 clients, 10 minutes; `-- --workers 2` for the cluster).
+ * `serve --workers 2` for 15 s, nor 20 over implicit TLS against `--workers 2 --sqlite-workers own-store`. The long runs
+ * are `npm run stress` (200 clients, 10 minutes; `-- --workers 2` for the cluster, `-- --tls` over TLS).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -100,11 +100,14 @@ describe('stress checks', () => {
 });
 
 /** `clients` stress clients against a fresh `postroom serve` for `seconds`: no wrong answer, no error logged, every `exercised` command sent. */
-async function stressRun(server: { users: number; workers?: number }, run: { clients: number; seconds: number; seed: number; minCommands: number; exercised: string[] }): Promise<void> {
+async function stressRun(server: { users: number; workers?: number; sqliteWorkers?: 'own-store'; tls?: boolean }, run: { clients: number; seconds: number; seed: number; minCommands: number; exercised: string[] }): Promise<void> {
   const started = await startStressServer({ ...server, maxConnections: run.clients * 4 });
   let result;
   try {
-    result = await runStress({ host: '127.0.0.1', port: started.port, users: started.users, password: STRESS_PASSWORD, clients: run.clients, seconds: run.seconds, seed: run.seed });
+    // Over TLS: the serve's IMAPS port, every client handshaking (WireClient waits for secureConnect).
+    if (server.tls) assert.ok(started.tlsPort && started.tlsPort !== started.port, 'the serve has an implicit-TLS port of its own');
+    const port = server.tls ? started.tlsPort! : started.port;
+    result = await runStress({ host: '127.0.0.1', port, tls: server.tls ?? false, users: started.users, password: STRESS_PASSWORD, clients: run.clients, seconds: run.seconds, seed: run.seed });
   } finally {
     const code = await started.stop();
     assert.equal(code, 0, 'the server stops cleanly');
@@ -124,10 +127,16 @@ describe('stress run', () => {
     );
   });
 
-  // The kernel spreads the connections over both workers' accept() calls, so a user's sessions are
-  // (almost always) in both, and a change one makes reaches the other worker's sessions through the
+  // The primary hands the connections to both workers in turn (--worker-accept), so a user's
+  // sessions are in both, and a change one makes reaches the other worker's sessions through the
   // primary's forwarded change feed, which the checks then see.
   it('20 clients on shared mailboxes for 15 s against postroom serve --workers 2 (SQLite): no error', { timeout: 180_000 }, async () => {
     await stressRun({ users: 4, workers: 2 }, { clients: 20, seconds: 15, seed: 23, minCommands: 500, exercised: ['SELECT', 'FETCH', 'STORE', 'EXPUNGE', 'APPEND', 'IDLE'] });
+  });
+
+  // Each worker opening the store itself (docs/sqlite.md, "Several processes on one data folder"),
+  // every client over implicit TLS (`npm run stress -- --tls`): TLS sessions hibernate and wake too.
+  it('20 clients over implicit TLS for 15 s against postroom serve --workers 2 --sqlite-workers own-store: no error', { timeout: 180_000 }, async () => {
+    await stressRun({ users: 4, workers: 2, sqliteWorkers: 'own-store', tls: true }, { clients: 20, seconds: 15, seed: 31, minCommands: 500, exercised: ['SELECT', 'FETCH', 'STORE', 'EXPUNGE', 'APPEND', 'IDLE'] });
   });
 });

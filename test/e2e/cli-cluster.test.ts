@@ -197,8 +197,8 @@ test('serve --workers 2 serves ManageSieve from the workers: scripts stored thro
   assert.equal(listening.workers, 2);
   assert.ok(typeof listening.managesievePort === 'number' && listening.managesievePort > 0, 'the workers\' ManageSieve port is in the listening line');
 
-  // Several sessions at once (the kernel spreads them over both workers' accept calls); each stores a
-  // script. Five, the per-user limit of one process (maxConnectionsPerUser): all may land on one worker.
+  // Several sessions at once (spread over both workers, --worker-accept); each stores a script.
+  // Five, the per-user limit of one process (maxConnectionsPerUser): all may land on one worker.
   const sessions: RawSieveClient[] = [];
   t.after(() => sessions.forEach((c) => c.close()));
   for (let i = 0; i < 5; i++) {

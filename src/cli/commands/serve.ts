@@ -1,7 +1,7 @@
 /** `postroom serve`: runs IMAP, POP3 and mail delivery (LMTP) until SIGTERM/SIGINT. */
 import { Option, type Command } from 'commander';
 import { resolveSettings } from '../../config/resolve.js';
-import { DEFAULT_SETTINGS, DELIVERED_TO_MODES, LOG_LEVELS, RECIPIENT_USER_NAMES, STORE_KINDS, TLS_RECORDS } from '../../config/settings.js';
+import { DEFAULT_SETTINGS, DELIVERED_TO_MODES, LOG_LEVELS, RECIPIENT_USER_NAMES, STORE_KINDS, TLS_RECORDS, WORKER_ACCEPT_MODES } from '../../config/settings.js';
 import { createLogger } from '../logger.js';
 import { startServers } from '../start.js';
 import { demoBanner } from '../demo.js';
@@ -70,6 +70,7 @@ export function register(program: Command): void {
       (value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(',').map((v) => v.trim())],
     )
     .option('--workers <n>', 'protocol worker processes sharing the listeners, or "auto" (default 1); on SQLite their store calls go to the primary, on PostgreSQL each opens the store itself')
+    .addOption(new Option('--worker-accept <who>', `with --workers: who hands out new connections, "kernel" (each worker accepts; the kernel picks) or "primary" (the primary accepts and passes them to the workers in turn) (default: ${d.workerAccept})`).choices(WORKER_ACCEPT_MODES))
     .option('--sqlite-workers <mode>', 'with --workers on SQLite: "forward" every store call to the primary (default), or "own-store": each worker opens the data folder itself, SQLite\'s locks between them (docs/sqlite.md)')
     .option('--metrics-port <port>', `/metrics, /healthz and /readyz over HTTP: ${PORT_HELP} (default: off)`)
     .option('--metrics-host <address>', `address of the metrics listener (default: ${d.metricsHost})`)
