@@ -79,7 +79,14 @@ export class MessageView {
   }
 
   private rawOf(field: Field): string[] {
-    return (field.raw ??= field.fields.map((f) => fieldValue(this.header, f)));
+    let raw = field.raw;
+    if (raw === undefined) {
+      // Loops, not map() with a closure, here and below: run for every field a run reads.
+      const fields = field.fields;
+      raw = field.raw = new Array<string>(fields.length);
+      for (let i = 0; i < fields.length; i++) raw[i] = fieldValue(this.header, fields[i]!);
+    }
+    return raw;
   }
 
   has(name: string): boolean {
@@ -99,7 +106,13 @@ export class MessageView {
   }
 
   private decodedOf(field: Field): string[] {
-    return (field.decoded ??= this.rawOf(field).map((v) => decodeHeaderText(v).trim()));
+    let decoded = field.decoded;
+    if (decoded === undefined) {
+      const raw = this.rawOf(field);
+      decoded = field.decoded = new Array<string>(raw.length);
+      for (let i = 0; i < raw.length; i++) decoded[i] = decodeHeaderText(raw[i]!).trim();
+    }
+    return decoded;
   }
 
   /** Addresses in every field called `name`; group names and markers are not addresses. */
@@ -146,17 +159,26 @@ export class MessageView {
   }
 
   private addressesOf(field: Field): SplitAddress[][] {
-    return (field.addresses ??= this.rawOf(field).map((v) => {
-      const simple = simpleAddress(v);
-      if (simple) return [simple];
-      const list: SplitAddress[] = [];
-      for (const a of parseAddressList(v) ?? []) {
-        if (a.host === null || a.mailbox === null) continue;
-        list.push({ all: a.host === '' ? a.mailbox : `${a.mailbox}@${a.host}`, localpart: a.mailbox, domain: a.host });
-      }
-      return list;
-    }));
+    let addresses = field.addresses;
+    if (addresses === undefined) {
+      const raw = this.rawOf(field);
+      addresses = field.addresses = new Array<SplitAddress[]>(raw.length);
+      for (let i = 0; i < raw.length; i++) addresses[i] = addressList(raw[i]!);
+    }
+    return addresses;
   }
+}
+
+/** The addresses of one field's value; group names and markers are not addresses. */
+function addressList(value: string): SplitAddress[] {
+  const simple = simpleAddress(value);
+  if (simple) return [simple];
+  const list: SplitAddress[] = [];
+  for (const a of parseAddressList(value) ?? []) {
+    if (a.host === null || a.mailbox === null) continue;
+    list.push({ all: a.host === '' ? a.mailbox : `${a.mailbox}@${a.host}`, localpart: a.mailbox, domain: a.host });
+  }
+  return list;
 }
 
 const NO_SLOTS: FieldSlots = { names: [], slots: new Map() };
@@ -242,7 +264,8 @@ export function simpleAddress(value: string): SplitAddress | null {
 
 /** An envelope address (no angle brackets) split at its last "@"; "" (the null sender) is all empty. */
 export function splitEnvelopeAddress(addr: string): SplitAddress {
-  const a = addr.replace(/^<|>$/g, '');
+  // One "<" in front and one ">" at the end dropped (as /^<|>$/g would, without a regular expression per run).
+  const a = addr.slice(addr.startsWith('<') ? 1 : 0, addr.length > 0 && addr.endsWith('>') ? -1 : addr.length);
   const at = a.lastIndexOf('@');
   if (at < 0) return { all: a, localpart: a, domain: '' };
   return { all: a, localpart: a.slice(0, at), domain: a.slice(at + 1) };

@@ -31,9 +31,23 @@ function scriptFlags(c: Instruction): string[] {
   if (!out) {
     const v = c.pos[c.pos.length - 1];
     flagLists.set(c, (out = canonicalFlags(typeof v === 'string' ? [v] : Array.isArray(v) ? v : [])));
+    deliverableLists.set(out, deliverableFlags(out));
   }
   return out;
 }
+
+/**
+ * deliverableFlags of the script's own flag lists (scriptFlags), made with them: the flags most
+ * runs keep the message with are one of those lists, and their deliverable form was a new array
+ * (and a regular expression test per flag) on every run. Keyed only by the script's lists, never
+ * by a list made during a run (a table keyed by per-run objects grows the old generation's work).
+ * Neither list is ever changed (SieveAction's flags are read-only).
+ */
+const deliverableLists = new WeakMap<readonly string[], string[]>();
+function deliverable(flags: readonly string[]): string[] {
+  return flags.length === 0 ? NO_FLAGS : (deliverableLists.get(flags) ?? deliverableFlags(flags));
+}
+const NO_FLAGS: string[] = [];
 
 /** Some value contains `needle`. */
 function someIncludes(values: readonly string[], needle: string): boolean {
@@ -110,7 +124,7 @@ class Runner {
     } else {
       message = `runtime error: ${e instanceof Error ? e.message : String(e)}`;
     }
-    const flags = deliverableFlags(this.st.flags);
+    const flags = deliverable(this.st.flags);
     return { actions: [flags.length > 0 ? { type: 'keep', flags } : { type: 'keep' }], error: message };
   }
 
@@ -221,9 +235,9 @@ class Runner {
   }
 
   private flagsFor(c: Instruction): string[] | undefined {
-    if (!this.st.uses('imap4flags')) return undefined;
+    if (!this.st.imap4flags) return undefined;
     const given = c.tags.get('flags');
-    const flags = deliverableFlags(given !== undefined ? canonicalFlags(this.st.list(given)) : this.st.flags);
+    const flags = given !== undefined ? deliverableFlags(canonicalFlags(this.st.list(given))) : deliverable(this.st.flags);
     // At an IMAP event an empty list is news too: the script removed every flag of the message.
     return flags.length > 0 || this.st.env.imap ? flags : undefined;
   }
@@ -361,13 +375,19 @@ class Runner {
   }
 
   finish(): SieveAction[] {
-    const event = this.st.env.imap;
+    const st = this.st;
+    const event = st.env.imap;
     const out = collapse(this.actions, event?.mailbox);
     if (this.implicitKeep && !out.some(isKeep)) {
-      const flags = this.st.uses('imap4flags') ? deliverableFlags(this.st.flags) : [];
-      const withFlags = flags.length > 0 || (event !== undefined && this.st.uses('imap4flags'));
+      // (Properties set one by one, not spread in: the spreads made two objects more per run.)
+      const keep: Extract<SieveAction, { type: 'keep' }> = { type: 'keep' };
+      if (st.imap4flags) {
+        const flags = deliverable(st.flags);
+        if (flags.length > 0 || event !== undefined) keep.flags = flags;
+      }
       // The implicit keep happens at the end: it stores the header as the script left it.
-      out.push({ type: 'keep', ...(withFlags ? { flags } : {}), ...(this.st.edited ? { header: this.st.header } : {}) });
+      if (st.edited) keep.header = st.header;
+      out.push(keep);
     }
     return out;
   }

@@ -55,6 +55,7 @@ export class RunState {
     this.separator = env.subaddressSeparator ?? '+';
     this.budget = new StepBudget(limits.maxMatchSteps);
     this.variables = program.requires.has('variables');
+    this.imap4flags = program.requires.has('imap4flags');
     // RFC 6785 §3.8 (and Pigeonhole): at an IMAP event, the internal variable starts as the
     // message's flags, so hasflag sees them and a keep without flag actions changes nothing.
     if (env.imap) this.flags = canonicalFlags(env.imap.flags);
@@ -72,6 +73,8 @@ export class RunState {
 
   /** The script uses variables (RFC 5229): strings are expanded, :matches sets ${0}…. Asked for every argument. */
   readonly variables: boolean;
+  /** The script uses imap4flags (RFC 5232): its keeps and fileintos carry the flags. Asked for every such action. */
+  readonly imap4flags: boolean;
 
   private fromCache: SplitAddress | undefined;
   private toCache: SplitAddress | undefined;
