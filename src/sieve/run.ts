@@ -71,9 +71,9 @@ export function runSieveNow(script: SieveScript, env: SieveEnvironment, limits?:
   const found = compiledOf(script);
   if (!found) return { actions: [{ type: 'keep' }], error: 'not a script compiled by compileSieve' };
   const program = found.program;
-  let st: RunState;
+  let run: Runner;
   try {
-    st = new RunState(program, env, resolveLimits(limits), found.map);
+    run = new Runner(program, env, resolveLimits(limits), found.map);
   } catch (e) {
     return { actions: [{ type: 'keep' }], error: `runtime error: ${e instanceof Error ? e.message : String(e)}` };
   }
@@ -82,40 +82,42 @@ export function runSieveNow(script: SieveScript, env: SieveEnvironment, limits?:
     const refused = DELIVERY_ONLY_EXTENSIONS.find((e) => program.requires.has(e));
     if (refused) return { actions: [{ type: 'keep' }], error: `"${refused}" cannot be used for an IMAP event (RFC 6785 §3.11)` };
   }
-  const run = new Runner(st);
   let pending: void | Promise<void> = undefined;
   try {
     pending = run.block(program.commands);
   } catch (e) {
     if (!(e instanceof Stop)) return run.failed(e);
   }
-  if (pending) return pending.then(() => finished(run, st), (e: unknown) => (e instanceof Stop ? finished(run, st) : run.failed(e)));
-  return finished(run, st);
+  if (pending) return pending.then(() => finished(run), (e: unknown) => (e instanceof Stop ? finished(run) : run.failed(e)));
+  return finished(run);
 }
 
 /** The outcome of a run that ended (or stopped). */
-function finished(run: Runner, st: RunState): SieveOutcome {
+function finished(run: Runner): SieveOutcome {
   try {
     const actions = run.finish();
-    return st.edited ? { actions, header: st.header } : { actions };
+    return run.edited ? { actions, header: run.header } : { actions };
   } catch (e) {
     return run.failed(e);
   }
 }
 
-class Runner {
+/**
+ * One run: the state the tests read (RunState) and the actions so far, in one object — a run
+ * made two (a RunState and a Runner holding it), and every command went through the second to the
+ * first.
+ */
+class Runner extends RunState {
   private actions: SieveAction[] = [];
   private implicitKeep = true;
   private actionCount = 0;
   private redirects = 0;
   private vacationSeen = false;
 
-  constructor(private readonly st: RunState) {}
-
   failed(e: unknown): SieveOutcome {
     let message: string;
     if (e instanceof SieveRuntimeError) {
-      const where = e.offset !== null && this.st.map ? this.st.map.position(e.offset) : null;
+      const where = e.offset !== null && this.map ? this.map.position(e.offset) : null;
       message = where ? `line ${where.line}: ${e.message}` : e.message;
     } else if (e instanceof VariableLimitError) {
       message = e.message;
@@ -124,7 +126,7 @@ class Runner {
     } else {
       message = `runtime error: ${e instanceof Error ? e.message : String(e)}`;
     }
-    const flags = deliverable(this.st.flags);
+    const flags = deliverable(this.flags);
     return { actions: [flags.length > 0 ? { type: 'keep', flags } : { type: 'keep' }], error: message };
   }
 
@@ -137,7 +139,7 @@ class Runner {
   block(commands: Instruction[], from = 0, taken = false): void | Promise<void> {
     for (let i = from; i < commands.length; i++) {
       const c = commands[i]!;
-      this.st.checkClock(c);
+      this.checkClock(c);
       const g = c.group;
       if (g !== null) {
         const inner = this.group(commands, i, g);
@@ -147,10 +149,10 @@ class Runner {
       }
       let result: boolean | Promise<boolean>;
       if (c.name === 'if') {
-        result = evaluate(this.st, c.tests[0]!);
+        result = evaluate(this, c.tests[0]!);
       } else if (c.name === 'elsif') {
         if (taken) continue;
-        result = evaluate(this.st, c.tests[0]!);
+        result = evaluate(this, c.tests[0]!);
       } else if (c.name === 'else') {
         if (!taken) {
           const inner = this.block(c.block!);
@@ -178,7 +180,7 @@ class Runner {
    * and then the rest of `commands`.
    */
   private group(commands: Instruction[], i: number, g: RuleGroup): void | Promise<void> {
-    const st = this.st;
+    const st = this;
     const source = g.source;
     const values = preparedValues(st, source, source.prepared!);
     if (values.length === 0) return;
@@ -200,10 +202,10 @@ class Runner {
       todo ^= bit;
       const k = 31 - Math.clz32(bit);
       const c = commands[i + k]!;
-      this.st.checkClock(c);
+      this.checkClock(c);
       if ((hits & bit) === 0) {
         const t = c.tests[0]!;
-        if (!comparePrepared(this.st, t, t.prepared!, values)) continue;
+        if (!comparePrepared(this, t, t.prepared!, values)) continue;
       }
       const inner = this.block(c.block!);
       if (inner) return inner.then(() => this.members(commands, i, g, values, hits, pending, k + 1) ?? this.block(commands, i + g.count));
@@ -217,7 +219,7 @@ class Runner {
   }
 
   private add(c: Instruction, action: SieveAction): void {
-    if (++this.actionCount > this.st.limits.maxActions) throw new SieveRuntimeError(c.offset, `more than ${this.st.limits.maxActions} actions (maxActions)`);
+    if (++this.actionCount > this.limits.maxActions) throw new SieveRuntimeError(c.offset, `more than ${this.limits.maxActions} actions (maxActions)`);
     // RFC 5429 §2.1/§2.2: reject is incompatible with vacation, and (as Pigeonhole) with delivering.
     // (Loops, not closures: this runs for every action of every message.)
     if (action.type === 'reject') {
@@ -230,20 +232,20 @@ class Runner {
     }
     // RFC 5293: editheader changes apply to the actions after them; a delivering action carries
     // the header as it is now (a Buffer replaced, never changed in place, on each edit).
-    if (this.st.edited && (action.type === 'keep' || action.type === 'fileinto' || action.type === 'redirect')) action = { ...action, header: this.st.header };
+    if (this.edited && (action.type === 'keep' || action.type === 'fileinto' || action.type === 'redirect')) action = { ...action, header: this.header };
     this.actions.push(action);
   }
 
   private flagsFor(c: Instruction): string[] | undefined {
-    if (!this.st.imap4flags) return undefined;
+    if (!this.imap4flags) return undefined;
     const given = c.tags.get('flags');
-    const flags = given !== undefined ? deliverableFlags(canonicalFlags(this.st.list(given))) : deliverable(this.st.flags);
+    const flags = given !== undefined ? deliverableFlags(canonicalFlags(this.list(given))) : deliverable(this.flags);
     // At an IMAP event an empty list is news too: the script removed every flag of the message.
-    return flags.length > 0 || this.st.env.imap ? flags : undefined;
+    return flags.length > 0 || this.env.imap ? flags : undefined;
   }
 
   private command(c: Instruction): void {
-    const st = this.st;
+    const st = this;
     switch (c.name) {
       case 'stop':
         throw new Stop();
@@ -302,7 +304,7 @@ class Runner {
   }
 
   private editHeader(c: Instruction): void {
-    const st = this.st;
+    const st = this;
     const name = st.str(c.pos[0]);
     if (!isFieldName(name)) throw new SieveRuntimeError(c.offset, `"${name}" is not a valid header field name`);
     if (PROTECTED_FIELDS.has(name.toLowerCase())) throw new SieveRuntimeError(c.offset, `the "${name}" header field cannot be changed`);
@@ -321,7 +323,7 @@ class Runner {
   }
 
   private flagCommand(c: Instruction): void {
-    const st = this.st;
+    const st = this;
     const variable = c.pos.length === 2 ? (c.pos[0] as string) : null;
     const given = st.variables ? canonicalFlags(st.list(c.pos[c.pos.length - 1])) : scriptFlags(c);
     const current = variable === null ? st.flags : canonicalFlags([st.vars.get(variable)]);
@@ -338,7 +340,7 @@ class Runner {
   }
 
   private vacation(c: Instruction): void {
-    const st = this.st;
+    const st = this;
     // RFC 5230 §4.7 (and Pigeonhole): one vacation action per run.
     if (this.vacationSeen) throw new SieveRuntimeError(c.offset, 'only one vacation action per message');
     this.vacationSeen = true;
@@ -375,7 +377,7 @@ class Runner {
   }
 
   finish(): SieveAction[] {
-    const st = this.st;
+    const st = this;
     const event = st.env.imap;
     const out = collapse(this.actions, event?.mailbox);
     if (this.implicitKeep && !out.some(isKeep)) {
