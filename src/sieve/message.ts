@@ -6,8 +6,8 @@
  */
 import { decodeHeaderText } from '../mime/index.js';
 import { parseAddressList } from '../mime/address.js';
-import { fieldColon, fieldNameEnd, fieldValue, scanFields, type RawField } from '../mime/header.js';
-import { isBlankLine, lineEnd } from '../mime/bytes.js';
+import { fieldColon, fieldNameEnd, fieldValue, scanFields, unfold, type RawField } from '../mime/header.js';
+import { isBlankLine } from '../mime/bytes.js';
 import type { AddressPart, FieldSlots } from './program.js';
 
 export interface SplitAddress {
@@ -84,7 +84,7 @@ export class MessageView {
       // Loops, not map() with a closure, here and below: run for every field a run reads.
       const fields = field.fields;
       raw = field.raw = new Array<string>(fields.length);
-      for (let i = 0; i < fields.length; i++) raw[i] = fieldValue(this.header, fields[i]!);
+      for (let i = 0; i < fields.length; i++) raw[i] = valueOf(this.header, fields[i]!);
     }
     return raw;
   }
@@ -205,7 +205,7 @@ function scanSlots(header: Buffer, names: readonly string[], out: Array<Field | 
   let current: RawField | null = null;
   let pos = 0;
   while (pos < end) {
-    const next = lineEnd(header, pos, end);
+    const next = nextLine(header, pos, end);
     if (isBlankLine(header, pos, next)) break;
     const first = header[pos];
     if (first === SP || first === HT) {
@@ -230,6 +230,30 @@ function scanSlots(header: Buffer, names: readonly string[], out: Array<Field | 
     pos = next;
   }
 }
+
+/**
+ * Where the line at `pos` ends (after its LF), or `end`: mime's lineEnd, as a loop over the bytes —
+ * Buffer.indexOf is a call into C++ for each line, more than a header line's bytes cost to look at
+ * (bench/RESULTS.md, "Sieve: fixed cost of a run").
+ */
+function nextLine(raw: Buffer, pos: number, end: number): number {
+  for (let i = pos; i < end; i++) if (raw[i] === LF) return i + 1;
+  return end;
+}
+
+/**
+ * fieldValue (src/mime/header.ts) of a field: its value unfolded, as text. An ASCII value (nearly
+ * every field a script reads) is read straight from the header, not through a Buffer made for it
+ * (subarray) and its toString; any other goes through fieldValue, which decides UTF-8 or latin1.
+ */
+function valueOf(header: Buffer, field: RawField): string {
+  const start = field.valueStart;
+  const end = field.end;
+  for (let i = start; i < end; i++) if (header[i]! > 0x7f) return fieldValue(header, field);
+  return unfold(header.toString('latin1', start, end));
+}
+
+const LF = 0x0a;
 
 /** raw[start, end) is `lower` (a lower-cased name), ASCII case folded. */
 function sameName(raw: Buffer, start: number, end: number, lower: string): boolean {
