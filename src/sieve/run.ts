@@ -55,6 +55,9 @@ function someIncludes(values: readonly string[], needle: string): boolean {
   return false;
 }
 
+/** A run's actions until it has one (never added to: Runner.add replaces it). */
+const NO_ACTIONS: SieveAction[] = [];
+
 /** Thrown by `stop` (RFC 5228 §3.3) to leave every block at once; not an error. */
 class Stop {}
 
@@ -108,7 +111,8 @@ function finished(run: Runner): SieveOutcome {
  * first.
  */
 class Runner extends RunState {
-  private actions: SieveAction[] = [];
+  /** The explicit actions so far; made at the first (most runs end with none, the implicit keep). */
+  private actions: SieveAction[] = NO_ACTIONS;
   private implicitKeep = true;
   private actionCount = 0;
   private redirects = 0;
@@ -233,7 +237,8 @@ class Runner extends RunState {
     // RFC 5293: editheader changes apply to the actions after them; a delivering action carries
     // the header as it is now (a Buffer replaced, never changed in place, on each edit).
     if (this.edited && (action.type === 'keep' || action.type === 'fileinto' || action.type === 'redirect')) action = { ...action, header: this.header };
-    this.actions.push(action);
+    if (this.actions === NO_ACTIONS) this.actions = [action];
+    else this.actions.push(action);
   }
 
   private flagsFor(c: Instruction): string[] | undefined {

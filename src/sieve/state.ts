@@ -156,7 +156,16 @@ export class RunState {
     const from = (this.foldedFrom ??= []);
     const to = (this.foldedTo ??= []);
     for (let i = 0; i < from.length; i++) if (from[i] === values) return to[i]!;
-    const out = values.map(foldAscii);
+    // The list itself when folding changes none of its values (domains, most addresses): no copy.
+    let out = values;
+    for (let i = 0; i < values.length; i++) {
+      const f = foldAscii(values[i]!);
+      if (f === values[i]) continue;
+      if (out === values) out = values.slice(0, i);
+      out.push(f);
+      for (let j = i + 1; j < values.length; j++) out.push(foldAscii(values[j]!));
+      break;
+    }
     if (from.length < RUN_CACHE_ENTRIES) {
       from.push(values);
       to.push(out);
