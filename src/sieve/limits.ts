@@ -24,12 +24,16 @@ export const DEFAULT_SIEVE_LIMITS: SieveLimits = Object.freeze({
  */
 export const HARD_MAX_NESTING = 1000;
 
+let defaults: Required<SieveLimits> | undefined;
+
 /** Resolved limits by the object given: the delivery filter passes the same one to every run. */
 const resolved = new WeakMap<Partial<SieveLimits>, Required<SieveLimits>>();
 
 /** The limits with the defaults filled in; the result is shared, do not change it. */
 export function resolveLimits(partial?: Partial<SieveLimits>): Required<SieveLimits> {
-  if (!partial) return resolveFresh({});
+  // Without limits given (runSieve's callers other than delivery), the defaults, resolved once: not
+  // two object copies and an entries array per run.
+  if (!partial) return (defaults ??= Object.freeze(resolveFresh({})));
   let merged = resolved.get(partial);
   if (!merged) resolved.set(partial, (merged = Object.freeze(resolveFresh(partial))));
   return merged;

@@ -6,8 +6,8 @@
  */
 import { decodeHeaderText } from '../mime/index.js';
 import { parseAddressList } from '../mime/address.js';
-import { fieldColon, fieldNameEnd, fieldValue, scanFields, type RawField } from '../mime/header.js';
-import { isBlankLine, lineEnd } from '../mime/bytes.js';
+import { fieldColon, fieldNameEnd, fieldValue, scanFields, unfold, type RawField } from '../mime/header.js';
+import { isBlankLine } from '../mime/bytes.js';
 import type { AddressPart, FieldSlots } from './program.js';
 
 export interface SplitAddress {
@@ -79,7 +79,14 @@ export class MessageView {
   }
 
   private rawOf(field: Field): string[] {
-    return (field.raw ??= field.fields.map((f) => fieldValue(this.header, f)));
+    let raw = field.raw;
+    if (raw === undefined) {
+      // Loops, not map() with a closure, here and below: run for every field a run reads.
+      const fields = field.fields;
+      raw = field.raw = new Array<string>(fields.length);
+      for (let i = 0; i < fields.length; i++) raw[i] = valueOf(this.header, fields[i]!);
+    }
+    return raw;
   }
 
   has(name: string): boolean {
@@ -99,7 +106,13 @@ export class MessageView {
   }
 
   private decodedOf(field: Field): string[] {
-    return (field.decoded ??= this.rawOf(field).map((v) => decodeHeaderText(v).trim()));
+    let decoded = field.decoded;
+    if (decoded === undefined) {
+      const raw = this.rawOf(field);
+      decoded = field.decoded = new Array<string>(raw.length);
+      for (let i = 0; i < raw.length; i++) decoded[i] = decodeHeaderText(raw[i]!).trim();
+    }
+    return decoded;
   }
 
   /** Addresses in every field called `name`; group names and markers are not addresses. */
@@ -146,17 +159,26 @@ export class MessageView {
   }
 
   private addressesOf(field: Field): SplitAddress[][] {
-    return (field.addresses ??= this.rawOf(field).map((v) => {
-      const simple = simpleAddress(v);
-      if (simple) return [simple];
-      const list: SplitAddress[] = [];
-      for (const a of parseAddressList(v) ?? []) {
-        if (a.host === null || a.mailbox === null) continue;
-        list.push({ all: a.host === '' ? a.mailbox : `${a.mailbox}@${a.host}`, localpart: a.mailbox, domain: a.host });
-      }
-      return list;
-    }));
+    let addresses = field.addresses;
+    if (addresses === undefined) {
+      const raw = this.rawOf(field);
+      addresses = field.addresses = new Array<SplitAddress[]>(raw.length);
+      for (let i = 0; i < raw.length; i++) addresses[i] = addressList(raw[i]!);
+    }
+    return addresses;
   }
+}
+
+/** The addresses of one field's value; group names and markers are not addresses. */
+function addressList(value: string): SplitAddress[] {
+  const simple = simpleAddress(value);
+  if (simple) return [simple];
+  const list: SplitAddress[] = [];
+  for (const a of parseAddressList(value) ?? []) {
+    if (a.host === null || a.mailbox === null) continue;
+    list.push({ all: a.host === '' ? a.mailbox : `${a.mailbox}@${a.host}`, localpart: a.mailbox, domain: a.host });
+  }
+  return list;
 }
 
 const NO_SLOTS: FieldSlots = { names: [], slots: new Map() };
@@ -183,7 +205,7 @@ function scanSlots(header: Buffer, names: readonly string[], out: Array<Field | 
   let current: RawField | null = null;
   let pos = 0;
   while (pos < end) {
-    const next = lineEnd(header, pos, end);
+    const next = nextLine(header, pos, end);
     if (isBlankLine(header, pos, next)) break;
     const first = header[pos];
     if (first === SP || first === HT) {
@@ -208,6 +230,30 @@ function scanSlots(header: Buffer, names: readonly string[], out: Array<Field | 
     pos = next;
   }
 }
+
+/**
+ * Where the line at `pos` ends (after its LF), or `end`: mime's lineEnd, as a loop over the bytes —
+ * Buffer.indexOf is a call into C++ for each line, more than a header line's bytes cost to look at
+ * (bench/RESULTS.md, "Sieve: fixed cost of a run").
+ */
+function nextLine(raw: Buffer, pos: number, end: number): number {
+  for (let i = pos; i < end; i++) if (raw[i] === LF) return i + 1;
+  return end;
+}
+
+/**
+ * fieldValue (src/mime/header.ts) of a field: its value unfolded, as text. An ASCII value (nearly
+ * every field a script reads) is read straight from the header, not through a Buffer made for it
+ * (subarray) and its toString; any other goes through fieldValue, which decides UTF-8 or latin1.
+ */
+function valueOf(header: Buffer, field: RawField): string {
+  const start = field.valueStart;
+  const end = field.end;
+  for (let i = start; i < end; i++) if (header[i]! > 0x7f) return fieldValue(header, field);
+  return unfold(header.toString('latin1', start, end));
+}
+
+const LF = 0x0a;
 
 /** raw[start, end) is `lower` (a lower-cased name), ASCII case folded. */
 function sameName(raw: Buffer, start: number, end: number, lower: string): boolean {
@@ -242,7 +288,8 @@ export function simpleAddress(value: string): SplitAddress | null {
 
 /** An envelope address (no angle brackets) split at its last "@"; "" (the null sender) is all empty. */
 export function splitEnvelopeAddress(addr: string): SplitAddress {
-  const a = addr.replace(/^<|>$/g, '');
+  // One "<" in front and one ">" at the end dropped (as /^<|>$/g would, without a regular expression per run).
+  const a = addr.slice(addr.startsWith('<') ? 1 : 0, addr.length > 0 && addr.endsWith('>') ? -1 : addr.length);
   const at = a.lastIndexOf('@');
   if (at < 0) return { all: a, localpart: a, domain: '' };
   return { all: a, localpart: a.slice(0, at), domain: a.slice(at + 1) };

@@ -31,15 +31,32 @@ function scriptFlags(c: Instruction): string[] {
   if (!out) {
     const v = c.pos[c.pos.length - 1];
     flagLists.set(c, (out = canonicalFlags(typeof v === 'string' ? [v] : Array.isArray(v) ? v : [])));
+    deliverableLists.set(out, deliverableFlags(out));
   }
   return out;
 }
+
+/**
+ * deliverableFlags of the script's own flag lists (scriptFlags), made with them: the flags most
+ * runs keep the message with are one of those lists, and their deliverable form was a new array
+ * (and a regular expression test per flag) on every run. Keyed only by the script's lists, never
+ * by a list made during a run (a table keyed by per-run objects grows the old generation's work).
+ * Neither list is ever changed (SieveAction's flags are read-only).
+ */
+const deliverableLists = new WeakMap<readonly string[], string[]>();
+function deliverable(flags: readonly string[]): string[] {
+  return flags.length === 0 ? NO_FLAGS : (deliverableLists.get(flags) ?? deliverableFlags(flags));
+}
+const NO_FLAGS: string[] = [];
 
 /** Some value contains `needle`. */
 function someIncludes(values: readonly string[], needle: string): boolean {
   for (let v = 0; v < values.length; v++) if (values[v]!.includes(needle)) return true;
   return false;
 }
+
+/** A run's actions until it has one (never added to: Runner.add replaces it). */
+const NO_ACTIONS: SieveAction[] = [];
 
 /** Thrown by `stop` (RFC 5228 §3.3) to leave every block at once; not an error. */
 class Stop {}
@@ -57,9 +74,9 @@ export function runSieveNow(script: SieveScript, env: SieveEnvironment, limits?:
   const found = compiledOf(script);
   if (!found) return { actions: [{ type: 'keep' }], error: 'not a script compiled by compileSieve' };
   const program = found.program;
-  let st: RunState;
+  let run: Runner;
   try {
-    st = new RunState(program, env, resolveLimits(limits), found.map);
+    run = new Runner(program, env, resolveLimits(limits), found.map);
   } catch (e) {
     return { actions: [{ type: 'keep' }], error: `runtime error: ${e instanceof Error ? e.message : String(e)}` };
   }
@@ -68,40 +85,43 @@ export function runSieveNow(script: SieveScript, env: SieveEnvironment, limits?:
     const refused = DELIVERY_ONLY_EXTENSIONS.find((e) => program.requires.has(e));
     if (refused) return { actions: [{ type: 'keep' }], error: `"${refused}" cannot be used for an IMAP event (RFC 6785 §3.11)` };
   }
-  const run = new Runner(st);
   let pending: void | Promise<void> = undefined;
   try {
     pending = run.block(program.commands);
   } catch (e) {
     if (!(e instanceof Stop)) return run.failed(e);
   }
-  if (pending) return pending.then(() => finished(run, st), (e: unknown) => (e instanceof Stop ? finished(run, st) : run.failed(e)));
-  return finished(run, st);
+  if (pending) return pending.then(() => finished(run), (e: unknown) => (e instanceof Stop ? finished(run) : run.failed(e)));
+  return finished(run);
 }
 
 /** The outcome of a run that ended (or stopped). */
-function finished(run: Runner, st: RunState): SieveOutcome {
+function finished(run: Runner): SieveOutcome {
   try {
     const actions = run.finish();
-    return st.edited ? { actions, header: st.header } : { actions };
+    return run.edited ? { actions, header: run.header } : { actions };
   } catch (e) {
     return run.failed(e);
   }
 }
 
-class Runner {
-  private actions: SieveAction[] = [];
+/**
+ * One run: the state the tests read (RunState) and the actions so far, in one object — a run
+ * made two (a RunState and a Runner holding it), and every command went through the second to the
+ * first.
+ */
+class Runner extends RunState {
+  /** The explicit actions so far; made at the first (most runs end with none, the implicit keep). */
+  private actions: SieveAction[] = NO_ACTIONS;
   private implicitKeep = true;
   private actionCount = 0;
   private redirects = 0;
   private vacationSeen = false;
 
-  constructor(private readonly st: RunState) {}
-
   failed(e: unknown): SieveOutcome {
     let message: string;
     if (e instanceof SieveRuntimeError) {
-      const where = e.offset !== null && this.st.map ? this.st.map.position(e.offset) : null;
+      const where = e.offset !== null && this.map ? this.map.position(e.offset) : null;
       message = where ? `line ${where.line}: ${e.message}` : e.message;
     } else if (e instanceof VariableLimitError) {
       message = e.message;
@@ -110,7 +130,7 @@ class Runner {
     } else {
       message = `runtime error: ${e instanceof Error ? e.message : String(e)}`;
     }
-    const flags = deliverableFlags(this.st.flags);
+    const flags = deliverable(this.flags);
     return { actions: [flags.length > 0 ? { type: 'keep', flags } : { type: 'keep' }], error: message };
   }
 
@@ -123,7 +143,7 @@ class Runner {
   block(commands: Instruction[], from = 0, taken = false): void | Promise<void> {
     for (let i = from; i < commands.length; i++) {
       const c = commands[i]!;
-      this.st.checkClock(c);
+      this.checkClock(c);
       const g = c.group;
       if (g !== null) {
         const inner = this.group(commands, i, g);
@@ -133,10 +153,10 @@ class Runner {
       }
       let result: boolean | Promise<boolean>;
       if (c.name === 'if') {
-        result = evaluate(this.st, c.tests[0]!);
+        result = evaluate(this, c.tests[0]!);
       } else if (c.name === 'elsif') {
         if (taken) continue;
-        result = evaluate(this.st, c.tests[0]!);
+        result = evaluate(this, c.tests[0]!);
       } else if (c.name === 'else') {
         if (!taken) {
           const inner = this.block(c.block!);
@@ -164,7 +184,7 @@ class Runner {
    * and then the rest of `commands`.
    */
   private group(commands: Instruction[], i: number, g: RuleGroup): void | Promise<void> {
-    const st = this.st;
+    const st = this;
     const source = g.source;
     const values = preparedValues(st, source, source.prepared!);
     if (values.length === 0) return;
@@ -186,10 +206,10 @@ class Runner {
       todo ^= bit;
       const k = 31 - Math.clz32(bit);
       const c = commands[i + k]!;
-      this.st.checkClock(c);
+      this.checkClock(c);
       if ((hits & bit) === 0) {
         const t = c.tests[0]!;
-        if (!comparePrepared(this.st, t, t.prepared!, values)) continue;
+        if (!comparePrepared(this, t, t.prepared!, values)) continue;
       }
       const inner = this.block(c.block!);
       if (inner) return inner.then(() => this.members(commands, i, g, values, hits, pending, k + 1) ?? this.block(commands, i + g.count));
@@ -203,7 +223,7 @@ class Runner {
   }
 
   private add(c: Instruction, action: SieveAction): void {
-    if (++this.actionCount > this.st.limits.maxActions) throw new SieveRuntimeError(c.offset, `more than ${this.st.limits.maxActions} actions (maxActions)`);
+    if (++this.actionCount > this.limits.maxActions) throw new SieveRuntimeError(c.offset, `more than ${this.limits.maxActions} actions (maxActions)`);
     // RFC 5429 §2.1/§2.2: reject is incompatible with vacation, and (as Pigeonhole) with delivering.
     // (Loops, not closures: this runs for every action of every message.)
     if (action.type === 'reject') {
@@ -216,20 +236,21 @@ class Runner {
     }
     // RFC 5293: editheader changes apply to the actions after them; a delivering action carries
     // the header as it is now (a Buffer replaced, never changed in place, on each edit).
-    if (this.st.edited && (action.type === 'keep' || action.type === 'fileinto' || action.type === 'redirect')) action = { ...action, header: this.st.header };
-    this.actions.push(action);
+    if (this.edited && (action.type === 'keep' || action.type === 'fileinto' || action.type === 'redirect')) action = { ...action, header: this.header };
+    if (this.actions === NO_ACTIONS) this.actions = [action];
+    else this.actions.push(action);
   }
 
   private flagsFor(c: Instruction): string[] | undefined {
-    if (!this.st.uses('imap4flags')) return undefined;
+    if (!this.imap4flags) return undefined;
     const given = c.tags.get('flags');
-    const flags = deliverableFlags(given !== undefined ? canonicalFlags(this.st.list(given)) : this.st.flags);
+    const flags = given !== undefined ? deliverableFlags(canonicalFlags(this.list(given))) : deliverable(this.flags);
     // At an IMAP event an empty list is news too: the script removed every flag of the message.
-    return flags.length > 0 || this.st.env.imap ? flags : undefined;
+    return flags.length > 0 || this.env.imap ? flags : undefined;
   }
 
   private command(c: Instruction): void {
-    const st = this.st;
+    const st = this;
     switch (c.name) {
       case 'stop':
         throw new Stop();
@@ -288,7 +309,7 @@ class Runner {
   }
 
   private editHeader(c: Instruction): void {
-    const st = this.st;
+    const st = this;
     const name = st.str(c.pos[0]);
     if (!isFieldName(name)) throw new SieveRuntimeError(c.offset, `"${name}" is not a valid header field name`);
     if (PROTECTED_FIELDS.has(name.toLowerCase())) throw new SieveRuntimeError(c.offset, `the "${name}" header field cannot be changed`);
@@ -307,7 +328,7 @@ class Runner {
   }
 
   private flagCommand(c: Instruction): void {
-    const st = this.st;
+    const st = this;
     const variable = c.pos.length === 2 ? (c.pos[0] as string) : null;
     const given = st.variables ? canonicalFlags(st.list(c.pos[c.pos.length - 1])) : scriptFlags(c);
     const current = variable === null ? st.flags : canonicalFlags([st.vars.get(variable)]);
@@ -324,7 +345,7 @@ class Runner {
   }
 
   private vacation(c: Instruction): void {
-    const st = this.st;
+    const st = this;
     // RFC 5230 §4.7 (and Pigeonhole): one vacation action per run.
     if (this.vacationSeen) throw new SieveRuntimeError(c.offset, 'only one vacation action per message');
     this.vacationSeen = true;
@@ -361,13 +382,19 @@ class Runner {
   }
 
   finish(): SieveAction[] {
-    const event = this.st.env.imap;
+    const st = this;
+    const event = st.env.imap;
     const out = collapse(this.actions, event?.mailbox);
     if (this.implicitKeep && !out.some(isKeep)) {
-      const flags = this.st.uses('imap4flags') ? deliverableFlags(this.st.flags) : [];
-      const withFlags = flags.length > 0 || (event !== undefined && this.st.uses('imap4flags'));
+      // (Properties set one by one, not spread in: the spreads made two objects more per run.)
+      const keep: Extract<SieveAction, { type: 'keep' }> = { type: 'keep' };
+      if (st.imap4flags) {
+        const flags = deliverable(st.flags);
+        if (flags.length > 0 || event !== undefined) keep.flags = flags;
+      }
       // The implicit keep happens at the end: it stores the header as the script left it.
-      out.push({ type: 'keep', ...(withFlags ? { flags } : {}), ...(this.st.edited ? { header: this.st.header } : {}) });
+      if (st.edited) keep.header = st.header;
+      out.push(keep);
     }
     return out;
   }

@@ -55,6 +55,7 @@ export class RunState {
     this.separator = env.subaddressSeparator ?? '+';
     this.budget = new StepBudget(limits.maxMatchSteps);
     this.variables = program.requires.has('variables');
+    this.imap4flags = program.requires.has('imap4flags');
     // RFC 6785 §3.8 (and Pigeonhole): at an IMAP event, the internal variable starts as the
     // message's flags, so hasflag sees them and a keep without flag actions changes nothing.
     if (env.imap) this.flags = canonicalFlags(env.imap.flags);
@@ -72,6 +73,8 @@ export class RunState {
 
   /** The script uses variables (RFC 5229): strings are expanded, :matches sets ${0}…. Asked for every argument. */
   readonly variables: boolean;
+  /** The script uses imap4flags (RFC 5232): its keeps and fileintos carry the flags. Asked for every such action. */
+  readonly imap4flags: boolean;
 
   private fromCache: SplitAddress | undefined;
   private toCache: SplitAddress | undefined;
@@ -153,7 +156,16 @@ export class RunState {
     const from = (this.foldedFrom ??= []);
     const to = (this.foldedTo ??= []);
     for (let i = 0; i < from.length; i++) if (from[i] === values) return to[i]!;
-    const out = values.map(foldAscii);
+    // The list itself when folding changes none of its values (domains, most addresses): no copy.
+    let out = values;
+    for (let i = 0; i < values.length; i++) {
+      const f = foldAscii(values[i]!);
+      if (f === values[i]) continue;
+      if (out === values) out = values.slice(0, i);
+      out.push(f);
+      for (let j = i + 1; j < values.length; j++) out.push(foldAscii(values[j]!));
+      break;
+    }
     if (from.length < RUN_CACHE_ENTRIES) {
       from.push(values);
       to.push(out);

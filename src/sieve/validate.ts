@@ -26,6 +26,14 @@ import {
 import { parseAddressList } from '../mime/address.js';
 import { isFieldName, PROTECTED_FIELDS } from './editheader.js';
 
+/**
+ * Each command's and test's name as the spec table spells it — the same string object as the
+ * literals the interpreter compares names with (run.ts, tests.ts), which every run of every
+ * command does: a name read from the script is a string of its own, and comparing it with a
+ * literal compared their characters (and loaded them, cold at delivery).
+ */
+const SPEC_NAMES = new Map(Object.keys(SPECS).map((k) => [k, k]));
+
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export class Validator {
@@ -103,7 +111,7 @@ export class Validator {
   private instruction(node: SieveNode, spec: CommandSpec): Instruction {
     this.checkExtension(node, spec);
     const inst: Instruction = {
-      name: node.name,
+      name: SPEC_NAMES.get(node.name) ?? node.name,
       offset: node.offset,
       tags: new Map(),
       pos: [],
