@@ -121,12 +121,47 @@ async function startPostroomServe(tree: string, runDir: string, certDir: string,
     });
     child.once('exit', (code) => reject(new Error(`postroom serve exited with ${code} before listening`)));
   });
+  // Under strace the child is strace: the server is its child. strace answers a SIGTERM by detaching
+  // and leaving the server running, whose open stdout pipe then kept this bench alive after its last
+  // round (the `--strace` hang); and /proc of strace's pid was not the server's CPU. So the server's
+  // own pid is what is timed and stopped; strace exits when it does.
+  const pid = values.strace ? tracedChildPid(child.pid!) : child.pid!;
   return {
     name: 'Postroom',
-    pid: child.pid!,
+    pid,
     port,
-    stop: () => stopChild(child),
+    stop: async () => {
+      if (pid !== child.pid && child.exitCode === null) {
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          // Already gone: strace exits on its own.
+        }
+        const t = setTimeout(() => (child.kill('SIGKILL'), killQuietly(pid)), 20_000);
+        await exited;
+        clearTimeout(t);
+        child.stdout?.destroy();
+        return;
+      }
+      await stopChild(child);
+    },
   };
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Gone already.
+  }
+}
+
+/** The one process strace started (strace -f runs the command as its child; Linux /proc). */
+function tracedChildPid(tracer: number): number {
+  const children = readFileSync(`/proc/${tracer}/task/${tracer}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  if (children.length !== 1) throw new Error(`strace ${tracer} has ${children.length} children, expected the server alone`);
+  return children[0]!;
 }
 
 async function archiveCount(client: WireClient): Promise<number> {

@@ -155,24 +155,59 @@ export class TlsRecordSocket extends Duplex {
 
   private readonly onCiphertext = (chunk: Buffer): void => {
     if (this.inputDone || this.destroyed) return;
-    const data = this.partial.length ? Buffer.concat([this.partial, chunk]) : chunk;
     let at = 0;
-    while (data.length - at >= 5) {
-      const length = data.readUInt16BE(at + 3);
+    if (this.partial.length) {
+      // The record the kept bytes begin is completed with only its own rest from this chunk; the
+      // chunk is then read in place. (Joining the kept bytes and the whole chunk, as before, copied
+      // every byte of a large literal once more into fresh memory — a 64 KiB read becoming an
+      // 80 KiB Buffer — per read of a stream of records that straddle the reads; issue 23.)
+      const done = this.completePartial(chunk);
+      if (done < 0) return;
+      at = done;
+    }
+    while (chunk.length - at >= 5) {
+      const length = chunk.readUInt16BE(at + 3);
       // §5.2: a TLSCiphertext longer than 2^14 + 256 bytes is a record_overflow.
       if (length > MAX_CIPHERTEXT) {
         this.fail('record too long', ALERT.recordOverflow);
         return;
       }
-      if (data.length - at < 5 + length) break;
-      const header = data.subarray(at, at + 5);
-      const body = data.subarray(at + 5, at + 5 + length);
+      if (chunk.length - at < 5 + length) break;
+      const header = chunk.subarray(at, at + 5);
+      const body = chunk.subarray(at + 5, at + 5 + length);
       at += 5 + length;
       if (!this.onRecord(header, body)) return;
     }
-    // Keep the tail only (a copy when small, so the whole chunk is not held for it).
-    this.partial = at === data.length ? EMPTY : at === 0 && data !== chunk ? data : Buffer.from(data.subarray(at));
+    // Keep the tail only (a copy, so the whole chunk is not held for it).
+    if (at < chunk.length) this.partial = Buffer.from(chunk.subarray(at));
   };
+
+  /**
+   * With bytes of an unfinished record kept: adds `chunk`'s bytes up to that record's end and opens
+   * it. Returns where in `chunk` the next record starts, or -1 when the chunk is used up (kept, the
+   * record still unfinished) or the connection is done.
+   */
+  private completePartial(chunk: Buffer): number {
+    const kept = this.partial;
+    const headerRest = Math.max(0, 5 - kept.length);
+    if (chunk.length < headerRest) {
+      this.partial = Buffer.concat([kept, chunk]);
+      return -1;
+    }
+    const length = kept.length >= 5 ? kept.readUInt16BE(3) : Buffer.concat([kept, chunk.subarray(0, headerRest)]).readUInt16BE(3);
+    if (length > MAX_CIPHERTEXT) {
+      this.fail('record too long', ALERT.recordOverflow);
+      return -1;
+    }
+    const rest = 5 + length - kept.length;
+    if (chunk.length < rest) {
+      this.partial = Buffer.concat([kept, chunk]);
+      return -1;
+    }
+    const record = Buffer.concat([kept, chunk.subarray(0, rest)], 5 + length);
+    this.partial = EMPTY;
+    return this.onRecord(record.subarray(0, 5), record.subarray(5)) ? rest : -1;
+  }
 
   /** One whole record; false when the connection is done (an alert, close_notify). */
   private onRecord(header: Buffer, body: Buffer): boolean {
