@@ -19,8 +19,16 @@ interface Entry {
   messages: MessageMeta[];
 }
 
-/** Mailboxes smaller than this are read directly: the cache would save nothing worth its memory. */
+/** Mailboxes smaller than this are not saved at close: a full read of them is quick enough. */
 const MIN_MESSAGES = 2_000;
+/**
+ * Mailboxes smaller than this are read directly and not kept in memory. A full read of 1,000
+ * messages is quick but allocates ~75 KB (an object per message and the text they are parsed
+ * from), and that garbage is what brings on the young-generation GC that lands in the next
+ * command of a persistent client (bench/RESULTS.md, issue 23); catching a kept copy up allocates a
+ * fraction of it. At most MAX_ENTRIES × ~60 KB kept for mailboxes of this size.
+ */
+export const MIN_CACHED_MESSAGES = 512;
 /** Rows of the first page of a read in pages; later pages are sized to half a time slice each. */
 const FIRST_PAGE = 4_096;
 const MIN_PAGE = 256;
@@ -85,7 +93,7 @@ export class SnapshotCache {
   /** Caches a mailbox read in full when it is large; the caller gets its own copy. */
   private keep(box: MailboxRow, messages: MessageMeta[]): MessageMeta[] {
     this.entries.delete(box.id);
-    if (messages.length < MIN_MESSAGES) return messages;
+    if (messages.length < MIN_CACHED_MESSAGES) return messages;
     this.entries.set(box.id, { highestModseq: box.highest_modseq, messages });
     if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as number);
     return messages.slice();
@@ -150,17 +158,30 @@ export class SnapshotCache {
 /** Keeps only the messages whose UID is still in the mailbox; false if the result is not `count` long. */
 function dropExpunged(ctx: StoreContext, mailboxId: number, entry: Entry, count: number): boolean {
   const text = ctx.sql.get('SELECT group_concat(uid) FROM messages WHERE mailbox_id = ?').pluck().get(mailboxId) as string | null;
-  const present = text === null ? [] : text.split(',').map(Number);
   // Both ascending (the primary key's order) make one merge walk. Were they not, the walk would
   // keep too few and the count check below would send the caller to a full read: `kept` is a
-  // subset of `present`, so equal sizes mean equal sets.
+  // subset of `present`, so equal sizes mean equal sets. The UIDs are read from the text in place
+  // (no string and number per UID, as split and map made: most of what a catch-up allocated).
   const kept: MessageMeta[] = [];
-  let j = 0;
+  const n = text === null ? 0 : text.length;
+  let at = 0;
+  let present = 0;
+  /** The next UID in the text, or -1 at its end. */
+  const next = (): number => {
+    if (at >= n) return -1;
+    let uid = 0;
+    let c: number;
+    while (at < n && (c = text!.charCodeAt(at++)) !== 44 /* , */) uid = uid * 10 + (c - 48);
+    present++;
+    return uid;
+  };
+  let current = next();
   for (const meta of entry.messages) {
-    while (j < present.length && present[j]! < meta.uid) j++;
-    if (j < present.length && present[j] === meta.uid) kept.push(meta);
+    while (current >= 0 && current < meta.uid) current = next();
+    if (current === meta.uid) kept.push(meta);
   }
-  if (kept.length !== count || present.length !== count) return false;
+  while (current >= 0) current = next();
+  if (kept.length !== count || present !== count) return false;
   entry.messages = kept;
   return true;
 }
