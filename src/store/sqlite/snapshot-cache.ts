@@ -28,7 +28,7 @@ const MIN_MESSAGES = 2_000;
  * command of a persistent client (bench/RESULTS.md, issue 23); catching a kept copy up allocates a
  * fraction of it. At most MAX_ENTRIES × ~60 KB kept for mailboxes of this size.
  */
-export const MIN_CACHED_MESSAGES = 512;
+const MIN_CACHED_MESSAGES = 512;
 /** Rows of the first page of a read in pages; later pages are sized to half a time slice each. */
 const FIRST_PAGE = 4_096;
 const MIN_PAGE = 256;
