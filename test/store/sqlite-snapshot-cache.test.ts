@@ -153,3 +153,53 @@ test('a SELECT snapshot read fresh gives each message its own flag set among man
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a mailbox of 600 messages is kept in memory (not saved at close) and caught up exactly across flag changes, appends and expunges', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'postroom-snapcache-'));
+  try {
+    let store = await SqliteStore.open({ directory: dir });
+    let mail = await store.open('alice');
+    const inbox = await mail.get('INBOX');
+    await mail.appendMany!(inbox.id, Array.from({ length: 600 }, (_, i) => ({ content: Buffer.from(`Subject: ${i}\r\n\r\nx\r\n`) })));
+    const steps: Array<[string, () => Promise<unknown>]> = [
+      ['flags', () => mail.updateFlags(inbox.id, [1, 300, 600], 'add', ['\\Seen', '$Kw'])],
+      ['append', () => mail.append(inbox.id, { content: Buffer.from('Subject: new\r\n\r\nz\r\n'), flags: ['\\Draft'] })],
+      ['expunge first, middle and last', async () => {
+        await mail.updateFlags(inbox.id, [1, 250, 251, 601], 'add', ['\\Deleted']);
+        return mail.expunge(inbox.id);
+      }],
+      ['append and expunge at once', async () => {
+        await mail.append(inbox.id, { content: Buffer.from('Subject: late\r\n\r\nz\r\n') });
+        await mail.updateFlags(inbox.id, [2, 599], 'add', ['\\Deleted']);
+        return mail.expunge(inbox.id);
+      }],
+    ];
+    await mail.snapshot(inbox.id); // kept from here on
+    for (const [name, step] of steps) {
+      await step();
+      const caughtUp = await mail.snapshot(inbox.id);
+      const again = await mail.snapshot(inbox.id); // unchanged: the kept copy as is
+      await store.close();
+      const expected = truth(dir, inbox.id);
+      assert.deepEqual(
+        caughtUp.messages.map((m) => ({ uid: m.uid, flags: [...m.flags], modseq: m.modseq })),
+        expected,
+        `after ${name}`,
+      );
+      assert.deepEqual(again.messages, caughtUp.messages, `after ${name}, read twice`);
+      assert.notEqual(again.messages, caughtUp.messages, 'each caller gets its own list');
+      const db = new BetterSqlite3(join(dir, 'mail.sqlite'), { readonly: true });
+      try {
+        assert.equal(db.prepare('SELECT COUNT(*) FROM mailbox_snapshots').pluck().get(), 0, 'a mailbox this small is not saved at close');
+      } finally {
+        db.close();
+      }
+      store = await SqliteStore.open({ directory: dir });
+      mail = await store.open('alice');
+      await mail.snapshot(inbox.id); // read in full again and kept, for the next step
+    }
+    await store.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -19,8 +19,16 @@ interface Entry {
   messages: MessageMeta[];
 }
 
-/** Mailboxes smaller than this are read directly: the cache would save nothing worth its memory. */
+/** Mailboxes smaller than this are not saved at close: a full read of them is quick enough. */
 const MIN_MESSAGES = 2_000;
+/**
+ * Mailboxes smaller than this are read directly and not kept in memory. A full read of 1,000
+ * messages is quick but allocates ~75 KB (an object per message and the text they are parsed
+ * from), and that garbage is what brings on the young-generation GC that lands in the next
+ * command of a persistent client (bench/RESULTS.md, issue 23); catching a kept copy up allocates a
+ * fraction of it. At most MAX_ENTRIES × ~60 KB kept for mailboxes of this size.
+ */
+const MIN_CACHED_MESSAGES = 512;
 /** Rows of the first page of a read in pages; later pages are sized to half a time slice each. */
 const FIRST_PAGE = 4_096;
 const MIN_PAGE = 256;
@@ -85,7 +93,7 @@ export class SnapshotCache {
   /** Caches a mailbox read in full when it is large; the caller gets its own copy. */
   private keep(box: MailboxRow, messages: MessageMeta[]): MessageMeta[] {
     this.entries.delete(box.id);
-    if (messages.length < MIN_MESSAGES) return messages;
+    if (messages.length < MIN_CACHED_MESSAGES) return messages;
     this.entries.set(box.id, { highestModseq: box.highest_modseq, messages });
     if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value as number);
     return messages.slice();
@@ -150,17 +158,30 @@ export class SnapshotCache {
 /** Keeps only the messages whose UID is still in the mailbox; false if the result is not `count` long. */
 function dropExpunged(ctx: StoreContext, mailboxId: number, entry: Entry, count: number): boolean {
   const text = ctx.sql.get('SELECT group_concat(uid) FROM messages WHERE mailbox_id = ?').pluck().get(mailboxId) as string | null;
-  const present = text === null ? [] : text.split(',').map(Number);
   // Both ascending (the primary key's order) make one merge walk. Were they not, the walk would
   // keep too few and the count check below would send the caller to a full read: `kept` is a
-  // subset of `present`, so equal sizes mean equal sets.
+  // subset of `present`, so equal sizes mean equal sets. The UIDs are read from the text in place
+  // (no string and number per UID, as split and map made: most of what a catch-up allocated).
   const kept: MessageMeta[] = [];
-  let j = 0;
+  const n = text === null ? 0 : text.length;
+  let at = 0;
+  let present = 0;
+  /** The next UID in the text, or -1 at its end. */
+  const next = (): number => {
+    if (at >= n) return -1;
+    let uid = 0;
+    let c: number;
+    while (at < n && (c = text!.charCodeAt(at++)) !== 44 /* , */) uid = uid * 10 + (c - 48);
+    present++;
+    return uid;
+  };
+  let current = next();
   for (const meta of entry.messages) {
-    while (j < present.length && present[j]! < meta.uid) j++;
-    if (j < present.length && present[j] === meta.uid) kept.push(meta);
+    while (current >= 0 && current < meta.uid) current = next();
+    if (current === meta.uid) kept.push(meta);
   }
-  if (kept.length !== count || present.length !== count) return false;
+  while (current >= 0) current = next();
+  if (kept.length !== count || present !== count) return false;
   entry.messages = kept;
   return true;
 }
@@ -197,14 +218,17 @@ async function readInPages(ctx: StoreContext, mailboxId: number): Promise<{ mess
     .raw();
   const slice = new TimeSlice();
   const sets = new Map<string, Flag[]>();
-  const messages: MessageMeta[] = [];
+  let messages: MessageMeta[] = [];
   let yielded = false;
   let after = 0;
   let page = FIRST_PAGE;
   for (;;) {
     const started = performance.now();
     const [text, count, last] = stmt.get(mailboxId, after, page) as [string | null, number, number | null];
-    scanMetaLines(text, sets, messages);
+    // The page's row count is known before its lines are scanned: the first page's list is made
+    // that long at once rather than grown by push (each growth copies it; for a SELECT of 1,000
+    // messages the copies were ~15 KB of a ~155 KB command's garbage, bench/command-alloc.ts).
+    messages = scanMetaLines(text, sets, messages, messages.length === 0 ? count : 0);
     const took = performance.now() - started;
     if (count < page || last === null) break;
     after = last;
@@ -225,8 +249,13 @@ async function readInPages(ctx: StoreContext, mailboxId: number): Promise<{ mess
  * atom, RFC 3501 §9) but never a line break. Few distinct flag sets exist in a mailbox, so each is
  * one frozen array shared by every message that has it.
  */
-function scanMetaLines(text: string | null, sets = new Map<string, Flag[]>(), messages: MessageMeta[] = []): MessageMeta[] {
+function scanMetaLines(text: string | null, sets = new Map<string, Flag[]>(), messages: MessageMeta[] = [], expected = 0): MessageMeta[] {
   if (text === null) return messages;
+  // `expected` (the lines' count, when the caller knows it and `messages` is empty): the list is
+  // made that long up front and filled by index; trimmed should fewer lines come (not expected).
+  const sized = expected > 0 && messages.length === 0;
+  if (sized) messages = new Array<MessageMeta>(expected);
+  let filled = 0;
   // The flag sets met so far, compared in place (length, then the characters) before any slice:
   // a slice per message was a fifth of what a SELECT of 1,000 messages allocated, and the garbage
   // of a SELECT lands as a young-generation GC in the commands after it (bench/RESULTS.md, issue 23).
@@ -259,9 +288,14 @@ function scanMetaLines(text: string | null, sets = new Map<string, Flag[]>(), me
         known.push({ stored, flags });
       }
     }
-    messages.push({ uid, flags, modseq });
+    if (sized && filled < expected) messages[filled++] = { uid, flags, modseq };
+    else {
+      messages.push({ uid, flags, modseq });
+      filled++;
+    }
     i = end + 1;
   }
+  if (sized && filled < expected) messages.length = filled;
   return messages;
 }
 
