@@ -53,8 +53,8 @@ describe('SqliteStore durability settings', () => {
     const gates: Array<() => void> = [];
     let hold = false;
     const walSyncer = (): Promise<void> => (hold ? new Promise<void>((r) => gates.push(r)) : Promise.resolve());
-    const syncStarted = async (): Promise<void> => {
-      for (let waited = 0; gates.length === 0; waited += 1) {
+    const syncStarted = async (count = 1): Promise<void> => {
+      for (let waited = 0; gates.length < count; waited += 1) {
         if (waited > 2000) throw new Error('no WAL sync was started');
         await new Promise((r) => setTimeout(r, 1));
       }
@@ -86,8 +86,10 @@ describe('SqliteStore durability settings', () => {
     const second = u.updateFlags(inbox.id, [1], 'add', ['\\Flagged']).then(() => {
       secondAcked = true;
     });
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal(gates.length, 2, "the flag change's sync did not start at once");
+    // Started while the first sync is still held: it did not wait for that one. (Waited for, not
+    // timed: on a loaded machine 20 ms was once not enough for the 2 ms delay to fire.)
+    await syncStarted(2);
+    assert.equal(gates.length, 2, "the flag change's sync did not start while the first was held");
     assert.equal(secondAcked, false, 'a flag change was acknowledged before the earlier write');
     gates.shift()!();
     const result = await pending;
