@@ -1,12 +1,18 @@
 /**
  * `npm run bench:lmtp [-- --quick] [--seconds S] [--only 10x1Mx1,…|sieve] [--out FILE] [--cpu-prof DIR] [--postroom-config FILE]
- *  [--postroom-only] [--rounds N] [--warmup S]`
+ *  [--postroom-only] [--rounds N] [--warmup S] [--sieve-sessions 1,10]`
  * (`--postroom-config FILE`: serve's settings file, e.g. `{"sqliteDirectBodyWrites": true}` for an A/B.
  * `--cpu-prof DIR`: the Postroom server runs under `node --cpu-prof`, its profiles land in DIR;
  * read them with `tsx bench/profile-summary.ts FILE`. `--postroom-only`: no Dovecot, for A/B runs
  * of Postroom's own CPU per delivery (the last column, read from /proc); with `--only sieve`,
  * Postroom without and with the script, N rounds in alternating order — on a shared machine the
- * ratio within a round and the server's CPU µs per delivery say more than the rates.)
+ * ratio within a round and the server's CPU µs per delivery say more than the rates. With
+ * `--postroom-only`, each run also writes a `threads …` line to stderr: per measured delivery, the
+ * bench's own CPU (the client), and for the server's main thread and its five busiest other
+ * threads (named `node#<tid − pid>`) the CPU and the run-queue wait (/proc schedstat) and the
+ * voluntary and involuntary context switches — the SQLite sync thread is the one with ~0.5–1
+ * voluntary switches per delivery (about one per WAL fdatasync), V8's four platform threads (GC
+ * and compiles) the ones with almost none. `--sieve-sessions 10`: only that Sieve row.)
  *
  * Mail delivery over LMTP, Postroom (`postroom serve --lmtp-port`, SQLite store) and Dovecot
  * (dovecot-lmtpd, Maildir, mail_fsync default) side by side in the same run, in turn: for each row
@@ -52,6 +58,8 @@ const { values } = parseArgs({
     // Seconds of load before the measured window (default 1): a control for how much of a row is
     // the JIT still compiling (at 1 session a second is ~300 deliveries; the Sieve code tiers up later).
     warmup: { type: 'string' },
+    // Only these Sieve rows' session counts, e.g. "10" (default both: 1,10).
+    'sieve-sessions': { type: 'string' },
   },
 });
 const ROUNDS = Number(values.rounds ?? 1);
@@ -74,7 +82,7 @@ const onlySieve = only?.length === 1 && only[0] === 'sieve';
 const SIEVE_ROWS: Row[] = [
   { sessions: 1, size: 10 * 1024, rcpts: 1 },
   { sessions: 10, size: 10 * 1024, rcpts: 1 },
-];
+].filter((r) => !values['sieve-sessions'] || values['sieve-sessions'].split(',').map(Number).includes(r.sessions));
 
 interface Result {
   deliveries: number;
@@ -105,6 +113,41 @@ function cpuOf(pid: number): { total: number; main: number } | null {
   } catch {
     return null;
   }
+}
+
+/** Per thread of a process: name, CPU µs, run-queue wait µs (schedstat), switches voluntary and not. */
+interface ThreadStat { comm: string; cpu: number; wait: number; vol: number; invol: number }
+function threadsOf(pid: number): Map<number, ThreadStat> {
+  const out = new Map<number, ThreadStat>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const dir = `/proc/${pid}/task/${tid}`;
+        const sched = readFileSync(`${dir}/schedstat`, 'utf8').trim().split(' ');
+        const status = readFileSync(`${dir}/status`, 'utf8');
+        const num = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+        out.set(Number(tid), { comm: readFileSync(`${dir}/comm`, 'utf8').trim(), cpu: Number(sched[0]) / 1000, wait: Number(sched[1]) / 1000, vol: num('voluntary_ctxt_switches'), invol: num('nonvoluntary_ctxt_switches') });
+      } catch {
+        // the thread ended
+      }
+    }
+  } catch {
+    // the process ended
+  }
+  return out;
+}
+/** Per delivery, the threads' deltas summed by name (the main thread as "main"). */
+function threadDelta(pid: number, before: Map<number, ThreadStat>, after: Map<number, ThreadStat>, n: number): string {
+  const sums = new Map<string, ThreadStat>();
+  for (const [tid, a] of after) {
+    const b = before.get(tid) ?? { comm: a.comm, cpu: 0, wait: 0, vol: 0, invol: 0 };
+    const name = tid === pid ? 'main' : `${a.comm}#${tid - pid}`;
+    const s = sums.get(name) ?? { comm: name, cpu: 0, wait: 0, vol: 0, invol: 0 };
+    s.cpu += a.cpu - b.cpu; s.wait += a.wait - b.wait; s.vol += a.vol - b.vol; s.invol += a.invol - b.invol;
+    sums.set(name, s);
+  }
+  return [...sums.values()].filter((s) => s.cpu > 0).sort((x, y) => y.cpu - x.cpu).slice(0, 6)
+    .map((s) => `${s.comm}: cpu ${(s.cpu / n).toFixed(1)} wait ${(s.wait / n).toFixed(1)} µs, vol ${(s.vol / n).toFixed(2)} invol ${(s.invol / n).toFixed(2)}`).join('; ');
 }
 
 /** A message of about `size` bytes: plain text lines, a unique first header per transaction. */
@@ -205,7 +248,7 @@ async function load(port: number, row: Row, tag: string, varied: boolean, pid?: 
   const noSubject = Buffer.from(base.toString('latin1').replace(/^Subject: .*\r\n/m, ''), 'latin1');
   const latencies: number[] = [];
   let deliveries = 0;
-  const cpuAt: { start: { total: number; main: number } | null } = { start: null };
+  const cpuAt: { start: { total: number; main: number } | null; threads?: Map<number, ThreadStat>; client?: NodeJS.CpuUsage } = { start: null };
   let errors = 0;
   let firstError: string | undefined;
   let measuring = false;
@@ -225,7 +268,11 @@ async function load(port: number, row: Row, tag: string, varied: boolean, pid?: 
       if (counted && !measuring) {
         measuring = true;
         measuredFrom = Date.now();
-        if (pid !== undefined) cpuAt.start = cpuOf(pid);
+        if (pid !== undefined) {
+          cpuAt.start = cpuOf(pid);
+          cpuAt.threads = threadsOf(pid);
+          cpuAt.client = process.cpuUsage();
+        }
       }
       const result = await client.send('bench@bench.test', to.map((address) => ({ address })), message);
       const took = performance.now() - began;
@@ -246,6 +293,7 @@ async function load(port: number, row: Row, tag: string, varied: boolean, pid?: 
   // Deliveries of transactions that started in the window count; the window ends when the last one is answered.
   const seconds = (Date.now() - (measuredFrom || measureFrom)) / 1000;
   const cpuAfter = pid !== undefined ? cpuOf(pid) : null;
+  if (pid !== undefined && cpuAt.threads && deliveries > 0) process.stderr.write(`threads ${tag} ${deliveries / ((Date.now() - measuredFrom) / 1000) | 0}/s per delivery: client ${(((c) => c.user + c.system)(process.cpuUsage(cpuAt.client)) / deliveries).toFixed(1)} µs; ${threadDelta(pid, cpuAt.threads, threadsOf(pid), deliveries)}\n`);
   // From the first measured transaction to the last answer, per delivery measured (the warm-up's
   // module loading and JIT are left out).
   const cpuBefore = cpuAt.start;
@@ -266,7 +314,7 @@ async function runOne(server: 'Postroom' | 'Dovecot', row: Row, index: number, s
   const running = server === 'Postroom' ? await startPostroom(runDir, script) : await startDovecotLmtp(runDir, USERS, row.sessions, script);
   let result: Omit<Result, 'stored' | 'filed'>;
   try {
-    result = await load(running.port, row, `${server}-${index}`, sieve !== undefined, server === 'Postroom' ? running.pid : undefined);
+    result = await load(running.port, row, `${server}-${index}${sieve ? (sieve.script ? "s" : "n") : ""}`, sieve !== undefined, server === 'Postroom' ? running.pid : undefined);
     if ('cpuAtStart' in running) result.cpu = cpuSeconds(running.pid) - (running.cpuAtStart as number);
   } finally {
     await running.stop();
