@@ -40,10 +40,10 @@ const SLOTS = 64;
  * The slots' memory is made GROUP_SLOTS at a time (16 MiB): one group at store open, another only
  * when every slot made so far is lent out at once. Why not all 64 at open: V8 counts a
  * WebAssembly.Memory's whole size as external memory, and with 128 MiB of it a server taking
- * APPENDs of 100–300 KB over TLS fell into a Mark-Compact every ~15 APPENDs (5–10 per 100 at
- * 250 KB, each freeing 2–4 MB of a ~20 MB heap); with 16 MiB, none in 4 runs of 5 (bench/RESULTS.md,
- * "APPENDs of 10–300 KB"). A later group costs that one mark-compact ("external memory
- * pressure") when it is made, under a load that needs it.
+ * APPENDs of 250 KB–1 MB over TLS mostly fell into a Mark-Compact every ~10–15 APPENDs (3–18 per
+ * 100, each freeing 2–4 MB of a ~20 MB heap) and stayed there; with 16 MiB it did in 1 run of 20
+ * (bench/RESULTS.md, "APPENDs of 10–300 KB"). A later group costs one mark-compact ("external
+ * memory pressure") when it is made, under a load that needs it.
  */
 const GROUP_SLOTS = 8;
 
