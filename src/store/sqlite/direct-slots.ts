@@ -41,7 +41,7 @@ const SLOTS = 64;
  * when every slot made so far is lent out at once. Why not all 64 at open: V8 counts a
  * WebAssembly.Memory's whole size as external memory, and with 128 MiB of it a server taking
  * APPENDs of 250 KB–1 MB over TLS mostly fell into a Mark-Compact every ~10–15 APPENDs (3–18 per
- * 100, each freeing 2–4 MB of a ~20 MB heap) and stayed there; with 16 MiB it did in 1 run of 20
+ * 100, each freeing 2–4 MB of a ~20 MB heap) and stayed there; with 16 MiB it did in 1 run of 18
  * (bench/RESULTS.md, "APPENDs of 10–300 KB"). A later group costs one mark-compact ("external
  * memory pressure") when it is made, under a load that needs it.
  */
