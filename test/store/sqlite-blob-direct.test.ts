@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BlobFiles, TempBlob } from '../../src/store/sqlite/blob-files.js';
 import { KEEP_FOR_PARSE_MAX } from '../../src/store/sqlite/blob-files.js';
-import { ALIGN, PIECE_BYTES, SLOT_BYTES, directSlots, takeSlot } from '../../src/store/sqlite/direct-slots.js';
+import { ALIGN, PIECE_BYTES, SLOT_BYTES, directSlots, giveSlot, takeSlot } from '../../src/store/sqlite/direct-slots.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -132,6 +132,30 @@ describe('SqliteStore body files: O_DIRECT writes', () => {
       done.release();
       assert.ok(readFileSync(t.path).equals(bodies[i]!));
     }
+  });
+
+  it('the slots\' memory is made a group of 8 at a time: more than 8 bodies at once get a slot each, up to 64', () => {
+    const before = directSlots();
+    const taken: Buffer[] = [];
+    for (let i = 0; i < 64 - (before.made - before.free); i++) {
+      const slot = takeSlot();
+      assert.ok(slot, `slot ${i} refused`);
+      taken.push(slot);
+    }
+    assert.equal(takeSlot(), null, 'a 65th slot at once');
+    const all = directSlots();
+    assert.equal(all.made, 64);
+    assert.equal(all.groups, 8, 'eight groups of 8 slots');
+    // Distinct memory, page-aligned: writing the ends of one slot leaves the others alone.
+    taken.forEach((s, i) => {
+      s[0] = i;
+      s[SLOT_BYTES - 1] = i;
+    });
+    taken.forEach((s, i) => assert.equal(s.byteOffset % ALIGN, 0, `slot ${i} not aligned`));
+    taken.forEach((s, i) => assert.ok(s[0] === i && s[SLOT_BYTES - 1] === i, `slot ${i} overwritten`));
+    for (const s of taken) giveSlot(s);
+    const after = directSlots();
+    assert.equal(after.made - after.free, before.made - before.free, 'every slot taken was given back');
   });
 
   it('an aborted body gives its slot back and leaves no file', async () => {

@@ -18,6 +18,7 @@ test('the slots are made at open, and the first large APPEND sets off no mark-co
   const store = await SqliteStore.open({ directory: tempDir() });
   try {
     assert.equal(directSlots().reserved, true, 'not made at open');
+    assert.equal(directSlots().groups, 1, 'one group of slots at open, not all of them');
     const u = await store.open('alice');
     const inbox = await u.get('INBOX');
     await u.append(inbox.id, { content: Buffer.from('From: a@example.com\r\nSubject: small\r\n\r\nhello\r\n') });

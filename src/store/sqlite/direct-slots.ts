@@ -19,7 +19,7 @@
  * O_DIRECT needs the buffer's address, the length and the file position aligned to the device's
  * logical block size. A Node Buffer this large starts 16 bytes into a page (malloc's header); a
  * WebAssembly.Memory is allocated by V8 in whole pages, so its bytes start page-aligned. One Memory
- * of SLOTS × SLOT_BYTES is made at store open (reserveSlots) and cut into slots; its pages become resident only as
+ * of GROUP_SLOTS × SLOT_BYTES is made at store open (reserveSlots), more as needed up to SLOTS, and cut into slots; its pages become resident only as
  * slots are first filled, and a slot given back is the next one taken. Writes are whole pieces of
  * PIECE_BYTES at piece-aligned positions, except the last of a file, padded to ALIGN with zeros
  * (the file is then cut to its size).
@@ -36,6 +36,16 @@ export const ALIGN = 4096;
  * only as far as bodies have filled them); one more is written through the page cache, as before.
  */
 const SLOTS = 64;
+/**
+ * The slots' memory is made GROUP_SLOTS at a time (16 MiB): one group at store open, another only
+ * when every slot made so far is lent out at once. Why not all 64 at open: V8 counts a
+ * WebAssembly.Memory's whole size as external memory, and with 128 MiB of it a server taking
+ * APPENDs of 250 KB–1 MB over TLS mostly fell into a Mark-Compact every ~10–15 APPENDs (3–18 per
+ * 100, each freeing 2–4 MB of a ~20 MB heap) and stayed there; with 16 MiB it did in 1 run of 18
+ * (bench/RESULTS.md, "APPENDs of 10–300 KB"). A later group costs one mark-compact ("external
+ * memory pressure") when it is made, under a load that needs it.
+ */
+const GROUP_SLOTS = 8;
 
 /** The one part of WebAssembly used here (the project's TypeScript libraries do not declare it). */
 interface WasmMemory {
@@ -46,42 +56,49 @@ const WasmMemoryClass = (globalThis as { WebAssembly?: { Memory: WasmMemoryClass
 /** WebAssembly's page: 64 KiB. */
 const WASM_PAGE = 65536;
 
-let memory: WasmMemory | null | undefined;
-let carved = 0;
+/** The groups made so far; null once making one failed (no WebAssembly, no address space). */
+let groups: WasmMemory[] | null = [];
+/** Slots cut from the newest group so far. */
+let carvedInGroup = GROUP_SLOTS;
+let made = 0;
 const free: Buffer[] = [];
 
-function reserve(): WasmMemory | null {
-  if (memory !== undefined) return memory;
+/** Makes one more group; false when none can be made (then bodies go through the page cache). */
+function addGroup(): boolean {
+  if (!groups || made + GROUP_SLOTS > SLOTS) return false;
   try {
     if (!WasmMemoryClass) throw new Error('no WebAssembly');
-    const pages = (SLOTS * SLOT_BYTES) / WASM_PAGE;
-    memory = new WasmMemoryClass({ initial: pages, maximum: pages });
+    const pages = (GROUP_SLOTS * SLOT_BYTES) / WASM_PAGE;
+    groups.push(new WasmMemoryClass({ initial: pages, maximum: pages }));
+    carvedInGroup = 0;
+    return true;
   } catch {
-    memory = null; // no WebAssembly (node --jitless), or no address space: bodies go through the page cache
+    if (groups.length === 0) groups = null; // no WebAssembly (node --jitless): never try again
+    return false;
   }
-  return memory;
 }
 
 /**
- * Makes the slots' memory now, at store open, rather than for the first large body. V8 counts the
- * whole Memory (128 MiB, resident only as slots fill) as external memory the moment it is made, and
- * that starts a mark-compact at once ("external memory pressure"): measured 20–40 ms of GC and
- * ~7 ms for the allocation itself in the middle of the first large APPEND of every server process
- * (bench:append, issue 23). At open nobody waits for it.
+ * Makes the first group of the slots' memory now, at store open, rather than for the first large
+ * body. V8 counts a Memory's whole size (resident only as slots fill) as external memory the
+ * moment it is made, and that starts a mark-compact at once ("external memory pressure"):
+ * measured 20–40 ms of GC and ~7 ms for the allocation itself in the middle of the first large
+ * APPEND of every server process (bench:append, issue 23). At open nobody waits for it.
  */
 export function reserveSlots(): void {
-  reserve();
+  if (groups && groups.length === 0) addGroup();
 }
 
 /** A free aligned slot of SLOT_BYTES, or null when none is left (or none can be made). */
 export function takeSlot(): Buffer | null {
   const slot = free.pop();
   if (slot) return slot;
-  const m = reserve();
-  if (!m || carved + SLOT_BYTES > m.buffer.byteLength) return null;
-  const made = Buffer.from(m.buffer, carved, SLOT_BYTES);
-  carved += SLOT_BYTES;
-  return made;
+  if (carvedInGroup === GROUP_SLOTS && !addGroup()) return null;
+  const group = groups![groups!.length - 1]!;
+  const cut = Buffer.from(group.buffer, carvedInGroup * SLOT_BYTES, SLOT_BYTES);
+  carvedInGroup++;
+  made++;
+  return cut;
 }
 
 /** Gives a slot back; no write may still be reading it and no parse its bytes. */
@@ -90,6 +107,6 @@ export function giveSlot(slot: Buffer): void {
 }
 
 /** For tests: slots made and slots free, and whether their memory is made yet. */
-export function directSlots(): { made: number; free: number; reserved: boolean } {
-  return { made: carved / SLOT_BYTES, free: free.length, reserved: memory !== undefined };
+export function directSlots(): { made: number; free: number; reserved: boolean; groups: number } {
+  return { made, free: free.length, reserved: groups === null || groups.length > 0, groups: groups?.length ?? 0 };
 }
