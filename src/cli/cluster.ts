@@ -49,6 +49,7 @@ import { serveStore } from '../store/remote/store-server.js';
 import { FeedHub, relayWorkerFeed } from './feed-relay.js';
 import { isStoreRequest, isStoreResponse } from '../store/remote/messages.js';
 import { proxyProtocolOptions } from './proxy-settings.js';
+import { applyGcScheduling } from './node-flags.js';
 import { listenProtocols, openStore, type ListeningPorts, type ListeningServer, type SharedServerOptions } from './components.js';
 import { createLogger } from './logger.js';
 import { LoginGuard } from '../auth/login-guard.js';
@@ -264,6 +265,8 @@ async function primary(options: Record<string, unknown>, count: number): Promise
 
 async function worker(options: Record<string, unknown>): Promise<void> {
   const settings: ServeSettings = await resolveSettings(options);
+  // The workers serve the clients: the same scavenge scheduling as a single-process serve (start.ts).
+  applyGcScheduling(settings);
   const logger: Logger = createLogger(settings.logLevel, false).child({ worker: cluster.worker?.id });
   const metrics = settings.metricsPort !== 'off' ? new Metrics() : undefined;
   const users = servedUsersFile(settings.data, settings.usersFile);
