@@ -16,8 +16,11 @@ const SCAN_MIN = 1024;
 
 /** Offset just past the end of the line starting at `pos` (after its LF), or `end` when unterminated. */
 export function lineEnd(raw: Buffer, pos: number, end: number): number {
-  const i = raw.indexOf(LF, pos);
-  return i < 0 || i >= end ? end : i + 1;
+  // A loop over the bytes, bounded by `end`: its callers walk header lines of tens of bytes, for
+  // which Buffer.indexOf (a call into C++ per line, searching on past `end`) cost more than looking
+  // at the bytes (bench/RESULTS.md, "Sieve: fixed cost of a run").
+  for (let i = pos; i < end; i++) if (raw[i] === LF) return i + 1;
+  return end;
 }
 
 /** Length of the line terminator ending just before `next` (2 for CRLF, 1 for LF, 0 when none). */

@@ -7,7 +7,7 @@
 import { decodeHeaderText } from '../mime/index.js';
 import { parseAddressList } from '../mime/address.js';
 import { fieldColon, fieldNameEnd, fieldValue, scanFields, unfold, type RawField } from '../mime/header.js';
-import { isBlankLine } from '../mime/bytes.js';
+import { isBlankLine, lineEnd } from '../mime/bytes.js';
 import type { AddressPart, FieldSlots } from './program.js';
 
 export interface SplitAddress {
@@ -205,7 +205,7 @@ function scanSlots(header: Buffer, names: readonly string[], out: Array<Field | 
   let current: RawField | null = null;
   let pos = 0;
   while (pos < end) {
-    const next = nextLine(header, pos, end);
+    const next = lineEnd(header, pos, end);
     if (isBlankLine(header, pos, next)) break;
     const first = header[pos];
     if (first === SP || first === HT) {
@@ -232,16 +232,6 @@ function scanSlots(header: Buffer, names: readonly string[], out: Array<Field | 
 }
 
 /**
- * Where the line at `pos` ends (after its LF), or `end`: mime's lineEnd, as a loop over the bytes —
- * Buffer.indexOf is a call into C++ for each line, more than a header line's bytes cost to look at
- * (bench/RESULTS.md, "Sieve: fixed cost of a run").
- */
-function nextLine(raw: Buffer, pos: number, end: number): number {
-  for (let i = pos; i < end; i++) if (raw[i] === LF) return i + 1;
-  return end;
-}
-
-/**
  * fieldValue (src/mime/header.ts) of a field: its value unfolded, as text. An ASCII value (nearly
  * every field a script reads) is read straight from the header, not through a Buffer made for it
  * (subarray) and its toString; any other goes through fieldValue, which decides UTF-8 or latin1.
@@ -252,8 +242,6 @@ function valueOf(header: Buffer, field: RawField): string {
   for (let i = start; i < end; i++) if (header[i]! > 0x7f) return fieldValue(header, field);
   return unfold(header.toString('latin1', start, end));
 }
-
-const LF = 0x0a;
 
 /** raw[start, end) is `lower` (a lower-cased name), ASCII case folded. */
 function sameName(raw: Buffer, start: number, end: number, lower: string): boolean {
