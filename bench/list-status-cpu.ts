@@ -1,0 +1,165 @@
+/**
+ * `node --import tsx bench/list-status-cpu.ts [--rounds 2000] [--cpu-prof FILE]`
+ *
+ * LIST and STATUS as one persistent client of the persistent-1 mix meets them (issue 23, their p99):
+ * each round is APPEND, UID STORE +FLAGS.SILENT (\Deleted), EXPUNGE, then LIST "" "*", STATUS Archive
+ * (MESSAGES UIDNEXT UNSEEN), SELECT INBOX, UID FETCH n:* (FLAGS) — the write that ends one round of
+ * the mix and the reads that start the next. The server runs in this process on a copy of the
+ * bench's seeded SQLite data; a bare socket client waits for each tagged line. Per command it prints
+ * the round trip p50/p90/p99 and the process's CPU around it (process.cpuUsage, every thread: server
+ * and client, the client's part is the same for any server build), and how many a GC overlapped. In-process and one at a time, so
+ * a change to a command's own work shows here without the machine's load in the figure as much as a
+ * wall-clock bench; `--cpu-prof FILE` also writes a V8 CPU profile of the measured rounds.
+ */
+import net from 'node:net';
+import inspector from 'node:inspector';
+import { writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { SqliteStore } from '../src/store/sqlite/index.js';
+import { UserFile, UserFileAuthenticator } from '../src/auth/user-file.js';
+import { createImapServer } from '../src/imap/server.js';
+import { seededPostroomData } from './servers/postroom.js';
+import { BENCH_TMP, PASSWORD, mixedUsers } from './servers/common.js';
+import { benchMessage } from './load/messages.js';
+
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2000' }, 'cpu-prof': { type: 'string' }, tmp: { type: 'string', default: 'list-status-cpu' }, 'minor-gc-task': { type: 'boolean', default: false } } });
+const ROUNDS = Number(values.rounds);
+// As `serve` does by default (v8MinorGcTask false): a scavenge runs in the allocation that fills the space.
+if (!values['minor-gc-task']) setFlagsFromString('--no-minor-gc-task');
+const dir = join(BENCH_TMP, 'run', values.tmp);
+rmSync(dir, { recursive: true, force: true });
+mkdirSync(dir, { recursive: true });
+const data = await seededPostroomData(dir, mixedUsers(20, 1_000));
+const store = await SqliteStore.open({ directory: data });
+const server = createImapServer({ store, auth: new UserFileAuthenticator(UserFile.inDataDir(data)), host: '127.0.0.1', port: 0, tlsPort: null, allowInsecureAuth: true });
+const { port } = (await server.listen()) as { port: number };
+
+class Client {
+  private chunks: Buffer[] = [];
+  private wake: (() => void) | null = null;
+  private tagN = 0;
+  constructor(private readonly socket: net.Socket) {
+    socket.setNoDelay(true);
+    socket.on('data', (d: Buffer) => {
+      this.chunks.push(d);
+      this.wake?.();
+    });
+  }
+  private async until(test: (tail: string) => boolean): Promise<string> {
+    for (;;) {
+      const last = this.chunks[this.chunks.length - 1];
+      if (last && last[last.length - 1] === 0x0a) {
+        const all = Buffer.concat(this.chunks).toString('latin1');
+        const lines = all.split('\r\n');
+        if (test(lines[lines.length - 2]!)) {
+          this.chunks = [];
+          return all;
+        }
+      }
+      await new Promise<void>((r) => (this.wake = r));
+    }
+  }
+  async command(text: string, literal?: Buffer): Promise<string> {
+    const tag = `T${++this.tagN}`;
+    if (!literal) this.socket.write(`${tag} ${text}\r\n`);
+    else {
+      this.socket.write(`${tag} ${text} {${literal.length}}\r\n`);
+      await this.until((t) => t.startsWith('+ '));
+      this.socket.write(literal);
+      this.socket.write('\r\n');
+    }
+    const out = await this.until((t) => t.startsWith(`${tag} `));
+    if (!out.includes(`${tag} OK`)) throw new Error(`${text}: ${out.slice(-300)}`);
+    return out;
+  }
+  static async open(): Promise<Client> {
+    const c = new Client(net.connect({ host: '127.0.0.1', port }));
+    await c.until((t) => t.startsWith('* OK'));
+    return c;
+  }
+}
+
+const client = await Client.open();
+await client.command(`LOGIN user1 ${PASSWORD}`);
+await client.command('SELECT INBOX');
+const times = new Map<string, { wall: number[]; cpu: number[]; gcs: number; gcMs: number; slowGc: number }>();
+// GCs of this process (server and client share it), each put on the command it overlapped.
+const gcs: PerformanceEntry[] = [];
+new PerformanceObserver((l) => gcs.push(...l.getEntries())).observe({ entryTypes: ['gc'] });
+/**
+ * The process's CPU time in ms, every thread (the main thread's own is not to be had in node 20:
+ * /proc's schedstat of a running thread lags by up to a tick, which is longer than these commands).
+ */
+const mainCpu = (): number => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
+async function timed(name: string, fn: () => Promise<string>): Promise<string> {
+  const m0 = mainCpu();
+  const t0 = performance.now();
+  const out = await fn();
+  const t1 = performance.now();
+  const wall = t1 - t0;
+  const m = mainCpu() - m0;
+  let e = times.get(name);
+  if (!e) times.set(name, (e = { wall: [], cpu: [], gcs: 0, gcMs: 0, slowGc: 0 }));
+  e.wall.push(wall);
+  e.cpu.push(m);
+  // The observer is told on a later turn: look at the GCs that ended before the next command.
+  await new Promise((r) => setImmediate(r));
+  let inside = 0;
+  for (const g of gcs.splice(0)) if (g.startTime < t1 && g.startTime + g.duration > t0) inside += g.duration;
+  if (inside > 0) {
+    e.gcs++;
+    e.gcMs += inside;
+  }
+  return out;
+}
+let seed = 0;
+let uidNext = 1001;
+async function round(): Promise<void> {
+  const out = await timed('APPEND', () => client.command('APPEND INBOX (\\Seen)', benchMessage(7_000_000 + seed++, 'appended')));
+  const uid = Number(/APPENDUID \d+ (\d+)/.exec(out)?.[1]);
+  uidNext = uid + 1;
+  await timed('STORE', () => client.command(`UID STORE ${uid} +FLAGS.SILENT (\\Deleted)`));
+  await timed('EXPUNGE', () => client.command('EXPUNGE'));
+  await timed('LIST', () => client.command('LIST "" "*"'));
+  await timed('STATUS', () => client.command('STATUS Archive (MESSAGES UIDNEXT UNSEEN)'));
+  await timed('SELECT', () => client.command('SELECT INBOX'));
+  await timed('FETCH FLAGS', () => client.command(`UID FETCH ${uidNext - 200}:* (FLAGS)`));
+}
+for (let i = 0; i < Math.min(300, ROUNDS); i++) await round();
+times.clear();
+let session: inspector.Session | undefined;
+const post = (method: string, params: object = {}): Promise<unknown> =>
+  new Promise((resolve, reject) => session!.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
+if (values['cpu-prof']) {
+  session = new inspector.Session();
+  session.connect();
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 50 });
+  await post('Profiler.start');
+}
+const load0 = loadavg()[0]!;
+for (let i = 0; i < ROUNDS; i++) await round();
+if (session) {
+  const res = (await post('Profiler.stop')) as { profile: object };
+  writeFileSync(values['cpu-prof']!, JSON.stringify(res.profile));
+}
+const q = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+process.stdout.write(`${ROUNDS} rounds, load ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}\n| command | wall p50/p90/p99 ms | CPU mean ms | CPU p99 | % with a GC inside, mean GC ms |\n| --- | --- | --- | --- | --- |\n`);
+for (const [name, e] of times) {
+  process.stdout.write(
+    `| ${name} | ${q(e.wall, 0.5).toFixed(3)}/${q(e.wall, 0.9).toFixed(3)}/${q(e.wall, 0.99).toFixed(3)} | ${mean(e.cpu).toFixed(3)} | ${q(e.cpu, 0.99).toFixed(3)} | ` +
+      `${((100 * e.gcs) / e.wall.length).toFixed(1)} %, ${e.gcs ? (e.gcMs / e.gcs).toFixed(2) : '-'} |\n`,
+  );
+}
+await server.close();
+await store.close();
+rmSync(dir, { recursive: true, force: true });
+process.exit(0);
