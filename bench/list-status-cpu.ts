@@ -87,6 +87,9 @@ const client = await Client.open();
 await client.command(`LOGIN user1 ${PASSWORD}`);
 await client.command('SELECT INBOX');
 const times = new Map<string, { wall: number[]; cpu: number[]; gcs: number; gcMs: number; slowGc: number }>();
+/** Each measured command's span on CLOCK_MONOTONIC in µs (the CPU profile's clock), for --cpu-prof. */
+const spans: Array<{ name: string; from: number; to: number }> = [];
+const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
 // GCs of this process (server and client share it), each put on the command it overlapped.
 const gcs: PerformanceEntry[] = [];
 new PerformanceObserver((l) => gcs.push(...l.getEntries())).observe({ entryTypes: ['gc'] });
@@ -101,8 +104,10 @@ const mainCpu = (): number => {
 async function timed(name: string, fn: () => Promise<string>): Promise<string> {
   const m0 = mainCpu();
   const t0 = performance.now();
+  const u0 = monoUs();
   const out = await fn();
   const t1 = performance.now();
+  if (measuring) spans.push({ name, from: u0, to: monoUs() });
   const wall = t1 - t0;
   const m = mainCpu() - m0;
   let e = times.get(name);
@@ -134,6 +139,7 @@ async function round(): Promise<void> {
 }
 for (let i = 0; i < Math.min(300, ROUNDS); i++) await round();
 times.clear();
+let measuring = false;
 let session: inspector.Session | undefined;
 const post = (method: string, params: object = {}): Promise<unknown> =>
   new Promise((resolve, reject) => session!.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
@@ -145,10 +151,14 @@ if (values['cpu-prof']) {
   await post('Profiler.start');
 }
 const load0 = loadavg()[0]!;
+measuring = true;
 for (let i = 0; i < ROUNDS; i++) await round();
+measuring = false;
+let busyReport = '';
 if (session) {
-  const res = (await post('Profiler.stop')) as { profile: object };
+  const res = (await post('Profiler.stop')) as { profile: Profile };
   writeFileSync(values['cpu-prof']!, JSON.stringify(res.profile));
+  busyReport = busyInSpans(res.profile);
 }
 const q = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -159,7 +169,82 @@ for (const [name, e] of times) {
       `${((100 * e.gcs) / e.wall.length).toFixed(1)} %, ${e.gcs ? (e.gcMs / e.gcs).toFixed(2) : '-'} |\n`,
   );
 }
+process.stdout.write(busyReport);
 await server.close();
 await store.close();
 rmSync(dir, { recursive: true, force: true });
 process.exit(0);
+
+interface Profile {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }>;
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/**
+ * --cpu-prof: the main thread's samples inside each measured command (server and client, one
+ * thread), sorted as gc / program / js (idle samples left out): per command the busy time's
+ * p50/p90/p99, and for its busiest 1 % the mean split and the leaf functions that took it.
+ */
+function busyInSpans(p: Profile): string {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const times: number[] = [];
+  let t = p.startTime;
+  for (const d of p.timeDeltas) times.push((t += d));
+  // Sample i covers the time up to the next one.
+  const interval = (p.timeDeltas.slice(1).reduce((a, b) => a + b, 0) / Math.max(1, p.timeDeltas.length - 1)) || 50;
+  const label = (id: number): string => {
+    const f = byId.get(id)!.callFrame;
+    return `${f.functionName || '(anonymous)'} ${f.url.replace(/.*\/(src|bench|node_modules)\//, '$1/')}:${f.lineNumber}`;
+  };
+  const kindOf = (id: number): 'idle' | 'gc' | 'program' | 'js' => {
+    const name = byId.get(id)!.callFrame.functionName;
+    if (name === '(idle)') return 'idle';
+    if (name === '(garbage collector)') return 'gc';
+    if (name === '(program)') return 'program';
+    return 'js';
+  };
+  const per = new Map<string, Array<{ busy: number; gc: number; program: number; js: number; leaves: Map<string, number> }>>();
+  let i = 0;
+  for (const span of spans) {
+    while (i < times.length && times[i]! < span.from) i++;
+    const row = { busy: 0, gc: 0, program: 0, js: 0, leaves: new Map<string, number>() };
+    for (let j = i; j < times.length && times[j]! <= span.to; j++) {
+      const k = kindOf(p.samples[j]!);
+      if (k === 'idle') continue;
+      const ms = interval / 1000;
+      row[k] += ms;
+      row.busy += ms;
+      // The src/ frame nearest the leaf names JS samples (natives are called from it).
+      let id: number | undefined = p.samples[j]!;
+      let name = label(id);
+      if (k === 'js') {
+        for (; id !== undefined; id = parent.get(id)) {
+          if (byId.get(id)!.callFrame.url.includes('/src/')) {
+            name = `${label(p.samples[j]!).split(' ')[0]} < ${label(id)}`;
+            break;
+          }
+        }
+      }
+      row.leaves.set(name, (row.leaves.get(name) ?? 0) + ms);
+    }
+    let list = per.get(span.name);
+    if (!list) per.set(span.name, (list = []));
+    list.push(row);
+  }
+  let out = `\nMain thread busy inside each command (CPU profile, ${interval.toFixed(0)} µs samples), ms: p50/p90/p99; busiest 1 %: mean = gc + program + js, top leaves\n\n`;
+  for (const [name, rows] of per) {
+    const busy = rows.map((r) => r.busy).sort((a, b) => a - b);
+    const at = (f: number): number => busy[Math.min(busy.length - 1, Math.floor(busy.length * f))]!;
+    const top = [...rows].sort((a, b) => b.busy - a.busy).slice(0, Math.max(1, Math.floor(rows.length / 100)));
+    const m = (f: (r: (typeof rows)[number]) => number): string => (top.reduce((a, r) => a + f(r), 0) / top.length).toFixed(2);
+    const leaves = new Map<string, number>();
+    for (const r of top) for (const [k, v] of r.leaves) leaves.set(k, (leaves.get(k) ?? 0) + v / top.length);
+    const best = [...leaves].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k} ${v.toFixed(2)}`).join('; ');
+    out += `- ${name}: ${at(0.5).toFixed(2)}/${at(0.9).toFixed(2)}/${at(0.99).toFixed(2)}; busiest ${top.length}: ${m((r) => r.busy)} = ${m((r) => r.gc)} + ${m((r) => r.program)} + ${m((r) => r.js)}; ${best}\n`;
+  }
+  return out;
+}
