@@ -90,6 +90,7 @@ const times = new Map<string, { wall: number[]; cpu: number[]; gcs: number; gcMs
 /** Each measured command's span on CLOCK_MONOTONIC in µs (the CPU profile's clock), for --cpu-prof. */
 const spans: Array<{ name: string; from: number; to: number }> = [];
 const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
+let measuring = false;
 // GCs of this process (server and client share it), each put on the command it overlapped.
 const gcs: PerformanceEntry[] = [];
 new PerformanceObserver((l) => gcs.push(...l.getEntries())).observe({ entryTypes: ['gc'] });
@@ -139,7 +140,6 @@ async function round(): Promise<void> {
 }
 for (let i = 0; i < Math.min(300, ROUNDS); i++) await round();
 times.clear();
-let measuring = false;
 let session: inspector.Session | undefined;
 const post = (method: string, params: object = {}): Promise<unknown> =>
   new Promise((resolve, reject) => session!.post(method, params, (err, res) => (err ? reject(err) : resolve(res))));
@@ -187,6 +187,9 @@ interface Profile {
  * thread), sorted as gc / program / js (idle samples left out): per command the busy time's
  * p50/p90/p99, and for its busiest 1 % the mean split and the leaf functions that took it.
  */
+/** The most one sample counts for (µs): four times the 50 µs asked for. */
+const SAMPLE_CAP_US = 200;
+
 function busyInSpans(p: Profile): string {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -215,7 +218,9 @@ function busyInSpans(p: Profile): string {
     for (let j = i; j < times.length && times[j]! <= span.to; j++) {
       const k = kindOf(p.samples[j]!);
       if (k === 'idle') continue;
-      const ms = interval / 1000;
+      // Its own gap to the next sample, capped: a longer gap is the thread (or the sampler) off the
+      // cores on a loaded machine, not work.
+      const ms = Math.min(p.timeDeltas[j + 1] ?? interval, SAMPLE_CAP_US) / 1000;
       row[k] += ms;
       row.busy += ms;
       // The src/ frame nearest the leaf names JS samples (natives are called from it).
@@ -235,7 +240,7 @@ function busyInSpans(p: Profile): string {
     if (!list) per.set(span.name, (list = []));
     list.push(row);
   }
-  let out = `\nMain thread busy inside each command (CPU profile, ${interval.toFixed(0)} µs samples), ms: p50/p90/p99; busiest 1 %: mean = gc + program + js, top leaves\n\n`;
+  let out = `\nMain thread busy inside each command (CPU profile, 50 µs asked, ${interval.toFixed(0)} µs mean gap, each sample counted up to ${SAMPLE_CAP_US} µs), ms: p50/p90/p99; busiest 1 %: mean = gc + program + js, top leaves\n\n`;
   for (const [name, rows] of per) {
     const busy = rows.map((r) => r.busy).sort((a, b) => a - b);
     const at = (f: number): number => busy[Math.min(busy.length - 1, Math.floor(busy.length * f))]!;
