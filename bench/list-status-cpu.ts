@@ -91,6 +91,8 @@ const times = new Map<string, { wall: number[]; cpu: number[]; gcs: number; gcMs
 const spans: Array<{ name: string; from: number; to: number }> = [];
 const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
 let measuring = false;
+/** --cpu-prof: the most one sample counts for (µs), four times the 50 µs asked for. */
+const SAMPLE_CAP_US = 200;
 // GCs of this process (server and client share it), each put on the command it overlapped.
 const gcs: PerformanceEntry[] = [];
 new PerformanceObserver((l) => gcs.push(...l.getEntries())).observe({ entryTypes: ['gc'] });
@@ -187,9 +189,6 @@ interface Profile {
  * thread), sorted as gc / program / js (idle samples left out): per command the busy time's
  * p50/p90/p99, and for its busiest 1 % the mean split and the leaf functions that took it.
  */
-/** The most one sample counts for (µs): four times the 50 µs asked for. */
-const SAMPLE_CAP_US = 200;
-
 function busyInSpans(p: Profile): string {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
