@@ -11,7 +11,6 @@
  * a change to a command's own work shows here without the machine's load in the figure as much as a
  * wall-clock bench; `--cpu-prof FILE` also writes a V8 CPU profile of the measured rounds.
  */
-import net from 'node:net';
 import inspector from 'node:inspector';
 import { writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +24,7 @@ import { createImapServer } from '../src/imap/server.js';
 import { seededPostroomData } from './servers/postroom.js';
 import { BENCH_TMP, PASSWORD, mixedUsers } from './servers/common.js';
 import { benchMessage } from './load/messages.js';
+import { RawImapClient } from './load/raw-imap-client.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2000' }, 'cpu-prof': { type: 'string' }, tmp: { type: 'string', default: 'list-status-cpu' }, 'minor-gc-task': { type: 'boolean', default: false } } });
 const ROUNDS = Number(values.rounds);
@@ -38,52 +38,7 @@ const store = await SqliteStore.open({ directory: data });
 const server = createImapServer({ store, auth: new UserFileAuthenticator(UserFile.inDataDir(data)), host: '127.0.0.1', port: 0, tlsPort: null, allowInsecureAuth: true });
 const { port } = (await server.listen()) as { port: number };
 
-class Client {
-  private chunks: Buffer[] = [];
-  private wake: (() => void) | null = null;
-  private tagN = 0;
-  constructor(private readonly socket: net.Socket) {
-    socket.setNoDelay(true);
-    socket.on('data', (d: Buffer) => {
-      this.chunks.push(d);
-      this.wake?.();
-    });
-  }
-  private async until(test: (tail: string) => boolean): Promise<string> {
-    for (;;) {
-      const last = this.chunks[this.chunks.length - 1];
-      if (last && last[last.length - 1] === 0x0a) {
-        const all = Buffer.concat(this.chunks).toString('latin1');
-        const lines = all.split('\r\n');
-        if (test(lines[lines.length - 2]!)) {
-          this.chunks = [];
-          return all;
-        }
-      }
-      await new Promise<void>((r) => (this.wake = r));
-    }
-  }
-  async command(text: string, literal?: Buffer): Promise<string> {
-    const tag = `T${++this.tagN}`;
-    if (!literal) this.socket.write(`${tag} ${text}\r\n`);
-    else {
-      this.socket.write(`${tag} ${text} {${literal.length}}\r\n`);
-      await this.until((t) => t.startsWith('+ '));
-      this.socket.write(literal);
-      this.socket.write('\r\n');
-    }
-    const out = await this.until((t) => t.startsWith(`${tag} `));
-    if (!out.includes(`${tag} OK`)) throw new Error(`${text}: ${out.slice(-300)}`);
-    return out;
-  }
-  static async open(): Promise<Client> {
-    const c = new Client(net.connect({ host: '127.0.0.1', port }));
-    await c.until((t) => t.startsWith('* OK'));
-    return c;
-  }
-}
-
-const client = await Client.open();
+const client = await RawImapClient.open(port);
 await client.command(`LOGIN user1 ${PASSWORD}`);
 await client.command('SELECT INBOX');
 const times = new Map<string, { wall: number[]; cpu: number[]; gcs: number; gcMs: number; slowGc: number }>();
