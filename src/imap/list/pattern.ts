@@ -40,7 +40,15 @@ export function compilePattern(reference: string, pattern: string, delimiter: st
     }
   }
   const source = reference + pattern;
+  // "*" alone (the `LIST "" "*"` every client sends at each sync) matches every name: no automaton,
+  // and none of its two arrays per name.
+  if (pieces.length === 1 && pieces[0]!.kind === 'star') return { source, matches: matchesAll };
   return { source, matches: (name) => matchPieces(pieces, name, delimiter) };
+}
+
+/** One module function, not a closure per LIST (see select.ts on closures made per call). */
+function matchesAll(): boolean {
+  return true;
 }
 
 /** True when any of the patterns matches (RFC 5258 §3: a list of patterns is a union). */

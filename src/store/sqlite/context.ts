@@ -11,6 +11,7 @@ import type { StoreHealth } from './health.js';
 import type { SnapshotCache } from './snapshot-cache.js';
 import type { StructureCache } from './structure-cache.js';
 import type { StatusSums } from './mailbox-status.js';
+import type { MailboxLists } from './mailbox-lists.js';
 import type { HeaderCache } from './header-cache.js';
 import type { SortCache } from './sort-cache.js';
 import type { SyncThread } from './sync-thread.js';
@@ -72,6 +73,8 @@ export interface StoreContext {
   readonly structures: StructureCache;
   /** STATUS sums of recently counted mailboxes, true while their row is unchanged (mailbox-status.ts). */
   readonly statusSums: StatusSums;
+  /** Each user's LIST rows, kept until a trigger sees the tree change (mailbox-lists.ts). */
+  readonly mailboxLists: MailboxLists;
   /** Header blocks of recently fetched bodies (header-cache.ts). */
   readonly headers: HeaderCache;
   /** Expunged UIDs kept per mailbox for QRESYNC (limits.ts, expunged-log.ts). */

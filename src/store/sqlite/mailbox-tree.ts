@@ -51,6 +51,8 @@ function hasChildren(scope: UserScope, name: string): boolean {
 }
 
 export function listMailboxes(scope: UserScope): MailboxInfo[] {
+  const kept = scope.ctx.mailboxLists.get(scope.userId);
+  if (kept) return kept;
   // One statement with the subscription joined in (every LIST runs this): the columns toInfo reads,
   // and whether the subscriptions' primary key (user_id, name) holds the name.
   const rows = (
@@ -63,11 +65,16 @@ export function listMailboxes(scope: UserScope): MailboxInfo[] {
       .all(scope.userId) as Array<Pick<MailboxRow, 'id' | 'name' | 'noselect' | 'special_use'> & { subscribed: number }>
   ).filter((r) => !isTombstone(r.name));
   const d = scope.ctx.delimiter;
-  return rows.sort((a, b) => compareMailboxNames(a.name, b.name, d)).map((r) => toInfo(r, r.subscribed === 1));
+  const list = rows.sort((a, b) => compareMailboxNames(a.name, b.name, d)).map((r) => toInfo(r, r.subscribed === 1));
+  scope.ctx.mailboxLists.set(scope.ctx.db, scope.userId, list);
+  return list;
 }
 
 export function getMailbox(scope: UserScope, rawName: string): MailboxInfo {
   const name = validateMailboxName(rawName, scope.ctx.delimiter);
+  // A LIST kept the user's tree (mailbox-lists.ts): the same answer without its two queries.
+  const listed = scope.ctx.mailboxLists.byName(scope.userId, name);
+  if (listed) return listed;
   const row = mailboxByName(scope, name);
   if (!row) throw new StoreError('nonexistent', `mailbox ${name} does not exist`);
   return toInfo(row, isSubscribed(scope, name));

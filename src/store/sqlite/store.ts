@@ -17,6 +17,7 @@ import type { SharedMailboxRef } from '../acl.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { StructureCache } from './structure-cache.js';
 import { StatusSums } from './mailbox-status.js';
+import { MailboxLists } from './mailbox-lists.js';
 import { HeaderCache } from './header-cache.js';
 import { SortCache } from './sort-cache.js';
 import { BlobFiles } from './blob-files.js';
@@ -307,6 +308,9 @@ export class SqliteStore implements MailStore {
         sortKeys: new SortCache(options.sortCacheMessages),
         structures: new StructureCache(options.structureCacheEntries),
         statusSums: new StatusSums(),
+        // Off when other processes write too (their changes fire no trigger here), for a check,
+        // and on an older schema asked for by a test.
+        mailboxLists: new MailboxLists(!shared && !forCheck && options.schemaVersion === undefined),
         headers: new HeaderCache(options.headerCacheBytes),
         expungedRetention: limits.expungedRetention,
         purger: new MailboxPurger(maintains),
@@ -337,6 +341,8 @@ export class SqliteStore implements MailStore {
       // Before any write but the store's own, so nothing writes to the WAL meanwhile (wal-prefill.ts).
       if (limits.walPrefillMegabytes > 0 && !forCheck && maintains) prefillWal(`${dbPath}-wal`, limits.walPrefillMegabytes * 1024 * 1024, options.logger);
       await durable.sync(); // a migration's commits, like every write, are synced before use (and the prefill's zeros)
+      // After the migrations (the triggers name their tables): LIST rows kept until the tree changes.
+      ctx.mailboxLists.watch(db);
       const checkpointer = new Checkpointer(db, dbPath, durable, ctx.group, {
         thread: syncThread,
         databaseFd,
