@@ -19,7 +19,7 @@ import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { sieveStorage } from '../../src/store/sieve-storage.js';
 import { dottedBody, startLmtpServer, storedMessages } from '../helpers/lmtp-server.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
-import { RawClient, sleep } from '../helpers/raw-client.js';
+import { RawClient, sleep, until } from '../helpers/raw-client.js';
 
 const newDir = tempDirs('postroom-lmtp-live-sieve-');
 const body = dottedBody;
@@ -248,10 +248,14 @@ describe('LMTP + Sieve: a header-only script, the message stored while it arrive
         c.send('MAIL FROM:<s@example.org>\r\nRCPT TO:<ann@example.org>\r\nDATA\r\n');
         await c.expect(/^354 /);
         c.send(`From: s@example.org\r\nTo: ann@example.org\r\nSubject: cut\r\n\r\n${body(600 * 1024)}`);
-        await sleep(300);
+        // The client goes once the script ran on the header (and, unless it discards, the store is
+        // taking the message into a temporary file), and that file must go too — polled, not fixed
+        // sleeps, which a loaded machine may not honour.
+        await until('the script ran on the header', () => s.streamed.length > 0);
+        if (what !== 'discard') await until('the store is taking the message', () => temps(s.dir).length > 0);
         c.destroy();
-        await sleep(300);
-        assert.deepEqual(s.streamed, [true], 'the script ran on the header');
+        await until('no temporary file is left', () => temps(s.dir).length === 0, 10_000);
+        assert.deepEqual(s.streamed, [true], 'the script ran once, on the header');
         assert.equal((await storedMessages(s.store, 'ann')).length, 0);
         if (what !== 'discard') assert.equal((await storedMessages(s.store, 'ann', 'Archive')).length, 0);
         assert.deepEqual(s.sent, [], 'no vacation answer for a message not accepted');

@@ -14,7 +14,7 @@ import { LmtpClient } from '../../src/lmtp/client.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { dottedBody, startLmtpServer, storedMessages } from '../helpers/lmtp-server.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
-import { RawClient, sleep } from '../helpers/raw-client.js';
+import { RawClient, sleep, until } from '../helpers/raw-client.js';
 
 const newDir = tempDirs('postroom-lmtp-live-');
 const body = dottedBody;
@@ -63,11 +63,13 @@ describe('LMTP: one recipient stored while DATA arrives', () => {
       c.send('MAIL FROM:<s@example.org>\r\nRCPT TO:<ann@example.org>\r\nDATA\r\n');
       await c.expect(/^354 /);
       c.send(`Subject: cut\r\n\r\n${body(600 * 1024)}`);
-      await sleep(300);
+      // The store takes the message while DATA arrives: the client goes once its temporary file is
+      // there, and that file must go too — both polled, not fixed sleeps, which a loaded machine
+      // may not honour (the server may not have read a byte yet, or not yet seen the client go).
+      await until('the store is taking the message', () => temps(dir).length > 0);
       c.destroy();
-      await sleep(300);
+      await until('no temporary file is left', () => temps(dir).length === 0, 10_000);
       assert.equal((await storedMessages(store, 'ann')).length, 0);
-      assert.deepEqual(temps(dir), []);
       const next = await LmtpClient.connect({ host: '127.0.0.1', port: lmtp.port });
       const result = await next.send('s@example.org', [{ address: 'ann@example.org' }], Buffer.from('Subject: whole\r\n\r\nx\r\n'));
       await next.quit();
