@@ -3,8 +3,7 @@
  * every size must come out byte for byte (whole pieces, a ring for bodies larger than a slot, a
  * padded last write cut back to the size), the body handed to the parse must be the body, the
  * slots must go back to the pool, and a file system that refuses O_DIRECT must get the bytes
- * through the page cache instead. Through the page cache, a body is written in smaller pieces while
- * it arrives, not whole after its last byte.
+ * through the page cache instead.
  */
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
@@ -14,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BlobFiles, TempBlob } from '../../src/store/sqlite/blob-files.js';
-import { CACHED_PIECE_BYTES, KEEP_FOR_PARSE_MAX } from '../../src/store/sqlite/blob-files.js';
+import { KEEP_FOR_PARSE_MAX } from '../../src/store/sqlite/blob-files.js';
 import { ALIGN, PIECE_BYTES, SLOT_BYTES, directSlots, giveSlot, takeSlot } from '../../src/store/sqlite/direct-slots.js';
 
 const dirs: string[] = [];
@@ -78,23 +77,6 @@ describe('SqliteStore body files: O_DIRECT writes', () => {
     done.release();
     assert.equal(directSlots().free, lent.free + 1, 'the body was in a slot, given back on release');
     assert.ok(readFileSync(temp.path).equals(bytes), 'the file holds exactly the body (no padding)');
-    rmSync(temp.path, { force: true });
-  });
-
-  it('with O_DIRECT off, a body is written piece by piece while it arrives: after its last byte only the tail is left', async () => {
-    assert.equal(SLOT_BYTES % CACHED_PIECE_BYTES, 0, 'no piece wraps around the ring');
-    const dir = folder();
-    const files = new BlobFiles(dir, undefined, false);
-    const size = 2 * CACHED_PIECE_BYTES + 12_345;
-    const bytes = body(size, 11);
-    const temp = await files.createTemp();
-    await writeInChunks(temp, bytes, 65536);
-    // Before finish(): the whole pieces are in the file already.
-    assert.equal(readFileSync(temp.path).length, 2 * CACHED_PIECE_BYTES, 'two whole pieces written before the last byte');
-    const done = await temp.finish();
-    assert.ok(done.body?.equals(bytes), 'the parse gets the body');
-    done.release();
-    assert.ok(readFileSync(temp.path).equals(bytes), 'the file holds exactly the body');
     rmSync(temp.path, { force: true });
   });
 

@@ -379,16 +379,6 @@ export interface DirectWrite {
   refused: () => void;
 }
 
-/**
- * A body file written through the page cache (O_DIRECT off, the default) from its slot is written
- * a piece of this size at a time while its bytes arrive, not in PIECE_BYTES: a 200–400 KB APPEND
- * was written whole after its last byte — a write through the thread pool between the literal's end
- * and the body's fdatasync, on the path to the tagged OK of the slowest 2 % of bench:append's
- * messages (issue 23, bench/RESULTS.md "APPEND p90/p99"). A divisor of the slot's size, so no piece
- * wraps around the ring; with O_DIRECT the pieces stay PIECE_BYTES (fewer, larger device writes).
- */
-export const CACHED_PIECE_BYTES = 256 * 1024;
-
 export class TempBlob {
   private readonly hash = createHash('sha256');
   size = 0;
@@ -462,8 +452,7 @@ export class TempBlob {
       const room = slot.length - (start + from - this.written);
       const n = chunk.copy(slot, at, from, from + Math.min(chunk.length - from, slot.length - at, room));
       from += n;
-      const piece = this.direct ? PIECE_BYTES : CACHED_PIECE_BYTES;
-      while (start + from - this.written >= piece) await this.writeOut(piece, piece);
+      while (start + from - this.written >= PIECE_BYTES) await this.writeOut(PIECE_BYTES, PIECE_BYTES);
     }
   }
 
