@@ -8,6 +8,10 @@
  * (/proc schedstat), per tree, the trees alternating round by round (NOISY on a loaded machine: CPU,
  * not wall clock, is the figure). `--cpu-prof DIR`: the server runs under node --cpu-prof;
  * `--node-args "..."` more node flags, `--server-stdout FILE` what the server prints that is not a log line.
+ * Also reported: the client's p50/p90/p99 per APPEND (wall clock, NOISY). `--detail FILE`: one CSV
+ * line per measured APPEND (tree index, round, index, start and end in epoch µs, ms) to match against
+ * `--strace FILE`: strace (`-f -ttt -T -y`) attached to the server for the measured APPENDs only
+ * (after the warm-up), to FILE.<tree index>.<round>; `--strace-calls a,b,...` traces only those.
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +36,9 @@ const { values } = parseArgs({
     'node-args': { type: 'string' },
     plain: { type: 'boolean', default: false },
     'server-stdout': { type: 'string' },
+    detail: { type: 'string' },
+    strace: { type: 'string' },
+    'strace-calls': { type: 'string' },
   },
 });
 const SIZE = Number(values.size);
@@ -76,7 +83,25 @@ const cert = await testCertificate();
 writeFileSync(join(certDir, 'cert.pem'), cert.cert);
 writeFileSync(join(certDir, 'key.pem'), cert.key, { mode: 0o600 });
 const trees = values.trees.split(',').map((t) => resolve(t));
-const results = new Map<string, { main: number; other: number; n: number }>(trees.map((t) => [t, { main: 0, other: 0, n: 0 }]));
+const results = new Map<string, { main: number; other: number; n: number; ms: number[] }>(trees.map((t) => [t, { main: 0, other: 0, n: 0, ms: [] }]));
+if (values.detail) writeFileSync(values.detail, 'tree,round,index,start_us,end_us,ms\n');
+
+/** strace attached to every thread of `pid` from now on; resolves once it holds the process. */
+async function attachStrace(pid: number, file: string): Promise<ReturnType<typeof spawn>> {
+  const calls = values['strace-calls'] ? ['-e', `trace=${values['strace-calls']}`] : [];
+  const tracer = spawn('strace', ['-f', '-ttt', '-T', '-y', ...calls, '-o', file, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise<void>((ok) => {
+    const t = setTimeout(ok, 3000);
+    tracer.stderr!.on('data', (d: Buffer) => {
+      if (/attached/.test(d.toString())) (clearTimeout(t), setTimeout(ok, 200));
+    });
+  });
+  return tracer;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
 for (let round = 0; round < Number(values.rounds); round++) {
   for (const [i] of trees.entries()) {
     const tree = trees[(i + round) % trees.length]!;
@@ -107,10 +132,21 @@ for (let round = 0; round < Number(values.rounds); round++) {
       for (let k = 0; k < Number(values.warmup); k++) if ((await client.append('Archive', '', message(1_000_000 + round * 10_000 + k))).status !== 'OK') throw new Error('warm-up APPEND');
       const msgs = Array.from({ length: Number(values.count) }, (_, k) => message(round * 10_000 + k));
       if (values["server-stdout"]) appendFileSync(values["server-stdout"], "=== measured\n");
-      const before = cpu(child.pid!);
-      for (const m of msgs) if ((await client.append('Archive', '\\Seen', m)).status !== 'OK') throw new Error('APPEND');
-      const after = cpu(child.pid!);
+      const tracer = values.strace ? await attachStrace(child.pid!, `${values.strace}.${i}.${round}`) : undefined;
       const r = results.get(tree)!;
+      const before = cpu(child.pid!);
+      for (const [k, m] of msgs.entries()) {
+        const start = performance.timeOrigin + performance.now();
+        if ((await client.append('Archive', '\\Seen', m)).status !== 'OK') throw new Error('APPEND');
+        const end = performance.timeOrigin + performance.now();
+        r.ms.push(end - start);
+        if (values.detail) appendFileSync(values.detail, `${trees.indexOf(tree)},${round},${k},${Math.round(start * 1000)},${Math.round(end * 1000)},${(end - start).toFixed(3)}\n`);
+      }
+      const after = cpu(child.pid!);
+      if (tracer) {
+        tracer.kill('SIGINT'); // strace detaches and exits; the server runs on
+        await new Promise((ok) => tracer.once('exit', ok));
+      }
       r.main += after.main - before.main;
       r.other += after.other - before.other;
       r.n += msgs.length;
@@ -122,5 +158,9 @@ for (let round = 0; round < Number(values.rounds); round++) {
     rmSync(runDir, { recursive: true, force: true });
   }
 }
-for (const [tree, r] of results) console.log(`${tree}: ${SIZE} B, ${r.n} APPENDs: main ${(r.main / r.n).toFixed(3)} ms, other threads ${(r.other / r.n).toFixed(3)} ms per APPEND`);
+for (const [tree, r] of results) {
+  const ms = r.ms.sort((a, b) => a - b);
+  const lat = `client p50/p90/p99 ${[50, 90, 99].map((p) => percentile(ms, p).toFixed(2)).join('/')} ms`;
+  console.log(`${tree}: ${SIZE} B, ${r.n} APPENDs: main ${(r.main / r.n).toFixed(3)} ms, other threads ${(r.other / r.n).toFixed(3)} ms per APPEND; ${lat}`);
+}
 rmSync(ROOT, { recursive: true, force: true });

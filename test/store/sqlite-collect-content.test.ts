@@ -2,12 +2,15 @@
  * collectContent, where an APPEND's bytes become an inline body or a temp file: content that says
  * up front it is larger than inlineMax (an IMAP literal) has its temp file created while its first
  * bytes arrive, not after inlineMax of them; content shorter than it said stays inline and leaves
- * no file behind, and content that fails leaves none either.
+ * no file behind, and content that fails leaves none either. A literal announced at or below
+ * inlineMax is gathered and hashed as it arrives: the same bytes and digest as joined whole, also
+ * when it brings fewer or more bytes than it announced, or its chunks are reused after each yield.
  */
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { BlobFiles } from '../../src/store/sqlite/blob-files.js';
 import { collectContent, releaseCollected } from '../../src/store/sqlite/content.js';
@@ -89,5 +92,50 @@ describe('SqliteStore collectContent', () => {
     );
     assert.equal(collected.kind, 'inline');
     assert.deepEqual(seen, [0, 0]);
+  });
+
+  it('gathers a literal announced at or below inlineMax as it arrives: same bytes and digest, whatever it brings', async () => {
+    const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+    const parts = [Buffer.from('Subject: a\r\n\r\n'), Buffer.alloc(37, 'b'), Buffer.alloc(41, 'c')];
+    const whole = Buffer.concat(parts);
+    const cases: Array<{ name: string; announced: number; chunks: Buffer[]; expect: Buffer }> = [
+      { name: 'as announced', announced: whole.length, chunks: parts, expect: whole },
+      { name: 'fewer bytes than announced', announced: whole.length + 20, chunks: parts, expect: whole },
+      { name: 'more bytes than announced (still under inlineMax)', announced: whole.length - 30, chunks: parts, expect: whole },
+      { name: 'empty', announced: 10, chunks: [], expect: Buffer.alloc(0) },
+    ];
+    for (const c of cases) {
+      const collected = await collectContent(literal(c.announced, c.chunks), 100, files());
+      assert.equal(collected.kind, 'inline', c.name);
+      if (collected.kind !== 'inline') continue;
+      assert.equal(collected.size, c.expect.length, c.name);
+      assert.deepEqual(collected.body, c.expect, c.name);
+      assert.equal(collected.sha256.toString('hex'), sha(c.expect), c.name);
+    }
+    // A source that reuses one Buffer for every chunk (as a read buffer would): the body keeps each chunk's bytes.
+    const reused = Buffer.alloc(10);
+    const source = {
+      size: 30,
+      async *[Symbol.asyncIterator]() {
+        for (const ch of ['x', 'y', 'z']) {
+          reused.fill(ch);
+          yield reused;
+        }
+      },
+    };
+    const collected = await collectContent(source, 100, files());
+    assert.equal(collected.kind, 'inline');
+    assert.equal(collected.body?.toString(), 'x'.repeat(10) + 'y'.repeat(10) + 'z'.repeat(10));
+  });
+
+  it('goes on to a temp file when a literal announced at or below inlineMax brings more than inlineMax', async () => {
+    const f = files();
+    const chunks = [Buffer.alloc(60, 'a'), Buffer.alloc(60, 'b'), Buffer.alloc(60, 'c')];
+    const collected = await collectContent(literal(90, chunks), 100, f);
+    assert.equal(collected.kind, 'file');
+    if (collected.kind !== 'file') return;
+    assert.deepEqual(readFileSync(collected.tempPath), Buffer.concat(chunks));
+    assert.equal(collected.sha256.toString('hex'), createHash('sha256').update(Buffer.concat(chunks)).digest('hex'));
+    releaseCollected(collected);
   });
 });

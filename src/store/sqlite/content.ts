@@ -3,7 +3,7 @@
  * body grows past `inlineMax` the gathered chunks are flushed to a temp file and the rest streams
  * straight to disk, so a large literal is never held as a list of chunks plus a joined copy.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { MessageContent } from '../types.js';
 import type { BlobFiles, TempBlob } from './blob-files.js';
 
@@ -36,13 +36,34 @@ export async function collectContent(content: MessageContent, inlineMax: number,
   // Content that says up front it is larger than inlineMax (an IMAP literal, StreamedLiteral.size)
   // goes to a file: the file is created (a trip through the thread pool) while the first bytes
   // arrive, not after inlineMax of them, when the APPEND would wait for it (issue 23).
-  let opening: Promise<TempBlob> | null = (announcedSize(content) ?? 0) > inlineMax ? files.createTemp() : null;
+  const announced = announcedSize(content);
+  let opening: Promise<TempBlob> | null = (announced ?? 0) > inlineMax ? files.createTemp() : null;
   opening?.catch(() => undefined); // awaited below, or dropped if the content fails first
+  // Content that announces a size it will be kept inline at (a streamed IMAP literal of 64 KiB to
+  // inlineMax) is copied into one Buffer of that size and hashed as each chunk arrives, in the
+  // gaps between the client's reads, instead of joined and hashed whole after its last byte —
+  // work that delayed the transaction, and so the tagged OK, of a 250 KB APPEND (issue 23).
+  let into: Buffer | null = !opening && announced !== undefined && announced > 0 ? Buffer.allocUnsafe(announced) : null;
+  let hash: Hash | null = into ? createHash('sha256') : null;
+  let filled = 0;
   try {
     for await (const chunk of source) {
       if (temp) {
         await temp.write(chunk);
         continue;
+      }
+      if (into && hash) {
+        if (filled + chunk.length <= into.length) {
+          chunk.copy(into, filled);
+          filled += chunk.length;
+          hash.update(chunk);
+          continue;
+        }
+        // More than it announced: gathered from here on as content of unknown size.
+        pending.push(into.subarray(0, filled));
+        pendingSize = filled;
+        into = null;
+        hash = null;
       }
       pending.push(chunk);
       pendingSize += chunk.length;
@@ -56,6 +77,11 @@ export async function collectContent(content: MessageContent, inlineMax: number,
     if (!temp) {
       // Shorter than it said: kept inline after all, and the file opened for it goes.
       if (opening) await dropTemp(opening);
+      if (into && hash) {
+        // Fewer bytes than it announced (an empty one too) are still what it was.
+        const gathered = filled === into.length ? into : into.subarray(0, filled);
+        return { kind: 'inline', sha256: hash.digest(), size: filled, body: gathered };
+      }
       const body = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingSize);
       return { kind: 'inline', sha256: sha256(body), size: body.length, body };
     }
