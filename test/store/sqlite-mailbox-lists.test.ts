@@ -119,3 +119,33 @@ test('kept LIST rows follow every change to the tree, whoever makes it', async (
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('mailboxListCacheEntries bounds the kept lists (least recently used dropped); 0 keeps none', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'postroom-lists-'));
+  try {
+    // Each user has INBOX and one more: 4 entries hold two users' lists, not three.
+    const store = await SqliteStore.open({ directory: dir, mailboxListCacheEntries: 4 });
+    const ctx = ctxOf(store);
+    const id = (name: string): number => (ctx.db.prepare('SELECT id FROM users WHERE name = ?').get(name) as { id: number }).id;
+    for (const name of ['u1', 'u2', 'u3']) {
+      const mail = await store.open(name);
+      await mail.create('Box');
+      await mail.list();
+    }
+    assert.equal(ctx.mailboxLists.get(id('u1')), undefined, 'the least recently used list went');
+    assert.equal(ctx.mailboxLists.get(id('u2'))?.length, 2);
+    assert.equal(ctx.mailboxLists.get(id('u3'))?.length, 2);
+    await store.close();
+
+    const none = await SqliteStore.open({ directory: dir, mailboxListCacheEntries: 0 });
+    assert.equal(ctxOf(none).mailboxLists.enabled, false);
+    const u1 = await none.open('u1');
+    assert.deepEqual((await u1.list()).map((m) => m.name).sort(), ['Box', 'INBOX']);
+    const u1Id = (ctxOf(none).db.prepare("SELECT id FROM users WHERE name = 'u1'").get() as { id: number }).id;
+    assert.equal(ctxOf(none).mailboxLists.get(u1Id), undefined, 'nothing kept');
+    await none.close();
+    await assert.rejects(SqliteStore.open({ directory: dir, mailboxListCacheEntries: -1 }), /mailboxListCacheEntries/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

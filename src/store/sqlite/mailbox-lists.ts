@@ -21,7 +21,8 @@
  * other processes share it (`--sqlite-workers own-store`) their writes fire no trigger here, so
  * the cache is off (`enabled` false) and every LIST runs the query.
  *
- * Bounded: MAX_USERS lists and MAX_ENTRIES mailboxes over all of them, least recently used dropped.
+ * Bounded: MAX_USERS lists and `maxEntries` mailboxes over all of them (the store's
+ * mailboxListCacheEntries), least recently used dropped.
  */
 import type { Database } from 'better-sqlite3';
 import type { MailboxInfo } from '../types.js';
@@ -29,8 +30,8 @@ import { takeRecent } from '../../util/recent-map.js';
 
 /** Users whose lists are kept. */
 const MAX_USERS = 1_024;
-/** Mailboxes kept over all the lists (~150 bytes each). */
-const MAX_ENTRIES = 100_000;
+/** Mailboxes kept over all the lists by default (~150 bytes each; the store's mailboxListCacheEntries). */
+export const MAILBOX_LIST_ENTRIES = 100_000;
 
 /** The SQL function the TEMP triggers call with the user_id of the row they saw change. */
 const CHANGED_FN = 'postroom_mailbox_tree_changed';
@@ -47,7 +48,13 @@ export class MailboxLists {
   /** Lists dropped by a trigger (tests and diagnostics). */
   invalidations = 0;
 
-  constructor(readonly enabled: boolean) {}
+  readonly enabled: boolean;
+
+  /** `maxEntries`: mailboxes kept over all the lists; 0 keeps none (every LIST runs its query). */
+  constructor(enabled: boolean, private readonly maxEntries: number = MAILBOX_LIST_ENTRIES) {
+    if (!Number.isInteger(maxEntries) || maxEntries < 0) throw new RangeError(`mailboxListCacheEntries: a whole number >= 0, not ${maxEntries}`);
+    this.enabled = enabled && maxEntries > 0;
+  }
 
   /**
    * Registers the callback and creates the TEMP triggers on `db` (after migrations: the tables must
@@ -104,7 +111,7 @@ export class MailboxLists {
     this.kept.set(userId, { list: list.slice() });
     this.entries += list.length;
     for (const id of this.kept.keys()) {
-      if (this.kept.size <= MAX_USERS && this.entries <= MAX_ENTRIES) break;
+      if (this.kept.size <= MAX_USERS && this.entries <= this.maxEntries) break;
       this.drop(id);
     }
   }

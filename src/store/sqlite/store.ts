@@ -117,6 +117,13 @@ export interface SqliteStoreOptions {
    */
   structureCacheEntries?: number;
   /**
+   * Mailboxes of users' LIST rows kept in memory between LISTs while their tree does not change,
+   * over all users (default 100,000, MAILBOX_LIST_ENTRIES: ~150 bytes each, at most 1,024 users'
+   * lists; 0 keeps none). Off anyway when other processes write the folder (own-store workers):
+   * their changes fire no trigger here (mailbox-lists.ts).
+   */
+  mailboxListCacheEntries?: number;
+  /**
    * How long the WAL sync of a flag change (acknowledged without waiting for it, docs/sqlite.md)
    * may wait for a write that does wait, so that one fdatasync covers both (default 2 ms,
    * DEFAULT_SOON_SYNC_DELAY_MS in wal-sync.ts; 0: it starts at once). What a power cut may take
@@ -310,7 +317,7 @@ export class SqliteStore implements MailStore {
         statusSums: new StatusSums(),
         // Off when other processes write too (their changes fire no trigger here), for a check,
         // and on an older schema asked for by a test.
-        mailboxLists: new MailboxLists(!shared && !forCheck && options.schemaVersion === undefined),
+        mailboxLists: new MailboxLists(!shared && !forCheck && options.schemaVersion === undefined, options.mailboxListCacheEntries),
         headers: new HeaderCache(options.headerCacheBytes),
         expungedRetention: limits.expungedRetention,
         purger: new MailboxPurger(maintains),
