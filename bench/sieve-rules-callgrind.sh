@@ -11,7 +11,7 @@ N=${2:-300}
 MB=${3:-4}
 OUT=$(mktemp -d)
 valgrind --tool=callgrind --cache-sim=yes --LL=2097152,16,64 --smc-check=all-non-file --callgrind-out-file="$OUT/cg" \
-  node --predictable --single-threaded --import tsx bench/sieve-rules-split.ts "$N" --mb "$MB" --callgrind "$VARIANT" >/dev/null 2>"$OUT/log" || { tail -20 "$OUT/log"; exit 1; }
+  node --predictable --single-threaded --expose-gc --max-semi-space-size=64 --import tsx bench/sieve-rules-split.ts "$N" --mb "$MB" --callgrind "$VARIANT" >/dev/null 2>"$OUT/log" || { tail -20 "$OUT/log"; exit 1; }
 for f in "$OUT"/cg.*; do callgrind_annotate --inclusive=yes --threshold=100 "$f" > "$f.annotated" 2>/dev/null; done
 node -e '
 const fs = require("fs");
