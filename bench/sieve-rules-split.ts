@@ -50,38 +50,6 @@ function flush(i: number): void {
   for (let j = 0; j < other.length; j += 8) other[j] = j + i;
   sink += other[i & 1023]!;
 }
-const CALLGRIND = args.indexOf('--callgrind');
-if (CALLGRIND >= 0) {
-  // Under `valgrind --tool=callgrind --cache-sim=yes`: one variant (by its index in the table),
-  // warmed up, then N calls each after a flush (dump 1) and N flushes alone (dump 2); per call,
-  // dump 1 less dump 2 (bench/sieve-rules-callgrind.sh).
-  const [, s] = scripts[Number(args[CALLGRIND + 1])]!;
-  for (let i = 0; i < 5000; i++) {
-    if (i % 10 === 0) flush(i);
-    await runSieve(s, env(headers[i % 1000]!), LIMITS);
-  }
-  const { execFileSync } = await import('node:child_process');
-  const control = (flag: string): void => void execFileSync('callgrind_control', [flag, String(process.pid)], { stdio: 'ignore' });
-  // A full collection before each window (node --expose-gc), so that no scavenge of the warm-up's
-  // garbage lands in one; the young generation is made large enough (the script's node flags) that
-  // the window's own allocation fills it no more than the other's.
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
-  control('-z');
-  for (let i = 0; i < N; i++) {
-    flush(i);
-    await runSieve(s, env(headers[i % 1000]!), LIMITS);
-  }
-  control('-d');
-  gc?.();
-  control('-z');
-  for (let i = 0; i < N; i++) {
-    flush(i);
-    await undefined;
-  }
-  control('-d');
-  process.exit(0);
-}
 // Warm-up: every variant hot, so that the JIT has settled for all.
 for (let i = 0; i < 20000; i++) for (const [, s] of scripts) await runSieve(s, env(headers[i % 1000]!), LIMITS);
 
