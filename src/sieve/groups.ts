@@ -6,7 +6,11 @@
  * `:is` members are one map lookup per value (key → the members that have it); the `:contains`
  * and `:matches` members are skipped together when no value contains a string each of them needs
  * (`needle`); only the members left are compared one by one. Then the members' blocks run in
- * order, as the commands would have.
+ * order, as the commands would have. A member's test may also be an `allof` whose first test is
+ * such a test (keyTest): that first test is answered with the group's, and the allof's other
+ * tests are asked only when it matched, in the member's turn — four invoice rules that each ask
+ * `allof (header :contains "subject" "invoice", …)` are then skipped together on a Subject
+ * without "invoice".
  *
  * Why: at delivery the interpreter meets caches the rest of the server has just used, and a run's
  * cost is the cache lines it loads more than the instructions it runs — each rule's command, test,
@@ -48,13 +52,27 @@ export function groupRules(commands: readonly Instruction[], requires: ReadonlyS
   visit(commands);
 }
 
+/**
+ * The test a member's values are compared by: the `if`'s test when it is prepared, or the first
+ * test of an `allof` when that one is (`allof (header :contains "subject" "invoice", …)`: the
+ * allof is false unless its first test is true, and the others are asked only then, in the
+ * member's turn — run.ts, Runner.members). Null: the command cannot be a member.
+ */
+export function keyTest(c: Instruction): Instruction | null {
+  const t = c.tests[0];
+  if (!t) return null;
+  if (t.prepared) return t;
+  if (t.name === 'allof' && t.tests[0]?.prepared) return t.tests[0];
+  return null;
+}
+
 /** What the values of list[i]'s test are (its source and comparator), or null when it cannot be a member. */
 function memberKey(list: readonly Instruction[], i: number): string | null {
   const c = list[i]!;
   if (c.name !== 'if' || c.block === null) return null;
   const next = list[i + 1];
   if (next && (next.name === 'elsif' || next.name === 'else')) return null;
-  const t = c.tests[0];
+  const t = keyTest(c);
   const p = t?.prepared;
   if (!t || !p) return null;
   const part = t.name === 'header' ? '' : t.addressPart;
@@ -62,14 +80,18 @@ function memberKey(list: readonly Instruction[], i: number): string | null {
 }
 
 function makeGroup(list: readonly Instruction[], start: number, count: number): RuleGroup {
-  const first = list[start]!.tests[0]!;
+  const first = keyTest(list[start]!)!;
+  const source = first.prepared!;
   let keys: Map<string, number> | null = null;
   let others = 0;
+  let rest = 0;
   const needs: Array<string | null> = [];
   for (let k = 0; k < count; k++) {
-    const t = list[start + k]!.tests[0]!;
+    const c = list[start + k]!;
+    const t = keyTest(c)!;
     const p = t.prepared!;
     const bit = 1 << k;
+    if (t !== c.tests[0]) rest |= bit;
     if (t.match.kind === 'is') {
       keys ??= new Map();
       for (const key of p.keys) keys.set(key, (keys.get(key) ?? 0) | bit);
@@ -78,7 +100,19 @@ function makeGroup(list: readonly Instruction[], start: number, count: number): 
       needs.push(needed(t, p));
     }
   }
-  return { count, source: first, fold: first.prepared!.fold, keys, others, needle: needs.length >= 2 ? commonPrefix(needs) : null };
+  return {
+    count,
+    source: first,
+    header: first.name === 'header',
+    slot: source.slot,
+    envelope: source.envelope,
+    part: first.addressPart,
+    rest,
+    fold: source.fold,
+    keys,
+    others,
+    needle: needs.length >= 2 ? commonPrefix(needs) : null,
+  };
 }
 
 /**

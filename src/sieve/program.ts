@@ -44,8 +44,25 @@ export interface Instruction {
  */
 export interface RuleGroup {
   count: number;
-  /** The first member's test: the values' source (and the place of a failure reading them). */
+  /** The first member's key test: the place of a failure reading the values. */
   source: Instruction;
+  /**
+   * Where the values come from, copied from the source's prepared test: a group that matches
+   * nothing (most, on most messages) then touches this object and its keys only, not the source
+   * test and its prepared form too — at delivery each is a cache line loaded cold.
+   */
+  header: boolean;
+  /** The field's slot (header, address), as PreparedTest.slot. */
+  slot: number;
+  /** envelope: the part of the envelope tested; else null. */
+  envelope: 'from' | 'to' | null;
+  /** address and envelope: the part of each address. */
+  part: AddressPart;
+  /**
+   * Members whose test is `allof` (its first test the key test, prepared): when the key test
+   * matches, the allof's other tests are asked in the member's turn (RFC 5228 §5.1 order kept).
+   */
+  rest: number;
   /** The comparison folds case (i;ascii-casemap). */
   fold: boolean;
   /** The :is members' keys (folded when the comparison folds) → the members that have the key. */

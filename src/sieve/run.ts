@@ -8,7 +8,7 @@ import { compiledOf } from './compile.js';
 import type { Instruction, RuleGroup } from './program.js';
 import { resolveLimits } from './limits.js';
 import { canonicalFlags, deliverableFlags, RunState, SieveRuntimeError } from './state.js';
-import { comparePrepared, compareValues, evaluate, preparedValues } from './tests.js';
+import { comparePrepared, compareValues, evaluate, every, noEnvelopeAtImap } from './tests.js';
 import { addHeader, deleteHeader, isFieldName, PROTECTED_FIELDS } from './editheader.js';
 import { applyModifiers, VariableLimitError } from './variables.js';
 import { isMailAddress } from './validate.js';
@@ -185,8 +185,13 @@ class Runner extends RunState {
    */
   private group(commands: Instruction[], i: number, g: RuleGroup): void | Promise<void> {
     const st = this;
-    const source = g.source;
-    const values = preparedValues(st, source, source.prepared!);
+    let values: string[];
+    if (g.envelope !== null) {
+      noEnvelopeAtImap(st, g.source);
+      values = st.envelopeParts(g.envelope, g.part);
+    } else {
+      values = g.header ? st.msg.decodedAt(g.slot) : st.msg.addressPartsAt(g.slot, g.part, st.separator);
+    }
     if (values.length === 0) return;
     const vs = g.fold ? st.folded(values) : values;
     let hits = 0;
@@ -207,13 +212,26 @@ class Runner extends RunState {
       const k = 31 - Math.clz32(bit);
       const c = commands[i + k]!;
       this.checkClock(c);
+      const t = c.tests[0]!;
       if ((hits & bit) === 0) {
-        const t = c.tests[0]!;
-        if (!comparePrepared(this, t, t.prepared!, values)) continue;
+        const key = (g.rest & bit) === 0 ? t : t.tests[0]!;
+        if (!comparePrepared(this, key, key.prepared!, values)) continue;
+      }
+      if ((g.rest & bit) !== 0) {
+        // An allof whose first test matched: its other tests now, left to right (groups.ts).
+        const rest = every(this, t.tests, 1, false);
+        if (typeof rest !== 'boolean') return rest.then((ok) => this.memberTaken(commands, i, g, values, hits, pending, k, ok));
+        if (!rest) continue;
       }
       const inner = this.block(c.block!);
       if (inner) return inner.then(() => this.members(commands, i, g, values, hits, pending, k + 1) ?? this.block(commands, i + g.count));
     }
+  }
+
+  /** Member k of the group at commands[i] once its allof answered (asynchronously) `ok`; then the members after it and the rest. */
+  private async memberTaken(commands: Instruction[], i: number, g: RuleGroup, values: string[], hits: number, pending: number, k: number, ok: boolean): Promise<void> {
+    if (ok) await this.block(commands[i + k]!.block!);
+    await (this.members(commands, i, g, values, hits, pending, k + 1) ?? this.block(commands, i + g.count));
   }
 
   /** The rest of a block once the test of commands[i] answered (asynchronously) `taken`. */

@@ -132,7 +132,7 @@ function ihave(st: RunState, t: Instruction): boolean {
  * from tests[from], stopping at the first test that decides (RFC 5229 §3.2); synchronous until a
  * test returns a promise.
  */
-function every(st: RunState, tests: Instruction[], from: number, until: boolean): boolean | Promise<boolean> {
+export function every(st: RunState, tests: Instruction[], from: number, until: boolean): boolean | Promise<boolean> {
   for (let i = from; i < tests.length; i++) {
     const r = evaluate(st, tests[i]!);
     if (typeof r !== 'boolean') return everyAfter(st, tests, i, until, r);
@@ -270,7 +270,7 @@ function compareRelational(st: RunState, t: Instruction, values: string[], keys:
 }
 
 /** RFC 6785 §4.6: there is no envelope at an IMAP event; using the test is a runtime error. */
-function noEnvelopeAtImap(st: RunState, t: Instruction): void {
+export function noEnvelopeAtImap(st: RunState, t: Instruction): void {
   if (st.env.imap) throw new SieveRuntimeError(t.offset, 'the envelope test cannot be used for an IMAP event (RFC 6785 §4.6)');
 }
 

@@ -180,7 +180,10 @@ function randomScript(random: () => number): string {
     const len = 1 + Math.floor(random() * 6);
     for (let i = 0; i < len; i++) {
       // The same field and kind as the run's first rule, with a key of its own.
-      const t = random() < 0.8 ? test.replace(/ ("[^"]*"|\[[^\]]*\])$/, () => ` ${JSON.stringify(pick(random, test.includes(':matches') ? PATTERNS : KEYS))}`) : randomTest(random);
+      let t = random() < 0.8 ? test.replace(/ ("[^"]*"|\[[^\]]*\])$/, () => ` ${JSON.stringify(pick(random, test.includes(':matches') ? PATTERNS : KEYS))}`) : randomTest(random);
+      // Now and then an allof whose first test is the rule's (a member too: groups.ts keyTest),
+      // its other tests of any kind — hasflag sees what the members before it did.
+      if (random() < 0.25) t = `allof (${t}, ${random() < 0.3 ? 'hasflag "$F1"' : randomTest(random)}${random() < 0.3 ? `, ${randomTest(random)}` : ''})`;
       const action = pick(random, ACTIONS).replace('{n}', String(n++));
       const nested = random() < 0.15 ? ` if ${randomTest(random)} { addflag "$Nested${n}"; }` : '';
       lines.push(`if ${t} { ${action}${nested} }${random() < 0.1 ? ` elsif ${randomTest(random)} { addflag "$Elsif${n}"; }` : ''}`);
@@ -195,12 +198,14 @@ test('random grouped scripts act as the same scripts run rule by rule', async ()
   let grouped = 0;
   let outcomes = 0;
   const seen = new Set<string>();
-  for (let s = 0; s < 150; s++) {
+  let allofMembers = 0;
+  for (let s = 0; s < 200; s++) {
     const source = randomScript(random);
     const fast = compile(source);
     const slow = compile(source.replace('"copy"]', '"copy", "variables"]'));
     assert.deepEqual(groups(slow), []);
     if (groups(fast).length > 0) grouped++;
+    if (programOf(fast)!.commands.some((c) => c.group !== null && c.group.rest !== 0)) allofMembers++;
     for (let m = 0; m < 12; m++) {
       const headers = FIELDS.filter(() => random() < 0.7).flatMap((f) => Array.from({ length: random() < 0.15 ? 2 : 1 }, () => `${f}: ${pick(random, VALUES)}`));
       const o = { headers, from: pick(random, ['x@spam1.example.net', 'a+b@partner1.example.com', '', 'bench@bench.test']), to: pick(random, ['user+alerts1@example.com', 'alerts2@bench.test']) };
@@ -213,8 +218,40 @@ test('random grouped scripts act as the same scripts run rule by rule', async ()
     }
   }
   // Sanity: most scripts had groups, and the messages took many ways through them.
-  assert.ok(grouped >= 100, `only ${grouped} of 150 scripts had a group`);
+  assert.ok(grouped >= 130, `only ${grouped} of 200 scripts had a group`);
+  assert.ok(allofMembers >= 50, `only ${allofMembers} of 200 scripts had an allof member in a group`);
   assert.ok(outcomes >= 300, `only ${outcomes} different outcomes`);
+});
+
+test('allof rules whose first tests read the same values are one group; their other tests are asked in their turn', async () => {
+  const script = `${REQUIRE}
+if allof (header :contains "subject" "invoice", address :is :domain "from" "billing1.example.com") { fileinto "One"; stop; }
+if allof (header :contains "subject" "invoice", hasflag "$Seen1") { addflag "$Second"; }
+if header :contains "subject" "invoice" { addflag "$Seen1"; }
+if allof (header :contains "subject" "invoice", hasflag "$Seen1", true) { addflag "$Fourth"; }
+if allof (header :matches "subject" "*inv*", anyof (false, address :is :domain "from" "billing2.example.com")) { fileinto "Five"; }
+addflag "$End";`;
+  assert.deepEqual(groups(compile(script)), [5]);
+  // The hasflag of the second rule is asked before the third set the flag, of the fourth after.
+  assert.deepEqual((await run(script, { headers: ['Subject: An Invoice', 'From: b@billing2.example.com'] })).actions, [
+    { type: 'fileinto', mailbox: 'Five', copy: false, create: false, flags: ['$Seen1', '$Fourth'] },
+  ]);
+  assert.deepEqual((await run(script, { headers: ['Subject: invoice', 'From: b@billing1.example.com'] })).actions, [{ type: 'fileinto', mailbox: 'One', copy: false, create: false }]);
+  assert.deepEqual((await run(script, { headers: ['Subject: hello', 'From: b@billing1.example.com'] })).actions, [{ type: 'keep', flags: ['$End'] }]);
+  // The bench's four invoice rules (bench/sieve/fifty-rules.ts) are one group.
+  const bench = Array.from({ length: 4 }, (_, n) => `if allof (header :contains "subject" "invoice", address :is :domain "from" "billing${n + 1}.example.com") { fileinto :create :flags "$Invoice" "Invoices"; stop; }`);
+  assert.deepEqual(groups(compile(`require ["fileinto", "mailbox", "imap4flags"];\n${bench.join('\n')}\n`)), [4]);
+});
+
+test('an allof member whose other test waits (body) continues the group and the commands after it', async () => {
+  const script = `require ["fileinto", "imap4flags", "body"];
+if allof (header :is "subject" "x", body :contains "needle") { addflag "$Body"; }
+if allof (header :is "subject" "x", body :contains "absent") { addflag "$Absent"; }
+if header :is "subject" "x" { addflag "$Third"; }
+addflag "$End";`;
+  assert.deepEqual(groups(compile(script)), [3]);
+  const out = await run(script, { headers: ['Subject: x'], body: 'a needle here\r\n' });
+  assert.deepEqual(out.actions, [{ type: 'keep', flags: ['$Body', '$Third', '$End'] }]);
 });
 
 test('a test written more than once is answered once per run, and again after editheader changes the header', async () => {

@@ -50,3 +50,40 @@ test('the simple-address shortcut answers as the parser does, and leaves every o
   }
   assert.ok(answered > 5_000, `the shortcut answered only ${answered} of 20,000`);
 });
+
+/** The regular expression simpleAddress was before it became a loop (the reference it must agree with). */
+const ATEXT = "[A-Za-z0-9!#$%&'*+\\-/=?^_`{|}~]+";
+const DOT_ATOM = `${ATEXT}(?:\\.${ATEXT})*`;
+const REFERENCE = new RegExp(`^[ \\t]*(?:(?:${ATEXT}[ \\t]+)*${ATEXT}[ \\t]*<(${DOT_ATOM})@(${DOT_ATOM})>|<(${DOT_ATOM})@(${DOT_ATOM})>|(${DOT_ATOM})@(${DOT_ATOM}))[ \\t]*$`);
+function reference(value: string): SplitAddress | null {
+  const m = REFERENCE.exec(value);
+  if (!m) return null;
+  const localpart = (m[1] ?? m[3] ?? m[5])!;
+  const domain = (m[2] ?? m[4] ?? m[6])!;
+  return { all: `${localpart}@${domain}`, localpart, domain };
+}
+
+test('the simple-address scan answers exactly as the regular expression it replaced, on random values', () => {
+  const random = rng(2822);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  // Pieces that make the shapes and every way out of them: atext, dots, blanks, brackets, "@",
+  // specials, line ends, non-ASCII.
+  const pieces = ['a', 'Bo', 'x1', "o'n", '+', '-', '~', '.', '..', '@', '@', '<', '>', '<', '>', ' ', '  ', '\t', '"', '(', ')', ',', ';', ':', '\\', '[', ']', '\r\n', '\n', 'é', '\u{1F600}', '=?', ''];
+  let answered = 0;
+  for (let i = 0; i < 60_000; i++) {
+    let value: string;
+    const shape = Math.floor(random() * 3);
+    if (shape === 0) value = Array.from({ length: Math.floor(random() * 12) }, () => pick(pieces)).join('');
+    else {
+      // Near the simple shapes, with now and then one piece changed.
+      const word = (): string => Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(['a', 'Bo', 'x1', "o'n", 'a+b'])).join(random() < 0.8 ? '.' : pick(pieces));
+      const addr = `${word()}@${word()}`;
+      const name = Array.from({ length: Math.floor(random() * 3) }, word).join(pick([' ', '\t', ' \t', '']));
+      value = shape === 1 ? `${pick(['', ' ', '\t'])}${addr}${pick(['', ' ', '\t', '\r\n'])}` : `${pick(['', ' '])}${name}${pick(['', ' ', '\t'])}<${addr}>${pick(['', ' ', '\t', '>', pick(pieces)])}`;
+    }
+    const expected = reference(value);
+    assert.deepEqual(simpleAddress(value), expected, JSON.stringify(value));
+    if (expected) answered++;
+  }
+  assert.ok(answered > 15_000, `only ${answered} of 60,000 values were simple addresses`);
+});
