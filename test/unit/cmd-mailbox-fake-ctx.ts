@@ -12,6 +12,9 @@ import type { CommandContext, CommandSpec, ParseEnv, ServerContext, SelectedView
 import { MemoryStore } from '../../src/store/memory/index.js';
 import type { UserMailbox } from '../../src/store/types.js';
 
+/** untaggedLines() text as lines: given as a string, or as Buffers (FetchLineWriter). */
+const linesOf = (text: string | Buffer[]): string[] => (typeof text === 'string' ? text : Buffer.concat(text).toString('utf8')).split('\r\n').slice(0, -1);
+
 /** Argument tokens of `text` (the arguments only; literals given as `{n}` + extra segments). */
 export function tokens(text: string, literals: string[] = []): Token[] {
   const segments = text.split(/(?<=\{\d+\+?\})/);
@@ -71,7 +74,7 @@ export async function harness(options: { delimiter?: string; enabled?: string[];
     logger: server.logger,
     enabled,
     untagged: (...values: ImapValue[]) => write({ type: 'data', values }),
-    untaggedLines: (text: string) => lines.push(...text.split('\r\n').slice(0, -1)),
+    untaggedLines: (text: string | Buffer[]) => lines.push(...linesOf(text)),
     untaggedStatus: (status: 'OK' | 'NO' | 'BAD' | 'BYE', text: string, code?: ResponseCode) => write({ type: 'status', tag: '*', status, text, code }),
     drain: async () => undefined,
     progress: () => undefined,

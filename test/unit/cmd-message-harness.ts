@@ -13,6 +13,9 @@ import type { ImapValue, Response } from '../../src/imap/wire/types.js';
 import type { AnyCommandSpec, CommandContext, Completion, SessionState } from '../../src/imap/commands/types.js';
 import type { AppendInput, UserMailbox } from '../../src/store/types.js';
 
+/** untaggedLines() text as lines: given as a string, or as Buffers (FetchLineWriter). */
+const linesOf = (text: string | Buffer[]): string[] => (typeof text === 'string' ? text : Buffer.concat(text).toString('utf8')).split('\r\n').slice(0, -1);
+
 const logger = pino({ level: 'silent' });
 
 function render(r: Response): string {
@@ -129,7 +132,7 @@ export async function harness(): Promise<Harness> {
       logger,
       enabled,
       untagged: (...values) => untagged(values),
-      untaggedLines: (text) => h.lines.push(...text.split('\r\n').slice(0, -1)),
+      untaggedLines: (text) => h.lines.push(...linesOf(text)),
       untaggedStatus: (status, text, code) => h.lines.push(render({ type: 'status', tag: '*', status, text, code })),
       drain: async () => undefined,
       progress: () => undefined,

@@ -13,6 +13,9 @@ import { SelectedMailboxView } from '../../src/imap/session/selected-view.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
 import type { UserMailbox } from '../../src/store/types.js';
 
+/** untaggedLines() text as lines: given as a string, or as Buffers (FetchLineWriter). */
+const linesOf = (text: string | Buffer[]): string[] => (typeof text === 'string' ? text : Buffer.concat(text).toString('utf8')).split('\r\n').slice(0, -1);
+
 /** Argument tokens of `text`, through the real tokenizer. */
 export function tokens(text: string): Token[] {
   return parseCommand({ text: [`t CMD ${text}`], literals: [], size: 0 }, DEFAULT_IMAP_LIMITS).args;
@@ -77,8 +80,8 @@ export async function fetchHarness(messages: Array<string | Buffer>, options: { 
       logger: server.logger,
       enabled,
       untagged: (...values: ImapValue[]) => push({ type: 'data', values }),
-      untaggedLines: (text: string) => {
-        for (const line of text.split('\r\n').slice(0, -1)) pending.push(Promise.resolve(line));
+      untaggedLines: (text: string | Buffer[]) => {
+        for (const line of linesOf(text)) pending.push(Promise.resolve(line));
       },
       untaggedStatus: (status: 'OK' | 'NO' | 'BAD' | 'BYE', text: string, code?: ResponseCode) => push({ type: 'status', tag: '*', status, text, code }),
       progress: () => undefined,

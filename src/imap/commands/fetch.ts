@@ -23,7 +23,7 @@ import { ImapError } from '../errors.js';
 import { parseFetchItems, type FetchItem } from '../fetch/items.js';
 import { MessageSource } from '../fetch/message-source.js';
 import { renderFetch, viewOnly, type RenderOptions } from '../fetch/render.js';
-import { fetchHead, viewFetchLine } from '../wire/encoder.js';
+import { FetchLineWriter, fetchHead } from '../wire/encoder.js';
 import { enableCondstore } from '../search/condstore.js';
 import { parsePartialRange } from '../search/parse.js';
 import { partialWindow } from '../search/results.js';
@@ -271,15 +271,16 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     const withFlags = has(items, 'FLAGS') ? order : [...order, 'FLAGS' as const];
     // FLAGS added for a change made elsewhere: under QRESYNC with the UID too (RFC 7162 §3.2.4).
     const orderWithFlags = qresyncUid && !withFlags.includes('UID') ? ['UID' as const, ...withFlags] : withFlags;
-    let text = '';
+    // Straight into bytes, in one synchronous loop (FetchLineWriter: nothing else is encoded meanwhile).
+    const lines = new FetchLineWriter();
     for (const uid of uids) {
       const seq = view.seqOf(uid);
       if (seq === undefined) continue;
       // RFC 7162 §3.1: once CONDSTORE is on, every FETCH response carries MODSEQ.
       const modseq = withModseq || plan.modseq ? view.modseqOf(uid) : undefined;
-      text += viewFetchLine(seq, refreshed.has(uid) ? orderWithFlags : order, uid, view.flagsOf(uid), modseq, uidOnly);
+      lines.line(seq, refreshed.has(uid) ? orderWithFlags : order, uid, view.flagsOf(uid), modseq, uidOnly);
     }
-    ctx.untaggedLines(text);
+    ctx.untaggedLines(lines.done());
     return;
   }
   // What goes before and after the asked items is the same for every message but those whose
