@@ -11,9 +11,10 @@ import type { Token, ImapValue, ResponseCode, Response } from '../../src/imap/wi
 import type { CommandContext, CommandSpec, ParseEnv, ServerContext, SelectedView } from '../../src/imap/commands/types.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
 import type { UserMailbox } from '../../src/store/types.js';
+import { responsesOf } from './encoded-lines.js';
 
-/** untaggedLines() text as lines: given as a string, or as Buffers (FetchLineWriter). */
-const linesOf = (text: string | Buffer[]): string[] => (typeof text === 'string' ? text : Buffer.concat(text).toString('utf8')).split('\r\n').slice(0, -1);
+/** untaggedLines() output as responses (encoded-lines.ts). */
+const linesOf = (text: string | Buffer[]): string[] => responsesOf(text, 'utf8');
 
 /** Argument tokens of `text` (the arguments only; literals given as `{n}` + extra segments). */
 export function tokens(text: string, literals: string[] = []): Token[] {

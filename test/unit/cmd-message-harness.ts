@@ -12,9 +12,10 @@ import { toErrorReply } from '../../src/imap/errors.js';
 import type { ImapValue, Response } from '../../src/imap/wire/types.js';
 import type { AnyCommandSpec, CommandContext, Completion, SessionState } from '../../src/imap/commands/types.js';
 import type { AppendInput, UserMailbox } from '../../src/store/types.js';
+import { responsesOf } from './encoded-lines.js';
 
-/** untaggedLines() text as lines: given as a string, or as Buffers (FetchLineWriter). */
-const linesOf = (text: string | Buffer[]): string[] => (typeof text === 'string' ? text : Buffer.concat(text).toString('utf8')).split('\r\n').slice(0, -1);
+/** untaggedLines() output as responses (encoded-lines.ts). */
+const linesOf = (text: string | Buffer[]): string[] => responsesOf(text, 'utf8');
 
 const logger = pino({ level: 'silent' });
 

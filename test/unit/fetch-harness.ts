@@ -12,9 +12,10 @@ import type { CommandContext, CommandSpec, ServerContext } from '../../src/imap/
 import { SelectedMailboxView } from '../../src/imap/session/selected-view.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
 import type { UserMailbox } from '../../src/store/types.js';
+import { responsesOf } from './encoded-lines.js';
 
-/** untaggedLines() text as lines: given as a string, or as Buffers (FetchLineWriter). */
-const linesOf = (text: string | Buffer[]): string[] => (typeof text === 'string' ? text : Buffer.concat(text).toString('utf8')).split('\r\n').slice(0, -1);
+/** untaggedLines() output as responses (encoded-lines.ts). */
+const linesOf = (text: string | Buffer[]): string[] => responsesOf(text, 'latin1');
 
 /** Argument tokens of `text`, through the real tokenizer. */
 export function tokens(text: string): Token[] {
