@@ -1,5 +1,6 @@
 /**
  * `node --max-semi-space-size=256 --min-semi-space-size=256 --import tsx bench/command-alloc.ts [--n 300] [--only NOOP,LIST] [--heap-prof KIND]`
+ * (also CPU µs per command of the whole process, client included: wall-clock-free, but NOISY on a loaded machine)
  *
  * Heap bytes allocated per IMAP command — what drives the young-generation GCs (scavenges) that
  * land between one persistent client's commands (bench/RESULTS.md, issue 23). The server runs in
@@ -96,6 +97,7 @@ for (const [kind, step] of Object.entries(KINDS)) {
   if (only && !only.includes(kind)) continue;
   const profile = values['heap-prof'] === kind;
   const results: number[] = [];
+  const cpu: number[] = [];
   for (let round = 0; round < 4; round++) {
     // EXPUNGE needs messages to expunge: APPEND them first, unmeasured.
     if (kind === 'EXPUNGE') for (let i = 0; i < N; i++) await KINDS.APPEND!();
@@ -105,6 +107,7 @@ for (const [kind, step] of Object.entries(KINDS)) {
     if (profile && round === 1) await post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
     const gc0 = gcs;
     const before = getHeapStatistics().used_heap_size;
+    const cpu0 = process.cpuUsage();
     if (kind === 'EXPUNGE') {
       for (let i = 0; i < n; i++) {
         // Only the EXPUNGE is measured: the STORE before it is subtracted (timed separately below).
@@ -115,8 +118,10 @@ for (const [kind, step] of Object.entries(KINDS)) {
     }
     await new Promise((res) => setImmediate(res));
     const after = getHeapStatistics().used_heap_size;
+    const spent = process.cpuUsage(cpu0);
     await new Promise((res) => setTimeout(res, 5));
     if (round > 0) results.push(gcs === gc0 ? (after - before) / n : Number.NaN);
+    if (round > 0) cpu.push((spent.user + spent.system) / n);
   }
   if (profile) {
     const res = (await post('HeapProfiler.stopSampling')) as { profile: object };
@@ -124,11 +129,11 @@ for (const [kind, step] of Object.entries(KINDS)) {
     writeFileSync(file, JSON.stringify(res.profile));
     process.stderr.write(`heap profile: ${file}\n`);
   }
-  const line = `| ${kind} | ${results.map((b) => (Number.isNaN(b) ? 'GC ran' : (b / 1024).toFixed(1))).join(' / ')} |`;
+  const line = `| ${kind} | ${results.map((b) => (Number.isNaN(b) ? 'GC ran' : (b / 1024).toFixed(1))).join(' / ')} | ${cpu.map((c) => c.toFixed(0)).join(' / ')} |`;
   rows.push(line);
   process.stderr.write(`${line}\n`);
 }
-process.stdout.write(`KB allocated per command (mean over ${N}, three runs; EXPUNGE includes its STORE +FLAGS.SILENT (\\Deleted)):\n\n| command | KB per command |\n| --- | --- |\n${rows.join('\n')}\n`);
+process.stdout.write(`KB allocated per command (mean over ${N}, three runs; EXPUNGE includes its STORE +FLAGS.SILENT (\\Deleted)); CPU µs per command of this process (server and client, NOISY):\n\n| command | KB per command | CPU µs per command |\n| --- | --- | --- |\n${rows.join('\n')}\n`);
 await server.close();
 await store.close();
 process.exit(0);

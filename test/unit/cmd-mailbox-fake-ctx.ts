@@ -11,6 +11,10 @@ import type { Token, ImapValue, ResponseCode, Response } from '../../src/imap/wi
 import type { CommandContext, CommandSpec, ParseEnv, ServerContext, SelectedView } from '../../src/imap/commands/types.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
 import type { UserMailbox } from '../../src/store/types.js';
+import { responsesOf } from './encoded-lines.js';
+
+/** untaggedLines() output as responses (encoded-lines.ts). */
+const linesOf = (text: string | Buffer[]): string[] => responsesOf(text, 'utf8');
 
 /** Argument tokens of `text` (the arguments only; literals given as `{n}` + extra segments). */
 export function tokens(text: string, literals: string[] = []): Token[] {
@@ -71,7 +75,7 @@ export async function harness(options: { delimiter?: string; enabled?: string[];
     logger: server.logger,
     enabled,
     untagged: (...values: ImapValue[]) => write({ type: 'data', values }),
-    untaggedLines: (text: string) => lines.push(...text.split('\r\n').slice(0, -1)),
+    untaggedLines: (text: string | Buffer[]) => lines.push(...linesOf(text)),
     untaggedStatus: (status: 'OK' | 'NO' | 'BAD' | 'BYE', text: string, code?: ResponseCode) => write({ type: 'status', tag: '*', status, text, code }),
     drain: async () => undefined,
     progress: () => undefined,

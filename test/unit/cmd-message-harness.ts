@@ -12,6 +12,10 @@ import { toErrorReply } from '../../src/imap/errors.js';
 import type { ImapValue, Response } from '../../src/imap/wire/types.js';
 import type { AnyCommandSpec, CommandContext, Completion, SessionState } from '../../src/imap/commands/types.js';
 import type { AppendInput, UserMailbox } from '../../src/store/types.js';
+import { responsesOf } from './encoded-lines.js';
+
+/** untaggedLines() output as responses (encoded-lines.ts). */
+const linesOf = (text: string | Buffer[]): string[] => responsesOf(text, 'utf8');
 
 const logger = pino({ level: 'silent' });
 
@@ -129,7 +133,7 @@ export async function harness(): Promise<Harness> {
       logger,
       enabled,
       untagged: (...values) => untagged(values),
-      untaggedLines: (text) => h.lines.push(...text.split('\r\n').slice(0, -1)),
+      untaggedLines: (text) => h.lines.push(...linesOf(text)),
       untaggedStatus: (status, text, code) => h.lines.push(render({ type: 'status', tag: '*', status, text, code })),
       drain: async () => undefined,
       progress: () => undefined,

@@ -12,6 +12,10 @@ import type { CommandContext, CommandSpec, ServerContext } from '../../src/imap/
 import { SelectedMailboxView } from '../../src/imap/session/selected-view.js';
 import { MemoryStore } from '../../src/store/memory/index.js';
 import type { UserMailbox } from '../../src/store/types.js';
+import { responsesOf } from './encoded-lines.js';
+
+/** untaggedLines() output as responses (encoded-lines.ts). */
+const linesOf = (text: string | Buffer[]): string[] => responsesOf(text, 'latin1');
 
 /** Argument tokens of `text`, through the real tokenizer. */
 export function tokens(text: string): Token[] {
@@ -77,8 +81,8 @@ export async function fetchHarness(messages: Array<string | Buffer>, options: { 
       logger: server.logger,
       enabled,
       untagged: (...values: ImapValue[]) => push({ type: 'data', values }),
-      untaggedLines: (text: string) => {
-        for (const line of text.split('\r\n').slice(0, -1)) pending.push(Promise.resolve(line));
+      untaggedLines: (text: string | Buffer[]) => {
+        for (const line of linesOf(text)) pending.push(Promise.resolve(line));
       },
       untaggedStatus: (status: 'OK' | 'NO' | 'BAD' | 'BYE', text: string, code?: ResponseCode) => push({ type: 'status', tag: '*', status, text, code }),
       progress: () => undefined,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeResponse, encodeValue, astring, keptEncoding, viewFetchLine, type EncodedChunk } from '../../src/imap/wire/encoder.js';
+import { encodeResponse, encodeValue, astring, keptEncoding, viewFetchLine, FetchLineWriter, type EncodedChunk } from '../../src/imap/wire/encoder.js';
 import { atom, literal, type ImapValue, type Token } from '../../src/imap/wire/types.js';
 import { parseCommand } from '../../src/imap/wire/tokenizer.js';
 import { CommandFramer } from '../../src/imap/wire/framer.js';
@@ -149,6 +149,39 @@ test('viewFetchLine writes the same bytes as encodeResponse for UID/FLAGS/MODSEQ
       },
     ),
     { numRuns: 2000 },
+  );
+});
+
+test('FetchLineWriter writes, for a run of messages, exactly the bytes of viewFetchLine for each', async () => {
+  const fc = (await import('fast-check')).default;
+  // 8-bit keywords too: a store may hold whatever it was given, and both must write its UTF-8.
+  const flagAtom = fc.oneof(
+    fc.constantFrom('\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '\\Draft', '\\Recent', 'k\u00e9y', 'x'.repeat(40)),
+    fc.stringMatching(/^[A-Za-z0-9$_.,+-]{1,12}$/),
+  );
+  const line = fc.record({
+    seq: fc.integer({ min: 1, max: 2 ** 32 - 1 }),
+    uid: fc.integer({ min: 1, max: 2 ** 32 - 1 }),
+    flags: fc.array(flagAtom, { maxLength: 6 }),
+    modseq: fc.option(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), { nil: undefined }),
+    order: fc.constantFrom<Array<'UID' | 'FLAGS'>>(['UID', 'FLAGS'], ['FLAGS', 'UID'], ['FLAGS'], ['UID']),
+    uidOnly: fc.boolean(),
+  });
+  fc.assert(
+    // Up to 600 lines: past the 16 KB the scratch space starts with, so its growth is covered.
+    fc.property(fc.array(line, { maxLength: 600 }), (lines) => {
+      const w = new FetchLineWriter();
+      let expected = '';
+      for (const l of lines) {
+        w.line(l.seq, l.order, l.uid, l.flags, l.modseq, l.uidOnly);
+        expected += viewFetchLine(l.seq, l.order, l.uid, l.flags, l.modseq, l.uidOnly);
+      }
+      const chunks = w.done();
+      assert.ok(chunks.length <= 1, 'one Buffer for the run');
+      assert.equal(Buffer.concat(chunks).toString('utf8'), expected);
+      assert.deepEqual(Buffer.concat(chunks), Buffer.from(expected, 'utf8'));
+    }),
+    { numRuns: 300 },
   );
 });
 

@@ -23,7 +23,7 @@ import { ImapError } from '../errors.js';
 import { parseFetchItems, type FetchItem } from '../fetch/items.js';
 import { MessageSource } from '../fetch/message-source.js';
 import { renderFetch, viewOnly, type RenderOptions } from '../fetch/render.js';
-import { fetchHead, viewFetchLine } from '../wire/encoder.js';
+import { FetchLineWriter, FetchPageWriter, fetchHead } from '../wire/encoder.js';
 import { enableCondstore } from '../search/condstore.js';
 import { parsePartialRange } from '../search/parse.js';
 import { partialWindow } from '../search/results.js';
@@ -271,15 +271,16 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
     const withFlags = has(items, 'FLAGS') ? order : [...order, 'FLAGS' as const];
     // FLAGS added for a change made elsewhere: under QRESYNC with the UID too (RFC 7162 §3.2.4).
     const orderWithFlags = qresyncUid && !withFlags.includes('UID') ? ['UID' as const, ...withFlags] : withFlags;
-    let text = '';
+    // Straight into bytes, in one synchronous loop (FetchLineWriter: nothing else is encoded meanwhile).
+    const lines = new FetchLineWriter();
     for (const uid of uids) {
       const seq = view.seqOf(uid);
       if (seq === undefined) continue;
       // RFC 7162 §3.1: once CONDSTORE is on, every FETCH response carries MODSEQ.
       const modseq = withModseq || plan.modseq ? view.modseqOf(uid) : undefined;
-      text += viewFetchLine(seq, refreshed.has(uid) ? orderWithFlags : order, uid, view.flagsOf(uid), modseq, uidOnly);
+      lines.line(seq, refreshed.has(uid) ? orderWithFlags : order, uid, view.flagsOf(uid), modseq, uidOnly);
     }
-    ctx.untaggedLines(text);
+    ctx.untaggedLines(lines.done());
     return;
   }
   // What goes before and after the asked items is the same for every message but those whose
@@ -303,25 +304,57 @@ async function runBatch(ctx: CommandContext, mail: UserMailbox, view: SelectedVi
   // A few messages render ahead of the one being written, so their store calls overlap (a store on
   // another thread or host answers them together) while the responses still go out in order.
   const ahead = batch.ahead;
-  for (batch.fill(); ahead.length > 0; batch.fill()) {
-    const { uid, values: rendering } = ahead.shift()!;
-    let values: ImapValue[];
-    try {
-      values = Array.isArray(rendering) ? rendering : await rendering;
-    } catch (err) {
-      if (isStoreError(err) && err.kind === 'nonexistent') continue;
-      throw err;
+  // The responses go into one writer and out as one Buffer per run (FetchPageWriter), taken before
+  // every await: the writer uses the encoder's shared scratch space, which another session may
+  // use while this one waits.
+  const page = new FetchPageWriter(utf8Names(ctx.enabled));
+  try {
+    for (batch.fill(); ahead.length > 0; batch.fill()) {
+      const { uid, values: rendering } = ahead.shift()!;
+      let values: ImapValue[];
+      if (Array.isArray(rendering)) values = rendering;
+      else {
+        sendPage(ctx, page);
+        try {
+          values = await rendering;
+        } catch (err) {
+          if (isStoreError(err) && err.kind === 'nonexistent') continue;
+          throw err;
+        }
+      }
+      const seq = view.seqOf(uid);
+      if (seq === undefined) continue;
+      if (streams(values)) {
+        // A streamed literal is a chunk untaggedLines() does not take: the general way, in order.
+        sendPage(ctx, page);
+        ctx.untagged(...fetchHead(seq, uid, uidOnly), values);
+      } else {
+        page.response(seq, uid, uidOnly, values);
+      }
+      queued += heldBytes(values);
+      if (queued > DRAIN_BYTES || ++rendered % 16 === 0) {
+        // Backpressure, and other sessions' turn: a FETCH of thousands of messages is many slices.
+        sendPage(ctx, page);
+        await ctx.drain();
+        queued = 0;
+      }
     }
-    const seq = view.seqOf(uid);
-    if (seq === undefined) continue;
-    ctx.untagged(...fetchHead(seq, uid, uidOnly), values);
-    queued += heldBytes(values);
-    if (queued > DRAIN_BYTES || ++rendered % 16 === 0) {
-      // Backpressure, and other sessions' turn: a FETCH of thousands of messages is many slices.
-      await ctx.drain();
-      queued = 0;
-    }
+  } finally {
+    // The responses written before a failure go out, as they did one by one.
+    sendPage(ctx, page);
   }
+}
+
+/** Queues what the page writer holds (nothing when it holds nothing). */
+function sendPage(ctx: CommandContext, page: FetchPageWriter): void {
+  const chunks = page.take();
+  if (chunks.length > 0) ctx.untaggedLines(chunks);
+}
+
+/** True when a value is a streamed literal (a section past STREAM_THRESHOLD). */
+function streams(values: ImapValue[]): boolean {
+  for (const v of values) if (v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v) && v.kind === 'literal' && !Buffer.isBuffer(v.data)) return true;
+  return false;
 }
 
 /** What goes before and after the asked items: with and without FLAGS this FETCH set or refreshed. */

@@ -199,9 +199,10 @@ export interface CommandContext {
   untagged(...values: ImapValue[]): void;
   /**
    * Queues untagged responses the wire encoder already wrote as text (complete lines, each ending
-   * in CRLF) — for the few hot paths that produce very many small responses (see viewFetchLine).
+   * in CRLF) — for the few hot paths that produce very many small responses (see viewFetchLine) —
+   * or already as bytes (FetchLineWriter's Buffers).
    */
-  untaggedLines(text: string): void;
+  untaggedLines(text: string | Buffer[]): void;
   /** Queues an untagged status response: `* OK [code] text`. */
   untaggedStatus(status: 'OK' | 'NO' | 'BAD' | 'BYE', text: string, code?: ResponseCode): void;
   /**

@@ -215,10 +215,10 @@ export class ImapConnection implements ConnectionInfo {
     this.out.push(encodeResponse(response, { utf8: utf8Names(this.enabled) }), response.type === 'continuation');
   }
 
-  /** Responses already encoded as text (encoder.ts viewFetchLine). */
-  writeEncoded(text: string): void {
+  /** Responses already encoded: as text (encoder.ts viewFetchLine), or as bytes (FetchLineWriter). */
+  writeEncoded(text: string | Buffer[]): void {
     if (this.closed || text.length === 0) return;
-    this.out.push([Buffer.from(text, 'utf8')]);
+    this.out.push(typeof text === 'string' ? [Buffer.from(text, 'utf8')] : text);
   }
 
   untagged(...values: ImapValue[]): void {

@@ -54,7 +54,7 @@ class ConnectionCommandContext implements CommandContext {
     this.connection.untagged(...values);
   }
 
-  untaggedLines(text: string): void {
+  untaggedLines(text: string | Buffer[]): void {
     this.connection.writeEncoded(text);
   }
 

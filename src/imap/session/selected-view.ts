@@ -14,6 +14,7 @@ import { formatNumberSet, resolveRanges, type SequenceSet } from '../wire/sequen
 import { ParseError } from '../wire/args.js';
 import { fetchHead } from '../wire/encoder.js';
 import { changeIsFor } from '../../store/metadata.js';
+import { FlagColumns } from './flag-columns.js';
 
 /** Own APPENDs remembered for announcing at most (noteOwnAppend); more is a store that never announced them. */
 const MAX_OWN_APPENDED = 1_000;
@@ -75,11 +76,11 @@ export class SelectedMailboxView implements SelectedView {
   highestModseq: number;
   savedResult: number[] = [];
 
-  // Parallel arrays indexed by sequence number - 1: no per-message objects, so SELECT of a
-  // 100,000-message mailbox costs three array copies rather than 100,000 allocations.
+  // Columns indexed by sequence number - 1: no per-message objects, so SELECT of a 100,000-message
+  // mailbox costs one array of UIDs and two typed arrays (flag-columns.ts) rather than 100,000
+  // allocations. The UIDs stay a plain array: uids() hands it out.
   private uidList: number[];
-  private flagList: string[][];
-  private modseqList: number[];
+  private readonly columns: FlagColumns;
   /** Messages in the snapshot with uid in [recentFrom, snapshotMax] are \Recent for this session. */
   private readonly recentFrom: number;
   private readonly snapshotMax: number;
@@ -131,18 +132,17 @@ export class SelectedMailboxView implements SelectedView {
     this.highestModseq = snapshot.highestModseq;
     const n = snapshot.messages.length;
     this.uidList = new Array<number>(n);
-    this.flagList = new Array<string[]>(n);
-    this.modseqList = new Array<number>(n);
+    this.columns = new FlagColumns(n);
     for (let i = 0; i < n; i++) {
       const m = snapshot.messages[i]!;
       this.uidList[i] = m.uid;
-      this.flagList[i] = m.flags;
-      this.modseqList[i] = m.modseq;
+      this.columns.push(m.flags, m.modseq);
     }
     this.maxKnownUid = n ? this.uidList[n - 1]! : 0;
     this.recentFrom = recentFrom;
     this.snapshotMax = this.maxKnownUid;
-    for (let i = 0; i < n; i++) this.noteKeywords(this.flagList[i]!);
+    // Once per distinct flag set, not once per message.
+    for (const flags of this.columns.distinctSets()) this.noteKeywords(flags);
   }
 
   /**
@@ -270,19 +270,20 @@ export class SelectedMailboxView implements SelectedView {
 
   flagsOf(uid: number): string[] {
     const seq = this.seqOf(uid);
-    const flags = seq === undefined ? [] : this.flagList[seq - 1]!;
+    // The columns' shared frozen arrays, as a store's snapshot hands them out too.
+    const flags = seq === undefined ? [] : (this.columns.flags(seq - 1) as Flag[]);
     return this.isRecent(uid) ? [...flags, '\\Recent'] : flags;
   }
 
   hasFlag(uid: number, flag: Flag): boolean {
     if (flag === '\\Recent') return this.isRecent(uid);
     const seq = this.seqOf(uid);
-    return seq !== undefined && this.flagList[seq - 1]!.includes(flag);
+    return seq !== undefined && this.columns.flags(seq - 1).includes(flag);
   }
 
   modseqOf(uid: number): number {
     const seq = this.seqOf(uid);
-    return seq === undefined ? 0 : this.modseqList[seq - 1]!;
+    return seq === undefined ? 0 : this.columns.modseq(seq - 1);
   }
 
   claimsRecent(): boolean {
@@ -351,15 +352,12 @@ export class SelectedMailboxView implements SelectedView {
   }
 
   firstUnseenSeq(): number | undefined {
-    for (let i = 0; i < this.flagList.length; i++) {
-      if (!this.flagList[i]!.includes('\\Seen')) return i + 1;
-    }
-    return undefined;
+    const i = this.columns.firstWithout('\\Seen');
+    return i < 0 ? undefined : i + 1;
   }
 
-  private setEntry(seq: number, flags: string[], modseq: number): void {
-    this.flagList[seq - 1] = flags;
-    this.modseqList[seq - 1] = modseq;
+  private setEntry(seq: number, flags: readonly string[], modseq: number): void {
+    this.columns.set(seq - 1, flags, modseq);
   }
 
   applyOwnFlagChanges(changes: FlagChange[], options: { silent: boolean; withUid: boolean; withModseq: boolean }): void {
@@ -385,8 +383,8 @@ export class SelectedMailboxView implements SelectedView {
    */
   applyCurrent(meta: MessageMeta): boolean {
     const seq = this.seqOf(meta.uid);
-    if (seq === undefined || meta.modseq <= this.modseqList[seq - 1]!) return false;
-    const before = this.flagList[seq - 1]!;
+    if (seq === undefined || meta.modseq <= this.columns.modseq(seq - 1)) return false;
+    const before = this.columns.flags(seq - 1);
     this.takeNewer(seq, meta);
     return before.length !== meta.flags.length || before.some((f, i) => f !== meta.flags[i]);
   }
@@ -399,7 +397,7 @@ export class SelectedMailboxView implements SelectedView {
   private takeNewer(seq: number, c: MessageMeta): void {
     const pending = this.pendingFlags.get(c.uid);
     if (pending && pending.modseq <= c.modseq) this.pendingFlags.delete(c.uid);
-    if (c.modseq < this.modseqList[seq - 1]!) return;
+    if (c.modseq < this.columns.modseq(seq - 1)) return;
     this.announceNewKeywords(c.flags);
     this.setEntry(seq, c.flags, c.modseq);
     if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
@@ -451,22 +449,17 @@ export class SelectedMailboxView implements SelectedView {
     for (let i = 0; i < gone.length; i++) if (gone[i]! >= 1 && gone[i]! <= n && (i === 0 || gone[i] !== gone[i - 1])) dropped++;
     if (dropped === 0) return;
     // The UID list is a new array: uids() hands it out, and a holder keeps the one it got. The
-    // flag and modseq lists are this view's alone and close up in place.
+    // flag and modseq columns are this view's alone and close up in place (retain asks about each
+    // index once, ascending); the kept UIDs go to the new list on the way.
     const uids = new Array<number>(n - dropped);
-    const flags = this.flagList;
-    const modseqs = this.modseqList;
     let g = 0;
     let w = 0;
-    for (let r = 0; r < n; r++) {
+    this.columns.retain((r) => {
       while (g < gone.length && gone[g]! < r + 1) g++;
-      if (g < gone.length && gone[g] === r + 1) continue;
-      uids[w] = this.uidList[r]!;
-      flags[w] = flags[r]!;
-      modseqs[w] = modseqs[r]!;
-      w++;
-    }
-    flags.length = w;
-    modseqs.length = w;
+      if (g < gone.length && gone[g] === r + 1) return true;
+      uids[w++] = this.uidList[r]!;
+      return false;
+    });
     this.uidList = uids;
   }
 
@@ -634,8 +627,7 @@ export class SelectedMailboxView implements SelectedView {
         this.pendingFlags.delete(m.uid);
         this.announceNewKeywords(cur.flags);
         this.uidList.push(m.uid);
-        this.flagList.push(cur.flags);
-        this.modseqList.push(cur.modseq);
+        this.columns.push(cur.flags, cur.modseq);
         if (m.uid >= recentFrom || (pre && m.uid >= pre.from && m.uid <= pre.through)) this.recentLater.add(m.uid);
         if (m.uid >= this.uidNext) this.uidNext = m.uid + 1;
         if (cur.modseq > this.highestModseq) this.highestModseq = cur.modseq;
@@ -659,7 +651,7 @@ export class SelectedMailboxView implements SelectedView {
       for (const c of changes) {
         const seq = this.seqOf(c.uid);
         if (seq === undefined) continue;
-        const known = this.modseqList[seq - 1]!;
+        const known = this.columns.modseq(seq - 1);
         if (known >= c.modseq && known !== 0) continue;
         this.setEntry(seq, c.flags, c.modseq);
         if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
@@ -686,7 +678,7 @@ export class SelectedMailboxView implements SelectedView {
     for (const m of snapshot.messages) {
       const seq = this.seqOf(m.uid);
       if (seq === undefined) continue;
-      if (this.modseqList[seq - 1] !== m.modseq || this.flagList[seq - 1]!.join(' ') !== m.flags.join(' ')) {
+      if (this.columns.modseq(seq - 1) !== m.modseq || this.columns.flags(seq - 1).join(' ') !== m.flags.join(' ')) {
         changed.push({ uid: m.uid, flags: m.flags, modseq: m.modseq });
       }
     }

@@ -165,6 +165,23 @@ class ChunkWriter {
     return out;
   }
 
+  /**
+   * Drops what was written since `mark` (a response whose encoding threw half way): the bytes
+   * before it stay, as if the response had never been started.
+   */
+  rewind(mark: { chunks: number; at: number }): void {
+    if (this.chunks.length === mark.chunks) {
+      this.pos = this.start + mark.at;
+      return;
+    }
+    // A flush (a large Buffer, a stream) came after the mark: its first chunk holds the bytes
+    // before the mark followed by some of the response's.
+    const first = this.chunks[mark.chunks];
+    this.chunks.length = mark.chunks;
+    if (mark.at > 0 && Buffer.isBuffer(first)) this.chunks.push(first.subarray(0, mark.at));
+    this.start = this.pos;
+  }
+
   flush(): void {
     if (this.pos === this.start) return;
     // A copy of its own: the scratch space is written over by the next call. (allocUnsafe and
@@ -366,6 +383,88 @@ export function viewFetchLine(seq: number, order: readonly ('UID' | 'FLAGS')[], 
   }
   if (modseq !== undefined) line += ` MODSEQ (${modseq})`;
   return `${line})${CRLF}`;
+}
+
+/**
+ * viewFetchLine() for a run of messages, written straight into the encoder's scratch space and
+ * handed out as one Buffer: no string per line, no cons-string of the run and no flattened copy
+ * for the UTF-8 encode — the text form allocated ~13 KB of short-lived heap for a 200-message
+ * `UID FETCH n:* (FLAGS)` (bench/RESULTS.md, issue 23). The bytes are exactly viewFetchLine()'s
+ * (the unit tests compare them). Like every encode it uses the shared scratch space, so nothing
+ * else may be encoded between the first line() and done(): callers fill it in one synchronous loop.
+ */
+export class FetchLineWriter {
+  private readonly w = new ChunkWriter();
+
+  line(seq: number, order: readonly ('UID' | 'FLAGS')[], uid: number, flags: readonly string[], modseq?: number, uidOnly = false): void {
+    const w = this.w;
+    w.ascii('* ');
+    w.number(uidOnly ? uid : seq);
+    w.ascii(uidOnly ? ' UIDFETCH (' : ' FETCH (');
+    for (let i = 0; i < order.length; i++) {
+      if (i > 0) w.byte(0x20);
+      if (order[i] === 'UID') {
+        w.ascii('UID ');
+        w.number(uid);
+      } else {
+        w.ascii('FLAGS (');
+        for (let f = 0; f < flags.length; f++) {
+          if (f > 0) w.byte(0x20);
+          w.text(flags[f]!);
+        }
+        w.byte(0x29);
+      }
+    }
+    if (modseq !== undefined) {
+      w.ascii(' MODSEQ (');
+      w.number(modseq);
+      w.byte(0x29);
+    }
+    w.ascii(')\r\n');
+  }
+
+  /** The lines written, as one Buffer (none when no line was written): only bytes go in, never a stream. */
+  done(): Buffer[] {
+    return this.w.done() as Buffer[];
+  }
+}
+
+/**
+ * The FETCH responses of a page, written straight into the encoder's scratch space and handed out
+ * as one Buffer per run (take()) instead of a value array, a Response and a Buffer per message:
+ * a 25-message ENVELOPE page was the persistent client's largest allocator (bench/RESULTS.md,
+ * issue 23). response() writes exactly what encodeResponse() writes for
+ * `{ type: 'data', values: [...fetchHead(seq, uid, uidOnly), values] }` (the unit tests compare
+ * the two). Like every encode it uses the shared scratch space: nothing else may be encoded between
+ * a response() and the take() after it, so callers take() before every await.
+ */
+export class FetchPageWriter {
+  private w = new ChunkWriter();
+
+  constructor(private readonly utf8: boolean) {}
+
+  response(seq: number, uid: number, uidOnly: boolean, values: readonly ImapValue[]): void {
+    const w = this.w;
+    const mark = w.mark();
+    try {
+      w.ascii('* ');
+      writeValue(w, uidOnly ? uid : seq, this.utf8);
+      w.ascii(uidOnly ? ' UIDFETCH ' : ' FETCH ');
+      writeValue(w, values as ImapValue[], this.utf8);
+      w.ascii(CRLF);
+    } catch (err) {
+      // As encodeResponse(): a response that cannot be encoded sends nothing; those before it stay.
+      w.rewind(mark);
+      throw err;
+    }
+  }
+
+  /** The responses written since the last take(), as Buffers (none when nothing was written). */
+  take(): Buffer[] {
+    const out = this.w.done() as Buffer[];
+    this.w = new ChunkWriter();
+    return out;
+  }
 }
 
 /** Made once: every FETCH response names one of them. */
