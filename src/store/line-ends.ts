@@ -113,7 +113,15 @@ export async function* crlfChunks(source: AsyncIterable<Buffer>): AsyncIterable<
   }
 }
 
-/** Message content (a buffer or chunks) with CRLF line ends. */
+/**
+ * Message content (a buffer or chunks) with CRLF line ends. Chunks that announce their size (an
+ * IMAP literal, StreamedLiteral.size) keep announcing it, as a lower bound: normalising only adds
+ * bytes, and a store that plans by it handles more arriving (src/store/sqlite/content.ts). Without
+ * it the SQLite store could not tell a large literal from a small one before its bytes arrived.
+ */
 export function crlfContent(content: Buffer | AsyncIterable<Buffer>): Buffer | AsyncIterable<Buffer> {
-  return Buffer.isBuffer(content) ? toCrlf(content) : crlfChunks(content);
+  if (Buffer.isBuffer(content)) return toCrlf(content);
+  const chunks = crlfChunks(content);
+  const size = (content as { size?: unknown }).size;
+  return typeof size === 'number' ? Object.assign(chunks, { size }) : chunks;
 }

@@ -4,7 +4,7 @@
  * bytes arrive, not after inlineMax of them; content shorter than it said stays inline and leaves
  * no file behind, and content that fails leaves none either. A literal announced at or below
  * inlineMax is gathered and hashed as it arrives: the same bytes and digest as joined whole, also
- * when it brings fewer or more bytes than it announced, or its chunks are reused after each yield.
+ * when it brings fewer or more bytes than it announced. Nothing is opened before a first byte.
  */
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -112,20 +112,27 @@ describe('SqliteStore collectContent', () => {
       assert.deepEqual(collected.body, c.expect, c.name);
       assert.equal(collected.sha256.toString('hex'), sha(c.expect), c.name);
     }
-    // A source that reuses one Buffer for every chunk (as a read buffer would): the body keeps each chunk's bytes.
-    const reused = Buffer.alloc(10);
+  });
+
+  it('opens no file for a literal announced above inlineMax until its first byte arrives', async () => {
+    const f = files();
+    let release!: () => void;
+    const stalled = new Promise<void>((r) => (release = r));
     const source = {
-      size: 30,
+      size: 500,
       async *[Symbol.asyncIterator]() {
-        for (const ch of ['x', 'y', 'z']) {
-          reused.fill(ch);
-          yield reused;
-        }
+        await stalled; // a client that sent `{500}` and then nothing, for now
+        yield Buffer.alloc(300, 'a');
+        yield Buffer.alloc(200, 'b');
       },
     };
-    const collected = await collectContent(source, 100, files());
-    assert.equal(collected.kind, 'inline');
-    assert.equal(collected.body?.toString(), 'x'.repeat(10) + 'y'.repeat(10) + 'z'.repeat(10));
+    const collecting = collectContent(source, 100, f);
+    await tick(50);
+    assert.deepEqual(readdirSync(f.tmp), [], 'no temp file before the first byte');
+    release();
+    const collected = await collecting;
+    assert.equal(collected.kind, 'file');
+    if (collected.kind === 'file') releaseCollected(collected);
   });
 
   it('goes on to a temp file when a literal announced at or below inlineMax brings more than inlineMax', async () => {

@@ -1,7 +1,7 @@
 /** chunksAreCrlf (src/store/line-ends.ts): isCrlf over chunk boundaries, as a table. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chunksAreCrlf, isCrlf } from '../../src/store/line-ends.js';
+import { chunksAreCrlf, crlfContent, isCrlf } from '../../src/store/line-ends.js';
 
 test('chunksAreCrlf agrees with isCrlf of the joined bytes, wherever the chunks are cut', () => {
   const samples = ['', 'a', 'a\r\n', 'a\r\nb\r\n', 'a\nb', 'a\rb', '\r\n\r\n', '\r', '\n', 'x\r\r\n', 'x\r\n\n', '\0\r\n\0'];
@@ -16,4 +16,23 @@ test('chunksAreCrlf agrees with isCrlf of the joined bytes, wherever the chunks 
       }
     }
   }
+});
+
+test('crlfContent keeps the size a stream announces (an IMAP literal), as a lower bound of what it yields', async () => {
+  const literal = {
+    size: 8,
+    async *[Symbol.asyncIterator]() {
+      yield Buffer.from('a\nb\r\n');
+      yield Buffer.from('cd\n');
+    },
+  };
+  const out = crlfContent(literal);
+  assert.ok(!Buffer.isBuffer(out));
+  assert.equal((out as { size?: unknown }).size, 8);
+  const chunks: Buffer[] = [];
+  for await (const c of out as AsyncIterable<Buffer>) chunks.push(c);
+  assert.equal(Buffer.concat(chunks).toString(), 'a\r\nb\r\ncd\r\n');
+  // A stream that announces nothing announces nothing after it either.
+  const plain = crlfContent((async function* () { yield Buffer.from('x\n'); })());
+  assert.equal((plain as { size?: unknown }).size, undefined);
 });

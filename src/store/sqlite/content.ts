@@ -33,41 +33,37 @@ export async function collectContent(content: MessageContent, inlineMax: number,
   let pending: Buffer[] = [];
   let pendingSize = 0;
   let temp: TempBlob | null = null;
-  // Content that says up front it is larger than inlineMax (an IMAP literal, StreamedLiteral.size)
-  // goes to a file: the file is created (a trip through the thread pool) while the first bytes
-  // arrive, not after inlineMax of them, when the APPEND would wait for it (issue 23).
+  // A streamed IMAP literal announces its size (StreamedLiteral.size, carried through crlfContent
+  // as a lower bound: CRLF normalising only adds bytes). Nothing is allocated or opened for it
+  // before its first byte: a client that sends `APPEND INBOX {262000}` and then nothing holds no
+  // buffer, file or descriptor for it (memory grows only with the bytes received).
   const announced = announcedSize(content);
-  let opening: Promise<TempBlob> | null = (announced ?? 0) > inlineMax ? files.createTemp() : null;
-  opening?.catch(() => undefined); // awaited below, or dropped if the content fails first
-  // Content that announces a size it will be kept inline at (a streamed IMAP literal of 64 KiB to
-  // inlineMax) is copied into one Buffer of that size and hashed as each chunk arrives, in the
-  // gaps between the client's reads, instead of joined and hashed whole after its last byte —
-  // work that delayed the transaction, and so the tagged OK, of a 250 KB APPEND (issue 23).
-  let into: Buffer | null = !opening && announced !== undefined && announced > 0 ? Buffer.allocUnsafe(announced) : null;
-  let hash: Hash | null = into ? createHash('sha256') : null;
-  let filled = 0;
+  // Larger than inlineMax: it goes to a file, created (a trip through the thread pool) when the
+  // first bytes arrive, while the rest of the literal is still coming, not after inlineMax of them,
+  // when the APPEND would wait for it (issue 23).
+  const toFile = (announced ?? 0) > inlineMax;
+  let opening: Promise<TempBlob> | null = null;
+  // At or below inlineMax (a streamed literal of 64 KiB to inlineMax): hashed as each chunk
+  // arrives, in the gaps between the client's reads, instead of whole after its last byte, work
+  // that delayed the transaction and so the tagged OK of a 250 KB APPEND (issue 23). The chunks
+  // are kept as they came and joined once at the end.
+  let hash: Hash | null = announced !== undefined && !toFile ? createHash('sha256') : null;
   try {
     for await (const chunk of source) {
       if (temp) {
         await temp.write(chunk);
         continue;
       }
-      if (into && hash) {
-        if (filled + chunk.length <= into.length) {
-          chunk.copy(into, filled);
-          filled += chunk.length;
-          hash.update(chunk);
-          continue;
-        }
-        // More than it announced: gathered from here on as content of unknown size.
-        pending.push(into.subarray(0, filled));
-        pendingSize = filled;
-        into = null;
-        hash = null;
+      if (toFile && !opening) {
+        opening = files.createTemp();
+        opening.catch(() => undefined); // awaited below, or dropped if the content fails first
       }
+      hash?.update(chunk);
       pending.push(chunk);
       pendingSize += chunk.length;
       if (pendingSize > inlineMax) {
+        // More than inlineMax after all (or as announced): the file hashes what it is given.
+        hash = null;
         temp = await (opening ?? files.createTemp());
         opening = null;
         for (const p of pending) await temp.write(p);
@@ -77,13 +73,8 @@ export async function collectContent(content: MessageContent, inlineMax: number,
     if (!temp) {
       // Shorter than it said: kept inline after all, and the file opened for it goes.
       if (opening) await dropTemp(opening);
-      if (into && hash) {
-        // Fewer bytes than it announced (an empty one too) are still what it was.
-        const gathered = filled === into.length ? into : into.subarray(0, filled);
-        return { kind: 'inline', sha256: hash.digest(), size: filled, body: gathered };
-      }
       const body = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingSize);
-      return { kind: 'inline', sha256: sha256(body), size: body.length, body };
+      return { kind: 'inline', sha256: hash ? hash.digest() : sha256(body), size: body.length, body };
     }
     const { sha256: digest, body, release } = await temp.finish();
     return { kind: 'file', sha256: digest, size: temp.size, tempPath: temp.path, body, release };
