@@ -92,7 +92,8 @@ it('the V8 settings: a stopping server takes the same signal from the system aft
   // A small output buffer, so a FETCH that is not read keeps the server stopping as long as we like.
   const config = join(data, 'config.json');
   await writeFile(config, JSON.stringify({ imapLimits: { maxOutputBuffer: 64 * 1024 } }));
-  const s = await start(t, ['--config', config, '--v8-single-threaded-gc', '--demo'], process.env, data);
+  // At log level info: the test waits for the server's own lines saying which signal it took.
+  const s = await start(t, ['--config', config, '--v8-single-threaded-gc', '--demo', '--log-level', 'info'], process.env, data);
   await until('the demo user line', () => s.lines.some((l) => l['msg'] === 'demo user created'));
   const demo = s.lines.find((l) => l['msg'] === 'demo user created')!;
   const login = `L LOGIN ${String(demo['user'])} ${String(demo['password'])}\r\n`;
@@ -117,11 +118,16 @@ it('the V8 settings: a stopping server takes the same signal from the system aft
   await sleep(300);
 
   process.kill(s.launcher.pid!, 'SIGTERM'); // passed on over IPC: the server starts stopping
-  await sleep(800);
+  // Waited for by the server's own log lines, not by sleeps: under load a sleep can end before the
+  // server has taken a signal, and the test would pass without reaching its case.
+  const said = (msg: string): boolean => s.lines.some((l) => l['msg'] === msg);
+  await until('the server started stopping', () => said('shutting down'), 10_000);
   assert.ok(alive(s.pid), 'stopping, waiting for the FETCH');
   process.kill(s.pid, 'SIGTERM'); // the system's copy of the same signal
-  await sleep(500);
+  await until('the server took the same signal as one request', () => said('already shutting down: the launcher passed this signal on'), 10_000);
+  await sleep(200);
   assert.ok(alive(s.pid), 'the same request again, not a second signal that exits at once');
+  assert.ok(!said('second signal: exiting without waiting'));
   fetcher.resume();
   assert.equal(await s.exited, 0, 'a clean stop once the FETCH was read');
   assert.match(tail, /F OK [^\r\n]*\r\n\* BYE [^\r\n]*\r\n$/);

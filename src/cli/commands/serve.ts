@@ -118,6 +118,7 @@ async function serve(options: Record<string, unknown>): Promise<void> {
       if (passedOn) return;
       if (passedOnAt !== null && Date.now() - passedOnAt < SAME_SIGNAL_MS) {
         passedOnAt = null;
+        logger.info({ signal }, 'already shutting down: the launcher passed this signal on');
         return;
       }
       logger.warn({ signal }, 'second signal: exiting without waiting');
