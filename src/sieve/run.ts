@@ -8,7 +8,7 @@ import { compiledOf } from './compile.js';
 import type { Instruction, RuleGroup } from './program.js';
 import { resolveLimits } from './limits.js';
 import { canonicalFlags, deliverableFlags, RunState, SieveRuntimeError } from './state.js';
-import { comparePrepared, compareValues, evaluate, every, noEnvelopeAtImap } from './tests.js';
+import { comparePrepared, compareValues, evaluate, every, valuesAt } from './tests.js';
 import { addHeader, deleteHeader, isFieldName, PROTECTED_FIELDS } from './editheader.js';
 import { applyModifiers, VariableLimitError } from './variables.js';
 import { isMailAddress } from './validate.js';
@@ -185,13 +185,7 @@ class Runner extends RunState {
    */
   private group(commands: Instruction[], i: number, g: RuleGroup): void | Promise<void> {
     const st = this;
-    let values: string[];
-    if (g.envelope !== null) {
-      noEnvelopeAtImap(st, g.source);
-      values = st.envelopeParts(g.envelope, g.part);
-    } else {
-      values = g.header ? st.msg.decodedAt(g.slot) : st.msg.addressPartsAt(g.slot, g.part, st.separator);
-    }
+    const values = valuesAt(st, g.source, g.header, g.slot, g.envelope, g.part);
     if (values.length === 0) return;
     const vs = g.fold ? st.folded(values) : values;
     let hits = 0;

@@ -287,11 +287,19 @@ function evaluatePrepared(st: RunState, t: Instruction, p: PreparedTest): boolea
 
 /** The values a prepared test compares: its field's (decoded, or one part of each address), or one part of the envelope. */
 export function preparedValues(st: RunState, t: Instruction, p: PreparedTest): string[] {
-  if (p.envelope !== null) {
+  return valuesAt(st, t, t.name === 'header', p.slot, p.envelope, t.addressPart);
+}
+
+/**
+ * preparedValues from the fields it reads, given apart: a rule group (run.ts) keeps copies of them
+ * on itself so that a run touches fewer objects (groups.ts).
+ */
+export function valuesAt(st: RunState, t: Instruction, header: boolean, slot: number, envelope: PreparedTest['envelope'], part: Instruction['addressPart']): string[] {
+  if (envelope !== null) {
     noEnvelopeAtImap(st, t);
-    return st.envelopeParts(p.envelope, t.addressPart);
+    return st.envelopeParts(envelope, part);
   }
-  return t.name === 'header' ? st.msg.decodedAt(p.slot) : st.msg.addressPartsAt(p.slot, t.addressPart, st.separator);
+  return header ? st.msg.decodedAt(slot) : st.msg.addressPartsAt(slot, part, st.separator);
 }
 
 /**
