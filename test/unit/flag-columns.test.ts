@@ -92,3 +92,22 @@ test('FlagColumns: flag sets no message has any more are not kept without bound'
   const kept = columns.distinctSets().length;
   assert.ok(kept <= 1_000, `${kept} distinct flag sets kept for a view of 1 message`);
 });
+
+test('FlagColumns: dropping unused flag sets keeps every message its own flags and modseq', () => {
+  const columns = new FlagColumns(2);
+  const shared = Object.freeze(['\\Seen', '$Shared']);
+  for (let m = 0; m < 5; m++) columns.push(m % 2 ? shared : [`$m${m}`], 100 + m);
+  for (let n = 0; n < 3_000; n++) {
+    columns.set(n % 5 === 4 ? (n > 1_500 ? 3 : 4) : 0, [`$k${n}`], 1_000 + n);
+    if (n === 1_500) columns.retain((i) => i === 2);
+  }
+  // Messages 1 and 3 (now at 1 and 2 after message 2's EXPUNGE) kept the shared set; 0 and 4 (now 3) the last they were given.
+  assert.equal(columns.length, 4);
+  assert.deepEqual([...columns.flags(1)], ['\\Seen', '$Shared']);
+  assert.deepEqual([...columns.flags(2)], ['\\Seen', '$Shared']);
+  assert.deepEqual([...columns.flags(0)], ['$k2998']);
+  assert.deepEqual([...columns.flags(3)], ['$k2999']);
+  assert.deepEqual([columns.modseq(0), columns.modseq(1), columns.modseq(2), columns.modseq(3)], [3_998, 101, 103, 3_999]);
+  assert.ok(columns.distinctSets().length <= 2 * 4 + 64, `${columns.distinctSets().length} sets kept`);
+  assert.equal(columns.firstWithout('$Shared'), 0);
+});

@@ -12,14 +12,16 @@
  */
 /** Frozen arrays remembered by identity at most: a store that froze one per message gets the content lookup. */
 const MAX_BY_ARRAY = 256;
+/** Sets beyond twice the messages a view may keep before the unused ones are dropped (compact()). */
+const COMPACT_SLACK = 64;
 
 export class FlagColumns {
   /** The distinct flag sets (each frozen: handed out by flags() and never changed). */
-  private readonly sets: (readonly string[])[] = [];
+  private sets: (readonly string[])[] = [];
   /** Frozen arrays seen, by identity: a snapshot's shared sets are found without building a key. */
-  private readonly byArray = new Map<readonly string[], number>();
+  private byArray = new Map<readonly string[], number>();
   /** Every set by its content (the flags joined by a line break, which no flag contains). */
-  private readonly byContent = new Map<string, number>();
+  private byContent = new Map<string, number>();
   private setOf: Uint32Array;
   private modseqs: Float64Array;
   private count = 0;
@@ -52,7 +54,10 @@ export class FlagColumns {
 
   push(flags: readonly string[], modseq: number): void {
     if (this.count === this.setOf.length) this.grow();
-    this.set(this.count++, flags, modseq);
+    // Interned before the count grows: a compaction in intern() reads only slots that hold a set.
+    const at = this.intern(flags);
+    this.setOf[this.count] = at;
+    this.modseqs[this.count++] = modseq;
   }
 
   /**
@@ -91,6 +96,7 @@ export class FlagColumns {
       const key = flags.join('\n');
       at = this.byContent.get(key);
       if (at === undefined) {
+        if (this.sets.length >= 2 * this.count + COMPACT_SLACK) this.compact();
         at = this.sets.length;
         // A copy of an array someone else may still change; a frozen one can be kept as it is.
         const kept = frozen ? flags : Object.freeze([...flags]);
@@ -104,6 +110,34 @@ export class FlagColumns {
       this.lastSet = at;
     }
     return at;
+  }
+
+  /**
+   * Drops the sets no message has any more and renumbers the rest. Without it the table would keep
+   * every set the view ever met — a client toggling a new keyword on one message in a loop made
+   * every session with the mailbox selected keep one set per change (review, issue 23). Run only
+   * when the table has outgrown twice the messages, so its cost is spread over that many new sets.
+   */
+  private compact(): void {
+    const renumbered = new Int32Array(this.sets.length).fill(-1);
+    const sets: (readonly string[])[] = [];
+    const byContent = new Map<string, number>();
+    for (let i = 0; i < this.count; i++) {
+      const old = this.setOf[i]!;
+      let now = renumbered[old]!;
+      if (now < 0) {
+        now = sets.length;
+        renumbered[old] = now;
+        const kept = this.sets[old]!;
+        sets.push(kept);
+        byContent.set(kept.join('\n'), now);
+      }
+      this.setOf[i] = now;
+    }
+    this.sets = sets;
+    this.byContent = byContent;
+    this.byArray = new Map();
+    this.lastArray = null;
   }
 
   private grow(): void {
