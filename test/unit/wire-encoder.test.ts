@@ -242,3 +242,13 @@ test('a kept value writes the bytes of its tree, in each UTF-8 form, again and a
   const pieces = keptEncoding(['a', literal(big), 'b']);
   for (let i = 0; i < 2; i++) assert.equal((await bytes(encodeValue(pieces))).toString('latin1'), (await bytes(encodeValue(['a', literal(big), 'b']))).toString('latin1'));
 });
+
+test('FetchLineWriter refuses a number that is not a safe non-negative integer, as the general encoder does', () => {
+  for (const bad of [2 ** 60, 1e21, -1, 1.5]) {
+    assert.throws(() => new FetchLineWriter().line(1, ['FLAGS'], 7, ['\\Seen'], bad), RangeError, String(bad));
+  }
+  // The writer after a refused number starts clean.
+  const w = new FetchLineWriter();
+  w.line(2, ['UID', 'FLAGS'], 9, ['\\Seen'], 2 ** 53 - 1);
+  assert.equal(Buffer.concat(w.done()).toString('utf8'), viewFetchLine(2, ['UID', 'FLAGS'], 9, ['\\Seen'], 2 ** 53 - 1));
+});

@@ -114,6 +114,9 @@ class ChunkWriter {
 
   /** A non-negative safe integer, in decimal, without a string. */
   number(n: number): void {
+    // The general encoder's rule (writeValue): a store's bad number is an error, not wrong digits or
+    // a write past the 16 bytes reserved here.
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not an IMAP number: ${n}`);
     this.room(16);
     if (n < 10) {
       scratch[this.pos++] = 0x30 + n;
