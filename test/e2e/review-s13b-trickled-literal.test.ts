@@ -1,0 +1,99 @@
+/**
+ * Review s13-b: a streamed APPEND literal the SQLite store keeps inline (64 KiB < size <= inlineMax)
+ * is held by collectContent as the chunks it arrived in until its last byte (src/store/sqlite/
+ * content.ts, pending.push(chunk), since b4cf3ac). A client that sends it one byte per TCP segment
+ * makes one Buffer (and one ArrayBuffer) per byte, ~200 bytes of heap each: a 70 KB literal holds
+ * ~14 MB, a 256 KiB one would hold ~50 MB, per connection. The first part of issue-23a-s12
+ * (efc0dfc) copied each chunk into one Buffer and held under 1 MB here. Default limits (the
+ * minimum literal rate allows 60 s + size / 16 KiB/s; this sends at ~8 KB/s, a 70 KB literal
+ * within its 64 s). Over a real socket, SqliteStore, startImapServer.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startImapServer } from '../helpers/imap-server.js';
+import { liveBytes } from '../helpers/live-memory.js';
+import { RawClient, until } from '../helpers/raw-client.js';
+import { SqliteStore } from '../../src/store/sqlite/index.js';
+import type { AppendInput, AppendInputs, MailStore, UserMailbox } from '../../src/store/types.js';
+
+/** Counts the chunks and bytes the store's append reads (passing the size on). */
+function chunkSpy(store: MailStore, seen: { chunks: number; bytes: number }): MailStore {
+  const note = (input: AppendInput): AppendInput => {
+    if (Buffer.isBuffer(input.content)) return input;
+    const inner = input.content;
+    const size = (inner as { size?: unknown }).size as number | undefined;
+    const content = {
+      ...(size === undefined ? {} : { size }),
+      async *[Symbol.asyncIterator]() {
+        for await (const c of inner) {
+          seen.chunks++;
+          seen.bytes += c.length;
+          yield c;
+        }
+      },
+    };
+    return { ...input, content };
+  };
+  const wrap = (mail: UserMailbox): UserMailbox =>
+    new Proxy(mail, {
+      get(target, key, receiver) {
+        if (key === 'append') return (id: string, input: AppendInput) => target.append(id, note(input));
+        // A streamed APPEND goes through appendMany (append-many.ts appendAllOrNone).
+        if (key === 'appendMany' && target.appendMany) {
+          return (id: string, inputs: AppendInputs) =>
+            target.appendMany!(id, Array.isArray(inputs) ? inputs.map(note) : (async function* () {
+              for await (const input of inputs) yield note(input);
+            })());
+        }
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+  return new Proxy(store, {
+    get(target, key, receiver) {
+      if (key === 'open') return async (user: string) => wrap(await target.open(user));
+      const value = Reflect.get(target, key, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+describe('review s13-b: a trickled streamed literal kept inline', () => {
+  it('holds about the literal\'s bytes, not one Buffer per TCP segment, before its last byte', async (t) => {
+    const directory = await mkdtemp(join(tmpdir(), 'postroom-rv13b-'));
+    const store = await SqliteStore.open({ directory });
+    const seen = { chunks: 0, bytes: 0 };
+    const s = await startImapServer({ store: chunkSpy(store, seen) });
+    t.after(async () => { await s.close(); await store.close(); await rm(directory, { recursive: true, force: true }); });
+    const c = new RawClient(s.port);
+    c.socket.setNoDelay(true);
+    await c.login();
+    const size = 70_000;
+    const started = Date.now();
+    const body = Buffer.alloc(size, 'x');
+    body.write('Subject: t\r\n\r\n');
+    c.send(`a APPEND INBOX {${size}}\r\n`);
+    await c.expect(/^\+ /);
+    const before = liveBytes();
+    // One byte per write, each on its own segment (Nagle off), the loop turning between them.
+    for (let i = 0; i < size - 1; i++) {
+      c.socket.write(body.subarray(i, i + 1));
+      await new Promise((r) => setImmediate(r));
+    }
+    await until('the store has read all but the last byte', () => seen.bytes >= size - 1, 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}: ${seen.bytes} bytes in ${seen.chunks} chunks, connection closed: ${c.closed}, server said ${JSON.stringify(c.buf.slice(0, 200))}`);
+    });
+    const grown = liveBytes() - before;
+    t.diagnostic(`sent in ${Date.now() - started} ms`);
+    t.diagnostic(`chunks read by the store: ${seen.chunks} for ${seen.bytes} bytes; live bytes grown ${grown}`);
+    c.socket.write(body.subarray(size - 1));
+    c.send('\r\n');
+    assert.match(await c.expect(/^a /, 30_000), /^a OK/);
+    c.destroy();
+    // Measured at load ~13 (NOISY): 14.2 MB with content.ts as merged (b4cf3ac); 0.84 MB with the
+    // first part's content.ts (efc0dfc), which copied each chunk into one Buffer.
+    assert.ok(grown < 3_000_000, `a ${size}-byte literal in ${seen.chunks} chunks holds ${grown} bytes before its last byte`);
+  });
+});
