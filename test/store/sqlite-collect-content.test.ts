@@ -1,7 +1,7 @@
 /**
  * collectContent, where an APPEND's bytes become an inline body or a temp file: content that says
- * up front it is larger than inlineMax (an IMAP literal) has its temp file created while its first
- * bytes arrive, not after inlineMax of them; content shorter than it said stays inline and leaves
+ * up front it is larger than inlineMax (an IMAP literal) has its temp file created once 64 KiB of it
+ * have come, not after inlineMax of them (nor at its first byte); content shorter than it said stays inline and leaves
  * no file behind, and content that fails leaves none either. A literal announced at or below
  * inlineMax is gathered and hashed as it arrives: the same bytes and digest as joined whole, also
  * when it brings fewer or more bytes than it announced. Nothing is opened before a first byte.
@@ -43,23 +43,64 @@ function literal(size: number, chunks: Buffer[], between: (i: number) => Promise
 }
 
 describe('SqliteStore collectContent', () => {
-  it('creates the temp file of a literal announced above inlineMax before inlineMax of it has arrived', async () => {
+  it('creates the temp file of a literal announced above inlineMax once 64 KiB of it have come, before inlineMax of it has', async () => {
     const f = files();
-    const chunks = [Buffer.alloc(40, 'a'), Buffer.alloc(40, 'b'), Buffer.alloc(40, 'c')];
+    const chunks = [Buffer.alloc(40_000, 'a'), Buffer.alloc(40_000, 'b'), Buffer.alloc(40_000, 'c')];
     const seen: number[] = [];
     const collected = await collectContent(
-      literal(120, chunks, async () => {
+      literal(120_000, chunks, async () => {
         await tick();
         seen.push(readdirSync(f.tmp).length);
       }),
-      100,
+      100_000,
       f,
     );
-    assert.equal(seen[0], 1, 'the temp file existed after the first 40 of 120 bytes (inlineMax 100)');
+    assert.equal(seen[0], 0, 'no temp file after the first 40 KB: one byte and a stall must not hold a file');
+    assert.equal(seen[1], 1, 'the temp file existed after 80 of 120 KB (inlineMax 100 KB)');
     assert.equal(collected.kind, 'file');
     if (collected.kind !== 'file') return;
     assert.deepEqual(readFileSync(collected.tempPath), Buffer.concat(chunks));
     releaseCollected(collected);
+  });
+
+  it('copies small chunks together and keeps every byte in order, inline and to a file', async () => {
+    for (const [total, inlineMax] of [
+      [70_000, 100_000],
+      [150_000, 100_000],
+    ] as const) {
+      const f = files();
+      const sent = Buffer.alloc(total);
+      for (let i = 0; i < total; i++) sent[i] = (i * 7 + (i >> 8)) & 0xff;
+      // One byte at a time, one large chunk in the middle, and a source that reuses its buffer: the
+      // copy means bytes already taken cannot change afterwards.
+      const reused = Buffer.alloc(1);
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < total; ) {
+        if (i === 30_000) {
+          chunks.push(sent.subarray(i, i + 10_000));
+          i += 10_000;
+        } else {
+          chunks.push(reused);
+          i++;
+        }
+      }
+      let at = 0;
+      async function* source(): AsyncGenerator<Buffer> {
+        for (const c of chunks) {
+          if (c === reused) reused[0] = sent[at]!;
+          at += c.length;
+          yield c;
+        }
+      }
+      const content = Object.assign(source(), { size: total });
+      const collected = await collectContent(content, inlineMax, f);
+      const body = collected.kind === 'inline' ? collected.body : readFileSync(collected.tempPath);
+      assert.equal(collected.kind, total > inlineMax ? 'file' : 'inline');
+      assert.equal(collected.size, total);
+      assert.ok(body.equals(sent), `bytes in order (${total})`);
+      assert.deepEqual(collected.sha256, createHash('sha256').update(sent).digest());
+      releaseCollected(collected);
+    }
   });
 
   it('keeps content shorter than it announced inline, and removes the file opened for it', async () => {

@@ -1,5 +1,5 @@
 /**
- * Review s13-b: collectContent (SQLite) fed through crlfContent, as the IMAP server does (crlfStore):
+ * collectContent (SQLite) fed through crlfContent, as the IMAP server does (crlfStore):
  * whatever the chunk cuts (a CR ending one chunk and its LF starting the next, bare CR, bare LF),
  * and whichever side of inlineMax the announced and the normalised sizes fall, what is collected is
  * toCrlf of the joined bytes — its size, its bytes, its digest — and the announced size is a lower

@@ -1,12 +1,10 @@
 /**
- * Review s13-b: a streamed APPEND literal the SQLite store keeps inline (64 KiB < size <= inlineMax)
- * is held by collectContent as the chunks it arrived in until its last byte (src/store/sqlite/
- * content.ts, pending.push(chunk), since b4cf3ac). A client that sends it one byte per TCP segment
- * makes one Buffer (and one ArrayBuffer) per byte, ~200 bytes of heap each: a 70 KB literal holds
- * ~14 MB, a 256 KiB one would hold ~50 MB, per connection. The first part of issue-23a-s12
- * (efc0dfc) copied each chunk into one Buffer and held under 1 MB here. Default limits (the
- * minimum literal rate allows 60 s + size / 16 KiB/s; this sends at ~8 KB/s, a 70 KB literal
- * within its 64 s). Over a real socket, SqliteStore, startImapServer.
+ * A streamed APPEND literal the SQLite store keeps inline (64 KiB < size <= inlineMax), sent one byte
+ * per TCP segment, must not hold a Buffer per byte until its last one (src/store/sqlite/content.ts
+ * copies small chunks together). Kept as they came (b4cf3ac, found by review) a 70 KB literal held
+ * ~14 MB, ~200 bytes of heap per byte; a 256 KiB one would have held ~50 MB, per connection. Default
+ * limits: the minimum literal rate allows 60 s + size / 16 KiB/s; this sends at ~8 KB/s, a 70 KB
+ * literal within its 64 s. Over a real socket, SqliteStore, startImapServer.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
