@@ -18,6 +18,8 @@ export type Collected =
       body: Buffer | undefined;
       /** Gives `body`'s memory back for reuse (kept-bytes.ts): call once nothing reads it any more. */
       release: () => void;
+      /** The temp file's close, still under way (TempBlob.finish): BlobFiles.install awaits it. */
+      closed: Promise<void>;
     };
 
 /** Done with a collected body's bytes in memory (the file, if any, is another matter). */
@@ -76,8 +78,8 @@ export async function collectContent(content: MessageContent, inlineMax: number,
       const body = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingSize);
       return { kind: 'inline', sha256: hash ? hash.digest() : sha256(body), size: body.length, body };
     }
-    const { sha256: digest, body, release } = await temp.finish();
-    return { kind: 'file', sha256: digest, size: temp.size, tempPath: temp.path, body, release };
+    const { sha256: digest, body, release, closed } = await temp.finish();
+    return { kind: 'file', sha256: digest, size: temp.size, tempPath: temp.path, body, release, closed };
   } catch (err) {
     if (temp) await temp.abort();
     else if (opening) await dropTemp(opening);
