@@ -149,13 +149,13 @@ export class BlobFiles {
         return;
       }
       // Opened before the rename: the descriptor names this body's inode whatever the path does
-      // later. The folder too, before either sync starts, so its open never waits behind the
-      // file's fdatasync on the loop.
+      // later. The folder is opened after the rename (which makes it again if it was removed) and
+      // before either sync starts, so its open never waits behind the file's fdatasync on the loop.
       const file = openSync(tempPath, 'r');
       let folder: number | undefined;
       try {
-        folder = openSync(dir, 'r');
         this.renameInto(tempPath, target, dir);
+        folder = openSync(dir, 'r');
         // The temp file's own close (TempBlob.finish) may still be on its way: it changes nothing
         // on disk, but its error, if any, fails the install as it failed finish() before.
         await Promise.all([this.syncFd(file, target, false), this.syncFd(folder, dir, true), closed]);
