@@ -7,12 +7,12 @@
  */
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BlobFiles, CACHED_PIECE_BYTES, TempBlob } from '../../src/store/sqlite/blob-files.js';
+import { BlobFiles, TempBlob } from '../../src/store/sqlite/blob-files.js';
 import { KEEP_FOR_PARSE_MAX } from '../../src/store/sqlite/blob-files.js';
 import { ALIGN, PIECE_BYTES, SLOT_BYTES, directSlots, giveSlot, takeSlot } from '../../src/store/sqlite/direct-slots.js';
 
@@ -80,30 +80,28 @@ describe('SqliteStore body files: O_DIRECT writes', () => {
     rmSync(temp.path, { force: true });
   });
 
-  for (const direct of [true, false]) {
-    it(`writes every size byte for byte, in any chunking, hands the parse the body, and gives the slots back (${direct ? 'O_DIRECT where taken' : 'through the page cache, pieces written ahead'})`, async () => {
-      const files = new BlobFiles(folder(), undefined, direct);
-      const sizes = [1, ALIGN - 1, ALIGN, ALIGN + 1, PIECE_BYTES - 1, PIECE_BYTES, PIECE_BYTES + 1, SLOT_BYTES - 1, SLOT_BYTES, SLOT_BYTES + 1, 3 * PIECE_BYTES + 123, KEEP_FOR_PARSE_MAX + 5000];
-      const before = directSlots();
-      for (const [i, size] of sizes.entries()) {
-        for (const chunk of [65536, 7919, size]) {
-          const bytes = body(size, i + chunk);
-          const temp = await files.createTemp();
-          await writeInChunks(temp, bytes, chunk);
-          const { sha256, body: kept, release } = await temp.finish();
-          const what = `size ${size}, chunks of ${chunk}`;
-          if (size <= KEEP_FOR_PARSE_MAX) assert.ok(kept?.equals(bytes), `${what}: the bytes for the parse`);
-          else assert.equal(kept, undefined, `${what}: too large to keep`);
-          release();
-          assert.ok(readFileSync(temp.path).equals(bytes), `${what}: the file`);
-          assert.deepEqual(sha256, createHash('sha256').update(bytes).digest());
-          rmSync(temp.path);
-        }
+  it('writes every size byte for byte, in any chunking, hands the parse the body, and gives the slots back', async () => {
+    const files = new BlobFiles(folder());
+    const sizes = [1, ALIGN - 1, ALIGN, ALIGN + 1, PIECE_BYTES - 1, PIECE_BYTES, PIECE_BYTES + 1, SLOT_BYTES - 1, SLOT_BYTES, SLOT_BYTES + 1, 3 * PIECE_BYTES + 123, KEEP_FOR_PARSE_MAX + 5000];
+    const before = directSlots();
+    for (const [i, size] of sizes.entries()) {
+      for (const chunk of [65536, 7919, size]) {
+        const bytes = body(size, i + chunk);
+        const temp = await files.createTemp();
+        await writeInChunks(temp, bytes, chunk);
+        const { sha256, body: kept, release } = await temp.finish();
+        const what = `size ${size}, chunks of ${chunk}`;
+        if (size <= KEEP_FOR_PARSE_MAX) assert.ok(kept?.equals(bytes), `${what}: the bytes for the parse`);
+        else assert.equal(kept, undefined, `${what}: too large to keep`);
+        release();
+        assert.ok(readFileSync(temp.path).equals(bytes), `${what}: the file`);
+        assert.deepEqual(sha256, createHash('sha256').update(bytes).digest());
+        rmSync(temp.path);
       }
-      const after = directSlots();
-      assert.equal(after.made - after.free, before.made - before.free, 'every slot taken was given back');
-    });
-  }
+    }
+    const after = directSlots();
+    assert.equal(after.made - after.free, before.made - before.free, 'every slot taken was given back');
+  });
 
   it('a body kept in its slot stays intact until released, while other bodies are written', async () => {
     const files = new BlobFiles(folder());
@@ -158,23 +156,6 @@ describe('SqliteStore body files: O_DIRECT writes', () => {
     for (const s of taken) giveSlot(s);
     const after = directSlots();
     assert.equal(after.made - after.free, before.made - before.free, 'every slot taken was given back');
-  });
-
-  it('through the page cache, whole pieces are written while the body arrives, not after its last byte', async () => {
-    const files = new BlobFiles(folder(), undefined, false);
-    const bytes = body(330_000, 3);
-    const temp = await files.createTemp();
-    await writeInChunks(temp, bytes, 65536);
-    // Not finished: the pieces were started as they filled, without waiting (their writes may still run).
-    const fd = (temp as unknown as { handle: { fd: number } }).handle.fd;
-    const whole = Math.floor(bytes.length / CACHED_PIECE_BYTES) * CACHED_PIECE_BYTES;
-    for (const deadline = Date.now() + 5_000; fstatSync(fd).size < whole && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 5));
-    assert.equal(fstatSync(fd).size, whole, 'every whole piece is on the file before finish(), nothing more');
-    const done = await temp.finish();
-    assert.ok(done.body?.equals(bytes));
-    done.release();
-    assert.ok(readFileSync(temp.path).equals(bytes));
-    rmSync(temp.path);
   });
 
   it('an aborted body gives its slot back and leaves no file', async () => {

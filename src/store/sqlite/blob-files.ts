@@ -391,17 +391,6 @@ export interface DirectWrite {
   refused: () => void;
 }
 
-/**
- * A body file written through the page cache (O_DIRECT off, the default) from its slot is written a
- * piece of this size at a time while its bytes arrive, each write started without waiting for the
- * one before to be taken: a 200–400 KB APPEND was written whole after its last byte (pieces of
- * PIECE_BYTES), a thread-pool write of the whole body between the literal's end and the body's
- * fdatasync, on the path to the tagged OK of the slowest 2 % of the busy mix's APPENDs (issue 23,
- * bench/RESULTS.md "The APPEND tail"). A divisor of SLOT_BYTES, so no piece wraps around the ring;
- * with O_DIRECT the pieces stay PIECE_BYTES and are awaited (fewer, larger device writes).
- */
-export const CACHED_PIECE_BYTES = 128 * 1024;
-
 export class TempBlob {
   private readonly hash = createHash('sha256');
   size = 0;
@@ -422,13 +411,6 @@ export class TempBlob {
   private inSlot: boolean;
   /** Bytes written to the file so far (with a slot: whole pieces until the last write). */
   private written = 0;
-  /**
-   * Through the page cache from a slot: bytes handed to writes started ahead (CACHED_PIECE_BYTES),
-   * and those writes, one after another. `written` catches up with `issued` as they finish; the
-   * slot's bytes between the two are not overwritten (toSlot's room) nor given back (settle()).
-   */
-  private issued = 0;
-  private writing: Promise<void> = Promise.resolve();
   /** Whether the file is written with O_DIRECT (the flag it was opened with). */
   private direct: DirectWrite | undefined;
 
@@ -480,34 +462,10 @@ export class TempBlob {
       const at = (start + from) % slot.length;
       // Never over bytes not yet written: at most up to the ring's end, and the ring's free room.
       const room = slot.length - (start + from - this.written);
-      if (room === 0) {
-        // Only when writes started ahead lag a whole slot behind the socket.
-        await this.writing;
-        continue;
-      }
       const n = chunk.copy(slot, at, from, from + Math.min(chunk.length - from, slot.length - at, room));
       from += n;
-      if (this.direct) {
-        while (start + from - this.written >= PIECE_BYTES) await this.writeOut(PIECE_BYTES, PIECE_BYTES);
-      } else {
-        // After O_DIRECT was refused mid-body (writeOut) the pieces so far were written, not started ahead.
-        if (this.issued < this.written) this.issued = this.written;
-        while (start + from - this.issued >= CACHED_PIECE_BYTES) this.writeAhead(CACHED_PIECE_BYTES);
-      }
+      while (start + from - this.written >= PIECE_BYTES) await this.writeOut(PIECE_BYTES, PIECE_BYTES);
     }
-  }
-
-  /** Starts writing the next `length` bytes of the slot after those already started; not awaited here. */
-  private writeAhead(length: number): void {
-    this.issued += length;
-    this.writing = this.writing.then(() => this.writeOut(length, length));
-    // Its error is thrown where the writes are awaited (toSlot's room, finish); not unhandled meanwhile.
-    this.writing.catch(() => undefined);
-  }
-
-  /** Waits for the writes started ahead, whatever their outcome (before the slot may go back). */
-  private async settle(): Promise<void> {
-    await this.writing.catch(() => undefined);
   }
 
   /**
@@ -572,10 +530,8 @@ export class TempBlob {
   async finish(): Promise<{ sha256: Buffer; body: Buffer | undefined; release: () => void; closed: Promise<void> }> {
     try {
       if (this.unwrittenSize > 0) await this.flush();
-      await this.writing;
       if (this.slot && this.size > this.written) await this.writeLast(this.slot);
     } catch (err) {
-      await this.settle();
       await this.handle.close().catch(() => undefined);
       this.dropKept();
       this.dropSlot();
@@ -628,7 +584,6 @@ export class TempBlob {
 
   async abort(): Promise<void> {
     this.dropKept();
-    await this.settle();
     await this.handle.close().catch(() => undefined);
     this.dropSlot();
     rmSync(this.path, { force: true });
