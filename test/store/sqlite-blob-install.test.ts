@@ -5,7 +5,7 @@
  * removal of the same bytes must not delete a file that is being installed.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, fstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, fstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -160,6 +160,17 @@ describe('SqliteStore body files: install', () => {
     await installing;
     files.installed(second.sha256);
     assert.deepEqual(readFileSync(files.pathFor(second.sha256)), bodies[1]);
+    // A folder made before this process (another BlobFiles on the same data: a restart) is found
+    // by a stat, not awaited either.
+    const later = recordingThread();
+    const restarted = new BlobFiles(join(files.root, '..'), later.thread);
+    const third = tempBody(restarted, Buffer.concat([bodies[1]!, Buffer.from('!')]));
+    const thirdDir = join(restarted.pathFor(third.sha256), '..');
+    mkdirSync(thirdDir, { recursive: true });
+    const installingThird = restarted.install(third.path, third.sha256);
+    assert.equal(later.calls.length, 2, 'both syncs asked for before install returned, in a folder this process had not seen');
+    await installingThird;
+    restarted.installed(third.sha256);
   });
 
   it("waits for the temp file's close and fails with it", async () => {

@@ -137,11 +137,12 @@ export class BlobFiles {
       }
       const target = this.pathFor(sha256);
       const dir = join(target, '..');
-      // A folder this process knows already is not awaited (an await, even of nothing, lets the
-      // caller run on first): the rename and both syncs are under way when install returns, so the
+      // A folder that is there already is not awaited (an await, even of nothing, lets the caller
+      // run on first): the rename and both syncs are under way when install returns, so the
       // caller's parse of the body runs while the sync threads wait for the disk, not before they
       // start (issue 23: a 330 KB APPEND's parse came first, then the syncs, one after the other).
-      if (!this.knownDirs.has(dir)) await this.ensureDir(dir);
+      // Only a folder still to be made waits for the pool's mkdir.
+      if (!this.folderThere(dir)) await this.ensureDir(dir);
       if (lstatSync(target, { throwIfNoEntry: false }) !== undefined) {
         await this.syncTemp(tempPath);
         this.renameInto(tempPath, target, dir);
@@ -183,6 +184,17 @@ export class BlobFiles {
     // is found by a stat of cached metadata, without the trip through the pool an mkdir takes.
     if (lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) await mkdir(dir, { recursive: true, mode: 0o700 });
     this.knownDirs.add(dir);
+  }
+
+  /**
+   * Whether a blobs/ subfolder is known to be there — seen by this process before, or found now by
+   * a stat of cached metadata (most of them, once a store has some large mail) — without an await.
+   */
+  private folderThere(dir: string): boolean {
+    if (this.knownDirs.has(dir)) return true;
+    if (lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) return false;
+    this.knownDirs.add(dir);
+    return true;
   }
 
   /** renameSync into blobs/, making the folder again if someone removed it since (ensureDir). */
