@@ -17,25 +17,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SqliteStore } from '../src/store/sqlite/index.js';
 import { BlobFiles, TempBlob } from '../src/store/sqlite/blob-files.js';
+import { sizedMessage } from './load/sized-message.js';
 
 const { values } = parseArgs({ options: { size: { type: 'string', default: '330000' }, count: { type: 'string', default: '60' }, skip: { type: 'string', default: '10' } } });
 const SIZE = Number(values.size);
 
-function message(seed: number): Buffer {
-  let s = `From: a${seed}@example.org\r\nSubject: s ${seed}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n`;
-  let x = seed * 2654435761;
-  const lines: string[] = [];
-  let n = s.length;
-  while (n < SIZE) {
-    const raw = Buffer.alloc(57);
-    for (let i = 0; i < 57; i++) raw[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
-    const line = `${raw.toString('base64')}\r\n`;
-    lines.push(line);
-    n += line.length;
-  }
-  s += lines.join('');
-  return Buffer.from(`${s}\r\n--b--\r\n`);
-}
 
 const marks = new Map<string, number[]>();
 let t0 = 0;
@@ -65,7 +51,7 @@ try {
   const user = await store.open('alice');
   const inbox = await user.get('INBOX');
   for (let i = 0; i < Number(values.count); i++) {
-    const m = message(i);
+    const m = sizedMessage(i, SIZE);
     async function* chunks(): AsyncGenerator<Buffer> {
       for (let o = 0; o < m.length; o += 65536) yield m.subarray(o, o + 65536);
     }
