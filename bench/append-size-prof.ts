@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { WireClient } from './load/wire-client.js';
+import { sizedMessage } from './load/sized-message.js';
 import { BENCH_TMP, PASSWORD, type SeedSpec, stopChild } from './servers/common.js';
 import { seededPostroomData } from './servers/postroom.js';
 import { postroomEntry } from './servers/compiled.js';
@@ -46,21 +47,7 @@ const USER = 'user1';
 const spec: SeedSpec = { users: { [USER]: 400 } };
 const ROOT = join(BENCH_TMP, 'run', values['run-name']);
 
-function message(seed: number): Buffer {
-  const head = `From: a${seed}@example.org\r\nTo: b@example.org\r\nSubject: size ${SIZE} #${seed}\r\nMessage-ID: <s${seed}.${SIZE}@example.org>\r\nDate: Sat, 05 Dec 2026 12:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b${seed}"\r\n\r\n--b${seed}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello ${seed}, the report is attached.\r\n\r\n--b${seed}\r\nContent-Type: application/pdf; name="r.pdf"\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="r.pdf"\r\n\r\n`;
-  const tail = `\r\n--b${seed}--\r\n`;
-  const lines: string[] = [];
-  let n = head.length + tail.length;
-  let x = seed * 2654435761;
-  while (n < SIZE) {
-    const raw = Buffer.alloc(57);
-    for (let i = 0; i < 57; i++) raw[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
-    const line = `${raw.toString('base64')}\r\n`;
-    lines.push(line);
-    n += line.length;
-  }
-  return Buffer.from(head + lines.join('') + tail);
-}
+const message = (seed: number): Buffer => sizedMessage(seed, SIZE);
 
 function cpu(pid: number): { main: number; other: number } {
   let main = 0;

@@ -10,7 +10,9 @@
  * share and its CPU move with the change; the client's round trip moves with the machine.
  * `--heap-prof`: each server also writes a sampling heap profile of its measured rounds (heap.json
  * beside its trace; read it with bench/heap-prof-summary.ts).
- * `--node-args "--trace-gc …"`: flags for the server's node.
+ * `--node-args "--trace-gc …"`: flags for the server's node. `--run-name NAME`: the runs' folders go
+ * under .bench-tmp/persistent-ab/NAME (default: none; give one when other benches run beside) and
+ * are kept after the run (traces for bench/append-tail.ts); delete them when done.
  * A tree is a checkout with the same bench/ (copy this one's bench/ into it) and node_modules.
  */
 import { parseArgs } from 'node:util';
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '1000' },
     'heap-prof': { type: 'boolean', default: false },
     'node-args': { type: 'string' },
+    'run-name': { type: 'string' },
   },
 });
 const trees = values.trees.split(',').map((t) => resolve(t));
@@ -152,7 +155,7 @@ for (let pair = 0; pair < PAIRS; pair++) {
   if (pair % 2 === 1) order.reverse();
   for (const t of order) {
     const tree = trees[t]!;
-    const dir = join(BENCH_TMP, 'persistent-ab', `${pair}-${t}`);
+    const dir = join(BENCH_TMP, 'persistent-ab', values['run-name'] ?? '', `${pair}-${t}`);
     rmSync(dir, { recursive: true, force: true });
     const traceDir = join(dir, 'trace');
     const warmTrace = join(dir, 'warm-trace');

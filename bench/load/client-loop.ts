@@ -68,7 +68,8 @@ export class ClientLoop {
   }
 
   /** Times one command; a wrong or failed answer is recorded as an error and rethrown. */
-  private async timed<T>(name: string, run: () => Promise<T>): Promise<T> {
+  /** `bytes`: an APPEND's message size, kept in the trace only (bench/load/trace.ts). */
+  private async timed<T>(name: string, run: () => Promise<T>, bytes?: number): Promise<T> {
     const t0 = await this.due();
     const active0 = loopActive();
     try {
@@ -76,7 +77,7 @@ export class ClientLoop {
       const t1 = performance.now();
       this.rec.ok(name, t1 - t0);
       const answered = this.client && this.client.taggedAt >= t0 ? this.client.taggedAt : t1;
-      traceCommand(name, t0, answered, t1, (this.client?.taggedActive ?? 0) - active0);
+      traceCommand(name, t0, answered, t1, (this.client?.taggedActive ?? 0) - active0, bytes);
       return v;
     } catch (err) {
       this.rec.error(name, err instanceof Error ? err.message : String(err));
@@ -250,7 +251,7 @@ export class ClientLoop {
       if (uid < this.uidNext - 0 && uid < 1) throw new CheckError(`APPENDUID ${uid}`);
       this.mine.push(uid);
       if (uid >= this.uidNext) this.uidNext = uid + 1;
-    });
+    }, msg.length);
   }
 
   private async expungeMine(): Promise<void> {

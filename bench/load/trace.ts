@@ -16,15 +16,17 @@ export interface ClientTraceEntry {
   done: number;
   /** ms this process's event loop was busy from sending to reading the tagged line (not waiting to be scheduled). */
   active: number;
+  /** An APPEND's message size in bytes (bench/append-tail.ts splits APPENDs by it). */
+  bytes?: number;
 }
 
 const dir = process.env.POSTROOM_BENCH_TRACE_DIR;
 const entries: ClientTraceEntry[] | undefined = dir ? [] : undefined;
 
 /** Records one command (performance.now() times); does nothing without POSTROOM_BENCH_TRACE_DIR. */
-export function traceCommand(name: string, sent: number, answered: number, done: number, active: number): void {
+export function traceCommand(name: string, sent: number, answered: number, done: number, active: number, bytes?: number): void {
   const t = performance.timeOrigin;
-  entries?.push({ name, sent: t + sent, answered: t + answered, done: t + done, active });
+  entries?.push({ name, sent: t + sent, answered: t + answered, done: t + done, active, ...(bytes !== undefined ? { bytes } : {}) });
 }
 
 /** The loop's active ms so far, when tracing (0 otherwise: no cost without POSTROOM_BENCH_TRACE_DIR). */

@@ -5,7 +5,7 @@
  * removal of the same bytes must not delete a file that is being installed.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, fstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, fstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -130,5 +130,65 @@ describe('SqliteStore body files: install', () => {
     files.installed(second.sha256);
     assert.deepEqual(readFileSync(files.pathFor(second.sha256)), bytes);
     assert.equal(existsSync(second.path), false);
+  });
+
+  it('into a folder seen before, the rename and both syncs are under way when install returns (the caller parses meanwhile)', async () => {
+    let open!: () => void;
+    const { thread, calls } = recordingThread(new Promise<void>((resolve) => (open = resolve)));
+    const files = new BlobFiles(folder(), thread);
+    // Two bodies with the same first hex digit pair: the second goes into a folder already made.
+    const bodies: Buffer[] = [];
+    for (let i = 0; bodies.length < 2; i++) {
+      const b = Buffer.from(`body ${i} `.repeat(200));
+      const hex = createHash('sha256').update(b).digest('hex');
+      if (bodies.length === 0 || hex.slice(0, 2) === createHash('sha256').update(bodies[0]!).digest('hex').slice(0, 2)) bodies.push(b);
+    }
+    const first = tempBody(files, bodies[0]!);
+    const installingFirst = files.install(first.path, first.sha256);
+    open();
+    await installingFirst;
+    files.installed(first.sha256);
+    calls.length = 0;
+    const second = tempBody(files, bodies[1]!);
+    const installing = files.install(second.path, second.sha256);
+    // Synchronously, before anything awaited: what the caller runs next (the parse) overlaps them.
+    assert.equal(existsSync(second.path), false, 'renamed before install returned');
+    assert.deepEqual(calls, [
+      { kind: 'fdatasync', directory: false, renamed: true },
+      { kind: 'fsync', directory: true, renamed: true },
+    ]);
+    await installing;
+    files.installed(second.sha256);
+    assert.deepEqual(readFileSync(files.pathFor(second.sha256)), bodies[1]);
+    // A folder made before this process (another BlobFiles on the same data: a restart) is found
+    // by a stat, not awaited either.
+    const later = recordingThread();
+    const restarted = new BlobFiles(join(files.root, '..'), later.thread);
+    const third = tempBody(restarted, Buffer.concat([bodies[1]!, Buffer.from('!')]));
+    const thirdDir = join(restarted.pathFor(third.sha256), '..');
+    mkdirSync(thirdDir, { recursive: true });
+    const installingThird = restarted.install(third.path, third.sha256);
+    assert.equal(later.calls.length, 2, 'both syncs asked for before install returned, in a folder this process had not seen');
+    await installingThird;
+    restarted.installed(third.sha256);
+  });
+
+  it("waits for the temp file's close and fails with it", async () => {
+    const { thread } = recordingThread();
+    const files = new BlobFiles(folder(), thread);
+    const bytes = Buffer.from('v'.repeat(1000));
+    const body = tempBody(files, bytes);
+    let fail!: (err: Error) => void;
+    const closed = new Promise<void>((_resolve, reject) => (fail = reject));
+    let settled = false;
+    const installing = files.install(body.path, body.sha256, closed).then(
+      () => (settled = true),
+      (err: Error) => err,
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(settled, false, 'not done while the close is still under way');
+    fail(new Error('EIO on close'));
+    const err = await installing;
+    assert.ok(err instanceof Error && /EIO on close/.test(err.message), 'the close failing fails the install');
   });
 });

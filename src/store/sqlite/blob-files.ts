@@ -124,8 +124,9 @@ export class BlobFiles {
    * row may refer to, or an orphan left by a crash — the temp file is fdatasynced *before* it is
    * renamed over it, so what lies at the target is complete and durable at every moment. The
    * check and the rename are one synchronous step: no other install in this process comes between.
+   * `closed`: the temp file's close (TempBlob.finish's), awaited beside the syncs.
    */
-  async install(tempPath: string, sha256: Buffer): Promise<void> {
+  async install(tempPath: string, sha256: Buffer, closed?: Promise<void>): Promise<void> {
     const key = sha256.toString('hex');
     this.installing.set(key, (this.installing.get(key) ?? 0) + 1);
     let registered = false;
@@ -136,20 +137,32 @@ export class BlobFiles {
       }
       const target = this.pathFor(sha256);
       const dir = join(target, '..');
-      await this.ensureDir(dir);
+      // A folder that is there already is not awaited (an await, even of nothing, lets the caller
+      // run on first): the rename and both syncs are under way when install returns, so the
+      // caller's parse of the body runs while the sync threads wait for the disk, not before they
+      // start (issue 23: a 330 KB APPEND's parse came first, then the syncs, one after the other).
+      // Only a folder still to be made waits for the pool's mkdir.
+      if (!this.folderThere(dir)) await this.ensureDir(dir);
       if (lstatSync(target, { throwIfNoEntry: false }) !== undefined) {
         await this.syncTemp(tempPath);
         this.renameInto(tempPath, target, dir);
-        await this.syncPath(dir, true);
+        await Promise.all([this.syncPath(dir, true), closed]);
         return;
       }
-      // Opened before the rename: the descriptor names this body's inode whatever the path does later.
+      // Opened before the rename: the descriptor names this body's inode whatever the path does
+      // later. The folder is opened after the rename (which makes it again if it was removed) and
+      // before either sync starts, so its open never waits behind the file's fdatasync on the loop.
       const file = openSync(tempPath, 'r');
+      let folder: number | undefined;
       try {
         this.renameInto(tempPath, target, dir);
-        await Promise.all([this.syncFd(file, target, false), this.syncPath(dir, true)]);
+        folder = openSync(dir, 'r');
+        // The temp file's own close (TempBlob.finish) may still be on its way: it changes nothing
+        // on disk, but its error, if any, fails the install as it failed finish() before.
+        await Promise.all([this.syncFd(file, target, false), this.syncFd(folder, dir, true), closed]);
       } finally {
         closeSync(file);
+        if (folder !== undefined) closeSync(folder);
       }
     } catch (err) {
       this.installed(sha256, registered);
@@ -171,6 +184,17 @@ export class BlobFiles {
     // is found by a stat of cached metadata, without the trip through the pool an mkdir takes.
     if (lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) await mkdir(dir, { recursive: true, mode: 0o700 });
     this.knownDirs.add(dir);
+  }
+
+  /**
+   * Whether a blobs/ subfolder is known to be there — seen by this process before, or found now by
+   * a stat of cached metadata (most of them, once a store has some large mail) — without an await.
+   */
+  private folderThere(dir: string): boolean {
+    if (this.knownDirs.has(dir)) return true;
+    if (lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() !== true) return false;
+    this.knownDirs.add(dir);
+    return true;
   }
 
   /** renameSync into blobs/, making the folder again if someone removed it since (ensureDir). */
@@ -509,22 +533,30 @@ export class TempBlob {
   }
 
   /**
-   * Writes what is left and closes the file; returns the SHA-256 of everything written, and the
+   * Writes what is left and starts closing the file (`closed`); returns the SHA-256 of everything written, and the
    * bytes themselves when they were small enough to keep — a view of reused memory (the slot, or a
    * KeptBytes buffer), to be given back with `release` once they are parsed. Not synced yet: most
    * bodies that turn out to be stored already (the same message for several recipients) are only
    * discarded, so the caller syncs (BlobFiles.install) just the ones it will install.
    */
-  async finish(): Promise<{ sha256: Buffer; body: Buffer | undefined; release: () => void }> {
+  async finish(): Promise<{ sha256: Buffer; body: Buffer | undefined; release: () => void; closed: Promise<void> }> {
     try {
       if (this.unwrittenSize > 0) await this.flush();
       if (this.slot && this.size > this.written) await this.writeLast(this.slot);
-      await this.handle.close();
     } catch (err) {
+      await this.handle.close().catch(() => undefined);
       this.dropKept();
       this.dropSlot();
       throw withPath(err, this.path);
     }
+    // Every byte is written: the close is a trip through the thread pool that nothing after it
+    // needs to wait for (install opens the file again by its path, a discard unlinks it), so it
+    // runs while the body is renamed, synced and parsed. Its error reaches whoever awaits `closed`
+    // (BlobFiles.install does); the catch only keeps a close nobody awaits from being unhandled.
+    const closed = this.handle.close().catch((err: unknown) => {
+      throw withPath(err, this.path);
+    });
+    closed.catch(() => undefined);
     const sha256 = this.hash.digest();
     if (this.inSlot && this.slot) {
       // Lent to the caller until release (the parse reads it).
@@ -538,12 +570,13 @@ export class TempBlob {
           if (!released) giveSlot(slot);
           released = true;
         },
+        closed,
       };
     }
     this.dropSlot();
     const kept = this.kept;
     this.kept = null;
-    return { sha256, body: kept?.bytes(), release: () => kept?.release() };
+    return { sha256, body: kept?.bytes(), release: () => kept?.release(), closed };
   }
 
   /**

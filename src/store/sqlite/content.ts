@@ -18,6 +18,8 @@ export type Collected =
       body: Buffer | undefined;
       /** Gives `body`'s memory back for reuse (kept-bytes.ts): call once nothing reads it any more. */
       release: () => void;
+      /** The temp file's close, still under way (TempBlob.finish): BlobFiles.install awaits it. */
+      closed: Promise<void>;
     };
 
 /** Done with a collected body's bytes in memory (the file, if any, is another matter). */
@@ -119,8 +121,8 @@ export async function collectContent(content: MessageContent, inlineMax: number,
       return { kind: 'inline', sha256: hash ? hash.digest() : sha256(body), size: body.length, body };
     }
     const finished: TempBlob = temp;
-    const { sha256: digest, body, release } = await finished.finish();
-    return { kind: 'file', sha256: digest, size: finished.size, tempPath: finished.path, body, release };
+    const { sha256: digest, body, release, closed } = await finished.finish();
+    return { kind: 'file', sha256: digest, size: finished.size, tempPath: finished.path, body, release, closed };
   } catch (err) {
     if (temp) await (temp as TempBlob).abort();
     else if (opening) await dropTemp(opening);

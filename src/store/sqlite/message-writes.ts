@@ -75,7 +75,7 @@ export async function appendMessage(scope: UserScope, mailboxId: string, input: 
     const prepare = async (): Promise<Parsed> => {
       if (collected.kind === 'inline') return deriveContent(collected.body);
       const raw = collected.body ?? (await readFile(collected.tempPath));
-      const placed = ctx.files.install(collected.tempPath, collected.sha256).then(() => {
+      const placed = ctx.files.install(collected.tempPath, collected.sha256, collected.closed).then(() => {
         installed = true;
       });
       try {
@@ -178,7 +178,7 @@ export async function appendMessages(
       }
       // As appendMessage: the body is renamed into place and synced while the loop parses it.
       const raw = collected.body ?? (await readFile(collected.tempPath));
-      const placed = ctx.files.install(collected.tempPath, collected.sha256).then(() => {
+      const placed = ctx.files.install(collected.tempPath, collected.sha256, collected.closed).then(() => {
         item.installed = true;
       });
       try {
