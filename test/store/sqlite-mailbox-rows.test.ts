@@ -114,21 +114,27 @@ test('STATUS from kept mailbox rows equals the database after every write, whoev
   }
 });
 
-test('mailboxRowCacheEntries bounds the kept rows (least recently used dropped); 0 keeps none', async () => {
+test('mailboxRowCacheEntries bounds the kept rows (the least recently used go); 0 keeps none', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'postroom-rows-'));
   try {
-    const store = await SqliteStore.open({ directory: dir, mailboxRowCacheEntries: 2 });
+    const store = await SqliteStore.open({ directory: dir, mailboxRowCacheEntries: 4 });
     const ctx = ctxOf(store);
     const mail = await store.open('u1');
     const ids: string[] = [];
-    for (const name of ['A', 'B', 'C']) {
+    for (const name of ['A', 'B', 'C', 'D', 'E', 'F']) {
       const box = await mail.create(name);
       ids.push(box.id);
       await mail.status(box.id);
+      assert.ok(ctx.mailboxRows.size <= 4, `at most 4 rows kept (${ctx.mailboxRows.size} after ${name})`);
     }
     assert.equal(ctx.mailboxRows.get(Number(ids[0])), undefined, 'the least recently used row went');
-    assert.ok(ctx.mailboxRows.get(Number(ids[1])));
-    assert.ok(ctx.mailboxRows.get(Number(ids[2])));
+    assert.ok(ctx.mailboxRows.get(Number(ids[5])), 'the last one read is kept');
+    // A row still read stays while others come and go.
+    for (const name of ['G', 'H', 'I', 'J']) {
+      await mail.status(ids[5]!);
+      await mail.status((await mail.create(name)).id);
+    }
+    assert.ok(ctx.mailboxRows.get(Number(ids[5])), 'a row read every turn stays');
     await store.close();
 
     const none = await SqliteStore.open({ directory: dir, mailboxRowCacheEntries: 0 });

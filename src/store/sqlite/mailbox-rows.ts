@@ -20,10 +20,12 @@
  * other processes sharing it (`--sqlite-workers own-store`) their writes fire no trigger here, so
  * it is off there, as the kept lists are.
  *
- * Bounded by the store's `mailboxRowCacheEntries` (least recently used dropped; 0 keeps none).
+ * Bounded by the store's `mailboxRowCacheEntries` (0 keeps none), in two generations
+ * (RecentCache): a hit moves nothing — takeRecent's delete-and-set on every read of a row
+ * allocated a shrunk and regrown hash table each time — and a row unread for two turns goes.
  */
 import type { Database } from 'better-sqlite3';
-import { takeRecent } from '../../util/recent-map.js';
+import { RecentCache } from '../../util/recent-map.js';
 
 /** Rows kept by default (~250 bytes each). */
 export const MAILBOX_ROW_ENTRIES = 10_000;
@@ -32,23 +34,26 @@ export const MAILBOX_ROW_ENTRIES = 10_000;
 const CHANGED_FN = 'postroom_mailbox_row_changed';
 
 export class MailboxRows<Row extends { id: number }> {
-  private readonly kept = new Map<number, Readonly<Row>>();
+  private readonly kept: RecentCache<number, Readonly<Row>>;
   /** Rows dropped by a trigger (tests and diagnostics). */
   invalidations = 0;
 
   readonly enabled: boolean;
 
   /** `maxEntries`: rows kept; 0 keeps none (every lookup runs its query). */
-  constructor(enabled: boolean, private readonly maxEntries: number = MAILBOX_ROW_ENTRIES) {
+  constructor(enabled: boolean, maxEntries: number = MAILBOX_ROW_ENTRIES) {
     if (!Number.isInteger(maxEntries) || maxEntries < 0) throw new RangeError(`mailboxRowCacheEntries: a whole number >= 0, not ${maxEntries}`);
     this.enabled = enabled && maxEntries > 0;
+    this.kept = new RecentCache(maxEntries);
   }
 
   /** Registers the callback and creates the TEMP triggers on `db` (after migrations). Idempotent per connection. */
   watch(db: Database): void {
     if (!this.enabled) return;
     db.function(CHANGED_FN, { deterministic: false, varargs: false }, (id: unknown) => {
-      if (this.kept.delete(Number(id))) this.invalidations++;
+      const before = this.kept.size;
+      this.kept.delete(Number(id));
+      if (this.kept.size < before) this.invalidations++;
       return null;
     });
     db.exec(
@@ -67,16 +72,21 @@ export class MailboxRows<Row extends { id: number }> {
   /** The kept row of `id`, or undefined. */
   get(id: number): Readonly<Row> | undefined {
     if (!this.enabled) return undefined;
-    return takeRecent(this.kept, id);
+    return this.kept.get(id);
+  }
+
+  /** Rows kept now. */
+  get size(): number {
+    return this.kept.size;
   }
 
   /** Keeps `row` (frozen) unless a transaction is open (its changes may yet be rolled back). */
   set(db: Database, row: Row): Readonly<Row> {
     if (!this.enabled || db.inTransaction) return row;
     const frozen = Object.freeze(row);
+    // (A kept row is never replaced by set(): it is read only when none is kept.)
     this.kept.delete(row.id);
     this.kept.set(row.id, frozen);
-    if (this.kept.size > this.maxEntries) this.kept.delete(this.kept.keys().next().value as number);
     return frozen;
   }
 }
