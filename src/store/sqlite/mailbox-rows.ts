@@ -58,8 +58,10 @@ export class MailboxRows<Row extends { id: number }> {
     });
     db.exec(
       [
+        // One call per updated row (every message write updates one): the call into JavaScript is
+        // most of the trigger's cost. The new id is told too only when an UPDATE moved the id.
         `CREATE TEMP TRIGGER IF NOT EXISTS postroom_row_mailboxes_update AFTER UPDATE ON main.mailboxes
-           BEGIN SELECT ${CHANGED_FN}(old.id); SELECT ${CHANGED_FN}(new.id); END;`,
+           BEGIN SELECT ${CHANGED_FN}(old.id); SELECT ${CHANGED_FN}(new.id) WHERE new.id IS NOT old.id; END;`,
         `CREATE TEMP TRIGGER IF NOT EXISTS postroom_row_mailboxes_delete AFTER DELETE ON main.mailboxes
            BEGIN SELECT ${CHANGED_FN}(old.id); END;`,
         // A new row's id cannot be kept yet, unless an id was given out again after a DELETE.
