@@ -12,6 +12,7 @@ import type { SnapshotCache } from './snapshot-cache.js';
 import type { StructureCache } from './structure-cache.js';
 import type { StatusSums } from './mailbox-status.js';
 import type { MailboxLists } from './mailbox-lists.js';
+import type { MailboxRows } from './mailbox-rows.js';
 import type { HeaderCache } from './header-cache.js';
 import type { SortCache } from './sort-cache.js';
 import type { SyncThread } from './sync-thread.js';
@@ -75,6 +76,8 @@ export interface StoreContext {
   readonly statusSums: StatusSums;
   /** Each user's LIST rows, kept until a trigger sees the tree change (mailbox-lists.ts). */
   readonly mailboxLists: MailboxLists;
+  /** Mailbox rows by id, kept until a trigger sees the row change (mailbox-rows.ts). */
+  readonly mailboxRows: MailboxRows<MailboxRow>;
   /** Header blocks of recently fetched bodies (header-cache.ts). */
   readonly headers: HeaderCache;
   /** Expunged UIDs kept per mailbox for QRESYNC (limits.ts, expunged-log.ts). */
@@ -117,12 +120,14 @@ export interface UserScope {
 
 export function mailboxById(scope: UserScope, mailboxId: string): MailboxRow {
   const id = /^\d+$/.test(mailboxId) ? Number(mailboxId) : NaN;
-  const row = Number.isSafeInteger(id)
-    ? (scope.ctx.sql.get('SELECT * FROM mailboxes WHERE id = ? AND user_id = ?').get(id, scope.userId) as MailboxRow | undefined)
-    : undefined;
+  if (!Number.isSafeInteger(id)) throw new StoreError('nonexistent', 'no such mailbox');
+  // Kept rows are checked against the user like the query: another user's id is not found.
+  const kept = scope.ctx.mailboxRows.get(id);
+  if (kept && kept.user_id === scope.userId && !isTombstone(kept.name)) return kept;
+  const row = scope.ctx.sql.get('SELECT * FROM mailboxes WHERE id = ? AND user_id = ?').get(id, scope.userId) as MailboxRow | undefined;
   // A deleted mailbox whose messages are still being purged (mailbox-purge.ts) is gone for its user.
   if (!row || isTombstone(row.name)) throw new StoreError('nonexistent', 'no such mailbox');
-  return row;
+  return scope.ctx.mailboxRows.set(scope.ctx.db, row);
 }
 
 /** A mailbox that can hold messages (not \Noselect). */
