@@ -16,7 +16,9 @@
  * call (or does not freeze them) simply never hits. The memo hangs off the list's first entry in a
  * WeakMap: once the store drops that list (the tree changed, or its cache let it go) the entry is
  * garbage and so is the memo — no bound of its own, no invalidation to get wrong, shared by every
- * session of the user. One answer per list: the last pattern/mode asked for.
+ * session of the user. One answer per list: the last pattern/mode asked for, of at most
+ * DRAIN_EVERY (256) lines (list.ts), so the memos together hold about what the kept lists hold
+ * (the store's mailboxListCacheEntries bounds those), the names once more as bytes.
  */
 import type { MailboxInfo } from '../../store/types.js';
 
