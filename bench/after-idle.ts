@@ -10,6 +10,7 @@
  *          persistent-1 mix, after which its next round starts with LIST: the session slept through
  *          the EXPUNGE's WAL fdatasync
  *   S-CMD  after a NOOP and a 1 ms pause of the client (the session slept, nothing was written)
+ *   B-CMD  after a NOOP and 1 ms of the client spinning (the server slept, the client stayed on its core)
  *   F-CMD  after a UID STORE of a flag (its sync runs in the background)
  * with CMD one of LIST ("" "*"), STATUS (Archive, as the mix asks), NOOP. Prints p50/p90/p99 per
  * step and the load average. `--trees`: each tree's server in turn, rounds split over them (A B A B
@@ -79,7 +80,7 @@ async function runTree(tree: string, label: string, rounds: number, seed: number
         const kind = /^[A-Z]-/.test(step) ? step[0] : '';
         const name = kind ? step.slice(2) : step;
         const command = COMMANDS[name];
-        if (!command) throw new Error(`--seq: ${step}: LIST, STATUS or NOOP, with E-, S- or F- before it`);
+        if (!command) throw new Error(`--seq: ${step}: LIST, STATUS or NOOP, with E-, S-, B- or F- before it`);
         if (kind === 'E') {
           const c = await client.append('INBOX', '', benchMessage(5_000_000 + seed * 100_000 + i, 'appended'));
           const uid = /APPENDUID \d+ (\d+)/.exec(c.tagged)?.[1];
@@ -91,6 +92,7 @@ async function runTree(tree: string, label: string, rounds: number, seed: number
         } else {
           await client.command('NOOP');
           if (kind === 'S') await new Promise((r) => setTimeout(r, 1));
+          if (kind === 'B') for (const until = performance.now() + 1; performance.now() < until; );
         }
         const t0 = performance.now();
         const c = await client.command(command);
