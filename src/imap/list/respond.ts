@@ -66,7 +66,12 @@ export function encodeListEntries(entries: readonly ListEntry[], options: Omit<W
       size += chunk.length;
     }
   }
-  return Buffer.concat(lines, size);
+  // Its own memory, not a slice of Node's shared 8 KB pool: the answer may be kept for long
+  // (answer-memo.ts), and a kept slice would keep its whole pool chunk alive.
+  const out = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  for (const line of lines) at += line.copy(out, at);
+  return out;
 }
 
 function listValues(response: 'LIST' | 'LSUB', entry: ListEntry, attributes: readonly string[], delimiter: ImapValue, name: ImapValue): ImapValue[] {
