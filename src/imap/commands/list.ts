@@ -6,11 +6,13 @@
 import type { CommandSpec } from './types.js';
 import { ArgReader, ParseError } from '../wire/args.js';
 import { atom } from '../wire/types.js';
-import { decodeWireName, mailboxNameValue, userMail } from './mailbox-name.js';
+import { decodeWireName, mailboxNameValue, userMail, utf8Names } from './mailbox-name.js';
 import { readStatusItems, noteCondstoreEnabling, type StatusItem } from './status.js';
 import { anyPattern, compilePattern } from '../list/pattern.js';
-import { selectListEntries } from '../list/select.js';
-import { writeListEntries } from '../list/respond.js';
+import { selectListEntries, type ListEntry } from '../list/select.js';
+import type { MailboxInfo } from '../../store/types.js';
+import { DRAIN_EVERY, encodeListEntries, writeListEntries } from '../list/respond.js';
+import { keepListAnswer, keptListAnswer } from '../list/answer-memo.js';
 
 export interface ListArgs {
   reference: string;
@@ -65,28 +67,63 @@ export const listCommand: CommandSpec<ListArgs> = {
       return { text: 'LIST completed' };
     }
     // RFC 5258 §3: in an extended LIST an empty pattern matches nothing and is ignored.
-    const patterns = args.patterns.filter((p) => p !== '').map((p) => compilePattern(args.reference, p, delimiter));
-    if (patterns.length === 0) return { text: 'LIST completed' };
-    if (args.returns.status) noteCondstoreEnabling(ctx, args.returns.status);
-    const wantSubscriptions = args.select.subscribed || args.returns.subscribed;
-    const [mailboxes, subscriptions] = await Promise.all([mail.list(), wantSubscriptions ? mail.subscriptions() : []]);
-    const entries = selectListEntries({
-      mailboxes,
-      subscriptions,
-      delimiter,
-      matches: anyPattern(patterns),
-      selection: {
-        mode: args.extended || ctx.enabled.has('IMAP4REV2') ? 'extended' : 'list',
-        subscribed: args.select.subscribed,
-        specialUse: args.select.specialUse,
-        recursiveMatch: args.select.recursiveMatch,
-        returnSubscribed: args.returns.subscribed,
-      },
-    });
-    await writeListEntries(ctx, mail, entries, { response: 'LIST', delimiter, status: args.returns.status });
+    const wanted = args.patterns.filter((p) => p !== '');
+    if (wanted.length === 0) return { text: 'LIST completed' };
+    const mode = args.extended || ctx.enabled.has('IMAP4REV2') ? 'extended' : 'list';
+    const memoKey = plainListKey(args, wanted, mode, utf8Names(ctx.enabled));
+    if (memoKey === null) {
+      if (args.returns.status) noteCondstoreEnabling(ctx, args.returns.status);
+      const wantSubscriptions = args.select.subscribed || args.returns.subscribed;
+      const [mailboxes, subscriptions] = await Promise.all([mail.list(), wantSubscriptions ? mail.subscriptions() : []]);
+      const entries = selectEntries(args, wanted, delimiter, mode, mailboxes, subscriptions);
+      await writeListEntries(ctx, mail, entries, { response: 'LIST', delimiter, status: args.returns.status });
+      return { text: 'LIST completed' };
+    }
+    // A plain LIST: its answer depends on the tree alone, and the same tree answers from memory.
+    const mailboxes = await mail.list();
+    const kept = keptListAnswer(mailboxes, memoKey);
+    if (kept) {
+      ctx.untaggedLines([kept]);
+      return { text: 'LIST completed' };
+    }
+    const entries = selectEntries(args, wanted, delimiter, mode, mailboxes, []);
+    const bytes = entries.length <= DRAIN_EVERY ? encodeListEntries(entries, { response: 'LIST', delimiter }, ctx.enabled) : undefined;
+    if (!bytes) {
+      await writeListEntries(ctx, mail, entries, { response: 'LIST', delimiter });
+      return { text: 'LIST completed' };
+    }
+    keepListAnswer(mailboxes, memoKey, bytes);
+    ctx.untaggedLines([bytes]);
     return { text: 'LIST completed' };
   },
 };
+
+function selectEntries(args: ListArgs, wanted: string[], delimiter: string, mode: 'list' | 'extended', mailboxes: readonly MailboxInfo[], subscriptions: readonly string[]): ListEntry[] {
+  return selectListEntries({
+    mailboxes,
+    subscriptions,
+    delimiter,
+    matches: anyPattern(wanted.map((p) => compilePattern(args.reference, p, delimiter))),
+    selection: {
+      mode,
+      subscribed: args.select.subscribed,
+      specialUse: args.select.specialUse,
+      recursiveMatch: args.select.recursiveMatch,
+      returnSubscribed: args.returns.subscribed,
+    },
+  });
+}
+
+/**
+ * What a LIST's answer depends on besides the tree, when nothing else does (answer-memo.ts): no
+ * selection option that needs subscriptions or special uses, no SUBSCRIBED or STATUS to return
+ * (CHILDREN, SPECIAL-USE and REMOTE change nothing here). Null for any other LIST.
+ */
+function plainListKey(args: ListArgs, wanted: string[], mode: string, utf8: boolean): string | null {
+  const { select, returns } = args;
+  if (select.subscribed || select.specialUse || select.recursiveMatch || returns.subscribed || returns.status) return null;
+  return `${mode}\0${utf8 ? 'u' : 'a'}\0${args.reference}\0${wanted.join('\0')}`;
+}
 
 /** RFC 5258 §3.1 and RFC 6154 §2; unknown options are BAD (§3: "MUST respond ... with a BAD"). */
 function readSelectionOptions(r: ArgReader, select: ListArgs['select']): void {
