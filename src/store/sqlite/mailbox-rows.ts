@@ -8,7 +8,7 @@
  * (mailbox-status.ts) and its name answered from the kept list (mailbox-lists.ts).
  *
  * The same discipline as mailbox-lists.ts: TEMP triggers on this connection (not in the schema, so
- * no migration) call back on any UPDATE or DELETE of a `mailboxes` row — every message write moves
+ * no migration) call back on any UPDATE, DELETE or INSERT of a `mailboxes` row — every message write moves
  * its mailbox's row (uid_next, highest_modseq, recent_uid, usage), a RENAME or DELETE its name —
  * and the kept row is dropped in the statement that changes it, whoever wrote it. A rolled-back
  * change has dropped a row for nothing (the next read runs the query); a row is never kept from

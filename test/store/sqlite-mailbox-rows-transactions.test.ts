@@ -1,5 +1,5 @@
 /**
- * Review of the kept mailbox rows (mailbox-rows.ts), cases the first test file does not reach:
+ * Kept mailbox rows (mailbox-rows.ts) and transactions, cases sqlite-mailbox-rows.test.ts does not reach:
  * a row read inside a transaction that is then rolled back (the `db.inTransaction` guard of
  * MailboxRows.set — the first file's rollback case reads nothing inside its transaction), a group
  * commit batch whose first job changed the row and was rolled back to its savepoint while the
