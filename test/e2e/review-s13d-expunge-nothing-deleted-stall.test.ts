@@ -10,7 +10,7 @@ import { startStallServer, type StallServer } from '../helpers/stall-server.js';
 import { measuredCommand } from '../helpers/stall-measure.js';
 import { RawClient } from '../helpers/raw-client.js';
 
-const MESSAGES = Number(process.env.RV13D_MESSAGES ?? 60_000);
+const MESSAGES = Number(process.env.RV13D_MESSAGES ?? 200_000);
 /** big-writes-slices.test.ts's bound for EXPUNGE. */
 const MAX_EXPUNGE_STALL_CPU_MS = 50;
 
