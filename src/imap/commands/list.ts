@@ -122,7 +122,9 @@ function selectEntries(args: ListArgs, wanted: string[], delimiter: string, mode
 function plainListKey(args: ListArgs, wanted: string[], mode: string, utf8: boolean): string | null {
   const { select, returns } = args;
   if (select.subscribed || select.specialUse || select.recursiveMatch || returns.subscribed || returns.status) return null;
-  return `${mode}\0${utf8 ? 'u' : 'a'}\0${args.reference}\0${wanted.join('\0')}`;
+  // JSON: a pattern or reference may hold any character, NUL too (mUTF-7 `&AAA-`), so joining with
+  // a separator could make two LISTs one key (review).
+  return JSON.stringify([mode, utf8, args.reference, wanted]);
 }
 
 /** RFC 5258 §3.1 and RFC 6154 §2; unknown options are BAD (§3: "MUST respond ... with a BAD"). */

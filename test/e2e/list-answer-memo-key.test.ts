@@ -1,5 +1,5 @@
 /**
- * Review s13-d: the LIST memo's key (list.ts plainListKey) joins reference and patterns with NUL,
+ * the LIST memo's key (list.ts plainListKey) joins reference and patterns with NUL,
  * and a pattern may hold NUL (modified UTF-7 "&AAA-" decodes to U+0000; a literal in UTF-8 mode).
  * Two different plain LISTs then share a key and the second gets the first's kept answer: here
  * `LIST (REMOTE) "" "INBOX&AAA-Sent"` (nothing) is kept under "extended\0a\0\0INBOX\0Sent", and
