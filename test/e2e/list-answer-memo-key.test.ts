@@ -1,9 +1,8 @@
 /**
- * the LIST memo's key (list.ts plainListKey) joins reference and patterns with NUL,
- * and a pattern may hold NUL (modified UTF-7 "&AAA-" decodes to U+0000; a literal in UTF-8 mode).
- * Two different plain LISTs then share a key and the second gets the first's kept answer: here
- * `LIST (REMOTE) "" "INBOX&AAA-Sent"` (nothing) is kept under "extended\0a\0\0INBOX\0Sent", and
- * `LIST "" (INBOX Sent)` — same key — is answered with nothing. Fails on 731f81b (0 !== 2).
+ * The LIST memo's key (list.ts plainListKey) must tell apart any two LISTs, and a pattern may hold
+ * NUL (modified UTF-7 "&AAA-" decodes to U+0000; a literal in UTF-8 mode). With parts joined by NUL,
+ * `LIST (REMOTE) "" "INBOX&AAA-Sent"` (nothing) was kept under "extended\0a\0\0INBOX\0Sent", and
+ * `LIST "" (INBOX Sent)` — the same key — was answered with nothing (found by review).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
