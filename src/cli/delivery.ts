@@ -58,7 +58,13 @@ async function sieveFilter(settings: ServeSettings, store: MailStore, logger: Lo
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
     ...(settings.recipientDelimiter ? { subaddressSeparator: settings.recipientDelimiter } : {}),
   });
-  return { filter, close: async () => sender?.close() };
+  return {
+    filter,
+    close: async () => {
+      await filter.close?.();
+      await sender?.close();
+    },
+  };
 }
 
 export async function startDelivery(settings: ServeSettings, store: MailStore, auth: Authenticator, logger: Logger, metrics?: Metrics): Promise<RunningDelivery> {
