@@ -77,5 +77,7 @@ async function answer(request: SieveThreadRequest): Promise<SieveThreadReply> {
 
 // A batch of the loop's requests (one turn of its event loop) is answered in one message.
 parentPort!.on('message', (requests: SieveThreadRequest[]) => {
-  void Promise.all(requests.map(answer)).then((replies) => parentPort!.postMessage(replies));
+  // Every request is answered, even one whose compile or run threw here: a delivery waits for it.
+  const settled = requests.map((r) => answer(r).catch((err: unknown): SieveThreadReply => ({ id: r.id, outcome: { actions: [{ type: 'keep' }], error: `the Sieve thread failed: ${(err as Error).message}` } })));
+  void Promise.all(settled).then((replies) => parentPort!.postMessage(replies));
 });

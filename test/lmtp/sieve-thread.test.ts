@@ -120,6 +120,20 @@ describe('Sieve thread', () => {
     await assert.rejects(thread.run({ script: compiled('keep;'), source: 'keep;', header: Buffer.from('Subject: x\r\n'), from: '', to: 'ann@mx.test', now: new Date() }));
   });
 
+  it('a thread that dies under a pending run: the run is refused (the filter then makes it on the loop), and none later goes there', async () => {
+    const broken: unknown[] = [];
+    const watched = new SieveThread({ ...DEFAULT_SIEVE_LIMITS }, 10, (err) => broken.push(err));
+    threads.push(watched);
+    await online(watched);
+    const script = compiled('keep;');
+    const pending = watched.run({ script, source: 'keep;', header: Buffer.from('Subject: x\r\n'), from: '', to: 'ann@mx.test', now: new Date() });
+    // Not closed through the class: the thread ends as if it had crashed.
+    await (watched as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await assert.rejects(pending);
+    assert.equal(broken.length, 1, 'said once');
+    assert.equal(watched.ready(), false, 'not used again');
+  });
+
   it('the filter uses the thread only when several deliveries are in progress and the script allows it; same actions either way', async () => {
     const calls: number[] = [];
     const original = SieveThread.prototype.run;
