@@ -6,8 +6,11 @@
  * most of it cache misses: the same run takes ~4 µs when repeated hot) was what kept the scripted
  * rate below 90 % of the unscripted one (issue 17, bench/RESULTS.md "Sieve at 10 sessions"). Here
  * the run is made on another core, in a thread that runs nothing else, so its code and data stay
- * in that core's caches; the loop pays a message each way (a structured clone of the header
- * section, ~5–9 µs of its CPU).
+ * in that core's caches; the loop pays a message each way per turn of its event loop (structured
+ * clones of the header sections, and the thread's wake-up). Measured at 10 sessions (NOISY): the
+ * script's extra main-thread CPU per delivery 8–18 µs lower (of ~+35), the thread using 16–24 µs
+ * of the other core per delivery. A message per run instead of per turn saved nothing: waking the
+ * sleeping thread for every delivery cost what the run had.
  *
  * Only scripts whose run needs nothing but the envelope, the header section, the time and the
  * recipient's address come here (runsSelfContained) — no body, size, redirect, header edits or
