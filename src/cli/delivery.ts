@@ -57,16 +57,8 @@ async function sieveFilter(settings: ServeSettings, store: MailStore, logger: Lo
     logger: logger.child({ component: 'sieve' }),
     ...(settings.hostname ? { hostname: settings.hostname } : {}),
     ...(settings.recipientDelimiter ? { subaddressSeparator: settings.recipientDelimiter } : {}),
-    // Off: every run on the event loop (threadFrom 0); on: the filter's default.
-    ...(settings.sieveThread ? {} : { threadFrom: 0 }),
   });
-  return {
-    filter,
-    close: async () => {
-      await filter.close?.();
-      await sender?.close();
-    },
-  };
+  return { filter, close: async () => sender?.close() };
 }
 
 export async function startDelivery(settings: ServeSettings, store: MailStore, auth: Authenticator, logger: Logger, metrics?: Metrics): Promise<RunningDelivery> {

@@ -158,11 +158,6 @@ export interface ServeSettings {
   sieveBefore?: string;
   /** A Sieve script run after every user's own script, when it kept the message. */
   sieveAfter?: string;
-  /**
-   * With several deliveries in progress, run users' scripts that need only the envelope and the
-   * header on a thread of their own (src/delivery/sieve-thread.ts) instead of the event loop.
-   */
-  sieveThread: boolean;
   /** Thunderbird autoconfig answered over HTTP (src/autoconfig/). Off by default. */
   autoconfigPort: PortSetting;
   /** Address of the autoconfig listener (default: `host`). */
@@ -215,7 +210,6 @@ export const DEFAULT_SETTINGS: Readonly<ServeSettings> = Object.freeze({
   managesievePort: 'off',
   imapSieve: true,
   imapSieveExpunge: false,
-  sieveThread: true,
   sqliteDirectBodyWrites: false,
   autoconfigPort: 'off',
   v8SemiSpaceMb: 0,
@@ -288,7 +282,6 @@ export const SETTING_KINDS: Readonly<Record<keyof ServeSettings, Kind>> = {
   sieveRelay: 'string',
   sieveBefore: 'path',
   sieveAfter: 'path',
-  sieveThread: 'boolean',
   autoconfigPort: 'port',
   autoconfigHost: 'string',
   v8SemiSpaceMb: 'semiSpace',

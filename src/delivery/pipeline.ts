@@ -126,8 +126,6 @@ export class DeliveryPipeline {
   private readonly deliveredTo: DeliveredToHeader;
   private readonly detailMailbox: boolean;
   private readonly lookups: MailboxLookups | null;
-  /** Deliveries between the filter's step and their outcome (FilterInput.concurrent). */
-  private inProgress = 0;
 
   constructor(private readonly options: DeliveryPipelineOptions) {
     this.delimiter = options.recipientDelimiter ?? '+';
@@ -216,7 +214,6 @@ export class DeliveryPipeline {
     };
     return {
       store: async (body, size) => {
-        this.inProgress++;
         try {
           if (!filtered) return await plain(body, size);
           return await this.storeFiltered(filtered, { from, recipient, mail: opened, box, prefix }, body, size);
@@ -225,7 +222,6 @@ export class DeliveryPipeline {
           if (err instanceof MessageWithdrawn) return { ok: false, recipient, failure: { kind: 'tempfail', message: err.message } };
           return this.failed(recipient, err);
         } finally {
-          this.inProgress--;
           await opened.close().catch(() => undefined);
         }
       },
@@ -259,7 +255,6 @@ export class DeliveryPipeline {
         mail,
         headerComplete: front.header.complete(front.size),
         defer: (effect) => void (deferred ??= []).push(effect),
-        concurrent: this.inProgress,
       });
       const actions = decided.length === 0 ? KEEP : decided;
       for (const action of actions) {
@@ -366,7 +361,6 @@ export class DeliveryPipeline {
   ): Promise<DeliveryOutcome> {
     const { store, logger, filter } = this.options;
     let mail: UserMailbox | undefined;
-    this.inProgress++;
     try {
       mail = await store.open(recipient.user);
       const chosen = await this.chooseMailbox(mail, recipient);
@@ -381,7 +375,6 @@ export class DeliveryPipeline {
             body: (maxBytes) => message.bodyBytes(maxBytes),
             message: () => message.bytes(),
             headerComplete: message.headerComplete,
-            concurrent: this.inProgress,
           })
         : KEEP;
       const actions = decided.length === 0 ? KEEP : decided;
@@ -401,7 +394,6 @@ export class DeliveryPipeline {
     } catch (err) {
       return this.failed(recipient, err);
     } finally {
-      this.inProgress--;
       await mail?.close().catch(() => undefined);
     }
   }

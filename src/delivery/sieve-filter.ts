@@ -13,14 +13,13 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { lazyChild, type Logger } from '../util/logger.js';
-import { compileSieve, DEFAULT_SIEVE_LIMITS, keepsOnly, needsWholeMessage, runSieveNow, runsSelfContained } from '../sieve/index.js';
+import { compileSieve, DEFAULT_SIEVE_LIMITS, keepsOnly, needsWholeMessage, runSieveNow } from '../sieve/index.js';
 import type { SieveAction, SieveEnvironment, SieveLimits, SieveOutcome, SieveScript } from '../sieve/types.js';
 import { claimVacation, hasSieveStorage, hasVacationClaim, releaseVacation, type SieveScriptStorage } from '../store/sieve-storage.js';
 import { isStoreError } from '../store/errors.js';
 import type { MailSender } from './sender.js';
 import type { DeliveryAction, DeliveryFilter, FilterInput } from './types.js';
 import { ActiveScriptCache, type ActiveScriptSource } from './active-scripts.js';
-import { SieveThread, type ThreadRun } from './sieve-thread.js';
 
 export interface SieveFilterOptions {
   /** Source of a script run before each user's own (administrators'). */
@@ -47,12 +46,6 @@ export interface SieveFilterOptions {
   scriptChanges?: ActiveScriptSource;
   /** Users whose active script is kept that way (least recently delivered to forgotten first). Default 10000. */
   activeScriptUsers?: number;
-  /**
-   * Deliveries in progress (FilterInput.concurrent) from which a script's run is made on the Sieve
-   * thread instead of the event loop (sieve-thread.ts): scripts that need only the envelope and the
-   * header section. Default 2 (whenever another delivery is in progress); 0: never.
-   */
-  threadFrom?: number;
 }
 
 /** The header a redirected copy carries: the same message coming back for the same address is not redirected again. */
@@ -77,10 +70,6 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
   const now = options.now ?? (() => new Date());
   const logger = options.logger;
   const vacations = new Map<string, Promise<void>>();
-  const threadFrom = options.threadFrom ?? DEFAULT_THREAD_FROM;
-  const thread = threadFrom > 0 ? new SieveThread(limits, options.cacheEntries ?? 1000, (err) => logger?.error({ err }, 'the Sieve thread failed; scripts run on the event loop from now on')) : undefined;
-  if (before) sources.set(before, options.before!);
-  if (after) sources.set(after, options.after!);
 
   const filter: DeliveryFilter = async (input) => {
     // Made only when something is logged: most deliveries log nothing here.
@@ -99,17 +88,8 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
       if (!script) continue;
       let outcome: SieveOutcome;
       try {
-        // Several deliveries at once: the run goes to the Sieve thread when the script can be run
-        // from copies (and the thread is up); if the thread fails, the run is made here after all.
-        const source = thread && (input.concurrent ?? 1) >= threadFrom && runsSelfContained(script) ? sources.get(script) : undefined;
-        if (source !== undefined && thread!.ready()) {
-          const copy: ThreadRun = { script, source, header, from: input.from, to: input.recipient.address, now: at };
-          if (options.subaddressSeparator) copy.separator = options.subaddressSeparator;
-          outcome = await thread!.run(copy).catch(() => runSieveNow(script, environment(input, header, at, limits, options.subaddressSeparator), limits));
-        } else {
-          const ran = runSieveNow(script, environment(input, header, at, limits, options.subaddressSeparator), limits);
-          outcome = ran instanceof Promise ? await ran : ran;
-        }
+        const ran = runSieveNow(script, environment(input, header, at, limits, options.subaddressSeparator), limits);
+        outcome = ran instanceof Promise ? await ran : ran;
       } catch (err) {
         outcome = { actions: [{ type: 'keep' }], error: (err as Error).message };
       }
@@ -156,15 +136,8 @@ export function createSieveFilter(options: SieveFilterOptions = {}): DeliveryFil
       return true;
     }
   };
-  filter.close = async () => thread?.close();
   return filter;
 }
-
-/** FilterInput.concurrent from which runs go to the Sieve thread (SieveFilterOptions.threadFrom). */
-export const DEFAULT_THREAD_FROM = 2;
-
-/** Each compiled script's text, for the Sieve thread (which compiles its own copy). */
-const sources = new WeakMap<SieveScript, string>();
 
 /** One script's run in the sequence, and the header section it was given. */
 interface ScriptRun {
@@ -580,7 +553,6 @@ class ScriptCache {
       return found;
     }
     const result = compileSieve(source, { limits: this.limits });
-    if (result.ok) sources.set(result.script, source);
     const compiled: Compiled = result.ok
       ? { ok: true, script: result.script }
       : { ok: false, error: result.errors.map((e) => `line ${e.line}, column ${e.column}: ${e.message}`).join('; ') };

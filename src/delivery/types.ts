@@ -52,12 +52,6 @@ export interface FilterInput {
    * when it is not (the client went, the message was refused).
    */
   readonly defer?: (effect: () => Promise<void>) => void;
-  /**
-   * Deliveries this pipeline has in progress, this one included (1 when it is alone). A filter may
-   * hand work to another thread when the event loop has others waiting (the Sieve filter does:
-   * SieveFilterOptions.threadFrom). Absent: unknown, taken as 1.
-   */
-  readonly concurrent?: number;
 }
 
 /**
@@ -95,8 +89,6 @@ export interface DeliveryFilter {
    * store the body while it arrives. Absent: true (the message is spooled first).
    */
   needsMessage?(recipient: Recipient, mail: UserMailbox): Promise<boolean>;
-  /** Releases what the filter holds (a thread of its own); called when the server closes. */
-  close?(): Promise<void>;
 }
 
 /** Where one copy of the message was stored. */

@@ -4,7 +4,7 @@
  */
 export { compileSieve, type CompileOptions } from './compile.js';
 export { runSieve, runSieveNow } from './run.js';
-export { keepsOnly, needsWholeMessage, runsSelfContained } from './needs.js';
+export { keepsOnly, needsWholeMessage } from './needs.js';
 export { DEFAULT_SIEVE_LIMITS } from './limits.js';
 export { SIEVE_EXTENSIONS } from './spec.js';
 export type * from './types.js';

@@ -58,22 +58,3 @@ function plainKeepStep(i: Instruction): boolean {
   if (i.name === 'require' || i.name === 'stop') return true;
   return i.name === 'keep' && i.tags.size === 0 && i.pos.length === 0;
 }
-
-/** What a run may ask of its environment beyond the envelope and the header (WHOLE_MESSAGE), plus a store lookup. */
-const NOT_SELF_CONTAINED = new Set([...WHOLE_MESSAGE, 'mailboxexists']);
-const selfContained = new WeakMap<SieveScript, boolean>();
-
-/**
- * True when a run of `script` needs nothing but its envelope, its header section, the time and the
- * addresses — no body, size, redirect, header edits or `mailboxexists` (a store lookup): such a run
- * can be made on another thread, from a copy of those (src/delivery/sieve-thread.ts). Unknown
- * scripts: false.
- */
-export function runsSelfContained(script: SieveScript): boolean {
-  return verdictOnce(selfContained, script, false, (program) => !program.commands.some(usesStoreOrMessage));
-}
-
-function usesStoreOrMessage(i: Instruction): boolean {
-  if (NOT_SELF_CONTAINED.has(i.name)) return true;
-  return i.tests.some(usesStoreOrMessage) || (i.block?.some(usesStoreOrMessage) ?? false);
-}

@@ -39,8 +39,6 @@ export function register(program: Command): void {
     .option('--managesieve-port <port>', `ManageSieve (RFC 5804) for Sieve scripts: ${PORT_HELP} (default: off; 4190 is the standard port)`)
     .option('--sieve-before <file>', 'a Sieve script run before every user\'s own (default: none)')
     .option('--sieve-after <file>', 'a Sieve script run after every user\'s own (default: none)')
-    .option('--sieve-thread', 'with several deliveries in progress, run scripts that need only the envelope and header on a thread of their own (default)')
-    .option('--no-sieve-thread', 'run every Sieve script on the event loop')
     .option('--imap-sieve', 'IMAP Sieve (RFC 6785) when a ManageSieve server is known: --managesieve-port or --imap-sieve-url (default)')
     .option('--no-imap-sieve', 'no IMAP Sieve, whatever ManageSieve does')
     .option('--imap-sieve-url <url>', 'the ManageSieve server IMAPSIEVE= names, sieve://host[:port] (default: this serve\'s ManageSieve)')
