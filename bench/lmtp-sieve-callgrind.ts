@@ -37,6 +37,9 @@ const { values } = parseArgs({
     'cache-sim': { type: 'boolean', default: false },
     // Keep the callgrind dumps (in .bench-tmp/lmtp-sieve-callgrind) for callgrind_annotate.
     keep: { type: 'boolean', default: false },
+    // Counts of the main thread (the event loop) apart: callgrind's --separate-threads=yes, the
+    // table's figures are then thread 1's, and the last column every thread's.
+    'main-thread': { type: 'boolean', default: false },
   },
 });
 const MESSAGES = Number(values.messages);
@@ -109,6 +112,7 @@ async function measure(name: string, root: string, script: string | null): Promi
       '--tool=callgrind',
       '--smc-check=all-non-file',
       ...(values['cache-sim'] ? ['--cache-sim=yes'] : []),
+      ...(values['main-thread'] ? ['--separate-threads=yes'] : []),
       `--callgrind-out-file=${out}`,
       process.execPath,
       '--predictable',
@@ -137,10 +141,21 @@ async function measure(name: string, root: string, script: string | null): Promi
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
   // The dump after -d is the file with the highest part number: its totals are the workload's.
-  const dumps = readdirSync(work).filter((f) => f.startsWith(`${file}.callgrind.`)).sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
-  const text = readFileSync(join(work, dumps.at(-1) ?? `${file}.callgrind`), 'utf8');
-  const events = /^events: (.*)$/m.exec(text)![1]!.split(' ');
-  const totals = /^(?:summary|totals): (.*)$/m.exec(text)![1]!.split(' ').map(Number);
+  // With --main-thread the parts are named N-TT (TT the thread, 01 the main one).
+  const part = (f: string): number => Number(f.split('.').pop()!.split('-')[0]);
+  const all = readdirSync(work).filter((f) => f.startsWith(`${file}.callgrind.`)).sort((a, b) => part(a) - part(b));
+  const last = all.length > 0 ? part(all.at(-1)!) : 0;
+  const dumps = values['main-thread'] ? all.filter((f) => f.endsWith('-01')) : all;
+  const totalsOf = (name: string): { events: string[]; totals: number[] } => {
+    const t = readFileSync(join(work, name), 'utf8');
+    return { events: /^events: (.*)$/m.exec(t)![1]!.split(' '), totals: /^(?:summary|totals): (.*)$/m.exec(t)![1]!.split(' ').map(Number) };
+  };
+  const { events, totals } = totalsOf(dumps.at(-1) ?? `${file}.callgrind`);
+  if (values['main-thread']) {
+    // Every thread's instructions in the workload's dump (the main thread, the Sieve thread, the fsync threads…).
+    const threads = all.filter((f) => part(f) === last).map((f) => [f.split('-').pop(), totalsOf(f).totals[0]! / MESSAGES / 1e3] as const);
+    process.stderr.write(`  ${name}: k instructions per delivery by thread: ${threads.map(([t, n]) => `${t} ${n.toFixed(1)}`).join(', ')}\n`);
+  }
   const of = (e: string): number => totals[events.indexOf(e)] ?? 0;
   const inclusive = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', join(work, dumps.at(-1)!)], { encoding: 'utf8', maxBuffer: 1 << 28 });
   const compiles = Math.max(0, ...inclusive.split('\n').filter((l) => /Compiler::CompileOptimized\(/.test(l) && !/'\d/.test(l)).map((l) => Number(/^\s*([\d,]+)/.exec(l)?.[1]?.replace(/,/g, '') ?? 0)));
