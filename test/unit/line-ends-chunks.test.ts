@@ -36,3 +36,19 @@ test('crlfContent keeps the size a stream announces (an IMAP literal), as a lowe
   const plain = crlfContent((async function* () { yield Buffer.from('x\n'); })());
   assert.equal((plain as { size?: unknown }).size, undefined);
 });
+
+test('crlfContent copies small chunks together: a literal trickled a byte at a time reaches the store in a few chunks, large ones as they are', async () => {
+  const big = Buffer.alloc(50_000, 0x42);
+  const sent: Buffer[] = [];
+  for (let i = 0; i < 20_000; i++) sent.push(Buffer.from([0x41 + (i % 26)]));
+  sent.push(big);
+  for (let i = 0; i < 100; i++) sent.push(Buffer.from('x\r\n'));
+  async function* source(): AsyncGenerator<Buffer> {
+    yield* sent;
+  }
+  const out: Buffer[] = [];
+  for await (const chunk of crlfContent(source()) as AsyncIterable<Buffer>) out.push(chunk);
+  assert.ok(Buffer.concat(out).equals(Buffer.concat(sent)), 'the same bytes in the same order');
+  assert.ok(out.length <= 4, `${out.length} chunks`);
+  assert.ok(out.includes(big), 'a large chunk passes as it is');
+});

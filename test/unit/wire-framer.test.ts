@@ -210,3 +210,22 @@ test('commandBytes counts a literal read so far, byte by byte, and is zero betwe
   assert.deepEqual(literalText(await pending), { text: ['a LOGIN {10}', ' pw'], literals: ['0123456789'] });
   assert.equal(f.commandBytes, 0);
 });
+
+test('a literal read whole and trickled a byte per turn comes out in a few slices, not a Buffer per byte', async () => {
+  const f = new CommandFramer(limits());
+  const body = Buffer.alloc(20_000);
+  for (let i = 0; i < body.length; i++) body[i] = 0x41 + (i % 26);
+  f.push(Buffer.from('a APPEND INBOX {20000}\r\n'));
+  const result = f.nextCommand(accept);
+  // As a socket delivers it: each byte in a turn of its own, read by the framer before the next comes.
+  for (const b of body) {
+    f.push(Buffer.from([b]));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  f.push(Buffer.from('\r\n'));
+  const r = await result;
+  assert.ok(r?.type === 'command');
+  const parts = r.command.literals[0]!;
+  assert.ok(parts.length <= 10, `${parts.length} slices held for a 20,000-byte literal`);
+  assert.ok(Buffer.concat(parts).equals(body));
+});

@@ -57,7 +57,8 @@ async function runExpunge(ctx: CommandContext, pick: (view: SelectedView) => num
     const started = work ? 0 : performance.now();
     const removed = await mail.expunge(view.mailbox.id, chunk);
     if (!work) quietMs += performance.now() - started;
-    unsent += removed.length;
+    // Only what quiet chunks removed: after a chunk with work the tagged OK should follow its lines.
+    if (!work) unsent += removed.length;
     view.applyOwnExpunge(removed);
     ctx.progress((done += chunk.length), sorted.length);
   }

@@ -1,13 +1,47 @@
+/** Chunks smaller than this are copied together (gather) rather than kept as they came. */
+const COPY_BELOW = 1024;
+/** Small: a connection's gathering goes when its queue empties, and most never need one again. */
+const GATHER_SIZE = 4096;
+
+/**
+ * Slices appended to an array, small ones after the first copied together onto the end of the last
+ * when that is this gatherer's previous copy (CommandFramer.takeBytes, a literal read whole).
+ */
+export class SliceGatherer {
+  private buf: Buffer | null = null;
+  private used = 0;
+
+  /** Appends `piece` to `out`; `left`: bytes still to come after it (so a short literal allocates little). */
+  add(out: Buffer[], piece: Buffer, left: number): void {
+    const last = out.length - 1;
+    if (last < 0 || piece.length >= COPY_BELOW) {
+      out.push(piece);
+      return;
+    }
+    const buf = this.buf;
+    const prev = out[last]!;
+    if (buf !== null && prev.buffer === buf.buffer && prev.byteOffset + prev.length === buf.byteOffset + this.used && this.used + piece.length <= buf.length) {
+      const from = prev.byteOffset - buf.byteOffset;
+      this.used += piece.copy(buf, this.used);
+      out[last] = buf.subarray(from, this.used);
+      return;
+    }
+    if (buf === null || this.used + piece.length > buf.length) {
+      this.buf = Buffer.allocUnsafeSlow(Math.min(GATHER_SIZE * 4, Math.max(COPY_BELOW, piece.length + left)));
+      this.used = 0;
+    }
+    const from = this.used;
+    this.used += piece.copy(this.buf!, from);
+    out.push(this.buf!.subarray(from, this.used));
+  }
+}
+
 /**
  * A FIFO of received chunks read by logical offset, without concatenating them: literal bodies leave
  * as slices of the chunks they arrived in. Every operation costs in proportion to the chunks it
  * touches, never to all chunks held, so a client sending one byte per packet cannot make the framer
  * do quadratic work.
  */
-/** Chunks smaller than this are copied together (gather) rather than kept as they came. */
-const COPY_BELOW = 1024;
-const GATHER_SIZE = 16384;
-
 export class ByteQueue {
   private chunks: Buffer[] = [];
   /** Index of the first unconsumed chunk. */
@@ -67,6 +101,7 @@ export class ByteQueue {
     this.first = 0;
     this.head = 0;
     this.total = 0;
+    this.gathering = null;
     this.gatheredLast = false;
   }
 
@@ -133,6 +168,9 @@ export class ByteQueue {
     if (this.first === this.chunks.length) {
       this.chunks = [];
       this.first = 0;
+      // Not kept for the connection's life: 4 KiB per connection adds up at 10,000 (review).
+      this.gathering = null;
+      this.gatheredLast = false;
     } else if (this.first > 1024 && this.first * 2 > this.chunks.length) {
       this.chunks = this.chunks.slice(this.first);
       this.first = 0;

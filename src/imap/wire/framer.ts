@@ -11,7 +11,7 @@
  */
 import type { FramedCommand, ResponseCode } from './types.js';
 import type { ImapLimits } from '../limits.js';
-import { ByteQueue } from './byte-queue.js';
+import { ByteQueue, SliceGatherer } from './byte-queue.js';
 
 export interface LiteralRequest {
   /**
@@ -516,6 +516,9 @@ export class CommandFramer {
    */
   private async takeBytes(n: number, keep: boolean): Promise<Buffer[] | null> {
     const out: Buffer[] = [];
+    // Each wake-up empties the queue, so a literal trickled a byte per segment would come out as a
+    // Buffer per byte (~200 bytes of heap each; review): small pieces after the first are copied together.
+    const gather = new SliceGatherer();
     let left = n;
     while (left > 0) {
       if (this.queue.length === 0) {
@@ -526,7 +529,7 @@ export class CommandFramer {
       for (const b of this.queue.takeChunks(left)) {
         left -= b.length;
         if (!keep) continue;
-        out.push(b);
+        gather.add(out, b, left);
         this.pendingSize += b.length;
       }
     }

@@ -40,7 +40,8 @@ export async function collectContent(content: MessageContent, inlineMax: number,
   const source: AsyncIterable<Buffer> | Iterable<Buffer> = Buffer.isBuffer(content) ? [content] : content;
   let pending: Buffer[] = [];
   let pendingSize = 0;
-  let temp: TempBlob | null = null;
+  // Widened on purpose: `take` below sets them, which TypeScript's narrowing does not follow.
+  let temp = null as TempBlob | null;
   // A streamed IMAP literal announces its size (StreamedLiteral.size, carried through crlfContent
   // as a lower bound: CRLF normalising only adds bytes). Nothing is allocated or opened for it
   // before its first byte: a client that sends `APPEND INBOX {262000}` and then nothing holds no
@@ -53,7 +54,7 @@ export async function collectContent(content: MessageContent, inlineMax: number,
   // where a client sending one byte and then nothing would hold a file, a descriptor and one of the
   // process's direct-write slots for the literal's whole deadline (review).
   const toFile = (announced ?? 0) > inlineMax;
-  let opening: Promise<TempBlob> | null = null;
+  let opening = null as Promise<TempBlob> | null;
   // At or below inlineMax (a streamed literal of 64 KiB to inlineMax): hashed as each chunk
   // arrives, in the gaps between the client's reads, instead of whole after its last byte, work
   // that delayed the transaction and so the tagged OK of a 250 KB APPEND (issue 23). The chunks
@@ -120,11 +121,10 @@ export async function collectContent(content: MessageContent, inlineMax: number,
       const body = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingSize);
       return { kind: 'inline', sha256: hash ? hash.digest() : sha256(body), size: body.length, body };
     }
-    const finished: TempBlob = temp;
-    const { sha256: digest, body, release, closed } = await finished.finish();
-    return { kind: 'file', sha256: digest, size: finished.size, tempPath: finished.path, body, release, closed };
+    const { sha256: digest, body, release, closed } = await temp.finish();
+    return { kind: 'file', sha256: digest, size: temp.size, tempPath: temp.path, body, release, closed };
   } catch (err) {
-    if (temp) await (temp as TempBlob).abort();
+    if (temp) await temp.abort();
     else if (opening) await dropTemp(opening);
     throw err;
   }

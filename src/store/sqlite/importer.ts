@@ -76,7 +76,11 @@ class SqliteUserImporter implements UserImporter {
         try {
           const raw = collected.kind === 'inline' ? collected.body : (collected.body ?? (await readFile(collected.tempPath)));
           // A body file is installed by the COMMIT below, so it must be on disk before it.
-          if (collected.kind === 'file') await ctx.files.syncTemp(collected.tempPath);
+          // Its close first: TempBlob.finish only starts it, and a failed close is a failed write.
+          if (collected.kind === 'file') {
+            await collected.closed;
+            await ctx.files.syncTemp(collected.tempPath);
+          }
           prepared.push({ m, collected, derived: deriveContent(raw) });
         } finally {
           releaseCollected(collected);
