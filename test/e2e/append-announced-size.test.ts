@@ -15,7 +15,8 @@ import { startImapServer } from '../helpers/imap-server.js';
 import { liveBytes } from '../helpers/live-memory.js';
 import { RawClient, run, sleep, until } from '../helpers/raw-client.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
-import type { AppendInput, AppendInputs, MailStore, UserMailbox } from '../../src/store/types.js';
+import type { AppendInput, MailStore } from '../../src/store/types.js';
+import { spyOnAppends } from '../helpers/append-spy.js';
 
 /**
  * Notes the `size` each content the store's append gets announces (undefined: none), and counts in
@@ -39,26 +40,7 @@ function sizeSpy(store: MailStore, sizes: Array<number | undefined>, reading = {
     };
     return { ...input, content };
   };
-  const wrap = (mail: UserMailbox): UserMailbox =>
-    new Proxy(mail, {
-      get(target, key, receiver) {
-        if (key === 'append') return (id: string, input: AppendInput) => target.append(id, note(input));
-        if (key === 'appendMany' && target.appendMany) {
-          return (id: string, inputs: AppendInputs) =>
-            target.appendMany!(id, Array.isArray(inputs) ? inputs.map(note) : (async function* () {
-              for await (const input of inputs) yield note(input);
-            })());
-        }
-        return Reflect.get(target, key, receiver) as unknown;
-      },
-    });
-  return new Proxy(store, {
-    get(target, key, receiver) {
-      if (key === 'open') return async (user: string) => wrap(await target.open(user));
-      const value = Reflect.get(target, key, receiver) as unknown;
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+  return spyOnAppends(store, note);
 }
 
 /** A message of `size` bytes with bare LF line ends (the CRLF wrapper makes it longer). */

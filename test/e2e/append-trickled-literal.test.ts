@@ -15,7 +15,8 @@ import { startImapServer } from '../helpers/imap-server.js';
 import { liveBytes } from '../helpers/live-memory.js';
 import { RawClient, until } from '../helpers/raw-client.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
-import type { AppendInput, AppendInputs, MailStore, UserMailbox } from '../../src/store/types.js';
+import type { AppendInput, MailStore } from '../../src/store/types.js';
+import { spyOnAppends } from '../helpers/append-spy.js';
 
 /** Counts the chunks and bytes the store's append reads (passing the size on). */
 function chunkSpy(store: MailStore, seen: { chunks: number; bytes: number }): MailStore {
@@ -35,27 +36,7 @@ function chunkSpy(store: MailStore, seen: { chunks: number; bytes: number }): Ma
     };
     return { ...input, content };
   };
-  const wrap = (mail: UserMailbox): UserMailbox =>
-    new Proxy(mail, {
-      get(target, key, receiver) {
-        if (key === 'append') return (id: string, input: AppendInput) => target.append(id, note(input));
-        // A streamed APPEND goes through appendMany (append-many.ts appendAllOrNone).
-        if (key === 'appendMany' && target.appendMany) {
-          return (id: string, inputs: AppendInputs) =>
-            target.appendMany!(id, Array.isArray(inputs) ? inputs.map(note) : (async function* () {
-              for await (const input of inputs) yield note(input);
-            })());
-        }
-        return Reflect.get(target, key, receiver) as unknown;
-      },
-    });
-  return new Proxy(store, {
-    get(target, key, receiver) {
-      if (key === 'open') return async (user: string) => wrap(await target.open(user));
-      const value = Reflect.get(target, key, receiver) as unknown;
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+  return spyOnAppends(store, note);
 }
 
 describe('a trickled streamed literal kept inline', () => {
