@@ -20,7 +20,8 @@ import { MemoryStore } from '../../src/store/memory/index.js';
 import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { KEEP_FOR_PARSE_MAX } from '../../src/store/sqlite/blob-files.js';
 import { DEFAULT_IMAP_LIMITS } from '../../src/imap/limits.js';
-import type { MailStore, UserMailbox, AppendInput, AppendInputs } from '../../src/store/types.js';
+import type { MailStore, AppendInput } from '../../src/store/types.js';
+import { spyOnAppends } from '../helpers/append-spy.js';
 
 /** Counts what the store's append has read of a streamed message, as it reads it. */
 interface Seen {
@@ -43,26 +44,7 @@ function observed(store: MailStore, seen: Seen): MailStore {
     return { ...input, content };
   };
   // A streamed APPEND goes to appendMany (its client may send more messages after it, RFC 3502).
-  const wrapAppend = (mail: UserMailbox): UserMailbox =>
-    new Proxy(mail, {
-      get(target, key, receiver) {
-        if (key === 'append') return (id: string, input: AppendInput) => target.append(id, counted(input));
-        if (key === 'appendMany' && target.appendMany) {
-          return (id: string, inputs: AppendInputs) =>
-            target.appendMany!(id, (async function* () {
-              for await (const input of inputs) yield counted(input);
-            })());
-        }
-        return Reflect.get(target, key, receiver) as unknown;
-      },
-    });
-  return new Proxy(store, {
-    get(target, key, receiver) {
-      if (key === 'open') return async (user: string) => wrapAppend(await target.open(user));
-      const value = Reflect.get(target, key, receiver) as unknown;
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+  return spyOnAppends(store, counted);
 }
 
 /** A message of `size` bytes of CRLF lines (so no normalisation changes its size). */

@@ -5,14 +5,20 @@ const GATHER_SIZE = 4096;
 
 /**
  * Slices appended to an array, small ones after the first copied together onto the end of the last
- * when that is this gatherer's previous copy (CommandFramer.takeBytes, a literal read whole).
+ * when that is this gatherer's previous copy (ByteQueue.push; CommandFramer.takeBytes, a literal
+ * read whole). Held as they came, small pieces cost a Buffer and an ArrayBuffer each, ~200 bytes of
+ * heap, so a client sending a byte per TCP segment made the server hold ~200 times its bytes
+ * (review, issue 23). Slices already handed out are never written again: filling goes on after them.
  */
 export class SliceGatherer {
   private buf: Buffer | null = null;
   private used = 0;
 
-  /** Appends `piece` to `out`; `left`: bytes still to come after it (so a short literal allocates little). */
-  add(out: Buffer[], piece: Buffer, left: number): void {
+  /**
+   * Appends `piece` to `out`. `left`: bytes known to come after it (so a short literal allocates
+   * little); unknown, GATHER_SIZE at a time.
+   */
+  add(out: Buffer[], piece: Buffer, left?: number): void {
     const last = out.length - 1;
     if (last < 0 || piece.length >= COPY_BELOW) {
       out.push(piece);
@@ -27,12 +33,19 @@ export class SliceGatherer {
       return;
     }
     if (buf === null || this.used + piece.length > buf.length) {
-      this.buf = Buffer.allocUnsafeSlow(Math.min(GATHER_SIZE * 4, Math.max(COPY_BELOW, piece.length + left)));
+      const size = left === undefined ? GATHER_SIZE : Math.min(GATHER_SIZE * 4, Math.max(COPY_BELOW, piece.length + left));
+      this.buf = Buffer.allocUnsafeSlow(size);
       this.used = 0;
     }
     const from = this.used;
     this.used += piece.copy(this.buf!, from);
     out.push(this.buf!.subarray(from, this.used));
+  }
+
+  /** Lets the buffer go (the slices handed out keep what they need of it). */
+  reset(): void {
+    this.buf = null;
+    this.used = 0;
   }
 }
 
@@ -49,51 +62,19 @@ export class ByteQueue {
   /** Bytes of chunks[first] already consumed. */
   private head = 0;
   private total = 0;
-  /** Where small chunks are copied (push), how much of it is used, and whether the last chunk ends there. */
-  private gathering: Buffer | null = null;
-  private gathered = 0;
-  private gatheredLast = false;
+  /** Where small chunks behind others are copied (push). */
+  private readonly gatherer = new SliceGatherer();
 
   get length(): number {
     return this.total;
   }
 
   push(chunk: Buffer): void {
-    // Into an empty queue a chunk goes as it is: most are a whole command, read at once.
-    if (chunk.length < COPY_BELOW && this.total > 0) {
-      this.total += chunk.length;
-      this.gather(chunk);
-      return;
-    }
+    // Into an empty queue a chunk goes as it is: most are a whole command, read at once. Behind
+    // others the last chunk is still unconsumed, so a small one may be copied onto its end.
+    if (this.total > 0) this.gatherer.add(this.chunks, chunk);
+    else this.chunks.push(chunk);
     this.total += chunk.length;
-    this.chunks.push(chunk);
-    this.gatheredLast = false;
-  }
-
-  /**
-   * A small chunk is copied into a shared buffer, onto the end of the last chunk when that is the
-   * previous gathering: held as it came, each costs a Buffer and an ArrayBuffer, ~200 bytes of heap
-   * a chunk, so a client sending a literal a byte per TCP segment made the server hold ~200 times
-   * its bytes (review, issue 23). Slices already handed out are never written again: filling goes
-   * on after them.
-   */
-  private gather(chunk: Buffer): void {
-    let g = this.gathering;
-    const last = this.chunks.length - 1;
-    if (g !== null && last >= this.first && this.gatheredLast && this.gathered + chunk.length <= g.length) {
-      const from = this.gathered - this.chunks[last]!.length;
-      this.gathered += chunk.copy(g, this.gathered);
-      this.chunks[last] = g.subarray(from, this.gathered);
-      return;
-    }
-    if (g === null || this.gathered + chunk.length > g.length) {
-      g = this.gathering = Buffer.allocUnsafeSlow(GATHER_SIZE);
-      this.gathered = 0;
-    }
-    const from = this.gathered;
-    this.gathered += chunk.copy(g, from);
-    this.chunks.push(g.subarray(from, this.gathered));
-    this.gatheredLast = true;
   }
 
   clear(): void {
@@ -101,8 +82,7 @@ export class ByteQueue {
     this.first = 0;
     this.head = 0;
     this.total = 0;
-    this.gathering = null;
-    this.gatheredLast = false;
+    this.gatherer.reset();
   }
 
   private startOf(i: number): number {
@@ -169,8 +149,7 @@ export class ByteQueue {
       this.chunks = [];
       this.first = 0;
       // Not kept for the connection's life: 4 KiB per connection adds up at 10,000 (review).
-      this.gathering = null;
-      this.gatheredLast = false;
+      this.gatherer.reset();
     } else if (this.first > 1024 && this.first * 2 > this.chunks.length) {
       this.chunks = this.chunks.slice(this.first);
       this.first = 0;

@@ -6,6 +6,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { MessageContent } from '../types.js';
 import type { BlobFiles, TempBlob } from './blob-files.js';
+import { gatherSmallChunks } from '../line-ends.js';
 
 export type Collected =
   | { kind: 'inline'; sha256: Buffer; size: number; body: Buffer }
@@ -27,9 +28,6 @@ export function releaseCollected(collected: Collected): void {
   if (collected.kind === 'file') collected.release();
 }
 
-/** Chunks smaller than this are copied into a shared gathering buffer rather than kept as they came. */
-const COPY_BELOW = 4096;
-const GATHER_SIZE = 16384;
 /** Bytes a literal announced above inlineMax has sent before its temp file is opened. */
 const OPEN_FILE_AFTER = 64 * 1024;
 
@@ -37,16 +35,18 @@ export async function collectContent(content: MessageContent, inlineMax: number,
   if (Buffer.isBuffer(content) && content.length <= inlineMax) {
     return { kind: 'inline', sha256: sha256(content), size: content.length, body: content };
   }
-  const source: AsyncIterable<Buffer> | Iterable<Buffer> = Buffer.isBuffer(content) ? [content] : content;
+  // Small chunks copied together (gatherSmallChunks): kept as they came, a literal sent a byte per
+  // TCP segment held a Buffer (~200 bytes of heap) per byte — 14 MB for a 70 KB literal (review) —
+  // and a source reusing its buffer could change bytes already hashed. Through IMAP crlfContent
+  // has gathered them already; this covers every other caller.
+  const source: AsyncIterable<Buffer> | Iterable<Buffer> = Buffer.isBuffer(content) ? [content] : gatherSmallChunks(content);
   let pending: Buffer[] = [];
   let pendingSize = 0;
-  // Widened on purpose: `take` below sets them, which TypeScript's narrowing does not follow.
-  let temp = null as TempBlob | null;
+  let temp: TempBlob | null = null;
   // A streamed IMAP literal announces its size (StreamedLiteral.size, carried through crlfContent
   // as a lower bound: CRLF normalising only adds bytes). Nothing is allocated or opened for it
   // before its first byte: a client that sends `APPEND INBOX {262000}` and then nothing holds no
-  // buffer, file or descriptor for it (memory grows only with the bytes received, small chunks
-  // being copied together below).
+  // buffer, file or descriptor for it (memory grows only with the bytes received).
   const announced = announcedSize(content);
   // Larger than inlineMax: it goes to a file, created (a trip through the thread pool) once
   // OPEN_FILE_AFTER bytes have come, while the rest of the literal is still coming, not after
@@ -54,67 +54,34 @@ export async function collectContent(content: MessageContent, inlineMax: number,
   // where a client sending one byte and then nothing would hold a file, a descriptor and one of the
   // process's direct-write slots for the literal's whole deadline (review).
   const toFile = (announced ?? 0) > inlineMax;
-  let opening = null as Promise<TempBlob> | null;
+  let opening: Promise<TempBlob> | null = null;
   // At or below inlineMax (a streamed literal of 64 KiB to inlineMax): hashed as each chunk
   // arrives, in the gaps between the client's reads, instead of whole after its last byte, work
   // that delayed the transaction and so the tagged OK of a 250 KB APPEND (issue 23). The chunks
   // are kept as they came and joined once at the end.
   let hash: Hash | null = announced !== undefined && !toFile ? createHash('sha256') : null;
-  const take = async (chunk: Buffer): Promise<void> => {
-    if (temp) {
-      await temp.write(chunk);
-      return;
-    }
-    if (toFile && !opening && pendingSize + chunk.length >= Math.min(OPEN_FILE_AFTER, inlineMax)) {
-      opening = files.createTemp();
-      opening.catch(() => undefined); // awaited below, or dropped if the content fails first
-    }
-    hash?.update(chunk);
-    pending.push(chunk);
-    pendingSize += chunk.length;
-    if (pendingSize > inlineMax) {
-      // More than inlineMax after all (or as announced): the file hashes what it is given.
-      hash = null;
-      temp = await (opening ?? files.createTemp());
-      opening = null;
-      for (const p of pending) await temp.write(p);
-      pending = [];
-    }
-  };
-  // Small chunks are copied together, GATHER_SIZE at a time: kept as they came, a literal sent a
-  // byte per TCP segment held a Buffer and an ArrayBuffer (~200 bytes of heap) per byte — 14 MB for
-  // a 70 KB literal (review). The copy also means a source reusing its buffer cannot change bytes
-  // already hashed. Taken views of `gather` are never written again: filling goes on after them.
-  let gather: Buffer | null = null;
-  let gatherFrom = 0;
-  let gatherTo = 0;
-  const takeGathered = async (): Promise<void> => {
-    if (gatherTo === gatherFrom) return;
-    const view = gather!.subarray(gatherFrom, gatherTo);
-    gatherFrom = gatherTo;
-    await take(view);
-  };
   try {
     for await (const chunk of source) {
-      if (chunk.length >= COPY_BELOW) {
-        await takeGathered();
-        await take(chunk);
+      if (temp) {
+        await temp.write(chunk);
         continue;
       }
-      if (gather && gatherTo + chunk.length > gather.length) {
-        await takeGathered();
-        gather = null;
+      if (toFile && !opening && pendingSize + chunk.length >= Math.min(OPEN_FILE_AFTER, inlineMax)) {
+        opening = files.createTemp();
+        opening.catch(() => undefined); // awaited below, or dropped if the content fails first
       }
-      // Made at the first small chunk, never before a byte has come.
-      if (!gather) {
-        gather = Buffer.allocUnsafeSlow(GATHER_SIZE);
-        gatherFrom = gatherTo = 0;
+      hash?.update(chunk);
+      pending.push(chunk);
+      pendingSize += chunk.length;
+      if (pendingSize > inlineMax) {
+        // More than inlineMax after all (or as announced): the file hashes what it is given.
+        hash = null;
+        temp = await (opening ?? files.createTemp());
+        opening = null;
+        for (const p of pending) await temp.write(p);
+        pending = [];
       }
-      gatherTo += chunk.copy(gather, gatherTo);
-      // A full gathering is taken at once (so the file, hash and bound see bytes as they come).
-      if (gatherTo === gather.length) await takeGathered();
     }
-    await takeGathered();
     if (!temp) {
       // Shorter than it said: kept inline after all, and the file opened for it goes.
       if (opening) await dropTemp(opening);
